@@ -1,0 +1,72 @@
+/**
+ * Errors the engine raises on purpose. Front ends print `message` as is and exit non-zero, so every
+ * message names what was wrong and what is expected, and never carries a secret.
+ */
+export class PgferryError extends Error {
+  override readonly name: string = 'PgferryError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A problem with one input, named the way the caller wrote it (`postgres-version`, `jobs`, …). */
+export class InputError extends PgferryError {
+  override readonly name: string = 'InputError';
+  constructor(
+    readonly input: string,
+    readonly problem: string,
+  ) {
+    super(`${input}: ${problem}`);
+  }
+}
+
+/** Several input problems reported at once, so a caller fixes them all in one go. */
+export class InputErrors extends PgferryError {
+  override readonly name: string = 'InputErrors';
+  constructor(readonly problems: readonly InputError[]) {
+    super(
+      problems.length === 1
+        ? (problems[0]?.message ?? 'invalid input')
+        : `${problems.length} input problems:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`,
+    );
+  }
+}
+
+/** Collects input problems; `throwIfAny` raises them together. */
+export class InputProblems {
+  private readonly list: InputError[] = [];
+  add(input: string, problem: string): void {
+    this.list.push(new InputError(input, problem));
+  }
+  /** Runs `check`, recording an InputError it throws instead of stopping. */
+  collect<T>(check: () => T): T | undefined {
+    try {
+      return check();
+    } catch (error) {
+      if (error instanceof InputErrors) this.list.push(...error.problems);
+      else if (error instanceof InputError) this.list.push(error);
+      else throw error;
+      return undefined;
+    }
+  }
+  get count(): number {
+    return this.list.length;
+  }
+  throwIfAny(): void {
+    if (this.list.length > 0) throw new InputErrors(this.list);
+  }
+}
+
+/** A child tool (pg_dump, pg_restore, psql, …) failed; `stderrTail` holds its last words. */
+export class ToolError extends PgferryError {
+  override readonly name: string = 'ToolError';
+  constructor(
+    readonly tool: string,
+    readonly exitCode: number | null,
+    readonly signal: NodeJS.Signals | null,
+    readonly stderrTail: string,
+  ) {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
+    super(`${tool} ${how}${stderrTail ? `:\n${stderrTail}` : ''}`);
+  }
+}
