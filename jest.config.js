@@ -14,8 +14,8 @@ const common = {
 };
 
 export default {
-  globalSetup: './test/harness/global-setup.ts',
-  globalTeardown: './test/harness/global-teardown.ts',
+  globalSetup: './test/harness/jest-global-setup.mjs',
+  globalTeardown: './test/harness/jest-global-teardown.mjs',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

@@ -1,0 +1,35 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { ensureMirrorFixtures } from './fixtures.js';
+import { startMirror, type MirrorServer } from './mirror.js';
+import { TESTBED_STATE } from './paths.js';
+import { cleanLeftovers, startServers, stopServers, type TestbedState } from './servers.js';
+
+interface JestGlobalConfig {
+  selectProjects?: string[];
+}
+
+declare global {
+  var __pgferryTestbed: { state: TestbedState; mirror: MirrorServer } | undefined;
+}
+
+/** Starts servers 14–18 and the loopback mirror once per run, unless only unit tests were selected. */
+export async function globalSetup(globalConfig: JestGlobalConfig): Promise<void> {
+  const selected = globalConfig.selectProjects;
+  if (selected && !selected.includes('integration')) return;
+  await cleanLeftovers();
+  const mirrorRoot = ensureMirrorFixtures();
+  const state = await startServers();
+  const mirror = await startMirror(mirrorRoot);
+  state.mirrorUrl = mirror.url;
+  writeFileSync(TESTBED_STATE, JSON.stringify(state, null, 2));
+  globalThis.__pgferryTestbed = { state, mirror };
+}
+
+export async function globalTeardown(): Promise<void> {
+  const bed = globalThis.__pgferryTestbed;
+  if (!bed) return;
+  await bed.mirror.close();
+  await stopServers(bed.state);
+  rmSync(TESTBED_STATE, { force: true });
+  globalThis.__pgferryTestbed = undefined;
+}

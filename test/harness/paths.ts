@@ -1,0 +1,11 @@
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** Ignored, rebuilt on demand: fixture archives and the test bed's state. */
+export const CACHE_DIR = path.join(REPO_ROOT, '.cache');
+export const TESTBED_STATE = path.join(CACHE_DIR, 'testbed', 'state.json');
+export const SERVER_MAJORS = [14, 15, 16, 17, 18] as const;
+export type ServerMajor = (typeof SERVER_MAJORS)[number];
+/** Debian's client tools of the machine's own major. */
+export const SYSTEM_CLIENT_DIR = '/usr/lib/postgresql/15/bin';
