@@ -77,13 +77,19 @@ export function parseConnection(
 function parseUrl(text: string, input: string): Record<string, string> {
   const scheme = text.slice(0, text.indexOf(':')).toLowerCase();
   if (scheme !== 'postgres' && scheme !== 'postgresql') {
-    throw new InputError(input, `"${scheme}://" URLs are not databases; expected postgres:// or postgresql://`);
+    throw new InputError(
+      input,
+      `"${scheme}://" URLs are not databases; expected postgres:// or postgresql://`,
+    );
   }
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new InputError(input, 'is not a valid postgres URL; expected postgres://user:password@host:port/dbname');
+    throw new InputError(
+      input,
+      'is not a valid postgres URL; expected postgres://user:password@host:port/dbname',
+    );
   }
   const params: Record<string, string> = {};
   const decode = (s: string, what: string): string => {
@@ -118,7 +124,10 @@ function parseConninfo(text: string, input: string): Record<string, string> {
     const key = text.slice(keyStart, i);
     skipSpace();
     if (!key || text[i] !== '=') {
-      throw new InputError(input, `conninfo is malformed near position ${keyStart + 1}; expected key=value pairs`);
+      throw new InputError(
+        input,
+        `conninfo is malformed near position ${keyStart + 1}; expected key=value pairs`,
+      );
     }
     i++;
     skipSpace();
@@ -213,7 +222,8 @@ export function pgClientConfig(spec: ConnectionSpec, ssl: PgClientConfig['ssl'])
     password: p.password,
     database: databaseName(spec),
     ssl,
-    connectionTimeoutMillis: (Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_CONNECT_TIMEOUT_SECONDS) * 1000,
+    connectionTimeoutMillis:
+      (Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_CONNECT_TIMEOUT_SECONDS) * 1000,
     application_name: p.application_name ?? 'pgferry',
   };
 }

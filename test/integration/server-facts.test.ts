@@ -3,6 +3,7 @@ import { serverFacts } from '../../core/pg/server.js';
 import { SERVER_MAJORS } from '../harness/paths.js';
 import { conn, connUrl, createDatabase, server, sql } from '../harness/testbed.js';
 import { freePort } from '../harness/servers.js';
+import { failureOf } from '../harness/failure.js';
 
 describe('server facts on real servers', () => {
   it.each(SERVER_MAJORS)('detects the version of server %i', async (major) => {
@@ -24,9 +25,10 @@ describe('server facts on real servers', () => {
   it('says authentication failed on a wrong password, without the password', async () => {
     const wrong = 'not-the-Secret-42';
     const spec = parseConnection(connUrl(16, 'postgres', wrong), 'from', {});
-    const error = await serverFacts(spec, 'from').catch((e: unknown) => e as Error);
-    expect(error).toBeInstanceOf(Error);
-    expect(error.message).toMatch(/^from postgres@127\.0\.0\.1:\d+\/postgres: authentication failed for user "postgres"/);
+    const error = await failureOf(serverFacts(spec, 'from'));
+    expect(error.message).toMatch(
+      /^from postgres@127\.0\.0\.1:\d+\/postgres: authentication failed for user "postgres"/,
+    );
     expect(error.message).not.toContain(wrong);
   });
 
@@ -34,7 +36,7 @@ describe('server facts on real servers', () => {
     const port = await freePort();
     const spec = parseConnection(`postgres://postgres:secret@127.0.0.1:${port}/postgres`, 'to', {});
     const started = Date.now();
-    const error = await serverFacts(spec, 'to').catch((e: unknown) => e as Error);
+    const error = await failureOf(serverFacts(spec, 'to'));
     expect(error.message).toBe(
       `to postgres@127.0.0.1:${port}/postgres: cannot connect to 127.0.0.1:${port}: connection refused`,
     );

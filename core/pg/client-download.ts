@@ -1,0 +1,165 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar';
+import { PgferryError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { CLIENT_TOOLS, hasClientTools, verifyClientTools, type ClientTools } from './client-tools.js';
+import { exeName } from './platform.js';
+import { assetUrl, type ReleaseSource } from './releases.js';
+import { parseVersionString } from './version.js';
+
+/** Marks a complete cache entry; an entry without it is never used. */
+export const ENTRY_MARKER = '.pgferry-entry.json';
+
+export interface DownloadRequest {
+  source: ReleaseSource;
+  /** Release version, `17.5.0`. */
+  version: string;
+  target: string;
+  /** Final directory of the entry: `<cache>/<version>/<target>`. */
+  entryDir: string;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+/** Keeps only the client tools and the shared libraries they load (libpq and friends). */
+function keepEntry(entryPath: string): boolean {
+  const rel = entryPath.split('/').slice(1).join('/');
+  if (rel === 'bin/' || rel === 'lib/' || rel === 'bin' || rel === 'lib') return true;
+  const tools = new Set(CLIENT_TOOLS.flatMap((t) => [t, `${t}.exe`]));
+  const [dir, name, ...rest] = rel.split('/');
+  if (!name || rest.length > 0) return false;
+  if (dir === 'bin') return tools.has(name) || /\.dll$/i.test(name);
+  if (dir === 'lib') return /^lib.*\.(so(\.\d+)*|dylib)$/.test(name) && !/\.a$/.test(name);
+  return false;
+}
+
+/** The first 64-hex run of a `.sha256` file (`<hex>  <name>` or the bare hex). */
+export function parseSha256File(text: string): string | undefined {
+  return /\b[0-9a-f]{64}\b/i.exec(text)?.[0]?.toLowerCase();
+}
+
+async function fetchOk(url: string, signal: AbortSignal | undefined, what: string): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: signal ?? AbortSignal.timeout(10 * 60_000), redirect: 'follow' });
+  } catch (error) {
+    throw new PgferryError(`download of ${what} from ${url} failed: ${(error as Error).message}`);
+  }
+  if (res.status === 404) throw new PgferryError(`${what} is not published at ${url} (HTTP 404)`);
+  if (!res.ok || !res.body)
+    throw new PgferryError(`download of ${what} from ${url} failed: HTTP ${res.status}`);
+  return res;
+}
+
+/**
+ * Download → verify SHA-256 → extract → `--version` check, all in a private temporary directory
+ * beside the entry, then one rename makes it visible. Two processes racing for the same version
+ * each build their own; the loser discards its copy and uses the winner's.
+ */
+export async function downloadClient(req: DownloadRequest): Promise<ClientTools> {
+  const { source, version, target, entryDir, log, signal } = req;
+  const url = assetUrl(source, version, target);
+  const asset = path.basename(url);
+  const parent = path.dirname(entryDir);
+  await mkdir(parent, { recursive: true });
+  const work = path.join(parent, `.tmp-${target}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await mkdir(work, { recursive: true });
+  try {
+    const shaText = await (await fetchOk(`${url}.sha256`, signal, `${asset}.sha256`)).text();
+    const expected = parseSha256File(shaText);
+    if (!expected) throw new PgferryError(`${url}.sha256 holds no SHA-256 checksum`);
+
+    const res = await fetchOk(url, signal, asset);
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    const archive = path.join(work, asset);
+    const hash = createHash('sha256');
+    let received = 0;
+    const started = Date.now();
+    log.info(
+      `downloading ${asset}${Number.isFinite(declared) ? ` (${(declared / 1048576).toFixed(1)} MiB)` : ''}`,
+    );
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        received += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(
+        Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+        meter,
+        createWriteStream(archive),
+        {
+          signal,
+        },
+      );
+    } catch (error) {
+      throw new PgferryError(
+        `download of ${asset} from ${url} failed after ${received} bytes: ${(error as Error).message}`,
+      );
+    }
+    if (Number.isFinite(declared) && received !== declared) {
+      throw new PgferryError(
+        `download of ${asset} from ${url} was cut short: ${received} of ${declared} bytes`,
+      );
+    }
+    const actual = hash.digest('hex');
+    if (actual !== expected) {
+      throw new PgferryError(
+        `${asset} failed its checksum: SHA-256 is ${actual}, ${url}.sha256 says ${expected}; the download was deleted`,
+      );
+    }
+    log.debug(`downloaded ${asset} in ${((Date.now() - started) / 1000).toFixed(1)} s, SHA-256 verified`);
+
+    const extracted = path.join(work, 'entry');
+    await mkdir(extracted);
+    try {
+      await tar.x({ file: archive, cwd: extracted, strip: 1, filter: (p) => keepEntry(p) });
+    } catch (error) {
+      throw new PgferryError(`${asset} could not be extracted: ${(error as Error).message}`);
+    }
+    const binDir = path.join(extracted, 'bin');
+    if (!hasClientTools(binDir)) {
+      throw new PgferryError(`${asset} does not contain ${CLIENT_TOOLS.join(', ')} under bin/`);
+    }
+    const want = parseVersionString(version);
+    if (!want) throw new PgferryError(`"${version}" is not a release version`);
+    await verifyClientTools(binDir, want, 'download');
+    await writeFile(
+      path.join(extracted, ENTRY_MARKER),
+      JSON.stringify({ version, target, sha256: actual, url }),
+    );
+    try {
+      await rename(extracted, entryDir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      log.debug(`another process cached ${version} first; using its copy`);
+    }
+    return await verifyClientTools(path.join(entryDir, 'bin'), want, 'download');
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    // A failed first download leaves no empty version directory behind either.
+    if ((await readdir(parent).catch(() => ['?'])).length === 0)
+      await rm(parent, { recursive: true, force: true });
+  }
+}
+
+/** Leftover work directories of processes that died mid-download, older than an hour. */
+export async function sweepStaleWork(cacheDir: string): Promise<void> {
+  const hourAgo = Date.now() - 3600_000;
+  for (const version of await readdir(cacheDir).catch(() => [] as string[])) {
+    const dir = path.join(cacheDir, version);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!name.startsWith('.tmp-')) continue;
+      const s = await stat(path.join(dir, name)).catch(() => undefined);
+      if (s && s.mtimeMs < hourAgo) await rm(path.join(dir, name), { recursive: true, force: true });
+    }
+  }
+}
