@@ -8,7 +8,6 @@ import * as tar from 'tar';
 import { PgferryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CLIENT_TOOLS, hasClientTools, verifyClientTools, type ClientTools } from './client-tools.js';
-import { exeName } from './platform.js';
 import { assetUrl, type ReleaseSource } from './releases.js';
 import { parseVersionString } from './version.js';
 

@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { ensureMirrorFixtures } from './fixtures.js';
 import { startMirror, type MirrorServer } from './mirror.js';
-import { TESTBED_STATE } from './paths.js';
+import { TESTBED_STATE_ENV } from './paths.js';
 import { cleanLeftovers, startServers, stopServers, type TestbedState } from './servers.js';
 
 interface JestGlobalConfig {
@@ -21,7 +21,8 @@ export async function globalSetup(globalConfig: JestGlobalConfig): Promise<void>
   const state = await startServers();
   const mirror = await startMirror(mirrorRoot);
   state.mirrorUrl = mirror.url;
-  writeFileSync(TESTBED_STATE, JSON.stringify(state, null, 2));
+  writeFileSync(state.stateFile, JSON.stringify(state, null, 2));
+  process.env[TESTBED_STATE_ENV] = state.stateFile;
   globalThis.__pgferryTestbed = { state, mirror };
 }
 
@@ -30,6 +31,6 @@ export async function globalTeardown(): Promise<void> {
   if (!bed) return;
   await bed.mirror.close();
   await stopServers(bed.state);
-  rmSync(TESTBED_STATE, { force: true });
+  rmSync(bed.state.stateFile, { force: true });
   globalThis.__pgferryTestbed = undefined;
 }

@@ -4,7 +4,9 @@ import path from 'node:path';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Ignored, rebuilt on demand: fixture archives and the test bed's state. */
 export const CACHE_DIR = path.join(REPO_ROOT, '.cache');
-export const TESTBED_STATE = path.join(CACHE_DIR, 'testbed', 'state.json');
+/** One state file per test run (several runs may share a machine); its path reaches workers by env. */
+export const TESTBED_DIR = path.join(CACHE_DIR, 'testbed');
+export const TESTBED_STATE_ENV = 'PGFERRY_TESTBED_STATE';
 export const SERVER_MAJORS = [14, 15, 16, 17, 18] as const;
 export type ServerMajor = (typeof SERVER_MAJORS)[number];
 /** Debian's client tools of the machine's own major. */

@@ -5,6 +5,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -13,7 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { REPO_ROOT, SERVER_MAJORS, TESTBED_STATE, type ServerMajor } from './paths.js';
+import { REPO_ROOT, SERVER_MAJORS, TESTBED_DIR, type ServerMajor } from './paths.js';
 
 /** One running test server; the password is random per run. */
 export interface TestServer {
@@ -24,12 +25,14 @@ export interface TestServer {
 }
 
 export interface TestbedState {
+  /** The process that owns the servers; when it is gone they are leftovers. */
+  ownerPid: number;
+  stateFile: string;
   root: string;
   password: string;
   user: string;
   servers: TestServer[];
   mirrorUrl?: string;
-  mirrorPid?: number;
 }
 
 export function serverBinDir(major: number): string {
@@ -156,21 +159,30 @@ export async function stopServers(state: TestbedState): Promise<void> {
   rmSync(state.root, { recursive: true, force: true });
 }
 
-/** Stops what a crashed earlier run left behind, so it cannot break this one. */
-export async function cleanLeftovers(): Promise<void> {
-  if (!existsSync(TESTBED_STATE)) return;
+function alive(pid: number): boolean {
   try {
-    const old = JSON.parse(readFileSync(TESTBED_STATE, 'utf8')) as TestbedState;
-    if (old.mirrorPid) {
-      try {
-        process.kill(old.mirrorPid);
-      } catch {
-        // already gone
-      }
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops what crashed earlier runs left behind (their owner is gone), so it cannot break this one. */
+export async function cleanLeftovers(): Promise<void> {
+  const files = existsSync(TESTBED_DIR) ? readdirSync(TESTBED_DIR).filter((f) => f.endsWith('.json')) : [];
+  for (const file of files) {
+    const stateFile = path.join(TESTBED_DIR, file);
+    let old: TestbedState;
+    try {
+      old = JSON.parse(readFileSync(stateFile, 'utf8')) as TestbedState;
+    } catch {
+      rmSync(stateFile, { force: true });
+      continue;
     }
+    if (alive(old.ownerPid)) continue;
     await stopServers(old);
-  } finally {
-    rmSync(TESTBED_STATE, { force: true });
+    rmSync(stateFile, { force: true });
   }
 }
 
@@ -179,13 +191,14 @@ export async function startServers(majors: readonly ServerMajor[] = SERVER_MAJOR
   const root = mkdtempSync(path.join(os.tmpdir(), 'pgferry-testbed-'));
   chmodSync(root, 0o755);
   const password = `pw-${randomBytes(9).toString('base64url')}`;
-  const state: TestbedState = { root, password, user: 'postgres', servers: [] };
-  mkdirSync(path.dirname(TESTBED_STATE), { recursive: true });
+  mkdirSync(TESTBED_DIR, { recursive: true });
+  const stateFile = path.join(TESTBED_DIR, `run-${process.pid}.json`);
+  const state: TestbedState = { ownerPid: process.pid, stateFile, root, password, user: 'postgres', servers: [] };
   // Written first, so that a run that dies while starting is still cleaned up by the next one.
-  writeFileSync(TESTBED_STATE, JSON.stringify(state, null, 2));
+  writeFileSync(stateFile, JSON.stringify(state, null, 2));
   const results = await Promise.allSettled(majors.map((m) => startServer(root, m, password, owner)));
   state.servers = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  writeFileSync(TESTBED_STATE, JSON.stringify(state, null, 2));
+  writeFileSync(stateFile, JSON.stringify(state, null, 2));
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) {
     await stopServers(state);

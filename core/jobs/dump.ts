@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { InputError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { readArchiveFacts, type ArchiveFacts } from '../pg/archive.js';
+import { pgDumpArgs, type DumpFormat, type ObjectFilters } from '../pg/args.js';
+import { toolPath, type ClientTools } from '../pg/client-tools.js';
+import { resolveCompression, type CompressionSpec } from '../pg/compression.js';
+import { connectionEnv, describeConnection, secretsOf, type ConnectionSpec } from '../pg/connection.js';
+import { chooseDumpClient, type ClientChoice } from '../pg/policy.js';
+import type { ClientCatalog } from '../pg/provision.js';
+import { runTool, type Progress } from '../pg/run.js';
+import { serverFacts, type ServerFacts } from '../pg/server.js';
+import type { VersionRequest } from '../pg/version.js';
+
+export interface DumpOptions extends ObjectFilters {
+  from: ConnectionSpec;
+  /** A file path, or a directory path for the directory format. */
+  to: string;
+  format: DumpFormat;
+  compress: CompressionSpec | 'auto';
+  jobs: number | 'auto';
+  postgresVersion: VersionRequest;
+  schemaOnly?: boolean;
+  dataOnly?: boolean;
+  noOwner?: boolean;
+  noPrivileges?: boolean;
+  extraArgs?: string[];
+  catalog: ClientCatalog;
+  log: Logger;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface DumpResult {
+  location: string;
+  bytes: number;
+  format: DumpFormat;
+  compression: CompressionSpec;
+  server: ServerFacts;
+  client: ClientTools;
+  choice: ClientChoice;
+  archive: ArchiveFacts;
+  durationSeconds: number;
+}
+
+/** Bytes of a file, or of the files directly inside a directory archive. */
+export function sizeOnDisk(p: string): number {
+  try {
+    const s = statSync(p);
+    if (!s.isDirectory()) return s.size;
+    return readdirSync(p).reduce((sum, name) => sum + statSync(path.join(p, name)).size, 0);
+  } catch {
+    return 0;
+  }
+}
+
+async function checkDestination(to: string, format: DumpFormat): Promise<void> {
+  const existing = await stat(to).catch(() => undefined);
+  if (format === 'directory') {
+    if (existing && (!existing.isDirectory() || (await readdir(to)).length > 0)) {
+      throw new InputError('to', `${to} exists and is not an empty directory; the directory format needs a new or empty directory`);
+    }
+  } else if (existing?.isDirectory()) {
+    throw new InputError('to', `${to} is a directory; the ${format} format writes one file`);
+  }
+  await mkdir(path.dirname(path.resolve(to)), { recursive: true });
+}
+
+/**
+ * pg_dump of the source's major into a temporary name beside the destination, renamed into place
+ * only after pg_dump exited 0: a failed dump leaves nothing that looks like a dump.
+ */
+export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
+  const started = Date.now();
+  await checkDestination(o.to, o.format);
+  const server = await serverFacts(o.from, 'from');
+  const choice = await chooseDumpClient(server.version, o.postgresVersion, o.catalog);
+  choice.warnings.forEach((w) => o.log.warn(w));
+  const client = await o.catalog.provide(choice.version);
+  o.log.info(`pg_dump ${client.version.major}.${client.version.minor ?? '?'} for ${describeConnection(o.from)} (${choice.reason})`);
+
+  const compression = resolveCompression(o.compress, client.version.major, o.format);
+  const jobs = o.format === 'directory' ? (o.jobs === 'auto' ? defaultJobs() : o.jobs) : 1;
+  if (o.format !== 'directory' && typeof o.jobs === 'number' && o.jobs > 1) {
+    throw new InputError('jobs', `${o.jobs} parallel jobs need the directory format; the ${o.format} format dumps with one job`);
+  }
+  const temp = path.join(path.dirname(path.resolve(o.to)), `.${path.basename(o.to)}.pgferry-${randomBytes(4).toString('hex')}`);
+  const args = pgDumpArgs({ ...o, clientMajor: client.version.major, compression, jobs, file: temp });
+  try {
+    await runTool({
+      file: toolPath(client, 'pg_dump'),
+      args,
+      env: connectionEnv(o.from),
+      stdout: 'ignore',
+      signal: o.signal,
+      onProgress: o.onProgress,
+      measureBytes: () => sizeOnDisk(temp),
+      secrets: secretsOf(o.from),
+    });
+    if (o.format === 'directory') await rm(o.to, { recursive: true, force: true });
+    await rename(temp, o.to);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  const archive = await readArchiveFacts(o.to);
+  return {
+    location: o.to,
+    bytes: sizeOnDisk(o.to),
+    format: o.format,
+    compression,
+    server,
+    client,
+    choice,
+    archive,
+    durationSeconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** `jobs: auto`: one job per CPU. */
+export function defaultJobs(): number {
+  return Math.max(1, os.availableParallelism());
+}

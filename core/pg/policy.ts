@@ -1,0 +1,187 @@
+import { InputError, PgferryError } from '../errors.js';
+import { compareArchiveVersions, lowestMajorReading, maxArchiveVersionForMajor, type ArchiveFacts } from './archive.js';
+import { formatVersion, MAX_MAJOR, type PgVersion, type VersionRequest } from './version.js';
+
+/** What the policy needs to know about which client majors can be had (ClientCatalog answers). */
+export interface ClientAvailability {
+  lowestAvailableFrom(from: number, upTo: number): Promise<number | undefined>;
+}
+
+export interface ClientChoice {
+  /** The client version to provision: a major, or major.minor when pinned exactly. */
+  version: PgVersion;
+  /** Why, in a sentence a user can read in a job summary. */
+  reason: string;
+  warnings: string[];
+}
+
+/** How a restore reaches the target. */
+export type RestorePath =
+  /** pg_restore straight into the target (parallel when the archive allows). */
+  | 'pg_restore'
+  /** pg_restore -f - → drop session settings the target does not know → psql with ON_ERROR_STOP. */
+  | 'script'
+  /** a plain SQL dump through psql with ON_ERROR_STOP. */
+  | 'psql';
+
+export interface RestoreChoice extends ClientChoice {
+  path: RestorePath;
+}
+
+/** The archive version each pg_dump major writes (custom, tar and directory formats). */
+export function archiveVersionWrittenBy(major: number): string {
+  return maxArchiveVersionForMajor(major);
+}
+
+function requested(request: VersionRequest): PgVersion | undefined {
+  if (request.kind === 'auto') return undefined;
+  return request.kind === 'exact' ? { major: request.major, minor: request.minor } : { major: request.major };
+}
+
+async function lowestAvailable(
+  catalog: ClientAvailability,
+  desired: number,
+  what: string,
+): Promise<{ major: number; warnings: string[] }> {
+  const major = await catalog.lowestAvailableFrom(desired, MAX_MAJOR);
+  if (major === undefined) {
+    throw new PgferryError(
+      `no PostgreSQL client of major ${desired} or newer can be had for ${what}: none is installed, cached or published for this platform`,
+    );
+  }
+  const warnings =
+    major === desired
+      ? []
+      : [`no PostgreSQL ${desired} client could be had; using ${major}, the lowest newer major available, for ${what}`];
+  return { major, warnings };
+}
+
+/**
+ * Dump (and copy source): client major = source server major; pg_dump refuses servers newer than
+ * itself, and a newer pg_dump writes syntax only newer servers accept.
+ */
+export async function chooseDumpClient(
+  server: PgVersion,
+  request: VersionRequest,
+  catalog: ClientAvailability,
+): Promise<ClientChoice> {
+  if (server.major > MAX_MAJOR) {
+    throw new PgferryError(`the source server runs PostgreSQL ${formatVersion(server)}, newer than any client pgferry supports (up to ${MAX_MAJOR})`);
+  }
+  const pinned = requested(request);
+  if (pinned) {
+    if (pinned.major < server.major) {
+      throw new InputError(
+        'postgres-version',
+        `pg_dump ${formatVersion(pinned)} cannot dump a PostgreSQL ${formatVersion(server)} server; expected ${server.major} or newer (or auto)`,
+      );
+    }
+    const warnings =
+      pinned.major > server.major
+        ? [`pg_dump ${formatVersion(pinned)} is newer than the ${server.major} source server; its dump may not restore into a ${server.major} server without pgferry's filtering`]
+        : [];
+    return { version: pinned, reason: `postgres-version pins ${formatVersion(pinned)}`, warnings };
+  }
+  const { major, warnings } = await lowestAvailable(catalog, server.major, `dumping a PostgreSQL ${server.major} server`);
+  const reason =
+    major === server.major
+      ? `the source server runs PostgreSQL ${formatVersion(server)}`
+      : `the source server runs PostgreSQL ${formatVersion(server)} and no ${server.major} client could be had`;
+  return { version: { major }, reason, warnings };
+}
+
+export interface RestoreInputs {
+  archive: ArchiveFacts;
+  target: PgVersion;
+  request: VersionRequest;
+  allowDowngrade: boolean;
+}
+
+/** The lowest client major that reads this archive, or the target's own when it can. */
+function desiredRestoreMajor(archive: ArchiveFacts, target: PgVersion): number {
+  if (archive.format === 'plain' || !archive.archiveVersion) return target.major;
+  const readable = compareArchiveVersions(archive.archiveVersion, maxArchiveVersionForMajor(target.major)) <= 0;
+  if (readable) return target.major;
+  const lowest = lowestMajorReading(archive.archiveVersion);
+  if (lowest === undefined) {
+    throw new PgferryError(
+      `the archive has format version ${archive.archiveVersion}, newer than any pg_restore pgferry supports can read`,
+    );
+  }
+  return lowest;
+}
+
+/**
+ * Restore (and copy target): the target's major when it reads the archive, else the lowest that
+ * does. A pg_restore ≥ 17 sends `SET transaction_timeout`, which servers ≤ 16 reject, and a dump of
+ * a newer source is a downgrade: both go through the filtered script path.
+ */
+export async function chooseRestoreClient(inputs: RestoreInputs, catalog: ClientAvailability): Promise<RestoreChoice> {
+  const { archive, target, request, allowDowngrade } = inputs;
+  const warnings: string[] = [];
+  const source = archive.serverVersion;
+  const downgrade = source !== undefined && source.major > target.major;
+  if (downgrade && !allowDowngrade) {
+    throw new InputError(
+      'allow-downgrade',
+      `the dump comes from a PostgreSQL ${formatVersion(source)} server and the target runs PostgreSQL ${formatVersion(target)}: restoring into an older major is a downgrade and is refused; set allow-downgrade to true to restore it through a filtered SQL script`,
+    );
+  }
+  const desired = desiredRestoreMajor(archive, target);
+  const pinned = requested(request);
+  let version: PgVersion;
+  let reason: string;
+  if (pinned) {
+    if (archive.archiveVersion && compareArchiveVersions(archive.archiveVersion, maxArchiveVersionForMajor(pinned.major)) > 0) {
+      throw new InputError(
+        'postgres-version',
+        `pg_restore ${formatVersion(pinned)} cannot read archive format ${archive.archiveVersion}; expected ${desired} or newer (or auto)`,
+      );
+    }
+    version = pinned;
+    reason = `postgres-version pins ${formatVersion(pinned)}`;
+  } else {
+    const found = await lowestAvailable(catalog, desired, `restoring into a PostgreSQL ${target.major} server`);
+    warnings.push(...found.warnings);
+    version = { major: found.major };
+    reason =
+      found.major === target.major
+        ? `the target server runs PostgreSQL ${formatVersion(target)}`
+        : desired === target.major
+          ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had`
+          : `the archive (format ${archive.archiveVersion ?? '?'}) needs pg_restore ${desired} or newer`;
+  }
+
+  let path: RestorePath = archive.format === 'plain' ? 'psql' : 'pg_restore';
+  if (path === 'pg_restore' && downgrade) {
+    path = 'script';
+    warnings.push(
+      `restoring a PostgreSQL ${source ? formatVersion(source) : '?'} dump into PostgreSQL ${formatVersion(target)} (a downgrade, allowed): going through a filtered SQL script; objects the older server does not support will fail the restore`,
+    );
+  } else if (path === 'pg_restore' && version.major >= 17 && target.major <= 16) {
+    path = 'script';
+    warnings.push(
+      `pg_restore ${version.major} sets transaction_timeout, which PostgreSQL ${target.major} does not know: restoring through a SQL script with that setting filtered out (no parallel restore on this path)`,
+    );
+  }
+  return { version, reason, warnings, path };
+}
+
+/** Copy: the dump side decides the archive version the restore side must read. */
+export async function chooseCopyClients(
+  source: PgVersion,
+  target: PgVersion,
+  request: VersionRequest,
+  allowDowngrade: boolean,
+  catalog: ClientAvailability,
+): Promise<{ dump: ClientChoice; restore: RestoreChoice }> {
+  const dump = await chooseDumpClient(source, request, catalog);
+  const archive: ArchiveFacts = {
+    format: 'custom',
+    archiveVersion: archiveVersionWrittenBy(dump.version.major),
+    compression: 'none',
+    serverVersion: source,
+  };
+  const restore = await chooseRestoreClient({ archive, target, request: { kind: 'auto' }, allowDowngrade }, catalog);
+  return { dump, restore };
+}

@@ -1,0 +1,165 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PgferryError, ToolError } from '../errors.js';
+
+/** Bytes moved so far, for "long work reports progress at least every 10 s". */
+export interface Progress {
+  bytes: number;
+  elapsedMs: number;
+  bytesPerSecond: number;
+}
+
+export interface RunToolOptions {
+  /** Absolute path of the tool. */
+  file: string;
+  args: readonly string[];
+  /** Extra environment (the connection's PG* variables); merged over a minimal base, nothing else. */
+  env?: Readonly<Record<string, string>>;
+  /** Fed to the tool's stdin; otherwise stdin is closed. */
+  stdin?: Readable;
+  /** Where stdout goes: a stream, 'capture' (returned as text) or 'ignore'. */
+  stdout?: Writable | 'capture' | 'ignore';
+  signal?: AbortSignal;
+  /** Called every `intervalMs` while the tool runs. */
+  onProgress?: (p: Progress) => void;
+  progressIntervalMs?: number;
+  /** Measures progress when output does not go through us (a file pg_dump writes itself). */
+  measureBytes?: () => number;
+  /** Strings to blank out of any error text, should a tool ever echo them. */
+  secrets?: readonly string[];
+}
+
+export interface ToolResult {
+  stdout: string;
+  stderrTail: string;
+  bytesOut: number;
+  durationMs: number;
+}
+
+const STDERR_TAIL_BYTES = 8192;
+const KILL_GRACE_MS = 5000;
+
+/** Only what a tool needs from our environment: no cloud credentials, tokens or foreign PG* values. */
+const BASE_ENV_KEYS = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TZ', 'TMPDIR', 'TEMP', 'TMP', 'SYSTEMROOT', 'WINDIR'];
+
+export function toolEnv(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of BASE_ENV_KEYS) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const s of secrets) if (s) out = out.split(s).join('***');
+  return out;
+}
+
+/**
+ * Runs one tool without a shell. Resolves when it exited 0 **and** its stdout was fully consumed;
+ * rejects with ToolError (exit code or signal, and the tail of stderr) otherwise, or with a
+ * cancellation error when `signal` fires (the tool is terminated, then killed).
+ */
+export async function runTool(o: RunToolOptions): Promise<ToolResult> {
+  const name = path.basename(o.file);
+  if (o.signal?.aborted) throw cancelled(name, o.signal);
+  const started = Date.now();
+  const child = spawn(o.file, [...o.args], {
+    env: toolEnv(o.env),
+    shell: false,
+    stdio: [o.stdin ? 'pipe' : 'ignore', o.stdout === 'ignore' ? 'ignore' : 'pipe', 'pipe'],
+    windowsHide: true,
+  });
+
+  let stderrTail = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+  });
+
+  let bytesOut = 0;
+  let captured = '';
+  const work: Promise<unknown>[] = [];
+  if (child.stdout && o.stdout !== 'ignore') {
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        bytesOut += chunk.length;
+        done(null, chunk);
+      },
+    });
+    if (o.stdout === 'capture' || o.stdout === undefined) {
+      child.stdout.setEncoding('utf8');
+      work.push(
+        (async () => {
+          for await (const chunk of child.stdout as AsyncIterable<string>) {
+            captured += chunk;
+            bytesOut += Buffer.byteLength(chunk);
+          }
+        })(),
+      );
+    } else {
+      work.push(pipeline(child.stdout, meter, o.stdout));
+    }
+  }
+  if (o.stdin && child.stdin) {
+    // EPIPE when the tool exits early is reported through the exit code, not as a second error.
+    child.stdin.on('error', () => {});
+    work.push(pipeline(o.stdin, child.stdin).catch((e: unknown) => (child.exitCode === null ? Promise.reject(e) : undefined)));
+  }
+
+  let abortTimer: NodeJS.Timeout | undefined;
+  const onAbort = (): void => {
+    child.kill('SIGTERM');
+    abortTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    abortTimer.unref();
+  };
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const ticker =
+    o.onProgress &&
+    setInterval(() => {
+      const elapsedMs = Date.now() - started;
+      const bytes = o.measureBytes ? o.measureBytes() : bytesOut;
+      o.onProgress?.({ bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? (bytes * 1000) / elapsedMs : 0 });
+    }, o.progressIntervalMs ?? 10_000);
+  ticker?.unref();
+
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+
+  try {
+    let streamError: unknown;
+    const streams = Promise.all(work).catch((e: unknown) => {
+      streamError = e;
+      // The output side broke (disk full, upload failed): stop the tool rather than let it hang.
+      if (child.exitCode === null) child.kill('SIGTERM');
+    });
+    const result = await exit.catch((error: unknown) => {
+      throw new PgferryError(`${name} could not be started: ${(error as Error).message}`);
+    });
+    await streams;
+    if (o.signal?.aborted) throw cancelled(name, o.signal);
+    if (result.code !== 0) {
+      throw new ToolError(name, result.code, result.signal, redact(stderrTail.trim(), o.secrets));
+    }
+    if (streamError) {
+      throw new PgferryError(`${name}'s output could not be written: ${(streamError as Error).message}`, { cause: streamError });
+    }
+    return { stdout: captured, stderrTail: redact(stderrTail, o.secrets), bytesOut, durationMs: Date.now() - started };
+  } finally {
+    if (ticker) clearInterval(ticker);
+    if (abortTimer) clearTimeout(abortTimer);
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function cancelled(name: string, signal: AbortSignal): PgferryError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'cancelled');
+  return new PgferryError(`${name} was cancelled: ${reason}`);
+}

@@ -1,0 +1,92 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import type { PgVersion } from './version.js';
+
+/**
+ * A SQL script (pg_restore -f -, or a plain dump) made by newer tools than the target understands:
+ * drop the session settings the target's server does not know and the `\restrict` lines an older
+ * psql rejects. COPY data is passed through untouched.
+ */
+export interface ScriptFilterRules {
+  targetServer: PgVersion;
+  /** Whether the psql that will run the script knows `\restrict` / `\unrestrict`. */
+  psqlKnowsRestrict: boolean;
+}
+
+/** Session settings pg_dump/pg_restore emit, with the first server major that knows them. */
+const SETTING_SINCE: Readonly<Record<string, number>> = {
+  transaction_timeout: 17,
+  default_toast_compression: 14,
+  default_table_access_method: 12,
+};
+
+/** psql learned `\restrict` in these minors (the August 2025 security releases). */
+const RESTRICT_SINCE_MINOR: Readonly<Record<number, number>> = { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6, 18: 0 };
+
+export function psqlKnowsRestrict(psql: PgVersion): boolean {
+  if (psql.major > 18) return true;
+  const since = RESTRICT_SINCE_MINOR[psql.major];
+  return since !== undefined && psql.minor !== undefined && psql.minor >= since;
+}
+
+/** Whether a script for this target needs filtering at all. */
+export function needsFilter(rules: ScriptFilterRules, dumpedBy: PgVersion | undefined): boolean {
+  if (!rules.psqlKnowsRestrict) return true;
+  return dumpedBy === undefined || dumpedBy.major > rules.targetServer.major;
+}
+
+export class ScriptFilter extends Transform {
+  /** What was dropped, by setting name (or `\restrict`), with counts: reported to the user. */
+  readonly filtered = new Map<string, number>();
+  private carry: Buffer = Buffer.alloc(0);
+  private inCopy = false;
+
+  constructor(private readonly rules: ScriptFilterRules) {
+    super();
+  }
+
+  private droppedName(line: string): string | undefined {
+    if (!this.rules.psqlKnowsRestrict && /^\\(un)?restrict\b/.test(line)) return '\\restrict';
+    const set = /^SET\s+([a-z_]+)\s*(=|TO)/i.exec(line) ?? /^SELECT pg_catalog\.set_config\('([a-z_]+)'/i.exec(line);
+    const name = set?.[1]?.toLowerCase();
+    if (name && (SETTING_SINCE[name] ?? 0) > this.rules.targetServer.major) return name;
+    return undefined;
+  }
+
+  /** One line without its newline; bytes pass through unchanged unless the line is dropped. */
+  private line(bytes: Buffer): Buffer {
+    // Only short lines can be commands we care about; long ones are data or DDL bodies.
+    if (bytes.length > 200) return bytes;
+    const line = bytes.toString('latin1');
+    if (this.inCopy) {
+      if (line === '\\.' || line === '\\.\r') this.inCopy = false;
+      return bytes;
+    }
+    if (/^COPY .* FROM stdin;\s*$/.test(line)) this.inCopy = true;
+    const dropped = this.droppedName(line);
+    if (dropped === undefined) return bytes;
+    this.filtered.set(dropped, (this.filtered.get(dropped) ?? 0) + 1);
+    return Buffer.from(`-- pgferry filtered: ${dropped}`);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const data = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
+    const out: Buffer[] = [];
+    let start = 0;
+    for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
+      out.push(this.line(data.subarray(start, nl)), NEWLINE);
+      start = nl + 1;
+    }
+    this.carry = Buffer.from(data.subarray(start));
+    done(null, out.length ? Buffer.concat(out) : undefined);
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(null, this.carry.length ? this.line(this.carry) : undefined);
+  }
+
+  summary(): string[] {
+    return [...this.filtered].map(([name, n]) => `${name} (${n}×)`);
+  }
+}
+
+const NEWLINE = Buffer.from('\n');

@@ -1,0 +1,57 @@
+import { InputError } from '../errors.js';
+import { databaseName, describeConnection, withDatabase, type ConnectionSpec } from './connection.js';
+import { explainConnectError, withClient } from './server.js';
+
+/**
+ * Makes sure the target database exists: when it does not and `create` is set, creates it from the
+ * server's maintenance database. Returns whether it was created.
+ */
+export async function ensureDatabase(target: ConnectionSpec, create: boolean, input = 'to'): Promise<boolean> {
+  const name = databaseName(target);
+  const maintenance = withDatabase(target, name === 'postgres' ? 'template1' : 'postgres');
+  return withClient(maintenance, input, async (client) => {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount) return false;
+    if (!create) {
+      throw new InputError(
+        input,
+        `database "${name}" does not exist on ${describeConnection(target)}; create it, or set create-database to true`,
+      );
+    }
+    try {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    } catch (error) {
+      throw explainConnectError(target, input, error);
+    }
+    return true;
+  });
+}
+
+export async function dropDatabase(target: ConnectionSpec, input = 'to'): Promise<void> {
+  const name = databaseName(target);
+  await withClient(withDatabase(target, 'postgres'), input, (client) =>
+    client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`),
+  );
+}
+
+/**
+ * Guarantee 2: a restore that drops objects (`clean`) or lands on a database that already has user
+ * tables must be confirmed by naming the target database.
+ */
+export function checkDestructiveRestore(options: {
+  database: string;
+  clean: boolean;
+  hasUserTables: boolean;
+  confirm: string | undefined;
+}): void {
+  const { database, clean, hasUserTables, confirm } = options;
+  if (!clean && !hasUserTables) return;
+  if (confirm === database) return;
+  const why = clean ? 'clean drops its existing objects' : 'it already has user tables';
+  throw new InputError(
+    'confirm',
+    confirm
+      ? `"${confirm}" does not match the target database "${database}"; this restore is destructive (${why})`
+      : `this restore into "${database}" is destructive (${why}); set confirm to "${database}" to go ahead`,
+  );
+}
