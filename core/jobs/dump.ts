@@ -62,7 +62,10 @@ async function checkDestination(to: string, format: DumpFormat): Promise<void> {
   const existing = await stat(to).catch(() => undefined);
   if (format === 'directory') {
     if (existing && (!existing.isDirectory() || (await readdir(to)).length > 0)) {
-      throw new InputError('to', `${to} exists and is not an empty directory; the directory format needs a new or empty directory`);
+      throw new InputError(
+        'to',
+        `${to} exists and is not an empty directory; the directory format needs a new or empty directory`,
+      );
     }
   } else if (existing?.isDirectory()) {
     throw new InputError('to', `${to} is a directory; the ${format} format writes one file`);
@@ -81,14 +84,22 @@ export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
   const choice = await chooseDumpClient(server.version, o.postgresVersion, o.catalog);
   choice.warnings.forEach((w) => o.log.warn(w));
   const client = await o.catalog.provide(choice.version);
-  o.log.info(`pg_dump ${client.version.major}.${client.version.minor ?? '?'} for ${describeConnection(o.from)} (${choice.reason})`);
+  o.log.info(
+    `pg_dump ${client.version.major}.${client.version.minor ?? '?'} for ${describeConnection(o.from)} (${choice.reason})`,
+  );
 
   const compression = resolveCompression(o.compress, client.version.major, o.format);
   const jobs = o.format === 'directory' ? (o.jobs === 'auto' ? defaultJobs() : o.jobs) : 1;
   if (o.format !== 'directory' && typeof o.jobs === 'number' && o.jobs > 1) {
-    throw new InputError('jobs', `${o.jobs} parallel jobs need the directory format; the ${o.format} format dumps with one job`);
+    throw new InputError(
+      'jobs',
+      `${o.jobs} parallel jobs need the directory format; the ${o.format} format dumps with one job`,
+    );
   }
-  const temp = path.join(path.dirname(path.resolve(o.to)), `.${path.basename(o.to)}.pgferry-${randomBytes(4).toString('hex')}`);
+  const temp = path.join(
+    path.dirname(path.resolve(o.to)),
+    `.${path.basename(o.to)}.pgferry-${randomBytes(4).toString('hex')}`,
+  );
   const args = pgDumpArgs({ ...o, clientMajor: client.version.major, compression, jobs, file: temp });
   try {
     await runTool({

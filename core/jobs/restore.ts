@@ -6,7 +6,13 @@ import type { Logger } from '../log.js';
 import { readArchiveFacts, type ArchiveFacts } from '../pg/archive.js';
 import { pgRestoreArgs, psqlArgs, type ObjectFilters } from '../pg/args.js';
 import { toolPath, type ClientTools } from '../pg/client-tools.js';
-import { connectionEnv, databaseName, describeConnection, secretsOf, type ConnectionSpec } from '../pg/connection.js';
+import {
+  connectionEnv,
+  databaseName,
+  describeConnection,
+  secretsOf,
+  type ConnectionSpec,
+} from '../pg/connection.js';
 import { chooseRestoreClient, type RestoreChoice, type RestorePath } from '../pg/policy.js';
 import type { ClientCatalog } from '../pg/provision.js';
 import { runTool, type Progress } from '../pg/run.js';
@@ -73,7 +79,12 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
     confirm: o.confirm,
   });
   const choice = await chooseRestoreClient(
-    { archive, target: target.version, request: o.postgresVersion, allowDowngrade: o.allowDowngrade ?? false },
+    {
+      archive,
+      target: target.version,
+      request: o.postgresVersion,
+      allowDowngrade: o.allowDowngrade ?? false,
+    },
     o.catalog,
   );
   choice.warnings.forEach((w) => o.log.warn(w));
@@ -122,7 +133,15 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
         ...common,
         signal,
         file: toolPath(client, 'pg_restore'),
-        args: pgRestoreArgs({ ...o, clientMajor: client.version.major, file: o.from, jobs: 1, toStdout: true, exitOnError: true, ifExists: o.clean }),
+        args: pgRestoreArgs({
+          ...o,
+          clientMajor: client.version.major,
+          file: o.from,
+          jobs: 1,
+          toStdout: true,
+          exitOnError: true,
+          ifExists: o.clean,
+        }),
         stdout: filter,
       });
     }
@@ -135,9 +154,12 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
       stdout: 'ignore',
     });
     // Whichever side fails first stops the other, and its error is the one reported.
-    await Promise.all([producer, consumer].map((p) => p.catch((e: unknown) => (controller.abort(e), Promise.reject(e)))));
+    await Promise.all(
+      [producer, consumer].map((p) => p.catch((e: unknown) => (controller.abort(e), Promise.reject(e)))),
+    );
     filtered = filter.summary();
-    if (filtered.length) o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
+    if (filtered.length)
+      o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
   }
   return {
     target,

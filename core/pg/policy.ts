@@ -1,5 +1,10 @@
 import { InputError, PgferryError } from '../errors.js';
-import { compareArchiveVersions, lowestMajorReading, maxArchiveVersionForMajor, type ArchiveFacts } from './archive.js';
+import {
+  compareArchiveVersions,
+  lowestMajorReading,
+  maxArchiveVersionForMajor,
+  type ArchiveFacts,
+} from './archive.js';
 import { formatVersion, MAX_MAJOR, type PgVersion, type VersionRequest } from './version.js';
 
 /** What the policy needs to know about which client majors can be had (ClientCatalog answers). */
@@ -52,7 +57,9 @@ async function lowestAvailable(
   const warnings =
     major === desired
       ? []
-      : [`no PostgreSQL ${desired} client could be had; using ${major}, the lowest newer major available, for ${what}`];
+      : [
+          `no PostgreSQL ${desired} client could be had; using ${major}, the lowest newer major available, for ${what}`,
+        ];
   return { major, warnings };
 }
 
@@ -66,7 +73,9 @@ export async function chooseDumpClient(
   catalog: ClientAvailability,
 ): Promise<ClientChoice> {
   if (server.major > MAX_MAJOR) {
-    throw new PgferryError(`the source server runs PostgreSQL ${formatVersion(server)}, newer than any client pgferry supports (up to ${MAX_MAJOR})`);
+    throw new PgferryError(
+      `the source server runs PostgreSQL ${formatVersion(server)}, newer than any client pgferry supports (up to ${MAX_MAJOR})`,
+    );
   }
   const pinned = requested(request);
   if (pinned) {
@@ -78,11 +87,17 @@ export async function chooseDumpClient(
     }
     const warnings =
       pinned.major > server.major
-        ? [`pg_dump ${formatVersion(pinned)} is newer than the ${server.major} source server; its dump may not restore into a ${server.major} server without pgferry's filtering`]
+        ? [
+            `pg_dump ${formatVersion(pinned)} is newer than the ${server.major} source server; its dump may not restore into a ${server.major} server without pgferry's filtering`,
+          ]
         : [];
     return { version: pinned, reason: `postgres-version pins ${formatVersion(pinned)}`, warnings };
   }
-  const { major, warnings } = await lowestAvailable(catalog, server.major, `dumping a PostgreSQL ${server.major} server`);
+  const { major, warnings } = await lowestAvailable(
+    catalog,
+    server.major,
+    `dumping a PostgreSQL ${server.major} server`,
+  );
   const reason =
     major === server.major
       ? `the source server runs PostgreSQL ${formatVersion(server)}`
@@ -100,7 +115,8 @@ export interface RestoreInputs {
 /** The lowest client major that reads this archive, or the target's own when it can. */
 function desiredRestoreMajor(archive: ArchiveFacts, target: PgVersion): number {
   if (archive.format === 'plain' || !archive.archiveVersion) return target.major;
-  const readable = compareArchiveVersions(archive.archiveVersion, maxArchiveVersionForMajor(target.major)) <= 0;
+  const readable =
+    compareArchiveVersions(archive.archiveVersion, maxArchiveVersionForMajor(target.major)) <= 0;
   if (readable) return target.major;
   const lowest = lowestMajorReading(archive.archiveVersion);
   if (lowest === undefined) {
@@ -116,7 +132,10 @@ function desiredRestoreMajor(archive: ArchiveFacts, target: PgVersion): number {
  * does. A pg_restore ≥ 17 sends `SET transaction_timeout`, which servers ≤ 16 reject, and a dump of
  * a newer source is a downgrade: both go through the filtered script path.
  */
-export async function chooseRestoreClient(inputs: RestoreInputs, catalog: ClientAvailability): Promise<RestoreChoice> {
+export async function chooseRestoreClient(
+  inputs: RestoreInputs,
+  catalog: ClientAvailability,
+): Promise<RestoreChoice> {
   const { archive, target, request, allowDowngrade } = inputs;
   const warnings: string[] = [];
   const source = archive.serverVersion;
@@ -132,7 +151,10 @@ export async function chooseRestoreClient(inputs: RestoreInputs, catalog: Client
   let version: PgVersion;
   let reason: string;
   if (pinned) {
-    if (archive.archiveVersion && compareArchiveVersions(archive.archiveVersion, maxArchiveVersionForMajor(pinned.major)) > 0) {
+    if (
+      archive.archiveVersion &&
+      compareArchiveVersions(archive.archiveVersion, maxArchiveVersionForMajor(pinned.major)) > 0
+    ) {
       throw new InputError(
         'postgres-version',
         `pg_restore ${formatVersion(pinned)} cannot read archive format ${archive.archiveVersion}; expected ${desired} or newer (or auto)`,
@@ -141,7 +163,11 @@ export async function chooseRestoreClient(inputs: RestoreInputs, catalog: Client
     version = pinned;
     reason = `postgres-version pins ${formatVersion(pinned)}`;
   } else {
-    const found = await lowestAvailable(catalog, desired, `restoring into a PostgreSQL ${target.major} server`);
+    const found = await lowestAvailable(
+      catalog,
+      desired,
+      `restoring into a PostgreSQL ${target.major} server`,
+    );
     warnings.push(...found.warnings);
     version = { major: found.major };
     reason =
@@ -182,6 +208,9 @@ export async function chooseCopyClients(
     compression: 'none',
     serverVersion: source,
   };
-  const restore = await chooseRestoreClient({ archive, target, request: { kind: 'auto' }, allowDowngrade }, catalog);
+  const restore = await chooseRestoreClient(
+    { archive, target, request: { kind: 'auto' }, allowDowngrade },
+    catalog,
+  );
   return { dump, restore };
 }

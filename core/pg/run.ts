@@ -42,7 +42,21 @@ const STDERR_TAIL_BYTES = 8192;
 const KILL_GRACE_MS = 5000;
 
 /** Only what a tool needs from our environment: no cloud credentials, tokens or foreign PG* values. */
-const BASE_ENV_KEYS = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TZ', 'TMPDIR', 'TEMP', 'TMP', 'SYSTEMROOT', 'WINDIR'];
+const BASE_ENV_KEYS = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LANG',
+  'LC_ALL',
+  'LC_CTYPE',
+  'LC_MESSAGES',
+  'TZ',
+  'TMPDIR',
+  'TEMP',
+  'TMP',
+  'SYSTEMROOT',
+  'WINDIR',
+];
 
 export function toolEnv(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
   const env: Record<string, string> = {};
@@ -108,7 +122,11 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
   if (o.stdin && child.stdin) {
     // EPIPE when the tool exits early is reported through the exit code, not as a second error.
     child.stdin.on('error', () => {});
-    work.push(pipeline(o.stdin, child.stdin).catch((e: unknown) => (child.exitCode === null ? Promise.reject(e) : undefined)));
+    work.push(
+      pipeline(o.stdin, child.stdin).catch((e: unknown) =>
+        child.exitCode === null ? Promise.reject(e) : undefined,
+      ),
+    );
   }
 
   let abortTimer: NodeJS.Timeout | undefined;
@@ -149,9 +167,16 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
       throw new ToolError(name, result.code, result.signal, redact(stderrTail.trim(), o.secrets));
     }
     if (streamError) {
-      throw new PgferryError(`${name}'s output could not be written: ${(streamError as Error).message}`, { cause: streamError });
+      throw new PgferryError(`${name}'s output could not be written: ${(streamError as Error).message}`, {
+        cause: streamError,
+      });
     }
-    return { stdout: captured, stderrTail: redact(stderrTail, o.secrets), bytesOut, durationMs: Date.now() - started };
+    return {
+      stdout: captured,
+      stderrTail: redact(stderrTail, o.secrets),
+      bytesOut,
+      durationMs: Date.now() - started,
+    };
   } finally {
     if (ticker) clearInterval(ticker);
     if (abortTimer) clearTimeout(abortTimer);
@@ -160,6 +185,7 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
 }
 
 function cancelled(name: string, signal: AbortSignal): PgferryError {
-  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'cancelled');
+  const reason =
+    signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'cancelled');
   return new PgferryError(`${name} was cancelled: ${reason}`);
 }

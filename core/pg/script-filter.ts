@@ -20,7 +20,14 @@ const SETTING_SINCE: Readonly<Record<string, number>> = {
 };
 
 /** psql learned `\restrict` in these minors (the August 2025 security releases). */
-const RESTRICT_SINCE_MINOR: Readonly<Record<number, number>> = { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6, 18: 0 };
+const RESTRICT_SINCE_MINOR: Readonly<Record<number, number>> = {
+  13: 22,
+  14: 19,
+  15: 14,
+  16: 10,
+  17: 6,
+  18: 0,
+};
 
 export function psqlKnowsRestrict(psql: PgVersion): boolean {
   if (psql.major > 18) return true;
@@ -46,7 +53,8 @@ export class ScriptFilter extends Transform {
 
   private droppedName(line: string): string | undefined {
     if (!this.rules.psqlKnowsRestrict && /^\\(un)?restrict\b/.test(line)) return '\\restrict';
-    const set = /^SET\s+([a-z_]+)\s*(=|TO)/i.exec(line) ?? /^SELECT pg_catalog\.set_config\('([a-z_]+)'/i.exec(line);
+    const set =
+      /^SET\s+([a-z_]+)\s*(=|TO)/i.exec(line) ?? /^SELECT pg_catalog\.set_config\('([a-z_]+)'/i.exec(line);
     const name = set?.[1]?.toLowerCase();
     if (name && (SETTING_SINCE[name] ?? 0) > this.rules.targetServer.major) return name;
     return undefined;

@@ -6,7 +6,11 @@ import { explainConnectError, withClient } from './server.js';
  * Makes sure the target database exists: when it does not and `create` is set, creates it from the
  * server's maintenance database. Returns whether it was created.
  */
-export async function ensureDatabase(target: ConnectionSpec, create: boolean, input = 'to'): Promise<boolean> {
+export async function ensureDatabase(
+  target: ConnectionSpec,
+  create: boolean,
+  input = 'to',
+): Promise<boolean> {
   const name = databaseName(target);
   const maintenance = withDatabase(target, name === 'postgres' ? 'template1' : 'postgres');
   return withClient(maintenance, input, async (client) => {

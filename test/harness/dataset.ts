@@ -110,7 +110,12 @@ ANALYZE;
 `;
 }
 
-export async function loadDataset(major: ServerMajor, db: string, scale = 2000, options?: { extensions?: boolean }): Promise<void> {
+export async function loadDataset(
+  major: ServerMajor,
+  db: string,
+  scale = 2000,
+  options?: { extensions?: boolean },
+): Promise<void> {
   const client = new pg.Client({ connectionString: connUrl(major, db) });
   await client.connect();
   try {

@@ -193,7 +193,14 @@ export async function startServers(majors: readonly ServerMajor[] = SERVER_MAJOR
   const password = `pw-${randomBytes(9).toString('base64url')}`;
   mkdirSync(TESTBED_DIR, { recursive: true });
   const stateFile = path.join(TESTBED_DIR, `run-${process.pid}.json`);
-  const state: TestbedState = { ownerPid: process.pid, stateFile, root, password, user: 'postgres', servers: [] };
+  const state: TestbedState = {
+    ownerPid: process.pid,
+    stateFile,
+    root,
+    password,
+    user: 'postgres',
+    servers: [],
+  };
   // Written first, so that a run that dies while starting is still cleaned up by the next one.
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   const results = await Promise.allSettled(majors.map((m) => startServer(root, m, password, owner)));

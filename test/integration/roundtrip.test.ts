@@ -50,7 +50,9 @@ describe.each(SERVER_MAJORS)('server %i: dump and restore with the chosen client
     expect(dumped.archive.serverVersion?.major).toBe(major);
     expect(dumped.compression.algorithm).toBe(dumped.client.version.major >= 16 ? 'zstd' : 'gzip');
     if (EXPECTED_CLIENT[major] !== major) {
-      expect(log.warnings.join('\n')).toContain(`no PostgreSQL ${major} client could be had; using ${EXPECTED_CLIENT[major]}`);
+      expect(log.warnings.join('\n')).toContain(
+        `no PostgreSQL ${major} client could be had; using ${EXPECTED_CLIENT[major]}`,
+      );
     } else {
       expect(log.warnings).toEqual([]);
     }
