@@ -14,6 +14,8 @@ const common = {
 };
 
 export default {
+  // Real servers and binaries: generous, because CI machines are shared and noisy.
+  testTimeout: 300_000,
   globalSetup: './test/harness/jest-global-setup.mjs',
   globalTeardown: './test/harness/jest-global-teardown.mjs',
   projects: [
@@ -22,7 +24,6 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      testTimeout: 300_000,
     },
   ],
 };

@@ -33,6 +33,8 @@ export interface DumpOptions extends ObjectFilters {
   log: Logger;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** How often onProgress is called; 10 s unless a caller wants it livelier. */
+  progressIntervalMs?: number;
 }
 
 export interface DumpResult {
@@ -109,6 +111,7 @@ export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
       stdout: 'ignore',
       signal: o.signal,
       onProgress: o.onProgress,
+      progressIntervalMs: o.progressIntervalMs,
       measureBytes: () => sizeOnDisk(temp),
       secrets: secretsOf(o.from),
     });
