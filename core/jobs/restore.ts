@@ -1,46 +1,31 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
 import type { Logger } from '../log.js';
 import { readArchiveFacts, type ArchiveFacts } from '../pg/archive.js';
-import { pgRestoreArgs, psqlArgs, type ObjectFilters } from '../pg/args.js';
-import { toolPath, type ClientTools } from '../pg/client-tools.js';
-import {
-  connectionEnv,
-  databaseName,
-  describeConnection,
-  secretsOf,
-  type ConnectionSpec,
-} from '../pg/connection.js';
+import type { ClientTools } from '../pg/client-tools.js';
+import { describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { chooseRestoreClient, type RestoreChoice, type RestorePath } from '../pg/policy.js';
 import type { ClientCatalog } from '../pg/provision.js';
-import { runTool, type Progress } from '../pg/run.js';
-import { needsFilter, psqlKnowsRestrict, ScriptFilter } from '../pg/script-filter.js';
+import type { Progress } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
 import { checkDestructiveRestore, ensureDatabase } from '../pg/target-database.js';
-import type { VersionRequest } from '../pg/version.js';
+import { formatVersion, type VersionRequest } from '../pg/version.js';
+import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive.js';
 import { defaultJobs } from './dump.js';
 
-export interface RestoreOptions extends ObjectFilters {
+export interface RestoreOptions extends ApplyOptions {
   /** An archive file, a directory archive, or a plain `.sql` / `.sql.gz`. */
   from: string;
   to: ConnectionSpec;
   jobs: number | 'auto';
-  clean?: boolean;
   confirm?: string;
   createDatabase?: boolean;
   allowDowngrade?: boolean;
   postgresVersion: VersionRequest;
-  schemaOnly?: boolean;
-  dataOnly?: boolean;
-  noOwner?: boolean;
-  noPrivileges?: boolean;
-  extraArgs?: string[];
   catalog: ClientCatalog;
   log: Logger;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  progressIntervalMs?: number;
 }
 
 export interface RestoreResult {
@@ -56,20 +41,27 @@ export interface RestoreResult {
   durationSeconds: number;
 }
 
-/** Parallel restore needs a seekable custom file or a directory archive. */
-function restoreJobs(archive: ArchiveFacts, path: RestorePath, jobs: number | 'auto'): number {
-  const parallelOk = path === 'pg_restore' && (archive.format === 'custom' || archive.format === 'directory');
+/** Parallel restore needs a seekable custom file or a directory archive, on the direct path. */
+export function restoreJobs(
+  archive: ArchiveFacts,
+  path: RestorePath,
+  jobs: number | 'auto',
+  seekable: boolean,
+): number {
+  const parallelOk =
+    seekable && path === 'pg_restore' && (archive.format === 'custom' || archive.format === 'directory');
   if (!parallelOk) return 1;
   return jobs === 'auto' ? defaultJobs() : jobs;
 }
 
 /**
- * Restores an archive or plain dump into the target with a client the version policy chose; stops at
- * the first error, and a single-job restore runs in one transaction so that a failure changes nothing.
+ * Everything a restore decides before it touches the target: the archive's facts, the target
+ * (created when missing), the destructive-restore guard and the client.
  */
-export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult> {
-  const started = Date.now();
-  const archive = await readArchiveFacts(o.from);
+export async function prepareRestore(
+  archive: ArchiveFacts,
+  o: Omit<RestoreOptions, 'from'>,
+): Promise<{ target: ServerFacts; choice: RestoreChoice; client: ClientTools; createdDatabase: boolean }> {
   const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
   const target = await serverFacts(o.to, 'to');
   checkDestructiveRestore({
@@ -89,78 +81,37 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
   );
   choice.warnings.forEach((w) => o.log.warn(w));
   const client = await o.catalog.provide(choice.version);
-  const jobs = restoreJobs(archive, choice.path, o.jobs);
-  o.log.info(
-    `restoring into ${describeConnection(o.to)} with ${choice.path === 'psql' ? 'psql' : 'pg_restore'} ${client.version.major}.${client.version.minor ?? '?'} (${choice.reason}), ${jobs} job(s)`,
-  );
+  return { target, choice, client, createdDatabase };
+}
 
-  const env = connectionEnv(o.to);
-  const secrets = secretsOf(o.to);
-  const common = { env, secrets, signal: o.signal, onProgress: o.onProgress };
-  let filtered: string[] = [];
-  if (choice.path === 'pg_restore') {
-    const inputSize = (await stat(o.from)).size;
-    await runTool({
-      ...common,
-      file: toolPath(client, 'pg_restore'),
-      args: pgRestoreArgs({
-        ...o,
-        clientMajor: client.version.major,
-        dbname: databaseName(o.to),
-        file: o.from,
-        jobs,
-        singleTransaction: jobs === 1,
-        exitOnError: true,
-        ifExists: o.clean,
-      }),
-      stdout: 'ignore',
-      measureBytes: () => inputSize,
-    });
-  } else {
-    const rules = { targetServer: target.version, psqlKnowsRestrict: psqlKnowsRestrict(client.version) };
-    const filter = new ScriptFilter(rules);
-    const controller = new AbortController();
-    const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
-    let source: Readable;
-    let producer: Promise<unknown> = Promise.resolve();
-    if (choice.path === 'psql') {
-      const raw = createReadStream(o.from);
-      source = archive.compression === 'gzip' ? raw.pipe(createGunzip()) : raw;
-      if (needsFilter(rules, archive.dumpVersion)) source = source.pipe(filter);
-    } else {
-      source = filter;
-      producer = runTool({
-        ...common,
-        signal,
-        file: toolPath(client, 'pg_restore'),
-        args: pgRestoreArgs({
-          ...o,
-          clientMajor: client.version.major,
-          file: o.from,
-          jobs: 1,
-          toStdout: true,
-          exitOnError: true,
-          ifExists: o.clean,
-        }),
-        stdout: filter,
-      });
-    }
-    const consumer = runTool({
-      ...common,
-      signal,
-      file: toolPath(client, 'psql'),
-      args: psqlArgs({ file: '-', onErrorStop: true, singleTransaction: true, quiet: true }),
-      stdin: source,
-      stdout: 'ignore',
-    });
-    // Whichever side fails first stops the other, and its error is the one reported.
-    await Promise.all(
-      [producer, consumer].map((p) => p.catch((e: unknown) => (controller.abort(e), Promise.reject(e)))),
-    );
-    filtered = filter.summary();
-    if (filtered.length)
-      o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
-  }
+/**
+ * Restores an archive or plain dump into the target with a client the version policy chose; stops at
+ * the first error, and a single-job restore runs in one transaction so that a failure changes nothing.
+ */
+export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  const archive = await readArchiveFacts(o.from);
+  const { target, choice, client, createdDatabase } = await prepareRestore(archive, o);
+  const jobs = restoreJobs(archive, choice.path, o.jobs, true);
+  o.log.info(
+    `restoring into ${describeConnection(o.to)} with ${choice.path === 'psql' ? 'psql' : 'pg_restore'} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`,
+  );
+  const inputSize = (await stat(o.from)).size;
+  const filtered = await applyArchive({
+    client,
+    path: choice.path,
+    archive,
+    input: { file: o.from },
+    target: o.to,
+    targetVersion: target.version,
+    jobs,
+    options: applyOptionsOf(o),
+    signal: o.signal,
+    onProgress: o.onProgress && ((p) => o.onProgress?.({ ...p, bytes: p.bytes || inputSize })),
+    progressIntervalMs: o.progressIntervalMs,
+  });
+  if (filtered.length)
+    o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
   return {
     target,
     client,

@@ -146,6 +146,8 @@ export interface PsqlArgsOptions {
   dbname?: string;
   /** Script to run; '-' or omitted: stdin. */
   file?: string;
+  /** Several scripts run one after the other (with singleTransaction: all in one transaction). */
+  files?: string[];
   /** Default true: stop at the first failing statement, with a non-zero exit. */
   onErrorStop?: boolean;
   singleTransaction?: boolean;
@@ -175,6 +177,8 @@ export function psqlArgs(o: PsqlArgsOptions): string[] {
   if (o.command !== undefined) {
     if (o.file !== undefined) throw new InputError('command', 'runs instead of a script file, not with one');
     argv.push(`--command=${o.command}`);
+  } else if (o.files?.length) {
+    for (const f of o.files) argv.push(`--file=${nonEmpty(f, 'file')}`);
   } else {
     // An explicit --file=- (rather than plain stdin) makes psql report errors with line numbers.
     argv.push(`--file=${nonEmpty(o.file ?? '-', 'file')}`);

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,18 +9,15 @@ import { PgferryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { CLIENT_TOOLS, hasClientTools, verifyClientTools, type ClientTools } from './client-tools.js';
 import { assetUrl, type ReleaseSource } from './releases.js';
+import { DirectoryStore, ENTRY_MARKER, type ClientStore } from './client-store.js';
 import { parseVersionString } from './version.js';
-
-/** Marks a complete cache entry; an entry without it is never used. */
-export const ENTRY_MARKER = '.pgferry-entry.json';
 
 export interface DownloadRequest {
   source: ReleaseSource;
   /** Release version, `17.5.0`. */
   version: string;
   target: string;
-  /** Final directory of the entry: `<cache>/<version>/<target>`. */
-  entryDir: string;
+  store: ClientStore;
   log: Logger;
   signal?: AbortSignal;
 }
@@ -56,18 +53,14 @@ async function fetchOk(url: string, signal: AbortSignal | undefined, what: strin
 }
 
 /**
- * Download → verify SHA-256 → extract → `--version` check, all in a private temporary directory
- * beside the entry, then one rename makes it visible. Two processes racing for the same version
- * each build their own; the loser discards its copy and uses the winner's.
+ * Download → verify SHA-256 → extract → `--version` check, all in a private work directory; only
+ * then does the store make the entry visible, so a half-written entry is never used.
  */
 export async function downloadClient(req: DownloadRequest): Promise<ClientTools> {
-  const { source, version, target, entryDir, log, signal } = req;
+  const { source, version, target, store, log, signal } = req;
   const url = assetUrl(source, version, target);
   const asset = path.basename(url);
-  const parent = path.dirname(entryDir);
-  await mkdir(parent, { recursive: true });
-  const work = path.join(parent, `.tmp-${target}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await mkdir(work, { recursive: true });
+  const work = await store.workDir(version, target);
   try {
     const shaText = await (await fetchOk(`${url}.sha256`, signal, `${asset}.sha256`)).text();
     const expected = parseSha256File(shaText);
@@ -134,31 +127,10 @@ export async function downloadClient(req: DownloadRequest): Promise<ClientTools>
       path.join(extracted, ENTRY_MARKER),
       JSON.stringify({ version, target, sha256: actual, url }),
     );
-    try {
-      await rename(extracted, entryDir);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
-      log.debug(`another process cached ${version} first; using its copy`);
-    }
-    return await verifyClientTools(path.join(entryDir, 'bin'), want, 'download');
+    const finalBin = await store.commit(extracted, version, target, log);
+    return await verifyClientTools(finalBin, want, 'download');
   } finally {
     await rm(work, { recursive: true, force: true });
-    // A failed first download leaves no empty version directory behind either.
-    if ((await readdir(parent).catch(() => ['?'])).length === 0)
-      await rm(parent, { recursive: true, force: true });
-  }
-}
-
-/** Leftover work directories of processes that died mid-download, older than an hour. */
-export async function sweepStaleWork(cacheDir: string): Promise<void> {
-  const hourAgo = Date.now() - 3600_000;
-  for (const version of await readdir(cacheDir).catch(() => [] as string[])) {
-    const dir = path.join(cacheDir, version);
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      if (!name.startsWith('.tmp-')) continue;
-      const s = await stat(path.join(dir, name)).catch(() => undefined);
-      if (s && s.mtimeMs < hourAgo) await rm(path.join(dir, name), { recursive: true, force: true });
-    }
+    if (store instanceof DirectoryStore) await store.tidy(version);
   }
 }

@@ -68,7 +68,10 @@ export function parseConnection(
     if (value !== undefined && value !== '') params[keyword] = value;
   }
   Object.assign(params, own);
-  if (params.port !== undefined && !/^\d{1,5}$/.test(params.port)) {
+  if (
+    params.port !== undefined &&
+    !(/^\d{1,5}$/.test(params.port) && +params.port >= 1 && +params.port <= 65535)
+  ) {
     throw new InputError(input, `port "${params.port}" is not a port number`);
   }
   return { params };
@@ -105,7 +108,8 @@ function parseUrl(text: string, input: string): Record<string, string> {
   if (url.password) params.password = decode(url.password, 'password');
   const db = url.pathname.replace(/^\//, '');
   if (db) params.dbname = decode(db, 'database name');
-  for (const [key, value] of url.searchParams) params[URL_ALIASES[key] ?? key] = value;
+  for (const [key, value] of url.searchParams)
+    params[URL_ALIASES[key] ?? key] = key === 'ssl' && value === 'true' ? 'require' : value;
   return params;
 }
 

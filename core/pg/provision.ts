@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PgferryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { probeClientVersion, verifyClientTools, type ClientTools } from './client-tools.js';
-import { downloadClient, ENTRY_MARKER, sweepStaleWork } from './client-download.js';
+import { downloadClient } from './client-download.js';
+import { DirectoryStore, temporaryStore, type ClientStore } from './client-store.js';
 import { findInstalledClient } from './installed-clients.js';
 import { currentPlatform, rustTarget, type PlatformInfo } from './platform.js';
 import { listReleaseVersions, releaseSource, type ReleaseSource } from './releases.js';
@@ -20,6 +19,8 @@ export interface ProvisionOptions {
   /** false: download into a temporary directory and keep nothing (`cache` input). */
   cache?: boolean;
   cacheDir?: string;
+  /** Replaces the cache directory with another store (the Action: the runner's tool cache). */
+  store?: ClientStore;
   /** Replaces the places searched for installed clients (default: packaged locations and PATH). */
   installedDirs?: (major: number) => string[];
   /** Token for the GitHub releases API (rate limits). */
@@ -79,12 +80,19 @@ export class ClientCatalog {
     return findInstalledClient(major, minor, this.options.installedDirs?.(major));
   }
 
+  private storeInstance?: Promise<ClientStore>;
+  private store(): Promise<ClientStore> {
+    this.storeInstance ??=
+      this.options.cache === false
+        ? temporaryStore()
+        : Promise.resolve(this.options.store ?? new DirectoryStore(this.cacheDir));
+    return this.storeInstance;
+  }
+
   /** Complete cache entries of this platform, as release versions (`17.5.0`). */
   async cachedVersions(): Promise<string[]> {
     if (this.options.cache === false) return [];
-    const target = this.target();
-    const versions = await readdir(this.cacheDir).catch(() => [] as string[]);
-    return versions.filter((v) => existsSync(path.join(this.cacheDir, v, target, ENTRY_MARKER)));
+    return (await this.store()).versions(this.target());
   }
 
   /** Whether some version of `major` can be had, without downloading it. */
@@ -119,7 +127,7 @@ export class ClientCatalog {
     const cached = (await this.cachedVersions()).filter(matches).sort(compareReleaseVersions);
     const hit = cached.at(-1);
     if (hit) {
-      const binDir = path.join(this.cacheDir, hit, this.target(), 'bin');
+      const binDir = (await this.store()).binDir(hit, this.target());
       return verifyClientTools(binDir, parseVersionString(hit) ?? want, 'cache');
     }
 
@@ -130,14 +138,11 @@ export class ClientCatalog {
         `PostgreSQL client ${formatVersion(want)} is not installed and ${this.source.isMirror ? `the mirror ${this.source.base}` : 'the releases'} do not publish it`,
       );
     }
-    const root =
-      this.options.cache === false ? await mkdtemp(path.join(os.tmpdir(), 'pgferry-client-')) : this.cacheDir;
-    if (this.options.cache !== false) await sweepStaleWork(root);
     return downloadClient({
       source: this.source,
       version,
       target: this.target(),
-      entryDir: path.join(root, version, this.target()),
+      store: await this.store(),
       log: this.options.log,
       signal: this.options.signal,
     });

@@ -62,8 +62,8 @@ export class ScriptFilter extends Transform {
 
   /** One line without its newline; bytes pass through unchanged unless the line is dropped. */
   private line(bytes: Buffer): Buffer {
-    // Only short lines can be commands we care about; long ones are data or DDL bodies.
-    if (bytes.length > 200) return bytes;
+    // Only short lines can be commands we care about, except a COPY of a wide table; long ones are data.
+    if (bytes.length > 200 && (this.inCopy || bytes.toString('latin1', 0, 5) !== 'COPY ')) return bytes;
     const line = bytes.toString('latin1');
     if (this.inCopy) {
       if (line === '\\.' || line === '\\.\r') this.inCopy = false;

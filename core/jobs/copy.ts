@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { InputError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ArchiveFacts } from '../pg/archive.js';
+import { pgDumpArgs, type ObjectFilters } from '../pg/args.js';
+import { toolPath, type ClientTools } from '../pg/client-tools.js';
+import {
+  connectionEnv,
+  describeConnection,
+  hostPort,
+  secretsOf,
+  type ConnectionSpec,
+} from '../pg/connection.js';
+import {
+  archiveVersionWrittenBy,
+  chooseCopyClients,
+  type ClientChoice,
+  type RestoreChoice,
+} from '../pg/policy.js';
+import type { ClientCatalog } from '../pg/provision.js';
+import { runTool, type Progress } from '../pg/run.js';
+import { serverFacts, withClient, type ServerFacts } from '../pg/server.js';
+import { checkDestructiveRestore, ensureDatabase } from '../pg/target-database.js';
+import { formatVersion, type VersionRequest } from '../pg/version.js';
+import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive.js';
+import { dumpToPath } from './dump.js';
+import { applyGlobals, dumpGlobals } from './globals.js';
+import { restoreJobs } from './restore.js';
+import { runSqlAfter } from './sql-after.js';
+
+export interface CopyOptions extends ApplyOptions, ObjectFilters {
+  from: ConnectionSpec;
+  to: ConnectionSpec;
+  jobs: number | 'auto';
+  globals?: boolean;
+  confirm?: string;
+  createDatabase?: boolean;
+  allowDowngrade?: boolean;
+  sqlAfter?: string[];
+  postgresVersion: VersionRequest;
+  catalog: ClientCatalog;
+  log: Logger;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface CopyResult {
+  source: ServerFacts;
+  target: ServerFacts;
+  dump: { choice: ClientChoice; client: ClientTools };
+  restore: { choice: RestoreChoice; client: ClientTools };
+  jobs: number;
+  streamed: boolean;
+  createdDatabase: boolean;
+  filtered: string[];
+  durationSeconds: number;
+}
+
+/** What the dump side of a copy takes: the object selection; extra-args go to pg_dump. */
+function dumpSelection(o: CopyOptions): ObjectFilters & ApplyOptions {
+  const {
+    schemas,
+    excludeSchemas,
+    tables,
+    excludeTables,
+    excludeTableData,
+    schemaOnly,
+    dataOnly,
+    noOwner,
+    noPrivileges,
+    extraArgs,
+  } = o;
+  return {
+    schemas,
+    excludeSchemas,
+    tables,
+    excludeTables,
+    excludeTableData,
+    schemaOnly,
+    dataOnly,
+    noOwner,
+    noPrivileges,
+    extraArgs,
+  };
+}
+
+async function systemIdentifier(spec: ConnectionSpec): Promise<string | undefined> {
+  return withClient(spec, 'database', async (c) => {
+    const { rows } = await c.query<{ id: string }>(
+      'SELECT system_identifier::text AS id FROM pg_control_system()',
+    );
+    return rows[0]?.id;
+  }).catch(() => undefined);
+}
+
+/** Guarantee 2: a copy onto its own source would destroy the data it reads. */
+async function refuseSameDatabase(
+  from: ConnectionSpec,
+  to: ConnectionSpec,
+  source: ServerFacts,
+  target: ServerFacts,
+): Promise<void> {
+  if (source.database !== target.database) return;
+  const [a, b] = await Promise.all([systemIdentifier(from), systemIdentifier(to)]);
+  const same = a !== undefined && b !== undefined ? a === b : hostPort(from) === hostPort(to);
+  if (same) {
+    throw new InputError(
+      'to',
+      `is the source itself (${describeConnection(to)}); a copy needs a different server or database`,
+    );
+  }
+}
+
+/**
+ * Copies a database between servers, possibly of different majors: streamed pg_dump → pg_restore with
+ * one job, or through a temporary archive with a parallel restore.
+ */
+export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
+  const started = Date.now();
+  const source = await serverFacts(o.from, 'from');
+  const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
+  const target = await serverFacts(o.to, 'to');
+  await refuseSameDatabase(o.from, o.to, source, target);
+  checkDestructiveRestore({
+    database: target.database,
+    clean: o.clean ?? false,
+    hasUserTables: target.hasUserTables,
+    confirm: o.confirm,
+  });
+
+  const choice = await chooseCopyClients(
+    source.version,
+    target.version,
+    o.postgresVersion,
+    o.allowDowngrade ?? false,
+    o.catalog,
+  );
+  [...choice.dump.warnings, ...choice.restore.warnings].forEach((w) => o.log.warn(w));
+  const dumpClient = await o.catalog.provide(choice.dump.version);
+  const restoreClient = await o.catalog.provide(choice.restore.version);
+  o.log.info(
+    `copying ${describeConnection(o.from)} (PostgreSQL ${formatVersion(source.version)}) → ${describeConnection(o.to)} (PostgreSQL ${formatVersion(target.version)}) with pg_dump ${formatVersion(dumpClient.version)} and pg_restore ${formatVersion(restoreClient.version)}`,
+  );
+
+  if (o.globals) {
+    o.log.info('copying roles and tablespaces (without passwords) first');
+    await applyGlobals(
+      restoreClient,
+      o.to,
+      target.version,
+      await dumpGlobals(dumpClient, o.from, o.signal),
+      o.signal,
+    );
+  }
+
+  const archive: ArchiveFacts = {
+    format: 'custom',
+    archiveVersion: archiveVersionWrittenBy(dumpClient.version.major),
+    compression: 'none',
+    serverVersion: source.version,
+    dumpVersion: dumpClient.version,
+  };
+  const jobs = restoreJobs(archive, choice.restore.path, o.jobs, true);
+  // The selection was made by pg_dump; the restore side applies everything it was given.
+  const apply = { ...applyOptionsOf(o), schemas: [], tables: [], extraArgs: [] };
+  let filtered: string[];
+  if (jobs === 1) {
+    // One job: no intermediate file, pg_dump's output goes straight into the restore.
+    const pipe = new PassThrough();
+    const controller = new AbortController();
+    const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
+    const dump = runTool({
+      file: toolPath(dumpClient, 'pg_dump'),
+      args: pgDumpArgs({
+        ...dumpSelection(o),
+        clientMajor: dumpClient.version.major,
+        format: 'custom',
+        compression: { algorithm: 'none' },
+      }),
+      env: connectionEnv(o.from),
+      secrets: secretsOf(o.from),
+      stdout: pipe,
+      signal,
+      onProgress: o.onProgress,
+    });
+    const restore = applyArchive({
+      client: restoreClient,
+      path: choice.restore.path,
+      archive,
+      input: { stream: pipe },
+      target: o.to,
+      targetVersion: target.version,
+      jobs: 1,
+      options: apply,
+      signal,
+    });
+    const [, f] = await Promise.all(
+      [dump, restore].map((p) =>
+        p.catch((e: unknown) => {
+          controller.abort(e);
+          throw e;
+        }),
+      ),
+    );
+    filtered = (f as string[] | undefined) ?? [];
+  } else {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-copy-'));
+    try {
+      const file = path.join(dir, `copy-${randomBytes(4).toString('hex')}.dump`);
+      await dumpToPath({
+        ...dumpSelection(o),
+        from: o.from,
+        to: file,
+        format: 'custom',
+        compress: { algorithm: 'none' },
+        jobs: 1,
+        postgresVersion: { kind: 'major', major: dumpClient.version.major },
+        catalog: o.catalog,
+        log: o.log,
+        signal: o.signal,
+        onProgress: o.onProgress,
+      });
+      filtered = await applyArchive({
+        client: restoreClient,
+        path: choice.restore.path,
+        archive,
+        input: { file },
+        target: o.to,
+        targetVersion: target.version,
+        jobs,
+        options: apply,
+        signal: o.signal,
+        onProgress: o.onProgress,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  if (filtered.length)
+    o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
+  await runSqlAfter(restoreClient, o.to, o.sqlAfter ?? [], o.signal);
+  return {
+    source,
+    target,
+    dump: { choice: choice.dump, client: dumpClient },
+    restore: { choice: choice.restore, client: restoreClient },
+    jobs,
+    streamed: jobs === 1,
+    createdDatabase,
+    filtered,
+    durationSeconds: (Date.now() - started) / 1000,
+  };
+}

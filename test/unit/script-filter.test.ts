@@ -1,0 +1,360 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  needsFilter,
+  psqlKnowsRestrict,
+  ScriptFilter,
+  type ScriptFilterRules,
+} from '../../core/pg/script-filter.js';
+
+function rules(targetMajor: number, knowsRestrict = true): ScriptFilterRules {
+  return { targetServer: { major: targetMajor }, psqlKnowsRestrict: knowsRestrict };
+}
+
+/** Runs `input` through a fresh filter in chunks of `chunkSize` bytes (default: one chunk). */
+async function runFilter(
+  input: Buffer | string,
+  filterRules: ScriptFilterRules,
+  chunkSize?: number,
+): Promise<{ output: Buffer; filter: ScriptFilter }> {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  const size = chunkSize ?? Math.max(bytes.length, 1);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+  const filter = new ScriptFilter(filterRules);
+  const out: Buffer[] = [];
+  await pipeline(Readable.from(chunks), filter, async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) out.push(chunk);
+  });
+  return { output: Buffer.concat(out), filter };
+}
+
+async function filterText(input: string, filterRules: ScriptFilterRules): Promise<string> {
+  return (await runFilter(input, filterRules)).output.toString('utf8');
+}
+
+const lines = (...l: string[]): string => l.map((x) => `${x}\n`).join('');
+
+const HEADER = lines(
+  'SET statement_timeout = 0;',
+  'SET lock_timeout = 0;',
+  'SET idle_in_transaction_session_timeout = 0;',
+  'SET transaction_timeout = 0;',
+  "SET client_encoding = 'UTF8';",
+  "SELECT pg_catalog.set_config('search_path', '', false);",
+);
+
+describe('ScriptFilter: session settings', () => {
+  it('drops SET transaction_timeout for a 16 target and counts it', async () => {
+    const { output, filter } = await runFilter(HEADER, rules(16));
+    expect(output.toString()).toBe(
+      lines(
+        'SET statement_timeout = 0;',
+        'SET lock_timeout = 0;',
+        'SET idle_in_transaction_session_timeout = 0;',
+        '-- pgferry filtered: transaction_timeout',
+        "SET client_encoding = 'UTF8';",
+        "SELECT pg_catalog.set_config('search_path', '', false);",
+      ),
+    );
+    expect([...filter.filtered]).toEqual([['transaction_timeout', 1]]);
+    expect(filter.summary()).toEqual(['transaction_timeout (1×)']);
+  });
+
+  it('keeps it for a 17 target (and 18)', async () => {
+    for (const major of [17, 18]) {
+      const { output, filter } = await runFilter(HEADER, rules(major));
+      expect(output.toString()).toBe(HEADER);
+      expect(filter.filtered.size).toBe(0);
+      expect(filter.summary()).toEqual([]);
+    }
+  });
+
+  it('drops the set_config form and the TO form', async () => {
+    const input = lines(
+      "SELECT pg_catalog.set_config('transaction_timeout', '0', false);",
+      'SET transaction_timeout TO 0;',
+      'SET TRANSACTION_TIMEOUT = 0;',
+    );
+    const { output, filter } = await runFilter(input, rules(16));
+    expect(output.toString()).toBe(
+      lines(
+        '-- pgferry filtered: transaction_timeout',
+        '-- pgferry filtered: transaction_timeout',
+        '-- pgferry filtered: transaction_timeout',
+      ),
+    );
+    expect(filter.filtered.get('transaction_timeout')).toBe(3);
+    expect(filter.summary()).toEqual(['transaction_timeout (3×)']);
+    expect(await filterText(input, rules(17))).toBe(input);
+  });
+
+  it('drops default_toast_compression for a 13 target only', async () => {
+    const input = lines("SET default_toast_compression = 'lz4';", 'SET default_table_access_method = heap;');
+    const { output, filter } = await runFilter(input, rules(13));
+    expect(output.toString()).toBe(
+      lines('-- pgferry filtered: default_toast_compression', 'SET default_table_access_method = heap;'),
+    );
+    expect(filter.summary()).toEqual(['default_toast_compression (1×)']);
+    expect(await filterText(input, rules(14))).toBe(input);
+    expect(await filterText(input, rules(12))).toBe(
+      lines('-- pgferry filtered: default_toast_compression', 'SET default_table_access_method = heap;'),
+    );
+  });
+
+  it('leaves settings of every server alone, and SET lines that are not at the start of a line', async () => {
+    const input = lines(
+      'SET search_path = public;',
+      '    SET transaction_timeout = 0;',
+      '-- SET transaction_timeout = 0;',
+      "SELECT set_config('transaction_timeout', '0', false);",
+      'ALTER ROLE app SET transaction_timeout = 0;',
+    );
+    const { output, filter } = await runFilter(input, rules(15));
+    expect(output.toString()).toBe(input);
+    expect(filter.filtered.size).toBe(0);
+  });
+
+  it('reports several settings with their counts', async () => {
+    const input = lines(
+      'SET transaction_timeout = 0;',
+      "SET default_toast_compression = 'pglz';",
+      'SET transaction_timeout = 0;',
+    );
+    const { filter } = await runFilter(input, rules(13));
+    expect(filter.summary()).toEqual(['transaction_timeout (2×)', 'default_toast_compression (1×)']);
+  });
+});
+
+describe('ScriptFilter: \\restrict', () => {
+  const input = lines(
+    '\\restrict q8XnV2bT0aLkC5eQ',
+    'SET transaction_timeout = 0;',
+    'CREATE TABLE t (id int);',
+    '\\unrestrict q8XnV2bT0aLkC5eQ',
+  );
+
+  it('drops \\restrict and \\unrestrict when the psql does not know them', async () => {
+    const { output, filter } = await runFilter(input, rules(17, false));
+    expect(output.toString()).toBe(
+      lines(
+        '-- pgferry filtered: \\restrict',
+        'SET transaction_timeout = 0;',
+        'CREATE TABLE t (id int);',
+        '-- pgferry filtered: \\restrict',
+      ),
+    );
+    expect(filter.summary()).toEqual(['\\restrict (2×)']);
+  });
+
+  it('keeps them when the psql knows them', async () => {
+    const { output, filter } = await runFilter(input, rules(17, true));
+    expect(output.toString()).toBe(input);
+    expect(filter.filtered.size).toBe(0);
+  });
+
+  it('does not mistake a longer meta-command for \\restrict', async () => {
+    const other = lines('\\restricted', '\\unrestricting now');
+    expect(await filterText(other, rules(17, false))).toBe(other);
+  });
+});
+
+describe('ScriptFilter: COPY data', () => {
+  // Rows of a one-column text table can look exactly like the lines the filter drops. (`\r` in COPY
+  // text is an escape for a carriage return, so `\restrict …` is a legal row too.)
+  const rows = [
+    'SET transaction_timeout = 0;',
+    "SELECT pg_catalog.set_config('transaction_timeout', '0', false);",
+    "SET default_toast_compression = 'lz4';",
+    '\\restrict not-a-meta-command',
+    'COPY public.other (x) FROM stdin;',
+  ];
+
+  it('never touches the lines of a COPY block, up to \\.', async () => {
+    const input = lines(
+      'SET transaction_timeout = 0;',
+      'COPY public.snippets (body) FROM stdin;',
+      ...rows,
+      '\\.',
+      'SET transaction_timeout = 0;',
+      '\\restrict k',
+    );
+    const { output, filter } = await runFilter(input, rules(13, false));
+    expect(output.toString()).toBe(
+      lines(
+        '-- pgferry filtered: transaction_timeout',
+        'COPY public.snippets (body) FROM stdin;',
+        ...rows,
+        '\\.',
+        '-- pgferry filtered: transaction_timeout',
+        '-- pgferry filtered: \\restrict',
+      ),
+    );
+    expect(filter.filtered.get('transaction_timeout')).toBe(2);
+    expect(filter.filtered.get('\\restrict')).toBe(1);
+    expect(filter.filtered.has('default_toast_compression')).toBe(false);
+  });
+
+  it('handles several COPY blocks, empty ones included', async () => {
+    const input = lines(
+      'COPY public.a (body) FROM stdin;',
+      '\\.',
+      'SET transaction_timeout = 0;',
+      'COPY public.b (body) FROM stdin;',
+      'SET transaction_timeout = 0;',
+      '\\.',
+      'SET transaction_timeout = 0;',
+    );
+    const { output, filter } = await runFilter(input, rules(16));
+    expect(output.toString()).toBe(
+      lines(
+        'COPY public.a (body) FROM stdin;',
+        '\\.',
+        '-- pgferry filtered: transaction_timeout',
+        'COPY public.b (body) FROM stdin;',
+        'SET transaction_timeout = 0;',
+        '\\.',
+        '-- pgferry filtered: transaction_timeout',
+      ),
+    );
+    expect(filter.filtered.get('transaction_timeout')).toBe(2);
+  });
+
+  it('tracks a COPY block whose statement is long (a wide table)', async () => {
+    const columns = Array.from({ length: 40 }, (_, i) => `column_number_${i}`).join(', ');
+    const copy = `COPY public.wide_table (${columns}) FROM stdin;`;
+    expect(copy.length).toBeGreaterThan(200);
+    const input = lines(copy, 'SET transaction_timeout = 0;', '\\.', 'SET transaction_timeout = 0;');
+    const { output, filter } = await runFilter(input, rules(16));
+    expect(output.toString()).toBe(
+      lines(copy, 'SET transaction_timeout = 0;', '\\.', '-- pgferry filtered: transaction_timeout'),
+    );
+    expect(filter.filtered.get('transaction_timeout')).toBe(1);
+  });
+
+  it('passes long data rows through', async () => {
+    const long = `SET transaction_timeout = 0; ${'x'.repeat(5000)}`;
+    const input = lines('COPY public.t (body) FROM stdin;', long, '\\.');
+    expect(await filterText(input, rules(16))).toBe(input);
+  });
+});
+
+describe('ScriptFilter: bytes', () => {
+  it('passes bytes that are not UTF-8 through unchanged', async () => {
+    const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
+    const input = Buffer.concat([
+      latin1("SET client_encoding = 'LATIN1';\n"),
+      latin1("COMMENT ON TABLE public.menu IS 'caf\u00e9 cr\u00e8me';\n"),
+      latin1('SET transaction_timeout = 0;\n'),
+      latin1('COPY public.menu (name) FROM stdin;\n'),
+      Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), // café in latin1
+      Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x0a]), // invalid UTF-8, a NUL
+      latin1('\\.\n'),
+      Buffer.from([0xe9, 0xe8, 0x0a]),
+      latin1('-- no newline at the end \u00e9'),
+    ]);
+    const expected = Buffer.concat([
+      latin1("SET client_encoding = 'LATIN1';\n"),
+      latin1("COMMENT ON TABLE public.menu IS 'caf\u00e9 cr\u00e8me';\n"),
+      latin1('-- pgferry filtered: transaction_timeout\n'),
+      latin1('COPY public.menu (name) FROM stdin;\n'),
+      Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]),
+      Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x0a]),
+      latin1('\\.\n'),
+      Buffer.from([0xe9, 0xe8, 0x0a]),
+      latin1('-- no newline at the end \u00e9'),
+    ]);
+    for (const chunkSize of [undefined, 1, 3]) {
+      const { output } = await runFilter(input, rules(16), chunkSize);
+      expect(output.equals(expected)).toBe(true);
+    }
+  });
+
+  it('keeps CRLF line endings of lines it does not drop', async () => {
+    const input = 'SET statement_timeout = 0;\r\nCOPY public.t (a) FROM stdin;\r\nx\r\n\\.\r\nSELECT 1;\r\n';
+    expect(await filterText(input, rules(16))).toBe(input);
+  });
+
+  it('handles a last line without a newline', async () => {
+    expect(await filterText('SELECT 1;\nSET transaction_timeout = 0;', rules(16))).toBe(
+      'SELECT 1;\n-- pgferry filtered: transaction_timeout',
+    );
+    expect(await filterText('SELECT 1;', rules(16))).toBe('SELECT 1;');
+    expect(await filterText('', rules(16))).toBe('');
+  });
+
+  it('gives the same output and counts whatever the chunking', async () => {
+    const script = Buffer.concat([
+      Buffer.from(
+        lines(
+          '\\restrict AbC123',
+          ...HEADER.trimEnd().split('\n'),
+          "SET default_toast_compression = 'lz4';",
+          'CREATE TABLE public.snippets (body text);',
+          'COPY public.snippets (body) FROM stdin;',
+          'SET transaction_timeout = 0;',
+          'ordinary row',
+        ),
+      ),
+      Buffer.from([0xe9, 0xff, 0x0a]),
+      Buffer.from(lines('\\.', '', "SELECT pg_catalog.set_config('transaction_timeout', '0', false);")),
+      Buffer.from('\\unrestrict AbC123'),
+    ]);
+    const whole = await runFilter(script, rules(13, false));
+    expect(whole.filter.summary()).toEqual([
+      '\\restrict (2×)',
+      'transaction_timeout (2×)',
+      'default_toast_compression (1×)',
+    ]);
+    for (const chunkSize of [1, 2, 5, 17, 64]) {
+      const chunked = await runFilter(script, rules(13, false), chunkSize);
+      expect(chunked.output.equals(whole.output)).toBe(true);
+      expect(chunked.filter.summary()).toEqual(whole.filter.summary());
+    }
+  });
+});
+
+describe('psqlKnowsRestrict', () => {
+  it.each([
+    [15, 13, false],
+    [15, 14, true],
+    [17, 5, false],
+    [17, 6, true],
+    [18, 0, true],
+    [18, 3, true],
+    [13, 21, false],
+    [13, 22, true],
+    [14, 18, false],
+    [14, 19, true],
+    [16, 9, false],
+    [16, 10, true],
+    [12, 22, false],
+    [19, 0, true],
+  ])('psql %i.%i → %p', (major, minor, knows) => {
+    expect(psqlKnowsRestrict({ major, minor })).toBe(knows);
+  });
+
+  it('assumes an unknown minor does not know it (18beta1 parses as plain 18)', () => {
+    expect(psqlKnowsRestrict({ major: 17 })).toBe(false);
+    expect(psqlKnowsRestrict({ major: 18 })).toBe(false);
+    expect(psqlKnowsRestrict({ major: 19 })).toBe(true);
+  });
+});
+
+describe('needsFilter', () => {
+  it('is needed when the psql does not know \\restrict, whatever made the dump', () => {
+    expect(needsFilter(rules(16, false), { major: 16, minor: 2 })).toBe(true);
+    expect(needsFilter(rules(16, false), { major: 15 })).toBe(true);
+  });
+
+  it('is needed when the dump was made by a newer major than the target, or by an unknown one', () => {
+    expect(needsFilter(rules(16), { major: 17, minor: 5 })).toBe(true);
+    expect(needsFilter(rules(13), { major: 14 })).toBe(true);
+    expect(needsFilter(rules(16), undefined)).toBe(true);
+  });
+
+  it('is not needed for a dump made by the target major or older, run by a psql that knows \\restrict', () => {
+    expect(needsFilter(rules(16), { major: 16, minor: 4 })).toBe(false);
+    expect(needsFilter(rules(17), { major: 15 })).toBe(false);
+  });
+});
