@@ -29,8 +29,9 @@ export const INPUTS: readonly InputSpec[] = [
   { name: 'command', for: 'all', description: 'install, dump, restore, copy or backup' },
   {
     name: 'from',
-    for: ['dump', 'restore', 'copy', 'backup'],
-    description: 'source database (postgres URL or conninfo), or for restore an archive path or s3:// URI',
+    for: 'all',
+    description:
+      'source database (postgres URL or conninfo); for restore an archive path or s3:// URI; for install the server to match',
   },
   {
     name: 'to',
@@ -323,6 +324,7 @@ export function parseJobOptions(get: InputSource, env: NodeJS.ProcessEnv = proce
       options.target = database('to', to);
       break;
     case 'install':
+      if (from !== undefined) options.source = database('from', from);
       break;
   }
   problems.throwIfAny();

@@ -108,8 +108,13 @@ function parseUrl(text: string, input: string): Record<string, string> {
   if (url.password) params.password = decode(url.password, 'password');
   const db = url.pathname.replace(/^\//, '');
   if (db) params.dbname = decode(db, 'database name');
-  for (const [key, value] of url.searchParams)
+  // Not URLSearchParams: it turns `+` into a space, and libpq keeps `+` as is.
+  for (const pair of url.search.replace(/^\?/, '').split('&').filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    const key = decode(eq === -1 ? pair : pair.slice(0, eq), 'query parameter');
+    const value = eq === -1 ? '' : decode(pair.slice(eq + 1), 'query parameter');
     params[URL_ALIASES[key] ?? key] = key === 'ssl' && value === 'true' ? 'require' : value;
+  }
   return params;
 }
 

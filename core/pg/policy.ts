@@ -10,6 +10,7 @@ import { formatVersion, MAX_MAJOR, type PgVersion, type VersionRequest } from '.
 /** What the policy needs to know about which client majors can be had (ClientCatalog answers). */
 export interface ClientAvailability {
   lowestAvailableFrom(from: number, upTo: number): Promise<number | undefined>;
+  highestAvailable(): Promise<number | undefined>;
 }
 
 export interface ClientChoice {
@@ -213,4 +214,30 @@ export async function chooseCopyClients(
     catalog,
   );
   return { dump, restore };
+}
+
+/**
+ * Install: the tools for a given server (as for a dump of it), a pinned version, or — with neither —
+ * the newest major, which can dump and restore every older server.
+ */
+export async function chooseInstallClient(
+  server: PgVersion | undefined,
+  request: VersionRequest,
+  catalog: ClientAvailability,
+): Promise<ClientChoice> {
+  if (server) return chooseDumpClient(server, request, catalog);
+  const pinned = requested(request);
+  if (pinned)
+    return { version: pinned, reason: `postgres-version pins ${formatVersion(pinned)}`, warnings: [] };
+  const major = await catalog.highestAvailable();
+  if (major === undefined) {
+    throw new PgferryError(
+      'no PostgreSQL client can be had: none is installed, cached or published for this platform',
+    );
+  }
+  return {
+    version: { major },
+    reason: 'the newest client available (no server or version given)',
+    warnings: [],
+  };
 }

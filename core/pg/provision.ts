@@ -8,7 +8,7 @@ import { DirectoryStore, temporaryStore, type ClientStore } from './client-store
 import { findInstalledClient } from './installed-clients.js';
 import { currentPlatform, rustTarget, type PlatformInfo } from './platform.js';
 import { listReleaseVersions, releaseSource, type ReleaseSource } from './releases.js';
-import { formatVersion, parseVersionString, type PgVersion } from './version.js';
+import { formatVersion, MAX_MAJOR, MIN_MAJOR, parseVersionString, type PgVersion } from './version.js';
 
 export interface ProvisionOptions {
   log: Logger;
@@ -107,6 +107,12 @@ export class ClientCatalog {
   /** The lowest major ≥ `from` that can be had (DESIGN: "lowest newer available"). */
   async lowestAvailableFrom(from: number, upTo: number): Promise<number | undefined> {
     for (let major = from; major <= upTo; major++) if (await this.canProvide(major)) return major;
+    return undefined;
+  }
+
+  /** The newest major that can be had (install with postgres-version auto and no server). */
+  async highestAvailable(): Promise<number | undefined> {
+    for (let major = MAX_MAJOR; major >= MIN_MAJOR; major--) if (await this.canProvide(major)) return major;
     return undefined;
   }
 

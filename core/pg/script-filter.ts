@@ -63,7 +63,7 @@ export class ScriptFilter extends Transform {
   /** One line without its newline; bytes pass through unchanged unless the line is dropped. */
   private line(bytes: Buffer): Buffer {
     // Only short lines can be commands we care about, except a COPY of a wide table; long ones are data.
-    if (bytes.length > 200 && (this.inCopy || bytes.toString('latin1', 0, 5) !== 'COPY ')) return bytes;
+    if (this.isLongData(bytes)) return bytes;
     const line = bytes.toString('latin1');
     if (this.inCopy) {
       if (line === '\\.' || line === '\\.\r') this.inCopy = false;
@@ -76,15 +76,42 @@ export class ScriptFilter extends Transform {
     return Buffer.from(`-- pgferry filtered: ${dropped}`);
   }
 
+  /** The current line is long data being passed through unexamined until its newline. */
+  private streaming = false;
+
+  private isLongData(partial: Buffer): boolean {
+    return partial.length > LONG_LINE && (this.inCopy || partial.toString('latin1', 0, 5) !== 'COPY ');
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    const data = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
     const out: Buffer[] = [];
     let start = 0;
-    for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
-      out.push(this.line(data.subarray(start, nl)), NEWLINE);
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(10, start);
+      if (this.streaming) {
+        const end = nl === -1 ? chunk.length : nl + 1;
+        out.push(chunk.subarray(start, end));
+        if (nl !== -1) this.streaming = false;
+        start = end;
+        continue;
+      }
+      if (nl === -1) {
+        this.carry = Buffer.concat([this.carry, chunk.subarray(start)]);
+        // A long line cannot be a setting or a COPY terminator: pass it on instead of buffering it
+        // (buffering whole multi-megabyte rows made the filter quadratic in the row length).
+        if (this.isLongData(this.carry)) {
+          out.push(this.carry);
+          this.carry = Buffer.alloc(0);
+          this.streaming = true;
+        }
+        break;
+      }
+      const piece = chunk.subarray(start, nl);
+      const line = this.carry.length ? Buffer.concat([this.carry, piece]) : piece;
+      this.carry = Buffer.alloc(0);
+      out.push(this.line(line), NEWLINE);
       start = nl + 1;
     }
-    this.carry = Buffer.from(data.subarray(start));
     done(null, out.length ? Buffer.concat(out) : undefined);
   }
 
@@ -98,3 +125,5 @@ export class ScriptFilter extends Transform {
 }
 
 const NEWLINE = Buffer.from('\n');
+/** Lines longer than this are data or DDL bodies, never a session setting or a COPY terminator. */
+const LONG_LINE = 200;

@@ -21,7 +21,7 @@ function inputErrorFrom(fn: () => unknown): InputError {
     fn();
   } catch (error) {
     if (error instanceof InputError) return error;
-    throw new Error(`expected an InputError, got ${String(error)}`);
+    throw new Error(`expected an InputError, got ${String(error)}`, { cause: error });
   }
   throw new Error('expected an InputError, nothing was thrown');
 }
@@ -329,5 +329,13 @@ describe('parseConnection: bad input', () => {
   it('accepts the edges of the port range', () => {
     expect(parse('host=db port=1').params.port).toBe('1');
     expect(parse('host=db port=65535').params.port).toBe('65535');
+  });
+});
+
+describe('URL query values', () => {
+  it('keeps + as libpq does, instead of reading it as a space', () => {
+    const spec = parseConnection('postgres://u@db/app?password=a+b%2Bc&application_name=x+y', 'from', {});
+    expect(spec.params.password).toBe('a+b+c');
+    expect(spec.params.application_name).toBe('x+y');
   });
 });

@@ -1,5 +1,6 @@
 import {
   archiveVersionWrittenBy,
+  chooseInstallClient,
   chooseCopyClients,
   chooseDumpClient,
   chooseRestoreClient,
@@ -20,6 +21,9 @@ class FakeCatalog implements ClientAvailability {
   lowestAvailableFrom(from: number, upTo: number): Promise<number | undefined> {
     this.asked.push([from, upTo]);
     return Promise.resolve(this.majors.find((m) => m >= from && m <= upTo));
+  }
+  highestAvailable(): Promise<number | undefined> {
+    return Promise.resolve(this.majors.at(-1));
   }
 }
 
@@ -43,7 +47,7 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
     await promise;
   } catch (error) {
     if (error instanceof Error) return error;
-    throw new Error(`expected an Error, got ${String(error)}`);
+    throw new Error(`expected an Error, got ${String(error)}`, { cause: error });
   }
   throw new Error('expected a rejection, the promise resolved');
 }
@@ -361,5 +365,31 @@ describe('chooseCopyClients', () => {
     expect(dump.warnings).toHaveLength(1);
     expect(restore.version).toEqual({ major: 16 });
     expect(restore.path).toBe('pg_restore');
+  });
+});
+
+describe('install', () => {
+  it('matches a given server like a dump does', async () => {
+    const choice = await chooseInstallClient({ major: 16, minor: 4 }, AUTO, new FakeCatalog(15, 17));
+    expect(choice.version).toEqual({ major: 17 });
+    expect(choice.warnings).toEqual([
+      'no PostgreSQL 16 client could be had; using 17, the lowest newer major available, for dumping a PostgreSQL 16 server',
+    ]);
+  });
+  it('takes a pinned version as is', async () => {
+    expect(
+      (await chooseInstallClient(undefined, { kind: 'exact', major: 17, minor: 5 }, ALL())).version,
+    ).toEqual({
+      major: 17,
+      minor: 5,
+    });
+  });
+  it('takes the newest major when given neither server nor version', async () => {
+    expect((await chooseInstallClient(undefined, AUTO, new FakeCatalog(15, 17))).version).toEqual({
+      major: 17,
+    });
+    await expect(chooseInstallClient(undefined, AUTO, new FakeCatalog())).rejects.toThrow(
+      /no PostgreSQL client can be had/,
+    );
   });
 });

@@ -358,3 +358,27 @@ describe('needsFilter', () => {
     expect(needsFilter(rules(17), { major: 15 })).toBe(false);
   });
 });
+
+describe('ScriptFilter: long lines', () => {
+  it('passes a long row on before its newline arrives, instead of buffering it', () => {
+    const filter = new ScriptFilter({ targetServer: { major: 16 }, psqlKnowsRestrict: true });
+    const out: Buffer[] = [];
+    filter.on('data', (chunk: Buffer) => out.push(chunk));
+    filter.write(Buffer.from('COPY public.blobs (id, data) FROM stdin;\n1\t'));
+    const row = Buffer.alloc(4 * 1024 * 1024, 0x61);
+    for (let i = 0; i < row.length; i += 65536) filter.write(row.subarray(i, i + 65536));
+    const emitted = Buffer.concat(out).length;
+    expect(emitted).toBeGreaterThanOrEqual(row.length);
+  });
+
+  it('keeps a 32 MiB row byte-identical', async () => {
+    const head = Buffer.from('COPY public.blobs (id, data) FROM stdin;\n2\t');
+    const row = Buffer.alloc(32 * 1024 * 1024, 0x62);
+    const tail = Buffer.from('\n\\.\nSET transaction_timeout = 0;\n');
+    const { output } = await runFilter(Buffer.concat([head, row, tail]), rules(16), 65536);
+    expect(output.subarray(head.length, head.length + row.length).equals(row)).toBe(true);
+    expect(output.subarray(head.length + row.length).toString('latin1')).toBe(
+      '\n\\.\n-- pgferry filtered: transaction_timeout\n',
+    );
+  });
+});

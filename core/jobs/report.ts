@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { toolPath, type ClientTools } from '../pg/client-tools.js';
+import { runTool } from '../pg/run.js';
+import { withClient } from '../pg/server.js';
+import type { ConnectionSpec } from '../pg/connection.js';
+
+/**
+ * What a job reports: the Action's outputs, the CLI's fields (`--json`), the scheduled job's summary.
+ * Names follow DESIGN.md's outputs, in camelCase.
+ */
+export interface JobReport {
+  command: string;
+  clientVersion: string;
+  serverVersion?: string;
+  binDir: string;
+  location?: string;
+  bytes?: number;
+  sha256?: string;
+  format?: string;
+  archiveVersion?: string;
+  durationSeconds: number;
+  tocEntries?: number;
+  tables?: number;
+  manifest?: string;
+  /** Why this client was chosen, in words. */
+  reason: string;
+  warnings: string[];
+  /** Session settings dropped on the script path. */
+  filtered: string[];
+}
+
+/** SHA-256 of a file (not of a directory archive). */
+export async function sha256File(file: string): Promise<string | undefined> {
+  if (!(await stat(file)).isFile()) return undefined;
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+/** TABLE entries in an archive's table of contents (`pg_restore --list`). */
+export async function countArchiveTables(client: ClientTools, archive: string): Promise<number> {
+  const { stdout } = await runTool({
+    file: toolPath(client, 'pg_restore'),
+    args: ['--list', archive],
+    stdout: 'capture',
+  });
+  return stdout.split('\n').filter((line) => /^\d+; \d+ \d+ TABLE /.test(line)).length;
+}
+
+/** User tables (and partitioned tables) in a database, after a restore or copy. */
+export async function countDatabaseTables(spec: ConnectionSpec): Promise<number> {
+  return withClient(spec, 'to', async (c) => {
+    const { rows } = await c.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`,
+    );
+    return Number(rows[0]?.n ?? 0);
+  });
+}
