@@ -1,4 +1,4 @@
-// Two projects: unit tests need nothing; integration tests share one set of real servers,
+// Unit tests need nothing; integration and e2e tests share one set of real servers,
 // started once by the global setup and stopped by the teardown.
 const transform = {
   '^.+\\.ts$': [
@@ -20,10 +20,8 @@ export default {
   globalTeardown: './test/harness/jest-global-teardown.mjs',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    {
-      ...common,
-      displayName: 'integration',
-      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-    },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    // The built artifacts (committed Action bundle, CLI bundle) run as separate processes.
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
 };

@@ -67,7 +67,7 @@ function printReport(report: JobReport, json: boolean): void {
   }
   const rows: [string, unknown][] = [
     ['command', report.command],
-    ['client-version', report.clientVersion],
+    ['client-version', `${report.clientVersion} (${report.clientSource})`],
     ['server-version', report.serverVersion],
     ['bin-dir', report.binDir],
     ['location', report.location],

@@ -14,6 +14,8 @@ import type { ConnectionSpec } from '../pg/connection.js';
 export interface JobReport {
   command: string;
   clientVersion: string;
+  /** Where the client came from: explicit, installed, cache or download. */
+  clientSource: string;
   serverVersion?: string;
   binDir: string;
   location?: string;

@@ -67,10 +67,11 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
       return {
         command: 'install',
         clientVersion: version(tools),
+        clientSource: tools.source,
         serverVersion: server?.versionText,
         binDir: tools.binDir,
         durationSeconds: (Date.now() - started) / 1000,
-        reason: `${choice.reason} (${tools.source})`,
+        reason: choice.reason,
         warnings: choice.warnings,
         filtered: [],
       };
@@ -91,6 +92,7 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
       return {
         command: 'dump',
         clientVersion: version(result.client),
+        clientSource: result.client.source,
         serverVersion: result.server.versionText,
         binDir: result.client.binDir,
         location: formatLocation(destination),
@@ -129,6 +131,7 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
       return {
         command: 'restore',
         clientVersion: version(result.client),
+        clientSource: result.client.source,
         serverVersion: result.target.versionText,
         binDir: result.client.binDir,
         location: formatLocation(archive),
@@ -149,6 +152,7 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
       return {
         command: 'copy',
         clientVersion: version(result.restore.client),
+        clientSource: result.restore.client.source,
         serverVersion: result.target.versionText,
         binDir: result.restore.client.binDir,
         format: 'custom',

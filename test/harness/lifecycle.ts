@@ -15,7 +15,7 @@ declare global {
 /** Starts servers 14–18 and the loopback mirror once per run, unless only unit tests were selected. */
 export async function globalSetup(globalConfig: JestGlobalConfig): Promise<void> {
   const selected = globalConfig.selectProjects;
-  if (selected && !selected.includes('integration')) return;
+  if (selected && !selected.includes('integration') && !selected.includes('e2e')) return;
   await cleanLeftovers();
   const mirrorRoot = ensureMirrorFixtures();
   const state = await startServers();
