@@ -180,7 +180,8 @@ export function splitList(raw: string | undefined): string[] {
 }
 
 function isDatabase(text: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(text) || /^\s*[a-z_]+\s*=/i.test(text);
+  // Any URL but s3:// names a server, so a mysql:// URL is refused as one and never taken for a path.
+  return /^(?!s3:)[a-z][a-z0-9+.-]*:\/\//i.test(text) || /^\s*[a-z_]+\s*=/i.test(text);
 }
 
 function applies(spec: InputSpec, command: Command): boolean {

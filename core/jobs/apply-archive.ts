@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ArchiveFacts } from '../pg/archive.js';
 import { pgRestoreArgs, psqlArgs, type ObjectFilters } from '../pg/args.js';
@@ -40,6 +40,13 @@ export interface ApplyRequest {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   progressIntervalMs?: number;
+  /** SQL run first in the same transaction (the clean step); script and psql paths only. */
+  prelude?: string;
+}
+
+async function* prefixed(prelude: string, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  yield Buffer.from(prelude);
+  yield* rest;
 }
 
 /**
@@ -67,6 +74,7 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
   const stream = 'stream' in r.input ? r.input.stream : undefined;
 
   if (r.path === 'pg_restore') {
+    if (r.prelude) throw new Error('a prelude needs the script path');
     await runTool({
       ...common,
       signal: r.signal,
@@ -84,7 +92,11 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
     return [];
   }
 
-  const rules = { targetServer: r.targetVersion, psqlKnowsRestrict: psqlKnowsRestrict(r.client.version) };
+  const rules = {
+    targetServer: r.targetVersion,
+    psqlKnowsRestrict: psqlKnowsRestrict(r.client.version),
+    singleTransaction: true,
+  };
   const filter = new ScriptFilter(rules);
   const controller = new AbortController();
   const signal = r.signal ? AbortSignal.any([r.signal, controller.signal]) : controller.signal;
@@ -112,7 +124,7 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
     signal,
     file: toolPath(r.client, 'psql'),
     args: psqlArgs({ file: '-', onErrorStop: true, singleTransaction: true, quiet: true }),
-    stdin: script,
+    stdin: r.prelude ? Readable.from(prefixed(r.prelude, script)) : script,
     stdout: 'ignore',
   });
   // Whichever side fails first stops the other, and its error is the one reported.

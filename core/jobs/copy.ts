@@ -24,9 +24,15 @@ import {
 import type { ClientCatalog } from '../pg/provision.js';
 import { runTool, type Progress } from '../pg/run.js';
 import { serverFacts, withClient, type ServerFacts } from '../pg/server.js';
-import { checkDestructiveRestore, ensureDatabase } from '../pg/target-database.js';
+import {
+  checkDestructiveRestore,
+  ensureDatabase,
+  maintenanceOf,
+  undoCreatedOnFailure,
+} from '../pg/target-database.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive.js';
+import { cleanPrelude, databaseContents } from './clean.js';
 import { dumpToPath } from './dump.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
 import { restoreJobs } from './restore.js';
@@ -122,19 +128,11 @@ async function refuseSameDatabase(
 export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
   const started = Date.now();
   const source = await serverFacts(o.from, 'from');
-  const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
-  const target = await serverFacts(o.to, 'to');
-  await refuseSameDatabase(o.from, o.to, source, target);
-  checkDestructiveRestore({
-    database: target.database,
-    clean: o.clean ?? false,
-    hasUserTables: target.hasUserTables,
-    confirm: o.confirm,
-  });
-
+  // Clients are settled before anything is created: a refusal leaves the target server untouched.
+  const server = await serverFacts(maintenanceOf(o.to), 'to');
   const choice = await chooseCopyClients(
     source.version,
-    target.version,
+    server.version,
     o.postgresVersion,
     o.allowDowngrade ?? false,
     o.catalog,
@@ -142,116 +140,139 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
   [...choice.dump.warnings, ...choice.restore.warnings].forEach((w) => o.log.warn(w));
   const dumpClient = await o.catalog.provide(choice.dump.version);
   const restoreClient = await o.catalog.provide(choice.restore.version);
-  o.log.info(
-    `copying ${describeConnection(o.from)} (PostgreSQL ${formatVersion(source.version)}) → ${describeConnection(o.to)} (PostgreSQL ${formatVersion(target.version)}) with pg_dump ${formatVersion(dumpClient.version)} and pg_restore ${formatVersion(restoreClient.version)}`,
-  );
-
-  if (o.globals) {
-    o.log.info('copying roles and tablespaces (without passwords) first');
-    await applyGlobals(
-      restoreClient,
-      o.to,
-      target.version,
-      await dumpGlobals(dumpClient, o.from, o.signal),
-      o.signal,
+  const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
+  return undoCreatedOnFailure(createdDatabase, o.to, async () => {
+    const target = await serverFacts(o.to, 'to');
+    await refuseSameDatabase(o.from, o.to, source, target);
+    checkDestructiveRestore({
+      database: target.database,
+      clean: o.clean ?? false,
+      hasUserTables: target.hasUserTables,
+      confirm: o.confirm,
+    });
+    o.log.info(
+      `copying ${describeConnection(o.from)} (PostgreSQL ${formatVersion(source.version)}) → ${describeConnection(o.to)} (PostgreSQL ${formatVersion(target.version)}) with pg_dump ${formatVersion(dumpClient.version)} and pg_restore ${formatVersion(restoreClient.version)}`,
     );
-  }
 
-  const archive: ArchiveFacts = {
-    format: 'custom',
-    archiveVersion: archiveVersionWrittenBy(dumpClient.version.major),
-    compression: 'none',
-    serverVersion: source.version,
-    dumpVersion: dumpClient.version,
-  };
-  const jobs = restoreJobs(archive, choice.restore.path, o.jobs, true);
-  // The selection was made by pg_dump; the restore side applies everything it was given.
-  const apply = { ...applyOptionsOf(o), schemas: [], tables: [], extraArgs: [] };
-  let filtered: string[];
-  if (jobs === 1) {
-    // One job: no intermediate file, pg_dump's output goes straight into the restore.
-    const pipe = new PassThrough();
-    const controller = new AbortController();
-    const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
-    const dump = runTool({
-      file: toolPath(dumpClient, 'pg_dump'),
-      args: pgDumpArgs({
-        ...dumpSelection(o),
-        clientMajor: dumpClient.version.major,
-        format: 'custom',
-        compression: { algorithm: 'none' },
-      }),
-      env: connectionEnv(o.from),
-      secrets: secretsOf(o.from),
-      stdout: pipe,
-      signal,
-      onProgress: o.onProgress,
-    });
-    const restore = applyArchive({
-      client: restoreClient,
-      path: choice.restore.path,
-      archive,
-      input: { stream: pipe },
-      target: o.to,
-      targetVersion: target.version,
-      jobs: 1,
-      options: apply,
-      signal,
-    });
-    const [, f] = await Promise.all(
-      [dump, restore].map((p) =>
-        p.catch((e: unknown) => {
-          controller.abort(e);
-          throw e;
+    if (o.globals) {
+      o.log.info('copying roles and tablespaces (without passwords) first');
+      await applyGlobals(
+        restoreClient,
+        o.to,
+        target.version,
+        await dumpGlobals(dumpClient, o.from, o.signal),
+        o.signal,
+      );
+    }
+
+    const archive: ArchiveFacts = {
+      format: 'custom',
+      archiveVersion: archiveVersionWrittenBy(dumpClient.version.major),
+      compression: 'none',
+      serverVersion: source.version,
+      dumpVersion: dumpClient.version,
+    };
+    // clean: drops run first in the restore's own transaction, which needs the script path.
+    const prelude = o.clean
+      ? cleanPrelude(await databaseContents(o.from, o.schemas ?? []), target.version.major)
+      : undefined;
+    const restorePath = prelude && choice.restore.path === 'pg_restore' ? 'script' : choice.restore.path;
+    const jobs = restoreJobs(archive, restorePath, o.jobs, true);
+    // The selection was made by pg_dump; the restore side applies everything it was given.
+    const apply = { ...applyOptionsOf(o), clean: false, schemas: [], tables: [], extraArgs: [] };
+    o.log.info(
+      jobs === 1
+        ? 'streaming pg_dump straight into the restore (one job, no intermediate file)'
+        : `dumping to a temporary archive, then restoring with ${jobs} jobs`,
+    );
+    let filtered: string[];
+    if (jobs === 1) {
+      // One job: no intermediate file, pg_dump's output goes straight into the restore.
+      const pipe = new PassThrough();
+      const controller = new AbortController();
+      const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
+      const dump = runTool({
+        file: toolPath(dumpClient, 'pg_dump'),
+        args: pgDumpArgs({
+          ...dumpSelection(o),
+          clientMajor: dumpClient.version.major,
+          format: 'custom',
+          compression: { algorithm: 'none' },
         }),
-      ),
-    );
-    filtered = (f as string[] | undefined) ?? [];
-  } else {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-copy-'));
-    try {
-      const file = path.join(dir, `copy-${randomBytes(4).toString('hex')}.dump`);
-      await dumpToPath({
-        ...dumpSelection(o),
-        from: o.from,
-        to: file,
-        format: 'custom',
-        compress: { algorithm: 'none' },
-        jobs: 1,
-        postgresVersion: { kind: 'major', major: dumpClient.version.major },
-        catalog: o.catalog,
-        log: o.log,
-        signal: o.signal,
+        env: connectionEnv(o.from),
+        secrets: secretsOf(o.from),
+        stdout: pipe,
+        signal,
         onProgress: o.onProgress,
       });
-      filtered = await applyArchive({
+      const restore = applyArchive({
         client: restoreClient,
-        path: choice.restore.path,
+        path: restorePath,
         archive,
-        input: { file },
+        input: { stream: pipe },
         target: o.to,
         targetVersion: target.version,
-        jobs,
+        jobs: 1,
         options: apply,
-        signal: o.signal,
-        onProgress: o.onProgress,
+        prelude,
+        signal,
       });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+      const [, f] = await Promise.all(
+        [dump, restore].map((p) =>
+          p.catch((e: unknown) => {
+            controller.abort(e);
+            throw e;
+          }),
+        ),
+      );
+      filtered = (f as string[] | undefined) ?? [];
+    } else {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-copy-'));
+      try {
+        const file = path.join(dir, `copy-${randomBytes(4).toString('hex')}.dump`);
+        await dumpToPath({
+          ...dumpSelection(o),
+          from: o.from,
+          to: file,
+          format: 'custom',
+          compress: { algorithm: 'none' },
+          jobs: 1,
+          postgresVersion: { kind: 'major', major: dumpClient.version.major },
+          catalog: o.catalog,
+          log: o.log,
+          signal: o.signal,
+          onProgress: o.onProgress,
+        });
+        filtered = await applyArchive({
+          client: restoreClient,
+          path: restorePath,
+          archive,
+          input: { file },
+          target: o.to,
+          targetVersion: target.version,
+          jobs,
+          options: apply,
+          prelude,
+          signal: o.signal,
+          onProgress: o.onProgress,
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     }
-  }
-  if (filtered.length)
-    o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
-  await runSqlAfter(restoreClient, o.to, o.sqlAfter ?? [], o.signal);
-  return {
-    source,
-    target,
-    dump: { choice: choice.dump, client: dumpClient },
-    restore: { choice: choice.restore, client: restoreClient },
-    jobs,
-    streamed: jobs === 1,
-    createdDatabase,
-    filtered,
-    durationSeconds: (Date.now() - started) / 1000,
-  };
+    if (filtered.length)
+      o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
+    await runSqlAfter(restoreClient, o.to, o.sqlAfter ?? [], o.signal);
+    return {
+      source,
+      target,
+      dump: { choice: choice.dump, client: dumpClient },
+      restore: { choice: choice.restore, client: restoreClient },
+      jobs,
+      streamed: jobs === 1,
+      createdDatabase,
+      filtered,
+      durationSeconds: (Date.now() - started) / 1000,
+    };
+  });
 }

@@ -49,7 +49,7 @@ export async function countArchiveTables(client: ClientTools, archive: string): 
     args: ['--list', archive],
     stdout: 'capture',
   });
-  return stdout.split('\n').filter((line) => /^\d+; \d+ \d+ TABLE /.test(line)).length;
+  return stdout.split('\n').filter((line) => /^\d+; \d+ \d+ TABLE (?!DATA |ATTACH )/.test(line)).length;
 }
 
 /** User tables (and partitioned tables) in a database, after a restore or copy. */

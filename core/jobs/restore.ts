@@ -7,9 +7,16 @@ import { chooseRestoreClient, type RestoreChoice, type RestorePath } from '../pg
 import type { ClientCatalog } from '../pg/provision.js';
 import type { Progress } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
-import { checkDestructiveRestore, ensureDatabase } from '../pg/target-database.js';
+import {
+  checkDestructiveRestore,
+  ensureDatabase,
+  maintenanceOf,
+  undoCreatedOnFailure,
+} from '../pg/target-database.js';
+import { InputError, PgferryError } from '../errors.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive.js';
+import { archiveContents, cleanPrelude, plainContents } from './clean.js';
 import { defaultJobs } from './dump.js';
 
 export interface RestoreOptions extends ApplyOptions {
@@ -62,6 +69,19 @@ export async function prepareRestore(
   archive: ArchiveFacts,
   o: Omit<RestoreOptions, 'from'>,
 ): Promise<{ target: ServerFacts; choice: RestoreChoice; client: ClientTools; createdDatabase: boolean }> {
+  // The client is settled before anything is created: a refusal leaves the server untouched.
+  const server = await serverFacts(maintenanceOf(o.to), 'to');
+  const choice = await chooseRestoreClient(
+    {
+      archive,
+      target: server.version,
+      request: o.postgresVersion,
+      allowDowngrade: o.allowDowngrade ?? false,
+    },
+    o.catalog,
+  );
+  choice.warnings.forEach((w) => o.log.warn(w));
+  const client = await o.catalog.provide(choice.version);
   const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
   const target = await serverFacts(o.to, 'to');
   checkDestructiveRestore({
@@ -70,18 +90,29 @@ export async function prepareRestore(
     hasUserTables: target.hasUserTables,
     confirm: o.confirm,
   });
-  const choice = await chooseRestoreClient(
-    {
-      archive,
-      target: target.version,
-      request: o.postgresVersion,
-      allowDowngrade: o.allowDowngrade ?? false,
-    },
-    o.catalog,
-  );
-  choice.warnings.forEach((w) => o.log.warn(w));
-  const client = await o.catalog.provide(choice.version);
   return { target, choice, client, createdDatabase };
+}
+
+/**
+ * `clean`: the drop statements run first in the restore's own transaction, so an archive that would
+ * go straight to pg_restore goes through the script path (one job) instead.
+ */
+export async function cleanPlan(
+  archive: ArchiveFacts,
+  file: string,
+  client: ClientTools,
+  target: ServerFacts,
+  path: RestorePath,
+  log: Logger,
+): Promise<{ prelude: string; path: RestorePath }> {
+  const contents =
+    archive.format === 'plain' ? await plainContents(file, archive) : await archiveContents(client, file);
+  if (path === 'pg_restore')
+    log.info('clean: the drop and the restore run as one transaction through psql, with one job');
+  return {
+    prelude: cleanPrelude(contents, target.version.major),
+    path: path === 'pg_restore' ? 'script' : path,
+  };
 }
 
 /**
@@ -90,37 +121,36 @@ export async function prepareRestore(
  */
 export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
-  const archive = await readArchiveFacts(o.from);
-  const { target, choice, client, createdDatabase } = await prepareRestore(archive, o);
-  const jobs = restoreJobs(archive, choice.path, o.jobs, true);
-  o.log.info(
-    `restoring into ${describeConnection(o.to)} with ${choice.path === 'psql' ? 'psql' : 'pg_restore'} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`,
-  );
-  const inputSize = (await stat(o.from)).size;
-  const filtered = await applyArchive({
-    client,
-    path: choice.path,
-    archive,
-    input: { file: o.from },
-    target: o.to,
-    targetVersion: target.version,
-    jobs,
-    options: applyOptionsOf(o),
-    signal: o.signal,
-    onProgress: o.onProgress && ((p) => o.onProgress?.({ ...p, bytes: p.bytes || inputSize })),
-    progressIntervalMs: o.progressIntervalMs,
+  const archive = await readArchiveFacts(o.from).catch((error: unknown) => {
+    throw error instanceof PgferryError ? new InputError('from', error.message) : error;
   });
-  if (filtered.length)
-    o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
-  return {
-    target,
-    client,
-    choice,
-    archive,
-    path: choice.path,
-    jobs,
-    createdDatabase,
-    filtered,
-    durationSeconds: (Date.now() - started) / 1000,
-  };
+  const { target, choice, client, createdDatabase } = await prepareRestore(archive, o);
+  return undoCreatedOnFailure(createdDatabase, o.to, async () => {
+    const clean = o.clean ? await cleanPlan(archive, o.from, client, target, choice.path, o.log) : undefined;
+    const path = clean?.path ?? choice.path;
+    const jobs = restoreJobs(archive, path, o.jobs, true);
+    o.log.info(
+      `restoring into ${describeConnection(o.to)} with ${path === 'psql' ? 'psql' : 'pg_restore'} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`,
+    );
+    const inputSize = (await stat(o.from)).size;
+    const filtered = await applyArchive({
+      client,
+      path,
+      archive,
+      input: { file: o.from },
+      target: o.to,
+      targetVersion: target.version,
+      jobs,
+      options: { ...applyOptionsOf(o), clean: false },
+      prelude: clean?.prelude,
+      signal: o.signal,
+      onProgress: o.onProgress && ((p) => o.onProgress?.({ ...p, bytes: p.bytes || inputSize })),
+      progressIntervalMs: o.progressIntervalMs,
+    });
+    if (filtered.length) {
+      o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
+    }
+    const durationSeconds = (Date.now() - started) / 1000;
+    return { target, client, choice, archive, path, jobs, createdDatabase, filtered, durationSeconds };
+  });
 }

@@ -10,6 +10,11 @@ export interface ScriptFilterRules {
   targetServer: PgVersion;
   /** Whether the psql that will run the script knows `\restrict` / `\unrestrict`. */
   psqlKnowsRestrict: boolean;
+  /**
+   * The script runs inside one transaction (psql --single-transaction): pg_dump's own `BEGIN;` /
+   * `COMMIT;` lines around large objects would commit it halfway, so they are neutralised.
+   */
+  singleTransaction?: boolean;
 }
 
 /** Session settings pg_dump/pg_restore emit, with the first server major that knows them. */
@@ -37,13 +42,15 @@ export function psqlKnowsRestrict(psql: PgVersion): boolean {
 
 /** Whether a script for this target needs filtering at all. */
 export function needsFilter(rules: ScriptFilterRules, dumpedBy: PgVersion | undefined): boolean {
-  if (!rules.psqlKnowsRestrict) return true;
+  if (!rules.psqlKnowsRestrict || rules.singleTransaction) return true;
   return dumpedBy === undefined || dumpedBy.major > rules.targetServer.major;
 }
 
 export class ScriptFilter extends Transform {
   /** What was dropped, by setting name (or `\restrict`), with counts: reported to the user. */
   readonly filtered = new Map<string, number>();
+  /** `BEGIN;` / `COMMIT;` lines neutralised for the single transaction (not reported to users). */
+  transactionLines = 0;
   private carry: Buffer = Buffer.alloc(0);
   private inCopy = false;
 
@@ -70,6 +77,10 @@ export class ScriptFilter extends Transform {
       return bytes;
     }
     if (/^COPY .* FROM stdin;\s*$/.test(line)) this.inCopy = true;
+    if (this.rules.singleTransaction && /^(BEGIN|COMMIT);\r?$/.test(line)) {
+      this.transactionLines++;
+      return Buffer.from(`-- pgferry: ${line.trim()} left out, the whole restore is one transaction`);
+    }
     const dropped = this.droppedName(line);
     if (dropped === undefined) return bytes;
     this.filtered.set(dropped, (this.filtered.get(dropped) ?? 0) + 1);

@@ -12,8 +12,7 @@ export async function ensureDatabase(
   input = 'to',
 ): Promise<boolean> {
   const name = databaseName(target);
-  const maintenance = withDatabase(target, name === 'postgres' ? 'template1' : 'postgres');
-  return withClient(maintenance, input, async (client) => {
+  return withClient(maintenanceOf(target), input, async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount) return false;
     if (!create) {
@@ -31,9 +30,31 @@ export async function ensureDatabase(
   });
 }
 
+/** The database to connect to for work on the server rather than on the target database itself. */
+export function maintenanceOf(target: ConnectionSpec): ConnectionSpec {
+  return withDatabase(target, databaseName(target) === 'postgres' ? 'template1' : 'postgres');
+}
+
+/**
+ * A database this run created is dropped again when the run fails, so that a failed restore leaves
+ * the server as it found it.
+ */
+export async function undoCreatedOnFailure<T>(
+  created: boolean,
+  target: ConnectionSpec,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (created) await dropDatabase(target).catch(() => {});
+    throw error;
+  }
+}
+
 export async function dropDatabase(target: ConnectionSpec, input = 'to'): Promise<void> {
   const name = databaseName(target);
-  await withClient(withDatabase(target, 'postgres'), input, (client) =>
+  await withClient(maintenanceOf(target), input, (client) =>
     client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`),
   );
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { connectionEnv } from '../../core/pg/connection.js';
 import { toolPath, type ClientTools } from '../../core/pg/client-tools.js';
@@ -43,5 +46,34 @@ export async function rowHashes(major: ServerMajor, db: string): Promise<Record<
     return out;
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * The objects a schema dump holds (type, schema, name, owner), without ids: for comparing databases
+ * of different majors, whose servers word view definitions differently.
+ */
+export async function objectsOf(tools: ClientTools, major: ServerMajor, db: string): Promise<string[]> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pgferry-objects-'));
+  try {
+    const file = path.join(dir, 'schema.dump');
+    await runTool({
+      file: toolPath(tools, 'pg_dump'),
+      args: ['--schema-only', '--format=custom', `--file=${file}`, '--no-password'],
+      env: connectionEnv(conn(major, db)),
+      stdout: 'ignore',
+    });
+    const { stdout } = await runTool({
+      file: toolPath(tools, 'pg_restore'),
+      args: ['--list', file],
+      stdout: 'capture',
+    });
+    return stdout
+      .split('\n')
+      .filter((line) => /^\d+;/.test(line))
+      .map((line) => line.replace(/^\d+; \d+ \d+ /, ''))
+      .sort();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -382,3 +382,25 @@ describe('ScriptFilter: long lines', () => {
     );
   });
 });
+
+describe('ScriptFilter: one transaction', () => {
+  it("neutralises pg_dump's own BEGIN/COMMIT around large objects, without reporting them", async () => {
+    const script = lines(
+      'SELECT pg_catalog.lo_create(16400);',
+      'BEGIN;',
+      "SELECT pg_catalog.lo_open('16400', 131072);",
+      'COMMIT;',
+    );
+    const { output, filter } = await runFilter(script, { ...rules(17), singleTransaction: true });
+    expect(output.toString()).not.toMatch(/^(BEGIN|COMMIT);$/m);
+    expect(output.toString()).toContain("SELECT pg_catalog.lo_open('16400', 131072);");
+    expect(filter.transactionLines).toBe(2);
+    expect(filter.summary()).toEqual([]);
+  });
+
+  it('keeps them when the script does not run in one transaction, and inside COPY data', async () => {
+    expect(await filterText(lines('BEGIN;', 'COMMIT;'), rules(17))).toBe(lines('BEGIN;', 'COMMIT;'));
+    const copy = lines('COPY t (x) FROM stdin;', 'BEGIN;', '\\.');
+    expect(await filterText(copy, { ...rules(17), singleTransaction: true })).toBe(copy);
+  });
+});
