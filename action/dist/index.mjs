@@ -32990,12 +32990,25 @@ async function runTool(o) {
     }
   }
   if (o.stdin && child.stdin) {
-    child.stdin.on("error", () => {
+    const source = o.stdin;
+    const sink = child.stdin;
+    sink.on("error", () => {
     });
     work.push(
-      pipeline2(o.stdin, child.stdin).catch(
-        (e) => child.exitCode === null ? Promise.reject(e) : void 0
-      )
+      new Promise((resolve, reject) => {
+        source.once("error", (e) => {
+          if (child.exitCode === null) child.kill("SIGTERM");
+          reject(e);
+        });
+        source.once("end", resolve);
+        child.once("close", (code) => {
+          source.unpipe(sink);
+          if (code === 0) source.resume();
+          else source.destroy();
+          resolve();
+        });
+        source.pipe(sink);
+      })
     );
   }
   let abortTimer;
@@ -33026,13 +33039,13 @@ async function runTool(o) {
     });
     await streams;
     if (o.signal?.aborted) throw cancelled(name, o.signal);
-    if (result.code !== 0) {
-      throw new ToolError(name, result.code, result.signal, redact(stderrTail.trim(), o.secrets));
-    }
     if (streamError) {
-      throw new PgferryError(`${name}'s output could not be written: ${streamError.message}`, {
+      throw new KnockOnError(`${name}'s output could not be written: ${streamError.message}`, {
         cause: streamError
       });
+    }
+    if (result.code !== 0) {
+      throw new ToolError(name, result.code, result.signal, redact(stderrTail.trim(), o.secrets));
     }
     return {
       stdout: captured,
@@ -33048,7 +33061,23 @@ async function runTool(o) {
 }
 function cancelled(name, signal) {
   const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? "cancelled");
-  return new PgferryError(`${name} was cancelled: ${reason}`);
+  return new KnockOnError(`${name} was cancelled: ${reason}`);
+}
+var KnockOnError = class extends PgferryError {
+  name = "KnockOnError";
+};
+async function settlePipeline(controller, parts) {
+  const results = await Promise.allSettled(
+    parts.map(
+      (p2) => p2.catch((error2) => {
+        if (!controller.signal.aborted) controller.abort(error2);
+        throw error2;
+      })
+    )
+  );
+  const errors = results.flatMap((r) => r.status === "rejected" ? [r.reason] : []);
+  if (errors.length) throw errors.find((e) => !(e instanceof KnockOnError)) ?? errors[0];
+  return results.map((r) => r.value);
 }
 
 // core/pg/target-database.ts
@@ -33292,14 +33321,7 @@ async function applyArchive(r) {
     stdin: r.prelude ? Readable2.from(prefixed(r.prelude, script)) : script,
     stdout: "ignore"
   });
-  await Promise.all(
-    [...producers, consumer].map(
-      (p2) => p2.catch((e) => {
-        controller.abort(e);
-        throw e;
-      })
-    )
-  );
+  await settlePipeline(controller, [...producers, consumer]);
   return filter.summary();
 }
 
@@ -33744,15 +33766,8 @@ async function copyDatabase(o) {
         prelude,
         signal
       });
-      const [, f2] = await Promise.all(
-        [dump, restore].map(
-          (p2) => p2.catch((e) => {
-            controller.abort(e);
-            throw e;
-          })
-        )
-      );
-      filtered = f2 ?? [];
+      const [, f2] = await settlePipeline(controller, [dump, restore]);
+      filtered = f2;
     } else {
       const dir = await mkdtemp2(path11.join(os9.tmpdir(), "pgferry-copy-"));
       try {

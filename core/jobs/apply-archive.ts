@@ -6,7 +6,7 @@ import { pgRestoreArgs, psqlArgs, type ObjectFilters } from '../pg/args.js';
 import { toolPath, type ClientTools } from '../pg/client-tools.js';
 import { connectionEnv, databaseName, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import type { RestorePath } from '../pg/policy.js';
-import { runTool, type Progress } from '../pg/run.js';
+import { runTool, settlePipeline, type Progress } from '../pg/run.js';
 import { needsFilter, psqlKnowsRestrict, ScriptFilter } from '../pg/script-filter.js';
 import type { PgVersion } from '../pg/version.js';
 
@@ -127,14 +127,7 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
     stdin: r.prelude ? Readable.from(prefixed(r.prelude, script)) : script,
     stdout: 'ignore',
   });
-  // Whichever side fails first stops the other, and its error is the one reported.
-  await Promise.all(
-    [...producers, consumer].map((p) =>
-      p.catch((e: unknown) => {
-        controller.abort(e);
-        throw e;
-      }),
-    ),
-  );
+  // Whichever side fails first stops the other; the cause is what gets reported.
+  await settlePipeline(controller, [...producers, consumer]);
   return filter.summary();
 }

@@ -22,7 +22,7 @@ import {
   type RestoreChoice,
 } from '../pg/policy.js';
 import type { ClientCatalog } from '../pg/provision.js';
-import { runTool, type Progress } from '../pg/run.js';
+import { runTool, settlePipeline, type Progress } from '../pg/run.js';
 import { serverFacts, withClient, type ServerFacts } from '../pg/server.js';
 import {
   checkDestructiveRestore,
@@ -217,15 +217,8 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
         prelude,
         signal,
       });
-      const [, f] = await Promise.all(
-        [dump, restore].map((p) =>
-          p.catch((e: unknown) => {
-            controller.abort(e);
-            throw e;
-          }),
-        ),
-      );
-      filtered = (f as string[] | undefined) ?? [];
+      const [, f] = await settlePipeline(controller, [dump, restore] as const);
+      filtered = f;
     } else {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-copy-'));
       try {

@@ -120,12 +120,28 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
     }
   }
   if (o.stdin && child.stdin) {
-    // EPIPE when the tool exits early is reported through the exit code, not as a second error.
-    child.stdin.on('error', () => {});
+    const source = o.stdin;
+    const sink = child.stdin;
+    // EPIPE when the tool stops reading is told by its exit code, not as a second error.
+    sink.on('error', () => {});
     work.push(
-      pipeline(o.stdin, child.stdin).catch((e: unknown) =>
-        child.exitCode === null ? Promise.reject(e) : undefined,
-      ),
+      new Promise<void>((resolve, reject) => {
+        source.once('error', (e) => {
+          if (child.exitCode === null) child.kill('SIGTERM');
+          reject(e);
+        });
+        source.once('end', resolve);
+        child.once('close', (code) => {
+          source.unpipe(sink);
+          // A tool that succeeded without reading everything (pg_restore stops at the archive's last
+          // entry) lets the producer finish, so that its own exit code still counts; a failed one
+          // stops it.
+          if (code === 0) source.resume();
+          else source.destroy();
+          resolve();
+        });
+        source.pipe(sink);
+      }),
     );
   }
 
@@ -163,13 +179,14 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
     });
     await streams;
     if (o.signal?.aborted) throw cancelled(name, o.signal);
-    if (result.code !== 0) {
-      throw new ToolError(name, result.code, result.signal, redact(stderrTail.trim(), o.secrets));
-    }
+    // When the output side broke we stopped the tool ourselves: that, not its exit code, is the story.
     if (streamError) {
-      throw new PgferryError(`${name}'s output could not be written: ${(streamError as Error).message}`, {
+      throw new KnockOnError(`${name}'s output could not be written: ${(streamError as Error).message}`, {
         cause: streamError,
       });
+    }
+    if (result.code !== 0) {
+      throw new ToolError(name, result.code, result.signal, redact(stderrTail.trim(), o.secrets));
     }
     return {
       stdout: captured,
@@ -187,5 +204,36 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
 function cancelled(name: string, signal: AbortSignal): PgferryError {
   const reason =
     signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'cancelled');
-  return new PgferryError(`${name} was cancelled: ${reason}`);
+  return new KnockOnError(`${name} was cancelled: ${reason}`);
+}
+
+/**
+ * A failure caused by another one: a tool cancelled, or its output cut, because its partner in a
+ * pipeline failed. When several tools fail together, the one that is not knock-on is reported.
+ */
+export class KnockOnError extends PgferryError {
+  override readonly name: string = 'KnockOnError';
+}
+
+/**
+ * Runs the parts of a pipeline together: the first failure stops the others (through `controller`),
+ * and the error reported is the cause, not one of its consequences.
+ */
+export async function settlePipeline<T extends readonly Promise<unknown>[]>(
+  controller: AbortController,
+  parts: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(
+    parts.map((p) =>
+      p.catch((error: unknown) => {
+        if (!controller.signal.aborted) controller.abort(error);
+        throw error;
+      }),
+    ),
+  );
+  const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (errors.length) throw errors.find((e) => !(e instanceof KnockOnError)) ?? errors[0];
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
 }

@@ -60,6 +60,7 @@ export async function runAction(
   inputs: Record<string, string>,
   dirs = runnerDirs(),
   extraEnv: Record<string, string> = {},
+  cwd?: string,
 ): Promise<ActionRun> {
   const yml = parse(readFileSync(path.join(REPO_ROOT, 'action.yml'), 'utf8')) as ActionYml;
   const files = mkdtempSync(path.join(dirs.temp, 'step-'));
@@ -89,7 +90,7 @@ export async function runAction(
   for (const name of Object.keys(inputs)) {
     if (!(name in yml.inputs)) throw new Error(`action.yml has no input ${name}`);
   }
-  const child = spawn(process.execPath, [ACTION_BUNDLE], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [ACTION_BUNDLE], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));

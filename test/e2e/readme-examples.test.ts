@@ -1,0 +1,116 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { loadDataset } from '../harness/dataset.js';
+import { rowHashes } from '../harness/compare.js';
+import { REPO_ROOT } from '../harness/paths.js';
+import { connUrl, createDatabase, mirrorUrl, sql, testbed } from '../harness/testbed.js';
+import { failure, runAction, runnerDirs } from '../harness/action-runner.js';
+import { scratchDir } from '../harness/engine.js';
+
+interface Step {
+  uses?: string;
+  with?: Record<string, string | number | boolean>;
+}
+
+/** Every workflow snippet in the README that uses the Action, with its inputs as written. */
+function readmeSteps(): { title: string; inputs: Record<string, string> }[] {
+  const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  const found: { title: string; inputs: Record<string, string> }[] = [];
+  let title = '';
+  for (const block of readme.split(/^```/m).map((b, i) => ({ b, i }))) {
+    if (block.i % 2 === 0) {
+      title = [...block.b.matchAll(/^#+ (.+)$/gm)].at(-1)?.[1] ?? title;
+      continue;
+    }
+    if (!block.b.startsWith('yaml')) continue;
+    const steps = parse(block.b.slice(4)) as Step[];
+    for (const step of steps) {
+      if (!step.uses?.startsWith('pgferry/pgferry@')) continue;
+      const inputs = Object.fromEntries(Object.entries(step.with ?? {}).map(([k, v]) => [k, String(v)]));
+      found.push({ title, inputs });
+    }
+  }
+  return found;
+}
+
+const scratch = scratchDir();
+afterAll(() => scratch.cleanup());
+
+describe('README workflow examples, run as written against the test servers', () => {
+  const secrets: Record<string, string> = {};
+  const workdir = path.join(scratch.dir, 'repo');
+
+  beforeAll(async () => {
+    const app = await createDatabase(17, 'app');
+    await loadDataset(17, app, 200);
+    secrets.DATABASE_URL = connUrl(17, app);
+    secrets.PRODUCTION_DATABASE_URL = connUrl(17, app);
+    // The staging example confirms with the literal name `staging`: it must be that database.
+    await sql(17, 'postgres', 'DROP DATABASE IF EXISTS staging').catch(() => undefined);
+    await sql(17, 'postgres', 'CREATE DATABASE staging');
+    await sql(
+      17,
+      'staging',
+      'CREATE TABLE leftover (id int); CREATE SCHEMA keep; CREATE TABLE keep.notes (id int)',
+    );
+    secrets.STAGING_DATABASE_URL = connUrl(17, 'staging');
+    const legacy = await createDatabase(15, 'legacy');
+    await loadDataset(15, legacy, 200);
+    secrets.OLD_DATABASE_URL = connUrl(15, legacy);
+    secrets.NEW_DATABASE_URL = connUrl(18, legacy);
+    mkdirSync(path.join(workdir, 'ci'), { recursive: true });
+    writeFileSync(
+      path.join(workdir, 'ci', 'anonymise.sql'),
+      "UPDATE sales.customers SET email = 'user' || id || '@example.invalid', name = 'Customer ' || id, avatar = NULL;\n",
+    );
+  });
+
+  const steps = readmeSteps();
+  it('finds the examples', () => {
+    expect(steps.map((s) => s.title)).toEqual([
+      'The GitHub Action',
+      'Back up before a migration',
+      'Seed staging from production, anonymised',
+      'Copy a database to a newer major',
+      'Install the tools for later steps',
+    ]);
+  });
+
+  it.each(steps)('$title', async ({ title, inputs }) => {
+    const resolved = Object.fromEntries(
+      Object.entries(inputs).map(([k, v]) => [
+        k,
+        v.replace(/\$\{\{ secrets\.([A-Z_]+) \}\}/g, (_, name: string) => {
+          const value = secrets[name];
+          if (!value) throw new Error(`no test value for secrets.${name}`);
+          return value;
+        }),
+      ]),
+    );
+    const run = await runAction({ mirror: mirrorUrl(), ...resolved }, runnerDirs(), {}, workdir);
+    expect(failure(run)).toBe('(no ::error:: line)');
+    expect(run.everything).not.toContain(testbed().password);
+    if (title.startsWith('Seed staging')) {
+      const rows = await sql<{ n: string }>(
+        17,
+        'staging',
+        "SELECT count(*) AS n FROM sales.customers WHERE email NOT LIKE '%@example.invalid'",
+      );
+      expect(rows).toEqual([{ n: '0' }]);
+      // clean replaces the schemas the dump carries (public among them) and leaves the others.
+      const tables = await sql<{ t: string }>(
+        17,
+        'staging',
+        "SELECT schemaname || '.' || tablename AS t FROM pg_tables WHERE tablename IN ('leftover', 'notes')",
+      );
+      expect(tables).toEqual([{ t: 'keep.notes' }]);
+    }
+    if (title.startsWith('Copy a database')) {
+      const db = new URL(secrets.NEW_DATABASE_URL ?? '').pathname.slice(1);
+      expect(await rowHashes(18, db)).toEqual(await rowHashes(15, db));
+    }
+    if (title.startsWith('Install')) expect(run.outputs['client-version']).toBe('17.5');
+    if (inputs.command === 'dump') expect(Number(run.outputs.bytes)).toBeGreaterThan(0);
+  });
+});
