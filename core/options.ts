@@ -142,6 +142,8 @@ export interface JobOptions extends ObjectFilters {
   command: Command;
   /** dump, copy, backup: the source database. */
   source?: ConnectionSpec;
+  /** backup: every database to back up (`from` may list several, one per line). */
+  sources: ConnectionSpec[];
   /** restore: the archive. */
   archive?: Location;
   /** dump: where the dump goes; backup: the S3 prefix. */
@@ -245,6 +247,7 @@ export function parseJobOptions(get: InputSource, env: NodeJS.ProcessEnv = proce
     allowDowngrade: bool('allow-downgrade', false),
     sqlAfter: splitList(raw('sql-after')),
     verify: 'list',
+    sources: [],
     extraArgs: problems.collect(() => splitExtraArgs(raw('extra-args'))) ?? [],
     mirror: raw('mirror'),
     cache: bool('cache', true),
@@ -309,7 +312,15 @@ export function parseJobOptions(get: InputSource, env: NodeJS.ProcessEnv = proce
       options.destination = location('to', to, 'a file path or an s3:// URI');
       break;
     case 'backup':
-      options.source = database('from', from);
+      // Several databases, one per line, each get their own backup.
+      options.sources = (from ?? '')
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean)
+        .map((line) => database('from', line))
+        .filter((spec): spec is ConnectionSpec => spec !== undefined);
+      if (from === undefined) database('from', from);
+      options.source = options.sources[0];
       if (to !== undefined && !isS3Uri(to)) {
         problems.add('to', `backup stores to S3; expected an s3://bucket/prefix/ URI, not "${to}"`);
       } else {

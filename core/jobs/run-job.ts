@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { PgferryError } from '../errors.js';
+import { InputError, PgferryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { JobOptions } from '../options.js';
 import type { ClientTools } from '../pg/client-tools.js';
@@ -11,6 +11,11 @@ import type { Progress } from '../pg/run.js';
 import { serverFacts } from '../pg/server.js';
 import { formatVersion } from '../pg/version.js';
 import { formatLocation } from '../storage/location.js';
+import { s3Client } from '../storage/s3-client.js';
+import { describeConnection } from '../pg/connection.js';
+import { backupDatabase, type BackupResult } from './backup.js';
+import { dumpToS3 } from './dump-to-s3.js';
+import { restoreFromS3 } from './restore-s3.js';
 import { copyDatabase } from './copy.js';
 import { dumpToPath } from './dump.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
@@ -79,8 +84,7 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
     case 'dump': {
       const destination = options.destination;
       if (!options.source || !destination) throw new PgferryError('dump needs from and to');
-      if (destination.kind !== 'file')
-        throw new PgferryError('to: s3:// destinations need the S3 storage support');
+      if (destination.kind === 's3') return dumpToS3Job(options, ctx, catalog, destination, started);
       const result = await dumpToPath({ ...options, ...common, from: options.source, to: destination.path });
       if (options.globals) {
         await writeFile(
@@ -112,12 +116,26 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
     case 'restore': {
       const archive = options.archive;
       if (!archive || !options.target) throw new PgferryError('restore needs from and to');
-      if (archive.kind !== 'file') throw new PgferryError('from: s3:// sources need the S3 storage support');
-      if (!existsSync(archive.path)) throw new PgferryError(`from: ${archive.path} does not exist`);
       await checkSqlAfterFiles(options.sqlAfter);
-      const result = await restoreFromPath({ ...options, ...common, from: archive.path, to: options.target });
-      const globals = globalsPath(archive.path);
-      if (existsSync(globals)) {
+      if (archive.kind === 'file' && !existsSync(archive.path))
+        throw new InputError('from', `${archive.path} does not exist`);
+      const result =
+        archive.kind === 's3'
+          ? await restoreFromS3({
+              ...options,
+              ...common,
+              to: options.target,
+              s3: s3Client(options.s3),
+              settings: options.s3,
+              bucket: archive.bucket,
+              key: archive.key,
+            })
+          : {
+              ...(await restoreFromPath({ ...options, ...common, from: archive.path, to: options.target })),
+              location: archive.path,
+            };
+      const globals = archive.kind === 'file' ? globalsPath(archive.path) : undefined;
+      if (globals && existsSync(globals)) {
         ctx.log.info(`applying roles and tablespaces from ${globals}`);
         await applyGlobals(
           result.client,
@@ -134,7 +152,7 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
         clientSource: result.client.source,
         serverVersion: result.target.versionText,
         binDir: result.client.binDir,
-        location: formatLocation(archive),
+        location: result.location,
         format: result.archive.format,
         archiveVersion: result.archive.archiveVersion,
         durationSeconds: (Date.now() - started) / 1000,
@@ -164,6 +182,119 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
       };
     }
     case 'backup':
-      throw new PgferryError('backup needs the S3 storage support');
+      return backupJob(options, ctx, catalog, started);
   }
+}
+
+async function dumpToS3Job(
+  options: JobOptions,
+  ctx: JobContext,
+  catalog: ClientCatalog,
+  destination: { bucket: string; key: string },
+  started: number,
+): Promise<JobReport> {
+  if (!options.source) throw new InputError('from', 'is required');
+  if (!destination.key || destination.key.endsWith('/')) {
+    throw new InputError(
+      'to',
+      `s3://${destination.bucket}/${destination.key} is a prefix; a dump needs an object key (use backup for a prefix)`,
+    );
+  }
+  if (options.format !== 'custom') {
+    throw new InputError(
+      'format',
+      `a dump streamed to S3 is written in the custom format, not ${options.format}`,
+    );
+  }
+  const result = await dumpToS3({
+    ...options,
+    from: options.source,
+    s3: s3Client(options.s3),
+    settings: options.s3,
+    bucket: destination.bucket,
+    key: destination.key,
+    input: 'to',
+    catalog,
+    log: ctx.log,
+    signal: ctx.signal,
+    onProgress: ctx.onProgress,
+  });
+  return {
+    command: 'dump',
+    clientVersion: version(result.client),
+    clientSource: result.client.source,
+    serverVersion: result.server.versionText,
+    binDir: result.client.binDir,
+    location: `s3://${destination.bucket}/${destination.key}`,
+    bytes: result.bytes,
+    sha256: result.sha256,
+    format: 'custom',
+    archiveVersion: result.archive.archiveVersion,
+    durationSeconds: (Date.now() - started) / 1000,
+    tocEntries: result.archive.tocEntries,
+    reason: result.choice.reason,
+    warnings: result.choice.warnings,
+    filtered: [],
+  };
+}
+
+/** Each database of `from` in turn; all are attempted, and the run fails if any failed. */
+async function backupJob(
+  options: JobOptions,
+  ctx: JobContext,
+  catalog: ClientCatalog,
+  started: number,
+): Promise<JobReport> {
+  const destination = options.destination;
+  if (destination?.kind !== 's3')
+    throw new InputError('to', 'backup stores to S3; expected an s3://bucket/prefix/ URI');
+  const s3 = s3Client(options.s3);
+  const done: BackupResult[] = [];
+  const failures: string[] = [];
+  for (const from of options.sources) {
+    try {
+      done.push(
+        await backupDatabase({
+          ...options,
+          from,
+          s3,
+          settings: options.s3,
+          bucket: destination.bucket,
+          prefix: destination.key,
+          catalog,
+          log: ctx.log,
+          signal: ctx.signal,
+          onProgress: ctx.onProgress,
+        }),
+      );
+    } catch (error) {
+      if (options.sources.length === 1) throw error;
+      failures.push((error as Error).message);
+      ctx.log.warn(`backup of ${describeConnection(from)} failed: ${(error as Error).message}`);
+    }
+  }
+  if (failures.length)
+    throw new PgferryError(
+      `${failures.length} of ${options.sources.length} backups failed:\n${failures.join('\n')}`,
+    );
+  const first = done[0];
+  if (!first) throw new InputError('from', 'names no database to back up');
+  return {
+    command: 'backup',
+    clientVersion: version(first.client),
+    clientSource: first.client.source,
+    serverVersion: first.manifest.serverVersion,
+    binDir: first.client.binDir,
+    location: done.map((d) => `s3://${d.manifest.bucket}/${d.manifest.key}`).join('\n'),
+    bytes: done.reduce((sum, d) => sum + d.manifest.bytes, 0),
+    sha256: done.map((d) => d.manifest.sha256).join('\n'),
+    format: 'custom',
+    archiveVersion: first.manifest.archiveVersion,
+    durationSeconds: (Date.now() - started) / 1000,
+    tocEntries: first.manifest.tocEntries,
+    manifest: done.map((d) => d.manifestUri).join('\n'),
+    reason: `each source's own major (${done.map((d) => d.manifest.clientVersion).join(', ')})`,
+    warnings: [],
+    filtered: [],
+  };
 }

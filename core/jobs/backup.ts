@@ -1,0 +1,214 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PgferryError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { S3Settings } from '../options.js';
+import type { CompressionSpec } from '../pg/compression.js';
+import type { ClientTools } from '../pg/client-tools.js';
+import { toolPath } from '../pg/client-tools.js';
+import { withDatabase, type ConnectionSpec } from '../pg/connection.js';
+import type { ClientCatalog } from '../pg/provision.js';
+import { runTool, type Progress } from '../pg/run.js';
+import { connect, serverFacts } from '../pg/server.js';
+import { dropDatabase } from '../pg/target-database.js';
+import { formatVersion, type VersionRequest } from '../pg/version.js';
+import { backupKey, latestKey, manifestKey, TIER_TAG, tierFor } from '../storage/backup-layout.js';
+import { downloadVerified, openObject, type ObjectRef } from '../storage/download.js';
+import { HashMeter } from '../storage/hash-meter.js';
+import {
+  MANIFEST_SCHEMA,
+  putJson,
+  type LatestPointer,
+  type Manifest,
+  type Verification,
+} from '../storage/manifest.js';
+import { dumpToS3 } from './dump-to-s3.js';
+import { restoreFromPath } from './restore.js';
+import { countDifferences, tableCounts, type TableCounts } from './table-counts.js';
+
+export interface BackupOptions {
+  from: ConnectionSpec;
+  s3: S3Client;
+  settings: S3Settings;
+  bucket: string;
+  prefix: string;
+  verify: 'list' | 'restore';
+  compress: CompressionSpec | 'auto';
+  postgresVersion: VersionRequest;
+  catalog: ClientCatalog;
+  log: Logger;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** The run's clock (tests pin it to check tiers and keys). */
+  now?: () => Date;
+}
+
+export interface BackupResult {
+  manifest: Manifest;
+  manifestUri: string;
+  client: ClientTools;
+}
+
+/** `verify: list` — the stored object read back: its SHA-256 and a full `pg_restore --list`. */
+async function verifyByList(
+  o: BackupOptions,
+  client: ClientTools,
+  ref: ObjectRef,
+  sha256: string,
+  tocEntries?: number,
+): Promise<Verification> {
+  const { body } = await openObject(o.s3, ref, o.signal);
+  const meter = new HashMeter();
+  const { stdout } = await runTool({
+    file: toolPath(client, 'pg_restore'),
+    args: ['--list'],
+    stdin: body.pipe(meter),
+    stdout: 'capture',
+    signal: o.signal,
+  });
+  const listed = stdout.split('\n').filter((l) => /^\d+;/.test(l)).length;
+  const readBack = meter.digest();
+  const problems = [
+    readBack !== sha256 && `the stored object's SHA-256 is ${readBack}, the upload's was ${sha256}`,
+    tocEntries !== undefined &&
+      listed !== tocEntries &&
+      `pg_restore listed ${listed} entries, the header says ${tocEntries}`,
+  ].filter((p): p is string => typeof p === 'string');
+  return {
+    method: 'list',
+    result: problems.length ? 'failed' : 'passed',
+    tocEntries: listed,
+    ...(problems.length ? { detail: problems.join('; ') } : {}),
+  };
+}
+
+/** `verify: restore` — a restore drill into a scratch database, compared with the dump's snapshot. */
+async function verifyByRestore(
+  o: BackupOptions,
+  ref: ObjectRef,
+  sha256: string,
+  expected: TableCounts,
+): Promise<Verification> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-drill-'));
+  const scratch = withDatabase(o.from, `pgferry_drill_${Date.now().toString(36)}`);
+  try {
+    const file = path.join(dir, 'backup.dump');
+    await downloadVerified(o.s3, ref, file, sha256, o.signal);
+    await restoreFromPath({
+      from: file,
+      to: scratch,
+      jobs: 'auto',
+      postgresVersion: { kind: 'auto' },
+      catalog: o.catalog,
+      log: o.log,
+      signal: o.signal,
+    });
+    const client = await connect(scratch, 'verify');
+    const actual = await tableCounts(client).finally(() => client.end());
+    const differences = countDifferences(expected, actual);
+    return {
+      method: 'restore',
+      result: differences.length ? 'failed' : 'passed',
+      tables: actual.tables,
+      rows: actual.rows,
+      ...(differences.length ? { detail: differences.slice(0, 5).join('; ') } : {}),
+    };
+  } finally {
+    await dropDatabase(scratch, 'verify').catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One database: dump → upload → verify → manifest → latest.json, in that order. A failed dump leaves
+ * no object; a failed verification records a failed manifest, leaves latest.json alone and throws.
+ */
+export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
+  const startedAt = (o.now ?? (() => new Date()))();
+  const server = await serverFacts(o.from, 'from');
+  const key = backupKey(o.prefix, server.database, startedAt);
+  const tier = tierFor(startedAt);
+  const ref: ObjectRef = { bucket: o.bucket, key, input: 'to', endpoint: o.settings.endpoint };
+
+  // For a drill, the source's counts come from the very snapshot pg_dump reads.
+  const snapshotSession = o.verify === 'restore' ? await connect(o.from, 'from') : undefined;
+  let expected: TableCounts | undefined;
+  let snapshot: string | undefined;
+  try {
+    if (snapshotSession) {
+      await snapshotSession.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      snapshot = (await snapshotSession.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]
+        ?.id;
+    }
+    const dumped = await dumpToS3({
+      from: o.from,
+      s3: o.s3,
+      settings: o.settings,
+      bucket: o.bucket,
+      key,
+      input: 'to',
+      compress: o.compress,
+      postgresVersion: o.postgresVersion,
+      extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
+      tags: { [TIER_TAG]: tier },
+      catalog: o.catalog,
+      log: o.log,
+      signal: o.signal,
+      onProgress: o.onProgress,
+      server,
+    });
+    if (snapshotSession) expected = await tableCounts(snapshotSession);
+    await snapshotSession?.query('COMMIT');
+
+    o.log.info(`uploaded ${dumped.bytes} bytes to s3://${o.bucket}/${key}; verifying (${o.verify})`);
+    const verification =
+      o.verify === 'restore' && expected
+        ? await verifyByRestore(o, ref, dumped.sha256, expected)
+        : await verifyByList(o, dumped.client, ref, dumped.sha256, dumped.archive.tocEntries);
+    const finishedAt = (o.now ?? (() => new Date()))();
+    const manifest: Manifest = {
+      schemaVersion: MANIFEST_SCHEMA,
+      database: server.database,
+      bucket: o.bucket,
+      key,
+      bytes: dumped.bytes,
+      sha256: dumped.sha256,
+      format: 'custom',
+      compression:
+        dumped.compression.level === undefined
+          ? dumped.compression.algorithm
+          : `${dumped.compression.algorithm}:${dumped.compression.level}`,
+      archiveVersion: dumped.archive.archiveVersion,
+      serverVersion: server.versionText,
+      clientVersion: formatVersion(dumped.client.version),
+      tier,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationSeconds: Math.max(0, (finishedAt.getTime() - startedAt.getTime()) / 1000),
+      tocEntries: dumped.archive.tocEntries,
+      verification,
+    };
+    const manifestUri = `s3://${o.bucket}/${manifestKey(key)}`;
+    await putJson(o.s3, o.settings, o.bucket, manifestKey(key), manifest, 'to');
+    if (verification.result !== 'passed') {
+      throw new PgferryError(
+        `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? 'no detail'}; latest.json was not moved (manifest: ${manifestUri})`,
+      );
+    }
+    const latest: LatestPointer = {
+      schemaVersion: MANIFEST_SCHEMA,
+      database: server.database,
+      key,
+      manifest: manifestKey(key),
+      sha256: dumped.sha256,
+      bytes: dumped.bytes,
+      finishedAt: manifest.finishedAt,
+    };
+    await putJson(o.s3, o.settings, o.bucket, latestKey(o.prefix, server.database), latest, 'to');
+    return { manifest, manifestUri, client: dumped.client };
+  } finally {
+    await snapshotSession?.end().catch(() => {});
+  }
+}

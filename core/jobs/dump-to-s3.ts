@@ -1,0 +1,115 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '../log.js';
+import type { S3Settings } from '../options.js';
+import { readArchiveFactsFromBuffer, type ArchiveFacts } from '../pg/archive.js';
+import { pgDumpArgs, type ObjectFilters } from '../pg/args.js';
+import { toolPath, type ClientTools } from '../pg/client-tools.js';
+import { resolveCompression, type CompressionSpec } from '../pg/compression.js';
+import { connectionEnv, describeConnection, secretsOf, type ConnectionSpec } from '../pg/connection.js';
+import { chooseDumpClient, type ClientChoice } from '../pg/policy.js';
+import type { ClientCatalog } from '../pg/provision.js';
+import { runTool, settlePipeline, type Progress } from '../pg/run.js';
+import { serverFacts, type ServerFacts } from '../pg/server.js';
+import { formatVersion, type VersionRequest } from '../pg/version.js';
+import { HashMeter } from '../storage/hash-meter.js';
+import { GatedUpload } from '../storage/upload.js';
+
+export interface DumpToS3Options extends ObjectFilters {
+  from: ConnectionSpec;
+  s3: S3Client;
+  settings: S3Settings;
+  bucket: string;
+  key: string;
+  /** The input the destination came from, for messages (`to`). */
+  input: string;
+  compress: CompressionSpec | 'auto';
+  postgresVersion: VersionRequest;
+  schemaOnly?: boolean;
+  dataOnly?: boolean;
+  noOwner?: boolean;
+  noPrivileges?: boolean;
+  extraArgs?: string[];
+  tags?: Record<string, string>;
+  catalog: ClientCatalog;
+  log: Logger;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  progressIntervalMs?: number;
+  /** Already known (backup checks the server first). */
+  server?: ServerFacts;
+}
+
+export interface DumpToS3Result {
+  bytes: number;
+  sha256: string;
+  server: ServerFacts;
+  client: ClientTools;
+  choice: ClientChoice;
+  compression: CompressionSpec;
+  archive: ArchiveFacts;
+  partSize: number;
+  durationSeconds: number;
+}
+
+/**
+ * pg_dump (custom format) streamed into a multipart upload. The upload completes only after pg_dump
+ * exited 0 and its output ended; any failure — pg_dump's, the store's, a cancellation — aborts it,
+ * so no object ever appears at the key for a failed dump.
+ */
+export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
+  const started = Date.now();
+  const server = o.server ?? (await serverFacts(o.from, 'from'));
+  const choice = await chooseDumpClient(server.version, o.postgresVersion, o.catalog);
+  choice.warnings.forEach((w) => o.log.warn(w));
+  const client = await o.catalog.provide(choice.version);
+  const compression = resolveCompression(o.compress, client.version.major, 'custom');
+  o.log.info(
+    `pg_dump ${formatVersion(client.version)} of ${describeConnection(o.from)} → s3://${o.bucket}/${o.key} (${choice.reason})`,
+  );
+
+  const upload = new GatedUpload({
+    client: o.s3,
+    bucket: o.bucket,
+    key: o.key,
+    input: o.input,
+    settings: o.settings,
+    expectedBytes: server.sizeBytes,
+    tags: o.tags,
+  });
+  const meter = new HashMeter(64 * 1024);
+  meter.pipe(upload.body);
+  const controller = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
+  const dump = runTool({
+    file: toolPath(client, 'pg_dump'),
+    args: pgDumpArgs({ ...o, clientMajor: client.version.major, format: 'custom', compression }),
+    env: connectionEnv(o.from),
+    secrets: secretsOf(o.from),
+    stdout: meter,
+    signal,
+    onProgress: o.onProgress,
+    progressIntervalMs: o.progressIntervalMs,
+  });
+  const settled = dump.then(
+    () => undefined,
+    () => undefined,
+  );
+  try {
+    await settlePipeline(controller, [dump, Promise.race([upload.failure(), settled])] as const);
+    await upload.commit();
+  } catch (error) {
+    await upload.abort(error);
+    throw error;
+  }
+  return {
+    bytes: meter.bytes,
+    sha256: meter.digest(),
+    server,
+    client,
+    choice,
+    compression,
+    archive: readArchiveFactsFromBuffer(meter.head, { name: `s3://${o.bucket}/${o.key}` }),
+    partSize: upload.partSize,
+    durationSeconds: (Date.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,96 @@
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PgferryError } from '../errors.js';
+import type { S3Settings } from '../options.js';
+import { explainS3Error } from './s3-client.js';
+
+export const MANIFEST_SCHEMA = 1;
+
+export interface Verification {
+  method: 'list' | 'restore';
+  result: 'passed' | 'failed';
+  /** list: TOC entries read back; restore: tables and rows compared. */
+  tocEntries?: number;
+  tables?: number;
+  rows?: number;
+  detail?: string;
+}
+
+/** What a backup run records beside each dump. */
+export interface Manifest {
+  schemaVersion: number;
+  database: string;
+  bucket: string;
+  key: string;
+  bytes: number;
+  sha256: string;
+  format: string;
+  compression: string;
+  archiveVersion?: string;
+  serverVersion: string;
+  clientVersion: string;
+  tier: string;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  tocEntries?: number;
+  verification: Verification;
+}
+
+/** `latest.json`: the newest verified backup of a database. Readers never list and sort. */
+export interface LatestPointer {
+  schemaVersion: number;
+  database: string;
+  key: string;
+  manifest: string;
+  sha256: string;
+  bytes: number;
+  finishedAt: string;
+}
+
+export async function putJson(
+  client: S3Client,
+  settings: S3Settings,
+  bucket: string,
+  key: string,
+  value: unknown,
+  input: string,
+): Promise<void> {
+  try {
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: `${JSON.stringify(value, null, 2)}\n`,
+        ContentType: 'application/json',
+        ...(settings.sse ? { ServerSideEncryption: settings.sse } : {}),
+        ...(settings.kmsKeyId ? { SSEKMSKeyId: settings.kmsKeyId } : {}),
+      }),
+    );
+  } catch (error) {
+    throw explainS3Error(error, { input, bucket, key, endpoint: settings.endpoint });
+  }
+}
+
+/** A JSON object, or undefined when there is no such key. */
+export async function getJson<T>(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  input: string,
+  endpoint?: string,
+): Promise<T | undefined> {
+  let text: string;
+  try {
+    const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    text = (await res.Body?.transformToString('utf8')) ?? '';
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
+    throw explainS3Error(error, { input, bucket, key, endpoint });
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new PgferryError(`${input}: s3://${bucket}/${key} is not valid JSON`);
+  }
+}

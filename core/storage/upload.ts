@@ -1,0 +1,115 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { PassThrough } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { KnockOnError } from '../pg/run.js';
+import type { S3Settings } from '../options.js';
+import { explainS3Error } from './s3-client.js';
+
+const MIB = 1024 * 1024;
+/** S3 allows 10,000 parts of at most 5 GiB; objects reach 5 TiB. */
+const MAX_PARTS = 10_000;
+const MAX_PART = 5 * 1024 * MIB;
+const MIN_PART = 8 * MIB;
+
+/**
+ * Part size for an object of about `expectedBytes`: large enough that 10,000 parts hold twice that
+ * (a dump can outgrow the estimate), so an object can grow to S3's 5 TiB limit; 8 MiB at least.
+ */
+export function partSizeFor(expectedBytes: number | undefined): number {
+  const wanted = Math.ceil(((expectedBytes ?? 0) * 2) / MAX_PARTS / MIB) * MIB;
+  return Math.min(MAX_PART, Math.max(MIN_PART, wanted));
+}
+
+/** Parts in flight: memory stays at most queue × part size. */
+export function queueSizeFor(partSize: number): number {
+  return partSize >= 64 * MIB ? 2 : 4;
+}
+
+export interface GatedUploadRequest {
+  client: S3Client;
+  bucket: string;
+  key: string;
+  input: string;
+  settings: S3Settings;
+  expectedBytes?: number;
+  tags?: Record<string, string>;
+  contentType?: string;
+}
+
+/**
+ * A multipart upload whose body ends only when `commit()` is called. The producer (pg_dump) writes
+ * into `body`; until commit S3 has at most uploaded parts, never an object at the key. `abort()`
+ * cancels it: nothing appears, whatever the store does with the unfinished parts.
+ */
+export class GatedUpload {
+  readonly body = new PassThrough();
+  private readonly gate = new PassThrough();
+  private readonly upload: Upload;
+  private readonly done: Promise<unknown>;
+  readonly partSize: number;
+
+  constructor(private readonly r: GatedUploadRequest) {
+    this.partSize = partSizeFor(r.expectedBytes);
+    this.body.pipe(this.gate, { end: false });
+    this.upload = new Upload({
+      client: r.client,
+      params: {
+        Bucket: r.bucket,
+        Key: r.key,
+        Body: this.gate,
+        ContentType: r.contentType ?? 'application/octet-stream',
+        ...(r.settings.sse ? { ServerSideEncryption: r.settings.sse } : {}),
+        ...(r.settings.kmsKeyId ? { SSEKMSKeyId: r.settings.kmsKeyId } : {}),
+        // AWS computes a full-object checksum; S3-compatible stores may not know the header.
+        ...(r.settings.endpoint ? {} : { ChecksumAlgorithm: 'CRC64NVME' as const }),
+      },
+      tags: Object.entries(r.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+      partSize: this.partSize,
+      queueSize: queueSizeFor(this.partSize),
+      leavePartsOnError: false,
+    });
+    this.done = this.upload.done();
+    // Reported through result(); never an unhandled rejection.
+    this.done.catch(() => {});
+  }
+
+  /** Settles when the upload fails (for stopping the producer early); never when it succeeds. */
+  failure(): Promise<never> {
+    return this.done.then(
+      () => new Promise<never>(() => {}),
+      (error: unknown) =>
+        Promise.reject(
+          explainS3Error(error, {
+            input: this.r.input,
+            bucket: this.r.bucket,
+            key: this.r.key,
+            endpoint: this.r.settings.endpoint,
+          }),
+        ),
+    );
+  }
+
+  /** The producer exited 0 and its output ended: let the upload finish and the object appear. */
+  async commit(): Promise<void> {
+    await finished(this.body);
+    this.gate.end();
+    try {
+      await this.done;
+    } catch (error) {
+      throw explainS3Error(error, {
+        input: this.r.input,
+        bucket: this.r.bucket,
+        key: this.r.key,
+        endpoint: this.r.settings.endpoint,
+      });
+    }
+  }
+
+  async abort(reason: unknown): Promise<void> {
+    this.body.unpipe(this.gate);
+    this.gate.destroy(reason instanceof Error ? reason : new KnockOnError(String(reason)));
+    await this.upload.abort().catch(() => {});
+    await this.done.catch(() => {});
+  }
+}
