@@ -1,0 +1,33 @@
+import type { S3Settings } from '../../core/options.js';
+import type { S3TestServer } from './s3.js';
+
+/** The `s3-*` settings a user would give for this server. */
+export function s3Settings(s3: S3TestServer): S3Settings {
+  return { endpoint: s3.endpoint, region: s3.region, forcePathStyle: true };
+}
+
+/** The credentials reach pgferry the standard way: the AWS environment variables. */
+export function s3Env(
+  s3: S3TestServer,
+  overrides: { accessKeyId?: string; secretAccessKey?: string } = {},
+): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: overrides.accessKeyId ?? s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: overrides.secretAccessKey ?? s3.secretAccessKey,
+    AWS_REGION: s3.region,
+  };
+}
+
+/** Runs `work` with these variables in this process's environment, then puts the old ones back. */
+export async function withEnv<T>(vars: Record<string, string>, work: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    return await work();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}

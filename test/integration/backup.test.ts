@@ -1,0 +1,132 @@
+import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { readdirSync, readFileSync } from 'node:fs';
+import pg from 'pg';
+import { RecordingLogger } from '../../core/log.js';
+import { backupDatabase, type BackupOptions } from '../../core/jobs/backup.js';
+import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
+import { parseConnection } from '../../core/pg/connection.js';
+import type { Progress } from '../../core/pg/run.js';
+import { latestKey } from '../../core/storage/backup-layout.js';
+import { s3Client } from '../../core/storage/s3-client.js';
+import { catalog } from '../harness/engine.js';
+import { failureOf } from '../harness/failure.js';
+import { loadDataset } from '../harness/dataset.js';
+import { rowHashes } from '../harness/compare.js';
+import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
+import { startS3, type S3TestServer } from '../harness/s3.js';
+import { s3Env, s3Settings, withEnv } from '../harness/s3-engine.js';
+
+const BUCKET = 'pgferry-backups';
+const PREFIX = 'nightly';
+let s3: S3TestServer;
+
+beforeAll(async () => {
+  s3 = await startS3();
+  await s3.createBucket(BUCKET);
+  Object.assign(process.env, s3Env(s3));
+});
+afterAll(async () => s3?.close());
+
+function backupOptions(db: string, extra: Partial<BackupOptions> = {}): BackupOptions {
+  const log = new RecordingLogger();
+  return {
+    from: parseConnection(connUrl(17, db), 'from', {}),
+    s3: s3Client(s3Settings(s3)),
+    settings: s3Settings(s3),
+    bucket: BUCKET,
+    prefix: PREFIX,
+    verify: 'list',
+    compress: 'auto',
+    postgresVersion: { kind: 'auto' },
+    catalog: catalog(log),
+    log,
+    ...extra,
+  };
+}
+
+async function restoreLatest(db: string, target: string, jobs: number | 'auto' = 1) {
+  const log = new RecordingLogger();
+  return restoreFromS3({
+    s3: s3Client(s3Settings(s3)),
+    settings: s3Settings(s3),
+    bucket: BUCKET,
+    key: `${PREFIX}/${db}/`,
+    to: parseConnection(connUrl(17, target), 'to', {}),
+    jobs,
+    postgresVersion: { kind: 'auto' },
+    catalog: catalog(log),
+    log,
+  });
+}
+
+describe('backup to S3 and restore from it', () => {
+  it('writes the dump, its manifest and latest.json, tagged by tier, and restores identically', async () => {
+    const db = await createDatabase(17, 'bk');
+    await loadDataset(17, db, 300);
+    const sunday = new Date('2026-11-22T03:00:00Z');
+    const result = await backupDatabase(backupOptions(db, { now: () => sunday }));
+    const key = `${PREFIX}/${db}/2026/11/22/${db}-20261122T030000Z.dump`;
+    expect(result.manifest).toMatchObject({
+      schemaVersion: 1,
+      database: db,
+      key,
+      format: 'custom',
+      compression: 'zstd:1',
+      archiveVersion: '1.16',
+      clientVersion: '17.5',
+      tier: 'weekly',
+      verification: { method: 'list', result: 'passed' },
+    });
+    expect(result.manifest.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(result.manifest.verification.tocEntries).toBeGreaterThan(60);
+    expect(result.manifest.verification.tocEntries).toBeLessThanOrEqual(result.manifest.tocEntries ?? 0);
+    expect(await s3.keys(BUCKET, `${PREFIX}/${db}/`)).toEqual(
+      [key, `${key}.json`, `${PREFIX}/${db}/latest.json`].sort(),
+    );
+    const latest = JSON.parse((await s3.getText(BUCKET, latestKey(PREFIX, db))) ?? '{}') as Record<
+      string,
+      unknown
+    >;
+    expect(latest).toMatchObject({ key, manifest: `${key}.json`, sha256: result.manifest.sha256 });
+    const tags = await s3.client().send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }));
+    expect(tags.TagSet).toEqual([{ Key: 'pgferry-tier', Value: 'weekly' }]);
+
+    for (const jobs of [1, 'auto'] as const) {
+      const target = uniqueName('from_s3');
+      const restored = await restoreLatest(db, target, jobs);
+      expect(restored.location).toBe(`s3://${BUCKET}/${key}`);
+      expect(await rowHashes(17, target)).toEqual(await rowHashes(17, db));
+    }
+  });
+
+  it('tiers: monthly on the 1st, daily otherwise', async () => {
+    const db = await createDatabase(17, 'tier');
+    await sql(17, db, 'CREATE TABLE t (id int); INSERT INTO t VALUES (1)');
+    const first = await backupDatabase(backupOptions(db, { now: () => new Date('2026-12-01T03:00:00Z') }));
+    const tuesday = await backupDatabase(backupOptions(db, { now: () => new Date('2026-12-08T03:00:00Z') }));
+    expect([first.manifest.tier, tuesday.manifest.tier]).toEqual(['monthly', 'daily']);
+    // latest.json follows the newest verified backup, never a listing.
+    expect(JSON.parse((await s3.getText(BUCKET, latestKey(PREFIX, db))) ?? '{}').key).toBe(
+      tuesday.manifest.key,
+    );
+  });
+
+  it('records a restore drill: its method and counts from the dump’s own snapshot', async () => {
+    const db = await createDatabase(17, 'drill');
+    await loadDataset(17, db, 200);
+    const result = await backupDatabase(backupOptions(db, { verify: 'restore' }));
+    expect(result.manifest.verification).toEqual({
+      method: 'restore',
+      result: 'passed',
+      tables: 7,
+      rows: expect.any(Number),
+    });
+    expect(result.manifest.verification.rows).toBeGreaterThan(1000);
+    const scratch = await sql<{ n: string }>(
+      17,
+      'postgres',
+      "SELECT count(*) AS n FROM pg_database WHERE datname LIKE 'pgferry_drill_%'",
+    );
+    expect(scratch).toEqual([{ n: '0' }]);
+  });
+});
