@@ -6607,10 +6607,10 @@ upgrade: ${upgrade}\r
     }
     function writeStream(abort, body, client, request, socket, contentLength, header, expectsPayload) {
       assert(contentLength !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
-      let finished2 = false;
+      let finished3 = false;
       const writer = new AsyncWriter({ abort, socket, request, contentLength, client, expectsPayload, header });
       const onData = function(chunk) {
-        if (finished2) {
+        if (finished3) {
           return;
         }
         try {
@@ -6622,7 +6622,7 @@ upgrade: ${upgrade}\r
         }
       };
       const onDrain = function() {
-        if (finished2) {
+        if (finished3) {
           return;
         }
         if (body.resume) {
@@ -6633,16 +6633,16 @@ upgrade: ${upgrade}\r
         queueMicrotask(() => {
           body.removeListener("error", onFinished);
         });
-        if (!finished2) {
+        if (!finished3) {
           const err = new RequestAbortedError();
           queueMicrotask(() => onFinished(err));
         }
       };
       const onFinished = function(err) {
-        if (finished2) {
+        if (finished3) {
           return;
         }
-        finished2 = true;
+        finished3 = true;
         assert(socket.destroyed || socket[kWriting] && client[kRunning] <= 1);
         socket.off("drain", onDrain).off("error", onFinished);
         body.removeListener("data", onData).removeListener("end", onFinished).removeListener("close", onClose);
@@ -10050,7 +10050,7 @@ var require_api_stream = __commonJS({
   "node_modules/undici/lib/api/api-stream.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
-    var { finished: finished2, PassThrough: PassThrough4 } = __require("node:stream");
+    var { finished: finished3, PassThrough: PassThrough4 } = __require("node:stream");
     var { InvalidArgumentError, InvalidReturnValueError } = require_errors();
     var util = require_util();
     var { getResolveErrorBodyCallback } = require_util3();
@@ -10146,7 +10146,7 @@ var require_api_stream = __commonJS({
           if (!res || typeof res.write !== "function" || typeof res.end !== "function" || typeof res.on !== "function") {
             throw new InvalidReturnValueError("expected Writable");
           }
-          finished2(res, { readable: false }, (err) => {
+          finished3(res, { readable: false }, (err) => {
             const { callback: callback2, res: res2, opaque: opaque2, trailers, abort } = this;
             this.res = null;
             if (err || !res2.readable) {
@@ -13579,7 +13579,7 @@ var require_fetch = __commonJS({
       subresourceSet
     } = require_constants3();
     var EE = __require("node:events");
-    var { Readable: Readable12, pipeline: pipeline5, finished: finished2 } = __require("node:stream");
+    var { Readable: Readable12, pipeline: pipeline5, finished: finished3 } = __require("node:stream");
     var { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = require_util();
     var { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = require_data_url();
     var { getGlobalDispatcher } = require_global2();
@@ -14047,7 +14047,7 @@ var require_fetch = __commonJS({
       if (internalResponse.body == null) {
         processResponseEndOfBody();
       } else {
-        finished2(internalResponse.body.stream, () => {
+        finished3(internalResponse.body.stream, () => {
           processResponseEndOfBody();
         });
       }
@@ -72011,7 +72011,10 @@ function s3Client(settings, env2 = process.env) {
     forcePathStyle: settings.forcePathStyle || custom,
     // S3-compatible stores often lack the SDK's newer default checksums; AWS itself keeps them.
     ...custom ? { requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" } : {},
-    maxAttempts: 3
+    maxAttempts: 3,
+    // A connection that goes silent (an endpoint that died mid-request) must fail the request, not
+    // hang the backup: the SDK's default waits forever.
+    requestHandler: { connectionTimeout: 1e4, socketTimeout: 3e4 }
   });
 }
 function explainS3Error(error3, where) {
@@ -72051,6 +72054,7 @@ function explainS3Error(error3, where) {
 // core/jobs/backup.ts
 import { mkdtemp as mkdtemp2, rm as rm6 } from "node:fs/promises";
 import os9 from "node:os";
+import { finished as finished2 } from "node:stream/promises";
 import path11 from "node:path";
 
 // core/pg/run.ts
@@ -72152,6 +72156,8 @@ async function runTool(o3) {
   let abortTimer;
   const onAbort = () => {
     child.kill("SIGTERM");
+    child.stdout?.destroy();
+    if (typeof o3.stdout === "object") o3.stdout.destroy();
     abortTimer = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
     abortTimer.unref();
   };
@@ -73049,7 +73055,7 @@ var GatedUpload = class {
   }
   /** The producer exited 0 and its output ended: let the upload finish and the object appear. */
   async commit() {
-    await finished(this.body);
+    await Promise.race([finished(this.body), this.failure()]);
     this.gate.end();
     try {
       await this.done;
@@ -73601,10 +73607,12 @@ async function verifyByList(o3, client, ref, sha256, tocEntries) {
     signal: o3.signal
   });
   const listed = stdout.split("\n").filter((l3) => /^\d+;/.test(l3)).length;
+  await finished2(meter);
   const readBack = meter.digest();
   const problems = [
     readBack !== sha256 && `the stored object's SHA-256 is ${readBack}, the upload's was ${sha256}`,
-    tocEntries !== void 0 && listed !== tocEntries && `pg_restore listed ${listed} entries, the header says ${tocEntries}`
+    // --list leaves out the few header entries (encoding, search_path …) the count includes.
+    (listed === 0 || tocEntries !== void 0 && listed > tocEntries) && `pg_restore listed ${listed} entries, the header says ${tocEntries ?? "nothing"}`
   ].filter((p4) => typeof p4 === "string");
   return {
     method: "list",
@@ -73673,6 +73681,7 @@ async function backupDatabase(o3) {
       log: o3.log,
       signal: o3.signal,
       onProgress: o3.onProgress,
+      progressIntervalMs: o3.progressIntervalMs,
       server
     });
     if (snapshotSession) expected = await tableCounts(snapshotSession);

@@ -148,6 +148,9 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
   let abortTimer: NodeJS.Timeout | undefined;
   const onAbort = (): void => {
     child.kill('SIGTERM');
+    // Output still queued for a consumer that has gone (a failed upload) would keep us waiting.
+    child.stdout?.destroy();
+    if (typeof o.stdout === 'object') o.stdout.destroy();
     abortTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
     abortTimer.unref();
   };

@@ -17,6 +17,9 @@ export function s3Client(settings: S3Settings, env: NodeJS.ProcessEnv = process.
       ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
       : {}),
     maxAttempts: 3,
+    // A connection that goes silent (an endpoint that died mid-request) must fail the request, not
+    // hang the backup: the SDK's default waits forever.
+    requestHandler: { connectionTimeout: 10_000, socketTimeout: 30_000 },
   });
 }
 

@@ -92,7 +92,8 @@ export class GatedUpload {
 
   /** The producer exited 0 and its output ended: let the upload finish and the object appear. */
   async commit(): Promise<void> {
-    await finished(this.body);
+    // The upload may fail while the last bytes still wait for it: then they never drain.
+    await Promise.race([finished(this.body), this.failure()]);
     this.gate.end();
     try {
       await this.done;
