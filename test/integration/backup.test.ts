@@ -1,20 +1,16 @@
 import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
-import { readdirSync, readFileSync } from 'node:fs';
-import pg from 'pg';
 import { RecordingLogger } from '../../core/log.js';
 import { backupDatabase, type BackupOptions } from '../../core/jobs/backup.js';
 import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { parseConnection } from '../../core/pg/connection.js';
-import type { Progress } from '../../core/pg/run.js';
 import { latestKey } from '../../core/storage/backup-layout.js';
 import { s3Client } from '../../core/storage/s3-client.js';
 import { catalog } from '../harness/engine.js';
-import { failureOf } from '../harness/failure.js';
 import { loadDataset } from '../harness/dataset.js';
 import { rowHashes } from '../harness/compare.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { s3Env, s3Settings, withEnv } from '../harness/s3-engine.js';
+import { s3Env, s3Settings } from '../harness/s3-engine.js';
 
 const BUCKET = 'pgferry-backups';
 const PREFIX = 'nightly';
