@@ -73078,6 +73078,24 @@ var GatedUpload = class {
   }
 };
 
+// core/jobs/dump-selection.ts
+function dumpSelection(o3) {
+  const { schemas, excludeSchemas, tables, excludeTables, excludeTableData } = o3;
+  const { schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs } = o3;
+  return {
+    schemas,
+    excludeSchemas,
+    tables,
+    excludeTables,
+    excludeTableData,
+    schemaOnly,
+    dataOnly,
+    noOwner,
+    noPrivileges,
+    extraArgs
+  };
+}
+
 // core/jobs/dump-to-s3.ts
 async function dumpToS3(o3) {
   const started = Date.now();
@@ -73104,7 +73122,12 @@ async function dumpToS3(o3) {
   const signal = o3.signal ? AbortSignal.any([o3.signal, controller.signal]) : controller.signal;
   const dump = runTool({
     file: toolPath(client, "pg_dump"),
-    args: pgDumpArgs({ ...o3, clientMajor: client.version.major, format: "custom", compression }),
+    args: pgDumpArgs({
+      ...dumpSelection(o3),
+      clientMajor: client.version.major,
+      format: "custom",
+      compression
+    }),
     env: connectionEnv(o3.from),
     secrets: secretsOf(o3.from),
     stdout: meter,
@@ -73457,7 +73480,14 @@ async function dumpToPath(o3) {
     path10.dirname(path10.resolve(o3.to)),
     `.${path10.basename(o3.to)}.pgferry-${randomBytes2(4).toString("hex")}`
   );
-  const args = pgDumpArgs({ ...o3, clientMajor: client.version.major, compression, jobs, file: temp });
+  const args = pgDumpArgs({
+    ...dumpSelection(o3),
+    clientMajor: client.version.major,
+    format: o3.format,
+    compression,
+    jobs,
+    file: temp
+  });
   try {
     await runTool({
       file: toolPath(client, "pg_dump"),
@@ -73932,32 +73962,6 @@ async function runSqlAfter(client, target, files, signal) {
 }
 
 // core/jobs/copy.ts
-function dumpSelection(o3) {
-  const {
-    schemas,
-    excludeSchemas,
-    tables,
-    excludeTables,
-    excludeTableData,
-    schemaOnly,
-    dataOnly,
-    noOwner,
-    noPrivileges,
-    extraArgs
-  } = o3;
-  return {
-    schemas,
-    excludeSchemas,
-    tables,
-    excludeTables,
-    excludeTableData,
-    schemaOnly,
-    dataOnly,
-    noOwner,
-    noPrivileges,
-    extraArgs
-  };
-}
 async function systemIdentifier(spec) {
   return withClient(spec, "database", async (c5) => {
     const { rows } = await c5.query(

@@ -32,6 +32,7 @@ import {
 } from '../pg/target-database.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive.js';
+import { dumpSelection } from './dump-selection.js';
 import { cleanPrelude, databaseContents } from './clean.js';
 import { dumpToPath } from './dump.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
@@ -64,34 +65,6 @@ export interface CopyResult {
   createdDatabase: boolean;
   filtered: string[];
   durationSeconds: number;
-}
-
-/** What the dump side of a copy takes: the object selection; extra-args go to pg_dump. */
-function dumpSelection(o: CopyOptions): ObjectFilters & ApplyOptions {
-  const {
-    schemas,
-    excludeSchemas,
-    tables,
-    excludeTables,
-    excludeTableData,
-    schemaOnly,
-    dataOnly,
-    noOwner,
-    noPrivileges,
-    extraArgs,
-  } = o;
-  return {
-    schemas,
-    excludeSchemas,
-    tables,
-    excludeTables,
-    excludeTableData,
-    schemaOnly,
-    dataOnly,
-    noOwner,
-    noPrivileges,
-    extraArgs,
-  };
 }
 
 async function systemIdentifier(spec: ConnectionSpec): Promise<string | undefined> {

@@ -13,6 +13,7 @@ import { serverFacts, type ServerFacts } from '../pg/server.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { HashMeter } from '../storage/hash-meter.js';
 import { GatedUpload } from '../storage/upload.js';
+import { dumpSelection } from './dump-selection.js';
 
 export interface DumpToS3Options extends ObjectFilters {
   from: ConnectionSpec;
@@ -82,7 +83,12 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
   const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
   const dump = runTool({
     file: toolPath(client, 'pg_dump'),
-    args: pgDumpArgs({ ...o, clientMajor: client.version.major, format: 'custom', compression }),
+    args: pgDumpArgs({
+      ...dumpSelection(o),
+      clientMajor: client.version.major,
+      format: 'custom',
+      compression,
+    }),
     env: connectionEnv(o.from),
     secrets: secretsOf(o.from),
     stdout: meter,

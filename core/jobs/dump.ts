@@ -11,6 +11,7 @@ import { toolPath, type ClientTools } from '../pg/client-tools.js';
 import { resolveCompression, type CompressionSpec } from '../pg/compression.js';
 import { connectionEnv, describeConnection, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import { chooseDumpClient, type ClientChoice } from '../pg/policy.js';
+import { dumpSelection } from './dump-selection.js';
 import type { ClientCatalog } from '../pg/provision.js';
 import { runTool, type Progress } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
@@ -102,7 +103,14 @@ export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
     path.dirname(path.resolve(o.to)),
     `.${path.basename(o.to)}.pgferry-${randomBytes(4).toString('hex')}`,
   );
-  const args = pgDumpArgs({ ...o, clientMajor: client.version.major, compression, jobs, file: temp });
+  const args = pgDumpArgs({
+    ...dumpSelection(o),
+    clientMajor: client.version.major,
+    format: o.format,
+    compression,
+    jobs,
+    file: temp,
+  });
   try {
     await runTool({
       file: toolPath(client, 'pg_dump'),
