@@ -63527,476 +63527,6 @@ var require_dist_cjs16 = __commonJS({
   }
 });
 
-// node_modules/shell-quote/quote.js
-var require_quote = __commonJS({
-  "node_modules/shell-quote/quote.js"(exports, module) {
-    "use strict";
-    var OPS = (
-      /** @type {const} */
-      [
-        "||",
-        "&&",
-        ";;&",
-        ";;",
-        ";&",
-        "|&",
-        "<(",
-        ">(",
-        "<<<",
-        "<<-",
-        "<<",
-        ">>",
-        ">&",
-        ">|",
-        "&>>",
-        "&>",
-        "<&",
-        "<>",
-        "&",
-        ";",
-        "(",
-        ")",
-        "|",
-        "<",
-        ">"
-      ]
-    );
-    var LINE_TERMINATORS = /[\n\r\u2028\u2029]/;
-    var GLOB_SHELL_SPECIAL = /[\s#!"$&'():;<=>@\\^`|~]/g;
-    module.exports = function quote(xs2) {
-      var sawComment = false;
-      return xs2.map(function(s4) {
-        if (sawComment && typeof s4 === "string" && LINE_TERMINATORS.test(s4)) {
-          throw new TypeError("a token after a `comment` must not contain line terminators");
-        }
-        if (s4 === "") {
-          return (
-            /** @type {const} */
-            "''"
-          );
-        }
-        if (s4 && typeof s4 === "object") {
-          if ("op" in s4 && s4.op === "glob") {
-            if (typeof s4.pattern !== "string") {
-              throw new TypeError("glob token requires a string `pattern`");
-            }
-            if (LINE_TERMINATORS.test(s4.pattern)) {
-              throw new TypeError("glob `pattern` must not contain line terminators");
-            }
-            if (s4.pattern === "") {
-              return (
-                /** @type {const} */
-                "''"
-              );
-            }
-            return s4.pattern.replace(GLOB_SHELL_SPECIAL, "\\$&");
-          }
-          if ("op" in s4 && typeof s4.op === "string") {
-            if (OPS.indexOf(s4.op) < 0) {
-              throw new TypeError("invalid `op` value: " + JSON.stringify(s4.op));
-            }
-            return s4.op.replace(/[\s\S]/g, "\\$&");
-          }
-          if ("comment" in s4 && typeof s4.comment === "string") {
-            if (LINE_TERMINATORS.test(s4.comment)) {
-              throw new TypeError("`comment` must not contain line terminators");
-            }
-            sawComment = true;
-            return "#" + s4.comment;
-          }
-          throw new TypeError("unrecognized object token shape");
-        }
-        if (/'/.test(s4) && /!/.test(s4)) {
-          return "'" + s4.replace(/'/g, `'"'"'`) + "'";
-        }
-        if (/["\s\\]/.test(s4) && !/'/.test(s4)) {
-          return "'" + s4 + "'";
-        }
-        if (/["'\s]/.test(s4)) {
-          return '"' + s4.replace(/(["\\$`])/g, "\\$1") + '"';
-        }
-        return String(s4).replace(/([A-Za-z]:)?([#!"$&'()*,:;<=>?@[\\\]^`{|}~])/g, "$1\\$2");
-      }).join(" ");
-    };
-  }
-});
-
-// node_modules/shell-quote/parse.js
-var require_parse2 = __commonJS({
-  "node_modules/shell-quote/parse.js"(exports, module) {
-    "use strict";
-    var CONTROL = (
-      /** @type {const} */
-      "(?:" + /** @type {const} */
-      [
-        "\\|\\|",
-        "\\&(?:\\&|>>?)",
-        // `&&`, `&>`, and `&>>`
-        ";;\\&?",
-        // `;;` and `;;&`
-        "[;|]\\&",
-        // `;&` and `|&`
-        "\\<\\(",
-        "\\<\\<\\<",
-        "\\<\\<-",
-        "\\<\\<(?!\\()",
-        // `<<(` stays `<` and `<(`, as zsh reads it; other shells reject it
-        ">>",
-        ">[&|(]",
-        // `>&`, `>|`, and `>(`
-        "<[&>]",
-        // `<&` and `<>`
-        "[&;()|<>]"
-      ].join(
-        /** @type {const} */
-        "|"
-      ) + /** @type {const} */
-      ")"
-    );
-    var controlRE = new RegExp("^" + CONTROL + "$");
-    var META = (
-      /** @type {const} */
-      "|&;()<> \\t"
-    );
-    var SINGLE_QUOTE = (
-      /** @type {const} */
-      "'([^']*?)'"
-    );
-    var ANSI_C_BODY = "(?:\\\\[\\s\\S]|[^\\\\'])*?";
-    var ANSI_C_QUOTE = "\\$'" + ANSI_C_BODY + "'";
-    var ansiCAt = new RegExp("\\$'" + ANSI_C_BODY + "(?:(')|\\\\?$)", "g");
-    var ANSI_C_LETTERS = "abeEfnrtv";
-    var ANSI_C_CHARS = "\x07\b\x1B\x1B\f\n\r	\v";
-    var hash = /^#$/;
-    var SQ = (
-      /** @type {const} */
-      "'"
-    );
-    var DQ = (
-      /** @type {const} */
-      '"'
-    );
-    var DS = (
-      /** @type {const} */
-      "$"
-    );
-    var TOKEN = "";
-    var mult = (
-      /** @type {const} */
-      4294967296
-    );
-    for (i5 = 0; i5 < 4; i5++) {
-      TOKEN += (mult * Math.random()).toString(16);
-    }
-    var i5;
-    var startsWithToken = new RegExp("^" + TOKEN);
-    function matchAll(s4, r5) {
-      var origIndex = r5.lastIndex;
-      var matches = [];
-      var matchObj;
-      while (matchObj = r5.exec(s4)) {
-        matches[matches.length] = matchObj;
-        if (r5.lastIndex === matchObj.index) {
-          r5.lastIndex += 1;
-        }
-      }
-      r5.lastIndex = origIndex;
-      return matches;
-    }
-    function getVar(env2, pre, key) {
-      var r5 = typeof env2 === "function" ? env2(key) : env2[key];
-      if (typeof r5 === "undefined" && key != "") {
-        r5 = "";
-      } else if (typeof r5 === "undefined") {
-        r5 = "$";
-      }
-      if (typeof r5 === "object") {
-        return pre + TOKEN + JSON.stringify(r5) + TOKEN;
-      }
-      return pre + r5;
-    }
-    var ansiCEscape = /\\([0-7]{1,3}|x[\dA-Fa-f]{1,2}|u[\dA-Fa-f]{1,4}|U[\dA-Fa-f]{1,8}|c(?:\\\\|[\s\S])|[abeEfnrtv\\'"?])/g;
-    function expandAnsiCEscape(m4, escape) {
-      var kind = escape.charAt(0);
-      if (kind === "c") {
-        var ctrl = escape.charAt(1);
-        return ctrl === "?" ? "\x7F" : String.fromCharCode(ctrl.charCodeAt(0) & 31);
-      }
-      if (kind === "x" || kind === "u" || kind === "U") {
-        var cp2 = parseInt(escape.slice(1), 16);
-        if (cp2 > 1114111) {
-          return m4;
-        }
-        return String.fromCharCode.apply(null, cp2 > 65535 ? [55232 + (cp2 >> 10), 56320 + (cp2 & 1023)] : [cp2]);
-      }
-      if (kind >= "0" && kind <= "7") {
-        return String.fromCharCode(parseInt(escape, 8) & 255);
-      }
-      var letter = ANSI_C_LETTERS.indexOf(escape);
-      return letter < 0 ? escape : ANSI_C_CHARS.charAt(letter);
-    }
-    function expandAnsiC(body) {
-      return body.replace(ansiCEscape, expandAnsiCEscape).split("\0")[0];
-    }
-    function closesAnsiC(s4, i6) {
-      ansiCAt.lastIndex = i6;
-      return !!/** @type {RegExpExecArray} */
-      ansiCAt.exec(s4)[1];
-    }
-    function parseInternal(string, env2, opts) {
-      if (!opts) {
-        opts = {};
-      }
-      var BS = opts.escape || "\\";
-      var ifs = opts.splitUnquoted === true ? " 	\n" : typeof opts.splitUnquoted === "string" ? opts.splitUnquoted : "";
-      var BAREWORD = "(\\" + BS + `['"$\\` + BS + META + "]|\\$\\$|\\$(?!" + ANSI_C_QUOTE.slice(2) + `)|[^\\s'"$` + META + "])+";
-      var DOUBLE_QUOTE = '"(?:\\' + BS + '[\\s\\S]|[^"\\' + BS + '])*"';
-      var chunker = new RegExp([
-        "(" + CONTROL + ")",
-        // control chars
-        "(" + ANSI_C_QUOTE + "|" + BAREWORD + "|" + DOUBLE_QUOTE + "|" + SINGLE_QUOTE + ")+"
-      ].join("|"), "g");
-      var matches = matchAll(string, chunker);
-      if (matches.length === 0) {
-        return [];
-      }
-      if (!env2) {
-        env2 = {};
-      }
-      var commented = false;
-      return matches.map(function(match) {
-        var s4 = match[0];
-        if (!s4 || commented) {
-          return void 0;
-        }
-        if (controlRE.test(s4)) {
-          return (
-            /** @type {ControlOperator} */
-            { op: s4 }
-          );
-        }
-        var quote = false;
-        var esc = false;
-        var out = "";
-        var words = [];
-        var sawQuote = false;
-        var pendingNw = null;
-        var isGlob = false;
-        var i6;
-        function parseEnvVar() {
-          i6 += 1;
-          var varend;
-          var varname;
-          var char = s4.charAt(i6);
-          if (char === "{") {
-            i6 += 1;
-            if (s4.charAt(i6) === "}") {
-              throw new Error("Bad substitution: " + s4.slice(i6 - 2, i6 + 1));
-            }
-            var depth = 1;
-            varend = i6;
-            while (depth > 0 && varend < s4.length) {
-              if (s4.charAt(varend) === "{" && s4.charAt(varend - 1) === "$") {
-                depth += 1;
-              } else if (s4.charAt(varend) === "}") {
-                depth -= 1;
-              }
-              varend += 1;
-            }
-            if (depth !== 0) {
-              throw new Error("Bad substitution: " + s4.slice(i6));
-            }
-            varend -= 1;
-            varname = s4.slice(i6, varend);
-            i6 = varend;
-          } else if (/[*@#?$!-]/.test(char)) {
-            varname = char;
-          } else {
-            var slicedFromI = s4.slice(i6);
-            varend = slicedFromI.match(/[^\w\d_]/);
-            if (!varend) {
-              varname = slicedFromI;
-              i6 = s4.length;
-            } else {
-              varname = slicedFromI.slice(0, varend.index);
-              i6 += /** @type {number} */
-              varend.index - 1;
-            }
-          }
-          return getVar(
-            /** @type {NonNullable<typeof env>} */
-            env2,
-            "",
-            varname
-          );
-        }
-        function flushRun() {
-          if (pendingNw === null) {
-            return;
-          }
-          if (pendingNw === 0) {
-            if (out !== "") {
-              words[words.length] = out;
-              out = "";
-            }
-          } else {
-            words[words.length] = out;
-            out = "";
-            for (var fe2 = 1; fe2 < pendingNw; fe2 += 1) {
-              words[words.length] = "";
-            }
-          }
-          pendingNw = null;
-        }
-        for (i6 = 0; i6 < s4.length; i6++) {
-          var c5 = s4.charAt(i6);
-          if (ifs && c5 !== DS) {
-            flushRun();
-          }
-          isGlob = isGlob || !quote && (c5 === "*" || c5 === "?");
-          if (esc) {
-            out += c5;
-            esc = false;
-          } else if (quote) {
-            if (c5 === quote) {
-              quote = false;
-            } else if (quote == SQ) {
-              out += c5;
-            } else {
-              if (c5 === BS) {
-                i6 += 1;
-                c5 = s4.charAt(i6);
-                if (c5 === DQ || c5 === BS || c5 === DS) {
-                  out += c5;
-                } else {
-                  out += BS + c5;
-                }
-              } else if (c5 === DS) {
-                out += parseEnvVar();
-              } else {
-                out += c5;
-              }
-            }
-          } else if (c5 === DQ || c5 === SQ) {
-            quote = c5;
-            sawQuote = true;
-          } else if (controlRE.test(c5)) {
-            return (
-              /** @type {ControlOperator} */
-              { op: s4 }
-            );
-          } else if (hash.test(c5)) {
-            commented = true;
-            var commentObj = { comment: string.slice(match.index + i6 + 1) };
-            if (out.length) {
-              return (
-                /** @type {const} */
-                [out, commentObj]
-              );
-            }
-            return (
-              /** @type {const} */
-              [commentObj]
-            );
-          } else if (c5 === BS) {
-            esc = true;
-          } else if (c5 === DS && s4.charAt(i6 + 1) === SQ && closesAnsiC(s4, i6)) {
-            flushRun();
-            sawQuote = true;
-            out += expandAnsiC(s4.slice(i6 + 2, ansiCAt.lastIndex - 1));
-            i6 = ansiCAt.lastIndex - 1;
-          } else if (c5 === DS) {
-            var value = parseEnvVar();
-            if (!ifs) {
-              out += value;
-            } else {
-              for (var vi2 = 0; vi2 < value.length; vi2 += 1) {
-                var vc = value.charAt(vi2);
-                if (ifs.indexOf(vc) < 0) {
-                  flushRun();
-                  out += vc;
-                } else if (pendingNw === null) {
-                  pendingNw = vc === " " || vc === "	" || vc === "\n" ? 0 : 1;
-                } else if (vc !== " " && vc !== "	" && vc !== "\n") {
-                  pendingNw += 1;
-                }
-              }
-            }
-          } else {
-            out += c5;
-          }
-        }
-        if (isGlob) {
-          return (
-            /** @type {GlobPattern} */
-            { op: "glob", pattern: out }
-          );
-        }
-        if (ifs) {
-          if (pendingNw !== null && pendingNw > 0) {
-            words[words.length] = out;
-            out = "";
-            for (var te2 = 1; te2 < pendingNw; te2 += 1) {
-              words[words.length] = "";
-            }
-          }
-          if (out !== "" || sawQuote && words.length === 0) {
-            words[words.length] = out;
-          }
-          return words;
-        }
-        return out;
-      }).reduce(
-        function(prev, arg) {
-          if (typeof arg === "undefined") {
-            return prev;
-          }
-          [].concat(arg).forEach(function(entry) {
-            prev[prev.length] = entry;
-          });
-          return prev;
-        },
-        /** @type {ParseEntry[]} */
-        []
-      );
-    }
-    module.exports = function parse4(s4, env2, opts) {
-      var mapped = parseInternal(s4, env2, opts);
-      if (typeof env2 !== "function") {
-        return mapped;
-      }
-      return mapped.reduce(
-        function(acc, s5) {
-          if (typeof s5 === "object") {
-            acc[acc.length] = s5;
-            return acc;
-          }
-          var xs2 = s5.split(RegExp("(" + TOKEN + ".*?" + TOKEN + ")", "g"));
-          if (xs2.length === 1) {
-            acc[acc.length] = xs2[0];
-            return acc;
-          }
-          xs2.filter(Boolean).forEach(function(x) {
-            acc[acc.length] = startsWithToken.test(x) ? JSON.parse(x.split(TOKEN)[1]) : x;
-          });
-          return acc;
-        },
-        /** @type {ParseEntry[]} */
-        []
-      );
-    };
-  }
-});
-
-// node_modules/shell-quote/index.js
-var require_shell_quote = __commonJS({
-  "node_modules/shell-quote/index.js"(exports) {
-    "use strict";
-    exports.quote = require_quote();
-    exports.parse = require_parse2();
-  }
-});
-
 // node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
 var require_dist_cjs17 = __commonJS({
   "node_modules/@aws-sdk/lib-storage/dist-cjs/index.js"(exports) {
@@ -64505,6 +64035,476 @@ to input.params.ContentLength in bytes.
       }
     };
     exports.Upload = Upload2;
+  }
+});
+
+// node_modules/shell-quote/quote.js
+var require_quote = __commonJS({
+  "node_modules/shell-quote/quote.js"(exports, module) {
+    "use strict";
+    var OPS = (
+      /** @type {const} */
+      [
+        "||",
+        "&&",
+        ";;&",
+        ";;",
+        ";&",
+        "|&",
+        "<(",
+        ">(",
+        "<<<",
+        "<<-",
+        "<<",
+        ">>",
+        ">&",
+        ">|",
+        "&>>",
+        "&>",
+        "<&",
+        "<>",
+        "&",
+        ";",
+        "(",
+        ")",
+        "|",
+        "<",
+        ">"
+      ]
+    );
+    var LINE_TERMINATORS = /[\n\r\u2028\u2029]/;
+    var GLOB_SHELL_SPECIAL = /[\s#!"$&'():;<=>@\\^`|~]/g;
+    module.exports = function quote(xs2) {
+      var sawComment = false;
+      return xs2.map(function(s4) {
+        if (sawComment && typeof s4 === "string" && LINE_TERMINATORS.test(s4)) {
+          throw new TypeError("a token after a `comment` must not contain line terminators");
+        }
+        if (s4 === "") {
+          return (
+            /** @type {const} */
+            "''"
+          );
+        }
+        if (s4 && typeof s4 === "object") {
+          if ("op" in s4 && s4.op === "glob") {
+            if (typeof s4.pattern !== "string") {
+              throw new TypeError("glob token requires a string `pattern`");
+            }
+            if (LINE_TERMINATORS.test(s4.pattern)) {
+              throw new TypeError("glob `pattern` must not contain line terminators");
+            }
+            if (s4.pattern === "") {
+              return (
+                /** @type {const} */
+                "''"
+              );
+            }
+            return s4.pattern.replace(GLOB_SHELL_SPECIAL, "\\$&");
+          }
+          if ("op" in s4 && typeof s4.op === "string") {
+            if (OPS.indexOf(s4.op) < 0) {
+              throw new TypeError("invalid `op` value: " + JSON.stringify(s4.op));
+            }
+            return s4.op.replace(/[\s\S]/g, "\\$&");
+          }
+          if ("comment" in s4 && typeof s4.comment === "string") {
+            if (LINE_TERMINATORS.test(s4.comment)) {
+              throw new TypeError("`comment` must not contain line terminators");
+            }
+            sawComment = true;
+            return "#" + s4.comment;
+          }
+          throw new TypeError("unrecognized object token shape");
+        }
+        if (/'/.test(s4) && /!/.test(s4)) {
+          return "'" + s4.replace(/'/g, `'"'"'`) + "'";
+        }
+        if (/["\s\\]/.test(s4) && !/'/.test(s4)) {
+          return "'" + s4 + "'";
+        }
+        if (/["'\s]/.test(s4)) {
+          return '"' + s4.replace(/(["\\$`])/g, "\\$1") + '"';
+        }
+        return String(s4).replace(/([A-Za-z]:)?([#!"$&'()*,:;<=>?@[\\\]^`{|}~])/g, "$1\\$2");
+      }).join(" ");
+    };
+  }
+});
+
+// node_modules/shell-quote/parse.js
+var require_parse2 = __commonJS({
+  "node_modules/shell-quote/parse.js"(exports, module) {
+    "use strict";
+    var CONTROL = (
+      /** @type {const} */
+      "(?:" + /** @type {const} */
+      [
+        "\\|\\|",
+        "\\&(?:\\&|>>?)",
+        // `&&`, `&>`, and `&>>`
+        ";;\\&?",
+        // `;;` and `;;&`
+        "[;|]\\&",
+        // `;&` and `|&`
+        "\\<\\(",
+        "\\<\\<\\<",
+        "\\<\\<-",
+        "\\<\\<(?!\\()",
+        // `<<(` stays `<` and `<(`, as zsh reads it; other shells reject it
+        ">>",
+        ">[&|(]",
+        // `>&`, `>|`, and `>(`
+        "<[&>]",
+        // `<&` and `<>`
+        "[&;()|<>]"
+      ].join(
+        /** @type {const} */
+        "|"
+      ) + /** @type {const} */
+      ")"
+    );
+    var controlRE = new RegExp("^" + CONTROL + "$");
+    var META = (
+      /** @type {const} */
+      "|&;()<> \\t"
+    );
+    var SINGLE_QUOTE = (
+      /** @type {const} */
+      "'([^']*?)'"
+    );
+    var ANSI_C_BODY = "(?:\\\\[\\s\\S]|[^\\\\'])*?";
+    var ANSI_C_QUOTE = "\\$'" + ANSI_C_BODY + "'";
+    var ansiCAt = new RegExp("\\$'" + ANSI_C_BODY + "(?:(')|\\\\?$)", "g");
+    var ANSI_C_LETTERS = "abeEfnrtv";
+    var ANSI_C_CHARS = "\x07\b\x1B\x1B\f\n\r	\v";
+    var hash = /^#$/;
+    var SQ = (
+      /** @type {const} */
+      "'"
+    );
+    var DQ = (
+      /** @type {const} */
+      '"'
+    );
+    var DS = (
+      /** @type {const} */
+      "$"
+    );
+    var TOKEN = "";
+    var mult = (
+      /** @type {const} */
+      4294967296
+    );
+    for (i5 = 0; i5 < 4; i5++) {
+      TOKEN += (mult * Math.random()).toString(16);
+    }
+    var i5;
+    var startsWithToken = new RegExp("^" + TOKEN);
+    function matchAll(s4, r5) {
+      var origIndex = r5.lastIndex;
+      var matches = [];
+      var matchObj;
+      while (matchObj = r5.exec(s4)) {
+        matches[matches.length] = matchObj;
+        if (r5.lastIndex === matchObj.index) {
+          r5.lastIndex += 1;
+        }
+      }
+      r5.lastIndex = origIndex;
+      return matches;
+    }
+    function getVar(env2, pre, key) {
+      var r5 = typeof env2 === "function" ? env2(key) : env2[key];
+      if (typeof r5 === "undefined" && key != "") {
+        r5 = "";
+      } else if (typeof r5 === "undefined") {
+        r5 = "$";
+      }
+      if (typeof r5 === "object") {
+        return pre + TOKEN + JSON.stringify(r5) + TOKEN;
+      }
+      return pre + r5;
+    }
+    var ansiCEscape = /\\([0-7]{1,3}|x[\dA-Fa-f]{1,2}|u[\dA-Fa-f]{1,4}|U[\dA-Fa-f]{1,8}|c(?:\\\\|[\s\S])|[abeEfnrtv\\'"?])/g;
+    function expandAnsiCEscape(m4, escape) {
+      var kind = escape.charAt(0);
+      if (kind === "c") {
+        var ctrl = escape.charAt(1);
+        return ctrl === "?" ? "\x7F" : String.fromCharCode(ctrl.charCodeAt(0) & 31);
+      }
+      if (kind === "x" || kind === "u" || kind === "U") {
+        var cp2 = parseInt(escape.slice(1), 16);
+        if (cp2 > 1114111) {
+          return m4;
+        }
+        return String.fromCharCode.apply(null, cp2 > 65535 ? [55232 + (cp2 >> 10), 56320 + (cp2 & 1023)] : [cp2]);
+      }
+      if (kind >= "0" && kind <= "7") {
+        return String.fromCharCode(parseInt(escape, 8) & 255);
+      }
+      var letter = ANSI_C_LETTERS.indexOf(escape);
+      return letter < 0 ? escape : ANSI_C_CHARS.charAt(letter);
+    }
+    function expandAnsiC(body) {
+      return body.replace(ansiCEscape, expandAnsiCEscape).split("\0")[0];
+    }
+    function closesAnsiC(s4, i6) {
+      ansiCAt.lastIndex = i6;
+      return !!/** @type {RegExpExecArray} */
+      ansiCAt.exec(s4)[1];
+    }
+    function parseInternal(string, env2, opts) {
+      if (!opts) {
+        opts = {};
+      }
+      var BS = opts.escape || "\\";
+      var ifs = opts.splitUnquoted === true ? " 	\n" : typeof opts.splitUnquoted === "string" ? opts.splitUnquoted : "";
+      var BAREWORD = "(\\" + BS + `['"$\\` + BS + META + "]|\\$\\$|\\$(?!" + ANSI_C_QUOTE.slice(2) + `)|[^\\s'"$` + META + "])+";
+      var DOUBLE_QUOTE = '"(?:\\' + BS + '[\\s\\S]|[^"\\' + BS + '])*"';
+      var chunker = new RegExp([
+        "(" + CONTROL + ")",
+        // control chars
+        "(" + ANSI_C_QUOTE + "|" + BAREWORD + "|" + DOUBLE_QUOTE + "|" + SINGLE_QUOTE + ")+"
+      ].join("|"), "g");
+      var matches = matchAll(string, chunker);
+      if (matches.length === 0) {
+        return [];
+      }
+      if (!env2) {
+        env2 = {};
+      }
+      var commented = false;
+      return matches.map(function(match) {
+        var s4 = match[0];
+        if (!s4 || commented) {
+          return void 0;
+        }
+        if (controlRE.test(s4)) {
+          return (
+            /** @type {ControlOperator} */
+            { op: s4 }
+          );
+        }
+        var quote = false;
+        var esc = false;
+        var out = "";
+        var words = [];
+        var sawQuote = false;
+        var pendingNw = null;
+        var isGlob = false;
+        var i6;
+        function parseEnvVar() {
+          i6 += 1;
+          var varend;
+          var varname;
+          var char = s4.charAt(i6);
+          if (char === "{") {
+            i6 += 1;
+            if (s4.charAt(i6) === "}") {
+              throw new Error("Bad substitution: " + s4.slice(i6 - 2, i6 + 1));
+            }
+            var depth = 1;
+            varend = i6;
+            while (depth > 0 && varend < s4.length) {
+              if (s4.charAt(varend) === "{" && s4.charAt(varend - 1) === "$") {
+                depth += 1;
+              } else if (s4.charAt(varend) === "}") {
+                depth -= 1;
+              }
+              varend += 1;
+            }
+            if (depth !== 0) {
+              throw new Error("Bad substitution: " + s4.slice(i6));
+            }
+            varend -= 1;
+            varname = s4.slice(i6, varend);
+            i6 = varend;
+          } else if (/[*@#?$!-]/.test(char)) {
+            varname = char;
+          } else {
+            var slicedFromI = s4.slice(i6);
+            varend = slicedFromI.match(/[^\w\d_]/);
+            if (!varend) {
+              varname = slicedFromI;
+              i6 = s4.length;
+            } else {
+              varname = slicedFromI.slice(0, varend.index);
+              i6 += /** @type {number} */
+              varend.index - 1;
+            }
+          }
+          return getVar(
+            /** @type {NonNullable<typeof env>} */
+            env2,
+            "",
+            varname
+          );
+        }
+        function flushRun() {
+          if (pendingNw === null) {
+            return;
+          }
+          if (pendingNw === 0) {
+            if (out !== "") {
+              words[words.length] = out;
+              out = "";
+            }
+          } else {
+            words[words.length] = out;
+            out = "";
+            for (var fe2 = 1; fe2 < pendingNw; fe2 += 1) {
+              words[words.length] = "";
+            }
+          }
+          pendingNw = null;
+        }
+        for (i6 = 0; i6 < s4.length; i6++) {
+          var c5 = s4.charAt(i6);
+          if (ifs && c5 !== DS) {
+            flushRun();
+          }
+          isGlob = isGlob || !quote && (c5 === "*" || c5 === "?");
+          if (esc) {
+            out += c5;
+            esc = false;
+          } else if (quote) {
+            if (c5 === quote) {
+              quote = false;
+            } else if (quote == SQ) {
+              out += c5;
+            } else {
+              if (c5 === BS) {
+                i6 += 1;
+                c5 = s4.charAt(i6);
+                if (c5 === DQ || c5 === BS || c5 === DS) {
+                  out += c5;
+                } else {
+                  out += BS + c5;
+                }
+              } else if (c5 === DS) {
+                out += parseEnvVar();
+              } else {
+                out += c5;
+              }
+            }
+          } else if (c5 === DQ || c5 === SQ) {
+            quote = c5;
+            sawQuote = true;
+          } else if (controlRE.test(c5)) {
+            return (
+              /** @type {ControlOperator} */
+              { op: s4 }
+            );
+          } else if (hash.test(c5)) {
+            commented = true;
+            var commentObj = { comment: string.slice(match.index + i6 + 1) };
+            if (out.length) {
+              return (
+                /** @type {const} */
+                [out, commentObj]
+              );
+            }
+            return (
+              /** @type {const} */
+              [commentObj]
+            );
+          } else if (c5 === BS) {
+            esc = true;
+          } else if (c5 === DS && s4.charAt(i6 + 1) === SQ && closesAnsiC(s4, i6)) {
+            flushRun();
+            sawQuote = true;
+            out += expandAnsiC(s4.slice(i6 + 2, ansiCAt.lastIndex - 1));
+            i6 = ansiCAt.lastIndex - 1;
+          } else if (c5 === DS) {
+            var value = parseEnvVar();
+            if (!ifs) {
+              out += value;
+            } else {
+              for (var vi2 = 0; vi2 < value.length; vi2 += 1) {
+                var vc = value.charAt(vi2);
+                if (ifs.indexOf(vc) < 0) {
+                  flushRun();
+                  out += vc;
+                } else if (pendingNw === null) {
+                  pendingNw = vc === " " || vc === "	" || vc === "\n" ? 0 : 1;
+                } else if (vc !== " " && vc !== "	" && vc !== "\n") {
+                  pendingNw += 1;
+                }
+              }
+            }
+          } else {
+            out += c5;
+          }
+        }
+        if (isGlob) {
+          return (
+            /** @type {GlobPattern} */
+            { op: "glob", pattern: out }
+          );
+        }
+        if (ifs) {
+          if (pendingNw !== null && pendingNw > 0) {
+            words[words.length] = out;
+            out = "";
+            for (var te2 = 1; te2 < pendingNw; te2 += 1) {
+              words[words.length] = "";
+            }
+          }
+          if (out !== "" || sawQuote && words.length === 0) {
+            words[words.length] = out;
+          }
+          return words;
+        }
+        return out;
+      }).reduce(
+        function(prev, arg) {
+          if (typeof arg === "undefined") {
+            return prev;
+          }
+          [].concat(arg).forEach(function(entry) {
+            prev[prev.length] = entry;
+          });
+          return prev;
+        },
+        /** @type {ParseEntry[]} */
+        []
+      );
+    }
+    module.exports = function parse4(s4, env2, opts) {
+      var mapped = parseInternal(s4, env2, opts);
+      if (typeof env2 !== "function") {
+        return mapped;
+      }
+      return mapped.reduce(
+        function(acc, s5) {
+          if (typeof s5 === "object") {
+            acc[acc.length] = s5;
+            return acc;
+          }
+          var xs2 = s5.split(RegExp("(" + TOKEN + ".*?" + TOKEN + ")", "g"));
+          if (xs2.length === 1) {
+            acc[acc.length] = xs2[0];
+            return acc;
+          }
+          xs2.filter(Boolean).forEach(function(x) {
+            acc[acc.length] = startsWithToken.test(x) ? JSON.parse(x.split(TOKEN)[1]) : x;
+          });
+          return acc;
+        },
+        /** @type {ParseEntry[]} */
+        []
+      );
+    };
+  }
+});
+
+// node_modules/shell-quote/index.js
+var require_shell_quote = __commonJS({
+  "node_modules/shell-quote/index.js"(exports) {
+    "use strict";
+    exports.quote = require_quote();
+    exports.parse = require_parse2();
   }
 });
 
@@ -72505,6 +72505,93 @@ function compressionArg(spec, clientMajor) {
   }
 }
 
+// core/storage/upload.ts
+var import_lib_storage = __toESM(require_dist_cjs17(), 1);
+import { PassThrough as PassThrough2 } from "node:stream";
+import { finished } from "node:stream/promises";
+var MIB = 1024 * 1024;
+var MAX_PARTS = 1e4;
+var MAX_PART = 5 * 1024 * MIB;
+var MIN_PART = 8 * MIB;
+function partSizeFor(expectedBytes) {
+  const wanted = Math.ceil((expectedBytes ?? 0) * 2 / MAX_PARTS / MIB) * MIB;
+  return Math.min(MAX_PART, Math.max(MIN_PART, wanted));
+}
+function queueSizeFor(partSize) {
+  return partSize >= 64 * MIB ? 2 : 4;
+}
+var GatedUpload = class {
+  constructor(r5) {
+    this.r = r5;
+    this.partSize = partSizeFor(r5.expectedBytes);
+    this.body.pipe(this.gate, { end: false });
+    this.upload = new import_lib_storage.Upload({
+      client: r5.client,
+      params: {
+        Bucket: r5.bucket,
+        Key: r5.key,
+        Body: this.gate,
+        ContentType: r5.contentType ?? "application/octet-stream",
+        ...r5.settings.sse ? { ServerSideEncryption: r5.settings.sse } : {},
+        ...r5.settings.kmsKeyId ? { SSEKMSKeyId: r5.settings.kmsKeyId } : {},
+        // AWS computes a full-object checksum; S3-compatible stores may not know the header.
+        ...r5.settings.endpoint ? {} : { ChecksumAlgorithm: "CRC64NVME" }
+      },
+      tags: Object.entries(r5.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+      partSize: this.partSize,
+      queueSize: queueSizeFor(this.partSize),
+      leavePartsOnError: false
+    });
+    this.done = this.upload.done();
+    this.done.catch(() => {
+    });
+  }
+  r;
+  body = new PassThrough2();
+  gate = new PassThrough2();
+  upload;
+  done;
+  partSize;
+  /** Settles when the upload fails (for stopping the producer early); never when it succeeds. */
+  failure() {
+    return this.done.then(
+      () => new Promise(() => {
+      }),
+      (error3) => Promise.reject(
+        explainS3Error(error3, {
+          input: this.r.input,
+          bucket: this.r.bucket,
+          key: this.r.key,
+          endpoint: this.r.settings.endpoint
+        })
+      )
+    );
+  }
+  /** The producer exited 0 and its output ended: let the upload finish and the object appear. */
+  async commit() {
+    await Promise.race([finished(this.body), this.failure()]);
+    this.gate.end();
+    try {
+      await this.done;
+    } catch (error3) {
+      throw explainS3Error(error3, {
+        input: this.r.input,
+        bucket: this.r.bucket,
+        key: this.r.key,
+        endpoint: this.r.settings.endpoint
+      });
+    }
+  }
+  async abort(reason) {
+    this.body.unpipe(this.gate);
+    this.gate.destroy(reason instanceof Error ? reason : new KnockOnError(String(reason)));
+    await this.upload.abort().catch(() => {
+    });
+    await this.done.catch(() => {
+    });
+  }
+};
+
 // core/pg/extra-args.ts
 var import_shell_quote = __toESM(require_shell_quote(), 1);
 function splitExtraArgs(raw, input2 = "extra-args") {
@@ -72991,93 +73078,6 @@ function plainDbname(name, input2) {
   return name;
 }
 
-// core/storage/upload.ts
-var import_lib_storage = __toESM(require_dist_cjs17(), 1);
-import { PassThrough as PassThrough2 } from "node:stream";
-import { finished } from "node:stream/promises";
-var MIB = 1024 * 1024;
-var MAX_PARTS = 1e4;
-var MAX_PART = 5 * 1024 * MIB;
-var MIN_PART = 8 * MIB;
-function partSizeFor(expectedBytes) {
-  const wanted = Math.ceil((expectedBytes ?? 0) * 2 / MAX_PARTS / MIB) * MIB;
-  return Math.min(MAX_PART, Math.max(MIN_PART, wanted));
-}
-function queueSizeFor(partSize) {
-  return partSize >= 64 * MIB ? 2 : 4;
-}
-var GatedUpload = class {
-  constructor(r5) {
-    this.r = r5;
-    this.partSize = partSizeFor(r5.expectedBytes);
-    this.body.pipe(this.gate, { end: false });
-    this.upload = new import_lib_storage.Upload({
-      client: r5.client,
-      params: {
-        Bucket: r5.bucket,
-        Key: r5.key,
-        Body: this.gate,
-        ContentType: r5.contentType ?? "application/octet-stream",
-        ...r5.settings.sse ? { ServerSideEncryption: r5.settings.sse } : {},
-        ...r5.settings.kmsKeyId ? { SSEKMSKeyId: r5.settings.kmsKeyId } : {},
-        // AWS computes a full-object checksum; S3-compatible stores may not know the header.
-        ...r5.settings.endpoint ? {} : { ChecksumAlgorithm: "CRC64NVME" }
-      },
-      tags: Object.entries(r5.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
-      partSize: this.partSize,
-      queueSize: queueSizeFor(this.partSize),
-      leavePartsOnError: false
-    });
-    this.done = this.upload.done();
-    this.done.catch(() => {
-    });
-  }
-  r;
-  body = new PassThrough2();
-  gate = new PassThrough2();
-  upload;
-  done;
-  partSize;
-  /** Settles when the upload fails (for stopping the producer early); never when it succeeds. */
-  failure() {
-    return this.done.then(
-      () => new Promise(() => {
-      }),
-      (error3) => Promise.reject(
-        explainS3Error(error3, {
-          input: this.r.input,
-          bucket: this.r.bucket,
-          key: this.r.key,
-          endpoint: this.r.settings.endpoint
-        })
-      )
-    );
-  }
-  /** The producer exited 0 and its output ended: let the upload finish and the object appear. */
-  async commit() {
-    await Promise.race([finished(this.body), this.failure()]);
-    this.gate.end();
-    try {
-      await this.done;
-    } catch (error3) {
-      throw explainS3Error(error3, {
-        input: this.r.input,
-        bucket: this.r.bucket,
-        key: this.r.key,
-        endpoint: this.r.settings.endpoint
-      });
-    }
-  }
-  async abort(reason) {
-    this.body.unpipe(this.gate);
-    this.gate.destroy(reason instanceof Error ? reason : new KnockOnError(String(reason)));
-    await this.upload.abort().catch(() => {
-    });
-    await this.done.catch(() => {
-    });
-  }
-};
-
 // core/jobs/dump-selection.ts
 function dumpSelection(o3) {
   const { schemas, excludeSchemas, tables, excludeTables, excludeTableData } = o3;
@@ -73094,6 +73094,23 @@ function dumpSelection(o3) {
     noPrivileges,
     extraArgs
   };
+}
+function streamCustomDump(o3) {
+  return runTool({
+    file: toolPath(o3.client, "pg_dump"),
+    args: pgDumpArgs({
+      ...dumpSelection(o3.selection),
+      clientMajor: o3.client.version.major,
+      format: "custom",
+      compression: o3.compression
+    }),
+    env: connectionEnv(o3.from),
+    secrets: secretsOf(o3.from),
+    stdout: o3.stdout,
+    signal: o3.signal,
+    onProgress: o3.onProgress,
+    progressIntervalMs: o3.progressIntervalMs
+  });
 }
 
 // core/jobs/dump-to-s3.ts
@@ -73120,16 +73137,11 @@ async function dumpToS3(o3) {
   meter.pipe(upload.body);
   const controller = new AbortController();
   const signal = o3.signal ? AbortSignal.any([o3.signal, controller.signal]) : controller.signal;
-  const dump = runTool({
-    file: toolPath(client, "pg_dump"),
-    args: pgDumpArgs({
-      ...dumpSelection(o3),
-      clientMajor: client.version.major,
-      format: "custom",
-      compression
-    }),
-    env: connectionEnv(o3.from),
-    secrets: secretsOf(o3.from),
+  const dump = streamCustomDump({
+    client,
+    from: o3.from,
+    selection: o3,
+    compression,
     stdout: meter,
     signal,
     onProgress: o3.onProgress,
@@ -74037,16 +74049,11 @@ async function copyDatabase(o3) {
       const pipe = new PassThrough3();
       const controller = new AbortController();
       const signal = o3.signal ? AbortSignal.any([o3.signal, controller.signal]) : controller.signal;
-      const dump = runTool({
-        file: toolPath(dumpClient, "pg_dump"),
-        args: pgDumpArgs({
-          ...dumpSelection(o3),
-          clientMajor: dumpClient.version.major,
-          format: "custom",
-          compression: { algorithm: "none" }
-        }),
-        env: connectionEnv(o3.from),
-        secrets: secretsOf(o3.from),
+      const dump = streamCustomDump({
+        client: dumpClient,
+        from: o3.from,
+        selection: o3,
+        compression: { algorithm: "none" },
         stdout: pipe,
         signal,
         onProgress: o3.onProgress
@@ -74161,6 +74168,9 @@ function catalogFor(options, ctx) {
 function version(tools) {
   return formatVersion(tools.version);
 }
+function clientFields(tools) {
+  return { clientVersion: version(tools), clientSource: tools.source, binDir: tools.binDir };
+}
 function globalsPath(archive) {
   return `${archive}.globals.sql`;
 }
@@ -74176,10 +74186,8 @@ async function runJob(options, ctx) {
       const tools = await catalog.provide(choice.version);
       return {
         command: "install",
-        clientVersion: version(tools),
-        clientSource: tools.source,
+        ...clientFields(tools),
         serverVersion: server?.versionText,
-        binDir: tools.binDir,
         durationSeconds: (Date.now() - started) / 1e3,
         reason: choice.reason,
         warnings: choice.warnings,
@@ -74200,10 +74208,8 @@ async function runJob(options, ctx) {
       }
       return {
         command: "dump",
-        clientVersion: version(result.client),
-        clientSource: result.client.source,
+        ...clientFields(result.client),
         serverVersion: result.server.versionText,
-        binDir: result.client.binDir,
         location: formatLocation(destination),
         bytes: result.bytes,
         sha256: await sha256File(destination.path),
@@ -74249,10 +74255,8 @@ async function runJob(options, ctx) {
       await runSqlAfter(result.client, options.target, options.sqlAfter, ctx.signal);
       return {
         command: "restore",
-        clientVersion: version(result.client),
-        clientSource: result.client.source,
+        ...clientFields(result.client),
         serverVersion: result.target.versionText,
-        binDir: result.client.binDir,
         location: result.location,
         format: result.archive.format,
         archiveVersion: result.archive.archiveVersion,
@@ -74270,10 +74274,8 @@ async function runJob(options, ctx) {
       const result = await copyDatabase({ ...options, ...common, from: options.source, to: options.target });
       return {
         command: "copy",
-        clientVersion: version(result.restore.client),
-        clientSource: result.restore.client.source,
+        ...clientFields(result.restore.client),
         serverVersion: result.target.versionText,
-        binDir: result.restore.client.binDir,
         format: "custom",
         durationSeconds: (Date.now() - started) / 1e3,
         tables: await countDatabaseTables(options.target),
@@ -74315,10 +74317,8 @@ async function dumpToS3Job(options, ctx, catalog, destination, started) {
   });
   return {
     command: "dump",
-    clientVersion: version(result.client),
-    clientSource: result.client.source,
+    ...clientFields(result.client),
     serverVersion: result.server.versionText,
-    binDir: result.client.binDir,
     location: `s3://${destination.bucket}/${destination.key}`,
     bytes: result.bytes,
     sha256: result.sha256,
@@ -74369,10 +74369,8 @@ ${failures.join("\n")}`
   if (!first) throw new InputError("from", "names no database to back up");
   return {
     command: "backup",
-    clientVersion: version(first.client),
-    clientSource: first.client.source,
+    ...clientFields(first.client),
     serverVersion: first.manifest.serverVersion,
-    binDir: first.client.binDir,
     location: done.map((d5) => `s3://${d5.manifest.bucket}/${d5.manifest.key}`).join("\n"),
     bytes: done.reduce((sum, d5) => sum + d5.manifest.bytes, 0),
     sha256: done.map((d5) => d5.manifest.sha256).join("\n"),

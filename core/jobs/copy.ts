@@ -6,15 +6,9 @@ import { PassThrough } from 'node:stream';
 import { InputError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ArchiveFacts } from '../pg/archive.js';
-import { pgDumpArgs, type ObjectFilters } from '../pg/args.js';
-import { toolPath, type ClientTools } from '../pg/client-tools.js';
-import {
-  connectionEnv,
-  describeConnection,
-  hostPort,
-  secretsOf,
-  type ConnectionSpec,
-} from '../pg/connection.js';
+import type { ObjectFilters } from '../pg/args.js';
+import type { ClientTools } from '../pg/client-tools.js';
+import { describeConnection, hostPort, type ConnectionSpec } from '../pg/connection.js';
 import {
   archiveVersionWrittenBy,
   chooseCopyClients,
@@ -22,7 +16,7 @@ import {
   type RestoreChoice,
 } from '../pg/policy.js';
 import type { ClientCatalog } from '../pg/provision.js';
-import { runTool, settlePipeline, type Progress } from '../pg/run.js';
+import { settlePipeline, type Progress } from '../pg/run.js';
 import { serverFacts, withClient, type ServerFacts } from '../pg/server.js';
 import {
   checkDestructiveRestore,
@@ -32,7 +26,7 @@ import {
 } from '../pg/target-database.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive.js';
-import { dumpSelection } from './dump-selection.js';
+import { dumpSelection, streamCustomDump } from './dump-selection.js';
 import { cleanPrelude, databaseContents } from './clean.js';
 import { dumpToPath } from './dump.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
@@ -164,16 +158,11 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
       const pipe = new PassThrough();
       const controller = new AbortController();
       const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
-      const dump = runTool({
-        file: toolPath(dumpClient, 'pg_dump'),
-        args: pgDumpArgs({
-          ...dumpSelection(o),
-          clientMajor: dumpClient.version.major,
-          format: 'custom',
-          compression: { algorithm: 'none' },
-        }),
-        env: connectionEnv(o.from),
-        secrets: secretsOf(o.from),
+      const dump = streamCustomDump({
+        client: dumpClient,
+        from: o.from,
+        selection: o,
+        compression: { algorithm: 'none' },
         stdout: pipe,
         signal,
         onProgress: o.onProgress,

@@ -2,18 +2,18 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../log.js';
 import type { S3Settings } from '../options.js';
 import { readArchiveFactsFromBuffer, type ArchiveFacts } from '../pg/archive.js';
-import { pgDumpArgs, type ObjectFilters } from '../pg/args.js';
-import { toolPath, type ClientTools } from '../pg/client-tools.js';
+import type { ObjectFilters } from '../pg/args.js';
+import type { ClientTools } from '../pg/client-tools.js';
 import { resolveCompression, type CompressionSpec } from '../pg/compression.js';
-import { connectionEnv, describeConnection, secretsOf, type ConnectionSpec } from '../pg/connection.js';
+import { describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { chooseDumpClient, type ClientChoice } from '../pg/policy.js';
 import type { ClientCatalog } from '../pg/provision.js';
-import { runTool, settlePipeline, type Progress } from '../pg/run.js';
+import { settlePipeline, type Progress } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { HashMeter } from '../storage/hash-meter.js';
 import { GatedUpload } from '../storage/upload.js';
-import { dumpSelection } from './dump-selection.js';
+import { streamCustomDump } from './dump-selection.js';
 
 export interface DumpToS3Options extends ObjectFilters {
   from: ConnectionSpec;
@@ -81,16 +81,11 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
   meter.pipe(upload.body);
   const controller = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
-  const dump = runTool({
-    file: toolPath(client, 'pg_dump'),
-    args: pgDumpArgs({
-      ...dumpSelection(o),
-      clientMajor: client.version.major,
-      format: 'custom',
-      compression,
-    }),
-    env: connectionEnv(o.from),
-    secrets: secretsOf(o.from),
+  const dump = streamCustomDump({
+    client,
+    from: o.from,
+    selection: o,
+    compression,
     stdout: meter,
     signal,
     onProgress: o.onProgress,

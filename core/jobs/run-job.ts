@@ -53,6 +53,11 @@ function version(tools: ClientTools): string {
   return formatVersion(tools.version);
 }
 
+/** The report fields every command has about its client. */
+function clientFields(tools: ClientTools): Pick<JobReport, 'clientVersion' | 'clientSource' | 'binDir'> {
+  return { clientVersion: version(tools), clientSource: tools.source, binDir: tools.binDir };
+}
+
 /** A dump's roles and tablespaces travel beside it, and a restore applies them first. */
 export function globalsPath(archive: string): string {
   return `${archive}.globals.sql`;
@@ -71,10 +76,8 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
       const tools = await catalog.provide(choice.version);
       return {
         command: 'install',
-        clientVersion: version(tools),
-        clientSource: tools.source,
+        ...clientFields(tools),
         serverVersion: server?.versionText,
-        binDir: tools.binDir,
         durationSeconds: (Date.now() - started) / 1000,
         reason: choice.reason,
         warnings: choice.warnings,
@@ -95,10 +98,8 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
       }
       return {
         command: 'dump',
-        clientVersion: version(result.client),
-        clientSource: result.client.source,
+        ...clientFields(result.client),
         serverVersion: result.server.versionText,
-        binDir: result.client.binDir,
         location: formatLocation(destination),
         bytes: result.bytes,
         sha256: await sha256File(destination.path),
@@ -148,10 +149,8 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
       await runSqlAfter(result.client, options.target, options.sqlAfter, ctx.signal);
       return {
         command: 'restore',
-        clientVersion: version(result.client),
-        clientSource: result.client.source,
+        ...clientFields(result.client),
         serverVersion: result.target.versionText,
-        binDir: result.client.binDir,
         location: result.location,
         format: result.archive.format,
         archiveVersion: result.archive.archiveVersion,
@@ -169,10 +168,8 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
       const result = await copyDatabase({ ...options, ...common, from: options.source, to: options.target });
       return {
         command: 'copy',
-        clientVersion: version(result.restore.client),
-        clientSource: result.restore.client.source,
+        ...clientFields(result.restore.client),
         serverVersion: result.target.versionText,
-        binDir: result.restore.client.binDir,
         format: 'custom',
         durationSeconds: (Date.now() - started) / 1000,
         tables: await countDatabaseTables(options.target),
@@ -221,10 +218,8 @@ async function dumpToS3Job(
   });
   return {
     command: 'dump',
-    clientVersion: version(result.client),
-    clientSource: result.client.source,
+    ...clientFields(result.client),
     serverVersion: result.server.versionText,
-    binDir: result.client.binDir,
     location: `s3://${destination.bucket}/${destination.key}`,
     bytes: result.bytes,
     sha256: result.sha256,
@@ -281,10 +276,8 @@ async function backupJob(
   if (!first) throw new InputError('from', 'names no database to back up');
   return {
     command: 'backup',
-    clientVersion: version(first.client),
-    clientSource: first.client.source,
+    ...clientFields(first.client),
     serverVersion: first.manifest.serverVersion,
-    binDir: first.client.binDir,
     location: done.map((d) => `s3://${d.manifest.bucket}/${d.manifest.key}`).join('\n'),
     bytes: done.reduce((sum, d) => sum + d.manifest.bytes, 0),
     sha256: done.map((d) => d.manifest.sha256).join('\n'),
