@@ -73767,7 +73767,7 @@ async function backupDatabase(o3) {
       finishedAt: manifest.finishedAt
     };
     await putJson(o3.s3, o3.settings, o3.bucket, latestKey(o3.prefix, server.database), latest, "to");
-    return { manifest, manifestUri, client: dumped.client };
+    return { manifest, manifestUri, client: dumped.client, reason: dumped.choice.reason };
   } finally {
     await snapshotSession?.end().catch(() => {
     });
@@ -74379,7 +74379,7 @@ ${failures.join("\n")}`
     durationSeconds: (Date.now() - started) / 1e3,
     tocEntries: first.manifest.tocEntries,
     manifest: done.map((d5) => d5.manifestUri).join("\n"),
-    reason: `each source's own major (${done.map((d5) => d5.manifest.clientVersion).join(", ")})`,
+    reason: [...new Set(done.map((d5) => d5.reason))].join("; "),
     warnings: [],
     filtered: []
   };

@@ -51,6 +51,8 @@ export interface BackupResult {
   manifest: Manifest;
   manifestUri: string;
   client: ClientTools;
+  /** Why this client was chosen. */
+  reason: string;
 }
 
 /** `verify: list` — the stored object read back: its SHA-256 and a full `pg_restore --list`. */
@@ -212,7 +214,7 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
       finishedAt: manifest.finishedAt,
     };
     await putJson(o.s3, o.settings, o.bucket, latestKey(o.prefix, server.database), latest, 'to');
-    return { manifest, manifestUri, client: dumped.client };
+    return { manifest, manifestUri, client: dumped.client, reason: dumped.choice.reason };
   } finally {
     await snapshotSession?.end().catch(() => {});
   }

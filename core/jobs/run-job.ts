@@ -286,7 +286,7 @@ async function backupJob(
     durationSeconds: (Date.now() - started) / 1000,
     tocEntries: first.manifest.tocEntries,
     manifest: done.map((d) => d.manifestUri).join('\n'),
-    reason: `each source's own major (${done.map((d) => d.manifest.clientVersion).join(', ')})`,
+    reason: [...new Set(done.map((d) => d.reason))].join('; '),
     warnings: [],
     filtered: [],
   };
