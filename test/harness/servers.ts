@@ -6,6 +6,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readlinkSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -27,6 +28,8 @@ export interface TestServer {
 export interface TestbedState {
   /** The process that owns the servers; when it is gone they are leftovers. */
   ownerPid: number;
+  /** The owner's PID namespace: a PID from another sandbox says nothing about this one. */
+  pidNamespace?: string;
   stateFile: string;
   root: string;
   password: string;
@@ -159,6 +162,14 @@ export async function stopServers(state: TestbedState): Promise<void> {
   rmSync(state.root, { recursive: true, force: true });
 }
 
+function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -180,7 +191,7 @@ export async function cleanLeftovers(): Promise<void> {
       rmSync(stateFile, { force: true });
       continue;
     }
-    if (alive(old.ownerPid)) continue;
+    if (old.pidNamespace !== pidNamespace() || alive(old.ownerPid)) continue;
     await stopServers(old);
     rmSync(stateFile, { force: true });
   }
@@ -195,6 +206,7 @@ export async function startServers(majors: readonly ServerMajor[] = SERVER_MAJOR
   const stateFile = path.join(TESTBED_DIR, `run-${process.pid}.json`);
   const state: TestbedState = {
     ownerPid: process.pid,
+    pidNamespace: pidNamespace(),
     stateFile,
     root,
     password,
