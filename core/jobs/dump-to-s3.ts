@@ -1,21 +1,18 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Logger } from '../log.js';
 import type { S3Settings } from '../options.js';
 import { readArchiveFactsFromBuffer, type ArchiveFacts } from '../pg/archive.js';
-import type { ObjectFilters } from '../pg/args.js';
 import type { ClientTools } from '../pg/client-tools.js';
 import { resolveCompression, type CompressionSpec } from '../pg/compression.js';
 import { describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { chooseDumpClient, type ClientChoice } from '../pg/policy.js';
-import type { ClientCatalog } from '../pg/provision.js';
-import { settlePipeline, type Progress } from '../pg/run.js';
+import { settlePipeline } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { HashMeter } from '../storage/hash-meter.js';
 import { GatedUpload } from '../storage/upload.js';
-import { streamCustomDump } from './dump-selection.js';
+import { streamCustomDump, type DumpSelection, type JobHooks } from './dump-selection.js';
 
-export interface DumpToS3Options extends ObjectFilters {
+export interface DumpToS3Options extends DumpSelection, JobHooks {
   from: ConnectionSpec;
   s3: S3Client;
   settings: S3Settings;
@@ -25,17 +22,7 @@ export interface DumpToS3Options extends ObjectFilters {
   input: string;
   compress: CompressionSpec | 'auto';
   postgresVersion: VersionRequest;
-  schemaOnly?: boolean;
-  dataOnly?: boolean;
-  noOwner?: boolean;
-  noPrivileges?: boolean;
-  extraArgs?: string[];
   tags?: Record<string, string>;
-  catalog: ClientCatalog;
-  log: Logger;
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-  progressIntervalMs?: number;
   /** Already known (backup checks the server first). */
   server?: ServerFacts;
 }

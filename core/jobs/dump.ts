@@ -4,20 +4,18 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import type { Logger } from '../log.js';
 import { readArchiveFacts, type ArchiveFacts } from '../pg/archive.js';
-import { pgDumpArgs, type DumpFormat, type ObjectFilters } from '../pg/args.js';
+import { pgDumpArgs, type DumpFormat } from '../pg/args.js';
 import { toolPath, type ClientTools } from '../pg/client-tools.js';
 import { resolveCompression, type CompressionSpec } from '../pg/compression.js';
 import { connectionEnv, describeConnection, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import { chooseDumpClient, type ClientChoice } from '../pg/policy.js';
-import { dumpSelection } from './dump-selection.js';
-import type { ClientCatalog } from '../pg/provision.js';
-import { runTool, type Progress } from '../pg/run.js';
+import { dumpSelection, type DumpSelection, type JobHooks } from './dump-selection.js';
+import { runTool } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
 import type { VersionRequest } from '../pg/version.js';
 
-export interface DumpOptions extends ObjectFilters {
+export interface DumpOptions extends DumpSelection, JobHooks {
   from: ConnectionSpec;
   /** A file path, or a directory path for the directory format. */
   to: string;
@@ -25,17 +23,6 @@ export interface DumpOptions extends ObjectFilters {
   compress: CompressionSpec | 'auto';
   jobs: number | 'auto';
   postgresVersion: VersionRequest;
-  schemaOnly?: boolean;
-  dataOnly?: boolean;
-  noOwner?: boolean;
-  noPrivileges?: boolean;
-  extraArgs?: string[];
-  catalog: ClientCatalog;
-  log: Logger;
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-  /** How often onProgress is called; 10 s unless a caller wants it livelier. */
-  progressIntervalMs?: number;
 }
 
 export interface DumpResult {
