@@ -4,14 +4,13 @@ import os from 'node:os';
 import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { PgferryError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { JobHooks } from './job-hooks.js';
 import type { S3Settings } from '../options.js';
 import type { CompressionSpec } from '../pg/compression.js';
 import type { ClientTools } from '../pg/client-tools.js';
 import { toolPath } from '../pg/client-tools.js';
 import { withDatabase, type ConnectionSpec } from '../pg/connection.js';
-import type { ClientCatalog } from '../pg/provision.js';
-import { runTool, type Progress } from '../pg/run.js';
+import { runTool } from '../pg/run.js';
 import { connect, serverFacts } from '../pg/server.js';
 import { dropDatabase } from '../pg/target-database.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
@@ -29,7 +28,7 @@ import { dumpToS3 } from './dump-to-s3.js';
 import { restoreFromPath } from './restore.js';
 import { countDifferences, tableCounts, type TableCounts } from './table-counts.js';
 
-export interface BackupOptions {
+export interface BackupOptions extends JobHooks {
   from: ConnectionSpec;
   s3: S3Client;
   settings: S3Settings;
@@ -38,11 +37,6 @@ export interface BackupOptions {
   verify: 'list' | 'restore';
   compress: CompressionSpec | 'auto';
   postgresVersion: VersionRequest;
-  catalog: ClientCatalog;
-  log: Logger;
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-  progressIntervalMs?: number;
   /** The run's clock (tests pin it to check tiers and keys). */
   now?: () => Date;
 }

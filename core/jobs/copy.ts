@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { InputError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { JobHooks } from './job-hooks.js';
 import type { ArchiveFacts } from '../pg/archive.js';
 import type { ObjectFilters } from '../pg/args.js';
 import type { ClientTools } from '../pg/client-tools.js';
@@ -15,8 +15,7 @@ import {
   type ClientChoice,
   type RestoreChoice,
 } from '../pg/policy.js';
-import type { ClientCatalog } from '../pg/provision.js';
-import { settlePipeline, type Progress } from '../pg/run.js';
+import { settlePipeline } from '../pg/run.js';
 import { serverFacts, withClient, type ServerFacts } from '../pg/server.js';
 import {
   checkDestructiveRestore,
@@ -33,7 +32,7 @@ import { applyGlobals, dumpGlobals } from './globals.js';
 import { restoreJobs } from './restore.js';
 import { runSqlAfter } from './sql-after.js';
 
-export interface CopyOptions extends ApplyOptions, ObjectFilters {
+export interface CopyOptions extends ApplyOptions, ObjectFilters, JobHooks {
   from: ConnectionSpec;
   to: ConnectionSpec;
   jobs: number | 'auto';
@@ -43,10 +42,6 @@ export interface CopyOptions extends ApplyOptions, ObjectFilters {
   allowDowngrade?: boolean;
   sqlAfter?: string[];
   postgresVersion: VersionRequest;
-  catalog: ClientCatalog;
-  log: Logger;
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
 }
 
 export interface CopyResult {

@@ -3,8 +3,6 @@ import { pgDumpArgs, type ObjectFilters } from '../pg/args.js';
 import { toolPath, type ClientTools } from '../pg/client-tools.js';
 import type { CompressionSpec } from '../pg/compression.js';
 import { connectionEnv, secretsOf, type ConnectionSpec } from '../pg/connection.js';
-import type { Logger } from '../log.js';
-import type { ClientCatalog } from '../pg/provision.js';
 import { runTool, type Progress, type ToolResult } from '../pg/run.js';
 
 /** What pg_dump is told to take, picked out of a larger options object (nothing else leaks in). */
@@ -14,16 +12,6 @@ export interface DumpSelection extends ObjectFilters {
   noOwner?: boolean;
   noPrivileges?: boolean;
   extraArgs?: string[];
-}
-
-/** What every job is given to work with: clients, a voice, a way to stop and a progress sink. */
-export interface JobHooks {
-  catalog: ClientCatalog;
-  log: Logger;
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-  /** How often onProgress is called; 10 s unless a caller wants it livelier. */
-  progressIntervalMs?: number;
 }
 
 export function dumpSelection(o: DumpSelection): DumpSelection {

@@ -10,7 +10,8 @@ import { serverFacts, type ServerFacts } from '../pg/server.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { HashMeter } from '../storage/hash-meter.js';
 import { GatedUpload } from '../storage/upload.js';
-import { streamCustomDump, type DumpSelection, type JobHooks } from './dump-selection.js';
+import { streamCustomDump, type DumpSelection } from './dump-selection.js';
+import type { JobHooks } from './job-hooks.js';
 
 export interface DumpToS3Options extends DumpSelection, JobHooks {
   from: ConnectionSpec;

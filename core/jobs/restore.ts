@@ -1,11 +1,10 @@
 import { stat } from 'node:fs/promises';
+import type { JobHooks } from './job-hooks.js';
 import type { Logger } from '../log.js';
 import { readArchiveFacts, type ArchiveFacts } from '../pg/archive.js';
 import type { ClientTools } from '../pg/client-tools.js';
 import { describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { chooseRestoreClient, type RestoreChoice, type RestorePath } from '../pg/policy.js';
-import type { ClientCatalog } from '../pg/provision.js';
-import type { Progress } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
 import {
   checkDestructiveRestore,
@@ -19,7 +18,7 @@ import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive
 import { archiveContents, cleanPrelude, plainContents } from './clean.js';
 import { defaultJobs } from './dump.js';
 
-export interface RestoreOptions extends ApplyOptions {
+export interface RestoreOptions extends ApplyOptions, JobHooks {
   /** An archive file, a directory archive, or a plain `.sql` / `.sql.gz`. */
   from: string;
   to: ConnectionSpec;
@@ -28,11 +27,6 @@ export interface RestoreOptions extends ApplyOptions {
   createDatabase?: boolean;
   allowDowngrade?: boolean;
   postgresVersion: VersionRequest;
-  catalog: ClientCatalog;
-  log: Logger;
-  signal?: AbortSignal;
-  onProgress?: (p: Progress) => void;
-  progressIntervalMs?: number;
 }
 
 export interface RestoreResult {
