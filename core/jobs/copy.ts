@@ -8,7 +8,8 @@ import type { JobHooks } from './job-hooks.js';
 import type { ArchiveFacts } from '../pg/archive.js';
 import type { ObjectFilters } from '../pg/args.js';
 import type { ClientTools } from '../pg/client-tools.js';
-import { describeConnection, hostPort, type ConnectionSpec } from '../pg/connection.js';
+import { describeConnection, type ConnectionSpec } from '../pg/connection.js';
+import { isSameDatabase } from '../pg/same-database.js';
 import {
   archiveVersionWrittenBy,
   chooseCopyClients,
@@ -16,7 +17,7 @@ import {
   type RestoreChoice,
 } from '../pg/policy.js';
 import { settlePipeline } from '../pg/run.js';
-import { serverFacts, withClient, type ServerFacts } from '../pg/server.js';
+import { serverFacts, type ServerFacts } from '../pg/server.js';
 import {
   checkDestructiveRestore,
   ensureDatabase,
@@ -56,26 +57,9 @@ export interface CopyResult {
   durationSeconds: number;
 }
 
-async function systemIdentifier(spec: ConnectionSpec): Promise<string | undefined> {
-  return withClient(spec, 'database', async (c) => {
-    const { rows } = await c.query<{ id: string }>(
-      'SELECT system_identifier::text AS id FROM pg_control_system()',
-    );
-    return rows[0]?.id;
-  }).catch(() => undefined);
-}
-
 /** Guarantee 2: a copy onto its own source would destroy the data it reads. */
-async function refuseSameDatabase(
-  from: ConnectionSpec,
-  to: ConnectionSpec,
-  source: ServerFacts,
-  target: ServerFacts,
-): Promise<void> {
-  if (source.database !== target.database) return;
-  const [a, b] = await Promise.all([systemIdentifier(from), systemIdentifier(to)]);
-  const same = a !== undefined && b !== undefined ? a === b : hostPort(from) === hostPort(to);
-  if (same) {
+async function refuseSameDatabase(from: ConnectionSpec, to: ConnectionSpec): Promise<void> {
+  if (await isSameDatabase(from, to)) {
     throw new InputError(
       'to',
       `is the source itself (${describeConnection(to)}); a copy needs a different server or database`,
@@ -105,7 +89,7 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
   const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
   return undoCreatedOnFailure(createdDatabase, o.to, async () => {
     const target = await serverFacts(o.to, 'to');
-    await refuseSameDatabase(o.from, o.to, source, target);
+    await refuseSameDatabase(o.from, o.to);
     checkDestructiveRestore({
       database: target.database,
       clean: o.clean ?? false,

@@ -6,10 +6,10 @@ import { connectionEnv, secretsOf, type ConnectionSpec } from '../pg/connection.
 import { runTool } from '../pg/run.js';
 
 /** Fails before any work starts when a `sql-after` file cannot be read. */
-export async function checkSqlAfterFiles(files: readonly string[]): Promise<void> {
+export async function checkSqlAfterFiles(files: readonly string[], input = 'sql-after'): Promise<void> {
   for (const file of files) {
     await access(file).catch(() => {
-      throw new InputError('sql-after', `${file} cannot be read; expected paths of SQL files`);
+      throw new InputError(input, `${file} cannot be read; expected paths of SQL files`);
     });
   }
 }
@@ -23,6 +23,7 @@ export async function runSqlAfter(
   target: ConnectionSpec,
   files: readonly string[],
   signal?: AbortSignal,
+  input = 'sql-after',
 ): Promise<void> {
   if (files.length === 0) return;
   await runTool({
@@ -33,9 +34,6 @@ export async function runSqlAfter(
     stdout: 'ignore',
     signal,
   }).catch((error: unknown) => {
-    throw new InputError(
-      'sql-after',
-      `failed, and its changes were rolled back: ${(error as Error).message}`,
-    );
+    throw new InputError(input, `failed, and its changes were rolled back: ${(error as Error).message}`);
   });
 }

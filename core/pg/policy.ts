@@ -11,6 +11,12 @@ import { formatVersion, MAX_MAJOR, type PgVersion, type VersionRequest } from '.
 export interface ClientAvailability {
   lowestAvailableFrom(from: number, upTo: number): Promise<number | undefined>;
   highestAvailable(): Promise<number | undefined>;
+  /** Added to "none can be had" messages: what the user can do about it (e.g. downloads are off). */
+  readonly unavailableHint?: string;
+}
+
+function noneCanBeHad(catalog: ClientAvailability): string {
+  return catalog.unavailableHint ?? 'none is installed, cached or published for this platform';
 }
 
 export interface ClientChoice {
@@ -52,7 +58,7 @@ async function lowestAvailable(
   const major = await catalog.lowestAvailableFrom(desired, MAX_MAJOR);
   if (major === undefined) {
     throw new PgferryError(
-      `no PostgreSQL client of major ${desired} or newer can be had for ${what}: none is installed, cached or published for this platform`,
+      `no PostgreSQL client of major ${desired} or newer can be had for ${what}: ${noneCanBeHad(catalog)}`,
     );
   }
   const warnings =
@@ -231,9 +237,7 @@ export async function chooseInstallClient(
     return { version: pinned, reason: `postgres-version pins ${formatVersion(pinned)}`, warnings: [] };
   const major = await catalog.highestAvailable();
   if (major === undefined) {
-    throw new PgferryError(
-      'no PostgreSQL client can be had: none is installed, cached or published for this platform',
-    );
+    throw new PgferryError(`no PostgreSQL client can be had: ${noneCanBeHad(catalog)}`);
   }
   return {
     version: { major },

@@ -27,6 +27,12 @@ export interface ProvisionOptions {
   token?: string;
   platform?: PlatformInfo;
   signal?: AbortSignal;
+  /**
+   * false: never download (the Lambda runs from its pre-staged layer); `offlineHint` then says how
+   * to get a missing major.
+   */
+  downloads?: boolean;
+  offlineHint?: string;
 }
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -50,6 +56,11 @@ export class ClientCatalog {
     this.source = releaseSource(options.mirror);
   }
 
+  get unavailableHint(): string | undefined {
+    if (this.options.downloads !== false) return undefined;
+    return `none is staged or cached here and downloads are off${this.options.offlineHint ? `; ${this.options.offlineHint}` : ''}`;
+  }
+
   get cacheDir(): string {
     return this.options.cacheDir ?? defaultCacheDir();
   }
@@ -69,6 +80,7 @@ export class ClientCatalog {
   }
 
   private releases(): Promise<string[]> {
+    if (this.options.downloads === false) return Promise.resolve([]);
     this.releaseList ??= listReleaseVersions(this.source, this.options.log, {
       token: this.options.token,
       signal: this.options.signal,
@@ -139,6 +151,11 @@ export class ClientCatalog {
 
     const published = (await this.releases()).filter(matches).sort(compareReleaseVersions);
     const version = published.at(-1);
+    if (!version && this.options.downloads === false) {
+      throw new PgferryError(
+        `PostgreSQL client ${formatVersion(want)} can not be had: ${this.unavailableHint ?? ''}`,
+      );
+    }
     if (!version) {
       throw new PgferryError(
         `PostgreSQL client ${formatVersion(want)} is not installed and ${this.source.isMirror ? `the mirror ${this.source.base}` : 'the releases'} do not publish it`,
