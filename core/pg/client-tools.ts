@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PgferryError } from '../errors.js';
 import { exeName } from './platform.js';
+import { stagedLibraryEnv } from './run.js';
 import { formatVersion, parseVersionString, type PgVersion } from './version.js';
 
 export type ClientToolName = 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall';
@@ -38,7 +39,7 @@ export async function probeClientVersion(binDir: string): Promise<PgVersion> {
     try {
       ({ stdout } = await run(file, ['--version'], {
         timeout: 20_000,
-        env: { PATH: process.env.PATH ?? '' },
+        env: { PATH: process.env.PATH ?? '', ...stagedLibraryEnv(binDir) },
       }));
     } catch (error) {
       throw new PgferryError(`${file} does not run: ${(error as Error).message.split('\n')[0] ?? ''}`);

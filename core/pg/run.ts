@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -67,6 +68,24 @@ export function toolEnv(extra: Readonly<Record<string, string>> = {}): Record<st
   return { ...env, ...extra };
 }
 
+/** Marks `<client>/lib` of a client staged for a Lambda layer or an image (infra/stage-clients.ts). */
+export const STAGED_MARKER = '.pgferry-staged';
+
+const stagedLibDirs = new Map<string, string | undefined>();
+
+/**
+ * `LD_LIBRARY_PATH` for tools of a pgferry-staged client: their RUNPATH does not reach libpq's own
+ * dependencies (libssl, libgssapi_krb5), which must come from the staged lib dir, not the host.
+ */
+export function stagedLibraryEnv(binDir: string): Record<string, string> {
+  if (!stagedLibDirs.has(binDir)) {
+    const libDir = path.resolve(binDir, '..', 'lib');
+    stagedLibDirs.set(binDir, existsSync(path.join(libDir, STAGED_MARKER)) ? libDir : undefined);
+  }
+  const libDir = stagedLibDirs.get(binDir);
+  return libDir ? { LD_LIBRARY_PATH: libDir } : {};
+}
+
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const s of secrets) if (s) out = out.split(s).join('***');
@@ -83,7 +102,7 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
   if (o.signal?.aborted) throw cancelled(name, o.signal);
   const started = Date.now();
   const child = spawn(o.file, [...o.args], {
-    env: toolEnv(o.env),
+    env: toolEnv({ ...stagedLibraryEnv(path.dirname(o.file)), ...o.env }),
     shell: false,
     stdio: [o.stdin ? 'pipe' : 'ignore', o.stdout === 'ignore' ? 'ignore' : 'pipe', 'pipe'],
     windowsHide: true,
