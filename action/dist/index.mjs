@@ -67460,7 +67460,7 @@ function group(name, fn) {
 }
 
 // core/jobs/run-job.ts
-import { existsSync as existsSync4 } from "node:fs";
+import { existsSync as existsSync5 } from "node:fs";
 import { readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
 
 // core/errors.ts
@@ -68094,6 +68094,9 @@ async function readArchiveFactsFromStream(stream, name) {
 }
 
 // core/pg/policy.ts
+function noneCanBeHad(catalog) {
+  return catalog.unavailableHint ?? "none is installed, cached or published for this platform";
+}
 function archiveVersionWrittenBy(major) {
   return maxArchiveVersionForMajor(major);
 }
@@ -68105,7 +68108,7 @@ async function lowestAvailable(catalog, desired, what) {
   const major = await catalog.lowestAvailableFrom(desired, MAX_MAJOR);
   if (major === void 0) {
     throw new PgferryError(
-      `no PostgreSQL client of major ${desired} or newer can be had for ${what}: none is installed, cached or published for this platform`
+      `no PostgreSQL client of major ${desired} or newer can be had for ${what}: ${noneCanBeHad(catalog)}`
     );
   }
   const warnings = major === desired ? [] : [
@@ -68221,9 +68224,7 @@ async function chooseInstallClient(server, request, catalog) {
     return { version: pinned, reason: `postgres-version pins ${formatVersion(pinned)}`, warnings: [] };
   const major = await catalog.highestAvailable();
   if (major === void 0) {
-    throw new PgferryError(
-      "no PostgreSQL client can be had: none is installed, cached or published for this platform"
-    );
+    throw new PgferryError(`no PostgreSQL client can be had: ${noneCanBeHad(catalog)}`);
   }
   return {
     version: { major },
@@ -68234,12 +68235,12 @@ async function chooseInstallClient(server, request, catalog) {
 
 // core/pg/provision.ts
 import os7 from "node:os";
-import path8 from "node:path";
+import path9 from "node:path";
 
 // core/pg/client-tools.ts
 import { execFile } from "node:child_process";
-import { existsSync as existsSync2 } from "node:fs";
-import path4 from "node:path";
+import { existsSync as existsSync3 } from "node:fs";
+import path5 from "node:path";
 import { promisify } from "node:util";
 
 // core/pg/platform.ts
@@ -68274,24 +68275,202 @@ function exeName(tool, p4 = currentPlatform()) {
   return p4.platform === "win32" ? `${tool}.exe` : tool;
 }
 
+// core/pg/run.ts
+import { spawn } from "node:child_process";
+import { existsSync as existsSync2 } from "node:fs";
+import path4 from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+var STDERR_TAIL_BYTES = 8192;
+var KILL_GRACE_MS = 5e3;
+var BASE_ENV_KEYS = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LANG",
+  "LC_ALL",
+  "LC_CTYPE",
+  "LC_MESSAGES",
+  "TZ",
+  "TMPDIR",
+  "TEMP",
+  "TMP",
+  "SYSTEMROOT",
+  "WINDIR"
+];
+function toolEnv(extra = {}) {
+  const env2 = {};
+  for (const key of BASE_ENV_KEYS) {
+    const value = process.env[key];
+    if (value !== void 0) env2[key] = value;
+  }
+  return { ...env2, ...extra };
+}
+var STAGED_MARKER = ".pgferry-staged";
+var stagedLibDirs = /* @__PURE__ */ new Map();
+function stagedLibraryEnv(binDir) {
+  if (!stagedLibDirs.has(binDir)) {
+    const libDir2 = path4.resolve(binDir, "..", "lib");
+    stagedLibDirs.set(binDir, existsSync2(path4.join(libDir2, STAGED_MARKER)) ? libDir2 : void 0);
+  }
+  const libDir = stagedLibDirs.get(binDir);
+  return libDir ? { LD_LIBRARY_PATH: libDir } : {};
+}
+function redact(text, secrets = []) {
+  let out = text;
+  for (const s4 of secrets) if (s4) out = out.split(s4).join("***");
+  return out;
+}
+async function runTool(o3) {
+  const name = path4.basename(o3.file);
+  if (o3.signal?.aborted) throw cancelled(name, o3.signal);
+  const started = Date.now();
+  const child = spawn(o3.file, [...o3.args], {
+    env: toolEnv({ ...stagedLibraryEnv(path4.dirname(o3.file)), ...o3.env }),
+    shell: false,
+    stdio: [o3.stdin ? "pipe" : "ignore", o3.stdout === "ignore" ? "ignore" : "pipe", "pipe"],
+    windowsHide: true
+  });
+  let stderrTail = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk) => {
+    stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+  });
+  let bytesOut = 0;
+  let captured = "";
+  const work = [];
+  if (child.stdout && o3.stdout !== "ignore") {
+    const meter = new Transform({
+      transform(chunk, _enc, done) {
+        bytesOut += chunk.length;
+        done(null, chunk);
+      }
+    });
+    if (o3.stdout === "capture" || o3.stdout === void 0) {
+      child.stdout.setEncoding("utf8");
+      work.push(
+        (async () => {
+          for await (const chunk of child.stdout) {
+            captured += chunk;
+            bytesOut += Buffer.byteLength(chunk);
+          }
+        })()
+      );
+    } else {
+      work.push(pipeline(child.stdout, meter, o3.stdout));
+    }
+  }
+  if (o3.stdin && child.stdin) {
+    const source = o3.stdin;
+    const sink = child.stdin;
+    sink.on("error", () => {
+    });
+    work.push(
+      new Promise((resolve, reject) => {
+        source.once("error", (e5) => {
+          if (child.exitCode === null) child.kill("SIGTERM");
+          reject(e5);
+        });
+        source.once("end", resolve);
+        child.once("close", (code) => {
+          source.unpipe(sink);
+          if (code === 0) source.resume();
+          else source.destroy();
+          resolve();
+        });
+        source.pipe(sink);
+      })
+    );
+  }
+  let abortTimer;
+  const onAbort = () => {
+    child.kill("SIGTERM");
+    child.stdout?.destroy();
+    if (typeof o3.stdout === "object") o3.stdout.destroy();
+    abortTimer = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
+    abortTimer.unref();
+  };
+  o3.signal?.addEventListener("abort", onAbort, { once: true });
+  const ticker = o3.onProgress && setInterval(() => {
+    const elapsedMs = Date.now() - started;
+    const bytes = o3.measureBytes ? o3.measureBytes() : bytesOut;
+    o3.onProgress?.({ bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? bytes * 1e3 / elapsedMs : 0 });
+  }, o3.progressIntervalMs ?? 1e4);
+  ticker?.unref();
+  const exit = new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal }));
+  });
+  try {
+    let streamError;
+    const streams = Promise.all(work).catch((e5) => {
+      streamError = e5;
+      if (child.exitCode === null) child.kill("SIGTERM");
+    });
+    const result = await exit.catch((error3) => {
+      throw new PgferryError(`${name} could not be started: ${error3.message}`);
+    });
+    await streams;
+    if (o3.signal?.aborted) throw cancelled(name, o3.signal);
+    if (streamError) {
+      throw new KnockOnError(`${name}'s output could not be written: ${streamError.message}`, {
+        cause: streamError
+      });
+    }
+    if (result.code !== 0) {
+      throw new ToolError(name, result.code, result.signal, redact(stderrTail.trim(), o3.secrets));
+    }
+    return {
+      stdout: captured,
+      stderrTail: redact(stderrTail, o3.secrets),
+      bytesOut,
+      durationMs: Date.now() - started
+    };
+  } finally {
+    if (ticker) clearInterval(ticker);
+    if (abortTimer) clearTimeout(abortTimer);
+    o3.signal?.removeEventListener("abort", onAbort);
+  }
+}
+function cancelled(name, signal) {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? "cancelled");
+  return new KnockOnError(`${name} was cancelled: ${reason}`);
+}
+var KnockOnError = class extends PgferryError {
+  name = "KnockOnError";
+};
+async function settlePipeline(controller, parts) {
+  const results = await Promise.allSettled(
+    parts.map(
+      (p4) => p4.catch((error3) => {
+        if (!controller.signal.aborted) controller.abort(error3);
+        throw error3;
+      })
+    )
+  );
+  const errors = results.flatMap((r5) => r5.status === "rejected" ? [r5.reason] : []);
+  if (errors.length) throw errors.find((e5) => !(e5 instanceof KnockOnError)) ?? errors[0];
+  return results.map((r5) => r5.value);
+}
+
 // core/pg/client-tools.ts
 var CLIENT_TOOLS = ["pg_dump", "pg_restore", "psql", "pg_dumpall"];
 function toolPath(tools, tool) {
-  return path4.join(tools.binDir, exeName(tool));
+  return path5.join(tools.binDir, exeName(tool));
 }
 function hasClientTools(binDir) {
-  return CLIENT_TOOLS.every((t) => existsSync2(path4.join(binDir, exeName(t))));
+  return CLIENT_TOOLS.every((t) => existsSync3(path5.join(binDir, exeName(t))));
 }
 var run = promisify(execFile);
 async function probeClientVersion(binDir) {
   let found;
   for (const tool of CLIENT_TOOLS) {
-    const file = path4.join(binDir, exeName(tool));
+    const file = path5.join(binDir, exeName(tool));
     let stdout;
     try {
       ({ stdout } = await run(file, ["--version"], {
         timeout: 2e4,
-        env: { PATH: process.env.PATH ?? "" }
+        env: { PATH: process.env.PATH ?? "", ...stagedLibraryEnv(binDir) }
       }));
     } catch (error3) {
       throw new PgferryError(`${file} does not run: ${error3.message.split("\n")[0] ?? ""}`);
@@ -68322,9 +68501,9 @@ async function verifyClientTools(binDir, want, source) {
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir as mkdir3, rm as rm3, writeFile as writeFile2 } from "node:fs/promises";
-import path6 from "node:path";
-import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import path7 from "node:path";
+import { Readable, Transform as Transform2 } from "node:stream";
+import { pipeline as pipeline2 } from "node:stream/promises";
 
 // node_modules/tar/dist/esm/index.min.js
 import Qr from "events";
@@ -71357,10 +71536,10 @@ async function listReleaseVersions(source, log, options = {}) {
 
 // core/pg/client-store.ts
 import { randomBytes } from "node:crypto";
-import { existsSync as existsSync3 } from "node:fs";
+import { existsSync as existsSync4 } from "node:fs";
 import { mkdir as mkdir2, mkdtemp, readdir as readdir3, rename as rename2, rm as rm2, stat as stat3 } from "node:fs/promises";
 import os6 from "node:os";
-import path5 from "node:path";
+import path6 from "node:path";
 var ENTRY_MARKER = ".pgferry-entry.json";
 var DirectoryStore = class {
   constructor(root5) {
@@ -71369,22 +71548,22 @@ var DirectoryStore = class {
   root;
   async versions(target) {
     const versions2 = await readdir3(this.root).catch(() => []);
-    return versions2.filter((v2) => existsSync3(path5.join(this.root, v2, target, ENTRY_MARKER)));
+    return versions2.filter((v2) => existsSync4(path6.join(this.root, v2, target, ENTRY_MARKER)));
   }
   binDir(version2, target) {
-    return path5.join(this.root, version2, target, "bin");
+    return path6.join(this.root, version2, target, "bin");
   }
   async workDir(version2, target) {
-    const parent = path5.join(this.root, version2);
+    const parent = path6.join(this.root, version2);
     await mkdir2(parent, { recursive: true });
     await sweepStaleWork(parent);
-    const work = path5.join(parent, `.tmp-${target}-${process.pid}-${randomBytes(4).toString("hex")}`);
+    const work = path6.join(parent, `.tmp-${target}-${process.pid}-${randomBytes(4).toString("hex")}`);
     await mkdir2(work);
     return work;
   }
   async commit(extracted, version2, target, log) {
     try {
-      await rename2(extracted, path5.join(this.root, version2, target));
+      await rename2(extracted, path6.join(this.root, version2, target));
     } catch (error3) {
       const code = error3.code;
       if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error3;
@@ -71394,20 +71573,20 @@ var DirectoryStore = class {
   }
   /** After a failed download: no empty version directory stays behind. */
   async tidy(version2) {
-    const parent = path5.join(this.root, version2);
+    const parent = path6.join(this.root, version2);
     if ((await readdir3(parent).catch(() => ["?"])).length === 0)
       await rm2(parent, { recursive: true, force: true });
   }
 };
 async function temporaryStore() {
-  return new DirectoryStore(await mkdtemp(path5.join(os6.tmpdir(), "pgferry-client-")));
+  return new DirectoryStore(await mkdtemp(path6.join(os6.tmpdir(), "pgferry-client-")));
 }
 async function sweepStaleWork(dir) {
   const hourAgo = Date.now() - 36e5;
   for (const name of await readdir3(dir).catch(() => [])) {
     if (!name.startsWith(".tmp-")) continue;
-    const s4 = await stat3(path5.join(dir, name)).catch(() => void 0);
-    if (s4 && s4.mtimeMs < hourAgo) await rm2(path5.join(dir, name), { recursive: true, force: true });
+    const s4 = await stat3(path6.join(dir, name)).catch(() => void 0);
+    if (s4 && s4.mtimeMs < hourAgo) await rm2(path6.join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -71440,7 +71619,7 @@ async function fetchOk(url, signal, what) {
 async function downloadClient(req) {
   const { source, version: version2, target, store, log, signal } = req;
   const url = assetUrl(source, version2, target);
-  const asset = path6.basename(url);
+  const asset = path7.basename(url);
   const work = await store.workDir(version2, target);
   try {
     const shaText = await (await fetchOk(`${url}.sha256`, signal, `${asset}.sha256`)).text();
@@ -71448,14 +71627,14 @@ async function downloadClient(req) {
     if (!expected) throw new PgferryError(`${url}.sha256 holds no SHA-256 checksum`);
     const res = await fetchOk(url, signal, asset);
     const declared = Number(res.headers.get("content-length") ?? NaN);
-    const archive = path6.join(work, asset);
+    const archive = path7.join(work, asset);
     const hash = createHash("sha256");
     let received = 0;
     const started = Date.now();
     log.info(
       `downloading ${asset}${Number.isFinite(declared) ? ` (${(declared / 1048576).toFixed(1)} MiB)` : ""}`
     );
-    const meter = new Transform({
+    const meter = new Transform2({
       transform(chunk, _enc, done) {
         hash.update(chunk);
         received += chunk.length;
@@ -71463,7 +71642,7 @@ async function downloadClient(req) {
       }
     });
     try {
-      await pipeline(
+      await pipeline2(
         Readable.fromWeb(res.body),
         meter,
         createWriteStream(archive),
@@ -71488,14 +71667,14 @@ async function downloadClient(req) {
       );
     }
     log.debug(`downloaded ${asset} in ${((Date.now() - started) / 1e3).toFixed(1)} s, SHA-256 verified`);
-    const extracted = path6.join(work, "entry");
+    const extracted = path7.join(work, "entry");
     await mkdir3(extracted);
     try {
       await So({ file: archive, cwd: extracted, strip: 1, filter: (p4) => keepEntry(p4) });
     } catch (error3) {
       throw new PgferryError(`${asset} could not be extracted: ${error3.message}`);
     }
-    const binDir = path6.join(extracted, "bin");
+    const binDir = path7.join(extracted, "bin");
     if (!hasClientTools(binDir)) {
       throw new PgferryError(`${asset} does not contain ${CLIENT_TOOLS.join(", ")} under bin/`);
     }
@@ -71503,7 +71682,7 @@ async function downloadClient(req) {
     if (!want) throw new PgferryError(`"${version2}" is not a release version`);
     await verifyClientTools(binDir, want, "download");
     await writeFile2(
-      path6.join(extracted, ENTRY_MARKER),
+      path7.join(extracted, ENTRY_MARKER),
       JSON.stringify({ version: version2, target, sha256: actual, url })
     );
     const finalBin = await store.commit(extracted, version2, target, log);
@@ -71516,7 +71695,7 @@ async function downloadClient(req) {
 
 // core/pg/installed-clients.ts
 import { realpathSync } from "node:fs";
-import path7 from "node:path";
+import path8 from "node:path";
 function installedCandidates(major) {
   return [
     `/usr/lib/postgresql/${major}/bin`,
@@ -71528,7 +71707,7 @@ function installedCandidates(major) {
   ];
 }
 function pathCandidates() {
-  const dirs = (process.env.PATH ?? "").split(path7.delimiter).filter(Boolean);
+  const dirs = (process.env.PATH ?? "").split(path8.delimiter).filter(Boolean);
   return [...new Set(dirs)];
 }
 async function findInstalledClient(major, minor, dirs = [...installedCandidates(major), ...pathCandidates()]) {
@@ -71543,7 +71722,7 @@ async function findInstalledClient(major, minor, dirs = [...installedCandidates(
 }
 function isDebianWrapper(dir) {
   try {
-    return path7.basename(realpathSync(path7.join(dir, "pg_dump"))) === "pg_wrapper";
+    return path8.basename(realpathSync(path8.join(dir, "pg_dump"))) === "pg_wrapper";
   } catch {
     return false;
   }
@@ -71552,9 +71731,9 @@ function isDebianWrapper(dir) {
 // core/pg/provision.ts
 function defaultCacheDir(env2 = process.env) {
   if (env2.PGFERRY_CACHE_DIR) return env2.PGFERRY_CACHE_DIR;
-  if (process.platform === "win32" && env2.LOCALAPPDATA) return path8.join(env2.LOCALAPPDATA, "pgferry", "pg");
-  if (process.platform === "darwin") return path8.join(os7.homedir(), "Library", "Caches", "pgferry", "pg");
-  return path8.join(env2.XDG_CACHE_HOME || path8.join(os7.homedir(), ".cache"), "pgferry", "pg");
+  if (process.platform === "win32" && env2.LOCALAPPDATA) return path9.join(env2.LOCALAPPDATA, "pgferry", "pg");
+  if (process.platform === "darwin") return path9.join(os7.homedir(), "Library", "Caches", "pgferry", "pg");
+  return path9.join(env2.XDG_CACHE_HOME || path9.join(os7.homedir(), ".cache"), "pgferry", "pg");
 }
 var ClientCatalog = class {
   constructor(options) {
@@ -71565,6 +71744,10 @@ var ClientCatalog = class {
   source;
   releaseList;
   explicit;
+  get unavailableHint() {
+    if (this.options.downloads !== false) return void 0;
+    return `none is staged or cached here and downloads are off${this.options.offlineHint ? `; ${this.options.offlineHint}` : ""}`;
+  }
   get cacheDir() {
     return this.options.cacheDir ?? defaultCacheDir();
   }
@@ -71581,6 +71764,7 @@ var ClientCatalog = class {
     return this.explicit;
   }
   releases() {
+    if (this.options.downloads === false) return Promise.resolve([]);
     this.releaseList ??= listReleaseVersions(this.source, this.options.log, {
       token: this.options.token,
       signal: this.options.signal
@@ -71639,6 +71823,11 @@ var ClientCatalog = class {
     }
     const published = (await this.releases()).filter(matches).sort(compareReleaseVersions);
     const version2 = published.at(-1);
+    if (!version2 && this.options.downloads === false) {
+      throw new PgferryError(
+        `PostgreSQL client ${formatVersion(want)} can not be had: ${this.unavailableHint ?? ""}`
+      );
+    }
     if (!version2) {
       throw new PgferryError(
         `PostgreSQL client ${formatVersion(want)} is not installed and ${this.source.isMirror ? `the mirror ${this.source.base}` : "the releases"} do not publish it`
@@ -72056,173 +72245,6 @@ import { mkdtemp as mkdtemp2, rm as rm6 } from "node:fs/promises";
 import os9 from "node:os";
 import { finished as finished2 } from "node:stream/promises";
 import path11 from "node:path";
-
-// core/pg/run.ts
-import { spawn } from "node:child_process";
-import path9 from "node:path";
-import { Transform as Transform2 } from "node:stream";
-import { pipeline as pipeline2 } from "node:stream/promises";
-var STDERR_TAIL_BYTES = 8192;
-var KILL_GRACE_MS = 5e3;
-var BASE_ENV_KEYS = [
-  "PATH",
-  "HOME",
-  "USER",
-  "LANG",
-  "LC_ALL",
-  "LC_CTYPE",
-  "LC_MESSAGES",
-  "TZ",
-  "TMPDIR",
-  "TEMP",
-  "TMP",
-  "SYSTEMROOT",
-  "WINDIR"
-];
-function toolEnv(extra = {}) {
-  const env2 = {};
-  for (const key of BASE_ENV_KEYS) {
-    const value = process.env[key];
-    if (value !== void 0) env2[key] = value;
-  }
-  return { ...env2, ...extra };
-}
-function redact(text, secrets = []) {
-  let out = text;
-  for (const s4 of secrets) if (s4) out = out.split(s4).join("***");
-  return out;
-}
-async function runTool(o3) {
-  const name = path9.basename(o3.file);
-  if (o3.signal?.aborted) throw cancelled(name, o3.signal);
-  const started = Date.now();
-  const child = spawn(o3.file, [...o3.args], {
-    env: toolEnv(o3.env),
-    shell: false,
-    stdio: [o3.stdin ? "pipe" : "ignore", o3.stdout === "ignore" ? "ignore" : "pipe", "pipe"],
-    windowsHide: true
-  });
-  let stderrTail = "";
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (chunk) => {
-    stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
-  });
-  let bytesOut = 0;
-  let captured = "";
-  const work = [];
-  if (child.stdout && o3.stdout !== "ignore") {
-    const meter = new Transform2({
-      transform(chunk, _enc, done) {
-        bytesOut += chunk.length;
-        done(null, chunk);
-      }
-    });
-    if (o3.stdout === "capture" || o3.stdout === void 0) {
-      child.stdout.setEncoding("utf8");
-      work.push(
-        (async () => {
-          for await (const chunk of child.stdout) {
-            captured += chunk;
-            bytesOut += Buffer.byteLength(chunk);
-          }
-        })()
-      );
-    } else {
-      work.push(pipeline2(child.stdout, meter, o3.stdout));
-    }
-  }
-  if (o3.stdin && child.stdin) {
-    const source = o3.stdin;
-    const sink = child.stdin;
-    sink.on("error", () => {
-    });
-    work.push(
-      new Promise((resolve, reject) => {
-        source.once("error", (e5) => {
-          if (child.exitCode === null) child.kill("SIGTERM");
-          reject(e5);
-        });
-        source.once("end", resolve);
-        child.once("close", (code) => {
-          source.unpipe(sink);
-          if (code === 0) source.resume();
-          else source.destroy();
-          resolve();
-        });
-        source.pipe(sink);
-      })
-    );
-  }
-  let abortTimer;
-  const onAbort = () => {
-    child.kill("SIGTERM");
-    child.stdout?.destroy();
-    if (typeof o3.stdout === "object") o3.stdout.destroy();
-    abortTimer = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
-    abortTimer.unref();
-  };
-  o3.signal?.addEventListener("abort", onAbort, { once: true });
-  const ticker = o3.onProgress && setInterval(() => {
-    const elapsedMs = Date.now() - started;
-    const bytes = o3.measureBytes ? o3.measureBytes() : bytesOut;
-    o3.onProgress?.({ bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? bytes * 1e3 / elapsedMs : 0 });
-  }, o3.progressIntervalMs ?? 1e4);
-  ticker?.unref();
-  const exit = new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal }));
-  });
-  try {
-    let streamError;
-    const streams = Promise.all(work).catch((e5) => {
-      streamError = e5;
-      if (child.exitCode === null) child.kill("SIGTERM");
-    });
-    const result = await exit.catch((error3) => {
-      throw new PgferryError(`${name} could not be started: ${error3.message}`);
-    });
-    await streams;
-    if (o3.signal?.aborted) throw cancelled(name, o3.signal);
-    if (streamError) {
-      throw new KnockOnError(`${name}'s output could not be written: ${streamError.message}`, {
-        cause: streamError
-      });
-    }
-    if (result.code !== 0) {
-      throw new ToolError(name, result.code, result.signal, redact(stderrTail.trim(), o3.secrets));
-    }
-    return {
-      stdout: captured,
-      stderrTail: redact(stderrTail, o3.secrets),
-      bytesOut,
-      durationMs: Date.now() - started
-    };
-  } finally {
-    if (ticker) clearInterval(ticker);
-    if (abortTimer) clearTimeout(abortTimer);
-    o3.signal?.removeEventListener("abort", onAbort);
-  }
-}
-function cancelled(name, signal) {
-  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? "cancelled");
-  return new KnockOnError(`${name} was cancelled: ${reason}`);
-}
-var KnockOnError = class extends PgferryError {
-  name = "KnockOnError";
-};
-async function settlePipeline(controller, parts) {
-  const results = await Promise.allSettled(
-    parts.map(
-      (p4) => p4.catch((error3) => {
-        if (!controller.signal.aborted) controller.abort(error3);
-        throw error3;
-      })
-    )
-  );
-  const errors = results.flatMap((r5) => r5.status === "rejected" ? [r5.reason] : []);
-  if (errors.length) throw errors.find((e5) => !(e5 instanceof KnockOnError)) ?? errors[0];
-  return results.map((r5) => r5.value);
-}
 
 // core/pg/target-database.ts
 async function ensureDatabase(target, create, input2 = "to") {
@@ -73895,6 +73917,21 @@ import os11 from "node:os";
 import path13 from "node:path";
 import { PassThrough as PassThrough3 } from "node:stream";
 
+// core/pg/same-database.ts
+async function systemIdentifier(spec) {
+  return withClient(maintenanceOf(spec), "database", async (c5) => {
+    const { rows } = await c5.query(
+      "SELECT system_identifier::text AS id FROM pg_control_system()"
+    );
+    return rows[0]?.id;
+  }).catch(() => void 0);
+}
+async function isSameDatabase(a5, b6) {
+  if (databaseName(a5) !== databaseName(b6)) return false;
+  const [idA, idB] = await Promise.all([systemIdentifier(a5), systemIdentifier(b6)]);
+  return idA !== void 0 && idB !== void 0 ? idA === idB : hostPort(a5) === hostPort(b6);
+}
+
 // core/jobs/globals.ts
 import { Readable as Readable11 } from "node:stream";
 async function dumpGlobals(client, source, signal) {
@@ -73949,14 +73986,14 @@ async function applyGlobals(client, target, targetVersion, sql, signal) {
 
 // core/jobs/sql-after.ts
 import { access as access2 } from "node:fs/promises";
-async function checkSqlAfterFiles(files) {
+async function checkSqlAfterFiles(files, input2 = "sql-after") {
   for (const file of files) {
     await access2(file).catch(() => {
-      throw new InputError("sql-after", `${file} cannot be read; expected paths of SQL files`);
+      throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
     });
   }
 }
-async function runSqlAfter(client, target, files, signal) {
+async function runSqlAfter(client, target, files, signal, input2 = "sql-after") {
   if (files.length === 0) return;
   await runTool({
     file: toolPath(client, "psql"),
@@ -73966,27 +74003,13 @@ async function runSqlAfter(client, target, files, signal) {
     stdout: "ignore",
     signal
   }).catch((error3) => {
-    throw new InputError(
-      "sql-after",
-      `failed, and its changes were rolled back: ${error3.message}`
-    );
+    throw new InputError(input2, `failed, and its changes were rolled back: ${error3.message}`);
   });
 }
 
 // core/jobs/copy.ts
-async function systemIdentifier(spec) {
-  return withClient(spec, "database", async (c5) => {
-    const { rows } = await c5.query(
-      "SELECT system_identifier::text AS id FROM pg_control_system()"
-    );
-    return rows[0]?.id;
-  }).catch(() => void 0);
-}
-async function refuseSameDatabase(from, to2, source, target) {
-  if (source.database !== target.database) return;
-  const [a5, b6] = await Promise.all([systemIdentifier(from), systemIdentifier(to2)]);
-  const same = a5 !== void 0 && b6 !== void 0 ? a5 === b6 : hostPort(from) === hostPort(to2);
-  if (same) {
+async function refuseSameDatabase(from, to2) {
+  if (await isSameDatabase(from, to2)) {
     throw new InputError(
       "to",
       `is the source itself (${describeConnection(to2)}); a copy needs a different server or database`
@@ -74010,7 +74033,7 @@ async function copyDatabase(o3) {
   const createdDatabase = await ensureDatabase(o3.to, o3.createDatabase ?? true);
   return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
     const target = await serverFacts(o3.to, "to");
-    await refuseSameDatabase(o3.from, o3.to, source, target);
+    await refuseSameDatabase(o3.from, o3.to);
     checkDestructiveRestore({
       database: target.database,
       clean: o3.clean ?? false,
@@ -74227,7 +74250,7 @@ async function runJob(options, ctx) {
       const archive = options.archive;
       if (!archive || !options.target) throw new PgferryError("restore needs from and to");
       await checkSqlAfterFiles(options.sqlAfter);
-      if (archive.kind === "file" && !existsSync4(archive.path))
+      if (archive.kind === "file" && !existsSync5(archive.path))
         throw new InputError("from", `${archive.path} does not exist`);
       const result = archive.kind === "s3" ? await restoreFromS3({
         ...options,
@@ -74242,7 +74265,7 @@ async function runJob(options, ctx) {
         location: archive.path
       };
       const globals = archive.kind === "file" ? globalsPath(archive.path) : void 0;
-      if (globals && existsSync4(globals)) {
+      if (globals && existsSync5(globals)) {
         ctx.log.info(`applying roles and tablespaces from ${globals}`);
         await applyGlobals(
           result.client,
