@@ -1,0 +1,38 @@
+import { PgferryError } from '../core/errors.js';
+import { parseScheduledJobConfig } from './config.js';
+import { JsonLog, stdoutSink } from './json-log.js';
+import { Metrics } from './metrics.js';
+import { runScheduledJob } from './scheduled-job.js';
+
+/**
+ * The Fargate entry (the container's command), runnable anywhere as `node task.mjs` with the same
+ * `PGFERRY_*` environment: one run, exit 0 on success and 1 on any failure. ECS stops a task with
+ * SIGTERM; the run is then cancelled cleanly (upload aborted, latest.json untouched).
+ */
+async function main(): Promise<number> {
+  const env = process.env;
+  const log = new JsonLog(stdoutSink, { job: env.PGFERRY_JOB || 'backup' });
+  const metrics = new Metrics(stdoutSink, env.PGFERRY_METRICS_NAMESPACE || 'pgferry');
+  let config;
+  try {
+    config = parseScheduledJobConfig(env);
+  } catch (error) {
+    log.failed('config', error);
+    metrics.emit({ Job: env.PGFERRY_JOB || 'backup' }, { Success: 0, Failure: 1 });
+    return 1;
+  }
+  const controller = new AbortController();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => controller.abort(new PgferryError(`stopped by ${signal}`)));
+  }
+  log.step('start', { compute: 'task' });
+  try {
+    await runScheduledJob({ config, log, metrics, env, signal: controller.signal });
+    return 0;
+  } catch {
+    // runScheduledJob has logged every failure and written the summary line.
+    return 1;
+  }
+}
+
+process.exitCode = await main();
