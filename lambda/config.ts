@@ -27,6 +27,8 @@ export interface ScheduledJobConfig {
   job: ScheduledJobName;
   source: SourceAuth;
   sourceSslmode: string;
+  /** CA bundle for verify-ca / verify-full (both servers). */
+  sslRootCert?: string;
   /** Empty: the source secret's `dbname`. */
   databases: string[];
   bucket: string;
@@ -154,6 +156,14 @@ export function parseScheduledJobConfig(
       `"${sourceSslmode}" cannot carry an IAM token; IAM authentication needs require or stricter`,
     );
 
+  const sslRootCert = raw('PGFERRY_SSL_ROOT_CERT');
+  const verifying = (mode: string): boolean => mode === 'verify-ca' || mode === 'verify-full';
+  if (verifying(sourceSslmode) && !sslRootCert)
+    problems.add(
+      'PGFERRY_SSL_ROOT_CERT',
+      `is required with PGFERRY_SOURCE_SSLMODE=${sourceSslmode}; expected the CA bundle's path`,
+    );
+
   const databases = splitList(raw('PGFERRY_DATABASES'))
     .map((d) => database('PGFERRY_DATABASES', d))
     .filter((d): d is string => d !== undefined);
@@ -231,12 +241,18 @@ export function parseScheduledJobConfig(
       sslmode: sslmode('PGFERRY_SEED_SSLMODE'),
       sanitizeSql,
     };
+    if (verifying(seed.sslmode) && !sslRootCert)
+      problems.add(
+        'PGFERRY_SSL_ROOT_CERT',
+        `is required with PGFERRY_SEED_SSLMODE=${seed.sslmode}; expected the CA bundle's path`,
+      );
   }
 
   const config: ScheduledJobConfig = {
     job: job ?? 'backup',
     source,
     sourceSslmode,
+    sslRootCert,
     databases,
     bucket,
     prefix,

@@ -14,8 +14,10 @@ export interface ServerLogin {
   secrets: string[];
 }
 
-function spec(params: Record<string, string>): ConnectionSpec {
-  return { params: { application_name: 'pgferry', ...params } };
+function spec(params: Record<string, string>, rootCert: string | undefined): ConnectionSpec {
+  return {
+    params: { application_name: 'pgferry', ...params, ...(rootCert ? { sslrootcert: rootCert } : {}) },
+  };
 }
 
 /** The source server's login, from its secret or an RDS IAM token (valid 15 minutes, enough to connect). */
@@ -28,13 +30,16 @@ export async function sourceLogin(
   if (source.kind === 'secret') {
     const s = await fetchRdsSecret(secrets, source.secretArn, 'PGFERRY_SOURCE_SECRET_ARN');
     return {
-      base: spec({
-        host: s.host,
-        port: String(s.port),
-        user: s.username,
-        password: s.password,
-        sslmode: config.sourceSslmode,
-      }),
+      base: spec(
+        {
+          host: s.host,
+          port: String(s.port),
+          user: s.username,
+          password: s.password,
+          sslmode: config.sourceSslmode,
+        },
+        config.sslRootCert,
+      ),
       defaultDatabase: s.dbname,
       secrets: [s.password],
     };
@@ -53,13 +58,16 @@ export async function sourceLogin(
     );
   }
   return {
-    base: spec({
-      host: source.host,
-      port: String(source.port),
-      user: source.user,
-      password: token,
-      sslmode: config.sourceSslmode,
-    }),
+    base: spec(
+      {
+        host: source.host,
+        port: String(source.port),
+        user: source.user,
+        password: token,
+        sslmode: config.sourceSslmode,
+      },
+      config.sslRootCert,
+    ),
     secrets: [token],
   };
 }
@@ -73,13 +81,16 @@ export async function seedLogin(
   if (!seed) throw new PgferryError('PGFERRY_SEED_SECRET_ARN: is required for the seed job');
   const s = await fetchRdsSecret(secrets, seed.secretArn, 'PGFERRY_SEED_SECRET_ARN');
   return {
-    base: spec({
-      host: s.host,
-      port: String(s.port),
-      user: s.username,
-      password: s.password,
-      sslmode: seed.sslmode,
-    }),
+    base: spec(
+      {
+        host: s.host,
+        port: String(s.port),
+        user: s.username,
+        password: s.password,
+        sslmode: seed.sslmode,
+      },
+      config.sslRootCert,
+    ),
     defaultDatabase: s.dbname,
     secrets: [s.password],
   };

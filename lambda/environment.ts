@@ -30,7 +30,8 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   {
     name: 'PGFERRY_SOURCE_SSLMODE',
     default: 'require',
-    meaning: 'libpq sslmode for the source (`verify-full` needs the RDS CA in `PGSSLROOTCERT`)',
+    meaning:
+      'libpq sslmode for the source; `require` encrypts, `verify-full` also checks the certificate against `PGFERRY_SSL_ROOT_CERT`',
   },
   {
     name: 'PGFERRY_DATABASES',
@@ -102,6 +103,11 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   {
     name: 'PGFERRY_SEED_CONFIRM',
     meaning: 'seed: must equal the staging database name (seeding is destructive)',
+  },
+  {
+    name: 'PGFERRY_SSL_ROOT_CERT',
+    meaning:
+      'CA bundle file (e.g. the RDS global bundle shipped with the code) for `verify-ca` / `verify-full`',
   },
   { name: 'PGFERRY_SEED_SSLMODE', default: 'require', meaning: 'seed: libpq sslmode for the staging server' },
   {
