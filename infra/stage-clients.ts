@@ -1,3 +1,4 @@
+import { compareReleaseVersions } from '../core/pg/provision.js';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -119,23 +120,13 @@ async function resolveLibraries(tools: string[], clientLibDir: string): Promise<
   return found;
 }
 
-function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
 /** The newest `GLIBC_x.y` symbol version an ELF file refers to (undefined: none). */
 export async function glibcRequirement(file: string): Promise<string | undefined> {
   const { stdout } = await buildTool('objdump', ['-T', file], { PATH: process.env.PATH ?? '' });
   let max: string | undefined;
   for (const m of stdout.matchAll(/\bGLIBC_(\d+\.\d+(?:\.\d+)?)\b/g)) {
     const v = m[1];
-    if (v && (max === undefined || compareVersions(v, max) > 0)) max = v;
+    if (v && (max === undefined || compareReleaseVersions(v, max) > 0)) max = v;
   }
   return max;
 }
@@ -152,12 +143,12 @@ export async function checkGlibc(
   for (const file of files) {
     const needs = await glibcRequirement(file);
     if (needs === undefined) continue;
-    if (compareVersions(needs, limit) > 0) {
+    if (compareReleaseVersions(needs, limit) > 0) {
       throw new PgferryError(
         `${file} needs glibc ${needs} (symbol version GLIBC_${needs}), but the target has glibc ${limit} (Lambda's Amazon Linux 2023 has glibc ${LAMBDA_GLIBC}); stage the clients on a build machine with glibc ${limit} or older`,
       );
     }
-    if (max === undefined || compareVersions(needs, max) > 0) max = needs;
+    if (max === undefined || compareReleaseVersions(needs, max) > 0) max = needs;
   }
   return max;
 }

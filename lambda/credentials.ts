@@ -3,7 +3,7 @@ import { Signer } from '@aws-sdk/rds-signer';
 import { PgferryError } from '../core/errors.js';
 import type { ConnectionSpec } from '../core/pg/connection.js';
 import type { ScheduledJobConfig } from './config.js';
-import { fetchRdsSecret } from './secrets.js';
+import { fetchRdsSecret, type RdsSecret } from './secrets.js';
 
 export interface ServerLogin {
   /** The server with no database chosen yet (each backed-up database gets its own spec). */
@@ -20,6 +20,17 @@ function spec(params: Record<string, string>, rootCert: string | undefined): Con
   };
 }
 
+function secretLogin(s: RdsSecret, sslmode: string, rootCert: string | undefined): ServerLogin {
+  return {
+    base: spec(
+      { host: s.host, port: String(s.port), user: s.username, password: s.password, sslmode },
+      rootCert,
+    ),
+    defaultDatabase: s.dbname,
+    secrets: [s.password],
+  };
+}
+
 /** The source server's login, from its secret or an RDS IAM token (valid 15 minutes, enough to connect). */
 export async function sourceLogin(
   config: ScheduledJobConfig,
@@ -28,21 +39,8 @@ export async function sourceLogin(
 ): Promise<ServerLogin> {
   const source = config.source;
   if (source.kind === 'secret') {
-    const s = await fetchRdsSecret(secrets, source.secretArn, 'PGFERRY_SOURCE_SECRET_ARN');
-    return {
-      base: spec(
-        {
-          host: s.host,
-          port: String(s.port),
-          user: s.username,
-          password: s.password,
-          sslmode: config.sourceSslmode,
-        },
-        config.sslRootCert,
-      ),
-      defaultDatabase: s.dbname,
-      secrets: [s.password],
-    };
+    const secret = await fetchRdsSecret(secrets, source.secretArn, 'PGFERRY_SOURCE_SECRET_ARN');
+    return secretLogin(secret, config.sourceSslmode, config.sslRootCert);
   }
   let token: string;
   try {
@@ -79,19 +77,6 @@ export async function seedLogin(
 ): Promise<ServerLogin> {
   const seed = config.seed;
   if (!seed) throw new PgferryError('PGFERRY_SEED_SECRET_ARN: is required for the seed job');
-  const s = await fetchRdsSecret(secrets, seed.secretArn, 'PGFERRY_SEED_SECRET_ARN');
-  return {
-    base: spec(
-      {
-        host: s.host,
-        port: String(s.port),
-        user: s.username,
-        password: s.password,
-        sslmode: seed.sslmode,
-      },
-      config.sslRootCert,
-    ),
-    defaultDatabase: s.dbname,
-    secrets: [s.password],
-  };
+  const secret = await fetchRdsSecret(secrets, seed.secretArn, 'PGFERRY_SEED_SECRET_ARN');
+  return secretLogin(secret, seed.sslmode, config.sslRootCert);
 }
