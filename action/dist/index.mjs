@@ -68462,29 +68462,32 @@ function hasClientTools(binDir) {
   return CLIENT_TOOLS.every((t) => existsSync3(path5.join(binDir, exeName(t))));
 }
 var run = promisify(execFile);
+async function toolVersion(binDir, tool) {
+  const file = path5.join(binDir, exeName(tool));
+  let stdout;
+  try {
+    ({ stdout } = await run(file, ["--version"], {
+      timeout: 2e4,
+      env: { PATH: process.env.PATH ?? "", ...stagedLibraryEnv(binDir) }
+    }));
+  } catch (error3) {
+    throw new PgferryError(`${file} does not run: ${error3.message.split("\n")[0] ?? ""}`);
+  }
+  const version2 = parseVersionString(stdout.replace(/^[^)]*\)/, ""));
+  if (!version2) throw new PgferryError(`${file} --version printed no version: ${stdout.trim()}`);
+  return version2;
+}
 async function probeClientVersion(binDir) {
-  let found;
-  for (const tool of CLIENT_TOOLS) {
-    const file = path5.join(binDir, exeName(tool));
-    let stdout;
-    try {
-      ({ stdout } = await run(file, ["--version"], {
-        timeout: 2e4,
-        env: { PATH: process.env.PATH ?? "", ...stagedLibraryEnv(binDir) }
-      }));
-    } catch (error3) {
-      throw new PgferryError(`${file} does not run: ${error3.message.split("\n")[0] ?? ""}`);
-    }
-    const version2 = parseVersionString(stdout.replace(/^[^)]*\)/, ""));
-    if (!version2) throw new PgferryError(`${file} --version printed no version: ${stdout.trim()}`);
-    if (found && (found.major !== version2.major || found.minor !== version2.minor)) {
+  const versions2 = await Promise.all(CLIENT_TOOLS.map((tool) => toolVersion(binDir, tool)));
+  const found = versions2[0];
+  if (!found) throw new PgferryError(`${binDir} holds no client tools`);
+  versions2.forEach((version2, i5) => {
+    if (found.major !== version2.major || found.minor !== version2.minor) {
       throw new PgferryError(
-        `${binDir} mixes versions: ${formatVersion(found)} and ${tool} ${formatVersion(version2)}`
+        `${binDir} mixes versions: ${formatVersion(found)} and ${CLIENT_TOOLS[i5]} ${formatVersion(version2)}`
       );
     }
-    found = version2;
-  }
-  if (!found) throw new PgferryError(`${binDir} holds no client tools`);
+  });
   return found;
 }
 async function verifyClientTools(binDir, want, source) {
@@ -74154,7 +74157,7 @@ import { pipeline as pipeline4 } from "node:stream/promises";
 async function sha256File(file) {
   if (!(await stat6(file)).isFile()) return void 0;
   const hash = createHash10("sha256");
-  await pipeline4(createReadStream4(file), hash);
+  await pipeline4(createReadStream4(file, { highWaterMark: 4 * 1024 * 1024 }), hash);
   return hash.digest("hex");
 }
 async function countArchiveTables(client, archive) {
@@ -74229,18 +74232,22 @@ async function runJob(options, ctx) {
           { mode: 384 }
         );
       }
+      const [sha256, tables] = await Promise.all([
+        sha256File(destination.path),
+        result.format === "plain" ? void 0 : countArchiveTables(result.client, destination.path)
+      ]);
       return {
         command: "dump",
         ...clientFields(result.client),
         serverVersion: result.server.versionText,
         location: formatLocation(destination),
         bytes: result.bytes,
-        sha256: await sha256File(destination.path),
+        sha256,
         format: result.format,
         archiveVersion: result.archive.archiveVersion,
         durationSeconds: (Date.now() - started) / 1e3,
         tocEntries: result.archive.tocEntries,
-        tables: result.format === "plain" ? void 0 : await countArchiveTables(result.client, destination.path),
+        tables,
         reason: result.choice.reason,
         warnings: result.choice.warnings,
         filtered: []

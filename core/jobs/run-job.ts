@@ -96,19 +96,23 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
           { mode: 0o600 },
         );
       }
+      // The file's hash and its table count are independent reads: done side by side.
+      const [sha256, tables] = await Promise.all([
+        sha256File(destination.path),
+        result.format === 'plain' ? undefined : countArchiveTables(result.client, destination.path),
+      ]);
       return {
         command: 'dump',
         ...clientFields(result.client),
         serverVersion: result.server.versionText,
         location: formatLocation(destination),
         bytes: result.bytes,
-        sha256: await sha256File(destination.path),
+        sha256,
         format: result.format,
         archiveVersion: result.archive.archiveVersion,
         durationSeconds: (Date.now() - started) / 1000,
         tocEntries: result.archive.tocEntries,
-        tables:
-          result.format === 'plain' ? undefined : await countArchiveTables(result.client, destination.path),
+        tables,
         reason: result.choice.reason,
         warnings: result.choice.warnings,
         filtered: [],

@@ -30,30 +30,34 @@ export function hasClientTools(binDir: string): boolean {
 
 const run = promisify(execFile);
 
-/** `<tool> --version` of each tool in binDir; they must all be one version. */
+async function toolVersion(binDir: string, tool: ClientToolName): Promise<PgVersion> {
+  const file = path.join(binDir, exeName(tool));
+  let stdout: string;
+  try {
+    ({ stdout } = await run(file, ['--version'], {
+      timeout: 20_000,
+      env: { PATH: process.env.PATH ?? '', ...stagedLibraryEnv(binDir) },
+    }));
+  } catch (error) {
+    throw new PgferryError(`${file} does not run: ${(error as Error).message.split('\n')[0] ?? ''}`);
+  }
+  const version = parseVersionString(stdout.replace(/^[^)]*\)/, ''));
+  if (!version) throw new PgferryError(`${file} --version printed no version: ${stdout.trim()}`);
+  return version;
+}
+
+/** `<tool> --version` of each tool in binDir (asked side by side); they must all be one version. */
 export async function probeClientVersion(binDir: string): Promise<PgVersion> {
-  let found: PgVersion | undefined;
-  for (const tool of CLIENT_TOOLS) {
-    const file = path.join(binDir, exeName(tool));
-    let stdout: string;
-    try {
-      ({ stdout } = await run(file, ['--version'], {
-        timeout: 20_000,
-        env: { PATH: process.env.PATH ?? '', ...stagedLibraryEnv(binDir) },
-      }));
-    } catch (error) {
-      throw new PgferryError(`${file} does not run: ${(error as Error).message.split('\n')[0] ?? ''}`);
-    }
-    const version = parseVersionString(stdout.replace(/^[^)]*\)/, ''));
-    if (!version) throw new PgferryError(`${file} --version printed no version: ${stdout.trim()}`);
-    if (found && (found.major !== version.major || found.minor !== version.minor)) {
+  const versions = await Promise.all(CLIENT_TOOLS.map((tool) => toolVersion(binDir, tool)));
+  const found = versions[0];
+  if (!found) throw new PgferryError(`${binDir} holds no client tools`);
+  versions.forEach((version, i) => {
+    if (found.major !== version.major || found.minor !== version.minor) {
       throw new PgferryError(
-        `${binDir} mixes versions: ${formatVersion(found)} and ${tool} ${formatVersion(version)}`,
+        `${binDir} mixes versions: ${formatVersion(found)} and ${CLIENT_TOOLS[i]} ${formatVersion(version)}`,
       );
     }
-    found = version;
-  }
-  if (!found) throw new PgferryError(`${binDir} holds no client tools`);
+  });
   return found;
 }
 
