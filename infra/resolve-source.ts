@@ -1,0 +1,98 @@
+import { Token } from 'aws-cdk-lib';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { DATABASE_NAME, literal } from './prop-rules.js';
+import { fail } from './props-error.js';
+import type { PgferryBackupProps } from './props.js';
+
+export type SourceAuth =
+  | { kind: 'secret'; secret: secretsmanager.ISecret }
+  | { kind: 'iam'; endpoint: string; port: number; username: string; resourceId: string };
+
+export const SUPPORTED_MAJORS = { min: 14, max: 18 } as const;
+const RESOURCE_ID = /^(db|cluster)-[A-Za-z0-9]+$/;
+const POSTGRES_VERSION = /^(auto|\d{2}(\.\d+){0,2})$/;
+
+/** How the job logs in: exactly one of a secret and IAM authentication. */
+export function resolveSource(props: PgferryBackupProps): SourceAuth {
+  const { secret, iamAuth, endpoint, port } = props.database;
+  if (secret && iamAuth) fail('database', 'give either secret or iamAuth, not both');
+  if (!secret && !iamAuth)
+    fail('database', 'give secret (a Secrets Manager secret) or iamAuth (RDS IAM authentication)');
+  if (
+    port !== undefined &&
+    !Token.isUnresolved(port) &&
+    (!Number.isInteger(port) || port < 1 || port > 65535)
+  ) {
+    fail('database.port', `${port} is not a port; expected 1–65535`);
+  }
+  if (secret) return { kind: 'secret', secret };
+  const iam = iamAuth!;
+  if (!endpoint) fail('database.endpoint', 'is required with iamAuth: the host the job connects to');
+  if (!iam.username) fail('database.iamAuth.username', 'is required: the database user granted rds_iam');
+  if (literal(iam.resourceId) && !RESOURCE_ID.test(iam.resourceId)) {
+    fail(
+      'database.iamAuth.resourceId',
+      `"${iam.resourceId}" is not a resource id; expected db-… or cluster-… (DbiResourceId)`,
+    );
+  }
+  return { kind: 'iam', endpoint, port: port ?? 5432, username: iam.username, resourceId: iam.resourceId };
+}
+
+/** The databases to back up: literal, valid, distinct names. */
+export function resolveDatabases(databases: string[]): string[] {
+  if (!Array.isArray(databases) || databases.length === 0)
+    fail('databases', 'needs at least one database name');
+  const seen = new Set<string>();
+  for (const name of databases) {
+    // Each database gets its own alarm, so names must be known at synth time.
+    if (!literal(name))
+      fail('databases', 'names must be literal strings, not tokens (each database gets its own alarm)');
+    if (!DATABASE_NAME.test(name)) {
+      fail(
+        'databases',
+        `"${name}" is not a valid database name; expected letters, digits, _ $ . - (at most 63, not starting with . or -)`,
+      );
+    }
+    if (seen.has(name)) fail('databases', `"${name}" is listed twice`);
+    seen.add(name);
+  }
+  return [...databases];
+}
+
+/** The client majors to stage, sorted and distinct. */
+export function resolveMajors(majors: number[]): number[] {
+  if (!Array.isArray(majors) || majors.length === 0) {
+    fail('postgresMajors', `needs at least one major (${SUPPORTED_MAJORS.min}–${SUPPORTED_MAJORS.max})`);
+  }
+  const bad = majors.filter(
+    (m) => !Number.isInteger(m) || m < SUPPORTED_MAJORS.min || m > SUPPORTED_MAJORS.max,
+  );
+  if (bad.length > 0) {
+    fail(
+      'postgresMajors',
+      `${bad.join(', ')} not supported; expected majors ${SUPPORTED_MAJORS.min}–${SUPPORTED_MAJORS.max}`,
+    );
+  }
+  return [...new Set(majors)].sort((a, b) => a - b);
+}
+
+/** The client version the job asks for; a pinned major must be staged. */
+export function resolvePostgresVersion(value: string | undefined, majors: number[]): string {
+  const version = value ?? 'auto';
+  if (!POSTGRES_VERSION.test(version)) {
+    fail(
+      'postgresVersion',
+      `"${version}" is not a version; expected auto, a major (17) or an exact version (17.5)`,
+    );
+  }
+  if (version !== 'auto') {
+    const major = Number(version.split('.')[0]);
+    if (!majors.includes(major)) {
+      fail(
+        'postgresVersion',
+        `${version} needs major ${major}, which is not among postgresMajors (${majors.join(', ')})`,
+      );
+    }
+  }
+  return version;
+}

@@ -1,0 +1,79 @@
+import { literal, wholeDays } from './prop-rules.js';
+import { fail } from './props-error.js';
+import type { ObjectLockMode, PgferryBackupProps } from './props.js';
+
+export const DEFAULT_PREFIX = 'backups';
+export const DEFAULT_RETENTION_DAYS = { daily: 7, weekly: 35, monthly: 400, noncurrent: 30 } as const;
+// Prefix segments: no wildcards (IAM), no empty, `.` or `..` segments.
+const PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
+
+export interface ResolvedStorage {
+  prefix: string;
+  retentionDays: { daily: number; weekly: number; monthly: number; noncurrent: number };
+  objectLock?: { days: number; mode: ObjectLockMode };
+}
+
+function resolvePrefix(value: string | undefined): string {
+  const prefix = value ?? DEFAULT_PREFIX;
+  if (!literal(prefix) || !PREFIX.test(prefix) || prefix.split('/').some((s) => s === '.' || s === '..')) {
+    fail(
+      'prefix',
+      `"${prefix}" is not a key prefix; expected segments of letters, digits, _ . - separated by / (no leading or trailing /, no . or ..)`,
+    );
+  }
+  return prefix;
+}
+
+/** Props that only a bucket created here can honour. */
+function checkExistingBucket(props: PgferryBackupProps): void {
+  const createdOnly: (keyof PgferryBackupProps)[] = [
+    'objectLockRetention',
+    'objectLockMode',
+    'dailyRetention',
+    'weeklyRetention',
+    'monthlyRetention',
+    'noncurrentVersionRetention',
+    'accessLogsBucket',
+  ];
+  for (const prop of createdOnly) {
+    if (props[prop] !== undefined) {
+      fail(
+        prop,
+        prop.startsWith('objectLock')
+          ? 'needs a bucket created by PgferryBackup; an existing bucket cannot be checked for versioning and Object Lock here — configure Object Lock on that bucket itself'
+          : 'needs a bucket created by PgferryBackup; an existing bucket keeps its own lifecycle and logging',
+      );
+    }
+  }
+}
+
+/** Where and how long backups are kept; lifecycle and Object Lock only on a bucket created here. */
+export function resolveStorage(props: PgferryBackupProps): ResolvedStorage {
+  if (props.bucket) checkExistingBucket(props);
+  if (props.objectLockMode !== undefined && props.objectLockRetention === undefined) {
+    fail('objectLockMode', 'needs objectLockRetention');
+  }
+  if (props.objectLockMode !== undefined && !['governance', 'compliance'].includes(props.objectLockMode)) {
+    fail('objectLockMode', `"${String(props.objectLockMode)}" is not governance or compliance`);
+  }
+  return {
+    prefix: resolvePrefix(props.prefix),
+    retentionDays: {
+      daily: wholeDays('dailyRetention', props.dailyRetention, DEFAULT_RETENTION_DAYS.daily),
+      weekly: wholeDays('weeklyRetention', props.weeklyRetention, DEFAULT_RETENTION_DAYS.weekly),
+      monthly: wholeDays('monthlyRetention', props.monthlyRetention, DEFAULT_RETENTION_DAYS.monthly),
+      noncurrent: wholeDays(
+        'noncurrentVersionRetention',
+        props.noncurrentVersionRetention,
+        DEFAULT_RETENTION_DAYS.noncurrent,
+      ),
+    },
+    objectLock:
+      props.objectLockRetention === undefined
+        ? undefined
+        : {
+            days: wholeDays('objectLockRetention', props.objectLockRetention, 1),
+            mode: props.objectLockMode ?? 'governance',
+          },
+  };
+}

@@ -1,0 +1,253 @@
+// Bad prop combinations throw an error naming the prop; legal but risky ones warn at synth.
+import { Duration, Size } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Compute } from '../../infra/compute.js';
+import type { PgferryBackupProps } from '../../infra/props.js';
+import { PgferryBackupPropsError } from '../../infra/resolve-props.js';
+import { backupIn, sanitizeSqlFile, testStack, type TestStack } from './infra-stacks.js';
+
+function seedProps(
+  t: TestStack,
+  overrides: Partial<NonNullable<PgferryBackupProps['seed']>> = {},
+): PgferryBackupProps['seed'] {
+  return {
+    schedule: events.Schedule.cron({ minute: '0', hour: '6' }),
+    targetSecret: secretsmanager.Secret.fromSecretCompleteArn(
+      t.stack,
+      'StagingSecret',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging/app-db-XyZ123',
+    ),
+    targetDatabase: 'app_staging',
+    confirm: 'app_staging',
+    ...overrides,
+  };
+}
+
+type Case = [string, (t: TestStack) => Partial<PgferryBackupProps>, RegExp];
+
+const INVALID: Case[] = [
+  ['no secret and no IAM auth', () => ({ database: {} }), /^database: give secret .* or iamAuth/],
+  [
+    'both a secret and IAM auth',
+    (t) => ({
+      database: { secret: t.sourceSecret, iamAuth: { username: 'u', resourceId: 'db-ABC' }, endpoint: 'h' },
+    }),
+    /^database: give either secret or iamAuth, not both/,
+  ],
+  [
+    'IAM auth without an endpoint',
+    () => ({ database: { iamAuth: { username: 'pgferry', resourceId: 'db-ABC' } } }),
+    /^database\.endpoint: is required with iamAuth/,
+  ],
+  [
+    'IAM auth with an instance identifier instead of a resource id',
+    () => ({ database: { endpoint: 'h', iamAuth: { username: 'pgferry', resourceId: 'app-db' } } }),
+    /^database\.iamAuth\.resourceId: "app-db" is not a resource id/,
+  ],
+  [
+    'a port out of range',
+    (t) => ({ database: { secret: t.sourceSecret, port: 70000 } }),
+    /^database\.port: 70000/,
+  ],
+  [
+    'certificate verification without a CA bundle',
+    (t) => ({ database: { secret: t.sourceSecret, sslMode: 'verify-full' } }),
+    /^database\.sslRootCert: is required when an sslMode is verify-ca or verify-full/,
+  ],
+  ['no databases', () => ({ databases: [] }), /^databases: needs at least one/],
+  [
+    'a database name that is not a valid name',
+    () => ({ databases: ['app', 'bad name'] }),
+    /^databases: "bad name" is not a valid database name/,
+  ],
+  ['a database name with a slash', () => ({ databases: ['../etc'] }), /^databases: "\.\.\/etc"/],
+  ['a database listed twice', () => ({ databases: ['app', 'app'] }), /^databases: "app" is listed twice/],
+  ['no majors', () => ({ postgresMajors: [] }), /^postgresMajors: needs at least one major/],
+  [
+    'a major below 14',
+    () => ({ postgresMajors: [13, 17] }),
+    /^postgresMajors: 13 not supported; expected majors 14–18/,
+  ],
+  ['a major above 18', () => ({ postgresMajors: [19] }), /^postgresMajors: 19 not supported/],
+  [
+    'a pinned version whose major is not staged',
+    () => ({ postgresVersion: '16' }),
+    /^postgresVersion: 16 needs major 16, which is not among postgresMajors \(17, 18\)/,
+  ],
+  [
+    'a Lambda timeout above 15 minutes',
+    () => ({ compute: Compute.lambda({ timeout: Duration.minutes(16) }) }),
+    /^compute\.timeout: 16 minutes is above Lambda's 15-minute limit; use Compute\.fargate\(\)/,
+  ],
+  [
+    'Lambda memory out of range',
+    () => ({ compute: Compute.lambda({ memorySize: 64 }) }),
+    /^compute\.memorySize: 64/,
+  ],
+  [
+    'Lambda /tmp above 10 GiB',
+    () => ({ compute: Compute.lambda({ ephemeralStorageSize: Size.gibibytes(20) }) }),
+    /^compute\.ephemeralStorageSize: 20480 MiB/,
+  ],
+  [
+    'Fargate ephemeral storage below 21 GiB',
+    () => ({ compute: Compute.fargate({ ephemeralStorageGiB: 20 }) }),
+    /^compute\.ephemeralStorageGiB: 20 is outside Fargate's 21–200 GiB/,
+  ],
+  [
+    'Fargate ephemeral storage above 200 GiB',
+    () => ({ compute: Compute.fargate({ ephemeralStorageGiB: 201 }) }),
+    /^compute\.ephemeralStorageGiB: 201/,
+  ],
+  [
+    'a Fargate CPU value that does not exist',
+    () => ({ compute: Compute.fargate({ cpu: 3000 }) }),
+    /^compute\.cpu: 3000/,
+  ],
+  [
+    'Fargate memory that does not suit the CPU',
+    () => ({ compute: Compute.fargate({ cpu: 1024, memoryLimitMiB: 512 }) }),
+    /^compute\.memoryLimitMiB: 512 MiB does not suit cpu 1024/,
+  ],
+  [
+    'Object Lock on an existing bucket',
+    (t) => ({
+      bucket: s3.Bucket.fromBucketName(t.stack, 'Existing', 'my-backups'),
+      objectLockRetention: Duration.days(30),
+    }),
+    /^objectLockRetention: needs a bucket created by PgferryBackup; an existing bucket /,
+  ],
+  [
+    'tier retention on an existing bucket',
+    (t) => ({
+      bucket: s3.Bucket.fromBucketName(t.stack, 'Existing', 'my-backups'),
+      dailyRetention: Duration.days(3),
+    }),
+    /^dailyRetention: needs a bucket created by PgferryBackup/,
+  ],
+  [
+    'an Object Lock mode without a retention',
+    () => ({ objectLockMode: 'compliance' }),
+    /^objectLockMode: needs objectLockRetention/,
+  ],
+  [
+    'a retention that is not whole days',
+    () => ({ weeklyRetention: Duration.hours(36) }),
+    /^weeklyRetention: /,
+  ],
+  [
+    'staleAfter beyond 7 days',
+    () => ({ staleAfter: Duration.days(8) }),
+    /^staleAfter: 8 days must be whole hours from 1 to 168/,
+  ],
+  ['staleAfter that is not whole hours', () => ({ staleAfter: Duration.minutes(90) }), /^staleAfter: /],
+  [
+    'a prefix with a leading slash',
+    () => ({ prefix: '/backups' }),
+    /^prefix: "\/backups" is not a key prefix/,
+  ],
+  ['a prefix with a wildcard', () => ({ prefix: 'back*ups' }), /^prefix: /],
+  ['a prefix with ..', () => ({ prefix: 'a/../b' }), /^prefix: /],
+  ['an unknown compression', () => ({ compress: 'brotli' }), /^compress: "brotli" is not a compression/],
+  ['zero restore jobs', () => ({ jobs: 0 }), /^jobs: 0 is not a whole number ≥ 1/],
+  ['a size hint of zero', () => ({ expectedSizeGiB: 0 }), /^expectedSizeGiB: /],
+  [
+    'an alarm email that is not an address',
+    () => ({ alarmEmail: 'ops' }),
+    /^alarmEmail: "ops" is not an email address/,
+  ],
+  ['an AWS namespace for the metrics', () => ({ metricsNamespace: 'AWS/Lambda' }), /^metricsNamespace: /],
+  [
+    'seeding from a database that is not backed up',
+    (t) => ({ seed: seedProps(t, { fromDatabase: 'billing' }) }),
+    /^seed\.fromDatabase: "billing" is not among databases \(app\)/,
+  ],
+  [
+    'a seed confirmation that does not name the target',
+    (t) => ({ seed: seedProps(t, { confirm: 'app' }) }),
+    /^seed\.confirm: "app" does not equal seed\.targetDatabase "app_staging"/,
+  ],
+  [
+    'a sanitize SQL file that does not exist',
+    (t) => ({ seed: seedProps(t, { sanitizeSql: '/nonexistent/sanitize.sql' }) }),
+    /^seed\.sanitizeSql: \/nonexistent\/sanitize\.sql is not a file/,
+  ],
+];
+
+describe('invalid props throw an error naming the prop', () => {
+  test.each(INVALID)('%s', (_name, overrides, message) => {
+    const t = testStack();
+    let thrown: unknown;
+    try {
+      backupIn(t, overrides(t));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(PgferryBackupPropsError);
+    expect((thrown as Error).message).toMatch(message);
+  });
+});
+
+function warningsOf(t: TestStack): string[] {
+  return Annotations.fromStack(t.stack)
+    .findWarning('/Test/Backup', Match.anyValue())
+    .map((w) => String(w.entry.data));
+}
+
+describe('risky combinations warn', () => {
+  test('a fully specified Lambda setup warns about nothing', () => {
+    const t = testStack();
+    backupIn(t);
+    expect(warningsOf(t)).toEqual([]);
+  });
+
+  test('no alarm topic and no email: the alarms go nowhere', () => {
+    const t = testStack();
+    backupIn(t, { alarmEmail: undefined });
+    expect(warningsOf(t)).toEqual([
+      expect.stringMatching(
+        /^No alarmTopic and no alarmEmail: the alarms notify a new topic that nobody is subscribed to/,
+      ),
+    ]);
+  });
+
+  test('Lambda with a large database, and a restore drill on Lambda', () => {
+    const t = testStack();
+    backupIn(t, { expectedSizeGiB: 40, verify: 'restore' });
+    const warnings = warningsOf(t);
+    expect(warnings).toContainEqual(
+      expect.stringMatching(
+        /^expectedSizeGiB is 40: a dump that large may not finish within Lambda's 15 minutes.*Compute\.fargate\(\)/,
+      ),
+    );
+    expect(warnings).toContainEqual(
+      expect.stringMatching(/^verify: 'restore' on Lambda with expectedSizeGiB 40/),
+    );
+    expect(warnings).toContainEqual(
+      expect.stringMatching(/^expectedSizeGiB \(40\) is larger than the job's local disk \(10 GiB\)/),
+    );
+  });
+
+  test('Fargate seeding a database larger than the task disk', () => {
+    const t = testStack();
+    backupIn(t, {
+      compute: Compute.fargate(),
+      expectedSizeGiB: 100,
+      seed: seedProps(t, { sanitizeSql: sanitizeSqlFile() }),
+    });
+    expect(warningsOf(t)).toEqual([
+      expect.stringMatching(/^expectedSizeGiB \(100\) is larger than the job's local disk \(21 GiB\)/),
+    ]);
+  });
+
+  test('an Object Lock longer than the daily retention', () => {
+    const t = testStack();
+    backupIn(t, { objectLockRetention: Duration.days(30) });
+    expect(warningsOf(t)).toEqual([
+      expect.stringMatching(/^objectLockRetention \(30 days\) is longer than dailyRetention \(7 days\)/),
+    ]);
+  });
+});
