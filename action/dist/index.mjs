@@ -62123,7 +62123,7 @@ var require_dist_cjs16 = __commonJS({
     };
     var PutObjectRetentionCommand = class extends command5(_ep5, _mw5, "PutObjectRetention", PutObjectRetention$) {
     };
-    var PutObjectTaggingCommand = class extends command5(_ep5, _mw5, "PutObjectTagging", PutObjectTagging$) {
+    var PutObjectTaggingCommand2 = class extends command5(_ep5, _mw5, "PutObjectTagging", PutObjectTagging$) {
     };
     var PutPublicAccessBlockCommand = class extends command5(_ep3, _mw3, "PutPublicAccessBlock", PutPublicAccessBlock$) {
     };
@@ -62343,7 +62343,7 @@ var require_dist_cjs16 = __commonJS({
       PutObjectLegalHoldCommand,
       PutObjectLockConfigurationCommand,
       PutObjectRetentionCommand,
-      PutObjectTaggingCommand,
+      PutObjectTaggingCommand: PutObjectTaggingCommand2,
       PutPublicAccessBlockCommand,
       RenameObjectCommand,
       RestoreObjectCommand,
@@ -63387,7 +63387,7 @@ var require_dist_cjs16 = __commonJS({
     exports.PutObjectRetentionOutput$ = PutObjectRetentionOutput$;
     exports.PutObjectRetentionRequest$ = PutObjectRetentionRequest$;
     exports.PutObjectTagging$ = PutObjectTagging$;
-    exports.PutObjectTaggingCommand = PutObjectTaggingCommand;
+    exports.PutObjectTaggingCommand = PutObjectTaggingCommand2;
     exports.PutObjectTaggingOutput$ = PutObjectTaggingOutput$;
     exports.PutObjectTaggingRequest$ = PutObjectTaggingRequest$;
     exports.PutPublicAccessBlock$ = PutPublicAccessBlock$;
@@ -63530,7 +63530,7 @@ var require_dist_cjs16 = __commonJS({
 // node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
 var require_dist_cjs17 = __commonJS({
   "node_modules/@aws-sdk/lib-storage/dist-cjs/index.js"(exports) {
-    var { PutObjectCommand: PutObjectCommand2, ChecksumAlgorithm: ChecksumAlgorithm2, CreateMultipartUploadCommand, AbortMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, PutObjectTaggingCommand } = require_dist_cjs16();
+    var { PutObjectCommand: PutObjectCommand2, ChecksumAlgorithm: ChecksumAlgorithm2, CreateMultipartUploadCommand, AbortMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, PutObjectTaggingCommand: PutObjectTaggingCommand2 } = require_dist_cjs16();
     var { toEndpointV1: toEndpointV13, getEndpointFromInstructions: getEndpointFromInstructions2 } = (init_endpoints(), __toCommonJS(endpoints_exports));
     var { extendedEncodeURIComponent: extendedEncodeURIComponent2 } = (init_protocols(), __toCommonJS(protocols_exports));
     var { EventEmitter } = __require("events");
@@ -63981,7 +63981,7 @@ to input.params.ContentLength in bytes.
         }
         this.abortMultipartUploadCommand = null;
         if (this.tags.length) {
-          await this.client.send(new PutObjectTaggingCommand({
+          await this.client.send(new PutObjectTaggingCommand2({
             ...this.params,
             Tagging: {
               TagSet: this.tags
@@ -72428,7 +72428,8 @@ async function downloadVerified(client, ref, file, expectedSha, signal) {
 // core/storage/manifest.ts
 var import_client_s33 = __toESM(require_dist_cjs16(), 1);
 var MANIFEST_SCHEMA = 1;
-async function putJson(client, settings, bucket, key, value, input2) {
+async function putJson(client, settings, bucket, key, value, input2, tags = {}) {
+  const tagging = new URLSearchParams(Object.entries(tags)).toString();
   try {
     await client.send(
       new import_client_s33.PutObjectCommand({
@@ -72437,10 +72438,20 @@ async function putJson(client, settings, bucket, key, value, input2) {
         Body: `${JSON.stringify(value, null, 2)}
 `,
         ContentType: "application/json",
+        ...tagging ? { Tagging: tagging } : {},
         ...settings.sse ? { ServerSideEncryption: settings.sse } : {},
         ...settings.kmsKeyId ? { SSEKMSKeyId: settings.kmsKeyId } : {}
       })
     );
+    if (tagging) {
+      await client.send(
+        new import_client_s33.PutObjectTaggingCommand({
+          Bucket: bucket,
+          Key: key,
+          Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
+        })
+      );
+    }
   } catch (error3) {
     throw explainS3Error(error3, { input: input2, bucket, key, endpoint: settings.endpoint });
   }
@@ -72451,9 +72462,15 @@ async function getJson(client, bucket, key, input2, endpoint) {
     const res = await client.send(new import_client_s33.GetObjectCommand({ Bucket: bucket, Key: key }));
     text = await res.Body?.transformToString("utf8") ?? "";
   } catch (error3) {
-    const name = error3.name;
-    if (name === "NoSuchKey" || name === "NotFound") return void 0;
-    throw explainS3Error(error3, { input: input2, bucket, key, endpoint });
+    const e5 = error3;
+    if (e5.name === "NoSuchKey" || e5.name === "NotFound") return void 0;
+    const explained = explainS3Error(error3, { input: input2, bucket, key, endpoint });
+    if (e5.$metadata?.httpStatusCode === 403 || e5.name === "AccessDenied") {
+      throw new PgferryError(
+        `${explained.message}; without s3:ListBucket S3 also answers this way when the object does not exist`
+      );
+    }
+    throw explained;
   }
   try {
     return JSON.parse(text);
@@ -73776,7 +73793,7 @@ async function backupDatabase(o3) {
       verification
     };
     const manifestUri = `s3://${o3.bucket}/${manifestKey(key)}`;
-    await putJson(o3.s3, o3.settings, o3.bucket, manifestKey(key), manifest, "to");
+    await putJson(o3.s3, o3.settings, o3.bucket, manifestKey(key), manifest, "to", { [TIER_TAG]: tier });
     if (verification.result !== "passed") {
       throw new PgferryError(
         `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? "no detail"}; latest.json was not moved (manifest: ${manifestUri})`

@@ -192,7 +192,7 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
       verification,
     };
     const manifestUri = `s3://${o.bucket}/${manifestKey(key)}`;
-    await putJson(o.s3, o.settings, o.bucket, manifestKey(key), manifest, 'to');
+    await putJson(o.s3, o.settings, o.bucket, manifestKey(key), manifest, 'to', { [TIER_TAG]: tier });
     if (verification.result !== 'passed') {
       throw new PgferryError(
         `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? 'no detail'}; latest.json was not moved (manifest: ${manifestUri})`,

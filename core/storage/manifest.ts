@@ -1,4 +1,9 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { PgferryError } from '../errors.js';
 import type { S3Settings } from '../options.js';
 import { explainS3Error } from './s3-client.js';
@@ -54,7 +59,10 @@ export async function putJson(
   key: string,
   value: unknown,
   input: string,
+  /** Object tags: a manifest carries its dump's tier, so the lifecycle rule expires both together. */
+  tags: Readonly<Record<string, string>> = {},
 ): Promise<void> {
+  const tagging = new URLSearchParams(Object.entries(tags)).toString();
   try {
     await client.send(
       new PutObjectCommand({
@@ -62,10 +70,21 @@ export async function putJson(
         Key: key,
         Body: `${JSON.stringify(value, null, 2)}\n`,
         ContentType: 'application/json',
+        ...(tagging ? { Tagging: tagging } : {}),
         ...(settings.sse ? { ServerSideEncryption: settings.sse } : {}),
         ...(settings.kmsKeyId ? { SSEKMSKeyId: settings.kmsKeyId } : {}),
       }),
     );
+    // Some S3-compatible stores ignore the Tagging header; the tags are set once more on their own.
+    if (tagging) {
+      await client.send(
+        new PutObjectTaggingCommand({
+          Bucket: bucket,
+          Key: key,
+          Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+        }),
+      );
+    }
   } catch (error) {
     throw explainS3Error(error, { input, bucket, key, endpoint: settings.endpoint });
   }
@@ -84,9 +103,16 @@ export async function getJson<T>(
     const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     text = (await res.Body?.transformToString('utf8')) ?? '';
   } catch (error) {
-    const name = (error as { name?: string }).name;
-    if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
-    throw explainS3Error(error, { input, bucket, key, endpoint });
+    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NoSuchKey' || e.name === 'NotFound') return undefined;
+    const explained = explainS3Error(error, { input, bucket, key, endpoint });
+    // Without s3:ListBucket (the scheduled job's role has none), S3 answers 403 for a missing key.
+    if (e.$metadata?.httpStatusCode === 403 || e.name === 'AccessDenied') {
+      throw new PgferryError(
+        `${explained.message}; without s3:ListBucket S3 also answers this way when the object does not exist`,
+      );
+    }
+    throw explained;
   }
   try {
     return JSON.parse(text) as T;

@@ -84,8 +84,15 @@ describe('backup to S3 and restore from it', () => {
       unknown
     >;
     expect(latest).toMatchObject({ key, manifest: `${key}.json`, sha256: result.manifest.sha256 });
-    const tags = await s3.client().send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }));
-    expect(tags.TagSet).toEqual([{ Key: 'pgferry-tier', Value: 'weekly' }]);
+    // The dump and its manifest expire together under their tier's rule; latest.json never does.
+    for (const tagged of [key, `${key}.json`]) {
+      const tags = await s3.client().send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: tagged }));
+      expect(tags.TagSet).toEqual([{ Key: 'pgferry-tier', Value: 'weekly' }]);
+    }
+    const pointerTags = await s3
+      .client()
+      .send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: latestKey(PREFIX, db) }));
+    expect(pointerTags.TagSet).toEqual([]);
 
     for (const jobs of [1, 'auto'] as const) {
       const target = uniqueName('from_s3');
