@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { imageContext } from './build-assets.js';
 import {
+  jobIdentity,
   TARGET_MAX_EVENT_AGE_HOURS,
   TARGET_RETRY_ATTEMPTS,
   type JobName,
@@ -48,14 +49,13 @@ export class FargateJob extends Construct implements JobRunner {
         vpc: props.vpc,
         containerInsightsV2: ecs.ContainerInsights.ENABLED,
       });
-    this.role = new iam.Role(this, 'TaskRole', {
-      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
-      description: 'pgferry scheduled job (Fargate task)',
-    });
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    ({ role: this.role, logGroup: this.logGroup } = jobIdentity(
+      this,
+      'TaskRole',
+      'ecs-tasks.amazonaws.com',
+      'pgferry scheduled job (Fargate task)',
+      props.logRetention,
+    ));
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu: s.cpu,
       memoryLimitMiB: s.memoryLimitMiB,

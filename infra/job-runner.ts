@@ -1,8 +1,10 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
-import type * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
 import type { ClientStaging } from './build-assets.js';
 
 export type JobName = 'backup' | 'seed';
@@ -31,3 +33,19 @@ export interface JobRunner {
 /** EventBridge retries a target it could not start for this long, then gives up (the alarm fires). */
 export const TARGET_MAX_EVENT_AGE_HOURS = 1;
 export const TARGET_RETRY_ATTEMPTS = 2;
+
+/**
+ * The job's own role (no managed policies: grants are added one by one) and its log group, kept when
+ * the stack goes so the record of past runs outlives it.
+ */
+export function jobIdentity(
+  scope: Construct,
+  roleId: string,
+  service: string,
+  description: string,
+  retention: logs.RetentionDays,
+): { role: iam.Role; logGroup: logs.LogGroup } {
+  const role = new iam.Role(scope, roleId, { assumedBy: new iam.ServicePrincipal(service), description });
+  const logGroup = new logs.LogGroup(scope, 'Logs', { retention, removalPolicy: RemovalPolicy.RETAIN });
+  return { role, logGroup };
+}

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { lambdaCode, stagedClients } from './build-assets.js';
 import {
+  jobIdentity,
   TARGET_MAX_EVENT_AGE_HOURS,
   TARGET_RETRY_ATTEMPTS,
   type JobName,
@@ -43,14 +44,13 @@ export class LambdaJob extends Construct implements JobRunner {
   constructor(scope: Construct, id: string, props: JobRunnerProps & { settings: LambdaSettings }) {
     super(scope, id);
     const s = props.settings;
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'pgferry scheduled job (Lambda)',
-    });
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    ({ role: this.role, logGroup: this.logGroup } = jobIdentity(
+      this,
+      'Role',
+      'lambda.amazonaws.com',
+      'pgferry scheduled job (Lambda)',
+      props.logRetention,
+    ));
     this.logGroup.grantWrite(this.role);
     const vpcAccess = new iam.PolicyStatement({
       sid: 'AttachToVpc',
