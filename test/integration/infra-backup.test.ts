@@ -22,7 +22,10 @@ import {
   type Json,
   type Resources,
   type TestStack,
+  warmClientCache,
 } from './infra-stacks.js';
+
+beforeAll(warmClientCache);
 
 interface Built {
   t: TestStack;

@@ -7,7 +7,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Compute } from '../../infra/compute.js';
 import type { PgferryBackupProps } from '../../infra/props.js';
 import { PgferryBackupPropsError } from '../../infra/resolve-props.js';
-import { backupIn, sanitizeSqlFile, testStack, type TestStack } from './infra-stacks.js';
+import { backupIn, sanitizeSqlFile, testStack, type TestStack, warmClientCache } from './infra-stacks.js';
+
+beforeAll(warmClientCache);
 
 function seedProps(
   t: TestStack,

@@ -8,6 +8,10 @@ import path from 'node:path';
 import { SHARED_CLIENT_CACHE } from '../harness/engine.js';
 import { REPO_ROOT } from '../harness/paths.js';
 import { mirrorUrl } from '../harness/testbed.js';
+import { warmClientCache } from './infra-stacks.js';
+
+// The examples name no mirror: their staging finds the clients in the shared cache, filled first.
+beforeAll(warmClientCache);
 
 const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
 

@@ -12,13 +12,23 @@ import { removeBuiltAssets } from '../../infra/build-assets.js';
 import { applyNag } from '../../infra/nag.js';
 import { PgferryBackup } from '../../infra/pgferry-backup.js';
 import type { PgferryBackupProps } from '../../infra/props.js';
-import { SHARED_CLIENT_CACHE } from '../harness/engine.js';
+import { catalog, SHARED_CLIENT_CACHE } from '../harness/engine.js';
 import { mirrorUrl } from '../harness/testbed.js';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
 export const SOURCE_SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:prod/app-db-AbCdEf`;
 export const MAJORS = [17, 18];
+
+/**
+ * The construct stages clients synchronously (a CDK constructor cannot wait). When Jest runs in band
+ * that would block the very process serving the test mirror, so the shared cache is filled first,
+ * asynchronously; staging then copies from it.
+ */
+export async function warmClientCache(): Promise<void> {
+  const clients = catalog();
+  for (const major of MAJORS) await clients.provide({ major });
+}
 
 // Cloud assemblies, sanitize files and staged assets of this test file, removed after it.
 const scratchDirs: string[] = [];

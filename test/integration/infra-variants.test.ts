@@ -23,7 +23,10 @@ import {
   type Json,
   type Resources,
   type TestStack,
+  warmClientCache,
 } from './infra-stacks.js';
+
+beforeAll(warmClientCache);
 
 interface Statement {
   Effect: string;
