@@ -74174,7 +74174,7 @@ import { pipeline as pipeline4 } from "node:stream/promises";
 async function sha256File(file) {
   if (!(await stat6(file)).isFile()) return void 0;
   const hash = createHash10("sha256");
-  await pipeline4(createReadStream4(file, { highWaterMark: 4 * 1024 * 1024 }), hash);
+  await pipeline4(createReadStream4(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
 }
 async function countArchiveTables(client, archive) {
