@@ -7,6 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
+import { nodeBundleOptions } from '../scripts/bundle.mjs';
 import { repoFile, repoRoot } from './repo-paths.js';
 
 export interface ClientStaging {
@@ -83,26 +84,9 @@ export function stagedClients(s: ClientStaging): string {
   });
 }
 
-/** One ESM file for Node 24 (the Lambda runtime and the container's base image). */
+/** One ESM file for Node 24 (the Lambda runtime and the container's base image), as every bundle is made. */
 function bundle(entry: string, outfile: string): void {
-  buildSync({
-    entryPoints: [entry],
-    // Paths in the bundle's comments are relative to this: the same bytes from any working directory.
-    absWorkingDir: repoRoot(),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    outfile,
-    // pg's optional native binding is never used.
-    external: ['pg-native'],
-    // Bundled CommonJS dependencies (pg, the AWS SDK) still call require() for Node's own modules.
-    banner: {
-      js: "import { createRequire as __pgferryCreateRequire } from 'node:module';\nconst require = __pgferryCreateRequire(import.meta.url);",
-    },
-    legalComments: 'none',
-    logLevel: 'silent',
-  });
+  buildSync({ ...nodeBundleOptions({ entry, outfile, target: 'node24' }), logLevel: 'silent' });
 }
 
 /** The Lambda function's code: `index.mjs` exporting `handler` (lambda/handler.ts). */
