@@ -5,7 +5,12 @@ import { deadlineMessage, DeadlineError, watchDeadline } from './deadline.js';
 import { parseEvent } from './event.js';
 import { JsonLog, stdoutSink } from './json-log.js';
 import { Metrics } from './metrics.js';
-import { runScheduledJob, ScheduledJobError, type ScheduledJobSummary } from './scheduled-job.js';
+import {
+  reportConfigFailure,
+  runScheduledJob,
+  ScheduledJobError,
+  type ScheduledJobSummary,
+} from './scheduled-job.js';
 
 /**
  * The Lambda entry: a scheduled event (configuration from the environment infra/ sets) or a direct
@@ -19,12 +24,7 @@ export async function handler(event: unknown, context: Context): Promise<Schedul
   try {
     config = parseScheduledJobConfig(env, parseEvent(event));
   } catch (error) {
-    // Bad configuration is a failed run too: the same metric line, so the alarm sees it.
-    log.failed('config', error);
-    new Metrics(stdoutSink, env.PGFERRY_METRICS_NAMESPACE || 'pgferry').emit(
-      { Job: env.PGFERRY_JOB || 'backup' },
-      { Success: 0, Failure: 1 },
-    );
+    reportConfigFailure(env, log, error);
     throw error;
   }
   const jobLog = new JsonLog(stdoutSink, { requestId: context.awsRequestId, job: config.job });

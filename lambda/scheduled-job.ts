@@ -13,8 +13,8 @@ import { getJson, type LatestPointer, type Verification } from '../core/storage/
 import { s3Client } from '../core/storage/s3-client.js';
 import type { ScheduledJobConfig } from './config.js';
 import { seedLogin, sourceLogin } from './credentials.js';
-import type { JsonLog } from './json-log.js';
-import type { Metrics } from './metrics.js';
+import { stdoutSink, type JsonLog } from './json-log.js';
+import { Metrics } from './metrics.js';
 import { localSqlFiles } from './sanitize-sql.js';
 
 export interface BackupSummary {
@@ -263,6 +263,15 @@ async function runSeed(ctx: ScheduledJobContext, summary: ScheduledJobSummary): 
   } finally {
     await sql.cleanup();
   }
+}
+
+/** Configuration that does not parse is a failed run too: logged, and counted so the alarm sees it. */
+export function reportConfigFailure(env: NodeJS.ProcessEnv, log: JsonLog, error: unknown): void {
+  log.failed('config', error);
+  new Metrics(stdoutSink, env.PGFERRY_METRICS_NAMESPACE || 'pgferry').emit(
+    { Job: env.PGFERRY_JOB || 'backup' },
+    { Success: 0, Failure: 1 },
+  );
 }
 
 /**

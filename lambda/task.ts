@@ -2,7 +2,7 @@ import { PgferryError } from '../core/errors.js';
 import { parseScheduledJobConfig } from './config.js';
 import { JsonLog, stdoutSink } from './json-log.js';
 import { Metrics } from './metrics.js';
-import { runScheduledJob } from './scheduled-job.js';
+import { reportConfigFailure, runScheduledJob } from './scheduled-job.js';
 
 /**
  * The Fargate entry (the container's command), runnable anywhere as `node task.mjs` with the same
@@ -12,15 +12,14 @@ import { runScheduledJob } from './scheduled-job.js';
 async function main(): Promise<number> {
   const env = process.env;
   const log = new JsonLog(stdoutSink, { job: env.PGFERRY_JOB || 'backup' });
-  const metrics = new Metrics(stdoutSink, env.PGFERRY_METRICS_NAMESPACE || 'pgferry');
   let config;
   try {
     config = parseScheduledJobConfig(env);
   } catch (error) {
-    log.failed('config', error);
-    metrics.emit({ Job: env.PGFERRY_JOB || 'backup' }, { Success: 0, Failure: 1 });
+    reportConfigFailure(env, log, error);
     return 1;
   }
+  const metrics = new Metrics(stdoutSink, config.metricsNamespace);
   const controller = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => controller.abort(new PgferryError(`stopped by ${signal}`)));
