@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ArchiveFacts } from '../pg/archive.js';
 import { pgRestoreArgs, psqlArgs, type ObjectFilters } from '../pg/args.js';
@@ -7,7 +7,7 @@ import { toolPath, type ClientTools } from '../pg/client-tools.js';
 import { connectionEnv, databaseName, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import type { RestorePath } from '../pg/policy.js';
 import { runTool, settlePipeline, type Progress } from '../pg/run.js';
-import { needsFilter, psqlKnowsRestrict, ScriptFilter } from '../pg/script-filter.js';
+import { psqlKnowsRestrict, ScriptFilter } from '../pg/script-filter.js';
 import type { PgVersion } from '../pg/version.js';
 
 /** pg_restore options a restore or copy passes through. */
@@ -42,17 +42,35 @@ export interface ApplyRequest {
   progressIntervalMs?: number;
   /** SQL run first in the same transaction (the clean step); script and psql paths only. */
   prelude?: string;
+  /**
+   * Must resolve before pgferry commits (e.g. the whole S3 object's SHA-256 matched its manifest);
+   * script and psql paths only, where pgferry itself owns the transaction.
+   */
+  commitGate?: () => Promise<void>;
+  /** Names the script in the filter's messages, e.g. "the restore script of s3://b/k". */
+  label?: string;
 }
 
-async function* prefixed(prelude: string, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  yield Buffer.from(prelude);
-  yield* rest;
+/**
+ * The script, then — only once everything that must hold before a commit has held — pgferry's own
+ * `COMMIT`. Should anything fail first, psql's input errors instead, psql is stopped and the server
+ * rolls the transaction back: no statement in the script can commit, the filter sees to that.
+ */
+async function* committedAtEnd(
+  script: AsyncIterable<Buffer>,
+  beforeCommit: () => Promise<void>,
+): AsyncGenerator<Buffer> {
+  yield* script;
+  await beforeCommit();
+  yield Buffer.from('COMMIT;\n');
 }
 
 /**
  * Puts an archive into the target along the path the policy chose. Every path stops at the first
- * error; single-job paths run in one transaction, so a failure leaves the target as it was.
- * Returns what the script filter dropped (empty on the direct path).
+ * error. Single-job paths run in one transaction — pg_restore's own on the direct path, pgferry's on
+ * the script and psql paths, committed only after every producer succeeded and `commitGate`
+ * resolved — so a failure leaves the target as it was. Returns what the script filter dropped
+ * (empty on the direct path).
  */
 export async function applyArchive(r: ApplyRequest): Promise<string[]> {
   const env = connectionEnv(r.target);
@@ -74,7 +92,7 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
   const stream = 'stream' in r.input ? r.input.stream : undefined;
 
   if (r.path === 'pg_restore') {
-    if (r.prelude) throw new Error('a prelude needs the script path');
+    if (r.prelude || r.commitGate) throw new Error('a prelude or a commit gate needs the script path');
     await runTool({
       ...common,
       signal: r.signal,
@@ -97,34 +115,44 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
     psqlKnowsRestrict: psqlKnowsRestrict(r.client.version),
     singleTransaction: true,
   };
-  const filter = new ScriptFilter(rules);
+  const filter = new ScriptFilter(rules, r.label ?? 'the restore script');
   const controller = new AbortController();
   const signal = r.signal ? AbortSignal.any([r.signal, controller.signal]) : controller.signal;
-  let script: Readable;
   const producers: Promise<unknown>[] = [];
   if (r.path === 'psql') {
     const raw = stream ?? createReadStream(file ?? '');
-    script = r.archive.compression === 'gzip' ? raw.pipe(createGunzip()) : raw;
-    if (needsFilter(rules, r.archive.dumpVersion)) script = script.pipe(filter);
+    // pipeline() carries a read or gunzip error to the filter, and so to psql's input.
+    const stages = r.archive.compression === 'gzip' ? [raw, createGunzip()] : [raw];
+    pipeline([...stages, filter], () => {});
   } else {
-    script = filter;
     producers.push(
       runTool({
         ...common,
         signal,
         file: toolPath(r.client, 'pg_restore'),
-        args: pgRestoreArgs({ ...restoreOptions, file, jobs: 1, toStdout: true }),
+        args: pgRestoreArgs({ ...restoreOptions, file, jobs: 1, toStdout: true, singleTransaction: true }),
         stdin: stream,
         stdout: filter,
       }),
     );
   }
+  const producersDone = Promise.all(producers);
+  producersDone.catch(() => {});
+  const script = committedAtEnd(filter, async () => {
+    await producersDone;
+    await r.commitGate?.();
+  });
   const consumer = runTool({
     ...common,
     signal,
     file: toolPath(r.client, 'psql'),
-    args: psqlArgs({ file: '-', onErrorStop: true, singleTransaction: true, quiet: true }),
-    stdin: r.prelude ? Readable.from(prefixed(r.prelude, script)) : script,
+    args: psqlArgs({
+      file: '-',
+      onErrorStop: true,
+      quiet: true,
+      before: ['BEGIN', ...(r.prelude ? [r.prelude] : [])],
+    }),
+    stdin: Readable.from(script),
     stdout: 'ignore',
   });
   // Whichever side fails first stops the other; the cause is what gets reported.

@@ -95,7 +95,7 @@ async function verifyByRestore(
   const scratch = withDatabase(o.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
     const file = path.join(dir, 'backup.dump');
-    await downloadVerified(o.s3, ref, file, sha256, o.signal);
+    await downloadVerified(o.s3, ref, file, { sha256 }, o.signal);
     await restoreFromPath({
       from: file,
       to: scratch,

@@ -3,13 +3,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { InputError, PgferryError } from '../errors.js';
 import type { S3Settings } from '../options.js';
 import { readArchiveFactsFromStream } from '../pg/archive.js';
 import { describeConnection } from '../pg/connection.js';
 import { formatVersion } from '../pg/version.js';
-import { downloadVerified, openObject, VerifiedTail, type ObjectRef } from '../storage/download.js';
-import { getJson, type LatestPointer, type Manifest } from '../storage/manifest.js';
+import { checkDigest, downloadVerified, openObject, type ObjectRef } from '../storage/download.js';
+import { manifestKey } from '../storage/backup-layout.js';
+import {
+  checkManifestKey,
+  checkObjectSize,
+  checkPointer,
+  parseLatestPointer,
+  parseManifest,
+} from '../storage/backup-vouch.js';
+import { HashMeter } from '../storage/hash-meter.js';
+import { getJson, NotJsonError, type Manifest } from '../storage/manifest.js';
 import { explainS3Error } from '../storage/s3-client.js';
 import { applyArchive, applyOptionsOf } from './apply-archive.js';
 import { defaultJobs } from './dump.js';
@@ -18,23 +28,31 @@ import { undoCreatedOnFailure } from '../pg/target-database.js';
 
 export interface BackupObject {
   ref: ObjectRef;
-  manifest?: Manifest;
+  manifest: Manifest;
 }
 
-async function exists(client: S3Client, ref: ObjectRef): Promise<boolean> {
+/** The stored object's size, or undefined when there is no such object. */
+async function storedSize(client: S3Client, ref: ObjectRef): Promise<number | undefined> {
   try {
-    await client.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
-    return true;
+    const head = await client.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+    return head.ContentLength ?? 0;
   } catch (error) {
     const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)
+      return undefined;
     throw explainS3Error(error, ref);
   }
 }
 
+async function readJson(client: S3Client, bucket: string, key: string, endpoint?: string): Promise<unknown> {
+  return getJson<unknown>(client, bucket, key, 'from', endpoint);
+}
+
 /**
- * `s3://bucket/key` is that object (checked against its manifest when it has one);
- * `s3://bucket/prefix/db/` is the latest verified backup there, found through `latest.json` only.
+ * `s3://bucket/key` is that object, vouched for by its manifest `<key>.json`; `s3://bucket/prefix/db/`
+ * is the latest verified backup there, found through `latest.json` only. Either way the manifest
+ * must carry the object's key, database, size and SHA-256, and everything must agree (backup-vouch.ts)
+ * before the target is touched.
  */
 export async function resolveBackupObject(
   client: S3Client,
@@ -46,34 +64,50 @@ export async function resolveBackupObject(
   const endpoint = settings.endpoint;
   if (key === '' || key.endsWith('/')) {
     const pointerKey = `${key}latest.json`;
-    const latest = await getJson<LatestPointer>(client, bucket, pointerKey, input, endpoint);
-    if (!latest)
+    const pointerUri = `s3://${bucket}/${pointerKey}`;
+    const raw = await readJson(client, bucket, pointerKey, endpoint).catch((error: unknown) => {
+      if (error instanceof NotJsonError)
+        throw new PgferryError(`${input}: ${pointerUri} is not a pgferry latest pointer: it is not JSON`);
+      throw error;
+    });
+    if (raw === undefined)
       throw new InputError(
         input,
         `no verified backup under s3://${bucket}/${key} (there is no ${pointerKey})`,
       );
+    const latest = parseLatestPointer(raw, pointerUri);
+    const manifestRaw = await readJson(client, bucket, latest.manifest, endpoint);
+    if (manifestRaw === undefined)
+      throw new PgferryError(
+        `${input}: ${pointerUri} points at a missing manifest s3://${bucket}/${latest.manifest}`,
+      );
+    const manifest = parseManifest(manifestRaw, `s3://${bucket}/${latest.manifest}`);
+    checkPointer(latest, manifest, { bucket, dir: key });
     const ref = { bucket, key: latest.key, input, endpoint };
-    const manifest = await getJson<Manifest>(client, bucket, latest.manifest, input, endpoint);
-    if (!(await exists(client, ref))) {
+    const stored = await storedSize(client, ref);
+    if (stored === undefined)
       throw new PgferryError(
-        `${input}: s3://${bucket}/${pointerKey} points at s3://${bucket}/${latest.key}, which does not exist`,
+        `${input}: ${pointerUri} points at s3://${bucket}/${latest.key}, which does not exist`,
       );
-    }
-    if (!manifest)
-      throw new PgferryError(
-        `${input}: s3://${bucket}/${pointerKey} points at a missing manifest s3://${bucket}/${latest.manifest}`,
-      );
+    checkObjectSize(manifest, stored, `s3://${bucket}/${latest.key}`);
     return checked({ ref, manifest });
   }
   const ref = { bucket, key, input, endpoint };
-  const manifest = await getJson<Manifest>(client, bucket, `${key}.json`, input, endpoint);
-  if (!manifest && !(await exists(client, ref)))
-    throw new InputError(input, `s3://${bucket}/${key} does not exist`);
+  const manifestRaw = await readJson(client, bucket, manifestKey(key), endpoint);
+  const stored = await storedSize(client, ref);
+  if (stored === undefined) throw new InputError(input, `s3://${bucket}/${key} does not exist`);
+  if (manifestRaw === undefined)
+    throw new PgferryError(
+      `${input}: s3://${bucket}/${key} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`,
+    );
+  const manifest = parseManifest(manifestRaw, `s3://${bucket}/${manifestKey(key)}`);
+  checkManifestKey(manifest, { bucket, key });
+  checkObjectSize(manifest, stored, `s3://${bucket}/${key}`);
   return checked({ ref, manifest });
 }
 
-function checked(found: BackupObject): BackupObject {
-  const v = found.manifest?.verification;
+function checked(found: { ref: ObjectRef; manifest: Manifest }): BackupObject {
+  const v = found.manifest.verification as Manifest['verification'] | undefined;
   if (v && v.result !== 'passed') {
     throw new PgferryError(
       `from: s3://${found.ref.bucket}/${found.ref.key} failed its verification (${v.method}: ${v.detail ?? 'no detail'}); refusing to restore it`,
@@ -90,9 +124,10 @@ export interface RestoreFromS3Options extends Omit<RestoreOptions, 'from'> {
 }
 
 /**
- * Restores a stored backup: with one job (and no clean) streamed straight into pg_restore, its tail
- * held back until the SHA-256 matches the manifest; otherwise downloaded and checked first, then
- * restored in parallel from the file.
+ * Restores a stored backup. With one job (and no clean) it streams straight from S3 into pg_restore
+ * and psql inside one transaction that pgferry commits only after the SHA-256 of the *whole* object —
+ * read to its end, however little pg_restore needed — matched the manifest. Otherwise the object is
+ * downloaded and checked first, then restored from the file (in parallel where it allows).
  */
 export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreResult & { location: string }> {
   const found = await resolveBackupObject(o.s3, o.bucket, o.key, o.settings);
@@ -103,7 +138,7 @@ export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreRes
     try {
       const file = path.join(dir, path.basename(found.ref.key) || 'backup.dump');
       o.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
-      await downloadVerified(o.s3, found.ref, file, found.manifest?.sha256, o.signal);
+      await downloadVerified(o.s3, found.ref, file, found.manifest, o.signal);
       return { ...(await restoreFromPath({ ...o, from: file })), location };
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -112,23 +147,36 @@ export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreRes
 
   const started = Date.now();
   const { body } = await openObject(o.s3, found.ref, o.signal);
-  const verified = found.manifest ? body.pipe(new VerifiedTail(found.manifest.sha256, found.ref)) : body;
-  body.on('error', (e) => verified.destroy(e));
-  const { facts: archive, head } = await readArchiveFactsFromStream(verified, location);
+  const meter = new HashMeter();
+  body.on('error', (e) => meter.destroy(e));
+  body.pipe(meter);
+  const { facts: archive, head } = await readArchiveFactsFromStream(meter, location);
   const stream = Readable.from(
     (async function* () {
       yield head;
-      yield* verified;
+      yield* meter;
     })(),
   );
-  const { target, choice, client, createdDatabase } = await prepareRestore(archive, o);
+  // Read to the end whatever pg_restore needed, then compare: only a match lets pgferry commit.
+  const wholeObjectMatches = async (): Promise<void> => {
+    await finished(stream);
+    checkDigest(found.ref, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
+  };
+  const { target, choice, client, createdDatabase } = await prepareRestore(archive, o).catch(
+    (error: unknown) => {
+      stream.destroy();
+      throw error;
+    },
+  );
+  // pg_restore cannot hold its own commit back, so the stream always takes the script path.
+  const restorePath = choice.path === 'pg_restore' ? 'script' : choice.path;
   return undoCreatedOnFailure(createdDatabase, o.to, async () => {
     o.log.info(
-      `restoring ${location} into ${describeConnection(o.to)} with ${formatVersion(client.version)}, streamed (one job)`,
+      `restoring ${location} into ${describeConnection(o.to)} with ${formatVersion(client.version)}, streamed (one job, committed once the whole object's SHA-256 matched)`,
     );
     const filtered = await applyArchive({
       client,
-      path: choice.path,
+      path: restorePath,
       archive,
       input: { stream },
       target: o.to,
@@ -137,6 +185,8 @@ export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreRes
       options: { ...applyOptionsOf(o), clean: false },
       signal: o.signal,
       onProgress: o.onProgress,
+      commitGate: wholeObjectMatches,
+      label: `the restore script of ${location}`,
     });
     const durationSeconds = (Date.now() - started) / 1000;
     return {
@@ -144,7 +194,7 @@ export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreRes
       client,
       choice,
       archive,
-      path: choice.path,
+      path: restorePath,
       jobs: 1,
       createdDatabase,
       filtered,

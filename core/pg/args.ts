@@ -155,6 +155,8 @@ export interface PsqlArgsOptions {
   variables?: Record<string, string>;
   /** One command to run instead of a script. */
   command?: string;
+  /** Commands run first, in the same session, before the script (e.g. pgferry's own `BEGIN`). */
+  before?: string[];
   extraArgs?: string[];
 }
 
@@ -174,6 +176,7 @@ export function psqlArgs(o: PsqlArgsOptions): string[] {
   }
   if (o.singleTransaction) argv.push('--single-transaction');
   if (o.quiet) argv.push('--quiet');
+  for (const command of o.before ?? []) argv.push(`--command=${nonEmpty(command, 'command')}`);
   if (o.command !== undefined) {
     if (o.file !== undefined) throw new InputError('command', 'runs instead of a script file, not with one');
     argv.push(`--command=${o.command}`);

@@ -1,28 +1,29 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { PgferryError } from '../errors.js';
+import { PsqlLexer } from './psql-lexer.js';
+import { classifyStatement, UNSAFE_VARIABLES } from './script-statements.js';
 import type { PgVersion } from './version.js';
 
 /**
- * A SQL script (pg_restore -f -, or a plain dump) made by newer tools than the target understands:
- * drop the session settings the target's server does not know and the `\restrict` lines an older
- * psql rejects. COPY data is passed through untouched.
+ * A SQL script (pg_restore -f -, a plain dump, a globals script) on its way to psql. Statements are
+ * found as psql finds them (psql-lexer.ts), so only whole session-level statements are ever changed:
+ * settings the target's server does not know, `\restrict` lines an older psql rejects, and — when
+ * pgferry owns the transaction — pg_dump's own bare `BEGIN;` / `COMMIT;`. Anything that could end
+ * pgferry's transaction or escape psql's SQL (other transaction control, meta-commands, statements
+ * smuggled after COPY) is refused with its line. Function bodies, literals, comments and COPY data
+ * pass byte for byte.
  */
 export interface ScriptFilterRules {
   targetServer: PgVersion;
   /** Whether the psql that will run the script knows `\restrict` / `\unrestrict`. */
   psqlKnowsRestrict: boolean;
   /**
-   * The script runs inside one transaction (psql --single-transaction): pg_dump's own `BEGIN;` /
-   * `COMMIT;` lines around large objects would commit it halfway, so they are neutralised.
+   * pgferry runs the script in one transaction of its own and commits it itself: bare `BEGIN;` /
+   * `COMMIT;` (pg_dump's, around large objects) are left out and any other transaction control is
+   * refused, so nothing in the script can commit early.
    */
   singleTransaction?: boolean;
 }
-
-/** Session settings pg_dump/pg_restore emit, with the first server major that knows them. */
-const SETTING_SINCE: Readonly<Record<string, number>> = {
-  transaction_timeout: 17,
-  default_toast_compression: 14,
-  default_table_access_method: 12,
-};
 
 /** psql learned `\restrict` in these minors (the August 2025 security releases). */
 const RESTRICT_SINCE_MINOR: Readonly<Record<number, number>> = {
@@ -40,101 +41,202 @@ export function psqlKnowsRestrict(psql: PgVersion): boolean {
   return since !== undefined && psql.minor !== undefined && psql.minor >= since;
 }
 
-/** Whether a script for this target needs filtering at all. */
-export function needsFilter(rules: ScriptFilterRules, dumpedBy: PgVersion | undefined): boolean {
-  if (!rules.psqlKnowsRestrict || rules.singleTransaction) return true;
-  return dumpedBy === undefined || dumpedBy.major > rules.targetServer.major;
-}
+/** A statement held back until it is known whether it passes: short ones only. */
+const HOLD_LIMIT = 8192;
 
 export class ScriptFilter extends Transform {
-  /** What was dropped, by setting name (or `\restrict`), with counts: reported to the user. */
+  /** What was dropped, by setting name (or `\restrict`), with the script lines: reported to the user. */
   readonly filtered = new Map<string, number>();
-  /** `BEGIN;` / `COMMIT;` lines neutralised for the single transaction (not reported to users). */
+  private readonly filteredLines = new Map<string, number[]>();
+  /** Bare `BEGIN;` / `COMMIT;` left out for pgferry's own transaction (not reported to users). */
   transactionLines = 0;
-  private carry: Buffer = Buffer.alloc(0);
-  private inCopy = false;
+  private readonly lexer: PsqlLexer;
+  /** Bytes not yet passed on, starting at absolute offset `pendingAt`. */
+  private pending: Buffer[] = [];
+  private pendingAt = 0;
+  private out: Buffer[] = [];
+  /** Where the statement being held starts; undefined while bytes stream. */
+  private holdAt: number | undefined;
+  private holdLine = 0;
+  private words: string[] = [];
+  /** Where a meta-command being read starts: held until its line is complete. */
+  private metaAt: number | undefined;
+  private problem: PgferryError | undefined;
 
-  constructor(private readonly rules: ScriptFilterRules) {
+  /** `label` names the script in messages, e.g. "the restore script of s3://b/k". */
+  constructor(
+    private readonly rules: ScriptFilterRules,
+    private readonly label = 'the script',
+  ) {
     super();
+    this.lexer = new PsqlLexer({
+      statementStart: (offset, line) => {
+        this.holdAt = offset;
+        this.holdLine = line;
+        this.words = [];
+      },
+      word: (word) => {
+        if (this.holdAt !== undefined && this.words.length < 8) this.words.push(word);
+      },
+      statementEnd: (end) => this.statementEnd(end),
+      metaStart: (offset) => {
+        this.metaAt = offset;
+      },
+      meta: (text, offset, line, atBoundary) => {
+        this.metaAt = undefined;
+        this.meta(text, offset, line, atBoundary);
+      },
+      variable: (name, line) => {
+        if (UNSAFE_VARIABLES.has(name))
+          this.refuse(line, `:${name} would be replaced by psql with a value of the connection`);
+      },
+      afterCopy: (line) => this.refuse(line, 'a statement follows COPY … FROM stdin on the same line'),
+      copyEnd: () => {},
+    });
   }
 
-  private droppedName(line: string): string | undefined {
-    if (!this.rules.psqlKnowsRestrict && /^\\(un)?restrict\b/.test(line)) return '\\restrict';
-    const set =
-      /^SET\s+([a-z_]+)\s*(=|TO)/i.exec(line) ?? /^SELECT pg_catalog\.set_config\('([a-z_]+)'/i.exec(line);
-    const name = set?.[1]?.toLowerCase();
-    if (name && (SETTING_SINCE[name] ?? 0) > this.rules.targetServer.major) return name;
-    return undefined;
+  private refuse(line: number, why: string): void {
+    this.problem ??= new PgferryError(`${this.label}, line ${line}: ${why}; refusing to run it`);
   }
 
-  /** One line without its newline; bytes pass through unchanged unless the line is dropped. */
-  private line(bytes: Buffer): Buffer {
-    // Only short lines can be commands we care about, except a COPY of a wide table; long ones are data.
-    if (this.isLongData(bytes)) return bytes;
-    const line = bytes.toString('latin1');
-    if (this.inCopy) {
-      if (line === '\\.' || line === '\\.\r') this.inCopy = false;
-      return bytes;
+  private note(name: string, line: number): void {
+    this.filtered.set(name, (this.filtered.get(name) ?? 0) + 1);
+    const at = this.filteredLines.get(name) ?? [];
+    if (at.length < 5) at.push(line);
+    this.filteredLines.set(name, at);
+  }
+
+  private statementEnd(end: number): void {
+    const start = this.holdAt;
+    this.holdAt = undefined;
+    if (start === undefined) return;
+    const text = this.slice(start, end).toString('latin1');
+    const verdict = classifyStatement(text, this.words, this.rules);
+    switch (verdict.action) {
+      case 'pass':
+        if (verdict.standardStrings !== undefined) this.lexer.setStandardStrings(verdict.standardStrings);
+        return;
+      case 'refuse':
+        this.refuse(this.holdLine, verdict.why);
+        return;
+      case 'transaction':
+        this.transactionLines++;
+        this.replace(start, end, `-- pgferry: ${text.trim()} left out, the whole restore is one transaction`);
+        return;
+      case 'drop':
+        this.note(verdict.name, this.holdLine);
+        this.replace(start, end, `-- pgferry filtered: ${verdict.name}`);
+        return;
     }
-    if (/^COPY .* FROM stdin;\s*$/.test(line)) this.inCopy = true;
-    if (this.rules.singleTransaction && /^(BEGIN|COMMIT);\r?$/.test(line)) {
-      this.transactionLines++;
-      return Buffer.from(`-- pgferry: ${line.trim()} left out, the whole restore is one transaction`);
-    }
-    const dropped = this.droppedName(line);
-    if (dropped === undefined) return bytes;
-    this.filtered.set(dropped, (this.filtered.get(dropped) ?? 0) + 1);
-    return Buffer.from(`-- pgferry filtered: ${dropped}`);
   }
 
-  /** The current line is long data being passed through unexamined until its newline. */
-  private streaming = false;
+  private meta(text: string, offset: number, line: number, atBoundary: boolean): void {
+    const restrict = /^\\(un)?restrict [A-Za-z0-9]+\r?$/.test(text);
+    if (!restrict || !atBoundary) {
+      const name = /^\\[^\s\\]*/.exec(text)?.[0] ?? '\\';
+      this.refuse(
+        line,
+        `the psql meta-command ${name} is not allowed (only \\restrict and \\unrestrict are)`,
+      );
+      return;
+    }
+    if (this.rules.psqlKnowsRestrict) return;
+    this.note('\\restrict', line);
+    this.replace(offset, offset + Buffer.byteLength(text, 'latin1'), '-- pgferry filtered: \\restrict');
+  }
 
-  private isLongData(partial: Buffer): boolean {
-    return partial.length > LONG_LINE && (this.inCopy || partial.toString('latin1', 0, 5) !== 'COPY ');
+  /** Bytes [from, to) of what is still pending. */
+  private slice(from: number, to: number): Buffer {
+    const all = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
+    this.pending = [all];
+    return all.subarray(from - this.pendingAt, to - this.pendingAt);
+  }
+
+  /** Passes everything before `from`, then `text` instead of [from, to), keeping the line count. */
+  private replace(from: number, to: number, text: string): void {
+    const dropped = this.slice(from, to);
+    this.passUpTo(from);
+    let newlines = 0;
+    for (let at = dropped.indexOf(10); at !== -1; at = dropped.indexOf(10, at + 1)) newlines++;
+    this.out.push(Buffer.from(text + '\n'.repeat(newlines), 'latin1'));
+    this.discardUpTo(to);
+  }
+
+  private passUpTo(offset: number): void {
+    const all = this.slice(this.pendingAt, offset);
+    if (all.length) this.out.push(all);
+    this.discardUpTo(offset);
+  }
+
+  private discardUpTo(offset: number): void {
+    const all = this.slice(this.pendingAt, this.pendingAt + this.pendingBytes());
+    this.pending = [all.subarray(offset - this.pendingAt)];
+    this.pendingAt = offset;
+  }
+
+  private pendingBytes(): number {
+    return this.pending.reduce((n, b) => n + b.length, 0);
+  }
+
+  /** A held statement too long to be one the filter changes is passed on as it streams. */
+  private releaseLongStatement(): void {
+    if (this.holdAt === undefined || this.pendingAt + this.pendingBytes() - this.holdAt <= HOLD_LIMIT) return;
+    const first = this.words[0];
+    if (
+      first &&
+      [
+        'BEGIN',
+        'COMMIT',
+        'END',
+        'ROLLBACK',
+        'ABORT',
+        'START',
+        'SAVEPOINT',
+        'RELEASE',
+        'PREPARE',
+        'SET',
+        'RESET',
+      ].includes(first)
+    ) {
+      this.refuse(this.holdLine, `a ${first} statement longer than ${HOLD_LIMIT} bytes`);
+      return;
+    }
+    this.holdAt = undefined;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    const out: Buffer[] = [];
-    let start = 0;
-    while (start < chunk.length) {
-      const nl = chunk.indexOf(10, start);
-      if (this.streaming) {
-        const end = nl === -1 ? chunk.length : nl + 1;
-        out.push(chunk.subarray(start, end));
-        if (nl !== -1) this.streaming = false;
-        start = end;
-        continue;
-      }
-      if (nl === -1) {
-        this.carry = Buffer.concat([this.carry, chunk.subarray(start)]);
-        // A long line cannot be a setting or a COPY terminator: pass it on instead of buffering it
-        // (buffering whole multi-megabyte rows made the filter quadratic in the row length).
-        if (this.isLongData(this.carry)) {
-          out.push(this.carry);
-          this.carry = Buffer.alloc(0);
-          this.streaming = true;
-        }
-        break;
-      }
-      const piece = chunk.subarray(start, nl);
-      const line = this.carry.length ? Buffer.concat([this.carry, piece]) : piece;
-      this.carry = Buffer.alloc(0);
-      out.push(this.line(line), NEWLINE);
-      start = nl + 1;
-    }
-    done(null, out.length ? Buffer.concat(out) : undefined);
+    this.pending.push(chunk);
+    this.lexer.write(chunk);
+    if (this.problem) return done(this.problem);
+    this.releaseLongStatement();
+    if (this.problem) return done(this.problem);
+    const end = this.pendingAt + this.pendingBytes();
+    this.passUpTo(Math.min(this.holdAt ?? end, this.metaAt ?? end));
+    this.flushOut(done);
   }
 
   override _flush(done: TransformCallback): void {
-    done(null, this.carry.length ? this.line(this.carry) : undefined);
+    this.lexer.end();
+    const open = this.lexer.openConstruct();
+    if (!this.problem && open)
+      this.refuse(this.lexer.line, `the script ends inside ${open}: it is incomplete`);
+    if (this.problem) return done(this.problem);
+    this.passUpTo(this.pendingAt + this.pendingBytes());
+    this.flushOut(done);
   }
 
+  private flushOut(done: TransformCallback): void {
+    const out = this.out;
+    this.out = [];
+    done(null, out.length === 0 ? undefined : out.length === 1 ? out[0] : Buffer.concat(out));
+  }
+
+  /** What was dropped, e.g. `transaction_timeout (2×: lines 12, 40)`. */
   summary(): string[] {
-    return [...this.filtered].map(([name, n]) => `${name} (${n}×)`);
+    return [...this.filtered].map(([name, n]) => {
+      const at = this.filteredLines.get(name) ?? [];
+      const more = n > at.length ? ', …' : '';
+      return `${name} (${n}×: line${at.length > 1 ? 's' : ''} ${at.join(', ')}${more})`;
+    });
   }
 }
-
-const NEWLINE = Buffer.from('\n');
-/** Lines longer than this are data or DDL bodies, never a session setting or a COPY terminator. */
-const LONG_LINE = 200;

@@ -90,6 +90,9 @@ export async function putJson(
   }
 }
 
+/** An object that is there but is not JSON (readers say what it should have been). */
+export class NotJsonError extends PgferryError {}
+
 /** A JSON object, or undefined when there is no such key. */
 export async function getJson<T>(
   client: S3Client,
@@ -117,6 +120,6 @@ export async function getJson<T>(
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new PgferryError(`${input}: s3://${bucket}/${key} is not valid JSON`);
+    throw new NotJsonError(`${input}: s3://${bucket}/${key} is not valid JSON`);
   }
 }

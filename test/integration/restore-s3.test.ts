@@ -86,16 +86,21 @@ describe('restore from S3: what is refused', () => {
         unknown
       >;
       const good = JSON.stringify(manifest);
+      // Manifest and pointer agree with each other, so only the object's own bytes can tell.
+      const pointerKey = latestKey('p', db);
+      const pointer = JSON.parse((await s3.getText(BUCKET, pointerKey)) ?? '{}') as Record<string, unknown>;
       await putText(`${key}.json`, JSON.stringify({ ...manifest, sha256: 'f'.repeat(64) }));
+      await putText(pointerKey, JSON.stringify({ ...pointer, sha256: 'f'.repeat(64) }));
       try {
         const { target, run } = restore('p/' + db + '/', jobs);
         const error = await failureOf(run);
         expect(error.message).toMatch(
-          /does not match its manifest: SHA-256 is [0-9a-f]{64}, the manifest says f{64}; refusing to restore it/,
+          /does not match its manifest: \d+ bytes with SHA-256 [0-9a-f]{64}, the manifest says \d+ bytes with f{64}; refusing to restore it/,
         );
         expect(await databaseExists(target)).toBe(false);
       } finally {
         await putText(`${key}.json`, good);
+        await putText(pointerKey, JSON.stringify(pointer));
       }
     },
   );
@@ -124,20 +129,22 @@ describe('restore from S3: what is refused', () => {
     );
   });
 
-  it('says when latest.json points at a missing object', async () => {
+  it('says when latest.json points at a missing manifest, or at a missing object', async () => {
     const pointer = latestKey('p', 'ghost');
+    const described = { database: 'ghost', key: 'p/ghost/gone.dump', sha256: 'a'.repeat(64), bytes: 1 };
     await putText(
       pointer,
       JSON.stringify({
         schemaVersion: 1,
-        database: 'ghost',
-        key: 'p/ghost/gone.dump',
+        ...described,
         manifest: 'p/ghost/gone.dump.json',
-        sha256: 'a'.repeat(64),
-        bytes: 1,
         finishedAt: '2026-01-01T00:00:00Z',
       }),
     );
+    expect((await failureOf(restore('p/ghost/').run)).message).toBe(
+      `from: s3://${BUCKET}/${pointer} points at a missing manifest s3://${BUCKET}/p/ghost/gone.dump.json`,
+    );
+    await putText('p/ghost/gone.dump.json', JSON.stringify({ schemaVersion: 1, ...described }));
     const error = await failureOf(restore('p/ghost/').run);
     expect(error.message).toBe(
       `from: s3://${BUCKET}/${pointer} points at s3://${BUCKET}/p/ghost/gone.dump, which does not exist`,

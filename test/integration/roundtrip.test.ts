@@ -70,7 +70,8 @@ describe.each(SERVER_MAJORS)('server %i: dump and restore with the chosen client
     expect(restored.target.version.major).toBe(major);
     // A 16 server dumped by pg_dump 17 (no 16 client here) restores through the filtered script.
     expect(restored.path).toBe(major === 16 ? 'script' : 'pg_restore');
-    if (major === 16) expect(restored.filtered).toEqual(['transaction_timeout (1×)']);
+    if (major === 16)
+      expect(restored.filtered).toEqual([expect.stringMatching(/^transaction_timeout \(1×: line \d+\)$/)]);
 
     expect(await schemaOf(dumped.client, major, target)).toBe(await schemaOf(dumped.client, major, source));
     const sourceRows = await rowHashes(major, source);

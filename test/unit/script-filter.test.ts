@@ -1,11 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  needsFilter,
-  psqlKnowsRestrict,
-  ScriptFilter,
-  type ScriptFilterRules,
-} from '../../core/pg/script-filter.js';
+import { psqlKnowsRestrict, ScriptFilter, type ScriptFilterRules } from '../../core/pg/script-filter.js';
 
 function rules(targetMajor: number, knowsRestrict = true): ScriptFilterRules {
   return { targetServer: { major: targetMajor }, psqlKnowsRestrict: knowsRestrict };
@@ -58,7 +53,7 @@ describe('ScriptFilter: session settings', () => {
       ),
     );
     expect([...filter.filtered]).toEqual([['transaction_timeout', 1]]);
-    expect(filter.summary()).toEqual(['transaction_timeout (1×)']);
+    expect(filter.summary()).toEqual(['transaction_timeout (1×: line 4)']);
   });
 
   it('keeps it for a 17 target (and 18)', async () => {
@@ -85,7 +80,7 @@ describe('ScriptFilter: session settings', () => {
       ),
     );
     expect(filter.filtered.get('transaction_timeout')).toBe(3);
-    expect(filter.summary()).toEqual(['transaction_timeout (3×)']);
+    expect(filter.summary()).toEqual(['transaction_timeout (3×: lines 1, 2, 3)']);
     expect(await filterText(input, rules(17))).toBe(input);
   });
 
@@ -95,24 +90,38 @@ describe('ScriptFilter: session settings', () => {
     expect(output.toString()).toBe(
       lines('-- pgferry filtered: default_toast_compression', 'SET default_table_access_method = heap;'),
     );
-    expect(filter.summary()).toEqual(['default_toast_compression (1×)']);
+    expect(filter.summary()).toEqual(['default_toast_compression (1×: line 1)']);
     expect(await filterText(input, rules(14))).toBe(input);
     expect(await filterText(input, rules(12))).toBe(
       lines('-- pgferry filtered: default_toast_compression', 'SET default_table_access_method = heap;'),
     );
   });
 
-  it('leaves settings of every server alone, and SET lines that are not at the start of a line', async () => {
-    const input = lines(
+  // Statements, not lines: an indented SET is the same session statement (and fails the same way on
+  // the target), while a comment, a role's setting or a literal that merely mentions one is not.
+  it('drops the session statements wherever they stand, and nothing that only mentions them', async () => {
+    const keep = lines(
       'SET search_path = public;',
-      '    SET transaction_timeout = 0;',
       '-- SET transaction_timeout = 0;',
-      "SELECT set_config('transaction_timeout', '0', false);",
       'ALTER ROLE app SET transaction_timeout = 0;',
+      "COMMENT ON TABLE t IS '",
+      "SET transaction_timeout = 0;';",
+      'CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$',
+      'BEGIN',
+      '  SET transaction_timeout = 0;',
+      'END $$;',
     );
-    const { output, filter } = await runFilter(input, rules(15));
-    expect(output.toString()).toBe(input);
+    const { output, filter } = await runFilter(keep, rules(15));
+    expect(output.toString()).toBe(keep);
     expect(filter.filtered.size).toBe(0);
+    const drop = lines(
+      '    SET transaction_timeout = 0;',
+      "SELECT set_config('transaction_timeout', '0', false);",
+    );
+    const dropped = await runFilter(drop, rules(15));
+    expect(dropped.output.toString()).toBe(
+      lines('    -- pgferry filtered: transaction_timeout', '-- pgferry filtered: transaction_timeout'),
+    );
   });
 
   it('reports several settings with their counts', async () => {
@@ -122,7 +131,10 @@ describe('ScriptFilter: session settings', () => {
       'SET transaction_timeout = 0;',
     );
     const { filter } = await runFilter(input, rules(13));
-    expect(filter.summary()).toEqual(['transaction_timeout (2×)', 'default_toast_compression (1×)']);
+    expect(filter.summary()).toEqual([
+      'transaction_timeout (2×: lines 1, 3)',
+      'default_toast_compression (1×: line 2)',
+    ]);
   });
 });
 
@@ -144,7 +156,7 @@ describe('ScriptFilter: \\restrict', () => {
         '-- pgferry filtered: \\restrict',
       ),
     );
-    expect(filter.summary()).toEqual(['\\restrict (2×)']);
+    expect(filter.summary()).toEqual(['\\restrict (2×: lines 1, 4)']);
   });
 
   it('keeps them when the psql knows them', async () => {
@@ -153,9 +165,19 @@ describe('ScriptFilter: \\restrict', () => {
     expect(filter.filtered.size).toBe(0);
   });
 
-  it('does not mistake a longer meta-command for \\restrict', async () => {
-    const other = lines('\\restricted', '\\unrestricting now');
-    expect(await filterText(other, rules(17, false))).toBe(other);
+  it('refuses any other meta-command, a longer name included, naming its line', async () => {
+    for (const other of [
+      '\\restricted',
+      '\\unrestricting now',
+      '\\! rm -rf /',
+      '\\connect other',
+      '\\set ON_ERROR_STOP off',
+    ]) {
+      const name = /^\\\S*/.exec(other)?.[0] ?? '';
+      await expect(runFilter(lines('SELECT 1;', other), rules(17, false))).rejects.toThrow(
+        `the script, line 2: the psql meta-command ${name} is not allowed`,
+      );
+    }
   });
 });
 
@@ -249,7 +271,7 @@ describe('ScriptFilter: bytes', () => {
       latin1('COPY public.menu (name) FROM stdin;\n'),
       Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), // café in latin1
       Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x0a]), // invalid UTF-8, a NUL
-      latin1('\\.\n'),
+      latin1('\\.\n-- '),
       Buffer.from([0xe9, 0xe8, 0x0a]),
       latin1('-- no newline at the end \u00e9'),
     ]);
@@ -260,7 +282,7 @@ describe('ScriptFilter: bytes', () => {
       latin1('COPY public.menu (name) FROM stdin;\n'),
       Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]),
       Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x0a]),
-      latin1('\\.\n'),
+      latin1('\\.\n-- '),
       Buffer.from([0xe9, 0xe8, 0x0a]),
       latin1('-- no newline at the end \u00e9'),
     ]);
@@ -268,6 +290,18 @@ describe('ScriptFilter: bytes', () => {
       const { output } = await runFilter(input, rules(16), chunkSize);
       expect(output.equals(expected)).toBe(true);
     }
+  });
+
+  it('refuses a script that ends inside a statement, a literal, a body or COPY data', async () => {
+    const cases: [string, string][] = [
+      ['SELECT 1;\nCREATE TABLE t (a int)', 'a statement without its semicolon'],
+      ["COMMENT ON TABLE t IS 'cut", 'a string literal'],
+      ['CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $body$ SELECT 1;', 'a dollar-quoted string'],
+      ['COPY t (a) FROM stdin;\n1\n2\n', 'COPY data (no \\. line)'],
+      ['SELECT 1; /* open', 'a comment'],
+    ];
+    for (const [script, open] of cases)
+      await expect(runFilter(script, rules(17))).rejects.toThrow(`ends inside ${open}: it is incomplete`);
   });
 
   it('keeps CRLF line endings of lines it does not drop', async () => {
@@ -302,9 +336,9 @@ describe('ScriptFilter: bytes', () => {
     ]);
     const whole = await runFilter(script, rules(13, false));
     expect(whole.filter.summary()).toEqual([
-      '\\restrict (2×)',
-      'transaction_timeout (2×)',
-      'default_toast_compression (1×)',
+      '\\restrict (2×: lines 1, 17)',
+      'transaction_timeout (2×: lines 5, 16)',
+      'default_toast_compression (1×: line 8)',
     ]);
     for (const chunkSize of [1, 2, 5, 17, 64]) {
       const chunked = await runFilter(script, rules(13, false), chunkSize);
@@ -338,24 +372,6 @@ describe('psqlKnowsRestrict', () => {
     expect(psqlKnowsRestrict({ major: 17 })).toBe(false);
     expect(psqlKnowsRestrict({ major: 18 })).toBe(false);
     expect(psqlKnowsRestrict({ major: 19 })).toBe(true);
-  });
-});
-
-describe('needsFilter', () => {
-  it('is needed when the psql does not know \\restrict, whatever made the dump', () => {
-    expect(needsFilter(rules(16, false), { major: 16, minor: 2 })).toBe(true);
-    expect(needsFilter(rules(16, false), { major: 15 })).toBe(true);
-  });
-
-  it('is needed when the dump was made by a newer major than the target, or by an unknown one', () => {
-    expect(needsFilter(rules(16), { major: 17, minor: 5 })).toBe(true);
-    expect(needsFilter(rules(13), { major: 14 })).toBe(true);
-    expect(needsFilter(rules(16), undefined)).toBe(true);
-  });
-
-  it('is not needed for a dump made by the target major or older, run by a psql that knows \\restrict', () => {
-    expect(needsFilter(rules(16), { major: 16, minor: 4 })).toBe(false);
-    expect(needsFilter(rules(17), { major: 15 })).toBe(false);
   });
 });
 

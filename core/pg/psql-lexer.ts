@@ -1,0 +1,629 @@
+/**
+ * Splits a SQL script into statements exactly where psql does (its lexer, psqlscan.l): quotes of
+ * every kind (standard and escape strings, quote continuation across newlines, quoted identifiers,
+ * dollar quotes), nested comments, parentheses, SQL-standard function bodies (`BEGIN ATOMIC … END`),
+ * backslash meta-commands and COPY … FROM stdin data. It reads bytes as they stream and only reports
+ * events with absolute byte offsets; what to do with them is the caller's business (script-filter.ts).
+ *
+ * Agreeing with psql is the point: a statement boundary psql sees and this lexer does not would let a
+ * script smuggle a statement (a `COMMIT`, a `\!`) past the filter.
+ */
+export interface LexerEvents {
+  /** The first byte of a statement's first token. */
+  statementStart(offset: number, line: number): void;
+  /** A bare word of the current statement at parenthesis depth 0 (keywords are words), upper-cased. */
+  word(word: string): void;
+  /** The statement's terminating `;` (psql sends it here); `end` is the offset after it. */
+  statementEnd(end: number, copyIn: boolean): void;
+  /** A backslash command begins (held until `meta` says what it is). */
+  metaStart(offset: number): void;
+  /** A backslash command: its text up to the end of its line (at most 1 KiB kept), start offset and line. */
+  meta(text: string, offset: number, line: number, atStatementBoundary: boolean): void;
+  /** A `:NAME` psql variable reference outside quotes. */
+  variable(name: string, line: number): void;
+  /** Something after `COPY … FROM stdin;` on the same line (psql would run it after the data). */
+  afterCopy(line: number): void;
+  /** The COPY data's `\.` line ended; `end` is the offset after it. */
+  copyEnd(end: number): void;
+}
+
+const enum S {
+  Top,
+  Dash,
+  Slash,
+  LineComment,
+  Block,
+  BlockStar,
+  BlockSlash,
+  Quote,
+  QuoteEnd,
+  QuoteEndLine,
+  QuoteEndSpace,
+  QuoteEndNewline,
+  QuoteEndDash,
+  QuoteEndComment,
+  EscQuote,
+  EscQuoteBackslash,
+  DoubleQuote,
+  DoubleQuoteEnd,
+  DollarOpen,
+  Dollar,
+  Colon,
+  ColonName,
+  UAmp,
+  Meta,
+  CopyRest,
+  CopyLineStart,
+  CopyBackslash,
+  CopyDot,
+  CopyDotCr,
+  CopyLine,
+}
+
+const NL = 0x0a;
+const CR = 0x0d;
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === NL || c === CR || c === 0x0c || c === 0x0b;
+}
+function isHorizontalSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0c || c === 0x0b;
+}
+function isIdentStart(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c >= 0x80;
+}
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+/** psql's variable_char, and dollar-quote tag characters after the first. */
+function isNameChar(c: number): boolean {
+  return isIdentStart(c) || isDigit(c);
+}
+
+/** The index of the next line break (LF or CR) from `from`, or -1. */
+function lineBreak(chunk: Buffer, from: number): number {
+  const lf = chunk.indexOf(NL, from);
+  const cr = chunk.indexOf(CR, from);
+  if (lf === -1) return cr;
+  if (cr === -1) return lf;
+  return Math.min(lf, cr);
+}
+
+/** Words kept for keyword checks are short; a longer one is no keyword. */
+const WORD_KEEP = 64;
+const META_KEEP = 1024;
+
+export class PsqlLexer {
+  private state = S.Top;
+  /** The string state a closing quote may continue (`'a'\n'b'` is one literal). */
+  private quoteKind: S.Quote | S.EscQuote = S.Quote;
+  private offset = 0;
+  line = 1;
+  private inStatement = false;
+  private parenDepth = 0;
+  private beginDepth = 0;
+  /** psql's heuristic for CREATE [OR REPLACE] FUNCTION|PROCEDURE: first letters of its first words. */
+  private createWords: string[] = [];
+  private wordCount = 0;
+  private word = '';
+  /** Whether the current word has an identifier character (then `$` continues it). */
+  private wordIsIdent = false;
+  /** Words that start with a digit are numbers (or psql's "junk"), never identifiers. */
+  private wordIsNumber = false;
+  private inWord = false;
+  private previousWord = '';
+  private copyIn = false;
+  private firstWord = '';
+  private blockDepth = 0;
+  private dollarTag = '';
+  private dollarMatch = 0;
+  private metaText = '';
+  private metaOffset = 0;
+  private metaLine = 0;
+  private metaAtBoundary = false;
+  private varName = '';
+  /** `standard_conforming_strings`: psql reads it from the server once per line. */
+  private standardStrings = true;
+  private pendingStandardStrings: boolean | undefined;
+
+  constructor(private readonly on: LexerEvents) {}
+
+  /** Takes effect from the next line on, as in psql. */
+  setStandardStrings(on: boolean): void {
+    this.pendingStandardStrings = on;
+  }
+
+  /** Whether the script so far ends between statements (nothing open, no COPY data pending). */
+  atBoundary(): boolean {
+    return (
+      !this.inStatement && (this.state === S.Top || this.state === S.LineComment) && this.blockDepth === 0
+    );
+  }
+
+  /** What is open at the end of the script, for a message; undefined when it ends cleanly. */
+  openConstruct(): string | undefined {
+    if (this.atBoundary()) return undefined;
+    switch (this.state) {
+      case S.Quote:
+      case S.QuoteEnd:
+      case S.QuoteEndLine:
+      case S.EscQuote:
+      case S.EscQuoteBackslash:
+        return 'a string literal';
+      case S.DoubleQuote:
+        return 'a quoted identifier';
+      case S.Dollar:
+        return 'a dollar-quoted string';
+      case S.Block:
+      case S.BlockStar:
+      case S.BlockSlash:
+        return 'a comment';
+      case S.CopyLineStart:
+      case S.CopyBackslash:
+      case S.CopyDot:
+      case S.CopyDotCr:
+      case S.CopyLine:
+        return 'COPY data (no \\. line)';
+      default:
+        return 'a statement without its semicolon';
+    }
+  }
+
+  private startStatement(at: number): void {
+    if (this.inStatement) return;
+    this.inStatement = true;
+    this.wordCount = 0;
+    this.createWords = [];
+    this.firstWord = '';
+    this.previousWord = '';
+    this.copyIn = false;
+    this.on.statementStart(at, this.line);
+  }
+
+  private endWord(): void {
+    if (!this.inWord) return;
+    this.inWord = false;
+    if (this.wordIsNumber) return;
+    const upper = this.word.toUpperCase();
+    this.trackBeginDepth(upper);
+    if (this.parenDepth === 0) {
+      if (this.wordCount === 1) this.firstWord = upper;
+      if (this.firstWord === 'COPY' && this.previousWord === 'FROM' && upper === 'STDIN') this.copyIn = true;
+      this.previousWord = upper;
+      this.on.word(upper);
+    }
+  }
+
+  /** psqlscan.l's rule: semicolons inside BEGIN … END of a new function's body do not end it. */
+  private trackBeginDepth(upper: string): void {
+    const index = this.wordCount++;
+    if (index < 4 && ['CREATE', 'OR', 'REPLACE', 'FUNCTION', 'PROCEDURE'].includes(upper))
+      this.createWords[index] = upper[0] ?? '';
+    const w = this.createWords;
+    const creating =
+      w[0] === 'C' &&
+      (w[1] === 'F' || w[1] === 'P' || (w[1] === 'O' && w[2] === 'R' && (w[3] === 'F' || w[3] === 'P')));
+    if (!creating || this.parenDepth !== 0) return;
+    if (upper === 'BEGIN') this.beginDepth++;
+    else if (upper === 'CASE' && this.beginDepth >= 1) this.beginDepth++;
+    else if (upper === 'END' && this.beginDepth > 0) this.beginDepth--;
+  }
+
+  private endStatement(end: number): void {
+    const copyIn = this.copyIn;
+    this.inStatement = false;
+    this.wordCount = 0;
+    this.createWords = [];
+    this.on.statementEnd(end, copyIn);
+    if (copyIn) this.state = S.CopyRest;
+  }
+
+  private newline(): void {
+    this.line++;
+    if (this.pendingStandardStrings !== undefined) {
+      this.standardStrings = this.pendingStandardStrings;
+      this.pendingStandardStrings = undefined;
+    }
+  }
+
+  /** Feeds the next bytes of the script. */
+  write(chunk: Buffer): void {
+    const base = this.offset;
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      const c = chunk[i] as number;
+      switch (this.state) {
+        case S.CopyLine: {
+          const nl = chunk.indexOf(NL, i);
+          if (nl === -1) {
+            i = n;
+            continue;
+          }
+          i = nl + 1;
+          this.newline();
+          this.state = S.CopyLineStart;
+          continue;
+        }
+        case S.CopyLineStart:
+          this.state = c === 0x5c ? S.CopyBackslash : c === NL ? S.CopyLineStart : S.CopyLine;
+          if (c === NL) this.newline();
+          i++;
+          continue;
+        case S.CopyBackslash:
+          this.state = c === 0x2e ? S.CopyDot : c === NL ? S.CopyLineStart : S.CopyLine;
+          if (c === NL) this.newline();
+          i++;
+          continue;
+        case S.CopyDot:
+        case S.CopyDotCr:
+          if (c === NL) {
+            this.newline();
+            this.state = S.Top;
+            this.on.copyEnd(base + i + 1);
+          } else if (c === CR && this.state === S.CopyDot) this.state = S.CopyDotCr;
+          else this.state = S.CopyLine;
+          i++;
+          continue;
+        case S.CopyRest:
+          if (c === NL) {
+            this.newline();
+            this.state = S.CopyLineStart;
+          } else if (!isSpace(c)) {
+            this.on.afterCopy(this.line);
+            this.state = S.CopyLine;
+            continue;
+          }
+          i++;
+          continue;
+        case S.LineComment: {
+          // psql ends a `--` comment at a carriage return too: what follows it on the line is SQL.
+          const stop = lineBreak(chunk, i);
+          if (stop === -1) {
+            i = n;
+            continue;
+          }
+          i = stop;
+          this.state = S.Top;
+          continue;
+        }
+        case S.Quote: {
+          const q = chunk.indexOf(0x27, i);
+          const stop = q === -1 ? n : q;
+          this.countLines(chunk, i, stop);
+          i = stop;
+          if (q === -1) continue;
+          this.quoteKind = S.Quote;
+          this.state = S.QuoteEnd;
+          i++;
+          continue;
+        }
+        case S.EscQuote:
+          if (c === 0x5c) this.state = S.EscQuoteBackslash;
+          else if (c === 0x27) {
+            this.quoteKind = S.EscQuote;
+            this.state = S.QuoteEnd;
+          } else if (c === NL) this.newline();
+          i++;
+          continue;
+        case S.EscQuoteBackslash:
+          if (c === NL) this.newline();
+          this.state = S.EscQuote;
+          i++;
+          continue;
+        // After a closing quote (psqlscan's xqs). psql scans one line at a time without its LF, so
+        // only a CR can be the line break a continuation needs (`'a'\r'b'` is one literal), and an
+        // LF right after the quote carries the state to the next line.
+        case S.QuoteEnd:
+        case S.QuoteEndLine:
+          if (c === 0x27) {
+            // `''` is a quote inside the literal; at the start of a line it begins a new one.
+            this.state = this.state === S.QuoteEnd ? this.quoteKind : S.Top;
+            if (this.state !== S.Top) i++;
+          } else if (c === NL) {
+            this.newline();
+            this.state = S.QuoteEndLine;
+            i++;
+          } else if (c === CR) {
+            this.state = S.QuoteEndNewline;
+            i++;
+          } else if (isHorizontalSpace(c)) {
+            this.state = S.QuoteEndSpace;
+            i++;
+          } else if (c === 0x2d) {
+            this.state = S.QuoteEndDash;
+            i++;
+          } else this.state = S.Top;
+          continue;
+        case S.QuoteEndSpace:
+          if (isHorizontalSpace(c)) i++;
+          else if (c === CR) {
+            this.state = S.QuoteEndNewline;
+            i++;
+          } else if (c === 0x2d) {
+            this.state = S.QuoteEndDash;
+            i++;
+          } else this.state = S.Top;
+          continue;
+        case S.QuoteEndNewline:
+          if (c === 0x27) {
+            this.state = this.quoteKind;
+            i++;
+          } else if (isSpace(c) && c !== NL) i++;
+          else if (c === 0x2d) {
+            this.state = S.QuoteEndDash;
+            i++;
+          } else this.state = S.Top;
+          continue;
+        case S.QuoteEndDash:
+          if (c === 0x2d) {
+            this.state = S.QuoteEndComment;
+            i++;
+          } else {
+            // A lone `-` after a literal: an operator inside the statement, nothing to track.
+            this.state = S.Top;
+          }
+          continue;
+        case S.QuoteEndComment:
+          // The comment must end in a CR for the literal to go on; at the line's end it does not.
+          if (c === CR) {
+            this.state = S.QuoteEndNewline;
+            i++;
+          } else if (c === NL) this.state = S.Top;
+          else i++;
+          continue;
+        case S.DoubleQuote: {
+          const q = chunk.indexOf(0x22, i);
+          const stop = q === -1 ? n : q;
+          this.countLines(chunk, i, stop);
+          i = stop;
+          if (q === -1) continue;
+          this.state = S.DoubleQuoteEnd;
+          i++;
+          continue;
+        }
+        case S.DoubleQuoteEnd:
+          if (c === 0x22) {
+            this.state = S.DoubleQuote;
+            i++;
+          } else this.state = S.Top;
+          continue;
+        case S.DollarOpen:
+          if (c === 0x24) {
+            this.state = S.Dollar;
+            this.dollarMatch = 0;
+            i++;
+          } else if (this.dollarTag.length === 0 ? isIdentStart(c) : isNameChar(c)) {
+            this.dollarTag += String.fromCharCode(c);
+            i++;
+          } else {
+            // Not a dollar quote (`$1`, `$x` …): the `$` stands alone and the rest is read again.
+            const tag = this.dollarTag;
+            this.state = S.Top;
+            this.dollarTag = '';
+            const bytes = Buffer.from(tag, 'latin1');
+            for (let k = 0; k < bytes.length;) k = this.top(bytes, k, base + i - tag.length);
+          }
+          continue;
+        case S.Dollar: {
+          const delimiter = `$${this.dollarTag}$`;
+          if (this.dollarMatch === 0) {
+            const d = chunk.indexOf(0x24, i);
+            const stop = d === -1 ? n : d;
+            this.countLines(chunk, i, stop);
+            i = stop;
+            if (d === -1) continue;
+            this.dollarMatch = 1;
+            i++;
+            continue;
+          }
+          if (c === delimiter.charCodeAt(this.dollarMatch)) {
+            this.dollarMatch++;
+            if (this.dollarMatch === delimiter.length) this.closeDollar();
+          } else {
+            // A `$` that breaks the match may itself start the closing delimiter.
+            this.dollarMatch = c === 0x24 ? 1 : 0;
+            if (c === NL) this.newline();
+          }
+          i++;
+          continue;
+        }
+        case S.Block:
+          if (c === 0x2a) this.state = S.BlockStar;
+          else if (c === 0x2f) this.state = S.BlockSlash;
+          else if (c === NL) this.newline();
+          i++;
+          continue;
+        case S.BlockStar:
+          if (c === 0x2f) {
+            if (this.blockDepth === 0) this.state = S.Top;
+            else {
+              this.blockDepth--;
+              this.state = S.Block;
+            }
+            i++;
+          } else if (c === 0x2a) i++;
+          else this.state = S.Block;
+          continue;
+        case S.BlockSlash:
+          if (c === 0x2a) {
+            this.blockDepth++;
+            this.state = S.Block;
+            i++;
+          } else this.state = S.Block;
+          continue;
+        case S.Dash:
+          if (c === 0x2d) {
+            this.state = S.LineComment;
+            i++;
+          } else {
+            this.startStatement(base + i - 1);
+            this.state = S.Top;
+          }
+          continue;
+        case S.Slash:
+          if (c === 0x2a) {
+            this.blockDepth = 0;
+            this.state = S.Block;
+            i++;
+          } else {
+            this.startStatement(base + i - 1);
+            this.state = S.Top;
+          }
+          continue;
+        case S.Colon:
+          if (c === 0x3a || c === 0x3d) {
+            // `::` (a cast) and `:=`.
+            this.state = S.Top;
+            i++;
+          } else if (isNameChar(c)) {
+            this.varName = '';
+            this.state = S.ColonName;
+          } else this.state = S.Top;
+          continue;
+        case S.ColonName:
+          if (isNameChar(c)) {
+            if (this.varName.length < WORD_KEEP) this.varName += String.fromCharCode(c);
+            i++;
+          } else {
+            this.on.variable(this.varName, this.line);
+            this.state = S.Top;
+          }
+          continue;
+        case S.UAmp:
+          // `U&'…'` is never an escape string, whatever standard_conforming_strings says.
+          if (c === 0x27) {
+            this.state = S.Quote;
+            i++;
+          } else if (c === 0x22) {
+            this.state = S.DoubleQuote;
+            i++;
+          } else this.state = S.Top;
+          continue;
+        case S.Meta:
+          if (c === NL) {
+            this.newline();
+            this.on.meta(this.metaText, this.metaOffset, this.metaLine, this.metaAtBoundary);
+            this.state = S.Top;
+          } else if (this.metaText.length < META_KEEP) this.metaText += String.fromCharCode(c);
+          i++;
+          continue;
+        case S.Top:
+          i = this.top(chunk, i, base);
+          continue;
+      }
+    }
+    this.offset += n;
+  }
+
+  /** Ends the script: a meta-command on its last line without a newline still counts. */
+  end(): void {
+    this.endWord();
+    if (this.state === S.Meta) {
+      this.on.meta(this.metaText, this.metaOffset, this.metaLine, this.metaAtBoundary);
+      this.state = S.Top;
+    }
+    if (this.state === S.ColonName) {
+      this.on.variable(this.varName, this.line);
+      this.state = S.Top;
+    }
+  }
+
+  private closeDollar(): void {
+    this.state = S.Top;
+    this.dollarTag = '';
+    this.dollarMatch = 0;
+  }
+
+  private countLines(chunk: Buffer, from: number, to: number): void {
+    let at = chunk.indexOf(NL, from);
+    while (at !== -1 && at < to) {
+      this.newline();
+      at = chunk.indexOf(NL, at + 1);
+    }
+  }
+
+  /** One step in the top-level state; returns the next index. */
+  private top(chunk: Buffer, i: number, base: number): number {
+    const c = chunk[i] as number;
+    if (this.inWord) {
+      if (isNameChar(c) || (c === 0x24 && this.wordIsIdent)) {
+        if (isIdentStart(c)) this.wordIsIdent = true;
+        if (this.word.length < WORD_KEEP) this.word += String.fromCharCode(c);
+        return i + 1;
+      }
+      const word = this.word;
+      this.endWord();
+      if (c === 0x27 && word.length === 1) {
+        const w = word.toUpperCase();
+        if (w === 'E') {
+          this.state = S.EscQuote;
+          return i + 1;
+        }
+        if (w === 'B' || w === 'X') {
+          this.state = S.Quote;
+          return i + 1;
+        }
+      }
+      if (c === 0x26 && word.length === 1 && word.toUpperCase() === 'U') {
+        this.state = S.UAmp;
+        return i + 1;
+      }
+    }
+    if (isSpace(c)) {
+      if (c === NL) this.newline();
+      return i + 1;
+    }
+    const at = base + i;
+    switch (c) {
+      case 0x2d:
+        this.state = S.Dash;
+        return i + 1;
+      case 0x2f:
+        this.state = S.Slash;
+        return i + 1;
+      case 0x5c:
+        this.metaText = '';
+        this.metaOffset = at;
+        this.metaLine = this.line;
+        this.metaAtBoundary = !this.inStatement;
+        this.state = S.Meta;
+        this.on.metaStart(at);
+        return i;
+    }
+    this.startStatement(at);
+    if (isIdentStart(c) || isDigit(c)) {
+      this.inWord = true;
+      this.wordIsIdent = isIdentStart(c);
+      this.wordIsNumber = isDigit(c);
+      this.word = String.fromCharCode(c);
+      return i + 1;
+    }
+    switch (c) {
+      case 0x27:
+        this.state = this.standardStrings ? S.Quote : S.EscQuote;
+        return i + 1;
+      case 0x22:
+        this.state = S.DoubleQuote;
+        return i + 1;
+      case 0x24:
+        this.dollarTag = '';
+        this.state = S.DollarOpen;
+        return i + 1;
+      case 0x3a:
+        this.state = S.Colon;
+        return i + 1;
+      case 0x28:
+        this.parenDepth++;
+        return i + 1;
+      case 0x29:
+        if (this.parenDepth > 0) this.parenDepth--;
+        return i + 1;
+      case 0x3b:
+        if (this.parenDepth === 0 && this.beginDepth === 0) this.endStatement(at + 1);
+        return i + 1;
+      default:
+        return i + 1;
+    }
+  }
+}
