@@ -1,22 +1,49 @@
+import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { InputError } from '../errors.js';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { InputError, PgferryError } from '../errors.js';
+import { ScriptFilter } from '../pg/script-filter.js';
 import { psqlArgs } from '../pg/args.js';
 import { toolPath, type ClientTools } from '../pg/client-tools.js';
 import { connectionEnv, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import { runTool } from '../pg/run.js';
 
-/** Fails before any work starts when a `sql-after` file cannot be read. */
+/**
+ * Reads a SQL file the way psql will and refuses what could end the surrounding transaction early
+ * (`COMMIT`, `ROLLBACK`, …) or leave SQL (`\!`, `\connect`, any meta-command), naming its line.
+ */
+async function checkScript(file: string, input: string): Promise<void> {
+  const filter = new ScriptFilter(
+    {
+      targetServer: { major: Number.MAX_SAFE_INTEGER },
+      psqlKnowsRestrict: true,
+      singleTransaction: true,
+      refuseAllTransactionControl: true,
+    },
+    file,
+  );
+  const discard = new Writable({ write: (_chunk, _enc, done) => done() });
+  await pipeline(createReadStream(file), filter, discard).catch((error: unknown) => {
+    if (error instanceof PgferryError) throw new InputError(input, error.message);
+    throw error;
+  });
+}
+
+/** Fails before any work starts when a `sql-after` file cannot be read or holds what is refused. */
 export async function checkSqlAfterFiles(files: readonly string[], input = 'sql-after'): Promise<void> {
   for (const file of files) {
     await access(file).catch(() => {
       throw new InputError(input, `${file} cannot be read; expected paths of SQL files`);
     });
+    await checkScript(file, input);
   }
 }
 
 /**
  * Runs the `sql-after` files (anonymisation, grants) on the target, all in one transaction: if any
- * statement fails, none of their changes stay.
+ * statement fails, none of their changes stay (checkSqlAfterFiles has made sure no statement in them
+ * can end that transaction).
  */
 export async function runSqlAfter(
   client: ClientTools,

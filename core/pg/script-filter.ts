@@ -23,6 +23,8 @@ export interface ScriptFilterRules {
    * refused, so nothing in the script can commit early.
    */
   singleTransaction?: boolean;
+  /** A user's own SQL (sql-after, sanitize): every transaction statement is refused, bare ones too. */
+  refuseAllTransactionControl?: boolean;
 }
 
 /** psql learned `\restrict` in these minors (the August 2025 security releases). */

@@ -49,6 +49,8 @@ const UNSAFE_ENCODING =
 interface Rules {
   targetServer: PgVersion;
   singleTransaction?: boolean;
+  /** A user's own SQL (sql-after, sanitize): even a bare `BEGIN;` / `COMMIT;` is refused, not left out. */
+  refuseAllTransactionControl?: boolean;
 }
 
 function unquote(value: string): string {
@@ -106,7 +108,7 @@ export function classifyStatement(text: string, words: readonly string[], rules:
   if (first && (TRANSACTION_WORDS.has(first) || (first === 'PREPARE' && words[1] === 'TRANSACTION'))) {
     if (!rules.singleTransaction) return { action: 'pass' };
     const bare = /^\s*(BEGIN|COMMIT|END)(\s+(WORK|TRANSACTION))?\s*;\s*$/i.test(text);
-    if (bare) return { action: 'transaction' };
+    if (bare && !rules.refuseAllTransactionControl) return { action: 'transaction' };
     return {
       action: 'refuse',
       why: `${words.slice(0, 2).join(' ')} is transaction control; pgferry runs the whole script in one transaction and commits it itself`,

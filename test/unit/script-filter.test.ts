@@ -420,3 +420,82 @@ describe('ScriptFilter: one transaction', () => {
     expect(await filterText(copy, { ...rules(17), singleTransaction: true })).toBe(copy);
   });
 });
+
+describe('ScriptFilter: nothing in the script can end pgferry’s transaction', () => {
+  const owned = { ...rules(17), singleTransaction: true };
+
+  it.each([
+    ['ROLLBACK;', 'ROLLBACK'],
+    ['COMMIT AND CHAIN;', 'COMMIT AND'],
+    ['END TRANSACTION AND NO CHAIN;', 'END TRANSACTION'],
+    ['ABORT;', 'ABORT'],
+    ['START TRANSACTION ISOLATION LEVEL SERIALIZABLE;', 'START TRANSACTION'],
+    ['SAVEPOINT s;', 'SAVEPOINT S'],
+    ["PREPARE TRANSACTION 'x';", 'PREPARE TRANSACTION'],
+    ["COMMIT PREPARED 'x';", 'COMMIT PREPARED'],
+    ['begin isolation level read committed;', 'BEGIN ISOLATION'],
+    ['/* hidden */ COMMIT /* still */ WORK AND CHAIN;', 'COMMIT WORK'],
+  ])('refuses %s, naming its line', async (statement, named) => {
+    await expect(runFilter(lines('SELECT 1;', 'SELECT 2;', statement), owned)).rejects.toThrow(
+      `the script, line 3: ${named} is transaction control`,
+    );
+  });
+
+  it('refuses tricks that would make psql see what the filter does not', async () => {
+    const tricks: [string, string][] = [
+      ['COPY t FROM stdin; COMMIT;\n\\.\n', 'a statement follows COPY … FROM stdin on the same line'],
+      ['SELECT 1 \\; COMMIT;', 'the psql meta-command \\;'],
+      ["SET client_encoding = 'SJIS';", 'client_encoding SJIS is a client-only encoding'],
+      ['RESET ALL;', 'changes how psql reads the rest of the script'],
+      // A literal value is tracked like SET; one the filter cannot read is refused.
+      [
+        "SELECT set_config('standard_conforming_strings', current_setting('x'), false);",
+        'standard_conforming_strings',
+      ],
+      ['SELECT :DBNAME;', ':DBNAME would be replaced by psql'],
+      [`COMMIT${' '.repeat(20000)};`, 'a COMMIT statement longer than 8192 bytes'],
+    ];
+    // In one piece and in 1 KiB chunks: a long statement is decided before its end has arrived.
+    for (const [script, why] of tricks) {
+      for (const chunk of [undefined, 1024]) {
+        const outcome = await runFilter(script, owned, chunk).then(
+          () => `passed: ${script.slice(0, 40)}`,
+          (e: Error) => e.message,
+        );
+        if (chunk || !script.startsWith('COMMIT ')) expect(outcome).toContain(why);
+        else expect(outcome).toMatch(/^passed/); // whole, it is a bare COMMIT, left out
+      }
+    }
+  });
+
+  it('passes what only looks like transaction control, byte for byte', async () => {
+    const script = lines(
+      'CREATE PROCEDURE public.p() LANGUAGE plpgsql AS $$',
+      'BEGIN',
+      'COMMIT;',
+      'ROLLBACK;',
+      'END',
+      '$$;',
+      "COMMENT ON PROCEDURE public.p() IS '",
+      "COMMIT;';",
+      'CREATE FUNCTION public.f() RETURNS int LANGUAGE sql',
+      'BEGIN ATOMIC',
+      '  SELECT 1;',
+      'END;',
+      '-- COMMIT;',
+      "SELECT E'\\'; COMMIT; \\'';",
+      'COPY public.t (a) FROM stdin;',
+      'COMMIT;',
+      '\\.',
+    );
+    const { output, filter } = await runFilter(script, owned);
+    expect(output.toString()).toBe(script);
+    expect(filter.transactionLines).toBe(0);
+  });
+
+  it('refuses even a bare BEGIN; / COMMIT; in a user’s own SQL', async () => {
+    await expect(
+      runFilter(lines('UPDATE t SET a = 1;', 'COMMIT;'), { ...owned, refuseAllTransactionControl: true }),
+    ).rejects.toThrow('line 2: COMMIT is transaction control');
+  });
+});
