@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PgferryError, ToolError } from '../errors.js';
+import { OWN_PROCESS_GROUPS, signalTool, unwatchGroup, watchGroup } from './child-watchdog.js';
 
 /** Bytes moved so far, for "long work reports progress at least every 10 s". */
 export interface Progress {
@@ -106,7 +107,11 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
     shell: false,
     stdio: [o.stdin ? 'pipe' : 'ignore', o.stdout === 'ignore' ? 'ignore' : 'pipe', 'pipe'],
     windowsHide: true,
+    // A group of its own, which the watchdog ends should pgferry die without a word.
+    detached: OWN_PROCESS_GROUPS,
   });
+  watchGroup(child.pid);
+  child.once('close', () => unwatchGroup(child.pid));
 
   let stderrTail = '';
   child.stderr?.setEncoding('utf8');
@@ -146,7 +151,7 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
     work.push(
       new Promise<void>((resolve, reject) => {
         source.once('error', (e) => {
-          if (child.exitCode === null) child.kill('SIGTERM');
+          signalTool(child, 'SIGTERM');
           reject(e);
         });
         source.once('end', resolve);
@@ -166,11 +171,11 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
 
   let abortTimer: NodeJS.Timeout | undefined;
   const onAbort = (): void => {
-    child.kill('SIGTERM');
+    signalTool(child, 'SIGTERM');
     // Output still queued for a consumer that has gone (a failed upload) would keep us waiting.
     child.stdout?.destroy();
     if (typeof o.stdout === 'object') o.stdout.destroy();
-    abortTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    abortTimer = setTimeout(() => signalTool(child, 'SIGKILL'), KILL_GRACE_MS);
     abortTimer.unref();
   };
   o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -194,7 +199,7 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
     const streams = Promise.all(work).catch((e: unknown) => {
       streamError = e;
       // The output side broke (disk full, upload failed): stop the tool rather than let it hang.
-      if (child.exitCode === null) child.kill('SIGTERM');
+      signalTool(child, 'SIGTERM');
     });
     const result = await exit.catch((error: unknown) => {
       throw new PgferryError(`${name} could not be started: ${(error as Error).message}`);
