@@ -517,6 +517,38 @@ async function main(args: Args): Promise<void> {
       log(`run ${i + 1}: restore pgferry (auto jobs) ${s(r1.seconds)}, pg_restore -j1 ${s(single)}`);
     }
 
+    // -- a backup restored from S3 with one job: streamed, committed only after the whole object's
+    // SHA-256 matched; against pg_restore --single-transaction -j1 of a local archive (the same
+    // all-or-nothing one-job restore, with no network, no checksum and no filter).
+    await ferry(['backup', '--from', dbUrl('bench_big'), '--to', `s3://${BUCKET}/restore/`, ...s3Args]);
+    const streamed = { ferry: [] as number[], single: [] as number[], rss: [] as number[] };
+    for (let i = 0; i < args.runs; i++) {
+      const a = `restore_s3_${i}`;
+      const r = await ferry([
+        'restore',
+        '--from',
+        `s3://${BUCKET}/restore/bench_big/`,
+        '--to',
+        dbUrl(a),
+        '--jobs',
+        '1',
+        ...s3Args,
+      ]);
+      streamed.ferry.push(r.seconds);
+      if (r.peakRss) streamed.rss.push(r.peakRss);
+      await withClient(dbUrl('postgres'), (c) => c.query(`DROP DATABASE ${a}`));
+      const j = `restore_1tx_${i}`;
+      const started = Date.now();
+      await withClient(dbUrl('postgres'), (c) => c.query(`CREATE DATABASE ${j}`));
+      await run(pgRestore, ['--single-transaction', '-j1', '-d', j, archive], { env: pgEnv });
+      const single = (Date.now() - started) / 1000;
+      streamed.single.push(single);
+      await withClient(dbUrl('postgres'), (c) => c.query(`DROP DATABASE ${j}`));
+      log(
+        `run ${i + 1}: restore pgferry from S3 (one job, streamed) ${s(r.seconds)}, peak RSS ${mb(r.peakRss ?? 0)}; pg_restore -1 -j1 ${s(single)}`,
+      );
+    }
+
     // -- the report
     const floor = median(times.floor);
     const uncompressed = sizes.floor ?? 1;
@@ -529,6 +561,8 @@ async function main(args: Args): Promise<void> {
       pgferryBackupSeconds: median(times.pgferryBackup),
       restoreAutoSeconds: median(restore.auto),
       restoreJ1Seconds: median(restore.single),
+      restoreS3StreamedSeconds: median(streamed.ferry),
+      restoreSingleTransactionSeconds: median(streamed.single),
       provisionColdSeconds: median(cold),
       provisionWarmSeconds: median(warm),
     };
@@ -541,6 +575,7 @@ async function main(args: Args): Promise<void> {
       zstd1: m.zstd1Seconds / floor,
       pgferryBackup: m.pgferryBackupSeconds / floor,
       restoreSpeedup: m.restoreJ1Seconds / m.restoreAutoSeconds,
+      restoreS3Streamed: m.restoreS3StreamedSeconds / m.restoreSingleTransactionSeconds,
     };
     const sizeShare = {
       pgferryDump: (sizes.pgferryDump ?? 0) / uncompressed,
@@ -588,6 +623,18 @@ async function main(args: Args): Promise<void> {
         value: x(ratios.restoreSpeedup),
         target: '≥ 1.20×',
         status: verdict(ratios.restoreSpeedup >= 1.2),
+      },
+      {
+        measure: 'restore from S3, one job streamed, vs pg_restore -1 -j1 of a file',
+        value: x(ratios.restoreS3Streamed),
+        target: '≤ 1.30×',
+        status: verdict(ratios.restoreS3Streamed <= 1.3),
+      },
+      {
+        measure: 'peak RSS, restore from S3 streamed',
+        value: mb(Math.max(0, ...streamed.rss)),
+        target: '—',
+        status: '—',
       },
       {
         measure: 'client provisioning, cold (loopback mirror)',
@@ -641,6 +688,9 @@ async function main(args: Args): Promise<void> {
         ...times,
         restoreAuto: restore.auto,
         restoreJ1: restore.single,
+        restoreS3Streamed: streamed.ferry,
+        restoreSingleTransaction: streamed.single,
+        restoreS3StreamedRss: streamed.rss,
         provisionCold: cold,
         provisionWarm: warm,
       },
