@@ -35,7 +35,7 @@ export const DEFAULT_NETWORK_LIMITS: Readonly<NetworkLimits> = {
   downloadBytes: 256 * 1024 * 1024,
   metadataBytes: 32 * 1024 * 1024,
   unpackBytes: 1024 * 1024 * 1024,
-  unpackEntries: 20_000,
+  unpackEntries: 10_000,
 };
 
 const NAMES: Readonly<Record<string, keyof NetworkLimits>> = {

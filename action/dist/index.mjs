@@ -3630,7 +3630,7 @@ var require_connection = __commonJS({
 var require_split2 = __commonJS({
   "node_modules/split2/index.js"(exports, module) {
     "use strict";
-    var { Transform: Transform8 } = __require("stream");
+    var { Transform: Transform7 } = __require("stream");
     var { StringDecoder } = __require("string_decoder");
     var kLast = /* @__PURE__ */ Symbol("last");
     var kDecoder = /* @__PURE__ */ Symbol("decoder");
@@ -3709,7 +3709,7 @@ var require_split2 = __commonJS({
       options.transform = transform;
       options.flush = flush2;
       options.readableObjectMode = true;
-      const stream = new Transform8(options);
+      const stream = new Transform7(options);
       stream[kLast] = "";
       stream[kDecoder] = new StringDecoder("utf8");
       stream.matcher = matcher;
@@ -49627,8 +49627,8 @@ import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir as mkdir3, rm as rm3, writeFile as writeFile2 } from "node:fs/promises";
 import path7 from "node:path";
-import { Transform as Transform4 } from "node:stream";
-import { pipeline as pipeline4 } from "node:stream/promises";
+import { Transform as Transform3 } from "node:stream";
+import { pipeline as pipeline3 } from "node:stream/promises";
 
 // core/network-limits.ts
 var LIMITS_ENV = "PGFERRY_NETWORK_LIMITS";
@@ -49639,7 +49639,7 @@ var DEFAULT_NETWORK_LIMITS = {
   downloadBytes: 256 * 1024 * 1024,
   metadataBytes: 32 * 1024 * 1024,
   unpackBytes: 1024 * 1024 * 1024,
-  unpackEntries: 2e4
+  unpackEntries: 1e4
 };
 var NAMES = {
   "connect-ms": "connectMs",
@@ -49682,8 +49682,6 @@ function formatBytes(bytes) {
 
 // core/pg/client-unpack.ts
 import { createReadStream } from "node:fs";
-import { Transform as Transform2 } from "node:stream";
-import { pipeline as pipeline2 } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 
 // node_modules/tar/dist/esm/index.min.js
@@ -52670,24 +52668,18 @@ async function unpackClientArchive(archive, dir, options) {
   const { asset, limits, signal } = options;
   let bytes = 0;
   let entries = 0;
-  const counter = new Transform2({
-    transform(chunk, _encoding, done) {
-      bytes += chunk.length;
-      if (bytes <= limits.unpackBytes) return done(null, chunk);
-      done(
-        new PgferryError(
-          `${asset} unpacks to more than the ${formatBytes(limits.unpackBytes)} limit; refused as a decompression bomb`
-        )
-      );
-    }
-  });
+  let refused;
+  let broken;
+  const source = createReadStream(archive);
+  const gunzip = createGunzip();
   const unpack = new Xt({
     cwd: dir,
     strip: 1,
     filter: (entryPath) => {
+      if (refused) return false;
       entries += 1;
       if (entries > limits.unpackEntries) {
-        counter.destroy(
+        refuse2(
           new PgferryError(`${asset} holds more than ${limits.unpackEntries} entries (the limit); refused`)
         );
         return false;
@@ -52695,25 +52687,66 @@ async function unpackClientArchive(archive, dir, options) {
       return keepEntry(entryPath);
     }
   });
-  const written = new Promise((resolve, reject) => {
-    unpack.once("close", resolve);
-    unpack.once("error", reject);
-  });
-  try {
-    await Promise.all([
-      pipeline2(createReadStream(archive), createGunzip(), counter, unpack, signal ? { signal } : {}),
-      written
-    ]);
-  } catch (error3) {
-    if (error3 instanceof PgferryError) throw error3;
-    throw new PgferryError(`${asset} could not be extracted: ${error3.message}`);
+  const closed = new Promise((resolve) => unpack.once("close", resolve));
+  let ended = false;
+  const endUnpack = () => {
+    if (ended) return;
+    ended = true;
+    unpack.end();
+  };
+  const stopFeeding = () => {
+    source.unpipe(gunzip);
+    source.destroy();
+    gunzip.destroy();
+    endUnpack();
+  };
+  function refuse2(error3) {
+    refused ??= error3;
+    stopFeeding();
   }
+  const onAbort = () => refuse2(new PgferryError(`extraction of ${asset} was cancelled`));
+  signal?.addEventListener("abort", onAbort, { once: true });
+  unpack.on("error", (error3) => {
+    broken ??= error3;
+    stopFeeding();
+  });
+  for (const stream of [source, gunzip]) {
+    stream.on("error", (error3) => {
+      broken ??= error3;
+      stopFeeding();
+    });
+  }
+  gunzip.on("data", (chunk) => {
+    if (refused || ended) return;
+    bytes += chunk.length;
+    if (bytes > limits.unpackBytes) {
+      refuse2(
+        new PgferryError(
+          `${asset} unpacks to more than the ${formatBytes(limits.unpackBytes)} limit; refused as a decompression bomb`
+        )
+      );
+      return;
+    }
+    if (!unpack.write(chunk)) {
+      gunzip.pause();
+      unpack.once("drain", () => gunzip.resume());
+    }
+  });
+  gunzip.on("end", endUnpack);
+  source.pipe(gunzip);
+  try {
+    await closed;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  if (refused) throw refused;
+  if (broken) throw new PgferryError(`${asset} could not be extracted: ${broken.message}`);
 }
 
 // core/pg/http-get.ts
 import http from "node:http";
 import https from "node:https";
-import { pipeline as pipeline3, Transform as Transform3 } from "node:stream";
+import { pipeline as pipeline2, Transform as Transform2 } from "node:stream";
 var HttpGetError = class extends PgferryError {
   constructor(what, url, reason) {
     super(`download of ${what} from ${url} failed: ${reason}`);
@@ -52817,7 +52850,7 @@ function httpGet(rawUrl, options) {
           return;
         }
         let received = 0;
-        const limiter = new Transform3({
+        const limiter = new Transform2({
           transform(chunk, _encoding, done) {
             received += chunk.length;
             if (received <= maxBytes) return done(null, chunk);
@@ -52827,7 +52860,7 @@ function httpGet(rawUrl, options) {
           }
         });
         body = limiter;
-        pipeline3(res, limiter, (error3) => {
+        pipeline2(res, limiter, (error3) => {
           if (error3 instanceof HttpGetError) stop(error3);
           finished3 = true;
           cleanup();
@@ -53018,7 +53051,7 @@ async function downloadClient(req) {
     log.info(
       `downloading ${asset}${Number.isFinite(declared) ? ` (${(declared / 1048576).toFixed(1)} MiB)` : ""}`
     );
-    const meter = new Transform4({
+    const meter = new Transform3({
       transform(chunk, _enc, done) {
         hash.update(chunk);
         received += chunk.length;
@@ -53026,7 +53059,7 @@ async function downloadClient(req) {
       }
     });
     try {
-      await pipeline4(res.body, meter, createWriteStream(archive, { mode: 384 }));
+      await pipeline3(res.body, meter, createWriteStream(archive, { mode: 384 }));
     } catch (error3) {
       const reason = error3 instanceof HttpGetError ? error3.reason : error3.message;
       throw new PgferryError(`download of ${asset} from ${shown} failed after ${received} bytes: ${reason}`);
@@ -53716,13 +53749,13 @@ var import_client_s32 = __toESM(require_dist_cjs16(), 1);
 import { createHash as createHash9 } from "node:crypto";
 import { createWriteStream as createWriteStream2 } from "node:fs";
 import { rm as rm4 } from "node:fs/promises";
-import { Transform as Transform6 } from "node:stream";
-import { pipeline as pipeline5 } from "node:stream/promises";
+import { Transform as Transform5 } from "node:stream";
+import { pipeline as pipeline4 } from "node:stream/promises";
 
 // core/storage/hash-meter.ts
 import { createHash as createHash8 } from "node:crypto";
-import { Transform as Transform5 } from "node:stream";
-var HashMeter = class extends Transform5 {
+import { Transform as Transform4 } from "node:stream";
+var HashMeter = class extends Transform4 {
   /** Keeps the first `keepHead` bytes, for reading an archive header after the fact. */
   constructor(keepHead = 0) {
     super();
@@ -53765,7 +53798,7 @@ function mismatch(ref, actual, expected) {
     `${ref.input}: s3://${ref.bucket}/${ref.key} does not match its manifest: SHA-256 is ${actual}, the manifest says ${expected}; refusing to restore it`
   );
 }
-var VerifiedTail = class extends Transform6 {
+var VerifiedTail = class extends Transform5 {
   constructor(expected, ref, hold = 1024 * 1024) {
     super();
     this.expected = expected;
@@ -53796,7 +53829,7 @@ async function downloadVerified(client, ref, file, expectedSha, signal) {
   const { body } = await openObject(client, ref, signal);
   const meter = new HashMeter();
   try {
-    await pipeline5(body, meter, createWriteStream2(file), { signal });
+    await pipeline4(body, meter, createWriteStream2(file), { signal });
   } catch (error3) {
     await rm4(file, { force: true });
     throw error3 instanceof PgferryError ? error3 : explainS3Error(error3, ref);
@@ -54606,7 +54639,7 @@ import { Readable as Readable8 } from "node:stream";
 import { createGunzip as createGunzip2 } from "node:zlib";
 
 // core/pg/script-filter.ts
-import { Transform as Transform7 } from "node:stream";
+import { Transform as Transform6 } from "node:stream";
 var SETTING_SINCE = {
   transaction_timeout: 17,
   default_toast_compression: 14,
@@ -54629,7 +54662,7 @@ function needsFilter(rules, dumpedBy) {
   if (!rules.psqlKnowsRestrict || rules.singleTransaction) return true;
   return dumpedBy === void 0 || dumpedBy.major > rules.targetServer.major;
 }
-var ScriptFilter = class extends Transform7 {
+var ScriptFilter = class extends Transform6 {
   constructor(rules) {
     super();
     this.rules = rules;
@@ -55554,11 +55587,11 @@ async function copyDatabase(o3) {
 import { createHash as createHash10 } from "node:crypto";
 import { createReadStream as createReadStream5 } from "node:fs";
 import { stat as stat6 } from "node:fs/promises";
-import { pipeline as pipeline6 } from "node:stream/promises";
+import { pipeline as pipeline5 } from "node:stream/promises";
 async function sha256File(file) {
   if (!(await stat6(file)).isFile()) return void 0;
   const hash = createHash10("sha256");
-  await pipeline6(createReadStream5(file, { highWaterMark: 1024 * 1024 }), hash);
+  await pipeline5(createReadStream5(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
 }
 async function countArchiveTables(client, archive) {

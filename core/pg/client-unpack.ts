@@ -1,6 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import { PgferryError } from '../errors.js';
@@ -33,24 +31,18 @@ export async function unpackClientArchive(
   const { asset, limits, signal } = options;
   let bytes = 0;
   let entries = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length;
-      if (bytes <= limits.unpackBytes) return done(null, chunk);
-      done(
-        new PgferryError(
-          `${asset} unpacks to more than the ${formatBytes(limits.unpackBytes)} limit; refused as a decompression bomb`,
-        ),
-      );
-    },
-  });
+  let refused: PgferryError | undefined;
+  let broken: Error | undefined;
+  const source = createReadStream(archive);
+  const gunzip = createGunzip();
   const unpack = new tar.Unpack({
     cwd: dir,
     strip: 1,
     filter: (entryPath) => {
+      if (refused) return false;
       entries += 1;
       if (entries > limits.unpackEntries) {
-        counter.destroy(
+        refuse(
           new PgferryError(`${asset} holds more than ${limits.unpackEntries} entries (the limit); refused`),
         );
         return false;
@@ -58,17 +50,60 @@ export async function unpackClientArchive(
       return keepEntry(entryPath);
     },
   });
-  const written = new Promise<void>((resolve, reject) => {
-    unpack.once('close', resolve);
-    unpack.once('error', reject);
-  });
-  try {
-    await Promise.all([
-      pipeline(createReadStream(archive), createGunzip(), counter, unpack, signal ? { signal } : {}),
-      written,
-    ]);
-  } catch (error) {
-    if (error instanceof PgferryError) throw error;
-    throw new PgferryError(`${asset} could not be extracted: ${(error as Error).message}`);
+  // Tar finishes the writes it has started before it closes: the caller can then remove the work
+  // directory without racing them.
+  const closed = new Promise<void>((resolve) => unpack.once('close', resolve));
+  let ended = false;
+  const endUnpack = (): void => {
+    if (ended) return;
+    ended = true;
+    unpack.end();
+  };
+  const stopFeeding = (): void => {
+    source.unpipe(gunzip);
+    source.destroy();
+    gunzip.destroy();
+    endUnpack();
+  };
+  function refuse(error: PgferryError): void {
+    refused ??= error;
+    stopFeeding();
   }
+  const onAbort = (): void => refuse(new PgferryError(`extraction of ${asset} was cancelled`));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  unpack.on('error', (error: Error) => {
+    broken ??= error;
+    stopFeeding();
+  });
+  for (const stream of [source, gunzip]) {
+    stream.on('error', (error: Error) => {
+      broken ??= error;
+      stopFeeding();
+    });
+  }
+  gunzip.on('data', (chunk: Buffer) => {
+    if (refused || ended) return;
+    bytes += chunk.length;
+    if (bytes > limits.unpackBytes) {
+      refuse(
+        new PgferryError(
+          `${asset} unpacks to more than the ${formatBytes(limits.unpackBytes)} limit; refused as a decompression bomb`,
+        ),
+      );
+      return;
+    }
+    if (!unpack.write(chunk)) {
+      gunzip.pause();
+      unpack.once('drain', () => gunzip.resume());
+    }
+  });
+  gunzip.on('end', endUnpack);
+  source.pipe(gunzip);
+  try {
+    await closed;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (refused) throw refused;
+  if (broken) throw new PgferryError(`${asset} could not be extracted: ${broken.message}`);
 }
