@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { InputErrors, PgferryError } from './errors.js';
 import { stderrLogger } from './log.js';
 import { COMMANDS, INPUTS, parseJobOptions } from './options.js';
@@ -89,7 +90,11 @@ function printReport(report: JobReport, json: boolean): void {
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const controller = new AbortController();
-  const stop = (): void => controller.abort(new Error('interrupted'));
+  let stoppedBy: NodeJS.Signals | undefined;
+  const stop = (signal: NodeJS.Signals): void => {
+    stoppedBy ??= signal;
+    controller.abort(new PgferryError(`stopped by ${signal}`));
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
@@ -114,6 +119,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     printReport(report, args.json);
     return 0;
   } catch (error) {
+    if (stoppedBy) {
+      // One line, whatever the work in flight made of the cancellation (a cut pipe, a killed child).
+      const during = error instanceof PgferryError ? `: ${error.message.split('\n')[0]}` : '';
+      process.stderr.write(`pgferry: stopped by ${stoppedBy}${during}\n`);
+      return 128 + (os.constants.signals[stoppedBy] ?? 1);
+    }
     const message =
       error instanceof PgferryError || error instanceof InputErrors
         ? error.message

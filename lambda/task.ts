@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { PgferryError } from '../core/errors.js';
 import { parseScheduledJobConfig } from './config.js';
 import { JsonLog, stdoutSink } from './json-log.js';
@@ -21,15 +22,24 @@ async function main(): Promise<number> {
   }
   const metrics = new Metrics(stdoutSink, config.metricsNamespace);
   const controller = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => controller.abort(new PgferryError(`stopped by ${signal}`)));
+    process.once(signal, () => {
+      stoppedBy ??= signal;
+      controller.abort(new PgferryError(`stopped by ${signal}`));
+    });
   }
   log.step('start', { compute: 'task' });
   try {
     await runScheduledJob({ config, log, metrics, env, signal: controller.signal });
     return 0;
   } catch {
-    // runScheduledJob has logged every failure and written the summary line.
+    // runScheduledJob has logged every failure and written the summary line; a stop gets one more
+    // line that says so, and the exit status a shell gives a signalled process.
+    if (stoppedBy) {
+      log.failed('stopped', new PgferryError(`stopped by ${stoppedBy}; the run was cancelled`));
+      return 128 + (os.constants.signals[stoppedBy] ?? 1);
+    }
     return 1;
   }
 }

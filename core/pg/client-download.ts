@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
 import { PgferryError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { networkLimits, type NetworkLimits } from '../network-limits.js';
+import { unpackClientArchive } from './client-unpack.js';
+import { displayUrl, httpGet, HttpGetError, readText, type HttpGetResponse } from './http-get.js';
 import { CLIENT_TOOLS, hasClientTools, verifyClientTools, type ClientTools } from './client-tools.js';
 import { assetUrl, type ReleaseSource } from './releases.js';
 import { DirectoryStore, ENTRY_MARKER, type ClientStore } from './client-store.js';
@@ -22,34 +24,23 @@ export interface DownloadRequest {
   signal?: AbortSignal;
 }
 
-/** Keeps only the client tools and the shared libraries they load (libpq and friends). */
-function keepEntry(entryPath: string): boolean {
-  const rel = entryPath.split('/').slice(1).join('/');
-  if (rel === 'bin/' || rel === 'lib/' || rel === 'bin' || rel === 'lib') return true;
-  const tools = new Set(CLIENT_TOOLS.flatMap((t) => [t, `${t}.exe`]));
-  const [dir, name, ...rest] = rel.split('/');
-  if (!name || rest.length > 0) return false;
-  if (dir === 'bin') return tools.has(name) || /\.dll$/i.test(name);
-  if (dir === 'lib') return /^lib.*\.(so(\.\d+)*|dylib)$/.test(name) && !/\.a$/.test(name);
-  return false;
-}
-
 /** The first 64-hex run of a `.sha256` file (`<hex>  <name>` or the bare hex). */
 export function parseSha256File(text: string): string | undefined {
   return /\b[0-9a-f]{64}\b/i.exec(text)?.[0]?.toLowerCase();
 }
 
-async function fetchOk(url: string, signal: AbortSignal | undefined, what: string): Promise<Response> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: signal ?? AbortSignal.timeout(10 * 60_000), redirect: 'follow' });
-  } catch (error) {
-    throw new PgferryError(`download of ${what} from ${url} failed: ${(error as Error).message}`);
-  }
-  if (res.status === 404) throw new PgferryError(`${what} is not published at ${url} (HTTP 404)`);
-  if (!res.ok || !res.body)
-    throw new PgferryError(`download of ${what} from ${url} failed: HTTP ${res.status}`);
-  return res;
+async function fetchOk(
+  url: string,
+  what: string,
+  maxBytes: number,
+  limits: NetworkLimits,
+  signal: AbortSignal | undefined,
+): Promise<HttpGetResponse> {
+  const res = await httpGet(url, { what, limits, maxBytes, signal });
+  if (res.status >= 200 && res.status < 300) return res;
+  res.body.resume();
+  if (res.status === 404) throw new PgferryError(`${what} is not published at ${res.url} (HTTP 404)`);
+  throw new PgferryError(`download of ${what} from ${res.url} failed: HTTP ${res.status}`);
 }
 
 /**
@@ -60,14 +51,18 @@ export async function downloadClient(req: DownloadRequest): Promise<ClientTools>
   const { source, version, target, store, log, signal } = req;
   const url = assetUrl(source, version, target);
   const asset = path.basename(url);
+  const shown = displayUrl(url);
+  const limits = networkLimits();
   const work = await store.workDir(version, target);
   try {
-    const shaText = await (await fetchOk(`${url}.sha256`, signal, `${asset}.sha256`)).text();
+    const shaText = await readText(
+      await fetchOk(`${url}.sha256`, `${asset}.sha256`, limits.metadataBytes, limits, signal),
+    );
     const expected = parseSha256File(shaText);
-    if (!expected) throw new PgferryError(`${url}.sha256 holds no SHA-256 checksum`);
+    if (!expected) throw new PgferryError(`${shown}.sha256 holds no SHA-256 checksum`);
 
-    const res = await fetchOk(url, signal, asset);
-    const declared = Number(res.headers.get('content-length') ?? NaN);
+    const res = await fetchOk(url, asset, limits.downloadBytes, limits, signal);
+    const declared = res.contentLength ?? NaN;
     const archive = path.join(work, asset);
     const hash = createHash('sha256');
     let received = 0;
@@ -83,39 +78,28 @@ export async function downloadClient(req: DownloadRequest): Promise<ClientTools>
       },
     });
     try {
-      await pipeline(
-        Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
-        meter,
-        createWriteStream(archive),
-        {
-          signal,
-        },
-      );
+      // The archive holds a whole client build: private to this user until it is verified.
+      await pipeline(res.body, meter, createWriteStream(archive, { mode: 0o600 }));
     } catch (error) {
-      throw new PgferryError(
-        `download of ${asset} from ${url} failed after ${received} bytes: ${(error as Error).message}`,
-      );
+      const reason = error instanceof HttpGetError ? error.reason : (error as Error).message;
+      throw new PgferryError(`download of ${asset} from ${shown} failed after ${received} bytes: ${reason}`);
     }
     if (Number.isFinite(declared) && received !== declared) {
       throw new PgferryError(
-        `download of ${asset} from ${url} was cut short: ${received} of ${declared} bytes`,
+        `download of ${asset} from ${shown} was cut short: ${received} of ${declared} bytes`,
       );
     }
     const actual = hash.digest('hex');
     if (actual !== expected) {
       throw new PgferryError(
-        `${asset} failed its checksum: SHA-256 is ${actual}, ${url}.sha256 says ${expected}; the download was deleted`,
+        `${asset} failed its checksum: SHA-256 is ${actual}, ${shown}.sha256 says ${expected}; the download was deleted`,
       );
     }
     log.debug(`downloaded ${asset} in ${((Date.now() - started) / 1000).toFixed(1)} s, SHA-256 verified`);
 
     const extracted = path.join(work, 'entry');
     await mkdir(extracted);
-    try {
-      await tar.x({ file: archive, cwd: extracted, strip: 1, filter: (p) => keepEntry(p) });
-    } catch (error) {
-      throw new PgferryError(`${asset} could not be extracted: ${(error as Error).message}`);
-    }
+    await unpackClientArchive(archive, extracted, { asset, limits, signal });
     const binDir = path.join(extracted, 'bin');
     if (!hasClientTools(binDir)) {
       throw new PgferryError(`${asset} does not contain ${CLIENT_TOOLS.join(', ')} under bin/`);
@@ -125,7 +109,7 @@ export async function downloadClient(req: DownloadRequest): Promise<ClientTools>
     await verifyClientTools(binDir, want, 'download');
     await writeFile(
       path.join(extracted, ENTRY_MARKER),
-      JSON.stringify({ version, target, sha256: actual, url }),
+      JSON.stringify({ version, target, sha256: actual, url: shown }),
     );
     const finalBin = await store.commit(extracted, version, target, log);
     return await verifyClientTools(finalBin, want, 'download');

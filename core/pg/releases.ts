@@ -1,5 +1,7 @@
 import { PgferryError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { networkLimits } from '../network-limits.js';
+import { displayUrl, httpGet, readText } from './http-get.js';
 
 export const DEFAULT_RELEASES_BASE = 'https://github.com/theseus-rs/postgresql-binaries/releases/download';
 const GITHUB_RELEASES_API =
@@ -47,30 +49,48 @@ export async function listReleaseVersions(
   log: Logger,
   options: { token?: string; signal?: AbortSignal } = {},
 ): Promise<string[]> {
+  const limits = networkLimits();
+  const get = async (url: string, what: string, headers?: Record<string, string>): Promise<unknown> => {
+    const res = await httpGet(url, {
+      what,
+      limits,
+      maxBytes: limits.metadataBytes,
+      signal: options.signal,
+      ...(headers ? { headers } : {}),
+    });
+    if (res.status < 200 || res.status >= 300) {
+      res.body.resume();
+      throw new PgferryError(`download of ${what} from ${res.url} failed: HTTP ${res.status}`);
+    }
+    const text = await readText(res);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new PgferryError(`download of ${what} from ${res.url} failed: the answer is not JSON`);
+    }
+  };
   if (source.isMirror) {
     const url = `${source.base}/versions.json`;
     let body: unknown;
     try {
-      const res = await fetch(url, { signal: options.signal ?? AbortSignal.timeout(30_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      body = await res.json();
+      body = await get(url, 'versions.json');
     } catch (error) {
-      throw new PgferryError(`mirror: cannot read ${url}: ${(error as Error).message}`);
+      throw new PgferryError(`mirror: ${(error as Error).message}`);
     }
     if (!Array.isArray(body) || !body.every((v) => typeof v === 'string' && RELEASE_VERSION.test(v))) {
-      throw new PgferryError(`mirror: ${url} is not a JSON array of versions such as ["17.5.0", "18.0.0"]`);
+      throw new PgferryError(
+        `mirror: ${displayUrl(url)} is not a JSON array of versions such as ["17.5.0", "18.0.0"]`,
+      );
     }
     return body as string[];
   }
   try {
     const headers: Record<string, string> = { accept: 'application/vnd.github+json' };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    const res = await fetch(GITHUB_RELEASES_API, {
-      headers,
-      signal: options.signal ?? AbortSignal.timeout(15_000),
-    });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const releases = (await res.json()) as { tag_name?: string; draft?: boolean; prerelease?: boolean }[];
+    headers['user-agent'] = 'pgferry';
+    const body = await get(GITHUB_RELEASES_API, 'GitHub releases list', headers);
+    if (!Array.isArray(body)) throw new Error('the answer is not a list of releases');
+    const releases = body as { tag_name?: string; draft?: boolean; prerelease?: boolean }[];
     const found = releases
       .filter(
         (r) =>
@@ -79,6 +99,8 @@ export async function listReleaseVersions(
       .map((r) => r.tag_name as string);
     return [...new Set([...found, ...knownReleaseVersions()])];
   } catch (error) {
+    // A cancelled run stops here; only an unreachable or odd API falls back to the shipped table.
+    if (options.signal?.aborted) throw error;
     log.debug(
       `release list unavailable (${(error as Error).message}); using the versions pgferry ships with`,
     );

@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { PgferryError } from '../errors.js';
+import { formatMs, networkLimits } from '../network-limits.js';
 import type { S3Settings } from '../options.js';
 
 /**
@@ -8,6 +9,7 @@ import type { S3Settings } from '../options.js';
  */
 export function s3Client(settings: S3Settings, env: NodeJS.ProcessEnv = process.env): S3Client {
   const custom = settings.endpoint !== undefined;
+  const limits = networkLimits(env);
   return new S3Client({
     region: settings.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(custom ? { endpoint: settings.endpoint } : {}),
@@ -18,8 +20,16 @@ export function s3Client(settings: S3Settings, env: NodeJS.ProcessEnv = process.
       : {}),
     maxAttempts: 3,
     // A connection that goes silent (an endpoint that died mid-request) must fail the request, not
-    // hang the backup: the SDK's default waits forever.
-    requestHandler: { connectionTimeout: 10_000, socketTimeout: 30_000 },
+    // hang the backup: the SDK's default waits forever. socketTimeout is the idle limit (it covers
+    // a streamed body too); requestTimeout bounds each request until its answer starts (an upload
+    // part's body included) and is an error, not a warning. A whole GetObject body has no total
+    // limit: a large restore streams for as long as bytes keep coming.
+    requestHandler: {
+      connectionTimeout: limits.connectMs,
+      socketTimeout: limits.idleMs,
+      requestTimeout: limits.totalMs,
+      throwOnRequestTimeout: true,
+    },
   });
 }
 
@@ -58,6 +68,12 @@ export function explainS3Error(
   if (name === 'CredentialsProviderError') {
     return new PgferryError(
       `${where.input}: no AWS credentials found for ${object}; set them in the environment, a profile or a role`,
+    );
+  }
+  if (name === 'TimeoutError' || code === 'ETIMEDOUT' || code === 'TimeoutError') {
+    const limits = networkLimits();
+    return new PgferryError(
+      `${where.input}: S3 request for ${object}${where.endpoint ? ` at ${where.endpoint}` : ''} failed: timed out (limits: connect ${formatMs(limits.connectMs)}, idle ${formatMs(limits.idleMs)}, answer ${formatMs(limits.totalMs)}): ${e.message ?? name}`,
     );
   }
   if (
