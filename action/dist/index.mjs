@@ -72300,6 +72300,19 @@ function checkDestructiveRestore(options) {
   );
 }
 
+// core/storage/database-name.ts
+var STORABLE_DATABASE_NAME_PATTERN = /^[A-Za-z0-9_$][A-Za-z0-9_$.-]{0,62}$/;
+var STORABLE_DATABASE_NAME = "ASCII letters, digits and _ $ . -, not starting with . or -, at most 63 characters";
+function databaseNameProblem(name) {
+  if (STORABLE_DATABASE_NAME_PATTERN.test(name)) return void 0;
+  return `database ${JSON.stringify(name)} cannot name backups in the bucket; expected ${STORABLE_DATABASE_NAME}`;
+}
+function checkStorableDatabaseName(name, input2) {
+  const problem = databaseNameProblem(name);
+  if (problem) throw new InputError(input2, problem);
+  return name;
+}
+
 // core/storage/backup-layout.ts
 var TIER_TAG = "pgferry-tier";
 function pad(n3) {
@@ -73739,6 +73752,7 @@ async function verifyByRestore(o3, ref, sha256, expected) {
 async function backupDatabase(o3) {
   const startedAt = (o3.now ?? (() => /* @__PURE__ */ new Date()))();
   const server = await serverFacts(o3.from, "from");
+  checkStorableDatabaseName(server.database, "from");
   const key = backupKey(o3.prefix, server.database, startedAt);
   const tier = tierFor(startedAt);
   const ref = { bucket: o3.bucket, key, input: "to", endpoint: o3.settings.endpoint };
@@ -74662,6 +74676,10 @@ function parseJobOptions(get2, env2 = process.env) {
       break;
     case "backup":
       options.sources = (from ?? "").split("\n").map((line) => line.trim()).filter(Boolean).map((line) => database("from", line)).filter((spec) => spec !== void 0);
+      for (const spec of options.sources) {
+        const problem = databaseNameProblem(databaseName(spec));
+        if (problem) problems.add("from", problem);
+      }
       if (from === void 0) database("from", from);
       options.source = options.sources[0];
       if (to2 !== void 0 && !isS3Uri(to2)) {
