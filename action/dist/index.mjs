@@ -72291,13 +72291,28 @@ async function dropDatabase(target, input2 = "to") {
 }
 function checkDestructiveRestore(options) {
   const { database, clean: clean2, hasUserTables, confirm } = options;
-  if (!clean2 && !hasUserTables) return;
   if (confirm === database) return;
+  if (!clean2 && !hasUserTables && confirm === void 0) return;
   const why = clean2 ? "clean drops its existing objects" : "it already has user tables";
   throw new InputError(
     "confirm",
-    confirm ? `"${confirm}" does not match the target database "${database}"; this restore is destructive (${why})` : `this restore into "${database}" is destructive (${why}); set confirm to "${database}" to go ahead`
+    confirm !== void 0 ? `"${confirm}" does not match the target database "${database}"${clean2 || hasUserTables ? `; this restore is destructive (${why})` : ""}` : `this restore into "${database}" is destructive (${why}); set confirm to "${database}" to go ahead`
   );
+}
+async function guardTargetBeforeCreating(target, options, input2 = "to") {
+  const name = databaseName(target);
+  const exists3 = await withClient(maintenanceOf(target), input2, async (client) => {
+    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    return (rowCount ?? 0) > 0;
+  });
+  const facts = exists3 ? await serverFacts(target, input2) : void 0;
+  checkDestructiveRestore({
+    database: facts?.database ?? name,
+    clean: options.clean,
+    hasUserTables: facts?.hasUserTables ?? false,
+    confirm: options.confirm
+  });
+  return exists3;
 }
 
 // core/storage/database-name.ts
@@ -73598,6 +73613,7 @@ function restoreJobs(archive, path16, jobs, seekable) {
 }
 async function prepareRestore(archive, o3) {
   const server = await serverFacts(maintenanceOf(o3.to), "to");
+  await guardTargetBeforeCreating(o3.to, { clean: o3.clean ?? false, confirm: o3.confirm });
   const choice = await chooseRestoreClient(
     {
       archive,
@@ -73610,13 +73626,7 @@ async function prepareRestore(archive, o3) {
   choice.warnings.forEach((w2) => o3.log.warn(w2));
   const client = await o3.catalog.provide(choice.version);
   const createdDatabase = await ensureDatabase(o3.to, o3.createDatabase ?? true);
-  const target = await serverFacts(o3.to, "to");
-  checkDestructiveRestore({
-    database: target.database,
-    clean: o3.clean ?? false,
-    hasUserTables: target.hasUserTables,
-    confirm: o3.confirm
-  });
+  const target = await undoCreatedOnFailure(createdDatabase, o3.to, () => serverFacts(o3.to, "to"));
   return { target, choice, client, createdDatabase };
 }
 async function cleanPlan(archive, file, client, target, path16, log) {
@@ -74054,6 +74064,8 @@ async function copyDatabase(o3) {
   const started = Date.now();
   const source = await serverFacts(o3.from, "from");
   const server = await serverFacts(maintenanceOf(o3.to), "to");
+  await refuseSameDatabase(o3.from, o3.to);
+  await guardTargetBeforeCreating(o3.to, { clean: o3.clean ?? false, confirm: o3.confirm });
   const choice = await chooseCopyClients(
     source.version,
     server.version,
@@ -74067,13 +74079,6 @@ async function copyDatabase(o3) {
   const createdDatabase = await ensureDatabase(o3.to, o3.createDatabase ?? true);
   return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
     const target = await serverFacts(o3.to, "to");
-    await refuseSameDatabase(o3.from, o3.to);
-    checkDestructiveRestore({
-      database: target.database,
-      clean: o3.clean ?? false,
-      hasUserTables: target.hasUserTables,
-      confirm: o3.confirm
-    });
     o3.log.info(
       `copying ${describeConnection(o3.from)} (PostgreSQL ${formatVersion(source.version)}) \u2192 ${describeConnection(o3.to)} (PostgreSQL ${formatVersion(target.version)}) with pg_dump ${formatVersion(dumpClient.version)} and pg_restore ${formatVersion(restoreClient.version)}`
     );

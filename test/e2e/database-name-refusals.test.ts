@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { failure, runAction, runnerDirs } from '../harness/action-runner.js';
+import { CLI_BUNDLE, runBundle, type ProcessRun } from '../harness/cli.js';
 import { SHARED_CLIENT_CACHE } from '../harness/engine.js';
-import { REPO_ROOT } from '../harness/paths.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
 import { s3Env, withEnv } from '../harness/s3-engine.js';
 import { captureStdout, lambdaContext, loadHandler, TASK_BUNDLE } from '../harness/scheduled-job.js';
@@ -23,7 +22,7 @@ import { mirrorUrl, server, sql, testbed } from '../harness/testbed.js';
 
 const MAJOR = 17;
 const BUCKET = 'pgferry-names';
-const CLI = path.join(REPO_ROOT, 'dist', 'pgferry.mjs');
+const CLI = CLI_BUNDLE;
 /** Real databases with hostile names (PostgreSQL allows all of them). */
 const SLASH = 'pgferry/names';
 const DOTDOT = '..';
@@ -99,21 +98,8 @@ async function bucketKeys(): Promise<string[]> {
   return s3.keys(BUCKET);
 }
 
-function run(
-  file: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...s3Env(s3), ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(file: string, args: string[], env: Record<string, string>): Promise<ProcessRun> {
+  return runBundle(args, { ...s3Env(s3), ...env }, file);
 }
 
 const cliS3Args = (): string[] => [
