@@ -1088,14 +1088,14 @@ var require_util = __commonJS({
         }
         const port = url.port != null ? url.port : url.protocol === "https:" ? 443 : 80;
         let origin = url.origin != null ? url.origin : `${url.protocol || ""}//${url.hostname || ""}:${port}`;
-        let path16 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
+        let path17 = url.path != null ? url.path : `${url.pathname || ""}${url.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path16 && path16[0] !== "/") {
-          path16 = `/${path16}`;
+        if (path17 && path17[0] !== "/") {
+          path17 = `/${path17}`;
         }
-        return new URL(`${origin}${path16}`);
+        return new URL(`${origin}${path17}`);
       }
       if (!isHttpOrHttpsPrefixed(url.origin || url.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -1546,39 +1546,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path16, origin }
+          request: { method, path: path17, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path16);
+        debuglog("sending request to %s %s/%s", method, origin, path17);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path16, origin },
+          request: { method, path: path17, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path16,
+          path17,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path16, origin }
+          request: { method, path: path17, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path16);
+        debuglog("trailers received from %s %s/%s", method, origin, path17);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path16, origin },
+          request: { method, path: path17, origin },
           error: error3
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path16,
+          path17,
           error3.message
         );
       });
@@ -1627,9 +1627,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path16, origin }
+            request: { method, path: path17, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path16);
+          debuglog("sending request to %s %s/%s", method, origin, path17);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -1692,7 +1692,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path16,
+        path: path17,
         method,
         body,
         headers,
@@ -1707,11 +1707,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler) {
-        if (typeof path16 !== "string") {
+        if (typeof path17 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path16[0] !== "/" && !(path16.startsWith("http://") || path16.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path17[0] !== "/" && !(path17.startsWith("http://") || path17.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path16)) {
+        } else if (invalidPathRegex.test(path17)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -1777,7 +1777,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path16, query) : path16;
+        this.path = query ? buildURL(path17, query) : path17;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -6470,7 +6470,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request) {
-      const { method, path: path16, host, upgrade, blocking, reset } = request;
+      const { method, path: path17, host, upgrade, blocking, reset } = request;
       let { body, headers, contentLength } = request;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -6551,7 +6551,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path16} HTTP/1.1\r
+      let header = `${method} ${path17} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -7080,7 +7080,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request) {
       const session = client[kHTTP2Session];
-      const { method, path: path16, host, upgrade, expectContinue, signal, headers: reqHeaders } = request;
+      const { method, path: path17, host, upgrade, expectContinue, signal, headers: reqHeaders } = request;
       let { body } = request;
       if (upgrade) {
         util.errorRequest(client, request, new Error("Upgrade not supported for H2"));
@@ -7177,7 +7177,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path16;
+      headers[HTTP2_HEADER_PATH] = path17;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -7530,9 +7530,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path16 = search ? `${pathname}${search}` : pathname;
+        const path17 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path16;
+        this.opts.path = path17;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -8771,10 +8771,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path16 = "/",
+          path: path17 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path16;
+        opts.path = origin + path17;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -10746,20 +10746,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path16) {
-      if (typeof path16 !== "string") {
-        return path16;
+    function safeUrl(path17) {
+      if (typeof path17 !== "string") {
+        return path17;
       }
-      const pathSegments = path16.split("?");
+      const pathSegments = path17.split("?");
       if (pathSegments.length !== 2) {
-        return path16;
+        return path17;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path16, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path16);
+    function matchKey(mockDispatch2, { path: path17, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path17);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -10781,7 +10781,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath2 = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path16 }) => matchValue(safeUrl(path16), resolvedPath2));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path17 }) => matchValue(safeUrl(path17), resolvedPath2));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath2}'`);
       }
@@ -10819,9 +10819,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path16, method, body, headers, query } = opts;
+      const { path: path17, method, body, headers, query } = opts;
       return {
-        path: path16,
+        path: path17,
         method,
         body,
         headers,
@@ -11284,10 +11284,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path16, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path17, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path16,
+            Path: path17,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -16166,9 +16166,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path16) {
-      for (let i5 = 0; i5 < path16.length; ++i5) {
-        const code = path16.charCodeAt(i5);
+    function validateCookiePath(path17) {
+      for (let i5 = 0; i5 < path17.length; ++i5) {
+        const code = path17.charCodeAt(i5);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -19088,11 +19088,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path16 = opts.path;
+          let path17 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path16 = `/${path16}`;
+            path17 = `/${path17}`;
           }
-          url = new URL(util.parseOrigin(url).origin + path16);
+          url = new URL(util.parseOrigin(url).origin + path17);
         } else {
           if (!opts) {
             opts = typeof url === "object" ? url : {};
@@ -22608,7 +22608,7 @@ var require_split2 = __commonJS({
 var require_helper = __commonJS({
   "node_modules/pgpass/lib/helper.js"(exports, module) {
     "use strict";
-    var path16 = __require("path");
+    var path17 = __require("path");
     var Stream = __require("stream").Stream;
     var split2 = require_split2();
     var util = __require("util");
@@ -22647,7 +22647,7 @@ var require_helper = __commonJS({
     };
     module.exports.getFileName = function(rawEnv) {
       var env2 = rawEnv || process.env;
-      var file = env2.PGPASSFILE || (isWin ? path16.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path16.join(env2.HOME || "./", ".pgpass"));
+      var file = env2.PGPASSFILE || (isWin ? path17.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path17.join(env2.HOME || "./", ".pgpass"));
       return file;
     };
     module.exports.usePgPass = function(stats, fname) {
@@ -22779,13 +22779,13 @@ var require_helper = __commonJS({
 var require_lib = __commonJS({
   "node_modules/pgpass/lib/index.js"(exports, module) {
     "use strict";
-    var path16 = __require("path");
+    var path17 = __require("path");
     var fs5 = __require("fs");
     var helper = require_helper();
     module.exports = function(connInfo, cb) {
       var file = helper.getFileName();
-      fs5.stat(file, function(err, stat7) {
-        if (err || !helper.usePgPass(stat7, file)) {
+      fs5.stat(file, function(err, stat8) {
+        if (err || !helper.usePgPass(stat8, file)) {
           return cb(void 0);
         }
         var st2 = fs5.createReadStream(file);
@@ -26407,14 +26407,14 @@ var init_readFile = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/readFile.js"() {
     filePromises = {};
     fileIntercept = {};
-    readFile2 = (path16, options) => {
-      if (fileIntercept[path16] !== void 0) {
-        return fileIntercept[path16];
+    readFile2 = (path17, options) => {
+      if (fileIntercept[path17] !== void 0) {
+        return fileIntercept[path17];
       }
-      if (!filePromises[path16] || options?.ignoreCache) {
-        filePromises[path16] = fsReadFile(path16, "utf8");
+      if (!filePromises[path17] || options?.ignoreCache) {
+        filePromises[path17] = fsReadFile(path17, "utf8");
       }
-      return filePromises[path16];
+      return filePromises[path17];
     };
   }
 });
@@ -26526,8 +26526,8 @@ var init_externalDataInterceptor = __esm({
       getFileRecord() {
         return fileIntercept;
       },
-      interceptFile(path16, contents) {
-        fileIntercept[path16] = Promise.resolve(contents);
+      interceptFile(path17, contents) {
+        fileIntercept[path17] = Promise.resolve(contents);
       },
       getTokenRecord() {
         return tokenIntercept;
@@ -29549,8 +29549,8 @@ var init_createConfigValueProvider = __esm({
               return endpoint.url.href;
             }
             if ("hostname" in endpoint) {
-              const { protocol, hostname, port, path: path16 } = endpoint;
-              return `${protocol}//${hostname}${port ? ":" + port : ""}${path16}`;
+              const { protocol, hostname, port, path: path17 } = endpoint;
+              return `${protocol}//${hostname}${port ? ":" + port : ""}${path17}`;
             }
           }
           return endpoint;
@@ -29926,18 +29926,18 @@ var getAttrPathList;
 var init_getAttrPathList = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttrPathList.js"() {
     init_types2();
-    getAttrPathList = (path16) => {
-      const parts = path16.split(".");
+    getAttrPathList = (path17) => {
+      const parts = path17.split(".");
       const pathList = [];
       for (const part of parts) {
         const squareBracketIndex = part.indexOf("[");
         if (squareBracketIndex !== -1) {
           if (part.indexOf("]") !== part.length - 1) {
-            throw new EndpointError(`Path: '${path16}' does not end with ']'`);
+            throw new EndpointError(`Path: '${path17}' does not end with ']'`);
           }
           const arrayIndex = part.slice(squareBracketIndex + 1, -1);
           if (Number.isNaN(parseInt(arrayIndex))) {
-            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path16}'`);
+            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path17}'`);
           }
           if (squareBracketIndex !== 0) {
             pathList.push(part.slice(0, squareBracketIndex));
@@ -29958,9 +29958,9 @@ var init_getAttr = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttr.js"() {
     init_types2();
     init_getAttrPathList();
-    getAttr = (value, path16) => getAttrPathList(path16).reduce((acc, index) => {
+    getAttr = (value, path17) => getAttrPathList(path17).reduce((acc, index) => {
       if (typeof acc !== "object") {
-        throw new EndpointError(`Index '${index}' in '${path16}' not found in '${JSON.stringify(value)}'`);
+        throw new EndpointError(`Index '${index}' in '${path17}' not found in '${JSON.stringify(value)}'`);
       } else if (Array.isArray(acc)) {
         const i5 = parseInt(index);
         return acc[i5 < 0 ? acc.length + i5 : i5];
@@ -30021,8 +30021,8 @@ var init_parseURL = __esm({
             return value;
           }
           if (typeof value === "object" && "hostname" in value) {
-            const { hostname: hostname2, port, protocol: protocol2 = "", path: path16 = "", query = {} } = value;
-            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path16}`);
+            const { hostname: hostname2, port, protocol: protocol2 = "", path: path17 = "", query = {} } = value;
+            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path17}`);
             url.search = Object.entries(query).map(([k6, v2]) => `${k6}=${v2}`).join("&");
             return url;
           }
@@ -31871,29 +31871,29 @@ var init_HttpBindingNormalizedSchema = __esm({
       response.syntheticBodySchema = createBodySchema(schema, bodyMemberNames, bodyMemberSchemas);
       return bindings;
     };
-    buildPathSegments = (path16) => {
+    buildPathSegments = (path17) => {
       const segments = [];
       let offset = 0;
-      for (const match of path16.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
+      for (const match of path17.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
         if (match.index > offset) {
-          segments.push([path16.slice(offset, match.index), 0]);
+          segments.push([path17.slice(offset, match.index), 0]);
         }
         segments.push([match[1], match[2] ? 2 : 1]);
         offset = match.index + match[0].length;
       }
-      if (segments.length && offset < path16.length) {
-        segments.push([path16.slice(offset), 0]);
+      if (segments.length && offset < path17.length) {
+        segments.push([path17.slice(offset), 0]);
       }
       return segments.length ? segments : void 0;
     };
     buildHttpOperationBindings = (schema) => {
       const { http, endpoint } = translateTraits(schema.traits ?? {});
-      const [path16, search] = http?.[1].split("?") ?? [];
+      const [path17, search] = http?.[1].split("?") ?? [];
       return [
         http?.[0],
-        path16,
+        path17,
         search ? [...new URLSearchParams(search)] : [],
-        path16 ? buildPathSegments(path16) : void 0,
+        path17 ? buildPathSegments(path17) : void 0,
         endpoint?.[0]
       ];
     };
@@ -33927,10 +33927,10 @@ var init_HttpBindingProtocol = __esm({
         if (endpoint) {
           this.updateServiceEndpoint(request, endpoint);
           this.setHostPrefix(request, operationSchema, input2, operation2);
-          const [method, path16, staticQuery] = operation2;
+          const [method, path17, staticQuery] = operation2;
           if (method) {
             request.method = method;
-            request.path = request.path === "/" ? path16 : request.path + path16;
+            request.path = request.path === "/" ? path17 : request.path + path17;
             for (const [key, value] of staticQuery) {
               query[key] = value;
             }
@@ -34072,10 +34072,10 @@ var init_HttpBindingProtocol = __esm({
         return this.serializer.flush();
       }
       serializePath(segments, labels, bindings) {
-        let path16 = "";
+        let path17 = "";
         for (const [value, kind] of segments) {
           if (kind === 0) {
-            path16 += value;
+            path17 += value;
             continue;
           }
           const replacement = labels?.[value];
@@ -34083,12 +34083,12 @@ var init_HttpBindingProtocol = __esm({
             if (hasOwn(bindings.byName, value) && bindings.byName[value][2] === 33) {
               throw new Error(`No value provided for input HTTP label: ${value}.`);
             }
-            path16 += `{${value}${kind === 2 ? "+" : ""}}`;
+            path17 += `{${value}${kind === 2 ? "+" : ""}}`;
           } else {
-            path16 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
+            path17 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
           }
         }
-        return path16;
+        return path17;
       }
       async deserializeResponse(operationSchema, context, response) {
         const deserializer = this.deserializer;
@@ -34324,11 +34324,11 @@ var init_AbstractRpcV2Protocol = __esm({
           this.applyEmptyBody(request);
         }
         const { service, operation: operation2 } = getSmithyContext(context);
-        const path16 = `/service/${service}/operation/${operation2}`;
+        const path17 = `/service/${service}/operation/${operation2}`;
         if (request.path.endsWith("/")) {
-          request.path += path16.slice(1);
+          request.path += path17.slice(1);
         } else {
-          request.path += path16;
+          request.path += path17;
         }
         return request;
       }
@@ -34410,8 +34410,8 @@ var init_requestBuilder = __esm({
         return this;
       }
       p(memberName, labelValueProvider, uriLabel, isGreedyLabel) {
-        this.resolvePathStack.push((path16) => {
-          this.path = resolvedPath(path16, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
+        this.resolvePathStack.push((path17) => {
+          this.path = resolvedPath(path17, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
         });
         return this;
       }
@@ -37309,9 +37309,9 @@ var init_createPaginator = __esm({
       command5 = withCommand(command5) ?? command5;
       return await client.send(command5, ...args);
     };
-    get = (fromObject, path16) => {
+    get = (fromObject, path17) => {
       let cursor = fromObject;
-      const pathComponents = path16.split(".");
+      const pathComponents = path17.split(".");
       for (const step of pathComponents) {
         if (!cursor || typeof cursor !== "object") {
           return void 0;
@@ -42940,10 +42940,10 @@ ${longDate}
 ${credentialScope}
 ${toHex2(hashedRequest)}`;
       }
-      getCanonicalPath({ path: path16 }) {
+      getCanonicalPath({ path: path17 }) {
         if (this.uriEscapePath) {
           const normalizedPathSegments = [];
-          for (const pathSegment of path16.split("/")) {
+          for (const pathSegment of path17.split("/")) {
             if (pathSegment?.length === 0) {
               continue;
             }
@@ -42956,11 +42956,11 @@ ${toHex2(hashedRequest)}`;
               normalizedPathSegments.push(pathSegment);
             }
           }
-          const normalizedPath = `${path16?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path16?.endsWith("/") ? "/" : ""}`;
+          const normalizedPath = `${path17?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path17?.endsWith("/") ? "/" : ""}`;
           const doubleEncoded = escapeUri2(normalizedPath);
           return doubleEncoded.replace(/%2F/g, "/");
         }
-        return path16;
+        return path17;
       }
       validateResolvedCredentials(credentials) {
         if (typeof credentials !== "object" || typeof credentials.accessKeyId !== "string" || typeof credentials.secretAccessKey !== "string") {
@@ -47055,12 +47055,12 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             const password = request.password ?? "";
             auth = `${username}:${password}`;
           }
-          let path16 = request.path;
+          let path17 = request.path;
           if (queryString) {
-            path16 += `?${queryString}`;
+            path17 += `?${queryString}`;
           }
           if (request.fragment) {
-            path16 += `#${request.fragment}`;
+            path17 += `#${request.fragment}`;
           }
           let hostname = request.hostname ?? "";
           if (hostname[0] === "[" && hostname.endsWith("]")) {
@@ -47072,7 +47072,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             headers: request.headers,
             host: hostname,
             method: request.method,
-            path: path16,
+            path: path17,
             port: request.port,
             agent,
             auth
@@ -47494,16 +47494,16 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             reject(err);
           };
           const queryString = query ? buildQueryString2(query) : "";
-          let path16 = request.path;
+          let path17 = request.path;
           if (queryString) {
-            path16 += `?${queryString}`;
+            path17 += `?${queryString}`;
           }
           if (request.fragment) {
-            path16 += `#${request.fragment}`;
+            path17 += `#${request.fragment}`;
           }
           const clientHttp2Stream = session.request({
             ...request.headers,
-            [constants3.HTTP2_HEADER_PATH]: path16,
+            [constants3.HTTP2_HEADER_PATH]: path17,
             [constants3.HTTP2_HEADER_METHOD]: method
           });
           if (effectiveRequestTimeout) {
@@ -67706,6 +67706,8 @@ var HeaderReader = class {
   name;
   pos;
   intSize = 4;
+  /** Width of a data offset (custom-format TOC entries carry one). */
+  offSize = 8;
   /** Archive versions after 1.0 write a sign byte before each integer. */
   signed = true;
   need(n3) {
@@ -67733,11 +67735,11 @@ var HeaderReader = class {
     return negative ? -value : value;
   }
   /** pg_dump's WriteStr: an int length (-1 for NULL), then that many bytes. */
-  str(what) {
+  str(what, maxLength = MAX_HEADER_STRING) {
     const length = this.int();
     if (length === -1) return void 0;
     if (length < 0) throw corrupt(this.name, `${what} has negative length ${length}`);
-    if (length > MAX_HEADER_STRING) throw corrupt(this.name, `${what} is ${length} bytes long`);
+    if (length > maxLength) throw corrupt(this.name, `${what} is ${length} bytes long`);
     return this.bytes(length).toString("utf8");
   }
 };
@@ -67754,6 +67756,7 @@ function readHeader(r5, expectedFormat, name, kind) {
   if (vmin >= 7) {
     const offSize = r5.byte();
     if (offSize < 1 || offSize > 8) throw corrupt(name, `offset size ${offSize} (expected 1 to 8)`);
+    r5.offSize = offSize;
   }
   const format2 = r5.byte();
   const formatName = FORMAT_BYTES[format2];
@@ -67842,6 +67845,13 @@ function tarNumber(buf, start, length) {
   return parseInt(text, 8);
 }
 function readTar(buf, name) {
+  const { start, size } = tarTocMember(buf, name);
+  return headerFacts(
+    "tar",
+    readHeader(new HeaderReader(buf, start, start + size, name), ARCH_TAR, name, "tar")
+  );
+}
+function tarTocMember(buf, name) {
   const notDump = (why) => new PgferryError(`${name} is a tar file but not a tar-format dump from pg_dump -Ft: ${why}`);
   let offset = 0;
   for (let members = 0; members < 8; members++) {
@@ -67869,8 +67879,7 @@ function readTar(buf, name) {
     if (size > 0 && startsWithMagic(buf.subarray(dataStart, dataStart + MAGIC.length)) === "no") {
       throw notDump("toc.dat does not start with a PGDMP header");
     }
-    const reader = new HeaderReader(buf, dataStart, dataStart + size, name);
-    return headerFacts("tar", readHeader(reader, ARCH_TAR, name, "tar"));
+    return { start: dataStart, size };
   }
   throw notDump("too many extension headers before toc.dat");
 }
@@ -68189,19 +68198,19 @@ async function chooseRestoreClient(inputs, catalog) {
     version2 = { major: found.major };
     reason = found.major === target.major ? `the target server runs PostgreSQL ${formatVersion(target)}` : desired === target.major ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had` : `the archive (format ${archive.archiveVersion ?? "?"}) needs pg_restore ${desired} or newer`;
   }
-  let path16 = archive.format === "plain" ? "psql" : "pg_restore";
-  if (path16 === "pg_restore" && downgrade) {
-    path16 = "script";
+  let path17 = archive.format === "plain" ? "psql" : "pg_restore";
+  if (path17 === "pg_restore" && downgrade) {
+    path17 = "script";
     warnings.push(
       `restoring a PostgreSQL ${source ? formatVersion(source) : "?"} dump into PostgreSQL ${formatVersion(target)} (a downgrade, allowed): going through a filtered SQL script; objects the older server does not support will fail the restore`
     );
-  } else if (path16 === "pg_restore" && version2.major >= 17 && target.major <= 16) {
-    path16 = "script";
+  } else if (path17 === "pg_restore" && version2.major >= 17 && target.major <= 16) {
+    path17 = "script";
     warnings.push(
       `pg_restore ${version2.major} sets transaction_timeout, which PostgreSQL ${target.major} does not know: restoring through a SQL script with that setting filtered out (no parallel restore on this path)`
     );
   }
-  return { version: version2, reason, warnings, path: path16 };
+  return { version: version2, reason, warnings, path: path17 };
 }
 async function chooseCopyClients(source, target, request, allowDowngrade, catalog) {
   const dump = await chooseDumpClient(source, request, catalog);
@@ -72247,7 +72256,7 @@ function explainS3Error(error3, where) {
 import { mkdtemp as mkdtemp2, rm as rm6 } from "node:fs/promises";
 import os9 from "node:os";
 import { finished as finished2 } from "node:stream/promises";
-import path11 from "node:path";
+import path12 from "node:path";
 
 // core/pg/target-database.ts
 async function ensureDatabase(target, create, input2 = "to") {
@@ -73242,7 +73251,7 @@ async function dumpToS3(o3) {
 }
 
 // core/jobs/restore.ts
-import { stat as stat5 } from "node:fs/promises";
+import { stat as stat6 } from "node:fs/promises";
 
 // core/jobs/apply-archive.ts
 import { createReadStream as createReadStream2 } from "node:fs";
@@ -73440,29 +73449,342 @@ async function applyArchive(r5) {
 
 // core/jobs/clean.ts
 import { createReadStream as createReadStream3 } from "node:fs";
-import { createInterface } from "node:readline";
 import { createGunzip as createGunzip2 } from "node:zlib";
-var SYSTEM_SCHEMA = /^(pg_.*|information_schema)$/;
-async function archiveContents(client, archive) {
-  const { stdout } = await runTool({
-    file: toolPath(client, "pg_restore"),
-    args: ["--list", archive],
-    stdout: "capture"
-  });
-  return contentsOfList(stdout);
+
+// core/pg/archive-toc.ts
+import { open as open3, stat as stat4 } from "node:fs/promises";
+import path10 from "node:path";
+var MAX_TOC_STRING = 256 * 1024 * 1024;
+var FIRST_READ = 1024 * 1024;
+function parseToc(buf, kind, name) {
+  let start = 0;
+  let end = Infinity;
+  if (kind === "tar") {
+    const member2 = tarTocMember(buf, name);
+    start = member2.start;
+    end = member2.start + member2.size;
+  }
+  const r5 = new HeaderReader(buf, start, end, name);
+  const header = readHeader(r5, kind === "custom" ? ARCH_CUSTOM : ARCH_TAR, name, kind);
+  const minor = Number(header.archiveVersion.split(".")[1]);
+  if (minor < 7) {
+    throw new PgferryError(
+      `${name} is archive version ${header.archiveVersion}; pgferry reads the table of contents of 1.7 (PostgreSQL 7.3) and newer`
+    );
+  }
+  const str = (what) => r5.str(what, MAX_TOC_STRING);
+  const entries = [];
+  for (let i5 = 0; i5 < header.tocEntries; i5++) {
+    const dumpId = r5.int();
+    r5.int();
+    if (minor >= 8) {
+      str("a table oid");
+      str("an oid");
+    }
+    const tag = str("a tag") ?? "";
+    const desc = str("an object kind") ?? "";
+    if (minor >= 11) r5.int();
+    str("a definition");
+    const dropStmt = str("a drop statement");
+    if (minor >= 3) str("a COPY statement");
+    const namespace = minor >= 6 ? str("a schema name") : void 0;
+    if (minor >= 10) str("a tablespace");
+    if (minor >= 14) str("a table access method");
+    if (minor >= 16) r5.int();
+    const owner = str("an owner");
+    if (minor >= 9) str("the WITH OIDS flag");
+    if (minor >= 5) while (str("a dependency") !== void 0) ;
+    if (kind === "custom") {
+      r5.byte();
+      r5.bytes(r5.offSize);
+    } else {
+      str("a data file name");
+    }
+    const entry = { dumpId, desc, tag };
+    if (namespace !== void 0 && namespace !== "") entry.namespace = namespace;
+    if (owner !== void 0 && owner !== "") entry.owner = owner;
+    if (dropStmt !== void 0 && dropStmt !== "") entry.dropStmt = dropStmt;
+    entries.push(entry);
+  }
+  return entries;
 }
-function contentsOfList(list2) {
+async function parseFile(file, kind) {
+  const handle = await open3(file, "r");
+  try {
+    let buf = Buffer.alloc(0);
+    let want = FIRST_READ;
+    for (; ; ) {
+      const chunk = Buffer.alloc(want - buf.length);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, buf.length);
+      buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
+      const final = bytesRead < chunk.length;
+      try {
+        return parseToc(buf, kind, file);
+      } catch (error3) {
+        if (!(error3 instanceof OutOfBytes)) throw error3;
+        if (final) throw new PgferryError(`${file} ends inside its table of contents; the dump is truncated`);
+        want *= 2;
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+async function readTocEntries(file, format2) {
+  if (format2 === "directory" || (await stat4(file)).isDirectory())
+    return parseFile(path10.join(file, "toc.dat"), "directory");
+  return parseFile(file, format2 === "tar" ? "tar" : "custom");
+}
+
+// core/pg/sql-statements.ts
+async function* sqlStatements(input2) {
+  let mode = "code";
+  let code = "";
+  let depth = 0;
+  let tag = "";
+  let pending = "";
+  let atStatementStart = true;
+  let meta = false;
+  const decoder = new TextDecoder();
+  for await (const chunk of input2) {
+    const text = pending + (typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
+    pending = "";
+    let i5 = 0;
+    while (i5 < text.length) {
+      const c5 = text[i5] ?? "";
+      const next = text[i5 + 1];
+      if (mode === "copy") {
+        const eol = text.indexOf("\n", i5);
+        if (eol === -1) {
+          pending = text.slice(i5);
+          break;
+        }
+        if (text.slice(i5, eol).replace(/\r$/, "") === "\\.") mode = "code";
+        i5 = eol + 1;
+        continue;
+      }
+      if (meta) {
+        if (c5 === "\n") meta = false;
+        i5++;
+        continue;
+      }
+      switch (mode) {
+        case "code": {
+          if (atStatementStart && /\s/.test(c5)) {
+            i5++;
+            continue;
+          }
+          if (atStatementStart && c5 === "\\") {
+            meta = true;
+            i5++;
+            continue;
+          }
+          if ((c5 === "-" || c5 === "/") && next === void 0) {
+            pending = c5;
+            i5++;
+            continue;
+          }
+          atStatementStart = false;
+          if (c5 === "'") {
+            const escape = /(^|[^\w$])[eE]$/.test(code);
+            mode = escape ? "escape-string" : "string";
+            code += "''";
+          } else if (c5 === '"') {
+            mode = "identifier";
+            code += c5;
+          } else if (c5 === "-" && next === "-") {
+            mode = "line-comment";
+            i5++;
+          } else if (c5 === "/" && next === "*") {
+            mode = "block-comment";
+            depth = 1;
+            i5++;
+          } else if (c5 === "$" && !/[\w$]$/.test(code)) {
+            const m4 = /^\$([A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/.exec(text.slice(i5, i5 + 70));
+            if (m4) {
+              mode = "dollar";
+              tag = m4[0];
+              code += "''";
+              i5 += tag.length;
+              continue;
+            }
+            if (text.length - i5 < 70 && /^\$[\w\u0080-\uffff]*$/.test(text.slice(i5))) {
+              pending = text.slice(i5);
+              i5 = text.length;
+              continue;
+            }
+            code += c5;
+          } else if (c5 === ";") {
+            const statement = code.trim();
+            code = "";
+            atStatementStart = true;
+            if (statement) {
+              yield { code: statement };
+              if (/^COPY\b[^]*\bFROM\s+stdin\b/i.test(statement)) mode = "copy";
+            }
+          } else code += c5;
+          i5++;
+          break;
+        }
+        case "string":
+        case "escape-string":
+          if (mode === "escape-string" && c5 === "\\") {
+            if (next === void 0) pending = c5;
+            i5 += 2;
+          } else if (c5 === "'") {
+            if (next === "'") i5 += 2;
+            else if (next === void 0) {
+              pending = c5;
+              i5++;
+            } else {
+              mode = "code";
+              i5++;
+            }
+          } else i5++;
+          break;
+        case "identifier":
+          code += c5;
+          if (c5 === '"') {
+            if (next === '"') {
+              code += next;
+              i5 += 2;
+              continue;
+            }
+            if (next === void 0) {
+              code = code.slice(0, -1);
+              pending = c5;
+              i5++;
+              continue;
+            }
+            mode = "code";
+          }
+          i5++;
+          break;
+        case "line-comment":
+          if (c5 === "\n") mode = "code";
+          i5++;
+          break;
+        case "block-comment":
+          if ((c5 === "/" || c5 === "*") && next === void 0) {
+            pending = c5;
+            i5++;
+          } else if (c5 === "/" && next === "*") {
+            depth++;
+            i5 += 2;
+          } else if (c5 === "*" && next === "/") {
+            depth--;
+            i5 += 2;
+            if (depth === 0) mode = "code";
+          } else i5++;
+          break;
+        case "dollar":
+          if (c5 === "$" && text.startsWith(tag, i5)) {
+            mode = "code";
+            i5 += tag.length;
+          } else if (c5 === "$" && text.length - i5 < tag.length && tag.startsWith(text.slice(i5))) {
+            pending = text.slice(i5);
+            i5 = text.length;
+          } else i5++;
+          break;
+      }
+    }
+  }
+  const last = code.trim();
+  if (last && mode === "code") yield { code: last };
+}
+function tokens(code) {
+  const out = [];
+  const re2 = /\s*("(?:[^"]|"")*"|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*|\S)/y;
+  for (let m4 = re2.exec(code); m4; m4 = re2.exec(code)) {
+    const raw = m4[1] ?? "";
+    out.push({ raw, name: raw.startsWith('"') ? raw.slice(1, -1).replace(/""/g, '"') : raw.toLowerCase() });
+  }
+  return out;
+}
+var SIMPLE_KINDS = [
+  ["PUBLICATION"],
+  ["SERVER"],
+  ["FOREIGN", "DATA", "WRAPPER"],
+  ["ACCESS", "METHOD"],
+  ["EVENT", "TRIGGER"]
+];
+function createdObject(statement) {
+  const t = tokens(statement.code);
+  const word = (i5) => t[i5]?.raw.startsWith('"') ? "" : t[i5]?.raw.toUpperCase() ?? "";
+  if (word(0) !== "CREATE") return void 0;
+  if (word(1) === "SCHEMA") {
+    const at2 = word(2) === "IF" ? 5 : 2;
+    const name = t[at2];
+    return name && word(at2) !== "AUTHORIZATION" ? { kind: "SCHEMA", name: name.name } : void 0;
+  }
+  for (const kind of SIMPLE_KINDS) {
+    if (!kind.every((w2, k6) => word(1 + k6) === w2)) continue;
+    const name = t[1 + kind.length];
+    if (!name) return void 0;
+    const desc = kind.join(" ");
+    return { kind: desc, name: name.name, drop: `DROP ${desc} IF EXISTS ${name.raw};` };
+  }
+  if (word(1) === "USER" && word(2) === "MAPPING" && word(3) === "FOR" && word(5) === "SERVER") {
+    const role = t[4];
+    const server = t[6];
+    if (!role || !server) return void 0;
+    return {
+      kind: "USER MAPPING",
+      name: `${role.name} ${server.name}`,
+      drop: `DROP USER MAPPING IF EXISTS FOR ${role.raw} SERVER ${server.raw};`
+    };
+  }
+  if (word(1) === "TRANSFORM" && word(2) === "FOR") {
+    const language = t.findIndex((_2, i5) => i5 > 3 && word(i5) === "LANGUAGE");
+    const lang = t[language + 1];
+    if (language < 0 || !lang) return void 0;
+    const type = t.slice(3, language).map((x) => x.raw).join(" ");
+    return {
+      kind: "TRANSFORM",
+      name: `${type} ${lang.name}`,
+      drop: `DROP TRANSFORM IF EXISTS FOR ${type} LANGUAGE ${lang.raw};`
+    };
+  }
+  return void 0;
+}
+
+// core/jobs/clean.ts
+var SYSTEM_SCHEMA = /^(pg_.*|information_schema)$/;
+var UNSCHEMAED_KINDS = [
+  "EVENT TRIGGER",
+  "PUBLICATION",
+  "USER MAPPING",
+  "SERVER",
+  "FOREIGN DATA WRAPPER",
+  "TRANSFORM",
+  "ACCESS METHOD"
+];
+function dropIfExists(kind, dropStmt) {
+  const text = dropStmt.trim();
+  const head = `DROP ${kind} `;
+  if (!text.startsWith(head) || !text.endsWith(";")) return void 0;
+  return `DROP ${kind} IF EXISTS ${text.slice(head.length)}`;
+}
+function orderUnschemaed(found) {
+  return UNSCHEMAED_KINDS.flatMap((kind) => found.filter((f6) => f6.kind === kind).map((f6) => f6.drop));
+}
+async function archiveContents(archive, format2) {
+  return contentsOfToc(await readTocEntries(archive, format2));
+}
+function contentsOfToc(entries) {
   const schemas = /* @__PURE__ */ new Set();
   let usesPublic = false;
   let largeObjects = false;
-  for (const line of list2.split("\n")) {
-    if (line.startsWith(";")) continue;
-    const schema = /^\d+; \d+ \d+ SCHEMA - (\S+) /.exec(line)?.[1];
-    if (schema && !SYSTEM_SCHEMA.test(schema) && schema !== "public") schemas.add(schema);
-    if (/^\d+; \d+ \d+ [A-Z ]+ public /.test(line)) usesPublic = true;
-    if (/^\d+; \d+ \d+ (BLOB|BLOBS|BLOB METADATA|LARGE OBJECTS?) /.test(line)) largeObjects = true;
+  const unschemaed = [];
+  for (const e5 of entries) {
+    if (e5.desc === "SCHEMA" && !SYSTEM_SCHEMA.test(e5.tag) && e5.tag !== "public") schemas.add(e5.tag);
+    if (e5.namespace === "public" || e5.desc === "SCHEMA" && e5.tag === "public") usesPublic = true;
+    if (/^(BLOB|BLOBS|BLOB METADATA|LARGE OBJECTS?)$/.test(e5.desc)) largeObjects = true;
+    const kind = UNSCHEMAED_KINDS.find((k6) => k6 === e5.desc);
+    const drop = kind && e5.dropStmt ? dropIfExists(kind, e5.dropStmt) : void 0;
+    if (kind && drop) unschemaed.push({ kind, drop });
   }
-  return { schemas: [...schemas], usesPublic, largeObjects };
+  return { schemas: [...schemas], usesPublic, largeObjects, unschemaed: orderUnschemaed(unschemaed) };
 }
 async function plainContents(file, facts) {
   const raw = createReadStream3(file);
@@ -73470,13 +73792,16 @@ async function plainContents(file, facts) {
   const schemas = /* @__PURE__ */ new Set();
   let usesPublic = false;
   let largeObjects = false;
-  for await (const line of createInterface({ input: text, crlfDelay: Infinity })) {
-    const schema = /^CREATE SCHEMA ("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*);/i.exec(line)?.[1];
-    if (schema) schemas.add(schema.startsWith('"') ? schema.slice(1, -1).replace(/""/g, '"') : schema);
-    if (!usesPublic && /\bpublic\./.test(line)) usesPublic = true;
-    if (!largeObjects && /lo_create\(/.test(line)) largeObjects = true;
+  const unschemaed = [];
+  for await (const statement of sqlStatements(text)) {
+    const created = createdObject(statement);
+    if (created && "drop" in created) unschemaed.push({ kind: created.kind, drop: created.drop });
+    else if (created?.name === "public") usesPublic = true;
+    else if (created && !SYSTEM_SCHEMA.test(created.name)) schemas.add(created.name);
+    if (!usesPublic && /(^|[\s(,])public\./.test(statement.code)) usesPublic = true;
+    if (!largeObjects && /\blo_create\(/.test(statement.code)) largeObjects = true;
   }
-  return { schemas: [...schemas].filter((s4) => !SYSTEM_SCHEMA.test(s4)), usesPublic, largeObjects };
+  return { schemas: [...schemas], usesPublic, largeObjects, unschemaed: orderUnschemaed(unschemaed) };
 }
 async function databaseContents(source, onlySchemas) {
   return withClient(source, "from", async (c5) => {
@@ -73488,7 +73813,8 @@ async function databaseContents(source, onlySchemas) {
     return {
       schemas: all.filter((n3) => n3 !== "public"),
       usesPublic: all.includes("public"),
-      largeObjects: (lo2.rowCount ?? 0) > 0
+      largeObjects: (lo2.rowCount ?? 0) > 0,
+      unschemaed: []
     };
   });
 }
@@ -73496,7 +73822,8 @@ function ident(name) {
   return `"${name.replace(/"/g, '""')}"`;
 }
 function cleanPrelude(contents, targetMajor) {
-  const lines = contents.schemas.map((s4) => `DROP SCHEMA IF EXISTS ${ident(s4)} CASCADE;`);
+  const triggers = contents.unschemaed.filter((d5) => d5.startsWith("DROP EVENT TRIGGER "));
+  const lines = [...triggers, ...contents.schemas.map((s4) => `DROP SCHEMA IF EXISTS ${ident(s4)} CASCADE;`)];
   if (contents.usesPublic) {
     lines.push("DROP SCHEMA IF EXISTS public CASCADE;");
     lines.push(
@@ -73506,6 +73833,7 @@ function cleanPrelude(contents, targetMajor) {
   }
   if (contents.largeObjects)
     lines.push("SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata;");
+  lines.push(...contents.unschemaed.filter((d5) => !triggers.includes(d5)));
   return `-- pgferry clean: replace what the dump carries
 ${lines.join("\n")}
 `;
@@ -73514,20 +73842,20 @@ ${lines.join("\n")}
 // core/jobs/dump.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
-import { mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm5, stat as stat4 } from "node:fs/promises";
+import { mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm5, stat as stat5 } from "node:fs/promises";
 import os8 from "node:os";
-import path10 from "node:path";
+import path11 from "node:path";
 function sizeOnDisk(p4) {
   try {
     const s4 = statSync(p4);
     if (!s4.isDirectory()) return s4.size;
-    return readdirSync(p4).reduce((sum, name) => sum + statSync(path10.join(p4, name)).size, 0);
+    return readdirSync(p4).reduce((sum, name) => sum + statSync(path11.join(p4, name)).size, 0);
   } catch {
     return 0;
   }
 }
 async function checkDestination(to2, format2) {
-  const existing = await stat4(to2).catch(() => void 0);
+  const existing = await stat5(to2).catch(() => void 0);
   if (format2 === "directory") {
     if (existing && (!existing.isDirectory() || (await readdir4(to2)).length > 0)) {
       throw new InputError(
@@ -73538,7 +73866,7 @@ async function checkDestination(to2, format2) {
   } else if (existing?.isDirectory()) {
     throw new InputError("to", `${to2} is a directory; the ${format2} format writes one file`);
   }
-  await mkdir4(path10.dirname(path10.resolve(to2)), { recursive: true });
+  await mkdir4(path11.dirname(path11.resolve(to2)), { recursive: true });
 }
 async function dumpToPath(o3) {
   const started = Date.now();
@@ -73558,9 +73886,9 @@ async function dumpToPath(o3) {
       `${o3.jobs} parallel jobs need the directory format; the ${o3.format} format dumps with one job`
     );
   }
-  const temp = path10.join(
-    path10.dirname(path10.resolve(o3.to)),
-    `.${path10.basename(o3.to)}.pgferry-${randomBytes2(4).toString("hex")}`
+  const temp = path11.join(
+    path11.dirname(path11.resolve(o3.to)),
+    `.${path11.basename(o3.to)}.pgferry-${randomBytes2(4).toString("hex")}`
   );
   const args = pgDumpArgs({
     ...dumpSelection(o3),
@@ -73606,8 +73934,8 @@ function defaultJobs() {
 }
 
 // core/jobs/restore.ts
-function restoreJobs(archive, path16, jobs, seekable) {
-  const parallelOk = seekable && path16 === "pg_restore" && (archive.format === "custom" || archive.format === "directory");
+function restoreJobs(archive, path17, jobs, seekable) {
+  const parallelOk = seekable && path17 === "pg_restore" && (archive.format === "custom" || archive.format === "directory");
   if (!parallelOk) return 1;
   return jobs === "auto" ? defaultJobs() : jobs;
 }
@@ -73629,13 +73957,13 @@ async function prepareRestore(archive, o3) {
   const target = await undoCreatedOnFailure(createdDatabase, o3.to, () => serverFacts(o3.to, "to"));
   return { target, choice, client, createdDatabase };
 }
-async function cleanPlan(archive, file, client, target, path16, log) {
-  const contents = archive.format === "plain" ? await plainContents(file, archive) : await archiveContents(client, file);
-  if (path16 === "pg_restore")
+async function cleanPlan(archive, file, target, path17, log) {
+  const contents = archive.format === "plain" ? await plainContents(file, archive) : await archiveContents(file, archive.format);
+  if (path17 === "pg_restore")
     log.info("clean: the drop and the restore run as one transaction through psql, with one job");
   return {
     prelude: cleanPrelude(contents, target.version.major),
-    path: path16 === "pg_restore" ? "script" : path16
+    path: path17 === "pg_restore" ? "script" : path17
   };
 }
 async function restoreFromPath(o3) {
@@ -73645,16 +73973,16 @@ async function restoreFromPath(o3) {
   });
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3);
   return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
-    const clean2 = o3.clean ? await cleanPlan(archive, o3.from, client, target, choice.path, o3.log) : void 0;
-    const path16 = clean2?.path ?? choice.path;
-    const jobs = restoreJobs(archive, path16, o3.jobs, true);
+    const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
+    const path17 = clean2?.path ?? choice.path;
+    const jobs = restoreJobs(archive, path17, o3.jobs, true);
     o3.log.info(
-      `restoring into ${describeConnection(o3.to)} with ${path16 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
+      `restoring into ${describeConnection(o3.to)} with ${path17 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
     );
-    const inputSize = (await stat5(o3.from)).size;
+    const inputSize = (await stat6(o3.from)).size;
     const filtered = await applyArchive({
       client,
-      path: path16,
+      path: path17,
       archive,
       input: { file: o3.from },
       target: o3.to,
@@ -73670,7 +73998,7 @@ async function restoreFromPath(o3) {
       o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
     }
     const durationSeconds = (Date.now() - started) / 1e3;
-    return { target, client, choice, archive, path: path16, jobs, createdDatabase, filtered, durationSeconds };
+    return { target, client, choice, archive, path: path17, jobs, createdDatabase, filtered, durationSeconds };
   });
 }
 
@@ -73729,10 +74057,10 @@ async function verifyByList(o3, client, ref, sha256, tocEntries) {
   };
 }
 async function verifyByRestore(o3, ref, sha256, expected) {
-  const dir = await mkdtemp2(path11.join(os9.tmpdir(), "pgferry-drill-"));
+  const dir = await mkdtemp2(path12.join(os9.tmpdir(), "pgferry-drill-"));
   const scratch = withDatabase(o3.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
-    const file = path11.join(dir, "backup.dump");
+    const file = path12.join(dir, "backup.dump");
     await downloadVerified(o3.s3, ref, file, sha256, o3.signal);
     await restoreFromPath({
       from: file,
@@ -73844,7 +74172,7 @@ async function backupDatabase(o3) {
 var import_client_s34 = __toESM(require_dist_cjs16(), 1);
 import { mkdtemp as mkdtemp3, rm as rm7 } from "node:fs/promises";
 import os10 from "node:os";
-import path12 from "node:path";
+import path13 from "node:path";
 import { Readable as Readable10 } from "node:stream";
 async function exists2(client, ref) {
   try {
@@ -73900,9 +74228,9 @@ async function restoreFromS3(o3) {
   const location = `s3://${found.ref.bucket}/${found.ref.key}`;
   const jobs = o3.jobs === "auto" ? defaultJobs() : o3.jobs;
   if (jobs > 1 || o3.clean) {
-    const dir = await mkdtemp3(path12.join(os10.tmpdir(), "pgferry-restore-"));
+    const dir = await mkdtemp3(path13.join(os10.tmpdir(), "pgferry-restore-"));
     try {
-      const file = path12.join(dir, path12.basename(found.ref.key) || "backup.dump");
+      const file = path13.join(dir, path13.basename(found.ref.key) || "backup.dump");
       o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
       await downloadVerified(o3.s3, found.ref, file, found.manifest?.sha256, o3.signal);
       return { ...await restoreFromPath({ ...o3, from: file }), location };
@@ -73958,7 +74286,7 @@ async function restoreFromS3(o3) {
 import { randomBytes as randomBytes3 } from "node:crypto";
 import { mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
 import os11 from "node:os";
-import path13 from "node:path";
+import path14 from "node:path";
 import { PassThrough as PassThrough3 } from "node:stream";
 
 // core/pg/same-database.ts
@@ -74135,9 +74463,9 @@ async function copyDatabase(o3) {
       const [, f6] = await settlePipeline(controller, [dump, restore]);
       filtered = f6;
     } else {
-      const dir = await mkdtemp4(path13.join(os11.tmpdir(), "pgferry-copy-"));
+      const dir = await mkdtemp4(path14.join(os11.tmpdir(), "pgferry-copy-"));
       try {
-        const file = path13.join(dir, `copy-${randomBytes3(4).toString("hex")}.dump`);
+        const file = path14.join(dir, `copy-${randomBytes3(4).toString("hex")}.dump`);
         await dumpToPath({
           ...dumpSelection(o3),
           from: o3.from,
@@ -74188,21 +74516,16 @@ async function copyDatabase(o3) {
 // core/jobs/report.ts
 import { createHash as createHash10 } from "node:crypto";
 import { createReadStream as createReadStream4 } from "node:fs";
-import { stat as stat6 } from "node:fs/promises";
+import { stat as stat7 } from "node:fs/promises";
 import { pipeline as pipeline4 } from "node:stream/promises";
 async function sha256File(file) {
-  if (!(await stat6(file)).isFile()) return void 0;
+  if (!(await stat7(file)).isFile()) return void 0;
   const hash = createHash10("sha256");
   await pipeline4(createReadStream4(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
 }
-async function countArchiveTables(client, archive) {
-  const { stdout } = await runTool({
-    file: toolPath(client, "pg_restore"),
-    args: ["--list", archive],
-    stdout: "capture"
-  });
-  return stdout.split("\n").filter((line) => /^\d+; \d+ \d+ TABLE (?!DATA |ATTACH )/.test(line)).length;
+async function countArchiveTables(archive, format2) {
+  return (await readTocEntries(archive, format2)).filter((e5) => e5.desc === "TABLE").length;
 }
 async function countDatabaseTables(spec) {
   return withClient(spec, "to", async (c5) => {
@@ -74270,7 +74593,7 @@ async function runJob(options, ctx) {
       }
       const [sha256, tables] = await Promise.all([
         sha256File(destination.path),
-        result.format === "plain" ? void 0 : countArchiveTables(result.client, destination.path)
+        result.format === "plain" ? void 0 : countArchiveTables(destination.path, result.format)
       ]);
       return {
         command: "dump",
@@ -74788,7 +75111,7 @@ var semver = __toESM(require_semver2(), 1);
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 import * as os12 from "os";
-import * as path14 from "path";
+import * as path15 from "path";
 var semver2 = __toESM(require_semver2(), 1);
 import { ok as ok2 } from "assert";
 var __awaiter5 = function(thisArg, _arguments, P2, generator) {
@@ -74831,7 +75154,7 @@ function cacheDir(sourceDir, tool, version2, arch3) {
     }
     const destPath = yield _createToolPath(tool, version2, arch3);
     for (const itemName of fs4.readdirSync(sourceDir)) {
-      const s4 = path14.join(sourceDir, itemName);
+      const s4 = path15.join(sourceDir, itemName);
       yield cp(s4, destPath, { recursive: true });
     }
     _completeToolPath(tool, version2, arch3);
@@ -74854,7 +75177,7 @@ function find(toolName, versionSpec, arch3) {
   let toolPath2 = "";
   if (versionSpec) {
     versionSpec = semver2.clean(versionSpec) || "";
-    const cachePath = path14.join(_getCacheDirectory(), toolName, versionSpec, arch3);
+    const cachePath = path15.join(_getCacheDirectory(), toolName, versionSpec, arch3);
     debug(`checking cache: ${cachePath}`);
     if (fs4.existsSync(cachePath) && fs4.existsSync(`${cachePath}.complete`)) {
       debug(`Found tool in cache ${toolName} ${versionSpec} ${arch3}`);
@@ -74868,12 +75191,12 @@ function find(toolName, versionSpec, arch3) {
 function findAllVersions(toolName, arch3) {
   const versions2 = [];
   arch3 = arch3 || os12.arch();
-  const toolPath2 = path14.join(_getCacheDirectory(), toolName);
+  const toolPath2 = path15.join(_getCacheDirectory(), toolName);
   if (fs4.existsSync(toolPath2)) {
     const children = fs4.readdirSync(toolPath2);
     for (const child of children) {
       if (isExplicitVersion(child)) {
-        const fullPath = path14.join(toolPath2, child, arch3 || "");
+        const fullPath = path15.join(toolPath2, child, arch3 || "");
         if (fs4.existsSync(fullPath) && fs4.existsSync(`${fullPath}.complete`)) {
           versions2.push(child);
         }
@@ -74884,7 +75207,7 @@ function findAllVersions(toolName, arch3) {
 }
 function _createToolPath(tool, version2, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
-    const folderPath = path14.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
+    const folderPath = path15.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
     debug(`destination ${folderPath}`);
     const markerPath = `${folderPath}.complete`;
     yield rmRF(folderPath);
@@ -74894,7 +75217,7 @@ function _createToolPath(tool, version2, arch3) {
   });
 }
 function _completeToolPath(tool, version2, arch3) {
-  const folderPath = path14.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
+  const folderPath = path15.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
   const markerPath = `${folderPath}.complete`;
   fs4.writeFileSync(markerPath, "");
   debug("finished caching tool");
@@ -74939,21 +75262,21 @@ function _getCacheDirectory() {
 // action/tool-cache-store.ts
 import { mkdtemp as mkdtemp5 } from "node:fs/promises";
 import os13 from "node:os";
-import path15 from "node:path";
+import path16 from "node:path";
 var TOOL = "pgferry-postgresql";
 var ToolCacheStore = class {
   async versions(target) {
     return findAllVersions(TOOL, target);
   }
   binDir(version2, target) {
-    return path15.join(find(TOOL, version2, target), "bin");
+    return path16.join(find(TOOL, version2, target), "bin");
   }
   async workDir() {
-    return mkdtemp5(path15.join(process.env.RUNNER_TEMP || os13.tmpdir(), "pgferry-client-"));
+    return mkdtemp5(path16.join(process.env.RUNNER_TEMP || os13.tmpdir(), "pgferry-client-"));
   }
   async commit(extracted, version2, target) {
     const dir = await cacheDir(extracted, TOOL, version2, target);
-    return path15.join(dir, "bin");
+    return path16.join(dir, "bin");
   }
 };
 

@@ -1,12 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ArchiveFacts } from '../pg/archive.js';
-import { toolPath, type ClientTools } from '../pg/client-tools.js';
+import { readTocEntries, type TocEntry } from '../pg/archive-toc.js';
 import type { ConnectionSpec } from '../pg/connection.js';
-import { runTool } from '../pg/run.js';
 import { withClient } from '../pg/server.js';
+import { createdObject, sqlStatements } from '../pg/sql-statements.js';
 
 /**
  * `clean` replaces what the dump carries: its schemas (public included, recreated as initdb makes
@@ -18,49 +17,88 @@ export interface DumpContents {
   schemas: string[];
   usesPublic: boolean;
   largeObjects: boolean;
+  /**
+   * Objects of no schema the dump creates (publications, foreign data wrappers and servers, user
+   * mappings, transforms, access methods, event triggers), as drop statements: a restore over an
+   * earlier copy would otherwise fail with "already exists".
+   */
+  unschemaed: string[];
 }
 
 const SYSTEM_SCHEMA = /^(pg_.*|information_schema)$/;
 
-/** From an archive's table of contents. */
-export async function archiveContents(client: ClientTools, archive: string): Promise<DumpContents> {
-  const { stdout } = await runTool({
-    file: toolPath(client, 'pg_restore'),
-    args: ['--list', archive],
-    stdout: 'capture',
-  });
-  return contentsOfList(stdout);
+/**
+ * Kinds that belong to no schema, in the order they are dropped: event triggers first (they would
+ * fire on the drops that follow), then what depends on others before what it depends on.
+ */
+const UNSCHEMAED_KINDS = [
+  'EVENT TRIGGER',
+  'PUBLICATION',
+  'USER MAPPING',
+  'SERVER',
+  'FOREIGN DATA WRAPPER',
+  'TRANSFORM',
+  'ACCESS METHOD',
+] as const;
+
+/**
+ * pg_dump's own drop statement (`DROP SERVER "s";`) made `IF EXISTS`. No CASCADE: an object of the
+ * target that the dump does not carry but that depends on one of these must fail the restore, not
+ * vanish with it.
+ */
+function dropIfExists(kind: string, dropStmt: string): string | undefined {
+  const text = dropStmt.trim();
+  const head = `DROP ${kind} `;
+  if (!text.startsWith(head) || !text.endsWith(';')) return undefined;
+  return `DROP ${kind} IF EXISTS ${text.slice(head.length)}`;
 }
 
-/** `pg_restore --list` lines: `<id>; <catalog> <oid> <TYPE> <schema> <name> <owner>`. */
-export function contentsOfList(list: string): DumpContents {
+function orderUnschemaed(found: { kind: string; drop: string }[]): string[] {
+  return UNSCHEMAED_KINDS.flatMap((kind) => found.filter((f) => f.kind === kind).map((f) => f.drop));
+}
+
+/** From an archive's table of contents, read from the archive itself (names are never split). */
+export async function archiveContents(
+  archive: string,
+  format: 'custom' | 'tar' | 'directory',
+): Promise<DumpContents> {
+  return contentsOfToc(await readTocEntries(archive, format));
+}
+
+export function contentsOfToc(entries: readonly TocEntry[]): DumpContents {
   const schemas = new Set<string>();
   let usesPublic = false;
   let largeObjects = false;
-  for (const line of list.split('\n')) {
-    if (line.startsWith(';')) continue;
-    const schema = /^\d+; \d+ \d+ SCHEMA - (\S+) /.exec(line)?.[1];
-    if (schema && !SYSTEM_SCHEMA.test(schema) && schema !== 'public') schemas.add(schema);
-    if (/^\d+; \d+ \d+ [A-Z ]+ public /.test(line)) usesPublic = true;
-    if (/^\d+; \d+ \d+ (BLOB|BLOBS|BLOB METADATA|LARGE OBJECTS?) /.test(line)) largeObjects = true;
+  const unschemaed: { kind: string; drop: string }[] = [];
+  for (const e of entries) {
+    if (e.desc === 'SCHEMA' && !SYSTEM_SCHEMA.test(e.tag) && e.tag !== 'public') schemas.add(e.tag);
+    if (e.namespace === 'public' || (e.desc === 'SCHEMA' && e.tag === 'public')) usesPublic = true;
+    if (/^(BLOB|BLOBS|BLOB METADATA|LARGE OBJECTS?)$/.test(e.desc)) largeObjects = true;
+    const kind = UNSCHEMAED_KINDS.find((k) => k === e.desc);
+    const drop = kind && e.dropStmt ? dropIfExists(kind, e.dropStmt) : undefined;
+    if (kind && drop) unschemaed.push({ kind, drop });
   }
-  return { schemas: [...schemas], usesPublic, largeObjects };
+  return { schemas: [...schemas], usesPublic, largeObjects, unschemaed: orderUnschemaed(unschemaed) };
 }
 
-/** From a plain SQL dump (read once, line by line; gzip too). */
+/** From a plain SQL dump (read once as a stream of statements; gzip too). */
 export async function plainContents(file: string, facts: ArchiveFacts): Promise<DumpContents> {
   const raw: Readable = createReadStream(file);
   const text = facts.compression === 'gzip' ? raw.pipe(createGunzip()) : raw;
   const schemas = new Set<string>();
   let usesPublic = false;
   let largeObjects = false;
-  for await (const line of createInterface({ input: text, crlfDelay: Infinity })) {
-    const schema = /^CREATE SCHEMA ("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*);/i.exec(line)?.[1];
-    if (schema) schemas.add(schema.startsWith('"') ? schema.slice(1, -1).replace(/""/g, '"') : schema);
-    if (!usesPublic && /\bpublic\./.test(line)) usesPublic = true;
-    if (!largeObjects && /lo_create\(/.test(line)) largeObjects = true;
+  const unschemaed: { kind: string; drop: string }[] = [];
+  for await (const statement of sqlStatements(text)) {
+    const created = createdObject(statement);
+    if (created && 'drop' in created) unschemaed.push({ kind: created.kind, drop: created.drop });
+    else if (created?.name === 'public') usesPublic = true;
+    else if (created && !SYSTEM_SCHEMA.test(created.name)) schemas.add(created.name);
+    // pg_dump qualifies every object it creates; a public one names the schema outside any literal.
+    if (!usesPublic && /(^|[\s(,])public\./.test(statement.code)) usesPublic = true;
+    if (!largeObjects && /\blo_create\(/.test(statement.code)) largeObjects = true;
   }
-  return { schemas: [...schemas].filter((s) => !SYSTEM_SCHEMA.test(s)), usesPublic, largeObjects };
+  return { schemas: [...schemas], usesPublic, largeObjects, unschemaed: orderUnschemaed(unschemaed) };
 }
 
 /** From the source database of a copy, limited to the schemas it selects. */
@@ -78,6 +116,7 @@ export async function databaseContents(
       schemas: all.filter((n) => n !== 'public'),
       usesPublic: all.includes('public'),
       largeObjects: (lo.rowCount ?? 0) > 0,
+      unschemaed: [],
     };
   });
 }
@@ -88,7 +127,8 @@ function ident(name: string): string {
 
 /** SQL run first, in the restore's own transaction. */
 export function cleanPrelude(contents: DumpContents, targetMajor: number): string {
-  const lines = contents.schemas.map((s) => `DROP SCHEMA IF EXISTS ${ident(s)} CASCADE;`);
+  const triggers = contents.unschemaed.filter((d) => d.startsWith('DROP EVENT TRIGGER '));
+  const lines = [...triggers, ...contents.schemas.map((s) => `DROP SCHEMA IF EXISTS ${ident(s)} CASCADE;`)];
   if (contents.usesPublic) {
     lines.push('DROP SCHEMA IF EXISTS public CASCADE;');
     // As initdb leaves it: owned by pg_database_owner and USAGE for all from 15 on, CREATE too before.
@@ -101,5 +141,6 @@ export function cleanPrelude(contents: DumpContents, targetMajor: number): strin
   }
   if (contents.largeObjects)
     lines.push('SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata;');
+  lines.push(...contents.unschemaed.filter((d) => !triggers.includes(d)));
   return `-- pgferry clean: replace what the dump carries\n${lines.join('\n')}\n`;
 }

@@ -89,13 +89,14 @@ export async function prepareRestore(
 export async function cleanPlan(
   archive: ArchiveFacts,
   file: string,
-  client: ClientTools,
   target: ServerFacts,
   path: RestorePath,
   log: Logger,
 ): Promise<{ prelude: string; path: RestorePath }> {
   const contents =
-    archive.format === 'plain' ? await plainContents(file, archive) : await archiveContents(client, file);
+    archive.format === 'plain'
+      ? await plainContents(file, archive)
+      : await archiveContents(file, archive.format);
   if (path === 'pg_restore')
     log.info('clean: the drop and the restore run as one transaction through psql, with one job');
   return {
@@ -115,7 +116,7 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
   });
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o);
   return undoCreatedOnFailure(createdDatabase, o.to, async () => {
-    const clean = o.clean ? await cleanPlan(archive, o.from, client, target, choice.path, o.log) : undefined;
+    const clean = o.clean ? await cleanPlan(archive, o.from, target, choice.path, o.log) : undefined;
     const path = clean?.path ?? choice.path;
     const jobs = restoreJobs(archive, path, o.jobs, true);
     o.log.info(
