@@ -73803,6 +73803,29 @@ async function plainContents(file, facts) {
   }
   return { schemas: [...schemas], usesPublic, largeObjects, unschemaed: orderUnschemaed(unschemaed) };
 }
+var UNSCHEMAED_IN_CATALOG = `
+  WITH o AS (
+    SELECT 'EVENT TRIGGER' AS kind, 'pg_event_trigger'::regclass AS cls, oid,
+           format('DROP EVENT TRIGGER IF EXISTS %I;', evtname) AS drop FROM pg_event_trigger
+    UNION ALL SELECT 'PUBLICATION', 'pg_publication'::regclass, oid,
+           format('DROP PUBLICATION IF EXISTS %I;', pubname) FROM pg_publication
+    UNION ALL SELECT 'USER MAPPING', 'pg_user_mapping'::regclass, um.oid,
+           format('DROP USER MAPPING IF EXISTS FOR %s SERVER %I;',
+                  CASE WHEN um.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(um.umuser)) END, s.srvname)
+           FROM pg_user_mapping um JOIN pg_foreign_server s ON s.oid = um.umserver
+    UNION ALL SELECT 'SERVER', 'pg_foreign_server'::regclass, oid,
+           format('DROP SERVER IF EXISTS %I;', srvname) FROM pg_foreign_server
+    UNION ALL SELECT 'FOREIGN DATA WRAPPER', 'pg_foreign_data_wrapper'::regclass, oid,
+           format('DROP FOREIGN DATA WRAPPER IF EXISTS %I;', fdwname) FROM pg_foreign_data_wrapper
+    UNION ALL SELECT 'TRANSFORM', 'pg_transform'::regclass, t.oid,
+           format('DROP TRANSFORM IF EXISTS FOR %s LANGUAGE %I;', format_type(t.trftype, NULL), l.lanname)
+           FROM pg_transform t JOIN pg_language l ON l.oid = t.trflang
+    UNION ALL SELECT 'ACCESS METHOD', 'pg_am'::regclass, oid,
+           format('DROP ACCESS METHOD IF EXISTS %I;', amname) FROM pg_am
+  )
+  SELECT kind, drop FROM o
+  WHERE oid >= 16384
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = o.cls AND d.objid = o.oid AND d.deptype = 'e')`;
 async function databaseContents(source, onlySchemas) {
   return withClient(source, "from", async (c5) => {
     const { rows } = await c5.query(
@@ -73810,11 +73833,12 @@ async function databaseContents(source, onlySchemas) {
     );
     const all = rows.map((r5) => r5.n).filter((n3) => onlySchemas.length === 0 || onlySchemas.includes(n3));
     const lo2 = await c5.query("SELECT 1 FROM pg_largeobject_metadata LIMIT 1");
+    const unschemaed = onlySchemas.length === 0 ? (await c5.query(UNSCHEMAED_IN_CATALOG)).rows : [];
     return {
       schemas: all.filter((n3) => n3 !== "public"),
       usesPublic: all.includes("public"),
       largeObjects: (lo2.rowCount ?? 0) > 0,
-      unschemaed: []
+      unschemaed: orderUnschemaed(unschemaed)
     };
   });
 }

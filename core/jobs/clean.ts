@@ -101,6 +101,34 @@ export async function plainContents(file: string, facts: ArchiveFacts): Promise<
   return { schemas: [...schemas], usesPublic, largeObjects, unschemaed: orderUnschemaed(unschemaed) };
 }
 
+/**
+ * The objects of no schema pg_dump would dump from a database: made by users (not initdb, oid
+ * 16384 and up) and not members of an extension; each with its drop statement.
+ */
+const UNSCHEMAED_IN_CATALOG = `
+  WITH o AS (
+    SELECT 'EVENT TRIGGER' AS kind, 'pg_event_trigger'::regclass AS cls, oid,
+           format('DROP EVENT TRIGGER IF EXISTS %I;', evtname) AS drop FROM pg_event_trigger
+    UNION ALL SELECT 'PUBLICATION', 'pg_publication'::regclass, oid,
+           format('DROP PUBLICATION IF EXISTS %I;', pubname) FROM pg_publication
+    UNION ALL SELECT 'USER MAPPING', 'pg_user_mapping'::regclass, um.oid,
+           format('DROP USER MAPPING IF EXISTS FOR %s SERVER %I;',
+                  CASE WHEN um.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(um.umuser)) END, s.srvname)
+           FROM pg_user_mapping um JOIN pg_foreign_server s ON s.oid = um.umserver
+    UNION ALL SELECT 'SERVER', 'pg_foreign_server'::regclass, oid,
+           format('DROP SERVER IF EXISTS %I;', srvname) FROM pg_foreign_server
+    UNION ALL SELECT 'FOREIGN DATA WRAPPER', 'pg_foreign_data_wrapper'::regclass, oid,
+           format('DROP FOREIGN DATA WRAPPER IF EXISTS %I;', fdwname) FROM pg_foreign_data_wrapper
+    UNION ALL SELECT 'TRANSFORM', 'pg_transform'::regclass, t.oid,
+           format('DROP TRANSFORM IF EXISTS FOR %s LANGUAGE %I;', format_type(t.trftype, NULL), l.lanname)
+           FROM pg_transform t JOIN pg_language l ON l.oid = t.trflang
+    UNION ALL SELECT 'ACCESS METHOD', 'pg_am'::regclass, oid,
+           format('DROP ACCESS METHOD IF EXISTS %I;', amname) FROM pg_am
+  )
+  SELECT kind, drop FROM o
+  WHERE oid >= 16384
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = o.cls AND d.objid = o.oid AND d.deptype = 'e')`;
+
 /** From the source database of a copy, limited to the schemas it selects. */
 export async function databaseContents(
   source: ConnectionSpec,
@@ -112,11 +140,16 @@ export async function databaseContents(
     );
     const all = rows.map((r) => r.n).filter((n) => onlySchemas.length === 0 || onlySchemas.includes(n));
     const lo = await c.query('SELECT 1 FROM pg_largeobject_metadata LIMIT 1');
+    // pg_dump leaves objects of no schema out when it dumps selected schemas only.
+    const unschemaed =
+      onlySchemas.length === 0
+        ? (await c.query<{ kind: string; drop: string }>(UNSCHEMAED_IN_CATALOG)).rows
+        : [];
     return {
       schemas: all.filter((n) => n !== 'public'),
       usesPublic: all.includes('public'),
       largeObjects: (lo.rowCount ?? 0) > 0,
-      unschemaed: [],
+      unschemaed: orderUnschemaed(unschemaed),
     };
   });
 }
