@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { RecordingLogger } from '../../core/log.js';
@@ -226,4 +227,41 @@ describe.each([15, 17] as const)('server %i: hostile identifiers', (major) => {
       expect(await userSchemas(major, target)).toEqual([...SCHEMAS, ...LOOK_ALIKES].sort());
     },
   );
+
+  it('a truncated archive is refused before clean drops anything from the target', async () => {
+    const custom = dumps.get('custom');
+    if (!custom) throw new Error('no custom dump');
+    const whole = readFileSync(custom.file);
+    const cut = path.join(scratch.dir, `${major}-cut.dump`);
+    // Inside the table of contents: past the header, before the data.
+    writeFileSync(cut, whole.subarray(0, 2000));
+    await expect(archiveContents(cut, 'custom')).rejects.toThrow(
+      /ends inside its table of contents; the dump is truncated/,
+    );
+    const target = uniqueName('hostile_cut');
+    made.push(target);
+    const to = parseConnection(connUrl(major, target), 'to', {});
+    await restoreFromPath({
+      from: custom.file,
+      to,
+      jobs: 1,
+      postgresVersion: { kind: 'auto' },
+      catalog: catalog(log),
+      log,
+    });
+    const before = await rowHashes(major, target);
+    await expect(
+      restoreFromPath({
+        from: cut,
+        to,
+        jobs: 1,
+        clean: true,
+        confirm: target,
+        postgresVersion: { kind: 'auto' },
+        catalog: catalog(log),
+        log,
+      }),
+    ).rejects.toThrow(/truncated/);
+    expect(await rowHashes(major, target)).toEqual(before);
+  });
 });
