@@ -1,11 +1,12 @@
 import { InputProblems } from './errors.js';
 import { parseJobs, type DumpFormat, type ObjectFilters } from './pg/args.js';
 import { parseCompression, type CompressionSpec } from './pg/compression.js';
-import { parseConnection, type ConnectionSpec } from './pg/connection.js';
+import { databaseName, parseConnection, type ConnectionSpec } from './pg/connection.js';
 import { splitExtraArgs } from './pg/extra-args.js';
 import { parseFormat } from './pg/formats.js';
 import { parseVersionRequest, type VersionRequest } from './pg/version.js';
 import { isS3Uri, parseLocation, type Location } from './storage/location.js';
+import { databaseNameProblem } from './storage/database-name.js';
 
 /**
  * The product's vocabulary (DESIGN.md, "Front-end contract"): the Action's inputs, the CLI's flags and
@@ -319,6 +320,11 @@ export function parseJobOptions(get: InputSource, env: NodeJS.ProcessEnv = proce
         .filter(Boolean)
         .map((line) => database('from', line))
         .filter((spec): spec is ConnectionSpec => spec !== undefined);
+      // Each name becomes a key segment: check it before anything is dumped or written.
+      for (const spec of options.sources) {
+        const problem = databaseNameProblem(databaseName(spec));
+        if (problem) problems.add('from', problem);
+      }
       if (from === undefined) database('from', from);
       options.source = options.sources[0];
       if (to !== undefined && !isS3Uri(to)) {

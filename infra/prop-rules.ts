@@ -1,9 +1,10 @@
 import { type Duration, Token } from 'aws-cdk-lib';
+import { STORABLE_DATABASE_NAME_PATTERN } from '../core/storage/database-name.js';
 import { fail } from './props-error.js';
 import type { SslMode } from './props.js';
 
 // The job's own rule for database names (they become key segments and metric dimensions).
-export const DATABASE_NAME = /^[A-Za-z0-9_$][A-Za-z0-9_$.-]{0,62}$/;
+export const DATABASE_NAME = STORABLE_DATABASE_NAME_PATTERN;
 const SSL_MODES: readonly SslMode[] = ['require', 'verify-ca', 'verify-full'];
 
 /** A value known at synth time (tokens are checked by CloudFormation or the job instead). */

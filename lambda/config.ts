@@ -5,6 +5,7 @@ import { parseJobs } from '../core/pg/args.js';
 import { parseCompression, type CompressionSpec } from '../core/pg/compression.js';
 import { parseFormat } from '../core/pg/formats.js';
 import { parseVersionRequest, type VersionRequest } from '../core/pg/version.js';
+import { databaseNameProblem } from '../core/storage/database-name.js';
 import { isS3Uri } from '../core/storage/location.js';
 import type { EventOverrides } from './event.js';
 
@@ -49,8 +50,6 @@ export interface ScheduledJobConfig {
 const SSLMODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-// Database names become key segments: no separators, no path tricks, PostgreSQL's 63-byte limit.
-const DATABASE = /^[A-Za-z0-9_$][A-Za-z0-9_$.-]{0,62}$/;
 
 /**
  * The job's configuration from `PGFERRY_*` variables (lambda/environment.ts), with a direct
@@ -111,11 +110,10 @@ export function parseScheduledJobConfig(
     return v;
   };
   const database = (name: string, value: string): string | undefined => {
-    if (DATABASE.test(value)) return value;
-    problems.add(
-      label(name),
-      `"${value}" is not a database name pgferry can store under; expected letters, digits, _ $ . - (at most 63)`,
-    );
+    // Database names become key segments and metric dimensions: the one rule of core/.
+    const problem = databaseNameProblem(value);
+    if (problem === undefined) return value;
+    problems.add(label(name), problem);
     return undefined;
   };
 
@@ -164,7 +162,9 @@ export function parseScheduledJobConfig(
       `is required with PGFERRY_SOURCE_SSLMODE=${sourceSslmode}; expected the CA bundle's path`,
     );
 
-  const databases = splitList(raw('PGFERRY_DATABASES'))
+  // An event's names are taken as given: splitting them on commas or newlines would turn one
+  // hostile name ("a\nb") into two ordinary ones.
+  const databases = (overrides.databases ?? splitList(raw('PGFERRY_DATABASES')))
     .map((d) => database('PGFERRY_DATABASES', d))
     .filter((d): d is string => d !== undefined);
   if (iam && databases.length === 0)

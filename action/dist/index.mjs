@@ -1484,11 +1484,11 @@ var require_utils2 = __commonJS({
       const outer = await md5(Buffer.concat([Buffer.from(inner), salt]));
       return "md5" + outer;
     }
-    async function sha256(text) {
-      return await subtleCrypto.digest("SHA-256", text);
+    async function sha256(text2) {
+      return await subtleCrypto.digest("SHA-256", text2);
     }
-    async function hashByName(hashName, text) {
-      return await subtleCrypto.digest(hashName, text);
+    async function hashByName(hashName, text2) {
+      return await subtleCrypto.digest(hashName, text2);
     }
     async function hmacSha256(keyBuffer, msg) {
       const key = await subtleCrypto.importKey("raw", keyBuffer, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -1709,21 +1709,21 @@ var require_sasl = __commonJS({
         throw new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature does not match");
       }
     }
-    function isPrintableChars(text) {
-      if (typeof text !== "string") {
+    function isPrintableChars(text2) {
+      if (typeof text2 !== "string") {
         throw new TypeError("SASL: text must be a string");
       }
-      return text.split("").map((_2, i5) => text.charCodeAt(i5)).every((c5) => c5 >= 33 && c5 <= 43 || c5 >= 45 && c5 <= 126);
+      return text2.split("").map((_2, i5) => text2.charCodeAt(i5)).every((c5) => c5 >= 33 && c5 <= 43 || c5 >= 45 && c5 <= 126);
     }
-    function isBase64(text) {
-      return /^(?:[a-zA-Z0-9+/]{4})*(?:[a-zA-Z0-9+/]{2}==|[a-zA-Z0-9+/]{3}=)?$/.test(text);
+    function isBase64(text2) {
+      return /^(?:[a-zA-Z0-9+/]{4})*(?:[a-zA-Z0-9+/]{2}==|[a-zA-Z0-9+/]{3}=)?$/.test(text2);
     }
-    function parseAttributePairs(text) {
-      if (typeof text !== "string") {
+    function parseAttributePairs(text2) {
+      if (typeof text2 !== "string") {
         throw new TypeError("SASL: attribute pairs text must be a string");
       }
       return new Map(
-        text.split(",").map((attrValue) => {
+        text2.split(",").map((attrValue) => {
           if (!/^.=/.test(attrValue)) {
             throw new Error("SASL: Invalid attribute pair entry");
           }
@@ -2605,9 +2605,9 @@ var require_messages = __commonJS({
     };
     exports.ReadyForQueryMessage = ReadyForQueryMessage;
     var CommandCompleteMessage = class {
-      constructor(length, text) {
+      constructor(length, text2) {
         this.length = length;
-        this.text = text;
+        this.text = text2;
         this.name = "commandComplete";
       }
     };
@@ -2639,17 +2639,17 @@ var require_buffer_writer = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Writer = void 0;
     var Writer = class {
-      constructor(size = 256) {
-        this.size = size;
+      constructor(size2 = 256) {
+        this.size = size2;
         this.offset = 5;
         this.headerPosition = 0;
-        this.buffer = Buffer.allocUnsafe(size);
+        this.buffer = Buffer.allocUnsafe(size2);
       }
-      ensure(size) {
+      ensure(size2) {
         const remaining = this.buffer.length - this.offset;
-        if (remaining < size) {
+        if (remaining < size2) {
           const oldBuffer = this.buffer;
-          const newSize = oldBuffer.length + (oldBuffer.length >> 1) + size;
+          const newSize = oldBuffer.length + (oldBuffer.length >> 1) + size2;
           this.buffer = Buffer.allocUnsafe(newSize);
           oldBuffer.copy(this.buffer, 0, 0, this.offset);
         }
@@ -2715,10 +2715,10 @@ var require_buffer_writer = __commonJS({
       /**
        * Appends an uninitialized block of {@link size} bytes to the buffer and returns its offset.
        */
-      reserveUnsafe(size) {
+      reserveUnsafe(size2) {
         const offset = this.offset;
-        this.ensure(size);
-        this.offset += size;
+        this.ensure(size2);
+        this.offset += size2;
         return offset;
       }
       join(code) {
@@ -2788,8 +2788,8 @@ var require_serializer = __commonJS({
         /* code.startup */
       );
     };
-    var query = (text) => {
-      return writer.addCString(text).flush(
+    var query = (text2) => {
+      return writer.addCString(text2).flush(
         81
         /* code.query */
       );
@@ -2906,8 +2906,8 @@ var require_serializer = __commonJS({
       return msg.name ? cstringMessage(68, `${msg.type}${msg.name || ""}`) : msg.type === "P" ? emptyDescribePortal : emptyDescribeStatement;
     };
     var close = (msg) => {
-      const text = `${msg.type}${msg.name || ""}`;
-      return cstringMessage(67, text);
+      const text2 = `${msg.type}${msg.name || ""}`;
+      return cstringMessage(67, text2);
     };
     var copyData = (chunk) => {
       return writer.add(chunk).flush(
@@ -3179,8 +3179,8 @@ var require_parser = __commonJS({
       return new messages_1.ReadyForQueryMessage(LATEINIT_LENGTH, status);
     };
     var parseCommandCompleteMessage = (reader) => {
-      const text = reader.cstring();
-      return new messages_1.CommandCompleteMessage(LATEINIT_LENGTH, text);
+      const text2 = reader.cstring();
+      return new messages_1.CommandCompleteMessage(LATEINIT_LENGTH, text2);
     };
     var parseCopyData = (reader, length) => {
       const chunk = reader.bytes(length - 4);
@@ -3567,8 +3567,8 @@ var require_connection = __commonJS({
         }
         return this.stream.write(buffer);
       }
-      query(text) {
-        this._send(serialize.query(text));
+      query(text2) {
+        this._send(serialize.query(text2));
       }
       // send parse message
       parse(query) {
@@ -3630,7 +3630,7 @@ var require_connection = __commonJS({
 var require_split2 = __commonJS({
   "node_modules/split2/index.js"(exports, module) {
     "use strict";
-    var { Transform: Transform7 } = __require("stream");
+    var { Transform: Transform6 } = __require("stream");
     var { StringDecoder } = __require("string_decoder");
     var kLast = /* @__PURE__ */ Symbol("last");
     var kDecoder = /* @__PURE__ */ Symbol("decoder");
@@ -3709,7 +3709,7 @@ var require_split2 = __commonJS({
       options.transform = transform;
       options.flush = flush2;
       options.readableObjectMode = true;
-      const stream = new Transform7(options);
+      const stream = new Transform6(options);
       stream[kLast] = "";
       stream[kDecoder] = new StringDecoder("utf8");
       stream.matcher = matcher;
@@ -3731,7 +3731,7 @@ var require_split2 = __commonJS({
 var require_helper = __commonJS({
   "node_modules/pgpass/lib/helper.js"(exports, module) {
     "use strict";
-    var path16 = __require("path");
+    var path17 = __require("path");
     var Stream = __require("stream").Stream;
     var split2 = require_split2();
     var util = __require("util");
@@ -3770,7 +3770,7 @@ var require_helper = __commonJS({
     };
     module.exports.getFileName = function(rawEnv) {
       var env2 = rawEnv || process.env;
-      var file = env2.PGPASSFILE || (isWin ? path16.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path16.join(env2.HOME || "./", ".pgpass"));
+      var file = env2.PGPASSFILE || (isWin ? path17.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path17.join(env2.HOME || "./", ".pgpass"));
       return file;
     };
     module.exports.usePgPass = function(stats, fname) {
@@ -3902,13 +3902,13 @@ var require_helper = __commonJS({
 var require_lib = __commonJS({
   "node_modules/pgpass/lib/index.js"(exports, module) {
     "use strict";
-    var path16 = __require("path");
+    var path17 = __require("path");
     var fs5 = __require("fs");
     var helper = require_helper();
     module.exports = function(connInfo, cb) {
       var file = helper.getFileName();
-      fs5.stat(file, function(err, stat7) {
-        if (err || !helper.usePgPass(stat7, file)) {
+      fs5.stat(file, function(err, stat8) {
+        if (err || !helper.usePgPass(stat8, file)) {
           return cb(void 0);
         }
         var st2 = fs5.createReadStream(file);
@@ -4963,9 +4963,9 @@ var require_pg_pool = __commonJS({
         this._idle.push(new IdleItem(client, idleListener, tid));
         this._pulseQueue();
       }
-      query(text, values, cb) {
-        if (typeof text === "function") {
-          const response2 = promisify2(this.Promise, text);
+      query(text2, values, cb) {
+        if (typeof text2 === "function") {
+          const response2 = promisify2(this.Promise, text2);
           setImmediate(function() {
             return response2.callback(new Error("Passing a function as the first parameter to pool.query is not supported"));
           });
@@ -4993,7 +4993,7 @@ var require_pg_pool = __commonJS({
           client.once("error", onError);
           this.log("dispatching query");
           try {
-            client.query(text, values, (err2, res) => {
+            client.query(text2, values, (err2, res) => {
               this.log("query dispatched");
               client.removeListener("error", onError);
               if (clientReleased) {
@@ -6373,15 +6373,15 @@ var init_parse_utils = __esm({
     expectInt32 = (value) => expectSizedInt(value, 32);
     expectShort = (value) => expectSizedInt(value, 16);
     expectByte = (value) => expectSizedInt(value, 8);
-    expectSizedInt = (value, size) => {
+    expectSizedInt = (value, size2) => {
       const expected = expectLong(value);
-      if (expected !== void 0 && castInt(expected, size) !== expected) {
-        throw new TypeError(`Expected ${size}-bit integer, got ${value}`);
+      if (expected !== void 0 && castInt(expected, size2) !== expected) {
+        throw new TypeError(`Expected ${size2}-bit integer, got ${value}`);
       }
       return expected;
     };
-    castInt = (value, size) => {
-      switch (size) {
+    castInt = (value, size2) => {
+      switch (size2) {
         case 32:
           return Int32Array.of(value)[0];
         case 16:
@@ -7530,14 +7530,14 @@ var init_readFile = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/readFile.js"() {
     filePromises = {};
     fileIntercept = {};
-    readFile2 = (path16, options) => {
-      if (fileIntercept[path16] !== void 0) {
-        return fileIntercept[path16];
+    readFile2 = (path17, options) => {
+      if (fileIntercept[path17] !== void 0) {
+        return fileIntercept[path17];
       }
-      if (!filePromises[path16] || options?.ignoreCache) {
-        filePromises[path16] = fsReadFile(path16, "utf8");
+      if (!filePromises[path17] || options?.ignoreCache) {
+        filePromises[path17] = fsReadFile(path17, "utf8");
       }
-      return filePromises[path16];
+      return filePromises[path17];
     };
   }
 });
@@ -7649,8 +7649,8 @@ var init_externalDataInterceptor = __esm({
       getFileRecord() {
         return fileIntercept;
       },
-      interceptFile(path16, contents) {
-        fileIntercept[path16] = Promise.resolve(contents);
+      interceptFile(path17, contents) {
+        fileIntercept[path17] = Promise.resolve(contents);
       },
       getTokenRecord() {
         return tokenIntercept;
@@ -10672,8 +10672,8 @@ var init_createConfigValueProvider = __esm({
               return endpoint.url.href;
             }
             if ("hostname" in endpoint) {
-              const { protocol, hostname, port, path: path16 } = endpoint;
-              return `${protocol}//${hostname}${port ? ":" + port : ""}${path16}`;
+              const { protocol, hostname, port, path: path17 } = endpoint;
+              return `${protocol}//${hostname}${port ? ":" + port : ""}${path17}`;
             }
           }
           return endpoint;
@@ -10910,8 +10910,8 @@ var init_EndpointCache = __esm({
       capacity;
       data = /* @__PURE__ */ new Map();
       parameters = [];
-      constructor({ size, params }) {
-        this.capacity = size ?? 50;
+      constructor({ size: size2, params }) {
+        this.capacity = size2 ?? 50;
         if (params) {
           this.parameters = params;
         }
@@ -11049,18 +11049,18 @@ var getAttrPathList;
 var init_getAttrPathList = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttrPathList.js"() {
     init_types2();
-    getAttrPathList = (path16) => {
-      const parts = path16.split(".");
+    getAttrPathList = (path17) => {
+      const parts = path17.split(".");
       const pathList = [];
       for (const part of parts) {
         const squareBracketIndex = part.indexOf("[");
         if (squareBracketIndex !== -1) {
           if (part.indexOf("]") !== part.length - 1) {
-            throw new EndpointError(`Path: '${path16}' does not end with ']'`);
+            throw new EndpointError(`Path: '${path17}' does not end with ']'`);
           }
           const arrayIndex = part.slice(squareBracketIndex + 1, -1);
           if (Number.isNaN(parseInt(arrayIndex))) {
-            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path16}'`);
+            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path17}'`);
           }
           if (squareBracketIndex !== 0) {
             pathList.push(part.slice(0, squareBracketIndex));
@@ -11081,9 +11081,9 @@ var init_getAttr = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttr.js"() {
     init_types2();
     init_getAttrPathList();
-    getAttr = (value, path16) => getAttrPathList(path16).reduce((acc, index) => {
+    getAttr = (value, path17) => getAttrPathList(path17).reduce((acc, index) => {
       if (typeof acc !== "object") {
-        throw new EndpointError(`Index '${index}' in '${path16}' not found in '${JSON.stringify(value)}'`);
+        throw new EndpointError(`Index '${index}' in '${path17}' not found in '${JSON.stringify(value)}'`);
       } else if (Array.isArray(acc)) {
         const i5 = parseInt(index);
         return acc[i5 < 0 ? acc.length + i5 : i5];
@@ -11144,8 +11144,8 @@ var init_parseURL = __esm({
             return value;
           }
           if (typeof value === "object" && "hostname" in value) {
-            const { hostname: hostname2, port, protocol: protocol2 = "", path: path16 = "", query = {} } = value;
-            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path16}`);
+            const { hostname: hostname2, port, protocol: protocol2 = "", path: path17 = "", query = {} } = value;
+            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path17}`);
             url.search = Object.entries(query).map(([k6, v2]) => `${k6}=${v2}`).join("&");
             return url;
           }
@@ -11899,8 +11899,8 @@ var init_ChecksumStream = __esm({
           return;
         }
         try {
-          const digest4 = await this.checksum.digest();
-          const received = this.base64Encoder(digest4);
+          const digest5 = await this.checksum.digest();
+          const received = this.base64Encoder(digest5);
           if (this.expectedChecksum !== received) {
             this.destroy(new Error(`Checksum mismatch: expected "${this.expectedChecksum}" but received "${received}" in response header "${this.checksumSourceLocation}".`));
             return;
@@ -12041,8 +12041,8 @@ var init_createChecksumStream_browser = __esm({
           controller.enqueue(chunk);
         },
         async flush(controller) {
-          const digest4 = await checksum.digest();
-          const received = encoder2(digest4);
+          const digest5 = await checksum.digest();
+          const received = encoder2(digest5);
           if (expectedChecksum !== received) {
             const error3 = new Error(`Checksum mismatch: expected "${expectedChecksum}" but received "${received}" in response header "${checksumSourceLocation}".`);
             controller.error(error3);
@@ -12114,11 +12114,11 @@ var init_ByteArrayCollector = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/serde/util-stream/createBufferedReadable.browser.js
-function createBufferedReadableStream(upstream, size, logger2) {
+function createBufferedReadableStream(upstream, size2, logger2) {
   const reader = upstream.getReader();
   let streamBufferingLoggedWarning = false;
   let bytesSeen = 0;
-  const buffers = ["", new ByteArrayCollector((size2) => new Uint8Array(size2))];
+  const buffers = ["", new ByteArrayCollector((size3) => new Uint8Array(size3))];
   let mode = -1;
   const pull = async (controller) => {
     const { value, done } = await reader.read();
@@ -12146,15 +12146,15 @@ function createBufferedReadableStream(upstream, size, logger2) {
       const chunkSize = sizeOf(chunk);
       bytesSeen += chunkSize;
       const bufferSize = sizeOf(buffers[mode]);
-      if (chunkSize >= size && bufferSize === 0) {
+      if (chunkSize >= size2 && bufferSize === 0) {
         controller.enqueue(chunk);
       } else {
         const newSize = merge(buffers, mode, chunk);
-        if (!streamBufferingLoggedWarning && bytesSeen > size * 2) {
+        if (!streamBufferingLoggedWarning && bytesSeen > size2 * 2) {
           streamBufferingLoggedWarning = true;
-          logger2?.warn(`@smithy/util-stream - stream chunk size ${chunkSize} is below threshold of ${size}, automatically buffering.`);
+          logger2?.warn(`@smithy/util-stream - stream chunk size ${chunkSize} is below threshold of ${size2}, automatically buffering.`);
         }
-        if (newSize >= size) {
+        if (newSize >= size2) {
           controller.enqueue(flush(buffers, mode));
         } else {
           await pull(controller);
@@ -12212,9 +12212,9 @@ var init_createBufferedReadable_browser = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/serde/util-stream/createBufferedReadable.js
 import { Readable as Readable2 } from "node:stream";
-function createBufferedReadable(upstream, size, logger2) {
+function createBufferedReadable(upstream, size2, logger2) {
   if (isReadableStream(upstream)) {
-    return createBufferedReadableStream(upstream, size, logger2);
+    return createBufferedReadableStream(upstream, size2, logger2);
   }
   const downstream = new Readable2({ read() {
   } });
@@ -12222,8 +12222,8 @@ function createBufferedReadable(upstream, size, logger2) {
   let bytesSeen = 0;
   const buffers = [
     "",
-    new ByteArrayCollector((size2) => new Uint8Array(size2)),
-    new ByteArrayCollector((size2) => Buffer.from(new Uint8Array(size2)))
+    new ByteArrayCollector((size3) => new Uint8Array(size3)),
+    new ByteArrayCollector((size3) => Buffer.from(new Uint8Array(size3)))
   ];
   let mode = -1;
   upstream.on("data", (chunk) => {
@@ -12241,15 +12241,15 @@ function createBufferedReadable(upstream, size, logger2) {
     const chunkSize = sizeOf(chunk);
     bytesSeen += chunkSize;
     const bufferSize = sizeOf(buffers[mode]);
-    if (chunkSize >= size && bufferSize === 0) {
+    if (chunkSize >= size2 && bufferSize === 0) {
       downstream.push(chunk);
     } else {
       const newSize = merge(buffers, mode, chunk);
-      if (!streamBufferingLoggedWarning && bytesSeen > size * 2) {
+      if (!streamBufferingLoggedWarning && bytesSeen > size2 * 2) {
         streamBufferingLoggedWarning = true;
-        logger2?.warn(`@smithy/util-stream - stream chunk size ${chunkSize} is below threshold of ${size}, automatically buffering.`);
+        logger2?.warn(`@smithy/util-stream - stream chunk size ${chunkSize} is below threshold of ${size2}, automatically buffering.`);
       }
-      if (newSize >= size) {
+      if (newSize >= size2) {
         downstream.push(flush(buffers, mode));
       }
     }
@@ -12280,8 +12280,8 @@ var init_getAwsChunkedEncodingStream_browser = __esm({
     getAwsChunkedEncodingStream = (readableStream, options) => {
       const { base64Encoder, bodyLengthChecker, checksumAlgorithmFn, checksumLocationName, streamHasher } = options;
       const checksumRequired = base64Encoder !== void 0 && bodyLengthChecker !== void 0 && checksumAlgorithmFn !== void 0 && checksumLocationName !== void 0 && streamHasher !== void 0;
-      const digest4 = checksumRequired ? streamHasher(checksumAlgorithmFn, readableStream) : void 0;
-      Promise.resolve(digest4).catch(() => {
+      const digest5 = checksumRequired ? streamHasher(checksumAlgorithmFn, readableStream) : void 0;
+      Promise.resolve(digest5).catch(() => {
       });
       const reader = readableStream.getReader();
       return new ReadableStream({
@@ -12291,7 +12291,7 @@ var init_getAwsChunkedEncodingStream_browser = __esm({
             controller.enqueue(`0\r
 `);
             if (checksumRequired) {
-              const checksum = base64Encoder(await digest4);
+              const checksum = base64Encoder(await digest5);
               controller.enqueue(`${checksumLocationName}:${checksum}\r
 `);
               controller.enqueue(`\r
@@ -12319,8 +12319,8 @@ function getAwsChunkedEncodingStream2(stream, options) {
   }
   const { base64Encoder, bodyLengthChecker, checksumAlgorithmFn, checksumLocationName, streamHasher } = options;
   const checksumRequired = base64Encoder !== void 0 && checksumAlgorithmFn !== void 0 && checksumLocationName !== void 0 && streamHasher !== void 0;
-  const digest4 = checksumRequired ? streamHasher(checksumAlgorithmFn, readable) : void 0;
-  Promise.resolve(digest4).catch(() => {
+  const digest5 = checksumRequired ? streamHasher(checksumAlgorithmFn, readable) : void 0;
+  Promise.resolve(digest5).catch(() => {
   });
   const awsChunkedEncodingStream = new Readable3({
     read() {
@@ -12348,7 +12348,7 @@ function getAwsChunkedEncodingStream2(stream, options) {
       awsChunkedEncodingStream.push(`0\r
 `);
       if (checksumRequired) {
-        const checksum = base64Encoder(await digest4);
+        const checksum = base64Encoder(await digest5);
         awsChunkedEncodingStream.push(`${checksumLocationName}:${checksum}\r
 `);
         awsChunkedEncodingStream.push(`\r
@@ -12994,29 +12994,29 @@ var init_HttpBindingNormalizedSchema = __esm({
       response.syntheticBodySchema = createBodySchema(schema, bodyMemberNames, bodyMemberSchemas);
       return bindings;
     };
-    buildPathSegments = (path16) => {
+    buildPathSegments = (path17) => {
       const segments = [];
       let offset = 0;
-      for (const match of path16.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
+      for (const match of path17.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
         if (match.index > offset) {
-          segments.push([path16.slice(offset, match.index), 0]);
+          segments.push([path17.slice(offset, match.index), 0]);
         }
         segments.push([match[1], match[2] ? 2 : 1]);
         offset = match.index + match[0].length;
       }
-      if (segments.length && offset < path16.length) {
-        segments.push([path16.slice(offset), 0]);
+      if (segments.length && offset < path17.length) {
+        segments.push([path17.slice(offset), 0]);
       }
       return segments.length ? segments : void 0;
     };
     buildHttpOperationBindings = (schema) => {
       const { http: http2, endpoint } = translateTraits(schema.traits ?? {});
-      const [path16, search] = http2?.[1].split("?") ?? [];
+      const [path17, search] = http2?.[1].split("?") ?? [];
       return [
         http2?.[0],
-        path16,
+        path17,
         search ? [...new URLSearchParams(search)] : [],
-        path16 ? buildPathSegments(path16) : void 0,
+        path17 ? buildPathSegments(path17) : void 0,
         endpoint?.[0]
       ];
     };
@@ -13066,10 +13066,10 @@ var init_SerdeContext = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/chunked-blob-reader/chunked-blob-reader.js
 async function blobReader(blob, onChunk, chunkSize = 1024 * 1024) {
-  const size = blob.size;
+  const size2 = blob.size;
   let totalBytesRead = 0;
-  while (totalBytesRead < size) {
-    const slice = blob.slice(totalBytesRead, Math.min(size, totalBytesRead + chunkSize));
+  while (totalBytesRead < size2) {
+    const slice = blob.slice(totalBytesRead, Math.min(size2, totalBytesRead + chunkSize));
     onChunk(new Uint8Array(await slice.arrayBuffer()));
     totalBytesRead += slice.size;
   }
@@ -14254,15 +14254,15 @@ function getChunkedStream(source) {
   let currentMessagePendingLength = 0;
   let currentMessage = null;
   let messageLengthBuffer = null;
-  const allocateMessage = (size) => {
-    if (typeof size !== "number") {
-      throw new Error("Attempted to allocate an event message where size was not a number: " + size);
+  const allocateMessage = (size2) => {
+    if (typeof size2 !== "number") {
+      throw new Error("Attempted to allocate an event message where size was not a number: " + size2);
     }
-    currentMessageTotalLength = size;
+    currentMessageTotalLength = size2;
     currentMessagePendingLength = 4;
-    currentMessage = new Uint8Array(size);
+    currentMessage = new Uint8Array(size2);
     const currentMessageView = new DataView(currentMessage.buffer);
-    currentMessageView.setUint32(0, size, false);
+    currentMessageView.setUint32(0, size2, false);
   };
   const iterator = async function* () {
     const sourceIterator = source[Symbol.asyncIterator]();
@@ -15050,10 +15050,10 @@ var init_HttpBindingProtocol = __esm({
         if (endpoint) {
           this.updateServiceEndpoint(request, endpoint);
           this.setHostPrefix(request, operationSchema, input2, operation2);
-          const [method, path16, staticQuery] = operation2;
+          const [method, path17, staticQuery] = operation2;
           if (method) {
             request.method = method;
-            request.path = request.path === "/" ? path16 : request.path + path16;
+            request.path = request.path === "/" ? path17 : request.path + path17;
             for (const [key, value] of staticQuery) {
               query[key] = value;
             }
@@ -15195,10 +15195,10 @@ var init_HttpBindingProtocol = __esm({
         return this.serializer.flush();
       }
       serializePath(segments, labels, bindings) {
-        let path16 = "";
+        let path17 = "";
         for (const [value, kind] of segments) {
           if (kind === 0) {
-            path16 += value;
+            path17 += value;
             continue;
           }
           const replacement = labels?.[value];
@@ -15206,12 +15206,12 @@ var init_HttpBindingProtocol = __esm({
             if (hasOwn(bindings.byName, value) && bindings.byName[value][2] === 33) {
               throw new Error(`No value provided for input HTTP label: ${value}.`);
             }
-            path16 += `{${value}${kind === 2 ? "+" : ""}}`;
+            path17 += `{${value}${kind === 2 ? "+" : ""}}`;
           } else {
-            path16 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
+            path17 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
           }
         }
-        return path16;
+        return path17;
       }
       async deserializeResponse(operationSchema, context, response) {
         const deserializer = this.deserializer;
@@ -15447,11 +15447,11 @@ var init_AbstractRpcV2Protocol = __esm({
           this.applyEmptyBody(request);
         }
         const { service, operation: operation2 } = getSmithyContext(context);
-        const path16 = `/service/${service}/operation/${operation2}`;
+        const path17 = `/service/${service}/operation/${operation2}`;
         if (request.path.endsWith("/")) {
-          request.path += path16.slice(1);
+          request.path += path17.slice(1);
         } else {
-          request.path += path16;
+          request.path += path17;
         }
         return request;
       }
@@ -15533,8 +15533,8 @@ var init_requestBuilder = __esm({
         return this;
       }
       p(memberName, labelValueProvider, uriLabel, isGreedyLabel) {
-        this.resolvePathStack.push((path16) => {
-          this.path = resolvedPath(path16, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
+        this.resolvePathStack.push((path17) => {
+          this.path = resolvedPath(path17, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
         });
         return this;
       }
@@ -16425,9 +16425,9 @@ var init_JsonShapeDeserializer2 = __esm({
         return this._read(schema, data);
       }
       _read(schema, value) {
-        const isObject = value !== null && typeof value === "object";
+        const isObject2 = value !== null && typeof value === "object";
         const ns2 = NormalizedSchema.of(schema);
-        if (isObject) {
+        if (isObject2) {
           if (ns2.isStructSchema()) {
             return this._readStruct(ns2, value);
           }
@@ -16507,7 +16507,7 @@ var init_JsonShapeDeserializer2 = __esm({
           return value;
         }
         if (ns2.isDocumentSchema()) {
-          if (isObject) {
+          if (isObject2) {
             if (Array.isArray(value)) {
               for (let i5 = 0; i5 < value.length; ++i5) {
                 const v2 = value[i5];
@@ -16704,8 +16704,8 @@ var init_JsonBytesStringAdapter = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/protocols/json/codec-v2/JsonShapeSerializer2.js
-function alloc(size) {
-  return JsonBytesStringAdapter.allocUnsafe(size);
+function alloc(size2) {
+  return JsonBytesStringAdapter.allocUnsafe(size2);
 }
 var encoder, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET, QUOTE, COLON, COMMA, BACKSLASH, TRUE, FALSE, NULL, ESCAPE_TABLE, INITIAL_BUFFER_SIZE, JsonShapeSerializer2;
 var init_JsonShapeSerializer2 = __esm({
@@ -16945,7 +16945,7 @@ var init_JsonShapeSerializer2 = __esm({
           return;
         }
         const ns2 = NormalizedSchema.of(schema);
-        const isObject = typeof value === "object";
+        const isObject2 = typeof value === "object";
         if (ns2.isStringSchema()) {
           const mediaType = ns2.getMergedTraits().mediaType;
           if (mediaType) {
@@ -16961,7 +16961,7 @@ var init_JsonShapeSerializer2 = __esm({
           this.writeAsciiQuoted(asString);
           return;
         }
-        if (isObject) {
+        if (isObject2) {
           if (ns2.isStructSchema()) {
             this.writeStruct(ns2, value);
             return;
@@ -17367,9 +17367,9 @@ var init_JsonShapeDeserializer = __esm({
         return this._read(schema, data);
       }
       _read(schema, value) {
-        const isObject = value !== null && typeof value === "object";
+        const isObject2 = value !== null && typeof value === "object";
         const ns2 = NormalizedSchema.of(schema);
-        if (isObject) {
+        if (isObject2) {
           if (ns2.isStructSchema()) {
             const record = value;
             const union = ns2.isUnionSchema();
@@ -17485,7 +17485,7 @@ var init_JsonShapeDeserializer = __esm({
           return value;
         }
         if (ns2.isDocumentSchema()) {
-          if (isObject) {
+          if (isObject2) {
             const out = Array.isArray(value) ? [] : {};
             for (const k6 in value) {
               if (!hasOwn(value, k6)) {
@@ -17608,9 +17608,9 @@ var init_JsonShapeSerializer = __esm({
         }
       }
       _write(schema, value, container) {
-        const isObject = value !== null && typeof value === "object";
+        const isObject2 = value !== null && typeof value === "object";
         const ns2 = NormalizedSchema.of(schema);
-        if (isObject) {
+        if (isObject2) {
           if (ns2.isStructSchema()) {
             const record = value;
             const out = {};
@@ -17740,7 +17740,7 @@ var init_JsonShapeSerializer = __esm({
           this.useReplacer = true;
         }
         if (ns2.isDocumentSchema()) {
-          if (isObject) {
+          if (isObject2) {
             if (value instanceof Uint8Array) {
               return (this.serdeContext?.base64Encoder ?? toBase64)(value);
             }
@@ -18432,9 +18432,9 @@ var init_createPaginator = __esm({
       command5 = withCommand(command5) ?? command5;
       return await client.send(command5, ...args);
     };
-    get = (fromObject, path16) => {
+    get = (fromObject, path17) => {
       let cursor = fromObject;
-      const pathComponents = path16.split(".");
+      const pathComponents = path17.split(".");
       for (const step of pathComponents) {
         if (!cursor || typeof cursor !== "object") {
           return void 0;
@@ -24063,10 +24063,10 @@ ${longDate}
 ${credentialScope}
 ${toHex2(hashedRequest)}`;
       }
-      getCanonicalPath({ path: path16 }) {
+      getCanonicalPath({ path: path17 }) {
         if (this.uriEscapePath) {
           const normalizedPathSegments = [];
-          for (const pathSegment of path16.split("/")) {
+          for (const pathSegment of path17.split("/")) {
             if (pathSegment?.length === 0) {
               continue;
             }
@@ -24079,11 +24079,11 @@ ${toHex2(hashedRequest)}`;
               normalizedPathSegments.push(pathSegment);
             }
           }
-          const normalizedPath = `${path16?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path16?.endsWith("/") ? "/" : ""}`;
+          const normalizedPath = `${path17?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path17?.endsWith("/") ? "/" : ""}`;
           const doubleEncoded = escapeUri2(normalizedPath);
           return doubleEncoded.replace(/%2F/g, "/");
         }
-        return path16;
+        return path17;
       }
       validateResolvedCredentials(credentials) {
         if (typeof credentials !== "object" || typeof credentials.accessKeyId !== "string" || typeof credentials.secretAccessKey !== "string") {
@@ -25311,11 +25311,11 @@ var require_dist_cjs4 = __commonJS({
               childTags.push(p4.parseTag());
             }
           } else {
-            let text = "";
+            let text2 = "";
             while (p4.i < p4.z && p4.x[p4.i] !== "<") {
-              text += p4.x[p4.i++];
+              text2 += p4.x[p4.i++];
             }
-            textParts.push(p4.decodeEntities(text));
+            textParts.push(p4.decodeEntities(text2));
           }
         }
         if (!p4.isNext("</")) {
@@ -25330,18 +25330,18 @@ var require_dist_cjs4 = __commonJS({
           return { tag, value: "" };
         }
         if (!hasAttrs && !hasElementChild) {
-          const text = textParts.length === 1 ? textParts[0] : textParts.join("");
-          if (text.trim() === "" && text.includes("\n")) {
+          const text2 = textParts.length === 1 ? textParts[0] : textParts.join("");
+          if (text2.trim() === "" && text2.includes("\n")) {
             return { tag, value: "" };
           }
-          return { tag, value: text };
+          return { tag, value: text2 };
         }
         const obj = {};
-        for (const text of textParts) {
-          if (text.trim() === "" && text.includes("\n")) {
+        for (const text2 of textParts) {
+          if (text2.trim() === "" && text2.includes("\n")) {
             continue;
           }
-          obj["#text"] = "#text" in obj ? obj["#text"] + text : text;
+          obj["#text"] = "#text" in obj ? obj["#text"] + text2 : text2;
         }
         for (const child of childTags) {
           if (child.tag === "__proto__") {
@@ -28178,12 +28178,12 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             const password = request.password ?? "";
             auth = `${username}:${password}`;
           }
-          let path16 = request.path;
+          let path17 = request.path;
           if (queryString) {
-            path16 += `?${queryString}`;
+            path17 += `?${queryString}`;
           }
           if (request.fragment) {
-            path16 += `#${request.fragment}`;
+            path17 += `#${request.fragment}`;
           }
           let hostname = request.hostname ?? "";
           if (hostname[0] === "[" && hostname.endsWith("]")) {
@@ -28195,7 +28195,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             headers: request.headers,
             host: hostname,
             method: request.method,
-            path: path16,
+            path: path17,
             port: request.port,
             agent,
             auth
@@ -28617,16 +28617,16 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             reject(err);
           };
           const queryString = query ? buildQueryString2(query) : "";
-          let path16 = request.path;
+          let path17 = request.path;
           if (queryString) {
-            path16 += `?${queryString}`;
+            path17 += `?${queryString}`;
           }
           if (request.fragment) {
-            path16 += `#${request.fragment}`;
+            path17 += `#${request.fragment}`;
           }
           const clientHttp2Stream = session.request({
             ...request.headers,
-            [constants3.HTTP2_HEADER_PATH]: path16,
+            [constants3.HTTP2_HEADER_PATH]: path17,
             [constants3.HTTP2_HEADER_METHOD]: method
           });
           if (effectiveRequestTimeout) {
@@ -33146,7 +33146,7 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash11, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
+    var { createHash: createHash10, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
     var { dirname: dirname3, join: join8 } = __require("node:path");
@@ -33317,7 +33317,7 @@ var require_dist_cjs11 = __commonJS({
       getTokenFilePath() {
         const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join8(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash11("sha256").update(loginSessionBytes).digest("hex");
+        const loginSessionSha256 = createHash10("sha256").update(loginSessionBytes).digest("hex");
         return join8(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
@@ -34045,9 +34045,9 @@ var init_Sha1Js = __esm({
         if (key.byteLength > BLOCK2) {
           const h5 = new _Sha1Js();
           h5.update(key);
-          const digest4 = h5.digestSync();
+          const digest5 = h5.digestSync();
           const padded2 = new Uint8Array(BLOCK2);
-          padded2.set(digest4);
+          padded2.set(digest5);
           return padded2;
         }
         const padded = new Uint8Array(BLOCK2);
@@ -46598,12 +46598,12 @@ var require_trim_comparator_whitespace = __commonJS({
     }
     var isWhitespace = (char) => char !== void 0 && whitespace[char.charCodeAt(0)] === 1;
     var isVersionPrefix = (char) => char === "v" || char === "=" || isWhitespace(char);
-    var isDigit = (char) => char !== void 0 && char >= "0" && char <= "9";
+    var isDigit2 = (char) => char !== void 0 && char >= "0" && char <= "9";
     var isLetter = (char) => char !== void 0 && (char >= "a" && char <= "z" || char >= "A" && char <= "Z");
-    var isIdentifierCharacter = (char) => isDigit(char) || isLetter(char) || char === "-";
-    var isVersionStart = (char) => isDigit(char) || char === "x" || char === "X" || char === "*";
+    var isIdentifierCharacter = (char) => isDigit2(char) || isLetter(char) || char === "-";
+    var isVersionStart = (char) => isDigit2(char) || char === "x" || char === "X" || char === "*";
     var findDigitsEndIndex = (range2, start, limit, digitRuns) => {
-      if (!isDigit(range2[start])) {
+      if (!isDigit2(range2[start])) {
         return start;
       }
       if (start >= digitRuns.start && start < digitRuns.end) {
@@ -46613,7 +46613,7 @@ var require_trim_comparator_whitespace = __commonJS({
         return Math.min(start + limit, digitRuns.previousEnd);
       }
       let end = start + 1;
-      while (isDigit(range2[end])) {
+      while (isDigit2(range2[end])) {
         end++;
       }
       digitRuns.previousStart = digitRuns.start;
@@ -46705,7 +46705,7 @@ var require_trim_comparator_whitespace = __commonJS({
       return findBuildEndIndex(range2, prereleaseEnd);
     };
     var findPartialVersionComponentEndIndex = (range2, start, digitRuns) => {
-      if (isDigit(range2[start])) {
+      if (isDigit2(range2[start])) {
         return findVersionNumberEndIndex(range2, start, false, digitRuns);
       }
       return isVersionStart(range2[start]) ? start + 1 : start;
@@ -48139,8 +48139,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addRaw(text, addEOL = false) {
-    this._buffer += text;
+  addRaw(text2, addEOL = false) {
+    this._buffer += text2;
     return addEOL ? this.addEOL() : this;
   }
   /**
@@ -48236,10 +48236,10 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addHeading(text, level) {
+  addHeading(text2, level) {
     const tag = `h${level}`;
     const allowedTag = ["h1", "h2", "h3", "h4", "h5", "h6"].includes(tag) ? tag : "h1";
-    const element = this.wrap(allowedTag, text);
+    const element = this.wrap(allowedTag, text2);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -48268,9 +48268,9 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addQuote(text, cite) {
+  addQuote(text2, cite) {
     const attrs = Object.assign({}, cite && { cite });
-    const element = this.wrap("blockquote", text, attrs);
+    const element = this.wrap("blockquote", text2, attrs);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -48281,8 +48281,8 @@ var Summary = class {
    *
    * @returns {Summary} summary instance
    */
-  addLink(text, href) {
-    const element = this.wrap("a", text, { href });
+  addLink(text2, href) {
+    const element = this.wrap("a", text2, { href });
     return this.addRaw(element).addEOL();
   }
 };
@@ -48669,21 +48669,21 @@ function versionFromNum(num) {
   if (!Number.isInteger(num) || num < 1e5) throw new Error(`unsupported server_version_num ${num}`);
   return { major: Math.floor(num / 1e4), minor: num % 1e4 };
 }
-function parseVersionString(text) {
-  const m4 = /(\d+)(?:\.(\d+))?(?:\.\d+)?/.exec(text.trim());
+function parseVersionString(text2) {
+  const m4 = /(\d+)(?:\.(\d+))?(?:\.\d+)?/.exec(text2.trim());
   if (!m4?.[1]) return void 0;
   const major = Number(m4[1]);
   if (major < 10) return void 0;
   return m4[2] === void 0 ? { major } : { major, minor: Number(m4[2]) };
 }
 function parseVersionRequest(raw, input2 = "postgres-version") {
-  const text = (raw ?? "").trim();
-  if (text === "" || text === "auto") return { kind: "auto" };
-  const m4 = /^(\d+)(?:\.(\d+)(?:\.0)?)?$/.exec(text);
+  const text2 = (raw ?? "").trim();
+  if (text2 === "" || text2 === "auto") return { kind: "auto" };
+  const m4 = /^(\d+)(?:\.(\d+)(?:\.0)?)?$/.exec(text2);
   if (!m4?.[1]) {
     throw new InputError(
       input2,
-      `"${text}" is not a version; expected auto, a major such as 17, or an exact version such as 17.5`
+      `"${text2}" is not a version; expected auto, a major such as 17, or an exact version such as 17.5`
     );
   }
   const major = Number(m4[1]);
@@ -48738,9 +48738,9 @@ function maxArchiveVersionForMajor(major) {
   }
   return version2;
 }
-function parseArchiveVersion(text) {
-  const m4 = /^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$/.exec(text.trim());
-  if (!m4) throw new PgferryError(`"${text}" is not an archive version; expected one such as 1.16`);
+function parseArchiveVersion(text2) {
+  const m4 = /^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$/.exec(text2.trim());
+  if (!m4) throw new PgferryError(`"${text2}" is not an archive version; expected one such as 1.16`);
   return [Number(m4[1]), Number(m4[2]), Number(m4[3] ?? 0)];
 }
 function compareArchiveVersions(a5, b6) {
@@ -48828,6 +48828,8 @@ var HeaderReader = class {
   name;
   pos;
   intSize = 4;
+  /** Width of a data offset (custom-format TOC entries carry one). */
+  offSize = 8;
   /** Archive versions after 1.0 write a sign byte before each integer. */
   signed = true;
   need(n3) {
@@ -48855,11 +48857,11 @@ var HeaderReader = class {
     return negative ? -value : value;
   }
   /** pg_dump's WriteStr: an int length (-1 for NULL), then that many bytes. */
-  str(what) {
+  str(what, maxLength = MAX_HEADER_STRING) {
     const length = this.int();
     if (length === -1) return void 0;
     if (length < 0) throw corrupt(this.name, `${what} has negative length ${length}`);
-    if (length > MAX_HEADER_STRING) throw corrupt(this.name, `${what} is ${length} bytes long`);
+    if (length > maxLength) throw corrupt(this.name, `${what} is ${length} bytes long`);
     return this.bytes(length).toString("utf8");
   }
 };
@@ -48876,6 +48878,7 @@ function readHeader(r5, expectedFormat, name, kind) {
   if (vmin >= 7) {
     const offSize = r5.byte();
     if (offSize < 1 || offSize > 8) throw corrupt(name, `offset size ${offSize} (expected 1 to 8)`);
+    r5.offSize = offSize;
   }
   const format2 = r5.byte();
   const formatName = FORMAT_BYTES[format2];
@@ -48959,11 +48962,18 @@ function tarNumber(buf, start, length) {
     for (let i5 = 1; i5 < length; i5++) value = value * 256 + (buf[start + i5] ?? 0);
     return Number.isSafeInteger(value) ? value : void 0;
   }
-  const text = buf.toString("latin1", start, start + length).replace(/[\0 ]+$/, "").trim();
-  if (!/^[0-7]{1,12}$/.test(text)) return text === "" ? 0 : void 0;
-  return parseInt(text, 8);
+  const text2 = buf.toString("latin1", start, start + length).replace(/[\0 ]+$/, "").trim();
+  if (!/^[0-7]{1,12}$/.test(text2)) return text2 === "" ? 0 : void 0;
+  return parseInt(text2, 8);
 }
 function readTar(buf, name) {
+  const { start, size: size2 } = tarTocMember(buf, name);
+  return headerFacts(
+    "tar",
+    readHeader(new HeaderReader(buf, start, start + size2, name), ARCH_TAR, name, "tar")
+  );
+}
+function tarTocMember(buf, name) {
   const notDump = (why) => new PgferryError(`${name} is a tar file but not a tar-format dump from pg_dump -Ft: ${why}`);
   let offset = 0;
   for (let members = 0; members < 8; members++) {
@@ -48975,12 +48985,12 @@ function readTar(buf, name) {
     let sum = 0;
     for (let i5 = 0; i5 < TAR_BLOCK; i5++) sum += i5 >= 148 && i5 < 156 ? 32 : block[i5] ?? 0;
     if (stored !== sum) throw new PgferryError(`${name} has a corrupt tar header: checksum mismatch`);
-    const size = tarNumber(block, 124, 12);
-    if (size === void 0) throw new PgferryError(`${name} has a corrupt tar header: bad member size`);
+    const size2 = tarNumber(block, 124, 12);
+    if (size2 === void 0) throw new PgferryError(`${name} has a corrupt tar header: bad member size`);
     const type = String.fromCharCode(block[156] ?? 0);
     const dataStart = offset + TAR_BLOCK;
     if (type === "x" || type === "g" || type === "L" || type === "K") {
-      offset = dataStart + Math.ceil(size / TAR_BLOCK) * TAR_BLOCK;
+      offset = dataStart + Math.ceil(size2 / TAR_BLOCK) * TAR_BLOCK;
       continue;
     }
     const prefix = tarString(block, 345, 155);
@@ -48988,11 +48998,10 @@ function readTar(buf, name) {
     if (member2.replace(/^\.\//, "") !== "toc.dat" || type !== "0" && type !== "\0") {
       throw notDump(`its first member is "${member2}", where pg_dump writes toc.dat`);
     }
-    if (size > 0 && startsWithMagic(buf.subarray(dataStart, dataStart + MAGIC.length)) === "no") {
+    if (size2 > 0 && startsWithMagic(buf.subarray(dataStart, dataStart + MAGIC.length)) === "no") {
       throw notDump("toc.dat does not start with a PGDMP header");
     }
-    const reader = new HeaderReader(buf, dataStart, dataStart + size, name);
-    return headerFacts("tar", readHeader(reader, ARCH_TAR, name, "tar"));
+    return { start: dataStart, size: size2 };
   }
   throw notDump("too many extension headers before toc.dat");
 }
@@ -49030,28 +49039,28 @@ function readGzipPlain(head, name, final) {
 }
 var PLAIN_BANNER = /^-- PostgreSQL database (?:cluster )?dump\r?$|^-- Dumped (?:from database|by pg_dump)/m;
 function plainFacts(raw, compression, name) {
-  const text = raw.replace(/^\uFEFF/, "");
-  const top = text.slice(0, 4096);
+  const text2 = raw.replace(/^\uFEFF/, "");
+  const top = text2.slice(0, 4096);
   if (!/^\s*--/.test(top) || !PLAIN_BANNER.test(top)) {
     throw new PgferryError(
       `${name} is not a PostgreSQL dump: expected a custom/tar/directory archive (PGDMP header) or plain SQL from pg_dump`
     );
   }
   const facts = { format: "plain", compression };
-  const server = /^-- Dumped from database version ([^\r\n]+)/m.exec(text)?.[1];
-  const dump = /^-- Dumped by pg_dump(?:all)? version ([^\r\n]+)/m.exec(text)?.[1];
+  const server = /^-- Dumped from database version ([^\r\n]+)/m.exec(text2)?.[1];
+  const dump = /^-- Dumped by pg_dump(?:all)? version ([^\r\n]+)/m.exec(text2)?.[1];
   addVersions(facts, server, dump);
-  const database = plainDatabase(text);
+  const database = plainDatabase(text2);
   if (database !== void 0) facts.database = database;
-  facts.restrictKey = /^\\restrict[ \t]+\S/m.test(text);
+  facts.restrictKey = /^\\restrict[ \t]+\S/m.test(text2);
   return facts;
 }
-function plainDatabase(text) {
-  const created = /^CREATE DATABASE ("(?:[^"]|"")+"|[^\s";]+)/m.exec(text)?.[1];
+function plainDatabase(text2) {
+  const created = /^CREATE DATABASE ("(?:[^"]|"")+"|[^\s";]+)/m.exec(text2)?.[1];
   if (created !== void 0)
     return created.startsWith('"') ? created.slice(1, -1).replace(/""/g, '"') : created;
   const connect2 = /^\\connect (?:-reuse-previous=on )?("dbname='(?:[^'\\]|\\.)*'"|[^\s"]+)\r?$/m.exec(
-    text
+    text2
   )?.[1];
   if (connect2 === void 0) return void 0;
   return connect2.startsWith('"') ? connect2.slice(9, -2).replace(/\\(.)/g, "$1") : connect2;
@@ -49311,19 +49320,19 @@ async function chooseRestoreClient(inputs, catalog) {
     version2 = { major: found.major };
     reason = found.major === target.major ? `the target server runs PostgreSQL ${formatVersion(target)}` : desired === target.major ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had` : `the archive (format ${archive.archiveVersion ?? "?"}) needs pg_restore ${desired} or newer`;
   }
-  let path16 = archive.format === "plain" ? "psql" : "pg_restore";
-  if (path16 === "pg_restore" && downgrade) {
-    path16 = "script";
+  let path17 = archive.format === "plain" ? "psql" : "pg_restore";
+  if (path17 === "pg_restore" && downgrade) {
+    path17 = "script";
     warnings.push(
       `restoring a PostgreSQL ${source ? formatVersion(source) : "?"} dump into PostgreSQL ${formatVersion(target)} (a downgrade, allowed): going through a filtered SQL script; objects the older server does not support will fail the restore`
     );
-  } else if (path16 === "pg_restore" && version2.major >= 17 && target.major <= 16) {
-    path16 = "script";
+  } else if (path17 === "pg_restore" && version2.major >= 17 && target.major <= 16) {
+    path17 = "script";
     warnings.push(
       `pg_restore ${version2.major} sets transaction_timeout, which PostgreSQL ${target.major} does not know: restoring through a SQL script with that setting filtered out (no parallel restore on this path)`
     );
   }
-  return { version: version2, reason, warnings, path: path16 };
+  return { version: version2, reason, warnings, path: path17 };
 }
 async function chooseCopyClients(source, target, request, allowDowngrade, catalog) {
   const dump = await chooseDumpClient(source, request, catalog);
@@ -49398,11 +49407,79 @@ function exeName(tool, p4 = currentPlatform()) {
 }
 
 // core/pg/run.ts
-import { spawn } from "node:child_process";
+import { spawn as spawn2 } from "node:child_process";
 import { existsSync as existsSync2 } from "node:fs";
 import path4 from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+
+// core/pg/child-watchdog.ts
+import { spawn } from "node:child_process";
+var WATCHDOG = `
+const groups = new Set();
+let rest = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  const lines = (rest + chunk).split('\\n');
+  rest = lines.pop();
+  for (const line of lines) {
+    const pid = Number(line.slice(1));
+    if (line[0] === '+') groups.add(pid); else groups.delete(pid);
+  }
+});
+const end = (signal) => { for (const pid of groups) { try { process.kill(-pid, signal); } catch {} } };
+process.stdin.on('end', () => {
+  end('SIGTERM');
+  if (groups.size === 0) process.exit(0);
+  setTimeout(() => { end('SIGKILL'); process.exit(0); }, 3000);
+});
+process.on('SIGINT', () => {});
+`;
+var watchdog;
+function started() {
+  if (watchdog && watchdog.exitCode === null && watchdog.stdin?.writable) return watchdog;
+  try {
+    const child = spawn(process.execPath, ["-e", WATCHDOG], {
+      detached: true,
+      stdio: ["pipe", "ignore", "ignore"],
+      // The watchdog must not inherit an --inspect or loader flag meant for pgferry itself.
+      env: { PATH: process.env.PATH ?? "" },
+      windowsHide: true
+    });
+    child.on("error", () => {
+    });
+    child.stdin?.on("error", () => {
+    });
+    child.unref();
+    child.stdin?.unref?.();
+    watchdog = child;
+    return child;
+  } catch {
+    return void 0;
+  }
+}
+var OWN_PROCESS_GROUPS = process.platform !== "win32";
+function watchGroup(pid) {
+  if (!OWN_PROCESS_GROUPS || pid === void 0) return;
+  started()?.stdin?.write(`+${pid}
+`);
+}
+function unwatchGroup(pid) {
+  if (!OWN_PROCESS_GROUPS || pid === void 0 || !watchdog) return;
+  watchdog.stdin?.write(`-${pid}
+`);
+}
+function signalTool(child, signal) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    if (OWN_PROCESS_GROUPS && child.pid !== void 0) process.kill(-child.pid, signal);
+    else child.kill(signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
+// core/pg/run.ts
 var STDERR_TAIL_BYTES = 8192;
 var KILL_GRACE_MS = 5e3;
 var BASE_ENV_KEYS = [
@@ -49438,21 +49515,25 @@ function stagedLibraryEnv(binDir) {
   const libDir = stagedLibDirs.get(binDir);
   return libDir ? { LD_LIBRARY_PATH: libDir } : {};
 }
-function redact(text, secrets = []) {
-  let out = text;
+function redact(text2, secrets = []) {
+  let out = text2;
   for (const s4 of secrets) if (s4) out = out.split(s4).join("***");
   return out;
 }
 async function runTool(o3) {
   const name = path4.basename(o3.file);
   if (o3.signal?.aborted) throw cancelled(name, o3.signal);
-  const started = Date.now();
-  const child = spawn(o3.file, [...o3.args], {
+  const started2 = Date.now();
+  const child = spawn2(o3.file, [...o3.args], {
     env: toolEnv({ ...stagedLibraryEnv(path4.dirname(o3.file)), ...o3.env }),
     shell: false,
     stdio: [o3.stdin ? "pipe" : "ignore", o3.stdout === "ignore" ? "ignore" : "pipe", "pipe"],
-    windowsHide: true
+    windowsHide: true,
+    // A group of its own, which the watchdog ends should pgferry die without a word.
+    detached: OWN_PROCESS_GROUPS
   });
+  watchGroup(child.pid);
+  child.once("close", () => unwatchGroup(child.pid));
   let stderrTail = "";
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (chunk) => {
@@ -49490,7 +49571,7 @@ async function runTool(o3) {
     work.push(
       new Promise((resolve, reject) => {
         source.once("error", (e5) => {
-          if (child.exitCode === null) child.kill("SIGTERM");
+          signalTool(child, "SIGTERM");
           reject(e5);
         });
         source.once("end", resolve);
@@ -49506,15 +49587,15 @@ async function runTool(o3) {
   }
   let abortTimer;
   const onAbort = () => {
-    child.kill("SIGTERM");
+    signalTool(child, "SIGTERM");
     child.stdout?.destroy();
     if (typeof o3.stdout === "object") o3.stdout.destroy();
-    abortTimer = setTimeout(() => child.kill("SIGKILL"), KILL_GRACE_MS);
+    abortTimer = setTimeout(() => signalTool(child, "SIGKILL"), KILL_GRACE_MS);
     abortTimer.unref();
   };
   o3.signal?.addEventListener("abort", onAbort, { once: true });
   const ticker = o3.onProgress && setInterval(() => {
-    const elapsedMs = Date.now() - started;
+    const elapsedMs = Date.now() - started2;
     const bytes = o3.measureBytes ? o3.measureBytes() : bytesOut;
     o3.onProgress?.({ bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? bytes * 1e3 / elapsedMs : 0 });
   }, o3.progressIntervalMs ?? 1e4);
@@ -49527,7 +49608,7 @@ async function runTool(o3) {
     let streamError;
     const streams = Promise.all(work).catch((e5) => {
       streamError = e5;
-      if (child.exitCode === null) child.kill("SIGTERM");
+      signalTool(child, "SIGTERM");
     });
     const result = await exit.catch((error3) => {
       throw new PgferryError(`${name} could not be started: ${error3.message}`);
@@ -49546,7 +49627,7 @@ async function runTool(o3) {
       stdout: captured,
       stderrTail: redact(stderrTail, o3.secrets),
       bytesOut,
-      durationMs: Date.now() - started
+      durationMs: Date.now() - started2
     };
   } finally {
     if (ticker) clearInterval(ticker);
@@ -49650,9 +49731,9 @@ var NAMES = {
   "unpack-bytes": "unpackBytes",
   "unpack-entries": "unpackEntries"
 };
-function parseNetworkLimits(text) {
+function parseNetworkLimits(text2) {
   const limits = { ...DEFAULT_NETWORK_LIMITS };
-  for (const part of (text ?? "").split(",")) {
+  for (const part of (text2 ?? "").split(",")) {
     const item = part.trim();
     if (!item) continue;
     const [name = "", value = "", ...rest] = item.split("=").map((s4) => s4.trim());
@@ -52769,15 +52850,15 @@ function httpGet(rawUrl, options) {
     let body;
     let headers = { ...options.headers };
     let settled = false;
-    let finished3 = false;
+    let finished4 = false;
     let url = new URL(rawUrl);
     const cleanup = () => {
       clearTimeout(totalTimer);
       signal?.removeEventListener("abort", onAbort);
     };
     const stop = (error3) => {
-      if (finished3) return;
-      finished3 = true;
+      if (finished4) return;
+      finished4 = true;
       cleanup();
       if (!settled) {
         settled = true;
@@ -52862,7 +52943,7 @@ function httpGet(rawUrl, options) {
         body = limiter;
         pipeline2(res, limiter, (error3) => {
           if (error3 instanceof HttpGetError) stop(error3);
-          finished3 = true;
+          finished4 = true;
           cleanup();
         });
         settled = true;
@@ -52920,9 +53001,9 @@ async function listReleaseVersions(source, log, options = {}) {
       res.body.resume();
       throw new PgferryError(`download of ${what} from ${res.url} failed: HTTP ${res.status}`);
     }
-    const text = await readText(res);
+    const text2 = await readText(res);
     try {
-      return JSON.parse(text);
+      return JSON.parse(text2);
     } catch {
       throw new PgferryError(`download of ${what} from ${res.url} failed: the answer is not JSON`);
     }
@@ -53019,8 +53100,8 @@ async function sweepStaleWork(dir) {
 }
 
 // core/pg/client-download.ts
-function parseSha256File(text) {
-  return /\b[0-9a-f]{64}\b/i.exec(text)?.[0]?.toLowerCase();
+function parseSha256File(text2) {
+  return /\b[0-9a-f]{64}\b/i.exec(text2)?.[0]?.toLowerCase();
 }
 async function fetchOk(url, what, maxBytes, limits, signal) {
   const res = await httpGet(url, { what, limits, maxBytes, signal });
@@ -53047,7 +53128,7 @@ async function downloadClient(req) {
     const archive = path7.join(work, asset);
     const hash = createHash("sha256");
     let received = 0;
-    const started = Date.now();
+    const started2 = Date.now();
     log.info(
       `downloading ${asset}${Number.isFinite(declared) ? ` (${(declared / 1048576).toFixed(1)} MiB)` : ""}`
     );
@@ -53075,7 +53156,7 @@ async function downloadClient(req) {
         `${asset} failed its checksum: SHA-256 is ${actual}, ${shown}.sha256 says ${expected}; the download was deleted`
       );
     }
-    log.debug(`downloaded ${asset} in ${((Date.now() - started) / 1e3).toFixed(1)} s, SHA-256 verified`);
+    log.debug(`downloaded ${asset} in ${((Date.now() - started2) / 1e3).toFixed(1)} s, SHA-256 verified`);
     const extracted = path7.join(work, "entry");
     await mkdir3(extracted);
     await unpackClientArchive(archive, extracted, { asset, limits, signal });
@@ -53307,11 +53388,11 @@ var KEYWORD_ENV = {
 var URL_ALIASES = { ssl: "sslmode" };
 var DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
 function parseConnection(raw, input2, env2 = process.env) {
-  const text = (raw ?? "").trim();
+  const text2 = (raw ?? "").trim();
   let own;
-  if (text === "") own = {};
-  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) own = parseUrl(text, input2);
-  else if (/^\s*[a-z_]+\s*=/i.test(text)) own = parseConninfo(text, input2);
+  if (text2 === "") own = {};
+  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text2)) own = parseUrl(text2, input2);
+  else if (/^\s*[a-z_]+\s*=/i.test(text2)) own = parseConninfo(text2, input2);
   else {
     throw new InputError(
       input2,
@@ -53329,8 +53410,8 @@ function parseConnection(raw, input2, env2 = process.env) {
   }
   return { params };
 }
-function parseUrl(text, input2) {
-  const scheme = text.slice(0, text.indexOf(":")).toLowerCase();
+function parseUrl(text2, input2) {
+  const scheme = text2.slice(0, text2.indexOf(":")).toLowerCase();
   if (scheme !== "postgres" && scheme !== "postgresql") {
     throw new InputError(
       input2,
@@ -53339,7 +53420,7 @@ function parseUrl(text, input2) {
   }
   let url;
   try {
-    url = new URL(text);
+    url = new URL(text2);
   } catch {
     throw new InputError(
       input2,
@@ -53368,20 +53449,20 @@ function parseUrl(text, input2) {
   }
   return params;
 }
-function parseConninfo(text, input2) {
+function parseConninfo(text2, input2) {
   const params = {};
   let i5 = 0;
   const skipSpace = () => {
-    while (i5 < text.length && /\s/.test(text[i5] ?? "")) i5++;
+    while (i5 < text2.length && /\s/.test(text2[i5] ?? "")) i5++;
   };
   while (true) {
     skipSpace();
-    if (i5 >= text.length) break;
+    if (i5 >= text2.length) break;
     const keyStart = i5;
-    while (i5 < text.length && /[a-z_]/i.test(text[i5] ?? "")) i5++;
-    const key = text.slice(keyStart, i5);
+    while (i5 < text2.length && /[a-z_]/i.test(text2[i5] ?? "")) i5++;
+    const key = text2.slice(keyStart, i5);
     skipSpace();
-    if (!key || text[i5] !== "=") {
+    if (!key || text2[i5] !== "=") {
       throw new InputError(
         input2,
         `conninfo is malformed near position ${keyStart + 1}; expected key=value pairs`
@@ -53390,13 +53471,13 @@ function parseConninfo(text, input2) {
     i5++;
     skipSpace();
     let value = "";
-    if (text[i5] === "'") {
+    if (text2[i5] === "'") {
       i5++;
       let closed = false;
-      while (i5 < text.length) {
-        const ch = text[i5];
-        if (ch === "\\" && i5 + 1 < text.length) {
-          value += text[i5 + 1];
+      while (i5 < text2.length) {
+        const ch = text2[i5];
+        if (ch === "\\" && i5 + 1 < text2.length) {
+          value += text2[i5 + 1];
           i5 += 2;
         } else if (ch === "'") {
           i5++;
@@ -53409,9 +53490,9 @@ function parseConninfo(text, input2) {
       }
       if (!closed) throw new InputError(input2, `conninfo has an unterminated quoted value for "${key}"`);
     } else {
-      while (i5 < text.length && !/\s/.test(text[i5] ?? "")) {
-        if (text[i5] === "\\" && i5 + 1 < text.length) i5++;
-        value += text[i5];
+      while (i5 < text2.length && !/\s/.test(text2[i5] ?? "")) {
+        if (text2[i5] === "\\" && i5 + 1 < text2.length) i5++;
+        value += text2[i5];
         i5++;
       }
     }
@@ -53573,22 +53654,22 @@ async function serverFacts(spec, role = "database") {
 
 // core/storage/location.ts
 var BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-function isS3Uri(text) {
-  return /^s3:\/\//i.test(text.trim());
+function isS3Uri(text2) {
+  return /^s3:\/\//i.test(text2.trim());
 }
 function parseLocation(raw, input2) {
-  const text = raw.trim();
-  if (!isS3Uri(text)) return { kind: "file", path: text };
-  const m4 = /^s3:\/\/([^/]*)\/?(.*)$/i.exec(text);
+  const text2 = raw.trim();
+  if (!isS3Uri(text2)) return { kind: "file", path: text2 };
+  const m4 = /^s3:\/\/([^/]*)\/?(.*)$/i.exec(text2);
   const bucket = m4?.[1] ?? "";
   if (!BUCKET.test(bucket)) {
     throw new InputError(
       input2,
-      `"${text}" is not a valid s3:// URI; expected s3://bucket/key with a bucket name of 3\u201363 lowercase letters, digits, dots or hyphens`
+      `"${text2}" is not a valid s3:// URI; expected s3://bucket/key with a bucket name of 3\u201363 lowercase letters, digits, dots or hyphens`
     );
   }
   const key = m4?.[2] ?? "";
-  if (key.includes("//")) throw new InputError(input2, `"${text}" has an empty path segment (//) in its key`);
+  if (key.includes("//")) throw new InputError(input2, `"${text2}" has an empty path segment (//) in its key`);
   return { kind: "s3", bucket, key };
 }
 function formatLocation(loc) {
@@ -53664,7 +53745,7 @@ function explainS3Error(error3, where) {
 import { mkdtemp as mkdtemp2, rm as rm6 } from "node:fs/promises";
 import os9 from "node:os";
 import { finished as finished2 } from "node:stream/promises";
-import path11 from "node:path";
+import path12 from "node:path";
 
 // core/pg/target-database.ts
 async function ensureDatabase(target, create, input2 = "to") {
@@ -53708,13 +53789,41 @@ async function dropDatabase(target, input2 = "to") {
 }
 function checkDestructiveRestore(options) {
   const { database, clean: clean2, hasUserTables, confirm } = options;
-  if (!clean2 && !hasUserTables) return;
   if (confirm === database) return;
+  if (!clean2 && !hasUserTables && confirm === void 0) return;
   const why = clean2 ? "clean drops its existing objects" : "it already has user tables";
   throw new InputError(
     "confirm",
-    confirm ? `"${confirm}" does not match the target database "${database}"; this restore is destructive (${why})` : `this restore into "${database}" is destructive (${why}); set confirm to "${database}" to go ahead`
+    confirm !== void 0 ? `"${confirm}" does not match the target database "${database}"${clean2 || hasUserTables ? `; this restore is destructive (${why})` : ""}` : `this restore into "${database}" is destructive (${why}); set confirm to "${database}" to go ahead`
   );
+}
+async function guardTargetBeforeCreating(target, options, input2 = "to") {
+  const name = databaseName(target);
+  const exists2 = await withClient(maintenanceOf(target), input2, async (client) => {
+    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    return (rowCount ?? 0) > 0;
+  });
+  const facts = exists2 ? await serverFacts(target, input2) : void 0;
+  checkDestructiveRestore({
+    database: facts?.database ?? name,
+    clean: options.clean,
+    hasUserTables: facts?.hasUserTables ?? false,
+    confirm: options.confirm
+  });
+  return exists2;
+}
+
+// core/storage/database-name.ts
+var STORABLE_DATABASE_NAME_PATTERN = /^[A-Za-z0-9_$][A-Za-z0-9_$.-]{0,62}$/;
+var STORABLE_DATABASE_NAME = "ASCII letters, digits and _ $ . -, not starting with . or -, at most 63 characters";
+function databaseNameProblem(name) {
+  if (STORABLE_DATABASE_NAME_PATTERN.test(name)) return void 0;
+  return `database ${JSON.stringify(name)} cannot name backups in the bucket; expected ${STORABLE_DATABASE_NAME}`;
+}
+function checkStorableDatabaseName(name, input2) {
+  const problem = databaseNameProblem(name);
+  if (problem) throw new InputError(input2, problem);
+  return name;
 }
 
 // core/storage/backup-layout.ts
@@ -53746,10 +53855,8 @@ function tierFor(at2) {
 
 // core/storage/download.ts
 var import_client_s32 = __toESM(require_dist_cjs16(), 1);
-import { createHash as createHash9 } from "node:crypto";
 import { createWriteStream as createWriteStream2 } from "node:fs";
 import { rm as rm4 } from "node:fs/promises";
-import { Transform as Transform5 } from "node:stream";
 import { pipeline as pipeline4 } from "node:stream/promises";
 
 // core/storage/hash-meter.ts
@@ -53793,53 +53900,25 @@ async function openObject(client, ref, signal) {
     throw explainS3Error(error3, ref);
   }
 }
-function mismatch(ref, actual, expected) {
-  return new PgferryError(
-    `${ref.input}: s3://${ref.bucket}/${ref.key} does not match its manifest: SHA-256 is ${actual}, the manifest says ${expected}; refusing to restore it`
+function checkDigest(ref, actual, expected) {
+  if ((expected.bytes === void 0 || actual.bytes === expected.bytes) && actual.sha256 === expected.sha256)
+    return;
+  throw new PgferryError(
+    `${ref.input}: s3://${ref.bucket}/${ref.key} does not match its manifest: ${actual.bytes} bytes with SHA-256 ${actual.sha256}, the manifest says ${expected.bytes ?? "some"} bytes with ${expected.sha256}; refusing to restore it`
   );
 }
-var VerifiedTail = class extends Transform5 {
-  constructor(expected, ref, hold = 1024 * 1024) {
-    super();
-    this.expected = expected;
-    this.ref = ref;
-    this.hold = hold;
-  }
-  expected;
-  ref;
-  hold;
-  hash = createHash9("sha256");
-  held = Buffer.alloc(0);
-  bytes = 0;
-  _transform(chunk, _enc, done) {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    const all = this.held.length ? Buffer.concat([this.held, chunk]) : chunk;
-    const release2 = Math.max(0, all.length - this.hold);
-    this.held = Buffer.from(all.subarray(release2));
-    done(null, release2 > 0 ? all.subarray(0, release2) : void 0);
-  }
-  _flush(done) {
-    const actual = this.hash.digest("hex");
-    if (actual !== this.expected) done(mismatch(this.ref, actual, this.expected));
-    else done(null, this.held);
-  }
-};
-async function downloadVerified(client, ref, file, expectedSha, signal) {
+async function downloadVerified(client, ref, file, expected, signal) {
   const { body } = await openObject(client, ref, signal);
   const meter = new HashMeter();
   try {
-    await pipeline4(body, meter, createWriteStream2(file), { signal });
+    await pipeline4(body, meter, createWriteStream2(file, { mode: 384, flags: "wx" }), { signal });
+    const actual = { bytes: meter.bytes, sha256: meter.digest() };
+    if (expected) checkDigest(ref, actual, expected);
+    return actual;
   } catch (error3) {
     await rm4(file, { force: true });
     throw error3 instanceof PgferryError ? error3 : explainS3Error(error3, ref);
   }
-  const sha256 = meter.digest();
-  if (expectedSha && sha256 !== expectedSha) {
-    await rm4(file, { force: true });
-    throw mismatch(ref, sha256, expectedSha);
-  }
-  return { bytes: meter.bytes, sha256 };
 }
 
 // core/storage/manifest.ts
@@ -53873,11 +53952,13 @@ async function putJson(client, settings, bucket, key, value, input2, tags = {}) 
     throw explainS3Error(error3, { input: input2, bucket, key, endpoint: settings.endpoint });
   }
 }
+var NotJsonError = class extends PgferryError {
+};
 async function getJson(client, bucket, key, input2, endpoint) {
-  let text;
+  let text2;
   try {
     const res = await client.send(new import_client_s33.GetObjectCommand({ Bucket: bucket, Key: key }));
-    text = await res.Body?.transformToString("utf8") ?? "";
+    text2 = await res.Body?.transformToString("utf8") ?? "";
   } catch (error3) {
     const e5 = error3;
     if (e5.name === "NoSuchKey" || e5.name === "NotFound") return void 0;
@@ -53890,9 +53971,9 @@ async function getJson(client, bucket, key, input2, endpoint) {
     throw explained;
   }
   try {
-    return JSON.parse(text);
+    return JSON.parse(text2);
   } catch {
-    throw new PgferryError(`${input2}: s3://${bucket}/${key} is not valid JSON`);
+    throw new NotJsonError(`${input2}: s3://${bucket}/${key} is not valid JSON`);
   }
 }
 
@@ -53909,21 +53990,21 @@ function isAlgorithm(name) {
   return name === "none" || name === "gzip" || name === "lz4" || name === "zstd";
 }
 function parseCompression(raw, input2 = "compress") {
-  const text = (raw ?? "").trim();
-  const lower = text.toLowerCase();
+  const text2 = (raw ?? "").trim();
+  const lower = text2.toLowerCase();
   if (lower === "" || lower === "auto") return "auto";
   const m4 = /^([a-z0-9]+)(?::(.*))?$/.exec(lower);
   const algorithm = m4?.[1];
   if (!m4 || !isAlgorithm(algorithm))
-    throw new InputError(input2, `"${text}" is not a compression; ${EXPECTED}`);
+    throw new InputError(input2, `"${text2}" is not a compression; ${EXPECTED}`);
   const levelText = m4[2];
   if (levelText === void 0) return { algorithm };
-  if (algorithm === "none") throw new InputError(input2, `"${text}": none takes no level; ${EXPECTED}`);
+  if (algorithm === "none") throw new InputError(input2, `"${text2}": none takes no level; ${EXPECTED}`);
   const [min, max] = LEVELS[algorithm];
   const level = /^\d{1,3}$/.test(levelText) ? Number(levelText) : NaN;
   if (!(level >= min && level <= max)) {
     const hint = algorithm === "gzip" && level === 0 ? " (use none for no compression)" : "";
-    throw new InputError(input2, `"${text}": ${algorithm} levels run from ${min} to ${max}${hint}`);
+    throw new InputError(input2, `"${text2}": ${algorithm} levels run from ${min} to ${max}${hint}`);
   }
   return { algorithm, level };
 }
@@ -54054,10 +54135,10 @@ var GatedUpload = class {
 // core/pg/extra-args.ts
 var import_shell_quote = __toESM(require_shell_quote(), 1);
 function splitExtraArgs(raw, input2 = "extra-args") {
-  const text = (raw ?? "").trim();
-  if (text === "") return [];
+  const text2 = (raw ?? "").trim();
+  if (text2 === "") return [];
   const words = [];
-  for (const entry of tokenize(prepare(text, input2), input2)) {
+  for (const entry of tokenize(prepare(text2, input2), input2)) {
     if (typeof entry === "string") words.push(entry);
     else if ("comment" in entry) {
       throw new InputError(input2, '"#" starts a shell comment here; quote it to pass it literally');
@@ -54076,27 +54157,27 @@ function splitExtraArgs(raw, input2 = "extra-args") {
   checkExtraArgs(words, void 0, input2);
   return words;
 }
-function tokenize(text, input2) {
+function tokenize(text2, input2) {
   try {
-    return (0, import_shell_quote.parse)(text, (name) => `$${name}`);
+    return (0, import_shell_quote.parse)(text2, (name) => `$${name}`);
   } catch (error3) {
     throw new InputError(input2, `cannot be split into words (${error3.name})`);
   }
 }
-function prepare(text, input2) {
+function prepare(text2, input2) {
   let out = "";
   let quote = "";
-  for (let i5 = 0; i5 < text.length; i5++) {
-    const c5 = text.charAt(i5);
-    const next = text.charAt(i5 + 1);
+  for (let i5 = 0; i5 < text2.length; i5++) {
+    const c5 = text2.charAt(i5);
+    const next = text2.charAt(i5 + 1);
     if (quote === "'") {
       if (c5 === "'") quote = "";
       out += c5;
       continue;
     }
     if (c5 === "\\") {
-      if (i5 === text.length - 1) throw new InputError(input2, "ends with a lone backslash");
-      const newline = /^\r?\n/.exec(text.slice(i5 + 1, i5 + 3));
+      if (i5 === text2.length - 1) throw new InputError(input2, "ends with a lone backslash");
+      const newline = /^\r?\n/.exec(text2.slice(i5 + 1, i5 + 3));
       if (newline) {
         i5 += newline[0].length;
         continue;
@@ -54328,12 +54409,12 @@ var FORMAT_LETTERS = {
   plain: "p"
 };
 function parseFormat(raw, input2 = "format") {
-  const text = (raw ?? "").trim();
-  if (text === "") return "custom";
-  const wanted = text.toLowerCase();
+  const text2 = (raw ?? "").trim();
+  if (text2 === "") return "custom";
+  const wanted = text2.toLowerCase();
   const format2 = DUMP_FORMATS.find((f6) => f6 === wanted || FORMAT_LETTERS[f6] === wanted);
   if (format2 === void 0) {
-    throw new InputError(input2, `"${text}" is not a dump format; expected custom, directory, tar or plain`);
+    throw new InputError(input2, `"${text2}" is not a dump format; expected custom, directory, tar or plain`);
   }
   return format2;
 }
@@ -54422,6 +54503,7 @@ function psqlArgs(o3) {
   }
   if (o3.singleTransaction) argv.push("--single-transaction");
   if (o3.quiet) argv.push("--quiet");
+  for (const command5 of o3.before ?? []) argv.push(`--command=${nonEmpty(command5, "command")}`);
   if (o3.command !== void 0) {
     if (o3.file !== void 0) throw new InputError("command", "runs instead of a script file, not with one");
     argv.push(`--command=${o3.command}`);
@@ -54441,11 +54523,11 @@ function pgDumpallArgs(o3) {
   return finish(argv, o3.extraArgs, "pg_dumpall");
 }
 function parseJobs(raw, input2 = "jobs") {
-  const text = (raw ?? "").trim();
-  if (text === "" || text.toLowerCase() === "auto") return "auto";
-  const jobs = /^\d{1,6}$/.test(text) ? Number(text) : 0;
+  const text2 = (raw ?? "").trim();
+  if (text2 === "" || text2.toLowerCase() === "auto") return "auto";
+  const jobs = /^\d{1,6}$/.test(text2) ? Number(text2) : 0;
   if (jobs < 1)
-    throw new InputError(input2, `"${text}" is not a job count; expected auto or a whole number \u2265 1`);
+    throw new InputError(input2, `"${text2}" is not a job count; expected auto or a whole number \u2265 1`);
   return jobs;
 }
 function checkJobs(jobs) {
@@ -54574,7 +54656,7 @@ function streamCustomDump(o3) {
 
 // core/jobs/dump-to-s3.ts
 async function dumpToS3(o3) {
-  const started = Date.now();
+  const started2 = Date.now();
   const server = o3.server ?? await serverFacts(o3.from, "from");
   const choice = await chooseDumpClient(server.version, o3.postgresVersion, o3.catalog);
   choice.warnings.forEach((w2) => o3.log.warn(w2));
@@ -54626,25 +54708,651 @@ async function dumpToS3(o3) {
     compression,
     archive: readArchiveFactsFromBuffer(meter.head, { name: `s3://${o3.bucket}/${o3.key}` }),
     partSize: upload.partSize,
-    durationSeconds: (Date.now() - started) / 1e3
+    durationSeconds: (Date.now() - started2) / 1e3
   };
 }
 
 // core/jobs/restore.ts
-import { stat as stat5 } from "node:fs/promises";
+import { stat as stat6 } from "node:fs/promises";
 
 // core/jobs/apply-archive.ts
 import { createReadStream as createReadStream3 } from "node:fs";
-import { Readable as Readable8 } from "node:stream";
+import { pipeline as pipeline5, Readable as Readable8 } from "node:stream";
 import { createGunzip as createGunzip2 } from "node:zlib";
 
 // core/pg/script-filter.ts
-import { Transform as Transform6 } from "node:stream";
+import { Transform as Transform5 } from "node:stream";
+
+// core/pg/psql-lexer.ts
+var NL = 10;
+var CR = 13;
+function isSpace(c5) {
+  return c5 === 32 || c5 === 9 || c5 === NL || c5 === CR || c5 === 12 || c5 === 11;
+}
+function isHorizontalSpace(c5) {
+  return c5 === 32 || c5 === 9 || c5 === 12 || c5 === 11;
+}
+function isIdentStart(c5) {
+  return c5 >= 65 && c5 <= 90 || c5 >= 97 && c5 <= 122 || c5 === 95 || c5 >= 128;
+}
+function isDigit(c5) {
+  return c5 >= 48 && c5 <= 57;
+}
+function isNameChar(c5) {
+  return isIdentStart(c5) || isDigit(c5);
+}
+function lineBreak(chunk, from) {
+  const lf = chunk.indexOf(NL, from);
+  const cr2 = chunk.indexOf(CR, from);
+  if (lf === -1) return cr2;
+  if (cr2 === -1) return lf;
+  return Math.min(lf, cr2);
+}
+var WORD_KEEP = 64;
+var META_KEEP = 1024;
+var PsqlLexer = class {
+  constructor(on) {
+    this.on = on;
+  }
+  on;
+  state = 0 /* Top */;
+  /** The string state a closing quote may continue (`'a'\n'b'` is one literal). */
+  quoteKind = 7 /* Quote */;
+  offset = 0;
+  line = 1;
+  inStatement = false;
+  parenDepth = 0;
+  beginDepth = 0;
+  /** psql's heuristic for CREATE [OR REPLACE] FUNCTION|PROCEDURE: first letters of its first words. */
+  createWords = [];
+  wordCount = 0;
+  word = "";
+  /** Whether the current word has an identifier character (then `$` continues it). */
+  wordIsIdent = false;
+  /** Words that start with a digit are numbers (or psql's "junk"), never identifiers. */
+  wordIsNumber = false;
+  inWord = false;
+  previousWord = "";
+  copyIn = false;
+  firstWord = "";
+  blockDepth = 0;
+  dollarTag = "";
+  dollarMatch = 0;
+  metaText = "";
+  metaOffset = 0;
+  metaLine = 0;
+  metaAtBoundary = false;
+  varName = "";
+  /** `standard_conforming_strings`: psql reads it from the server once per line. */
+  standardStrings = true;
+  pendingStandardStrings;
+  /** Takes effect from the next line on, as in psql. */
+  setStandardStrings(on) {
+    this.pendingStandardStrings = on;
+  }
+  /** Whether the script so far ends between statements (nothing open, no COPY data pending). */
+  atBoundary() {
+    return !this.inStatement && (this.state === 0 /* Top */ || this.state === 3 /* LineComment */) && this.blockDepth === 0;
+  }
+  /** What is open at the end of the script, for a message; undefined when it ends cleanly. */
+  openConstruct() {
+    if (this.atBoundary()) return void 0;
+    switch (this.state) {
+      case 7 /* Quote */:
+      case 8 /* QuoteEnd */:
+      case 9 /* QuoteEndLine */:
+      case 14 /* EscQuote */:
+      case 15 /* EscQuoteBackslash */:
+        return "a string literal";
+      case 16 /* DoubleQuote */:
+        return "a quoted identifier";
+      case 19 /* Dollar */:
+        return "a dollar-quoted string";
+      case 4 /* Block */:
+      case 5 /* BlockStar */:
+      case 6 /* BlockSlash */:
+        return "a comment";
+      case 25 /* CopyLineStart */:
+      case 26 /* CopyBackslash */:
+      case 27 /* CopyDot */:
+      case 28 /* CopyDotCr */:
+      case 29 /* CopyLine */:
+        return "COPY data (no \\. line)";
+      default:
+        return "a statement without its semicolon";
+    }
+  }
+  startStatement(at2) {
+    if (this.inStatement) return;
+    this.inStatement = true;
+    this.wordCount = 0;
+    this.createWords = [];
+    this.firstWord = "";
+    this.previousWord = "";
+    this.copyIn = false;
+    this.on.statementStart(at2, this.line);
+  }
+  endWord() {
+    if (!this.inWord) return;
+    this.inWord = false;
+    if (this.wordIsNumber) return;
+    const upper = this.word.toUpperCase();
+    this.trackBeginDepth(upper);
+    if (this.parenDepth === 0) {
+      if (this.wordCount === 1) this.firstWord = upper;
+      if (this.firstWord === "COPY" && this.previousWord === "FROM" && upper === "STDIN") this.copyIn = true;
+      this.previousWord = upper;
+      this.on.word(upper);
+    }
+  }
+  /** psqlscan.l's rule: semicolons inside BEGIN … END of a new function's body do not end it. */
+  trackBeginDepth(upper) {
+    const index = this.wordCount++;
+    if (index < 4 && ["CREATE", "OR", "REPLACE", "FUNCTION", "PROCEDURE"].includes(upper))
+      this.createWords[index] = upper[0] ?? "";
+    const w2 = this.createWords;
+    const creating = w2[0] === "C" && (w2[1] === "F" || w2[1] === "P" || w2[1] === "O" && w2[2] === "R" && (w2[3] === "F" || w2[3] === "P"));
+    if (!creating || this.parenDepth !== 0) return;
+    if (upper === "BEGIN") this.beginDepth++;
+    else if (upper === "CASE" && this.beginDepth >= 1) this.beginDepth++;
+    else if (upper === "END" && this.beginDepth > 0) this.beginDepth--;
+  }
+  endStatement(end) {
+    const copyIn = this.copyIn;
+    this.inStatement = false;
+    this.wordCount = 0;
+    this.createWords = [];
+    this.on.statementEnd(end, copyIn);
+    if (copyIn) this.state = 24 /* CopyRest */;
+  }
+  newline() {
+    this.line++;
+    if (this.pendingStandardStrings !== void 0) {
+      this.standardStrings = this.pendingStandardStrings;
+      this.pendingStandardStrings = void 0;
+    }
+  }
+  /** Feeds the next bytes of the script. */
+  write(chunk) {
+    const base = this.offset;
+    let i5 = 0;
+    const n3 = chunk.length;
+    while (i5 < n3) {
+      const c5 = chunk[i5];
+      switch (this.state) {
+        case 29 /* CopyLine */: {
+          const nl = chunk.indexOf(NL, i5);
+          if (nl === -1) {
+            i5 = n3;
+            continue;
+          }
+          i5 = nl + 1;
+          this.newline();
+          this.state = 25 /* CopyLineStart */;
+          continue;
+        }
+        case 25 /* CopyLineStart */:
+          this.state = c5 === 92 ? 26 /* CopyBackslash */ : c5 === NL ? 25 /* CopyLineStart */ : 29 /* CopyLine */;
+          if (c5 === NL) this.newline();
+          i5++;
+          continue;
+        case 26 /* CopyBackslash */:
+          this.state = c5 === 46 ? 27 /* CopyDot */ : c5 === NL ? 25 /* CopyLineStart */ : 29 /* CopyLine */;
+          if (c5 === NL) this.newline();
+          i5++;
+          continue;
+        case 27 /* CopyDot */:
+        case 28 /* CopyDotCr */:
+          if (c5 === NL) {
+            this.newline();
+            this.state = 0 /* Top */;
+            this.on.copyEnd(base + i5 + 1);
+          } else if (c5 === CR && this.state === 27 /* CopyDot */) this.state = 28 /* CopyDotCr */;
+          else this.state = 29 /* CopyLine */;
+          i5++;
+          continue;
+        case 24 /* CopyRest */:
+          if (c5 === NL) {
+            this.newline();
+            this.state = 25 /* CopyLineStart */;
+          } else if (!isSpace(c5)) {
+            this.on.afterCopy(this.line);
+            this.state = 29 /* CopyLine */;
+            continue;
+          }
+          i5++;
+          continue;
+        case 3 /* LineComment */: {
+          const stop = lineBreak(chunk, i5);
+          if (stop === -1) {
+            i5 = n3;
+            continue;
+          }
+          i5 = stop;
+          this.state = 0 /* Top */;
+          continue;
+        }
+        case 7 /* Quote */: {
+          const q4 = chunk.indexOf(39, i5);
+          const stop = q4 === -1 ? n3 : q4;
+          this.countLines(chunk, i5, stop);
+          i5 = stop;
+          if (q4 === -1) continue;
+          this.quoteKind = 7 /* Quote */;
+          this.state = 8 /* QuoteEnd */;
+          i5++;
+          continue;
+        }
+        case 14 /* EscQuote */:
+          if (c5 === 92) this.state = 15 /* EscQuoteBackslash */;
+          else if (c5 === 39) {
+            this.quoteKind = 14 /* EscQuote */;
+            this.state = 8 /* QuoteEnd */;
+          } else if (c5 === NL) this.newline();
+          i5++;
+          continue;
+        case 15 /* EscQuoteBackslash */:
+          if (c5 === NL) this.newline();
+          this.state = 14 /* EscQuote */;
+          i5++;
+          continue;
+        // After a closing quote (psqlscan's xqs). psql scans one line at a time without its LF, so
+        // only a CR can be the line break a continuation needs (`'a'\r'b'` is one literal), and an
+        // LF right after the quote carries the state to the next line.
+        case 8 /* QuoteEnd */:
+        case 9 /* QuoteEndLine */:
+          if (c5 === 39) {
+            this.state = this.state === 8 /* QuoteEnd */ ? this.quoteKind : 0 /* Top */;
+            if (this.state !== 0 /* Top */) i5++;
+          } else if (c5 === NL) {
+            this.newline();
+            this.state = 9 /* QuoteEndLine */;
+            i5++;
+          } else if (c5 === CR) {
+            this.state = 11 /* QuoteEndNewline */;
+            i5++;
+          } else if (isHorizontalSpace(c5)) {
+            this.state = 10 /* QuoteEndSpace */;
+            i5++;
+          } else if (c5 === 45) {
+            this.state = 12 /* QuoteEndDash */;
+            i5++;
+          } else this.state = 0 /* Top */;
+          continue;
+        case 10 /* QuoteEndSpace */:
+          if (isHorizontalSpace(c5)) i5++;
+          else if (c5 === CR) {
+            this.state = 11 /* QuoteEndNewline */;
+            i5++;
+          } else if (c5 === 45) {
+            this.state = 12 /* QuoteEndDash */;
+            i5++;
+          } else this.state = 0 /* Top */;
+          continue;
+        case 11 /* QuoteEndNewline */:
+          if (c5 === 39) {
+            this.state = this.quoteKind;
+            i5++;
+          } else if (isSpace(c5) && c5 !== NL) i5++;
+          else if (c5 === 45) {
+            this.state = 12 /* QuoteEndDash */;
+            i5++;
+          } else this.state = 0 /* Top */;
+          continue;
+        case 12 /* QuoteEndDash */:
+          if (c5 === 45) {
+            this.state = 13 /* QuoteEndComment */;
+            i5++;
+          } else {
+            this.state = 0 /* Top */;
+          }
+          continue;
+        case 13 /* QuoteEndComment */:
+          if (c5 === CR) {
+            this.state = 11 /* QuoteEndNewline */;
+            i5++;
+          } else if (c5 === NL) this.state = 0 /* Top */;
+          else i5++;
+          continue;
+        case 16 /* DoubleQuote */: {
+          const q4 = chunk.indexOf(34, i5);
+          const stop = q4 === -1 ? n3 : q4;
+          this.countLines(chunk, i5, stop);
+          i5 = stop;
+          if (q4 === -1) continue;
+          this.state = 17 /* DoubleQuoteEnd */;
+          i5++;
+          continue;
+        }
+        case 17 /* DoubleQuoteEnd */:
+          if (c5 === 34) {
+            this.state = 16 /* DoubleQuote */;
+            i5++;
+          } else this.state = 0 /* Top */;
+          continue;
+        case 18 /* DollarOpen */:
+          if (c5 === 36) {
+            this.state = 19 /* Dollar */;
+            this.dollarMatch = 0;
+            i5++;
+          } else if (this.dollarTag.length === 0 ? isIdentStart(c5) : isNameChar(c5)) {
+            this.dollarTag += String.fromCharCode(c5);
+            i5++;
+          } else {
+            const tag = this.dollarTag;
+            this.state = 0 /* Top */;
+            this.dollarTag = "";
+            const bytes = Buffer.from(tag, "latin1");
+            for (let k6 = 0; k6 < bytes.length; ) k6 = this.top(bytes, k6, base + i5 - tag.length);
+          }
+          continue;
+        case 19 /* Dollar */: {
+          const delimiter3 = `$${this.dollarTag}$`;
+          if (this.dollarMatch === 0) {
+            const d5 = chunk.indexOf(36, i5);
+            const stop = d5 === -1 ? n3 : d5;
+            this.countLines(chunk, i5, stop);
+            i5 = stop;
+            if (d5 === -1) continue;
+            this.dollarMatch = 1;
+            i5++;
+            continue;
+          }
+          if (c5 === delimiter3.charCodeAt(this.dollarMatch)) {
+            this.dollarMatch++;
+            if (this.dollarMatch === delimiter3.length) this.closeDollar();
+          } else {
+            this.dollarMatch = c5 === 36 ? 1 : 0;
+            if (c5 === NL) this.newline();
+          }
+          i5++;
+          continue;
+        }
+        case 4 /* Block */:
+          if (c5 === 42) this.state = 5 /* BlockStar */;
+          else if (c5 === 47) this.state = 6 /* BlockSlash */;
+          else if (c5 === NL) this.newline();
+          i5++;
+          continue;
+        case 5 /* BlockStar */:
+          if (c5 === 47) {
+            if (this.blockDepth === 0) this.state = 0 /* Top */;
+            else {
+              this.blockDepth--;
+              this.state = 4 /* Block */;
+            }
+            i5++;
+          } else if (c5 === 42) i5++;
+          else this.state = 4 /* Block */;
+          continue;
+        case 6 /* BlockSlash */:
+          if (c5 === 42) {
+            this.blockDepth++;
+            this.state = 4 /* Block */;
+            i5++;
+          } else this.state = 4 /* Block */;
+          continue;
+        case 1 /* Dash */:
+          if (c5 === 45) {
+            this.state = 3 /* LineComment */;
+            i5++;
+          } else {
+            this.startStatement(base + i5 - 1);
+            this.state = 0 /* Top */;
+          }
+          continue;
+        case 2 /* Slash */:
+          if (c5 === 42) {
+            this.blockDepth = 0;
+            this.state = 4 /* Block */;
+            i5++;
+          } else {
+            this.startStatement(base + i5 - 1);
+            this.state = 0 /* Top */;
+          }
+          continue;
+        case 20 /* Colon */:
+          if (c5 === 58 || c5 === 61) {
+            this.state = 0 /* Top */;
+            i5++;
+          } else if (isNameChar(c5)) {
+            this.varName = "";
+            this.state = 21 /* ColonName */;
+          } else this.state = 0 /* Top */;
+          continue;
+        case 21 /* ColonName */:
+          if (isNameChar(c5)) {
+            if (this.varName.length < WORD_KEEP) this.varName += String.fromCharCode(c5);
+            i5++;
+          } else {
+            this.on.variable(this.varName, this.line);
+            this.state = 0 /* Top */;
+          }
+          continue;
+        case 22 /* UAmp */:
+          if (c5 === 39) {
+            this.state = 7 /* Quote */;
+            i5++;
+          } else if (c5 === 34) {
+            this.state = 16 /* DoubleQuote */;
+            i5++;
+          } else this.state = 0 /* Top */;
+          continue;
+        case 23 /* Meta */:
+          if (c5 === NL) {
+            this.newline();
+            this.on.meta(this.metaText, this.metaOffset, this.metaLine, this.metaAtBoundary);
+            this.state = 0 /* Top */;
+          } else if (this.metaText.length < META_KEEP) this.metaText += String.fromCharCode(c5);
+          i5++;
+          continue;
+        case 0 /* Top */:
+          i5 = this.top(chunk, i5, base);
+          continue;
+      }
+    }
+    this.offset += n3;
+  }
+  /** Ends the script: a meta-command on its last line without a newline still counts. */
+  end() {
+    this.endWord();
+    if (this.state === 23 /* Meta */) {
+      this.on.meta(this.metaText, this.metaOffset, this.metaLine, this.metaAtBoundary);
+      this.state = 0 /* Top */;
+    }
+    if (this.state === 21 /* ColonName */) {
+      this.on.variable(this.varName, this.line);
+      this.state = 0 /* Top */;
+    }
+  }
+  closeDollar() {
+    this.state = 0 /* Top */;
+    this.dollarTag = "";
+    this.dollarMatch = 0;
+  }
+  countLines(chunk, from, to2) {
+    let at2 = chunk.indexOf(NL, from);
+    while (at2 !== -1 && at2 < to2) {
+      this.newline();
+      at2 = chunk.indexOf(NL, at2 + 1);
+    }
+  }
+  /** One step in the top-level state; returns the next index. */
+  top(chunk, i5, base) {
+    const c5 = chunk[i5];
+    if (this.inWord) {
+      if (isNameChar(c5) || c5 === 36 && this.wordIsIdent) {
+        if (isIdentStart(c5)) this.wordIsIdent = true;
+        if (this.word.length < WORD_KEEP) this.word += String.fromCharCode(c5);
+        return i5 + 1;
+      }
+      const word = this.word;
+      this.endWord();
+      if (c5 === 39 && word.length === 1) {
+        const w2 = word.toUpperCase();
+        if (w2 === "E") {
+          this.state = 14 /* EscQuote */;
+          return i5 + 1;
+        }
+        if (w2 === "B" || w2 === "X") {
+          this.state = 7 /* Quote */;
+          return i5 + 1;
+        }
+      }
+      if (c5 === 38 && word.length === 1 && word.toUpperCase() === "U") {
+        this.state = 22 /* UAmp */;
+        return i5 + 1;
+      }
+    }
+    if (isSpace(c5)) {
+      if (c5 === NL) this.newline();
+      return i5 + 1;
+    }
+    const at2 = base + i5;
+    switch (c5) {
+      case 45:
+        this.state = 1 /* Dash */;
+        return i5 + 1;
+      case 47:
+        this.state = 2 /* Slash */;
+        return i5 + 1;
+      case 92:
+        this.metaText = "";
+        this.metaOffset = at2;
+        this.metaLine = this.line;
+        this.metaAtBoundary = !this.inStatement;
+        this.state = 23 /* Meta */;
+        this.on.metaStart(at2);
+        return i5;
+    }
+    this.startStatement(at2);
+    if (isIdentStart(c5) || isDigit(c5)) {
+      this.inWord = true;
+      this.wordIsIdent = isIdentStart(c5);
+      this.wordIsNumber = isDigit(c5);
+      this.word = String.fromCharCode(c5);
+      return i5 + 1;
+    }
+    switch (c5) {
+      case 39:
+        this.state = this.standardStrings ? 7 /* Quote */ : 14 /* EscQuote */;
+        return i5 + 1;
+      case 34:
+        this.state = 16 /* DoubleQuote */;
+        return i5 + 1;
+      case 36:
+        this.dollarTag = "";
+        this.state = 18 /* DollarOpen */;
+        return i5 + 1;
+      case 58:
+        this.state = 20 /* Colon */;
+        return i5 + 1;
+      case 40:
+        this.parenDepth++;
+        return i5 + 1;
+      case 41:
+        if (this.parenDepth > 0) this.parenDepth--;
+        return i5 + 1;
+      case 59:
+        if (this.parenDepth === 0 && this.beginDepth === 0) this.endStatement(at2 + 1);
+        return i5 + 1;
+      default:
+        return i5 + 1;
+    }
+  }
+};
+
+// core/pg/script-statements.ts
 var SETTING_SINCE = {
   transaction_timeout: 17,
   default_toast_compression: 14,
   default_table_access_method: 12
 };
+var TRANSACTION_WORDS = /* @__PURE__ */ new Set([
+  "BEGIN",
+  "COMMIT",
+  "END",
+  "ROLLBACK",
+  "ABORT",
+  "START",
+  "SAVEPOINT",
+  "RELEASE"
+]);
+var UNSAFE_VARIABLES = /* @__PURE__ */ new Set([
+  "DBNAME",
+  "USER",
+  "HOST",
+  "HOSTADDR",
+  "PORT",
+  "SERVICE"
+]);
+var UNSAFE_ENCODING = /^(sjis|shift_?jis(_2004)?|mskanji|big5|gbk|gb18030|uhc|win(932|936|949|950)|cp(932|936|949|950))$/i;
+function unquote(value) {
+  const v2 = value.trim();
+  return v2.startsWith("'") && v2.endsWith("'") && v2.length >= 2 ? v2.slice(1, -1) : v2;
+}
+function setStatement(text2) {
+  const m4 = /^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*(?:=|\s+TO\s)\s*([\s\S]*?)\s*;?\s*$/i.exec(
+    text2
+  );
+  return m4 ? { name: (m4[1] ?? "").toLowerCase(), value: m4[2] ?? "" } : void 0;
+}
+function setConfigCall(text2) {
+  const m4 = /^\s*SELECT\s+(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*'([A-Za-z_][A-Za-z0-9_.]*)'\s*,\s*'([^']*)'\s*,\s*(?:false|true)\s*\)\s*;?\s*$/i.exec(
+    text2
+  );
+  return m4 ? { name: (m4[1] ?? "").toLowerCase(), value: m4[2] ?? "" } : void 0;
+}
+function standardStringsValue(value) {
+  const v2 = unquote(value).toLowerCase();
+  if (["on", "true", "yes", "1"].includes(v2)) return true;
+  if (["off", "false", "no", "0"].includes(v2)) return false;
+  return void 0;
+}
+function setting(name, value, rules) {
+  if ((SETTING_SINCE[name] ?? 0) > rules.targetServer.major) return { action: "drop", name };
+  if (name === "standard_conforming_strings") {
+    const on = standardStringsValue(value);
+    if (on === void 0) return { action: "refuse", why: `standard_conforming_strings is set to ${value}` };
+    return { action: "pass", standardStrings: on };
+  }
+  if (name === "client_encoding" && UNSAFE_ENCODING.test(unquote(value)))
+    return {
+      action: "refuse",
+      why: `client_encoding ${unquote(value)} is a client-only encoding psql lexes differently`
+    };
+  return { action: "pass" };
+}
+function classifyStatement(text2, words, rules) {
+  const first = words[0];
+  if (first && (TRANSACTION_WORDS.has(first) || first === "PREPARE" && words[1] === "TRANSACTION")) {
+    if (!rules.singleTransaction) return { action: "pass" };
+    const bare = /^\s*(BEGIN|COMMIT|END)(\s+(WORK|TRANSACTION))?\s*;\s*$/i.test(text2);
+    if (bare && !rules.refuseAllTransactionControl) return { action: "transaction" };
+    return {
+      action: "refuse",
+      why: `${words.slice(0, 2).join(" ")} is transaction control; pgferry runs the whole script in one transaction and commits it itself`
+    };
+  }
+  if (first === "SET") {
+    const set = setStatement(text2);
+    return set ? setting(set.name, set.value, rules) : { action: "pass" };
+  }
+  if (first === "RESET") {
+    if (/^\s*RESET\s+(ALL|standard_conforming_strings|client_encoding)\s*;/i.test(text2))
+      return { action: "refuse", why: `${text2.trim()} changes how psql reads the rest of the script` };
+    return { action: "pass" };
+  }
+  if (first === "SELECT") {
+    const call = setConfigCall(text2);
+    if (call) return setting(call.name, call.value, rules);
+    if (/set_config\s*\(\s*'(standard_conforming_strings|client_encoding)'/i.test(text2))
+      return { action: "refuse", why: "set_config of standard_conforming_strings or client_encoding" };
+  }
+  return { action: "pass" };
+}
+
+// core/pg/script-filter.ts
 var RESTRICT_SINCE_MINOR = {
   13: 22,
   14: 19,
@@ -54658,99 +55366,197 @@ function psqlKnowsRestrict(psql) {
   const since = RESTRICT_SINCE_MINOR[psql.major];
   return since !== void 0 && psql.minor !== void 0 && psql.minor >= since;
 }
-function needsFilter(rules, dumpedBy) {
-  if (!rules.psqlKnowsRestrict || rules.singleTransaction) return true;
-  return dumpedBy === void 0 || dumpedBy.major > rules.targetServer.major;
-}
-var ScriptFilter = class extends Transform6 {
-  constructor(rules) {
+var HOLD_LIMIT = 8192;
+var ScriptFilter = class extends Transform5 {
+  /** `label` names the script in messages, e.g. "the restore script of s3://b/k". */
+  constructor(rules, label = "the script") {
     super();
     this.rules = rules;
+    this.label = label;
+    this.lexer = new PsqlLexer({
+      statementStart: (offset, line) => {
+        this.holdAt = offset;
+        this.holdLine = line;
+        this.words = [];
+      },
+      word: (word) => {
+        if (this.holdAt !== void 0 && this.words.length < 8) this.words.push(word);
+      },
+      statementEnd: (end) => this.statementEnd(end),
+      metaStart: (offset) => {
+        this.metaAt = offset;
+      },
+      meta: (text2, offset, line, atBoundary) => {
+        this.metaAt = void 0;
+        this.meta(text2, offset, line, atBoundary);
+      },
+      variable: (name, line) => {
+        if (UNSAFE_VARIABLES.has(name))
+          this.refuse(line, `:${name} would be replaced by psql with a value of the connection`);
+      },
+      afterCopy: (line) => this.refuse(line, "a statement follows COPY \u2026 FROM stdin on the same line"),
+      copyEnd: () => {
+      }
+    });
   }
   rules;
-  /** What was dropped, by setting name (or `\restrict`), with counts: reported to the user. */
+  label;
+  /** What was dropped, by setting name (or `\restrict`), with the script lines: reported to the user. */
   filtered = /* @__PURE__ */ new Map();
-  /** `BEGIN;` / `COMMIT;` lines neutralised for the single transaction (not reported to users). */
+  filteredLines = /* @__PURE__ */ new Map();
+  /** Bare `BEGIN;` / `COMMIT;` left out for pgferry's own transaction (not reported to users). */
   transactionLines = 0;
-  carry = Buffer.alloc(0);
-  inCopy = false;
-  droppedName(line) {
-    if (!this.rules.psqlKnowsRestrict && /^\\(un)?restrict\b/.test(line)) return "\\restrict";
-    const set = /^SET\s+([a-z_]+)\s*(=|TO)/i.exec(line) ?? /^SELECT pg_catalog\.set_config\('([a-z_]+)'/i.exec(line);
-    const name = set?.[1]?.toLowerCase();
-    if (name && (SETTING_SINCE[name] ?? 0) > this.rules.targetServer.major) return name;
-    return void 0;
+  lexer;
+  /** Bytes not yet passed on, starting at absolute offset `pendingAt`. */
+  pending = [];
+  pendingAt = 0;
+  out = [];
+  /** Where the statement being held starts; undefined while bytes stream. */
+  holdAt;
+  holdLine = 0;
+  words = [];
+  /** Where a meta-command being read starts: held until its line is complete. */
+  metaAt;
+  problem;
+  refuse(line, why) {
+    this.problem ??= new PgferryError(`${this.label}, line ${line}: ${why}; refusing to run it`);
   }
-  /** One line without its newline; bytes pass through unchanged unless the line is dropped. */
-  line(bytes) {
-    if (this.isLongData(bytes)) return bytes;
-    const line = bytes.toString("latin1");
-    if (this.inCopy) {
-      if (line === "\\." || line === "\\.\r") this.inCopy = false;
-      return bytes;
-    }
-    if (/^COPY .* FROM stdin;\s*$/.test(line)) this.inCopy = true;
-    if (this.rules.singleTransaction && /^(BEGIN|COMMIT);\r?$/.test(line)) {
-      this.transactionLines++;
-      return Buffer.from(`-- pgferry: ${line.trim()} left out, the whole restore is one transaction`);
-    }
-    const dropped = this.droppedName(line);
-    if (dropped === void 0) return bytes;
-    this.filtered.set(dropped, (this.filtered.get(dropped) ?? 0) + 1);
-    return Buffer.from(`-- pgferry filtered: ${dropped}`);
+  note(name, line) {
+    this.filtered.set(name, (this.filtered.get(name) ?? 0) + 1);
+    const at2 = this.filteredLines.get(name) ?? [];
+    if (at2.length < 5) at2.push(line);
+    this.filteredLines.set(name, at2);
   }
-  /** The current line is long data being passed through unexamined until its newline. */
-  streaming = false;
-  isLongData(partial) {
-    return partial.length > LONG_LINE && (this.inCopy || partial.toString("latin1", 0, 5) !== "COPY ");
+  statementEnd(end) {
+    const start = this.holdAt;
+    this.holdAt = void 0;
+    if (start === void 0) return;
+    const text2 = this.slice(start, end).toString("latin1");
+    const verdict = classifyStatement(text2, this.words, this.rules);
+    switch (verdict.action) {
+      case "pass":
+        if (verdict.standardStrings !== void 0) this.lexer.setStandardStrings(verdict.standardStrings);
+        return;
+      case "refuse":
+        this.refuse(this.holdLine, verdict.why);
+        return;
+      case "transaction":
+        this.transactionLines++;
+        this.replace(start, end, `-- pgferry: ${text2.trim()} left out, the whole restore is one transaction`);
+        return;
+      case "drop":
+        this.note(verdict.name, this.holdLine);
+        this.replace(start, end, `-- pgferry filtered: ${verdict.name}`);
+        return;
+    }
+  }
+  meta(text2, offset, line, atBoundary) {
+    const restrict = /^\\(un)?restrict [A-Za-z0-9]+\r?$/.test(text2);
+    if (!restrict || !atBoundary) {
+      const name = /^\\[^\s\\]*/.exec(text2)?.[0] ?? "\\";
+      this.refuse(
+        line,
+        `the psql meta-command ${name} is not allowed (only \\restrict and \\unrestrict are)`
+      );
+      return;
+    }
+    if (this.rules.psqlKnowsRestrict) return;
+    this.note("\\restrict", line);
+    this.replace(offset, offset + Buffer.byteLength(text2, "latin1"), "-- pgferry filtered: \\restrict");
+  }
+  /** Bytes [from, to) of what is still pending. */
+  slice(from, to2) {
+    const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
+    this.pending = [all];
+    return all.subarray(from - this.pendingAt, to2 - this.pendingAt);
+  }
+  /** Passes everything before `from`, then `text` instead of [from, to), keeping the line count. */
+  replace(from, to2, text2) {
+    const dropped = this.slice(from, to2);
+    this.passUpTo(from);
+    let newlines = 0;
+    for (let at2 = dropped.indexOf(10); at2 !== -1; at2 = dropped.indexOf(10, at2 + 1)) newlines++;
+    this.out.push(Buffer.from(text2 + "\n".repeat(newlines), "latin1"));
+    this.discardUpTo(to2);
+  }
+  passUpTo(offset) {
+    const all = this.slice(this.pendingAt, offset);
+    if (all.length) this.out.push(all);
+    this.discardUpTo(offset);
+  }
+  discardUpTo(offset) {
+    const all = this.slice(this.pendingAt, this.pendingAt + this.pendingBytes());
+    this.pending = [all.subarray(offset - this.pendingAt)];
+    this.pendingAt = offset;
+  }
+  pendingBytes() {
+    return this.pending.reduce((n3, b6) => n3 + b6.length, 0);
+  }
+  /** A held statement too long to be one the filter changes is passed on as it streams. */
+  releaseLongStatement() {
+    if (this.holdAt === void 0 || this.pendingAt + this.pendingBytes() - this.holdAt <= HOLD_LIMIT) return;
+    const first = this.words[0];
+    if (first && [
+      "BEGIN",
+      "COMMIT",
+      "END",
+      "ROLLBACK",
+      "ABORT",
+      "START",
+      "SAVEPOINT",
+      "RELEASE",
+      "PREPARE",
+      "SET",
+      "RESET"
+    ].includes(first)) {
+      this.refuse(this.holdLine, `a ${first} statement longer than ${HOLD_LIMIT} bytes`);
+      return;
+    }
+    this.holdAt = void 0;
   }
   _transform(chunk, _enc, done) {
-    const out = [];
-    let start = 0;
-    while (start < chunk.length) {
-      const nl = chunk.indexOf(10, start);
-      if (this.streaming) {
-        const end = nl === -1 ? chunk.length : nl + 1;
-        out.push(chunk.subarray(start, end));
-        if (nl !== -1) this.streaming = false;
-        start = end;
-        continue;
-      }
-      if (nl === -1) {
-        this.carry = Buffer.concat([this.carry, chunk.subarray(start)]);
-        if (this.isLongData(this.carry)) {
-          out.push(this.carry);
-          this.carry = Buffer.alloc(0);
-          this.streaming = true;
-        }
-        break;
-      }
-      const piece = chunk.subarray(start, nl);
-      const line = this.carry.length ? Buffer.concat([this.carry, piece]) : piece;
-      this.carry = Buffer.alloc(0);
-      out.push(this.line(line), NEWLINE);
-      start = nl + 1;
-    }
-    done(null, out.length ? Buffer.concat(out) : void 0);
+    this.pending.push(chunk);
+    this.lexer.write(chunk);
+    if (this.problem) return done(this.problem);
+    this.releaseLongStatement();
+    if (this.problem) return done(this.problem);
+    const end = this.pendingAt + this.pendingBytes();
+    this.passUpTo(Math.min(this.holdAt ?? end, this.metaAt ?? end));
+    this.flushOut(done);
   }
   _flush(done) {
-    done(null, this.carry.length ? this.line(this.carry) : void 0);
+    this.lexer.end();
+    const open4 = this.lexer.openConstruct();
+    if (!this.problem && open4)
+      this.refuse(this.lexer.line, `the script ends inside ${open4}: it is incomplete`);
+    if (this.problem) return done(this.problem);
+    this.passUpTo(this.pendingAt + this.pendingBytes());
+    this.flushOut(done);
   }
+  flushOut(done) {
+    const out = this.out;
+    this.out = [];
+    done(null, out.length === 0 ? void 0 : out.length === 1 ? out[0] : Buffer.concat(out));
+  }
+  /** What was dropped, e.g. `transaction_timeout (2×: lines 12, 40)`. */
   summary() {
-    return [...this.filtered].map(([name, n3]) => `${name} (${n3}\xD7)`);
+    return [...this.filtered].map(([name, n3]) => {
+      const at2 = this.filteredLines.get(name) ?? [];
+      const more = n3 > at2.length ? ", \u2026" : "";
+      return `${name} (${n3}\xD7: line${at2.length > 1 ? "s" : ""} ${at2.join(", ")}${more})`;
+    });
   }
 };
-var NEWLINE = Buffer.from("\n");
-var LONG_LINE = 200;
 
 // core/jobs/apply-archive.ts
 function applyOptionsOf(o3) {
   const { clean: clean2, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables } = o3;
   return { clean: clean2, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables };
 }
-async function* prefixed(prelude, rest) {
-  yield Buffer.from(prelude);
-  yield* rest;
+async function* committedAtEnd(script, beforeCommit) {
+  yield* script;
+  await beforeCommit();
+  yield Buffer.from("COMMIT;\n");
 }
 async function applyArchive(r5) {
   const env2 = connectionEnv(r5.target);
@@ -54771,7 +55577,7 @@ async function applyArchive(r5) {
   const file = "file" in r5.input ? r5.input.file : void 0;
   const stream = "stream" in r5.input ? r5.input.stream : void 0;
   if (r5.path === "pg_restore") {
-    if (r5.prelude) throw new Error("a prelude needs the script path");
+    if (r5.prelude || r5.commitGate) throw new Error("a prelude or a commit gate needs the script path");
     await runTool({
       ...common,
       signal: r5.signal,
@@ -54793,34 +55599,45 @@ async function applyArchive(r5) {
     psqlKnowsRestrict: psqlKnowsRestrict(r5.client.version),
     singleTransaction: true
   };
-  const filter = new ScriptFilter(rules);
+  const filter = new ScriptFilter(rules, r5.label ?? "the restore script");
   const controller = new AbortController();
   const signal = r5.signal ? AbortSignal.any([r5.signal, controller.signal]) : controller.signal;
-  let script;
   const producers = [];
   if (r5.path === "psql") {
     const raw = stream ?? createReadStream3(file ?? "");
-    script = r5.archive.compression === "gzip" ? raw.pipe(createGunzip2()) : raw;
-    if (needsFilter(rules, r5.archive.dumpVersion)) script = script.pipe(filter);
+    const stages = r5.archive.compression === "gzip" ? [raw, createGunzip2()] : [raw];
+    pipeline5([...stages, filter], () => {
+    });
   } else {
-    script = filter;
     producers.push(
       runTool({
         ...common,
         signal,
         file: toolPath(r5.client, "pg_restore"),
-        args: pgRestoreArgs({ ...restoreOptions, file, jobs: 1, toStdout: true }),
+        args: pgRestoreArgs({ ...restoreOptions, file, jobs: 1, toStdout: true, singleTransaction: true }),
         stdin: stream,
         stdout: filter
       })
     );
   }
+  const producersDone = Promise.all(producers);
+  producersDone.catch(() => {
+  });
+  const script = committedAtEnd(filter, async () => {
+    await producersDone;
+    await r5.commitGate?.();
+  });
   const consumer = runTool({
     ...common,
     signal,
     file: toolPath(r5.client, "psql"),
-    args: psqlArgs({ file: "-", onErrorStop: true, singleTransaction: true, quiet: true }),
-    stdin: r5.prelude ? Readable8.from(prefixed(r5.prelude, script)) : script,
+    args: psqlArgs({
+      file: "-",
+      onErrorStop: true,
+      quiet: true,
+      before: ["BEGIN", ...r5.prelude ? [r5.prelude] : []]
+    }),
+    stdin: Readable8.from(script),
     stdout: "ignore"
   });
   await settlePipeline(controller, [...producers, consumer]);
@@ -54829,44 +55646,383 @@ async function applyArchive(r5) {
 
 // core/jobs/clean.ts
 import { createReadStream as createReadStream4 } from "node:fs";
-import { createInterface } from "node:readline";
 import { createGunzip as createGunzip3 } from "node:zlib";
-var SYSTEM_SCHEMA = /^(pg_.*|information_schema)$/;
-async function archiveContents(client, archive) {
-  const { stdout } = await runTool({
-    file: toolPath(client, "pg_restore"),
-    args: ["--list", archive],
-    stdout: "capture"
-  });
-  return contentsOfList(stdout);
+
+// core/pg/archive-toc.ts
+import { open as open3, stat as stat4 } from "node:fs/promises";
+import path10 from "node:path";
+var MAX_TOC_STRING = 256 * 1024 * 1024;
+var FIRST_READ = 1024 * 1024;
+function parseToc(buf, kind, name) {
+  let start = 0;
+  let end = Infinity;
+  if (kind === "tar") {
+    const member2 = tarTocMember(buf, name);
+    start = member2.start;
+    end = member2.start + member2.size;
+  }
+  const r5 = new HeaderReader(buf, start, end, name);
+  const header = readHeader(r5, kind === "custom" ? ARCH_CUSTOM : ARCH_TAR, name, kind);
+  const minor = Number(header.archiveVersion.split(".")[1]);
+  if (minor < 7) {
+    throw new PgferryError(
+      `${name} is archive version ${header.archiveVersion}; pgferry reads the table of contents of 1.7 (PostgreSQL 7.3) and newer`
+    );
+  }
+  const str = (what) => r5.str(what, MAX_TOC_STRING);
+  const entries = [];
+  for (let i5 = 0; i5 < header.tocEntries; i5++) {
+    const dumpId = r5.int();
+    r5.int();
+    if (minor >= 8) {
+      str("a table oid");
+      str("an oid");
+    }
+    const tag = str("a tag") ?? "";
+    const desc = str("an object kind") ?? "";
+    if (minor >= 11) r5.int();
+    str("a definition");
+    const dropStmt = str("a drop statement");
+    if (minor >= 3) str("a COPY statement");
+    const namespace = minor >= 6 ? str("a schema name") : void 0;
+    if (minor >= 10) str("a tablespace");
+    if (minor >= 14) str("a table access method");
+    if (minor >= 16) r5.int();
+    const owner = str("an owner");
+    if (minor >= 9) str("the WITH OIDS flag");
+    if (minor >= 5) while (str("a dependency") !== void 0) ;
+    if (kind === "custom") {
+      r5.byte();
+      r5.bytes(r5.offSize);
+    } else {
+      str("a data file name");
+    }
+    const entry = { dumpId, desc, tag };
+    if (namespace !== void 0 && namespace !== "") entry.namespace = namespace;
+    if (owner !== void 0 && owner !== "") entry.owner = owner;
+    if (dropStmt !== void 0 && dropStmt !== "") entry.dropStmt = dropStmt;
+    entries.push(entry);
+  }
+  return entries;
 }
-function contentsOfList(list2) {
+async function parseFile(file, kind) {
+  const handle = await open3(file, "r");
+  try {
+    let buf = Buffer.alloc(0);
+    let want = FIRST_READ;
+    for (; ; ) {
+      const chunk = Buffer.alloc(want - buf.length);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, buf.length);
+      buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
+      const final = bytesRead < chunk.length;
+      try {
+        return parseToc(buf, kind, file);
+      } catch (error3) {
+        if (!(error3 instanceof OutOfBytes)) throw error3;
+        if (final) throw new PgferryError(`${file} ends inside its table of contents; the dump is truncated`);
+        want *= 2;
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+async function readTocEntries(file, format2) {
+  if (format2 === "directory" || (await stat4(file)).isDirectory())
+    return parseFile(path10.join(file, "toc.dat"), "directory");
+  return parseFile(file, format2 === "tar" ? "tar" : "custom");
+}
+
+// core/pg/sql-statements.ts
+async function* sqlStatements(input2) {
+  let mode = "code";
+  let code = "";
+  let depth = 0;
+  let tag = "";
+  let pending = "";
+  let atStatementStart = true;
+  let meta = false;
+  const decoder = new TextDecoder();
+  for await (const chunk of input2) {
+    const text2 = pending + (typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
+    pending = "";
+    let i5 = 0;
+    while (i5 < text2.length) {
+      const c5 = text2[i5] ?? "";
+      const next = text2[i5 + 1];
+      if (mode === "copy") {
+        const eol = text2.indexOf("\n", i5);
+        if (eol === -1) {
+          pending = text2.slice(i5);
+          break;
+        }
+        if (text2.slice(i5, eol).replace(/\r$/, "") === "\\.") mode = "code";
+        i5 = eol + 1;
+        continue;
+      }
+      if (meta) {
+        if (c5 === "\n") meta = false;
+        i5++;
+        continue;
+      }
+      switch (mode) {
+        case "code": {
+          if (atStatementStart && /\s/.test(c5)) {
+            i5++;
+            continue;
+          }
+          if (atStatementStart && c5 === "\\") {
+            meta = true;
+            i5++;
+            continue;
+          }
+          if ((c5 === "-" || c5 === "/") && next === void 0) {
+            pending = c5;
+            i5++;
+            continue;
+          }
+          atStatementStart = false;
+          if (c5 === "'") {
+            const escape = /(^|[^\w$])[eE]$/.test(code);
+            mode = escape ? "escape-string" : "string";
+            code += "''";
+          } else if (c5 === '"') {
+            mode = "identifier";
+            code += c5;
+          } else if (c5 === "-" && next === "-") {
+            mode = "line-comment";
+            i5++;
+          } else if (c5 === "/" && next === "*") {
+            mode = "block-comment";
+            depth = 1;
+            i5++;
+          } else if (c5 === "$" && !/[\w$]$/.test(code)) {
+            const m4 = /^\$([A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/.exec(text2.slice(i5, i5 + 70));
+            if (m4) {
+              mode = "dollar";
+              tag = m4[0];
+              code += "''";
+              i5 += tag.length;
+              continue;
+            }
+            if (text2.length - i5 < 70 && /^\$[\w\u0080-\uffff]*$/.test(text2.slice(i5))) {
+              pending = text2.slice(i5);
+              i5 = text2.length;
+              continue;
+            }
+            code += c5;
+          } else if (c5 === ";") {
+            const statement = code.trim();
+            code = "";
+            atStatementStart = true;
+            if (statement) {
+              yield { code: statement };
+              if (/^COPY\b[^]*\bFROM\s+stdin\b/i.test(statement)) mode = "copy";
+            }
+          } else code += c5;
+          i5++;
+          break;
+        }
+        case "string":
+        case "escape-string":
+          if (mode === "escape-string" && c5 === "\\") {
+            if (next === void 0) pending = c5;
+            i5 += 2;
+          } else if (c5 === "'") {
+            if (next === "'") i5 += 2;
+            else if (next === void 0) {
+              pending = c5;
+              i5++;
+            } else {
+              mode = "code";
+              i5++;
+            }
+          } else i5++;
+          break;
+        case "identifier":
+          code += c5;
+          if (c5 === '"') {
+            if (next === '"') {
+              code += next;
+              i5 += 2;
+              continue;
+            }
+            if (next === void 0) {
+              code = code.slice(0, -1);
+              pending = c5;
+              i5++;
+              continue;
+            }
+            mode = "code";
+          }
+          i5++;
+          break;
+        case "line-comment":
+          if (c5 === "\n") mode = "code";
+          i5++;
+          break;
+        case "block-comment":
+          if ((c5 === "/" || c5 === "*") && next === void 0) {
+            pending = c5;
+            i5++;
+          } else if (c5 === "/" && next === "*") {
+            depth++;
+            i5 += 2;
+          } else if (c5 === "*" && next === "/") {
+            depth--;
+            i5 += 2;
+            if (depth === 0) mode = "code";
+          } else i5++;
+          break;
+        case "dollar":
+          if (c5 === "$" && text2.startsWith(tag, i5)) {
+            mode = "code";
+            i5 += tag.length;
+          } else if (c5 === "$" && text2.length - i5 < tag.length && tag.startsWith(text2.slice(i5))) {
+            pending = text2.slice(i5);
+            i5 = text2.length;
+          } else i5++;
+          break;
+      }
+    }
+  }
+  const last = code.trim();
+  if (last && mode === "code") yield { code: last };
+}
+function tokens(code) {
+  const out = [];
+  const re2 = /\s*("(?:[^"]|"")*"|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*|\S)/y;
+  for (let m4 = re2.exec(code); m4; m4 = re2.exec(code)) {
+    const raw = m4[1] ?? "";
+    out.push({ raw, name: raw.startsWith('"') ? raw.slice(1, -1).replace(/""/g, '"') : raw.toLowerCase() });
+  }
+  return out;
+}
+var SIMPLE_KINDS = [
+  ["PUBLICATION"],
+  ["SERVER"],
+  ["FOREIGN", "DATA", "WRAPPER"],
+  ["ACCESS", "METHOD"],
+  ["EVENT", "TRIGGER"]
+];
+function createdObject(statement) {
+  const t = tokens(statement.code);
+  const word = (i5) => t[i5]?.raw.startsWith('"') ? "" : t[i5]?.raw.toUpperCase() ?? "";
+  if (word(0) !== "CREATE") return void 0;
+  if (word(1) === "SCHEMA") {
+    const at2 = word(2) === "IF" ? 5 : 2;
+    const name = t[at2];
+    return name && word(at2) !== "AUTHORIZATION" ? { kind: "SCHEMA", name: name.name } : void 0;
+  }
+  for (const kind of SIMPLE_KINDS) {
+    if (!kind.every((w2, k6) => word(1 + k6) === w2)) continue;
+    const name = t[1 + kind.length];
+    if (!name) return void 0;
+    const desc = kind.join(" ");
+    return { kind: desc, name: name.name, drop: `DROP ${desc} IF EXISTS ${name.raw};` };
+  }
+  if (word(1) === "USER" && word(2) === "MAPPING" && word(3) === "FOR" && word(5) === "SERVER") {
+    const role = t[4];
+    const server = t[6];
+    if (!role || !server) return void 0;
+    return {
+      kind: "USER MAPPING",
+      name: `${role.name} ${server.name}`,
+      drop: `DROP USER MAPPING IF EXISTS FOR ${role.raw} SERVER ${server.raw};`
+    };
+  }
+  if (word(1) === "TRANSFORM" && word(2) === "FOR") {
+    const language = t.findIndex((_2, i5) => i5 > 3 && word(i5) === "LANGUAGE");
+    const lang = t[language + 1];
+    if (language < 0 || !lang) return void 0;
+    const type = t.slice(3, language).map((x) => x.raw).join(" ");
+    return {
+      kind: "TRANSFORM",
+      name: `${type} ${lang.name}`,
+      drop: `DROP TRANSFORM IF EXISTS FOR ${type} LANGUAGE ${lang.raw};`
+    };
+  }
+  return void 0;
+}
+
+// core/jobs/clean.ts
+var SYSTEM_SCHEMA = /^(pg_.*|information_schema)$/;
+var UNSCHEMAED_KINDS = [
+  "EVENT TRIGGER",
+  "PUBLICATION",
+  "USER MAPPING",
+  "SERVER",
+  "FOREIGN DATA WRAPPER",
+  "TRANSFORM",
+  "ACCESS METHOD"
+];
+function dropIfExists(kind, dropStmt) {
+  const text2 = dropStmt.trim();
+  const head = `DROP ${kind} `;
+  if (!text2.startsWith(head) || !text2.endsWith(";")) return void 0;
+  return `DROP ${kind} IF EXISTS ${text2.slice(head.length)}`;
+}
+function orderUnschemaed(found) {
+  return UNSCHEMAED_KINDS.flatMap((kind) => found.filter((f6) => f6.kind === kind).map((f6) => f6.drop));
+}
+async function archiveContents(archive, format2) {
+  return contentsOfToc(await readTocEntries(archive, format2));
+}
+function contentsOfToc(entries) {
   const schemas = /* @__PURE__ */ new Set();
   let usesPublic = false;
   let largeObjects = false;
-  for (const line of list2.split("\n")) {
-    if (line.startsWith(";")) continue;
-    const schema = /^\d+; \d+ \d+ SCHEMA - (\S+) /.exec(line)?.[1];
-    if (schema && !SYSTEM_SCHEMA.test(schema) && schema !== "public") schemas.add(schema);
-    if (/^\d+; \d+ \d+ [A-Z ]+ public /.test(line)) usesPublic = true;
-    if (/^\d+; \d+ \d+ (BLOB|BLOBS|BLOB METADATA|LARGE OBJECTS?) /.test(line)) largeObjects = true;
+  const unschemaed = [];
+  for (const e5 of entries) {
+    if (e5.desc === "SCHEMA" && !SYSTEM_SCHEMA.test(e5.tag) && e5.tag !== "public") schemas.add(e5.tag);
+    if (e5.namespace === "public" || e5.desc === "SCHEMA" && e5.tag === "public") usesPublic = true;
+    if (/^(BLOB|BLOBS|BLOB METADATA|LARGE OBJECTS?)$/.test(e5.desc)) largeObjects = true;
+    const kind = UNSCHEMAED_KINDS.find((k6) => k6 === e5.desc);
+    const drop = kind && e5.dropStmt ? dropIfExists(kind, e5.dropStmt) : void 0;
+    if (kind && drop) unschemaed.push({ kind, drop });
   }
-  return { schemas: [...schemas], usesPublic, largeObjects };
+  return { schemas: [...schemas], usesPublic, largeObjects, unschemaed: orderUnschemaed(unschemaed) };
 }
 async function plainContents(file, facts) {
   const raw = createReadStream4(file);
-  const text = facts.compression === "gzip" ? raw.pipe(createGunzip3()) : raw;
+  const text2 = facts.compression === "gzip" ? raw.pipe(createGunzip3()) : raw;
   const schemas = /* @__PURE__ */ new Set();
   let usesPublic = false;
   let largeObjects = false;
-  for await (const line of createInterface({ input: text, crlfDelay: Infinity })) {
-    const schema = /^CREATE SCHEMA ("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*);/i.exec(line)?.[1];
-    if (schema) schemas.add(schema.startsWith('"') ? schema.slice(1, -1).replace(/""/g, '"') : schema);
-    if (!usesPublic && /\bpublic\./.test(line)) usesPublic = true;
-    if (!largeObjects && /lo_create\(/.test(line)) largeObjects = true;
+  const unschemaed = [];
+  for await (const statement of sqlStatements(text2)) {
+    const created = createdObject(statement);
+    if (created && "drop" in created) unschemaed.push({ kind: created.kind, drop: created.drop });
+    else if (created?.name === "public") usesPublic = true;
+    else if (created && !SYSTEM_SCHEMA.test(created.name)) schemas.add(created.name);
+    if (!usesPublic && /(^|[\s(,])public\./.test(statement.code)) usesPublic = true;
+    if (!largeObjects && /\blo_create\(/.test(statement.code)) largeObjects = true;
   }
-  return { schemas: [...schemas].filter((s4) => !SYSTEM_SCHEMA.test(s4)), usesPublic, largeObjects };
+  return { schemas: [...schemas], usesPublic, largeObjects, unschemaed: orderUnschemaed(unschemaed) };
 }
+var UNSCHEMAED_IN_CATALOG = `
+  WITH o AS (
+    SELECT 'EVENT TRIGGER' AS kind, 'pg_event_trigger'::regclass AS cls, oid,
+           format('DROP EVENT TRIGGER IF EXISTS %I;', evtname) AS drop FROM pg_event_trigger
+    UNION ALL SELECT 'PUBLICATION', 'pg_publication'::regclass, oid,
+           format('DROP PUBLICATION IF EXISTS %I;', pubname) FROM pg_publication
+    UNION ALL SELECT 'USER MAPPING', 'pg_user_mapping'::regclass, um.oid,
+           format('DROP USER MAPPING IF EXISTS FOR %s SERVER %I;',
+                  CASE WHEN um.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(um.umuser)) END, s.srvname)
+           FROM pg_user_mapping um JOIN pg_foreign_server s ON s.oid = um.umserver
+    UNION ALL SELECT 'SERVER', 'pg_foreign_server'::regclass, oid,
+           format('DROP SERVER IF EXISTS %I;', srvname) FROM pg_foreign_server
+    UNION ALL SELECT 'FOREIGN DATA WRAPPER', 'pg_foreign_data_wrapper'::regclass, oid,
+           format('DROP FOREIGN DATA WRAPPER IF EXISTS %I;', fdwname) FROM pg_foreign_data_wrapper
+    UNION ALL SELECT 'TRANSFORM', 'pg_transform'::regclass, t.oid,
+           format('DROP TRANSFORM IF EXISTS FOR %s LANGUAGE %I;', format_type(t.trftype, NULL), l.lanname)
+           FROM pg_transform t JOIN pg_language l ON l.oid = t.trflang
+    UNION ALL SELECT 'ACCESS METHOD', 'pg_am'::regclass, oid,
+           format('DROP ACCESS METHOD IF EXISTS %I;', amname) FROM pg_am
+  )
+  SELECT kind, drop FROM o
+  WHERE oid >= 16384
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = o.cls AND d.objid = o.oid AND d.deptype = 'e')`;
 async function databaseContents(source, onlySchemas) {
   return withClient(source, "from", async (c5) => {
     const { rows } = await c5.query(
@@ -54874,10 +56030,12 @@ async function databaseContents(source, onlySchemas) {
     );
     const all = rows.map((r5) => r5.n).filter((n3) => onlySchemas.length === 0 || onlySchemas.includes(n3));
     const lo2 = await c5.query("SELECT 1 FROM pg_largeobject_metadata LIMIT 1");
+    const unschemaed = onlySchemas.length === 0 ? (await c5.query(UNSCHEMAED_IN_CATALOG)).rows : [];
     return {
       schemas: all.filter((n3) => n3 !== "public"),
       usesPublic: all.includes("public"),
-      largeObjects: (lo2.rowCount ?? 0) > 0
+      largeObjects: (lo2.rowCount ?? 0) > 0,
+      unschemaed: orderUnschemaed(unschemaed)
     };
   });
 }
@@ -54885,7 +56043,8 @@ function ident(name) {
   return `"${name.replace(/"/g, '""')}"`;
 }
 function cleanPrelude(contents, targetMajor) {
-  const lines = contents.schemas.map((s4) => `DROP SCHEMA IF EXISTS ${ident(s4)} CASCADE;`);
+  const triggers = contents.unschemaed.filter((d5) => d5.startsWith("DROP EVENT TRIGGER "));
+  const lines = [...triggers, ...contents.schemas.map((s4) => `DROP SCHEMA IF EXISTS ${ident(s4)} CASCADE;`)];
   if (contents.usesPublic) {
     lines.push("DROP SCHEMA IF EXISTS public CASCADE;");
     lines.push(
@@ -54895,6 +56054,7 @@ function cleanPrelude(contents, targetMajor) {
   }
   if (contents.largeObjects)
     lines.push("SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata;");
+  lines.push(...contents.unschemaed.filter((d5) => !triggers.includes(d5)));
   return `-- pgferry clean: replace what the dump carries
 ${lines.join("\n")}
 `;
@@ -54903,20 +56063,20 @@ ${lines.join("\n")}
 // core/jobs/dump.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
-import { mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm5, stat as stat4 } from "node:fs/promises";
+import { mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm5, stat as stat5 } from "node:fs/promises";
 import os8 from "node:os";
-import path10 from "node:path";
+import path11 from "node:path";
 function sizeOnDisk(p4) {
   try {
     const s4 = statSync(p4);
     if (!s4.isDirectory()) return s4.size;
-    return readdirSync(p4).reduce((sum, name) => sum + statSync(path10.join(p4, name)).size, 0);
+    return readdirSync(p4).reduce((sum, name) => sum + statSync(path11.join(p4, name)).size, 0);
   } catch {
     return 0;
   }
 }
 async function checkDestination(to2, format2) {
-  const existing = await stat4(to2).catch(() => void 0);
+  const existing = await stat5(to2).catch(() => void 0);
   if (format2 === "directory") {
     if (existing && (!existing.isDirectory() || (await readdir4(to2)).length > 0)) {
       throw new InputError(
@@ -54927,10 +56087,10 @@ async function checkDestination(to2, format2) {
   } else if (existing?.isDirectory()) {
     throw new InputError("to", `${to2} is a directory; the ${format2} format writes one file`);
   }
-  await mkdir4(path10.dirname(path10.resolve(to2)), { recursive: true });
+  await mkdir4(path11.dirname(path11.resolve(to2)), { recursive: true });
 }
 async function dumpToPath(o3) {
-  const started = Date.now();
+  const started2 = Date.now();
   await checkDestination(o3.to, o3.format);
   const server = await serverFacts(o3.from, "from");
   const choice = await chooseDumpClient(server.version, o3.postgresVersion, o3.catalog);
@@ -54947,9 +56107,9 @@ async function dumpToPath(o3) {
       `${o3.jobs} parallel jobs need the directory format; the ${o3.format} format dumps with one job`
     );
   }
-  const temp = path10.join(
-    path10.dirname(path10.resolve(o3.to)),
-    `.${path10.basename(o3.to)}.pgferry-${randomBytes2(4).toString("hex")}`
+  const temp = path11.join(
+    path11.dirname(path11.resolve(o3.to)),
+    `.${path11.basename(o3.to)}.pgferry-${randomBytes2(4).toString("hex")}`
   );
   const args = pgDumpArgs({
     ...dumpSelection(o3),
@@ -54987,7 +56147,7 @@ async function dumpToPath(o3) {
     client,
     choice,
     archive,
-    durationSeconds: (Date.now() - started) / 1e3
+    durationSeconds: (Date.now() - started2) / 1e3
   };
 }
 function defaultJobs() {
@@ -54995,13 +56155,14 @@ function defaultJobs() {
 }
 
 // core/jobs/restore.ts
-function restoreJobs(archive, path16, jobs, seekable) {
-  const parallelOk = seekable && path16 === "pg_restore" && (archive.format === "custom" || archive.format === "directory");
+function restoreJobs(archive, path17, jobs, seekable) {
+  const parallelOk = seekable && path17 === "pg_restore" && (archive.format === "custom" || archive.format === "directory");
   if (!parallelOk) return 1;
   return jobs === "auto" ? defaultJobs() : jobs;
 }
 async function prepareRestore(archive, o3) {
   const server = await serverFacts(maintenanceOf(o3.to), "to");
+  await guardTargetBeforeCreating(o3.to, { clean: o3.clean ?? false, confirm: o3.confirm });
   const choice = await chooseRestoreClient(
     {
       archive,
@@ -55014,41 +56175,35 @@ async function prepareRestore(archive, o3) {
   choice.warnings.forEach((w2) => o3.log.warn(w2));
   const client = await o3.catalog.provide(choice.version);
   const createdDatabase = await ensureDatabase(o3.to, o3.createDatabase ?? true);
-  const target = await serverFacts(o3.to, "to");
-  checkDestructiveRestore({
-    database: target.database,
-    clean: o3.clean ?? false,
-    hasUserTables: target.hasUserTables,
-    confirm: o3.confirm
-  });
+  const target = await undoCreatedOnFailure(createdDatabase, o3.to, () => serverFacts(o3.to, "to"));
   return { target, choice, client, createdDatabase };
 }
-async function cleanPlan(archive, file, client, target, path16, log) {
-  const contents = archive.format === "plain" ? await plainContents(file, archive) : await archiveContents(client, file);
-  if (path16 === "pg_restore")
+async function cleanPlan(archive, file, target, path17, log) {
+  const contents = archive.format === "plain" ? await plainContents(file, archive) : await archiveContents(file, archive.format);
+  if (path17 === "pg_restore")
     log.info("clean: the drop and the restore run as one transaction through psql, with one job");
   return {
     prelude: cleanPrelude(contents, target.version.major),
-    path: path16 === "pg_restore" ? "script" : path16
+    path: path17 === "pg_restore" ? "script" : path17
   };
 }
 async function restoreFromPath(o3) {
-  const started = Date.now();
+  const started2 = Date.now();
   const archive = await readArchiveFacts(o3.from).catch((error3) => {
     throw error3 instanceof PgferryError ? new InputError("from", error3.message) : error3;
   });
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3);
   return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
-    const clean2 = o3.clean ? await cleanPlan(archive, o3.from, client, target, choice.path, o3.log) : void 0;
-    const path16 = clean2?.path ?? choice.path;
-    const jobs = restoreJobs(archive, path16, o3.jobs, true);
+    const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
+    const path17 = clean2?.path ?? choice.path;
+    const jobs = restoreJobs(archive, path17, o3.jobs, true);
     o3.log.info(
-      `restoring into ${describeConnection(o3.to)} with ${path16 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
+      `restoring into ${describeConnection(o3.to)} with ${path17 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
     );
-    const inputSize = (await stat5(o3.from)).size;
+    const inputSize = (await stat6(o3.from)).size;
     const filtered = await applyArchive({
       client,
-      path: path16,
+      path: path17,
       archive,
       input: { file: o3.from },
       target: o3.to,
@@ -55063,8 +56218,8 @@ async function restoreFromPath(o3) {
     if (filtered.length) {
       o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
     }
-    const durationSeconds = (Date.now() - started) / 1e3;
-    return { target, client, choice, archive, path: path16, jobs, createdDatabase, filtered, durationSeconds };
+    const durationSeconds = (Date.now() - started2) / 1e3;
+    return { target, client, choice, archive, path: path17, jobs, createdDatabase, filtered, durationSeconds };
   });
 }
 
@@ -55123,11 +56278,11 @@ async function verifyByList(o3, client, ref, sha256, tocEntries) {
   };
 }
 async function verifyByRestore(o3, ref, sha256, expected) {
-  const dir = await mkdtemp2(path11.join(os9.tmpdir(), "pgferry-drill-"));
+  const dir = await mkdtemp2(path12.join(os9.tmpdir(), "pgferry-drill-"));
   const scratch = withDatabase(o3.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
-    const file = path11.join(dir, "backup.dump");
-    await downloadVerified(o3.s3, ref, file, sha256, o3.signal);
+    const file = path12.join(dir, "backup.dump");
+    await downloadVerified(o3.s3, ref, file, { sha256 }, o3.signal);
     await restoreFromPath({
       from: file,
       to: scratch,
@@ -55139,13 +56294,13 @@ async function verifyByRestore(o3, ref, sha256, expected) {
     });
     const client = await connect(scratch, "verify");
     const actual = await tableCounts(client).finally(() => client.end());
-    const differences = countDifferences(expected, actual);
+    const differences2 = countDifferences(expected, actual);
     return {
       method: "restore",
-      result: differences.length ? "failed" : "passed",
+      result: differences2.length ? "failed" : "passed",
       tables: actual.tables,
       rows: actual.rows,
-      ...differences.length ? { detail: differences.slice(0, 5).join("; ") } : {}
+      ...differences2.length ? { detail: differences2.slice(0, 5).join("; ") } : {}
     };
   } finally {
     await dropDatabase(scratch, "verify").catch(() => {
@@ -55156,6 +56311,7 @@ async function verifyByRestore(o3, ref, sha256, expected) {
 async function backupDatabase(o3) {
   const startedAt = (o3.now ?? (() => /* @__PURE__ */ new Date()))();
   const server = await serverFacts(o3.from, "from");
+  checkStorableDatabaseName(server.database, "from");
   const key = backupKey(o3.prefix, server.database, startedAt);
   const tier = tierFor(startedAt);
   const ref = { bucket: o3.bucket, key, input: "to", endpoint: o3.settings.endpoint };
@@ -55237,50 +56393,144 @@ async function backupDatabase(o3) {
 var import_client_s34 = __toESM(require_dist_cjs16(), 1);
 import { mkdtemp as mkdtemp3, rm as rm7 } from "node:fs/promises";
 import os10 from "node:os";
-import path12 from "node:path";
+import path13 from "node:path";
 import { Readable as Readable9 } from "node:stream";
-async function exists2(client, ref) {
+import { finished as finished3 } from "node:stream/promises";
+
+// core/storage/backup-vouch.ts
+var SHA256 = /^[0-9a-f]{64}$/;
+function isObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function missing(o3, fields) {
+  return Object.entries(fields).filter(([name, ok3]) => !ok3(o3[name])).map(([name]) => name);
+}
+var text = (v2) => typeof v2 === "string" && v2 !== "";
+var size = (v2) => typeof v2 === "number" && Number.isSafeInteger(v2) && v2 >= 0;
+var digest4 = (v2) => typeof v2 === "string" && SHA256.test(v2);
+function plainKey(key) {
+  return key.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+function parseLatestPointer(value, uri) {
+  const problems = isObject(value) ? missing(value, { database: text, key: text, manifest: text, sha256: digest4, bytes: size }) : ["a JSON object"];
+  if (problems.length)
+    throw new PgferryError(
+      `from: ${uri} is not a pgferry latest pointer: it lacks a valid ${problems.join(", ")}`
+    );
+  return value;
+}
+function parseManifest(value, uri) {
+  const problems = isObject(value) ? missing(value, { database: text, key: text, sha256: digest4, bytes: size }) : ["a JSON object"];
+  if (problems.length)
+    throw new PgferryError(
+      `from: ${uri} is not a usable pgferry manifest: it lacks a valid ${problems.join(", ")}; refusing to restore what it describes`
+    );
+  return value;
+}
+function differences(pairs) {
+  return pairs.filter(([, a5, b6]) => a5 !== b6).map(([what, a5, b6]) => `${what} ${String(a5)} \u2260 ${String(b6)}`);
+}
+function checkPointer(pointer, manifest, place) {
+  const where = `s3://${place.bucket}/${place.dir}latest.json`;
+  for (const [what, key] of [
+    ["backup", pointer.key],
+    ["manifest", pointer.manifest]
+  ]) {
+    if (!key.startsWith(place.dir) || !plainKey(key))
+      throw new PgferryError(
+        `from: ${where} points at a ${what} outside s3://${place.bucket}/${place.dir} (${key}); refusing to restore it`
+      );
+  }
+  const database = place.dir.split("/").filter(Boolean).pop();
+  const mismatched = differences([
+    ["pointer manifest", pointer.manifest, manifestKey(pointer.key)],
+    ["database", manifest.database, pointer.database],
+    ["key", manifest.key, pointer.key],
+    ["bytes", manifest.bytes, pointer.bytes],
+    ["sha256", manifest.sha256, pointer.sha256],
+    ...database === void 0 ? [] : [["folder", pointer.database, database]]
+  ]);
+  if (mismatched.length)
+    throw new PgferryError(
+      `from: ${where} and its manifest s3://${place.bucket}/${pointer.manifest} do not vouch for each other (${mismatched.join("; ")}); refusing to restore it`
+    );
+}
+function checkManifestKey(manifest, place) {
+  if (manifest.key !== place.key)
+    throw new PgferryError(
+      `from: the manifest s3://${place.bucket}/${manifestKey(place.key)} describes ${manifest.key}, not ${place.key}; refusing to restore it`
+    );
+}
+function checkObjectSize(manifest, stored, uri) {
+  if (stored !== void 0 && stored !== manifest.bytes)
+    throw new PgferryError(
+      `from: ${uri} has ${stored} bytes, its manifest says ${manifest.bytes}; refusing to restore it`
+    );
+}
+
+// core/jobs/restore-s3.ts
+async function storedSize(client, ref) {
   try {
-    await client.send(new import_client_s34.HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
-    return true;
+    const head = await client.send(new import_client_s34.HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+    return head.ContentLength ?? 0;
   } catch (error3) {
     const e5 = error3;
-    if (e5.name === "NotFound" || e5.name === "NoSuchKey" || e5.$metadata?.httpStatusCode === 404) return false;
+    if (e5.name === "NotFound" || e5.name === "NoSuchKey" || e5.$metadata?.httpStatusCode === 404)
+      return void 0;
     throw explainS3Error(error3, ref);
   }
+}
+async function readJson(client, bucket, key, endpoint) {
+  return getJson(client, bucket, key, "from", endpoint);
 }
 async function resolveBackupObject(client, bucket, key, settings) {
   const input2 = "from";
   const endpoint = settings.endpoint;
   if (key === "" || key.endsWith("/")) {
     const pointerKey = `${key}latest.json`;
-    const latest = await getJson(client, bucket, pointerKey, input2, endpoint);
-    if (!latest)
+    const pointerUri = `s3://${bucket}/${pointerKey}`;
+    const raw = await readJson(client, bucket, pointerKey, endpoint).catch((error3) => {
+      if (error3 instanceof NotJsonError)
+        throw new PgferryError(`${input2}: ${pointerUri} is not a pgferry latest pointer: it is not JSON`);
+      throw error3;
+    });
+    if (raw === void 0)
       throw new InputError(
         input2,
         `no verified backup under s3://${bucket}/${key} (there is no ${pointerKey})`
       );
+    const latest = parseLatestPointer(raw, pointerUri);
+    const manifestRaw2 = await readJson(client, bucket, latest.manifest, endpoint);
+    if (manifestRaw2 === void 0)
+      throw new PgferryError(
+        `${input2}: ${pointerUri} points at a missing manifest s3://${bucket}/${latest.manifest}`
+      );
+    const manifest2 = parseManifest(manifestRaw2, `s3://${bucket}/${latest.manifest}`);
+    checkPointer(latest, manifest2, { bucket, dir: key });
     const ref2 = { bucket, key: latest.key, input: input2, endpoint };
-    const manifest2 = await getJson(client, bucket, latest.manifest, input2, endpoint);
-    if (!await exists2(client, ref2)) {
+    const stored2 = await storedSize(client, ref2);
+    if (stored2 === void 0)
       throw new PgferryError(
-        `${input2}: s3://${bucket}/${pointerKey} points at s3://${bucket}/${latest.key}, which does not exist`
+        `${input2}: ${pointerUri} points at s3://${bucket}/${latest.key}, which does not exist`
       );
-    }
-    if (!manifest2)
-      throw new PgferryError(
-        `${input2}: s3://${bucket}/${pointerKey} points at a missing manifest s3://${bucket}/${latest.manifest}`
-      );
+    checkObjectSize(manifest2, stored2, `s3://${bucket}/${latest.key}`);
     return checked({ ref: ref2, manifest: manifest2 });
   }
   const ref = { bucket, key, input: input2, endpoint };
-  const manifest = await getJson(client, bucket, `${key}.json`, input2, endpoint);
-  if (!manifest && !await exists2(client, ref))
-    throw new InputError(input2, `s3://${bucket}/${key} does not exist`);
+  const manifestRaw = await readJson(client, bucket, manifestKey(key), endpoint);
+  const stored = await storedSize(client, ref);
+  if (stored === void 0) throw new InputError(input2, `s3://${bucket}/${key} does not exist`);
+  if (manifestRaw === void 0)
+    throw new PgferryError(
+      `${input2}: s3://${bucket}/${key} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`
+    );
+  const manifest = parseManifest(manifestRaw, `s3://${bucket}/${manifestKey(key)}`);
+  checkManifestKey(manifest, { bucket, key });
+  checkObjectSize(manifest, stored, `s3://${bucket}/${key}`);
   return checked({ ref, manifest });
 }
 function checked(found) {
-  const v2 = found.manifest?.verification;
+  const v2 = found.manifest.verification;
   if (v2 && v2.result !== "passed") {
     throw new PgferryError(
       `from: s3://${found.ref.bucket}/${found.ref.key} failed its verification (${v2.method}: ${v2.detail ?? "no detail"}); refusing to restore it`
@@ -55293,35 +56543,46 @@ async function restoreFromS3(o3) {
   const location = `s3://${found.ref.bucket}/${found.ref.key}`;
   const jobs = o3.jobs === "auto" ? defaultJobs() : o3.jobs;
   if (jobs > 1 || o3.clean) {
-    const dir = await mkdtemp3(path12.join(os10.tmpdir(), "pgferry-restore-"));
+    const dir = await mkdtemp3(path13.join(os10.tmpdir(), "pgferry-restore-"));
     try {
-      const file = path12.join(dir, path12.basename(found.ref.key) || "backup.dump");
+      const file = path13.join(dir, path13.basename(found.ref.key) || "backup.dump");
       o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
-      await downloadVerified(o3.s3, found.ref, file, found.manifest?.sha256, o3.signal);
+      await downloadVerified(o3.s3, found.ref, file, found.manifest, o3.signal);
       return { ...await restoreFromPath({ ...o3, from: file }), location };
     } finally {
       await rm7(dir, { recursive: true, force: true });
     }
   }
-  const started = Date.now();
+  const started2 = Date.now();
   const { body } = await openObject(o3.s3, found.ref, o3.signal);
-  const verified = found.manifest ? body.pipe(new VerifiedTail(found.manifest.sha256, found.ref)) : body;
-  body.on("error", (e5) => verified.destroy(e5));
-  const { facts: archive, head } = await readArchiveFactsFromStream(verified, location);
+  const meter = new HashMeter();
+  body.on("error", (e5) => meter.destroy(e5));
+  body.pipe(meter);
+  const { facts: archive, head } = await readArchiveFactsFromStream(meter, location);
   const stream = Readable9.from(
     (async function* () {
       yield head;
-      yield* verified;
+      yield* meter;
     })()
   );
-  const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3);
+  const wholeObjectMatches = async () => {
+    await finished3(stream);
+    checkDigest(found.ref, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
+  };
+  const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3).catch(
+    (error3) => {
+      stream.destroy();
+      throw error3;
+    }
+  );
+  const restorePath = choice.path === "pg_restore" ? "script" : choice.path;
   return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
     o3.log.info(
-      `restoring ${location} into ${describeConnection(o3.to)} with ${formatVersion(client.version)}, streamed (one job)`
+      `restoring ${location} into ${describeConnection(o3.to)} with ${formatVersion(client.version)}, streamed (one job, committed once the whole object's SHA-256 matched)`
     );
     const filtered = await applyArchive({
       client,
-      path: choice.path,
+      path: restorePath,
       archive,
       input: { stream },
       target: o3.to,
@@ -55329,15 +56590,17 @@ async function restoreFromS3(o3) {
       jobs: 1,
       options: { ...applyOptionsOf(o3), clean: false },
       signal: o3.signal,
-      onProgress: o3.onProgress
+      onProgress: o3.onProgress,
+      commitGate: wholeObjectMatches,
+      label: `the restore script of ${location}`
     });
-    const durationSeconds = (Date.now() - started) / 1e3;
+    const durationSeconds = (Date.now() - started2) / 1e3;
     return {
       target,
       client,
       choice,
       archive,
-      path: choice.path,
+      path: restorePath,
       jobs: 1,
       createdDatabase,
       filtered,
@@ -55351,7 +56614,7 @@ async function restoreFromS3(o3) {
 import { randomBytes as randomBytes3 } from "node:crypto";
 import { mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
 import os11 from "node:os";
-import path13 from "node:path";
+import path14 from "node:path";
 import { PassThrough as PassThrough3 } from "node:stream";
 
 // core/pg/same-database.ts
@@ -55384,15 +56647,15 @@ async function dumpGlobals(client, source, signal) {
 }
 var CREATE_ROLE = /^CREATE ROLE ("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*);\s*$/i;
 var CREATE_TABLESPACE = /^CREATE TABLESPACE ("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*) /i;
-function unquote(name) {
+function unquote2(name) {
   return name.startsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name.toLowerCase();
 }
 function withoutExisting(sql, roles, tablespaces) {
   return sql.split("\n").map((line) => {
     const role = CREATE_ROLE.exec(line)?.[1];
-    if (role && roles.has(unquote(role))) return `-- pgferry: role ${unquote(role)} exists`;
+    if (role && roles.has(unquote2(role))) return `-- pgferry: role ${unquote2(role)} exists`;
     const space = CREATE_TABLESPACE.exec(line)?.[1];
-    if (space && tablespaces.has(unquote(space))) return `-- pgferry: tablespace ${unquote(space)} exists`;
+    if (space && tablespaces.has(unquote2(space))) return `-- pgferry: tablespace ${unquote2(space)} exists`;
     return line;
   }).join("\n");
 }
@@ -55422,12 +56685,32 @@ async function applyGlobals(client, target, targetVersion, sql, signal) {
 }
 
 // core/jobs/sql-after.ts
+import { createReadStream as createReadStream5 } from "node:fs";
 import { access as access2 } from "node:fs/promises";
+import { Writable as Writable4 } from "node:stream";
+import { pipeline as pipeline6 } from "node:stream/promises";
+async function checkScript(file, input2) {
+  const filter = new ScriptFilter(
+    {
+      targetServer: { major: Number.MAX_SAFE_INTEGER },
+      psqlKnowsRestrict: true,
+      singleTransaction: true,
+      refuseAllTransactionControl: true
+    },
+    file
+  );
+  const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
+  await pipeline6(createReadStream5(file), filter, discard).catch((error3) => {
+    if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
+    throw error3;
+  });
+}
 async function checkSqlAfterFiles(files, input2 = "sql-after") {
   for (const file of files) {
     await access2(file).catch(() => {
       throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
     });
+    await checkScript(file, input2);
   }
 }
 async function runSqlAfter(client, target, files, signal, input2 = "sql-after") {
@@ -55454,9 +56737,11 @@ async function refuseSameDatabase(from, to2) {
   }
 }
 async function copyDatabase(o3) {
-  const started = Date.now();
+  const started2 = Date.now();
   const source = await serverFacts(o3.from, "from");
   const server = await serverFacts(maintenanceOf(o3.to), "to");
+  await refuseSameDatabase(o3.from, o3.to);
+  await guardTargetBeforeCreating(o3.to, { clean: o3.clean ?? false, confirm: o3.confirm });
   const choice = await chooseCopyClients(
     source.version,
     server.version,
@@ -55470,13 +56755,6 @@ async function copyDatabase(o3) {
   const createdDatabase = await ensureDatabase(o3.to, o3.createDatabase ?? true);
   return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
     const target = await serverFacts(o3.to, "to");
-    await refuseSameDatabase(o3.from, o3.to);
-    checkDestructiveRestore({
-      database: target.database,
-      clean: o3.clean ?? false,
-      hasUserTables: target.hasUserTables,
-      confirm: o3.confirm
-    });
     o3.log.info(
       `copying ${describeConnection(o3.from)} (PostgreSQL ${formatVersion(source.version)}) \u2192 ${describeConnection(o3.to)} (PostgreSQL ${formatVersion(target.version)}) with pg_dump ${formatVersion(dumpClient.version)} and pg_restore ${formatVersion(restoreClient.version)}`
     );
@@ -55533,9 +56811,9 @@ async function copyDatabase(o3) {
       const [, f6] = await settlePipeline(controller, [dump, restore]);
       filtered = f6;
     } else {
-      const dir = await mkdtemp4(path13.join(os11.tmpdir(), "pgferry-copy-"));
+      const dir = await mkdtemp4(path14.join(os11.tmpdir(), "pgferry-copy-"));
       try {
-        const file = path13.join(dir, `copy-${randomBytes3(4).toString("hex")}.dump`);
+        const file = path14.join(dir, `copy-${randomBytes3(4).toString("hex")}.dump`);
         await dumpToPath({
           ...dumpSelection(o3),
           from: o3.from,
@@ -55578,29 +56856,24 @@ async function copyDatabase(o3) {
       streamed: jobs === 1,
       createdDatabase,
       filtered,
-      durationSeconds: (Date.now() - started) / 1e3
+      durationSeconds: (Date.now() - started2) / 1e3
     };
   });
 }
 
 // core/jobs/report.ts
-import { createHash as createHash10 } from "node:crypto";
-import { createReadStream as createReadStream5 } from "node:fs";
-import { stat as stat6 } from "node:fs/promises";
-import { pipeline as pipeline5 } from "node:stream/promises";
+import { createHash as createHash9 } from "node:crypto";
+import { createReadStream as createReadStream6 } from "node:fs";
+import { stat as stat7 } from "node:fs/promises";
+import { pipeline as pipeline7 } from "node:stream/promises";
 async function sha256File(file) {
-  if (!(await stat6(file)).isFile()) return void 0;
-  const hash = createHash10("sha256");
-  await pipeline5(createReadStream5(file, { highWaterMark: 1024 * 1024 }), hash);
+  if (!(await stat7(file)).isFile()) return void 0;
+  const hash = createHash9("sha256");
+  await pipeline7(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
 }
-async function countArchiveTables(client, archive) {
-  const { stdout } = await runTool({
-    file: toolPath(client, "pg_restore"),
-    args: ["--list", archive],
-    stdout: "capture"
-  });
-  return stdout.split("\n").filter((line) => /^\d+; \d+ \d+ TABLE (?!DATA |ATTACH )/.test(line)).length;
+async function countArchiveTables(archive, format2) {
+  return (await readTocEntries(archive, format2)).filter((e5) => e5.desc === "TABLE").length;
 }
 async function countDatabaseTables(spec) {
   return withClient(spec, "to", async (c5) => {
@@ -55637,7 +56910,7 @@ function globalsPath(archive) {
 async function runJob(options, ctx) {
   const catalog = catalogFor(options, ctx);
   const common = { catalog, log: ctx.log, signal: ctx.signal, onProgress: ctx.onProgress };
-  const started = Date.now();
+  const started2 = Date.now();
   switch (options.command) {
     case "install": {
       const server = options.source ? await serverFacts(options.source, "from") : void 0;
@@ -55648,7 +56921,7 @@ async function runJob(options, ctx) {
         command: "install",
         ...clientFields(tools),
         serverVersion: server?.versionText,
-        durationSeconds: (Date.now() - started) / 1e3,
+        durationSeconds: (Date.now() - started2) / 1e3,
         reason: choice.reason,
         warnings: choice.warnings,
         filtered: []
@@ -55657,7 +56930,7 @@ async function runJob(options, ctx) {
     case "dump": {
       const destination = options.destination;
       if (!options.source || !destination) throw new PgferryError("dump needs from and to");
-      if (destination.kind === "s3") return dumpToS3Job(options, ctx, catalog, destination, started);
+      if (destination.kind === "s3") return dumpToS3Job(options, ctx, catalog, destination, started2);
       const result = await dumpToPath({ ...options, ...common, from: options.source, to: destination.path });
       if (options.globals) {
         await writeFile3(
@@ -55668,7 +56941,7 @@ async function runJob(options, ctx) {
       }
       const [sha256, tables] = await Promise.all([
         sha256File(destination.path),
-        result.format === "plain" ? void 0 : countArchiveTables(result.client, destination.path)
+        result.format === "plain" ? void 0 : countArchiveTables(destination.path, result.format)
       ]);
       return {
         command: "dump",
@@ -55679,7 +56952,7 @@ async function runJob(options, ctx) {
         sha256,
         format: result.format,
         archiveVersion: result.archive.archiveVersion,
-        durationSeconds: (Date.now() - started) / 1e3,
+        durationSeconds: (Date.now() - started2) / 1e3,
         tocEntries: result.archive.tocEntries,
         tables,
         reason: result.choice.reason,
@@ -55724,7 +56997,7 @@ async function runJob(options, ctx) {
         location: result.location,
         format: result.archive.format,
         archiveVersion: result.archive.archiveVersion,
-        durationSeconds: (Date.now() - started) / 1e3,
+        durationSeconds: (Date.now() - started2) / 1e3,
         tocEntries: result.archive.tocEntries,
         tables: await countDatabaseTables(options.target),
         reason: result.choice.reason,
@@ -55741,7 +57014,7 @@ async function runJob(options, ctx) {
         ...clientFields(result.restore.client),
         serverVersion: result.target.versionText,
         format: "custom",
-        durationSeconds: (Date.now() - started) / 1e3,
+        durationSeconds: (Date.now() - started2) / 1e3,
         tables: await countDatabaseTables(options.target),
         reason: `dump: ${result.dump.choice.reason}; restore: ${result.restore.choice.reason}`,
         warnings: [...result.dump.choice.warnings, ...result.restore.choice.warnings],
@@ -55749,10 +57022,10 @@ async function runJob(options, ctx) {
       };
     }
     case "backup":
-      return backupJob(options, ctx, catalog, started);
+      return backupJob(options, ctx, catalog, started2);
   }
 }
-async function dumpToS3Job(options, ctx, catalog, destination, started) {
+async function dumpToS3Job(options, ctx, catalog, destination, started2) {
   if (!options.source) throw new InputError("from", "is required");
   if (!destination.key || destination.key.endsWith("/")) {
     throw new InputError(
@@ -55788,14 +57061,14 @@ async function dumpToS3Job(options, ctx, catalog, destination, started) {
     sha256: result.sha256,
     format: "custom",
     archiveVersion: result.archive.archiveVersion,
-    durationSeconds: (Date.now() - started) / 1e3,
+    durationSeconds: (Date.now() - started2) / 1e3,
     tocEntries: result.archive.tocEntries,
     reason: result.choice.reason,
     warnings: result.choice.warnings,
     filtered: []
   };
 }
-async function backupJob(options, ctx, catalog, started) {
+async function backupJob(options, ctx, catalog, started2) {
   const destination = options.destination;
   if (destination?.kind !== "s3")
     throw new InputError("to", "backup stores to S3; expected an s3://bucket/prefix/ URI");
@@ -55840,7 +57113,7 @@ ${failures.join("\n")}`
     sha256: done.map((d5) => d5.manifest.sha256).join("\n"),
     format: "custom",
     archiveVersion: first.manifest.archiveVersion,
-    durationSeconds: (Date.now() - started) / 1e3,
+    durationSeconds: (Date.now() - started2) / 1e3,
     tocEntries: first.manifest.tocEntries,
     manifest: done.map((d5) => d5.manifestUri).join("\n"),
     reason: [...new Set(done.map((d5) => d5.reason))].join("; "),
@@ -55958,8 +57231,8 @@ var INPUTS = [
 function splitList(raw) {
   return (raw ?? "").split(/[\n,]/).map((s4) => s4.trim()).filter(Boolean);
 }
-function isDatabase(text) {
-  return /^(?!s3:)[a-z][a-z0-9+.-]*:\/\//i.test(text) || /^\s*[a-z_]+\s*=/i.test(text);
+function isDatabase(text2) {
+  return /^(?!s3:)[a-z][a-z0-9+.-]*:\/\//i.test(text2) || /^\s*[a-z_]+\s*=/i.test(text2);
 }
 function applies(spec, command5) {
   return spec.for === "all" || spec.for.includes(command5);
@@ -56079,6 +57352,10 @@ function parseJobOptions(get2, env2 = process.env) {
       break;
     case "backup":
       options.sources = (from ?? "").split("\n").map((line) => line.trim()).filter(Boolean).map((line) => database("from", line)).filter((spec) => spec !== void 0);
+      for (const spec of options.sources) {
+        const problem = databaseNameProblem(databaseName(spec));
+        if (problem) problems.add("from", problem);
+      }
       if (from === void 0) database("from", from);
       options.source = options.sources[0];
       if (to2 !== void 0 && !isS3Uri(to2)) {
@@ -56105,13 +57382,13 @@ function parseJobOptions(get2, env2 = process.env) {
 
 // action/secrets.ts
 function passwordsIn(raw, env2) {
-  const text = (raw ?? "").trim();
-  if (!text) return [];
+  const text2 = (raw ?? "").trim();
+  if (!text2) return [];
   const found = /* @__PURE__ */ new Set();
   try {
-    for (const s4 of secretsOf(parseConnection(text, "input", env2))) found.add(s4);
+    for (const s4 of secretsOf(parseConnection(text2, "input", env2))) found.add(s4);
   } catch {
-    const url = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@]*)@/i.exec(text)?.[1];
+    const url = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@]*)@/i.exec(text2)?.[1];
     if (url) {
       found.add(url);
       try {
@@ -56119,7 +57396,7 @@ function passwordsIn(raw, env2) {
       } catch {
       }
     }
-    const kv = /(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)/i.exec(text)?.[1];
+    const kv = /(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)/i.exec(text2)?.[1];
     if (kv) found.add(kv.replace(/^'|'$/g, ""));
   }
   return [...found].filter((s4) => s4.length > 0);
@@ -56182,7 +57459,7 @@ var semver = __toESM(require_semver2(), 1);
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 import * as os12 from "os";
-import * as path14 from "path";
+import * as path15 from "path";
 var semver2 = __toESM(require_semver2(), 1);
 import { ok as ok2 } from "assert";
 var __awaiter5 = function(thisArg, _arguments, P2, generator) {
@@ -56225,7 +57502,7 @@ function cacheDir(sourceDir, tool, version2, arch3) {
     }
     const destPath = yield _createToolPath(tool, version2, arch3);
     for (const itemName of fs4.readdirSync(sourceDir)) {
-      const s4 = path14.join(sourceDir, itemName);
+      const s4 = path15.join(sourceDir, itemName);
       yield cp(s4, destPath, { recursive: true });
     }
     _completeToolPath(tool, version2, arch3);
@@ -56248,7 +57525,7 @@ function find(toolName, versionSpec, arch3) {
   let toolPath2 = "";
   if (versionSpec) {
     versionSpec = semver2.clean(versionSpec) || "";
-    const cachePath = path14.join(_getCacheDirectory(), toolName, versionSpec, arch3);
+    const cachePath = path15.join(_getCacheDirectory(), toolName, versionSpec, arch3);
     debug(`checking cache: ${cachePath}`);
     if (fs4.existsSync(cachePath) && fs4.existsSync(`${cachePath}.complete`)) {
       debug(`Found tool in cache ${toolName} ${versionSpec} ${arch3}`);
@@ -56262,12 +57539,12 @@ function find(toolName, versionSpec, arch3) {
 function findAllVersions(toolName, arch3) {
   const versions2 = [];
   arch3 = arch3 || os12.arch();
-  const toolPath2 = path14.join(_getCacheDirectory(), toolName);
+  const toolPath2 = path15.join(_getCacheDirectory(), toolName);
   if (fs4.existsSync(toolPath2)) {
     const children = fs4.readdirSync(toolPath2);
     for (const child of children) {
       if (isExplicitVersion(child)) {
-        const fullPath = path14.join(toolPath2, child, arch3 || "");
+        const fullPath = path15.join(toolPath2, child, arch3 || "");
         if (fs4.existsSync(fullPath) && fs4.existsSync(`${fullPath}.complete`)) {
           versions2.push(child);
         }
@@ -56278,7 +57555,7 @@ function findAllVersions(toolName, arch3) {
 }
 function _createToolPath(tool, version2, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
-    const folderPath = path14.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
+    const folderPath = path15.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
     debug(`destination ${folderPath}`);
     const markerPath = `${folderPath}.complete`;
     yield rmRF(folderPath);
@@ -56288,7 +57565,7 @@ function _createToolPath(tool, version2, arch3) {
   });
 }
 function _completeToolPath(tool, version2, arch3) {
-  const folderPath = path14.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
+  const folderPath = path15.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
   const markerPath = `${folderPath}.complete`;
   fs4.writeFileSync(markerPath, "");
   debug("finished caching tool");
@@ -56333,21 +57610,21 @@ function _getCacheDirectory() {
 // action/tool-cache-store.ts
 import { mkdtemp as mkdtemp5 } from "node:fs/promises";
 import os13 from "node:os";
-import path15 from "node:path";
+import path16 from "node:path";
 var TOOL = "pgferry-postgresql";
 var ToolCacheStore = class {
   async versions(target) {
     return findAllVersions(TOOL, target);
   }
   binDir(version2, target) {
-    return path15.join(find(TOOL, version2, target), "bin");
+    return path16.join(find(TOOL, version2, target), "bin");
   }
   async workDir() {
-    return mkdtemp5(path15.join(process.env.RUNNER_TEMP || os13.tmpdir(), "pgferry-client-"));
+    return mkdtemp5(path16.join(process.env.RUNNER_TEMP || os13.tmpdir(), "pgferry-client-"));
   }
   async commit(extracted, version2, target) {
     const dir = await cacheDir(extracted, TOOL, version2, target);
-    return path15.join(dir, "bin");
+    return path16.join(dir, "bin");
   }
 };
 

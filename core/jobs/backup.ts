@@ -14,6 +14,7 @@ import { runTool } from '../pg/run.js';
 import { connect, serverFacts } from '../pg/server.js';
 import { dropDatabase } from '../pg/target-database.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
+import { checkStorableDatabaseName } from '../storage/database-name.js';
 import { backupKey, latestKey, manifestKey, TIER_TAG, tierFor } from '../storage/backup-layout.js';
 import { downloadVerified, openObject, type ObjectRef } from '../storage/download.js';
 import { HashMeter } from '../storage/hash-meter.js';
@@ -128,6 +129,7 @@ async function verifyByRestore(
 export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
   const startedAt = (o.now ?? (() => new Date()))();
   const server = await serverFacts(o.from, 'from');
+  checkStorableDatabaseName(server.database, 'from'); // the name the server reports becomes keys
   const key = backupKey(o.prefix, server.database, startedAt);
   const tier = tierFor(startedAt);
   const ref: ObjectRef = { bucket: o.bucket, key, input: 'to', endpoint: o.settings.endpoint };

@@ -19,8 +19,8 @@ import {
 import { settlePipeline } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
 import {
-  checkDestructiveRestore,
   ensureDatabase,
+  guardTargetBeforeCreating,
   maintenanceOf,
   undoCreatedOnFailure,
 } from '../pg/target-database.js';
@@ -74,8 +74,10 @@ async function refuseSameDatabase(from: ConnectionSpec, to: ConnectionSpec): Pro
 export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
   const started = Date.now();
   const source = await serverFacts(o.from, 'from');
-  // Clients are settled before anything is created: a refusal leaves the target server untouched.
+  // Guards and clients are settled before anything is created: a refusal leaves the target untouched.
   const server = await serverFacts(maintenanceOf(o.to), 'to');
+  await refuseSameDatabase(o.from, o.to);
+  await guardTargetBeforeCreating(o.to, { clean: o.clean ?? false, confirm: o.confirm });
   const choice = await chooseCopyClients(
     source.version,
     server.version,
@@ -89,13 +91,6 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
   const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
   return undoCreatedOnFailure(createdDatabase, o.to, async () => {
     const target = await serverFacts(o.to, 'to');
-    await refuseSameDatabase(o.from, o.to);
-    checkDestructiveRestore({
-      database: target.database,
-      clean: o.clean ?? false,
-      hasUserTables: target.hasUserTables,
-      confirm: o.confirm,
-    });
     o.log.info(
       `copying ${describeConnection(o.from)} (PostgreSQL ${formatVersion(source.version)}) → ${describeConnection(o.to)} (PostgreSQL ${formatVersion(target.version)}) with pg_dump ${formatVersion(dumpClient.version)} and pg_restore ${formatVersion(restoreClient.version)}`,
     );

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { toolPath, type ClientTools } from '../pg/client-tools.js';
-import { runTool } from '../pg/run.js';
+import { readTocEntries } from '../pg/archive-toc.js';
 import { withClient } from '../pg/server.js';
 import type { ConnectionSpec } from '../pg/connection.js';
 
@@ -43,14 +42,12 @@ export async function sha256File(file: string): Promise<string | undefined> {
   return hash.digest('hex');
 }
 
-/** TABLE entries in an archive's table of contents (`pg_restore --list`). */
-export async function countArchiveTables(client: ClientTools, archive: string): Promise<number> {
-  const { stdout } = await runTool({
-    file: toolPath(client, 'pg_restore'),
-    args: ['--list', archive],
-    stdout: 'capture',
-  });
-  return stdout.split('\n').filter((line) => /^\d+; \d+ \d+ TABLE (?!DATA |ATTACH )/.test(line)).length;
+/** TABLE entries in an archive's table of contents, read from the archive (no name is split). */
+export async function countArchiveTables(
+  archive: string,
+  format: 'custom' | 'tar' | 'directory',
+): Promise<number> {
+  return (await readTocEntries(archive, format)).filter((e) => e.desc === 'TABLE').length;
 }
 
 /** User tables (and partitioned tables) in a database, after a restore or copy. */

@@ -7,8 +7,8 @@ import { describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { chooseRestoreClient, type RestoreChoice, type RestorePath } from '../pg/policy.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
 import {
-  checkDestructiveRestore,
   ensureDatabase,
+  guardTargetBeforeCreating,
   maintenanceOf,
   undoCreatedOnFailure,
 } from '../pg/target-database.js';
@@ -56,15 +56,16 @@ export function restoreJobs(
 }
 
 /**
- * Everything a restore decides before it touches the target: the archive's facts, the target
- * (created when missing), the destructive-restore guard and the client.
+ * Everything a restore decides before it touches the target: the destructive-restore guard and
+ * the client first, so that a refusal creates nothing (no database, no downloaded client), then the
+ * target (created when missing).
  */
 export async function prepareRestore(
   archive: ArchiveFacts,
   o: Omit<RestoreOptions, 'from'>,
 ): Promise<{ target: ServerFacts; choice: RestoreChoice; client: ClientTools; createdDatabase: boolean }> {
-  // The client is settled before anything is created: a refusal leaves the server untouched.
   const server = await serverFacts(maintenanceOf(o.to), 'to');
+  await guardTargetBeforeCreating(o.to, { clean: o.clean ?? false, confirm: o.confirm });
   const choice = await chooseRestoreClient(
     {
       archive,
@@ -77,13 +78,7 @@ export async function prepareRestore(
   choice.warnings.forEach((w) => o.log.warn(w));
   const client = await o.catalog.provide(choice.version);
   const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
-  const target = await serverFacts(o.to, 'to');
-  checkDestructiveRestore({
-    database: target.database,
-    clean: o.clean ?? false,
-    hasUserTables: target.hasUserTables,
-    confirm: o.confirm,
-  });
+  const target = await undoCreatedOnFailure(createdDatabase, o.to, () => serverFacts(o.to, 'to'));
   return { target, choice, client, createdDatabase };
 }
 
@@ -94,13 +89,14 @@ export async function prepareRestore(
 export async function cleanPlan(
   archive: ArchiveFacts,
   file: string,
-  client: ClientTools,
   target: ServerFacts,
   path: RestorePath,
   log: Logger,
 ): Promise<{ prelude: string; path: RestorePath }> {
   const contents =
-    archive.format === 'plain' ? await plainContents(file, archive) : await archiveContents(client, file);
+    archive.format === 'plain'
+      ? await plainContents(file, archive)
+      : await archiveContents(file, archive.format);
   if (path === 'pg_restore')
     log.info('clean: the drop and the restore run as one transaction through psql, with one job');
   return {
@@ -120,7 +116,7 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
   });
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o);
   return undoCreatedOnFailure(createdDatabase, o.to, async () => {
-    const clean = o.clean ? await cleanPlan(archive, o.from, client, target, choice.path, o.log) : undefined;
+    const clean = o.clean ? await cleanPlan(archive, o.from, target, choice.path, o.log) : undefined;
     const path = clean?.path ?? choice.path;
     const jobs = restoreJobs(archive, path, o.jobs, true);
     o.log.info(

@@ -99,7 +99,7 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
       // The file's hash and its table count are independent reads: done side by side.
       const [sha256, tables] = await Promise.all([
         sha256File(destination.path),
-        result.format === 'plain' ? undefined : countArchiveTables(result.client, destination.path),
+        result.format === 'plain' ? undefined : countArchiveTables(destination.path, result.format),
       ]);
       return {
         command: 'dump',

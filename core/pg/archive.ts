@@ -62,8 +62,8 @@ const FORMAT_BYTES: Record<number, string> = {
   4: 'null',
   5: 'directory',
 };
-const ARCH_CUSTOM = 1;
-const ARCH_TAR = 3;
+export const ARCH_CUSTOM = 1;
+export const ARCH_TAR = 3;
 
 /** The compression algorithm byte of archive versions >= 1.15 (pg_compress_algorithm). */
 const ALGORITHMS: readonly ArchiveCompression[] = ['none', 'gzip', 'lz4', 'zstd'];
@@ -88,7 +88,8 @@ const OTHER_COMPRESSIONS: ReadonlyArray<{ magic: number[]; name: string; tool: s
 ];
 
 /** Internal signal: the bytes ran out. With more to come we read on; at the end it means truncation. */
-class OutOfBytes extends Error {}
+/** The input ended before what was being read; a caller with more bytes may try again. */
+export class OutOfBytes extends Error {}
 
 // ---------------------------------------------------------------------------------------------
 // Archive versions
@@ -209,9 +210,11 @@ function corrupt(name: string, detail: string): PgferryError {
  * Bounds-checked reads over [start, end) of a buffer. Past `end` (a tar member's size) the header
  * is corrupt; past the buffer the input is short (OutOfBytes).
  */
-class HeaderReader {
+export class HeaderReader {
   private pos: number;
   intSize = 4;
+  /** Width of a data offset (custom-format TOC entries carry one). */
+  offSize = 8;
   /** Archive versions after 1.0 write a sign byte before each integer. */
   signed = true;
   constructor(
@@ -253,16 +256,16 @@ class HeaderReader {
   }
 
   /** pg_dump's WriteStr: an int length (-1 for NULL), then that many bytes. */
-  str(what: string): string | undefined {
+  str(what: string, maxLength = MAX_HEADER_STRING): string | undefined {
     const length = this.int();
     if (length === -1) return undefined;
     if (length < 0) throw corrupt(this.name, `${what} has negative length ${length}`);
-    if (length > MAX_HEADER_STRING) throw corrupt(this.name, `${what} is ${length} bytes long`);
+    if (length > maxLength) throw corrupt(this.name, `${what} is ${length} bytes long`);
     return this.bytes(length).toString('utf8');
   }
 }
 
-interface HeaderFields {
+export interface HeaderFields {
   archiveVersion: string;
   compression: ArchiveCompression;
   compressionLevel?: number;
@@ -276,7 +279,12 @@ interface HeaderFields {
  * Reads the header pg_dump's WriteHead writes, then the TOC entry count. Archive-version branches
  * follow ReadHead, so headers from old pg_dump releases read too.
  */
-function readHeader(r: HeaderReader, expectedFormat: number, name: string, kind: string): HeaderFields {
+export function readHeader(
+  r: HeaderReader,
+  expectedFormat: number,
+  name: string,
+  kind: string,
+): HeaderFields {
   if (!r.bytes(MAGIC.length).equals(MAGIC)) throw new PgferryError(`${name} has no PGDMP header`);
   const vmaj = r.byte();
   const vmin = r.byte();
@@ -289,6 +297,7 @@ function readHeader(r: HeaderReader, expectedFormat: number, name: string, kind:
   if (vmin >= 7) {
     const offSize = r.byte();
     if (offSize < 1 || offSize > 8) throw corrupt(name, `offset size ${offSize} (expected 1 to 8)`);
+    r.offSize = offSize;
   }
   const format = r.byte();
   const formatName = FORMAT_BYTES[format];
@@ -403,6 +412,15 @@ function tarNumber(buf: Buffer, start: number, length: number): number | undefin
 }
 
 function readTar(buf: Buffer, name: string): ArchiveFacts {
+  const { start, size } = tarTocMember(buf, name);
+  return headerFacts(
+    'tar',
+    readHeader(new HeaderReader(buf, start, start + size, name), ARCH_TAR, name, 'tar'),
+  );
+}
+
+/** Where a tar-format dump's first member, toc.dat, lies in `buf`. */
+export function tarTocMember(buf: Buffer, name: string): { start: number; size: number } {
   const notDump = (why: string): PgferryError =>
     new PgferryError(`${name} is a tar file but not a tar-format dump from pg_dump -Ft: ${why}`);
   let offset = 0;
@@ -432,8 +450,7 @@ function readTar(buf: Buffer, name: string): ArchiveFacts {
     if (size > 0 && startsWithMagic(buf.subarray(dataStart, dataStart + MAGIC.length)) === 'no') {
       throw notDump('toc.dat does not start with a PGDMP header');
     }
-    const reader = new HeaderReader(buf, dataStart, dataStart + size, name);
-    return headerFacts('tar', readHeader(reader, ARCH_TAR, name, 'tar'));
+    return { start: dataStart, size };
   }
   throw notDump('too many extension headers before toc.dat');
 }

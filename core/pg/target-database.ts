@@ -1,6 +1,6 @@
 import { InputError } from '../errors.js';
 import { databaseName, describeConnection, withDatabase, type ConnectionSpec } from './connection.js';
-import { explainConnectError, withClient } from './server.js';
+import { explainConnectError, serverFacts, withClient } from './server.js';
 
 /**
  * Makes sure the target database exists: when it does not and `create` is set, creates it from the
@@ -70,13 +70,39 @@ export function checkDestructiveRestore(options: {
   confirm: string | undefined;
 }): void {
   const { database, clean, hasUserTables, confirm } = options;
-  if (!clean && !hasUserTables) return;
   if (confirm === database) return;
+  // A confirm that names another database is a mistake whatever the restore: never go ahead.
+  if (!clean && !hasUserTables && confirm === undefined) return;
   const why = clean ? 'clean drops its existing objects' : 'it already has user tables';
   throw new InputError(
     'confirm',
-    confirm
-      ? `"${confirm}" does not match the target database "${database}"; this restore is destructive (${why})`
+    confirm !== undefined
+      ? `"${confirm}" does not match the target database "${database}"${clean || hasUserTables ? `; this restore is destructive (${why})` : ''}`
       : `this restore into "${database}" is destructive (${why}); set confirm to "${database}" to go ahead`,
   );
+}
+
+/**
+ * The destructive-restore guard decided on the target as it is now, before anything is created:
+ * a database that does not exist yet has no tables, and a refusal leaves the server untouched.
+ * Returns whether the target exists.
+ */
+export async function guardTargetBeforeCreating(
+  target: ConnectionSpec,
+  options: { clean: boolean; confirm: string | undefined },
+  input = 'to',
+): Promise<boolean> {
+  const name = databaseName(target);
+  const exists = await withClient(maintenanceOf(target), input, async (client) => {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    return (rowCount ?? 0) > 0;
+  });
+  const facts = exists ? await serverFacts(target, input) : undefined;
+  checkDestructiveRestore({
+    database: facts?.database ?? name,
+    clean: options.clean,
+    hasUserTables: facts?.hasUserTables ?? false,
+    confirm: options.confirm,
+  });
+  return exists;
 }

@@ -1,0 +1,115 @@
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { PgferryError } from '../errors.js';
+import { ARCH_CUSTOM, ARCH_TAR, HeaderReader, OutOfBytes, readHeader, tarTocMember } from './archive.js';
+
+/**
+ * An archive's table of contents read from the archive itself, as pg_restore's ReadToc reads it.
+ * `pg_restore --list` prints names unquoted and space-separated, so a schema `my schema` and a
+ * schema `my` owning a table `schema …` print alike; the TOC holds every name as its own string.
+ */
+export interface TocEntry {
+  dumpId: number;
+  /** The object kind: `SCHEMA`, `TABLE`, `TABLE DATA`, `PUBLICATION`, … */
+  desc: string;
+  /** The object's name as pg_dump tagged it (unquoted). */
+  tag: string;
+  /** The schema the object lives in; undefined for objects of no schema. */
+  namespace?: string;
+  owner?: string;
+  /** The statement that drops the object, as pg_dump wrote it (identifiers quoted). */
+  dropStmt?: string;
+}
+
+/** Definitions of big functions or views can be long; beyond this a TOC is not believable. */
+const MAX_TOC_STRING = 256 * 1024 * 1024;
+const FIRST_READ = 1024 * 1024;
+
+type TocKind = 'custom' | 'tar' | 'directory';
+
+function parseToc(buf: Buffer, kind: TocKind, name: string): TocEntry[] {
+  let start = 0;
+  let end = Infinity;
+  if (kind === 'tar') {
+    const member = tarTocMember(buf, name);
+    start = member.start;
+    end = member.start + member.size;
+  }
+  const r = new HeaderReader(buf, start, end, name);
+  const header = readHeader(r, kind === 'custom' ? ARCH_CUSTOM : ARCH_TAR, name, kind);
+  const minor = Number(header.archiveVersion.split('.')[1]);
+  if (minor < 7) {
+    throw new PgferryError(
+      `${name} is archive version ${header.archiveVersion}; pgferry reads the table of contents of 1.7 (PostgreSQL 7.3) and newer`,
+    );
+  }
+  const str = (what: string): string | undefined => r.str(what, MAX_TOC_STRING);
+  const entries: TocEntry[] = [];
+  for (let i = 0; i < header.tocEntries; i++) {
+    const dumpId = r.int();
+    r.int(); // whether the entry has data
+    if (minor >= 8) {
+      str('a table oid');
+      str('an oid');
+    }
+    const tag = str('a tag') ?? '';
+    const desc = str('an object kind') ?? '';
+    if (minor >= 11) r.int(); // section
+    str('a definition');
+    const dropStmt = str('a drop statement');
+    if (minor >= 3) str('a COPY statement');
+    const namespace = minor >= 6 ? str('a schema name') : undefined;
+    if (minor >= 10) str('a tablespace');
+    if (minor >= 14) str('a table access method');
+    if (minor >= 16) r.int(); // relkind
+    const owner = str('an owner');
+    if (minor >= 9) str('the WITH OIDS flag');
+    if (minor >= 5) while (str('a dependency') !== undefined);
+    if (kind === 'custom') {
+      r.byte(); // the data offset's state, then the offset itself
+      r.bytes(r.offSize);
+    } else {
+      str('a data file name');
+    }
+    const entry: TocEntry = { dumpId, desc, tag };
+    if (namespace !== undefined && namespace !== '') entry.namespace = namespace;
+    if (owner !== undefined && owner !== '') entry.owner = owner;
+    if (dropStmt !== undefined && dropStmt !== '') entry.dropStmt = dropStmt;
+    entries.push(entry);
+  }
+  return entries;
+}
+
+/** Reads growing prefixes of `file` until the TOC parses; the TOC sits before any data. */
+async function parseFile(file: string, kind: TocKind): Promise<TocEntry[]> {
+  const handle = await open(file, 'r');
+  try {
+    let buf = Buffer.alloc(0);
+    let want = FIRST_READ;
+    for (;;) {
+      const chunk = Buffer.alloc(want - buf.length);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, buf.length);
+      buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
+      const final = bytesRead < chunk.length;
+      try {
+        return parseToc(buf, kind, file);
+      } catch (error) {
+        if (!(error instanceof OutOfBytes)) throw error;
+        if (final) throw new PgferryError(`${file} ends inside its table of contents; the dump is truncated`);
+        want *= 2;
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The TOC of a custom, tar or directory archive (`format` as readArchiveFacts found it). */
+export async function readTocEntries(
+  file: string,
+  format: 'custom' | 'tar' | 'directory',
+): Promise<TocEntry[]> {
+  if (format === 'directory' || (await stat(file)).isDirectory())
+    return parseFile(path.join(file, 'toc.dat'), 'directory');
+  return parseFile(file, format === 'tar' ? 'tar' : 'custom');
+}
