@@ -57,7 +57,9 @@ describe('dump → S3 → restore', () => {
     );
     expect(failure(backup)).toBe('(no ::error:: line)');
     expect(backup.outputs.manifest).toMatch(
-      new RegExp(`^s3://${BUCKET}/action/${db}/\\d{4}/\\d\\d/\\d\\d/${db}-\\d{8}T\\d{6}Z\\.dump\\.json$`),
+      new RegExp(
+        `^s3://${BUCKET}/action/${db}/\\d{4}/\\d\\d/\\d\\d/${db}-\\d{8}T\\d{6}\\.\\d{3}Z-[0-9a-f]{8}\\.dump\\.json$`,
+      ),
     );
     expect(backup.outputs.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(backup.outputs['client-version']).toBe('17.5');
