@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { InputError, PgferryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { JobOptions } from '../options.js';
@@ -90,11 +90,12 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
       if (destination.kind === 's3') return dumpToS3Job(options, ctx, catalog, destination, started);
       const result = await dumpToPath({ ...options, ...common, from: options.source, to: destination.path });
       if (options.globals) {
-        await writeFile(
-          globalsPath(destination.path),
-          await dumpGlobals(result.client, options.source, ctx.signal),
-          { mode: 0o600 },
-        );
+        const globals = globalsPath(destination.path);
+        // An existing file keeps its mode through writeFile: chmod first, so the roles are never readable.
+        await chmod(globals, 0o600).catch(() => {});
+        await writeFile(globals, await dumpGlobals(result.client, options.source, ctx.signal), {
+          mode: 0o600,
+        });
       }
       // The file's hash and its table count are independent reads: done side by side.
       const [sha256, tables] = await Promise.all([
