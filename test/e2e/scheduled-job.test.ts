@@ -176,6 +176,21 @@ describe('the Lambda handler (built bundle, in process)', () => {
     expect(secrets.requests).toContain(sourceArn);
   });
 
+  it('a run over several databases, one of them empty, backs up and verifies every one', async () => {
+    const empty = await createDatabase(17, 'job_empty');
+    const { result, error, lines } = await invoke(scheduledEvent(), { PGFERRY_DATABASES: `${dbB},${empty}` });
+    expect(error?.message).toBeUndefined();
+    expect(result?.ok).toBe(true);
+    for (const db of [dbB, empty]) {
+      const manifest = await manifestOf((await latestOf(db)) as LatestPointer);
+      expect(manifest).toMatchObject({ database: db, verification: { method: 'list', result: 'passed' } });
+      expect(emfLines(lines).find((m) => m.Database === db)).toMatchObject({
+        Success: 1,
+        VerifiedBackups: 1,
+      });
+    }
+  });
+
   it('a direct invocation with verify: restore records the drill, its counts equal to the source', async () => {
     const { result, error } = await invoke({ job: 'backup', verify: 'restore', databases: [dbB] });
     expect(error?.message).toBeUndefined();
