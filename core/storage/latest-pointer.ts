@@ -1,4 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PgferryError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -54,6 +54,18 @@ function isPointer(value: unknown): value is LatestPointer {
   return typeof v === 'object' && v !== null && typeof v.key === 'string' && typeof v.manifest === 'string';
 }
 
+/** Whether S3 answers 403 to reading the pointer: then it exists (create-only said so) but is unreadable. */
+async function unreadable(r: PointerMoveRequest): Promise<boolean> {
+  try {
+    const res = await r.client.send(new GetObjectCommand({ Bucket: r.bucket, Key: r.key }));
+    await res.Body?.transformToString();
+    return false;
+  } catch (error) {
+    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+    return e.$metadata?.httpStatusCode === 403 || e.name === 'AccessDenied';
+  }
+}
+
 /** When the backup a pointer names started: its own field, or (older pointers) its manifest's. */
 async function startOf(r: PointerMoveRequest, current: LatestPointer): Promise<Started | undefined> {
   if (typeof current.startedAt === 'string') return { startedAt: current.startedAt, key: current.key };
@@ -81,7 +93,8 @@ export async function movePointer(r: PointerMoveRequest): Promise<PointerMove> {
   const where = `s3://${r.bucket}/${r.key}`;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     r.signal?.throwIfAborted();
-    const read = await getTextVersion(r.client, r.bucket, r.key, r.input, r.settings.endpoint);
+    // A role without s3:ListBucket (the scheduled job's) gets 403 for a pointer not written yet.
+    const read = await getTextVersion(r.client, r.bucket, r.key, r.input, r.settings.endpoint, true);
     const current = read && parsed(read.text);
     if (isPointer(current)) {
       const theirs = await startOf(r, current);
@@ -101,11 +114,16 @@ export async function movePointer(r: PointerMoveRequest): Promise<PointerMove> {
       await putJson(r.client, r.settings, r.bucket, r.key, r.pointer, r.input, {}, condition);
     } catch (error) {
       if (!(error instanceof WriteConflictError)) throw error;
+      if (!read && (await unreadable(r))) {
+        throw new PgferryError(
+          `${r.input}: ${where} exists but S3 refuses to let this backup read it (403); the backup ${r.pointer.key} is stored and verified, but latest.json does not name it. Allow s3:GetObject on it`,
+        );
+      }
       r.log.info(`${error.message}; reading it again (attempt ${attempt} of ${MAX_ATTEMPTS})`);
       await sleep(25 * attempt + Math.floor(Math.random() * 50), undefined, { signal: r.signal });
       continue;
     }
-    const backText = await getTextVersion(r.client, r.bucket, r.key, r.input, r.settings.endpoint);
+    const backText = await getTextVersion(r.client, r.bucket, r.key, r.input, r.settings.endpoint, true);
     const back = backText && parsed(backText.text);
     if (isPointer(back)) {
       if (back.key === ours.key) return { moved: true, names: ours.key };

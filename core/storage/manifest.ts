@@ -137,13 +137,18 @@ export async function getJsonVersion<T>(
   }
 }
 
-/** An object's text with the ETag it was read at, or undefined when there is no such key. */
+/**
+ * An object's text with the ETag it was read at, or undefined when there is no such key. With
+ * `forbiddenMeansAbsent`, a 403 counts as absent too: without s3:ListBucket that is how S3 answers
+ * for a missing key (the caller must then write create-only, which fails if the object exists).
+ */
 export async function getTextVersion(
   client: S3Client,
   bucket: string,
   key: string,
   input: string,
   endpoint?: string,
+  forbiddenMeansAbsent = false,
 ): Promise<{ text: string; etag: string | undefined } | undefined> {
   try {
     const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -154,6 +159,7 @@ export async function getTextVersion(
     const explained = explainS3Error(error, { input, bucket, key, endpoint });
     // Without s3:ListBucket (the scheduled job's role has none), S3 answers 403 for a missing key.
     if (e.$metadata?.httpStatusCode === 403 || e.name === 'AccessDenied') {
+      if (forbiddenMeansAbsent) return undefined;
       throw new PgferryError(
         `${explained.message}; without s3:ListBucket S3 also answers this way when the object does not exist`,
       );

@@ -59,6 +59,11 @@ export interface S3TestServer {
   keys(bucket: string, prefix?: string): Promise<string[]>;
   /** The object's body as UTF-8, or undefined when there is no object at the key. */
   getText(bucket: string, key: string): Promise<string | undefined>;
+  /**
+   * How reads of a missing key are answered from now on: `not-found` (404, at start), or
+   * `access-denied` (403), as AWS S3 answers a role without s3:ListBucket — the scheduled job's.
+   */
+  setMissingKeys(answer: 'not-found' | 'access-denied'): void;
   /** How the store treats conditional writes from now on (`enforce`, like AWS S3, at start). */
   setConditionalWrites(mode: ConditionalWrites): void;
   /** Every final write that reached the store (PutObject, CompleteMultipartUpload), in order. */
@@ -178,6 +183,8 @@ function classify(req: http.IncomingMessage): {
   bucket: string;
   key: string;
   final?: WriteRecord['operation'];
+  /** GetObject or HeadObject. */
+  read?: boolean;
 } {
   const url = new URL(req.url ?? '/', 'http://proxy');
   const [bucket = '', ...rest] = url.pathname.slice(1).split('/');
@@ -189,7 +196,7 @@ function classify(req: http.IncomingMessage): {
     return { bucket, key, final: 'PutObject' };
   if (req.method === 'POST' && query.has('uploadId'))
     return { bucket, key, final: 'CompleteMultipartUpload' };
-  return { bucket, key };
+  return { bucket, key, read: (req.method === 'GET' || req.method === 'HEAD') && !sub };
 }
 
 function s3Error(res: http.ServerResponse, status: number, code: string, message: string): void {
@@ -225,6 +232,7 @@ interface ConditionalProxy {
   server: http.Server;
   sockets: Set<Socket>;
   mode: ConditionalWrites;
+  missingKeys: 'not-found' | 'access-denied';
   writes: WriteRecord[];
   holds: Map<string, () => Promise<void>>;
 }
@@ -235,6 +243,7 @@ function conditionalProxy(upstreamPort: number, admin: S3Client): ConditionalPro
     server: http.createServer(),
     sockets: new Set(),
     mode: 'enforce',
+    missingKeys: 'not-found',
     writes: [],
     holds: new Map(),
   };
@@ -313,9 +322,17 @@ function conditionalProxy(upstreamPort: number, admin: S3Client): ConditionalPro
   });
   p.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const where = classify(req);
+    const deniedIfMissing = async (): Promise<unknown> => {
+      if ((await etagOf(where.bucket, where.key)) !== undefined) return forward(req, res, upstreamPort);
+      req.resume();
+      s3Error(res, 403, 'AccessDenied', 'Access Denied');
+      return undefined;
+    };
     const work = where.final
       ? finalWrite(req, res, { ...where, final: where.final })
-      : forward(req, res, upstreamPort);
+      : where.read && p.missingKeys === 'access-denied'
+        ? deniedIfMissing()
+        : forward(req, res, upstreamPort);
     work.catch(() => res.destroy());
   });
   return p;
@@ -428,6 +445,9 @@ export async function startS3(): Promise<S3TestServer> {
         if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
         throw error;
       }
+    },
+    setMissingKeys(answer) {
+      proxy.missingKeys = answer;
     },
     setConditionalWrites(mode) {
       proxy.mode = mode;

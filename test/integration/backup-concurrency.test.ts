@@ -30,7 +30,10 @@ beforeAll(async () => {
   Object.assign(process.env, s3Env(s3));
 });
 afterAll(async () => s3?.close());
-afterEach(() => s3.setConditionalWrites('enforce'));
+afterEach(() => {
+  s3.setConditionalWrites('enforce');
+  s3.setMissingKeys('not-found');
+});
 
 function options(db: string, extra: Partial<BackupOptions> = {}): BackupOptions {
   const log = new RecordingLogger();
@@ -270,6 +273,21 @@ describe('stores that do not enforce conditional writes', () => {
     const older = await backupDatabase(options(db, { now: at('2030-01-02T03:00:00Z') }));
     expect(older.latest.moved).toBe(false);
     expect((await pointerOf(db))?.key).toBe(newer.manifest.key);
+  });
+
+  it('a role without s3:ListBucket (403 for a missing key): the first pointer is created, the next moved', async () => {
+    const fresh = await createDatabase(17, 'nolist');
+    await sql(17, fresh, 'CREATE TABLE t (id int)');
+    s3.setMissingKeys('access-denied');
+    const first = await backupDatabase(options(fresh));
+    const second = await backupDatabase(options(fresh));
+    expect([first.latest.moved, second.latest.moved]).toEqual([true, true]);
+    expect((await pointerOf(fresh))?.key).toBe(second.manifest.key);
+    const moves = writesTo(latestKey(PREFIX, fresh));
+    expect(moves.map((w) => [w.ifNoneMatch ?? w.ifMatch?.replace(/.+/, 'etag'), w.status])).toEqual([
+      ['*', 200],
+      ['etag', 200],
+    ]);
   });
 
   it('a latest.json that is not a pointer is replaced by the next verified backup, with a warning', async () => {

@@ -19,7 +19,10 @@ beforeAll(async () => {
   client = s3.client();
 });
 afterAll(async () => s3?.close());
-afterEach(() => s3.setConditionalWrites('enforce'));
+afterEach(() => {
+  s3.setConditionalWrites('enforce');
+  s3.setMissingKeys('not-found');
+});
 
 function put(key: string, body: string, condition: { IfNoneMatch?: string; IfMatch?: string } = {}) {
   return client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ...condition }));
@@ -109,4 +112,16 @@ test('a store can be played that ignores the conditions (s3rver itself) or refus
   expect(await answer(put('mode/b', 'v1', { IfNoneMatch: '*' }))).toBe('501 NotImplemented');
   expect(await s3.getText(BUCKET, 'mode/b')).toBeUndefined();
   expect(await answer(put('mode/b', 'v1'))).toBe('ok');
+});
+
+test('a store can answer 403 for a missing key, as S3 does for a role without s3:ListBucket', async () => {
+  await put('denied/there', 'x');
+  s3.setMissingKeys('access-denied');
+  const get = (key: string) => client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  const head = (key: string) => client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+  expect(await answer(get('denied/missing'))).toBe('403 AccessDenied');
+  expect(await answer(head('denied/missing'))).toMatch(/^403 /);
+  expect(await answer(get('denied/there').then((r) => r.Body?.transformToString()))).toBe('ok');
+  s3.setMissingKeys('not-found');
+  expect(await answer(get('denied/missing'))).toBe('404 NoSuchKey');
 });
