@@ -62031,7 +62031,7 @@ var require_dist_cjs16 = __commonJS({
     };
     var GetObjectAttributesCommand = class extends command5(_ep5, _mw1, "GetObjectAttributes", GetObjectAttributes$) {
     };
-    var GetObjectCommand3 = class extends command5(_ep05, _mw7, "GetObject", GetObject$) {
+    var GetObjectCommand4 = class extends command5(_ep05, _mw7, "GetObject", GetObject$) {
     };
     var GetObjectLegalHoldCommand = class extends command5(_ep5, _mw05, "GetObjectLegalHold", GetObjectLegalHold$) {
     };
@@ -62294,7 +62294,7 @@ var require_dist_cjs16 = __commonJS({
       GetBucketTaggingCommand,
       GetBucketVersioningCommand,
       GetBucketWebsiteCommand,
-      GetObjectCommand: GetObjectCommand3,
+      GetObjectCommand: GetObjectCommand4,
       GetObjectAclCommand,
       GetObjectAnnotationCommand,
       GetObjectAttributesCommand,
@@ -63101,7 +63101,7 @@ var require_dist_cjs16 = __commonJS({
     exports.GetObjectAttributesOutput$ = GetObjectAttributesOutput$;
     exports.GetObjectAttributesParts$ = GetObjectAttributesParts$;
     exports.GetObjectAttributesRequest$ = GetObjectAttributesRequest$;
-    exports.GetObjectCommand = GetObjectCommand3;
+    exports.GetObjectCommand = GetObjectCommand4;
     exports.GetObjectLegalHold$ = GetObjectLegalHold$;
     exports.GetObjectLegalHoldCommand = GetObjectLegalHoldCommand;
     exports.GetObjectLegalHoldOutput$ = GetObjectLegalHoldOutput$;
@@ -72375,7 +72375,7 @@ async function getJsonVersion(client, bucket, key, input2, endpoint) {
     throw new PgferryError(`${input2}: s3://${bucket}/${key} is not valid JSON`);
   }
 }
-async function getTextVersion(client, bucket, key, input2, endpoint) {
+async function getTextVersion(client, bucket, key, input2, endpoint, forbiddenMeansAbsent = false) {
   try {
     const res = await client.send(new import_client_s32.GetObjectCommand({ Bucket: bucket, Key: key }));
     return { etag: res.ETag, text: await res.Body?.transformToString("utf8") ?? "" };
@@ -72384,6 +72384,7 @@ async function getTextVersion(client, bucket, key, input2, endpoint) {
     if (e5.name === "NoSuchKey" || e5.name === "NotFound") return void 0;
     const explained = explainS3Error(error3, { input: input2, bucket, key, endpoint });
     if (e5.$metadata?.httpStatusCode === 403 || e5.name === "AccessDenied") {
+      if (forbiddenMeansAbsent) return void 0;
       throw new PgferryError(
         `${explained.message}; without s3:ListBucket S3 also answers this way when the object does not exist`
       );
@@ -72548,6 +72549,7 @@ async function downloadVerified(client, ref, file, expectedSha, signal) {
 }
 
 // core/storage/latest-pointer.ts
+var import_client_s34 = __toESM(require_dist_cjs16(), 1);
 import { setTimeout as sleep2 } from "node:timers/promises";
 var MAX_ATTEMPTS = 8;
 function startedAfter(a5, b6) {
@@ -72566,6 +72568,16 @@ function isPointer(value) {
   const v2 = value;
   return typeof v2 === "object" && v2 !== null && typeof v2.key === "string" && typeof v2.manifest === "string";
 }
+async function unreadable(r5) {
+  try {
+    const res = await r5.client.send(new import_client_s34.GetObjectCommand({ Bucket: r5.bucket, Key: r5.key }));
+    await res.Body?.transformToString();
+    return false;
+  } catch (error3) {
+    const e5 = error3;
+    return e5.$metadata?.httpStatusCode === 403 || e5.name === "AccessDenied";
+  }
+}
 async function startOf(r5, current) {
   if (typeof current.startedAt === "string") return { startedAt: current.startedAt, key: current.key };
   const manifest = await getJson(
@@ -72582,7 +72594,7 @@ async function movePointer(r5) {
   const where = `s3://${r5.bucket}/${r5.key}`;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     r5.signal?.throwIfAborted();
-    const read = await getTextVersion(r5.client, r5.bucket, r5.key, r5.input, r5.settings.endpoint);
+    const read = await getTextVersion(r5.client, r5.bucket, r5.key, r5.input, r5.settings.endpoint, true);
     const current = read && parsed(read.text);
     if (isPointer(current)) {
       const theirs = await startOf(r5, current);
@@ -72602,11 +72614,16 @@ async function movePointer(r5) {
       await putJson(r5.client, r5.settings, r5.bucket, r5.key, r5.pointer, r5.input, {}, condition);
     } catch (error3) {
       if (!(error3 instanceof WriteConflictError)) throw error3;
+      if (!read && await unreadable(r5)) {
+        throw new PgferryError(
+          `${r5.input}: ${where} exists but S3 refuses to let this backup read it (403); the backup ${r5.pointer.key} is stored and verified, but latest.json does not name it. Allow s3:GetObject on it`
+        );
+      }
       r5.log.info(`${error3.message}; reading it again (attempt ${attempt} of ${MAX_ATTEMPTS})`);
       await sleep2(25 * attempt + Math.floor(Math.random() * 50), void 0, { signal: r5.signal });
       continue;
     }
-    const backText = await getTextVersion(r5.client, r5.bucket, r5.key, r5.input, r5.settings.endpoint);
+    const backText = await getTextVersion(r5.client, r5.bucket, r5.key, r5.input, r5.settings.endpoint, true);
     const back = backText && parsed(backText.text);
     if (isPointer(back)) {
       if (back.key === ours.key) return { moved: true, names: ours.key };
@@ -74039,14 +74056,14 @@ function withContext(error3, context) {
 }
 
 // core/jobs/restore-s3.ts
-var import_client_s34 = __toESM(require_dist_cjs16(), 1);
+var import_client_s35 = __toESM(require_dist_cjs16(), 1);
 import { mkdtemp as mkdtemp3, rm as rm7 } from "node:fs/promises";
 import os10 from "node:os";
 import path12 from "node:path";
 import { Readable as Readable10 } from "node:stream";
 async function exists2(client, ref) {
   try {
-    await client.send(new import_client_s34.HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+    await client.send(new import_client_s35.HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
     return true;
   } catch (error3) {
     const e5 = error3;
