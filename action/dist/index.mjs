@@ -577,17 +577,17 @@ var require_postgres_interval = __commonJS({
       if (!interval) return {};
       var matches = INTERVAL.exec(interval);
       var isNegative = matches[8] === "-";
-      return Object.keys(positions).reduce(function(parsed, property) {
+      return Object.keys(positions).reduce(function(parsed2, property) {
         var position = positions[property];
         var value = matches[position];
-        if (!value) return parsed;
+        if (!value) return parsed2;
         value = property === "milliseconds" ? parseMilliseconds2(value) : parseInt(value, 10);
-        if (!value) return parsed;
+        if (!value) return parsed2;
         if (isNegative && ~negatives.indexOf(property)) {
           value *= -1;
         }
-        parsed[property] = value;
-        return parsed;
+        parsed2[property] = value;
+        return parsed2;
       }, {});
     }
   }
@@ -1457,7 +1457,7 @@ var require_utils2 = __commonJS({
     var nodeCrypto = __require("crypto");
     module.exports = {
       postgresMd5PasswordHash,
-      randomBytes: randomBytes4,
+      randomBytes: randomBytes5,
       deriveKey,
       sha256,
       hashByName,
@@ -1467,7 +1467,7 @@ var require_utils2 = __commonJS({
     var webCrypto = nodeCrypto.webcrypto || globalThis.crypto;
     var subtleCrypto = webCrypto.subtle;
     var textEncoder = new TextEncoder();
-    function randomBytes4(length) {
+    function randomBytes5(length) {
       return webCrypto.getRandomValues(Buffer.alloc(length));
     }
     async function md5(string) {
@@ -6337,12 +6337,12 @@ var init_parse_utils = __esm({
         return void 0;
       }
       if (typeof value === "string") {
-        const parsed = parseFloat(value);
-        if (!Number.isNaN(parsed)) {
-          if (String(parsed) !== String(value)) {
+        const parsed2 = parseFloat(value);
+        if (!Number.isNaN(parsed2)) {
+          if (String(parsed2) !== String(value)) {
             logger.warn(stackTraceWarning(`Expected number but observed string: ${value}`));
           }
-          return parsed;
+          return parsed2;
         }
       }
       if (typeof value === "number") {
@@ -7093,10 +7093,10 @@ var init_deserializerMiddleware = __esm({
     deserializerMiddleware = (options, deserializer) => (next, context) => async (args) => {
       const { response } = await next(args);
       try {
-        const parsed = await deserializer(response, options);
+        const parsed2 = await deserializer(response, options);
         return {
           response,
-          output: parsed
+          output: parsed2
         };
       } catch (error3) {
         Object.defineProperty(error3, "$response", {
@@ -7383,7 +7383,7 @@ var init_getProfileName = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFilepath.js
 import { createHash as createHash2 } from "node:crypto";
-import { join as join2 } from "node:path";
+import { join as join3 } from "node:path";
 var getSSOTokenFilepath;
 var init_getSSOTokenFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFilepath.js"() {
@@ -7391,7 +7391,7 @@ var init_getSSOTokenFilepath = __esm({
     getSSOTokenFilepath = (id) => {
       const hasher = createHash2("sha1");
       const cacheName = hasher.update(id).digest("hex");
-      return join2(getHomeDir(), ".aws", "sso", "cache", `${cacheName}.json`);
+      return join3(getHomeDir(), ".aws", "sso", "cache", `${cacheName}.json`);
     };
   }
 });
@@ -7446,24 +7446,24 @@ var init_getConfigData = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getConfigFilepath.js
-import { join as join3 } from "node:path";
+import { join as join4 } from "node:path";
 var ENV_CONFIG_PATH, getConfigFilepath;
 var init_getConfigFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getConfigFilepath.js"() {
     init_getHomeDir();
     ENV_CONFIG_PATH = "AWS_CONFIG_FILE";
-    getConfigFilepath = () => process.env[ENV_CONFIG_PATH] || join3(getHomeDir(), ".aws", "config");
+    getConfigFilepath = () => process.env[ENV_CONFIG_PATH] || join4(getHomeDir(), ".aws", "config");
   }
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getCredentialsFilepath.js
-import { join as join4 } from "node:path";
+import { join as join5 } from "node:path";
 var ENV_CREDENTIALS_PATH, getCredentialsFilepath;
 var init_getCredentialsFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getCredentialsFilepath.js"() {
     init_getHomeDir();
     ENV_CREDENTIALS_PATH = "AWS_SHARED_CREDENTIALS_FILE";
-    getCredentialsFilepath = () => process.env[ENV_CREDENTIALS_PATH] || join4(getHomeDir(), ".aws", "credentials");
+    getCredentialsFilepath = () => process.env[ENV_CREDENTIALS_PATH] || join5(getHomeDir(), ".aws", "credentials");
   }
 });
 
@@ -7543,7 +7543,7 @@ var init_readFile = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/loadSharedConfigFiles.js
-import { join as join5 } from "node:path";
+import { join as join6 } from "node:path";
 var swallowError, loadSharedConfigFiles;
 var init_loadSharedConfigFiles = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/loadSharedConfigFiles.js"() {
@@ -7561,11 +7561,11 @@ var init_loadSharedConfigFiles = __esm({
       const relativeHomeDirPrefix = "~/";
       let resolvedFilepath = filepath;
       if (filepath.startsWith(relativeHomeDirPrefix)) {
-        resolvedFilepath = join5(homeDir, filepath.slice(2));
+        resolvedFilepath = join6(homeDir, filepath.slice(2));
       }
       let resolvedConfigFilepath = configFilepath;
       if (configFilepath.startsWith(relativeHomeDirPrefix)) {
-        resolvedConfigFilepath = join5(homeDir, configFilepath.slice(2));
+        resolvedConfigFilepath = join6(homeDir, configFilepath.slice(2));
       }
       const parsedFiles = await Promise.all([
         readFile2(resolvedConfigFilepath, {
@@ -8416,13 +8416,13 @@ var init_schemaDeserializationMiddleware = __esm({
       const { operationSchema } = getSmithyContext(context);
       const [, ns2, n3, t, i5, o3] = operationSchema ?? [];
       try {
-        const parsed = await config.protocol.deserializeResponse(operation(ns2, n3, t, i5, o3), {
+        const parsed2 = await config.protocol.deserializeResponse(operation(ns2, n3, t, i5, o3), {
           ...config,
           ...context
         }, response);
         return {
           response,
-          output: parsed
+          output: parsed2
         };
       } catch (error3) {
         Object.defineProperty(error3, "$response", {
@@ -16404,22 +16404,22 @@ var init_JsonShapeDeserializer2 = __esm({
       }
       async read(schema, data) {
         const reviver = needsReviver(schema) ? jsonReviver : void 0;
-        let parsed;
+        let parsed2;
         if (typeof data === "string") {
           if (data.length === 0) {
             return {};
           }
-          parsed = JSON.parse(data, reviver);
+          parsed2 = JSON.parse(data, reviver);
         } else if (data instanceof Uint8Array && detectBufferParsing()) {
           if (data.byteLength === 0) {
             return {};
           }
           const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-          parsed = JSON.parse(buf, reviver);
+          parsed2 = JSON.parse(buf, reviver);
         } else {
-          parsed = await parseJsonBody(data, this.serdeContext, schema);
+          parsed2 = await parseJsonBody(data, this.serdeContext, schema);
         }
-        return this._read(schema, parsed);
+        return this._read(schema, parsed2);
       }
       readObject(schema, data) {
         return this._read(schema, data);
@@ -27608,29 +27608,29 @@ var require_dist_cjs6 = __commonJS({
         };
       }
       if (process.env[ENV_CMDS_FULL_URI]) {
-        let parsed;
+        let parsed2;
         try {
-          parsed = new URL(process.env[ENV_CMDS_FULL_URI]);
+          parsed2 = new URL(process.env[ENV_CMDS_FULL_URI]);
         } catch {
           throw new CredentialsProviderError2(`${process.env[ENV_CMDS_FULL_URI]} is not a valid container metadata service URL`, { tryNextLink: false, logger: logger2 });
         }
-        if (!parsed.hostname || !GREENGRASS_HOSTS.has(parsed.hostname)) {
-          throw new CredentialsProviderError2(`${parsed.hostname} is not a valid container metadata service hostname`, {
+        if (!parsed2.hostname || !GREENGRASS_HOSTS.has(parsed2.hostname)) {
+          throw new CredentialsProviderError2(`${parsed2.hostname} is not a valid container metadata service hostname`, {
             tryNextLink: false,
             logger: logger2
           });
         }
-        if (!parsed.protocol || !GREENGRASS_PROTOCOLS.has(parsed.protocol)) {
-          throw new CredentialsProviderError2(`${parsed.protocol} is not a valid container metadata service protocol`, {
+        if (!parsed2.protocol || !GREENGRASS_PROTOCOLS.has(parsed2.protocol)) {
+          throw new CredentialsProviderError2(`${parsed2.protocol} is not a valid container metadata service protocol`, {
             tryNextLink: false,
             logger: logger2
           });
         }
         return {
-          protocol: parsed.protocol,
-          hostname: parsed.hostname,
-          path: parsed.pathname + parsed.search,
-          port: parsed.port ? parseInt(parsed.port, 10) : void 0
+          protocol: parsed2.protocol,
+          hostname: parsed2.hostname,
+          path: parsed2.pathname + parsed2.search,
+          port: parsed2.port ? parseInt(parsed2.port, 10) : void 0
         };
       }
       throw new CredentialsProviderError2(`The container metadata credential provider cannot be used unless the ${ENV_CMDS_RELATIVE_URI} or ${ENV_CMDS_FULL_URI} environment variable is set`, {
@@ -28785,15 +28785,15 @@ var require_dist_cjs8 = __commonJS({
       const stream = sdkStreamMixin3(response.body);
       const str = await stream.transformToString();
       if (response.statusCode === 200) {
-        const parsed = JSON.parse(str);
-        if (typeof parsed.AccessKeyId !== "string" || typeof parsed.SecretAccessKey !== "string" || typeof parsed.Token !== "string" || typeof parsed.Expiration !== "string") {
+        const parsed2 = JSON.parse(str);
+        if (typeof parsed2.AccessKeyId !== "string" || typeof parsed2.SecretAccessKey !== "string" || typeof parsed2.Token !== "string" || typeof parsed2.Expiration !== "string") {
           throw new CredentialsProviderError2("HTTP credential provider response not of the required format, an object matching: { AccessKeyId: string, SecretAccessKey: string, Token: string, Expiration: string(rfc3339) }", { logger: logger2 });
         }
         return {
-          accessKeyId: parsed.AccessKeyId,
-          secretAccessKey: parsed.SecretAccessKey,
-          sessionToken: parsed.Token,
-          expiration: parseRfc3339DateTime2(parsed.Expiration)
+          accessKeyId: parsed2.AccessKeyId,
+          secretAccessKey: parsed2.SecretAccessKey,
+          sessionToken: parsed2.Token,
+          expiration: parseRfc3339DateTime2(parsed2.Expiration)
         };
       }
       if (response.statusCode >= 400 && response.statusCode < 500) {
@@ -29997,11 +29997,11 @@ var require_dist_cjs9 = __commonJS({
         throw new TokenProviderError2(`Value not present for '${key}' in SSO Token${forRefresh ? ". Cannot refresh" : ""}. ${REFRESH_MESSAGE}`, false);
       }
     };
-    var { writeFile: writeFile4 } = promises3;
+    var { writeFile: writeFile5 } = promises3;
     var writeSSOTokenToFile = (id, ssoToken) => {
       const tokenFilepath = getSSOTokenFilepath2(id);
       const tokenString = JSON.stringify(ssoToken, null, 2);
-      return writeFile4(tokenFilepath, tokenString);
+      return writeFile5(tokenFilepath, tokenString);
     };
     var lastRefreshAttemptTimes = /* @__PURE__ */ new Map();
     var inFlightRefreshes = /* @__PURE__ */ new Map();
@@ -43154,7 +43154,7 @@ var require_dist_cjs16 = __commonJS({
     };
     var GetObjectAttributesCommand = class extends command5(_ep5, _mw1, "GetObjectAttributes", GetObjectAttributes$) {
     };
-    var GetObjectCommand3 = class extends command5(_ep05, _mw7, "GetObject", GetObject$) {
+    var GetObjectCommand4 = class extends command5(_ep05, _mw7, "GetObject", GetObject$) {
     };
     var GetObjectLegalHoldCommand = class extends command5(_ep5, _mw05, "GetObjectLegalHold", GetObjectLegalHold$) {
     };
@@ -43417,7 +43417,7 @@ var require_dist_cjs16 = __commonJS({
       GetBucketTaggingCommand,
       GetBucketVersioningCommand,
       GetBucketWebsiteCommand,
-      GetObjectCommand: GetObjectCommand3,
+      GetObjectCommand: GetObjectCommand4,
       GetObjectAclCommand,
       GetObjectAnnotationCommand,
       GetObjectAttributesCommand,
@@ -44224,7 +44224,7 @@ var require_dist_cjs16 = __commonJS({
     exports.GetObjectAttributesOutput$ = GetObjectAttributesOutput$;
     exports.GetObjectAttributesParts$ = GetObjectAttributesParts$;
     exports.GetObjectAttributesRequest$ = GetObjectAttributesRequest$;
-    exports.GetObjectCommand = GetObjectCommand3;
+    exports.GetObjectCommand = GetObjectCommand4;
     exports.GetObjectLegalHold$ = GetObjectLegalHold$;
     exports.GetObjectLegalHoldCommand = GetObjectLegalHoldCommand;
     exports.GetObjectLegalHoldOutput$ = GetObjectLegalHoldOutput$;
@@ -46277,8 +46277,8 @@ var require_prerelease = __commonJS({
     "use strict";
     var parse4 = require_parse2();
     var prerelease = (version2, options) => {
-      const parsed = parse4(version2, options);
-      return parsed && parsed.prerelease.length ? parsed.prerelease : null;
+      const parsed2 = parse4(version2, options);
+      return parsed2 && parsed2.prerelease.length ? parsed2.prerelease : null;
     };
     module.exports = prerelease;
   }
@@ -48583,7 +48583,7 @@ function group(name, fn) {
 
 // core/jobs/run-job.ts
 import { existsSync as existsSync5 } from "node:fs";
-import { readFile as readFile3, writeFile as writeFile3 } from "node:fs/promises";
+import { chmod as chmod3, readFile as readFile3, writeFile as writeFile4 } from "node:fs/promises";
 
 // core/errors.ts
 var PgferryError = class extends Error {
@@ -53652,6 +53652,41 @@ async function serverFacts(spec, role = "database") {
   });
 }
 
+// core/storage/backup-layout.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+var TIER_TAG = "pgferry-tier";
+function pad(n3, width = 2) {
+  return String(n3).padStart(width, "0");
+}
+function join2(...parts) {
+  return parts.map((p4) => p4.replace(/^\/+|\/+$/g, "")).filter(Boolean).join("/");
+}
+function compactTimestamp(d5) {
+  const date2 = `${d5.getUTCFullYear()}${pad(d5.getUTCMonth() + 1)}${pad(d5.getUTCDate())}`;
+  const time2 = `${pad(d5.getUTCHours())}${pad(d5.getUTCMinutes())}${pad(d5.getUTCSeconds())}`;
+  return `${date2}T${time2}.${pad(d5.getUTCMilliseconds(), 3)}Z`;
+}
+function randomPart() {
+  return randomBytes2(4).toString("hex");
+}
+function backupKey(prefix, database, at2, random = randomPart()) {
+  if (!/^[0-9a-z]{1,16}$/.test(random))
+    throw new Error(`a key's random part must be short [0-9a-z], not ${random}`);
+  const day = [String(at2.getUTCFullYear()), pad(at2.getUTCMonth() + 1), pad(at2.getUTCDate())];
+  return join2(prefix, database, ...day, `${database}-${compactTimestamp(at2)}-${random}.dump`);
+}
+function manifestKey(dumpKey) {
+  return `${dumpKey}.json`;
+}
+function latestKey(prefix, database) {
+  return join2(prefix, database, "latest.json");
+}
+function tierFor(at2) {
+  if (at2.getUTCDate() === 1) return "monthly";
+  if (at2.getUTCDay() === 0) return "weekly";
+  return "daily";
+}
+
 // core/storage/location.ts
 var BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 function isS3Uri(text2) {
@@ -53674,6 +53709,56 @@ function parseLocation(raw, input2) {
 }
 function formatLocation(loc) {
   return loc.kind === "s3" ? `s3://${loc.bucket}/${loc.key}` : loc.path;
+}
+
+// core/storage/manifest.ts
+var import_client_s32 = __toESM(require_dist_cjs16(), 1);
+
+// core/storage/conditional-write.ts
+var CREATE_ONLY = { ifNoneMatch: "*" };
+function conditionParams(c5) {
+  if (!c5) return {};
+  return "ifMatch" in c5 ? { IfMatch: c5.ifMatch } : { IfNoneMatch: c5.ifNoneMatch };
+}
+function describeCondition(c5) {
+  return "ifMatch" in c5 ? `If-Match: ${c5.ifMatch}` : "If-None-Match: *";
+}
+var WriteConflictError = class extends PgferryError {
+  name = "WriteConflictError";
+};
+var ConditionalWriteRefused = class extends PgferryError {
+  name = "ConditionalWriteRefused";
+};
+function conditionalFailure(error3, condition, where) {
+  if (!condition) return void 0;
+  const e5 = error3;
+  const status = e5.$metadata?.httpStatusCode;
+  const name = e5.name ?? e5.Code ?? "";
+  const object = `s3://${where.bucket}/${where.key}`;
+  const sent = describeCondition(condition);
+  const answer = `${status ?? "?"}${name ? ` ${name}` : ""}`;
+  if (status === 412 || name === "PreconditionFailed") {
+    return new WriteConflictError(
+      "ifMatch" in condition ? `${where.input}: ${object} changed since pgferry read it (the store answered ${answer} to ${sent})` : `${where.input}: ${object} already exists, and pgferry never replaces an object it did not read (the store answered ${answer} to ${sent})`
+    );
+  }
+  if (status === 409 || name === "ConditionalRequestConflict") {
+    return new WriteConflictError(
+      `${where.input}: another write to ${object} was in progress (the store answered ${answer} to ${sent})`
+    );
+  }
+  if ("ifMatch" in condition && (status === 404 || name === "NoSuchKey")) {
+    return new WriteConflictError(
+      `${where.input}: ${object} disappeared since pgferry read it (the store answered ${answer} to ${sent})`
+    );
+  }
+  const aboutHeaders = /if-none-match|if-match|conditional|precondition/i.test(`${name} ${e5.message ?? ""}`);
+  if (status === 501 || name === "NotImplemented" || status === 400 && aboutHeaders) {
+    return new ConditionalWriteRefused(
+      `${where.input}: the S3 store${where.endpoint ? ` at ${where.endpoint}` : ""} refused the conditional write of ${object} (it answered ${answer} to ${sent}); pgferry writes backups only with S3 conditional writes, so that one backup can never replace another. Use a store that supports them`
+    );
+  }
+  return void 0;
 }
 
 // core/storage/s3-client.ts
@@ -53739,6 +53824,73 @@ function explainS3Error(error3, where) {
   return new PgferryError(
     `${where.input}: S3 request for ${object} failed: ${name ? `${name}: ` : ""}${e5.message ?? String(error3)}`
   );
+}
+
+// core/storage/manifest.ts
+var MANIFEST_SCHEMA = 1;
+async function putJson(client, settings, bucket, key, value, input2, tags = {}, condition) {
+  const tagging = new URLSearchParams(Object.entries(tags)).toString();
+  let etag;
+  try {
+    const put = await client.send(
+      new import_client_s32.PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: `${JSON.stringify(value, null, 2)}
+`,
+        ContentType: "application/json",
+        ...tagging ? { Tagging: tagging } : {},
+        ...settings.sse ? { ServerSideEncryption: settings.sse } : {},
+        ...settings.kmsKeyId ? { SSEKMSKeyId: settings.kmsKeyId } : {},
+        ...conditionParams(condition)
+      })
+    );
+    etag = put.ETag;
+    if (tagging) {
+      await client.send(
+        new import_client_s32.PutObjectTaggingCommand({
+          Bucket: bucket,
+          Key: key,
+          Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
+        })
+      );
+    }
+  } catch (error3) {
+    const where = { input: input2, bucket, key, endpoint: settings.endpoint };
+    throw conditionalFailure(error3, condition, where) ?? explainS3Error(error3, where);
+  }
+  return etag;
+}
+var NotJsonError = class extends PgferryError {
+};
+async function getJson(client, bucket, key, input2, endpoint) {
+  return (await getJsonVersion(client, bucket, key, input2, endpoint))?.value;
+}
+async function getJsonVersion(client, bucket, key, input2, endpoint) {
+  const read = await getTextVersion(client, bucket, key, input2, endpoint);
+  if (!read) return void 0;
+  try {
+    return { value: JSON.parse(read.text), etag: read.etag };
+  } catch {
+    throw new NotJsonError(`${input2}: s3://${bucket}/${key} is not valid JSON`);
+  }
+}
+async function getTextVersion(client, bucket, key, input2, endpoint, forbiddenMeansAbsent = false) {
+  try {
+    const res = await client.send(new import_client_s32.GetObjectCommand({ Bucket: bucket, Key: key }));
+    return { etag: res.ETag, text: await res.Body?.transformToString("utf8") ?? "" };
+  } catch (error3) {
+    const e5 = error3;
+    if (e5.name === "NoSuchKey" || e5.name === "NotFound") return void 0;
+    const explained = explainS3Error(error3, { input: input2, bucket, key, endpoint });
+    if (e5.$metadata?.httpStatusCode === 403 || e5.name === "AccessDenied") {
+      if (forbiddenMeansAbsent) return void 0;
+      throw new PgferryError(
+        `${explained.message}; without s3:ListBucket S3 also answers this way when the object does not exist`
+      );
+    }
+    throw explained;
+  }
 }
 
 // core/jobs/backup.ts
@@ -53826,35 +53978,8 @@ function checkStorableDatabaseName(name, input2) {
   return name;
 }
 
-// core/storage/backup-layout.ts
-var TIER_TAG = "pgferry-tier";
-function pad(n3) {
-  return String(n3).padStart(2, "0");
-}
-function join6(...parts) {
-  return parts.map((p4) => p4.replace(/^\/+|\/+$/g, "")).filter(Boolean).join("/");
-}
-function compactTimestamp(d5) {
-  return `${d5.getUTCFullYear()}${pad(d5.getUTCMonth() + 1)}${pad(d5.getUTCDate())}T${pad(d5.getUTCHours())}${pad(d5.getUTCMinutes())}${pad(d5.getUTCSeconds())}Z`;
-}
-function backupKey(prefix, database, at2) {
-  const day = [String(at2.getUTCFullYear()), pad(at2.getUTCMonth() + 1), pad(at2.getUTCDate())];
-  return join6(prefix, database, ...day, `${database}-${compactTimestamp(at2)}.dump`);
-}
-function manifestKey(dumpKey) {
-  return `${dumpKey}.json`;
-}
-function latestKey(prefix, database) {
-  return join6(prefix, database, "latest.json");
-}
-function tierFor(at2) {
-  if (at2.getUTCDate() === 1) return "monthly";
-  if (at2.getUTCDay() === 0) return "weekly";
-  return "daily";
-}
-
 // core/storage/download.ts
-var import_client_s32 = __toESM(require_dist_cjs16(), 1);
+var import_client_s33 = __toESM(require_dist_cjs16(), 1);
 import { createWriteStream as createWriteStream2 } from "node:fs";
 import { rm as rm4 } from "node:fs/promises";
 import { pipeline as pipeline4 } from "node:stream/promises";
@@ -53890,7 +54015,7 @@ var HashMeter = class extends Transform4 {
 // core/storage/download.ts
 async function openObject(client, ref, signal) {
   try {
-    const res = await client.send(new import_client_s32.GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }), {
+    const res = await client.send(new import_client_s33.GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }), {
       abortSignal: signal
     });
     if (!res.Body) throw new PgferryError(`${ref.input}: s3://${ref.bucket}/${ref.key} has no body`);
@@ -53921,60 +54046,95 @@ async function downloadVerified(client, ref, file, expected, signal) {
   }
 }
 
-// core/storage/manifest.ts
-var import_client_s33 = __toESM(require_dist_cjs16(), 1);
-var MANIFEST_SCHEMA = 1;
-async function putJson(client, settings, bucket, key, value, input2, tags = {}) {
-  const tagging = new URLSearchParams(Object.entries(tags)).toString();
-  try {
-    await client.send(
-      new import_client_s33.PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: `${JSON.stringify(value, null, 2)}
-`,
-        ContentType: "application/json",
-        ...tagging ? { Tagging: tagging } : {},
-        ...settings.sse ? { ServerSideEncryption: settings.sse } : {},
-        ...settings.kmsKeyId ? { SSEKMSKeyId: settings.kmsKeyId } : {}
-      })
-    );
-    if (tagging) {
-      await client.send(
-        new import_client_s33.PutObjectTaggingCommand({
-          Bucket: bucket,
-          Key: key,
-          Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
-        })
-      );
-    }
-  } catch (error3) {
-    throw explainS3Error(error3, { input: input2, bucket, key, endpoint: settings.endpoint });
-  }
+// core/storage/latest-pointer.ts
+var import_client_s34 = __toESM(require_dist_cjs16(), 1);
+import { setTimeout as sleep2 } from "node:timers/promises";
+var MAX_ATTEMPTS = 8;
+function startedAfter(a5, b6) {
+  const ta = Date.parse(a5.startedAt);
+  const tb = Date.parse(b6.startedAt);
+  return ta !== tb ? ta > tb : a5.key > b6.key;
 }
-var NotJsonError = class extends PgferryError {
-};
-async function getJson(client, bucket, key, input2, endpoint) {
-  let text2;
-  try {
-    const res = await client.send(new import_client_s33.GetObjectCommand({ Bucket: bucket, Key: key }));
-    text2 = await res.Body?.transformToString("utf8") ?? "";
-  } catch (error3) {
-    const e5 = error3;
-    if (e5.name === "NoSuchKey" || e5.name === "NotFound") return void 0;
-    const explained = explainS3Error(error3, { input: input2, bucket, key, endpoint });
-    if (e5.$metadata?.httpStatusCode === 403 || e5.name === "AccessDenied") {
-      throw new PgferryError(
-        `${explained.message}; without s3:ListBucket S3 also answers this way when the object does not exist`
-      );
-    }
-    throw explained;
-  }
+function parsed(text2) {
   try {
     return JSON.parse(text2);
   } catch {
-    throw new NotJsonError(`${input2}: s3://${bucket}/${key} is not valid JSON`);
+    return void 0;
   }
+}
+function isPointer(value) {
+  const v2 = value;
+  return typeof v2 === "object" && v2 !== null && typeof v2.key === "string" && typeof v2.manifest === "string";
+}
+async function unreadable(r5) {
+  try {
+    const res = await r5.client.send(new import_client_s34.GetObjectCommand({ Bucket: r5.bucket, Key: r5.key }));
+    await res.Body?.transformToString();
+    return false;
+  } catch (error3) {
+    const e5 = error3;
+    return e5.$metadata?.httpStatusCode === 403 || e5.name === "AccessDenied";
+  }
+}
+async function startOf(r5, current) {
+  if (typeof current.startedAt === "string") return { startedAt: current.startedAt, key: current.key };
+  const manifest = await getJson(
+    r5.client,
+    r5.bucket,
+    current.manifest,
+    r5.input,
+    r5.settings.endpoint
+  ).catch(() => void 0);
+  return typeof manifest?.startedAt === "string" ? { startedAt: manifest.startedAt, key: current.key } : void 0;
+}
+async function movePointer(r5) {
+  const ours = { startedAt: r5.pointer.startedAt, key: r5.pointer.key };
+  const where = `s3://${r5.bucket}/${r5.key}`;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    r5.signal?.throwIfAborted();
+    const read = await getTextVersion(r5.client, r5.bucket, r5.key, r5.input, r5.settings.endpoint, true);
+    const current = read && parsed(read.text);
+    if (isPointer(current)) {
+      const theirs = await startOf(r5, current);
+      if (theirs && !startedAfter(ours, theirs)) {
+        if (theirs.key !== ours.key) {
+          r5.log.info(
+            `${where} names ${current.key}, which started later (${theirs.startedAt}); left as it is`
+          );
+        }
+        return { moved: theirs.key === ours.key, names: current.key };
+      }
+    } else if (read) {
+      r5.log.warn(`${where} is not a pgferry latest pointer; replacing it`);
+    }
+    const condition = read?.etag ? { ifMatch: read.etag } : CREATE_ONLY;
+    try {
+      await putJson(r5.client, r5.settings, r5.bucket, r5.key, r5.pointer, r5.input, {}, condition);
+    } catch (error3) {
+      if (!(error3 instanceof WriteConflictError)) throw error3;
+      if (!read && await unreadable(r5)) {
+        throw new PgferryError(
+          `${r5.input}: ${where} exists but S3 refuses to let this backup read it (403); the backup ${r5.pointer.key} is stored and verified, but latest.json does not name it. Allow s3:GetObject on it`
+        );
+      }
+      r5.log.info(`${error3.message}; reading it again (attempt ${attempt} of ${MAX_ATTEMPTS})`);
+      await sleep2(25 * attempt + Math.floor(Math.random() * 50), void 0, { signal: r5.signal });
+      continue;
+    }
+    const backText = await getTextVersion(r5.client, r5.bucket, r5.key, r5.input, r5.settings.endpoint, true);
+    const back = backText && parsed(backText.text);
+    if (isPointer(back)) {
+      if (back.key === ours.key) return { moved: true, names: ours.key };
+      const theirs = await startOf(r5, back);
+      if (theirs && startedAfter(theirs, ours)) return { moved: true, names: back.key };
+    }
+    r5.log.warn(
+      `${where} was overwritten right after this backup moved it (the store ignores conditional writes?); moving it again`
+    );
+  }
+  throw new PgferryError(
+    `${r5.input}: ${where} kept changing under this backup (${MAX_ATTEMPTS} attempts); the backup ${r5.pointer.key} is stored and verified, but latest.json does not name it`
+  );
 }
 
 // core/pg/compression.ts
@@ -54064,6 +54224,7 @@ var GatedUpload = class {
   constructor(r5) {
     this.r = r5;
     this.partSize = partSizeFor(r5.expectedBytes);
+    this.condition = r5.createOnly ? CREATE_ONLY : void 0;
     this.body.pipe(this.gate, { end: false });
     this.upload = new import_lib_storage.Upload({
       client: r5.client,
@@ -54074,6 +54235,7 @@ var GatedUpload = class {
         ContentType: r5.contentType ?? "application/octet-stream",
         ...r5.settings.sse ? { ServerSideEncryption: r5.settings.sse } : {},
         ...r5.settings.kmsKeyId ? { SSEKMSKeyId: r5.settings.kmsKeyId } : {},
+        ...r5.createOnly ? { IfNoneMatch: "*" } : {},
         // AWS computes a full-object checksum; S3-compatible stores may not know the header.
         ...r5.settings.endpoint ? {} : { ChecksumAlgorithm: "CRC64NVME" }
       },
@@ -54092,19 +54254,22 @@ var GatedUpload = class {
   upload;
   done;
   partSize;
+  condition;
+  explain(error3) {
+    const where = {
+      input: this.r.input,
+      bucket: this.r.bucket,
+      key: this.r.key,
+      endpoint: this.r.settings.endpoint
+    };
+    return conditionalFailure(error3, this.condition, where) ?? explainS3Error(error3, where);
+  }
   /** Settles when the upload fails (for stopping the producer early); never when it succeeds. */
   failure() {
     return this.done.then(
       () => new Promise(() => {
       }),
-      (error3) => Promise.reject(
-        explainS3Error(error3, {
-          input: this.r.input,
-          bucket: this.r.bucket,
-          key: this.r.key,
-          endpoint: this.r.settings.endpoint
-        })
-      )
+      (error3) => Promise.reject(this.explain(error3))
     );
   }
   /** The producer exited 0 and its output ended: let the upload finish and the object appear. */
@@ -54114,12 +54279,7 @@ var GatedUpload = class {
     try {
       await this.done;
     } catch (error3) {
-      throw explainS3Error(error3, {
-        input: this.r.input,
-        bucket: this.r.bucket,
-        key: this.r.key,
-        endpoint: this.r.settings.endpoint
-      });
+      throw this.explain(error3);
     }
   }
   async abort(reason) {
@@ -54655,8 +54815,30 @@ function streamCustomDump(o3) {
 }
 
 // core/jobs/dump-to-s3.ts
+function compressionLabel(c5) {
+  return c5.level === void 0 ? c5.algorithm : `${c5.algorithm}:${c5.level}`;
+}
+function manifestOf(d5, where, startedAt = d5.startedAt) {
+  return {
+    schemaVersion: MANIFEST_SCHEMA,
+    database: d5.server.database,
+    bucket: where.bucket,
+    key: where.key,
+    bytes: d5.bytes,
+    sha256: d5.sha256,
+    format: "custom",
+    compression: compressionLabel(d5.compression),
+    archiveVersion: d5.archive.archiveVersion,
+    serverVersion: d5.server.versionText,
+    clientVersion: formatVersion(d5.client.version),
+    startedAt: startedAt.toISOString(),
+    finishedAt: d5.finishedAt.toISOString(),
+    durationSeconds: Math.max(0, (d5.finishedAt.getTime() - startedAt.getTime()) / 1e3),
+    tocEntries: d5.archive.tocEntries
+  };
+}
 async function dumpToS3(o3) {
-  const started2 = Date.now();
+  const startedAt = /* @__PURE__ */ new Date();
   const server = o3.server ?? await serverFacts(o3.from, "from");
   const choice = await chooseDumpClient(server.version, o3.postgresVersion, o3.catalog);
   choice.warnings.forEach((w2) => o3.log.warn(w2));
@@ -54672,7 +54854,8 @@ async function dumpToS3(o3) {
     input: o3.input,
     settings: o3.settings,
     expectedBytes: server.sizeBytes,
-    tags: o3.tags
+    tags: o3.tags,
+    createOnly: o3.createOnly
   });
   const meter = new HashMeter(64 * 1024);
   meter.pipe(upload.body);
@@ -54708,7 +54891,9 @@ async function dumpToS3(o3) {
     compression,
     archive: readArchiveFactsFromBuffer(meter.head, { name: `s3://${o3.bucket}/${o3.key}` }),
     partSize: upload.partSize,
-    durationSeconds: (Date.now() - started2) / 1e3
+    startedAt,
+    finishedAt: /* @__PURE__ */ new Date(),
+    durationSeconds: (Date.now() - startedAt.getTime()) / 1e3
   };
 }
 
@@ -56061,9 +56246,9 @@ ${lines.join("\n")}
 }
 
 // core/jobs/dump.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
+import { randomBytes as randomBytes3 } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
-import { mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm5, stat as stat5 } from "node:fs/promises";
+import { chmod as chmod2, mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm5, stat as stat5, writeFile as writeFile3 } from "node:fs/promises";
 import os8 from "node:os";
 import path11 from "node:path";
 function sizeOnDisk(p4) {
@@ -56089,6 +56274,19 @@ async function checkDestination(to2, format2) {
   }
   await mkdir4(path11.dirname(path11.resolve(to2)), { recursive: true });
 }
+async function createPrivateOutput(temp, format2) {
+  if (format2 === "directory") {
+    await mkdir4(temp, { mode: 448 });
+    await chmod2(temp, 448);
+  } else {
+    await writeFile3(temp, "", { mode: 384, flag: "wx" });
+    await chmod2(temp, 384);
+  }
+}
+async function makePrivate(temp, format2) {
+  if (format2 !== "directory") return chmod2(temp, 384);
+  for (const name of await readdir4(temp)) await chmod2(path11.join(temp, name), 384);
+}
 async function dumpToPath(o3) {
   const started2 = Date.now();
   await checkDestination(o3.to, o3.format);
@@ -56109,7 +56307,7 @@ async function dumpToPath(o3) {
   }
   const temp = path11.join(
     path11.dirname(path11.resolve(o3.to)),
-    `.${path11.basename(o3.to)}.pgferry-${randomBytes2(4).toString("hex")}`
+    `.${path11.basename(o3.to)}.pgferry-${randomBytes3(4).toString("hex")}`
   );
   const args = pgDumpArgs({
     ...dumpSelection(o3),
@@ -56120,6 +56318,7 @@ async function dumpToPath(o3) {
     file: temp
   });
   try {
+    await createPrivateOutput(temp, o3.format);
     await runTool({
       file: toolPath(client, "pg_dump"),
       args,
@@ -56131,6 +56330,7 @@ async function dumpToPath(o3) {
       measureBytes: () => sizeOnDisk(temp),
       secrets: secretsOf(o3.from)
     });
+    await makePrivate(temp, o3.format);
     if (o3.format === "directory") await rm5(o3.to, { recursive: true, force: true });
     await rename3(temp, o3.to);
   } catch (error3) {
@@ -56252,7 +56452,16 @@ function countDifferences(expected, actual) {
 }
 
 // core/jobs/backup.ts
-async function verifyByList(o3, client, ref, sha256, tocEntries) {
+function listingHeader(listing) {
+  const field = (name) => new RegExp(`^;\\s+${name}:\\s*(.*?)\\s*$`, "m").exec(listing)?.[1];
+  const toc = field("TOC Entries");
+  return {
+    tocEntries: toc === void 0 ? void 0 : Number(toc),
+    dbname: field("dbname"),
+    format: field("Format")
+  };
+}
+async function verifyByList(o3, client, ref, sha256, database, tocEntries) {
   const { body } = await openObject(o3.s3, ref, o3.signal);
   const meter = new HashMeter();
   const { stdout } = await runTool({
@@ -56265,10 +56474,13 @@ async function verifyByList(o3, client, ref, sha256, tocEntries) {
   const listed = stdout.split("\n").filter((l3) => /^\d+;/.test(l3)).length;
   await finished2(meter);
   const readBack = meter.digest();
+  const header = listingHeader(stdout);
   const problems = [
     readBack !== sha256 && `the stored object's SHA-256 is ${readBack}, the upload's was ${sha256}`,
-    // --list leaves out the few header entries (encoding, search_path …) the count includes.
-    (listed === 0 || tocEntries !== void 0 && listed > tocEntries) && `pg_restore listed ${listed} entries, the header says ${tocEntries ?? "nothing"}`
+    header.format !== "CUSTOM" && `pg_restore --list shows format ${header.format ?? "nothing"}, expected CUSTOM`,
+    header.dbname !== database && `pg_restore --list names database ${header.dbname ?? "nothing"}, expected ${database}`,
+    (tocEntries === void 0 || header.tocEntries !== tocEntries) && `pg_restore --list counts ${header.tocEntries ?? "no"} TOC entries, the streamed header ${tocEntries ?? "none"}`,
+    tocEntries !== void 0 && listed > tocEntries && `pg_restore listed ${listed} entries, more than the ${tocEntries} the header holds`
   ].filter((p4) => typeof p4 === "string");
   return {
     method: "list",
@@ -56312,9 +56524,10 @@ async function backupDatabase(o3) {
   const startedAt = (o3.now ?? (() => /* @__PURE__ */ new Date()))();
   const server = await serverFacts(o3.from, "from");
   checkStorableDatabaseName(server.database, "from");
-  const key = backupKey(o3.prefix, server.database, startedAt);
+  const key = backupKey(o3.prefix, server.database, startedAt, o3.random?.());
   const tier = tierFor(startedAt);
   const ref = { bucket: o3.bucket, key, input: "to", endpoint: o3.settings.endpoint };
+  const untouched = "latest.json was not moved";
   const snapshotSession = o3.verify === "restore" ? await connect(o3.from, "from") : void 0;
   let expected;
   let snapshot;
@@ -56334,63 +56547,88 @@ async function backupDatabase(o3) {
       postgresVersion: o3.postgresVersion,
       extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
       tags: { [TIER_TAG]: tier },
+      createOnly: true,
       catalog: o3.catalog,
       log: o3.log,
       signal: o3.signal,
       onProgress: o3.onProgress,
       progressIntervalMs: o3.progressIntervalMs,
       server
+    }).catch((error3) => {
+      throw withContext(error3, `backup of ${server.database} failed; ${untouched}`);
     });
     if (snapshotSession) expected = await tableCounts(snapshotSession);
     await snapshotSession?.query("COMMIT");
     o3.log.info(`uploaded ${dumped.bytes} bytes to s3://${o3.bucket}/${key}; verifying (${o3.verify})`);
-    const verification = o3.verify === "restore" && expected ? await verifyByRestore(o3, ref, dumped.sha256, expected) : await verifyByList(o3, dumped.client, ref, dumped.sha256, dumped.archive.tocEntries);
+    const verification = o3.verify === "restore" && expected ? await verifyByRestore(o3, ref, dumped.sha256, expected) : await verifyByList(
+      o3,
+      dumped.client,
+      ref,
+      dumped.sha256,
+      server.database,
+      dumped.archive.tocEntries
+    );
     const finishedAt = (o3.now ?? (() => /* @__PURE__ */ new Date()))();
     const manifest = {
-      schemaVersion: MANIFEST_SCHEMA,
-      database: server.database,
-      bucket: o3.bucket,
-      key,
-      bytes: dumped.bytes,
-      sha256: dumped.sha256,
-      format: "custom",
-      compression: dumped.compression.level === void 0 ? dumped.compression.algorithm : `${dumped.compression.algorithm}:${dumped.compression.level}`,
-      archiveVersion: dumped.archive.archiveVersion,
-      serverVersion: server.versionText,
-      clientVersion: formatVersion(dumped.client.version),
+      ...manifestOf(dumped, { bucket: o3.bucket, key }, startedAt),
       tier,
-      startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       durationSeconds: Math.max(0, (finishedAt.getTime() - startedAt.getTime()) / 1e3),
-      tocEntries: dumped.archive.tocEntries,
       verification
     };
     const manifestUri = `s3://${o3.bucket}/${manifestKey(key)}`;
-    await putJson(o3.s3, o3.settings, o3.bucket, manifestKey(key), manifest, "to", { [TIER_TAG]: tier });
+    await putJson(
+      o3.s3,
+      o3.settings,
+      o3.bucket,
+      manifestKey(key),
+      manifest,
+      "to",
+      { [TIER_TAG]: tier },
+      CREATE_ONLY
+    ).catch((error3) => {
+      throw withContext(error3, `the manifest of s3://${o3.bucket}/${key} was not written; ${untouched}`);
+    });
     if (verification.result !== "passed") {
       throw new PgferryError(
-        `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? "no detail"}; latest.json was not moved (manifest: ${manifestUri})`
+        `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? "no detail"}; ${untouched} (manifest: ${manifestUri})`
       );
     }
-    const latest = {
-      schemaVersion: MANIFEST_SCHEMA,
-      database: server.database,
-      key,
-      manifest: manifestKey(key),
-      sha256: dumped.sha256,
-      bytes: dumped.bytes,
-      finishedAt: manifest.finishedAt
-    };
-    await putJson(o3.s3, o3.settings, o3.bucket, latestKey(o3.prefix, server.database), latest, "to");
-    return { manifest, manifestUri, client: dumped.client, reason: dumped.choice.reason };
+    const latest = await movePointer({
+      client: o3.s3,
+      settings: o3.settings,
+      bucket: o3.bucket,
+      key: latestKey(o3.prefix, server.database),
+      pointer: {
+        schemaVersion: MANIFEST_SCHEMA,
+        database: server.database,
+        key,
+        manifest: manifestKey(key),
+        sha256: dumped.sha256,
+        bytes: dumped.bytes,
+        startedAt: manifest.startedAt,
+        finishedAt: manifest.finishedAt
+      },
+      input: "to",
+      log: o3.log,
+      signal: o3.signal
+    });
+    return { manifest, manifestUri, latest, client: dumped.client, reason: dumped.choice.reason };
   } finally {
     await snapshotSession?.end().catch(() => {
     });
   }
 }
+function withContext(error3, context) {
+  if (error3 instanceof WriteConflictError)
+    return new WriteConflictError(`${context}: ${error3.message}`, { cause: error3 });
+  if (error3 instanceof ConditionalWriteRefused)
+    return new ConditionalWriteRefused(`${context}: ${error3.message}`, { cause: error3 });
+  return error3;
+}
 
 // core/jobs/restore-s3.ts
-var import_client_s34 = __toESM(require_dist_cjs16(), 1);
+var import_client_s35 = __toESM(require_dist_cjs16(), 1);
 import { mkdtemp as mkdtemp3, rm as rm7 } from "node:fs/promises";
 import os10 from "node:os";
 import path13 from "node:path";
@@ -56471,7 +56709,7 @@ function checkObjectSize(manifest, stored, uri) {
 // core/jobs/restore-s3.ts
 async function storedSize(client, ref) {
   try {
-    const head = await client.send(new import_client_s34.HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+    const head = await client.send(new import_client_s35.HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
     return head.ContentLength ?? 0;
   } catch (error3) {
     const e5 = error3;
@@ -56611,7 +56849,7 @@ async function restoreFromS3(o3) {
 }
 
 // core/jobs/copy.ts
-import { randomBytes as randomBytes3 } from "node:crypto";
+import { randomBytes as randomBytes4 } from "node:crypto";
 import { mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
 import os11 from "node:os";
 import path14 from "node:path";
@@ -56813,7 +57051,7 @@ async function copyDatabase(o3) {
     } else {
       const dir = await mkdtemp4(path14.join(os11.tmpdir(), "pgferry-copy-"));
       try {
-        const file = path14.join(dir, `copy-${randomBytes3(4).toString("hex")}.dump`);
+        const file = path14.join(dir, `copy-${randomBytes4(4).toString("hex")}.dump`);
         await dumpToPath({
           ...dumpSelection(o3),
           from: o3.from,
@@ -56933,11 +57171,12 @@ async function runJob(options, ctx) {
       if (destination.kind === "s3") return dumpToS3Job(options, ctx, catalog, destination, started2);
       const result = await dumpToPath({ ...options, ...common, from: options.source, to: destination.path });
       if (options.globals) {
-        await writeFile3(
-          globalsPath(destination.path),
-          await dumpGlobals(result.client, options.source, ctx.signal),
-          { mode: 384 }
-        );
+        const globals = globalsPath(destination.path);
+        await chmod3(globals, 384).catch(() => {
+        });
+        await writeFile4(globals, await dumpGlobals(result.client, options.source, ctx.signal), {
+          mode: 384
+        });
       }
       const [sha256, tables] = await Promise.all([
         sha256File(destination.path),
@@ -57039,10 +57278,11 @@ async function dumpToS3Job(options, ctx, catalog, destination, started2) {
       `a dump streamed to S3 is written in the custom format, not ${options.format}`
     );
   }
+  const s32 = s3Client(options.s3);
   const result = await dumpToS3({
     ...options,
     from: options.source,
-    s3: s3Client(options.s3),
+    s3: s32,
     settings: options.s3,
     bucket: destination.bucket,
     key: destination.key,
@@ -57052,11 +57292,22 @@ async function dumpToS3Job(options, ctx, catalog, destination, started2) {
     signal: ctx.signal,
     onProgress: ctx.onProgress
   });
+  const location = `s3://${destination.bucket}/${destination.key}`;
+  const manifest = manifestKey(destination.key);
+  await putJson(s32, options.s3, destination.bucket, manifest, manifestOf(result, destination), "to").catch(
+    (error3) => {
+      throw new PgferryError(
+        `the dump was stored at ${location}, but its manifest was not (${error3.message}); a restore refuses the object until a dump writes both`,
+        { cause: error3 }
+      );
+    }
+  );
   return {
     command: "dump",
     ...clientFields(result.client),
     serverVersion: result.server.versionText,
-    location: `s3://${destination.bucket}/${destination.key}`,
+    location,
+    manifest: `s3://${destination.bucket}/${manifest}`,
     bytes: result.bytes,
     sha256: result.sha256,
     format: "custom",

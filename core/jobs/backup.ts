@@ -13,19 +13,15 @@ import { withDatabase, type ConnectionSpec } from '../pg/connection.js';
 import { runTool } from '../pg/run.js';
 import { connect, serverFacts } from '../pg/server.js';
 import { dropDatabase } from '../pg/target-database.js';
-import { formatVersion, type VersionRequest } from '../pg/version.js';
+import type { VersionRequest } from '../pg/version.js';
 import { checkStorableDatabaseName } from '../storage/database-name.js';
 import { backupKey, latestKey, manifestKey, TIER_TAG, tierFor } from '../storage/backup-layout.js';
 import { downloadVerified, openObject, type ObjectRef } from '../storage/download.js';
 import { HashMeter } from '../storage/hash-meter.js';
-import {
-  MANIFEST_SCHEMA,
-  putJson,
-  type LatestPointer,
-  type Manifest,
-  type Verification,
-} from '../storage/manifest.js';
-import { dumpToS3 } from './dump-to-s3.js';
+import { ConditionalWriteRefused, CREATE_ONLY, WriteConflictError } from '../storage/conditional-write.js';
+import { movePointer, type PointerMove } from '../storage/latest-pointer.js';
+import { MANIFEST_SCHEMA, putJson, type Manifest, type Verification } from '../storage/manifest.js';
+import { dumpToS3, manifestOf } from './dump-to-s3.js';
 import { restoreFromPath } from './restore.js';
 import { countDifferences, tableCounts, type TableCounts } from './table-counts.js';
 
@@ -40,22 +36,45 @@ export interface BackupOptions extends JobHooks {
   postgresVersion: VersionRequest;
   /** The run's clock (tests pin it to check tiers and keys). */
   now?: () => Date;
+  /** The key's random part (tests pin it to make two backups collide on purpose). */
+  random?: () => string;
 }
 
 export interface BackupResult {
   manifest: Manifest;
   manifestUri: string;
+  /** Whether latest.json now names this backup (a backup that started later may hold it). */
+  latest: PointerMove;
   client: ClientTools;
   /** Why this client was chosen. */
   reason: string;
 }
 
-/** `verify: list` — the stored object read back: its SHA-256 and a full `pg_restore --list`. */
+/** The header lines of `pg_restore --list` that say which archive it read. */
+function listingHeader(listing: string): { tocEntries?: number; dbname?: string; format?: string } {
+  const field = (name: string): string | undefined =>
+    new RegExp(`^;\\s+${name}:\\s*(.*?)\\s*$`, 'm').exec(listing)?.[1];
+  const toc = field('TOC Entries');
+  return {
+    tocEntries: toc === undefined ? undefined : Number(toc),
+    dbname: field('dbname'),
+    format: field('Format'),
+  };
+}
+
+/**
+ * `verify: list` — the stored object read back: its SHA-256 and a full `pg_restore --list`. The
+ * listing must describe the archive that was streamed: its own header names the same TOC entry count
+ * and database, and it lists no more entries than that. (An empty database's archive holds only the
+ * few header entries — encoding, search_path … — that a listing never prints, so a count of listed
+ * entries is no proof of anything.)
+ */
 async function verifyByList(
   o: BackupOptions,
   client: ClientTools,
   ref: ObjectRef,
   sha256: string,
+  database: string,
   tocEntries?: number,
 ): Promise<Verification> {
   const { body } = await openObject(o.s3, ref, o.signal);
@@ -71,11 +90,18 @@ async function verifyByList(
   // pg_restore stops after the table of contents; the rest of the object still runs through the hash.
   await finished(meter);
   const readBack = meter.digest();
+  const header = listingHeader(stdout);
   const problems = [
     readBack !== sha256 && `the stored object's SHA-256 is ${readBack}, the upload's was ${sha256}`,
-    // --list leaves out the few header entries (encoding, search_path …) the count includes.
-    (listed === 0 || (tocEntries !== undefined && listed > tocEntries)) &&
-      `pg_restore listed ${listed} entries, the header says ${tocEntries ?? 'nothing'}`,
+    header.format !== 'CUSTOM' &&
+      `pg_restore --list shows format ${header.format ?? 'nothing'}, expected CUSTOM`,
+    header.dbname !== database &&
+      `pg_restore --list names database ${header.dbname ?? 'nothing'}, expected ${database}`,
+    (tocEntries === undefined || header.tocEntries !== tocEntries) &&
+      `pg_restore --list counts ${header.tocEntries ?? 'no'} TOC entries, the streamed header ${tocEntries ?? 'none'}`,
+    tocEntries !== undefined &&
+      listed > tocEntries &&
+      `pg_restore listed ${listed} entries, more than the ${tocEntries} the header holds`,
   ].filter((p): p is string => typeof p === 'string');
   return {
     method: 'list',
@@ -96,6 +122,7 @@ async function verifyByRestore(
   const scratch = withDatabase(o.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
     const file = path.join(dir, 'backup.dump');
+    // downloadVerified creates the file 0600 and new: the drill's copy holds the whole database.
     await downloadVerified(o.s3, ref, file, { sha256 }, o.signal);
     await restoreFromPath({
       from: file,
@@ -123,16 +150,19 @@ async function verifyByRestore(
 }
 
 /**
- * One database: dump → upload → verify → manifest → latest.json, in that order. A failed dump leaves
- * no object; a failed verification records a failed manifest, leaves latest.json alone and throws.
+ * One database: dump → upload → verify → manifest → latest.json, in that order. The dump and its
+ * manifest are written create-only (`If-None-Match: *`) under a key no other backup has; a failed
+ * dump leaves no object; a failed verification records a failed manifest, leaves latest.json alone
+ * and throws. latest.json moves only to a backup that started later than the one it names.
  */
 export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
   const startedAt = (o.now ?? (() => new Date()))();
   const server = await serverFacts(o.from, 'from');
   checkStorableDatabaseName(server.database, 'from'); // the name the server reports becomes keys
-  const key = backupKey(o.prefix, server.database, startedAt);
+  const key = backupKey(o.prefix, server.database, startedAt, o.random?.());
   const tier = tierFor(startedAt);
   const ref: ObjectRef = { bucket: o.bucket, key, input: 'to', endpoint: o.settings.endpoint };
+  const untouched = 'latest.json was not moved';
 
   // For a drill, the source's counts come from the very snapshot pg_dump reads.
   const snapshotSession = o.verify === 'restore' ? await connect(o.from, 'from') : undefined;
@@ -155,12 +185,15 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
       postgresVersion: o.postgresVersion,
       extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
       tags: { [TIER_TAG]: tier },
+      createOnly: true,
       catalog: o.catalog,
       log: o.log,
       signal: o.signal,
       onProgress: o.onProgress,
       progressIntervalMs: o.progressIntervalMs,
       server,
+    }).catch((error: unknown) => {
+      throw withContext(error, `backup of ${server.database} failed; ${untouched}`);
     });
     if (snapshotSession) expected = await tableCounts(snapshotSession);
     await snapshotSession?.query('COMMIT');
@@ -169,49 +202,73 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
     const verification =
       o.verify === 'restore' && expected
         ? await verifyByRestore(o, ref, dumped.sha256, expected)
-        : await verifyByList(o, dumped.client, ref, dumped.sha256, dumped.archive.tocEntries);
+        : await verifyByList(
+            o,
+            dumped.client,
+            ref,
+            dumped.sha256,
+            server.database,
+            dumped.archive.tocEntries,
+          );
     const finishedAt = (o.now ?? (() => new Date()))();
     const manifest: Manifest = {
-      schemaVersion: MANIFEST_SCHEMA,
-      database: server.database,
-      bucket: o.bucket,
-      key,
-      bytes: dumped.bytes,
-      sha256: dumped.sha256,
-      format: 'custom',
-      compression:
-        dumped.compression.level === undefined
-          ? dumped.compression.algorithm
-          : `${dumped.compression.algorithm}:${dumped.compression.level}`,
-      archiveVersion: dumped.archive.archiveVersion,
-      serverVersion: server.versionText,
-      clientVersion: formatVersion(dumped.client.version),
+      ...manifestOf(dumped, { bucket: o.bucket, key }, startedAt),
       tier,
-      startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       durationSeconds: Math.max(0, (finishedAt.getTime() - startedAt.getTime()) / 1000),
-      tocEntries: dumped.archive.tocEntries,
       verification,
     };
     const manifestUri = `s3://${o.bucket}/${manifestKey(key)}`;
-    await putJson(o.s3, o.settings, o.bucket, manifestKey(key), manifest, 'to', { [TIER_TAG]: tier });
+    await putJson(
+      o.s3,
+      o.settings,
+      o.bucket,
+      manifestKey(key),
+      manifest,
+      'to',
+      { [TIER_TAG]: tier },
+      CREATE_ONLY,
+    ).catch((error: unknown) => {
+      throw withContext(error, `the manifest of s3://${o.bucket}/${key} was not written; ${untouched}`);
+    });
     if (verification.result !== 'passed') {
       throw new PgferryError(
-        `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? 'no detail'}; latest.json was not moved (manifest: ${manifestUri})`,
+        `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? 'no detail'}; ${untouched} (manifest: ${manifestUri})`,
       );
     }
-    const latest: LatestPointer = {
-      schemaVersion: MANIFEST_SCHEMA,
-      database: server.database,
-      key,
-      manifest: manifestKey(key),
-      sha256: dumped.sha256,
-      bytes: dumped.bytes,
-      finishedAt: manifest.finishedAt,
-    };
-    await putJson(o.s3, o.settings, o.bucket, latestKey(o.prefix, server.database), latest, 'to');
-    return { manifest, manifestUri, client: dumped.client, reason: dumped.choice.reason };
+    const latest = await movePointer({
+      client: o.s3,
+      settings: o.settings,
+      bucket: o.bucket,
+      key: latestKey(o.prefix, server.database),
+      pointer: {
+        schemaVersion: MANIFEST_SCHEMA,
+        database: server.database,
+        key,
+        manifest: manifestKey(key),
+        sha256: dumped.sha256,
+        bytes: dumped.bytes,
+        startedAt: manifest.startedAt,
+        finishedAt: manifest.finishedAt,
+      },
+      input: 'to',
+      log: o.log,
+      signal: o.signal,
+    });
+    return { manifest, manifestUri, latest, client: dumped.client, reason: dumped.choice.reason };
   } finally {
     await snapshotSession?.end().catch(() => {});
   }
+}
+
+/**
+ * A refused conditional write, its message prefixed with what it means for this backup; any other
+ * error unchanged (front ends and the deadline handling look at those as they are).
+ */
+function withContext(error: unknown, context: string): unknown {
+  if (error instanceof WriteConflictError)
+    return new WriteConflictError(`${context}: ${error.message}`, { cause: error });
+  if (error instanceof ConditionalWriteRefused)
+    return new ConditionalWriteRefused(`${context}: ${error.message}`, { cause: error });
+  return error;
 }

@@ -9,6 +9,7 @@ import { settlePipeline } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { HashMeter } from '../storage/hash-meter.js';
+import { MANIFEST_SCHEMA, type ObjectManifest } from '../storage/manifest.js';
 import { GatedUpload } from '../storage/upload.js';
 import { streamCustomDump, type DumpSelection } from './dump-selection.js';
 import type { JobHooks } from './job-hooks.js';
@@ -24,6 +25,8 @@ export interface DumpToS3Options extends DumpSelection, JobHooks {
   compress: CompressionSpec | 'auto';
   postgresVersion: VersionRequest;
   tags?: Record<string, string>;
+  /** Never replace an object at the key (`If-None-Match: *`); backups always ask for it. */
+  createOnly?: boolean;
   /** Already known (backup checks the server first). */
   server?: ServerFacts;
 }
@@ -37,7 +40,39 @@ export interface DumpToS3Result {
   compression: CompressionSpec;
   archive: ArchiveFacts;
   partSize: number;
+  startedAt: Date;
+  finishedAt: Date;
   durationSeconds: number;
+}
+
+/** `zstd:1`, `gzip:1`, `none`: as the manifest records it. */
+export function compressionLabel(c: CompressionSpec): string {
+  return c.level === undefined ? c.algorithm : `${c.algorithm}:${c.level}`;
+}
+
+/** The manifest fields every streamed dump has; a backup adds its tier and verification. */
+export function manifestOf(
+  d: DumpToS3Result,
+  where: { bucket: string; key: string },
+  startedAt: Date = d.startedAt,
+): ObjectManifest {
+  return {
+    schemaVersion: MANIFEST_SCHEMA,
+    database: d.server.database,
+    bucket: where.bucket,
+    key: where.key,
+    bytes: d.bytes,
+    sha256: d.sha256,
+    format: 'custom',
+    compression: compressionLabel(d.compression),
+    archiveVersion: d.archive.archiveVersion,
+    serverVersion: d.server.versionText,
+    clientVersion: formatVersion(d.client.version),
+    startedAt: startedAt.toISOString(),
+    finishedAt: d.finishedAt.toISOString(),
+    durationSeconds: Math.max(0, (d.finishedAt.getTime() - startedAt.getTime()) / 1000),
+    tocEntries: d.archive.tocEntries,
+  };
 }
 
 /**
@@ -46,7 +81,7 @@ export interface DumpToS3Result {
  * so no object ever appears at the key for a failed dump.
  */
 export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
-  const started = Date.now();
+  const startedAt = new Date();
   const server = o.server ?? (await serverFacts(o.from, 'from'));
   const choice = await chooseDumpClient(server.version, o.postgresVersion, o.catalog);
   choice.warnings.forEach((w) => o.log.warn(w));
@@ -64,6 +99,7 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
     settings: o.settings,
     expectedBytes: server.sizeBytes,
     tags: o.tags,
+    createOnly: o.createOnly,
   });
   const meter = new HashMeter(64 * 1024);
   meter.pipe(upload.body);
@@ -99,6 +135,8 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
     compression,
     archive: readArchiveFactsFromBuffer(meter.head, { name: `s3://${o.bucket}/${o.key}` }),
     partSize: upload.partSize,
-    durationSeconds: (Date.now() - started) / 1000,
+    startedAt,
+    finishedAt: new Date(),
+    durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
   };
 }

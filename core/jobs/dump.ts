@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../errors.js';
@@ -65,8 +65,30 @@ async function checkDestination(to: string, format: DumpFormat): Promise<void> {
 }
 
 /**
+ * The temporary output, made private before pg_dump writes the database into it: a file created
+ * 0600 (pg_dump truncates it and keeps its mode), or a directory created 0700, whose files pg_dump
+ * creates with the process umask and `makePrivate` sets to 0600 before the archive is renamed into
+ * place. Until then the 0700 directory keeps them out of reach.
+ */
+async function createPrivateOutput(temp: string, format: DumpFormat): Promise<void> {
+  if (format === 'directory') {
+    await mkdir(temp, { mode: 0o700 });
+    await chmod(temp, 0o700); // mkdir's mode is filtered by the umask too
+  } else {
+    await writeFile(temp, '', { mode: 0o600, flag: 'wx' });
+    await chmod(temp, 0o600);
+  }
+}
+
+async function makePrivate(temp: string, format: DumpFormat): Promise<void> {
+  if (format !== 'directory') return chmod(temp, 0o600);
+  for (const name of await readdir(temp)) await chmod(path.join(temp, name), 0o600);
+}
+
+/**
  * pg_dump of the source's major into a temporary name beside the destination, renamed into place
- * only after pg_dump exited 0: a failed dump leaves nothing that looks like a dump.
+ * only after pg_dump exited 0: a failed dump leaves nothing that looks like a dump. Dump files are
+ * 0600 (directory archives 0700 with 0600 files) whatever the umask: they hold the whole database.
  */
 export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
   const started = Date.now();
@@ -100,6 +122,7 @@ export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
     file: temp,
   });
   try {
+    await createPrivateOutput(temp, o.format);
     await runTool({
       file: toolPath(client, 'pg_dump'),
       args,
@@ -111,6 +134,7 @@ export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
       measureBytes: () => sizeOnDisk(temp),
       secrets: secretsOf(o.from),
     });
+    await makePrivate(temp, o.format);
     if (o.format === 'directory') await rm(o.to, { recursive: true, force: true });
     await rename(temp, o.to);
   } catch (error) {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { InputError, PgferryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { JobOptions } from '../options.js';
@@ -10,11 +10,13 @@ import { ClientCatalog } from '../pg/provision.js';
 import type { Progress } from '../pg/run.js';
 import { serverFacts } from '../pg/server.js';
 import { formatVersion } from '../pg/version.js';
+import { manifestKey } from '../storage/backup-layout.js';
 import { formatLocation } from '../storage/location.js';
+import { putJson } from '../storage/manifest.js';
 import { s3Client } from '../storage/s3-client.js';
 import { describeConnection } from '../pg/connection.js';
 import { backupDatabase, type BackupResult } from './backup.js';
-import { dumpToS3 } from './dump-to-s3.js';
+import { dumpToS3, manifestOf } from './dump-to-s3.js';
 import { restoreFromS3 } from './restore-s3.js';
 import { copyDatabase } from './copy.js';
 import { dumpToPath } from './dump.js';
@@ -90,11 +92,12 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
       if (destination.kind === 's3') return dumpToS3Job(options, ctx, catalog, destination, started);
       const result = await dumpToPath({ ...options, ...common, from: options.source, to: destination.path });
       if (options.globals) {
-        await writeFile(
-          globalsPath(destination.path),
-          await dumpGlobals(result.client, options.source, ctx.signal),
-          { mode: 0o600 },
-        );
+        const globals = globalsPath(destination.path);
+        // An existing file keeps its mode through writeFile: chmod first, so the roles are never readable.
+        await chmod(globals, 0o600).catch(() => {});
+        await writeFile(globals, await dumpGlobals(result.client, options.source, ctx.signal), {
+          mode: 0o600,
+        });
       }
       // The file's hash and its table count are independent reads: done side by side.
       const [sha256, tables] = await Promise.all([
@@ -207,10 +210,11 @@ async function dumpToS3Job(
       `a dump streamed to S3 is written in the custom format, not ${options.format}`,
     );
   }
+  const s3 = s3Client(options.s3);
   const result = await dumpToS3({
     ...options,
     from: options.source,
-    s3: s3Client(options.s3),
+    s3,
     settings: options.s3,
     bucket: destination.bucket,
     key: destination.key,
@@ -220,11 +224,24 @@ async function dumpToS3Job(
     signal: ctx.signal,
     onProgress: ctx.onProgress,
   });
+  // Every object pgferry writes has a manifest a restore can check. A dump goes where the caller
+  // said, replacing what was there (as a dump to a file does), so its manifest replaces the old one.
+  const location = `s3://${destination.bucket}/${destination.key}`;
+  const manifest = manifestKey(destination.key);
+  await putJson(s3, options.s3, destination.bucket, manifest, manifestOf(result, destination), 'to').catch(
+    (error: unknown) => {
+      throw new PgferryError(
+        `the dump was stored at ${location}, but its manifest was not (${(error as Error).message}); a restore refuses the object until a dump writes both`,
+        { cause: error },
+      );
+    },
+  );
   return {
     command: 'dump',
     ...clientFields(result.client),
     serverVersion: result.server.versionText,
-    location: `s3://${destination.bucket}/${destination.key}`,
+    location,
+    manifest: `s3://${destination.bucket}/${manifest}`,
     bytes: result.bytes,
     sha256: result.sha256,
     format: 'custom',

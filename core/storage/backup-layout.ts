@@ -1,13 +1,17 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * Where backups live in the bucket (DESIGN.md, "Storage"):
- * `<prefix>/<database>/<yyyy>/<mm>/<dd>/<database>-<yyyymmddThhmmssZ>.dump`, its manifest at
- * `<that>.json`, and `<prefix>/<database>/latest.json` pointing at the newest verified one.
+ * `<prefix>/<database>/<yyyy>/<mm>/<dd>/<database>-<yyyymmddThhmmss.mmmZ>-<random>.dump`, its
+ * manifest at `<that>.json`, and `<prefix>/<database>/latest.json` pointing at the newest verified
+ * one. The milliseconds and the random part keep two backups of one database from ever sharing a
+ * key, however close together they start.
  */
 export type Tier = 'daily' | 'weekly' | 'monthly';
 export const TIER_TAG = 'pgferry-tier';
 
-function pad(n: number): string {
-  return String(n).padStart(2, '0');
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
 }
 
 function join(...parts: string[]): string {
@@ -17,13 +21,23 @@ function join(...parts: string[]): string {
     .join('/');
 }
 
+/** `20261124T025538.412Z`: sortable, readable, and millisecond-exact. */
 export function compactTimestamp(d: Date): string {
-  return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}T${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}Z`;
+  const date = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
+  const time = `${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
+  return `${date}T${time}.${pad(d.getUTCMilliseconds(), 3)}Z`;
 }
 
-export function backupKey(prefix: string, database: string, at: Date): string {
+/** Eight hex digits (32 random bits): two backups started in the same millisecond still differ. */
+export function randomPart(): string {
+  return randomBytes(4).toString('hex');
+}
+
+export function backupKey(prefix: string, database: string, at: Date, random: string = randomPart()): string {
+  if (!/^[0-9a-z]{1,16}$/.test(random))
+    throw new Error(`a key's random part must be short [0-9a-z], not ${random}`);
   const day = [String(at.getUTCFullYear()), pad(at.getUTCMonth() + 1), pad(at.getUTCDate())];
-  return join(prefix, database, ...day, `${database}-${compactTimestamp(at)}.dump`);
+  return join(prefix, database, ...day, `${database}-${compactTimestamp(at)}-${random}.dump`);
 }
 
 export function manifestKey(dumpKey: string): string {

@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { KnockOnError } from '../pg/run.js';
 import type { S3Settings } from '../options.js';
+import { conditionalFailure, CREATE_ONLY, type WriteCondition } from './conditional-write.js';
 import { explainS3Error } from './s3-client.js';
 
 const MIB = 1024 * 1024;
@@ -35,6 +36,11 @@ export interface GatedUploadRequest {
   expectedBytes?: number;
   tags?: Record<string, string>;
   contentType?: string;
+  /**
+   * `If-None-Match: *` on the final write (PutObject for one part, CompleteMultipartUpload for
+   * more; lib-storage passes the parameter to both): the object never replaces one already there.
+   */
+  createOnly?: boolean;
 }
 
 /**
@@ -48,9 +54,11 @@ export class GatedUpload {
   private readonly upload: Upload;
   private readonly done: Promise<unknown>;
   readonly partSize: number;
+  private readonly condition: WriteCondition | undefined;
 
   constructor(private readonly r: GatedUploadRequest) {
     this.partSize = partSizeFor(r.expectedBytes);
+    this.condition = r.createOnly ? CREATE_ONLY : undefined;
     this.body.pipe(this.gate, { end: false });
     this.upload = new Upload({
       client: r.client,
@@ -61,6 +69,7 @@ export class GatedUpload {
         ContentType: r.contentType ?? 'application/octet-stream',
         ...(r.settings.sse ? { ServerSideEncryption: r.settings.sse } : {}),
         ...(r.settings.kmsKeyId ? { SSEKMSKeyId: r.settings.kmsKeyId } : {}),
+        ...(r.createOnly ? { IfNoneMatch: '*' } : {}),
         // AWS computes a full-object checksum; S3-compatible stores may not know the header.
         ...(r.settings.endpoint ? {} : { ChecksumAlgorithm: 'CRC64NVME' as const }),
       },
@@ -74,19 +83,21 @@ export class GatedUpload {
     this.done.catch(() => {});
   }
 
+  private explain(error: unknown): Error {
+    const where = {
+      input: this.r.input,
+      bucket: this.r.bucket,
+      key: this.r.key,
+      endpoint: this.r.settings.endpoint,
+    };
+    return conditionalFailure(error, this.condition, where) ?? explainS3Error(error, where);
+  }
+
   /** Settles when the upload fails (for stopping the producer early); never when it succeeds. */
   failure(): Promise<never> {
     return this.done.then(
       () => new Promise<never>(() => {}),
-      (error: unknown) =>
-        Promise.reject(
-          explainS3Error(error, {
-            input: this.r.input,
-            bucket: this.r.bucket,
-            key: this.r.key,
-            endpoint: this.r.settings.endpoint,
-          }),
-        ),
+      (error: unknown) => Promise.reject(this.explain(error)),
     );
   }
 
@@ -98,12 +109,7 @@ export class GatedUpload {
     try {
       await this.done;
     } catch (error) {
-      throw explainS3Error(error, {
-        input: this.r.input,
-        bucket: this.r.bucket,
-        key: this.r.key,
-        endpoint: this.r.settings.endpoint,
-      });
+      throw this.explain(error);
     }
   }
 

@@ -57,7 +57,9 @@ describe('dump → S3 → restore', () => {
     );
     expect(failure(backup)).toBe('(no ::error:: line)');
     expect(backup.outputs.manifest).toMatch(
-      new RegExp(`^s3://${BUCKET}/action/${db}/\\d{4}/\\d\\d/\\d\\d/${db}-\\d{8}T\\d{6}Z\\.dump\\.json$`),
+      new RegExp(
+        `^s3://${BUCKET}/action/${db}/\\d{4}/\\d\\d/\\d\\d/${db}-\\d{8}T\\d{6}\\.\\d{3}Z-[0-9a-f]{8}\\.dump\\.json$`,
+      ),
     );
     expect(backup.outputs.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(backup.outputs['client-version']).toBe('17.5');
@@ -93,7 +95,16 @@ describe('dump → S3 → restore', () => {
     expect(dump.code).toBe(0);
     const report = JSON.parse(dump.stdout) as { location: string; sha256: string; bytes: number };
     expect(report.location).toBe(`s3://${BUCKET}/${key}`);
-    expect(await s3.keys(BUCKET, 'cli/')).toEqual([key]);
+    // The object and its manifest, which vouches for it as a backup's does.
+    expect(await s3.keys(BUCKET, 'cli/')).toEqual([key, `${key}.json`]);
+    expect(JSON.parse((await s3.getText(BUCKET, `${key}.json`)) ?? '{}')).toMatchObject({
+      database: db,
+      bucket: BUCKET,
+      key,
+      bytes: report.bytes,
+      sha256: report.sha256,
+      format: 'custom',
+    });
 
     const target = uniqueName('e2e_cli_dst');
     const restore = await cli(['restore', '--json'], {

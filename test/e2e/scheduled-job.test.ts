@@ -132,7 +132,7 @@ describe('the Lambda handler (built bundle, in process)', () => {
     for (const db of [dbA, dbB]) {
       const latest = await latestOf(db);
       expect(latest?.key).toMatch(
-        new RegExp(`^${PREFIX}/${db}/\\d{4}/\\d\\d/\\d\\d/${db}-\\d{8}T\\d{6}Z\\.dump$`),
+        new RegExp(`^${PREFIX}/${db}/\\d{4}/\\d\\d/\\d\\d/${db}-\\d{8}T\\d{6}\\.\\d{3}Z-[0-9a-f]{8}\\.dump$`),
       );
       const manifest = await manifestOf(latest as LatestPointer);
       expect(manifest.verification).toMatchObject({ method: 'list', result: 'passed' });
@@ -174,6 +174,21 @@ describe('the Lambda handler (built bundle, in process)', () => {
     expect(all).not.toContain('Scheduled Event');
     expect(all).not.toContain('PGFERRY_CACHE_DIR');
     expect(secrets.requests).toContain(sourceArn);
+  });
+
+  it('a run over several databases, one of them empty, backs up and verifies every one', async () => {
+    const empty = await createDatabase(17, 'job_empty');
+    const { result, error, lines } = await invoke(scheduledEvent(), { PGFERRY_DATABASES: `${dbB},${empty}` });
+    expect(error?.message).toBeUndefined();
+    expect(result?.ok).toBe(true);
+    for (const db of [dbB, empty]) {
+      const manifest = await manifestOf((await latestOf(db)) as LatestPointer);
+      expect(manifest).toMatchObject({ database: db, verification: { method: 'list', result: 'passed' } });
+      expect(emfLines(lines).find((m) => m.Database === db)).toMatchObject({
+        Success: 1,
+        VerifiedBackups: 1,
+      });
+    }
   });
 
   it('a direct invocation with verify: restore records the drill, its counts equal to the source', async () => {
@@ -345,7 +360,7 @@ describe('the Fargate task entry (built bundle, separate process)', () => {
     expect(summary).toMatchObject({ step: 'summary', ok: true });
     expect(emfLines(lines).find((m) => m.Database === dbB)).toMatchObject({ VerifiedBackups: 1 });
     const after = (await latestOf(dbB)) as LatestPointer;
-    // A new verified backup (keys have one-second resolution, so compare when it finished).
+    // A new verified backup: it finished after the one the pointer named before.
     expect(Date.parse(after.finishedAt)).toBeGreaterThan(Date.parse(before?.finishedAt ?? '1970-01-01'));
     expect((await manifestOf(after)).verification.result).toBe('passed');
   });

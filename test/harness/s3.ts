@@ -1,8 +1,16 @@
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +28,15 @@ import path from 'node:path';
  * - `stop()` kills the process: connections drop as when a real endpoint goes away mid-transfer.
  * - Its synchronous directory walks do not stall the test's event loop.
  * - The child exits when its stdin closes, i.e. when the test process is gone however it ended.
+ *
+ * s3rver ignores S3 conditional writes (`If-None-Match: *`, `If-Match: <etag>`) and stores every
+ * write. So the endpoint the tests get is a small proxy in front of it, on loopback, that enforces
+ * them as AWS S3 documents: for every final write (PutObject, CompleteMultipartUpload) it takes a
+ * per-key lock, checks the condition against the object s3rver holds, and answers 412
+ * PreconditionFailed (404 NoSuchKey for If-Match on a missing key) without forwarding, or forwards
+ * the write (streamed, as before) and releases the lock once s3rver answered. Everything else streams through untouched.
+ * It records each final write with its conditions and answer, can hold one write (to line up a
+ * race), and can play a store that ignores conditions (s3rver as is) or refuses them (501).
  */
 export interface S3TestServer {
   endpoint: string;
@@ -42,6 +59,33 @@ export interface S3TestServer {
   keys(bucket: string, prefix?: string): Promise<string[]>;
   /** The object's body as UTF-8, or undefined when there is no object at the key. */
   getText(bucket: string, key: string): Promise<string | undefined>;
+  /**
+   * How reads of a missing key are answered from now on: `not-found` (404, at start), or
+   * `access-denied` (403), as AWS S3 answers a role without s3:ListBucket — the scheduled job's.
+   */
+  setMissingKeys(answer: 'not-found' | 'access-denied'): void;
+  /** How the store treats conditional writes from now on (`enforce`, like AWS S3, at start). */
+  setConditionalWrites(mode: ConditionalWrites): void;
+  /** Every final write that reached the store (PutObject, CompleteMultipartUpload), in order. */
+  writes(): readonly WriteRecord[];
+  /**
+   * Holds the next final write to `key` before its condition is checked: `arrived` settles when it
+   * is held, `release()` lets it go on (checked against whatever the store holds by then).
+   */
+  holdNextWrite(bucket: string, key: string): { arrived: Promise<void>; release(): void };
+}
+
+/** `enforce` as AWS S3 does; `ignore` as s3rver does; `refuse` with 501 NotImplemented. */
+export type ConditionalWrites = 'enforce' | 'ignore' | 'refuse';
+
+export interface WriteRecord {
+  operation: 'PutObject' | 'CompleteMultipartUpload';
+  bucket: string;
+  key: string;
+  ifNoneMatch?: string;
+  ifMatch?: string;
+  /** The HTTP status the writer got. */
+  status: number;
 }
 
 const REGION = 'us-east-1';
@@ -134,6 +178,177 @@ function spawnServer(dir: string, port: number): Promise<{ running: Running; por
   });
 }
 
+/** Where a request goes: bucket, key and which final write it is, if it is one. */
+function classify(req: http.IncomingMessage): {
+  bucket: string;
+  key: string;
+  final?: WriteRecord['operation'];
+  /** GetObject or HeadObject. */
+  read?: boolean;
+} {
+  const url = new URL(req.url ?? '/', 'http://proxy');
+  const [bucket = '', ...rest] = url.pathname.slice(1).split('/');
+  const key = rest.map((segment) => decodeURIComponent(segment)).join('/');
+  const query = url.searchParams;
+  const sub = ['uploadId', 'partNumber', 'tagging', 'uploads', 'acl'].some((q) => query.has(q));
+  if (!key) return { bucket, key };
+  if (req.method === 'PUT' && !sub && !req.headers['x-amz-copy-source'])
+    return { bucket, key, final: 'PutObject' };
+  if (req.method === 'POST' && query.has('uploadId'))
+    return { bucket, key, final: 'CompleteMultipartUpload' };
+  return { bucket, key, read: (req.method === 'GET' || req.method === 'HEAD') && !sub };
+}
+
+function s3Error(res: http.ServerResponse, status: number, code: string, message: string): void {
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>pgferry-test</RequestId></Error>`;
+  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Forwards one request to s3rver and its answer back; a cut upstream cuts the client too. */
+function forward(req: http.IncomingMessage, res: http.ServerResponse, upstreamPort: number): Promise<number> {
+  return new Promise((resolve) => {
+    const up = http.request(
+      { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        answer.on('end', () => resolve(answer.statusCode ?? 502));
+        answer.on('error', () => {
+          res.destroy();
+          resolve(0);
+        });
+      },
+    );
+    up.on('error', () => {
+      res.destroy();
+      resolve(0);
+    });
+    req.pipe(up);
+  });
+}
+
+interface ConditionalProxy {
+  server: http.Server;
+  sockets: Set<Socket>;
+  mode: ConditionalWrites;
+  missingKeys: 'not-found' | 'access-denied';
+  writes: WriteRecord[];
+  holds: Map<string, () => Promise<void>>;
+}
+
+function conditionalProxy(upstreamPort: number, admin: S3Client): ConditionalProxy {
+  const locks = new Map<string, Promise<void>>();
+  const p: ConditionalProxy = {
+    server: http.createServer(),
+    sockets: new Set(),
+    mode: 'enforce',
+    missingKeys: 'not-found',
+    writes: [],
+    holds: new Map(),
+  };
+  /** The object's ETag as s3rver has it, or undefined when there is none. */
+  const etagOf = async (bucket: string, key: string): Promise<string | undefined> => {
+    try {
+      return (await admin.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag ?? '';
+    } catch (error) {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+        return undefined;
+      throw error;
+    }
+  };
+  const finalWrite = async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    where: { bucket: string; key: string; final: WriteRecord['operation'] },
+  ): Promise<void> => {
+    const ifNoneMatch = req.headers['if-none-match'] as string | undefined;
+    const ifMatch = req.headers['if-match'] as string | undefined;
+    const id = `${where.bucket}/${where.key}`;
+    const hold = p.holds.get(id);
+    if (hold) {
+      p.holds.delete(id);
+      await hold();
+    }
+    // One final write per key at a time: the check and the write are one step, as on S3.
+    const previous = locks.get(id) ?? Promise.resolve();
+    let unlock = (): void => {};
+    const mine = new Promise<void>((r) => (unlock = r));
+    const chain = previous.then(() => mine);
+    locks.set(id, chain);
+    await previous;
+    let status = 0;
+    try {
+      const conditional = ifNoneMatch !== undefined || ifMatch !== undefined;
+      if (conditional && p.mode === 'refuse') {
+        status = 501;
+        s3Error(
+          res,
+          501,
+          'NotImplemented',
+          'A header you provided implies functionality that is not implemented',
+        );
+      } else if (conditional && p.mode === 'enforce') {
+        const current = await etagOf(where.bucket, where.key);
+        if (ifNoneMatch === '*' && current !== undefined) status = 412;
+        else if (ifMatch !== undefined && current === undefined) status = 404;
+        else if (ifMatch !== undefined && ifMatch !== current) status = 412;
+        if (status === 412)
+          s3Error(
+            res,
+            412,
+            'PreconditionFailed',
+            'At least one of the pre-conditions you specified did not hold',
+          );
+        if (status === 404) s3Error(res, 404, 'NoSuchKey', 'The specified key does not exist.');
+      }
+      if (status === 0) status = await forward(req, res, upstreamPort);
+    } finally {
+      p.writes.push({
+        operation: where.final,
+        bucket: where.bucket,
+        key: where.key,
+        ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}),
+        ...(ifMatch !== undefined ? { ifMatch } : {}),
+        status,
+      });
+      unlock();
+      if (locks.get(id) === chain) locks.delete(id);
+    }
+  };
+  p.server.on('connection', (socket: Socket) => {
+    p.sockets.add(socket);
+    socket.once('close', () => p.sockets.delete(socket));
+  });
+  p.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const where = classify(req);
+    const deniedIfMissing = async (): Promise<unknown> => {
+      if ((await etagOf(where.bucket, where.key)) !== undefined) return forward(req, res, upstreamPort);
+      req.resume();
+      s3Error(res, 403, 'AccessDenied', 'Access Denied');
+      return undefined;
+    };
+    const work = where.final
+      ? finalWrite(req, res, { ...where, final: where.final })
+      : where.read && p.missingKeys === 'access-denied'
+        ? deniedIfMissing()
+        : forward(req, res, upstreamPort);
+    work.catch(() => res.destroy());
+  });
+  return p;
+}
+
+function listen(server: http.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
 export async function startS3(): Promise<S3TestServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pgferry-s3-'));
   let running: Running | undefined;
@@ -141,13 +356,15 @@ export async function startS3(): Promise<S3TestServer> {
 
   const first = await spawnServer(dir, 0);
   running = first.running;
-  const port = first.port;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const upstreamPort = first.port;
 
-  const makeClient = (overrides: { accessKeyId?: string; secretAccessKey?: string } = {}): S3Client => {
+  const makeClient = (
+    target: string,
+    overrides: { accessKeyId?: string; secretAccessKey?: string } = {},
+  ): S3Client => {
     const client = new S3Client(
       clientConfig(
-        endpoint,
+        target,
         overrides.accessKeyId ?? ACCESS_KEY_ID,
         overrides.secretAccessKey ?? SECRET_ACCESS_KEY,
       ),
@@ -155,28 +372,39 @@ export async function startS3(): Promise<S3TestServer> {
     clients.push(client);
     return client;
   };
-  const admin = makeClient();
+  // The harness's own reads go to s3rver directly; the tests' requests go through the proxy.
+  const admin = makeClient(`http://127.0.0.1:${upstreamPort}`);
+  const proxy = conditionalProxy(upstreamPort, admin);
+  const port = await listen(proxy.server, 0);
+  const endpoint = `http://127.0.0.1:${port}`;
 
   const stop = async (): Promise<void> => {
     const current = running;
     running = undefined;
     if (!current) return;
+    // Both go at once, cutting open connections: as when a real endpoint dies.
+    const closed = new Promise<void>((r) => proxy.server.close(() => r()));
+    for (const socket of proxy.sockets) socket.destroy();
     current.child.kill('SIGKILL');
-    await current.exited;
+    await Promise.all([current.exited, closed]);
   };
 
-  const start = async (): Promise<void> => {
-    if (running && running.child.exitCode === null && running.child.signalCode === null) return;
-    // The port was ours a moment ago; allow the kernel (or a stray connection) a little time.
+  /** Retries while the port, ours a moment ago, is still held by the kernel or a stray connection. */
+  const again = async <T>(work: () => Promise<T>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        running = (await spawnServer(dir, port)).running;
-        return;
+        return await work();
       } catch (error) {
         if (attempt >= 50 || !String(error).includes('EADDRINUSE')) throw error;
         await new Promise((r) => setTimeout(r, 100));
       }
     }
+  };
+
+  const start = async (): Promise<void> => {
+    if (running && running.child.exitCode === null && running.child.signalCode === null) return;
+    running = (await again(() => spawnServer(dir, upstreamPort))).running;
+    if (!proxy.server.listening) await again(() => listen(proxy.server, port));
   };
 
   return {
@@ -193,7 +421,7 @@ export async function startS3(): Promise<S3TestServer> {
       for (const client of clients.splice(0)) client.destroy();
       rmSync(dir, { recursive: true, force: true });
     },
-    client: makeClient,
+    client: (overrides) => makeClient(endpoint, overrides),
     async createBucket(name) {
       await admin.send(new CreateBucketCommand({ Bucket: name }));
     },
@@ -217,6 +445,24 @@ export async function startS3(): Promise<S3TestServer> {
         if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
         throw error;
       }
+    },
+    setMissingKeys(answer) {
+      proxy.missingKeys = answer;
+    },
+    setConditionalWrites(mode) {
+      proxy.mode = mode;
+    },
+    writes: () => [...proxy.writes],
+    holdNextWrite(bucket, key) {
+      let arrive = (): void => {};
+      let release = (): void => {};
+      const arrived = new Promise<void>((r) => (arrive = r));
+      const released = new Promise<void>((r) => (release = r));
+      proxy.holds.set(`${bucket}/${key}`, () => {
+        arrive();
+        return released;
+      });
+      return { arrived, release };
     },
   };
 }

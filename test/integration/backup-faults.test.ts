@@ -22,6 +22,8 @@ const PREFIX = 'dr';
 const MIB = 1024 * 1024;
 let s3: S3TestServer;
 let db: string;
+/** The key of the backup made before the faults: the one latest.json must still name. */
+let previousKey: string;
 
 beforeAll(async () => {
   s3 = await startS3();
@@ -34,7 +36,7 @@ beforeAll(async () => {
     db,
     'CREATE TABLE big (id int PRIMARY KEY, payload text); INSERT INTO big SELECT i, repeat(md5(i::text), 8) FROM generate_series(1, 380000) i',
   );
-  await backupDatabase(options({ now: () => new Date('2026-11-20T03:00:00Z') }));
+  previousKey = (await backupDatabase(options({ now: () => new Date('2026-11-20T03:00:00Z') }))).manifest.key;
 });
 afterAll(async () => s3?.close());
 
@@ -193,7 +195,10 @@ describe('backup fault matrix', () => {
       catalog: catalog(log),
       log,
     });
-    expect(restored.location).toBe(`s3://${BUCKET}/${PREFIX}/${db}/2026/11/20/${db}-20261120T030000Z.dump`);
+    expect(previousKey).toMatch(
+      new RegExp(`^${PREFIX}/${db}/2026/11/20/${db}-20261120T030000\\.000Z-[0-9a-f]{8}\\.dump$`),
+    );
+    expect(restored.location).toBe(`s3://${BUCKET}/${previousKey}`);
     expect(await rowHashes(17, target)).toEqual(await rowHashes(17, db));
     expect(tried).toEqual([
       'SIGKILL',

@@ -61,7 +61,11 @@ describe('backup to S3 and restore from it', () => {
     await loadDataset(17, db, 300);
     const sunday = new Date('2026-11-22T03:00:00Z');
     const result = await backupDatabase(backupOptions(db, { now: () => sunday }));
-    const key = `${PREFIX}/${db}/2026/11/22/${db}-20261122T030000Z.dump`;
+    // Millisecond time and eight random hex digits: no other backup of this database has this key.
+    const key = result.manifest.key;
+    expect(key).toMatch(
+      new RegExp(`^${PREFIX}/${db}/2026/11/22/${db}-20261122T030000\\.000Z-[0-9a-f]{8}\\.dump$`),
+    );
     expect(result.manifest).toMatchObject({
       schemaVersion: 1,
       database: db,
