@@ -141,7 +141,9 @@ suite.each([17, 18] as const)('the regression database on %i', (major) => {
   it('restores clean over an earlier copy like the raw tools', async () => {
     const file = await dumped('custom');
     const target = uniqueName('regress_clean');
-    if ('error' in raw) return; // the first copy cannot be made, as with the raw tools
+    // Where the raw tools cannot make the first copy, neither may pgferry.
+    if ('error' in raw)
+      return likeRaw(() => restoreFromPath({ from: file, to: to(target), jobs: 1, ...common() }), target);
     await restoreFromPath({ from: file, to: to(target), jobs: 1, ...common() });
     await likeRaw(
       () =>
