@@ -116,7 +116,8 @@ describe('a plain script cannot commit before pgferry does', () => {
     const file = path.join(scratch.dir, 'early-commit.sql');
     writeFileSync(
       file,
-      PLAIN_HEADER + 'CREATE TABLE a (id int);\nINSERT INTO keep VALUES (6);\nCOMMIT;\nCREATE TABLE b (id int);\nSELECT 1/0;\n',
+      PLAIN_HEADER +
+        'CREATE TABLE a (id int);\nINSERT INTO keep VALUES (6);\nCOMMIT;\nCREATE TABLE b (id int);\nSELECT 1/0;\n',
     );
     const { db, before } = await existingTarget();
     const error = await failureOf(restore(file, 17, db, { confirm: db }));
