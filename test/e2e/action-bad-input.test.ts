@@ -7,7 +7,7 @@ import { freePort } from '../harness/servers.js';
 import { connUrl, mirrorUrl, sql, testbed, uniqueName } from '../harness/testbed.js';
 
 /**
- * Guarantee 5 through the committed Action bundle: bad input fails the step with one `::error::`
+ * Guarantee 6 (bad input) through the committed Action bundle: bad input fails the step with one `::error::`
  * that names the input as written and says what was expected, sets no output and shows no password.
  */
 
