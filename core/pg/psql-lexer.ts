@@ -25,6 +25,8 @@ export interface LexerEvents {
   afterCopy(line: number): void;
   /** The COPY data's `\.` line ended; `end` is the offset after it. */
   copyEnd(end: number): void;
+  /** A string literal, dollar-quoted string or comment spans [start, end) (for readers of names). */
+  quoted?(start: number, end: number, kind: 'literal' | 'comment'): void;
 }
 
 const enum S {
@@ -97,6 +99,9 @@ export class PsqlLexer {
   private state = S.Top;
   /** The string state a closing quote may continue (`'a'\n'b'` is one literal). */
   private quoteKind: S.Quote | S.EscQuote = S.Quote;
+  /** Where the literal or comment being read began, and where the last closing quote ended. */
+  private quotedAt = 0;
+  private quoteClosedAt = 0;
   private offset = 0;
   line = 1;
   private inStatement = false;
@@ -285,6 +290,7 @@ export class PsqlLexer {
           }
           i = stop;
           this.state = S.Top;
+          this.on.quoted?.(this.quotedAt, base + stop, 'comment');
           continue;
         }
         case S.Quote: {
@@ -295,6 +301,7 @@ export class PsqlLexer {
           if (q === -1) continue;
           this.quoteKind = S.Quote;
           this.state = S.QuoteEnd;
+          this.quoteClosedAt = base + i + 1;
           i++;
           continue;
         }
@@ -303,6 +310,7 @@ export class PsqlLexer {
           else if (c === 0x27) {
             this.quoteKind = S.EscQuote;
             this.state = S.QuoteEnd;
+            this.quoteClosedAt = base + i + 1;
           } else if (c === NL) this.newline();
           i++;
           continue;
@@ -318,8 +326,10 @@ export class PsqlLexer {
         case S.QuoteEndLine:
           if (c === 0x27) {
             // `''` is a quote inside the literal; at the start of a line it begins a new one.
-            this.state = this.state === S.QuoteEnd ? this.quoteKind : S.Top;
-            if (this.state !== S.Top) i++;
+            if (this.state === S.QuoteEnd) {
+              this.state = this.quoteKind;
+              i++;
+            } else this.literalEnded(base + i);
           } else if (c === NL) {
             this.newline();
             this.state = S.QuoteEndLine;
@@ -333,7 +343,7 @@ export class PsqlLexer {
           } else if (c === 0x2d) {
             this.state = S.QuoteEndDash;
             i++;
-          } else this.state = S.Top;
+          } else this.literalEnded(base + i);
           continue;
         case S.QuoteEndSpace:
           if (isHorizontalSpace(c)) i++;
@@ -343,7 +353,7 @@ export class PsqlLexer {
           } else if (c === 0x2d) {
             this.state = S.QuoteEndDash;
             i++;
-          } else this.state = S.Top;
+          } else this.literalEnded(base + i);
           continue;
         case S.QuoteEndNewline:
           if (c === 0x27) {
@@ -353,7 +363,7 @@ export class PsqlLexer {
           else if (c === 0x2d) {
             this.state = S.QuoteEndDash;
             i++;
-          } else this.state = S.Top;
+          } else this.literalEnded(base + i);
           continue;
         case S.QuoteEndDash:
           if (c === 0x2d) {
@@ -361,7 +371,7 @@ export class PsqlLexer {
             i++;
           } else {
             // A lone `-` after a literal: an operator inside the statement, nothing to track.
-            this.state = S.Top;
+            this.literalEnded(base + i - 1);
           }
           continue;
         case S.QuoteEndComment:
@@ -369,7 +379,7 @@ export class PsqlLexer {
           if (c === CR) {
             this.state = S.QuoteEndNewline;
             i++;
-          } else if (c === NL) this.state = S.Top;
+          } else if (c === NL) this.literalEnded(base + i);
           else i++;
           continue;
         case S.DoubleQuote: {
@@ -419,7 +429,7 @@ export class PsqlLexer {
           }
           if (c === delimiter.charCodeAt(this.dollarMatch)) {
             this.dollarMatch++;
-            if (this.dollarMatch === delimiter.length) this.closeDollar();
+            if (this.dollarMatch === delimiter.length) this.closeDollar(base + i + 1);
           } else {
             // A `$` that breaks the match may itself start the closing delimiter.
             this.dollarMatch = c === 0x24 ? 1 : 0;
@@ -436,8 +446,10 @@ export class PsqlLexer {
           continue;
         case S.BlockStar:
           if (c === 0x2f) {
-            if (this.blockDepth === 0) this.state = S.Top;
-            else {
+            if (this.blockDepth === 0) {
+              this.state = S.Top;
+              this.on.quoted?.(this.quotedAt, base + i + 1, 'comment');
+            } else {
               this.blockDepth--;
               this.state = S.Block;
             }
@@ -455,6 +467,7 @@ export class PsqlLexer {
         case S.Dash:
           if (c === 0x2d) {
             this.state = S.LineComment;
+            this.quotedAt = base + i - 1;
             i++;
           } else {
             this.startStatement(base + i - 1);
@@ -465,6 +478,7 @@ export class PsqlLexer {
           if (c === 0x2a) {
             this.blockDepth = 0;
             this.state = S.Block;
+            this.quotedAt = base + i - 1;
             i++;
           } else {
             this.startStatement(base + i - 1);
@@ -494,6 +508,7 @@ export class PsqlLexer {
           // `U&'…'` is never an escape string, whatever standard_conforming_strings says.
           if (c === 0x27) {
             this.state = S.Quote;
+            this.quotedAt = base + i;
             i++;
           } else if (c === 0x22) {
             this.state = S.DoubleQuote;
@@ -527,9 +542,22 @@ export class PsqlLexer {
       this.on.variable(this.varName, this.line);
       this.state = S.Top;
     }
+    if (this.state === S.LineComment) this.on.quoted?.(this.quotedAt, this.offset, 'comment');
+    if (
+      [S.QuoteEnd, S.QuoteEndLine, S.QuoteEndSpace, S.QuoteEndNewline, S.QuoteEndComment].includes(this.state)
+    )
+      this.literalEnded(this.offset);
   }
 
-  private closeDollar(): void {
+  /** The literal is over: it and any spaces or comments read after it while looking for more. */
+  private literalEnded(at: number): void {
+    this.state = S.Top;
+    this.on.quoted?.(this.quotedAt, this.quoteClosedAt, 'literal');
+    if (at > this.quoteClosedAt) this.on.quoted?.(this.quoteClosedAt, at, 'comment');
+  }
+
+  private closeDollar(end: number): void {
+    this.on.quoted?.(this.quotedAt, end, 'literal');
     this.state = S.Top;
     this.dollarTag = '';
     this.dollarMatch = 0;
@@ -556,12 +584,9 @@ export class PsqlLexer {
       this.endWord();
       if (c === 0x27 && word.length === 1) {
         const w = word.toUpperCase();
-        if (w === 'E') {
-          this.state = S.EscQuote;
-          return i + 1;
-        }
-        if (w === 'B' || w === 'X') {
-          this.state = S.Quote;
+        if (w === 'E' || w === 'B' || w === 'X') {
+          this.state = w === 'E' ? S.EscQuote : S.Quote;
+          this.quotedAt = base + i;
           return i + 1;
         }
       }
@@ -602,11 +627,13 @@ export class PsqlLexer {
     switch (c) {
       case 0x27:
         this.state = this.standardStrings ? S.Quote : S.EscQuote;
+        this.quotedAt = at;
         return i + 1;
       case 0x22:
         this.state = S.DoubleQuote;
         return i + 1;
       case 0x24:
+        this.quotedAt = at;
         this.dollarTag = '';
         this.state = S.DollarOpen;
         return i + 1;

@@ -1,7 +1,9 @@
+import { PsqlLexer } from './psql-lexer.js';
+
 /**
- * Statements of a plain SQL dump, read as PostgreSQL's lexer would split them: string literals,
- * dollar-quoted bodies, comments and COPY data never end a statement or look like one, and quoted
- * identifiers keep their spaces, quotes and dots. Used to learn what a plain dump creates without
+ * Statements of a plain SQL dump, split where psql splits them: string literals, dollar-quoted
+ * bodies, comments and COPY data never end a statement or look like one, and quoted identifiers keep
+ * their spaces, quotes and dots. Used to learn what a plain dump creates without
  * guessing from lines (a COPY row or a function body may well read `CREATE SCHEMA x;`).
  */
 export interface SqlStatement {
@@ -9,165 +11,70 @@ export interface SqlStatement {
   code: string;
 }
 
-type Mode =
-  'code' | 'string' | 'escape-string' | 'identifier' | 'line-comment' | 'block-comment' | 'dollar' | 'copy';
-
-/** Splits a stream of SQL text into statements, holding one statement's code at a time (not COPY data). */
-export async function* sqlStatements(input: AsyncIterable<string | Buffer>): AsyncGenerator<SqlStatement> {
-  let mode: Mode = 'code';
+/** The statement's text with its hidden parts replaced: literals by `''`, comments by a space. */
+function codeOf(
+  text: Buffer,
+  start: number,
+  hidden: readonly [number, number, 'literal' | 'comment'][],
+): string {
   let code = '';
-  let depth = 0; // nested block comments
-  let tag = ''; // the open dollar quote's tag, `$body$`
-  let pending = ''; // text carried to the next chunk (a possible dollar tag, a COPY data line)
-  let atStatementStart = true;
-  let meta = false; // a psql meta-command line (\connect, \restrict …) at statement start
-
-  const decoder = new TextDecoder();
-  for await (const chunk of input) {
-    const text = pending + (typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
-    pending = '';
-    let i = 0;
-    while (i < text.length) {
-      const c = text[i] ?? '';
-      const next = text[i + 1];
-      if (mode === 'copy') {
-        const eol = text.indexOf('\n', i);
-        if (eol === -1) {
-          pending = text.slice(i);
-          break;
-        }
-        if (text.slice(i, eol).replace(/\r$/, '') === '\\.') mode = 'code';
-        i = eol + 1;
-        continue;
-      }
-      if (meta) {
-        if (c === '\n') meta = false;
-        i++;
-        continue;
-      }
-      switch (mode) {
-        case 'code': {
-          if (atStatementStart && /\s/.test(c)) {
-            i++;
-            continue;
-          }
-          if (atStatementStart && c === '\\') {
-            meta = true;
-            i++;
-            continue;
-          }
-          if ((c === '-' || c === '/') && next === undefined) {
-            pending = c; // maybe the start of a comment, cut by the chunk boundary
-            i++;
-            continue;
-          }
-          atStatementStart = false;
-          if (c === "'") {
-            const escape = /(^|[^\w$])[eE]$/.test(code);
-            mode = escape ? 'escape-string' : 'string';
-            code += "''";
-          } else if (c === '"') {
-            mode = 'identifier';
-            code += c;
-          } else if (c === '-' && next === '-') {
-            mode = 'line-comment';
-            i++;
-          } else if (c === '/' && next === '*') {
-            mode = 'block-comment';
-            depth = 1;
-            i++;
-          } else if (c === '$' && !/[\w$]$/.test(code)) {
-            const m = /^\$([A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/.exec(text.slice(i, i + 70));
-            if (m) {
-              mode = 'dollar';
-              tag = m[0];
-              code += "''";
-              i += tag.length;
-              continue;
-            }
-            if (text.length - i < 70 && /^\$[\w\u0080-\uffff]*$/.test(text.slice(i))) {
-              pending = text.slice(i); // a tag cut by the chunk boundary
-              i = text.length;
-              continue;
-            }
-            code += c;
-          } else if (c === ';') {
-            const statement = code.trim();
-            code = '';
-            atStatementStart = true;
-            if (statement) {
-              yield { code: statement };
-              if (/^COPY\b[^]*\bFROM\s+stdin\b/i.test(statement)) mode = 'copy';
-            }
-          } else code += c;
-          i++;
-          break;
-        }
-        case 'string':
-        case 'escape-string':
-          if (mode === 'escape-string' && c === '\\') {
-            if (next === undefined) pending = c;
-            i += 2;
-          } else if (c === "'") {
-            if (next === "'") i += 2;
-            else if (next === undefined) {
-              pending = c; // cannot tell '' from the end yet
-              i++;
-            } else {
-              mode = 'code';
-              i++;
-            }
-          } else i++;
-          break;
-        case 'identifier':
-          code += c;
-          if (c === '"') {
-            if (next === '"') {
-              code += next;
-              i += 2;
-              continue;
-            }
-            if (next === undefined) {
-              code = code.slice(0, -1);
-              pending = c;
-              i++;
-              continue;
-            }
-            mode = 'code';
-          }
-          i++;
-          break;
-        case 'line-comment':
-          if (c === '\n') mode = 'code';
-          i++;
-          break;
-        case 'block-comment':
-          if ((c === '/' || c === '*') && next === undefined) {
-            pending = c; // half of an opening or closing mark
-            i++;
-          } else if (c === '/' && next === '*') {
-            depth++;
-            i += 2;
-          } else if (c === '*' && next === '/') {
-            depth--;
-            i += 2;
-            if (depth === 0) mode = 'code';
-          } else i++;
-          break;
-        case 'dollar':
-          if (c === '$' && text.startsWith(tag, i)) {
-            mode = 'code';
-            i += tag.length;
-          } else if (c === '$' && text.length - i < tag.length && tag.startsWith(text.slice(i))) {
-            pending = text.slice(i);
-            i = text.length;
-          } else i++;
-          break;
-      }
-    }
+  let at = start;
+  for (const [from, to, kind] of hidden) {
+    if (from < at) continue;
+    code += text.toString('utf8', at - start, from - start) + (kind === 'literal' ? "''" : ' ');
+    at = to;
   }
-  const last = code.trim();
-  if (last && mode === 'code') yield { code: last };
+  code += text.toString('utf8', at - start);
+  return code.replace(/;\s*$/, '').trim();
+}
+
+/**
+ * Splits a stream of SQL into statements exactly where psql does (psql-lexer.ts, the same reader
+ * the script filter trusts), holding one statement at a time; COPY data and meta-commands are no
+ * statements.
+ */
+export async function* sqlStatements(input: AsyncIterable<string | Buffer>): AsyncGenerator<SqlStatement> {
+  let held: Buffer[] = [];
+  let heldAt = 0;
+  let offset = 0;
+  let start: number | undefined;
+  let hidden: [number, number, 'literal' | 'comment'][] = [];
+  let ready: SqlStatement[] = [];
+  const lexer = new PsqlLexer({
+    statementStart: (at) => {
+      start = at;
+      hidden = [];
+    },
+    word: () => {},
+    statementEnd: (end) => {
+      if (start === undefined) return;
+      const all = Buffer.concat(held);
+      ready.push({ code: codeOf(all.subarray(start - heldAt, end - heldAt), start, hidden) });
+      start = undefined;
+    },
+    metaStart: () => {},
+    meta: () => {},
+    variable: () => {},
+    afterCopy: () => {},
+    copyEnd: () => {},
+    quoted: (from, to, kind) => {
+      if (start !== undefined && from >= start) hidden.push([from, to, kind]);
+    },
+  });
+  for await (const chunk of input) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    held.push(bytes);
+    lexer.write(bytes);
+    offset += bytes.length;
+    // Only the statement being read is kept.
+    const keepFrom = start ?? offset;
+    const all = Buffer.concat(held);
+    held = [all.subarray(keepFrom - heldAt)];
+    heldAt = keepFrom;
+    yield* ready;
+    ready = [];
+  }
+  lexer.end();
 }
 
 interface Token {
