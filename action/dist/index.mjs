@@ -54943,6 +54943,9 @@ var PsqlLexer = class {
   state = 0 /* Top */;
   /** The string state a closing quote may continue (`'a'\n'b'` is one literal). */
   quoteKind = 7 /* Quote */;
+  /** Where the literal or comment being read began, and where the last closing quote ended. */
+  quotedAt = 0;
+  quoteClosedAt = 0;
   offset = 0;
   line = 1;
   inStatement = false;
@@ -55115,6 +55118,7 @@ var PsqlLexer = class {
           }
           i5 = stop;
           this.state = 0 /* Top */;
+          this.on.quoted?.(this.quotedAt, base + stop, "comment");
           continue;
         }
         case 7 /* Quote */: {
@@ -55125,6 +55129,7 @@ var PsqlLexer = class {
           if (q4 === -1) continue;
           this.quoteKind = 7 /* Quote */;
           this.state = 8 /* QuoteEnd */;
+          this.quoteClosedAt = base + i5 + 1;
           i5++;
           continue;
         }
@@ -55133,6 +55138,7 @@ var PsqlLexer = class {
           else if (c5 === 39) {
             this.quoteKind = 14 /* EscQuote */;
             this.state = 8 /* QuoteEnd */;
+            this.quoteClosedAt = base + i5 + 1;
           } else if (c5 === NL) this.newline();
           i5++;
           continue;
@@ -55147,8 +55153,10 @@ var PsqlLexer = class {
         case 8 /* QuoteEnd */:
         case 9 /* QuoteEndLine */:
           if (c5 === 39) {
-            this.state = this.state === 8 /* QuoteEnd */ ? this.quoteKind : 0 /* Top */;
-            if (this.state !== 0 /* Top */) i5++;
+            if (this.state === 8 /* QuoteEnd */) {
+              this.state = this.quoteKind;
+              i5++;
+            } else this.literalEnded(base + i5);
           } else if (c5 === NL) {
             this.newline();
             this.state = 9 /* QuoteEndLine */;
@@ -55162,7 +55170,7 @@ var PsqlLexer = class {
           } else if (c5 === 45) {
             this.state = 12 /* QuoteEndDash */;
             i5++;
-          } else this.state = 0 /* Top */;
+          } else this.literalEnded(base + i5);
           continue;
         case 10 /* QuoteEndSpace */:
           if (isHorizontalSpace(c5)) i5++;
@@ -55172,7 +55180,7 @@ var PsqlLexer = class {
           } else if (c5 === 45) {
             this.state = 12 /* QuoteEndDash */;
             i5++;
-          } else this.state = 0 /* Top */;
+          } else this.literalEnded(base + i5);
           continue;
         case 11 /* QuoteEndNewline */:
           if (c5 === 39) {
@@ -55182,21 +55190,21 @@ var PsqlLexer = class {
           else if (c5 === 45) {
             this.state = 12 /* QuoteEndDash */;
             i5++;
-          } else this.state = 0 /* Top */;
+          } else this.literalEnded(base + i5);
           continue;
         case 12 /* QuoteEndDash */:
           if (c5 === 45) {
             this.state = 13 /* QuoteEndComment */;
             i5++;
           } else {
-            this.state = 0 /* Top */;
+            this.literalEnded(base + i5 - 1);
           }
           continue;
         case 13 /* QuoteEndComment */:
           if (c5 === CR) {
             this.state = 11 /* QuoteEndNewline */;
             i5++;
-          } else if (c5 === NL) this.state = 0 /* Top */;
+          } else if (c5 === NL) this.literalEnded(base + i5);
           else i5++;
           continue;
         case 16 /* DoubleQuote */: {
@@ -55245,7 +55253,7 @@ var PsqlLexer = class {
           }
           if (c5 === delimiter3.charCodeAt(this.dollarMatch)) {
             this.dollarMatch++;
-            if (this.dollarMatch === delimiter3.length) this.closeDollar();
+            if (this.dollarMatch === delimiter3.length) this.closeDollar(base + i5 + 1);
           } else {
             this.dollarMatch = c5 === 36 ? 1 : 0;
             if (c5 === NL) this.newline();
@@ -55261,8 +55269,10 @@ var PsqlLexer = class {
           continue;
         case 5 /* BlockStar */:
           if (c5 === 47) {
-            if (this.blockDepth === 0) this.state = 0 /* Top */;
-            else {
+            if (this.blockDepth === 0) {
+              this.state = 0 /* Top */;
+              this.on.quoted?.(this.quotedAt, base + i5 + 1, "comment");
+            } else {
               this.blockDepth--;
               this.state = 4 /* Block */;
             }
@@ -55280,6 +55290,7 @@ var PsqlLexer = class {
         case 1 /* Dash */:
           if (c5 === 45) {
             this.state = 3 /* LineComment */;
+            this.quotedAt = base + i5 - 1;
             i5++;
           } else {
             this.startStatement(base + i5 - 1);
@@ -55290,6 +55301,7 @@ var PsqlLexer = class {
           if (c5 === 42) {
             this.blockDepth = 0;
             this.state = 4 /* Block */;
+            this.quotedAt = base + i5 - 1;
             i5++;
           } else {
             this.startStatement(base + i5 - 1);
@@ -55317,6 +55329,7 @@ var PsqlLexer = class {
         case 22 /* UAmp */:
           if (c5 === 39) {
             this.state = 7 /* Quote */;
+            this.quotedAt = base + i5;
             i5++;
           } else if (c5 === 34) {
             this.state = 16 /* DoubleQuote */;
@@ -55349,8 +55362,18 @@ var PsqlLexer = class {
       this.on.variable(this.varName, this.line);
       this.state = 0 /* Top */;
     }
+    if (this.state === 3 /* LineComment */) this.on.quoted?.(this.quotedAt, this.offset, "comment");
+    if ([8 /* QuoteEnd */, 9 /* QuoteEndLine */, 10 /* QuoteEndSpace */, 11 /* QuoteEndNewline */, 13 /* QuoteEndComment */].includes(this.state))
+      this.literalEnded(this.offset);
   }
-  closeDollar() {
+  /** The literal is over: it and any spaces or comments read after it while looking for more. */
+  literalEnded(at2) {
+    this.state = 0 /* Top */;
+    this.on.quoted?.(this.quotedAt, this.quoteClosedAt, "literal");
+    if (at2 > this.quoteClosedAt) this.on.quoted?.(this.quoteClosedAt, at2, "comment");
+  }
+  closeDollar(end) {
+    this.on.quoted?.(this.quotedAt, end, "literal");
     this.state = 0 /* Top */;
     this.dollarTag = "";
     this.dollarMatch = 0;
@@ -55375,12 +55398,9 @@ var PsqlLexer = class {
       this.endWord();
       if (c5 === 39 && word.length === 1) {
         const w2 = word.toUpperCase();
-        if (w2 === "E") {
-          this.state = 14 /* EscQuote */;
-          return i5 + 1;
-        }
-        if (w2 === "B" || w2 === "X") {
-          this.state = 7 /* Quote */;
+        if (w2 === "E" || w2 === "B" || w2 === "X") {
+          this.state = w2 === "E" ? 14 /* EscQuote */ : 7 /* Quote */;
+          this.quotedAt = base + i5;
           return i5 + 1;
         }
       }
@@ -55421,11 +55441,13 @@ var PsqlLexer = class {
     switch (c5) {
       case 39:
         this.state = this.standardStrings ? 7 /* Quote */ : 14 /* EscQuote */;
+        this.quotedAt = at2;
         return i5 + 1;
       case 34:
         this.state = 16 /* DoubleQuote */;
         return i5 + 1;
       case 36:
+        this.quotedAt = at2;
         this.dollarTag = "";
         this.state = 18 /* DollarOpen */;
         return i5 + 1;
@@ -55919,160 +55941,64 @@ async function readTocEntries(file, format2) {
 }
 
 // core/pg/sql-statements.ts
-async function* sqlStatements(input2) {
-  let mode = "code";
+function codeOf(text2, start, hidden) {
   let code = "";
-  let depth = 0;
-  let tag = "";
-  let pending = "";
-  let atStatementStart = true;
-  let meta = false;
-  const decoder = new TextDecoder();
-  for await (const chunk of input2) {
-    const text2 = pending + (typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }));
-    pending = "";
-    let i5 = 0;
-    while (i5 < text2.length) {
-      const c5 = text2[i5] ?? "";
-      const next = text2[i5 + 1];
-      if (mode === "copy") {
-        const eol = text2.indexOf("\n", i5);
-        if (eol === -1) {
-          pending = text2.slice(i5);
-          break;
-        }
-        if (text2.slice(i5, eol).replace(/\r$/, "") === "\\.") mode = "code";
-        i5 = eol + 1;
-        continue;
-      }
-      if (meta) {
-        if (c5 === "\n") meta = false;
-        i5++;
-        continue;
-      }
-      switch (mode) {
-        case "code": {
-          if (atStatementStart && /\s/.test(c5)) {
-            i5++;
-            continue;
-          }
-          if (atStatementStart && c5 === "\\") {
-            meta = true;
-            i5++;
-            continue;
-          }
-          if ((c5 === "-" || c5 === "/") && next === void 0) {
-            pending = c5;
-            i5++;
-            continue;
-          }
-          atStatementStart = false;
-          if (c5 === "'") {
-            const escape = /(^|[^\w$])[eE]$/.test(code);
-            mode = escape ? "escape-string" : "string";
-            code += "''";
-          } else if (c5 === '"') {
-            mode = "identifier";
-            code += c5;
-          } else if (c5 === "-" && next === "-") {
-            mode = "line-comment";
-            i5++;
-          } else if (c5 === "/" && next === "*") {
-            mode = "block-comment";
-            depth = 1;
-            i5++;
-          } else if (c5 === "$" && !/[\w$]$/.test(code)) {
-            const m4 = /^\$([A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/.exec(text2.slice(i5, i5 + 70));
-            if (m4) {
-              mode = "dollar";
-              tag = m4[0];
-              code += "''";
-              i5 += tag.length;
-              continue;
-            }
-            if (text2.length - i5 < 70 && /^\$[\w\u0080-\uffff]*$/.test(text2.slice(i5))) {
-              pending = text2.slice(i5);
-              i5 = text2.length;
-              continue;
-            }
-            code += c5;
-          } else if (c5 === ";") {
-            const statement = code.trim();
-            code = "";
-            atStatementStart = true;
-            if (statement) {
-              yield { code: statement };
-              if (/^COPY\b[^]*\bFROM\s+stdin\b/i.test(statement)) mode = "copy";
-            }
-          } else code += c5;
-          i5++;
-          break;
-        }
-        case "string":
-        case "escape-string":
-          if (mode === "escape-string" && c5 === "\\") {
-            if (next === void 0) pending = c5;
-            i5 += 2;
-          } else if (c5 === "'") {
-            if (next === "'") i5 += 2;
-            else if (next === void 0) {
-              pending = c5;
-              i5++;
-            } else {
-              mode = "code";
-              i5++;
-            }
-          } else i5++;
-          break;
-        case "identifier":
-          code += c5;
-          if (c5 === '"') {
-            if (next === '"') {
-              code += next;
-              i5 += 2;
-              continue;
-            }
-            if (next === void 0) {
-              code = code.slice(0, -1);
-              pending = c5;
-              i5++;
-              continue;
-            }
-            mode = "code";
-          }
-          i5++;
-          break;
-        case "line-comment":
-          if (c5 === "\n") mode = "code";
-          i5++;
-          break;
-        case "block-comment":
-          if ((c5 === "/" || c5 === "*") && next === void 0) {
-            pending = c5;
-            i5++;
-          } else if (c5 === "/" && next === "*") {
-            depth++;
-            i5 += 2;
-          } else if (c5 === "*" && next === "/") {
-            depth--;
-            i5 += 2;
-            if (depth === 0) mode = "code";
-          } else i5++;
-          break;
-        case "dollar":
-          if (c5 === "$" && text2.startsWith(tag, i5)) {
-            mode = "code";
-            i5 += tag.length;
-          } else if (c5 === "$" && text2.length - i5 < tag.length && tag.startsWith(text2.slice(i5))) {
-            pending = text2.slice(i5);
-            i5 = text2.length;
-          } else i5++;
-          break;
-      }
-    }
+  let at2 = start;
+  for (const [from, to2, kind] of hidden) {
+    if (from < at2) continue;
+    code += text2.toString("utf8", at2 - start, from - start) + (kind === "literal" ? "''" : " ");
+    at2 = to2;
   }
-  const last = code.trim();
-  if (last && mode === "code") yield { code: last };
+  code += text2.toString("utf8", at2 - start);
+  return code.replace(/;\s*$/, "").trim();
+}
+async function* sqlStatements(input2) {
+  let held = [];
+  let heldAt = 0;
+  let offset = 0;
+  let start;
+  let hidden = [];
+  let ready = [];
+  const lexer = new PsqlLexer({
+    statementStart: (at2) => {
+      start = at2;
+      hidden = [];
+    },
+    word: () => {
+    },
+    statementEnd: (end) => {
+      if (start === void 0) return;
+      const all = Buffer.concat(held);
+      ready.push({ code: codeOf(all.subarray(start - heldAt, end - heldAt), start, hidden) });
+      start = void 0;
+    },
+    metaStart: () => {
+    },
+    meta: () => {
+    },
+    variable: () => {
+    },
+    afterCopy: () => {
+    },
+    copyEnd: () => {
+    },
+    quoted: (from, to2, kind) => {
+      if (start !== void 0 && from >= start) hidden.push([from, to2, kind]);
+    }
+  });
+  for await (const chunk of input2) {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+    held.push(bytes);
+    lexer.write(bytes);
+    offset += bytes.length;
+    const keepFrom = start ?? offset;
+    const all = Buffer.concat(held);
+    held = [all.subarray(keepFrom - heldAt)];
+    heldAt = keepFrom;
+    yield* ready;
+    ready = [];
+  }
+  lexer.end();
 }
 function tokens(code) {
   const out = [];
