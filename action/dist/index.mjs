@@ -55485,6 +55485,7 @@ var TRANSACTION_WORDS = /* @__PURE__ */ new Set([
   "SAVEPOINT",
   "RELEASE"
 ]);
+var DECIDED_WHOLE = /* @__PURE__ */ new Set([...TRANSACTION_WORDS, "PREPARE", "SET", "RESET"]);
 var UNSAFE_VARIABLES = /* @__PURE__ */ new Set([
   "DBNAME",
   "USER",
@@ -55703,19 +55704,7 @@ var ScriptFilter = class extends Transform5 {
   releaseLongStatement() {
     if (this.holdAt === void 0 || this.pendingAt + this.pendingBytes() - this.holdAt <= HOLD_LIMIT) return;
     const first = this.words[0];
-    if (first && [
-      "BEGIN",
-      "COMMIT",
-      "END",
-      "ROLLBACK",
-      "ABORT",
-      "START",
-      "SAVEPOINT",
-      "RELEASE",
-      "PREPARE",
-      "SET",
-      "RESET"
-    ].includes(first)) {
+    if (first && DECIDED_WHOLE.has(first)) {
       this.refuse(this.holdLine, `a ${first} statement longer than ${HOLD_LIMIT} bytes`);
       return;
     }

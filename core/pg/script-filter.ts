@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { PgferryError } from '../errors.js';
 import { PsqlLexer } from './psql-lexer.js';
-import { classifyStatement, UNSAFE_VARIABLES } from './script-statements.js';
+import { classifyStatement, DECIDED_WHOLE, UNSAFE_VARIABLES } from './script-statements.js';
 import type { PgVersion } from './version.js';
 
 /**
@@ -184,22 +184,7 @@ export class ScriptFilter extends Transform {
   private releaseLongStatement(): void {
     if (this.holdAt === undefined || this.pendingAt + this.pendingBytes() - this.holdAt <= HOLD_LIMIT) return;
     const first = this.words[0];
-    if (
-      first &&
-      [
-        'BEGIN',
-        'COMMIT',
-        'END',
-        'ROLLBACK',
-        'ABORT',
-        'START',
-        'SAVEPOINT',
-        'RELEASE',
-        'PREPARE',
-        'SET',
-        'RESET',
-      ].includes(first)
-    ) {
+    if (first && DECIDED_WHOLE.has(first)) {
       this.refuse(this.holdLine, `a ${first} statement longer than ${HOLD_LIMIT} bytes`);
       return;
     }

@@ -26,6 +26,9 @@ const TRANSACTION_WORDS = new Set([
   'RELEASE',
 ]);
 
+/** Statements only decided whole: one of them too long to hold is refused, never streamed. */
+export const DECIDED_WHOLE: ReadonlySet<string> = new Set([...TRANSACTION_WORDS, 'PREPARE', 'SET', 'RESET']);
+
 /**
  * psql variables whose values come from the connection (a database or user name can hold `;`):
  * `:DBNAME` in a script would put them into the SQL unquoted.

@@ -1,5 +1,11 @@
+import type { BackupOptions } from '../../core/jobs/backup.js';
+import { RecordingLogger } from '../../core/log.js';
 import type { S3Settings } from '../../core/options.js';
+import { parseConnection } from '../../core/pg/connection.js';
+import { s3Client } from '../../core/storage/s3-client.js';
+import { catalog } from './engine.js';
 import type { S3TestServer } from './s3.js';
+import { connUrl } from './testbed.js';
 
 /** The `s3-*` settings a user would give for this server. */
 export function s3Settings(s3: S3TestServer): S3Settings {
@@ -30,4 +36,28 @@ export async function withEnv<T>(vars: Record<string, string>, work: () => Promi
       else process.env[k] = v;
     }
   }
+}
+
+/** A backup of a database on server 17 to `s3://bucket/prefix/`, with the defaults a user gets. */
+export function backupOptionsFor(
+  s3: S3TestServer,
+  bucket: string,
+  prefix: string,
+  db: string,
+  extra: Partial<BackupOptions> = {},
+): BackupOptions {
+  const log = new RecordingLogger();
+  return {
+    from: parseConnection(connUrl(17, db), 'from', {}),
+    s3: s3Client(s3Settings(s3)),
+    settings: s3Settings(s3),
+    bucket,
+    prefix,
+    verify: 'list',
+    compress: 'auto',
+    postgresVersion: { kind: 'auto' },
+    catalog: catalog(log),
+    log,
+    ...extra,
+  };
 }

@@ -13,7 +13,7 @@ import { catalog } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
 import { startS3, type S3TestServer, type WriteRecord } from '../harness/s3.js';
-import { s3Env, s3Settings } from '../harness/s3-engine.js';
+import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
 
 /**
  * Backups of one database that overlap, race or collide. The store is s3rver behind the harness's
@@ -36,20 +36,7 @@ afterEach(() => {
 });
 
 function options(db: string, extra: Partial<BackupOptions> = {}): BackupOptions {
-  const log = new RecordingLogger();
-  return {
-    from: parseConnection(connUrl(17, db), 'from', {}),
-    s3: s3Client(s3Settings(s3)),
-    settings: s3Settings(s3),
-    bucket: BUCKET,
-    prefix: PREFIX,
-    verify: 'list',
-    compress: 'auto',
-    postgresVersion: { kind: 'auto' },
-    catalog: catalog(log),
-    log,
-    ...extra,
-  };
+  return backupOptionsFor(s3, BUCKET, PREFIX, db, extra);
 }
 
 const at = (iso: string) => () => new Date(iso);

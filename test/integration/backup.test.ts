@@ -10,7 +10,7 @@ import { loadDataset } from '../harness/dataset.js';
 import { rowHashes } from '../harness/compare.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { s3Env, s3Settings } from '../harness/s3-engine.js';
+import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
 
 const BUCKET = 'pgferry-backups';
 const PREFIX = 'nightly';
@@ -24,20 +24,7 @@ beforeAll(async () => {
 afterAll(async () => s3?.close());
 
 function backupOptions(db: string, extra: Partial<BackupOptions> = {}): BackupOptions {
-  const log = new RecordingLogger();
-  return {
-    from: parseConnection(connUrl(17, db), 'from', {}),
-    s3: s3Client(s3Settings(s3)),
-    settings: s3Settings(s3),
-    bucket: BUCKET,
-    prefix: PREFIX,
-    verify: 'list',
-    compress: 'auto',
-    postgresVersion: { kind: 'auto' },
-    catalog: catalog(log),
-    log,
-    ...extra,
-  };
+  return backupOptionsFor(s3, BUCKET, PREFIX, db, extra);
 }
 
 async function restoreLatest(db: string, target: string, jobs: number | 'auto' = 1) {

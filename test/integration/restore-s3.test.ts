@@ -9,7 +9,7 @@ import { catalog } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { s3Env, s3Settings } from '../harness/s3-engine.js';
+import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
 import { freePort } from '../harness/servers.js';
 
 const BUCKET = 'pgferry-restores';
@@ -27,19 +27,7 @@ beforeAll(async () => {
     db,
     'CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT i, md5(i::text) FROM generate_series(1, 5000) i',
   );
-  const log = new RecordingLogger();
-  const result = await backupDatabase({
-    from: parseConnection(connUrl(17, db), 'from', {}),
-    s3: s3Client(s3Settings(s3)),
-    settings: s3Settings(s3),
-    bucket: BUCKET,
-    prefix: 'p',
-    verify: 'list',
-    compress: 'auto',
-    postgresVersion: { kind: 'auto' },
-    catalog: catalog(log),
-    log,
-  });
+  const result = await backupDatabase(backupOptionsFor(s3, BUCKET, 'p', db));
   key = result.manifest.key;
 });
 afterAll(async () => s3?.close());

@@ -10,7 +10,7 @@ import { rowHashes, schemaOf } from '../harness/compare.js';
 import { catalog } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { s3Env, s3Settings } from '../harness/s3-engine.js';
+import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
 
 /**
@@ -37,20 +37,7 @@ async function put(key: string, body: Buffer | string): Promise<void> {
 }
 
 async function backUp(db: string): Promise<string> {
-  const log = new RecordingLogger();
-  const result = await backupDatabase({
-    from: parseConnection(connUrl(17, db), 'from', {}),
-    s3: s3Client(s3Settings(s3)),
-    settings: s3Settings(s3),
-    bucket: BUCKET,
-    prefix: 'p',
-    verify: 'list',
-    compress: 'auto',
-    postgresVersion: { kind: 'auto' },
-    catalog: catalog(log),
-    log,
-  });
-  return result.manifest.key;
+  return (await backupDatabase(backupOptionsFor(s3, BUCKET, 'p', db))).manifest.key;
 }
 
 beforeAll(async () => {
