@@ -55734,6 +55734,10 @@ var ScriptFilter = class extends Transform5 {
     this.out = [];
     done(null, out.length === 0 ? void 0 : out.length === 1 ? out[0] : Buffer.concat(out));
   }
+  /** Newlines read so far: the output has as many (a dropped statement keeps its line breaks). */
+  get lines() {
+    return this.lexer.line - 1;
+  }
   /** What was dropped, e.g. `transaction_timeout (2×: lines 12, 40)`. */
   summary() {
     return [...this.filtered].map(([name, n3]) => {
@@ -55748,6 +55752,43 @@ var ScriptFilter = class extends Transform5 {
 function applyOptionsOf(o3) {
   const { clean: clean2, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables } = o3;
   return { clean: clean2, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables };
+}
+async function* scriptWithAfter(script, after, parts, signal) {
+  yield* script;
+  let line = script.lines + 1;
+  for (const file of after?.files ?? []) {
+    yield Buffer.from("\nRESET ALL; SET SESSION AUTHORIZATION DEFAULT;\n");
+    line += 2;
+    parts.push({ firstLine: line, file });
+    const checked2 = new ScriptFilter(USER_SQL_RULES, file);
+    pipeline5(createReadStream3(file), checked2, () => {
+    });
+    try {
+      yield* checked2;
+    } catch (error3) {
+      if (!signal.aborted && after) throw new InputError(after.input, error3.message);
+      throw error3;
+    }
+    line += checked2.lines;
+  }
+}
+var USER_SQL_RULES = {
+  targetServer: { major: Number.MAX_SAFE_INTEGER },
+  psqlKnowsRestrict: true,
+  singleTransaction: true,
+  refuseAllTransactionControl: true
+};
+function inUsersTerms(error3, parts, after) {
+  if (!(error3 instanceof ToolError) || !after) return error3;
+  const m4 = /psql:<stdin>:(\d+):/.exec(error3.message);
+  const line = Number(m4?.[1] ?? 0);
+  const part = [...parts].reverse().find((p4) => line >= p4.firstLine);
+  if (!m4 || !part?.file) return error3;
+  const detail = error3.message.slice(m4.index + m4[0].length).trim();
+  return new InputError(
+    after.input,
+    `${part.file}, line ${line - part.firstLine + 1}: ${detail}; nothing was committed (the restore and the SQL roll back together)`
+  );
 }
 async function* committedAtEnd(script, beforeCommit) {
   yield* script;
@@ -55773,7 +55814,8 @@ async function applyArchive(r5) {
   const file = "file" in r5.input ? r5.input.file : void 0;
   const stream = "stream" in r5.input ? r5.input.stream : void 0;
   if (r5.path === "pg_restore") {
-    if (r5.prelude || r5.commitGate) throw new Error("a prelude or a commit gate needs the script path");
+    if (r5.prelude || r5.commitGate || r5.after?.files.length)
+      throw new Error("a prelude, a commit gate or SQL after needs the script path");
     await runTool({
       ...common,
       signal: r5.signal,
@@ -55819,7 +55861,8 @@ async function applyArchive(r5) {
   const producersDone = Promise.all(producers);
   producersDone.catch(() => {
   });
-  const script = committedAtEnd(filter, async () => {
+  const parts = [{ firstLine: 1 }];
+  const script = committedAtEnd(scriptWithAfter(filter, r5.after, parts, signal), async () => {
     await producersDone;
     await r5.commitGate?.();
   });
@@ -55836,7 +55879,9 @@ async function applyArchive(r5) {
     stdin: Readable8.from(script),
     stdout: "ignore"
   });
-  await settlePipeline(controller, [...producers, consumer]);
+  await settlePipeline(controller, [...producers, consumer]).catch((error3) => {
+    throw inUsersTerms(error3, parts, r5.after);
+  });
   return filter.summary();
 }
 
@@ -56302,6 +56347,11 @@ async function cleanPlan(archive, file, target, path17, log) {
     path: path17 === "pg_restore" ? "script" : path17
   };
 }
+function withSqlAfter(path17, sqlAfter, log) {
+  if (!sqlAfter?.files.length || path17 !== "pg_restore") return path17;
+  log.info(`${sqlAfter.input}: runs in the restore's own transaction, so the restore takes one job`);
+  return "script";
+}
 async function restoreFromPath(o3) {
   const started2 = Date.now();
   const archive = await readArchiveFacts(o3.from).catch((error3) => {
@@ -56310,7 +56360,7 @@ async function restoreFromPath(o3) {
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3);
   return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
     const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
-    const path17 = clean2?.path ?? choice.path;
+    const path17 = withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log);
     const jobs = restoreJobs(archive, path17, o3.jobs, true);
     o3.log.info(
       `restoring into ${describeConnection(o3.to)} with ${path17 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
@@ -56326,6 +56376,7 @@ async function restoreFromPath(o3) {
       jobs,
       options: { ...applyOptionsOf(o3), clean: false },
       prelude: clean2?.prelude,
+      after: o3.sqlInTransaction,
       signal: o3.signal,
       onProgress: o3.onProgress && ((p4) => o3.onProgress?.({ ...p4, bytes: p4.bytes || inputSize })),
       progressIntervalMs: o3.progressIntervalMs
@@ -56745,6 +56796,7 @@ async function restoreFromS3(o3) {
       signal: o3.signal,
       onProgress: o3.onProgress,
       commitGate: wholeObjectMatches,
+      after: o3.sqlInTransaction,
       label: `the restore script of ${location}`
     });
     const durationSeconds = (Date.now() - started2) / 1e3;
@@ -56837,49 +56889,6 @@ async function applyGlobals(client, target, targetVersion, sql, signal) {
   });
 }
 
-// core/jobs/sql-after.ts
-import { createReadStream as createReadStream5 } from "node:fs";
-import { access as access2 } from "node:fs/promises";
-import { Writable as Writable4 } from "node:stream";
-import { pipeline as pipeline6 } from "node:stream/promises";
-async function checkScript(file, input2) {
-  const filter = new ScriptFilter(
-    {
-      targetServer: { major: Number.MAX_SAFE_INTEGER },
-      psqlKnowsRestrict: true,
-      singleTransaction: true,
-      refuseAllTransactionControl: true
-    },
-    file
-  );
-  const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
-  await pipeline6(createReadStream5(file), filter, discard).catch((error3) => {
-    if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
-    throw error3;
-  });
-}
-async function checkSqlAfterFiles(files, input2 = "sql-after") {
-  for (const file of files) {
-    await access2(file).catch(() => {
-      throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
-    });
-    await checkScript(file, input2);
-  }
-}
-async function runSqlAfter(client, target, files, signal, input2 = "sql-after") {
-  if (files.length === 0) return;
-  await runTool({
-    file: toolPath(client, "psql"),
-    args: psqlArgs({ files: [...files], onErrorStop: true, singleTransaction: true, quiet: true }),
-    env: connectionEnv(target),
-    secrets: secretsOf(target),
-    stdout: "ignore",
-    signal
-  }).catch((error3) => {
-    throw new InputError(input2, `failed, and its changes were rolled back: ${error3.message}`);
-  });
-}
-
 // core/jobs/copy.ts
 async function refuseSameDatabase(from, to2) {
   if (await isSameDatabase(from, to2)) {
@@ -56929,7 +56938,12 @@ async function copyDatabase(o3) {
       dumpVersion: dumpClient.version
     };
     const prelude = o3.clean ? cleanPrelude(await databaseContents(o3.from, o3.schemas ?? []), target.version.major) : void 0;
-    const restorePath = prelude && choice.restore.path === "pg_restore" ? "script" : choice.restore.path;
+    const after = o3.sqlAfter?.length ? { files: o3.sqlAfter, input: "sql-after" } : void 0;
+    const restorePath = withSqlAfter(
+      prelude && choice.restore.path === "pg_restore" ? "script" : choice.restore.path,
+      after,
+      o3.log
+    );
     const jobs = restoreJobs(archive, restorePath, o3.jobs, true);
     const apply = { ...applyOptionsOf(o3), clean: false, schemas: [], tables: [], extraArgs: [] };
     o3.log.info(
@@ -56959,6 +56973,7 @@ async function copyDatabase(o3) {
         jobs: 1,
         options: apply,
         prelude,
+        after,
         signal
       });
       const [, f6] = await settlePipeline(controller, [dump, restore]);
@@ -56990,6 +57005,7 @@ async function copyDatabase(o3) {
           jobs,
           options: apply,
           prelude,
+          after,
           signal: o3.signal,
           onProgress: o3.onProgress
         });
@@ -56999,7 +57015,6 @@ async function copyDatabase(o3) {
     }
     if (filtered.length)
       o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
-    await runSqlAfter(restoreClient, o3.to, o3.sqlAfter ?? [], o3.signal);
     return {
       source,
       target,
@@ -57016,13 +57031,13 @@ async function copyDatabase(o3) {
 
 // core/jobs/report.ts
 import { createHash as createHash9 } from "node:crypto";
-import { createReadStream as createReadStream6 } from "node:fs";
+import { createReadStream as createReadStream5 } from "node:fs";
 import { stat as stat7 } from "node:fs/promises";
-import { pipeline as pipeline7 } from "node:stream/promises";
+import { pipeline as pipeline6 } from "node:stream/promises";
 async function sha256File(file) {
   if (!(await stat7(file)).isFile()) return void 0;
   const hash = createHash9("sha256");
-  await pipeline7(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
+  await pipeline6(createReadStream5(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
 }
 async function countArchiveTables(archive, format2) {
@@ -57035,6 +57050,49 @@ async function countDatabaseTables(spec) {
        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`
     );
     return Number(rows[0]?.n ?? 0);
+  });
+}
+
+// core/jobs/sql-after.ts
+import { createReadStream as createReadStream6 } from "node:fs";
+import { access as access2 } from "node:fs/promises";
+import { Writable as Writable4 } from "node:stream";
+import { pipeline as pipeline7 } from "node:stream/promises";
+async function checkScript(file, input2) {
+  const filter = new ScriptFilter(
+    {
+      targetServer: { major: Number.MAX_SAFE_INTEGER },
+      psqlKnowsRestrict: true,
+      singleTransaction: true,
+      refuseAllTransactionControl: true
+    },
+    file
+  );
+  const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
+  await pipeline7(createReadStream6(file), filter, discard).catch((error3) => {
+    if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
+    throw error3;
+  });
+}
+async function checkSqlAfterFiles(files, input2 = "sql-after") {
+  for (const file of files) {
+    await access2(file).catch(() => {
+      throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
+    });
+    await checkScript(file, input2);
+  }
+}
+async function runSqlAfter(client, target, files, signal, input2 = "sql-after") {
+  if (files.length === 0) return;
+  await runTool({
+    file: toolPath(client, "psql"),
+    args: psqlArgs({ files: [...files], onErrorStop: true, singleTransaction: true, quiet: true }),
+    env: connectionEnv(target),
+    secrets: secretsOf(target),
+    stdout: "ignore",
+    signal
+  }).catch((error3) => {
+    throw new InputError(input2, `failed, and its changes were rolled back: ${error3.message}`);
   });
 }
 
@@ -57120,20 +57178,29 @@ async function runJob(options, ctx) {
       await checkSqlAfterFiles(options.sqlAfter);
       if (archive.kind === "file" && !existsSync5(archive.path))
         throw new InputError("from", `${archive.path} does not exist`);
+      const globals = archive.kind === "file" ? globalsPath(archive.path) : void 0;
+      const withGlobals = globals !== void 0 && existsSync5(globals);
+      const sqlInTransaction = withGlobals ? void 0 : { files: options.sqlAfter, input: "sql-after" };
       const result = archive.kind === "s3" ? await restoreFromS3({
         ...options,
         ...common,
+        sqlInTransaction,
         to: options.target,
         s3: s3Client(options.s3),
         settings: options.s3,
         bucket: archive.bucket,
         key: archive.key
       }) : {
-        ...await restoreFromPath({ ...options, ...common, from: archive.path, to: options.target }),
+        ...await restoreFromPath({
+          ...options,
+          ...common,
+          sqlInTransaction,
+          from: archive.path,
+          to: options.target
+        }),
         location: archive.path
       };
-      const globals = archive.kind === "file" ? globalsPath(archive.path) : void 0;
-      if (globals && existsSync5(globals)) {
+      if (globals && withGlobals) {
         ctx.log.info(`applying roles and tablespaces from ${globals}`);
         await applyGlobals(
           result.client,
@@ -57143,7 +57210,7 @@ async function runJob(options, ctx) {
           ctx.signal
         );
       }
-      await runSqlAfter(result.client, options.target, options.sqlAfter, ctx.signal);
+      if (withGlobals) await runSqlAfter(result.client, options.target, options.sqlAfter, ctx.signal);
       return {
         command: "restore",
         ...clientFields(result.client),

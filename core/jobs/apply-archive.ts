@@ -7,6 +7,7 @@ import { toolPath, type ClientTools } from '../pg/client-tools.js';
 import { connectionEnv, databaseName, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import type { RestorePath } from '../pg/policy.js';
 import { runTool, settlePipeline, type Progress } from '../pg/run.js';
+import { InputError, ToolError } from '../errors.js';
 import { psqlKnowsRestrict, ScriptFilter } from '../pg/script-filter.js';
 import type { PgVersion } from '../pg/version.js';
 
@@ -49,6 +50,66 @@ export interface ApplyRequest {
   commitGate?: () => Promise<void>;
   /** Names the script in the filter's messages, e.g. "the restore script of s3://b/k". */
   label?: string;
+  /**
+   * SQL files (sql-after, sanitize) run after the archive in the same transaction, before pgferry's
+   * commit: if one fails, the restored rows are rolled back with it, so they never appear unmasked.
+   */
+  after?: { files: readonly string[]; input: string };
+}
+
+/** Where each part of psql's input starts, to tell a psql error's line in the user's own terms. */
+interface ScriptPart {
+  firstLine: number;
+  file?: string;
+}
+
+/** The archive's script, then each `after` file (read as psql reads it, transaction control refused). */
+async function* scriptWithAfter(
+  script: ScriptFilter,
+  after: ApplyRequest['after'],
+  parts: ScriptPart[],
+  signal: AbortSignal,
+): AsyncGenerator<Buffer> {
+  yield* script;
+  let line = script.lines + 1;
+  for (const file of after?.files ?? []) {
+    // The archive's script leaves its session settings behind (an empty search_path above all):
+    // the user's SQL starts from the session's defaults, as it would on a connection of its own.
+    yield Buffer.from('\nRESET ALL; SET SESSION AUTHORIZATION DEFAULT;\n');
+    line += 2;
+    parts.push({ firstLine: line, file });
+    const checked = new ScriptFilter(USER_SQL_RULES, file);
+    pipeline(createReadStream(file), checked, () => {});
+    try {
+      yield* checked;
+    } catch (error) {
+      if (!signal.aborted && after) throw new InputError(after.input, (error as Error).message);
+      throw error;
+    }
+    line += checked.lines;
+  }
+}
+
+/** Rules for a user's own SQL: nothing is filtered, transaction control and meta-commands refused. */
+const USER_SQL_RULES = {
+  targetServer: { major: Number.MAX_SAFE_INTEGER },
+  psqlKnowsRestrict: true,
+  singleTransaction: true,
+  refuseAllTransactionControl: true,
+};
+
+/** psql names its input `<stdin>`; say which file (and line) of the user's the error came from. */
+function inUsersTerms(error: unknown, parts: readonly ScriptPart[], after: ApplyRequest['after']): unknown {
+  if (!(error instanceof ToolError) || !after) return error;
+  const m = /psql:<stdin>:(\d+):/.exec(error.message);
+  const line = Number(m?.[1] ?? 0);
+  const part = [...parts].reverse().find((p) => line >= p.firstLine);
+  if (!m || !part?.file) return error;
+  const detail = error.message.slice(m.index + m[0].length).trim();
+  return new InputError(
+    after.input,
+    `${part.file}, line ${line - part.firstLine + 1}: ${detail}; nothing was committed (the restore and the SQL roll back together)`,
+  );
 }
 
 /**
@@ -92,7 +153,8 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
   const stream = 'stream' in r.input ? r.input.stream : undefined;
 
   if (r.path === 'pg_restore') {
-    if (r.prelude || r.commitGate) throw new Error('a prelude or a commit gate needs the script path');
+    if (r.prelude || r.commitGate || r.after?.files.length)
+      throw new Error('a prelude, a commit gate or SQL after needs the script path');
     await runTool({
       ...common,
       signal: r.signal,
@@ -138,7 +200,8 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
   }
   const producersDone = Promise.all(producers);
   producersDone.catch(() => {});
-  const script = committedAtEnd(filter, async () => {
+  const parts: ScriptPart[] = [{ firstLine: 1 }];
+  const script = committedAtEnd(scriptWithAfter(filter, r.after, parts, signal), async () => {
     await producersDone;
     await r.commitGate?.();
   });
@@ -156,6 +219,8 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
     stdout: 'ignore',
   });
   // Whichever side fails first stops the other; the cause is what gets reported.
-  await settlePipeline(controller, [...producers, consumer]);
+  await settlePipeline(controller, [...producers, consumer]).catch((error: unknown) => {
+    throw inUsersTerms(error, parts, r.after);
+  });
   return filter.summary();
 }

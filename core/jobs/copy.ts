@@ -30,8 +30,7 @@ import { dumpSelection, streamCustomDump } from './dump-selection.js';
 import { cleanPrelude, databaseContents } from './clean.js';
 import { dumpToPath } from './dump.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
-import { restoreJobs } from './restore.js';
-import { runSqlAfter } from './sql-after.js';
+import { restoreJobs, withSqlAfter } from './restore.js';
 
 export interface CopyOptions extends ApplyOptions, ObjectFilters, JobHooks {
   from: ConnectionSpec;
@@ -117,7 +116,12 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
     const prelude = o.clean
       ? cleanPrelude(await databaseContents(o.from, o.schemas ?? []), target.version.major)
       : undefined;
-    const restorePath = prelude && choice.restore.path === 'pg_restore' ? 'script' : choice.restore.path;
+    const after = o.sqlAfter?.length ? { files: o.sqlAfter, input: 'sql-after' } : undefined;
+    const restorePath = withSqlAfter(
+      prelude && choice.restore.path === 'pg_restore' ? 'script' : choice.restore.path,
+      after,
+      o.log,
+    );
     const jobs = restoreJobs(archive, restorePath, o.jobs, true);
     // The selection was made by pg_dump; the restore side applies everything it was given.
     const apply = { ...applyOptionsOf(o), clean: false, schemas: [], tables: [], extraArgs: [] };
@@ -151,6 +155,7 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
         jobs: 1,
         options: apply,
         prelude,
+        after,
         signal,
       });
       const [, f] = await settlePipeline(controller, [dump, restore] as const);
@@ -182,6 +187,7 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
           jobs,
           options: apply,
           prelude,
+          after,
           signal: o.signal,
           onProgress: o.onProgress,
         });
@@ -191,7 +197,6 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
     }
     if (filtered.length)
       o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
-    await runSqlAfter(restoreClient, o.to, o.sqlAfter ?? [], o.signal);
     return {
       source,
       target,

@@ -186,6 +186,7 @@ export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreRes
       signal: o.signal,
       onProgress: o.onProgress,
       commitGate: wholeObjectMatches,
+      after: o.sqlInTransaction,
       label: `the restore script of ${location}`,
     });
     const durationSeconds = (Date.now() - started) / 1000;

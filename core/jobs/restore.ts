@@ -27,6 +27,8 @@ export interface RestoreOptions extends ApplyOptions, JobHooks {
   createDatabase?: boolean;
   allowDowngrade?: boolean;
   postgresVersion: VersionRequest;
+  /** SQL files run in the restore's own transaction before it commits (sql-after, sanitize). */
+  sqlInTransaction?: { files: readonly string[]; input: string };
 }
 
 export interface RestoreResult {
@@ -106,6 +108,20 @@ export async function cleanPlan(
 }
 
 /**
+ * SQL after the restore runs in the restore's own transaction, which pgferry owns on the script
+ * path only: then pg_restore writes the script and the restore takes one job.
+ */
+export function withSqlAfter(
+  path: RestorePath,
+  sqlAfter: RestoreOptions['sqlInTransaction'],
+  log: Logger,
+): RestorePath {
+  if (!sqlAfter?.files.length || path !== 'pg_restore') return path;
+  log.info(`${sqlAfter.input}: runs in the restore's own transaction, so the restore takes one job`);
+  return 'script';
+}
+
+/**
  * Restores an archive or plain dump into the target with a client the version policy chose; stops at
  * the first error, and a single-job restore runs in one transaction so that a failure changes nothing.
  */
@@ -117,7 +133,7 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o);
   return undoCreatedOnFailure(createdDatabase, o.to, async () => {
     const clean = o.clean ? await cleanPlan(archive, o.from, target, choice.path, o.log) : undefined;
-    const path = clean?.path ?? choice.path;
+    const path = withSqlAfter(clean?.path ?? choice.path, o.sqlInTransaction, o.log);
     const jobs = restoreJobs(archive, path, o.jobs, true);
     o.log.info(
       `restoring into ${describeConnection(o.to)} with ${path === 'psql' ? 'psql' : 'pg_restore'} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`,
@@ -133,6 +149,7 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
       jobs,
       options: { ...applyOptionsOf(o), clean: false },
       prelude: clean?.prelude,
+      after: o.sqlInTransaction,
       signal: o.signal,
       onProgress: o.onProgress && ((p) => o.onProgress?.({ ...p, bytes: p.bytes || inputSize })),
       progressIntervalMs: o.progressIntervalMs,

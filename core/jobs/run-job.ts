@@ -127,11 +127,16 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
       await checkSqlAfterFiles(options.sqlAfter);
       if (archive.kind === 'file' && !existsSync(archive.path))
         throw new InputError('from', `${archive.path} does not exist`);
+      const globals = archive.kind === 'file' ? globalsPath(archive.path) : undefined;
+      const withGlobals = globals !== undefined && existsSync(globals);
+      // sql-after commits with the restore, unless roles from a globals file must come in between.
+      const sqlInTransaction = withGlobals ? undefined : { files: options.sqlAfter, input: 'sql-after' };
       const result =
         archive.kind === 's3'
           ? await restoreFromS3({
               ...options,
               ...common,
+              sqlInTransaction,
               to: options.target,
               s3: s3Client(options.s3),
               settings: options.s3,
@@ -139,11 +144,16 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
               key: archive.key,
             })
           : {
-              ...(await restoreFromPath({ ...options, ...common, from: archive.path, to: options.target })),
+              ...(await restoreFromPath({
+                ...options,
+                ...common,
+                sqlInTransaction,
+                from: archive.path,
+                to: options.target,
+              })),
               location: archive.path,
             };
-      const globals = archive.kind === 'file' ? globalsPath(archive.path) : undefined;
-      if (globals && existsSync(globals)) {
+      if (globals && withGlobals) {
         ctx.log.info(`applying roles and tablespaces from ${globals}`);
         await applyGlobals(
           result.client,
@@ -153,7 +163,7 @@ export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobR
           ctx.signal,
         );
       }
-      await runSqlAfter(result.client, options.target, options.sqlAfter, ctx.signal);
+      if (withGlobals) await runSqlAfter(result.client, options.target, options.sqlAfter, ctx.signal);
       return {
         command: 'restore',
         ...clientFields(result.client),

@@ -9,7 +9,7 @@ import { latestKey } from '../storage/backup-layout.js';
 import type { JobHooks } from './job-hooks.js';
 import { restoreFromS3 } from './restore-s3.js';
 import type { RestoreResult } from './restore.js';
-import { checkSqlAfterFiles, runSqlAfter } from './sql-after.js';
+import { checkSqlAfterFiles } from './sql-after.js';
 import { tableCounts } from './table-counts.js';
 
 export interface SeedOptions extends JobHooks {
@@ -60,6 +60,10 @@ export async function seedDatabase(o: SeedOptions): Promise<SeedResult> {
       `the staging database ${describeConnection(o.to)} is the source itself; seeding would replace production data with its own backup`,
     );
   }
+  if (o.sanitizeSql.length)
+    o.log.info(
+      `sanitizing ${databaseName(o.to)} (${o.sanitizeSql.length} file(s)) in the restore's own transaction`,
+    );
   const restore = await restoreFromS3({
     s3: o.s3,
     settings: o.settings,
@@ -74,6 +78,8 @@ export async function seedDatabase(o: SeedOptions): Promise<SeedResult> {
     confirm: o.confirm,
     createDatabase: true,
     jobs: o.jobs,
+    // In the restore's own transaction: raw rows are never committed under the staging name.
+    sqlInTransaction: { files: o.sanitizeSql, input },
     postgresVersion: o.postgresVersion,
     catalog: o.catalog,
     log: o.log,
@@ -81,8 +87,6 @@ export async function seedDatabase(o: SeedOptions): Promise<SeedResult> {
     onProgress: o.onProgress,
     progressIntervalMs: o.progressIntervalMs,
   });
-  if (o.sanitizeSql.length) o.log.info(`sanitizing ${databaseName(o.to)} (${o.sanitizeSql.length} file(s))`);
-  await runSqlAfter(restore.client, o.to, o.sanitizeSql, o.signal, input);
   const client = await connect(o.to, 'to');
   const counts = await tableCounts(client).finally(() => client.end());
   return {

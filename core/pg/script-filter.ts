@@ -218,6 +218,11 @@ export class ScriptFilter extends Transform {
     done(null, out.length === 0 ? undefined : out.length === 1 ? out[0] : Buffer.concat(out));
   }
 
+  /** Newlines read so far: the output has as many (a dropped statement keeps its line breaks). */
+  get lines(): number {
+    return this.lexer.line - 1;
+  }
+
   /** What was dropped, e.g. `transaction_timeout (2×: lines 12, 40)`. */
   summary(): string[] {
     return [...this.filtered].map(([name, n]) => {
