@@ -55591,6 +55591,9 @@ var ScriptFilter = class extends Transform5 {
         if (this.holdAt !== void 0 && this.words.length < 8) this.words.push(word);
       },
       statementEnd: (end) => this.statementEnd(end),
+      quoted: (start, end, kind) => {
+        if (kind === "comment" && end - start < 2048) this.noteObject(this.slice(start, end).toString("utf8"));
+      },
       metaStart: (offset) => {
         this.metaAt = offset;
       },
@@ -55626,6 +55629,24 @@ var ScriptFilter = class extends Transform5 {
   /** Where a meta-command being read starts: held until its line is complete. */
   metaAt;
   problem;
+  objects = [];
+  /** pg_dump's `-- Name: t; Type: TABLE; Schema: s; …` comment: the object the next lines make. */
+  noteObject(comment) {
+    const m4 = /^-- (Data for )?Name: (.*); Type: ([^;]+); Schema: ([^;]*);/.exec(comment);
+    if (!m4 || this.objects.length >= 1e6) return;
+    const [, data, name, type, schema] = m4;
+    const qualified = schema && schema !== "-" ? `${schema}.${name}` : name;
+    this.objects.push({ line: this.lexer.line, object: `${data ? "the data of " : ""}${type} ${qualified}` });
+  }
+  /** The object being made at a line of the script, as pg_dump's comments name it. */
+  objectAt(line) {
+    let found;
+    for (const o3 of this.objects) {
+      if (o3.line > line) break;
+      found = o3.object;
+    }
+    return found;
+  }
   refuse(line, why) {
     this.problem ??= new PgferryError(`${this.label}, line ${line}: ${why}; refusing to run it`);
   }
@@ -55778,12 +55799,18 @@ var USER_SQL_RULES = {
   singleTransaction: true,
   refuseAllTransactionControl: true
 };
-function inUsersTerms(error3, parts, after) {
-  if (!(error3 instanceof ToolError) || !after) return error3;
+function inUsersTerms(error3, parts, after, filter) {
+  if (!(error3 instanceof ToolError)) return error3;
   const m4 = /psql:<stdin>:(\d+):/.exec(error3.message);
   const line = Number(m4?.[1] ?? 0);
   const part = [...parts].reverse().find((p4) => line >= p4.firstLine);
-  if (!m4 || !part?.file) return error3;
+  if (!m4 || !part) return error3;
+  if (!part.file || !after) {
+    const object = filter.objectAt(line);
+    if (!object) return error3;
+    const stderr = error3.stderrTail.replace(m4[0], `${m4[0]} restoring ${object}:`);
+    return new ToolError(error3.tool, error3.exitCode, error3.signal, stderr);
+  }
   const detail = error3.message.slice(m4.index + m4[0].length).trim();
   return new InputError(
     after.input,
@@ -55880,7 +55907,7 @@ async function applyArchive(r5) {
     stdout: "ignore"
   });
   await settlePipeline(controller, [...producers, consumer]).catch((error3) => {
-    throw inUsersTerms(error3, parts, r5.after);
+    throw inUsersTerms(error3, parts, r5.after, filter);
   });
   return filter.summary();
 }

@@ -98,13 +98,27 @@ const USER_SQL_RULES = {
   refuseAllTransactionControl: true,
 };
 
-/** psql names its input `<stdin>`; say which file (and line) of the user's the error came from. */
-function inUsersTerms(error: unknown, parts: readonly ScriptPart[], after: ApplyRequest['after']): unknown {
-  if (!(error instanceof ToolError) || !after) return error;
+/**
+ * psql names its input `<stdin>`, a script the user never saw: say which object of the archive (from
+ * pg_dump's own comments) or which file and line of the user's the error came from.
+ */
+function inUsersTerms(
+  error: unknown,
+  parts: readonly ScriptPart[],
+  after: ApplyRequest['after'],
+  filter: ScriptFilter,
+): unknown {
+  if (!(error instanceof ToolError)) return error;
   const m = /psql:<stdin>:(\d+):/.exec(error.message);
   const line = Number(m?.[1] ?? 0);
   const part = [...parts].reverse().find((p) => line >= p.firstLine);
-  if (!m || !part?.file) return error;
+  if (!m || !part) return error;
+  if (!part.file || !after) {
+    const object = filter.objectAt(line);
+    if (!object) return error;
+    const stderr = error.stderrTail.replace(m[0], `${m[0]} restoring ${object}:`);
+    return new ToolError(error.tool, error.exitCode, error.signal, stderr);
+  }
   const detail = error.message.slice(m.index + m[0].length).trim();
   return new InputError(
     after.input,
@@ -220,7 +234,7 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
   });
   // Whichever side fails first stops the other; the cause is what gets reported.
   await settlePipeline(controller, [...producers, consumer]).catch((error: unknown) => {
-    throw inUsersTerms(error, parts, r.after);
+    throw inUsersTerms(error, parts, r.after, filter);
   });
   return filter.summary();
 }

@@ -64,6 +64,7 @@ export class ScriptFilter extends Transform {
   /** Where a meta-command being read starts: held until its line is complete. */
   private metaAt: number | undefined;
   private problem: PgferryError | undefined;
+  private readonly objects: { line: number; object: string }[] = [];
 
   /** `label` names the script in messages, e.g. "the restore script of s3://b/k". */
   constructor(
@@ -81,6 +82,9 @@ export class ScriptFilter extends Transform {
         if (this.holdAt !== undefined && this.words.length < 8) this.words.push(word);
       },
       statementEnd: (end) => this.statementEnd(end),
+      quoted: (start, end, kind) => {
+        if (kind === 'comment' && end - start < 2048) this.noteObject(this.slice(start, end).toString('utf8'));
+      },
       metaStart: (offset) => {
         this.metaAt = offset;
       },
@@ -95,6 +99,25 @@ export class ScriptFilter extends Transform {
       afterCopy: (line) => this.refuse(line, 'a statement follows COPY … FROM stdin on the same line'),
       copyEnd: () => {},
     });
+  }
+
+  /** pg_dump's `-- Name: t; Type: TABLE; Schema: s; …` comment: the object the next lines make. */
+  private noteObject(comment: string): void {
+    const m = /^-- (Data for )?Name: (.*); Type: ([^;]+); Schema: ([^;]*);/.exec(comment);
+    if (!m || this.objects.length >= 1_000_000) return;
+    const [, data, name, type, schema] = m;
+    const qualified = schema && schema !== '-' ? `${schema}.${name}` : name;
+    this.objects.push({ line: this.lexer.line, object: `${data ? 'the data of ' : ''}${type} ${qualified}` });
+  }
+
+  /** The object being made at a line of the script, as pg_dump's comments name it. */
+  objectAt(line: number): string | undefined {
+    let found: string | undefined;
+    for (const o of this.objects) {
+      if (o.line > line) break;
+      found = o.object;
+    }
+    return found;
   }
 
   private refuse(line: number, why: string): void {

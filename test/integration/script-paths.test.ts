@@ -142,3 +142,22 @@ describe('a plain script cannot commit before pgferry does', () => {
     expect(await rowHashes(17, db)).toEqual(before);
   });
 });
+
+describe('a failure on a script path names the object, not a line of a script the user never saw', () => {
+  it.each([
+    ['a plain dump', 'plain', 17],
+    ['a downgrade', 'custom', 16],
+  ] as const)('%s', async (_name, format, targetMajor) => {
+    const source = await createDatabase(17, 'named');
+    await sql(17, source, TRICKY_BODIES);
+    const file = await dump(17, source, format);
+    const target = await createDatabase(targetMajor, 'named_dst');
+    await sql(targetMajor, target, 'CREATE TABLE public.notes (other int)');
+    const error = await failureOf(
+      restore(file, targetMajor, target, { confirm: target, allowDowngrade: true }),
+    );
+    expect(error.message).toMatch(
+      /psql:<stdin>:\d+: restoring TABLE public\.notes: ERROR: +relation "notes" already exists/,
+    );
+  });
+});
