@@ -56802,6 +56802,7 @@ async function restoreFromS3(o3) {
   };
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3).catch(
     (error3) => {
+      body.destroy();
       stream.destroy();
       throw error3;
     }
@@ -56839,7 +56840,7 @@ async function restoreFromS3(o3) {
       durationSeconds,
       location
     };
-  });
+  }).finally(() => body.destroy());
 }
 
 // core/jobs/copy.ts

@@ -164,12 +164,14 @@ export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreRes
   };
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o).catch(
     (error: unknown) => {
+      body.destroy();
       stream.destroy();
       throw error;
     },
   );
   // pg_restore cannot hold its own commit back, so the stream always takes the script path.
   const restorePath = choice.path === 'pg_restore' ? 'script' : choice.path;
+  // However the restore ends, the connection to S3 does not outlive it.
   return undoCreatedOnFailure(createdDatabase, o.to, async () => {
     o.log.info(
       `restoring ${location} into ${describeConnection(o.to)} with ${formatVersion(client.version)}, streamed (one job, committed once the whole object's SHA-256 matched)`,
@@ -202,5 +204,5 @@ export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreRes
       durationSeconds,
       location,
     };
-  });
+  }).finally(() => body.destroy());
 }
