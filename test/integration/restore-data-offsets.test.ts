@@ -150,3 +150,49 @@ describe('jobs chosen for what the archive allows', () => {
     expect((await sql(MAJOR, target, SNAPSHOT))[0]).toEqual(expected);
   });
 });
+
+describe('S3 backups, which pg_dump always streams', () => {
+  const BUCKET = 'pgferry-offsets';
+  let s3: S3TestServer;
+  let key: string;
+  let expected: unknown;
+  beforeAll(async () => {
+    s3 = await startS3();
+    await s3.createBucket(BUCKET);
+    Object.assign(process.env, s3Env(s3));
+    expected = (await sql(MAJOR, db, SNAPSHOT))[0];
+  });
+  afterAll(async () => s3?.close());
+
+  it('the restore drill (jobs auto) of such a backup passes', async () => {
+    const result = await backupDatabase(
+      backupOptionsFor(s3, BUCKET, 'drill', db, {
+        from: parseConnection(connUrl(MAJOR, db), 'from', {}),
+        postgresVersion: { kind: 'exact', major: MAJOR, minor: 0 },
+        verify: 'restore',
+      }),
+    );
+    expect(result.manifest.verification).toMatchObject({ method: 'restore', result: 'passed' });
+    key = result.manifest.key;
+  });
+
+  it.each(['auto', 2] as const)('a downloaded backup restored with jobs %s uses one job', async (jobs) => {
+    const log = new RecordingLogger();
+    const target = uniqueName('offsets_s3');
+    const result = await restoreFromS3({
+      s3: s3Client(s3Settings(s3)),
+      settings: s3Settings(s3),
+      bucket: BUCKET,
+      key,
+      to: parseConnection(connUrl(MAJOR, target), 'to', {}),
+      jobs,
+      postgresVersion: { kind: 'exact', major: MAJOR, minor: 0 },
+      catalog: catalog(log),
+      log,
+    });
+    expect(result.archive.dataOffsets).toBe('unset');
+    expect(result.jobs).toBe(1);
+    if ((jobs === 'auto' ? defaultJobs() : jobs) > 1) expect(result.jobsReason).toMatch(/no data offsets/);
+    expect((await sql(MAJOR, target, SNAPSHOT))[0]).toEqual(expected);
+  });
+});
