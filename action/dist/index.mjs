@@ -54900,6 +54900,108 @@ async function dumpToS3(o3) {
 // core/jobs/restore.ts
 import { stat as stat6 } from "node:fs/promises";
 
+// core/pg/archive-toc.ts
+import { open as open3, stat as stat4 } from "node:fs/promises";
+import path10 from "node:path";
+var OFFSET_FLAGS = { 1: "unset", 2: "set", 3: "none" };
+var MAX_TOC_STRING = 256 * 1024 * 1024;
+var FIRST_READ = 1024 * 1024;
+function parseToc(buf, kind, name) {
+  let start = 0;
+  let end = Infinity;
+  if (kind === "tar") {
+    const member2 = tarTocMember(buf, name);
+    start = member2.start;
+    end = member2.start + member2.size;
+  }
+  const r5 = new HeaderReader(buf, start, end, name);
+  const header = readHeader(r5, kind === "custom" ? ARCH_CUSTOM : ARCH_TAR, name, kind);
+  const minor = Number(header.archiveVersion.split(".")[1]);
+  if (minor < 7) {
+    throw new PgferryError(
+      `${name} is archive version ${header.archiveVersion}; pgferry reads the table of contents of 1.7 (PostgreSQL 7.3) and newer`
+    );
+  }
+  const str = (what) => r5.str(what, MAX_TOC_STRING);
+  const entries = [];
+  for (let i5 = 0; i5 < header.tocEntries; i5++) {
+    const dumpId = r5.int();
+    r5.int();
+    if (minor >= 8) {
+      str("a table oid");
+      str("an oid");
+    }
+    const tag = str("a tag") ?? "";
+    const desc = str("an object kind") ?? "";
+    if (minor >= 11) r5.int();
+    str("a definition");
+    const dropStmt = str("a drop statement");
+    if (minor >= 3) str("a COPY statement");
+    const namespace = minor >= 6 ? str("a schema name") : void 0;
+    if (minor >= 10) str("a tablespace");
+    if (minor >= 14) str("a table access method");
+    if (minor >= 16) r5.int();
+    const owner = str("an owner");
+    if (minor >= 9) str("the WITH OIDS flag");
+    if (minor >= 5) while (str("a dependency") !== void 0) ;
+    let dataOffset;
+    if (kind === "custom") {
+      const flag = r5.byte();
+      dataOffset = OFFSET_FLAGS[flag];
+      if (dataOffset === void 0) {
+        throw new PgferryError(
+          `${name} has a corrupt table of contents: entry ${dumpId} has data-offset flag ${flag}, where pg_dump writes 1, 2 or 3`
+        );
+      }
+      r5.bytes(r5.offSize);
+    } else {
+      str("a data file name");
+    }
+    const entry = { dumpId, desc, tag };
+    if (dataOffset !== void 0) entry.dataOffset = dataOffset;
+    if (namespace !== void 0 && namespace !== "") entry.namespace = namespace;
+    if (owner !== void 0 && owner !== "") entry.owner = owner;
+    if (dropStmt !== void 0 && dropStmt !== "") entry.dropStmt = dropStmt;
+    entries.push(entry);
+  }
+  return entries;
+}
+async function parseFile(file, kind) {
+  const handle = await open3(file, "r");
+  try {
+    let buf = Buffer.alloc(0);
+    let want = FIRST_READ;
+    for (; ; ) {
+      const chunk = Buffer.alloc(want - buf.length);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, buf.length);
+      buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
+      const final = bytesRead < chunk.length;
+      try {
+        return parseToc(buf, kind, file);
+      } catch (error3) {
+        if (!(error3 instanceof OutOfBytes)) throw error3;
+        if (final) throw new PgferryError(`${file} ends inside its table of contents; the dump is truncated`);
+        want *= 2;
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+async function readTocEntries(file, format2) {
+  if (format2 === "directory" || (await stat4(file)).isDirectory())
+    return parseFile(path10.join(file, "toc.dat"), "directory");
+  return parseFile(file, format2 === "tar" ? "tar" : "custom");
+}
+function summariseDataOffsets(entries) {
+  const states = new Set(entries.map((e5) => e5.dataOffset ?? "none"));
+  if (states.has("unset")) return "unset";
+  return states.has("set") ? "set" : "none";
+}
+async function readDataOffsets(file) {
+  return summariseDataOffsets(await parseFile(file, "custom"));
+}
+
 // core/jobs/apply-archive.ts
 import { createReadStream as createReadStream3 } from "node:fs";
 import { pipeline as pipeline5, Readable as Readable8 } from "node:stream";
@@ -55916,91 +56018,6 @@ async function applyArchive(r5) {
 import { createReadStream as createReadStream4 } from "node:fs";
 import { createGunzip as createGunzip3 } from "node:zlib";
 
-// core/pg/archive-toc.ts
-import { open as open3, stat as stat4 } from "node:fs/promises";
-import path10 from "node:path";
-var MAX_TOC_STRING = 256 * 1024 * 1024;
-var FIRST_READ = 1024 * 1024;
-function parseToc(buf, kind, name) {
-  let start = 0;
-  let end = Infinity;
-  if (kind === "tar") {
-    const member2 = tarTocMember(buf, name);
-    start = member2.start;
-    end = member2.start + member2.size;
-  }
-  const r5 = new HeaderReader(buf, start, end, name);
-  const header = readHeader(r5, kind === "custom" ? ARCH_CUSTOM : ARCH_TAR, name, kind);
-  const minor = Number(header.archiveVersion.split(".")[1]);
-  if (minor < 7) {
-    throw new PgferryError(
-      `${name} is archive version ${header.archiveVersion}; pgferry reads the table of contents of 1.7 (PostgreSQL 7.3) and newer`
-    );
-  }
-  const str = (what) => r5.str(what, MAX_TOC_STRING);
-  const entries = [];
-  for (let i5 = 0; i5 < header.tocEntries; i5++) {
-    const dumpId = r5.int();
-    r5.int();
-    if (minor >= 8) {
-      str("a table oid");
-      str("an oid");
-    }
-    const tag = str("a tag") ?? "";
-    const desc = str("an object kind") ?? "";
-    if (minor >= 11) r5.int();
-    str("a definition");
-    const dropStmt = str("a drop statement");
-    if (minor >= 3) str("a COPY statement");
-    const namespace = minor >= 6 ? str("a schema name") : void 0;
-    if (minor >= 10) str("a tablespace");
-    if (minor >= 14) str("a table access method");
-    if (minor >= 16) r5.int();
-    const owner = str("an owner");
-    if (minor >= 9) str("the WITH OIDS flag");
-    if (minor >= 5) while (str("a dependency") !== void 0) ;
-    if (kind === "custom") {
-      r5.byte();
-      r5.bytes(r5.offSize);
-    } else {
-      str("a data file name");
-    }
-    const entry = { dumpId, desc, tag };
-    if (namespace !== void 0 && namespace !== "") entry.namespace = namespace;
-    if (owner !== void 0 && owner !== "") entry.owner = owner;
-    if (dropStmt !== void 0 && dropStmt !== "") entry.dropStmt = dropStmt;
-    entries.push(entry);
-  }
-  return entries;
-}
-async function parseFile(file, kind) {
-  const handle = await open3(file, "r");
-  try {
-    let buf = Buffer.alloc(0);
-    let want = FIRST_READ;
-    for (; ; ) {
-      const chunk = Buffer.alloc(want - buf.length);
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, buf.length);
-      buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
-      const final = bytesRead < chunk.length;
-      try {
-        return parseToc(buf, kind, file);
-      } catch (error3) {
-        if (!(error3 instanceof OutOfBytes)) throw error3;
-        if (final) throw new PgferryError(`${file} ends inside its table of contents; the dump is truncated`);
-        want *= 2;
-      }
-    }
-  } finally {
-    await handle.close();
-  }
-}
-async function readTocEntries(file, format2) {
-  if (format2 === "directory" || (await stat4(file)).isDirectory())
-    return parseFile(path10.join(file, "toc.dat"), "directory");
-  return parseFile(file, format2 === "tar" ? "tar" : "custom");
-}
-
 // core/pg/sql-statements.ts
 function codeOf(text2, start, hidden) {
   let code = "";
@@ -56344,8 +56361,21 @@ function defaultJobs() {
 // core/jobs/restore.ts
 function restoreJobs(archive, path17, jobs, seekable) {
   const parallelOk = seekable && path17 === "pg_restore" && (archive.format === "custom" || archive.format === "directory");
-  if (!parallelOk) return 1;
-  return jobs === "auto" ? defaultJobs() : jobs;
+  if (!parallelOk) return { jobs: 1 };
+  const wanted = jobs === "auto" ? defaultJobs() : jobs;
+  if (wanted > 1 && archive.format === "custom" && archive.dataOffsets !== "set" && archive.dataOffsets !== "none") {
+    const why = archive.dataOffsets === "unset" ? "its table of contents records no data offsets (pg_dump wrote it to a pipe, as S3 backups are written), so pg_restore -j cannot seek to the data" : "its table of contents was not read for data offsets";
+    return {
+      jobs: 1,
+      reason: `one job instead of ${jobs === "auto" ? `${wanted} (jobs: auto)` : `jobs: ${jobs}`}: ${why}`
+    };
+  }
+  return { jobs: wanted };
+}
+async function withDataOffsets(archive, file) {
+  if (archive.format !== "custom") return archive;
+  const dataOffsets = await readDataOffsets(file).catch(() => void 0);
+  return dataOffsets === void 0 ? archive : { ...archive, dataOffsets };
 }
 async function prepareRestore(archive, o3) {
   const server = await serverFacts(maintenanceOf(o3.to), "to");
@@ -56381,14 +56411,20 @@ function withSqlAfter(path17, sqlAfter, log) {
 }
 async function restoreFromPath(o3) {
   const started2 = Date.now();
-  const archive = await readArchiveFacts(o3.from).catch((error3) => {
+  const archive = await readArchiveFacts(o3.from).then((facts) => withDataOffsets(facts, o3.from)).catch((error3) => {
     throw error3 instanceof PgferryError ? new InputError("from", error3.message) : error3;
   });
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3);
   return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
     const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
     const path17 = withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log);
-    const jobs = restoreJobs(archive, path17, o3.jobs, true);
+    const { jobs, reason: jobsReason } = restoreJobs(archive, path17, o3.jobs, true);
+    if (jobsReason !== void 0) {
+      if (typeof o3.jobs === "number") {
+        o3.log.warn(jobsReason);
+        choice.warnings.push(jobsReason);
+      } else o3.log.info(jobsReason);
+    }
     o3.log.info(
       `restoring into ${describeConnection(o3.to)} with ${path17 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
     );
@@ -56412,7 +56448,18 @@ async function restoreFromPath(o3) {
       o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
     }
     const durationSeconds = (Date.now() - started2) / 1e3;
-    return { target, client, choice, archive, path: path17, jobs, createdDatabase, filtered, durationSeconds };
+    return {
+      target,
+      client,
+      choice,
+      archive,
+      path: path17,
+      jobs,
+      ...jobsReason !== void 0 ? { jobsReason } : {},
+      createdDatabase,
+      filtered,
+      durationSeconds
+    };
   });
 }
 
@@ -56963,7 +57010,9 @@ async function copyDatabase(o3) {
       archiveVersion: archiveVersionWrittenBy(dumpClient.version.major),
       compression: "none",
       serverVersion: source.version,
-      dumpVersion: dumpClient.version
+      dumpVersion: dumpClient.version,
+      // With more than one job pgferry dumps to a file of its own, so pg_dump records the offsets.
+      dataOffsets: "set"
     };
     const prelude = o3.clean ? cleanPrelude(await databaseContents(o3.from, o3.schemas ?? []), target.version.major) : void 0;
     const after = o3.sqlAfter?.length ? { files: o3.sqlAfter, input: "sql-after" } : void 0;
@@ -56972,7 +57021,7 @@ async function copyDatabase(o3) {
       after,
       o3.log
     );
-    const jobs = restoreJobs(archive, restorePath, o3.jobs, true);
+    const { jobs } = restoreJobs(archive, restorePath, o3.jobs, true);
     const apply = { ...applyOptionsOf(o3), clean: false, schemas: [], tables: [], extraArgs: [] };
     o3.log.info(
       jobs === 1 ? "streaming pg_dump straight into the restore (one job, no intermediate file)" : `dumping to a temporary archive, then restoring with ${jobs} jobs`

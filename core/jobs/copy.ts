@@ -111,6 +111,8 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
       compression: 'none',
       serverVersion: source.version,
       dumpVersion: dumpClient.version,
+      // With more than one job pgferry dumps to a file of its own, so pg_dump records the offsets.
+      dataOffsets: 'set',
     };
     // clean: drops run first in the restore's own transaction, which needs the script path.
     const prelude = o.clean
@@ -122,7 +124,7 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
       after,
       o.log,
     );
-    const jobs = restoreJobs(archive, restorePath, o.jobs, true);
+    const { jobs } = restoreJobs(archive, restorePath, o.jobs, true);
     // The selection was made by pg_dump; the restore side applies everything it was given.
     const apply = { ...applyOptionsOf(o), clean: false, schemas: [], tables: [], extraArgs: [] };
     o.log.info(

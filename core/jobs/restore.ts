@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { JobHooks } from './job-hooks.js';
 import type { Logger } from '../log.js';
 import { readArchiveFacts, type ArchiveFacts } from '../pg/archive.js';
+import { readDataOffsets } from '../pg/archive-toc.js';
 import type { ClientTools } from '../pg/client-tools.js';
 import { describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { chooseRestoreClient, type RestoreChoice, type RestorePath } from '../pg/policy.js';
@@ -38,23 +39,63 @@ export interface RestoreResult {
   archive: ArchiveFacts;
   path: RestorePath;
   jobs: number;
+  /** Why fewer jobs were used than `jobs` allowed (an archive without data offsets), when so. */
+  jobsReason?: string;
   createdDatabase: boolean;
   /** Session settings and meta-commands dropped on the script path, e.g. `transaction_timeout (1×)`. */
   filtered: string[];
   durationSeconds: number;
 }
 
-/** Parallel restore needs a seekable custom file or a directory archive, on the direct path. */
+export interface JobsChoice {
+  jobs: number;
+  /** Set when the archive, not the path, kept the restore to one job: why, in words. */
+  reason?: string;
+}
+
+/**
+ * Parallel restore needs a seekable custom file or a directory archive, on the direct path. A
+ * custom archive must also record its data offsets: without them (pg_dump wrote to a pipe, as
+ * every S3 backup does) each pg_restore worker reads the file in order looking for its table,
+ * and pg_restore 18 then applied a partitioned parent's NOT VALID NOT NULL constraint before a
+ * partition's rows were in. Such an archive gets one job; so does one whose TOC was not read.
+ */
 export function restoreJobs(
   archive: ArchiveFacts,
   path: RestorePath,
   jobs: number | 'auto',
   seekable: boolean,
-): number {
+): JobsChoice {
   const parallelOk =
     seekable && path === 'pg_restore' && (archive.format === 'custom' || archive.format === 'directory');
-  if (!parallelOk) return 1;
-  return jobs === 'auto' ? defaultJobs() : jobs;
+  if (!parallelOk) return { jobs: 1 };
+  const wanted = jobs === 'auto' ? defaultJobs() : jobs;
+  if (
+    wanted > 1 &&
+    archive.format === 'custom' &&
+    archive.dataOffsets !== 'set' &&
+    archive.dataOffsets !== 'none'
+  ) {
+    const why =
+      archive.dataOffsets === 'unset'
+        ? 'its table of contents records no data offsets (pg_dump wrote it to a pipe, as S3 backups are written), so pg_restore -j cannot seek to the data'
+        : 'its table of contents was not read for data offsets';
+    return {
+      jobs: 1,
+      reason: `one job instead of ${jobs === 'auto' ? `${wanted} (jobs: auto)` : `jobs: ${jobs}`}: ${why}`,
+    };
+  }
+  return { jobs: wanted };
+}
+
+/**
+ * The data-offset fact of a custom archive file, read from its TOC. Unreadable stays undefined
+ * (one job); pg_restore itself then reports what is wrong with the archive.
+ */
+export async function withDataOffsets(archive: ArchiveFacts, file: string): Promise<ArchiveFacts> {
+  if (archive.format !== 'custom') return archive;
+  const dataOffsets = await readDataOffsets(file).catch(() => undefined);
+  return dataOffsets === undefined ? archive : { ...archive, dataOffsets };
 }
 
 /**
@@ -127,14 +168,23 @@ export function withSqlAfter(
  */
 export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
-  const archive = await readArchiveFacts(o.from).catch((error: unknown) => {
-    throw error instanceof PgferryError ? new InputError('from', error.message) : error;
-  });
+  const archive = await readArchiveFacts(o.from)
+    .then((facts) => withDataOffsets(facts, o.from))
+    .catch((error: unknown) => {
+      throw error instanceof PgferryError ? new InputError('from', error.message) : error;
+    });
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o);
   return undoCreatedOnFailure(createdDatabase, o.to, async () => {
     const clean = o.clean ? await cleanPlan(archive, o.from, target, choice.path, o.log) : undefined;
     const path = withSqlAfter(clean?.path ?? choice.path, o.sqlInTransaction, o.log);
-    const jobs = restoreJobs(archive, path, o.jobs, true);
+    const { jobs, reason: jobsReason } = restoreJobs(archive, path, o.jobs, true);
+    if (jobsReason !== undefined) {
+      // Asked for by number, fewer jobs is worth a warning (it lands in the report); auto just says so.
+      if (typeof o.jobs === 'number') {
+        o.log.warn(jobsReason);
+        choice.warnings.push(jobsReason);
+      } else o.log.info(jobsReason);
+    }
     o.log.info(
       `restoring into ${describeConnection(o.to)} with ${path === 'psql' ? 'psql' : 'pg_restore'} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`,
     );
@@ -158,6 +208,17 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
       o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
     }
     const durationSeconds = (Date.now() - started) / 1000;
-    return { target, client, choice, archive, path, jobs, createdDatabase, filtered, durationSeconds };
+    return {
+      target,
+      client,
+      choice,
+      archive,
+      path,
+      jobs,
+      ...(jobsReason !== undefined ? { jobsReason } : {}),
+      createdDatabase,
+      filtered,
+      durationSeconds,
+    };
   });
 }

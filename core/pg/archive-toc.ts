@@ -2,6 +2,7 @@ import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PgferryError } from '../errors.js';
 import { ARCH_CUSTOM, ARCH_TAR, HeaderReader, OutOfBytes, readHeader, tarTocMember } from './archive.js';
+import type { ArchiveFacts } from './archive.js';
 
 /**
  * An archive's table of contents read from the archive itself, as pg_restore's ReadToc reads it.
@@ -19,7 +20,18 @@ export interface TocEntry {
   owner?: string;
   /** The statement that drops the object, as pg_dump wrote it (identifiers quoted). */
   dropStmt?: string;
+  /** Custom format only: whether the TOC records where this entry's data block starts. */
+  dataOffset?: DataOffset;
 }
+
+/**
+ * pg_dump fills data offsets in by rewriting the TOC after the data, which it can only do when its
+ * output is seekable: written to a pipe, every entry with data stays `unset`.
+ */
+type DataOffset = NonNullable<ArchiveFacts['dataOffsets']>;
+
+/** pg_backup_archiver.h's K_OFFSET_POS_NOT_SET, K_OFFSET_POS_SET and K_OFFSET_NO_DATA. */
+const OFFSET_FLAGS: Record<number, DataOffset> = { 1: 'unset', 2: 'set', 3: 'none' };
 
 /** Definitions of big functions or views can be long; beyond this a TOC is not believable. */
 const MAX_TOC_STRING = 256 * 1024 * 1024;
@@ -65,13 +77,21 @@ function parseToc(buf: Buffer, kind: TocKind, name: string): TocEntry[] {
     const owner = str('an owner');
     if (minor >= 9) str('the WITH OIDS flag');
     if (minor >= 5) while (str('a dependency') !== undefined);
+    let dataOffset: DataOffset | undefined;
     if (kind === 'custom') {
-      r.byte(); // the data offset's state, then the offset itself
+      const flag = r.byte();
+      dataOffset = OFFSET_FLAGS[flag];
+      if (dataOffset === undefined) {
+        throw new PgferryError(
+          `${name} has a corrupt table of contents: entry ${dumpId} has data-offset flag ${flag}, where pg_dump writes 1, 2 or 3`,
+        );
+      }
       r.bytes(r.offSize);
     } else {
       str('a data file name');
     }
     const entry: TocEntry = { dumpId, desc, tag };
+    if (dataOffset !== undefined) entry.dataOffset = dataOffset;
     if (namespace !== undefined && namespace !== '') entry.namespace = namespace;
     if (owner !== undefined && owner !== '') entry.owner = owner;
     if (dropStmt !== undefined && dropStmt !== '') entry.dropStmt = dropStmt;
@@ -112,4 +132,19 @@ export async function readTocEntries(
   if (format === 'directory' || (await stat(file)).isDirectory())
     return parseFile(path.join(file, 'toc.dat'), 'directory');
   return parseFile(file, format === 'tar' ? 'tar' : 'custom');
+}
+
+/**
+ * Whether a custom archive's data can be found by seeking: `set` when every entry with data records
+ * its offset, `unset` when any does not (pg_dump wrote to a pipe), `none` when no entry has data.
+ */
+export function summariseDataOffsets(entries: readonly TocEntry[]): DataOffset {
+  const states = new Set(entries.map((e) => e.dataOffset ?? 'none'));
+  if (states.has('unset')) return 'unset';
+  return states.has('set') ? 'set' : 'none';
+}
+
+/** The data-offset state of a custom-format archive file, read from its TOC. */
+export async function readDataOffsets(file: string): Promise<DataOffset> {
+  return summariseDataOffsets(await parseFile(file, 'custom'));
 }

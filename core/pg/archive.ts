@@ -28,6 +28,12 @@ export interface ArchiveFacts {
   dumpVersionText?: string;
   database?: string;
   tocEntries?: number;
+  /**
+   * Custom format, once its TOC was read (the header readers do not): whether entries with data
+   * record their offsets. `unset` (pg_dump wrote to a pipe, as every S3 backup does) means
+   * pg_restore cannot seek to a table's data, so such an archive is restored with one job.
+   */
+  dataOffsets?: 'set' | 'unset' | 'none';
   /** Plain SQL only: the dump carries a `\restrict` line (pg_dump from the 2025-08 minors on). */
   restrictKey?: boolean;
 }

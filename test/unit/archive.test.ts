@@ -14,6 +14,7 @@ import {
 } from '../../core/pg/archive.js';
 import type { ArchiveFacts } from '../../core/pg/archive.js';
 import { PgferryError } from '../../core/errors.js';
+import { readDataOffsets, readTocEntries } from '../../core/pg/archive-toc.js';
 
 // ---- A small writer for synthetic headers, laid out as pg_dump's WriteHead does ----
 
@@ -738,5 +739,74 @@ describe('archive versions and client majors', () => {
     expect(lowestMajorReading('1.17')).toBeUndefined();
     expect(lowestMajorReading('2.0')).toBeUndefined();
     expect(lowestMajorReading('0.9')).toBeUndefined();
+  });
+});
+
+// ---- The data-offset flag after each custom-format TOC entry (pg_backup_custom.c's WriteOffset) ----
+
+describe('data-offset flags in a custom TOC', () => {
+  /** One archive-1.16 TOC entry, field by field as WriteToc writes it, then its offset flag. */
+  function tocEntry(dumpId: number, desc: string, flag: number): Buffer {
+    return Buffer.concat([
+      int(dumpId),
+      int(flag === 3 ? 0 : 1), // had a data dumper
+      str('0'),
+      str('0'),
+      str(`tag${dumpId}`),
+      str(desc),
+      int(desc === 'TABLE DATA' ? 3 : 2), // section
+      str(''),
+      str(''),
+      str(''),
+      str('public'),
+      str(''),
+      str(null),
+      int(114), // relkind 'r'
+      str('postgres'),
+      str('false'),
+      str(null), // end of dependencies
+      Buffer.from([flag]),
+      Buffer.alloc(8, flag === 2 ? 7 : 0),
+    ]);
+  }
+
+  async function archiveWith(flags: number[]): Promise<string> {
+    const entries = flags.map((flag, i) => tocEntry(i + 1, flag === 3 ? 'TABLE' : 'TABLE DATA', flag));
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-offsets-'));
+    const file = path.join(dir, 'a.dump');
+    await writeFile(file, Buffer.concat([header({ vmin: 16, toc: flags.length }), ...entries]));
+    return file;
+  }
+
+  it.each([
+    [[3, 2, 2], 'set'],
+    [[3, 1, 1], 'unset'],
+    [[3, 2, 1], 'unset'], // one entry without its offset is enough to make seeking impossible
+    [[3, 3], 'none'],
+    [[], 'none'],
+  ] as const)('flags %j read as %s', async (flags, state) => {
+    const file = await archiveWith([...flags]);
+    const entries = await readTocEntries(file, 'custom');
+    expect(entries.map((e) => e.dataOffset)).toEqual(
+      flags.map((f) => (f === 1 ? 'unset' : f === 2 ? 'set' : 'none')),
+    );
+    expect(await readDataOffsets(file)).toBe(state);
+  });
+
+  it('refuses a flag pg_dump never writes, naming the entry', async () => {
+    for (const flag of [0, 4, 255]) {
+      const file = await archiveWith([2, flag]);
+      await expect(readDataOffsets(file)).rejects.toThrow(
+        `${file} has a corrupt table of contents: entry 2 has data-offset flag ${flag}, where pg_dump writes 1, 2 or 3`,
+      );
+    }
+  });
+
+  it('calls an archive cut inside its TOC truncated', async () => {
+    const file = await archiveWith([2, 1]);
+    const whole = await import('node:fs/promises').then((fs) => fs.readFile(file));
+    // Cut inside the second entry's 8 offset bytes.
+    await writeFile(file, whole.subarray(0, whole.length - 3));
+    await expect(readDataOffsets(file)).rejects.toThrow(/ends inside its table of contents/);
   });
 });

@@ -1,0 +1,41 @@
+import { defaultJobs } from '../../core/jobs/dump.js';
+import { restoreJobs } from '../../core/jobs/restore.js';
+import type { ArchiveFacts } from '../../core/pg/archive.js';
+
+const custom = (dataOffsets?: ArchiveFacts['dataOffsets']): ArchiveFacts => ({
+  format: 'custom',
+  compression: 'none',
+  ...(dataOffsets ? { dataOffsets } : {}),
+});
+
+describe('restoreJobs', () => {
+  it('runs a custom archive with its offsets (or without data) in parallel', () => {
+    expect(restoreJobs(custom('set'), 'pg_restore', 3, true)).toEqual({ jobs: 3 });
+    expect(restoreJobs(custom('none'), 'pg_restore', 3, true)).toEqual({ jobs: 3 });
+    expect(restoreJobs(custom('set'), 'pg_restore', 'auto', true)).toEqual({ jobs: defaultJobs() });
+  });
+
+  it('gives an archive without data offsets one job, saying why and what was asked', () => {
+    const explicit = restoreJobs(custom('unset'), 'pg_restore', 4, true);
+    expect(explicit.jobs).toBe(1);
+    expect(explicit.reason).toMatch(
+      /^one job instead of jobs: 4: its table of contents records no data offsets/,
+    );
+    const unread = restoreJobs(custom(), 'pg_restore', 4, true);
+    expect(unread.jobs).toBe(1);
+    expect(unread.reason).toMatch(/was not read for data offsets/);
+  });
+
+  it('says nothing when one job was all there was to give', () => {
+    expect(restoreJobs(custom('unset'), 'pg_restore', 1, true)).toEqual({ jobs: 1 });
+    expect(restoreJobs(custom('unset'), 'script', 4, true)).toEqual({ jobs: 1 });
+    expect(restoreJobs(custom('set'), 'pg_restore', 4, false)).toEqual({ jobs: 1 });
+    expect(restoreJobs({ format: 'tar', compression: 'none' }, 'pg_restore', 4, true)).toEqual({ jobs: 1 });
+  });
+
+  it('leaves directory archives, which hold a file per table, parallel', () => {
+    expect(restoreJobs({ format: 'directory', compression: 'gzip' }, 'pg_restore', 4, true)).toEqual({
+      jobs: 4,
+    });
+  });
+});
