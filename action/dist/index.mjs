@@ -56359,7 +56359,7 @@ function defaultJobs() {
 }
 
 // core/jobs/restore.ts
-function restoreJobs(archive, path17, jobs, seekable) {
+function restoreJobs(archive, path17, jobs, seekable, intoExisting = false) {
   const parallelOk = seekable && path17 === "pg_restore" && (archive.format === "custom" || archive.format === "directory");
   if (!parallelOk) return { jobs: 1 };
   const wanted = jobs === "auto" ? defaultJobs() : jobs;
@@ -56368,6 +56368,18 @@ function restoreJobs(archive, path17, jobs, seekable) {
     return {
       jobs: 1,
       reason: `one job instead of ${jobs === "auto" ? `${wanted} (jobs: auto)` : `jobs: ${jobs}`}: ${why}`
+    };
+  }
+  if (wanted > 1 && intoExisting) {
+    const why = "the target database existed before this restore, and only a one-job restore runs in one transaction there (a failure leaves it as it was)";
+    if (jobs === "auto")
+      return {
+        jobs: 1,
+        reason: `one job instead of ${wanted} (jobs: auto): ${why}; give jobs to restore in parallel anyway`
+      };
+    return {
+      jobs: wanted,
+      reason: `${wanted} jobs into a database that existed before: not all-or-nothing \u2014 a failure leaves what was restored so far (one job would run in one transaction)`
     };
   }
   return { jobs: wanted };
@@ -56418,7 +56430,7 @@ async function restoreFromPath(o3) {
   return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
     const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
     const path17 = withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log);
-    const { jobs, reason: jobsReason } = restoreJobs(archive, path17, o3.jobs, true);
+    const { jobs, reason: jobsReason } = restoreJobs(archive, path17, o3.jobs, true, !createdDatabase);
     if (jobsReason !== void 0) {
       if (typeof o3.jobs === "number") {
         o3.log.warn(jobsReason);
@@ -57021,7 +57033,11 @@ async function copyDatabase(o3) {
       after,
       o3.log
     );
-    const { jobs } = restoreJobs(archive, restorePath, o3.jobs, true);
+    const { jobs, reason: jobsReason } = restoreJobs(archive, restorePath, o3.jobs, true, !createdDatabase);
+    if (jobsReason !== void 0) {
+      if (typeof o3.jobs === "number") o3.log.warn(jobsReason);
+      else o3.log.info(jobsReason);
+    }
     const apply = { ...applyOptionsOf(o3), clean: false, schemas: [], tables: [], extraArgs: [] };
     o3.log.info(
       jobs === 1 ? "streaming pg_dump straight into the restore (one job, no intermediate file)" : `dumping to a temporary archive, then restoring with ${jobs} jobs`

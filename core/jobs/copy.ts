@@ -124,7 +124,11 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
       after,
       o.log,
     );
-    const { jobs } = restoreJobs(archive, restorePath, o.jobs, true);
+    const { jobs, reason: jobsReason } = restoreJobs(archive, restorePath, o.jobs, true, !createdDatabase);
+    if (jobsReason !== undefined) {
+      if (typeof o.jobs === 'number') o.log.warn(jobsReason);
+      else o.log.info(jobsReason);
+    }
     // The selection was made by pg_dump; the restore side applies everything it was given.
     const apply = { ...applyOptionsOf(o), clean: false, schemas: [], tables: [], extraArgs: [] };
     o.log.info(

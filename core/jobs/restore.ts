@@ -65,6 +65,8 @@ export function restoreJobs(
   path: RestorePath,
   jobs: number | 'auto',
   seekable: boolean,
+  /** The target database was there before the restore: a parallel restore is not all-or-nothing there. */
+  intoExisting = false,
 ): JobsChoice {
   const parallelOk =
     seekable && path === 'pg_restore' && (archive.format === 'custom' || archive.format === 'directory');
@@ -83,6 +85,19 @@ export function restoreJobs(
     return {
       jobs: 1,
       reason: `one job instead of ${jobs === 'auto' ? `${wanted} (jobs: auto)` : `jobs: ${jobs}`}: ${why}`,
+    };
+  }
+  if (wanted > 1 && intoExisting) {
+    const why =
+      'the target database existed before this restore, and only a one-job restore runs in one transaction there (a failure leaves it as it was)';
+    if (jobs === 'auto')
+      return {
+        jobs: 1,
+        reason: `one job instead of ${wanted} (jobs: auto): ${why}; give jobs to restore in parallel anyway`,
+      };
+    return {
+      jobs: wanted,
+      reason: `${wanted} jobs into a database that existed before: not all-or-nothing — a failure leaves what was restored so far (one job would run in one transaction)`,
     };
   }
   return { jobs: wanted };
@@ -177,7 +192,7 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
   return undoCreatedOnFailure(createdDatabase, o.to, async () => {
     const clean = o.clean ? await cleanPlan(archive, o.from, target, choice.path, o.log) : undefined;
     const path = withSqlAfter(clean?.path ?? choice.path, o.sqlInTransaction, o.log);
-    const { jobs, reason: jobsReason } = restoreJobs(archive, path, o.jobs, true);
+    const { jobs, reason: jobsReason } = restoreJobs(archive, path, o.jobs, true, !createdDatabase);
     if (jobsReason !== undefined) {
       // Asked for by number, fewer jobs is worth a warning (it lands in the report); auto just says so.
       if (typeof o.jobs === 'number') {
