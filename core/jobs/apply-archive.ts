@@ -47,6 +47,11 @@ export interface ApplyRequest {
    * script and psql paths only, where pgferry itself owns the transaction.
    */
   commitGate?: () => Promise<void>;
+  /**
+   * SQL run after the archive (the database's own properties, database-properties.ts): in the same
+   * transaction on the script and psql paths, in one of its own right after pg_restore otherwise.
+   */
+  epilogue?: () => Promise<string>;
   /** Names the script in the filter's messages, e.g. "the restore script of s3://b/k". */
   label?: string;
 }
@@ -59,9 +64,11 @@ export interface ApplyRequest {
 async function* committedAtEnd(
   script: AsyncIterable<Buffer>,
   beforeCommit: () => Promise<void>,
+  epilogue?: () => Promise<string>,
 ): AsyncGenerator<Buffer> {
   yield* script;
   await beforeCommit();
+  if (epilogue) yield Buffer.from(`\n${await epilogue()}`);
   yield Buffer.from('COMMIT;\n');
 }
 
@@ -107,6 +114,17 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
       stdin: stream,
       stdout: 'ignore',
     });
+    const sql = r.epilogue ? await r.epilogue() : '';
+    if (sql !== '') {
+      await runTool({
+        ...common,
+        signal: r.signal,
+        file: toolPath(r.client, 'psql'),
+        args: psqlArgs({ file: '-', onErrorStop: true, quiet: true, singleTransaction: true }),
+        stdin: Readable.from([Buffer.from(sql)]),
+        stdout: 'ignore',
+      });
+    }
     return [];
   }
 
@@ -138,10 +156,14 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
   }
   const producersDone = Promise.all(producers);
   producersDone.catch(() => {});
-  const script = committedAtEnd(filter, async () => {
-    await producersDone;
-    await r.commitGate?.();
-  });
+  const script = committedAtEnd(
+    filter,
+    async () => {
+      await producersDone;
+      await r.commitGate?.();
+    },
+    r.epilogue,
+  );
   const consumer = runTool({
     ...common,
     signal,

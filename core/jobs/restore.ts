@@ -16,6 +16,8 @@ import { InputError, PgferryError } from '../errors.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive.js';
 import { archiveContents, cleanPrelude, plainContents } from './clean.js';
+import { databasePropertiesSql, propertyOptionsOf } from './database-properties.js';
+import { readTocEntries } from '../pg/archive-toc.js';
 import { defaultJobs } from './dump.js';
 
 export interface RestoreOptions extends ApplyOptions, JobHooks {
@@ -105,6 +107,22 @@ export async function cleanPlan(
   };
 }
 
+/** The dumped database's own properties, read from the archive's TOC; plain dumps carry none. */
+function archivePropertiesSql(
+  archive: ArchiveFacts,
+  file: string,
+  o: Omit<RestoreOptions, 'from'>,
+): (() => Promise<string>) | undefined {
+  const format = archive.format;
+  if (format === 'plain') return undefined;
+  return databasePropertiesSql({
+    entries: () => readTocEntries(file, format),
+    target: o.to,
+    options: propertyOptionsOf(o),
+    log: o.log,
+  });
+}
+
 /**
  * Restores an archive or plain dump into the target with a client the version policy chose; stops at
  * the first error, and a single-job restore runs in one transaction so that a failure changes nothing.
@@ -133,6 +151,7 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
       jobs,
       options: { ...applyOptionsOf(o), clean: false },
       prelude: clean?.prelude,
+      epilogue: archivePropertiesSql(archive, o.from, o),
       signal: o.signal,
       onProgress: o.onProgress && ((p) => o.onProgress?.({ ...p, bytes: p.bytes || inputSize })),
       progressIntervalMs: o.progressIntervalMs,
