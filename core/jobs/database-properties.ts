@@ -48,6 +48,9 @@ interface Token {
 const TOKEN =
   /(\s+|--[^\n]*)|("(?:[^"]|"")*")|([Ee]'(?:[^'\\]|''|\\.)*'|'(?:[^']|'')*')|([A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)|(\d+(?:\.\d+)?|.)/suy;
 
+/** Characters that, outside a literal or quoted name, psql would read as more than themselves. */
+const UNSAFE = ["'", '"', '\\', '$', '/', ':'];
+
 /** Splits SQL into statements of significant tokens; literals and quoted names never split one. */
 function statementsOf(sql: string): { text: string; tokens: Token[] }[] {
   const out: { text: string; tokens: Token[] }[] = [];
@@ -168,6 +171,12 @@ export function planDatabaseProperties(entries: readonly TocEntry[], o: Property
     for (const s of statementsOf(entry.definition ?? '')) {
       const shape = shapeOf(s.tokens);
       const what = brief(s.text);
+      // psql reads the result: an unclosed quote, a dollar quote, a block comment, a variable or a
+      // meta-command outside a literal could make it read something other than what was checked here.
+      if (s.tokens.some((t) => t.text.length === 1 && UNSAFE.includes(t.text))) {
+        plan.warnings.push(`left out "${what}": it has quoting pgferry does not read`);
+        continue;
+      }
       if (!shape) {
         plan.warnings.push(`left out "${what}": not a database-level statement pgferry carries`);
         continue;
