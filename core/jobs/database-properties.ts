@@ -25,6 +25,8 @@ export interface PropertyOptions {
   dataOnly?: boolean;
   /** Roles that exist on the target server (pg_roles.rolname). */
   roles: ReadonlySet<string>;
+  /** Whether the restoring user may give the database to this role; omitted: yes. */
+  mayGiveTo?: (role: string) => boolean;
 }
 
 export interface PropertyPlan {
@@ -158,8 +160,12 @@ export function planDatabaseProperties(entries: readonly TocEntry[], o: Property
 
   const owner = entries.find((e) => e.desc === 'DATABASE')?.owner;
   if (owner && !o.noOwner) {
-    if (o.roles.has(owner)) plan.statements.push(`ALTER DATABASE ${target} OWNER TO ${quoteIdent(owner)};`);
-    else plan.warnings.push(`the database's owner was left as it is: ${missing(owner)}`);
+    if (!o.roles.has(owner)) plan.warnings.push(`the database's owner was left as it is: ${missing(owner)}`);
+    else if (o.mayGiveTo && !o.mayGiveTo(owner))
+      plan.warnings.push(
+        `the database's owner was left as it is: giving it to ${quoteIdent(owner)} needs superuser, or CREATEDB and membership of that role`,
+      );
+    else plan.statements.push(`ALTER DATABASE ${target} OWNER TO ${quoteIdent(owner)};`);
   }
   // pg_dump's order: comment, grants, then settings; a grant block may switch the session's role.
   const kinds = ['COMMENT', 'ACL', 'DATABASE PROPERTIES'];
@@ -226,11 +232,31 @@ export function propertyOptionsOf(o: {
   return { noOwner: o.noOwner, noPrivileges: o.noPrivileges, dataOnly: o.dataOnly };
 }
 
-/** Role names on the target server, for deciding which grants and owners can be carried. */
-export async function rolesOn(target: ConnectionSpec): Promise<Set<string>> {
+interface TargetRoles {
+  roles: Set<string>;
+  /** Roles the restoring user may give the database to. */
+  givable: Set<string>;
+  /** Whether the restoring user owns the target database (or is superuser): settings, comment and grants need it. */
+  owns: boolean;
+}
+
+/** Which roles exist on the target server and what the restoring user may do to the database. */
+async function targetRoles(target: ConnectionSpec): Promise<TargetRoles> {
   return withClient(target, 'to', async (c) => {
-    const r = await c.query<{ rolname: string }>('SELECT rolname FROM pg_catalog.pg_roles');
-    return new Set(r.rows.map((row) => row.rolname));
+    const r = await c.query<{ rolname: string; givable: boolean; owns: boolean }>(
+      `SELECT r.rolname,
+              me.rolsuper OR (me.rolcreatedb AND pg_catalog.pg_has_role(me.oid, r.oid, 'MEMBER')) AS givable,
+              me.rolsuper OR pg_catalog.pg_has_role(me.oid, d.datdba, 'MEMBER') AS owns
+         FROM pg_catalog.pg_roles r,
+              pg_catalog.pg_roles me,
+              pg_catalog.pg_database d
+        WHERE me.rolname = current_user AND d.datname = current_database()`,
+    );
+    return {
+      roles: new Set(r.rows.map((row) => row.rolname)),
+      givable: new Set(r.rows.filter((row) => row.givable).map((row) => row.rolname)),
+      owns: r.rows.some((row) => row.owns),
+    };
   });
 }
 
@@ -246,11 +272,20 @@ export function databasePropertiesSql(o: {
 }): () => Promise<string> {
   return async () => {
     const entries = await o.entries();
+    const roles = await targetRoles(o.target);
     const plan = planDatabaseProperties(entries, {
       ...o.options,
       target: databaseName(o.target),
-      roles: await rolesOn(o.target),
+      roles: roles.roles,
+      mayGiveTo: (role) => roles.givable.has(role),
     });
+    if (plan.statements.length && !roles.owns) {
+      // As before this feature: a user restoring into a database someone else owns is not refused.
+      o.log.warn(
+        `database properties of the dump not applied to ${quoteIdent(databaseName(o.target))}: the restoring user does not own it`,
+      );
+      return '';
+    }
     for (const w of plan.warnings) o.log.warn(`database properties: ${w}`);
     if (plan.statements.length)
       o.log.info(

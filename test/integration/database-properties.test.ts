@@ -1,3 +1,4 @@
+import { copyFileSync, statSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
 import { archiveContents, cleanPrelude } from '../../core/jobs/clean.js';
@@ -13,7 +14,7 @@ import { s3Client } from '../../core/storage/s3-client.js';
 import { catalog, scratchDir } from '../harness/engine.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
 import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
-import { connUrl, sql, uniqueName } from '../harness/testbed.js';
+import { connUrl, server, sql, uniqueName } from '../harness/testbed.js';
 import type { ServerMajor } from '../harness/paths.js';
 
 /**
@@ -222,6 +223,66 @@ describe.each([
     const { log } = await restore('custom', { target, clean: true });
     expect(await propertiesOf(to, target)).toEqual(expected);
     expect(warnedAboutGone(log)).toBe(true);
+  });
+
+  it('a clean restore of a truncated archive fails and leaves the properties as they were', async () => {
+    const { target } = await restore('custom');
+    await sql(
+      to,
+      'postgres',
+      `ALTER DATABASE ${q(target)} RESET ALL; COMMENT ON DATABASE ${q(target)} IS 'before'`,
+    );
+    const before = await propertiesOf(to, target);
+    const cut = path.join(scratch.dir, `${from}-${to}-cut.dump`);
+    copyFileSync(file('custom'), cut);
+    truncateSync(cut, statSync(cut).size - 40);
+    const log = new RecordingLogger();
+    await expect(
+      restoreFromPath({
+        from: cut,
+        to: spec(to, target, 'to'),
+        jobs: 1,
+        clean: true,
+        confirm: target,
+        postgresVersion: { kind: 'auto' },
+        catalog: catalog(log),
+        log,
+      }),
+    ).rejects.toThrow();
+    expect(await propertiesOf(to, target)).toEqual(before);
+  });
+
+  it('a user restoring into a database someone else owns: restored as before, properties left out and said', async () => {
+    const user = uniqueName('restorer');
+    const password = uniqueName('pw');
+    const target = hostileName('foreign');
+    made.push(target);
+    await sql(to, 'postgres', `CREATE ROLE ${q(user)} LOGIN PASSWORD ${lit(password)}`);
+    await sql(to, 'postgres', `CREATE DATABASE ${q(target)}`);
+    await sql(to, encodeURIComponent(target), `GRANT CREATE ON SCHEMA public TO ${q(user)}`);
+    try {
+      const log = new RecordingLogger();
+      const url = `postgres://${user}:${password}@127.0.0.1:${server(to).port}/${encodeURIComponent(target)}`;
+      await restoreFromPath({
+        from: file('custom'),
+        to: parseConnection(url, 'to', {}),
+        jobs: 1,
+        noOwner: true,
+        postgresVersion: { kind: 'auto' },
+        catalog: catalog(log),
+        log,
+      });
+      expect(await sql(to, encodeURIComponent(target), 'SELECT count(*)::int AS n FROM t')).toEqual([
+        { n: 10 },
+      ]);
+      expect(log.warnings.some((w) => w.includes('the restoring user does not own it'))).toBe(true);
+      const props = await propertiesOf(to, target);
+      expect(props.comment).toBeNull();
+      expect(props.settings).toBeNull();
+    } finally {
+      await sql(to, 'postgres', `DROP DATABASE IF EXISTS ${q(target)}`).catch(() => {});
+      await sql(to, 'postgres', `DROP ROLE IF EXISTS ${q(user)}`).catch(() => {});
+    }
   });
 
   it('no-owner and no-privileges: the target keeps its owner and gets no grants', async () => {
