@@ -3630,7 +3630,7 @@ var require_connection = __commonJS({
 var require_split2 = __commonJS({
   "node_modules/split2/index.js"(exports, module) {
     "use strict";
-    var { Transform: Transform6 } = __require("stream");
+    var { Transform: Transform7 } = __require("stream");
     var { StringDecoder } = __require("string_decoder");
     var kLast = /* @__PURE__ */ Symbol("last");
     var kDecoder = /* @__PURE__ */ Symbol("decoder");
@@ -3709,7 +3709,7 @@ var require_split2 = __commonJS({
       options.transform = transform;
       options.flush = flush2;
       options.readableObjectMode = true;
-      const stream = new Transform6(options);
+      const stream = new Transform7(options);
       stream[kLast] = "";
       stream[kDecoder] = new StringDecoder("utf8");
       stream.matcher = matcher;
@@ -45314,16 +45314,16 @@ var require_parse = __commonJS({
       /** @type {const} */
       "$"
     );
-    var TOKEN = "";
+    var TOKEN2 = "";
     var mult = (
       /** @type {const} */
       4294967296
     );
     for (i5 = 0; i5 < 4; i5++) {
-      TOKEN += (mult * Math.random()).toString(16);
+      TOKEN2 += (mult * Math.random()).toString(16);
     }
     var i5;
-    var startsWithToken = new RegExp("^" + TOKEN);
+    var startsWithToken = new RegExp("^" + TOKEN2);
     function matchAll(s4, r5) {
       var origIndex = r5.lastIndex;
       var matches = [];
@@ -45345,7 +45345,7 @@ var require_parse = __commonJS({
         r5 = "$";
       }
       if (typeof r5 === "object") {
-        return pre + TOKEN + JSON.stringify(r5) + TOKEN;
+        return pre + TOKEN2 + JSON.stringify(r5) + TOKEN2;
       }
       return pre + r5;
     }
@@ -45605,13 +45605,13 @@ var require_parse = __commonJS({
             acc[acc.length] = s5;
             return acc;
           }
-          var xs2 = s5.split(RegExp("(" + TOKEN + ".*?" + TOKEN + ")", "g"));
+          var xs2 = s5.split(RegExp("(" + TOKEN2 + ".*?" + TOKEN2 + ")", "g"));
           if (xs2.length === 1) {
             acc[acc.length] = xs2[0];
             return acc;
           }
           xs2.filter(Boolean).forEach(function(x) {
-            acc[acc.length] = startsWithToken.test(x) ? JSON.parse(x.split(TOKEN)[1]) : x;
+            acc[acc.length] = startsWithToken.test(x) ? JSON.parse(x.split(TOKEN2)[1]) : x;
           });
           return acc;
         },
@@ -55749,9 +55749,11 @@ function applyOptionsOf(o3) {
   const { clean: clean2, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables } = o3;
   return { clean: clean2, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables };
 }
-async function* committedAtEnd(script, beforeCommit) {
+async function* committedAtEnd(script, beforeCommit, epilogue) {
   yield* script;
   await beforeCommit();
+  if (epilogue) yield Buffer.from(`
+${await epilogue()}`);
   yield Buffer.from("COMMIT;\n");
 }
 async function applyArchive(r5) {
@@ -55788,6 +55790,17 @@ async function applyArchive(r5) {
       stdin: stream,
       stdout: "ignore"
     });
+    const sql = r5.epilogue ? await r5.epilogue() : "";
+    if (sql !== "") {
+      await runTool({
+        ...common,
+        signal: r5.signal,
+        file: toolPath(r5.client, "psql"),
+        args: psqlArgs({ file: "-", onErrorStop: true, quiet: true, singleTransaction: true }),
+        stdin: Readable8.from([Buffer.from(sql)]),
+        stdout: "ignore"
+      });
+    }
     return [];
   }
   const rules = {
@@ -55819,10 +55832,14 @@ async function applyArchive(r5) {
   const producersDone = Promise.all(producers);
   producersDone.catch(() => {
   });
-  const script = committedAtEnd(filter, async () => {
-    await producersDone;
-    await r5.commitGate?.();
-  });
+  const script = committedAtEnd(
+    filter,
+    async () => {
+      await producersDone;
+      await r5.commitGate?.();
+    },
+    r5.epilogue
+  );
   const consumer = runTool({
     ...common,
     signal,
@@ -55847,6 +55864,10 @@ import { createGunzip as createGunzip3 } from "node:zlib";
 // core/pg/archive-toc.ts
 import { open as open3, stat as stat4 } from "node:fs/promises";
 import path10 from "node:path";
+function isDatabaseLevel(desc, tag) {
+  if (desc === "DATABASE" || desc === "DATABASE PROPERTIES") return true;
+  return ["COMMENT", "ACL", "SECURITY LABEL"].includes(desc) && tag.startsWith("DATABASE ");
+}
 var MAX_TOC_STRING = 256 * 1024 * 1024;
 var FIRST_READ = 1024 * 1024;
 function parseToc(buf, kind, name) {
@@ -55877,7 +55898,7 @@ function parseToc(buf, kind, name) {
     const tag = str("a tag") ?? "";
     const desc = str("an object kind") ?? "";
     if (minor >= 11) r5.int();
-    str("a definition");
+    const definition = str("a definition");
     const dropStmt = str("a drop statement");
     if (minor >= 3) str("a COPY statement");
     const namespace = minor >= 6 ? str("a schema name") : void 0;
@@ -55897,6 +55918,8 @@ function parseToc(buf, kind, name) {
     if (namespace !== void 0 && namespace !== "") entry.namespace = namespace;
     if (owner !== void 0 && owner !== "") entry.owner = owner;
     if (dropStmt !== void 0 && dropStmt !== "") entry.dropStmt = dropStmt;
+    if (definition !== void 0 && definition !== "" && isDatabaseLevel(desc, tag))
+      entry.definition = definition;
     entries.push(entry);
   }
   return entries;
@@ -56160,6 +56183,235 @@ ${lines.join("\n")}
 `;
 }
 
+// core/jobs/database-properties.ts
+import { Transform as Transform6 } from "node:stream";
+var TOKEN = /(\s+|--[^\n]*)|("(?:[^"]|"")*")|([Ee]'(?:[^'\\]|''|\\.)*'|'(?:[^']|'')*')|([A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)|(\d+(?:\.\d+)?|.)/suy;
+var UNSAFE = ["'", '"', "\\", "$", "/", ":"];
+function statementsOf(sql) {
+  const out = [];
+  let tokens2 = [];
+  let from = 0;
+  TOKEN.lastIndex = 0;
+  for (let m4 = TOKEN.exec(sql); m4; m4 = TOKEN.exec(sql)) {
+    const start = m4.index;
+    const end = TOKEN.lastIndex;
+    if (m4[1] !== void 0) continue;
+    if (m4[5] === ";") {
+      if (tokens2.length) out.push({ text: sql.slice(from, start), tokens: tokens2 });
+      tokens2 = [];
+      from = end;
+      continue;
+    }
+    const token = { text: m4[0], start: start - from, end: end - from, word: "" };
+    if (m4[2] !== void 0) token.ident = m4[2].slice(1, -1).replace(/""/g, '"');
+    if (m4[4] !== void 0) {
+      token.word = m4[4].toUpperCase();
+      token.ident = m4[4].replace(/[A-Z]/g, (c5) => c5.toLowerCase());
+    }
+    tokens2.push(token);
+  }
+  if (tokens2.length) out.push({ text: sql.slice(from), tokens: tokens2 });
+  return out;
+}
+function granteeRoles(t, at2) {
+  const roles = [];
+  for (let i5 = at2; i5 < t.length; i5++) {
+    const w2 = t[i5]?.word ?? "";
+    if (["WITH", "CASCADE", "RESTRICT"].includes(w2)) break;
+    if (w2 === "GRANTED" && t[i5 + 1]?.word === "BY") {
+      roles.push(i5 + 2);
+      break;
+    }
+    if (t[i5]?.text === "," || w2 === "PUBLIC" || w2 === "GROUP") continue;
+    roles.push(i5);
+  }
+  return roles;
+}
+function shapeOf(t) {
+  const w2 = (i5) => t[i5]?.word ?? "";
+  if (w2(0) === "ALTER" && w2(1) === "DATABASE") {
+    const after = w2(3);
+    if (after === "SET" || after === "RESET") return { kind: "setting", db: 2, roles: [] };
+    if (after === "CONNECTION" && w2(4) === "LIMIT") return { kind: "connection limit", db: 2, roles: [] };
+    if (after === "IS_TEMPLATE") return { kind: "template", db: 2, roles: [] };
+    if (after === "OWNER" && w2(4) === "TO") return { kind: "owner", db: 2, roles: [5] };
+    return void 0;
+  }
+  if (w2(0) === "ALTER" && (w2(1) === "ROLE" || w2(1) === "USER") && w2(3) === "IN" && w2(4) === "DATABASE") {
+    if (w2(6) === "SET" || w2(6) === "RESET") return { kind: "setting", db: 5, roles: [2] };
+    return void 0;
+  }
+  if (w2(0) === "COMMENT" && w2(1) === "ON" && w2(2) === "DATABASE" && w2(4) === "IS")
+    return { kind: "comment", db: 3, roles: [] };
+  if (w2(0) === "GRANT" || w2(0) === "REVOKE") {
+    const on = t.findIndex((x, i5) => x.word === "ON" && w2(i5 + 1) === "DATABASE");
+    const to2 = t.findIndex((x, i5) => i5 > on && x.word === (w2(0) === "GRANT" ? "TO" : "FROM"));
+    if (on < 0 || to2 !== on + 3) return void 0;
+    return { kind: "grant", db: on + 2, roles: granteeRoles(t, to2 + 1) };
+  }
+  if (w2(0) === "SET" && w2(1) === "SESSION" && w2(2) === "AUTHORIZATION")
+    return { kind: "session", roles: [3] };
+  if (w2(0) === "RESET" && w2(1) === "SESSION" && w2(2) === "AUTHORIZATION")
+    return { kind: "session", roles: [] };
+  return void 0;
+}
+function quoteIdent(name) {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+function brief(text2) {
+  const one = text2.replace(/\s+/g, " ").trim();
+  return one.length > 120 ? `${one.slice(0, 117)}\u2026` : one;
+}
+function planDatabaseProperties(entries, o3) {
+  const plan = { statements: [], warnings: [] };
+  if (o3.dataOnly) return plan;
+  const database = entries.find((e5) => e5.desc === "DATABASE" || e5.desc === "DATABASE PROPERTIES");
+  if (!database) return plan;
+  const source = database.tag;
+  const target = quoteIdent(o3.target);
+  const missing2 = (name) => `role ${quoteIdent(name)} does not exist on the target server`;
+  const owner = entries.find((e5) => e5.desc === "DATABASE")?.owner;
+  if (owner && !o3.noOwner) {
+    if (!o3.roles.has(owner)) plan.warnings.push(`the database's owner was left as it is: ${missing2(owner)}`);
+    else if (o3.mayGiveTo && !o3.mayGiveTo(owner))
+      plan.warnings.push(
+        `the database's owner was left as it is: giving it to ${quoteIdent(owner)} needs superuser, or CREATEDB and membership of that role`
+      );
+    else plan.statements.push(`ALTER DATABASE ${target} OWNER TO ${quoteIdent(owner)};`);
+  }
+  const kinds = ["COMMENT", "ACL", "DATABASE PROPERTIES"];
+  const chosen = kinds.flatMap((k6) => entries.filter((e5) => e5.desc === k6 && e5.definition !== void 0));
+  for (const entry of chosen) {
+    if (entry.desc === "ACL" && o3.noPrivileges) continue;
+    let skipBlock;
+    let switched = false;
+    for (const s4 of statementsOf(entry.definition ?? "")) {
+      const shape = shapeOf(s4.tokens);
+      const what = brief(s4.text);
+      if (s4.tokens.some((t) => t.text.length === 1 && UNSAFE.includes(t.text))) {
+        plan.warnings.push(`left out "${what}": it has quoting pgferry does not read`);
+        continue;
+      }
+      if (!shape) {
+        plan.warnings.push(`left out "${what}": not a database-level statement pgferry carries`);
+        continue;
+      }
+      if (shape.kind === "session") {
+        const role = s4.tokens[shape.roles[0] ?? -1]?.ident;
+        skipBlock = role !== void 0 && !o3.roles.has(role) ? role : void 0;
+        switched = role !== void 0 && skipBlock === void 0;
+        if (skipBlock === void 0) plan.statements.push(`${s4.text.trim()};`);
+        continue;
+      }
+      if (skipBlock !== void 0) {
+        plan.warnings.push(`left out "${what}": it was granted by ${missing2(skipBlock)}`);
+        continue;
+      }
+      if (shape.kind === "template") {
+        plan.warnings.push(`left out "${what}": a restored database is not made a template`);
+        continue;
+      }
+      if (shape.kind === "owner" && o3.noOwner) continue;
+      const dbToken = shape.db === void 0 ? void 0 : s4.tokens[shape.db];
+      if (!dbToken || dbToken.ident !== source) {
+        plan.warnings.push(`left out "${what}": it does not name the dumped database ${quoteIdent(source)}`);
+        continue;
+      }
+      const roles = shape.roles.map((i5) => s4.tokens[i5]?.ident);
+      const absent = roles.findIndex((r5) => r5 === void 0 || !o3.roles.has(r5));
+      if (absent >= 0) {
+        const role = roles[absent];
+        plan.warnings.push(`left out "${what}": ${role === void 0 ? "it names no role" : missing2(role)}`);
+        continue;
+      }
+      plan.statements.push(`${s4.text.slice(0, dbToken.start)}${target}${s4.text.slice(dbToken.end)};`.trim());
+    }
+    if (switched) plan.statements.push("RESET SESSION AUTHORIZATION;");
+  }
+  return plan;
+}
+function propertyOptionsOf(o3) {
+  return { noOwner: o3.noOwner, noPrivileges: o3.noPrivileges, dataOnly: o3.dataOnly };
+}
+async function targetRoles(target) {
+  return withClient(target, "to", async (c5) => {
+    const r5 = await c5.query(
+      `SELECT r.rolname,
+              me.rolsuper OR (me.rolcreatedb AND pg_catalog.pg_has_role(me.oid, r.oid, 'MEMBER')) AS givable,
+              me.rolsuper OR pg_catalog.pg_has_role(me.oid, d.datdba, 'MEMBER') AS owns
+         FROM pg_catalog.pg_roles r,
+              pg_catalog.pg_roles me,
+              pg_catalog.pg_database d
+        WHERE me.rolname = current_user AND d.datname = current_database()`
+    );
+    return {
+      roles: new Set(r5.rows.map((row) => row.rolname)),
+      givable: new Set(r5.rows.filter((row) => row.givable).map((row) => row.rolname)),
+      owns: r5.rows.some((row) => row.owns)
+    };
+  });
+}
+function databasePropertiesSql(o3) {
+  return async () => {
+    const entries = await o3.entries();
+    const roles = await targetRoles(o3.target);
+    const plan = planDatabaseProperties(entries, {
+      ...o3.options,
+      target: databaseName(o3.target),
+      roles: roles.roles,
+      mayGiveTo: (role) => roles.givable.has(role)
+    });
+    if (plan.statements.length && !roles.owns) {
+      o3.log.warn(
+        `database properties of the dump not applied to ${quoteIdent(databaseName(o3.target))}: the restoring user does not own it`
+      );
+      return "";
+    }
+    for (const w2 of plan.warnings) o3.log.warn(`database properties: ${w2}`);
+    if (plan.statements.length)
+      o3.log.info(
+        `applying the dumped database's owner, settings, comment and grants to ${quoteIdent(databaseName(o3.target))} (${plan.statements.length} statement(s))`
+      );
+    if (!plan.statements.length) return "";
+    return ["RESET ROLE;", "RESET SESSION AUTHORIZATION;", ...plan.statements].map((s4) => `${s4}
+`).join("");
+  };
+}
+var MAX_STREAMED_TOC = 64 * 1024 * 1024;
+var TocPrefix = class extends Transform6 {
+  constructor(label, kind = "custom") {
+    super();
+    this.label = label;
+    this.kind = kind;
+  }
+  label;
+  kind;
+  chunks = [];
+  kept = 0;
+  record(chunk) {
+    if (this.kept >= MAX_STREAMED_TOC) return;
+    const part = chunk.subarray(0, MAX_STREAMED_TOC - this.kept);
+    this.chunks.push(Buffer.from(part));
+    this.kept += part.length;
+  }
+  _transform(chunk, _enc, done) {
+    this.record(chunk);
+    done(null, chunk);
+  }
+  /** The TOC entries seen; none (with a warning) when the TOC did not fit. */
+  entries(log) {
+    try {
+      return parseToc(Buffer.concat(this.chunks), this.kind, this.label);
+    } catch (error3) {
+      if (!(error3 instanceof OutOfBytes)) throw error3;
+      log.warn(
+        `database properties of ${this.label} not carried: its table of contents is larger than ${MAX_STREAMED_TOC / 1024 / 1024} MiB`
+      );
+      return [];
+    }
+  }
+};
+
 // core/jobs/dump.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
@@ -56302,6 +56554,16 @@ async function cleanPlan(archive, file, target, path17, log) {
     path: path17 === "pg_restore" ? "script" : path17
   };
 }
+function archivePropertiesSql(archive, file, o3) {
+  const format2 = archive.format;
+  if (format2 === "plain") return void 0;
+  return databasePropertiesSql({
+    entries: () => readTocEntries(file, format2),
+    target: o3.to,
+    options: propertyOptionsOf(o3),
+    log: o3.log
+  });
+}
 async function restoreFromPath(o3) {
   const started2 = Date.now();
   const archive = await readArchiveFacts(o3.from).catch((error3) => {
@@ -56326,6 +56588,7 @@ async function restoreFromPath(o3) {
       jobs,
       options: { ...applyOptionsOf(o3), clean: false },
       prelude: clean2?.prelude,
+      epilogue: archivePropertiesSql(archive, o3.from, o3),
       signal: o3.signal,
       onProgress: o3.onProgress && ((p4) => o3.onProgress?.({ ...p4, bytes: p4.bytes || inputSize })),
       progressIntervalMs: o3.progressIntervalMs
@@ -56712,10 +56975,15 @@ async function restoreFromS3(o3) {
   body.on("error", (e5) => meter.destroy(e5));
   body.pipe(meter);
   const { facts: archive, head } = await readArchiveFactsFromStream(meter, location);
+  const toc = archive.format === "tar" || archive.format === "custom" ? new TocPrefix(location, archive.format) : void 0;
   const stream = Readable9.from(
     (async function* () {
+      toc?.record(head);
       yield head;
-      yield* meter;
+      for await (const chunk of meter) {
+        toc?.record(chunk);
+        yield chunk;
+      }
     })()
   );
   const wholeObjectMatches = async () => {
@@ -56745,6 +57013,12 @@ async function restoreFromS3(o3) {
       signal: o3.signal,
       onProgress: o3.onProgress,
       commitGate: wholeObjectMatches,
+      epilogue: toc === void 0 ? void 0 : databasePropertiesSql({
+        entries: async () => toc.entries(o3.log),
+        target: o3.to,
+        options: propertyOptionsOf(o3),
+        log: o3.log
+      }),
       label: `the restore script of ${location}`
     });
     const durationSeconds = (Date.now() - started2) / 1e3;
@@ -56768,7 +57042,6 @@ import { randomBytes as randomBytes4 } from "node:crypto";
 import { mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
 import os11 from "node:os";
 import path14 from "node:path";
-import { PassThrough as PassThrough3 } from "node:stream";
 
 // core/pg/same-database.ts
 async function systemIdentifier(spec) {
@@ -56937,7 +57210,7 @@ async function copyDatabase(o3) {
     );
     let filtered;
     if (jobs === 1) {
-      const pipe = new PassThrough3();
+      const pipe = new TocPrefix("the copy stream");
       const controller = new AbortController();
       const signal = o3.signal ? AbortSignal.any([o3.signal, controller.signal]) : controller.signal;
       const dump = streamCustomDump({
@@ -56959,6 +57232,12 @@ async function copyDatabase(o3) {
         jobs: 1,
         options: apply,
         prelude,
+        epilogue: databasePropertiesSql({
+          entries: async () => pipe.entries(o3.log),
+          target: o3.to,
+          options: propertyOptionsOf(o3),
+          log: o3.log
+        }),
         signal
       });
       const [, f6] = await settlePipeline(controller, [dump, restore]);
@@ -56990,6 +57269,12 @@ async function copyDatabase(o3) {
           jobs,
           options: apply,
           prelude,
+          epilogue: databasePropertiesSql({
+            entries: () => readTocEntries(file, "custom"),
+            target: o3.to,
+            options: propertyOptionsOf(o3),
+            log: o3.log
+          }),
           signal: o3.signal,
           onProgress: o3.onProgress
         });
