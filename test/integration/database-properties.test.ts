@@ -76,9 +76,13 @@ function spec(major: ServerMajor, db: string, input: string): ConnectionSpec {
   return parseConnection(connUrl(major, encodeURIComponent(db)), input, {});
 }
 
+// 14 → 15 and 16 → 17: older pg_dump; 17 → 16: the downgrade script path; 18 → 18: the newest.
 describe.each([
   { from: 16, to: 17 },
   { from: 17, to: 17 },
+  { from: 14, to: 15 },
+  { from: 17, to: 16 },
+  { from: 18, to: 18 },
 ] as const)('database properties, server $from → server $to', ({ from, to }) => {
   const keeper = `keep "er" ${uniqueName('r')}`;
   const gone = `gone 'r' ${uniqueName('r')}`;
@@ -176,6 +180,7 @@ describe.each([
       noPrivileges: extra.noPrivileges,
       clean: extra.clean,
       confirm: extra.clean ? target : undefined,
+      allowDowngrade: true,
       postgresVersion: { kind: 'auto' },
       catalog: catalog(log),
       log,
@@ -244,6 +249,7 @@ describe.each([
         jobs: 1,
         clean: true,
         confirm: target,
+        allowDowngrade: true,
         postgresVersion: { kind: 'auto' },
         catalog: catalog(log),
         log,
@@ -268,6 +274,7 @@ describe.each([
         to: parseConnection(url, 'to', {}),
         jobs: 1,
         noOwner: true,
+        allowDowngrade: true,
         postgresVersion: { kind: 'auto' },
         catalog: catalog(log),
         log,
@@ -321,6 +328,7 @@ describe.each([
       from: spec(from, source, 'from'),
       to: spec(to, target, 'to'),
       jobs,
+      allowDowngrade: true,
       postgresVersion: { kind: 'auto' },
       catalog: catalog(log),
       log,
