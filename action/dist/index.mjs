@@ -56312,6 +56312,11 @@ function planDatabaseProperties(entries, o3) {
         continue;
       }
       if (shape.kind === "owner" && o3.noOwner) continue;
+      const newOwner = shape.kind === "owner" ? s4.tokens[shape.roles[0] ?? -1]?.ident : void 0;
+      if (newOwner !== void 0 && o3.mayGiveTo && !o3.mayGiveTo(newOwner)) {
+        plan.warnings.push(`left out "${what}": the restoring user may not give the database to that role`);
+        continue;
+      }
       const dbToken = shape.db === void 0 ? void 0 : s4.tokens[shape.db];
       if (!dbToken || dbToken.ident !== source) {
         plan.warnings.push(`left out "${what}": it does not name the dumped database ${quoteIdent(source)}`);

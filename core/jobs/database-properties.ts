@@ -204,6 +204,11 @@ export function planDatabaseProperties(entries: readonly TocEntry[], o: Property
         continue;
       }
       if (shape.kind === 'owner' && o.noOwner) continue;
+      const newOwner = shape.kind === 'owner' ? s.tokens[shape.roles[0] ?? -1]?.ident : undefined;
+      if (newOwner !== undefined && o.mayGiveTo && !o.mayGiveTo(newOwner)) {
+        plan.warnings.push(`left out "${what}": the restoring user may not give the database to that role`);
+        continue;
+      }
       const dbToken = shape.db === undefined ? undefined : s.tokens[shape.db];
       if (!dbToken || dbToken.ident !== source) {
         plan.warnings.push(`left out "${what}": it does not name the dumped database ${quoteIdent(source)}`);
