@@ -3630,7 +3630,7 @@ var require_connection = __commonJS({
 var require_split2 = __commonJS({
   "node_modules/split2/index.js"(exports, module) {
     "use strict";
-    var { Transform: Transform6 } = __require("stream");
+    var { Transform: Transform7 } = __require("stream");
     var { StringDecoder } = __require("string_decoder");
     var kLast = /* @__PURE__ */ Symbol("last");
     var kDecoder = /* @__PURE__ */ Symbol("decoder");
@@ -3709,7 +3709,7 @@ var require_split2 = __commonJS({
       options.transform = transform;
       options.flush = flush2;
       options.readableObjectMode = true;
-      const stream = new Transform6(options);
+      const stream = new Transform7(options);
       stream[kLast] = "";
       stream[kDecoder] = new StringDecoder("utf8");
       stream.matcher = matcher;
@@ -45314,16 +45314,16 @@ var require_parse = __commonJS({
       /** @type {const} */
       "$"
     );
-    var TOKEN = "";
+    var TOKEN2 = "";
     var mult = (
       /** @type {const} */
       4294967296
     );
     for (i5 = 0; i5 < 4; i5++) {
-      TOKEN += (mult * Math.random()).toString(16);
+      TOKEN2 += (mult * Math.random()).toString(16);
     }
     var i5;
-    var startsWithToken = new RegExp("^" + TOKEN);
+    var startsWithToken = new RegExp("^" + TOKEN2);
     function matchAll(s4, r5) {
       var origIndex = r5.lastIndex;
       var matches = [];
@@ -45345,7 +45345,7 @@ var require_parse = __commonJS({
         r5 = "$";
       }
       if (typeof r5 === "object") {
-        return pre + TOKEN + JSON.stringify(r5) + TOKEN;
+        return pre + TOKEN2 + JSON.stringify(r5) + TOKEN2;
       }
       return pre + r5;
     }
@@ -45605,13 +45605,13 @@ var require_parse = __commonJS({
             acc[acc.length] = s5;
             return acc;
           }
-          var xs2 = s5.split(RegExp("(" + TOKEN + ".*?" + TOKEN + ")", "g"));
+          var xs2 = s5.split(RegExp("(" + TOKEN2 + ".*?" + TOKEN2 + ")", "g"));
           if (xs2.length === 1) {
             acc[acc.length] = xs2[0];
             return acc;
           }
           xs2.filter(Boolean).forEach(function(x) {
-            acc[acc.length] = startsWithToken.test(x) ? JSON.parse(x.split(TOKEN)[1]) : x;
+            acc[acc.length] = startsWithToken.test(x) ? JSON.parse(x.split(TOKEN2)[1]) : x;
           });
           return acc;
         },
@@ -54900,108 +54900,6 @@ async function dumpToS3(o3) {
 // core/jobs/restore.ts
 import { stat as stat6 } from "node:fs/promises";
 
-// core/pg/archive-toc.ts
-import { open as open3, stat as stat4 } from "node:fs/promises";
-import path10 from "node:path";
-var OFFSET_FLAGS = { 1: "unset", 2: "set", 3: "none" };
-var MAX_TOC_STRING = 256 * 1024 * 1024;
-var FIRST_READ = 1024 * 1024;
-function parseToc(buf, kind, name) {
-  let start = 0;
-  let end = Infinity;
-  if (kind === "tar") {
-    const member2 = tarTocMember(buf, name);
-    start = member2.start;
-    end = member2.start + member2.size;
-  }
-  const r5 = new HeaderReader(buf, start, end, name);
-  const header = readHeader(r5, kind === "custom" ? ARCH_CUSTOM : ARCH_TAR, name, kind);
-  const minor = Number(header.archiveVersion.split(".")[1]);
-  if (minor < 7) {
-    throw new PgferryError(
-      `${name} is archive version ${header.archiveVersion}; pgferry reads the table of contents of 1.7 (PostgreSQL 7.3) and newer`
-    );
-  }
-  const str = (what) => r5.str(what, MAX_TOC_STRING);
-  const entries = [];
-  for (let i5 = 0; i5 < header.tocEntries; i5++) {
-    const dumpId = r5.int();
-    r5.int();
-    if (minor >= 8) {
-      str("a table oid");
-      str("an oid");
-    }
-    const tag = str("a tag") ?? "";
-    const desc = str("an object kind") ?? "";
-    if (minor >= 11) r5.int();
-    str("a definition");
-    const dropStmt = str("a drop statement");
-    if (minor >= 3) str("a COPY statement");
-    const namespace = minor >= 6 ? str("a schema name") : void 0;
-    if (minor >= 10) str("a tablespace");
-    if (minor >= 14) str("a table access method");
-    if (minor >= 16) r5.int();
-    const owner = str("an owner");
-    if (minor >= 9) str("the WITH OIDS flag");
-    if (minor >= 5) while (str("a dependency") !== void 0) ;
-    let dataOffset;
-    if (kind === "custom") {
-      const flag = r5.byte();
-      dataOffset = OFFSET_FLAGS[flag];
-      if (dataOffset === void 0) {
-        throw new PgferryError(
-          `${name} has a corrupt table of contents: entry ${dumpId} has data-offset flag ${flag}, where pg_dump writes 1, 2 or 3`
-        );
-      }
-      r5.bytes(r5.offSize);
-    } else {
-      str("a data file name");
-    }
-    const entry = { dumpId, desc, tag };
-    if (dataOffset !== void 0) entry.dataOffset = dataOffset;
-    if (namespace !== void 0 && namespace !== "") entry.namespace = namespace;
-    if (owner !== void 0 && owner !== "") entry.owner = owner;
-    if (dropStmt !== void 0 && dropStmt !== "") entry.dropStmt = dropStmt;
-    entries.push(entry);
-  }
-  return entries;
-}
-async function parseFile(file, kind) {
-  const handle = await open3(file, "r");
-  try {
-    let buf = Buffer.alloc(0);
-    let want = FIRST_READ;
-    for (; ; ) {
-      const chunk = Buffer.alloc(want - buf.length);
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, buf.length);
-      buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
-      const final = bytesRead < chunk.length;
-      try {
-        return parseToc(buf, kind, file);
-      } catch (error3) {
-        if (!(error3 instanceof OutOfBytes)) throw error3;
-        if (final) throw new PgferryError(`${file} ends inside its table of contents; the dump is truncated`);
-        want *= 2;
-      }
-    }
-  } finally {
-    await handle.close();
-  }
-}
-async function readTocEntries(file, format2) {
-  if (format2 === "directory" || (await stat4(file)).isDirectory())
-    return parseFile(path10.join(file, "toc.dat"), "directory");
-  return parseFile(file, format2 === "tar" ? "tar" : "custom");
-}
-function summariseDataOffsets(entries) {
-  const states = new Set(entries.map((e5) => e5.dataOffset ?? "none"));
-  if (states.has("unset")) return "unset";
-  return states.has("set") ? "set" : "none";
-}
-async function readDataOffsets(file) {
-  return summariseDataOffsets(await parseFile(file, "custom"));
-}
-
 // core/jobs/apply-archive.ts
 import { createReadStream as createReadStream3 } from "node:fs";
 import { pipeline as pipeline5, Readable as Readable8 } from "node:stream";
@@ -55693,9 +55591,6 @@ var ScriptFilter = class extends Transform5 {
         if (this.holdAt !== void 0 && this.words.length < 8) this.words.push(word);
       },
       statementEnd: (end) => this.statementEnd(end),
-      quoted: (start, end, kind) => {
-        if (kind === "comment" && end - start < 2048) this.noteObject(this.slice(start, end).toString("utf8"));
-      },
       metaStart: (offset) => {
         this.metaAt = offset;
       },
@@ -55731,24 +55626,6 @@ var ScriptFilter = class extends Transform5 {
   /** Where a meta-command being read starts: held until its line is complete. */
   metaAt;
   problem;
-  objects = [];
-  /** pg_dump's `-- Name: t; Type: TABLE; Schema: s; …` comment: the object the next lines make. */
-  noteObject(comment) {
-    const m4 = /^-- (Data for )?Name: (.*); Type: ([^;]+); Schema: ([^;]*);/.exec(comment);
-    if (!m4 || this.objects.length >= 1e6) return;
-    const [, data, name, type, schema] = m4;
-    const qualified = schema && schema !== "-" ? `${schema}.${name}` : name;
-    this.objects.push({ line: this.lexer.line, object: `${data ? "the data of " : ""}${type} ${qualified}` });
-  }
-  /** The object being made at a line of the script, as pg_dump's comments name it. */
-  objectAt(line) {
-    let found;
-    for (const o3 of this.objects) {
-      if (o3.line > line) break;
-      found = o3.object;
-    }
-    return found;
-  }
   refuse(line, why) {
     this.problem ??= new PgferryError(`${this.label}, line ${line}: ${why}; refusing to run it`);
   }
@@ -55857,10 +55734,6 @@ var ScriptFilter = class extends Transform5 {
     this.out = [];
     done(null, out.length === 0 ? void 0 : out.length === 1 ? out[0] : Buffer.concat(out));
   }
-  /** Newlines read so far: the output has as many (a dropped statement keeps its line breaks). */
-  get lines() {
-    return this.lexer.line - 1;
-  }
   /** What was dropped, e.g. `transaction_timeout (2×: lines 12, 40)`. */
   summary() {
     return [...this.filtered].map(([name, n3]) => {
@@ -55876,52 +55749,11 @@ function applyOptionsOf(o3) {
   const { clean: clean2, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables } = o3;
   return { clean: clean2, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables };
 }
-async function* scriptWithAfter(script, after, parts, signal) {
-  yield* script;
-  let line = script.lines + 1;
-  for (const file of after?.files ?? []) {
-    yield Buffer.from("\nRESET ALL; SET SESSION AUTHORIZATION DEFAULT;\n");
-    line += 2;
-    parts.push({ firstLine: line, file });
-    const checked2 = new ScriptFilter(USER_SQL_RULES, file);
-    pipeline5(createReadStream3(file), checked2, () => {
-    });
-    try {
-      yield* checked2;
-    } catch (error3) {
-      if (!signal.aborted && after) throw new InputError(after.input, error3.message);
-      throw error3;
-    }
-    line += checked2.lines;
-  }
-}
-var USER_SQL_RULES = {
-  targetServer: { major: Number.MAX_SAFE_INTEGER },
-  psqlKnowsRestrict: true,
-  singleTransaction: true,
-  refuseAllTransactionControl: true
-};
-function inUsersTerms(error3, parts, after, filter) {
-  if (!(error3 instanceof ToolError)) return error3;
-  const m4 = /psql:<stdin>:(\d+):/.exec(error3.message);
-  const line = Number(m4?.[1] ?? 0);
-  const part = [...parts].reverse().find((p4) => line >= p4.firstLine);
-  if (!m4 || !part) return error3;
-  if (!part.file || !after) {
-    const object = filter.objectAt(line);
-    if (!object) return error3;
-    const stderr = error3.stderrTail.replace(m4[0], `${m4[0]} restoring ${object}:`);
-    return new ToolError(error3.tool, error3.exitCode, error3.signal, stderr);
-  }
-  const detail = error3.message.slice(m4.index + m4[0].length).trim();
-  return new InputError(
-    after.input,
-    `${part.file}, line ${line - part.firstLine + 1}: ${detail}; nothing was committed (the restore and the SQL roll back together)`
-  );
-}
-async function* committedAtEnd(script, beforeCommit) {
+async function* committedAtEnd(script, beforeCommit, epilogue) {
   yield* script;
   await beforeCommit();
+  if (epilogue) yield Buffer.from(`
+${await epilogue()}`);
   yield Buffer.from("COMMIT;\n");
 }
 async function applyArchive(r5) {
@@ -55943,8 +55775,7 @@ async function applyArchive(r5) {
   const file = "file" in r5.input ? r5.input.file : void 0;
   const stream = "stream" in r5.input ? r5.input.stream : void 0;
   if (r5.path === "pg_restore") {
-    if (r5.prelude || r5.commitGate || r5.after?.files.length)
-      throw new Error("a prelude, a commit gate or SQL after needs the script path");
+    if (r5.prelude || r5.commitGate) throw new Error("a prelude or a commit gate needs the script path");
     await runTool({
       ...common,
       signal: r5.signal,
@@ -55959,6 +55790,17 @@ async function applyArchive(r5) {
       stdin: stream,
       stdout: "ignore"
     });
+    const sql = r5.epilogue ? await r5.epilogue() : "";
+    if (sql !== "") {
+      await runTool({
+        ...common,
+        signal: r5.signal,
+        file: toolPath(r5.client, "psql"),
+        args: psqlArgs({ file: "-", onErrorStop: true, quiet: true, singleTransaction: true }),
+        stdin: Readable8.from([Buffer.from(sql)]),
+        stdout: "ignore"
+      });
+    }
     return [];
   }
   const rules = {
@@ -55990,11 +55832,14 @@ async function applyArchive(r5) {
   const producersDone = Promise.all(producers);
   producersDone.catch(() => {
   });
-  const parts = [{ firstLine: 1 }];
-  const script = committedAtEnd(scriptWithAfter(filter, r5.after, parts, signal), async () => {
-    await producersDone;
-    await r5.commitGate?.();
-  });
+  const script = committedAtEnd(
+    filter,
+    async () => {
+      await producersDone;
+      await r5.commitGate?.();
+    },
+    r5.epilogue
+  );
   const consumer = runTool({
     ...common,
     signal,
@@ -56008,15 +55853,104 @@ async function applyArchive(r5) {
     stdin: Readable8.from(script),
     stdout: "ignore"
   });
-  await settlePipeline(controller, [...producers, consumer]).catch((error3) => {
-    throw inUsersTerms(error3, parts, r5.after, filter);
-  });
+  await settlePipeline(controller, [...producers, consumer]);
   return filter.summary();
 }
 
 // core/jobs/clean.ts
 import { createReadStream as createReadStream4 } from "node:fs";
 import { createGunzip as createGunzip3 } from "node:zlib";
+
+// core/pg/archive-toc.ts
+import { open as open3, stat as stat4 } from "node:fs/promises";
+import path10 from "node:path";
+function isDatabaseLevel(desc, tag) {
+  if (desc === "DATABASE" || desc === "DATABASE PROPERTIES") return true;
+  return ["COMMENT", "ACL", "SECURITY LABEL"].includes(desc) && tag.startsWith("DATABASE ");
+}
+var MAX_TOC_STRING = 256 * 1024 * 1024;
+var FIRST_READ = 1024 * 1024;
+function parseToc(buf, kind, name) {
+  let start = 0;
+  let end = Infinity;
+  if (kind === "tar") {
+    const member2 = tarTocMember(buf, name);
+    start = member2.start;
+    end = member2.start + member2.size;
+  }
+  const r5 = new HeaderReader(buf, start, end, name);
+  const header = readHeader(r5, kind === "custom" ? ARCH_CUSTOM : ARCH_TAR, name, kind);
+  const minor = Number(header.archiveVersion.split(".")[1]);
+  if (minor < 7) {
+    throw new PgferryError(
+      `${name} is archive version ${header.archiveVersion}; pgferry reads the table of contents of 1.7 (PostgreSQL 7.3) and newer`
+    );
+  }
+  const str = (what) => r5.str(what, MAX_TOC_STRING);
+  const entries = [];
+  for (let i5 = 0; i5 < header.tocEntries; i5++) {
+    const dumpId = r5.int();
+    r5.int();
+    if (minor >= 8) {
+      str("a table oid");
+      str("an oid");
+    }
+    const tag = str("a tag") ?? "";
+    const desc = str("an object kind") ?? "";
+    if (minor >= 11) r5.int();
+    const definition = str("a definition");
+    const dropStmt = str("a drop statement");
+    if (minor >= 3) str("a COPY statement");
+    const namespace = minor >= 6 ? str("a schema name") : void 0;
+    if (minor >= 10) str("a tablespace");
+    if (minor >= 14) str("a table access method");
+    if (minor >= 16) r5.int();
+    const owner = str("an owner");
+    if (minor >= 9) str("the WITH OIDS flag");
+    if (minor >= 5) while (str("a dependency") !== void 0) ;
+    if (kind === "custom") {
+      r5.byte();
+      r5.bytes(r5.offSize);
+    } else {
+      str("a data file name");
+    }
+    const entry = { dumpId, desc, tag };
+    if (namespace !== void 0 && namespace !== "") entry.namespace = namespace;
+    if (owner !== void 0 && owner !== "") entry.owner = owner;
+    if (dropStmt !== void 0 && dropStmt !== "") entry.dropStmt = dropStmt;
+    if (definition !== void 0 && definition !== "" && isDatabaseLevel(desc, tag))
+      entry.definition = definition;
+    entries.push(entry);
+  }
+  return entries;
+}
+async function parseFile(file, kind) {
+  const handle = await open3(file, "r");
+  try {
+    let buf = Buffer.alloc(0);
+    let want = FIRST_READ;
+    for (; ; ) {
+      const chunk = Buffer.alloc(want - buf.length);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, buf.length);
+      buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
+      const final = bytesRead < chunk.length;
+      try {
+        return parseToc(buf, kind, file);
+      } catch (error3) {
+        if (!(error3 instanceof OutOfBytes)) throw error3;
+        if (final) throw new PgferryError(`${file} ends inside its table of contents; the dump is truncated`);
+        want *= 2;
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+async function readTocEntries(file, format2) {
+  if (format2 === "directory" || (await stat4(file)).isDirectory())
+    return parseFile(path10.join(file, "toc.dat"), "directory");
+  return parseFile(file, format2 === "tar" ? "tar" : "custom");
+}
 
 // core/pg/sql-statements.ts
 function codeOf(text2, start, hidden) {
@@ -56249,6 +56183,240 @@ ${lines.join("\n")}
 `;
 }
 
+// core/jobs/database-properties.ts
+import { Transform as Transform6 } from "node:stream";
+var TOKEN = /(\s+|--[^\n]*)|("(?:[^"]|"")*")|([Ee]'(?:[^'\\]|''|\\.)*'|'(?:[^']|'')*')|([A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)|(\d+(?:\.\d+)?|.)/suy;
+var UNSAFE = ["'", '"', "\\", "$", "/", ":"];
+function statementsOf(sql) {
+  const out = [];
+  let tokens2 = [];
+  let from = 0;
+  TOKEN.lastIndex = 0;
+  for (let m4 = TOKEN.exec(sql); m4; m4 = TOKEN.exec(sql)) {
+    const start = m4.index;
+    const end = TOKEN.lastIndex;
+    if (m4[1] !== void 0) continue;
+    if (m4[5] === ";") {
+      if (tokens2.length) out.push({ text: sql.slice(from, start), tokens: tokens2 });
+      tokens2 = [];
+      from = end;
+      continue;
+    }
+    const token = { text: m4[0], start: start - from, end: end - from, word: "" };
+    if (m4[2] !== void 0) token.ident = m4[2].slice(1, -1).replace(/""/g, '"');
+    if (m4[4] !== void 0) {
+      token.word = m4[4].toUpperCase();
+      token.ident = m4[4].replace(/[A-Z]/g, (c5) => c5.toLowerCase());
+    }
+    tokens2.push(token);
+  }
+  if (tokens2.length) out.push({ text: sql.slice(from), tokens: tokens2 });
+  return out;
+}
+function granteeRoles(t, at2) {
+  const roles = [];
+  for (let i5 = at2; i5 < t.length; i5++) {
+    const w2 = t[i5]?.word ?? "";
+    if (["WITH", "CASCADE", "RESTRICT"].includes(w2)) break;
+    if (w2 === "GRANTED" && t[i5 + 1]?.word === "BY") {
+      roles.push(i5 + 2);
+      break;
+    }
+    if (t[i5]?.text === "," || w2 === "PUBLIC" || w2 === "GROUP") continue;
+    roles.push(i5);
+  }
+  return roles;
+}
+function shapeOf(t) {
+  const w2 = (i5) => t[i5]?.word ?? "";
+  if (w2(0) === "ALTER" && w2(1) === "DATABASE") {
+    const after = w2(3);
+    if (after === "SET" || after === "RESET") return { kind: "setting", db: 2, roles: [] };
+    if (after === "CONNECTION" && w2(4) === "LIMIT") return { kind: "connection limit", db: 2, roles: [] };
+    if (after === "IS_TEMPLATE") return { kind: "template", db: 2, roles: [] };
+    if (after === "OWNER" && w2(4) === "TO") return { kind: "owner", db: 2, roles: [5] };
+    return void 0;
+  }
+  if (w2(0) === "ALTER" && (w2(1) === "ROLE" || w2(1) === "USER") && w2(3) === "IN" && w2(4) === "DATABASE") {
+    if (w2(6) === "SET" || w2(6) === "RESET") return { kind: "setting", db: 5, roles: [2] };
+    return void 0;
+  }
+  if (w2(0) === "COMMENT" && w2(1) === "ON" && w2(2) === "DATABASE" && w2(4) === "IS")
+    return { kind: "comment", db: 3, roles: [] };
+  if (w2(0) === "GRANT" || w2(0) === "REVOKE") {
+    const on = t.findIndex((x, i5) => x.word === "ON" && w2(i5 + 1) === "DATABASE");
+    const to2 = t.findIndex((x, i5) => i5 > on && x.word === (w2(0) === "GRANT" ? "TO" : "FROM"));
+    if (on < 0 || to2 !== on + 3) return void 0;
+    return { kind: "grant", db: on + 2, roles: granteeRoles(t, to2 + 1) };
+  }
+  if (w2(0) === "SET" && w2(1) === "SESSION" && w2(2) === "AUTHORIZATION")
+    return { kind: "session", roles: [3] };
+  if (w2(0) === "RESET" && w2(1) === "SESSION" && w2(2) === "AUTHORIZATION")
+    return { kind: "session", roles: [] };
+  return void 0;
+}
+function quoteIdent(name) {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+function brief(text2) {
+  const one = text2.replace(/\s+/g, " ").trim();
+  return one.length > 120 ? `${one.slice(0, 117)}\u2026` : one;
+}
+function planDatabaseProperties(entries, o3) {
+  const plan = { statements: [], warnings: [] };
+  if (o3.dataOnly) return plan;
+  const database = entries.find((e5) => e5.desc === "DATABASE" || e5.desc === "DATABASE PROPERTIES");
+  if (!database) return plan;
+  const source = database.tag;
+  const target = quoteIdent(o3.target);
+  const missing2 = (name) => `role ${quoteIdent(name)} does not exist on the target server`;
+  const owner = entries.find((e5) => e5.desc === "DATABASE")?.owner;
+  if (owner && !o3.noOwner) {
+    if (!o3.roles.has(owner)) plan.warnings.push(`the database's owner was left as it is: ${missing2(owner)}`);
+    else if (o3.mayGiveTo && !o3.mayGiveTo(owner))
+      plan.warnings.push(
+        `the database's owner was left as it is: giving it to ${quoteIdent(owner)} needs superuser, or CREATEDB and membership of that role`
+      );
+    else plan.statements.push(`ALTER DATABASE ${target} OWNER TO ${quoteIdent(owner)};`);
+  }
+  const kinds = ["COMMENT", "ACL", "DATABASE PROPERTIES"];
+  const chosen = kinds.flatMap((k6) => entries.filter((e5) => e5.desc === k6 && e5.definition !== void 0));
+  for (const entry of chosen) {
+    if (entry.desc === "ACL" && o3.noPrivileges) continue;
+    let skipBlock;
+    let switched = false;
+    for (const s4 of statementsOf(entry.definition ?? "")) {
+      const shape = shapeOf(s4.tokens);
+      const what = brief(s4.text);
+      if (s4.tokens.some((t) => t.text.length === 1 && UNSAFE.includes(t.text))) {
+        plan.warnings.push(`left out "${what}": it has quoting pgferry does not read`);
+        continue;
+      }
+      if (!shape) {
+        plan.warnings.push(`left out "${what}": not a database-level statement pgferry carries`);
+        continue;
+      }
+      if (shape.kind === "session") {
+        const role = s4.tokens[shape.roles[0] ?? -1]?.ident;
+        skipBlock = role !== void 0 && !o3.roles.has(role) ? role : void 0;
+        switched = role !== void 0 && skipBlock === void 0;
+        if (skipBlock === void 0) plan.statements.push(`${s4.text.trim()};`);
+        continue;
+      }
+      if (skipBlock !== void 0) {
+        plan.warnings.push(`left out "${what}": it was granted by ${missing2(skipBlock)}`);
+        continue;
+      }
+      if (shape.kind === "template") {
+        plan.warnings.push(`left out "${what}": a restored database is not made a template`);
+        continue;
+      }
+      if (shape.kind === "owner" && o3.noOwner) continue;
+      const newOwner = shape.kind === "owner" ? s4.tokens[shape.roles[0] ?? -1]?.ident : void 0;
+      if (newOwner !== void 0 && o3.mayGiveTo && !o3.mayGiveTo(newOwner)) {
+        plan.warnings.push(`left out "${what}": the restoring user may not give the database to that role`);
+        continue;
+      }
+      const dbToken = shape.db === void 0 ? void 0 : s4.tokens[shape.db];
+      if (!dbToken || dbToken.ident !== source) {
+        plan.warnings.push(`left out "${what}": it does not name the dumped database ${quoteIdent(source)}`);
+        continue;
+      }
+      const roles = shape.roles.map((i5) => s4.tokens[i5]?.ident);
+      const absent = roles.findIndex((r5) => r5 === void 0 || !o3.roles.has(r5));
+      if (absent >= 0) {
+        const role = roles[absent];
+        plan.warnings.push(`left out "${what}": ${role === void 0 ? "it names no role" : missing2(role)}`);
+        continue;
+      }
+      plan.statements.push(`${s4.text.slice(0, dbToken.start)}${target}${s4.text.slice(dbToken.end)};`.trim());
+    }
+    if (switched) plan.statements.push("RESET SESSION AUTHORIZATION;");
+  }
+  return plan;
+}
+function propertyOptionsOf(o3) {
+  return { noOwner: o3.noOwner, noPrivileges: o3.noPrivileges, dataOnly: o3.dataOnly };
+}
+async function targetRoles(target) {
+  return withClient(target, "to", async (c5) => {
+    const r5 = await c5.query(
+      `SELECT r.rolname,
+              me.rolsuper OR (me.rolcreatedb AND pg_catalog.pg_has_role(me.oid, r.oid, 'MEMBER')) AS givable,
+              me.rolsuper OR pg_catalog.pg_has_role(me.oid, d.datdba, 'MEMBER') AS owns
+         FROM pg_catalog.pg_roles r,
+              pg_catalog.pg_roles me,
+              pg_catalog.pg_database d
+        WHERE me.rolname = current_user AND d.datname = current_database()`
+    );
+    return {
+      roles: new Set(r5.rows.map((row) => row.rolname)),
+      givable: new Set(r5.rows.filter((row) => row.givable).map((row) => row.rolname)),
+      owns: r5.rows.some((row) => row.owns)
+    };
+  });
+}
+function databasePropertiesSql(o3) {
+  return async () => {
+    const entries = await o3.entries();
+    const roles = await targetRoles(o3.target);
+    const plan = planDatabaseProperties(entries, {
+      ...o3.options,
+      target: databaseName(o3.target),
+      roles: roles.roles,
+      mayGiveTo: (role) => roles.givable.has(role)
+    });
+    if (plan.statements.length && !roles.owns) {
+      o3.log.warn(
+        `database properties of the dump not applied to ${quoteIdent(databaseName(o3.target))}: the restoring user does not own it`
+      );
+      return "";
+    }
+    for (const w2 of plan.warnings) o3.log.warn(`database properties: ${w2}`);
+    if (plan.statements.length)
+      o3.log.info(
+        `applying the dumped database's owner, settings, comment and grants to ${quoteIdent(databaseName(o3.target))} (${plan.statements.length} statement(s))`
+      );
+    if (!plan.statements.length) return "";
+    return ["RESET ROLE;", "RESET SESSION AUTHORIZATION;", ...plan.statements].map((s4) => `${s4}
+`).join("");
+  };
+}
+var MAX_STREAMED_TOC = 64 * 1024 * 1024;
+var TocPrefix = class extends Transform6 {
+  constructor(label, kind = "custom") {
+    super();
+    this.label = label;
+    this.kind = kind;
+  }
+  label;
+  kind;
+  chunks = [];
+  kept = 0;
+  record(chunk) {
+    if (this.kept >= MAX_STREAMED_TOC) return;
+    const part = chunk.subarray(0, MAX_STREAMED_TOC - this.kept);
+    this.chunks.push(Buffer.from(part));
+    this.kept += part.length;
+  }
+  _transform(chunk, _enc, done) {
+    this.record(chunk);
+    done(null, chunk);
+  }
+  /** The TOC entries seen; none (with a warning) when the TOC did not fit. */
+  entries(log) {
+    try {
+      return parseToc(Buffer.concat(this.chunks), this.kind, this.label);
+    } catch (error3) {
+      if (!(error3 instanceof OutOfBytes)) throw error3;
+      log.warn(
+        `database properties of ${this.label} not carried: its table of contents is larger than ${MAX_STREAMED_TOC / 1024 / 1024} MiB`
+      );
+      return [];
+    }
+  }
+};
+
 // core/jobs/dump.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
@@ -56359,35 +56527,10 @@ function defaultJobs() {
 }
 
 // core/jobs/restore.ts
-function restoreJobs(archive, path17, jobs, seekable, intoExisting = false) {
+function restoreJobs(archive, path17, jobs, seekable) {
   const parallelOk = seekable && path17 === "pg_restore" && (archive.format === "custom" || archive.format === "directory");
-  if (!parallelOk) return { jobs: 1 };
-  const wanted = jobs === "auto" ? defaultJobs() : jobs;
-  if (wanted > 1 && archive.format === "custom" && archive.dataOffsets !== "set" && archive.dataOffsets !== "none") {
-    const why = archive.dataOffsets === "unset" ? "its table of contents records no data offsets (pg_dump wrote it to a pipe, as S3 backups are written), so pg_restore -j cannot seek to the data" : "its table of contents was not read for data offsets";
-    return {
-      jobs: 1,
-      reason: `one job instead of ${jobs === "auto" ? `${wanted} (jobs: auto)` : `jobs: ${jobs}`}: ${why}`
-    };
-  }
-  if (wanted > 1 && intoExisting) {
-    const why = "the target database existed before this restore, and only a one-job restore runs in one transaction there (a failure leaves it as it was)";
-    if (jobs === "auto")
-      return {
-        jobs: 1,
-        reason: `one job instead of ${wanted} (jobs: auto): ${why}; give jobs to restore in parallel anyway`
-      };
-    return {
-      jobs: wanted,
-      reason: `${wanted} jobs into a database that existed before: not all-or-nothing \u2014 a failure leaves what was restored so far (one job would run in one transaction)`
-    };
-  }
-  return { jobs: wanted };
-}
-async function withDataOffsets(archive, file) {
-  if (archive.format !== "custom") return archive;
-  const dataOffsets = await readDataOffsets(file).catch(() => void 0);
-  return dataOffsets === void 0 ? archive : { ...archive, dataOffsets };
+  if (!parallelOk) return 1;
+  return jobs === "auto" ? defaultJobs() : jobs;
 }
 async function prepareRestore(archive, o3) {
   const server = await serverFacts(maintenanceOf(o3.to), "to");
@@ -56416,27 +56559,26 @@ async function cleanPlan(archive, file, target, path17, log) {
     path: path17 === "pg_restore" ? "script" : path17
   };
 }
-function withSqlAfter(path17, sqlAfter, log) {
-  if (!sqlAfter?.files.length || path17 !== "pg_restore") return path17;
-  log.info(`${sqlAfter.input}: runs in the restore's own transaction, so the restore takes one job`);
-  return "script";
+function archivePropertiesSql(archive, file, o3) {
+  const format2 = archive.format;
+  if (format2 === "plain") return void 0;
+  return databasePropertiesSql({
+    entries: () => readTocEntries(file, format2),
+    target: o3.to,
+    options: propertyOptionsOf(o3),
+    log: o3.log
+  });
 }
 async function restoreFromPath(o3) {
   const started2 = Date.now();
-  const archive = await readArchiveFacts(o3.from).then((facts) => withDataOffsets(facts, o3.from)).catch((error3) => {
+  const archive = await readArchiveFacts(o3.from).catch((error3) => {
     throw error3 instanceof PgferryError ? new InputError("from", error3.message) : error3;
   });
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3);
   return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
     const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
-    const path17 = withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log);
-    const { jobs, reason: jobsReason } = restoreJobs(archive, path17, o3.jobs, true, !createdDatabase);
-    if (jobsReason !== void 0) {
-      if (typeof o3.jobs === "number") {
-        o3.log.warn(jobsReason);
-        choice.warnings.push(jobsReason);
-      } else o3.log.info(jobsReason);
-    }
+    const path17 = clean2?.path ?? choice.path;
+    const jobs = restoreJobs(archive, path17, o3.jobs, true);
     o3.log.info(
       `restoring into ${describeConnection(o3.to)} with ${path17 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
     );
@@ -56451,7 +56593,7 @@ async function restoreFromPath(o3) {
       jobs,
       options: { ...applyOptionsOf(o3), clean: false },
       prelude: clean2?.prelude,
-      after: o3.sqlInTransaction,
+      epilogue: archivePropertiesSql(archive, o3.from, o3),
       signal: o3.signal,
       onProgress: o3.onProgress && ((p4) => o3.onProgress?.({ ...p4, bytes: p4.bytes || inputSize })),
       progressIntervalMs: o3.progressIntervalMs
@@ -56460,18 +56602,7 @@ async function restoreFromPath(o3) {
       o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
     }
     const durationSeconds = (Date.now() - started2) / 1e3;
-    return {
-      target,
-      client,
-      choice,
-      archive,
-      path: path17,
-      jobs,
-      ...jobsReason !== void 0 ? { jobsReason } : {},
-      createdDatabase,
-      filtered,
-      durationSeconds
-    };
+    return { target, client, choice, archive, path: path17, jobs, createdDatabase, filtered, durationSeconds };
   });
 }
 
@@ -56849,10 +56980,15 @@ async function restoreFromS3(o3) {
   body.on("error", (e5) => meter.destroy(e5));
   body.pipe(meter);
   const { facts: archive, head } = await readArchiveFactsFromStream(meter, location);
+  const toc = archive.format === "tar" || archive.format === "custom" ? new TocPrefix(location, archive.format) : void 0;
   const stream = Readable9.from(
     (async function* () {
+      toc?.record(head);
       yield head;
-      yield* meter;
+      for await (const chunk of meter) {
+        toc?.record(chunk);
+        yield chunk;
+      }
     })()
   );
   const wholeObjectMatches = async () => {
@@ -56861,7 +56997,6 @@ async function restoreFromS3(o3) {
   };
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3).catch(
     (error3) => {
-      body.destroy();
       stream.destroy();
       throw error3;
     }
@@ -56883,7 +57018,12 @@ async function restoreFromS3(o3) {
       signal: o3.signal,
       onProgress: o3.onProgress,
       commitGate: wholeObjectMatches,
-      after: o3.sqlInTransaction,
+      epilogue: toc === void 0 ? void 0 : databasePropertiesSql({
+        entries: async () => toc.entries(o3.log),
+        target: o3.to,
+        options: propertyOptionsOf(o3),
+        log: o3.log
+      }),
       label: `the restore script of ${location}`
     });
     const durationSeconds = (Date.now() - started2) / 1e3;
@@ -56899,7 +57039,7 @@ async function restoreFromS3(o3) {
       durationSeconds,
       location
     };
-  }).finally(() => body.destroy());
+  });
 }
 
 // core/jobs/copy.ts
@@ -56907,7 +57047,6 @@ import { randomBytes as randomBytes4 } from "node:crypto";
 import { mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
 import os11 from "node:os";
 import path14 from "node:path";
-import { PassThrough as PassThrough3 } from "node:stream";
 
 // core/pg/same-database.ts
 async function systemIdentifier(spec) {
@@ -56976,6 +57115,49 @@ async function applyGlobals(client, target, targetVersion, sql, signal) {
   });
 }
 
+// core/jobs/sql-after.ts
+import { createReadStream as createReadStream5 } from "node:fs";
+import { access as access2 } from "node:fs/promises";
+import { Writable as Writable4 } from "node:stream";
+import { pipeline as pipeline6 } from "node:stream/promises";
+async function checkScript(file, input2) {
+  const filter = new ScriptFilter(
+    {
+      targetServer: { major: Number.MAX_SAFE_INTEGER },
+      psqlKnowsRestrict: true,
+      singleTransaction: true,
+      refuseAllTransactionControl: true
+    },
+    file
+  );
+  const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
+  await pipeline6(createReadStream5(file), filter, discard).catch((error3) => {
+    if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
+    throw error3;
+  });
+}
+async function checkSqlAfterFiles(files, input2 = "sql-after") {
+  for (const file of files) {
+    await access2(file).catch(() => {
+      throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
+    });
+    await checkScript(file, input2);
+  }
+}
+async function runSqlAfter(client, target, files, signal, input2 = "sql-after") {
+  if (files.length === 0) return;
+  await runTool({
+    file: toolPath(client, "psql"),
+    args: psqlArgs({ files: [...files], onErrorStop: true, singleTransaction: true, quiet: true }),
+    env: connectionEnv(target),
+    secrets: secretsOf(target),
+    stdout: "ignore",
+    signal
+  }).catch((error3) => {
+    throw new InputError(input2, `failed, and its changes were rolled back: ${error3.message}`);
+  });
+}
+
 // core/jobs/copy.ts
 async function refuseSameDatabase(from, to2) {
   if (await isSameDatabase(from, to2)) {
@@ -57022,29 +57204,18 @@ async function copyDatabase(o3) {
       archiveVersion: archiveVersionWrittenBy(dumpClient.version.major),
       compression: "none",
       serverVersion: source.version,
-      dumpVersion: dumpClient.version,
-      // With more than one job pgferry dumps to a file of its own, so pg_dump records the offsets.
-      dataOffsets: "set"
+      dumpVersion: dumpClient.version
     };
     const prelude = o3.clean ? cleanPrelude(await databaseContents(o3.from, o3.schemas ?? []), target.version.major) : void 0;
-    const after = o3.sqlAfter?.length ? { files: o3.sqlAfter, input: "sql-after" } : void 0;
-    const restorePath = withSqlAfter(
-      prelude && choice.restore.path === "pg_restore" ? "script" : choice.restore.path,
-      after,
-      o3.log
-    );
-    const { jobs, reason: jobsReason } = restoreJobs(archive, restorePath, o3.jobs, true, !createdDatabase);
-    if (jobsReason !== void 0) {
-      if (typeof o3.jobs === "number") o3.log.warn(jobsReason);
-      else o3.log.info(jobsReason);
-    }
+    const restorePath = prelude && choice.restore.path === "pg_restore" ? "script" : choice.restore.path;
+    const jobs = restoreJobs(archive, restorePath, o3.jobs, true);
     const apply = { ...applyOptionsOf(o3), clean: false, schemas: [], tables: [], extraArgs: [] };
     o3.log.info(
       jobs === 1 ? "streaming pg_dump straight into the restore (one job, no intermediate file)" : `dumping to a temporary archive, then restoring with ${jobs} jobs`
     );
     let filtered;
     if (jobs === 1) {
-      const pipe = new PassThrough3();
+      const pipe = new TocPrefix("the copy stream");
       const controller = new AbortController();
       const signal = o3.signal ? AbortSignal.any([o3.signal, controller.signal]) : controller.signal;
       const dump = streamCustomDump({
@@ -57066,7 +57237,12 @@ async function copyDatabase(o3) {
         jobs: 1,
         options: apply,
         prelude,
-        after,
+        epilogue: databasePropertiesSql({
+          entries: async () => pipe.entries(o3.log),
+          target: o3.to,
+          options: propertyOptionsOf(o3),
+          log: o3.log
+        }),
         signal
       });
       const [, f6] = await settlePipeline(controller, [dump, restore]);
@@ -57098,7 +57274,12 @@ async function copyDatabase(o3) {
           jobs,
           options: apply,
           prelude,
-          after,
+          epilogue: databasePropertiesSql({
+            entries: () => readTocEntries(file, "custom"),
+            target: o3.to,
+            options: propertyOptionsOf(o3),
+            log: o3.log
+          }),
           signal: o3.signal,
           onProgress: o3.onProgress
         });
@@ -57108,6 +57289,7 @@ async function copyDatabase(o3) {
     }
     if (filtered.length)
       o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
+    await runSqlAfter(restoreClient, o3.to, o3.sqlAfter ?? [], o3.signal);
     return {
       source,
       target,
@@ -57124,13 +57306,13 @@ async function copyDatabase(o3) {
 
 // core/jobs/report.ts
 import { createHash as createHash9 } from "node:crypto";
-import { createReadStream as createReadStream5 } from "node:fs";
+import { createReadStream as createReadStream6 } from "node:fs";
 import { stat as stat7 } from "node:fs/promises";
-import { pipeline as pipeline6 } from "node:stream/promises";
+import { pipeline as pipeline7 } from "node:stream/promises";
 async function sha256File(file) {
   if (!(await stat7(file)).isFile()) return void 0;
   const hash = createHash9("sha256");
-  await pipeline6(createReadStream5(file, { highWaterMark: 1024 * 1024 }), hash);
+  await pipeline7(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
 }
 async function countArchiveTables(archive, format2) {
@@ -57143,49 +57325,6 @@ async function countDatabaseTables(spec) {
        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`
     );
     return Number(rows[0]?.n ?? 0);
-  });
-}
-
-// core/jobs/sql-after.ts
-import { createReadStream as createReadStream6 } from "node:fs";
-import { access as access2 } from "node:fs/promises";
-import { Writable as Writable4 } from "node:stream";
-import { pipeline as pipeline7 } from "node:stream/promises";
-async function checkScript(file, input2) {
-  const filter = new ScriptFilter(
-    {
-      targetServer: { major: Number.MAX_SAFE_INTEGER },
-      psqlKnowsRestrict: true,
-      singleTransaction: true,
-      refuseAllTransactionControl: true
-    },
-    file
-  );
-  const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
-  await pipeline7(createReadStream6(file), filter, discard).catch((error3) => {
-    if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
-    throw error3;
-  });
-}
-async function checkSqlAfterFiles(files, input2 = "sql-after") {
-  for (const file of files) {
-    await access2(file).catch(() => {
-      throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
-    });
-    await checkScript(file, input2);
-  }
-}
-async function runSqlAfter(client, target, files, signal, input2 = "sql-after") {
-  if (files.length === 0) return;
-  await runTool({
-    file: toolPath(client, "psql"),
-    args: psqlArgs({ files: [...files], onErrorStop: true, singleTransaction: true, quiet: true }),
-    env: connectionEnv(target),
-    secrets: secretsOf(target),
-    stdout: "ignore",
-    signal
-  }).catch((error3) => {
-    throw new InputError(input2, `failed, and its changes were rolled back: ${error3.message}`);
   });
 }
 
@@ -57271,29 +57410,20 @@ async function runJob(options, ctx) {
       await checkSqlAfterFiles(options.sqlAfter);
       if (archive.kind === "file" && !existsSync5(archive.path))
         throw new InputError("from", `${archive.path} does not exist`);
-      const globals = archive.kind === "file" ? globalsPath(archive.path) : void 0;
-      const withGlobals = globals !== void 0 && existsSync5(globals);
-      const sqlInTransaction = withGlobals ? void 0 : { files: options.sqlAfter, input: "sql-after" };
       const result = archive.kind === "s3" ? await restoreFromS3({
         ...options,
         ...common,
-        sqlInTransaction,
         to: options.target,
         s3: s3Client(options.s3),
         settings: options.s3,
         bucket: archive.bucket,
         key: archive.key
       }) : {
-        ...await restoreFromPath({
-          ...options,
-          ...common,
-          sqlInTransaction,
-          from: archive.path,
-          to: options.target
-        }),
+        ...await restoreFromPath({ ...options, ...common, from: archive.path, to: options.target }),
         location: archive.path
       };
-      if (globals && withGlobals) {
+      const globals = archive.kind === "file" ? globalsPath(archive.path) : void 0;
+      if (globals && existsSync5(globals)) {
         ctx.log.info(`applying roles and tablespaces from ${globals}`);
         await applyGlobals(
           result.client,
@@ -57303,7 +57433,7 @@ async function runJob(options, ctx) {
           ctx.signal
         );
       }
-      if (withGlobals) await runSqlAfter(result.client, options.target, options.sqlAfter, ctx.signal);
+      await runSqlAfter(result.client, options.target, options.sqlAfter, ctx.signal);
       return {
         command: "restore",
         ...clientFields(result.client),

@@ -48,6 +48,11 @@ export interface ApplyRequest {
    * script and psql paths only, where pgferry itself owns the transaction.
    */
   commitGate?: () => Promise<void>;
+  /**
+   * SQL run after the archive (the database's own properties, database-properties.ts): in the same
+   * transaction on the script and psql paths, in one of its own right after pg_restore otherwise.
+   */
+  epilogue?: () => Promise<string>;
   /** Names the script in the filter's messages, e.g. "the restore script of s3://b/k". */
   label?: string;
   /**
@@ -61,17 +66,20 @@ export interface ApplyRequest {
 interface ScriptPart {
   firstLine: number;
   file?: string;
+  /** What pgferry itself put there, when it is neither the archive's script nor a user's file. */
+  label?: string;
 }
 
-/** The archive's script, then each `after` file (read as psql reads it, transaction control refused). */
-async function* scriptWithAfter(
-  script: ScriptFilter,
+/**
+ * The user's SQL files after the archive (read as psql reads them, transaction control refused),
+ * each from the session's defaults; `line` is where the first one begins in psql's input.
+ */
+async function* afterFiles(
   after: ApplyRequest['after'],
   parts: ScriptPart[],
+  line: number,
   signal: AbortSignal,
 ): AsyncGenerator<Buffer> {
-  yield* script;
-  let line = script.lines + 1;
   for (const file of after?.files ?? []) {
     // The archive's script leaves its session settings behind (an empty search_path above all):
     // the user's SQL starts from the session's defaults, as it would on a connection of its own.
@@ -114,7 +122,7 @@ function inUsersTerms(
   const part = [...parts].reverse().find((p) => line >= p.firstLine);
   if (!m || !part) return error;
   if (!part.file || !after) {
-    const object = filter.objectAt(line);
+    const object = part.label ?? filter.objectAt(line);
     if (!object) return error;
     const stderr = error.stderrTail.replace(m[0], `${m[0]} restoring ${object}:`);
     return new ToolError(error.tool, error.exitCode, error.signal, stderr);
@@ -127,16 +135,32 @@ function inUsersTerms(
 }
 
 /**
- * The script, then — only once everything that must hold before a commit has held — pgferry's own
- * `COMMIT`. Should anything fail first, psql's input errors instead, psql is stopped and the server
- * rolls the transaction back: no statement in the script can commit, the filter sees to that.
+ * psql's whole input: the archive's script; then — only once everything that must hold before a
+ * commit has held (every producer exited 0, the commit gate passed) — the database's own properties
+ * and the user's SQL, on verified data; then pgferry's own `COMMIT`. Should anything fail first,
+ * psql's input errors instead, psql is stopped and the server rolls the transaction back: no
+ * statement in the script can commit, the filter sees to that.
  */
-async function* committedAtEnd(
-  script: AsyncIterable<Buffer>,
+async function* transactionScript(
+  script: ScriptFilter,
+  r: ApplyRequest,
   beforeCommit: () => Promise<void>,
+  parts: ScriptPart[],
+  signal: AbortSignal,
 ): AsyncGenerator<Buffer> {
   yield* script;
   await beforeCommit();
+  let line = script.lines + 1;
+  if (r.epilogue) {
+    const sql = `\n${await r.epilogue()}`;
+    parts.push({
+      firstLine: line + 1,
+      label: "the database's own properties (owner, settings, comment, grants)",
+    });
+    yield Buffer.from(sql);
+    line += sql.split('\n').length - 1;
+  }
+  yield* afterFiles(r.after, parts, line, signal);
   yield Buffer.from('COMMIT;\n');
 }
 
@@ -183,6 +207,17 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
       stdin: stream,
       stdout: 'ignore',
     });
+    const sql = r.epilogue ? await r.epilogue() : '';
+    if (sql !== '') {
+      await runTool({
+        ...common,
+        signal: r.signal,
+        file: toolPath(r.client, 'psql'),
+        args: psqlArgs({ file: '-', onErrorStop: true, quiet: true, singleTransaction: true }),
+        stdin: Readable.from([Buffer.from(sql)]),
+        stdout: 'ignore',
+      });
+    }
     return [];
   }
 
@@ -215,10 +250,16 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
   const producersDone = Promise.all(producers);
   producersDone.catch(() => {});
   const parts: ScriptPart[] = [{ firstLine: 1 }];
-  const script = committedAtEnd(scriptWithAfter(filter, r.after, parts, signal), async () => {
-    await producersDone;
-    await r.commitGate?.();
-  });
+  const script = transactionScript(
+    filter,
+    r,
+    async () => {
+      await producersDone;
+      await r.commitGate?.();
+    },
+    parts,
+    signal,
+  );
   const consumer = runTool({
     ...common,
     signal,

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { InputError } from '../errors.js';
 import type { JobHooks } from './job-hooks.js';
 import type { ArchiveFacts } from '../pg/archive.js';
@@ -28,6 +27,8 @@ import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive.js';
 import { dumpSelection, streamCustomDump } from './dump-selection.js';
 import { cleanPrelude, databaseContents } from './clean.js';
+import { databasePropertiesSql, propertyOptionsOf, TocPrefix } from './database-properties.js';
+import { readTocEntries } from '../pg/archive-toc.js';
 import { dumpToPath } from './dump.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
 import { restoreJobs, withSqlAfter } from './restore.js';
@@ -139,7 +140,8 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
     let filtered: string[];
     if (jobs === 1) {
       // One job: no intermediate file, pg_dump's output goes straight into the restore.
-      const pipe = new PassThrough();
+      // The dump's TOC is kept as it streams by, for the source database's own properties.
+      const pipe = new TocPrefix('the copy stream');
       const controller = new AbortController();
       const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
       const dump = streamCustomDump({
@@ -162,6 +164,12 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
         options: apply,
         prelude,
         after,
+        epilogue: databasePropertiesSql({
+          entries: async () => pipe.entries(o.log),
+          target: o.to,
+          options: propertyOptionsOf(o),
+          log: o.log,
+        }),
         signal,
       });
       const [, f] = await settlePipeline(controller, [dump, restore] as const);
@@ -194,6 +202,12 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
           options: apply,
           prelude,
           after,
+          epilogue: databasePropertiesSql({
+            entries: () => readTocEntries(file, 'custom'),
+            target: o.to,
+            options: propertyOptionsOf(o),
+            log: o.log,
+          }),
           signal: o.signal,
           onProgress: o.onProgress,
         });

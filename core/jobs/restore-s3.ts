@@ -22,6 +22,7 @@ import { HashMeter } from '../storage/hash-meter.js';
 import { getJson, NotJsonError, type Manifest } from '../storage/manifest.js';
 import { explainS3Error } from '../storage/s3-client.js';
 import { applyArchive, applyOptionsOf } from './apply-archive.js';
+import { databasePropertiesSql, propertyOptionsOf, TocPrefix } from './database-properties.js';
 import { defaultJobs } from './dump.js';
 import { prepareRestore, restoreFromPath, type RestoreOptions, type RestoreResult } from './restore.js';
 import { undoCreatedOnFailure } from '../pg/target-database.js';
@@ -151,10 +152,19 @@ export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreRes
   body.on('error', (e) => meter.destroy(e));
   body.pipe(meter);
   const { facts: archive, head } = await readArchiveFactsFromStream(meter, location);
+  // The TOC leads the archive: kept as it streams by, for the database's own properties.
+  const toc =
+    archive.format === 'tar' || archive.format === 'custom'
+      ? new TocPrefix(location, archive.format)
+      : undefined;
   const stream = Readable.from(
     (async function* () {
+      toc?.record(head);
       yield head;
-      yield* meter;
+      for await (const chunk of meter) {
+        toc?.record(chunk as Buffer);
+        yield chunk as Buffer;
+      }
     })(),
   );
   // Read to the end whatever pg_restore needed, then compare: only a match lets pgferry commit.
@@ -189,6 +199,15 @@ export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreRes
       onProgress: o.onProgress,
       commitGate: wholeObjectMatches,
       after: o.sqlInTransaction,
+      epilogue:
+        toc === undefined
+          ? undefined
+          : databasePropertiesSql({
+              entries: async () => toc.entries(o.log),
+              target: o.to,
+              options: propertyOptionsOf(o),
+              log: o.log,
+            }),
       label: `the restore script of ${location}`,
     });
     const durationSeconds = (Date.now() - started) / 1000;

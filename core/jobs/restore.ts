@@ -17,6 +17,8 @@ import { InputError, PgferryError } from '../errors.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive.js';
 import { archiveContents, cleanPrelude, plainContents } from './clean.js';
+import { databasePropertiesSql, propertyOptionsOf } from './database-properties.js';
+import { readTocEntries } from '../pg/archive-toc.js';
 import { defaultJobs } from './dump.js';
 
 export interface RestoreOptions extends ApplyOptions, JobHooks {
@@ -163,6 +165,22 @@ export async function cleanPlan(
   };
 }
 
+/** The dumped database's own properties, read from the archive's TOC; plain dumps carry none. */
+function archivePropertiesSql(
+  archive: ArchiveFacts,
+  file: string,
+  o: Omit<RestoreOptions, 'from'>,
+): (() => Promise<string>) | undefined {
+  const format = archive.format;
+  if (format === 'plain') return undefined;
+  return databasePropertiesSql({
+    entries: () => readTocEntries(file, format),
+    target: o.to,
+    options: propertyOptionsOf(o),
+    log: o.log,
+  });
+}
+
 /**
  * SQL after the restore runs in the restore's own transaction, which pgferry owns on the script
  * path only: then pg_restore writes the script and the restore takes one job.
@@ -215,6 +233,7 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
       options: { ...applyOptionsOf(o), clean: false },
       prelude: clean?.prelude,
       after: o.sqlInTransaction,
+      epilogue: archivePropertiesSql(archive, o.from, o),
       signal: o.signal,
       onProgress: o.onProgress && ((p) => o.onProgress?.({ ...p, bytes: p.bytes || inputSize })),
       progressIntervalMs: o.progressIntervalMs,

@@ -22,6 +22,14 @@ export interface TocEntry {
   dropStmt?: string;
   /** Custom format only: whether the TOC records where this entry's data block starts. */
   dataOffset?: DataOffset;
+  /** The SQL that makes the object; kept only for the database's own entries (database-properties.ts). */
+  definition?: string;
+}
+
+/** The database's own entries: pg_dump writes them into every archive, pg_restore runs them only with --create. */
+function isDatabaseLevel(desc: string, tag: string): boolean {
+  if (desc === 'DATABASE' || desc === 'DATABASE PROPERTIES') return true;
+  return ['COMMENT', 'ACL', 'SECURITY LABEL'].includes(desc) && tag.startsWith('DATABASE ');
 }
 
 /**
@@ -39,7 +47,8 @@ const FIRST_READ = 1024 * 1024;
 
 type TocKind = 'custom' | 'tar' | 'directory';
 
-function parseToc(buf: Buffer, kind: TocKind, name: string): TocEntry[] {
+/** Parses a TOC from a buffer holding at least the whole TOC (else OutOfBytes). */
+export function parseToc(buf: Buffer, kind: TocKind, name: string): TocEntry[] {
   let start = 0;
   let end = Infinity;
   if (kind === 'tar') {
@@ -67,7 +76,7 @@ function parseToc(buf: Buffer, kind: TocKind, name: string): TocEntry[] {
     const tag = str('a tag') ?? '';
     const desc = str('an object kind') ?? '';
     if (minor >= 11) r.int(); // section
-    str('a definition');
+    const definition = str('a definition');
     const dropStmt = str('a drop statement');
     if (minor >= 3) str('a COPY statement');
     const namespace = minor >= 6 ? str('a schema name') : undefined;
@@ -95,6 +104,8 @@ function parseToc(buf: Buffer, kind: TocKind, name: string): TocEntry[] {
     if (namespace !== undefined && namespace !== '') entry.namespace = namespace;
     if (owner !== undefined && owner !== '') entry.owner = owner;
     if (dropStmt !== undefined && dropStmt !== '') entry.dropStmt = dropStmt;
+    if (definition !== undefined && definition !== '' && isDatabaseLevel(desc, tag))
+      entry.definition = definition;
     entries.push(entry);
   }
   return entries;

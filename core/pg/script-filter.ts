@@ -83,7 +83,8 @@ export class ScriptFilter extends Transform {
       },
       statementEnd: (end) => this.statementEnd(end),
       quoted: (start, end, kind) => {
-        if (kind === 'comment' && end - start < 2048) this.noteObject(this.slice(start, end).toString('utf8'));
+        if (kind === 'comment' && end - start < 2048)
+          this.noteObject(this.slice(start, end).toString('utf8'));
       },
       metaStart: (offset) => {
         this.metaAt = offset;
