@@ -54900,6 +54900,114 @@ async function dumpToS3(o3) {
 // core/jobs/restore.ts
 import { stat as stat6 } from "node:fs/promises";
 
+// core/pg/archive-toc.ts
+import { open as open3, stat as stat4 } from "node:fs/promises";
+import path10 from "node:path";
+function isDatabaseLevel(desc, tag) {
+  if (desc === "DATABASE" || desc === "DATABASE PROPERTIES") return true;
+  return ["COMMENT", "ACL", "SECURITY LABEL"].includes(desc) && tag.startsWith("DATABASE ");
+}
+var OFFSET_FLAGS = { 1: "unset", 2: "set", 3: "none" };
+var MAX_TOC_STRING = 256 * 1024 * 1024;
+var FIRST_READ = 1024 * 1024;
+function parseToc(buf, kind, name) {
+  let start = 0;
+  let end = Infinity;
+  if (kind === "tar") {
+    const member2 = tarTocMember(buf, name);
+    start = member2.start;
+    end = member2.start + member2.size;
+  }
+  const r5 = new HeaderReader(buf, start, end, name);
+  const header = readHeader(r5, kind === "custom" ? ARCH_CUSTOM : ARCH_TAR, name, kind);
+  const minor = Number(header.archiveVersion.split(".")[1]);
+  if (minor < 7) {
+    throw new PgferryError(
+      `${name} is archive version ${header.archiveVersion}; pgferry reads the table of contents of 1.7 (PostgreSQL 7.3) and newer`
+    );
+  }
+  const str = (what) => r5.str(what, MAX_TOC_STRING);
+  const entries = [];
+  for (let i5 = 0; i5 < header.tocEntries; i5++) {
+    const dumpId = r5.int();
+    r5.int();
+    if (minor >= 8) {
+      str("a table oid");
+      str("an oid");
+    }
+    const tag = str("a tag") ?? "";
+    const desc = str("an object kind") ?? "";
+    if (minor >= 11) r5.int();
+    const definition = str("a definition");
+    const dropStmt = str("a drop statement");
+    if (minor >= 3) str("a COPY statement");
+    const namespace = minor >= 6 ? str("a schema name") : void 0;
+    if (minor >= 10) str("a tablespace");
+    if (minor >= 14) str("a table access method");
+    if (minor >= 16) r5.int();
+    const owner = str("an owner");
+    if (minor >= 9) str("the WITH OIDS flag");
+    if (minor >= 5) while (str("a dependency") !== void 0) ;
+    let dataOffset;
+    if (kind === "custom") {
+      const flag = r5.byte();
+      dataOffset = OFFSET_FLAGS[flag];
+      if (dataOffset === void 0) {
+        throw new PgferryError(
+          `${name} has a corrupt table of contents: entry ${dumpId} has data-offset flag ${flag}, where pg_dump writes 1, 2 or 3`
+        );
+      }
+      r5.bytes(r5.offSize);
+    } else {
+      str("a data file name");
+    }
+    const entry = { dumpId, desc, tag };
+    if (dataOffset !== void 0) entry.dataOffset = dataOffset;
+    if (namespace !== void 0 && namespace !== "") entry.namespace = namespace;
+    if (owner !== void 0 && owner !== "") entry.owner = owner;
+    if (dropStmt !== void 0 && dropStmt !== "") entry.dropStmt = dropStmt;
+    if (definition !== void 0 && definition !== "" && isDatabaseLevel(desc, tag))
+      entry.definition = definition;
+    entries.push(entry);
+  }
+  return entries;
+}
+async function parseFile(file, kind) {
+  const handle = await open3(file, "r");
+  try {
+    let buf = Buffer.alloc(0);
+    let want = FIRST_READ;
+    for (; ; ) {
+      const chunk = Buffer.alloc(want - buf.length);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, buf.length);
+      buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
+      const final = bytesRead < chunk.length;
+      try {
+        return parseToc(buf, kind, file);
+      } catch (error3) {
+        if (!(error3 instanceof OutOfBytes)) throw error3;
+        if (final) throw new PgferryError(`${file} ends inside its table of contents; the dump is truncated`);
+        want *= 2;
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+}
+async function readTocEntries(file, format2) {
+  if (format2 === "directory" || (await stat4(file)).isDirectory())
+    return parseFile(path10.join(file, "toc.dat"), "directory");
+  return parseFile(file, format2 === "tar" ? "tar" : "custom");
+}
+function summariseDataOffsets(entries) {
+  const states = new Set(entries.map((e5) => e5.dataOffset ?? "none"));
+  if (states.has("unset")) return "unset";
+  return states.has("set") ? "set" : "none";
+}
+async function readDataOffsets(file) {
+  return summariseDataOffsets(await parseFile(file, "custom"));
+}
+
 // core/jobs/apply-archive.ts
 import { createReadStream as createReadStream3 } from "node:fs";
 import { pipeline as pipeline5, Readable as Readable8 } from "node:stream";
@@ -55591,6 +55699,10 @@ var ScriptFilter = class extends Transform5 {
         if (this.holdAt !== void 0 && this.words.length < 8) this.words.push(word);
       },
       statementEnd: (end) => this.statementEnd(end),
+      quoted: (start, end, kind) => {
+        if (kind === "comment" && end - start < 2048)
+          this.noteObject(this.slice(start, end).toString("utf8"));
+      },
       metaStart: (offset) => {
         this.metaAt = offset;
       },
@@ -55626,6 +55738,24 @@ var ScriptFilter = class extends Transform5 {
   /** Where a meta-command being read starts: held until its line is complete. */
   metaAt;
   problem;
+  objects = [];
+  /** pg_dump's `-- Name: t; Type: TABLE; Schema: s; …` comment: the object the next lines make. */
+  noteObject(comment) {
+    const m4 = /^-- (Data for )?Name: (.*); Type: ([^;]+); Schema: ([^;]*);/.exec(comment);
+    if (!m4 || this.objects.length >= 1e6) return;
+    const [, data, name, type, schema] = m4;
+    const qualified = schema && schema !== "-" ? `${schema}.${name}` : name;
+    this.objects.push({ line: this.lexer.line, object: `${data ? "the data of " : ""}${type} ${qualified}` });
+  }
+  /** The object being made at a line of the script, as pg_dump's comments name it. */
+  objectAt(line) {
+    let found;
+    for (const o3 of this.objects) {
+      if (o3.line > line) break;
+      found = o3.object;
+    }
+    return found;
+  }
   refuse(line, why) {
     this.problem ??= new PgferryError(`${this.label}, line ${line}: ${why}; refusing to run it`);
   }
@@ -55734,6 +55864,10 @@ var ScriptFilter = class extends Transform5 {
     this.out = [];
     done(null, out.length === 0 ? void 0 : out.length === 1 ? out[0] : Buffer.concat(out));
   }
+  /** Newlines read so far: the output has as many (a dropped statement keeps its line breaks). */
+  get lines() {
+    return this.lexer.line - 1;
+  }
   /** What was dropped, e.g. `transaction_timeout (2×: lines 12, 40)`. */
   summary() {
     return [...this.filtered].map(([name, n3]) => {
@@ -55749,11 +55883,62 @@ function applyOptionsOf(o3) {
   const { clean: clean2, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables } = o3;
   return { clean: clean2, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables };
 }
-async function* committedAtEnd(script, beforeCommit, epilogue) {
+async function* afterFiles(after, parts, line, signal) {
+  for (const file of after?.files ?? []) {
+    yield Buffer.from("\nRESET ALL; SET SESSION AUTHORIZATION DEFAULT;\n");
+    line += 2;
+    parts.push({ firstLine: line, file });
+    const checked2 = new ScriptFilter(USER_SQL_RULES, file);
+    pipeline5(createReadStream3(file), checked2, () => {
+    });
+    try {
+      yield* checked2;
+    } catch (error3) {
+      if (!signal.aborted && after) throw new InputError(after.input, error3.message);
+      throw error3;
+    }
+    line += checked2.lines;
+  }
+}
+var USER_SQL_RULES = {
+  targetServer: { major: Number.MAX_SAFE_INTEGER },
+  psqlKnowsRestrict: true,
+  singleTransaction: true,
+  refuseAllTransactionControl: true
+};
+function inUsersTerms(error3, parts, after, filter) {
+  if (!(error3 instanceof ToolError)) return error3;
+  const m4 = /psql:<stdin>:(\d+):/.exec(error3.message);
+  const line = Number(m4?.[1] ?? 0);
+  const part = [...parts].reverse().find((p4) => line >= p4.firstLine);
+  if (!m4 || !part) return error3;
+  if (!part.file || !after) {
+    const object = part.label ?? filter.objectAt(line);
+    if (!object) return error3;
+    const stderr = error3.stderrTail.replace(m4[0], `${m4[0]} restoring ${object}:`);
+    return new ToolError(error3.tool, error3.exitCode, error3.signal, stderr);
+  }
+  const detail = error3.message.slice(m4.index + m4[0].length).trim();
+  return new InputError(
+    after.input,
+    `${part.file}, line ${line - part.firstLine + 1}: ${detail}; nothing was committed (the restore and the SQL roll back together)`
+  );
+}
+async function* transactionScript(script, r5, beforeCommit, parts, signal) {
   yield* script;
   await beforeCommit();
-  if (epilogue) yield Buffer.from(`
-${await epilogue()}`);
+  let line = script.lines + 1;
+  if (r5.epilogue) {
+    const sql = `
+${await r5.epilogue()}`;
+    parts.push({
+      firstLine: line + 1,
+      label: "the database's own properties (owner, settings, comment, grants)"
+    });
+    yield Buffer.from(sql);
+    line += sql.split("\n").length - 1;
+  }
+  yield* afterFiles(r5.after, parts, line, signal);
   yield Buffer.from("COMMIT;\n");
 }
 async function applyArchive(r5) {
@@ -55775,7 +55960,8 @@ async function applyArchive(r5) {
   const file = "file" in r5.input ? r5.input.file : void 0;
   const stream = "stream" in r5.input ? r5.input.stream : void 0;
   if (r5.path === "pg_restore") {
-    if (r5.prelude || r5.commitGate) throw new Error("a prelude or a commit gate needs the script path");
+    if (r5.prelude || r5.commitGate || r5.after?.files.length)
+      throw new Error("a prelude, a commit gate or SQL after needs the script path");
     await runTool({
       ...common,
       signal: r5.signal,
@@ -55832,13 +56018,16 @@ async function applyArchive(r5) {
   const producersDone = Promise.all(producers);
   producersDone.catch(() => {
   });
-  const script = committedAtEnd(
+  const parts = [{ firstLine: 1 }];
+  const script = transactionScript(
     filter,
+    r5,
     async () => {
       await producersDone;
       await r5.commitGate?.();
     },
-    r5.epilogue
+    parts,
+    signal
   );
   const consumer = runTool({
     ...common,
@@ -55853,104 +56042,15 @@ async function applyArchive(r5) {
     stdin: Readable8.from(script),
     stdout: "ignore"
   });
-  await settlePipeline(controller, [...producers, consumer]);
+  await settlePipeline(controller, [...producers, consumer]).catch((error3) => {
+    throw inUsersTerms(error3, parts, r5.after, filter);
+  });
   return filter.summary();
 }
 
 // core/jobs/clean.ts
 import { createReadStream as createReadStream4 } from "node:fs";
 import { createGunzip as createGunzip3 } from "node:zlib";
-
-// core/pg/archive-toc.ts
-import { open as open3, stat as stat4 } from "node:fs/promises";
-import path10 from "node:path";
-function isDatabaseLevel(desc, tag) {
-  if (desc === "DATABASE" || desc === "DATABASE PROPERTIES") return true;
-  return ["COMMENT", "ACL", "SECURITY LABEL"].includes(desc) && tag.startsWith("DATABASE ");
-}
-var MAX_TOC_STRING = 256 * 1024 * 1024;
-var FIRST_READ = 1024 * 1024;
-function parseToc(buf, kind, name) {
-  let start = 0;
-  let end = Infinity;
-  if (kind === "tar") {
-    const member2 = tarTocMember(buf, name);
-    start = member2.start;
-    end = member2.start + member2.size;
-  }
-  const r5 = new HeaderReader(buf, start, end, name);
-  const header = readHeader(r5, kind === "custom" ? ARCH_CUSTOM : ARCH_TAR, name, kind);
-  const minor = Number(header.archiveVersion.split(".")[1]);
-  if (minor < 7) {
-    throw new PgferryError(
-      `${name} is archive version ${header.archiveVersion}; pgferry reads the table of contents of 1.7 (PostgreSQL 7.3) and newer`
-    );
-  }
-  const str = (what) => r5.str(what, MAX_TOC_STRING);
-  const entries = [];
-  for (let i5 = 0; i5 < header.tocEntries; i5++) {
-    const dumpId = r5.int();
-    r5.int();
-    if (minor >= 8) {
-      str("a table oid");
-      str("an oid");
-    }
-    const tag = str("a tag") ?? "";
-    const desc = str("an object kind") ?? "";
-    if (minor >= 11) r5.int();
-    const definition = str("a definition");
-    const dropStmt = str("a drop statement");
-    if (minor >= 3) str("a COPY statement");
-    const namespace = minor >= 6 ? str("a schema name") : void 0;
-    if (minor >= 10) str("a tablespace");
-    if (minor >= 14) str("a table access method");
-    if (minor >= 16) r5.int();
-    const owner = str("an owner");
-    if (minor >= 9) str("the WITH OIDS flag");
-    if (minor >= 5) while (str("a dependency") !== void 0) ;
-    if (kind === "custom") {
-      r5.byte();
-      r5.bytes(r5.offSize);
-    } else {
-      str("a data file name");
-    }
-    const entry = { dumpId, desc, tag };
-    if (namespace !== void 0 && namespace !== "") entry.namespace = namespace;
-    if (owner !== void 0 && owner !== "") entry.owner = owner;
-    if (dropStmt !== void 0 && dropStmt !== "") entry.dropStmt = dropStmt;
-    if (definition !== void 0 && definition !== "" && isDatabaseLevel(desc, tag))
-      entry.definition = definition;
-    entries.push(entry);
-  }
-  return entries;
-}
-async function parseFile(file, kind) {
-  const handle = await open3(file, "r");
-  try {
-    let buf = Buffer.alloc(0);
-    let want = FIRST_READ;
-    for (; ; ) {
-      const chunk = Buffer.alloc(want - buf.length);
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, buf.length);
-      buf = Buffer.concat([buf, chunk.subarray(0, bytesRead)]);
-      const final = bytesRead < chunk.length;
-      try {
-        return parseToc(buf, kind, file);
-      } catch (error3) {
-        if (!(error3 instanceof OutOfBytes)) throw error3;
-        if (final) throw new PgferryError(`${file} ends inside its table of contents; the dump is truncated`);
-        want *= 2;
-      }
-    }
-  } finally {
-    await handle.close();
-  }
-}
-async function readTocEntries(file, format2) {
-  if (format2 === "directory" || (await stat4(file)).isDirectory())
-    return parseFile(path10.join(file, "toc.dat"), "directory");
-  return parseFile(file, format2 === "tar" ? "tar" : "custom");
-}
 
 // core/pg/sql-statements.ts
 function codeOf(text2, start, hidden) {
@@ -56527,10 +56627,35 @@ function defaultJobs() {
 }
 
 // core/jobs/restore.ts
-function restoreJobs(archive, path17, jobs, seekable) {
+function restoreJobs(archive, path17, jobs, seekable, intoExisting = false) {
   const parallelOk = seekable && path17 === "pg_restore" && (archive.format === "custom" || archive.format === "directory");
-  if (!parallelOk) return 1;
-  return jobs === "auto" ? defaultJobs() : jobs;
+  if (!parallelOk) return { jobs: 1 };
+  const wanted = jobs === "auto" ? defaultJobs() : jobs;
+  if (wanted > 1 && archive.format === "custom" && archive.dataOffsets !== "set" && archive.dataOffsets !== "none") {
+    const why = archive.dataOffsets === "unset" ? "its table of contents records no data offsets (pg_dump wrote it to a pipe, as S3 backups are written), so pg_restore -j cannot seek to the data" : "its table of contents was not read for data offsets";
+    return {
+      jobs: 1,
+      reason: `one job instead of ${jobs === "auto" ? `${wanted} (jobs: auto)` : `jobs: ${jobs}`}: ${why}`
+    };
+  }
+  if (wanted > 1 && intoExisting) {
+    const why = "the target database existed before this restore, and only a one-job restore runs in one transaction there (a failure leaves it as it was)";
+    if (jobs === "auto")
+      return {
+        jobs: 1,
+        reason: `one job instead of ${wanted} (jobs: auto): ${why}; give jobs to restore in parallel anyway`
+      };
+    return {
+      jobs: wanted,
+      reason: `${wanted} jobs into a database that existed before: not all-or-nothing \u2014 a failure leaves what was restored so far (one job would run in one transaction)`
+    };
+  }
+  return { jobs: wanted };
+}
+async function withDataOffsets(archive, file) {
+  if (archive.format !== "custom") return archive;
+  const dataOffsets = await readDataOffsets(file).catch(() => void 0);
+  return dataOffsets === void 0 ? archive : { ...archive, dataOffsets };
 }
 async function prepareRestore(archive, o3) {
   const server = await serverFacts(maintenanceOf(o3.to), "to");
@@ -56569,16 +56694,27 @@ function archivePropertiesSql(archive, file, o3) {
     log: o3.log
   });
 }
+function withSqlAfter(path17, sqlAfter, log) {
+  if (!sqlAfter?.files.length || path17 !== "pg_restore") return path17;
+  log.info(`${sqlAfter.input}: runs in the restore's own transaction, so the restore takes one job`);
+  return "script";
+}
 async function restoreFromPath(o3) {
   const started2 = Date.now();
-  const archive = await readArchiveFacts(o3.from).catch((error3) => {
+  const archive = await readArchiveFacts(o3.from).then((facts) => withDataOffsets(facts, o3.from)).catch((error3) => {
     throw error3 instanceof PgferryError ? new InputError("from", error3.message) : error3;
   });
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3);
   return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
     const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
-    const path17 = clean2?.path ?? choice.path;
-    const jobs = restoreJobs(archive, path17, o3.jobs, true);
+    const path17 = withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log);
+    const { jobs, reason: jobsReason } = restoreJobs(archive, path17, o3.jobs, true, !createdDatabase);
+    if (jobsReason !== void 0) {
+      if (typeof o3.jobs === "number") {
+        o3.log.warn(jobsReason);
+        choice.warnings.push(jobsReason);
+      } else o3.log.info(jobsReason);
+    }
     o3.log.info(
       `restoring into ${describeConnection(o3.to)} with ${path17 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
     );
@@ -56593,6 +56729,7 @@ async function restoreFromPath(o3) {
       jobs,
       options: { ...applyOptionsOf(o3), clean: false },
       prelude: clean2?.prelude,
+      after: o3.sqlInTransaction,
       epilogue: archivePropertiesSql(archive, o3.from, o3),
       signal: o3.signal,
       onProgress: o3.onProgress && ((p4) => o3.onProgress?.({ ...p4, bytes: p4.bytes || inputSize })),
@@ -56602,7 +56739,18 @@ async function restoreFromPath(o3) {
       o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
     }
     const durationSeconds = (Date.now() - started2) / 1e3;
-    return { target, client, choice, archive, path: path17, jobs, createdDatabase, filtered, durationSeconds };
+    return {
+      target,
+      client,
+      choice,
+      archive,
+      path: path17,
+      jobs,
+      ...jobsReason !== void 0 ? { jobsReason } : {},
+      createdDatabase,
+      filtered,
+      durationSeconds
+    };
   });
 }
 
@@ -56997,6 +57145,7 @@ async function restoreFromS3(o3) {
   };
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3).catch(
     (error3) => {
+      body.destroy();
       stream.destroy();
       throw error3;
     }
@@ -57018,6 +57167,7 @@ async function restoreFromS3(o3) {
       signal: o3.signal,
       onProgress: o3.onProgress,
       commitGate: wholeObjectMatches,
+      after: o3.sqlInTransaction,
       epilogue: toc === void 0 ? void 0 : databasePropertiesSql({
         entries: async () => toc.entries(o3.log),
         target: o3.to,
@@ -57039,7 +57189,7 @@ async function restoreFromS3(o3) {
       durationSeconds,
       location
     };
-  });
+  }).finally(() => body.destroy());
 }
 
 // core/jobs/copy.ts
@@ -57115,49 +57265,6 @@ async function applyGlobals(client, target, targetVersion, sql, signal) {
   });
 }
 
-// core/jobs/sql-after.ts
-import { createReadStream as createReadStream5 } from "node:fs";
-import { access as access2 } from "node:fs/promises";
-import { Writable as Writable4 } from "node:stream";
-import { pipeline as pipeline6 } from "node:stream/promises";
-async function checkScript(file, input2) {
-  const filter = new ScriptFilter(
-    {
-      targetServer: { major: Number.MAX_SAFE_INTEGER },
-      psqlKnowsRestrict: true,
-      singleTransaction: true,
-      refuseAllTransactionControl: true
-    },
-    file
-  );
-  const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
-  await pipeline6(createReadStream5(file), filter, discard).catch((error3) => {
-    if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
-    throw error3;
-  });
-}
-async function checkSqlAfterFiles(files, input2 = "sql-after") {
-  for (const file of files) {
-    await access2(file).catch(() => {
-      throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
-    });
-    await checkScript(file, input2);
-  }
-}
-async function runSqlAfter(client, target, files, signal, input2 = "sql-after") {
-  if (files.length === 0) return;
-  await runTool({
-    file: toolPath(client, "psql"),
-    args: psqlArgs({ files: [...files], onErrorStop: true, singleTransaction: true, quiet: true }),
-    env: connectionEnv(target),
-    secrets: secretsOf(target),
-    stdout: "ignore",
-    signal
-  }).catch((error3) => {
-    throw new InputError(input2, `failed, and its changes were rolled back: ${error3.message}`);
-  });
-}
-
 // core/jobs/copy.ts
 async function refuseSameDatabase(from, to2) {
   if (await isSameDatabase(from, to2)) {
@@ -57204,11 +57311,22 @@ async function copyDatabase(o3) {
       archiveVersion: archiveVersionWrittenBy(dumpClient.version.major),
       compression: "none",
       serverVersion: source.version,
-      dumpVersion: dumpClient.version
+      dumpVersion: dumpClient.version,
+      // With more than one job pgferry dumps to a file of its own, so pg_dump records the offsets.
+      dataOffsets: "set"
     };
     const prelude = o3.clean ? cleanPrelude(await databaseContents(o3.from, o3.schemas ?? []), target.version.major) : void 0;
-    const restorePath = prelude && choice.restore.path === "pg_restore" ? "script" : choice.restore.path;
-    const jobs = restoreJobs(archive, restorePath, o3.jobs, true);
+    const after = o3.sqlAfter?.length ? { files: o3.sqlAfter, input: "sql-after" } : void 0;
+    const restorePath = withSqlAfter(
+      prelude && choice.restore.path === "pg_restore" ? "script" : choice.restore.path,
+      after,
+      o3.log
+    );
+    const { jobs, reason: jobsReason } = restoreJobs(archive, restorePath, o3.jobs, true, !createdDatabase);
+    if (jobsReason !== void 0) {
+      if (typeof o3.jobs === "number") o3.log.warn(jobsReason);
+      else o3.log.info(jobsReason);
+    }
     const apply = { ...applyOptionsOf(o3), clean: false, schemas: [], tables: [], extraArgs: [] };
     o3.log.info(
       jobs === 1 ? "streaming pg_dump straight into the restore (one job, no intermediate file)" : `dumping to a temporary archive, then restoring with ${jobs} jobs`
@@ -57237,6 +57355,7 @@ async function copyDatabase(o3) {
         jobs: 1,
         options: apply,
         prelude,
+        after,
         epilogue: databasePropertiesSql({
           entries: async () => pipe.entries(o3.log),
           target: o3.to,
@@ -57274,6 +57393,7 @@ async function copyDatabase(o3) {
           jobs,
           options: apply,
           prelude,
+          after,
           epilogue: databasePropertiesSql({
             entries: () => readTocEntries(file, "custom"),
             target: o3.to,
@@ -57289,7 +57409,6 @@ async function copyDatabase(o3) {
     }
     if (filtered.length)
       o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
-    await runSqlAfter(restoreClient, o3.to, o3.sqlAfter ?? [], o3.signal);
     return {
       source,
       target,
@@ -57306,13 +57425,13 @@ async function copyDatabase(o3) {
 
 // core/jobs/report.ts
 import { createHash as createHash9 } from "node:crypto";
-import { createReadStream as createReadStream6 } from "node:fs";
+import { createReadStream as createReadStream5 } from "node:fs";
 import { stat as stat7 } from "node:fs/promises";
-import { pipeline as pipeline7 } from "node:stream/promises";
+import { pipeline as pipeline6 } from "node:stream/promises";
 async function sha256File(file) {
   if (!(await stat7(file)).isFile()) return void 0;
   const hash = createHash9("sha256");
-  await pipeline7(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
+  await pipeline6(createReadStream5(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
 }
 async function countArchiveTables(archive, format2) {
@@ -57325,6 +57444,49 @@ async function countDatabaseTables(spec) {
        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`
     );
     return Number(rows[0]?.n ?? 0);
+  });
+}
+
+// core/jobs/sql-after.ts
+import { createReadStream as createReadStream6 } from "node:fs";
+import { access as access2 } from "node:fs/promises";
+import { Writable as Writable4 } from "node:stream";
+import { pipeline as pipeline7 } from "node:stream/promises";
+async function checkScript(file, input2) {
+  const filter = new ScriptFilter(
+    {
+      targetServer: { major: Number.MAX_SAFE_INTEGER },
+      psqlKnowsRestrict: true,
+      singleTransaction: true,
+      refuseAllTransactionControl: true
+    },
+    file
+  );
+  const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
+  await pipeline7(createReadStream6(file), filter, discard).catch((error3) => {
+    if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
+    throw error3;
+  });
+}
+async function checkSqlAfterFiles(files, input2 = "sql-after") {
+  for (const file of files) {
+    await access2(file).catch(() => {
+      throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
+    });
+    await checkScript(file, input2);
+  }
+}
+async function runSqlAfter(client, target, files, signal, input2 = "sql-after") {
+  if (files.length === 0) return;
+  await runTool({
+    file: toolPath(client, "psql"),
+    args: psqlArgs({ files: [...files], onErrorStop: true, singleTransaction: true, quiet: true }),
+    env: connectionEnv(target),
+    secrets: secretsOf(target),
+    stdout: "ignore",
+    signal
+  }).catch((error3) => {
+    throw new InputError(input2, `failed, and its changes were rolled back: ${error3.message}`);
   });
 }
 
@@ -57410,20 +57572,29 @@ async function runJob(options, ctx) {
       await checkSqlAfterFiles(options.sqlAfter);
       if (archive.kind === "file" && !existsSync5(archive.path))
         throw new InputError("from", `${archive.path} does not exist`);
+      const globals = archive.kind === "file" ? globalsPath(archive.path) : void 0;
+      const withGlobals = globals !== void 0 && existsSync5(globals);
+      const sqlInTransaction = withGlobals ? void 0 : { files: options.sqlAfter, input: "sql-after" };
       const result = archive.kind === "s3" ? await restoreFromS3({
         ...options,
         ...common,
+        sqlInTransaction,
         to: options.target,
         s3: s3Client(options.s3),
         settings: options.s3,
         bucket: archive.bucket,
         key: archive.key
       }) : {
-        ...await restoreFromPath({ ...options, ...common, from: archive.path, to: options.target }),
+        ...await restoreFromPath({
+          ...options,
+          ...common,
+          sqlInTransaction,
+          from: archive.path,
+          to: options.target
+        }),
         location: archive.path
       };
-      const globals = archive.kind === "file" ? globalsPath(archive.path) : void 0;
-      if (globals && existsSync5(globals)) {
+      if (globals && withGlobals) {
         ctx.log.info(`applying roles and tablespaces from ${globals}`);
         await applyGlobals(
           result.client,
@@ -57433,7 +57604,7 @@ async function runJob(options, ctx) {
           ctx.signal
         );
       }
-      await runSqlAfter(result.client, options.target, options.sqlAfter, ctx.signal);
+      if (withGlobals) await runSqlAfter(result.client, options.target, options.sqlAfter, ctx.signal);
       return {
         command: "restore",
         ...clientFields(result.client),
