@@ -1,12 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
-import { defaultJobs, dumpToPath } from '../../core/jobs/dump.js';
+import { defaultJobs } from '../../core/jobs/dump.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import type { ClientTools } from '../../core/pg/client-tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { rowHashes, schemaOf } from '../harness/compare.js';
-import { catalog, scratchDir } from '../harness/engine.js';
+import { catalog, dumpFile, scratchDir } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
 
@@ -29,18 +29,7 @@ beforeAll(async () => {
     `CREATE TABLE a (id int PRIMARY KEY, v text); INSERT INTO a SELECT i, md5(i::text) FROM generate_series(1, 50000) i;
      CREATE TABLE b (id int PRIMARY KEY, v text); INSERT INTO b SELECT i, md5(i::text) FROM generate_series(1, 50000) i;`,
   );
-  good = path.join(scratch.dir, 'good.dump');
-  const log = new RecordingLogger();
-  await dumpToPath({
-    from: parseConnection(connUrl(17, source), 'from', {}),
-    to: good,
-    format: 'custom',
-    compress: 'auto',
-    jobs: 1,
-    postgresVersion: { kind: 'auto' },
-    catalog: catalog(log),
-    log,
-  });
+  good = await dumpFile(17, source, path.join(scratch.dir, 'good.dump'));
   // The table of contents (and its data offsets) intact, the data cut short.
   const bytes = readFileSync(good);
   corrupt = path.join(scratch.dir, 'corrupt.dump');

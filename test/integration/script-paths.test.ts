@@ -1,11 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
-import { dumpToPath } from '../../core/jobs/dump.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import type { ServerMajor } from '../harness/paths.js';
-import { catalog, scratchDir } from '../harness/engine.js';
+import { catalog, dumpFile, scratchDir } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import { rowHashes } from '../harness/compare.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
@@ -51,20 +50,9 @@ async function bodies(major: ServerMajor, db: string): Promise<unknown[]> {
   );
 }
 
-async function dump(major: ServerMajor, db: string, format: 'plain' | 'custom'): Promise<string> {
-  const log = new RecordingLogger();
+function dump(major: ServerMajor, db: string, format: 'plain' | 'custom'): Promise<string> {
   const file = path.join(scratch.dir, `${db}.${format === 'plain' ? 'sql' : 'dump'}`);
-  await dumpToPath({
-    from: parseConnection(connUrl(major, db), 'from', {}),
-    to: file,
-    format,
-    compress: { algorithm: 'none' },
-    jobs: 1,
-    postgresVersion: { kind: 'auto' },
-    catalog: catalog(log),
-    log,
-  });
-  return file;
+  return dumpFile(major, db, file, format, { algorithm: 'none' });
 }
 
 function restore(

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
 import { backupDatabase } from '../../core/jobs/backup.js';
 import { copyDatabase } from '../../core/jobs/copy.js';
-import { dumpToPath } from '../../core/jobs/dump.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { seedDatabase } from '../../core/jobs/seed.js';
@@ -11,7 +10,7 @@ import type { ClientTools } from '../../core/pg/client-tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { s3Client } from '../../core/storage/s3-client.js';
 import { rowHashes, schemaOf } from '../harness/compare.js';
-import { catalog, scratchDir } from '../harness/engine.js';
+import { catalog, dumpFile, scratchDir } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
 import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
@@ -47,18 +46,7 @@ beforeAll(async () => {
   writeFileSync(mask, "UPDATE users SET email = 'user' || id || '@example.invalid';\n");
   // Masks, then fails on line 3: the masking must not stay either.
   writeFileSync(broken, "UPDATE users SET email = 'masked';\n\nSELECT no_such_column FROM users;\n");
-  archive = path.join(scratch.dir, 'pii.dump');
-  const log = new RecordingLogger();
-  await dumpToPath({
-    from: parseConnection(connUrl(17, source), 'from', {}),
-    to: archive,
-    format: 'custom',
-    compress: 'auto',
-    jobs: 1,
-    postgresVersion: { kind: 'auto' },
-    catalog: catalog(log),
-    log,
-  });
+  archive = await dumpFile(17, source, path.join(scratch.dir, 'pii.dump'));
   await backupDatabase(backupOptionsFor(s3, BUCKET, 'p', source));
 });
 
