@@ -55927,6 +55927,7 @@ function inUsersTerms(error3, parts, after, filter) {
 async function* transactionScript(script, r5, beforeCommit, parts, signal) {
   yield* script;
   await beforeCommit();
+  if (signal.aborted) throw signal.reason;
   let line = script.lines + 1;
   if (r5.epilogue) {
     const sql = `
@@ -55935,6 +55936,7 @@ ${await r5.epilogue()}`;
       firstLine: line + 1,
       label: "the database's own properties (owner, settings, comment, grants)"
     });
+    if (signal.aborted) throw signal.reason;
     yield Buffer.from(sql);
     line += sql.split("\n").length - 1;
   }
@@ -56019,16 +56021,25 @@ async function applyArchive(r5) {
   producersDone.catch(() => {
   });
   const parts = [{ firstLine: 1 }];
-  const script = transactionScript(
-    filter,
-    r5,
-    async () => {
-      await producersDone;
-      await r5.commitGate?.();
-    },
-    parts,
-    signal
-  );
+  let scriptEnded = () => {
+  };
+  const scriptDone = new Promise((resolve) => scriptEnded = resolve);
+  const script = (async function* () {
+    try {
+      yield* transactionScript(
+        filter,
+        r5,
+        async () => {
+          await producersDone;
+          await r5.commitGate?.();
+        },
+        parts,
+        signal
+      );
+    } finally {
+      scriptEnded();
+    }
+  })();
   const consumer = runTool({
     ...common,
     signal,
@@ -56042,7 +56053,8 @@ async function applyArchive(r5) {
     stdin: Readable8.from(script),
     stdout: "ignore"
   });
-  await settlePipeline(controller, [...producers, consumer]).catch((error3) => {
+  await settlePipeline(controller, [...producers, consumer]).catch(async (error3) => {
+    await Promise.race([scriptDone, new Promise((resolve) => setTimeout(resolve, 5e3).unref())]);
     throw inUsersTerms(error3, parts, r5.after, filter);
   });
   return filter.summary();

@@ -150,6 +150,8 @@ async function* transactionScript(
 ): AsyncGenerator<Buffer> {
   yield* script;
   await beforeCommit();
+  // psql may have failed (and the restore with it) while this waited: nothing more to do then.
+  if (signal.aborted) throw signal.reason;
   let line = script.lines + 1;
   if (r.epilogue) {
     const sql = `\n${await r.epilogue()}`;
@@ -157,6 +159,7 @@ async function* transactionScript(
       firstLine: line + 1,
       label: "the database's own properties (owner, settings, comment, grants)",
     });
+    if (signal.aborted) throw signal.reason;
     yield Buffer.from(sql);
     line += sql.split('\n').length - 1;
   }
@@ -250,16 +253,24 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
   const producersDone = Promise.all(producers);
   producersDone.catch(() => {});
   const parts: ScriptPart[] = [{ firstLine: 1 }];
-  const script = transactionScript(
-    filter,
-    r,
-    async () => {
-      await producersDone;
-      await r.commitGate?.();
-    },
-    parts,
-    signal,
-  );
+  let scriptEnded: () => void = () => {};
+  const scriptDone = new Promise<void>((resolve) => (scriptEnded = resolve));
+  const script = (async function* () {
+    try {
+      yield* transactionScript(
+        filter,
+        r,
+        async () => {
+          await producersDone;
+          await r.commitGate?.();
+        },
+        parts,
+        signal,
+      );
+    } finally {
+      scriptEnded();
+    }
+  })();
   const consumer = runTool({
     ...common,
     signal,
@@ -274,7 +285,9 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
     stdout: 'ignore',
   });
   // Whichever side fails first stops the other; the cause is what gets reported.
-  await settlePipeline(controller, [...producers, consumer]).catch((error: unknown) => {
+  await settlePipeline(controller, [...producers, consumer]).catch(async (error: unknown) => {
+    // Work the script was still doing (the properties' catalog query) ends before the failure is told.
+    await Promise.race([scriptDone, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     throw inUsersTerms(error, parts, r.after, filter);
   });
   return filter.summary();
