@@ -7,6 +7,15 @@ import { parseFormat } from './pg/formats.js';
 import { parseVersionRequest, type VersionRequest } from './pg/version.js';
 import { isS3Uri, parseLocation, type Location } from './storage/location.js';
 import { databaseNameProblem } from './storage/database-name.js';
+import {
+  parseBoolean,
+  parseMirror,
+  parseS3Endpoint,
+  parseServerSideEncryption,
+  parseVerification,
+  type ServerSideEncryption,
+  type Verification,
+} from './values.js';
 
 /**
  * The product's vocabulary (DESIGN.md, "Front-end contract"): the Action's inputs, the CLI's flags and
@@ -21,6 +30,8 @@ interface InputSpec {
   for: Applies;
   description: string;
   default?: string;
+  /** A boolean takes `true` or `false`; the CLI also takes a bare `--name` (true) and `--no-name` (false). */
+  type?: 'boolean';
 }
 
 const DUMPS: Applies = ['dump', 'copy', 'backup'];
@@ -72,20 +83,40 @@ export const INPUTS: readonly InputSpec[] = [
     for: DUMPS,
     description: 'keep these tables’ definitions but not their rows',
   },
-  { name: 'schema-only', for: NOT_INSTALL, default: 'false', description: 'definitions only' },
-  { name: 'data-only', for: NOT_INSTALL, default: 'false', description: 'rows only' },
-  { name: 'no-owner', for: NOT_INSTALL, default: 'false', description: 'do not set object owners' },
-  { name: 'no-privileges', for: NOT_INSTALL, default: 'false', description: 'do not dump or restore grants' },
+  {
+    name: 'schema-only',
+    for: NOT_INSTALL,
+    default: 'false',
+    type: 'boolean',
+    description: 'definitions only',
+  },
+  { name: 'data-only', for: NOT_INSTALL, default: 'false', type: 'boolean', description: 'rows only' },
+  {
+    name: 'no-owner',
+    for: NOT_INSTALL,
+    default: 'false',
+    type: 'boolean',
+    description: 'do not set object owners',
+  },
+  {
+    name: 'no-privileges',
+    for: NOT_INSTALL,
+    default: 'false',
+    type: 'boolean',
+    description: 'do not dump or restore grants',
+  },
   {
     name: 'globals',
     for: ['dump', 'copy'],
     default: 'false',
+    type: 'boolean',
     description: 'also roles and tablespaces (no passwords), restored first',
   },
   {
     name: 'clean',
     for: ['restore', 'copy'],
     default: 'false',
+    type: 'boolean',
     description: 'drop existing objects in the target first (destructive)',
   },
   {
@@ -97,12 +128,14 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'create-database',
     for: ['restore', 'copy'],
     default: 'true',
+    type: 'boolean',
     description: 'create the target database when it does not exist',
   },
   {
     name: 'allow-downgrade',
     for: ['restore', 'copy'],
     default: 'false',
+    type: 'boolean',
     description: 'allow restoring a newer major’s dump into an older server',
   },
   {
@@ -122,10 +155,16 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'more pg_dump / pg_restore arguments, split like a shell would',
   },
   { name: 'mirror', for: 'all', description: 'base URL for client archives (default: theseus-rs releases)' },
-  { name: 'cache', for: 'all', default: 'true', description: 'keep provisioned clients' },
+  { name: 'cache', for: 'all', default: 'true', type: 'boolean', description: 'keep provisioned clients' },
   { name: 's3-endpoint', for: 'all', description: 'S3-compatible endpoint URL' },
   { name: 's3-region', for: 'all', description: 'S3 region' },
-  { name: 's3-force-path-style', for: 'all', default: 'false', description: 'path-style S3 addressing' },
+  {
+    name: 's3-force-path-style',
+    for: 'all',
+    default: 'false',
+    type: 'boolean',
+    description: 'path-style S3 addressing',
+  },
   { name: 's3-sse', for: 'all', description: 'server-side encryption: AES256 or aws:kms' },
   { name: 's3-kms-key-id', for: 'all', description: 'KMS key for aws:kms' },
 ];
@@ -134,7 +173,7 @@ export interface S3Settings {
   endpoint?: string;
   region?: string;
   forcePathStyle: boolean;
-  sse?: 'AES256' | 'aws:kms';
+  sse?: ServerSideEncryption;
   kmsKeyId?: string;
 }
 
@@ -165,7 +204,7 @@ export interface JobOptions extends ObjectFilters {
   createDatabase: boolean;
   allowDowngrade: boolean;
   sqlAfter: string[];
-  verify: 'list' | 'restore';
+  verify: Verification;
   extraArgs: string[];
   mirror?: string;
   cache: boolean;
@@ -198,14 +237,8 @@ export function parseJobOptions(get: InputSource, env: NodeJS.ProcessEnv = proce
     const v = get(name);
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
-  const bool = (name: string, fallback: boolean): boolean => {
-    const v = raw(name);
-    if (v === undefined) return fallback;
-    if (v === 'true') return true;
-    if (v === 'false') return false;
-    problems.add(name, `"${v}" is not a boolean; expected true or false`);
-    return fallback;
-  };
+  const bool = (name: string, fallback: boolean): boolean =>
+    problems.collect(() => parseBoolean(raw(name), name, fallback)) ?? fallback;
 
   const commandText = raw('command');
   const command = COMMANDS.find((c) => c === commandText);
@@ -247,37 +280,24 @@ export function parseJobOptions(get: InputSource, env: NodeJS.ProcessEnv = proce
     createDatabase: bool('create-database', true),
     allowDowngrade: bool('allow-downgrade', false),
     sqlAfter: splitList(raw('sql-after')),
-    verify: 'list',
+    verify: problems.collect(() => parseVerification(raw('verify'))) ?? 'list',
     sources: [],
     extraArgs: problems.collect(() => splitExtraArgs(raw('extra-args'))) ?? [],
-    mirror: raw('mirror'),
+    mirror: problems.collect(() => parseMirror(raw('mirror'))),
     cache: bool('cache', true),
     s3: {
-      endpoint: raw('s3-endpoint'),
+      endpoint: problems.collect(() => parseS3Endpoint(raw('s3-endpoint'))),
       region: raw('s3-region'),
       forcePathStyle: bool('s3-force-path-style', false),
+      sse: problems.collect(() => parseServerSideEncryption(raw('s3-sse'))),
       kmsKeyId: raw('s3-kms-key-id'),
     },
   };
   if (options.schemaOnly && options.dataOnly)
     problems.add('data-only', 'cannot be combined with schema-only');
 
-  const verify = raw('verify');
-  if (verify !== undefined) {
-    if (verify === 'list' || verify === 'restore') options.verify = verify;
-    else problems.add('verify', `"${verify}" is not a verification; expected list or restore`);
-  }
-  const sse = raw('s3-sse');
-  if (sse !== undefined) {
-    if (sse === 'AES256' || sse === 'aws:kms') options.s3.sse = sse;
-    else problems.add('s3-sse', `"${sse}" is not a server-side encryption; expected AES256 or aws:kms`);
-  }
   if (options.s3.kmsKeyId && options.s3.sse !== 'aws:kms')
     problems.add('s3-kms-key-id', 'needs s3-sse: aws:kms');
-  const endpoint = options.s3.endpoint;
-  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
-    problems.add('s3-endpoint', `"${endpoint}" is not an http(s) URL; expected e.g. https://s3.example.com`);
-  }
 
   const from = raw('from');
   const to = raw('to');

@@ -6,17 +6,18 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { literal, resolveSslMode } from './prop-rules.js';
-import { fail } from './props-error.js';
+import { fail, PropProblems } from './props-error.js';
 import type { PgferryBackupProps, SslMode } from './props.js';
 import { resolveCompute, type ResolvedCompute } from './resolve-compute.js';
 import { resolveSeed, type ResolvedSeed } from './resolve-seed.js';
 import {
-  resolveDatabases,
-  resolveMajors,
+  resolveCompress,
+  resolveFormat,
+  resolveJobs,
   resolvePostgresVersion,
-  resolveSource,
-  type SourceAuth,
-} from './resolve-source.js';
+  resolveVerify,
+} from './resolve-engine-values.js';
+import { resolveDatabases, resolveMajors, resolveSource, type SourceAuth } from './resolve-source.js';
 import { resolveStorage, type ResolvedStorage } from './resolve-storage.js';
 
 export { PgferryBackupPropsError } from './props-error.js';
@@ -59,7 +60,6 @@ export const DEFAULT_STALE_AFTER_HOURS = 26;
 /** CloudWatch evaluates at most 7 days of hourly periods. */
 export const MAX_STALE_AFTER_HOURS = 168;
 
-const COMPRESS = /^(auto|none|(gzip|lz4|zstd)(:\d{1,2})?)$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const NAMESPACE = /^[A-Za-z0-9._/#:-]{1,255}$/;
 
@@ -75,40 +75,28 @@ function resolveStaleAfter(value: Duration | undefined): number {
   return hours;
 }
 
-/** Checks every prop and applies the defaults; throws a PgferryBackupPropsError naming the first bad prop. */
-export function resolveProps(props: PgferryBackupProps): ResolvedProps {
-  if (!props.database) fail('database', 'is required');
-  if (!props.vpc) fail('vpc', 'is required');
-  const source = resolveSource(props);
-  const databases = resolveDatabases(props.databases);
-  const postgresMajors = resolveMajors(props.postgresMajors);
-  if (props.format !== undefined && props.format !== 'custom') {
-    fail('format', `"${String(props.format)}" cannot be streamed to S3; only custom`);
-  }
-  const compress = props.compress ?? 'auto';
-  if (!COMPRESS.test(compress))
-    fail(
-      'compress',
-      `"${compress}" is not a compression; expected auto, none, gzip[:N], lz4[:N] or zstd[:N]`,
-    );
-  if (props.jobs !== undefined && (!Number.isInteger(props.jobs) || props.jobs < 1)) {
-    fail('jobs', `${props.jobs} is not a whole number ≥ 1`);
-  }
-  const verify = props.verify ?? 'list';
-  if (verify !== 'list' && verify !== 'restore') fail('verify', `"${String(verify)}" is not list or restore`);
-  if (props.expectedSizeGiB !== undefined && !(props.expectedSizeGiB > 0)) {
-    fail('expectedSizeGiB', `${props.expectedSizeGiB} is not a size; expected a number of GiB above 0`);
-  }
-  if (props.alarmEmail !== undefined && literal(props.alarmEmail) && !EMAIL.test(props.alarmEmail)) {
-    fail('alarmEmail', `"${props.alarmEmail}" is not an email address`);
-  }
-  if (
-    props.metricsNamespace !== undefined &&
-    (!NAMESPACE.test(props.metricsNamespace) || props.metricsNamespace.startsWith('AWS/'))
-  ) {
-    fail('metricsNamespace', `"${props.metricsNamespace}" is not a custom CloudWatch namespace`);
-  }
+/** Props checked on their own (the rest are checked by the resolvers they feed). */
+function checkSingleProps(props: PgferryBackupProps, problems: PropProblems): void {
+  const { expectedSizeGiB, alarmEmail, metricsNamespace } = props;
+  problems.collect(() => {
+    if (expectedSizeGiB !== undefined && !(expectedSizeGiB > 0))
+      fail('expectedSizeGiB', `${expectedSizeGiB} is not a size; expected a number of GiB above 0`);
+  });
+  problems.collect(() => {
+    if (alarmEmail !== undefined && literal(alarmEmail) && !EMAIL.test(alarmEmail))
+      fail('alarmEmail', `"${alarmEmail}" is not an email address`);
+  });
+  problems.collect(() => {
+    if (
+      metricsNamespace !== undefined &&
+      (!NAMESPACE.test(metricsNamespace) || metricsNamespace.startsWith('AWS/'))
+    )
+      fail('metricsNamespace', `"${metricsNamespace}" is not a custom CloudWatch namespace`);
+  });
+}
 
+/** sslMode, and the CA bundle that certificate verification needs. */
+function resolveTls(props: PgferryBackupProps): SslMode {
   const sslMode = resolveSslMode('database.sslMode', props.database.sslMode);
   const verifying = [sslMode, props.seed?.sslMode].some((m) => m === 'verify-ca' || m === 'verify-full');
   if (verifying && !props.database.sslRootCert)
@@ -116,6 +104,36 @@ export function resolveProps(props: PgferryBackupProps): ResolvedProps {
       'database.sslRootCert',
       'is required when an sslMode is verify-ca or verify-full: the CA bundle path where the job runs',
     );
+  return sslMode;
+}
+
+/**
+ * Checks every prop and applies the defaults; throws one PgferryBackupPropsError naming every bad
+ * prop (a prop whose check needs another bad prop is checked once that one is fixed).
+ */
+export function resolveProps(props: PgferryBackupProps): ResolvedProps {
+  // Without these two nothing else can be checked.
+  if (!props.database) fail('database', 'is required');
+  if (!props.vpc) fail('vpc', 'is required');
+  const problems = new PropProblems();
+  // Undefined only after a problem was recorded, and then throwIfAny throws before the values are used.
+  const check = <T>(resolve: () => T): T => problems.collect(resolve) as T;
+  const source = check(() => resolveSource(props));
+  const databases = check(() => resolveDatabases(props.databases));
+  const postgresMajors = check(() => resolveMajors(props.postgresMajors));
+  const postgresVersion =
+    postgresMajors && check(() => resolvePostgresVersion(props.postgresVersion, postgresMajors));
+  const format = check(() => resolveFormat(props.format));
+  const compress = check(() => resolveCompress(props.compress));
+  const jobs = check(() => resolveJobs(props.jobs));
+  const verify = check(() => resolveVerify(props.verify));
+  checkSingleProps(props, problems);
+  const sslMode = check(() => resolveTls(props));
+  const compute = check(() => resolveCompute(props.compute));
+  const storage = check(() => resolveStorage(props));
+  const staleAfterHours = check(() => resolveStaleAfter(props.staleAfter));
+  const seed = databases && check(() => resolveSeed(props, databases));
+  problems.throwIfAny();
   return {
     source,
     sslMode,
@@ -124,25 +142,25 @@ export function resolveProps(props: PgferryBackupProps): ResolvedProps {
     vpc: props.vpc,
     vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     postgresMajors,
-    postgresVersion: resolvePostgresVersion(props.postgresVersion, postgresMajors),
+    postgresVersion,
     schedule: props.schedule ?? events.Schedule.expression(DEFAULT_SCHEDULE_EXPRESSION),
-    format: 'custom',
+    format,
     compress,
-    jobs: props.jobs,
+    jobs,
     verify,
-    compute: resolveCompute(props.compute),
+    compute,
     clientMirror: props.clientMirror,
     clientCacheDir: props.clientCacheDir,
     expectedSizeGiB: props.expectedSizeGiB,
     bucket: props.bucket,
-    ...resolveStorage(props),
+    ...storage,
     encryptionKey: props.encryptionKey ?? props.bucket?.encryptionKey,
     accessLogsBucket: props.accessLogsBucket,
     alarmTopic: props.alarmTopic,
     alarmEmail: props.alarmEmail,
-    staleAfterHours: resolveStaleAfter(props.staleAfter),
+    staleAfterHours,
     metricsNamespace: props.metricsNamespace,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-    seed: resolveSeed(props, databases),
+    seed,
   };
 }

@@ -10,7 +10,6 @@ export type SourceAuth =
 
 export const SUPPORTED_MAJORS = { min: 14, max: 18 } as const;
 const RESOURCE_ID = /^(db|cluster)-[A-Za-z0-9]+$/;
-const POSTGRES_VERSION = /^(auto|\d{2}(\.\d+){0,2})$/;
 
 /** How the job logs in: exactly one of a secret and IAM authentication. */
 export function resolveSource(props: PgferryBackupProps): SourceAuth {
@@ -74,25 +73,4 @@ export function resolveMajors(majors: number[]): number[] {
     );
   }
   return [...new Set(majors)].sort((a, b) => a - b);
-}
-
-/** The client version the job asks for; a pinned major must be staged. */
-export function resolvePostgresVersion(value: string | undefined, majors: number[]): string {
-  const version = value ?? 'auto';
-  if (!POSTGRES_VERSION.test(version)) {
-    fail(
-      'postgresVersion',
-      `"${version}" is not a version; expected auto, a major (17) or an exact version (17.5)`,
-    );
-  }
-  if (version !== 'auto') {
-    const major = Number(version.split('.')[0]);
-    if (!majors.includes(major)) {
-      fail(
-        'postgresVersion',
-        `${version} needs major ${major}, which is not among postgresMajors (${majors.join(', ')})`,
-      );
-    }
-  }
-  return version;
 }

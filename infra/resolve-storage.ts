@@ -1,5 +1,5 @@
 import { literal, wholeDays } from './prop-rules.js';
-import { fail } from './props-error.js';
+import { fail, PropProblems } from './props-error.js';
 import type { ObjectLockMode, PgferryBackupProps } from './props.js';
 
 export const DEFAULT_PREFIX = 'backups';
@@ -35,29 +35,37 @@ function checkExistingBucket(props: PgferryBackupProps): void {
     'noncurrentVersionRetention',
     'accessLogsBucket',
   ];
+  const problems = new PropProblems();
   for (const prop of createdOnly) {
-    if (props[prop] !== undefined) {
+    if (props[prop] === undefined) continue;
+    problems.collect(() =>
       fail(
         prop,
         prop.startsWith('objectLock')
           ? 'needs a bucket created by PgferryBackup; an existing bucket cannot be checked for versioning and Object Lock here — configure Object Lock on that bucket itself'
           : 'needs a bucket created by PgferryBackup; an existing bucket keeps its own lifecycle and logging',
-      );
-    }
+      ),
+    );
   }
+  problems.throwIfAny();
 }
 
 /** Where and how long backups are kept; lifecycle and Object Lock only on a bucket created here. */
 export function resolveStorage(props: PgferryBackupProps): ResolvedStorage {
-  if (props.bucket) checkExistingBucket(props);
-  if (props.objectLockMode !== undefined && props.objectLockRetention === undefined) {
-    fail('objectLockMode', 'needs objectLockRetention');
-  }
-  if (props.objectLockMode !== undefined && !['governance', 'compliance'].includes(props.objectLockMode)) {
-    fail('objectLockMode', `"${String(props.objectLockMode)}" is not governance or compliance`);
-  }
+  const problems = new PropProblems();
+  if (props.bucket) problems.collect(() => checkExistingBucket(props));
+  problems.collect(() => {
+    if (props.objectLockMode !== undefined && props.objectLockRetention === undefined) {
+      fail('objectLockMode', 'needs objectLockRetention');
+    }
+    if (props.objectLockMode !== undefined && !['governance', 'compliance'].includes(props.objectLockMode)) {
+      fail('objectLockMode', `"${String(props.objectLockMode)}" is not governance or compliance`);
+    }
+  });
+  const prefix = problems.collect(() => resolvePrefix(props.prefix)) ?? DEFAULT_PREFIX;
+  problems.throwIfAny();
   return {
-    prefix: resolvePrefix(props.prefix),
+    prefix,
     retentionDays: {
       daily: wholeDays('dailyRetention', props.dailyRetention, DEFAULT_RETENTION_DAYS.daily),
       weekly: wholeDays('weeklyRetention', props.weeklyRetention, DEFAULT_RETENTION_DAYS.weekly),

@@ -1,3 +1,4 @@
+import { refuseUnknownVariables } from '../core/env-variables.js';
 import { InputProblems } from '../core/errors.js';
 import type { S3Settings } from '../core/options.js';
 import { splitList } from '../core/options.js';
@@ -7,6 +8,15 @@ import { parseFormat } from '../core/pg/formats.js';
 import { parseVersionRequest, type VersionRequest } from '../core/pg/version.js';
 import { databaseNameProblem } from '../core/storage/database-name.js';
 import { isS3Uri } from '../core/storage/location.js';
+import {
+  parseBoolean,
+  parseMirror,
+  parseS3Endpoint,
+  parseServerSideEncryption,
+  parseVerification,
+  type Verification,
+} from '../core/values.js';
+import { ENV_VARIABLES } from './environment.js';
 import type { EventOverrides } from './event.js';
 
 export type ScheduledJobName = 'backup' | 'seed';
@@ -37,7 +47,7 @@ export interface ScheduledJobConfig {
   postgresVersion: VersionRequest;
   compress: CompressionSpec | 'auto';
   jobs: number | 'auto';
-  verify: 'list' | 'restore';
+  verify: Verification;
   s3: S3Settings;
   clientsDir: string;
   provision: boolean;
@@ -61,6 +71,12 @@ export function parseScheduledJobConfig(
   overrides: EventOverrides = {},
 ): ScheduledJobConfig {
   const problems = new InputProblems();
+  refuseUnknownVariables(
+    env,
+    ENV_VARIABLES.map((v) => v.name),
+    problems,
+    "the README's table of the job's environment",
+  );
   const fromEvent: Record<string, string | undefined> = {
     PGFERRY_JOB: overrides.job,
     PGFERRY_DATABASES: overrides.databases?.join(','),
@@ -82,13 +98,8 @@ export function parseScheduledJobConfig(
     const value = fromEvent[name] ?? env[name];
     return value === undefined || value.trim() === '' ? undefined : value.trim();
   };
-  const bool = (name: string): boolean => {
-    const v = raw(name);
-    if (v === undefined || v === 'false') return false;
-    if (v === 'true') return true;
-    problems.add(label(name), `"${v}" is not a boolean; expected true or false`);
-    return false;
-  };
+  const bool = (name: string): boolean =>
+    problems.collect(() => parseBoolean(raw(name), label(name), false)) ?? false;
   const required = (name: string, what: string): string => {
     const v = raw(name);
     if (v === undefined) problems.add(name, `is required; expected ${what}`);
@@ -189,18 +200,13 @@ export function parseScheduledJobConfig(
       'PGFERRY_FORMAT',
       `"${format}" cannot be streamed to S3; backups are written in the custom format`,
     );
-  const verify = raw('PGFERRY_VERIFY') ?? 'list';
-  if (verify !== 'list' && verify !== 'restore')
-    problems.add(label('PGFERRY_VERIFY'), `"${verify}" is not a verification; expected list or restore`);
+  const verify =
+    problems.collect(() => parseVerification(raw('PGFERRY_VERIFY'), label('PGFERRY_VERIFY'))) ?? 'list';
 
-  const sse = raw('PGFERRY_S3_SSE');
-  if (sse !== undefined && sse !== 'AES256' && sse !== 'aws:kms')
-    problems.add('PGFERRY_S3_SSE', `"${sse}" is not a server-side encryption; expected AES256 or aws:kms`);
+  const sse = problems.collect(() => parseServerSideEncryption(raw('PGFERRY_S3_SSE'), 'PGFERRY_S3_SSE'));
   const kmsKeyId = raw('PGFERRY_S3_KMS_KEY_ID');
   if (kmsKeyId && sse !== 'aws:kms') problems.add('PGFERRY_S3_KMS_KEY_ID', 'needs PGFERRY_S3_SSE=aws:kms');
-  const endpoint = raw('PGFERRY_S3_ENDPOINT');
-  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint))
-    problems.add('PGFERRY_S3_ENDPOINT', `"${endpoint}" is not an http(s) URL`);
+  const endpoint = problems.collect(() => parseS3Endpoint(raw('PGFERRY_S3_ENDPOINT'), 'PGFERRY_S3_ENDPOINT'));
 
   const marginText = raw('PGFERRY_DEADLINE_MARGIN_SECONDS') ?? '60';
   const margin = /^\d{1,4}$/.test(marginText) ? Number(marginText) : 0;
@@ -214,9 +220,7 @@ export function parseScheduledJobConfig(
   if (!/^[A-Za-z0-9._/#:-]{1,255}$/.test(namespace) || namespace.startsWith('AWS/'))
     problems.add('PGFERRY_METRICS_NAMESPACE', `"${namespace}" is not a custom CloudWatch namespace`);
 
-  const mirror = raw('PGFERRY_MIRROR');
-  if (mirror !== undefined && !/^https?:\/\//.test(mirror))
-    problems.add('PGFERRY_MIRROR', `"${mirror}" is not an http(s) URL`);
+  const mirror = problems.collect(() => parseMirror(raw('PGFERRY_MIRROR'), 'PGFERRY_MIRROR'));
 
   let seed: SeedConfig | undefined;
   if (job === 'seed') {
@@ -262,12 +266,12 @@ export function parseScheduledJobConfig(
     compress:
       problems.collect(() => parseCompression(raw('PGFERRY_COMPRESS'), label('PGFERRY_COMPRESS'))) ?? 'auto',
     jobs: problems.collect(() => parseJobs(raw('PGFERRY_JOBS'), label('PGFERRY_JOBS'))) ?? 'auto',
-    verify: verify === 'restore' ? 'restore' : 'list',
+    verify,
     s3: {
       endpoint,
       region: raw('PGFERRY_S3_REGION'),
       forcePathStyle: endpoint !== undefined,
-      ...(sse === 'AES256' || sse === 'aws:kms' ? { sse } : {}),
+      ...(sse === undefined ? {} : { sse }),
       kmsKeyId,
     },
     clientsDir: raw('PGFERRY_CLIENTS_DIR') ?? '/opt/pgferry/pg',

@@ -6,7 +6,9 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const CACHE_DIR = path.join(REPO_ROOT, '.cache');
 /** One state file per test run (several runs may share a machine); its path reaches workers by env. */
 export const TESTBED_DIR = path.join(CACHE_DIR, 'testbed');
-export const TESTBED_STATE_ENV = 'PGFERRY_TESTBED_STATE';
+// Not a PGFERRY_ name: pgferry refuses PGFERRY_ variables it does not know, and the handler tests
+// run in this process's environment.
+export const TESTBED_STATE_ENV = 'TESTBED_STATE_FILE';
 export const SERVER_MAJORS = [14, 15, 16, 17, 18] as const;
 export type ServerMajor = (typeof SERVER_MAJORS)[number];
 /** Debian's client tools of the machine's own major. */

@@ -9,10 +9,10 @@ import { connUrl, sql } from './testbed.js';
 /**
  * PostgreSQL's regression database — almost every object kind there is — built the way pg_regress
  * leaves it, from a `src/test/regress` directory (see ../shared/TESTING.md for where one comes from;
- * it is never part of this repository). `PGFERRY_REGRESS_DIR` names it; without it the suites that
+ * it is never part of this repository). `PG_REGRESS_DIR` names it; without it the suites that
  * need it do not run.
  */
-export const REGRESS_DIR = process.env.PGFERRY_REGRESS_DIR;
+export const REGRESS_DIR = process.env.PG_REGRESS_DIR;
 
 /** Tests that need what a server here cannot give (a tablespace directory, other databases). */
 const SKIPPED = new Set(['tablespace', 'database']);

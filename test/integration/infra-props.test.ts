@@ -154,7 +154,33 @@ const INVALID: Case[] = [
   ['a prefix with a wildcard', () => ({ prefix: 'back*ups' }), /^prefix: /],
   ['a prefix with ..', () => ({ prefix: 'a/../b' }), /^prefix: /],
   ['an unknown compression', () => ({ compress: 'brotli' }), /^compress: "brotli" is not a compression/],
-  ['zero restore jobs', () => ({ jobs: 0 }), /^jobs: 0 is not a whole number ≥ 1/],
+  // The engine's own jobs parser, so the message is the one every front end gives.
+  [
+    'zero restore jobs',
+    () => ({ jobs: 0 }),
+    /^jobs: "0" is not a job count; expected auto or a whole number ≥ 1$/,
+  ],
+  [
+    'a compression level pg_dump refuses (the old check let it through to run time)',
+    () => ({ compress: 'zstd:99' }),
+    /^compress: "zstd:99": zstd levels run from 1 to 22$/,
+  ],
+  ['a fractional job count', () => ({ jobs: 1.5 }), /^jobs: "1\.5" is not a job count/],
+  [
+    'a version that is no version',
+    () => ({ postgresVersion: 'banana' }),
+    /^postgresVersion: "banana" is not a version; expected auto, a major such as 17/,
+  ],
+  [
+    'a format that is no format',
+    () => ({ format: 'zip' as 'custom' }),
+    /^format: "zip" is not a dump format/,
+  ],
+  [
+    'a verification that is none',
+    () => ({ verify: 'twice' as 'list' }),
+    /^verify: "twice" is not a verification/,
+  ],
   ['a size hint of zero', () => ({ expectedSizeGiB: 0 }), /^expectedSizeGiB: /],
   [
     'an alarm email that is not an address',
@@ -190,6 +216,41 @@ describe('invalid props throw an error naming the prop', () => {
     }
     expect(thrown).toBeInstanceOf(PgferryBackupPropsError);
     expect((thrown as Error).message).toMatch(message);
+  });
+});
+
+describe('every bad prop is reported at once', () => {
+  it('one error, one line per prop, in the order of the props', () => {
+    const t = testStack();
+    let thrown: unknown;
+    try {
+      backupIn(t, {
+        compress: 'zstd:99',
+        jobs: 0,
+        postgresVersion: 'banana',
+        prefix: '/backups',
+        alarmEmail: 'ops',
+        staleAfter: Duration.days(8),
+        bucket: s3.Bucket.fromBucketName(t.stack, 'Existing', 'my-backups'),
+        dailyRetention: Duration.days(3),
+        weeklyRetention: Duration.days(30),
+      });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(PgferryBackupPropsError);
+    const lines = (thrown as Error).message.split('\n');
+    expect(lines[0]).toBe('8 prop problems:');
+    expect(lines.slice(1).map((l) => l.replace(/^ {2}- ([^:]+):.*$/, '$1'))).toEqual([
+      'postgresVersion',
+      'compress',
+      'jobs',
+      'alarmEmail',
+      'dailyRetention',
+      'weeklyRetention',
+      'prefix',
+      'staleAfter',
+    ]);
   });
 });
 

@@ -18,7 +18,7 @@ import { conn, connUrl, sql, uniqueName } from '../harness/testbed.js';
 /**
  * PostgreSQL's own regression database through every restore path, each compared with a raw
  * `pg_dump -Fc | pg_restore` of the same source: no difference the raw tools do not have. Opt-in
- * (`PGFERRY_REGRESS_DIR=<src/test/regress>`): the regression SQL is not ours to ship.
+ * (`PG_REGRESS_DIR=<src/test/regress>`): the regression SQL is not ours to ship.
  */
 const suite = REGRESS_DIR ? describe : describe.skip;
 const scratch = scratchDir();
