@@ -1,6 +1,9 @@
 import * as core from '@actions/core';
+import { didYouMean } from '../core/near-miss.js';
 import { INPUTS, parseJobOptions, type JobOptions } from '../core/options.js';
 import { passwordsIn } from './secrets.js';
+
+export const INPUT_NAMES = INPUTS.map((i) => i.name);
 
 /** The runner's view of an input, without @actions/core's trimming rules getting in the way. */
 function input(name: string): string | undefined {
@@ -8,12 +11,34 @@ function input(name: string): string | undefined {
   return value === '' ? undefined : value;
 }
 
+/** The variable the runner sets for an input (as @actions/core reads it: spaces → `_`, upper case). */
+function inputVariable(name: string): string {
+  return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
+}
+
+/**
+ * Inputs the step was given that action.yml does not declare, warned about as the runner warns about
+ * them ("Unexpected input(s)"): a warning rather than an error, because the runner itself lets such a
+ * step run, and a workflow pinned to a newer pgferry's input keeps running on an older one. The
+ * message names the near miss, so `compresss: none` is seen before its default is.
+ */
+export function undeclaredInputs(env: NodeJS.ProcessEnv): string[] {
+  const declared = new Set(INPUT_NAMES.map(inputVariable));
+  return Object.keys(env)
+    .filter((name) => name.startsWith('INPUT_') && !declared.has(name))
+    .sort()
+    .map((variable) => {
+      const name = variable.slice('INPUT_'.length).toLowerCase();
+      const hint = didYouMean(name, INPUT_NAMES, 'see action.yml for the inputs');
+      return `Unexpected input '${name}': pgferry has no such input and ignores it; ${hint}`;
+    });
+}
+
 /** Masks every password before anything can be logged, then parses all inputs at once. */
 export function readInputs(env: NodeJS.ProcessEnv = process.env): JobOptions {
   for (const name of ['from', 'to'])
     for (const secret of passwordsIn(input(name), env)) core.setSecret(secret);
   if (env.PGPASSWORD) core.setSecret(env.PGPASSWORD);
+  for (const warning of undeclaredInputs(env)) core.warning(warning);
   return parseJobOptions(input, env);
 }
-
-export const INPUT_NAMES = INPUTS.map((i) => i.name);

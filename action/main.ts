@@ -2,6 +2,7 @@ import * as core from '@actions/core';
 import { runJob } from '../core/jobs/run-job.js';
 import type { JobReport } from '../core/jobs/report.js';
 import type { Logger } from '../core/log.js';
+import { outputValues } from '../core/outputs.js';
 import { readInputs } from './inputs.js';
 import { writeSummary } from './summary.js';
 import { ToolCacheStore } from './tool-cache-store.js';
@@ -13,22 +14,7 @@ const actionsLogger: Logger = {
 };
 
 function setOutputs(report: JobReport): void {
-  const outputs: Record<string, string | number | undefined> = {
-    'client-version': report.clientVersion,
-    'server-version': report.serverVersion,
-    'bin-dir': report.binDir,
-    location: report.location,
-    bytes: report.bytes,
-    sha256: report.sha256,
-    format: report.format,
-    'archive-version': report.archiveVersion,
-    'duration-seconds': report.durationSeconds.toFixed(1),
-    'toc-entries': report.tocEntries,
-    tables: report.tables,
-    manifest: report.manifest,
-  };
-  for (const [name, value] of Object.entries(outputs))
-    if (value !== undefined) core.setOutput(name, String(value));
+  for (const [name, value] of outputValues(report)) core.setOutput(name, String(value));
 }
 
 /** The Action: inputs → one engine call → outputs, PATH and the job summary. */

@@ -1,91 +1,78 @@
 import os from 'node:os';
-import { InputErrors, PgferryError } from './errors.js';
+import { InputErrors, InputProblems, PgferryError, relabelInputErrors } from './errors.js';
+import { cliLabel, envName, parseArgv, type ParsedArgs } from './cli-args.js';
+import { ENGINE_VARIABLES, refuseUnknownVariables } from './env-variables.js';
 import { stderrLogger } from './log.js';
-import { COMMANDS, INPUTS, parseJobOptions } from './options.js';
+import { COMMANDS, INPUTS, parseJobOptions, type JobOptions } from './options.js';
+import { outputValues } from './outputs.js';
 import { runJob } from './jobs/run-job.js';
 import type { JobReport } from './jobs/report.js';
+
+export { envName, parseArgv } from './cli-args.js';
+
+/** Variables the CLI reads besides the inputs' own `PGFERRY_<NAME>`. */
+const CLI_VARIABLES = ['PGFERRY_BIN_DIR', 'PGFERRY_CACHE_DIR'];
 
 /**
  * `pgferry <command> --from … --to …`: the contract's inputs as flags, with `PGFERRY_<NAME>`
  * environment variables as fallbacks (the Fargate task and the scheduled job use those).
  */
-const USAGE = `usage: pgferry <${COMMANDS.join('|')}> [--name value …] [--json]
+export const USAGE = `usage: pgferry <${COMMANDS.join('|')}> [--name value …] [--json]
 
 Inputs (flags, or PGFERRY_<NAME> environment variables):
 ${INPUTS.filter((i) => i.name !== 'command')
   .map((i) => `  --${i.name.padEnd(20)} ${i.description}${i.default ? ` (default ${i.default})` : ''}`)
   .join('\n')}
 
-  --json                 print the report as JSON
-  --help                 this text`;
+  --json                 print the report as JSON (the fields the Action outputs, by the same names)
+  --help                 this text
 
-interface ParsedArgs {
-  values: Map<string, string>;
-  json: boolean;
-  help: boolean;
-}
+Booleans take true or false (--clean=true, --clean true); a bare --clean means true and
+--no-clean false (--no-owner and --no-privileges are names of their own: --no-owner=false).
+Other variables: ${[...CLI_VARIABLES, ...ENGINE_VARIABLES].join(', ')}. Any other PGFERRY_*
+variable, and any unknown flag, is an error.`;
 
-const KNOWN = new Set(INPUTS.map((i) => i.name));
-
-export function parseArgv(argv: readonly string[]): ParsedArgs {
-  const values = new Map<string, string>();
-  let json = false;
-  let help = false;
-  const unknown: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--json') json = true;
-    else if (arg === '--help' || arg === '-h') help = true;
-    else if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=');
-      const name = arg.slice(2, eq === -1 ? undefined : eq);
-      if (!KNOWN.has(name) || name === 'command') {
-        unknown.push(arg.slice(0, eq === -1 ? undefined : eq));
-        continue;
-      }
-      const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-      if (value === undefined) throw new PgferryError(`--${name} needs a value`);
-      // Lists may be given by repeating the flag.
-      values.set(name, values.has(name) ? `${values.get(name)}\n${value}` : value);
-    } else if (!values.has('command')) values.set('command', arg);
-    else unknown.push(arg);
-  }
-  if (unknown.length)
-    throw new PgferryError(
-      `unknown argument${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}\n${USAGE}`,
-    );
-  return { values, json, help };
-}
-
-export function envName(input: string): string {
-  return `PGFERRY_${input.toUpperCase().replace(/-/g, '_')}`;
-}
-
-function printReport(report: JobReport, json: boolean): void {
+/** The report as the CLI prints it: the Action's outputs by the same names, then the CLI's extras. */
+export function formatReport(report: JobReport, json: boolean): string {
+  const outputs = outputValues(report);
   if (json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return;
+    const fields = {
+      command: report.command,
+      ...Object.fromEntries(outputs),
+      'client-source': report.clientSource,
+      reason: report.reason,
+      warnings: report.warnings,
+      filtered: report.filtered,
+    };
+    return `${JSON.stringify(fields, null, 2)}\n`;
   }
-  const rows: [string, unknown][] = [
+  const rows: [string, string | number][] = [
     ['command', report.command],
-    ['client-version', `${report.clientVersion} (${report.clientSource})`],
-    ['server-version', report.serverVersion],
-    ['bin-dir', report.binDir],
-    ['location', report.location],
-    ['bytes', report.bytes],
-    ['sha256', report.sha256],
-    ['format', report.format],
-    ['archive-version', report.archiveVersion],
-    ['toc-entries', report.tocEntries],
-    ['tables', report.tables],
-    ['manifest', report.manifest],
-    ['duration-seconds', report.durationSeconds.toFixed(1)],
+    ...outputs,
+    ['client-source', report.clientSource],
     ['why', report.reason],
   ];
-  for (const [name, value] of rows)
-    if (value !== undefined) process.stdout.write(`${name.padEnd(17)} ${String(value)}\n`);
-  if (report.filtered.length)
-    process.stdout.write(`${'filtered'.padEnd(17)} ${report.filtered.join(', ')}\n`);
+  if (report.filtered.length) rows.push(['filtered', report.filtered.join(', ')]);
+  return rows.map(([name, value]) => `${name.padEnd(17)} ${String(value)}\n`).join('');
+}
+
+/** Every problem with the flags' values and the environment at once, each named as the user wrote it. */
+function readOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): JobOptions {
+  const problems = new InputProblems();
+  refuseUnknownVariables(
+    env,
+    [...INPUTS.map((i) => envName(i.name)), ...CLI_VARIABLES],
+    problems,
+    'pgferry --help',
+  );
+  const get = (name: string): string | undefined => args.values.get(name) ?? env[envName(name)];
+  const options = problems.collect(() => parseJobOptions(get, env));
+  try {
+    problems.throwIfAny();
+  } catch (error) {
+    throw relabelInputErrors(error, cliLabel(args, env));
+  }
+  return options as JobOptions;
 }
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -97,14 +84,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  let label: (input: string) => string = (input) => input;
   try {
-    const args = parseArgv(argv);
-    if (args.help || argv.length === 0) {
+    if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
       process.stdout.write(`${USAGE}\n`);
-      return args.help ? 0 : 2;
+      return argv.length === 0 ? 2 : 0;
     }
-    const get = (name: string): string | undefined => args.values.get(name) ?? env[envName(name)];
-    const options = parseJobOptions(get, env);
+    const args = parseArgv(argv, USAGE);
+    label = cliLabel(args, env);
+    const options = readOptions(args, env);
     const report = await runJob(options, {
       log: stderrLogger,
       signal: controller.signal,
@@ -116,9 +104,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
           `… ${(p.bytes / 1048576).toFixed(1)} MiB, ${(p.bytesPerSecond / 1048576).toFixed(1)} MiB/s, ${(p.elapsedMs / 1000).toFixed(0)} s`,
         ),
     });
-    printReport(report, args.json);
+    process.stdout.write(formatReport(report, args.json));
     return 0;
-  } catch (error) {
+  } catch (caught) {
+    // Input errors found while the job runs (after provisioning) are named the CLI's way too.
+    const error = relabelInputErrors(caught, label);
     if (stoppedBy) {
       // One line, whatever the work in flight made of the cancellation (a cut pipe, a killed child).
       const during = error instanceof PgferryError ? `: ${error.message.split('\n')[0]}` : '';

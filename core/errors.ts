@@ -70,3 +70,14 @@ export class ToolError extends PgferryError {
     super(`${tool} ${how}${stderrTail ? `:\n${stderrTail}` : ''}`);
   }
 }
+
+/**
+ * The same input errors, each renamed by `label` to a front end's own spelling of the input
+ * (`--jobs`, `PGFERRY_JOBS`); any other error is returned as it is.
+ */
+export function relabelInputErrors(error: unknown, label: (input: string) => string): unknown {
+  const renamed = (p: InputError): InputError => new InputError(label(p.input), p.problem);
+  if (error instanceof InputErrors) return new InputErrors(error.problems.map(renamed));
+  if (error instanceof InputError) return renamed(error);
+  return error;
+}

@@ -57761,6 +57761,130 @@ ${failures.join("\n")}`
   };
 }
 
+// core/outputs.ts
+var OUTPUTS = [
+  {
+    name: "client-version",
+    description: "the PostgreSQL client version used, e.g. `17.5`",
+    value: (r5) => r5.clientVersion
+  },
+  {
+    name: "server-version",
+    description: "the server dumped from (dump) or restored into (restore, copy)",
+    value: (r5) => r5.serverVersion
+  },
+  {
+    name: "bin-dir",
+    description: "the directory of pg_dump, pg_restore, psql and pg_dumpall (also on `PATH`)",
+    value: (r5) => r5.binDir
+  },
+  { name: "location", description: "the dump written, or the archive restored", value: (r5) => r5.location },
+  { name: "bytes", description: "size of the dump in bytes", value: (r5) => r5.bytes },
+  { name: "sha256", description: "SHA-256 of a single-file dump", value: (r5) => r5.sha256 },
+  { name: "format", description: "the dump's format", value: (r5) => r5.format },
+  {
+    name: "archive-version",
+    description: "archive format version from the header, e.g. `1.16`",
+    value: (r5) => r5.archiveVersion
+  },
+  {
+    name: "duration-seconds",
+    description: "how long the command took",
+    // Rounded to a tenth of a second; a number in `--json`.
+    value: (r5) => Number(r5.durationSeconds.toFixed(1))
+  },
+  {
+    name: "toc-entries",
+    description: "entries in the archive's table of contents",
+    value: (r5) => r5.tocEntries
+  },
+  {
+    name: "tables",
+    description: "tables in the dump, or in the target after a restore or copy",
+    value: (r5) => r5.tables
+  },
+  {
+    name: "manifest",
+    description: "the backup manifest's S3 URI (backup; one per line for several databases)",
+    value: (r5) => r5.manifest
+  }
+];
+function outputValues(report) {
+  return OUTPUTS.flatMap((o3) => {
+    const value = o3.value(report);
+    return value === void 0 ? [] : [[o3.name, value]];
+  });
+}
+
+// core/near-miss.ts
+function editDistance(a5, b6) {
+  let previous = Array.from({ length: b6.length + 1 }, (_2, j6) => j6);
+  for (let i5 = 1; i5 <= a5.length; i5++) {
+    const current = [i5];
+    for (let j6 = 1; j6 <= b6.length; j6++) {
+      const substitution = (previous[j6 - 1] ?? 0) + (a5[i5 - 1] === b6[j6 - 1] ? 0 : 1);
+      current.push(Math.min((previous[j6] ?? 0) + 1, (current[j6 - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b6.length] ?? 0;
+}
+function nearestName(name, known) {
+  const limit = name.length <= 4 ? 1 : 2;
+  let best;
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance <= limit && (best === void 0 || distance < best.distance))
+      best = { name: candidate, distance };
+  }
+  return best?.name;
+}
+function didYouMean(name, known, otherwise) {
+  const nearest = nearestName(name, known);
+  return nearest === void 0 ? otherwise : `did you mean ${nearest}?`;
+}
+
+// core/values.ts
+function parseBoolean2(raw, input2, fallback2) {
+  const text2 = (raw ?? "").trim();
+  if (text2 === "") return fallback2;
+  if (text2 === "true") return true;
+  if (text2 === "false") return false;
+  throw new InputError(input2, `"${text2}" is not a boolean; expected true or false`);
+}
+var VERIFICATIONS = ["list", "restore"];
+function parseVerification(raw, input2 = "verify") {
+  const text2 = (raw ?? "").trim();
+  if (text2 === "") return "list";
+  const verification = VERIFICATIONS.find((v2) => v2 === text2);
+  if (verification === void 0)
+    throw new InputError(input2, `"${text2}" is not a verification; expected list or restore`);
+  return verification;
+}
+function parseServerSideEncryption(raw, input2 = "s3-sse") {
+  const text2 = (raw ?? "").trim();
+  if (text2 === "") return void 0;
+  if (text2 === "AES256" || text2 === "aws:kms") return text2;
+  throw new InputError(input2, `"${text2}" is not a server-side encryption; expected AES256 or aws:kms`);
+}
+function parseS3Endpoint(raw, input2 = "s3-endpoint") {
+  const text2 = (raw ?? "").trim();
+  if (text2 === "") return void 0;
+  if (!/^https?:\/\/[^/\s]+/.test(text2))
+    throw new InputError(input2, `"${text2}" is not an http(s) URL; expected e.g. https://s3.example.com`);
+  return text2;
+}
+function parseMirror(raw, input2 = "mirror") {
+  const text2 = (raw ?? "").trim();
+  if (text2 === "") return void 0;
+  if (!/^https?:\/\//.test(text2))
+    throw new InputError(
+      input2,
+      `"${text2}" is not an http(s) URL; expected a base URL such as https://mirror.example/pg`
+    );
+  return text2;
+}
+
 // core/options.ts
 var COMMANDS = ["install", "dump", "restore", "copy", "backup"];
 var DUMPS = ["dump", "copy", "backup"];
@@ -57810,20 +57934,40 @@ var INPUTS = [
     for: DUMPS,
     description: "keep these tables\u2019 definitions but not their rows"
   },
-  { name: "schema-only", for: NOT_INSTALL, default: "false", description: "definitions only" },
-  { name: "data-only", for: NOT_INSTALL, default: "false", description: "rows only" },
-  { name: "no-owner", for: NOT_INSTALL, default: "false", description: "do not set object owners" },
-  { name: "no-privileges", for: NOT_INSTALL, default: "false", description: "do not dump or restore grants" },
+  {
+    name: "schema-only",
+    for: NOT_INSTALL,
+    default: "false",
+    type: "boolean",
+    description: "definitions only"
+  },
+  { name: "data-only", for: NOT_INSTALL, default: "false", type: "boolean", description: "rows only" },
+  {
+    name: "no-owner",
+    for: NOT_INSTALL,
+    default: "false",
+    type: "boolean",
+    description: "do not set object owners"
+  },
+  {
+    name: "no-privileges",
+    for: NOT_INSTALL,
+    default: "false",
+    type: "boolean",
+    description: "do not dump or restore grants"
+  },
   {
     name: "globals",
     for: ["dump", "copy"],
     default: "false",
+    type: "boolean",
     description: "also roles and tablespaces (no passwords), restored first"
   },
   {
     name: "clean",
     for: ["restore", "copy"],
     default: "false",
+    type: "boolean",
     description: "drop existing objects in the target first (destructive)"
   },
   {
@@ -57835,12 +57979,14 @@ var INPUTS = [
     name: "create-database",
     for: ["restore", "copy"],
     default: "true",
+    type: "boolean",
     description: "create the target database when it does not exist"
   },
   {
     name: "allow-downgrade",
     for: ["restore", "copy"],
     default: "false",
+    type: "boolean",
     description: "allow restoring a newer major\u2019s dump into an older server"
   },
   {
@@ -57860,10 +58006,16 @@ var INPUTS = [
     description: "more pg_dump / pg_restore arguments, split like a shell would"
   },
   { name: "mirror", for: "all", description: "base URL for client archives (default: theseus-rs releases)" },
-  { name: "cache", for: "all", default: "true", description: "keep provisioned clients" },
+  { name: "cache", for: "all", default: "true", type: "boolean", description: "keep provisioned clients" },
   { name: "s3-endpoint", for: "all", description: "S3-compatible endpoint URL" },
   { name: "s3-region", for: "all", description: "S3 region" },
-  { name: "s3-force-path-style", for: "all", default: "false", description: "path-style S3 addressing" },
+  {
+    name: "s3-force-path-style",
+    for: "all",
+    default: "false",
+    type: "boolean",
+    description: "path-style S3 addressing"
+  },
   { name: "s3-sse", for: "all", description: "server-side encryption: AES256 or aws:kms" },
   { name: "s3-kms-key-id", for: "all", description: "KMS key for aws:kms" }
 ];
@@ -57882,14 +58034,7 @@ function parseJobOptions(get2, env2 = process.env) {
     const v2 = get2(name);
     return v2 === void 0 || v2.trim() === "" ? void 0 : v2.trim();
   };
-  const bool = (name, fallback2) => {
-    const v2 = raw(name);
-    if (v2 === void 0) return fallback2;
-    if (v2 === "true") return true;
-    if (v2 === "false") return false;
-    problems.add(name, `"${v2}" is not a boolean; expected true or false`);
-    return fallback2;
-  };
+  const bool = (name, fallback2) => problems.collect(() => parseBoolean2(raw(name), name, fallback2)) ?? fallback2;
   const commandText = raw("command");
   const command5 = COMMANDS.find((c5) => c5 === commandText);
   if (!command5) {
@@ -57927,36 +58072,23 @@ function parseJobOptions(get2, env2 = process.env) {
     createDatabase: bool("create-database", true),
     allowDowngrade: bool("allow-downgrade", false),
     sqlAfter: splitList(raw("sql-after")),
-    verify: "list",
+    verify: problems.collect(() => parseVerification(raw("verify"))) ?? "list",
     sources: [],
     extraArgs: problems.collect(() => splitExtraArgs(raw("extra-args"))) ?? [],
-    mirror: raw("mirror"),
+    mirror: problems.collect(() => parseMirror(raw("mirror"))),
     cache: bool("cache", true),
     s3: {
-      endpoint: raw("s3-endpoint"),
+      endpoint: problems.collect(() => parseS3Endpoint(raw("s3-endpoint"))),
       region: raw("s3-region"),
       forcePathStyle: bool("s3-force-path-style", false),
+      sse: problems.collect(() => parseServerSideEncryption(raw("s3-sse"))),
       kmsKeyId: raw("s3-kms-key-id")
     }
   };
   if (options.schemaOnly && options.dataOnly)
     problems.add("data-only", "cannot be combined with schema-only");
-  const verify = raw("verify");
-  if (verify !== void 0) {
-    if (verify === "list" || verify === "restore") options.verify = verify;
-    else problems.add("verify", `"${verify}" is not a verification; expected list or restore`);
-  }
-  const sse = raw("s3-sse");
-  if (sse !== void 0) {
-    if (sse === "AES256" || sse === "aws:kms") options.s3.sse = sse;
-    else problems.add("s3-sse", `"${sse}" is not a server-side encryption; expected AES256 or aws:kms`);
-  }
   if (options.s3.kmsKeyId && options.s3.sse !== "aws:kms")
     problems.add("s3-kms-key-id", "needs s3-sse: aws:kms");
-  const endpoint = options.s3.endpoint;
-  if (endpoint !== void 0 && !/^https?:\/\/[^/\s]+/.test(endpoint)) {
-    problems.add("s3-endpoint", `"${endpoint}" is not an http(s) URL; expected e.g. https://s3.example.com`);
-  }
   const from = raw("from");
   const to2 = raw("to");
   const database = (name, value) => {
@@ -58042,17 +58174,29 @@ function passwordsIn(raw, env2) {
 }
 
 // action/inputs.ts
+var INPUT_NAMES = INPUTS.map((i5) => i5.name);
 function input(name) {
   const value = getInput(name);
   return value === "" ? void 0 : value;
+}
+function inputVariable(name) {
+  return `INPUT_${name.replace(/ /g, "_").toUpperCase()}`;
+}
+function undeclaredInputs(env2) {
+  const declared = new Set(INPUT_NAMES.map(inputVariable));
+  return Object.keys(env2).filter((name) => name.startsWith("INPUT_") && !declared.has(name)).sort().map((variable) => {
+    const name = variable.slice("INPUT_".length).toLowerCase();
+    const hint = didYouMean(name, INPUT_NAMES, "see action.yml for the inputs");
+    return `Unexpected input '${name}': pgferry has no such input and ignores it; ${hint}`;
+  });
 }
 function readInputs(env2 = process.env) {
   for (const name of ["from", "to"])
     for (const secret of passwordsIn(input(name), env2)) setSecret(secret);
   if (env2.PGPASSWORD) setSecret(env2.PGPASSWORD);
+  for (const warning3 of undeclaredInputs(env2)) warning(warning3);
   return parseJobOptions(input, env2);
 }
-var INPUT_NAMES = INPUTS.map((i5) => i5.name);
 
 // action/summary.ts
 function mib(bytes) {
@@ -58274,22 +58418,7 @@ var actionsLogger = {
   warn: (m4) => warning(m4)
 };
 function setOutputs(report) {
-  const outputs = {
-    "client-version": report.clientVersion,
-    "server-version": report.serverVersion,
-    "bin-dir": report.binDir,
-    location: report.location,
-    bytes: report.bytes,
-    sha256: report.sha256,
-    format: report.format,
-    "archive-version": report.archiveVersion,
-    "duration-seconds": report.durationSeconds.toFixed(1),
-    "toc-entries": report.tocEntries,
-    tables: report.tables,
-    manifest: report.manifest
-  };
-  for (const [name, value] of Object.entries(outputs))
-    if (value !== void 0) setOutput(name, String(value));
+  for (const [name, value] of outputValues(report)) setOutput(name, String(value));
 }
 async function run2() {
   try {

@@ -7,7 +7,13 @@ import { CLI_BUNDLE, runBundle, type ProcessRun } from '../harness/cli.js';
 import { SHARED_CLIENT_CACHE } from '../harness/engine.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
 import { s3Env, withEnv } from '../harness/s3-engine.js';
-import { captureStdout, lambdaContext, loadHandler, TASK_BUNDLE } from '../harness/scheduled-job.js';
+import {
+  captureStdout,
+  lambdaContext,
+  loadHandler,
+  messagesIn,
+  TASK_BUNDLE,
+} from '../harness/scheduled-job.js';
 import { startSecretsManager, type SecretsManagerStandIn } from '../harness/secrets-manager.js';
 import { mirrorUrl, server, sql, testbed } from '../harness/testbed.js';
 
@@ -83,17 +89,6 @@ function refusal(input: string, name: string): RegExp {
   );
 }
 
-/** Every string in the job's JSON log lines, one per line, so a refusal can be matched as printed. */
-function messagesIn(stdout: string): string {
-  const strings: string[] = [];
-  const walk = (value: unknown): void => {
-    if (typeof value === 'string') strings.push(value);
-    else if (value && typeof value === 'object') Object.values(value).forEach(walk);
-  };
-  for (const line of stdout.split('\n').filter(Boolean)) walk(JSON.parse(line));
-  return strings.join('\n');
-}
-
 async function bucketKeys(): Promise<string[]> {
   return s3.keys(BUCKET);
 }
@@ -123,7 +118,7 @@ describe('the CLI bundle', () => {
       },
     );
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(refusal('from', name));
+    expect(result.stderr).toMatch(refusal('--from', name));
     expect(result.stderr).not.toContain(testbed().password);
     expect(await bucketKeys()).toEqual([]);
   });

@@ -107,7 +107,7 @@ describe.each([
       run,
       box,
       target,
-      new RegExp(`pgferry: confirm: this restore into "${target}" is destructive \\(clean drops`),
+      new RegExp(`pgferry: --confirm: this restore into "${target}" is destructive \\(clean drops`),
     );
   });
 
@@ -122,7 +122,7 @@ describe.each([
       run,
       box,
       target,
-      new RegExp(`pgferry: confirm: "production" does not match the target database "${target}"`),
+      new RegExp(`pgferry: --confirm: "production" does not match the target database "${target}"`),
     );
   });
 

@@ -122,7 +122,7 @@ describe('dump → S3 → restore', () => {
     const run = await cli(['backup', '--from', connUrl(16, db), '--to', '/tmp/not-s3']);
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
-      'pgferry: to: backup stores to S3; expected an s3://bucket/prefix/ URI, not "/tmp/not-s3"\n',
+      'pgferry: --to: backup stores to S3; expected an s3://bucket/prefix/ URI, not "/tmp/not-s3"\n',
     );
     const unknown = await cli(['dump', '--frm', 'x']);
     expect(unknown.code).toBe(1);

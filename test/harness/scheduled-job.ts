@@ -114,3 +114,14 @@ export function emfLines(lines: readonly string[]): EmfLine[] {
   }
   return out;
 }
+
+/** Every string in the job's JSON log lines, one per line, so a refusal can be matched as printed. */
+export function messagesIn(stdout: string): string {
+  const strings: string[] = [];
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') strings.push(value);
+    else if (value && typeof value === 'object') Object.values(value).forEach(walk);
+  };
+  for (const line of stdout.split('\n').filter(Boolean)) walk(JSON.parse(line));
+  return strings.join('\n');
+}
