@@ -14,6 +14,15 @@ import { REPO_ROOT } from '../test/harness/paths.js';
 import { startS3, type S3TestServer } from '../test/harness/s3.js';
 import { startServers, stopServers, type TestbedState } from '../test/harness/servers.js';
 
+/** The CLI's `--json` names its fields as the Action's outputs (`client-version`); this script reads them camelCased. */
+const camelFields = (json: string): unknown =>
+  Object.fromEntries(
+    Object.entries(JSON.parse(json) as Record<string, unknown>).map(([k, v]) => [
+      k.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase()),
+      v,
+    ]),
+  );
+
 const USAGE = `usage: npm run bench -- [--size <n>[KB|MB|GB]] [--runs <n>] [--json <path>]
 
   --size   size of the generated database (default 1GB); RSS is also measured at a tenth of it
@@ -364,7 +373,7 @@ async function main(args: Args): Promise<void> {
       cacheDir = mkdtempSync(path.join(work, 'cache-'));
       const r = await run(process.execPath, installArgs(), { env: { PGFERRY_CACHE_DIR: cacheDir } });
       cold.push(r.seconds);
-      install = JSON.parse(r.stdout) as { binDir: string; clientVersion: string };
+      install = camelFields(r.stdout) as { binDir: string; clientVersion: string };
     }
     for (let i = 0; i < args.runs; i++)
       warm.push(
@@ -439,7 +448,7 @@ async function main(args: Args): Promise<void> {
     // The job's own durationSeconds (from --json): the rest of the wall time is Node starting and exiting.
     const reported = { dump: [] as number[], backup: [] as number[] };
     const reportedSeconds = (stdout: string): number =>
-      (JSON.parse(stdout.slice(stdout.indexOf('{'))) as { durationSeconds: number }).durationSeconds;
+      (camelFields(stdout.slice(stdout.indexOf('{'))) as { durationSeconds: number }).durationSeconds;
     for (let i = 0; i < args.runs; i++) {
       for (const [key, v] of Object.entries(variants) as [
         keyof typeof variants,
@@ -477,7 +486,7 @@ async function main(args: Args): Promise<void> {
       rmSync(path.join(s3.dir, BUCKET), { recursive: true, force: true }); // keep the disk free
       await s3.createBucket(BUCKET).catch(() => {});
     }
-    const dumpReport = JSON.parse(
+    const dumpReport = camelFields(
       (await ferry(['dump', '--from', dbUrl('bench_big'), '--to', file('meta.dump'), '--json'])).stdout,
     ) as { clientVersion: string; reason: string };
     rmSync(file('meta.dump'));

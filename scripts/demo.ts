@@ -42,6 +42,15 @@ const RELEASES_URL = 'https://github.com/theseus-rs/postgresql-binaries/releases
 const CLI = path.join(REPO_ROOT, 'dist', 'pgferry.mjs');
 const TEMP_PREFIX = 'pgferry-demo-';
 
+/** The CLI's `--json` names its fields as the Action's outputs (`client-version`); this script reads them camelCased. */
+const camelFields = (json: string): unknown =>
+  Object.fromEntries(
+    Object.entries(JSON.parse(json) as Record<string, unknown>).map(([k, v]) => [
+      k.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase()),
+      v,
+    ]),
+  );
+
 interface CliReport {
   command: string;
   clientVersion: string;
@@ -183,7 +192,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv, database: string): Promi
         return;
       }
       try {
-        resolve(JSON.parse(stdout) as CliReport);
+        resolve(camelFields(stdout) as CliReport);
       } catch {
         reject(new Error(`pgferry ${args[0]} printed no JSON report:\n${stdout}`));
       }
