@@ -11,17 +11,9 @@ import pg from 'pg';
 import { ensureMirrorFixtures } from '../test/harness/fixtures.js';
 import { startMirror, type MirrorServer } from '../test/harness/mirror.js';
 import { REPO_ROOT } from '../test/harness/paths.js';
+import { camelFields } from '../test/harness/cli-json.js';
 import { startS3, type S3TestServer } from '../test/harness/s3.js';
 import { startServers, stopServers, type TestbedState } from '../test/harness/servers.js';
-
-/** The CLI's `--json` names its fields as the Action's outputs (`client-version`); this script reads them camelCased. */
-const camelFields = (json: string): unknown =>
-  Object.fromEntries(
-    Object.entries(JSON.parse(json) as Record<string, unknown>).map(([k, v]) => [
-      k.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase()),
-      v,
-    ]),
-  );
 
 const USAGE = `usage: npm run bench -- [--size <n>[KB|MB|GB]] [--runs <n>] [--json <path>]
 

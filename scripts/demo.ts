@@ -31,6 +31,7 @@ import { REPO_ROOT } from '../test/harness/paths.js';
 import { startS3, type S3TestServer } from '../test/harness/s3.js';
 import { cleanLeftovers, startServers, stopServers, type TestbedState } from '../test/harness/servers.js';
 import { datasetSql } from '../test/harness/dataset.js';
+import { camelFields } from '../test/harness/cli-json.js';
 
 const MAJOR = 17;
 const SCALE = Number(process.env.PGFERRY_DEMO_SCALE ?? 20000);
@@ -41,15 +42,6 @@ const BUCKET = 'pgferry-demo';
 const RELEASES_URL = 'https://github.com/theseus-rs/postgresql-binaries/releases';
 const CLI = path.join(REPO_ROOT, 'dist', 'pgferry.mjs');
 const TEMP_PREFIX = 'pgferry-demo-';
-
-/** The CLI's `--json` names its fields as the Action's outputs (`client-version`); this script reads them camelCased. */
-const camelFields = (json: string): unknown =>
-  Object.fromEntries(
-    Object.entries(JSON.parse(json) as Record<string, unknown>).map(([k, v]) => [
-      k.replace(/-(\w)/g, (_m, c: string) => c.toUpperCase()),
-      v,
-    ]),
-  );
 
 interface CliReport {
   command: string;
