@@ -2215,50 +2215,50 @@ var require_result = __commonJS({
         }
       }
       _parseRowAsArray(rowData) {
-        const row = new Array(rowData.length);
+        const row2 = new Array(rowData.length);
         for (let i5 = 0, len = rowData.length; i5 < len; i5++) {
           const rawValue = rowData[i5];
           if (rawValue !== null) {
-            row[i5] = this._parsers[i5](rawValue);
+            row2[i5] = this._parsers[i5](rawValue);
           } else {
-            row[i5] = null;
+            row2[i5] = null;
           }
         }
-        return row;
+        return row2;
       }
       parseRow(rowData) {
-        const row = { ...this._prebuiltEmptyResultObject };
+        const row2 = { ...this._prebuiltEmptyResultObject };
         for (let i5 = 0, len = rowData.length; i5 < len; i5++) {
           const rawValue = rowData[i5];
           const field = this.fields[i5].name;
           if (rawValue !== null) {
             const v2 = this.fields[i5].format === "binary" ? Buffer.from(rawValue) : rawValue;
-            row[field] = this._parsers[i5](v2);
+            row2[field] = this._parsers[i5](v2);
           } else {
-            row[field] = null;
+            row2[field] = null;
           }
         }
-        return row;
+        return row2;
       }
-      addRow(row) {
-        this.rows.push(row);
+      addRow(row2) {
+        this.rows.push(row2);
       }
       addFields(fieldDescriptions) {
         this.fields = fieldDescriptions;
         if (this.fields.length) {
           this._parsers = new Array(fieldDescriptions.length);
         }
-        const row = /* @__PURE__ */ Object.create(null);
+        const row2 = /* @__PURE__ */ Object.create(null);
         for (let i5 = 0; i5 < fieldDescriptions.length; i5++) {
           const desc = fieldDescriptions[i5];
-          row[desc.name] = null;
+          row2[desc.name] = null;
           if (this._types) {
             this._parsers[i5] = this._types.getTypeParser(desc.dataTypeID, desc.format || "text");
           } else {
             this._parsers[i5] = types2.getTypeParser(desc.dataTypeID, desc.format || "text");
           }
         }
-        this._prebuiltEmptyResultObject = { ...row };
+        this._prebuiltEmptyResultObject = { ...row2 };
       }
     };
     module.exports = Result2;
@@ -2329,19 +2329,19 @@ var require_query = __commonJS({
         this._accumulateRows = this.callback || !this.listeners("row").length;
       }
       handleDataRow(msg) {
-        let row;
+        let row2;
         if (this._canceledDueToError) {
           return;
         }
         try {
-          row = this._result.parseRow(msg.fields);
+          row2 = this._result.parseRow(msg.fields);
         } catch (err) {
           this._canceledDueToError = err;
           return;
         }
-        this.emit("row", row, this._result);
+        this.emit("row", row2, this._result);
         if (this._accumulateRows) {
-          this._result.addRow(row);
+          this._result.addRow(row2);
         }
       }
       handleCommandComplete(msg, connection) {
@@ -5131,13 +5131,13 @@ var require_query2 = __commonJS({
         if (self._emitRowEvents) {
           if (results.length > 1) {
             rows.forEach((rowOfRows, i5) => {
-              rowOfRows.forEach((row) => {
-                self.emit("row", row, results[i5]);
+              rowOfRows.forEach((row2) => {
+                self.emit("row", row2, results[i5]);
               });
             });
           } else {
-            rows.forEach(function(row) {
-              self.emit("row", row, results);
+            rows.forEach(function(row2) {
+              self.emit("row", row2, results);
             });
           }
         }
@@ -48186,8 +48186,8 @@ var Summary = class {
    * @returns {Summary} summary instance
    */
   addTable(rows) {
-    const tableBody = rows.map((row) => {
-      const cells = row.map((cell) => {
+    const tableBody = rows.map((row2) => {
+      const cells = row2.map((cell) => {
         if (typeof cell === "string") {
           return this.wrap("td", cell);
         }
@@ -52736,10 +52736,10 @@ var To = (s4) => {
 
 // core/pg/client-unpack.ts
 function keepEntry(entryPath) {
-  const rel = entryPath.split("/").slice(1).join("/");
-  if (rel === "bin/" || rel === "lib/" || rel === "bin" || rel === "lib") return true;
+  const rel2 = entryPath.split("/").slice(1).join("/");
+  if (rel2 === "bin/" || rel2 === "lib/" || rel2 === "bin" || rel2 === "lib") return true;
   const tools = new Set(CLIENT_TOOLS.flatMap((t) => [t, `${t}.exe`]));
-  const [dir, name, ...rest] = rel.split("/");
+  const [dir, name, ...rest] = rel2.split("/");
   if (!name || rest.length > 0) return false;
   if (dir === "bin") return tools.has(name) || /\.dll$/i.test(name);
   if (dir === "lib") return /^lib.*\.(so(\.\d+)*|dylib)$/.test(name) && !/\.a$/.test(name);
@@ -53640,14 +53640,14 @@ SELECT current_setting('server_version_num')::int AS num,
 async function serverFacts(spec, role = "database") {
   return withClient(spec, role, async (client) => {
     const { rows } = await client.query(FACTS_SQL);
-    const row = rows[0];
-    if (!row) throw new PgferryError(`${role} ${describeConnection(spec)}: the server returned no facts`);
+    const row2 = rows[0];
+    if (!row2) throw new PgferryError(`${role} ${describeConnection(spec)}: the server returned no facts`);
     return {
-      version: versionFromNum(row.num),
-      versionText: row.text,
-      database: row.database,
-      sizeBytes: Number(row.size),
-      hasUserTables: row.has_user_tables
+      version: versionFromNum(row2.num),
+      versionText: row2.text,
+      database: row2.database,
+      sizeBytes: Number(row2.size),
+      hasUserTables: row2.has_user_tables
     };
   });
 }
@@ -56462,9 +56462,9 @@ async function targetRoles(target) {
         WHERE me.rolname = current_user AND d.datname = current_database()`
     );
     return {
-      roles: new Set(r5.rows.map((row) => row.rolname)),
-      givable: new Set(r5.rows.filter((row) => row.givable).map((row) => row.rolname)),
-      owns: r5.rows.some((row) => row.owns)
+      roles: new Set(r5.rows.map((row2) => row2.rolname)),
+      givable: new Set(r5.rows.filter((row2) => row2.givable).map((row2) => row2.rolname)),
+      owns: r5.rows.some((row2) => row2.owns)
     };
   });
 }
@@ -56638,6 +56638,391 @@ function defaultJobs() {
   return Math.max(1, os8.availableParallelism());
 }
 
+// core/pg/catalog-snapshot.ts
+var snapshotKey = (o3) => `${o3.catalog}:${o3.oid}`;
+var rel = (oid) => `(SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ${oid})`;
+var relSchema = (oid) => `(SELECT c.relnamespace FROM pg_catalog.pg_class c WHERE c.oid = ${oid})`;
+var nspName = (oid) => `(SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid = ${oid})`;
+var row = "md5(t::text)";
+var DEFAULT_ACL_KINDS = `CASE t.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS'
+  WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' WHEN 'L' THEN 'LARGE OBJECTS' END`;
+var DROP_DEFAULT_ACL = `(SELECT string_agg(format('ALTER DEFAULT PRIVILEGES FOR ROLE %I%s REVOKE ALL ON %s FROM %s',
+      pg_catalog.pg_get_userbyid(t.defaclrole),
+      CASE WHEN t.defaclnamespace = 0 THEN '' ELSE format(' IN SCHEMA %I', ${nspName("t.defaclnamespace")}) END,
+      ${DEFAULT_ACL_KINDS},
+      CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END), '; ')
+    || CASE WHEN t.defaclnamespace <> 0 THEN '' ELSE
+         format('; ALTER DEFAULT PRIVILEGES FOR ROLE %1$I GRANT ALL ON %2$s TO %1$I', pg_catalog.pg_get_userbyid(t.defaclrole), ${DEFAULT_ACL_KINDS})
+         || CASE t.defaclobjtype WHEN 'f' THEN format('; ALTER DEFAULT PRIVILEGES FOR ROLE %I GRANT EXECUTE ON FUNCTIONS TO PUBLIC', pg_catalog.pg_get_userbyid(t.defaclrole))
+              WHEN 'T' THEN format('; ALTER DEFAULT PRIVILEGES FOR ROLE %I GRANT USAGE ON TYPES TO PUBLIC', pg_catalog.pg_get_userbyid(t.defaclrole))
+              ELSE '' END END
+  FROM pg_catalog.aclexplode(t.defaclacl) a)`;
+var RESTORE_TABLE = `CASE WHEN t.relkind IN ('r', 'p') THEN format('ALTER TABLE %I.%I %s ROW LEVEL SECURITY, %s ROW LEVEL SECURITY, REPLICA IDENTITY %s',
+    ${nspName("t.relnamespace")}, t.relname,
+    CASE WHEN t.relrowsecurity THEN 'ENABLE' ELSE 'DISABLE' END, CASE WHEN t.relforcerowsecurity THEN 'FORCE' ELSE 'NO FORCE' END,
+    CASE t.relreplident WHEN 'n' THEN 'NOTHING' WHEN 'f' THEN 'FULL' WHEN 'i' THEN 'USING INDEX ' || quote_ident((SELECT ic.relname
+      FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = t.oid AND i.indisreplident))
+    ELSE 'DEFAULT' END) END`;
+var CATALOGS = [
+  {
+    catalog: "pg_namespace",
+    fingerprint: "md5(row(t.nspname, t.nspowner, t.nspacl)::text)",
+    drop: "format('DROP SCHEMA %I CASCADE', t.nspname)",
+    schema: null,
+    // Temporary schemas come and go with other sessions: never the restore's.
+    from: "pg_catalog.pg_namespace t WHERE t.nspname !~ '^pg_(toast|temp_|toast_temp_)'"
+  },
+  {
+    catalog: "pg_class",
+    // Not the whole row: relpages, reltuples and frozen xids move by themselves.
+    fingerprint: "md5(row(t.relname, t.relnamespace, t.relowner, t.relacl, t.reloptions, t.relkind, t.relrowsecurity, t.relforcerowsecurity, t.relreplident)::text)",
+    restore: RESTORE_TABLE,
+    drop: `format('DROP %s %I.%I CASCADE', CASE t.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+      WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' WHEN 'i' THEN 'INDEX' WHEN 'I' THEN 'INDEX'
+      WHEN 'c' THEN 'TYPE' ELSE 'TABLE' END, ${nspName("t.relnamespace")}, t.relname)`,
+    schema: "t.relnamespace",
+    from: "pg_catalog.pg_class t WHERE t.relkind <> 't' AND t.relpersistence <> 't' AND t.relnamespace <> 'pg_toast'::pg_catalog.regnamespace"
+  },
+  {
+    catalog: "pg_proc",
+    fingerprint: row,
+    drop: `format('DROP %s %I.%I(%s) CASCADE', CASE t.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
+      ${nspName("t.pronamespace")}, t.proname, pg_catalog.pg_get_function_identity_arguments(t.oid))`,
+    schema: "t.pronamespace",
+    from: "pg_catalog.pg_proc t"
+  },
+  {
+    catalog: "pg_type",
+    fingerprint: row,
+    drop: `format('DROP %s %I.%I CASCADE', CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, ${nspName("t.typnamespace")}, t.typname)`,
+    schema: "t.typnamespace",
+    from: "pg_catalog.pg_type t"
+  },
+  {
+    catalog: "pg_operator",
+    fingerprint: row,
+    drop: `format('DROP OPERATOR %I.%s (%s, %s) CASCADE', ${nspName("t.oprnamespace")}, t.oprname,
+      CASE WHEN t.oprleft = 0 THEN 'NONE' ELSE pg_catalog.format_type(t.oprleft, NULL) END,
+      CASE WHEN t.oprright = 0 THEN 'NONE' ELSE pg_catalog.format_type(t.oprright, NULL) END)`,
+    schema: "t.oprnamespace",
+    from: "pg_catalog.pg_operator t"
+  },
+  ...["pg_opclass:opc:CLASS", "pg_opfamily:opf:FAMILY"].map((spec) => {
+    const [catalog, p4, kind] = spec.split(":");
+    return {
+      catalog,
+      fingerprint: row,
+      drop: `format('DROP OPERATOR ${kind} %I.%I USING %I CASCADE', ${nspName(`t.${p4}namespace`)}, t.${p4}name,
+        (SELECT am.amname FROM pg_catalog.pg_am am WHERE am.oid = t.${p4 === "opc" ? "opcmethod" : "opfmethod"}))`,
+      schema: `t.${p4}namespace`,
+      from: `pg_catalog.${catalog} t`
+    };
+  }),
+  ...[
+    "pg_collation:coll:COLLATION",
+    "pg_conversion:con:CONVERSION",
+    "pg_ts_parser:prs:TEXT SEARCH PARSER",
+    "pg_ts_dict:dict:TEXT SEARCH DICTIONARY",
+    "pg_ts_template:tmpl:TEXT SEARCH TEMPLATE",
+    "pg_ts_config:cfg:TEXT SEARCH CONFIGURATION",
+    "pg_statistic_ext:stx:STATISTICS"
+  ].map((spec) => {
+    const [catalog, p4, kind] = spec.split(":");
+    return {
+      catalog,
+      fingerprint: row,
+      drop: `format('DROP ${kind} %I.%I CASCADE', ${nspName(`t.${p4}namespace`)}, t.${p4}name)`,
+      schema: `t.${p4}namespace`,
+      from: `pg_catalog.${catalog} t`
+    };
+  }),
+  ...[
+    "pg_extension:extname:EXTENSION",
+    "pg_event_trigger:evtname:EVENT TRIGGER",
+    "pg_publication:pubname:PUBLICATION",
+    "pg_foreign_data_wrapper:fdwname:FOREIGN DATA WRAPPER",
+    "pg_foreign_server:srvname:SERVER",
+    "pg_am:amname:ACCESS METHOD",
+    "pg_language:lanname:LANGUAGE"
+  ].map((spec) => {
+    const [catalog, name, kind] = spec.split(":");
+    return {
+      catalog,
+      fingerprint: row,
+      drop: `format('DROP ${kind} %I CASCADE', t.${name})`,
+      schema: null,
+      from: `pg_catalog.${catalog} t`
+    };
+  }),
+  {
+    catalog: "pg_subscription",
+    // Readable columns only (subconninfo is not); pg_dump makes subscriptions without a slot connection.
+    fingerprint: "md5(row(t.subname, t.subowner, t.subenabled)::text)",
+    drop: "format('ALTER SUBSCRIPTION %1$I DISABLE; ALTER SUBSCRIPTION %1$I SET (slot_name = NONE); DROP SUBSCRIPTION %1$I', t.subname)",
+    schema: null,
+    from: "(SELECT oid, subname, subowner, subenabled, subdbid FROM pg_catalog.pg_subscription) t WHERE t.subdbid = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = current_database())"
+  },
+  {
+    catalog: "pg_user_mappings",
+    classOf: "pg_user_mapping",
+    // The view, which anyone may read; the catalog itself is the superuser's.
+    oid: "t.umid",
+    fingerprint: "md5(row(t.umuser, t.srvid, t.umoptions)::text)",
+    drop: "format('DROP USER MAPPING FOR %s SERVER %I', CASE WHEN t.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(t.usename) END, t.srvname)",
+    schema: null,
+    from: "pg_catalog.pg_user_mappings t"
+  },
+  {
+    catalog: "pg_cast",
+    fingerprint: row,
+    drop: "format('DROP CAST (%s AS %s) CASCADE', pg_catalog.format_type(t.castsource, NULL), pg_catalog.format_type(t.casttarget, NULL))",
+    schema: null,
+    from: "pg_catalog.pg_cast t"
+  },
+  {
+    catalog: "pg_transform",
+    fingerprint: row,
+    drop: "format('DROP TRANSFORM FOR %s LANGUAGE %I CASCADE', pg_catalog.format_type(t.trftype, NULL), (SELECT l.lanname FROM pg_catalog.pg_language l WHERE l.oid = t.trflang))",
+    schema: null,
+    from: "pg_catalog.pg_transform t"
+  },
+  {
+    catalog: "pg_largeobject_metadata",
+    // Large objects are addressed by pg_largeobject's class, in pg_depend and pg_describe_object alike.
+    classOf: "pg_largeobject",
+    fingerprint: row,
+    drop: "format('SELECT pg_catalog.lo_unlink(%s)', t.oid)",
+    schema: null,
+    from: "pg_catalog.pg_largeobject_metadata t"
+  },
+  ...[
+    "pg_policy:polname:polrelid:POLICY",
+    "pg_rewrite:rulename:ev_class:RULE",
+    "pg_trigger:tgname:tgrelid:TRIGGER"
+  ].map((spec) => {
+    const [catalog, name, table, kind] = spec.split(":");
+    return {
+      catalog,
+      fingerprint: row,
+      drop: `format('DROP ${kind} %I ON %s CASCADE', t.${name}, ${rel(`t.${table}`)})`,
+      schema: relSchema(`t.${table}`),
+      from: `pg_catalog.${catalog} t`
+    };
+  }),
+  {
+    catalog: "pg_constraint",
+    fingerprint: row,
+    drop: `CASE WHEN t.conrelid <> 0 THEN format('ALTER TABLE %s DROP CONSTRAINT %I CASCADE', ${rel("t.conrelid")}, t.conname)
+      ELSE format('ALTER DOMAIN %s DROP CONSTRAINT %I CASCADE', t.contypid::pg_catalog.regtype, t.conname) END`,
+    schema: "t.connamespace",
+    from: "pg_catalog.pg_constraint t"
+  },
+  {
+    catalog: "pg_attrdef",
+    fingerprint: row,
+    drop: `format('ALTER TABLE %s ALTER COLUMN %I DROP DEFAULT', ${rel("t.adrelid")},
+      (SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = t.adrelid AND a.attnum = t.adnum))`,
+    schema: relSchema("t.adrelid"),
+    from: "pg_catalog.pg_attrdef t"
+  },
+  {
+    catalog: "pg_default_acl",
+    fingerprint: row,
+    drop: DROP_DEFAULT_ACL,
+    schema: "NULLIF(t.defaclnamespace, 0)",
+    from: "pg_catalog.pg_default_acl t"
+  },
+  {
+    catalog: "pg_publication_rel",
+    fingerprint: row,
+    drop: `format('ALTER PUBLICATION %I DROP TABLE %s', (SELECT p.pubname FROM pg_catalog.pg_publication p WHERE p.oid = t.prpubid), ${rel("t.prrelid")})`,
+    schema: relSchema("t.prrelid"),
+    from: "pg_catalog.pg_publication_rel t"
+  },
+  {
+    catalog: "pg_publication_namespace",
+    fingerprint: row,
+    drop: `format('ALTER PUBLICATION %I DROP TABLES IN SCHEMA %I', (SELECT p.pubname FROM pg_catalog.pg_publication p WHERE p.oid = t.pnpubid), ${nspName("t.pnnspid")})`,
+    schema: "t.pnnspid",
+    from: "pg_catalog.pg_publication_namespace t",
+    since: 15
+  }
+];
+var INTERNAL_DEPTYPES = "('i', 'e', 'x', 'P', 'S')";
+function catalogSelect(q4) {
+  const oid = q4.oid ?? "t.oid";
+  const cls = `'pg_catalog.${q4.classOf ?? q4.catalog}'::pg_catalog.regclass`;
+  const where = q4.from.includes(" WHERE ") ? " AND " : " WHERE ";
+  return `SELECT '${q4.catalog}' AS catalog, ${oid}::text AS oid, ${q4.fingerprint} AS fp,
+      coalesce(pg_catalog.pg_describe_object(${cls}, ${oid}, 0), '${q4.catalog} ' || ${oid}::text) AS label,
+      ${q4.drop ?? "NULL"} AS drop, ${q4.restore ?? "NULL"} AS restore, (${q4.schema ?? "NULL"})::text AS schema,
+      EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = ${cls} AND d.objid = ${oid}
+              AND d.deptype IN ${INTERNAL_DEPTYPES}) AS internal
+    FROM ${q4.from}${where}${oid} >= 16384`;
+}
+var COMMENTS = `SELECT 'pg_description' AS catalog, d.classoid || '.' || d.objoid || '.' || d.objsubid AS oid,
+    md5(d.description) AS fp,
+    'comment on ' || coalesce(pg_catalog.pg_describe_object(d.classoid, d.objoid, d.objsubid), d.objoid::text) AS label,
+    NULL AS drop, NULL AS restore, NULL AS schema, true AS internal
+  FROM pg_catalog.pg_description d WHERE d.objoid >= 16384`;
+function snapshotQuery(major) {
+  const parts = CATALOGS.filter((q4) => (q4.since ?? 0) <= major).map(catalogSelect);
+  return [...parts, COMMENTS].join("\nUNION ALL\n");
+}
+async function takeSnapshot(client, major) {
+  const { rows } = await client.query(snapshotQuery(major));
+  const out = /* @__PURE__ */ new Map();
+  for (const r5 of rows) {
+    const o3 = {
+      catalog: r5.catalog,
+      oid: r5.oid,
+      fingerprint: r5.fp,
+      label: r5.label,
+      internal: r5.internal,
+      ...r5.drop !== null ? { drop: r5.drop } : {},
+      ...r5.restore !== null ? { restore: r5.restore } : {},
+      ...r5.schema !== null ? { schema: r5.schema } : {}
+    };
+    out.set(snapshotKey(o3), o3);
+  }
+  return out;
+}
+function compareSnapshots(before, now) {
+  const added = [...now.values()].filter((o3) => !before.has(snapshotKey(o3)));
+  const removed = [...before.values()].filter((o3) => !now.has(snapshotKey(o3)));
+  const changed = [...now.values()].filter((o3) => {
+    const old = before.get(snapshotKey(o3));
+    return old !== void 0 && old.fingerprint !== o3.fingerprint;
+  });
+  return { added, removed, changed };
+}
+
+// core/jobs/undo-new-objects.ts
+function undoPlanOf(o3, archive, target) {
+  const options = applyOptionsOf(o3);
+  return { target: o3.to, targetVersion: target.version, archive, file: o3.from, options, log: o3.log };
+}
+async function undoOnFailure(plan) {
+  if (plan.path !== "pg_restore" || plan.jobs <= 1 || plan.createdDatabase)
+    return (error3) => Promise.reject(error3 instanceof Error ? error3 : new Error(String(error3)));
+  await refuseRowsIntoExistingTables(plan);
+  const before = await withClient(plan.target, "to", (c5) => readCatalog(c5, plan.targetVersion));
+  plan.log.info(
+    `${plan.jobs} jobs into a database that existed before: its catalog was recorded (${before.size} objects); should the restore fail, every object it made is dropped again`
+  );
+  return async (error3) => {
+    const note = await undo(plan, before).catch(
+      (undoError) => `undoing it failed (${undoError.message}); what the restore had made is still there`
+    );
+    throw withNote(error3, note);
+  };
+}
+async function readCatalog(c5, version2) {
+  await c5.query("SET search_path = pg_catalog, pg_temp");
+  return takeSnapshot(c5, version2.major);
+}
+async function refuseRowsIntoExistingTables(plan) {
+  const why = dataOnlyReason(plan.options) ?? await dataWithoutTables(plan);
+  if (why === void 0) return;
+  throw new InputError(
+    "jobs",
+    `${plan.jobs} jobs cannot restore rows into tables that existed before (${why}): each job commits on its own, and a failure would leave the rows loaded so far, which no undo can tell from the table's own; give jobs: 1 (or auto), which restores in one transaction`
+  );
+}
+var SHORT_WITH_VALUE = new Set("dfFhIjLnNpPStTU");
+function dataOnlyReason(o3) {
+  if (o3.dataOnly) return "data-only";
+  const args = o3.extraArgs ?? [];
+  const sections = [];
+  for (let i5 = 0; i5 < args.length; i5++) {
+    const word = args[i5] ?? "";
+    if (word === "--data-only") return "extra-args --data-only";
+    if (word.startsWith("--section=")) sections.push(word.slice("--section=".length));
+    else if (word === "--section") sections.push(args[++i5] ?? "");
+    else if (/^-[^-]/.test(word)) {
+      for (const letter of word.slice(1)) {
+        if (letter === "a") return `extra-args ${word}`;
+        if (SHORT_WITH_VALUE.has(letter)) break;
+      }
+    }
+  }
+  if (sections.includes("data") && !sections.includes("pre-data")) return "extra-args --section=data";
+  return void 0;
+}
+async function dataWithoutTables(plan) {
+  const format2 = plan.archive.format;
+  if (format2 !== "custom" && format2 !== "directory" && format2 !== "tar") return void 0;
+  const entries = await readTocEntries(plan.file, format2);
+  const made = new Set(
+    entries.filter((e5) => e5.desc === "TABLE").map((e5) => JSON.stringify([e5.namespace, e5.tag]))
+  );
+  const orphan = entries.find(
+    (e5) => e5.desc === "TABLE DATA" && !made.has(JSON.stringify([e5.namespace, e5.tag]))
+  );
+  return orphan && `the archive holds the rows of ${orphan.namespace ?? ""}.${orphan.tag} but not the table`;
+}
+var LISTED = 8;
+function listed(objects) {
+  const head = objects.slice(0, LISTED).map((o3) => o3.label);
+  const more = objects.length > LISTED ? `, and ${objects.length - LISTED} more` : "";
+  return head.join(", ") + more;
+}
+function dropOrder(added) {
+  const droppable = added.filter((o3) => o3.drop !== void 0 && !o3.internal);
+  const newSchemas = new Set(droppable.filter((o3) => o3.catalog === "pg_namespace").map((o3) => o3.oid));
+  const rank = (o3) => o3.catalog === "pg_event_trigger" ? 0 : o3.catalog === "pg_namespace" ? 1 : 2;
+  return droppable.filter((o3) => o3.catalog === "pg_namespace" || o3.schema === void 0 || !newSchemas.has(o3.schema)).sort((a5, b6) => rank(a5) - rank(b6) || Number(b6.oid) - Number(a5.oid));
+}
+var EXISTS = {
+  pg_user_mappings: "SELECT 1 FROM pg_catalog.pg_user_mappings WHERE umid = $1",
+  pg_subscription: "SELECT 1 FROM pg_catalog.pg_subscription WHERE oid = $1"
+};
+async function stillThere(c5, o3) {
+  const sql = EXISTS[o3.catalog] ?? `SELECT 1 FROM pg_catalog.${o3.catalog} WHERE oid = $1`;
+  return ((await c5.query(sql, [o3.oid])).rowCount ?? 0) > 0;
+}
+async function undo(plan, before) {
+  return withClient(plan.target, "to", async (c5) => {
+    await c5.query("BEGIN");
+    try {
+      const { added: made, changed } = compareSnapshots(before, await readCatalog(c5, plan.targetVersion));
+      for (const o3 of dropOrder(made)) if (await stillThere(c5, o3)) await c5.query(o3.drop ?? "");
+      for (const o3 of changed) {
+        const restore = before.get(snapshotKey(o3))?.restore;
+        if (restore !== void 0) await c5.query(restore);
+      }
+      const after = compareSnapshots(before, await readCatalog(c5, plan.targetVersion));
+      if (after.removed.length > 0) {
+        throw new PgferryError(
+          `dropping what it made would also drop what was there before: ${listed(after.removed)}`
+        );
+      }
+      await c5.query("COMMIT");
+      plan.log.info(`the failed restore's ${made.length} new objects were dropped`);
+      const remaining = after.added.filter((o3) => o3.catalog !== "pg_description");
+      const unchangeable = [...after.changed, ...after.added.filter((o3) => o3.catalog === "pg_description")];
+      if (remaining.length > 0)
+        return `the objects this restore had made were dropped, except these, which pgferry cannot drop: ${listed(remaining)}`;
+      if (unchangeable.length > 0) {
+        return `the objects this restore had made were dropped, but it had also changed objects that were there before, which dropping cannot undo: ${listed(unchangeable)}`;
+      }
+      return made.length === 0 ? "it had made no objects; the database is as it was" : `the ${made.length} objects this restore had made were dropped; the database is as it was`;
+    } catch (error3) {
+      await c5.query("ROLLBACK").catch(() => {
+      });
+      throw error3;
+    }
+  });
+}
+function withNote(error3, note) {
+  if (error3 instanceof ToolError)
+    return new ToolError(error3.tool, error3.exitCode, error3.signal, `${error3.stderrTail}
+${note}`);
+  if (error3 instanceof InputError) return new InputError(error3.input, `${error3.problem}; ${note}`);
+  const message = error3 instanceof Error ? error3.message : String(error3);
+  return new PgferryError(`${message}; ${note}`, { cause: error3 });
+}
+
 // core/jobs/restore.ts
 function restoreJobs(archive, path17, jobs, seekable, intoExisting = false) {
   const parallelOk = seekable && path17 === "pg_restore" && (archive.format === "custom" || archive.format === "directory");
@@ -56650,16 +57035,11 @@ function restoreJobs(archive, path17, jobs, seekable, intoExisting = false) {
       reason: `one job instead of ${jobs === "auto" ? `${wanted} (jobs: auto)` : `jobs: ${jobs}`}: ${why}`
     };
   }
-  if (wanted > 1 && intoExisting) {
-    const why = "the target database existed before this restore, and only a one-job restore runs in one transaction there (a failure leaves it as it was)";
-    if (jobs === "auto")
-      return {
-        jobs: 1,
-        reason: `one job instead of ${wanted} (jobs: auto): ${why}; give jobs to restore in parallel anyway`
-      };
+  if (wanted > 1 && intoExisting && jobs === "auto") {
+    const why = "the target database existed before this restore, and a one-job restore runs in one transaction there (nothing is seen until it commits; a failure leaves it as it was)";
     return {
-      jobs: wanted,
-      reason: `${wanted} jobs into a database that existed before: not all-or-nothing \u2014 a failure leaves what was restored so far (one job would run in one transaction)`
+      jobs: 1,
+      reason: `one job instead of ${wanted} (jobs: auto): ${why}; give jobs to restore in parallel (a failure then drops every object it made)`
     };
   }
   return { jobs: wanted };
@@ -56731,6 +57111,7 @@ async function restoreFromPath(o3) {
       `restoring into ${describeConnection(o3.to)} with ${path17 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
     );
     const inputSize = (await stat6(o3.from)).size;
+    const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path17, jobs, createdDatabase });
     const filtered = await applyArchive({
       client,
       path: path17,
@@ -56746,7 +57127,7 @@ async function restoreFromPath(o3) {
       signal: o3.signal,
       onProgress: o3.onProgress && ((p4) => o3.onProgress?.({ ...p4, bytes: p4.bytes || inputSize })),
       progressIntervalMs: o3.progressIntervalMs
-    });
+    }).catch(undo2);
     if (filtered.length) {
       o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
     }
@@ -56814,7 +57195,7 @@ async function verifyByList(o3, client, ref, sha256, database, tocEntries) {
     stdout: "capture",
     signal: o3.signal
   });
-  const listed = stdout.split("\n").filter((l3) => /^\d+;/.test(l3)).length;
+  const listed2 = stdout.split("\n").filter((l3) => /^\d+;/.test(l3)).length;
   await finished2(meter);
   const readBack = meter.digest();
   const header = listingHeader(stdout);
@@ -56823,12 +57204,12 @@ async function verifyByList(o3, client, ref, sha256, database, tocEntries) {
     header.format !== "CUSTOM" && `pg_restore --list shows format ${header.format ?? "nothing"}, expected CUSTOM`,
     header.dbname !== database && `pg_restore --list names database ${header.dbname ?? "nothing"}, expected ${database}`,
     (tocEntries === void 0 || header.tocEntries !== tocEntries) && `pg_restore --list counts ${header.tocEntries ?? "no"} TOC entries, the streamed header ${tocEntries ?? "none"}`,
-    tocEntries !== void 0 && listed > tocEntries && `pg_restore listed ${listed} entries, more than the ${tocEntries} the header holds`
+    tocEntries !== void 0 && listed2 > tocEntries && `pg_restore listed ${listed2} entries, more than the ${tocEntries} the header holds`
   ].filter((p4) => typeof p4 === "string");
   return {
     method: "list",
     result: problems.length ? "failed" : "passed",
-    tocEntries: listed,
+    tocEntries: listed2,
     ...problems.length ? { detail: problems.join("; ") } : {}
   };
 }

@@ -20,6 +20,7 @@ import { archiveContents, cleanPrelude, plainContents } from './clean.js';
 import { databasePropertiesSql, propertyOptionsOf } from './database-properties.js';
 import { readTocEntries } from '../pg/archive-toc.js';
 import { defaultJobs } from './dump.js';
+import { undoOnFailure, undoPlanOf } from './undo-new-objects.js';
 
 export interface RestoreOptions extends ApplyOptions, JobHooks {
   /** An archive file, a directory archive, or a plain `.sql` / `.sql.gz`. */
@@ -67,7 +68,7 @@ export function restoreJobs(
   path: RestorePath,
   jobs: number | 'auto',
   seekable: boolean,
-  /** The target database was there before the restore: a parallel restore is not all-or-nothing there. */
+  /** The target database was there before the restore: jobs: auto takes one transaction there. */
   intoExisting = false,
 ): JobsChoice {
   const parallelOk =
@@ -89,17 +90,14 @@ export function restoreJobs(
       reason: `one job instead of ${jobs === 'auto' ? `${wanted} (jobs: auto)` : `jobs: ${jobs}`}: ${why}`,
     };
   }
-  if (wanted > 1 && intoExisting) {
+  // Given by number, parallel jobs into an existing database are undone on failure
+  // (undo-new-objects.ts); auto keeps the one transaction, which also hides the restore until it commits.
+  if (wanted > 1 && intoExisting && jobs === 'auto') {
     const why =
-      'the target database existed before this restore, and only a one-job restore runs in one transaction there (a failure leaves it as it was)';
-    if (jobs === 'auto')
-      return {
-        jobs: 1,
-        reason: `one job instead of ${wanted} (jobs: auto): ${why}; give jobs to restore in parallel anyway`,
-      };
+      'the target database existed before this restore, and a one-job restore runs in one transaction there (nothing is seen until it commits; a failure leaves it as it was)';
     return {
-      jobs: wanted,
-      reason: `${wanted} jobs into a database that existed before: not all-or-nothing — a failure leaves what was restored so far (one job would run in one transaction)`,
+      jobs: 1,
+      reason: `one job instead of ${wanted} (jobs: auto): ${why}; give jobs to restore in parallel (a failure then drops every object it made)`,
     };
   }
   return { jobs: wanted };
@@ -222,6 +220,7 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
       `restoring into ${describeConnection(o.to)} with ${path === 'psql' ? 'psql' : 'pg_restore'} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`,
     );
     const inputSize = (await stat(o.from)).size;
+    const undo = await undoOnFailure({ ...undoPlanOf(o, archive, target), path, jobs, createdDatabase });
     const filtered = await applyArchive({
       client,
       path,
@@ -237,7 +236,7 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
       signal: o.signal,
       onProgress: o.onProgress && ((p) => o.onProgress?.({ ...p, bytes: p.bytes || inputSize })),
       progressIntervalMs: o.progressIntervalMs,
-    });
+    }).catch(undo);
     if (filtered.length) {
       o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
     }

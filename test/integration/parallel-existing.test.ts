@@ -12,8 +12,9 @@ import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js'
 
 /**
  * `jobs: auto` into a database that already existed: only one job runs in one transaction, so that is
- * what auto chooses there — a corrupt archive then leaves the database exactly as it was. A database
- * pgferry creates itself still gets parallel jobs (a failure drops it again).
+ * what auto chooses there — a corrupt archive then leaves the database exactly as it was. Jobs given
+ * by number run in parallel and are undone on failure (undo-new-objects.ts). A database pgferry
+ * creates itself still gets parallel jobs (a failure drops it again).
  */
 const scratch = scratchDir();
 let tools: ClientTools;
@@ -65,14 +66,17 @@ describe('jobs: auto into a database that existed before', () => {
       );
   });
 
-  it('restores in parallel when asked for by number, and warns that it is not all-or-nothing', async () => {
+  it('restores in parallel when asked for by number, and a corrupt archive then leaves the database as it was', async () => {
     const db = await createDatabase(17, 'par_old');
+    await sql(17, db, 'CREATE TABLE keep (id int); INSERT INTO keep VALUES (1)');
+    const before = [await schemaOf(tools, 17, db), await rowHashes(17, db)];
     const log = new RecordingLogger();
-    const result = await restore(good, db, 2, log);
-    expect(result.jobs).toBe(2);
-    expect(log.warnings.join('\n')).toContain(
-      '2 jobs into a database that existed before: not all-or-nothing',
-    );
+    const error = await failureOf(restore(corrupt, db, 2, log));
+    expect(error.message).toMatch(/objects this restore had made were dropped; the database is as it was/);
+    expect([await schemaOf(tools, 17, db), await rowHashes(17, db)]).toEqual(before);
+    expect(log.warnings.join('\n')).not.toContain('not all-or-nothing');
+    const ok = await createDatabase(17, 'par_old');
+    expect((await restore(good, ok, 2)).jobs).toBe(2);
   });
 
   it('keeps parallel jobs for a database it creates itself, and drops it again on failure', async () => {

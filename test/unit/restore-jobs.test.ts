@@ -38,4 +38,20 @@ describe('restoreJobs', () => {
       jobs: 4,
     });
   });
+
+  it('into a database that existed before: auto keeps one transaction, a number runs in parallel', () => {
+    const auto = restoreJobs(custom('set'), 'pg_restore', 'auto', true, true);
+    if (defaultJobs() > 1) {
+      expect(auto.jobs).toBe(1);
+      expect(auto.reason).toMatch(
+        /^one job instead of \d+ \(jobs: auto\): the target database existed before/,
+      );
+      expect(auto.reason).toContain('a failure then drops every object it made');
+    } else expect(auto).toEqual({ jobs: 1 });
+    // Undone on failure (undo-new-objects.ts): nothing left to warn about.
+    expect(restoreJobs(custom('set'), 'pg_restore', 2, true, true)).toEqual({ jobs: 2 });
+    expect(restoreJobs({ format: 'directory', compression: 'gzip' }, 'pg_restore', 3, true, true)).toEqual({
+      jobs: 3,
+    });
+  });
 });
