@@ -120,6 +120,14 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'drop existing objects in the target first (destructive)',
   },
   {
+    name: 'swap',
+    for: ['restore', 'copy'],
+    default: 'true',
+    type: 'boolean',
+    description:
+      'with clean: build the new database beside the target and swap it in when complete (needs CREATEDB and room for two copies); false drops and restores in place',
+  },
+  {
     name: 'confirm',
     for: ['restore', 'copy'],
     description: 'the target database name; required when the operation is destructive',
@@ -200,6 +208,7 @@ export interface JobOptions extends ObjectFilters {
   noPrivileges: boolean;
   globals: boolean;
   clean: boolean;
+  swap: boolean;
   confirm?: string;
   createDatabase: boolean;
   allowDowngrade: boolean;
@@ -276,6 +285,7 @@ export function parseJobOptions(get: InputSource, env: NodeJS.ProcessEnv = proce
     noPrivileges: bool('no-privileges', false),
     globals: bool('globals', false),
     clean: bool('clean', false),
+    swap: bool('swap', true),
     confirm: raw('confirm'),
     createDatabase: bool('create-database', true),
     allowDowngrade: bool('allow-downgrade', false),

@@ -1457,7 +1457,7 @@ var require_utils2 = __commonJS({
     var nodeCrypto = __require("crypto");
     module.exports = {
       postgresMd5PasswordHash,
-      randomBytes: randomBytes5,
+      randomBytes: randomBytes6,
       deriveKey,
       sha256,
       hashByName,
@@ -1467,7 +1467,7 @@ var require_utils2 = __commonJS({
     var webCrypto = nodeCrypto.webcrypto || globalThis.crypto;
     var subtleCrypto = webCrypto.subtle;
     var textEncoder = new TextEncoder();
-    function randomBytes5(length) {
+    function randomBytes6(length) {
       return webCrypto.getRandomValues(Buffer.alloc(length));
     }
     async function md5(string) {
@@ -3731,7 +3731,7 @@ var require_split2 = __commonJS({
 var require_helper = __commonJS({
   "node_modules/pgpass/lib/helper.js"(exports, module) {
     "use strict";
-    var path17 = __require("path");
+    var path18 = __require("path");
     var Stream = __require("stream").Stream;
     var split2 = require_split2();
     var util = __require("util");
@@ -3770,7 +3770,7 @@ var require_helper = __commonJS({
     };
     module.exports.getFileName = function(rawEnv) {
       var env2 = rawEnv || process.env;
-      var file = env2.PGPASSFILE || (isWin ? path17.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path17.join(env2.HOME || "./", ".pgpass"));
+      var file = env2.PGPASSFILE || (isWin ? path18.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path18.join(env2.HOME || "./", ".pgpass"));
       return file;
     };
     module.exports.usePgPass = function(stats, fname) {
@@ -3902,7 +3902,7 @@ var require_helper = __commonJS({
 var require_lib = __commonJS({
   "node_modules/pgpass/lib/index.js"(exports, module) {
     "use strict";
-    var path17 = __require("path");
+    var path18 = __require("path");
     var fs5 = __require("fs");
     var helper = require_helper();
     module.exports = function(connInfo, cb) {
@@ -7530,14 +7530,14 @@ var init_readFile = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/readFile.js"() {
     filePromises = {};
     fileIntercept = {};
-    readFile2 = (path17, options) => {
-      if (fileIntercept[path17] !== void 0) {
-        return fileIntercept[path17];
+    readFile2 = (path18, options) => {
+      if (fileIntercept[path18] !== void 0) {
+        return fileIntercept[path18];
       }
-      if (!filePromises[path17] || options?.ignoreCache) {
-        filePromises[path17] = fsReadFile(path17, "utf8");
+      if (!filePromises[path18] || options?.ignoreCache) {
+        filePromises[path18] = fsReadFile(path18, "utf8");
       }
-      return filePromises[path17];
+      return filePromises[path18];
     };
   }
 });
@@ -7649,8 +7649,8 @@ var init_externalDataInterceptor = __esm({
       getFileRecord() {
         return fileIntercept;
       },
-      interceptFile(path17, contents) {
-        fileIntercept[path17] = Promise.resolve(contents);
+      interceptFile(path18, contents) {
+        fileIntercept[path18] = Promise.resolve(contents);
       },
       getTokenRecord() {
         return tokenIntercept;
@@ -10672,8 +10672,8 @@ var init_createConfigValueProvider = __esm({
               return endpoint.url.href;
             }
             if ("hostname" in endpoint) {
-              const { protocol, hostname, port, path: path17 } = endpoint;
-              return `${protocol}//${hostname}${port ? ":" + port : ""}${path17}`;
+              const { protocol, hostname, port, path: path18 } = endpoint;
+              return `${protocol}//${hostname}${port ? ":" + port : ""}${path18}`;
             }
           }
           return endpoint;
@@ -11049,18 +11049,18 @@ var getAttrPathList;
 var init_getAttrPathList = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttrPathList.js"() {
     init_types2();
-    getAttrPathList = (path17) => {
-      const parts = path17.split(".");
+    getAttrPathList = (path18) => {
+      const parts = path18.split(".");
       const pathList = [];
       for (const part of parts) {
         const squareBracketIndex = part.indexOf("[");
         if (squareBracketIndex !== -1) {
           if (part.indexOf("]") !== part.length - 1) {
-            throw new EndpointError(`Path: '${path17}' does not end with ']'`);
+            throw new EndpointError(`Path: '${path18}' does not end with ']'`);
           }
           const arrayIndex = part.slice(squareBracketIndex + 1, -1);
           if (Number.isNaN(parseInt(arrayIndex))) {
-            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path17}'`);
+            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path18}'`);
           }
           if (squareBracketIndex !== 0) {
             pathList.push(part.slice(0, squareBracketIndex));
@@ -11081,9 +11081,9 @@ var init_getAttr = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttr.js"() {
     init_types2();
     init_getAttrPathList();
-    getAttr = (value, path17) => getAttrPathList(path17).reduce((acc, index) => {
+    getAttr = (value, path18) => getAttrPathList(path18).reduce((acc, index) => {
       if (typeof acc !== "object") {
-        throw new EndpointError(`Index '${index}' in '${path17}' not found in '${JSON.stringify(value)}'`);
+        throw new EndpointError(`Index '${index}' in '${path18}' not found in '${JSON.stringify(value)}'`);
       } else if (Array.isArray(acc)) {
         const i5 = parseInt(index);
         return acc[i5 < 0 ? acc.length + i5 : i5];
@@ -11144,8 +11144,8 @@ var init_parseURL = __esm({
             return value;
           }
           if (typeof value === "object" && "hostname" in value) {
-            const { hostname: hostname2, port, protocol: protocol2 = "", path: path17 = "", query = {} } = value;
-            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path17}`);
+            const { hostname: hostname2, port, protocol: protocol2 = "", path: path18 = "", query = {} } = value;
+            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path18}`);
             url.search = Object.entries(query).map(([k6, v2]) => `${k6}=${v2}`).join("&");
             return url;
           }
@@ -12994,29 +12994,29 @@ var init_HttpBindingNormalizedSchema = __esm({
       response.syntheticBodySchema = createBodySchema(schema, bodyMemberNames, bodyMemberSchemas);
       return bindings;
     };
-    buildPathSegments = (path17) => {
+    buildPathSegments = (path18) => {
       const segments = [];
       let offset = 0;
-      for (const match of path17.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
+      for (const match of path18.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
         if (match.index > offset) {
-          segments.push([path17.slice(offset, match.index), 0]);
+          segments.push([path18.slice(offset, match.index), 0]);
         }
         segments.push([match[1], match[2] ? 2 : 1]);
         offset = match.index + match[0].length;
       }
-      if (segments.length && offset < path17.length) {
-        segments.push([path17.slice(offset), 0]);
+      if (segments.length && offset < path18.length) {
+        segments.push([path18.slice(offset), 0]);
       }
       return segments.length ? segments : void 0;
     };
     buildHttpOperationBindings = (schema) => {
       const { http: http2, endpoint } = translateTraits(schema.traits ?? {});
-      const [path17, search] = http2?.[1].split("?") ?? [];
+      const [path18, search] = http2?.[1].split("?") ?? [];
       return [
         http2?.[0],
-        path17,
+        path18,
         search ? [...new URLSearchParams(search)] : [],
-        path17 ? buildPathSegments(path17) : void 0,
+        path18 ? buildPathSegments(path18) : void 0,
         endpoint?.[0]
       ];
     };
@@ -15050,10 +15050,10 @@ var init_HttpBindingProtocol = __esm({
         if (endpoint) {
           this.updateServiceEndpoint(request, endpoint);
           this.setHostPrefix(request, operationSchema, input2, operation2);
-          const [method, path17, staticQuery] = operation2;
+          const [method, path18, staticQuery] = operation2;
           if (method) {
             request.method = method;
-            request.path = request.path === "/" ? path17 : request.path + path17;
+            request.path = request.path === "/" ? path18 : request.path + path18;
             for (const [key, value] of staticQuery) {
               query[key] = value;
             }
@@ -15195,10 +15195,10 @@ var init_HttpBindingProtocol = __esm({
         return this.serializer.flush();
       }
       serializePath(segments, labels, bindings) {
-        let path17 = "";
+        let path18 = "";
         for (const [value, kind] of segments) {
           if (kind === 0) {
-            path17 += value;
+            path18 += value;
             continue;
           }
           const replacement = labels?.[value];
@@ -15206,12 +15206,12 @@ var init_HttpBindingProtocol = __esm({
             if (hasOwn(bindings.byName, value) && bindings.byName[value][2] === 33) {
               throw new Error(`No value provided for input HTTP label: ${value}.`);
             }
-            path17 += `{${value}${kind === 2 ? "+" : ""}}`;
+            path18 += `{${value}${kind === 2 ? "+" : ""}}`;
           } else {
-            path17 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
+            path18 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
           }
         }
-        return path17;
+        return path18;
       }
       async deserializeResponse(operationSchema, context, response) {
         const deserializer = this.deserializer;
@@ -15447,11 +15447,11 @@ var init_AbstractRpcV2Protocol = __esm({
           this.applyEmptyBody(request);
         }
         const { service, operation: operation2 } = getSmithyContext(context);
-        const path17 = `/service/${service}/operation/${operation2}`;
+        const path18 = `/service/${service}/operation/${operation2}`;
         if (request.path.endsWith("/")) {
-          request.path += path17.slice(1);
+          request.path += path18.slice(1);
         } else {
-          request.path += path17;
+          request.path += path18;
         }
         return request;
       }
@@ -15533,8 +15533,8 @@ var init_requestBuilder = __esm({
         return this;
       }
       p(memberName, labelValueProvider, uriLabel, isGreedyLabel) {
-        this.resolvePathStack.push((path17) => {
-          this.path = resolvedPath(path17, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
+        this.resolvePathStack.push((path18) => {
+          this.path = resolvedPath(path18, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
         });
         return this;
       }
@@ -18432,9 +18432,9 @@ var init_createPaginator = __esm({
       command5 = withCommand(command5) ?? command5;
       return await client.send(command5, ...args);
     };
-    get = (fromObject, path17) => {
+    get = (fromObject, path18) => {
       let cursor = fromObject;
-      const pathComponents = path17.split(".");
+      const pathComponents = path18.split(".");
       for (const step of pathComponents) {
         if (!cursor || typeof cursor !== "object") {
           return void 0;
@@ -21581,12 +21581,12 @@ var init_bowser = __esm({
       describe: function describe80(ua) {
         var version2 = Utils.getFirstMatch(/mac os x (\d+(\.?_?\d+)+)/i, ua).replace(/[_\s]/g, ".");
         var versionName = Utils.getMacOSVersionName(version2);
-        var os14 = {
+        var os15 = {
           name: OS_MAP.MacOS,
           version: version2
         };
-        if (versionName) os14.versionName = versionName;
-        return os14;
+        if (versionName) os15.versionName = versionName;
+        return os15;
       }
     }, {
       test: [/(ipod|iphone|ipad)/i],
@@ -21615,22 +21615,22 @@ var init_bowser = __esm({
       describe: function describe83(ua) {
         var version2 = Utils.getFirstMatch(/android[\s/-](\d+(\.\d+)*)/i, ua);
         var versionName = Utils.getAndroidVersionName(version2);
-        var os14 = {
+        var os15 = {
           name: OS_MAP.Android,
           version: version2
         };
-        if (versionName) os14.versionName = versionName;
-        return os14;
+        if (versionName) os15.versionName = versionName;
+        return os15;
       }
     }, {
       test: [/(web|hpw)[o0]s/i],
       describe: function describe84(ua) {
         var version2 = Utils.getFirstMatch(/(?:web|hpw)[o0]s\/(\d+(\.\d+)*)/i, ua);
-        var os14 = {
+        var os15 = {
           name: OS_MAP.WebOS
         };
-        if (version2 && version2.length) os14.version = version2;
-        return os14;
+        if (version2 && version2.length) os15.version = version2;
+        return os15;
       }
     }, {
       test: [/blackberry|\bbb\d+/i, /rim\stablet/i],
@@ -22243,14 +22243,14 @@ var init_bowser = __esm({
       _proto.parseOS = function parseOS() {
         var _this2 = this;
         this.parsedResult.os = {};
-        var os14 = Utils.find(parser_os_default, function(_os) {
+        var os15 = Utils.find(parser_os_default, function(_os) {
           if (typeof _os.test === "function") return _os.test(_this2);
           if (Array.isArray(_os.test)) return _os.test.some(function(condition) {
             return _this2.test(condition);
           });
           throw new Error("Browser's test function is not valid");
         });
-        if (os14) this.parsedResult.os = os14.describe(this.getUA());
+        if (os15) this.parsedResult.os = os15.describe(this.getUA());
         return this.parsedResult.os;
       };
       _proto.getOSName = function getOSName(toLowerCase) {
@@ -24063,10 +24063,10 @@ ${longDate}
 ${credentialScope}
 ${toHex2(hashedRequest)}`;
       }
-      getCanonicalPath({ path: path17 }) {
+      getCanonicalPath({ path: path18 }) {
         if (this.uriEscapePath) {
           const normalizedPathSegments = [];
-          for (const pathSegment of path17.split("/")) {
+          for (const pathSegment of path18.split("/")) {
             if (pathSegment?.length === 0) {
               continue;
             }
@@ -24079,11 +24079,11 @@ ${toHex2(hashedRequest)}`;
               normalizedPathSegments.push(pathSegment);
             }
           }
-          const normalizedPath = `${path17?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path17?.endsWith("/") ? "/" : ""}`;
+          const normalizedPath = `${path18?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path18?.endsWith("/") ? "/" : ""}`;
           const doubleEncoded = escapeUri2(normalizedPath);
           return doubleEncoded.replace(/%2F/g, "/");
         }
-        return path17;
+        return path18;
       }
       validateResolvedCredentials(credentials) {
         if (typeof credentials !== "object" || typeof credentials.accessKeyId !== "string" || typeof credentials.secretAccessKey !== "string") {
@@ -28178,12 +28178,12 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             const password = request.password ?? "";
             auth = `${username}:${password}`;
           }
-          let path17 = request.path;
+          let path18 = request.path;
           if (queryString) {
-            path17 += `?${queryString}`;
+            path18 += `?${queryString}`;
           }
           if (request.fragment) {
-            path17 += `#${request.fragment}`;
+            path18 += `#${request.fragment}`;
           }
           let hostname = request.hostname ?? "";
           if (hostname[0] === "[" && hostname.endsWith("]")) {
@@ -28195,7 +28195,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             headers: request.headers,
             host: hostname,
             method: request.method,
-            path: path17,
+            path: path18,
             port: request.port,
             agent,
             auth
@@ -28617,16 +28617,16 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             reject(err);
           };
           const queryString = query ? buildQueryString2(query) : "";
-          let path17 = request.path;
+          let path18 = request.path;
           if (queryString) {
-            path17 += `?${queryString}`;
+            path18 += `?${queryString}`;
           }
           if (request.fragment) {
-            path17 += `#${request.fragment}`;
+            path18 += `#${request.fragment}`;
           }
           const clientHttp2Stream = session.request({
             ...request.headers,
-            [constants3.HTTP2_HEADER_PATH]: path17,
+            [constants3.HTTP2_HEADER_PATH]: path18,
             [constants3.HTTP2_HEADER_METHOD]: method
           });
           if (effectiveRequestTimeout) {
@@ -33146,7 +33146,7 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash10, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
+    var { createHash: createHash11, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
     var { dirname: dirname3, join: join8 } = __require("node:path");
@@ -33317,7 +33317,7 @@ var require_dist_cjs11 = __commonJS({
       getTokenFilePath() {
         const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join8(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash10("sha256").update(loginSessionBytes).digest("hex");
+        const loginSessionSha256 = createHash11("sha256").update(loginSessionBytes).digest("hex");
         return join8(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
@@ -49320,19 +49320,19 @@ async function chooseRestoreClient(inputs, catalog) {
     version2 = { major: found.major };
     reason = found.major === target.major ? `the target server runs PostgreSQL ${formatVersion(target)}` : desired === target.major ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had` : `the archive (format ${archive.archiveVersion ?? "?"}) needs pg_restore ${desired} or newer`;
   }
-  let path17 = archive.format === "plain" ? "psql" : "pg_restore";
-  if (path17 === "pg_restore" && downgrade) {
-    path17 = "script";
+  let path18 = archive.format === "plain" ? "psql" : "pg_restore";
+  if (path18 === "pg_restore" && downgrade) {
+    path18 = "script";
     warnings.push(
       `restoring a PostgreSQL ${source ? formatVersion(source) : "?"} dump into PostgreSQL ${formatVersion(target)} (a downgrade, allowed): going through a filtered SQL script; objects the older server does not support will fail the restore`
     );
-  } else if (path17 === "pg_restore" && version2.major >= 17 && target.major <= 16) {
-    path17 = "script";
+  } else if (path18 === "pg_restore" && version2.major >= 17 && target.major <= 16) {
+    path18 = "script";
     warnings.push(
       `pg_restore ${version2.major} sets transaction_timeout, which PostgreSQL ${target.major} does not know: restoring through a SQL script with that setting filtered out (no parallel restore on this path)`
     );
   }
-  return { version: version2, reason, warnings, path: path17 };
+  return { version: version2, reason, warnings, path: path18 };
 }
 async function chooseCopyClients(source, target, request, allowDowngrade, catalog) {
   const dump = await chooseDumpClient(source, request, catalog);
@@ -53894,10 +53894,10 @@ async function getTextVersion(client, bucket, key, input2, endpoint, forbiddenMe
 }
 
 // core/jobs/backup.ts
-import { mkdtemp as mkdtemp2, rm as rm6 } from "node:fs/promises";
-import os9 from "node:os";
+import { mkdtemp as mkdtemp3, rm as rm7 } from "node:fs/promises";
+import os10 from "node:os";
 import { finished as finished2 } from "node:stream/promises";
-import path12 from "node:path";
+import path13 from "node:path";
 
 // core/pg/target-database.ts
 async function ensureDatabase(target, create, input2 = "to") {
@@ -56528,18 +56528,370 @@ var TocPrefix = class extends Transform6 {
     }
   }
 };
+function createDatabaseLike(entries, target) {
+  const entry = entries.find((e5) => e5.desc === "DATABASE");
+  const statement = statementsOf(entry?.definition ?? "").find(
+    (s4) => s4.tokens[0]?.word === "CREATE" && s4.tokens[1]?.word === "DATABASE"
+  );
+  const name = statement?.tokens[2];
+  if (!statement || !entry || name?.ident !== entry.tag) return void 0;
+  const plain = statement.tokens.slice(3).every((t) => t.word !== "" || /^([Ee]?'|")/.test(t.text) || t.text === "=" || /^\d/.test(t.text));
+  if (!plain) return void 0;
+  return `${statement.text.slice(0, name.start)}${quoteIdent(target)}${statement.text.slice(name.end)}`.trim();
+}
 
-// core/jobs/dump.ts
-import { randomBytes as randomBytes3 } from "node:crypto";
-import { readdirSync, statSync } from "node:fs";
-import { chmod as chmod2, mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm5, stat as stat5, writeFile as writeFile3 } from "node:fs/promises";
+// core/jobs/replace-by-swap.ts
+import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
 import os8 from "node:os";
 import path11 from "node:path";
+
+// core/pg/scratch-database.ts
+import { createHash as createHash9, randomBytes as randomBytes3 } from "node:crypto";
+function scratchStem(target) {
+  return `pgferry_swap_${createHash9("sha256").update(target).digest("hex").slice(0, 12)}`;
+}
+function scratchName(target, kind) {
+  return `${scratchStem(target)}_${kind}_${randomBytes3(4).toString("hex")}`;
+}
+function isScratchOf(target, name) {
+  const stem = scratchStem(target);
+  return new RegExp(`^${stem}_(new|old)_[0-9a-f]{8}$`).test(name);
+}
+function lockKeys(target) {
+  const h5 = createHash9("sha256").update(`pgferry-swap:${target}`).digest();
+  return [h5.readInt32BE(0), h5.readInt32BE(4)];
+}
+var OBJECT_IN_USE = "55006";
+var SwapSession = class _SwapSession {
+  constructor(target, client, serverMajor) {
+    this.target = target;
+    this.client = client;
+    this.serverMajor = serverMajor;
+  }
+  target;
+  client;
+  serverMajor;
+  static async open(target, input2 = "to") {
+    const client = await connect(maintenanceOf(target), input2);
+    try {
+      const [a5, b6] = lockKeys(databaseName(target));
+      const { rows } = await client.query(
+        `SELECT pg_try_advisory_lock($1, $2) AS locked, current_setting('server_version_num')::int / 10000 AS major`,
+        [a5, b6]
+      );
+      if (!rows[0]?.locked)
+        throw new PgferryError(
+          `${input2}: another pgferry run is replacing "${databaseName(target)}" on ${describeConnection(target)} right now; run again once it has finished`
+        );
+      return new _SwapSession(target, client, rows[0].major);
+    } catch (error3) {
+      await client.end().catch(() => {
+      });
+      throw error3;
+    }
+  }
+  async close() {
+    await this.client.end().catch(() => {
+    });
+  }
+  ident(name) {
+    return this.client.escapeIdentifier(name);
+  }
+  /** Scratch databases an earlier run against this target left behind (it was killed, or lost its server). */
+  async leftovers() {
+    const target = databaseName(this.target);
+    const { rows } = await this.client.query(
+      `SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1 ORDER BY datname`,
+      [scratchStem(target)]
+    );
+    return rows.map((r5) => r5.datname).filter((name) => isScratchOf(target, name));
+  }
+  async exists(name) {
+    const { rowCount } = await this.client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    return (rowCount ?? 0) > 0;
+  }
+  async query(sql, values) {
+    return this.client.query(sql, values);
+  }
+  /** Ends every other session on `name`, then drops it; waits out sessions that are slow to go. */
+  async drop(name) {
+    await this.retryInUse(async () => {
+      await this.terminateSessions(name);
+      await this.client.query(
+        `DROP DATABASE IF EXISTS ${this.ident(name)}${this.serverMajor >= 13 ? " WITH (FORCE)" : ""}`
+      );
+    });
+  }
+  /**
+   * The swap itself, one transaction: sessions on the target ended, the target renamed aside and the
+   * new database renamed to the target's name. Either both renames happen or neither does.
+   */
+  async swap(built, aside) {
+    const target = databaseName(this.target);
+    await this.retryInUse(async () => {
+      await this.client.query("BEGIN");
+      try {
+        if (aside !== void 0) {
+          await this.terminateSessions(target);
+          await this.client.query(`ALTER DATABASE ${this.ident(target)} RENAME TO ${this.ident(aside)}`);
+        }
+        await this.client.query(`ALTER DATABASE ${this.ident(built)} RENAME TO ${this.ident(target)}`);
+        await this.client.query("COMMIT");
+      } catch (error3) {
+        await this.client.query("ROLLBACK").catch(() => {
+        });
+        throw error3;
+      }
+    });
+  }
+  async terminateSessions(name) {
+    await this.client.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+      [name]
+    );
+  }
+  /**
+   * The server refuses to rename or drop a database that has sessions; it waits a few seconds for
+   * ended ones to leave, and a client may connect in between. A few more tries cover both.
+   */
+  async retryInUse(work, tries = 4) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error3) {
+        if (error3.code !== OBJECT_IN_USE || attempt >= tries) throw error3;
+      }
+    }
+  }
+  /**
+   * What the swap needs of the restoring user, checked before anything is created: CREATEDB for the
+   * new database, and ownership of the target to rename it (superuser has both).
+   */
+  async checkPrivileges(targetExists, input2) {
+    const target = databaseName(this.target);
+    const { rows } = await this.client.query(
+      `SELECT me.rolsuper OR me.rolcreatedb AS createdb,
+              (SELECT me.rolsuper OR pg_has_role(me.oid, d.datdba, 'MEMBER') FROM pg_database d WHERE d.datname = $1) AS owns
+         FROM pg_roles me WHERE me.rolname = current_user`,
+      [target]
+    );
+    const me2 = rows[0];
+    const missing2 = [];
+    if (!me2?.createdb) missing2.push("the CREATEDB privilege, to build the new database beside the target");
+    if (targetExists && !me2?.owns)
+      missing2.push(`ownership of "${target}" (or membership of its owner), to rename it`);
+    if (missing2.length)
+      throw new InputError(
+        input2,
+        `replacing "${target}" by swap needs ${missing2.join(" and ")}; grant them, or set ${input2} to false to restore in place`
+      );
+  }
+};
+
+// core/jobs/replace-by-swap.ts
+async function prepareSwap(target, targetExists, input2) {
+  const session = await SwapSession.open(target);
+  try {
+    await session.checkPrivileges(targetExists, input2);
+    return session;
+  } catch (error3) {
+    await session.close();
+    throw error3;
+  }
+}
+async function ownEntries(client, target, signal) {
+  const dir = await mkdtemp2(path11.join(os8.tmpdir(), "pgferry-swap-"));
+  try {
+    const file = path11.join(dir, "target.dump");
+    await runTool({
+      file: toolPath(client, "pg_dump"),
+      args: ["--format=custom", "--schema-only", "--exclude-schema=*", "--no-sync", `--file=${file}`],
+      env: connectionEnv(target),
+      secrets: secretsOf(target),
+      stdout: "ignore",
+      signal
+    });
+    return await readTocEntries(file, "custom");
+  } finally {
+    await rm5(dir, { recursive: true, force: true });
+  }
+}
+async function dropBuilt(session, built, log) {
+  try {
+    await session.drop(built);
+  } catch {
+    const fresh = await SwapSession.open(session.target).catch(() => void 0);
+    const dropped = await fresh?.drop(built).then(
+      () => true,
+      () => false
+    );
+    await fresh?.close();
+    if (!dropped)
+      log.warn(`could not drop ${quoteIdent(built)} now; the next run against this target removes it`);
+  }
+}
+async function replaceBySwap(o3, build2) {
+  const { session, log } = o3;
+  const target = databaseName(session.target);
+  try {
+    for (const name of await session.leftovers()) {
+      log.info(
+        `removing ${quoteIdent(name)}, left by an earlier swap into ${quoteIdent(target)} that did not finish`
+      );
+      await session.drop(name);
+    }
+    const exists2 = await session.exists(target);
+    const own = exists2 ? await ownEntries(o3.client, session.target, o3.signal) : [];
+    const built = scratchName(target, "new");
+    const spec = withDatabase(session.target, built);
+    await session.query(createDatabaseLike(own, built) ?? `CREATE DATABASE ${quoteIdent(built)}`);
+    try {
+      if (exists2) await carryOwnProperties(own, spec, log);
+      const result = await build2(spec);
+      await o3.check?.(spec);
+      o3.signal?.throwIfAborted();
+      const aside = exists2 ? scratchName(target, "old") : void 0;
+      log.info(
+        exists2 ? `swapping the new ${quoteIdent(target)} in: its sessions are ended, the old one renamed aside and dropped` : `renaming the new database to ${quoteIdent(target)}`
+      );
+      await session.swap(built, aside);
+      if (aside !== void 0)
+        await session.drop(aside).catch(() => {
+          log.warn(
+            `the old ${quoteIdent(target)} is kept as ${quoteIdent(aside)} for now; the next run against it removes it`
+          );
+        });
+      return result;
+    } catch (error3) {
+      await dropBuilt(session, built, log);
+      log.warn(
+        `${quoteIdent(target)} is as it was: the new contents were built in ${quoteIdent(built)}, which was dropped`
+      );
+      throw error3;
+    }
+  } finally {
+    await session.close();
+  }
+}
+async function carryOwnProperties(own, built, log) {
+  const sql = await databasePropertiesSql({ entries: async () => own, target: built, options: {}, log })();
+  if (sql) await withClient(built, "to", (c5) => c5.query(sql));
+}
+async function checkTablesPresent(entries, built) {
+  const wanted = entries.filter((e5) => e5.desc === "TABLE" && e5.namespace !== void 0);
+  if (!wanted.length) return;
+  const present = await withClient(built, "to", async (c5) => {
+    const { rows } = await c5.query(
+      `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'f')`
+    );
+    return new Set(rows.map((r5) => `${r5.nspname}\0${r5.relname}`));
+  });
+  const missing2 = wanted.filter((e5) => !present.has(`${e5.namespace}\0${e5.tag}`));
+  if (missing2.length)
+    throw new PgferryError(
+      `the restored copy lacks ${missing2.length} table(s) the archive defines (${missing2.slice(0, 5).map((e5) => `${quoteIdent(e5.namespace ?? "")}.${quoteIdent(e5.tag)}`).join(", ")}); the target was not replaced`
+    );
+}
+var KEPT_KINDS = {
+  r: "TABLE",
+  p: "TABLE",
+  v: "VIEW",
+  m: "MATERIALIZED VIEW",
+  S: "SEQUENCE",
+  f: "FOREIGN TABLE"
+};
+var keyOf = (o3) => `${o3.desc}\0${o3.namespace}\0${o3.tag}`;
+async function catalogObjects(spec, input2) {
+  const { rows } = await withClient(
+    spec,
+    input2,
+    (c5) => c5.query(
+      `SELECT 'SCHEMA' AS kind, n.nspname, NULL AS relname FROM pg_namespace n
+        WHERE n.nspname !~ '^pg_' AND n.nspname NOT IN ('information_schema', 'public')
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
+       UNION ALL
+       SELECT c.relkind::text, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('e', 'i', 'a'))`
+    )
+  );
+  return rows.map(
+    (r5) => r5.relname === null ? { desc: "SCHEMA", namespace: "", tag: r5.nspname } : { desc: KEPT_KINDS[r5.kind] ?? "TABLE", namespace: r5.nspname, tag: r5.relname }
+  );
+}
+async function objectsSwapWouldLose(target, carried) {
+  const kept = "source" in carried ? await catalogObjects(carried.source, "from") : carried.map((e5) => ({ desc: e5.desc, namespace: e5.namespace ?? "", tag: e5.tag }));
+  const carriedKeys = new Set(kept.map(keyOf));
+  return (await catalogObjects(target, "to")).filter((o3) => !carriedKeys.has(keyOf(o3))).map(
+    (o3) => o3.desc === "SCHEMA" ? `schema ${quoteIdent(o3.tag)}` : `${o3.desc.toLowerCase()} ${quoteIdent(o3.namespace)}.${quoteIdent(o3.tag)}`
+  );
+}
+async function swapKeepsMeaning(o3, exists2, carried) {
+  if (!exists2 || o3.swap === "always") return true;
+  const lost = await objectsSwapWouldLose(o3.to, carried);
+  if (!lost.length) return true;
+  const shown = lost.slice(0, 5).join(", ") + (lost.length > 5 ? ` and ${lost.length - 5} more` : "");
+  o3.log.warn(
+    `clean: restoring in place, in one transaction with one job, because the target holds what the new contents do not carry and a swap would drop it (${shown})`
+  );
+  return false;
+}
+
+// core/jobs/sql-after.ts
+import { createReadStream as createReadStream5 } from "node:fs";
+import { access as access2 } from "node:fs/promises";
+import { Writable as Writable4 } from "node:stream";
+import { pipeline as pipeline6 } from "node:stream/promises";
+async function checkScript(file, input2) {
+  const filter = new ScriptFilter(
+    {
+      targetServer: { major: Number.MAX_SAFE_INTEGER },
+      psqlKnowsRestrict: true,
+      singleTransaction: true,
+      refuseAllTransactionControl: true
+    },
+    file
+  );
+  const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
+  await pipeline6(createReadStream5(file), filter, discard).catch((error3) => {
+    if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
+    throw error3;
+  });
+}
+async function checkSqlAfterFiles(files, input2 = "sql-after") {
+  for (const file of files) {
+    await access2(file).catch(() => {
+      throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
+    });
+    await checkScript(file, input2);
+  }
+}
+async function runSqlAfter(client, target, files, signal, input2 = "sql-after") {
+  if (files.length === 0) return;
+  await runTool({
+    file: toolPath(client, "psql"),
+    args: psqlArgs({ files: [...files], onErrorStop: true, singleTransaction: true, quiet: true }),
+    env: connectionEnv(target),
+    secrets: secretsOf(target),
+    stdout: "ignore",
+    signal
+  }).catch((error3) => {
+    throw new InputError(input2, `failed, and its changes were rolled back: ${error3.message}`);
+  });
+}
+
+// core/jobs/dump.ts
+import { randomBytes as randomBytes4 } from "node:crypto";
+import { readdirSync, statSync } from "node:fs";
+import { chmod as chmod2, mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm6, stat as stat5, writeFile as writeFile3 } from "node:fs/promises";
+import os9 from "node:os";
+import path12 from "node:path";
 function sizeOnDisk(p4) {
   try {
     const s4 = statSync(p4);
     if (!s4.isDirectory()) return s4.size;
-    return readdirSync(p4).reduce((sum, name) => sum + statSync(path11.join(p4, name)).size, 0);
+    return readdirSync(p4).reduce((sum, name) => sum + statSync(path12.join(p4, name)).size, 0);
   } catch {
     return 0;
   }
@@ -56556,7 +56908,7 @@ async function checkDestination(to2, format2) {
   } else if (existing?.isDirectory()) {
     throw new InputError("to", `${to2} is a directory; the ${format2} format writes one file`);
   }
-  await mkdir4(path11.dirname(path11.resolve(to2)), { recursive: true });
+  await mkdir4(path12.dirname(path12.resolve(to2)), { recursive: true });
 }
 async function createPrivateOutput(temp, format2) {
   if (format2 === "directory") {
@@ -56569,7 +56921,7 @@ async function createPrivateOutput(temp, format2) {
 }
 async function makePrivate(temp, format2) {
   if (format2 !== "directory") return chmod2(temp, 384);
-  for (const name of await readdir4(temp)) await chmod2(path11.join(temp, name), 384);
+  for (const name of await readdir4(temp)) await chmod2(path12.join(temp, name), 384);
 }
 async function dumpToPath(o3) {
   const started2 = Date.now();
@@ -56589,9 +56941,9 @@ async function dumpToPath(o3) {
       `${o3.jobs} parallel jobs need the directory format; the ${o3.format} format dumps with one job`
     );
   }
-  const temp = path11.join(
-    path11.dirname(path11.resolve(o3.to)),
-    `.${path11.basename(o3.to)}.pgferry-${randomBytes3(4).toString("hex")}`
+  const temp = path12.join(
+    path12.dirname(path12.resolve(o3.to)),
+    `.${path12.basename(o3.to)}.pgferry-${randomBytes4(4).toString("hex")}`
   );
   const args = pgDumpArgs({
     ...dumpSelection(o3),
@@ -56615,10 +56967,10 @@ async function dumpToPath(o3) {
       secrets: secretsOf(o3.from)
     });
     await makePrivate(temp, o3.format);
-    if (o3.format === "directory") await rm5(o3.to, { recursive: true, force: true });
+    if (o3.format === "directory") await rm6(o3.to, { recursive: true, force: true });
     await rename3(temp, o3.to);
   } catch (error3) {
-    await rm5(temp, { recursive: true, force: true });
+    await rm6(temp, { recursive: true, force: true });
     throw error3;
   }
   const archive = await readArchiveFacts(o3.to);
@@ -56635,7 +56987,7 @@ async function dumpToPath(o3) {
   };
 }
 function defaultJobs() {
-  return Math.max(1, os8.availableParallelism());
+  return Math.max(1, os9.availableParallelism());
 }
 
 // core/pg/catalog-snapshot.ts
@@ -57024,8 +57376,8 @@ ${note}`);
 }
 
 // core/jobs/restore.ts
-function restoreJobs(archive, path17, jobs, seekable, intoExisting = false) {
-  const parallelOk = seekable && path17 === "pg_restore" && (archive.format === "custom" || archive.format === "directory");
+function restoreJobs(archive, path18, jobs, seekable, intoExisting = false) {
+  const parallelOk = seekable && path18 === "pg_restore" && (archive.format === "custom" || archive.format === "directory");
   if (!parallelOk) return { jobs: 1 };
   const wanted = jobs === "auto" ? defaultJobs() : jobs;
   if (wanted > 1 && archive.format === "custom" && archive.dataOffsets !== "set" && archive.dataOffsets !== "none") {
@@ -57067,13 +57419,13 @@ async function prepareRestore(archive, o3) {
   const target = await undoCreatedOnFailure(createdDatabase, o3.to, () => serverFacts(o3.to, "to"));
   return { target, choice, client, createdDatabase };
 }
-async function cleanPlan(archive, file, target, path17, log) {
+async function cleanPlan(archive, file, target, path18, log) {
   const contents = archive.format === "plain" ? await plainContents(file, archive) : await archiveContents(file, archive.format);
-  if (path17 === "pg_restore")
+  if (path18 === "pg_restore")
     log.info("clean: the drop and the restore run as one transaction through psql, with one job");
   return {
     prelude: cleanPrelude(contents, target.version.major),
-    path: path17 === "pg_restore" ? "script" : path17
+    path: path18 === "pg_restore" ? "script" : path18
   };
 }
 function archivePropertiesSql(archive, file, o3) {
@@ -57086,8 +57438,8 @@ function archivePropertiesSql(archive, file, o3) {
     log: o3.log
   });
 }
-function withSqlAfter(path17, sqlAfter, log) {
-  if (!sqlAfter?.files.length || path17 !== "pg_restore") return path17;
+function withSqlAfter(path18, sqlAfter, log) {
+  if (!sqlAfter?.files.length || path18 !== "pg_restore") return path18;
   log.info(`${sqlAfter.input}: runs in the restore's own transaction, so the restore takes one job`);
   return "script";
 }
@@ -57096,55 +57448,133 @@ async function restoreFromPath(o3) {
   const archive = await readArchiveFacts(o3.from).then((facts) => withDataOffsets(facts, o3.from)).catch((error3) => {
     throw error3 instanceof PgferryError ? new InputError("from", error3.message) : error3;
   });
-  const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3);
-  return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
-    const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
-    const path17 = withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log);
-    const { jobs, reason: jobsReason } = restoreJobs(archive, path17, o3.jobs, true, !createdDatabase);
-    if (jobsReason !== void 0) {
-      if (typeof o3.jobs === "number") {
-        o3.log.warn(jobsReason);
-        choice.warnings.push(jobsReason);
-      } else o3.log.info(jobsReason);
-    }
-    o3.log.info(
-      `restoring into ${describeConnection(o3.to)} with ${path17 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
+  const swapEntries = await swapArchiveEntries(archive, o3.from, o3);
+  if (swapEntries) return restoreBySwap(archive, swapEntries, o3, started2);
+  const prepared = await prepareRestore(archive, o3);
+  return undoCreatedOnFailure(
+    prepared.createdDatabase,
+    o3.to,
+    () => applyRestore(archive, o3, prepared, started2)
+  );
+}
+async function swapArchiveEntries(archive, file, o3) {
+  if (!o3.clean || o3.swap === false) return void 0;
+  const inPlace = (why) => {
+    o3.log.info(`clean: ${why}, so it drops and restores only what it carries, in place`);
+    return void 0;
+  };
+  if (archive.format === "plain") return inPlace("a plain dump carries no table of contents to build from");
+  if (o3.dataOnly) return inPlace("a data-only restore replaces rows, not the database");
+  if (o3.schemas?.length || o3.excludeSchemas?.length || o3.tables?.length)
+    return inPlace("this restore selects schemas or tables");
+  const entries = await readTocEntries(file, archive.format);
+  if (!entries.some((e5) => e5.desc === "DATABASE"))
+    return inPlace("the archive is a partial dump (made with a schema or table selection, or data only)");
+  return entries;
+}
+async function restoreBySwap(archive, entries, o3, started2) {
+  const server = await serverFacts(maintenanceOf(o3.to), "to");
+  const exists2 = await guardTargetBeforeCreating(o3.to, { clean: true, confirm: o3.confirm });
+  if (!exists2 && o3.createDatabase === false) await ensureDatabase(o3.to, false);
+  if (!await swapKeepsMeaning(o3, exists2, entries)) {
+    const prepared = await prepareRestore(archive, o3);
+    return undoCreatedOnFailure(
+      prepared.createdDatabase,
+      o3.to,
+      () => applyRestore(archive, o3, prepared, started2)
     );
-    const inputSize = (await stat6(o3.from)).size;
-    const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path17, jobs, createdDatabase });
-    const filtered = await applyArchive({
-      client,
-      path: path17,
+  }
+  const session = await prepareSwap(o3.to, exists2, "swap");
+  const provided = await chooseRestoreClient(
+    {
       archive,
-      input: { file: o3.from },
-      target: o3.to,
-      targetVersion: target.version,
-      jobs,
-      options: { ...applyOptionsOf(o3), clean: false },
-      prelude: clean2?.prelude,
-      after: o3.sqlInTransaction,
-      epilogue: archivePropertiesSql(archive, o3.from, o3),
-      signal: o3.signal,
-      onProgress: o3.onProgress && ((p4) => o3.onProgress?.({ ...p4, bytes: p4.bytes || inputSize })),
-      progressIntervalMs: o3.progressIntervalMs
-    }).catch(undo2);
-    if (filtered.length) {
-      o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
+      target: server.version,
+      request: o3.postgresVersion,
+      allowDowngrade: o3.allowDowngrade ?? false
+    },
+    o3.catalog
+  ).then(async (choice2) => {
+    choice2.warnings.forEach((w2) => o3.log.warn(w2));
+    return { choice: choice2, client: await o3.catalog.provide(choice2.version) };
+  }).catch(async (error3) => {
+    await session.close();
+    throw error3;
+  });
+  const { choice, client } = provided;
+  o3.log.info(
+    `clean: building the new ${databaseName(o3.to)} beside the target and swapping it in once it is complete (swap: false restores in place)`
+  );
+  const check = (built) => checkTablesPresent(entries, built);
+  return replaceBySwap({ session, client, log: o3.log, signal: o3.signal, check }, async (built) => {
+    const target = await serverFacts(built, "to");
+    const into = { ...o3, to: built, clean: false, confirm: void 0, sqlInTransaction: void 0 };
+    const result = await applyRestore(
+      archive,
+      into,
+      { target, choice, client, createdDatabase: true },
+      started2
+    );
+    const after = o3.sqlInTransaction;
+    if (after?.files.length) {
+      o3.log.info(`${after.input}: runs on the new database in one transaction, before it is swapped in`);
+      await runSqlAfter(client, built, after.files, o3.signal, after.input);
     }
-    const durationSeconds = (Date.now() - started2) / 1e3;
     return {
-      target,
-      client,
-      choice,
-      archive,
-      path: path17,
-      jobs,
-      ...jobsReason !== void 0 ? { jobsReason } : {},
-      createdDatabase,
-      filtered,
-      durationSeconds
+      ...result,
+      target: { ...result.target, database: databaseName(o3.to) },
+      createdDatabase: !exists2,
+      swapped: true,
+      durationSeconds: (Date.now() - started2) / 1e3
     };
   });
+}
+async function applyRestore(archive, o3, { target, choice, client, createdDatabase }, started2) {
+  const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
+  const path18 = withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log);
+  const { jobs, reason: jobsReason } = restoreJobs(archive, path18, o3.jobs, true, !createdDatabase);
+  if (jobsReason !== void 0) {
+    if (typeof o3.jobs === "number") {
+      o3.log.warn(jobsReason);
+      choice.warnings.push(jobsReason);
+    } else o3.log.info(jobsReason);
+  }
+  o3.log.info(
+    `restoring into ${describeConnection(o3.to)} with ${path18 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
+  );
+  const inputSize = (await stat6(o3.from)).size;
+  const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path18, jobs, createdDatabase });
+  const filtered = await applyArchive({
+    client,
+    path: path18,
+    archive,
+    input: { file: o3.from },
+    target: o3.to,
+    targetVersion: target.version,
+    jobs,
+    options: { ...applyOptionsOf(o3), clean: false },
+    prelude: clean2?.prelude,
+    after: o3.sqlInTransaction,
+    epilogue: archivePropertiesSql(archive, o3.from, o3),
+    signal: o3.signal,
+    onProgress: o3.onProgress && ((p4) => o3.onProgress?.({ ...p4, bytes: p4.bytes || inputSize })),
+    progressIntervalMs: o3.progressIntervalMs
+  }).catch(undo2);
+  if (filtered.length) {
+    o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
+  }
+  const durationSeconds = (Date.now() - started2) / 1e3;
+  return {
+    target,
+    client,
+    choice,
+    archive,
+    path: path18,
+    jobs,
+    ...jobsReason !== void 0 ? { jobsReason } : {},
+    createdDatabase,
+    filtered,
+    durationSeconds
+  };
 }
 
 // core/jobs/table-counts.ts
@@ -57214,10 +57644,10 @@ async function verifyByList(o3, client, ref, sha256, database, tocEntries) {
   };
 }
 async function verifyByRestore(o3, ref, sha256, expected) {
-  const dir = await mkdtemp2(path12.join(os9.tmpdir(), "pgferry-drill-"));
+  const dir = await mkdtemp3(path13.join(os10.tmpdir(), "pgferry-drill-"));
   const scratch = withDatabase(o3.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
-    const file = path12.join(dir, "backup.dump");
+    const file = path13.join(dir, "backup.dump");
     await downloadVerified(o3.s3, ref, file, { sha256 }, o3.signal);
     await restoreFromPath({
       from: file,
@@ -57241,7 +57671,7 @@ async function verifyByRestore(o3, ref, sha256, expected) {
   } finally {
     await dropDatabase(scratch, "verify").catch(() => {
     });
-    await rm6(dir, { recursive: true, force: true });
+    await rm7(dir, { recursive: true, force: true });
   }
 }
 async function backupDatabase(o3) {
@@ -57353,9 +57783,9 @@ function withContext(error3, context) {
 
 // core/jobs/restore-s3.ts
 var import_client_s35 = __toESM(require_dist_cjs16(), 1);
-import { mkdtemp as mkdtemp3, rm as rm7 } from "node:fs/promises";
-import os10 from "node:os";
-import path13 from "node:path";
+import { mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
+import os11 from "node:os";
+import path14 from "node:path";
 import { Readable as Readable9 } from "node:stream";
 import { finished as finished3 } from "node:stream/promises";
 
@@ -57505,14 +57935,14 @@ async function restoreFromS3(o3) {
   const location = `s3://${found.ref.bucket}/${found.ref.key}`;
   const jobs = o3.jobs === "auto" ? defaultJobs() : o3.jobs;
   if (jobs > 1 || o3.clean) {
-    const dir = await mkdtemp3(path13.join(os10.tmpdir(), "pgferry-restore-"));
+    const dir = await mkdtemp4(path14.join(os11.tmpdir(), "pgferry-restore-"));
     try {
-      const file = path13.join(dir, path13.basename(found.ref.key) || "backup.dump");
+      const file = path14.join(dir, path14.basename(found.ref.key) || "backup.dump");
       o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
       await downloadVerified(o3.s3, found.ref, file, found.manifest, o3.signal);
       return { ...await restoreFromPath({ ...o3, from: file }), location };
     } finally {
-      await rm7(dir, { recursive: true, force: true });
+      await rm8(dir, { recursive: true, force: true });
     }
   }
   const started2 = Date.now();
@@ -57586,10 +58016,10 @@ async function restoreFromS3(o3) {
 }
 
 // core/jobs/copy.ts
-import { randomBytes as randomBytes4 } from "node:crypto";
-import { mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
-import os11 from "node:os";
-import path14 from "node:path";
+import { randomBytes as randomBytes5 } from "node:crypto";
+import { mkdtemp as mkdtemp5, rm as rm9 } from "node:fs/promises";
+import os12 from "node:os";
+import path15 from "node:path";
 
 // core/pg/same-database.ts
 async function systemIdentifier(spec) {
@@ -57672,7 +58102,7 @@ async function copyDatabase(o3) {
   const source = await serverFacts(o3.from, "from");
   const server = await serverFacts(maintenanceOf(o3.to), "to");
   await refuseSameDatabase(o3.from, o3.to);
-  await guardTargetBeforeCreating(o3.to, { clean: o3.clean ?? false, confirm: o3.confirm });
+  const exists2 = await guardTargetBeforeCreating(o3.to, { clean: o3.clean ?? false, confirm: o3.confirm });
   const choice = await chooseCopyClients(
     source.version,
     server.version,
@@ -57681,150 +58111,202 @@ async function copyDatabase(o3) {
     o3.catalog
   );
   [...choice.dump.warnings, ...choice.restore.warnings].forEach((w2) => o3.log.warn(w2));
-  const dumpClient = await o3.catalog.provide(choice.dump.version);
-  const restoreClient = await o3.catalog.provide(choice.restore.version);
+  const swap = swapsWholeDatabase(o3) && await swapKeepsMeaning(o3, exists2, { source: o3.from });
+  if (swap && !exists2 && o3.createDatabase === false) await ensureDatabase(o3.to, false);
+  const session = swap ? await prepareSwap(o3.to, exists2, "swap") : void 0;
+  const clients = await provideClients(o3, choice).catch(async (error3) => {
+    await session?.close();
+    throw error3;
+  });
+  if (session) {
+    o3.log.info(
+      `clean: building the new ${databaseName(o3.to)} beside the target and swapping it in once it is complete (swap: false copies in place)`
+    );
+    return replaceBySwap(
+      { session, client: clients.restore, log: o3.log, signal: o3.signal },
+      async (built) => {
+        const into = { ...o3, to: built, clean: false, sqlAfter: [] };
+        const result = await copyInto(into, { source, choice, ...clients, createdDatabase: true, started: started2 });
+        if (o3.sqlAfter?.length) {
+          o3.log.info("sql-after: runs on the new database in one transaction, before it is swapped in");
+          await runSqlAfter(clients.restore, built, o3.sqlAfter, o3.signal);
+        }
+        return {
+          ...result,
+          target: { ...result.target, database: databaseName(o3.to) },
+          createdDatabase: !exists2,
+          swapped: true,
+          durationSeconds: (Date.now() - started2) / 1e3
+        };
+      }
+    );
+  }
   const createdDatabase = await ensureDatabase(o3.to, o3.createDatabase ?? true);
-  return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
-    const target = await serverFacts(o3.to, "to");
+  return undoCreatedOnFailure(
+    createdDatabase,
+    o3.to,
+    () => copyInto(o3, { source, choice, ...clients, createdDatabase, started: started2 })
+  );
+}
+function swapsWholeDatabase(o3) {
+  if (!o3.clean || o3.swap === false) return false;
+  if (o3.dataOnly || o3.schemas?.length || o3.tables?.length || o3.excludeSchemas?.length || o3.excludeTables?.length) {
     o3.log.info(
-      `copying ${describeConnection(o3.from)} (PostgreSQL ${formatVersion(source.version)}) \u2192 ${describeConnection(o3.to)} (PostgreSQL ${formatVersion(target.version)}) with pg_dump ${formatVersion(dumpClient.version)} and pg_restore ${formatVersion(restoreClient.version)}`
+      "clean: this copy selects schemas or tables (or rows only), so it replaces only what it carries, in place"
     );
-    if (o3.globals) {
-      o3.log.info("copying roles and tablespaces (without passwords) first");
-      await applyGlobals(
-        restoreClient,
-        o3.to,
-        target.version,
-        await dumpGlobals(dumpClient, o3.from, o3.signal),
-        o3.signal
-      );
-    }
-    const archive = {
-      format: "custom",
-      archiveVersion: archiveVersionWrittenBy(dumpClient.version.major),
-      compression: "none",
-      serverVersion: source.version,
-      dumpVersion: dumpClient.version,
-      // With more than one job pgferry dumps to a file of its own, so pg_dump records the offsets.
-      dataOffsets: "set"
-    };
-    const prelude = o3.clean ? cleanPrelude(await databaseContents(o3.from, o3.schemas ?? []), target.version.major) : void 0;
-    const after = o3.sqlAfter?.length ? { files: o3.sqlAfter, input: "sql-after" } : void 0;
-    const restorePath = withSqlAfter(
-      prelude && choice.restore.path === "pg_restore" ? "script" : choice.restore.path,
+    return false;
+  }
+  return true;
+}
+async function provideClients(o3, choice) {
+  return {
+    dump: await o3.catalog.provide(choice.dump.version),
+    restore: await o3.catalog.provide(choice.restore.version)
+  };
+}
+async function copyInto(o3, settled) {
+  const { source, choice, createdDatabase, started: started2 } = settled;
+  const dumpClient = settled.dump;
+  const restoreClient = settled.restore;
+  const target = await serverFacts(o3.to, "to");
+  o3.log.info(
+    `copying ${describeConnection(o3.from)} (PostgreSQL ${formatVersion(source.version)}) \u2192 ${describeConnection(o3.to)} (PostgreSQL ${formatVersion(target.version)}) with pg_dump ${formatVersion(dumpClient.version)} and pg_restore ${formatVersion(restoreClient.version)}`
+  );
+  if (o3.globals) {
+    o3.log.info("copying roles and tablespaces (without passwords) first");
+    await applyGlobals(
+      restoreClient,
+      o3.to,
+      target.version,
+      await dumpGlobals(dumpClient, o3.from, o3.signal),
+      o3.signal
+    );
+  }
+  const archive = {
+    format: "custom",
+    archiveVersion: archiveVersionWrittenBy(dumpClient.version.major),
+    compression: "none",
+    serverVersion: source.version,
+    dumpVersion: dumpClient.version,
+    // With more than one job pgferry dumps to a file of its own, so pg_dump records the offsets.
+    dataOffsets: "set"
+  };
+  const prelude = o3.clean ? cleanPrelude(await databaseContents(o3.from, o3.schemas ?? []), target.version.major) : void 0;
+  const after = o3.sqlAfter?.length ? { files: o3.sqlAfter, input: "sql-after" } : void 0;
+  const restorePath = withSqlAfter(
+    prelude && choice.restore.path === "pg_restore" ? "script" : choice.restore.path,
+    after,
+    o3.log
+  );
+  const { jobs, reason: jobsReason } = restoreJobs(archive, restorePath, o3.jobs, true, !createdDatabase);
+  if (jobsReason !== void 0) {
+    if (typeof o3.jobs === "number") o3.log.warn(jobsReason);
+    else o3.log.info(jobsReason);
+  }
+  const apply = { ...applyOptionsOf(o3), clean: false, schemas: [], tables: [], extraArgs: [] };
+  o3.log.info(
+    jobs === 1 ? "streaming pg_dump straight into the restore (one job, no intermediate file)" : `dumping to a temporary archive, then restoring with ${jobs} jobs`
+  );
+  let filtered;
+  if (jobs === 1) {
+    const pipe = new TocPrefix("the copy stream");
+    const controller = new AbortController();
+    const signal = o3.signal ? AbortSignal.any([o3.signal, controller.signal]) : controller.signal;
+    const dump = streamCustomDump({
+      client: dumpClient,
+      from: o3.from,
+      selection: o3,
+      compression: { algorithm: "none" },
+      stdout: pipe,
+      signal,
+      onProgress: o3.onProgress
+    });
+    const restore = applyArchive({
+      client: restoreClient,
+      path: restorePath,
+      archive,
+      input: { stream: pipe },
+      target: o3.to,
+      targetVersion: target.version,
+      jobs: 1,
+      options: apply,
+      prelude,
       after,
-      o3.log
-    );
-    const { jobs, reason: jobsReason } = restoreJobs(archive, restorePath, o3.jobs, true, !createdDatabase);
-    if (jobsReason !== void 0) {
-      if (typeof o3.jobs === "number") o3.log.warn(jobsReason);
-      else o3.log.info(jobsReason);
-    }
-    const apply = { ...applyOptionsOf(o3), clean: false, schemas: [], tables: [], extraArgs: [] };
-    o3.log.info(
-      jobs === 1 ? "streaming pg_dump straight into the restore (one job, no intermediate file)" : `dumping to a temporary archive, then restoring with ${jobs} jobs`
-    );
-    let filtered;
-    if (jobs === 1) {
-      const pipe = new TocPrefix("the copy stream");
-      const controller = new AbortController();
-      const signal = o3.signal ? AbortSignal.any([o3.signal, controller.signal]) : controller.signal;
-      const dump = streamCustomDump({
-        client: dumpClient,
+      epilogue: databasePropertiesSql({
+        entries: async () => pipe.entries(o3.log),
+        target: o3.to,
+        options: propertyOptionsOf(o3),
+        log: o3.log
+      }),
+      signal
+    });
+    const [, f6] = await settlePipeline(controller, [dump, restore]);
+    filtered = f6;
+  } else {
+    const dir = await mkdtemp5(path15.join(os12.tmpdir(), "pgferry-copy-"));
+    try {
+      const file = path15.join(dir, `copy-${randomBytes5(4).toString("hex")}.dump`);
+      await dumpToPath({
+        ...dumpSelection(o3),
         from: o3.from,
-        selection: o3,
-        compression: { algorithm: "none" },
-        stdout: pipe,
-        signal,
+        to: file,
+        format: "custom",
+        compress: { algorithm: "none" },
+        jobs: 1,
+        postgresVersion: { kind: "major", major: dumpClient.version.major },
+        catalog: o3.catalog,
+        log: o3.log,
+        signal: o3.signal,
         onProgress: o3.onProgress
       });
-      const restore = applyArchive({
+      filtered = await applyArchive({
         client: restoreClient,
         path: restorePath,
         archive,
-        input: { stream: pipe },
+        input: { file },
         target: o3.to,
         targetVersion: target.version,
-        jobs: 1,
+        jobs,
         options: apply,
         prelude,
         after,
         epilogue: databasePropertiesSql({
-          entries: async () => pipe.entries(o3.log),
+          entries: () => readTocEntries(file, "custom"),
           target: o3.to,
           options: propertyOptionsOf(o3),
           log: o3.log
         }),
-        signal
+        signal: o3.signal,
+        onProgress: o3.onProgress
       });
-      const [, f6] = await settlePipeline(controller, [dump, restore]);
-      filtered = f6;
-    } else {
-      const dir = await mkdtemp4(path14.join(os11.tmpdir(), "pgferry-copy-"));
-      try {
-        const file = path14.join(dir, `copy-${randomBytes4(4).toString("hex")}.dump`);
-        await dumpToPath({
-          ...dumpSelection(o3),
-          from: o3.from,
-          to: file,
-          format: "custom",
-          compress: { algorithm: "none" },
-          jobs: 1,
-          postgresVersion: { kind: "major", major: dumpClient.version.major },
-          catalog: o3.catalog,
-          log: o3.log,
-          signal: o3.signal,
-          onProgress: o3.onProgress
-        });
-        filtered = await applyArchive({
-          client: restoreClient,
-          path: restorePath,
-          archive,
-          input: { file },
-          target: o3.to,
-          targetVersion: target.version,
-          jobs,
-          options: apply,
-          prelude,
-          after,
-          epilogue: databasePropertiesSql({
-            entries: () => readTocEntries(file, "custom"),
-            target: o3.to,
-            options: propertyOptionsOf(o3),
-            log: o3.log
-          }),
-          signal: o3.signal,
-          onProgress: o3.onProgress
-        });
-      } finally {
-        await rm8(dir, { recursive: true, force: true });
-      }
+    } finally {
+      await rm9(dir, { recursive: true, force: true });
     }
-    if (filtered.length)
-      o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
-    return {
-      source,
-      target,
-      dump: { choice: choice.dump, client: dumpClient },
-      restore: { choice: choice.restore, client: restoreClient },
-      jobs,
-      streamed: jobs === 1,
-      createdDatabase,
-      filtered,
-      durationSeconds: (Date.now() - started2) / 1e3
-    };
-  });
+  }
+  if (filtered.length)
+    o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
+  return {
+    source,
+    target,
+    dump: { choice: choice.dump, client: dumpClient },
+    restore: { choice: choice.restore, client: restoreClient },
+    jobs,
+    streamed: jobs === 1,
+    createdDatabase,
+    filtered,
+    durationSeconds: (Date.now() - started2) / 1e3
+  };
 }
 
 // core/jobs/report.ts
-import { createHash as createHash9 } from "node:crypto";
-import { createReadStream as createReadStream5 } from "node:fs";
+import { createHash as createHash10 } from "node:crypto";
+import { createReadStream as createReadStream6 } from "node:fs";
 import { stat as stat7 } from "node:fs/promises";
-import { pipeline as pipeline6 } from "node:stream/promises";
+import { pipeline as pipeline7 } from "node:stream/promises";
 async function sha256File(file) {
   if (!(await stat7(file)).isFile()) return void 0;
-  const hash = createHash9("sha256");
-  await pipeline6(createReadStream5(file, { highWaterMark: 1024 * 1024 }), hash);
+  const hash = createHash10("sha256");
+  await pipeline7(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
 }
 async function countArchiveTables(archive, format2) {
@@ -57837,49 +58319,6 @@ async function countDatabaseTables(spec) {
        WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`
     );
     return Number(rows[0]?.n ?? 0);
-  });
-}
-
-// core/jobs/sql-after.ts
-import { createReadStream as createReadStream6 } from "node:fs";
-import { access as access2 } from "node:fs/promises";
-import { Writable as Writable4 } from "node:stream";
-import { pipeline as pipeline7 } from "node:stream/promises";
-async function checkScript(file, input2) {
-  const filter = new ScriptFilter(
-    {
-      targetServer: { major: Number.MAX_SAFE_INTEGER },
-      psqlKnowsRestrict: true,
-      singleTransaction: true,
-      refuseAllTransactionControl: true
-    },
-    file
-  );
-  const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
-  await pipeline7(createReadStream6(file), filter, discard).catch((error3) => {
-    if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
-    throw error3;
-  });
-}
-async function checkSqlAfterFiles(files, input2 = "sql-after") {
-  for (const file of files) {
-    await access2(file).catch(() => {
-      throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
-    });
-    await checkScript(file, input2);
-  }
-}
-async function runSqlAfter(client, target, files, signal, input2 = "sql-after") {
-  if (files.length === 0) return;
-  await runTool({
-    file: toolPath(client, "psql"),
-    args: psqlArgs({ files: [...files], onErrorStop: true, singleTransaction: true, quiet: true }),
-    env: connectionEnv(target),
-    secrets: secretsOf(target),
-    stdout: "ignore",
-    signal
-  }).catch((error3) => {
-    throw new InputError(input2, `failed, and its changes were rolled back: ${error3.message}`);
   });
 }
 
@@ -58352,6 +58791,13 @@ var INPUTS = [
     description: "drop existing objects in the target first (destructive)"
   },
   {
+    name: "swap",
+    for: ["restore", "copy"],
+    default: "true",
+    type: "boolean",
+    description: "with clean: build the new database beside the target and swap it in when complete (needs CREATEDB and room for two copies); false drops and restores in place"
+  },
+  {
     name: "confirm",
     for: ["restore", "copy"],
     description: "the target database name; required when the operation is destructive"
@@ -58449,6 +58895,7 @@ function parseJobOptions(get2, env2 = process.env) {
     noPrivileges: bool("no-privileges", false),
     globals: bool("globals", false),
     clean: bool("clean", false),
+    swap: bool("swap", true),
     confirm: raw("confirm"),
     createDatabase: bool("create-database", true),
     allowDowngrade: bool("allow-downgrade", false),
@@ -58622,8 +59069,8 @@ import * as fs4 from "fs";
 var semver = __toESM(require_semver2(), 1);
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
-import * as os12 from "os";
-import * as path15 from "path";
+import * as os13 from "os";
+import * as path16 from "path";
 var semver2 = __toESM(require_semver2(), 1);
 import { ok as ok2 } from "assert";
 var __awaiter5 = function(thisArg, _arguments, P2, generator) {
@@ -58658,7 +59105,7 @@ var IS_MAC = process.platform === "darwin";
 function cacheDir(sourceDir, tool, version2, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
     version2 = semver2.clean(version2) || version2;
-    arch3 = arch3 || os12.arch();
+    arch3 = arch3 || os13.arch();
     debug(`Caching tool ${tool} ${version2} ${arch3}`);
     debug(`source dir: ${sourceDir}`);
     if (!fs4.statSync(sourceDir).isDirectory()) {
@@ -58666,7 +59113,7 @@ function cacheDir(sourceDir, tool, version2, arch3) {
     }
     const destPath = yield _createToolPath(tool, version2, arch3);
     for (const itemName of fs4.readdirSync(sourceDir)) {
-      const s4 = path15.join(sourceDir, itemName);
+      const s4 = path16.join(sourceDir, itemName);
       yield cp(s4, destPath, { recursive: true });
     }
     _completeToolPath(tool, version2, arch3);
@@ -58680,7 +59127,7 @@ function find(toolName, versionSpec, arch3) {
   if (!versionSpec) {
     throw new Error("versionSpec parameter is required");
   }
-  arch3 = arch3 || os12.arch();
+  arch3 = arch3 || os13.arch();
   if (!isExplicitVersion(versionSpec)) {
     const localVersions = findAllVersions(toolName, arch3);
     const match = evaluateVersions(localVersions, versionSpec);
@@ -58689,7 +59136,7 @@ function find(toolName, versionSpec, arch3) {
   let toolPath2 = "";
   if (versionSpec) {
     versionSpec = semver2.clean(versionSpec) || "";
-    const cachePath = path15.join(_getCacheDirectory(), toolName, versionSpec, arch3);
+    const cachePath = path16.join(_getCacheDirectory(), toolName, versionSpec, arch3);
     debug(`checking cache: ${cachePath}`);
     if (fs4.existsSync(cachePath) && fs4.existsSync(`${cachePath}.complete`)) {
       debug(`Found tool in cache ${toolName} ${versionSpec} ${arch3}`);
@@ -58702,13 +59149,13 @@ function find(toolName, versionSpec, arch3) {
 }
 function findAllVersions(toolName, arch3) {
   const versions2 = [];
-  arch3 = arch3 || os12.arch();
-  const toolPath2 = path15.join(_getCacheDirectory(), toolName);
+  arch3 = arch3 || os13.arch();
+  const toolPath2 = path16.join(_getCacheDirectory(), toolName);
   if (fs4.existsSync(toolPath2)) {
     const children = fs4.readdirSync(toolPath2);
     for (const child of children) {
       if (isExplicitVersion(child)) {
-        const fullPath = path15.join(toolPath2, child, arch3 || "");
+        const fullPath = path16.join(toolPath2, child, arch3 || "");
         if (fs4.existsSync(fullPath) && fs4.existsSync(`${fullPath}.complete`)) {
           versions2.push(child);
         }
@@ -58719,7 +59166,7 @@ function findAllVersions(toolName, arch3) {
 }
 function _createToolPath(tool, version2, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
-    const folderPath = path15.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
+    const folderPath = path16.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
     debug(`destination ${folderPath}`);
     const markerPath = `${folderPath}.complete`;
     yield rmRF(folderPath);
@@ -58729,7 +59176,7 @@ function _createToolPath(tool, version2, arch3) {
   });
 }
 function _completeToolPath(tool, version2, arch3) {
-  const folderPath = path15.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
+  const folderPath = path16.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
   const markerPath = `${folderPath}.complete`;
   fs4.writeFileSync(markerPath, "");
   debug("finished caching tool");
@@ -58772,23 +59219,23 @@ function _getCacheDirectory() {
 }
 
 // action/tool-cache-store.ts
-import { mkdtemp as mkdtemp5 } from "node:fs/promises";
-import os13 from "node:os";
-import path16 from "node:path";
+import { mkdtemp as mkdtemp6 } from "node:fs/promises";
+import os14 from "node:os";
+import path17 from "node:path";
 var TOOL = "pgferry-postgresql";
 var ToolCacheStore = class {
   async versions(target) {
     return findAllVersions(TOOL, target);
   }
   binDir(version2, target) {
-    return path16.join(find(TOOL, version2, target), "bin");
+    return path17.join(find(TOOL, version2, target), "bin");
   }
   async workDir() {
-    return mkdtemp5(path16.join(process.env.RUNNER_TEMP || os13.tmpdir(), "pgferry-client-"));
+    return mkdtemp6(path17.join(process.env.RUNNER_TEMP || os14.tmpdir(), "pgferry-client-"));
   }
   async commit(extracted, version2, target) {
     const dir = await cacheDir(extracted, TOOL, version2, target);
-    return path16.join(dir, "bin");
+    return path17.join(dir, "bin");
   }
 };
 

@@ -7,7 +7,7 @@ import type { JobHooks } from './job-hooks.js';
 import type { ArchiveFacts } from '../pg/archive.js';
 import type { ObjectFilters } from '../pg/args.js';
 import type { ClientTools } from '../pg/client-tools.js';
-import { describeConnection, type ConnectionSpec } from '../pg/connection.js';
+import { databaseName, describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { isSameDatabase } from '../pg/same-database.js';
 import {
   archiveVersionWrittenBy,
@@ -32,6 +32,8 @@ import { readTocEntries } from '../pg/archive-toc.js';
 import { dumpToPath } from './dump.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
 import { restoreJobs, withSqlAfter } from './restore.js';
+import { prepareSwap, replaceBySwap, swapKeepsMeaning } from './replace-by-swap.js';
+import { runSqlAfter } from './sql-after.js';
 
 export interface CopyOptions extends ApplyOptions, ObjectFilters, JobHooks {
   from: ConnectionSpec;
@@ -43,6 +45,8 @@ export interface CopyOptions extends ApplyOptions, ObjectFilters, JobHooks {
   allowDowngrade?: boolean;
   sqlAfter?: string[];
   postgresVersion: VersionRequest;
+  /** With `clean`: build beside the target and swap in (the default), or drop and copy in place. */
+  swap?: boolean;
 }
 
 export interface CopyResult {
@@ -53,6 +57,8 @@ export interface CopyResult {
   jobs: number;
   streamed: boolean;
   createdDatabase: boolean;
+  /** The target was replaced by swap: built beside it, then renamed into its place. */
+  swapped?: boolean;
   filtered: string[];
   durationSeconds: number;
 }
@@ -77,7 +83,7 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
   // Guards and clients are settled before anything is created: a refusal leaves the target untouched.
   const server = await serverFacts(maintenanceOf(o.to), 'to');
   await refuseSameDatabase(o.from, o.to);
-  await guardTargetBeforeCreating(o.to, { clean: o.clean ?? false, confirm: o.confirm });
+  const exists = await guardTargetBeforeCreating(o.to, { clean: o.clean ?? false, confirm: o.confirm });
   const choice = await chooseCopyClients(
     source.version,
     server.version,
@@ -86,147 +92,225 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
     o.catalog,
   );
   [...choice.dump.warnings, ...choice.restore.warnings].forEach((w) => o.log.warn(w));
-  const dumpClient = await o.catalog.provide(choice.dump.version);
-  const restoreClient = await o.catalog.provide(choice.restore.version);
+  const swap = swapsWholeDatabase(o) && (await swapKeepsMeaning(o, exists, { source: o.from }));
+  if (swap && !exists && o.createDatabase === false) await ensureDatabase(o.to, false);
+  const session = swap ? await prepareSwap(o.to, exists, 'swap') : undefined;
+  const clients = await provideClients(o, choice).catch(async (error: unknown) => {
+    await session?.close();
+    throw error;
+  });
+  if (session) {
+    o.log.info(
+      `clean: building the new ${databaseName(o.to)} beside the target and swapping it in once it is complete (swap: false copies in place)`,
+    );
+    return replaceBySwap(
+      { session, client: clients.restore, log: o.log, signal: o.signal },
+      async (built) => {
+        const into = { ...o, to: built, clean: false, sqlAfter: [] };
+        const result = await copyInto(into, { source, choice, ...clients, createdDatabase: true, started });
+        if (o.sqlAfter?.length) {
+          o.log.info('sql-after: runs on the new database in one transaction, before it is swapped in');
+          await runSqlAfter(clients.restore, built, o.sqlAfter, o.signal);
+        }
+        return {
+          ...result,
+          target: { ...result.target, database: databaseName(o.to) },
+          createdDatabase: !exists,
+          swapped: true,
+          durationSeconds: (Date.now() - started) / 1000,
+        };
+      },
+    );
+  }
   const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
-  return undoCreatedOnFailure(createdDatabase, o.to, async () => {
-    const target = await serverFacts(o.to, 'to');
+  return undoCreatedOnFailure(createdDatabase, o.to, () =>
+    copyInto(o, { source, choice, ...clients, createdDatabase, started }),
+  );
+}
+
+/**
+ * clean of a copy of the whole database (pg_dump picks no schema or table, not data-only): built
+ * beside the target and swapped in, unless `swap` is false. A selection replaces only what it
+ * carries, in place.
+ */
+function swapsWholeDatabase(o: CopyOptions): boolean {
+  if (!o.clean || o.swap === false) return false;
+  if (
+    o.dataOnly ||
+    o.schemas?.length ||
+    o.tables?.length ||
+    o.excludeSchemas?.length ||
+    o.excludeTables?.length
+  ) {
     o.log.info(
-      `copying ${describeConnection(o.from)} (PostgreSQL ${formatVersion(source.version)}) → ${describeConnection(o.to)} (PostgreSQL ${formatVersion(target.version)}) with pg_dump ${formatVersion(dumpClient.version)} and pg_restore ${formatVersion(restoreClient.version)}`,
+      'clean: this copy selects schemas or tables (or rows only), so it replaces only what it carries, in place',
     );
+    return false;
+  }
+  return true;
+}
 
-    if (o.globals) {
-      o.log.info('copying roles and tablespaces (without passwords) first');
-      await applyGlobals(
-        restoreClient,
-        o.to,
-        target.version,
-        await dumpGlobals(dumpClient, o.from, o.signal),
-        o.signal,
-      );
-    }
+async function provideClients(
+  o: CopyOptions,
+  choice: { dump: ClientChoice; restore: RestoreChoice },
+): Promise<{ dump: ClientTools; restore: ClientTools }> {
+  return {
+    dump: await o.catalog.provide(choice.dump.version),
+    restore: await o.catalog.provide(choice.restore.version),
+  };
+}
 
-    const archive: ArchiveFacts = {
-      format: 'custom',
-      archiveVersion: archiveVersionWrittenBy(dumpClient.version.major),
-      compression: 'none',
-      serverVersion: source.version,
-      dumpVersion: dumpClient.version,
-      // With more than one job pgferry dumps to a file of its own, so pg_dump records the offsets.
-      dataOffsets: 'set',
-    };
-    // clean: drops run first in the restore's own transaction, which needs the script path.
-    const prelude = o.clean
-      ? cleanPrelude(await databaseContents(o.from, o.schemas ?? []), target.version.major)
-      : undefined;
-    const after = o.sqlAfter?.length ? { files: o.sqlAfter, input: 'sql-after' } : undefined;
-    const restorePath = withSqlAfter(
-      prelude && choice.restore.path === 'pg_restore' ? 'script' : choice.restore.path,
+interface CopySettled {
+  source: ServerFacts;
+  choice: { dump: ClientChoice; restore: RestoreChoice };
+  dump: ClientTools;
+  restore: ClientTools;
+  /** The target is new to this run (created, or a swap's scratch): any job count is all-or-nothing. */
+  createdDatabase: boolean;
+  started: number;
+}
+
+/** The copy proper, into a target that exists (created, the swap's scratch or the user's own). */
+async function copyInto(o: CopyOptions, settled: CopySettled): Promise<CopyResult> {
+  const { source, choice, createdDatabase, started } = settled;
+  const dumpClient = settled.dump;
+  const restoreClient = settled.restore;
+  const target = await serverFacts(o.to, 'to');
+  o.log.info(
+    `copying ${describeConnection(o.from)} (PostgreSQL ${formatVersion(source.version)}) → ${describeConnection(o.to)} (PostgreSQL ${formatVersion(target.version)}) with pg_dump ${formatVersion(dumpClient.version)} and pg_restore ${formatVersion(restoreClient.version)}`,
+  );
+
+  if (o.globals) {
+    o.log.info('copying roles and tablespaces (without passwords) first');
+    await applyGlobals(
+      restoreClient,
+      o.to,
+      target.version,
+      await dumpGlobals(dumpClient, o.from, o.signal),
+      o.signal,
+    );
+  }
+
+  const archive: ArchiveFacts = {
+    format: 'custom',
+    archiveVersion: archiveVersionWrittenBy(dumpClient.version.major),
+    compression: 'none',
+    serverVersion: source.version,
+    dumpVersion: dumpClient.version,
+    // With more than one job pgferry dumps to a file of its own, so pg_dump records the offsets.
+    dataOffsets: 'set',
+  };
+  // clean: drops run first in the restore's own transaction, which needs the script path.
+  const prelude = o.clean
+    ? cleanPrelude(await databaseContents(o.from, o.schemas ?? []), target.version.major)
+    : undefined;
+  const after = o.sqlAfter?.length ? { files: o.sqlAfter, input: 'sql-after' } : undefined;
+  const restorePath = withSqlAfter(
+    prelude && choice.restore.path === 'pg_restore' ? 'script' : choice.restore.path,
+    after,
+    o.log,
+  );
+  const { jobs, reason: jobsReason } = restoreJobs(archive, restorePath, o.jobs, true, !createdDatabase);
+  if (jobsReason !== undefined) {
+    if (typeof o.jobs === 'number') o.log.warn(jobsReason);
+    else o.log.info(jobsReason);
+  }
+  // The selection was made by pg_dump; the restore side applies everything it was given.
+  const apply = { ...applyOptionsOf(o), clean: false, schemas: [], tables: [], extraArgs: [] };
+  o.log.info(
+    jobs === 1
+      ? 'streaming pg_dump straight into the restore (one job, no intermediate file)'
+      : `dumping to a temporary archive, then restoring with ${jobs} jobs`,
+  );
+  let filtered: string[];
+  if (jobs === 1) {
+    // One job: no intermediate file, pg_dump's output goes straight into the restore.
+    // The dump's TOC is kept as it streams by, for the source database's own properties.
+    const pipe = new TocPrefix('the copy stream');
+    const controller = new AbortController();
+    const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
+    const dump = streamCustomDump({
+      client: dumpClient,
+      from: o.from,
+      selection: o,
+      compression: { algorithm: 'none' },
+      stdout: pipe,
+      signal,
+      onProgress: o.onProgress,
+    });
+    const restore = applyArchive({
+      client: restoreClient,
+      path: restorePath,
+      archive,
+      input: { stream: pipe },
+      target: o.to,
+      targetVersion: target.version,
+      jobs: 1,
+      options: apply,
+      prelude,
       after,
-      o.log,
-    );
-    const { jobs, reason: jobsReason } = restoreJobs(archive, restorePath, o.jobs, true, !createdDatabase);
-    if (jobsReason !== undefined) {
-      if (typeof o.jobs === 'number') o.log.warn(jobsReason);
-      else o.log.info(jobsReason);
-    }
-    // The selection was made by pg_dump; the restore side applies everything it was given.
-    const apply = { ...applyOptionsOf(o), clean: false, schemas: [], tables: [], extraArgs: [] };
-    o.log.info(
-      jobs === 1
-        ? 'streaming pg_dump straight into the restore (one job, no intermediate file)'
-        : `dumping to a temporary archive, then restoring with ${jobs} jobs`,
-    );
-    let filtered: string[];
-    if (jobs === 1) {
-      // One job: no intermediate file, pg_dump's output goes straight into the restore.
-      // The dump's TOC is kept as it streams by, for the source database's own properties.
-      const pipe = new TocPrefix('the copy stream');
-      const controller = new AbortController();
-      const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
-      const dump = streamCustomDump({
-        client: dumpClient,
+      epilogue: databasePropertiesSql({
+        entries: async () => pipe.entries(o.log),
+        target: o.to,
+        options: propertyOptionsOf(o),
+        log: o.log,
+      }),
+      signal,
+    });
+    const [, f] = await settlePipeline(controller, [dump, restore] as const);
+    filtered = f;
+  } else {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-copy-'));
+    try {
+      const file = path.join(dir, `copy-${randomBytes(4).toString('hex')}.dump`);
+      await dumpToPath({
+        ...dumpSelection(o),
         from: o.from,
-        selection: o,
-        compression: { algorithm: 'none' },
-        stdout: pipe,
-        signal,
+        to: file,
+        format: 'custom',
+        compress: { algorithm: 'none' },
+        jobs: 1,
+        postgresVersion: { kind: 'major', major: dumpClient.version.major },
+        catalog: o.catalog,
+        log: o.log,
+        signal: o.signal,
         onProgress: o.onProgress,
       });
-      const restore = applyArchive({
+      filtered = await applyArchive({
         client: restoreClient,
         path: restorePath,
         archive,
-        input: { stream: pipe },
+        input: { file },
         target: o.to,
         targetVersion: target.version,
-        jobs: 1,
+        jobs,
         options: apply,
         prelude,
         after,
         epilogue: databasePropertiesSql({
-          entries: async () => pipe.entries(o.log),
+          entries: () => readTocEntries(file, 'custom'),
           target: o.to,
           options: propertyOptionsOf(o),
           log: o.log,
         }),
-        signal,
+        signal: o.signal,
+        onProgress: o.onProgress,
       });
-      const [, f] = await settlePipeline(controller, [dump, restore] as const);
-      filtered = f;
-    } else {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-copy-'));
-      try {
-        const file = path.join(dir, `copy-${randomBytes(4).toString('hex')}.dump`);
-        await dumpToPath({
-          ...dumpSelection(o),
-          from: o.from,
-          to: file,
-          format: 'custom',
-          compress: { algorithm: 'none' },
-          jobs: 1,
-          postgresVersion: { kind: 'major', major: dumpClient.version.major },
-          catalog: o.catalog,
-          log: o.log,
-          signal: o.signal,
-          onProgress: o.onProgress,
-        });
-        filtered = await applyArchive({
-          client: restoreClient,
-          path: restorePath,
-          archive,
-          input: { file },
-          target: o.to,
-          targetVersion: target.version,
-          jobs,
-          options: apply,
-          prelude,
-          after,
-          epilogue: databasePropertiesSql({
-            entries: () => readTocEntries(file, 'custom'),
-            target: o.to,
-            options: propertyOptionsOf(o),
-            log: o.log,
-          }),
-          signal: o.signal,
-          onProgress: o.onProgress,
-        });
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
-    if (filtered.length)
-      o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
-    return {
-      source,
-      target,
-      dump: { choice: choice.dump, client: dumpClient },
-      restore: { choice: choice.restore, client: restoreClient },
-      jobs,
-      streamed: jobs === 1,
-      createdDatabase,
-      filtered,
-      durationSeconds: (Date.now() - started) / 1000,
-    };
-  });
+  }
+  if (filtered.length)
+    o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
+  return {
+    source,
+    target,
+    dump: { choice: choice.dump, client: dumpClient },
+    restore: { choice: choice.restore, client: restoreClient },
+    jobs,
+    streamed: jobs === 1,
+    createdDatabase,
+    filtered,
+    durationSeconds: (Date.now() - started) / 1000,
+  };
 }

@@ -341,3 +341,22 @@ export class TocPrefix extends Transform {
     }
   }
 }
+
+/**
+ * The `CREATE DATABASE` pg_dump wrote for the dumped database (template0, encoding, locale provider,
+ * collations, tablespace: whatever that server version records), aimed at `target` instead. Undefined
+ * when the archive has none, or when it holds anything but words, literals, quoted names and `=`.
+ */
+export function createDatabaseLike(entries: readonly TocEntry[], target: string): string | undefined {
+  const entry = entries.find((e) => e.desc === 'DATABASE');
+  const statement = statementsOf(entry?.definition ?? '').find(
+    (s) => s.tokens[0]?.word === 'CREATE' && s.tokens[1]?.word === 'DATABASE',
+  );
+  const name = statement?.tokens[2];
+  if (!statement || !entry || name?.ident !== entry.tag) return undefined;
+  const plain = statement.tokens
+    .slice(3)
+    .every((t) => t.word !== '' || /^([Ee]?'|")/.test(t.text) || t.text === '=' || /^\d/.test(t.text));
+  if (!plain) return undefined;
+  return `${statement.text.slice(0, name.start)}${quoteIdent(target)}${statement.text.slice(name.end)}`.trim();
+}

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { readArchiveFacts, type ArchiveFacts } from '../pg/archive.js';
 import { readDataOffsets } from '../pg/archive-toc.js';
 import type { ClientTools } from '../pg/client-tools.js';
-import { describeConnection, type ConnectionSpec } from '../pg/connection.js';
+import { databaseName, describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { chooseRestoreClient, type RestoreChoice, type RestorePath } from '../pg/policy.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
 import {
@@ -18,7 +18,9 @@ import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive.js';
 import { archiveContents, cleanPrelude, plainContents } from './clean.js';
 import { databasePropertiesSql, propertyOptionsOf } from './database-properties.js';
-import { readTocEntries } from '../pg/archive-toc.js';
+import { readTocEntries, type TocEntry } from '../pg/archive-toc.js';
+import { checkTablesPresent, prepareSwap, replaceBySwap, swapKeepsMeaning } from './replace-by-swap.js';
+import { runSqlAfter } from './sql-after.js';
 import { defaultJobs } from './dump.js';
 import { undoOnFailure, undoPlanOf } from './undo-new-objects.js';
 
@@ -33,6 +35,12 @@ export interface RestoreOptions extends ApplyOptions, JobHooks {
   postgresVersion: VersionRequest;
   /** SQL files run in the restore's own transaction before it commits (sql-after, sanitize). */
   sqlInTransaction?: { files: readonly string[]; input: string };
+  /**
+   * With `clean`: build the new contents beside the target and swap them in (the default), or, when
+   * false, drop and restore in place in one transaction (one job). `always` replaces the target whole
+   * even when it holds objects the archive does not carry (a seed: staging is the backup, nothing else).
+   */
+  swap?: boolean | 'always';
 }
 
 export interface RestoreResult {
@@ -45,6 +53,8 @@ export interface RestoreResult {
   /** Why fewer jobs were used than `jobs` allowed (an archive without data offsets), when so. */
   jobsReason?: string;
   createdDatabase: boolean;
+  /** The target was replaced by swap: built beside it, then renamed into its place. */
+  swapped?: boolean;
   /** Session settings and meta-commands dropped on the script path, e.g. `transaction_timeout (1×)`. */
   filtered: string[];
   durationSeconds: number;
@@ -193,9 +203,20 @@ export function withSqlAfter(
   return 'script';
 }
 
+/** What prepareRestore settled: the target's facts, the client and whether the target was created. */
+interface PreparedRestore {
+  target: ServerFacts;
+  choice: RestoreChoice;
+  client: ClientTools;
+  /** The target is new to this run (created, or a swap's scratch): a failure drops it, so any job count is all-or-nothing. */
+  createdDatabase: boolean;
+}
+
 /**
  * Restores an archive or plain dump into the target with a client the version policy chose; stops at
  * the first error, and a single-job restore runs in one transaction so that a failure changes nothing.
+ * A `clean` restore of a whole-database archive is built beside the target and swapped in
+ * (replace-by-swap.ts) unless `swap` is false.
  */
 export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
@@ -204,54 +225,159 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
     .catch((error: unknown) => {
       throw error instanceof PgferryError ? new InputError('from', error.message) : error;
     });
-  const { target, choice, client, createdDatabase } = await prepareRestore(archive, o);
-  return undoCreatedOnFailure(createdDatabase, o.to, async () => {
-    const clean = o.clean ? await cleanPlan(archive, o.from, target, choice.path, o.log) : undefined;
-    const path = withSqlAfter(clean?.path ?? choice.path, o.sqlInTransaction, o.log);
-    const { jobs, reason: jobsReason } = restoreJobs(archive, path, o.jobs, true, !createdDatabase);
-    if (jobsReason !== undefined) {
-      // Asked for by number, fewer jobs is worth a warning (it lands in the report); auto just says so.
-      if (typeof o.jobs === 'number') {
-        o.log.warn(jobsReason);
-        choice.warnings.push(jobsReason);
-      } else o.log.info(jobsReason);
-    }
-    o.log.info(
-      `restoring into ${describeConnection(o.to)} with ${path === 'psql' ? 'psql' : 'pg_restore'} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`,
+  const swapEntries = await swapArchiveEntries(archive, o.from, o);
+  if (swapEntries) return restoreBySwap(archive, swapEntries, o, started);
+  const prepared = await prepareRestore(archive, o);
+  return undoCreatedOnFailure(prepared.createdDatabase, o.to, () =>
+    applyRestore(archive, o, prepared, started),
+  );
+}
+
+/**
+ * The archive's TOC when this restore replaces the target by swap: `clean`, `swap` not false, and an
+ * archive of the whole database. pg_dump writes the DATABASE entry only when it dumped everything
+ * (no --schema or --table selection, not data-only); a partial archive, a plain dump or a restore
+ * that selects objects itself replaces only what it carries, in place.
+ */
+async function swapArchiveEntries(
+  archive: ArchiveFacts,
+  file: string,
+  o: RestoreOptions,
+): Promise<TocEntry[] | undefined> {
+  if (!o.clean || o.swap === false) return undefined;
+  const inPlace = (why: string): undefined => {
+    o.log.info(`clean: ${why}, so it drops and restores only what it carries, in place`);
+    return undefined;
+  };
+  if (archive.format === 'plain') return inPlace('a plain dump carries no table of contents to build from');
+  if (o.dataOnly) return inPlace('a data-only restore replaces rows, not the database');
+  if (o.schemas?.length || o.excludeSchemas?.length || o.tables?.length)
+    return inPlace('this restore selects schemas or tables');
+  const entries = await readTocEntries(file, archive.format);
+  if (!entries.some((e) => e.desc === 'DATABASE'))
+    return inPlace('the archive is a partial dump (made with a schema or table selection, or data only)');
+  return entries;
+}
+
+/**
+ * clean + swap: guards, the swap's lock and privileges, then the client, all before anything is
+ * created; the restore itself runs into the scratch database as into a new one (in parallel where
+ * the archive allows), the SQL after it there too, and only then is it swapped in.
+ */
+async function restoreBySwap(
+  archive: ArchiveFacts,
+  entries: readonly TocEntry[],
+  o: RestoreOptions,
+  started: number,
+): Promise<RestoreResult> {
+  const server = await serverFacts(maintenanceOf(o.to), 'to');
+  const exists = await guardTargetBeforeCreating(o.to, { clean: true, confirm: o.confirm });
+  if (!exists && o.createDatabase === false) await ensureDatabase(o.to, false);
+  if (!(await swapKeepsMeaning(o, exists, entries))) {
+    const prepared = await prepareRestore(archive, o);
+    return undoCreatedOnFailure(prepared.createdDatabase, o.to, () =>
+      applyRestore(archive, o, prepared, started),
     );
-    const inputSize = (await stat(o.from)).size;
-    const undo = await undoOnFailure({ ...undoPlanOf(o, archive, target), path, jobs, createdDatabase });
-    const filtered = await applyArchive({
-      client,
-      path,
+  }
+  const session = await prepareSwap(o.to, exists, 'swap');
+  const provided = await chooseRestoreClient(
+    {
       archive,
-      input: { file: o.from },
-      target: o.to,
-      targetVersion: target.version,
-      jobs,
-      options: { ...applyOptionsOf(o), clean: false },
-      prelude: clean?.prelude,
-      after: o.sqlInTransaction,
-      epilogue: archivePropertiesSql(archive, o.from, o),
-      signal: o.signal,
-      onProgress: o.onProgress && ((p) => o.onProgress?.({ ...p, bytes: p.bytes || inputSize })),
-      progressIntervalMs: o.progressIntervalMs,
-    }).catch(undo);
-    if (filtered.length) {
-      o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
+      target: server.version,
+      request: o.postgresVersion,
+      allowDowngrade: o.allowDowngrade ?? false,
+    },
+    o.catalog,
+  )
+    .then(async (choice) => {
+      choice.warnings.forEach((w) => o.log.warn(w));
+      return { choice, client: await o.catalog.provide(choice.version) };
+    })
+    .catch(async (error: unknown) => {
+      await session.close();
+      throw error;
+    });
+  const { choice, client } = provided;
+  o.log.info(
+    `clean: building the new ${databaseName(o.to)} beside the target and swapping it in once it is complete (swap: false restores in place)`,
+  );
+  const check = (built: ConnectionSpec): Promise<void> => checkTablesPresent(entries, built);
+  return replaceBySwap({ session, client, log: o.log, signal: o.signal, check }, async (built) => {
+    const target = await serverFacts(built, 'to');
+    const into = { ...o, to: built, clean: false, confirm: undefined, sqlInTransaction: undefined };
+    const result = await applyRestore(
+      archive,
+      into,
+      { target, choice, client, createdDatabase: true },
+      started,
+    );
+    const after = o.sqlInTransaction;
+    if (after?.files.length) {
+      o.log.info(`${after.input}: runs on the new database in one transaction, before it is swapped in`);
+      await runSqlAfter(client, built, after.files, o.signal, after.input);
     }
-    const durationSeconds = (Date.now() - started) / 1000;
     return {
-      target,
-      client,
-      choice,
-      archive,
-      path,
-      jobs,
-      ...(jobsReason !== undefined ? { jobsReason } : {}),
-      createdDatabase,
-      filtered,
-      durationSeconds,
+      ...result,
+      target: { ...result.target, database: databaseName(o.to) },
+      createdDatabase: !exists,
+      swapped: true,
+      durationSeconds: (Date.now() - started) / 1000,
     };
   });
+}
+
+/** The restore proper, into a target prepareRestore (or a swap) settled. */
+async function applyRestore(
+  archive: ArchiveFacts,
+  o: RestoreOptions,
+  { target, choice, client, createdDatabase }: PreparedRestore,
+  started: number,
+): Promise<RestoreResult> {
+  const clean = o.clean ? await cleanPlan(archive, o.from, target, choice.path, o.log) : undefined;
+  const path = withSqlAfter(clean?.path ?? choice.path, o.sqlInTransaction, o.log);
+  const { jobs, reason: jobsReason } = restoreJobs(archive, path, o.jobs, true, !createdDatabase);
+  if (jobsReason !== undefined) {
+    // Asked for by number, fewer jobs is worth a warning (it lands in the report); auto just says so.
+    if (typeof o.jobs === 'number') {
+      o.log.warn(jobsReason);
+      choice.warnings.push(jobsReason);
+    } else o.log.info(jobsReason);
+  }
+  o.log.info(
+    `restoring into ${describeConnection(o.to)} with ${path === 'psql' ? 'psql' : 'pg_restore'} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`,
+  );
+  const inputSize = (await stat(o.from)).size;
+  const undo = await undoOnFailure({ ...undoPlanOf(o, archive, target), path, jobs, createdDatabase });
+  const filtered = await applyArchive({
+    client,
+    path,
+    archive,
+    input: { file: o.from },
+    target: o.to,
+    targetVersion: target.version,
+    jobs,
+    options: { ...applyOptionsOf(o), clean: false },
+    prelude: clean?.prelude,
+    after: o.sqlInTransaction,
+    epilogue: archivePropertiesSql(archive, o.from, o),
+    signal: o.signal,
+    onProgress: o.onProgress && ((p) => o.onProgress?.({ ...p, bytes: p.bytes || inputSize })),
+    progressIntervalMs: o.progressIntervalMs,
+  }).catch(undo);
+  if (filtered.length) {
+    o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
+  }
+  const durationSeconds = (Date.now() - started) / 1000;
+  return {
+    target,
+    client,
+    choice,
+    archive,
+    path,
+    jobs,
+    ...(jobsReason !== undefined ? { jobsReason } : {}),
+    createdDatabase,
+    filtered,
+    durationSeconds,
+  };
 }

@@ -31,6 +31,8 @@ export interface SeedOptions extends JobHooks {
   sanitizeInput?: string;
   jobs: number | 'auto';
   postgresVersion: VersionRequest;
+  /** Build the new staging beside the old and swap it in (the default), or replace it in place. */
+  swap?: boolean;
 }
 
 export interface SeedResult {
@@ -62,7 +64,7 @@ export async function seedDatabase(o: SeedOptions): Promise<SeedResult> {
   }
   if (o.sanitizeSql.length)
     o.log.info(
-      `sanitizing ${databaseName(o.to)} (${o.sanitizeSql.length} file(s)) in the restore's own transaction`,
+      `sanitizing ${databaseName(o.to)} (${o.sanitizeSql.length} file(s)) before the restored rows carry its name`,
     );
   const restore = await restoreFromS3({
     s3: o.s3,
@@ -71,6 +73,8 @@ export async function seedDatabase(o: SeedOptions): Promise<SeedResult> {
     key: latestPrefix(o.prefix, o.database),
     to: o.to,
     clean: true,
+    // Staging becomes the backup, nothing else: what it held beside is replaced too.
+    swap: o.swap === false ? false : 'always',
     // Production's roles rarely exist on a staging server: staging objects belong to its own login,
     // and grants there are the sanitize SQL's business.
     noOwner: true,

@@ -1,0 +1,263 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import { readTocEntries, type TocEntry } from '../pg/archive-toc.js';
+import { toolPath, type ClientTools } from '../pg/client-tools.js';
+import {
+  connectionEnv,
+  databaseName,
+  secretsOf,
+  withDatabase,
+  type ConnectionSpec,
+} from '../pg/connection.js';
+import { runTool } from '../pg/run.js';
+import { scratchName, SwapSession } from '../pg/scratch-database.js';
+import { withClient } from '../pg/server.js';
+import { PgferryError } from '../errors.js';
+import { createDatabaseLike, databasePropertiesSql, quoteIdent } from './database-properties.js';
+
+/**
+ * Replace by swap (DESIGN.md, guarantee 1 for destructive restores): the new contents are built in a
+ * scratch database beside the target, checked there, and renamed into the target's place in one
+ * transaction. Until then the target is exactly as it was, whatever fails; only finished (and, for a
+ * seed, sanitized) contents ever carry its name.
+ */
+export interface SwapRequest {
+  session: SwapSession;
+  /** The restore's client: its pg_dump reads the target's own properties (server major or newer). */
+  client: ClientTools;
+  log: Logger;
+  signal?: AbortSignal;
+  /** Runs on the built database before the swap; throwing keeps the target as it was. */
+  check?: (built: ConnectionSpec) => Promise<void>;
+}
+
+/**
+ * Opens the target's swap session (one swap per target at a time) and checks the privileges the
+ * swap needs, before anything is created.
+ */
+export async function prepareSwap(
+  target: ConnectionSpec,
+  targetExists: boolean,
+  input: string,
+): Promise<SwapSession> {
+  const session = await SwapSession.open(target);
+  try {
+    await session.checkPrivileges(targetExists, input);
+    return session;
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+}
+
+/**
+ * The target's own database-level entries (its CREATE DATABASE with encoding and locale, owner,
+ * settings, comment, grants), as pg_dump writes them: a schema-only dump with every schema left out.
+ */
+async function ownEntries(
+  client: ClientTools,
+  target: ConnectionSpec,
+  signal?: AbortSignal,
+): Promise<TocEntry[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-swap-'));
+  try {
+    const file = path.join(dir, 'target.dump');
+    await runTool({
+      file: toolPath(client, 'pg_dump'),
+      args: ['--format=custom', '--schema-only', '--exclude-schema=*', '--no-sync', `--file=${file}`],
+      env: connectionEnv(target),
+      secrets: secretsOf(target),
+      stdout: 'ignore',
+      signal,
+    });
+    return await readTocEntries(file, 'custom');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function dropBuilt(session: SwapSession, built: string, log: Logger): Promise<void> {
+  try {
+    await session.drop(built);
+  } catch {
+    // The session itself may be what failed: a fresh one (the lock went with the old) tries again.
+    const fresh = await SwapSession.open(session.target).catch(() => undefined);
+    const dropped = await fresh?.drop(built).then(
+      () => true,
+      () => false,
+    );
+    await fresh?.close();
+    if (!dropped)
+      log.warn(`could not drop ${quoteIdent(built)} now; the next run against this target removes it`);
+  }
+}
+
+/**
+ * Builds the target's new contents with `build` in a fresh scratch database (created like the target:
+ * same encoding, locale and tablespace, then given its owner, settings, comment and grants), runs
+ * `check`, then swaps it in and drops the old database. Closes the session however it ends.
+ */
+export async function replaceBySwap<T>(
+  o: SwapRequest,
+  build: (built: ConnectionSpec) => Promise<T>,
+): Promise<T> {
+  const { session, log } = o;
+  const target = databaseName(session.target);
+  try {
+    for (const name of await session.leftovers()) {
+      log.info(
+        `removing ${quoteIdent(name)}, left by an earlier swap into ${quoteIdent(target)} that did not finish`,
+      );
+      await session.drop(name);
+    }
+    const exists = await session.exists(target);
+    const own = exists ? await ownEntries(o.client, session.target, o.signal) : [];
+    const built = scratchName(target, 'new');
+    const spec = withDatabase(session.target, built);
+    await session.query(createDatabaseLike(own, built) ?? `CREATE DATABASE ${quoteIdent(built)}`);
+    try {
+      if (exists) await carryOwnProperties(own, spec, log);
+      const result = await build(spec);
+      await o.check?.(spec);
+      o.signal?.throwIfAborted();
+      const aside = exists ? scratchName(target, 'old') : undefined;
+      log.info(
+        exists
+          ? `swapping the new ${quoteIdent(target)} in: its sessions are ended, the old one renamed aside and dropped`
+          : `renaming the new database to ${quoteIdent(target)}`,
+      );
+      await session.swap(built, aside);
+      if (aside !== undefined)
+        await session.drop(aside).catch(() => {
+          log.warn(
+            `the old ${quoteIdent(target)} is kept as ${quoteIdent(aside)} for now; the next run against it removes it`,
+          );
+        });
+      return result;
+    } catch (error) {
+      await dropBuilt(session, built, log);
+      log.warn(
+        `${quoteIdent(target)} is as it was: the new contents were built in ${quoteIdent(built)}, which was dropped`,
+      );
+      throw error;
+    }
+  } finally {
+    await session.close();
+  }
+}
+
+/** The old target's owner, settings, comment and grants, given to the new database first. */
+async function carryOwnProperties(
+  own: readonly TocEntry[],
+  built: ConnectionSpec,
+  log: Logger,
+): Promise<void> {
+  const sql = await databasePropertiesSql({ entries: async () => own, target: built, options: {}, log })();
+  if (sql) await withClient(built, 'to', (c) => c.query(sql));
+}
+
+/**
+ * The swap's check: every table the archive defines is there in the built database, found by its
+ * exact schema and name (archives carry no row counts; pg_restore stopped at the first error).
+ */
+export async function checkTablesPresent(entries: readonly TocEntry[], built: ConnectionSpec): Promise<void> {
+  const wanted = entries.filter((e) => e.desc === 'TABLE' && e.namespace !== undefined);
+  if (!wanted.length) return;
+  const present = await withClient(built, 'to', async (c) => {
+    const { rows } = await c.query<{ nspname: string; relname: string }>(
+      `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'f')`,
+    );
+    return new Set(rows.map((r) => `${r.nspname}\u0000${r.relname}`));
+  });
+  const missing = wanted.filter((e) => !present.has(`${e.namespace}\u0000${e.tag}`));
+  if (missing.length)
+    throw new PgferryError(
+      `the restored copy lacks ${missing.length} table(s) the archive defines (${missing
+        .slice(0, 5)
+        .map((e) => `${quoteIdent(e.namespace ?? '')}.${quoteIdent(e.tag)}`)
+        .join(', ')}); the target was not replaced`,
+    );
+}
+
+const KEPT_KINDS: Record<string, string> = {
+  r: 'TABLE',
+  p: 'TABLE',
+  v: 'VIEW',
+  m: 'MATERIALIZED VIEW',
+  S: 'SEQUENCE',
+  f: 'FOREIGN TABLE',
+};
+
+/** An object as `kind schema name`, named the way the archive's TOC names it. */
+interface NamedObject {
+  desc: string;
+  namespace: string;
+  tag: string;
+}
+
+const keyOf = (o: NamedObject): string => `${o.desc}\u0000${o.namespace}\u0000${o.tag}`;
+
+/** A database's own schemas and relations (extension members, owned sequences and the system's left out). */
+async function catalogObjects(spec: ConnectionSpec, input: string): Promise<NamedObject[]> {
+  const { rows } = await withClient(spec, input, (c) =>
+    c.query<{ kind: string; nspname: string; relname: string | null }>(
+      `SELECT 'SCHEMA' AS kind, n.nspname, NULL AS relname FROM pg_namespace n
+        WHERE n.nspname !~ '^pg_' AND n.nspname NOT IN ('information_schema', 'public')
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
+       UNION ALL
+       SELECT c.relkind::text, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('e', 'i', 'a'))`,
+    ),
+  );
+  return rows.map((r) =>
+    r.relname === null
+      ? { desc: 'SCHEMA', namespace: '', tag: r.nspname }
+      : { desc: KEPT_KINDS[r.kind] ?? 'TABLE', namespace: r.nspname, tag: r.relname },
+  );
+}
+
+/**
+ * What of the target a swap would lose: its schemas and relations that the new contents (the
+ * archive's TOC, or the copy's source) do not carry. clean drops only what it carries; when the
+ * target has more, the restore runs in place instead, so a swap never changes what clean means.
+ */
+export async function objectsSwapWouldLose(
+  target: ConnectionSpec,
+  carried: readonly TocEntry[] | { source: ConnectionSpec },
+): Promise<string[]> {
+  const kept =
+    'source' in carried
+      ? await catalogObjects(carried.source, 'from')
+      : carried.map((e) => ({ desc: e.desc, namespace: e.namespace ?? '', tag: e.tag }));
+  const carriedKeys = new Set(kept.map(keyOf));
+  return (await catalogObjects(target, 'to'))
+    .filter((o) => !carriedKeys.has(keyOf(o)))
+    .map((o) =>
+      o.desc === 'SCHEMA'
+        ? `schema ${quoteIdent(o.tag)}`
+        : `${o.desc.toLowerCase()} ${quoteIdent(o.namespace)}.${quoteIdent(o.tag)}`,
+    );
+}
+
+/**
+ * Whether the swap keeps clean's meaning for this target: it does not exist yet, the caller asked to
+ * replace it whole (`always`: a seed), or it holds nothing the new contents lack. Says why not.
+ */
+export async function swapKeepsMeaning(
+  o: { to: ConnectionSpec; swap?: boolean | 'always'; log: Logger },
+  exists: boolean,
+  carried: readonly TocEntry[] | { source: ConnectionSpec },
+): Promise<boolean> {
+  if (!exists || o.swap === 'always') return true;
+  const lost = await objectsSwapWouldLose(o.to, carried);
+  if (!lost.length) return true;
+  const shown = lost.slice(0, 5).join(', ') + (lost.length > 5 ? ` and ${lost.length - 5} more` : '');
+  o.log.warn(
+    `clean: restoring in place, in one transaction with one job, because the target holds what the new contents do not carry and a swap would drop it (${shown})`,
+  );
+  return false;
+}
