@@ -56528,16 +56528,39 @@ var TocPrefix = class extends Transform6 {
     }
   }
 };
-function createDatabaseLike(entries, target) {
+var OPTION_SINCE = {
+  LOCALE_PROVIDER: 15,
+  ICU_LOCALE: 15,
+  COLLATION_VERSION: 15,
+  STRATEGY: 15,
+  OID: 15,
+  ICU_RULES: 16,
+  BUILTIN_LOCALE: 17
+};
+function createDatabaseLike(entries, target, serverMajor) {
   const entry = entries.find((e5) => e5.desc === "DATABASE");
   const statement = statementsOf(entry?.definition ?? "").find(
     (s4) => s4.tokens[0]?.word === "CREATE" && s4.tokens[1]?.word === "DATABASE"
   );
   const name = statement?.tokens[2];
   if (!statement || !entry || name?.ident !== entry.tag) return void 0;
-  const plain = statement.tokens.slice(3).every((t) => t.word !== "" || /^([Ee]?'|")/.test(t.text) || t.text === "=" || /^\d/.test(t.text));
+  const options = statement.tokens.slice(3);
+  const plain = options.every(
+    (t) => t.word !== "" || /^([Ee]?'|")/.test(t.text) || t.text === "=" || /^\d/.test(t.text)
+  );
   if (!plain) return void 0;
-  return `${statement.text.slice(0, name.start)}${quoteIdent(target)}${statement.text.slice(name.end)}`.trim();
+  const kept = [];
+  for (let i5 = 0; i5 < options.length; i5++) {
+    const option = options[i5];
+    const since = OPTION_SINCE[option.word];
+    const hasValue = options[i5 + 1]?.text === "=" && options[i5 + 2] !== void 0;
+    if (since !== void 0 && serverMajor < since && hasValue) {
+      i5 += 2;
+      continue;
+    }
+    kept.push(option.text);
+  }
+  return [statement.text.slice(0, name.start).trim(), quoteIdent(target), ...kept].join(" ");
 }
 
 // core/jobs/replace-by-swap.ts
@@ -56687,308 +56710,6 @@ var SwapSession = class _SwapSession {
       );
   }
 };
-
-// core/jobs/replace-by-swap.ts
-async function prepareSwap(target, targetExists, input2) {
-  const session = await SwapSession.open(target);
-  try {
-    await session.checkPrivileges(targetExists, input2);
-    return session;
-  } catch (error3) {
-    await session.close();
-    throw error3;
-  }
-}
-async function ownEntries(client, target, signal) {
-  const dir = await mkdtemp2(path11.join(os8.tmpdir(), "pgferry-swap-"));
-  try {
-    const file = path11.join(dir, "target.dump");
-    await runTool({
-      file: toolPath(client, "pg_dump"),
-      args: ["--format=custom", "--schema-only", "--exclude-schema=*", "--no-sync", `--file=${file}`],
-      env: connectionEnv(target),
-      secrets: secretsOf(target),
-      stdout: "ignore",
-      signal
-    });
-    return await readTocEntries(file, "custom");
-  } finally {
-    await rm5(dir, { recursive: true, force: true });
-  }
-}
-async function dropBuilt(session, built, log) {
-  try {
-    await session.drop(built);
-  } catch {
-    const fresh = await SwapSession.open(session.target).catch(() => void 0);
-    const dropped = await fresh?.drop(built).then(
-      () => true,
-      () => false
-    );
-    await fresh?.close();
-    if (!dropped)
-      log.warn(`could not drop ${quoteIdent(built)} now; the next run against this target removes it`);
-  }
-}
-async function replaceBySwap(o3, build2) {
-  const { session, log } = o3;
-  const target = databaseName(session.target);
-  try {
-    for (const name of await session.leftovers()) {
-      log.info(
-        `removing ${quoteIdent(name)}, left by an earlier swap into ${quoteIdent(target)} that did not finish`
-      );
-      await session.drop(name);
-    }
-    const exists2 = await session.exists(target);
-    const own = exists2 ? await ownEntries(o3.client, session.target, o3.signal) : [];
-    const built = scratchName(target, "new");
-    const spec = withDatabase(session.target, built);
-    await session.query(createDatabaseLike(own, built) ?? `CREATE DATABASE ${quoteIdent(built)}`);
-    try {
-      if (exists2) await carryOwnProperties(own, spec, log);
-      const result = await build2(spec);
-      await o3.check?.(spec);
-      o3.signal?.throwIfAborted();
-      const aside = exists2 ? scratchName(target, "old") : void 0;
-      log.info(
-        exists2 ? `swapping the new ${quoteIdent(target)} in: its sessions are ended, the old one renamed aside and dropped` : `renaming the new database to ${quoteIdent(target)}`
-      );
-      await session.swap(built, aside);
-      if (aside !== void 0)
-        await session.drop(aside).catch(() => {
-          log.warn(
-            `the old ${quoteIdent(target)} is kept as ${quoteIdent(aside)} for now; the next run against it removes it`
-          );
-        });
-      return result;
-    } catch (error3) {
-      await dropBuilt(session, built, log);
-      log.warn(
-        `${quoteIdent(target)} is as it was: the new contents were built in ${quoteIdent(built)}, which was dropped`
-      );
-      throw error3;
-    }
-  } finally {
-    await session.close();
-  }
-}
-async function carryOwnProperties(own, built, log) {
-  const sql = await databasePropertiesSql({ entries: async () => own, target: built, options: {}, log })();
-  if (sql) await withClient(built, "to", (c5) => c5.query(sql));
-}
-async function checkTablesPresent(entries, built) {
-  const wanted = entries.filter((e5) => e5.desc === "TABLE" && e5.namespace !== void 0);
-  if (!wanted.length) return;
-  const present = await withClient(built, "to", async (c5) => {
-    const { rows } = await c5.query(
-      `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'f')`
-    );
-    return new Set(rows.map((r5) => `${r5.nspname}\0${r5.relname}`));
-  });
-  const missing2 = wanted.filter((e5) => !present.has(`${e5.namespace}\0${e5.tag}`));
-  if (missing2.length)
-    throw new PgferryError(
-      `the restored copy lacks ${missing2.length} table(s) the archive defines (${missing2.slice(0, 5).map((e5) => `${quoteIdent(e5.namespace ?? "")}.${quoteIdent(e5.tag)}`).join(", ")}); the target was not replaced`
-    );
-}
-var KEPT_KINDS = {
-  r: "TABLE",
-  p: "TABLE",
-  v: "VIEW",
-  m: "MATERIALIZED VIEW",
-  S: "SEQUENCE",
-  f: "FOREIGN TABLE"
-};
-var keyOf = (o3) => `${o3.desc}\0${o3.namespace}\0${o3.tag}`;
-async function catalogObjects(spec, input2) {
-  const { rows } = await withClient(
-    spec,
-    input2,
-    (c5) => c5.query(
-      `SELECT 'SCHEMA' AS kind, n.nspname, NULL AS relname FROM pg_namespace n
-        WHERE n.nspname !~ '^pg_' AND n.nspname NOT IN ('information_schema', 'public')
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
-       UNION ALL
-       SELECT c.relkind::text, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('e', 'i', 'a'))`
-    )
-  );
-  return rows.map(
-    (r5) => r5.relname === null ? { desc: "SCHEMA", namespace: "", tag: r5.nspname } : { desc: KEPT_KINDS[r5.kind] ?? "TABLE", namespace: r5.nspname, tag: r5.relname }
-  );
-}
-async function objectsSwapWouldLose(target, carried) {
-  const kept = "source" in carried ? await catalogObjects(carried.source, "from") : carried.map((e5) => ({ desc: e5.desc, namespace: e5.namespace ?? "", tag: e5.tag }));
-  const carriedKeys = new Set(kept.map(keyOf));
-  return (await catalogObjects(target, "to")).filter((o3) => !carriedKeys.has(keyOf(o3))).map(
-    (o3) => o3.desc === "SCHEMA" ? `schema ${quoteIdent(o3.tag)}` : `${o3.desc.toLowerCase()} ${quoteIdent(o3.namespace)}.${quoteIdent(o3.tag)}`
-  );
-}
-async function swapKeepsMeaning(o3, exists2, carried) {
-  if (!exists2 || o3.swap === "always") return true;
-  const lost = await objectsSwapWouldLose(o3.to, carried);
-  if (!lost.length) return true;
-  const shown = lost.slice(0, 5).join(", ") + (lost.length > 5 ? ` and ${lost.length - 5} more` : "");
-  o3.log.warn(
-    `clean: restoring in place, in one transaction with one job, because the target holds what the new contents do not carry and a swap would drop it (${shown})`
-  );
-  return false;
-}
-
-// core/jobs/sql-after.ts
-import { createReadStream as createReadStream5 } from "node:fs";
-import { access as access2 } from "node:fs/promises";
-import { Writable as Writable4 } from "node:stream";
-import { pipeline as pipeline6 } from "node:stream/promises";
-async function checkScript(file, input2) {
-  const filter = new ScriptFilter(
-    {
-      targetServer: { major: Number.MAX_SAFE_INTEGER },
-      psqlKnowsRestrict: true,
-      singleTransaction: true,
-      refuseAllTransactionControl: true
-    },
-    file
-  );
-  const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
-  await pipeline6(createReadStream5(file), filter, discard).catch((error3) => {
-    if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
-    throw error3;
-  });
-}
-async function checkSqlAfterFiles(files, input2 = "sql-after") {
-  for (const file of files) {
-    await access2(file).catch(() => {
-      throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
-    });
-    await checkScript(file, input2);
-  }
-}
-async function runSqlAfter(client, target, files, signal, input2 = "sql-after") {
-  if (files.length === 0) return;
-  await runTool({
-    file: toolPath(client, "psql"),
-    args: psqlArgs({ files: [...files], onErrorStop: true, singleTransaction: true, quiet: true }),
-    env: connectionEnv(target),
-    secrets: secretsOf(target),
-    stdout: "ignore",
-    signal
-  }).catch((error3) => {
-    throw new InputError(input2, `failed, and its changes were rolled back: ${error3.message}`);
-  });
-}
-
-// core/jobs/dump.ts
-import { randomBytes as randomBytes4 } from "node:crypto";
-import { readdirSync, statSync } from "node:fs";
-import { chmod as chmod2, mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm6, stat as stat5, writeFile as writeFile3 } from "node:fs/promises";
-import os9 from "node:os";
-import path12 from "node:path";
-function sizeOnDisk(p4) {
-  try {
-    const s4 = statSync(p4);
-    if (!s4.isDirectory()) return s4.size;
-    return readdirSync(p4).reduce((sum, name) => sum + statSync(path12.join(p4, name)).size, 0);
-  } catch {
-    return 0;
-  }
-}
-async function checkDestination(to2, format2) {
-  const existing = await stat5(to2).catch(() => void 0);
-  if (format2 === "directory") {
-    if (existing && (!existing.isDirectory() || (await readdir4(to2)).length > 0)) {
-      throw new InputError(
-        "to",
-        `${to2} exists and is not an empty directory; the directory format needs a new or empty directory`
-      );
-    }
-  } else if (existing?.isDirectory()) {
-    throw new InputError("to", `${to2} is a directory; the ${format2} format writes one file`);
-  }
-  await mkdir4(path12.dirname(path12.resolve(to2)), { recursive: true });
-}
-async function createPrivateOutput(temp, format2) {
-  if (format2 === "directory") {
-    await mkdir4(temp, { mode: 448 });
-    await chmod2(temp, 448);
-  } else {
-    await writeFile3(temp, "", { mode: 384, flag: "wx" });
-    await chmod2(temp, 384);
-  }
-}
-async function makePrivate(temp, format2) {
-  if (format2 !== "directory") return chmod2(temp, 384);
-  for (const name of await readdir4(temp)) await chmod2(path12.join(temp, name), 384);
-}
-async function dumpToPath(o3) {
-  const started2 = Date.now();
-  await checkDestination(o3.to, o3.format);
-  const server = await serverFacts(o3.from, "from");
-  const choice = await chooseDumpClient(server.version, o3.postgresVersion, o3.catalog);
-  choice.warnings.forEach((w2) => o3.log.warn(w2));
-  const client = await o3.catalog.provide(choice.version);
-  o3.log.info(
-    `pg_dump ${client.version.major}.${client.version.minor ?? "?"} for ${describeConnection(o3.from)} (${choice.reason})`
-  );
-  const compression = resolveCompression(o3.compress, client.version.major, o3.format);
-  const jobs = o3.format === "directory" ? o3.jobs === "auto" ? defaultJobs() : o3.jobs : 1;
-  if (o3.format !== "directory" && typeof o3.jobs === "number" && o3.jobs > 1) {
-    throw new InputError(
-      "jobs",
-      `${o3.jobs} parallel jobs need the directory format; the ${o3.format} format dumps with one job`
-    );
-  }
-  const temp = path12.join(
-    path12.dirname(path12.resolve(o3.to)),
-    `.${path12.basename(o3.to)}.pgferry-${randomBytes4(4).toString("hex")}`
-  );
-  const args = pgDumpArgs({
-    ...dumpSelection(o3),
-    clientMajor: client.version.major,
-    format: o3.format,
-    compression,
-    jobs,
-    file: temp
-  });
-  try {
-    await createPrivateOutput(temp, o3.format);
-    await runTool({
-      file: toolPath(client, "pg_dump"),
-      args,
-      env: connectionEnv(o3.from),
-      stdout: "ignore",
-      signal: o3.signal,
-      onProgress: o3.onProgress,
-      progressIntervalMs: o3.progressIntervalMs,
-      measureBytes: () => sizeOnDisk(temp),
-      secrets: secretsOf(o3.from)
-    });
-    await makePrivate(temp, o3.format);
-    if (o3.format === "directory") await rm6(o3.to, { recursive: true, force: true });
-    await rename3(temp, o3.to);
-  } catch (error3) {
-    await rm6(temp, { recursive: true, force: true });
-    throw error3;
-  }
-  const archive = await readArchiveFacts(o3.to);
-  return {
-    location: o3.to,
-    bytes: sizeOnDisk(o3.to),
-    format: o3.format,
-    compression,
-    server,
-    client,
-    choice,
-    archive,
-    durationSeconds: (Date.now() - started2) / 1e3
-  };
-}
-function defaultJobs() {
-  return Math.max(1, os9.availableParallelism());
-}
 
 // core/pg/catalog-snapshot.ts
 var snapshotKey = (o3) => `${o3.catalog}:${o3.oid}`;
@@ -57249,6 +56970,350 @@ function compareSnapshots(before, now) {
   return { added, removed, changed };
 }
 
+// core/jobs/swap-keeps-meaning.ts
+var KEPT_KINDS = {
+  r: "TABLE",
+  p: "TABLE",
+  v: "VIEW",
+  m: "MATERIALIZED VIEW",
+  S: "SEQUENCE",
+  f: "FOREIGN TABLE"
+};
+var keyOf = (o3) => `${o3.desc}\0${o3.namespace}\0${o3.tag}`;
+async function catalogObjects(spec, input2) {
+  const { rows } = await withClient(
+    spec,
+    input2,
+    (c5) => c5.query(
+      `SELECT 'SCHEMA' AS kind, n.nspname, NULL AS relname FROM pg_namespace n
+        WHERE n.nspname !~ '^pg_' AND n.nspname NOT IN ('information_schema', 'public')
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
+       UNION ALL
+       SELECT c.relkind::text, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('e', 'i', 'a'))`
+    )
+  );
+  return rows.map(
+    (r5) => r5.relname === null ? { desc: "SCHEMA", namespace: "", tag: r5.nspname } : { desc: KEPT_KINDS[r5.kind] ?? "TABLE", namespace: r5.nspname, tag: r5.relname }
+  );
+}
+async function objectsSwapWouldLose(target, carried) {
+  const kept = "source" in carried ? await catalogObjects(carried.source, "from") : carried.map((e5) => ({ desc: e5.desc, namespace: e5.namespace ?? "", tag: e5.tag }));
+  const carriedKeys = new Set(kept.map(keyOf));
+  return (await catalogObjects(target, "to")).filter((o3) => !carriedKeys.has(keyOf(o3))).map(
+    (o3) => o3.desc === "SCHEMA" ? `schema ${quoteIdent(o3.tag)}` : `${o3.desc.toLowerCase()} ${quoteIdent(o3.namespace)}.${quoteIdent(o3.tag)}`
+  );
+}
+async function swapKeepsMeaning(o3, exists2, carried) {
+  if (!exists2 || o3.swap === "always") return true;
+  const lost = await objectsSwapWouldLose(o3.to, carried);
+  if (!lost.length) return true;
+  const shown = lost.slice(0, 5).join(", ") + (lost.length > 5 ? ` and ${lost.length - 5} more` : "");
+  o3.log.warn(
+    `clean: restoring in place, in one transaction with one job, because the target holds what the new contents do not carry and a swap would drop it (${shown})`
+  );
+  return false;
+}
+var SwapWouldLose = class extends PgferryError {
+  name = "SwapWouldLose";
+};
+async function describedObjects(spec, input2) {
+  return withClient(spec, input2, async (c5) => {
+    const { rows } = await c5.query(
+      `SELECT current_setting('server_version_num')::int / 10000 AS major`
+    );
+    const snapshot = await takeSnapshot(c5, rows[0]?.major ?? 0);
+    return new Set([...snapshot.values()].filter((o3) => !o3.internal).map((o3) => o3.label));
+  });
+}
+async function refuseSwapThatLoses(target, built, log) {
+  const carried = await describedObjects(built, "to");
+  const lost = [...await describedObjects(target, "to")].filter((label) => !carried.has(label)).sort();
+  if (!lost.length) return;
+  const shown = lost.slice(0, 5).join(", ") + (lost.length > 5 ? ` and ${lost.length - 5} more` : "");
+  log.warn(
+    `clean: restoring in place after all, in one transaction with one job: the target holds what the new contents do not carry, and a swap would drop it (${shown})`
+  );
+  throw new SwapWouldLose(`a swap would drop ${lost.length} object(s) of the target`);
+}
+
+// core/jobs/replace-by-swap.ts
+async function prepareSwap(target, targetExists, input2) {
+  const session = await SwapSession.open(target);
+  try {
+    await session.checkPrivileges(targetExists, input2);
+    return session;
+  } catch (error3) {
+    await session.close();
+    throw error3;
+  }
+}
+async function ownEntries(client, target, signal) {
+  const dir = await mkdtemp2(path11.join(os8.tmpdir(), "pgferry-swap-"));
+  try {
+    const file = path11.join(dir, "target.dump");
+    await runTool({
+      file: toolPath(client, "pg_dump"),
+      args: ["--format=custom", "--schema-only", "--exclude-schema=*", "--no-sync", `--file=${file}`],
+      env: connectionEnv(target),
+      secrets: secretsOf(target),
+      stdout: "ignore",
+      signal
+    });
+    return await readTocEntries(file, "custom");
+  } finally {
+    await rm5(dir, { recursive: true, force: true });
+  }
+}
+async function dropBuilt(session, built, log) {
+  try {
+    await session.drop(built);
+  } catch {
+    const fresh = await SwapSession.open(session.target).catch(() => void 0);
+    const dropped = await fresh?.drop(built).then(
+      () => true,
+      () => false
+    );
+    await fresh?.close();
+    if (!dropped)
+      log.warn(`could not drop ${quoteIdent(built)} now; the next run against this target removes it`);
+  }
+}
+async function replaceBySwap(o3, build2) {
+  const { session, log } = o3;
+  const target = databaseName(session.target);
+  try {
+    for (const name of await session.leftovers()) {
+      log.info(
+        `removing ${quoteIdent(name)}, left by an earlier swap into ${quoteIdent(target)} that did not finish`
+      );
+      await session.drop(name);
+    }
+    const exists2 = await session.exists(target);
+    const own = exists2 ? await ownEntries(o3.client, session.target, o3.signal) : [];
+    const built = scratchName(target, "new");
+    const spec = withDatabase(session.target, built);
+    await session.query(
+      createDatabaseLike(own, built, session.serverMajor) ?? `CREATE DATABASE ${quoteIdent(built)}`
+    );
+    try {
+      if (exists2) await carryOwnProperties(own, spec, log);
+      const result = await build2(spec);
+      await o3.check?.(spec);
+      if (exists2 && o3.keepClean) await refuseSwapThatLoses(session.target, spec, log);
+      await o3.finish?.(spec);
+      o3.signal?.throwIfAborted();
+      const aside = exists2 ? scratchName(target, "old") : void 0;
+      log.info(
+        exists2 ? `swapping the new ${quoteIdent(target)} in: its sessions are ended, the old one renamed aside and dropped` : `renaming the new database to ${quoteIdent(target)}`
+      );
+      await session.swap(built, aside);
+      if (aside !== void 0)
+        await session.drop(aside).catch(() => {
+          log.warn(
+            `the old ${quoteIdent(target)} is kept as ${quoteIdent(aside)} for now; the next run against it removes it`
+          );
+        });
+      return result;
+    } catch (error3) {
+      await dropBuilt(session, built, log);
+      if (error3 instanceof SwapWouldLose) throw error3;
+      log.warn(
+        `${quoteIdent(target)} is as it was: the new contents were built in ${quoteIdent(built)}, which was dropped`
+      );
+      throw error3;
+    }
+  } finally {
+    await session.close();
+  }
+}
+async function carryOwnProperties(own, built, log) {
+  const sql = await databasePropertiesSql({ entries: async () => own, target: built, options: {}, log })();
+  if (sql) await withClient(built, "to", (c5) => c5.query(sql));
+}
+async function checkTablesPresent(entries, built) {
+  const wanted = entries.filter((e5) => e5.desc === "TABLE" && e5.namespace !== void 0);
+  if (!wanted.length) return;
+  const present = await withClient(built, "to", async (c5) => {
+    const { rows } = await c5.query(
+      `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'f')`
+    );
+    return new Set(rows.map((r5) => `${r5.nspname}\0${r5.relname}`));
+  });
+  const missing2 = wanted.filter((e5) => !present.has(`${e5.namespace}\0${e5.tag}`));
+  if (missing2.length)
+    throw new PgferryError(
+      `the restored copy lacks ${missing2.length} table(s) the archive defines (${missing2.slice(0, 5).map((e5) => `${quoteIdent(e5.namespace ?? "")}.${quoteIdent(e5.tag)}`).join(", ")}); the target was not replaced`
+    );
+}
+
+// core/jobs/sql-after.ts
+import { createReadStream as createReadStream5 } from "node:fs";
+import { access as access2 } from "node:fs/promises";
+import { Writable as Writable4 } from "node:stream";
+import { pipeline as pipeline6 } from "node:stream/promises";
+async function checkScript(file, input2) {
+  const filter = new ScriptFilter(
+    {
+      targetServer: { major: Number.MAX_SAFE_INTEGER },
+      psqlKnowsRestrict: true,
+      singleTransaction: true,
+      refuseAllTransactionControl: true
+    },
+    file
+  );
+  const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
+  await pipeline6(createReadStream5(file), filter, discard).catch((error3) => {
+    if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
+    throw error3;
+  });
+}
+async function checkSqlAfterFiles(files, input2 = "sql-after") {
+  for (const file of files) {
+    await access2(file).catch(() => {
+      throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
+    });
+    await checkScript(file, input2);
+  }
+}
+var BEFORE_SWAP = "nothing was committed to the target (the new contents were built beside it and dropped)";
+function failureInUsersTerms(error3, files, input2, outcome) {
+  const message = error3.message;
+  for (const file of files) {
+    const at2 = message.indexOf(`psql:${file}:`);
+    const m4 = at2 < 0 ? null : /^(\d+): /.exec(message.slice(at2 + file.length + 6));
+    if (m4) {
+      const detail = message.slice(at2 + file.length + 6 + m4[0].length).trim();
+      return new InputError(input2, `${file}, line ${m4[1]}: ${detail}; ${outcome}`);
+    }
+  }
+  return new InputError(input2, `failed, and ${outcome}: ${message}`);
+}
+async function runSqlAfter(client, target, files, signal, input2 = "sql-after", outcome = "its changes were rolled back") {
+  if (files.length === 0) return;
+  await runTool({
+    file: toolPath(client, "psql"),
+    args: psqlArgs({ files: [...files], onErrorStop: true, singleTransaction: true, quiet: true }),
+    env: connectionEnv(target),
+    secrets: secretsOf(target),
+    stdout: "ignore",
+    signal
+  }).catch((error3) => {
+    throw failureInUsersTerms(error3, files, input2, outcome);
+  });
+}
+
+// core/jobs/dump.ts
+import { randomBytes as randomBytes4 } from "node:crypto";
+import { readdirSync, statSync } from "node:fs";
+import { chmod as chmod2, mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm6, stat as stat5, writeFile as writeFile3 } from "node:fs/promises";
+import os9 from "node:os";
+import path12 from "node:path";
+function sizeOnDisk(p4) {
+  try {
+    const s4 = statSync(p4);
+    if (!s4.isDirectory()) return s4.size;
+    return readdirSync(p4).reduce((sum, name) => sum + statSync(path12.join(p4, name)).size, 0);
+  } catch {
+    return 0;
+  }
+}
+async function checkDestination(to2, format2) {
+  const existing = await stat5(to2).catch(() => void 0);
+  if (format2 === "directory") {
+    if (existing && (!existing.isDirectory() || (await readdir4(to2)).length > 0)) {
+      throw new InputError(
+        "to",
+        `${to2} exists and is not an empty directory; the directory format needs a new or empty directory`
+      );
+    }
+  } else if (existing?.isDirectory()) {
+    throw new InputError("to", `${to2} is a directory; the ${format2} format writes one file`);
+  }
+  await mkdir4(path12.dirname(path12.resolve(to2)), { recursive: true });
+}
+async function createPrivateOutput(temp, format2) {
+  if (format2 === "directory") {
+    await mkdir4(temp, { mode: 448 });
+    await chmod2(temp, 448);
+  } else {
+    await writeFile3(temp, "", { mode: 384, flag: "wx" });
+    await chmod2(temp, 384);
+  }
+}
+async function makePrivate(temp, format2) {
+  if (format2 !== "directory") return chmod2(temp, 384);
+  for (const name of await readdir4(temp)) await chmod2(path12.join(temp, name), 384);
+}
+async function dumpToPath(o3) {
+  const started2 = Date.now();
+  await checkDestination(o3.to, o3.format);
+  const server = await serverFacts(o3.from, "from");
+  const choice = await chooseDumpClient(server.version, o3.postgresVersion, o3.catalog);
+  choice.warnings.forEach((w2) => o3.log.warn(w2));
+  const client = await o3.catalog.provide(choice.version);
+  o3.log.info(
+    `pg_dump ${client.version.major}.${client.version.minor ?? "?"} for ${describeConnection(o3.from)} (${choice.reason})`
+  );
+  const compression = resolveCompression(o3.compress, client.version.major, o3.format);
+  const jobs = o3.format === "directory" ? o3.jobs === "auto" ? defaultJobs() : o3.jobs : 1;
+  if (o3.format !== "directory" && typeof o3.jobs === "number" && o3.jobs > 1) {
+    throw new InputError(
+      "jobs",
+      `${o3.jobs} parallel jobs need the directory format; the ${o3.format} format dumps with one job`
+    );
+  }
+  const temp = path12.join(
+    path12.dirname(path12.resolve(o3.to)),
+    `.${path12.basename(o3.to)}.pgferry-${randomBytes4(4).toString("hex")}`
+  );
+  const args = pgDumpArgs({
+    ...dumpSelection(o3),
+    clientMajor: client.version.major,
+    format: o3.format,
+    compression,
+    jobs,
+    file: temp
+  });
+  try {
+    await createPrivateOutput(temp, o3.format);
+    await runTool({
+      file: toolPath(client, "pg_dump"),
+      args,
+      env: connectionEnv(o3.from),
+      stdout: "ignore",
+      signal: o3.signal,
+      onProgress: o3.onProgress,
+      progressIntervalMs: o3.progressIntervalMs,
+      measureBytes: () => sizeOnDisk(temp),
+      secrets: secretsOf(o3.from)
+    });
+    await makePrivate(temp, o3.format);
+    if (o3.format === "directory") await rm6(o3.to, { recursive: true, force: true });
+    await rename3(temp, o3.to);
+  } catch (error3) {
+    await rm6(temp, { recursive: true, force: true });
+    throw error3;
+  }
+  const archive = await readArchiveFacts(o3.to);
+  return {
+    location: o3.to,
+    bytes: sizeOnDisk(o3.to),
+    format: o3.format,
+    compression,
+    server,
+    client,
+    choice,
+    archive,
+    durationSeconds: (Date.now() - started2) / 1e3
+  };
+}
+function defaultJobs() {
+  return Math.max(1, os9.availableParallelism());
+}
+
 // core/jobs/undo-new-objects.ts
 function undoPlanOf(o3, archive, target) {
   const options = applyOptionsOf(o3);
@@ -57476,14 +57541,15 @@ async function restoreBySwap(archive, entries, o3, started2) {
   const server = await serverFacts(maintenanceOf(o3.to), "to");
   const exists2 = await guardTargetBeforeCreating(o3.to, { clean: true, confirm: o3.confirm });
   if (!exists2 && o3.createDatabase === false) await ensureDatabase(o3.to, false);
-  if (!await swapKeepsMeaning(o3, exists2, entries)) {
+  const inPlace = async () => {
     const prepared = await prepareRestore(archive, o3);
     return undoCreatedOnFailure(
       prepared.createdDatabase,
       o3.to,
       () => applyRestore(archive, o3, prepared, started2)
     );
-  }
+  };
+  if (!await swapKeepsMeaning(o3, exists2, entries)) return inPlace();
   const session = await prepareSwap(o3.to, exists2, "swap");
   const provided = await chooseRestoreClient(
     {
@@ -57504,8 +57570,21 @@ async function restoreBySwap(archive, entries, o3, started2) {
   o3.log.info(
     `clean: building the new ${databaseName(o3.to)} beside the target and swapping it in once it is complete (swap: false restores in place)`
   );
-  const check = (built) => checkTablesPresent(entries, built);
-  return replaceBySwap({ session, client, log: o3.log, signal: o3.signal, check }, async (built) => {
+  const after = o3.sqlInTransaction;
+  const request = {
+    session,
+    client,
+    log: o3.log,
+    signal: o3.signal,
+    check: (built) => checkTablesPresent(entries, built),
+    keepClean: o3.swap !== "always",
+    finish: async (built) => {
+      if (!after?.files.length) return;
+      o3.log.info(`${after.input}: runs on the new database in one transaction, before it is swapped in`);
+      await runSqlAfter(client, built, after.files, o3.signal, after.input, BEFORE_SWAP);
+    }
+  };
+  return replaceBySwap(request, async (built) => {
     const target = await serverFacts(built, "to");
     const into = { ...o3, to: built, clean: false, confirm: void 0, sqlInTransaction: void 0 };
     const result = await applyRestore(
@@ -57514,11 +57593,6 @@ async function restoreBySwap(archive, entries, o3, started2) {
       { target, choice, client, createdDatabase: true },
       started2
     );
-    const after = o3.sqlInTransaction;
-    if (after?.files.length) {
-      o3.log.info(`${after.input}: runs on the new database in one transaction, before it is swapped in`);
-      await runSqlAfter(client, built, after.files, o3.signal, after.input);
-    }
     return {
       ...result,
       target: { ...result.target, database: databaseName(o3.to) },
@@ -57526,6 +57600,9 @@ async function restoreBySwap(archive, entries, o3, started2) {
       swapped: true,
       durationSeconds: (Date.now() - started2) / 1e3
     };
+  }).catch((error3) => {
+    if (error3 instanceof SwapWouldLose) return inPlace();
+    throw error3;
   });
 }
 async function applyRestore(archive, o3, { target, choice, client, createdDatabase }, started2) {
@@ -58118,35 +58195,44 @@ async function copyDatabase(o3) {
     await session?.close();
     throw error3;
   });
-  if (session) {
-    o3.log.info(
-      `clean: building the new ${databaseName(o3.to)} beside the target and swapping it in once it is complete (swap: false copies in place)`
+  const inPlace = async () => {
+    const createdDatabase = await ensureDatabase(o3.to, o3.createDatabase ?? true);
+    return undoCreatedOnFailure(
+      createdDatabase,
+      o3.to,
+      () => copyInto(o3, { source, choice, ...clients, createdDatabase, started: started2 })
     );
-    return replaceBySwap(
-      { session, client: clients.restore, log: o3.log, signal: o3.signal },
-      async (built) => {
-        const into = { ...o3, to: built, clean: false, sqlAfter: [] };
-        const result = await copyInto(into, { source, choice, ...clients, createdDatabase: true, started: started2 });
-        if (o3.sqlAfter?.length) {
-          o3.log.info("sql-after: runs on the new database in one transaction, before it is swapped in");
-          await runSqlAfter(clients.restore, built, o3.sqlAfter, o3.signal);
-        }
-        return {
-          ...result,
-          target: { ...result.target, database: databaseName(o3.to) },
-          createdDatabase: !exists2,
-          swapped: true,
-          durationSeconds: (Date.now() - started2) / 1e3
-        };
-      }
-    );
-  }
-  const createdDatabase = await ensureDatabase(o3.to, o3.createDatabase ?? true);
-  return undoCreatedOnFailure(
-    createdDatabase,
-    o3.to,
-    () => copyInto(o3, { source, choice, ...clients, createdDatabase, started: started2 })
+  };
+  if (!session) return inPlace();
+  o3.log.info(
+    `clean: building the new ${databaseName(o3.to)} beside the target and swapping it in once it is complete (swap: false copies in place)`
   );
+  const request = {
+    session,
+    client: clients.restore,
+    log: o3.log,
+    signal: o3.signal,
+    keepClean: true,
+    finish: async (built) => {
+      if (!o3.sqlAfter?.length) return;
+      o3.log.info("sql-after: runs on the new database in one transaction, before it is swapped in");
+      await runSqlAfter(clients.restore, built, o3.sqlAfter, o3.signal, "sql-after", BEFORE_SWAP);
+    }
+  };
+  return replaceBySwap(request, async (built) => {
+    const into = { ...o3, to: built, clean: false, sqlAfter: [] };
+    const result = await copyInto(into, { source, choice, ...clients, createdDatabase: true, started: started2 });
+    return {
+      ...result,
+      target: { ...result.target, database: databaseName(o3.to) },
+      createdDatabase: !exists2,
+      swapped: true,
+      durationSeconds: (Date.now() - started2) / 1e3
+    };
+  }).catch((error3) => {
+    if (error3 instanceof SwapWouldLose) return inPlace();
+    throw error3;
+  });
 }
 function swapsWholeDatabase(o3) {
   if (!o3.clean || o3.swap === false) return false;

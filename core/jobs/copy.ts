@@ -32,8 +32,9 @@ import { readTocEntries } from '../pg/archive-toc.js';
 import { dumpToPath } from './dump.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
 import { restoreJobs, withSqlAfter } from './restore.js';
-import { prepareSwap, replaceBySwap, swapKeepsMeaning } from './replace-by-swap.js';
-import { runSqlAfter } from './sql-after.js';
+import { prepareSwap, replaceBySwap } from './replace-by-swap.js';
+import { BEFORE_SWAP, runSqlAfter } from './sql-after.js';
+import { SwapWouldLose, swapKeepsMeaning } from './swap-keeps-meaning.js';
 
 export interface CopyOptions extends ApplyOptions, ObjectFilters, JobHooks {
   from: ConnectionSpec;
@@ -99,33 +100,42 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
     await session?.close();
     throw error;
   });
-  if (session) {
-    o.log.info(
-      `clean: building the new ${databaseName(o.to)} beside the target and swapping it in once it is complete (swap: false copies in place)`,
+  const inPlace = async (): Promise<CopyResult> => {
+    const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
+    return undoCreatedOnFailure(createdDatabase, o.to, () =>
+      copyInto(o, { source, choice, ...clients, createdDatabase, started }),
     );
-    return replaceBySwap(
-      { session, client: clients.restore, log: o.log, signal: o.signal },
-      async (built) => {
-        const into = { ...o, to: built, clean: false, sqlAfter: [] };
-        const result = await copyInto(into, { source, choice, ...clients, createdDatabase: true, started });
-        if (o.sqlAfter?.length) {
-          o.log.info('sql-after: runs on the new database in one transaction, before it is swapped in');
-          await runSqlAfter(clients.restore, built, o.sqlAfter, o.signal);
-        }
-        return {
-          ...result,
-          target: { ...result.target, database: databaseName(o.to) },
-          createdDatabase: !exists,
-          swapped: true,
-          durationSeconds: (Date.now() - started) / 1000,
-        };
-      },
-    );
-  }
-  const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
-  return undoCreatedOnFailure(createdDatabase, o.to, () =>
-    copyInto(o, { source, choice, ...clients, createdDatabase, started }),
+  };
+  if (!session) return inPlace();
+  o.log.info(
+    `clean: building the new ${databaseName(o.to)} beside the target and swapping it in once it is complete (swap: false copies in place)`,
   );
+  const request = {
+    session,
+    client: clients.restore,
+    log: o.log,
+    signal: o.signal,
+    keepClean: true,
+    finish: async (built: ConnectionSpec) => {
+      if (!o.sqlAfter?.length) return;
+      o.log.info('sql-after: runs on the new database in one transaction, before it is swapped in');
+      await runSqlAfter(clients.restore, built, o.sqlAfter, o.signal, 'sql-after', BEFORE_SWAP);
+    },
+  };
+  return replaceBySwap(request, async (built) => {
+    const into = { ...o, to: built, clean: false, sqlAfter: [] };
+    const result = await copyInto(into, { source, choice, ...clients, createdDatabase: true, started });
+    return {
+      ...result,
+      target: { ...result.target, database: databaseName(o.to) },
+      createdDatabase: !exists,
+      swapped: true,
+      durationSeconds: (Date.now() - started) / 1000,
+    };
+  }).catch((error: unknown) => {
+    if (error instanceof SwapWouldLose) return inPlace();
+    throw error;
+  });
 }
 
 /**

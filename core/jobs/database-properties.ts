@@ -343,20 +343,52 @@ export class TocPrefix extends Transform {
 }
 
 /**
- * The `CREATE DATABASE` pg_dump wrote for the dumped database (template0, encoding, locale provider,
- * collations, tablespace: whatever that server version records), aimed at `target` instead. Undefined
- * when the archive has none, or when it holds anything but words, literals, quoted names and `=`.
+ * CREATE DATABASE options and the server major that first knew them. pg_dump writes
+ * `LOCALE_PROVIDER = libc` for every server, also those before 15, which refuse the word; before 15
+ * libc was the only provider, so leaving such an option out there changes nothing.
  */
-export function createDatabaseLike(entries: readonly TocEntry[], target: string): string | undefined {
+const OPTION_SINCE: Record<string, number> = {
+  LOCALE_PROVIDER: 15,
+  ICU_LOCALE: 15,
+  COLLATION_VERSION: 15,
+  STRATEGY: 15,
+  OID: 15,
+  ICU_RULES: 16,
+  BUILTIN_LOCALE: 17,
+};
+
+/**
+ * The `CREATE DATABASE` pg_dump wrote for the dumped database (template0, encoding, locale provider,
+ * collations, tablespace: whatever that server version records), aimed at `target` on a server of
+ * `serverMajor` (options it does not know left out). Undefined when the archive has none, or when it
+ * holds anything but words, literals, quoted names and `=`.
+ */
+export function createDatabaseLike(
+  entries: readonly TocEntry[],
+  target: string,
+  serverMajor: number,
+): string | undefined {
   const entry = entries.find((e) => e.desc === 'DATABASE');
   const statement = statementsOf(entry?.definition ?? '').find(
     (s) => s.tokens[0]?.word === 'CREATE' && s.tokens[1]?.word === 'DATABASE',
   );
   const name = statement?.tokens[2];
   if (!statement || !entry || name?.ident !== entry.tag) return undefined;
-  const plain = statement.tokens
-    .slice(3)
-    .every((t) => t.word !== '' || /^([Ee]?'|")/.test(t.text) || t.text === '=' || /^\d/.test(t.text));
+  const options = statement.tokens.slice(3);
+  const plain = options.every(
+    (t) => t.word !== '' || /^([Ee]?'|")/.test(t.text) || t.text === '=' || /^\d/.test(t.text),
+  );
   if (!plain) return undefined;
-  return `${statement.text.slice(0, name.start)}${quoteIdent(target)}${statement.text.slice(name.end)}`.trim();
+  const kept: string[] = [];
+  for (let i = 0; i < options.length; i++) {
+    const option = options[i] as Token;
+    const since = OPTION_SINCE[option.word];
+    const hasValue = options[i + 1]?.text === '=' && options[i + 2] !== undefined;
+    if (since !== undefined && serverMajor < since && hasValue) {
+      i += 2;
+      continue;
+    }
+    kept.push(option.text);
+  }
+  return [statement.text.slice(0, name.start).trim(), quoteIdent(target), ...kept].join(' ');
 }

@@ -15,6 +15,7 @@ import { runTool } from '../pg/run.js';
 import { scratchName, SwapSession } from '../pg/scratch-database.js';
 import { withClient } from '../pg/server.js';
 import { PgferryError } from '../errors.js';
+import { refuseSwapThatLoses, SwapWouldLose } from './swap-keeps-meaning.js';
 import { createDatabaseLike, databasePropertiesSql, quoteIdent } from './database-properties.js';
 
 /**
@@ -31,6 +32,13 @@ export interface SwapRequest {
   signal?: AbortSignal;
   /** Runs on the built database before the swap; throwing keeps the target as it was. */
   check?: (built: ConnectionSpec) => Promise<void>;
+  /**
+   * clean: the swap must drop nothing the new contents lack (else SwapWouldLose, and the caller
+   * restores in place). A seed replaces the target whole and leaves this off.
+   */
+  keepClean?: boolean;
+  /** The SQL after the restore (sql-after, sanitize), run on the built database once it is checked. */
+  finish?: (built: ConnectionSpec) => Promise<void>;
 }
 
 /**
@@ -116,11 +124,15 @@ export async function replaceBySwap<T>(
     const own = exists ? await ownEntries(o.client, session.target, o.signal) : [];
     const built = scratchName(target, 'new');
     const spec = withDatabase(session.target, built);
-    await session.query(createDatabaseLike(own, built) ?? `CREATE DATABASE ${quoteIdent(built)}`);
+    await session.query(
+      createDatabaseLike(own, built, session.serverMajor) ?? `CREATE DATABASE ${quoteIdent(built)}`,
+    );
     try {
       if (exists) await carryOwnProperties(own, spec, log);
       const result = await build(spec);
       await o.check?.(spec);
+      if (exists && o.keepClean) await refuseSwapThatLoses(session.target, spec, log);
+      await o.finish?.(spec);
       o.signal?.throwIfAborted();
       const aside = exists ? scratchName(target, 'old') : undefined;
       log.info(
@@ -138,6 +150,7 @@ export async function replaceBySwap<T>(
       return result;
     } catch (error) {
       await dropBuilt(session, built, log);
+      if (error instanceof SwapWouldLose) throw error;
       log.warn(
         `${quoteIdent(target)} is as it was: the new contents were built in ${quoteIdent(built)}, which was dropped`,
       );
@@ -180,84 +193,4 @@ export async function checkTablesPresent(entries: readonly TocEntry[], built: Co
         .map((e) => `${quoteIdent(e.namespace ?? '')}.${quoteIdent(e.tag)}`)
         .join(', ')}); the target was not replaced`,
     );
-}
-
-const KEPT_KINDS: Record<string, string> = {
-  r: 'TABLE',
-  p: 'TABLE',
-  v: 'VIEW',
-  m: 'MATERIALIZED VIEW',
-  S: 'SEQUENCE',
-  f: 'FOREIGN TABLE',
-};
-
-/** An object as `kind schema name`, named the way the archive's TOC names it. */
-interface NamedObject {
-  desc: string;
-  namespace: string;
-  tag: string;
-}
-
-const keyOf = (o: NamedObject): string => `${o.desc}\u0000${o.namespace}\u0000${o.tag}`;
-
-/** A database's own schemas and relations (extension members, owned sequences and the system's left out). */
-async function catalogObjects(spec: ConnectionSpec, input: string): Promise<NamedObject[]> {
-  const { rows } = await withClient(spec, input, (c) =>
-    c.query<{ kind: string; nspname: string; relname: string | null }>(
-      `SELECT 'SCHEMA' AS kind, n.nspname, NULL AS relname FROM pg_namespace n
-        WHERE n.nspname !~ '^pg_' AND n.nspname NOT IN ('information_schema', 'public')
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')
-       UNION ALL
-       SELECT c.relkind::text, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('e', 'i', 'a'))`,
-    ),
-  );
-  return rows.map((r) =>
-    r.relname === null
-      ? { desc: 'SCHEMA', namespace: '', tag: r.nspname }
-      : { desc: KEPT_KINDS[r.kind] ?? 'TABLE', namespace: r.nspname, tag: r.relname },
-  );
-}
-
-/**
- * What of the target a swap would lose: its schemas and relations that the new contents (the
- * archive's TOC, or the copy's source) do not carry. clean drops only what it carries; when the
- * target has more, the restore runs in place instead, so a swap never changes what clean means.
- */
-export async function objectsSwapWouldLose(
-  target: ConnectionSpec,
-  carried: readonly TocEntry[] | { source: ConnectionSpec },
-): Promise<string[]> {
-  const kept =
-    'source' in carried
-      ? await catalogObjects(carried.source, 'from')
-      : carried.map((e) => ({ desc: e.desc, namespace: e.namespace ?? '', tag: e.tag }));
-  const carriedKeys = new Set(kept.map(keyOf));
-  return (await catalogObjects(target, 'to'))
-    .filter((o) => !carriedKeys.has(keyOf(o)))
-    .map((o) =>
-      o.desc === 'SCHEMA'
-        ? `schema ${quoteIdent(o.tag)}`
-        : `${o.desc.toLowerCase()} ${quoteIdent(o.namespace)}.${quoteIdent(o.tag)}`,
-    );
-}
-
-/**
- * Whether the swap keeps clean's meaning for this target: it does not exist yet, the caller asked to
- * replace it whole (`always`: a seed), or it holds nothing the new contents lack. Says why not.
- */
-export async function swapKeepsMeaning(
-  o: { to: ConnectionSpec; swap?: boolean | 'always'; log: Logger },
-  exists: boolean,
-  carried: readonly TocEntry[] | { source: ConnectionSpec },
-): Promise<boolean> {
-  if (!exists || o.swap === 'always') return true;
-  const lost = await objectsSwapWouldLose(o.to, carried);
-  if (!lost.length) return true;
-  const shown = lost.slice(0, 5).join(', ') + (lost.length > 5 ? ` and ${lost.length - 5} more` : '');
-  o.log.warn(
-    `clean: restoring in place, in one transaction with one job, because the target holds what the new contents do not carry and a swap would drop it (${shown})`,
-  );
-  return false;
 }

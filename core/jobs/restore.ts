@@ -19,8 +19,9 @@ import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive
 import { archiveContents, cleanPrelude, plainContents } from './clean.js';
 import { databasePropertiesSql, propertyOptionsOf } from './database-properties.js';
 import { readTocEntries, type TocEntry } from '../pg/archive-toc.js';
-import { checkTablesPresent, prepareSwap, replaceBySwap, swapKeepsMeaning } from './replace-by-swap.js';
-import { runSqlAfter } from './sql-after.js';
+import { checkTablesPresent, prepareSwap, replaceBySwap } from './replace-by-swap.js';
+import { BEFORE_SWAP, runSqlAfter } from './sql-after.js';
+import { SwapWouldLose, swapKeepsMeaning } from './swap-keeps-meaning.js';
 import { defaultJobs } from './dump.js';
 import { undoOnFailure, undoPlanOf } from './undo-new-objects.js';
 
@@ -273,12 +274,13 @@ async function restoreBySwap(
   const server = await serverFacts(maintenanceOf(o.to), 'to');
   const exists = await guardTargetBeforeCreating(o.to, { clean: true, confirm: o.confirm });
   if (!exists && o.createDatabase === false) await ensureDatabase(o.to, false);
-  if (!(await swapKeepsMeaning(o, exists, entries))) {
+  const inPlace = async (): Promise<RestoreResult> => {
     const prepared = await prepareRestore(archive, o);
     return undoCreatedOnFailure(prepared.createdDatabase, o.to, () =>
       applyRestore(archive, o, prepared, started),
     );
-  }
+  };
+  if (!(await swapKeepsMeaning(o, exists, entries))) return inPlace();
   const session = await prepareSwap(o.to, exists, 'swap');
   const provided = await chooseRestoreClient(
     {
@@ -301,8 +303,21 @@ async function restoreBySwap(
   o.log.info(
     `clean: building the new ${databaseName(o.to)} beside the target and swapping it in once it is complete (swap: false restores in place)`,
   );
-  const check = (built: ConnectionSpec): Promise<void> => checkTablesPresent(entries, built);
-  return replaceBySwap({ session, client, log: o.log, signal: o.signal, check }, async (built) => {
+  const after = o.sqlInTransaction;
+  const request = {
+    session,
+    client,
+    log: o.log,
+    signal: o.signal,
+    check: (built: ConnectionSpec) => checkTablesPresent(entries, built),
+    keepClean: o.swap !== 'always',
+    finish: async (built: ConnectionSpec) => {
+      if (!after?.files.length) return;
+      o.log.info(`${after.input}: runs on the new database in one transaction, before it is swapped in`);
+      await runSqlAfter(client, built, after.files, o.signal, after.input, BEFORE_SWAP);
+    },
+  };
+  return replaceBySwap(request, async (built) => {
     const target = await serverFacts(built, 'to');
     const into = { ...o, to: built, clean: false, confirm: undefined, sqlInTransaction: undefined };
     const result = await applyRestore(
@@ -311,11 +326,6 @@ async function restoreBySwap(
       { target, choice, client, createdDatabase: true },
       started,
     );
-    const after = o.sqlInTransaction;
-    if (after?.files.length) {
-      o.log.info(`${after.input}: runs on the new database in one transaction, before it is swapped in`);
-      await runSqlAfter(client, built, after.files, o.signal, after.input);
-    }
     return {
       ...result,
       target: { ...result.target, database: databaseName(o.to) },
@@ -323,6 +333,9 @@ async function restoreBySwap(
       swapped: true,
       durationSeconds: (Date.now() - started) / 1000,
     };
+  }).catch((error: unknown) => {
+    if (error instanceof SwapWouldLose) return inPlace();
+    throw error;
   });
 }
 

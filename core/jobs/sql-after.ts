@@ -40,6 +40,32 @@ export async function checkSqlAfterFiles(files: readonly string[], input = 'sql-
   }
 }
 
+/** What a failure of SQL run on the database a swap builds means for the target. */
+export const BEFORE_SWAP =
+  'nothing was committed to the target (the new contents were built beside it and dropped)';
+
+/**
+ * psql names the file and line that failed (`psql:<file>:<line>: ERROR: …`): said the way the user
+ * reads it, `<file>, line <n>: ERROR: …`, with what the failure means.
+ */
+function failureInUsersTerms(
+  error: unknown,
+  files: readonly string[],
+  input: string,
+  outcome: string,
+): Error {
+  const message = (error as Error).message;
+  for (const file of files) {
+    const at = message.indexOf(`psql:${file}:`);
+    const m = at < 0 ? null : /^(\d+): /.exec(message.slice(at + file.length + 6));
+    if (m) {
+      const detail = message.slice(at + file.length + 6 + m[0].length).trim();
+      return new InputError(input, `${file}, line ${m[1]}: ${detail}; ${outcome}`);
+    }
+  }
+  return new InputError(input, `failed, and ${outcome}: ${message}`);
+}
+
 /**
  * Runs the `sql-after` files (anonymisation, grants) on the target, all in one transaction: if any
  * statement fails, none of their changes stay (checkSqlAfterFiles has made sure no statement in them
@@ -51,6 +77,7 @@ export async function runSqlAfter(
   files: readonly string[],
   signal?: AbortSignal,
   input = 'sql-after',
+  outcome = 'its changes were rolled back',
 ): Promise<void> {
   if (files.length === 0) return;
   await runTool({
@@ -61,6 +88,6 @@ export async function runSqlAfter(
     stdout: 'ignore',
     signal,
   }).catch((error: unknown) => {
-    throw new InputError(input, `failed, and its changes were rolled back: ${(error as Error).message}`);
+    throw failureInUsersTerms(error, files, input, outcome);
   });
 }
