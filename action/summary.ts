@@ -10,13 +10,21 @@ function mib(bytes: number | undefined): string | undefined {
 
 /** From and to as a reader should see them: databases as user@host:port/db, never a password. */
 export function endpoints(options: JobOptions): { from?: string; to?: string } {
-  const from = options.source
-    ? describeConnection(options.source)
-    : options.archive && formatLocation(options.archive);
-  const to = options.target
-    ? describeConnection(options.target)
-    : options.destination && formatLocation(options.destination);
-  return { from, to };
+  switch (options.command) {
+    case 'install':
+      return { from: options.source && describeConnection(options.source) };
+    case 'dump':
+      return { from: describeConnection(options.source), to: formatLocation(options.destination) };
+    case 'restore':
+      return { from: formatLocation(options.archive), to: describeConnection(options.target) };
+    case 'copy':
+      return { from: describeConnection(options.source), to: describeConnection(options.target) };
+    case 'backup':
+      return {
+        from: options.sources[0] && describeConnection(options.sources[0]),
+        to: formatLocation(options.destination),
+      };
+  }
 }
 
 export async function writeSummary(options: JobOptions, report: JobReport): Promise<void> {

@@ -1,5 +1,7 @@
 import { InputProblems } from './errors.js';
-import { parseJobs, type DumpFormat, type ObjectFilters } from './pg/args.js';
+import { OPTION_RULES } from './option-rules.js';
+import { parseJobs } from './jobs/parallelism.js';
+import type { DumpFormat, ObjectFilters } from './pg/args.js';
 import { parseCompression, type CompressionSpec } from './pg/compression.js';
 import { databaseName, parseConnection, type ConnectionSpec } from './pg/connection.js';
 import { splitExtraArgs } from './pg/extra-args.js';
@@ -7,13 +9,13 @@ import { parseFormat } from './pg/formats.js';
 import { parseVersionRequest, type VersionRequest } from './pg/version.js';
 import { isS3Uri, parseLocation, type Location } from './storage/location.js';
 import { databaseNameProblem } from './storage/database-name.js';
+import type { S3Settings } from './storage/s3-settings.js';
 import {
   parseBoolean,
   parseMirror,
   parseS3Endpoint,
   parseServerSideEncryption,
   parseVerification,
-  type ServerSideEncryption,
   type Verification,
 } from './values.js';
 
@@ -177,48 +179,86 @@ export const INPUTS: readonly InputSpec[] = [
   { name: 's3-kms-key-id', for: 'all', description: 'KMS key for aws:kms' },
 ];
 
-export interface S3Settings {
-  endpoint?: string;
-  region?: string;
-  forcePathStyle: boolean;
-  sse?: ServerSideEncryption;
-  kmsKeyId?: string;
+/*
+ * Options as a union by command, built from small parts: each job receives what it uses and nothing
+ * else, and the type says which fields a command has (no optional "source?" to check again later).
+ */
+
+/** Every command: which client to use and where it comes from. */
+export interface ClientOptions {
+  postgresVersion: VersionRequest;
+  mirror?: string;
+  cache: boolean;
 }
 
-/** Everything a job needs, parsed and checked; fields that do not apply keep their defaults. */
-export interface JobOptions extends ObjectFilters {
-  command: Command;
-  /** dump, copy, backup: the source database. */
-  source?: ConnectionSpec;
-  /** backup: every database to back up (`from` may list several, one per line). */
-  sources: ConnectionSpec[];
-  /** restore: the archive. */
-  archive?: Location;
-  /** dump: where the dump goes; backup: the S3 prefix. */
-  destination?: Location;
-  /** restore, copy: the target database. */
-  target?: ConnectionSpec;
-  postgresVersion: VersionRequest;
-  format: DumpFormat;
-  compress: CompressionSpec | 'auto';
-  jobs: number | 'auto';
+/** What of the database a dump or restore carries, and as whom. */
+export interface ContentOptions {
   schemaOnly: boolean;
   dataOnly: boolean;
   noOwner: boolean;
   noPrivileges: boolean;
-  globals: boolean;
+}
+
+/** How an archive is written: dump and backup. */
+export interface ArchiveOptions {
+  format: DumpFormat;
+  compress: CompressionSpec | 'auto';
+}
+
+/** Writing into a database: restore and copy (guards, swap, the SQL after). */
+export interface TargetOptions {
+  target: ConnectionSpec;
   clean: boolean;
   swap: boolean;
   confirm?: string;
   createDatabase: boolean;
   allowDowngrade: boolean;
   sqlAfter: string[];
-  verify: Verification;
+}
+
+/** Parallelism and the caller's own pg_dump / pg_restore arguments: dump, restore, copy. */
+export interface ToolOptions {
+  jobs: number | 'auto';
   extraArgs: string[];
-  mirror?: string;
-  cache: boolean;
+}
+
+export interface InstallJob extends ClientOptions {
+  command: 'install';
+  /** The server to match, when given. */
+  source?: ConnectionSpec;
+}
+
+export interface DumpJob extends ClientOptions, ContentOptions, ArchiveOptions, ToolOptions, ObjectFilters {
+  command: 'dump';
+  source: ConnectionSpec;
+  destination: Location;
+  globals: boolean;
   s3: S3Settings;
 }
+
+export interface RestoreJob extends ClientOptions, ContentOptions, TargetOptions, ToolOptions {
+  command: 'restore';
+  archive: Location;
+  s3: S3Settings;
+}
+
+export interface CopyJob extends ClientOptions, ContentOptions, TargetOptions, ToolOptions, ObjectFilters {
+  command: 'copy';
+  source: ConnectionSpec;
+  globals: boolean;
+}
+
+export interface BackupJob extends ClientOptions, ContentOptions, ArchiveOptions, ObjectFilters {
+  command: 'backup';
+  /** Every database to back up (`from` may list several, one per line), each its own backup. */
+  sources: ConnectionSpec[];
+  destination: Extract<Location, { kind: 's3' }>;
+  verify: Verification;
+  s3: S3Settings;
+}
+
+/** Everything a job needs, parsed and checked. */
+export type JobOptions = InstallJob | DumpJob | RestoreJob | CopyJob | BackupJob;
 
 /** Reads one input by its contract name; undefined or '' when not given. */
 export type InputSource = (name: string) => string | undefined;
@@ -239,142 +279,251 @@ function applies(spec: InputSpec, command: Command): boolean {
   return spec.for === 'all' || spec.for.includes(command);
 }
 
-/** Parses every input, reporting every problem at once (InputErrors), naming inputs as written. */
-export function parseJobOptions(get: InputSource, env: NodeJS.ProcessEnv = process.env): JobOptions {
-  const problems = new InputProblems();
-  const raw = (name: string): string | undefined => {
-    const v = get(name);
+/** The inputs of one run, read and parsed as far as one input alone allows; problems collected. */
+class InputReader {
+  readonly problems = new InputProblems();
+  constructor(
+    private readonly get: InputSource,
+    readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  raw(name: string): string | undefined {
+    const v = this.get(name);
     return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
-  const bool = (name: string, fallback: boolean): boolean =>
-    problems.collect(() => parseBoolean(raw(name), name, fallback)) ?? fallback;
-
-  const commandText = raw('command');
-  const command = COMMANDS.find((c) => c === commandText);
-  if (!command) {
-    problems.add(
-      'command',
-      commandText === undefined
-        ? 'is required; expected install, dump, restore, copy or backup'
-        : `"${commandText}" is not a command; expected install, dump, restore, copy or backup`,
-    );
-    problems.throwIfAny();
-  }
-  const cmd = command as Command;
-  for (const spec of INPUTS) {
-    if (!applies(spec, cmd) && raw(spec.name) !== undefined && spec.default !== raw(spec.name)) {
-      const where = spec.for === 'all' ? '' : ` (it is for ${spec.for.join(', ')})`;
-      problems.add(spec.name, `does not apply to ${cmd}${where}`);
-    }
   }
 
-  const options: JobOptions = {
-    command: cmd,
-    postgresVersion: problems.collect(() => parseVersionRequest(raw('postgres-version'))) ?? { kind: 'auto' },
-    format: problems.collect(() => parseFormat(raw('format'))) ?? 'custom',
-    compress: problems.collect(() => parseCompression(raw('compress'))) ?? 'auto',
-    jobs: problems.collect(() => parseJobs(raw('jobs'))) ?? 'auto',
-    schemas: splitList(raw('schemas')),
-    excludeSchemas: splitList(raw('exclude-schemas')),
-    tables: splitList(raw('tables')),
-    excludeTables: splitList(raw('exclude-tables')),
-    excludeTableData: splitList(raw('exclude-table-data')),
-    schemaOnly: bool('schema-only', false),
-    dataOnly: bool('data-only', false),
-    noOwner: bool('no-owner', false),
-    noPrivileges: bool('no-privileges', false),
-    globals: bool('globals', false),
-    clean: bool('clean', false),
-    swap: bool('swap', true),
-    confirm: raw('confirm'),
-    createDatabase: bool('create-database', true),
-    allowDowngrade: bool('allow-downgrade', false),
-    sqlAfter: splitList(raw('sql-after')),
-    verify: problems.collect(() => parseVerification(raw('verify'))) ?? 'list',
-    sources: [],
-    extraArgs: problems.collect(() => splitExtraArgs(raw('extra-args'))) ?? [],
-    mirror: problems.collect(() => parseMirror(raw('mirror'))),
-    cache: bool('cache', true),
-    s3: {
-      endpoint: problems.collect(() => parseS3Endpoint(raw('s3-endpoint'))),
-      region: raw('s3-region'),
-      forcePathStyle: bool('s3-force-path-style', false),
-      sse: problems.collect(() => parseServerSideEncryption(raw('s3-sse'))),
-      kmsKeyId: raw('s3-kms-key-id'),
-    },
-  };
-  if (options.schemaOnly && options.dataOnly)
-    problems.add('data-only', 'cannot be combined with schema-only');
+  bool(name: string, fallback: boolean): boolean {
+    return this.problems.collect(() => parseBoolean(this.raw(name), name, fallback)) ?? fallback;
+  }
 
-  if (options.s3.kmsKeyId && options.s3.sse !== 'aws:kms')
-    problems.add('s3-kms-key-id', 'needs s3-sse: aws:kms');
+  parsed<T>(name: string, parse: (raw: string | undefined) => T, fallback: T): T {
+    return this.problems.collect(() => parse(this.raw(name))) ?? fallback;
+  }
 
-  const from = raw('from');
-  const to = raw('to');
-  const database = (name: 'from' | 'to', value: string | undefined): ConnectionSpec | undefined => {
+  list(name: string): string[] {
+    return splitList(this.raw(name));
+  }
+
+  /** `from` or `to` as a database; undefined (and a problem) when missing or not one. */
+  database(name: 'from' | 'to', value: string | undefined, cmd: Command): ConnectionSpec | undefined {
     if (value === undefined) {
-      problems.add(name, `is required for ${cmd}; expected a postgres URL or conninfo`);
+      this.problems.add(name, `is required for ${cmd}; expected a postgres URL or conninfo`);
       return undefined;
     }
     if (!isDatabase(value)) {
-      problems.add(
+      this.problems.add(
         name,
         `${cmd} needs a database here, not a path; expected a postgres:// URL or conninfo such as "host=db dbname=app"`,
       );
       return undefined;
     }
-    return problems.collect(() => parseConnection(value, name, env));
-  };
-  const location = (name: 'from' | 'to', value: string | undefined, what: string): Location | undefined => {
+    return this.problems.collect(() => parseConnection(value, name, this.env));
+  }
+
+  /** `from` or `to` as a file path or s3:// URI; undefined (and a problem) when missing or a database. */
+  location(name: 'from' | 'to', cmd: Command, what: string): Location | undefined {
+    const value = this.raw(name);
     if (value === undefined) {
-      problems.add(name, `is required for ${cmd}; expected ${what}`);
+      this.problems.add(name, `is required for ${cmd}; expected ${what}`);
       return undefined;
     }
     if (isDatabase(value)) {
-      problems.add(name, `${cmd} needs ${what} here, not a database`);
+      this.problems.add(name, `${cmd} needs ${what} here, not a database`);
       return undefined;
     }
-    return problems.collect(() => parseLocation(value, name));
-  };
-
-  switch (cmd) {
-    case 'dump':
-      options.source = database('from', from);
-      options.destination = location('to', to, 'a file path or an s3:// URI');
-      break;
-    case 'backup':
-      // Several databases, one per line, each get their own backup.
-      options.sources = (from ?? '')
-        .split('\n')
-        .map((line) => line.trim())
-        .filter(Boolean)
-        .map((line) => database('from', line))
-        .filter((spec): spec is ConnectionSpec => spec !== undefined);
-      // Each name becomes a key segment: check it before anything is dumped or written.
-      for (const spec of options.sources) {
-        const problem = databaseNameProblem(databaseName(spec));
-        if (problem) problems.add('from', problem);
-      }
-      if (from === undefined) database('from', from);
-      options.source = options.sources[0];
-      if (to !== undefined && !isS3Uri(to)) {
-        problems.add('to', `backup stores to S3; expected an s3://bucket/prefix/ URI, not "${to}"`);
-      } else {
-        options.destination = location('to', to, 'an s3://bucket/prefix/ URI');
-      }
-      break;
-    case 'restore':
-      options.archive = location('from', from, 'an archive path, a .sql / .sql.gz file or an s3:// URI');
-      options.target = database('to', to);
-      break;
-    case 'copy':
-      options.source = database('from', from);
-      options.target = database('to', to);
-      break;
-    case 'install':
-      if (from !== undefined) options.source = database('from', from);
-      break;
+    return this.problems.collect(() => parseLocation(value, name));
   }
-  problems.throwIfAny();
-  return options;
+}
+
+function readCommand(r: InputReader): Command {
+  const text = r.raw('command');
+  const command = COMMANDS.find((c) => c === text);
+  if (command) return command;
+  r.problems.add(
+    'command',
+    text === undefined
+      ? 'is required; expected install, dump, restore, copy or backup'
+      : `"${text}" is not a command; expected install, dump, restore, copy or backup`,
+  );
+  return r.problems.throwIfAny() as never;
+}
+
+/** An input given to a command it is not for is an error, not silently ignored. */
+function refuseInapplicable(r: InputReader, cmd: Command): void {
+  for (const spec of INPUTS) {
+    const value = r.raw(spec.name);
+    if (!applies(spec, cmd) && value !== undefined && spec.default !== value) {
+      const where = spec.for === 'all' ? '' : ` (it is for ${spec.for.join(', ')})`;
+      r.problems.add(spec.name, `does not apply to ${cmd}${where}`);
+    }
+  }
+}
+
+/** The parts every command is built from, each input parsed alone. */
+function readParts(r: InputReader) {
+  return {
+    client: {
+      postgresVersion: r.parsed('postgres-version', parseVersionRequest, { kind: 'auto' } as VersionRequest),
+      mirror: r.parsed('mirror', parseMirror, undefined),
+      cache: r.bool('cache', true),
+    } satisfies ClientOptions,
+    content: {
+      schemaOnly: r.bool('schema-only', false),
+      dataOnly: r.bool('data-only', false),
+      noOwner: r.bool('no-owner', false),
+      noPrivileges: r.bool('no-privileges', false),
+    } satisfies ContentOptions,
+    filters: {
+      schemas: r.list('schemas'),
+      excludeSchemas: r.list('exclude-schemas'),
+      tables: r.list('tables'),
+      excludeTables: r.list('exclude-tables'),
+      excludeTableData: r.list('exclude-table-data'),
+    } satisfies ObjectFilters,
+    archive: {
+      format: r.parsed('format', parseFormat, 'custom' as DumpFormat),
+      compress: r.parsed('compress', parseCompression, 'auto' as CompressionSpec | 'auto'),
+    } satisfies ArchiveOptions,
+    tool: {
+      jobs: r.parsed('jobs', parseJobs, 'auto' as number | 'auto'),
+      extraArgs: r.parsed('extra-args', splitExtraArgs, [] as string[]),
+    } satisfies ToolOptions,
+    guards: {
+      clean: r.bool('clean', false),
+      swap: r.bool('swap', true),
+      confirm: r.raw('confirm'),
+      createDatabase: r.bool('create-database', true),
+      allowDowngrade: r.bool('allow-downgrade', false),
+      sqlAfter: r.list('sql-after'),
+    } satisfies Omit<TargetOptions, 'target'>,
+    s3: {
+      endpoint: r.parsed('s3-endpoint', parseS3Endpoint, undefined),
+      region: r.raw('s3-region'),
+      forcePathStyle: r.bool('s3-force-path-style', false),
+      sse: r.parsed('s3-sse', parseServerSideEncryption, undefined),
+      kmsKeyId: r.raw('s3-kms-key-id'),
+    } satisfies S3Settings,
+    globals: r.bool('globals', false),
+    verify: r.parsed('verify', parseVerification, 'list' as Verification),
+  };
+}
+
+type Parts = ReturnType<typeof readParts>;
+
+/** backup: several databases, one per line, each its own backup and its name a key segment. */
+function backupSources(r: InputReader): ConnectionSpec[] {
+  const from = r.raw('from');
+  if (from === undefined) {
+    r.database('from', from, 'backup');
+    return [];
+  }
+  const sources = from
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => r.database('from', line, 'backup'))
+    .filter((spec): spec is ConnectionSpec => spec !== undefined);
+  for (const spec of sources) {
+    const problem = databaseNameProblem(databaseName(spec));
+    if (problem) r.problems.add('from', problem);
+  }
+  return sources;
+}
+
+function backupDestination(r: InputReader): Extract<Location, { kind: 's3' }> | undefined {
+  const to = r.raw('to');
+  if (to !== undefined && !isS3Uri(to)) {
+    r.problems.add('to', `backup stores to S3; expected an s3://bucket/prefix/ URI, not "${to}"`);
+    return undefined;
+  }
+  const location = r.location('to', 'backup', 'an s3://bucket/prefix/ URI');
+  return location?.kind === 's3' ? location : undefined;
+}
+
+/**
+ * The command's own options from its parts and its endpoints; undefined when an endpoint is
+ * missing or wrong (the reader holds the problem).
+ */
+function assemble(r: InputReader, cmd: Command, p: Parts): JobOptions | undefined {
+  const client = p.client;
+  switch (cmd) {
+    case 'install': {
+      const from = r.raw('from');
+      return {
+        command: cmd,
+        ...client,
+        source: from === undefined ? undefined : r.database('from', from, cmd),
+      };
+    }
+    case 'dump': {
+      const source = r.database('from', r.raw('from'), cmd);
+      const destination = r.location('to', cmd, 'a file path or an s3:// URI');
+      if (!source || !destination) return undefined;
+      const { globals, s3 } = p;
+      return {
+        command: cmd,
+        ...client,
+        ...p.content,
+        ...p.archive,
+        ...p.tool,
+        ...p.filters,
+        source,
+        destination,
+        globals,
+        s3,
+      };
+    }
+    case 'restore': {
+      const archive = r.location('from', cmd, 'an archive path, a .sql / .sql.gz file or an s3:// URI');
+      const target = r.database('to', r.raw('to'), cmd);
+      if (!archive || !target) return undefined;
+      return { command: cmd, ...client, ...p.content, ...p.guards, ...p.tool, archive, target, s3: p.s3 };
+    }
+    case 'copy': {
+      const source = r.database('from', r.raw('from'), cmd);
+      const target = r.database('to', r.raw('to'), cmd);
+      if (!source || !target) return undefined;
+      const globals = p.globals;
+      return {
+        command: cmd,
+        ...client,
+        ...p.content,
+        ...p.guards,
+        ...p.tool,
+        ...p.filters,
+        source,
+        target,
+        globals,
+      };
+    }
+    case 'backup': {
+      const sources = backupSources(r);
+      const destination = backupDestination(r);
+      if (!sources.length || !destination) return undefined;
+      const { verify, s3 } = p;
+      return {
+        command: cmd,
+        ...client,
+        ...p.content,
+        ...p.archive,
+        ...p.filters,
+        sources,
+        destination,
+        verify,
+        s3,
+      };
+    }
+  }
+}
+
+/** Parses every input, reporting every problem at once (InputErrors), naming inputs as written. */
+export function parseJobOptions(get: InputSource, env: NodeJS.ProcessEnv = process.env): JobOptions {
+  const r = new InputReader(get, env);
+  const cmd = readCommand(r);
+  refuseInapplicable(r, cmd);
+  const parts = readParts(r);
+  const options = assemble(r, cmd, parts);
+  for (const rule of OPTION_RULES) rule(parts, options, r.problems);
+  r.problems.throwIfAny();
+  return options as JobOptions;
 }

@@ -1,5 +1,5 @@
 import { Token } from 'aws-cdk-lib';
-import { parseJobs } from '../core/pg/args.js';
+import { parseJobs } from '../core/jobs/parallelism.js';
 import { parseCompression } from '../core/pg/compression.js';
 import { parseFormat } from '../core/pg/formats.js';
 import { parseVersionRequest } from '../core/pg/version.js';

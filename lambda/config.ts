@@ -1,8 +1,8 @@
 import { refuseUnknownVariables } from '../core/env-variables.js';
 import { InputProblems } from '../core/errors.js';
-import type { S3Settings } from '../core/options.js';
+import type { S3Settings } from '../core/storage/s3-settings.js';
 import { splitList } from '../core/options.js';
-import { parseJobs } from '../core/pg/args.js';
+import { parseJobs } from '../core/jobs/parallelism.js';
 import { parseCompression, type CompressionSpec } from '../core/pg/compression.js';
 import { parseFormat } from '../core/pg/formats.js';
 import { parseVersionRequest, type VersionRequest } from '../core/pg/version.js';

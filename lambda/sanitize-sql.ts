@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { S3Settings } from '../core/options.js';
+import type { S3Settings } from '../core/storage/s3-settings.js';
 import { downloadVerified } from '../core/storage/download.js';
 import { isS3Uri, parseLocation } from '../core/storage/location.js';
 

@@ -286,5317 +286,6 @@ var require_tunnel2 = __commonJS({
   }
 });
 
-// node_modules/postgres-array/index.js
-var require_postgres_array = __commonJS({
-  "node_modules/postgres-array/index.js"(exports) {
-    "use strict";
-    exports.parse = function(source, transform) {
-      return new ArrayParser(source, transform).parse();
-    };
-    var ArrayParser = class _ArrayParser {
-      constructor(source, transform) {
-        this.source = source;
-        this.transform = transform || identity;
-        this.position = 0;
-        this.entries = [];
-        this.recorded = [];
-        this.dimension = 0;
-      }
-      isEof() {
-        return this.position >= this.source.length;
-      }
-      nextCharacter() {
-        var character = this.source[this.position++];
-        if (character === "\\") {
-          return {
-            value: this.source[this.position++],
-            escaped: true
-          };
-        }
-        return {
-          value: character,
-          escaped: false
-        };
-      }
-      record(character) {
-        this.recorded.push(character);
-      }
-      newEntry(includeEmpty) {
-        var entry;
-        if (this.recorded.length > 0 || includeEmpty) {
-          entry = this.recorded.join("");
-          if (entry === "NULL" && !includeEmpty) {
-            entry = null;
-          }
-          if (entry !== null) entry = this.transform(entry);
-          this.entries.push(entry);
-          this.recorded = [];
-        }
-      }
-      consumeDimensions() {
-        if (this.source[0] === "[") {
-          while (!this.isEof()) {
-            var char = this.nextCharacter();
-            if (char.value === "=") break;
-          }
-        }
-      }
-      parse(nested) {
-        var character, parser, quote;
-        this.consumeDimensions();
-        while (!this.isEof()) {
-          character = this.nextCharacter();
-          if (character.value === "{" && !quote) {
-            this.dimension++;
-            if (this.dimension > 1) {
-              parser = new _ArrayParser(this.source.substr(this.position - 1), this.transform);
-              this.entries.push(parser.parse(true));
-              this.position += parser.position - 2;
-            }
-          } else if (character.value === "}" && !quote) {
-            this.dimension--;
-            if (!this.dimension) {
-              this.newEntry();
-              if (nested) return this.entries;
-            }
-          } else if (character.value === '"' && !character.escaped) {
-            if (quote) this.newEntry(true);
-            quote = !quote;
-          } else if (character.value === "," && !quote) {
-            this.newEntry();
-          } else {
-            this.record(character.value);
-          }
-        }
-        if (this.dimension !== 0) {
-          throw new Error("array dimension not balanced");
-        }
-        return this.entries;
-      }
-    };
-    function identity(value) {
-      return value;
-    }
-  }
-});
-
-// node_modules/pg-types/lib/arrayParser.js
-var require_arrayParser = __commonJS({
-  "node_modules/pg-types/lib/arrayParser.js"(exports, module) {
-    var array = require_postgres_array();
-    module.exports = {
-      create: function(source, transform) {
-        return {
-          parse: function() {
-            return array.parse(source, transform);
-          }
-        };
-      }
-    };
-  }
-});
-
-// node_modules/postgres-date/index.js
-var require_postgres_date = __commonJS({
-  "node_modules/postgres-date/index.js"(exports, module) {
-    "use strict";
-    var DATE_TIME = /(\d{1,})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,})?.*?( BC)?$/;
-    var DATE = /^(\d{1,})-(\d{2})-(\d{2})( BC)?$/;
-    var TIME_ZONE = /([Z+-])(\d{2})?:?(\d{2})?:?(\d{2})?/;
-    var INFINITY = /^-?infinity$/;
-    module.exports = function parseDate(isoDate) {
-      if (INFINITY.test(isoDate)) {
-        return Number(isoDate.replace("i", "I"));
-      }
-      var matches = DATE_TIME.exec(isoDate);
-      if (!matches) {
-        return getDate(isoDate) || null;
-      }
-      var isBC = !!matches[8];
-      var year2 = parseInt(matches[1], 10);
-      if (isBC) {
-        year2 = bcYearToNegativeYear(year2);
-      }
-      var month = parseInt(matches[2], 10) - 1;
-      var day = matches[3];
-      var hour = parseInt(matches[4], 10);
-      var minute = parseInt(matches[5], 10);
-      var second = parseInt(matches[6], 10);
-      var ms2 = matches[7];
-      ms2 = ms2 ? 1e3 * parseFloat(ms2) : 0;
-      var date2;
-      var offset = timeZoneOffset(isoDate);
-      if (offset != null) {
-        date2 = new Date(Date.UTC(year2, month, day, hour, minute, second, ms2));
-        if (is0To99(year2)) {
-          date2.setUTCFullYear(year2);
-        }
-        if (offset !== 0) {
-          date2.setTime(date2.getTime() - offset);
-        }
-      } else {
-        date2 = new Date(year2, month, day, hour, minute, second, ms2);
-        if (is0To99(year2)) {
-          date2.setFullYear(year2);
-        }
-      }
-      return date2;
-    };
-    function getDate(isoDate) {
-      var matches = DATE.exec(isoDate);
-      if (!matches) {
-        return;
-      }
-      var year2 = parseInt(matches[1], 10);
-      var isBC = !!matches[4];
-      if (isBC) {
-        year2 = bcYearToNegativeYear(year2);
-      }
-      var month = parseInt(matches[2], 10) - 1;
-      var day = matches[3];
-      var date2 = new Date(year2, month, day);
-      if (is0To99(year2)) {
-        date2.setFullYear(year2);
-      }
-      return date2;
-    }
-    function timeZoneOffset(isoDate) {
-      if (isoDate.endsWith("+00")) {
-        return 0;
-      }
-      var zone = TIME_ZONE.exec(isoDate.split(" ")[1]);
-      if (!zone) return;
-      var type = zone[1];
-      if (type === "Z") {
-        return 0;
-      }
-      var sign4 = type === "-" ? -1 : 1;
-      var offset = parseInt(zone[2], 10) * 3600 + parseInt(zone[3] || 0, 10) * 60 + parseInt(zone[4] || 0, 10);
-      return offset * sign4 * 1e3;
-    }
-    function bcYearToNegativeYear(year2) {
-      return -(year2 - 1);
-    }
-    function is0To99(num) {
-      return num >= 0 && num < 100;
-    }
-  }
-});
-
-// node_modules/xtend/mutable.js
-var require_mutable = __commonJS({
-  "node_modules/xtend/mutable.js"(exports, module) {
-    module.exports = extend;
-    var hasOwnProperty = Object.prototype.hasOwnProperty;
-    function extend(target) {
-      for (var i5 = 1; i5 < arguments.length; i5++) {
-        var source = arguments[i5];
-        for (var key in source) {
-          if (hasOwnProperty.call(source, key)) {
-            target[key] = source[key];
-          }
-        }
-      }
-      return target;
-    }
-  }
-});
-
-// node_modules/postgres-interval/index.js
-var require_postgres_interval = __commonJS({
-  "node_modules/postgres-interval/index.js"(exports, module) {
-    "use strict";
-    var extend = require_mutable();
-    module.exports = PostgresInterval;
-    function PostgresInterval(raw) {
-      if (!(this instanceof PostgresInterval)) {
-        return new PostgresInterval(raw);
-      }
-      extend(this, parse4(raw));
-    }
-    var properties = ["seconds", "minutes", "hours", "days", "months", "years"];
-    PostgresInterval.prototype.toPostgres = function() {
-      var filtered = properties.filter(this.hasOwnProperty, this);
-      if (this.milliseconds && filtered.indexOf("seconds") < 0) {
-        filtered.push("seconds");
-      }
-      if (filtered.length === 0) return "0";
-      return filtered.map(function(property) {
-        var value = this[property] || 0;
-        if (property === "seconds" && this.milliseconds) {
-          value = (value + this.milliseconds / 1e3).toFixed(6).replace(/\.?0+$/, "");
-        }
-        return value + " " + property;
-      }, this).join(" ");
-    };
-    var propertiesISOEquivalent = {
-      years: "Y",
-      months: "M",
-      days: "D",
-      hours: "H",
-      minutes: "M",
-      seconds: "S"
-    };
-    var dateProperties = ["years", "months", "days"];
-    var timeProperties = ["hours", "minutes", "seconds"];
-    PostgresInterval.prototype.toISOString = PostgresInterval.prototype.toISO = function() {
-      var datePart = dateProperties.map(buildProperty, this).join("");
-      var timePart = timeProperties.map(buildProperty, this).join("");
-      return "P" + datePart + "T" + timePart;
-      function buildProperty(property) {
-        var value = this[property] || 0;
-        if (property === "seconds" && this.milliseconds) {
-          value = (value + this.milliseconds / 1e3).toFixed(6).replace(/0+$/, "");
-        }
-        return value + propertiesISOEquivalent[property];
-      }
-    };
-    var NUMBER = "([+-]?\\d+)";
-    var YEAR = NUMBER + "\\s+years?";
-    var MONTH = NUMBER + "\\s+mons?";
-    var DAY = NUMBER + "\\s+days?";
-    var TIME = "([+-])?([\\d]*):(\\d\\d):(\\d\\d)\\.?(\\d{1,6})?";
-    var INTERVAL = new RegExp([YEAR, MONTH, DAY, TIME].map(function(regexString) {
-      return "(" + regexString + ")?";
-    }).join("\\s*"));
-    var positions = {
-      years: 2,
-      months: 4,
-      days: 6,
-      hours: 9,
-      minutes: 10,
-      seconds: 11,
-      milliseconds: 12
-    };
-    var negatives = ["hours", "minutes", "seconds", "milliseconds"];
-    function parseMilliseconds2(fraction) {
-      var microseconds = fraction + "000000".slice(fraction.length);
-      return parseInt(microseconds, 10) / 1e3;
-    }
-    function parse4(interval) {
-      if (!interval) return {};
-      var matches = INTERVAL.exec(interval);
-      var isNegative = matches[8] === "-";
-      return Object.keys(positions).reduce(function(parsed2, property) {
-        var position = positions[property];
-        var value = matches[position];
-        if (!value) return parsed2;
-        value = property === "milliseconds" ? parseMilliseconds2(value) : parseInt(value, 10);
-        if (!value) return parsed2;
-        if (isNegative && ~negatives.indexOf(property)) {
-          value *= -1;
-        }
-        parsed2[property] = value;
-        return parsed2;
-      }, {});
-    }
-  }
-});
-
-// node_modules/postgres-bytea/index.js
-var require_postgres_bytea = __commonJS({
-  "node_modules/postgres-bytea/index.js"(exports, module) {
-    "use strict";
-    var bufferFrom = Buffer.from || Buffer;
-    module.exports = function parseBytea(input2) {
-      if (/^\\x/.test(input2)) {
-        return bufferFrom(input2.substr(2), "hex");
-      }
-      var output = "";
-      var i5 = 0;
-      while (i5 < input2.length) {
-        if (input2[i5] !== "\\") {
-          output += input2[i5];
-          ++i5;
-        } else {
-          if (/[0-7]{3}/.test(input2.substr(i5 + 1, 3))) {
-            output += String.fromCharCode(parseInt(input2.substr(i5 + 1, 3), 8));
-            i5 += 4;
-          } else {
-            var backslashes = 1;
-            while (i5 + backslashes < input2.length && input2[i5 + backslashes] === "\\") {
-              backslashes++;
-            }
-            for (var k6 = 0; k6 < Math.floor(backslashes / 2); ++k6) {
-              output += "\\";
-            }
-            i5 += Math.floor(backslashes / 2) * 2;
-          }
-        }
-      }
-      return bufferFrom(output, "binary");
-    };
-  }
-});
-
-// node_modules/pg-types/lib/textParsers.js
-var require_textParsers = __commonJS({
-  "node_modules/pg-types/lib/textParsers.js"(exports, module) {
-    var array = require_postgres_array();
-    var arrayParser = require_arrayParser();
-    var parseDate = require_postgres_date();
-    var parseInterval = require_postgres_interval();
-    var parseByteA = require_postgres_bytea();
-    function allowNull(fn) {
-      return function nullAllowed(value) {
-        if (value === null) return value;
-        return fn(value);
-      };
-    }
-    function parseBool(value) {
-      if (value === null) return value;
-      return value === "TRUE" || value === "t" || value === "true" || value === "y" || value === "yes" || value === "on" || value === "1";
-    }
-    function parseBoolArray(value) {
-      if (!value) return null;
-      return array.parse(value, parseBool);
-    }
-    function parseBaseTenInt(string) {
-      return parseInt(string, 10);
-    }
-    function parseIntegerArray(value) {
-      if (!value) return null;
-      return array.parse(value, allowNull(parseBaseTenInt));
-    }
-    function parseBigIntegerArray(value) {
-      if (!value) return null;
-      return array.parse(value, allowNull(function(entry) {
-        return parseBigInteger(entry).trim();
-      }));
-    }
-    var parsePointArray = function(value) {
-      if (!value) {
-        return null;
-      }
-      var p4 = arrayParser.create(value, function(entry) {
-        if (entry !== null) {
-          entry = parsePoint(entry);
-        }
-        return entry;
-      });
-      return p4.parse();
-    };
-    var parseFloatArray = function(value) {
-      if (!value) {
-        return null;
-      }
-      var p4 = arrayParser.create(value, function(entry) {
-        if (entry !== null) {
-          entry = parseFloat(entry);
-        }
-        return entry;
-      });
-      return p4.parse();
-    };
-    var parseStringArray = function(value) {
-      if (!value) {
-        return null;
-      }
-      var p4 = arrayParser.create(value);
-      return p4.parse();
-    };
-    var parseDateArray = function(value) {
-      if (!value) {
-        return null;
-      }
-      var p4 = arrayParser.create(value, function(entry) {
-        if (entry !== null) {
-          entry = parseDate(entry);
-        }
-        return entry;
-      });
-      return p4.parse();
-    };
-    var parseIntervalArray = function(value) {
-      if (!value) {
-        return null;
-      }
-      var p4 = arrayParser.create(value, function(entry) {
-        if (entry !== null) {
-          entry = parseInterval(entry);
-        }
-        return entry;
-      });
-      return p4.parse();
-    };
-    var parseByteAArray = function(value) {
-      if (!value) {
-        return null;
-      }
-      return array.parse(value, allowNull(parseByteA));
-    };
-    var parseInteger = function(value) {
-      return parseInt(value, 10);
-    };
-    var parseBigInteger = function(value) {
-      var valStr = String(value);
-      if (/^\d+$/.test(valStr)) {
-        return valStr;
-      }
-      return value;
-    };
-    var parseJsonArray = function(value) {
-      if (!value) {
-        return null;
-      }
-      return array.parse(value, allowNull(JSON.parse));
-    };
-    var parsePoint = function(value) {
-      if (value[0] !== "(") {
-        return null;
-      }
-      value = value.substring(1, value.length - 1).split(",");
-      return {
-        x: parseFloat(value[0]),
-        y: parseFloat(value[1])
-      };
-    };
-    var parseCircle = function(value) {
-      if (value[0] !== "<" && value[1] !== "(") {
-        return null;
-      }
-      var point = "(";
-      var radius = "";
-      var pointParsed = false;
-      for (var i5 = 2; i5 < value.length - 1; i5++) {
-        if (!pointParsed) {
-          point += value[i5];
-        }
-        if (value[i5] === ")") {
-          pointParsed = true;
-          continue;
-        } else if (!pointParsed) {
-          continue;
-        }
-        if (value[i5] === ",") {
-          continue;
-        }
-        radius += value[i5];
-      }
-      var result = parsePoint(point);
-      result.radius = parseFloat(radius);
-      return result;
-    };
-    var init = function(register) {
-      register(20, parseBigInteger);
-      register(21, parseInteger);
-      register(23, parseInteger);
-      register(26, parseInteger);
-      register(700, parseFloat);
-      register(701, parseFloat);
-      register(16, parseBool);
-      register(1082, parseDate);
-      register(1114, parseDate);
-      register(1184, parseDate);
-      register(600, parsePoint);
-      register(651, parseStringArray);
-      register(718, parseCircle);
-      register(1e3, parseBoolArray);
-      register(1001, parseByteAArray);
-      register(1005, parseIntegerArray);
-      register(1007, parseIntegerArray);
-      register(1028, parseIntegerArray);
-      register(1016, parseBigIntegerArray);
-      register(1017, parsePointArray);
-      register(1021, parseFloatArray);
-      register(1022, parseFloatArray);
-      register(1231, parseFloatArray);
-      register(1014, parseStringArray);
-      register(1015, parseStringArray);
-      register(1008, parseStringArray);
-      register(1009, parseStringArray);
-      register(1040, parseStringArray);
-      register(1041, parseStringArray);
-      register(1115, parseDateArray);
-      register(1182, parseDateArray);
-      register(1185, parseDateArray);
-      register(1186, parseInterval);
-      register(1187, parseIntervalArray);
-      register(17, parseByteA);
-      register(114, JSON.parse.bind(JSON));
-      register(3802, JSON.parse.bind(JSON));
-      register(199, parseJsonArray);
-      register(3807, parseJsonArray);
-      register(3907, parseStringArray);
-      register(2951, parseStringArray);
-      register(791, parseStringArray);
-      register(1183, parseStringArray);
-      register(1270, parseStringArray);
-    };
-    module.exports = {
-      init
-    };
-  }
-});
-
-// node_modules/pg-int8/index.js
-var require_pg_int8 = __commonJS({
-  "node_modules/pg-int8/index.js"(exports, module) {
-    "use strict";
-    var BASE = 1e6;
-    function readInt8(buffer) {
-      var high = buffer.readInt32BE(0);
-      var low = buffer.readUInt32BE(4);
-      var sign4 = "";
-      if (high < 0) {
-        high = ~high + (low === 0);
-        low = ~low + 1 >>> 0;
-        sign4 = "-";
-      }
-      var result = "";
-      var carry;
-      var t;
-      var digits;
-      var pad2;
-      var l3;
-      var i5;
-      {
-        carry = high % BASE;
-        high = high / BASE >>> 0;
-        t = 4294967296 * carry + low;
-        low = t / BASE >>> 0;
-        digits = "" + (t - BASE * low);
-        if (low === 0 && high === 0) {
-          return sign4 + digits + result;
-        }
-        pad2 = "";
-        l3 = 6 - digits.length;
-        for (i5 = 0; i5 < l3; i5++) {
-          pad2 += "0";
-        }
-        result = pad2 + digits + result;
-      }
-      {
-        carry = high % BASE;
-        high = high / BASE >>> 0;
-        t = 4294967296 * carry + low;
-        low = t / BASE >>> 0;
-        digits = "" + (t - BASE * low);
-        if (low === 0 && high === 0) {
-          return sign4 + digits + result;
-        }
-        pad2 = "";
-        l3 = 6 - digits.length;
-        for (i5 = 0; i5 < l3; i5++) {
-          pad2 += "0";
-        }
-        result = pad2 + digits + result;
-      }
-      {
-        carry = high % BASE;
-        high = high / BASE >>> 0;
-        t = 4294967296 * carry + low;
-        low = t / BASE >>> 0;
-        digits = "" + (t - BASE * low);
-        if (low === 0 && high === 0) {
-          return sign4 + digits + result;
-        }
-        pad2 = "";
-        l3 = 6 - digits.length;
-        for (i5 = 0; i5 < l3; i5++) {
-          pad2 += "0";
-        }
-        result = pad2 + digits + result;
-      }
-      {
-        carry = high % BASE;
-        t = 4294967296 * carry + low;
-        digits = "" + t % BASE;
-        return sign4 + digits + result;
-      }
-    }
-    module.exports = readInt8;
-  }
-});
-
-// node_modules/pg-types/lib/binaryParsers.js
-var require_binaryParsers = __commonJS({
-  "node_modules/pg-types/lib/binaryParsers.js"(exports, module) {
-    var parseInt64 = require_pg_int8();
-    var parseBits = function(data, bits, offset, invert, callback) {
-      offset = offset || 0;
-      invert = invert || false;
-      callback = callback || function(lastValue, newValue, bits2) {
-        return lastValue * Math.pow(2, bits2) + newValue;
-      };
-      var offsetBytes = offset >> 3;
-      var inv = function(value) {
-        if (invert) {
-          return ~value & 255;
-        }
-        return value;
-      };
-      var mask = 255;
-      var firstBits = 8 - offset % 8;
-      if (bits < firstBits) {
-        mask = 255 << 8 - bits & 255;
-        firstBits = bits;
-      }
-      if (offset) {
-        mask = mask >> offset % 8;
-      }
-      var result = 0;
-      if (offset % 8 + bits >= 8) {
-        result = callback(0, inv(data[offsetBytes]) & mask, firstBits);
-      }
-      var bytes = bits + offset >> 3;
-      for (var i5 = offsetBytes + 1; i5 < bytes; i5++) {
-        result = callback(result, inv(data[i5]), 8);
-      }
-      var lastBits = (bits + offset) % 8;
-      if (lastBits > 0) {
-        result = callback(result, inv(data[bytes]) >> 8 - lastBits, lastBits);
-      }
-      return result;
-    };
-    var parseFloatFromBits = function(data, precisionBits, exponentBits) {
-      var bias = Math.pow(2, exponentBits - 1) - 1;
-      var sign4 = parseBits(data, 1);
-      var exponent = parseBits(data, exponentBits, 1);
-      if (exponent === 0) {
-        return 0;
-      }
-      var precisionBitsCounter = 1;
-      var parsePrecisionBits = function(lastValue, newValue, bits) {
-        if (lastValue === 0) {
-          lastValue = 1;
-        }
-        for (var i5 = 1; i5 <= bits; i5++) {
-          precisionBitsCounter /= 2;
-          if ((newValue & 1 << bits - i5) > 0) {
-            lastValue += precisionBitsCounter;
-          }
-        }
-        return lastValue;
-      };
-      var mantissa = parseBits(data, precisionBits, exponentBits + 1, false, parsePrecisionBits);
-      if (exponent == Math.pow(2, exponentBits + 1) - 1) {
-        if (mantissa === 0) {
-          return sign4 === 0 ? Infinity : -Infinity;
-        }
-        return NaN;
-      }
-      return (sign4 === 0 ? 1 : -1) * Math.pow(2, exponent - bias) * mantissa;
-    };
-    var parseInt16 = function(value) {
-      if (parseBits(value, 1) == 1) {
-        return -1 * (parseBits(value, 15, 1, true) + 1);
-      }
-      return parseBits(value, 15, 1);
-    };
-    var parseInt32 = function(value) {
-      if (parseBits(value, 1) == 1) {
-        return -1 * (parseBits(value, 31, 1, true) + 1);
-      }
-      return parseBits(value, 31, 1);
-    };
-    var parseFloat32 = function(value) {
-      return parseFloatFromBits(value, 23, 8);
-    };
-    var parseFloat64 = function(value) {
-      return parseFloatFromBits(value, 52, 11);
-    };
-    var parseNumeric = function(value) {
-      var sign4 = parseBits(value, 16, 32);
-      if (sign4 == 49152) {
-        return NaN;
-      }
-      var weight = Math.pow(1e4, parseBits(value, 16, 16));
-      var result = 0;
-      var digits = [];
-      var ndigits = parseBits(value, 16);
-      for (var i5 = 0; i5 < ndigits; i5++) {
-        result += parseBits(value, 16, 64 + 16 * i5) * weight;
-        weight /= 1e4;
-      }
-      var scale = Math.pow(10, parseBits(value, 16, 48));
-      return (sign4 === 0 ? 1 : -1) * Math.round(result * scale) / scale;
-    };
-    var parseDate = function(isUTC, value) {
-      var sign4 = parseBits(value, 1);
-      var rawValue = parseBits(value, 63, 1);
-      var result = new Date((sign4 === 0 ? 1 : -1) * rawValue / 1e3 + 9466848e5);
-      if (!isUTC) {
-        result.setTime(result.getTime() + result.getTimezoneOffset() * 6e4);
-      }
-      result.usec = rawValue % 1e3;
-      result.getMicroSeconds = function() {
-        return this.usec;
-      };
-      result.setMicroSeconds = function(value2) {
-        this.usec = value2;
-      };
-      result.getUTCMicroSeconds = function() {
-        return this.usec;
-      };
-      return result;
-    };
-    var parseArray = function(value) {
-      var dim = parseBits(value, 32);
-      var flags2 = parseBits(value, 32, 32);
-      var elementType = parseBits(value, 32, 64);
-      var offset = 96;
-      var dims = [];
-      for (var i5 = 0; i5 < dim; i5++) {
-        dims[i5] = parseBits(value, 32, offset);
-        offset += 32;
-        offset += 32;
-      }
-      var parseElement = function(elementType2) {
-        var length = parseBits(value, 32, offset);
-        offset += 32;
-        if (length == 4294967295) {
-          return null;
-        }
-        var result;
-        if (elementType2 == 23 || elementType2 == 20) {
-          result = parseBits(value, length * 8, offset);
-          offset += length * 8;
-          return result;
-        } else if (elementType2 == 25) {
-          result = value.toString(this.encoding, offset >> 3, (offset += length << 3) >> 3);
-          return result;
-        } else {
-          console.log("ERROR: ElementType not implemented: " + elementType2);
-        }
-      };
-      var parse4 = function(dimension, elementType2) {
-        var array = [];
-        var i6;
-        if (dimension.length > 1) {
-          var count = dimension.shift();
-          for (i6 = 0; i6 < count; i6++) {
-            array[i6] = parse4(dimension, elementType2);
-          }
-          dimension.unshift(count);
-        } else {
-          for (i6 = 0; i6 < dimension[0]; i6++) {
-            array[i6] = parseElement(elementType2);
-          }
-        }
-        return array;
-      };
-      return parse4(dims, elementType);
-    };
-    var parseText = function(value) {
-      return value.toString("utf8");
-    };
-    var parseBool = function(value) {
-      if (value === null) return null;
-      return parseBits(value, 8) > 0;
-    };
-    var init = function(register) {
-      register(20, parseInt64);
-      register(21, parseInt16);
-      register(23, parseInt32);
-      register(26, parseInt32);
-      register(1700, parseNumeric);
-      register(700, parseFloat32);
-      register(701, parseFloat64);
-      register(16, parseBool);
-      register(1114, parseDate.bind(null, false));
-      register(1184, parseDate.bind(null, true));
-      register(1e3, parseArray);
-      register(1007, parseArray);
-      register(1016, parseArray);
-      register(1008, parseArray);
-      register(1009, parseArray);
-      register(25, parseText);
-    };
-    module.exports = {
-      init
-    };
-  }
-});
-
-// node_modules/pg-types/lib/builtins.js
-var require_builtins = __commonJS({
-  "node_modules/pg-types/lib/builtins.js"(exports, module) {
-    module.exports = {
-      BOOL: 16,
-      BYTEA: 17,
-      CHAR: 18,
-      INT8: 20,
-      INT2: 21,
-      INT4: 23,
-      REGPROC: 24,
-      TEXT: 25,
-      OID: 26,
-      TID: 27,
-      XID: 28,
-      CID: 29,
-      JSON: 114,
-      XML: 142,
-      PG_NODE_TREE: 194,
-      SMGR: 210,
-      PATH: 602,
-      POLYGON: 604,
-      CIDR: 650,
-      FLOAT4: 700,
-      FLOAT8: 701,
-      ABSTIME: 702,
-      RELTIME: 703,
-      TINTERVAL: 704,
-      CIRCLE: 718,
-      MACADDR8: 774,
-      MONEY: 790,
-      MACADDR: 829,
-      INET: 869,
-      ACLITEM: 1033,
-      BPCHAR: 1042,
-      VARCHAR: 1043,
-      DATE: 1082,
-      TIME: 1083,
-      TIMESTAMP: 1114,
-      TIMESTAMPTZ: 1184,
-      INTERVAL: 1186,
-      TIMETZ: 1266,
-      BIT: 1560,
-      VARBIT: 1562,
-      NUMERIC: 1700,
-      REFCURSOR: 1790,
-      REGPROCEDURE: 2202,
-      REGOPER: 2203,
-      REGOPERATOR: 2204,
-      REGCLASS: 2205,
-      REGTYPE: 2206,
-      UUID: 2950,
-      TXID_SNAPSHOT: 2970,
-      PG_LSN: 3220,
-      PG_NDISTINCT: 3361,
-      PG_DEPENDENCIES: 3402,
-      TSVECTOR: 3614,
-      TSQUERY: 3615,
-      GTSVECTOR: 3642,
-      REGCONFIG: 3734,
-      REGDICTIONARY: 3769,
-      JSONB: 3802,
-      REGNAMESPACE: 4089,
-      REGROLE: 4096
-    };
-  }
-});
-
-// node_modules/pg-types/index.js
-var require_pg_types = __commonJS({
-  "node_modules/pg-types/index.js"(exports) {
-    var textParsers = require_textParsers();
-    var binaryParsers = require_binaryParsers();
-    var arrayParser = require_arrayParser();
-    var builtinTypes = require_builtins();
-    exports.getTypeParser = getTypeParser;
-    exports.setTypeParser = setTypeParser;
-    exports.arrayParser = arrayParser;
-    exports.builtins = builtinTypes;
-    var typeParsers = {
-      text: {},
-      binary: {}
-    };
-    function noParse(val) {
-      return String(val);
-    }
-    function getTypeParser(oid, format2) {
-      format2 = format2 || "text";
-      if (!typeParsers[format2]) {
-        return noParse;
-      }
-      return typeParsers[format2][oid] || noParse;
-    }
-    function setTypeParser(oid, format2, parseFn) {
-      if (typeof format2 == "function") {
-        parseFn = format2;
-        format2 = "text";
-      }
-      typeParsers[format2][oid] = parseFn;
-    }
-    textParsers.init(function(oid, converter) {
-      typeParsers.text[oid] = converter;
-    });
-    binaryParsers.init(function(oid, converter) {
-      typeParsers.binary[oid] = converter;
-    });
-  }
-});
-
-// node_modules/pg/lib/defaults.js
-var require_defaults = __commonJS({
-  "node_modules/pg/lib/defaults.js"(exports, module) {
-    "use strict";
-    var user;
-    try {
-      user = process.platform === "win32" ? process.env.USERNAME : process.env.USER;
-    } catch {
-    }
-    module.exports = {
-      // database host. defaults to localhost
-      host: "localhost",
-      // database user's name
-      user,
-      // name of database to connect
-      database: void 0,
-      // database user's password
-      password: null,
-      // a Postgres connection string to be used instead of setting individual connection items
-      // NOTE:  Setting this value will cause it to override any other value (such as database or user) defined
-      // in the defaults object.
-      connectionString: void 0,
-      // database port
-      port: 5432,
-      // number of rows to return at a time from a prepared statement's
-      // portal. 0 will return all rows at once
-      rows: 0,
-      // binary result mode
-      binary: false,
-      // Connection pool options - see https://github.com/brianc/node-pg-pool
-      // number of connections to use in connection pool
-      // 0 will disable connection pooling
-      max: 10,
-      // max milliseconds a client can go unused before it is removed
-      // from the pool and destroyed
-      idleTimeoutMillis: 3e4,
-      client_encoding: "",
-      ssl: false,
-      // SSL negotiation style: 'postgres' (traditional SSLRequest) or 'direct'
-      sslnegotiation: void 0,
-      application_name: void 0,
-      fallback_application_name: void 0,
-      options: void 0,
-      parseInputDatesAsUTC: false,
-      // max milliseconds any query using this connection will execute for before timing out in error.
-      // false=unlimited
-      statement_timeout: false,
-      // Abort any statement that waits longer than the specified duration in milliseconds while attempting to acquire a lock.
-      // false=unlimited
-      lock_timeout: false,
-      // Terminate any session with an open transaction that has been idle for longer than the specified duration in milliseconds
-      // false=unlimited
-      idle_in_transaction_session_timeout: false,
-      // max milliseconds to wait for query to complete (client side)
-      query_timeout: false,
-      connect_timeout: 0,
-      keepalives: 1,
-      keepalives_idle: 0
-    };
-    var pgTypes = require_pg_types();
-    var parseBigInteger = pgTypes.getTypeParser(20, "text");
-    var parseBigIntegerArray = pgTypes.getTypeParser(1016, "text");
-    module.exports.__defineSetter__("parseInt8", function(val) {
-      pgTypes.setTypeParser(20, "text", val ? pgTypes.getTypeParser(23, "text") : parseBigInteger);
-      pgTypes.setTypeParser(1016, "text", val ? pgTypes.getTypeParser(1007, "text") : parseBigIntegerArray);
-    });
-  }
-});
-
-// node_modules/pg/lib/utils.js
-var require_utils = __commonJS({
-  "node_modules/pg/lib/utils.js"(exports, module) {
-    "use strict";
-    var defaults2 = require_defaults();
-    var nodeUtils = __require("util");
-    var { isDate } = __require("util/types");
-    var invalidDateDeprecationNotice = nodeUtils.deprecate(
-      () => {
-      },
-      "Sending an invalid date to Postgres is deprecated and will throw an error in the next major version of pg. Ensure any Date object passed as a query parameter is valid.",
-      "PG_INVALID_DATE"
-    );
-    function escapeElement(elementRepresentation) {
-      const escaped = elementRepresentation.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
-      return '"' + escaped + '"';
-    }
-    function arrayString(val) {
-      let result = "{";
-      for (let i5 = 0; i5 < val.length; i5++) {
-        if (i5 > 0) {
-          result += ",";
-        }
-        let item = val[i5];
-        if (item == null) {
-          result += "NULL";
-        } else if (Array.isArray(item)) {
-          result += arrayString(item);
-        } else if (ArrayBuffer.isView(item)) {
-          if (!(item instanceof Buffer)) {
-            item = Buffer.from(item.buffer, item.byteOffset, item.byteLength);
-          }
-          result += "\\\\x" + item.toString("hex");
-        } else {
-          result += escapeElement(prepareValue(item));
-        }
-      }
-      result += "}";
-      return result;
-    }
-    var prepareValue = function(val, seen) {
-      if (val == null) {
-        return null;
-      }
-      if (typeof val === "object") {
-        if (val instanceof Buffer) {
-          return val;
-        }
-        if (ArrayBuffer.isView(val)) {
-          return Buffer.from(val.buffer, val.byteOffset, val.byteLength);
-        }
-        if (isDate(val)) {
-          if (isNaN(val.getTime())) {
-            invalidDateDeprecationNotice();
-          }
-          if (defaults2.parseInputDatesAsUTC) {
-            return dateToStringUTC(val);
-          } else {
-            return dateToString(val);
-          }
-        }
-        if (Array.isArray(val)) {
-          return arrayString(val);
-        }
-        return prepareObject(val, seen);
-      }
-      return val.toString();
-    };
-    function prepareObject(val, seen) {
-      if (val && typeof val.toPostgres === "function") {
-        seen = seen || [];
-        if (seen.indexOf(val) !== -1) {
-          throw new Error('circular reference detected while preparing "' + val + '" for query');
-        }
-        seen.push(val);
-        return prepareValue(val.toPostgres(prepareValue), seen);
-      }
-      return JSON.stringify(val);
-    }
-    function dateToString(date2) {
-      let offset = -date2.getTimezoneOffset();
-      let year2 = date2.getFullYear();
-      const isBCYear = year2 < 1;
-      if (isBCYear) year2 = Math.abs(year2) + 1;
-      let ret = String(year2).padStart(4, "0") + "-" + String(date2.getMonth() + 1).padStart(2, "0") + "-" + String(date2.getDate()).padStart(2, "0") + "T" + String(date2.getHours()).padStart(2, "0") + ":" + String(date2.getMinutes()).padStart(2, "0") + ":" + String(date2.getSeconds()).padStart(2, "0") + "." + String(date2.getMilliseconds()).padStart(3, "0");
-      if (offset < 0) {
-        ret += "-";
-        offset *= -1;
-      } else {
-        ret += "+";
-      }
-      ret += String(Math.floor(offset / 60)).padStart(2, "0") + ":" + String(offset % 60).padStart(2, "0");
-      if (isBCYear) ret += " BC";
-      return ret;
-    }
-    function dateToStringUTC(date2) {
-      let year2 = date2.getUTCFullYear();
-      const isBCYear = year2 < 1;
-      if (isBCYear) year2 = Math.abs(year2) + 1;
-      let ret = String(year2).padStart(4, "0") + "-" + String(date2.getUTCMonth() + 1).padStart(2, "0") + "-" + String(date2.getUTCDate()).padStart(2, "0") + "T" + String(date2.getUTCHours()).padStart(2, "0") + ":" + String(date2.getUTCMinutes()).padStart(2, "0") + ":" + String(date2.getUTCSeconds()).padStart(2, "0") + "." + String(date2.getUTCMilliseconds()).padStart(3, "0");
-      ret += "+00:00";
-      if (isBCYear) ret += " BC";
-      return ret;
-    }
-    function normalizeQueryConfig(config, values, callback) {
-      config = typeof config === "string" ? { text: config } : cloneQueryConfig(config);
-      if (values) {
-        if (typeof values === "function") {
-          config.callback = values;
-        } else {
-          config.values = values;
-        }
-      }
-      if (callback) {
-        config.callback = callback;
-      }
-      return config;
-    }
-    function cloneQueryConfig(config) {
-      if (config == null) {
-        return config;
-      }
-      return Object.defineProperties(Object.create(Object.getPrototypeOf(config)), Object.getOwnPropertyDescriptors(config));
-    }
-    var escapeIdentifier2 = function(str) {
-      return '"' + str.replace(/"/g, '""') + '"';
-    };
-    var escapeLiteral2 = function(str) {
-      let hasBackslash = false;
-      let escaped = "'";
-      if (str == null) {
-        return "''";
-      }
-      if (typeof str !== "string") {
-        return "''";
-      }
-      for (let i5 = 0; i5 < str.length; i5++) {
-        const c5 = str[i5];
-        if (c5 === "'") {
-          escaped += c5 + c5;
-        } else if (c5 === "\\") {
-          escaped += c5 + c5;
-          hasBackslash = true;
-        } else {
-          escaped += c5;
-        }
-      }
-      escaped += "'";
-      if (hasBackslash === true) {
-        escaped = " E" + escaped;
-      }
-      return escaped;
-    };
-    module.exports = {
-      prepareValue: function prepareValueWrapper(value) {
-        return prepareValue(value);
-      },
-      normalizeQueryConfig,
-      escapeIdentifier: escapeIdentifier2,
-      escapeLiteral: escapeLiteral2
-    };
-  }
-});
-
-// node_modules/pg/lib/crypto/utils.js
-var require_utils2 = __commonJS({
-  "node_modules/pg/lib/crypto/utils.js"(exports, module) {
-    var nodeCrypto = __require("crypto");
-    module.exports = {
-      postgresMd5PasswordHash,
-      randomBytes: randomBytes6,
-      deriveKey,
-      sha256,
-      hashByName,
-      hmacSha256,
-      md5
-    };
-    var webCrypto = nodeCrypto.webcrypto || globalThis.crypto;
-    var subtleCrypto = webCrypto.subtle;
-    var textEncoder = new TextEncoder();
-    function randomBytes6(length) {
-      return webCrypto.getRandomValues(Buffer.alloc(length));
-    }
-    async function md5(string) {
-      try {
-        return nodeCrypto.createHash("md5").update(string, "utf-8").digest("hex");
-      } catch (e5) {
-        const data = typeof string === "string" ? textEncoder.encode(string) : string;
-        const hash = await subtleCrypto.digest("MD5", data);
-        return Array.from(new Uint8Array(hash)).map((b6) => b6.toString(16).padStart(2, "0")).join("");
-      }
-    }
-    async function postgresMd5PasswordHash(user, password, salt) {
-      const inner = await md5(password + user);
-      const outer = await md5(Buffer.concat([Buffer.from(inner), salt]));
-      return "md5" + outer;
-    }
-    async function sha256(text2) {
-      return await subtleCrypto.digest("SHA-256", text2);
-    }
-    async function hashByName(hashName, text2) {
-      return await subtleCrypto.digest(hashName, text2);
-    }
-    async function hmacSha256(keyBuffer, msg) {
-      const key = await subtleCrypto.importKey("raw", keyBuffer, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-      return await subtleCrypto.sign("HMAC", key, textEncoder.encode(msg));
-    }
-    async function deriveKey(password, salt, iterations) {
-      const key = await subtleCrypto.importKey("raw", textEncoder.encode(password), "PBKDF2", false, ["deriveBits"]);
-      const params = { name: "PBKDF2", hash: "SHA-256", salt, iterations };
-      return await subtleCrypto.deriveBits(params, key, 32 * 8, ["deriveBits"]);
-    }
-  }
-});
-
-// node_modules/pg/lib/crypto/cert-signatures.js
-var require_cert_signatures = __commonJS({
-  "node_modules/pg/lib/crypto/cert-signatures.js"(exports, module) {
-    function x509Error(msg, cert) {
-      return new Error("SASL channel binding: " + msg + " when parsing public certificate " + cert.toString("base64"));
-    }
-    function readASN1Length(data, index) {
-      let length = data[index++];
-      if (length < 128) return { length, index };
-      const lengthBytes = length & 127;
-      if (lengthBytes > 4) throw x509Error("bad length", data);
-      length = 0;
-      for (let i5 = 0; i5 < lengthBytes; i5++) {
-        length = length << 8 | data[index++];
-      }
-      return { length, index };
-    }
-    function readASN1OID(data, index) {
-      if (data[index++] !== 6) throw x509Error("non-OID data", data);
-      const { length: OIDLength, index: indexAfterOIDLength } = readASN1Length(data, index);
-      index = indexAfterOIDLength;
-      const lastIndex = index + OIDLength;
-      const byte1 = data[index++];
-      let oid = (byte1 / 40 >> 0) + "." + byte1 % 40;
-      while (index < lastIndex) {
-        let value = 0;
-        while (index < lastIndex) {
-          const nextByte = data[index++];
-          value = value << 7 | nextByte & 127;
-          if (nextByte < 128) break;
-        }
-        oid += "." + value;
-      }
-      return { oid, index };
-    }
-    function expectASN1Seq(data, index) {
-      if (data[index++] !== 48) throw x509Error("non-sequence data", data);
-      return readASN1Length(data, index);
-    }
-    function signatureAlgorithmHashFromCertificate(data, index) {
-      if (index === void 0) index = 0;
-      index = expectASN1Seq(data, index).index;
-      const { length: certInfoLength, index: indexAfterCertInfoLength } = expectASN1Seq(data, index);
-      index = indexAfterCertInfoLength + certInfoLength;
-      index = expectASN1Seq(data, index).index;
-      const { oid, index: indexAfterOID } = readASN1OID(data, index);
-      switch (oid) {
-        // RSA
-        case "1.2.840.113549.1.1.4":
-          return "MD5";
-        case "1.2.840.113549.1.1.5":
-          return "SHA-1";
-        case "1.2.840.113549.1.1.11":
-          return "SHA-256";
-        case "1.2.840.113549.1.1.12":
-          return "SHA-384";
-        case "1.2.840.113549.1.1.13":
-          return "SHA-512";
-        case "1.2.840.113549.1.1.14":
-          return "SHA-224";
-        case "1.2.840.113549.1.1.15":
-          return "SHA512-224";
-        case "1.2.840.113549.1.1.16":
-          return "SHA512-256";
-        // ECDSA
-        case "1.2.840.10045.4.1":
-          return "SHA-1";
-        case "1.2.840.10045.4.3.1":
-          return "SHA-224";
-        case "1.2.840.10045.4.3.2":
-          return "SHA-256";
-        case "1.2.840.10045.4.3.3":
-          return "SHA-384";
-        case "1.2.840.10045.4.3.4":
-          return "SHA-512";
-        // RSASSA-PSS: hash is indicated separately
-        case "1.2.840.113549.1.1.10": {
-          index = indexAfterOID;
-          index = expectASN1Seq(data, index).index;
-          if (data[index++] !== 160) throw x509Error("non-tag data", data);
-          index = readASN1Length(data, index).index;
-          index = expectASN1Seq(data, index).index;
-          const { oid: hashOID } = readASN1OID(data, index);
-          switch (hashOID) {
-            // standalone hash OIDs
-            case "1.2.840.113549.2.5":
-              return "MD5";
-            case "1.3.14.3.2.26":
-              return "SHA-1";
-            case "2.16.840.1.101.3.4.2.1":
-              return "SHA-256";
-            case "2.16.840.1.101.3.4.2.2":
-              return "SHA-384";
-            case "2.16.840.1.101.3.4.2.3":
-              return "SHA-512";
-          }
-          throw x509Error("unknown hash OID " + hashOID, data);
-        }
-        // Ed25519 -- see https://github.com/openssl/openssl/issues/15477
-        case "1.3.101.110":
-        case "1.3.101.112":
-          return "SHA-512";
-        // Ed448 -- still not in pg 17.2 (if supported, digest would be SHAKE256 x 64 bytes)
-        case "1.3.101.111":
-        case "1.3.101.113":
-          throw x509Error("Ed448 certificate channel binding is not currently supported by Postgres");
-      }
-      throw x509Error("unknown OID " + oid, data);
-    }
-    module.exports = { signatureAlgorithmHashFromCertificate };
-  }
-});
-
-// node_modules/pg/lib/crypto/sasl.js
-var require_sasl = __commonJS({
-  "node_modules/pg/lib/crypto/sasl.js"(exports, module) {
-    "use strict";
-    var crypto3 = require_utils2();
-    var { signatureAlgorithmHashFromCertificate } = require_cert_signatures();
-    function saslprep(password) {
-      const nonAsciiSpace = /[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/g;
-      const mappedToNothing = /[\u00AD\u034F\u1806\u180B\u180C\u180D\u200C\u200D\u2060\uFE00-\uFE0F\uFEFF]/g;
-      return password.replace(nonAsciiSpace, " ").replace(mappedToNothing, "").normalize("NFKC");
-    }
-    var DEFAULT_MAX_SCRAM_ITERATIONS = 1e5;
-    function startSession(mechanisms, stream, scramMaxIterations = DEFAULT_MAX_SCRAM_ITERATIONS) {
-      const candidates = ["SCRAM-SHA-256"];
-      if (stream) candidates.unshift("SCRAM-SHA-256-PLUS");
-      const mechanism = candidates.find((candidate) => mechanisms.includes(candidate));
-      if (!mechanism) {
-        throw new Error("SASL: Only mechanism(s) " + candidates.join(" and ") + " are supported");
-      }
-      if (mechanism === "SCRAM-SHA-256-PLUS" && typeof stream.getPeerCertificate !== "function") {
-        throw new Error("SASL: Mechanism SCRAM-SHA-256-PLUS requires a certificate");
-      }
-      const clientNonce = crypto3.randomBytes(18).toString("base64");
-      const gs2Header = mechanism === "SCRAM-SHA-256-PLUS" ? "p=tls-server-end-point" : stream ? "y" : "n";
-      return {
-        mechanism,
-        clientNonce,
-        response: gs2Header + ",,n=*,r=" + clientNonce,
-        message: "SASLInitialResponse",
-        scramMaxIterations
-      };
-    }
-    async function continueSession(session, password, serverData, stream) {
-      if (session.message !== "SASLInitialResponse") {
-        throw new Error("SASL: Last message was not SASLInitialResponse");
-      }
-      if (typeof password !== "string") {
-        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string");
-      }
-      if (password === "") {
-        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a non-empty string");
-      }
-      if (typeof serverData !== "string") {
-        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: serverData must be a string");
-      }
-      const sv = parseServerFirstMessage(serverData);
-      if (!sv.nonce.startsWith(session.clientNonce)) {
-        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: server nonce does not start with client nonce");
-      } else if (sv.nonce.length === session.clientNonce.length) {
-        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: server nonce is too short");
-      }
-      const scramMaxIterations = typeof session.scramMaxIterations === "number" ? session.scramMaxIterations : DEFAULT_MAX_SCRAM_ITERATIONS;
-      if (scramMaxIterations !== 0 && sv.iteration > scramMaxIterations) {
-        throw new Error(
-          "SASL: SCRAM-SERVER-FIRST-MESSAGE: iteration count " + sv.iteration + " exceeds scramMaxIterations of " + scramMaxIterations
-        );
-      }
-      const clientFirstMessageBare = "n=*,r=" + session.clientNonce;
-      const serverFirstMessage = "r=" + sv.nonce + ",s=" + sv.salt + ",i=" + sv.iteration;
-      let channelBinding = stream ? "eSws" : "biws";
-      if (session.mechanism === "SCRAM-SHA-256-PLUS") {
-        const peerCert = stream.getPeerCertificate().raw;
-        let hashName = signatureAlgorithmHashFromCertificate(peerCert);
-        if (hashName === "MD5" || hashName === "SHA-1") hashName = "SHA-256";
-        const certHash = await crypto3.hashByName(hashName, peerCert);
-        const bindingData = Buffer.concat([Buffer.from("p=tls-server-end-point,,"), Buffer.from(certHash)]);
-        channelBinding = bindingData.toString("base64");
-      }
-      const clientFinalMessageWithoutProof = "c=" + channelBinding + ",r=" + sv.nonce;
-      const authMessage = clientFirstMessageBare + "," + serverFirstMessage + "," + clientFinalMessageWithoutProof;
-      const saltBytes = Buffer.from(sv.salt, "base64");
-      const saltedPassword = await crypto3.deriveKey(saslprep(password), saltBytes, sv.iteration);
-      const clientKey = await crypto3.hmacSha256(saltedPassword, "Client Key");
-      const storedKey = await crypto3.sha256(clientKey);
-      const clientSignature = await crypto3.hmacSha256(storedKey, authMessage);
-      const clientProof = xorBuffers(Buffer.from(clientKey), Buffer.from(clientSignature)).toString("base64");
-      const serverKey = await crypto3.hmacSha256(saltedPassword, "Server Key");
-      const serverSignatureBytes = await crypto3.hmacSha256(serverKey, authMessage);
-      session.message = "SASLResponse";
-      session.serverSignature = Buffer.from(serverSignatureBytes).toString("base64");
-      session.response = clientFinalMessageWithoutProof + ",p=" + clientProof;
-    }
-    function finalizeSession(session, serverData) {
-      if (session.message !== "SASLResponse") {
-        throw new Error("SASL: Last message was not SASLResponse");
-      }
-      if (typeof serverData !== "string") {
-        throw new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: serverData must be a string");
-      }
-      const { serverSignature } = parseServerFinalMessage(serverData);
-      if (serverSignature !== session.serverSignature) {
-        throw new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature does not match");
-      }
-    }
-    function isPrintableChars(text2) {
-      if (typeof text2 !== "string") {
-        throw new TypeError("SASL: text must be a string");
-      }
-      return text2.split("").map((_2, i5) => text2.charCodeAt(i5)).every((c5) => c5 >= 33 && c5 <= 43 || c5 >= 45 && c5 <= 126);
-    }
-    function isBase64(text2) {
-      return /^(?:[a-zA-Z0-9+/]{4})*(?:[a-zA-Z0-9+/]{2}==|[a-zA-Z0-9+/]{3}=)?$/.test(text2);
-    }
-    function parseAttributePairs(text2) {
-      if (typeof text2 !== "string") {
-        throw new TypeError("SASL: attribute pairs text must be a string");
-      }
-      return new Map(
-        text2.split(",").map((attrValue) => {
-          if (!/^.=/.test(attrValue)) {
-            throw new Error("SASL: Invalid attribute pair entry");
-          }
-          const name = attrValue[0];
-          const value = attrValue.substring(2);
-          return [name, value];
-        })
-      );
-    }
-    function parseServerFirstMessage(data) {
-      const attrPairs = parseAttributePairs(data);
-      const nonce = attrPairs.get("r");
-      if (!nonce) {
-        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: nonce missing");
-      } else if (!isPrintableChars(nonce)) {
-        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: nonce must only contain printable characters");
-      }
-      const salt = attrPairs.get("s");
-      if (!salt) {
-        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: salt missing");
-      } else if (!isBase64(salt)) {
-        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: salt must be base64");
-      }
-      const iterationText = attrPairs.get("i");
-      if (!iterationText) {
-        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: iteration missing");
-      } else if (!/^[1-9][0-9]*$/.test(iterationText)) {
-        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: invalid iteration count");
-      }
-      const iteration = parseInt(iterationText, 10);
-      return {
-        nonce,
-        salt,
-        iteration
-      };
-    }
-    function parseServerFinalMessage(serverData) {
-      const attrPairs = parseAttributePairs(serverData);
-      const error3 = attrPairs.get("e");
-      const serverSignature = attrPairs.get("v");
-      if (error3) {
-        throw new Error(`SASL: SCRAM-SERVER-FINAL-MESSAGE: server returned error: "${error3}"`);
-      }
-      if (!serverSignature) {
-        throw new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature is missing");
-      } else if (!isBase64(serverSignature)) {
-        throw new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature must be base64");
-      }
-      return {
-        serverSignature
-      };
-    }
-    function xorBuffers(a5, b6) {
-      if (!Buffer.isBuffer(a5)) {
-        throw new TypeError("first argument must be a Buffer");
-      }
-      if (!Buffer.isBuffer(b6)) {
-        throw new TypeError("second argument must be a Buffer");
-      }
-      if (a5.length !== b6.length) {
-        throw new Error("Buffer lengths must match");
-      }
-      if (a5.length === 0) {
-        throw new Error("Buffers cannot be empty");
-      }
-      return Buffer.from(a5.map((_2, i5) => a5[i5] ^ b6[i5]));
-    }
-    module.exports = {
-      startSession,
-      continueSession,
-      finalizeSession,
-      DEFAULT_MAX_SCRAM_ITERATIONS
-    };
-  }
-});
-
-// node_modules/pg/lib/type-overrides.js
-var require_type_overrides = __commonJS({
-  "node_modules/pg/lib/type-overrides.js"(exports, module) {
-    "use strict";
-    var types2 = require_pg_types();
-    function TypeOverrides2(userTypes) {
-      this._types = userTypes || types2;
-      this.text = {};
-      this.binary = {};
-    }
-    TypeOverrides2.prototype.getOverrides = function(format2) {
-      switch (format2) {
-        case "text":
-          return this.text;
-        case "binary":
-          return this.binary;
-        default:
-          return {};
-      }
-    };
-    TypeOverrides2.prototype.setTypeParser = function(oid, format2, parseFn) {
-      if (typeof format2 === "function") {
-        parseFn = format2;
-        format2 = "text";
-      }
-      this.getOverrides(format2)[oid] = parseFn;
-    };
-    TypeOverrides2.prototype.getTypeParser = function(oid, format2) {
-      format2 = format2 || "text";
-      return this.getOverrides(format2)[oid] || this._types.getTypeParser(oid, format2);
-    };
-    module.exports = TypeOverrides2;
-  }
-});
-
-// node_modules/pg-connection-string/index.js
-var require_pg_connection_string = __commonJS({
-  "node_modules/pg-connection-string/index.js"(exports, module) {
-    "use strict";
-    function parse4(str, options = {}) {
-      if (str.charAt(0) === "/") {
-        const config2 = str.split(" ");
-        return { host: config2[0], database: config2[1] };
-      }
-      const config = /* @__PURE__ */ Object.create(null);
-      let result;
-      let dummyHost = false;
-      if (/ |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(str)) {
-        str = encodeURI(str).replace(/%25(\d\d)/g, "%$1");
-      }
-      try {
-        try {
-          result = new URL(str, "postgres://base");
-        } catch (e5) {
-          result = new URL(str.replace("@/", "@___DUMMY___/"), "postgres://base");
-          dummyHost = true;
-        }
-      } catch (err) {
-        err.input && (err.input = "*****REDACTED*****");
-        throw err;
-      }
-      for (const entry of result.searchParams.entries()) {
-        config[entry[0]] = entry[1];
-      }
-      config.user = config.user || decodeURIComponent(result.username);
-      config.password = config.password || decodeURIComponent(result.password);
-      if (result.protocol == "socket:") {
-        config.host = decodeURI(result.pathname);
-        config.database = result.searchParams.get("db");
-        config.client_encoding = result.searchParams.get("encoding");
-        return config;
-      }
-      const hostname = (dummyHost ? "" : result.hostname).replace(/^\[(.+)\]$/, "$1");
-      if (!config.host) {
-        config.host = decodeURIComponent(hostname);
-      } else if (hostname && /^%2f/i.test(hostname)) {
-        result.pathname = hostname + result.pathname;
-      }
-      if (!config.port) {
-        config.port = result.port;
-      }
-      const pathname = result.pathname.slice(1) || null;
-      config.database = pathname ? decodeURI(pathname) : null;
-      if (config.ssl === "true" || config.ssl === "1") {
-        config.ssl = true;
-      }
-      if (config.ssl === "0") {
-        config.ssl = false;
-      }
-      if (config.sslcert || config.sslkey || config.sslrootcert || config.sslmode) {
-        config.ssl = {};
-      }
-      if (config.sslnegotiation === "direct" && config.ssl === void 0) {
-        config.ssl = true;
-      }
-      const fs5 = config.sslcert || config.sslkey || config.sslrootcert ? __require("fs") : null;
-      if (config.sslcert) {
-        config.ssl.cert = fs5.readFileSync(config.sslcert).toString();
-      }
-      if (config.sslkey) {
-        config.ssl.key = fs5.readFileSync(config.sslkey).toString();
-      }
-      if (config.sslrootcert) {
-        config.ssl.ca = fs5.readFileSync(config.sslrootcert).toString();
-      }
-      if (options.useLibpqCompat && config.uselibpqcompat) {
-        throw new Error("Both useLibpqCompat and uselibpqcompat are set. Please use only one of them.");
-      }
-      if (config.uselibpqcompat === "true" || options.useLibpqCompat) {
-        switch (config.sslmode) {
-          case "disable": {
-            config.ssl = false;
-            break;
-          }
-          case "prefer": {
-            config.ssl.rejectUnauthorized = false;
-            break;
-          }
-          case "require": {
-            if (config.sslrootcert) {
-              config.ssl.checkServerIdentity = function() {
-              };
-            } else {
-              config.ssl.rejectUnauthorized = false;
-            }
-            break;
-          }
-          case "verify-ca": {
-            if (!config.ssl.ca) {
-              throw new Error(
-                "SECURITY WARNING: Using sslmode=verify-ca requires specifying a CA with sslrootcert. If a public CA is used, verify-ca allows connections to a server that somebody else may have registered with the CA, making you vulnerable to Man-in-the-Middle attacks. Either specify a custom CA certificate with sslrootcert parameter or use sslmode=verify-full for proper security."
-              );
-            }
-            config.ssl.checkServerIdentity = function() {
-            };
-            break;
-          }
-          case "verify-full": {
-            break;
-          }
-        }
-      } else {
-        switch (config.sslmode) {
-          case "disable": {
-            config.ssl = false;
-            break;
-          }
-          case "prefer":
-          case "require":
-          case "verify-ca":
-          case "verify-full": {
-            if (config.sslmode !== "verify-full") {
-              deprecatedSslModeWarning(config.sslmode);
-            }
-            break;
-          }
-          case "no-verify": {
-            config.ssl.rejectUnauthorized = false;
-            break;
-          }
-        }
-      }
-      return config;
-    }
-    function toConnectionOptions(sslConfig) {
-      const connectionOptions = Object.entries(sslConfig).reduce((c5, [key, value]) => {
-        if (value !== void 0 && value !== null) {
-          c5[key] = value;
-        }
-        return c5;
-      }, /* @__PURE__ */ Object.create(null));
-      return connectionOptions;
-    }
-    function toClientConfig(config) {
-      const poolConfig = Object.entries(config).reduce((c5, [key, value]) => {
-        if (key === "ssl") {
-          const sslConfig = value;
-          if (typeof sslConfig === "boolean") {
-            c5[key] = sslConfig;
-          }
-          if (typeof sslConfig === "object") {
-            c5[key] = toConnectionOptions(sslConfig);
-          }
-        } else if (value !== void 0 && value !== null) {
-          if (key === "port") {
-            if (value !== "") {
-              const v2 = parseInt(value, 10);
-              if (isNaN(v2)) {
-                throw new Error(`Invalid ${key}: ${value}`);
-              }
-              c5[key] = v2;
-            }
-          } else {
-            c5[key] = value;
-          }
-        }
-        return c5;
-      }, /* @__PURE__ */ Object.create(null));
-      return poolConfig;
-    }
-    function parseIntoClientConfig(str) {
-      return toClientConfig(parse4(str));
-    }
-    function deprecatedSslModeWarning(sslmode) {
-      if (!deprecatedSslModeWarning.warned && typeof process !== "undefined" && process.emitWarning) {
-        deprecatedSslModeWarning.warned = true;
-        process.emitWarning(`SECURITY WARNING: The SSL modes 'prefer', 'require', and 'verify-ca' are treated as aliases for 'verify-full'.
-In the next major version (pg-connection-string v3.0.0 and pg v9.0.0), these modes will adopt standard libpq semantics, which have weaker security guarantees.
-
-To prepare for this change:
-- If you want the current behavior, explicitly use 'sslmode=verify-full'
-- If you want libpq compatibility now, use 'uselibpqcompat=true&sslmode=${sslmode}'
-
-See https://www.postgresql.org/docs/current/libpq-ssl.html for libpq SSL mode definitions.`);
-      }
-    }
-    module.exports = parse4;
-    parse4.parse = parse4;
-    parse4.toClientConfig = toClientConfig;
-    parse4.parseIntoClientConfig = parseIntoClientConfig;
-  }
-});
-
-// node_modules/pg/lib/connection-parameters.js
-var require_connection_parameters = __commonJS({
-  "node_modules/pg/lib/connection-parameters.js"(exports, module) {
-    "use strict";
-    var dns = __require("dns");
-    var defaults2 = require_defaults();
-    var parse4 = require_pg_connection_string().parse;
-    var val = function(key, config, envVar) {
-      if (config[key]) {
-        return config[key];
-      }
-      if (envVar === void 0) {
-        envVar = process.env["PG" + key.toUpperCase()];
-      } else if (envVar === false) {
-      } else {
-        envVar = process.env[envVar];
-      }
-      return envVar || defaults2[key];
-    };
-    var readSSLConfigFromEnvironment = function() {
-      switch (process.env.PGSSLMODE) {
-        case "disable":
-          return false;
-        case "prefer":
-        case "require":
-        case "verify-ca":
-        case "verify-full":
-          return true;
-        case "no-verify":
-          return { rejectUnauthorized: false };
-      }
-      return defaults2.ssl;
-    };
-    var quoteParamValue = function(value) {
-      return "'" + ("" + value).replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
-    };
-    var add = function(params, config, paramName) {
-      const value = config[paramName];
-      if (value !== void 0 && value !== null) {
-        params.push(paramName + "=" + quoteParamValue(value));
-      }
-    };
-    var ConnectionParameters = class {
-      constructor(config) {
-        config = typeof config === "string" ? parse4(config) : config || {};
-        if (config.connectionString) {
-          config = Object.assign({}, config, parse4(config.connectionString));
-        }
-        this.user = val("user", config);
-        this.database = val("database", config);
-        if (this.database === void 0) {
-          this.database = this.user;
-        }
-        this.port = parseInt(val("port", config), 10);
-        this.host = val("host", config);
-        Object.defineProperty(this, "password", {
-          configurable: true,
-          enumerable: false,
-          writable: true,
-          value: val("password", config)
-        });
-        this.binary = val("binary", config);
-        this.options = val("options", config);
-        this.ssl = typeof config.ssl === "undefined" ? readSSLConfigFromEnvironment() : config.ssl;
-        if (typeof this.ssl === "string") {
-          if (this.ssl === "true") {
-            this.ssl = true;
-          }
-        }
-        if (this.ssl === "no-verify") {
-          this.ssl = { rejectUnauthorized: false };
-        }
-        if (this.ssl && this.ssl.key) {
-          Object.defineProperty(this.ssl, "key", {
-            enumerable: false
-          });
-        }
-        this.sslnegotiation = val("sslnegotiation", config, "PGSSLNEGOTIATION");
-        if (this.sslnegotiation !== void 0 && this.sslnegotiation !== "postgres" && this.sslnegotiation !== "direct") {
-          throw new Error(
-            `Invalid sslnegotiation value: "${this.sslnegotiation}". Valid values are "postgres" and "direct".`
-          );
-        }
-        if (this.sslnegotiation === "direct" && !this.ssl) {
-          throw new Error("sslnegotiation=direct requires SSL to be enabled");
-        }
-        this.client_encoding = val("client_encoding", config);
-        this.replication = val("replication", config);
-        this.isDomainSocket = !(this.host || "").indexOf("/");
-        this.application_name = val("application_name", config, "PGAPPNAME");
-        this.fallback_application_name = val("fallback_application_name", config, false);
-        this.statement_timeout = val("statement_timeout", config, false);
-        this.lock_timeout = val("lock_timeout", config, false);
-        this.idle_in_transaction_session_timeout = val("idle_in_transaction_session_timeout", config, false);
-        this.query_timeout = val("query_timeout", config, false);
-        if (config.connectionTimeoutMillis === void 0) {
-          this.connect_timeout = process.env.PGCONNECT_TIMEOUT || 0;
-        } else {
-          this.connect_timeout = Math.floor(config.connectionTimeoutMillis / 1e3);
-        }
-        if (config.keepAlive === false) {
-          this.keepalives = 0;
-        } else if (config.keepAlive === true) {
-          this.keepalives = 1;
-        }
-        if (typeof config.keepAliveInitialDelayMillis === "number") {
-          this.keepalives_idle = Math.floor(config.keepAliveInitialDelayMillis / 1e3);
-        }
-      }
-      getLibpqConnectionString(cb) {
-        const params = [];
-        add(params, this, "user");
-        add(params, this, "password");
-        add(params, this, "port");
-        add(params, this, "application_name");
-        add(params, this, "fallback_application_name");
-        add(params, this, "connect_timeout");
-        add(params, this, "options");
-        const ssl = typeof this.ssl === "object" ? this.ssl : this.ssl ? { sslmode: this.ssl } : {};
-        add(params, ssl, "sslmode");
-        add(params, ssl, "sslca");
-        add(params, ssl, "sslkey");
-        add(params, ssl, "sslcert");
-        add(params, ssl, "sslrootcert");
-        add(params, this, "sslnegotiation");
-        if (this.database) {
-          params.push("dbname=" + quoteParamValue(this.database));
-        }
-        if (this.replication) {
-          params.push("replication=" + quoteParamValue(this.replication));
-        }
-        if (this.host) {
-          params.push("host=" + quoteParamValue(this.host));
-        }
-        if (this.isDomainSocket) {
-          return cb(null, params.join(" "));
-        }
-        if (this.client_encoding) {
-          params.push("client_encoding=" + quoteParamValue(this.client_encoding));
-        }
-        dns.lookup(this.host, function(err, address) {
-          if (err) return cb(err, null);
-          params.push("hostaddr=" + quoteParamValue(address));
-          return cb(null, params.join(" "));
-        });
-      }
-    };
-    module.exports = ConnectionParameters;
-  }
-});
-
-// node_modules/pg/lib/result.js
-var require_result = __commonJS({
-  "node_modules/pg/lib/result.js"(exports, module) {
-    "use strict";
-    var types2 = require_pg_types();
-    var matchRegexp = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/;
-    var Result2 = class {
-      constructor(rowMode, types3) {
-        this.command = null;
-        this.rowCount = null;
-        this.oid = null;
-        this.rows = [];
-        this.fields = [];
-        this._parsers = void 0;
-        this._types = types3;
-        this.RowCtor = null;
-        this.rowAsArray = rowMode === "array";
-        if (this.rowAsArray) {
-          this.parseRow = this._parseRowAsArray;
-        }
-        this._prebuiltEmptyResultObject = null;
-      }
-      // adds a command complete message
-      addCommandComplete(msg) {
-        let match;
-        if (msg.text) {
-          match = matchRegexp.exec(msg.text);
-        } else {
-          match = matchRegexp.exec(msg.command);
-        }
-        if (match) {
-          this.command = match[1];
-          if (match[3]) {
-            this.oid = parseInt(match[2], 10);
-            this.rowCount = parseInt(match[3], 10);
-          } else if (match[2]) {
-            this.rowCount = parseInt(match[2], 10);
-          }
-        }
-      }
-      _parseRowAsArray(rowData) {
-        const row2 = new Array(rowData.length);
-        for (let i5 = 0, len = rowData.length; i5 < len; i5++) {
-          const rawValue = rowData[i5];
-          if (rawValue !== null) {
-            row2[i5] = this._parsers[i5](rawValue);
-          } else {
-            row2[i5] = null;
-          }
-        }
-        return row2;
-      }
-      parseRow(rowData) {
-        const row2 = { ...this._prebuiltEmptyResultObject };
-        for (let i5 = 0, len = rowData.length; i5 < len; i5++) {
-          const rawValue = rowData[i5];
-          const field = this.fields[i5].name;
-          if (rawValue !== null) {
-            const v2 = this.fields[i5].format === "binary" ? Buffer.from(rawValue) : rawValue;
-            row2[field] = this._parsers[i5](v2);
-          } else {
-            row2[field] = null;
-          }
-        }
-        return row2;
-      }
-      addRow(row2) {
-        this.rows.push(row2);
-      }
-      addFields(fieldDescriptions) {
-        this.fields = fieldDescriptions;
-        if (this.fields.length) {
-          this._parsers = new Array(fieldDescriptions.length);
-        }
-        const row2 = /* @__PURE__ */ Object.create(null);
-        for (let i5 = 0; i5 < fieldDescriptions.length; i5++) {
-          const desc = fieldDescriptions[i5];
-          row2[desc.name] = null;
-          if (this._types) {
-            this._parsers[i5] = this._types.getTypeParser(desc.dataTypeID, desc.format || "text");
-          } else {
-            this._parsers[i5] = types2.getTypeParser(desc.dataTypeID, desc.format || "text");
-          }
-        }
-        this._prebuiltEmptyResultObject = { ...row2 };
-      }
-    };
-    module.exports = Result2;
-  }
-});
-
-// node_modules/pg/lib/query.js
-var require_query = __commonJS({
-  "node_modules/pg/lib/query.js"(exports, module) {
-    "use strict";
-    var { EventEmitter } = __require("events");
-    var Result2 = require_result();
-    var utils = require_utils();
-    var Query2 = class extends EventEmitter {
-      constructor(config, values, callback) {
-        super();
-        config = utils.normalizeQueryConfig(config, values, callback);
-        this.text = config.text;
-        this.values = config.values;
-        this.rows = config.rows;
-        this.types = config.types;
-        this.name = config.name;
-        this.queryMode = config.queryMode;
-        this.binary = config.binary;
-        this.portal = config.portal || "";
-        this.callback = config.callback;
-        this._rowMode = config.rowMode;
-        if (process.domain && config.callback) {
-          this.callback = process.domain.bind(config.callback);
-        }
-        this._result = new Result2(this._rowMode, this.types);
-        this._results = this._result;
-        this._canceledDueToError = false;
-      }
-      requiresPreparation() {
-        if (this.queryMode === "extended") {
-          return true;
-        }
-        if (this.name) {
-          return true;
-        }
-        if (this.rows) {
-          return true;
-        }
-        if (!this.text) {
-          return false;
-        }
-        if (!this.values) {
-          return false;
-        }
-        return this.values.length > 0;
-      }
-      _checkForMultirow() {
-        if (this._result.command) {
-          if (!Array.isArray(this._results)) {
-            this._results = [this._result];
-          }
-          this._result = new Result2(this._rowMode, this._result._types);
-          this._results.push(this._result);
-        }
-      }
-      // associates row metadata from the supplied
-      // message with this query object
-      // metadata used when parsing row results
-      handleRowDescription(msg) {
-        this._checkForMultirow();
-        this._result.addFields(msg.fields);
-        this._accumulateRows = this.callback || !this.listeners("row").length;
-      }
-      handleDataRow(msg) {
-        let row2;
-        if (this._canceledDueToError) {
-          return;
-        }
-        try {
-          row2 = this._result.parseRow(msg.fields);
-        } catch (err) {
-          this._canceledDueToError = err;
-          return;
-        }
-        this.emit("row", row2, this._result);
-        if (this._accumulateRows) {
-          this._result.addRow(row2);
-        }
-      }
-      handleCommandComplete(msg, connection) {
-        this._checkForMultirow();
-        this._result.addCommandComplete(msg);
-        if (this.rows) {
-          connection.sync();
-        }
-      }
-      // if a named prepared statement is created with empty query text
-      // the backend will send an emptyQuery message but *not* a command complete message
-      // since we pipeline sync immediately after execute we don't need to do anything here
-      // unless we have rows specified, in which case we did not pipeline the initial sync call
-      handleEmptyQuery(connection) {
-        if (this.rows) {
-          connection.sync();
-        }
-      }
-      handleError(err, connection) {
-        if (this._canceledDueToError) {
-          err = this._canceledDueToError;
-          this._canceledDueToError = false;
-        }
-        if (this.callback) {
-          return this.callback(err);
-        }
-        this.emit("error", err);
-      }
-      handleReadyForQuery(con) {
-        if (this._canceledDueToError) {
-          return this.handleError(this._canceledDueToError, con);
-        }
-        if (this.callback) {
-          try {
-            this.callback(null, this._results);
-          } catch (err) {
-            process.nextTick(() => {
-              throw err;
-            });
-          }
-        }
-        this.emit("end", this._results);
-      }
-      submit(connection) {
-        if (typeof this.text !== "string" && typeof this.name !== "string") {
-          return new Error("A query must have either text or a name. Supplying neither is unsupported.");
-        }
-        const previous = connection.parsedStatements[this.name] || connection.submittedNamedStatements[this.name];
-        if (this.text && previous && this.text !== previous) {
-          return new Error(`Prepared statements must be unique - '${this.name}' was used for a different statement`);
-        }
-        if (this.values && !Array.isArray(this.values)) {
-          return new Error("Query values must be an array");
-        }
-        if (this.requiresPreparation()) {
-          connection.stream.cork && connection.stream.cork();
-          try {
-            this.prepare(connection);
-          } finally {
-            connection.stream.uncork && connection.stream.uncork();
-          }
-        } else {
-          connection.query(this.text);
-        }
-        return null;
-      }
-      hasBeenParsed(connection) {
-        return this.name && (connection.parsedStatements[this.name] !== void 0 || connection.submittedNamedStatements[this.name] !== void 0);
-      }
-      handlePortalSuspended(connection) {
-        this._getRows(connection, this.rows);
-      }
-      _getRows(connection, rows) {
-        connection.execute({
-          portal: this.portal,
-          rows
-        });
-        if (!rows) {
-          connection.sync();
-        } else {
-          connection.flush();
-        }
-      }
-      // http://developer.postgresql.org/pgdocs/postgres/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY
-      prepare(connection) {
-        if (!this.hasBeenParsed(connection)) {
-          connection.parse({
-            text: this.text,
-            name: this.name,
-            types: this.types
-          });
-          if (this.name) {
-            connection.submittedNamedStatements[this.name] = this.text;
-          }
-        }
-        try {
-          connection.bind({
-            portal: this.portal,
-            statement: this.name,
-            values: this.values,
-            binary: this.binary,
-            valueMapper: utils.prepareValue
-          });
-        } catch (err) {
-          connection.close({ type: "S", name: this.name });
-          connection.sync();
-          this.handleError(err, connection);
-          return;
-        }
-        connection.describe({
-          type: "P",
-          name: this.portal || ""
-        });
-        this._getRows(connection, this.rows);
-      }
-      handleCopyInResponse(connection) {
-        connection.sendCopyFail("No source stream defined");
-      }
-      handleCopyData(msg, connection) {
-      }
-    };
-    module.exports = Query2;
-  }
-});
-
-// node_modules/pg-protocol/dist/messages.js
-var require_messages = __commonJS({
-  "node_modules/pg-protocol/dist/messages.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.NoticeMessage = exports.DataRowMessage = exports.CommandCompleteMessage = exports.ReadyForQueryMessage = exports.NotificationResponseMessage = exports.BackendKeyDataMessage = exports.AuthenticationMD5Password = exports.ParameterStatusMessage = exports.ParameterDescriptionMessage = exports.RowDescriptionMessage = exports.Field = exports.CopyResponse = exports.CopyDataMessage = exports.DatabaseError = exports.copyDone = exports.emptyQuery = exports.replicationStart = exports.portalSuspended = exports.noData = exports.closeComplete = exports.bindComplete = exports.parseComplete = void 0;
-    exports.parseComplete = {
-      name: "parseComplete",
-      length: 5
-    };
-    exports.bindComplete = {
-      name: "bindComplete",
-      length: 5
-    };
-    exports.closeComplete = {
-      name: "closeComplete",
-      length: 5
-    };
-    exports.noData = {
-      name: "noData",
-      length: 5
-    };
-    exports.portalSuspended = {
-      name: "portalSuspended",
-      length: 5
-    };
-    exports.replicationStart = {
-      name: "replicationStart",
-      length: 4
-    };
-    exports.emptyQuery = {
-      name: "emptyQuery",
-      length: 4
-    };
-    exports.copyDone = {
-      name: "copyDone",
-      length: 4
-    };
-    var DatabaseError2 = class extends Error {
-      constructor(message, length, name) {
-        super(message);
-        this.length = length;
-        this.name = name;
-      }
-    };
-    exports.DatabaseError = DatabaseError2;
-    var CopyDataMessage = class {
-      constructor(length, chunk) {
-        this.length = length;
-        this.chunk = chunk;
-        this.name = "copyData";
-      }
-    };
-    exports.CopyDataMessage = CopyDataMessage;
-    var CopyResponse = class {
-      constructor(length, name, binary, columnCount) {
-        this.length = length;
-        this.name = name;
-        this.binary = binary;
-        this.columnTypes = new Array(columnCount);
-      }
-    };
-    exports.CopyResponse = CopyResponse;
-    var Field2 = class {
-      constructor(name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, format2) {
-        this.name = name;
-        this.tableID = tableID;
-        this.columnID = columnID;
-        this.dataTypeID = dataTypeID;
-        this.dataTypeSize = dataTypeSize;
-        this.dataTypeModifier = dataTypeModifier;
-        this.format = format2;
-      }
-    };
-    exports.Field = Field2;
-    var RowDescriptionMessage = class {
-      constructor(length, fieldCount) {
-        this.length = length;
-        this.fieldCount = fieldCount;
-        this.name = "rowDescription";
-        this.fields = new Array(this.fieldCount);
-      }
-    };
-    exports.RowDescriptionMessage = RowDescriptionMessage;
-    var ParameterDescriptionMessage = class {
-      constructor(length, parameterCount) {
-        this.length = length;
-        this.parameterCount = parameterCount;
-        this.name = "parameterDescription";
-        this.dataTypeIDs = new Array(this.parameterCount);
-      }
-    };
-    exports.ParameterDescriptionMessage = ParameterDescriptionMessage;
-    var ParameterStatusMessage = class {
-      constructor(length, parameterName, parameterValue) {
-        this.length = length;
-        this.parameterName = parameterName;
-        this.parameterValue = parameterValue;
-        this.name = "parameterStatus";
-      }
-    };
-    exports.ParameterStatusMessage = ParameterStatusMessage;
-    var AuthenticationMD5Password = class {
-      constructor(length, salt) {
-        this.length = length;
-        this.salt = salt;
-        this.name = "authenticationMD5Password";
-      }
-    };
-    exports.AuthenticationMD5Password = AuthenticationMD5Password;
-    var BackendKeyDataMessage = class {
-      constructor(length, processID, secretKey) {
-        this.length = length;
-        this.processID = processID;
-        this.secretKey = secretKey;
-        this.name = "backendKeyData";
-      }
-    };
-    exports.BackendKeyDataMessage = BackendKeyDataMessage;
-    var NotificationResponseMessage = class {
-      constructor(length, processId, channel, payload) {
-        this.length = length;
-        this.processId = processId;
-        this.channel = channel;
-        this.payload = payload;
-        this.name = "notification";
-      }
-    };
-    exports.NotificationResponseMessage = NotificationResponseMessage;
-    var ReadyForQueryMessage = class {
-      constructor(length, status) {
-        this.length = length;
-        this.status = status;
-        this.name = "readyForQuery";
-      }
-    };
-    exports.ReadyForQueryMessage = ReadyForQueryMessage;
-    var CommandCompleteMessage = class {
-      constructor(length, text2) {
-        this.length = length;
-        this.text = text2;
-        this.name = "commandComplete";
-      }
-    };
-    exports.CommandCompleteMessage = CommandCompleteMessage;
-    var DataRowMessage = class {
-      constructor(length, fields) {
-        this.length = length;
-        this.fields = fields;
-        this.name = "dataRow";
-        this.fieldCount = fields.length;
-      }
-    };
-    exports.DataRowMessage = DataRowMessage;
-    var NoticeMessage = class {
-      constructor(length, message) {
-        this.length = length;
-        this.message = message;
-        this.name = "notice";
-      }
-    };
-    exports.NoticeMessage = NoticeMessage;
-  }
-});
-
-// node_modules/pg-protocol/dist/buffer-writer.js
-var require_buffer_writer = __commonJS({
-  "node_modules/pg-protocol/dist/buffer-writer.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.Writer = void 0;
-    var Writer = class {
-      constructor(size2 = 256) {
-        this.size = size2;
-        this.offset = 5;
-        this.headerPosition = 0;
-        this.buffer = Buffer.allocUnsafe(size2);
-      }
-      ensure(size2) {
-        const remaining = this.buffer.length - this.offset;
-        if (remaining < size2) {
-          const oldBuffer = this.buffer;
-          const newSize = oldBuffer.length + (oldBuffer.length >> 1) + size2;
-          this.buffer = Buffer.allocUnsafe(newSize);
-          oldBuffer.copy(this.buffer, 0, 0, this.offset);
-        }
-      }
-      addInt32(num) {
-        this.ensure(4);
-        this.buffer[this.offset++] = num >>> 24 & 255;
-        this.buffer[this.offset++] = num >>> 16 & 255;
-        this.buffer[this.offset++] = num >>> 8 & 255;
-        this.buffer[this.offset++] = num >>> 0 & 255;
-        return this;
-      }
-      addInt16(num) {
-        this.ensure(2);
-        this.buffer[this.offset++] = num >>> 8 & 255;
-        this.buffer[this.offset++] = num >>> 0 & 255;
-        return this;
-      }
-      addCString(string) {
-        if (!string) {
-          this.ensure(1);
-        } else {
-          const len = Buffer.byteLength(string);
-          this.ensure(len + 1);
-          this.buffer.write(string, this.offset, "utf-8");
-          this.offset += len;
-        }
-        this.buffer[this.offset++] = 0;
-        return this;
-      }
-      addString(string = "") {
-        const len = Buffer.byteLength(string);
-        this.ensure(len);
-        this.buffer.write(string, this.offset);
-        this.offset += len;
-        return this;
-      }
-      // Write an Int32 byte-length prefix immediately followed by the string's UTF-8
-      // bytes. Postgres' Bind wire format prefixes every parameter with its length,
-      // and doing it in one method computes Buffer.byteLength ONCE — the previous
-      // `addInt32(Buffer.byteLength(s)).addString(s)` pairing scanned the string
-      // three times (byteLength for the prefix, byteLength again inside addString,
-      // then the encode), which is costly for large text parameters.
-      addInt32PrefixedString(string) {
-        const len = Buffer.byteLength(string);
-        this.ensure(4 + len);
-        const buffer = this.buffer;
-        let offset = this.offset;
-        buffer[offset++] = len >>> 24 & 255;
-        buffer[offset++] = len >>> 16 & 255;
-        buffer[offset++] = len >>> 8 & 255;
-        buffer[offset++] = len >>> 0 & 255;
-        buffer.write(string, offset, "utf-8");
-        this.offset = offset + len;
-        return this;
-      }
-      add(otherBuffer) {
-        this.ensure(otherBuffer.length);
-        otherBuffer.copy(this.buffer, this.offset);
-        this.offset += otherBuffer.length;
-        return this;
-      }
-      /**
-       * Appends an uninitialized block of {@link size} bytes to the buffer and returns its offset.
-       */
-      reserveUnsafe(size2) {
-        const offset = this.offset;
-        this.ensure(size2);
-        this.offset += size2;
-        return offset;
-      }
-      join(code) {
-        if (code) {
-          this.buffer[this.headerPosition] = code;
-          const length = this.offset - (this.headerPosition + 1);
-          this.buffer.writeInt32BE(length, this.headerPosition + 1);
-        }
-        return this.buffer.slice(code ? 0 : 5, this.offset);
-      }
-      flush(code) {
-        const result = this.join(code);
-        this.offset = 5;
-        this.headerPosition = 0;
-        this.buffer = Buffer.allocUnsafe(this.size);
-        return result;
-      }
-      clear() {
-        this.offset = 5;
-        this.headerPosition = 0;
-      }
-    };
-    exports.Writer = Writer;
-  }
-});
-
-// node_modules/pg-protocol/dist/serializer.js
-var require_serializer = __commonJS({
-  "node_modules/pg-protocol/dist/serializer.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.serialize = void 0;
-    var buffer_writer_1 = require_buffer_writer();
-    var writer = new buffer_writer_1.Writer();
-    var startup = (opts) => {
-      writer.addInt16(3).addInt16(0);
-      for (const key of Object.keys(opts)) {
-        writer.addCString(key).addCString(opts[key]);
-      }
-      writer.addCString("client_encoding").addCString("UTF8");
-      const bodyBuffer = writer.addCString("").flush();
-      const length = bodyBuffer.length + 4;
-      return new buffer_writer_1.Writer().addInt32(length).add(bodyBuffer).flush();
-    };
-    var requestSsl = () => {
-      const response = Buffer.allocUnsafe(8);
-      response.writeInt32BE(8, 0);
-      response.writeInt32BE(80877103, 4);
-      return response;
-    };
-    var password = (password2) => {
-      return writer.addCString(password2).flush(
-        112
-        /* code.startup */
-      );
-    };
-    var sendSASLInitialResponseMessage = function(mechanism, initialResponse) {
-      writer.addCString(mechanism).addInt32PrefixedString(initialResponse);
-      return writer.flush(
-        112
-        /* code.startup */
-      );
-    };
-    var sendSCRAMClientFinalMessage = function(additionalData) {
-      return writer.addString(additionalData).flush(
-        112
-        /* code.startup */
-      );
-    };
-    var query = (text2) => {
-      return writer.addCString(text2).flush(
-        81
-        /* code.query */
-      );
-    };
-    var emptyArray = [];
-    var parse4 = (query2) => {
-      const name = query2.name || "";
-      if (name.length > 63) {
-        console.error("Warning! Postgres only supports 63 characters for query names.");
-        console.error("You supplied %s (%s)", name, name.length);
-        console.error("This can cause conflicts and silent errors executing queries");
-      }
-      const types2 = query2.types || emptyArray;
-      const len = types2.length;
-      const buffer = writer.addCString(name).addCString(query2.text).addInt16(len);
-      for (let i5 = 0; i5 < len; i5++) {
-        buffer.addInt32(types2[i5]);
-      }
-      return writer.flush(
-        80
-        /* code.parse */
-      );
-    };
-    var writeValues = function(values, valueMapper, formatsOffset) {
-      const len = values.length;
-      for (let i5 = 0; i5 < len; i5++) {
-        const mappedVal = valueMapper ? valueMapper(values[i5], i5) : values[i5];
-        let formatByte = 0;
-        if (mappedVal == null) {
-          writer.addInt32(-1);
-        } else if (mappedVal instanceof Buffer) {
-          formatByte = 1;
-          writer.addInt32(mappedVal.length);
-          writer.add(mappedVal);
-        } else {
-          writer.addInt32PrefixedString(mappedVal);
-        }
-        const buf = writer.buffer;
-        buf[formatsOffset++] = 0;
-        buf[formatsOffset++] = formatByte;
-      }
-    };
-    var bind = (config = {}) => {
-      const portal = config.portal || "";
-      const statement = config.statement || "";
-      const binary = config.binary || false;
-      const values = config.values || emptyArray;
-      const len = values.length;
-      writer.addCString(portal).addCString(statement);
-      writer.addInt16(len);
-      const formatsOffset = writer.reserveUnsafe(len * 2);
-      writer.addInt16(len);
-      try {
-        writeValues(values, config.valueMapper, formatsOffset);
-      } catch (err) {
-        writer.clear();
-        throw err;
-      }
-      writer.addInt16(1);
-      writer.addInt16(
-        binary ? 1 : 0
-        /* ParamType.STRING */
-      );
-      return writer.flush(
-        66
-        /* code.bind */
-      );
-    };
-    var emptyExecute = Buffer.from([69, 0, 0, 0, 9, 0, 0, 0, 0, 0]);
-    var execute = (config) => {
-      if (!config || !config.portal && !config.rows) {
-        return emptyExecute;
-      }
-      const portal = config.portal || "";
-      const rows = config.rows || 0;
-      const portalLength = Buffer.byteLength(portal);
-      const len = 4 + portalLength + 1 + 4;
-      const buff = Buffer.allocUnsafe(1 + len);
-      buff[0] = 69;
-      buff.writeInt32BE(len, 1);
-      buff.write(portal, 5, "utf-8");
-      buff[portalLength + 5] = 0;
-      buff.writeUInt32BE(rows, buff.length - 4);
-      return buff;
-    };
-    var cancel = (processID, secretKey) => {
-      const buffer = Buffer.allocUnsafe(16);
-      buffer.writeInt32BE(16, 0);
-      buffer.writeInt16BE(1234, 4);
-      buffer.writeInt16BE(5678, 6);
-      buffer.writeInt32BE(processID, 8);
-      buffer.writeInt32BE(secretKey, 12);
-      return buffer;
-    };
-    var cstringMessage = (code, string) => {
-      const stringLen = Buffer.byteLength(string);
-      const len = 4 + stringLen + 1;
-      const buffer = Buffer.allocUnsafe(1 + len);
-      buffer[0] = code;
-      buffer.writeInt32BE(len, 1);
-      buffer.write(string, 5, "utf-8");
-      buffer[len] = 0;
-      return buffer;
-    };
-    var emptyDescribePortal = writer.addCString("P").flush(
-      68
-      /* code.describe */
-    );
-    var emptyDescribeStatement = writer.addCString("S").flush(
-      68
-      /* code.describe */
-    );
-    var describe146 = (msg) => {
-      return msg.name ? cstringMessage(68, `${msg.type}${msg.name || ""}`) : msg.type === "P" ? emptyDescribePortal : emptyDescribeStatement;
-    };
-    var close = (msg) => {
-      const text2 = `${msg.type}${msg.name || ""}`;
-      return cstringMessage(67, text2);
-    };
-    var copyData = (chunk) => {
-      return writer.add(chunk).flush(
-        100
-        /* code.copyFromChunk */
-      );
-    };
-    var copyFail = (message) => {
-      return cstringMessage(102, message);
-    };
-    var codeOnlyBuffer = (code) => Buffer.from([code, 0, 0, 0, 4]);
-    var flushBuffer = codeOnlyBuffer(
-      72
-      /* code.flush */
-    );
-    var syncBuffer = codeOnlyBuffer(
-      83
-      /* code.sync */
-    );
-    var endBuffer = codeOnlyBuffer(
-      88
-      /* code.end */
-    );
-    var copyDoneBuffer = codeOnlyBuffer(
-      99
-      /* code.copyDone */
-    );
-    var serialize = {
-      startup,
-      password,
-      requestSsl,
-      sendSASLInitialResponseMessage,
-      sendSCRAMClientFinalMessage,
-      query,
-      parse: parse4,
-      bind,
-      execute,
-      describe: describe146,
-      close,
-      flush: () => flushBuffer,
-      sync: () => syncBuffer,
-      end: () => endBuffer,
-      copyData,
-      copyDone: () => copyDoneBuffer,
-      copyFail,
-      cancel
-    };
-    exports.serialize = serialize;
-  }
-});
-
-// node_modules/pg-protocol/dist/buffer-reader.js
-var require_buffer_reader = __commonJS({
-  "node_modules/pg-protocol/dist/buffer-reader.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.BufferReader = void 0;
-    var BufferReader = class {
-      constructor(offset = 0) {
-        this.offset = offset;
-        this.buffer = Buffer.allocUnsafe(0);
-        this.encoding = "utf-8";
-      }
-      setBuffer(offset, buffer) {
-        this.offset = offset;
-        this.buffer = buffer;
-      }
-      int16() {
-        const result = this.buffer.readInt16BE(this.offset);
-        this.offset += 2;
-        return result;
-      }
-      byte() {
-        const result = this.buffer[this.offset];
-        this.offset++;
-        return result;
-      }
-      int32() {
-        const result = this.buffer.readInt32BE(this.offset);
-        this.offset += 4;
-        return result;
-      }
-      uint32() {
-        const result = this.buffer.readUInt32BE(this.offset);
-        this.offset += 4;
-        return result;
-      }
-      string(length) {
-        const result = this.buffer.toString(this.encoding, this.offset, this.offset + length);
-        this.offset += length;
-        return result;
-      }
-      cstring() {
-        const start = this.offset;
-        let end = start;
-        while (this.buffer[end++]) {
-        }
-        this.offset = end;
-        return this.buffer.toString(this.encoding, start, end - 1);
-      }
-      bytes(length) {
-        const result = this.buffer.slice(this.offset, this.offset + length);
-        this.offset += length;
-        return result;
-      }
-    };
-    exports.BufferReader = BufferReader;
-  }
-});
-
-// node_modules/pg-protocol/dist/parser.js
-var require_parser = __commonJS({
-  "node_modules/pg-protocol/dist/parser.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.Parser = void 0;
-    var messages_1 = require_messages();
-    var buffer_reader_1 = require_buffer_reader();
-    var CODE_LENGTH = 1;
-    var LEN_LENGTH = 4;
-    var HEADER_LENGTH = CODE_LENGTH + LEN_LENGTH;
-    var LATEINIT_LENGTH = -1;
-    var emptyBuffer = Buffer.allocUnsafe(0);
-    var Parser2 = class {
-      constructor(opts) {
-        this.buffer = emptyBuffer;
-        this.bufferLength = 0;
-        this.bufferOffset = 0;
-        this.reader = new buffer_reader_1.BufferReader();
-        if ((opts === null || opts === void 0 ? void 0 : opts.mode) === "binary") {
-          throw new Error("Binary mode not supported yet");
-        }
-        this.mode = (opts === null || opts === void 0 ? void 0 : opts.mode) || "text";
-      }
-      parse(buffer, callback) {
-        this.mergeBuffer(buffer);
-        const bufferFullLength = this.bufferOffset + this.bufferLength;
-        let offset = this.bufferOffset;
-        while (offset + HEADER_LENGTH <= bufferFullLength) {
-          const code = this.buffer[offset];
-          const length = this.buffer.readUInt32BE(offset + CODE_LENGTH);
-          const fullMessageLength = CODE_LENGTH + length;
-          if (fullMessageLength + offset <= bufferFullLength) {
-            const message = this.handlePacket(offset + HEADER_LENGTH, code, length, this.buffer);
-            callback(message);
-            offset += fullMessageLength;
-          } else {
-            break;
-          }
-        }
-        if (offset === bufferFullLength) {
-          this.buffer = emptyBuffer;
-          this.bufferLength = 0;
-          this.bufferOffset = 0;
-        } else {
-          this.bufferLength = bufferFullLength - offset;
-          this.bufferOffset = offset;
-        }
-      }
-      mergeBuffer(buffer) {
-        if (this.bufferLength > 0) {
-          const newLength = this.bufferLength + buffer.byteLength;
-          const newFullLength = newLength + this.bufferOffset;
-          if (newFullLength > this.buffer.byteLength) {
-            let newBuffer;
-            if (newLength <= this.buffer.byteLength && this.bufferOffset >= this.bufferLength) {
-              newBuffer = this.buffer;
-            } else {
-              let newBufferLength = this.buffer.byteLength * 2;
-              while (newLength >= newBufferLength) {
-                newBufferLength *= 2;
-              }
-              newBuffer = Buffer.allocUnsafe(newBufferLength);
-            }
-            this.buffer.copy(newBuffer, 0, this.bufferOffset, this.bufferOffset + this.bufferLength);
-            this.buffer = newBuffer;
-            this.bufferOffset = 0;
-          }
-          buffer.copy(this.buffer, this.bufferOffset + this.bufferLength);
-          this.bufferLength = newLength;
-        } else {
-          this.buffer = buffer;
-          this.bufferOffset = 0;
-          this.bufferLength = buffer.byteLength;
-        }
-      }
-      handlePacket(offset, code, length, bytes) {
-        const { reader } = this;
-        reader.setBuffer(offset, bytes);
-        let message;
-        switch (code) {
-          case 50:
-            message = messages_1.bindComplete;
-            break;
-          case 49:
-            message = messages_1.parseComplete;
-            break;
-          case 51:
-            message = messages_1.closeComplete;
-            break;
-          case 110:
-            message = messages_1.noData;
-            break;
-          case 115:
-            message = messages_1.portalSuspended;
-            break;
-          case 99:
-            message = messages_1.copyDone;
-            break;
-          case 87:
-            message = messages_1.replicationStart;
-            break;
-          case 73:
-            message = messages_1.emptyQuery;
-            break;
-          case 68:
-            message = parseDataRowMessage(reader);
-            break;
-          case 67:
-            message = parseCommandCompleteMessage(reader);
-            break;
-          case 90:
-            message = parseReadyForQueryMessage(reader);
-            break;
-          case 65:
-            message = parseNotificationMessage(reader);
-            break;
-          case 82:
-            message = parseAuthenticationResponse(reader, length);
-            break;
-          case 83:
-            message = parseParameterStatusMessage(reader);
-            break;
-          case 75:
-            message = parseBackendKeyData(reader);
-            break;
-          case 69:
-            message = parseErrorMessage(reader, "error");
-            break;
-          case 78:
-            message = parseErrorMessage(reader, "notice");
-            break;
-          case 84:
-            message = parseRowDescriptionMessage(reader);
-            break;
-          case 116:
-            message = parseParameterDescriptionMessage(reader);
-            break;
-          case 71:
-            message = parseCopyInMessage(reader);
-            break;
-          case 72:
-            message = parseCopyOutMessage(reader);
-            break;
-          case 100:
-            message = parseCopyData(reader, length);
-            break;
-          default:
-            return new messages_1.DatabaseError("received invalid response: " + code.toString(16), length, "error");
-        }
-        reader.setBuffer(0, emptyBuffer);
-        message.length = length;
-        return message;
-      }
-    };
-    exports.Parser = Parser2;
-    var parseReadyForQueryMessage = (reader) => {
-      const status = reader.string(1);
-      return new messages_1.ReadyForQueryMessage(LATEINIT_LENGTH, status);
-    };
-    var parseCommandCompleteMessage = (reader) => {
-      const text2 = reader.cstring();
-      return new messages_1.CommandCompleteMessage(LATEINIT_LENGTH, text2);
-    };
-    var parseCopyData = (reader, length) => {
-      const chunk = reader.bytes(length - 4);
-      return new messages_1.CopyDataMessage(LATEINIT_LENGTH, chunk);
-    };
-    var parseCopyInMessage = (reader) => parseCopyMessage(reader, "copyInResponse");
-    var parseCopyOutMessage = (reader) => parseCopyMessage(reader, "copyOutResponse");
-    var parseCopyMessage = (reader, messageName) => {
-      const isBinary = reader.byte() !== 0;
-      const columnCount = reader.int16();
-      const message = new messages_1.CopyResponse(LATEINIT_LENGTH, messageName, isBinary, columnCount);
-      for (let i5 = 0; i5 < columnCount; i5++) {
-        message.columnTypes[i5] = reader.int16();
-      }
-      return message;
-    };
-    var parseNotificationMessage = (reader) => {
-      const processId = reader.int32();
-      const channel = reader.cstring();
-      const payload = reader.cstring();
-      return new messages_1.NotificationResponseMessage(LATEINIT_LENGTH, processId, channel, payload);
-    };
-    var parseRowDescriptionMessage = (reader) => {
-      const fieldCount = reader.int16();
-      const message = new messages_1.RowDescriptionMessage(LATEINIT_LENGTH, fieldCount);
-      for (let i5 = 0; i5 < fieldCount; i5++) {
-        message.fields[i5] = parseField(reader);
-      }
-      return message;
-    };
-    var parseField = (reader) => {
-      const name = reader.cstring();
-      const tableID = reader.uint32();
-      const columnID = reader.int16();
-      const dataTypeID = reader.uint32();
-      const dataTypeSize = reader.int16();
-      const dataTypeModifier = reader.int32();
-      const mode = reader.int16() === 0 ? "text" : "binary";
-      return new messages_1.Field(name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, mode);
-    };
-    var parseParameterDescriptionMessage = (reader) => {
-      const parameterCount = reader.int16();
-      const message = new messages_1.ParameterDescriptionMessage(LATEINIT_LENGTH, parameterCount);
-      for (let i5 = 0; i5 < parameterCount; i5++) {
-        message.dataTypeIDs[i5] = reader.uint32();
-      }
-      return message;
-    };
-    var parseDataRowMessage = (reader) => {
-      const fieldCount = reader.int16();
-      const fields = new Array(fieldCount);
-      for (let i5 = 0; i5 < fieldCount; i5++) {
-        const len = reader.int32();
-        fields[i5] = len === -1 ? null : reader.string(len);
-      }
-      return new messages_1.DataRowMessage(LATEINIT_LENGTH, fields);
-    };
-    var parseParameterStatusMessage = (reader) => {
-      const name = reader.cstring();
-      const value = reader.cstring();
-      return new messages_1.ParameterStatusMessage(LATEINIT_LENGTH, name, value);
-    };
-    var parseBackendKeyData = (reader) => {
-      const processID = reader.int32();
-      const secretKey = reader.int32();
-      return new messages_1.BackendKeyDataMessage(LATEINIT_LENGTH, processID, secretKey);
-    };
-    var parseAuthenticationResponse = (reader, length) => {
-      const code = reader.int32();
-      const message = {
-        name: "authenticationOk",
-        length
-      };
-      switch (code) {
-        case 0:
-          break;
-        case 3:
-          if (message.length === 8) {
-            message.name = "authenticationCleartextPassword";
-          }
-          break;
-        case 5:
-          if (message.length === 12) {
-            message.name = "authenticationMD5Password";
-            const salt = reader.bytes(4);
-            return new messages_1.AuthenticationMD5Password(LATEINIT_LENGTH, salt);
-          }
-          break;
-        case 10:
-          {
-            message.name = "authenticationSASL";
-            message.mechanisms = [];
-            let mechanism;
-            do {
-              mechanism = reader.cstring();
-              if (mechanism) {
-                message.mechanisms.push(mechanism);
-              }
-            } while (mechanism);
-          }
-          break;
-        case 11:
-          message.name = "authenticationSASLContinue";
-          message.data = reader.string(length - 8);
-          break;
-        case 12:
-          message.name = "authenticationSASLFinal";
-          message.data = reader.string(length - 8);
-          break;
-        default:
-          throw new Error("Unknown authenticationOk message type " + code);
-      }
-      return message;
-    };
-    var parseErrorMessage = (reader, name) => {
-      const fields = {};
-      let fieldType = reader.string(1);
-      while (fieldType !== "\0") {
-        fields[fieldType] = reader.cstring();
-        fieldType = reader.string(1);
-      }
-      const messageValue = fields.M;
-      const message = name === "notice" ? new messages_1.NoticeMessage(LATEINIT_LENGTH, messageValue) : new messages_1.DatabaseError(messageValue, LATEINIT_LENGTH, name);
-      message.severity = fields.S;
-      message.code = fields.C;
-      message.detail = fields.D;
-      message.hint = fields.H;
-      message.position = fields.P;
-      message.internalPosition = fields.p;
-      message.internalQuery = fields.q;
-      message.where = fields.W;
-      message.schema = fields.s;
-      message.table = fields.t;
-      message.column = fields.c;
-      message.dataType = fields.d;
-      message.constraint = fields.n;
-      message.file = fields.F;
-      message.line = fields.L;
-      message.routine = fields.R;
-      return message;
-    };
-  }
-});
-
-// node_modules/pg-protocol/dist/index.js
-var require_dist = __commonJS({
-  "node_modules/pg-protocol/dist/index.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.DatabaseError = exports.serialize = void 0;
-    exports.parse = parse4;
-    var messages_1 = require_messages();
-    Object.defineProperty(exports, "DatabaseError", { enumerable: true, get: function() {
-      return messages_1.DatabaseError;
-    } });
-    var serializer_1 = require_serializer();
-    Object.defineProperty(exports, "serialize", { enumerable: true, get: function() {
-      return serializer_1.serialize;
-    } });
-    var parser_1 = require_parser();
-    function parse4(stream, callback) {
-      const parser = new parser_1.Parser();
-      stream.on("data", (buffer) => parser.parse(buffer, callback));
-      return new Promise((resolve) => stream.on("end", () => resolve()));
-    }
-  }
-});
-
-// node_modules/pg-cloudflare/dist/empty.js
-var require_empty = __commonJS({
-  "node_modules/pg-cloudflare/dist/empty.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.default = {};
-  }
-});
-
-// node_modules/pg/lib/stream.js
-var require_stream = __commonJS({
-  "node_modules/pg/lib/stream.js"(exports, module) {
-    var { getStream, getSecureStream } = getStreamFuncs();
-    module.exports = {
-      /**
-       * Get a socket stream compatible with the current runtime environment.
-       * @returns {Duplex}
-       */
-      getStream,
-      /**
-       * Get a TLS secured socket, compatible with the current environment,
-       * using the socket and other settings given in `options`.
-       * @returns {Duplex}
-       */
-      getSecureStream
-    };
-    function getNodejsStreamFuncs() {
-      function getStream2(ssl) {
-        const net = __require("net");
-        return new net.Socket();
-      }
-      function getSecureStream2(options) {
-        const tls = __require("tls");
-        return tls.connect(options);
-      }
-      return {
-        getStream: getStream2,
-        getSecureStream: getSecureStream2
-      };
-    }
-    function getCloudflareStreamFuncs() {
-      function getStream2(ssl) {
-        const { CloudflareSocket } = require_empty();
-        return new CloudflareSocket(ssl);
-      }
-      function getSecureStream2(options) {
-        options.socket.startTls(options);
-        return options.socket;
-      }
-      return {
-        getStream: getStream2,
-        getSecureStream: getSecureStream2
-      };
-    }
-    function isCloudflareRuntime() {
-      if (typeof navigator === "object" && navigator !== null && typeof navigator.userAgent === "string") {
-        return navigator.userAgent === "Cloudflare-Workers";
-      }
-      if (typeof Response === "function") {
-        const resp = new Response(null, { cf: { thing: true } });
-        if (typeof resp.cf === "object" && resp.cf !== null && resp.cf.thing) {
-          return true;
-        }
-      }
-      return false;
-    }
-    function getStreamFuncs() {
-      if (isCloudflareRuntime()) {
-        return getCloudflareStreamFuncs();
-      }
-      return getNodejsStreamFuncs();
-    }
-  }
-});
-
-// node_modules/pg/lib/connection.js
-var require_connection = __commonJS({
-  "node_modules/pg/lib/connection.js"(exports, module) {
-    "use strict";
-    var EventEmitter = __require("events").EventEmitter;
-    var { parse: parse4, serialize } = require_dist();
-    var stream = require_stream();
-    var { getStream } = stream;
-    var flushBuffer = serialize.flush();
-    var syncBuffer = serialize.sync();
-    var endBuffer = serialize.end();
-    var Connection2 = class extends EventEmitter {
-      constructor(config) {
-        super();
-        config = config || {};
-        this.stream = config.stream || getStream(config.ssl);
-        if (typeof this.stream === "function") {
-          this.stream = this.stream(config);
-        }
-        this._keepAlive = config.keepAlive;
-        this._keepAliveInitialDelayMillis = config.keepAliveInitialDelayMillis;
-        this.parsedStatements = {};
-        this.submittedNamedStatements = {};
-        this.ssl = config.ssl || false;
-        this.sslNegotiation = config.sslNegotiation || "postgres";
-        this._ending = false;
-        this._emitMessage = false;
-        const self = this;
-        this.on("newListener", function(eventName) {
-          if (eventName === "message") {
-            self._emitMessage = true;
-          }
-        });
-      }
-      connect(port, host) {
-        const self = this;
-        this._connecting = true;
-        this.stream.setNoDelay(true);
-        this.stream.connect(port, host);
-        this.stream.once("connect", function() {
-          if (self._keepAlive) {
-            self.stream.setKeepAlive(true, self._keepAliveInitialDelayMillis);
-          }
-          self.emit("connect");
-        });
-        const reportStreamError = function(error3) {
-          if (self._ending && (error3.code === "ECONNRESET" || error3.code === "EPIPE")) {
-            return;
-          }
-          self.emit("error", error3);
-        };
-        this.stream.on("error", reportStreamError);
-        this.stream.on("close", function() {
-          self.emit("end");
-        });
-        if (!this.ssl) {
-          return this.attachListeners(this.stream);
-        }
-        if (this.sslNegotiation === "direct") {
-          return this.stream.once("connect", function() {
-            self.upgradeToSSL(host, reportStreamError);
-          });
-        }
-        this.stream.once("data", function(buffer) {
-          const responseCode = buffer.toString("utf8");
-          switch (responseCode) {
-            case "S":
-              break;
-            case "N":
-              self.stream.end();
-              return self.emit("error", new Error("The server does not support SSL connections"));
-            default:
-              self.stream.end();
-              return self.emit("error", new Error("There was an error establishing an SSL connection"));
-          }
-          self.upgradeToSSL(host, reportStreamError);
-        });
-      }
-      upgradeToSSL(host, reportStreamError) {
-        const self = this;
-        const options = {
-          socket: self.stream,
-          // tls.connect checks the server identity against `servername`, falling
-          // back to `host` and then to 'localhost'. `servername` must stay unset
-          // for IP addresses (see below), so `host` is needed to keep certificate
-          // validation working when connecting to an IP address.
-          host
-        };
-        if (self.ssl !== true) {
-          Object.assign(options, self.ssl);
-          if ("key" in self.ssl) {
-            options.key = self.ssl.key;
-          }
-        }
-        if (self.sslNegotiation === "direct") {
-          options.ALPNProtocols = ["postgresql"];
-        }
-        const net = __require("net");
-        if (net.isIP && net.isIP(host) === 0) {
-          options.servername = host;
-        }
-        try {
-          self.stream = stream.getSecureStream(options);
-        } catch (err) {
-          return self.emit("error", err);
-        }
-        self.attachListeners(self.stream);
-        self.stream.on("error", reportStreamError);
-        self.emit("sslconnect");
-      }
-      attachListeners(stream2) {
-        parse4(stream2, (msg) => {
-          const eventName = msg.name === "error" ? "errorMessage" : msg.name;
-          if (this._emitMessage) {
-            this.emit("message", msg);
-          }
-          this.emit(eventName, msg);
-        });
-      }
-      requestSsl() {
-        this.stream.write(serialize.requestSsl());
-      }
-      startup(config) {
-        this.stream.write(serialize.startup(config));
-      }
-      cancel(processID, secretKey) {
-        this._send(serialize.cancel(processID, secretKey));
-      }
-      password(password) {
-        this._send(serialize.password(password));
-      }
-      sendSASLInitialResponseMessage(mechanism, initialResponse) {
-        this._send(serialize.sendSASLInitialResponseMessage(mechanism, initialResponse));
-      }
-      sendSCRAMClientFinalMessage(additionalData) {
-        this._send(serialize.sendSCRAMClientFinalMessage(additionalData));
-      }
-      _send(buffer) {
-        if (!this.stream.writable) {
-          return false;
-        }
-        return this.stream.write(buffer);
-      }
-      query(text2) {
-        this._send(serialize.query(text2));
-      }
-      // send parse message
-      parse(query) {
-        this._send(serialize.parse(query));
-      }
-      // send bind message
-      bind(config) {
-        this._send(serialize.bind(config));
-      }
-      // send execute message
-      execute(config) {
-        this._send(serialize.execute(config));
-      }
-      flush() {
-        if (this.stream.writable) {
-          this.stream.write(flushBuffer);
-        }
-      }
-      sync() {
-        this._send(syncBuffer);
-      }
-      ref() {
-        this.stream.ref();
-      }
-      unref() {
-        this.stream.unref();
-      }
-      end() {
-        this._ending = true;
-        if (!this._connecting || !this.stream.writable) {
-          this.stream.end();
-          return;
-        }
-        return this.stream.write(endBuffer, () => {
-          this.stream.end();
-        });
-      }
-      close(msg) {
-        this._send(serialize.close(msg));
-      }
-      describe(msg) {
-        this._send(serialize.describe(msg));
-      }
-      sendCopyFromChunk(chunk) {
-        this._send(serialize.copyData(chunk));
-      }
-      endCopyFrom() {
-        this._send(serialize.copyDone());
-      }
-      sendCopyFail(msg) {
-        this._send(serialize.copyFail(msg));
-      }
-    };
-    module.exports = Connection2;
-  }
-});
-
-// node_modules/split2/index.js
-var require_split2 = __commonJS({
-  "node_modules/split2/index.js"(exports, module) {
-    "use strict";
-    var { Transform: Transform7 } = __require("stream");
-    var { StringDecoder } = __require("string_decoder");
-    var kLast = /* @__PURE__ */ Symbol("last");
-    var kDecoder = /* @__PURE__ */ Symbol("decoder");
-    function transform(chunk, enc, cb) {
-      let list2;
-      if (this.overflow) {
-        const buf = this[kDecoder].write(chunk);
-        list2 = buf.split(this.matcher);
-        if (list2.length === 1) return cb();
-        list2.shift();
-        this.overflow = false;
-      } else {
-        this[kLast] += this[kDecoder].write(chunk);
-        list2 = this[kLast].split(this.matcher);
-      }
-      this[kLast] = list2.pop();
-      for (let i5 = 0; i5 < list2.length; i5++) {
-        try {
-          push(this, this.mapper(list2[i5]));
-        } catch (error3) {
-          return cb(error3);
-        }
-      }
-      this.overflow = this[kLast].length > this.maxLength;
-      if (this.overflow && !this.skipOverflow) {
-        cb(new Error("maximum buffer reached"));
-        return;
-      }
-      cb();
-    }
-    function flush2(cb) {
-      this[kLast] += this[kDecoder].end();
-      if (this[kLast]) {
-        try {
-          push(this, this.mapper(this[kLast]));
-        } catch (error3) {
-          return cb(error3);
-        }
-      }
-      cb();
-    }
-    function push(self, val) {
-      if (val !== void 0) {
-        self.push(val);
-      }
-    }
-    function noop(incoming) {
-      return incoming;
-    }
-    function split2(matcher, mapper, options) {
-      matcher = matcher || /\r?\n/;
-      mapper = mapper || noop;
-      options = options || {};
-      switch (arguments.length) {
-        case 1:
-          if (typeof matcher === "function") {
-            mapper = matcher;
-            matcher = /\r?\n/;
-          } else if (typeof matcher === "object" && !(matcher instanceof RegExp) && !matcher[Symbol.split]) {
-            options = matcher;
-            matcher = /\r?\n/;
-          }
-          break;
-        case 2:
-          if (typeof matcher === "function") {
-            options = mapper;
-            mapper = matcher;
-            matcher = /\r?\n/;
-          } else if (typeof mapper === "object") {
-            options = mapper;
-            mapper = noop;
-          }
-      }
-      options = Object.assign({}, options);
-      options.autoDestroy = true;
-      options.transform = transform;
-      options.flush = flush2;
-      options.readableObjectMode = true;
-      const stream = new Transform7(options);
-      stream[kLast] = "";
-      stream[kDecoder] = new StringDecoder("utf8");
-      stream.matcher = matcher;
-      stream.mapper = mapper;
-      stream.maxLength = options.maxLength;
-      stream.skipOverflow = options.skipOverflow || false;
-      stream.overflow = false;
-      stream._destroy = function(err, cb) {
-        this._writableState.errorEmitted = false;
-        cb(err);
-      };
-      return stream;
-    }
-    module.exports = split2;
-  }
-});
-
-// node_modules/pgpass/lib/helper.js
-var require_helper = __commonJS({
-  "node_modules/pgpass/lib/helper.js"(exports, module) {
-    "use strict";
-    var path18 = __require("path");
-    var Stream = __require("stream").Stream;
-    var split2 = require_split2();
-    var util = __require("util");
-    var defaultPort = 5432;
-    var isWin = process.platform === "win32";
-    var warnStream = process.stderr;
-    var S_IRWXG = 56;
-    var S_IRWXO = 7;
-    var S_IFMT = 61440;
-    var S_IFREG = 32768;
-    function isRegFile(mode) {
-      return (mode & S_IFMT) == S_IFREG;
-    }
-    var fieldNames = ["host", "port", "database", "user", "password"];
-    var nrOfFields = fieldNames.length;
-    var passKey = fieldNames[nrOfFields - 1];
-    function warn() {
-      var isWritable = warnStream instanceof Stream && true === warnStream.writable;
-      if (isWritable) {
-        var args = Array.prototype.slice.call(arguments).concat("\n");
-        warnStream.write(util.format.apply(util, args));
-      }
-    }
-    Object.defineProperty(module.exports, "isWin", {
-      get: function() {
-        return isWin;
-      },
-      set: function(val) {
-        isWin = val;
-      }
-    });
-    module.exports.warnTo = function(stream) {
-      var old = warnStream;
-      warnStream = stream;
-      return old;
-    };
-    module.exports.getFileName = function(rawEnv) {
-      var env2 = rawEnv || process.env;
-      var file = env2.PGPASSFILE || (isWin ? path18.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path18.join(env2.HOME || "./", ".pgpass"));
-      return file;
-    };
-    module.exports.usePgPass = function(stats, fname) {
-      if (Object.prototype.hasOwnProperty.call(process.env, "PGPASSWORD")) {
-        return false;
-      }
-      if (isWin) {
-        return true;
-      }
-      fname = fname || "<unkn>";
-      if (!isRegFile(stats.mode)) {
-        warn('WARNING: password file "%s" is not a plain file', fname);
-        return false;
-      }
-      if (stats.mode & (S_IRWXG | S_IRWXO)) {
-        warn('WARNING: password file "%s" has group or world access; permissions should be u=rw (0600) or less', fname);
-        return false;
-      }
-      return true;
-    };
-    var matcher = module.exports.match = function(connInfo, entry) {
-      return fieldNames.slice(0, -1).reduce(function(prev, field, idx) {
-        if (idx == 1) {
-          if (Number(connInfo[field] || defaultPort) === Number(entry[field])) {
-            return prev && true;
-          }
-        }
-        return prev && (entry[field] === "*" || entry[field] === connInfo[field]);
-      }, true);
-    };
-    module.exports.getPassword = function(connInfo, stream, cb) {
-      var pass2;
-      var lineStream = stream.pipe(split2());
-      function onLine(line) {
-        var entry = parseLine(line);
-        if (entry && isValidEntry(entry) && matcher(connInfo, entry)) {
-          pass2 = entry[passKey];
-          lineStream.end();
-        }
-      }
-      var onEnd = function() {
-        stream.destroy();
-        cb(pass2);
-      };
-      var onErr = function(err) {
-        stream.destroy();
-        warn("WARNING: error on reading file: %s", err);
-        cb(void 0);
-      };
-      stream.on("error", onErr);
-      lineStream.on("data", onLine).on("end", onEnd).on("error", onErr);
-    };
-    var parseLine = module.exports.parseLine = function(line) {
-      if (line.length < 11 || line.match(/^\s+#/)) {
-        return null;
-      }
-      var curChar = "";
-      var prevChar = "";
-      var fieldIdx = 0;
-      var startIdx = 0;
-      var endIdx = 0;
-      var obj = {};
-      var isLastField = false;
-      var addToObj = function(idx, i0, i1) {
-        var field = line.substring(i0, i1);
-        if (!Object.hasOwnProperty.call(process.env, "PGPASS_NO_DEESCAPE")) {
-          field = field.replace(/\\([:\\])/g, "$1");
-        }
-        obj[fieldNames[idx]] = field;
-      };
-      for (var i5 = 0; i5 < line.length - 1; i5 += 1) {
-        curChar = line.charAt(i5 + 1);
-        prevChar = line.charAt(i5);
-        isLastField = fieldIdx == nrOfFields - 1;
-        if (isLastField) {
-          addToObj(fieldIdx, startIdx);
-          break;
-        }
-        if (i5 >= 0 && curChar == ":" && prevChar !== "\\") {
-          addToObj(fieldIdx, startIdx, i5 + 1);
-          startIdx = i5 + 2;
-          fieldIdx += 1;
-        }
-      }
-      obj = Object.keys(obj).length === nrOfFields ? obj : null;
-      return obj;
-    };
-    var isValidEntry = module.exports.isValidEntry = function(entry) {
-      var rules = {
-        // host
-        0: function(x) {
-          return x.length > 0;
-        },
-        // port
-        1: function(x) {
-          if (x === "*") {
-            return true;
-          }
-          x = Number(x);
-          return isFinite(x) && x > 0 && x < 9007199254740992 && Math.floor(x) === x;
-        },
-        // database
-        2: function(x) {
-          return x.length > 0;
-        },
-        // username
-        3: function(x) {
-          return x.length > 0;
-        },
-        // password
-        4: function(x) {
-          return x.length > 0;
-        }
-      };
-      for (var idx = 0; idx < fieldNames.length; idx += 1) {
-        var rule = rules[idx];
-        var value = entry[fieldNames[idx]] || "";
-        var res = rule(value);
-        if (!res) {
-          return false;
-        }
-      }
-      return true;
-    };
-  }
-});
-
-// node_modules/pgpass/lib/index.js
-var require_lib = __commonJS({
-  "node_modules/pgpass/lib/index.js"(exports, module) {
-    "use strict";
-    var path18 = __require("path");
-    var fs5 = __require("fs");
-    var helper = require_helper();
-    module.exports = function(connInfo, cb) {
-      var file = helper.getFileName();
-      fs5.stat(file, function(err, stat8) {
-        if (err || !helper.usePgPass(stat8, file)) {
-          return cb(void 0);
-        }
-        var st2 = fs5.createReadStream(file);
-        helper.getPassword(connInfo, st2, cb);
-      });
-    };
-    module.exports.warnTo = helper.warnTo;
-  }
-});
-
-// node_modules/pg/lib/client.js
-var require_client = __commonJS({
-  "node_modules/pg/lib/client.js"(exports, module) {
-    var EventEmitter = __require("events").EventEmitter;
-    var utils = require_utils();
-    var nodeUtils = __require("util");
-    var sasl = require_sasl();
-    var TypeOverrides2 = require_type_overrides();
-    var ConnectionParameters = require_connection_parameters();
-    var Query2 = require_query();
-    var defaults2 = require_defaults();
-    var Connection2 = require_connection();
-    var crypto3 = require_utils2();
-    var activeQueryDeprecationNotice = nodeUtils.deprecate(
-      () => {
-      },
-      "Client.activeQuery is deprecated and will be removed in pg@9.0"
-    );
-    var queryQueueDeprecationNotice = nodeUtils.deprecate(
-      () => {
-      },
-      "Client.queryQueue is deprecated and will be removed in pg@9.0."
-    );
-    var pgPassDeprecationNotice = nodeUtils.deprecate(
-      () => {
-      },
-      "pgpass support is deprecated and will be removed in pg@9.0. You can provide an async function as the password property to the Client/Pool constructor that returns a password instead. Within this function you can call the pgpass module in your own code."
-    );
-    var byoPromiseDeprecationNotice = nodeUtils.deprecate(
-      () => {
-      },
-      "Passing a custom Promise implementation to the Client/Pool constructor is deprecated and will be removed in pg@9.0."
-    );
-    var queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
-      () => {
-      },
-      "Calling client.query() when the client is already executing a query is deprecated and will be removed in pg@9.0. Use async/await or an external async flow control mechanism instead."
-    );
-    function coerceNumberOrDefault(value, defaultValue) {
-      if (typeof value === "number") {
-        return Number.isFinite(value) ? value : defaultValue;
-      }
-      if (typeof value === "string" && value.trim() !== "") {
-        const n3 = Number(value);
-        return Number.isFinite(n3) ? n3 : defaultValue;
-      }
-      return defaultValue;
-    }
-    var Client3 = class extends EventEmitter {
-      constructor(config) {
-        super();
-        this.connectionParameters = new ConnectionParameters(config);
-        this.user = this.connectionParameters.user;
-        this.database = this.connectionParameters.database;
-        this.port = this.connectionParameters.port;
-        this.host = this.connectionParameters.host;
-        Object.defineProperty(this, "password", {
-          configurable: true,
-          enumerable: false,
-          writable: true,
-          value: this.connectionParameters.password
-        });
-        this.replication = this.connectionParameters.replication;
-        const c5 = config || {};
-        if (c5.Promise) {
-          byoPromiseDeprecationNotice();
-        }
-        this._Promise = c5.Promise || global.Promise;
-        this._types = new TypeOverrides2(c5.types);
-        this._ending = false;
-        this._ended = false;
-        this._connecting = false;
-        this._connected = false;
-        this._connectionError = false;
-        this._queryable = true;
-        this._activeQuery = null;
-        this._txStatus = null;
-        this.enableChannelBinding = Boolean(c5.enableChannelBinding);
-        this.scramMaxIterations = coerceNumberOrDefault(c5.scramMaxIterations, sasl.DEFAULT_MAX_SCRAM_ITERATIONS);
-        this.connection = c5.connection || new Connection2({
-          stream: c5.stream,
-          ssl: this.connectionParameters.ssl,
-          sslNegotiation: this.connectionParameters.sslnegotiation,
-          keepAlive: c5.keepAlive || false,
-          keepAliveInitialDelayMillis: c5.keepAliveInitialDelayMillis || 0,
-          encoding: this.connectionParameters.client_encoding || "utf8"
-        });
-        this._queryQueue = [];
-        this._sentQueryQueue = [];
-        this.pipeline = Boolean(c5.pipeline);
-        this.binary = c5.binary || defaults2.binary;
-        this.processID = null;
-        this.secretKey = null;
-        this.ssl = this.connectionParameters.ssl || false;
-        this.sslNegotiation = this.connectionParameters.sslnegotiation || "postgres";
-        if (this.ssl && this.ssl.key) {
-          Object.defineProperty(this.ssl, "key", {
-            enumerable: false
-          });
-        }
-        this._connectionTimeoutMillis = c5.connectionTimeoutMillis || 0;
-      }
-      get activeQuery() {
-        activeQueryDeprecationNotice();
-        return this._activeQuery;
-      }
-      set activeQuery(val) {
-        activeQueryDeprecationNotice();
-        this._activeQuery = val;
-      }
-      _getActiveQuery() {
-        return this._activeQuery;
-      }
-      _errorAllQueries(err) {
-        const enqueueError = (query) => {
-          process.nextTick(() => {
-            query.handleError(err, this.connection);
-          });
-        };
-        const activeQuery = this._getActiveQuery();
-        if (activeQuery) {
-          enqueueError(activeQuery);
-          this._activeQuery = null;
-        }
-        this._sentQueryQueue.forEach(enqueueError);
-        this._sentQueryQueue.length = 0;
-        this._queryQueue.forEach(enqueueError);
-        this._queryQueue.length = 0;
-      }
-      _connect(callback) {
-        const self = this;
-        const con = this.connection;
-        this._connectionCallback = callback;
-        if (this._connecting || this._connected) {
-          const err = new Error("Client has already been connected. You cannot reuse a client.");
-          process.nextTick(() => {
-            callback(err);
-          });
-          return;
-        }
-        this._connecting = true;
-        if (this._connectionTimeoutMillis > 0) {
-          this.connectionTimeoutHandle = setTimeout(() => {
-            con._ending = true;
-            con.stream.destroy(new Error("timeout expired"));
-          }, this._connectionTimeoutMillis);
-          if (this.connectionTimeoutHandle.unref) {
-            this.connectionTimeoutHandle.unref();
-          }
-        }
-        if (this.host && this.host.indexOf("/") === 0) {
-          con.connect(this.host + "/.s.PGSQL." + this.port);
-        } else {
-          con.connect(this.port, this.host);
-        }
-        con.on("connect", function() {
-          if (self.ssl) {
-            if (self.sslNegotiation !== "direct") {
-              con.requestSsl();
-            }
-          } else {
-            con.startup(self.getStartupConf());
-          }
-        });
-        con.on("sslconnect", function() {
-          con.startup(self.getStartupConf());
-        });
-        this._attachListeners(con);
-        con.once("end", () => {
-          const error3 = this._ending ? new Error("Connection terminated") : new Error("Connection terminated unexpectedly");
-          clearTimeout(this.connectionTimeoutHandle);
-          this._errorAllQueries(error3);
-          this._ended = true;
-          if (!this._ending) {
-            if (this._connecting && !this._connectionError) {
-              if (this._connectionCallback) {
-                this._connectionCallback(error3);
-              } else {
-                this._handleErrorEvent(error3);
-              }
-            } else if (!this._connectionError) {
-              this._handleErrorEvent(error3);
-            }
-          }
-          process.nextTick(() => {
-            this.emit("end");
-          });
-        });
-      }
-      connect(callback) {
-        if (callback) {
-          this._connect(callback);
-          return;
-        }
-        return new this._Promise((resolve, reject) => {
-          this._connect((error3) => {
-            if (error3) {
-              reject(error3);
-            } else {
-              resolve(this);
-            }
-          });
-        });
-      }
-      _attachListeners(con) {
-        con.on("authenticationCleartextPassword", this._handleAuthCleartextPassword.bind(this));
-        con.on("authenticationMD5Password", this._handleAuthMD5Password.bind(this));
-        con.on("authenticationSASL", this._handleAuthSASL.bind(this));
-        con.on("authenticationSASLContinue", this._handleAuthSASLContinue.bind(this));
-        con.on("authenticationSASLFinal", this._handleAuthSASLFinal.bind(this));
-        con.on("backendKeyData", this._handleBackendKeyData.bind(this));
-        con.on("error", this._handleErrorEvent.bind(this));
-        con.on("errorMessage", this._handleErrorMessage.bind(this));
-        con.on("readyForQuery", this._handleReadyForQuery.bind(this));
-        con.on("notice", this._handleNotice.bind(this));
-        con.on("rowDescription", this._handleRowDescription.bind(this));
-        con.on("dataRow", this._handleDataRow.bind(this));
-        con.on("portalSuspended", this._handlePortalSuspended.bind(this));
-        con.on("emptyQuery", this._handleEmptyQuery.bind(this));
-        con.on("commandComplete", this._handleCommandComplete.bind(this));
-        con.on("parseComplete", this._handleParseComplete.bind(this));
-        con.on("copyInResponse", this._handleCopyInResponse.bind(this));
-        con.on("copyData", this._handleCopyData.bind(this));
-        con.on("notification", this._handleNotification.bind(this));
-      }
-      _getPassword(cb) {
-        const con = this.connection;
-        if (typeof this.password === "function") {
-          this._Promise.resolve().then(() => this.password(this.connectionParameters)).then((pass2) => {
-            if (pass2 !== void 0) {
-              if (typeof pass2 !== "string") {
-                con.emit("error", new TypeError("Password must be a string"));
-                return;
-              }
-              this.connectionParameters.password = this.password = pass2;
-            } else {
-              this.connectionParameters.password = this.password = null;
-            }
-            cb();
-          }).catch((err) => {
-            con.emit("error", err);
-          });
-        } else if (this.password !== null) {
-          cb();
-        } else {
-          try {
-            const pgPass = require_lib();
-            pgPass(this.connectionParameters, (pass2) => {
-              if (void 0 !== pass2) {
-                pgPassDeprecationNotice();
-                this.connectionParameters.password = this.password = pass2;
-              }
-              cb();
-            });
-          } catch (e5) {
-            this.emit("error", e5);
-          }
-        }
-      }
-      _handleAuthCleartextPassword(msg) {
-        this._getPassword(() => {
-          this.connection.password(this.password);
-        });
-      }
-      _handleAuthMD5Password(msg) {
-        this._getPassword(async () => {
-          try {
-            const hashedPassword = await crypto3.postgresMd5PasswordHash(this.user, this.password, msg.salt);
-            this.connection.password(hashedPassword);
-          } catch (e5) {
-            this.emit("error", e5);
-          }
-        });
-      }
-      _handleAuthSASL(msg) {
-        this._getPassword(() => {
-          try {
-            this.saslSession = sasl.startSession(
-              msg.mechanisms,
-              this.enableChannelBinding && this.connection.stream,
-              this.scramMaxIterations
-            );
-            this.connection.sendSASLInitialResponseMessage(this.saslSession.mechanism, this.saslSession.response);
-          } catch (err) {
-            this.connection.emit("error", err);
-          }
-        });
-      }
-      async _handleAuthSASLContinue(msg) {
-        try {
-          await sasl.continueSession(
-            this.saslSession,
-            this.password,
-            msg.data,
-            this.enableChannelBinding && this.connection.stream
-          );
-          this.connection.sendSCRAMClientFinalMessage(this.saslSession.response);
-        } catch (err) {
-          this.connection.emit("error", err);
-        }
-      }
-      _handleAuthSASLFinal(msg) {
-        try {
-          sasl.finalizeSession(this.saslSession, msg.data);
-          this.saslSession = null;
-        } catch (err) {
-          this.connection.emit("error", err);
-        }
-      }
-      _handleBackendKeyData(msg) {
-        this.processID = msg.processID;
-        this.secretKey = msg.secretKey;
-      }
-      _handleReadyForQuery(msg) {
-        if (this._connecting) {
-          this._connecting = false;
-          this._connected = true;
-          clearTimeout(this.connectionTimeoutHandle);
-          if (this._connectionCallback) {
-            this._connectionCallback(null, this);
-            this._connectionCallback = null;
-          }
-          this.emit("connect");
-        }
-        const activeQuery = this._getActiveQuery();
-        this._activeQuery = null;
-        this._txStatus = msg?.status ?? null;
-        this.readyForQuery = true;
-        if (activeQuery) {
-          activeQuery.handleReadyForQuery(this.connection);
-        }
-        this._pulseQueryQueue();
-      }
-      // if we receive an error event or error message
-      // during the connection process we handle it here
-      _handleErrorWhileConnecting(err) {
-        if (this._connectionError) {
-          return;
-        }
-        this._connectionError = true;
-        clearTimeout(this.connectionTimeoutHandle);
-        if (this._connectionCallback) {
-          return this._connectionCallback(err);
-        }
-        this.emit("error", err);
-      }
-      // if we're connected and we receive an error event from the connection
-      // this means the socket is dead - do a hard abort of all queries and emit
-      // the socket error on the client as well
-      _handleErrorEvent(err) {
-        if (this._connecting) {
-          return this._handleErrorWhileConnecting(err);
-        }
-        this._queryable = false;
-        this._errorAllQueries(err);
-        this.emit("error", err);
-      }
-      // handle error messages from the postgres backend
-      _handleErrorMessage(msg) {
-        if (this._connecting) {
-          return this._handleErrorWhileConnecting(msg);
-        }
-        const activeQuery = this._getActiveQuery();
-        if (!activeQuery) {
-          this._handleErrorEvent(msg);
-          return;
-        }
-        this._activeQuery = null;
-        if (activeQuery.name) {
-          delete this.connection.submittedNamedStatements[activeQuery.name];
-        }
-        activeQuery.handleError(msg, this.connection);
-      }
-      _handleRowDescription(msg) {
-        const activeQuery = this._getActiveQuery();
-        if (activeQuery == null) {
-          const error3 = new Error("Received unexpected rowDescription message from backend.");
-          this._handleErrorEvent(error3);
-          return;
-        }
-        activeQuery.handleRowDescription(msg);
-      }
-      _handleDataRow(msg) {
-        const activeQuery = this._getActiveQuery();
-        if (activeQuery == null) {
-          const error3 = new Error("Received unexpected dataRow message from backend.");
-          this._handleErrorEvent(error3);
-          return;
-        }
-        activeQuery.handleDataRow(msg);
-      }
-      _handlePortalSuspended(msg) {
-        const activeQuery = this._getActiveQuery();
-        if (activeQuery == null) {
-          const error3 = new Error("Received unexpected portalSuspended message from backend.");
-          this._handleErrorEvent(error3);
-          return;
-        }
-        activeQuery.handlePortalSuspended(this.connection);
-      }
-      _handleEmptyQuery(msg) {
-        const activeQuery = this._getActiveQuery();
-        if (activeQuery == null) {
-          const error3 = new Error("Received unexpected emptyQuery message from backend.");
-          this._handleErrorEvent(error3);
-          return;
-        }
-        activeQuery.handleEmptyQuery(this.connection);
-      }
-      _handleCommandComplete(msg) {
-        const activeQuery = this._getActiveQuery();
-        if (activeQuery == null) {
-          const error3 = new Error("Received unexpected commandComplete message from backend.");
-          this._handleErrorEvent(error3);
-          return;
-        }
-        activeQuery.handleCommandComplete(msg, this.connection);
-      }
-      _handleParseComplete() {
-        const activeQuery = this._getActiveQuery();
-        if (activeQuery == null) {
-          const error3 = new Error("Received unexpected parseComplete message from backend.");
-          this._handleErrorEvent(error3);
-          return;
-        }
-        if (activeQuery.name) {
-          this.connection.parsedStatements[activeQuery.name] = activeQuery.text;
-          delete this.connection.submittedNamedStatements[activeQuery.name];
-        }
-      }
-      _handleCopyInResponse(msg) {
-        const activeQuery = this._getActiveQuery();
-        if (activeQuery == null) {
-          const error3 = new Error("Received unexpected copyInResponse message from backend.");
-          this._handleErrorEvent(error3);
-          return;
-        }
-        activeQuery.handleCopyInResponse(this.connection);
-      }
-      _handleCopyData(msg) {
-        const activeQuery = this._getActiveQuery();
-        if (activeQuery == null) {
-          const error3 = new Error("Received unexpected copyData message from backend.");
-          this._handleErrorEvent(error3);
-          return;
-        }
-        activeQuery.handleCopyData(msg, this.connection);
-      }
-      _handleNotification(msg) {
-        this.emit("notification", msg);
-      }
-      _handleNotice(msg) {
-        this.emit("notice", msg);
-      }
-      getStartupConf() {
-        const params = this.connectionParameters;
-        const data = {
-          user: params.user,
-          database: params.database
-        };
-        const appName = params.application_name || params.fallback_application_name;
-        if (appName) {
-          data.application_name = appName;
-        }
-        if (params.replication) {
-          data.replication = "" + params.replication;
-        }
-        if (params.statement_timeout) {
-          data.statement_timeout = String(parseInt(params.statement_timeout, 10));
-        }
-        if (params.lock_timeout) {
-          data.lock_timeout = String(parseInt(params.lock_timeout, 10));
-        }
-        if (params.idle_in_transaction_session_timeout) {
-          data.idle_in_transaction_session_timeout = String(parseInt(params.idle_in_transaction_session_timeout, 10));
-        }
-        if (params.options) {
-          data.options = params.options;
-        }
-        return data;
-      }
-      cancel(client, query) {
-        if (client.activeQuery === query) {
-          const con = this.connection;
-          if (this.host && this.host.indexOf("/") === 0) {
-            con.connect(this.host + "/.s.PGSQL." + this.port);
-          } else {
-            con.connect(this.port, this.host);
-          }
-          con.on("connect", function() {
-            con.cancel(client.processID, client.secretKey);
-          });
-        } else if (client._queryQueue.indexOf(query) !== -1) {
-          client._queryQueue.splice(client._queryQueue.indexOf(query), 1);
-        } else if (client._sentQueryQueue.indexOf(query) !== -1) {
-          query.callback = () => {
-          };
-        }
-      }
-      setTypeParser(oid, format2, parseFn) {
-        return this._types.setTypeParser(oid, format2, parseFn);
-      }
-      getTypeParser(oid, format2) {
-        return this._types.getTypeParser(oid, format2);
-      }
-      // escapeIdentifier and escapeLiteral moved to utility functions & exported
-      // on PG
-      // re-exported here for backwards compatibility
-      escapeIdentifier(str) {
-        return utils.escapeIdentifier(str);
-      }
-      escapeLiteral(str) {
-        return utils.escapeLiteral(str);
-      }
-      _pulseQueryQueue() {
-        if (this.pipeline) {
-          this._pulsePipelinedQueryQueue();
-          return;
-        }
-        if (this.readyForQuery === true) {
-          this._activeQuery = this._queryQueue.shift();
-          const activeQuery = this._getActiveQuery();
-          if (activeQuery) {
-            this.readyForQuery = false;
-            this.hasExecuted = true;
-            const queryError = activeQuery.submit(this.connection);
-            if (queryError) {
-              process.nextTick(() => {
-                activeQuery.handleError(queryError, this.connection);
-                this.readyForQuery = true;
-                this._pulseQueryQueue();
-              });
-            }
-          } else if (this.hasExecuted) {
-            this._activeQuery = null;
-            this.emit("drain");
-          }
-        }
-      }
-      _pulsePipelinedQueryQueue() {
-        if (!this._connected || !this._queryable) {
-          return;
-        }
-        while (this._queryQueue.length > 0) {
-          const query = this._queryQueue.shift();
-          this.hasExecuted = true;
-          const queryError = query.submit(this.connection);
-          if (queryError) {
-            process.nextTick(() => {
-              query.handleError(queryError, this.connection);
-            });
-            continue;
-          }
-          this._sentQueryQueue.push(query);
-        }
-        if (this.readyForQuery && !this._activeQuery && this._sentQueryQueue.length > 0) {
-          this._activeQuery = this._sentQueryQueue.shift();
-          this.readyForQuery = false;
-        }
-        if (!this._activeQuery && this._sentQueryQueue.length === 0 && this._queryQueue.length === 0 && this.hasExecuted) {
-          this.emit("drain");
-        }
-      }
-      query(config, values, callback) {
-        let query;
-        let result;
-        if (config == null) {
-          throw new TypeError("Client was passed a null or undefined query");
-        }
-        if (typeof config.submit === "function") {
-          result = query = config;
-          if (!query.callback) {
-            if (typeof values === "function") {
-              query.callback = values;
-            } else if (callback) {
-              query.callback = callback;
-            }
-          }
-        } else {
-          query = new Query2(config, values, callback);
-          if (!query.callback) {
-            result = new this._Promise((resolve, reject) => {
-              query.callback = (err, res) => err ? reject(err) : resolve(res);
-            }).catch((err) => {
-              Error.captureStackTrace(err);
-              throw err;
-            });
-          } else if (typeof query.callback !== "function") {
-            throw new TypeError("callback is not a function");
-          }
-        }
-        const readTimeout = config.query_timeout || this.connectionParameters.query_timeout;
-        if (readTimeout) {
-          const queryCallback = query.callback || (() => {
-          });
-          const readTimeoutTimer = setTimeout(() => {
-            const error3 = new Error("Query read timeout");
-            process.nextTick(() => {
-              query.handleError(error3, this.connection);
-            });
-            queryCallback(error3);
-            query.callback = () => {
-            };
-            const index = this._queryQueue.indexOf(query);
-            if (index > -1) {
-              this._queryQueue.splice(index, 1);
-            } else if (this.pipeline) {
-              this.connection.stream.destroy();
-              return;
-            }
-            this._pulseQueryQueue();
-          }, readTimeout);
-          query.callback = (err, res) => {
-            clearTimeout(readTimeoutTimer);
-            queryCallback(err, res);
-          };
-        }
-        if (this.binary && !query.binary) {
-          query.binary = true;
-        }
-        if (query._result && !query._result._types) {
-          query._result._types = this._types;
-        }
-        if (this.pipeline) {
-          const portalQuery = typeof config.submit === "function" && !(query instanceof Query2) ? "Custom query classes such as pg-cursor and pg-query-stream are" : query.rows ? "The `rows` option is" : null;
-          if (portalQuery) {
-            process.nextTick(() => {
-              query.handleError(new Error(`${portalQuery} not supported in pipeline mode`), this.connection);
-            });
-            return result;
-          }
-        }
-        if (!this._queryable) {
-          process.nextTick(() => {
-            query.handleError(new Error("Client has encountered a connection error and is not queryable"), this.connection);
-          });
-          return result;
-        }
-        if (this._ending) {
-          process.nextTick(() => {
-            query.handleError(new Error("Client was closed and is not queryable"), this.connection);
-          });
-          return result;
-        }
-        if (this._queryQueue.length > 0 && !this.pipeline) {
-          queryQueueLengthDeprecationNotice();
-        }
-        this._queryQueue.push(query);
-        this._pulseQueryQueue();
-        return result;
-      }
-      ref() {
-        this.connection.ref();
-      }
-      unref() {
-        this.connection.unref();
-      }
-      getTransactionStatus() {
-        return this._txStatus;
-      }
-      end(cb) {
-        this._ending = true;
-        if (!this.connection._connecting || this._ended) {
-          if (cb) {
-            cb();
-            return;
-          } else {
-            return this._Promise.resolve();
-          }
-        }
-        if (!this._queryable) {
-          this.connection.stream.destroy();
-        } else if (this.pipeline && (this._getActiveQuery() || this._sentQueryQueue.length > 0 || this._queryQueue.length > 0)) {
-          this.once("drain", () => this.connection.end());
-        } else if (this._getActiveQuery()) {
-          this.connection.stream.destroy();
-        } else {
-          this.connection.end();
-        }
-        if (cb) {
-          this.connection.once("end", cb);
-        } else {
-          return new this._Promise((resolve) => {
-            this.connection.once("end", resolve);
-          });
-        }
-      }
-      get queryQueue() {
-        queryQueueDeprecationNotice();
-        return this._queryQueue;
-      }
-    };
-    Client3.Query = Query2;
-    module.exports = Client3;
-  }
-});
-
-// node_modules/pg-pool/index.js
-var require_pg_pool = __commonJS({
-  "node_modules/pg-pool/index.js"(exports, module) {
-    "use strict";
-    var EventEmitter = __require("events").EventEmitter;
-    var NOOP = function() {
-    };
-    var removeWhere = (list2, predicate) => {
-      const i5 = list2.findIndex(predicate);
-      return i5 === -1 ? void 0 : list2.splice(i5, 1)[0];
-    };
-    var IdleItem = class {
-      constructor(client, idleListener, timeoutId) {
-        this.client = client;
-        this.idleListener = idleListener;
-        this.timeoutId = timeoutId;
-      }
-    };
-    var PendingItem = class {
-      constructor(callback) {
-        this.callback = callback;
-      }
-    };
-    function throwOnDoubleRelease() {
-      throw new Error("Release called on client which has already been released to the pool.");
-    }
-    function promisify2(Promise2, callback) {
-      if (callback) {
-        return { callback, result: void 0 };
-      }
-      let rej;
-      let res;
-      const cb = function(err, client) {
-        err ? rej(err) : res(client);
-      };
-      const result = new Promise2(function(resolve, reject) {
-        res = resolve;
-        rej = reject;
-      }).catch((err) => {
-        Error.captureStackTrace(err);
-        throw err;
-      });
-      return { callback: cb, result };
-    }
-    function makeIdleListener(pool, client) {
-      return function idleListener(err) {
-        err.client = client;
-        client.removeListener("error", idleListener);
-        client.on("error", () => {
-          pool.log("additional client error after disconnection due to error", err);
-        });
-        pool._remove(client);
-        pool.emit("error", err, client);
-      };
-    }
-    var Pool2 = class extends EventEmitter {
-      constructor(options, Client3) {
-        super();
-        this.options = Object.assign({}, options);
-        if (options != null && "password" in options) {
-          Object.defineProperty(this.options, "password", {
-            configurable: true,
-            enumerable: false,
-            writable: true,
-            value: options.password
-          });
-        }
-        if (options != null && options.ssl && options.ssl.key) {
-          Object.defineProperty(this.options.ssl, "key", {
-            enumerable: false
-          });
-        }
-        this.options.max = this.options.max || this.options.poolSize || 10;
-        this.options.min = this.options.min || 0;
-        this.options.maxUses = this.options.maxUses || Infinity;
-        this.options.allowExitOnIdle = this.options.allowExitOnIdle || false;
-        this.options.maxLifetimeSeconds = this.options.maxLifetimeSeconds || 0;
-        this.log = this.options.log || function() {
-        };
-        this.Client = this.options.Client || Client3 || require_lib2().Client;
-        this.Promise = this.options.Promise || global.Promise;
-        if (typeof this.options.idleTimeoutMillis === "undefined") {
-          this.options.idleTimeoutMillis = 1e4;
-        }
-        this._clients = [];
-        this._idle = [];
-        this._expired = /* @__PURE__ */ new WeakSet();
-        this._pendingQueue = [];
-        this._endCallback = void 0;
-        this.ending = false;
-        this.ended = false;
-      }
-      _promiseTry(f6) {
-        const Promise2 = this.Promise;
-        if (typeof Promise2.try === "function") {
-          return Promise2.try(f6);
-        }
-        return new Promise2((resolve) => resolve(f6()));
-      }
-      _isFull() {
-        return this._clients.length >= this.options.max;
-      }
-      _isAboveMin() {
-        return this._clients.length > this.options.min;
-      }
-      _pulseQueue() {
-        this.log("pulse queue");
-        if (this.ended) {
-          this.log("pulse queue ended");
-          return;
-        }
-        if (this.ending) {
-          this.log("pulse queue on ending");
-          if (this._idle.length) {
-            this._idle.slice().map((item) => {
-              this._remove(item.client);
-            });
-          }
-          if (!this._clients.length) {
-            this.ended = true;
-            this._endCallback();
-          }
-          return;
-        }
-        if (!this._pendingQueue.length) {
-          this.log("no queued requests");
-          return;
-        }
-        if (!this._idle.length && this._isFull()) {
-          return;
-        }
-        const pendingItem = this._pendingQueue.shift();
-        if (this._idle.length) {
-          const idleItem = this._idle.pop();
-          clearTimeout(idleItem.timeoutId);
-          const client = idleItem.client;
-          client.ref && client.ref();
-          const idleListener = idleItem.idleListener;
-          return this._acquireClient(client, pendingItem, idleListener, false);
-        }
-        if (!this._isFull()) {
-          return this.newClient(pendingItem);
-        }
-        throw new Error("unexpected condition");
-      }
-      _remove(client, callback) {
-        const removed = removeWhere(this._idle, (item) => item.client === client);
-        if (removed !== void 0) {
-          clearTimeout(removed.timeoutId);
-        }
-        this._clients = this._clients.filter((c5) => c5 !== client);
-        const context = this;
-        client.end(() => {
-          context.emit("remove", client);
-          if (typeof callback === "function") {
-            callback();
-          }
-        });
-      }
-      connect(cb) {
-        if (this.ending) {
-          const err = new Error("Cannot use a pool after calling end on the pool");
-          return cb ? cb(err) : this.Promise.reject(err);
-        }
-        const response = promisify2(this.Promise, cb);
-        const result = response.result;
-        if (this._isFull() || this._idle.length) {
-          if (this._idle.length) {
-            process.nextTick(() => this._pulseQueue());
-          }
-          if (!this.options.connectionTimeoutMillis) {
-            this._pendingQueue.push(new PendingItem(response.callback));
-            return result;
-          }
-          const queueCallback = (err, res, done) => {
-            clearTimeout(tid);
-            response.callback(err, res, done);
-          };
-          const pendingItem = new PendingItem(queueCallback);
-          const tid = setTimeout(() => {
-            removeWhere(this._pendingQueue, (i5) => i5.callback === queueCallback);
-            pendingItem.timedOut = true;
-            response.callback(new Error("timeout exceeded when trying to connect"));
-          }, this.options.connectionTimeoutMillis);
-          if (tid.unref) {
-            tid.unref();
-          }
-          this._pendingQueue.push(pendingItem);
-          return result;
-        }
-        this.newClient(new PendingItem(response.callback));
-        return result;
-      }
-      newClient(pendingItem) {
-        const client = new this.Client(this.options);
-        this._clients.push(client);
-        const idleListener = makeIdleListener(this, client);
-        this.log("checking client timeout");
-        let tid;
-        let timeoutHit = false;
-        if (this.options.connectionTimeoutMillis) {
-          tid = setTimeout(() => {
-            if (client.connection) {
-              this.log("ending client due to timeout");
-              timeoutHit = true;
-              client.connection.stream.destroy();
-            } else if (!client.isConnected()) {
-              this.log("ending client due to timeout");
-              timeoutHit = true;
-              client.end();
-            }
-          }, this.options.connectionTimeoutMillis);
-        }
-        this.log("connecting new client");
-        client.connect((err) => {
-          if (tid) {
-            clearTimeout(tid);
-          }
-          client.on("error", idleListener);
-          if (err) {
-            this.log("client failed to connect", err);
-            this._clients = this._clients.filter((c5) => c5 !== client);
-            if (timeoutHit) {
-              err = new Error("Connection terminated due to connection timeout", { cause: err });
-            }
-            this._pulseQueue();
-            if (!pendingItem.timedOut) {
-              pendingItem.callback(err, void 0, NOOP);
-            }
-          } else {
-            this.log("new client connected");
-            if (this.options.onConnect) {
-              this._promiseTry(() => this.options.onConnect(client)).then(
-                () => {
-                  this._afterConnect(client, pendingItem, idleListener);
-                },
-                (hookErr) => {
-                  this._clients = this._clients.filter((c5) => c5 !== client);
-                  client.end(() => {
-                    this._pulseQueue();
-                    if (!pendingItem.timedOut) {
-                      pendingItem.callback(hookErr, void 0, NOOP);
-                    }
-                  });
-                }
-              );
-              return;
-            }
-            return this._afterConnect(client, pendingItem, idleListener);
-          }
-        });
-      }
-      _afterConnect(client, pendingItem, idleListener) {
-        if (this.options.maxLifetimeSeconds !== 0) {
-          const maxLifetimeTimeout = setTimeout(() => {
-            this.log("ending client due to expired lifetime");
-            this._expired.add(client);
-            const idleIndex = this._idle.findIndex((idleItem) => idleItem.client === client);
-            if (idleIndex !== -1) {
-              this._acquireClient(
-                client,
-                new PendingItem((err, client2, clientRelease) => clientRelease()),
-                idleListener,
-                false
-              );
-            }
-          }, this.options.maxLifetimeSeconds * 1e3);
-          maxLifetimeTimeout.unref();
-          client.once("end", () => clearTimeout(maxLifetimeTimeout));
-        }
-        return this._acquireClient(client, pendingItem, idleListener, true);
-      }
-      // acquire a client for a pending work item
-      _acquireClient(client, pendingItem, idleListener, isNew) {
-        if (isNew) {
-          this.emit("connect", client);
-        }
-        this.emit("acquire", client);
-        client.release = this._releaseOnce(client, idleListener);
-        client.removeListener("error", idleListener);
-        if (!pendingItem.timedOut) {
-          if (isNew && this.options.verify) {
-            this.options.verify(client, (err) => {
-              if (err) {
-                client.release(err);
-                return pendingItem.callback(err, void 0, NOOP);
-              }
-              pendingItem.callback(void 0, client, client.release);
-            });
-          } else {
-            pendingItem.callback(void 0, client, client.release);
-          }
-        } else {
-          if (isNew && this.options.verify) {
-            this.options.verify(client, client.release);
-          } else {
-            client.release();
-          }
-        }
-      }
-      // returns a function that wraps _release and throws if called more than once
-      _releaseOnce(client, idleListener) {
-        let released = false;
-        return (err) => {
-          if (released) {
-            throwOnDoubleRelease();
-          }
-          released = true;
-          this._release(client, idleListener, err);
-        };
-      }
-      // release a client back to the poll, include an error
-      // to remove it from the pool
-      _release(client, idleListener, err) {
-        client.on("error", idleListener);
-        client._poolUseCount = (client._poolUseCount || 0) + 1;
-        this.emit("release", err, client);
-        if (err || this.ending || !client._queryable || client._ending || client._poolUseCount >= this.options.maxUses) {
-          if (client._poolUseCount >= this.options.maxUses) {
-            this.log("remove expended client");
-          }
-          return this._remove(client, this._pulseQueue.bind(this));
-        }
-        const isExpired = this._expired.has(client);
-        if (isExpired) {
-          this.log("remove expired client");
-          this._expired.delete(client);
-          return this._remove(client, this._pulseQueue.bind(this));
-        }
-        let tid;
-        if (this.options.idleTimeoutMillis && this._isAboveMin()) {
-          tid = setTimeout(() => {
-            if (this._isAboveMin()) {
-              this.log("remove idle client");
-              this._remove(client, this._pulseQueue.bind(this));
-            }
-          }, this.options.idleTimeoutMillis);
-          if (this.options.allowExitOnIdle) {
-            tid.unref();
-          }
-        }
-        if (this.options.allowExitOnIdle) {
-          client.unref();
-        }
-        this._idle.push(new IdleItem(client, idleListener, tid));
-        this._pulseQueue();
-      }
-      query(text2, values, cb) {
-        if (typeof text2 === "function") {
-          const response2 = promisify2(this.Promise, text2);
-          setImmediate(function() {
-            return response2.callback(new Error("Passing a function as the first parameter to pool.query is not supported"));
-          });
-          return response2.result;
-        }
-        if (typeof values === "function") {
-          cb = values;
-          values = void 0;
-        }
-        const response = promisify2(this.Promise, cb);
-        cb = response.callback;
-        this.connect((err, client) => {
-          if (err) {
-            return cb(err);
-          }
-          let clientReleased = false;
-          const onError = (err2) => {
-            if (clientReleased) {
-              return;
-            }
-            clientReleased = true;
-            client.release(err2);
-            cb(err2);
-          };
-          client.once("error", onError);
-          this.log("dispatching query");
-          try {
-            client.query(text2, values, (err2, res) => {
-              this.log("query dispatched");
-              client.removeListener("error", onError);
-              if (clientReleased) {
-                return;
-              }
-              clientReleased = true;
-              client.release(err2);
-              if (err2) {
-                return cb(err2);
-              }
-              return cb(void 0, res);
-            });
-          } catch (err2) {
-            client.release(err2);
-            return cb(err2);
-          }
-        });
-        return response.result;
-      }
-      end(cb) {
-        this.log("ending");
-        if (this.ending) {
-          const err = new Error("Called end on pool more than once");
-          return cb ? cb(err) : this.Promise.reject(err);
-        }
-        this.ending = true;
-        const promised = promisify2(this.Promise, cb);
-        this._endCallback = promised.callback;
-        this._pulseQueue();
-        return promised.result;
-      }
-      get waitingCount() {
-        return this._pendingQueue.length;
-      }
-      get idleCount() {
-        return this._idle.length;
-      }
-      get expiredCount() {
-        return this._clients.reduce((acc, client) => acc + (this._expired.has(client) ? 1 : 0), 0);
-      }
-      get totalCount() {
-        return this._clients.length;
-      }
-    };
-    module.exports = Pool2;
-  }
-});
-
-// node_modules/pg/lib/native/query.js
-var require_query2 = __commonJS({
-  "node_modules/pg/lib/native/query.js"(exports, module) {
-    "use strict";
-    var EventEmitter = __require("events").EventEmitter;
-    var util = __require("util");
-    var utils = require_utils();
-    var NativeQuery = module.exports = function(config, values, callback) {
-      EventEmitter.call(this);
-      config = utils.normalizeQueryConfig(config, values, callback);
-      this.text = config.text;
-      this.values = config.values;
-      this.name = config.name;
-      this.queryMode = config.queryMode;
-      this.callback = config.callback;
-      this.state = "new";
-      this._arrayMode = config.rowMode === "array";
-      this._emitRowEvents = false;
-      this.on(
-        "newListener",
-        function(event) {
-          if (event === "row") this._emitRowEvents = true;
-        }.bind(this)
-      );
-    };
-    util.inherits(NativeQuery, EventEmitter);
-    var errorFieldMap = {
-      sqlState: "code",
-      statementPosition: "position",
-      messagePrimary: "message",
-      messageDetail: "detail",
-      messageHint: "hint",
-      context: "where",
-      schemaName: "schema",
-      tableName: "table",
-      columnName: "column",
-      dataTypeName: "dataType",
-      constraintName: "constraint",
-      sourceFile: "file",
-      sourceLine: "line",
-      sourceFunction: "routine"
-    };
-    NativeQuery.prototype.handleError = function(err) {
-      const fields = this.native && this.native.pq.resultErrorFields();
-      if (fields) {
-        for (const key in fields) {
-          const normalizedFieldName = errorFieldMap[key] || key;
-          err[normalizedFieldName] = fields[key];
-        }
-      }
-      if (this.callback) {
-        this.callback(err);
-      } else {
-        this.emit("error", err);
-      }
-      this.state = "error";
-    };
-    NativeQuery.prototype.then = function(onSuccess, onFailure) {
-      return this._getPromise().then(onSuccess, onFailure);
-    };
-    NativeQuery.prototype.catch = function(callback) {
-      return this._getPromise().catch(callback);
-    };
-    NativeQuery.prototype._getPromise = function() {
-      if (this._promise) return this._promise;
-      this._promise = new Promise(
-        function(resolve, reject) {
-          this._once("end", resolve);
-          this._once("error", reject);
-        }.bind(this)
-      );
-      return this._promise;
-    };
-    NativeQuery.prototype.submit = function(client) {
-      this.state = "running";
-      const self = this;
-      this.native = client.native;
-      client.native.arrayMode = this._arrayMode;
-      let after = function(err, rows, results) {
-        client.native.arrayMode = false;
-        setImmediate(function() {
-          self.emit("_done");
-        });
-        if (err) {
-          return self.handleError(err);
-        }
-        if (self._emitRowEvents) {
-          if (results.length > 1) {
-            rows.forEach((rowOfRows, i5) => {
-              rowOfRows.forEach((row2) => {
-                self.emit("row", row2, results[i5]);
-              });
-            });
-          } else {
-            rows.forEach(function(row2) {
-              self.emit("row", row2, results);
-            });
-          }
-        }
-        self.state = "end";
-        self.emit("end", results);
-        if (self.callback) {
-          self.callback(null, results);
-        }
-      };
-      if (process.domain) {
-        after = process.domain.bind(after);
-      }
-      if (this.name) {
-        if (this.name.length > 63) {
-          console.error("Warning! Postgres only supports 63 characters for query names.");
-          console.error("You supplied %s (%s)", this.name, this.name.length);
-          console.error("This can cause conflicts and silent errors executing queries");
-        }
-        const values = (this.values || []).map(utils.prepareValue);
-        if (client.namedQueries[this.name] !== void 0) {
-          if (this.text && client.namedQueries[this.name] !== this.text) {
-            const err = new Error(`Prepared statements must be unique - '${this.name}' was used for a different statement`);
-            return after(err);
-          }
-          return client.native.execute(this.name, values, after);
-        }
-        return client.native.prepare(this.name, this.text, values.length, function(err) {
-          if (err) return after(err);
-          client.namedQueries[self.name] = self.text;
-          return self.native.execute(self.name, values, after);
-        });
-      } else if (this.values) {
-        if (!Array.isArray(this.values)) {
-          const err = new Error("Query values must be an array");
-          return after(err);
-        }
-        const vals = this.values.map(utils.prepareValue);
-        client.native.query(this.text, vals, after);
-      } else if (this.queryMode === "extended") {
-        client.native.query(this.text, [], after);
-      } else {
-        client.native.query(this.text, after);
-      }
-    };
-  }
-});
-
-// node_modules/pg/lib/native/client.js
-var require_client2 = __commonJS({
-  "node_modules/pg/lib/native/client.js"(exports, module) {
-    var nodeUtils = __require("util");
-    var Native;
-    try {
-      Native = __require("pg-native");
-    } catch (e5) {
-      throw e5;
-    }
-    var TypeOverrides2 = require_type_overrides();
-    var EventEmitter = __require("events").EventEmitter;
-    var util = __require("util");
-    var ConnectionParameters = require_connection_parameters();
-    var NativeQuery = require_query2();
-    var queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
-      () => {
-      },
-      "Calling client.query() when the client is already executing a query is deprecated and will be removed in pg@9.0. Use async/await or an external async flow control mechanism instead."
-    );
-    var Client3 = module.exports = function(config) {
-      EventEmitter.call(this);
-      config = config || {};
-      this._Promise = config.Promise || global.Promise;
-      this._types = new TypeOverrides2(config.types);
-      this.native = new Native({
-        types: this._types
-      });
-      this._queryQueue = [];
-      this._ending = false;
-      this._connecting = false;
-      this._connected = false;
-      this._queryable = true;
-      this.pipeline = Boolean(config.pipeline);
-      this._pipelineInFlight = false;
-      const cp2 = this.connectionParameters = new ConnectionParameters(config);
-      if (config.nativeConnectionString) cp2.nativeConnectionString = config.nativeConnectionString;
-      this.user = cp2.user;
-      Object.defineProperty(this, "password", {
-        configurable: true,
-        enumerable: false,
-        writable: true,
-        value: cp2.password
-      });
-      this.database = cp2.database;
-      this.host = cp2.host;
-      this.port = cp2.port;
-      this.namedQueries = {};
-    };
-    Client3.Query = NativeQuery;
-    util.inherits(Client3, EventEmitter);
-    Client3.prototype._errorAllQueries = function(err) {
-      const enqueueError = (query) => {
-        process.nextTick(() => {
-          query.native = this.native;
-          query.handleError(err);
-        });
-      };
-      if (this._hasActiveQuery()) {
-        enqueueError(this._activeQuery);
-        this._activeQuery = null;
-      }
-      this._queryQueue.forEach(enqueueError);
-      this._queryQueue.length = 0;
-    };
-    Client3.prototype._connect = function(cb) {
-      const self = this;
-      if (this._connecting) {
-        process.nextTick(() => cb(new Error("Client has already been connected. You cannot reuse a client.")));
-        return;
-      }
-      this._connecting = true;
-      this.connectionParameters.getLibpqConnectionString(function(err, conString) {
-        if (self.connectionParameters.nativeConnectionString) conString = self.connectionParameters.nativeConnectionString;
-        if (err) return cb(err);
-        self.native.connect(conString, function(err2) {
-          if (err2) {
-            self.native.end();
-            return cb(err2);
-          }
-          self._connected = true;
-          self.native.on("error", function(err3) {
-            self._queryable = false;
-            self._errorAllQueries(err3);
-            self.emit("error", err3);
-          });
-          self.native.on("notification", function(msg) {
-            self.emit("notification", {
-              channel: msg.relname,
-              payload: msg.extra
-            });
-          });
-          self.emit("connect");
-          self._pulseQueryQueue(true);
-          cb(null, this);
-        });
-      });
-    };
-    Client3.prototype.connect = function(callback) {
-      if (callback) {
-        this._connect(callback);
-        return;
-      }
-      return new this._Promise((resolve, reject) => {
-        this._connect((error3) => {
-          if (error3) {
-            reject(error3);
-          } else {
-            resolve(this);
-          }
-        });
-      });
-    };
-    Client3.prototype.query = function(config, values, callback) {
-      let query;
-      let result;
-      let readTimeout;
-      let readTimeoutTimer;
-      let queryCallback;
-      if (config === null || config === void 0) {
-        throw new TypeError("Client was passed a null or undefined query");
-      } else if (typeof config.submit === "function") {
-        readTimeout = config.query_timeout || this.connectionParameters.query_timeout;
-        result = query = config;
-        if (typeof values === "function") {
-          config.callback = values;
-        }
-      } else {
-        readTimeout = config.query_timeout || this.connectionParameters.query_timeout;
-        query = new NativeQuery(config, values, callback);
-        if (!query.callback) {
-          let resolveOut, rejectOut;
-          result = new this._Promise((resolve, reject) => {
-            resolveOut = resolve;
-            rejectOut = reject;
-          }).catch((err) => {
-            Error.captureStackTrace(err);
-            throw err;
-          });
-          query.callback = (err, res) => err ? rejectOut(err) : resolveOut(res);
-        }
-      }
-      if (readTimeout) {
-        queryCallback = query.callback || (() => {
-        });
-        readTimeoutTimer = setTimeout(() => {
-          const error3 = new Error("Query read timeout");
-          process.nextTick(() => {
-            query.handleError(error3, this.connection);
-          });
-          queryCallback(error3);
-          query.callback = () => {
-          };
-          const index = this._queryQueue.indexOf(query);
-          if (index > -1) {
-            this._queryQueue.splice(index, 1);
-          }
-          this._pulseQueryQueue();
-        }, readTimeout);
-        query.callback = (err, res) => {
-          clearTimeout(readTimeoutTimer);
-          queryCallback(err, res);
-        };
-      }
-      if (!this._queryable) {
-        query.native = this.native;
-        process.nextTick(() => {
-          query.handleError(new Error("Client has encountered a connection error and is not queryable"));
-        });
-        return result;
-      }
-      if (this._ending) {
-        query.native = this.native;
-        process.nextTick(() => {
-          query.handleError(new Error("Client was closed and is not queryable"));
-        });
-        return result;
-      }
-      if (this._queryQueue.length > 0 && !this.pipeline) {
-        queryQueueLengthDeprecationNotice();
-      }
-      this._queryQueue.push(query);
-      this._pulseQueryQueue();
-      return result;
-    };
-    Client3.prototype.end = function(cb) {
-      const self = this;
-      this._ending = true;
-      if (this._connecting && !this._connected) {
-        this.once("connect", () => {
-          this.end(() => {
-          });
-        });
-      }
-      let result;
-      if (!cb) {
-        result = new this._Promise(function(resolve, reject) {
-          cb = (err) => err ? reject(err) : resolve();
-        });
-      }
-      const doEnd = function() {
-        self.native.end(function() {
-          self._connected = false;
-          self._errorAllQueries(new Error("Connection terminated"));
-          process.nextTick(() => {
-            self.emit("end");
-            if (cb) cb();
-          });
-        });
-      };
-      if (this.pipeline && (this._pipelineInFlight || this._queryQueue.length > 0)) {
-        this.once("drain", doEnd);
-      } else {
-        doEnd();
-      }
-      return result;
-    };
-    Client3.prototype._hasActiveQuery = function() {
-      return this._activeQuery && this._activeQuery.state !== "error" && this._activeQuery.state !== "end";
-    };
-    Client3.prototype._pulseQueryQueue = function(initialConnection) {
-      if (!this._connected) {
-        return;
-      }
-      if (this.pipeline && !initialConnection) {
-        return this._pulsePipelinedQueryQueue();
-      }
-      if (this._hasActiveQuery()) {
-        return;
-      }
-      const query = this._queryQueue.shift();
-      if (!query) {
-        if (!initialConnection) {
-          this.emit("drain");
-        }
-        return;
-      }
-      this._activeQuery = query;
-      query.submit(this);
-      const self = this;
-      query.once("_done", function() {
-        self._pulseQueryQueue();
-      });
-    };
-    Client3.prototype._pulsePipelinedQueryQueue = function() {
-      if (!this._connected || this._pipelineInFlight) {
-        return;
-      }
-      if (this._queryQueue.length === 0) {
-        if (this.hasExecuted) {
-          this.emit("drain");
-        }
-        return;
-      }
-      this._pipelineInFlight = true;
-      const self = this;
-      const queries = [];
-      const nativeQueries = [];
-      const utils = require_utils();
-      while (this._queryQueue.length > 0) {
-        const query = this._queryQueue.shift();
-        this.hasExecuted = true;
-        nativeQueries.push(query);
-        const values = query.values ? query.values.map(utils.prepareValue) : null;
-        const pipelineEntry = { text: query.text, name: query.name, arrayMode: query._arrayMode };
-        if (values) {
-          pipelineEntry.values = values;
-        }
-        if (query.name && this.namedQueries[query.name]) {
-          pipelineEntry._alreadyPrepared = true;
-        }
-        queries.push(pipelineEntry);
-      }
-      this.native.pipeline(queries, function(err, results) {
-        self._pipelineInFlight = false;
-        if (err) {
-          self._connected = false;
-          self._queryable = false;
-          for (let i5 = 0; i5 < nativeQueries.length; i5++) {
-            const q4 = nativeQueries[i5];
-            q4.native = self.native;
-            q4.handleError(err);
-          }
-          self._errorAllQueries(err);
-          self.emit("error", err);
-          self.emit("end");
-          return;
-        }
-        for (let i5 = 0; i5 < nativeQueries.length; i5++) {
-          const q4 = nativeQueries[i5];
-          const r5 = results[i5];
-          q4.native = self.native;
-          if (r5.err) {
-            q4.handleError(r5.err);
-          } else {
-            if (q4.name) {
-              self.namedQueries[q4.name] = q4.text;
-            }
-            q4.state = "end";
-            q4.emit("end", r5.result);
-            if (q4.callback) {
-              q4.callback(null, r5.result);
-            }
-          }
-          setImmediate(function() {
-            q4.emit("_done");
-          });
-        }
-        self._pulsePipelinedQueryQueue();
-      });
-    };
-    Client3.prototype.cancel = function(query) {
-      if (this._activeQuery === query) {
-        this.native.cancel(function() {
-        });
-      } else if (this._queryQueue.indexOf(query) !== -1) {
-        this._queryQueue.splice(this._queryQueue.indexOf(query), 1);
-      }
-    };
-    Client3.prototype.ref = function() {
-    };
-    Client3.prototype.unref = function() {
-    };
-    Client3.prototype.setTypeParser = function(oid, format2, parseFn) {
-      return this._types.setTypeParser(oid, format2, parseFn);
-    };
-    Client3.prototype.getTypeParser = function(oid, format2) {
-      return this._types.getTypeParser(oid, format2);
-    };
-    Client3.prototype.isConnected = function() {
-      return this._connected;
-    };
-    Client3.prototype.getTransactionStatus = function() {
-      return this.native.getTransactionStatus();
-    };
-  }
-});
-
-// node_modules/pg/lib/native/index.js
-var require_native = __commonJS({
-  "node_modules/pg/lib/native/index.js"(exports, module) {
-    "use strict";
-    module.exports = require_client2();
-  }
-});
-
-// node_modules/pg/lib/index.js
-var require_lib2 = __commonJS({
-  "node_modules/pg/lib/index.js"(exports, module) {
-    "use strict";
-    var Client3 = require_client();
-    var defaults2 = require_defaults();
-    var Connection2 = require_connection();
-    var Result2 = require_result();
-    var utils = require_utils();
-    var Pool2 = require_pg_pool();
-    var TypeOverrides2 = require_type_overrides();
-    var { DatabaseError: DatabaseError2 } = require_dist();
-    var { escapeIdentifier: escapeIdentifier2, escapeLiteral: escapeLiteral2 } = require_utils();
-    var poolFactory = (Client4) => {
-      return class BoundPool extends Pool2 {
-        constructor(options) {
-          super(options, Client4);
-        }
-      };
-    };
-    var PG = function(clientConstructor2) {
-      this.defaults = defaults2;
-      this.Client = clientConstructor2;
-      this.Query = this.Client.Query;
-      this.Pool = poolFactory(this.Client);
-      this._pools = [];
-      this.Connection = Connection2;
-      this.types = require_pg_types();
-      this.DatabaseError = DatabaseError2;
-      this.TypeOverrides = TypeOverrides2;
-      this.escapeIdentifier = escapeIdentifier2;
-      this.escapeLiteral = escapeLiteral2;
-      this.Result = Result2;
-      this.utils = utils;
-    };
-    var clientConstructor = Client3;
-    var forceNative = false;
-    try {
-      forceNative = !!process.env.NODE_PG_FORCE_NATIVE;
-    } catch {
-    }
-    if (forceNative) {
-      clientConstructor = require_native();
-    }
-    module.exports = new PG(clientConstructor);
-    Object.defineProperty(module.exports, "native", {
-      configurable: true,
-      enumerable: false,
-      get() {
-        let native = null;
-        try {
-          native = new PG(require_native());
-        } catch (err) {
-          if (err.code !== "MODULE_NOT_FOUND") {
-            throw err;
-          }
-        }
-        Object.defineProperty(module.exports, "native", {
-          value: native
-        });
-        return native;
-      }
-    });
-  }
-});
-
 // node_modules/@aws-sdk/checksums/dist-es/submodules/flexible-checksums/constants.js
 var RequestChecksumCalculation, DEFAULT_REQUEST_CHECKSUM_CALCULATION, ResponseChecksumValidation, DEFAULT_RESPONSE_CHECKSUM_VALIDATION, ChecksumAlgorithm, ChecksumLocation, DEFAULT_CHECKSUM_ALGORITHM;
 var init_constants = __esm({
@@ -5687,19 +376,19 @@ var init_emitWarningIfUnsupportedVersion = __esm({
     state = {
       warningEmitted: false
     };
-    emitWarningIfUnsupportedVersion = (version2) => {
-      if (version2 && !state.warningEmitted) {
+    emitWarningIfUnsupportedVersion = (version) => {
+      if (version && !state.warningEmitted) {
         if (process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED === "true") {
           state.warningEmitted = true;
           return;
         }
-        const userMajorVersion = parseInt(version2.substring(1, version2.indexOf(".")));
+        const userMajorVersion = parseInt(version.substring(1, version.indexOf(".")));
         const vv = 22;
         if (userMajorVersion < vv) {
           state.warningEmitted = true;
           process.emitWarning(`NodeVersionSupportWarning: The AWS SDK for JavaScript (v3)
 versions published after the first week of January 2027
-will require node >=${vv}. You are running node ${version2}.
+will require node >=${vv}. You are running node ${version}.
 
 To continue receiving updates to AWS services, bug fixes,
 and security updates please upgrade to node >=${vv}.
@@ -7382,16 +2071,16 @@ var init_getProfileName = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFilepath.js
-import { createHash as createHash2 } from "node:crypto";
-import { join as join3 } from "node:path";
+import { createHash } from "node:crypto";
+import { join as join2 } from "node:path";
 var getSSOTokenFilepath;
 var init_getSSOTokenFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFilepath.js"() {
     init_getHomeDir();
     getSSOTokenFilepath = (id) => {
-      const hasher = createHash2("sha1");
+      const hasher = createHash("sha1");
       const cacheName = hasher.update(id).digest("hex");
-      return join3(getHomeDir(), ".aws", "sso", "cache", `${cacheName}.json`);
+      return join2(getHomeDir(), ".aws", "sso", "cache", `${cacheName}.json`);
     };
   }
 });
@@ -7446,24 +2135,24 @@ var init_getConfigData = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getConfigFilepath.js
-import { join as join4 } from "node:path";
+import { join as join3 } from "node:path";
 var ENV_CONFIG_PATH, getConfigFilepath;
 var init_getConfigFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getConfigFilepath.js"() {
     init_getHomeDir();
     ENV_CONFIG_PATH = "AWS_CONFIG_FILE";
-    getConfigFilepath = () => process.env[ENV_CONFIG_PATH] || join4(getHomeDir(), ".aws", "config");
+    getConfigFilepath = () => process.env[ENV_CONFIG_PATH] || join3(getHomeDir(), ".aws", "config");
   }
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getCredentialsFilepath.js
-import { join as join5 } from "node:path";
+import { join as join4 } from "node:path";
 var ENV_CREDENTIALS_PATH, getCredentialsFilepath;
 var init_getCredentialsFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getCredentialsFilepath.js"() {
     init_getHomeDir();
     ENV_CREDENTIALS_PATH = "AWS_SHARED_CREDENTIALS_FILE";
-    getCredentialsFilepath = () => process.env[ENV_CREDENTIALS_PATH] || join5(getHomeDir(), ".aws", "credentials");
+    getCredentialsFilepath = () => process.env[ENV_CREDENTIALS_PATH] || join4(getHomeDir(), ".aws", "credentials");
   }
 });
 
@@ -7543,7 +2232,7 @@ var init_readFile = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/loadSharedConfigFiles.js
-import { join as join6 } from "node:path";
+import { join as join5 } from "node:path";
 var swallowError, loadSharedConfigFiles;
 var init_loadSharedConfigFiles = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/loadSharedConfigFiles.js"() {
@@ -7561,11 +2250,11 @@ var init_loadSharedConfigFiles = __esm({
       const relativeHomeDirPrefix = "~/";
       let resolvedFilepath = filepath;
       if (filepath.startsWith(relativeHomeDirPrefix)) {
-        resolvedFilepath = join6(homeDir, filepath.slice(2));
+        resolvedFilepath = join5(homeDir, filepath.slice(2));
       }
       let resolvedConfigFilepath = configFilepath;
       if (configFilepath.startsWith(relativeHomeDirPrefix)) {
-        resolvedConfigFilepath = join6(homeDir, configFilepath.slice(2));
+        resolvedConfigFilepath = join5(homeDir, configFilepath.slice(2));
       }
       const parsedFiles = await Promise.all([
         readFile2(resolvedConfigFilepath, {
@@ -8325,11 +3014,11 @@ var init_createWaiter = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/client/smithy-client/client.js
-var Client2;
+var Client;
 var init_client = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/smithy-client/client.js"() {
     init_MiddlewareStack();
-    Client2 = class {
+    Client = class {
       config;
       middlewareStack = constructStack();
       initConfig;
@@ -9612,8 +4301,8 @@ var warningEmitted, emitWarningIfUnsupportedVersion2;
 var init_emitWarningIfUnsupportedVersion2 = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/smithy-client/emitWarningIfUnsupportedVersion.js"() {
     warningEmitted = false;
-    emitWarningIfUnsupportedVersion2 = (version2) => {
-      if (version2 && !warningEmitted && parseInt(version2.substring(1, version2.indexOf("."))) < 16) {
+    emitWarningIfUnsupportedVersion2 = (version) => {
+      if (version && !warningEmitted && parseInt(version.substring(1, version.indexOf("."))) < 16) {
         warningEmitted = true;
       }
     };
@@ -9947,7 +4636,7 @@ var init_client_command_builder = __esm({
 var client_exports = {};
 __export(client_exports, {
   AlgorithmId: () => import_types8.AlgorithmId,
-  Client: () => Client2,
+  Client: () => Client,
   Command: () => Command2,
   NoOpLogger: () => NoOpLogger,
   SENSITIVE_STRING: () => SENSITIVE_STRING2,
@@ -11812,7 +6501,7 @@ var init_serdePlugin = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/serde/hash-node/hash-node.js
-import { createHash as createHash3, createHmac } from "node:crypto";
+import { createHash as createHash2, createHmac } from "node:crypto";
 function castSourceData(toCast, encoding) {
   if (Buffer.isBuffer(toCast)) {
     return toCast;
@@ -11846,7 +6535,7 @@ var init_hash_node = __esm({
         return Promise.resolve(this.hash.digest());
       }
       reset() {
-        this.hash = this.secret ? createHmac(this.algorithmIdentifier, castSourceData(this.secret)) : createHash3(this.algorithmIdentifier);
+        this.hash = this.secret ? createHmac(this.algorithmIdentifier, castSourceData(this.secret)) : createHash2(this.algorithmIdentifier);
       }
     };
   }
@@ -13119,7 +7808,7 @@ var init_HashCalculator = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/hash-stream-node/fileStreamHasher.js
-import { createReadStream as createReadStream2 } from "node:fs";
+import { createReadStream } from "node:fs";
 var fileStreamHasher, isReadStream;
 var init_fileStreamHasher = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/hash-stream-node/fileStreamHasher.js"() {
@@ -13129,7 +7818,7 @@ var init_fileStreamHasher = __esm({
         reject(new Error("Unable to calculate hash for non-file streams."));
         return;
       }
-      const fileStreamTee = createReadStream2(fileStream.path, {
+      const fileStreamTee = createReadStream(fileStream.path, {
         start: fileStream.start,
         end: fileStream.end
       });
@@ -13197,17 +7886,17 @@ function compress(state2, block) {
     const tmp = d5;
     d5 = c5;
     c5 = b6;
-    const s4 = S2[(i5 >> 4) * 4 + (i5 & 3)];
-    const sum = (a5 + f6 & M2) + (x + T[i5] & M2) & M2;
-    b6 = b6 + ((sum << s4 | sum >>> 32 - s4) >>> 0) & M2;
+    const s4 = S[(i5 >> 4) * 4 + (i5 & 3)];
+    const sum = (a5 + f6 & M) + (x + T[i5] & M) & M;
+    b6 = b6 + ((sum << s4 | sum >>> 32 - s4) >>> 0) & M;
     a5 = tmp;
   }
-  state2[0] = state2[0] + a5 & M2;
-  state2[1] = state2[1] + b6 & M2;
-  state2[2] = state2[2] + c5 & M2;
-  state2[3] = state2[3] + d5 & M2;
+  state2[0] = state2[0] + a5 & M;
+  state2[1] = state2[1] + b6 & M;
+  state2[2] = state2[2] + c5 & M;
+  state2[3] = state2[3] + d5 & M;
 }
-var Md5Js, INIT, M2, S2, T;
+var Md5Js, INIT, M, S, T;
 var init_Md5Js = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/md5/Md5Js.js"() {
     init_serde();
@@ -13265,18 +7954,18 @@ var init_Md5Js = __esm({
       }
     };
     INIT = [1732584193, 4023233417, 2562383102, 271733878];
-    M2 = 4294967295;
-    S2 = Uint8Array.of(7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21);
+    M = 4294967295;
+    S = Uint8Array.of(7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21);
     T = Array.from({ length: 64 }, (_2, i5) => Math.abs(Math.sin(i5 + 1)) * 2 ** 32 >>> 0);
   }
 });
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/md5/Md5Node.js
-import { createHash as createHash4 } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 function buildNativeClass() {
   return class Md5Node {
     digestLength = 16;
-    hash = createHash4("md5");
+    hash = createHash3("md5");
     update(data) {
       this.hash.update(toUint8Array(data));
     }
@@ -13285,7 +7974,7 @@ function buildNativeClass() {
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     }
     reset() {
-      this.hash = createHash4("md5");
+      this.hash = createHash3("md5");
     }
   };
 }
@@ -13296,7 +7985,7 @@ var init_Md5Node = __esm({
     init_Md5Js();
     hasNativeCrypto = (() => {
       try {
-        createHash4("md5");
+        createHash3("md5");
         return true;
       } catch {
         return false;
@@ -13344,7 +8033,7 @@ var init_Crc32Js = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/crc32/Crc32Node.js
-import * as zlib2 from "node:zlib";
+import * as zlib from "node:zlib";
 function buildNativeClass2(nativeCrc32) {
   return class Crc32Node {
     digestLength = 4;
@@ -13369,13 +8058,13 @@ var zlibCrc32, Crc32Node;
 var init_Crc32Node = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/crc32/Crc32Node.js"() {
     init_Crc32Js();
-    zlibCrc32 = typeof zlib2.crc32 === "function" ? zlib2.crc32 : void 0;
+    zlibCrc32 = typeof zlib.crc32 === "function" ? zlib.crc32 : void 0;
     Crc32Node = zlibCrc32 ? buildNativeClass2(zlibCrc32) : Crc32Js;
   }
 });
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/sha256/Sha256Js.js
-var BLOCK, DIGEST_LENGTH, MAX_HASHABLE_LENGTH, Sha256Js, INIT2, K2;
+var BLOCK, DIGEST_LENGTH, MAX_HASHABLE_LENGTH, Sha256Js, INIT2, K;
 var init_Sha256Js = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/sha256/Sha256Js.js"() {
     init_serde();
@@ -13512,7 +8201,7 @@ var init_Sha256Js = __esm({
             const t23 = (u2 >>> 7 | u2 << 25) ^ (u2 >>> 18 | u2 << 14) ^ u2 >>> 3;
             w2[i5] = (t13 + w2[i5 - 7] | 0) + (t23 + w2[i5 - 16] | 0);
           }
-          const t12 = (((s4 >>> 6 | s4 << 26) ^ (s4 >>> 11 | s4 << 21) ^ (s4 >>> 25 | s4 << 7)) + (s4 & s5 ^ ~s4 & s6) | 0) + (s7 + (K2[i5] + w2[i5] | 0) | 0) | 0;
+          const t12 = (((s4 >>> 6 | s4 << 26) ^ (s4 >>> 11 | s4 << 21) ^ (s4 >>> 25 | s4 << 7)) + (s4 & s5 ^ ~s4 & s6) | 0) + (s7 + (K[i5] + w2[i5] | 0) | 0) | 0;
           const t22 = ((s0 >>> 2 | s0 << 30) ^ (s0 >>> 13 | s0 << 19) ^ (s0 >>> 22 | s0 << 10)) + (s0 & s1 ^ s0 & s22 ^ s1 & s22) | 0;
           s7 = s6;
           s6 = s5;
@@ -13543,7 +8232,7 @@ var init_Sha256Js = __esm({
       528734635,
       1541459225
     ]);
-    K2 = new Int32Array([
+    K = new Int32Array([
       1116352408,
       1899447441,
       3049323471,
@@ -13613,7 +8302,7 @@ var init_Sha256Js = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/sha256/Sha256Node.js
-import { createHash as createHash5, createHmac as createHmac2 } from "node:crypto";
+import { createHash as createHash4, createHmac as createHmac2 } from "node:crypto";
 function buildNativeClass3() {
   return class Sha256Node {
     digestLength = 32;
@@ -13647,11 +8336,11 @@ function buildNativeClass3() {
       this.finished = false;
     }
     createHash() {
-      return this.secret ? createHmac2("sha256", toBuffer2(this.secret)) : createHash5("sha256");
+      return this.secret ? createHmac2("sha256", toBuffer(this.secret)) : createHash4("sha256");
     }
   };
 }
-function toBuffer2(data) {
+function toBuffer(data) {
   if (typeof data === "string") {
     return data;
   }
@@ -13666,7 +8355,7 @@ var init_Sha256Node = __esm({
     init_Sha256Js();
     hasNativeCrypto2 = (() => {
       try {
-        createHash5("sha256");
+        createHash4("sha256");
         return true;
       } catch {
         return false;
@@ -20237,14 +14926,14 @@ var init_user_agent_middleware = __esm({
     };
     escapeUserAgent = (userAgentPair) => {
       const name = userAgentPair[0].split(UA_NAME_SEPARATOR).map((part) => part.replace(UA_NAME_ESCAPE_REGEX, UA_ESCAPE_CHAR)).join(UA_NAME_SEPARATOR);
-      const version2 = userAgentPair[1]?.replace(UA_VALUE_ESCAPE_REGEX, UA_ESCAPE_CHAR);
+      const version = userAgentPair[1]?.replace(UA_VALUE_ESCAPE_REGEX, UA_ESCAPE_CHAR);
       const prefixSeparatorIndex = name.indexOf(UA_NAME_SEPARATOR);
       const prefix = name.substring(0, prefixSeparatorIndex);
       let uaName = name.substring(prefixSeparatorIndex + 1);
       if (prefix === "api") {
         uaName = uaName.toLowerCase();
       }
-      return [prefix, uaName, version2].filter((item) => item && item.length > 0).reduce((acc, item, index) => {
+      return [prefix, uaName, version].filter((item) => item && item.length > 0).reduce((acc, item, index) => {
         switch (index) {
           case 0:
             return item;
@@ -20602,8 +15291,8 @@ var init_bowser = __esm({
         var fxiosIndex = ua.indexOf(" FxiOS", macIndex + 9);
         return fxiosIndex !== -1 && ua.indexOf("/", fxiosIndex + 6) !== -1;
       };
-      Utils2.getWindowsVersionName = function getWindowsVersionName(version2) {
-        switch (version2) {
+      Utils2.getWindowsVersionName = function getWindowsVersionName(version) {
+        switch (version) {
           case "NT":
             return "NT";
           case "XP":
@@ -20628,8 +15317,8 @@ var init_bowser = __esm({
             return;
         }
       };
-      Utils2.getMacOSVersionName = function getMacOSVersionName(version2) {
-        var v2 = version2.split(".").splice(0, 2).map(function(s4) {
+      Utils2.getMacOSVersionName = function getMacOSVersionName(version) {
+        var v2 = version.split(".").splice(0, 2).map(function(s4) {
           return parseInt(s4, 10) || 0;
         });
         v2.push(0);
@@ -20676,8 +15365,8 @@ var init_bowser = __esm({
             return;
         }
       };
-      Utils2.getAndroidVersionName = function getAndroidVersionName(version2) {
-        var v2 = version2.split(".").splice(0, 2).map(function(s4) {
+      Utils2.getAndroidVersionName = function getAndroidVersionName(version) {
+        var v2 = version.split(".").splice(0, 2).map(function(s4) {
           return parseInt(s4, 10) || 0;
         });
         v2.push(0);
@@ -20697,8 +15386,8 @@ var init_bowser = __esm({
         if (v2[0] === 8) return "Oreo";
         if (v2[0] === 9) return "Pie";
       };
-      Utils2.getVersionPrecision = function getVersionPrecision(version2) {
-        return version2.split(".").length;
+      Utils2.getVersionPrecision = function getVersionPrecision(version) {
+        return version.split(".").length;
       };
       Utils2.compareVersions = function compareVersions(versionA, versionB, isLoose) {
         if (isLoose === void 0) isLoose = false;
@@ -20706,9 +15395,9 @@ var init_bowser = __esm({
         var versionBPrecision = Utils2.getVersionPrecision(versionB);
         var precision = Math.max(versionAPrecision, versionBPrecision);
         var lastPrecision = 0;
-        var chunks = Utils2.map([versionA, versionB], function(version2) {
-          var delta = precision - Utils2.getVersionPrecision(version2);
-          var _version = version2 + new Array(delta + 1).join(".0");
+        var chunks = Utils2.map([versionA, versionB], function(version) {
+          var delta = precision - Utils2.getVersionPrecision(version);
+          var _version = version + new Array(delta + 1).join(".0");
           return Utils2.map(_version.split("."), function(chunk) {
             return new Array(20 - chunk.length).join("0") + chunk;
           }).reverse();
@@ -20769,8 +15458,8 @@ var init_bowser = __esm({
         var browser = {
           name: "GPTBot"
         };
-        var version2 = Utils.getFirstMatch(/gptbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/gptbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20779,8 +15468,8 @@ var init_bowser = __esm({
         var browser = {
           name: "ChatGPT-User"
         };
-        var version2 = Utils.getFirstMatch(/chatgpt-user\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/chatgpt-user\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20789,8 +15478,8 @@ var init_bowser = __esm({
         var browser = {
           name: "OAI-SearchBot"
         };
-        var version2 = Utils.getFirstMatch(/oai-searchbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/oai-searchbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20799,8 +15488,8 @@ var init_bowser = __esm({
         var browser = {
           name: "ClaudeBot"
         };
-        var version2 = Utils.getFirstMatch(/(?:claudebot|claude-web|claude-user|claude-searchbot)\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:claudebot|claude-web|claude-user|claude-searchbot)\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20809,8 +15498,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Omgilibot"
         };
-        var version2 = Utils.getFirstMatch(/(?:omgilibot|webzio-extended)\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:omgilibot|webzio-extended)\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20819,8 +15508,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Diffbot"
         };
-        var version2 = Utils.getFirstMatch(/diffbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/diffbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20829,8 +15518,8 @@ var init_bowser = __esm({
         var browser = {
           name: "PerplexityBot"
         };
-        var version2 = Utils.getFirstMatch(/perplexitybot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/perplexitybot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20839,8 +15528,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Perplexity-User"
         };
-        var version2 = Utils.getFirstMatch(/perplexity-user\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/perplexity-user\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20849,8 +15538,8 @@ var init_bowser = __esm({
         var browser = {
           name: "YouBot"
         };
-        var version2 = Utils.getFirstMatch(/youbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/youbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20859,8 +15548,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Meta-WebIndexer"
         };
-        var version2 = Utils.getFirstMatch(/meta-webindexer\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/meta-webindexer\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20869,8 +15558,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Meta-ExternalAds"
         };
-        var version2 = Utils.getFirstMatch(/meta-externalads\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/meta-externalads\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20879,8 +15568,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Meta-ExternalAgent"
         };
-        var version2 = Utils.getFirstMatch(/meta-externalagent\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/meta-externalagent\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20889,8 +15578,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Meta-ExternalFetcher"
         };
-        var version2 = Utils.getFirstMatch(/meta-externalfetcher\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/meta-externalfetcher\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20899,8 +15588,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Googlebot"
         };
-        var version2 = Utils.getFirstMatch(/googlebot\/(\d+(\.\d+))/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/googlebot\/(\d+(\.\d+))/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20909,8 +15598,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Linespider"
         };
-        var version2 = Utils.getFirstMatch(/(?:linespider)(?:-[-\w]{1,64})?[\s/](\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:linespider)(?:-[-\w]{1,64})?[\s/](\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20919,8 +15608,8 @@ var init_bowser = __esm({
         var browser = {
           name: "AmazonBot"
         };
-        var version2 = Utils.getFirstMatch(/amazonbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/amazonbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20929,8 +15618,8 @@ var init_bowser = __esm({
         var browser = {
           name: "BingCrawler"
         };
-        var version2 = Utils.getFirstMatch(/bingbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/bingbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20939,8 +15628,8 @@ var init_bowser = __esm({
         var browser = {
           name: "BaiduSpider"
         };
-        var version2 = Utils.getFirstMatch(/baiduspider\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/baiduspider\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20949,8 +15638,8 @@ var init_bowser = __esm({
         var browser = {
           name: "DuckDuckBot"
         };
-        var version2 = Utils.getFirstMatch(/duckduckbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/duckduckbot\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20959,8 +15648,8 @@ var init_bowser = __esm({
         var browser = {
           name: "InternetArchiveCrawler"
         };
-        var version2 = Utils.getFirstMatch(/ia_archiver\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/ia_archiver\/(\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -20976,8 +15665,8 @@ var init_bowser = __esm({
         var browser = {
           name: "SlackBot"
         };
-        var version2 = Utils.getFirstMatch(/(?:slackbot|slack-imgproxy)(?:-[-\w]{1,64})?[\s/](\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:slackbot|slack-imgproxy)(?:-[-\w]{1,64})?[\s/](\d+(\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21007,8 +15696,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Opera"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:opera)[\s/](\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:opera)[\s/](\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21017,8 +15706,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Opera"
         };
-        var version2 = Utils.getFirstMatch(/(?:opr|opios)[\s/](\S+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:opr|opios)[\s/](\S+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21027,8 +15716,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Samsung Internet for Android"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:SamsungBrowser)[\s/](\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:SamsungBrowser)[\s/](\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21037,8 +15726,8 @@ var init_bowser = __esm({
         var browser = {
           name: "NAVER Whale Browser"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:whale)[\s/](\d+(?:\.\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:whale)[\s/](\d+(?:\.\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21047,8 +15736,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Pale Moon"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:PaleMoon)[\s/](\d+(?:\.\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:PaleMoon)[\s/](\d+(?:\.\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21057,8 +15746,8 @@ var init_bowser = __esm({
         var browser = {
           name: "HeyTap Browser"
         };
-        var version2 = Utils.getFirstMatch(/(?:HeyTapBrowser)[\s/](\d+(?:\.\d+)*)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:HeyTapBrowser)[\s/](\d+(?:\.\d+)*)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21067,8 +15756,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Vivo Browser"
         };
-        var version2 = Utils.getFirstMatch(/(?:VivoBrowser)[\s/](\d+(?:\.\d+)*)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:VivoBrowser)[\s/](\d+(?:\.\d+)*)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21077,8 +15766,8 @@ var init_bowser = __esm({
         var browser = {
           name: "MZ Browser"
         };
-        var version2 = Utils.getFirstMatch(/(?:MZBrowser)[\s/](\d+(?:\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:MZBrowser)[\s/](\d+(?:\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21087,8 +15776,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Focus"
         };
-        var version2 = Utils.getFirstMatch(/(?:focus)[\s/](\d+(?:\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:focus)[\s/](\d+(?:\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21097,8 +15786,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Swing"
         };
-        var version2 = Utils.getFirstMatch(/(?:swing)[\s/](\d+(?:\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:swing)[\s/](\d+(?:\.\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21107,8 +15796,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Opera Coast"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:coast)[\s/](\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:coast)[\s/](\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21117,8 +15806,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Opera Touch"
         };
-        var version2 = Utils.getFirstMatch(/(?:opt)[\s/](\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:opt)[\s/](\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21127,8 +15816,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Yandex Browser"
         };
-        var version2 = Utils.getFirstMatch(/(?:yabrowser)[\s/](\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:yabrowser)[\s/](\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21137,8 +15826,8 @@ var init_bowser = __esm({
         var browser = {
           name: "UC Browser"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:ucbrowser)[\s/](\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:ucbrowser)[\s/](\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21147,8 +15836,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Maxthon"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:Maxthon|mxios)[\s/](\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:Maxthon|mxios)[\s/](\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21157,8 +15846,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Epiphany"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:epiphany)[\s/](\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:epiphany)[\s/](\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21167,8 +15856,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Puffin"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:puffin)[\s/](\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:puffin)[\s/](\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21177,8 +15866,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Sleipnir"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:sleipnir)[\s/](\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:sleipnir)[\s/](\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21187,8 +15876,8 @@ var init_bowser = __esm({
         var browser = {
           name: "K-Meleon"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:k-meleon)[\s/](\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/(?:k-meleon)[\s/](\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21197,8 +15886,8 @@ var init_bowser = __esm({
         var browser = {
           name: "WeChat"
         };
-        var version2 = Utils.getFirstMatch(/(?:micromessenger)[\s/](\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:micromessenger)[\s/](\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21207,8 +15896,8 @@ var init_bowser = __esm({
         var browser = {
           name: /qqbrowserlite/i.test(ua) ? "QQ Browser Lite" : "QQ Browser"
         };
-        var version2 = Utils.getFirstMatch(/(?:qqbrowserlite|qqbrowser)[/](\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:qqbrowserlite|qqbrowser)[/](\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21217,8 +15906,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Internet Explorer"
         };
-        var version2 = Utils.getFirstMatch(/(?:msie |rv:)(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:msie |rv:)(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21227,8 +15916,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Microsoft Edge"
         };
-        var version2 = Utils.getFirstMatch(/\sedg\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/\sedg\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21237,8 +15926,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Microsoft Edge"
         };
-        var version2 = Utils.getSecondMatch(/edg([ea]|ios)\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getSecondMatch(/edg([ea]|ios)\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21257,8 +15946,8 @@ var init_bowser = __esm({
             return browser;
           }
         }
-        var version2 = Utils.getFirstMatch(/vivaldi\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/vivaldi\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21267,8 +15956,8 @@ var init_bowser = __esm({
         var browser = {
           name: "SeaMonkey"
         };
-        var version2 = Utils.getFirstMatch(/seamonkey\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/seamonkey\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21277,8 +15966,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Sailfish"
         };
-        var version2 = Utils.getFirstMatch(/sailfish\s?browser\/(\d+(\.\d+)?)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/sailfish\s?browser\/(\d+(\.\d+)?)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21287,8 +15976,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Amazon Silk"
         };
-        var version2 = Utils.getFirstMatch(/silk\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/silk\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21297,8 +15986,8 @@ var init_bowser = __esm({
         var browser = {
           name: "PhantomJS"
         };
-        var version2 = Utils.getFirstMatch(/phantomjs\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/phantomjs\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21307,8 +15996,8 @@ var init_bowser = __esm({
         var browser = {
           name: "SlimerJS"
         };
-        var version2 = Utils.getFirstMatch(/slimerjs\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/slimerjs\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21317,8 +16006,8 @@ var init_bowser = __esm({
         var browser = {
           name: "BlackBerry"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/blackberry[\d]+\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/blackberry[\d]+\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21327,8 +16016,8 @@ var init_bowser = __esm({
         var browser = {
           name: "WebOS Browser"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/w(?:eb)?[o0]sbrowser\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua) || Utils.getFirstMatch(/w(?:eb)?[o0]sbrowser\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21337,8 +16026,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Bada"
         };
-        var version2 = Utils.getFirstMatch(/dolfin\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/dolfin\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21347,8 +16036,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Tizen"
         };
-        var version2 = Utils.getFirstMatch(/(?:tizen\s?)?browser\/(\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:tizen\s?)?browser\/(\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21357,8 +16046,8 @@ var init_bowser = __esm({
         var browser = {
           name: "QupZilla"
         };
-        var version2 = Utils.getFirstMatch(/(?:qupzilla)[\s/](\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:qupzilla)[\s/](\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21367,8 +16056,8 @@ var init_bowser = __esm({
         var browser = {
           name: "LibreWolf"
         };
-        var version2 = Utils.getFirstMatch(/(?:librewolf)[\s/](\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:librewolf)[\s/](\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21377,8 +16066,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Firefox"
         };
-        var version2 = Utils.getFirstMatch(/(?:firefox|iceweasel|fxios)[\s/](\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:firefox|iceweasel|fxios)[\s/](\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21387,8 +16076,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Electron"
         };
-        var version2 = Utils.getFirstMatch(/(?:electron)\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:electron)\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21400,8 +16089,8 @@ var init_bowser = __esm({
         var sogouMobileVersion = Utils.getFirstMatch(/(?:sogoumobilebrowser)[\s/](\d+(\.?_?\d+)+)/i, ua);
         var chromiumVersion = Utils.getFirstMatch(/(?:chrome|crios|crmo)\/(\d+(\.?_?\d+)+)/i, ua);
         var seVersion = Utils.getFirstMatch(/se ([\d.]+)x/i, ua);
-        var version2 = sogouMobileVersion || chromiumVersion || seVersion;
-        if (version2) browser.version = version2;
+        var version = sogouMobileVersion || chromiumVersion || seVersion;
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21410,8 +16099,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Miui"
         };
-        var version2 = Utils.getFirstMatch(/(?:MiuiBrowser)[\s/](\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:MiuiBrowser)[\s/](\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21457,8 +16146,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Chromium"
         };
-        var version2 = Utils.getFirstMatch(/(?:chromium)[\s/](\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:chromium)[\s/](\d+(\.?_?\d+)+)/i, ua) || Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21467,8 +16156,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Ladybird"
         };
-        var version2 = Utils.getFirstMatch(/ladybird\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/ladybird\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21477,8 +16166,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Chrome"
         };
-        var version2 = Utils.getFirstMatch(/(?:chrome|crios|crmo)\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:chrome|crios|crmo)\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21487,8 +16176,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Google Search"
         };
-        var version2 = Utils.getFirstMatch(/(?:GSA)\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(/(?:GSA)\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21501,8 +16190,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Android Browser"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21511,8 +16200,8 @@ var init_bowser = __esm({
         var browser = {
           name: "PlayStation 4"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21521,8 +16210,8 @@ var init_bowser = __esm({
         var browser = {
           name: "Safari"
         };
-        var version2 = Utils.getFirstMatch(commonVersionIdentifier, ua);
-        if (version2) browser.version = version2;
+        var version = Utils.getFirstMatch(commonVersionIdentifier, ua);
+        if (version) browser.version = version;
         return browser;
       }
     }, {
@@ -21538,29 +16227,29 @@ var init_bowser = __esm({
     parser_os_default = [{
       test: [/Roku\/DVP/],
       describe: function describe76(ua) {
-        var version2 = Utils.getFirstMatch(/Roku\/DVP-(\d+\.\d+)/i, ua);
+        var version = Utils.getFirstMatch(/Roku\/DVP-(\d+\.\d+)/i, ua);
         return {
           name: OS_MAP.Roku,
-          version: version2
+          version
         };
       }
     }, {
       test: [/windows phone/i],
       describe: function describe77(ua) {
-        var version2 = Utils.getFirstMatch(/windows phone (?:os)?\s?(\d+(\.\d+)*)/i, ua);
+        var version = Utils.getFirstMatch(/windows phone (?:os)?\s?(\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.WindowsPhone,
-          version: version2
+          version
         };
       }
     }, {
       test: [/windows /i],
       describe: function describe78(ua) {
-        var version2 = Utils.getFirstMatch(/Windows ((NT|XP)( \d\d?.\d)?)/i, ua);
-        var versionName = Utils.getWindowsVersionName(version2);
+        var version = Utils.getFirstMatch(/Windows ((NT|XP)( \d\d?.\d)?)/i, ua);
+        var versionName = Utils.getWindowsVersionName(version);
         return {
           name: OS_MAP.Windows,
-          version: version2,
+          version,
           versionName
         };
       }
@@ -21572,18 +16261,18 @@ var init_bowser = __esm({
         var result = {
           name: OS_MAP.iOS
         };
-        var version2 = Utils.getSecondMatch(/(Version\/)(\d[\d.]+)/, ua);
-        if (version2) result.version = version2;
+        var version = Utils.getSecondMatch(/(Version\/)(\d[\d.]+)/, ua);
+        if (version) result.version = version;
         return result;
       }
     }, {
       test: [/macintosh/i],
       describe: function describe80(ua) {
-        var version2 = Utils.getFirstMatch(/mac os x (\d+(\.?_?\d+)+)/i, ua).replace(/[_\s]/g, ".");
-        var versionName = Utils.getMacOSVersionName(version2);
+        var version = Utils.getFirstMatch(/mac os x (\d+(\.?_?\d+)+)/i, ua).replace(/[_\s]/g, ".");
+        var versionName = Utils.getMacOSVersionName(version);
         var os15 = {
           name: OS_MAP.MacOS,
-          version: version2
+          version
         };
         if (versionName) os15.versionName = versionName;
         return os15;
@@ -21591,19 +16280,19 @@ var init_bowser = __esm({
     }, {
       test: [/(ipod|iphone|ipad)/i],
       describe: function describe81(ua) {
-        var version2 = Utils.getFirstMatch(/os (\d+([_\s]\d+)*) like mac os x/i, ua).replace(/[_\s]/g, ".");
+        var version = Utils.getFirstMatch(/os (\d+([_\s]\d+)*) like mac os x/i, ua).replace(/[_\s]/g, ".");
         return {
           name: OS_MAP.iOS,
-          version: version2
+          version
         };
       }
     }, {
       test: [/OpenHarmony/i],
       describe: function describe82(ua) {
-        var version2 = Utils.getFirstMatch(/OpenHarmony\s+(\d+(\.\d+)*)/i, ua);
+        var version = Utils.getFirstMatch(/OpenHarmony\s+(\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.HarmonyOS,
-          version: version2
+          version
         };
       }
     }, {
@@ -21613,11 +16302,11 @@ var init_bowser = __esm({
         return notLikeAndroid && butAndroid;
       },
       describe: function describe83(ua) {
-        var version2 = Utils.getFirstMatch(/android[\s/-](\d+(\.\d+)*)/i, ua);
-        var versionName = Utils.getAndroidVersionName(version2);
+        var version = Utils.getFirstMatch(/android[\s/-](\d+(\.\d+)*)/i, ua);
+        var versionName = Utils.getAndroidVersionName(version);
         var os15 = {
           name: OS_MAP.Android,
-          version: version2
+          version
         };
         if (versionName) os15.versionName = versionName;
         return os15;
@@ -21625,38 +16314,38 @@ var init_bowser = __esm({
     }, {
       test: [/(web|hpw)[o0]s/i],
       describe: function describe84(ua) {
-        var version2 = Utils.getFirstMatch(/(?:web|hpw)[o0]s\/(\d+(\.\d+)*)/i, ua);
+        var version = Utils.getFirstMatch(/(?:web|hpw)[o0]s\/(\d+(\.\d+)*)/i, ua);
         var os15 = {
           name: OS_MAP.WebOS
         };
-        if (version2 && version2.length) os15.version = version2;
+        if (version && version.length) os15.version = version;
         return os15;
       }
     }, {
       test: [/blackberry|\bbb\d+/i, /rim\stablet/i],
       describe: function describe85(ua) {
-        var version2 = Utils.getFirstMatch(/rim\stablet\sos\s(\d+(\.\d+)*)/i, ua) || Utils.getFirstMatch(/blackberry\d+\/(\d+([_\s]\d+)*)/i, ua) || Utils.getFirstMatch(/\bbb(\d+)/i, ua);
+        var version = Utils.getFirstMatch(/rim\stablet\sos\s(\d+(\.\d+)*)/i, ua) || Utils.getFirstMatch(/blackberry\d+\/(\d+([_\s]\d+)*)/i, ua) || Utils.getFirstMatch(/\bbb(\d+)/i, ua);
         return {
           name: OS_MAP.BlackBerry,
-          version: version2
+          version
         };
       }
     }, {
       test: [/bada/i],
       describe: function describe86(ua) {
-        var version2 = Utils.getFirstMatch(/bada\/(\d+(\.\d+)*)/i, ua);
+        var version = Utils.getFirstMatch(/bada\/(\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.Bada,
-          version: version2
+          version
         };
       }
     }, {
       test: [/tizen/i],
       describe: function describe87(ua) {
-        var version2 = Utils.getFirstMatch(/tizen[/\s](\d+(\.\d+)*)/i, ua);
+        var version = Utils.getFirstMatch(/tizen[/\s](\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.Tizen,
-          version: version2
+          version
         };
       }
     }, {
@@ -21676,10 +16365,10 @@ var init_bowser = __esm({
     }, {
       test: [/PlayStation 4/],
       describe: function describe90(ua) {
-        var version2 = Utils.getFirstMatch(/PlayStation 4[/\s](\d+(\.\d+)*)/i, ua);
+        var version = Utils.getFirstMatch(/PlayStation 4[/\s](\d+(\.\d+)*)/i, ua);
         return {
           name: OS_MAP.PlayStation4,
-          version: version2
+          version
         };
       }
     }];
@@ -22103,10 +16792,10 @@ var init_bowser = __esm({
         if (/\sedg\//i.test(ua)) return {
           name: ENGINE_MAP.Blink
         };
-        var version2 = Utils.getFirstMatch(/edge\/(\d+(\.?_?\d+)+)/i, ua);
+        var version = Utils.getFirstMatch(/edge\/(\d+(\.?_?\d+)+)/i, ua);
         return {
           name: ENGINE_MAP.EdgeHTML,
-          version: version2
+          version
         };
       }
     }, {
@@ -22124,8 +16813,8 @@ var init_bowser = __esm({
         var engine = {
           name: ENGINE_MAP.Trident
         };
-        var version2 = Utils.getFirstMatch(/trident\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) engine.version = version2;
+        var version = Utils.getFirstMatch(/trident\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) engine.version = version;
         return engine;
       }
     }, {
@@ -22136,8 +16825,8 @@ var init_bowser = __esm({
         var engine = {
           name: ENGINE_MAP.Presto
         };
-        var version2 = Utils.getFirstMatch(/presto\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) engine.version = version2;
+        var version = Utils.getFirstMatch(/presto\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) engine.version = version;
         return engine;
       }
     }, {
@@ -22150,8 +16839,8 @@ var init_bowser = __esm({
         var engine = {
           name: ENGINE_MAP.Gecko
         };
-        var version2 = Utils.getFirstMatch(/gecko\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) engine.version = version2;
+        var version = Utils.getFirstMatch(/gecko\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) engine.version = version;
         return engine;
       }
     }, {
@@ -22167,8 +16856,8 @@ var init_bowser = __esm({
         var engine = {
           name: ENGINE_MAP.WebKit
         };
-        var version2 = Utils.getFirstMatch(/webkit\/(\d+(\.?_?\d+)+)/i, ua);
-        if (version2) engine.version = version2;
+        var version = Utils.getFirstMatch(/webkit\/(\d+(\.?_?\d+)+)/i, ua);
+        if (version) engine.version = version;
         return engine;
       }
     }];
@@ -22367,28 +17056,28 @@ var init_bowser = __esm({
       _proto.compareVersions = function compareVersions(versionsOrVersion) {
         var _this6 = this;
         if (typeof versionsOrVersion === "string") return this.compareVersion(versionsOrVersion);
-        return versionsOrVersion.some(function(version2) {
-          return _this6.compareVersion(version2);
+        return versionsOrVersion.some(function(version) {
+          return _this6.compareVersion(version);
         });
       };
-      _proto.compareVersion = function compareVersion(version2) {
+      _proto.compareVersion = function compareVersion(version) {
         var expectedResults = [0];
-        var comparableVersion = version2;
+        var comparableVersion = version;
         var isLoose = false;
         var currentBrowserVersion = this.getBrowserVersion();
         if (typeof currentBrowserVersion !== "string") return;
-        if (version2[0] === ">" || version2[0] === "<") {
-          comparableVersion = version2.substr(1);
-          if (version2[1] === "=") {
+        if (version[0] === ">" || version[0] === "<") {
+          comparableVersion = version.substr(1);
+          if (version[1] === "=") {
             isLoose = true;
-            comparableVersion = version2.substr(2);
+            comparableVersion = version.substr(2);
           } else expectedResults = [];
-          if (version2[0] === ">") expectedResults.push(1);
+          if (version[0] === ">") expectedResults.push(1);
           else expectedResults.push(-1);
-        } else if (version2[0] === "=") comparableVersion = version2.substr(1);
-        else if (version2[0] === "~") {
+        } else if (version[0] === "=") comparableVersion = version.substr(1);
+        else if (version[0] === "~") {
           isLoose = true;
-          comparableVersion = version2.substr(1);
+          comparableVersion = version.substr(1);
         }
         return expectedResults.indexOf(Utils.compareVersions(currentBrowserVersion, comparableVersion, isLoose)) > -1;
       };
@@ -29093,37 +23782,37 @@ var init_package = __esm({
 });
 
 // node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso-oidc/endpoint/bdd.js
-var k2, a, b2, c, d, e, f2, g2, h, i, j2, _data, root, r, nodes, bdd;
+var k, a, b, c, d, e, f, g, h, i, j, _data, root, r, nodes, bdd;
 var init_bdd = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso-oidc/endpoint/bdd.js"() {
     init_endpoints();
-    k2 = "ref";
+    k = "ref";
     a = -1;
-    b2 = true;
+    b = true;
     c = "isSet";
     d = "PartitionResult";
     e = "booleanEquals";
-    f2 = "getAttr";
-    g2 = { [k2]: "Endpoint" };
-    h = { [k2]: d };
+    f = "getAttr";
+    g = { [k]: "Endpoint" };
+    h = { [k]: d };
     i = {};
-    j2 = [{ [k2]: "Region" }];
+    j = [{ [k]: "Region" }];
     _data = {
       conditions: [
-        [c, [g2]],
-        [c, j2],
-        ["aws.partition", j2, d],
-        [e, [{ [k2]: "UseFIPS" }, b2]],
-        [e, [{ [k2]: "UseDualStack" }, b2]],
-        [e, [{ fn: f2, argv: [h, "supportsDualStack"] }, b2]],
-        [e, [{ fn: f2, argv: [h, "supportsFIPS"] }, b2]],
-        ["stringEquals", [{ fn: f2, argv: [h, "name"] }, "aws-us-gov"]]
+        [c, [g]],
+        [c, j],
+        ["aws.partition", j, d],
+        [e, [{ [k]: "UseFIPS" }, b]],
+        [e, [{ [k]: "UseDualStack" }, b]],
+        [e, [{ fn: f, argv: [h, "supportsDualStack"] }, b]],
+        [e, [{ fn: f, argv: [h, "supportsFIPS"] }, b]],
+        ["stringEquals", [{ fn: f, argv: [h, "name"] }, "aws-us-gov"]]
       ],
       results: [
         [a],
         [a, "Invalid Configuration: FIPS and custom endpoint are not supported"],
         [a, "Invalid Configuration: Dualstack and custom endpoint are not supported"],
-        [g2, i],
+        [g, i],
         ["https://oidc-fips.{Region}.{PartitionResult#dualStackDnsSuffix}", i],
         [a, "FIPS and DualStack are enabled, but this partition does not support one or both"],
         ["https://oidc.{Region}.amazonaws.com", i],
@@ -29421,7 +24110,7 @@ var init_errors = __esm({
 });
 
 // node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso-oidc/schemas/schemas_0.js
-var _ADE, _APE, _AT, _CS, _CT, _CTR, _CTRr, _CV, _ETE, _ICE, _IGE, _IRE, _ISE, _ISEn, _IT, _RT, _SDE, _UCE, _UGTE, _aT, _c, _cI, _cS, _cV, _co, _dC, _e2, _eI, _ed, _gT, _h, _hE, _iT, _r2, _rT, _rU, _s2, _sc, _se, _tT, n0, _s_registry, SSOOIDCServiceException$, n0_registry, AccessDeniedException$, AuthorizationPendingException$, ExpiredTokenException$, InternalServerException$, InvalidClientException$, InvalidGrantException$, InvalidRequestException$, InvalidScopeException$, SlowDownException$, UnauthorizedClientException$, UnsupportedGrantTypeException$, errorTypeRegistries, AccessToken, ClientSecret, CodeVerifier, IdToken, RefreshToken, CreateTokenRequest$, CreateTokenResponse$, Scopes, CreateToken$;
+var _ADE, _APE, _AT, _CS, _CT, _CTR, _CTRr, _CV, _ETE, _ICE, _IGE, _IRE, _ISE, _ISEn, _IT, _RT, _SDE, _UCE, _UGTE, _aT, _c, _cI, _cS, _cV, _co, _dC, _e, _eI, _ed, _gT, _h, _hE, _iT, _r, _rT, _rU, _s, _sc, _se, _tT, n0, _s_registry, SSOOIDCServiceException$, n0_registry, AccessDeniedException$, AuthorizationPendingException$, ExpiredTokenException$, InternalServerException$, InvalidClientException$, InvalidGrantException$, InvalidRequestException$, InvalidScopeException$, SlowDownException$, UnauthorizedClientException$, UnsupportedGrantTypeException$, errorTypeRegistries, AccessToken, ClientSecret, CodeVerifier, IdToken, RefreshToken, CreateTokenRequest$, CreateTokenResponse$, Scopes, CreateToken$;
 var init_schemas_0 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso-oidc/schemas/schemas_0.js"() {
     init_schema();
@@ -29453,31 +24142,31 @@ var init_schemas_0 = __esm({
     _cV = "codeVerifier";
     _co = "code";
     _dC = "deviceCode";
-    _e2 = "error";
+    _e = "error";
     _eI = "expiresIn";
     _ed = "error_description";
     _gT = "grantType";
     _h = "http";
     _hE = "httpError";
     _iT = "idToken";
-    _r2 = "reason";
+    _r = "reason";
     _rT = "refreshToken";
     _rU = "redirectUri";
-    _s2 = "smithy.ts.sdk.synthetic.com.amazonaws.ssooidc";
+    _s = "smithy.ts.sdk.synthetic.com.amazonaws.ssooidc";
     _sc = "scope";
     _se = "server";
     _tT = "tokenType";
     n0 = "com.amazonaws.ssooidc";
-    _s_registry = new TypeRegistry(_s2);
-    SSOOIDCServiceException$ = [-3, _s2, "SSOOIDCServiceException", 0, [], []];
+    _s_registry = new TypeRegistry(_s);
+    SSOOIDCServiceException$ = [-3, _s, "SSOOIDCServiceException", 0, [], []];
     _s_registry.registerError(SSOOIDCServiceException$, SSOOIDCServiceException);
     n0_registry = new TypeRegistry(n0);
     AccessDeniedException$ = [
       -3,
       n0,
       _ADE,
-      { [_e2]: _c, [_hE]: 400 },
-      [_e2, _r2, _ed],
+      { [_e]: _c, [_hE]: 400 },
+      [_e, _r, _ed],
       [0, 0, 0]
     ];
     n0_registry.registerError(AccessDeniedException$, AccessDeniedException);
@@ -29485,8 +24174,8 @@ var init_schemas_0 = __esm({
       -3,
       n0,
       _APE,
-      { [_e2]: _c, [_hE]: 400 },
-      [_e2, _ed],
+      { [_e]: _c, [_hE]: 400 },
+      [_e, _ed],
       [0, 0]
     ];
     n0_registry.registerError(AuthorizationPendingException$, AuthorizationPendingException);
@@ -29494,8 +24183,8 @@ var init_schemas_0 = __esm({
       -3,
       n0,
       _ETE,
-      { [_e2]: _c, [_hE]: 400 },
-      [_e2, _ed],
+      { [_e]: _c, [_hE]: 400 },
+      [_e, _ed],
       [0, 0]
     ];
     n0_registry.registerError(ExpiredTokenException$, ExpiredTokenException);
@@ -29503,8 +24192,8 @@ var init_schemas_0 = __esm({
       -3,
       n0,
       _ISE,
-      { [_e2]: _se, [_hE]: 500 },
-      [_e2, _ed],
+      { [_e]: _se, [_hE]: 500 },
+      [_e, _ed],
       [0, 0]
     ];
     n0_registry.registerError(InternalServerException$, InternalServerException);
@@ -29512,8 +24201,8 @@ var init_schemas_0 = __esm({
       -3,
       n0,
       _ICE,
-      { [_e2]: _c, [_hE]: 401 },
-      [_e2, _ed],
+      { [_e]: _c, [_hE]: 401 },
+      [_e, _ed],
       [0, 0]
     ];
     n0_registry.registerError(InvalidClientException$, InvalidClientException);
@@ -29521,8 +24210,8 @@ var init_schemas_0 = __esm({
       -3,
       n0,
       _IGE,
-      { [_e2]: _c, [_hE]: 400 },
-      [_e2, _ed],
+      { [_e]: _c, [_hE]: 400 },
+      [_e, _ed],
       [0, 0]
     ];
     n0_registry.registerError(InvalidGrantException$, InvalidGrantException);
@@ -29530,8 +24219,8 @@ var init_schemas_0 = __esm({
       -3,
       n0,
       _IRE,
-      { [_e2]: _c, [_hE]: 400 },
-      [_e2, _r2, _ed],
+      { [_e]: _c, [_hE]: 400 },
+      [_e, _r, _ed],
       [0, 0, 0]
     ];
     n0_registry.registerError(InvalidRequestException$, InvalidRequestException);
@@ -29539,8 +24228,8 @@ var init_schemas_0 = __esm({
       -3,
       n0,
       _ISEn,
-      { [_e2]: _c, [_hE]: 400 },
-      [_e2, _ed],
+      { [_e]: _c, [_hE]: 400 },
+      [_e, _ed],
       [0, 0]
     ];
     n0_registry.registerError(InvalidScopeException$, InvalidScopeException);
@@ -29548,8 +24237,8 @@ var init_schemas_0 = __esm({
       -3,
       n0,
       _SDE,
-      { [_e2]: _c, [_hE]: 400 },
-      [_e2, _ed],
+      { [_e]: _c, [_hE]: 400 },
+      [_e, _ed],
       [0, 0]
     ];
     n0_registry.registerError(SlowDownException$, SlowDownException);
@@ -29557,8 +24246,8 @@ var init_schemas_0 = __esm({
       -3,
       n0,
       _UCE,
-      { [_e2]: _c, [_hE]: 400 },
-      [_e2, _ed],
+      { [_e]: _c, [_hE]: 400 },
+      [_e, _ed],
       [0, 0]
     ];
     n0_registry.registerError(UnauthorizedClientException$, UnauthorizedClientException);
@@ -29566,8 +24255,8 @@ var init_schemas_0 = __esm({
       -3,
       n0,
       _UGTE,
-      { [_e2]: _c, [_hE]: 400 },
-      [_e2, _ed],
+      { [_e]: _c, [_hE]: 400 },
+      [_e, _ed],
       [0, 0]
     ];
     n0_registry.registerError(UnsupportedGrantTypeException$, UnsupportedGrantTypeException);
@@ -29786,7 +24475,7 @@ var init_SSOOIDCClient = __esm({
     init_EndpointParameters();
     init_runtimeConfig();
     init_runtimeExtensions();
-    SSOOIDCClient = class extends Client2 {
+    SSOOIDCClient = class extends Client {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig2(configuration || {});
@@ -29928,7 +24617,7 @@ __export(sso_oidc_exports, {
   UnauthorizedClientException$: () => UnauthorizedClientException$,
   UnsupportedGrantTypeException: () => UnsupportedGrantTypeException,
   UnsupportedGrantTypeException$: () => UnsupportedGrantTypeException$,
-  __Client: () => Client2,
+  __Client: () => Client,
   errorTypeRegistries: () => errorTypeRegistries
 });
 var init_sso_oidc = __esm({
@@ -30190,37 +24879,37 @@ var init_EndpointParameters2 = __esm({
 });
 
 // node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso/endpoint/bdd.js
-var k3, a2, b3, c2, d2, e2, f3, g3, h2, i2, j3, _data2, root2, r2, nodes2, bdd2;
+var k2, a2, b2, c2, d2, e2, f2, g2, h2, i2, j2, _data2, root2, r2, nodes2, bdd2;
 var init_bdd2 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso/endpoint/bdd.js"() {
     init_endpoints();
-    k3 = "ref";
+    k2 = "ref";
     a2 = -1;
-    b3 = true;
+    b2 = true;
     c2 = "isSet";
     d2 = "PartitionResult";
     e2 = "booleanEquals";
-    f3 = "getAttr";
-    g3 = { [k3]: "Endpoint" };
-    h2 = { [k3]: d2 };
+    f2 = "getAttr";
+    g2 = { [k2]: "Endpoint" };
+    h2 = { [k2]: d2 };
     i2 = {};
-    j3 = [{ [k3]: "Region" }];
+    j2 = [{ [k2]: "Region" }];
     _data2 = {
       conditions: [
-        [c2, [g3]],
-        [c2, j3],
-        ["aws.partition", j3, d2],
-        [e2, [{ [k3]: "UseFIPS" }, b3]],
-        [e2, [{ [k3]: "UseDualStack" }, b3]],
-        [e2, [{ fn: f3, argv: [h2, "supportsDualStack"] }, b3]],
-        [e2, [{ fn: f3, argv: [h2, "supportsFIPS"] }, b3]],
-        ["stringEquals", [{ fn: f3, argv: [h2, "name"] }, "aws-us-gov"]]
+        [c2, [g2]],
+        [c2, j2],
+        ["aws.partition", j2, d2],
+        [e2, [{ [k2]: "UseFIPS" }, b2]],
+        [e2, [{ [k2]: "UseDualStack" }, b2]],
+        [e2, [{ fn: f2, argv: [h2, "supportsDualStack"] }, b2]],
+        [e2, [{ fn: f2, argv: [h2, "supportsFIPS"] }, b2]],
+        ["stringEquals", [{ fn: f2, argv: [h2, "name"] }, "aws-us-gov"]]
       ],
       results: [
         [a2],
         [a2, "Invalid Configuration: FIPS and custom endpoint are not supported"],
         [a2, "Invalid Configuration: Dualstack and custom endpoint are not supported"],
-        [g3, i2],
+        [g2, i2],
         ["https://portal.sso-fips.{Region}.{PartitionResult#dualStackDnsSuffix}", i2],
         [a2, "FIPS and DualStack are enabled, but this partition does not support one or both"],
         ["https://portal.sso.{Region}.amazonaws.com", i2],
@@ -30379,7 +25068,7 @@ var init_errors2 = __esm({
 });
 
 // node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso/schemas/schemas_0.js
-var _ATT, _GRC, _GRCR, _GRCRe, _IRE2, _RC, _RNFE, _SAKT, _STT, _TMRE, _UE, _aI, _aKI, _aT2, _ai, _c2, _e3, _ex, _h2, _hE2, _hH, _hQ, _m, _rC, _rN, _rn, _s3, _sAK, _sT, _xasbt, n02, _s_registry2, SSOServiceException$, n0_registry2, InvalidRequestException$2, ResourceNotFoundException$, TooManyRequestsException$, UnauthorizedException$, errorTypeRegistries2, AccessTokenType, SecretAccessKeyType, SessionTokenType, GetRoleCredentialsRequest$, GetRoleCredentialsResponse$, RoleCredentials$, GetRoleCredentials$;
+var _ATT, _GRC, _GRCR, _GRCRe, _IRE2, _RC, _RNFE, _SAKT, _STT, _TMRE, _UE, _aI, _aKI, _aT2, _ai, _c2, _e2, _ex, _h2, _hE2, _hH, _hQ, _m, _rC, _rN, _rn, _s2, _sAK, _sT, _xasbt, n02, _s_registry2, SSOServiceException$, n0_registry2, InvalidRequestException$2, ResourceNotFoundException$, TooManyRequestsException$, UnauthorizedException$, errorTypeRegistries2, AccessTokenType, SecretAccessKeyType, SessionTokenType, GetRoleCredentialsRequest$, GetRoleCredentialsResponse$, RoleCredentials$, GetRoleCredentials$;
 var init_schemas_02 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/sso/schemas/schemas_0.js"() {
     init_schema();
@@ -30401,7 +25090,7 @@ var init_schemas_02 = __esm({
     _aT2 = "accessToken";
     _ai = "account_id";
     _c2 = "client";
-    _e3 = "error";
+    _e2 = "error";
     _ex = "expiration";
     _h2 = "http";
     _hE2 = "httpError";
@@ -30411,20 +25100,20 @@ var init_schemas_02 = __esm({
     _rC = "roleCredentials";
     _rN = "roleName";
     _rn = "role_name";
-    _s3 = "smithy.ts.sdk.synthetic.com.amazonaws.sso";
+    _s2 = "smithy.ts.sdk.synthetic.com.amazonaws.sso";
     _sAK = "secretAccessKey";
     _sT = "sessionToken";
     _xasbt = "x-amz-sso_bearer_token";
     n02 = "com.amazonaws.sso";
-    _s_registry2 = new TypeRegistry(_s3);
-    SSOServiceException$ = [-3, _s3, "SSOServiceException", 0, [], []];
+    _s_registry2 = new TypeRegistry(_s2);
+    SSOServiceException$ = [-3, _s2, "SSOServiceException", 0, [], []];
     _s_registry2.registerError(SSOServiceException$, SSOServiceException);
     n0_registry2 = new TypeRegistry(n02);
     InvalidRequestException$2 = [
       -3,
       n02,
       _IRE2,
-      { [_e3]: _c2, [_hE2]: 400 },
+      { [_e2]: _c2, [_hE2]: 400 },
       [_m],
       [0]
     ];
@@ -30433,7 +25122,7 @@ var init_schemas_02 = __esm({
       -3,
       n02,
       _RNFE,
-      { [_e3]: _c2, [_hE2]: 404 },
+      { [_e2]: _c2, [_hE2]: 404 },
       [_m],
       [0]
     ];
@@ -30442,7 +25131,7 @@ var init_schemas_02 = __esm({
       -3,
       n02,
       _TMRE,
-      { [_e3]: _c2, [_hE2]: 429 },
+      { [_e2]: _c2, [_hE2]: 429 },
       [_m],
       [0]
     ];
@@ -30451,7 +25140,7 @@ var init_schemas_02 = __esm({
       -3,
       n02,
       _UE,
-      { [_e3]: _c2, [_hE2]: 401 },
+      { [_e2]: _c2, [_hE2]: 401 },
       [_m],
       [0]
     ];
@@ -30676,7 +25365,7 @@ var init_SSOClient = __esm({
     init_EndpointParameters2();
     init_runtimeConfig2();
     init_runtimeExtensions2();
-    SSOClient = class extends Client2 {
+    SSOClient = class extends Client {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig4(configuration || {});
@@ -30787,7 +25476,7 @@ __export(sso_exports, {
   TooManyRequestsException$: () => TooManyRequestsException$,
   UnauthorizedException: () => UnauthorizedException,
   UnauthorizedException$: () => UnauthorizedException$,
-  __Client: () => Client2,
+  __Client: () => Client,
   errorTypeRegistries: () => errorTypeRegistries2
 });
 var init_sso = __esm({
@@ -30992,59 +25681,59 @@ Reference: https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sso.ht
 });
 
 // node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/endpoint/bdd.js
-var q2, a3, b4, c3, d3, e3, f4, g4, h3, i3, j4, k4, l, m2, n, o, p2, _data3, root3, r3, nodes3, bdd3;
+var q, a3, b3, c3, d3, e3, f3, g3, h3, i3, j3, k3, l, m, n, o, p, _data3, root3, r3, nodes3, bdd3;
 var init_bdd3 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/endpoint/bdd.js"() {
     init_endpoints();
-    q2 = "ref";
+    q = "ref";
     a3 = -1;
-    b4 = true;
+    b3 = true;
     c3 = "isSet";
     d3 = "PartitionResult";
     e3 = "booleanEquals";
-    f4 = "stringEquals";
-    g4 = "getAttr";
+    f3 = "stringEquals";
+    g3 = "getAttr";
     h3 = "us-east-1";
     i3 = "sigv4";
-    j4 = "sts";
-    k4 = "https://sts.{Region}.{PartitionResult#dnsSuffix}";
-    l = { [q2]: "Endpoint" };
-    m2 = { [q2]: "Region" };
-    n = { [q2]: d3 };
+    j3 = "sts";
+    k3 = "https://sts.{Region}.{PartitionResult#dnsSuffix}";
+    l = { [q]: "Endpoint" };
+    m = { [q]: "Region" };
+    n = { [q]: d3 };
     o = {};
-    p2 = [m2];
+    p = [m];
     _data3 = {
       conditions: [
         [c3, [l]],
-        [c3, p2],
-        ["aws.partition", p2, d3],
-        [e3, [{ [q2]: "UseFIPS" }, b4]],
-        [e3, [{ [q2]: "UseDualStack" }, b4]],
-        [f4, [m2, "aws-global"]],
-        [e3, [{ [q2]: "UseGlobalEndpoint" }, b4]],
-        [f4, [m2, "eu-central-1"]],
-        [e3, [{ fn: g4, argv: [n, "supportsDualStack"] }, b4]],
-        [e3, [{ fn: g4, argv: [n, "supportsFIPS"] }, b4]],
-        [f4, [m2, "ap-south-1"]],
-        [f4, [m2, "eu-north-1"]],
-        [f4, [m2, "eu-west-1"]],
-        [f4, [m2, "eu-west-2"]],
-        [f4, [m2, "eu-west-3"]],
-        [f4, [m2, "sa-east-1"]],
-        [f4, [m2, h3]],
-        [f4, [m2, "us-east-2"]],
-        [f4, [m2, "us-west-2"]],
-        [f4, [m2, "us-west-1"]],
-        [f4, [m2, "ca-central-1"]],
-        [f4, [m2, "ap-southeast-1"]],
-        [f4, [m2, "ap-northeast-1"]],
-        [f4, [m2, "ap-southeast-2"]],
-        [f4, [{ fn: g4, argv: [n, "name"] }, "aws-us-gov"]]
+        [c3, p],
+        ["aws.partition", p, d3],
+        [e3, [{ [q]: "UseFIPS" }, b3]],
+        [e3, [{ [q]: "UseDualStack" }, b3]],
+        [f3, [m, "aws-global"]],
+        [e3, [{ [q]: "UseGlobalEndpoint" }, b3]],
+        [f3, [m, "eu-central-1"]],
+        [e3, [{ fn: g3, argv: [n, "supportsDualStack"] }, b3]],
+        [e3, [{ fn: g3, argv: [n, "supportsFIPS"] }, b3]],
+        [f3, [m, "ap-south-1"]],
+        [f3, [m, "eu-north-1"]],
+        [f3, [m, "eu-west-1"]],
+        [f3, [m, "eu-west-2"]],
+        [f3, [m, "eu-west-3"]],
+        [f3, [m, "sa-east-1"]],
+        [f3, [m, h3]],
+        [f3, [m, "us-east-2"]],
+        [f3, [m, "us-west-2"]],
+        [f3, [m, "us-west-1"]],
+        [f3, [m, "ca-central-1"]],
+        [f3, [m, "ap-southeast-1"]],
+        [f3, [m, "ap-northeast-1"]],
+        [f3, [m, "ap-southeast-2"]],
+        [f3, [{ fn: g3, argv: [n, "name"] }, "aws-us-gov"]]
       ],
       results: [
         [a3],
-        ["https://sts.amazonaws.com", { authSchemes: [{ name: i3, signingName: j4, signingRegion: h3 }] }],
-        [k4, { authSchemes: [{ name: i3, signingName: j4, signingRegion: "{Region}" }] }],
+        ["https://sts.amazonaws.com", { authSchemes: [{ name: i3, signingName: j3, signingRegion: h3 }] }],
+        [k3, { authSchemes: [{ name: i3, signingName: j3, signingRegion: "{Region}" }] }],
         [a3, "Invalid Configuration: FIPS and custom endpoint are not supported"],
         [a3, "Invalid Configuration: Dualstack and custom endpoint are not supported"],
         [l, o],
@@ -31055,7 +25744,7 @@ var init_bdd3 = __esm({
         [a3, "FIPS is enabled but this partition does not support FIPS"],
         ["https://sts.{Region}.{PartitionResult#dualStackDnsSuffix}", o],
         [a3, "DualStack is enabled but this partition does not support DualStack"],
-        [k4, o],
+        [k3, o],
         [a3, "Invalid Configuration: Missing Region"]
       ]
     };
@@ -31456,7 +26145,7 @@ var init_errors3 = __esm({
 });
 
 // node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/schemas/schemas_0.js
-var _A, _AKI, _AR, _ARI, _ARR, _ARRs, _ARU, _ARWWI, _ARWWIR, _ARWWIRs, _Au, _C, _CA, _DS, _E, _EI, _ETE2, _IDPCEE, _IDPRCE, _IITE, _K, _MPDE, _MSTS, _P, _PA, _PAr, _PC, _PCLT, _PCr, _PDT, _PI, _PPS, _PPTLE, _Pr, _RA, _RDE, _RSN, _SAK, _SFWIT, _SI, _SN, _ST, _STS, _STU, _T, _TC, _TTK, _Ta, _V, _WIT, _a, _aKST, _aQE, _c3, _cTT, _e4, _hE3, _m2, _pDLT, _s4, _tLT, n03, _s_registry3, STSServiceException$, n0_registry3, ExpiredTokenException$2, IDPCommunicationErrorException$, IDPRejectedClaimException$, InvalidIdentityTokenException$, MalformedPolicyDocumentException$, PackedPolicyTooLargeException$, RegionDisabledException$, errorTypeRegistries3, accessKeySecretType, clientTokenType, AssumedRoleUser$, AssumeRoleRequest$, AssumeRoleResponse$, AssumeRoleWithWebIdentityRequest$, AssumeRoleWithWebIdentityResponse$, Credentials$, PolicyDescriptorType$, ProvidedContext$, Tag$, policyDescriptorListType, ProvidedContextsListType, tagKeyListType, tagListType, AssumeRole$, AssumeRoleWithWebIdentity$;
+var _A, _AKI, _AR, _ARI, _ARR, _ARRs, _ARU, _ARWWI, _ARWWIR, _ARWWIRs, _Au, _C, _CA, _DS, _E, _EI, _ETE2, _IDPCEE, _IDPRCE, _IITE, _K, _MPDE, _MSTS, _P, _PA, _PAr, _PC, _PCLT, _PCr, _PDT, _PI, _PPS, _PPTLE, _Pr, _RA, _RDE, _RSN, _SAK, _SFWIT, _SI, _SN, _ST, _STS, _STU, _T, _TC, _TTK, _Ta, _V, _WIT, _a, _aKST, _aQE, _c3, _cTT, _e3, _hE3, _m2, _pDLT, _s3, _tLT, n03, _s_registry3, STSServiceException$, n0_registry3, ExpiredTokenException$2, IDPCommunicationErrorException$, IDPRejectedClaimException$, InvalidIdentityTokenException$, MalformedPolicyDocumentException$, PackedPolicyTooLargeException$, RegionDisabledException$, errorTypeRegistries3, accessKeySecretType, clientTokenType, AssumedRoleUser$, AssumeRoleRequest$, AssumeRoleResponse$, AssumeRoleWithWebIdentityRequest$, AssumeRoleWithWebIdentityResponse$, Credentials$, PolicyDescriptorType$, ProvidedContext$, Tag$, policyDescriptorListType, ProvidedContextsListType, tagKeyListType, tagListType, AssumeRole$, AssumeRoleWithWebIdentity$;
 var init_schemas_03 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/sts/schemas/schemas_0.js"() {
     init_schema();
@@ -31517,22 +26206,22 @@ var init_schemas_03 = __esm({
     _aQE = "awsQueryError";
     _c3 = "client";
     _cTT = "clientTokenType";
-    _e4 = "error";
+    _e3 = "error";
     _hE3 = "httpError";
     _m2 = "message";
     _pDLT = "policyDescriptorListType";
-    _s4 = "smithy.ts.sdk.synthetic.com.amazonaws.sts";
+    _s3 = "smithy.ts.sdk.synthetic.com.amazonaws.sts";
     _tLT = "tagListType";
     n03 = "com.amazonaws.sts";
-    _s_registry3 = new TypeRegistry(_s4);
-    STSServiceException$ = [-3, _s4, "STSServiceException", 0, [], []];
+    _s_registry3 = new TypeRegistry(_s3);
+    STSServiceException$ = [-3, _s3, "STSServiceException", 0, [], []];
     _s_registry3.registerError(STSServiceException$, STSServiceException);
     n0_registry3 = new TypeRegistry(n03);
     ExpiredTokenException$2 = [
       -3,
       n03,
       _ETE2,
-      { [_aQE]: [`ExpiredTokenException`, 400], [_e4]: _c3, [_hE3]: 400 },
+      { [_aQE]: [`ExpiredTokenException`, 400], [_e3]: _c3, [_hE3]: 400 },
       [_m2],
       [0]
     ];
@@ -31541,7 +26230,7 @@ var init_schemas_03 = __esm({
       -3,
       n03,
       _IDPCEE,
-      { [_aQE]: [`IDPCommunicationError`, 400], [_e4]: _c3, [_hE3]: 400 },
+      { [_aQE]: [`IDPCommunicationError`, 400], [_e3]: _c3, [_hE3]: 400 },
       [_m2],
       [0]
     ];
@@ -31550,7 +26239,7 @@ var init_schemas_03 = __esm({
       -3,
       n03,
       _IDPRCE,
-      { [_aQE]: [`IDPRejectedClaim`, 403], [_e4]: _c3, [_hE3]: 403 },
+      { [_aQE]: [`IDPRejectedClaim`, 403], [_e3]: _c3, [_hE3]: 403 },
       [_m2],
       [0]
     ];
@@ -31559,7 +26248,7 @@ var init_schemas_03 = __esm({
       -3,
       n03,
       _IITE,
-      { [_aQE]: [`InvalidIdentityToken`, 400], [_e4]: _c3, [_hE3]: 400 },
+      { [_aQE]: [`InvalidIdentityToken`, 400], [_e3]: _c3, [_hE3]: 400 },
       [_m2],
       [0]
     ];
@@ -31568,7 +26257,7 @@ var init_schemas_03 = __esm({
       -3,
       n03,
       _MPDE,
-      { [_aQE]: [`MalformedPolicyDocument`, 400], [_e4]: _c3, [_hE3]: 400 },
+      { [_aQE]: [`MalformedPolicyDocument`, 400], [_e3]: _c3, [_hE3]: 400 },
       [_m2],
       [0]
     ];
@@ -31577,7 +26266,7 @@ var init_schemas_03 = __esm({
       -3,
       n03,
       _PPTLE,
-      { [_aQE]: [`PackedPolicyTooLarge`, 400], [_e4]: _c3, [_hE3]: 400 },
+      { [_aQE]: [`PackedPolicyTooLarge`, 400], [_e3]: _c3, [_hE3]: 400 },
       [_m2],
       [0]
     ];
@@ -31586,7 +26275,7 @@ var init_schemas_03 = __esm({
       -3,
       n03,
       _RDE,
-      { [_aQE]: [`RegionDisabledException`, 403], [_e4]: _c3, [_hE3]: 403 },
+      { [_aQE]: [`RegionDisabledException`, 403], [_e3]: _c3, [_hE3]: 403 },
       [_m2],
       [0]
     ];
@@ -31919,7 +26608,7 @@ var init_STSClient = __esm({
     init_EndpointParameters3();
     init_runtimeConfig3();
     init_runtimeExtensions3();
-    STSClient = class extends Client2 {
+    STSClient = class extends Client {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig6(configuration || {});
@@ -32196,7 +26885,7 @@ __export(sts_exports, {
   STSServiceException: () => STSServiceException,
   STSServiceException$: () => STSServiceException$,
   Tag$: () => Tag$,
-  __Client: () => Client2,
+  __Client: () => Client,
   decorateDefaultCredentialProvider: () => decorateDefaultCredentialProvider,
   errorTypeRegistries: () => errorTypeRegistries3,
   getDefaultRoleAssumer: () => getDefaultRoleAssumer2,
@@ -32295,40 +26984,40 @@ var init_EndpointParameters4 = __esm({
 });
 
 // node_modules/@aws-sdk/nested-clients/dist-es/submodules/signin/endpoint/bdd.js
-var s3, a4, b5, c4, d4, e4, f5, g5, h4, i4, j5, k5, l2, m3, n2, o2, p3, q3, _data4, root4, r4, nodes4, bdd4;
+var s, a4, b4, c4, d4, e4, f4, g4, h4, i4, j4, k4, l2, m2, n2, o2, p2, q2, _data4, root4, r4, nodes4, bdd4;
 var init_bdd4 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/signin/endpoint/bdd.js"() {
     init_endpoints();
-    s3 = "ref";
+    s = "ref";
     a4 = -1;
-    b5 = false;
+    b4 = false;
     c4 = true;
     d4 = "isSet";
     e4 = "booleanEquals";
-    f5 = "coalesce";
-    g5 = "PartitionResult";
+    f4 = "coalesce";
+    g4 = "PartitionResult";
     h4 = "stringEquals";
     i4 = "getAttr";
-    j5 = "https://signin.{Region}.{PartitionResult#dualStackDnsSuffix}";
-    k5 = { [s3]: "Endpoint" };
-    l2 = { "fn": i4, "argv": [{ [s3]: g5 }, "name"] };
-    m3 = { [s3]: "Region" };
-    n2 = { [s3]: g5 };
+    j4 = "https://signin.{Region}.{PartitionResult#dualStackDnsSuffix}";
+    k4 = { [s]: "Endpoint" };
+    l2 = { "fn": i4, "argv": [{ [s]: g4 }, "name"] };
+    m2 = { [s]: "Region" };
+    n2 = { [s]: g4 };
     o2 = { "authSchemes": [{ "name": "sigv4", "signingName": "signin", "signingRegion": "{Region}" }] };
-    p3 = {};
-    q3 = [m3];
+    p2 = {};
+    q2 = [m2];
     _data4 = {
       conditions: [
-        [d4, q3],
-        [e4, [{ fn: f5, argv: [{ [s3]: "IsControlPlane" }, b5] }, c4]],
-        [d4, [k5]],
-        ["aws.partition", q3, g5],
-        [e4, [{ [s3]: "UseFIPS" }, c4]],
+        [d4, q2],
+        [e4, [{ fn: f4, argv: [{ [s]: "IsControlPlane" }, b4] }, c4]],
+        [d4, [k4]],
+        ["aws.partition", q2, g4],
+        [e4, [{ [s]: "UseFIPS" }, c4]],
         [h4, [l2, "aws"]],
-        [e4, [{ fn: f5, argv: [{ [s3]: "IsOAuthEndpoint" }, b5] }, c4]],
-        [e4, [{ [s3]: "UseDualStack" }, c4]],
+        [e4, [{ fn: f4, argv: [{ [s]: "IsOAuthEndpoint" }, b4] }, c4]],
+        [e4, [{ [s]: "UseDualStack" }, c4]],
         [h4, [l2, "aws-cn"]],
-        [h4, [m3, "us-gov-west-1"]],
+        [h4, [m2, "us-gov-west-1"]],
         [h4, [l2, "aws-us-gov"]],
         [e4, [{ fn: i4, argv: [n2, "supportsFIPS"] }, c4]],
         [h4, [l2, "aws-iso"]],
@@ -32342,30 +27031,30 @@ var init_bdd4 = __esm({
         [a4],
         ["https://signin.{Region}.api.aws", o2],
         ["https://signin.{Region}.api.amazonwebservices.com.cn", o2],
-        [j5, o2],
+        [j4, o2],
         [a4, "FIPS endpoints are not supported for OAuth operations. Disable FIPS or use a non-OAuth operation."],
         ["https://{Region}.oauth.signin.aws", o2],
-        ["https://{Region}.signin.aws.amazon.com", p3],
-        ["https://{Region}.signin.amazonaws.cn", p3],
-        ["https://{Region}.signin.amazonaws-us-gov.com", p3],
-        ["https://{Region}.signin.c2shome.ic.gov", p3],
-        ["https://{Region}.signin.sc2shome.sgov.gov", p3],
-        ["https://{Region}.signin.csphome.hci.ic.gov", p3],
-        ["https://{Region}.signin.csphome.adc-e.uk", p3],
-        ["https://{Region}.signin.amazonaws-eusc.eu", p3],
-        ["https://signin-fips.amazonaws-us-gov.com", p3],
-        ["https://{Region}.signin-fips.amazonaws-us-gov.com", p3],
-        ["https://{Region}.signin.{PartitionResult#dnsSuffix}", p3],
+        ["https://{Region}.signin.aws.amazon.com", p2],
+        ["https://{Region}.signin.amazonaws.cn", p2],
+        ["https://{Region}.signin.amazonaws-us-gov.com", p2],
+        ["https://{Region}.signin.c2shome.ic.gov", p2],
+        ["https://{Region}.signin.sc2shome.sgov.gov", p2],
+        ["https://{Region}.signin.csphome.hci.ic.gov", p2],
+        ["https://{Region}.signin.csphome.adc-e.uk", p2],
+        ["https://{Region}.signin.amazonaws-eusc.eu", p2],
+        ["https://signin-fips.amazonaws-us-gov.com", p2],
+        ["https://{Region}.signin-fips.amazonaws-us-gov.com", p2],
+        ["https://{Region}.signin.{PartitionResult#dnsSuffix}", p2],
         [a4, "Invalid Configuration: FIPS and custom endpoint are not supported"],
         [a4, "Invalid Configuration: Dualstack and custom endpoint are not supported"],
-        [k5, p3],
-        ["https://signin-fips.{Region}.{PartitionResult#dualStackDnsSuffix}", p3],
+        [k4, p2],
+        ["https://signin-fips.{Region}.{PartitionResult#dualStackDnsSuffix}", p2],
         [a4, "FIPS and DualStack are enabled, but this partition does not support one or both"],
-        ["https://signin-fips.{Region}.{PartitionResult#dnsSuffix}", p3],
+        ["https://signin-fips.{Region}.{PartitionResult#dnsSuffix}", p2],
         [a4, "FIPS is enabled but this partition does not support FIPS"],
-        [j5, p3],
+        [j4, p2],
         [a4, "DualStack is enabled but this partition does not support DualStack"],
-        ["https://signin.{Region}.{PartitionResult#dnsSuffix}", p3],
+        ["https://signin.{Region}.{PartitionResult#dnsSuffix}", p2],
         [a4, "Invalid Configuration: Missing Region"]
       ]
     };
@@ -32602,7 +27291,7 @@ var init_errors4 = __esm({
 });
 
 // node_modules/@aws-sdk/nested-clients/dist-es/submodules/signin/schemas/schemas_0.js
-var _ADE2, _AT2, _COAT, _COATR, _COATRB, _COATRBr, _COATRr, _COATWIAM, _COATWIAMR, _COATWIAMRr, _ISE2, _OAAT, _RT2, _TMRE2, _VE, _aKI2, _aT3, _at, _c4, _cI2, _cV2, _co2, _e5, _eI2, _ei, _gT2, _gt, _h3, _hE4, _iT2, _jN, _m3, _r3, _rT2, _rU2, _s5, _sAK2, _sT2, _se2, _tI, _tO, _tT2, _tt, n04, _s_registry4, SigninServiceException$, n0_registry4, AccessDeniedException$2, InternalServerException$2, TooManyRequestsError$, ValidationException$, errorTypeRegistries4, OAuthAccessToken, RefreshToken2, AccessToken$, CreateOAuth2TokenRequest$, CreateOAuth2TokenRequestBody$, CreateOAuth2TokenResponse$, CreateOAuth2TokenResponseBody$, CreateOAuth2TokenWithIAMRequest$, CreateOAuth2TokenWithIAMResponse$, CreateOAuth2Token$, CreateOAuth2TokenWithIAM$;
+var _ADE2, _AT2, _COAT, _COATR, _COATRB, _COATRBr, _COATRr, _COATWIAM, _COATWIAMR, _COATWIAMRr, _ISE2, _OAAT, _RT2, _TMRE2, _VE, _aKI2, _aT3, _at, _c4, _cI2, _cV2, _co2, _e4, _eI2, _ei, _gT2, _gt, _h3, _hE4, _iT2, _jN, _m3, _r2, _rT2, _rU2, _s4, _sAK2, _sT2, _se2, _tI, _tO, _tT2, _tt, n04, _s_registry4, SigninServiceException$, n0_registry4, AccessDeniedException$2, InternalServerException$2, TooManyRequestsError$, ValidationException$, errorTypeRegistries4, OAuthAccessToken, RefreshToken2, AccessToken$, CreateOAuth2TokenRequest$, CreateOAuth2TokenRequestBody$, CreateOAuth2TokenResponse$, CreateOAuth2TokenResponseBody$, CreateOAuth2TokenWithIAMRequest$, CreateOAuth2TokenWithIAMResponse$, CreateOAuth2Token$, CreateOAuth2TokenWithIAM$;
 var init_schemas_04 = __esm({
   "node_modules/@aws-sdk/nested-clients/dist-es/submodules/signin/schemas/schemas_0.js"() {
     init_schema();
@@ -32630,7 +27319,7 @@ var init_schemas_04 = __esm({
     _cI2 = "clientId";
     _cV2 = "codeVerifier";
     _co2 = "code";
-    _e5 = "error";
+    _e4 = "error";
     _eI2 = "expiresIn";
     _ei = "expires_in";
     _gT2 = "grantType";
@@ -32640,10 +27329,10 @@ var init_schemas_04 = __esm({
     _iT2 = "idToken";
     _jN = "jsonName";
     _m3 = "message";
-    _r3 = "resource";
+    _r2 = "resource";
     _rT2 = "refreshToken";
     _rU2 = "redirectUri";
-    _s5 = "smithy.ts.sdk.synthetic.com.amazonaws.signin";
+    _s4 = "smithy.ts.sdk.synthetic.com.amazonaws.signin";
     _sAK2 = "secretAccessKey";
     _sT2 = "sessionToken";
     _se2 = "server";
@@ -32652,16 +27341,16 @@ var init_schemas_04 = __esm({
     _tT2 = "tokenType";
     _tt = "token_type";
     n04 = "com.amazonaws.signin";
-    _s_registry4 = new TypeRegistry(_s5);
-    SigninServiceException$ = [-3, _s5, "SigninServiceException", 0, [], []];
+    _s_registry4 = new TypeRegistry(_s4);
+    SigninServiceException$ = [-3, _s4, "SigninServiceException", 0, [], []];
     _s_registry4.registerError(SigninServiceException$, SigninServiceException);
     n0_registry4 = new TypeRegistry(n04);
     AccessDeniedException$2 = [
       -3,
       n04,
       _ADE2,
-      { [_e5]: _c4 },
-      [_e5, _m3],
+      { [_e4]: _c4 },
+      [_e4, _m3],
       [0, 0],
       2
     ];
@@ -32670,8 +27359,8 @@ var init_schemas_04 = __esm({
       -3,
       n04,
       _ISE2,
-      { [_e5]: _se2, [_hE4]: 500 },
-      [_e5, _m3],
+      { [_e4]: _se2, [_hE4]: 500 },
+      [_e4, _m3],
       [0, 0],
       2
     ];
@@ -32680,8 +27369,8 @@ var init_schemas_04 = __esm({
       -3,
       n04,
       _TMRE2,
-      { [_e5]: _c4, [_hE4]: 429 },
-      [_e5, _m3],
+      { [_e4]: _c4, [_hE4]: 429 },
+      [_e4, _m3],
       [0, 0],
       2
     ];
@@ -32690,8 +27379,8 @@ var init_schemas_04 = __esm({
       -3,
       n04,
       _VE,
-      { [_e5]: _c4, [_hE4]: 400 },
-      [_e5, _m3],
+      { [_e4]: _c4, [_hE4]: 400 },
+      [_e4, _m3],
       [0, 0],
       2
     ];
@@ -32752,7 +27441,7 @@ var init_schemas_04 = __esm({
       n04,
       _COATWIAMR,
       0,
-      [_gT2, _r3],
+      [_gT2, _r2],
       [[0, { [_jN]: _gt }], 0],
       2
     ];
@@ -32961,7 +27650,7 @@ var init_SigninClient = __esm({
     init_EndpointParameters4();
     init_runtimeConfig4();
     init_runtimeExtensions4();
-    SigninClient = class extends Client2 {
+    SigninClient = class extends Client {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig8(configuration || {});
@@ -33123,7 +27812,7 @@ __export(signin_exports, {
   TooManyRequestsError$: () => TooManyRequestsError$,
   ValidationException: () => ValidationException,
   ValidationException$: () => ValidationException$,
-  __Client: () => Client2,
+  __Client: () => Client,
   errorTypeRegistries: () => errorTypeRegistries4
 });
 var init_signin = __esm({
@@ -33915,14 +28604,14 @@ var require_dist_cjs15 = __commonJS({
 });
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha1/Sha1Js.js
-var BLOCK2, DIGEST_LENGTH2, INIT3, K3, Sha1Js;
+var BLOCK2, DIGEST_LENGTH2, INIT3, K2, Sha1Js;
 var init_Sha1Js = __esm({
   "node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha1/Sha1Js.js"() {
     init_serde();
     BLOCK2 = 64;
     DIGEST_LENGTH2 = 20;
     INIT3 = new Int32Array([1732584193, 4023233417, 2562383102, 271733878, 3285377520]);
-    K3 = new Int32Array([1518500249, 1859775393, 2400959708, 3395469782]);
+    K2 = new Int32Array([1518500249, 1859775393, 2400959708, 3395469782]);
     Sha1Js = class _Sha1Js {
       digestLength = DIGEST_LENGTH2;
       state = Int32Array.from(INIT3);
@@ -34069,7 +28758,7 @@ var init_Sha1Js = __esm({
         }
         for (let t = 0; t < 80; ++t) {
           const r5 = t < 20 ? 0 : t < 40 ? 1 : t < 60 ? 2 : 3;
-          const temp = ((s0 << 5 | s0 >>> 27) + (r5 === 0 ? s1 & s22 ^ ~s1 & s32 : r5 === 2 ? s1 & s22 ^ s1 & s32 ^ s22 & s32 : s1 ^ s22 ^ s32) | 0) + (s4 + (K3[r5] + w2[t] | 0) | 0) | 0;
+          const temp = ((s0 << 5 | s0 >>> 27) + (r5 === 0 ? s1 & s22 ^ ~s1 & s32 : r5 === 2 ? s1 & s22 ^ s1 & s32 ^ s22 & s32 : s1 ^ s22 ^ s32) | 0) + (s4 + (K2[r5] + w2[t] | 0) | 0) | 0;
           s4 = s32;
           s32 = s22;
           s22 = s1 << 30 | s1 >>> 2;
@@ -34087,7 +28776,7 @@ var init_Sha1Js = __esm({
 });
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha1/Sha1Node.js
-import { createHash as createHash6, createHmac as createHmac3 } from "node:crypto";
+import { createHash as createHash5, createHmac as createHmac3 } from "node:crypto";
 function buildNativeClass4() {
   return class Sha1Node {
     digestLength = 20;
@@ -34121,11 +28810,11 @@ function buildNativeClass4() {
       this.finished = false;
     }
     createHash() {
-      return this.secret ? createHmac3("sha1", toBuffer3(this.secret)) : createHash6("sha1");
+      return this.secret ? createHmac3("sha1", toBuffer2(this.secret)) : createHash5("sha1");
     }
   };
 }
-function toBuffer3(data) {
+function toBuffer2(data) {
   if (typeof data === "string") {
     return data;
   }
@@ -34140,7 +28829,7 @@ var init_Sha1Node = __esm({
     init_Sha1Js();
     hasNativeCrypto3 = (() => {
       try {
-        createHash6("sha1");
+        createHash5("sha1");
         return true;
       } catch {
         return false;
@@ -34267,7 +28956,7 @@ function shrL(hi2, lo2, n3) {
   }
   return hi2 >>> n3 - 32;
 }
-var BLOCK3, DIGEST_LENGTH3, MAX_HASHABLE_LENGTH2, INIT4, K4, Sha512Js;
+var BLOCK3, DIGEST_LENGTH3, MAX_HASHABLE_LENGTH2, INIT4, K3, Sha512Js;
 var init_Sha512Js = __esm({
   "node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha512/Sha512Js.js"() {
     init_serde();
@@ -34292,7 +28981,7 @@ var init_Sha512Js = __esm({
       1541459225,
       327033209
     ]);
-    K4 = new Uint32Array([
+    K3 = new Uint32Array([
       1116352408,
       3609767458,
       1899447441,
@@ -34617,8 +29306,8 @@ var init_Sha512Js = __esm({
           let t1h = (hh >>> 0) + (s1h >>> 0) + (t1l > 4294967295 ? 1 : 0);
           t1l = (t1l >>> 0) + (chl >>> 0);
           t1h = (t1h >>> 0) + (chh >>> 0) + (t1l > 4294967295 ? 1 : 0);
-          t1l = (t1l >>> 0) + (K4[i5 * 2 + 1] >>> 0);
-          t1h = (t1h >>> 0) + (K4[i5 * 2] >>> 0) + (t1l > 4294967295 ? 1 : 0);
+          t1l = (t1l >>> 0) + (K3[i5 * 2 + 1] >>> 0);
+          t1h = (t1h >>> 0) + (K3[i5 * 2] >>> 0) + (t1l > 4294967295 ? 1 : 0);
           t1l = (t1l >>> 0) + (w2[i5 * 2 + 1] >>> 0);
           t1h = (t1h >>> 0) + (w2[i5 * 2] >>> 0) + (t1l > 4294967295 ? 1 : 0);
           const s0h = rotrH(ah, al, 28) ^ rotrH(ah, al, 34) ^ rotrH(ah, al, 39);
@@ -34664,11 +29353,11 @@ var init_Sha512Js = __esm({
 });
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha512/Sha512.js
-import { createHash as createHash7, createHmac as createHmac4 } from "node:crypto";
+import { createHash as createHash6, createHmac as createHmac4 } from "node:crypto";
 function detectNative() {
   if (nativeSupported === void 0) {
     try {
-      createHash7("sha512");
+      createHash6("sha512");
       nativeSupported = true;
     } catch {
       nativeSupported = false;
@@ -34676,7 +29365,7 @@ function detectNative() {
   }
   return nativeSupported;
 }
-function toBuffer4(data) {
+function toBuffer3(data) {
   if (typeof data === "string") {
     return data;
   }
@@ -34732,7 +29421,7 @@ var init_Sha512 = __esm({
         this.nativeFinished = false;
       }
       createNative() {
-        return this.nativeSecret !== void 0 ? createHmac4("sha512", toBuffer4(this.nativeSecret)) : createHash7("sha512");
+        return this.nativeSecret !== void 0 ? createHmac4("sha512", toBuffer3(this.nativeSecret)) : createHash6("sha512");
       }
     };
   }
@@ -42876,9 +37565,9 @@ var require_dist_cjs16 = __commonJS({
     ];
     var CreateSessionCommand = class extends command5(_ep4, _mw05, "CreateSession", CreateSession$) {
     };
-    var version2 = "3.1172.0";
+    var version = "3.1172.0";
     var packageInfo = {
-      version: version2
+      version
     };
     var getRuntimeConfig$1 = (config) => {
       return {
@@ -44650,6 +39339,5317 @@ var require_dist_cjs16 = __commonJS({
   }
 });
 
+// node_modules/postgres-array/index.js
+var require_postgres_array = __commonJS({
+  "node_modules/postgres-array/index.js"(exports) {
+    "use strict";
+    exports.parse = function(source, transform) {
+      return new ArrayParser(source, transform).parse();
+    };
+    var ArrayParser = class _ArrayParser {
+      constructor(source, transform) {
+        this.source = source;
+        this.transform = transform || identity;
+        this.position = 0;
+        this.entries = [];
+        this.recorded = [];
+        this.dimension = 0;
+      }
+      isEof() {
+        return this.position >= this.source.length;
+      }
+      nextCharacter() {
+        var character = this.source[this.position++];
+        if (character === "\\") {
+          return {
+            value: this.source[this.position++],
+            escaped: true
+          };
+        }
+        return {
+          value: character,
+          escaped: false
+        };
+      }
+      record(character) {
+        this.recorded.push(character);
+      }
+      newEntry(includeEmpty) {
+        var entry;
+        if (this.recorded.length > 0 || includeEmpty) {
+          entry = this.recorded.join("");
+          if (entry === "NULL" && !includeEmpty) {
+            entry = null;
+          }
+          if (entry !== null) entry = this.transform(entry);
+          this.entries.push(entry);
+          this.recorded = [];
+        }
+      }
+      consumeDimensions() {
+        if (this.source[0] === "[") {
+          while (!this.isEof()) {
+            var char = this.nextCharacter();
+            if (char.value === "=") break;
+          }
+        }
+      }
+      parse(nested) {
+        var character, parser, quote;
+        this.consumeDimensions();
+        while (!this.isEof()) {
+          character = this.nextCharacter();
+          if (character.value === "{" && !quote) {
+            this.dimension++;
+            if (this.dimension > 1) {
+              parser = new _ArrayParser(this.source.substr(this.position - 1), this.transform);
+              this.entries.push(parser.parse(true));
+              this.position += parser.position - 2;
+            }
+          } else if (character.value === "}" && !quote) {
+            this.dimension--;
+            if (!this.dimension) {
+              this.newEntry();
+              if (nested) return this.entries;
+            }
+          } else if (character.value === '"' && !character.escaped) {
+            if (quote) this.newEntry(true);
+            quote = !quote;
+          } else if (character.value === "," && !quote) {
+            this.newEntry();
+          } else {
+            this.record(character.value);
+          }
+        }
+        if (this.dimension !== 0) {
+          throw new Error("array dimension not balanced");
+        }
+        return this.entries;
+      }
+    };
+    function identity(value) {
+      return value;
+    }
+  }
+});
+
+// node_modules/pg-types/lib/arrayParser.js
+var require_arrayParser = __commonJS({
+  "node_modules/pg-types/lib/arrayParser.js"(exports, module) {
+    var array = require_postgres_array();
+    module.exports = {
+      create: function(source, transform) {
+        return {
+          parse: function() {
+            return array.parse(source, transform);
+          }
+        };
+      }
+    };
+  }
+});
+
+// node_modules/postgres-date/index.js
+var require_postgres_date = __commonJS({
+  "node_modules/postgres-date/index.js"(exports, module) {
+    "use strict";
+    var DATE_TIME = /(\d{1,})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,})?.*?( BC)?$/;
+    var DATE = /^(\d{1,})-(\d{2})-(\d{2})( BC)?$/;
+    var TIME_ZONE = /([Z+-])(\d{2})?:?(\d{2})?:?(\d{2})?/;
+    var INFINITY = /^-?infinity$/;
+    module.exports = function parseDate(isoDate) {
+      if (INFINITY.test(isoDate)) {
+        return Number(isoDate.replace("i", "I"));
+      }
+      var matches = DATE_TIME.exec(isoDate);
+      if (!matches) {
+        return getDate(isoDate) || null;
+      }
+      var isBC = !!matches[8];
+      var year2 = parseInt(matches[1], 10);
+      if (isBC) {
+        year2 = bcYearToNegativeYear(year2);
+      }
+      var month = parseInt(matches[2], 10) - 1;
+      var day = matches[3];
+      var hour = parseInt(matches[4], 10);
+      var minute = parseInt(matches[5], 10);
+      var second = parseInt(matches[6], 10);
+      var ms2 = matches[7];
+      ms2 = ms2 ? 1e3 * parseFloat(ms2) : 0;
+      var date2;
+      var offset = timeZoneOffset(isoDate);
+      if (offset != null) {
+        date2 = new Date(Date.UTC(year2, month, day, hour, minute, second, ms2));
+        if (is0To99(year2)) {
+          date2.setUTCFullYear(year2);
+        }
+        if (offset !== 0) {
+          date2.setTime(date2.getTime() - offset);
+        }
+      } else {
+        date2 = new Date(year2, month, day, hour, minute, second, ms2);
+        if (is0To99(year2)) {
+          date2.setFullYear(year2);
+        }
+      }
+      return date2;
+    };
+    function getDate(isoDate) {
+      var matches = DATE.exec(isoDate);
+      if (!matches) {
+        return;
+      }
+      var year2 = parseInt(matches[1], 10);
+      var isBC = !!matches[4];
+      if (isBC) {
+        year2 = bcYearToNegativeYear(year2);
+      }
+      var month = parseInt(matches[2], 10) - 1;
+      var day = matches[3];
+      var date2 = new Date(year2, month, day);
+      if (is0To99(year2)) {
+        date2.setFullYear(year2);
+      }
+      return date2;
+    }
+    function timeZoneOffset(isoDate) {
+      if (isoDate.endsWith("+00")) {
+        return 0;
+      }
+      var zone = TIME_ZONE.exec(isoDate.split(" ")[1]);
+      if (!zone) return;
+      var type = zone[1];
+      if (type === "Z") {
+        return 0;
+      }
+      var sign4 = type === "-" ? -1 : 1;
+      var offset = parseInt(zone[2], 10) * 3600 + parseInt(zone[3] || 0, 10) * 60 + parseInt(zone[4] || 0, 10);
+      return offset * sign4 * 1e3;
+    }
+    function bcYearToNegativeYear(year2) {
+      return -(year2 - 1);
+    }
+    function is0To99(num) {
+      return num >= 0 && num < 100;
+    }
+  }
+});
+
+// node_modules/xtend/mutable.js
+var require_mutable = __commonJS({
+  "node_modules/xtend/mutable.js"(exports, module) {
+    module.exports = extend;
+    var hasOwnProperty = Object.prototype.hasOwnProperty;
+    function extend(target) {
+      for (var i5 = 1; i5 < arguments.length; i5++) {
+        var source = arguments[i5];
+        for (var key in source) {
+          if (hasOwnProperty.call(source, key)) {
+            target[key] = source[key];
+          }
+        }
+      }
+      return target;
+    }
+  }
+});
+
+// node_modules/postgres-interval/index.js
+var require_postgres_interval = __commonJS({
+  "node_modules/postgres-interval/index.js"(exports, module) {
+    "use strict";
+    var extend = require_mutable();
+    module.exports = PostgresInterval;
+    function PostgresInterval(raw) {
+      if (!(this instanceof PostgresInterval)) {
+        return new PostgresInterval(raw);
+      }
+      extend(this, parse4(raw));
+    }
+    var properties = ["seconds", "minutes", "hours", "days", "months", "years"];
+    PostgresInterval.prototype.toPostgres = function() {
+      var filtered = properties.filter(this.hasOwnProperty, this);
+      if (this.milliseconds && filtered.indexOf("seconds") < 0) {
+        filtered.push("seconds");
+      }
+      if (filtered.length === 0) return "0";
+      return filtered.map(function(property) {
+        var value = this[property] || 0;
+        if (property === "seconds" && this.milliseconds) {
+          value = (value + this.milliseconds / 1e3).toFixed(6).replace(/\.?0+$/, "");
+        }
+        return value + " " + property;
+      }, this).join(" ");
+    };
+    var propertiesISOEquivalent = {
+      years: "Y",
+      months: "M",
+      days: "D",
+      hours: "H",
+      minutes: "M",
+      seconds: "S"
+    };
+    var dateProperties = ["years", "months", "days"];
+    var timeProperties = ["hours", "minutes", "seconds"];
+    PostgresInterval.prototype.toISOString = PostgresInterval.prototype.toISO = function() {
+      var datePart = dateProperties.map(buildProperty, this).join("");
+      var timePart = timeProperties.map(buildProperty, this).join("");
+      return "P" + datePart + "T" + timePart;
+      function buildProperty(property) {
+        var value = this[property] || 0;
+        if (property === "seconds" && this.milliseconds) {
+          value = (value + this.milliseconds / 1e3).toFixed(6).replace(/0+$/, "");
+        }
+        return value + propertiesISOEquivalent[property];
+      }
+    };
+    var NUMBER = "([+-]?\\d+)";
+    var YEAR = NUMBER + "\\s+years?";
+    var MONTH = NUMBER + "\\s+mons?";
+    var DAY = NUMBER + "\\s+days?";
+    var TIME = "([+-])?([\\d]*):(\\d\\d):(\\d\\d)\\.?(\\d{1,6})?";
+    var INTERVAL = new RegExp([YEAR, MONTH, DAY, TIME].map(function(regexString) {
+      return "(" + regexString + ")?";
+    }).join("\\s*"));
+    var positions = {
+      years: 2,
+      months: 4,
+      days: 6,
+      hours: 9,
+      minutes: 10,
+      seconds: 11,
+      milliseconds: 12
+    };
+    var negatives = ["hours", "minutes", "seconds", "milliseconds"];
+    function parseMilliseconds2(fraction) {
+      var microseconds = fraction + "000000".slice(fraction.length);
+      return parseInt(microseconds, 10) / 1e3;
+    }
+    function parse4(interval) {
+      if (!interval) return {};
+      var matches = INTERVAL.exec(interval);
+      var isNegative = matches[8] === "-";
+      return Object.keys(positions).reduce(function(parsed2, property) {
+        var position = positions[property];
+        var value = matches[position];
+        if (!value) return parsed2;
+        value = property === "milliseconds" ? parseMilliseconds2(value) : parseInt(value, 10);
+        if (!value) return parsed2;
+        if (isNegative && ~negatives.indexOf(property)) {
+          value *= -1;
+        }
+        parsed2[property] = value;
+        return parsed2;
+      }, {});
+    }
+  }
+});
+
+// node_modules/postgres-bytea/index.js
+var require_postgres_bytea = __commonJS({
+  "node_modules/postgres-bytea/index.js"(exports, module) {
+    "use strict";
+    var bufferFrom = Buffer.from || Buffer;
+    module.exports = function parseBytea(input2) {
+      if (/^\\x/.test(input2)) {
+        return bufferFrom(input2.substr(2), "hex");
+      }
+      var output = "";
+      var i5 = 0;
+      while (i5 < input2.length) {
+        if (input2[i5] !== "\\") {
+          output += input2[i5];
+          ++i5;
+        } else {
+          if (/[0-7]{3}/.test(input2.substr(i5 + 1, 3))) {
+            output += String.fromCharCode(parseInt(input2.substr(i5 + 1, 3), 8));
+            i5 += 4;
+          } else {
+            var backslashes = 1;
+            while (i5 + backslashes < input2.length && input2[i5 + backslashes] === "\\") {
+              backslashes++;
+            }
+            for (var k6 = 0; k6 < Math.floor(backslashes / 2); ++k6) {
+              output += "\\";
+            }
+            i5 += Math.floor(backslashes / 2) * 2;
+          }
+        }
+      }
+      return bufferFrom(output, "binary");
+    };
+  }
+});
+
+// node_modules/pg-types/lib/textParsers.js
+var require_textParsers = __commonJS({
+  "node_modules/pg-types/lib/textParsers.js"(exports, module) {
+    var array = require_postgres_array();
+    var arrayParser = require_arrayParser();
+    var parseDate = require_postgres_date();
+    var parseInterval = require_postgres_interval();
+    var parseByteA = require_postgres_bytea();
+    function allowNull(fn) {
+      return function nullAllowed(value) {
+        if (value === null) return value;
+        return fn(value);
+      };
+    }
+    function parseBool(value) {
+      if (value === null) return value;
+      return value === "TRUE" || value === "t" || value === "true" || value === "y" || value === "yes" || value === "on" || value === "1";
+    }
+    function parseBoolArray(value) {
+      if (!value) return null;
+      return array.parse(value, parseBool);
+    }
+    function parseBaseTenInt(string) {
+      return parseInt(string, 10);
+    }
+    function parseIntegerArray(value) {
+      if (!value) return null;
+      return array.parse(value, allowNull(parseBaseTenInt));
+    }
+    function parseBigIntegerArray(value) {
+      if (!value) return null;
+      return array.parse(value, allowNull(function(entry) {
+        return parseBigInteger(entry).trim();
+      }));
+    }
+    var parsePointArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      var p4 = arrayParser.create(value, function(entry) {
+        if (entry !== null) {
+          entry = parsePoint(entry);
+        }
+        return entry;
+      });
+      return p4.parse();
+    };
+    var parseFloatArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      var p4 = arrayParser.create(value, function(entry) {
+        if (entry !== null) {
+          entry = parseFloat(entry);
+        }
+        return entry;
+      });
+      return p4.parse();
+    };
+    var parseStringArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      var p4 = arrayParser.create(value);
+      return p4.parse();
+    };
+    var parseDateArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      var p4 = arrayParser.create(value, function(entry) {
+        if (entry !== null) {
+          entry = parseDate(entry);
+        }
+        return entry;
+      });
+      return p4.parse();
+    };
+    var parseIntervalArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      var p4 = arrayParser.create(value, function(entry) {
+        if (entry !== null) {
+          entry = parseInterval(entry);
+        }
+        return entry;
+      });
+      return p4.parse();
+    };
+    var parseByteAArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      return array.parse(value, allowNull(parseByteA));
+    };
+    var parseInteger = function(value) {
+      return parseInt(value, 10);
+    };
+    var parseBigInteger = function(value) {
+      var valStr = String(value);
+      if (/^\d+$/.test(valStr)) {
+        return valStr;
+      }
+      return value;
+    };
+    var parseJsonArray = function(value) {
+      if (!value) {
+        return null;
+      }
+      return array.parse(value, allowNull(JSON.parse));
+    };
+    var parsePoint = function(value) {
+      if (value[0] !== "(") {
+        return null;
+      }
+      value = value.substring(1, value.length - 1).split(",");
+      return {
+        x: parseFloat(value[0]),
+        y: parseFloat(value[1])
+      };
+    };
+    var parseCircle = function(value) {
+      if (value[0] !== "<" && value[1] !== "(") {
+        return null;
+      }
+      var point = "(";
+      var radius = "";
+      var pointParsed = false;
+      for (var i5 = 2; i5 < value.length - 1; i5++) {
+        if (!pointParsed) {
+          point += value[i5];
+        }
+        if (value[i5] === ")") {
+          pointParsed = true;
+          continue;
+        } else if (!pointParsed) {
+          continue;
+        }
+        if (value[i5] === ",") {
+          continue;
+        }
+        radius += value[i5];
+      }
+      var result = parsePoint(point);
+      result.radius = parseFloat(radius);
+      return result;
+    };
+    var init = function(register) {
+      register(20, parseBigInteger);
+      register(21, parseInteger);
+      register(23, parseInteger);
+      register(26, parseInteger);
+      register(700, parseFloat);
+      register(701, parseFloat);
+      register(16, parseBool);
+      register(1082, parseDate);
+      register(1114, parseDate);
+      register(1184, parseDate);
+      register(600, parsePoint);
+      register(651, parseStringArray);
+      register(718, parseCircle);
+      register(1e3, parseBoolArray);
+      register(1001, parseByteAArray);
+      register(1005, parseIntegerArray);
+      register(1007, parseIntegerArray);
+      register(1028, parseIntegerArray);
+      register(1016, parseBigIntegerArray);
+      register(1017, parsePointArray);
+      register(1021, parseFloatArray);
+      register(1022, parseFloatArray);
+      register(1231, parseFloatArray);
+      register(1014, parseStringArray);
+      register(1015, parseStringArray);
+      register(1008, parseStringArray);
+      register(1009, parseStringArray);
+      register(1040, parseStringArray);
+      register(1041, parseStringArray);
+      register(1115, parseDateArray);
+      register(1182, parseDateArray);
+      register(1185, parseDateArray);
+      register(1186, parseInterval);
+      register(1187, parseIntervalArray);
+      register(17, parseByteA);
+      register(114, JSON.parse.bind(JSON));
+      register(3802, JSON.parse.bind(JSON));
+      register(199, parseJsonArray);
+      register(3807, parseJsonArray);
+      register(3907, parseStringArray);
+      register(2951, parseStringArray);
+      register(791, parseStringArray);
+      register(1183, parseStringArray);
+      register(1270, parseStringArray);
+    };
+    module.exports = {
+      init
+    };
+  }
+});
+
+// node_modules/pg-int8/index.js
+var require_pg_int8 = __commonJS({
+  "node_modules/pg-int8/index.js"(exports, module) {
+    "use strict";
+    var BASE = 1e6;
+    function readInt8(buffer) {
+      var high = buffer.readInt32BE(0);
+      var low = buffer.readUInt32BE(4);
+      var sign4 = "";
+      if (high < 0) {
+        high = ~high + (low === 0);
+        low = ~low + 1 >>> 0;
+        sign4 = "-";
+      }
+      var result = "";
+      var carry;
+      var t;
+      var digits;
+      var pad2;
+      var l3;
+      var i5;
+      {
+        carry = high % BASE;
+        high = high / BASE >>> 0;
+        t = 4294967296 * carry + low;
+        low = t / BASE >>> 0;
+        digits = "" + (t - BASE * low);
+        if (low === 0 && high === 0) {
+          return sign4 + digits + result;
+        }
+        pad2 = "";
+        l3 = 6 - digits.length;
+        for (i5 = 0; i5 < l3; i5++) {
+          pad2 += "0";
+        }
+        result = pad2 + digits + result;
+      }
+      {
+        carry = high % BASE;
+        high = high / BASE >>> 0;
+        t = 4294967296 * carry + low;
+        low = t / BASE >>> 0;
+        digits = "" + (t - BASE * low);
+        if (low === 0 && high === 0) {
+          return sign4 + digits + result;
+        }
+        pad2 = "";
+        l3 = 6 - digits.length;
+        for (i5 = 0; i5 < l3; i5++) {
+          pad2 += "0";
+        }
+        result = pad2 + digits + result;
+      }
+      {
+        carry = high % BASE;
+        high = high / BASE >>> 0;
+        t = 4294967296 * carry + low;
+        low = t / BASE >>> 0;
+        digits = "" + (t - BASE * low);
+        if (low === 0 && high === 0) {
+          return sign4 + digits + result;
+        }
+        pad2 = "";
+        l3 = 6 - digits.length;
+        for (i5 = 0; i5 < l3; i5++) {
+          pad2 += "0";
+        }
+        result = pad2 + digits + result;
+      }
+      {
+        carry = high % BASE;
+        t = 4294967296 * carry + low;
+        digits = "" + t % BASE;
+        return sign4 + digits + result;
+      }
+    }
+    module.exports = readInt8;
+  }
+});
+
+// node_modules/pg-types/lib/binaryParsers.js
+var require_binaryParsers = __commonJS({
+  "node_modules/pg-types/lib/binaryParsers.js"(exports, module) {
+    var parseInt64 = require_pg_int8();
+    var parseBits = function(data, bits, offset, invert, callback) {
+      offset = offset || 0;
+      invert = invert || false;
+      callback = callback || function(lastValue, newValue, bits2) {
+        return lastValue * Math.pow(2, bits2) + newValue;
+      };
+      var offsetBytes = offset >> 3;
+      var inv = function(value) {
+        if (invert) {
+          return ~value & 255;
+        }
+        return value;
+      };
+      var mask = 255;
+      var firstBits = 8 - offset % 8;
+      if (bits < firstBits) {
+        mask = 255 << 8 - bits & 255;
+        firstBits = bits;
+      }
+      if (offset) {
+        mask = mask >> offset % 8;
+      }
+      var result = 0;
+      if (offset % 8 + bits >= 8) {
+        result = callback(0, inv(data[offsetBytes]) & mask, firstBits);
+      }
+      var bytes = bits + offset >> 3;
+      for (var i5 = offsetBytes + 1; i5 < bytes; i5++) {
+        result = callback(result, inv(data[i5]), 8);
+      }
+      var lastBits = (bits + offset) % 8;
+      if (lastBits > 0) {
+        result = callback(result, inv(data[bytes]) >> 8 - lastBits, lastBits);
+      }
+      return result;
+    };
+    var parseFloatFromBits = function(data, precisionBits, exponentBits) {
+      var bias = Math.pow(2, exponentBits - 1) - 1;
+      var sign4 = parseBits(data, 1);
+      var exponent = parseBits(data, exponentBits, 1);
+      if (exponent === 0) {
+        return 0;
+      }
+      var precisionBitsCounter = 1;
+      var parsePrecisionBits = function(lastValue, newValue, bits) {
+        if (lastValue === 0) {
+          lastValue = 1;
+        }
+        for (var i5 = 1; i5 <= bits; i5++) {
+          precisionBitsCounter /= 2;
+          if ((newValue & 1 << bits - i5) > 0) {
+            lastValue += precisionBitsCounter;
+          }
+        }
+        return lastValue;
+      };
+      var mantissa = parseBits(data, precisionBits, exponentBits + 1, false, parsePrecisionBits);
+      if (exponent == Math.pow(2, exponentBits + 1) - 1) {
+        if (mantissa === 0) {
+          return sign4 === 0 ? Infinity : -Infinity;
+        }
+        return NaN;
+      }
+      return (sign4 === 0 ? 1 : -1) * Math.pow(2, exponent - bias) * mantissa;
+    };
+    var parseInt16 = function(value) {
+      if (parseBits(value, 1) == 1) {
+        return -1 * (parseBits(value, 15, 1, true) + 1);
+      }
+      return parseBits(value, 15, 1);
+    };
+    var parseInt32 = function(value) {
+      if (parseBits(value, 1) == 1) {
+        return -1 * (parseBits(value, 31, 1, true) + 1);
+      }
+      return parseBits(value, 31, 1);
+    };
+    var parseFloat32 = function(value) {
+      return parseFloatFromBits(value, 23, 8);
+    };
+    var parseFloat64 = function(value) {
+      return parseFloatFromBits(value, 52, 11);
+    };
+    var parseNumeric = function(value) {
+      var sign4 = parseBits(value, 16, 32);
+      if (sign4 == 49152) {
+        return NaN;
+      }
+      var weight = Math.pow(1e4, parseBits(value, 16, 16));
+      var result = 0;
+      var digits = [];
+      var ndigits = parseBits(value, 16);
+      for (var i5 = 0; i5 < ndigits; i5++) {
+        result += parseBits(value, 16, 64 + 16 * i5) * weight;
+        weight /= 1e4;
+      }
+      var scale = Math.pow(10, parseBits(value, 16, 48));
+      return (sign4 === 0 ? 1 : -1) * Math.round(result * scale) / scale;
+    };
+    var parseDate = function(isUTC, value) {
+      var sign4 = parseBits(value, 1);
+      var rawValue = parseBits(value, 63, 1);
+      var result = new Date((sign4 === 0 ? 1 : -1) * rawValue / 1e3 + 9466848e5);
+      if (!isUTC) {
+        result.setTime(result.getTime() + result.getTimezoneOffset() * 6e4);
+      }
+      result.usec = rawValue % 1e3;
+      result.getMicroSeconds = function() {
+        return this.usec;
+      };
+      result.setMicroSeconds = function(value2) {
+        this.usec = value2;
+      };
+      result.getUTCMicroSeconds = function() {
+        return this.usec;
+      };
+      return result;
+    };
+    var parseArray = function(value) {
+      var dim = parseBits(value, 32);
+      var flags2 = parseBits(value, 32, 32);
+      var elementType = parseBits(value, 32, 64);
+      var offset = 96;
+      var dims = [];
+      for (var i5 = 0; i5 < dim; i5++) {
+        dims[i5] = parseBits(value, 32, offset);
+        offset += 32;
+        offset += 32;
+      }
+      var parseElement = function(elementType2) {
+        var length = parseBits(value, 32, offset);
+        offset += 32;
+        if (length == 4294967295) {
+          return null;
+        }
+        var result;
+        if (elementType2 == 23 || elementType2 == 20) {
+          result = parseBits(value, length * 8, offset);
+          offset += length * 8;
+          return result;
+        } else if (elementType2 == 25) {
+          result = value.toString(this.encoding, offset >> 3, (offset += length << 3) >> 3);
+          return result;
+        } else {
+          console.log("ERROR: ElementType not implemented: " + elementType2);
+        }
+      };
+      var parse4 = function(dimension, elementType2) {
+        var array = [];
+        var i6;
+        if (dimension.length > 1) {
+          var count = dimension.shift();
+          for (i6 = 0; i6 < count; i6++) {
+            array[i6] = parse4(dimension, elementType2);
+          }
+          dimension.unshift(count);
+        } else {
+          for (i6 = 0; i6 < dimension[0]; i6++) {
+            array[i6] = parseElement(elementType2);
+          }
+        }
+        return array;
+      };
+      return parse4(dims, elementType);
+    };
+    var parseText = function(value) {
+      return value.toString("utf8");
+    };
+    var parseBool = function(value) {
+      if (value === null) return null;
+      return parseBits(value, 8) > 0;
+    };
+    var init = function(register) {
+      register(20, parseInt64);
+      register(21, parseInt16);
+      register(23, parseInt32);
+      register(26, parseInt32);
+      register(1700, parseNumeric);
+      register(700, parseFloat32);
+      register(701, parseFloat64);
+      register(16, parseBool);
+      register(1114, parseDate.bind(null, false));
+      register(1184, parseDate.bind(null, true));
+      register(1e3, parseArray);
+      register(1007, parseArray);
+      register(1016, parseArray);
+      register(1008, parseArray);
+      register(1009, parseArray);
+      register(25, parseText);
+    };
+    module.exports = {
+      init
+    };
+  }
+});
+
+// node_modules/pg-types/lib/builtins.js
+var require_builtins = __commonJS({
+  "node_modules/pg-types/lib/builtins.js"(exports, module) {
+    module.exports = {
+      BOOL: 16,
+      BYTEA: 17,
+      CHAR: 18,
+      INT8: 20,
+      INT2: 21,
+      INT4: 23,
+      REGPROC: 24,
+      TEXT: 25,
+      OID: 26,
+      TID: 27,
+      XID: 28,
+      CID: 29,
+      JSON: 114,
+      XML: 142,
+      PG_NODE_TREE: 194,
+      SMGR: 210,
+      PATH: 602,
+      POLYGON: 604,
+      CIDR: 650,
+      FLOAT4: 700,
+      FLOAT8: 701,
+      ABSTIME: 702,
+      RELTIME: 703,
+      TINTERVAL: 704,
+      CIRCLE: 718,
+      MACADDR8: 774,
+      MONEY: 790,
+      MACADDR: 829,
+      INET: 869,
+      ACLITEM: 1033,
+      BPCHAR: 1042,
+      VARCHAR: 1043,
+      DATE: 1082,
+      TIME: 1083,
+      TIMESTAMP: 1114,
+      TIMESTAMPTZ: 1184,
+      INTERVAL: 1186,
+      TIMETZ: 1266,
+      BIT: 1560,
+      VARBIT: 1562,
+      NUMERIC: 1700,
+      REFCURSOR: 1790,
+      REGPROCEDURE: 2202,
+      REGOPER: 2203,
+      REGOPERATOR: 2204,
+      REGCLASS: 2205,
+      REGTYPE: 2206,
+      UUID: 2950,
+      TXID_SNAPSHOT: 2970,
+      PG_LSN: 3220,
+      PG_NDISTINCT: 3361,
+      PG_DEPENDENCIES: 3402,
+      TSVECTOR: 3614,
+      TSQUERY: 3615,
+      GTSVECTOR: 3642,
+      REGCONFIG: 3734,
+      REGDICTIONARY: 3769,
+      JSONB: 3802,
+      REGNAMESPACE: 4089,
+      REGROLE: 4096
+    };
+  }
+});
+
+// node_modules/pg-types/index.js
+var require_pg_types = __commonJS({
+  "node_modules/pg-types/index.js"(exports) {
+    var textParsers = require_textParsers();
+    var binaryParsers = require_binaryParsers();
+    var arrayParser = require_arrayParser();
+    var builtinTypes = require_builtins();
+    exports.getTypeParser = getTypeParser;
+    exports.setTypeParser = setTypeParser;
+    exports.arrayParser = arrayParser;
+    exports.builtins = builtinTypes;
+    var typeParsers = {
+      text: {},
+      binary: {}
+    };
+    function noParse(val) {
+      return String(val);
+    }
+    function getTypeParser(oid, format2) {
+      format2 = format2 || "text";
+      if (!typeParsers[format2]) {
+        return noParse;
+      }
+      return typeParsers[format2][oid] || noParse;
+    }
+    function setTypeParser(oid, format2, parseFn) {
+      if (typeof format2 == "function") {
+        parseFn = format2;
+        format2 = "text";
+      }
+      typeParsers[format2][oid] = parseFn;
+    }
+    textParsers.init(function(oid, converter) {
+      typeParsers.text[oid] = converter;
+    });
+    binaryParsers.init(function(oid, converter) {
+      typeParsers.binary[oid] = converter;
+    });
+  }
+});
+
+// node_modules/pg/lib/defaults.js
+var require_defaults = __commonJS({
+  "node_modules/pg/lib/defaults.js"(exports, module) {
+    "use strict";
+    var user;
+    try {
+      user = process.platform === "win32" ? process.env.USERNAME : process.env.USER;
+    } catch {
+    }
+    module.exports = {
+      // database host. defaults to localhost
+      host: "localhost",
+      // database user's name
+      user,
+      // name of database to connect
+      database: void 0,
+      // database user's password
+      password: null,
+      // a Postgres connection string to be used instead of setting individual connection items
+      // NOTE:  Setting this value will cause it to override any other value (such as database or user) defined
+      // in the defaults object.
+      connectionString: void 0,
+      // database port
+      port: 5432,
+      // number of rows to return at a time from a prepared statement's
+      // portal. 0 will return all rows at once
+      rows: 0,
+      // binary result mode
+      binary: false,
+      // Connection pool options - see https://github.com/brianc/node-pg-pool
+      // number of connections to use in connection pool
+      // 0 will disable connection pooling
+      max: 10,
+      // max milliseconds a client can go unused before it is removed
+      // from the pool and destroyed
+      idleTimeoutMillis: 3e4,
+      client_encoding: "",
+      ssl: false,
+      // SSL negotiation style: 'postgres' (traditional SSLRequest) or 'direct'
+      sslnegotiation: void 0,
+      application_name: void 0,
+      fallback_application_name: void 0,
+      options: void 0,
+      parseInputDatesAsUTC: false,
+      // max milliseconds any query using this connection will execute for before timing out in error.
+      // false=unlimited
+      statement_timeout: false,
+      // Abort any statement that waits longer than the specified duration in milliseconds while attempting to acquire a lock.
+      // false=unlimited
+      lock_timeout: false,
+      // Terminate any session with an open transaction that has been idle for longer than the specified duration in milliseconds
+      // false=unlimited
+      idle_in_transaction_session_timeout: false,
+      // max milliseconds to wait for query to complete (client side)
+      query_timeout: false,
+      connect_timeout: 0,
+      keepalives: 1,
+      keepalives_idle: 0
+    };
+    var pgTypes = require_pg_types();
+    var parseBigInteger = pgTypes.getTypeParser(20, "text");
+    var parseBigIntegerArray = pgTypes.getTypeParser(1016, "text");
+    module.exports.__defineSetter__("parseInt8", function(val) {
+      pgTypes.setTypeParser(20, "text", val ? pgTypes.getTypeParser(23, "text") : parseBigInteger);
+      pgTypes.setTypeParser(1016, "text", val ? pgTypes.getTypeParser(1007, "text") : parseBigIntegerArray);
+    });
+  }
+});
+
+// node_modules/pg/lib/utils.js
+var require_utils = __commonJS({
+  "node_modules/pg/lib/utils.js"(exports, module) {
+    "use strict";
+    var defaults2 = require_defaults();
+    var nodeUtils = __require("util");
+    var { isDate } = __require("util/types");
+    var invalidDateDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "Sending an invalid date to Postgres is deprecated and will throw an error in the next major version of pg. Ensure any Date object passed as a query parameter is valid.",
+      "PG_INVALID_DATE"
+    );
+    function escapeElement(elementRepresentation) {
+      const escaped = elementRepresentation.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+      return '"' + escaped + '"';
+    }
+    function arrayString(val) {
+      let result = "{";
+      for (let i5 = 0; i5 < val.length; i5++) {
+        if (i5 > 0) {
+          result += ",";
+        }
+        let item = val[i5];
+        if (item == null) {
+          result += "NULL";
+        } else if (Array.isArray(item)) {
+          result += arrayString(item);
+        } else if (ArrayBuffer.isView(item)) {
+          if (!(item instanceof Buffer)) {
+            item = Buffer.from(item.buffer, item.byteOffset, item.byteLength);
+          }
+          result += "\\\\x" + item.toString("hex");
+        } else {
+          result += escapeElement(prepareValue(item));
+        }
+      }
+      result += "}";
+      return result;
+    }
+    var prepareValue = function(val, seen) {
+      if (val == null) {
+        return null;
+      }
+      if (typeof val === "object") {
+        if (val instanceof Buffer) {
+          return val;
+        }
+        if (ArrayBuffer.isView(val)) {
+          return Buffer.from(val.buffer, val.byteOffset, val.byteLength);
+        }
+        if (isDate(val)) {
+          if (isNaN(val.getTime())) {
+            invalidDateDeprecationNotice();
+          }
+          if (defaults2.parseInputDatesAsUTC) {
+            return dateToStringUTC(val);
+          } else {
+            return dateToString(val);
+          }
+        }
+        if (Array.isArray(val)) {
+          return arrayString(val);
+        }
+        return prepareObject(val, seen);
+      }
+      return val.toString();
+    };
+    function prepareObject(val, seen) {
+      if (val && typeof val.toPostgres === "function") {
+        seen = seen || [];
+        if (seen.indexOf(val) !== -1) {
+          throw new Error('circular reference detected while preparing "' + val + '" for query');
+        }
+        seen.push(val);
+        return prepareValue(val.toPostgres(prepareValue), seen);
+      }
+      return JSON.stringify(val);
+    }
+    function dateToString(date2) {
+      let offset = -date2.getTimezoneOffset();
+      let year2 = date2.getFullYear();
+      const isBCYear = year2 < 1;
+      if (isBCYear) year2 = Math.abs(year2) + 1;
+      let ret = String(year2).padStart(4, "0") + "-" + String(date2.getMonth() + 1).padStart(2, "0") + "-" + String(date2.getDate()).padStart(2, "0") + "T" + String(date2.getHours()).padStart(2, "0") + ":" + String(date2.getMinutes()).padStart(2, "0") + ":" + String(date2.getSeconds()).padStart(2, "0") + "." + String(date2.getMilliseconds()).padStart(3, "0");
+      if (offset < 0) {
+        ret += "-";
+        offset *= -1;
+      } else {
+        ret += "+";
+      }
+      ret += String(Math.floor(offset / 60)).padStart(2, "0") + ":" + String(offset % 60).padStart(2, "0");
+      if (isBCYear) ret += " BC";
+      return ret;
+    }
+    function dateToStringUTC(date2) {
+      let year2 = date2.getUTCFullYear();
+      const isBCYear = year2 < 1;
+      if (isBCYear) year2 = Math.abs(year2) + 1;
+      let ret = String(year2).padStart(4, "0") + "-" + String(date2.getUTCMonth() + 1).padStart(2, "0") + "-" + String(date2.getUTCDate()).padStart(2, "0") + "T" + String(date2.getUTCHours()).padStart(2, "0") + ":" + String(date2.getUTCMinutes()).padStart(2, "0") + ":" + String(date2.getUTCSeconds()).padStart(2, "0") + "." + String(date2.getUTCMilliseconds()).padStart(3, "0");
+      ret += "+00:00";
+      if (isBCYear) ret += " BC";
+      return ret;
+    }
+    function normalizeQueryConfig(config, values, callback) {
+      config = typeof config === "string" ? { text: config } : cloneQueryConfig(config);
+      if (values) {
+        if (typeof values === "function") {
+          config.callback = values;
+        } else {
+          config.values = values;
+        }
+      }
+      if (callback) {
+        config.callback = callback;
+      }
+      return config;
+    }
+    function cloneQueryConfig(config) {
+      if (config == null) {
+        return config;
+      }
+      return Object.defineProperties(Object.create(Object.getPrototypeOf(config)), Object.getOwnPropertyDescriptors(config));
+    }
+    var escapeIdentifier2 = function(str) {
+      return '"' + str.replace(/"/g, '""') + '"';
+    };
+    var escapeLiteral2 = function(str) {
+      let hasBackslash = false;
+      let escaped = "'";
+      if (str == null) {
+        return "''";
+      }
+      if (typeof str !== "string") {
+        return "''";
+      }
+      for (let i5 = 0; i5 < str.length; i5++) {
+        const c5 = str[i5];
+        if (c5 === "'") {
+          escaped += c5 + c5;
+        } else if (c5 === "\\") {
+          escaped += c5 + c5;
+          hasBackslash = true;
+        } else {
+          escaped += c5;
+        }
+      }
+      escaped += "'";
+      if (hasBackslash === true) {
+        escaped = " E" + escaped;
+      }
+      return escaped;
+    };
+    module.exports = {
+      prepareValue: function prepareValueWrapper(value) {
+        return prepareValue(value);
+      },
+      normalizeQueryConfig,
+      escapeIdentifier: escapeIdentifier2,
+      escapeLiteral: escapeLiteral2
+    };
+  }
+});
+
+// node_modules/pg/lib/crypto/utils.js
+var require_utils2 = __commonJS({
+  "node_modules/pg/lib/crypto/utils.js"(exports, module) {
+    var nodeCrypto = __require("crypto");
+    module.exports = {
+      postgresMd5PasswordHash,
+      randomBytes: randomBytes6,
+      deriveKey,
+      sha256,
+      hashByName,
+      hmacSha256,
+      md5
+    };
+    var webCrypto = nodeCrypto.webcrypto || globalThis.crypto;
+    var subtleCrypto = webCrypto.subtle;
+    var textEncoder = new TextEncoder();
+    function randomBytes6(length) {
+      return webCrypto.getRandomValues(Buffer.alloc(length));
+    }
+    async function md5(string) {
+      try {
+        return nodeCrypto.createHash("md5").update(string, "utf-8").digest("hex");
+      } catch (e5) {
+        const data = typeof string === "string" ? textEncoder.encode(string) : string;
+        const hash = await subtleCrypto.digest("MD5", data);
+        return Array.from(new Uint8Array(hash)).map((b6) => b6.toString(16).padStart(2, "0")).join("");
+      }
+    }
+    async function postgresMd5PasswordHash(user, password, salt) {
+      const inner = await md5(password + user);
+      const outer = await md5(Buffer.concat([Buffer.from(inner), salt]));
+      return "md5" + outer;
+    }
+    async function sha256(text2) {
+      return await subtleCrypto.digest("SHA-256", text2);
+    }
+    async function hashByName(hashName, text2) {
+      return await subtleCrypto.digest(hashName, text2);
+    }
+    async function hmacSha256(keyBuffer, msg) {
+      const key = await subtleCrypto.importKey("raw", keyBuffer, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+      return await subtleCrypto.sign("HMAC", key, textEncoder.encode(msg));
+    }
+    async function deriveKey(password, salt, iterations) {
+      const key = await subtleCrypto.importKey("raw", textEncoder.encode(password), "PBKDF2", false, ["deriveBits"]);
+      const params = { name: "PBKDF2", hash: "SHA-256", salt, iterations };
+      return await subtleCrypto.deriveBits(params, key, 32 * 8, ["deriveBits"]);
+    }
+  }
+});
+
+// node_modules/pg/lib/crypto/cert-signatures.js
+var require_cert_signatures = __commonJS({
+  "node_modules/pg/lib/crypto/cert-signatures.js"(exports, module) {
+    function x509Error(msg, cert) {
+      return new Error("SASL channel binding: " + msg + " when parsing public certificate " + cert.toString("base64"));
+    }
+    function readASN1Length(data, index) {
+      let length = data[index++];
+      if (length < 128) return { length, index };
+      const lengthBytes = length & 127;
+      if (lengthBytes > 4) throw x509Error("bad length", data);
+      length = 0;
+      for (let i5 = 0; i5 < lengthBytes; i5++) {
+        length = length << 8 | data[index++];
+      }
+      return { length, index };
+    }
+    function readASN1OID(data, index) {
+      if (data[index++] !== 6) throw x509Error("non-OID data", data);
+      const { length: OIDLength, index: indexAfterOIDLength } = readASN1Length(data, index);
+      index = indexAfterOIDLength;
+      const lastIndex = index + OIDLength;
+      const byte1 = data[index++];
+      let oid = (byte1 / 40 >> 0) + "." + byte1 % 40;
+      while (index < lastIndex) {
+        let value = 0;
+        while (index < lastIndex) {
+          const nextByte = data[index++];
+          value = value << 7 | nextByte & 127;
+          if (nextByte < 128) break;
+        }
+        oid += "." + value;
+      }
+      return { oid, index };
+    }
+    function expectASN1Seq(data, index) {
+      if (data[index++] !== 48) throw x509Error("non-sequence data", data);
+      return readASN1Length(data, index);
+    }
+    function signatureAlgorithmHashFromCertificate(data, index) {
+      if (index === void 0) index = 0;
+      index = expectASN1Seq(data, index).index;
+      const { length: certInfoLength, index: indexAfterCertInfoLength } = expectASN1Seq(data, index);
+      index = indexAfterCertInfoLength + certInfoLength;
+      index = expectASN1Seq(data, index).index;
+      const { oid, index: indexAfterOID } = readASN1OID(data, index);
+      switch (oid) {
+        // RSA
+        case "1.2.840.113549.1.1.4":
+          return "MD5";
+        case "1.2.840.113549.1.1.5":
+          return "SHA-1";
+        case "1.2.840.113549.1.1.11":
+          return "SHA-256";
+        case "1.2.840.113549.1.1.12":
+          return "SHA-384";
+        case "1.2.840.113549.1.1.13":
+          return "SHA-512";
+        case "1.2.840.113549.1.1.14":
+          return "SHA-224";
+        case "1.2.840.113549.1.1.15":
+          return "SHA512-224";
+        case "1.2.840.113549.1.1.16":
+          return "SHA512-256";
+        // ECDSA
+        case "1.2.840.10045.4.1":
+          return "SHA-1";
+        case "1.2.840.10045.4.3.1":
+          return "SHA-224";
+        case "1.2.840.10045.4.3.2":
+          return "SHA-256";
+        case "1.2.840.10045.4.3.3":
+          return "SHA-384";
+        case "1.2.840.10045.4.3.4":
+          return "SHA-512";
+        // RSASSA-PSS: hash is indicated separately
+        case "1.2.840.113549.1.1.10": {
+          index = indexAfterOID;
+          index = expectASN1Seq(data, index).index;
+          if (data[index++] !== 160) throw x509Error("non-tag data", data);
+          index = readASN1Length(data, index).index;
+          index = expectASN1Seq(data, index).index;
+          const { oid: hashOID } = readASN1OID(data, index);
+          switch (hashOID) {
+            // standalone hash OIDs
+            case "1.2.840.113549.2.5":
+              return "MD5";
+            case "1.3.14.3.2.26":
+              return "SHA-1";
+            case "2.16.840.1.101.3.4.2.1":
+              return "SHA-256";
+            case "2.16.840.1.101.3.4.2.2":
+              return "SHA-384";
+            case "2.16.840.1.101.3.4.2.3":
+              return "SHA-512";
+          }
+          throw x509Error("unknown hash OID " + hashOID, data);
+        }
+        // Ed25519 -- see https://github.com/openssl/openssl/issues/15477
+        case "1.3.101.110":
+        case "1.3.101.112":
+          return "SHA-512";
+        // Ed448 -- still not in pg 17.2 (if supported, digest would be SHAKE256 x 64 bytes)
+        case "1.3.101.111":
+        case "1.3.101.113":
+          throw x509Error("Ed448 certificate channel binding is not currently supported by Postgres");
+      }
+      throw x509Error("unknown OID " + oid, data);
+    }
+    module.exports = { signatureAlgorithmHashFromCertificate };
+  }
+});
+
+// node_modules/pg/lib/crypto/sasl.js
+var require_sasl = __commonJS({
+  "node_modules/pg/lib/crypto/sasl.js"(exports, module) {
+    "use strict";
+    var crypto3 = require_utils2();
+    var { signatureAlgorithmHashFromCertificate } = require_cert_signatures();
+    function saslprep(password) {
+      const nonAsciiSpace = /[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/g;
+      const mappedToNothing = /[\u00AD\u034F\u1806\u180B\u180C\u180D\u200C\u200D\u2060\uFE00-\uFE0F\uFEFF]/g;
+      return password.replace(nonAsciiSpace, " ").replace(mappedToNothing, "").normalize("NFKC");
+    }
+    var DEFAULT_MAX_SCRAM_ITERATIONS = 1e5;
+    function startSession(mechanisms, stream, scramMaxIterations = DEFAULT_MAX_SCRAM_ITERATIONS) {
+      const candidates = ["SCRAM-SHA-256"];
+      if (stream) candidates.unshift("SCRAM-SHA-256-PLUS");
+      const mechanism = candidates.find((candidate) => mechanisms.includes(candidate));
+      if (!mechanism) {
+        throw new Error("SASL: Only mechanism(s) " + candidates.join(" and ") + " are supported");
+      }
+      if (mechanism === "SCRAM-SHA-256-PLUS" && typeof stream.getPeerCertificate !== "function") {
+        throw new Error("SASL: Mechanism SCRAM-SHA-256-PLUS requires a certificate");
+      }
+      const clientNonce = crypto3.randomBytes(18).toString("base64");
+      const gs2Header = mechanism === "SCRAM-SHA-256-PLUS" ? "p=tls-server-end-point" : stream ? "y" : "n";
+      return {
+        mechanism,
+        clientNonce,
+        response: gs2Header + ",,n=*,r=" + clientNonce,
+        message: "SASLInitialResponse",
+        scramMaxIterations
+      };
+    }
+    async function continueSession(session, password, serverData, stream) {
+      if (session.message !== "SASLInitialResponse") {
+        throw new Error("SASL: Last message was not SASLInitialResponse");
+      }
+      if (typeof password !== "string") {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string");
+      }
+      if (password === "") {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a non-empty string");
+      }
+      if (typeof serverData !== "string") {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: serverData must be a string");
+      }
+      const sv = parseServerFirstMessage(serverData);
+      if (!sv.nonce.startsWith(session.clientNonce)) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: server nonce does not start with client nonce");
+      } else if (sv.nonce.length === session.clientNonce.length) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: server nonce is too short");
+      }
+      const scramMaxIterations = typeof session.scramMaxIterations === "number" ? session.scramMaxIterations : DEFAULT_MAX_SCRAM_ITERATIONS;
+      if (scramMaxIterations !== 0 && sv.iteration > scramMaxIterations) {
+        throw new Error(
+          "SASL: SCRAM-SERVER-FIRST-MESSAGE: iteration count " + sv.iteration + " exceeds scramMaxIterations of " + scramMaxIterations
+        );
+      }
+      const clientFirstMessageBare = "n=*,r=" + session.clientNonce;
+      const serverFirstMessage = "r=" + sv.nonce + ",s=" + sv.salt + ",i=" + sv.iteration;
+      let channelBinding = stream ? "eSws" : "biws";
+      if (session.mechanism === "SCRAM-SHA-256-PLUS") {
+        const peerCert = stream.getPeerCertificate().raw;
+        let hashName = signatureAlgorithmHashFromCertificate(peerCert);
+        if (hashName === "MD5" || hashName === "SHA-1") hashName = "SHA-256";
+        const certHash = await crypto3.hashByName(hashName, peerCert);
+        const bindingData = Buffer.concat([Buffer.from("p=tls-server-end-point,,"), Buffer.from(certHash)]);
+        channelBinding = bindingData.toString("base64");
+      }
+      const clientFinalMessageWithoutProof = "c=" + channelBinding + ",r=" + sv.nonce;
+      const authMessage = clientFirstMessageBare + "," + serverFirstMessage + "," + clientFinalMessageWithoutProof;
+      const saltBytes = Buffer.from(sv.salt, "base64");
+      const saltedPassword = await crypto3.deriveKey(saslprep(password), saltBytes, sv.iteration);
+      const clientKey = await crypto3.hmacSha256(saltedPassword, "Client Key");
+      const storedKey = await crypto3.sha256(clientKey);
+      const clientSignature = await crypto3.hmacSha256(storedKey, authMessage);
+      const clientProof = xorBuffers(Buffer.from(clientKey), Buffer.from(clientSignature)).toString("base64");
+      const serverKey = await crypto3.hmacSha256(saltedPassword, "Server Key");
+      const serverSignatureBytes = await crypto3.hmacSha256(serverKey, authMessage);
+      session.message = "SASLResponse";
+      session.serverSignature = Buffer.from(serverSignatureBytes).toString("base64");
+      session.response = clientFinalMessageWithoutProof + ",p=" + clientProof;
+    }
+    function finalizeSession(session, serverData) {
+      if (session.message !== "SASLResponse") {
+        throw new Error("SASL: Last message was not SASLResponse");
+      }
+      if (typeof serverData !== "string") {
+        throw new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: serverData must be a string");
+      }
+      const { serverSignature } = parseServerFinalMessage(serverData);
+      if (serverSignature !== session.serverSignature) {
+        throw new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature does not match");
+      }
+    }
+    function isPrintableChars(text2) {
+      if (typeof text2 !== "string") {
+        throw new TypeError("SASL: text must be a string");
+      }
+      return text2.split("").map((_2, i5) => text2.charCodeAt(i5)).every((c5) => c5 >= 33 && c5 <= 43 || c5 >= 45 && c5 <= 126);
+    }
+    function isBase64(text2) {
+      return /^(?:[a-zA-Z0-9+/]{4})*(?:[a-zA-Z0-9+/]{2}==|[a-zA-Z0-9+/]{3}=)?$/.test(text2);
+    }
+    function parseAttributePairs(text2) {
+      if (typeof text2 !== "string") {
+        throw new TypeError("SASL: attribute pairs text must be a string");
+      }
+      return new Map(
+        text2.split(",").map((attrValue) => {
+          if (!/^.=/.test(attrValue)) {
+            throw new Error("SASL: Invalid attribute pair entry");
+          }
+          const name = attrValue[0];
+          const value = attrValue.substring(2);
+          return [name, value];
+        })
+      );
+    }
+    function parseServerFirstMessage(data) {
+      const attrPairs = parseAttributePairs(data);
+      const nonce = attrPairs.get("r");
+      if (!nonce) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: nonce missing");
+      } else if (!isPrintableChars(nonce)) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: nonce must only contain printable characters");
+      }
+      const salt = attrPairs.get("s");
+      if (!salt) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: salt missing");
+      } else if (!isBase64(salt)) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: salt must be base64");
+      }
+      const iterationText = attrPairs.get("i");
+      if (!iterationText) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: iteration missing");
+      } else if (!/^[1-9][0-9]*$/.test(iterationText)) {
+        throw new Error("SASL: SCRAM-SERVER-FIRST-MESSAGE: invalid iteration count");
+      }
+      const iteration = parseInt(iterationText, 10);
+      return {
+        nonce,
+        salt,
+        iteration
+      };
+    }
+    function parseServerFinalMessage(serverData) {
+      const attrPairs = parseAttributePairs(serverData);
+      const error3 = attrPairs.get("e");
+      const serverSignature = attrPairs.get("v");
+      if (error3) {
+        throw new Error(`SASL: SCRAM-SERVER-FINAL-MESSAGE: server returned error: "${error3}"`);
+      }
+      if (!serverSignature) {
+        throw new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature is missing");
+      } else if (!isBase64(serverSignature)) {
+        throw new Error("SASL: SCRAM-SERVER-FINAL-MESSAGE: server signature must be base64");
+      }
+      return {
+        serverSignature
+      };
+    }
+    function xorBuffers(a5, b6) {
+      if (!Buffer.isBuffer(a5)) {
+        throw new TypeError("first argument must be a Buffer");
+      }
+      if (!Buffer.isBuffer(b6)) {
+        throw new TypeError("second argument must be a Buffer");
+      }
+      if (a5.length !== b6.length) {
+        throw new Error("Buffer lengths must match");
+      }
+      if (a5.length === 0) {
+        throw new Error("Buffers cannot be empty");
+      }
+      return Buffer.from(a5.map((_2, i5) => a5[i5] ^ b6[i5]));
+    }
+    module.exports = {
+      startSession,
+      continueSession,
+      finalizeSession,
+      DEFAULT_MAX_SCRAM_ITERATIONS
+    };
+  }
+});
+
+// node_modules/pg/lib/type-overrides.js
+var require_type_overrides = __commonJS({
+  "node_modules/pg/lib/type-overrides.js"(exports, module) {
+    "use strict";
+    var types2 = require_pg_types();
+    function TypeOverrides2(userTypes) {
+      this._types = userTypes || types2;
+      this.text = {};
+      this.binary = {};
+    }
+    TypeOverrides2.prototype.getOverrides = function(format2) {
+      switch (format2) {
+        case "text":
+          return this.text;
+        case "binary":
+          return this.binary;
+        default:
+          return {};
+      }
+    };
+    TypeOverrides2.prototype.setTypeParser = function(oid, format2, parseFn) {
+      if (typeof format2 === "function") {
+        parseFn = format2;
+        format2 = "text";
+      }
+      this.getOverrides(format2)[oid] = parseFn;
+    };
+    TypeOverrides2.prototype.getTypeParser = function(oid, format2) {
+      format2 = format2 || "text";
+      return this.getOverrides(format2)[oid] || this._types.getTypeParser(oid, format2);
+    };
+    module.exports = TypeOverrides2;
+  }
+});
+
+// node_modules/pg-connection-string/index.js
+var require_pg_connection_string = __commonJS({
+  "node_modules/pg-connection-string/index.js"(exports, module) {
+    "use strict";
+    function parse4(str, options = {}) {
+      if (str.charAt(0) === "/") {
+        const config2 = str.split(" ");
+        return { host: config2[0], database: config2[1] };
+      }
+      const config = /* @__PURE__ */ Object.create(null);
+      let result;
+      let dummyHost = false;
+      if (/ |%[^a-f0-9]|%[a-f0-9][^a-f0-9]/i.test(str)) {
+        str = encodeURI(str).replace(/%25(\d\d)/g, "%$1");
+      }
+      try {
+        try {
+          result = new URL(str, "postgres://base");
+        } catch (e5) {
+          result = new URL(str.replace("@/", "@___DUMMY___/"), "postgres://base");
+          dummyHost = true;
+        }
+      } catch (err) {
+        err.input && (err.input = "*****REDACTED*****");
+        throw err;
+      }
+      for (const entry of result.searchParams.entries()) {
+        config[entry[0]] = entry[1];
+      }
+      config.user = config.user || decodeURIComponent(result.username);
+      config.password = config.password || decodeURIComponent(result.password);
+      if (result.protocol == "socket:") {
+        config.host = decodeURI(result.pathname);
+        config.database = result.searchParams.get("db");
+        config.client_encoding = result.searchParams.get("encoding");
+        return config;
+      }
+      const hostname = (dummyHost ? "" : result.hostname).replace(/^\[(.+)\]$/, "$1");
+      if (!config.host) {
+        config.host = decodeURIComponent(hostname);
+      } else if (hostname && /^%2f/i.test(hostname)) {
+        result.pathname = hostname + result.pathname;
+      }
+      if (!config.port) {
+        config.port = result.port;
+      }
+      const pathname = result.pathname.slice(1) || null;
+      config.database = pathname ? decodeURI(pathname) : null;
+      if (config.ssl === "true" || config.ssl === "1") {
+        config.ssl = true;
+      }
+      if (config.ssl === "0") {
+        config.ssl = false;
+      }
+      if (config.sslcert || config.sslkey || config.sslrootcert || config.sslmode) {
+        config.ssl = {};
+      }
+      if (config.sslnegotiation === "direct" && config.ssl === void 0) {
+        config.ssl = true;
+      }
+      const fs5 = config.sslcert || config.sslkey || config.sslrootcert ? __require("fs") : null;
+      if (config.sslcert) {
+        config.ssl.cert = fs5.readFileSync(config.sslcert).toString();
+      }
+      if (config.sslkey) {
+        config.ssl.key = fs5.readFileSync(config.sslkey).toString();
+      }
+      if (config.sslrootcert) {
+        config.ssl.ca = fs5.readFileSync(config.sslrootcert).toString();
+      }
+      if (options.useLibpqCompat && config.uselibpqcompat) {
+        throw new Error("Both useLibpqCompat and uselibpqcompat are set. Please use only one of them.");
+      }
+      if (config.uselibpqcompat === "true" || options.useLibpqCompat) {
+        switch (config.sslmode) {
+          case "disable": {
+            config.ssl = false;
+            break;
+          }
+          case "prefer": {
+            config.ssl.rejectUnauthorized = false;
+            break;
+          }
+          case "require": {
+            if (config.sslrootcert) {
+              config.ssl.checkServerIdentity = function() {
+              };
+            } else {
+              config.ssl.rejectUnauthorized = false;
+            }
+            break;
+          }
+          case "verify-ca": {
+            if (!config.ssl.ca) {
+              throw new Error(
+                "SECURITY WARNING: Using sslmode=verify-ca requires specifying a CA with sslrootcert. If a public CA is used, verify-ca allows connections to a server that somebody else may have registered with the CA, making you vulnerable to Man-in-the-Middle attacks. Either specify a custom CA certificate with sslrootcert parameter or use sslmode=verify-full for proper security."
+              );
+            }
+            config.ssl.checkServerIdentity = function() {
+            };
+            break;
+          }
+          case "verify-full": {
+            break;
+          }
+        }
+      } else {
+        switch (config.sslmode) {
+          case "disable": {
+            config.ssl = false;
+            break;
+          }
+          case "prefer":
+          case "require":
+          case "verify-ca":
+          case "verify-full": {
+            if (config.sslmode !== "verify-full") {
+              deprecatedSslModeWarning(config.sslmode);
+            }
+            break;
+          }
+          case "no-verify": {
+            config.ssl.rejectUnauthorized = false;
+            break;
+          }
+        }
+      }
+      return config;
+    }
+    function toConnectionOptions(sslConfig) {
+      const connectionOptions = Object.entries(sslConfig).reduce((c5, [key, value]) => {
+        if (value !== void 0 && value !== null) {
+          c5[key] = value;
+        }
+        return c5;
+      }, /* @__PURE__ */ Object.create(null));
+      return connectionOptions;
+    }
+    function toClientConfig(config) {
+      const poolConfig = Object.entries(config).reduce((c5, [key, value]) => {
+        if (key === "ssl") {
+          const sslConfig = value;
+          if (typeof sslConfig === "boolean") {
+            c5[key] = sslConfig;
+          }
+          if (typeof sslConfig === "object") {
+            c5[key] = toConnectionOptions(sslConfig);
+          }
+        } else if (value !== void 0 && value !== null) {
+          if (key === "port") {
+            if (value !== "") {
+              const v2 = parseInt(value, 10);
+              if (isNaN(v2)) {
+                throw new Error(`Invalid ${key}: ${value}`);
+              }
+              c5[key] = v2;
+            }
+          } else {
+            c5[key] = value;
+          }
+        }
+        return c5;
+      }, /* @__PURE__ */ Object.create(null));
+      return poolConfig;
+    }
+    function parseIntoClientConfig(str) {
+      return toClientConfig(parse4(str));
+    }
+    function deprecatedSslModeWarning(sslmode) {
+      if (!deprecatedSslModeWarning.warned && typeof process !== "undefined" && process.emitWarning) {
+        deprecatedSslModeWarning.warned = true;
+        process.emitWarning(`SECURITY WARNING: The SSL modes 'prefer', 'require', and 'verify-ca' are treated as aliases for 'verify-full'.
+In the next major version (pg-connection-string v3.0.0 and pg v9.0.0), these modes will adopt standard libpq semantics, which have weaker security guarantees.
+
+To prepare for this change:
+- If you want the current behavior, explicitly use 'sslmode=verify-full'
+- If you want libpq compatibility now, use 'uselibpqcompat=true&sslmode=${sslmode}'
+
+See https://www.postgresql.org/docs/current/libpq-ssl.html for libpq SSL mode definitions.`);
+      }
+    }
+    module.exports = parse4;
+    parse4.parse = parse4;
+    parse4.toClientConfig = toClientConfig;
+    parse4.parseIntoClientConfig = parseIntoClientConfig;
+  }
+});
+
+// node_modules/pg/lib/connection-parameters.js
+var require_connection_parameters = __commonJS({
+  "node_modules/pg/lib/connection-parameters.js"(exports, module) {
+    "use strict";
+    var dns = __require("dns");
+    var defaults2 = require_defaults();
+    var parse4 = require_pg_connection_string().parse;
+    var val = function(key, config, envVar) {
+      if (config[key]) {
+        return config[key];
+      }
+      if (envVar === void 0) {
+        envVar = process.env["PG" + key.toUpperCase()];
+      } else if (envVar === false) {
+      } else {
+        envVar = process.env[envVar];
+      }
+      return envVar || defaults2[key];
+    };
+    var readSSLConfigFromEnvironment = function() {
+      switch (process.env.PGSSLMODE) {
+        case "disable":
+          return false;
+        case "prefer":
+        case "require":
+        case "verify-ca":
+        case "verify-full":
+          return true;
+        case "no-verify":
+          return { rejectUnauthorized: false };
+      }
+      return defaults2.ssl;
+    };
+    var quoteParamValue = function(value) {
+      return "'" + ("" + value).replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "'";
+    };
+    var add = function(params, config, paramName) {
+      const value = config[paramName];
+      if (value !== void 0 && value !== null) {
+        params.push(paramName + "=" + quoteParamValue(value));
+      }
+    };
+    var ConnectionParameters = class {
+      constructor(config) {
+        config = typeof config === "string" ? parse4(config) : config || {};
+        if (config.connectionString) {
+          config = Object.assign({}, config, parse4(config.connectionString));
+        }
+        this.user = val("user", config);
+        this.database = val("database", config);
+        if (this.database === void 0) {
+          this.database = this.user;
+        }
+        this.port = parseInt(val("port", config), 10);
+        this.host = val("host", config);
+        Object.defineProperty(this, "password", {
+          configurable: true,
+          enumerable: false,
+          writable: true,
+          value: val("password", config)
+        });
+        this.binary = val("binary", config);
+        this.options = val("options", config);
+        this.ssl = typeof config.ssl === "undefined" ? readSSLConfigFromEnvironment() : config.ssl;
+        if (typeof this.ssl === "string") {
+          if (this.ssl === "true") {
+            this.ssl = true;
+          }
+        }
+        if (this.ssl === "no-verify") {
+          this.ssl = { rejectUnauthorized: false };
+        }
+        if (this.ssl && this.ssl.key) {
+          Object.defineProperty(this.ssl, "key", {
+            enumerable: false
+          });
+        }
+        this.sslnegotiation = val("sslnegotiation", config, "PGSSLNEGOTIATION");
+        if (this.sslnegotiation !== void 0 && this.sslnegotiation !== "postgres" && this.sslnegotiation !== "direct") {
+          throw new Error(
+            `Invalid sslnegotiation value: "${this.sslnegotiation}". Valid values are "postgres" and "direct".`
+          );
+        }
+        if (this.sslnegotiation === "direct" && !this.ssl) {
+          throw new Error("sslnegotiation=direct requires SSL to be enabled");
+        }
+        this.client_encoding = val("client_encoding", config);
+        this.replication = val("replication", config);
+        this.isDomainSocket = !(this.host || "").indexOf("/");
+        this.application_name = val("application_name", config, "PGAPPNAME");
+        this.fallback_application_name = val("fallback_application_name", config, false);
+        this.statement_timeout = val("statement_timeout", config, false);
+        this.lock_timeout = val("lock_timeout", config, false);
+        this.idle_in_transaction_session_timeout = val("idle_in_transaction_session_timeout", config, false);
+        this.query_timeout = val("query_timeout", config, false);
+        if (config.connectionTimeoutMillis === void 0) {
+          this.connect_timeout = process.env.PGCONNECT_TIMEOUT || 0;
+        } else {
+          this.connect_timeout = Math.floor(config.connectionTimeoutMillis / 1e3);
+        }
+        if (config.keepAlive === false) {
+          this.keepalives = 0;
+        } else if (config.keepAlive === true) {
+          this.keepalives = 1;
+        }
+        if (typeof config.keepAliveInitialDelayMillis === "number") {
+          this.keepalives_idle = Math.floor(config.keepAliveInitialDelayMillis / 1e3);
+        }
+      }
+      getLibpqConnectionString(cb) {
+        const params = [];
+        add(params, this, "user");
+        add(params, this, "password");
+        add(params, this, "port");
+        add(params, this, "application_name");
+        add(params, this, "fallback_application_name");
+        add(params, this, "connect_timeout");
+        add(params, this, "options");
+        const ssl = typeof this.ssl === "object" ? this.ssl : this.ssl ? { sslmode: this.ssl } : {};
+        add(params, ssl, "sslmode");
+        add(params, ssl, "sslca");
+        add(params, ssl, "sslkey");
+        add(params, ssl, "sslcert");
+        add(params, ssl, "sslrootcert");
+        add(params, this, "sslnegotiation");
+        if (this.database) {
+          params.push("dbname=" + quoteParamValue(this.database));
+        }
+        if (this.replication) {
+          params.push("replication=" + quoteParamValue(this.replication));
+        }
+        if (this.host) {
+          params.push("host=" + quoteParamValue(this.host));
+        }
+        if (this.isDomainSocket) {
+          return cb(null, params.join(" "));
+        }
+        if (this.client_encoding) {
+          params.push("client_encoding=" + quoteParamValue(this.client_encoding));
+        }
+        dns.lookup(this.host, function(err, address) {
+          if (err) return cb(err, null);
+          params.push("hostaddr=" + quoteParamValue(address));
+          return cb(null, params.join(" "));
+        });
+      }
+    };
+    module.exports = ConnectionParameters;
+  }
+});
+
+// node_modules/pg/lib/result.js
+var require_result = __commonJS({
+  "node_modules/pg/lib/result.js"(exports, module) {
+    "use strict";
+    var types2 = require_pg_types();
+    var matchRegexp = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/;
+    var Result2 = class {
+      constructor(rowMode, types3) {
+        this.command = null;
+        this.rowCount = null;
+        this.oid = null;
+        this.rows = [];
+        this.fields = [];
+        this._parsers = void 0;
+        this._types = types3;
+        this.RowCtor = null;
+        this.rowAsArray = rowMode === "array";
+        if (this.rowAsArray) {
+          this.parseRow = this._parseRowAsArray;
+        }
+        this._prebuiltEmptyResultObject = null;
+      }
+      // adds a command complete message
+      addCommandComplete(msg) {
+        let match;
+        if (msg.text) {
+          match = matchRegexp.exec(msg.text);
+        } else {
+          match = matchRegexp.exec(msg.command);
+        }
+        if (match) {
+          this.command = match[1];
+          if (match[3]) {
+            this.oid = parseInt(match[2], 10);
+            this.rowCount = parseInt(match[3], 10);
+          } else if (match[2]) {
+            this.rowCount = parseInt(match[2], 10);
+          }
+        }
+      }
+      _parseRowAsArray(rowData) {
+        const row2 = new Array(rowData.length);
+        for (let i5 = 0, len = rowData.length; i5 < len; i5++) {
+          const rawValue = rowData[i5];
+          if (rawValue !== null) {
+            row2[i5] = this._parsers[i5](rawValue);
+          } else {
+            row2[i5] = null;
+          }
+        }
+        return row2;
+      }
+      parseRow(rowData) {
+        const row2 = { ...this._prebuiltEmptyResultObject };
+        for (let i5 = 0, len = rowData.length; i5 < len; i5++) {
+          const rawValue = rowData[i5];
+          const field = this.fields[i5].name;
+          if (rawValue !== null) {
+            const v2 = this.fields[i5].format === "binary" ? Buffer.from(rawValue) : rawValue;
+            row2[field] = this._parsers[i5](v2);
+          } else {
+            row2[field] = null;
+          }
+        }
+        return row2;
+      }
+      addRow(row2) {
+        this.rows.push(row2);
+      }
+      addFields(fieldDescriptions) {
+        this.fields = fieldDescriptions;
+        if (this.fields.length) {
+          this._parsers = new Array(fieldDescriptions.length);
+        }
+        const row2 = /* @__PURE__ */ Object.create(null);
+        for (let i5 = 0; i5 < fieldDescriptions.length; i5++) {
+          const desc = fieldDescriptions[i5];
+          row2[desc.name] = null;
+          if (this._types) {
+            this._parsers[i5] = this._types.getTypeParser(desc.dataTypeID, desc.format || "text");
+          } else {
+            this._parsers[i5] = types2.getTypeParser(desc.dataTypeID, desc.format || "text");
+          }
+        }
+        this._prebuiltEmptyResultObject = { ...row2 };
+      }
+    };
+    module.exports = Result2;
+  }
+});
+
+// node_modules/pg/lib/query.js
+var require_query = __commonJS({
+  "node_modules/pg/lib/query.js"(exports, module) {
+    "use strict";
+    var { EventEmitter } = __require("events");
+    var Result2 = require_result();
+    var utils = require_utils();
+    var Query2 = class extends EventEmitter {
+      constructor(config, values, callback) {
+        super();
+        config = utils.normalizeQueryConfig(config, values, callback);
+        this.text = config.text;
+        this.values = config.values;
+        this.rows = config.rows;
+        this.types = config.types;
+        this.name = config.name;
+        this.queryMode = config.queryMode;
+        this.binary = config.binary;
+        this.portal = config.portal || "";
+        this.callback = config.callback;
+        this._rowMode = config.rowMode;
+        if (process.domain && config.callback) {
+          this.callback = process.domain.bind(config.callback);
+        }
+        this._result = new Result2(this._rowMode, this.types);
+        this._results = this._result;
+        this._canceledDueToError = false;
+      }
+      requiresPreparation() {
+        if (this.queryMode === "extended") {
+          return true;
+        }
+        if (this.name) {
+          return true;
+        }
+        if (this.rows) {
+          return true;
+        }
+        if (!this.text) {
+          return false;
+        }
+        if (!this.values) {
+          return false;
+        }
+        return this.values.length > 0;
+      }
+      _checkForMultirow() {
+        if (this._result.command) {
+          if (!Array.isArray(this._results)) {
+            this._results = [this._result];
+          }
+          this._result = new Result2(this._rowMode, this._result._types);
+          this._results.push(this._result);
+        }
+      }
+      // associates row metadata from the supplied
+      // message with this query object
+      // metadata used when parsing row results
+      handleRowDescription(msg) {
+        this._checkForMultirow();
+        this._result.addFields(msg.fields);
+        this._accumulateRows = this.callback || !this.listeners("row").length;
+      }
+      handleDataRow(msg) {
+        let row2;
+        if (this._canceledDueToError) {
+          return;
+        }
+        try {
+          row2 = this._result.parseRow(msg.fields);
+        } catch (err) {
+          this._canceledDueToError = err;
+          return;
+        }
+        this.emit("row", row2, this._result);
+        if (this._accumulateRows) {
+          this._result.addRow(row2);
+        }
+      }
+      handleCommandComplete(msg, connection) {
+        this._checkForMultirow();
+        this._result.addCommandComplete(msg);
+        if (this.rows) {
+          connection.sync();
+        }
+      }
+      // if a named prepared statement is created with empty query text
+      // the backend will send an emptyQuery message but *not* a command complete message
+      // since we pipeline sync immediately after execute we don't need to do anything here
+      // unless we have rows specified, in which case we did not pipeline the initial sync call
+      handleEmptyQuery(connection) {
+        if (this.rows) {
+          connection.sync();
+        }
+      }
+      handleError(err, connection) {
+        if (this._canceledDueToError) {
+          err = this._canceledDueToError;
+          this._canceledDueToError = false;
+        }
+        if (this.callback) {
+          return this.callback(err);
+        }
+        this.emit("error", err);
+      }
+      handleReadyForQuery(con) {
+        if (this._canceledDueToError) {
+          return this.handleError(this._canceledDueToError, con);
+        }
+        if (this.callback) {
+          try {
+            this.callback(null, this._results);
+          } catch (err) {
+            process.nextTick(() => {
+              throw err;
+            });
+          }
+        }
+        this.emit("end", this._results);
+      }
+      submit(connection) {
+        if (typeof this.text !== "string" && typeof this.name !== "string") {
+          return new Error("A query must have either text or a name. Supplying neither is unsupported.");
+        }
+        const previous = connection.parsedStatements[this.name] || connection.submittedNamedStatements[this.name];
+        if (this.text && previous && this.text !== previous) {
+          return new Error(`Prepared statements must be unique - '${this.name}' was used for a different statement`);
+        }
+        if (this.values && !Array.isArray(this.values)) {
+          return new Error("Query values must be an array");
+        }
+        if (this.requiresPreparation()) {
+          connection.stream.cork && connection.stream.cork();
+          try {
+            this.prepare(connection);
+          } finally {
+            connection.stream.uncork && connection.stream.uncork();
+          }
+        } else {
+          connection.query(this.text);
+        }
+        return null;
+      }
+      hasBeenParsed(connection) {
+        return this.name && (connection.parsedStatements[this.name] !== void 0 || connection.submittedNamedStatements[this.name] !== void 0);
+      }
+      handlePortalSuspended(connection) {
+        this._getRows(connection, this.rows);
+      }
+      _getRows(connection, rows) {
+        connection.execute({
+          portal: this.portal,
+          rows
+        });
+        if (!rows) {
+          connection.sync();
+        } else {
+          connection.flush();
+        }
+      }
+      // http://developer.postgresql.org/pgdocs/postgres/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY
+      prepare(connection) {
+        if (!this.hasBeenParsed(connection)) {
+          connection.parse({
+            text: this.text,
+            name: this.name,
+            types: this.types
+          });
+          if (this.name) {
+            connection.submittedNamedStatements[this.name] = this.text;
+          }
+        }
+        try {
+          connection.bind({
+            portal: this.portal,
+            statement: this.name,
+            values: this.values,
+            binary: this.binary,
+            valueMapper: utils.prepareValue
+          });
+        } catch (err) {
+          connection.close({ type: "S", name: this.name });
+          connection.sync();
+          this.handleError(err, connection);
+          return;
+        }
+        connection.describe({
+          type: "P",
+          name: this.portal || ""
+        });
+        this._getRows(connection, this.rows);
+      }
+      handleCopyInResponse(connection) {
+        connection.sendCopyFail("No source stream defined");
+      }
+      handleCopyData(msg, connection) {
+      }
+    };
+    module.exports = Query2;
+  }
+});
+
+// node_modules/pg-protocol/dist/messages.js
+var require_messages = __commonJS({
+  "node_modules/pg-protocol/dist/messages.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.NoticeMessage = exports.DataRowMessage = exports.CommandCompleteMessage = exports.ReadyForQueryMessage = exports.NotificationResponseMessage = exports.BackendKeyDataMessage = exports.AuthenticationMD5Password = exports.ParameterStatusMessage = exports.ParameterDescriptionMessage = exports.RowDescriptionMessage = exports.Field = exports.CopyResponse = exports.CopyDataMessage = exports.DatabaseError = exports.copyDone = exports.emptyQuery = exports.replicationStart = exports.portalSuspended = exports.noData = exports.closeComplete = exports.bindComplete = exports.parseComplete = void 0;
+    exports.parseComplete = {
+      name: "parseComplete",
+      length: 5
+    };
+    exports.bindComplete = {
+      name: "bindComplete",
+      length: 5
+    };
+    exports.closeComplete = {
+      name: "closeComplete",
+      length: 5
+    };
+    exports.noData = {
+      name: "noData",
+      length: 5
+    };
+    exports.portalSuspended = {
+      name: "portalSuspended",
+      length: 5
+    };
+    exports.replicationStart = {
+      name: "replicationStart",
+      length: 4
+    };
+    exports.emptyQuery = {
+      name: "emptyQuery",
+      length: 4
+    };
+    exports.copyDone = {
+      name: "copyDone",
+      length: 4
+    };
+    var DatabaseError2 = class extends Error {
+      constructor(message, length, name) {
+        super(message);
+        this.length = length;
+        this.name = name;
+      }
+    };
+    exports.DatabaseError = DatabaseError2;
+    var CopyDataMessage = class {
+      constructor(length, chunk) {
+        this.length = length;
+        this.chunk = chunk;
+        this.name = "copyData";
+      }
+    };
+    exports.CopyDataMessage = CopyDataMessage;
+    var CopyResponse = class {
+      constructor(length, name, binary, columnCount) {
+        this.length = length;
+        this.name = name;
+        this.binary = binary;
+        this.columnTypes = new Array(columnCount);
+      }
+    };
+    exports.CopyResponse = CopyResponse;
+    var Field2 = class {
+      constructor(name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, format2) {
+        this.name = name;
+        this.tableID = tableID;
+        this.columnID = columnID;
+        this.dataTypeID = dataTypeID;
+        this.dataTypeSize = dataTypeSize;
+        this.dataTypeModifier = dataTypeModifier;
+        this.format = format2;
+      }
+    };
+    exports.Field = Field2;
+    var RowDescriptionMessage = class {
+      constructor(length, fieldCount) {
+        this.length = length;
+        this.fieldCount = fieldCount;
+        this.name = "rowDescription";
+        this.fields = new Array(this.fieldCount);
+      }
+    };
+    exports.RowDescriptionMessage = RowDescriptionMessage;
+    var ParameterDescriptionMessage = class {
+      constructor(length, parameterCount) {
+        this.length = length;
+        this.parameterCount = parameterCount;
+        this.name = "parameterDescription";
+        this.dataTypeIDs = new Array(this.parameterCount);
+      }
+    };
+    exports.ParameterDescriptionMessage = ParameterDescriptionMessage;
+    var ParameterStatusMessage = class {
+      constructor(length, parameterName, parameterValue) {
+        this.length = length;
+        this.parameterName = parameterName;
+        this.parameterValue = parameterValue;
+        this.name = "parameterStatus";
+      }
+    };
+    exports.ParameterStatusMessage = ParameterStatusMessage;
+    var AuthenticationMD5Password = class {
+      constructor(length, salt) {
+        this.length = length;
+        this.salt = salt;
+        this.name = "authenticationMD5Password";
+      }
+    };
+    exports.AuthenticationMD5Password = AuthenticationMD5Password;
+    var BackendKeyDataMessage = class {
+      constructor(length, processID, secretKey) {
+        this.length = length;
+        this.processID = processID;
+        this.secretKey = secretKey;
+        this.name = "backendKeyData";
+      }
+    };
+    exports.BackendKeyDataMessage = BackendKeyDataMessage;
+    var NotificationResponseMessage = class {
+      constructor(length, processId, channel, payload) {
+        this.length = length;
+        this.processId = processId;
+        this.channel = channel;
+        this.payload = payload;
+        this.name = "notification";
+      }
+    };
+    exports.NotificationResponseMessage = NotificationResponseMessage;
+    var ReadyForQueryMessage = class {
+      constructor(length, status) {
+        this.length = length;
+        this.status = status;
+        this.name = "readyForQuery";
+      }
+    };
+    exports.ReadyForQueryMessage = ReadyForQueryMessage;
+    var CommandCompleteMessage = class {
+      constructor(length, text2) {
+        this.length = length;
+        this.text = text2;
+        this.name = "commandComplete";
+      }
+    };
+    exports.CommandCompleteMessage = CommandCompleteMessage;
+    var DataRowMessage = class {
+      constructor(length, fields) {
+        this.length = length;
+        this.fields = fields;
+        this.name = "dataRow";
+        this.fieldCount = fields.length;
+      }
+    };
+    exports.DataRowMessage = DataRowMessage;
+    var NoticeMessage = class {
+      constructor(length, message) {
+        this.length = length;
+        this.message = message;
+        this.name = "notice";
+      }
+    };
+    exports.NoticeMessage = NoticeMessage;
+  }
+});
+
+// node_modules/pg-protocol/dist/buffer-writer.js
+var require_buffer_writer = __commonJS({
+  "node_modules/pg-protocol/dist/buffer-writer.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Writer = void 0;
+    var Writer = class {
+      constructor(size2 = 256) {
+        this.size = size2;
+        this.offset = 5;
+        this.headerPosition = 0;
+        this.buffer = Buffer.allocUnsafe(size2);
+      }
+      ensure(size2) {
+        const remaining = this.buffer.length - this.offset;
+        if (remaining < size2) {
+          const oldBuffer = this.buffer;
+          const newSize = oldBuffer.length + (oldBuffer.length >> 1) + size2;
+          this.buffer = Buffer.allocUnsafe(newSize);
+          oldBuffer.copy(this.buffer, 0, 0, this.offset);
+        }
+      }
+      addInt32(num) {
+        this.ensure(4);
+        this.buffer[this.offset++] = num >>> 24 & 255;
+        this.buffer[this.offset++] = num >>> 16 & 255;
+        this.buffer[this.offset++] = num >>> 8 & 255;
+        this.buffer[this.offset++] = num >>> 0 & 255;
+        return this;
+      }
+      addInt16(num) {
+        this.ensure(2);
+        this.buffer[this.offset++] = num >>> 8 & 255;
+        this.buffer[this.offset++] = num >>> 0 & 255;
+        return this;
+      }
+      addCString(string) {
+        if (!string) {
+          this.ensure(1);
+        } else {
+          const len = Buffer.byteLength(string);
+          this.ensure(len + 1);
+          this.buffer.write(string, this.offset, "utf-8");
+          this.offset += len;
+        }
+        this.buffer[this.offset++] = 0;
+        return this;
+      }
+      addString(string = "") {
+        const len = Buffer.byteLength(string);
+        this.ensure(len);
+        this.buffer.write(string, this.offset);
+        this.offset += len;
+        return this;
+      }
+      // Write an Int32 byte-length prefix immediately followed by the string's UTF-8
+      // bytes. Postgres' Bind wire format prefixes every parameter with its length,
+      // and doing it in one method computes Buffer.byteLength ONCE — the previous
+      // `addInt32(Buffer.byteLength(s)).addString(s)` pairing scanned the string
+      // three times (byteLength for the prefix, byteLength again inside addString,
+      // then the encode), which is costly for large text parameters.
+      addInt32PrefixedString(string) {
+        const len = Buffer.byteLength(string);
+        this.ensure(4 + len);
+        const buffer = this.buffer;
+        let offset = this.offset;
+        buffer[offset++] = len >>> 24 & 255;
+        buffer[offset++] = len >>> 16 & 255;
+        buffer[offset++] = len >>> 8 & 255;
+        buffer[offset++] = len >>> 0 & 255;
+        buffer.write(string, offset, "utf-8");
+        this.offset = offset + len;
+        return this;
+      }
+      add(otherBuffer) {
+        this.ensure(otherBuffer.length);
+        otherBuffer.copy(this.buffer, this.offset);
+        this.offset += otherBuffer.length;
+        return this;
+      }
+      /**
+       * Appends an uninitialized block of {@link size} bytes to the buffer and returns its offset.
+       */
+      reserveUnsafe(size2) {
+        const offset = this.offset;
+        this.ensure(size2);
+        this.offset += size2;
+        return offset;
+      }
+      join(code) {
+        if (code) {
+          this.buffer[this.headerPosition] = code;
+          const length = this.offset - (this.headerPosition + 1);
+          this.buffer.writeInt32BE(length, this.headerPosition + 1);
+        }
+        return this.buffer.slice(code ? 0 : 5, this.offset);
+      }
+      flush(code) {
+        const result = this.join(code);
+        this.offset = 5;
+        this.headerPosition = 0;
+        this.buffer = Buffer.allocUnsafe(this.size);
+        return result;
+      }
+      clear() {
+        this.offset = 5;
+        this.headerPosition = 0;
+      }
+    };
+    exports.Writer = Writer;
+  }
+});
+
+// node_modules/pg-protocol/dist/serializer.js
+var require_serializer = __commonJS({
+  "node_modules/pg-protocol/dist/serializer.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.serialize = void 0;
+    var buffer_writer_1 = require_buffer_writer();
+    var writer = new buffer_writer_1.Writer();
+    var startup = (opts) => {
+      writer.addInt16(3).addInt16(0);
+      for (const key of Object.keys(opts)) {
+        writer.addCString(key).addCString(opts[key]);
+      }
+      writer.addCString("client_encoding").addCString("UTF8");
+      const bodyBuffer = writer.addCString("").flush();
+      const length = bodyBuffer.length + 4;
+      return new buffer_writer_1.Writer().addInt32(length).add(bodyBuffer).flush();
+    };
+    var requestSsl = () => {
+      const response = Buffer.allocUnsafe(8);
+      response.writeInt32BE(8, 0);
+      response.writeInt32BE(80877103, 4);
+      return response;
+    };
+    var password = (password2) => {
+      return writer.addCString(password2).flush(
+        112
+        /* code.startup */
+      );
+    };
+    var sendSASLInitialResponseMessage = function(mechanism, initialResponse) {
+      writer.addCString(mechanism).addInt32PrefixedString(initialResponse);
+      return writer.flush(
+        112
+        /* code.startup */
+      );
+    };
+    var sendSCRAMClientFinalMessage = function(additionalData) {
+      return writer.addString(additionalData).flush(
+        112
+        /* code.startup */
+      );
+    };
+    var query = (text2) => {
+      return writer.addCString(text2).flush(
+        81
+        /* code.query */
+      );
+    };
+    var emptyArray = [];
+    var parse4 = (query2) => {
+      const name = query2.name || "";
+      if (name.length > 63) {
+        console.error("Warning! Postgres only supports 63 characters for query names.");
+        console.error("You supplied %s (%s)", name, name.length);
+        console.error("This can cause conflicts and silent errors executing queries");
+      }
+      const types2 = query2.types || emptyArray;
+      const len = types2.length;
+      const buffer = writer.addCString(name).addCString(query2.text).addInt16(len);
+      for (let i5 = 0; i5 < len; i5++) {
+        buffer.addInt32(types2[i5]);
+      }
+      return writer.flush(
+        80
+        /* code.parse */
+      );
+    };
+    var writeValues = function(values, valueMapper, formatsOffset) {
+      const len = values.length;
+      for (let i5 = 0; i5 < len; i5++) {
+        const mappedVal = valueMapper ? valueMapper(values[i5], i5) : values[i5];
+        let formatByte = 0;
+        if (mappedVal == null) {
+          writer.addInt32(-1);
+        } else if (mappedVal instanceof Buffer) {
+          formatByte = 1;
+          writer.addInt32(mappedVal.length);
+          writer.add(mappedVal);
+        } else {
+          writer.addInt32PrefixedString(mappedVal);
+        }
+        const buf = writer.buffer;
+        buf[formatsOffset++] = 0;
+        buf[formatsOffset++] = formatByte;
+      }
+    };
+    var bind = (config = {}) => {
+      const portal = config.portal || "";
+      const statement = config.statement || "";
+      const binary = config.binary || false;
+      const values = config.values || emptyArray;
+      const len = values.length;
+      writer.addCString(portal).addCString(statement);
+      writer.addInt16(len);
+      const formatsOffset = writer.reserveUnsafe(len * 2);
+      writer.addInt16(len);
+      try {
+        writeValues(values, config.valueMapper, formatsOffset);
+      } catch (err) {
+        writer.clear();
+        throw err;
+      }
+      writer.addInt16(1);
+      writer.addInt16(
+        binary ? 1 : 0
+        /* ParamType.STRING */
+      );
+      return writer.flush(
+        66
+        /* code.bind */
+      );
+    };
+    var emptyExecute = Buffer.from([69, 0, 0, 0, 9, 0, 0, 0, 0, 0]);
+    var execute = (config) => {
+      if (!config || !config.portal && !config.rows) {
+        return emptyExecute;
+      }
+      const portal = config.portal || "";
+      const rows = config.rows || 0;
+      const portalLength = Buffer.byteLength(portal);
+      const len = 4 + portalLength + 1 + 4;
+      const buff = Buffer.allocUnsafe(1 + len);
+      buff[0] = 69;
+      buff.writeInt32BE(len, 1);
+      buff.write(portal, 5, "utf-8");
+      buff[portalLength + 5] = 0;
+      buff.writeUInt32BE(rows, buff.length - 4);
+      return buff;
+    };
+    var cancel = (processID, secretKey) => {
+      const buffer = Buffer.allocUnsafe(16);
+      buffer.writeInt32BE(16, 0);
+      buffer.writeInt16BE(1234, 4);
+      buffer.writeInt16BE(5678, 6);
+      buffer.writeInt32BE(processID, 8);
+      buffer.writeInt32BE(secretKey, 12);
+      return buffer;
+    };
+    var cstringMessage = (code, string) => {
+      const stringLen = Buffer.byteLength(string);
+      const len = 4 + stringLen + 1;
+      const buffer = Buffer.allocUnsafe(1 + len);
+      buffer[0] = code;
+      buffer.writeInt32BE(len, 1);
+      buffer.write(string, 5, "utf-8");
+      buffer[len] = 0;
+      return buffer;
+    };
+    var emptyDescribePortal = writer.addCString("P").flush(
+      68
+      /* code.describe */
+    );
+    var emptyDescribeStatement = writer.addCString("S").flush(
+      68
+      /* code.describe */
+    );
+    var describe146 = (msg) => {
+      return msg.name ? cstringMessage(68, `${msg.type}${msg.name || ""}`) : msg.type === "P" ? emptyDescribePortal : emptyDescribeStatement;
+    };
+    var close = (msg) => {
+      const text2 = `${msg.type}${msg.name || ""}`;
+      return cstringMessage(67, text2);
+    };
+    var copyData = (chunk) => {
+      return writer.add(chunk).flush(
+        100
+        /* code.copyFromChunk */
+      );
+    };
+    var copyFail = (message) => {
+      return cstringMessage(102, message);
+    };
+    var codeOnlyBuffer = (code) => Buffer.from([code, 0, 0, 0, 4]);
+    var flushBuffer = codeOnlyBuffer(
+      72
+      /* code.flush */
+    );
+    var syncBuffer = codeOnlyBuffer(
+      83
+      /* code.sync */
+    );
+    var endBuffer = codeOnlyBuffer(
+      88
+      /* code.end */
+    );
+    var copyDoneBuffer = codeOnlyBuffer(
+      99
+      /* code.copyDone */
+    );
+    var serialize = {
+      startup,
+      password,
+      requestSsl,
+      sendSASLInitialResponseMessage,
+      sendSCRAMClientFinalMessage,
+      query,
+      parse: parse4,
+      bind,
+      execute,
+      describe: describe146,
+      close,
+      flush: () => flushBuffer,
+      sync: () => syncBuffer,
+      end: () => endBuffer,
+      copyData,
+      copyDone: () => copyDoneBuffer,
+      copyFail,
+      cancel
+    };
+    exports.serialize = serialize;
+  }
+});
+
+// node_modules/pg-protocol/dist/buffer-reader.js
+var require_buffer_reader = __commonJS({
+  "node_modules/pg-protocol/dist/buffer-reader.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.BufferReader = void 0;
+    var BufferReader = class {
+      constructor(offset = 0) {
+        this.offset = offset;
+        this.buffer = Buffer.allocUnsafe(0);
+        this.encoding = "utf-8";
+      }
+      setBuffer(offset, buffer) {
+        this.offset = offset;
+        this.buffer = buffer;
+      }
+      int16() {
+        const result = this.buffer.readInt16BE(this.offset);
+        this.offset += 2;
+        return result;
+      }
+      byte() {
+        const result = this.buffer[this.offset];
+        this.offset++;
+        return result;
+      }
+      int32() {
+        const result = this.buffer.readInt32BE(this.offset);
+        this.offset += 4;
+        return result;
+      }
+      uint32() {
+        const result = this.buffer.readUInt32BE(this.offset);
+        this.offset += 4;
+        return result;
+      }
+      string(length) {
+        const result = this.buffer.toString(this.encoding, this.offset, this.offset + length);
+        this.offset += length;
+        return result;
+      }
+      cstring() {
+        const start = this.offset;
+        let end = start;
+        while (this.buffer[end++]) {
+        }
+        this.offset = end;
+        return this.buffer.toString(this.encoding, start, end - 1);
+      }
+      bytes(length) {
+        const result = this.buffer.slice(this.offset, this.offset + length);
+        this.offset += length;
+        return result;
+      }
+    };
+    exports.BufferReader = BufferReader;
+  }
+});
+
+// node_modules/pg-protocol/dist/parser.js
+var require_parser = __commonJS({
+  "node_modules/pg-protocol/dist/parser.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Parser = void 0;
+    var messages_1 = require_messages();
+    var buffer_reader_1 = require_buffer_reader();
+    var CODE_LENGTH = 1;
+    var LEN_LENGTH = 4;
+    var HEADER_LENGTH = CODE_LENGTH + LEN_LENGTH;
+    var LATEINIT_LENGTH = -1;
+    var emptyBuffer = Buffer.allocUnsafe(0);
+    var Parser2 = class {
+      constructor(opts) {
+        this.buffer = emptyBuffer;
+        this.bufferLength = 0;
+        this.bufferOffset = 0;
+        this.reader = new buffer_reader_1.BufferReader();
+        if ((opts === null || opts === void 0 ? void 0 : opts.mode) === "binary") {
+          throw new Error("Binary mode not supported yet");
+        }
+        this.mode = (opts === null || opts === void 0 ? void 0 : opts.mode) || "text";
+      }
+      parse(buffer, callback) {
+        this.mergeBuffer(buffer);
+        const bufferFullLength = this.bufferOffset + this.bufferLength;
+        let offset = this.bufferOffset;
+        while (offset + HEADER_LENGTH <= bufferFullLength) {
+          const code = this.buffer[offset];
+          const length = this.buffer.readUInt32BE(offset + CODE_LENGTH);
+          const fullMessageLength = CODE_LENGTH + length;
+          if (fullMessageLength + offset <= bufferFullLength) {
+            const message = this.handlePacket(offset + HEADER_LENGTH, code, length, this.buffer);
+            callback(message);
+            offset += fullMessageLength;
+          } else {
+            break;
+          }
+        }
+        if (offset === bufferFullLength) {
+          this.buffer = emptyBuffer;
+          this.bufferLength = 0;
+          this.bufferOffset = 0;
+        } else {
+          this.bufferLength = bufferFullLength - offset;
+          this.bufferOffset = offset;
+        }
+      }
+      mergeBuffer(buffer) {
+        if (this.bufferLength > 0) {
+          const newLength = this.bufferLength + buffer.byteLength;
+          const newFullLength = newLength + this.bufferOffset;
+          if (newFullLength > this.buffer.byteLength) {
+            let newBuffer;
+            if (newLength <= this.buffer.byteLength && this.bufferOffset >= this.bufferLength) {
+              newBuffer = this.buffer;
+            } else {
+              let newBufferLength = this.buffer.byteLength * 2;
+              while (newLength >= newBufferLength) {
+                newBufferLength *= 2;
+              }
+              newBuffer = Buffer.allocUnsafe(newBufferLength);
+            }
+            this.buffer.copy(newBuffer, 0, this.bufferOffset, this.bufferOffset + this.bufferLength);
+            this.buffer = newBuffer;
+            this.bufferOffset = 0;
+          }
+          buffer.copy(this.buffer, this.bufferOffset + this.bufferLength);
+          this.bufferLength = newLength;
+        } else {
+          this.buffer = buffer;
+          this.bufferOffset = 0;
+          this.bufferLength = buffer.byteLength;
+        }
+      }
+      handlePacket(offset, code, length, bytes) {
+        const { reader } = this;
+        reader.setBuffer(offset, bytes);
+        let message;
+        switch (code) {
+          case 50:
+            message = messages_1.bindComplete;
+            break;
+          case 49:
+            message = messages_1.parseComplete;
+            break;
+          case 51:
+            message = messages_1.closeComplete;
+            break;
+          case 110:
+            message = messages_1.noData;
+            break;
+          case 115:
+            message = messages_1.portalSuspended;
+            break;
+          case 99:
+            message = messages_1.copyDone;
+            break;
+          case 87:
+            message = messages_1.replicationStart;
+            break;
+          case 73:
+            message = messages_1.emptyQuery;
+            break;
+          case 68:
+            message = parseDataRowMessage(reader);
+            break;
+          case 67:
+            message = parseCommandCompleteMessage(reader);
+            break;
+          case 90:
+            message = parseReadyForQueryMessage(reader);
+            break;
+          case 65:
+            message = parseNotificationMessage(reader);
+            break;
+          case 82:
+            message = parseAuthenticationResponse(reader, length);
+            break;
+          case 83:
+            message = parseParameterStatusMessage(reader);
+            break;
+          case 75:
+            message = parseBackendKeyData(reader);
+            break;
+          case 69:
+            message = parseErrorMessage(reader, "error");
+            break;
+          case 78:
+            message = parseErrorMessage(reader, "notice");
+            break;
+          case 84:
+            message = parseRowDescriptionMessage(reader);
+            break;
+          case 116:
+            message = parseParameterDescriptionMessage(reader);
+            break;
+          case 71:
+            message = parseCopyInMessage(reader);
+            break;
+          case 72:
+            message = parseCopyOutMessage(reader);
+            break;
+          case 100:
+            message = parseCopyData(reader, length);
+            break;
+          default:
+            return new messages_1.DatabaseError("received invalid response: " + code.toString(16), length, "error");
+        }
+        reader.setBuffer(0, emptyBuffer);
+        message.length = length;
+        return message;
+      }
+    };
+    exports.Parser = Parser2;
+    var parseReadyForQueryMessage = (reader) => {
+      const status = reader.string(1);
+      return new messages_1.ReadyForQueryMessage(LATEINIT_LENGTH, status);
+    };
+    var parseCommandCompleteMessage = (reader) => {
+      const text2 = reader.cstring();
+      return new messages_1.CommandCompleteMessage(LATEINIT_LENGTH, text2);
+    };
+    var parseCopyData = (reader, length) => {
+      const chunk = reader.bytes(length - 4);
+      return new messages_1.CopyDataMessage(LATEINIT_LENGTH, chunk);
+    };
+    var parseCopyInMessage = (reader) => parseCopyMessage(reader, "copyInResponse");
+    var parseCopyOutMessage = (reader) => parseCopyMessage(reader, "copyOutResponse");
+    var parseCopyMessage = (reader, messageName) => {
+      const isBinary = reader.byte() !== 0;
+      const columnCount = reader.int16();
+      const message = new messages_1.CopyResponse(LATEINIT_LENGTH, messageName, isBinary, columnCount);
+      for (let i5 = 0; i5 < columnCount; i5++) {
+        message.columnTypes[i5] = reader.int16();
+      }
+      return message;
+    };
+    var parseNotificationMessage = (reader) => {
+      const processId = reader.int32();
+      const channel = reader.cstring();
+      const payload = reader.cstring();
+      return new messages_1.NotificationResponseMessage(LATEINIT_LENGTH, processId, channel, payload);
+    };
+    var parseRowDescriptionMessage = (reader) => {
+      const fieldCount = reader.int16();
+      const message = new messages_1.RowDescriptionMessage(LATEINIT_LENGTH, fieldCount);
+      for (let i5 = 0; i5 < fieldCount; i5++) {
+        message.fields[i5] = parseField(reader);
+      }
+      return message;
+    };
+    var parseField = (reader) => {
+      const name = reader.cstring();
+      const tableID = reader.uint32();
+      const columnID = reader.int16();
+      const dataTypeID = reader.uint32();
+      const dataTypeSize = reader.int16();
+      const dataTypeModifier = reader.int32();
+      const mode = reader.int16() === 0 ? "text" : "binary";
+      return new messages_1.Field(name, tableID, columnID, dataTypeID, dataTypeSize, dataTypeModifier, mode);
+    };
+    var parseParameterDescriptionMessage = (reader) => {
+      const parameterCount = reader.int16();
+      const message = new messages_1.ParameterDescriptionMessage(LATEINIT_LENGTH, parameterCount);
+      for (let i5 = 0; i5 < parameterCount; i5++) {
+        message.dataTypeIDs[i5] = reader.uint32();
+      }
+      return message;
+    };
+    var parseDataRowMessage = (reader) => {
+      const fieldCount = reader.int16();
+      const fields = new Array(fieldCount);
+      for (let i5 = 0; i5 < fieldCount; i5++) {
+        const len = reader.int32();
+        fields[i5] = len === -1 ? null : reader.string(len);
+      }
+      return new messages_1.DataRowMessage(LATEINIT_LENGTH, fields);
+    };
+    var parseParameterStatusMessage = (reader) => {
+      const name = reader.cstring();
+      const value = reader.cstring();
+      return new messages_1.ParameterStatusMessage(LATEINIT_LENGTH, name, value);
+    };
+    var parseBackendKeyData = (reader) => {
+      const processID = reader.int32();
+      const secretKey = reader.int32();
+      return new messages_1.BackendKeyDataMessage(LATEINIT_LENGTH, processID, secretKey);
+    };
+    var parseAuthenticationResponse = (reader, length) => {
+      const code = reader.int32();
+      const message = {
+        name: "authenticationOk",
+        length
+      };
+      switch (code) {
+        case 0:
+          break;
+        case 3:
+          if (message.length === 8) {
+            message.name = "authenticationCleartextPassword";
+          }
+          break;
+        case 5:
+          if (message.length === 12) {
+            message.name = "authenticationMD5Password";
+            const salt = reader.bytes(4);
+            return new messages_1.AuthenticationMD5Password(LATEINIT_LENGTH, salt);
+          }
+          break;
+        case 10:
+          {
+            message.name = "authenticationSASL";
+            message.mechanisms = [];
+            let mechanism;
+            do {
+              mechanism = reader.cstring();
+              if (mechanism) {
+                message.mechanisms.push(mechanism);
+              }
+            } while (mechanism);
+          }
+          break;
+        case 11:
+          message.name = "authenticationSASLContinue";
+          message.data = reader.string(length - 8);
+          break;
+        case 12:
+          message.name = "authenticationSASLFinal";
+          message.data = reader.string(length - 8);
+          break;
+        default:
+          throw new Error("Unknown authenticationOk message type " + code);
+      }
+      return message;
+    };
+    var parseErrorMessage = (reader, name) => {
+      const fields = {};
+      let fieldType = reader.string(1);
+      while (fieldType !== "\0") {
+        fields[fieldType] = reader.cstring();
+        fieldType = reader.string(1);
+      }
+      const messageValue = fields.M;
+      const message = name === "notice" ? new messages_1.NoticeMessage(LATEINIT_LENGTH, messageValue) : new messages_1.DatabaseError(messageValue, LATEINIT_LENGTH, name);
+      message.severity = fields.S;
+      message.code = fields.C;
+      message.detail = fields.D;
+      message.hint = fields.H;
+      message.position = fields.P;
+      message.internalPosition = fields.p;
+      message.internalQuery = fields.q;
+      message.where = fields.W;
+      message.schema = fields.s;
+      message.table = fields.t;
+      message.column = fields.c;
+      message.dataType = fields.d;
+      message.constraint = fields.n;
+      message.file = fields.F;
+      message.line = fields.L;
+      message.routine = fields.R;
+      return message;
+    };
+  }
+});
+
+// node_modules/pg-protocol/dist/index.js
+var require_dist = __commonJS({
+  "node_modules/pg-protocol/dist/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.DatabaseError = exports.serialize = void 0;
+    exports.parse = parse4;
+    var messages_1 = require_messages();
+    Object.defineProperty(exports, "DatabaseError", { enumerable: true, get: function() {
+      return messages_1.DatabaseError;
+    } });
+    var serializer_1 = require_serializer();
+    Object.defineProperty(exports, "serialize", { enumerable: true, get: function() {
+      return serializer_1.serialize;
+    } });
+    var parser_1 = require_parser();
+    function parse4(stream, callback) {
+      const parser = new parser_1.Parser();
+      stream.on("data", (buffer) => parser.parse(buffer, callback));
+      return new Promise((resolve) => stream.on("end", () => resolve()));
+    }
+  }
+});
+
+// node_modules/pg-cloudflare/dist/empty.js
+var require_empty = __commonJS({
+  "node_modules/pg-cloudflare/dist/empty.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.default = {};
+  }
+});
+
+// node_modules/pg/lib/stream.js
+var require_stream = __commonJS({
+  "node_modules/pg/lib/stream.js"(exports, module) {
+    var { getStream, getSecureStream } = getStreamFuncs();
+    module.exports = {
+      /**
+       * Get a socket stream compatible with the current runtime environment.
+       * @returns {Duplex}
+       */
+      getStream,
+      /**
+       * Get a TLS secured socket, compatible with the current environment,
+       * using the socket and other settings given in `options`.
+       * @returns {Duplex}
+       */
+      getSecureStream
+    };
+    function getNodejsStreamFuncs() {
+      function getStream2(ssl) {
+        const net = __require("net");
+        return new net.Socket();
+      }
+      function getSecureStream2(options) {
+        const tls = __require("tls");
+        return tls.connect(options);
+      }
+      return {
+        getStream: getStream2,
+        getSecureStream: getSecureStream2
+      };
+    }
+    function getCloudflareStreamFuncs() {
+      function getStream2(ssl) {
+        const { CloudflareSocket } = require_empty();
+        return new CloudflareSocket(ssl);
+      }
+      function getSecureStream2(options) {
+        options.socket.startTls(options);
+        return options.socket;
+      }
+      return {
+        getStream: getStream2,
+        getSecureStream: getSecureStream2
+      };
+    }
+    function isCloudflareRuntime() {
+      if (typeof navigator === "object" && navigator !== null && typeof navigator.userAgent === "string") {
+        return navigator.userAgent === "Cloudflare-Workers";
+      }
+      if (typeof Response === "function") {
+        const resp = new Response(null, { cf: { thing: true } });
+        if (typeof resp.cf === "object" && resp.cf !== null && resp.cf.thing) {
+          return true;
+        }
+      }
+      return false;
+    }
+    function getStreamFuncs() {
+      if (isCloudflareRuntime()) {
+        return getCloudflareStreamFuncs();
+      }
+      return getNodejsStreamFuncs();
+    }
+  }
+});
+
+// node_modules/pg/lib/connection.js
+var require_connection = __commonJS({
+  "node_modules/pg/lib/connection.js"(exports, module) {
+    "use strict";
+    var EventEmitter = __require("events").EventEmitter;
+    var { parse: parse4, serialize } = require_dist();
+    var stream = require_stream();
+    var { getStream } = stream;
+    var flushBuffer = serialize.flush();
+    var syncBuffer = serialize.sync();
+    var endBuffer = serialize.end();
+    var Connection2 = class extends EventEmitter {
+      constructor(config) {
+        super();
+        config = config || {};
+        this.stream = config.stream || getStream(config.ssl);
+        if (typeof this.stream === "function") {
+          this.stream = this.stream(config);
+        }
+        this._keepAlive = config.keepAlive;
+        this._keepAliveInitialDelayMillis = config.keepAliveInitialDelayMillis;
+        this.parsedStatements = {};
+        this.submittedNamedStatements = {};
+        this.ssl = config.ssl || false;
+        this.sslNegotiation = config.sslNegotiation || "postgres";
+        this._ending = false;
+        this._emitMessage = false;
+        const self = this;
+        this.on("newListener", function(eventName) {
+          if (eventName === "message") {
+            self._emitMessage = true;
+          }
+        });
+      }
+      connect(port, host) {
+        const self = this;
+        this._connecting = true;
+        this.stream.setNoDelay(true);
+        this.stream.connect(port, host);
+        this.stream.once("connect", function() {
+          if (self._keepAlive) {
+            self.stream.setKeepAlive(true, self._keepAliveInitialDelayMillis);
+          }
+          self.emit("connect");
+        });
+        const reportStreamError = function(error3) {
+          if (self._ending && (error3.code === "ECONNRESET" || error3.code === "EPIPE")) {
+            return;
+          }
+          self.emit("error", error3);
+        };
+        this.stream.on("error", reportStreamError);
+        this.stream.on("close", function() {
+          self.emit("end");
+        });
+        if (!this.ssl) {
+          return this.attachListeners(this.stream);
+        }
+        if (this.sslNegotiation === "direct") {
+          return this.stream.once("connect", function() {
+            self.upgradeToSSL(host, reportStreamError);
+          });
+        }
+        this.stream.once("data", function(buffer) {
+          const responseCode = buffer.toString("utf8");
+          switch (responseCode) {
+            case "S":
+              break;
+            case "N":
+              self.stream.end();
+              return self.emit("error", new Error("The server does not support SSL connections"));
+            default:
+              self.stream.end();
+              return self.emit("error", new Error("There was an error establishing an SSL connection"));
+          }
+          self.upgradeToSSL(host, reportStreamError);
+        });
+      }
+      upgradeToSSL(host, reportStreamError) {
+        const self = this;
+        const options = {
+          socket: self.stream,
+          // tls.connect checks the server identity against `servername`, falling
+          // back to `host` and then to 'localhost'. `servername` must stay unset
+          // for IP addresses (see below), so `host` is needed to keep certificate
+          // validation working when connecting to an IP address.
+          host
+        };
+        if (self.ssl !== true) {
+          Object.assign(options, self.ssl);
+          if ("key" in self.ssl) {
+            options.key = self.ssl.key;
+          }
+        }
+        if (self.sslNegotiation === "direct") {
+          options.ALPNProtocols = ["postgresql"];
+        }
+        const net = __require("net");
+        if (net.isIP && net.isIP(host) === 0) {
+          options.servername = host;
+        }
+        try {
+          self.stream = stream.getSecureStream(options);
+        } catch (err) {
+          return self.emit("error", err);
+        }
+        self.attachListeners(self.stream);
+        self.stream.on("error", reportStreamError);
+        self.emit("sslconnect");
+      }
+      attachListeners(stream2) {
+        parse4(stream2, (msg) => {
+          const eventName = msg.name === "error" ? "errorMessage" : msg.name;
+          if (this._emitMessage) {
+            this.emit("message", msg);
+          }
+          this.emit(eventName, msg);
+        });
+      }
+      requestSsl() {
+        this.stream.write(serialize.requestSsl());
+      }
+      startup(config) {
+        this.stream.write(serialize.startup(config));
+      }
+      cancel(processID, secretKey) {
+        this._send(serialize.cancel(processID, secretKey));
+      }
+      password(password) {
+        this._send(serialize.password(password));
+      }
+      sendSASLInitialResponseMessage(mechanism, initialResponse) {
+        this._send(serialize.sendSASLInitialResponseMessage(mechanism, initialResponse));
+      }
+      sendSCRAMClientFinalMessage(additionalData) {
+        this._send(serialize.sendSCRAMClientFinalMessage(additionalData));
+      }
+      _send(buffer) {
+        if (!this.stream.writable) {
+          return false;
+        }
+        return this.stream.write(buffer);
+      }
+      query(text2) {
+        this._send(serialize.query(text2));
+      }
+      // send parse message
+      parse(query) {
+        this._send(serialize.parse(query));
+      }
+      // send bind message
+      bind(config) {
+        this._send(serialize.bind(config));
+      }
+      // send execute message
+      execute(config) {
+        this._send(serialize.execute(config));
+      }
+      flush() {
+        if (this.stream.writable) {
+          this.stream.write(flushBuffer);
+        }
+      }
+      sync() {
+        this._send(syncBuffer);
+      }
+      ref() {
+        this.stream.ref();
+      }
+      unref() {
+        this.stream.unref();
+      }
+      end() {
+        this._ending = true;
+        if (!this._connecting || !this.stream.writable) {
+          this.stream.end();
+          return;
+        }
+        return this.stream.write(endBuffer, () => {
+          this.stream.end();
+        });
+      }
+      close(msg) {
+        this._send(serialize.close(msg));
+      }
+      describe(msg) {
+        this._send(serialize.describe(msg));
+      }
+      sendCopyFromChunk(chunk) {
+        this._send(serialize.copyData(chunk));
+      }
+      endCopyFrom() {
+        this._send(serialize.copyDone());
+      }
+      sendCopyFail(msg) {
+        this._send(serialize.copyFail(msg));
+      }
+    };
+    module.exports = Connection2;
+  }
+});
+
+// node_modules/split2/index.js
+var require_split2 = __commonJS({
+  "node_modules/split2/index.js"(exports, module) {
+    "use strict";
+    var { Transform: Transform7 } = __require("stream");
+    var { StringDecoder } = __require("string_decoder");
+    var kLast = /* @__PURE__ */ Symbol("last");
+    var kDecoder = /* @__PURE__ */ Symbol("decoder");
+    function transform(chunk, enc, cb) {
+      let list2;
+      if (this.overflow) {
+        const buf = this[kDecoder].write(chunk);
+        list2 = buf.split(this.matcher);
+        if (list2.length === 1) return cb();
+        list2.shift();
+        this.overflow = false;
+      } else {
+        this[kLast] += this[kDecoder].write(chunk);
+        list2 = this[kLast].split(this.matcher);
+      }
+      this[kLast] = list2.pop();
+      for (let i5 = 0; i5 < list2.length; i5++) {
+        try {
+          push(this, this.mapper(list2[i5]));
+        } catch (error3) {
+          return cb(error3);
+        }
+      }
+      this.overflow = this[kLast].length > this.maxLength;
+      if (this.overflow && !this.skipOverflow) {
+        cb(new Error("maximum buffer reached"));
+        return;
+      }
+      cb();
+    }
+    function flush2(cb) {
+      this[kLast] += this[kDecoder].end();
+      if (this[kLast]) {
+        try {
+          push(this, this.mapper(this[kLast]));
+        } catch (error3) {
+          return cb(error3);
+        }
+      }
+      cb();
+    }
+    function push(self, val) {
+      if (val !== void 0) {
+        self.push(val);
+      }
+    }
+    function noop(incoming) {
+      return incoming;
+    }
+    function split2(matcher, mapper, options) {
+      matcher = matcher || /\r?\n/;
+      mapper = mapper || noop;
+      options = options || {};
+      switch (arguments.length) {
+        case 1:
+          if (typeof matcher === "function") {
+            mapper = matcher;
+            matcher = /\r?\n/;
+          } else if (typeof matcher === "object" && !(matcher instanceof RegExp) && !matcher[Symbol.split]) {
+            options = matcher;
+            matcher = /\r?\n/;
+          }
+          break;
+        case 2:
+          if (typeof matcher === "function") {
+            options = mapper;
+            mapper = matcher;
+            matcher = /\r?\n/;
+          } else if (typeof mapper === "object") {
+            options = mapper;
+            mapper = noop;
+          }
+      }
+      options = Object.assign({}, options);
+      options.autoDestroy = true;
+      options.transform = transform;
+      options.flush = flush2;
+      options.readableObjectMode = true;
+      const stream = new Transform7(options);
+      stream[kLast] = "";
+      stream[kDecoder] = new StringDecoder("utf8");
+      stream.matcher = matcher;
+      stream.mapper = mapper;
+      stream.maxLength = options.maxLength;
+      stream.skipOverflow = options.skipOverflow || false;
+      stream.overflow = false;
+      stream._destroy = function(err, cb) {
+        this._writableState.errorEmitted = false;
+        cb(err);
+      };
+      return stream;
+    }
+    module.exports = split2;
+  }
+});
+
+// node_modules/pgpass/lib/helper.js
+var require_helper = __commonJS({
+  "node_modules/pgpass/lib/helper.js"(exports, module) {
+    "use strict";
+    var path18 = __require("path");
+    var Stream = __require("stream").Stream;
+    var split2 = require_split2();
+    var util = __require("util");
+    var defaultPort = 5432;
+    var isWin = process.platform === "win32";
+    var warnStream = process.stderr;
+    var S_IRWXG = 56;
+    var S_IRWXO = 7;
+    var S_IFMT = 61440;
+    var S_IFREG = 32768;
+    function isRegFile(mode) {
+      return (mode & S_IFMT) == S_IFREG;
+    }
+    var fieldNames = ["host", "port", "database", "user", "password"];
+    var nrOfFields = fieldNames.length;
+    var passKey = fieldNames[nrOfFields - 1];
+    function warn() {
+      var isWritable = warnStream instanceof Stream && true === warnStream.writable;
+      if (isWritable) {
+        var args = Array.prototype.slice.call(arguments).concat("\n");
+        warnStream.write(util.format.apply(util, args));
+      }
+    }
+    Object.defineProperty(module.exports, "isWin", {
+      get: function() {
+        return isWin;
+      },
+      set: function(val) {
+        isWin = val;
+      }
+    });
+    module.exports.warnTo = function(stream) {
+      var old = warnStream;
+      warnStream = stream;
+      return old;
+    };
+    module.exports.getFileName = function(rawEnv) {
+      var env2 = rawEnv || process.env;
+      var file = env2.PGPASSFILE || (isWin ? path18.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path18.join(env2.HOME || "./", ".pgpass"));
+      return file;
+    };
+    module.exports.usePgPass = function(stats, fname) {
+      if (Object.prototype.hasOwnProperty.call(process.env, "PGPASSWORD")) {
+        return false;
+      }
+      if (isWin) {
+        return true;
+      }
+      fname = fname || "<unkn>";
+      if (!isRegFile(stats.mode)) {
+        warn('WARNING: password file "%s" is not a plain file', fname);
+        return false;
+      }
+      if (stats.mode & (S_IRWXG | S_IRWXO)) {
+        warn('WARNING: password file "%s" has group or world access; permissions should be u=rw (0600) or less', fname);
+        return false;
+      }
+      return true;
+    };
+    var matcher = module.exports.match = function(connInfo, entry) {
+      return fieldNames.slice(0, -1).reduce(function(prev, field, idx) {
+        if (idx == 1) {
+          if (Number(connInfo[field] || defaultPort) === Number(entry[field])) {
+            return prev && true;
+          }
+        }
+        return prev && (entry[field] === "*" || entry[field] === connInfo[field]);
+      }, true);
+    };
+    module.exports.getPassword = function(connInfo, stream, cb) {
+      var pass2;
+      var lineStream = stream.pipe(split2());
+      function onLine(line) {
+        var entry = parseLine(line);
+        if (entry && isValidEntry(entry) && matcher(connInfo, entry)) {
+          pass2 = entry[passKey];
+          lineStream.end();
+        }
+      }
+      var onEnd = function() {
+        stream.destroy();
+        cb(pass2);
+      };
+      var onErr = function(err) {
+        stream.destroy();
+        warn("WARNING: error on reading file: %s", err);
+        cb(void 0);
+      };
+      stream.on("error", onErr);
+      lineStream.on("data", onLine).on("end", onEnd).on("error", onErr);
+    };
+    var parseLine = module.exports.parseLine = function(line) {
+      if (line.length < 11 || line.match(/^\s+#/)) {
+        return null;
+      }
+      var curChar = "";
+      var prevChar = "";
+      var fieldIdx = 0;
+      var startIdx = 0;
+      var endIdx = 0;
+      var obj = {};
+      var isLastField = false;
+      var addToObj = function(idx, i0, i1) {
+        var field = line.substring(i0, i1);
+        if (!Object.hasOwnProperty.call(process.env, "PGPASS_NO_DEESCAPE")) {
+          field = field.replace(/\\([:\\])/g, "$1");
+        }
+        obj[fieldNames[idx]] = field;
+      };
+      for (var i5 = 0; i5 < line.length - 1; i5 += 1) {
+        curChar = line.charAt(i5 + 1);
+        prevChar = line.charAt(i5);
+        isLastField = fieldIdx == nrOfFields - 1;
+        if (isLastField) {
+          addToObj(fieldIdx, startIdx);
+          break;
+        }
+        if (i5 >= 0 && curChar == ":" && prevChar !== "\\") {
+          addToObj(fieldIdx, startIdx, i5 + 1);
+          startIdx = i5 + 2;
+          fieldIdx += 1;
+        }
+      }
+      obj = Object.keys(obj).length === nrOfFields ? obj : null;
+      return obj;
+    };
+    var isValidEntry = module.exports.isValidEntry = function(entry) {
+      var rules = {
+        // host
+        0: function(x) {
+          return x.length > 0;
+        },
+        // port
+        1: function(x) {
+          if (x === "*") {
+            return true;
+          }
+          x = Number(x);
+          return isFinite(x) && x > 0 && x < 9007199254740992 && Math.floor(x) === x;
+        },
+        // database
+        2: function(x) {
+          return x.length > 0;
+        },
+        // username
+        3: function(x) {
+          return x.length > 0;
+        },
+        // password
+        4: function(x) {
+          return x.length > 0;
+        }
+      };
+      for (var idx = 0; idx < fieldNames.length; idx += 1) {
+        var rule = rules[idx];
+        var value = entry[fieldNames[idx]] || "";
+        var res = rule(value);
+        if (!res) {
+          return false;
+        }
+      }
+      return true;
+    };
+  }
+});
+
+// node_modules/pgpass/lib/index.js
+var require_lib = __commonJS({
+  "node_modules/pgpass/lib/index.js"(exports, module) {
+    "use strict";
+    var path18 = __require("path");
+    var fs5 = __require("fs");
+    var helper = require_helper();
+    module.exports = function(connInfo, cb) {
+      var file = helper.getFileName();
+      fs5.stat(file, function(err, stat8) {
+        if (err || !helper.usePgPass(stat8, file)) {
+          return cb(void 0);
+        }
+        var st2 = fs5.createReadStream(file);
+        helper.getPassword(connInfo, st2, cb);
+      });
+    };
+    module.exports.warnTo = helper.warnTo;
+  }
+});
+
+// node_modules/pg/lib/client.js
+var require_client = __commonJS({
+  "node_modules/pg/lib/client.js"(exports, module) {
+    var EventEmitter = __require("events").EventEmitter;
+    var utils = require_utils();
+    var nodeUtils = __require("util");
+    var sasl = require_sasl();
+    var TypeOverrides2 = require_type_overrides();
+    var ConnectionParameters = require_connection_parameters();
+    var Query2 = require_query();
+    var defaults2 = require_defaults();
+    var Connection2 = require_connection();
+    var crypto3 = require_utils2();
+    var activeQueryDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "Client.activeQuery is deprecated and will be removed in pg@9.0"
+    );
+    var queryQueueDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "Client.queryQueue is deprecated and will be removed in pg@9.0."
+    );
+    var pgPassDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "pgpass support is deprecated and will be removed in pg@9.0. You can provide an async function as the password property to the Client/Pool constructor that returns a password instead. Within this function you can call the pgpass module in your own code."
+    );
+    var byoPromiseDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "Passing a custom Promise implementation to the Client/Pool constructor is deprecated and will be removed in pg@9.0."
+    );
+    var queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "Calling client.query() when the client is already executing a query is deprecated and will be removed in pg@9.0. Use async/await or an external async flow control mechanism instead."
+    );
+    function coerceNumberOrDefault(value, defaultValue) {
+      if (typeof value === "number") {
+        return Number.isFinite(value) ? value : defaultValue;
+      }
+      if (typeof value === "string" && value.trim() !== "") {
+        const n3 = Number(value);
+        return Number.isFinite(n3) ? n3 : defaultValue;
+      }
+      return defaultValue;
+    }
+    var Client3 = class extends EventEmitter {
+      constructor(config) {
+        super();
+        this.connectionParameters = new ConnectionParameters(config);
+        this.user = this.connectionParameters.user;
+        this.database = this.connectionParameters.database;
+        this.port = this.connectionParameters.port;
+        this.host = this.connectionParameters.host;
+        Object.defineProperty(this, "password", {
+          configurable: true,
+          enumerable: false,
+          writable: true,
+          value: this.connectionParameters.password
+        });
+        this.replication = this.connectionParameters.replication;
+        const c5 = config || {};
+        if (c5.Promise) {
+          byoPromiseDeprecationNotice();
+        }
+        this._Promise = c5.Promise || global.Promise;
+        this._types = new TypeOverrides2(c5.types);
+        this._ending = false;
+        this._ended = false;
+        this._connecting = false;
+        this._connected = false;
+        this._connectionError = false;
+        this._queryable = true;
+        this._activeQuery = null;
+        this._txStatus = null;
+        this.enableChannelBinding = Boolean(c5.enableChannelBinding);
+        this.scramMaxIterations = coerceNumberOrDefault(c5.scramMaxIterations, sasl.DEFAULT_MAX_SCRAM_ITERATIONS);
+        this.connection = c5.connection || new Connection2({
+          stream: c5.stream,
+          ssl: this.connectionParameters.ssl,
+          sslNegotiation: this.connectionParameters.sslnegotiation,
+          keepAlive: c5.keepAlive || false,
+          keepAliveInitialDelayMillis: c5.keepAliveInitialDelayMillis || 0,
+          encoding: this.connectionParameters.client_encoding || "utf8"
+        });
+        this._queryQueue = [];
+        this._sentQueryQueue = [];
+        this.pipeline = Boolean(c5.pipeline);
+        this.binary = c5.binary || defaults2.binary;
+        this.processID = null;
+        this.secretKey = null;
+        this.ssl = this.connectionParameters.ssl || false;
+        this.sslNegotiation = this.connectionParameters.sslnegotiation || "postgres";
+        if (this.ssl && this.ssl.key) {
+          Object.defineProperty(this.ssl, "key", {
+            enumerable: false
+          });
+        }
+        this._connectionTimeoutMillis = c5.connectionTimeoutMillis || 0;
+      }
+      get activeQuery() {
+        activeQueryDeprecationNotice();
+        return this._activeQuery;
+      }
+      set activeQuery(val) {
+        activeQueryDeprecationNotice();
+        this._activeQuery = val;
+      }
+      _getActiveQuery() {
+        return this._activeQuery;
+      }
+      _errorAllQueries(err) {
+        const enqueueError = (query) => {
+          process.nextTick(() => {
+            query.handleError(err, this.connection);
+          });
+        };
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery) {
+          enqueueError(activeQuery);
+          this._activeQuery = null;
+        }
+        this._sentQueryQueue.forEach(enqueueError);
+        this._sentQueryQueue.length = 0;
+        this._queryQueue.forEach(enqueueError);
+        this._queryQueue.length = 0;
+      }
+      _connect(callback) {
+        const self = this;
+        const con = this.connection;
+        this._connectionCallback = callback;
+        if (this._connecting || this._connected) {
+          const err = new Error("Client has already been connected. You cannot reuse a client.");
+          process.nextTick(() => {
+            callback(err);
+          });
+          return;
+        }
+        this._connecting = true;
+        if (this._connectionTimeoutMillis > 0) {
+          this.connectionTimeoutHandle = setTimeout(() => {
+            con._ending = true;
+            con.stream.destroy(new Error("timeout expired"));
+          }, this._connectionTimeoutMillis);
+          if (this.connectionTimeoutHandle.unref) {
+            this.connectionTimeoutHandle.unref();
+          }
+        }
+        if (this.host && this.host.indexOf("/") === 0) {
+          con.connect(this.host + "/.s.PGSQL." + this.port);
+        } else {
+          con.connect(this.port, this.host);
+        }
+        con.on("connect", function() {
+          if (self.ssl) {
+            if (self.sslNegotiation !== "direct") {
+              con.requestSsl();
+            }
+          } else {
+            con.startup(self.getStartupConf());
+          }
+        });
+        con.on("sslconnect", function() {
+          con.startup(self.getStartupConf());
+        });
+        this._attachListeners(con);
+        con.once("end", () => {
+          const error3 = this._ending ? new Error("Connection terminated") : new Error("Connection terminated unexpectedly");
+          clearTimeout(this.connectionTimeoutHandle);
+          this._errorAllQueries(error3);
+          this._ended = true;
+          if (!this._ending) {
+            if (this._connecting && !this._connectionError) {
+              if (this._connectionCallback) {
+                this._connectionCallback(error3);
+              } else {
+                this._handleErrorEvent(error3);
+              }
+            } else if (!this._connectionError) {
+              this._handleErrorEvent(error3);
+            }
+          }
+          process.nextTick(() => {
+            this.emit("end");
+          });
+        });
+      }
+      connect(callback) {
+        if (callback) {
+          this._connect(callback);
+          return;
+        }
+        return new this._Promise((resolve, reject) => {
+          this._connect((error3) => {
+            if (error3) {
+              reject(error3);
+            } else {
+              resolve(this);
+            }
+          });
+        });
+      }
+      _attachListeners(con) {
+        con.on("authenticationCleartextPassword", this._handleAuthCleartextPassword.bind(this));
+        con.on("authenticationMD5Password", this._handleAuthMD5Password.bind(this));
+        con.on("authenticationSASL", this._handleAuthSASL.bind(this));
+        con.on("authenticationSASLContinue", this._handleAuthSASLContinue.bind(this));
+        con.on("authenticationSASLFinal", this._handleAuthSASLFinal.bind(this));
+        con.on("backendKeyData", this._handleBackendKeyData.bind(this));
+        con.on("error", this._handleErrorEvent.bind(this));
+        con.on("errorMessage", this._handleErrorMessage.bind(this));
+        con.on("readyForQuery", this._handleReadyForQuery.bind(this));
+        con.on("notice", this._handleNotice.bind(this));
+        con.on("rowDescription", this._handleRowDescription.bind(this));
+        con.on("dataRow", this._handleDataRow.bind(this));
+        con.on("portalSuspended", this._handlePortalSuspended.bind(this));
+        con.on("emptyQuery", this._handleEmptyQuery.bind(this));
+        con.on("commandComplete", this._handleCommandComplete.bind(this));
+        con.on("parseComplete", this._handleParseComplete.bind(this));
+        con.on("copyInResponse", this._handleCopyInResponse.bind(this));
+        con.on("copyData", this._handleCopyData.bind(this));
+        con.on("notification", this._handleNotification.bind(this));
+      }
+      _getPassword(cb) {
+        const con = this.connection;
+        if (typeof this.password === "function") {
+          this._Promise.resolve().then(() => this.password(this.connectionParameters)).then((pass2) => {
+            if (pass2 !== void 0) {
+              if (typeof pass2 !== "string") {
+                con.emit("error", new TypeError("Password must be a string"));
+                return;
+              }
+              this.connectionParameters.password = this.password = pass2;
+            } else {
+              this.connectionParameters.password = this.password = null;
+            }
+            cb();
+          }).catch((err) => {
+            con.emit("error", err);
+          });
+        } else if (this.password !== null) {
+          cb();
+        } else {
+          try {
+            const pgPass = require_lib();
+            pgPass(this.connectionParameters, (pass2) => {
+              if (void 0 !== pass2) {
+                pgPassDeprecationNotice();
+                this.connectionParameters.password = this.password = pass2;
+              }
+              cb();
+            });
+          } catch (e5) {
+            this.emit("error", e5);
+          }
+        }
+      }
+      _handleAuthCleartextPassword(msg) {
+        this._getPassword(() => {
+          this.connection.password(this.password);
+        });
+      }
+      _handleAuthMD5Password(msg) {
+        this._getPassword(async () => {
+          try {
+            const hashedPassword = await crypto3.postgresMd5PasswordHash(this.user, this.password, msg.salt);
+            this.connection.password(hashedPassword);
+          } catch (e5) {
+            this.emit("error", e5);
+          }
+        });
+      }
+      _handleAuthSASL(msg) {
+        this._getPassword(() => {
+          try {
+            this.saslSession = sasl.startSession(
+              msg.mechanisms,
+              this.enableChannelBinding && this.connection.stream,
+              this.scramMaxIterations
+            );
+            this.connection.sendSASLInitialResponseMessage(this.saslSession.mechanism, this.saslSession.response);
+          } catch (err) {
+            this.connection.emit("error", err);
+          }
+        });
+      }
+      async _handleAuthSASLContinue(msg) {
+        try {
+          await sasl.continueSession(
+            this.saslSession,
+            this.password,
+            msg.data,
+            this.enableChannelBinding && this.connection.stream
+          );
+          this.connection.sendSCRAMClientFinalMessage(this.saslSession.response);
+        } catch (err) {
+          this.connection.emit("error", err);
+        }
+      }
+      _handleAuthSASLFinal(msg) {
+        try {
+          sasl.finalizeSession(this.saslSession, msg.data);
+          this.saslSession = null;
+        } catch (err) {
+          this.connection.emit("error", err);
+        }
+      }
+      _handleBackendKeyData(msg) {
+        this.processID = msg.processID;
+        this.secretKey = msg.secretKey;
+      }
+      _handleReadyForQuery(msg) {
+        if (this._connecting) {
+          this._connecting = false;
+          this._connected = true;
+          clearTimeout(this.connectionTimeoutHandle);
+          if (this._connectionCallback) {
+            this._connectionCallback(null, this);
+            this._connectionCallback = null;
+          }
+          this.emit("connect");
+        }
+        const activeQuery = this._getActiveQuery();
+        this._activeQuery = null;
+        this._txStatus = msg?.status ?? null;
+        this.readyForQuery = true;
+        if (activeQuery) {
+          activeQuery.handleReadyForQuery(this.connection);
+        }
+        this._pulseQueryQueue();
+      }
+      // if we receive an error event or error message
+      // during the connection process we handle it here
+      _handleErrorWhileConnecting(err) {
+        if (this._connectionError) {
+          return;
+        }
+        this._connectionError = true;
+        clearTimeout(this.connectionTimeoutHandle);
+        if (this._connectionCallback) {
+          return this._connectionCallback(err);
+        }
+        this.emit("error", err);
+      }
+      // if we're connected and we receive an error event from the connection
+      // this means the socket is dead - do a hard abort of all queries and emit
+      // the socket error on the client as well
+      _handleErrorEvent(err) {
+        if (this._connecting) {
+          return this._handleErrorWhileConnecting(err);
+        }
+        this._queryable = false;
+        this._errorAllQueries(err);
+        this.emit("error", err);
+      }
+      // handle error messages from the postgres backend
+      _handleErrorMessage(msg) {
+        if (this._connecting) {
+          return this._handleErrorWhileConnecting(msg);
+        }
+        const activeQuery = this._getActiveQuery();
+        if (!activeQuery) {
+          this._handleErrorEvent(msg);
+          return;
+        }
+        this._activeQuery = null;
+        if (activeQuery.name) {
+          delete this.connection.submittedNamedStatements[activeQuery.name];
+        }
+        activeQuery.handleError(msg, this.connection);
+      }
+      _handleRowDescription(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error3 = new Error("Received unexpected rowDescription message from backend.");
+          this._handleErrorEvent(error3);
+          return;
+        }
+        activeQuery.handleRowDescription(msg);
+      }
+      _handleDataRow(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error3 = new Error("Received unexpected dataRow message from backend.");
+          this._handleErrorEvent(error3);
+          return;
+        }
+        activeQuery.handleDataRow(msg);
+      }
+      _handlePortalSuspended(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error3 = new Error("Received unexpected portalSuspended message from backend.");
+          this._handleErrorEvent(error3);
+          return;
+        }
+        activeQuery.handlePortalSuspended(this.connection);
+      }
+      _handleEmptyQuery(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error3 = new Error("Received unexpected emptyQuery message from backend.");
+          this._handleErrorEvent(error3);
+          return;
+        }
+        activeQuery.handleEmptyQuery(this.connection);
+      }
+      _handleCommandComplete(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error3 = new Error("Received unexpected commandComplete message from backend.");
+          this._handleErrorEvent(error3);
+          return;
+        }
+        activeQuery.handleCommandComplete(msg, this.connection);
+      }
+      _handleParseComplete() {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error3 = new Error("Received unexpected parseComplete message from backend.");
+          this._handleErrorEvent(error3);
+          return;
+        }
+        if (activeQuery.name) {
+          this.connection.parsedStatements[activeQuery.name] = activeQuery.text;
+          delete this.connection.submittedNamedStatements[activeQuery.name];
+        }
+      }
+      _handleCopyInResponse(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error3 = new Error("Received unexpected copyInResponse message from backend.");
+          this._handleErrorEvent(error3);
+          return;
+        }
+        activeQuery.handleCopyInResponse(this.connection);
+      }
+      _handleCopyData(msg) {
+        const activeQuery = this._getActiveQuery();
+        if (activeQuery == null) {
+          const error3 = new Error("Received unexpected copyData message from backend.");
+          this._handleErrorEvent(error3);
+          return;
+        }
+        activeQuery.handleCopyData(msg, this.connection);
+      }
+      _handleNotification(msg) {
+        this.emit("notification", msg);
+      }
+      _handleNotice(msg) {
+        this.emit("notice", msg);
+      }
+      getStartupConf() {
+        const params = this.connectionParameters;
+        const data = {
+          user: params.user,
+          database: params.database
+        };
+        const appName = params.application_name || params.fallback_application_name;
+        if (appName) {
+          data.application_name = appName;
+        }
+        if (params.replication) {
+          data.replication = "" + params.replication;
+        }
+        if (params.statement_timeout) {
+          data.statement_timeout = String(parseInt(params.statement_timeout, 10));
+        }
+        if (params.lock_timeout) {
+          data.lock_timeout = String(parseInt(params.lock_timeout, 10));
+        }
+        if (params.idle_in_transaction_session_timeout) {
+          data.idle_in_transaction_session_timeout = String(parseInt(params.idle_in_transaction_session_timeout, 10));
+        }
+        if (params.options) {
+          data.options = params.options;
+        }
+        return data;
+      }
+      cancel(client, query) {
+        if (client.activeQuery === query) {
+          const con = this.connection;
+          if (this.host && this.host.indexOf("/") === 0) {
+            con.connect(this.host + "/.s.PGSQL." + this.port);
+          } else {
+            con.connect(this.port, this.host);
+          }
+          con.on("connect", function() {
+            con.cancel(client.processID, client.secretKey);
+          });
+        } else if (client._queryQueue.indexOf(query) !== -1) {
+          client._queryQueue.splice(client._queryQueue.indexOf(query), 1);
+        } else if (client._sentQueryQueue.indexOf(query) !== -1) {
+          query.callback = () => {
+          };
+        }
+      }
+      setTypeParser(oid, format2, parseFn) {
+        return this._types.setTypeParser(oid, format2, parseFn);
+      }
+      getTypeParser(oid, format2) {
+        return this._types.getTypeParser(oid, format2);
+      }
+      // escapeIdentifier and escapeLiteral moved to utility functions & exported
+      // on PG
+      // re-exported here for backwards compatibility
+      escapeIdentifier(str) {
+        return utils.escapeIdentifier(str);
+      }
+      escapeLiteral(str) {
+        return utils.escapeLiteral(str);
+      }
+      _pulseQueryQueue() {
+        if (this.pipeline) {
+          this._pulsePipelinedQueryQueue();
+          return;
+        }
+        if (this.readyForQuery === true) {
+          this._activeQuery = this._queryQueue.shift();
+          const activeQuery = this._getActiveQuery();
+          if (activeQuery) {
+            this.readyForQuery = false;
+            this.hasExecuted = true;
+            const queryError = activeQuery.submit(this.connection);
+            if (queryError) {
+              process.nextTick(() => {
+                activeQuery.handleError(queryError, this.connection);
+                this.readyForQuery = true;
+                this._pulseQueryQueue();
+              });
+            }
+          } else if (this.hasExecuted) {
+            this._activeQuery = null;
+            this.emit("drain");
+          }
+        }
+      }
+      _pulsePipelinedQueryQueue() {
+        if (!this._connected || !this._queryable) {
+          return;
+        }
+        while (this._queryQueue.length > 0) {
+          const query = this._queryQueue.shift();
+          this.hasExecuted = true;
+          const queryError = query.submit(this.connection);
+          if (queryError) {
+            process.nextTick(() => {
+              query.handleError(queryError, this.connection);
+            });
+            continue;
+          }
+          this._sentQueryQueue.push(query);
+        }
+        if (this.readyForQuery && !this._activeQuery && this._sentQueryQueue.length > 0) {
+          this._activeQuery = this._sentQueryQueue.shift();
+          this.readyForQuery = false;
+        }
+        if (!this._activeQuery && this._sentQueryQueue.length === 0 && this._queryQueue.length === 0 && this.hasExecuted) {
+          this.emit("drain");
+        }
+      }
+      query(config, values, callback) {
+        let query;
+        let result;
+        if (config == null) {
+          throw new TypeError("Client was passed a null or undefined query");
+        }
+        if (typeof config.submit === "function") {
+          result = query = config;
+          if (!query.callback) {
+            if (typeof values === "function") {
+              query.callback = values;
+            } else if (callback) {
+              query.callback = callback;
+            }
+          }
+        } else {
+          query = new Query2(config, values, callback);
+          if (!query.callback) {
+            result = new this._Promise((resolve, reject) => {
+              query.callback = (err, res) => err ? reject(err) : resolve(res);
+            }).catch((err) => {
+              Error.captureStackTrace(err);
+              throw err;
+            });
+          } else if (typeof query.callback !== "function") {
+            throw new TypeError("callback is not a function");
+          }
+        }
+        const readTimeout = config.query_timeout || this.connectionParameters.query_timeout;
+        if (readTimeout) {
+          const queryCallback = query.callback || (() => {
+          });
+          const readTimeoutTimer = setTimeout(() => {
+            const error3 = new Error("Query read timeout");
+            process.nextTick(() => {
+              query.handleError(error3, this.connection);
+            });
+            queryCallback(error3);
+            query.callback = () => {
+            };
+            const index = this._queryQueue.indexOf(query);
+            if (index > -1) {
+              this._queryQueue.splice(index, 1);
+            } else if (this.pipeline) {
+              this.connection.stream.destroy();
+              return;
+            }
+            this._pulseQueryQueue();
+          }, readTimeout);
+          query.callback = (err, res) => {
+            clearTimeout(readTimeoutTimer);
+            queryCallback(err, res);
+          };
+        }
+        if (this.binary && !query.binary) {
+          query.binary = true;
+        }
+        if (query._result && !query._result._types) {
+          query._result._types = this._types;
+        }
+        if (this.pipeline) {
+          const portalQuery = typeof config.submit === "function" && !(query instanceof Query2) ? "Custom query classes such as pg-cursor and pg-query-stream are" : query.rows ? "The `rows` option is" : null;
+          if (portalQuery) {
+            process.nextTick(() => {
+              query.handleError(new Error(`${portalQuery} not supported in pipeline mode`), this.connection);
+            });
+            return result;
+          }
+        }
+        if (!this._queryable) {
+          process.nextTick(() => {
+            query.handleError(new Error("Client has encountered a connection error and is not queryable"), this.connection);
+          });
+          return result;
+        }
+        if (this._ending) {
+          process.nextTick(() => {
+            query.handleError(new Error("Client was closed and is not queryable"), this.connection);
+          });
+          return result;
+        }
+        if (this._queryQueue.length > 0 && !this.pipeline) {
+          queryQueueLengthDeprecationNotice();
+        }
+        this._queryQueue.push(query);
+        this._pulseQueryQueue();
+        return result;
+      }
+      ref() {
+        this.connection.ref();
+      }
+      unref() {
+        this.connection.unref();
+      }
+      getTransactionStatus() {
+        return this._txStatus;
+      }
+      end(cb) {
+        this._ending = true;
+        if (!this.connection._connecting || this._ended) {
+          if (cb) {
+            cb();
+            return;
+          } else {
+            return this._Promise.resolve();
+          }
+        }
+        if (!this._queryable) {
+          this.connection.stream.destroy();
+        } else if (this.pipeline && (this._getActiveQuery() || this._sentQueryQueue.length > 0 || this._queryQueue.length > 0)) {
+          this.once("drain", () => this.connection.end());
+        } else if (this._getActiveQuery()) {
+          this.connection.stream.destroy();
+        } else {
+          this.connection.end();
+        }
+        if (cb) {
+          this.connection.once("end", cb);
+        } else {
+          return new this._Promise((resolve) => {
+            this.connection.once("end", resolve);
+          });
+        }
+      }
+      get queryQueue() {
+        queryQueueDeprecationNotice();
+        return this._queryQueue;
+      }
+    };
+    Client3.Query = Query2;
+    module.exports = Client3;
+  }
+});
+
+// node_modules/pg-pool/index.js
+var require_pg_pool = __commonJS({
+  "node_modules/pg-pool/index.js"(exports, module) {
+    "use strict";
+    var EventEmitter = __require("events").EventEmitter;
+    var NOOP = function() {
+    };
+    var removeWhere = (list2, predicate) => {
+      const i5 = list2.findIndex(predicate);
+      return i5 === -1 ? void 0 : list2.splice(i5, 1)[0];
+    };
+    var IdleItem = class {
+      constructor(client, idleListener, timeoutId) {
+        this.client = client;
+        this.idleListener = idleListener;
+        this.timeoutId = timeoutId;
+      }
+    };
+    var PendingItem = class {
+      constructor(callback) {
+        this.callback = callback;
+      }
+    };
+    function throwOnDoubleRelease() {
+      throw new Error("Release called on client which has already been released to the pool.");
+    }
+    function promisify2(Promise2, callback) {
+      if (callback) {
+        return { callback, result: void 0 };
+      }
+      let rej;
+      let res;
+      const cb = function(err, client) {
+        err ? rej(err) : res(client);
+      };
+      const result = new Promise2(function(resolve, reject) {
+        res = resolve;
+        rej = reject;
+      }).catch((err) => {
+        Error.captureStackTrace(err);
+        throw err;
+      });
+      return { callback: cb, result };
+    }
+    function makeIdleListener(pool, client) {
+      return function idleListener(err) {
+        err.client = client;
+        client.removeListener("error", idleListener);
+        client.on("error", () => {
+          pool.log("additional client error after disconnection due to error", err);
+        });
+        pool._remove(client);
+        pool.emit("error", err, client);
+      };
+    }
+    var Pool2 = class extends EventEmitter {
+      constructor(options, Client3) {
+        super();
+        this.options = Object.assign({}, options);
+        if (options != null && "password" in options) {
+          Object.defineProperty(this.options, "password", {
+            configurable: true,
+            enumerable: false,
+            writable: true,
+            value: options.password
+          });
+        }
+        if (options != null && options.ssl && options.ssl.key) {
+          Object.defineProperty(this.options.ssl, "key", {
+            enumerable: false
+          });
+        }
+        this.options.max = this.options.max || this.options.poolSize || 10;
+        this.options.min = this.options.min || 0;
+        this.options.maxUses = this.options.maxUses || Infinity;
+        this.options.allowExitOnIdle = this.options.allowExitOnIdle || false;
+        this.options.maxLifetimeSeconds = this.options.maxLifetimeSeconds || 0;
+        this.log = this.options.log || function() {
+        };
+        this.Client = this.options.Client || Client3 || require_lib2().Client;
+        this.Promise = this.options.Promise || global.Promise;
+        if (typeof this.options.idleTimeoutMillis === "undefined") {
+          this.options.idleTimeoutMillis = 1e4;
+        }
+        this._clients = [];
+        this._idle = [];
+        this._expired = /* @__PURE__ */ new WeakSet();
+        this._pendingQueue = [];
+        this._endCallback = void 0;
+        this.ending = false;
+        this.ended = false;
+      }
+      _promiseTry(f6) {
+        const Promise2 = this.Promise;
+        if (typeof Promise2.try === "function") {
+          return Promise2.try(f6);
+        }
+        return new Promise2((resolve) => resolve(f6()));
+      }
+      _isFull() {
+        return this._clients.length >= this.options.max;
+      }
+      _isAboveMin() {
+        return this._clients.length > this.options.min;
+      }
+      _pulseQueue() {
+        this.log("pulse queue");
+        if (this.ended) {
+          this.log("pulse queue ended");
+          return;
+        }
+        if (this.ending) {
+          this.log("pulse queue on ending");
+          if (this._idle.length) {
+            this._idle.slice().map((item) => {
+              this._remove(item.client);
+            });
+          }
+          if (!this._clients.length) {
+            this.ended = true;
+            this._endCallback();
+          }
+          return;
+        }
+        if (!this._pendingQueue.length) {
+          this.log("no queued requests");
+          return;
+        }
+        if (!this._idle.length && this._isFull()) {
+          return;
+        }
+        const pendingItem = this._pendingQueue.shift();
+        if (this._idle.length) {
+          const idleItem = this._idle.pop();
+          clearTimeout(idleItem.timeoutId);
+          const client = idleItem.client;
+          client.ref && client.ref();
+          const idleListener = idleItem.idleListener;
+          return this._acquireClient(client, pendingItem, idleListener, false);
+        }
+        if (!this._isFull()) {
+          return this.newClient(pendingItem);
+        }
+        throw new Error("unexpected condition");
+      }
+      _remove(client, callback) {
+        const removed = removeWhere(this._idle, (item) => item.client === client);
+        if (removed !== void 0) {
+          clearTimeout(removed.timeoutId);
+        }
+        this._clients = this._clients.filter((c5) => c5 !== client);
+        const context = this;
+        client.end(() => {
+          context.emit("remove", client);
+          if (typeof callback === "function") {
+            callback();
+          }
+        });
+      }
+      connect(cb) {
+        if (this.ending) {
+          const err = new Error("Cannot use a pool after calling end on the pool");
+          return cb ? cb(err) : this.Promise.reject(err);
+        }
+        const response = promisify2(this.Promise, cb);
+        const result = response.result;
+        if (this._isFull() || this._idle.length) {
+          if (this._idle.length) {
+            process.nextTick(() => this._pulseQueue());
+          }
+          if (!this.options.connectionTimeoutMillis) {
+            this._pendingQueue.push(new PendingItem(response.callback));
+            return result;
+          }
+          const queueCallback = (err, res, done) => {
+            clearTimeout(tid);
+            response.callback(err, res, done);
+          };
+          const pendingItem = new PendingItem(queueCallback);
+          const tid = setTimeout(() => {
+            removeWhere(this._pendingQueue, (i5) => i5.callback === queueCallback);
+            pendingItem.timedOut = true;
+            response.callback(new Error("timeout exceeded when trying to connect"));
+          }, this.options.connectionTimeoutMillis);
+          if (tid.unref) {
+            tid.unref();
+          }
+          this._pendingQueue.push(pendingItem);
+          return result;
+        }
+        this.newClient(new PendingItem(response.callback));
+        return result;
+      }
+      newClient(pendingItem) {
+        const client = new this.Client(this.options);
+        this._clients.push(client);
+        const idleListener = makeIdleListener(this, client);
+        this.log("checking client timeout");
+        let tid;
+        let timeoutHit = false;
+        if (this.options.connectionTimeoutMillis) {
+          tid = setTimeout(() => {
+            if (client.connection) {
+              this.log("ending client due to timeout");
+              timeoutHit = true;
+              client.connection.stream.destroy();
+            } else if (!client.isConnected()) {
+              this.log("ending client due to timeout");
+              timeoutHit = true;
+              client.end();
+            }
+          }, this.options.connectionTimeoutMillis);
+        }
+        this.log("connecting new client");
+        client.connect((err) => {
+          if (tid) {
+            clearTimeout(tid);
+          }
+          client.on("error", idleListener);
+          if (err) {
+            this.log("client failed to connect", err);
+            this._clients = this._clients.filter((c5) => c5 !== client);
+            if (timeoutHit) {
+              err = new Error("Connection terminated due to connection timeout", { cause: err });
+            }
+            this._pulseQueue();
+            if (!pendingItem.timedOut) {
+              pendingItem.callback(err, void 0, NOOP);
+            }
+          } else {
+            this.log("new client connected");
+            if (this.options.onConnect) {
+              this._promiseTry(() => this.options.onConnect(client)).then(
+                () => {
+                  this._afterConnect(client, pendingItem, idleListener);
+                },
+                (hookErr) => {
+                  this._clients = this._clients.filter((c5) => c5 !== client);
+                  client.end(() => {
+                    this._pulseQueue();
+                    if (!pendingItem.timedOut) {
+                      pendingItem.callback(hookErr, void 0, NOOP);
+                    }
+                  });
+                }
+              );
+              return;
+            }
+            return this._afterConnect(client, pendingItem, idleListener);
+          }
+        });
+      }
+      _afterConnect(client, pendingItem, idleListener) {
+        if (this.options.maxLifetimeSeconds !== 0) {
+          const maxLifetimeTimeout = setTimeout(() => {
+            this.log("ending client due to expired lifetime");
+            this._expired.add(client);
+            const idleIndex = this._idle.findIndex((idleItem) => idleItem.client === client);
+            if (idleIndex !== -1) {
+              this._acquireClient(
+                client,
+                new PendingItem((err, client2, clientRelease) => clientRelease()),
+                idleListener,
+                false
+              );
+            }
+          }, this.options.maxLifetimeSeconds * 1e3);
+          maxLifetimeTimeout.unref();
+          client.once("end", () => clearTimeout(maxLifetimeTimeout));
+        }
+        return this._acquireClient(client, pendingItem, idleListener, true);
+      }
+      // acquire a client for a pending work item
+      _acquireClient(client, pendingItem, idleListener, isNew) {
+        if (isNew) {
+          this.emit("connect", client);
+        }
+        this.emit("acquire", client);
+        client.release = this._releaseOnce(client, idleListener);
+        client.removeListener("error", idleListener);
+        if (!pendingItem.timedOut) {
+          if (isNew && this.options.verify) {
+            this.options.verify(client, (err) => {
+              if (err) {
+                client.release(err);
+                return pendingItem.callback(err, void 0, NOOP);
+              }
+              pendingItem.callback(void 0, client, client.release);
+            });
+          } else {
+            pendingItem.callback(void 0, client, client.release);
+          }
+        } else {
+          if (isNew && this.options.verify) {
+            this.options.verify(client, client.release);
+          } else {
+            client.release();
+          }
+        }
+      }
+      // returns a function that wraps _release and throws if called more than once
+      _releaseOnce(client, idleListener) {
+        let released = false;
+        return (err) => {
+          if (released) {
+            throwOnDoubleRelease();
+          }
+          released = true;
+          this._release(client, idleListener, err);
+        };
+      }
+      // release a client back to the poll, include an error
+      // to remove it from the pool
+      _release(client, idleListener, err) {
+        client.on("error", idleListener);
+        client._poolUseCount = (client._poolUseCount || 0) + 1;
+        this.emit("release", err, client);
+        if (err || this.ending || !client._queryable || client._ending || client._poolUseCount >= this.options.maxUses) {
+          if (client._poolUseCount >= this.options.maxUses) {
+            this.log("remove expended client");
+          }
+          return this._remove(client, this._pulseQueue.bind(this));
+        }
+        const isExpired = this._expired.has(client);
+        if (isExpired) {
+          this.log("remove expired client");
+          this._expired.delete(client);
+          return this._remove(client, this._pulseQueue.bind(this));
+        }
+        let tid;
+        if (this.options.idleTimeoutMillis && this._isAboveMin()) {
+          tid = setTimeout(() => {
+            if (this._isAboveMin()) {
+              this.log("remove idle client");
+              this._remove(client, this._pulseQueue.bind(this));
+            }
+          }, this.options.idleTimeoutMillis);
+          if (this.options.allowExitOnIdle) {
+            tid.unref();
+          }
+        }
+        if (this.options.allowExitOnIdle) {
+          client.unref();
+        }
+        this._idle.push(new IdleItem(client, idleListener, tid));
+        this._pulseQueue();
+      }
+      query(text2, values, cb) {
+        if (typeof text2 === "function") {
+          const response2 = promisify2(this.Promise, text2);
+          setImmediate(function() {
+            return response2.callback(new Error("Passing a function as the first parameter to pool.query is not supported"));
+          });
+          return response2.result;
+        }
+        if (typeof values === "function") {
+          cb = values;
+          values = void 0;
+        }
+        const response = promisify2(this.Promise, cb);
+        cb = response.callback;
+        this.connect((err, client) => {
+          if (err) {
+            return cb(err);
+          }
+          let clientReleased = false;
+          const onError = (err2) => {
+            if (clientReleased) {
+              return;
+            }
+            clientReleased = true;
+            client.release(err2);
+            cb(err2);
+          };
+          client.once("error", onError);
+          this.log("dispatching query");
+          try {
+            client.query(text2, values, (err2, res) => {
+              this.log("query dispatched");
+              client.removeListener("error", onError);
+              if (clientReleased) {
+                return;
+              }
+              clientReleased = true;
+              client.release(err2);
+              if (err2) {
+                return cb(err2);
+              }
+              return cb(void 0, res);
+            });
+          } catch (err2) {
+            client.release(err2);
+            return cb(err2);
+          }
+        });
+        return response.result;
+      }
+      end(cb) {
+        this.log("ending");
+        if (this.ending) {
+          const err = new Error("Called end on pool more than once");
+          return cb ? cb(err) : this.Promise.reject(err);
+        }
+        this.ending = true;
+        const promised = promisify2(this.Promise, cb);
+        this._endCallback = promised.callback;
+        this._pulseQueue();
+        return promised.result;
+      }
+      get waitingCount() {
+        return this._pendingQueue.length;
+      }
+      get idleCount() {
+        return this._idle.length;
+      }
+      get expiredCount() {
+        return this._clients.reduce((acc, client) => acc + (this._expired.has(client) ? 1 : 0), 0);
+      }
+      get totalCount() {
+        return this._clients.length;
+      }
+    };
+    module.exports = Pool2;
+  }
+});
+
+// node_modules/pg/lib/native/query.js
+var require_query2 = __commonJS({
+  "node_modules/pg/lib/native/query.js"(exports, module) {
+    "use strict";
+    var EventEmitter = __require("events").EventEmitter;
+    var util = __require("util");
+    var utils = require_utils();
+    var NativeQuery = module.exports = function(config, values, callback) {
+      EventEmitter.call(this);
+      config = utils.normalizeQueryConfig(config, values, callback);
+      this.text = config.text;
+      this.values = config.values;
+      this.name = config.name;
+      this.queryMode = config.queryMode;
+      this.callback = config.callback;
+      this.state = "new";
+      this._arrayMode = config.rowMode === "array";
+      this._emitRowEvents = false;
+      this.on(
+        "newListener",
+        function(event) {
+          if (event === "row") this._emitRowEvents = true;
+        }.bind(this)
+      );
+    };
+    util.inherits(NativeQuery, EventEmitter);
+    var errorFieldMap = {
+      sqlState: "code",
+      statementPosition: "position",
+      messagePrimary: "message",
+      messageDetail: "detail",
+      messageHint: "hint",
+      context: "where",
+      schemaName: "schema",
+      tableName: "table",
+      columnName: "column",
+      dataTypeName: "dataType",
+      constraintName: "constraint",
+      sourceFile: "file",
+      sourceLine: "line",
+      sourceFunction: "routine"
+    };
+    NativeQuery.prototype.handleError = function(err) {
+      const fields = this.native && this.native.pq.resultErrorFields();
+      if (fields) {
+        for (const key in fields) {
+          const normalizedFieldName = errorFieldMap[key] || key;
+          err[normalizedFieldName] = fields[key];
+        }
+      }
+      if (this.callback) {
+        this.callback(err);
+      } else {
+        this.emit("error", err);
+      }
+      this.state = "error";
+    };
+    NativeQuery.prototype.then = function(onSuccess, onFailure) {
+      return this._getPromise().then(onSuccess, onFailure);
+    };
+    NativeQuery.prototype.catch = function(callback) {
+      return this._getPromise().catch(callback);
+    };
+    NativeQuery.prototype._getPromise = function() {
+      if (this._promise) return this._promise;
+      this._promise = new Promise(
+        function(resolve, reject) {
+          this._once("end", resolve);
+          this._once("error", reject);
+        }.bind(this)
+      );
+      return this._promise;
+    };
+    NativeQuery.prototype.submit = function(client) {
+      this.state = "running";
+      const self = this;
+      this.native = client.native;
+      client.native.arrayMode = this._arrayMode;
+      let after = function(err, rows, results) {
+        client.native.arrayMode = false;
+        setImmediate(function() {
+          self.emit("_done");
+        });
+        if (err) {
+          return self.handleError(err);
+        }
+        if (self._emitRowEvents) {
+          if (results.length > 1) {
+            rows.forEach((rowOfRows, i5) => {
+              rowOfRows.forEach((row2) => {
+                self.emit("row", row2, results[i5]);
+              });
+            });
+          } else {
+            rows.forEach(function(row2) {
+              self.emit("row", row2, results);
+            });
+          }
+        }
+        self.state = "end";
+        self.emit("end", results);
+        if (self.callback) {
+          self.callback(null, results);
+        }
+      };
+      if (process.domain) {
+        after = process.domain.bind(after);
+      }
+      if (this.name) {
+        if (this.name.length > 63) {
+          console.error("Warning! Postgres only supports 63 characters for query names.");
+          console.error("You supplied %s (%s)", this.name, this.name.length);
+          console.error("This can cause conflicts and silent errors executing queries");
+        }
+        const values = (this.values || []).map(utils.prepareValue);
+        if (client.namedQueries[this.name] !== void 0) {
+          if (this.text && client.namedQueries[this.name] !== this.text) {
+            const err = new Error(`Prepared statements must be unique - '${this.name}' was used for a different statement`);
+            return after(err);
+          }
+          return client.native.execute(this.name, values, after);
+        }
+        return client.native.prepare(this.name, this.text, values.length, function(err) {
+          if (err) return after(err);
+          client.namedQueries[self.name] = self.text;
+          return self.native.execute(self.name, values, after);
+        });
+      } else if (this.values) {
+        if (!Array.isArray(this.values)) {
+          const err = new Error("Query values must be an array");
+          return after(err);
+        }
+        const vals = this.values.map(utils.prepareValue);
+        client.native.query(this.text, vals, after);
+      } else if (this.queryMode === "extended") {
+        client.native.query(this.text, [], after);
+      } else {
+        client.native.query(this.text, after);
+      }
+    };
+  }
+});
+
+// node_modules/pg/lib/native/client.js
+var require_client2 = __commonJS({
+  "node_modules/pg/lib/native/client.js"(exports, module) {
+    var nodeUtils = __require("util");
+    var Native;
+    try {
+      Native = __require("pg-native");
+    } catch (e5) {
+      throw e5;
+    }
+    var TypeOverrides2 = require_type_overrides();
+    var EventEmitter = __require("events").EventEmitter;
+    var util = __require("util");
+    var ConnectionParameters = require_connection_parameters();
+    var NativeQuery = require_query2();
+    var queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
+      () => {
+      },
+      "Calling client.query() when the client is already executing a query is deprecated and will be removed in pg@9.0. Use async/await or an external async flow control mechanism instead."
+    );
+    var Client3 = module.exports = function(config) {
+      EventEmitter.call(this);
+      config = config || {};
+      this._Promise = config.Promise || global.Promise;
+      this._types = new TypeOverrides2(config.types);
+      this.native = new Native({
+        types: this._types
+      });
+      this._queryQueue = [];
+      this._ending = false;
+      this._connecting = false;
+      this._connected = false;
+      this._queryable = true;
+      this.pipeline = Boolean(config.pipeline);
+      this._pipelineInFlight = false;
+      const cp2 = this.connectionParameters = new ConnectionParameters(config);
+      if (config.nativeConnectionString) cp2.nativeConnectionString = config.nativeConnectionString;
+      this.user = cp2.user;
+      Object.defineProperty(this, "password", {
+        configurable: true,
+        enumerable: false,
+        writable: true,
+        value: cp2.password
+      });
+      this.database = cp2.database;
+      this.host = cp2.host;
+      this.port = cp2.port;
+      this.namedQueries = {};
+    };
+    Client3.Query = NativeQuery;
+    util.inherits(Client3, EventEmitter);
+    Client3.prototype._errorAllQueries = function(err) {
+      const enqueueError = (query) => {
+        process.nextTick(() => {
+          query.native = this.native;
+          query.handleError(err);
+        });
+      };
+      if (this._hasActiveQuery()) {
+        enqueueError(this._activeQuery);
+        this._activeQuery = null;
+      }
+      this._queryQueue.forEach(enqueueError);
+      this._queryQueue.length = 0;
+    };
+    Client3.prototype._connect = function(cb) {
+      const self = this;
+      if (this._connecting) {
+        process.nextTick(() => cb(new Error("Client has already been connected. You cannot reuse a client.")));
+        return;
+      }
+      this._connecting = true;
+      this.connectionParameters.getLibpqConnectionString(function(err, conString) {
+        if (self.connectionParameters.nativeConnectionString) conString = self.connectionParameters.nativeConnectionString;
+        if (err) return cb(err);
+        self.native.connect(conString, function(err2) {
+          if (err2) {
+            self.native.end();
+            return cb(err2);
+          }
+          self._connected = true;
+          self.native.on("error", function(err3) {
+            self._queryable = false;
+            self._errorAllQueries(err3);
+            self.emit("error", err3);
+          });
+          self.native.on("notification", function(msg) {
+            self.emit("notification", {
+              channel: msg.relname,
+              payload: msg.extra
+            });
+          });
+          self.emit("connect");
+          self._pulseQueryQueue(true);
+          cb(null, this);
+        });
+      });
+    };
+    Client3.prototype.connect = function(callback) {
+      if (callback) {
+        this._connect(callback);
+        return;
+      }
+      return new this._Promise((resolve, reject) => {
+        this._connect((error3) => {
+          if (error3) {
+            reject(error3);
+          } else {
+            resolve(this);
+          }
+        });
+      });
+    };
+    Client3.prototype.query = function(config, values, callback) {
+      let query;
+      let result;
+      let readTimeout;
+      let readTimeoutTimer;
+      let queryCallback;
+      if (config === null || config === void 0) {
+        throw new TypeError("Client was passed a null or undefined query");
+      } else if (typeof config.submit === "function") {
+        readTimeout = config.query_timeout || this.connectionParameters.query_timeout;
+        result = query = config;
+        if (typeof values === "function") {
+          config.callback = values;
+        }
+      } else {
+        readTimeout = config.query_timeout || this.connectionParameters.query_timeout;
+        query = new NativeQuery(config, values, callback);
+        if (!query.callback) {
+          let resolveOut, rejectOut;
+          result = new this._Promise((resolve, reject) => {
+            resolveOut = resolve;
+            rejectOut = reject;
+          }).catch((err) => {
+            Error.captureStackTrace(err);
+            throw err;
+          });
+          query.callback = (err, res) => err ? rejectOut(err) : resolveOut(res);
+        }
+      }
+      if (readTimeout) {
+        queryCallback = query.callback || (() => {
+        });
+        readTimeoutTimer = setTimeout(() => {
+          const error3 = new Error("Query read timeout");
+          process.nextTick(() => {
+            query.handleError(error3, this.connection);
+          });
+          queryCallback(error3);
+          query.callback = () => {
+          };
+          const index = this._queryQueue.indexOf(query);
+          if (index > -1) {
+            this._queryQueue.splice(index, 1);
+          }
+          this._pulseQueryQueue();
+        }, readTimeout);
+        query.callback = (err, res) => {
+          clearTimeout(readTimeoutTimer);
+          queryCallback(err, res);
+        };
+      }
+      if (!this._queryable) {
+        query.native = this.native;
+        process.nextTick(() => {
+          query.handleError(new Error("Client has encountered a connection error and is not queryable"));
+        });
+        return result;
+      }
+      if (this._ending) {
+        query.native = this.native;
+        process.nextTick(() => {
+          query.handleError(new Error("Client was closed and is not queryable"));
+        });
+        return result;
+      }
+      if (this._queryQueue.length > 0 && !this.pipeline) {
+        queryQueueLengthDeprecationNotice();
+      }
+      this._queryQueue.push(query);
+      this._pulseQueryQueue();
+      return result;
+    };
+    Client3.prototype.end = function(cb) {
+      const self = this;
+      this._ending = true;
+      if (this._connecting && !this._connected) {
+        this.once("connect", () => {
+          this.end(() => {
+          });
+        });
+      }
+      let result;
+      if (!cb) {
+        result = new this._Promise(function(resolve, reject) {
+          cb = (err) => err ? reject(err) : resolve();
+        });
+      }
+      const doEnd = function() {
+        self.native.end(function() {
+          self._connected = false;
+          self._errorAllQueries(new Error("Connection terminated"));
+          process.nextTick(() => {
+            self.emit("end");
+            if (cb) cb();
+          });
+        });
+      };
+      if (this.pipeline && (this._pipelineInFlight || this._queryQueue.length > 0)) {
+        this.once("drain", doEnd);
+      } else {
+        doEnd();
+      }
+      return result;
+    };
+    Client3.prototype._hasActiveQuery = function() {
+      return this._activeQuery && this._activeQuery.state !== "error" && this._activeQuery.state !== "end";
+    };
+    Client3.prototype._pulseQueryQueue = function(initialConnection) {
+      if (!this._connected) {
+        return;
+      }
+      if (this.pipeline && !initialConnection) {
+        return this._pulsePipelinedQueryQueue();
+      }
+      if (this._hasActiveQuery()) {
+        return;
+      }
+      const query = this._queryQueue.shift();
+      if (!query) {
+        if (!initialConnection) {
+          this.emit("drain");
+        }
+        return;
+      }
+      this._activeQuery = query;
+      query.submit(this);
+      const self = this;
+      query.once("_done", function() {
+        self._pulseQueryQueue();
+      });
+    };
+    Client3.prototype._pulsePipelinedQueryQueue = function() {
+      if (!this._connected || this._pipelineInFlight) {
+        return;
+      }
+      if (this._queryQueue.length === 0) {
+        if (this.hasExecuted) {
+          this.emit("drain");
+        }
+        return;
+      }
+      this._pipelineInFlight = true;
+      const self = this;
+      const queries = [];
+      const nativeQueries = [];
+      const utils = require_utils();
+      while (this._queryQueue.length > 0) {
+        const query = this._queryQueue.shift();
+        this.hasExecuted = true;
+        nativeQueries.push(query);
+        const values = query.values ? query.values.map(utils.prepareValue) : null;
+        const pipelineEntry = { text: query.text, name: query.name, arrayMode: query._arrayMode };
+        if (values) {
+          pipelineEntry.values = values;
+        }
+        if (query.name && this.namedQueries[query.name]) {
+          pipelineEntry._alreadyPrepared = true;
+        }
+        queries.push(pipelineEntry);
+      }
+      this.native.pipeline(queries, function(err, results) {
+        self._pipelineInFlight = false;
+        if (err) {
+          self._connected = false;
+          self._queryable = false;
+          for (let i5 = 0; i5 < nativeQueries.length; i5++) {
+            const q4 = nativeQueries[i5];
+            q4.native = self.native;
+            q4.handleError(err);
+          }
+          self._errorAllQueries(err);
+          self.emit("error", err);
+          self.emit("end");
+          return;
+        }
+        for (let i5 = 0; i5 < nativeQueries.length; i5++) {
+          const q4 = nativeQueries[i5];
+          const r5 = results[i5];
+          q4.native = self.native;
+          if (r5.err) {
+            q4.handleError(r5.err);
+          } else {
+            if (q4.name) {
+              self.namedQueries[q4.name] = q4.text;
+            }
+            q4.state = "end";
+            q4.emit("end", r5.result);
+            if (q4.callback) {
+              q4.callback(null, r5.result);
+            }
+          }
+          setImmediate(function() {
+            q4.emit("_done");
+          });
+        }
+        self._pulsePipelinedQueryQueue();
+      });
+    };
+    Client3.prototype.cancel = function(query) {
+      if (this._activeQuery === query) {
+        this.native.cancel(function() {
+        });
+      } else if (this._queryQueue.indexOf(query) !== -1) {
+        this._queryQueue.splice(this._queryQueue.indexOf(query), 1);
+      }
+    };
+    Client3.prototype.ref = function() {
+    };
+    Client3.prototype.unref = function() {
+    };
+    Client3.prototype.setTypeParser = function(oid, format2, parseFn) {
+      return this._types.setTypeParser(oid, format2, parseFn);
+    };
+    Client3.prototype.getTypeParser = function(oid, format2) {
+      return this._types.getTypeParser(oid, format2);
+    };
+    Client3.prototype.isConnected = function() {
+      return this._connected;
+    };
+    Client3.prototype.getTransactionStatus = function() {
+      return this.native.getTransactionStatus();
+    };
+  }
+});
+
+// node_modules/pg/lib/native/index.js
+var require_native = __commonJS({
+  "node_modules/pg/lib/native/index.js"(exports, module) {
+    "use strict";
+    module.exports = require_client2();
+  }
+});
+
+// node_modules/pg/lib/index.js
+var require_lib2 = __commonJS({
+  "node_modules/pg/lib/index.js"(exports, module) {
+    "use strict";
+    var Client3 = require_client();
+    var defaults2 = require_defaults();
+    var Connection2 = require_connection();
+    var Result2 = require_result();
+    var utils = require_utils();
+    var Pool2 = require_pg_pool();
+    var TypeOverrides2 = require_type_overrides();
+    var { DatabaseError: DatabaseError2 } = require_dist();
+    var { escapeIdentifier: escapeIdentifier2, escapeLiteral: escapeLiteral2 } = require_utils();
+    var poolFactory = (Client4) => {
+      return class BoundPool extends Pool2 {
+        constructor(options) {
+          super(options, Client4);
+        }
+      };
+    };
+    var PG = function(clientConstructor2) {
+      this.defaults = defaults2;
+      this.Client = clientConstructor2;
+      this.Query = this.Client.Query;
+      this.Pool = poolFactory(this.Client);
+      this._pools = [];
+      this.Connection = Connection2;
+      this.types = require_pg_types();
+      this.DatabaseError = DatabaseError2;
+      this.TypeOverrides = TypeOverrides2;
+      this.escapeIdentifier = escapeIdentifier2;
+      this.escapeLiteral = escapeLiteral2;
+      this.Result = Result2;
+      this.utils = utils;
+    };
+    var clientConstructor = Client3;
+    var forceNative = false;
+    try {
+      forceNative = !!process.env.NODE_PG_FORCE_NATIVE;
+    } catch {
+    }
+    if (forceNative) {
+      clientConstructor = require_native();
+    }
+    module.exports = new PG(clientConstructor);
+    Object.defineProperty(module.exports, "native", {
+      configurable: true,
+      enumerable: false,
+      get() {
+        let native = null;
+        try {
+          native = new PG(require_native());
+        } catch (err) {
+          if (err.code !== "MODULE_NOT_FOUND") {
+            throw err;
+          }
+        }
+        Object.defineProperty(module.exports, "native", {
+          value: native
+        });
+        return native;
+      }
+    });
+  }
+});
+
 // node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
 var require_dist_cjs17 = __commonJS({
   "node_modules/@aws-sdk/lib-storage/dist-cjs/index.js"(exports) {
@@ -45855,31 +45855,31 @@ var require_semver = __commonJS({
       return true;
     };
     var SemVer = class _SemVer {
-      constructor(version2, options) {
+      constructor(version, options) {
         options = parseOptions(options);
-        if (version2 instanceof _SemVer) {
-          if (version2.loose === !!options.loose && version2.includePrerelease === !!options.includePrerelease) {
-            return version2;
+        if (version instanceof _SemVer) {
+          if (version.loose === !!options.loose && version.includePrerelease === !!options.includePrerelease) {
+            return version;
           } else {
-            version2 = version2.version;
+            version = version.version;
           }
-        } else if (typeof version2 !== "string") {
-          throw new TypeError(`Invalid version. Must be a string. Got type "${typeof version2}".`);
+        } else if (typeof version !== "string") {
+          throw new TypeError(`Invalid version. Must be a string. Got type "${typeof version}".`);
         }
-        if (version2.length > MAX_LENGTH) {
+        if (version.length > MAX_LENGTH) {
           throw new TypeError(
             `version is longer than ${MAX_LENGTH} characters`
           );
         }
-        debug2("SemVer", version2, options);
+        debug2("SemVer", version, options);
         this.options = options;
         this.loose = !!options.loose;
         this.includePrerelease = !!options.includePrerelease;
-        const m4 = version2.trim().match(options.loose ? re2[t.LOOSE] : re2[t.FULL]);
+        const m4 = version.trim().match(options.loose ? re2[t.LOOSE] : re2[t.FULL]);
         if (!m4) {
-          throw new TypeError(`Invalid Version: ${version2}`);
+          throw new TypeError(`Invalid Version: ${version}`);
         }
-        this.raw = version2;
+        this.raw = version;
         this.major = +m4[1];
         this.minor = +m4[2];
         this.patch = +m4[3];
@@ -46130,12 +46130,12 @@ var require_parse2 = __commonJS({
   "node_modules/@actions/tool-cache/node_modules/semver/functions/parse.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
-    var parse4 = (version2, options, throwErrors = false) => {
-      if (version2 instanceof SemVer) {
-        return version2;
+    var parse4 = (version, options, throwErrors = false) => {
+      if (version instanceof SemVer) {
+        return version;
       }
       try {
-        return new SemVer(version2, options);
+        return new SemVer(version, options);
       } catch (er2) {
         if (!throwErrors) {
           return null;
@@ -46152,8 +46152,8 @@ var require_valid = __commonJS({
   "node_modules/@actions/tool-cache/node_modules/semver/functions/valid.js"(exports, module) {
     "use strict";
     var parse4 = require_parse2();
-    var valid2 = (version2, options) => {
-      const v2 = parse4(version2, options);
+    var valid2 = (version, options) => {
+      const v2 = parse4(version, options);
       return v2 ? v2.version : null;
     };
     module.exports = valid2;
@@ -46165,8 +46165,8 @@ var require_clean = __commonJS({
   "node_modules/@actions/tool-cache/node_modules/semver/functions/clean.js"(exports, module) {
     "use strict";
     var parse4 = require_parse2();
-    var clean2 = (version2, options) => {
-      const s4 = parse4(version2.trim().replace(/^[=v]+/, ""), options);
+    var clean2 = (version, options) => {
+      const s4 = parse4(version.trim().replace(/^[=v]+/, ""), options);
       return s4 ? s4.version : null;
     };
     module.exports = clean2;
@@ -46178,7 +46178,7 @@ var require_inc = __commonJS({
   "node_modules/@actions/tool-cache/node_modules/semver/functions/inc.js"(exports, module) {
     "use strict";
     var SemVer = require_semver();
-    var inc = (version2, release2, options, identifier, identifierBase) => {
+    var inc = (version, release2, options, identifier, identifierBase) => {
       if (typeof options === "string") {
         identifierBase = identifier;
         identifier = options;
@@ -46186,7 +46186,7 @@ var require_inc = __commonJS({
       }
       try {
         return new SemVer(
-          version2 instanceof SemVer ? version2.version : version2,
+          version instanceof SemVer ? version.version : version,
           options
         ).inc(release2, identifier, identifierBase).version;
       } catch (er2) {
@@ -46276,8 +46276,8 @@ var require_prerelease = __commonJS({
   "node_modules/@actions/tool-cache/node_modules/semver/functions/prerelease.js"(exports, module) {
     "use strict";
     var parse4 = require_parse2();
-    var prerelease = (version2, options) => {
-      const parsed2 = parse4(version2, options);
+    var prerelease = (version, options) => {
+      const parsed2 = parse4(version, options);
       return parsed2 && parsed2.prerelease.length ? parsed2.prerelease : null;
     };
     module.exports = prerelease;
@@ -46465,24 +46465,24 @@ var require_coerce = __commonJS({
     var SemVer = require_semver();
     var parse4 = require_parse2();
     var { safeRe: re2, t } = require_re();
-    var coerce = (version2, options) => {
-      if (version2 instanceof SemVer) {
-        return version2;
+    var coerce = (version, options) => {
+      if (version instanceof SemVer) {
+        return version;
       }
-      if (typeof version2 === "number") {
-        version2 = String(version2);
+      if (typeof version === "number") {
+        version = String(version);
       }
-      if (typeof version2 !== "string") {
+      if (typeof version !== "string") {
         return null;
       }
       options = options || {};
       let match = null;
       if (!options.rtl) {
-        match = version2.match(options.includePrerelease ? re2[t.COERCEFULL] : re2[t.COERCE]);
+        match = version.match(options.includePrerelease ? re2[t.COERCEFULL] : re2[t.COERCE]);
       } else {
         const coerceRtlRegex = options.includePrerelease ? re2[t.COERCERTLFULL] : re2[t.COERCERTL];
         let next;
-        while ((next = coerceRtlRegex.exec(version2)) && (!match || match.index + match[0].length !== version2.length)) {
+        while ((next = coerceRtlRegex.exec(version)) && (!match || match.index + match[0].length !== version.length)) {
           if (!match || next.index + next[0].length !== match.index + match[0].length) {
             match = next;
           }
@@ -46511,32 +46511,32 @@ var require_truncate = __commonJS({
     var parse4 = require_parse2();
     var constants3 = require_constants();
     var SemVer = require_semver();
-    var truncate = (version2, truncation, options) => {
+    var truncate = (version, truncation, options) => {
       if (!constants3.RELEASE_TYPES.includes(truncation)) {
         return null;
       }
-      const clonedVersion = cloneInputVersion(version2, options);
+      const clonedVersion = cloneInputVersion(version, options);
       return clonedVersion && doTruncation(clonedVersion, truncation);
     };
-    var cloneInputVersion = (version2, options) => {
-      const versionStringToParse = version2 instanceof SemVer ? version2.version : version2;
+    var cloneInputVersion = (version, options) => {
+      const versionStringToParse = version instanceof SemVer ? version.version : version;
       return parse4(versionStringToParse, options);
     };
-    var doTruncation = (version2, truncation) => {
+    var doTruncation = (version, truncation) => {
       if (isPrerelease(truncation)) {
-        return version2.version;
+        return version.version;
       }
-      version2.prerelease = [];
+      version.prerelease = [];
       switch (truncation) {
         case "major":
-          version2.minor = 0;
-          version2.patch = 0;
+          version.minor = 0;
+          version.patch = 0;
           break;
         case "minor":
-          version2.patch = 0;
+          version.patch = 0;
           break;
       }
-      return version2.format();
+      return version.format();
     };
     var isPrerelease = (type) => {
       return type.startsWith("pre");
@@ -46899,19 +46899,19 @@ var require_range = __commonJS({
         });
       }
       // if ANY of the sets match ALL of its comparators, then pass
-      test(version2) {
-        if (!version2) {
+      test(version) {
+        if (!version) {
           return false;
         }
-        if (typeof version2 === "string") {
+        if (typeof version === "string") {
           try {
-            version2 = new SemVer(version2, this.options);
+            version = new SemVer(version, this.options);
           } catch (er2) {
             return false;
           }
         }
         for (let i5 = 0; i5 < this.set.length; i5++) {
-          if (testSet(this.set[i5], version2, this.options)) {
+          if (testSet(this.set[i5], version, this.options)) {
             return true;
           }
         }
@@ -47133,13 +47133,13 @@ var require_range = __commonJS({
       }
       return `${from} ${to2}`.trim();
     };
-    var testSet = (set, version2, options) => {
+    var testSet = (set, version, options) => {
       for (let i5 = 0; i5 < set.length; i5++) {
-        if (!set[i5].test(version2)) {
+        if (!set[i5].test(version)) {
           return false;
         }
       }
-      if (version2.prerelease.length && !options.includePrerelease) {
+      if (version.prerelease.length && !options.includePrerelease) {
         for (let i5 = 0; i5 < set.length; i5++) {
           debug2(set[i5].semver);
           if (set[i5].semver === Comparator.ANY) {
@@ -47147,7 +47147,7 @@ var require_range = __commonJS({
           }
           if (set[i5].semver.prerelease.length > 0) {
             const allowed = set[i5].semver;
-            if (allowed.major === version2.major && allowed.minor === version2.minor && allowed.patch === version2.patch) {
+            if (allowed.major === version.major && allowed.minor === version.minor && allowed.patch === version.patch) {
               return true;
             }
           }
@@ -47208,19 +47208,19 @@ var require_comparator = __commonJS({
       toString() {
         return this.value;
       }
-      test(version2) {
-        debug2("Comparator.test", version2, this.options.loose);
-        if (this.semver === ANY || version2 === ANY) {
+      test(version) {
+        debug2("Comparator.test", version, this.options.loose);
+        if (this.semver === ANY || version === ANY) {
           return true;
         }
-        if (typeof version2 === "string") {
+        if (typeof version === "string") {
           try {
-            version2 = new SemVer(version2, this.options);
+            version = new SemVer(version, this.options);
           } catch (er2) {
             return false;
           }
         }
-        return cmp(version2, this.operator, this.semver, this.options);
+        return cmp(version, this.operator, this.semver, this.options);
       }
       intersects(comp, options) {
         if (!(comp instanceof _Comparator)) {
@@ -47277,13 +47277,13 @@ var require_satisfies = __commonJS({
   "node_modules/@actions/tool-cache/node_modules/semver/functions/satisfies.js"(exports, module) {
     "use strict";
     var Range = require_range();
-    var satisfies3 = (version2, range2, options) => {
+    var satisfies3 = (version, range2, options) => {
       try {
         range2 = new Range(range2, options);
       } catch (er2) {
         return false;
       }
-      return range2.test(version2);
+      return range2.test(version);
     };
     module.exports = satisfies3;
   }
@@ -47445,8 +47445,8 @@ var require_outside = __commonJS({
     var lt2 = require_lt();
     var lte = require_lte();
     var gte = require_gte();
-    var outside = (version2, range2, hilo, options) => {
-      version2 = new SemVer(version2, options);
+    var outside = (version, range2, hilo, options) => {
+      version = new SemVer(version, options);
       range2 = new Range(range2, options);
       let gtfn, ltefn, ltfn, comp, ecomp;
       switch (hilo) {
@@ -47467,7 +47467,7 @@ var require_outside = __commonJS({
         default:
           throw new TypeError('Must provide a hilo val of "<" or ">"');
       }
-      if (satisfies3(version2, range2, options)) {
+      if (satisfies3(version, range2, options)) {
         return false;
       }
       for (let i5 = 0; i5 < range2.set.length; ++i5) {
@@ -47489,9 +47489,9 @@ var require_outside = __commonJS({
         if (high.operator === comp || high.operator === ecomp) {
           return false;
         }
-        if ((!low.operator || low.operator === comp) && ltefn(version2, low.semver)) {
+        if ((!low.operator || low.operator === comp) && ltefn(version, low.semver)) {
           return false;
-        } else if (low.operator === ecomp && ltfn(version2, low.semver)) {
+        } else if (low.operator === ecomp && ltfn(version, low.semver)) {
           return false;
         }
       }
@@ -47506,7 +47506,7 @@ var require_gtr = __commonJS({
   "node_modules/@actions/tool-cache/node_modules/semver/ranges/gtr.js"(exports, module) {
     "use strict";
     var outside = require_outside();
-    var gtr = (version2, range2, options) => outside(version2, range2, ">", options);
+    var gtr = (version, range2, options) => outside(version, range2, ">", options);
     module.exports = gtr;
   }
 });
@@ -47516,7 +47516,7 @@ var require_ltr = __commonJS({
   "node_modules/@actions/tool-cache/node_modules/semver/ranges/ltr.js"(exports, module) {
     "use strict";
     var outside = require_outside();
-    var ltr = (version2, range2, options) => outside(version2, range2, "<", options);
+    var ltr = (version, range2, options) => outside(version, range2, "<", options);
     module.exports = ltr;
   }
 });
@@ -47546,12 +47546,12 @@ var require_simplify = __commonJS({
       let first = null;
       let prev = null;
       const v2 = versions2.sort((a5, b6) => compare(a5, b6, options));
-      for (const version2 of v2) {
-        const included = satisfies3(version2, range2, options);
+      for (const version of v2) {
+        const included = satisfies3(version, range2, options);
         if (included) {
-          prev = version2;
+          prev = version;
           if (!first) {
-            first = version2;
+            first = version;
           }
         } else {
           if (prev) {
@@ -48581,10 +48581,6 @@ function group(name, fn) {
   });
 }
 
-// core/jobs/run-job.ts
-import { existsSync as existsSync5 } from "node:fs";
-import { chmod as chmod3, readFile as readFile3, writeFile as writeFile4 } from "node:fs/promises";
-
 // core/errors.ts
 var PgferryError = class extends Error {
   name = "PgferryError";
@@ -48653,10 +48649,601 @@ ${stderrTail}` : ""}`);
   name = "ToolError";
 };
 
-// core/pg/archive.ts
-import { open as open2, readdir as readdir2, stat as stat2 } from "node:fs/promises";
+// core/pg/connection.ts
+var KEYWORD_ENV = {
+  host: "PGHOST",
+  hostaddr: "PGHOSTADDR",
+  port: "PGPORT",
+  dbname: "PGDATABASE",
+  user: "PGUSER",
+  password: "PGPASSWORD",
+  passfile: "PGPASSFILE",
+  service: "PGSERVICE",
+  options: "PGOPTIONS",
+  application_name: "PGAPPNAME",
+  sslmode: "PGSSLMODE",
+  sslcert: "PGSSLCERT",
+  sslkey: "PGSSLKEY",
+  sslrootcert: "PGSSLROOTCERT",
+  sslcrl: "PGSSLCRL",
+  sslnegotiation: "PGSSLNEGOTIATION",
+  requirepeer: "PGREQUIREPEER",
+  gssencmode: "PGGSSENCMODE",
+  krbsrvname: "PGKRBSRVNAME",
+  connect_timeout: "PGCONNECT_TIMEOUT",
+  client_encoding: "PGCLIENTENCODING",
+  target_session_attrs: "PGTARGETSESSIONATTRS",
+  load_balance_hosts: "PGLOADBALANCEHOSTS",
+  require_auth: "PGREQUIREAUTH",
+  channel_binding: "PGCHANNELBINDING"
+};
+var URL_ALIASES = { ssl: "sslmode" };
+var DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+function parseConnection(raw, input2, env2 = process.env) {
+  const text2 = (raw ?? "").trim();
+  let own;
+  if (text2 === "") own = {};
+  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text2)) own = parseUrl(text2, input2);
+  else if (/^\s*[a-z_]+\s*=/i.test(text2)) own = parseConninfo(text2, input2);
+  else {
+    throw new InputError(
+      input2,
+      'is not a database connection; expected a postgres:// or postgresql:// URL, or key=value conninfo such as "host=db port=5432 dbname=app"'
+    );
+  }
+  const params = {};
+  for (const [keyword, variable] of Object.entries(KEYWORD_ENV)) {
+    const value = env2[variable];
+    if (value !== void 0 && value !== "") params[keyword] = value;
+  }
+  Object.assign(params, own);
+  if (params.port !== void 0 && !(/^\d{1,5}$/.test(params.port) && +params.port >= 1 && +params.port <= 65535)) {
+    throw new InputError(input2, `port "${params.port}" is not a port number`);
+  }
+  return { params };
+}
+function parseUrl(text2, input2) {
+  const scheme = text2.slice(0, text2.indexOf(":")).toLowerCase();
+  if (scheme !== "postgres" && scheme !== "postgresql") {
+    throw new InputError(
+      input2,
+      `"${scheme}://" URLs are not databases; expected postgres:// or postgresql://`
+    );
+  }
+  let url;
+  try {
+    url = new URL(text2);
+  } catch {
+    throw new InputError(
+      input2,
+      "is not a valid postgres URL; expected postgres://user:password@host:port/dbname"
+    );
+  }
+  const params = {};
+  const decode = (s4, what) => {
+    try {
+      return decodeURIComponent(s4);
+    } catch {
+      throw new InputError(input2, `the URL's ${what} is not valid percent-encoding`);
+    }
+  };
+  if (url.hostname) params.host = decode(url.hostname.replace(/^\[(.*)\]$/, "$1"), "host");
+  if (url.port) params.port = url.port;
+  if (url.username) params.user = decode(url.username, "user name");
+  if (url.password) params.password = decode(url.password, "password");
+  const db = url.pathname.replace(/^\//, "");
+  if (db) params.dbname = decode(db, "database name");
+  for (const pair of url.search.replace(/^\?/, "").split("&").filter(Boolean)) {
+    const eq = pair.indexOf("=");
+    const key = decode(eq === -1 ? pair : pair.slice(0, eq), "query parameter");
+    const value = eq === -1 ? "" : decode(pair.slice(eq + 1), "query parameter");
+    params[URL_ALIASES[key] ?? key] = key === "ssl" && value === "true" ? "require" : value;
+  }
+  return params;
+}
+function parseConninfo(text2, input2) {
+  const params = {};
+  let i5 = 0;
+  const skipSpace = () => {
+    while (i5 < text2.length && /\s/.test(text2[i5] ?? "")) i5++;
+  };
+  while (true) {
+    skipSpace();
+    if (i5 >= text2.length) break;
+    const keyStart = i5;
+    while (i5 < text2.length && /[a-z_]/i.test(text2[i5] ?? "")) i5++;
+    const key = text2.slice(keyStart, i5);
+    skipSpace();
+    if (!key || text2[i5] !== "=") {
+      throw new InputError(
+        input2,
+        `conninfo is malformed near position ${keyStart + 1}; expected key=value pairs`
+      );
+    }
+    i5++;
+    skipSpace();
+    let value = "";
+    if (text2[i5] === "'") {
+      i5++;
+      let closed = false;
+      while (i5 < text2.length) {
+        const ch = text2[i5];
+        if (ch === "\\" && i5 + 1 < text2.length) {
+          value += text2[i5 + 1];
+          i5 += 2;
+        } else if (ch === "'") {
+          i5++;
+          closed = true;
+          break;
+        } else {
+          value += ch;
+          i5++;
+        }
+      }
+      if (!closed) throw new InputError(input2, `conninfo has an unterminated quoted value for "${key}"`);
+    } else {
+      while (i5 < text2.length && !/\s/.test(text2[i5] ?? "")) {
+        if (text2[i5] === "\\" && i5 + 1 < text2.length) i5++;
+        value += text2[i5];
+        i5++;
+      }
+    }
+    params[key] = value;
+  }
+  return params;
+}
+function withDatabase(spec, dbname) {
+  return { params: { ...spec.params, dbname } };
+}
+function databaseName(spec) {
+  return spec.params.dbname ?? spec.params.user ?? "postgres";
+}
+function hostPort(spec) {
+  const host = spec.params.host ?? spec.params.hostaddr ?? "localhost";
+  return `${host}:${spec.params.port ?? "5432"}`;
+}
+function describeConnection(spec) {
+  const user = spec.params.user ? `${spec.params.user}@` : "";
+  return `${user}${hostPort(spec)}/${databaseName(spec)}`;
+}
+function secretsOf(spec) {
+  const password = spec.params.password;
+  if (!password) return [];
+  return [.../* @__PURE__ */ new Set([password, encodeURIComponent(password)])];
+}
+function connectionEnv(spec) {
+  const env2 = { PGCONNECT_TIMEOUT: String(DEFAULT_CONNECT_TIMEOUT_SECONDS) };
+  for (const [keyword, value] of Object.entries(spec.params)) {
+    const variable = KEYWORD_ENV[keyword];
+    if (variable) env2[variable] = value;
+  }
+  return env2;
+}
+function pgClientConfig(spec, ssl) {
+  const p4 = spec.params;
+  const timeout = Number(p4.connect_timeout ?? DEFAULT_CONNECT_TIMEOUT_SECONDS);
+  return {
+    host: p4.host ?? p4.hostaddr,
+    port: p4.port ? Number(p4.port) : void 0,
+    user: p4.user,
+    password: p4.password,
+    database: databaseName(spec),
+    ssl,
+    connectionTimeoutMillis: (Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_CONNECT_TIMEOUT_SECONDS) * 1e3,
+    application_name: p4.application_name ?? "pgferry"
+  };
+}
+
+// core/storage/s3-client.ts
+var import_client_s3 = __toESM(require_dist_cjs16(), 1);
+
+// core/network-limits.ts
+var LIMITS_ENV = "PGFERRY_NETWORK_LIMITS";
+var DEFAULT_NETWORK_LIMITS = {
+  connectMs: 15e3,
+  idleMs: 6e4,
+  totalMs: 15 * 6e4,
+  downloadBytes: 256 * 1024 * 1024,
+  metadataBytes: 32 * 1024 * 1024,
+  unpackBytes: 1024 * 1024 * 1024,
+  unpackEntries: 1e4
+};
+var NAMES = {
+  "connect-ms": "connectMs",
+  "idle-ms": "idleMs",
+  "total-ms": "totalMs",
+  "download-bytes": "downloadBytes",
+  "metadata-bytes": "metadataBytes",
+  "unpack-bytes": "unpackBytes",
+  "unpack-entries": "unpackEntries"
+};
+function parseNetworkLimits(text2) {
+  const limits = { ...DEFAULT_NETWORK_LIMITS };
+  for (const part of (text2 ?? "").split(",")) {
+    const item = part.trim();
+    if (!item) continue;
+    const [name = "", value = "", ...rest] = item.split("=").map((s4) => s4.trim());
+    const key = NAMES[name];
+    if (!key) {
+      throw new PgferryError(
+        `${LIMITS_ENV}: unknown limit "${name}"; expected one of ${Object.keys(NAMES).join(", ")}`
+      );
+    }
+    if (rest.length > 0 || !/^[1-9]\d*$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      throw new PgferryError(`${LIMITS_ENV}: ${name} must be a positive integer, got "${value}"`);
+    }
+    limits[key] = Number(value);
+  }
+  return limits;
+}
+function networkLimits(env2 = process.env) {
+  return parseNetworkLimits(env2[LIMITS_ENV]);
+}
+function formatMs(ms2) {
+  return ms2 % 1e3 === 0 ? `${ms2 / 1e3} s` : `${ms2} ms`;
+}
+function formatBytes(bytes) {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  return `${bytes} bytes`;
+}
+
+// core/storage/s3-client.ts
+function s3Client(settings, env2 = process.env) {
+  const custom = settings.endpoint !== void 0;
+  const limits = networkLimits(env2);
+  return new import_client_s3.S3Client({
+    region: settings.region ?? env2.AWS_REGION ?? env2.AWS_DEFAULT_REGION ?? "us-east-1",
+    ...custom ? { endpoint: settings.endpoint } : {},
+    forcePathStyle: settings.forcePathStyle || custom,
+    // S3-compatible stores often lack the SDK's newer default checksums; AWS itself keeps them.
+    ...custom ? { requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" } : {},
+    maxAttempts: 3,
+    // A connection that goes silent (an endpoint that died mid-request) must fail the request, not
+    // hang the backup: the SDK's default waits forever. socketTimeout is the idle limit (it covers
+    // a streamed body too); requestTimeout bounds each request until its answer starts (an upload
+    // part's body included) and is an error, not a warning. A whole GetObject body has no total
+    // limit: a large restore streams for as long as bytes keep coming.
+    requestHandler: {
+      connectionTimeout: limits.connectMs,
+      socketTimeout: limits.idleMs,
+      requestTimeout: limits.totalMs,
+      throwOnRequestTimeout: true
+    }
+  });
+}
+function explainS3Error(error3, where) {
+  const e5 = error3;
+  const name = e5.name ?? e5.code ?? "";
+  const code = e5.code ?? e5.cause?.code ?? "";
+  const object = `s3://${where.bucket}/${where.key ?? ""}`;
+  const status = e5.$metadata?.httpStatusCode;
+  if (name === "NoSuchBucket")
+    return new PgferryError(`${where.input}: bucket "${where.bucket}" does not exist`);
+  if (name === "NoSuchKey" || name === "NotFound" && where.key)
+    return new PgferryError(`${where.input}: ${object} does not exist`);
+  if (["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden", "ExpiredToken"].includes(
+    name
+  ) || status === 403) {
+    return new PgferryError(
+      `${where.input}: S3 refused access to ${object} (${name || status}); check the AWS credentials and their permissions`
+    );
+  }
+  if (name === "CredentialsProviderError") {
+    return new PgferryError(
+      `${where.input}: no AWS credentials found for ${object}; set them in the environment, a profile or a role`
+    );
+  }
+  if (name === "TimeoutError" || code === "ETIMEDOUT" || code === "TimeoutError") {
+    const limits = networkLimits();
+    return new PgferryError(
+      `${where.input}: S3 request for ${object}${where.endpoint ? ` at ${where.endpoint}` : ""} failed: timed out (limits: connect ${formatMs(limits.connectMs)}, idle ${formatMs(limits.idleMs)}, answer ${formatMs(limits.totalMs)}): ${e5.message ?? name}`
+    );
+  }
+  if (["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "ETIMEDOUT", "EPIPE"].includes(code) || /ECONNREFUSED|ENOTFOUND|socket hang up/.test(e5.message ?? "")) {
+    return new PgferryError(
+      `${where.input}: cannot reach the S3 endpoint${where.endpoint ? ` ${where.endpoint}` : ""} for ${object} (${code || e5.message})`
+    );
+  }
+  if (name === "AbortError")
+    return new PgferryError(`${where.input}: the transfer of ${object} was cancelled`);
+  return new PgferryError(
+    `${where.input}: S3 request for ${object} failed: ${name ? `${name}: ` : ""}${e5.message ?? String(error3)}`
+  );
+}
+
+// core/jobs/backup.ts
+import { mkdtemp as mkdtemp2, rm as rm4 } from "node:fs/promises";
+import os7 from "node:os";
+import { finished as finished2 } from "node:stream/promises";
+import path8 from "node:path";
+
+// core/pg/client-tools.ts
+import { execFile } from "node:child_process";
+import { existsSync as existsSync3 } from "node:fs";
+import path4 from "node:path";
+import { promisify } from "node:util";
+
+// core/pg/platform.ts
+var TARGETS = {
+  "linux-x64-gnu": "x86_64-unknown-linux-gnu",
+  "linux-x64-musl": "x86_64-unknown-linux-musl",
+  "linux-arm64-gnu": "aarch64-unknown-linux-gnu",
+  "linux-arm64-musl": "aarch64-unknown-linux-musl",
+  "darwin-x64": "x86_64-apple-darwin",
+  "darwin-arm64": "aarch64-apple-darwin",
+  "win32-x64": "x86_64-pc-windows-msvc"
+};
+function currentPlatform() {
+  const info2 = { platform: process.platform, arch: process.arch };
+  if (process.platform === "linux") {
+    const report = process.report?.getReport();
+    info2.libc = report?.header?.glibcVersionRuntime ? "gnu" : "musl";
+  }
+  return info2;
+}
+function rustTarget(p4 = currentPlatform()) {
+  const key = p4.platform === "linux" ? `linux-${p4.arch}-${p4.libc ?? "gnu"}` : `${p4.platform}-${p4.arch}`;
+  const target = TARGETS[key];
+  if (!target) {
+    throw new PgferryError(
+      `no PostgreSQL client downloads for ${p4.platform}/${p4.arch}${p4.libc ? ` (${p4.libc})` : ""}; supported: linux x64/arm64 (gnu or musl), macOS x64/arm64, Windows x64 \u2014 install the client tools yourself and pass their bin directory`
+    );
+  }
+  return target;
+}
+function exeName(tool, p4 = currentPlatform()) {
+  return p4.platform === "win32" ? `${tool}.exe` : tool;
+}
+
+// core/pg/run.ts
+import { spawn as spawn2 } from "node:child_process";
+import { existsSync as existsSync2 } from "node:fs";
 import path3 from "node:path";
-import zlib from "node:zlib";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+// core/pg/child-watchdog.ts
+import { spawn } from "node:child_process";
+var WATCHDOG = `
+const groups = new Set();
+let rest = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  const lines = (rest + chunk).split('\\n');
+  rest = lines.pop();
+  for (const line of lines) {
+    const pid = Number(line.slice(1));
+    if (line[0] === '+') groups.add(pid); else groups.delete(pid);
+  }
+});
+const end = (signal) => { for (const pid of groups) { try { process.kill(-pid, signal); } catch {} } };
+process.stdin.on('end', () => {
+  end('SIGTERM');
+  if (groups.size === 0) process.exit(0);
+  setTimeout(() => { end('SIGKILL'); process.exit(0); }, 3000);
+});
+process.on('SIGINT', () => {});
+`;
+var watchdog;
+function started() {
+  if (watchdog && watchdog.exitCode === null && watchdog.stdin?.writable) return watchdog;
+  try {
+    const child = spawn(process.execPath, ["-e", WATCHDOG], {
+      detached: true,
+      stdio: ["pipe", "ignore", "ignore"],
+      // The watchdog must not inherit an --inspect or loader flag meant for pgferry itself.
+      env: { PATH: process.env.PATH ?? "" },
+      windowsHide: true
+    });
+    child.on("error", () => {
+    });
+    child.stdin?.on("error", () => {
+    });
+    child.unref();
+    child.stdin?.unref?.();
+    watchdog = child;
+    return child;
+  } catch {
+    return void 0;
+  }
+}
+var OWN_PROCESS_GROUPS = process.platform !== "win32";
+function watchGroup(pid) {
+  if (!OWN_PROCESS_GROUPS || pid === void 0) return;
+  started()?.stdin?.write(`+${pid}
+`);
+}
+function unwatchGroup(pid) {
+  if (!OWN_PROCESS_GROUPS || pid === void 0 || !watchdog) return;
+  watchdog.stdin?.write(`-${pid}
+`);
+}
+function signalTool(child, signal) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    if (OWN_PROCESS_GROUPS && child.pid !== void 0) process.kill(-child.pid, signal);
+    else child.kill(signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
+// core/pg/run.ts
+var STDERR_TAIL_BYTES = 8192;
+var KILL_GRACE_MS = 5e3;
+var BASE_ENV_KEYS = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LANG",
+  "LC_ALL",
+  "LC_CTYPE",
+  "LC_MESSAGES",
+  "TZ",
+  "TMPDIR",
+  "TEMP",
+  "TMP",
+  "SYSTEMROOT",
+  "WINDIR"
+];
+function toolEnv(extra = {}) {
+  const env2 = {};
+  for (const key of BASE_ENV_KEYS) {
+    const value = process.env[key];
+    if (value !== void 0) env2[key] = value;
+  }
+  return { ...env2, ...extra };
+}
+var STAGED_MARKER = ".pgferry-staged";
+var stagedLibDirs = /* @__PURE__ */ new Map();
+function stagedLibraryEnv(binDir) {
+  if (!stagedLibDirs.has(binDir)) {
+    const libDir2 = path3.resolve(binDir, "..", "lib");
+    stagedLibDirs.set(binDir, existsSync2(path3.join(libDir2, STAGED_MARKER)) ? libDir2 : void 0);
+  }
+  const libDir = stagedLibDirs.get(binDir);
+  return libDir ? { LD_LIBRARY_PATH: libDir } : {};
+}
+function redact(text2, secrets = []) {
+  let out = text2;
+  for (const s4 of secrets) if (s4) out = out.split(s4).join("***");
+  return out;
+}
+async function runTool(o3) {
+  const name = path3.basename(o3.file);
+  if (o3.signal?.aborted) throw cancelled(name, o3.signal);
+  const started2 = Date.now();
+  const child = spawn2(o3.file, [...o3.args], {
+    env: toolEnv({ ...stagedLibraryEnv(path3.dirname(o3.file)), ...o3.env }),
+    shell: false,
+    stdio: [o3.stdin ? "pipe" : "ignore", o3.stdout === "ignore" ? "ignore" : "pipe", "pipe"],
+    windowsHide: true,
+    // A group of its own, which the watchdog ends should pgferry die without a word.
+    detached: OWN_PROCESS_GROUPS
+  });
+  watchGroup(child.pid);
+  child.once("close", () => unwatchGroup(child.pid));
+  let stderrTail = "";
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (chunk) => {
+    stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+  });
+  let bytesOut = 0;
+  let captured = "";
+  const work = [];
+  if (child.stdout && o3.stdout !== "ignore") {
+    const meter = new Transform({
+      transform(chunk, _enc, done) {
+        bytesOut += chunk.length;
+        done(null, chunk);
+      }
+    });
+    if (o3.stdout === "capture" || o3.stdout === void 0) {
+      child.stdout.setEncoding("utf8");
+      work.push(
+        (async () => {
+          for await (const chunk of child.stdout) {
+            captured += chunk;
+            bytesOut += Buffer.byteLength(chunk);
+          }
+        })()
+      );
+    } else {
+      work.push(pipeline(child.stdout, meter, o3.stdout));
+    }
+  }
+  if (o3.stdin && child.stdin) {
+    const source = o3.stdin;
+    const sink = child.stdin;
+    sink.on("error", () => {
+    });
+    work.push(
+      new Promise((resolve, reject) => {
+        source.once("error", (e5) => {
+          signalTool(child, "SIGTERM");
+          reject(e5);
+        });
+        source.once("end", resolve);
+        child.once("close", (code) => {
+          source.unpipe(sink);
+          if (code === 0) source.resume();
+          else source.destroy();
+          resolve();
+        });
+        source.pipe(sink);
+      })
+    );
+  }
+  let abortTimer;
+  const onAbort = () => {
+    signalTool(child, "SIGTERM");
+    child.stdout?.destroy();
+    if (typeof o3.stdout === "object") o3.stdout.destroy();
+    abortTimer = setTimeout(() => signalTool(child, "SIGKILL"), KILL_GRACE_MS);
+    abortTimer.unref();
+  };
+  o3.signal?.addEventListener("abort", onAbort, { once: true });
+  const ticker = o3.onProgress && setInterval(() => {
+    const elapsedMs = Date.now() - started2;
+    const bytes = o3.measureBytes ? o3.measureBytes() : bytesOut;
+    o3.onProgress?.({ bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? bytes * 1e3 / elapsedMs : 0 });
+  }, o3.progressIntervalMs ?? 1e4);
+  ticker?.unref();
+  const exit = new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal }));
+  });
+  try {
+    let streamError;
+    const streams = Promise.all(work).catch((e5) => {
+      streamError = e5;
+      signalTool(child, "SIGTERM");
+    });
+    const result = await exit.catch((error3) => {
+      throw new PgferryError(`${name} could not be started: ${error3.message}`);
+    });
+    await streams;
+    if (o3.signal?.aborted) throw cancelled(name, o3.signal);
+    if (streamError) {
+      throw new KnockOnError(`${name}'s output could not be written: ${streamError.message}`, {
+        cause: streamError
+      });
+    }
+    if (result.code !== 0) {
+      throw new ToolError(name, result.code, result.signal, redact(stderrTail.trim(), o3.secrets));
+    }
+    return {
+      stdout: captured,
+      stderrTail: redact(stderrTail, o3.secrets),
+      bytesOut,
+      durationMs: Date.now() - started2
+    };
+  } finally {
+    if (ticker) clearInterval(ticker);
+    if (abortTimer) clearTimeout(abortTimer);
+    o3.signal?.removeEventListener("abort", onAbort);
+  }
+}
+function cancelled(name, signal) {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? "cancelled");
+  return new KnockOnError(`${name} was cancelled: ${reason}`);
+}
+var KnockOnError = class extends PgferryError {
+  name = "KnockOnError";
+};
+async function settlePipeline(controller, parts) {
+  const results = await Promise.allSettled(
+    parts.map(
+      (p4) => p4.catch((error3) => {
+        if (!controller.signal.aborted) controller.abort(error3);
+        throw error3;
+      })
+    )
+  );
+  const errors = results.flatMap((r5) => r5.status === "rejected" ? [r5.reason] : []);
+  if (errors.length) throw errors.find((e5) => !(e5 instanceof KnockOnError)) ?? errors[0];
+  return results.map((r5) => r5.value);
+}
 
 // core/pg/version.ts
 var SUPPORTED_MAJORS = [12, 13, 14, 15, 16, 17, 18];
@@ -48693,7 +49280,575 @@ function parseVersionRequest(raw, input2 = "postgres-version") {
   return m4[2] === void 0 ? { kind: "major", major } : { kind: "exact", major, minor: Number(m4[2]) };
 }
 
+// core/pg/client-tools.ts
+var CLIENT_TOOLS = ["pg_dump", "pg_restore", "psql", "pg_dumpall"];
+function toolPath(tools, tool) {
+  return path4.join(tools.binDir, exeName(tool));
+}
+function hasClientTools(binDir) {
+  return CLIENT_TOOLS.every((t) => existsSync3(path4.join(binDir, exeName(t))));
+}
+var run = promisify(execFile);
+async function toolVersion(binDir, tool) {
+  const file = path4.join(binDir, exeName(tool));
+  let stdout;
+  try {
+    ({ stdout } = await run(file, ["--version"], {
+      timeout: 2e4,
+      env: { PATH: process.env.PATH ?? "", ...stagedLibraryEnv(binDir) }
+    }));
+  } catch (error3) {
+    throw new PgferryError(`${file} does not run: ${error3.message.split("\n")[0] ?? ""}`);
+  }
+  const version = parseVersionString(stdout.replace(/^[^)]*\)/, ""));
+  if (!version) throw new PgferryError(`${file} --version printed no version: ${stdout.trim()}`);
+  return version;
+}
+async function probeClientVersion(binDir) {
+  const versions2 = await Promise.all(CLIENT_TOOLS.map((tool) => toolVersion(binDir, tool)));
+  const found = versions2[0];
+  if (!found) throw new PgferryError(`${binDir} holds no client tools`);
+  versions2.forEach((version, i5) => {
+    if (found.major !== version.major || found.minor !== version.minor) {
+      throw new PgferryError(
+        `${binDir} mixes versions: ${formatVersion(found)} and ${CLIENT_TOOLS[i5]} ${formatVersion(version)}`
+      );
+    }
+  });
+  return found;
+}
+async function verifyClientTools(binDir, want, source) {
+  const version = await probeClientVersion(binDir);
+  if (version.major !== want.major || want.minor !== void 0 && version.minor !== want.minor) {
+    throw new PgferryError(
+      `the client tools in ${binDir} are version ${formatVersion(version)}, but ${formatVersion(want)} was asked for`
+    );
+  }
+  return { binDir, version, source };
+}
+
+// core/pg/server.ts
+import { readFileSync } from "node:fs";
+
+// node_modules/pg/esm/index.mjs
+var import_lib3 = __toESM(require_lib2(), 1);
+var Client2 = import_lib3.default.Client;
+var Pool = import_lib3.default.Pool;
+var Connection = import_lib3.default.Connection;
+var types = import_lib3.default.types;
+var Query = import_lib3.default.Query;
+var DatabaseError = import_lib3.default.DatabaseError;
+var escapeIdentifier = import_lib3.default.escapeIdentifier;
+var escapeLiteral = import_lib3.default.escapeLiteral;
+var Result = import_lib3.default.Result;
+var TypeOverrides = import_lib3.default.TypeOverrides;
+var defaults = import_lib3.default.defaults;
+var esm_default = import_lib3.default;
+
+// core/pg/server.ts
+var ConnectionError = class extends PgferryError {
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+  }
+  code;
+  name = "ConnectionError";
+};
+function sslCandidates(spec) {
+  switch (spec.params.sslmode ?? "prefer") {
+    case "disable":
+      return [false];
+    case "allow":
+      return [false, { rejectUnauthorized: false }];
+    case "require":
+      return [{ rejectUnauthorized: false }];
+    case "verify-ca":
+    case "verify-full": {
+      const root5 = spec.params.sslrootcert;
+      return [{ rejectUnauthorized: true, ...root5 ? { ca: readFileSync(root5, "utf8") } : {} }];
+    }
+    default:
+      return [{ rejectUnauthorized: false }, false];
+  }
+}
+async function connect(spec, role = "database") {
+  const candidates = sslCandidates(spec);
+  let last;
+  for (const ssl of candidates) {
+    const client = new esm_default.Client(pgClientConfig(spec, ssl));
+    client.on("error", () => {
+    });
+    try {
+      await client.connect();
+      return client;
+    } catch (error3) {
+      last = error3;
+      await client.end().catch(() => {
+      });
+      if (!/does not support SSL|SSL connection|ssl/i.test(String(error3.message))) break;
+    }
+  }
+  throw explainConnectError(spec, role, last);
+}
+function explainConnectError(spec, role, error3) {
+  const e5 = error3;
+  const where = `${role} ${describeConnection(spec)}`;
+  switch (e5.code) {
+    case "28P01":
+    case "28000":
+      return new ConnectionError(
+        `${where}: authentication failed for user "${spec.params.user ?? ""}" (check the password and pg_hba.conf)`,
+        e5.code
+      );
+    case "3D000":
+      return new ConnectionError(`${where}: database "${spec.params.dbname ?? ""}" does not exist`, e5.code);
+    case "ECONNREFUSED":
+      return new ConnectionError(`${where}: cannot connect to ${hostPort(spec)}: connection refused`, e5.code);
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new ConnectionError(`${where}: cannot resolve host of ${hostPort(spec)}`, e5.code);
+    case "ETIMEDOUT":
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return new ConnectionError(`${where}: cannot reach ${hostPort(spec)} (${e5.code})`, e5.code);
+  }
+  if (/timeout/i.test(e5.message ?? "")) {
+    return new ConnectionError(`${where}: cannot reach ${hostPort(spec)}: connection timed out`, "ETIMEDOUT");
+  }
+  const password = spec.params.password;
+  let detail = e5.message ?? String(error3);
+  if (password) detail = detail.split(password).join("***");
+  return new ConnectionError(`${where}: ${detail}`, e5.code);
+}
+async function withClient(spec, role, fn) {
+  const client = await connect(spec, role);
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {
+    });
+  }
+}
+var FACTS_SQL = `
+SELECT current_setting('server_version_num')::int AS num,
+       current_setting('server_version') AS text,
+       current_database() AS database,
+       pg_database_size(current_database())::bigint AS size,
+       EXISTS (
+         SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p')
+           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+           AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+       ) AS has_user_tables`;
+async function serverFacts(spec, role = "database") {
+  return withClient(spec, role, async (client) => {
+    const { rows } = await client.query(FACTS_SQL);
+    const row2 = rows[0];
+    if (!row2) throw new PgferryError(`${role} ${describeConnection(spec)}: the server returned no facts`);
+    return {
+      version: versionFromNum(row2.num),
+      versionText: row2.text,
+      database: row2.database,
+      sizeBytes: Number(row2.size),
+      hasUserTables: row2.has_user_tables
+    };
+  });
+}
+
+// core/pg/target-database.ts
+async function ensureDatabase(target, create, input2 = "to") {
+  const name = databaseName(target);
+  return withClient(maintenanceOf(target), input2, async (client) => {
+    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    if (rowCount) return false;
+    if (!create) {
+      throw new InputError(
+        input2,
+        `database "${name}" does not exist on ${describeConnection(target)}; create it, or set create-database to true`
+      );
+    }
+    try {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+    } catch (error3) {
+      throw explainConnectError(target, input2, error3);
+    }
+    return true;
+  });
+}
+function maintenanceOf(target) {
+  return withDatabase(target, databaseName(target) === "postgres" ? "template1" : "postgres");
+}
+async function undoCreatedOnFailure(created, target, work) {
+  try {
+    return await work();
+  } catch (error3) {
+    if (created) await dropDatabase(target).catch(() => {
+    });
+    throw error3;
+  }
+}
+async function dropDatabase(target, input2 = "to") {
+  const name = databaseName(target);
+  await withClient(
+    maintenanceOf(target),
+    input2,
+    (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`)
+  );
+}
+function checkDestructiveRestore(options) {
+  const { database, clean: clean2, hasUserTables, confirm } = options;
+  if (confirm === database) return;
+  if (!clean2 && !hasUserTables && confirm === void 0) return;
+  const why = clean2 ? "clean drops its existing objects" : "it already has user tables";
+  throw new InputError(
+    "confirm",
+    confirm !== void 0 ? `"${confirm}" does not match the target database "${database}"${clean2 || hasUserTables ? `; this restore is destructive (${why})` : ""}` : `this restore into "${database}" is destructive (${why}); set confirm to "${database}" to go ahead`
+  );
+}
+async function guardTargetBeforeCreating(target, options, input2 = "to") {
+  const name = databaseName(target);
+  const exists2 = await withClient(maintenanceOf(target), input2, async (client) => {
+    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    return (rowCount ?? 0) > 0;
+  });
+  const facts = exists2 ? await serverFacts(target, input2) : void 0;
+  checkDestructiveRestore({
+    database: facts?.database ?? name,
+    clean: options.clean,
+    hasUserTables: facts?.hasUserTables ?? false,
+    confirm: options.confirm
+  });
+  return exists2;
+}
+
+// core/storage/database-name.ts
+var STORABLE_DATABASE_NAME_PATTERN = /^[A-Za-z0-9_$][A-Za-z0-9_$.-]{0,62}$/;
+var STORABLE_DATABASE_NAME = "ASCII letters, digits and _ $ . -, not starting with . or -, at most 63 characters";
+function databaseNameProblem(name) {
+  if (STORABLE_DATABASE_NAME_PATTERN.test(name)) return void 0;
+  return `database ${JSON.stringify(name)} cannot name backups in the bucket; expected ${STORABLE_DATABASE_NAME}`;
+}
+function checkStorableDatabaseName(name, input2) {
+  const problem = databaseNameProblem(name);
+  if (problem) throw new InputError(input2, problem);
+  return name;
+}
+
+// core/storage/backup-layout.ts
+import { randomBytes } from "node:crypto";
+var TIER_TAG = "pgferry-tier";
+function pad(n3, width = 2) {
+  return String(n3).padStart(width, "0");
+}
+function join6(...parts) {
+  return parts.map((p4) => p4.replace(/^\/+|\/+$/g, "")).filter(Boolean).join("/");
+}
+function compactTimestamp(d5) {
+  const date2 = `${d5.getUTCFullYear()}${pad(d5.getUTCMonth() + 1)}${pad(d5.getUTCDate())}`;
+  const time2 = `${pad(d5.getUTCHours())}${pad(d5.getUTCMinutes())}${pad(d5.getUTCSeconds())}`;
+  return `${date2}T${time2}.${pad(d5.getUTCMilliseconds(), 3)}Z`;
+}
+function randomPart() {
+  return randomBytes(4).toString("hex");
+}
+function backupKey(prefix, database, at2, random = randomPart()) {
+  if (!/^[0-9a-z]{1,16}$/.test(random))
+    throw new Error(`a key's random part must be short [0-9a-z], not ${random}`);
+  const day = [String(at2.getUTCFullYear()), pad(at2.getUTCMonth() + 1), pad(at2.getUTCDate())];
+  return join6(prefix, database, ...day, `${database}-${compactTimestamp(at2)}-${random}.dump`);
+}
+function manifestKey(dumpKey) {
+  return `${dumpKey}.json`;
+}
+function latestKey(prefix, database) {
+  return join6(prefix, database, "latest.json");
+}
+function tierFor(at2) {
+  if (at2.getUTCDate() === 1) return "monthly";
+  if (at2.getUTCDay() === 0) return "weekly";
+  return "daily";
+}
+
+// core/storage/download.ts
+var import_client_s32 = __toESM(require_dist_cjs16(), 1);
+import { createWriteStream } from "node:fs";
+import { rm as rm2 } from "node:fs/promises";
+import { pipeline as pipeline2 } from "node:stream/promises";
+
+// core/storage/hash-meter.ts
+import { createHash as createHash7 } from "node:crypto";
+import { Transform as Transform2 } from "node:stream";
+var HashMeter = class extends Transform2 {
+  /** Keeps the first `keepHead` bytes, for reading an archive header after the fact. */
+  constructor(keepHead = 0) {
+    super();
+    this.keepHead = keepHead;
+  }
+  keepHead;
+  hash = createHash7("sha256");
+  headChunks = [];
+  bytes = 0;
+  get head() {
+    return Buffer.concat(this.headChunks).subarray(0, this.keepHead);
+  }
+  _transform(chunk, _enc, done) {
+    this.hash.update(chunk);
+    if (this.bytes < this.keepHead) this.headChunks.push(chunk);
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+  /** Only once the stream has ended. */
+  digest() {
+    return this.hash.digest("hex");
+  }
+};
+
+// core/storage/download.ts
+async function openObject(client, ref, signal) {
+  try {
+    const res = await client.send(new import_client_s32.GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }), {
+      abortSignal: signal
+    });
+    if (!res.Body) throw new PgferryError(`${ref.input}: s3://${ref.bucket}/${ref.key} has no body`);
+    return { body: res.Body, bytes: res.ContentLength };
+  } catch (error3) {
+    if (error3 instanceof PgferryError) throw error3;
+    throw explainS3Error(error3, ref);
+  }
+}
+function checkDigest(ref, actual, expected) {
+  if ((expected.bytes === void 0 || actual.bytes === expected.bytes) && actual.sha256 === expected.sha256)
+    return;
+  throw new PgferryError(
+    `${ref.input}: s3://${ref.bucket}/${ref.key} does not match its manifest: ${actual.bytes} bytes with SHA-256 ${actual.sha256}, the manifest says ${expected.bytes ?? "some"} bytes with ${expected.sha256}; refusing to restore it`
+  );
+}
+async function downloadVerified(client, ref, file, expected, signal) {
+  const { body } = await openObject(client, ref, signal);
+  const meter = new HashMeter();
+  try {
+    await pipeline2(body, meter, createWriteStream(file, { mode: 384, flags: "wx" }), { signal });
+    const actual = { bytes: meter.bytes, sha256: meter.digest() };
+    if (expected) checkDigest(ref, actual, expected);
+    return actual;
+  } catch (error3) {
+    await rm2(file, { force: true });
+    throw error3 instanceof PgferryError ? error3 : explainS3Error(error3, ref);
+  }
+}
+
+// core/storage/conditional-write.ts
+var CREATE_ONLY = { ifNoneMatch: "*" };
+function conditionParams(c5) {
+  if (!c5) return {};
+  return "ifMatch" in c5 ? { IfMatch: c5.ifMatch } : { IfNoneMatch: c5.ifNoneMatch };
+}
+function describeCondition(c5) {
+  return "ifMatch" in c5 ? `If-Match: ${c5.ifMatch}` : "If-None-Match: *";
+}
+var WriteConflictError = class extends PgferryError {
+  name = "WriteConflictError";
+};
+var ConditionalWriteRefused = class extends PgferryError {
+  name = "ConditionalWriteRefused";
+};
+function conditionalFailure(error3, condition, where) {
+  if (!condition) return void 0;
+  const e5 = error3;
+  const status = e5.$metadata?.httpStatusCode;
+  const name = e5.name ?? e5.Code ?? "";
+  const object = `s3://${where.bucket}/${where.key}`;
+  const sent = describeCondition(condition);
+  const answer = `${status ?? "?"}${name ? ` ${name}` : ""}`;
+  if (status === 412 || name === "PreconditionFailed") {
+    return new WriteConflictError(
+      "ifMatch" in condition ? `${where.input}: ${object} changed since pgferry read it (the store answered ${answer} to ${sent})` : `${where.input}: ${object} already exists, and pgferry never replaces an object it did not read (the store answered ${answer} to ${sent})`
+    );
+  }
+  if (status === 409 || name === "ConditionalRequestConflict") {
+    return new WriteConflictError(
+      `${where.input}: another write to ${object} was in progress (the store answered ${answer} to ${sent})`
+    );
+  }
+  if ("ifMatch" in condition && (status === 404 || name === "NoSuchKey")) {
+    return new WriteConflictError(
+      `${where.input}: ${object} disappeared since pgferry read it (the store answered ${answer} to ${sent})`
+    );
+  }
+  const aboutHeaders = /if-none-match|if-match|conditional|precondition/i.test(`${name} ${e5.message ?? ""}`);
+  if (status === 501 || name === "NotImplemented" || status === 400 && aboutHeaders) {
+    return new ConditionalWriteRefused(
+      `${where.input}: the S3 store${where.endpoint ? ` at ${where.endpoint}` : ""} refused the conditional write of ${object} (it answered ${answer} to ${sent}); pgferry writes backups only with S3 conditional writes, so that one backup can never replace another. Use a store that supports them`
+    );
+  }
+  return void 0;
+}
+
+// core/storage/latest-pointer.ts
+var import_client_s34 = __toESM(require_dist_cjs16(), 1);
+import { setTimeout as sleep2 } from "node:timers/promises";
+
+// core/storage/manifest.ts
+var import_client_s33 = __toESM(require_dist_cjs16(), 1);
+var MANIFEST_SCHEMA = 1;
+async function putJson(client, settings, bucket, key, value, input2, tags = {}, condition) {
+  const tagging = new URLSearchParams(Object.entries(tags)).toString();
+  let etag;
+  try {
+    const put = await client.send(
+      new import_client_s33.PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: `${JSON.stringify(value, null, 2)}
+`,
+        ContentType: "application/json",
+        ...tagging ? { Tagging: tagging } : {},
+        ...settings.sse ? { ServerSideEncryption: settings.sse } : {},
+        ...settings.kmsKeyId ? { SSEKMSKeyId: settings.kmsKeyId } : {},
+        ...conditionParams(condition)
+      })
+    );
+    etag = put.ETag;
+    if (tagging) {
+      await client.send(
+        new import_client_s33.PutObjectTaggingCommand({
+          Bucket: bucket,
+          Key: key,
+          Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
+        })
+      );
+    }
+  } catch (error3) {
+    const where = { input: input2, bucket, key, endpoint: settings.endpoint };
+    throw conditionalFailure(error3, condition, where) ?? explainS3Error(error3, where);
+  }
+  return etag;
+}
+var NotJsonError = class extends PgferryError {
+};
+async function getJson(client, bucket, key, input2, endpoint) {
+  return (await getJsonVersion(client, bucket, key, input2, endpoint))?.value;
+}
+async function getJsonVersion(client, bucket, key, input2, endpoint) {
+  const read = await getTextVersion(client, bucket, key, input2, endpoint);
+  if (!read) return void 0;
+  try {
+    return { value: JSON.parse(read.text), etag: read.etag };
+  } catch {
+    throw new NotJsonError(`${input2}: s3://${bucket}/${key} is not valid JSON`);
+  }
+}
+async function getTextVersion(client, bucket, key, input2, endpoint, forbiddenMeansAbsent = false) {
+  try {
+    const res = await client.send(new import_client_s33.GetObjectCommand({ Bucket: bucket, Key: key }));
+    return { etag: res.ETag, text: await res.Body?.transformToString("utf8") ?? "" };
+  } catch (error3) {
+    const e5 = error3;
+    if (e5.name === "NoSuchKey" || e5.name === "NotFound") return void 0;
+    const explained = explainS3Error(error3, { input: input2, bucket, key, endpoint });
+    if (e5.$metadata?.httpStatusCode === 403 || e5.name === "AccessDenied") {
+      if (forbiddenMeansAbsent) return void 0;
+      throw new PgferryError(
+        `${explained.message}; without s3:ListBucket S3 also answers this way when the object does not exist`
+      );
+    }
+    throw explained;
+  }
+}
+
+// core/storage/latest-pointer.ts
+var MAX_ATTEMPTS = 8;
+function startedAfter(a5, b6) {
+  const ta = Date.parse(a5.startedAt);
+  const tb = Date.parse(b6.startedAt);
+  return ta !== tb ? ta > tb : a5.key > b6.key;
+}
+function parsed(text2) {
+  try {
+    return JSON.parse(text2);
+  } catch {
+    return void 0;
+  }
+}
+function isPointer(value) {
+  const v2 = value;
+  return typeof v2 === "object" && v2 !== null && typeof v2.key === "string" && typeof v2.manifest === "string";
+}
+async function unreadable(r5) {
+  try {
+    const res = await r5.client.send(new import_client_s34.GetObjectCommand({ Bucket: r5.bucket, Key: r5.key }));
+    await res.Body?.transformToString();
+    return false;
+  } catch (error3) {
+    const e5 = error3;
+    return e5.$metadata?.httpStatusCode === 403 || e5.name === "AccessDenied";
+  }
+}
+async function startOf(r5, current) {
+  if (typeof current.startedAt === "string") return { startedAt: current.startedAt, key: current.key };
+  const manifest = await getJson(
+    r5.client,
+    r5.bucket,
+    current.manifest,
+    r5.input,
+    r5.settings.endpoint
+  ).catch(() => void 0);
+  return typeof manifest?.startedAt === "string" ? { startedAt: manifest.startedAt, key: current.key } : void 0;
+}
+async function movePointer(r5) {
+  const ours = { startedAt: r5.pointer.startedAt, key: r5.pointer.key };
+  const where = `s3://${r5.bucket}/${r5.key}`;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    r5.signal?.throwIfAborted();
+    const read = await getTextVersion(r5.client, r5.bucket, r5.key, r5.input, r5.settings.endpoint, true);
+    const current = read && parsed(read.text);
+    if (isPointer(current)) {
+      const theirs = await startOf(r5, current);
+      if (theirs && !startedAfter(ours, theirs)) {
+        if (theirs.key !== ours.key) {
+          r5.log.info(
+            `${where} names ${current.key}, which started later (${theirs.startedAt}); left as it is`
+          );
+        }
+        return { moved: theirs.key === ours.key, names: current.key };
+      }
+    } else if (read) {
+      r5.log.warn(`${where} is not a pgferry latest pointer; replacing it`);
+    }
+    const condition = read?.etag ? { ifMatch: read.etag } : CREATE_ONLY;
+    try {
+      await putJson(r5.client, r5.settings, r5.bucket, r5.key, r5.pointer, r5.input, {}, condition);
+    } catch (error3) {
+      if (!(error3 instanceof WriteConflictError)) throw error3;
+      if (!read && await unreadable(r5)) {
+        throw new PgferryError(
+          `${r5.input}: ${where} exists but S3 refuses to let this backup read it (403); the backup ${r5.pointer.key} is stored and verified, but latest.json does not name it. Allow s3:GetObject on it`
+        );
+      }
+      r5.log.info(`${error3.message}; reading it again (attempt ${attempt} of ${MAX_ATTEMPTS})`);
+      await sleep2(25 * attempt + Math.floor(Math.random() * 50), void 0, { signal: r5.signal });
+      continue;
+    }
+    const backText = await getTextVersion(r5.client, r5.bucket, r5.key, r5.input, r5.settings.endpoint, true);
+    const back = backText && parsed(backText.text);
+    if (isPointer(back)) {
+      if (back.key === ours.key) return { moved: true, names: ours.key };
+      const theirs = await startOf(r5, back);
+      if (theirs && startedAfter(theirs, ours)) return { moved: true, names: back.key };
+    }
+    r5.log.warn(
+      `${where} was overwritten right after this backup moved it (the store ignores conditional writes?); moving it again`
+    );
+  }
+  throw new PgferryError(
+    `${r5.input}: ${where} kept changing under this backup (${MAX_ATTEMPTS} attempts); the backup ${r5.pointer.key} is stored and verified, but latest.json does not name it`
+  );
+}
+
 // core/pg/archive.ts
+import { open as open2, readdir as readdir2, stat as stat2 } from "node:fs/promises";
+import path5 from "node:path";
+import zlib2 from "node:zlib";
 var READ_CHUNK = 64 * 1024;
 var MAX_HEAD = 1024 * 1024;
 var MAX_HEADER_STRING = 64 * 1024;
@@ -48730,13 +49885,13 @@ var OTHER_COMPRESSIONS = [
 var OutOfBytes = class extends Error {
 };
 function maxArchiveVersionForMajor(major) {
-  const version2 = MAX_ARCHIVE_VERSION[major];
-  if (version2 === void 0) {
+  const version = MAX_ARCHIVE_VERSION[major];
+  if (version === void 0) {
     throw new PgferryError(
       `no known archive version for PostgreSQL ${major}; pgferry supports majors ${MIN_MAJOR} to ${MAX_MAJOR}`
     );
   }
-  return version2;
+  return version;
 }
 function parseArchiveVersion(text2) {
   const m4 = /^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$/.exec(text2.trim());
@@ -49010,8 +50165,8 @@ function gunzipPrefix(buf, name) {
   let out = Buffer.alloc(0);
   for (; ; ) {
     try {
-      out = zlib.gunzipSync(buf.subarray(0, take2), {
-        finishFlush: zlib.constants.Z_SYNC_FLUSH,
+      out = zlib2.gunzipSync(buf.subarray(0, take2), {
+        finishFlush: zlib2.constants.Z_SYNC_FLUSH,
         maxOutputLength: MAX_INFLATE
       });
     } catch (error3) {
@@ -49134,7 +50289,7 @@ async function readArchiveFacts(file) {
     throw fsError(file, error3);
   }
   if (!info2.isDirectory()) return readFileFacts(file, { name: file });
-  const toc = path3.join(file, "toc.dat");
+  const toc = path5.join(file, "toc.dat");
   let tocInfo;
   try {
     tocInfo = await stat2(toc);
@@ -49158,7 +50313,7 @@ async function readArchiveFacts(file) {
   if (fromFiles !== void 0) facts.compression = fromFiles;
   return facts;
 }
-function toBuffer(chunk) {
+function toBuffer4(chunk) {
   if (Buffer.isBuffer(chunk)) return chunk;
   if (typeof chunk === "string") return Buffer.from(chunk);
   if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -49177,7 +50332,7 @@ function nodeStreamPuller(stream, name) {
   };
   return async () => {
     const buffered = take2();
-    if (buffered !== null) return toBuffer(buffered);
+    if (buffered !== null) return toBuffer4(buffered);
     if (isEnded()) return null;
     return new Promise((resolve, reject) => {
       const cleanup = () => {
@@ -49190,7 +50345,7 @@ function nodeStreamPuller(stream, name) {
         if (chunk === null) return;
         cleanup();
         try {
-          resolve(toBuffer(chunk));
+          resolve(toBuffer4(chunk));
         } catch (error3) {
           reject(error3);
         }
@@ -49218,10 +50373,78 @@ async function readArchiveFactsFromStream(stream, name) {
     const iterator = stream[Symbol.asyncIterator]();
     next = async () => {
       const step = await iterator.next();
-      return step.done ? null : toBuffer(step.value);
+      return step.done ? null : toBuffer4(step.value);
     };
   }
   return sniffChunks(next, { name: label });
+}
+
+// core/pg/compression.ts
+var COMPRESSION_METHODS_SINCE = 16;
+var GZIP_DEFAULT_LEVEL = 6;
+var LEVELS = {
+  gzip: [1, 9],
+  lz4: [1, 12],
+  zstd: [1, 22]
+};
+var EXPECTED = "expected auto, none, gzip[:1-9], lz4[:1-12] or zstd[:1-22]";
+function isAlgorithm(name) {
+  return name === "none" || name === "gzip" || name === "lz4" || name === "zstd";
+}
+function parseCompression(raw, input2 = "compress") {
+  const text2 = (raw ?? "").trim();
+  const lower = text2.toLowerCase();
+  if (lower === "" || lower === "auto") return "auto";
+  const m4 = /^([a-z0-9]+)(?::(.*))?$/.exec(lower);
+  const algorithm = m4?.[1];
+  if (!m4 || !isAlgorithm(algorithm))
+    throw new InputError(input2, `"${text2}" is not a compression; ${EXPECTED}`);
+  const levelText = m4[2];
+  if (levelText === void 0) return { algorithm };
+  if (algorithm === "none") throw new InputError(input2, `"${text2}": none takes no level; ${EXPECTED}`);
+  const [min, max] = LEVELS[algorithm];
+  const level = /^\d{1,3}$/.test(levelText) ? Number(levelText) : NaN;
+  if (!(level >= min && level <= max)) {
+    const hint = algorithm === "gzip" && level === 0 ? " (use none for no compression)" : "";
+    throw new InputError(input2, `"${text2}": ${algorithm} levels run from ${min} to ${max}${hint}`);
+  }
+  return { algorithm, level };
+}
+function resolveCompression(spec, clientMajor, format2, input2 = "compress") {
+  if (spec === "auto") {
+    if (format2 === "tar" || format2 === "plain") return { algorithm: "none" };
+    return clientMajor >= COMPRESSION_METHODS_SINCE ? { algorithm: "zstd", level: 1 } : { algorithm: "gzip", level: 1 };
+  }
+  if (format2 === "tar" && spec.algorithm !== "none") {
+    throw new InputError(
+      input2,
+      `pg_dump cannot compress the tar format; use none or auto, or the custom or directory format`
+    );
+  }
+  if ((spec.algorithm === "lz4" || spec.algorithm === "zstd") && clientMajor < COMPRESSION_METHODS_SINCE) {
+    throw new InputError(
+      input2,
+      `${spec.algorithm} needs pg_dump ${COMPRESSION_METHODS_SINCE} or newer, but the chosen client is pg_dump ${clientMajor}; use gzip or none`
+    );
+  }
+  return spec;
+}
+function compressionArg(spec, clientMajor) {
+  if (clientMajor >= COMPRESSION_METHODS_SINCE) {
+    const level = spec.level === void 0 ? "" : `:${spec.level}`;
+    return [`--compress=${spec.algorithm}${level}`];
+  }
+  switch (spec.algorithm) {
+    case "none":
+      return ["--compress=0"];
+    case "gzip":
+      return [`--compress=${spec.level ?? GZIP_DEFAULT_LEVEL}`];
+    default:
+      throw new InputError(
+        "compress",
+        `${spec.algorithm} needs pg_dump ${COMPRESSION_METHODS_SINCE} or newer, but the chosen client is pg_dump ${clientMajor}; use gzip or none`
+      );
+  }
 }
 
 // core/pg/policy.ts
@@ -49299,7 +50522,7 @@ async function chooseRestoreClient(inputs, catalog) {
   }
   const desired = desiredRestoreMajor(archive, target);
   const pinned = requested(request);
-  let version2;
+  let version;
   let reason;
   if (pinned) {
     if (archive.archiveVersion && compareArchiveVersions(archive.archiveVersion, maxArchiveVersionForMajor(pinned.major)) > 0) {
@@ -49308,7 +50531,7 @@ async function chooseRestoreClient(inputs, catalog) {
         `pg_restore ${formatVersion(pinned)} cannot read archive format ${archive.archiveVersion}; expected ${desired} or newer (or auto)`
       );
     }
-    version2 = pinned;
+    version = pinned;
     reason = `postgres-version pins ${formatVersion(pinned)}`;
   } else {
     const found = await lowestAvailable(
@@ -49317,7 +50540,7 @@ async function chooseRestoreClient(inputs, catalog) {
       `restoring into a PostgreSQL ${target.major} server`
     );
     warnings.push(...found.warnings);
-    version2 = { major: found.major };
+    version = { major: found.major };
     reason = found.major === target.major ? `the target server runs PostgreSQL ${formatVersion(target)}` : desired === target.major ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had` : `the archive (format ${archive.archiveVersion ?? "?"}) needs pg_restore ${desired} or newer`;
   }
   let path18 = archive.format === "plain" ? "psql" : "pg_restore";
@@ -49326,13 +50549,13 @@ async function chooseRestoreClient(inputs, catalog) {
     warnings.push(
       `restoring a PostgreSQL ${source ? formatVersion(source) : "?"} dump into PostgreSQL ${formatVersion(target)} (a downgrade, allowed): going through a filtered SQL script; objects the older server does not support will fail the restore`
     );
-  } else if (path18 === "pg_restore" && version2.major >= 17 && target.major <= 16) {
+  } else if (path18 === "pg_restore" && version.major >= 17 && target.major <= 16) {
     path18 = "script";
     warnings.push(
-      `pg_restore ${version2.major} sets transaction_timeout, which PostgreSQL ${target.major} does not know: restoring through a SQL script with that setting filtered out (no parallel restore on this path)`
+      `pg_restore ${version.major} sets transaction_timeout, which PostgreSQL ${target.major} does not know: restoring through a SQL script with that setting filtered out (no parallel restore on this path)`
     );
   }
-  return { version: version2, reason, warnings, path: path18 };
+  return { version, reason, warnings, path: path18 };
 }
 async function chooseCopyClients(source, target, request, allowDowngrade, catalog) {
   const dump = await chooseDumpClient(source, request, catalog);
@@ -49362,4847 +50585,6 @@ async function chooseInstallClient(server, request, catalog) {
     reason: "the newest client available (no server or version given)",
     warnings: []
   };
-}
-
-// core/pg/provision.ts
-import os7 from "node:os";
-import path9 from "node:path";
-
-// core/pg/client-tools.ts
-import { execFile } from "node:child_process";
-import { existsSync as existsSync3 } from "node:fs";
-import path5 from "node:path";
-import { promisify } from "node:util";
-
-// core/pg/platform.ts
-var TARGETS = {
-  "linux-x64-gnu": "x86_64-unknown-linux-gnu",
-  "linux-x64-musl": "x86_64-unknown-linux-musl",
-  "linux-arm64-gnu": "aarch64-unknown-linux-gnu",
-  "linux-arm64-musl": "aarch64-unknown-linux-musl",
-  "darwin-x64": "x86_64-apple-darwin",
-  "darwin-arm64": "aarch64-apple-darwin",
-  "win32-x64": "x86_64-pc-windows-msvc"
-};
-function currentPlatform() {
-  const info2 = { platform: process.platform, arch: process.arch };
-  if (process.platform === "linux") {
-    const report = process.report?.getReport();
-    info2.libc = report?.header?.glibcVersionRuntime ? "gnu" : "musl";
-  }
-  return info2;
-}
-function rustTarget(p4 = currentPlatform()) {
-  const key = p4.platform === "linux" ? `linux-${p4.arch}-${p4.libc ?? "gnu"}` : `${p4.platform}-${p4.arch}`;
-  const target = TARGETS[key];
-  if (!target) {
-    throw new PgferryError(
-      `no PostgreSQL client downloads for ${p4.platform}/${p4.arch}${p4.libc ? ` (${p4.libc})` : ""}; supported: linux x64/arm64 (gnu or musl), macOS x64/arm64, Windows x64 \u2014 install the client tools yourself and pass their bin directory`
-    );
-  }
-  return target;
-}
-function exeName(tool, p4 = currentPlatform()) {
-  return p4.platform === "win32" ? `${tool}.exe` : tool;
-}
-
-// core/pg/run.ts
-import { spawn as spawn2 } from "node:child_process";
-import { existsSync as existsSync2 } from "node:fs";
-import path4 from "node:path";
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
-
-// core/pg/child-watchdog.ts
-import { spawn } from "node:child_process";
-var WATCHDOG = `
-const groups = new Set();
-let rest = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
-  const lines = (rest + chunk).split('\\n');
-  rest = lines.pop();
-  for (const line of lines) {
-    const pid = Number(line.slice(1));
-    if (line[0] === '+') groups.add(pid); else groups.delete(pid);
-  }
-});
-const end = (signal) => { for (const pid of groups) { try { process.kill(-pid, signal); } catch {} } };
-process.stdin.on('end', () => {
-  end('SIGTERM');
-  if (groups.size === 0) process.exit(0);
-  setTimeout(() => { end('SIGKILL'); process.exit(0); }, 3000);
-});
-process.on('SIGINT', () => {});
-`;
-var watchdog;
-function started() {
-  if (watchdog && watchdog.exitCode === null && watchdog.stdin?.writable) return watchdog;
-  try {
-    const child = spawn(process.execPath, ["-e", WATCHDOG], {
-      detached: true,
-      stdio: ["pipe", "ignore", "ignore"],
-      // The watchdog must not inherit an --inspect or loader flag meant for pgferry itself.
-      env: { PATH: process.env.PATH ?? "" },
-      windowsHide: true
-    });
-    child.on("error", () => {
-    });
-    child.stdin?.on("error", () => {
-    });
-    child.unref();
-    child.stdin?.unref?.();
-    watchdog = child;
-    return child;
-  } catch {
-    return void 0;
-  }
-}
-var OWN_PROCESS_GROUPS = process.platform !== "win32";
-function watchGroup(pid) {
-  if (!OWN_PROCESS_GROUPS || pid === void 0) return;
-  started()?.stdin?.write(`+${pid}
-`);
-}
-function unwatchGroup(pid) {
-  if (!OWN_PROCESS_GROUPS || pid === void 0 || !watchdog) return;
-  watchdog.stdin?.write(`-${pid}
-`);
-}
-function signalTool(child, signal) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    if (OWN_PROCESS_GROUPS && child.pid !== void 0) process.kill(-child.pid, signal);
-    else child.kill(signal);
-  } catch {
-    child.kill(signal);
-  }
-}
-
-// core/pg/run.ts
-var STDERR_TAIL_BYTES = 8192;
-var KILL_GRACE_MS = 5e3;
-var BASE_ENV_KEYS = [
-  "PATH",
-  "HOME",
-  "USER",
-  "LANG",
-  "LC_ALL",
-  "LC_CTYPE",
-  "LC_MESSAGES",
-  "TZ",
-  "TMPDIR",
-  "TEMP",
-  "TMP",
-  "SYSTEMROOT",
-  "WINDIR"
-];
-function toolEnv(extra = {}) {
-  const env2 = {};
-  for (const key of BASE_ENV_KEYS) {
-    const value = process.env[key];
-    if (value !== void 0) env2[key] = value;
-  }
-  return { ...env2, ...extra };
-}
-var STAGED_MARKER = ".pgferry-staged";
-var stagedLibDirs = /* @__PURE__ */ new Map();
-function stagedLibraryEnv(binDir) {
-  if (!stagedLibDirs.has(binDir)) {
-    const libDir2 = path4.resolve(binDir, "..", "lib");
-    stagedLibDirs.set(binDir, existsSync2(path4.join(libDir2, STAGED_MARKER)) ? libDir2 : void 0);
-  }
-  const libDir = stagedLibDirs.get(binDir);
-  return libDir ? { LD_LIBRARY_PATH: libDir } : {};
-}
-function redact(text2, secrets = []) {
-  let out = text2;
-  for (const s4 of secrets) if (s4) out = out.split(s4).join("***");
-  return out;
-}
-async function runTool(o3) {
-  const name = path4.basename(o3.file);
-  if (o3.signal?.aborted) throw cancelled(name, o3.signal);
-  const started2 = Date.now();
-  const child = spawn2(o3.file, [...o3.args], {
-    env: toolEnv({ ...stagedLibraryEnv(path4.dirname(o3.file)), ...o3.env }),
-    shell: false,
-    stdio: [o3.stdin ? "pipe" : "ignore", o3.stdout === "ignore" ? "ignore" : "pipe", "pipe"],
-    windowsHide: true,
-    // A group of its own, which the watchdog ends should pgferry die without a word.
-    detached: OWN_PROCESS_GROUPS
-  });
-  watchGroup(child.pid);
-  child.once("close", () => unwatchGroup(child.pid));
-  let stderrTail = "";
-  child.stderr?.setEncoding("utf8");
-  child.stderr?.on("data", (chunk) => {
-    stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
-  });
-  let bytesOut = 0;
-  let captured = "";
-  const work = [];
-  if (child.stdout && o3.stdout !== "ignore") {
-    const meter = new Transform({
-      transform(chunk, _enc, done) {
-        bytesOut += chunk.length;
-        done(null, chunk);
-      }
-    });
-    if (o3.stdout === "capture" || o3.stdout === void 0) {
-      child.stdout.setEncoding("utf8");
-      work.push(
-        (async () => {
-          for await (const chunk of child.stdout) {
-            captured += chunk;
-            bytesOut += Buffer.byteLength(chunk);
-          }
-        })()
-      );
-    } else {
-      work.push(pipeline(child.stdout, meter, o3.stdout));
-    }
-  }
-  if (o3.stdin && child.stdin) {
-    const source = o3.stdin;
-    const sink = child.stdin;
-    sink.on("error", () => {
-    });
-    work.push(
-      new Promise((resolve, reject) => {
-        source.once("error", (e5) => {
-          signalTool(child, "SIGTERM");
-          reject(e5);
-        });
-        source.once("end", resolve);
-        child.once("close", (code) => {
-          source.unpipe(sink);
-          if (code === 0) source.resume();
-          else source.destroy();
-          resolve();
-        });
-        source.pipe(sink);
-      })
-    );
-  }
-  let abortTimer;
-  const onAbort = () => {
-    signalTool(child, "SIGTERM");
-    child.stdout?.destroy();
-    if (typeof o3.stdout === "object") o3.stdout.destroy();
-    abortTimer = setTimeout(() => signalTool(child, "SIGKILL"), KILL_GRACE_MS);
-    abortTimer.unref();
-  };
-  o3.signal?.addEventListener("abort", onAbort, { once: true });
-  const ticker = o3.onProgress && setInterval(() => {
-    const elapsedMs = Date.now() - started2;
-    const bytes = o3.measureBytes ? o3.measureBytes() : bytesOut;
-    o3.onProgress?.({ bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? bytes * 1e3 / elapsedMs : 0 });
-  }, o3.progressIntervalMs ?? 1e4);
-  ticker?.unref();
-  const exit = new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal }));
-  });
-  try {
-    let streamError;
-    const streams = Promise.all(work).catch((e5) => {
-      streamError = e5;
-      signalTool(child, "SIGTERM");
-    });
-    const result = await exit.catch((error3) => {
-      throw new PgferryError(`${name} could not be started: ${error3.message}`);
-    });
-    await streams;
-    if (o3.signal?.aborted) throw cancelled(name, o3.signal);
-    if (streamError) {
-      throw new KnockOnError(`${name}'s output could not be written: ${streamError.message}`, {
-        cause: streamError
-      });
-    }
-    if (result.code !== 0) {
-      throw new ToolError(name, result.code, result.signal, redact(stderrTail.trim(), o3.secrets));
-    }
-    return {
-      stdout: captured,
-      stderrTail: redact(stderrTail, o3.secrets),
-      bytesOut,
-      durationMs: Date.now() - started2
-    };
-  } finally {
-    if (ticker) clearInterval(ticker);
-    if (abortTimer) clearTimeout(abortTimer);
-    o3.signal?.removeEventListener("abort", onAbort);
-  }
-}
-function cancelled(name, signal) {
-  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? "cancelled");
-  return new KnockOnError(`${name} was cancelled: ${reason}`);
-}
-var KnockOnError = class extends PgferryError {
-  name = "KnockOnError";
-};
-async function settlePipeline(controller, parts) {
-  const results = await Promise.allSettled(
-    parts.map(
-      (p4) => p4.catch((error3) => {
-        if (!controller.signal.aborted) controller.abort(error3);
-        throw error3;
-      })
-    )
-  );
-  const errors = results.flatMap((r5) => r5.status === "rejected" ? [r5.reason] : []);
-  if (errors.length) throw errors.find((e5) => !(e5 instanceof KnockOnError)) ?? errors[0];
-  return results.map((r5) => r5.value);
-}
-
-// core/pg/client-tools.ts
-var CLIENT_TOOLS = ["pg_dump", "pg_restore", "psql", "pg_dumpall"];
-function toolPath(tools, tool) {
-  return path5.join(tools.binDir, exeName(tool));
-}
-function hasClientTools(binDir) {
-  return CLIENT_TOOLS.every((t) => existsSync3(path5.join(binDir, exeName(t))));
-}
-var run = promisify(execFile);
-async function toolVersion(binDir, tool) {
-  const file = path5.join(binDir, exeName(tool));
-  let stdout;
-  try {
-    ({ stdout } = await run(file, ["--version"], {
-      timeout: 2e4,
-      env: { PATH: process.env.PATH ?? "", ...stagedLibraryEnv(binDir) }
-    }));
-  } catch (error3) {
-    throw new PgferryError(`${file} does not run: ${error3.message.split("\n")[0] ?? ""}`);
-  }
-  const version2 = parseVersionString(stdout.replace(/^[^)]*\)/, ""));
-  if (!version2) throw new PgferryError(`${file} --version printed no version: ${stdout.trim()}`);
-  return version2;
-}
-async function probeClientVersion(binDir) {
-  const versions2 = await Promise.all(CLIENT_TOOLS.map((tool) => toolVersion(binDir, tool)));
-  const found = versions2[0];
-  if (!found) throw new PgferryError(`${binDir} holds no client tools`);
-  versions2.forEach((version2, i5) => {
-    if (found.major !== version2.major || found.minor !== version2.minor) {
-      throw new PgferryError(
-        `${binDir} mixes versions: ${formatVersion(found)} and ${CLIENT_TOOLS[i5]} ${formatVersion(version2)}`
-      );
-    }
-  });
-  return found;
-}
-async function verifyClientTools(binDir, want, source) {
-  const version2 = await probeClientVersion(binDir);
-  if (version2.major !== want.major || want.minor !== void 0 && version2.minor !== want.minor) {
-    throw new PgferryError(
-      `the client tools in ${binDir} are version ${formatVersion(version2)}, but ${formatVersion(want)} was asked for`
-    );
-  }
-  return { binDir, version: version2, source };
-}
-
-// core/pg/client-download.ts
-import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir as mkdir3, rm as rm3, writeFile as writeFile2 } from "node:fs/promises";
-import path7 from "node:path";
-import { Transform as Transform3 } from "node:stream";
-import { pipeline as pipeline3 } from "node:stream/promises";
-
-// core/network-limits.ts
-var LIMITS_ENV = "PGFERRY_NETWORK_LIMITS";
-var DEFAULT_NETWORK_LIMITS = {
-  connectMs: 15e3,
-  idleMs: 6e4,
-  totalMs: 15 * 6e4,
-  downloadBytes: 256 * 1024 * 1024,
-  metadataBytes: 32 * 1024 * 1024,
-  unpackBytes: 1024 * 1024 * 1024,
-  unpackEntries: 1e4
-};
-var NAMES = {
-  "connect-ms": "connectMs",
-  "idle-ms": "idleMs",
-  "total-ms": "totalMs",
-  "download-bytes": "downloadBytes",
-  "metadata-bytes": "metadataBytes",
-  "unpack-bytes": "unpackBytes",
-  "unpack-entries": "unpackEntries"
-};
-function parseNetworkLimits(text2) {
-  const limits = { ...DEFAULT_NETWORK_LIMITS };
-  for (const part of (text2 ?? "").split(",")) {
-    const item = part.trim();
-    if (!item) continue;
-    const [name = "", value = "", ...rest] = item.split("=").map((s4) => s4.trim());
-    const key = NAMES[name];
-    if (!key) {
-      throw new PgferryError(
-        `${LIMITS_ENV}: unknown limit "${name}"; expected one of ${Object.keys(NAMES).join(", ")}`
-      );
-    }
-    if (rest.length > 0 || !/^[1-9]\d*$/.test(value) || !Number.isSafeInteger(Number(value))) {
-      throw new PgferryError(`${LIMITS_ENV}: ${name} must be a positive integer, got "${value}"`);
-    }
-    limits[key] = Number(value);
-  }
-  return limits;
-}
-function networkLimits(env2 = process.env) {
-  return parseNetworkLimits(env2[LIMITS_ENV]);
-}
-function formatMs(ms2) {
-  return ms2 % 1e3 === 0 ? `${ms2 / 1e3} s` : `${ms2} ms`;
-}
-function formatBytes(bytes) {
-  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
-  return `${bytes} bytes`;
-}
-
-// core/pg/client-unpack.ts
-import { createReadStream } from "node:fs";
-import { createGunzip } from "node:zlib";
-
-// node_modules/tar/dist/esm/index.min.js
-import Qr from "events";
-import I from "fs";
-import { EventEmitter as Di } from "node:events";
-import Cs from "node:stream";
-import { StringDecoder as Hr } from "node:string_decoder";
-import cr from "node:path";
-import Kt from "node:fs";
-import { dirname as Fn, parse as kn } from "path";
-import { EventEmitter as Dn } from "events";
-import zi from "assert";
-import { Buffer as Ot } from "buffer";
-import * as Ps from "zlib";
-import en from "zlib";
-import { posix as Zt } from "node:path";
-import { basename as _n } from "node:path";
-import mi from "fs";
-import X from "fs";
-import js from "path";
-import { win32 as Pn } from "node:path";
-import ar from "path";
-import Br from "node:fs";
-import co from "node:assert";
-import { randomBytes as Mr } from "node:crypto";
-import u from "node:fs";
-import R from "node:path";
-import pr from "fs";
-import wi from "node:fs";
-import we from "node:path";
-import k from "node:fs";
-import ro from "node:fs/promises";
-import Si from "node:path";
-import { join as xr } from "node:path";
-import v from "node:fs";
-import Pr from "node:path";
-var zr = Object.defineProperty;
-var Ur = (s4, t) => {
-  for (var e5 in t) zr(s4, e5, { get: t[e5], enumerable: true });
-};
-var Ds = typeof process == "object" && process ? process : { stdout: null, stderr: null };
-var Wr = (s4) => !!s4 && typeof s4 == "object" && (s4 instanceof A || s4 instanceof Cs || Gr(s4) || Zr(s4));
-var Gr = (s4) => !!s4 && typeof s4 == "object" && s4 instanceof Di && typeof s4.pipe == "function" && s4.pipe !== Cs.Writable.prototype.pipe;
-var Zr = (s4) => !!s4 && typeof s4 == "object" && s4 instanceof Di && typeof s4.write == "function" && typeof s4.end == "function";
-var Q = /* @__PURE__ */ Symbol("EOF");
-var J = /* @__PURE__ */ Symbol("maybeEmitEnd");
-var nt = /* @__PURE__ */ Symbol("emittedEnd");
-var De = /* @__PURE__ */ Symbol("emittingEnd");
-var qt = /* @__PURE__ */ Symbol("emittedError");
-var Ne = /* @__PURE__ */ Symbol("closed");
-var Ns = /* @__PURE__ */ Symbol("read");
-var Ae = /* @__PURE__ */ Symbol("flush");
-var As = /* @__PURE__ */ Symbol("flushChunk");
-var z = /* @__PURE__ */ Symbol("encoding");
-var Mt = /* @__PURE__ */ Symbol("decoder");
-var g = /* @__PURE__ */ Symbol("flowing");
-var Qt = /* @__PURE__ */ Symbol("paused");
-var Bt = /* @__PURE__ */ Symbol("resume");
-var b = /* @__PURE__ */ Symbol("buffer");
-var N = /* @__PURE__ */ Symbol("pipes");
-var _ = /* @__PURE__ */ Symbol("bufferLength");
-var bi = /* @__PURE__ */ Symbol("bufferPush");
-var Ie = /* @__PURE__ */ Symbol("bufferShift");
-var L = /* @__PURE__ */ Symbol("objectMode");
-var S = /* @__PURE__ */ Symbol("destroyed");
-var _i = /* @__PURE__ */ Symbol("error");
-var Oi = /* @__PURE__ */ Symbol("emitData");
-var Is = /* @__PURE__ */ Symbol("emitEnd");
-var Ti = /* @__PURE__ */ Symbol("emitEnd2");
-var Z = /* @__PURE__ */ Symbol("async");
-var xi = /* @__PURE__ */ Symbol("abort");
-var Ce = /* @__PURE__ */ Symbol("aborted");
-var Jt = /* @__PURE__ */ Symbol("signal");
-var Rt = /* @__PURE__ */ Symbol("dataListeners");
-var C = /* @__PURE__ */ Symbol("discarded");
-var jt = (s4) => Promise.resolve().then(s4);
-var Yr = (s4) => s4();
-var Kr = (s4) => s4 === "end" || s4 === "finish" || s4 === "prefinish";
-var Vr = (s4) => s4 instanceof ArrayBuffer || !!s4 && typeof s4 == "object" && s4.constructor && s4.constructor.name === "ArrayBuffer" && s4.byteLength >= 0;
-var $r = (s4) => !Buffer.isBuffer(s4) && ArrayBuffer.isView(s4);
-var Fe = class {
-  src;
-  dest;
-  opts;
-  ondrain;
-  constructor(t, e5, i5) {
-    this.src = t, this.dest = e5, this.opts = i5, this.ondrain = () => t[Bt](), this.dest.on("drain", this.ondrain);
-  }
-  unpipe() {
-    this.dest.removeListener("drain", this.ondrain);
-  }
-  proxyErrors(t) {
-  }
-  end() {
-    this.unpipe(), this.opts.end && this.dest.end();
-  }
-};
-var Li = class extends Fe {
-  unpipe() {
-    this.src.removeListener("error", this.proxyErrors), super.unpipe();
-  }
-  constructor(t, e5, i5) {
-    super(t, e5, i5), this.proxyErrors = (r5) => this.dest.emit("error", r5), t.on("error", this.proxyErrors);
-  }
-};
-var Xr = (s4) => !!s4.objectMode;
-var qr = (s4) => !s4.objectMode && !!s4.encoding && s4.encoding !== "buffer";
-var A = class extends Di {
-  [g] = false;
-  [Qt] = false;
-  [N] = [];
-  [b] = [];
-  [L];
-  [z];
-  [Z];
-  [Mt];
-  [Q] = false;
-  [nt] = false;
-  [De] = false;
-  [Ne] = false;
-  [qt] = null;
-  [_] = 0;
-  [S] = false;
-  [Jt];
-  [Ce] = false;
-  [Rt] = 0;
-  [C] = false;
-  writable = true;
-  readable = true;
-  constructor(...t) {
-    let e5 = t[0] || {};
-    if (super(), e5.objectMode && typeof e5.encoding == "string") throw new TypeError("Encoding and objectMode may not be used together");
-    Xr(e5) ? (this[L] = true, this[z] = null) : qr(e5) ? (this[z] = e5.encoding, this[L] = false) : (this[L] = false, this[z] = null), this[Z] = !!e5.async, this[Mt] = this[z] ? new Hr(this[z]) : null, e5 && e5.debugExposeBuffer === true && Object.defineProperty(this, "buffer", { get: () => this[b] }), e5 && e5.debugExposePipes === true && Object.defineProperty(this, "pipes", { get: () => this[N] });
-    let { signal: i5 } = e5;
-    i5 && (this[Jt] = i5, i5.aborted ? this[xi]() : i5.addEventListener("abort", () => this[xi]()));
-  }
-  get bufferLength() {
-    return this[_];
-  }
-  get encoding() {
-    return this[z];
-  }
-  set encoding(t) {
-    throw new Error("Encoding must be set at instantiation time");
-  }
-  setEncoding(t) {
-    throw new Error("Encoding must be set at instantiation time");
-  }
-  get objectMode() {
-    return this[L];
-  }
-  set objectMode(t) {
-    throw new Error("objectMode must be set at instantiation time");
-  }
-  get async() {
-    return this[Z];
-  }
-  set async(t) {
-    this[Z] = this[Z] || !!t;
-  }
-  [xi]() {
-    this[Ce] = true, this.emit("abort", this[Jt]?.reason), this.destroy(this[Jt]?.reason);
-  }
-  get aborted() {
-    return this[Ce];
-  }
-  set aborted(t) {
-  }
-  write(t, e5, i5) {
-    if (this[Ce]) return false;
-    if (this[Q]) throw new Error("write after end");
-    if (this[S]) return this.emit("error", Object.assign(new Error("Cannot call write after a stream was destroyed"), { code: "ERR_STREAM_DESTROYED" })), true;
-    typeof e5 == "function" && (i5 = e5, e5 = "utf8"), e5 || (e5 = "utf8");
-    let r5 = this[Z] ? jt : Yr;
-    if (!this[L] && !Buffer.isBuffer(t)) {
-      if ($r(t)) t = Buffer.from(t.buffer, t.byteOffset, t.byteLength);
-      else if (Vr(t)) t = Buffer.from(t);
-      else if (typeof t != "string") throw new Error("Non-contiguous data written to non-objectMode stream");
-    }
-    return this[L] ? (this[g] && this[_] !== 0 && this[Ae](true), this[g] ? this.emit("data", t) : this[bi](t), this[_] !== 0 && this.emit("readable"), i5 && r5(i5), this[g]) : t.length ? (typeof t == "string" && !(e5 === this[z] && !this[Mt]?.lastNeed) && (t = Buffer.from(t, e5)), Buffer.isBuffer(t) && this[z] && (t = this[Mt].write(t)), this[g] && this[_] !== 0 && this[Ae](true), this[g] ? this.emit("data", t) : this[bi](t), this[_] !== 0 && this.emit("readable"), i5 && r5(i5), this[g]) : (this[_] !== 0 && this.emit("readable"), i5 && r5(i5), this[g]);
-  }
-  read(t) {
-    if (this[S]) return null;
-    if (this[C] = false, this[_] === 0 || t === 0 || t && t > this[_]) return this[J](), null;
-    this[L] && (t = null), this[b].length > 1 && !this[L] && (this[b] = [this[z] ? this[b].join("") : Buffer.concat(this[b], this[_])]);
-    let e5 = this[Ns](t || null, this[b][0]);
-    return this[J](), e5;
-  }
-  [Ns](t, e5) {
-    if (this[L]) this[Ie]();
-    else {
-      let i5 = e5;
-      t === i5.length || t === null ? this[Ie]() : typeof i5 == "string" ? (this[b][0] = i5.slice(t), e5 = i5.slice(0, t), this[_] -= t) : (this[b][0] = i5.subarray(t), e5 = i5.subarray(0, t), this[_] -= t);
-    }
-    return this.emit("data", e5), !this[b].length && !this[Q] && this.emit("drain"), e5;
-  }
-  end(t, e5, i5) {
-    return typeof t == "function" && (i5 = t, t = void 0), typeof e5 == "function" && (i5 = e5, e5 = "utf8"), t !== void 0 && this.write(t, e5), i5 && this.once("end", i5), this[Q] = true, this.writable = false, (this[g] || !this[Qt]) && this[J](), this;
-  }
-  [Bt]() {
-    this[S] || (!this[Rt] && !this[N].length && (this[C] = true), this[Qt] = false, this[g] = true, this.emit("resume"), this[b].length ? this[Ae]() : this[Q] ? this[J]() : this.emit("drain"));
-  }
-  resume() {
-    return this[Bt]();
-  }
-  pause() {
-    this[g] = false, this[Qt] = true, this[C] = false;
-  }
-  get destroyed() {
-    return this[S];
-  }
-  get flowing() {
-    return this[g];
-  }
-  get paused() {
-    return this[Qt];
-  }
-  [bi](t) {
-    this[L] ? this[_] += 1 : this[_] += t.length, this[b].push(t);
-  }
-  [Ie]() {
-    return this[L] ? this[_] -= 1 : this[_] -= this[b][0].length, this[b].shift();
-  }
-  [Ae](t = false) {
-    do
-      ;
-    while (this[As](this[Ie]()) && this[b].length);
-    !t && !this[b].length && !this[Q] && this.emit("drain");
-  }
-  [As](t) {
-    return this.emit("data", t), this[g];
-  }
-  pipe(t, e5) {
-    if (this[S]) return t;
-    this[C] = false;
-    let i5 = this[nt];
-    return e5 = e5 || {}, t === Ds.stdout || t === Ds.stderr ? e5.end = false : e5.end = e5.end !== false, e5.proxyErrors = !!e5.proxyErrors, i5 ? e5.end && t.end() : (this[N].push(e5.proxyErrors ? new Li(this, t, e5) : new Fe(this, t, e5)), this[Z] ? jt(() => this[Bt]()) : this[Bt]()), t;
-  }
-  unpipe(t) {
-    let e5 = this[N].find((i5) => i5.dest === t);
-    e5 && (this[N].length === 1 ? (this[g] && this[Rt] === 0 && (this[g] = false), this[N] = []) : this[N].splice(this[N].indexOf(e5), 1), e5.unpipe());
-  }
-  addListener(t, e5) {
-    return this.on(t, e5);
-  }
-  on(t, e5) {
-    let i5 = super.on(t, e5);
-    if (t === "data") this[C] = false, this[Rt]++, !this[N].length && !this[g] && this[Bt]();
-    else if (t === "readable" && this[_] !== 0) super.emit("readable");
-    else if (Kr(t) && this[nt]) super.emit(t), this.removeAllListeners(t);
-    else if (t === "error" && this[qt]) {
-      let r5 = e5;
-      this[Z] ? jt(() => r5.call(this, this[qt])) : r5.call(this, this[qt]);
-    }
-    return i5;
-  }
-  removeListener(t, e5) {
-    return this.off(t, e5);
-  }
-  off(t, e5) {
-    let i5 = super.off(t, e5);
-    return t === "data" && (this[Rt] = this.listeners("data").length, this[Rt] === 0 && !this[C] && !this[N].length && (this[g] = false)), i5;
-  }
-  removeAllListeners(t) {
-    let e5 = super.removeAllListeners(t);
-    return (t === "data" || t === void 0) && (this[Rt] = 0, !this[C] && !this[N].length && (this[g] = false)), e5;
-  }
-  get emittedEnd() {
-    return this[nt];
-  }
-  [J]() {
-    !this[De] && !this[nt] && !this[S] && this[b].length === 0 && this[Q] && (this[De] = true, this.emit("end"), this.emit("prefinish"), this.emit("finish"), this[Ne] && this.emit("close"), this[De] = false);
-  }
-  emit(t, ...e5) {
-    let i5 = e5[0];
-    if (t !== "error" && t !== "close" && t !== S && this[S]) return false;
-    if (t === "data") return !this[L] && !i5 ? false : this[Z] ? (jt(() => this[Oi](i5)), true) : this[Oi](i5);
-    if (t === "end") return this[Is]();
-    if (t === "close") {
-      if (this[Ne] = true, !this[nt] && !this[S]) return false;
-      let n3 = super.emit("close");
-      return this.removeAllListeners("close"), n3;
-    } else if (t === "error") {
-      this[qt] = i5, super.emit(_i, i5);
-      let n3 = !this[Jt] || this.listeners("error").length ? super.emit("error", i5) : false;
-      return this[J](), n3;
-    } else if (t === "resume") {
-      let n3 = super.emit("resume");
-      return this[J](), n3;
-    } else if (t === "finish" || t === "prefinish") {
-      let n3 = super.emit(t);
-      return this.removeAllListeners(t), n3;
-    }
-    let r5 = super.emit(t, ...e5);
-    return this[J](), r5;
-  }
-  [Oi](t) {
-    for (let i5 of this[N]) i5.dest.write(t) === false && this.pause();
-    let e5 = this[C] ? false : super.emit("data", t);
-    return this[J](), e5;
-  }
-  [Is]() {
-    return this[nt] ? false : (this[nt] = true, this.readable = false, this[Z] ? (jt(() => this[Ti]()), true) : this[Ti]());
-  }
-  [Ti]() {
-    if (this[Mt]) {
-      let e5 = this[Mt].end();
-      if (e5) {
-        for (let i5 of this[N]) i5.dest.write(e5);
-        this[C] || super.emit("data", e5);
-      }
-    }
-    for (let e5 of this[N]) e5.end();
-    let t = super.emit("end");
-    return this.removeAllListeners("end"), t;
-  }
-  async collect() {
-    let t = Object.assign([], { dataLength: 0 });
-    this[L] || (t.dataLength = 0);
-    let e5 = this.promise();
-    return this.on("data", (i5) => {
-      t.push(i5), this[L] || (t.dataLength += i5.length);
-    }), await e5, t;
-  }
-  async concat() {
-    if (this[L]) throw new Error("cannot concat in objectMode");
-    let t = await this.collect();
-    return this[z] ? t.join("") : Buffer.concat(t, t.dataLength);
-  }
-  async promise() {
-    return new Promise((t, e5) => {
-      this.on(S, () => e5(new Error("stream destroyed"))), this.on("error", (i5) => e5(i5)), this.on("end", () => t());
-    });
-  }
-  [Symbol.asyncIterator]() {
-    this[C] = false;
-    let t = false, e5 = async () => (this.pause(), t = true, { value: void 0, done: true });
-    return { next: () => {
-      if (t) return e5();
-      let r5 = this.read();
-      if (r5 !== null) return Promise.resolve({ done: false, value: r5 });
-      if (this[Q]) return e5();
-      let n3, o3, h5 = (d5) => {
-        this.off("data", a5), this.off("end", l3), this.off(S, c5), e5(), o3(d5);
-      }, a5 = (d5) => {
-        this.off("error", h5), this.off("end", l3), this.off(S, c5), this.pause(), n3({ value: d5, done: !!this[Q] });
-      }, l3 = () => {
-        this.off("error", h5), this.off("data", a5), this.off(S, c5), e5(), n3({ done: true, value: void 0 });
-      }, c5 = () => h5(new Error("stream destroyed"));
-      return new Promise((d5, y) => {
-        o3 = y, n3 = d5, this.once(S, c5), this.once("error", h5), this.once("end", l3), this.once("data", a5);
-      });
-    }, throw: e5, return: e5, [Symbol.asyncIterator]() {
-      return this;
-    }, [Symbol.asyncDispose]: async () => {
-    } };
-  }
-  [Symbol.iterator]() {
-    this[C] = false;
-    let t = false, e5 = () => (this.pause(), this.off(_i, e5), this.off(S, e5), this.off("end", e5), t = true, { done: true, value: void 0 }), i5 = () => {
-      if (t) return e5();
-      let r5 = this.read();
-      return r5 === null ? e5() : { done: false, value: r5 };
-    };
-    return this.once("end", e5), this.once(_i, e5), this.once(S, e5), { next: i5, throw: e5, return: e5, [Symbol.iterator]() {
-      return this;
-    }, [Symbol.dispose]: () => {
-    } };
-  }
-  destroy(t) {
-    if (this[S]) return t ? this.emit("error", t) : this.emit(S), this;
-    this[S] = true, this[C] = true, this[b].length = 0, this[_] = 0;
-    let e5 = this;
-    return typeof e5.close == "function" && !this[Ne] && e5.close(), t ? this.emit("error", t) : this.emit(S), this;
-  }
-  static get isStream() {
-    return Wr;
-  }
-};
-var Jr = I.writev;
-var ht = /* @__PURE__ */ Symbol("_autoClose");
-var H = /* @__PURE__ */ Symbol("_close");
-var te = /* @__PURE__ */ Symbol("_ended");
-var m = /* @__PURE__ */ Symbol("_fd");
-var Ni = /* @__PURE__ */ Symbol("_finished");
-var tt = /* @__PURE__ */ Symbol("_flags");
-var Ai = /* @__PURE__ */ Symbol("_flush");
-var ki = /* @__PURE__ */ Symbol("_handleChunk");
-var vi = /* @__PURE__ */ Symbol("_makeBuf");
-var ie = /* @__PURE__ */ Symbol("_mode");
-var ke = /* @__PURE__ */ Symbol("_needDrain");
-var Ut = /* @__PURE__ */ Symbol("_onerror");
-var Ht = /* @__PURE__ */ Symbol("_onopen");
-var Ii = /* @__PURE__ */ Symbol("_onread");
-var Pt = /* @__PURE__ */ Symbol("_onwrite");
-var at = /* @__PURE__ */ Symbol("_open");
-var U = /* @__PURE__ */ Symbol("_path");
-var ot = /* @__PURE__ */ Symbol("_pos");
-var Y = /* @__PURE__ */ Symbol("_queue");
-var zt = /* @__PURE__ */ Symbol("_read");
-var Ci = /* @__PURE__ */ Symbol("_readSize");
-var j = /* @__PURE__ */ Symbol("_reading");
-var ee = /* @__PURE__ */ Symbol("_remain");
-var Fi = /* @__PURE__ */ Symbol("_size");
-var ve = /* @__PURE__ */ Symbol("_write");
-var gt = /* @__PURE__ */ Symbol("_writing");
-var Me = /* @__PURE__ */ Symbol("_defaultFlag");
-var bt = /* @__PURE__ */ Symbol("_errored");
-var _t = class extends A {
-  [bt] = false;
-  [m];
-  [U];
-  [Ci];
-  [j] = false;
-  [Fi];
-  [ee];
-  [ht];
-  constructor(t, e5) {
-    if (e5 = e5 || {}, super(e5), this.readable = true, this.writable = false, typeof t != "string") throw new TypeError("path must be a string");
-    this[bt] = false, this[m] = typeof e5.fd == "number" ? e5.fd : void 0, this[U] = t, this[Ci] = e5.readSize || 16 * 1024 * 1024, this[j] = false, this[Fi] = typeof e5.size == "number" ? e5.size : 1 / 0, this[ee] = this[Fi], this[ht] = typeof e5.autoClose == "boolean" ? e5.autoClose : true, typeof this[m] == "number" ? this[zt]() : this[at]();
-  }
-  get fd() {
-    return this[m];
-  }
-  get path() {
-    return this[U];
-  }
-  write() {
-    throw new TypeError("this is a readable stream");
-  }
-  end() {
-    throw new TypeError("this is a readable stream");
-  }
-  [at]() {
-    I.open(this[U], "r", (t, e5) => this[Ht](t, e5));
-  }
-  [Ht](t, e5) {
-    t ? this[Ut](t) : (this[m] = e5, this.emit("open", e5), this[zt]());
-  }
-  [vi]() {
-    return Buffer.allocUnsafe(Math.min(this[Ci], this[ee]));
-  }
-  [zt]() {
-    if (!this[j]) {
-      this[j] = true;
-      let t = this[vi]();
-      if (t.length === 0) return process.nextTick(() => this[Ii](null, 0, t));
-      I.read(this[m], t, 0, t.length, null, (e5, i5, r5) => this[Ii](e5, i5, r5));
-    }
-  }
-  [Ii](t, e5, i5) {
-    this[j] = false, t ? this[Ut](t) : this[ki](e5, i5) && this[zt]();
-  }
-  [H]() {
-    if (this[ht] && typeof this[m] == "number") {
-      let t = this[m];
-      this[m] = void 0, I.close(t, (e5) => e5 ? this.emit("error", e5) : this.emit("close"));
-    }
-  }
-  [Ut](t) {
-    this[j] = true, this[H](), this.emit("error", t);
-  }
-  [ki](t, e5) {
-    let i5 = false;
-    return this[ee] -= t, t > 0 && (i5 = super.write(t < e5.length ? e5.subarray(0, t) : e5)), (t === 0 || this[ee] <= 0) && (i5 = false, this[H](), super.end()), i5;
-  }
-  emit(t, ...e5) {
-    switch (t) {
-      case "prefinish":
-      case "finish":
-        return false;
-      case "drain":
-        return typeof this[m] == "number" && this[zt](), false;
-      case "error":
-        return this[bt] ? false : (this[bt] = true, super.emit(t, ...e5));
-      default:
-        return super.emit(t, ...e5);
-    }
-  }
-};
-var Be = class extends _t {
-  [at]() {
-    let t = true;
-    try {
-      this[Ht](null, I.openSync(this[U], "r")), t = false;
-    } finally {
-      t && this[H]();
-    }
-  }
-  [zt]() {
-    let t = true;
-    try {
-      if (!this[j]) {
-        this[j] = true;
-        do {
-          let e5 = this[vi](), i5 = e5.length === 0 ? 0 : I.readSync(this[m], e5, 0, e5.length, null);
-          if (!this[ki](i5, e5)) break;
-        } while (true);
-        this[j] = false;
-      }
-      t = false;
-    } finally {
-      t && this[H]();
-    }
-  }
-  [H]() {
-    if (this[ht] && typeof this[m] == "number") {
-      let t = this[m];
-      this[m] = void 0, I.closeSync(t), this.emit("close");
-    }
-  }
-};
-var et = class extends Qr {
-  readable = false;
-  writable = true;
-  [bt] = false;
-  [gt] = false;
-  [te] = false;
-  [Y] = [];
-  [ke] = false;
-  [U];
-  [ie];
-  [ht];
-  [m];
-  [Me];
-  [tt];
-  [Ni] = false;
-  [ot];
-  constructor(t, e5) {
-    e5 = e5 || {}, super(e5), this[U] = t, this[m] = typeof e5.fd == "number" ? e5.fd : void 0, this[ie] = e5.mode === void 0 ? 438 : e5.mode, this[ot] = typeof e5.start == "number" ? e5.start : void 0, this[ht] = typeof e5.autoClose == "boolean" ? e5.autoClose : true;
-    let i5 = this[ot] !== void 0 ? "r+" : "w";
-    this[Me] = e5.flags === void 0, this[tt] = e5.flags === void 0 ? i5 : e5.flags, this[m] === void 0 && this[at]();
-  }
-  emit(t, ...e5) {
-    if (t === "error") {
-      if (this[bt]) return false;
-      this[bt] = true;
-    }
-    return super.emit(t, ...e5);
-  }
-  get fd() {
-    return this[m];
-  }
-  get path() {
-    return this[U];
-  }
-  [Ut](t) {
-    this[H](), this[gt] = true, this.emit("error", t);
-  }
-  [at]() {
-    I.open(this[U], this[tt], this[ie], (t, e5) => this[Ht](t, e5));
-  }
-  [Ht](t, e5) {
-    this[Me] && this[tt] === "r+" && t && t.code === "ENOENT" ? (this[tt] = "w", this[at]()) : t ? this[Ut](t) : (this[m] = e5, this.emit("open", e5), this[gt] || this[Ai]());
-  }
-  end(t, e5) {
-    return t && this.write(t, e5), this[te] = true, !this[gt] && !this[Y].length && typeof this[m] == "number" && this[Pt](null, 0), this;
-  }
-  write(t, e5) {
-    return typeof t == "string" && (t = Buffer.from(t, e5)), this[te] ? (this.emit("error", new Error("write() after end()")), false) : this[m] === void 0 || this[gt] || this[Y].length ? (this[Y].push(t), this[ke] = true, false) : (this[gt] = true, this[ve](t), true);
-  }
-  [ve](t) {
-    I.write(this[m], t, 0, t.length, this[ot], (e5, i5) => this[Pt](e5, i5));
-  }
-  [Pt](t, e5) {
-    t ? this[Ut](t) : (this[ot] !== void 0 && typeof e5 == "number" && (this[ot] += e5), this[Y].length ? this[Ai]() : (this[gt] = false, this[te] && !this[Ni] ? (this[Ni] = true, this[H](), this.emit("finish")) : this[ke] && (this[ke] = false, this.emit("drain"))));
-  }
-  [Ai]() {
-    if (this[Y].length === 0) this[te] && this[Pt](null, 0);
-    else if (this[Y].length === 1) this[ve](this[Y].pop());
-    else {
-      let t = this[Y];
-      this[Y] = [], Jr(this[m], t, this[ot], (e5, i5) => this[Pt](e5, i5));
-    }
-  }
-  [H]() {
-    if (this[ht] && typeof this[m] == "number") {
-      let t = this[m];
-      this[m] = void 0, I.close(t, (e5) => e5 ? this.emit("error", e5) : this.emit("close"));
-    }
-  }
-};
-var Wt = class extends et {
-  [at]() {
-    let t;
-    if (this[Me] && this[tt] === "r+") try {
-      t = I.openSync(this[U], this[tt], this[ie]);
-    } catch (e5) {
-      if (e5?.code === "ENOENT") return this[tt] = "w", this[at]();
-      throw e5;
-    }
-    else t = I.openSync(this[U], this[tt], this[ie]);
-    this[Ht](null, t);
-  }
-  [H]() {
-    if (this[ht] && typeof this[m] == "number") {
-      let t = this[m];
-      this[m] = void 0, I.closeSync(t), this.emit("close");
-    }
-  }
-  [ve](t) {
-    let e5 = true;
-    try {
-      this[Pt](null, I.writeSync(this[m], t, 0, t.length, this[ot])), e5 = false;
-    } finally {
-      if (e5) try {
-        this[H]();
-      } catch {
-      }
-    }
-  }
-};
-var jr = /* @__PURE__ */ new Map([["C", "cwd"], ["f", "file"], ["z", "gzip"], ["P", "preservePaths"], ["U", "unlink"], ["strip-components", "strip"], ["stripComponents", "strip"], ["keep-newer", "newer"], ["keepNewer", "newer"], ["keep-newer-files", "newer"], ["keepNewerFiles", "newer"], ["k", "keep"], ["keep-existing", "keep"], ["keepExisting", "keep"], ["m", "noMtime"], ["no-mtime", "noMtime"], ["p", "preserveOwner"], ["L", "follow"], ["h", "follow"], ["onentry", "onReadEntry"]]);
-var Fs = (s4) => !!s4.sync && !!s4.file;
-var ks = (s4) => !s4.sync && !!s4.file;
-var vs = (s4) => !!s4.sync && !s4.file;
-var Ms = (s4) => !s4.sync && !s4.file;
-var Bs = (s4) => !!s4.file;
-var tn = (s4) => {
-  let t = jr.get(s4);
-  return t || s4;
-};
-var se = (s4 = {}) => {
-  if (!s4) return {};
-  let t = {};
-  for (let [e5, i5] of Object.entries(s4)) {
-    let r5 = tn(e5);
-    t[r5] = i5;
-  }
-  return t.chmod === void 0 && t.noChmod === false && (t.chmod = true), delete t.noChmod, t;
-};
-var K = (s4, t, e5, i5, r5) => Object.assign((n3 = [], o3, h5) => {
-  Array.isArray(n3) && (o3 = n3, n3 = {}), typeof o3 == "function" && (h5 = o3, o3 = void 0), o3 = o3 ? Array.from(o3) : [];
-  let a5 = se(n3);
-  if (r5?.(a5, o3), Fs(a5)) {
-    if (typeof h5 == "function") throw new TypeError("callback not supported for sync tar functions");
-    return s4(a5, o3);
-  } else if (ks(a5)) {
-    let l3 = t(a5, o3);
-    return h5 ? l3.then(() => h5(), h5) : l3;
-  } else if (vs(a5)) {
-    if (typeof h5 == "function") throw new TypeError("callback not supported for sync tar functions");
-    return e5(a5, o3);
-  } else if (Ms(a5)) {
-    if (typeof h5 == "function") throw new TypeError("callback only supported with file option");
-    return i5(a5, o3);
-  }
-  throw new Error("impossible options??");
-}, { syncFile: s4, asyncFile: t, syncNoFile: e5, asyncNoFile: i5, validate: r5 });
-var sn = en.constants || { ZLIB_VERNUM: 4736 };
-var M = Object.freeze(Object.assign(/* @__PURE__ */ Object.create(null), { Z_NO_FLUSH: 0, Z_PARTIAL_FLUSH: 1, Z_SYNC_FLUSH: 2, Z_FULL_FLUSH: 3, Z_FINISH: 4, Z_BLOCK: 5, Z_OK: 0, Z_STREAM_END: 1, Z_NEED_DICT: 2, Z_ERRNO: -1, Z_STREAM_ERROR: -2, Z_DATA_ERROR: -3, Z_MEM_ERROR: -4, Z_BUF_ERROR: -5, Z_VERSION_ERROR: -6, Z_NO_COMPRESSION: 0, Z_BEST_SPEED: 1, Z_BEST_COMPRESSION: 9, Z_DEFAULT_COMPRESSION: -1, Z_FILTERED: 1, Z_HUFFMAN_ONLY: 2, Z_RLE: 3, Z_FIXED: 4, Z_DEFAULT_STRATEGY: 0, DEFLATE: 1, INFLATE: 2, GZIP: 3, GUNZIP: 4, DEFLATERAW: 5, INFLATERAW: 6, UNZIP: 7, BROTLI_DECODE: 8, BROTLI_ENCODE: 9, Z_MIN_WINDOWBITS: 8, Z_MAX_WINDOWBITS: 15, Z_DEFAULT_WINDOWBITS: 15, Z_MIN_CHUNK: 64, Z_MAX_CHUNK: 1 / 0, Z_DEFAULT_CHUNK: 16384, Z_MIN_MEMLEVEL: 1, Z_MAX_MEMLEVEL: 9, Z_DEFAULT_MEMLEVEL: 8, Z_MIN_LEVEL: -1, Z_MAX_LEVEL: 9, Z_DEFAULT_LEVEL: -1, BROTLI_OPERATION_PROCESS: 0, BROTLI_OPERATION_FLUSH: 1, BROTLI_OPERATION_FINISH: 2, BROTLI_OPERATION_EMIT_METADATA: 3, BROTLI_MODE_GENERIC: 0, BROTLI_MODE_TEXT: 1, BROTLI_MODE_FONT: 2, BROTLI_DEFAULT_MODE: 0, BROTLI_MIN_QUALITY: 0, BROTLI_MAX_QUALITY: 11, BROTLI_DEFAULT_QUALITY: 11, BROTLI_MIN_WINDOW_BITS: 10, BROTLI_MAX_WINDOW_BITS: 24, BROTLI_LARGE_MAX_WINDOW_BITS: 30, BROTLI_DEFAULT_WINDOW: 22, BROTLI_MIN_INPUT_BLOCK_BITS: 16, BROTLI_MAX_INPUT_BLOCK_BITS: 24, BROTLI_PARAM_MODE: 0, BROTLI_PARAM_QUALITY: 1, BROTLI_PARAM_LGWIN: 2, BROTLI_PARAM_LGBLOCK: 3, BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING: 4, BROTLI_PARAM_SIZE_HINT: 5, BROTLI_PARAM_LARGE_WINDOW: 6, BROTLI_PARAM_NPOSTFIX: 7, BROTLI_PARAM_NDIRECT: 8, BROTLI_DECODER_RESULT_ERROR: 0, BROTLI_DECODER_RESULT_SUCCESS: 1, BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT: 2, BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT: 3, BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION: 0, BROTLI_DECODER_PARAM_LARGE_WINDOW: 1, BROTLI_DECODER_NO_ERROR: 0, BROTLI_DECODER_SUCCESS: 1, BROTLI_DECODER_NEEDS_MORE_INPUT: 2, BROTLI_DECODER_NEEDS_MORE_OUTPUT: 3, BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE: -1, BROTLI_DECODER_ERROR_FORMAT_RESERVED: -2, BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE: -3, BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET: -4, BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME: -5, BROTLI_DECODER_ERROR_FORMAT_CL_SPACE: -6, BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE: -7, BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT: -8, BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1: -9, BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2: -10, BROTLI_DECODER_ERROR_FORMAT_TRANSFORM: -11, BROTLI_DECODER_ERROR_FORMAT_DICTIONARY: -12, BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS: -13, BROTLI_DECODER_ERROR_FORMAT_PADDING_1: -14, BROTLI_DECODER_ERROR_FORMAT_PADDING_2: -15, BROTLI_DECODER_ERROR_FORMAT_DISTANCE: -16, BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET: -19, BROTLI_DECODER_ERROR_INVALID_ARGUMENTS: -20, BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES: -21, BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS: -22, BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP: -25, BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1: -26, BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2: -27, BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES: -30, BROTLI_DECODER_ERROR_UNREACHABLE: -31 }, sn));
-var rn = Ot.concat;
-var zs = Object.getOwnPropertyDescriptor(Ot, "concat");
-var nn = (s4) => s4;
-var Bi = zs?.writable === true || zs?.set !== void 0 ? (s4) => {
-  Ot.concat = s4 ? nn : rn;
-} : (s4) => {
-};
-var Tt = /* @__PURE__ */ Symbol("_superWrite");
-var Gt = class extends Error {
-  code;
-  errno;
-  constructor(t, e5) {
-    super("zlib: " + t.message, { cause: t }), this.code = t.code, this.errno = t.errno, this.code || (this.code = "ZLIB_ERROR"), this.message = "zlib: " + t.message, Error.captureStackTrace(this, e5 ?? this.constructor);
-  }
-  get name() {
-    return "ZlibError";
-  }
-};
-var Pi = /* @__PURE__ */ Symbol("flushFlag");
-var re = class extends A {
-  #t = false;
-  #i = false;
-  #s;
-  #n;
-  #r;
-  #e;
-  #o;
-  get sawError() {
-    return this.#t;
-  }
-  get handle() {
-    return this.#e;
-  }
-  get flushFlag() {
-    return this.#s;
-  }
-  constructor(t, e5) {
-    if (!t || typeof t != "object") throw new TypeError("invalid options for ZlibBase constructor");
-    if (super(t), this.#s = t.flush ?? 0, this.#n = t.finishFlush ?? 0, this.#r = t.fullFlushFlag ?? 0, typeof Ps[e5] != "function") throw new TypeError("Compression method not supported: " + e5);
-    try {
-      this.#e = new Ps[e5](t);
-    } catch (i5) {
-      throw new Gt(i5, this.constructor);
-    }
-    this.#o = (i5) => {
-      this.#t || (this.#t = true, this.close(), this.emit("error", i5));
-    }, this.#e?.on("error", (i5) => this.#o(new Gt(i5))), this.once("end", () => this.close);
-  }
-  close() {
-    this.#e && (this.#e.close(), this.#e = void 0, this.emit("close"));
-  }
-  reset() {
-    if (!this.#t) return zi(this.#e, "zlib binding closed"), this.#e.reset?.();
-  }
-  flush(t) {
-    this.ended || (typeof t != "number" && (t = this.#r), this.write(Object.assign(Ot.alloc(0), { [Pi]: t })));
-  }
-  end(t, e5, i5) {
-    return typeof t == "function" && (i5 = t, e5 = void 0, t = void 0), typeof e5 == "function" && (i5 = e5, e5 = void 0), t && (e5 ? this.write(t, e5) : this.write(t)), this.flush(this.#n), this.#i = true, super.end(i5);
-  }
-  get ended() {
-    return this.#i;
-  }
-  [Tt](t) {
-    return super.write(t);
-  }
-  write(t, e5, i5) {
-    if (typeof e5 == "function" && (i5 = e5, e5 = "utf8"), typeof t == "string" && (t = Ot.from(t, e5)), this.#t) return;
-    zi(this.#e, "zlib binding closed");
-    let r5 = this.#e._handle, n3 = r5.close;
-    r5.close = () => {
-    };
-    let o3 = this.#e.close;
-    this.#e.close = () => {
-    }, Bi(true);
-    let h5;
-    try {
-      let l3 = typeof t[Pi] == "number" ? t[Pi] : this.#s;
-      h5 = this.#e._processChunk(t, l3), Bi(false);
-    } catch (l3) {
-      Bi(false), this.#o(new Gt(l3, this.write));
-    } finally {
-      this.#e && (this.#e._handle = r5, r5.close = n3, this.#e.close = o3, this.#e.removeAllListeners("error"));
-    }
-    this.#e && this.#e.on("error", (l3) => this.#o(new Gt(l3, this.write)));
-    let a5;
-    if (h5) if (Array.isArray(h5) && h5.length > 0) {
-      let l3 = h5[0];
-      a5 = this[Tt](Ot.from(l3));
-      for (let c5 = 1; c5 < h5.length; c5++) a5 = this[Tt](h5[c5]);
-    } else a5 = this[Tt](Ot.from(h5));
-    return i5 && i5(), a5;
-  }
-};
-var Pe = class extends re {
-  #t;
-  #i;
-  constructor(t, e5) {
-    t = t || {}, t.flush = t.flush || M.Z_NO_FLUSH, t.finishFlush = t.finishFlush || M.Z_FINISH, t.fullFlushFlag = M.Z_FULL_FLUSH, super(t, e5), this.#t = t.level, this.#i = t.strategy;
-  }
-  params(t, e5) {
-    if (!this.sawError) {
-      if (!this.handle) throw new Error("cannot switch params when binding is closed");
-      if (!this.handle.params) throw new Error("not supported in this implementation");
-      if (this.#t !== t || this.#i !== e5) {
-        this.flush(M.Z_SYNC_FLUSH), zi(this.handle, "zlib binding closed");
-        let i5 = this.handle.flush;
-        this.handle.flush = (r5, n3) => {
-          typeof r5 == "function" && (n3 = r5, r5 = this.flushFlag), this.flush(r5), n3?.();
-        };
-        try {
-          this.handle.params(t, e5);
-        } finally {
-          this.handle.flush = i5;
-        }
-        this.handle && (this.#t = t, this.#i = e5);
-      }
-    }
-  }
-};
-var ze = class extends Pe {
-  #t;
-  constructor(t) {
-    super(t, "Gzip"), this.#t = t && !!t.portable;
-  }
-  [Tt](t) {
-    return this.#t ? (this.#t = false, t[9] = 255, super[Tt](t)) : super[Tt](t);
-  }
-};
-var Ue = class extends Pe {
-  constructor(t) {
-    super(t, "Unzip");
-  }
-};
-var He = class extends re {
-  constructor(t, e5) {
-    t = t || {}, t.flush = t.flush || M.BROTLI_OPERATION_PROCESS, t.finishFlush = t.finishFlush || M.BROTLI_OPERATION_FINISH, t.fullFlushFlag = M.BROTLI_OPERATION_FLUSH, super(t, e5);
-  }
-};
-var We = class extends He {
-  constructor(t) {
-    super(t, "BrotliCompress");
-  }
-};
-var Ge = class extends He {
-  constructor(t) {
-    super(t, "BrotliDecompress");
-  }
-};
-var Ze = class extends re {
-  constructor(t, e5) {
-    t = t || {}, t.flush = t.flush || M.ZSTD_e_continue, t.finishFlush = t.finishFlush || M.ZSTD_e_end, t.fullFlushFlag = M.ZSTD_e_flush, super(t, e5);
-  }
-};
-var Ye = class extends Ze {
-  constructor(t) {
-    super(t, "ZstdCompress");
-  }
-};
-var Ke = class extends Ze {
-  constructor(t) {
-    super(t, "ZstdDecompress");
-  }
-};
-var Us = (s4, t) => {
-  if (Number.isSafeInteger(s4)) s4 < 0 ? an(s4, t) : hn(s4, t);
-  else throw Error("cannot encode number outside of javascript safe integer range");
-  return t;
-};
-var hn = (s4, t) => {
-  t[0] = 128;
-  for (var e5 = t.length; e5 > 1; e5--) t[e5 - 1] = s4 & 255, s4 = Math.floor(s4 / 256);
-};
-var an = (s4, t) => {
-  t[0] = 255;
-  var e5 = false;
-  s4 = s4 * -1;
-  for (var i5 = t.length; i5 > 1; i5--) {
-    var r5 = s4 & 255;
-    s4 = Math.floor(s4 / 256), e5 ? t[i5 - 1] = Ws(r5) : r5 === 0 ? t[i5 - 1] = 0 : (e5 = true, t[i5 - 1] = Gs(r5));
-  }
-};
-var Hs = (s4) => {
-  let t = s4[0], e5 = t === 128 ? cn(s4.subarray(1, s4.length)) : t === 255 ? ln(s4) : null;
-  if (e5 === null) throw Error("invalid base256 encoding");
-  if (!Number.isSafeInteger(e5)) throw Error("parsed number outside of javascript safe integer range");
-  return e5;
-};
-var ln = (s4) => {
-  for (var t = s4.length, e5 = 0, i5 = false, r5 = t - 1; r5 > -1; r5--) {
-    var n3 = Number(s4[r5]), o3;
-    i5 ? o3 = Ws(n3) : n3 === 0 ? o3 = n3 : (i5 = true, o3 = Gs(n3)), o3 !== 0 && (e5 -= o3 * Math.pow(256, t - r5 - 1));
-  }
-  return e5;
-};
-var cn = (s4) => {
-  for (var t = s4.length, e5 = 0, i5 = t - 1; i5 > -1; i5--) {
-    var r5 = Number(s4[i5]);
-    r5 !== 0 && (e5 += r5 * Math.pow(256, t - i5 - 1));
-  }
-  return e5;
-};
-var Ws = (s4) => (255 ^ s4) & 255;
-var Gs = (s4) => (255 ^ s4) + 1 & 255;
-var Hi = {};
-Ur(Hi, { code: () => Ve, isCode: () => ne, isName: () => dn, name: () => oe, normalFsTypes: () => Ui });
-var ne = (s4) => oe.has(s4);
-var dn = (s4) => Ve.has(s4);
-var Ui = /* @__PURE__ */ new Set(["0", "", "1", "2", "3", "4", "5", "6", "7", "D"]);
-var oe = /* @__PURE__ */ new Map([["0", "File"], ["", "OldFile"], ["1", "Link"], ["2", "SymbolicLink"], ["3", "CharacterDevice"], ["4", "BlockDevice"], ["5", "Directory"], ["6", "FIFO"], ["7", "ContiguousFile"], ["g", "GlobalExtendedHeader"], ["x", "ExtendedHeader"], ["A", "SolarisACL"], ["D", "GNUDumpDir"], ["I", "Inode"], ["K", "NextFileHasLongLinkpath"], ["L", "NextFileHasLongPath"], ["M", "ContinuationFile"], ["N", "OldGnuLongPath"], ["S", "SparseFile"], ["V", "TapeVolumeHeader"], ["X", "OldExtendedHeader"]]);
-var Ve = new Map(Array.from(oe).map((s4) => [s4[1], s4[0]]));
-var un = (s4) => s4 === void 0 || s4 < 0 ? void 0 : s4;
-var F = class {
-  cksumValid = false;
-  needPax = false;
-  nullBlock = false;
-  block;
-  path;
-  mode;
-  uid;
-  gid;
-  size;
-  cksum;
-  #t = "Unsupported";
-  linkpath;
-  uname;
-  gname;
-  devmaj = 0;
-  devmin = 0;
-  atime;
-  ctime;
-  mtime;
-  charset;
-  comment;
-  constructor(t, e5 = 0, i5, r5) {
-    Buffer.isBuffer(t) ? this.decode(t, e5 || 0, i5, r5) : t && this.#i(t);
-  }
-  decode(t, e5, i5, r5) {
-    if (e5 || (e5 = 0), !t || !(t.length >= e5 + 512)) throw new Error("need 512 bytes for header");
-    let n3 = xt(t, e5 + 156, 1), o3 = Ui.has(n3), h5 = o3 ? i5 : void 0, a5 = o3 ? r5 : void 0;
-    if (this.path = h5?.path ?? xt(t, e5, 100), this.mode = h5?.mode ?? a5?.mode ?? lt(t, e5 + 100, 8), this.uid = h5?.uid ?? a5?.uid ?? lt(t, e5 + 108, 8), this.gid = h5?.gid ?? a5?.gid ?? lt(t, e5 + 116, 8), this.size = un(h5?.size ?? a5?.size ?? lt(t, e5 + 124, 12)), this.mtime = h5?.mtime ?? a5?.mtime ?? Wi(t, e5 + 136, 12), this.cksum = lt(t, e5 + 148, 12), a5 && this.#i(a5, true), h5 && this.#i(h5), ne(n3) && (this.#t = n3 || "0"), this.#t === "0" && this.path.slice(-1) === "/" && (this.#t = "5"), this.#t === "5" && (this.size = 0), this.linkpath = xt(t, e5 + 157, 100), t.subarray(e5 + 257, e5 + 265).toString() === "ustar\x0000") if (this.uname = h5?.uname ?? a5?.uname ?? xt(t, e5 + 265, 32), this.gname = h5?.gname ?? a5?.gname ?? xt(t, e5 + 297, 32), this.devmaj = h5?.devmaj ?? a5?.devmaj ?? lt(t, e5 + 329, 8) ?? 0, this.devmin = h5?.devmin ?? a5?.devmin ?? lt(t, e5 + 337, 8) ?? 0, t[e5 + 475] !== 0) {
-      let c5 = xt(t, e5 + 345, 155);
-      this.path = c5 + "/" + this.path;
-    } else {
-      let c5 = xt(t, e5 + 345, 130);
-      c5 && (this.path = c5 + "/" + this.path), this.atime = i5?.atime ?? r5?.atime ?? Wi(t, e5 + 476, 12), this.ctime = i5?.ctime ?? r5?.ctime ?? Wi(t, e5 + 488, 12);
-    }
-    let l3 = 256;
-    for (let c5 = e5; c5 < e5 + 148; c5++) l3 += t[c5];
-    for (let c5 = e5 + 156; c5 < e5 + 512; c5++) l3 += t[c5];
-    this.cksumValid = l3 === this.cksum, this.cksum === void 0 && l3 === 256 && (this.nullBlock = true);
-  }
-  #i(t, e5 = false) {
-    Object.assign(this, Object.fromEntries(Object.entries(t).filter(([i5, r5]) => !(r5 == null || i5 === "size" && Number(r5) < 0 || i5 === "path" && e5 || i5 === "linkpath" && e5 || i5 === "global"))));
-  }
-  encode(t, e5 = 0) {
-    if (t || (t = this.block = Buffer.alloc(512)), this.#t === "Unsupported" && (this.#t = "0"), !(t.length >= e5 + 512)) throw new Error("need 512 bytes for header");
-    let i5 = this.ctime || this.atime ? 130 : 155, r5 = mn(this.path || "", i5), n3 = r5[0], o3 = r5[1];
-    this.needPax = !!r5[2], this.needPax = Lt(t, e5, 100, n3) || this.needPax, this.needPax = ct(t, e5 + 100, 8, this.mode) || this.needPax, this.needPax = ct(t, e5 + 108, 8, this.uid) || this.needPax, this.needPax = ct(t, e5 + 116, 8, this.gid) || this.needPax, this.needPax = ct(t, e5 + 124, 12, this.size) || this.needPax, this.needPax = Gi(t, e5 + 136, 12, this.mtime) || this.needPax, t[e5 + 156] = Number(this.#t.codePointAt(0)), this.needPax = Lt(t, e5 + 157, 100, this.linkpath) || this.needPax, t.write("ustar\x0000", e5 + 257, 8), this.needPax = Lt(t, e5 + 265, 32, this.uname) || this.needPax, this.needPax = Lt(t, e5 + 297, 32, this.gname) || this.needPax, this.needPax = ct(t, e5 + 329, 8, this.devmaj) || this.needPax, this.needPax = ct(t, e5 + 337, 8, this.devmin) || this.needPax, this.needPax = Lt(t, e5 + 345, i5, o3) || this.needPax, t[e5 + 475] !== 0 ? this.needPax = Lt(t, e5 + 345, 155, o3) || this.needPax : (this.needPax = Lt(t, e5 + 345, 130, o3) || this.needPax, this.needPax = Gi(t, e5 + 476, 12, this.atime) || this.needPax, this.needPax = Gi(t, e5 + 488, 12, this.ctime) || this.needPax);
-    let h5 = 256;
-    for (let a5 = e5; a5 < e5 + 148; a5++) h5 += t[a5];
-    for (let a5 = e5 + 156; a5 < e5 + 512; a5++) h5 += t[a5];
-    return this.cksum = h5, ct(t, e5 + 148, 8, this.cksum), this.cksumValid = true, this.needPax;
-  }
-  get type() {
-    return this.#t === "Unsupported" ? this.#t : oe.get(this.#t);
-  }
-  get typeKey() {
-    return this.#t;
-  }
-  set type(t) {
-    let e5 = String(Ve.get(t));
-    if (ne(e5) || e5 === "Unsupported") this.#t = e5;
-    else if (ne(t)) this.#t = t;
-    else throw new TypeError("invalid entry type: " + t);
-  }
-};
-var mn = (s4, t) => {
-  let i5 = s4, r5 = "", n3, o3 = Zt.parse(s4).root || ".";
-  if (Buffer.byteLength(i5) < 100) n3 = [i5, r5, false];
-  else {
-    r5 = Zt.dirname(i5), i5 = Zt.basename(i5);
-    do
-      Buffer.byteLength(i5) <= 100 && Buffer.byteLength(r5) <= t ? n3 = [i5, r5, false] : Buffer.byteLength(i5) > 100 && Buffer.byteLength(r5) <= t ? n3 = [i5.slice(0, 99), r5, true] : (i5 = Zt.join(Zt.basename(r5), i5), r5 = Zt.dirname(r5));
-    while (r5 !== o3 && n3 === void 0);
-    n3 || (n3 = [s4.slice(0, 99), "", true]);
-  }
-  return n3;
-};
-var xt = (s4, t, e5) => s4.subarray(t, t + e5).toString("utf8").replace(/\0.*/, "");
-var Wi = (s4, t, e5) => pn(lt(s4, t, e5));
-var pn = (s4) => s4 === void 0 ? void 0 : new Date(s4 * 1e3);
-var lt = (s4, t, e5) => Number(s4[t]) & 128 ? Hs(s4.subarray(t, t + e5)) : wn(s4, t, e5);
-var En = (s4) => isNaN(s4) ? void 0 : s4;
-var wn = (s4, t, e5) => En(parseInt(s4.subarray(t, t + e5).toString("utf8").replace(/\0.*$/, "").trim(), 8));
-var Sn = { 12: 8589934591, 8: 2097151 };
-var ct = (s4, t, e5, i5) => i5 === void 0 ? false : i5 > Sn[e5] || i5 < 0 ? (Us(i5, s4.subarray(t, t + e5)), true) : (yn(s4, t, e5, i5), false);
-var yn = (s4, t, e5, i5) => s4.write(Rn(i5, e5), t, e5, "ascii");
-var Rn = (s4, t) => gn(Math.floor(s4).toString(8), t);
-var gn = (s4, t) => (s4.length === t - 1 ? s4 : new Array(t - s4.length - 1).join("0") + s4 + " ") + "\0";
-var Gi = (s4, t, e5, i5) => i5 === void 0 ? false : ct(s4, t, e5, i5.getTime() / 1e3);
-var bn = new Array(156).join("\0");
-var Lt = (s4, t, e5, i5) => i5 === void 0 ? false : (s4.write(i5 + bn, t, e5, "utf8"), i5.length !== Buffer.byteLength(i5) || i5.length > e5);
-var ft = class s {
-  atime;
-  mtime;
-  ctime;
-  charset;
-  comment;
-  gid;
-  uid;
-  gname;
-  uname;
-  linkpath;
-  dev;
-  ino;
-  nlink;
-  path;
-  size;
-  mode;
-  global;
-  constructor(t, e5 = false) {
-    this.atime = t.atime, this.charset = t.charset, this.comment = t.comment, this.ctime = t.ctime, this.dev = t.dev, this.gid = t.gid, this.global = e5, this.gname = t.gname, this.ino = t.ino, this.linkpath = t.linkpath, this.mtime = t.mtime, this.nlink = t.nlink, this.path = t.path, this.size = t.size, this.uid = t.uid, this.uname = t.uname;
-  }
-  encode() {
-    let t = this.encodeBody();
-    if (t === "") return Buffer.allocUnsafe(0);
-    let e5 = Buffer.byteLength(t), i5 = 512 * Math.ceil(1 + e5 / 512), r5 = Buffer.allocUnsafe(i5);
-    for (let n3 = 0; n3 < 512; n3++) r5[n3] = 0;
-    new F({ path: ("PaxHeader/" + _n(this.path ?? "")).slice(0, 99), mode: this.mode || 420, uid: this.uid, gid: this.gid, size: e5, mtime: this.mtime, type: this.global ? "GlobalExtendedHeader" : "ExtendedHeader", linkpath: "", uname: this.uname || "", gname: this.gname || "", devmaj: 0, devmin: 0, atime: this.atime, ctime: this.ctime }).encode(r5), r5.write(t, 512, e5, "utf8");
-    for (let n3 = e5 + 512; n3 < r5.length; n3++) r5[n3] = 0;
-    return r5;
-  }
-  encodeBody() {
-    return this.encodeField("path") + this.encodeField("ctime") + this.encodeField("atime") + this.encodeField("dev") + this.encodeField("ino") + this.encodeField("nlink") + this.encodeField("charset") + this.encodeField("comment") + this.encodeField("gid") + this.encodeField("gname") + this.encodeField("linkpath") + this.encodeField("mtime") + this.encodeField("size") + this.encodeField("uid") + this.encodeField("uname");
-  }
-  encodeField(t) {
-    if (this[t] === void 0) return "";
-    let e5 = this[t], i5 = e5 instanceof Date ? e5.getTime() / 1e3 : e5, r5 = " " + (t === "dev" || t === "ino" || t === "nlink" ? "SCHILY." : "") + t + "=" + i5 + `
-`, n3 = Buffer.byteLength(r5), o3 = Math.floor(Math.log(n3) / Math.log(10)) + 1;
-    return n3 + o3 >= Math.pow(10, o3) && (o3 += 1), o3 + n3 + r5;
-  }
-  static parse(t, e5, i5 = false) {
-    return new s(On(Tn(t), e5), i5);
-  }
-};
-var On = (s4, t) => t ? Object.assign({}, t, s4) : s4;
-var Tn = (s4) => s4.replace(/\n$/, "").split(`
-`).reduce(xn, /* @__PURE__ */ Object.create(null));
-var xn = (s4, t) => {
-  let e5 = parseInt(t, 10);
-  if (e5 !== Buffer.byteLength(t) + 1) return s4;
-  t = t.slice((e5 + " ").length);
-  let i5 = t.split("="), r5 = i5.shift();
-  if (!r5) return s4;
-  let n3 = r5.replace(/^SCHILY\.(dev|ino|nlink)/, "$1"), o3 = i5.join("=").replace(/\0.*/, "");
-  switch (n3) {
-    case "path":
-    case "linkpath":
-    case "type":
-    case "charset":
-    case "comment":
-    case "gname":
-    case "uname":
-      s4[n3] = o3;
-      break;
-    case "ctime":
-    case "atime":
-    case "mtime":
-      s4[n3] = new Date(Number(o3) * 1e3);
-      break;
-    case "size":
-      let h5 = +o3;
-      h5 >= 0 && (s4[n3] = h5);
-      break;
-    case "gid":
-    case "uid":
-    case "dev":
-    case "ino":
-    case "nlink":
-    case "mode":
-      s4[n3] = +o3;
-      break;
-  }
-  return s4;
-};
-var Ln = process.env.TESTING_TAR_FAKE_PLATFORM || process.platform;
-var f = Ln !== "win32" ? (s4) => String(s4) : (s4) => String(s4).replaceAll(/\\/g, "/");
-var $e = class extends A {
-  extended;
-  globalExtended;
-  header;
-  startBlockSize;
-  blockRemain;
-  remain;
-  type;
-  meta = false;
-  ignore = false;
-  path;
-  mode;
-  uid;
-  gid;
-  uname;
-  gname;
-  size = 0;
-  mtime;
-  atime;
-  ctime;
-  linkpath;
-  dev;
-  ino;
-  nlink;
-  invalid = false;
-  absolute;
-  unsupported = false;
-  constructor(t, e5, i5) {
-    switch (super({}), this.pause(), this.extended = e5, this.globalExtended = i5, this.header = t, this.remain = t.size ?? 0, this.startBlockSize = 512 * Math.ceil(this.remain / 512), this.blockRemain = this.startBlockSize, this.type = t.type, this.type) {
-      case "File":
-      case "OldFile":
-      case "Link":
-      case "SymbolicLink":
-      case "CharacterDevice":
-      case "BlockDevice":
-      case "Directory":
-      case "FIFO":
-      case "ContiguousFile":
-      case "GNUDumpDir":
-        break;
-      case "NextFileHasLongLinkpath":
-      case "NextFileHasLongPath":
-      case "OldGnuLongPath":
-      case "GlobalExtendedHeader":
-      case "ExtendedHeader":
-      case "OldExtendedHeader":
-        this.meta = true;
-        break;
-      default:
-        this.ignore = true;
-    }
-    if (!t.path) throw new Error("no path provided for tar.ReadEntry");
-    this.path = f(t.path), this.mode = t.mode, this.mode && (this.mode = this.mode & 4095), this.uid = t.uid, this.gid = t.gid, this.uname = t.uname, this.gname = t.gname, this.size = this.remain, this.mtime = t.mtime, this.atime = t.atime, this.ctime = t.ctime, this.linkpath = t.linkpath ? f(t.linkpath) : void 0, this.uname = t.uname, this.gname = t.gname, e5 && this.#t(e5), i5 && this.#t(i5, true);
-  }
-  write(t) {
-    let e5 = t.length;
-    if (e5 > this.blockRemain) throw new Error("writing more to entry than is appropriate");
-    let i5 = this.remain, r5 = this.blockRemain;
-    return this.remain = Math.max(0, i5 - e5), this.blockRemain = Math.max(0, r5 - e5), this.ignore ? true : i5 >= e5 ? super.write(t) : super.write(t.subarray(0, i5));
-  }
-  #t(t, e5 = false) {
-    t.path && (t.path = f(t.path)), t.linkpath && (t.linkpath = f(t.linkpath)), Object.assign(this, Object.fromEntries(Object.entries(t).filter(([i5, r5]) => !(r5 == null || i5 === "path" && e5))));
-  }
-};
-var Dt = (s4, t, e5, i5 = {}) => {
-  s4.file && (i5.file = s4.file), s4.cwd && (i5.cwd = s4.cwd), i5.code = e5 instanceof Error && e5.code || t, i5.tarCode = t, !s4.strict && i5.recoverable !== false ? (e5 instanceof Error && (i5 = Object.assign(e5, i5), e5 = e5.message), s4.emit("warn", t, e5, i5)) : e5 instanceof Error ? s4.emit("error", Object.assign(e5, i5)) : s4.emit("error", Object.assign(new Error(`${t}: ${e5}`), i5));
-};
-var Nn = 1024 * 1024;
-var Xi = Buffer.from([31, 139]);
-var qi = Buffer.from([40, 181, 47, 253]);
-var An = Math.max(Xi.length, qi.length);
-var B = /* @__PURE__ */ Symbol("state");
-var Nt = /* @__PURE__ */ Symbol("writeEntry");
-var it = /* @__PURE__ */ Symbol("readEntry");
-var Zi = /* @__PURE__ */ Symbol("nextEntry");
-var Zs = /* @__PURE__ */ Symbol("processEntry");
-var V = /* @__PURE__ */ Symbol("extendedHeader");
-var he = /* @__PURE__ */ Symbol("globalExtendedHeader");
-var dt = /* @__PURE__ */ Symbol("meta");
-var Ys = /* @__PURE__ */ Symbol("emitMeta");
-var p = /* @__PURE__ */ Symbol("buffer");
-var st = /* @__PURE__ */ Symbol("queue");
-var ut = /* @__PURE__ */ Symbol("ended");
-var Yi = /* @__PURE__ */ Symbol("emittedEnd");
-var At = /* @__PURE__ */ Symbol("emit");
-var w = /* @__PURE__ */ Symbol("unzip");
-var Xe = /* @__PURE__ */ Symbol("consumeChunk");
-var qe = /* @__PURE__ */ Symbol("consumeChunkSub");
-var Ki = /* @__PURE__ */ Symbol("consumeBody");
-var Ks = /* @__PURE__ */ Symbol("consumeMeta");
-var Vs = /* @__PURE__ */ Symbol("consumeHeader");
-var ae = /* @__PURE__ */ Symbol("consuming");
-var Vi = /* @__PURE__ */ Symbol("bufferConcat");
-var Qe = /* @__PURE__ */ Symbol("maybeEnd");
-var Yt = /* @__PURE__ */ Symbol("writing");
-var $ = /* @__PURE__ */ Symbol("aborted");
-var Je = /* @__PURE__ */ Symbol("onDone");
-var It = /* @__PURE__ */ Symbol("sawValidEntry");
-var je = /* @__PURE__ */ Symbol("sawNullBlock");
-var ti = /* @__PURE__ */ Symbol("sawEOF");
-var $s = /* @__PURE__ */ Symbol("closeStream");
-var In = 1e3;
-var le = /* @__PURE__ */ Symbol("compressedBytesRead");
-var $i = /* @__PURE__ */ Symbol("decompressedBytesRead");
-var Xs = /* @__PURE__ */ Symbol("checkDecompressionRatio");
-var Cn = () => true;
-var rt = class extends Dn {
-  file;
-  strict;
-  maxMetaEntrySize;
-  filter;
-  brotli;
-  zstd;
-  maxDecompressionRatio;
-  writable = true;
-  readable = false;
-  [st] = [];
-  [p];
-  [it];
-  [Nt];
-  [B] = "begin";
-  [dt] = "";
-  [V];
-  [he];
-  [ut] = false;
-  [w];
-  [$] = false;
-  [It];
-  [je] = false;
-  [ti] = false;
-  [Yt] = false;
-  [ae] = false;
-  [Yi] = false;
-  [le] = 0;
-  [$i] = 0;
-  constructor(t = {}) {
-    super(), this.file = t.file || "", this.on(Je, () => {
-      (this[B] === "begin" || this[It] === false) && this.warn("TAR_BAD_ARCHIVE", "Unrecognized archive format");
-    }), t.ondone ? this.on(Je, t.ondone) : this.on(Je, () => {
-      this.emit("prefinish"), this.emit("finish"), this.emit("end");
-    }), this.strict = !!t.strict, this.maxDecompressionRatio = typeof t.maxDecompressionRatio == "number" ? t.maxDecompressionRatio : In, this.maxMetaEntrySize = t.maxMetaEntrySize || Nn, this.filter = typeof t.filter == "function" ? t.filter : Cn;
-    let e5 = t.file && (t.file.endsWith(".tar.br") || t.file.endsWith(".tbr"));
-    this.brotli = !(t.gzip || t.zstd) && t.brotli !== void 0 ? t.brotli : e5 ? void 0 : false;
-    let i5 = t.file && (t.file.endsWith(".tar.zst") || t.file.endsWith(".tzst"));
-    this.zstd = !(t.gzip || t.brotli) && t.zstd !== void 0 ? t.zstd : i5 ? true : void 0, this.on("end", () => this[$s]()), typeof t.onwarn == "function" && this.on("warn", t.onwarn), typeof t.onReadEntry == "function" && this.on("entry", t.onReadEntry);
-  }
-  warn(t, e5, i5 = {}) {
-    Dt(this, t, e5, i5);
-  }
-  [Vs](t, e5) {
-    this[It] === void 0 && (this[It] = false);
-    let i5;
-    try {
-      i5 = new F(t, e5, this[V], this[he]);
-    } catch (r5) {
-      return this.warn("TAR_ENTRY_INVALID", r5);
-    }
-    if (i5.nullBlock) this[je] ? (this[ti] = true, this[B] === "begin" && (this[B] = "header"), this[At]("eof")) : (this[je] = true, this[At]("nullBlock"));
-    else if (this[je] = false, !i5.cksumValid) this.warn("TAR_ENTRY_INVALID", "checksum failure", { header: i5 });
-    else if (!i5.path) this.warn("TAR_ENTRY_INVALID", "path is required", { header: i5 });
-    else {
-      let r5 = i5.type;
-      if (/^(Symbolic)?Link$/.test(r5) && !i5.linkpath) this.warn("TAR_ENTRY_INVALID", "linkpath required", { header: i5 });
-      else if (!/^(Symbolic)?Link$/.test(r5) && !/^(Global)?ExtendedHeader$/.test(r5) && i5.linkpath) this.warn("TAR_ENTRY_INVALID", "linkpath forbidden", { header: i5 });
-      else {
-        let n3 = this[Nt] = new $e(i5, this[V], this[he]);
-        if (!this[It]) if (n3.remain) {
-          let o3 = () => {
-            n3.invalid || (this[It] = true);
-          };
-          n3.on("end", o3);
-        } else this[It] = true;
-        n3.meta ? n3.size > this.maxMetaEntrySize ? (n3.ignore = true, this[At]("ignoredEntry", n3), this[B] = "ignore", n3.resume()) : n3.size > 0 && (this[dt] = "", n3.on("data", (o3) => this[dt] += o3), this[B] = "meta") : (this[V] = void 0, n3.ignore = n3.ignore || !this.filter(n3.path, n3), n3.ignore ? (this[At]("ignoredEntry", n3), this[B] = n3.remain ? "ignore" : "header", n3.resume()) : (n3.remain ? this[B] = "body" : (this[B] = "header", n3.end()), this[it] ? this[st].push(n3) : (this[st].push(n3), this[Zi]())));
-      }
-    }
-  }
-  [$s]() {
-    queueMicrotask(() => this.emit("close"));
-  }
-  [Zs](t) {
-    let e5 = true;
-    if (!t) this[it] = void 0, e5 = false;
-    else if (Array.isArray(t)) {
-      let [i5, ...r5] = t;
-      this.emit(i5, ...r5);
-    } else this[it] = t, this.emit("entry", t), t.emittedEnd || (t.on("end", () => this[Zi]()), e5 = false);
-    return e5;
-  }
-  [Zi]() {
-    do
-      ;
-    while (this[Zs](this[st].shift()));
-    if (this[st].length === 0) {
-      let t = this[it];
-      !t || t.flowing || t.size === t.remain ? this[Yt] || this.emit("drain") : t.once("drain", () => this.emit("drain"));
-    }
-  }
-  [Ki](t, e5) {
-    let i5 = this[Nt];
-    if (!i5) throw new Error("attempt to consume body without entry??");
-    let r5 = i5.blockRemain ?? 0, n3 = r5 >= t.length && e5 === 0 ? t : t.subarray(e5, e5 + r5);
-    return i5.write(n3), i5.blockRemain || (this[B] = "header", this[Nt] = void 0, i5.end()), n3.length;
-  }
-  [Ks](t, e5) {
-    let i5 = this[Nt], r5 = this[Ki](t, e5);
-    return !this[Nt] && i5 && this[Ys](i5), r5;
-  }
-  [At](t, e5, i5) {
-    this[st].length === 0 && !this[it] ? this.emit(t, e5, i5) : this[st].push([t, e5, i5]);
-  }
-  [Ys](t) {
-    switch (this[At]("meta", this[dt]), t.type) {
-      case "ExtendedHeader":
-      case "OldExtendedHeader":
-        this[V] = ft.parse(this[dt], this[V], false);
-        break;
-      case "GlobalExtendedHeader":
-        this[he] = ft.parse(this[dt], this[he], true);
-        break;
-      case "NextFileHasLongPath":
-      case "OldGnuLongPath": {
-        let e5 = this[V] ?? /* @__PURE__ */ Object.create(null);
-        this[V] = e5, e5.path = this[dt].replace(/\0.*/, "");
-        break;
-      }
-      case "NextFileHasLongLinkpath": {
-        let e5 = this[V] || /* @__PURE__ */ Object.create(null);
-        this[V] = e5, e5.linkpath = this[dt].replace(/\0.*/, "");
-        break;
-      }
-      default:
-        throw new Error("unknown meta: " + t.type);
-    }
-  }
-  abort(t) {
-    if (!this[$]) {
-      if (this[w]) {
-        let e5 = this[w];
-        e5.write = () => true, e5.end = () => e5, e5.emit = () => false, e5.destroy?.();
-      }
-      this[$] = true, this.emit("abort", t), this.warn("TAR_ABORT", t, { recoverable: false });
-    }
-  }
-  [Xs](t) {
-    this[$i] += t.length;
-    let e5 = this[$i] / this[le];
-    return e5 > this.maxDecompressionRatio ? (this.abort(new Error(`max decompression ratio exceeded: ${e5.toFixed(2)} > ${this.maxDecompressionRatio}`)), false) : true;
-  }
-  write(t, e5, i5) {
-    if (typeof e5 == "function" && (i5 = e5, e5 = void 0), typeof t == "string" && (t = Buffer.from(t, typeof e5 == "string" ? e5 : "utf8")), this[$]) return i5?.(), false;
-    if ((this[w] === void 0 || this.brotli === void 0 && this[w] === false) && t) {
-      if (this[p] && (t = Buffer.concat([this[p], t]), this[p] = void 0), t.length < An) return this[p] = t, i5?.(), true;
-      for (let a5 = 0; this[w] === void 0 && a5 < Xi.length; a5++) t[a5] !== Xi[a5] && (this[w] = false);
-      let o3 = false;
-      if (this[w] === false && this.zstd !== false) {
-        o3 = true;
-        for (let a5 = 0; a5 < qi.length; a5++) if (t[a5] !== qi[a5]) {
-          o3 = false;
-          break;
-        }
-      }
-      let h5 = this.brotli === void 0 && !o3;
-      if (this[w] === false && h5) if (t.length < 512) if (this[ut]) this.brotli = true;
-      else return this[p] = t, i5?.(), true;
-      else try {
-        new F(t.subarray(0, 512)), this.brotli = false;
-      } catch {
-        this.brotli = true;
-      }
-      if (this[w] === void 0 || this[w] === false && (this.brotli || o3)) {
-        let a5 = this[ut];
-        this[ut] = false, this[w] = this[w] === void 0 ? new Ue({}) : o3 ? new Ke({}) : new Ge({}), this[w].on("data", (c5) => {
-          this[Xs](c5) && this[Xe](c5);
-        }), this[w].on("error", (c5) => {
-          this[$] || this.abort(c5);
-        }), this[w].on("end", () => {
-          this[ut] = true, this[Xe]();
-        }), this[Yt] = true, this[le] += t.length;
-        let l3 = !!this[w][a5 ? "end" : "write"](t);
-        return this[Yt] = false, i5?.(), l3;
-      }
-    }
-    this[Yt] = true, this[w] ? (this[le] += t.length, this[w].write(t)) : this[Xe](t), this[Yt] = false;
-    let n3 = this[st].length > 0 ? false : this[it] ? this[it].flowing : true;
-    return !n3 && this[st].length === 0 && this[it]?.once("drain", () => this.emit("drain")), i5?.(), n3;
-  }
-  [Vi](t) {
-    t && !this[$] && (this[p] = this[p] ? Buffer.concat([this[p], t]) : t);
-  }
-  [Qe]() {
-    if (this[ut] && !this[Yi] && !this[$] && !this[ae]) {
-      this[Yi] = true;
-      let t = this[Nt];
-      if (t?.blockRemain) {
-        let e5 = this[p] ? this[p].length : 0;
-        this.warn("TAR_BAD_ARCHIVE", `Truncated input (needed ${t.blockRemain} more bytes, only ${e5} available)`, { entry: t }), this[p] && t.write(this[p]), t.end();
-      }
-      this[At](Je);
-    }
-  }
-  [Xe](t) {
-    if (this[ae] && t) this[Vi](t);
-    else if (!t && !this[p]) this[Qe]();
-    else if (t) {
-      if (this[ae] = true, this[p]) {
-        this[Vi](t);
-        let e5 = this[p];
-        this[p] = void 0, this[qe](e5);
-      } else this[qe](t);
-      for (; this[p] && this[p]?.length >= 512 && !this[$] && !this[ti]; ) {
-        let e5 = this[p];
-        this[p] = void 0, this[qe](e5);
-      }
-      this[ae] = false;
-    }
-    (!this[p] || this[ut]) && this[Qe]();
-  }
-  [qe](t) {
-    let e5 = 0, i5 = t.length;
-    for (; e5 + 512 <= i5 && !this[$] && !this[ti]; ) switch (this[B]) {
-      case "begin":
-      case "header":
-        this[Vs](t, e5), e5 += 512;
-        break;
-      case "ignore":
-      case "body":
-        e5 += this[Ki](t, e5);
-        break;
-      case "meta":
-        e5 += this[Ks](t, e5);
-        break;
-      default:
-        throw new Error("invalid state: " + this[B]);
-    }
-    e5 < i5 && (this[p] = this[p] ? Buffer.concat([t.subarray(e5), this[p]]) : t.subarray(e5));
-  }
-  end(t, e5, i5) {
-    return typeof t == "function" && (i5 = t, e5 = void 0, t = void 0), typeof e5 == "function" && (i5 = e5, e5 = void 0), typeof t == "string" && (t = Buffer.from(t, e5)), i5 && this.once("finish", i5), this[$] || (this[w] ? (t && (this[le] += t.length, this[w].write(t)), this[w].end()) : (this[ut] = true, (this.brotli === void 0 || this.zstd === void 0) && (t = t || Buffer.alloc(0)), t && this.write(t), this[Qe]())), this;
-  }
-};
-var mt = (s4) => {
-  let t = s4.length - 1, e5 = -1;
-  for (; t > -1 && s4.charAt(t) === "/"; ) e5 = t, t--;
-  return e5 === -1 ? s4 : s4.slice(0, e5);
-};
-var vn = (s4) => {
-  let t = s4.onReadEntry;
-  s4.onReadEntry = t ? (e5) => {
-    t(e5), e5.resume();
-  } : (e5) => e5.resume();
-};
-var Qi = (s4, t) => {
-  let e5 = new Map(t.map((o3) => [mt(o3), true])), i5 = s4.filter, r5 = 100, n3 = (o3, h5 = "", a5 = 0) => {
-    if (a5 >= r5) return e5.set(o3, false), false;
-    let l3 = h5 || kn(o3).root || ".", c5;
-    if (o3 === l3) c5 = false;
-    else {
-      let d5 = e5.get(o3);
-      c5 = d5 !== void 0 ? d5 : n3(Fn(o3), l3, a5 + 1);
-    }
-    return e5.set(o3, c5), c5;
-  };
-  s4.filter = i5 ? (o3, h5) => i5(o3, h5) && n3(mt(o3)) : (o3) => n3(mt(o3));
-};
-var Mn = (s4) => {
-  let t = new rt(s4), e5 = s4.file, i5;
-  try {
-    i5 = Kt.openSync(e5, "r");
-    let r5 = Kt.fstatSync(i5), n3 = s4.maxReadSize || 16 * 1024 * 1024;
-    if (r5.size < n3) {
-      let o3 = Buffer.allocUnsafe(r5.size), h5 = Kt.readSync(i5, o3, 0, r5.size, 0);
-      t.end(h5 === o3.byteLength ? o3 : o3.subarray(0, h5));
-    } else {
-      let o3 = 0, h5 = Buffer.allocUnsafe(n3);
-      for (; o3 < r5.size; ) {
-        let a5 = Kt.readSync(i5, h5, 0, n3, o3);
-        if (a5 === 0) break;
-        o3 += a5, t.write(h5.subarray(0, a5));
-      }
-      t.end();
-    }
-  } finally {
-    if (typeof i5 == "number") try {
-      Kt.closeSync(i5);
-    } catch {
-    }
-  }
-};
-var Bn = (s4, t) => {
-  let e5 = new rt(s4), i5 = s4.maxReadSize || 16 * 1024 * 1024, r5 = s4.file;
-  return new Promise((o3, h5) => {
-    e5.on("error", h5), e5.on("end", o3), Kt.stat(r5, (a5, l3) => {
-      if (a5) h5(a5);
-      else {
-        let c5 = new _t(r5, { readSize: i5, size: l3.size });
-        c5.on("error", h5), c5.pipe(e5);
-      }
-    });
-  });
-};
-var Ct = K(Mn, Bn, (s4) => new rt(s4), (s4) => new rt(s4), (s4, t) => {
-  t?.length && Qi(s4, t), s4.noResume || vn(s4);
-});
-var Ji = (s4, t, e5) => (s4 &= 4095, e5 && (s4 = (s4 | 384) & -19), t && (s4 & 256 && (s4 |= 64), s4 & 32 && (s4 |= 8), s4 & 4 && (s4 |= 1)), s4);
-var { isAbsolute: zn, parse: qs } = Pn;
-var ce = (s4) => {
-  let t = "", e5 = qs(s4);
-  for (; zn(s4) || e5.root; ) {
-    let i5 = s4.charAt(0) === "/" && s4.slice(0, 4) !== "//?/" ? "/" : e5.root;
-    s4 = s4.slice(i5.length), t += i5, e5 = qs(s4);
-  }
-  return [t, s4];
-};
-var ei = ["|", "<", ">", "?", ":"];
-var ji = ei.map((s4) => String.fromCodePoint(61440 + Number(s4.codePointAt(0))));
-var Un = new Map(ei.map((s4, t) => [s4, ji[t]]));
-var Hn = new Map(ji.map((s4, t) => [s4, ei[t]]));
-var ts = (s4) => ei.reduce((t, e5) => t.split(e5).join(Un.get(e5)), s4);
-var Qs = (s4) => ji.reduce((t, e5) => t.split(e5).join(Hn.get(e5)), s4);
-var rr = (s4, t) => t ? (s4 = f(s4).replace(/^\.(\/|$)/, ""), mt(t) + "/" + s4) : f(s4);
-var Wn = 16 * 1024 * 1024;
-var tr = /* @__PURE__ */ Symbol("process");
-var er = /* @__PURE__ */ Symbol("file");
-var ir = /* @__PURE__ */ Symbol("directory");
-var is = /* @__PURE__ */ Symbol("symlink");
-var sr = /* @__PURE__ */ Symbol("hardlink");
-var fe = /* @__PURE__ */ Symbol("header");
-var ii = /* @__PURE__ */ Symbol("read");
-var ss = /* @__PURE__ */ Symbol("lstat");
-var si = /* @__PURE__ */ Symbol("onlstat");
-var rs = /* @__PURE__ */ Symbol("onread");
-var ns = /* @__PURE__ */ Symbol("onreadlink");
-var os5 = /* @__PURE__ */ Symbol("openfile");
-var hs = /* @__PURE__ */ Symbol("onopenfile");
-var pt = /* @__PURE__ */ Symbol("close");
-var ri = /* @__PURE__ */ Symbol("mode");
-var as = /* @__PURE__ */ Symbol("awaitDrain");
-var es = /* @__PURE__ */ Symbol("ondrain");
-var q = /* @__PURE__ */ Symbol("prefix");
-var de = class extends A {
-  path;
-  portable;
-  myuid = process.getuid && process.getuid() || 0;
-  myuser = process.env.USER || "";
-  maxReadSize;
-  linkCache;
-  statCache;
-  preservePaths;
-  cwd;
-  strict;
-  mtime;
-  noPax;
-  noMtime;
-  prefix;
-  fd;
-  blockLen = 0;
-  blockRemain = 0;
-  buf;
-  pos = 0;
-  remain = 0;
-  length = 0;
-  offset = 0;
-  win32;
-  absolute;
-  header;
-  type;
-  linkpath;
-  stat;
-  onWriteEntry;
-  #t = false;
-  constructor(t, e5 = {}) {
-    let i5 = se(e5);
-    super(), this.path = f(t), this.portable = !!i5.portable, this.maxReadSize = i5.maxReadSize || Wn, this.linkCache = i5.linkCache || /* @__PURE__ */ new Map(), this.statCache = i5.statCache || /* @__PURE__ */ new Map(), this.preservePaths = !!i5.preservePaths, this.cwd = f(i5.cwd || process.cwd()), this.strict = !!i5.strict, this.noPax = !!i5.noPax, this.noMtime = !!i5.noMtime, this.mtime = i5.mtime, this.prefix = i5.prefix ? f(i5.prefix) : void 0, this.onWriteEntry = i5.onWriteEntry, typeof i5.onwarn == "function" && this.on("warn", i5.onwarn);
-    let r5 = false;
-    if (!this.preservePaths) {
-      let [o3, h5] = ce(this.path);
-      o3 && typeof h5 == "string" && (this.path = h5, r5 = o3);
-    }
-    this.win32 = !!i5.win32 || process.platform === "win32", this.win32 && (this.path = Qs(this.path.replaceAll(/\\/g, "/")), t = t.replaceAll(/\\/g, "/")), this.absolute = f(i5.absolute || js.resolve(this.cwd, t)), this.path === "" && (this.path = "./"), r5 && this.warn("TAR_ENTRY_INFO", `stripping ${r5} from absolute path`, { entry: this, path: r5 + this.path });
-    let n3 = this.statCache.get(this.absolute);
-    n3 ? this[si](n3) : this[ss]();
-  }
-  warn(t, e5, i5 = {}) {
-    return Dt(this, t, e5, i5);
-  }
-  emit(t, ...e5) {
-    return t === "error" && (this.#t = true), super.emit(t, ...e5);
-  }
-  [ss]() {
-    X.lstat(this.absolute, (t, e5) => {
-      if (t) return this.emit("error", t);
-      this[si](e5);
-    });
-  }
-  [si](t) {
-    this.statCache.set(this.absolute, t), this.stat = t, t.isFile() || (t.size = 0), this.type = Gn(t), this.emit("stat", t), this[tr]();
-  }
-  [tr]() {
-    switch (this.type) {
-      case "File":
-        return this[er]();
-      case "Directory":
-        return this[ir]();
-      case "SymbolicLink":
-        return this[is]();
-      default:
-        return this.end();
-    }
-  }
-  [ri](t) {
-    return Ji(t, this.type === "Directory", this.portable);
-  }
-  [q](t) {
-    return rr(t, this.prefix);
-  }
-  [fe]() {
-    if (!this.stat) throw new Error("cannot write header before stat");
-    this.type === "Directory" && this.portable && (this.noMtime = true), this.onWriteEntry?.(this), this.header = new F({ path: this[q](this.path), linkpath: this.type === "Link" && this.linkpath !== void 0 ? this[q](this.linkpath) : this.linkpath, mode: this[ri](this.stat.mode), uid: this.portable ? void 0 : this.stat.uid, gid: this.portable ? void 0 : this.stat.gid, size: this.stat.size, mtime: this.noMtime ? void 0 : this.mtime || this.stat.mtime, type: this.type === "Unsupported" ? void 0 : this.type, uname: this.portable ? void 0 : this.stat.uid === this.myuid ? this.myuser : "", atime: this.portable ? void 0 : this.stat.atime, ctime: this.portable ? void 0 : this.stat.ctime }), this.header.encode() && !this.noPax && super.write(new ft({ atime: this.portable ? void 0 : this.header.atime, ctime: this.portable ? void 0 : this.header.ctime, gid: this.portable ? void 0 : this.header.gid, mtime: this.noMtime ? void 0 : this.mtime || this.header.mtime, path: this[q](this.path), linkpath: this.type === "Link" && this.linkpath !== void 0 ? this[q](this.linkpath) : this.linkpath, size: this.header.size, uid: this.portable ? void 0 : this.header.uid, uname: this.portable ? void 0 : this.header.uname, dev: this.portable ? void 0 : this.stat.dev, ino: this.portable ? void 0 : this.stat.ino, nlink: this.portable ? void 0 : this.stat.nlink }).encode());
-    let t = this.header?.block;
-    if (!t) throw new Error("failed to encode header");
-    super.write(t);
-  }
-  [ir]() {
-    if (!this.stat) throw new Error("cannot create directory entry without stat");
-    this.path.slice(-1) !== "/" && (this.path += "/"), this.stat.size = 0, this[fe](), this.end();
-  }
-  [is]() {
-    X.readlink(this.absolute, (t, e5) => {
-      if (t) return this.emit("error", t);
-      this[ns](e5);
-    });
-  }
-  [ns](t) {
-    this.linkpath = f(t), this[fe](), this.end();
-  }
-  [sr](t) {
-    if (!this.stat) throw new Error("cannot create link entry without stat");
-    this.type = "Link", this.linkpath = f(js.relative(this.cwd, t)), this.stat.size = 0, this[fe](), this.end();
-  }
-  [er]() {
-    if (!this.stat) throw new Error("cannot create file entry without stat");
-    if (this.stat.nlink > 1) {
-      let t = `${this.stat.dev}:${this.stat.ino}`, e5 = this.linkCache.get(t);
-      if (e5?.indexOf(this.cwd) === 0) return this[sr](e5);
-      this.linkCache.set(t, this.absolute);
-    }
-    if (this[fe](), this.stat.size === 0) return this.end();
-    this[os5]();
-  }
-  [os5]() {
-    X.open(this.absolute, "r", (t, e5) => {
-      if (t) return this.emit("error", t);
-      this[hs](e5);
-    });
-  }
-  [hs](t) {
-    if (this.fd = t, this.#t) return this[pt]();
-    if (!this.stat) throw new Error("should stat before calling onopenfile");
-    this.blockLen = 512 * Math.ceil(this.stat.size / 512), this.blockRemain = this.blockLen;
-    let e5 = Math.min(this.blockLen, this.maxReadSize);
-    this.buf = Buffer.allocUnsafe(e5), this.offset = 0, this.pos = 0, this.remain = this.stat.size, this.length = this.buf.length, this[ii]();
-  }
-  [ii]() {
-    let { fd: t, buf: e5, offset: i5, length: r5, pos: n3 } = this;
-    if (t === void 0 || e5 === void 0) throw new Error("cannot read file without first opening");
-    X.read(t, e5, i5, r5, n3, (o3, h5) => {
-      if (o3) return this[pt](() => this.emit("error", o3));
-      this[rs](h5);
-    });
-  }
-  [pt](t = () => {
-  }) {
-    this.fd !== void 0 && X.close(this.fd, t);
-  }
-  [rs](t) {
-    if (t <= 0 && this.remain > 0) {
-      let r5 = Object.assign(new Error("encountered unexpected EOF"), { path: this.absolute, syscall: "read", code: "EOF" });
-      return this[pt](() => this.emit("error", r5));
-    }
-    if (t > this.remain) {
-      let r5 = Object.assign(new Error("did not encounter expected EOF"), { path: this.absolute, syscall: "read", code: "EOF" });
-      return this[pt](() => this.emit("error", r5));
-    }
-    if (!this.buf) throw new Error("should have created buffer prior to reading");
-    if (t === this.remain) for (let r5 = t; r5 < this.length && t < this.blockRemain; r5++) this.buf[r5 + this.offset] = 0, t++, this.remain++;
-    let e5 = this.offset === 0 && t === this.buf.length ? this.buf : this.buf.subarray(this.offset, this.offset + t);
-    this.write(e5) ? this[es]() : this[as](() => this[es]());
-  }
-  [as](t) {
-    this.once("drain", t);
-  }
-  write(t, e5, i5) {
-    if (typeof e5 == "function" && (i5 = e5, e5 = void 0), typeof t == "string" && (t = Buffer.from(t, typeof e5 == "string" ? e5 : "utf8")), this.blockRemain < t.length) {
-      let r5 = Object.assign(new Error("writing more data than expected"), { path: this.absolute });
-      return this.emit("error", r5);
-    }
-    return this.remain -= t.length, this.blockRemain -= t.length, this.pos += t.length, this.offset += t.length, super.write(t, null, i5);
-  }
-  [es]() {
-    if (!this.remain) return this.blockRemain && super.write(Buffer.alloc(this.blockRemain)), this[pt]((t) => t ? this.emit("error", t) : this.end());
-    if (!this.buf) throw new Error("buffer lost somehow in ONDRAIN");
-    this.offset >= this.length && (this.buf = Buffer.allocUnsafe(Math.min(this.blockRemain, this.buf.length)), this.offset = 0), this.length = this.buf.length - this.offset, this[ii]();
-  }
-};
-var ni = class extends de {
-  sync = true;
-  [ss]() {
-    this[si](X.lstatSync(this.absolute));
-  }
-  [is]() {
-    this[ns](X.readlinkSync(this.absolute));
-  }
-  [os5]() {
-    this[hs](X.openSync(this.absolute, "r"));
-  }
-  [ii]() {
-    let t = true;
-    try {
-      let { fd: e5, buf: i5, offset: r5, length: n3, pos: o3 } = this;
-      if (e5 === void 0 || i5 === void 0) throw new Error("fd and buf must be set in READ method");
-      let h5 = X.readSync(e5, i5, r5, n3, o3);
-      this[rs](h5), t = false;
-    } finally {
-      if (t) try {
-        this[pt](() => {
-        });
-      } catch {
-      }
-    }
-  }
-  [as](t) {
-    t();
-  }
-  [pt](t = () => {
-  }) {
-    this.fd !== void 0 && X.closeSync(this.fd), t();
-  }
-};
-var oi = class extends A {
-  blockLen = 0;
-  blockRemain = 0;
-  buf = 0;
-  pos = 0;
-  remain = 0;
-  length = 0;
-  preservePaths;
-  portable;
-  strict;
-  noPax;
-  noMtime;
-  readEntry;
-  type;
-  prefix;
-  path;
-  mode;
-  uid;
-  gid;
-  uname;
-  gname;
-  header;
-  mtime;
-  atime;
-  ctime;
-  linkpath;
-  size;
-  onWriteEntry;
-  warn(t, e5, i5 = {}) {
-    return Dt(this, t, e5, i5);
-  }
-  constructor(t, e5 = {}) {
-    let i5 = se(e5);
-    super(), this.preservePaths = !!i5.preservePaths, this.portable = !!i5.portable, this.strict = !!i5.strict, this.noPax = !!i5.noPax, this.noMtime = !!i5.noMtime, this.onWriteEntry = i5.onWriteEntry, this.readEntry = t;
-    let { type: r5 } = t;
-    if (r5 === "Unsupported") throw new Error("writing entry that should be ignored");
-    this.type = r5, this.type === "Directory" && this.portable && (this.noMtime = true), this.prefix = i5.prefix, this.path = f(t.path), this.mode = t.mode !== void 0 ? this[ri](t.mode) : void 0, this.uid = this.portable ? void 0 : t.uid, this.gid = this.portable ? void 0 : t.gid, this.uname = this.portable ? void 0 : t.uname, this.gname = this.portable ? void 0 : t.gname, this.size = t.size, this.mtime = this.noMtime ? void 0 : i5.mtime || t.mtime, this.atime = this.portable ? void 0 : t.atime, this.ctime = this.portable ? void 0 : t.ctime, this.linkpath = t.linkpath !== void 0 ? f(t.linkpath) : void 0, typeof i5.onwarn == "function" && this.on("warn", i5.onwarn);
-    let n3 = false;
-    if (!this.preservePaths) {
-      let [h5, a5] = ce(this.path);
-      h5 && typeof a5 == "string" && (this.path = a5, n3 = h5);
-    }
-    this.remain = t.size, this.blockRemain = t.startBlockSize, this.onWriteEntry?.(this), this.header = new F({ path: this[q](this.path), linkpath: this.type === "Link" && this.linkpath !== void 0 ? this[q](this.linkpath) : this.linkpath, mode: this.mode, uid: this.portable ? void 0 : this.uid, gid: this.portable ? void 0 : this.gid, size: this.size, mtime: this.noMtime ? void 0 : this.mtime, type: this.type, uname: this.portable ? void 0 : this.uname, atime: this.portable ? void 0 : this.atime, ctime: this.portable ? void 0 : this.ctime }), n3 && this.warn("TAR_ENTRY_INFO", `stripping ${n3} from absolute path`, { entry: this, path: n3 + this.path }), this.header.encode() && !this.noPax && super.write(new ft({ atime: this.portable ? void 0 : this.atime, ctime: this.portable ? void 0 : this.ctime, gid: this.portable ? void 0 : this.gid, mtime: this.noMtime ? void 0 : this.mtime, path: this[q](this.path), linkpath: this.type === "Link" && this.linkpath !== void 0 ? this[q](this.linkpath) : this.linkpath, size: this.size, uid: this.portable ? void 0 : this.uid, uname: this.portable ? void 0 : this.uname, dev: this.portable ? void 0 : this.readEntry.dev, ino: this.portable ? void 0 : this.readEntry.ino, nlink: this.portable ? void 0 : this.readEntry.nlink }).encode());
-    let o3 = this.header?.block;
-    if (!o3) throw new Error("failed to encode header");
-    super.write(o3), t.pipe(this);
-  }
-  [q](t) {
-    return rr(t, this.prefix);
-  }
-  [ri](t) {
-    return Ji(t, this.type === "Directory", this.portable);
-  }
-  write(t, e5, i5) {
-    typeof e5 == "function" && (i5 = e5, e5 = void 0), typeof t == "string" && (t = Buffer.from(t, typeof e5 == "string" ? e5 : "utf8"));
-    let r5 = t.length;
-    if (r5 > this.blockRemain) throw new Error("writing more to entry than is appropriate");
-    return this.blockRemain -= r5, super.write(t, i5);
-  }
-  end(t, e5, i5) {
-    return this.blockRemain && super.write(Buffer.alloc(this.blockRemain)), typeof t == "function" && (i5 = t, e5 = void 0, t = void 0), typeof e5 == "function" && (i5 = e5, e5 = void 0), typeof t == "string" && (t = Buffer.from(t, e5 ?? "utf8")), i5 && this.once("finish", i5), t ? super.end(t, i5) : super.end(i5), this;
-  }
-};
-var Gn = (s4) => s4.isFile() ? "File" : s4.isDirectory() ? "Directory" : s4.isSymbolicLink() ? "SymbolicLink" : "Unsupported";
-var hi = class s2 {
-  tail;
-  head;
-  length = 0;
-  static create(t = []) {
-    return new s2(t);
-  }
-  constructor(t = []) {
-    for (let e5 of t) this.push(e5);
-  }
-  *[Symbol.iterator]() {
-    for (let t = this.head; t; t = t.next) yield t.value;
-  }
-  removeNode(t) {
-    if (t.list !== this) throw new Error("removing node which does not belong to this list");
-    let e5 = t.next, i5 = t.prev;
-    return e5 && (e5.prev = i5), i5 && (i5.next = e5), t === this.head && (this.head = e5), t === this.tail && (this.tail = i5), this.length--, t.next = void 0, t.prev = void 0, t.list = void 0, e5;
-  }
-  unshiftNode(t) {
-    if (t === this.head) return;
-    t.list && t.list.removeNode(t);
-    let e5 = this.head;
-    t.list = this, t.next = e5, e5 && (e5.prev = t), this.head = t, this.tail || (this.tail = t), this.length++;
-  }
-  pushNode(t) {
-    if (t === this.tail) return;
-    t.list && t.list.removeNode(t);
-    let e5 = this.tail;
-    t.list = this, t.prev = e5, e5 && (e5.next = t), this.tail = t, this.head || (this.head = t), this.length++;
-  }
-  push(...t) {
-    for (let e5 = 0, i5 = t.length; e5 < i5; e5++) Yn(this, t[e5]);
-    return this.length;
-  }
-  unshift(...t) {
-    for (var e5 = 0, i5 = t.length; e5 < i5; e5++) Kn(this, t[e5]);
-    return this.length;
-  }
-  pop() {
-    if (!this.tail) return;
-    let t = this.tail.value, e5 = this.tail;
-    return this.tail = this.tail.prev, this.tail ? this.tail.next = void 0 : this.head = void 0, e5.list = void 0, this.length--, t;
-  }
-  shift() {
-    if (!this.head) return;
-    let t = this.head.value, e5 = this.head;
-    return this.head = this.head.next, this.head ? this.head.prev = void 0 : this.tail = void 0, e5.list = void 0, this.length--, t;
-  }
-  forEach(t, e5) {
-    e5 = e5 || this;
-    for (let i5 = this.head, r5 = 0; i5; r5++) t.call(e5, i5.value, r5, this), i5 = i5.next;
-  }
-  forEachReverse(t, e5) {
-    e5 = e5 || this;
-    for (let i5 = this.tail, r5 = this.length - 1; i5; r5--) t.call(e5, i5.value, r5, this), i5 = i5.prev;
-  }
-  get(t) {
-    let e5 = 0, i5 = this.head;
-    for (; i5 && e5 < t; e5++) i5 = i5.next;
-    if (e5 === t && i5) return i5.value;
-  }
-  getReverse(t) {
-    let e5 = 0, i5 = this.tail;
-    for (; i5 && e5 < t; e5++) i5 = i5.prev;
-    if (e5 === t && i5) return i5.value;
-  }
-  map(t, e5) {
-    e5 = e5 || this;
-    let i5 = new s2();
-    for (let r5 = this.head; r5; ) i5.push(t.call(e5, r5.value, this)), r5 = r5.next;
-    return i5;
-  }
-  mapReverse(t, e5) {
-    e5 = e5 || this;
-    var i5 = new s2();
-    for (let r5 = this.tail; r5; ) i5.push(t.call(e5, r5.value, this)), r5 = r5.prev;
-    return i5;
-  }
-  reduce(t, e5) {
-    let i5, r5 = this.head;
-    if (arguments.length > 1) i5 = e5;
-    else if (this.head) r5 = this.head.next, i5 = this.head.value;
-    else throw new TypeError("Reduce of empty list with no initial value");
-    for (var n3 = 0; r5; n3++) i5 = t(i5, r5.value, n3), r5 = r5.next;
-    return i5;
-  }
-  reduceReverse(t, e5) {
-    let i5, r5 = this.tail;
-    if (arguments.length > 1) i5 = e5;
-    else if (this.tail) r5 = this.tail.prev, i5 = this.tail.value;
-    else throw new TypeError("Reduce of empty list with no initial value");
-    for (let n3 = this.length - 1; r5; n3--) i5 = t(i5, r5.value, n3), r5 = r5.prev;
-    return i5;
-  }
-  toArray() {
-    let t = new Array(this.length);
-    for (let e5 = 0, i5 = this.head; i5; e5++) t[e5] = i5.value, i5 = i5.next;
-    return t;
-  }
-  toArrayReverse() {
-    let t = new Array(this.length);
-    for (let e5 = 0, i5 = this.tail; i5; e5++) t[e5] = i5.value, i5 = i5.prev;
-    return t;
-  }
-  slice(t = 0, e5 = this.length) {
-    e5 < 0 && (e5 += this.length), t < 0 && (t += this.length);
-    let i5 = new s2();
-    if (e5 < t || e5 < 0) return i5;
-    t < 0 && (t = 0), e5 > this.length && (e5 = this.length);
-    let r5 = this.head, n3 = 0;
-    for (n3 = 0; r5 && n3 < t; n3++) r5 = r5.next;
-    for (; r5 && n3 < e5; n3++, r5 = r5.next) i5.push(r5.value);
-    return i5;
-  }
-  sliceReverse(t = 0, e5 = this.length) {
-    e5 < 0 && (e5 += this.length), t < 0 && (t += this.length);
-    let i5 = new s2();
-    if (e5 < t || e5 < 0) return i5;
-    t < 0 && (t = 0), e5 > this.length && (e5 = this.length);
-    let r5 = this.length, n3 = this.tail;
-    for (; n3 && r5 > e5; r5--) n3 = n3.prev;
-    for (; n3 && r5 > t; r5--, n3 = n3.prev) i5.push(n3.value);
-    return i5;
-  }
-  splice(t, e5 = 0, ...i5) {
-    t > this.length && (t = this.length - 1), t < 0 && (t = this.length + t);
-    let r5 = this.head;
-    for (let o3 = 0; r5 && o3 < t; o3++) r5 = r5.next;
-    let n3 = [];
-    for (let o3 = 0; r5 && o3 < e5; o3++) n3.push(r5.value), r5 = this.removeNode(r5);
-    r5 ? r5 !== this.tail && (r5 = r5.prev) : r5 = this.tail;
-    for (let o3 of i5) r5 = Zn(this, r5, o3);
-    return n3;
-  }
-  reverse() {
-    let t = this.head, e5 = this.tail;
-    for (let i5 = t; i5; i5 = i5.prev) {
-      let r5 = i5.prev;
-      i5.prev = i5.next, i5.next = r5;
-    }
-    return this.head = e5, this.tail = t, this;
-  }
-};
-function Zn(s4, t, e5) {
-  let i5 = t, r5 = t ? t.next : s4.head, n3 = new ue(e5, i5, r5, s4);
-  return n3.next === void 0 && (s4.tail = n3), n3.prev === void 0 && (s4.head = n3), s4.length++, n3;
-}
-function Yn(s4, t) {
-  s4.tail = new ue(t, s4.tail, void 0, s4), s4.head || (s4.head = s4.tail), s4.length++;
-}
-function Kn(s4, t) {
-  s4.head = new ue(t, void 0, s4.head, s4), s4.tail || (s4.tail = s4.head), s4.length++;
-}
-var ue = class {
-  list;
-  next;
-  prev;
-  value;
-  constructor(t, e5, i5, r5) {
-    this.list = r5, this.value = t, e5 ? (e5.next = this, this.prev = e5) : this.prev = void 0, i5 ? (i5.prev = this, this.next = i5) : this.next = void 0;
-  }
-};
-var pi = class {
-  path;
-  absolute;
-  entry;
-  stat;
-  readdir;
-  pending = false;
-  pendingLink = false;
-  ignore = false;
-  piped = false;
-  constructor(t, e5) {
-    this.path = t || "./", this.absolute = e5;
-  }
-};
-var nr = Buffer.alloc(1024);
-var li = /* @__PURE__ */ Symbol("onStat");
-var me = /* @__PURE__ */ Symbol("ended");
-var W = /* @__PURE__ */ Symbol("queue");
-var pe = /* @__PURE__ */ Symbol("pendingLinks");
-var Et = /* @__PURE__ */ Symbol("current");
-var Ft = /* @__PURE__ */ Symbol("process");
-var Ee = /* @__PURE__ */ Symbol("processing");
-var ai = /* @__PURE__ */ Symbol("processJob");
-var G = /* @__PURE__ */ Symbol("jobs");
-var ls = /* @__PURE__ */ Symbol("jobDone");
-var ci = /* @__PURE__ */ Symbol("addFSEntry");
-var or = /* @__PURE__ */ Symbol("addTarEntry");
-var ds = /* @__PURE__ */ Symbol("stat");
-var us = /* @__PURE__ */ Symbol("readdir");
-var fi = /* @__PURE__ */ Symbol("onreaddir");
-var di = /* @__PURE__ */ Symbol("pipe");
-var hr = /* @__PURE__ */ Symbol("entry");
-var cs = /* @__PURE__ */ Symbol("entryOpt");
-var ui = /* @__PURE__ */ Symbol("writeEntryClass");
-var lr = /* @__PURE__ */ Symbol("write");
-var fs3 = /* @__PURE__ */ Symbol("ondrain");
-var wt = class extends A {
-  sync = false;
-  opt;
-  cwd;
-  maxReadSize;
-  preservePaths;
-  strict;
-  noPax;
-  prefix;
-  linkCache;
-  statCache;
-  file;
-  portable;
-  zip;
-  readdirCache;
-  noDirRecurse;
-  follow;
-  noMtime;
-  mtime;
-  filter;
-  jobs;
-  [ui];
-  onWriteEntry;
-  [W];
-  [pe] = /* @__PURE__ */ new Map();
-  [G] = 0;
-  [Ee] = false;
-  [me] = false;
-  constructor(t = {}) {
-    if (super(), this.opt = t, this.file = t.file || "", this.cwd = t.cwd || process.cwd(), this.maxReadSize = t.maxReadSize, this.preservePaths = !!t.preservePaths, this.strict = !!t.strict, this.noPax = !!t.noPax, this.prefix = f(t.prefix || ""), this.linkCache = t.linkCache || /* @__PURE__ */ new Map(), this.statCache = t.statCache || /* @__PURE__ */ new Map(), this.readdirCache = t.readdirCache || /* @__PURE__ */ new Map(), this.onWriteEntry = t.onWriteEntry, this[ui] = de, typeof t.onwarn == "function" && this.on("warn", t.onwarn), this.portable = !!t.portable, t.gzip || t.brotli || t.zstd) {
-      if ((t.gzip ? 1 : 0) + (t.brotli ? 1 : 0) + (t.zstd ? 1 : 0) > 1) throw new TypeError("gzip, brotli, zstd are mutually exclusive");
-      if (t.gzip && (typeof t.gzip != "object" && (t.gzip = {}), this.portable && (t.gzip.portable = true), this.zip = new ze(t.gzip)), t.brotli && (typeof t.brotli != "object" && (t.brotli = {}), this.zip = new We(t.brotli)), t.zstd && (typeof t.zstd != "object" && (t.zstd = {}), this.zip = new Ye(t.zstd)), !this.zip) throw new Error("impossible");
-      let e5 = this.zip;
-      e5.on("data", (i5) => super.write(i5)), e5.on("end", () => super.end()), e5.on("drain", () => this[fs3]()), this.on("resume", () => e5.resume());
-    } else this.on("drain", this[fs3]);
-    this.noDirRecurse = !!t.noDirRecurse, this.follow = !!t.follow, this.noMtime = !!t.noMtime, t.mtime && (this.mtime = t.mtime), this.filter = typeof t.filter == "function" ? t.filter : () => true, this[W] = new hi(), this[G] = 0, this.jobs = Number(t.jobs) || 4, this[Ee] = false, this[me] = false;
-  }
-  [lr](t) {
-    return super.write(t);
-  }
-  add(t) {
-    return this.write(t), this;
-  }
-  end(t, e5, i5) {
-    return typeof t == "function" && (i5 = t, t = void 0), typeof e5 == "function" && (i5 = e5, e5 = void 0), t && this.add(t), this[me] = true, this[Ft](), i5 && i5(), this;
-  }
-  write(t) {
-    if (this[me]) throw new Error("write after end");
-    return typeof t == "string" ? this[ci](t) : this[or](t), this.flowing;
-  }
-  [or](t) {
-    let e5 = f(ar.resolve(this.cwd, t.path));
-    if (!this.filter(t.path, t)) t.resume();
-    else {
-      let i5 = new pi(t.path, e5);
-      i5.entry = new oi(t, this[cs](i5)), i5.entry.on("end", () => this[ls](i5)), this[G] += 1, this[W].push(i5);
-    }
-    this[Ft]();
-  }
-  [ci](t) {
-    let e5 = f(ar.resolve(this.cwd, t));
-    this[W].push(new pi(t, e5)), this[Ft]();
-  }
-  [ds](t) {
-    t.pending = true, this[G] += 1;
-    let e5 = this.follow ? "stat" : "lstat";
-    mi[e5](t.absolute, (i5, r5) => {
-      t.pending = false, this[G] -= 1, i5 ? this.emit("error", i5) : this[li](t, r5);
-    });
-  }
-  [li](t, e5) {
-    if (this.statCache.set(t.absolute, e5), t.stat = e5, !this.filter(t.path, e5)) t.ignore = true;
-    else if (e5.isFile() && e5.nlink > 1 && !this.linkCache.get(`${e5.dev}:${e5.ino}`) && !this.sync) if (t === this[Et]) this[ai](t);
-    else {
-      let i5 = `${e5.dev}:${e5.ino}`, r5 = this[pe].get(i5);
-      r5 ? r5.push(t) : this[pe].set(i5, [t]), t.pendingLink = true, t.pending = true;
-    }
-    this[Ft]();
-  }
-  [us](t) {
-    t.pending = true, this[G] += 1, mi.readdir(t.absolute, (e5, i5) => {
-      if (t.pending = false, this[G] -= 1, e5) return this.emit("error", e5);
-      this[fi](t, i5);
-    });
-  }
-  [fi](t, e5) {
-    this.readdirCache.set(t.absolute, e5), t.readdir = e5, this[Ft]();
-  }
-  [Ft]() {
-    if (!this[Ee]) {
-      this[Ee] = true;
-      for (let t = this[W].head; t && this[G] < this.jobs; t = t.next) if (this[ai](t.value), t.value.ignore) {
-        let e5 = t.next;
-        this[W].removeNode(t), t.next = e5;
-      }
-      this[Ee] = false, this[me] && this[W].length === 0 && this[G] === 0 && (this.zip ? this.zip.end(nr) : (super.write(nr), super.end()));
-    }
-  }
-  get [Et]() {
-    return this[W] && this[W].head && this[W].head.value;
-  }
-  [ls](t) {
-    this[W].shift(), this[G] -= 1;
-    let { stat: e5 } = t;
-    if (e5 && e5.isFile() && e5.nlink > 1) {
-      let i5 = `${e5.dev}:${e5.ino}`, r5 = this[pe].get(i5);
-      if (r5) {
-        this[pe].delete(i5);
-        for (let n3 of r5) n3.pending = false, this[ai](n3);
-      }
-    }
-    this[Ft]();
-  }
-  [ai](t) {
-    if (t.pending && t.pendingLink && t === this[Et] && (t.pending = false, t.pendingLink = false), !t.pending) {
-      if (t.entry) {
-        t === this[Et] && !t.piped && this[di](t);
-        return;
-      }
-      if (!t.stat) {
-        let e5 = this.statCache.get(t.absolute);
-        e5 ? this[li](t, e5) : this[ds](t);
-      }
-      if (t.stat && !t.ignore) {
-        if (!this.noDirRecurse && t.stat.isDirectory() && !t.readdir) {
-          let e5 = this.readdirCache.get(t.absolute);
-          if (e5 ? this[fi](t, e5) : this[us](t), !t.readdir) return;
-        }
-        if (t.entry = this[hr](t), !t.entry) {
-          t.ignore = true;
-          return;
-        }
-        t === this[Et] && !t.piped && this[di](t);
-      }
-    }
-  }
-  [cs](t) {
-    return { onwarn: (e5, i5, r5) => this.warn(e5, i5, r5), noPax: this.noPax, cwd: this.cwd, absolute: t.absolute, preservePaths: this.preservePaths, maxReadSize: this.maxReadSize, strict: this.strict, portable: this.portable, linkCache: this.linkCache, statCache: this.statCache, noMtime: this.noMtime, mtime: this.mtime, prefix: this.prefix, onWriteEntry: this.onWriteEntry };
-  }
-  [hr](t) {
-    this[G] += 1;
-    try {
-      return new this[ui](t.path, this[cs](t)).on("end", () => this[ls](t)).on("error", (i5) => this.emit("error", i5));
-    } catch (e5) {
-      this.emit("error", e5);
-    }
-  }
-  [fs3]() {
-    this[Et] && this[Et].entry && this[Et].entry.resume();
-  }
-  [di](t) {
-    t.piped = true, t.readdir && t.readdir.forEach((r5) => {
-      let n3 = t.path, o3 = n3 === "./" ? "" : n3.replace(/\/*$/, "/");
-      this[ci](o3 + r5);
-    });
-    let e5 = t.entry, i5 = this.zip;
-    if (!e5) throw new Error("cannot pipe without source");
-    i5 ? e5.on("data", (r5) => {
-      i5.write(r5) || e5.pause();
-    }) : e5.on("data", (r5) => {
-      super.write(r5) || e5.pause();
-    });
-  }
-  pause() {
-    return this.zip && this.zip.pause(), super.pause();
-  }
-  warn(t, e5, i5 = {}) {
-    Dt(this, t, e5, i5);
-  }
-};
-var kt = class extends wt {
-  sync = true;
-  constructor(t) {
-    super(t), this[ui] = ni;
-  }
-  pause() {
-  }
-  resume() {
-  }
-  [ds](t) {
-    let e5 = this.follow ? "statSync" : "lstatSync";
-    this[li](t, mi[e5](t.absolute));
-  }
-  [us](t) {
-    this[fi](t, mi.readdirSync(t.absolute));
-  }
-  [di](t) {
-    let e5 = t.entry, i5 = this.zip;
-    if (t.readdir && t.readdir.forEach((r5) => {
-      let n3 = t.path, o3 = n3 === "./" ? "" : n3.replace(/\/*$/, "/");
-      this[ci](o3 + r5);
-    }), !e5) throw new Error("Cannot pipe without source");
-    i5 ? e5.on("data", (r5) => {
-      i5.write(r5);
-    }) : e5.on("data", (r5) => {
-      super[lr](r5);
-    });
-  }
-};
-var Vn = (s4, t) => {
-  let e5 = new kt(s4), i5 = new Wt(s4.file, { mode: s4.mode || 438 });
-  e5.pipe(i5), fr(e5, t);
-};
-var $n = (s4, t) => {
-  let e5 = new wt(s4), i5 = new et(s4.file, { mode: s4.mode || 438 });
-  e5.pipe(i5);
-  let r5 = new Promise((n3, o3) => {
-    i5.on("error", o3), i5.on("close", n3), e5.on("error", o3);
-  });
-  return dr(e5, t).catch((n3) => e5.emit("error", n3)), r5;
-};
-var fr = (s4, t) => {
-  t.forEach((e5) => {
-    e5.charAt(0) === "@" ? Ct({ file: cr.resolve(s4.cwd, e5.slice(1)), sync: true, noResume: true, onReadEntry: (i5) => s4.add(i5) }) : s4.add(e5);
-  }), s4.end();
-};
-var dr = async (s4, t) => {
-  for (let e5 of t) e5.charAt(0) === "@" ? await Ct({ file: cr.resolve(String(s4.cwd), e5.slice(1)), noResume: true, onReadEntry: (i5) => {
-    s4.add(i5);
-  } }) : s4.add(e5);
-  s4.end();
-};
-var Xn = (s4, t) => {
-  let e5 = new kt(s4);
-  return fr(e5, t), e5;
-};
-var qn = (s4, t) => {
-  let e5 = new wt(s4);
-  return dr(e5, t).catch((i5) => e5.emit("error", i5)), e5;
-};
-var Qn = K(Vn, $n, Xn, qn, (s4, t) => {
-  if (!t?.length) throw new TypeError("no paths specified to add to archive");
-});
-var Jn = process.env.__FAKE_PLATFORM__ || process.platform;
-var Er = Jn === "win32";
-var { O_CREAT: wr, O_NOFOLLOW: ur, O_TRUNC: Sr, O_WRONLY: yr } = pr.constants;
-var Rr = Number(process.env.__FAKE_FS_O_FILENAME__) || pr.constants.UV_FS_O_FILEMAP || 0;
-var jn = Er && !!Rr;
-var to = 512 * 1024;
-var eo = Rr | Sr | wr | yr;
-var mr = !Er && typeof ur == "number" ? ur | Sr | wr | yr : null;
-var ms = mr !== null ? () => mr : jn ? (s4) => s4 < to ? eo : "w" : () => "w";
-var ps = (s4, t, e5) => {
-  try {
-    return wi.lchownSync(s4, t, e5);
-  } catch (i5) {
-    if (i5?.code !== "ENOENT") throw i5;
-  }
-};
-var Ei = (s4, t, e5, i5) => {
-  wi.lchown(s4, t, e5, (r5) => {
-    i5(r5 && r5?.code !== "ENOENT" ? r5 : null);
-  });
-};
-var io = (s4, t, e5, i5, r5) => {
-  if (t.isDirectory()) Es(we.resolve(s4, t.name), e5, i5, (n3) => {
-    if (n3) return r5(n3);
-    let o3 = we.resolve(s4, t.name);
-    Ei(o3, e5, i5, r5);
-  });
-  else {
-    let n3 = we.resolve(s4, t.name);
-    Ei(n3, e5, i5, r5);
-  }
-};
-var Es = (s4, t, e5, i5) => {
-  wi.readdir(s4, { withFileTypes: true }, (r5, n3) => {
-    if (r5) {
-      if (r5.code === "ENOENT") return i5();
-      if (r5.code !== "ENOTDIR" && r5.code !== "ENOTSUP") return i5(r5);
-    }
-    if (r5 || !n3.length) return Ei(s4, t, e5, i5);
-    let o3 = n3.length, h5 = null, a5 = (l3) => {
-      if (!h5) {
-        if (l3) return i5(h5 = l3);
-        if (--o3 === 0) return Ei(s4, t, e5, i5);
-      }
-    };
-    for (let l3 of n3) io(s4, l3, t, e5, a5);
-  });
-};
-var so = (s4, t, e5, i5) => {
-  t.isDirectory() && ws(we.resolve(s4, t.name), e5, i5), ps(we.resolve(s4, t.name), e5, i5);
-};
-var ws = (s4, t, e5) => {
-  let i5;
-  try {
-    i5 = wi.readdirSync(s4, { withFileTypes: true });
-  } catch (r5) {
-    let n3 = r5;
-    if (n3?.code === "ENOENT") return;
-    if (n3?.code === "ENOTDIR" || n3?.code === "ENOTSUP") return ps(s4, t, e5);
-    throw n3;
-  }
-  for (let r5 of i5) so(s4, r5, t, e5);
-  return ps(s4, t, e5);
-};
-var Se = class extends Error {
-  path;
-  code;
-  syscall = "chdir";
-  constructor(t, e5) {
-    super(`${e5}: Cannot cd into '${t}'`), this.path = t, this.code = e5;
-  }
-  get name() {
-    return "CwdError";
-  }
-};
-var St = class extends Error {
-  path;
-  symlink;
-  syscall = "symlink";
-  code = "TAR_SYMLINK_ERROR";
-  constructor(t, e5) {
-    super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"), this.symlink = t, this.path = e5;
-  }
-  get name() {
-    return "SymlinkError";
-  }
-};
-var no = (s4, t) => {
-  k.stat(s4, (e5, i5) => {
-    (e5 || !i5.isDirectory()) && (e5 = new Se(s4, e5?.code || "ENOTDIR")), t(e5);
-  });
-};
-var gr = (s4, t, e5) => {
-  s4 = f(s4);
-  let i5 = t.umask ?? 18, r5 = t.mode | 448, n3 = (r5 & i5) !== 0, o3 = t.uid, h5 = t.gid, a5 = typeof o3 == "number" && typeof h5 == "number" && (o3 !== t.processUid || h5 !== t.processGid), l3 = t.preserve, c5 = t.unlink, d5 = f(t.cwd), y = (E, x) => {
-    E ? e5(E) : x && a5 ? Es(x, o3, h5, (Le) => y(Le)) : n3 ? k.chmod(s4, r5, e5) : e5();
-  };
-  if (s4 === d5) return no(s4, y);
-  if (l3) return ro.mkdir(s4, { mode: r5, recursive: true }).then((E) => y(null, E ?? void 0), y);
-  let D = f(Si.relative(d5, s4)).split("/");
-  Ss(d5, D, r5, c5, d5, void 0, y);
-};
-var Ss = (s4, t, e5, i5, r5, n3, o3) => {
-  if (t.length === 0) return o3(null, n3);
-  let h5 = t.shift(), a5 = f(Si.resolve(s4 + "/" + h5));
-  k.mkdir(a5, e5, br(a5, t, e5, i5, r5, n3, o3));
-};
-var br = (s4, t, e5, i5, r5, n3, o3) => (h5) => {
-  h5 ? k.lstat(s4, (a5, l3) => {
-    if (a5) a5.path = a5.path && f(a5.path), o3(a5);
-    else if (l3.isDirectory()) Ss(s4, t, e5, i5, r5, n3, o3);
-    else if (i5) k.unlink(s4, (c5) => {
-      if (c5) return o3(c5);
-      k.mkdir(s4, e5, br(s4, t, e5, i5, r5, n3, o3));
-    });
-    else {
-      if (l3.isSymbolicLink()) return o3(new St(s4, s4 + "/" + t.join("/")));
-      o3(h5);
-    }
-  }) : (n3 = n3 || s4, Ss(s4, t, e5, i5, r5, n3, o3));
-};
-var oo = (s4) => {
-  let t = false, e5;
-  try {
-    t = k.statSync(s4).isDirectory();
-  } catch (i5) {
-    e5 = i5?.code;
-  } finally {
-    if (!t) throw new Se(s4, e5 ?? "ENOTDIR");
-  }
-};
-var _r = (s4, t) => {
-  s4 = f(s4);
-  let e5 = t.umask ?? 18, i5 = t.mode | 448, r5 = (i5 & e5) !== 0, n3 = t.uid, o3 = t.gid, h5 = typeof n3 == "number" && typeof o3 == "number" && (n3 !== t.processUid || o3 !== t.processGid), a5 = t.preserve, l3 = t.unlink, c5 = f(t.cwd), d5 = (E) => {
-    E && h5 && ws(E, n3, o3), r5 && k.chmodSync(s4, i5);
-  };
-  if (s4 === c5) return oo(c5), d5();
-  if (a5) return d5(k.mkdirSync(s4, { mode: i5, recursive: true }) ?? void 0);
-  let T3 = f(Si.relative(c5, s4)).split("/"), D;
-  for (let E = T3.shift(), x = c5; E && (x += "/" + E); E = T3.shift()) {
-    x = f(Si.resolve(x));
-    try {
-      k.mkdirSync(x, i5), D = D || x;
-    } catch {
-      let Le = k.lstatSync(x);
-      if (Le.isDirectory()) continue;
-      if (l3) {
-        k.unlinkSync(x), k.mkdirSync(x, i5), D = D || x;
-        continue;
-      } else if (Le.isSymbolicLink()) return new St(x, x + "/" + T3.join("/"));
-    }
-  }
-  return d5(D);
-};
-var ys = /* @__PURE__ */ Object.create(null);
-var Or = 1e4;
-var Vt = /* @__PURE__ */ new Set();
-var Tr = (s4) => {
-  Vt.has(s4) ? Vt.delete(s4) : ys[s4] = s4.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"), Vt.add(s4);
-  let t = ys[s4], e5 = Vt.size - Or;
-  if (e5 > Or / 10) {
-    for (let i5 of Vt) if (Vt.delete(i5), delete ys[i5], --e5 <= 0) break;
-  }
-  return t;
-};
-var ho = process.env.TESTING_TAR_FAKE_PLATFORM || process.platform;
-var ao = ho === "win32";
-var lo = (s4) => s4.split("/").slice(0, -1).reduce((e5, i5) => {
-  let r5 = e5.at(-1);
-  return r5 !== void 0 && (i5 = xr(r5, i5)), e5.push(i5 || "/"), e5;
-}, []);
-var yi = class {
-  #t = /* @__PURE__ */ new Map();
-  #i = /* @__PURE__ */ new Map();
-  #s = /* @__PURE__ */ new Set();
-  reserve(t, e5) {
-    t = ao ? ["win32 parallelization disabled"] : t.map((r5) => mt(xr(Tr(r5))));
-    let i5 = new Set(t.map((r5) => lo(r5)).reduce((r5, n3) => r5.concat(n3)));
-    this.#i.set(e5, { dirs: i5, paths: t });
-    for (let r5 of t) {
-      let n3 = this.#t.get(r5);
-      n3 ? n3.push(e5) : this.#t.set(r5, [e5]);
-    }
-    for (let r5 of i5) {
-      let n3 = this.#t.get(r5);
-      if (!n3) this.#t.set(r5, [/* @__PURE__ */ new Set([e5])]);
-      else {
-        let o3 = n3.at(-1);
-        o3 instanceof Set ? o3.add(e5) : n3.push(/* @__PURE__ */ new Set([e5]));
-      }
-    }
-    return this.#r(e5);
-  }
-  #n(t) {
-    let e5 = this.#i.get(t);
-    if (!e5) throw new Error("function does not have any path reservations");
-    return { paths: e5.paths.map((i5) => this.#t.get(i5)), dirs: [...e5.dirs].map((i5) => this.#t.get(i5)) };
-  }
-  check(t) {
-    let { paths: e5, dirs: i5 } = this.#n(t);
-    return e5.every((r5) => r5 && r5[0] === t) && i5.every((r5) => r5 && r5[0] instanceof Set && r5[0].has(t));
-  }
-  #r(t) {
-    return this.#s.has(t) || !this.check(t) ? false : (this.#s.add(t), t(() => this.#e(t)), true);
-  }
-  #e(t) {
-    if (!this.#s.has(t)) return false;
-    let e5 = this.#i.get(t);
-    if (!e5) throw new Error("invalid reservation");
-    let { paths: i5, dirs: r5 } = e5, n3 = /* @__PURE__ */ new Set();
-    for (let o3 of i5) {
-      let h5 = this.#t.get(o3);
-      if (!h5 || h5?.[0] !== t) continue;
-      let a5 = h5[1];
-      if (!a5) {
-        this.#t.delete(o3);
-        continue;
-      }
-      if (h5.shift(), typeof a5 == "function") n3.add(a5);
-      else for (let l3 of a5) n3.add(l3);
-    }
-    for (let o3 of r5) {
-      let h5 = this.#t.get(o3), a5 = h5?.[0];
-      if (!(!h5 || !(a5 instanceof Set))) if (a5.size === 1 && h5.length === 1) {
-        this.#t.delete(o3);
-        continue;
-      } else if (a5.size === 1) {
-        h5.shift();
-        let l3 = h5[0];
-        typeof l3 == "function" && n3.add(l3);
-      } else a5.delete(t);
-    }
-    return this.#s.delete(t), n3.forEach((o3) => this.#r(o3)), true;
-  }
-};
-var Lr = () => process.umask();
-var Dr = /* @__PURE__ */ Symbol("onEntry");
-var _s = /* @__PURE__ */ Symbol("checkFs");
-var Nr = /* @__PURE__ */ Symbol("checkFs2");
-var Os = /* @__PURE__ */ Symbol("isReusable");
-var P = /* @__PURE__ */ Symbol("makeFs");
-var Ts = /* @__PURE__ */ Symbol("file");
-var xs = /* @__PURE__ */ Symbol("directory");
-var gi = /* @__PURE__ */ Symbol("link");
-var Ar = /* @__PURE__ */ Symbol("symlink");
-var Ir = /* @__PURE__ */ Symbol("hardlink");
-var Re = /* @__PURE__ */ Symbol("ensureNoSymlink");
-var Cr = /* @__PURE__ */ Symbol("unsupported");
-var Fr = /* @__PURE__ */ Symbol("checkPath");
-var Rs = /* @__PURE__ */ Symbol("stripAbsolutePath");
-var yt = /* @__PURE__ */ Symbol("mkdir");
-var O = /* @__PURE__ */ Symbol("onError");
-var Ri = /* @__PURE__ */ Symbol("pending");
-var kr = /* @__PURE__ */ Symbol("pend");
-var $t = /* @__PURE__ */ Symbol("unpend");
-var gs = /* @__PURE__ */ Symbol("ended");
-var bs = /* @__PURE__ */ Symbol("maybeClose");
-var Ls = /* @__PURE__ */ Symbol("skip");
-var ge = /* @__PURE__ */ Symbol("doChown");
-var be = /* @__PURE__ */ Symbol("uid");
-var _e = /* @__PURE__ */ Symbol("gid");
-var Oe = /* @__PURE__ */ Symbol("checkedCwd");
-var fo = process.env.TESTING_TAR_FAKE_PLATFORM || process.platform;
-var Te = fo === "win32";
-var uo = 1024;
-var mo = (s4, t) => {
-  if (!Te) return u.unlink(s4, t);
-  let e5 = s4 + ".DELETE." + Mr(16).toString("hex");
-  u.rename(s4, e5, (i5) => {
-    if (i5) return t(i5);
-    u.unlink(e5, t);
-  });
-};
-var po = (s4) => {
-  if (!Te) return u.unlinkSync(s4);
-  let t = s4 + ".DELETE." + Mr(16).toString("hex");
-  u.renameSync(s4, t), u.unlinkSync(t);
-};
-var vr = (s4, t, e5) => s4 !== void 0 && s4 === s4 >>> 0 ? s4 : t !== void 0 && t === t >>> 0 ? t : e5;
-var Xt = class extends rt {
-  [gs] = false;
-  [Oe] = false;
-  [Ri] = 0;
-  reservations = new yi();
-  transform;
-  writable = true;
-  readable = false;
-  uid;
-  gid;
-  setOwner;
-  preserveOwner;
-  processGid;
-  processUid;
-  maxDepth;
-  forceChown;
-  win32;
-  newer;
-  keep;
-  noMtime;
-  preservePaths;
-  unlink;
-  cwd;
-  strip;
-  processUmask;
-  umask;
-  dmode;
-  fmode;
-  chmod;
-  constructor(t = {}) {
-    if (t.ondone = () => {
-      this[gs] = true, this[bs]();
-    }, super(t), this.transform = t.transform, this.chmod = !!t.chmod, typeof t.uid == "number" || typeof t.gid == "number") {
-      if (typeof t.uid != "number" || typeof t.gid != "number") throw new TypeError("cannot set owner without number uid and gid");
-      if (t.preserveOwner) throw new TypeError("cannot preserve owner in archive and also set owner explicitly");
-      this.uid = t.uid, this.gid = t.gid, this.setOwner = true;
-    } else this.uid = void 0, this.gid = void 0, this.setOwner = false;
-    this.preserveOwner = t.preserveOwner === void 0 && typeof t.uid != "number" ? process.getuid?.() === 0 : !!t.preserveOwner, this.processUid = (this.preserveOwner || this.setOwner) && process.getuid ? process.getuid() : void 0, this.processGid = (this.preserveOwner || this.setOwner) && process.getgid ? process.getgid() : void 0, this.maxDepth = typeof t.maxDepth == "number" ? t.maxDepth : uo, this.forceChown = t.forceChown === true, this.win32 = !!t.win32 || Te, this.newer = !!t.newer, this.keep = !!t.keep, this.noMtime = !!t.noMtime, this.preservePaths = !!t.preservePaths, this.unlink = !!t.unlink, this.cwd = f(R.resolve(t.cwd || process.cwd())), this.strip = Number(t.strip) || 0, this.processUmask = this.chmod ? typeof t.processUmask == "number" ? t.processUmask : Lr() : 0, this.umask = typeof t.umask == "number" ? t.umask : this.processUmask, this.dmode = t.dmode || 511 & ~this.umask, this.fmode = t.fmode || 438 & ~this.umask, this.on("entry", (e5) => this[Dr](e5));
-  }
-  warn(t, e5, i5 = {}) {
-    return (t === "TAR_BAD_ARCHIVE" || t === "TAR_ABORT") && (i5.recoverable = false), super.warn(t, e5, i5);
-  }
-  [bs]() {
-    this[gs] && this[Ri] === 0 && (this.emit("prefinish"), this.emit("finish"), this.emit("end"));
-  }
-  [Rs](t, e5) {
-    let i5 = t[e5], { type: r5 } = t;
-    if (!i5 || this.preservePaths) return true;
-    let [n3, o3] = ce(i5), h5 = o3.replaceAll(/\\/g, "/").split("/");
-    if (h5.includes("..") || Te && /^[a-z]:\.\.$/i.test(h5[0] ?? "")) {
-      if (e5 === "path" || r5 === "Link") return this.warn("TAR_ENTRY_ERROR", `${e5} contains '..'`, { entry: t, [e5]: i5 }), false;
-      let a5 = R.posix.dirname(t.path), l3 = R.posix.normalize(R.posix.join(a5, h5.join("/")));
-      if (l3.startsWith("../") || l3 === "..") return this.warn("TAR_ENTRY_ERROR", `${e5} escapes extraction directory`, { entry: t, [e5]: i5 }), false;
-    }
-    return n3 && (t[e5] = String(o3), this.warn("TAR_ENTRY_INFO", `stripping ${n3} from absolute ${e5}`, { entry: t, [e5]: i5 })), true;
-  }
-  [Fr](t) {
-    let e5 = f(t.path), i5 = e5.split("/");
-    if (this.strip) {
-      if (i5.length < this.strip) return false;
-      if (t.type === "Link") {
-        let r5 = f(String(t.linkpath)).split("/");
-        if (r5.length >= this.strip) t.linkpath = r5.slice(this.strip).join("/");
-        else return false;
-      }
-      i5.splice(0, this.strip), t.path = i5.join("/");
-    }
-    if (isFinite(this.maxDepth) && i5.length > this.maxDepth) return this.warn("TAR_ENTRY_ERROR", "path excessively deep", { entry: t, path: e5, depth: i5.length, maxDepth: this.maxDepth }), false;
-    if (!this[Rs](t, "path") || !this[Rs](t, "linkpath")) return false;
-    if (t.absolute = R.isAbsolute(t.path) ? f(R.resolve(t.path)) : f(R.resolve(this.cwd, t.path)), !this.preservePaths && typeof t.absolute == "string" && t.absolute.indexOf(this.cwd + "/") !== 0 && t.absolute !== this.cwd) return this.warn("TAR_ENTRY_ERROR", "path escaped extraction target", { entry: t, path: f(t.path), resolvedPath: t.absolute, cwd: this.cwd }), false;
-    if (t.absolute === this.cwd && t.type !== "Directory" && t.type !== "GNUDumpDir") return false;
-    if (this.win32) {
-      let { root: r5 } = R.win32.parse(String(t.absolute));
-      t.absolute = r5 + ts(String(t.absolute).slice(r5.length));
-      let { root: n3 } = R.win32.parse(t.path);
-      t.path = n3 + ts(t.path.slice(n3.length));
-    }
-    return true;
-  }
-  [Dr](t) {
-    if (!this[Fr](t)) return t.resume();
-    switch (co.equal(typeof t.absolute, "string"), t.type) {
-      case "Directory":
-      case "GNUDumpDir":
-        t.mode && (t.mode = t.mode | 448);
-      case "File":
-      case "OldFile":
-      case "ContiguousFile":
-      case "Link":
-      case "SymbolicLink":
-        return this[_s](t);
-      default:
-        return this[Cr](t);
-    }
-  }
-  [O](t, e5) {
-    t.name === "CwdError" ? this.emit("error", t) : (this.warn("TAR_ENTRY_ERROR", t, { entry: e5 }), this[$t](), e5.resume());
-  }
-  [yt](t, e5, i5) {
-    gr(f(t), { uid: this.uid, gid: this.gid, processUid: this.processUid, processGid: this.processGid, umask: this.processUmask, preserve: this.preservePaths, unlink: this.unlink, cwd: this.cwd, mode: e5 }, i5);
-  }
-  [ge](t) {
-    return this.forceChown || this.preserveOwner && (typeof t.uid == "number" && t.uid !== this.processUid || typeof t.gid == "number" && t.gid !== this.processGid) || typeof this.uid == "number" && this.uid !== this.processUid || typeof this.gid == "number" && this.gid !== this.processGid;
-  }
-  [be](t) {
-    return vr(this.uid, t.uid, this.processUid);
-  }
-  [_e](t) {
-    return vr(this.gid, t.gid, this.processGid);
-  }
-  [Ts](t, e5) {
-    let i5 = typeof t.mode == "number" ? t.mode & 4095 : this.fmode, r5 = new et(String(t.absolute), { flags: ms(t.size), mode: i5, autoClose: false });
-    r5.on("error", (a5) => {
-      r5.fd && u.close(r5.fd, () => {
-      }), r5.write = () => true, this[O](a5, t), e5();
-    });
-    let n3 = 1, o3 = (a5) => {
-      if (a5) {
-        r5.fd && u.close(r5.fd, () => {
-        }), this[O](a5, t), e5();
-        return;
-      }
-      --n3 === 0 && r5.fd !== void 0 && u.close(r5.fd, (l3) => {
-        l3 ? this[O](l3, t) : this[$t](), e5();
-      });
-    };
-    r5.on("finish", () => {
-      let a5 = String(t.absolute), l3 = r5.fd;
-      if (typeof l3 == "number" && t.mtime && !this.noMtime) {
-        n3++;
-        let c5 = t.atime || /* @__PURE__ */ new Date(), d5 = t.mtime;
-        u.futimes(l3, c5, d5, (y) => y ? u.utimes(a5, c5, d5, (T3) => o3(T3 && y)) : o3());
-      }
-      if (typeof l3 == "number" && this[ge](t)) {
-        n3++;
-        let c5 = this[be](t), d5 = this[_e](t);
-        typeof c5 == "number" && typeof d5 == "number" && u.fchown(l3, c5, d5, (y) => y ? u.chown(a5, c5, d5, (T3) => o3(T3 && y)) : o3());
-      }
-      o3();
-    });
-    let h5 = this.transform && this.transform(t) || t;
-    h5 !== t && (h5.on("error", (a5) => {
-      this[O](a5, t), e5();
-    }), t.pipe(h5)), h5.pipe(r5);
-  }
-  [xs](t, e5) {
-    let i5 = typeof t.mode == "number" ? t.mode & 4095 : this.dmode;
-    this[yt](String(t.absolute), i5, (r5) => {
-      if (r5) {
-        this[O](r5, t), e5();
-        return;
-      }
-      let n3 = 1, o3 = () => {
-        --n3 === 0 && (e5(), this[$t](), t.resume());
-      };
-      t.mtime && !this.noMtime && (n3++, u.utimes(String(t.absolute), t.atime || /* @__PURE__ */ new Date(), t.mtime, o3)), this[ge](t) && (n3++, u.chown(String(t.absolute), Number(this[be](t)), Number(this[_e](t)), o3)), o3();
-    });
-  }
-  [Cr](t) {
-    t.unsupported = true, this.warn("TAR_ENTRY_UNSUPPORTED", `unsupported entry type: ${t.type}`, { entry: t }), t.resume();
-  }
-  [Ar](t, e5) {
-    let i5 = f(R.relative(this.cwd, R.resolve(R.dirname(String(t.absolute)), String(t.linkpath)))).split("/");
-    this[Re](t, this.cwd, i5, () => this[gi](t, String(t.linkpath), "symlink", e5), (r5) => {
-      this[O](r5, t), e5();
-    });
-  }
-  [Ir](t, e5) {
-    let i5 = f(R.resolve(this.cwd, String(t.linkpath))), r5 = f(String(t.linkpath)).split("/");
-    this[Re](t, this.cwd, r5, () => this[gi](t, i5, "link", e5), (n3) => {
-      this[O](n3, t), e5();
-    });
-  }
-  [Re](t, e5, i5, r5, n3) {
-    let o3 = i5.shift();
-    if (this.preservePaths || o3 === void 0) return r5();
-    let h5 = R.resolve(e5, o3);
-    u.lstat(h5, (a5, l3) => {
-      if (a5) return r5();
-      if (l3?.isSymbolicLink()) return n3(new St(h5, R.resolve(h5, i5.join("/"))));
-      this[Re](t, h5, i5, r5, n3);
-    });
-  }
-  [kr]() {
-    this[Ri]++;
-  }
-  [$t]() {
-    this[Ri]--, this[bs]();
-  }
-  [Ls](t) {
-    this[$t](), t.resume();
-  }
-  [Os](t, e5) {
-    return t.type === "File" && !this.unlink && e5.isFile() && e5.nlink <= 1 && !Te;
-  }
-  [_s](t) {
-    this[kr]();
-    let e5 = [t.path];
-    t.linkpath && e5.push(t.linkpath), this.reservations.reserve(e5, (i5) => this[Nr](t, i5));
-  }
-  [Nr](t, e5) {
-    let i5 = (h5) => {
-      e5(h5);
-    }, r5 = () => {
-      this[yt](this.cwd, this.dmode, (h5) => {
-        if (h5) {
-          this[O](h5, t), i5();
-          return;
-        }
-        this[Oe] = true, n3();
-      });
-    }, n3 = () => {
-      if (t.absolute !== this.cwd) {
-        let h5 = f(R.dirname(String(t.absolute)));
-        if (h5 !== this.cwd) return this[yt](h5, this.dmode, (a5) => {
-          if (a5) {
-            this[O](a5, t), i5();
-            return;
-          }
-          o3();
-        });
-      }
-      o3();
-    }, o3 = () => {
-      u.lstat(String(t.absolute), (h5, a5) => {
-        if (a5 && (this.keep || this.newer && a5.mtime > (t.mtime ?? a5.mtime))) {
-          this[Ls](t), i5();
-          return;
-        }
-        if (h5 || this[Os](t, a5)) return this[P](null, t, i5);
-        if (a5.isDirectory()) {
-          if (t.type === "Directory") {
-            let l3 = this.chmod && t.mode && (a5.mode & 4095) !== t.mode, c5 = (d5) => this[P](d5 ?? null, t, i5);
-            return l3 ? u.chmod(String(t.absolute), Number(t.mode), c5) : c5();
-          }
-          if (t.absolute !== this.cwd) return u.rmdir(String(t.absolute), (l3) => this[P](l3 ?? null, t, i5));
-        }
-        if (t.absolute === this.cwd) return this[P](null, t, i5);
-        mo(String(t.absolute), (l3) => this[P](l3 ?? null, t, i5));
-      });
-    };
-    this[Oe] ? n3() : r5();
-  }
-  [P](t, e5, i5) {
-    if (t) {
-      this[O](t, e5), i5();
-      return;
-    }
-    switch (e5.type) {
-      case "File":
-      case "OldFile":
-      case "ContiguousFile":
-        return this[Ts](e5, i5);
-      case "Link":
-        return this[Ir](e5, i5);
-      case "SymbolicLink":
-        return this[Ar](e5, i5);
-      case "Directory":
-      case "GNUDumpDir":
-        return this[xs](e5, i5);
-    }
-  }
-  [gi](t, e5, i5, r5) {
-    u[i5](e5, String(t.absolute), (n3) => {
-      n3 ? this[O](n3, t) : (this[$t](), t.resume()), r5();
-    });
-  }
-};
-var ye = (s4) => {
-  try {
-    return [null, s4()];
-  } catch (t) {
-    return [t, null];
-  }
-};
-var xe = class extends Xt {
-  sync = true;
-  [P](t, e5) {
-    return super[P](t, e5, () => {
-    });
-  }
-  [_s](t) {
-    if (!this[Oe]) {
-      let n3 = this[yt](this.cwd, this.dmode);
-      if (n3) return this[O](n3, t);
-      this[Oe] = true;
-    }
-    if (t.absolute !== this.cwd) {
-      let n3 = f(R.dirname(String(t.absolute)));
-      if (n3 !== this.cwd) {
-        let o3 = this[yt](n3, this.dmode);
-        if (o3) return this[O](o3, t);
-      }
-    }
-    let [e5, i5] = ye(() => u.lstatSync(String(t.absolute)));
-    if (i5 && (this.keep || this.newer && i5.mtime > (t.mtime ?? i5.mtime))) return this[Ls](t);
-    if (e5 || this[Os](t, i5)) return this[P](null, t);
-    if (i5.isDirectory()) {
-      if (t.type === "Directory") {
-        let o3 = this.chmod && t.mode && (i5.mode & 4095) !== t.mode, [h5] = o3 ? ye(() => {
-          u.chmodSync(String(t.absolute), Number(t.mode));
-        }) : [];
-        return this[P](h5, t);
-      }
-      let [n3] = ye(() => u.rmdirSync(String(t.absolute)));
-      this[P](n3, t);
-    }
-    let [r5] = t.absolute === this.cwd ? [] : ye(() => po(String(t.absolute)));
-    this[P](r5, t);
-  }
-  [Ts](t, e5) {
-    let i5 = typeof t.mode == "number" ? t.mode & 4095 : this.fmode, r5 = (h5) => {
-      let a5;
-      try {
-        u.closeSync(n3);
-      } catch (l3) {
-        a5 = l3;
-      }
-      (h5 || a5) && this[O](h5 || a5, t), e5();
-    }, n3;
-    try {
-      n3 = u.openSync(String(t.absolute), ms(t.size), i5);
-    } catch (h5) {
-      return r5(h5);
-    }
-    let o3 = this.transform && this.transform(t) || t;
-    o3 !== t && (o3.on("error", (h5) => this[O](h5, t)), t.pipe(o3)), o3.on("data", (h5) => {
-      try {
-        u.writeSync(n3, h5, 0, h5.length);
-      } catch (a5) {
-        r5(a5);
-      }
-    }), o3.on("end", () => {
-      let h5 = null;
-      if (t.mtime && !this.noMtime) {
-        let a5 = t.atime || /* @__PURE__ */ new Date(), l3 = t.mtime;
-        try {
-          u.futimesSync(n3, a5, l3);
-        } catch (c5) {
-          try {
-            u.utimesSync(String(t.absolute), a5, l3);
-          } catch {
-            h5 = c5;
-          }
-        }
-      }
-      if (this[ge](t)) {
-        let a5 = this[be](t), l3 = this[_e](t);
-        try {
-          u.fchownSync(n3, Number(a5), Number(l3));
-        } catch (c5) {
-          try {
-            u.chownSync(String(t.absolute), Number(a5), Number(l3));
-          } catch {
-            h5 = h5 || c5;
-          }
-        }
-      }
-      r5(h5);
-    });
-  }
-  [xs](t, e5) {
-    let i5 = typeof t.mode == "number" ? t.mode & 4095 : this.dmode, r5 = this[yt](String(t.absolute), i5);
-    if (r5) {
-      this[O](r5, t), e5();
-      return;
-    }
-    if (t.mtime && !this.noMtime) try {
-      u.utimesSync(String(t.absolute), t.atime || /* @__PURE__ */ new Date(), t.mtime);
-    } catch {
-    }
-    if (this[ge](t)) try {
-      u.chownSync(String(t.absolute), Number(this[be](t)), Number(this[_e](t)));
-    } catch {
-    }
-    e5(), t.resume();
-  }
-  [yt](t, e5) {
-    try {
-      return _r(f(t), { uid: this.uid, gid: this.gid, processUid: this.processUid, processGid: this.processGid, umask: this.processUmask, preserve: this.preservePaths, unlink: this.unlink, cwd: this.cwd, mode: e5 });
-    } catch (i5) {
-      return i5;
-    }
-  }
-  [Re](t, e5, i5, r5, n3) {
-    if (this.preservePaths || i5.length === 0) return r5();
-    let o3 = e5;
-    for (let h5 of i5) {
-      o3 = R.resolve(o3, h5);
-      let [a5, l3] = ye(() => u.lstatSync(o3));
-      if (a5) return r5();
-      if (l3.isSymbolicLink()) return n3(new St(o3, R.resolve(e5, i5.join("/"))));
-    }
-    r5();
-  }
-  [gi](t, e5, i5, r5) {
-    let n3 = `${i5}Sync`;
-    try {
-      u[n3](e5, String(t.absolute)), r5(), t.resume();
-    } catch (o3) {
-      return this[O](o3, t);
-    }
-  }
-};
-var Eo = (s4) => {
-  let t = new xe(s4), e5 = s4.file, i5 = Br.statSync(e5), r5 = s4.maxReadSize || 16 * 1024 * 1024;
-  new Be(e5, { readSize: r5, size: i5.size }).pipe(t);
-};
-var wo = (s4, t) => {
-  let e5 = new Xt(s4), i5 = s4.maxReadSize || 16 * 1024 * 1024, r5 = s4.file;
-  return new Promise((o3, h5) => {
-    e5.on("error", h5), e5.on("close", o3), Br.stat(r5, (a5, l3) => {
-      if (a5) h5(a5);
-      else {
-        let c5 = new _t(r5, { readSize: i5, size: l3.size });
-        c5.on("error", h5), c5.pipe(e5);
-      }
-    });
-  });
-};
-var So = K(Eo, wo, (s4) => new xe(s4), (s4) => new Xt(s4), (s4, t) => {
-  t?.length && Qi(s4, t);
-});
-var yo = (s4, t) => {
-  let e5 = new kt(s4), i5 = true, r5, n3;
-  try {
-    try {
-      r5 = v.openSync(s4.file, "r+");
-    } catch (a5) {
-      if (a5?.code === "ENOENT") r5 = v.openSync(s4.file, "w+");
-      else throw a5;
-    }
-    let o3 = v.fstatSync(r5), h5 = Buffer.alloc(512);
-    t: for (n3 = 0; n3 < o3.size; n3 += 512) {
-      for (let c5 = 0, d5 = 0; c5 < 512; c5 += d5) {
-        if (d5 = v.readSync(r5, h5, c5, h5.length - c5, n3 + c5), n3 === 0 && h5[0] === 31 && h5[1] === 139) throw new Error("cannot append to compressed archives");
-        if (!d5) break t;
-      }
-      let a5 = new F(h5);
-      if (!a5.cksumValid) break;
-      let l3 = 512 * Math.ceil((a5.size || 0) / 512);
-      if (n3 + l3 + 512 > o3.size) break;
-      n3 += l3, s4.mtimeCache && a5.mtime && s4.mtimeCache.set(String(a5.path), a5.mtime);
-    }
-    i5 = false, Ro(s4, e5, n3, r5, t);
-  } finally {
-    if (i5) try {
-      v.closeSync(r5);
-    } catch {
-    }
-  }
-};
-var Ro = (s4, t, e5, i5, r5) => {
-  let n3 = new Wt(s4.file, { fd: i5, start: e5 });
-  t.pipe(n3), bo(t, r5);
-};
-var go = (s4, t) => {
-  t = Array.from(t);
-  let e5 = new wt(s4), i5 = (n3, o3, h5) => {
-    let a5 = (T3, D) => {
-      T3 ? v.close(n3, (E) => h5(T3)) : h5(null, D);
-    }, l3 = 0;
-    if (o3 === 0) return a5(null, 0);
-    let c5 = 0, d5 = Buffer.alloc(512), y = (T3, D) => {
-      if (T3 || D === void 0) return a5(T3);
-      if (c5 += D, c5 < 512 && D) return v.read(n3, d5, c5, d5.length - c5, l3 + c5, y);
-      if (l3 === 0 && d5[0] === 31 && d5[1] === 139) return a5(new Error("cannot append to compressed archives"));
-      if (c5 < 512) return a5(null, l3);
-      let E = new F(d5);
-      if (!E.cksumValid) return a5(null, l3);
-      let x = 512 * Math.ceil((E.size ?? 0) / 512);
-      if (l3 + x + 512 > o3 || (l3 += x + 512, l3 >= o3)) return a5(null, l3);
-      s4.mtimeCache && E.mtime && s4.mtimeCache.set(String(E.path), E.mtime), c5 = 0, v.read(n3, d5, 0, 512, l3, y);
-    };
-    v.read(n3, d5, 0, 512, l3, y);
-  };
-  return new Promise((n3, o3) => {
-    e5.on("error", o3);
-    let h5 = "r+", a5 = (l3, c5) => {
-      if (l3 && l3.code === "ENOENT" && h5 === "r+") return h5 = "w+", v.open(s4.file, h5, a5);
-      if (l3 || !c5) return o3(l3);
-      v.fstat(c5, (d5, y) => {
-        if (d5) return v.close(c5, () => o3(d5));
-        i5(c5, y.size, (T3, D) => {
-          if (T3) return o3(T3);
-          let E = new et(s4.file, { fd: c5, start: D });
-          e5.pipe(E), E.on("error", o3), E.on("close", n3), _o(e5, t);
-        });
-      });
-    };
-    v.open(s4.file, h5, a5);
-  });
-};
-var bo = (s4, t) => {
-  t.forEach((e5) => {
-    e5.charAt(0) === "@" ? Ct({ file: Pr.resolve(s4.cwd, e5.slice(1)), sync: true, noResume: true, onReadEntry: (i5) => s4.add(i5) }) : s4.add(e5);
-  }), s4.end();
-};
-var _o = async (s4, t) => {
-  for (let e5 of t) e5.charAt(0) === "@" ? await Ct({ file: Pr.resolve(String(s4.cwd), e5.slice(1)), noResume: true, onReadEntry: (i5) => s4.add(i5) }) : s4.add(e5);
-  s4.end();
-};
-var vt = K(yo, go, () => {
-  throw new TypeError("file is required");
-}, () => {
-  throw new TypeError("file is required");
-}, (s4, t) => {
-  if (!Bs(s4)) throw new TypeError("file is required");
-  if (s4.gzip || s4.brotli || s4.zstd || s4.file.endsWith(".br") || s4.file.endsWith(".tbr")) throw new TypeError("cannot append to compressed archives");
-  if (!t?.length) throw new TypeError("no paths specified to add/replace");
-});
-var Oo = K(vt.syncFile, vt.asyncFile, vt.syncNoFile, vt.asyncNoFile, (s4, t = []) => {
-  vt.validate?.(s4, t), To(s4);
-});
-var To = (s4) => {
-  let t = s4.filter;
-  s4.mtimeCache || (s4.mtimeCache = /* @__PURE__ */ new Map()), s4.filter = t ? (e5, i5) => t(e5, i5) && !((s4.mtimeCache?.get(e5) ?? i5.mtime ?? 0) > (i5.mtime ?? 0)) : (e5, i5) => !((s4.mtimeCache?.get(e5) ?? i5.mtime ?? 0) > (i5.mtime ?? 0));
-};
-
-// core/pg/client-unpack.ts
-function keepEntry(entryPath) {
-  const rel2 = entryPath.split("/").slice(1).join("/");
-  if (rel2 === "bin/" || rel2 === "lib/" || rel2 === "bin" || rel2 === "lib") return true;
-  const tools = new Set(CLIENT_TOOLS.flatMap((t) => [t, `${t}.exe`]));
-  const [dir, name, ...rest] = rel2.split("/");
-  if (!name || rest.length > 0) return false;
-  if (dir === "bin") return tools.has(name) || /\.dll$/i.test(name);
-  if (dir === "lib") return /^lib.*\.(so(\.\d+)*|dylib)$/.test(name) && !/\.a$/.test(name);
-  return false;
-}
-async function unpackClientArchive(archive, dir, options) {
-  const { asset, limits, signal } = options;
-  let bytes = 0;
-  let entries = 0;
-  let refused;
-  let broken;
-  const source = createReadStream(archive);
-  const gunzip = createGunzip();
-  const unpack = new Xt({
-    cwd: dir,
-    strip: 1,
-    filter: (entryPath) => {
-      if (refused) return false;
-      entries += 1;
-      if (entries > limits.unpackEntries) {
-        refuse2(
-          new PgferryError(`${asset} holds more than ${limits.unpackEntries} entries (the limit); refused`)
-        );
-        return false;
-      }
-      return keepEntry(entryPath);
-    }
-  });
-  const closed = new Promise((resolve) => unpack.once("close", resolve));
-  let ended = false;
-  const endUnpack = () => {
-    if (ended) return;
-    ended = true;
-    unpack.end();
-  };
-  const stopFeeding = () => {
-    source.unpipe(gunzip);
-    source.destroy();
-    gunzip.destroy();
-    endUnpack();
-  };
-  function refuse2(error3) {
-    refused ??= error3;
-    stopFeeding();
-  }
-  const onAbort = () => refuse2(new PgferryError(`extraction of ${asset} was cancelled`));
-  signal?.addEventListener("abort", onAbort, { once: true });
-  unpack.on("error", (error3) => {
-    broken ??= error3;
-    stopFeeding();
-  });
-  for (const stream of [source, gunzip]) {
-    stream.on("error", (error3) => {
-      broken ??= error3;
-      stopFeeding();
-    });
-  }
-  gunzip.on("data", (chunk) => {
-    if (refused || ended) return;
-    bytes += chunk.length;
-    if (bytes > limits.unpackBytes) {
-      refuse2(
-        new PgferryError(
-          `${asset} unpacks to more than the ${formatBytes(limits.unpackBytes)} limit; refused as a decompression bomb`
-        )
-      );
-      return;
-    }
-    if (!unpack.write(chunk)) {
-      gunzip.pause();
-      unpack.once("drain", () => gunzip.resume());
-    }
-  });
-  gunzip.on("end", endUnpack);
-  source.pipe(gunzip);
-  try {
-    await closed;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-  }
-  if (refused) throw refused;
-  if (broken) throw new PgferryError(`${asset} could not be extracted: ${broken.message}`);
-}
-
-// core/pg/http-get.ts
-import http from "node:http";
-import https from "node:https";
-import { pipeline as pipeline2, Transform as Transform2 } from "node:stream";
-var HttpGetError = class extends PgferryError {
-  constructor(what, url, reason) {
-    super(`download of ${what} from ${url} failed: ${reason}`);
-    this.reason = reason;
-  }
-  reason;
-  name = "HttpGetError";
-};
-var MAX_REDIRECTS = 5;
-function displayUrl(raw) {
-  const url = new URL(String(raw));
-  const auth = url.username || url.password ? "***@" : "";
-  return `${url.protocol}//${auth}${url.host}${url.pathname}${url.search ? "?\u2026" : ""}`;
-}
-function httpGet(rawUrl, options) {
-  const { what, limits, maxBytes, signal } = options;
-  return new Promise((resolve, reject) => {
-    let current;
-    let response;
-    let body;
-    let headers = { ...options.headers };
-    let settled = false;
-    let finished4 = false;
-    let url = new URL(rawUrl);
-    const cleanup = () => {
-      clearTimeout(totalTimer);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const stop = (error3) => {
-      if (finished4) return;
-      finished4 = true;
-      cleanup();
-      if (!settled) {
-        settled = true;
-        reject(error3);
-      }
-      if (body && !body.destroyed) body.destroy(error3);
-      if (response && !response.destroyed) response.destroy(error3);
-      current?.destroy(error3);
-    };
-    const fail = (reason) => stop(new HttpGetError(what, displayUrl(url), reason));
-    const totalTimer = setTimeout(
-      () => fail(`not finished within ${formatMs(limits.totalMs)} (total time limit)`),
-      limits.totalMs
-    );
-    const onAbort = () => {
-      const reason = signal?.reason;
-      fail(`cancelled${reason?.message ? ` (${reason.message})` : ""}`);
-    };
-    if (signal?.aborted) {
-      onAbort();
-      return;
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const request = (redirects) => {
-      if (url.protocol !== "http:" && url.protocol !== "https:") {
-        fail("not an http(s) URL");
-        return;
-      }
-      const secure = url.protocol === "https:";
-      const req = (secure ? https : http).get(url, { headers });
-      current = req;
-      req.on("socket", (socket) => {
-        if (!socket.connecting) return;
-        const timer = setTimeout(
-          () => fail(`no connection within ${formatMs(limits.connectMs)} (connect limit)`),
-          limits.connectMs
-        );
-        socket.once(secure ? "secureConnect" : "connect", () => clearTimeout(timer));
-        socket.once("close", () => clearTimeout(timer));
-      });
-      req.setTimeout(
-        limits.idleMs,
-        () => fail(`nothing received for ${formatMs(limits.idleMs)} (idle limit)`)
-      );
-      req.on("error", (error3) => {
-        if (!(error3 instanceof HttpGetError)) fail(error3.message);
-      });
-      req.on("response", (res) => {
-        const status = res.statusCode ?? 0;
-        const location = res.headers.location;
-        if ([301, 302, 303, 307, 308].includes(status) && location) {
-          res.resume();
-          if (redirects >= MAX_REDIRECTS) {
-            fail(`more than ${MAX_REDIRECTS} redirects`);
-            return;
-          }
-          const next = new URL(location, url);
-          if (next.origin !== url.origin) {
-            const { authorization: _dropped, ...rest } = headers;
-            headers = rest;
-          }
-          url = next;
-          request(redirects + 1);
-          return;
-        }
-        response = res;
-        const declared = Number(res.headers["content-length"] ?? NaN);
-        if (Number.isFinite(declared) && declared > maxBytes) {
-          fail(`it announces ${declared} bytes, more than the ${formatBytes(maxBytes)} size limit`);
-          return;
-        }
-        let received = 0;
-        const limiter = new Transform2({
-          transform(chunk, _encoding, done) {
-            received += chunk.length;
-            if (received <= maxBytes) return done(null, chunk);
-            done(
-              new HttpGetError(what, displayUrl(url), `more than the ${formatBytes(maxBytes)} size limit`)
-            );
-          }
-        });
-        body = limiter;
-        pipeline2(res, limiter, (error3) => {
-          if (error3 instanceof HttpGetError) stop(error3);
-          finished4 = true;
-          cleanup();
-        });
-        settled = true;
-        resolve({
-          status,
-          url: displayUrl(url),
-          ...Number.isFinite(declared) ? { contentLength: declared } : {},
-          body: limiter
-        });
-      });
-    };
-    request(0);
-  });
-}
-async function readText(res) {
-  const chunks = [];
-  for await (const chunk of res.body) chunks.push(chunk);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-// core/pg/releases.ts
-var DEFAULT_RELEASES_BASE = "https://github.com/theseus-rs/postgresql-binaries/releases/download";
-var GITHUB_RELEASES_API = "https://api.github.com/repos/theseus-rs/postgresql-binaries/releases?per_page=100";
-var KNOWN_RELEASES = { 13: 21, 14: 18, 15: 13, 16: 9, 17: 5, 18: 0 };
-function knownReleaseVersions() {
-  return Object.entries(KNOWN_RELEASES).flatMap(
-    ([major, top]) => Array.from({ length: top + 1 }, (_2, minor) => `${major}.${minor}.0`)
-  );
-}
-function releaseSource(mirror) {
-  const base = (mirror ?? "").trim().replace(/\/+$/, "");
-  if (!base) return { base: DEFAULT_RELEASES_BASE, isMirror: false };
-  if (!/^https?:\/\//.test(base)) {
-    throw new PgferryError(
-      `mirror: "${base}" is not an http(s) URL; expected a base URL such as https://mirror.example/pg`
-    );
-  }
-  return { base, isMirror: true };
-}
-function assetUrl(source, version2, target) {
-  return `${source.base}/${version2}/postgresql-${version2}-${target}.tar.gz`;
-}
-var RELEASE_VERSION = /^\d+\.\d+\.\d+$/;
-async function listReleaseVersions(source, log, options = {}) {
-  const limits = networkLimits();
-  const get2 = async (url, what, headers) => {
-    const res = await httpGet(url, {
-      what,
-      limits,
-      maxBytes: limits.metadataBytes,
-      signal: options.signal,
-      ...headers ? { headers } : {}
-    });
-    if (res.status < 200 || res.status >= 300) {
-      res.body.resume();
-      throw new PgferryError(`download of ${what} from ${res.url} failed: HTTP ${res.status}`);
-    }
-    const text2 = await readText(res);
-    try {
-      return JSON.parse(text2);
-    } catch {
-      throw new PgferryError(`download of ${what} from ${res.url} failed: the answer is not JSON`);
-    }
-  };
-  if (source.isMirror) {
-    const url = `${source.base}/versions.json`;
-    let body;
-    try {
-      body = await get2(url, "versions.json");
-    } catch (error3) {
-      throw new PgferryError(`mirror: ${error3.message}`);
-    }
-    if (!Array.isArray(body) || !body.every((v2) => typeof v2 === "string" && RELEASE_VERSION.test(v2))) {
-      throw new PgferryError(
-        `mirror: ${displayUrl(url)} is not a JSON array of versions such as ["17.5.0", "18.0.0"]`
-      );
-    }
-    return body;
-  }
-  try {
-    const headers = { accept: "application/vnd.github+json" };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    headers["user-agent"] = "pgferry";
-    const body = await get2(GITHUB_RELEASES_API, "GitHub releases list", headers);
-    if (!Array.isArray(body)) throw new Error("the answer is not a list of releases");
-    const releases = body;
-    const found = releases.filter(
-      (r5) => !r5.draft && !r5.prerelease && typeof r5.tag_name === "string" && RELEASE_VERSION.test(r5.tag_name)
-    ).map((r5) => r5.tag_name);
-    return [.../* @__PURE__ */ new Set([...found, ...knownReleaseVersions()])];
-  } catch (error3) {
-    if (options.signal?.aborted) throw error3;
-    log.debug(
-      `release list unavailable (${error3.message}); using the versions pgferry ships with`
-    );
-    return knownReleaseVersions();
-  }
-}
-
-// core/pg/client-store.ts
-import { randomBytes } from "node:crypto";
-import { existsSync as existsSync4 } from "node:fs";
-import { mkdir as mkdir2, mkdtemp, readdir as readdir3, rename as rename2, rm as rm2, stat as stat3 } from "node:fs/promises";
-import os6 from "node:os";
-import path6 from "node:path";
-var ENTRY_MARKER = ".pgferry-entry.json";
-var DirectoryStore = class {
-  constructor(root5) {
-    this.root = root5;
-  }
-  root;
-  async versions(target) {
-    const versions2 = await readdir3(this.root).catch(() => []);
-    return versions2.filter((v2) => existsSync4(path6.join(this.root, v2, target, ENTRY_MARKER)));
-  }
-  binDir(version2, target) {
-    return path6.join(this.root, version2, target, "bin");
-  }
-  async workDir(version2, target) {
-    const parent = path6.join(this.root, version2);
-    await mkdir2(parent, { recursive: true });
-    await sweepStaleWork(parent);
-    const work = path6.join(parent, `.tmp-${target}-${process.pid}-${randomBytes(4).toString("hex")}`);
-    await mkdir2(work);
-    return work;
-  }
-  async commit(extracted, version2, target, log) {
-    try {
-      await rename2(extracted, path6.join(this.root, version2, target));
-    } catch (error3) {
-      const code = error3.code;
-      if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error3;
-      log.debug(`another process cached ${version2} first; using its copy`);
-    }
-    return this.binDir(version2, target);
-  }
-  /** After a failed download: no empty version directory stays behind. */
-  async tidy(version2) {
-    const parent = path6.join(this.root, version2);
-    if ((await readdir3(parent).catch(() => ["?"])).length === 0)
-      await rm2(parent, { recursive: true, force: true });
-  }
-};
-async function temporaryStore() {
-  return new DirectoryStore(await mkdtemp(path6.join(os6.tmpdir(), "pgferry-client-")));
-}
-async function sweepStaleWork(dir) {
-  const hourAgo = Date.now() - 36e5;
-  for (const name of await readdir3(dir).catch(() => [])) {
-    if (!name.startsWith(".tmp-")) continue;
-    const s4 = await stat3(path6.join(dir, name)).catch(() => void 0);
-    if (s4 && s4.mtimeMs < hourAgo) await rm2(path6.join(dir, name), { recursive: true, force: true });
-  }
-}
-
-// core/pg/client-download.ts
-function parseSha256File(text2) {
-  return /\b[0-9a-f]{64}\b/i.exec(text2)?.[0]?.toLowerCase();
-}
-async function fetchOk(url, what, maxBytes, limits, signal) {
-  const res = await httpGet(url, { what, limits, maxBytes, signal });
-  if (res.status >= 200 && res.status < 300) return res;
-  res.body.resume();
-  if (res.status === 404) throw new PgferryError(`${what} is not published at ${res.url} (HTTP 404)`);
-  throw new PgferryError(`download of ${what} from ${res.url} failed: HTTP ${res.status}`);
-}
-async function downloadClient(req) {
-  const { source, version: version2, target, store, log, signal } = req;
-  const url = assetUrl(source, version2, target);
-  const asset = path7.basename(url);
-  const shown = displayUrl(url);
-  const limits = networkLimits();
-  const work = await store.workDir(version2, target);
-  try {
-    const shaText = await readText(
-      await fetchOk(`${url}.sha256`, `${asset}.sha256`, limits.metadataBytes, limits, signal)
-    );
-    const expected = parseSha256File(shaText);
-    if (!expected) throw new PgferryError(`${shown}.sha256 holds no SHA-256 checksum`);
-    const res = await fetchOk(url, asset, limits.downloadBytes, limits, signal);
-    const declared = res.contentLength ?? NaN;
-    const archive = path7.join(work, asset);
-    const hash = createHash("sha256");
-    let received = 0;
-    const started2 = Date.now();
-    log.info(
-      `downloading ${asset}${Number.isFinite(declared) ? ` (${(declared / 1048576).toFixed(1)} MiB)` : ""}`
-    );
-    const meter = new Transform3({
-      transform(chunk, _enc, done) {
-        hash.update(chunk);
-        received += chunk.length;
-        done(null, chunk);
-      }
-    });
-    try {
-      await pipeline3(res.body, meter, createWriteStream(archive, { mode: 384 }));
-    } catch (error3) {
-      const reason = error3 instanceof HttpGetError ? error3.reason : error3.message;
-      throw new PgferryError(`download of ${asset} from ${shown} failed after ${received} bytes: ${reason}`);
-    }
-    if (Number.isFinite(declared) && received !== declared) {
-      throw new PgferryError(
-        `download of ${asset} from ${shown} was cut short: ${received} of ${declared} bytes`
-      );
-    }
-    const actual = hash.digest("hex");
-    if (actual !== expected) {
-      throw new PgferryError(
-        `${asset} failed its checksum: SHA-256 is ${actual}, ${shown}.sha256 says ${expected}; the download was deleted`
-      );
-    }
-    log.debug(`downloaded ${asset} in ${((Date.now() - started2) / 1e3).toFixed(1)} s, SHA-256 verified`);
-    const extracted = path7.join(work, "entry");
-    await mkdir3(extracted);
-    await unpackClientArchive(archive, extracted, { asset, limits, signal });
-    const binDir = path7.join(extracted, "bin");
-    if (!hasClientTools(binDir)) {
-      throw new PgferryError(`${asset} does not contain ${CLIENT_TOOLS.join(", ")} under bin/`);
-    }
-    const want = parseVersionString(version2);
-    if (!want) throw new PgferryError(`"${version2}" is not a release version`);
-    await verifyClientTools(binDir, want, "download");
-    await writeFile2(
-      path7.join(extracted, ENTRY_MARKER),
-      JSON.stringify({ version: version2, target, sha256: actual, url: shown })
-    );
-    const finalBin = await store.commit(extracted, version2, target, log);
-    return await verifyClientTools(finalBin, want, "download");
-  } finally {
-    await rm3(work, { recursive: true, force: true });
-    if (store instanceof DirectoryStore) await store.tidy(version2);
-  }
-}
-
-// core/pg/installed-clients.ts
-import { realpathSync } from "node:fs";
-import path8 from "node:path";
-function installedCandidates(major) {
-  return [
-    `/usr/lib/postgresql/${major}/bin`,
-    `/usr/pgsql-${major}/bin`,
-    `/opt/homebrew/opt/postgresql@${major}/bin`,
-    `/usr/local/opt/postgresql@${major}/bin`,
-    `C:\\Program Files\\PostgreSQL\\${major}\\bin`,
-    `/opt/pgferry/pg/${major}/bin`
-  ];
-}
-function pathCandidates() {
-  const dirs = (process.env.PATH ?? "").split(path8.delimiter).filter(Boolean);
-  return [...new Set(dirs)];
-}
-async function findInstalledClient(major, minor, dirs = [...installedCandidates(major), ...pathCandidates()]) {
-  for (const dir of dirs) {
-    if (!hasClientTools(dir) || isDebianWrapper(dir)) continue;
-    const version2 = await probeClientVersion(dir).catch(() => void 0);
-    if (version2?.major === major && (minor === void 0 || version2.minor === minor)) {
-      return { binDir: dir, version: version2, source: "installed" };
-    }
-  }
-  return void 0;
-}
-function isDebianWrapper(dir) {
-  try {
-    return path8.basename(realpathSync(path8.join(dir, "pg_dump"))) === "pg_wrapper";
-  } catch {
-    return false;
-  }
-}
-
-// core/pg/provision.ts
-function defaultCacheDir(env2 = process.env) {
-  if (env2.PGFERRY_CACHE_DIR) return env2.PGFERRY_CACHE_DIR;
-  if (process.platform === "win32" && env2.LOCALAPPDATA) return path9.join(env2.LOCALAPPDATA, "pgferry", "pg");
-  if (process.platform === "darwin") return path9.join(os7.homedir(), "Library", "Caches", "pgferry", "pg");
-  return path9.join(env2.XDG_CACHE_HOME || path9.join(os7.homedir(), ".cache"), "pgferry", "pg");
-}
-var ClientCatalog = class {
-  constructor(options) {
-    this.options = options;
-    this.source = releaseSource(options.mirror);
-  }
-  options;
-  source;
-  releaseList;
-  explicit;
-  get unavailableHint() {
-    if (this.options.downloads !== false) return void 0;
-    return `none is staged or cached here and downloads are off${this.options.offlineHint ? `; ${this.options.offlineHint}` : ""}`;
-  }
-  get cacheDir() {
-    return this.options.cacheDir ?? defaultCacheDir();
-  }
-  target() {
-    return rustTarget(this.options.platform ?? currentPlatform());
-  }
-  explicitTools() {
-    const dir = this.options.binDir;
-    if (!dir) return void 0;
-    this.explicit ??= (async () => {
-      const want = await probeClientVersion(dir);
-      return verifyClientTools(dir, want, "explicit");
-    })();
-    return this.explicit;
-  }
-  releases() {
-    if (this.options.downloads === false) return Promise.resolve([]);
-    this.releaseList ??= listReleaseVersions(this.source, this.options.log, {
-      token: this.options.token,
-      signal: this.options.signal
-    });
-    return this.releaseList;
-  }
-  installed(major, minor) {
-    return findInstalledClient(major, minor, this.options.installedDirs?.(major));
-  }
-  storeInstance;
-  store() {
-    this.storeInstance ??= this.options.cache === false ? temporaryStore() : Promise.resolve(this.options.store ?? new DirectoryStore(this.cacheDir));
-    return this.storeInstance;
-  }
-  /** Complete cache entries of this platform, as release versions (`17.5.0`). */
-  async cachedVersions() {
-    if (this.options.cache === false) return [];
-    return (await this.store()).versions(this.target());
-  }
-  /** Whether some version of `major` can be had, without downloading it. */
-  async canProvide(major) {
-    const explicit = this.explicitTools();
-    if (explicit) return (await explicit).version.major === major;
-    if (await this.installed(major)) return true;
-    if ((await this.cachedVersions()).some((v2) => parseVersionString(v2)?.major === major)) return true;
-    return (await this.releases()).some((v2) => parseVersionString(v2)?.major === major);
-  }
-  /** The lowest major ≥ `from` that can be had (DESIGN: "lowest newer available"). */
-  async lowestAvailableFrom(from, upTo) {
-    for (let major = from; major <= upTo; major++) if (await this.canProvide(major)) return major;
-    return void 0;
-  }
-  /** The newest major that can be had (install with postgres-version auto and no server). */
-  async highestAvailable() {
-    for (let major = MAX_MAJOR; major >= MIN_MAJOR; major--) if (await this.canProvide(major)) return major;
-    return void 0;
-  }
-  /** Tools of exactly `want` (a major, or major.minor), verified by `--version`. */
-  async provide(want) {
-    const explicit = this.explicitTools();
-    if (explicit) {
-      const tools = await explicit;
-      return verifyClientTools(tools.binDir, want, "explicit");
-    }
-    const installed = await this.installed(want.major, want.minor);
-    if (installed) return installed;
-    const matches = (v2) => {
-      const p4 = parseVersionString(v2);
-      return p4?.major === want.major && (want.minor === void 0 || p4.minor === want.minor);
-    };
-    const cached = (await this.cachedVersions()).filter(matches).sort(compareReleaseVersions);
-    const hit = cached.at(-1);
-    if (hit) {
-      const binDir = (await this.store()).binDir(hit, this.target());
-      return verifyClientTools(binDir, parseVersionString(hit) ?? want, "cache");
-    }
-    const published = (await this.releases()).filter(matches).sort(compareReleaseVersions);
-    const version2 = published.at(-1);
-    if (!version2 && this.options.downloads === false) {
-      throw new PgferryError(
-        `PostgreSQL client ${formatVersion(want)} can not be had: ${this.unavailableHint ?? ""}`
-      );
-    }
-    if (!version2) {
-      throw new PgferryError(
-        `PostgreSQL client ${formatVersion(want)} is not installed and ${this.source.isMirror ? `the mirror ${this.source.base}` : "the releases"} do not publish it`
-      );
-    }
-    return downloadClient({
-      source: this.source,
-      version: version2,
-      target: this.target(),
-      store: await this.store(),
-      log: this.options.log,
-      signal: this.options.signal
-    });
-  }
-};
-function compareReleaseVersions(a5, b6) {
-  const pa = a5.split(".").map(Number);
-  const pb = b6.split(".").map(Number);
-  for (let i5 = 0; i5 < Math.max(pa.length, pb.length); i5++) {
-    const d5 = (pa[i5] ?? 0) - (pb[i5] ?? 0);
-    if (d5 !== 0) return d5;
-  }
-  return 0;
-}
-
-// core/pg/server.ts
-import { readFileSync } from "node:fs";
-
-// node_modules/pg/esm/index.mjs
-var import_lib = __toESM(require_lib2(), 1);
-var Client = import_lib.default.Client;
-var Pool = import_lib.default.Pool;
-var Connection = import_lib.default.Connection;
-var types = import_lib.default.types;
-var Query = import_lib.default.Query;
-var DatabaseError = import_lib.default.DatabaseError;
-var escapeIdentifier = import_lib.default.escapeIdentifier;
-var escapeLiteral = import_lib.default.escapeLiteral;
-var Result = import_lib.default.Result;
-var TypeOverrides = import_lib.default.TypeOverrides;
-var defaults = import_lib.default.defaults;
-var esm_default = import_lib.default;
-
-// core/pg/connection.ts
-var KEYWORD_ENV = {
-  host: "PGHOST",
-  hostaddr: "PGHOSTADDR",
-  port: "PGPORT",
-  dbname: "PGDATABASE",
-  user: "PGUSER",
-  password: "PGPASSWORD",
-  passfile: "PGPASSFILE",
-  service: "PGSERVICE",
-  options: "PGOPTIONS",
-  application_name: "PGAPPNAME",
-  sslmode: "PGSSLMODE",
-  sslcert: "PGSSLCERT",
-  sslkey: "PGSSLKEY",
-  sslrootcert: "PGSSLROOTCERT",
-  sslcrl: "PGSSLCRL",
-  sslnegotiation: "PGSSLNEGOTIATION",
-  requirepeer: "PGREQUIREPEER",
-  gssencmode: "PGGSSENCMODE",
-  krbsrvname: "PGKRBSRVNAME",
-  connect_timeout: "PGCONNECT_TIMEOUT",
-  client_encoding: "PGCLIENTENCODING",
-  target_session_attrs: "PGTARGETSESSIONATTRS",
-  load_balance_hosts: "PGLOADBALANCEHOSTS",
-  require_auth: "PGREQUIREAUTH",
-  channel_binding: "PGCHANNELBINDING"
-};
-var URL_ALIASES = { ssl: "sslmode" };
-var DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
-function parseConnection(raw, input2, env2 = process.env) {
-  const text2 = (raw ?? "").trim();
-  let own;
-  if (text2 === "") own = {};
-  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text2)) own = parseUrl(text2, input2);
-  else if (/^\s*[a-z_]+\s*=/i.test(text2)) own = parseConninfo(text2, input2);
-  else {
-    throw new InputError(
-      input2,
-      'is not a database connection; expected a postgres:// or postgresql:// URL, or key=value conninfo such as "host=db port=5432 dbname=app"'
-    );
-  }
-  const params = {};
-  for (const [keyword, variable] of Object.entries(KEYWORD_ENV)) {
-    const value = env2[variable];
-    if (value !== void 0 && value !== "") params[keyword] = value;
-  }
-  Object.assign(params, own);
-  if (params.port !== void 0 && !(/^\d{1,5}$/.test(params.port) && +params.port >= 1 && +params.port <= 65535)) {
-    throw new InputError(input2, `port "${params.port}" is not a port number`);
-  }
-  return { params };
-}
-function parseUrl(text2, input2) {
-  const scheme = text2.slice(0, text2.indexOf(":")).toLowerCase();
-  if (scheme !== "postgres" && scheme !== "postgresql") {
-    throw new InputError(
-      input2,
-      `"${scheme}://" URLs are not databases; expected postgres:// or postgresql://`
-    );
-  }
-  let url;
-  try {
-    url = new URL(text2);
-  } catch {
-    throw new InputError(
-      input2,
-      "is not a valid postgres URL; expected postgres://user:password@host:port/dbname"
-    );
-  }
-  const params = {};
-  const decode = (s4, what) => {
-    try {
-      return decodeURIComponent(s4);
-    } catch {
-      throw new InputError(input2, `the URL's ${what} is not valid percent-encoding`);
-    }
-  };
-  if (url.hostname) params.host = decode(url.hostname.replace(/^\[(.*)\]$/, "$1"), "host");
-  if (url.port) params.port = url.port;
-  if (url.username) params.user = decode(url.username, "user name");
-  if (url.password) params.password = decode(url.password, "password");
-  const db = url.pathname.replace(/^\//, "");
-  if (db) params.dbname = decode(db, "database name");
-  for (const pair of url.search.replace(/^\?/, "").split("&").filter(Boolean)) {
-    const eq = pair.indexOf("=");
-    const key = decode(eq === -1 ? pair : pair.slice(0, eq), "query parameter");
-    const value = eq === -1 ? "" : decode(pair.slice(eq + 1), "query parameter");
-    params[URL_ALIASES[key] ?? key] = key === "ssl" && value === "true" ? "require" : value;
-  }
-  return params;
-}
-function parseConninfo(text2, input2) {
-  const params = {};
-  let i5 = 0;
-  const skipSpace = () => {
-    while (i5 < text2.length && /\s/.test(text2[i5] ?? "")) i5++;
-  };
-  while (true) {
-    skipSpace();
-    if (i5 >= text2.length) break;
-    const keyStart = i5;
-    while (i5 < text2.length && /[a-z_]/i.test(text2[i5] ?? "")) i5++;
-    const key = text2.slice(keyStart, i5);
-    skipSpace();
-    if (!key || text2[i5] !== "=") {
-      throw new InputError(
-        input2,
-        `conninfo is malformed near position ${keyStart + 1}; expected key=value pairs`
-      );
-    }
-    i5++;
-    skipSpace();
-    let value = "";
-    if (text2[i5] === "'") {
-      i5++;
-      let closed = false;
-      while (i5 < text2.length) {
-        const ch = text2[i5];
-        if (ch === "\\" && i5 + 1 < text2.length) {
-          value += text2[i5 + 1];
-          i5 += 2;
-        } else if (ch === "'") {
-          i5++;
-          closed = true;
-          break;
-        } else {
-          value += ch;
-          i5++;
-        }
-      }
-      if (!closed) throw new InputError(input2, `conninfo has an unterminated quoted value for "${key}"`);
-    } else {
-      while (i5 < text2.length && !/\s/.test(text2[i5] ?? "")) {
-        if (text2[i5] === "\\" && i5 + 1 < text2.length) i5++;
-        value += text2[i5];
-        i5++;
-      }
-    }
-    params[key] = value;
-  }
-  return params;
-}
-function withDatabase(spec, dbname) {
-  return { params: { ...spec.params, dbname } };
-}
-function databaseName(spec) {
-  return spec.params.dbname ?? spec.params.user ?? "postgres";
-}
-function hostPort(spec) {
-  const host = spec.params.host ?? spec.params.hostaddr ?? "localhost";
-  return `${host}:${spec.params.port ?? "5432"}`;
-}
-function describeConnection(spec) {
-  const user = spec.params.user ? `${spec.params.user}@` : "";
-  return `${user}${hostPort(spec)}/${databaseName(spec)}`;
-}
-function secretsOf(spec) {
-  const password = spec.params.password;
-  if (!password) return [];
-  return [.../* @__PURE__ */ new Set([password, encodeURIComponent(password)])];
-}
-function connectionEnv(spec) {
-  const env2 = { PGCONNECT_TIMEOUT: String(DEFAULT_CONNECT_TIMEOUT_SECONDS) };
-  for (const [keyword, value] of Object.entries(spec.params)) {
-    const variable = KEYWORD_ENV[keyword];
-    if (variable) env2[variable] = value;
-  }
-  return env2;
-}
-function pgClientConfig(spec, ssl) {
-  const p4 = spec.params;
-  const timeout = Number(p4.connect_timeout ?? DEFAULT_CONNECT_TIMEOUT_SECONDS);
-  return {
-    host: p4.host ?? p4.hostaddr,
-    port: p4.port ? Number(p4.port) : void 0,
-    user: p4.user,
-    password: p4.password,
-    database: databaseName(spec),
-    ssl,
-    connectionTimeoutMillis: (Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_CONNECT_TIMEOUT_SECONDS) * 1e3,
-    application_name: p4.application_name ?? "pgferry"
-  };
-}
-
-// core/pg/server.ts
-var ConnectionError = class extends PgferryError {
-  constructor(message, code) {
-    super(message);
-    this.code = code;
-  }
-  code;
-  name = "ConnectionError";
-};
-function sslCandidates(spec) {
-  switch (spec.params.sslmode ?? "prefer") {
-    case "disable":
-      return [false];
-    case "allow":
-      return [false, { rejectUnauthorized: false }];
-    case "require":
-      return [{ rejectUnauthorized: false }];
-    case "verify-ca":
-    case "verify-full": {
-      const root5 = spec.params.sslrootcert;
-      return [{ rejectUnauthorized: true, ...root5 ? { ca: readFileSync(root5, "utf8") } : {} }];
-    }
-    default:
-      return [{ rejectUnauthorized: false }, false];
-  }
-}
-async function connect(spec, role = "database") {
-  const candidates = sslCandidates(spec);
-  let last;
-  for (const ssl of candidates) {
-    const client = new esm_default.Client(pgClientConfig(spec, ssl));
-    client.on("error", () => {
-    });
-    try {
-      await client.connect();
-      return client;
-    } catch (error3) {
-      last = error3;
-      await client.end().catch(() => {
-      });
-      if (!/does not support SSL|SSL connection|ssl/i.test(String(error3.message))) break;
-    }
-  }
-  throw explainConnectError(spec, role, last);
-}
-function explainConnectError(spec, role, error3) {
-  const e5 = error3;
-  const where = `${role} ${describeConnection(spec)}`;
-  switch (e5.code) {
-    case "28P01":
-    case "28000":
-      return new ConnectionError(
-        `${where}: authentication failed for user "${spec.params.user ?? ""}" (check the password and pg_hba.conf)`,
-        e5.code
-      );
-    case "3D000":
-      return new ConnectionError(`${where}: database "${spec.params.dbname ?? ""}" does not exist`, e5.code);
-    case "ECONNREFUSED":
-      return new ConnectionError(`${where}: cannot connect to ${hostPort(spec)}: connection refused`, e5.code);
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return new ConnectionError(`${where}: cannot resolve host of ${hostPort(spec)}`, e5.code);
-    case "ETIMEDOUT":
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return new ConnectionError(`${where}: cannot reach ${hostPort(spec)} (${e5.code})`, e5.code);
-  }
-  if (/timeout/i.test(e5.message ?? "")) {
-    return new ConnectionError(`${where}: cannot reach ${hostPort(spec)}: connection timed out`, "ETIMEDOUT");
-  }
-  const password = spec.params.password;
-  let detail = e5.message ?? String(error3);
-  if (password) detail = detail.split(password).join("***");
-  return new ConnectionError(`${where}: ${detail}`, e5.code);
-}
-async function withClient(spec, role, fn) {
-  const client = await connect(spec, role);
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => {
-    });
-  }
-}
-var FACTS_SQL = `
-SELECT current_setting('server_version_num')::int AS num,
-       current_setting('server_version') AS text,
-       current_database() AS database,
-       pg_database_size(current_database())::bigint AS size,
-       EXISTS (
-         SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind IN ('r', 'p')
-           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-           AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-       ) AS has_user_tables`;
-async function serverFacts(spec, role = "database") {
-  return withClient(spec, role, async (client) => {
-    const { rows } = await client.query(FACTS_SQL);
-    const row2 = rows[0];
-    if (!row2) throw new PgferryError(`${role} ${describeConnection(spec)}: the server returned no facts`);
-    return {
-      version: versionFromNum(row2.num),
-      versionText: row2.text,
-      database: row2.database,
-      sizeBytes: Number(row2.size),
-      hasUserTables: row2.has_user_tables
-    };
-  });
-}
-
-// core/storage/backup-layout.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
-var TIER_TAG = "pgferry-tier";
-function pad(n3, width = 2) {
-  return String(n3).padStart(width, "0");
-}
-function join2(...parts) {
-  return parts.map((p4) => p4.replace(/^\/+|\/+$/g, "")).filter(Boolean).join("/");
-}
-function compactTimestamp(d5) {
-  const date2 = `${d5.getUTCFullYear()}${pad(d5.getUTCMonth() + 1)}${pad(d5.getUTCDate())}`;
-  const time2 = `${pad(d5.getUTCHours())}${pad(d5.getUTCMinutes())}${pad(d5.getUTCSeconds())}`;
-  return `${date2}T${time2}.${pad(d5.getUTCMilliseconds(), 3)}Z`;
-}
-function randomPart() {
-  return randomBytes2(4).toString("hex");
-}
-function backupKey(prefix, database, at2, random = randomPart()) {
-  if (!/^[0-9a-z]{1,16}$/.test(random))
-    throw new Error(`a key's random part must be short [0-9a-z], not ${random}`);
-  const day = [String(at2.getUTCFullYear()), pad(at2.getUTCMonth() + 1), pad(at2.getUTCDate())];
-  return join2(prefix, database, ...day, `${database}-${compactTimestamp(at2)}-${random}.dump`);
-}
-function manifestKey(dumpKey) {
-  return `${dumpKey}.json`;
-}
-function latestKey(prefix, database) {
-  return join2(prefix, database, "latest.json");
-}
-function tierFor(at2) {
-  if (at2.getUTCDate() === 1) return "monthly";
-  if (at2.getUTCDay() === 0) return "weekly";
-  return "daily";
-}
-
-// core/storage/location.ts
-var BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-function isS3Uri(text2) {
-  return /^s3:\/\//i.test(text2.trim());
-}
-function parseLocation(raw, input2) {
-  const text2 = raw.trim();
-  if (!isS3Uri(text2)) return { kind: "file", path: text2 };
-  const m4 = /^s3:\/\/([^/]*)\/?(.*)$/i.exec(text2);
-  const bucket = m4?.[1] ?? "";
-  if (!BUCKET.test(bucket)) {
-    throw new InputError(
-      input2,
-      `"${text2}" is not a valid s3:// URI; expected s3://bucket/key with a bucket name of 3\u201363 lowercase letters, digits, dots or hyphens`
-    );
-  }
-  const key = m4?.[2] ?? "";
-  if (key.includes("//")) throw new InputError(input2, `"${text2}" has an empty path segment (//) in its key`);
-  return { kind: "s3", bucket, key };
-}
-function formatLocation(loc) {
-  return loc.kind === "s3" ? `s3://${loc.bucket}/${loc.key}` : loc.path;
-}
-
-// core/storage/manifest.ts
-var import_client_s32 = __toESM(require_dist_cjs16(), 1);
-
-// core/storage/conditional-write.ts
-var CREATE_ONLY = { ifNoneMatch: "*" };
-function conditionParams(c5) {
-  if (!c5) return {};
-  return "ifMatch" in c5 ? { IfMatch: c5.ifMatch } : { IfNoneMatch: c5.ifNoneMatch };
-}
-function describeCondition(c5) {
-  return "ifMatch" in c5 ? `If-Match: ${c5.ifMatch}` : "If-None-Match: *";
-}
-var WriteConflictError = class extends PgferryError {
-  name = "WriteConflictError";
-};
-var ConditionalWriteRefused = class extends PgferryError {
-  name = "ConditionalWriteRefused";
-};
-function conditionalFailure(error3, condition, where) {
-  if (!condition) return void 0;
-  const e5 = error3;
-  const status = e5.$metadata?.httpStatusCode;
-  const name = e5.name ?? e5.Code ?? "";
-  const object = `s3://${where.bucket}/${where.key}`;
-  const sent = describeCondition(condition);
-  const answer = `${status ?? "?"}${name ? ` ${name}` : ""}`;
-  if (status === 412 || name === "PreconditionFailed") {
-    return new WriteConflictError(
-      "ifMatch" in condition ? `${where.input}: ${object} changed since pgferry read it (the store answered ${answer} to ${sent})` : `${where.input}: ${object} already exists, and pgferry never replaces an object it did not read (the store answered ${answer} to ${sent})`
-    );
-  }
-  if (status === 409 || name === "ConditionalRequestConflict") {
-    return new WriteConflictError(
-      `${where.input}: another write to ${object} was in progress (the store answered ${answer} to ${sent})`
-    );
-  }
-  if ("ifMatch" in condition && (status === 404 || name === "NoSuchKey")) {
-    return new WriteConflictError(
-      `${where.input}: ${object} disappeared since pgferry read it (the store answered ${answer} to ${sent})`
-    );
-  }
-  const aboutHeaders = /if-none-match|if-match|conditional|precondition/i.test(`${name} ${e5.message ?? ""}`);
-  if (status === 501 || name === "NotImplemented" || status === 400 && aboutHeaders) {
-    return new ConditionalWriteRefused(
-      `${where.input}: the S3 store${where.endpoint ? ` at ${where.endpoint}` : ""} refused the conditional write of ${object} (it answered ${answer} to ${sent}); pgferry writes backups only with S3 conditional writes, so that one backup can never replace another. Use a store that supports them`
-    );
-  }
-  return void 0;
-}
-
-// core/storage/s3-client.ts
-var import_client_s3 = __toESM(require_dist_cjs16(), 1);
-function s3Client(settings, env2 = process.env) {
-  const custom = settings.endpoint !== void 0;
-  const limits = networkLimits(env2);
-  return new import_client_s3.S3Client({
-    region: settings.region ?? env2.AWS_REGION ?? env2.AWS_DEFAULT_REGION ?? "us-east-1",
-    ...custom ? { endpoint: settings.endpoint } : {},
-    forcePathStyle: settings.forcePathStyle || custom,
-    // S3-compatible stores often lack the SDK's newer default checksums; AWS itself keeps them.
-    ...custom ? { requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" } : {},
-    maxAttempts: 3,
-    // A connection that goes silent (an endpoint that died mid-request) must fail the request, not
-    // hang the backup: the SDK's default waits forever. socketTimeout is the idle limit (it covers
-    // a streamed body too); requestTimeout bounds each request until its answer starts (an upload
-    // part's body included) and is an error, not a warning. A whole GetObject body has no total
-    // limit: a large restore streams for as long as bytes keep coming.
-    requestHandler: {
-      connectionTimeout: limits.connectMs,
-      socketTimeout: limits.idleMs,
-      requestTimeout: limits.totalMs,
-      throwOnRequestTimeout: true
-    }
-  });
-}
-function explainS3Error(error3, where) {
-  const e5 = error3;
-  const name = e5.name ?? e5.code ?? "";
-  const code = e5.code ?? e5.cause?.code ?? "";
-  const object = `s3://${where.bucket}/${where.key ?? ""}`;
-  const status = e5.$metadata?.httpStatusCode;
-  if (name === "NoSuchBucket")
-    return new PgferryError(`${where.input}: bucket "${where.bucket}" does not exist`);
-  if (name === "NoSuchKey" || name === "NotFound" && where.key)
-    return new PgferryError(`${where.input}: ${object} does not exist`);
-  if (["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden", "ExpiredToken"].includes(
-    name
-  ) || status === 403) {
-    return new PgferryError(
-      `${where.input}: S3 refused access to ${object} (${name || status}); check the AWS credentials and their permissions`
-    );
-  }
-  if (name === "CredentialsProviderError") {
-    return new PgferryError(
-      `${where.input}: no AWS credentials found for ${object}; set them in the environment, a profile or a role`
-    );
-  }
-  if (name === "TimeoutError" || code === "ETIMEDOUT" || code === "TimeoutError") {
-    const limits = networkLimits();
-    return new PgferryError(
-      `${where.input}: S3 request for ${object}${where.endpoint ? ` at ${where.endpoint}` : ""} failed: timed out (limits: connect ${formatMs(limits.connectMs)}, idle ${formatMs(limits.idleMs)}, answer ${formatMs(limits.totalMs)}): ${e5.message ?? name}`
-    );
-  }
-  if (["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "ETIMEDOUT", "EPIPE"].includes(code) || /ECONNREFUSED|ENOTFOUND|socket hang up/.test(e5.message ?? "")) {
-    return new PgferryError(
-      `${where.input}: cannot reach the S3 endpoint${where.endpoint ? ` ${where.endpoint}` : ""} for ${object} (${code || e5.message})`
-    );
-  }
-  if (name === "AbortError")
-    return new PgferryError(`${where.input}: the transfer of ${object} was cancelled`);
-  return new PgferryError(
-    `${where.input}: S3 request for ${object} failed: ${name ? `${name}: ` : ""}${e5.message ?? String(error3)}`
-  );
-}
-
-// core/storage/manifest.ts
-var MANIFEST_SCHEMA = 1;
-async function putJson(client, settings, bucket, key, value, input2, tags = {}, condition) {
-  const tagging = new URLSearchParams(Object.entries(tags)).toString();
-  let etag;
-  try {
-    const put = await client.send(
-      new import_client_s32.PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: `${JSON.stringify(value, null, 2)}
-`,
-        ContentType: "application/json",
-        ...tagging ? { Tagging: tagging } : {},
-        ...settings.sse ? { ServerSideEncryption: settings.sse } : {},
-        ...settings.kmsKeyId ? { SSEKMSKeyId: settings.kmsKeyId } : {},
-        ...conditionParams(condition)
-      })
-    );
-    etag = put.ETag;
-    if (tagging) {
-      await client.send(
-        new import_client_s32.PutObjectTaggingCommand({
-          Bucket: bucket,
-          Key: key,
-          Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
-        })
-      );
-    }
-  } catch (error3) {
-    const where = { input: input2, bucket, key, endpoint: settings.endpoint };
-    throw conditionalFailure(error3, condition, where) ?? explainS3Error(error3, where);
-  }
-  return etag;
-}
-var NotJsonError = class extends PgferryError {
-};
-async function getJson(client, bucket, key, input2, endpoint) {
-  return (await getJsonVersion(client, bucket, key, input2, endpoint))?.value;
-}
-async function getJsonVersion(client, bucket, key, input2, endpoint) {
-  const read = await getTextVersion(client, bucket, key, input2, endpoint);
-  if (!read) return void 0;
-  try {
-    return { value: JSON.parse(read.text), etag: read.etag };
-  } catch {
-    throw new NotJsonError(`${input2}: s3://${bucket}/${key} is not valid JSON`);
-  }
-}
-async function getTextVersion(client, bucket, key, input2, endpoint, forbiddenMeansAbsent = false) {
-  try {
-    const res = await client.send(new import_client_s32.GetObjectCommand({ Bucket: bucket, Key: key }));
-    return { etag: res.ETag, text: await res.Body?.transformToString("utf8") ?? "" };
-  } catch (error3) {
-    const e5 = error3;
-    if (e5.name === "NoSuchKey" || e5.name === "NotFound") return void 0;
-    const explained = explainS3Error(error3, { input: input2, bucket, key, endpoint });
-    if (e5.$metadata?.httpStatusCode === 403 || e5.name === "AccessDenied") {
-      if (forbiddenMeansAbsent) return void 0;
-      throw new PgferryError(
-        `${explained.message}; without s3:ListBucket S3 also answers this way when the object does not exist`
-      );
-    }
-    throw explained;
-  }
-}
-
-// core/jobs/backup.ts
-import { mkdtemp as mkdtemp3, rm as rm7 } from "node:fs/promises";
-import os10 from "node:os";
-import { finished as finished2 } from "node:stream/promises";
-import path13 from "node:path";
-
-// core/pg/target-database.ts
-async function ensureDatabase(target, create, input2 = "to") {
-  const name = databaseName(target);
-  return withClient(maintenanceOf(target), input2, async (client) => {
-    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
-    if (rowCount) return false;
-    if (!create) {
-      throw new InputError(
-        input2,
-        `database "${name}" does not exist on ${describeConnection(target)}; create it, or set create-database to true`
-      );
-    }
-    try {
-      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
-    } catch (error3) {
-      throw explainConnectError(target, input2, error3);
-    }
-    return true;
-  });
-}
-function maintenanceOf(target) {
-  return withDatabase(target, databaseName(target) === "postgres" ? "template1" : "postgres");
-}
-async function undoCreatedOnFailure(created, target, work) {
-  try {
-    return await work();
-  } catch (error3) {
-    if (created) await dropDatabase(target).catch(() => {
-    });
-    throw error3;
-  }
-}
-async function dropDatabase(target, input2 = "to") {
-  const name = databaseName(target);
-  await withClient(
-    maintenanceOf(target),
-    input2,
-    (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`)
-  );
-}
-function checkDestructiveRestore(options) {
-  const { database, clean: clean2, hasUserTables, confirm } = options;
-  if (confirm === database) return;
-  if (!clean2 && !hasUserTables && confirm === void 0) return;
-  const why = clean2 ? "clean drops its existing objects" : "it already has user tables";
-  throw new InputError(
-    "confirm",
-    confirm !== void 0 ? `"${confirm}" does not match the target database "${database}"${clean2 || hasUserTables ? `; this restore is destructive (${why})` : ""}` : `this restore into "${database}" is destructive (${why}); set confirm to "${database}" to go ahead`
-  );
-}
-async function guardTargetBeforeCreating(target, options, input2 = "to") {
-  const name = databaseName(target);
-  const exists2 = await withClient(maintenanceOf(target), input2, async (client) => {
-    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
-    return (rowCount ?? 0) > 0;
-  });
-  const facts = exists2 ? await serverFacts(target, input2) : void 0;
-  checkDestructiveRestore({
-    database: facts?.database ?? name,
-    clean: options.clean,
-    hasUserTables: facts?.hasUserTables ?? false,
-    confirm: options.confirm
-  });
-  return exists2;
-}
-
-// core/storage/database-name.ts
-var STORABLE_DATABASE_NAME_PATTERN = /^[A-Za-z0-9_$][A-Za-z0-9_$.-]{0,62}$/;
-var STORABLE_DATABASE_NAME = "ASCII letters, digits and _ $ . -, not starting with . or -, at most 63 characters";
-function databaseNameProblem(name) {
-  if (STORABLE_DATABASE_NAME_PATTERN.test(name)) return void 0;
-  return `database ${JSON.stringify(name)} cannot name backups in the bucket; expected ${STORABLE_DATABASE_NAME}`;
-}
-function checkStorableDatabaseName(name, input2) {
-  const problem = databaseNameProblem(name);
-  if (problem) throw new InputError(input2, problem);
-  return name;
-}
-
-// core/storage/download.ts
-var import_client_s33 = __toESM(require_dist_cjs16(), 1);
-import { createWriteStream as createWriteStream2 } from "node:fs";
-import { rm as rm4 } from "node:fs/promises";
-import { pipeline as pipeline4 } from "node:stream/promises";
-
-// core/storage/hash-meter.ts
-import { createHash as createHash8 } from "node:crypto";
-import { Transform as Transform4 } from "node:stream";
-var HashMeter = class extends Transform4 {
-  /** Keeps the first `keepHead` bytes, for reading an archive header after the fact. */
-  constructor(keepHead = 0) {
-    super();
-    this.keepHead = keepHead;
-  }
-  keepHead;
-  hash = createHash8("sha256");
-  headChunks = [];
-  bytes = 0;
-  get head() {
-    return Buffer.concat(this.headChunks).subarray(0, this.keepHead);
-  }
-  _transform(chunk, _enc, done) {
-    this.hash.update(chunk);
-    if (this.bytes < this.keepHead) this.headChunks.push(chunk);
-    this.bytes += chunk.length;
-    done(null, chunk);
-  }
-  /** Only once the stream has ended. */
-  digest() {
-    return this.hash.digest("hex");
-  }
-};
-
-// core/storage/download.ts
-async function openObject(client, ref, signal) {
-  try {
-    const res = await client.send(new import_client_s33.GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }), {
-      abortSignal: signal
-    });
-    if (!res.Body) throw new PgferryError(`${ref.input}: s3://${ref.bucket}/${ref.key} has no body`);
-    return { body: res.Body, bytes: res.ContentLength };
-  } catch (error3) {
-    if (error3 instanceof PgferryError) throw error3;
-    throw explainS3Error(error3, ref);
-  }
-}
-function checkDigest(ref, actual, expected) {
-  if ((expected.bytes === void 0 || actual.bytes === expected.bytes) && actual.sha256 === expected.sha256)
-    return;
-  throw new PgferryError(
-    `${ref.input}: s3://${ref.bucket}/${ref.key} does not match its manifest: ${actual.bytes} bytes with SHA-256 ${actual.sha256}, the manifest says ${expected.bytes ?? "some"} bytes with ${expected.sha256}; refusing to restore it`
-  );
-}
-async function downloadVerified(client, ref, file, expected, signal) {
-  const { body } = await openObject(client, ref, signal);
-  const meter = new HashMeter();
-  try {
-    await pipeline4(body, meter, createWriteStream2(file, { mode: 384, flags: "wx" }), { signal });
-    const actual = { bytes: meter.bytes, sha256: meter.digest() };
-    if (expected) checkDigest(ref, actual, expected);
-    return actual;
-  } catch (error3) {
-    await rm4(file, { force: true });
-    throw error3 instanceof PgferryError ? error3 : explainS3Error(error3, ref);
-  }
-}
-
-// core/storage/latest-pointer.ts
-var import_client_s34 = __toESM(require_dist_cjs16(), 1);
-import { setTimeout as sleep2 } from "node:timers/promises";
-var MAX_ATTEMPTS = 8;
-function startedAfter(a5, b6) {
-  const ta = Date.parse(a5.startedAt);
-  const tb = Date.parse(b6.startedAt);
-  return ta !== tb ? ta > tb : a5.key > b6.key;
-}
-function parsed(text2) {
-  try {
-    return JSON.parse(text2);
-  } catch {
-    return void 0;
-  }
-}
-function isPointer(value) {
-  const v2 = value;
-  return typeof v2 === "object" && v2 !== null && typeof v2.key === "string" && typeof v2.manifest === "string";
-}
-async function unreadable(r5) {
-  try {
-    const res = await r5.client.send(new import_client_s34.GetObjectCommand({ Bucket: r5.bucket, Key: r5.key }));
-    await res.Body?.transformToString();
-    return false;
-  } catch (error3) {
-    const e5 = error3;
-    return e5.$metadata?.httpStatusCode === 403 || e5.name === "AccessDenied";
-  }
-}
-async function startOf(r5, current) {
-  if (typeof current.startedAt === "string") return { startedAt: current.startedAt, key: current.key };
-  const manifest = await getJson(
-    r5.client,
-    r5.bucket,
-    current.manifest,
-    r5.input,
-    r5.settings.endpoint
-  ).catch(() => void 0);
-  return typeof manifest?.startedAt === "string" ? { startedAt: manifest.startedAt, key: current.key } : void 0;
-}
-async function movePointer(r5) {
-  const ours = { startedAt: r5.pointer.startedAt, key: r5.pointer.key };
-  const where = `s3://${r5.bucket}/${r5.key}`;
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    r5.signal?.throwIfAborted();
-    const read = await getTextVersion(r5.client, r5.bucket, r5.key, r5.input, r5.settings.endpoint, true);
-    const current = read && parsed(read.text);
-    if (isPointer(current)) {
-      const theirs = await startOf(r5, current);
-      if (theirs && !startedAfter(ours, theirs)) {
-        if (theirs.key !== ours.key) {
-          r5.log.info(
-            `${where} names ${current.key}, which started later (${theirs.startedAt}); left as it is`
-          );
-        }
-        return { moved: theirs.key === ours.key, names: current.key };
-      }
-    } else if (read) {
-      r5.log.warn(`${where} is not a pgferry latest pointer; replacing it`);
-    }
-    const condition = read?.etag ? { ifMatch: read.etag } : CREATE_ONLY;
-    try {
-      await putJson(r5.client, r5.settings, r5.bucket, r5.key, r5.pointer, r5.input, {}, condition);
-    } catch (error3) {
-      if (!(error3 instanceof WriteConflictError)) throw error3;
-      if (!read && await unreadable(r5)) {
-        throw new PgferryError(
-          `${r5.input}: ${where} exists but S3 refuses to let this backup read it (403); the backup ${r5.pointer.key} is stored and verified, but latest.json does not name it. Allow s3:GetObject on it`
-        );
-      }
-      r5.log.info(`${error3.message}; reading it again (attempt ${attempt} of ${MAX_ATTEMPTS})`);
-      await sleep2(25 * attempt + Math.floor(Math.random() * 50), void 0, { signal: r5.signal });
-      continue;
-    }
-    const backText = await getTextVersion(r5.client, r5.bucket, r5.key, r5.input, r5.settings.endpoint, true);
-    const back = backText && parsed(backText.text);
-    if (isPointer(back)) {
-      if (back.key === ours.key) return { moved: true, names: ours.key };
-      const theirs = await startOf(r5, back);
-      if (theirs && startedAfter(theirs, ours)) return { moved: true, names: back.key };
-    }
-    r5.log.warn(
-      `${where} was overwritten right after this backup moved it (the store ignores conditional writes?); moving it again`
-    );
-  }
-  throw new PgferryError(
-    `${r5.input}: ${where} kept changing under this backup (${MAX_ATTEMPTS} attempts); the backup ${r5.pointer.key} is stored and verified, but latest.json does not name it`
-  );
-}
-
-// core/pg/compression.ts
-var COMPRESSION_METHODS_SINCE = 16;
-var GZIP_DEFAULT_LEVEL = 6;
-var LEVELS = {
-  gzip: [1, 9],
-  lz4: [1, 12],
-  zstd: [1, 22]
-};
-var EXPECTED = "expected auto, none, gzip[:1-9], lz4[:1-12] or zstd[:1-22]";
-function isAlgorithm(name) {
-  return name === "none" || name === "gzip" || name === "lz4" || name === "zstd";
-}
-function parseCompression(raw, input2 = "compress") {
-  const text2 = (raw ?? "").trim();
-  const lower = text2.toLowerCase();
-  if (lower === "" || lower === "auto") return "auto";
-  const m4 = /^([a-z0-9]+)(?::(.*))?$/.exec(lower);
-  const algorithm = m4?.[1];
-  if (!m4 || !isAlgorithm(algorithm))
-    throw new InputError(input2, `"${text2}" is not a compression; ${EXPECTED}`);
-  const levelText = m4[2];
-  if (levelText === void 0) return { algorithm };
-  if (algorithm === "none") throw new InputError(input2, `"${text2}": none takes no level; ${EXPECTED}`);
-  const [min, max] = LEVELS[algorithm];
-  const level = /^\d{1,3}$/.test(levelText) ? Number(levelText) : NaN;
-  if (!(level >= min && level <= max)) {
-    const hint = algorithm === "gzip" && level === 0 ? " (use none for no compression)" : "";
-    throw new InputError(input2, `"${text2}": ${algorithm} levels run from ${min} to ${max}${hint}`);
-  }
-  return { algorithm, level };
-}
-function resolveCompression(spec, clientMajor, format2, input2 = "compress") {
-  if (spec === "auto") {
-    if (format2 === "tar" || format2 === "plain") return { algorithm: "none" };
-    return clientMajor >= COMPRESSION_METHODS_SINCE ? { algorithm: "zstd", level: 1 } : { algorithm: "gzip", level: 1 };
-  }
-  if (format2 === "tar" && spec.algorithm !== "none") {
-    throw new InputError(
-      input2,
-      `pg_dump cannot compress the tar format; use none or auto, or the custom or directory format`
-    );
-  }
-  if ((spec.algorithm === "lz4" || spec.algorithm === "zstd") && clientMajor < COMPRESSION_METHODS_SINCE) {
-    throw new InputError(
-      input2,
-      `${spec.algorithm} needs pg_dump ${COMPRESSION_METHODS_SINCE} or newer, but the chosen client is pg_dump ${clientMajor}; use gzip or none`
-    );
-  }
-  return spec;
-}
-function compressionArg(spec, clientMajor) {
-  if (clientMajor >= COMPRESSION_METHODS_SINCE) {
-    const level = spec.level === void 0 ? "" : `:${spec.level}`;
-    return [`--compress=${spec.algorithm}${level}`];
-  }
-  switch (spec.algorithm) {
-    case "none":
-      return ["--compress=0"];
-    case "gzip":
-      return [`--compress=${spec.level ?? GZIP_DEFAULT_LEVEL}`];
-    default:
-      throw new InputError(
-        "compress",
-        `${spec.algorithm} needs pg_dump ${COMPRESSION_METHODS_SINCE} or newer, but the chosen client is pg_dump ${clientMajor}; use gzip or none`
-      );
-  }
 }
 
 // core/storage/upload.ts
@@ -54388,7 +50770,10 @@ var RESERVED = [
   { short: "p", long: "port", why: CONNECTION },
   { short: "U", long: "username", why: CONNECTION },
   { short: "f", long: "file", why: "names the file pgferry writes or reads itself" },
-  { short: "F", long: "format", why: "use the format input instead" }
+  { short: "F", long: "format", why: "use the format input instead" },
+  // Set by their own inputs: given twice, the tool would quietly take whichever came last.
+  { short: "Z", long: "compress", why: "use the compress input instead" },
+  { short: "j", long: "jobs", why: "use the jobs input instead" }
 ];
 var RESERVED_BY_TOOL = {
   pg_dump: RESERVED,
@@ -54682,14 +51067,6 @@ function pgDumpallArgs(o3) {
   if (o3.file !== void 0) argv.push(`--file=${nonEmpty(o3.file, "file")}`);
   return finish(argv, o3.extraArgs, "pg_dumpall");
 }
-function parseJobs(raw, input2 = "jobs") {
-  const text2 = (raw ?? "").trim();
-  if (text2 === "" || text2.toLowerCase() === "auto") return "auto";
-  const jobs = /^\d{1,6}$/.test(text2) ? Number(text2) : 0;
-  if (jobs < 1)
-    throw new InputError(input2, `"${text2}" is not a job count; expected auto or a whole number \u2265 1`);
-  return jobs;
-}
 function checkJobs(jobs) {
   if (jobs === void 0) return 1;
   if (!Number.isSafeInteger(jobs) || jobs < 1) {
@@ -54898,11 +51275,11 @@ async function dumpToS3(o3) {
 }
 
 // core/jobs/restore.ts
-import { stat as stat6 } from "node:fs/promises";
+import { stat as stat4 } from "node:fs/promises";
 
 // core/pg/archive-toc.ts
-import { open as open3, stat as stat4 } from "node:fs/promises";
-import path10 from "node:path";
+import { open as open3, stat as stat3 } from "node:fs/promises";
+import path6 from "node:path";
 function isDatabaseLevel(desc, tag) {
   if (desc === "DATABASE" || desc === "DATABASE PROPERTIES") return true;
   return ["COMMENT", "ACL", "SECURITY LABEL"].includes(desc) && tag.startsWith("DATABASE ");
@@ -54995,8 +51372,8 @@ async function parseFile(file, kind) {
   }
 }
 async function readTocEntries(file, format2) {
-  if (format2 === "directory" || (await stat4(file)).isDirectory())
-    return parseFile(path10.join(file, "toc.dat"), "directory");
+  if (format2 === "directory" || (await stat3(file)).isDirectory())
+    return parseFile(path6.join(file, "toc.dat"), "directory");
   return parseFile(file, format2 === "tar" ? "tar" : "custom");
 }
 function summariseDataOffsets(entries) {
@@ -55009,12 +51386,12 @@ async function readDataOffsets(file) {
 }
 
 // core/jobs/apply-archive.ts
-import { createReadStream as createReadStream3 } from "node:fs";
-import { pipeline as pipeline5, Readable as Readable8 } from "node:stream";
-import { createGunzip as createGunzip2 } from "node:zlib";
+import { createReadStream as createReadStream2 } from "node:fs";
+import { pipeline as pipeline3, Readable as Readable8 } from "node:stream";
+import { createGunzip } from "node:zlib";
 
 // core/pg/script-filter.ts
-import { Transform as Transform5 } from "node:stream";
+import { Transform as Transform3 } from "node:stream";
 
 // core/pg/psql-lexer.ts
 var NL = 10;
@@ -55683,7 +52060,7 @@ function psqlKnowsRestrict(psql) {
   return since !== void 0 && psql.minor !== void 0 && psql.minor >= since;
 }
 var HOLD_LIMIT = 8192;
-var ScriptFilter = class extends Transform5 {
+var ScriptFilter = class extends Transform3 {
   /** `label` names the script in messages, e.g. "the restore script of s3://b/k". */
   constructor(rules, label = "the script") {
     super();
@@ -55889,7 +52266,7 @@ async function* afterFiles(after, parts, line, signal) {
     line += 2;
     parts.push({ firstLine: line, file });
     const checked2 = new ScriptFilter(USER_SQL_RULES, file);
-    pipeline5(createReadStream3(file), checked2, () => {
+    pipeline3(createReadStream2(file), checked2, () => {
     });
     try {
       yield* checked2;
@@ -56001,9 +52378,9 @@ async function applyArchive(r5) {
   const signal = r5.signal ? AbortSignal.any([r5.signal, controller.signal]) : controller.signal;
   const producers = [];
   if (r5.path === "psql") {
-    const raw = stream ?? createReadStream3(file ?? "");
-    const stages = r5.archive.compression === "gzip" ? [raw, createGunzip2()] : [raw];
-    pipeline5([...stages, filter], () => {
+    const raw = stream ?? createReadStream2(file ?? "");
+    const stages = r5.archive.compression === "gzip" ? [raw, createGunzip()] : [raw];
+    pipeline3([...stages, filter], () => {
     });
   } else {
     producers.push(
@@ -56061,8 +52438,8 @@ async function applyArchive(r5) {
 }
 
 // core/jobs/clean.ts
-import { createReadStream as createReadStream4 } from "node:fs";
-import { createGunzip as createGunzip3 } from "node:zlib";
+import { createReadStream as createReadStream3 } from "node:fs";
+import { createGunzip as createGunzip2 } from "node:zlib";
 
 // core/pg/sql-statements.ts
 function codeOf(text2, start, hidden) {
@@ -56219,8 +52596,8 @@ function contentsOfToc(entries) {
   return { schemas: [...schemas], usesPublic, largeObjects, unschemaed: orderUnschemaed(unschemaed) };
 }
 async function plainContents(file, facts) {
-  const raw = createReadStream4(file);
-  const text2 = facts.compression === "gzip" ? raw.pipe(createGunzip3()) : raw;
+  const raw = createReadStream3(file);
+  const text2 = facts.compression === "gzip" ? raw.pipe(createGunzip2()) : raw;
   const schemas = /* @__PURE__ */ new Set();
   let usesPublic = false;
   let largeObjects = false;
@@ -56296,7 +52673,7 @@ ${lines.join("\n")}
 }
 
 // core/jobs/database-properties.ts
-import { Transform as Transform6 } from "node:stream";
+import { Transform as Transform4 } from "node:stream";
 var TOKEN = /(\s+|--[^\n]*)|("(?:[^"]|"")*")|([Ee]'(?:[^'\\]|''|\\.)*'|'(?:[^']|'')*')|([A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)|(\d+(?:\.\d+)?|.)/suy;
 var UNSAFE = ["'", '"', "\\", "$", "/", ":"];
 function statementsOf(sql) {
@@ -56495,7 +52872,7 @@ function databasePropertiesSql(o3) {
   };
 }
 var MAX_STREAMED_TOC = 64 * 1024 * 1024;
-var TocPrefix = class extends Transform6 {
+var TocPrefix = class extends Transform4 {
   constructor(label, kind = "custom") {
     super();
     this.label = label;
@@ -56564,24 +52941,24 @@ function createDatabaseLike(entries, target, serverMajor) {
 }
 
 // core/jobs/replace-by-swap.ts
-import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
-import os8 from "node:os";
-import path11 from "node:path";
+import { mkdtemp, rm as rm3 } from "node:fs/promises";
+import os5 from "node:os";
+import path7 from "node:path";
 
 // core/pg/scratch-database.ts
-import { createHash as createHash9, randomBytes as randomBytes3 } from "node:crypto";
+import { createHash as createHash8, randomBytes as randomBytes2 } from "node:crypto";
 function scratchStem(target) {
-  return `pgferry_swap_${createHash9("sha256").update(target).digest("hex").slice(0, 12)}`;
+  return `pgferry_swap_${createHash8("sha256").update(target).digest("hex").slice(0, 12)}`;
 }
 function scratchName(target, kind) {
-  return `${scratchStem(target)}_${kind}_${randomBytes3(4).toString("hex")}`;
+  return `${scratchStem(target)}_${kind}_${randomBytes2(4).toString("hex")}`;
 }
 function isScratchOf(target, name) {
   const stem = scratchStem(target);
   return new RegExp(`^${stem}_(new|old)_[0-9a-f]{8}$`).test(name);
 }
 function lockKeys(target) {
-  const h5 = createHash9("sha256").update(`pgferry-swap:${target}`).digest();
+  const h5 = createHash8("sha256").update(`pgferry-swap:${target}`).digest();
   return [h5.readInt32BE(0), h5.readInt32BE(4)];
 }
 var OBJECT_IN_USE = "55006";
@@ -57050,9 +53427,9 @@ async function prepareSwap(target, targetExists, input2) {
   }
 }
 async function ownEntries(client, target, signal) {
-  const dir = await mkdtemp2(path11.join(os8.tmpdir(), "pgferry-swap-"));
+  const dir = await mkdtemp(path7.join(os5.tmpdir(), "pgferry-swap-"));
   try {
-    const file = path11.join(dir, "target.dump");
+    const file = path7.join(dir, "target.dump");
     await runTool({
       file: toolPath(client, "pg_dump"),
       args: ["--format=custom", "--schema-only", "--exclude-schema=*", "--no-sync", `--file=${file}`],
@@ -57063,7 +53440,7 @@ async function ownEntries(client, target, signal) {
     });
     return await readTocEntries(file, "custom");
   } finally {
-    await rm5(dir, { recursive: true, force: true });
+    await rm3(dir, { recursive: true, force: true });
   }
 }
 async function dropBuilt(session, built, log) {
@@ -57150,10 +53527,10 @@ async function checkTablesPresent(entries, built) {
 }
 
 // core/jobs/sql-after.ts
-import { createReadStream as createReadStream5 } from "node:fs";
+import { createReadStream as createReadStream4 } from "node:fs";
 import { access as access2 } from "node:fs/promises";
 import { Writable as Writable4 } from "node:stream";
-import { pipeline as pipeline6 } from "node:stream/promises";
+import { pipeline as pipeline4 } from "node:stream/promises";
 async function checkScript(file, input2) {
   const filter = new ScriptFilter(
     {
@@ -57165,7 +53542,7 @@ async function checkScript(file, input2) {
     file
   );
   const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
-  await pipeline6(createReadStream5(file), filter, discard).catch((error3) => {
+  await pipeline4(createReadStream4(file), filter, discard).catch((error3) => {
     if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
     throw error3;
   });
@@ -57205,113 +53582,58 @@ async function runSqlAfter(client, target, files, signal, input2 = "sql-after", 
   });
 }
 
-// core/jobs/dump.ts
-import { randomBytes as randomBytes4 } from "node:crypto";
-import { readdirSync, statSync } from "node:fs";
-import { chmod as chmod2, mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm6, stat as stat5, writeFile as writeFile3 } from "node:fs/promises";
-import os9 from "node:os";
-import path12 from "node:path";
-function sizeOnDisk(p4) {
-  try {
-    const s4 = statSync(p4);
-    if (!s4.isDirectory()) return s4.size;
-    return readdirSync(p4).reduce((sum, name) => sum + statSync(path12.join(p4, name)).size, 0);
-  } catch {
-    return 0;
-  }
-}
-async function checkDestination(to2, format2) {
-  const existing = await stat5(to2).catch(() => void 0);
-  if (format2 === "directory") {
-    if (existing && (!existing.isDirectory() || (await readdir4(to2)).length > 0)) {
-      throw new InputError(
-        "to",
-        `${to2} exists and is not an empty directory; the directory format needs a new or empty directory`
-      );
-    }
-  } else if (existing?.isDirectory()) {
-    throw new InputError("to", `${to2} is a directory; the ${format2} format writes one file`);
-  }
-  await mkdir4(path12.dirname(path12.resolve(to2)), { recursive: true });
-}
-async function createPrivateOutput(temp, format2) {
-  if (format2 === "directory") {
-    await mkdir4(temp, { mode: 448 });
-    await chmod2(temp, 448);
-  } else {
-    await writeFile3(temp, "", { mode: 384, flag: "wx" });
-    await chmod2(temp, 384);
-  }
-}
-async function makePrivate(temp, format2) {
-  if (format2 !== "directory") return chmod2(temp, 384);
-  for (const name of await readdir4(temp)) await chmod2(path12.join(temp, name), 384);
-}
-async function dumpToPath(o3) {
-  const started2 = Date.now();
-  await checkDestination(o3.to, o3.format);
-  const server = await serverFacts(o3.from, "from");
-  const choice = await chooseDumpClient(server.version, o3.postgresVersion, o3.catalog);
-  choice.warnings.forEach((w2) => o3.log.warn(w2));
-  const client = await o3.catalog.provide(choice.version);
-  o3.log.info(
-    `pg_dump ${client.version.major}.${client.version.minor ?? "?"} for ${describeConnection(o3.from)} (${choice.reason})`
-  );
-  const compression = resolveCompression(o3.compress, client.version.major, o3.format);
-  const jobs = o3.format === "directory" ? o3.jobs === "auto" ? defaultJobs() : o3.jobs : 1;
-  if (o3.format !== "directory" && typeof o3.jobs === "number" && o3.jobs > 1) {
-    throw new InputError(
-      "jobs",
-      `${o3.jobs} parallel jobs need the directory format; the ${o3.format} format dumps with one job`
-    );
-  }
-  const temp = path12.join(
-    path12.dirname(path12.resolve(o3.to)),
-    `.${path12.basename(o3.to)}.pgferry-${randomBytes4(4).toString("hex")}`
-  );
-  const args = pgDumpArgs({
-    ...dumpSelection(o3),
-    clientMajor: client.version.major,
-    format: o3.format,
-    compression,
-    jobs,
-    file: temp
-  });
-  try {
-    await createPrivateOutput(temp, o3.format);
-    await runTool({
-      file: toolPath(client, "pg_dump"),
-      args,
-      env: connectionEnv(o3.from),
-      stdout: "ignore",
-      signal: o3.signal,
-      onProgress: o3.onProgress,
-      progressIntervalMs: o3.progressIntervalMs,
-      measureBytes: () => sizeOnDisk(temp),
-      secrets: secretsOf(o3.from)
-    });
-    await makePrivate(temp, o3.format);
-    if (o3.format === "directory") await rm6(o3.to, { recursive: true, force: true });
-    await rename3(temp, o3.to);
-  } catch (error3) {
-    await rm6(temp, { recursive: true, force: true });
-    throw error3;
-  }
-  const archive = await readArchiveFacts(o3.to);
-  return {
-    location: o3.to,
-    bytes: sizeOnDisk(o3.to),
-    format: o3.format,
-    compression,
-    server,
-    client,
-    choice,
-    archive,
-    durationSeconds: (Date.now() - started2) / 1e3
-  };
+// core/jobs/parallelism.ts
+import os6 from "node:os";
+function parseJobs(raw, input2 = "jobs") {
+  const text2 = (raw ?? "").trim();
+  if (text2 === "" || text2.toLowerCase() === "auto") return "auto";
+  const jobs = /^\d{1,6}$/.test(text2) ? Number(text2) : 0;
+  if (jobs < 1)
+    throw new InputError(input2, `"${text2}" is not a job count; expected auto or a whole number \u2265 1`);
+  return jobs;
 }
 function defaultJobs() {
-  return Math.max(1, os9.availableParallelism());
+  return Math.max(1, os6.availableParallelism());
+}
+function dumpJobs(format2, jobs) {
+  if (format2 === "directory") return jobs === "auto" ? defaultJobs() : jobs;
+  if (typeof jobs === "number" && jobs > 1)
+    throw new InputError(
+      "jobs",
+      `${jobs} parallel jobs need the directory format; the ${format2} format dumps with one job (use jobs 1 or format directory)`
+    );
+  return 1;
+}
+function refuseRestoreJobs(format2, jobs) {
+  if (typeof jobs !== "number" || jobs <= 1 || format2 === "custom" || format2 === "directory") return;
+  const how = format2 === "plain" ? "a plain dump is one psql script" : "pg_restore reads a tar archive in order";
+  throw new InputError(
+    "jobs",
+    `${jobs} parallel jobs need a custom or directory archive; ${how}, so it restores with one job (use jobs 1 or auto)`
+  );
+}
+function restoreJobs(archive, path18, jobs, seekable, intoExisting = false) {
+  refuseRestoreJobs(archive.format, jobs);
+  const asked = jobs === "auto" ? `${defaultJobs()} (jobs: auto)` : `jobs: ${jobs}`;
+  if (!seekable || archive.format !== "custom" && archive.format !== "directory") return { jobs: 1 };
+  if (path18 !== "pg_restore")
+    return typeof jobs === "number" && jobs > 1 ? {
+      jobs: 1,
+      reason: `one job instead of ${asked}: this restore runs as one script through psql, in one transaction`
+    } : { jobs: 1 };
+  const wanted = jobs === "auto" ? defaultJobs() : jobs;
+  if (wanted > 1 && archive.format === "custom" && archive.dataOffsets !== "set" && archive.dataOffsets !== "none") {
+    const why = archive.dataOffsets === "unset" ? "its table of contents records no data offsets (pg_dump wrote it to a pipe, as S3 backups are written), so pg_restore -j cannot seek to the data" : "its table of contents was not read for data offsets";
+    return { jobs: 1, reason: `one job instead of ${asked}: ${why}` };
+  }
+  if (wanted > 1 && intoExisting && jobs === "auto") {
+    const why = "the target database existed before this restore, and a one-job restore runs in one transaction there (nothing is seen until it commits; a failure leaves it as it was)";
+    return {
+      jobs: 1,
+      reason: `one job instead of ${asked}: ${why}; give jobs to restore in parallel (a failure then drops every object it made)`
+    };
+  }
+  return { jobs: wanted };
 }
 
 // core/jobs/undo-new-objects.ts
@@ -57334,9 +53656,9 @@ async function undoOnFailure(plan) {
     throw withNote(error3, note);
   };
 }
-async function readCatalog(c5, version2) {
+async function readCatalog(c5, version) {
   await c5.query("SET search_path = pg_catalog, pg_temp");
-  return takeSnapshot(c5, version2.major);
+  return takeSnapshot(c5, version.major);
 }
 async function refuseRowsIntoExistingTables(plan) {
   const why = dataOnlyReason(plan.options) ?? await dataWithoutTables(plan);
@@ -57441,26 +53763,6 @@ ${note}`);
 }
 
 // core/jobs/restore.ts
-function restoreJobs(archive, path18, jobs, seekable, intoExisting = false) {
-  const parallelOk = seekable && path18 === "pg_restore" && (archive.format === "custom" || archive.format === "directory");
-  if (!parallelOk) return { jobs: 1 };
-  const wanted = jobs === "auto" ? defaultJobs() : jobs;
-  if (wanted > 1 && archive.format === "custom" && archive.dataOffsets !== "set" && archive.dataOffsets !== "none") {
-    const why = archive.dataOffsets === "unset" ? "its table of contents records no data offsets (pg_dump wrote it to a pipe, as S3 backups are written), so pg_restore -j cannot seek to the data" : "its table of contents was not read for data offsets";
-    return {
-      jobs: 1,
-      reason: `one job instead of ${jobs === "auto" ? `${wanted} (jobs: auto)` : `jobs: ${jobs}`}: ${why}`
-    };
-  }
-  if (wanted > 1 && intoExisting && jobs === "auto") {
-    const why = "the target database existed before this restore, and a one-job restore runs in one transaction there (nothing is seen until it commits; a failure leaves it as it was)";
-    return {
-      jobs: 1,
-      reason: `one job instead of ${wanted} (jobs: auto): ${why}; give jobs to restore in parallel (a failure then drops every object it made)`
-    };
-  }
-  return { jobs: wanted };
-}
 async function withDataOffsets(archive, file) {
   if (archive.format !== "custom") return archive;
   const dataOffsets = await readDataOffsets(file).catch(() => void 0);
@@ -57513,6 +53815,7 @@ async function restoreFromPath(o3) {
   const archive = await readArchiveFacts(o3.from).then((facts) => withDataOffsets(facts, o3.from)).catch((error3) => {
     throw error3 instanceof PgferryError ? new InputError("from", error3.message) : error3;
   });
+  refuseRestoreJobs(archive.format, o3.jobs);
   const swapEntries = await swapArchiveEntries(archive, o3.from, o3);
   if (swapEntries) return restoreBySwap(archive, swapEntries, o3, started2);
   const prepared = await prepareRestore(archive, o3);
@@ -57618,7 +53921,7 @@ async function applyRestore(archive, o3, { target, choice, client, createdDataba
   o3.log.info(
     `restoring into ${describeConnection(o3.to)} with ${path18 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
   );
-  const inputSize = (await stat6(o3.from)).size;
+  const inputSize = (await stat4(o3.from)).size;
   const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path18, jobs, createdDatabase });
   const filtered = await applyArchive({
     client,
@@ -57721,10 +54024,10 @@ async function verifyByList(o3, client, ref, sha256, database, tocEntries) {
   };
 }
 async function verifyByRestore(o3, ref, sha256, expected) {
-  const dir = await mkdtemp3(path13.join(os10.tmpdir(), "pgferry-drill-"));
+  const dir = await mkdtemp2(path8.join(os7.tmpdir(), "pgferry-drill-"));
   const scratch = withDatabase(o3.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
-    const file = path13.join(dir, "backup.dump");
+    const file = path8.join(dir, "backup.dump");
     await downloadVerified(o3.s3, ref, file, { sha256 }, o3.signal);
     await restoreFromPath({
       from: file,
@@ -57748,7 +54051,7 @@ async function verifyByRestore(o3, ref, sha256, expected) {
   } finally {
     await dropDatabase(scratch, "verify").catch(() => {
     });
-    await rm7(dir, { recursive: true, force: true });
+    await rm4(dir, { recursive: true, force: true });
   }
 }
 async function backupDatabase(o3) {
@@ -57858,245 +54161,3675 @@ function withContext(error3, context) {
   return error3;
 }
 
-// core/jobs/restore-s3.ts
-var import_client_s35 = __toESM(require_dist_cjs16(), 1);
-import { mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
-import os11 from "node:os";
-import path14 from "node:path";
-import { Readable as Readable9 } from "node:stream";
-import { finished as finished3 } from "node:stream/promises";
+// core/pg/provision.ts
+import os10 from "node:os";
+import path12 from "node:path";
 
-// core/storage/backup-vouch.ts
-var SHA256 = /^[0-9a-f]{64}$/;
-function isObject(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-function missing(o3, fields) {
-  return Object.entries(fields).filter(([name, ok3]) => !ok3(o3[name])).map(([name]) => name);
-}
-var text = (v2) => typeof v2 === "string" && v2 !== "";
-var size = (v2) => typeof v2 === "number" && Number.isSafeInteger(v2) && v2 >= 0;
-var digest4 = (v2) => typeof v2 === "string" && SHA256.test(v2);
-function plainKey(key) {
-  return key.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
-}
-function parseLatestPointer(value, uri) {
-  const problems = isObject(value) ? missing(value, { database: text, key: text, manifest: text, sha256: digest4, bytes: size }) : ["a JSON object"];
-  if (problems.length)
-    throw new PgferryError(
-      `from: ${uri} is not a pgferry latest pointer: it lacks a valid ${problems.join(", ")}`
-    );
-  return value;
-}
-function parseManifest(value, uri) {
-  const problems = isObject(value) ? missing(value, { database: text, key: text, sha256: digest4, bytes: size }) : ["a JSON object"];
-  if (problems.length)
-    throw new PgferryError(
-      `from: ${uri} is not a usable pgferry manifest: it lacks a valid ${problems.join(", ")}; refusing to restore what it describes`
-    );
-  return value;
-}
-function differences(pairs) {
-  return pairs.filter(([, a5, b6]) => a5 !== b6).map(([what, a5, b6]) => `${what} ${String(a5)} \u2260 ${String(b6)}`);
-}
-function checkPointer(pointer, manifest, place) {
-  const where = `s3://${place.bucket}/${place.dir}latest.json`;
-  for (const [what, key] of [
-    ["backup", pointer.key],
-    ["manifest", pointer.manifest]
-  ]) {
-    if (!key.startsWith(place.dir) || !plainKey(key))
-      throw new PgferryError(
-        `from: ${where} points at a ${what} outside s3://${place.bucket}/${place.dir} (${key}); refusing to restore it`
-      );
-  }
-  const database = place.dir.split("/").filter(Boolean).pop();
-  const mismatched = differences([
-    ["pointer manifest", pointer.manifest, manifestKey(pointer.key)],
-    ["database", manifest.database, pointer.database],
-    ["key", manifest.key, pointer.key],
-    ["bytes", manifest.bytes, pointer.bytes],
-    ["sha256", manifest.sha256, pointer.sha256],
-    ...database === void 0 ? [] : [["folder", pointer.database, database]]
-  ]);
-  if (mismatched.length)
-    throw new PgferryError(
-      `from: ${where} and its manifest s3://${place.bucket}/${pointer.manifest} do not vouch for each other (${mismatched.join("; ")}); refusing to restore it`
-    );
-}
-function checkManifestKey(manifest, place) {
-  if (manifest.key !== place.key)
-    throw new PgferryError(
-      `from: the manifest s3://${place.bucket}/${manifestKey(place.key)} describes ${manifest.key}, not ${place.key}; refusing to restore it`
-    );
-}
-function checkObjectSize(manifest, stored, uri) {
-  if (stored !== void 0 && stored !== manifest.bytes)
-    throw new PgferryError(
-      `from: ${uri} has ${stored} bytes, its manifest says ${manifest.bytes}; refusing to restore it`
-    );
-}
+// core/pg/client-download.ts
+import { createHash as createHash9 } from "node:crypto";
+import { createWriteStream as createWriteStream2 } from "node:fs";
+import { mkdir as mkdir3, rm as rm6, writeFile as writeFile2 } from "node:fs/promises";
+import path10 from "node:path";
+import { Transform as Transform6 } from "node:stream";
+import { pipeline as pipeline6 } from "node:stream/promises";
 
-// core/jobs/restore-s3.ts
-async function storedSize(client, ref) {
-  try {
-    const head = await client.send(new import_client_s35.HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
-    return head.ContentLength ?? 0;
-  } catch (error3) {
-    const e5 = error3;
-    if (e5.name === "NotFound" || e5.name === "NoSuchKey" || e5.$metadata?.httpStatusCode === 404)
-      return void 0;
-    throw explainS3Error(error3, ref);
+// core/pg/client-unpack.ts
+import { createReadStream as createReadStream5 } from "node:fs";
+import { createGunzip as createGunzip3 } from "node:zlib";
+
+// node_modules/tar/dist/esm/index.min.js
+import Qr from "events";
+import I from "fs";
+import { EventEmitter as Di } from "node:events";
+import Cs from "node:stream";
+import { StringDecoder as Hr } from "node:string_decoder";
+import cr from "node:path";
+import Kt from "node:fs";
+import { dirname as Fn, parse as kn } from "path";
+import { EventEmitter as Dn } from "events";
+import zi from "assert";
+import { Buffer as Ot } from "buffer";
+import * as Ps from "zlib";
+import en from "zlib";
+import { posix as Zt } from "node:path";
+import { basename as _n } from "node:path";
+import mi from "fs";
+import X from "fs";
+import js from "path";
+import { win32 as Pn } from "node:path";
+import ar from "path";
+import Br from "node:fs";
+import co from "node:assert";
+import { randomBytes as Mr } from "node:crypto";
+import u from "node:fs";
+import R from "node:path";
+import pr from "fs";
+import wi from "node:fs";
+import we from "node:path";
+import k5 from "node:fs";
+import ro from "node:fs/promises";
+import Si from "node:path";
+import { join as xr } from "node:path";
+import v from "node:fs";
+import Pr from "node:path";
+var zr = Object.defineProperty;
+var Ur = (s4, t) => {
+  for (var e5 in t) zr(s4, e5, { get: t[e5], enumerable: true });
+};
+var Ds = typeof process == "object" && process ? process : { stdout: null, stderr: null };
+var Wr = (s4) => !!s4 && typeof s4 == "object" && (s4 instanceof A || s4 instanceof Cs || Gr(s4) || Zr(s4));
+var Gr = (s4) => !!s4 && typeof s4 == "object" && s4 instanceof Di && typeof s4.pipe == "function" && s4.pipe !== Cs.Writable.prototype.pipe;
+var Zr = (s4) => !!s4 && typeof s4 == "object" && s4 instanceof Di && typeof s4.write == "function" && typeof s4.end == "function";
+var Q = /* @__PURE__ */ Symbol("EOF");
+var J = /* @__PURE__ */ Symbol("maybeEmitEnd");
+var nt = /* @__PURE__ */ Symbol("emittedEnd");
+var De = /* @__PURE__ */ Symbol("emittingEnd");
+var qt = /* @__PURE__ */ Symbol("emittedError");
+var Ne = /* @__PURE__ */ Symbol("closed");
+var Ns = /* @__PURE__ */ Symbol("read");
+var Ae = /* @__PURE__ */ Symbol("flush");
+var As = /* @__PURE__ */ Symbol("flushChunk");
+var z = /* @__PURE__ */ Symbol("encoding");
+var Mt = /* @__PURE__ */ Symbol("decoder");
+var g5 = /* @__PURE__ */ Symbol("flowing");
+var Qt = /* @__PURE__ */ Symbol("paused");
+var Bt = /* @__PURE__ */ Symbol("resume");
+var b5 = /* @__PURE__ */ Symbol("buffer");
+var N = /* @__PURE__ */ Symbol("pipes");
+var _ = /* @__PURE__ */ Symbol("bufferLength");
+var bi = /* @__PURE__ */ Symbol("bufferPush");
+var Ie = /* @__PURE__ */ Symbol("bufferShift");
+var L = /* @__PURE__ */ Symbol("objectMode");
+var S2 = /* @__PURE__ */ Symbol("destroyed");
+var _i = /* @__PURE__ */ Symbol("error");
+var Oi = /* @__PURE__ */ Symbol("emitData");
+var Is = /* @__PURE__ */ Symbol("emitEnd");
+var Ti = /* @__PURE__ */ Symbol("emitEnd2");
+var Z = /* @__PURE__ */ Symbol("async");
+var xi = /* @__PURE__ */ Symbol("abort");
+var Ce = /* @__PURE__ */ Symbol("aborted");
+var Jt = /* @__PURE__ */ Symbol("signal");
+var Rt = /* @__PURE__ */ Symbol("dataListeners");
+var C = /* @__PURE__ */ Symbol("discarded");
+var jt = (s4) => Promise.resolve().then(s4);
+var Yr = (s4) => s4();
+var Kr = (s4) => s4 === "end" || s4 === "finish" || s4 === "prefinish";
+var Vr = (s4) => s4 instanceof ArrayBuffer || !!s4 && typeof s4 == "object" && s4.constructor && s4.constructor.name === "ArrayBuffer" && s4.byteLength >= 0;
+var $r = (s4) => !Buffer.isBuffer(s4) && ArrayBuffer.isView(s4);
+var Fe = class {
+  src;
+  dest;
+  opts;
+  ondrain;
+  constructor(t, e5, i5) {
+    this.src = t, this.dest = e5, this.opts = i5, this.ondrain = () => t[Bt](), this.dest.on("drain", this.ondrain);
   }
-}
-async function readJson(client, bucket, key, endpoint) {
-  return getJson(client, bucket, key, "from", endpoint);
-}
-async function resolveBackupObject(client, bucket, key, settings) {
-  const input2 = "from";
-  const endpoint = settings.endpoint;
-  if (key === "" || key.endsWith("/")) {
-    const pointerKey = `${key}latest.json`;
-    const pointerUri = `s3://${bucket}/${pointerKey}`;
-    const raw = await readJson(client, bucket, pointerKey, endpoint).catch((error3) => {
-      if (error3 instanceof NotJsonError)
-        throw new PgferryError(`${input2}: ${pointerUri} is not a pgferry latest pointer: it is not JSON`);
-      throw error3;
-    });
-    if (raw === void 0)
-      throw new InputError(
-        input2,
-        `no verified backup under s3://${bucket}/${key} (there is no ${pointerKey})`
-      );
-    const latest = parseLatestPointer(raw, pointerUri);
-    const manifestRaw2 = await readJson(client, bucket, latest.manifest, endpoint);
-    if (manifestRaw2 === void 0)
-      throw new PgferryError(
-        `${input2}: ${pointerUri} points at a missing manifest s3://${bucket}/${latest.manifest}`
-      );
-    const manifest2 = parseManifest(manifestRaw2, `s3://${bucket}/${latest.manifest}`);
-    checkPointer(latest, manifest2, { bucket, dir: key });
-    const ref2 = { bucket, key: latest.key, input: input2, endpoint };
-    const stored2 = await storedSize(client, ref2);
-    if (stored2 === void 0)
-      throw new PgferryError(
-        `${input2}: ${pointerUri} points at s3://${bucket}/${latest.key}, which does not exist`
-      );
-    checkObjectSize(manifest2, stored2, `s3://${bucket}/${latest.key}`);
-    return checked({ ref: ref2, manifest: manifest2 });
+  unpipe() {
+    this.dest.removeListener("drain", this.ondrain);
   }
-  const ref = { bucket, key, input: input2, endpoint };
-  const manifestRaw = await readJson(client, bucket, manifestKey(key), endpoint);
-  const stored = await storedSize(client, ref);
-  if (stored === void 0) throw new InputError(input2, `s3://${bucket}/${key} does not exist`);
-  if (manifestRaw === void 0)
-    throw new PgferryError(
-      `${input2}: s3://${bucket}/${key} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`
-    );
-  const manifest = parseManifest(manifestRaw, `s3://${bucket}/${manifestKey(key)}`);
-  checkManifestKey(manifest, { bucket, key });
-  checkObjectSize(manifest, stored, `s3://${bucket}/${key}`);
-  return checked({ ref, manifest });
-}
-function checked(found) {
-  const v2 = found.manifest.verification;
-  if (v2 && v2.result !== "passed") {
-    throw new PgferryError(
-      `from: s3://${found.ref.bucket}/${found.ref.key} failed its verification (${v2.method}: ${v2.detail ?? "no detail"}); refusing to restore it`
-    );
+  proxyErrors(t) {
   }
-  return found;
-}
-async function restoreFromS3(o3) {
-  const found = await resolveBackupObject(o3.s3, o3.bucket, o3.key, o3.settings);
-  const location = `s3://${found.ref.bucket}/${found.ref.key}`;
-  const jobs = o3.jobs === "auto" ? defaultJobs() : o3.jobs;
-  if (jobs > 1 || o3.clean) {
-    const dir = await mkdtemp4(path14.join(os11.tmpdir(), "pgferry-restore-"));
-    try {
-      const file = path14.join(dir, path14.basename(found.ref.key) || "backup.dump");
-      o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
-      await downloadVerified(o3.s3, found.ref, file, found.manifest, o3.signal);
-      return { ...await restoreFromPath({ ...o3, from: file }), location };
-    } finally {
-      await rm8(dir, { recursive: true, force: true });
+  end() {
+    this.unpipe(), this.opts.end && this.dest.end();
+  }
+};
+var Li = class extends Fe {
+  unpipe() {
+    this.src.removeListener("error", this.proxyErrors), super.unpipe();
+  }
+  constructor(t, e5, i5) {
+    super(t, e5, i5), this.proxyErrors = (r5) => this.dest.emit("error", r5), t.on("error", this.proxyErrors);
+  }
+};
+var Xr = (s4) => !!s4.objectMode;
+var qr = (s4) => !s4.objectMode && !!s4.encoding && s4.encoding !== "buffer";
+var A = class extends Di {
+  [g5] = false;
+  [Qt] = false;
+  [N] = [];
+  [b5] = [];
+  [L];
+  [z];
+  [Z];
+  [Mt];
+  [Q] = false;
+  [nt] = false;
+  [De] = false;
+  [Ne] = false;
+  [qt] = null;
+  [_] = 0;
+  [S2] = false;
+  [Jt];
+  [Ce] = false;
+  [Rt] = 0;
+  [C] = false;
+  writable = true;
+  readable = true;
+  constructor(...t) {
+    let e5 = t[0] || {};
+    if (super(), e5.objectMode && typeof e5.encoding == "string") throw new TypeError("Encoding and objectMode may not be used together");
+    Xr(e5) ? (this[L] = true, this[z] = null) : qr(e5) ? (this[z] = e5.encoding, this[L] = false) : (this[L] = false, this[z] = null), this[Z] = !!e5.async, this[Mt] = this[z] ? new Hr(this[z]) : null, e5 && e5.debugExposeBuffer === true && Object.defineProperty(this, "buffer", { get: () => this[b5] }), e5 && e5.debugExposePipes === true && Object.defineProperty(this, "pipes", { get: () => this[N] });
+    let { signal: i5 } = e5;
+    i5 && (this[Jt] = i5, i5.aborted ? this[xi]() : i5.addEventListener("abort", () => this[xi]()));
+  }
+  get bufferLength() {
+    return this[_];
+  }
+  get encoding() {
+    return this[z];
+  }
+  set encoding(t) {
+    throw new Error("Encoding must be set at instantiation time");
+  }
+  setEncoding(t) {
+    throw new Error("Encoding must be set at instantiation time");
+  }
+  get objectMode() {
+    return this[L];
+  }
+  set objectMode(t) {
+    throw new Error("objectMode must be set at instantiation time");
+  }
+  get async() {
+    return this[Z];
+  }
+  set async(t) {
+    this[Z] = this[Z] || !!t;
+  }
+  [xi]() {
+    this[Ce] = true, this.emit("abort", this[Jt]?.reason), this.destroy(this[Jt]?.reason);
+  }
+  get aborted() {
+    return this[Ce];
+  }
+  set aborted(t) {
+  }
+  write(t, e5, i5) {
+    if (this[Ce]) return false;
+    if (this[Q]) throw new Error("write after end");
+    if (this[S2]) return this.emit("error", Object.assign(new Error("Cannot call write after a stream was destroyed"), { code: "ERR_STREAM_DESTROYED" })), true;
+    typeof e5 == "function" && (i5 = e5, e5 = "utf8"), e5 || (e5 = "utf8");
+    let r5 = this[Z] ? jt : Yr;
+    if (!this[L] && !Buffer.isBuffer(t)) {
+      if ($r(t)) t = Buffer.from(t.buffer, t.byteOffset, t.byteLength);
+      else if (Vr(t)) t = Buffer.from(t);
+      else if (typeof t != "string") throw new Error("Non-contiguous data written to non-objectMode stream");
     }
+    return this[L] ? (this[g5] && this[_] !== 0 && this[Ae](true), this[g5] ? this.emit("data", t) : this[bi](t), this[_] !== 0 && this.emit("readable"), i5 && r5(i5), this[g5]) : t.length ? (typeof t == "string" && !(e5 === this[z] && !this[Mt]?.lastNeed) && (t = Buffer.from(t, e5)), Buffer.isBuffer(t) && this[z] && (t = this[Mt].write(t)), this[g5] && this[_] !== 0 && this[Ae](true), this[g5] ? this.emit("data", t) : this[bi](t), this[_] !== 0 && this.emit("readable"), i5 && r5(i5), this[g5]) : (this[_] !== 0 && this.emit("readable"), i5 && r5(i5), this[g5]);
   }
-  const started2 = Date.now();
-  const { body } = await openObject(o3.s3, found.ref, o3.signal);
-  const meter = new HashMeter();
-  body.on("error", (e5) => meter.destroy(e5));
-  body.pipe(meter);
-  const { facts: archive, head } = await readArchiveFactsFromStream(meter, location);
-  const toc = archive.format === "tar" || archive.format === "custom" ? new TocPrefix(location, archive.format) : void 0;
-  const stream = Readable9.from(
-    (async function* () {
-      toc?.record(head);
-      yield head;
-      for await (const chunk of meter) {
-        toc?.record(chunk);
-        yield chunk;
+  read(t) {
+    if (this[S2]) return null;
+    if (this[C] = false, this[_] === 0 || t === 0 || t && t > this[_]) return this[J](), null;
+    this[L] && (t = null), this[b5].length > 1 && !this[L] && (this[b5] = [this[z] ? this[b5].join("") : Buffer.concat(this[b5], this[_])]);
+    let e5 = this[Ns](t || null, this[b5][0]);
+    return this[J](), e5;
+  }
+  [Ns](t, e5) {
+    if (this[L]) this[Ie]();
+    else {
+      let i5 = e5;
+      t === i5.length || t === null ? this[Ie]() : typeof i5 == "string" ? (this[b5][0] = i5.slice(t), e5 = i5.slice(0, t), this[_] -= t) : (this[b5][0] = i5.subarray(t), e5 = i5.subarray(0, t), this[_] -= t);
+    }
+    return this.emit("data", e5), !this[b5].length && !this[Q] && this.emit("drain"), e5;
+  }
+  end(t, e5, i5) {
+    return typeof t == "function" && (i5 = t, t = void 0), typeof e5 == "function" && (i5 = e5, e5 = "utf8"), t !== void 0 && this.write(t, e5), i5 && this.once("end", i5), this[Q] = true, this.writable = false, (this[g5] || !this[Qt]) && this[J](), this;
+  }
+  [Bt]() {
+    this[S2] || (!this[Rt] && !this[N].length && (this[C] = true), this[Qt] = false, this[g5] = true, this.emit("resume"), this[b5].length ? this[Ae]() : this[Q] ? this[J]() : this.emit("drain"));
+  }
+  resume() {
+    return this[Bt]();
+  }
+  pause() {
+    this[g5] = false, this[Qt] = true, this[C] = false;
+  }
+  get destroyed() {
+    return this[S2];
+  }
+  get flowing() {
+    return this[g5];
+  }
+  get paused() {
+    return this[Qt];
+  }
+  [bi](t) {
+    this[L] ? this[_] += 1 : this[_] += t.length, this[b5].push(t);
+  }
+  [Ie]() {
+    return this[L] ? this[_] -= 1 : this[_] -= this[b5][0].length, this[b5].shift();
+  }
+  [Ae](t = false) {
+    do
+      ;
+    while (this[As](this[Ie]()) && this[b5].length);
+    !t && !this[b5].length && !this[Q] && this.emit("drain");
+  }
+  [As](t) {
+    return this.emit("data", t), this[g5];
+  }
+  pipe(t, e5) {
+    if (this[S2]) return t;
+    this[C] = false;
+    let i5 = this[nt];
+    return e5 = e5 || {}, t === Ds.stdout || t === Ds.stderr ? e5.end = false : e5.end = e5.end !== false, e5.proxyErrors = !!e5.proxyErrors, i5 ? e5.end && t.end() : (this[N].push(e5.proxyErrors ? new Li(this, t, e5) : new Fe(this, t, e5)), this[Z] ? jt(() => this[Bt]()) : this[Bt]()), t;
+  }
+  unpipe(t) {
+    let e5 = this[N].find((i5) => i5.dest === t);
+    e5 && (this[N].length === 1 ? (this[g5] && this[Rt] === 0 && (this[g5] = false), this[N] = []) : this[N].splice(this[N].indexOf(e5), 1), e5.unpipe());
+  }
+  addListener(t, e5) {
+    return this.on(t, e5);
+  }
+  on(t, e5) {
+    let i5 = super.on(t, e5);
+    if (t === "data") this[C] = false, this[Rt]++, !this[N].length && !this[g5] && this[Bt]();
+    else if (t === "readable" && this[_] !== 0) super.emit("readable");
+    else if (Kr(t) && this[nt]) super.emit(t), this.removeAllListeners(t);
+    else if (t === "error" && this[qt]) {
+      let r5 = e5;
+      this[Z] ? jt(() => r5.call(this, this[qt])) : r5.call(this, this[qt]);
+    }
+    return i5;
+  }
+  removeListener(t, e5) {
+    return this.off(t, e5);
+  }
+  off(t, e5) {
+    let i5 = super.off(t, e5);
+    return t === "data" && (this[Rt] = this.listeners("data").length, this[Rt] === 0 && !this[C] && !this[N].length && (this[g5] = false)), i5;
+  }
+  removeAllListeners(t) {
+    let e5 = super.removeAllListeners(t);
+    return (t === "data" || t === void 0) && (this[Rt] = 0, !this[C] && !this[N].length && (this[g5] = false)), e5;
+  }
+  get emittedEnd() {
+    return this[nt];
+  }
+  [J]() {
+    !this[De] && !this[nt] && !this[S2] && this[b5].length === 0 && this[Q] && (this[De] = true, this.emit("end"), this.emit("prefinish"), this.emit("finish"), this[Ne] && this.emit("close"), this[De] = false);
+  }
+  emit(t, ...e5) {
+    let i5 = e5[0];
+    if (t !== "error" && t !== "close" && t !== S2 && this[S2]) return false;
+    if (t === "data") return !this[L] && !i5 ? false : this[Z] ? (jt(() => this[Oi](i5)), true) : this[Oi](i5);
+    if (t === "end") return this[Is]();
+    if (t === "close") {
+      if (this[Ne] = true, !this[nt] && !this[S2]) return false;
+      let n3 = super.emit("close");
+      return this.removeAllListeners("close"), n3;
+    } else if (t === "error") {
+      this[qt] = i5, super.emit(_i, i5);
+      let n3 = !this[Jt] || this.listeners("error").length ? super.emit("error", i5) : false;
+      return this[J](), n3;
+    } else if (t === "resume") {
+      let n3 = super.emit("resume");
+      return this[J](), n3;
+    } else if (t === "finish" || t === "prefinish") {
+      let n3 = super.emit(t);
+      return this.removeAllListeners(t), n3;
+    }
+    let r5 = super.emit(t, ...e5);
+    return this[J](), r5;
+  }
+  [Oi](t) {
+    for (let i5 of this[N]) i5.dest.write(t) === false && this.pause();
+    let e5 = this[C] ? false : super.emit("data", t);
+    return this[J](), e5;
+  }
+  [Is]() {
+    return this[nt] ? false : (this[nt] = true, this.readable = false, this[Z] ? (jt(() => this[Ti]()), true) : this[Ti]());
+  }
+  [Ti]() {
+    if (this[Mt]) {
+      let e5 = this[Mt].end();
+      if (e5) {
+        for (let i5 of this[N]) i5.dest.write(e5);
+        this[C] || super.emit("data", e5);
       }
-    })()
-  );
-  const wholeObjectMatches = async () => {
-    await finished3(stream);
-    checkDigest(found.ref, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
-  };
-  const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3).catch(
-    (error3) => {
-      body.destroy();
-      stream.destroy();
-      throw error3;
     }
-  );
-  const restorePath = choice.path === "pg_restore" ? "script" : choice.path;
-  return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
-    o3.log.info(
-      `restoring ${location} into ${describeConnection(o3.to)} with ${formatVersion(client.version)}, streamed (one job, committed once the whole object's SHA-256 matched)`
-    );
-    const filtered = await applyArchive({
-      client,
-      path: restorePath,
-      archive,
-      input: { stream },
-      target: o3.to,
-      targetVersion: target.version,
-      jobs: 1,
-      options: { ...applyOptionsOf(o3), clean: false },
-      signal: o3.signal,
-      onProgress: o3.onProgress,
-      commitGate: wholeObjectMatches,
-      after: o3.sqlInTransaction,
-      epilogue: toc === void 0 ? void 0 : databasePropertiesSql({
-        entries: async () => toc.entries(o3.log),
-        target: o3.to,
-        options: propertyOptionsOf(o3),
-        log: o3.log
-      }),
-      label: `the restore script of ${location}`
+    for (let e5 of this[N]) e5.end();
+    let t = super.emit("end");
+    return this.removeAllListeners("end"), t;
+  }
+  async collect() {
+    let t = Object.assign([], { dataLength: 0 });
+    this[L] || (t.dataLength = 0);
+    let e5 = this.promise();
+    return this.on("data", (i5) => {
+      t.push(i5), this[L] || (t.dataLength += i5.length);
+    }), await e5, t;
+  }
+  async concat() {
+    if (this[L]) throw new Error("cannot concat in objectMode");
+    let t = await this.collect();
+    return this[z] ? t.join("") : Buffer.concat(t, t.dataLength);
+  }
+  async promise() {
+    return new Promise((t, e5) => {
+      this.on(S2, () => e5(new Error("stream destroyed"))), this.on("error", (i5) => e5(i5)), this.on("end", () => t());
     });
-    const durationSeconds = (Date.now() - started2) / 1e3;
-    return {
-      target,
-      client,
-      choice,
-      archive,
-      path: restorePath,
-      jobs: 1,
-      createdDatabase,
-      filtered,
-      durationSeconds,
-      location
+  }
+  [Symbol.asyncIterator]() {
+    this[C] = false;
+    let t = false, e5 = async () => (this.pause(), t = true, { value: void 0, done: true });
+    return { next: () => {
+      if (t) return e5();
+      let r5 = this.read();
+      if (r5 !== null) return Promise.resolve({ done: false, value: r5 });
+      if (this[Q]) return e5();
+      let n3, o3, h5 = (d5) => {
+        this.off("data", a5), this.off("end", l3), this.off(S2, c5), e5(), o3(d5);
+      }, a5 = (d5) => {
+        this.off("error", h5), this.off("end", l3), this.off(S2, c5), this.pause(), n3({ value: d5, done: !!this[Q] });
+      }, l3 = () => {
+        this.off("error", h5), this.off("data", a5), this.off(S2, c5), e5(), n3({ done: true, value: void 0 });
+      }, c5 = () => h5(new Error("stream destroyed"));
+      return new Promise((d5, y) => {
+        o3 = y, n3 = d5, this.once(S2, c5), this.once("error", h5), this.once("end", l3), this.once("data", a5);
+      });
+    }, throw: e5, return: e5, [Symbol.asyncIterator]() {
+      return this;
+    }, [Symbol.asyncDispose]: async () => {
+    } };
+  }
+  [Symbol.iterator]() {
+    this[C] = false;
+    let t = false, e5 = () => (this.pause(), this.off(_i, e5), this.off(S2, e5), this.off("end", e5), t = true, { done: true, value: void 0 }), i5 = () => {
+      if (t) return e5();
+      let r5 = this.read();
+      return r5 === null ? e5() : { done: false, value: r5 };
     };
-  }).finally(() => body.destroy());
+    return this.once("end", e5), this.once(_i, e5), this.once(S2, e5), { next: i5, throw: e5, return: e5, [Symbol.iterator]() {
+      return this;
+    }, [Symbol.dispose]: () => {
+    } };
+  }
+  destroy(t) {
+    if (this[S2]) return t ? this.emit("error", t) : this.emit(S2), this;
+    this[S2] = true, this[C] = true, this[b5].length = 0, this[_] = 0;
+    let e5 = this;
+    return typeof e5.close == "function" && !this[Ne] && e5.close(), t ? this.emit("error", t) : this.emit(S2), this;
+  }
+  static get isStream() {
+    return Wr;
+  }
+};
+var Jr = I.writev;
+var ht = /* @__PURE__ */ Symbol("_autoClose");
+var H = /* @__PURE__ */ Symbol("_close");
+var te = /* @__PURE__ */ Symbol("_ended");
+var m3 = /* @__PURE__ */ Symbol("_fd");
+var Ni = /* @__PURE__ */ Symbol("_finished");
+var tt = /* @__PURE__ */ Symbol("_flags");
+var Ai = /* @__PURE__ */ Symbol("_flush");
+var ki = /* @__PURE__ */ Symbol("_handleChunk");
+var vi = /* @__PURE__ */ Symbol("_makeBuf");
+var ie = /* @__PURE__ */ Symbol("_mode");
+var ke = /* @__PURE__ */ Symbol("_needDrain");
+var Ut = /* @__PURE__ */ Symbol("_onerror");
+var Ht = /* @__PURE__ */ Symbol("_onopen");
+var Ii = /* @__PURE__ */ Symbol("_onread");
+var Pt = /* @__PURE__ */ Symbol("_onwrite");
+var at = /* @__PURE__ */ Symbol("_open");
+var U = /* @__PURE__ */ Symbol("_path");
+var ot = /* @__PURE__ */ Symbol("_pos");
+var Y = /* @__PURE__ */ Symbol("_queue");
+var zt = /* @__PURE__ */ Symbol("_read");
+var Ci = /* @__PURE__ */ Symbol("_readSize");
+var j5 = /* @__PURE__ */ Symbol("_reading");
+var ee = /* @__PURE__ */ Symbol("_remain");
+var Fi = /* @__PURE__ */ Symbol("_size");
+var ve = /* @__PURE__ */ Symbol("_write");
+var gt = /* @__PURE__ */ Symbol("_writing");
+var Me = /* @__PURE__ */ Symbol("_defaultFlag");
+var bt = /* @__PURE__ */ Symbol("_errored");
+var _t = class extends A {
+  [bt] = false;
+  [m3];
+  [U];
+  [Ci];
+  [j5] = false;
+  [Fi];
+  [ee];
+  [ht];
+  constructor(t, e5) {
+    if (e5 = e5 || {}, super(e5), this.readable = true, this.writable = false, typeof t != "string") throw new TypeError("path must be a string");
+    this[bt] = false, this[m3] = typeof e5.fd == "number" ? e5.fd : void 0, this[U] = t, this[Ci] = e5.readSize || 16 * 1024 * 1024, this[j5] = false, this[Fi] = typeof e5.size == "number" ? e5.size : 1 / 0, this[ee] = this[Fi], this[ht] = typeof e5.autoClose == "boolean" ? e5.autoClose : true, typeof this[m3] == "number" ? this[zt]() : this[at]();
+  }
+  get fd() {
+    return this[m3];
+  }
+  get path() {
+    return this[U];
+  }
+  write() {
+    throw new TypeError("this is a readable stream");
+  }
+  end() {
+    throw new TypeError("this is a readable stream");
+  }
+  [at]() {
+    I.open(this[U], "r", (t, e5) => this[Ht](t, e5));
+  }
+  [Ht](t, e5) {
+    t ? this[Ut](t) : (this[m3] = e5, this.emit("open", e5), this[zt]());
+  }
+  [vi]() {
+    return Buffer.allocUnsafe(Math.min(this[Ci], this[ee]));
+  }
+  [zt]() {
+    if (!this[j5]) {
+      this[j5] = true;
+      let t = this[vi]();
+      if (t.length === 0) return process.nextTick(() => this[Ii](null, 0, t));
+      I.read(this[m3], t, 0, t.length, null, (e5, i5, r5) => this[Ii](e5, i5, r5));
+    }
+  }
+  [Ii](t, e5, i5) {
+    this[j5] = false, t ? this[Ut](t) : this[ki](e5, i5) && this[zt]();
+  }
+  [H]() {
+    if (this[ht] && typeof this[m3] == "number") {
+      let t = this[m3];
+      this[m3] = void 0, I.close(t, (e5) => e5 ? this.emit("error", e5) : this.emit("close"));
+    }
+  }
+  [Ut](t) {
+    this[j5] = true, this[H](), this.emit("error", t);
+  }
+  [ki](t, e5) {
+    let i5 = false;
+    return this[ee] -= t, t > 0 && (i5 = super.write(t < e5.length ? e5.subarray(0, t) : e5)), (t === 0 || this[ee] <= 0) && (i5 = false, this[H](), super.end()), i5;
+  }
+  emit(t, ...e5) {
+    switch (t) {
+      case "prefinish":
+      case "finish":
+        return false;
+      case "drain":
+        return typeof this[m3] == "number" && this[zt](), false;
+      case "error":
+        return this[bt] ? false : (this[bt] = true, super.emit(t, ...e5));
+      default:
+        return super.emit(t, ...e5);
+    }
+  }
+};
+var Be = class extends _t {
+  [at]() {
+    let t = true;
+    try {
+      this[Ht](null, I.openSync(this[U], "r")), t = false;
+    } finally {
+      t && this[H]();
+    }
+  }
+  [zt]() {
+    let t = true;
+    try {
+      if (!this[j5]) {
+        this[j5] = true;
+        do {
+          let e5 = this[vi](), i5 = e5.length === 0 ? 0 : I.readSync(this[m3], e5, 0, e5.length, null);
+          if (!this[ki](i5, e5)) break;
+        } while (true);
+        this[j5] = false;
+      }
+      t = false;
+    } finally {
+      t && this[H]();
+    }
+  }
+  [H]() {
+    if (this[ht] && typeof this[m3] == "number") {
+      let t = this[m3];
+      this[m3] = void 0, I.closeSync(t), this.emit("close");
+    }
+  }
+};
+var et = class extends Qr {
+  readable = false;
+  writable = true;
+  [bt] = false;
+  [gt] = false;
+  [te] = false;
+  [Y] = [];
+  [ke] = false;
+  [U];
+  [ie];
+  [ht];
+  [m3];
+  [Me];
+  [tt];
+  [Ni] = false;
+  [ot];
+  constructor(t, e5) {
+    e5 = e5 || {}, super(e5), this[U] = t, this[m3] = typeof e5.fd == "number" ? e5.fd : void 0, this[ie] = e5.mode === void 0 ? 438 : e5.mode, this[ot] = typeof e5.start == "number" ? e5.start : void 0, this[ht] = typeof e5.autoClose == "boolean" ? e5.autoClose : true;
+    let i5 = this[ot] !== void 0 ? "r+" : "w";
+    this[Me] = e5.flags === void 0, this[tt] = e5.flags === void 0 ? i5 : e5.flags, this[m3] === void 0 && this[at]();
+  }
+  emit(t, ...e5) {
+    if (t === "error") {
+      if (this[bt]) return false;
+      this[bt] = true;
+    }
+    return super.emit(t, ...e5);
+  }
+  get fd() {
+    return this[m3];
+  }
+  get path() {
+    return this[U];
+  }
+  [Ut](t) {
+    this[H](), this[gt] = true, this.emit("error", t);
+  }
+  [at]() {
+    I.open(this[U], this[tt], this[ie], (t, e5) => this[Ht](t, e5));
+  }
+  [Ht](t, e5) {
+    this[Me] && this[tt] === "r+" && t && t.code === "ENOENT" ? (this[tt] = "w", this[at]()) : t ? this[Ut](t) : (this[m3] = e5, this.emit("open", e5), this[gt] || this[Ai]());
+  }
+  end(t, e5) {
+    return t && this.write(t, e5), this[te] = true, !this[gt] && !this[Y].length && typeof this[m3] == "number" && this[Pt](null, 0), this;
+  }
+  write(t, e5) {
+    return typeof t == "string" && (t = Buffer.from(t, e5)), this[te] ? (this.emit("error", new Error("write() after end()")), false) : this[m3] === void 0 || this[gt] || this[Y].length ? (this[Y].push(t), this[ke] = true, false) : (this[gt] = true, this[ve](t), true);
+  }
+  [ve](t) {
+    I.write(this[m3], t, 0, t.length, this[ot], (e5, i5) => this[Pt](e5, i5));
+  }
+  [Pt](t, e5) {
+    t ? this[Ut](t) : (this[ot] !== void 0 && typeof e5 == "number" && (this[ot] += e5), this[Y].length ? this[Ai]() : (this[gt] = false, this[te] && !this[Ni] ? (this[Ni] = true, this[H](), this.emit("finish")) : this[ke] && (this[ke] = false, this.emit("drain"))));
+  }
+  [Ai]() {
+    if (this[Y].length === 0) this[te] && this[Pt](null, 0);
+    else if (this[Y].length === 1) this[ve](this[Y].pop());
+    else {
+      let t = this[Y];
+      this[Y] = [], Jr(this[m3], t, this[ot], (e5, i5) => this[Pt](e5, i5));
+    }
+  }
+  [H]() {
+    if (this[ht] && typeof this[m3] == "number") {
+      let t = this[m3];
+      this[m3] = void 0, I.close(t, (e5) => e5 ? this.emit("error", e5) : this.emit("close"));
+    }
+  }
+};
+var Wt = class extends et {
+  [at]() {
+    let t;
+    if (this[Me] && this[tt] === "r+") try {
+      t = I.openSync(this[U], this[tt], this[ie]);
+    } catch (e5) {
+      if (e5?.code === "ENOENT") return this[tt] = "w", this[at]();
+      throw e5;
+    }
+    else t = I.openSync(this[U], this[tt], this[ie]);
+    this[Ht](null, t);
+  }
+  [H]() {
+    if (this[ht] && typeof this[m3] == "number") {
+      let t = this[m3];
+      this[m3] = void 0, I.closeSync(t), this.emit("close");
+    }
+  }
+  [ve](t) {
+    let e5 = true;
+    try {
+      this[Pt](null, I.writeSync(this[m3], t, 0, t.length, this[ot])), e5 = false;
+    } finally {
+      if (e5) try {
+        this[H]();
+      } catch {
+      }
+    }
+  }
+};
+var jr = /* @__PURE__ */ new Map([["C", "cwd"], ["f", "file"], ["z", "gzip"], ["P", "preservePaths"], ["U", "unlink"], ["strip-components", "strip"], ["stripComponents", "strip"], ["keep-newer", "newer"], ["keepNewer", "newer"], ["keep-newer-files", "newer"], ["keepNewerFiles", "newer"], ["k", "keep"], ["keep-existing", "keep"], ["keepExisting", "keep"], ["m", "noMtime"], ["no-mtime", "noMtime"], ["p", "preserveOwner"], ["L", "follow"], ["h", "follow"], ["onentry", "onReadEntry"]]);
+var Fs = (s4) => !!s4.sync && !!s4.file;
+var ks = (s4) => !s4.sync && !!s4.file;
+var vs = (s4) => !!s4.sync && !s4.file;
+var Ms = (s4) => !s4.sync && !s4.file;
+var Bs = (s4) => !!s4.file;
+var tn = (s4) => {
+  let t = jr.get(s4);
+  return t || s4;
+};
+var se = (s4 = {}) => {
+  if (!s4) return {};
+  let t = {};
+  for (let [e5, i5] of Object.entries(s4)) {
+    let r5 = tn(e5);
+    t[r5] = i5;
+  }
+  return t.chmod === void 0 && t.noChmod === false && (t.chmod = true), delete t.noChmod, t;
+};
+var K4 = (s4, t, e5, i5, r5) => Object.assign((n3 = [], o3, h5) => {
+  Array.isArray(n3) && (o3 = n3, n3 = {}), typeof o3 == "function" && (h5 = o3, o3 = void 0), o3 = o3 ? Array.from(o3) : [];
+  let a5 = se(n3);
+  if (r5?.(a5, o3), Fs(a5)) {
+    if (typeof h5 == "function") throw new TypeError("callback not supported for sync tar functions");
+    return s4(a5, o3);
+  } else if (ks(a5)) {
+    let l3 = t(a5, o3);
+    return h5 ? l3.then(() => h5(), h5) : l3;
+  } else if (vs(a5)) {
+    if (typeof h5 == "function") throw new TypeError("callback not supported for sync tar functions");
+    return e5(a5, o3);
+  } else if (Ms(a5)) {
+    if (typeof h5 == "function") throw new TypeError("callback only supported with file option");
+    return i5(a5, o3);
+  }
+  throw new Error("impossible options??");
+}, { syncFile: s4, asyncFile: t, syncNoFile: e5, asyncNoFile: i5, validate: r5 });
+var sn = en.constants || { ZLIB_VERNUM: 4736 };
+var M2 = Object.freeze(Object.assign(/* @__PURE__ */ Object.create(null), { Z_NO_FLUSH: 0, Z_PARTIAL_FLUSH: 1, Z_SYNC_FLUSH: 2, Z_FULL_FLUSH: 3, Z_FINISH: 4, Z_BLOCK: 5, Z_OK: 0, Z_STREAM_END: 1, Z_NEED_DICT: 2, Z_ERRNO: -1, Z_STREAM_ERROR: -2, Z_DATA_ERROR: -3, Z_MEM_ERROR: -4, Z_BUF_ERROR: -5, Z_VERSION_ERROR: -6, Z_NO_COMPRESSION: 0, Z_BEST_SPEED: 1, Z_BEST_COMPRESSION: 9, Z_DEFAULT_COMPRESSION: -1, Z_FILTERED: 1, Z_HUFFMAN_ONLY: 2, Z_RLE: 3, Z_FIXED: 4, Z_DEFAULT_STRATEGY: 0, DEFLATE: 1, INFLATE: 2, GZIP: 3, GUNZIP: 4, DEFLATERAW: 5, INFLATERAW: 6, UNZIP: 7, BROTLI_DECODE: 8, BROTLI_ENCODE: 9, Z_MIN_WINDOWBITS: 8, Z_MAX_WINDOWBITS: 15, Z_DEFAULT_WINDOWBITS: 15, Z_MIN_CHUNK: 64, Z_MAX_CHUNK: 1 / 0, Z_DEFAULT_CHUNK: 16384, Z_MIN_MEMLEVEL: 1, Z_MAX_MEMLEVEL: 9, Z_DEFAULT_MEMLEVEL: 8, Z_MIN_LEVEL: -1, Z_MAX_LEVEL: 9, Z_DEFAULT_LEVEL: -1, BROTLI_OPERATION_PROCESS: 0, BROTLI_OPERATION_FLUSH: 1, BROTLI_OPERATION_FINISH: 2, BROTLI_OPERATION_EMIT_METADATA: 3, BROTLI_MODE_GENERIC: 0, BROTLI_MODE_TEXT: 1, BROTLI_MODE_FONT: 2, BROTLI_DEFAULT_MODE: 0, BROTLI_MIN_QUALITY: 0, BROTLI_MAX_QUALITY: 11, BROTLI_DEFAULT_QUALITY: 11, BROTLI_MIN_WINDOW_BITS: 10, BROTLI_MAX_WINDOW_BITS: 24, BROTLI_LARGE_MAX_WINDOW_BITS: 30, BROTLI_DEFAULT_WINDOW: 22, BROTLI_MIN_INPUT_BLOCK_BITS: 16, BROTLI_MAX_INPUT_BLOCK_BITS: 24, BROTLI_PARAM_MODE: 0, BROTLI_PARAM_QUALITY: 1, BROTLI_PARAM_LGWIN: 2, BROTLI_PARAM_LGBLOCK: 3, BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING: 4, BROTLI_PARAM_SIZE_HINT: 5, BROTLI_PARAM_LARGE_WINDOW: 6, BROTLI_PARAM_NPOSTFIX: 7, BROTLI_PARAM_NDIRECT: 8, BROTLI_DECODER_RESULT_ERROR: 0, BROTLI_DECODER_RESULT_SUCCESS: 1, BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT: 2, BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT: 3, BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION: 0, BROTLI_DECODER_PARAM_LARGE_WINDOW: 1, BROTLI_DECODER_NO_ERROR: 0, BROTLI_DECODER_SUCCESS: 1, BROTLI_DECODER_NEEDS_MORE_INPUT: 2, BROTLI_DECODER_NEEDS_MORE_OUTPUT: 3, BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE: -1, BROTLI_DECODER_ERROR_FORMAT_RESERVED: -2, BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE: -3, BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET: -4, BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME: -5, BROTLI_DECODER_ERROR_FORMAT_CL_SPACE: -6, BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE: -7, BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT: -8, BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1: -9, BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2: -10, BROTLI_DECODER_ERROR_FORMAT_TRANSFORM: -11, BROTLI_DECODER_ERROR_FORMAT_DICTIONARY: -12, BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS: -13, BROTLI_DECODER_ERROR_FORMAT_PADDING_1: -14, BROTLI_DECODER_ERROR_FORMAT_PADDING_2: -15, BROTLI_DECODER_ERROR_FORMAT_DISTANCE: -16, BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET: -19, BROTLI_DECODER_ERROR_INVALID_ARGUMENTS: -20, BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES: -21, BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS: -22, BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP: -25, BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1: -26, BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2: -27, BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES: -30, BROTLI_DECODER_ERROR_UNREACHABLE: -31 }, sn));
+var rn = Ot.concat;
+var zs = Object.getOwnPropertyDescriptor(Ot, "concat");
+var nn = (s4) => s4;
+var Bi = zs?.writable === true || zs?.set !== void 0 ? (s4) => {
+  Ot.concat = s4 ? nn : rn;
+} : (s4) => {
+};
+var Tt = /* @__PURE__ */ Symbol("_superWrite");
+var Gt = class extends Error {
+  code;
+  errno;
+  constructor(t, e5) {
+    super("zlib: " + t.message, { cause: t }), this.code = t.code, this.errno = t.errno, this.code || (this.code = "ZLIB_ERROR"), this.message = "zlib: " + t.message, Error.captureStackTrace(this, e5 ?? this.constructor);
+  }
+  get name() {
+    return "ZlibError";
+  }
+};
+var Pi = /* @__PURE__ */ Symbol("flushFlag");
+var re = class extends A {
+  #t = false;
+  #i = false;
+  #s;
+  #n;
+  #r;
+  #e;
+  #o;
+  get sawError() {
+    return this.#t;
+  }
+  get handle() {
+    return this.#e;
+  }
+  get flushFlag() {
+    return this.#s;
+  }
+  constructor(t, e5) {
+    if (!t || typeof t != "object") throw new TypeError("invalid options for ZlibBase constructor");
+    if (super(t), this.#s = t.flush ?? 0, this.#n = t.finishFlush ?? 0, this.#r = t.fullFlushFlag ?? 0, typeof Ps[e5] != "function") throw new TypeError("Compression method not supported: " + e5);
+    try {
+      this.#e = new Ps[e5](t);
+    } catch (i5) {
+      throw new Gt(i5, this.constructor);
+    }
+    this.#o = (i5) => {
+      this.#t || (this.#t = true, this.close(), this.emit("error", i5));
+    }, this.#e?.on("error", (i5) => this.#o(new Gt(i5))), this.once("end", () => this.close);
+  }
+  close() {
+    this.#e && (this.#e.close(), this.#e = void 0, this.emit("close"));
+  }
+  reset() {
+    if (!this.#t) return zi(this.#e, "zlib binding closed"), this.#e.reset?.();
+  }
+  flush(t) {
+    this.ended || (typeof t != "number" && (t = this.#r), this.write(Object.assign(Ot.alloc(0), { [Pi]: t })));
+  }
+  end(t, e5, i5) {
+    return typeof t == "function" && (i5 = t, e5 = void 0, t = void 0), typeof e5 == "function" && (i5 = e5, e5 = void 0), t && (e5 ? this.write(t, e5) : this.write(t)), this.flush(this.#n), this.#i = true, super.end(i5);
+  }
+  get ended() {
+    return this.#i;
+  }
+  [Tt](t) {
+    return super.write(t);
+  }
+  write(t, e5, i5) {
+    if (typeof e5 == "function" && (i5 = e5, e5 = "utf8"), typeof t == "string" && (t = Ot.from(t, e5)), this.#t) return;
+    zi(this.#e, "zlib binding closed");
+    let r5 = this.#e._handle, n3 = r5.close;
+    r5.close = () => {
+    };
+    let o3 = this.#e.close;
+    this.#e.close = () => {
+    }, Bi(true);
+    let h5;
+    try {
+      let l3 = typeof t[Pi] == "number" ? t[Pi] : this.#s;
+      h5 = this.#e._processChunk(t, l3), Bi(false);
+    } catch (l3) {
+      Bi(false), this.#o(new Gt(l3, this.write));
+    } finally {
+      this.#e && (this.#e._handle = r5, r5.close = n3, this.#e.close = o3, this.#e.removeAllListeners("error"));
+    }
+    this.#e && this.#e.on("error", (l3) => this.#o(new Gt(l3, this.write)));
+    let a5;
+    if (h5) if (Array.isArray(h5) && h5.length > 0) {
+      let l3 = h5[0];
+      a5 = this[Tt](Ot.from(l3));
+      for (let c5 = 1; c5 < h5.length; c5++) a5 = this[Tt](h5[c5]);
+    } else a5 = this[Tt](Ot.from(h5));
+    return i5 && i5(), a5;
+  }
+};
+var Pe = class extends re {
+  #t;
+  #i;
+  constructor(t, e5) {
+    t = t || {}, t.flush = t.flush || M2.Z_NO_FLUSH, t.finishFlush = t.finishFlush || M2.Z_FINISH, t.fullFlushFlag = M2.Z_FULL_FLUSH, super(t, e5), this.#t = t.level, this.#i = t.strategy;
+  }
+  params(t, e5) {
+    if (!this.sawError) {
+      if (!this.handle) throw new Error("cannot switch params when binding is closed");
+      if (!this.handle.params) throw new Error("not supported in this implementation");
+      if (this.#t !== t || this.#i !== e5) {
+        this.flush(M2.Z_SYNC_FLUSH), zi(this.handle, "zlib binding closed");
+        let i5 = this.handle.flush;
+        this.handle.flush = (r5, n3) => {
+          typeof r5 == "function" && (n3 = r5, r5 = this.flushFlag), this.flush(r5), n3?.();
+        };
+        try {
+          this.handle.params(t, e5);
+        } finally {
+          this.handle.flush = i5;
+        }
+        this.handle && (this.#t = t, this.#i = e5);
+      }
+    }
+  }
+};
+var ze = class extends Pe {
+  #t;
+  constructor(t) {
+    super(t, "Gzip"), this.#t = t && !!t.portable;
+  }
+  [Tt](t) {
+    return this.#t ? (this.#t = false, t[9] = 255, super[Tt](t)) : super[Tt](t);
+  }
+};
+var Ue = class extends Pe {
+  constructor(t) {
+    super(t, "Unzip");
+  }
+};
+var He = class extends re {
+  constructor(t, e5) {
+    t = t || {}, t.flush = t.flush || M2.BROTLI_OPERATION_PROCESS, t.finishFlush = t.finishFlush || M2.BROTLI_OPERATION_FINISH, t.fullFlushFlag = M2.BROTLI_OPERATION_FLUSH, super(t, e5);
+  }
+};
+var We = class extends He {
+  constructor(t) {
+    super(t, "BrotliCompress");
+  }
+};
+var Ge = class extends He {
+  constructor(t) {
+    super(t, "BrotliDecompress");
+  }
+};
+var Ze = class extends re {
+  constructor(t, e5) {
+    t = t || {}, t.flush = t.flush || M2.ZSTD_e_continue, t.finishFlush = t.finishFlush || M2.ZSTD_e_end, t.fullFlushFlag = M2.ZSTD_e_flush, super(t, e5);
+  }
+};
+var Ye = class extends Ze {
+  constructor(t) {
+    super(t, "ZstdCompress");
+  }
+};
+var Ke = class extends Ze {
+  constructor(t) {
+    super(t, "ZstdDecompress");
+  }
+};
+var Us = (s4, t) => {
+  if (Number.isSafeInteger(s4)) s4 < 0 ? an(s4, t) : hn(s4, t);
+  else throw Error("cannot encode number outside of javascript safe integer range");
+  return t;
+};
+var hn = (s4, t) => {
+  t[0] = 128;
+  for (var e5 = t.length; e5 > 1; e5--) t[e5 - 1] = s4 & 255, s4 = Math.floor(s4 / 256);
+};
+var an = (s4, t) => {
+  t[0] = 255;
+  var e5 = false;
+  s4 = s4 * -1;
+  for (var i5 = t.length; i5 > 1; i5--) {
+    var r5 = s4 & 255;
+    s4 = Math.floor(s4 / 256), e5 ? t[i5 - 1] = Ws(r5) : r5 === 0 ? t[i5 - 1] = 0 : (e5 = true, t[i5 - 1] = Gs(r5));
+  }
+};
+var Hs = (s4) => {
+  let t = s4[0], e5 = t === 128 ? cn(s4.subarray(1, s4.length)) : t === 255 ? ln(s4) : null;
+  if (e5 === null) throw Error("invalid base256 encoding");
+  if (!Number.isSafeInteger(e5)) throw Error("parsed number outside of javascript safe integer range");
+  return e5;
+};
+var ln = (s4) => {
+  for (var t = s4.length, e5 = 0, i5 = false, r5 = t - 1; r5 > -1; r5--) {
+    var n3 = Number(s4[r5]), o3;
+    i5 ? o3 = Ws(n3) : n3 === 0 ? o3 = n3 : (i5 = true, o3 = Gs(n3)), o3 !== 0 && (e5 -= o3 * Math.pow(256, t - r5 - 1));
+  }
+  return e5;
+};
+var cn = (s4) => {
+  for (var t = s4.length, e5 = 0, i5 = t - 1; i5 > -1; i5--) {
+    var r5 = Number(s4[i5]);
+    r5 !== 0 && (e5 += r5 * Math.pow(256, t - i5 - 1));
+  }
+  return e5;
+};
+var Ws = (s4) => (255 ^ s4) & 255;
+var Gs = (s4) => (255 ^ s4) + 1 & 255;
+var Hi = {};
+Ur(Hi, { code: () => Ve, isCode: () => ne, isName: () => dn, name: () => oe, normalFsTypes: () => Ui });
+var ne = (s4) => oe.has(s4);
+var dn = (s4) => Ve.has(s4);
+var Ui = /* @__PURE__ */ new Set(["0", "", "1", "2", "3", "4", "5", "6", "7", "D"]);
+var oe = /* @__PURE__ */ new Map([["0", "File"], ["", "OldFile"], ["1", "Link"], ["2", "SymbolicLink"], ["3", "CharacterDevice"], ["4", "BlockDevice"], ["5", "Directory"], ["6", "FIFO"], ["7", "ContiguousFile"], ["g", "GlobalExtendedHeader"], ["x", "ExtendedHeader"], ["A", "SolarisACL"], ["D", "GNUDumpDir"], ["I", "Inode"], ["K", "NextFileHasLongLinkpath"], ["L", "NextFileHasLongPath"], ["M", "ContinuationFile"], ["N", "OldGnuLongPath"], ["S", "SparseFile"], ["V", "TapeVolumeHeader"], ["X", "OldExtendedHeader"]]);
+var Ve = new Map(Array.from(oe).map((s4) => [s4[1], s4[0]]));
+var un = (s4) => s4 === void 0 || s4 < 0 ? void 0 : s4;
+var F = class {
+  cksumValid = false;
+  needPax = false;
+  nullBlock = false;
+  block;
+  path;
+  mode;
+  uid;
+  gid;
+  size;
+  cksum;
+  #t = "Unsupported";
+  linkpath;
+  uname;
+  gname;
+  devmaj = 0;
+  devmin = 0;
+  atime;
+  ctime;
+  mtime;
+  charset;
+  comment;
+  constructor(t, e5 = 0, i5, r5) {
+    Buffer.isBuffer(t) ? this.decode(t, e5 || 0, i5, r5) : t && this.#i(t);
+  }
+  decode(t, e5, i5, r5) {
+    if (e5 || (e5 = 0), !t || !(t.length >= e5 + 512)) throw new Error("need 512 bytes for header");
+    let n3 = xt(t, e5 + 156, 1), o3 = Ui.has(n3), h5 = o3 ? i5 : void 0, a5 = o3 ? r5 : void 0;
+    if (this.path = h5?.path ?? xt(t, e5, 100), this.mode = h5?.mode ?? a5?.mode ?? lt(t, e5 + 100, 8), this.uid = h5?.uid ?? a5?.uid ?? lt(t, e5 + 108, 8), this.gid = h5?.gid ?? a5?.gid ?? lt(t, e5 + 116, 8), this.size = un(h5?.size ?? a5?.size ?? lt(t, e5 + 124, 12)), this.mtime = h5?.mtime ?? a5?.mtime ?? Wi(t, e5 + 136, 12), this.cksum = lt(t, e5 + 148, 12), a5 && this.#i(a5, true), h5 && this.#i(h5), ne(n3) && (this.#t = n3 || "0"), this.#t === "0" && this.path.slice(-1) === "/" && (this.#t = "5"), this.#t === "5" && (this.size = 0), this.linkpath = xt(t, e5 + 157, 100), t.subarray(e5 + 257, e5 + 265).toString() === "ustar\x0000") if (this.uname = h5?.uname ?? a5?.uname ?? xt(t, e5 + 265, 32), this.gname = h5?.gname ?? a5?.gname ?? xt(t, e5 + 297, 32), this.devmaj = h5?.devmaj ?? a5?.devmaj ?? lt(t, e5 + 329, 8) ?? 0, this.devmin = h5?.devmin ?? a5?.devmin ?? lt(t, e5 + 337, 8) ?? 0, t[e5 + 475] !== 0) {
+      let c5 = xt(t, e5 + 345, 155);
+      this.path = c5 + "/" + this.path;
+    } else {
+      let c5 = xt(t, e5 + 345, 130);
+      c5 && (this.path = c5 + "/" + this.path), this.atime = i5?.atime ?? r5?.atime ?? Wi(t, e5 + 476, 12), this.ctime = i5?.ctime ?? r5?.ctime ?? Wi(t, e5 + 488, 12);
+    }
+    let l3 = 256;
+    for (let c5 = e5; c5 < e5 + 148; c5++) l3 += t[c5];
+    for (let c5 = e5 + 156; c5 < e5 + 512; c5++) l3 += t[c5];
+    this.cksumValid = l3 === this.cksum, this.cksum === void 0 && l3 === 256 && (this.nullBlock = true);
+  }
+  #i(t, e5 = false) {
+    Object.assign(this, Object.fromEntries(Object.entries(t).filter(([i5, r5]) => !(r5 == null || i5 === "size" && Number(r5) < 0 || i5 === "path" && e5 || i5 === "linkpath" && e5 || i5 === "global"))));
+  }
+  encode(t, e5 = 0) {
+    if (t || (t = this.block = Buffer.alloc(512)), this.#t === "Unsupported" && (this.#t = "0"), !(t.length >= e5 + 512)) throw new Error("need 512 bytes for header");
+    let i5 = this.ctime || this.atime ? 130 : 155, r5 = mn(this.path || "", i5), n3 = r5[0], o3 = r5[1];
+    this.needPax = !!r5[2], this.needPax = Lt(t, e5, 100, n3) || this.needPax, this.needPax = ct(t, e5 + 100, 8, this.mode) || this.needPax, this.needPax = ct(t, e5 + 108, 8, this.uid) || this.needPax, this.needPax = ct(t, e5 + 116, 8, this.gid) || this.needPax, this.needPax = ct(t, e5 + 124, 12, this.size) || this.needPax, this.needPax = Gi(t, e5 + 136, 12, this.mtime) || this.needPax, t[e5 + 156] = Number(this.#t.codePointAt(0)), this.needPax = Lt(t, e5 + 157, 100, this.linkpath) || this.needPax, t.write("ustar\x0000", e5 + 257, 8), this.needPax = Lt(t, e5 + 265, 32, this.uname) || this.needPax, this.needPax = Lt(t, e5 + 297, 32, this.gname) || this.needPax, this.needPax = ct(t, e5 + 329, 8, this.devmaj) || this.needPax, this.needPax = ct(t, e5 + 337, 8, this.devmin) || this.needPax, this.needPax = Lt(t, e5 + 345, i5, o3) || this.needPax, t[e5 + 475] !== 0 ? this.needPax = Lt(t, e5 + 345, 155, o3) || this.needPax : (this.needPax = Lt(t, e5 + 345, 130, o3) || this.needPax, this.needPax = Gi(t, e5 + 476, 12, this.atime) || this.needPax, this.needPax = Gi(t, e5 + 488, 12, this.ctime) || this.needPax);
+    let h5 = 256;
+    for (let a5 = e5; a5 < e5 + 148; a5++) h5 += t[a5];
+    for (let a5 = e5 + 156; a5 < e5 + 512; a5++) h5 += t[a5];
+    return this.cksum = h5, ct(t, e5 + 148, 8, this.cksum), this.cksumValid = true, this.needPax;
+  }
+  get type() {
+    return this.#t === "Unsupported" ? this.#t : oe.get(this.#t);
+  }
+  get typeKey() {
+    return this.#t;
+  }
+  set type(t) {
+    let e5 = String(Ve.get(t));
+    if (ne(e5) || e5 === "Unsupported") this.#t = e5;
+    else if (ne(t)) this.#t = t;
+    else throw new TypeError("invalid entry type: " + t);
+  }
+};
+var mn = (s4, t) => {
+  let i5 = s4, r5 = "", n3, o3 = Zt.parse(s4).root || ".";
+  if (Buffer.byteLength(i5) < 100) n3 = [i5, r5, false];
+  else {
+    r5 = Zt.dirname(i5), i5 = Zt.basename(i5);
+    do
+      Buffer.byteLength(i5) <= 100 && Buffer.byteLength(r5) <= t ? n3 = [i5, r5, false] : Buffer.byteLength(i5) > 100 && Buffer.byteLength(r5) <= t ? n3 = [i5.slice(0, 99), r5, true] : (i5 = Zt.join(Zt.basename(r5), i5), r5 = Zt.dirname(r5));
+    while (r5 !== o3 && n3 === void 0);
+    n3 || (n3 = [s4.slice(0, 99), "", true]);
+  }
+  return n3;
+};
+var xt = (s4, t, e5) => s4.subarray(t, t + e5).toString("utf8").replace(/\0.*/, "");
+var Wi = (s4, t, e5) => pn(lt(s4, t, e5));
+var pn = (s4) => s4 === void 0 ? void 0 : new Date(s4 * 1e3);
+var lt = (s4, t, e5) => Number(s4[t]) & 128 ? Hs(s4.subarray(t, t + e5)) : wn(s4, t, e5);
+var En = (s4) => isNaN(s4) ? void 0 : s4;
+var wn = (s4, t, e5) => En(parseInt(s4.subarray(t, t + e5).toString("utf8").replace(/\0.*$/, "").trim(), 8));
+var Sn = { 12: 8589934591, 8: 2097151 };
+var ct = (s4, t, e5, i5) => i5 === void 0 ? false : i5 > Sn[e5] || i5 < 0 ? (Us(i5, s4.subarray(t, t + e5)), true) : (yn(s4, t, e5, i5), false);
+var yn = (s4, t, e5, i5) => s4.write(Rn(i5, e5), t, e5, "ascii");
+var Rn = (s4, t) => gn(Math.floor(s4).toString(8), t);
+var gn = (s4, t) => (s4.length === t - 1 ? s4 : new Array(t - s4.length - 1).join("0") + s4 + " ") + "\0";
+var Gi = (s4, t, e5, i5) => i5 === void 0 ? false : ct(s4, t, e5, i5.getTime() / 1e3);
+var bn = new Array(156).join("\0");
+var Lt = (s4, t, e5, i5) => i5 === void 0 ? false : (s4.write(i5 + bn, t, e5, "utf8"), i5.length !== Buffer.byteLength(i5) || i5.length > e5);
+var ft = class s2 {
+  atime;
+  mtime;
+  ctime;
+  charset;
+  comment;
+  gid;
+  uid;
+  gname;
+  uname;
+  linkpath;
+  dev;
+  ino;
+  nlink;
+  path;
+  size;
+  mode;
+  global;
+  constructor(t, e5 = false) {
+    this.atime = t.atime, this.charset = t.charset, this.comment = t.comment, this.ctime = t.ctime, this.dev = t.dev, this.gid = t.gid, this.global = e5, this.gname = t.gname, this.ino = t.ino, this.linkpath = t.linkpath, this.mtime = t.mtime, this.nlink = t.nlink, this.path = t.path, this.size = t.size, this.uid = t.uid, this.uname = t.uname;
+  }
+  encode() {
+    let t = this.encodeBody();
+    if (t === "") return Buffer.allocUnsafe(0);
+    let e5 = Buffer.byteLength(t), i5 = 512 * Math.ceil(1 + e5 / 512), r5 = Buffer.allocUnsafe(i5);
+    for (let n3 = 0; n3 < 512; n3++) r5[n3] = 0;
+    new F({ path: ("PaxHeader/" + _n(this.path ?? "")).slice(0, 99), mode: this.mode || 420, uid: this.uid, gid: this.gid, size: e5, mtime: this.mtime, type: this.global ? "GlobalExtendedHeader" : "ExtendedHeader", linkpath: "", uname: this.uname || "", gname: this.gname || "", devmaj: 0, devmin: 0, atime: this.atime, ctime: this.ctime }).encode(r5), r5.write(t, 512, e5, "utf8");
+    for (let n3 = e5 + 512; n3 < r5.length; n3++) r5[n3] = 0;
+    return r5;
+  }
+  encodeBody() {
+    return this.encodeField("path") + this.encodeField("ctime") + this.encodeField("atime") + this.encodeField("dev") + this.encodeField("ino") + this.encodeField("nlink") + this.encodeField("charset") + this.encodeField("comment") + this.encodeField("gid") + this.encodeField("gname") + this.encodeField("linkpath") + this.encodeField("mtime") + this.encodeField("size") + this.encodeField("uid") + this.encodeField("uname");
+  }
+  encodeField(t) {
+    if (this[t] === void 0) return "";
+    let e5 = this[t], i5 = e5 instanceof Date ? e5.getTime() / 1e3 : e5, r5 = " " + (t === "dev" || t === "ino" || t === "nlink" ? "SCHILY." : "") + t + "=" + i5 + `
+`, n3 = Buffer.byteLength(r5), o3 = Math.floor(Math.log(n3) / Math.log(10)) + 1;
+    return n3 + o3 >= Math.pow(10, o3) && (o3 += 1), o3 + n3 + r5;
+  }
+  static parse(t, e5, i5 = false) {
+    return new s2(On(Tn(t), e5), i5);
+  }
+};
+var On = (s4, t) => t ? Object.assign({}, t, s4) : s4;
+var Tn = (s4) => s4.replace(/\n$/, "").split(`
+`).reduce(xn, /* @__PURE__ */ Object.create(null));
+var xn = (s4, t) => {
+  let e5 = parseInt(t, 10);
+  if (e5 !== Buffer.byteLength(t) + 1) return s4;
+  t = t.slice((e5 + " ").length);
+  let i5 = t.split("="), r5 = i5.shift();
+  if (!r5) return s4;
+  let n3 = r5.replace(/^SCHILY\.(dev|ino|nlink)/, "$1"), o3 = i5.join("=").replace(/\0.*/, "");
+  switch (n3) {
+    case "path":
+    case "linkpath":
+    case "type":
+    case "charset":
+    case "comment":
+    case "gname":
+    case "uname":
+      s4[n3] = o3;
+      break;
+    case "ctime":
+    case "atime":
+    case "mtime":
+      s4[n3] = new Date(Number(o3) * 1e3);
+      break;
+    case "size":
+      let h5 = +o3;
+      h5 >= 0 && (s4[n3] = h5);
+      break;
+    case "gid":
+    case "uid":
+    case "dev":
+    case "ino":
+    case "nlink":
+    case "mode":
+      s4[n3] = +o3;
+      break;
+  }
+  return s4;
+};
+var Ln = process.env.TESTING_TAR_FAKE_PLATFORM || process.platform;
+var f5 = Ln !== "win32" ? (s4) => String(s4) : (s4) => String(s4).replaceAll(/\\/g, "/");
+var $e = class extends A {
+  extended;
+  globalExtended;
+  header;
+  startBlockSize;
+  blockRemain;
+  remain;
+  type;
+  meta = false;
+  ignore = false;
+  path;
+  mode;
+  uid;
+  gid;
+  uname;
+  gname;
+  size = 0;
+  mtime;
+  atime;
+  ctime;
+  linkpath;
+  dev;
+  ino;
+  nlink;
+  invalid = false;
+  absolute;
+  unsupported = false;
+  constructor(t, e5, i5) {
+    switch (super({}), this.pause(), this.extended = e5, this.globalExtended = i5, this.header = t, this.remain = t.size ?? 0, this.startBlockSize = 512 * Math.ceil(this.remain / 512), this.blockRemain = this.startBlockSize, this.type = t.type, this.type) {
+      case "File":
+      case "OldFile":
+      case "Link":
+      case "SymbolicLink":
+      case "CharacterDevice":
+      case "BlockDevice":
+      case "Directory":
+      case "FIFO":
+      case "ContiguousFile":
+      case "GNUDumpDir":
+        break;
+      case "NextFileHasLongLinkpath":
+      case "NextFileHasLongPath":
+      case "OldGnuLongPath":
+      case "GlobalExtendedHeader":
+      case "ExtendedHeader":
+      case "OldExtendedHeader":
+        this.meta = true;
+        break;
+      default:
+        this.ignore = true;
+    }
+    if (!t.path) throw new Error("no path provided for tar.ReadEntry");
+    this.path = f5(t.path), this.mode = t.mode, this.mode && (this.mode = this.mode & 4095), this.uid = t.uid, this.gid = t.gid, this.uname = t.uname, this.gname = t.gname, this.size = this.remain, this.mtime = t.mtime, this.atime = t.atime, this.ctime = t.ctime, this.linkpath = t.linkpath ? f5(t.linkpath) : void 0, this.uname = t.uname, this.gname = t.gname, e5 && this.#t(e5), i5 && this.#t(i5, true);
+  }
+  write(t) {
+    let e5 = t.length;
+    if (e5 > this.blockRemain) throw new Error("writing more to entry than is appropriate");
+    let i5 = this.remain, r5 = this.blockRemain;
+    return this.remain = Math.max(0, i5 - e5), this.blockRemain = Math.max(0, r5 - e5), this.ignore ? true : i5 >= e5 ? super.write(t) : super.write(t.subarray(0, i5));
+  }
+  #t(t, e5 = false) {
+    t.path && (t.path = f5(t.path)), t.linkpath && (t.linkpath = f5(t.linkpath)), Object.assign(this, Object.fromEntries(Object.entries(t).filter(([i5, r5]) => !(r5 == null || i5 === "path" && e5))));
+  }
+};
+var Dt = (s4, t, e5, i5 = {}) => {
+  s4.file && (i5.file = s4.file), s4.cwd && (i5.cwd = s4.cwd), i5.code = e5 instanceof Error && e5.code || t, i5.tarCode = t, !s4.strict && i5.recoverable !== false ? (e5 instanceof Error && (i5 = Object.assign(e5, i5), e5 = e5.message), s4.emit("warn", t, e5, i5)) : e5 instanceof Error ? s4.emit("error", Object.assign(e5, i5)) : s4.emit("error", Object.assign(new Error(`${t}: ${e5}`), i5));
+};
+var Nn = 1024 * 1024;
+var Xi = Buffer.from([31, 139]);
+var qi = Buffer.from([40, 181, 47, 253]);
+var An = Math.max(Xi.length, qi.length);
+var B = /* @__PURE__ */ Symbol("state");
+var Nt = /* @__PURE__ */ Symbol("writeEntry");
+var it = /* @__PURE__ */ Symbol("readEntry");
+var Zi = /* @__PURE__ */ Symbol("nextEntry");
+var Zs = /* @__PURE__ */ Symbol("processEntry");
+var V = /* @__PURE__ */ Symbol("extendedHeader");
+var he = /* @__PURE__ */ Symbol("globalExtendedHeader");
+var dt = /* @__PURE__ */ Symbol("meta");
+var Ys = /* @__PURE__ */ Symbol("emitMeta");
+var p3 = /* @__PURE__ */ Symbol("buffer");
+var st = /* @__PURE__ */ Symbol("queue");
+var ut = /* @__PURE__ */ Symbol("ended");
+var Yi = /* @__PURE__ */ Symbol("emittedEnd");
+var At = /* @__PURE__ */ Symbol("emit");
+var w = /* @__PURE__ */ Symbol("unzip");
+var Xe = /* @__PURE__ */ Symbol("consumeChunk");
+var qe = /* @__PURE__ */ Symbol("consumeChunkSub");
+var Ki = /* @__PURE__ */ Symbol("consumeBody");
+var Ks = /* @__PURE__ */ Symbol("consumeMeta");
+var Vs = /* @__PURE__ */ Symbol("consumeHeader");
+var ae = /* @__PURE__ */ Symbol("consuming");
+var Vi = /* @__PURE__ */ Symbol("bufferConcat");
+var Qe = /* @__PURE__ */ Symbol("maybeEnd");
+var Yt = /* @__PURE__ */ Symbol("writing");
+var $ = /* @__PURE__ */ Symbol("aborted");
+var Je = /* @__PURE__ */ Symbol("onDone");
+var It = /* @__PURE__ */ Symbol("sawValidEntry");
+var je = /* @__PURE__ */ Symbol("sawNullBlock");
+var ti = /* @__PURE__ */ Symbol("sawEOF");
+var $s = /* @__PURE__ */ Symbol("closeStream");
+var In = 1e3;
+var le = /* @__PURE__ */ Symbol("compressedBytesRead");
+var $i = /* @__PURE__ */ Symbol("decompressedBytesRead");
+var Xs = /* @__PURE__ */ Symbol("checkDecompressionRatio");
+var Cn = () => true;
+var rt = class extends Dn {
+  file;
+  strict;
+  maxMetaEntrySize;
+  filter;
+  brotli;
+  zstd;
+  maxDecompressionRatio;
+  writable = true;
+  readable = false;
+  [st] = [];
+  [p3];
+  [it];
+  [Nt];
+  [B] = "begin";
+  [dt] = "";
+  [V];
+  [he];
+  [ut] = false;
+  [w];
+  [$] = false;
+  [It];
+  [je] = false;
+  [ti] = false;
+  [Yt] = false;
+  [ae] = false;
+  [Yi] = false;
+  [le] = 0;
+  [$i] = 0;
+  constructor(t = {}) {
+    super(), this.file = t.file || "", this.on(Je, () => {
+      (this[B] === "begin" || this[It] === false) && this.warn("TAR_BAD_ARCHIVE", "Unrecognized archive format");
+    }), t.ondone ? this.on(Je, t.ondone) : this.on(Je, () => {
+      this.emit("prefinish"), this.emit("finish"), this.emit("end");
+    }), this.strict = !!t.strict, this.maxDecompressionRatio = typeof t.maxDecompressionRatio == "number" ? t.maxDecompressionRatio : In, this.maxMetaEntrySize = t.maxMetaEntrySize || Nn, this.filter = typeof t.filter == "function" ? t.filter : Cn;
+    let e5 = t.file && (t.file.endsWith(".tar.br") || t.file.endsWith(".tbr"));
+    this.brotli = !(t.gzip || t.zstd) && t.brotli !== void 0 ? t.brotli : e5 ? void 0 : false;
+    let i5 = t.file && (t.file.endsWith(".tar.zst") || t.file.endsWith(".tzst"));
+    this.zstd = !(t.gzip || t.brotli) && t.zstd !== void 0 ? t.zstd : i5 ? true : void 0, this.on("end", () => this[$s]()), typeof t.onwarn == "function" && this.on("warn", t.onwarn), typeof t.onReadEntry == "function" && this.on("entry", t.onReadEntry);
+  }
+  warn(t, e5, i5 = {}) {
+    Dt(this, t, e5, i5);
+  }
+  [Vs](t, e5) {
+    this[It] === void 0 && (this[It] = false);
+    let i5;
+    try {
+      i5 = new F(t, e5, this[V], this[he]);
+    } catch (r5) {
+      return this.warn("TAR_ENTRY_INVALID", r5);
+    }
+    if (i5.nullBlock) this[je] ? (this[ti] = true, this[B] === "begin" && (this[B] = "header"), this[At]("eof")) : (this[je] = true, this[At]("nullBlock"));
+    else if (this[je] = false, !i5.cksumValid) this.warn("TAR_ENTRY_INVALID", "checksum failure", { header: i5 });
+    else if (!i5.path) this.warn("TAR_ENTRY_INVALID", "path is required", { header: i5 });
+    else {
+      let r5 = i5.type;
+      if (/^(Symbolic)?Link$/.test(r5) && !i5.linkpath) this.warn("TAR_ENTRY_INVALID", "linkpath required", { header: i5 });
+      else if (!/^(Symbolic)?Link$/.test(r5) && !/^(Global)?ExtendedHeader$/.test(r5) && i5.linkpath) this.warn("TAR_ENTRY_INVALID", "linkpath forbidden", { header: i5 });
+      else {
+        let n3 = this[Nt] = new $e(i5, this[V], this[he]);
+        if (!this[It]) if (n3.remain) {
+          let o3 = () => {
+            n3.invalid || (this[It] = true);
+          };
+          n3.on("end", o3);
+        } else this[It] = true;
+        n3.meta ? n3.size > this.maxMetaEntrySize ? (n3.ignore = true, this[At]("ignoredEntry", n3), this[B] = "ignore", n3.resume()) : n3.size > 0 && (this[dt] = "", n3.on("data", (o3) => this[dt] += o3), this[B] = "meta") : (this[V] = void 0, n3.ignore = n3.ignore || !this.filter(n3.path, n3), n3.ignore ? (this[At]("ignoredEntry", n3), this[B] = n3.remain ? "ignore" : "header", n3.resume()) : (n3.remain ? this[B] = "body" : (this[B] = "header", n3.end()), this[it] ? this[st].push(n3) : (this[st].push(n3), this[Zi]())));
+      }
+    }
+  }
+  [$s]() {
+    queueMicrotask(() => this.emit("close"));
+  }
+  [Zs](t) {
+    let e5 = true;
+    if (!t) this[it] = void 0, e5 = false;
+    else if (Array.isArray(t)) {
+      let [i5, ...r5] = t;
+      this.emit(i5, ...r5);
+    } else this[it] = t, this.emit("entry", t), t.emittedEnd || (t.on("end", () => this[Zi]()), e5 = false);
+    return e5;
+  }
+  [Zi]() {
+    do
+      ;
+    while (this[Zs](this[st].shift()));
+    if (this[st].length === 0) {
+      let t = this[it];
+      !t || t.flowing || t.size === t.remain ? this[Yt] || this.emit("drain") : t.once("drain", () => this.emit("drain"));
+    }
+  }
+  [Ki](t, e5) {
+    let i5 = this[Nt];
+    if (!i5) throw new Error("attempt to consume body without entry??");
+    let r5 = i5.blockRemain ?? 0, n3 = r5 >= t.length && e5 === 0 ? t : t.subarray(e5, e5 + r5);
+    return i5.write(n3), i5.blockRemain || (this[B] = "header", this[Nt] = void 0, i5.end()), n3.length;
+  }
+  [Ks](t, e5) {
+    let i5 = this[Nt], r5 = this[Ki](t, e5);
+    return !this[Nt] && i5 && this[Ys](i5), r5;
+  }
+  [At](t, e5, i5) {
+    this[st].length === 0 && !this[it] ? this.emit(t, e5, i5) : this[st].push([t, e5, i5]);
+  }
+  [Ys](t) {
+    switch (this[At]("meta", this[dt]), t.type) {
+      case "ExtendedHeader":
+      case "OldExtendedHeader":
+        this[V] = ft.parse(this[dt], this[V], false);
+        break;
+      case "GlobalExtendedHeader":
+        this[he] = ft.parse(this[dt], this[he], true);
+        break;
+      case "NextFileHasLongPath":
+      case "OldGnuLongPath": {
+        let e5 = this[V] ?? /* @__PURE__ */ Object.create(null);
+        this[V] = e5, e5.path = this[dt].replace(/\0.*/, "");
+        break;
+      }
+      case "NextFileHasLongLinkpath": {
+        let e5 = this[V] || /* @__PURE__ */ Object.create(null);
+        this[V] = e5, e5.linkpath = this[dt].replace(/\0.*/, "");
+        break;
+      }
+      default:
+        throw new Error("unknown meta: " + t.type);
+    }
+  }
+  abort(t) {
+    if (!this[$]) {
+      if (this[w]) {
+        let e5 = this[w];
+        e5.write = () => true, e5.end = () => e5, e5.emit = () => false, e5.destroy?.();
+      }
+      this[$] = true, this.emit("abort", t), this.warn("TAR_ABORT", t, { recoverable: false });
+    }
+  }
+  [Xs](t) {
+    this[$i] += t.length;
+    let e5 = this[$i] / this[le];
+    return e5 > this.maxDecompressionRatio ? (this.abort(new Error(`max decompression ratio exceeded: ${e5.toFixed(2)} > ${this.maxDecompressionRatio}`)), false) : true;
+  }
+  write(t, e5, i5) {
+    if (typeof e5 == "function" && (i5 = e5, e5 = void 0), typeof t == "string" && (t = Buffer.from(t, typeof e5 == "string" ? e5 : "utf8")), this[$]) return i5?.(), false;
+    if ((this[w] === void 0 || this.brotli === void 0 && this[w] === false) && t) {
+      if (this[p3] && (t = Buffer.concat([this[p3], t]), this[p3] = void 0), t.length < An) return this[p3] = t, i5?.(), true;
+      for (let a5 = 0; this[w] === void 0 && a5 < Xi.length; a5++) t[a5] !== Xi[a5] && (this[w] = false);
+      let o3 = false;
+      if (this[w] === false && this.zstd !== false) {
+        o3 = true;
+        for (let a5 = 0; a5 < qi.length; a5++) if (t[a5] !== qi[a5]) {
+          o3 = false;
+          break;
+        }
+      }
+      let h5 = this.brotli === void 0 && !o3;
+      if (this[w] === false && h5) if (t.length < 512) if (this[ut]) this.brotli = true;
+      else return this[p3] = t, i5?.(), true;
+      else try {
+        new F(t.subarray(0, 512)), this.brotli = false;
+      } catch {
+        this.brotli = true;
+      }
+      if (this[w] === void 0 || this[w] === false && (this.brotli || o3)) {
+        let a5 = this[ut];
+        this[ut] = false, this[w] = this[w] === void 0 ? new Ue({}) : o3 ? new Ke({}) : new Ge({}), this[w].on("data", (c5) => {
+          this[Xs](c5) && this[Xe](c5);
+        }), this[w].on("error", (c5) => {
+          this[$] || this.abort(c5);
+        }), this[w].on("end", () => {
+          this[ut] = true, this[Xe]();
+        }), this[Yt] = true, this[le] += t.length;
+        let l3 = !!this[w][a5 ? "end" : "write"](t);
+        return this[Yt] = false, i5?.(), l3;
+      }
+    }
+    this[Yt] = true, this[w] ? (this[le] += t.length, this[w].write(t)) : this[Xe](t), this[Yt] = false;
+    let n3 = this[st].length > 0 ? false : this[it] ? this[it].flowing : true;
+    return !n3 && this[st].length === 0 && this[it]?.once("drain", () => this.emit("drain")), i5?.(), n3;
+  }
+  [Vi](t) {
+    t && !this[$] && (this[p3] = this[p3] ? Buffer.concat([this[p3], t]) : t);
+  }
+  [Qe]() {
+    if (this[ut] && !this[Yi] && !this[$] && !this[ae]) {
+      this[Yi] = true;
+      let t = this[Nt];
+      if (t?.blockRemain) {
+        let e5 = this[p3] ? this[p3].length : 0;
+        this.warn("TAR_BAD_ARCHIVE", `Truncated input (needed ${t.blockRemain} more bytes, only ${e5} available)`, { entry: t }), this[p3] && t.write(this[p3]), t.end();
+      }
+      this[At](Je);
+    }
+  }
+  [Xe](t) {
+    if (this[ae] && t) this[Vi](t);
+    else if (!t && !this[p3]) this[Qe]();
+    else if (t) {
+      if (this[ae] = true, this[p3]) {
+        this[Vi](t);
+        let e5 = this[p3];
+        this[p3] = void 0, this[qe](e5);
+      } else this[qe](t);
+      for (; this[p3] && this[p3]?.length >= 512 && !this[$] && !this[ti]; ) {
+        let e5 = this[p3];
+        this[p3] = void 0, this[qe](e5);
+      }
+      this[ae] = false;
+    }
+    (!this[p3] || this[ut]) && this[Qe]();
+  }
+  [qe](t) {
+    let e5 = 0, i5 = t.length;
+    for (; e5 + 512 <= i5 && !this[$] && !this[ti]; ) switch (this[B]) {
+      case "begin":
+      case "header":
+        this[Vs](t, e5), e5 += 512;
+        break;
+      case "ignore":
+      case "body":
+        e5 += this[Ki](t, e5);
+        break;
+      case "meta":
+        e5 += this[Ks](t, e5);
+        break;
+      default:
+        throw new Error("invalid state: " + this[B]);
+    }
+    e5 < i5 && (this[p3] = this[p3] ? Buffer.concat([t.subarray(e5), this[p3]]) : t.subarray(e5));
+  }
+  end(t, e5, i5) {
+    return typeof t == "function" && (i5 = t, e5 = void 0, t = void 0), typeof e5 == "function" && (i5 = e5, e5 = void 0), typeof t == "string" && (t = Buffer.from(t, e5)), i5 && this.once("finish", i5), this[$] || (this[w] ? (t && (this[le] += t.length, this[w].write(t)), this[w].end()) : (this[ut] = true, (this.brotli === void 0 || this.zstd === void 0) && (t = t || Buffer.alloc(0)), t && this.write(t), this[Qe]())), this;
+  }
+};
+var mt = (s4) => {
+  let t = s4.length - 1, e5 = -1;
+  for (; t > -1 && s4.charAt(t) === "/"; ) e5 = t, t--;
+  return e5 === -1 ? s4 : s4.slice(0, e5);
+};
+var vn = (s4) => {
+  let t = s4.onReadEntry;
+  s4.onReadEntry = t ? (e5) => {
+    t(e5), e5.resume();
+  } : (e5) => e5.resume();
+};
+var Qi = (s4, t) => {
+  let e5 = new Map(t.map((o3) => [mt(o3), true])), i5 = s4.filter, r5 = 100, n3 = (o3, h5 = "", a5 = 0) => {
+    if (a5 >= r5) return e5.set(o3, false), false;
+    let l3 = h5 || kn(o3).root || ".", c5;
+    if (o3 === l3) c5 = false;
+    else {
+      let d5 = e5.get(o3);
+      c5 = d5 !== void 0 ? d5 : n3(Fn(o3), l3, a5 + 1);
+    }
+    return e5.set(o3, c5), c5;
+  };
+  s4.filter = i5 ? (o3, h5) => i5(o3, h5) && n3(mt(o3)) : (o3) => n3(mt(o3));
+};
+var Mn = (s4) => {
+  let t = new rt(s4), e5 = s4.file, i5;
+  try {
+    i5 = Kt.openSync(e5, "r");
+    let r5 = Kt.fstatSync(i5), n3 = s4.maxReadSize || 16 * 1024 * 1024;
+    if (r5.size < n3) {
+      let o3 = Buffer.allocUnsafe(r5.size), h5 = Kt.readSync(i5, o3, 0, r5.size, 0);
+      t.end(h5 === o3.byteLength ? o3 : o3.subarray(0, h5));
+    } else {
+      let o3 = 0, h5 = Buffer.allocUnsafe(n3);
+      for (; o3 < r5.size; ) {
+        let a5 = Kt.readSync(i5, h5, 0, n3, o3);
+        if (a5 === 0) break;
+        o3 += a5, t.write(h5.subarray(0, a5));
+      }
+      t.end();
+    }
+  } finally {
+    if (typeof i5 == "number") try {
+      Kt.closeSync(i5);
+    } catch {
+    }
+  }
+};
+var Bn = (s4, t) => {
+  let e5 = new rt(s4), i5 = s4.maxReadSize || 16 * 1024 * 1024, r5 = s4.file;
+  return new Promise((o3, h5) => {
+    e5.on("error", h5), e5.on("end", o3), Kt.stat(r5, (a5, l3) => {
+      if (a5) h5(a5);
+      else {
+        let c5 = new _t(r5, { readSize: i5, size: l3.size });
+        c5.on("error", h5), c5.pipe(e5);
+      }
+    });
+  });
+};
+var Ct = K4(Mn, Bn, (s4) => new rt(s4), (s4) => new rt(s4), (s4, t) => {
+  t?.length && Qi(s4, t), s4.noResume || vn(s4);
+});
+var Ji = (s4, t, e5) => (s4 &= 4095, e5 && (s4 = (s4 | 384) & -19), t && (s4 & 256 && (s4 |= 64), s4 & 32 && (s4 |= 8), s4 & 4 && (s4 |= 1)), s4);
+var { isAbsolute: zn, parse: qs } = Pn;
+var ce = (s4) => {
+  let t = "", e5 = qs(s4);
+  for (; zn(s4) || e5.root; ) {
+    let i5 = s4.charAt(0) === "/" && s4.slice(0, 4) !== "//?/" ? "/" : e5.root;
+    s4 = s4.slice(i5.length), t += i5, e5 = qs(s4);
+  }
+  return [t, s4];
+};
+var ei = ["|", "<", ">", "?", ":"];
+var ji = ei.map((s4) => String.fromCodePoint(61440 + Number(s4.codePointAt(0))));
+var Un = new Map(ei.map((s4, t) => [s4, ji[t]]));
+var Hn = new Map(ji.map((s4, t) => [s4, ei[t]]));
+var ts = (s4) => ei.reduce((t, e5) => t.split(e5).join(Un.get(e5)), s4);
+var Qs = (s4) => ji.reduce((t, e5) => t.split(e5).join(Hn.get(e5)), s4);
+var rr = (s4, t) => t ? (s4 = f5(s4).replace(/^\.(\/|$)/, ""), mt(t) + "/" + s4) : f5(s4);
+var Wn = 16 * 1024 * 1024;
+var tr = /* @__PURE__ */ Symbol("process");
+var er = /* @__PURE__ */ Symbol("file");
+var ir = /* @__PURE__ */ Symbol("directory");
+var is = /* @__PURE__ */ Symbol("symlink");
+var sr = /* @__PURE__ */ Symbol("hardlink");
+var fe = /* @__PURE__ */ Symbol("header");
+var ii = /* @__PURE__ */ Symbol("read");
+var ss = /* @__PURE__ */ Symbol("lstat");
+var si = /* @__PURE__ */ Symbol("onlstat");
+var rs = /* @__PURE__ */ Symbol("onread");
+var ns = /* @__PURE__ */ Symbol("onreadlink");
+var os8 = /* @__PURE__ */ Symbol("openfile");
+var hs = /* @__PURE__ */ Symbol("onopenfile");
+var pt = /* @__PURE__ */ Symbol("close");
+var ri = /* @__PURE__ */ Symbol("mode");
+var as = /* @__PURE__ */ Symbol("awaitDrain");
+var es = /* @__PURE__ */ Symbol("ondrain");
+var q3 = /* @__PURE__ */ Symbol("prefix");
+var de = class extends A {
+  path;
+  portable;
+  myuid = process.getuid && process.getuid() || 0;
+  myuser = process.env.USER || "";
+  maxReadSize;
+  linkCache;
+  statCache;
+  preservePaths;
+  cwd;
+  strict;
+  mtime;
+  noPax;
+  noMtime;
+  prefix;
+  fd;
+  blockLen = 0;
+  blockRemain = 0;
+  buf;
+  pos = 0;
+  remain = 0;
+  length = 0;
+  offset = 0;
+  win32;
+  absolute;
+  header;
+  type;
+  linkpath;
+  stat;
+  onWriteEntry;
+  #t = false;
+  constructor(t, e5 = {}) {
+    let i5 = se(e5);
+    super(), this.path = f5(t), this.portable = !!i5.portable, this.maxReadSize = i5.maxReadSize || Wn, this.linkCache = i5.linkCache || /* @__PURE__ */ new Map(), this.statCache = i5.statCache || /* @__PURE__ */ new Map(), this.preservePaths = !!i5.preservePaths, this.cwd = f5(i5.cwd || process.cwd()), this.strict = !!i5.strict, this.noPax = !!i5.noPax, this.noMtime = !!i5.noMtime, this.mtime = i5.mtime, this.prefix = i5.prefix ? f5(i5.prefix) : void 0, this.onWriteEntry = i5.onWriteEntry, typeof i5.onwarn == "function" && this.on("warn", i5.onwarn);
+    let r5 = false;
+    if (!this.preservePaths) {
+      let [o3, h5] = ce(this.path);
+      o3 && typeof h5 == "string" && (this.path = h5, r5 = o3);
+    }
+    this.win32 = !!i5.win32 || process.platform === "win32", this.win32 && (this.path = Qs(this.path.replaceAll(/\\/g, "/")), t = t.replaceAll(/\\/g, "/")), this.absolute = f5(i5.absolute || js.resolve(this.cwd, t)), this.path === "" && (this.path = "./"), r5 && this.warn("TAR_ENTRY_INFO", `stripping ${r5} from absolute path`, { entry: this, path: r5 + this.path });
+    let n3 = this.statCache.get(this.absolute);
+    n3 ? this[si](n3) : this[ss]();
+  }
+  warn(t, e5, i5 = {}) {
+    return Dt(this, t, e5, i5);
+  }
+  emit(t, ...e5) {
+    return t === "error" && (this.#t = true), super.emit(t, ...e5);
+  }
+  [ss]() {
+    X.lstat(this.absolute, (t, e5) => {
+      if (t) return this.emit("error", t);
+      this[si](e5);
+    });
+  }
+  [si](t) {
+    this.statCache.set(this.absolute, t), this.stat = t, t.isFile() || (t.size = 0), this.type = Gn(t), this.emit("stat", t), this[tr]();
+  }
+  [tr]() {
+    switch (this.type) {
+      case "File":
+        return this[er]();
+      case "Directory":
+        return this[ir]();
+      case "SymbolicLink":
+        return this[is]();
+      default:
+        return this.end();
+    }
+  }
+  [ri](t) {
+    return Ji(t, this.type === "Directory", this.portable);
+  }
+  [q3](t) {
+    return rr(t, this.prefix);
+  }
+  [fe]() {
+    if (!this.stat) throw new Error("cannot write header before stat");
+    this.type === "Directory" && this.portable && (this.noMtime = true), this.onWriteEntry?.(this), this.header = new F({ path: this[q3](this.path), linkpath: this.type === "Link" && this.linkpath !== void 0 ? this[q3](this.linkpath) : this.linkpath, mode: this[ri](this.stat.mode), uid: this.portable ? void 0 : this.stat.uid, gid: this.portable ? void 0 : this.stat.gid, size: this.stat.size, mtime: this.noMtime ? void 0 : this.mtime || this.stat.mtime, type: this.type === "Unsupported" ? void 0 : this.type, uname: this.portable ? void 0 : this.stat.uid === this.myuid ? this.myuser : "", atime: this.portable ? void 0 : this.stat.atime, ctime: this.portable ? void 0 : this.stat.ctime }), this.header.encode() && !this.noPax && super.write(new ft({ atime: this.portable ? void 0 : this.header.atime, ctime: this.portable ? void 0 : this.header.ctime, gid: this.portable ? void 0 : this.header.gid, mtime: this.noMtime ? void 0 : this.mtime || this.header.mtime, path: this[q3](this.path), linkpath: this.type === "Link" && this.linkpath !== void 0 ? this[q3](this.linkpath) : this.linkpath, size: this.header.size, uid: this.portable ? void 0 : this.header.uid, uname: this.portable ? void 0 : this.header.uname, dev: this.portable ? void 0 : this.stat.dev, ino: this.portable ? void 0 : this.stat.ino, nlink: this.portable ? void 0 : this.stat.nlink }).encode());
+    let t = this.header?.block;
+    if (!t) throw new Error("failed to encode header");
+    super.write(t);
+  }
+  [ir]() {
+    if (!this.stat) throw new Error("cannot create directory entry without stat");
+    this.path.slice(-1) !== "/" && (this.path += "/"), this.stat.size = 0, this[fe](), this.end();
+  }
+  [is]() {
+    X.readlink(this.absolute, (t, e5) => {
+      if (t) return this.emit("error", t);
+      this[ns](e5);
+    });
+  }
+  [ns](t) {
+    this.linkpath = f5(t), this[fe](), this.end();
+  }
+  [sr](t) {
+    if (!this.stat) throw new Error("cannot create link entry without stat");
+    this.type = "Link", this.linkpath = f5(js.relative(this.cwd, t)), this.stat.size = 0, this[fe](), this.end();
+  }
+  [er]() {
+    if (!this.stat) throw new Error("cannot create file entry without stat");
+    if (this.stat.nlink > 1) {
+      let t = `${this.stat.dev}:${this.stat.ino}`, e5 = this.linkCache.get(t);
+      if (e5?.indexOf(this.cwd) === 0) return this[sr](e5);
+      this.linkCache.set(t, this.absolute);
+    }
+    if (this[fe](), this.stat.size === 0) return this.end();
+    this[os8]();
+  }
+  [os8]() {
+    X.open(this.absolute, "r", (t, e5) => {
+      if (t) return this.emit("error", t);
+      this[hs](e5);
+    });
+  }
+  [hs](t) {
+    if (this.fd = t, this.#t) return this[pt]();
+    if (!this.stat) throw new Error("should stat before calling onopenfile");
+    this.blockLen = 512 * Math.ceil(this.stat.size / 512), this.blockRemain = this.blockLen;
+    let e5 = Math.min(this.blockLen, this.maxReadSize);
+    this.buf = Buffer.allocUnsafe(e5), this.offset = 0, this.pos = 0, this.remain = this.stat.size, this.length = this.buf.length, this[ii]();
+  }
+  [ii]() {
+    let { fd: t, buf: e5, offset: i5, length: r5, pos: n3 } = this;
+    if (t === void 0 || e5 === void 0) throw new Error("cannot read file without first opening");
+    X.read(t, e5, i5, r5, n3, (o3, h5) => {
+      if (o3) return this[pt](() => this.emit("error", o3));
+      this[rs](h5);
+    });
+  }
+  [pt](t = () => {
+  }) {
+    this.fd !== void 0 && X.close(this.fd, t);
+  }
+  [rs](t) {
+    if (t <= 0 && this.remain > 0) {
+      let r5 = Object.assign(new Error("encountered unexpected EOF"), { path: this.absolute, syscall: "read", code: "EOF" });
+      return this[pt](() => this.emit("error", r5));
+    }
+    if (t > this.remain) {
+      let r5 = Object.assign(new Error("did not encounter expected EOF"), { path: this.absolute, syscall: "read", code: "EOF" });
+      return this[pt](() => this.emit("error", r5));
+    }
+    if (!this.buf) throw new Error("should have created buffer prior to reading");
+    if (t === this.remain) for (let r5 = t; r5 < this.length && t < this.blockRemain; r5++) this.buf[r5 + this.offset] = 0, t++, this.remain++;
+    let e5 = this.offset === 0 && t === this.buf.length ? this.buf : this.buf.subarray(this.offset, this.offset + t);
+    this.write(e5) ? this[es]() : this[as](() => this[es]());
+  }
+  [as](t) {
+    this.once("drain", t);
+  }
+  write(t, e5, i5) {
+    if (typeof e5 == "function" && (i5 = e5, e5 = void 0), typeof t == "string" && (t = Buffer.from(t, typeof e5 == "string" ? e5 : "utf8")), this.blockRemain < t.length) {
+      let r5 = Object.assign(new Error("writing more data than expected"), { path: this.absolute });
+      return this.emit("error", r5);
+    }
+    return this.remain -= t.length, this.blockRemain -= t.length, this.pos += t.length, this.offset += t.length, super.write(t, null, i5);
+  }
+  [es]() {
+    if (!this.remain) return this.blockRemain && super.write(Buffer.alloc(this.blockRemain)), this[pt]((t) => t ? this.emit("error", t) : this.end());
+    if (!this.buf) throw new Error("buffer lost somehow in ONDRAIN");
+    this.offset >= this.length && (this.buf = Buffer.allocUnsafe(Math.min(this.blockRemain, this.buf.length)), this.offset = 0), this.length = this.buf.length - this.offset, this[ii]();
+  }
+};
+var ni = class extends de {
+  sync = true;
+  [ss]() {
+    this[si](X.lstatSync(this.absolute));
+  }
+  [is]() {
+    this[ns](X.readlinkSync(this.absolute));
+  }
+  [os8]() {
+    this[hs](X.openSync(this.absolute, "r"));
+  }
+  [ii]() {
+    let t = true;
+    try {
+      let { fd: e5, buf: i5, offset: r5, length: n3, pos: o3 } = this;
+      if (e5 === void 0 || i5 === void 0) throw new Error("fd and buf must be set in READ method");
+      let h5 = X.readSync(e5, i5, r5, n3, o3);
+      this[rs](h5), t = false;
+    } finally {
+      if (t) try {
+        this[pt](() => {
+        });
+      } catch {
+      }
+    }
+  }
+  [as](t) {
+    t();
+  }
+  [pt](t = () => {
+  }) {
+    this.fd !== void 0 && X.closeSync(this.fd), t();
+  }
+};
+var oi = class extends A {
+  blockLen = 0;
+  blockRemain = 0;
+  buf = 0;
+  pos = 0;
+  remain = 0;
+  length = 0;
+  preservePaths;
+  portable;
+  strict;
+  noPax;
+  noMtime;
+  readEntry;
+  type;
+  prefix;
+  path;
+  mode;
+  uid;
+  gid;
+  uname;
+  gname;
+  header;
+  mtime;
+  atime;
+  ctime;
+  linkpath;
+  size;
+  onWriteEntry;
+  warn(t, e5, i5 = {}) {
+    return Dt(this, t, e5, i5);
+  }
+  constructor(t, e5 = {}) {
+    let i5 = se(e5);
+    super(), this.preservePaths = !!i5.preservePaths, this.portable = !!i5.portable, this.strict = !!i5.strict, this.noPax = !!i5.noPax, this.noMtime = !!i5.noMtime, this.onWriteEntry = i5.onWriteEntry, this.readEntry = t;
+    let { type: r5 } = t;
+    if (r5 === "Unsupported") throw new Error("writing entry that should be ignored");
+    this.type = r5, this.type === "Directory" && this.portable && (this.noMtime = true), this.prefix = i5.prefix, this.path = f5(t.path), this.mode = t.mode !== void 0 ? this[ri](t.mode) : void 0, this.uid = this.portable ? void 0 : t.uid, this.gid = this.portable ? void 0 : t.gid, this.uname = this.portable ? void 0 : t.uname, this.gname = this.portable ? void 0 : t.gname, this.size = t.size, this.mtime = this.noMtime ? void 0 : i5.mtime || t.mtime, this.atime = this.portable ? void 0 : t.atime, this.ctime = this.portable ? void 0 : t.ctime, this.linkpath = t.linkpath !== void 0 ? f5(t.linkpath) : void 0, typeof i5.onwarn == "function" && this.on("warn", i5.onwarn);
+    let n3 = false;
+    if (!this.preservePaths) {
+      let [h5, a5] = ce(this.path);
+      h5 && typeof a5 == "string" && (this.path = a5, n3 = h5);
+    }
+    this.remain = t.size, this.blockRemain = t.startBlockSize, this.onWriteEntry?.(this), this.header = new F({ path: this[q3](this.path), linkpath: this.type === "Link" && this.linkpath !== void 0 ? this[q3](this.linkpath) : this.linkpath, mode: this.mode, uid: this.portable ? void 0 : this.uid, gid: this.portable ? void 0 : this.gid, size: this.size, mtime: this.noMtime ? void 0 : this.mtime, type: this.type, uname: this.portable ? void 0 : this.uname, atime: this.portable ? void 0 : this.atime, ctime: this.portable ? void 0 : this.ctime }), n3 && this.warn("TAR_ENTRY_INFO", `stripping ${n3} from absolute path`, { entry: this, path: n3 + this.path }), this.header.encode() && !this.noPax && super.write(new ft({ atime: this.portable ? void 0 : this.atime, ctime: this.portable ? void 0 : this.ctime, gid: this.portable ? void 0 : this.gid, mtime: this.noMtime ? void 0 : this.mtime, path: this[q3](this.path), linkpath: this.type === "Link" && this.linkpath !== void 0 ? this[q3](this.linkpath) : this.linkpath, size: this.size, uid: this.portable ? void 0 : this.uid, uname: this.portable ? void 0 : this.uname, dev: this.portable ? void 0 : this.readEntry.dev, ino: this.portable ? void 0 : this.readEntry.ino, nlink: this.portable ? void 0 : this.readEntry.nlink }).encode());
+    let o3 = this.header?.block;
+    if (!o3) throw new Error("failed to encode header");
+    super.write(o3), t.pipe(this);
+  }
+  [q3](t) {
+    return rr(t, this.prefix);
+  }
+  [ri](t) {
+    return Ji(t, this.type === "Directory", this.portable);
+  }
+  write(t, e5, i5) {
+    typeof e5 == "function" && (i5 = e5, e5 = void 0), typeof t == "string" && (t = Buffer.from(t, typeof e5 == "string" ? e5 : "utf8"));
+    let r5 = t.length;
+    if (r5 > this.blockRemain) throw new Error("writing more to entry than is appropriate");
+    return this.blockRemain -= r5, super.write(t, i5);
+  }
+  end(t, e5, i5) {
+    return this.blockRemain && super.write(Buffer.alloc(this.blockRemain)), typeof t == "function" && (i5 = t, e5 = void 0, t = void 0), typeof e5 == "function" && (i5 = e5, e5 = void 0), typeof t == "string" && (t = Buffer.from(t, e5 ?? "utf8")), i5 && this.once("finish", i5), t ? super.end(t, i5) : super.end(i5), this;
+  }
+};
+var Gn = (s4) => s4.isFile() ? "File" : s4.isDirectory() ? "Directory" : s4.isSymbolicLink() ? "SymbolicLink" : "Unsupported";
+var hi = class s3 {
+  tail;
+  head;
+  length = 0;
+  static create(t = []) {
+    return new s3(t);
+  }
+  constructor(t = []) {
+    for (let e5 of t) this.push(e5);
+  }
+  *[Symbol.iterator]() {
+    for (let t = this.head; t; t = t.next) yield t.value;
+  }
+  removeNode(t) {
+    if (t.list !== this) throw new Error("removing node which does not belong to this list");
+    let e5 = t.next, i5 = t.prev;
+    return e5 && (e5.prev = i5), i5 && (i5.next = e5), t === this.head && (this.head = e5), t === this.tail && (this.tail = i5), this.length--, t.next = void 0, t.prev = void 0, t.list = void 0, e5;
+  }
+  unshiftNode(t) {
+    if (t === this.head) return;
+    t.list && t.list.removeNode(t);
+    let e5 = this.head;
+    t.list = this, t.next = e5, e5 && (e5.prev = t), this.head = t, this.tail || (this.tail = t), this.length++;
+  }
+  pushNode(t) {
+    if (t === this.tail) return;
+    t.list && t.list.removeNode(t);
+    let e5 = this.tail;
+    t.list = this, t.prev = e5, e5 && (e5.next = t), this.tail = t, this.head || (this.head = t), this.length++;
+  }
+  push(...t) {
+    for (let e5 = 0, i5 = t.length; e5 < i5; e5++) Yn(this, t[e5]);
+    return this.length;
+  }
+  unshift(...t) {
+    for (var e5 = 0, i5 = t.length; e5 < i5; e5++) Kn(this, t[e5]);
+    return this.length;
+  }
+  pop() {
+    if (!this.tail) return;
+    let t = this.tail.value, e5 = this.tail;
+    return this.tail = this.tail.prev, this.tail ? this.tail.next = void 0 : this.head = void 0, e5.list = void 0, this.length--, t;
+  }
+  shift() {
+    if (!this.head) return;
+    let t = this.head.value, e5 = this.head;
+    return this.head = this.head.next, this.head ? this.head.prev = void 0 : this.tail = void 0, e5.list = void 0, this.length--, t;
+  }
+  forEach(t, e5) {
+    e5 = e5 || this;
+    for (let i5 = this.head, r5 = 0; i5; r5++) t.call(e5, i5.value, r5, this), i5 = i5.next;
+  }
+  forEachReverse(t, e5) {
+    e5 = e5 || this;
+    for (let i5 = this.tail, r5 = this.length - 1; i5; r5--) t.call(e5, i5.value, r5, this), i5 = i5.prev;
+  }
+  get(t) {
+    let e5 = 0, i5 = this.head;
+    for (; i5 && e5 < t; e5++) i5 = i5.next;
+    if (e5 === t && i5) return i5.value;
+  }
+  getReverse(t) {
+    let e5 = 0, i5 = this.tail;
+    for (; i5 && e5 < t; e5++) i5 = i5.prev;
+    if (e5 === t && i5) return i5.value;
+  }
+  map(t, e5) {
+    e5 = e5 || this;
+    let i5 = new s3();
+    for (let r5 = this.head; r5; ) i5.push(t.call(e5, r5.value, this)), r5 = r5.next;
+    return i5;
+  }
+  mapReverse(t, e5) {
+    e5 = e5 || this;
+    var i5 = new s3();
+    for (let r5 = this.tail; r5; ) i5.push(t.call(e5, r5.value, this)), r5 = r5.prev;
+    return i5;
+  }
+  reduce(t, e5) {
+    let i5, r5 = this.head;
+    if (arguments.length > 1) i5 = e5;
+    else if (this.head) r5 = this.head.next, i5 = this.head.value;
+    else throw new TypeError("Reduce of empty list with no initial value");
+    for (var n3 = 0; r5; n3++) i5 = t(i5, r5.value, n3), r5 = r5.next;
+    return i5;
+  }
+  reduceReverse(t, e5) {
+    let i5, r5 = this.tail;
+    if (arguments.length > 1) i5 = e5;
+    else if (this.tail) r5 = this.tail.prev, i5 = this.tail.value;
+    else throw new TypeError("Reduce of empty list with no initial value");
+    for (let n3 = this.length - 1; r5; n3--) i5 = t(i5, r5.value, n3), r5 = r5.prev;
+    return i5;
+  }
+  toArray() {
+    let t = new Array(this.length);
+    for (let e5 = 0, i5 = this.head; i5; e5++) t[e5] = i5.value, i5 = i5.next;
+    return t;
+  }
+  toArrayReverse() {
+    let t = new Array(this.length);
+    for (let e5 = 0, i5 = this.tail; i5; e5++) t[e5] = i5.value, i5 = i5.prev;
+    return t;
+  }
+  slice(t = 0, e5 = this.length) {
+    e5 < 0 && (e5 += this.length), t < 0 && (t += this.length);
+    let i5 = new s3();
+    if (e5 < t || e5 < 0) return i5;
+    t < 0 && (t = 0), e5 > this.length && (e5 = this.length);
+    let r5 = this.head, n3 = 0;
+    for (n3 = 0; r5 && n3 < t; n3++) r5 = r5.next;
+    for (; r5 && n3 < e5; n3++, r5 = r5.next) i5.push(r5.value);
+    return i5;
+  }
+  sliceReverse(t = 0, e5 = this.length) {
+    e5 < 0 && (e5 += this.length), t < 0 && (t += this.length);
+    let i5 = new s3();
+    if (e5 < t || e5 < 0) return i5;
+    t < 0 && (t = 0), e5 > this.length && (e5 = this.length);
+    let r5 = this.length, n3 = this.tail;
+    for (; n3 && r5 > e5; r5--) n3 = n3.prev;
+    for (; n3 && r5 > t; r5--, n3 = n3.prev) i5.push(n3.value);
+    return i5;
+  }
+  splice(t, e5 = 0, ...i5) {
+    t > this.length && (t = this.length - 1), t < 0 && (t = this.length + t);
+    let r5 = this.head;
+    for (let o3 = 0; r5 && o3 < t; o3++) r5 = r5.next;
+    let n3 = [];
+    for (let o3 = 0; r5 && o3 < e5; o3++) n3.push(r5.value), r5 = this.removeNode(r5);
+    r5 ? r5 !== this.tail && (r5 = r5.prev) : r5 = this.tail;
+    for (let o3 of i5) r5 = Zn(this, r5, o3);
+    return n3;
+  }
+  reverse() {
+    let t = this.head, e5 = this.tail;
+    for (let i5 = t; i5; i5 = i5.prev) {
+      let r5 = i5.prev;
+      i5.prev = i5.next, i5.next = r5;
+    }
+    return this.head = e5, this.tail = t, this;
+  }
+};
+function Zn(s4, t, e5) {
+  let i5 = t, r5 = t ? t.next : s4.head, n3 = new ue(e5, i5, r5, s4);
+  return n3.next === void 0 && (s4.tail = n3), n3.prev === void 0 && (s4.head = n3), s4.length++, n3;
+}
+function Yn(s4, t) {
+  s4.tail = new ue(t, s4.tail, void 0, s4), s4.head || (s4.head = s4.tail), s4.length++;
+}
+function Kn(s4, t) {
+  s4.head = new ue(t, void 0, s4.head, s4), s4.tail || (s4.tail = s4.head), s4.length++;
+}
+var ue = class {
+  list;
+  next;
+  prev;
+  value;
+  constructor(t, e5, i5, r5) {
+    this.list = r5, this.value = t, e5 ? (e5.next = this, this.prev = e5) : this.prev = void 0, i5 ? (i5.prev = this, this.next = i5) : this.next = void 0;
+  }
+};
+var pi = class {
+  path;
+  absolute;
+  entry;
+  stat;
+  readdir;
+  pending = false;
+  pendingLink = false;
+  ignore = false;
+  piped = false;
+  constructor(t, e5) {
+    this.path = t || "./", this.absolute = e5;
+  }
+};
+var nr = Buffer.alloc(1024);
+var li = /* @__PURE__ */ Symbol("onStat");
+var me = /* @__PURE__ */ Symbol("ended");
+var W = /* @__PURE__ */ Symbol("queue");
+var pe = /* @__PURE__ */ Symbol("pendingLinks");
+var Et = /* @__PURE__ */ Symbol("current");
+var Ft = /* @__PURE__ */ Symbol("process");
+var Ee = /* @__PURE__ */ Symbol("processing");
+var ai = /* @__PURE__ */ Symbol("processJob");
+var G = /* @__PURE__ */ Symbol("jobs");
+var ls = /* @__PURE__ */ Symbol("jobDone");
+var ci = /* @__PURE__ */ Symbol("addFSEntry");
+var or = /* @__PURE__ */ Symbol("addTarEntry");
+var ds = /* @__PURE__ */ Symbol("stat");
+var us = /* @__PURE__ */ Symbol("readdir");
+var fi = /* @__PURE__ */ Symbol("onreaddir");
+var di = /* @__PURE__ */ Symbol("pipe");
+var hr = /* @__PURE__ */ Symbol("entry");
+var cs = /* @__PURE__ */ Symbol("entryOpt");
+var ui = /* @__PURE__ */ Symbol("writeEntryClass");
+var lr = /* @__PURE__ */ Symbol("write");
+var fs3 = /* @__PURE__ */ Symbol("ondrain");
+var wt = class extends A {
+  sync = false;
+  opt;
+  cwd;
+  maxReadSize;
+  preservePaths;
+  strict;
+  noPax;
+  prefix;
+  linkCache;
+  statCache;
+  file;
+  portable;
+  zip;
+  readdirCache;
+  noDirRecurse;
+  follow;
+  noMtime;
+  mtime;
+  filter;
+  jobs;
+  [ui];
+  onWriteEntry;
+  [W];
+  [pe] = /* @__PURE__ */ new Map();
+  [G] = 0;
+  [Ee] = false;
+  [me] = false;
+  constructor(t = {}) {
+    if (super(), this.opt = t, this.file = t.file || "", this.cwd = t.cwd || process.cwd(), this.maxReadSize = t.maxReadSize, this.preservePaths = !!t.preservePaths, this.strict = !!t.strict, this.noPax = !!t.noPax, this.prefix = f5(t.prefix || ""), this.linkCache = t.linkCache || /* @__PURE__ */ new Map(), this.statCache = t.statCache || /* @__PURE__ */ new Map(), this.readdirCache = t.readdirCache || /* @__PURE__ */ new Map(), this.onWriteEntry = t.onWriteEntry, this[ui] = de, typeof t.onwarn == "function" && this.on("warn", t.onwarn), this.portable = !!t.portable, t.gzip || t.brotli || t.zstd) {
+      if ((t.gzip ? 1 : 0) + (t.brotli ? 1 : 0) + (t.zstd ? 1 : 0) > 1) throw new TypeError("gzip, brotli, zstd are mutually exclusive");
+      if (t.gzip && (typeof t.gzip != "object" && (t.gzip = {}), this.portable && (t.gzip.portable = true), this.zip = new ze(t.gzip)), t.brotli && (typeof t.brotli != "object" && (t.brotli = {}), this.zip = new We(t.brotli)), t.zstd && (typeof t.zstd != "object" && (t.zstd = {}), this.zip = new Ye(t.zstd)), !this.zip) throw new Error("impossible");
+      let e5 = this.zip;
+      e5.on("data", (i5) => super.write(i5)), e5.on("end", () => super.end()), e5.on("drain", () => this[fs3]()), this.on("resume", () => e5.resume());
+    } else this.on("drain", this[fs3]);
+    this.noDirRecurse = !!t.noDirRecurse, this.follow = !!t.follow, this.noMtime = !!t.noMtime, t.mtime && (this.mtime = t.mtime), this.filter = typeof t.filter == "function" ? t.filter : () => true, this[W] = new hi(), this[G] = 0, this.jobs = Number(t.jobs) || 4, this[Ee] = false, this[me] = false;
+  }
+  [lr](t) {
+    return super.write(t);
+  }
+  add(t) {
+    return this.write(t), this;
+  }
+  end(t, e5, i5) {
+    return typeof t == "function" && (i5 = t, t = void 0), typeof e5 == "function" && (i5 = e5, e5 = void 0), t && this.add(t), this[me] = true, this[Ft](), i5 && i5(), this;
+  }
+  write(t) {
+    if (this[me]) throw new Error("write after end");
+    return typeof t == "string" ? this[ci](t) : this[or](t), this.flowing;
+  }
+  [or](t) {
+    let e5 = f5(ar.resolve(this.cwd, t.path));
+    if (!this.filter(t.path, t)) t.resume();
+    else {
+      let i5 = new pi(t.path, e5);
+      i5.entry = new oi(t, this[cs](i5)), i5.entry.on("end", () => this[ls](i5)), this[G] += 1, this[W].push(i5);
+    }
+    this[Ft]();
+  }
+  [ci](t) {
+    let e5 = f5(ar.resolve(this.cwd, t));
+    this[W].push(new pi(t, e5)), this[Ft]();
+  }
+  [ds](t) {
+    t.pending = true, this[G] += 1;
+    let e5 = this.follow ? "stat" : "lstat";
+    mi[e5](t.absolute, (i5, r5) => {
+      t.pending = false, this[G] -= 1, i5 ? this.emit("error", i5) : this[li](t, r5);
+    });
+  }
+  [li](t, e5) {
+    if (this.statCache.set(t.absolute, e5), t.stat = e5, !this.filter(t.path, e5)) t.ignore = true;
+    else if (e5.isFile() && e5.nlink > 1 && !this.linkCache.get(`${e5.dev}:${e5.ino}`) && !this.sync) if (t === this[Et]) this[ai](t);
+    else {
+      let i5 = `${e5.dev}:${e5.ino}`, r5 = this[pe].get(i5);
+      r5 ? r5.push(t) : this[pe].set(i5, [t]), t.pendingLink = true, t.pending = true;
+    }
+    this[Ft]();
+  }
+  [us](t) {
+    t.pending = true, this[G] += 1, mi.readdir(t.absolute, (e5, i5) => {
+      if (t.pending = false, this[G] -= 1, e5) return this.emit("error", e5);
+      this[fi](t, i5);
+    });
+  }
+  [fi](t, e5) {
+    this.readdirCache.set(t.absolute, e5), t.readdir = e5, this[Ft]();
+  }
+  [Ft]() {
+    if (!this[Ee]) {
+      this[Ee] = true;
+      for (let t = this[W].head; t && this[G] < this.jobs; t = t.next) if (this[ai](t.value), t.value.ignore) {
+        let e5 = t.next;
+        this[W].removeNode(t), t.next = e5;
+      }
+      this[Ee] = false, this[me] && this[W].length === 0 && this[G] === 0 && (this.zip ? this.zip.end(nr) : (super.write(nr), super.end()));
+    }
+  }
+  get [Et]() {
+    return this[W] && this[W].head && this[W].head.value;
+  }
+  [ls](t) {
+    this[W].shift(), this[G] -= 1;
+    let { stat: e5 } = t;
+    if (e5 && e5.isFile() && e5.nlink > 1) {
+      let i5 = `${e5.dev}:${e5.ino}`, r5 = this[pe].get(i5);
+      if (r5) {
+        this[pe].delete(i5);
+        for (let n3 of r5) n3.pending = false, this[ai](n3);
+      }
+    }
+    this[Ft]();
+  }
+  [ai](t) {
+    if (t.pending && t.pendingLink && t === this[Et] && (t.pending = false, t.pendingLink = false), !t.pending) {
+      if (t.entry) {
+        t === this[Et] && !t.piped && this[di](t);
+        return;
+      }
+      if (!t.stat) {
+        let e5 = this.statCache.get(t.absolute);
+        e5 ? this[li](t, e5) : this[ds](t);
+      }
+      if (t.stat && !t.ignore) {
+        if (!this.noDirRecurse && t.stat.isDirectory() && !t.readdir) {
+          let e5 = this.readdirCache.get(t.absolute);
+          if (e5 ? this[fi](t, e5) : this[us](t), !t.readdir) return;
+        }
+        if (t.entry = this[hr](t), !t.entry) {
+          t.ignore = true;
+          return;
+        }
+        t === this[Et] && !t.piped && this[di](t);
+      }
+    }
+  }
+  [cs](t) {
+    return { onwarn: (e5, i5, r5) => this.warn(e5, i5, r5), noPax: this.noPax, cwd: this.cwd, absolute: t.absolute, preservePaths: this.preservePaths, maxReadSize: this.maxReadSize, strict: this.strict, portable: this.portable, linkCache: this.linkCache, statCache: this.statCache, noMtime: this.noMtime, mtime: this.mtime, prefix: this.prefix, onWriteEntry: this.onWriteEntry };
+  }
+  [hr](t) {
+    this[G] += 1;
+    try {
+      return new this[ui](t.path, this[cs](t)).on("end", () => this[ls](t)).on("error", (i5) => this.emit("error", i5));
+    } catch (e5) {
+      this.emit("error", e5);
+    }
+  }
+  [fs3]() {
+    this[Et] && this[Et].entry && this[Et].entry.resume();
+  }
+  [di](t) {
+    t.piped = true, t.readdir && t.readdir.forEach((r5) => {
+      let n3 = t.path, o3 = n3 === "./" ? "" : n3.replace(/\/*$/, "/");
+      this[ci](o3 + r5);
+    });
+    let e5 = t.entry, i5 = this.zip;
+    if (!e5) throw new Error("cannot pipe without source");
+    i5 ? e5.on("data", (r5) => {
+      i5.write(r5) || e5.pause();
+    }) : e5.on("data", (r5) => {
+      super.write(r5) || e5.pause();
+    });
+  }
+  pause() {
+    return this.zip && this.zip.pause(), super.pause();
+  }
+  warn(t, e5, i5 = {}) {
+    Dt(this, t, e5, i5);
+  }
+};
+var kt = class extends wt {
+  sync = true;
+  constructor(t) {
+    super(t), this[ui] = ni;
+  }
+  pause() {
+  }
+  resume() {
+  }
+  [ds](t) {
+    let e5 = this.follow ? "statSync" : "lstatSync";
+    this[li](t, mi[e5](t.absolute));
+  }
+  [us](t) {
+    this[fi](t, mi.readdirSync(t.absolute));
+  }
+  [di](t) {
+    let e5 = t.entry, i5 = this.zip;
+    if (t.readdir && t.readdir.forEach((r5) => {
+      let n3 = t.path, o3 = n3 === "./" ? "" : n3.replace(/\/*$/, "/");
+      this[ci](o3 + r5);
+    }), !e5) throw new Error("Cannot pipe without source");
+    i5 ? e5.on("data", (r5) => {
+      i5.write(r5);
+    }) : e5.on("data", (r5) => {
+      super[lr](r5);
+    });
+  }
+};
+var Vn = (s4, t) => {
+  let e5 = new kt(s4), i5 = new Wt(s4.file, { mode: s4.mode || 438 });
+  e5.pipe(i5), fr(e5, t);
+};
+var $n = (s4, t) => {
+  let e5 = new wt(s4), i5 = new et(s4.file, { mode: s4.mode || 438 });
+  e5.pipe(i5);
+  let r5 = new Promise((n3, o3) => {
+    i5.on("error", o3), i5.on("close", n3), e5.on("error", o3);
+  });
+  return dr(e5, t).catch((n3) => e5.emit("error", n3)), r5;
+};
+var fr = (s4, t) => {
+  t.forEach((e5) => {
+    e5.charAt(0) === "@" ? Ct({ file: cr.resolve(s4.cwd, e5.slice(1)), sync: true, noResume: true, onReadEntry: (i5) => s4.add(i5) }) : s4.add(e5);
+  }), s4.end();
+};
+var dr = async (s4, t) => {
+  for (let e5 of t) e5.charAt(0) === "@" ? await Ct({ file: cr.resolve(String(s4.cwd), e5.slice(1)), noResume: true, onReadEntry: (i5) => {
+    s4.add(i5);
+  } }) : s4.add(e5);
+  s4.end();
+};
+var Xn = (s4, t) => {
+  let e5 = new kt(s4);
+  return fr(e5, t), e5;
+};
+var qn = (s4, t) => {
+  let e5 = new wt(s4);
+  return dr(e5, t).catch((i5) => e5.emit("error", i5)), e5;
+};
+var Qn = K4(Vn, $n, Xn, qn, (s4, t) => {
+  if (!t?.length) throw new TypeError("no paths specified to add to archive");
+});
+var Jn = process.env.__FAKE_PLATFORM__ || process.platform;
+var Er = Jn === "win32";
+var { O_CREAT: wr, O_NOFOLLOW: ur, O_TRUNC: Sr, O_WRONLY: yr } = pr.constants;
+var Rr = Number(process.env.__FAKE_FS_O_FILENAME__) || pr.constants.UV_FS_O_FILEMAP || 0;
+var jn = Er && !!Rr;
+var to = 512 * 1024;
+var eo = Rr | Sr | wr | yr;
+var mr = !Er && typeof ur == "number" ? ur | Sr | wr | yr : null;
+var ms = mr !== null ? () => mr : jn ? (s4) => s4 < to ? eo : "w" : () => "w";
+var ps = (s4, t, e5) => {
+  try {
+    return wi.lchownSync(s4, t, e5);
+  } catch (i5) {
+    if (i5?.code !== "ENOENT") throw i5;
+  }
+};
+var Ei = (s4, t, e5, i5) => {
+  wi.lchown(s4, t, e5, (r5) => {
+    i5(r5 && r5?.code !== "ENOENT" ? r5 : null);
+  });
+};
+var io = (s4, t, e5, i5, r5) => {
+  if (t.isDirectory()) Es(we.resolve(s4, t.name), e5, i5, (n3) => {
+    if (n3) return r5(n3);
+    let o3 = we.resolve(s4, t.name);
+    Ei(o3, e5, i5, r5);
+  });
+  else {
+    let n3 = we.resolve(s4, t.name);
+    Ei(n3, e5, i5, r5);
+  }
+};
+var Es = (s4, t, e5, i5) => {
+  wi.readdir(s4, { withFileTypes: true }, (r5, n3) => {
+    if (r5) {
+      if (r5.code === "ENOENT") return i5();
+      if (r5.code !== "ENOTDIR" && r5.code !== "ENOTSUP") return i5(r5);
+    }
+    if (r5 || !n3.length) return Ei(s4, t, e5, i5);
+    let o3 = n3.length, h5 = null, a5 = (l3) => {
+      if (!h5) {
+        if (l3) return i5(h5 = l3);
+        if (--o3 === 0) return Ei(s4, t, e5, i5);
+      }
+    };
+    for (let l3 of n3) io(s4, l3, t, e5, a5);
+  });
+};
+var so = (s4, t, e5, i5) => {
+  t.isDirectory() && ws(we.resolve(s4, t.name), e5, i5), ps(we.resolve(s4, t.name), e5, i5);
+};
+var ws = (s4, t, e5) => {
+  let i5;
+  try {
+    i5 = wi.readdirSync(s4, { withFileTypes: true });
+  } catch (r5) {
+    let n3 = r5;
+    if (n3?.code === "ENOENT") return;
+    if (n3?.code === "ENOTDIR" || n3?.code === "ENOTSUP") return ps(s4, t, e5);
+    throw n3;
+  }
+  for (let r5 of i5) so(s4, r5, t, e5);
+  return ps(s4, t, e5);
+};
+var Se = class extends Error {
+  path;
+  code;
+  syscall = "chdir";
+  constructor(t, e5) {
+    super(`${e5}: Cannot cd into '${t}'`), this.path = t, this.code = e5;
+  }
+  get name() {
+    return "CwdError";
+  }
+};
+var St = class extends Error {
+  path;
+  symlink;
+  syscall = "symlink";
+  code = "TAR_SYMLINK_ERROR";
+  constructor(t, e5) {
+    super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"), this.symlink = t, this.path = e5;
+  }
+  get name() {
+    return "SymlinkError";
+  }
+};
+var no = (s4, t) => {
+  k5.stat(s4, (e5, i5) => {
+    (e5 || !i5.isDirectory()) && (e5 = new Se(s4, e5?.code || "ENOTDIR")), t(e5);
+  });
+};
+var gr = (s4, t, e5) => {
+  s4 = f5(s4);
+  let i5 = t.umask ?? 18, r5 = t.mode | 448, n3 = (r5 & i5) !== 0, o3 = t.uid, h5 = t.gid, a5 = typeof o3 == "number" && typeof h5 == "number" && (o3 !== t.processUid || h5 !== t.processGid), l3 = t.preserve, c5 = t.unlink, d5 = f5(t.cwd), y = (E, x) => {
+    E ? e5(E) : x && a5 ? Es(x, o3, h5, (Le) => y(Le)) : n3 ? k5.chmod(s4, r5, e5) : e5();
+  };
+  if (s4 === d5) return no(s4, y);
+  if (l3) return ro.mkdir(s4, { mode: r5, recursive: true }).then((E) => y(null, E ?? void 0), y);
+  let D = f5(Si.relative(d5, s4)).split("/");
+  Ss(d5, D, r5, c5, d5, void 0, y);
+};
+var Ss = (s4, t, e5, i5, r5, n3, o3) => {
+  if (t.length === 0) return o3(null, n3);
+  let h5 = t.shift(), a5 = f5(Si.resolve(s4 + "/" + h5));
+  k5.mkdir(a5, e5, br(a5, t, e5, i5, r5, n3, o3));
+};
+var br = (s4, t, e5, i5, r5, n3, o3) => (h5) => {
+  h5 ? k5.lstat(s4, (a5, l3) => {
+    if (a5) a5.path = a5.path && f5(a5.path), o3(a5);
+    else if (l3.isDirectory()) Ss(s4, t, e5, i5, r5, n3, o3);
+    else if (i5) k5.unlink(s4, (c5) => {
+      if (c5) return o3(c5);
+      k5.mkdir(s4, e5, br(s4, t, e5, i5, r5, n3, o3));
+    });
+    else {
+      if (l3.isSymbolicLink()) return o3(new St(s4, s4 + "/" + t.join("/")));
+      o3(h5);
+    }
+  }) : (n3 = n3 || s4, Ss(s4, t, e5, i5, r5, n3, o3));
+};
+var oo = (s4) => {
+  let t = false, e5;
+  try {
+    t = k5.statSync(s4).isDirectory();
+  } catch (i5) {
+    e5 = i5?.code;
+  } finally {
+    if (!t) throw new Se(s4, e5 ?? "ENOTDIR");
+  }
+};
+var _r3 = (s4, t) => {
+  s4 = f5(s4);
+  let e5 = t.umask ?? 18, i5 = t.mode | 448, r5 = (i5 & e5) !== 0, n3 = t.uid, o3 = t.gid, h5 = typeof n3 == "number" && typeof o3 == "number" && (n3 !== t.processUid || o3 !== t.processGid), a5 = t.preserve, l3 = t.unlink, c5 = f5(t.cwd), d5 = (E) => {
+    E && h5 && ws(E, n3, o3), r5 && k5.chmodSync(s4, i5);
+  };
+  if (s4 === c5) return oo(c5), d5();
+  if (a5) return d5(k5.mkdirSync(s4, { mode: i5, recursive: true }) ?? void 0);
+  let T3 = f5(Si.relative(c5, s4)).split("/"), D;
+  for (let E = T3.shift(), x = c5; E && (x += "/" + E); E = T3.shift()) {
+    x = f5(Si.resolve(x));
+    try {
+      k5.mkdirSync(x, i5), D = D || x;
+    } catch {
+      let Le = k5.lstatSync(x);
+      if (Le.isDirectory()) continue;
+      if (l3) {
+        k5.unlinkSync(x), k5.mkdirSync(x, i5), D = D || x;
+        continue;
+      } else if (Le.isSymbolicLink()) return new St(x, x + "/" + T3.join("/"));
+    }
+  }
+  return d5(D);
+};
+var ys = /* @__PURE__ */ Object.create(null);
+var Or = 1e4;
+var Vt = /* @__PURE__ */ new Set();
+var Tr = (s4) => {
+  Vt.has(s4) ? Vt.delete(s4) : ys[s4] = s4.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"), Vt.add(s4);
+  let t = ys[s4], e5 = Vt.size - Or;
+  if (e5 > Or / 10) {
+    for (let i5 of Vt) if (Vt.delete(i5), delete ys[i5], --e5 <= 0) break;
+  }
+  return t;
+};
+var ho = process.env.TESTING_TAR_FAKE_PLATFORM || process.platform;
+var ao = ho === "win32";
+var lo = (s4) => s4.split("/").slice(0, -1).reduce((e5, i5) => {
+  let r5 = e5.at(-1);
+  return r5 !== void 0 && (i5 = xr(r5, i5)), e5.push(i5 || "/"), e5;
+}, []);
+var yi = class {
+  #t = /* @__PURE__ */ new Map();
+  #i = /* @__PURE__ */ new Map();
+  #s = /* @__PURE__ */ new Set();
+  reserve(t, e5) {
+    t = ao ? ["win32 parallelization disabled"] : t.map((r5) => mt(xr(Tr(r5))));
+    let i5 = new Set(t.map((r5) => lo(r5)).reduce((r5, n3) => r5.concat(n3)));
+    this.#i.set(e5, { dirs: i5, paths: t });
+    for (let r5 of t) {
+      let n3 = this.#t.get(r5);
+      n3 ? n3.push(e5) : this.#t.set(r5, [e5]);
+    }
+    for (let r5 of i5) {
+      let n3 = this.#t.get(r5);
+      if (!n3) this.#t.set(r5, [/* @__PURE__ */ new Set([e5])]);
+      else {
+        let o3 = n3.at(-1);
+        o3 instanceof Set ? o3.add(e5) : n3.push(/* @__PURE__ */ new Set([e5]));
+      }
+    }
+    return this.#r(e5);
+  }
+  #n(t) {
+    let e5 = this.#i.get(t);
+    if (!e5) throw new Error("function does not have any path reservations");
+    return { paths: e5.paths.map((i5) => this.#t.get(i5)), dirs: [...e5.dirs].map((i5) => this.#t.get(i5)) };
+  }
+  check(t) {
+    let { paths: e5, dirs: i5 } = this.#n(t);
+    return e5.every((r5) => r5 && r5[0] === t) && i5.every((r5) => r5 && r5[0] instanceof Set && r5[0].has(t));
+  }
+  #r(t) {
+    return this.#s.has(t) || !this.check(t) ? false : (this.#s.add(t), t(() => this.#e(t)), true);
+  }
+  #e(t) {
+    if (!this.#s.has(t)) return false;
+    let e5 = this.#i.get(t);
+    if (!e5) throw new Error("invalid reservation");
+    let { paths: i5, dirs: r5 } = e5, n3 = /* @__PURE__ */ new Set();
+    for (let o3 of i5) {
+      let h5 = this.#t.get(o3);
+      if (!h5 || h5?.[0] !== t) continue;
+      let a5 = h5[1];
+      if (!a5) {
+        this.#t.delete(o3);
+        continue;
+      }
+      if (h5.shift(), typeof a5 == "function") n3.add(a5);
+      else for (let l3 of a5) n3.add(l3);
+    }
+    for (let o3 of r5) {
+      let h5 = this.#t.get(o3), a5 = h5?.[0];
+      if (!(!h5 || !(a5 instanceof Set))) if (a5.size === 1 && h5.length === 1) {
+        this.#t.delete(o3);
+        continue;
+      } else if (a5.size === 1) {
+        h5.shift();
+        let l3 = h5[0];
+        typeof l3 == "function" && n3.add(l3);
+      } else a5.delete(t);
+    }
+    return this.#s.delete(t), n3.forEach((o3) => this.#r(o3)), true;
+  }
+};
+var Lr = () => process.umask();
+var Dr = /* @__PURE__ */ Symbol("onEntry");
+var _s5 = /* @__PURE__ */ Symbol("checkFs");
+var Nr = /* @__PURE__ */ Symbol("checkFs2");
+var Os = /* @__PURE__ */ Symbol("isReusable");
+var P = /* @__PURE__ */ Symbol("makeFs");
+var Ts = /* @__PURE__ */ Symbol("file");
+var xs = /* @__PURE__ */ Symbol("directory");
+var gi = /* @__PURE__ */ Symbol("link");
+var Ar = /* @__PURE__ */ Symbol("symlink");
+var Ir = /* @__PURE__ */ Symbol("hardlink");
+var Re = /* @__PURE__ */ Symbol("ensureNoSymlink");
+var Cr = /* @__PURE__ */ Symbol("unsupported");
+var Fr = /* @__PURE__ */ Symbol("checkPath");
+var Rs = /* @__PURE__ */ Symbol("stripAbsolutePath");
+var yt = /* @__PURE__ */ Symbol("mkdir");
+var O = /* @__PURE__ */ Symbol("onError");
+var Ri = /* @__PURE__ */ Symbol("pending");
+var kr = /* @__PURE__ */ Symbol("pend");
+var $t = /* @__PURE__ */ Symbol("unpend");
+var gs = /* @__PURE__ */ Symbol("ended");
+var bs = /* @__PURE__ */ Symbol("maybeClose");
+var Ls = /* @__PURE__ */ Symbol("skip");
+var ge = /* @__PURE__ */ Symbol("doChown");
+var be = /* @__PURE__ */ Symbol("uid");
+var _e5 = /* @__PURE__ */ Symbol("gid");
+var Oe = /* @__PURE__ */ Symbol("checkedCwd");
+var fo = process.env.TESTING_TAR_FAKE_PLATFORM || process.platform;
+var Te = fo === "win32";
+var uo = 1024;
+var mo = (s4, t) => {
+  if (!Te) return u.unlink(s4, t);
+  let e5 = s4 + ".DELETE." + Mr(16).toString("hex");
+  u.rename(s4, e5, (i5) => {
+    if (i5) return t(i5);
+    u.unlink(e5, t);
+  });
+};
+var po = (s4) => {
+  if (!Te) return u.unlinkSync(s4);
+  let t = s4 + ".DELETE." + Mr(16).toString("hex");
+  u.renameSync(s4, t), u.unlinkSync(t);
+};
+var vr = (s4, t, e5) => s4 !== void 0 && s4 === s4 >>> 0 ? s4 : t !== void 0 && t === t >>> 0 ? t : e5;
+var Xt = class extends rt {
+  [gs] = false;
+  [Oe] = false;
+  [Ri] = 0;
+  reservations = new yi();
+  transform;
+  writable = true;
+  readable = false;
+  uid;
+  gid;
+  setOwner;
+  preserveOwner;
+  processGid;
+  processUid;
+  maxDepth;
+  forceChown;
+  win32;
+  newer;
+  keep;
+  noMtime;
+  preservePaths;
+  unlink;
+  cwd;
+  strip;
+  processUmask;
+  umask;
+  dmode;
+  fmode;
+  chmod;
+  constructor(t = {}) {
+    if (t.ondone = () => {
+      this[gs] = true, this[bs]();
+    }, super(t), this.transform = t.transform, this.chmod = !!t.chmod, typeof t.uid == "number" || typeof t.gid == "number") {
+      if (typeof t.uid != "number" || typeof t.gid != "number") throw new TypeError("cannot set owner without number uid and gid");
+      if (t.preserveOwner) throw new TypeError("cannot preserve owner in archive and also set owner explicitly");
+      this.uid = t.uid, this.gid = t.gid, this.setOwner = true;
+    } else this.uid = void 0, this.gid = void 0, this.setOwner = false;
+    this.preserveOwner = t.preserveOwner === void 0 && typeof t.uid != "number" ? process.getuid?.() === 0 : !!t.preserveOwner, this.processUid = (this.preserveOwner || this.setOwner) && process.getuid ? process.getuid() : void 0, this.processGid = (this.preserveOwner || this.setOwner) && process.getgid ? process.getgid() : void 0, this.maxDepth = typeof t.maxDepth == "number" ? t.maxDepth : uo, this.forceChown = t.forceChown === true, this.win32 = !!t.win32 || Te, this.newer = !!t.newer, this.keep = !!t.keep, this.noMtime = !!t.noMtime, this.preservePaths = !!t.preservePaths, this.unlink = !!t.unlink, this.cwd = f5(R.resolve(t.cwd || process.cwd())), this.strip = Number(t.strip) || 0, this.processUmask = this.chmod ? typeof t.processUmask == "number" ? t.processUmask : Lr() : 0, this.umask = typeof t.umask == "number" ? t.umask : this.processUmask, this.dmode = t.dmode || 511 & ~this.umask, this.fmode = t.fmode || 438 & ~this.umask, this.on("entry", (e5) => this[Dr](e5));
+  }
+  warn(t, e5, i5 = {}) {
+    return (t === "TAR_BAD_ARCHIVE" || t === "TAR_ABORT") && (i5.recoverable = false), super.warn(t, e5, i5);
+  }
+  [bs]() {
+    this[gs] && this[Ri] === 0 && (this.emit("prefinish"), this.emit("finish"), this.emit("end"));
+  }
+  [Rs](t, e5) {
+    let i5 = t[e5], { type: r5 } = t;
+    if (!i5 || this.preservePaths) return true;
+    let [n3, o3] = ce(i5), h5 = o3.replaceAll(/\\/g, "/").split("/");
+    if (h5.includes("..") || Te && /^[a-z]:\.\.$/i.test(h5[0] ?? "")) {
+      if (e5 === "path" || r5 === "Link") return this.warn("TAR_ENTRY_ERROR", `${e5} contains '..'`, { entry: t, [e5]: i5 }), false;
+      let a5 = R.posix.dirname(t.path), l3 = R.posix.normalize(R.posix.join(a5, h5.join("/")));
+      if (l3.startsWith("../") || l3 === "..") return this.warn("TAR_ENTRY_ERROR", `${e5} escapes extraction directory`, { entry: t, [e5]: i5 }), false;
+    }
+    return n3 && (t[e5] = String(o3), this.warn("TAR_ENTRY_INFO", `stripping ${n3} from absolute ${e5}`, { entry: t, [e5]: i5 })), true;
+  }
+  [Fr](t) {
+    let e5 = f5(t.path), i5 = e5.split("/");
+    if (this.strip) {
+      if (i5.length < this.strip) return false;
+      if (t.type === "Link") {
+        let r5 = f5(String(t.linkpath)).split("/");
+        if (r5.length >= this.strip) t.linkpath = r5.slice(this.strip).join("/");
+        else return false;
+      }
+      i5.splice(0, this.strip), t.path = i5.join("/");
+    }
+    if (isFinite(this.maxDepth) && i5.length > this.maxDepth) return this.warn("TAR_ENTRY_ERROR", "path excessively deep", { entry: t, path: e5, depth: i5.length, maxDepth: this.maxDepth }), false;
+    if (!this[Rs](t, "path") || !this[Rs](t, "linkpath")) return false;
+    if (t.absolute = R.isAbsolute(t.path) ? f5(R.resolve(t.path)) : f5(R.resolve(this.cwd, t.path)), !this.preservePaths && typeof t.absolute == "string" && t.absolute.indexOf(this.cwd + "/") !== 0 && t.absolute !== this.cwd) return this.warn("TAR_ENTRY_ERROR", "path escaped extraction target", { entry: t, path: f5(t.path), resolvedPath: t.absolute, cwd: this.cwd }), false;
+    if (t.absolute === this.cwd && t.type !== "Directory" && t.type !== "GNUDumpDir") return false;
+    if (this.win32) {
+      let { root: r5 } = R.win32.parse(String(t.absolute));
+      t.absolute = r5 + ts(String(t.absolute).slice(r5.length));
+      let { root: n3 } = R.win32.parse(t.path);
+      t.path = n3 + ts(t.path.slice(n3.length));
+    }
+    return true;
+  }
+  [Dr](t) {
+    if (!this[Fr](t)) return t.resume();
+    switch (co.equal(typeof t.absolute, "string"), t.type) {
+      case "Directory":
+      case "GNUDumpDir":
+        t.mode && (t.mode = t.mode | 448);
+      case "File":
+      case "OldFile":
+      case "ContiguousFile":
+      case "Link":
+      case "SymbolicLink":
+        return this[_s5](t);
+      default:
+        return this[Cr](t);
+    }
+  }
+  [O](t, e5) {
+    t.name === "CwdError" ? this.emit("error", t) : (this.warn("TAR_ENTRY_ERROR", t, { entry: e5 }), this[$t](), e5.resume());
+  }
+  [yt](t, e5, i5) {
+    gr(f5(t), { uid: this.uid, gid: this.gid, processUid: this.processUid, processGid: this.processGid, umask: this.processUmask, preserve: this.preservePaths, unlink: this.unlink, cwd: this.cwd, mode: e5 }, i5);
+  }
+  [ge](t) {
+    return this.forceChown || this.preserveOwner && (typeof t.uid == "number" && t.uid !== this.processUid || typeof t.gid == "number" && t.gid !== this.processGid) || typeof this.uid == "number" && this.uid !== this.processUid || typeof this.gid == "number" && this.gid !== this.processGid;
+  }
+  [be](t) {
+    return vr(this.uid, t.uid, this.processUid);
+  }
+  [_e5](t) {
+    return vr(this.gid, t.gid, this.processGid);
+  }
+  [Ts](t, e5) {
+    let i5 = typeof t.mode == "number" ? t.mode & 4095 : this.fmode, r5 = new et(String(t.absolute), { flags: ms(t.size), mode: i5, autoClose: false });
+    r5.on("error", (a5) => {
+      r5.fd && u.close(r5.fd, () => {
+      }), r5.write = () => true, this[O](a5, t), e5();
+    });
+    let n3 = 1, o3 = (a5) => {
+      if (a5) {
+        r5.fd && u.close(r5.fd, () => {
+        }), this[O](a5, t), e5();
+        return;
+      }
+      --n3 === 0 && r5.fd !== void 0 && u.close(r5.fd, (l3) => {
+        l3 ? this[O](l3, t) : this[$t](), e5();
+      });
+    };
+    r5.on("finish", () => {
+      let a5 = String(t.absolute), l3 = r5.fd;
+      if (typeof l3 == "number" && t.mtime && !this.noMtime) {
+        n3++;
+        let c5 = t.atime || /* @__PURE__ */ new Date(), d5 = t.mtime;
+        u.futimes(l3, c5, d5, (y) => y ? u.utimes(a5, c5, d5, (T3) => o3(T3 && y)) : o3());
+      }
+      if (typeof l3 == "number" && this[ge](t)) {
+        n3++;
+        let c5 = this[be](t), d5 = this[_e5](t);
+        typeof c5 == "number" && typeof d5 == "number" && u.fchown(l3, c5, d5, (y) => y ? u.chown(a5, c5, d5, (T3) => o3(T3 && y)) : o3());
+      }
+      o3();
+    });
+    let h5 = this.transform && this.transform(t) || t;
+    h5 !== t && (h5.on("error", (a5) => {
+      this[O](a5, t), e5();
+    }), t.pipe(h5)), h5.pipe(r5);
+  }
+  [xs](t, e5) {
+    let i5 = typeof t.mode == "number" ? t.mode & 4095 : this.dmode;
+    this[yt](String(t.absolute), i5, (r5) => {
+      if (r5) {
+        this[O](r5, t), e5();
+        return;
+      }
+      let n3 = 1, o3 = () => {
+        --n3 === 0 && (e5(), this[$t](), t.resume());
+      };
+      t.mtime && !this.noMtime && (n3++, u.utimes(String(t.absolute), t.atime || /* @__PURE__ */ new Date(), t.mtime, o3)), this[ge](t) && (n3++, u.chown(String(t.absolute), Number(this[be](t)), Number(this[_e5](t)), o3)), o3();
+    });
+  }
+  [Cr](t) {
+    t.unsupported = true, this.warn("TAR_ENTRY_UNSUPPORTED", `unsupported entry type: ${t.type}`, { entry: t }), t.resume();
+  }
+  [Ar](t, e5) {
+    let i5 = f5(R.relative(this.cwd, R.resolve(R.dirname(String(t.absolute)), String(t.linkpath)))).split("/");
+    this[Re](t, this.cwd, i5, () => this[gi](t, String(t.linkpath), "symlink", e5), (r5) => {
+      this[O](r5, t), e5();
+    });
+  }
+  [Ir](t, e5) {
+    let i5 = f5(R.resolve(this.cwd, String(t.linkpath))), r5 = f5(String(t.linkpath)).split("/");
+    this[Re](t, this.cwd, r5, () => this[gi](t, i5, "link", e5), (n3) => {
+      this[O](n3, t), e5();
+    });
+  }
+  [Re](t, e5, i5, r5, n3) {
+    let o3 = i5.shift();
+    if (this.preservePaths || o3 === void 0) return r5();
+    let h5 = R.resolve(e5, o3);
+    u.lstat(h5, (a5, l3) => {
+      if (a5) return r5();
+      if (l3?.isSymbolicLink()) return n3(new St(h5, R.resolve(h5, i5.join("/"))));
+      this[Re](t, h5, i5, r5, n3);
+    });
+  }
+  [kr]() {
+    this[Ri]++;
+  }
+  [$t]() {
+    this[Ri]--, this[bs]();
+  }
+  [Ls](t) {
+    this[$t](), t.resume();
+  }
+  [Os](t, e5) {
+    return t.type === "File" && !this.unlink && e5.isFile() && e5.nlink <= 1 && !Te;
+  }
+  [_s5](t) {
+    this[kr]();
+    let e5 = [t.path];
+    t.linkpath && e5.push(t.linkpath), this.reservations.reserve(e5, (i5) => this[Nr](t, i5));
+  }
+  [Nr](t, e5) {
+    let i5 = (h5) => {
+      e5(h5);
+    }, r5 = () => {
+      this[yt](this.cwd, this.dmode, (h5) => {
+        if (h5) {
+          this[O](h5, t), i5();
+          return;
+        }
+        this[Oe] = true, n3();
+      });
+    }, n3 = () => {
+      if (t.absolute !== this.cwd) {
+        let h5 = f5(R.dirname(String(t.absolute)));
+        if (h5 !== this.cwd) return this[yt](h5, this.dmode, (a5) => {
+          if (a5) {
+            this[O](a5, t), i5();
+            return;
+          }
+          o3();
+        });
+      }
+      o3();
+    }, o3 = () => {
+      u.lstat(String(t.absolute), (h5, a5) => {
+        if (a5 && (this.keep || this.newer && a5.mtime > (t.mtime ?? a5.mtime))) {
+          this[Ls](t), i5();
+          return;
+        }
+        if (h5 || this[Os](t, a5)) return this[P](null, t, i5);
+        if (a5.isDirectory()) {
+          if (t.type === "Directory") {
+            let l3 = this.chmod && t.mode && (a5.mode & 4095) !== t.mode, c5 = (d5) => this[P](d5 ?? null, t, i5);
+            return l3 ? u.chmod(String(t.absolute), Number(t.mode), c5) : c5();
+          }
+          if (t.absolute !== this.cwd) return u.rmdir(String(t.absolute), (l3) => this[P](l3 ?? null, t, i5));
+        }
+        if (t.absolute === this.cwd) return this[P](null, t, i5);
+        mo(String(t.absolute), (l3) => this[P](l3 ?? null, t, i5));
+      });
+    };
+    this[Oe] ? n3() : r5();
+  }
+  [P](t, e5, i5) {
+    if (t) {
+      this[O](t, e5), i5();
+      return;
+    }
+    switch (e5.type) {
+      case "File":
+      case "OldFile":
+      case "ContiguousFile":
+        return this[Ts](e5, i5);
+      case "Link":
+        return this[Ir](e5, i5);
+      case "SymbolicLink":
+        return this[Ar](e5, i5);
+      case "Directory":
+      case "GNUDumpDir":
+        return this[xs](e5, i5);
+    }
+  }
+  [gi](t, e5, i5, r5) {
+    u[i5](e5, String(t.absolute), (n3) => {
+      n3 ? this[O](n3, t) : (this[$t](), t.resume()), r5();
+    });
+  }
+};
+var ye = (s4) => {
+  try {
+    return [null, s4()];
+  } catch (t) {
+    return [t, null];
+  }
+};
+var xe = class extends Xt {
+  sync = true;
+  [P](t, e5) {
+    return super[P](t, e5, () => {
+    });
+  }
+  [_s5](t) {
+    if (!this[Oe]) {
+      let n3 = this[yt](this.cwd, this.dmode);
+      if (n3) return this[O](n3, t);
+      this[Oe] = true;
+    }
+    if (t.absolute !== this.cwd) {
+      let n3 = f5(R.dirname(String(t.absolute)));
+      if (n3 !== this.cwd) {
+        let o3 = this[yt](n3, this.dmode);
+        if (o3) return this[O](o3, t);
+      }
+    }
+    let [e5, i5] = ye(() => u.lstatSync(String(t.absolute)));
+    if (i5 && (this.keep || this.newer && i5.mtime > (t.mtime ?? i5.mtime))) return this[Ls](t);
+    if (e5 || this[Os](t, i5)) return this[P](null, t);
+    if (i5.isDirectory()) {
+      if (t.type === "Directory") {
+        let o3 = this.chmod && t.mode && (i5.mode & 4095) !== t.mode, [h5] = o3 ? ye(() => {
+          u.chmodSync(String(t.absolute), Number(t.mode));
+        }) : [];
+        return this[P](h5, t);
+      }
+      let [n3] = ye(() => u.rmdirSync(String(t.absolute)));
+      this[P](n3, t);
+    }
+    let [r5] = t.absolute === this.cwd ? [] : ye(() => po(String(t.absolute)));
+    this[P](r5, t);
+  }
+  [Ts](t, e5) {
+    let i5 = typeof t.mode == "number" ? t.mode & 4095 : this.fmode, r5 = (h5) => {
+      let a5;
+      try {
+        u.closeSync(n3);
+      } catch (l3) {
+        a5 = l3;
+      }
+      (h5 || a5) && this[O](h5 || a5, t), e5();
+    }, n3;
+    try {
+      n3 = u.openSync(String(t.absolute), ms(t.size), i5);
+    } catch (h5) {
+      return r5(h5);
+    }
+    let o3 = this.transform && this.transform(t) || t;
+    o3 !== t && (o3.on("error", (h5) => this[O](h5, t)), t.pipe(o3)), o3.on("data", (h5) => {
+      try {
+        u.writeSync(n3, h5, 0, h5.length);
+      } catch (a5) {
+        r5(a5);
+      }
+    }), o3.on("end", () => {
+      let h5 = null;
+      if (t.mtime && !this.noMtime) {
+        let a5 = t.atime || /* @__PURE__ */ new Date(), l3 = t.mtime;
+        try {
+          u.futimesSync(n3, a5, l3);
+        } catch (c5) {
+          try {
+            u.utimesSync(String(t.absolute), a5, l3);
+          } catch {
+            h5 = c5;
+          }
+        }
+      }
+      if (this[ge](t)) {
+        let a5 = this[be](t), l3 = this[_e5](t);
+        try {
+          u.fchownSync(n3, Number(a5), Number(l3));
+        } catch (c5) {
+          try {
+            u.chownSync(String(t.absolute), Number(a5), Number(l3));
+          } catch {
+            h5 = h5 || c5;
+          }
+        }
+      }
+      r5(h5);
+    });
+  }
+  [xs](t, e5) {
+    let i5 = typeof t.mode == "number" ? t.mode & 4095 : this.dmode, r5 = this[yt](String(t.absolute), i5);
+    if (r5) {
+      this[O](r5, t), e5();
+      return;
+    }
+    if (t.mtime && !this.noMtime) try {
+      u.utimesSync(String(t.absolute), t.atime || /* @__PURE__ */ new Date(), t.mtime);
+    } catch {
+    }
+    if (this[ge](t)) try {
+      u.chownSync(String(t.absolute), Number(this[be](t)), Number(this[_e5](t)));
+    } catch {
+    }
+    e5(), t.resume();
+  }
+  [yt](t, e5) {
+    try {
+      return _r3(f5(t), { uid: this.uid, gid: this.gid, processUid: this.processUid, processGid: this.processGid, umask: this.processUmask, preserve: this.preservePaths, unlink: this.unlink, cwd: this.cwd, mode: e5 });
+    } catch (i5) {
+      return i5;
+    }
+  }
+  [Re](t, e5, i5, r5, n3) {
+    if (this.preservePaths || i5.length === 0) return r5();
+    let o3 = e5;
+    for (let h5 of i5) {
+      o3 = R.resolve(o3, h5);
+      let [a5, l3] = ye(() => u.lstatSync(o3));
+      if (a5) return r5();
+      if (l3.isSymbolicLink()) return n3(new St(o3, R.resolve(e5, i5.join("/"))));
+    }
+    r5();
+  }
+  [gi](t, e5, i5, r5) {
+    let n3 = `${i5}Sync`;
+    try {
+      u[n3](e5, String(t.absolute)), r5(), t.resume();
+    } catch (o3) {
+      return this[O](o3, t);
+    }
+  }
+};
+var Eo = (s4) => {
+  let t = new xe(s4), e5 = s4.file, i5 = Br.statSync(e5), r5 = s4.maxReadSize || 16 * 1024 * 1024;
+  new Be(e5, { readSize: r5, size: i5.size }).pipe(t);
+};
+var wo = (s4, t) => {
+  let e5 = new Xt(s4), i5 = s4.maxReadSize || 16 * 1024 * 1024, r5 = s4.file;
+  return new Promise((o3, h5) => {
+    e5.on("error", h5), e5.on("close", o3), Br.stat(r5, (a5, l3) => {
+      if (a5) h5(a5);
+      else {
+        let c5 = new _t(r5, { readSize: i5, size: l3.size });
+        c5.on("error", h5), c5.pipe(e5);
+      }
+    });
+  });
+};
+var So = K4(Eo, wo, (s4) => new xe(s4), (s4) => new Xt(s4), (s4, t) => {
+  t?.length && Qi(s4, t);
+});
+var yo = (s4, t) => {
+  let e5 = new kt(s4), i5 = true, r5, n3;
+  try {
+    try {
+      r5 = v.openSync(s4.file, "r+");
+    } catch (a5) {
+      if (a5?.code === "ENOENT") r5 = v.openSync(s4.file, "w+");
+      else throw a5;
+    }
+    let o3 = v.fstatSync(r5), h5 = Buffer.alloc(512);
+    t: for (n3 = 0; n3 < o3.size; n3 += 512) {
+      for (let c5 = 0, d5 = 0; c5 < 512; c5 += d5) {
+        if (d5 = v.readSync(r5, h5, c5, h5.length - c5, n3 + c5), n3 === 0 && h5[0] === 31 && h5[1] === 139) throw new Error("cannot append to compressed archives");
+        if (!d5) break t;
+      }
+      let a5 = new F(h5);
+      if (!a5.cksumValid) break;
+      let l3 = 512 * Math.ceil((a5.size || 0) / 512);
+      if (n3 + l3 + 512 > o3.size) break;
+      n3 += l3, s4.mtimeCache && a5.mtime && s4.mtimeCache.set(String(a5.path), a5.mtime);
+    }
+    i5 = false, Ro(s4, e5, n3, r5, t);
+  } finally {
+    if (i5) try {
+      v.closeSync(r5);
+    } catch {
+    }
+  }
+};
+var Ro = (s4, t, e5, i5, r5) => {
+  let n3 = new Wt(s4.file, { fd: i5, start: e5 });
+  t.pipe(n3), bo(t, r5);
+};
+var go = (s4, t) => {
+  t = Array.from(t);
+  let e5 = new wt(s4), i5 = (n3, o3, h5) => {
+    let a5 = (T3, D) => {
+      T3 ? v.close(n3, (E) => h5(T3)) : h5(null, D);
+    }, l3 = 0;
+    if (o3 === 0) return a5(null, 0);
+    let c5 = 0, d5 = Buffer.alloc(512), y = (T3, D) => {
+      if (T3 || D === void 0) return a5(T3);
+      if (c5 += D, c5 < 512 && D) return v.read(n3, d5, c5, d5.length - c5, l3 + c5, y);
+      if (l3 === 0 && d5[0] === 31 && d5[1] === 139) return a5(new Error("cannot append to compressed archives"));
+      if (c5 < 512) return a5(null, l3);
+      let E = new F(d5);
+      if (!E.cksumValid) return a5(null, l3);
+      let x = 512 * Math.ceil((E.size ?? 0) / 512);
+      if (l3 + x + 512 > o3 || (l3 += x + 512, l3 >= o3)) return a5(null, l3);
+      s4.mtimeCache && E.mtime && s4.mtimeCache.set(String(E.path), E.mtime), c5 = 0, v.read(n3, d5, 0, 512, l3, y);
+    };
+    v.read(n3, d5, 0, 512, l3, y);
+  };
+  return new Promise((n3, o3) => {
+    e5.on("error", o3);
+    let h5 = "r+", a5 = (l3, c5) => {
+      if (l3 && l3.code === "ENOENT" && h5 === "r+") return h5 = "w+", v.open(s4.file, h5, a5);
+      if (l3 || !c5) return o3(l3);
+      v.fstat(c5, (d5, y) => {
+        if (d5) return v.close(c5, () => o3(d5));
+        i5(c5, y.size, (T3, D) => {
+          if (T3) return o3(T3);
+          let E = new et(s4.file, { fd: c5, start: D });
+          e5.pipe(E), E.on("error", o3), E.on("close", n3), _o(e5, t);
+        });
+      });
+    };
+    v.open(s4.file, h5, a5);
+  });
+};
+var bo = (s4, t) => {
+  t.forEach((e5) => {
+    e5.charAt(0) === "@" ? Ct({ file: Pr.resolve(s4.cwd, e5.slice(1)), sync: true, noResume: true, onReadEntry: (i5) => s4.add(i5) }) : s4.add(e5);
+  }), s4.end();
+};
+var _o = async (s4, t) => {
+  for (let e5 of t) e5.charAt(0) === "@" ? await Ct({ file: Pr.resolve(String(s4.cwd), e5.slice(1)), noResume: true, onReadEntry: (i5) => s4.add(i5) }) : s4.add(e5);
+  s4.end();
+};
+var vt = K4(yo, go, () => {
+  throw new TypeError("file is required");
+}, () => {
+  throw new TypeError("file is required");
+}, (s4, t) => {
+  if (!Bs(s4)) throw new TypeError("file is required");
+  if (s4.gzip || s4.brotli || s4.zstd || s4.file.endsWith(".br") || s4.file.endsWith(".tbr")) throw new TypeError("cannot append to compressed archives");
+  if (!t?.length) throw new TypeError("no paths specified to add/replace");
+});
+var Oo = K4(vt.syncFile, vt.asyncFile, vt.syncNoFile, vt.asyncNoFile, (s4, t = []) => {
+  vt.validate?.(s4, t), To(s4);
+});
+var To = (s4) => {
+  let t = s4.filter;
+  s4.mtimeCache || (s4.mtimeCache = /* @__PURE__ */ new Map()), s4.filter = t ? (e5, i5) => t(e5, i5) && !((s4.mtimeCache?.get(e5) ?? i5.mtime ?? 0) > (i5.mtime ?? 0)) : (e5, i5) => !((s4.mtimeCache?.get(e5) ?? i5.mtime ?? 0) > (i5.mtime ?? 0));
+};
+
+// core/pg/client-unpack.ts
+function keepEntry(entryPath) {
+  const rel2 = entryPath.split("/").slice(1).join("/");
+  if (rel2 === "bin/" || rel2 === "lib/" || rel2 === "bin" || rel2 === "lib") return true;
+  const tools = new Set(CLIENT_TOOLS.flatMap((t) => [t, `${t}.exe`]));
+  const [dir, name, ...rest] = rel2.split("/");
+  if (!name || rest.length > 0) return false;
+  if (dir === "bin") return tools.has(name) || /\.dll$/i.test(name);
+  if (dir === "lib") return /^lib.*\.(so(\.\d+)*|dylib)$/.test(name) && !/\.a$/.test(name);
+  return false;
+}
+async function unpackClientArchive(archive, dir, options) {
+  const { asset, limits, signal } = options;
+  let bytes = 0;
+  let entries = 0;
+  let refused;
+  let broken;
+  const source = createReadStream5(archive);
+  const gunzip = createGunzip3();
+  const unpack = new Xt({
+    cwd: dir,
+    strip: 1,
+    filter: (entryPath) => {
+      if (refused) return false;
+      entries += 1;
+      if (entries > limits.unpackEntries) {
+        refuse2(
+          new PgferryError(`${asset} holds more than ${limits.unpackEntries} entries (the limit); refused`)
+        );
+        return false;
+      }
+      return keepEntry(entryPath);
+    }
+  });
+  const closed = new Promise((resolve) => unpack.once("close", resolve));
+  let ended = false;
+  const endUnpack = () => {
+    if (ended) return;
+    ended = true;
+    unpack.end();
+  };
+  const stopFeeding = () => {
+    source.unpipe(gunzip);
+    source.destroy();
+    gunzip.destroy();
+    endUnpack();
+  };
+  function refuse2(error3) {
+    refused ??= error3;
+    stopFeeding();
+  }
+  const onAbort = () => refuse2(new PgferryError(`extraction of ${asset} was cancelled`));
+  signal?.addEventListener("abort", onAbort, { once: true });
+  unpack.on("error", (error3) => {
+    broken ??= error3;
+    stopFeeding();
+  });
+  for (const stream of [source, gunzip]) {
+    stream.on("error", (error3) => {
+      broken ??= error3;
+      stopFeeding();
+    });
+  }
+  gunzip.on("data", (chunk) => {
+    if (refused || ended) return;
+    bytes += chunk.length;
+    if (bytes > limits.unpackBytes) {
+      refuse2(
+        new PgferryError(
+          `${asset} unpacks to more than the ${formatBytes(limits.unpackBytes)} limit; refused as a decompression bomb`
+        )
+      );
+      return;
+    }
+    if (!unpack.write(chunk)) {
+      gunzip.pause();
+      unpack.once("drain", () => gunzip.resume());
+    }
+  });
+  gunzip.on("end", endUnpack);
+  source.pipe(gunzip);
+  try {
+    await closed;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  if (refused) throw refused;
+  if (broken) throw new PgferryError(`${asset} could not be extracted: ${broken.message}`);
+}
+
+// core/pg/http-get.ts
+import http from "node:http";
+import https from "node:https";
+import { pipeline as pipeline5, Transform as Transform5 } from "node:stream";
+var HttpGetError = class extends PgferryError {
+  constructor(what, url, reason) {
+    super(`download of ${what} from ${url} failed: ${reason}`);
+    this.reason = reason;
+  }
+  reason;
+  name = "HttpGetError";
+};
+var MAX_REDIRECTS = 5;
+function displayUrl(raw) {
+  const url = new URL(String(raw));
+  const auth = url.username || url.password ? "***@" : "";
+  return `${url.protocol}//${auth}${url.host}${url.pathname}${url.search ? "?\u2026" : ""}`;
+}
+function httpGet(rawUrl, options) {
+  const { what, limits, maxBytes, signal } = options;
+  return new Promise((resolve, reject) => {
+    let current;
+    let response;
+    let body;
+    let headers = { ...options.headers };
+    let settled = false;
+    let finished4 = false;
+    let url = new URL(rawUrl);
+    const cleanup = () => {
+      clearTimeout(totalTimer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const stop = (error3) => {
+      if (finished4) return;
+      finished4 = true;
+      cleanup();
+      if (!settled) {
+        settled = true;
+        reject(error3);
+      }
+      if (body && !body.destroyed) body.destroy(error3);
+      if (response && !response.destroyed) response.destroy(error3);
+      current?.destroy(error3);
+    };
+    const fail = (reason) => stop(new HttpGetError(what, displayUrl(url), reason));
+    const totalTimer = setTimeout(
+      () => fail(`not finished within ${formatMs(limits.totalMs)} (total time limit)`),
+      limits.totalMs
+    );
+    const onAbort = () => {
+      const reason = signal?.reason;
+      fail(`cancelled${reason?.message ? ` (${reason.message})` : ""}`);
+    };
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const request = (redirects) => {
+      if (url.protocol !== "http:" && url.protocol !== "https:") {
+        fail("not an http(s) URL");
+        return;
+      }
+      const secure = url.protocol === "https:";
+      const req = (secure ? https : http).get(url, { headers });
+      current = req;
+      req.on("socket", (socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(
+          () => fail(`no connection within ${formatMs(limits.connectMs)} (connect limit)`),
+          limits.connectMs
+        );
+        socket.once(secure ? "secureConnect" : "connect", () => clearTimeout(timer));
+        socket.once("close", () => clearTimeout(timer));
+      });
+      req.setTimeout(
+        limits.idleMs,
+        () => fail(`nothing received for ${formatMs(limits.idleMs)} (idle limit)`)
+      );
+      req.on("error", (error3) => {
+        if (!(error3 instanceof HttpGetError)) fail(error3.message);
+      });
+      req.on("response", (res) => {
+        const status = res.statusCode ?? 0;
+        const location = res.headers.location;
+        if ([301, 302, 303, 307, 308].includes(status) && location) {
+          res.resume();
+          if (redirects >= MAX_REDIRECTS) {
+            fail(`more than ${MAX_REDIRECTS} redirects`);
+            return;
+          }
+          const next = new URL(location, url);
+          if (next.origin !== url.origin) {
+            const { authorization: _dropped, ...rest } = headers;
+            headers = rest;
+          }
+          url = next;
+          request(redirects + 1);
+          return;
+        }
+        response = res;
+        const declared = Number(res.headers["content-length"] ?? NaN);
+        if (Number.isFinite(declared) && declared > maxBytes) {
+          fail(`it announces ${declared} bytes, more than the ${formatBytes(maxBytes)} size limit`);
+          return;
+        }
+        let received = 0;
+        const limiter = new Transform5({
+          transform(chunk, _encoding, done) {
+            received += chunk.length;
+            if (received <= maxBytes) return done(null, chunk);
+            done(
+              new HttpGetError(what, displayUrl(url), `more than the ${formatBytes(maxBytes)} size limit`)
+            );
+          }
+        });
+        body = limiter;
+        pipeline5(res, limiter, (error3) => {
+          if (error3 instanceof HttpGetError) stop(error3);
+          finished4 = true;
+          cleanup();
+        });
+        settled = true;
+        resolve({
+          status,
+          url: displayUrl(url),
+          ...Number.isFinite(declared) ? { contentLength: declared } : {},
+          body: limiter
+        });
+      });
+    };
+    request(0);
+  });
+}
+async function readText(res) {
+  const chunks = [];
+  for await (const chunk of res.body) chunks.push(chunk);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+// core/pg/releases.ts
+var DEFAULT_RELEASES_BASE = "https://github.com/theseus-rs/postgresql-binaries/releases/download";
+var GITHUB_RELEASES_API = "https://api.github.com/repos/theseus-rs/postgresql-binaries/releases?per_page=100";
+var KNOWN_RELEASES = { 13: 21, 14: 18, 15: 13, 16: 9, 17: 5, 18: 0 };
+function knownReleaseVersions() {
+  return Object.entries(KNOWN_RELEASES).flatMap(
+    ([major, top]) => Array.from({ length: top + 1 }, (_2, minor) => `${major}.${minor}.0`)
+  );
+}
+function releaseSource(mirror) {
+  const base = (mirror ?? "").trim().replace(/\/+$/, "");
+  if (!base) return { base: DEFAULT_RELEASES_BASE, isMirror: false };
+  if (!/^https?:\/\//.test(base)) {
+    throw new PgferryError(
+      `mirror: "${base}" is not an http(s) URL; expected a base URL such as https://mirror.example/pg`
+    );
+  }
+  return { base, isMirror: true };
+}
+function assetUrl(source, version, target) {
+  return `${source.base}/${version}/postgresql-${version}-${target}.tar.gz`;
+}
+var RELEASE_VERSION = /^\d+\.\d+\.\d+$/;
+async function listReleaseVersions(source, log, options = {}) {
+  const limits = networkLimits();
+  const get2 = async (url, what, headers) => {
+    const res = await httpGet(url, {
+      what,
+      limits,
+      maxBytes: limits.metadataBytes,
+      signal: options.signal,
+      ...headers ? { headers } : {}
+    });
+    if (res.status < 200 || res.status >= 300) {
+      res.body.resume();
+      throw new PgferryError(`download of ${what} from ${res.url} failed: HTTP ${res.status}`);
+    }
+    const text2 = await readText(res);
+    try {
+      return JSON.parse(text2);
+    } catch {
+      throw new PgferryError(`download of ${what} from ${res.url} failed: the answer is not JSON`);
+    }
+  };
+  if (source.isMirror) {
+    const url = `${source.base}/versions.json`;
+    let body;
+    try {
+      body = await get2(url, "versions.json");
+    } catch (error3) {
+      throw new PgferryError(`mirror: ${error3.message}`);
+    }
+    if (!Array.isArray(body) || !body.every((v2) => typeof v2 === "string" && RELEASE_VERSION.test(v2))) {
+      throw new PgferryError(
+        `mirror: ${displayUrl(url)} is not a JSON array of versions such as ["17.5.0", "18.0.0"]`
+      );
+    }
+    return body;
+  }
+  try {
+    const headers = { accept: "application/vnd.github+json" };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    headers["user-agent"] = "pgferry";
+    const body = await get2(GITHUB_RELEASES_API, "GitHub releases list", headers);
+    if (!Array.isArray(body)) throw new Error("the answer is not a list of releases");
+    const releases = body;
+    const found = releases.filter(
+      (r5) => !r5.draft && !r5.prerelease && typeof r5.tag_name === "string" && RELEASE_VERSION.test(r5.tag_name)
+    ).map((r5) => r5.tag_name);
+    return [.../* @__PURE__ */ new Set([...found, ...knownReleaseVersions()])];
+  } catch (error3) {
+    if (options.signal?.aborted) throw error3;
+    log.debug(
+      `release list unavailable (${error3.message}); using the versions pgferry ships with`
+    );
+    return knownReleaseVersions();
+  }
+}
+
+// core/pg/client-store.ts
+import { randomBytes as randomBytes3 } from "node:crypto";
+import { existsSync as existsSync4 } from "node:fs";
+import { mkdir as mkdir2, mkdtemp as mkdtemp3, readdir as readdir3, rename as rename2, rm as rm5, stat as stat5 } from "node:fs/promises";
+import os9 from "node:os";
+import path9 from "node:path";
+var ENTRY_MARKER = ".pgferry-entry.json";
+var DirectoryStore = class {
+  constructor(root5) {
+    this.root = root5;
+  }
+  root;
+  async versions(target) {
+    const versions2 = await readdir3(this.root).catch(() => []);
+    return versions2.filter((v2) => existsSync4(path9.join(this.root, v2, target, ENTRY_MARKER)));
+  }
+  binDir(version, target) {
+    return path9.join(this.root, version, target, "bin");
+  }
+  async workDir(version, target) {
+    const parent = path9.join(this.root, version);
+    await mkdir2(parent, { recursive: true });
+    await sweepStaleWork(parent);
+    const work = path9.join(parent, `.tmp-${target}-${process.pid}-${randomBytes3(4).toString("hex")}`);
+    await mkdir2(work);
+    return work;
+  }
+  async commit(extracted, version, target, log) {
+    try {
+      await rename2(extracted, path9.join(this.root, version, target));
+    } catch (error3) {
+      const code = error3.code;
+      if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error3;
+      log.debug(`another process cached ${version} first; using its copy`);
+    }
+    return this.binDir(version, target);
+  }
+  /** After a failed download: no empty version directory stays behind. */
+  async tidy(version) {
+    const parent = path9.join(this.root, version);
+    if ((await readdir3(parent).catch(() => ["?"])).length === 0)
+      await rm5(parent, { recursive: true, force: true });
+  }
+};
+async function temporaryStore() {
+  return new DirectoryStore(await mkdtemp3(path9.join(os9.tmpdir(), "pgferry-client-")));
+}
+async function sweepStaleWork(dir) {
+  const hourAgo = Date.now() - 36e5;
+  for (const name of await readdir3(dir).catch(() => [])) {
+    if (!name.startsWith(".tmp-")) continue;
+    const s4 = await stat5(path9.join(dir, name)).catch(() => void 0);
+    if (s4 && s4.mtimeMs < hourAgo) await rm5(path9.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+// core/pg/client-download.ts
+function parseSha256File(text2) {
+  return /\b[0-9a-f]{64}\b/i.exec(text2)?.[0]?.toLowerCase();
+}
+async function fetchOk(url, what, maxBytes, limits, signal) {
+  const res = await httpGet(url, { what, limits, maxBytes, signal });
+  if (res.status >= 200 && res.status < 300) return res;
+  res.body.resume();
+  if (res.status === 404) throw new PgferryError(`${what} is not published at ${res.url} (HTTP 404)`);
+  throw new PgferryError(`download of ${what} from ${res.url} failed: HTTP ${res.status}`);
+}
+async function downloadClient(req) {
+  const { source, version, target, store, log, signal } = req;
+  const url = assetUrl(source, version, target);
+  const asset = path10.basename(url);
+  const shown = displayUrl(url);
+  const limits = networkLimits();
+  const work = await store.workDir(version, target);
+  try {
+    const shaText = await readText(
+      await fetchOk(`${url}.sha256`, `${asset}.sha256`, limits.metadataBytes, limits, signal)
+    );
+    const expected = parseSha256File(shaText);
+    if (!expected) throw new PgferryError(`${shown}.sha256 holds no SHA-256 checksum`);
+    const res = await fetchOk(url, asset, limits.downloadBytes, limits, signal);
+    const declared = res.contentLength ?? NaN;
+    const archive = path10.join(work, asset);
+    const hash = createHash9("sha256");
+    let received = 0;
+    const started2 = Date.now();
+    log.info(
+      `downloading ${asset}${Number.isFinite(declared) ? ` (${(declared / 1048576).toFixed(1)} MiB)` : ""}`
+    );
+    const meter = new Transform6({
+      transform(chunk, _enc, done) {
+        hash.update(chunk);
+        received += chunk.length;
+        done(null, chunk);
+      }
+    });
+    try {
+      await pipeline6(res.body, meter, createWriteStream2(archive, { mode: 384 }));
+    } catch (error3) {
+      const reason = error3 instanceof HttpGetError ? error3.reason : error3.message;
+      throw new PgferryError(`download of ${asset} from ${shown} failed after ${received} bytes: ${reason}`);
+    }
+    if (Number.isFinite(declared) && received !== declared) {
+      throw new PgferryError(
+        `download of ${asset} from ${shown} was cut short: ${received} of ${declared} bytes`
+      );
+    }
+    const actual = hash.digest("hex");
+    if (actual !== expected) {
+      throw new PgferryError(
+        `${asset} failed its checksum: SHA-256 is ${actual}, ${shown}.sha256 says ${expected}; the download was deleted`
+      );
+    }
+    log.debug(`downloaded ${asset} in ${((Date.now() - started2) / 1e3).toFixed(1)} s, SHA-256 verified`);
+    const extracted = path10.join(work, "entry");
+    await mkdir3(extracted);
+    await unpackClientArchive(archive, extracted, { asset, limits, signal });
+    const binDir = path10.join(extracted, "bin");
+    if (!hasClientTools(binDir)) {
+      throw new PgferryError(`${asset} does not contain ${CLIENT_TOOLS.join(", ")} under bin/`);
+    }
+    const want = parseVersionString(version);
+    if (!want) throw new PgferryError(`"${version}" is not a release version`);
+    await verifyClientTools(binDir, want, "download");
+    await writeFile2(
+      path10.join(extracted, ENTRY_MARKER),
+      JSON.stringify({ version, target, sha256: actual, url: shown })
+    );
+    const finalBin = await store.commit(extracted, version, target, log);
+    return await verifyClientTools(finalBin, want, "download");
+  } finally {
+    await rm6(work, { recursive: true, force: true });
+    if (store instanceof DirectoryStore) await store.tidy(version);
+  }
+}
+
+// core/pg/installed-clients.ts
+import { realpathSync } from "node:fs";
+import path11 from "node:path";
+function installedCandidates(major) {
+  return [
+    `/usr/lib/postgresql/${major}/bin`,
+    `/usr/pgsql-${major}/bin`,
+    `/opt/homebrew/opt/postgresql@${major}/bin`,
+    `/usr/local/opt/postgresql@${major}/bin`,
+    `C:\\Program Files\\PostgreSQL\\${major}\\bin`,
+    `/opt/pgferry/pg/${major}/bin`
+  ];
+}
+function pathCandidates() {
+  const dirs = (process.env.PATH ?? "").split(path11.delimiter).filter(Boolean);
+  return [...new Set(dirs)];
+}
+async function findInstalledClient(major, minor, dirs = [...installedCandidates(major), ...pathCandidates()]) {
+  for (const dir of dirs) {
+    if (!hasClientTools(dir) || isDebianWrapper(dir)) continue;
+    const version = await probeClientVersion(dir).catch(() => void 0);
+    if (version?.major === major && (minor === void 0 || version.minor === minor)) {
+      return { binDir: dir, version, source: "installed" };
+    }
+  }
+  return void 0;
+}
+function isDebianWrapper(dir) {
+  try {
+    return path11.basename(realpathSync(path11.join(dir, "pg_dump"))) === "pg_wrapper";
+  } catch {
+    return false;
+  }
+}
+
+// core/pg/provision.ts
+function defaultCacheDir(env2 = process.env) {
+  if (env2.PGFERRY_CACHE_DIR) return env2.PGFERRY_CACHE_DIR;
+  if (process.platform === "win32" && env2.LOCALAPPDATA) return path12.join(env2.LOCALAPPDATA, "pgferry", "pg");
+  if (process.platform === "darwin") return path12.join(os10.homedir(), "Library", "Caches", "pgferry", "pg");
+  return path12.join(env2.XDG_CACHE_HOME || path12.join(os10.homedir(), ".cache"), "pgferry", "pg");
+}
+var ClientCatalog = class {
+  constructor(options) {
+    this.options = options;
+    this.source = releaseSource(options.mirror);
+  }
+  options;
+  source;
+  releaseList;
+  explicit;
+  get unavailableHint() {
+    if (this.options.downloads !== false) return void 0;
+    return `none is staged or cached here and downloads are off${this.options.offlineHint ? `; ${this.options.offlineHint}` : ""}`;
+  }
+  get cacheDir() {
+    return this.options.cacheDir ?? defaultCacheDir();
+  }
+  target() {
+    return rustTarget(this.options.platform ?? currentPlatform());
+  }
+  explicitTools() {
+    const dir = this.options.binDir;
+    if (!dir) return void 0;
+    this.explicit ??= (async () => {
+      const want = await probeClientVersion(dir);
+      return verifyClientTools(dir, want, "explicit");
+    })();
+    return this.explicit;
+  }
+  releases() {
+    if (this.options.downloads === false) return Promise.resolve([]);
+    this.releaseList ??= listReleaseVersions(this.source, this.options.log, {
+      token: this.options.token,
+      signal: this.options.signal
+    });
+    return this.releaseList;
+  }
+  installed(major, minor) {
+    return findInstalledClient(major, minor, this.options.installedDirs?.(major));
+  }
+  storeInstance;
+  store() {
+    this.storeInstance ??= this.options.cache === false ? temporaryStore() : Promise.resolve(this.options.store ?? new DirectoryStore(this.cacheDir));
+    return this.storeInstance;
+  }
+  /** Complete cache entries of this platform, as release versions (`17.5.0`). */
+  async cachedVersions() {
+    if (this.options.cache === false) return [];
+    return (await this.store()).versions(this.target());
+  }
+  /** Whether some version of `major` can be had, without downloading it. */
+  async canProvide(major) {
+    const explicit = this.explicitTools();
+    if (explicit) return (await explicit).version.major === major;
+    if (await this.installed(major)) return true;
+    if ((await this.cachedVersions()).some((v2) => parseVersionString(v2)?.major === major)) return true;
+    return (await this.releases()).some((v2) => parseVersionString(v2)?.major === major);
+  }
+  /** The lowest major ≥ `from` that can be had (DESIGN: "lowest newer available"). */
+  async lowestAvailableFrom(from, upTo) {
+    for (let major = from; major <= upTo; major++) if (await this.canProvide(major)) return major;
+    return void 0;
+  }
+  /** The newest major that can be had (install with postgres-version auto and no server). */
+  async highestAvailable() {
+    for (let major = MAX_MAJOR; major >= MIN_MAJOR; major--) if (await this.canProvide(major)) return major;
+    return void 0;
+  }
+  /** Tools of exactly `want` (a major, or major.minor), verified by `--version`. */
+  async provide(want) {
+    const explicit = this.explicitTools();
+    if (explicit) {
+      const tools = await explicit;
+      return verifyClientTools(tools.binDir, want, "explicit");
+    }
+    const installed = await this.installed(want.major, want.minor);
+    if (installed) return installed;
+    const matches = (v2) => {
+      const p4 = parseVersionString(v2);
+      return p4?.major === want.major && (want.minor === void 0 || p4.minor === want.minor);
+    };
+    const cached = (await this.cachedVersions()).filter(matches).sort(compareReleaseVersions);
+    const hit = cached.at(-1);
+    if (hit) {
+      const binDir = (await this.store()).binDir(hit, this.target());
+      return verifyClientTools(binDir, parseVersionString(hit) ?? want, "cache");
+    }
+    const published = (await this.releases()).filter(matches).sort(compareReleaseVersions);
+    const version = published.at(-1);
+    if (!version && this.options.downloads === false) {
+      throw new PgferryError(
+        `PostgreSQL client ${formatVersion(want)} can not be had: ${this.unavailableHint ?? ""}`
+      );
+    }
+    if (!version) {
+      throw new PgferryError(
+        `PostgreSQL client ${formatVersion(want)} is not installed and ${this.source.isMirror ? `the mirror ${this.source.base}` : "the releases"} do not publish it`
+      );
+    }
+    return downloadClient({
+      source: this.source,
+      version,
+      target: this.target(),
+      store: await this.store(),
+      log: this.options.log,
+      signal: this.options.signal
+    });
+  }
+};
+function compareReleaseVersions(a5, b6) {
+  const pa = a5.split(".").map(Number);
+  const pb = b6.split(".").map(Number);
+  for (let i5 = 0; i5 < Math.max(pa.length, pb.length); i5++) {
+    const d5 = (pa[i5] ?? 0) - (pb[i5] ?? 0);
+    if (d5 !== 0) return d5;
+  }
+  return 0;
+}
+
+// core/jobs/commands/context.ts
+function startRun(options, ctx) {
+  const catalog = new ClientCatalog({
+    log: ctx.log,
+    mirror: options.mirror,
+    cache: options.cache,
+    cacheDir: ctx.cacheDir,
+    store: ctx.store,
+    binDir: ctx.binDir,
+    token: ctx.token,
+    signal: ctx.signal
+  });
+  const hooks = { catalog, log: ctx.log, signal: ctx.signal, onProgress: ctx.onProgress };
+  return { ctx, catalog, started: Date.now(), hooks };
+}
+function secondsSince(started2) {
+  return (Date.now() - started2) / 1e3;
+}
+function clientFields(tools) {
+  return { clientVersion: formatVersion(tools.version), clientSource: tools.source, binDir: tools.binDir };
+}
+
+// core/jobs/commands/backup.ts
+async function runBackup(options, run3) {
+  const s32 = s3Client(options.s3);
+  const done = [];
+  const failures = [];
+  for (const from of options.sources) {
+    try {
+      done.push(
+        await backupDatabase({
+          ...options,
+          ...run3.hooks,
+          from,
+          s3: s32,
+          settings: options.s3,
+          bucket: options.destination.bucket,
+          prefix: options.destination.key
+        })
+      );
+    } catch (error3) {
+      if (options.sources.length === 1) throw error3;
+      failures.push(error3.message);
+      run3.ctx.log.warn(`backup of ${describeConnection(from)} failed: ${error3.message}`);
+    }
+  }
+  if (failures.length)
+    throw new PgferryError(
+      `${failures.length} of ${options.sources.length} backups failed:
+${failures.join("\n")}`
+    );
+  return backupReport(done, run3.started);
+}
+function backupReport(done, started2) {
+  const first = done[0];
+  if (!first) throw new InputError("from", "names no database to back up");
+  return {
+    command: "backup",
+    ...clientFields(first.client),
+    serverVersion: first.manifest.serverVersion,
+    location: done.map((d5) => `s3://${d5.manifest.bucket}/${d5.manifest.key}`).join("\n"),
+    bytes: done.reduce((sum, d5) => sum + d5.manifest.bytes, 0),
+    sha256: done.map((d5) => d5.manifest.sha256).join("\n"),
+    format: "custom",
+    archiveVersion: first.manifest.archiveVersion,
+    durationSeconds: secondsSince(started2),
+    tocEntries: first.manifest.tocEntries,
+    manifest: done.map((d5) => d5.manifestUri).join("\n"),
+    reason: [...new Set(done.map((d5) => d5.reason))].join("; "),
+    warnings: [],
+    filtered: []
+  };
 }
 
 // core/jobs/copy.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { mkdtemp as mkdtemp5, rm as rm9 } from "node:fs/promises";
-import os12 from "node:os";
-import path15 from "node:path";
+import { mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
+import os11 from "node:os";
+import path14 from "node:path";
 
 // core/pg/same-database.ts
 async function systemIdentifier(spec) {
@@ -58113,8 +57846,107 @@ async function isSameDatabase(a5, b6) {
   return idA !== void 0 && idB !== void 0 ? idA === idB : hostPort(a5) === hostPort(b6);
 }
 
+// core/jobs/dump.ts
+import { randomBytes as randomBytes4 } from "node:crypto";
+import { readdirSync, statSync } from "node:fs";
+import { chmod as chmod2, mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm7, stat as stat6, writeFile as writeFile3 } from "node:fs/promises";
+import path13 from "node:path";
+function sizeOnDisk(p4) {
+  try {
+    const s4 = statSync(p4);
+    if (!s4.isDirectory()) return s4.size;
+    return readdirSync(p4).reduce((sum, name) => sum + statSync(path13.join(p4, name)).size, 0);
+  } catch {
+    return 0;
+  }
+}
+async function checkDestination(to2, format2) {
+  const existing = await stat6(to2).catch(() => void 0);
+  if (format2 === "directory") {
+    if (existing && (!existing.isDirectory() || (await readdir4(to2)).length > 0)) {
+      throw new InputError(
+        "to",
+        `${to2} exists and is not an empty directory; the directory format needs a new or empty directory`
+      );
+    }
+  } else if (existing?.isDirectory()) {
+    throw new InputError("to", `${to2} is a directory; the ${format2} format writes one file`);
+  }
+  await mkdir4(path13.dirname(path13.resolve(to2)), { recursive: true });
+}
+async function createPrivateOutput(temp, format2) {
+  if (format2 === "directory") {
+    await mkdir4(temp, { mode: 448 });
+    await chmod2(temp, 448);
+  } else {
+    await writeFile3(temp, "", { mode: 384, flag: "wx" });
+    await chmod2(temp, 384);
+  }
+}
+async function makePrivate(temp, format2) {
+  if (format2 !== "directory") return chmod2(temp, 384);
+  for (const name of await readdir4(temp)) await chmod2(path13.join(temp, name), 384);
+}
+async function dumpToPath(o3) {
+  const started2 = Date.now();
+  await checkDestination(o3.to, o3.format);
+  const jobs = dumpJobs(o3.format, o3.jobs);
+  const server = await serverFacts(o3.from, "from");
+  const choice = await chooseDumpClient(server.version, o3.postgresVersion, o3.catalog);
+  choice.warnings.forEach((w2) => o3.log.warn(w2));
+  const client = await o3.catalog.provide(choice.version);
+  o3.log.info(
+    `pg_dump ${client.version.major}.${client.version.minor ?? "?"} for ${describeConnection(o3.from)} (${choice.reason})`
+  );
+  const compression = resolveCompression(o3.compress, client.version.major, o3.format);
+  const temp = path13.join(
+    path13.dirname(path13.resolve(o3.to)),
+    `.${path13.basename(o3.to)}.pgferry-${randomBytes4(4).toString("hex")}`
+  );
+  const args = pgDumpArgs({
+    ...dumpSelection(o3),
+    clientMajor: client.version.major,
+    format: o3.format,
+    compression,
+    jobs,
+    file: temp
+  });
+  try {
+    await createPrivateOutput(temp, o3.format);
+    await runTool({
+      file: toolPath(client, "pg_dump"),
+      args,
+      env: connectionEnv(o3.from),
+      stdout: "ignore",
+      signal: o3.signal,
+      onProgress: o3.onProgress,
+      progressIntervalMs: o3.progressIntervalMs,
+      measureBytes: () => sizeOnDisk(temp),
+      secrets: secretsOf(o3.from)
+    });
+    await makePrivate(temp, o3.format);
+    if (o3.format === "directory") await rm7(o3.to, { recursive: true, force: true });
+    await rename3(temp, o3.to);
+  } catch (error3) {
+    await rm7(temp, { recursive: true, force: true });
+    throw error3;
+  }
+  const archive = await readArchiveFacts(o3.to);
+  return {
+    location: o3.to,
+    bytes: sizeOnDisk(o3.to),
+    format: o3.format,
+    compression,
+    server,
+    client,
+    choice,
+    archive,
+    durationSeconds: (Date.now() - started2) / 1e3
+  };
+}
+
 // core/jobs/globals.ts
-import { Readable as Readable10 } from "node:stream";
+import { Readable as Readable9 } from "node:stream";
 async function dumpGlobals(client, source, signal) {
   const { stdout } = await runTool({
     file: toolPath(client, "pg_dumpall"),
@@ -58159,10 +57991,13 @@ async function applyGlobals(client, target, targetVersion, sql, signal) {
     args: psqlArgs({ file: "-", onErrorStop: true, singleTransaction: single, quiet: true }),
     env: connectionEnv(maintenance),
     secrets: secretsOf(target),
-    stdin: Readable10.from([Buffer.from(script)]).pipe(filter),
+    stdin: Readable9.from([Buffer.from(script)]).pipe(filter),
     stdout: "ignore",
     signal
   });
+}
+function globalsPath(archive) {
+  return `${archive}.globals.sql`;
 }
 
 // core/jobs/copy.ts
@@ -58329,9 +58164,9 @@ async function copyInto(o3, settled) {
     const [, f6] = await settlePipeline(controller, [dump, restore]);
     filtered = f6;
   } else {
-    const dir = await mkdtemp5(path15.join(os12.tmpdir(), "pgferry-copy-"));
+    const dir = await mkdtemp4(path14.join(os11.tmpdir(), "pgferry-copy-"));
     try {
-      const file = path15.join(dir, `copy-${randomBytes5(4).toString("hex")}.dump`);
+      const file = path14.join(dir, `copy-${randomBytes5(4).toString("hex")}.dump`);
       await dumpToPath({
         ...dumpSelection(o3),
         from: o3.from,
@@ -58366,7 +58201,7 @@ async function copyInto(o3, settled) {
         onProgress: o3.onProgress
       });
     } finally {
-      await rm9(dir, { recursive: true, force: true });
+      await rm8(dir, { recursive: true, force: true });
     }
   }
   if (filtered.length)
@@ -58408,183 +58243,95 @@ async function countDatabaseTables(spec) {
   });
 }
 
-// core/jobs/run-job.ts
-function catalogFor(options, ctx) {
-  return new ClientCatalog({
-    log: ctx.log,
-    mirror: options.mirror,
-    cache: options.cache,
-    cacheDir: ctx.cacheDir,
-    store: ctx.store,
-    binDir: ctx.binDir,
-    token: ctx.token,
-    signal: ctx.signal
-  });
+// core/jobs/commands/copy.ts
+async function runCopy(options, run3) {
+  await checkSqlAfterFiles(options.sqlAfter);
+  const result = await copyDatabase({ ...options, ...run3.hooks, from: options.source, to: options.target });
+  return {
+    command: "copy",
+    ...clientFields(result.restore.client),
+    serverVersion: result.target.versionText,
+    format: "custom",
+    durationSeconds: secondsSince(run3.started),
+    tables: await countDatabaseTables(options.target),
+    reason: `dump: ${result.dump.choice.reason}; restore: ${result.restore.choice.reason}`,
+    warnings: [...result.dump.choice.warnings, ...result.restore.choice.warnings],
+    filtered: result.filtered
+  };
 }
-function version(tools) {
-  return formatVersion(tools.version);
+
+// core/jobs/commands/dump.ts
+import { chmod as chmod3, writeFile as writeFile4 } from "node:fs/promises";
+
+// core/storage/location.ts
+var BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+function isS3Uri(text2) {
+  return /^s3:\/\//i.test(text2.trim());
 }
-function clientFields(tools) {
-  return { clientVersion: version(tools), clientSource: tools.source, binDir: tools.binDir };
-}
-function globalsPath(archive) {
-  return `${archive}.globals.sql`;
-}
-async function runJob(options, ctx) {
-  const catalog = catalogFor(options, ctx);
-  const common = { catalog, log: ctx.log, signal: ctx.signal, onProgress: ctx.onProgress };
-  const started2 = Date.now();
-  switch (options.command) {
-    case "install": {
-      const server = options.source ? await serverFacts(options.source, "from") : void 0;
-      const choice = await chooseInstallClient(server?.version, options.postgresVersion, catalog);
-      choice.warnings.forEach((w2) => ctx.log.warn(w2));
-      const tools = await catalog.provide(choice.version);
-      return {
-        command: "install",
-        ...clientFields(tools),
-        serverVersion: server?.versionText,
-        durationSeconds: (Date.now() - started2) / 1e3,
-        reason: choice.reason,
-        warnings: choice.warnings,
-        filtered: []
-      };
-    }
-    case "dump": {
-      const destination = options.destination;
-      if (!options.source || !destination) throw new PgferryError("dump needs from and to");
-      if (destination.kind === "s3") return dumpToS3Job(options, ctx, catalog, destination, started2);
-      const result = await dumpToPath({ ...options, ...common, from: options.source, to: destination.path });
-      if (options.globals) {
-        const globals = globalsPath(destination.path);
-        await chmod3(globals, 384).catch(() => {
-        });
-        await writeFile4(globals, await dumpGlobals(result.client, options.source, ctx.signal), {
-          mode: 384
-        });
-      }
-      const [sha256, tables] = await Promise.all([
-        sha256File(destination.path),
-        result.format === "plain" ? void 0 : countArchiveTables(destination.path, result.format)
-      ]);
-      return {
-        command: "dump",
-        ...clientFields(result.client),
-        serverVersion: result.server.versionText,
-        location: formatLocation(destination),
-        bytes: result.bytes,
-        sha256,
-        format: result.format,
-        archiveVersion: result.archive.archiveVersion,
-        durationSeconds: (Date.now() - started2) / 1e3,
-        tocEntries: result.archive.tocEntries,
-        tables,
-        reason: result.choice.reason,
-        warnings: result.choice.warnings,
-        filtered: []
-      };
-    }
-    case "restore": {
-      const archive = options.archive;
-      if (!archive || !options.target) throw new PgferryError("restore needs from and to");
-      await checkSqlAfterFiles(options.sqlAfter);
-      if (archive.kind === "file" && !existsSync5(archive.path))
-        throw new InputError("from", `${archive.path} does not exist`);
-      const globals = archive.kind === "file" ? globalsPath(archive.path) : void 0;
-      const withGlobals = globals !== void 0 && existsSync5(globals);
-      const sqlInTransaction = withGlobals ? void 0 : { files: options.sqlAfter, input: "sql-after" };
-      const result = archive.kind === "s3" ? await restoreFromS3({
-        ...options,
-        ...common,
-        sqlInTransaction,
-        to: options.target,
-        s3: s3Client(options.s3),
-        settings: options.s3,
-        bucket: archive.bucket,
-        key: archive.key
-      }) : {
-        ...await restoreFromPath({
-          ...options,
-          ...common,
-          sqlInTransaction,
-          from: archive.path,
-          to: options.target
-        }),
-        location: archive.path
-      };
-      if (globals && withGlobals) {
-        ctx.log.info(`applying roles and tablespaces from ${globals}`);
-        await applyGlobals(
-          result.client,
-          options.target,
-          result.target.version,
-          await readFile3(globals, "utf8"),
-          ctx.signal
-        );
-      }
-      if (withGlobals) await runSqlAfter(result.client, options.target, options.sqlAfter, ctx.signal);
-      return {
-        command: "restore",
-        ...clientFields(result.client),
-        serverVersion: result.target.versionText,
-        location: result.location,
-        format: result.archive.format,
-        archiveVersion: result.archive.archiveVersion,
-        durationSeconds: (Date.now() - started2) / 1e3,
-        tocEntries: result.archive.tocEntries,
-        tables: await countDatabaseTables(options.target),
-        reason: result.choice.reason,
-        warnings: result.choice.warnings,
-        filtered: result.filtered
-      };
-    }
-    case "copy": {
-      if (!options.source || !options.target) throw new PgferryError("copy needs from and to");
-      await checkSqlAfterFiles(options.sqlAfter);
-      const result = await copyDatabase({ ...options, ...common, from: options.source, to: options.target });
-      return {
-        command: "copy",
-        ...clientFields(result.restore.client),
-        serverVersion: result.target.versionText,
-        format: "custom",
-        durationSeconds: (Date.now() - started2) / 1e3,
-        tables: await countDatabaseTables(options.target),
-        reason: `dump: ${result.dump.choice.reason}; restore: ${result.restore.choice.reason}`,
-        warnings: [...result.dump.choice.warnings, ...result.restore.choice.warnings],
-        filtered: result.filtered
-      };
-    }
-    case "backup":
-      return backupJob(options, ctx, catalog, started2);
-  }
-}
-async function dumpToS3Job(options, ctx, catalog, destination, started2) {
-  if (!options.source) throw new InputError("from", "is required");
-  if (!destination.key || destination.key.endsWith("/")) {
+function parseLocation(raw, input2) {
+  const text2 = raw.trim();
+  if (!isS3Uri(text2)) return { kind: "file", path: text2 };
+  const m4 = /^s3:\/\/([^/]*)\/?(.*)$/i.exec(text2);
+  const bucket = m4?.[1] ?? "";
+  if (!BUCKET.test(bucket)) {
     throw new InputError(
-      "to",
-      `s3://${destination.bucket}/${destination.key} is a prefix; a dump needs an object key (use backup for a prefix)`
+      input2,
+      `"${text2}" is not a valid s3:// URI; expected s3://bucket/key with a bucket name of 3\u201363 lowercase letters, digits, dots or hyphens`
     );
   }
-  if (options.format !== "custom") {
-    throw new InputError(
-      "format",
-      `a dump streamed to S3 is written in the custom format, not ${options.format}`
-    );
+  const key = m4?.[2] ?? "";
+  if (key.includes("//")) throw new InputError(input2, `"${text2}" has an empty path segment (//) in its key`);
+  return { kind: "s3", bucket, key };
+}
+function formatLocation(loc) {
+  return loc.kind === "s3" ? `s3://${loc.bucket}/${loc.key}` : loc.path;
+}
+
+// core/jobs/commands/dump.ts
+async function runDump(options, run3) {
+  const destination = options.destination;
+  if (destination.kind === "s3") return runDumpToS3(options, destination, run3);
+  const result = await dumpToPath({ ...options, ...run3.hooks, from: options.source, to: destination.path });
+  if (options.globals) {
+    const globals = globalsPath(destination.path);
+    await chmod3(globals, 384).catch(() => {
+    });
+    await writeFile4(globals, await dumpGlobals(result.client, options.source, run3.ctx.signal), {
+      mode: 384
+    });
   }
+  const [sha256, tables] = await Promise.all([
+    sha256File(destination.path),
+    result.format === "plain" ? void 0 : countArchiveTables(destination.path, result.format)
+  ]);
+  return {
+    command: "dump",
+    ...clientFields(result.client),
+    serverVersion: result.server.versionText,
+    location: formatLocation(destination),
+    bytes: result.bytes,
+    sha256,
+    format: result.format,
+    archiveVersion: result.archive.archiveVersion,
+    durationSeconds: secondsSince(run3.started),
+    tocEntries: result.archive.tocEntries,
+    tables,
+    reason: result.choice.reason,
+    warnings: result.choice.warnings,
+    filtered: []
+  };
+}
+async function runDumpToS3(options, destination, run3) {
   const s32 = s3Client(options.s3);
   const result = await dumpToS3({
     ...options,
+    ...run3.hooks,
     from: options.source,
     s3: s32,
     settings: options.s3,
     bucket: destination.bucket,
     key: destination.key,
-    input: "to",
-    catalog,
-    log: ctx.log,
-    signal: ctx.signal,
-    onProgress: ctx.onProgress
+    input: "to"
   });
   const location = `s3://${destination.bucket}/${destination.key}`;
   const manifest = manifestKey(destination.key);
@@ -58606,65 +58353,323 @@ async function dumpToS3Job(options, ctx, catalog, destination, started2) {
     sha256: result.sha256,
     format: "custom",
     archiveVersion: result.archive.archiveVersion,
-    durationSeconds: (Date.now() - started2) / 1e3,
+    durationSeconds: secondsSince(run3.started),
     tocEntries: result.archive.tocEntries,
     reason: result.choice.reason,
     warnings: result.choice.warnings,
     filtered: []
   };
 }
-async function backupJob(options, ctx, catalog, started2) {
-  const destination = options.destination;
-  if (destination?.kind !== "s3")
-    throw new InputError("to", "backup stores to S3; expected an s3://bucket/prefix/ URI");
-  const s32 = s3Client(options.s3);
-  const done = [];
-  const failures = [];
-  for (const from of options.sources) {
-    try {
-      done.push(
-        await backupDatabase({
-          ...options,
-          from,
-          s3: s32,
-          settings: options.s3,
-          bucket: destination.bucket,
-          prefix: destination.key,
-          catalog,
-          log: ctx.log,
-          signal: ctx.signal,
-          onProgress: ctx.onProgress
-        })
-      );
-    } catch (error3) {
-      if (options.sources.length === 1) throw error3;
-      failures.push(error3.message);
-      ctx.log.warn(`backup of ${describeConnection(from)} failed: ${error3.message}`);
-    }
-  }
-  if (failures.length)
-    throw new PgferryError(
-      `${failures.length} of ${options.sources.length} backups failed:
-${failures.join("\n")}`
-    );
-  const first = done[0];
-  if (!first) throw new InputError("from", "names no database to back up");
+
+// core/jobs/commands/install.ts
+async function runInstall(options, run3) {
+  const server = options.source ? await serverFacts(options.source, "from") : void 0;
+  const choice = await chooseInstallClient(server?.version, options.postgresVersion, run3.catalog);
+  choice.warnings.forEach((w2) => run3.ctx.log.warn(w2));
+  const tools = await run3.catalog.provide(choice.version);
   return {
-    command: "backup",
-    ...clientFields(first.client),
-    serverVersion: first.manifest.serverVersion,
-    location: done.map((d5) => `s3://${d5.manifest.bucket}/${d5.manifest.key}`).join("\n"),
-    bytes: done.reduce((sum, d5) => sum + d5.manifest.bytes, 0),
-    sha256: done.map((d5) => d5.manifest.sha256).join("\n"),
-    format: "custom",
-    archiveVersion: first.manifest.archiveVersion,
-    durationSeconds: (Date.now() - started2) / 1e3,
-    tocEntries: first.manifest.tocEntries,
-    manifest: done.map((d5) => d5.manifestUri).join("\n"),
-    reason: [...new Set(done.map((d5) => d5.reason))].join("; "),
-    warnings: [],
+    command: "install",
+    ...clientFields(tools),
+    serverVersion: server?.versionText,
+    durationSeconds: secondsSince(run3.started),
+    reason: choice.reason,
+    warnings: choice.warnings,
     filtered: []
   };
+}
+
+// core/jobs/commands/restore.ts
+import { existsSync as existsSync5 } from "node:fs";
+import { readFile as readFile3 } from "node:fs/promises";
+
+// core/jobs/restore-s3.ts
+var import_client_s35 = __toESM(require_dist_cjs16(), 1);
+import { mkdtemp as mkdtemp5, rm as rm9 } from "node:fs/promises";
+import os12 from "node:os";
+import path15 from "node:path";
+import { Readable as Readable10 } from "node:stream";
+import { finished as finished3 } from "node:stream/promises";
+
+// core/storage/backup-vouch.ts
+var SHA256 = /^[0-9a-f]{64}$/;
+function isObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function missing(o3, fields) {
+  return Object.entries(fields).filter(([name, ok3]) => !ok3(o3[name])).map(([name]) => name);
+}
+var text = (v2) => typeof v2 === "string" && v2 !== "";
+var size = (v2) => typeof v2 === "number" && Number.isSafeInteger(v2) && v2 >= 0;
+var digest4 = (v2) => typeof v2 === "string" && SHA256.test(v2);
+function plainKey(key) {
+  return key.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+function parseLatestPointer(value, uri) {
+  const problems = isObject(value) ? missing(value, { database: text, key: text, manifest: text, sha256: digest4, bytes: size }) : ["a JSON object"];
+  if (problems.length)
+    throw new PgferryError(
+      `from: ${uri} is not a pgferry latest pointer: it lacks a valid ${problems.join(", ")}`
+    );
+  return value;
+}
+function parseManifest(value, uri) {
+  const problems = isObject(value) ? missing(value, { database: text, key: text, sha256: digest4, bytes: size }) : ["a JSON object"];
+  if (problems.length)
+    throw new PgferryError(
+      `from: ${uri} is not a usable pgferry manifest: it lacks a valid ${problems.join(", ")}; refusing to restore what it describes`
+    );
+  return value;
+}
+function differences(pairs) {
+  return pairs.filter(([, a5, b6]) => a5 !== b6).map(([what, a5, b6]) => `${what} ${String(a5)} \u2260 ${String(b6)}`);
+}
+function checkPointer(pointer, manifest, place) {
+  const where = `s3://${place.bucket}/${place.dir}latest.json`;
+  for (const [what, key] of [
+    ["backup", pointer.key],
+    ["manifest", pointer.manifest]
+  ]) {
+    if (!key.startsWith(place.dir) || !plainKey(key))
+      throw new PgferryError(
+        `from: ${where} points at a ${what} outside s3://${place.bucket}/${place.dir} (${key}); refusing to restore it`
+      );
+  }
+  const database = place.dir.split("/").filter(Boolean).pop();
+  const mismatched = differences([
+    ["pointer manifest", pointer.manifest, manifestKey(pointer.key)],
+    ["database", manifest.database, pointer.database],
+    ["key", manifest.key, pointer.key],
+    ["bytes", manifest.bytes, pointer.bytes],
+    ["sha256", manifest.sha256, pointer.sha256],
+    ...database === void 0 ? [] : [["folder", pointer.database, database]]
+  ]);
+  if (mismatched.length)
+    throw new PgferryError(
+      `from: ${where} and its manifest s3://${place.bucket}/${pointer.manifest} do not vouch for each other (${mismatched.join("; ")}); refusing to restore it`
+    );
+}
+function checkManifestKey(manifest, place) {
+  if (manifest.key !== place.key)
+    throw new PgferryError(
+      `from: the manifest s3://${place.bucket}/${manifestKey(place.key)} describes ${manifest.key}, not ${place.key}; refusing to restore it`
+    );
+}
+function checkObjectSize(manifest, stored, uri) {
+  if (stored !== void 0 && stored !== manifest.bytes)
+    throw new PgferryError(
+      `from: ${uri} has ${stored} bytes, its manifest says ${manifest.bytes}; refusing to restore it`
+    );
+}
+
+// core/jobs/restore-s3.ts
+async function storedSize(client, ref) {
+  try {
+    const head = await client.send(new import_client_s35.HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+    return head.ContentLength ?? 0;
+  } catch (error3) {
+    const e5 = error3;
+    if (e5.name === "NotFound" || e5.name === "NoSuchKey" || e5.$metadata?.httpStatusCode === 404)
+      return void 0;
+    throw explainS3Error(error3, ref);
+  }
+}
+async function readJson(client, bucket, key, endpoint) {
+  return getJson(client, bucket, key, "from", endpoint);
+}
+async function resolveBackupObject(client, bucket, key, settings) {
+  const input2 = "from";
+  const endpoint = settings.endpoint;
+  if (key === "" || key.endsWith("/")) {
+    const pointerKey = `${key}latest.json`;
+    const pointerUri = `s3://${bucket}/${pointerKey}`;
+    const raw = await readJson(client, bucket, pointerKey, endpoint).catch((error3) => {
+      if (error3 instanceof NotJsonError)
+        throw new PgferryError(`${input2}: ${pointerUri} is not a pgferry latest pointer: it is not JSON`);
+      throw error3;
+    });
+    if (raw === void 0)
+      throw new InputError(
+        input2,
+        `no verified backup under s3://${bucket}/${key} (there is no ${pointerKey})`
+      );
+    const latest = parseLatestPointer(raw, pointerUri);
+    const manifestRaw2 = await readJson(client, bucket, latest.manifest, endpoint);
+    if (manifestRaw2 === void 0)
+      throw new PgferryError(
+        `${input2}: ${pointerUri} points at a missing manifest s3://${bucket}/${latest.manifest}`
+      );
+    const manifest2 = parseManifest(manifestRaw2, `s3://${bucket}/${latest.manifest}`);
+    checkPointer(latest, manifest2, { bucket, dir: key });
+    const ref2 = { bucket, key: latest.key, input: input2, endpoint };
+    const stored2 = await storedSize(client, ref2);
+    if (stored2 === void 0)
+      throw new PgferryError(
+        `${input2}: ${pointerUri} points at s3://${bucket}/${latest.key}, which does not exist`
+      );
+    checkObjectSize(manifest2, stored2, `s3://${bucket}/${latest.key}`);
+    return checked({ ref: ref2, manifest: manifest2 });
+  }
+  const ref = { bucket, key, input: input2, endpoint };
+  const manifestRaw = await readJson(client, bucket, manifestKey(key), endpoint);
+  const stored = await storedSize(client, ref);
+  if (stored === void 0) throw new InputError(input2, `s3://${bucket}/${key} does not exist`);
+  if (manifestRaw === void 0)
+    throw new PgferryError(
+      `${input2}: s3://${bucket}/${key} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`
+    );
+  const manifest = parseManifest(manifestRaw, `s3://${bucket}/${manifestKey(key)}`);
+  checkManifestKey(manifest, { bucket, key });
+  checkObjectSize(manifest, stored, `s3://${bucket}/${key}`);
+  return checked({ ref, manifest });
+}
+function checked(found) {
+  const v2 = found.manifest.verification;
+  if (v2 && v2.result !== "passed") {
+    throw new PgferryError(
+      `from: s3://${found.ref.bucket}/${found.ref.key} failed its verification (${v2.method}: ${v2.detail ?? "no detail"}); refusing to restore it`
+    );
+  }
+  return found;
+}
+async function restoreFromS3(o3) {
+  const found = await resolveBackupObject(o3.s3, o3.bucket, o3.key, o3.settings);
+  const location = `s3://${found.ref.bucket}/${found.ref.key}`;
+  const jobs = o3.jobs === "auto" ? defaultJobs() : o3.jobs;
+  if (jobs > 1 || o3.clean) {
+    const dir = await mkdtemp5(path15.join(os12.tmpdir(), "pgferry-restore-"));
+    try {
+      const file = path15.join(dir, path15.basename(found.ref.key) || "backup.dump");
+      o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
+      await downloadVerified(o3.s3, found.ref, file, found.manifest, o3.signal);
+      return { ...await restoreFromPath({ ...o3, from: file }), location };
+    } finally {
+      await rm9(dir, { recursive: true, force: true });
+    }
+  }
+  const started2 = Date.now();
+  const { body } = await openObject(o3.s3, found.ref, o3.signal);
+  const meter = new HashMeter();
+  body.on("error", (e5) => meter.destroy(e5));
+  body.pipe(meter);
+  const { facts: archive, head } = await readArchiveFactsFromStream(meter, location);
+  const toc = archive.format === "tar" || archive.format === "custom" ? new TocPrefix(location, archive.format) : void 0;
+  const stream = Readable10.from(
+    (async function* () {
+      toc?.record(head);
+      yield head;
+      for await (const chunk of meter) {
+        toc?.record(chunk);
+        yield chunk;
+      }
+    })()
+  );
+  const wholeObjectMatches = async () => {
+    await finished3(stream);
+    checkDigest(found.ref, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
+  };
+  const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3).catch(
+    (error3) => {
+      body.destroy();
+      stream.destroy();
+      throw error3;
+    }
+  );
+  const restorePath = choice.path === "pg_restore" ? "script" : choice.path;
+  return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
+    o3.log.info(
+      `restoring ${location} into ${describeConnection(o3.to)} with ${formatVersion(client.version)}, streamed (one job, committed once the whole object's SHA-256 matched)`
+    );
+    const filtered = await applyArchive({
+      client,
+      path: restorePath,
+      archive,
+      input: { stream },
+      target: o3.to,
+      targetVersion: target.version,
+      jobs: 1,
+      options: { ...applyOptionsOf(o3), clean: false },
+      signal: o3.signal,
+      onProgress: o3.onProgress,
+      commitGate: wholeObjectMatches,
+      after: o3.sqlInTransaction,
+      epilogue: toc === void 0 ? void 0 : databasePropertiesSql({
+        entries: async () => toc.entries(o3.log),
+        target: o3.to,
+        options: propertyOptionsOf(o3),
+        log: o3.log
+      }),
+      label: `the restore script of ${location}`
+    });
+    const durationSeconds = (Date.now() - started2) / 1e3;
+    return {
+      target,
+      client,
+      choice,
+      archive,
+      path: restorePath,
+      jobs: 1,
+      createdDatabase,
+      filtered,
+      durationSeconds,
+      location
+    };
+  }).finally(() => body.destroy());
+}
+
+// core/jobs/commands/restore.ts
+async function runRestore(options, run3) {
+  const archive = options.archive;
+  await checkSqlAfterFiles(options.sqlAfter);
+  if (archive.kind === "file" && !existsSync5(archive.path))
+    throw new InputError("from", `${archive.path} does not exist`);
+  const globals = archive.kind === "file" ? globalsPath(archive.path) : void 0;
+  const withGlobals = globals !== void 0 && existsSync5(globals);
+  const sqlInTransaction = withGlobals ? void 0 : { files: options.sqlAfter, input: "sql-after" };
+  const common = { ...options, ...run3.hooks, sqlInTransaction, to: options.target };
+  const result = archive.kind === "s3" ? await restoreFromS3({
+    ...common,
+    s3: s3Client(options.s3),
+    settings: options.s3,
+    bucket: archive.bucket,
+    key: archive.key
+  }) : { ...await restoreFromPath({ ...common, from: archive.path }), location: archive.path };
+  if (globals && withGlobals) {
+    run3.ctx.log.info(`applying roles and tablespaces from ${globals}`);
+    const sql = await readFile3(globals, "utf8");
+    await applyGlobals(result.client, options.target, result.target.version, sql, run3.ctx.signal);
+    await runSqlAfter(result.client, options.target, options.sqlAfter, run3.ctx.signal);
+  }
+  return {
+    command: "restore",
+    ...clientFields(result.client),
+    serverVersion: result.target.versionText,
+    location: result.location,
+    format: result.archive.format,
+    archiveVersion: result.archive.archiveVersion,
+    durationSeconds: secondsSince(run3.started),
+    tocEntries: result.archive.tocEntries,
+    tables: await countDatabaseTables(options.target),
+    reason: result.choice.reason,
+    warnings: result.choice.warnings,
+    filtered: result.filtered
+  };
+}
+
+// core/jobs/run-job.ts
+async function runJob(options, ctx) {
+  const run3 = startRun(options, ctx);
+  switch (options.command) {
+    case "install":
+      return runInstall(options, run3);
+    case "dump":
+      return runDump(options, run3);
+    case "restore":
+      return runRestore(options, run3);
+    case "copy":
+      return runCopy(options, run3);
+    case "backup":
+      return runBackup(options, run3);
+  }
 }
 
 // core/outputs.ts
@@ -58749,6 +58754,35 @@ function didYouMean(name, known, otherwise) {
   const nearest = nearestName(name, known);
   return nearest === void 0 ? otherwise : `did you mean ${nearest}?`;
 }
+
+// core/option-rules.ts
+var schemaOnlyOrDataOnly = ({ content }, _o2, problems) => {
+  if (content.schemaOnly && content.dataOnly)
+    problems.add("data-only", "cannot be combined with schema-only");
+};
+var kmsKeyNeedsKms = ({ s3: s32 }, _o2, problems) => {
+  if (s32.kmsKeyId && s32.sse !== "aws:kms") problems.add("s3-kms-key-id", "needs s3-sse: aws:kms");
+};
+var dumpJobsFitFormat = (_p, o3, problems) => {
+  if (o3?.command === "dump") problems.collect(() => dumpJobs(o3.format, o3.jobs));
+};
+var s3DumpIsOneCustomObject = (_p, o3, problems) => {
+  if (o3?.command !== "dump" || o3.destination.kind !== "s3") return;
+  const { bucket, key } = o3.destination;
+  if (!key || key.endsWith("/"))
+    problems.add(
+      "to",
+      `s3://${bucket}/${key} is a prefix; a dump needs an object key (use backup for a prefix)`
+    );
+  if (o3.format !== "custom")
+    problems.add("format", `a dump streamed to S3 is written in the custom format, not ${o3.format}`);
+};
+var OPTION_RULES = [
+  schemaOnlyOrDataOnly,
+  kmsKeyNeedsKms,
+  dumpJobsFitFormat,
+  s3DumpIsOneCustomObject
+];
 
 // core/values.ts
 function parseBoolean2(raw, input2, fallback2) {
@@ -58941,127 +58975,223 @@ function isDatabase(text2) {
 function applies(spec, command5) {
   return spec.for === "all" || spec.for.includes(command5);
 }
-function parseJobOptions(get2, env2 = process.env) {
-  const problems = new InputProblems();
-  const raw = (name) => {
-    const v2 = get2(name);
+var InputReader = class {
+  constructor(get2, env2) {
+    this.get = get2;
+    this.env = env2;
+  }
+  get;
+  env;
+  problems = new InputProblems();
+  raw(name) {
+    const v2 = this.get(name);
     return v2 === void 0 || v2.trim() === "" ? void 0 : v2.trim();
-  };
-  const bool = (name, fallback2) => problems.collect(() => parseBoolean2(raw(name), name, fallback2)) ?? fallback2;
-  const commandText = raw("command");
-  const command5 = COMMANDS.find((c5) => c5 === commandText);
-  if (!command5) {
-    problems.add(
-      "command",
-      commandText === void 0 ? "is required; expected install, dump, restore, copy or backup" : `"${commandText}" is not a command; expected install, dump, restore, copy or backup`
-    );
-    problems.throwIfAny();
   }
-  const cmd = command5;
-  for (const spec of INPUTS) {
-    if (!applies(spec, cmd) && raw(spec.name) !== void 0 && spec.default !== raw(spec.name)) {
-      const where = spec.for === "all" ? "" : ` (it is for ${spec.for.join(", ")})`;
-      problems.add(spec.name, `does not apply to ${cmd}${where}`);
-    }
+  bool(name, fallback2) {
+    return this.problems.collect(() => parseBoolean2(this.raw(name), name, fallback2)) ?? fallback2;
   }
-  const options = {
-    command: cmd,
-    postgresVersion: problems.collect(() => parseVersionRequest(raw("postgres-version"))) ?? { kind: "auto" },
-    format: problems.collect(() => parseFormat(raw("format"))) ?? "custom",
-    compress: problems.collect(() => parseCompression(raw("compress"))) ?? "auto",
-    jobs: problems.collect(() => parseJobs(raw("jobs"))) ?? "auto",
-    schemas: splitList(raw("schemas")),
-    excludeSchemas: splitList(raw("exclude-schemas")),
-    tables: splitList(raw("tables")),
-    excludeTables: splitList(raw("exclude-tables")),
-    excludeTableData: splitList(raw("exclude-table-data")),
-    schemaOnly: bool("schema-only", false),
-    dataOnly: bool("data-only", false),
-    noOwner: bool("no-owner", false),
-    noPrivileges: bool("no-privileges", false),
-    globals: bool("globals", false),
-    clean: bool("clean", false),
-    swap: bool("swap", true),
-    confirm: raw("confirm"),
-    createDatabase: bool("create-database", true),
-    allowDowngrade: bool("allow-downgrade", false),
-    sqlAfter: splitList(raw("sql-after")),
-    verify: problems.collect(() => parseVerification(raw("verify"))) ?? "list",
-    sources: [],
-    extraArgs: problems.collect(() => splitExtraArgs(raw("extra-args"))) ?? [],
-    mirror: problems.collect(() => parseMirror(raw("mirror"))),
-    cache: bool("cache", true),
-    s3: {
-      endpoint: problems.collect(() => parseS3Endpoint(raw("s3-endpoint"))),
-      region: raw("s3-region"),
-      forcePathStyle: bool("s3-force-path-style", false),
-      sse: problems.collect(() => parseServerSideEncryption(raw("s3-sse"))),
-      kmsKeyId: raw("s3-kms-key-id")
-    }
-  };
-  if (options.schemaOnly && options.dataOnly)
-    problems.add("data-only", "cannot be combined with schema-only");
-  if (options.s3.kmsKeyId && options.s3.sse !== "aws:kms")
-    problems.add("s3-kms-key-id", "needs s3-sse: aws:kms");
-  const from = raw("from");
-  const to2 = raw("to");
-  const database = (name, value) => {
+  parsed(name, parse4, fallback2) {
+    return this.problems.collect(() => parse4(this.raw(name))) ?? fallback2;
+  }
+  list(name) {
+    return splitList(this.raw(name));
+  }
+  /** `from` or `to` as a database; undefined (and a problem) when missing or not one. */
+  database(name, value, cmd) {
     if (value === void 0) {
-      problems.add(name, `is required for ${cmd}; expected a postgres URL or conninfo`);
+      this.problems.add(name, `is required for ${cmd}; expected a postgres URL or conninfo`);
       return void 0;
     }
     if (!isDatabase(value)) {
-      problems.add(
+      this.problems.add(
         name,
         `${cmd} needs a database here, not a path; expected a postgres:// URL or conninfo such as "host=db dbname=app"`
       );
       return void 0;
     }
-    return problems.collect(() => parseConnection(value, name, env2));
-  };
-  const location = (name, value, what) => {
+    return this.problems.collect(() => parseConnection(value, name, this.env));
+  }
+  /** `from` or `to` as a file path or s3:// URI; undefined (and a problem) when missing or a database. */
+  location(name, cmd, what) {
+    const value = this.raw(name);
     if (value === void 0) {
-      problems.add(name, `is required for ${cmd}; expected ${what}`);
+      this.problems.add(name, `is required for ${cmd}; expected ${what}`);
       return void 0;
     }
     if (isDatabase(value)) {
-      problems.add(name, `${cmd} needs ${what} here, not a database`);
+      this.problems.add(name, `${cmd} needs ${what} here, not a database`);
       return void 0;
     }
-    return problems.collect(() => parseLocation(value, name));
-  };
-  switch (cmd) {
-    case "dump":
-      options.source = database("from", from);
-      options.destination = location("to", to2, "a file path or an s3:// URI");
-      break;
-    case "backup":
-      options.sources = (from ?? "").split("\n").map((line) => line.trim()).filter(Boolean).map((line) => database("from", line)).filter((spec) => spec !== void 0);
-      for (const spec of options.sources) {
-        const problem = databaseNameProblem(databaseName(spec));
-        if (problem) problems.add("from", problem);
-      }
-      if (from === void 0) database("from", from);
-      options.source = options.sources[0];
-      if (to2 !== void 0 && !isS3Uri(to2)) {
-        problems.add("to", `backup stores to S3; expected an s3://bucket/prefix/ URI, not "${to2}"`);
-      } else {
-        options.destination = location("to", to2, "an s3://bucket/prefix/ URI");
-      }
-      break;
-    case "restore":
-      options.archive = location("from", from, "an archive path, a .sql / .sql.gz file or an s3:// URI");
-      options.target = database("to", to2);
-      break;
-    case "copy":
-      options.source = database("from", from);
-      options.target = database("to", to2);
-      break;
-    case "install":
-      if (from !== void 0) options.source = database("from", from);
-      break;
+    return this.problems.collect(() => parseLocation(value, name));
   }
-  problems.throwIfAny();
+};
+function readCommand(r5) {
+  const text2 = r5.raw("command");
+  const command5 = COMMANDS.find((c5) => c5 === text2);
+  if (command5) return command5;
+  r5.problems.add(
+    "command",
+    text2 === void 0 ? "is required; expected install, dump, restore, copy or backup" : `"${text2}" is not a command; expected install, dump, restore, copy or backup`
+  );
+  return r5.problems.throwIfAny();
+}
+function refuseInapplicable(r5, cmd) {
+  for (const spec of INPUTS) {
+    const value = r5.raw(spec.name);
+    if (!applies(spec, cmd) && value !== void 0 && spec.default !== value) {
+      const where = spec.for === "all" ? "" : ` (it is for ${spec.for.join(", ")})`;
+      r5.problems.add(spec.name, `does not apply to ${cmd}${where}`);
+    }
+  }
+}
+function readParts(r5) {
+  return {
+    client: {
+      postgresVersion: r5.parsed("postgres-version", parseVersionRequest, { kind: "auto" }),
+      mirror: r5.parsed("mirror", parseMirror, void 0),
+      cache: r5.bool("cache", true)
+    },
+    content: {
+      schemaOnly: r5.bool("schema-only", false),
+      dataOnly: r5.bool("data-only", false),
+      noOwner: r5.bool("no-owner", false),
+      noPrivileges: r5.bool("no-privileges", false)
+    },
+    filters: {
+      schemas: r5.list("schemas"),
+      excludeSchemas: r5.list("exclude-schemas"),
+      tables: r5.list("tables"),
+      excludeTables: r5.list("exclude-tables"),
+      excludeTableData: r5.list("exclude-table-data")
+    },
+    archive: {
+      format: r5.parsed("format", parseFormat, "custom"),
+      compress: r5.parsed("compress", parseCompression, "auto")
+    },
+    tool: {
+      jobs: r5.parsed("jobs", parseJobs, "auto"),
+      extraArgs: r5.parsed("extra-args", splitExtraArgs, [])
+    },
+    guards: {
+      clean: r5.bool("clean", false),
+      swap: r5.bool("swap", true),
+      confirm: r5.raw("confirm"),
+      createDatabase: r5.bool("create-database", true),
+      allowDowngrade: r5.bool("allow-downgrade", false),
+      sqlAfter: r5.list("sql-after")
+    },
+    s3: {
+      endpoint: r5.parsed("s3-endpoint", parseS3Endpoint, void 0),
+      region: r5.raw("s3-region"),
+      forcePathStyle: r5.bool("s3-force-path-style", false),
+      sse: r5.parsed("s3-sse", parseServerSideEncryption, void 0),
+      kmsKeyId: r5.raw("s3-kms-key-id")
+    },
+    globals: r5.bool("globals", false),
+    verify: r5.parsed("verify", parseVerification, "list")
+  };
+}
+function backupSources(r5) {
+  const from = r5.raw("from");
+  if (from === void 0) {
+    r5.database("from", from, "backup");
+    return [];
+  }
+  const sources = from.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => r5.database("from", line, "backup")).filter((spec) => spec !== void 0);
+  for (const spec of sources) {
+    const problem = databaseNameProblem(databaseName(spec));
+    if (problem) r5.problems.add("from", problem);
+  }
+  return sources;
+}
+function backupDestination(r5) {
+  const to2 = r5.raw("to");
+  if (to2 !== void 0 && !isS3Uri(to2)) {
+    r5.problems.add("to", `backup stores to S3; expected an s3://bucket/prefix/ URI, not "${to2}"`);
+    return void 0;
+  }
+  const location = r5.location("to", "backup", "an s3://bucket/prefix/ URI");
+  return location?.kind === "s3" ? location : void 0;
+}
+function assemble(r5, cmd, p4) {
+  const client = p4.client;
+  switch (cmd) {
+    case "install": {
+      const from = r5.raw("from");
+      return {
+        command: cmd,
+        ...client,
+        source: from === void 0 ? void 0 : r5.database("from", from, cmd)
+      };
+    }
+    case "dump": {
+      const source = r5.database("from", r5.raw("from"), cmd);
+      const destination = r5.location("to", cmd, "a file path or an s3:// URI");
+      if (!source || !destination) return void 0;
+      const { globals, s3: s32 } = p4;
+      return {
+        command: cmd,
+        ...client,
+        ...p4.content,
+        ...p4.archive,
+        ...p4.tool,
+        ...p4.filters,
+        source,
+        destination,
+        globals,
+        s3: s32
+      };
+    }
+    case "restore": {
+      const archive = r5.location("from", cmd, "an archive path, a .sql / .sql.gz file or an s3:// URI");
+      const target = r5.database("to", r5.raw("to"), cmd);
+      if (!archive || !target) return void 0;
+      return { command: cmd, ...client, ...p4.content, ...p4.guards, ...p4.tool, archive, target, s3: p4.s3 };
+    }
+    case "copy": {
+      const source = r5.database("from", r5.raw("from"), cmd);
+      const target = r5.database("to", r5.raw("to"), cmd);
+      if (!source || !target) return void 0;
+      const globals = p4.globals;
+      return {
+        command: cmd,
+        ...client,
+        ...p4.content,
+        ...p4.guards,
+        ...p4.tool,
+        ...p4.filters,
+        source,
+        target,
+        globals
+      };
+    }
+    case "backup": {
+      const sources = backupSources(r5);
+      const destination = backupDestination(r5);
+      if (!sources.length || !destination) return void 0;
+      const { verify, s3: s32 } = p4;
+      return {
+        command: cmd,
+        ...client,
+        ...p4.content,
+        ...p4.archive,
+        ...p4.filters,
+        sources,
+        destination,
+        verify,
+        s3: s32
+      };
+    }
+  }
+}
+function parseJobOptions(get2, env2 = process.env) {
+  const r5 = new InputReader(get2, env2);
+  const cmd = readCommand(r5);
+  refuseInapplicable(r5, cmd);
+  const parts = readParts(r5);
+  const options = assemble(r5, cmd, parts);
+  for (const rule of OPTION_RULES) rule(parts, options, r5.problems);
+  r5.problems.throwIfAny();
   return options;
 }
 
@@ -59117,9 +59247,21 @@ function mib(bytes) {
   return bytes === void 0 ? void 0 : `${(bytes / 1048576).toFixed(1)} MiB (${bytes} bytes)`;
 }
 function endpoints(options) {
-  const from = options.source ? describeConnection(options.source) : options.archive && formatLocation(options.archive);
-  const to2 = options.target ? describeConnection(options.target) : options.destination && formatLocation(options.destination);
-  return { from, to: to2 };
+  switch (options.command) {
+    case "install":
+      return { from: options.source && describeConnection(options.source) };
+    case "dump":
+      return { from: describeConnection(options.source), to: formatLocation(options.destination) };
+    case "restore":
+      return { from: formatLocation(options.archive), to: describeConnection(options.target) };
+    case "copy":
+      return { from: describeConnection(options.source), to: describeConnection(options.target) };
+    case "backup":
+      return {
+        from: options.sources[0] && describeConnection(options.sources[0]),
+        to: formatLocation(options.destination)
+      };
+  }
 }
 async function writeSummary(options, report) {
   const { from, to: to2 } = endpoints(options);
@@ -59188,21 +59330,21 @@ var __awaiter5 = function(thisArg, _arguments, P2, generator) {
 };
 var IS_WINDOWS3 = process.platform === "win32";
 var IS_MAC = process.platform === "darwin";
-function cacheDir(sourceDir, tool, version2, arch3) {
+function cacheDir(sourceDir, tool, version, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
-    version2 = semver2.clean(version2) || version2;
+    version = semver2.clean(version) || version;
     arch3 = arch3 || os13.arch();
-    debug(`Caching tool ${tool} ${version2} ${arch3}`);
+    debug(`Caching tool ${tool} ${version} ${arch3}`);
     debug(`source dir: ${sourceDir}`);
     if (!fs4.statSync(sourceDir).isDirectory()) {
       throw new Error("sourceDir is not a directory");
     }
-    const destPath = yield _createToolPath(tool, version2, arch3);
+    const destPath = yield _createToolPath(tool, version, arch3);
     for (const itemName of fs4.readdirSync(sourceDir)) {
       const s4 = path16.join(sourceDir, itemName);
       yield cp(s4, destPath, { recursive: true });
     }
-    _completeToolPath(tool, version2, arch3);
+    _completeToolPath(tool, version, arch3);
     return destPath;
   });
 }
@@ -59250,9 +59392,9 @@ function findAllVersions(toolName, arch3) {
   }
   return versions2;
 }
-function _createToolPath(tool, version2, arch3) {
+function _createToolPath(tool, version, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
-    const folderPath = path16.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
+    const folderPath = path16.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
     debug(`destination ${folderPath}`);
     const markerPath = `${folderPath}.complete`;
     yield rmRF(folderPath);
@@ -59261,8 +59403,8 @@ function _createToolPath(tool, version2, arch3) {
     return folderPath;
   });
 }
-function _completeToolPath(tool, version2, arch3) {
-  const folderPath = path16.join(_getCacheDirectory(), tool, semver2.clean(version2) || version2, arch3 || "");
+function _completeToolPath(tool, version, arch3) {
+  const folderPath = path16.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
   const markerPath = `${folderPath}.complete`;
   fs4.writeFileSync(markerPath, "");
   debug("finished caching tool");
@@ -59275,7 +59417,7 @@ function isExplicitVersion(versionSpec) {
   return valid2;
 }
 function evaluateVersions(versions2, versionSpec) {
-  let version2 = "";
+  let version = "";
   debug(`evaluating ${versions2.length} versions`);
   versions2 = versions2.sort((a5, b6) => {
     if (semver2.gt(a5, b6)) {
@@ -59287,16 +59429,16 @@ function evaluateVersions(versions2, versionSpec) {
     const potential = versions2[i5];
     const satisfied = semver2.satisfies(potential, versionSpec);
     if (satisfied) {
-      version2 = potential;
+      version = potential;
       break;
     }
   }
-  if (version2) {
-    debug(`matched: ${version2}`);
+  if (version) {
+    debug(`matched: ${version}`);
   } else {
     debug("match not found");
   }
-  return version2;
+  return version;
 }
 function _getCacheDirectory() {
   const cacheDirectory = process.env["RUNNER_TOOL_CACHE"] || "";
@@ -59313,14 +59455,14 @@ var ToolCacheStore = class {
   async versions(target) {
     return findAllVersions(TOOL, target);
   }
-  binDir(version2, target) {
-    return path17.join(find(TOOL, version2, target), "bin");
+  binDir(version, target) {
+    return path17.join(find(TOOL, version, target), "bin");
   }
   async workDir() {
     return mkdtemp6(path17.join(process.env.RUNNER_TEMP || os14.tmpdir(), "pgferry-client-"));
   }
-  async commit(extracted, version2, target) {
-    const dir = await cacheDir(extracted, TOOL, version2, target);
+  async commit(extracted, version, target) {
+    const dir = await cacheDir(extracted, TOOL, version, target);
     return path17.join(dir, "bin");
   }
 };

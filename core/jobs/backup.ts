@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { PgferryError } from '../errors.js';
 import type { JobHooks } from './job-hooks.js';
-import type { S3Settings } from '../options.js';
+import type { S3Settings } from '../storage/s3-settings.js';
 import type { CompressionSpec } from '../pg/compression.js';
 import type { ClientTools } from '../pg/client-tools.js';
 import { toolPath } from '../pg/client-tools.js';

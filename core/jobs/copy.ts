@@ -31,7 +31,8 @@ import { databasePropertiesSql, propertyOptionsOf, TocPrefix } from './database-
 import { readTocEntries } from '../pg/archive-toc.js';
 import { dumpToPath } from './dump.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
-import { restoreJobs, withSqlAfter } from './restore.js';
+import { restoreJobs } from './parallelism.js';
+import { withSqlAfter } from './restore.js';
 import { prepareSwap, replaceBySwap } from './replace-by-swap.js';
 import { BEFORE_SWAP, runSqlAfter } from './sql-after.js';
 import { SwapWouldLose, swapKeepsMeaning } from './swap-keeps-meaning.js';

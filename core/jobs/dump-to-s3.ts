@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { S3Settings } from '../options.js';
+import type { S3Settings } from '../storage/s3-settings.js';
 import { readArchiveFactsFromBuffer, type ArchiveFacts } from '../pg/archive.js';
 import type { ClientTools } from '../pg/client-tools.js';
 import { resolveCompression, type CompressionSpec } from '../pg/compression.js';

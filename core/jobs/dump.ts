@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { readArchiveFacts, type ArchiveFacts } from '../pg/archive.js';
@@ -11,6 +10,7 @@ import { resolveCompression, type CompressionSpec } from '../pg/compression.js';
 import { connectionEnv, describeConnection, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import { chooseDumpClient, type ClientChoice } from '../pg/policy.js';
 import { dumpSelection, type DumpSelection } from './dump-selection.js';
+import { dumpJobs } from './parallelism.js';
 import type { JobHooks } from './job-hooks.js';
 import { runTool } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
@@ -93,6 +93,8 @@ async function makePrivate(temp: string, format: DumpFormat): Promise<void> {
 export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
   const started = Date.now();
   await checkDestination(o.to, o.format);
+  // Before anything is provisioned: a count the format cannot honour is refused.
+  const jobs = dumpJobs(o.format, o.jobs);
   const server = await serverFacts(o.from, 'from');
   const choice = await chooseDumpClient(server.version, o.postgresVersion, o.catalog);
   choice.warnings.forEach((w) => o.log.warn(w));
@@ -102,13 +104,6 @@ export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
   );
 
   const compression = resolveCompression(o.compress, client.version.major, o.format);
-  const jobs = o.format === 'directory' ? (o.jobs === 'auto' ? defaultJobs() : o.jobs) : 1;
-  if (o.format !== 'directory' && typeof o.jobs === 'number' && o.jobs > 1) {
-    throw new InputError(
-      'jobs',
-      `${o.jobs} parallel jobs need the directory format; the ${o.format} format dumps with one job`,
-    );
-  }
   const temp = path.join(
     path.dirname(path.resolve(o.to)),
     `.${path.basename(o.to)}.pgferry-${randomBytes(4).toString('hex')}`,
@@ -153,9 +148,4 @@ export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
     archive,
     durationSeconds: (Date.now() - started) / 1000,
   };
-}
-
-/** `jobs: auto`: one job per CPU. */
-export function defaultJobs(): number {
-  return Math.max(1, os.availableParallelism());
 }

@@ -84,3 +84,8 @@ export async function applyGlobals(
     signal,
   });
 }
+
+/** A dump's roles and tablespaces travel beside it, and a restore applies them first. */
+export function globalsPath(archive: string): string {
+  return `${archive}.globals.sql`;
+}

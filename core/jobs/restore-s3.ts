@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { InputError, PgferryError } from '../errors.js';
-import type { S3Settings } from '../options.js';
+import type { S3Settings } from '../storage/s3-settings.js';
 import { readArchiveFactsFromStream } from '../pg/archive.js';
 import { describeConnection } from '../pg/connection.js';
 import { formatVersion } from '../pg/version.js';
@@ -23,7 +23,7 @@ import { getJson, NotJsonError, type Manifest } from '../storage/manifest.js';
 import { explainS3Error } from '../storage/s3-client.js';
 import { applyArchive, applyOptionsOf } from './apply-archive.js';
 import { databasePropertiesSql, propertyOptionsOf, TocPrefix } from './database-properties.js';
-import { defaultJobs } from './dump.js';
+import { defaultJobs } from './parallelism.js';
 import { prepareRestore, restoreFromPath, type RestoreOptions, type RestoreResult } from './restore.js';
 import { undoCreatedOnFailure } from '../pg/target-database.js';
 

@@ -22,7 +22,7 @@ import { readTocEntries, type TocEntry } from '../pg/archive-toc.js';
 import { checkTablesPresent, prepareSwap, replaceBySwap } from './replace-by-swap.js';
 import { BEFORE_SWAP, runSqlAfter } from './sql-after.js';
 import { SwapWouldLose, swapKeepsMeaning } from './swap-keeps-meaning.js';
-import { defaultJobs } from './dump.js';
+import { refuseRestoreJobs, restoreJobs } from './parallelism.js';
 import { undoOnFailure, undoPlanOf } from './undo-new-objects.js';
 
 export interface RestoreOptions extends ApplyOptions, JobHooks {
@@ -59,59 +59,6 @@ export interface RestoreResult {
   /** Session settings and meta-commands dropped on the script path, e.g. `transaction_timeout (1×)`. */
   filtered: string[];
   durationSeconds: number;
-}
-
-export interface JobsChoice {
-  jobs: number;
-  /** Set when the archive, not the path, kept the restore to one job: why, in words. */
-  reason?: string;
-}
-
-/**
- * Parallel restore needs a seekable custom file or a directory archive, on the direct path. A
- * custom archive must also record its data offsets: without them (pg_dump wrote to a pipe, as
- * every S3 backup does) each pg_restore worker reads the file in order looking for its table,
- * and pg_restore 18 then applied a partitioned parent's NOT VALID NOT NULL constraint before a
- * partition's rows were in. Such an archive gets one job; so does one whose TOC was not read.
- */
-export function restoreJobs(
-  archive: ArchiveFacts,
-  path: RestorePath,
-  jobs: number | 'auto',
-  seekable: boolean,
-  /** The target database was there before the restore: jobs: auto takes one transaction there. */
-  intoExisting = false,
-): JobsChoice {
-  const parallelOk =
-    seekable && path === 'pg_restore' && (archive.format === 'custom' || archive.format === 'directory');
-  if (!parallelOk) return { jobs: 1 };
-  const wanted = jobs === 'auto' ? defaultJobs() : jobs;
-  if (
-    wanted > 1 &&
-    archive.format === 'custom' &&
-    archive.dataOffsets !== 'set' &&
-    archive.dataOffsets !== 'none'
-  ) {
-    const why =
-      archive.dataOffsets === 'unset'
-        ? 'its table of contents records no data offsets (pg_dump wrote it to a pipe, as S3 backups are written), so pg_restore -j cannot seek to the data'
-        : 'its table of contents was not read for data offsets';
-    return {
-      jobs: 1,
-      reason: `one job instead of ${jobs === 'auto' ? `${wanted} (jobs: auto)` : `jobs: ${jobs}`}: ${why}`,
-    };
-  }
-  // Given by number, parallel jobs into an existing database are undone on failure
-  // (undo-new-objects.ts); auto keeps the one transaction, which also hides the restore until it commits.
-  if (wanted > 1 && intoExisting && jobs === 'auto') {
-    const why =
-      'the target database existed before this restore, and a one-job restore runs in one transaction there (nothing is seen until it commits; a failure leaves it as it was)';
-    return {
-      jobs: 1,
-      reason: `one job instead of ${wanted} (jobs: auto): ${why}; give jobs to restore in parallel (a failure then drops every object it made)`,
-    };
-  }
-  return { jobs: wanted };
 }
 
 /**
@@ -226,6 +173,7 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
     .catch((error: unknown) => {
       throw error instanceof PgferryError ? new InputError('from', error.message) : error;
     });
+  refuseRestoreJobs(archive.format, o.jobs);
   const swapEntries = await swapArchiveEntries(archive, o.from, o);
   if (swapEntries) return restoreBySwap(archive, swapEntries, o, started);
   const prepared = await prepareRestore(archive, o);

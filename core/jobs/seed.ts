@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InputError } from '../errors.js';
-import type { S3Settings } from '../options.js';
+import type { S3Settings } from '../storage/s3-settings.js';
 import { databaseName, describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { isSameDatabase } from '../pg/same-database.js';
 import { connect } from '../pg/server.js';

@@ -210,16 +210,6 @@ export function pgDumpallArgs(o: DumpallArgsOptions): string[] {
   return finish(argv, o.extraArgs, 'pg_dumpall');
 }
 
-/** Parses `jobs`: `auto` (also when empty) or a whole number of at least 1. */
-export function parseJobs(raw: string | undefined, input = 'jobs'): number | 'auto' {
-  const text = (raw ?? '').trim();
-  if (text === '' || text.toLowerCase() === 'auto') return 'auto';
-  const jobs = /^\d{1,6}$/.test(text) ? Number(text) : 0;
-  if (jobs < 1)
-    throw new InputError(input, `"${text}" is not a job count; expected auto or a whole number ≥ 1`);
-  return jobs;
-}
-
 function checkJobs(jobs: number | undefined): number {
   if (jobs === undefined) return 1;
   if (!Number.isSafeInteger(jobs) || jobs < 1) {

@@ -125,6 +125,9 @@ const RESERVED: readonly Reserved[] = [
   { short: 'U', long: 'username', why: CONNECTION },
   { short: 'f', long: 'file', why: 'names the file pgferry writes or reads itself' },
   { short: 'F', long: 'format', why: 'use the format input instead' },
+  // Set by their own inputs: given twice, the tool would quietly take whichever came last.
+  { short: 'Z', long: 'compress', why: 'use the compress input instead' },
+  { short: 'j', long: 'jobs', why: 'use the jobs input instead' },
 ];
 
 /** psql's -F is its field separator and it has no --format; pg_dumpall connects with -l/--database. */

@@ -2,7 +2,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PgferryError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { S3Settings } from '../options.js';
+import type { S3Settings } from './s3-settings.js';
 import { CREATE_ONLY, WriteConflictError, type WriteCondition } from './conditional-write.js';
 import { getJson, getTextVersion, putJson, type LatestPointer, type ObjectManifest } from './manifest.js';
 

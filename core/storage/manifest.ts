@@ -5,7 +5,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { PgferryError } from '../errors.js';
-import type { S3Settings } from '../options.js';
+import type { S3Settings } from './s3-settings.js';
 import { conditionalFailure, conditionParams, type WriteCondition } from './conditional-write.js';
 import { explainS3Error } from './s3-client.js';
 

@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { PgferryError } from '../errors.js';
 import { formatMs, networkLimits } from '../network-limits.js';
-import type { S3Settings } from '../options.js';
+import type { S3Settings } from './s3-settings.js';
 
 /**
  * An S3 client from the `s3-*` inputs; credentials come from the standard AWS chain (environment,

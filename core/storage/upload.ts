@@ -3,7 +3,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { KnockOnError } from '../pg/run.js';
-import type { S3Settings } from '../options.js';
+import type { S3Settings } from './s3-settings.js';
 import { conditionalFailure, CREATE_ONLY, type WriteCondition } from './conditional-write.js';
 import { explainS3Error } from './s3-client.js';
 

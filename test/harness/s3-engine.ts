@@ -1,6 +1,6 @@
 import type { BackupOptions } from '../../core/jobs/backup.js';
 import { RecordingLogger } from '../../core/log.js';
-import type { S3Settings } from '../../core/options.js';
+import type { S3Settings } from '../../core/storage/s3-settings.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { s3Client } from '../../core/storage/s3-client.js';
 import { catalog } from './engine.js';

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
-import { defaultJobs } from '../../core/jobs/dump.js';
+import { defaultJobs } from '../../core/jobs/parallelism.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import type { ClientTools } from '../../core/pg/client-tools.js';
 import { parseConnection } from '../../core/pg/connection.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { RecordingLogger } from '../../core/log.js';
 import { backupDatabase } from '../../core/jobs/backup.js';
-import { defaultJobs } from '../../core/jobs/dump.js';
+import { defaultJobs } from '../../core/jobs/parallelism.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { readDataOffsets, readTocEntries } from '../../core/pg/archive-toc.js';

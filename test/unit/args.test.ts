@@ -1,5 +1,5 @@
+import { parseJobs } from '../../core/jobs/parallelism.js';
 import {
-  parseJobs,
   pgDumpallArgs,
   pgDumpArgs,
   pgRestoreArgs,

@@ -94,7 +94,7 @@ describe('the CLI and the Action (parseJobOptions)', () => {
   it('takes the name libpq would use when the URL names none (the user), and checks it', () => {
     expect(problemsOf(backup('postgres://..@db'))).toEqual([expect.stringMatching(/^from: database "\.\."/)]);
     const ok = backup('postgres://app@db')();
-    expect(ok.sources).toHaveLength(1);
+    expect(ok.command === 'backup' && ok.sources).toHaveLength(1);
   });
 
   it('leaves dump, restore and copy targets alone: their names become no keys', () => {
@@ -102,7 +102,7 @@ describe('the CLI and the Action (parseJobOptions)', () => {
       (name) => ({ command: 'copy', from: 'postgres://u@db/my%20db', to: 'postgres://u@db2/a%2Fb' })[name],
       {},
     );
-    expect(o.target?.params.dbname).toBe('a/b');
+    expect(o.command === 'copy' && o.target.params.dbname).toBe('a/b');
   });
 });
 

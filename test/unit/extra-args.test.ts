@@ -143,6 +143,11 @@ describe('extra arguments pgferry controls', () => {
     ['-f /tmp/x', '-f/--file'],
     ['--format=plain', '-F/--format use the format input instead'],
     ['-Fc', '-F/--format'],
+    // Beside the compress and jobs inputs, the tool would take whichever came last.
+    ['--compress=9', '-Z/--compress use the compress input instead'],
+    ['-Z 9', '-Z/--compress'],
+    ['--jobs 4', '-j/--jobs use the jobs input instead'],
+    ['-j4', '-j/--jobs'],
   ])('refuses %s', (raw, message) => {
     const text = problem(() => splitExtraArgs(raw));
     expect(text).toMatch(/^extra-args: /);
@@ -164,11 +169,11 @@ describe('extra arguments pgferry controls', () => {
       '--table=-W',
       '--exclude-schema=pg_temp_1',
     ]);
-    expect(splitExtraArgs('--no-password --jobs 4 -Z 9 --section pre-data')).toEqual([
+    expect(splitExtraArgs('--no-password --lock-wait-timeout 4 -n 9 --section pre-data')).toEqual([
       '--no-password',
-      '--jobs',
+      '--lock-wait-timeout',
       '4',
-      '-Z',
+      '-n',
       '9',
       '--section',
       'pre-data',

@@ -13,6 +13,7 @@ describe('the input table', () => {
       's3-sse': 'aws:kms',
       's3-kms-key-id': 'alias/backups',
     });
+    if (o.command !== 'backup') throw new Error(`parsed as ${o.command}`);
     expect(o.sources.map((s) => s.params.dbname)).toEqual(['app', 'billing']);
     expect(o.destination).toEqual({ kind: 's3', bucket: 'dr-bucket', key: 'nightly/' });
     expect(o.verify).toBe('restore');

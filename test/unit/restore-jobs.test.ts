@@ -1,5 +1,4 @@
-import { defaultJobs } from '../../core/jobs/dump.js';
-import { restoreJobs } from '../../core/jobs/restore.js';
+import { defaultJobs, refuseRestoreJobs, restoreJobs } from '../../core/jobs/parallelism.js';
 import type { ArchiveFacts } from '../../core/pg/archive.js';
 
 const custom = (dataOffsets?: ArchiveFacts['dataOffsets']): ArchiveFacts => ({
@@ -28,9 +27,28 @@ describe('restoreJobs', () => {
 
   it('says nothing when one job was all there was to give', () => {
     expect(restoreJobs(custom('unset'), 'pg_restore', 1, true)).toEqual({ jobs: 1 });
-    expect(restoreJobs(custom('unset'), 'script', 4, true)).toEqual({ jobs: 1 });
+    expect(restoreJobs(custom('unset'), 'script', 'auto', true)).toEqual({ jobs: 1 });
     expect(restoreJobs(custom('set'), 'pg_restore', 4, false)).toEqual({ jobs: 1 });
-    expect(restoreJobs({ format: 'tar', compression: 'none' }, 'pg_restore', 4, true)).toEqual({ jobs: 1 });
+    expect(restoreJobs({ format: 'tar', compression: 'none' }, 'pg_restore', 'auto', true)).toEqual({
+      jobs: 1,
+    });
+  });
+
+  it('says why a count that was given became one job on the script path', () => {
+    const script = restoreJobs(custom('set'), 'script', 4, true);
+    expect(script.jobs).toBe(1);
+    expect(script.reason).toMatch(
+      /^one job instead of jobs: 4: this restore runs as one script through psql/,
+    );
+  });
+
+  it('refuses a count the format cannot honour (tar, plain), naming jobs and the format', () => {
+    for (const format of ['tar', 'plain'] as const)
+      expect(() => restoreJobs({ format, compression: 'none' }, 'pg_restore', 4, true)).toThrow(
+        /^jobs: 4 parallel jobs need a custom or directory archive; (a plain dump|pg_restore reads a tar)/,
+      );
+    expect(() => refuseRestoreJobs('plain', 1)).not.toThrow();
+    expect(() => refuseRestoreJobs('custom', 8)).not.toThrow();
   });
 
   it('leaves directory archives, which hold a file per table, parallel', () => {

@@ -1,0 +1,57 @@
+import type { Logger } from '../../log.js';
+import type { ClientTools } from '../../pg/client-tools.js';
+import type { ClientStore } from '../../pg/client-store.js';
+import { ClientCatalog } from '../../pg/provision.js';
+import type { Progress } from '../../pg/run.js';
+import { formatVersion } from '../../pg/version.js';
+import type { ClientOptions } from '../../options.js';
+import type { JobReport } from '../report.js';
+
+/** What the front end gives a run besides its options: where to log, stop, report progress, cache. */
+export interface JobContext {
+  log: Logger;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** The Action's tool cache; elsewhere the default cache directory. */
+  store?: ClientStore;
+  cacheDir?: string;
+  /** Explicit client bin directory (PGFERRY_BIN_DIR). */
+  binDir?: string;
+  /** GitHub token for the releases API. */
+  token?: string;
+}
+
+/** One run of a command: its context, the client catalog and when it started. */
+export interface CommandRun {
+  ctx: JobContext;
+  catalog: ClientCatalog;
+  started: number;
+  /** The engine's hooks every job takes. */
+  hooks: { catalog: ClientCatalog; log: Logger; signal?: AbortSignal; onProgress?: (p: Progress) => void };
+}
+
+export function startRun(options: ClientOptions, ctx: JobContext): CommandRun {
+  const catalog = new ClientCatalog({
+    log: ctx.log,
+    mirror: options.mirror,
+    cache: options.cache,
+    cacheDir: ctx.cacheDir,
+    store: ctx.store,
+    binDir: ctx.binDir,
+    token: ctx.token,
+    signal: ctx.signal,
+  });
+  const hooks = { catalog, log: ctx.log, signal: ctx.signal, onProgress: ctx.onProgress };
+  return { ctx, catalog, started: Date.now(), hooks };
+}
+
+export function secondsSince(started: number): number {
+  return (Date.now() - started) / 1000;
+}
+
+/** The report fields every command has about its client. */
+export function clientFields(
+  tools: ClientTools,
+): Pick<JobReport, 'clientVersion' | 'clientSource' | 'binDir'> {
+  return { clientVersion: formatVersion(tools.version), clientSource: tools.source, binDir: tools.binDir };
+}

@@ -1,0 +1,22 @@
+import type { CopyJob } from '../../options.js';
+import { copyDatabase } from '../copy.js';
+import { countDatabaseTables, type JobReport } from '../report.js';
+import { checkSqlAfterFiles } from '../sql-after.js';
+import { clientFields, secondsSince, type CommandRun } from './context.js';
+
+/** copy: one database into another, on the same server or across majors. */
+export async function runCopy(options: CopyJob, run: CommandRun): Promise<JobReport> {
+  await checkSqlAfterFiles(options.sqlAfter);
+  const result = await copyDatabase({ ...options, ...run.hooks, from: options.source, to: options.target });
+  return {
+    command: 'copy',
+    ...clientFields(result.restore.client),
+    serverVersion: result.target.versionText,
+    format: 'custom',
+    durationSeconds: secondsSince(run.started),
+    tables: await countDatabaseTables(options.target),
+    reason: `dump: ${result.dump.choice.reason}; restore: ${result.restore.choice.reason}`,
+    warnings: [...result.dump.choice.warnings, ...result.restore.choice.warnings],
+    filtered: result.filtered,
+  };
+}

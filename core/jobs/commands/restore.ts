@@ -1,0 +1,56 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { InputError } from '../../errors.js';
+import type { RestoreJob } from '../../options.js';
+import { s3Client } from '../../storage/s3-client.js';
+import { applyGlobals, globalsPath } from '../globals.js';
+import { countDatabaseTables, type JobReport } from '../report.js';
+import { restoreFromS3 } from '../restore-s3.js';
+import { restoreFromPath } from '../restore.js';
+import { checkSqlAfterFiles, runSqlAfter } from '../sql-after.js';
+import { clientFields, secondsSince, type CommandRun } from './context.js';
+
+/**
+ * restore: from a file (with the roles of a globals file beside it applied after) or from S3. The
+ * SQL after commits with the restore, unless roles from a globals file must come in between.
+ */
+export async function runRestore(options: RestoreJob, run: CommandRun): Promise<JobReport> {
+  const archive = options.archive;
+  await checkSqlAfterFiles(options.sqlAfter);
+  if (archive.kind === 'file' && !existsSync(archive.path))
+    throw new InputError('from', `${archive.path} does not exist`);
+  const globals = archive.kind === 'file' ? globalsPath(archive.path) : undefined;
+  const withGlobals = globals !== undefined && existsSync(globals);
+  const sqlInTransaction = withGlobals ? undefined : { files: options.sqlAfter, input: 'sql-after' };
+  const common = { ...options, ...run.hooks, sqlInTransaction, to: options.target };
+  const result =
+    archive.kind === 's3'
+      ? await restoreFromS3({
+          ...common,
+          s3: s3Client(options.s3),
+          settings: options.s3,
+          bucket: archive.bucket,
+          key: archive.key,
+        })
+      : { ...(await restoreFromPath({ ...common, from: archive.path })), location: archive.path };
+  if (globals && withGlobals) {
+    run.ctx.log.info(`applying roles and tablespaces from ${globals}`);
+    const sql = await readFile(globals, 'utf8');
+    await applyGlobals(result.client, options.target, result.target.version, sql, run.ctx.signal);
+    await runSqlAfter(result.client, options.target, options.sqlAfter, run.ctx.signal);
+  }
+  return {
+    command: 'restore',
+    ...clientFields(result.client),
+    serverVersion: result.target.versionText,
+    location: result.location,
+    format: result.archive.format,
+    archiveVersion: result.archive.archiveVersion,
+    durationSeconds: secondsSince(run.started),
+    tocEntries: result.archive.tocEntries,
+    tables: await countDatabaseTables(options.target),
+    reason: result.choice.reason,
+    warnings: result.choice.warnings,
+    filtered: result.filtered,
+  };
+}
