@@ -93,6 +93,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {
     interrupted = true;
     process.stderr.write(`\ndemo: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}; cleaning up…\n`);
+    // A signal handler cannot be awaited; the process exits once cleanup has settled either way.
     void cleanup().finally(() => process.exit(130));
   });
 

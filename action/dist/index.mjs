@@ -49845,28 +49845,7 @@ async function movePointer(r5) {
   );
 }
 
-// core/pg/archive.ts
-import { open as open2, readdir as readdir2, stat as stat2 } from "node:fs/promises";
-import path5 from "node:path";
-import zlib2 from "node:zlib";
-var READ_CHUNK = 64 * 1024;
-var MAX_HEAD = 1024 * 1024;
-var MAX_HEADER_STRING = 64 * 1024;
-var PLAIN_TEXT_WANTED = 16 * 1024;
-var MAX_INFLATE = 4 * 1024 * 1024;
-var MIN_SNIFF = 512;
-var TAR_BLOCK = 512;
-var MAGIC = Buffer.from("PGDMP", "latin1");
-var FORMAT_BYTES = {
-  1: "custom",
-  2: "files",
-  3: "tar",
-  4: "null",
-  5: "directory"
-};
-var ARCH_CUSTOM = 1;
-var ARCH_TAR = 3;
-var ALGORITHMS = ["none", "gzip", "lz4", "zstd"];
+// core/pg/archive/versions.ts
 var MAX_ARCHIVE_VERSION = {
   12: "1.14",
   13: "1.14",
@@ -49875,14 +49854,6 @@ var MAX_ARCHIVE_VERSION = {
   16: "1.15",
   17: "1.16",
   18: "1.16"
-};
-var OTHER_COMPRESSIONS = [
-  { magic: [40, 181, 47, 253], name: "zstd", tool: "zstd -d" },
-  { magic: [4, 34, 77, 24], name: "lz4", tool: "lz4 -d" },
-  { magic: [253, 55, 122, 88, 90, 0], name: "xz", tool: "xz -d" },
-  { magic: [66, 90, 104], name: "bzip2", tool: "bzip2 -d" }
-];
-var OutOfBytes = class extends Error {
 };
 function maxArchiveVersionForMajor(major) {
   const version = MAX_ARCHIVE_VERSION[major];
@@ -49913,62 +49884,28 @@ function lowestMajorReading(archiveVersion) {
     (major) => compareArchiveVersions(archiveVersion, maxArchiveVersionForMajor(major)) <= 0
   );
 }
-function readArchiveFactsFromBuffer(head, hint) {
-  const facts = sniff(head, hint ?? {}, true);
-  if (!facts) throw new PgferryError("internal: a final sniff did not decide");
-  return facts;
-}
-function sniff(head, hint, final) {
-  const name = hint.name ?? "the dump";
-  if (!final && head.length < MIN_SNIFF) return void 0;
-  try {
-    return classify(head, hint, name, final);
-  } catch (error3) {
-    if (!(error3 instanceof OutOfBytes)) throw error3;
-    if (!final) return void 0;
-    throw new PgferryError(
-      `${name} ends inside the archive header (${head.length} bytes); the dump is truncated`
-    );
+
+// core/pg/archive/facts.ts
+function addVersions(facts, server, dump) {
+  const serverText = server?.trim();
+  if (serverText) {
+    facts.serverVersionText = serverText;
+    const v2 = parseVersionString(serverText);
+    if (v2) facts.serverVersion = v2;
+  }
+  const dumpText = dump?.trim();
+  if (dumpText) {
+    facts.dumpVersionText = dumpText;
+    const v2 = parseVersionString(dumpText);
+    if (v2) facts.dumpVersion = v2;
   }
 }
-function classify(head, hint, name, final) {
-  if (head.length === 0) throw new PgferryError(`${name} is empty, not a PostgreSQL dump`);
-  const pgdmp = startsWithMagic(head);
-  if (hint.isDirectory) {
-    if (pgdmp === "no") {
-      throw new PgferryError(
-        `${name} is not the toc.dat of a directory-format dump (pg_dump -Fd): it has no PGDMP header`
-      );
-    }
-    return headerFacts(
-      "directory",
-      readHeader(new HeaderReader(head, 0, Infinity, name), ARCH_TAR, name, "directory")
-    );
-  }
-  if (pgdmp !== "no") {
-    return headerFacts(
-      "custom",
-      readHeader(new HeaderReader(head, 0, Infinity, name), ARCH_CUSTOM, name, "custom")
-    );
-  }
-  if (looksLikeTar(head)) return readTar(head, name);
-  if (head[0] === 31 && head[1] === 139) return readGzipPlain(head, name, final);
-  for (const other of OTHER_COMPRESSIONS) {
-    if (other.magic.every((byte, i5) => head[i5] === byte)) {
-      throw new PgferryError(
-        `${name} is ${other.name}-compressed; pgferry reads compressed plain SQL dumps only when gzip-compressed. Decompress it first (${other.tool})`
-      );
-    }
-  }
-  if (!final && head.length < PLAIN_TEXT_WANTED) return void 0;
-  return plainFacts(head.toString("utf8"), "none", name);
-}
-function startsWithMagic(buf) {
-  const n3 = Math.min(buf.length, MAGIC.length);
-  if (n3 === 0 || !buf.subarray(0, n3).equals(MAGIC.subarray(0, n3))) return "no";
-  return n3 === MAGIC.length ? "yes" : "prefix";
-}
-function corrupt(name, detail) {
+
+// core/pg/archive/header-reader.ts
+var MAX_HEADER_STRING = 64 * 1024;
+var OutOfBytes = class extends Error {
+};
+function corruptHeader(name, detail) {
   return new PgferryError(`${name} has a corrupt archive header: ${detail}`);
 }
 var HeaderReader = class {
@@ -49988,7 +49925,7 @@ var HeaderReader = class {
   /** Archive versions after 1.0 write a sign byte before each integer. */
   signed = true;
   need(n3) {
-    if (this.pos + n3 > this.end) throw corrupt(this.name, "toc.dat ends inside the archive header");
+    if (this.pos + n3 > this.end) throw corruptHeader(this.name, "toc.dat ends inside the archive header");
     if (this.pos + n3 > this.buf.length) throw new OutOfBytes();
   }
   byte() {
@@ -50008,36 +49945,56 @@ var HeaderReader = class {
     const negative = this.signed ? this.byte() !== 0 : false;
     let value = 0;
     for (let i5 = 0; i5 < this.intSize; i5++) value += this.byte() * 2 ** (8 * i5);
-    if (value > 2147483647) throw corrupt(this.name, `integer ${value} out of range`);
+    if (value > 2147483647) throw corruptHeader(this.name, `integer ${value} out of range`);
     return negative ? -value : value;
   }
   /** pg_dump's WriteStr: an int length (-1 for NULL), then that many bytes. */
   str(what, maxLength = MAX_HEADER_STRING) {
     const length = this.int();
     if (length === -1) return void 0;
-    if (length < 0) throw corrupt(this.name, `${what} has negative length ${length}`);
-    if (length > maxLength) throw corrupt(this.name, `${what} is ${length} bytes long`);
+    if (length < 0) throw corruptHeader(this.name, `${what} has negative length ${length}`);
+    if (length > maxLength) throw corruptHeader(this.name, `${what} is ${length} bytes long`);
     return this.bytes(length).toString("utf8");
   }
 };
+
+// core/pg/archive/header.ts
+var MAGIC = Buffer.from("PGDMP", "latin1");
+var MAGIC_LENGTH = MAGIC.length;
+var FORMAT_BYTES = {
+  1: "custom",
+  2: "files",
+  3: "tar",
+  4: "null",
+  5: "directory"
+};
+var ARCH_CUSTOM = 1;
+var ARCH_TAR = 3;
+var ALGORITHMS = ["none", "gzip", "lz4", "zstd"];
+function startsWithMagic(buf) {
+  const n3 = Math.min(buf.length, MAGIC.length);
+  if (n3 === 0 || !buf.subarray(0, n3).equals(MAGIC.subarray(0, n3))) return "no";
+  return n3 === MAGIC.length ? "yes" : "prefix";
+}
 function readHeader(r5, expectedFormat, name, kind) {
   if (!r5.bytes(MAGIC.length).equals(MAGIC)) throw new PgferryError(`${name} has no PGDMP header`);
   const vmaj = r5.byte();
   const vmin = r5.byte();
-  if (vmaj !== 1) throw corrupt(name, `archive version ${vmaj}.${vmin} is unknown (pg_dump writes 1.x)`);
+  if (vmaj !== 1)
+    throw corruptHeader(name, `archive version ${vmaj}.${vmin} is unknown (pg_dump writes 1.x)`);
   if (vmin > 0) r5.byte();
   r5.signed = vmin > 0;
   const intSize = r5.byte();
-  if (intSize < 1 || intSize > 8) throw corrupt(name, `integer size ${intSize} (expected 1 to 8)`);
+  if (intSize < 1 || intSize > 8) throw corruptHeader(name, `integer size ${intSize} (expected 1 to 8)`);
   r5.intSize = intSize;
   if (vmin >= 7) {
     const offSize = r5.byte();
-    if (offSize < 1 || offSize > 8) throw corrupt(name, `offset size ${offSize} (expected 1 to 8)`);
+    if (offSize < 1 || offSize > 8) throw corruptHeader(name, `offset size ${offSize} (expected 1 to 8)`);
     r5.offSize = offSize;
   }
   const format2 = r5.byte();
   const formatName = FORMAT_BYTES[format2];
-  if (formatName === void 0) throw corrupt(name, `unknown archive format code ${format2}`);
+  if (formatName === void 0) throw corruptHeader(name, `unknown archive format code ${format2}`);
   if (format2 !== expectedFormat) throw formatMismatch(name, kind, format2, formatName, expectedFormat);
   let compression;
   let compressionLevel;
@@ -50060,7 +50017,7 @@ function readHeader(r5, expectedFormat, name, kind) {
     dumpVersionText = r5.str("the pg_dump version");
   }
   const tocEntries = r5.int();
-  if (tocEntries < 0) throw corrupt(name, `negative TOC entry count ${tocEntries}`);
+  if (tocEntries < 0) throw corruptHeader(name, `negative TOC entry count ${tocEntries}`);
   const fields = { archiveVersion: `${vmaj}.${vmin}`, compression, tocEntries };
   if (compressionLevel !== void 0) fields.compressionLevel = compressionLevel;
   if (database !== void 0) fields.database = database;
@@ -50074,7 +50031,7 @@ function formatMismatch(name, kind, format2, formatName, expected) {
       `${name} is the toc.dat of a directory- or tar-format dump, not a custom-format archive; pass the whole directory or tar file`
     );
   }
-  return corrupt(
+  return corruptHeader(
     name,
     `format code ${format2} (${formatName}) where a ${kind}-format archive has ${expected}`
   );
@@ -50087,20 +50044,12 @@ function headerFacts(format2, h5) {
   facts.tocEntries = h5.tocEntries;
   return facts;
 }
-function addVersions(facts, server, dump) {
-  const serverText = server?.trim();
-  if (serverText) {
-    facts.serverVersionText = serverText;
-    const v2 = parseVersionString(serverText);
-    if (v2) facts.serverVersion = v2;
-  }
-  const dumpText = dump?.trim();
-  if (dumpText) {
-    facts.dumpVersionText = dumpText;
-    const v2 = parseVersionString(dumpText);
-    if (v2) facts.dumpVersion = v2;
-  }
-}
+
+// core/pg/archive/plain.ts
+import zlib2 from "node:zlib";
+
+// core/pg/archive/tar.ts
+var TAR_BLOCK = 512;
 function looksLikeTar(buf) {
   if (buf.length >= 262) return buf.toString("latin1", 257, 262) === "ustar";
   return buf.toString("latin1", 0, 8) === "toc.dat\0";
@@ -50153,13 +50102,17 @@ function tarTocMember(buf, name) {
     if (member2.replace(/^\.\//, "") !== "toc.dat" || type !== "0" && type !== "\0") {
       throw notDump(`its first member is "${member2}", where pg_dump writes toc.dat`);
     }
-    if (size2 > 0 && startsWithMagic(buf.subarray(dataStart, dataStart + MAGIC.length)) === "no") {
+    if (size2 > 0 && startsWithMagic(buf.subarray(dataStart, dataStart + MAGIC_LENGTH)) === "no") {
       throw notDump("toc.dat does not start with a PGDMP header");
     }
     return { start: dataStart, size: size2 };
   }
   throw notDump("too many extension headers before toc.dat");
 }
+
+// core/pg/archive/plain.ts
+var PLAIN_TEXT_WANTED = 16 * 1024;
+var MAX_INFLATE = 4 * 1024 * 1024;
 function gunzipPrefix(buf, name) {
   let take2 = Math.min(buf.length, 1024);
   let out = Buffer.alloc(0);
@@ -50220,6 +50173,67 @@ function plainDatabase(text2) {
   if (connect2 === void 0) return void 0;
   return connect2.startsWith('"') ? connect2.slice(9, -2).replace(/\\(.)/g, "$1") : connect2;
 }
+
+// core/pg/archive/identify.ts
+var READ_CHUNK = 64 * 1024;
+var MAX_HEAD = 1024 * 1024;
+var MIN_SNIFF = 512;
+var OTHER_COMPRESSIONS = [
+  { magic: [40, 181, 47, 253], name: "zstd", tool: "zstd -d" },
+  { magic: [4, 34, 77, 24], name: "lz4", tool: "lz4 -d" },
+  { magic: [253, 55, 122, 88, 90, 0], name: "xz", tool: "xz -d" },
+  { magic: [66, 90, 104], name: "bzip2", tool: "bzip2 -d" }
+];
+function readArchiveFactsFromBuffer(head, hint) {
+  const facts = sniff(head, hint ?? {}, true);
+  if (!facts) throw new PgferryError("internal: a final sniff did not decide");
+  return facts;
+}
+function sniff(head, hint, final) {
+  const name = hint.name ?? "the dump";
+  if (!final && head.length < MIN_SNIFF) return void 0;
+  try {
+    return classify(head, hint, name, final);
+  } catch (error3) {
+    if (!(error3 instanceof OutOfBytes)) throw error3;
+    if (!final) return void 0;
+    throw new PgferryError(
+      `${name} ends inside the archive header (${head.length} bytes); the dump is truncated`
+    );
+  }
+}
+function classify(head, hint, name, final) {
+  if (head.length === 0) throw new PgferryError(`${name} is empty, not a PostgreSQL dump`);
+  const pgdmp = startsWithMagic(head);
+  if (hint.isDirectory) {
+    if (pgdmp === "no") {
+      throw new PgferryError(
+        `${name} is not the toc.dat of a directory-format dump (pg_dump -Fd): it has no PGDMP header`
+      );
+    }
+    return headerFacts(
+      "directory",
+      readHeader(new HeaderReader(head, 0, Infinity, name), ARCH_TAR, name, "directory")
+    );
+  }
+  if (pgdmp !== "no") {
+    return headerFacts(
+      "custom",
+      readHeader(new HeaderReader(head, 0, Infinity, name), ARCH_CUSTOM, name, "custom")
+    );
+  }
+  if (looksLikeTar(head)) return readTar(head, name);
+  if (head[0] === 31 && head[1] === 139) return readGzipPlain(head, name, final);
+  for (const other of OTHER_COMPRESSIONS) {
+    if (other.magic.every((byte, i5) => head[i5] === byte)) {
+      throw new PgferryError(
+        `${name} is ${other.name}-compressed; pgferry reads compressed plain SQL dumps only when gzip-compressed. Decompress it first (${other.tool})`
+      );
+    }
+  }
+  if (!final && head.length < PLAIN_TEXT_WANTED) return void 0;
+  return plainFacts(head.toString("utf8"), "none", name);
+}
 async function sniffChunks(next, hint) {
   const chunks = [];
   let total = 0;
@@ -50236,6 +50250,10 @@ async function sniffChunks(next, hint) {
     }
   }
 }
+
+// core/pg/archive/file.ts
+import { open as open2, readdir as readdir2, stat as stat2 } from "node:fs/promises";
+import path5 from "node:path";
 function fsError(file, error3) {
   const code = error3?.code;
   if (code === "ENOENT") return new PgferryError(`${file} does not exist`, { cause: error3 });
@@ -50313,6 +50331,8 @@ async function readArchiveFacts(file) {
   if (fromFiles !== void 0) facts.compression = fromFiles;
   return facts;
 }
+
+// core/pg/archive/stream.ts
 function toBuffer4(chunk) {
   if (Buffer.isBuffer(chunk)) return chunk;
   if (typeof chunk === "string") return Buffer.from(chunk);

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { OutOfBytes } from '../pg/archive.js';
+import { OutOfBytes } from '../pg/archive/header-reader.js';
 import { parseToc, type TocEntry } from '../pg/archive-toc.js';
 import { databaseName, type ConnectionSpec } from '../pg/connection.js';
 import { withClient } from '../pg/server.js';

@@ -1,8 +1,10 @@
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PgferryError } from '../errors.js';
-import { ARCH_CUSTOM, ARCH_TAR, HeaderReader, OutOfBytes, readHeader, tarTocMember } from './archive.js';
-import type { ArchiveFacts } from './archive.js';
+import type { ArchiveFacts } from './archive/facts.js';
+import { ARCH_CUSTOM, ARCH_TAR, readHeader } from './archive/header.js';
+import { HeaderReader, OutOfBytes } from './archive/header-reader.js';
+import { tarTocMember } from './archive/tar.js';
 
 /**
  * An archive's table of contents read from the archive itself, as pg_restore's ReadToc reads it.
