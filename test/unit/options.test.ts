@@ -51,3 +51,42 @@ describe('the input table', () => {
     }
   });
 });
+
+describe('rules across inputs, checked by the parser before anything runs', () => {
+  const problemsOf = (inputs: Record<string, string>): string[] => {
+    try {
+      parse(inputs);
+    } catch (error) {
+      if (error instanceof InputErrors) return error.problems.map((p) => p.message);
+      throw error;
+    }
+    return [];
+  };
+  const dump = { command: 'dump', from: 'postgres://u@db/app' };
+
+  it('refuses a dump to an S3 prefix and an S3 dump in another format, together', () => {
+    expect(problemsOf({ ...dump, to: 's3://dr-bucket/nightly/', format: 'directory' })).toEqual([
+      'to: s3://dr-bucket/nightly/ is a prefix; a dump needs an object key (use backup for a prefix)',
+      'format: a dump streamed to S3 is written in the custom format, not directory',
+    ]);
+    expect(problemsOf({ ...dump, to: 's3://dr-bucket/nightly/app.dump' })).toEqual([]);
+  });
+
+  it('refuses jobs the dump format cannot honour, naming jobs and the format', () => {
+    expect(problemsOf({ ...dump, to: '/backups/app.dump', jobs: '4' })).toEqual([
+      'jobs: 4 parallel jobs need the directory format; the custom format dumps with one job (use jobs 1 or format directory)',
+    ]);
+    expect(problemsOf({ ...dump, to: '/backups/app', format: 'directory', jobs: '4' })).toEqual([]);
+    expect(problemsOf({ ...dump, to: '/backups/app.sql', format: 'plain', jobs: 'auto' })).toEqual([]);
+  });
+
+  it('gives each command only its own options', () => {
+    const restore = parse({ command: 'restore', from: '/backups/app.dump', to: 'postgres://u@db/app' });
+    expect(restore.command).toBe('restore');
+    expect(Object.keys(restore)).not.toEqual(
+      expect.arrayContaining(['format', 'compress', 'verify', 'sources']),
+    );
+    const install = parse({ command: 'install' });
+    expect(Object.keys(install).sort()).toEqual(['cache', 'command', 'mirror', 'postgresVersion', 'source']);
+  });
+});
