@@ -49231,6 +49231,10 @@ function cancelled(name, signal) {
 var KnockOnError = class extends PgferryError {
   name = "KnockOnError";
 };
+function pipelineAbort(parent) {
+  const controller = new AbortController();
+  return { controller, signal: parent ? AbortSignal.any([parent, controller.signal]) : controller.signal };
+}
 async function settlePipeline(controller, parts) {
   const results = await Promise.allSettled(
     parts.map(
@@ -51238,8 +51242,7 @@ async function dumpToS3(o3) {
   const startedAt = /* @__PURE__ */ new Date();
   const server = o3.server ?? await serverFacts(o3.from, "from");
   const choice = await chooseDumpClient(server.version, o3.postgresVersion, o3.catalog);
-  choice.warnings.forEach((w2) => o3.log.warn(w2));
-  const client = await o3.catalog.provide(choice.version);
+  const client = await o3.catalog.provideChosen(choice, o3.log);
   const compression = resolveCompression(o3.compress, client.version.major, "custom");
   o3.log.info(
     `pg_dump ${formatVersion(client.version)} of ${describeConnection(o3.from)} \u2192 s3://${o3.bucket}/${o3.key} (${choice.reason})`
@@ -51256,8 +51259,7 @@ async function dumpToS3(o3) {
   });
   const meter = new HashMeter(64 * 1024);
   meter.pipe(upload.body);
-  const controller = new AbortController();
-  const signal = o3.signal ? AbortSignal.any([o3.signal, controller.signal]) : controller.signal;
+  const { controller, signal } = pipelineAbort(o3.signal);
   const dump = streamCustomDump({
     client,
     from: o3.from,
@@ -52394,8 +52396,7 @@ async function applyArchive(r5) {
     singleTransaction: true
   };
   const filter = new ScriptFilter(rules, r5.label ?? "the restore script");
-  const controller = new AbortController();
-  const signal = r5.signal ? AbortSignal.any([r5.signal, controller.signal]) : controller.signal;
+  const { controller, signal } = pipelineAbort(r5.signal);
   const producers = [];
   if (r5.path === "psql") {
     const raw = stream ?? createReadStream2(file ?? "");
@@ -53788,20 +53789,18 @@ async function withDataOffsets(archive, file) {
   const dataOffsets = await readDataOffsets(file).catch(() => void 0);
   return dataOffsets === void 0 ? archive : { ...archive, dataOffsets };
 }
+async function restoreClientFor(archive, server, o3) {
+  const request = { archive, target: server.version, request: o3.postgresVersion };
+  const choice = await chooseRestoreClient(
+    { ...request, allowDowngrade: o3.allowDowngrade ?? false },
+    o3.catalog
+  );
+  return { choice, client: await o3.catalog.provideChosen(choice, o3.log) };
+}
 async function prepareRestore(archive, o3) {
   const server = await serverFacts(maintenanceOf(o3.to), "to");
   await guardTargetBeforeCreating(o3.to, { clean: o3.clean ?? false, confirm: o3.confirm });
-  const choice = await chooseRestoreClient(
-    {
-      archive,
-      target: server.version,
-      request: o3.postgresVersion,
-      allowDowngrade: o3.allowDowngrade ?? false
-    },
-    o3.catalog
-  );
-  choice.warnings.forEach((w2) => o3.log.warn(w2));
-  const client = await o3.catalog.provide(choice.version);
+  const { choice, client } = await restoreClientFor(archive, server, o3);
   const createdDatabase = await ensureDatabase(o3.to, o3.createDatabase ?? true);
   const target = await undoCreatedOnFailure(createdDatabase, o3.to, () => serverFacts(o3.to, "to"));
   return { target, choice, client, createdDatabase };
@@ -53874,22 +53873,10 @@ async function restoreBySwap(archive, entries, o3, started2) {
   };
   if (!await swapKeepsMeaning(o3, exists2, entries)) return inPlace();
   const session = await prepareSwap(o3.to, exists2, "swap");
-  const provided = await chooseRestoreClient(
-    {
-      archive,
-      target: server.version,
-      request: o3.postgresVersion,
-      allowDowngrade: o3.allowDowngrade ?? false
-    },
-    o3.catalog
-  ).then(async (choice2) => {
-    choice2.warnings.forEach((w2) => o3.log.warn(w2));
-    return { choice: choice2, client: await o3.catalog.provide(choice2.version) };
-  }).catch(async (error3) => {
+  const { choice, client } = await restoreClientFor(archive, server, o3).catch(async (error3) => {
     await session.close();
     throw error3;
   });
-  const { choice, client } = provided;
   o3.log.info(
     `clean: building the new ${databaseName(o3.to)} beside the target and swapping it in once it is complete (swap: false restores in place)`
   );
@@ -57720,6 +57707,11 @@ var ClientCatalog = class {
     for (let major = MAX_MAJOR; major >= MIN_MAJOR; major--) if (await this.canProvide(major)) return major;
     return void 0;
   }
+  /** The client a version policy chose, its warnings said first. */
+  async provideChosen(choice, log) {
+    choice.warnings.forEach((w2) => log.warn(w2));
+    return this.provide(choice.version);
+  }
   /** Tools of exactly `want` (a major, or major.minor), verified by `--version`. */
   async provide(want) {
     const explicit = this.explicitTools();
@@ -57913,8 +57905,7 @@ async function dumpToPath(o3) {
   const jobs = dumpJobs(o3.format, o3.jobs);
   const server = await serverFacts(o3.from, "from");
   const choice = await chooseDumpClient(server.version, o3.postgresVersion, o3.catalog);
-  choice.warnings.forEach((w2) => o3.log.warn(w2));
-  const client = await o3.catalog.provide(choice.version);
+  const client = await o3.catalog.provideChosen(choice, o3.log);
   o3.log.info(
     `pg_dump ${client.version.major}.${client.version.minor ?? "?"} for ${describeConnection(o3.from)} (${choice.reason})`
   );
@@ -58151,8 +58142,7 @@ async function copyInto(o3, settled) {
   let filtered;
   if (jobs === 1) {
     const pipe = new TocPrefix("the copy stream");
-    const controller = new AbortController();
-    const signal = o3.signal ? AbortSignal.any([o3.signal, controller.signal]) : controller.signal;
+    const { controller, signal } = pipelineAbort(o3.signal);
     const dump = streamCustomDump({
       client: dumpClient,
       from: o3.from,
@@ -58160,7 +58150,8 @@ async function copyInto(o3, settled) {
       compression: { algorithm: "none" },
       stdout: pipe,
       signal,
-      onProgress: o3.onProgress
+      onProgress: o3.onProgress,
+      progressIntervalMs: o3.progressIntervalMs
     });
     const restore = applyArchive({
       client: restoreClient,
@@ -58198,7 +58189,8 @@ async function copyInto(o3, settled) {
         catalog: o3.catalog,
         log: o3.log,
         signal: o3.signal,
-        onProgress: o3.onProgress
+        onProgress: o3.onProgress,
+        progressIntervalMs: o3.progressIntervalMs
       });
       filtered = await applyArchive({
         client: restoreClient,
@@ -58218,7 +58210,8 @@ async function copyInto(o3, settled) {
           log: o3.log
         }),
         signal: o3.signal,
-        onProgress: o3.onProgress
+        onProgress: o3.onProgress,
+        progressIntervalMs: o3.progressIntervalMs
       });
     } finally {
       await rm8(dir, { recursive: true, force: true });
@@ -58385,8 +58378,7 @@ async function runDumpToS3(options, destination, run3) {
 async function runInstall(options, run3) {
   const server = options.source ? await serverFacts(options.source, "from") : void 0;
   const choice = await chooseInstallClient(server?.version, options.postgresVersion, run3.catalog);
-  choice.warnings.forEach((w2) => run3.ctx.log.warn(w2));
-  const tools = await run3.catalog.provide(choice.version);
+  const tools = await run3.catalog.provideChosen(choice, run3.ctx.log);
   return {
     command: "install",
     ...clientFields(tools),
@@ -58610,6 +58602,7 @@ async function restoreFromS3(o3) {
       options: { ...applyOptionsOf(o3), clean: false },
       signal: o3.signal,
       onProgress: o3.onProgress,
+      progressIntervalMs: o3.progressIntervalMs,
       commitGate: wholeObjectMatches,
       after: o3.sqlInTransaction,
       epilogue: toc === void 0 ? void 0 : databasePropertiesSql({

@@ -6,7 +6,7 @@ import { pgRestoreArgs, psqlArgs, type ObjectFilters } from '../pg/args.js';
 import { toolPath, type ClientTools } from '../pg/client-tools.js';
 import { connectionEnv, databaseName, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import type { RestorePath } from '../pg/policy.js';
-import { runTool, settlePipeline, type Progress } from '../pg/run.js';
+import { pipelineAbort, type Progress, runTool, settlePipeline } from '../pg/run.js';
 import { InputError, ToolError } from '../errors.js';
 import { psqlKnowsRestrict, ScriptFilter } from '../pg/script-filter.js';
 import type { PgVersion } from '../pg/version.js';
@@ -230,8 +230,7 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
     singleTransaction: true,
   };
   const filter = new ScriptFilter(rules, r.label ?? 'the restore script');
-  const controller = new AbortController();
-  const signal = r.signal ? AbortSignal.any([r.signal, controller.signal]) : controller.signal;
+  const { controller, signal } = pipelineAbort(r.signal);
   const producers: Promise<unknown>[] = [];
   if (r.path === 'psql') {
     const raw = stream ?? createReadStream(file ?? '');

@@ -15,7 +15,7 @@ import {
   type ClientChoice,
   type RestoreChoice,
 } from '../pg/policy.js';
-import { settlePipeline } from '../pg/run.js';
+import { pipelineAbort, settlePipeline } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
 import {
   ensureDatabase,
@@ -238,8 +238,7 @@ async function copyInto(o: CopyOptions, settled: CopySettled): Promise<CopyResul
     // One job: no intermediate file, pg_dump's output goes straight into the restore.
     // The dump's TOC is kept as it streams by, for the source database's own properties.
     const pipe = new TocPrefix('the copy stream');
-    const controller = new AbortController();
-    const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
+    const { controller, signal } = pipelineAbort(o.signal);
     const dump = streamCustomDump({
       client: dumpClient,
       from: o.from,
@@ -248,6 +247,7 @@ async function copyInto(o: CopyOptions, settled: CopySettled): Promise<CopyResul
       stdout: pipe,
       signal,
       onProgress: o.onProgress,
+      progressIntervalMs: o.progressIntervalMs,
     });
     const restore = applyArchive({
       client: restoreClient,
@@ -286,6 +286,7 @@ async function copyInto(o: CopyOptions, settled: CopySettled): Promise<CopyResul
         log: o.log,
         signal: o.signal,
         onProgress: o.onProgress,
+        progressIntervalMs: o.progressIntervalMs,
       });
       filtered = await applyArchive({
         client: restoreClient,
@@ -306,6 +307,7 @@ async function copyInto(o: CopyOptions, settled: CopySettled): Promise<CopyResul
         }),
         signal: o.signal,
         onProgress: o.onProgress,
+        progressIntervalMs: o.progressIntervalMs,
       });
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import type { ClientTools } from '../pg/client-tools.js';
 import { resolveCompression, type CompressionSpec } from '../pg/compression.js';
 import { describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { chooseDumpClient, type ClientChoice } from '../pg/policy.js';
-import { settlePipeline } from '../pg/run.js';
+import { pipelineAbort, settlePipeline } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { HashMeter } from '../storage/hash-meter.js';
@@ -84,8 +84,7 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
   const startedAt = new Date();
   const server = o.server ?? (await serverFacts(o.from, 'from'));
   const choice = await chooseDumpClient(server.version, o.postgresVersion, o.catalog);
-  choice.warnings.forEach((w) => o.log.warn(w));
-  const client = await o.catalog.provide(choice.version);
+  const client = await o.catalog.provideChosen(choice, o.log);
   const compression = resolveCompression(o.compress, client.version.major, 'custom');
   o.log.info(
     `pg_dump ${formatVersion(client.version)} of ${describeConnection(o.from)} → s3://${o.bucket}/${o.key} (${choice.reason})`,
@@ -103,8 +102,7 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
   });
   const meter = new HashMeter(64 * 1024);
   meter.pipe(upload.body);
-  const controller = new AbortController();
-  const signal = o.signal ? AbortSignal.any([o.signal, controller.signal]) : controller.signal;
+  const { controller, signal } = pipelineAbort(o.signal);
   const dump = streamCustomDump({
     client,
     from: o.from,

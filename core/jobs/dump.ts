@@ -97,8 +97,7 @@ export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
   const jobs = dumpJobs(o.format, o.jobs);
   const server = await serverFacts(o.from, 'from');
   const choice = await chooseDumpClient(server.version, o.postgresVersion, o.catalog);
-  choice.warnings.forEach((w) => o.log.warn(w));
-  const client = await o.catalog.provide(choice.version);
+  const client = await o.catalog.provideChosen(choice, o.log);
   o.log.info(
     `pg_dump ${client.version.major}.${client.version.minor ?? '?'} for ${describeConnection(o.from)} (${choice.reason})`,
   );

@@ -197,6 +197,7 @@ export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreRes
       options: { ...applyOptionsOf(o), clean: false },
       signal: o.signal,
       onProgress: o.onProgress,
+      progressIntervalMs: o.progressIntervalMs,
       commitGate: wholeObjectMatches,
       after: o.sqlInTransaction,
       epilogue:

@@ -71,6 +71,20 @@ export async function withDataOffsets(archive: ArchiveFacts, file: string): Prom
   return dataOffsets === undefined ? archive : { ...archive, dataOffsets };
 }
 
+/** The client the version policy chooses for this archive and target server, provisioned. */
+async function restoreClientFor(
+  archive: ArchiveFacts,
+  server: ServerFacts,
+  o: Omit<RestoreOptions, 'from'>,
+): Promise<{ choice: RestoreChoice; client: ClientTools }> {
+  const request = { archive, target: server.version, request: o.postgresVersion };
+  const choice = await chooseRestoreClient(
+    { ...request, allowDowngrade: o.allowDowngrade ?? false },
+    o.catalog,
+  );
+  return { choice, client: await o.catalog.provideChosen(choice, o.log) };
+}
+
 /**
  * Everything a restore decides before it touches the target: the destructive-restore guard and
  * the client first, so that a refusal creates nothing (no database, no downloaded client), then the
@@ -82,17 +96,7 @@ export async function prepareRestore(
 ): Promise<{ target: ServerFacts; choice: RestoreChoice; client: ClientTools; createdDatabase: boolean }> {
   const server = await serverFacts(maintenanceOf(o.to), 'to');
   await guardTargetBeforeCreating(o.to, { clean: o.clean ?? false, confirm: o.confirm });
-  const choice = await chooseRestoreClient(
-    {
-      archive,
-      target: server.version,
-      request: o.postgresVersion,
-      allowDowngrade: o.allowDowngrade ?? false,
-    },
-    o.catalog,
-  );
-  choice.warnings.forEach((w) => o.log.warn(w));
-  const client = await o.catalog.provide(choice.version);
+  const { choice, client } = await restoreClientFor(archive, server, o);
   const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
   const target = await undoCreatedOnFailure(createdDatabase, o.to, () => serverFacts(o.to, 'to'));
   return { target, choice, client, createdDatabase };
@@ -230,24 +234,10 @@ async function restoreBySwap(
   };
   if (!(await swapKeepsMeaning(o, exists, entries))) return inPlace();
   const session = await prepareSwap(o.to, exists, 'swap');
-  const provided = await chooseRestoreClient(
-    {
-      archive,
-      target: server.version,
-      request: o.postgresVersion,
-      allowDowngrade: o.allowDowngrade ?? false,
-    },
-    o.catalog,
-  )
-    .then(async (choice) => {
-      choice.warnings.forEach((w) => o.log.warn(w));
-      return { choice, client: await o.catalog.provide(choice.version) };
-    })
-    .catch(async (error: unknown) => {
-      await session.close();
-      throw error;
-    });
-  const { choice, client } = provided;
+  const { choice, client } = await restoreClientFor(archive, server, o).catch(async (error: unknown) => {
+    await session.close();
+    throw error;
+  });
   o.log.info(
     `clean: building the new ${databaseName(o.to)} beside the target and swapping it in once it is complete (swap: false restores in place)`,
   );

@@ -128,6 +128,15 @@ export class ClientCatalog {
     return undefined;
   }
 
+  /** The client a version policy chose, its warnings said first. */
+  async provideChosen(
+    choice: { version: PgVersion; warnings: readonly string[] },
+    log: Logger,
+  ): Promise<ClientTools> {
+    choice.warnings.forEach((w) => log.warn(w));
+    return this.provide(choice.version);
+  }
+
   /** Tools of exactly `want` (a major, or major.minor), verified by `--version`. */
   async provide(want: PgVersion): Promise<ClientTools> {
     const explicit = this.explicitTools();

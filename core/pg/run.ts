@@ -243,6 +243,15 @@ export class KnockOnError extends PgferryError {
 }
 
 /**
+ * A controller for the parts of one pipeline, aborted by the caller's signal too: what settlePipeline
+ * stops when one part fails, without stopping anything outside the pipeline.
+ */
+export function pipelineAbort(parent?: AbortSignal): { controller: AbortController; signal: AbortSignal } {
+  const controller = new AbortController();
+  return { controller, signal: parent ? AbortSignal.any([parent, controller.signal]) : controller.signal };
+}
+
+/**
  * Runs the parts of a pipeline together: the first failure stops the others (through `controller`),
  * and the error reported is the cause, not one of its consequences.
  */

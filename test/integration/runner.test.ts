@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { RecordingLogger } from '../../core/log.js';
+import { copyDatabase } from '../../core/jobs/copy.js';
 import { dumpToPath, type DumpOptions } from '../../core/jobs/dump.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import type { Progress } from '../../core/pg/run.js';
@@ -119,5 +120,34 @@ describe('running pg_dump', () => {
     const error = await failureOf(dumpToPath(options(db, to, { tables: ['no_such_table'] })));
     expect(error.message).toMatch(/^pg_dump exited with code 1:\n.*no matching tables were found/s);
     expect(readdirSync(scratch.dir).filter((f) => f.includes('missing-table'))).toEqual([]);
+  });
+});
+
+describe('progress of a copy', () => {
+  it('reports at the interval asked for, not only every 10 s', async () => {
+    const db = await createDatabase(17, 'runner_copy');
+    await sql(17, db, 'CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000)');
+    const target = await createDatabase(17, 'runner_copy_to');
+    const lock = await lockTable(db);
+    const progress: Progress[] = [];
+    const log = new RecordingLogger();
+    const copy = copyDatabase({
+      from: parseConnection(connUrl(17, db), 'from', {}),
+      to: parseConnection(connUrl(17, target), 'to', {}),
+      jobs: 1,
+      postgresVersion: { kind: 'auto' },
+      catalog: catalog(log),
+      log,
+      onProgress: (p) => progress.push(p),
+      progressIntervalMs: 100,
+    });
+    try {
+      await waitFor(() => progress.length >= 3, 'progress reports of the copy');
+    } finally {
+      await lock.query('ROLLBACK');
+      await lock.end();
+    }
+    await copy;
+    expect(await sql(17, target, 'SELECT count(*)::int AS n FROM t')).toEqual([{ n: 1000 }]);
   });
 });

@@ -8,8 +8,7 @@ import { clientFields, secondsSince, type CommandRun } from './context.js';
 export async function runInstall(options: InstallJob, run: CommandRun): Promise<JobReport> {
   const server = options.source ? await serverFacts(options.source, 'from') : undefined;
   const choice = await chooseInstallClient(server?.version, options.postgresVersion, run.catalog);
-  choice.warnings.forEach((w) => run.ctx.log.warn(w));
-  const tools = await run.catalog.provide(choice.version);
+  const tools = await run.catalog.provideChosen(choice, run.ctx.log);
   return {
     command: 'install',
     ...clientFields(tools),
