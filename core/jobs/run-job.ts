@@ -1,16 +1,16 @@
 import type { JobOptions } from '../options.js';
 import { runBackup } from './commands/backup.js';
-import { startRun, type JobContext } from './commands/context.js';
+import { startRun, type FrontEndContext } from './commands/context.js';
 import { runCopy } from './commands/copy.js';
 import { runDump } from './commands/dump.js';
 import { runInstall } from './commands/install.js';
 import { runRestore } from './commands/restore.js';
 import type { JobReport } from './report.js';
 
-export type { JobContext } from './commands/context.js';
+export type { FrontEndContext } from './commands/context.js';
 
 /** Runs one command of the contract; each command builds its own report (core/jobs/commands/). */
-export async function runJob(options: JobOptions, ctx: JobContext): Promise<JobReport> {
+export async function runJob(options: JobOptions, ctx: FrontEndContext): Promise<JobReport> {
   const run = startRun(options, ctx);
   switch (options.command) {
     case 'install':

@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import { compressionArg } from './compression.js';
 import type { CompressionSpec } from './compression.js';
 import { checkExtraArgs } from './extra-args.js';
-import type { PgTool } from './extra-args.js';
+import type { ClientToolName } from './client-tools.js';
 import { FORMAT_LETTERS } from './formats.js';
 import type { DumpFormat } from './formats.js';
 
@@ -295,7 +295,12 @@ function flags(o: CommonFlags): string[] {
 }
 
 /** Common tail: verbosity, never prompting, then the caller's checked extra arguments. */
-function finish(argv: string[], extraArgs: string[] | undefined, tool: PgTool, verbose?: boolean): string[] {
+function finish(
+  argv: string[],
+  extraArgs: string[] | undefined,
+  tool: ClientToolName,
+  verbose?: boolean,
+): string[] {
   if (verbose) argv.push('--verbose');
   argv.push('--no-password');
   const extra = extraArgs ?? [];

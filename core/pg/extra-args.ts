@@ -1,8 +1,6 @@
 import { parse } from 'shell-quote';
 import { InputError } from '../errors.js';
-
-/** The PostgreSQL client programs pgferry passes extra arguments to. */
-export type PgTool = 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall';
+import type { ClientToolName } from './client-tools.js';
 
 /**
  * Splits `extra-args` into words the way a POSIX shell would (quotes, backslashes), without ever
@@ -131,7 +129,7 @@ const RESERVED: readonly Reserved[] = [
 ];
 
 /** psql's -F is its field separator and it has no --format; pg_dumpall connects with -l/--database. */
-const RESERVED_BY_TOOL: Readonly<Record<PgTool, readonly Reserved[]>> = {
+const RESERVED_BY_TOOL: Readonly<Record<ClientToolName, readonly Reserved[]>> = {
   pg_dump: RESERVED,
   pg_restore: RESERVED,
   psql: RESERVED.filter((r) => r.long !== 'format'),
@@ -139,7 +137,7 @@ const RESERVED_BY_TOOL: Readonly<Record<PgTool, readonly Reserved[]>> = {
 };
 
 /** Short options that take a value, as in each tool's getopt string (PostgreSQL 12 to 18). */
-const VALUE_LETTERS: Readonly<Record<PgTool, string>> = {
+const VALUE_LETTERS: Readonly<Record<ClientToolName, string>> = {
   pg_dump: 'deEfFhjnNpStTUZ',
   pg_restore: 'dfFhIjLnNpPStTU',
   psql: 'cdfFhLopPRTUv',
@@ -147,7 +145,7 @@ const VALUE_LETTERS: Readonly<Record<PgTool, string>> = {
 };
 
 /** Long options that take a value (PostgreSQL 12 to 18). */
-const VALUE_LONG: Readonly<Record<PgTool, readonly string[]>> = {
+const VALUE_LONG: Readonly<Record<ClientToolName, readonly string[]>> = {
   pg_dump: [
     'compress',
     'dbname',
@@ -238,7 +236,7 @@ const VALUE_LONG: Readonly<Record<PgTool, readonly string[]>> = {
 };
 
 /** What each tool makes of a word that is neither an option nor an option's value. */
-const POSITIONAL: Readonly<Record<PgTool, string>> = {
+const POSITIONAL: Readonly<Record<ClientToolName, string>> = {
   pg_dump: 'the database to dump',
   pg_restore: 'the archive to restore',
   psql: 'a database or user name',
@@ -260,7 +258,7 @@ const ANY_TOOL: Rules = {
   positional: 'the database name or archive path',
 };
 
-function rulesFor(tool: PgTool | undefined): Rules {
+function rulesFor(tool: ClientToolName | undefined): Rules {
   if (tool === undefined) return ANY_TOOL;
   return {
     reserved: RESERVED_BY_TOOL[tool],
@@ -276,7 +274,7 @@ function rulesFor(tool: PgTool | undefined): Rules {
  * options (`-vW`), and any word the tool would take as a positional argument, which for pg_dump and psql
  * is a database name or connection string. Messages name options, never values, which may be secrets.
  */
-export function checkExtraArgs(args: readonly string[], tool?: PgTool, input = 'extra-args'): void {
+export function checkExtraArgs(args: readonly string[], tool?: ClientToolName, input = 'extra-args'): void {
   const rules = rulesFor(tool);
   let pending: string | undefined;
   args.forEach((arg, index) => {

@@ -8,7 +8,7 @@ import type { ClientOptions } from '../../options.js';
 import type { JobReport } from '../report.js';
 
 /** What the front end gives a run besides its options: where to log, stop, report progress, cache. */
-export interface JobContext {
+export interface FrontEndContext {
   log: Logger;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
@@ -23,14 +23,14 @@ export interface JobContext {
 
 /** One run of a command: its context, the client catalog and when it started. */
 export interface CommandRun {
-  ctx: JobContext;
+  ctx: FrontEndContext;
   catalog: ClientCatalog;
   started: number;
   /** The engine's hooks every job takes. */
   hooks: { catalog: ClientCatalog; log: Logger; signal?: AbortSignal; onProgress?: (p: Progress) => void };
 }
 
-export function startRun(options: ClientOptions, ctx: JobContext): CommandRun {
+export function startRun(options: ClientOptions, ctx: FrontEndContext): CommandRun {
   const catalog = new ClientCatalog({
     log: ctx.log,
     mirror: options.mirror,
