@@ -84,6 +84,8 @@ function parseArgs(argv: readonly string[]): Args | 'help' {
 interface RunResult {
   seconds: number;
   stdout: string;
+  /** The last 8000 characters of its stderr (pgferry's log). */
+  stderr: string;
   /** Peak resident set (VmHWM) of the process itself, in bytes, sampled from /proc. */
   peakRss?: number;
 }
@@ -132,7 +134,7 @@ function run(
       if (timer) clearInterval(timer);
       children.delete(child);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code === 0) resolve({ seconds, stdout, peakRss: peak });
+      if (code === 0) resolve({ seconds, stdout, stderr, peakRss: peak });
       else
         reject(
           new Error(`${path.basename(cmd)} ${argv.join(' ')} failed (${code ?? signal}):\n${stderr.trim()}`),
@@ -518,6 +520,45 @@ async function main(args: Args): Promise<void> {
       log(`run ${i + 1}: restore pgferry (auto jobs) ${s(r1.seconds)}, pg_restore -j1 ${s(single)}`);
     }
 
+    // -- clean restore over an earlier copy: replace by swap (the default; 2 jobs into the scratch
+    // database) against swap: false (drop and restore in place, one transaction, one job), both with
+    // the CLI; the floor is raw `pg_restore --clean --if-exists --single-transaction -j1` over the same copy.
+    const earlier = 'bench_clean';
+    await withClient(dbUrl('postgres'), (c) => c.query(`CREATE DATABASE ${earlier}`));
+    await run(pgRestore, ['-j2', '-d', earlier, archive], { env: pgEnv });
+    const databaseOid = (): Promise<string> =>
+      withClient(dbUrl('postgres'), async (c) =>
+        String(
+          (await c.query<{ oid: string }>('SELECT oid FROM pg_database WHERE datname = $1', [earlier]))
+            .rows[0]?.oid,
+        ),
+      );
+    const cleanArgs = ['restore', '--from', archive, '--to', dbUrl(earlier), '--clean', '--confirm', earlier];
+    const clean = { floor: [] as number[], swap: [] as number[], inPlace: [] as number[] };
+    for (let i = 0; i < args.runs; i++) {
+      const f = await run(
+        pgRestore,
+        ['--clean', '--if-exists', '--single-transaction', '-j1', '-d', earlier, archive],
+        { env: pgEnv },
+      );
+      clean.floor.push(f.seconds);
+      // A swap gives the target a new database (a new OID); in place keeps the old one.
+      const oidBefore = await databaseOid();
+      const sw = await ferry([...cleanArgs, '--jobs', '2']);
+      if ((await databaseOid()) === oidBefore)
+        throw new Error(`the clean restore with swap was not swapped:\n${sw.stderr.trim()}`);
+      clean.swap.push(sw.seconds);
+      const oidSwapped = await databaseOid();
+      const ip = await ferry([...cleanArgs, '--no-swap', '--jobs', '1']);
+      if ((await databaseOid()) !== oidSwapped)
+        throw new Error(`the clean restore with --no-swap swapped:\n${ip.stderr.trim()}`);
+      clean.inPlace.push(ip.seconds);
+      log(
+        `run ${i + 1}: clean over a copy: raw pg_restore --clean -1 -j1 ${s(f.seconds)}, pgferry swap (2 jobs) ${s(sw.seconds)}, pgferry --no-swap ${s(ip.seconds)}`,
+      );
+    }
+    await withClient(dbUrl('postgres'), (c) => c.query(`DROP DATABASE ${earlier}`));
+
     // -- a backup restored from S3 with one job: streamed, committed only after the whole object's
     // SHA-256 matched; against pg_restore --single-transaction -j1 of a local archive (the same
     // all-or-nothing one-job restore, with no network, no checksum and no filter).
@@ -564,6 +605,9 @@ async function main(args: Args): Promise<void> {
       restoreJ1Seconds: median(restore.single),
       restoreS3StreamedSeconds: median(streamed.ferry),
       restoreSingleTransactionSeconds: median(streamed.single),
+      cleanRawSeconds: median(clean.floor),
+      cleanSwapSeconds: median(clean.swap),
+      cleanInPlaceSeconds: median(clean.inPlace),
       provisionColdSeconds: median(cold),
       provisionWarmSeconds: median(warm),
     };
@@ -577,6 +621,9 @@ async function main(args: Args): Promise<void> {
       pgferryBackup: m.pgferryBackupSeconds / floor,
       restoreSpeedup: m.restoreJ1Seconds / m.restoreAutoSeconds,
       restoreS3Streamed: m.restoreS3StreamedSeconds / m.restoreSingleTransactionSeconds,
+      cleanSwap: m.cleanSwapSeconds / m.cleanRawSeconds,
+      cleanInPlace: m.cleanInPlaceSeconds / m.cleanRawSeconds,
+      cleanSwapOverInPlace: m.cleanSwapSeconds / m.cleanInPlaceSeconds,
     };
     const sizeShare = {
       pgferryDump: (sizes.pgferryDump ?? 0) / uncompressed,
@@ -630,6 +677,24 @@ async function main(args: Args): Promise<void> {
         value: x(ratios.restoreS3Streamed),
         target: '≤ 1.30×',
         status: verdict(ratios.restoreS3Streamed <= 1.3),
+      },
+      {
+        measure: 'clean over a copy, swap (2 jobs) vs raw pg_restore --clean -1 -j1',
+        value: x(ratios.cleanSwap),
+        target: '',
+        status: '—',
+      },
+      {
+        measure: 'clean over a copy, --no-swap (in place) vs raw pg_restore --clean -1 -j1',
+        value: x(ratios.cleanInPlace),
+        target: '',
+        status: '—',
+      },
+      {
+        measure: 'clean over a copy, swap time / in-place time',
+        value: x(ratios.cleanSwapOverInPlace),
+        target: '',
+        status: '—',
       },
       {
         measure: 'peak RSS, restore from S3 streamed',
@@ -691,6 +756,9 @@ async function main(args: Args): Promise<void> {
         restoreJ1: restore.single,
         restoreS3Streamed: streamed.ferry,
         restoreSingleTransaction: streamed.single,
+        cleanRaw: clean.floor,
+        cleanSwap: clean.swap,
+        cleanInPlace: clean.inPlace,
         restoreS3StreamedRss: streamed.rss,
         provisionCold: cold,
         provisionWarm: warm,

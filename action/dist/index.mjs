@@ -53422,7 +53422,13 @@ async function describedObjects(spec, input2) {
       `SELECT current_setting('server_version_num')::int / 10000 AS major`
     );
     const snapshot = await takeSnapshot(c5, rows[0]?.major ?? 0);
-    return new Set([...snapshot.values()].filter((o3) => !o3.internal).map((o3) => o3.label));
+    const { rows: fromTemplate } = await c5.query(
+      `SELECT pg_describe_object('pg_namespace'::regclass, oid, 0) AS label FROM pg_namespace WHERE oid < 16384`
+    );
+    return /* @__PURE__ */ new Set([
+      ...[...snapshot.values()].filter((o3) => !o3.internal).map((o3) => o3.label),
+      ...fromTemplate.map((r5) => r5.label)
+    ]);
   });
 }
 async function refuseSwapThatLoses(target, built, log) {

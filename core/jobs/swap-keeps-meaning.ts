@@ -105,7 +105,15 @@ async function describedObjects(spec: ConnectionSpec, input: string): Promise<Se
       `SELECT current_setting('server_version_num')::int / 10000 AS major`,
     );
     const snapshot = await takeSnapshot(c, rows[0]?.major ?? 0);
-    return new Set([...snapshot.values()].filter((o) => !o.internal).map((o) => o.label));
+    // The snapshot lists user objects by OID only; a schema made from the template (public) counts
+    // too, since clean recreates public with a user OID in the target while the built one keeps 2200.
+    const { rows: fromTemplate } = await c.query<{ label: string }>(
+      `SELECT pg_describe_object('pg_namespace'::regclass, oid, 0) AS label FROM pg_namespace WHERE oid < 16384`,
+    );
+    return new Set([
+      ...[...snapshot.values()].filter((o) => !o.internal).map((o) => o.label),
+      ...fromTemplate.map((r) => r.label),
+    ]);
   });
 }
 

@@ -3,12 +3,14 @@ import path from 'node:path';
 import pg from 'pg';
 import { RecordingLogger } from '../../core/log.js';
 import { archiveContents } from '../../core/jobs/clean.js';
+import { copyDatabase } from '../../core/jobs/copy.js';
 import { dumpToPath, type DumpResult } from '../../core/jobs/dump.js';
 import { countArchiveTables, countDatabaseTables } from '../../core/jobs/report.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import { tableCounts } from '../../core/jobs/table-counts.js';
 import type { DumpFormat } from '../../core/pg/args.js';
 import { parseConnection } from '../../core/pg/connection.js';
+import { scratchStem } from '../../core/pg/scratch-database.js';
 import { catalog, scratchDir } from '../harness/engine.js';
 import { rowHashes, schemaOf } from '../harness/compare.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
@@ -19,7 +21,9 @@ import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js'
  * names, keywords, names that read like `--list` fields) goes through every path that reads names:
  * restore in each format, clean restore over an earlier copy, table counts. The clean restore's
  * target also holds look-alikes (`my` beside `my schema`, `a` beside `a b c`, `public ` beside
- * `public`, `DATA`) that the dump does not carry: they must come through untouched.
+ * `public`, `DATA`) that the dump does not carry: they must come through untouched (restored in
+ * place, since a swap would drop them). Without look-alikes the clean restore and the clean copy
+ * are replaced by swap, also into a target database whose own name is hostile.
  */
 
 const scratch = scratchDir();
@@ -86,6 +90,41 @@ async function counts(major: 15 | 17, db: string) {
   } finally {
     await client.end();
   }
+}
+
+/** A URL path segment for any database name: the harness's connection strings carry names as given. */
+const inUrl = (db: string): string => encodeURIComponent(db);
+
+/** Scratch databases of a swap into `db` still on the server (none once a swap has finished). */
+async function scratchesOf(major: 15 | 17, db: string): Promise<string[]> {
+  const rows = await sql<{ datname: string }>(
+    major,
+    'postgres',
+    `SELECT datname FROM pg_database WHERE left(datname, ${scratchStem(db).length}) = ${lit(scratchStem(db))}`,
+  );
+  return rows.map((r) => r.datname);
+}
+
+/** A database's own properties as the server holds them: owner, comment, grants and settings. */
+async function propertiesOf(major: 15 | 17, db: string): Promise<unknown> {
+  return sql(
+    major,
+    'postgres',
+    `SELECT pg_get_userbyid(d.datdba) AS owner, shobj_description(d.oid, 'pg_database') AS comment,
+            d.datacl::text AS acl,
+            (SELECT array_agg(coalesce(pg_get_userbyid(s.setrole), '') || ':' || s.setconfig::text ORDER BY s.setrole)
+               FROM pg_db_role_setting s WHERE s.setdatabase = d.oid) AS settings
+       FROM pg_database d WHERE d.datname = ${lit(db)}`,
+  );
+}
+
+/** Changes rows of an earlier copy (no object added): a clean restore must undo them. */
+async function changeRows(major: 15 | 17, db: string): Promise<void> {
+  await sql(
+    major,
+    inUrl(db),
+    `DELETE FROM ${q('my schema')}.t; UPDATE ${q('we"ird')}.${q('Mixed Case')} SET ${q('va lue')} = 'changed'`,
+  );
 }
 
 const FORMATS: { format: DumpFormat; file: string }[] = [
@@ -201,7 +240,7 @@ describe.each([15, 17] as const)('server %i: hostile identifiers', (major) => {
         LOOK_ALIKES.map((n) => sql(major, target, `SELECT v FROM ${q(n)}.keep`)),
       );
 
-      await restoreFromPath({
+      const result = await restoreFromPath({
         from: dump.file,
         to,
         jobs: 1,
@@ -212,6 +251,9 @@ describe.each([15, 17] as const)('server %i: hostile identifiers', (major) => {
         log,
       });
 
+      // A swap would have dropped the look-alikes: this one is restored in place.
+      expect(result.swapped).not.toBe(true);
+      expect(await scratchesOf(major, target)).toEqual([]);
       const lookAlikesAfter = await Promise.all(
         LOOK_ALIKES.map((n) => sql(major, target, `SELECT v FROM ${q(n)}.keep`)),
       );
@@ -227,6 +269,158 @@ describe.each([15, 17] as const)('server %i: hostile identifiers', (major) => {
       expect(await userSchemas(major, target)).toEqual([...SCHEMAS, ...LOOK_ALIKES].sort());
     },
   );
+
+  it.each(['custom', 'directory'] as const)(
+    'a clean restore of the %s archive with 2 jobs over an earlier copy is swapped in, identical to the source',
+    async (format) => {
+      const dump = dumps.get(format);
+      const custom = dumps.get('custom');
+      if (!dump || !custom) throw new Error(`no ${format} dump`);
+      const target = uniqueName('hostile_swap');
+      made.push(target);
+      const to = parseConnection(connUrl(major, target), 'to', {});
+      await restoreFromPath({
+        from: custom.file,
+        to,
+        jobs: 1,
+        postgresVersion: { kind: 'auto' },
+        catalog: catalog(log),
+        log,
+      });
+      await changeRows(major, target);
+      expect(await rowHashes(major, target)).not.toEqual(await rowHashes(major, source));
+
+      const result = await restoreFromPath({
+        from: dump.file,
+        to,
+        jobs: 2,
+        clean: true,
+        confirm: target,
+        postgresVersion: { kind: 'auto' },
+        catalog: catalog(log),
+        log,
+      });
+
+      expect(result.swapped).toBe(true);
+      expect(result.jobs).toBe(2);
+      const tools = dump.result.client;
+      expect(await schemaOf(tools, major, target)).toEqual(await schemaOf(tools, major, source));
+      expect(await rowHashes(major, target)).toEqual(await rowHashes(major, source));
+      expect(await counts(major, target)).toEqual(await counts(major, source));
+      expect(await userSchemas(major, target)).toEqual([...SCHEMAS].sort());
+      expect(await scratchesOf(major, target)).toEqual([]);
+    },
+  );
+
+  it('a clean copy with 2 jobs over an earlier copy is swapped in, identical to the source', async () => {
+    const custom = dumps.get('custom');
+    if (!custom) throw new Error('no custom dump');
+    const target = uniqueName('hostile_copy');
+    made.push(target);
+    const to = parseConnection(connUrl(major, target), 'to', {});
+    await restoreFromPath({
+      from: custom.file,
+      to,
+      jobs: 1,
+      postgresVersion: { kind: 'auto' },
+      catalog: catalog(log),
+      log,
+    });
+    await changeRows(major, target);
+
+    const result = await copyDatabase({
+      from: parseConnection(connUrl(major, source), 'from', {}),
+      to,
+      jobs: 2,
+      clean: true,
+      confirm: target,
+      postgresVersion: { kind: 'auto' },
+      catalog: catalog(log),
+      log,
+    });
+
+    expect(result.swapped).toBe(true);
+    const tools = custom.result.client;
+    expect(await schemaOf(tools, major, target)).toEqual(await schemaOf(tools, major, source));
+    expect(await rowHashes(major, target)).toEqual(await rowHashes(major, source));
+    expect(await counts(major, target)).toEqual(await counts(major, source));
+    expect(await scratchesOf(major, target)).toEqual([]);
+  });
+
+  it('a target database with a hostile name of 63 bytes is replaced by swap, keeping its own properties', async () => {
+    const directory = dumps.get('directory');
+    const custom = dumps.get('custom');
+    if (!directory || !custom) throw new Error('no directory or custom dump');
+    // Quotes, spaces, a dot, unicode and a keyword, padded to the longest legal name.
+    let target = `a "b" ü 'c'.d 🚀 select ${uniqueName('db')} `;
+    while (Buffer.byteLength(`${target}x`) <= 63) target += 'x';
+    expect(Buffer.byteLength(target)).toBe(63);
+    made.push(target);
+    const [first = 'postgres', second = 'postgres'] = owners;
+    await sql(major, 'postgres', `CREATE DATABASE ${q(target)}`);
+    const to = parseConnection(connUrl(major, inUrl(target)), 'to', {});
+    await restoreFromPath({
+      from: custom.file,
+      to,
+      jobs: 1,
+      postgresVersion: { kind: 'auto' },
+      catalog: catalog(log),
+      log,
+    });
+    await sql(
+      major,
+      'postgres',
+      `ALTER DATABASE ${q(target)} OWNER TO ${q(second)};
+       COMMENT ON DATABASE ${q(target)} IS 'staging "ü", do not touch';
+       ALTER DATABASE ${q(target)} SET work_mem = '7MB';
+       ALTER ROLE ${q(first)} IN DATABASE ${q(target)} SET search_path = ${lit('"my schema", public')};
+       REVOKE ALL ON DATABASE ${q(target)} FROM PUBLIC;
+       GRANT CONNECT, TEMPORARY ON DATABASE ${q(target)} TO ${q(first)}`,
+    );
+    await changeRows(major, target);
+    const before = await propertiesOf(major, target);
+    expect(before).toHaveLength(1);
+    const cleanRestore = (extra: { noOwner?: boolean; swap?: boolean }) =>
+      restoreFromPath({
+        from: directory.file,
+        to,
+        jobs: 2,
+        clean: true,
+        confirm: target,
+        ...extra,
+        postgresVersion: { kind: 'auto' },
+        catalog: catalog(log),
+        log,
+      });
+
+    // Without the archive's owner, the target's owner, comment, settings and grants all stay.
+    const kept = await cleanRestore({ noOwner: true });
+    expect(kept.swapped).toBe(true);
+    expect(kept.target.database).toBe(target);
+    expect(await propertiesOf(major, target)).toEqual(before);
+    expect(await rowHashes(major, inUrl(target))).toEqual(await rowHashes(major, source));
+    expect(await scratchesOf(major, target)).toEqual([]);
+
+    // With it, the swap ends as the in-place restore does: the archive's owner on top of the rest.
+    await changeRows(major, target);
+    const swapped = await cleanRestore({});
+    expect(swapped.swapped).toBe(true);
+    const tools = directory.result.client;
+    expect(await schemaOf(tools, major, inUrl(target))).toEqual(await schemaOf(tools, major, source));
+    expect(await rowHashes(major, inUrl(target))).toEqual(await rowHashes(major, source));
+    expect(await scratchesOf(major, target)).toEqual([]);
+    const afterSwap = await propertiesOf(major, target);
+    expect(afterSwap).toMatchObject([{ comment: 'staging "ü", do not touch' }]);
+    await sql(major, 'postgres', `ALTER DATABASE ${q(target)} OWNER TO ${q(second)}`);
+    expect(await propertiesOf(major, target)).toEqual(before);
+    await changeRows(major, target);
+    const inPlace = await cleanRestore({ swap: false });
+    expect(inPlace.swapped).not.toBe(true);
+    expect(await propertiesOf(major, target)).toEqual(afterSwap);
+    expect(await rowHashes(major, inUrl(target))).toEqual(await rowHashes(major, source));
+    const named = await sql(major, 'postgres', `SELECT 1 FROM pg_database WHERE datname = ${lit(target)}`);
+    expect(named).toHaveLength(1);
+  });
 
   it('a truncated archive is refused before clean drops anything from the target', async () => {
     const custom = dumps.get('custom');

@@ -188,6 +188,34 @@ describe.each([14, 18] as const)('replace by swap on PostgreSQL %i', (major) => 
     expect(await rowHashes(major, db)).toEqual(await rowHashes(major, source));
   });
 
+  test('after an in-place clean restore (public recreated), the next clean restore is swapped in', async () => {
+    const db = await earlierCopy();
+    const inPlace = await restoreFromPath({
+      from: archive,
+      to: to(major, db),
+      jobs: 1,
+      clean: true,
+      confirm: db,
+      swap: false,
+      ...hooks(),
+    });
+    expect(inPlace.swapped).toBeUndefined();
+    await sql(major, db, 'UPDATE public.items SET qty = 0');
+    const h = hooks();
+    const swapped = await restoreFromPath({
+      from: dirArchive,
+      to: to(major, db),
+      jobs: 2,
+      clean: true,
+      confirm: db,
+      ...h,
+    });
+    expect(h.log.lines.map((l) => l.message).join('\n')).not.toMatch(/restoring in place/);
+    expect(swapped.swapped).toBe(true);
+    expect(await rowHashes(major, db)).toEqual(await rowHashes(major, source));
+    expect(await scratchesOf(major, db)).toEqual([]);
+  });
+
   test('a target holding what the archive lacks is restored in place, and keeps it', async () => {
     const db = await earlierCopy();
     await sql(major, db, `CREATE SCHEMA my; CREATE TABLE my.keep (id int); INSERT INTO my.keep VALUES (1)`);
