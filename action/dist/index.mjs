@@ -53484,16 +53484,27 @@ async function dropBuilt(session, built, log) {
       log.warn(`could not drop ${quoteIdent(built)} now; the next run against this target removes it`);
   }
 }
+async function dropLeftovers(session, log) {
+  const target = databaseName(session.target);
+  for (const name of await session.leftovers()) {
+    log.info(
+      `removing ${quoteIdent(name)}, left by an earlier swap into ${quoteIdent(target)} that did not finish`
+    );
+    await session.drop(name);
+  }
+}
+async function removeLeftovers(target, log) {
+  const session = await SwapSession.open(target).catch(() => void 0);
+  if (!session) return;
+  await dropLeftovers(session, log).catch((error3) => {
+    log.warn(`could not remove what an earlier swap left: ${error3.message}`);
+  }).finally(() => session.close());
+}
 async function replaceBySwap(o3, build2) {
   const { session, log } = o3;
   const target = databaseName(session.target);
   try {
-    for (const name of await session.leftovers()) {
-      log.info(
-        `removing ${quoteIdent(name)}, left by an earlier swap into ${quoteIdent(target)} that did not finish`
-      );
-      await session.drop(name);
-    }
+    await dropLeftovers(session, log);
     const exists2 = await session.exists(target);
     const own = exists2 ? await ownEntries(o3.client, session.target, o3.signal) : [];
     const built = scratchName(target, "new");
@@ -53807,6 +53818,7 @@ async function prepareRestore(archive, o3) {
   const server = await serverFacts(maintenanceOf(o3.to), "to");
   await guardTargetBeforeCreating(o3.to, { clean: o3.clean ?? false, confirm: o3.confirm });
   const { choice, client } = await restoreClientFor(archive, server, o3);
+  if (o3.clean) await removeLeftovers(o3.to, o3.log);
   const createdDatabase = await ensureDatabase(o3.to, o3.createDatabase ?? true);
   const target = await undoCreatedOnFailure(createdDatabase, o3.to, () => serverFacts(o3.to, "to"));
   return { target, choice, client, createdDatabase };
@@ -58048,6 +58060,7 @@ async function copyDatabase(o3) {
     throw error3;
   });
   const inPlace = async () => {
+    if (o3.clean) await removeLeftovers(o3.to, o3.log);
     const createdDatabase = await ensureDatabase(o3.to, o3.createDatabase ?? true);
     return undoCreatedOnFailure(
       createdDatabase,

@@ -33,7 +33,7 @@ import { dumpToPath } from './dump.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
 import { restoreJobs } from './parallelism.js';
 import { withSqlAfter } from './restore.js';
-import { prepareSwap, replaceBySwap } from './replace-by-swap.js';
+import { prepareSwap, removeLeftovers, replaceBySwap } from './replace-by-swap.js';
 import { BEFORE_SWAP, runSqlAfter } from './sql-after.js';
 import { SwapWouldLose, swapKeepsMeaning } from './swap-keeps-meaning.js';
 
@@ -102,6 +102,7 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
     throw error;
   });
   const inPlace = async (): Promise<CopyResult> => {
+    if (o.clean) await removeLeftovers(o.to, o.log);
     const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
     return undoCreatedOnFailure(createdDatabase, o.to, () =>
       copyInto(o, { source, choice, ...clients, createdDatabase, started }),

@@ -102,6 +102,31 @@ async function dropBuilt(session: SwapSession, built: string, log: Logger): Prom
   }
 }
 
+async function dropLeftovers(session: SwapSession, log: Logger): Promise<void> {
+  const target = databaseName(session.target);
+  for (const name of await session.leftovers()) {
+    log.info(
+      `removing ${quoteIdent(name)}, left by an earlier swap into ${quoteIdent(target)} that did not finish`,
+    );
+    await session.drop(name);
+  }
+}
+
+/**
+ * A destructive restore that does not swap (in place) removes what an interrupted swap into the same
+ * target left too. A swap running right now holds the lock: its scratch is not left over, and it
+ * is let be; one that cannot be dropped is reported, and the next run tries again.
+ */
+export async function removeLeftovers(target: ConnectionSpec, log: Logger): Promise<void> {
+  const session = await SwapSession.open(target).catch(() => undefined);
+  if (!session) return;
+  await dropLeftovers(session, log)
+    .catch((error: unknown) => {
+      log.warn(`could not remove what an earlier swap left: ${(error as Error).message}`);
+    })
+    .finally(() => session.close());
+}
+
 /**
  * Builds the target's new contents with `build` in a fresh scratch database (created like the target:
  * same encoding, locale and tablespace, then given its owner, settings, comment and grants), runs
@@ -114,12 +139,7 @@ export async function replaceBySwap<T>(
   const { session, log } = o;
   const target = databaseName(session.target);
   try {
-    for (const name of await session.leftovers()) {
-      log.info(
-        `removing ${quoteIdent(name)}, left by an earlier swap into ${quoteIdent(target)} that did not finish`,
-      );
-      await session.drop(name);
-    }
+    await dropLeftovers(session, log);
     const exists = await session.exists(target);
     const own = exists ? await ownEntries(o.client, session.target, o.signal) : [];
     const built = scratchName(target, 'new');

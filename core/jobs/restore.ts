@@ -19,7 +19,7 @@ import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive
 import { archiveContents, cleanPrelude, plainContents } from './clean.js';
 import { databasePropertiesSql, propertyOptionsOf } from './database-properties.js';
 import { readTocEntries, type TocEntry } from '../pg/archive-toc.js';
-import { checkTablesPresent, prepareSwap, replaceBySwap } from './replace-by-swap.js';
+import { checkTablesPresent, prepareSwap, removeLeftovers, replaceBySwap } from './replace-by-swap.js';
 import { BEFORE_SWAP, runSqlAfter } from './sql-after.js';
 import { SwapWouldLose, swapKeepsMeaning } from './swap-keeps-meaning.js';
 import { refuseRestoreJobs, restoreJobs } from './parallelism.js';
@@ -97,6 +97,7 @@ export async function prepareRestore(
   const server = await serverFacts(maintenanceOf(o.to), 'to');
   await guardTargetBeforeCreating(o.to, { clean: o.clean ?? false, confirm: o.confirm });
   const { choice, client } = await restoreClientFor(archive, server, o);
+  if (o.clean) await removeLeftovers(o.to, o.log);
   const createdDatabase = await ensureDatabase(o.to, o.createDatabase ?? true);
   const target = await undoCreatedOnFailure(createdDatabase, o.to, () => serverFacts(o.to, 'to'));
   return { target, choice, client, createdDatabase };

@@ -188,6 +188,26 @@ describe.each([14, 18] as const)('replace by swap on PostgreSQL %i', (major) => 
     expect(await rowHashes(major, db)).toEqual(await rowHashes(major, source));
   });
 
+  test.each([
+    ['an in-place clean restore', 'restore'],
+    ['an in-place clean copy', 'copy'],
+  ])('%s removes what an interrupted swap into the same target left, too', async (_what, how) => {
+    const db = await earlierCopy();
+    const left = [scratchName(db, 'new'), scratchName(db, 'old')];
+    for (const name of left) await sql(major, 'postgres', `CREATE DATABASE ${name}`);
+    const h = hooks();
+    const into = { to: to(major, db), jobs: 1, clean: true, confirm: db, swap: false, ...h };
+    const result =
+      how === 'restore'
+        ? await restoreFromPath({ ...into, from: archive })
+        : await copyDatabase({ ...into, from: to(major, source) });
+    expect(result.swapped).toBeUndefined();
+    const log = h.log.lines.map((l) => l.message).join('\n');
+    for (const name of left) expect(log).toContain(name);
+    expect(await scratchesOf(major, db)).toEqual([]);
+    expect(await rowHashes(major, db)).toEqual(await rowHashes(major, source));
+  });
+
   test('after an in-place clean restore (public recreated), the next clean restore is swapped in', async () => {
     const db = await earlierCopy();
     const inPlace = await restoreFromPath({
