@@ -53,6 +53,12 @@ export const OUTPUTS: readonly OutputSpec[] = [
     value: (r) => r.tables,
   },
   {
+    name: 'swapped',
+    description:
+      '`true` when a clean restore or copy was built beside the target and swapped in, `false` when it ran in place',
+    value: (r) => (r.swapped === undefined ? undefined : String(r.swapped)),
+  },
+  {
     name: 'manifest',
     description: "the backup manifest's S3 URI (backup; one per line for several databases)",
     value: (r) => r.manifest,

@@ -58286,6 +58286,7 @@ async function runCopy(options, run3) {
     format: "custom",
     durationSeconds: secondsSince(run3.started),
     tables: await countDatabaseTables(options.target),
+    swapped: options.clean ? result.swapped ?? false : void 0,
     reason: `dump: ${result.dump.choice.reason}; restore: ${result.restore.choice.reason}`,
     warnings: [...result.dump.choice.warnings, ...result.restore.choice.warnings],
     filtered: result.filtered
@@ -58681,6 +58682,7 @@ async function runRestore(options, run3) {
     durationSeconds: secondsSince(run3.started),
     tocEntries: result.archive.tocEntries,
     tables: await countDatabaseTables(options.target),
+    swapped: options.clean ? result.swapped ?? false : void 0,
     reason: result.choice.reason,
     warnings: result.choice.warnings,
     filtered: result.filtered
@@ -58745,6 +58747,11 @@ var OUTPUTS = [
     name: "tables",
     description: "tables in the dump, or in the target after a restore or copy",
     value: (r5) => r5.tables
+  },
+  {
+    name: "swapped",
+    description: "`true` when a clean restore or copy was built beside the target and swapped in, `false` when it ran in place",
+    value: (r5) => r5.swapped === void 0 ? void 0 : String(r5.swapped)
   },
   {
     name: "manifest",

@@ -206,6 +206,7 @@ const FULL_REPORT: JobReport = {
   durationSeconds: 12.345,
   tocEntries: 42,
   tables: 7,
+  swapped: true,
   manifest: 's3://bucket/app.dump.json',
   reason: 'the server is 17',
   warnings: [],

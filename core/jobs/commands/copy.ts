@@ -15,6 +15,7 @@ export async function runCopy(options: CopyJob, run: CommandRun): Promise<JobRep
     format: 'custom',
     durationSeconds: secondsSince(run.started),
     tables: await countDatabaseTables(options.target),
+    swapped: options.clean ? (result.swapped ?? false) : undefined,
     reason: `dump: ${result.dump.choice.reason}; restore: ${result.restore.choice.reason}`,
     warnings: [...result.dump.choice.warnings, ...result.restore.choice.warnings],
     filtered: result.filtered,

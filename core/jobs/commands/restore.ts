@@ -49,6 +49,7 @@ export async function runRestore(options: RestoreJob, run: CommandRun): Promise<
     durationSeconds: secondsSince(run.started),
     tocEntries: result.archive.tocEntries,
     tables: await countDatabaseTables(options.target),
+    swapped: options.clean ? (result.swapped ?? false) : undefined,
     reason: result.choice.reason,
     warnings: result.choice.warnings,
     filtered: result.filtered,
