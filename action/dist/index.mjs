@@ -58117,6 +58117,26 @@ async function provideClients(o3, choice) {
 }
 async function copyInto(o3, settled) {
   const { source, choice, createdDatabase, started: started2 } = settled;
+  const plan = await planCopy(o3, settled);
+  const filtered = await (plan.jobs === 1 ? copyStreamed(o3, plan) : copyThroughArchive(o3, plan));
+  if (filtered.length)
+    o3.log.warn(
+      `filtered from the script for PostgreSQL ${plan.target.version.major}: ${filtered.join(", ")}`
+    );
+  return {
+    source,
+    target: plan.target,
+    dump: { choice: choice.dump, client: plan.dumpClient },
+    restore: { choice: choice.restore, client: plan.restoreClient },
+    jobs: plan.jobs,
+    streamed: plan.jobs === 1,
+    createdDatabase,
+    filtered,
+    durationSeconds: (Date.now() - started2) / 1e3
+  };
+}
+async function planCopy(o3, settled) {
+  const { source, choice, createdDatabase } = settled;
   const dumpClient = settled.dump;
   const restoreClient = settled.restore;
   const target = await serverFacts(o3.to, "to");
@@ -58125,13 +58145,8 @@ async function copyInto(o3, settled) {
   );
   if (o3.globals) {
     o3.log.info("copying roles and tablespaces (without passwords) first");
-    await applyGlobals(
-      restoreClient,
-      o3.to,
-      target.version,
-      await dumpGlobals(dumpClient, o3.from, o3.signal),
-      o3.signal
-    );
+    const globals = await dumpGlobals(dumpClient, o3.from, o3.signal);
+    await applyGlobals(restoreClient, o3.to, target.version, globals, o3.signal);
   }
   const archive = {
     format: "custom",
@@ -58158,96 +58173,98 @@ async function copyInto(o3, settled) {
   o3.log.info(
     jobs === 1 ? "streaming pg_dump straight into the restore (one job, no intermediate file)" : `dumping to a temporary archive, then restoring with ${jobs} jobs`
   );
-  let filtered;
-  if (jobs === 1) {
-    const pipe = new TocPrefix("the copy stream");
-    const { controller, signal } = pipelineAbort(o3.signal);
-    const dump = streamCustomDump({
-      client: dumpClient,
+  return {
+    dumpClient,
+    restoreClient,
+    target,
+    archive,
+    restorePath,
+    prelude,
+    after,
+    apply,
+    jobs,
+    createdDatabase
+  };
+}
+async function copyStreamed(o3, plan) {
+  const pipe = new TocPrefix("the copy stream");
+  const { controller, signal } = pipelineAbort(o3.signal);
+  const dump = streamCustomDump({
+    client: plan.dumpClient,
+    from: o3.from,
+    selection: o3,
+    compression: { algorithm: "none" },
+    stdout: pipe,
+    signal,
+    onProgress: o3.onProgress,
+    progressIntervalMs: o3.progressIntervalMs
+  });
+  const restore = applyArchive({
+    ...applyRequestOf(o3, plan),
+    input: { stream: pipe },
+    epilogue: databasePropertiesSql({
+      entries: async () => pipe.entries(o3.log),
+      target: o3.to,
+      options: propertyOptionsOf(o3),
+      log: o3.log
+    }),
+    signal
+  });
+  const [, filtered] = await settlePipeline(controller, [dump, restore]);
+  return filtered;
+}
+async function copyThroughArchive(o3, plan) {
+  const dir = await mkdtemp4(path14.join(os11.tmpdir(), "pgferry-copy-"));
+  try {
+    const file = path14.join(dir, `copy-${randomBytes5(4).toString("hex")}.dump`);
+    await dumpToPath({
+      ...dumpSelection(o3),
       from: o3.from,
-      selection: o3,
-      compression: { algorithm: "none" },
-      stdout: pipe,
-      signal,
+      to: file,
+      format: "custom",
+      compress: { algorithm: "none" },
+      jobs: 1,
+      postgresVersion: { kind: "major", major: plan.dumpClient.version.major },
+      catalog: o3.catalog,
+      log: o3.log,
+      signal: o3.signal,
       onProgress: o3.onProgress,
       progressIntervalMs: o3.progressIntervalMs
     });
-    const restore = applyArchive({
-      client: restoreClient,
-      path: restorePath,
-      archive,
-      input: { stream: pipe },
-      target: o3.to,
-      targetVersion: target.version,
-      jobs: 1,
-      options: apply,
-      prelude,
-      after,
+    const undo2 = await undoOnFailure({
+      ...undoPlanOf({ ...plan.apply, from: file, to: o3.to, log: o3.log }, plan.archive, plan.target),
+      path: plan.restorePath,
+      jobs: plan.jobs,
+      createdDatabase: plan.createdDatabase
+    });
+    return await applyArchive({
+      ...applyRequestOf(o3, plan),
+      input: { file },
       epilogue: databasePropertiesSql({
-        entries: async () => pipe.entries(o3.log),
+        entries: () => readTocEntries(file, "custom"),
         target: o3.to,
         options: propertyOptionsOf(o3),
         log: o3.log
       }),
-      signal
-    });
-    const [, f6] = await settlePipeline(controller, [dump, restore]);
-    filtered = f6;
-  } else {
-    const dir = await mkdtemp4(path14.join(os11.tmpdir(), "pgferry-copy-"));
-    try {
-      const file = path14.join(dir, `copy-${randomBytes5(4).toString("hex")}.dump`);
-      await dumpToPath({
-        ...dumpSelection(o3),
-        from: o3.from,
-        to: file,
-        format: "custom",
-        compress: { algorithm: "none" },
-        jobs: 1,
-        postgresVersion: { kind: "major", major: dumpClient.version.major },
-        catalog: o3.catalog,
-        log: o3.log,
-        signal: o3.signal,
-        onProgress: o3.onProgress,
-        progressIntervalMs: o3.progressIntervalMs
-      });
-      filtered = await applyArchive({
-        client: restoreClient,
-        path: restorePath,
-        archive,
-        input: { file },
-        target: o3.to,
-        targetVersion: target.version,
-        jobs,
-        options: apply,
-        prelude,
-        after,
-        epilogue: databasePropertiesSql({
-          entries: () => readTocEntries(file, "custom"),
-          target: o3.to,
-          options: propertyOptionsOf(o3),
-          log: o3.log
-        }),
-        signal: o3.signal,
-        onProgress: o3.onProgress,
-        progressIntervalMs: o3.progressIntervalMs
-      });
-    } finally {
-      await rm8(dir, { recursive: true, force: true });
-    }
+      signal: o3.signal,
+      onProgress: o3.onProgress,
+      progressIntervalMs: o3.progressIntervalMs
+    }).catch(undo2);
+  } finally {
+    await rm8(dir, { recursive: true, force: true });
   }
-  if (filtered.length)
-    o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
+}
+function applyRequestOf(o3, plan) {
   return {
-    source,
-    target,
-    dump: { choice: choice.dump, client: dumpClient },
-    restore: { choice: choice.restore, client: restoreClient },
-    jobs,
-    streamed: jobs === 1,
-    createdDatabase,
-    filtered,
-    durationSeconds: (Date.now() - started2) / 1e3
+    client: plan.restoreClient,
+    path: plan.restorePath,
+    archive: plan.archive,
+    target: o3.to,
+    targetVersion: plan.target.version,
+    jobs: plan.jobs,
+    options: plan.apply,
+    prelude: plan.prelude,
+    after: plan.after
   };
 }
 

@@ -14,6 +14,7 @@ import {
   chooseCopyClients,
   type ClientChoice,
   type RestoreChoice,
+  type RestorePath,
 } from '../pg/policy.js';
 import { pipelineAbort, settlePipeline } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
@@ -32,6 +33,7 @@ import { readTocEntries } from '../pg/archive-toc.js';
 import { dumpToPath } from './dump.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
 import { restoreJobs } from './parallelism.js';
+import { undoOnFailure, undoPlanOf } from './undo-new-objects.js';
 import { withSqlAfter } from './restore.js';
 import { prepareSwap, removeLeftovers, replaceBySwap } from './replace-by-swap.js';
 import { BEFORE_SWAP, runSqlAfter } from './sql-after.js';
@@ -182,27 +184,56 @@ interface CopySettled {
   started: number;
 }
 
+/** What the copy settled before any row moves: clients, target, archive facts, path and jobs. */
+interface CopyPlan {
+  dumpClient: ClientTools;
+  restoreClient: ClientTools;
+  target: ServerFacts;
+  archive: ArchiveFacts;
+  restorePath: RestorePath;
+  prelude?: string;
+  after?: { files: string[]; input: string };
+  /** The restore side's options: the selection was made by pg_dump, so it applies all it is given. */
+  apply: ApplyOptions;
+  jobs: number;
+  createdDatabase: boolean;
+}
+
 /** The copy proper, into a target that exists (created, the swap's scratch or the user's own). */
 async function copyInto(o: CopyOptions, settled: CopySettled): Promise<CopyResult> {
   const { source, choice, createdDatabase, started } = settled;
+  const plan = await planCopy(o, settled);
+  const filtered = await (plan.jobs === 1 ? copyStreamed(o, plan) : copyThroughArchive(o, plan));
+  if (filtered.length)
+    o.log.warn(
+      `filtered from the script for PostgreSQL ${plan.target.version.major}: ${filtered.join(', ')}`,
+    );
+  return {
+    source,
+    target: plan.target,
+    dump: { choice: choice.dump, client: plan.dumpClient },
+    restore: { choice: choice.restore, client: plan.restoreClient },
+    jobs: plan.jobs,
+    streamed: plan.jobs === 1,
+    createdDatabase,
+    filtered,
+    durationSeconds: (Date.now() - started) / 1000,
+  };
+}
+
+async function planCopy(o: CopyOptions, settled: CopySettled): Promise<CopyPlan> {
+  const { source, choice, createdDatabase } = settled;
   const dumpClient = settled.dump;
   const restoreClient = settled.restore;
   const target = await serverFacts(o.to, 'to');
   o.log.info(
     `copying ${describeConnection(o.from)} (PostgreSQL ${formatVersion(source.version)}) → ${describeConnection(o.to)} (PostgreSQL ${formatVersion(target.version)}) with pg_dump ${formatVersion(dumpClient.version)} and pg_restore ${formatVersion(restoreClient.version)}`,
   );
-
   if (o.globals) {
     o.log.info('copying roles and tablespaces (without passwords) first');
-    await applyGlobals(
-      restoreClient,
-      o.to,
-      target.version,
-      await dumpGlobals(dumpClient, o.from, o.signal),
-      o.signal,
-    );
+    const globals = await dumpGlobals(dumpClient, o.from, o.signal);
+    await applyGlobals(restoreClient, o.to, target.version, globals, o.signal);
   }
-
   const archive: ArchiveFacts = {
     format: 'custom',
     archiveVersion: archiveVersionWrittenBy(dumpClient.version.major),
@@ -227,104 +258,115 @@ async function copyInto(o: CopyOptions, settled: CopySettled): Promise<CopyResul
     if (typeof o.jobs === 'number') o.log.warn(jobsReason);
     else o.log.info(jobsReason);
   }
-  // The selection was made by pg_dump; the restore side applies everything it was given.
   const apply = { ...applyOptionsOf(o), clean: false, schemas: [], tables: [], extraArgs: [] };
   o.log.info(
     jobs === 1
       ? 'streaming pg_dump straight into the restore (one job, no intermediate file)'
       : `dumping to a temporary archive, then restoring with ${jobs} jobs`,
   );
-  let filtered: string[];
-  if (jobs === 1) {
-    // One job: no intermediate file, pg_dump's output goes straight into the restore.
-    // The dump's TOC is kept as it streams by, for the source database's own properties.
-    const pipe = new TocPrefix('the copy stream');
-    const { controller, signal } = pipelineAbort(o.signal);
-    const dump = streamCustomDump({
-      client: dumpClient,
+  return {
+    dumpClient,
+    restoreClient,
+    target,
+    archive,
+    restorePath,
+    prelude,
+    after,
+    apply,
+    jobs,
+    createdDatabase,
+  };
+}
+
+/**
+ * One job: no intermediate file, pg_dump's output goes straight into the restore. The dump's TOC is
+ * kept as it streams by, for the source database's own properties.
+ */
+async function copyStreamed(o: CopyOptions, plan: CopyPlan): Promise<string[]> {
+  const pipe = new TocPrefix('the copy stream');
+  const { controller, signal } = pipelineAbort(o.signal);
+  const dump = streamCustomDump({
+    client: plan.dumpClient,
+    from: o.from,
+    selection: o,
+    compression: { algorithm: 'none' },
+    stdout: pipe,
+    signal,
+    onProgress: o.onProgress,
+    progressIntervalMs: o.progressIntervalMs,
+  });
+  const restore = applyArchive({
+    ...applyRequestOf(o, plan),
+    input: { stream: pipe },
+    epilogue: databasePropertiesSql({
+      entries: async () => pipe.entries(o.log),
+      target: o.to,
+      options: propertyOptionsOf(o),
+      log: o.log,
+    }),
+    signal,
+  });
+  const [, filtered] = await settlePipeline(controller, [dump, restore] as const);
+  return filtered;
+}
+
+/**
+ * Several jobs: pg_dump writes a temporary archive, which pg_restore reads in parallel. Into a
+ * database that existed before, a failure drops every object the restore made (undo-new-objects.ts).
+ */
+async function copyThroughArchive(o: CopyOptions, plan: CopyPlan): Promise<string[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-copy-'));
+  try {
+    const file = path.join(dir, `copy-${randomBytes(4).toString('hex')}.dump`);
+    await dumpToPath({
+      ...dumpSelection(o),
       from: o.from,
-      selection: o,
-      compression: { algorithm: 'none' },
-      stdout: pipe,
-      signal,
+      to: file,
+      format: 'custom',
+      compress: { algorithm: 'none' },
+      jobs: 1,
+      postgresVersion: { kind: 'major', major: plan.dumpClient.version.major },
+      catalog: o.catalog,
+      log: o.log,
+      signal: o.signal,
       onProgress: o.onProgress,
       progressIntervalMs: o.progressIntervalMs,
     });
-    const restore = applyArchive({
-      client: restoreClient,
-      path: restorePath,
-      archive,
-      input: { stream: pipe },
-      target: o.to,
-      targetVersion: target.version,
-      jobs: 1,
-      options: apply,
-      prelude,
-      after,
+    const undo = await undoOnFailure({
+      ...undoPlanOf({ ...plan.apply, from: file, to: o.to, log: o.log }, plan.archive, plan.target),
+      path: plan.restorePath,
+      jobs: plan.jobs,
+      createdDatabase: plan.createdDatabase,
+    });
+    return await applyArchive({
+      ...applyRequestOf(o, plan),
+      input: { file },
       epilogue: databasePropertiesSql({
-        entries: async () => pipe.entries(o.log),
+        entries: () => readTocEntries(file, 'custom'),
         target: o.to,
         options: propertyOptionsOf(o),
         log: o.log,
       }),
-      signal,
-    });
-    const [, f] = await settlePipeline(controller, [dump, restore] as const);
-    filtered = f;
-  } else {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-copy-'));
-    try {
-      const file = path.join(dir, `copy-${randomBytes(4).toString('hex')}.dump`);
-      await dumpToPath({
-        ...dumpSelection(o),
-        from: o.from,
-        to: file,
-        format: 'custom',
-        compress: { algorithm: 'none' },
-        jobs: 1,
-        postgresVersion: { kind: 'major', major: dumpClient.version.major },
-        catalog: o.catalog,
-        log: o.log,
-        signal: o.signal,
-        onProgress: o.onProgress,
-        progressIntervalMs: o.progressIntervalMs,
-      });
-      filtered = await applyArchive({
-        client: restoreClient,
-        path: restorePath,
-        archive,
-        input: { file },
-        target: o.to,
-        targetVersion: target.version,
-        jobs,
-        options: apply,
-        prelude,
-        after,
-        epilogue: databasePropertiesSql({
-          entries: () => readTocEntries(file, 'custom'),
-          target: o.to,
-          options: propertyOptionsOf(o),
-          log: o.log,
-        }),
-        signal: o.signal,
-        onProgress: o.onProgress,
-        progressIntervalMs: o.progressIntervalMs,
-      });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+      signal: o.signal,
+      onProgress: o.onProgress,
+      progressIntervalMs: o.progressIntervalMs,
+    }).catch(undo);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  if (filtered.length)
-    o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
+}
+
+/** The parts of the restore request both ways of copying share. */
+function applyRequestOf(o: CopyOptions, plan: CopyPlan) {
   return {
-    source,
-    target,
-    dump: { choice: choice.dump, client: dumpClient },
-    restore: { choice: choice.restore, client: restoreClient },
-    jobs,
-    streamed: jobs === 1,
-    createdDatabase,
-    filtered,
-    durationSeconds: (Date.now() - started) / 1000,
+    client: plan.restoreClient,
+    path: plan.restorePath,
+    archive: plan.archive,
+    target: o.to,
+    targetVersion: plan.target.version,
+    jobs: plan.jobs,
+    options: plan.apply,
+    prelude: plan.prelude,
+    after: plan.after,
   };
 }

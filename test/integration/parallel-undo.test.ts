@@ -1,6 +1,7 @@
 import { readdirSync, statSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { copyDatabase } from '../../core/jobs/copy.js';
 import { dumpToPath } from '../../core/jobs/dump.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import { InputError } from '../../core/errors.js';
@@ -114,15 +115,19 @@ const EXISTING = `
 interface Fixture {
   tools: ClientTools;
   archives: Record<keyof typeof TRAPS, string>;
+  /** The databases the archives were dumped from, for copies. */
+  sources: Record<keyof typeof TRAPS, string>;
   truncatedDir: string;
 }
 
 async function fixture(major: Major): Promise<Fixture> {
   const tools = await catalog().provide({ major: major === 14 ? 15 : major });
   const archives = {} as Record<keyof typeof TRAPS, string>;
+  const sources = {} as Record<keyof typeof TRAPS, string>;
   for (const [name, trap] of Object.entries(TRAPS) as [keyof typeof TRAPS, string][]) {
     const source = await createDatabase(major, `undo_src_${name}`);
     await sql(major, source, SOURCE + trap);
+    sources[name] = source;
     archives[name] = await dumpFile(major, source, path.join(scratch.dir, `${major}-${name}.dump`));
   }
   const source = await createDatabase(major, 'undo_src_dir');
@@ -135,7 +140,7 @@ async function fixture(major: Major): Promise<Fixture> {
     .sort((a, b) => statSync(b).size - statSync(a).size)[0];
   if (!largest) throw new Error('the directory archive has no data files');
   truncateSync(largest, Math.floor(statSync(largest).size / 2));
-  return { tools, archives, truncatedDir };
+  return { tools, archives, sources, truncatedDir };
 }
 
 async function existingTarget(major: Major): Promise<string> {
@@ -226,6 +231,26 @@ describe.each(MAJORS)('jobs: 2 into an existing database on PostgreSQL %i', (maj
     expect(log.lines.map((l) => l.message).join('\n')).toContain(
       '2 jobs into a database that existed before',
     );
+    expect(await stateOf(f.tools, major, db)).toEqual(before);
+  });
+
+  it('a copy with 2 jobs whose data breaks a CHECK: everything it made is dropped, nothing else', async () => {
+    const db = await existingTarget(major);
+    const before = await stateOf(f.tools, major, db);
+    const log = new RecordingLogger();
+    const error = await failureOf(
+      copyDatabase({
+        from: parseConnection(connUrl(major, f.sources.row), 'from', {}),
+        to: parseConnection(connUrl(major, db), 'to', {}),
+        jobs: 2,
+        confirm: db,
+        postgresVersion: { kind: 'auto' },
+        catalog: catalog(log),
+        log,
+      }),
+    );
+    expect(error.message).toMatch(/violates check constraint/);
+    expect(droppedCount(error)).toBeGreaterThan(10);
     expect(await stateOf(f.tools, major, db)).toEqual(before);
   });
 
