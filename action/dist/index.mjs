@@ -9078,15 +9078,15 @@ var init_EventStreamMarshaller = __esm({
         this.utfEncoder = utf8Encoder;
       }
       deserialize(body, deserializer) {
-        const inputStream = getChunkedStream(body);
+        const inputStream2 = getChunkedStream(body);
         return new SmithyMessageDecoderStream({
-          messageStream: new MessageDecoderStream({ inputStream, decoder: this.eventStreamCodec }),
+          messageStream: new MessageDecoderStream({ inputStream: inputStream2, decoder: this.eventStreamCodec }),
           deserializer: getMessageUnmarshaller(deserializer, this.utfEncoder)
         });
       }
-      serialize(inputStream, serializer) {
+      serialize(inputStream2, serializer) {
         return new MessageEncoderStream({
-          messageStream: new SmithyMessageEncoderStream({ inputStream, serializer }),
+          messageStream: new SmithyMessageEncoderStream({ inputStream: inputStream2, serializer }),
           encoder: this.eventStreamCodec,
           includeEndFrame: true
         });
@@ -52343,53 +52343,76 @@ ${await r5.epilogue()}`;
   yield Buffer.from("COMMIT;\n");
 }
 async function applyArchive(r5) {
-  const env2 = connectionEnv(r5.target);
-  const common = {
-    env: env2,
+  if (r5.path === "pg_restore") {
+    await applyDirect(r5);
+    return [];
+  }
+  return applyScript(r5);
+}
+function toolCommon(r5) {
+  return {
+    env: connectionEnv(r5.target),
     secrets: secretsOf(r5.target),
     onProgress: r5.onProgress,
     progressIntervalMs: r5.progressIntervalMs
   };
+}
+function restoreOptionsOf(r5) {
   const { clean: clean2, ...rest } = r5.options;
-  const restoreOptions = {
-    ...rest,
-    clean: clean2,
-    ifExists: clean2,
-    exitOnError: true,
-    clientMajor: r5.client.version.major
-  };
-  const file = "file" in r5.input ? r5.input.file : void 0;
-  const stream = "stream" in r5.input ? r5.input.stream : void 0;
-  if (r5.path === "pg_restore") {
-    if (r5.prelude || r5.commitGate || r5.after?.files.length)
-      throw new Error("a prelude, a commit gate or SQL after needs the script path");
-    await runTool({
-      ...common,
-      signal: r5.signal,
-      file: toolPath(r5.client, "pg_restore"),
-      args: pgRestoreArgs({
-        ...restoreOptions,
-        dbname: databaseName(r5.target),
-        file,
-        jobs: r5.jobs,
-        singleTransaction: r5.jobs === 1
-      }),
-      stdin: stream,
-      stdout: "ignore"
+  return { ...rest, clean: clean2, ifExists: clean2, exitOnError: true, clientMajor: r5.client.version.major };
+}
+var inputFile = (r5) => "file" in r5.input ? r5.input.file : void 0;
+var inputStream = (r5) => "stream" in r5.input ? r5.input.stream : void 0;
+async function applyDirect(r5) {
+  if (r5.prelude || r5.commitGate || r5.after?.files.length)
+    throw new Error("a prelude, a commit gate or SQL after needs the script path");
+  const common = toolCommon(r5);
+  await runTool({
+    ...common,
+    signal: r5.signal,
+    file: toolPath(r5.client, "pg_restore"),
+    args: pgRestoreArgs({
+      ...restoreOptionsOf(r5),
+      dbname: databaseName(r5.target),
+      file: inputFile(r5),
+      jobs: r5.jobs,
+      singleTransaction: r5.jobs === 1
+    }),
+    stdin: inputStream(r5),
+    stdout: "ignore"
+  });
+  const sql = r5.epilogue ? await r5.epilogue() : "";
+  if (sql === "") return;
+  await runTool({
+    ...common,
+    signal: r5.signal,
+    file: toolPath(r5.client, "psql"),
+    args: psqlArgs({ file: "-", onErrorStop: true, quiet: true, singleTransaction: true }),
+    stdin: Readable8.from([Buffer.from(sql)]),
+    stdout: "ignore"
+  });
+}
+function startScriptProducers(r5, filter, signal) {
+  const file = inputFile(r5);
+  const stream = inputStream(r5);
+  if (r5.path === "psql") {
+    const raw = stream ?? createReadStream2(file ?? "");
+    const stages = r5.archive.compression === "gzip" ? [raw, createGunzip()] : [raw];
+    pipeline3([...stages, filter], () => {
     });
-    const sql = r5.epilogue ? await r5.epilogue() : "";
-    if (sql !== "") {
-      await runTool({
-        ...common,
-        signal: r5.signal,
-        file: toolPath(r5.client, "psql"),
-        args: psqlArgs({ file: "-", onErrorStop: true, quiet: true, singleTransaction: true }),
-        stdin: Readable8.from([Buffer.from(sql)]),
-        stdout: "ignore"
-      });
-    }
     return [];
   }
+  const args = pgRestoreArgs({
+    ...restoreOptionsOf(r5),
+    file,
+    jobs: 1,
+    toStdout: true,
+    singleTransaction: true
+  });
+  const tool = toolPath(r5.client, "pg_restore");
+  return [runTool({ ...toolCommon(r5), signal, file: tool, args, stdin: stream, stdout: filter })];
+}
+async function applyScript(r5) {
   const rules = {
     targetServer: r5.targetVersion,
     psqlKnowsRestrict: psqlKnowsRestrict(r5.client.version),
@@ -52397,24 +52420,7 @@ async function applyArchive(r5) {
   };
   const filter = new ScriptFilter(rules, r5.label ?? "the restore script");
   const { controller, signal } = pipelineAbort(r5.signal);
-  const producers = [];
-  if (r5.path === "psql") {
-    const raw = stream ?? createReadStream2(file ?? "");
-    const stages = r5.archive.compression === "gzip" ? [raw, createGunzip()] : [raw];
-    pipeline3([...stages, filter], () => {
-    });
-  } else {
-    producers.push(
-      runTool({
-        ...common,
-        signal,
-        file: toolPath(r5.client, "pg_restore"),
-        args: pgRestoreArgs({ ...restoreOptions, file, jobs: 1, toStdout: true, singleTransaction: true }),
-        stdin: stream,
-        stdout: filter
-      })
-    );
-  }
+  const producers = startScriptProducers(r5, filter, signal);
   const producersDone = Promise.all(producers);
   producersDone.catch(() => {
   });
@@ -52422,24 +52428,19 @@ async function applyArchive(r5) {
   let scriptEnded = () => {
   };
   const scriptDone = new Promise((resolve) => scriptEnded = resolve);
+  const beforeCommit = async () => {
+    await producersDone;
+    await r5.commitGate?.();
+  };
   const script = (async function* () {
     try {
-      yield* transactionScript(
-        filter,
-        r5,
-        async () => {
-          await producersDone;
-          await r5.commitGate?.();
-        },
-        parts,
-        signal
-      );
+      yield* transactionScript(filter, r5, beforeCommit, parts, signal);
     } finally {
       scriptEnded();
     }
   })();
   const consumer = runTool({
-    ...common,
+    ...toolCommon(r5),
     signal,
     file: toolPath(r5.client, "psql"),
     args: psqlArgs({

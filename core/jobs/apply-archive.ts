@@ -175,55 +175,95 @@ async function* transactionScript(
  * (empty on the direct path).
  */
 export async function applyArchive(r: ApplyRequest): Promise<string[]> {
-  const env = connectionEnv(r.target);
-  const common = {
-    env,
+  if (r.path === 'pg_restore') {
+    await applyDirect(r);
+    return [];
+  }
+  return applyScript(r);
+}
+
+/** What every tool of a restore is run with: the target's connection and the progress reporting. */
+function toolCommon(r: ApplyRequest) {
+  return {
+    env: connectionEnv(r.target),
     secrets: secretsOf(r.target),
     onProgress: r.onProgress,
     progressIntervalMs: r.progressIntervalMs,
   };
-  const { clean, ...rest } = r.options;
-  const restoreOptions = {
-    ...rest,
-    clean,
-    ifExists: clean,
-    exitOnError: true,
-    clientMajor: r.client.version.major,
-  };
-  const file = 'file' in r.input ? r.input.file : undefined;
-  const stream = 'stream' in r.input ? r.input.stream : undefined;
+}
 
-  if (r.path === 'pg_restore') {
-    if (r.prelude || r.commitGate || r.after?.files.length)
-      throw new Error('a prelude, a commit gate or SQL after needs the script path');
-    await runTool({
-      ...common,
-      signal: r.signal,
-      file: toolPath(r.client, 'pg_restore'),
-      args: pgRestoreArgs({
-        ...restoreOptions,
-        dbname: databaseName(r.target),
-        file,
-        jobs: r.jobs,
-        singleTransaction: r.jobs === 1,
-      }),
-      stdin: stream,
-      stdout: 'ignore',
-    });
-    const sql = r.epilogue ? await r.epilogue() : '';
-    if (sql !== '') {
-      await runTool({
-        ...common,
-        signal: r.signal,
-        file: toolPath(r.client, 'psql'),
-        args: psqlArgs({ file: '-', onErrorStop: true, quiet: true, singleTransaction: true }),
-        stdin: Readable.from([Buffer.from(sql)]),
-        stdout: 'ignore',
-      });
-    }
+/** pg_restore's options from the request's (clean always with IF EXISTS, stop at the first error). */
+function restoreOptionsOf(r: ApplyRequest) {
+  const { clean, ...rest } = r.options;
+  return { ...rest, clean, ifExists: clean, exitOnError: true, clientMajor: r.client.version.major };
+}
+
+const inputFile = (r: ApplyRequest): string | undefined => ('file' in r.input ? r.input.file : undefined);
+const inputStream = (r: ApplyRequest): Readable | undefined =>
+  'stream' in r.input ? r.input.stream : undefined;
+
+/** The direct path: pg_restore into the database (one transaction with one job), then the epilogue. */
+async function applyDirect(r: ApplyRequest): Promise<void> {
+  if (r.prelude || r.commitGate || r.after?.files.length)
+    throw new Error('a prelude, a commit gate or SQL after needs the script path');
+  const common = toolCommon(r);
+  await runTool({
+    ...common,
+    signal: r.signal,
+    file: toolPath(r.client, 'pg_restore'),
+    args: pgRestoreArgs({
+      ...restoreOptionsOf(r),
+      dbname: databaseName(r.target),
+      file: inputFile(r),
+      jobs: r.jobs,
+      singleTransaction: r.jobs === 1,
+    }),
+    stdin: inputStream(r),
+    stdout: 'ignore',
+  });
+  const sql = r.epilogue ? await r.epilogue() : '';
+  if (sql === '') return;
+  await runTool({
+    ...common,
+    signal: r.signal,
+    file: toolPath(r.client, 'psql'),
+    args: psqlArgs({ file: '-', onErrorStop: true, quiet: true, singleTransaction: true }),
+    stdin: Readable.from([Buffer.from(sql)]),
+    stdout: 'ignore',
+  });
+}
+
+/**
+ * What writes the script into the filter: a plain dump read (and gunzipped) straight in, or
+ * pg_restore writing an archive as SQL. Returns the producers to wait for before the commit.
+ */
+function startScriptProducers(
+  r: ApplyRequest,
+  filter: ScriptFilter,
+  signal: AbortSignal,
+): Promise<unknown>[] {
+  const file = inputFile(r);
+  const stream = inputStream(r);
+  if (r.path === 'psql') {
+    const raw = stream ?? createReadStream(file ?? '');
+    // pipeline() carries a read or gunzip error to the filter, and so to psql's input.
+    const stages = r.archive.compression === 'gzip' ? [raw, createGunzip()] : [raw];
+    pipeline([...stages, filter], () => {});
     return [];
   }
+  const args = pgRestoreArgs({
+    ...restoreOptionsOf(r),
+    file,
+    jobs: 1,
+    toStdout: true,
+    singleTransaction: true,
+  });
+  const tool = toolPath(r.client, 'pg_restore');
+  return [runTool({ ...toolCommon(r), signal, file: tool, args, stdin: stream, stdout: filter })];
+}
 
+/** The script and psql paths: the filtered script into psql, in pgferry's own transaction. */
+async function applyScript(r: ApplyRequest): Promise<string[]> {
   const rules = {
     targetServer: r.targetVersion,
     psqlKnowsRestrict: psqlKnowsRestrict(r.client.version),
@@ -231,47 +271,25 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
   };
   const filter = new ScriptFilter(rules, r.label ?? 'the restore script');
   const { controller, signal } = pipelineAbort(r.signal);
-  const producers: Promise<unknown>[] = [];
-  if (r.path === 'psql') {
-    const raw = stream ?? createReadStream(file ?? '');
-    // pipeline() carries a read or gunzip error to the filter, and so to psql's input.
-    const stages = r.archive.compression === 'gzip' ? [raw, createGunzip()] : [raw];
-    pipeline([...stages, filter], () => {});
-  } else {
-    producers.push(
-      runTool({
-        ...common,
-        signal,
-        file: toolPath(r.client, 'pg_restore'),
-        args: pgRestoreArgs({ ...restoreOptions, file, jobs: 1, toStdout: true, singleTransaction: true }),
-        stdin: stream,
-        stdout: filter,
-      }),
-    );
-  }
+  const producers = startScriptProducers(r, filter, signal);
   const producersDone = Promise.all(producers);
   producersDone.catch(() => {});
   const parts: ScriptPart[] = [{ firstLine: 1 }];
   let scriptEnded: () => void = () => {};
   const scriptDone = new Promise<void>((resolve) => (scriptEnded = resolve));
+  const beforeCommit = async (): Promise<void> => {
+    await producersDone;
+    await r.commitGate?.();
+  };
   const script = (async function* () {
     try {
-      yield* transactionScript(
-        filter,
-        r,
-        async () => {
-          await producersDone;
-          await r.commitGate?.();
-        },
-        parts,
-        signal,
-      );
+      yield* transactionScript(filter, r, beforeCommit, parts, signal);
     } finally {
       scriptEnded();
     }
   })();
   const consumer = runTool({
-    ...common,
+    ...toolCommon(r),
     signal,
     file: toolPath(r.client, 'psql'),
     args: psqlArgs({
