@@ -49,6 +49,7 @@ export function jobEnvironment(p: ResolvedProps, inputs: JobEnvironmentInputs): 
     env.PGFERRY_SEED_FROM_DATABASE = p.seed.fromDatabase;
     env.PGFERRY_SEED_CONFIRM = p.seed.confirm;
     env.PGFERRY_SEED_SSLMODE = p.seed.sslMode;
+    env.PGFERRY_SWAP = String(p.seed.swap);
     if (inputs.sanitizeSqlUri) env.PGFERRY_SANITIZE_SQL = inputs.sanitizeSqlUri;
   }
   return env;

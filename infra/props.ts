@@ -88,6 +88,13 @@ export interface SeedProps {
    * @default 'require'
    */
   readonly sslMode?: SslMode;
+  /**
+   * `true`: the new staging is built in a scratch database beside the old one and swapped in once
+   * restored and sanitized (the staging user needs CREATEDB and ownership of staging, the server room
+   * for two copies). `false`: staging is dropped and restored in place, in one transaction with one job.
+   * @default true
+   */
+  readonly swap?: boolean;
 }
 
 /** Object Lock modes: governance can be lifted by a privileged principal, compliance by nobody. */

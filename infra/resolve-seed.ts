@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { parseBoolean } from '../core/values.js';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { DATABASE_NAME, literal, resolveSslMode } from './prop-rules.js';
@@ -13,6 +14,7 @@ export interface ResolvedSeed {
   confirm: string;
   sanitizeSql?: string;
   sslMode: SslMode;
+  swap: boolean;
 }
 
 /** Seeding: from a database that is backed up, confirmed by the target's name, with an existing SQL file. */
@@ -51,5 +53,7 @@ export function resolveSeed(props: PgferryBackupProps, databases: string[]): Res
     confirm: seed.confirm,
     sanitizeSql: seed.sanitizeSql,
     sslMode: resolveSslMode('seed.sslMode', seed.sslMode),
+    // The job parses the same text from PGFERRY_SWAP: one rule for both.
+    swap: parseBoolean(seed.swap === undefined ? undefined : String(seed.swap), 'seed.swap', true),
   };
 }

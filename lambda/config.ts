@@ -32,6 +32,8 @@ export interface SeedConfig {
   confirm: string;
   sslmode: string;
   sanitizeSql: string[];
+  /** Build the new staging beside the old and swap it in, or (false) replace it in place. */
+  swap: boolean;
 }
 
 export interface ScheduledJobConfig {
@@ -244,6 +246,7 @@ export function parseScheduledJobConfig(
       ),
       sslmode: sslmode('PGFERRY_SEED_SSLMODE'),
       sanitizeSql,
+      swap: problems.collect(() => parseBoolean(raw('PGFERRY_SWAP'), 'PGFERRY_SWAP', true)) ?? true,
     };
     if (verifying(seed.sslmode) && !sslRootCert)
       problems.add(

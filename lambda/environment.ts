@@ -111,6 +111,12 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   },
   { name: 'PGFERRY_SEED_SSLMODE', default: 'require', meaning: 'seed: libpq sslmode for the staging server' },
   {
+    name: 'PGFERRY_SWAP',
+    default: 'true',
+    meaning:
+      'seed: `true` builds the new staging beside the old and swaps it in (needs CREATEDB and ownership of staging); `false` replaces it in place, in one transaction with one job',
+  },
+  {
     name: 'PGFERRY_SANITIZE_SQL',
     meaning:
       'seed: SQL run on staging in one transaction after the restore; paths or `s3://bucket/key`, comma- or newline-separated',

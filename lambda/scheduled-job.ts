@@ -35,6 +35,8 @@ export interface SeedSummary {
   tables: number;
   rows: number;
   sanitizeFiles: number;
+  /** Staging was built beside the old one and swapped in (PGFERRY_SWAP), not replaced in place. */
+  swapped: boolean;
 }
 
 /** What a run returns (the Lambda's result) and logs as its last line. */
@@ -194,6 +196,7 @@ function asSeedInputError(error: unknown): Error {
     confirm: 'PGFERRY_SEED_CONFIRM',
     to: 'PGFERRY_SEED_DATABASE',
     from: 'PGFERRY_SEED_FROM_DATABASE',
+    swap: 'PGFERRY_SWAP',
   };
   if (error instanceof InputError && names[error.input])
     return new InputError(names[error.input] ?? error.input, error.problem);
@@ -234,6 +237,7 @@ async function runSeed(ctx: ScheduledJobContext, summary: ScheduledJobSummary): 
       sanitizeSql: sql.files,
       sanitizeInput: 'PGFERRY_SANITIZE_SQL',
       jobs: config.jobs,
+      swap: seed.swap,
       postgresVersion: config.postgresVersion,
       catalog: catalogFor(ctx),
       log,
@@ -246,6 +250,7 @@ async function runSeed(ctx: ScheduledJobContext, summary: ScheduledJobSummary): 
       tables: result.tables,
       rows: result.rows,
       sanitizeFiles: result.sanitized,
+      swapped: result.restore.swapped === true,
     };
     log.step('seed', { ...summary.seed, state: 'done' });
     metrics.emit(

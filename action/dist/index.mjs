@@ -53105,7 +53105,7 @@ var SwapSession = class _SwapSession {
     if (missing2.length)
       throw new InputError(
         input2,
-        `replacing "${target}" by swap needs ${missing2.join(" and ")}; grant them, or set ${input2} to false to restore in place`
+        `replacing "${target}" by swap needs ${missing2.join(" and ")}; grant them, or set it to false to restore in place`
       );
   }
 };

@@ -165,7 +165,7 @@ export class SwapSession {
     if (missing.length)
       throw new InputError(
         input,
-        `replacing "${target}" by swap needs ${missing.join(' and ')}; grant them, or set ${input} to false to restore in place`,
+        `replacing "${target}" by swap needs ${missing.join(' and ')}; grant them, or set it to false to restore in place`,
       );
   }
 }

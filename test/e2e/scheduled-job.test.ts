@@ -1,6 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import { tableCounts } from '../../core/jobs/table-counts.js';
 import { stageClients } from '../../infra/stage-clients.js';
 import type { LatestPointer, Manifest } from '../../core/storage/manifest.js';
 import { loadDataset } from '../harness/dataset.js';
+import { scratchesOf } from '../harness/database-state.js';
 import { SHARED_CLIENT_CACHE } from '../harness/engine.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
 import { s3Env, withEnv } from '../harness/s3-engine.js';
@@ -35,13 +36,16 @@ let dbB: string;
 let sourceArn: string;
 let scratch: string;
 
-function rdsSecret(major: 17 | 18, dbname?: string): string {
+function rdsSecret(
+  major: 17 | 18,
+  dbname?: string,
+  login = { username: 'postgres', password: testbed().password },
+): string {
   return JSON.stringify({
     engine: 'postgres',
     host: '127.0.0.1',
     port: server(major).port,
-    username: 'postgres',
-    password: testbed().password,
+    ...login,
     ...(dbname ? { dbname } : {}),
   });
 }
@@ -296,6 +300,77 @@ describe('the Lambda handler (built bundle, in process)', () => {
       "SELECT count(*) AS n FROM sales.customers WHERE email LIKE '%@example.invalid'",
     );
     expect(untouched[0]?.n).toBe('0');
+  });
+
+  it('seed replaces an existing staging by swap, or in place with PGFERRY_SWAP=false for a user without CREATEDB', async () => {
+    const staging = `staging_${randomBytes(4).toString('hex')}`;
+    const login = {
+      username: `stg_${randomBytes(4).toString('hex')}`,
+      password: randomBytes(12).toString('hex'),
+    };
+    await sql(18, 'postgres', `CREATE ROLE ${login.username} LOGIN NOCREATEDB PASSWORD '${login.password}'`);
+    await sql(18, 'postgres', `CREATE DATABASE ${staging} OWNER ${login.username}`);
+    // Staging's own table, which the backup does not carry.
+    await sql(
+      18,
+      staging,
+      `CREATE TABLE public.staging_notes (id int); ALTER TABLE public.staging_notes OWNER TO ${login.username}`,
+    );
+    const stagingArn = secrets.put(`pgferry/${staging}`, { value: rdsSecret(18, staging, login) });
+    const seedEnv = {
+      PGFERRY_SEED_SECRET_ARN: stagingArn,
+      PGFERRY_SEED_CONFIRM: staging,
+      PGFERRY_SEED_SSLMODE: 'disable',
+    };
+    const oidOf = async (): Promise<string | undefined> =>
+      (
+        await sql<{ oid: string }>(
+          18,
+          'postgres',
+          `SELECT oid::text FROM pg_database WHERE datname = '${staging}'`,
+        )
+      )[0]?.oid;
+    const notesKept = async (): Promise<boolean> =>
+      (await sql(18, staging, "SELECT 1 FROM pg_class WHERE relname = 'staging_notes'")).length === 1;
+    const source = await countsOf(17, dbA);
+    const first = await oidOf();
+
+    // By default a swap, which needs CREATEDB: refused before anything is created, naming the variable.
+    const refused = await invoke({ job: 'seed' }, seedEnv);
+    expect(refused.error?.message).toMatch(
+      /PGFERRY_SWAP: replacing ".*" by swap needs the CREATEDB privilege.*set it to false to restore in place/,
+    );
+    expect(await oidOf()).toBe(first);
+    expect(await notesKept()).toBe(true);
+    expect(await scratchesOf(18, staging)).toEqual([]);
+
+    // PGFERRY_SWAP=false: dropped and restored in place, in the same database.
+    const inPlace = await invoke({ job: 'seed' }, { ...seedEnv, PGFERRY_SWAP: 'false' });
+    expect(inPlace.error?.message).toBeUndefined();
+    expect(inPlace.result?.seed).toMatchObject({ database: staging, swapped: false });
+    expect(inPlace.lines.join('\n')).toContain('clean: the drop and the restore run as one transaction');
+    expect(inPlace.lines.join('\n')).not.toContain('swapping the new');
+    expect(await oidOf()).toBe(first);
+    // In place, clean replaces what the backup carries; staging's own table stays.
+    expect(await notesKept()).toBe(true);
+    expect(await countsOf(18, staging)).toEqual({ tables: source.tables + 1, rows: source.rows });
+
+    // Given CREATEDB, the default builds the new staging beside the old and swaps it in whole.
+    await sql(18, 'postgres', `ALTER ROLE ${login.username} CREATEDB`);
+    const swapped = await invoke({ job: 'seed' }, seedEnv);
+    expect(swapped.error?.message).toBeUndefined();
+    expect(swapped.result?.seed).toMatchObject({ database: staging, swapped: true });
+    expect(swapped.lines.join('\n')).toContain('swapping the new');
+    expect(await oidOf()).not.toBe(first);
+    expect(await notesKept()).toBe(false);
+    expect(await countsOf(18, staging)).toEqual(source);
+    const [owner] = await sql<{ owner: string }>(
+      18,
+      'postgres',
+      `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = '${staging}'`,
+    );
+    expect(owner?.owner).toBe(login.username);
+    expect(await scratchesOf(18, staging)).toEqual([]);
   });
 
   it('seed refuses a staging database that is the source itself, and leaves it untouched', async () => {

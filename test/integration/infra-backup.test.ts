@@ -277,6 +277,7 @@ describe.each(['lambda', 'fargate'] as const)('PgferryBackup on %s', (kind) => {
       PGFERRY_SEED_FROM_DATABASE: 'app',
       PGFERRY_SEED_CONFIRM: 'app_staging',
       PGFERRY_SEED_SSLMODE: 'require',
+      PGFERRY_SWAP: 'true',
       PGFERRY_SANITIZE_SQL: expect.stringMatching(
         new RegExp(`^s3://cdk-hnb659fds-assets-${ACCOUNT}-${REGION}/[0-9a-f]{64}\\.sql$`),
       ),

@@ -7,7 +7,15 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Compute } from '../../infra/compute.js';
 import type { PgferryBackupProps } from '../../infra/props.js';
 import { PgferryBackupPropsError } from '../../infra/resolve-props.js';
-import { backupIn, sanitizeSqlFile, testStack, type TestStack, warmClientCache } from './infra-stacks.js';
+import {
+  backupIn,
+  sanitizeSqlFile,
+  templateOf,
+  testStack,
+  type Json,
+  type TestStack,
+  warmClientCache,
+} from './infra-stacks.js';
 
 beforeAll(warmClientCache);
 
@@ -199,6 +207,11 @@ const INVALID: Case[] = [
     /^seed\.confirm: "app" does not equal seed\.targetDatabase "app_staging"/,
   ],
   [
+    'a seed swap that is not a boolean',
+    (t) => ({ seed: seedProps(t, { swap: 'maybe' as unknown as boolean }) }),
+    /^seed\.swap: "maybe" is not a boolean; expected true or false/,
+  ],
+  [
     'a sanitize SQL file that does not exist',
     (t) => ({ seed: seedProps(t, { sanitizeSql: '/nonexistent/sanitize.sql' }) }),
     /^seed\.sanitizeSql: \/nonexistent\/sanitize\.sql is not a file/,
@@ -216,6 +229,20 @@ describe('invalid props throw an error naming the prop', () => {
     }
     expect(thrown).toBeInstanceOf(PgferryBackupPropsError);
     expect((thrown as Error).message).toMatch(message);
+  });
+});
+
+describe('seed.swap', () => {
+  const swapOf = (swap: boolean | undefined): unknown => {
+    const t = testStack();
+    backupIn(t, { seed: seedProps(t, swap === undefined ? {} : { swap }) });
+    const fn = Object.values(templateOf(t).findResources('AWS::Lambda::Function')).find(
+      (r) => (r.Properties as Json | undefined)?.Environment !== undefined,
+    );
+    return ((fn?.Properties as Json).Environment as { Variables: Json }).Variables.PGFERRY_SWAP;
+  };
+  it('reaches the job as PGFERRY_SWAP: true by default, false for the in-place seed', () => {
+    expect([swapOf(undefined), swapOf(true), swapOf(false)]).toEqual(['true', 'true', 'false']);
   });
 });
 

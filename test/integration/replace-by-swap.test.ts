@@ -11,6 +11,7 @@ import { catalog, dumpFile, scratchDir } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import type { ServerMajor } from '../harness/paths.js';
 import { connUrl, createDatabase, sql } from '../harness/testbed.js';
+import { databaseProps, scratchesOf } from '../harness/database-state.js';
 
 /**
  * Replace by swap: a clean restore or copy of a whole database is built beside the target and
@@ -29,23 +30,8 @@ const hooks = () => {
 
 /** Everything the tests compare: schema dump, row hashes and the database's own properties. */
 async function stateOf(tools: ClientTools, major: ServerMajor, db: string): Promise<unknown> {
-  const [props] = await sql(
-    major,
-    'postgres',
-    `SELECT shobj_description(d.oid, 'pg_database') AS comment, d.datacl::text AS acl, d.datconnlimit,
-            (SELECT array_agg(s.setconfig::text ORDER BY s.setrole) FROM pg_db_role_setting s WHERE s.setdatabase = d.oid) AS settings
-       FROM pg_database d WHERE d.datname = '${db}'`,
-  );
+  const props = await databaseProps(major, db);
   return { schema: await schemaOf(tools, major, db), rows: await rowHashes(major, db), props };
-}
-
-async function scratchesOf(major: ServerMajor, db: string): Promise<string[]> {
-  const rows = await sql<{ datname: string }>(
-    major,
-    'postgres',
-    `SELECT datname FROM pg_database WHERE datname LIKE '${scratchStem(db)}%'`,
-  );
-  return rows.map((r) => r.datname);
 }
 
 const SOURCE_SQL = `

@@ -104,6 +104,26 @@ describe('scheduled job configuration', () => {
       'PGFERRY_SEED_SECRET_ARN: is required; expected a Secrets Manager secret ARN',
       "PGFERRY_SEED_CONFIRM: is required; expected the staging database's name (seeding replaces its contents)",
     ]);
+    expect(
+      problemsOf(() =>
+        parseScheduledJobConfig({
+          ...BASE,
+          PGFERRY_JOB: 'seed',
+          PGFERRY_SEED_SECRET_ARN: ARN,
+          PGFERRY_SEED_CONFIRM: 'staging',
+          PGFERRY_SWAP: 'maybe',
+        }),
+      ),
+    ).toEqual(['PGFERRY_SWAP: "maybe" is not a boolean; expected true or false']);
+    const seed = (swap?: string) =>
+      parseScheduledJobConfig({
+        ...BASE,
+        PGFERRY_JOB: 'seed',
+        PGFERRY_SEED_SECRET_ARN: ARN,
+        PGFERRY_SEED_CONFIRM: 'staging',
+        ...(swap === undefined ? {} : { PGFERRY_SWAP: swap }),
+      }).seed?.swap;
+    expect([seed(), seed('true'), seed('false')]).toEqual([true, true, false]);
     expect(problemsOf(() => parseScheduledJobConfig(BASE, { verify: 'twice', jobs: '0' }))).toEqual([
       'event.verify: "twice" is not a verification; expected list or restore',
       'event.jobs: "0" is not a job count; expected auto or a whole number ≥ 1',
