@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import type { JobName } from './job-runner.js';
+import type { ScheduledJobName } from './job-runner.js';
 
 /** Metric names and dimensions of the job's embedded-metric-format lines (lambda/metrics.ts). */
 export const METRIC = { failure: 'Failure', verifiedBackups: 'VerifiedBackups' } as const;
@@ -27,7 +27,7 @@ export interface AlarmsProps {
   databases: string[];
   staleAfterHours: number;
   /** Jobs that report `Failure` (backup, and seed when it is scheduled). */
-  jobs: JobName[];
+  jobs: ScheduledJobName[];
   /** Rules whose target could not be started count as failed runs. */
   rules: events.Rule[];
   /** Failures the job cannot report itself (Lambda errors and timeouts). */

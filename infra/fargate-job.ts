@@ -12,7 +12,7 @@ import {
   jobIdentity,
   TARGET_MAX_EVENT_AGE_HOURS,
   TARGET_RETRY_ATTEMPTS,
-  type JobName,
+  type ScheduledJobName,
   type JobRunner,
   type JobRunnerProps,
 } from './job-runner.js';
@@ -101,7 +101,7 @@ export class FargateJob extends Construct implements JobRunner {
     });
   }
 
-  ruleTarget(job: JobName): events.IRuleTarget {
+  ruleTarget(job: ScheduledJobName): events.IRuleTarget {
     const target = new targets.EcsTask({
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,

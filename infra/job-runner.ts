@@ -5,9 +5,11 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { ScheduledJobName } from '../lambda/config.js';
 import type { ClientStaging } from './build-assets.js';
 
-export type JobName = 'backup' | 'seed';
+/** The job's own name for what it runs, one type for the construct and the job. */
+export type { ScheduledJobName };
 
 /** What both computes get: the same job code, environment and network. */
 export interface JobRunnerProps {
@@ -25,7 +27,7 @@ export interface JobRunner {
   readonly role: iam.Role;
   readonly logGroup: logs.ILogGroup;
   /** An EventBridge target that starts one run of `job`. */
-  ruleTarget(job: JobName): events.IRuleTarget;
+  ruleTarget(job: ScheduledJobName): events.IRuleTarget;
   /** Failures the job cannot report itself (a Lambda crash or timeout). */
   readonly platformFailureMetrics: cloudwatch.IMetric[];
 }

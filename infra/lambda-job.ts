@@ -11,7 +11,7 @@ import {
   jobIdentity,
   TARGET_MAX_EVENT_AGE_HOURS,
   TARGET_RETRY_ATTEMPTS,
-  type JobName,
+  type ScheduledJobName,
   type JobRunner,
   type JobRunnerProps,
 } from './job-runner.js';
@@ -96,7 +96,7 @@ export class LambdaJob extends Construct implements JobRunner {
     this.platformFailureMetrics = [this.function.metricErrors({ statistic: 'Sum' })];
   }
 
-  ruleTarget(job: JobName): events.IRuleTarget {
+  ruleTarget(job: ScheduledJobName): events.IRuleTarget {
     return new targets.LambdaFunction(this.function, {
       ...(job === 'seed' ? { event: events.RuleTargetInput.fromObject({ job: 'seed' }) } : {}),
       retryAttempts: TARGET_RETRY_ATTEMPTS,

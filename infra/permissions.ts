@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { acknowledgeWildcards } from './nag.js';
-import type { SourceAuth } from './resolve-props.js';
+import type { SourceAccess } from './resolve-props.js';
 
 /** What the job writes: its dumps, manifests and latest.json — never a delete, never a listing. */
 export const WRITE_ACTIONS = ['s3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'] as const;
@@ -16,7 +16,7 @@ export interface JobAccess {
   prefix: string;
   /** The bucket's KMS key, when objects are SSE-KMS. */
   encryptionKey?: kms.IKey;
-  source: SourceAuth;
+  source: SourceAccess;
   seed?: { targetSecret: secretsmanager.ISecret; sanitizeSqlObjectArn?: string };
 }
 

@@ -13,7 +13,7 @@ import { createBackupBucket } from './bucket.js';
 import { keepBuiltAssets } from './build-assets.js';
 import { jobEnvironment, type ServerSideEncryption } from './environment.js';
 import { FargateJob } from './fargate-job.js';
-import type { JobName, JobRunner, JobRunnerProps } from './job-runner.js';
+import type { ScheduledJobName, JobRunner, JobRunnerProps } from './job-runner.js';
 import { LambdaJob } from './lambda-job.js';
 import { createJobSecurityGroup } from './network.js';
 import { grantJobAccess } from './permissions.js';
@@ -104,7 +104,7 @@ export class PgferryBackup extends Construct implements ec2.IConnectable {
     });
 
     this.backupRule = this.scheduleJob(runner, 'BackupSchedule', p.schedule, 'backup');
-    const jobs: JobName[] = ['backup'];
+    const jobs: ScheduledJobName[] = ['backup'];
     if (p.seed) {
       this.seedRule = this.scheduleJob(runner, 'SeedSchedule', p.seed.schedule, 'seed');
       jobs.push('seed');
@@ -126,7 +126,12 @@ export class PgferryBackup extends Construct implements ec2.IConnectable {
     this.staleAlarms = alarms.stale;
   }
 
-  private scheduleJob(runner: JobRunner, id: string, schedule: events.Schedule, job: JobName): events.Rule {
+  private scheduleJob(
+    runner: JobRunner,
+    id: string,
+    schedule: events.Schedule,
+    job: ScheduledJobName,
+  ): events.Rule {
     return new events.Rule(this, id, {
       description: `pgferry ${job} (${this.node.path})`,
       schedule,

@@ -17,17 +17,17 @@ import {
   resolvePostgresVersion,
   resolveVerify,
 } from './resolve-engine-values.js';
-import { resolveDatabases, resolveMajors, resolveSource, type SourceAuth } from './resolve-source.js';
+import { resolveDatabases, resolveMajors, resolveSource, type SourceAccess } from './resolve-source.js';
 import { resolveStorage, type ResolvedStorage } from './resolve-storage.js';
 
 export { PgferryBackupPropsError } from './props-error.js';
 export type { ResolvedCompute } from './resolve-compute.js';
 export type { ResolvedSeed } from './resolve-seed.js';
-export type { SourceAuth } from './resolve-source.js';
+export type { SourceAccess } from './resolve-source.js';
 
 /** The props with every default applied and every rule checked. */
 export interface ResolvedProps extends ResolvedStorage {
-  source: SourceAuth;
+  source: SourceAccess;
   sslMode: SslMode;
   sslRootCert?: string;
   databases: string[];

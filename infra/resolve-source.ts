@@ -4,15 +4,20 @@ import { DATABASE_NAME, literal } from './prop-rules.js';
 import { fail } from './props-error.js';
 import type { PgferryBackupProps } from './props.js';
 
-export type SourceAuth =
+/** How the construct lets the job log in to the source: a secret it may read, or RDS IAM auth. */
+export type SourceAccess =
   | { kind: 'secret'; secret: secretsmanager.ISecret }
   | { kind: 'iam'; endpoint: string; port: number; username: string; resourceId: string };
 
-export const SUPPORTED_MAJORS = { min: 14, max: 18 } as const;
+/**
+ * The client majors the construct can stage into the layer or image: those with release archives to
+ * download (the engine itself talks to servers from MIN_MAJOR in core/pg/version.ts up).
+ */
+export const STAGEABLE_MAJORS = { min: 14, max: 18 } as const;
 const RESOURCE_ID = /^(db|cluster)-[A-Za-z0-9]+$/;
 
 /** How the job logs in: exactly one of a secret and IAM authentication. */
-export function resolveSource(props: PgferryBackupProps): SourceAuth {
+export function resolveSource(props: PgferryBackupProps): SourceAccess {
   const { secret, iamAuth, endpoint, port } = props.database;
   if (secret && iamAuth) fail('database', 'give either secret or iamAuth, not both');
   if (!secret && !iamAuth)
@@ -61,15 +66,15 @@ export function resolveDatabases(databases: string[]): string[] {
 /** The client majors to stage, sorted and distinct. */
 export function resolveMajors(majors: number[]): number[] {
   if (!Array.isArray(majors) || majors.length === 0) {
-    fail('postgresMajors', `needs at least one major (${SUPPORTED_MAJORS.min}–${SUPPORTED_MAJORS.max})`);
+    fail('postgresMajors', `needs at least one major (${STAGEABLE_MAJORS.min}–${STAGEABLE_MAJORS.max})`);
   }
   const bad = majors.filter(
-    (m) => !Number.isInteger(m) || m < SUPPORTED_MAJORS.min || m > SUPPORTED_MAJORS.max,
+    (m) => !Number.isInteger(m) || m < STAGEABLE_MAJORS.min || m > STAGEABLE_MAJORS.max,
   );
   if (bad.length > 0) {
     fail(
       'postgresMajors',
-      `${bad.join(', ')} not supported; expected majors ${SUPPORTED_MAJORS.min}–${SUPPORTED_MAJORS.max}`,
+      `${bad.join(', ')} not supported; expected majors ${STAGEABLE_MAJORS.min}–${STAGEABLE_MAJORS.max}`,
     );
   }
   return [...new Set(majors)].sort((a, b) => a - b);
