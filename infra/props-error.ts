@@ -29,6 +29,9 @@ export function fail(prop: string, problem: string): never {
  */
 export class PropProblems {
   private readonly list: PropProblem[] = [];
+  add(prop: string, problem: string): void {
+    this.list.push({ prop, problem });
+  }
   collect<T>(check: () => T): T | undefined {
     try {
       return check();

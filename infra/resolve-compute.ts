@@ -2,7 +2,7 @@ import { Duration, Size } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Compute, FARGATE_DEFAULTS, LAMBDA_DEFAULTS } from './compute.js';
 import { fargateSizeProblem } from './fargate-sizes.js';
-import { fail } from './props-error.js';
+import { PropProblems } from './props-error.js';
 
 export type ResolvedCompute =
   | {
@@ -23,42 +23,49 @@ export type ResolvedCompute =
 
 const LAMBDA_MAX_TIMEOUT_MINUTES = 15;
 
-/** The compute with its defaults applied, checked against Lambda's and Fargate's limits. */
+/** The compute with its defaults applied, checked against Lambda's and Fargate's limits (all at once). */
 export function resolveCompute(compute: Compute | undefined): ResolvedCompute {
   const chosen = compute ?? Compute.lambda();
-  if (chosen.kind === 'lambda') {
-    const o = chosen.lambdaOptions ?? {};
-    const timeout = o.timeout ?? Duration.minutes(LAMBDA_DEFAULTS.timeoutMinutes);
-    if (timeout.toSeconds() > LAMBDA_MAX_TIMEOUT_MINUTES * 60) {
-      fail(
-        'compute.timeout',
-        `${timeout.toHumanString()} is above Lambda's 15-minute limit; use Compute.fargate() for longer runs`,
-      );
-    }
-    const memorySize = o.memorySize ?? LAMBDA_DEFAULTS.memorySize;
-    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
-      fail('compute.memorySize', `${memorySize} is outside Lambda's 128–10240 MiB`);
-    }
-    const ephemeralStorage = o.ephemeralStorageSize ?? Size.gibibytes(LAMBDA_DEFAULTS.ephemeralStorageGiB);
-    const storageMiB = ephemeralStorage.toMebibytes();
-    if (storageMiB < 512 || storageMiB > 10240) {
-      fail('compute.ephemeralStorageSize', `${storageMiB} MiB is outside Lambda's 512–10240 MiB`);
-    }
-    const margin = (o.deadlineMargin ?? Duration.seconds(LAMBDA_DEFAULTS.deadlineMarginSeconds)).toSeconds();
-    if (!Number.isInteger(margin) || margin < 1 || margin >= timeout.toSeconds()) {
-      fail('compute.deadlineMargin', `${margin} s must be whole seconds ≥ 1 and shorter than the timeout`);
-    }
-    return { kind: 'lambda', memorySize, timeout, ephemeralStorage, deadlineMarginSeconds: margin };
-  }
-  const o = chosen.fargateOptions ?? {};
+  const problems = new PropProblems();
+  const resolved =
+    chosen.kind === 'lambda'
+      ? resolveLambda(chosen.lambdaOptions ?? {}, problems)
+      : resolveFargate(chosen.fargateOptions ?? {}, problems);
+  problems.throwIfAny();
+  return resolved;
+}
+
+function resolveLambda(o: NonNullable<Compute['lambdaOptions']>, problems: PropProblems): ResolvedCompute {
+  const timeout = o.timeout ?? Duration.minutes(LAMBDA_DEFAULTS.timeoutMinutes);
+  if (timeout.toSeconds() > LAMBDA_MAX_TIMEOUT_MINUTES * 60)
+    problems.add(
+      'compute.timeout',
+      `${timeout.toHumanString()} is above Lambda's 15-minute limit; use Compute.fargate() for longer runs`,
+    );
+  const memorySize = o.memorySize ?? LAMBDA_DEFAULTS.memorySize;
+  if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240)
+    problems.add('compute.memorySize', `${memorySize} is outside Lambda's 128–10240 MiB`);
+  const ephemeralStorage = o.ephemeralStorageSize ?? Size.gibibytes(LAMBDA_DEFAULTS.ephemeralStorageGiB);
+  const storageMiB = ephemeralStorage.toMebibytes();
+  if (storageMiB < 512 || storageMiB > 10240)
+    problems.add('compute.ephemeralStorageSize', `${storageMiB} MiB is outside Lambda's 512–10240 MiB`);
+  const margin = (o.deadlineMargin ?? Duration.seconds(LAMBDA_DEFAULTS.deadlineMarginSeconds)).toSeconds();
+  if (!Number.isInteger(margin) || margin < 1 || margin >= timeout.toSeconds())
+    problems.add(
+      'compute.deadlineMargin',
+      `${margin} s must be whole seconds ≥ 1 and shorter than the timeout`,
+    );
+  return { kind: 'lambda', memorySize, timeout, ephemeralStorage, deadlineMarginSeconds: margin };
+}
+
+function resolveFargate(o: NonNullable<Compute['fargateOptions']>, problems: PropProblems): ResolvedCompute {
   const cpu = o.cpu ?? FARGATE_DEFAULTS.cpu;
   const memoryLimitMiB = o.memoryLimitMiB ?? FARGATE_DEFAULTS.memoryLimitMiB;
   const sizeProblem = fargateSizeProblem(cpu, memoryLimitMiB);
-  if (sizeProblem) fail(`compute.${sizeProblem.option}`, sizeProblem.problem);
+  if (sizeProblem) problems.add(`compute.${sizeProblem.option}`, sizeProblem.problem);
   const ephemeralStorageGiB = o.ephemeralStorageGiB ?? FARGATE_DEFAULTS.ephemeralStorageGiB;
-  if (!Number.isInteger(ephemeralStorageGiB) || ephemeralStorageGiB < 21 || ephemeralStorageGiB > 200) {
-    fail('compute.ephemeralStorageGiB', `${ephemeralStorageGiB} is outside Fargate's 21–200 GiB`);
-  }
+  if (!Number.isInteger(ephemeralStorageGiB) || ephemeralStorageGiB < 21 || ephemeralStorageGiB > 200)
+    problems.add('compute.ephemeralStorageGiB', `${ephemeralStorageGiB} is outside Fargate's 21–200 GiB`);
   return {
     kind: 'fargate',
     cpu,

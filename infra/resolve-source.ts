@@ -1,7 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { DATABASE_NAME, literal } from './prop-rules.js';
-import { fail } from './props-error.js';
+import { fail, PropProblems } from './props-error.js';
 import type { PgferryBackupProps } from './props.js';
 
 /** How the construct lets the job log in to the source: a secret it may read, or RDS IAM auth. */
@@ -16,30 +16,40 @@ export type SourceAccess =
 export const STAGEABLE_MAJORS = { min: 14, max: 18 } as const;
 const RESOURCE_ID = /^(db|cluster)-[A-Za-z0-9]+$/;
 
-/** How the job logs in: exactly one of a secret and IAM authentication. */
+/** How the job logs in: exactly one of a secret and IAM authentication (every problem at once). */
 export function resolveSource(props: PgferryBackupProps): SourceAccess {
   const { secret, iamAuth, endpoint, port } = props.database;
   if (secret && iamAuth) fail('database', 'give either secret or iamAuth, not both');
   if (!secret && !iamAuth)
     fail('database', 'give secret (a Secrets Manager secret) or iamAuth (RDS IAM authentication)');
+  const problems = new PropProblems();
   if (
     port !== undefined &&
     !Token.isUnresolved(port) &&
     (!Number.isInteger(port) || port < 1 || port > 65535)
-  ) {
-    fail('database.port', `${port} is not a port; expected 1–65535`);
+  )
+    problems.add('database.port', `${port} is not a port; expected 1–65535`);
+  if (secret) {
+    problems.throwIfAny();
+    return { kind: 'secret', secret };
   }
-  if (secret) return { kind: 'secret', secret };
   const iam = iamAuth!;
-  if (!endpoint) fail('database.endpoint', 'is required with iamAuth: the host the job connects to');
-  if (!iam.username) fail('database.iamAuth.username', 'is required: the database user granted rds_iam');
-  if (literal(iam.resourceId) && !RESOURCE_ID.test(iam.resourceId)) {
-    fail(
+  if (!endpoint) problems.add('database.endpoint', 'is required with iamAuth: the host the job connects to');
+  if (!iam.username)
+    problems.add('database.iamAuth.username', 'is required: the database user granted rds_iam');
+  if (literal(iam.resourceId) && !RESOURCE_ID.test(iam.resourceId))
+    problems.add(
       'database.iamAuth.resourceId',
       `"${iam.resourceId}" is not a resource id; expected db-… or cluster-… (DbiResourceId)`,
     );
-  }
-  return { kind: 'iam', endpoint, port: port ?? 5432, username: iam.username, resourceId: iam.resourceId };
+  problems.throwIfAny();
+  return {
+    kind: 'iam',
+    endpoint: endpoint!,
+    port: port ?? 5432,
+    username: iam.username,
+    resourceId: iam.resourceId,
+  };
 }
 
 /** The databases to back up: literal, valid, distinct names. */

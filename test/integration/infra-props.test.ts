@@ -281,6 +281,66 @@ describe('every bad prop is reported at once', () => {
   });
 });
 
+describe('every bad prop within one group is reported at once too', () => {
+  const propsOf = (run: () => void): string[] => {
+    try {
+      run();
+    } catch (error) {
+      expect(error).toBeInstanceOf(PgferryBackupPropsError);
+      return (error as PgferryBackupPropsError).problems.map((p) => p.prop);
+    }
+    throw new Error('expected the props to be refused');
+  };
+
+  it('seed: every bad seed prop', () => {
+    const t = testStack();
+    const seed = seedProps(t, {
+      fromDatabase: 'nope',
+      targetDatabase: 'bad name!',
+      confirm: 'other',
+      sanitizeSql: '/no/such/file.sql',
+      sslMode: 'sometimes' as never,
+      swap: 'maybe' as never,
+    });
+    expect(propsOf(() => backupIn(t, { seed }))).toEqual([
+      'seed.fromDatabase',
+      'seed.targetDatabase',
+      'seed.confirm',
+      'seed.sanitizeSql',
+      'seed.sslMode',
+      'seed.swap',
+    ]);
+  });
+
+  it('compute: every limit Lambda or Fargate sets', () => {
+    const lambda = Compute.lambda({
+      timeout: Duration.minutes(20),
+      memorySize: 64,
+      ephemeralStorageSize: Size.mebibytes(100),
+    });
+    expect(propsOf(() => backupIn(testStack(), { compute: lambda }))).toEqual([
+      'compute.timeout',
+      'compute.memorySize',
+      'compute.ephemeralStorageSize',
+    ]);
+    const fargate = Compute.fargate({ cpu: 3, ephemeralStorageGiB: 500 });
+    expect(propsOf(() => backupIn(testStack(), { compute: fargate }))).toEqual([
+      'compute.cpu',
+      'compute.ephemeralStorageGiB',
+    ]);
+  });
+
+  it('database: every bad IAM auth prop', () => {
+    const database = { port: 70000, iamAuth: { username: '', resourceId: 'app-db' } };
+    expect(propsOf(() => backupIn(testStack(), { database }))).toEqual([
+      'database.port',
+      'database.endpoint',
+      'database.iamAuth.username',
+      'database.iamAuth.resourceId',
+    ]);
+  });
+});
+
 function warningsOf(t: TestStack): string[] {
   return Annotations.fromStack(t.stack)
     .findWarning('/Test/Backup', Match.anyValue())
