@@ -66,14 +66,23 @@ function slowSource(major: ServerMajor): Promise<string> {
   return made;
 }
 
+/** Archives and backups, made once per major and path (the cases run concurrently). */
+const archives = new Map<string, Promise<string>>();
+const backups = new Map<ServerMajor, Promise<unknown>>();
+
 /** What the CLI is given as `--from` for this path (an archive file, a backup, the source itself). */
 async function fromOf(major: ServerMajor, p: Path): Promise<{ from: string; extra: string[] }> {
   const source = await slowSource(major);
   if (p === 'copy') return { from: connUrl(major, source), extra: [] };
   if (p === 's3') {
     const prefix = `m${major}`;
-    const from = parseConnection(connUrl(major, source), 'from', {});
-    await withEnv(s3Env(s3), () => backupDatabase(backupOptionsFor(s3, BUCKET, prefix, source, { from })));
+    let made = backups.get(major);
+    if (!made) {
+      const from = parseConnection(connUrl(major, source), 'from', {});
+      made = withEnv(s3Env(s3), () => backupDatabase(backupOptionsFor(s3, BUCKET, prefix, source, { from })));
+      backups.set(major, made);
+    }
+    await made;
     return {
       from: `s3://${BUCKET}/${prefix}/${source}/`,
       extra: ['--s3-endpoint', s3.endpoint, '--s3-region', s3.region, '--s3-force-path-style', 'true'],
@@ -81,7 +90,9 @@ async function fromOf(major: ServerMajor, p: Path): Promise<{ from: string; extr
   }
   const format = p === 'file-custom' ? 'custom' : 'directory';
   const file = path.join(scratch.dir, `${major}-${p}`);
-  return { from: await dumpFile(major, source, file, format), extra: [] };
+  let made = archives.get(file);
+  if (!made) archives.set(file, (made = dumpFile(major, source, file, format)));
+  return { from: await made, extra: [] };
 }
 
 /** Every process below `pid` (by parent pid), with its command name; zombies count as gone. */
@@ -130,49 +141,53 @@ async function until(what: string, check: () => Promise<boolean> | boolean, seco
   throw new Error(`timed out after ${seconds} s waiting for ${what}`);
 }
 
-describe.each(CASES)('PostgreSQL %i: %s with %i job(s), pgferry SIGKILLed mid-swap', (major, p, jobs) => {
-  test('its tools die with it, the target is as it was, and the next run clears the scratch and succeeds', async () => {
-    const tools = await catalog().provide({ major: 18 });
-    const { from, extra } = await fromOf(major, p);
-    const target = await earlierCopy(major, SOURCE_SQL, 'killed_swap_tgt');
-    const before = await stateOf(tools, major, target);
-    const command = p === 'copy' ? 'copy' : 'restore';
-    const args = [command, '--from', from, '--to', connUrl(major, target), '--jobs', String(jobs)];
-    args.push('--clean', 'true', '--confirm', target, ...extra);
-    const env = { PGFERRY_MIRROR: mirrorUrl(), PGFERRY_CACHE_DIR: SHARED_CLIENT_CACHE, ...s3Env(s3) };
+// Concurrent: most of a case is waiting (the slow table loading, the watchdog's grace period).
+describe('pgferry SIGKILLed mid-swap', () => {
+  test.concurrent.each(CASES)(
+    'PostgreSQL %i: %s with %i job(s): its tools die with it, the target is as it was, and the next run clears the scratch and succeeds',
+    async (major, p, jobs) => {
+      const tools = await catalog().provide({ major: 18 });
+      const { from, extra } = await fromOf(major, p);
+      const target = await earlierCopy(major, SOURCE_SQL, 'killed_swap_tgt');
+      const before = await stateOf(tools, major, target);
+      const command = p === 'copy' ? 'copy' : 'restore';
+      const args = [command, '--from', from, '--to', connUrl(major, target), '--jobs', String(jobs)];
+      args.push('--clean', 'true', '--confirm', target, ...extra);
+      const env = { PGFERRY_MIRROR: mirrorUrl(), PGFERRY_CACHE_DIR: SHARED_CLIENT_CACHE, ...s3Env(s3) };
 
-    const killed = startBundle(args, env);
-    const pid = killed.child.pid ?? 0;
-    await until('rows loading into the scratch database', () => slowLoadInScratch(major, target), 90);
-    const children = descendantsOf(pid);
-    // The tools doing the restore (not only the watchdog, a node process) are below pgferry.
-    expect([...children.values()].some((name) => /^(pg_restore|psql|pg_dump)$/.test(name))).toBe(true);
-    killed.child.kill('SIGKILL');
-    expect((await killed.done).code).toBeNull();
-    await until(
-      `pgferry's tools to end (${[...children.values()].join(', ')})`,
-      () => [...children.keys()].every((t) => !alive(t)),
-      20,
-    );
-    await until(
-      'the scratch database’s sessions to end',
-      async () => (await sessionsOnScratch(major, target)) === 0,
-      20,
-    );
-    expect(await stateOf(tools, major, target)).toEqual(before);
-    const left = await scratchesOf(major, target);
-    expect(left).toHaveLength(1);
+      const killed = startBundle(args, env);
+      const pid = killed.child.pid ?? 0;
+      await until('rows loading into the scratch database', () => slowLoadInScratch(major, target), 90);
+      const children = descendantsOf(pid);
+      // The tools doing the restore (not only the watchdog, a node process) are below pgferry.
+      expect([...children.values()].some((name) => /^(pg_restore|psql|pg_dump)$/.test(name))).toBe(true);
+      killed.child.kill('SIGKILL');
+      expect((await killed.done).code).toBeNull();
+      await until(
+        `pgferry's tools to end (${[...children.values()].join(', ')})`,
+        () => [...children.keys()].every((t) => !alive(t)),
+        20,
+      );
+      await until(
+        'the scratch database’s sessions to end',
+        async () => (await sessionsOnScratch(major, target)) === 0,
+        20,
+      );
+      expect(await stateOf(tools, major, target)).toEqual(before);
+      const left = await scratchesOf(major, target);
+      expect(left).toHaveLength(1);
 
-    const next = startBundle(args, env);
-    // Once the next run is building, the killed run's scratch is gone: only its own is there.
-    await until('the next run to load rows', () => slowLoadInScratch(major, target), 90);
-    const during = await scratchesOf(major, target);
-    expect(during).toHaveLength(1);
-    expect(during).not.toContain(left[0]);
-    const run = await next.done;
-    expect(run.stderr + run.stdout).toContain(`removing "${left[0]}", left by an earlier swap`);
-    expect(run.code).toBe(0);
-    expect(await scratchesOf(major, target)).toEqual([]);
-    expect(await rowHashes(major, target)).toEqual(await rowHashes(major, await slowSource(major)));
-  });
+      const next = startBundle(args, env);
+      // Once the next run is building, the killed run's scratch is gone: only its own is there.
+      await until('the next run to load rows', () => slowLoadInScratch(major, target), 90);
+      const during = await scratchesOf(major, target);
+      expect(during).toHaveLength(1);
+      expect(during).not.toContain(left[0]);
+      const run = await next.done;
+      expect(run.stderr + run.stdout).toContain(`removing "${left[0]}", left by an earlier swap`);
+      expect(run.code).toBe(0);
+      expect(await scratchesOf(major, target)).toEqual([]);
+      expect(await rowHashes(major, target)).toEqual(await rowHashes(major, await slowSource(major)));
+    },
+  );
 });

@@ -6,7 +6,8 @@ import { restoreFromPath } from '../../core/jobs/restore.js';
 import type { ClientTools } from '../../core/pg/client-tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { scratchName, scratchStem, SwapSession } from '../../core/pg/scratch-database.js';
-import { rowHashes, schemaOf } from '../harness/compare.js';
+import { scratchesOf, stateOf } from '../harness/target-state.js';
+import { rowHashes } from '../harness/compare.js';
 import { catalog, dumpFile, scratchDir } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import type { ServerMajor } from '../harness/paths.js';
@@ -26,27 +27,6 @@ const hooks = () => {
   const log = new RecordingLogger();
   return { postgresVersion: { kind: 'auto' as const }, catalog: catalog(log), log };
 };
-
-/** Everything the tests compare: schema dump, row hashes and the database's own properties. */
-async function stateOf(tools: ClientTools, major: ServerMajor, db: string): Promise<unknown> {
-  const [props] = await sql(
-    major,
-    'postgres',
-    `SELECT shobj_description(d.oid, 'pg_database') AS comment, d.datacl::text AS acl, d.datconnlimit,
-            (SELECT array_agg(s.setconfig::text ORDER BY s.setrole) FROM pg_db_role_setting s WHERE s.setdatabase = d.oid) AS settings
-       FROM pg_database d WHERE d.datname = '${db}'`,
-  );
-  return { schema: await schemaOf(tools, major, db), rows: await rowHashes(major, db), props };
-}
-
-async function scratchesOf(major: ServerMajor, db: string): Promise<string[]> {
-  const rows = await sql<{ datname: string }>(
-    major,
-    'postgres',
-    `SELECT datname FROM pg_database WHERE datname LIKE '${scratchStem(db)}%'`,
-  );
-  return rows.map((r) => r.datname);
-}
 
 const SOURCE_SQL = `
   CREATE SCHEMA "my schema";
