@@ -3,7 +3,7 @@ import path from 'node:path';
 import { backupDatabase } from '../../core/jobs/backup.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { rowHashes } from '../harness/compare.js';
-import { startBundle } from '../harness/cli.js';
+import { startBundle, type ProcessRun, type StartedBundle } from '../harness/cli.js';
 import { catalog, dumpFile, scratchDir, SHARED_CLIENT_CACHE } from '../harness/engine.js';
 import type { ServerMajor } from '../harness/paths.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
@@ -12,7 +12,7 @@ import {
   earlierCopy,
   scratchesOf,
   sessionsOnScratch,
-  slowLoadInScratch,
+  ScratchWatch,
   SLOW_TABLE_SQL,
   SOURCE_SQL,
   stateOf,
@@ -136,9 +136,29 @@ async function until(what: string, check: () => Promise<boolean> | boolean, seco
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
     if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`timed out after ${seconds} s waiting for ${what}`);
+}
+
+/** Waits for the run to be loading rows into a scratch database; fails at once if it ended first. */
+async function untilLoading(major: ServerMajor, target: string, run: StartedBundle): Promise<void> {
+  let ended: ProcessRun | undefined;
+  void run.done.then((r) => (ended = r));
+  const watch = await ScratchWatch.open(major, target);
+  try {
+    await until(
+      'rows loading into the scratch database',
+      async () => {
+        if (ended)
+          throw new Error(`pgferry ended (exit ${ended.code}) before loading: ${ended.stderr.slice(-2000)}`);
+        return watch.loading();
+      },
+      120,
+    );
+  } finally {
+    await watch.close();
+  }
 }
 
 // Concurrent: most of a case is waiting (the slow table loading, the watchdog's grace period).
@@ -157,7 +177,7 @@ describe('pgferry SIGKILLed mid-swap', () => {
 
       const killed = startBundle(args, env);
       const pid = killed.child.pid ?? 0;
-      await until('rows loading into the scratch database', () => slowLoadInScratch(major, target), 90);
+      await untilLoading(major, target, killed);
       const children = descendantsOf(pid);
       // The tools doing the restore (not only the watchdog, a node process) are below pgferry.
       expect([...children.values()].some((name) => /^(pg_restore|psql|pg_dump)$/.test(name))).toBe(true);
@@ -179,7 +199,7 @@ describe('pgferry SIGKILLed mid-swap', () => {
 
       const next = startBundle(args, env);
       // Once the next run is building, the killed run's scratch is gone: only its own is there.
-      await until('the next run to load rows', () => slowLoadInScratch(major, target), 90);
+      await untilLoading(major, target, next);
       const during = await scratchesOf(major, target);
       expect(during).toHaveLength(1);
       expect(during).not.toContain(left[0]);

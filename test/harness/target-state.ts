@@ -1,8 +1,9 @@
+import pg from 'pg';
 import type { ClientTools } from '../../core/pg/client-tools.js';
 import { scratchStem } from '../../core/pg/scratch-database.js';
 import { rowHashes, schemaOf } from './compare.js';
 import type { ServerMajor } from './paths.js';
-import { createDatabase, sql } from './testbed.js';
+import { connUrl, createDatabase, sql } from './testbed.js';
 
 /**
  * What "the target is as it was" means for the replace-by-swap tests, and the faults they inject:
@@ -85,49 +86,87 @@ export async function sessionsOnScratch(major: ServerMajor, db: string): Promise
   return rows[0]?.n ?? 0;
 }
 
-export async function slowLoadInScratch(major: ServerMajor, db: string): Promise<boolean> {
-  const rows = await sql(major, 'postgres', `SELECT 1 ${LOADING_SLOW(db)}`);
-  return rows.length > 0;
+/**
+ * One session on the server's maintenance database that watches `db`'s scratch databases: kept
+ * open, so that each look costs a query, not a connection (the slow load lasts about a second, and a
+ * loaded machine is slow to connect).
+ */
+export class ScratchWatch {
+  private constructor(
+    private readonly client: pg.Client,
+    private readonly db: string,
+  ) {}
+
+  static async open(major: ServerMajor, db: string): Promise<ScratchWatch> {
+    const client = new pg.Client({ connectionString: connUrl(major, 'postgres') });
+    client.on('error', () => {});
+    await client.connect();
+    return new ScratchWatch(client, db);
+  }
+
+  /** The slow table is loading into one of the scratch databases right now. */
+  async loading(): Promise<boolean> {
+    return (await this.client.query(`SELECT 1 ${LOADING_SLOW(this.db)}`)).rows.length > 0;
+  }
+
+  /** While the slow table is loading, ends every client session on the scratch databases; how many. */
+  async terminateIfLoading(): Promise<number> {
+    const stem = scratchStem(this.db);
+    const { rows } = await this.client.query<{ n: number }>(
+      `WITH loading AS (SELECT 1 ${LOADING_SLOW(this.db)})
+       SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+        WHERE EXISTS (SELECT 1 FROM loading) AND left(datname, ${stem.length}) = '${stem}'
+          AND backend_type = 'client backend'`,
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => {});
+  }
 }
 
 /**
  * Watches `db`'s scratch databases; once the slow table is loading there, ends every client session
  * on them (the target-side connection lost mid-restore). `stop()` says how many it ended.
  */
-export function terminateMidRestore(major: ServerMajor, db: string): { stop: () => number } {
+export async function terminateMidRestore(
+  major: ServerMajor,
+  db: string,
+): Promise<{ stop: () => Promise<number> }> {
+  const watch = await ScratchWatch.open(major, db);
   let ended = 0;
+  let looking: Promise<unknown> = Promise.resolve();
   let busy = false;
-  const stem = scratchStem(db);
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    sql<{ n: number }>(
-      major,
-      'postgres',
-      `WITH loading AS (SELECT 1 ${LOADING_SLOW(db)})
-       SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-        WHERE EXISTS (SELECT 1 FROM loading) AND left(datname, ${stem.length}) = '${stem}'
-          AND backend_type = 'client backend'`,
-    )
-      .then((rows) => (ended += rows[0]?.n ?? 0))
+    looking = watch
+      .terminateIfLoading()
+      .then((n) => (ended += n))
       .catch(() => {})
       .finally(() => (busy = false));
-  }, 25);
+  }, 10);
   return {
-    stop: () => {
+    stop: async () => {
       clearInterval(timer);
+      await looking;
+      await watch.close();
       return ended;
     },
   };
 }
 
-/** A role for the targets' database grants, made once per server (roles are server-wide). */
+/**
+ * A role for the targets' database grants, made once per server (roles are server-wide; a concurrent
+ * CREATE ROLE of the same name fails on the catalog's unique index rather than as a duplicate).
+ */
 export async function readerRole(major: ServerMajor): Promise<string> {
   const role = 'pgferry_matrix_reader';
   await sql(
     major,
     'postgres',
-    `DO $$BEGIN CREATE ROLE ${role}; EXCEPTION WHEN duplicate_object THEN NULL; END$$`,
+    `DO $$BEGIN CREATE ROLE ${role}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END$$`,
   );
   return role;
 }

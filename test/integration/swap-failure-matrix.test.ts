@@ -250,13 +250,15 @@ async function breakRun(
     const r = await run(major, p, jobs, db, 'good', 'intact', failingSql(major));
     return { error: await failureOf(r.result), log: r.log };
   }
-  const watcher = terminateMidRestore(major, db);
-  const r = await run(major, p, jobs, db, 'slow').catch((e: unknown) => {
-    watcher.stop();
-    throw e;
-  });
-  const error = await failureOf(r.result).finally(() => watcher.stop());
-  return { error, log: r.log, ended: watcher.stop() };
+  const watcher = await terminateMidRestore(major, db);
+  try {
+    const r = await run(major, p, jobs, db, 'slow');
+    const error = await failureOf(r.result);
+    return { error, log: r.log, ended: await watcher.stop() };
+  } catch (error) {
+    await watcher.stop();
+    throw error;
+  }
 }
 
 /** Refused before anything is built: the stored object's bytes do not match its manifest. */
