@@ -2219,14 +2219,14 @@ var init_readFile = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/readFile.js"() {
     filePromises = {};
     fileIntercept = {};
-    readFile2 = (path18, options) => {
-      if (fileIntercept[path18] !== void 0) {
-        return fileIntercept[path18];
+    readFile2 = (path19, options) => {
+      if (fileIntercept[path19] !== void 0) {
+        return fileIntercept[path19];
       }
-      if (!filePromises[path18] || options?.ignoreCache) {
-        filePromises[path18] = fsReadFile(path18, "utf8");
+      if (!filePromises[path19] || options?.ignoreCache) {
+        filePromises[path19] = fsReadFile(path19, "utf8");
       }
-      return filePromises[path18];
+      return filePromises[path19];
     };
   }
 });
@@ -2338,8 +2338,8 @@ var init_externalDataInterceptor = __esm({
       getFileRecord() {
         return fileIntercept;
       },
-      interceptFile(path18, contents) {
-        fileIntercept[path18] = Promise.resolve(contents);
+      interceptFile(path19, contents) {
+        fileIntercept[path19] = Promise.resolve(contents);
       },
       getTokenRecord() {
         return tokenIntercept;
@@ -5361,8 +5361,8 @@ var init_createConfigValueProvider = __esm({
               return endpoint.url.href;
             }
             if ("hostname" in endpoint) {
-              const { protocol, hostname, port, path: path18 } = endpoint;
-              return `${protocol}//${hostname}${port ? ":" + port : ""}${path18}`;
+              const { protocol, hostname, port, path: path19 } = endpoint;
+              return `${protocol}//${hostname}${port ? ":" + port : ""}${path19}`;
             }
           }
           return endpoint;
@@ -5738,18 +5738,18 @@ var getAttrPathList;
 var init_getAttrPathList = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttrPathList.js"() {
     init_types2();
-    getAttrPathList = (path18) => {
-      const parts = path18.split(".");
+    getAttrPathList = (path19) => {
+      const parts = path19.split(".");
       const pathList = [];
       for (const part of parts) {
         const squareBracketIndex = part.indexOf("[");
         if (squareBracketIndex !== -1) {
           if (part.indexOf("]") !== part.length - 1) {
-            throw new EndpointError(`Path: '${path18}' does not end with ']'`);
+            throw new EndpointError(`Path: '${path19}' does not end with ']'`);
           }
           const arrayIndex = part.slice(squareBracketIndex + 1, -1);
           if (Number.isNaN(parseInt(arrayIndex))) {
-            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path18}'`);
+            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path19}'`);
           }
           if (squareBracketIndex !== 0) {
             pathList.push(part.slice(0, squareBracketIndex));
@@ -5770,9 +5770,9 @@ var init_getAttr = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttr.js"() {
     init_types2();
     init_getAttrPathList();
-    getAttr = (value, path18) => getAttrPathList(path18).reduce((acc, index) => {
+    getAttr = (value, path19) => getAttrPathList(path19).reduce((acc, index) => {
       if (typeof acc !== "object") {
-        throw new EndpointError(`Index '${index}' in '${path18}' not found in '${JSON.stringify(value)}'`);
+        throw new EndpointError(`Index '${index}' in '${path19}' not found in '${JSON.stringify(value)}'`);
       } else if (Array.isArray(acc)) {
         const i5 = parseInt(index);
         return acc[i5 < 0 ? acc.length + i5 : i5];
@@ -5833,8 +5833,8 @@ var init_parseURL = __esm({
             return value;
           }
           if (typeof value === "object" && "hostname" in value) {
-            const { hostname: hostname2, port, protocol: protocol2 = "", path: path18 = "", query = {} } = value;
-            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path18}`);
+            const { hostname: hostname2, port, protocol: protocol2 = "", path: path19 = "", query = {} } = value;
+            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path19}`);
             url.search = Object.entries(query).map(([k6, v2]) => `${k6}=${v2}`).join("&");
             return url;
           }
@@ -7683,29 +7683,29 @@ var init_HttpBindingNormalizedSchema = __esm({
       response.syntheticBodySchema = createBodySchema(schema, bodyMemberNames, bodyMemberSchemas);
       return bindings;
     };
-    buildPathSegments = (path18) => {
+    buildPathSegments = (path19) => {
       const segments = [];
       let offset = 0;
-      for (const match of path18.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
+      for (const match of path19.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
         if (match.index > offset) {
-          segments.push([path18.slice(offset, match.index), 0]);
+          segments.push([path19.slice(offset, match.index), 0]);
         }
         segments.push([match[1], match[2] ? 2 : 1]);
         offset = match.index + match[0].length;
       }
-      if (segments.length && offset < path18.length) {
-        segments.push([path18.slice(offset), 0]);
+      if (segments.length && offset < path19.length) {
+        segments.push([path19.slice(offset), 0]);
       }
       return segments.length ? segments : void 0;
     };
     buildHttpOperationBindings = (schema) => {
       const { http: http2, endpoint } = translateTraits(schema.traits ?? {});
-      const [path18, search] = http2?.[1].split("?") ?? [];
+      const [path19, search] = http2?.[1].split("?") ?? [];
       return [
         http2?.[0],
-        path18,
+        path19,
         search ? [...new URLSearchParams(search)] : [],
-        path18 ? buildPathSegments(path18) : void 0,
+        path19 ? buildPathSegments(path19) : void 0,
         endpoint?.[0]
       ];
     };
@@ -9739,10 +9739,10 @@ var init_HttpBindingProtocol = __esm({
         if (endpoint) {
           this.updateServiceEndpoint(request, endpoint);
           this.setHostPrefix(request, operationSchema, input2, operation2);
-          const [method, path18, staticQuery] = operation2;
+          const [method, path19, staticQuery] = operation2;
           if (method) {
             request.method = method;
-            request.path = request.path === "/" ? path18 : request.path + path18;
+            request.path = request.path === "/" ? path19 : request.path + path19;
             for (const [key, value] of staticQuery) {
               query[key] = value;
             }
@@ -9884,10 +9884,10 @@ var init_HttpBindingProtocol = __esm({
         return this.serializer.flush();
       }
       serializePath(segments, labels, bindings) {
-        let path18 = "";
+        let path19 = "";
         for (const [value, kind] of segments) {
           if (kind === 0) {
-            path18 += value;
+            path19 += value;
             continue;
           }
           const replacement = labels?.[value];
@@ -9895,12 +9895,12 @@ var init_HttpBindingProtocol = __esm({
             if (hasOwn(bindings.byName, value) && bindings.byName[value][2] === 33) {
               throw new Error(`No value provided for input HTTP label: ${value}.`);
             }
-            path18 += `{${value}${kind === 2 ? "+" : ""}}`;
+            path19 += `{${value}${kind === 2 ? "+" : ""}}`;
           } else {
-            path18 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
+            path19 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
           }
         }
-        return path18;
+        return path19;
       }
       async deserializeResponse(operationSchema, context, response) {
         const deserializer = this.deserializer;
@@ -10136,11 +10136,11 @@ var init_AbstractRpcV2Protocol = __esm({
           this.applyEmptyBody(request);
         }
         const { service, operation: operation2 } = getSmithyContext(context);
-        const path18 = `/service/${service}/operation/${operation2}`;
+        const path19 = `/service/${service}/operation/${operation2}`;
         if (request.path.endsWith("/")) {
-          request.path += path18.slice(1);
+          request.path += path19.slice(1);
         } else {
-          request.path += path18;
+          request.path += path19;
         }
         return request;
       }
@@ -10222,8 +10222,8 @@ var init_requestBuilder = __esm({
         return this;
       }
       p(memberName, labelValueProvider, uriLabel, isGreedyLabel) {
-        this.resolvePathStack.push((path18) => {
-          this.path = resolvedPath(path18, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
+        this.resolvePathStack.push((path19) => {
+          this.path = resolvedPath(path19, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
         });
         return this;
       }
@@ -13121,9 +13121,9 @@ var init_createPaginator = __esm({
       command5 = withCommand(command5) ?? command5;
       return await client.send(command5, ...args);
     };
-    get = (fromObject, path18) => {
+    get = (fromObject, path19) => {
       let cursor = fromObject;
-      const pathComponents = path18.split(".");
+      const pathComponents = path19.split(".");
       for (const step of pathComponents) {
         if (!cursor || typeof cursor !== "object") {
           return void 0;
@@ -18752,10 +18752,10 @@ ${longDate}
 ${credentialScope}
 ${toHex2(hashedRequest)}`;
       }
-      getCanonicalPath({ path: path18 }) {
+      getCanonicalPath({ path: path19 }) {
         if (this.uriEscapePath) {
           const normalizedPathSegments = [];
-          for (const pathSegment of path18.split("/")) {
+          for (const pathSegment of path19.split("/")) {
             if (pathSegment?.length === 0) {
               continue;
             }
@@ -18768,11 +18768,11 @@ ${toHex2(hashedRequest)}`;
               normalizedPathSegments.push(pathSegment);
             }
           }
-          const normalizedPath = `${path18?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path18?.endsWith("/") ? "/" : ""}`;
+          const normalizedPath = `${path19?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path19?.endsWith("/") ? "/" : ""}`;
           const doubleEncoded = escapeUri2(normalizedPath);
           return doubleEncoded.replace(/%2F/g, "/");
         }
-        return path18;
+        return path19;
       }
       validateResolvedCredentials(credentials) {
         if (typeof credentials !== "object" || typeof credentials.accessKeyId !== "string" || typeof credentials.secretAccessKey !== "string") {
@@ -22867,12 +22867,12 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             const password = request.password ?? "";
             auth = `${username}:${password}`;
           }
-          let path18 = request.path;
+          let path19 = request.path;
           if (queryString) {
-            path18 += `?${queryString}`;
+            path19 += `?${queryString}`;
           }
           if (request.fragment) {
-            path18 += `#${request.fragment}`;
+            path19 += `#${request.fragment}`;
           }
           let hostname = request.hostname ?? "";
           if (hostname[0] === "[" && hostname.endsWith("]")) {
@@ -22884,7 +22884,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             headers: request.headers,
             host: hostname,
             method: request.method,
-            path: path18,
+            path: path19,
             port: request.port,
             agent,
             auth
@@ -23306,16 +23306,16 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             reject(err);
           };
           const queryString = query ? buildQueryString2(query) : "";
-          let path18 = request.path;
+          let path19 = request.path;
           if (queryString) {
-            path18 += `?${queryString}`;
+            path19 += `?${queryString}`;
           }
           if (request.fragment) {
-            path18 += `#${request.fragment}`;
+            path19 += `#${request.fragment}`;
           }
           const clientHttp2Stream = session.request({
             ...request.headers,
-            [constants3.HTTP2_HEADER_PATH]: path18,
+            [constants3.HTTP2_HEADER_PATH]: path19,
             [constants3.HTTP2_HEADER_METHOD]: method
           });
           if (effectiveRequestTimeout) {
@@ -42784,7 +42784,7 @@ var require_split2 = __commonJS({
 var require_helper = __commonJS({
   "node_modules/pgpass/lib/helper.js"(exports, module) {
     "use strict";
-    var path18 = __require("path");
+    var path19 = __require("path");
     var Stream = __require("stream").Stream;
     var split2 = require_split2();
     var util = __require("util");
@@ -42823,7 +42823,7 @@ var require_helper = __commonJS({
     };
     module.exports.getFileName = function(rawEnv) {
       var env2 = rawEnv || process.env;
-      var file = env2.PGPASSFILE || (isWin ? path18.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path18.join(env2.HOME || "./", ".pgpass"));
+      var file = env2.PGPASSFILE || (isWin ? path19.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path19.join(env2.HOME || "./", ".pgpass"));
       return file;
     };
     module.exports.usePgPass = function(stats, fname) {
@@ -42955,13 +42955,13 @@ var require_helper = __commonJS({
 var require_lib = __commonJS({
   "node_modules/pgpass/lib/index.js"(exports, module) {
     "use strict";
-    var path18 = __require("path");
+    var path19 = __require("path");
     var fs5 = __require("fs");
     var helper = require_helper();
     module.exports = function(connInfo, cb) {
       var file = helper.getFileName();
-      fs5.stat(file, function(err, stat8) {
-        if (err || !helper.usePgPass(stat8, file)) {
+      fs5.stat(file, function(err, stat9) {
+        if (err || !helper.usePgPass(stat9, file)) {
           return cb(void 0);
         }
         var st2 = fs5.createReadStream(file);
@@ -48955,7 +48955,7 @@ function explainS3Error(error3, where) {
 import { mkdtemp as mkdtemp2, rm as rm4 } from "node:fs/promises";
 import os7 from "node:os";
 import { finished as finished2 } from "node:stream/promises";
-import path8 from "node:path";
+import path9 from "node:path";
 
 // core/pg/client-tools.ts
 import { execFile } from "node:child_process";
@@ -50567,19 +50567,19 @@ async function chooseRestoreClient(inputs, catalog) {
     version = { major: found.major };
     reason = found.major === target.major ? `the target server runs PostgreSQL ${formatVersion(target)}` : desired === target.major ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had` : `the archive (format ${archive.archiveVersion ?? "?"}) needs pg_restore ${desired} or newer`;
   }
-  let path18 = archive.format === "plain" ? "psql" : "pg_restore";
-  if (path18 === "pg_restore" && downgrade) {
-    path18 = "script";
+  let path19 = archive.format === "plain" ? "psql" : "pg_restore";
+  if (path19 === "pg_restore" && downgrade) {
+    path19 = "script";
     warnings.push(
       `restoring a PostgreSQL ${source ? formatVersion(source) : "?"} dump into PostgreSQL ${formatVersion(target)} (a downgrade, allowed): going through a filtered SQL script; objects the older server does not support will fail the restore`
     );
-  } else if (path18 === "pg_restore" && version.major >= 17 && target.major <= 16) {
-    path18 = "script";
+  } else if (path19 === "pg_restore" && version.major >= 17 && target.major <= 16) {
+    path19 = "script";
     warnings.push(
       `pg_restore ${version.major} sets transaction_timeout, which PostgreSQL ${target.major} does not know: restoring through a SQL script with that setting filtered out (no parallel restore on this path)`
     );
   }
-  return { version, reason, warnings, path: path18 };
+  return { version, reason, warnings, path: path19 };
 }
 async function chooseCopyClients(source, target, request, allowDowngrade, catalog) {
   const dump = await chooseDumpClient(source, request, catalog);
@@ -51297,7 +51297,7 @@ async function dumpToS3(o3) {
 }
 
 // core/jobs/restore.ts
-import { stat as stat4 } from "node:fs/promises";
+import { stat as stat5 } from "node:fs/promises";
 
 // core/pg/archive-toc.ts
 import { open as open3, stat as stat3 } from "node:fs/promises";
@@ -51339,7 +51339,7 @@ function parseToc(buf, kind, name) {
     if (minor >= 11) r5.int();
     const definition = str("a definition");
     const dropStmt = str("a drop statement");
-    if (minor >= 3) str("a COPY statement");
+    const copyStmt = minor >= 3 ? str("a COPY statement") : void 0;
     const namespace = minor >= 6 ? str("a schema name") : void 0;
     if (minor >= 10) str("a tablespace");
     if (minor >= 14) str("a table access method");
@@ -51357,10 +51357,11 @@ function parseToc(buf, kind, name) {
         );
       }
       r5.bytes(r5.offSize);
-    } else {
-      str("a data file name");
     }
+    const dataFile = kind === "custom" ? void 0 : str("a data file name");
     const entry = { dumpId, desc, tag };
+    if (kind === "directory" && dataFile !== void 0 && dataFile !== "") entry.dataFile = dataFile;
+    if (copyStmt !== void 0 && copyStmt !== "") entry.copyData = true;
     if (dataOffset !== void 0) entry.dataOffset = dataOffset;
     if (namespace !== void 0 && namespace !== "") entry.namespace = namespace;
     if (owner !== void 0 && owner !== "") entry.owner = owner;
@@ -52251,9 +52252,9 @@ var ScriptFilter = class extends Transform3 {
   }
   _flush(done) {
     this.lexer.end();
-    const open4 = this.lexer.openConstruct();
-    if (!this.problem && open4)
-      this.refuse(this.lexer.line, `the script ends inside ${open4}: it is incomplete`);
+    const open5 = this.lexer.openConstruct();
+    if (!this.problem && open5)
+      this.refuse(this.lexer.line, `the script ends inside ${open5}: it is incomplete`);
     if (this.problem) return done(this.problem);
     this.passUpTo(this.pendingAt + this.pendingBytes());
     this.flushOut(done);
@@ -52962,10 +52963,130 @@ function createDatabaseLike(entries, target, serverMajor) {
   return [statement.text.slice(0, name.start).trim(), quoteIdent(target), ...kept].join(" ");
 }
 
+// core/pg/directory-data.ts
+import { open as open4, stat as stat4 } from "node:fs/promises";
+import path7 from "node:path";
+var ZSTD_MAGIC = 4247762216;
+var LZ4_MAGIC = 407708164;
+var isSkippable = (magic) => (magic & 4294967280) >>> 0 === 407710288;
+var Reader = class {
+  constructor(handle, size2) {
+    this.handle = handle;
+    this.size = size2;
+  }
+  handle;
+  size;
+  async at(pos, length) {
+    if (pos + length > this.size) return void 0;
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await this.handle.read(buf, 0, length, pos);
+    return bytesRead === length ? buf : void 0;
+  }
+};
+async function walkFrames(r5, magicWanted, frame) {
+  let pos = 0;
+  if (r5.size === 0) return "cut";
+  while (pos < r5.size) {
+    const head = await r5.at(pos, 4);
+    if (!head) return "cut";
+    const magic = head.readUInt32LE(0);
+    if (isSkippable(magic)) {
+      const len = await r5.at(pos + 4, 4);
+      if (!len) return "cut";
+      pos += 8 + len.readUInt32LE(0);
+    } else if (magic === magicWanted) {
+      const end = await frame(pos);
+      if (end === void 0) return "cut";
+      pos = end;
+    } else return pos === 0 ? "unknown" : "cut";
+    if (pos > r5.size) return "cut";
+  }
+  return "whole";
+}
+async function zstdFrameEnd(r5, start) {
+  const descriptor = (await r5.at(start + 4, 1))?.[0];
+  if (descriptor === void 0) return void 0;
+  const single = descriptor >> 5 & 1;
+  const contentSize = [single ? 1 : 0, 2, 4, 8][descriptor >> 6] ?? 0;
+  const dictionary = [0, 1, 2, 4][descriptor & 3] ?? 0;
+  let pos = start + 5 + (single ? 0 : 1) + dictionary + contentSize;
+  for (; ; ) {
+    const block = await r5.at(pos, 3);
+    if (!block) return void 0;
+    const header = block.readUIntLE(0, 3);
+    const type = header >> 1 & 3;
+    if (type === 3) return void 0;
+    pos += 3 + (type === 1 ? 1 : header >>> 3);
+    if (pos > r5.size) return void 0;
+    if (header & 1) break;
+  }
+  return pos + (descriptor >> 2 & 1 ? 4 : 0);
+}
+async function lz4FrameEnd(r5, start) {
+  const flg = (await r5.at(start + 4, 1))?.[0];
+  if (flg === void 0) return void 0;
+  const blockChecksum = flg >> 4 & 1 ? 4 : 0;
+  let pos = start + 4 + 2 + (flg >> 3 & 1 ? 8 : 0) + (flg & 1 ? 4 : 0) + 1;
+  for (; ; ) {
+    const word = await r5.at(pos, 4);
+    if (!word) return void 0;
+    const size2 = word.readUInt32LE(0) & 2147483647;
+    pos += 4;
+    if (word.readUInt32LE(0) === 0) break;
+    pos += size2 + blockChecksum;
+    if (pos > r5.size) return void 0;
+  }
+  return pos + (flg >> 2 & 1 ? 4 : 0);
+}
+async function copyDataEnds(r5) {
+  const length = Math.min(r5.size, 16);
+  const tail = (await r5.at(r5.size - length, length))?.toString("latin1") ?? "";
+  const lastLine = tail.replace(/\n+$/, "");
+  const whole = lastLine.endsWith("\n\\.") || lastLine === "\\." && length < 16;
+  return whole ? "whole" : "cut";
+}
+async function located(dir, name) {
+  for (const suffix of ["", ".gz", ".lz4", ".zst"]) {
+    const file = path7.join(dir, name + suffix);
+    const found = await stat4(file).catch(() => void 0);
+    if (found?.isFile()) return { file, suffix };
+  }
+  return void 0;
+}
+async function completeness(file, suffix, copyData) {
+  const handle = await open4(file, "r");
+  try {
+    const r5 = new Reader(handle, (await handle.stat()).size);
+    if (suffix === ".zst") return await walkFrames(r5, ZSTD_MAGIC, (pos) => zstdFrameEnd(r5, pos));
+    if (suffix === ".lz4") return await walkFrames(r5, LZ4_MAGIC, (pos) => lz4FrameEnd(r5, pos));
+    if (suffix === "" && copyData) return await copyDataEnds(r5);
+    return "unknown";
+  } finally {
+    await handle.close();
+  }
+}
+async function checkDirectoryData(dir, entries, input2 = "from") {
+  for (const e5 of entries) {
+    if (e5.desc !== "TABLE DATA" || e5.dataFile === void 0) continue;
+    const table = e5.namespace === void 0 ? e5.tag : `${e5.namespace}.${e5.tag}`;
+    const found = await located(dir, e5.dataFile);
+    if (!found)
+      throw new InputError(
+        input2,
+        `${dir} is incomplete: the data file ${e5.dataFile} of table ${table} is missing; nothing was restored`
+      );
+    if (await completeness(found.file, found.suffix, e5.copyData === true) === "cut")
+      throw new InputError(
+        input2,
+        `${dir} is incomplete: the data file ${path7.basename(found.file)} of table ${table} ends before its data does (the archive was cut short or damaged); nothing was restored`
+      );
+  }
+}
+
 // core/jobs/replace-by-swap.ts
 import { mkdtemp, rm as rm3 } from "node:fs/promises";
 import os5 from "node:os";
-import path7 from "node:path";
+import path8 from "node:path";
 
 // core/pg/scratch-database.ts
 import { createHash as createHash8, randomBytes as randomBytes2 } from "node:crypto";
@@ -53455,9 +53576,9 @@ async function prepareSwap(target, targetExists, input2) {
   }
 }
 async function ownEntries(client, target, signal) {
-  const dir = await mkdtemp(path7.join(os5.tmpdir(), "pgferry-swap-"));
+  const dir = await mkdtemp(path8.join(os5.tmpdir(), "pgferry-swap-"));
   try {
-    const file = path7.join(dir, "target.dump");
+    const file = path8.join(dir, "target.dump");
     await runTool({
       file: toolPath(client, "pg_dump"),
       args: ["--format=custom", "--schema-only", "--exclude-schema=*", "--no-sync", `--file=${file}`],
@@ -53651,11 +53772,11 @@ function refuseRestoreJobs(format2, jobs) {
     `${jobs} parallel jobs need a custom or directory archive; ${how}, so it restores with one job (use jobs 1 or auto)`
   );
 }
-function restoreJobs(archive, path18, jobs, seekable, intoExisting = false) {
+function restoreJobs(archive, path19, jobs, seekable, intoExisting = false) {
   refuseRestoreJobs(archive.format, jobs);
   const asked = jobs === "auto" ? `${defaultJobs()} (jobs: auto)` : `jobs: ${jobs}`;
   if (!seekable || archive.format !== "custom" && archive.format !== "directory") return { jobs: 1 };
-  if (path18 !== "pg_restore")
+  if (path19 !== "pg_restore")
     return typeof jobs === "number" && jobs > 1 ? {
       jobs: 1,
       reason: `one job instead of ${asked}: this restore runs as one script through psql, in one transaction`
@@ -53824,13 +53945,13 @@ async function prepareRestore(archive, o3) {
   const target = await undoCreatedOnFailure(createdDatabase, o3.to, () => serverFacts(o3.to, "to"));
   return { target, choice, client, createdDatabase };
 }
-async function cleanPlan(archive, file, target, path18, log) {
+async function cleanPlan(archive, file, target, path19, log) {
   const contents = archive.format === "plain" ? await plainContents(file, archive) : await archiveContents(file, archive.format);
-  if (path18 === "pg_restore")
+  if (path19 === "pg_restore")
     log.info("clean: the drop and the restore run as one transaction through psql, with one job");
   return {
     prelude: cleanPrelude(contents, target.version.major),
-    path: path18 === "pg_restore" ? "script" : path18
+    path: path19 === "pg_restore" ? "script" : path19
   };
 }
 function archivePropertiesSql(archive, file, o3) {
@@ -53843,8 +53964,8 @@ function archivePropertiesSql(archive, file, o3) {
     log: o3.log
   });
 }
-function withSqlAfter(path18, sqlAfter, log) {
-  if (!sqlAfter?.files.length || path18 !== "pg_restore") return path18;
+function withSqlAfter(path19, sqlAfter, log) {
+  if (!sqlAfter?.files.length || path19 !== "pg_restore") return path19;
   log.info(`${sqlAfter.input}: runs in the restore's own transaction, so the restore takes one job`);
   return "script";
 }
@@ -53854,6 +53975,8 @@ async function restoreFromPath(o3) {
     throw error3 instanceof PgferryError ? new InputError("from", error3.message) : error3;
   });
   refuseRestoreJobs(archive.format, o3.jobs);
+  if (archive.format === "directory")
+    await checkDirectoryData(o3.from, await readTocEntries(o3.from, "directory"));
   const swapEntries = await swapArchiveEntries(archive, o3.from, o3);
   if (swapEntries) return restoreBySwap(archive, swapEntries, o3, started2);
   const prepared = await prepareRestore(archive, o3);
@@ -53936,8 +54059,8 @@ async function restoreBySwap(archive, entries, o3, started2) {
 }
 async function applyRestore(archive, o3, { target, choice, client, createdDatabase }, started2) {
   const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
-  const path18 = withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log);
-  const { jobs, reason: jobsReason } = restoreJobs(archive, path18, o3.jobs, true, !createdDatabase);
+  const path19 = withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log);
+  const { jobs, reason: jobsReason } = restoreJobs(archive, path19, o3.jobs, true, !createdDatabase);
   if (jobsReason !== void 0) {
     if (typeof o3.jobs === "number") {
       o3.log.warn(jobsReason);
@@ -53945,13 +54068,13 @@ async function applyRestore(archive, o3, { target, choice, client, createdDataba
     } else o3.log.info(jobsReason);
   }
   o3.log.info(
-    `restoring into ${describeConnection(o3.to)} with ${path18 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
+    `restoring into ${describeConnection(o3.to)} with ${path19 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
   );
-  const inputSize = (await stat4(o3.from)).size;
-  const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path18, jobs, createdDatabase });
+  const inputSize = (await stat5(o3.from)).size;
+  const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path19, jobs, createdDatabase });
   const filtered = await applyArchive({
     client,
-    path: path18,
+    path: path19,
     archive,
     input: { file: o3.from },
     target: o3.to,
@@ -53974,7 +54097,7 @@ async function applyRestore(archive, o3, { target, choice, client, createdDataba
     client,
     choice,
     archive,
-    path: path18,
+    path: path19,
     jobs,
     ...jobsReason !== void 0 ? { jobsReason } : {},
     createdDatabase,
@@ -54050,10 +54173,10 @@ async function verifyByList(o3, client, ref, sha256, database, tocEntries) {
   };
 }
 async function verifyByRestore(o3, ref, sha256, expected) {
-  const dir = await mkdtemp2(path8.join(os7.tmpdir(), "pgferry-drill-"));
+  const dir = await mkdtemp2(path9.join(os7.tmpdir(), "pgferry-drill-"));
   const scratch = withDatabase(o3.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
-    const file = path8.join(dir, "backup.dump");
+    const file = path9.join(dir, "backup.dump");
     await downloadVerified(o3.s3, ref, file, { sha256 }, o3.signal);
     await restoreFromPath({
       from: file,
@@ -54189,13 +54312,13 @@ function withContext(error3, context) {
 
 // core/pg/provision.ts
 import os10 from "node:os";
-import path12 from "node:path";
+import path13 from "node:path";
 
 // core/pg/client-download.ts
 import { createHash as createHash9 } from "node:crypto";
 import { createWriteStream as createWriteStream2 } from "node:fs";
 import { mkdir as mkdir3, rm as rm6, writeFile as writeFile2 } from "node:fs/promises";
-import path10 from "node:path";
+import path11 from "node:path";
 import { Transform as Transform6 } from "node:stream";
 import { pipeline as pipeline6 } from "node:stream/promises";
 
@@ -57484,9 +57607,9 @@ async function listReleaseVersions(source, log, options = {}) {
 // core/pg/client-store.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
 import { existsSync as existsSync4 } from "node:fs";
-import { mkdir as mkdir2, mkdtemp as mkdtemp3, readdir as readdir3, rename as rename2, rm as rm5, stat as stat5 } from "node:fs/promises";
+import { mkdir as mkdir2, mkdtemp as mkdtemp3, readdir as readdir3, rename as rename2, rm as rm5, stat as stat6 } from "node:fs/promises";
 import os9 from "node:os";
-import path9 from "node:path";
+import path10 from "node:path";
 var ENTRY_MARKER = ".pgferry-entry.json";
 var DirectoryStore = class {
   constructor(root5) {
@@ -57495,22 +57618,22 @@ var DirectoryStore = class {
   root;
   async versions(target) {
     const versions2 = await readdir3(this.root).catch(() => []);
-    return versions2.filter((v2) => existsSync4(path9.join(this.root, v2, target, ENTRY_MARKER)));
+    return versions2.filter((v2) => existsSync4(path10.join(this.root, v2, target, ENTRY_MARKER)));
   }
   binDir(version, target) {
-    return path9.join(this.root, version, target, "bin");
+    return path10.join(this.root, version, target, "bin");
   }
   async workDir(version, target) {
-    const parent = path9.join(this.root, version);
+    const parent = path10.join(this.root, version);
     await mkdir2(parent, { recursive: true });
     await sweepStaleWork(parent);
-    const work = path9.join(parent, `.tmp-${target}-${process.pid}-${randomBytes3(4).toString("hex")}`);
+    const work = path10.join(parent, `.tmp-${target}-${process.pid}-${randomBytes3(4).toString("hex")}`);
     await mkdir2(work);
     return work;
   }
   async commit(extracted, version, target, log) {
     try {
-      await rename2(extracted, path9.join(this.root, version, target));
+      await rename2(extracted, path10.join(this.root, version, target));
     } catch (error3) {
       const code = error3.code;
       if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error3;
@@ -57520,20 +57643,20 @@ var DirectoryStore = class {
   }
   /** After a failed download: no empty version directory stays behind. */
   async tidy(version) {
-    const parent = path9.join(this.root, version);
+    const parent = path10.join(this.root, version);
     if ((await readdir3(parent).catch(() => ["?"])).length === 0)
       await rm5(parent, { recursive: true, force: true });
   }
 };
 async function temporaryStore() {
-  return new DirectoryStore(await mkdtemp3(path9.join(os9.tmpdir(), "pgferry-client-")));
+  return new DirectoryStore(await mkdtemp3(path10.join(os9.tmpdir(), "pgferry-client-")));
 }
 async function sweepStaleWork(dir) {
   const hourAgo = Date.now() - 36e5;
   for (const name of await readdir3(dir).catch(() => [])) {
     if (!name.startsWith(".tmp-")) continue;
-    const s4 = await stat5(path9.join(dir, name)).catch(() => void 0);
-    if (s4 && s4.mtimeMs < hourAgo) await rm5(path9.join(dir, name), { recursive: true, force: true });
+    const s4 = await stat6(path10.join(dir, name)).catch(() => void 0);
+    if (s4 && s4.mtimeMs < hourAgo) await rm5(path10.join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -57551,7 +57674,7 @@ async function fetchOk(url, what, maxBytes, limits, signal) {
 async function downloadClient(req) {
   const { source, version, target, store, log, signal } = req;
   const url = assetUrl(source, version, target);
-  const asset = path10.basename(url);
+  const asset = path11.basename(url);
   const shown = displayUrl(url);
   const limits = networkLimits();
   const work = await store.workDir(version, target);
@@ -57563,7 +57686,7 @@ async function downloadClient(req) {
     if (!expected) throw new PgferryError(`${shown}.sha256 holds no SHA-256 checksum`);
     const res = await fetchOk(url, asset, limits.downloadBytes, limits, signal);
     const declared = res.contentLength ?? NaN;
-    const archive = path10.join(work, asset);
+    const archive = path11.join(work, asset);
     const hash = createHash9("sha256");
     let received = 0;
     const started2 = Date.now();
@@ -57595,10 +57718,10 @@ async function downloadClient(req) {
       );
     }
     log.debug(`downloaded ${asset} in ${((Date.now() - started2) / 1e3).toFixed(1)} s, SHA-256 verified`);
-    const extracted = path10.join(work, "entry");
+    const extracted = path11.join(work, "entry");
     await mkdir3(extracted);
     await unpackClientArchive(archive, extracted, { asset, limits, signal });
-    const binDir = path10.join(extracted, "bin");
+    const binDir = path11.join(extracted, "bin");
     if (!hasClientTools(binDir)) {
       throw new PgferryError(`${asset} does not contain ${CLIENT_TOOLS.join(", ")} under bin/`);
     }
@@ -57606,7 +57729,7 @@ async function downloadClient(req) {
     if (!want) throw new PgferryError(`"${version}" is not a release version`);
     await verifyClientTools(binDir, want, "download");
     await writeFile2(
-      path10.join(extracted, ENTRY_MARKER),
+      path11.join(extracted, ENTRY_MARKER),
       JSON.stringify({ version, target, sha256: actual, url: shown })
     );
     const finalBin = await store.commit(extracted, version, target, log);
@@ -57619,7 +57742,7 @@ async function downloadClient(req) {
 
 // core/pg/installed-clients.ts
 import { realpathSync } from "node:fs";
-import path11 from "node:path";
+import path12 from "node:path";
 function installedCandidates(major) {
   return [
     `/usr/lib/postgresql/${major}/bin`,
@@ -57631,7 +57754,7 @@ function installedCandidates(major) {
   ];
 }
 function pathCandidates() {
-  const dirs = (process.env.PATH ?? "").split(path11.delimiter).filter(Boolean);
+  const dirs = (process.env.PATH ?? "").split(path12.delimiter).filter(Boolean);
   return [...new Set(dirs)];
 }
 async function findInstalledClient(major, minor, dirs = [...installedCandidates(major), ...pathCandidates()]) {
@@ -57646,7 +57769,7 @@ async function findInstalledClient(major, minor, dirs = [...installedCandidates(
 }
 function isDebianWrapper(dir) {
   try {
-    return path11.basename(realpathSync(path11.join(dir, "pg_dump"))) === "pg_wrapper";
+    return path12.basename(realpathSync(path12.join(dir, "pg_dump"))) === "pg_wrapper";
   } catch {
     return false;
   }
@@ -57655,9 +57778,9 @@ function isDebianWrapper(dir) {
 // core/pg/provision.ts
 function defaultCacheDir(env2 = process.env) {
   if (env2.PGFERRY_CACHE_DIR) return env2.PGFERRY_CACHE_DIR;
-  if (process.platform === "win32" && env2.LOCALAPPDATA) return path12.join(env2.LOCALAPPDATA, "pgferry", "pg");
-  if (process.platform === "darwin") return path12.join(os10.homedir(), "Library", "Caches", "pgferry", "pg");
-  return path12.join(env2.XDG_CACHE_HOME || path12.join(os10.homedir(), ".cache"), "pgferry", "pg");
+  if (process.platform === "win32" && env2.LOCALAPPDATA) return path13.join(env2.LOCALAPPDATA, "pgferry", "pg");
+  if (process.platform === "darwin") return path13.join(os10.homedir(), "Library", "Caches", "pgferry", "pg");
+  return path13.join(env2.XDG_CACHE_HOME || path13.join(os10.homedir(), ".cache"), "pgferry", "pg");
 }
 var ClientCatalog = class {
   constructor(options) {
@@ -57860,7 +57983,7 @@ function backupReport(done, started2) {
 import { randomBytes as randomBytes5 } from "node:crypto";
 import { mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
 import os11 from "node:os";
-import path14 from "node:path";
+import path15 from "node:path";
 
 // core/pg/same-database.ts
 async function systemIdentifier(spec) {
@@ -57880,19 +58003,19 @@ async function isSameDatabase(a5, b6) {
 // core/jobs/dump.ts
 import { randomBytes as randomBytes4 } from "node:crypto";
 import { readdirSync, statSync } from "node:fs";
-import { chmod as chmod2, mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm7, stat as stat6, writeFile as writeFile3 } from "node:fs/promises";
-import path13 from "node:path";
+import { chmod as chmod2, mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm7, stat as stat7, writeFile as writeFile3 } from "node:fs/promises";
+import path14 from "node:path";
 function sizeOnDisk(p4) {
   try {
     const s4 = statSync(p4);
     if (!s4.isDirectory()) return s4.size;
-    return readdirSync(p4).reduce((sum, name) => sum + statSync(path13.join(p4, name)).size, 0);
+    return readdirSync(p4).reduce((sum, name) => sum + statSync(path14.join(p4, name)).size, 0);
   } catch {
     return 0;
   }
 }
 async function checkDestination(to2, format2) {
-  const existing = await stat6(to2).catch(() => void 0);
+  const existing = await stat7(to2).catch(() => void 0);
   if (format2 === "directory") {
     if (existing && (!existing.isDirectory() || (await readdir4(to2)).length > 0)) {
       throw new InputError(
@@ -57903,7 +58026,7 @@ async function checkDestination(to2, format2) {
   } else if (existing?.isDirectory()) {
     throw new InputError("to", `${to2} is a directory; the ${format2} format writes one file`);
   }
-  await mkdir4(path13.dirname(path13.resolve(to2)), { recursive: true });
+  await mkdir4(path14.dirname(path14.resolve(to2)), { recursive: true });
 }
 async function createPrivateOutput(temp, format2) {
   if (format2 === "directory") {
@@ -57916,7 +58039,7 @@ async function createPrivateOutput(temp, format2) {
 }
 async function makePrivate(temp, format2) {
   if (format2 !== "directory") return chmod2(temp, 384);
-  for (const name of await readdir4(temp)) await chmod2(path13.join(temp, name), 384);
+  for (const name of await readdir4(temp)) await chmod2(path14.join(temp, name), 384);
 }
 async function dumpToPath(o3) {
   const started2 = Date.now();
@@ -57929,9 +58052,9 @@ async function dumpToPath(o3) {
     `pg_dump ${client.version.major}.${client.version.minor ?? "?"} for ${describeConnection(o3.from)} (${choice.reason})`
   );
   const compression = resolveCompression(o3.compress, client.version.major, o3.format);
-  const temp = path13.join(
-    path13.dirname(path13.resolve(o3.to)),
-    `.${path13.basename(o3.to)}.pgferry-${randomBytes4(4).toString("hex")}`
+  const temp = path14.join(
+    path14.dirname(path14.resolve(o3.to)),
+    `.${path14.basename(o3.to)}.pgferry-${randomBytes4(4).toString("hex")}`
   );
   const args = pgDumpArgs({
     ...dumpSelection(o3),
@@ -58215,9 +58338,9 @@ async function copyStreamed(o3, plan) {
   return filtered;
 }
 async function copyThroughArchive(o3, plan) {
-  const dir = await mkdtemp4(path14.join(os11.tmpdir(), "pgferry-copy-"));
+  const dir = await mkdtemp4(path15.join(os11.tmpdir(), "pgferry-copy-"));
   try {
-    const file = path14.join(dir, `copy-${randomBytes5(4).toString("hex")}.dump`);
+    const file = path15.join(dir, `copy-${randomBytes5(4).toString("hex")}.dump`);
     await dumpToPath({
       ...dumpSelection(o3),
       from: o3.from,
@@ -58272,10 +58395,10 @@ function applyRequestOf(o3, plan) {
 // core/jobs/report.ts
 import { createHash as createHash10 } from "node:crypto";
 import { createReadStream as createReadStream6 } from "node:fs";
-import { stat as stat7 } from "node:fs/promises";
+import { stat as stat8 } from "node:fs/promises";
 import { pipeline as pipeline7 } from "node:stream/promises";
 async function sha256File(file) {
-  if (!(await stat7(file)).isFile()) return void 0;
+  if (!(await stat8(file)).isFile()) return void 0;
   const hash = createHash10("sha256");
   await pipeline7(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
@@ -58436,7 +58559,7 @@ import { readFile as readFile3 } from "node:fs/promises";
 var import_client_s35 = __toESM(require_dist_cjs16(), 1);
 import { mkdtemp as mkdtemp5, rm as rm9 } from "node:fs/promises";
 import os12 from "node:os";
-import path15 from "node:path";
+import path16 from "node:path";
 import { Readable as Readable10 } from "node:stream";
 import { finished as finished3 } from "node:stream/promises";
 
@@ -58586,9 +58709,9 @@ async function restoreFromS3(o3) {
   const location = `s3://${found.ref.bucket}/${found.ref.key}`;
   const jobs = o3.jobs === "auto" ? defaultJobs() : o3.jobs;
   if (jobs > 1 || o3.clean) {
-    const dir = await mkdtemp5(path15.join(os12.tmpdir(), "pgferry-restore-"));
+    const dir = await mkdtemp5(path16.join(os12.tmpdir(), "pgferry-restore-"));
     try {
-      const file = path15.join(dir, path15.basename(found.ref.key) || "backup.dump");
+      const file = path16.join(dir, path16.basename(found.ref.key) || "backup.dump");
       o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
       await downloadVerified(o3.s3, found.ref, file, found.manifest, o3.signal);
       return { ...await restoreFromPath({ ...o3, from: file }), location };
@@ -59355,7 +59478,7 @@ var semver = __toESM(require_semver2(), 1);
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 import * as os13 from "os";
-import * as path16 from "path";
+import * as path17 from "path";
 var semver2 = __toESM(require_semver2(), 1);
 import { ok as ok2 } from "assert";
 var __awaiter5 = function(thisArg, _arguments, P2, generator) {
@@ -59398,7 +59521,7 @@ function cacheDir(sourceDir, tool, version, arch3) {
     }
     const destPath = yield _createToolPath(tool, version, arch3);
     for (const itemName of fs4.readdirSync(sourceDir)) {
-      const s4 = path16.join(sourceDir, itemName);
+      const s4 = path17.join(sourceDir, itemName);
       yield cp(s4, destPath, { recursive: true });
     }
     _completeToolPath(tool, version, arch3);
@@ -59421,7 +59544,7 @@ function find(toolName, versionSpec, arch3) {
   let toolPath2 = "";
   if (versionSpec) {
     versionSpec = semver2.clean(versionSpec) || "";
-    const cachePath = path16.join(_getCacheDirectory(), toolName, versionSpec, arch3);
+    const cachePath = path17.join(_getCacheDirectory(), toolName, versionSpec, arch3);
     debug(`checking cache: ${cachePath}`);
     if (fs4.existsSync(cachePath) && fs4.existsSync(`${cachePath}.complete`)) {
       debug(`Found tool in cache ${toolName} ${versionSpec} ${arch3}`);
@@ -59435,12 +59558,12 @@ function find(toolName, versionSpec, arch3) {
 function findAllVersions(toolName, arch3) {
   const versions2 = [];
   arch3 = arch3 || os13.arch();
-  const toolPath2 = path16.join(_getCacheDirectory(), toolName);
+  const toolPath2 = path17.join(_getCacheDirectory(), toolName);
   if (fs4.existsSync(toolPath2)) {
     const children = fs4.readdirSync(toolPath2);
     for (const child of children) {
       if (isExplicitVersion(child)) {
-        const fullPath = path16.join(toolPath2, child, arch3 || "");
+        const fullPath = path17.join(toolPath2, child, arch3 || "");
         if (fs4.existsSync(fullPath) && fs4.existsSync(`${fullPath}.complete`)) {
           versions2.push(child);
         }
@@ -59451,7 +59574,7 @@ function findAllVersions(toolName, arch3) {
 }
 function _createToolPath(tool, version, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
-    const folderPath = path16.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
+    const folderPath = path17.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
     debug(`destination ${folderPath}`);
     const markerPath = `${folderPath}.complete`;
     yield rmRF(folderPath);
@@ -59461,7 +59584,7 @@ function _createToolPath(tool, version, arch3) {
   });
 }
 function _completeToolPath(tool, version, arch3) {
-  const folderPath = path16.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
+  const folderPath = path17.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
   const markerPath = `${folderPath}.complete`;
   fs4.writeFileSync(markerPath, "");
   debug("finished caching tool");
@@ -59506,21 +59629,21 @@ function _getCacheDirectory() {
 // action/tool-cache-store.ts
 import { mkdtemp as mkdtemp6 } from "node:fs/promises";
 import os14 from "node:os";
-import path17 from "node:path";
+import path18 from "node:path";
 var TOOL = "pgferry-postgresql";
 var ToolCacheStore = class {
   async versions(target) {
     return findAllVersions(TOOL, target);
   }
   binDir(version, target) {
-    return path17.join(find(TOOL, version, target), "bin");
+    return path18.join(find(TOOL, version, target), "bin");
   }
   async workDir() {
-    return mkdtemp6(path17.join(process.env.RUNNER_TEMP || os14.tmpdir(), "pgferry-client-"));
+    return mkdtemp6(path18.join(process.env.RUNNER_TEMP || os14.tmpdir(), "pgferry-client-"));
   }
   async commit(extracted, version, target) {
     const dir = await cacheDir(extracted, TOOL, version, target);
-    return path17.join(dir, "bin");
+    return path18.join(dir, "bin");
   }
 };
 

@@ -19,6 +19,7 @@ import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive
 import { archiveContents, cleanPrelude, plainContents } from './clean.js';
 import { databasePropertiesSql, propertyOptionsOf } from './database-properties.js';
 import { readTocEntries, type TocEntry } from '../pg/archive-toc.js';
+import { checkDirectoryData } from '../pg/directory-data.js';
 import { checkTablesPresent, prepareSwap, removeLeftovers, replaceBySwap } from './replace-by-swap.js';
 import { BEFORE_SWAP, runSqlAfter } from './sql-after.js';
 import { SwapWouldLose, swapKeepsMeaning } from './swap-keeps-meaning.js';
@@ -179,6 +180,8 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
       throw error instanceof PgferryError ? new InputError('from', error.message) : error;
     });
   refuseRestoreJobs(archive.format, o.jobs);
+  if (archive.format === 'directory')
+    await checkDirectoryData(o.from, await readTocEntries(o.from, 'directory'));
   const swapEntries = await swapArchiveEntries(archive, o.from, o);
   if (swapEntries) return restoreBySwap(archive, swapEntries, o, started);
   const prepared = await prepareRestore(archive, o);

@@ -26,6 +26,10 @@ export interface TocEntry {
   dataOffset?: DataOffset;
   /** The SQL that makes the object; kept only for the database's own entries (database-properties.ts). */
   definition?: string;
+  /** Directory format only: the entry's data file as the TOC names it (before any compression suffix). */
+  dataFile?: string;
+  /** The entry's data is COPY rows (ending in `\.`), not INSERT statements. */
+  copyData?: boolean;
 }
 
 /** The database's own entries: pg_dump writes them into every archive, pg_restore runs them only with --create. */
@@ -80,7 +84,7 @@ export function parseToc(buf: Buffer, kind: TocKind, name: string): TocEntry[] {
     if (minor >= 11) r.int(); // section
     const definition = str('a definition');
     const dropStmt = str('a drop statement');
-    if (minor >= 3) str('a COPY statement');
+    const copyStmt = minor >= 3 ? str('a COPY statement') : undefined;
     const namespace = minor >= 6 ? str('a schema name') : undefined;
     if (minor >= 10) str('a tablespace');
     if (minor >= 14) str('a table access method');
@@ -98,10 +102,11 @@ export function parseToc(buf: Buffer, kind: TocKind, name: string): TocEntry[] {
         );
       }
       r.bytes(r.offSize);
-    } else {
-      str('a data file name');
     }
+    const dataFile = kind === 'custom' ? undefined : str('a data file name');
     const entry: TocEntry = { dumpId, desc, tag };
+    if (kind === 'directory' && dataFile !== undefined && dataFile !== '') entry.dataFile = dataFile;
+    if (copyStmt !== undefined && copyStmt !== '') entry.copyData = true;
     if (dataOffset !== undefined) entry.dataOffset = dataOffset;
     if (namespace !== undefined && namespace !== '') entry.namespace = namespace;
     if (owner !== undefined && owner !== '') entry.owner = owner;

@@ -26,7 +26,7 @@ export async function scratchesOf(major: ServerMajor, db: string): Promise<strin
   const rows = await sql<{ datname: string }>(
     major,
     'postgres',
-    `SELECT datname FROM pg_database WHERE datname LIKE '${scratchStem(db)}%'`,
+    `SELECT datname FROM pg_database WHERE left(datname, ${scratchStem(db).length}) = '${scratchStem(db)}' ORDER BY 1`,
   );
   return rows.map((r) => r.datname);
 }

@@ -6,7 +6,8 @@ import { restoreFromPath } from '../../core/jobs/restore.js';
 import type { ClientTools } from '../../core/pg/client-tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { scratchName, scratchStem, SwapSession } from '../../core/pg/scratch-database.js';
-import { rowHashes, schemaOf } from '../harness/compare.js';
+import { stateOf } from '../harness/target-state.js';
+import { rowHashes } from '../harness/compare.js';
 import { catalog, dumpFile, scratchDir } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import type { ServerMajor } from '../harness/paths.js';
@@ -27,12 +28,6 @@ const hooks = () => {
   const log = new RecordingLogger();
   return { postgresVersion: { kind: 'auto' as const }, catalog: catalog(log), log };
 };
-
-/** Everything the tests compare: schema dump, row hashes and the database's own properties. */
-async function stateOf(tools: ClientTools, major: ServerMajor, db: string): Promise<unknown> {
-  const props = await databaseProps(major, db);
-  return { schema: await schemaOf(tools, major, db), rows: await rowHashes(major, db), props };
-}
 
 const SOURCE_SQL = `
   CREATE SCHEMA "my schema";
