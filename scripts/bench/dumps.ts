@@ -1,0 +1,117 @@
+/** Dumps and backups: the raw pg_dump variants against pgferry's dump and backup, and peak RSS. */
+import { rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { camelFields } from '../../test/harness/cli-json.js';
+import { log, mb, s } from './format.js';
+import { run, type RunResult } from './process.js';
+import { BUCKET, type Bench } from './testbed.js';
+
+const VARIANTS = {
+  floor: { label: 'pg_dump -Fc -Z0 (floor)', extra: ['-Z0'] },
+  gzipDefault: { label: 'pg_dump -Fc (default gzip)', extra: [] as string[] },
+  gzip1: { label: 'pg_dump -Fc -Z1', extra: ['-Z1'] },
+  // What pgferry's default runs, without pgferry: separates compression cost from pgferry's own.
+  zstd1: { label: 'pg_dump -Fc -Z zstd:1', extra: ['-Z', 'zstd:1'] },
+} as const;
+type Variant = keyof typeof VARIANTS;
+
+export interface DumpMeasurements {
+  times: Record<Variant | 'pgferryDump' | 'pgferryBackup', number[]>;
+  sizes: Record<string, number>;
+  rss: { dumpBig: number[]; backupBig: number[] };
+  /** The job's own durationSeconds (from --json): the rest of the wall time is Node starting and exiting. */
+  reported: { dump: number[]; backup: number[] };
+  /** pgferry's last dump of bench_big, which the restores read. */
+  archive: string;
+  /** Which client pgferry chose for the dump, and why. */
+  dumpReport: { clientVersion: string; reason: string };
+}
+
+const reportedSeconds = (stdout: string): number =>
+  (camelFields(stdout.slice(stdout.indexOf('{'))) as { durationSeconds: number }).durationSeconds;
+
+const backupArgs = (bench: Bench, db: string, prefix: string): string[] => [
+  'backup',
+  '--from',
+  bench.dbUrl(db),
+  '--to',
+  `s3://${BUCKET}/${prefix}/`,
+  ...bench.s3Args,
+];
+
+/** Dumps to a file, interleaved so that drift on a shared machine hits every variant alike. */
+export async function measureDumps(bench: Bench): Promise<DumpMeasurements> {
+  const rawDump = (extra: readonly string[], out: string): Promise<RunResult> =>
+    run(bench.pgDump, ['-Fc', ...extra, '-f', out, '-d', 'bench_big'], { env: bench.pgEnv });
+  log('warm-up dump (untimed)');
+  await rawDump(['-Z0'], bench.file('warmup.dump'));
+  rmSync(bench.file('warmup.dump'));
+  const m: Omit<DumpMeasurements, 'dumpReport'> = {
+    times: { floor: [], zstd1: [], gzipDefault: [], gzip1: [], pgferryDump: [], pgferryBackup: [] },
+    sizes: {},
+    rss: { dumpBig: [], backupBig: [] },
+    reported: { dump: [], backup: [] },
+    archive: bench.file('pgferry.dump'),
+  };
+  for (let i = 0; i < bench.runs; i++) {
+    for (const [key, v] of Object.entries(VARIANTS) as [Variant, (typeof VARIANTS)[Variant]][]) {
+      const out = bench.file(`${key}.dump`);
+      const r = await rawDump(v.extra, out);
+      m.times[key].push(r.seconds);
+      m.sizes[key] = statSync(out).size;
+      rmSync(out);
+      log(`run ${i + 1}: ${v.label} ${s(r.seconds)}, ${mb(m.sizes[key] ?? 0)}`);
+    }
+    await measurePgferryDumpAndBackup(bench, m, i);
+  }
+  const meta = bench.file('meta.dump');
+  const dumpReport = camelFields(
+    (await bench.ferry(['dump', '--from', bench.dbUrl('bench_big'), '--to', meta, '--json'])).stdout,
+  ) as DumpMeasurements['dumpReport'];
+  rmSync(meta);
+  return { ...m, dumpReport };
+}
+
+/** One run of pgferry's dump of bench_big to a file and its backup to S3. */
+async function measurePgferryDumpAndBackup(
+  bench: Bench,
+  m: Omit<DumpMeasurements, 'dumpReport'>,
+  i: number,
+): Promise<void> {
+  rmSync(m.archive, { force: true });
+  const d = await bench.ferry(['dump', '--from', bench.dbUrl('bench_big'), '--to', m.archive, '--json']);
+  m.reported.dump.push(reportedSeconds(d.stdout));
+  m.times.pgferryDump.push(d.seconds);
+  m.sizes.pgferryDump = statSync(m.archive).size;
+  if (d.peakRss) m.rss.dumpBig.push(d.peakRss);
+  log(
+    `run ${i + 1}: pgferry dump ${s(d.seconds)}, ${mb(m.sizes.pgferryDump)}, peak RSS ${mb(d.peakRss ?? 0)}`,
+  );
+  const b = await bench.ferry([...backupArgs(bench, 'bench_big', `run${i}`), '--json']);
+  m.reported.backup.push(reportedSeconds(b.stdout));
+  m.times.pgferryBackup.push(b.seconds);
+  if (b.peakRss) m.rss.backupBig.push(b.peakRss);
+  log(`run ${i + 1}: pgferry backup to S3 ${s(b.seconds)}, peak RSS ${mb(b.peakRss ?? 0)}`);
+  rmSync(path.join(bench.s3.dir, BUCKET), { recursive: true, force: true }); // keep the disk free
+  await bench.s3.createBucket(BUCKET).catch(() => {});
+}
+
+/** Peak RSS of pgferry's dump and backup at a tenth of the size. */
+export async function measureSmallRss(bench: Bench): Promise<{ dumpSmall: number[]; backupSmall: number[] }> {
+  const rss = { dumpSmall: [] as number[], backupSmall: [] as number[] };
+  for (let i = 0; i < bench.runs; i++) {
+    const out = bench.file('small.dump');
+    const d = await bench.ferry(['dump', '--from', bench.dbUrl('bench_small'), '--to', out]);
+    if (d.peakRss) rss.dumpSmall.push(d.peakRss);
+    rmSync(out);
+    const b = await bench.ferry(backupArgs(bench, 'bench_small', `small${i}`));
+    if (b.peakRss) rss.backupSmall.push(b.peakRss);
+    log(`small run ${i + 1}: peak RSS dump ${mb(d.peakRss ?? 0)}, backup ${mb(b.peakRss ?? 0)}`);
+  }
+  return rss;
+}
+
+/** A backup of bench_big at s3://bench/<prefix>/, for the restores from S3. */
+export async function backupForRestore(bench: Bench, prefix: string): Promise<void> {
+  await bench.ferry(backupArgs(bench, 'bench_big', prefix));
+}

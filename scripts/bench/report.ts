@@ -1,0 +1,205 @@
+/** Medians and ratios of the measurements, the printed table and the results JSON. */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { BenchArgs } from './args.js';
+import type { DumpMeasurements } from './dumps.js';
+import { MB, mb, median, pct, s, x } from './format.js';
+import type { measureCleanOverCopy, measureRestores, measureStreamedS3Restore } from './restores.js';
+import type { Bench, GeneratedDatabase, Provisioning } from './testbed.js';
+
+/** Everything the phases measured. */
+export interface Measurements {
+  provisioning: Provisioning;
+  databases: { big: GeneratedDatabase; small: GeneratedDatabase };
+  dumps: DumpMeasurements;
+  rss: DumpMeasurements['rss'] & { dumpSmall: number[]; backupSmall: number[] };
+  restore: Awaited<ReturnType<typeof measureRestores>>;
+  clean: Awaited<ReturnType<typeof measureCleanOverCopy>>;
+  streamed: Awaited<ReturnType<typeof measureStreamedS3Restore>>;
+}
+
+interface Row {
+  measure: string;
+  value: string;
+  target: string;
+  status: 'met' | 'missed' | '—';
+}
+
+/** A row with a target: met or missed. */
+const goal = (measure: string, value: string, target: string, ok: boolean): Row => ({
+  measure,
+  value,
+  target,
+  status: ok ? 'met' : 'missed',
+});
+/** A time ratio against its limit: the target shown is the limit checked. */
+const ratioGoal = (measure: string, ratio: number, op: '≤' | '≥', limit: number): Row =>
+  goal(measure, x(ratio), `${op} ${limit.toFixed(2)}×`, op === '≤' ? ratio <= limit : ratio >= limit);
+/** A row for information only. */
+const info = (measure: string, value: string, target = ''): Row => ({ measure, value, target, status: '—' });
+
+function table(rows: readonly Row[]): string {
+  const head: Row = { measure: 'measure', value: 'value', target: 'target', status: '—' };
+  const cols = ['measure', 'value', 'target', 'status'] as const;
+  const cell = (r: Row, c: (typeof cols)[number]): string => (r === head && c === 'status' ? 'status' : r[c]);
+  const widths = cols.map((c) => Math.max(...[head, ...rows].map((r) => cell(r, c).length)));
+  const line = (r: Row): string => `| ${cols.map((c, i) => cell(r, c).padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  const rule = `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`;
+  return [line(head), rule, ...rows.map(line)].join('\n');
+}
+
+/** Medians of every measurement; ratios each against its baseline of the same run. */
+function summarize({ provisioning, dumps, rss, restore, clean, streamed }: Measurements) {
+  const { times, sizes } = dumps;
+  const floor = median(times.floor);
+  const uncompressed = sizes.floor ?? 1;
+  const m = {
+    floorSeconds: floor,
+    pgferryDumpSeconds: median(times.pgferryDump),
+    gzipDefaultSeconds: median(times.gzipDefault),
+    gzip1Seconds: median(times.gzip1),
+    zstd1Seconds: median(times.zstd1),
+    pgferryBackupSeconds: median(times.pgferryBackup),
+    restoreAutoSeconds: median(restore.auto),
+    restoreJ1Seconds: median(restore.single),
+    restoreS3StreamedSeconds: median(streamed.ferry),
+    restoreSingleTransactionSeconds: median(streamed.single),
+    cleanRawSeconds: median(clean.floor),
+    cleanSwapSeconds: median(clean.swap),
+    cleanInPlaceSeconds: median(clean.inPlace),
+    provisionColdSeconds: median(provisioning.cold),
+    provisionWarmSeconds: median(provisioning.warm),
+  };
+  const ratios = {
+    pgferryDump: m.pgferryDumpSeconds / floor,
+    gzipDefault: m.gzipDefaultSeconds / floor,
+    gzip1: m.gzip1Seconds / floor,
+    zstd1: m.zstd1Seconds / floor,
+    pgferryBackup: m.pgferryBackupSeconds / floor,
+    restoreSpeedup: m.restoreJ1Seconds / m.restoreAutoSeconds,
+    restoreS3Streamed: m.restoreS3StreamedSeconds / m.restoreSingleTransactionSeconds,
+    cleanSwap: m.cleanSwapSeconds / m.cleanRawSeconds,
+    cleanInPlace: m.cleanInPlaceSeconds / m.cleanRawSeconds,
+    cleanSwapOverInPlace: m.cleanSwapSeconds / m.cleanInPlaceSeconds,
+  };
+  const share = (key: string): number => (sizes[key] ?? 0) / uncompressed;
+  const sizeShare = {
+    pgferryDump: share('pgferryDump'),
+    gzipDefault: share('gzipDefault'),
+    gzip1: share('gzip1'),
+    zstd1: share('zstd1'),
+  };
+  const peakBig = Math.max(...rss.dumpBig, ...rss.backupBig);
+  const peakSmall = Math.max(...rss.dumpSmall, ...rss.backupSmall);
+  return { floor, uncompressed, m, ratios, sizeShare, peakBig, peakSmall };
+}
+type Summary = ReturnType<typeof summarize>;
+
+function tableRows(measured: Measurements, { m, ratios, sizeShare, peakBig, peakSmall }: Summary): Row[] {
+  const { big, small } = measured.databases;
+  const flat = Math.abs(peakBig - peakSmall);
+  return [
+    ratioGoal('pgferry dump (defaults) time vs floor', ratios.pgferryDump, '≤', 1.1),
+    goal(
+      'pgferry dump (defaults) size vs uncompressed',
+      pct(sizeShare.pgferryDump),
+      '≤ 45%',
+      sizeShare.pgferryDump <= 0.45,
+    ),
+    info('pg_dump -Fc (gzip default) time vs floor', x(ratios.gzipDefault)),
+    info('pg_dump -Fc (gzip default) size', pct(sizeShare.gzipDefault)),
+    info('pg_dump -Fc -Z1 time vs floor', x(ratios.gzip1)),
+    info('pg_dump -Fc -Z1 size', pct(sizeShare.gzip1)),
+    info('pg_dump -Fc -Z zstd:1 time vs floor', x(ratios.zstd1)),
+    info('pg_dump -Fc -Z zstd:1 size', pct(sizeShare.zstd1)),
+    ratioGoal('pgferry backup to local S3 time vs floor', ratios.pgferryBackup, '≤', 1.25),
+    ratioGoal('restore: pg_restore -j1 time / pgferry auto jobs', ratios.restoreSpeedup, '≥', 1.2),
+    ratioGoal(
+      'restore from S3, one job streamed, vs pg_restore -1 -j1 of a file',
+      ratios.restoreS3Streamed,
+      '≤',
+      1.3,
+    ),
+    info('clean over a copy, swap (2 jobs) vs raw pg_restore --clean -1 -j1', x(ratios.cleanSwap)),
+    info('clean over a copy, --no-swap (in place) vs raw pg_restore --clean -1 -j1', x(ratios.cleanInPlace)),
+    info('clean over a copy, swap time / in-place time', x(ratios.cleanSwapOverInPlace)),
+    info('peak RSS, restore from S3 streamed', mb(Math.max(0, ...measured.streamed.rss)), '—'),
+    goal(
+      'client provisioning, cold (loopback mirror)',
+      s(m.provisionColdSeconds),
+      '≤ 5 s',
+      m.provisionColdSeconds <= 5,
+    ),
+    goal('client provisioning, warm', s(m.provisionWarmSeconds), '≤ 0.5 s', m.provisionWarmSeconds <= 0.5),
+    goal(`pgferry peak RSS at ${mb(big.bytes)}`, mb(peakBig), '≤ 200 MB', peakBig <= 200 * MB),
+    goal(`pgferry peak RSS at ${mb(small.bytes)}`, mb(peakSmall), '≤ 200 MB', peakSmall <= 200 * MB),
+    goal('peak RSS flat across sizes (difference)', mb(flat), '≤ 64 MB', flat <= 64 * MB),
+  ];
+}
+
+/** The results JSON; its fields are documented in docs/benchmarks.md. */
+function resultJson(args: BenchArgs, bench: Bench, measured: Measurements, summary: Summary, rows: Row[]) {
+  const { provisioning, dumps, rss, restore, clean, streamed } = measured;
+  const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim();
+  return {
+    date: new Date().toISOString(),
+    args: { size: args.sizeLabel, sizeBytes: args.sizeBytes, runs: args.runs },
+    machine: {
+      nproc: os.availableParallelism(),
+      memoryBytes: os.totalmem(),
+      cpuModel,
+      node: process.version,
+      server: bench.serverVersion,
+      client: bench.clientVersion,
+      pgferryClient: dumps.dumpReport.clientVersion,
+      pgferryClientReason: dumps.dumpReport.reason,
+    },
+    database: measured.databases,
+    medianSeconds: summary.m,
+    runsSeconds: {
+      ...dumps.times,
+      restoreAuto: restore.auto,
+      restoreJ1: restore.single,
+      restoreS3Streamed: streamed.ferry,
+      restoreSingleTransaction: streamed.single,
+      cleanRaw: clean.floor,
+      cleanSwap: clean.swap,
+      cleanInPlace: clean.inPlace,
+      restoreS3StreamedRss: streamed.rss,
+      provisionCold: provisioning.cold,
+      provisionWarm: provisioning.warm,
+    },
+    pgferryReportedSeconds: {
+      dump: dumps.reported.dump,
+      backup: dumps.reported.backup,
+      medianDump: median(dumps.reported.dump),
+      medianBackup: median(dumps.reported.backup),
+    },
+    sizesBytes: dumps.sizes,
+    ratios: summary.ratios,
+    sizeShareOfUncompressed: summary.sizeShare,
+    peakRssBytes: {
+      big: summary.peakBig,
+      small: summary.peakSmall,
+      runs: rss,
+      method: '/proc/<pid>/status VmHWM of the node process, sampled every 25 ms',
+    },
+    table: rows,
+  };
+}
+
+/** Writes the results JSON to `args.json` and prints the table. */
+export function report(args: BenchArgs, bench: Bench, measured: Measurements, wallStart: number): void {
+  const summary = summarize(measured);
+  const rows = tableRows(measured, summary);
+  const wallSeconds = (Date.now() - wallStart) / 1000;
+  const result = { ...resultJson(args, bench, measured, summary, rows), wallSeconds };
+  mkdirSync(path.dirname(args.json), { recursive: true });
+  writeFileSync(args.json, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(
+    `\npgferry bench: database ${mb(measured.databases.big.bytes)} (PostgreSQL ${bench.serverVersion}), client ${bench.clientVersion}, ` +
+      `${args.runs} run(s), medians; floor = pg_dump -Fc -Z0 -f, ${s(summary.floor)}, ${mb(summary.uncompressed)}\n\n${table(rows)}\n\n` +
+      `JSON: ${path.relative(process.cwd(), args.json) || args.json}; wall time ${wallSeconds.toFixed(0)} s\n`,
+  );
+}
