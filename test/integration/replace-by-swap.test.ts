@@ -12,7 +12,7 @@ import { catalog, dumpFile, scratchDir } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import type { ServerMajor } from '../harness/paths.js';
 import { connUrl, createDatabase, sql } from '../harness/testbed.js';
-import { databaseProps, scratchesOf } from '../harness/database-state.js';
+import { scratchesOf } from '../harness/database-state.js';
 
 /**
  * Replace by swap: a clean restore or copy of a whole database is built beside the target and
