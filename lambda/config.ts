@@ -1,15 +1,12 @@
 import { refuseUnknownVariables } from '../core/env-variables.js';
-import { InputProblems } from '../core/errors.js';
 import type { S3Settings } from '../core/storage/s3-settings.js';
 import { splitList } from '../core/options.js';
 import { parseJobs } from '../core/jobs/parallelism.js';
 import { parseCompression, type CompressionSpec } from '../core/pg/compression.js';
 import { parseFormat } from '../core/pg/formats.js';
 import { parseVersionRequest, type VersionRequest } from '../core/pg/version.js';
-import { databaseNameProblem } from '../core/storage/database-name.js';
 import { isS3Uri } from '../core/storage/location.js';
 import {
-  parseBoolean,
   parseMirror,
   parseS3Endpoint,
   parseServerSideEncryption,
@@ -18,6 +15,7 @@ import {
 } from '../core/values.js';
 import { ENV_VARIABLES } from './environment.js';
 import type { EventOverrides } from './event.js';
+import { VariableReader, verifying } from './variable-reader.js';
 
 export type ScheduledJobName = 'backup' | 'seed';
 
@@ -59,8 +57,6 @@ export interface ScheduledJobConfig {
   metricsNamespace: string;
 }
 
-const SSLMODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /**
@@ -72,218 +68,176 @@ export function parseScheduledJobConfig(
   env: NodeJS.ProcessEnv,
   overrides: EventOverrides = {},
 ): ScheduledJobConfig {
-  const problems = new InputProblems();
+  const r = new VariableReader(env, overrides);
   refuseUnknownVariables(
     env,
     ENV_VARIABLES.map((v) => v.name),
-    problems,
+    r.problems,
     "the README's table of the job's environment",
   );
-  const fromEvent: Record<string, string | undefined> = {
-    PGFERRY_JOB: overrides.job,
-    PGFERRY_DATABASES: overrides.databases?.join(','),
-    PGFERRY_VERIFY: overrides.verify,
-    PGFERRY_COMPRESS: overrides.compress,
-    PGFERRY_POSTGRES_VERSION: overrides.postgresVersion,
-    PGFERRY_JOBS: overrides.jobs,
-  };
-  const eventField: Record<string, string> = {
-    PGFERRY_JOB: 'event.job',
-    PGFERRY_DATABASES: 'event.databases',
-    PGFERRY_VERIFY: 'event.verify',
-    PGFERRY_COMPRESS: 'event.compress',
-    PGFERRY_POSTGRES_VERSION: 'event.postgresVersion',
-    PGFERRY_JOBS: 'event.jobs',
-  };
-  const label = (name: string): string => (fromEvent[name] !== undefined ? (eventField[name] ?? name) : name);
-  const raw = (name: string): string | undefined => {
-    const value = fromEvent[name] ?? env[name];
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-  };
-  const bool = (name: string): boolean =>
-    problems.collect(() => parseBoolean(raw(name), label(name), false)) ?? false;
-  const required = (name: string, what: string): string => {
-    const v = raw(name);
-    if (v === undefined) problems.add(name, `is required; expected ${what}`);
-    return v ?? '';
-  };
-  const secretArn = (name: string): string => {
-    const v = required(name, 'a Secrets Manager secret ARN');
-    if (v && !SECRET_ARN.test(v))
-      problems.add(
-        name,
-        'is not a Secrets Manager secret ARN; expected arn:aws:secretsmanager:<region>:<account>:secret:<name>',
-      );
-    return v;
-  };
-  const sslmode = (name: string): string => {
-    const v = raw(name) ?? 'require';
-    if (!SSLMODES.includes(v))
-      problems.add(name, `"${v}" is not an sslmode; expected one of ${SSLMODES.join(', ')}`);
-    return v;
-  };
-  const database = (name: string, value: string): string | undefined => {
-    // Database names become key segments and metric dimensions: the one rule of core/.
-    const problem = databaseNameProblem(value);
-    if (problem === undefined) return value;
-    problems.add(label(name), problem);
-    return undefined;
-  };
-
-  const jobText = raw('PGFERRY_JOB') ?? 'backup';
+  const jobText = r.raw('PGFERRY_JOB') ?? 'backup';
   const job = jobText === 'backup' || jobText === 'seed' ? jobText : undefined;
-  if (!job) problems.add(label('PGFERRY_JOB'), `"${jobText}" is not a job; expected backup or seed`);
+  if (!job) r.add(r.label('PGFERRY_JOB'), `"${jobText}" is not a job; expected backup or seed`);
+  const login = readSourceLogin(r);
+  const sslRootCert = r.raw('PGFERRY_SSL_ROOT_CERT');
+  if (verifying(login.sourceSslmode) && !sslRootCert)
+    r.add(
+      'PGFERRY_SSL_ROOT_CERT',
+      `is required with PGFERRY_SOURCE_SSLMODE=${login.sourceSslmode}; expected the CA bundle's path`,
+    );
+  const databases = readDatabases(r, overrides, login.source.kind === 'iam');
+  const config: ScheduledJobConfig = {
+    job: job ?? 'backup',
+    ...login,
+    sslRootCert,
+    databases,
+    ...readStorage(r),
+    ...readDumpValues(r),
+    clientsDir: r.raw('PGFERRY_CLIENTS_DIR') ?? '/opt/pgferry/pg',
+    provision: r.bool('PGFERRY_PROVISION'),
+    mirror: r.parsed('PGFERRY_MIRROR', parseMirror, undefined),
+    seed: job === 'seed' ? readSeed(r, sslRootCert) : undefined,
+    ...readRunLimits(r),
+  };
+  r.problems.throwIfAny();
+  return config;
+}
 
+/** How the job logs in to the source: a secret, or IAM authentication (then TLS is required). */
+function readSourceLogin(r: VariableReader): Pick<ScheduledJobConfig, 'source' | 'sourceSslmode'> {
   let source: SourceAuth = { kind: 'secret', secretArn: '' };
-  const iam = bool('PGFERRY_SOURCE_IAM_AUTH');
+  const iam = r.bool('PGFERRY_SOURCE_IAM_AUTH');
   if (iam) {
-    if (raw('PGFERRY_SOURCE_SECRET_ARN'))
-      problems.add(
-        'PGFERRY_SOURCE_SECRET_ARN',
-        'cannot be combined with PGFERRY_SOURCE_IAM_AUTH=true; choose one',
-      );
-    const portText = raw('PGFERRY_SOURCE_PORT') ?? '5432';
+    if (r.raw('PGFERRY_SOURCE_SECRET_ARN'))
+      r.add('PGFERRY_SOURCE_SECRET_ARN', 'cannot be combined with PGFERRY_SOURCE_IAM_AUTH=true; choose one');
+    const portText = r.raw('PGFERRY_SOURCE_PORT') ?? '5432';
     const port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
     if (port < 1 || port > 65535)
-      problems.add('PGFERRY_SOURCE_PORT', `"${portText}" is not a port; expected 1–65535`);
+      r.add('PGFERRY_SOURCE_PORT', `"${portText}" is not a port; expected 1–65535`);
     source = {
       kind: 'iam',
-      host: required('PGFERRY_SOURCE_HOST', 'the RDS endpoint for IAM authentication'),
+      host: r.required('PGFERRY_SOURCE_HOST', 'the RDS endpoint for IAM authentication'),
       port,
-      user: required('PGFERRY_SOURCE_USER', 'the database user granted rds_iam'),
+      user: r.required('PGFERRY_SOURCE_USER', 'the database user granted rds_iam'),
     };
-  } else if (raw('PGFERRY_SOURCE_SECRET_ARN') === undefined) {
-    problems.add(
+  } else if (r.raw('PGFERRY_SOURCE_SECRET_ARN') === undefined) {
+    r.add(
       'PGFERRY_SOURCE_SECRET_ARN',
       'is required (or PGFERRY_SOURCE_IAM_AUTH=true); expected a Secrets Manager secret ARN',
     );
   } else {
-    source = { kind: 'secret', secretArn: secretArn('PGFERRY_SOURCE_SECRET_ARN') };
+    source = { kind: 'secret', secretArn: r.secretArn('PGFERRY_SOURCE_SECRET_ARN') };
   }
-  const sourceSslmode = sslmode('PGFERRY_SOURCE_SSLMODE');
+  const sourceSslmode = r.sslmode('PGFERRY_SOURCE_SSLMODE');
   if (iam && ['disable', 'allow', 'prefer'].includes(sourceSslmode))
-    problems.add(
+    r.add(
       'PGFERRY_SOURCE_SSLMODE',
       `"${sourceSslmode}" cannot carry an IAM token; IAM authentication needs require or stricter`,
     );
+  return { source, sourceSslmode };
+}
 
-  const sslRootCert = raw('PGFERRY_SSL_ROOT_CERT');
-  const verifying = (mode: string): boolean => mode === 'verify-ca' || mode === 'verify-full';
-  if (verifying(sourceSslmode) && !sslRootCert)
-    problems.add(
-      'PGFERRY_SSL_ROOT_CERT',
-      `is required with PGFERRY_SOURCE_SSLMODE=${sourceSslmode}; expected the CA bundle's path`,
-    );
-
-  // An event's names are taken as given: splitting them on commas or newlines would turn one
-  // hostile name ("a\nb") into two ordinary ones.
-  const databases = (overrides.databases ?? splitList(raw('PGFERRY_DATABASES')))
-    .map((d) => database('PGFERRY_DATABASES', d))
+/**
+ * The databases to back up. An event's names are taken as given: splitting them on commas or
+ * newlines would turn one hostile name ("a\nb") into two ordinary ones.
+ */
+function readDatabases(r: VariableReader, overrides: EventOverrides, iam: boolean): string[] {
+  const databases = (overrides.databases ?? splitList(r.raw('PGFERRY_DATABASES')))
+    .map((d) => r.database('PGFERRY_DATABASES', d))
     .filter((d): d is string => d !== undefined);
   if (iam && databases.length === 0)
-    problems.add(
+    r.add(
       'PGFERRY_DATABASES',
       'is required with IAM authentication (there is no secret to name the database)',
     );
+  return databases;
+}
 
-  const bucket = required('PGFERRY_BUCKET', 'the backup bucket name');
+/** Where backups go: the bucket, the key prefix and the S3 settings. */
+function readStorage(r: VariableReader): Pick<ScheduledJobConfig, 'bucket' | 'prefix' | 's3'> {
+  const bucket = r.required('PGFERRY_BUCKET', 'the backup bucket name');
   if (bucket && !BUCKET.test(bucket))
-    problems.add(
+    r.add(
       'PGFERRY_BUCKET',
       `"${bucket}" is not a bucket name; expected 3–63 lowercase letters, digits, dots and hyphens`,
     );
-  const prefix = (raw('PGFERRY_PREFIX') ?? 'backups').replace(/^\/+|\/+$/g, '');
+  const prefix = (r.raw('PGFERRY_PREFIX') ?? 'backups').replace(/^\/+|\/+$/g, '');
   if (prefix.split('/').some((part) => part === '..' || part === '.'))
-    problems.add('PGFERRY_PREFIX', `"${prefix}" must not contain . or .. segments`);
+    r.add('PGFERRY_PREFIX', `"${prefix}" must not contain . or .. segments`);
+  const sse = r.parsed('PGFERRY_S3_SSE', parseServerSideEncryption, undefined);
+  const kmsKeyId = r.raw('PGFERRY_S3_KMS_KEY_ID');
+  if (kmsKeyId && sse !== 'aws:kms') r.add('PGFERRY_S3_KMS_KEY_ID', 'needs PGFERRY_S3_SSE=aws:kms');
+  const endpoint = r.parsed('PGFERRY_S3_ENDPOINT', parseS3Endpoint, undefined);
+  const s3: S3Settings = {
+    endpoint,
+    region: r.raw('PGFERRY_S3_REGION'),
+    forcePathStyle: endpoint !== undefined,
+    ...(sse === undefined ? {} : { sse }),
+    kmsKeyId,
+  };
+  return { bucket, prefix, s3 };
+}
 
-  const format = problems.collect(() => parseFormat(raw('PGFERRY_FORMAT'), 'PGFERRY_FORMAT'));
+/** How backups are dumped and checked, with the engine's own parsers. */
+function readDumpValues(
+  r: VariableReader,
+): Pick<ScheduledJobConfig, 'postgresVersion' | 'compress' | 'jobs' | 'verify'> {
+  const format = r.parsed('PGFERRY_FORMAT', parseFormat, undefined);
   if (format && format !== 'custom')
-    problems.add(
-      'PGFERRY_FORMAT',
-      `"${format}" cannot be streamed to S3; backups are written in the custom format`,
+    r.add('PGFERRY_FORMAT', `"${format}" cannot be streamed to S3; backups are written in the custom format`);
+  const verify = r.parsed('PGFERRY_VERIFY', parseVerification, 'list' as Verification);
+  return {
+    postgresVersion: r.parsed('PGFERRY_POSTGRES_VERSION', parseVersionRequest, {
+      kind: 'auto',
+    } as VersionRequest),
+    compress: r.parsed('PGFERRY_COMPRESS', parseCompression, 'auto' as CompressionSpec | 'auto'),
+    jobs: r.parsed('PGFERRY_JOBS', parseJobs, 'auto' as number | 'auto'),
+    verify,
+  };
+}
+
+/** seed: the staging server, the guard, the sanitize SQL and how staging is replaced. */
+function readSeed(r: VariableReader, sslRootCert: string | undefined): SeedConfig {
+  const sanitizeSql = splitList(r.raw('PGFERRY_SANITIZE_SQL'));
+  for (const file of sanitizeSql) {
+    if (isS3Uri(file) && !/^s3:\/\/[^/]+\/.+[^/]$/.test(file))
+      r.add('PGFERRY_SANITIZE_SQL', `"${file}" is not an object; expected s3://bucket/key.sql or a path`);
+  }
+  const seedDb = r.raw('PGFERRY_SEED_DATABASE');
+  const fromDb = r.raw('PGFERRY_SEED_FROM_DATABASE');
+  const seed: SeedConfig = {
+    secretArn: r.secretArn('PGFERRY_SEED_SECRET_ARN'),
+    database: seedDb === undefined ? undefined : r.database('PGFERRY_SEED_DATABASE', seedDb),
+    fromDatabase: fromDb === undefined ? undefined : r.database('PGFERRY_SEED_FROM_DATABASE', fromDb),
+    confirm: r.required(
+      'PGFERRY_SEED_CONFIRM',
+      "the staging database's name (seeding replaces its contents)",
+    ),
+    sslmode: r.sslmode('PGFERRY_SEED_SSLMODE'),
+    sanitizeSql,
+    swap: r.bool('PGFERRY_SWAP', true),
+  };
+  if (verifying(seed.sslmode) && !sslRootCert)
+    r.add(
+      'PGFERRY_SSL_ROOT_CERT',
+      `is required with PGFERRY_SEED_SSLMODE=${seed.sslmode}; expected the CA bundle's path`,
     );
-  const verify =
-    problems.collect(() => parseVerification(raw('PGFERRY_VERIFY'), label('PGFERRY_VERIFY'))) ?? 'list';
+  return seed;
+}
 
-  const sse = problems.collect(() => parseServerSideEncryption(raw('PGFERRY_S3_SSE'), 'PGFERRY_S3_SSE'));
-  const kmsKeyId = raw('PGFERRY_S3_KMS_KEY_ID');
-  if (kmsKeyId && sse !== 'aws:kms') problems.add('PGFERRY_S3_KMS_KEY_ID', 'needs PGFERRY_S3_SSE=aws:kms');
-  const endpoint = problems.collect(() => parseS3Endpoint(raw('PGFERRY_S3_ENDPOINT'), 'PGFERRY_S3_ENDPOINT'));
-
-  const marginText = raw('PGFERRY_DEADLINE_MARGIN_SECONDS') ?? '60';
+/** The Lambda deadline margin and the metrics namespace. */
+function readRunLimits(
+  r: VariableReader,
+): Pick<ScheduledJobConfig, 'deadlineMarginSeconds' | 'metricsNamespace'> {
+  const marginText = r.raw('PGFERRY_DEADLINE_MARGIN_SECONDS') ?? '60';
   const margin = /^\d{1,4}$/.test(marginText) ? Number(marginText) : 0;
   if (margin < 1)
-    problems.add(
+    r.add(
       'PGFERRY_DEADLINE_MARGIN_SECONDS',
       `"${marginText}" is not a number of seconds; expected a whole number ≥ 1`,
     );
-
-  const namespace = raw('PGFERRY_METRICS_NAMESPACE') ?? 'pgferry';
+  const namespace = r.raw('PGFERRY_METRICS_NAMESPACE') ?? 'pgferry';
   if (!/^[A-Za-z0-9._/#:-]{1,255}$/.test(namespace) || namespace.startsWith('AWS/'))
-    problems.add('PGFERRY_METRICS_NAMESPACE', `"${namespace}" is not a custom CloudWatch namespace`);
-
-  const mirror = problems.collect(() => parseMirror(raw('PGFERRY_MIRROR'), 'PGFERRY_MIRROR'));
-
-  let seed: SeedConfig | undefined;
-  if (job === 'seed') {
-    const sanitizeSql = splitList(raw('PGFERRY_SANITIZE_SQL'));
-    for (const file of sanitizeSql) {
-      if (isS3Uri(file) && !/^s3:\/\/[^/]+\/.+[^/]$/.test(file))
-        problems.add(
-          'PGFERRY_SANITIZE_SQL',
-          `"${file}" is not an object; expected s3://bucket/key.sql or a path`,
-        );
-    }
-    const seedDb = raw('PGFERRY_SEED_DATABASE');
-    const fromDb = raw('PGFERRY_SEED_FROM_DATABASE');
-    seed = {
-      secretArn: secretArn('PGFERRY_SEED_SECRET_ARN'),
-      database: seedDb === undefined ? undefined : database('PGFERRY_SEED_DATABASE', seedDb),
-      fromDatabase: fromDb === undefined ? undefined : database('PGFERRY_SEED_FROM_DATABASE', fromDb),
-      confirm: required(
-        'PGFERRY_SEED_CONFIRM',
-        "the staging database's name (seeding replaces its contents)",
-      ),
-      sslmode: sslmode('PGFERRY_SEED_SSLMODE'),
-      sanitizeSql,
-      swap: problems.collect(() => parseBoolean(raw('PGFERRY_SWAP'), 'PGFERRY_SWAP', true)) ?? true,
-    };
-    if (verifying(seed.sslmode) && !sslRootCert)
-      problems.add(
-        'PGFERRY_SSL_ROOT_CERT',
-        `is required with PGFERRY_SEED_SSLMODE=${seed.sslmode}; expected the CA bundle's path`,
-      );
-  }
-
-  const config: ScheduledJobConfig = {
-    job: job ?? 'backup',
-    source,
-    sourceSslmode,
-    sslRootCert,
-    databases,
-    bucket,
-    prefix,
-    postgresVersion: problems.collect(() =>
-      parseVersionRequest(raw('PGFERRY_POSTGRES_VERSION'), label('PGFERRY_POSTGRES_VERSION')),
-    ) ?? { kind: 'auto' },
-    compress:
-      problems.collect(() => parseCompression(raw('PGFERRY_COMPRESS'), label('PGFERRY_COMPRESS'))) ?? 'auto',
-    jobs: problems.collect(() => parseJobs(raw('PGFERRY_JOBS'), label('PGFERRY_JOBS'))) ?? 'auto',
-    verify,
-    s3: {
-      endpoint,
-      region: raw('PGFERRY_S3_REGION'),
-      forcePathStyle: endpoint !== undefined,
-      ...(sse === undefined ? {} : { sse }),
-      kmsKeyId,
-    },
-    clientsDir: raw('PGFERRY_CLIENTS_DIR') ?? '/opt/pgferry/pg',
-    provision: bool('PGFERRY_PROVISION'),
-    mirror,
-    seed,
-    deadlineMarginSeconds: margin,
-    metricsNamespace: namespace,
-  };
-  problems.throwIfAny();
-  return config;
+    r.add('PGFERRY_METRICS_NAMESPACE', `"${namespace}" is not a custom CloudWatch namespace`);
+  return { deadlineMarginSeconds: margin, metricsNamespace: namespace };
 }
