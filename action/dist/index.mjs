@@ -54208,73 +54208,28 @@ async function backupDatabase(o3) {
   const server = await serverFacts(o3.from, "from");
   checkStorableDatabaseName(server.database, "from");
   const key = backupKey(o3.prefix, server.database, startedAt, o3.random?.());
-  const tier = tierFor(startedAt);
-  const ref = { bucket: o3.bucket, key, input: "to", endpoint: o3.settings.endpoint };
-  const untouched = "latest.json was not moved";
+  const at2 = {
+    key,
+    tier: tierFor(startedAt),
+    ref: { bucket: o3.bucket, key, input: "to", endpoint: o3.settings.endpoint },
+    startedAt
+  };
   const snapshotSession = o3.verify === "restore" ? await connect(o3.from, "from") : void 0;
-  let expected;
-  let snapshot;
   try {
-    if (snapshotSession) {
-      await snapshotSession.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      snapshot = (await snapshotSession.query("SELECT pg_export_snapshot() AS id")).rows[0]?.id;
-    }
-    const dumped = await dumpToS3({
-      from: o3.from,
-      s3: o3.s3,
-      settings: o3.settings,
-      bucket: o3.bucket,
-      key,
-      input: "to",
-      compress: o3.compress,
-      postgresVersion: o3.postgresVersion,
-      extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
-      tags: { [TIER_TAG]: tier },
-      createOnly: true,
-      catalog: o3.catalog,
-      log: o3.log,
-      signal: o3.signal,
-      onProgress: o3.onProgress,
-      progressIntervalMs: o3.progressIntervalMs,
-      server
-    }).catch((error3) => {
-      throw withContext(error3, `backup of ${server.database} failed; ${untouched}`);
-    });
-    if (snapshotSession) expected = await tableCounts(snapshotSession);
-    await snapshotSession?.query("COMMIT");
+    const { dumped, expected } = await dumpOnce(o3, server, at2, snapshotSession);
     o3.log.info(`uploaded ${dumped.bytes} bytes to s3://${o3.bucket}/${key}; verifying (${o3.verify})`);
-    const verification = o3.verify === "restore" && expected ? await verifyByRestore(o3, ref, dumped.sha256, expected) : await verifyByList(
+    const verification = o3.verify === "restore" && expected ? await verifyByRestore(o3, at2.ref, dumped.sha256, expected) : await verifyByList(
       o3,
       dumped.client,
-      ref,
+      at2.ref,
       dumped.sha256,
       server.database,
       dumped.archive.tocEntries
     );
-    const finishedAt = (o3.now ?? (() => /* @__PURE__ */ new Date()))();
-    const manifest = {
-      ...manifestOf(dumped, { bucket: o3.bucket, key }, startedAt),
-      tier,
-      finishedAt: finishedAt.toISOString(),
-      durationSeconds: Math.max(0, (finishedAt.getTime() - startedAt.getTime()) / 1e3),
-      verification
-    };
-    const manifestUri = `s3://${o3.bucket}/${manifestKey(key)}`;
-    await putJson(
-      o3.s3,
-      o3.settings,
-      o3.bucket,
-      manifestKey(key),
-      manifest,
-      "to",
-      { [TIER_TAG]: tier },
-      CREATE_ONLY
-    ).catch((error3) => {
-      throw withContext(error3, `the manifest of s3://${o3.bucket}/${key} was not written; ${untouched}`);
-    });
+    const { manifest, manifestUri } = await writeManifest(o3, dumped, at2, verification);
     if (verification.result !== "passed") {
       throw new PgferryError(
-        `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? "no detail"}; ${untouched} (manifest: ${manifestUri})`
+        `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? "no detail"}; ${UNTOUCHED} (manifest: ${manifestUri})`
       );
     }
     const latest = await movePointer({
@@ -54301,6 +54256,55 @@ async function backupDatabase(o3) {
     await snapshotSession?.end().catch(() => {
     });
   }
+}
+var UNTOUCHED = "latest.json was not moved";
+async function dumpOnce(o3, server, at2, snapshotSession) {
+  let snapshot;
+  if (snapshotSession) {
+    await snapshotSession.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    snapshot = (await snapshotSession.query("SELECT pg_export_snapshot() AS id")).rows[0]?.id;
+  }
+  const dumped = await dumpToS3({
+    from: o3.from,
+    s3: o3.s3,
+    settings: o3.settings,
+    bucket: o3.bucket,
+    key: at2.key,
+    input: "to",
+    compress: o3.compress,
+    postgresVersion: o3.postgresVersion,
+    extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
+    tags: { [TIER_TAG]: at2.tier },
+    createOnly: true,
+    catalog: o3.catalog,
+    log: o3.log,
+    signal: o3.signal,
+    onProgress: o3.onProgress,
+    progressIntervalMs: o3.progressIntervalMs,
+    server
+  }).catch((error3) => {
+    throw withContext(error3, `backup of ${server.database} failed; ${UNTOUCHED}`);
+  });
+  const expected = snapshotSession ? await tableCounts(snapshotSession) : void 0;
+  await snapshotSession?.query("COMMIT");
+  return { dumped, expected };
+}
+async function writeManifest(o3, dumped, at2, verification) {
+  const finishedAt = (o3.now ?? (() => /* @__PURE__ */ new Date()))();
+  const manifest = {
+    ...manifestOf(dumped, { bucket: o3.bucket, key: at2.key }, at2.startedAt),
+    tier: at2.tier,
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: Math.max(0, (finishedAt.getTime() - at2.startedAt.getTime()) / 1e3),
+    verification
+  };
+  const key = manifestKey(at2.key);
+  await putJson(o3.s3, o3.settings, o3.bucket, key, manifest, "to", { [TIER_TAG]: at2.tier }, CREATE_ONLY).catch(
+    (error3) => {
+      throw withContext(error3, `the manifest of s3://${o3.bucket}/${at2.key} was not written; ${UNTOUCHED}`);
+    }
+  );
+  return { manifest, manifestUri: `s3://${o3.bucket}/${key}` };
 }
 function withContext(error3, context) {
   if (error3 instanceof WriteConflictError)
@@ -58706,20 +58710,23 @@ function checked(found) {
 }
 async function restoreFromS3(o3) {
   const found = await resolveBackupObject(o3.s3, o3.bucket, o3.key, o3.settings);
-  const location = `s3://${found.ref.bucket}/${found.ref.key}`;
   const jobs = o3.jobs === "auto" ? defaultJobs() : o3.jobs;
-  if (jobs > 1 || o3.clean) {
-    const dir = await mkdtemp5(path16.join(os12.tmpdir(), "pgferry-restore-"));
-    try {
-      const file = path16.join(dir, path16.basename(found.ref.key) || "backup.dump");
-      o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
-      await downloadVerified(o3.s3, found.ref, file, found.manifest, o3.signal);
-      return { ...await restoreFromPath({ ...o3, from: file }), location };
-    } finally {
-      await rm9(dir, { recursive: true, force: true });
-    }
+  if (jobs > 1 || o3.clean) return restoreDownloaded(o3, found);
+  return restoreStreamed(o3, found);
+}
+async function restoreDownloaded(o3, found) {
+  const location = `s3://${found.ref.bucket}/${found.ref.key}`;
+  const dir = await mkdtemp5(path16.join(os12.tmpdir(), "pgferry-restore-"));
+  try {
+    const file = path16.join(dir, path16.basename(found.ref.key) || "backup.dump");
+    o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
+    await downloadVerified(o3.s3, found.ref, file, found.manifest, o3.signal);
+    return { ...await restoreFromPath({ ...o3, from: file }), location };
+  } finally {
+    await rm9(dir, { recursive: true, force: true });
   }
-  const started2 = Date.now();
+}
+async function openStreamed(o3, found, location) {
   const { body } = await openObject(o3.s3, found.ref, o3.signal);
   const meter = new HashMeter();
   body.on("error", (e5) => meter.destroy(e5));
@@ -58740,6 +58747,12 @@ async function restoreFromS3(o3) {
     await finished3(stream);
     checkDigest(found.ref, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
   };
+  return { body, archive, toc, stream, wholeObjectMatches };
+}
+async function restoreStreamed(o3, found) {
+  const started2 = Date.now();
+  const location = `s3://${found.ref.bucket}/${found.ref.key}`;
+  const { body, archive, toc, stream, wholeObjectMatches } = await openStreamed(o3, found, location);
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3).catch(
     (error3) => {
       body.destroy();
@@ -58748,6 +58761,12 @@ async function restoreFromS3(o3) {
     }
   );
   const restorePath = choice.path === "pg_restore" ? "script" : choice.path;
+  const epilogue = toc && databasePropertiesSql({
+    entries: async () => toc.entries(o3.log),
+    target: o3.to,
+    options: propertyOptionsOf(o3),
+    log: o3.log
+  });
   return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
     o3.log.info(
       `restoring ${location} into ${describeConnection(o3.to)} with ${formatVersion(client.version)}, streamed (one job, committed once the whole object's SHA-256 matched)`
@@ -58766,27 +58785,12 @@ async function restoreFromS3(o3) {
       progressIntervalMs: o3.progressIntervalMs,
       commitGate: wholeObjectMatches,
       after: o3.sqlInTransaction,
-      epilogue: toc === void 0 ? void 0 : databasePropertiesSql({
-        entries: async () => toc.entries(o3.log),
-        target: o3.to,
-        options: propertyOptionsOf(o3),
-        log: o3.log
-      }),
+      epilogue,
       label: `the restore script of ${location}`
     });
     const durationSeconds = (Date.now() - started2) / 1e3;
-    return {
-      target,
-      client,
-      choice,
-      archive,
-      path: restorePath,
-      jobs: 1,
-      createdDatabase,
-      filtered,
-      durationSeconds,
-      location
-    };
+    const result = { target, client, choice, archive, path: restorePath, jobs: 1, createdDatabase };
+    return { ...result, filtered, durationSeconds, location };
   }).finally(() => body.destroy());
 }
 

@@ -11,7 +11,8 @@ import type { ClientTools } from '../pg/client-tools.js';
 import { toolPath } from '../pg/client-tools.js';
 import { withDatabase, type ConnectionSpec } from '../pg/connection.js';
 import { runTool } from '../pg/run.js';
-import { connect, serverFacts } from '../pg/server.js';
+import type pg from 'pg';
+import { connect, serverFacts, type ServerFacts } from '../pg/server.js';
 import { dropDatabase } from '../pg/target-database.js';
 import type { VersionRequest } from '../pg/version.js';
 import { checkStorableDatabaseName } from '../storage/database-name.js';
@@ -21,7 +22,7 @@ import { HashMeter } from '../storage/hash-meter.js';
 import { ConditionalWriteRefused, CREATE_ONLY, WriteConflictError } from '../storage/conditional-write.js';
 import { movePointer, type PointerMove } from '../storage/latest-pointer.js';
 import { MANIFEST_SCHEMA, putJson, type Manifest, type Verification } from '../storage/manifest.js';
-import { dumpToS3, manifestOf } from './dump-to-s3.js';
+import { dumpToS3, manifestOf, type DumpToS3Result } from './dump-to-s3.js';
 import { restoreFromPath } from './restore.js';
 import { countDifferences, tableCounts, type TableCounts } from './table-counts.js';
 
@@ -160,80 +161,32 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
   const server = await serverFacts(o.from, 'from');
   checkStorableDatabaseName(server.database, 'from'); // the name the server reports becomes keys
   const key = backupKey(o.prefix, server.database, startedAt, o.random?.());
-  const tier = tierFor(startedAt);
-  const ref: ObjectRef = { bucket: o.bucket, key, input: 'to', endpoint: o.settings.endpoint };
-  const untouched = 'latest.json was not moved';
-
+  const at: BackupAt = {
+    key,
+    tier: tierFor(startedAt),
+    ref: { bucket: o.bucket, key, input: 'to', endpoint: o.settings.endpoint },
+    startedAt,
+  };
   // For a drill, the source's counts come from the very snapshot pg_dump reads.
   const snapshotSession = o.verify === 'restore' ? await connect(o.from, 'from') : undefined;
-  let expected: TableCounts | undefined;
-  let snapshot: string | undefined;
   try {
-    if (snapshotSession) {
-      await snapshotSession.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      snapshot = (await snapshotSession.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]
-        ?.id;
-    }
-    const dumped = await dumpToS3({
-      from: o.from,
-      s3: o.s3,
-      settings: o.settings,
-      bucket: o.bucket,
-      key,
-      input: 'to',
-      compress: o.compress,
-      postgresVersion: o.postgresVersion,
-      extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
-      tags: { [TIER_TAG]: tier },
-      createOnly: true,
-      catalog: o.catalog,
-      log: o.log,
-      signal: o.signal,
-      onProgress: o.onProgress,
-      progressIntervalMs: o.progressIntervalMs,
-      server,
-    }).catch((error: unknown) => {
-      throw withContext(error, `backup of ${server.database} failed; ${untouched}`);
-    });
-    if (snapshotSession) expected = await tableCounts(snapshotSession);
-    await snapshotSession?.query('COMMIT');
-
+    const { dumped, expected } = await dumpOnce(o, server, at, snapshotSession);
     o.log.info(`uploaded ${dumped.bytes} bytes to s3://${o.bucket}/${key}; verifying (${o.verify})`);
     const verification =
       o.verify === 'restore' && expected
-        ? await verifyByRestore(o, ref, dumped.sha256, expected)
+        ? await verifyByRestore(o, at.ref, dumped.sha256, expected)
         : await verifyByList(
             o,
             dumped.client,
-            ref,
+            at.ref,
             dumped.sha256,
             server.database,
             dumped.archive.tocEntries,
           );
-    const finishedAt = (o.now ?? (() => new Date()))();
-    const manifest: Manifest = {
-      ...manifestOf(dumped, { bucket: o.bucket, key }, startedAt),
-      tier,
-      finishedAt: finishedAt.toISOString(),
-      durationSeconds: Math.max(0, (finishedAt.getTime() - startedAt.getTime()) / 1000),
-      verification,
-    };
-    const manifestUri = `s3://${o.bucket}/${manifestKey(key)}`;
-    await putJson(
-      o.s3,
-      o.settings,
-      o.bucket,
-      manifestKey(key),
-      manifest,
-      'to',
-      { [TIER_TAG]: tier },
-      CREATE_ONLY,
-    ).catch((error: unknown) => {
-      throw withContext(error, `the manifest of s3://${o.bucket}/${key} was not written; ${untouched}`);
-    });
+    const { manifest, manifestUri } = await writeManifest(o, dumped, at, verification);
     if (verification.result !== 'passed') {
       throw new PgferryError(
-        `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? 'no detail'}; ${untouched} (manifest: ${manifestUri})`,
+        `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? 'no detail'}; ${UNTOUCHED} (manifest: ${manifestUri})`,
       );
     }
     const latest = await movePointer({
@@ -259,6 +212,81 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
   } finally {
     await snapshotSession?.end().catch(() => {});
   }
+}
+
+const UNTOUCHED = 'latest.json was not moved';
+
+/** Where this backup goes: its own key, its tier, and when it started. */
+interface BackupAt {
+  key: string;
+  tier: string;
+  ref: ObjectRef;
+  startedAt: Date;
+}
+
+/**
+ * The dump to its own key, create-only; with a snapshot session (a restore drill), pg_dump reads
+ * that session's snapshot and the source's table counts are taken from it too.
+ */
+async function dumpOnce(
+  o: BackupOptions,
+  server: ServerFacts,
+  at: BackupAt,
+  snapshotSession: pg.Client | undefined,
+): Promise<{ dumped: DumpToS3Result; expected?: TableCounts }> {
+  let snapshot: string | undefined;
+  if (snapshotSession) {
+    await snapshotSession.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    snapshot = (await snapshotSession.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0]?.id;
+  }
+  const dumped = await dumpToS3({
+    from: o.from,
+    s3: o.s3,
+    settings: o.settings,
+    bucket: o.bucket,
+    key: at.key,
+    input: 'to',
+    compress: o.compress,
+    postgresVersion: o.postgresVersion,
+    extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
+    tags: { [TIER_TAG]: at.tier },
+    createOnly: true,
+    catalog: o.catalog,
+    log: o.log,
+    signal: o.signal,
+    onProgress: o.onProgress,
+    progressIntervalMs: o.progressIntervalMs,
+    server,
+  }).catch((error: unknown) => {
+    throw withContext(error, `backup of ${server.database} failed; ${UNTOUCHED}`);
+  });
+  const expected = snapshotSession ? await tableCounts(snapshotSession) : undefined;
+  await snapshotSession?.query('COMMIT');
+  return { dumped, expected };
+}
+
+/** The manifest, create-only beside the dump, whatever the verification said. */
+async function writeManifest(
+  o: BackupOptions,
+  dumped: DumpToS3Result,
+  at: BackupAt,
+  verification: Verification,
+): Promise<{ manifest: Manifest; manifestUri: string }> {
+  const finishedAt = (o.now ?? (() => new Date()))();
+  const manifest: Manifest = {
+    ...manifestOf(dumped, { bucket: o.bucket, key: at.key }, at.startedAt),
+    tier: at.tier,
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: Math.max(0, (finishedAt.getTime() - at.startedAt.getTime()) / 1000),
+    verification,
+  };
+  const key = manifestKey(at.key);
+  await putJson(o.s3, o.settings, o.bucket, key, manifest, 'to', { [TIER_TAG]: at.tier }, CREATE_ONLY).catch(
+    (error: unknown) => {
+      throw withContext(error, `the manifest of s3://${o.bucket}/${at.key} was not written; ${UNTOUCHED}`);
+    },
+  );
+  return { manifest, manifestUri: `s3://${o.bucket}/${key}` };
 }
 
 /**

@@ -132,21 +132,35 @@ export interface RestoreFromS3Options extends Omit<RestoreOptions, 'from'> {
  */
 export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreResult & { location: string }> {
   const found = await resolveBackupObject(o.s3, o.bucket, o.key, o.settings);
-  const location = `s3://${found.ref.bucket}/${found.ref.key}`;
   const jobs = o.jobs === 'auto' ? defaultJobs() : o.jobs;
-  if (jobs > 1 || o.clean) {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-restore-'));
-    try {
-      const file = path.join(dir, path.basename(found.ref.key) || 'backup.dump');
-      o.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
-      await downloadVerified(o.s3, found.ref, file, found.manifest, o.signal);
-      return { ...(await restoreFromPath({ ...o, from: file })), location };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
+  if (jobs > 1 || o.clean) return restoreDownloaded(o, found);
+  return restoreStreamed(o, found);
+}
 
-  const started = Date.now();
+type FoundBackup = Awaited<ReturnType<typeof resolveBackupObject>>;
+
+/** Downloaded and its SHA-256 checked first, then restored from the file like any archive. */
+async function restoreDownloaded(
+  o: RestoreFromS3Options,
+  found: FoundBackup,
+): Promise<RestoreResult & { location: string }> {
+  const location = `s3://${found.ref.bucket}/${found.ref.key}`;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-restore-'));
+  try {
+    const file = path.join(dir, path.basename(found.ref.key) || 'backup.dump');
+    o.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
+    await downloadVerified(o.s3, found.ref, file, found.manifest, o.signal);
+    return { ...(await restoreFromPath({ ...o, from: file })), location };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The object read once, as it streams: hashed, its archive facts read from its head, its TOC kept
+ * for the database's own properties, and a commit gate that reads it to the end and compares.
+ */
+async function openStreamed(o: RestoreFromS3Options, found: FoundBackup, location: string) {
   const { body } = await openObject(o.s3, found.ref, o.signal);
   const meter = new HashMeter();
   body.on('error', (e) => meter.destroy(e));
@@ -172,6 +186,17 @@ export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreRes
     await finished(stream);
     checkDigest(found.ref, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
   };
+  return { body, archive, toc, stream, wholeObjectMatches };
+}
+
+/** One job, streamed from S3 into the script path, committed only once the whole object matched. */
+async function restoreStreamed(
+  o: RestoreFromS3Options,
+  found: FoundBackup,
+): Promise<RestoreResult & { location: string }> {
+  const started = Date.now();
+  const location = `s3://${found.ref.bucket}/${found.ref.key}`;
+  const { body, archive, toc, stream, wholeObjectMatches } = await openStreamed(o, found, location);
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o).catch(
     (error: unknown) => {
       body.destroy();
@@ -181,6 +206,14 @@ export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreRes
   );
   // pg_restore cannot hold its own commit back, so the stream always takes the script path.
   const restorePath = choice.path === 'pg_restore' ? 'script' : choice.path;
+  const epilogue =
+    toc &&
+    databasePropertiesSql({
+      entries: async () => toc.entries(o.log),
+      target: o.to,
+      options: propertyOptionsOf(o),
+      log: o.log,
+    });
   // However the restore ends, the connection to S3 does not outlive it.
   return undoCreatedOnFailure(createdDatabase, o.to, async () => {
     o.log.info(
@@ -200,29 +233,11 @@ export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreRes
       progressIntervalMs: o.progressIntervalMs,
       commitGate: wholeObjectMatches,
       after: o.sqlInTransaction,
-      epilogue:
-        toc === undefined
-          ? undefined
-          : databasePropertiesSql({
-              entries: async () => toc.entries(o.log),
-              target: o.to,
-              options: propertyOptionsOf(o),
-              log: o.log,
-            }),
+      epilogue,
       label: `the restore script of ${location}`,
     });
     const durationSeconds = (Date.now() - started) / 1000;
-    return {
-      target,
-      client,
-      choice,
-      archive,
-      path: restorePath,
-      jobs: 1,
-      createdDatabase,
-      filtered,
-      durationSeconds,
-      location,
-    };
+    const result = { target, client, choice, archive, path: restorePath, jobs: 1, createdDatabase };
+    return { ...result, filtered, durationSeconds, location };
   }).finally(() => body.destroy());
 }
