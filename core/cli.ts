@@ -1,5 +1,12 @@
 import os from 'node:os';
-import { InputErrors, InputProblems, PgferryError, relabelInputErrors } from './errors.js';
+import {
+  errorCode,
+  InputErrors,
+  InputProblems,
+  PgferryError,
+  relabelInputErrors,
+  type ErrorCode,
+} from './errors.js';
 import { cliLabel, envName, parseArgv, type ParsedArgs } from './cli-args.js';
 import { ENGINE_VARIABLES, refuseUnknownVariables } from './env-variables.js';
 import { stderrLogger } from './log.js';
@@ -75,6 +82,11 @@ function readOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): JobOptions {
   return options as JobOptions;
 }
 
+/** Under --json a failure is a JSON object too: its code (core/errors.ts) and message. */
+function writeJsonFailure(code: ErrorCode, message: string): void {
+  process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
+}
+
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const controller = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
@@ -85,6 +97,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   let label: (input: string) => string = (input) => input;
+  let json = false;
   try {
     if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
       process.stdout.write(`${USAGE}\n`);
@@ -92,6 +105,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     const args = parseArgv(argv, USAGE);
     label = cliLabel(args, env);
+    json = args.json === true;
     const options = readOptions(args, env);
     const report = await runJob(options, {
       log: stderrLogger,
@@ -113,6 +127,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       // One line, whatever the work in flight made of the cancellation (a cut pipe, a killed child).
       const during = error instanceof PgferryError ? `: ${error.message.split('\n')[0]}` : '';
       process.stderr.write(`pgferry: stopped by ${stoppedBy}${during}\n`);
+      if (json) writeJsonFailure('cancelled', `stopped by ${stoppedBy}${during}`);
       return 128 + (os.constants.signals[stoppedBy] ?? 1);
     }
     const message =
@@ -120,6 +135,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         ? error.message
         : `unexpected error: ${(error as Error).stack ?? String(error)}`;
     process.stderr.write(`pgferry: ${message}\n`);
+    if (json) writeJsonFailure(errorCode(error), message);
     return 1;
   } finally {
     process.off('SIGINT', stop);

@@ -1,12 +1,50 @@
 /**
+ * What kind of failure an error is, for callers and tests to branch on instead of its words:
+ * - `input`: an input (option, variable, prop) is wrong; fix it and run again.
+ * - `tool`: pg_dump, pg_restore or psql failed (`knock-on`: stopped because its partner failed).
+ * - `connection`: a server could not be reached or refused the login.
+ * - `integrity`: stored bytes, a manifest or a pointer do not vouch for each other; nothing restored.
+ * - `not-found`: a bucket or object is not there. `access`: S3 refused or there are no credentials.
+ * - `network`: S3 or a download could not be reached or timed out. `http`: a download failed.
+ * - `conflict`: a create-only or conditional write lost to another writer (`refused`: the store
+ *   does not honour conditional writes).
+ * - `busy`: another pgferry run is replacing the same target.
+ * - `cancelled`: stopped by a signal or a deadline.
+ * - `failed`: anything else the engine reports on purpose.
+ */
+export type ErrorCode =
+  | 'input'
+  | 'tool'
+  | 'knock-on'
+  | 'connection'
+  | 'integrity'
+  | 'not-found'
+  | 'access'
+  | 'network'
+  | 'http'
+  | 'conflict'
+  | 'refused'
+  | 'busy'
+  | 'cancelled'
+  | 'failed';
+
+/**
  * Errors the engine raises on purpose. Front ends print `message` as is and exit non-zero, so every
- * message names what was wrong and what is expected, and never carries a secret.
+ * message names what was wrong and what is expected, and never carries a secret; `code` says what
+ * kind of failure it is.
  */
 export class PgferryError extends Error {
   override readonly name: string = 'PgferryError';
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(message: string, options?: { cause?: unknown; code?: ErrorCode }) {
     super(message, options);
+    this.code = options?.code ?? 'failed';
   }
+}
+
+/** The code of any error: a PgferryError's own, `failed` for anything else. */
+export function errorCode(error: unknown): ErrorCode {
+  return error instanceof PgferryError ? error.code : 'failed';
 }
 
 /** A problem with one input, named the way the caller wrote it (`postgres-version`, `jobs`, …). */
@@ -16,7 +54,7 @@ export class InputError extends PgferryError {
     readonly input: string,
     readonly problem: string,
   ) {
-    super(`${input}: ${problem}`);
+    super(`${input}: ${problem}`, { code: 'input' });
   }
 }
 
@@ -28,6 +66,7 @@ export class InputErrors extends PgferryError {
       problems.length === 1
         ? (problems[0]?.message ?? 'invalid input')
         : `${problems.length} input problems:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`,
+      { code: 'input' },
     );
   }
 }
@@ -67,7 +106,7 @@ export class ToolError extends PgferryError {
     readonly stderrTail: string,
   ) {
     const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
-    super(`${tool} ${how}${stderrTail ? `:\n${stderrTail}` : ''}`);
+    super(`${tool} ${how}${stderrTail ? `:\n${stderrTail}` : ''}`, { code: 'tool' });
   }
 }
 

@@ -8,6 +8,9 @@ export interface RemainingTime {
 /** The reason a run was stopped before Lambda's hard limit. */
 export class DeadlineError extends PgferryError {
   override readonly name = 'DeadlineError';
+  constructor(message: string) {
+    super(message, { code: 'cancelled' });
+  }
 }
 
 /**

@@ -48584,13 +48584,15 @@ function group(name, fn) {
 // core/errors.ts
 var PgferryError = class extends Error {
   name = "PgferryError";
+  code;
   constructor(message, options) {
     super(message, options);
+    this.code = options?.code ?? "failed";
   }
 };
 var InputError = class extends PgferryError {
   constructor(input2, problem) {
-    super(`${input2}: ${problem}`);
+    super(`${input2}: ${problem}`, { code: "input" });
     this.input = input2;
     this.problem = problem;
   }
@@ -48602,7 +48604,8 @@ var InputErrors = class extends PgferryError {
   constructor(problems) {
     super(
       problems.length === 1 ? problems[0]?.message ?? "invalid input" : `${problems.length} input problems:
-${problems.map((p4) => `  - ${p4.message}`).join("\n")}`
+${problems.map((p4) => `  - ${p4.message}`).join("\n")}`,
+      { code: "input" }
     );
     this.problems = problems;
   }
@@ -48636,7 +48639,7 @@ var ToolError = class extends PgferryError {
   constructor(tool, exitCode, signal, stderrTail) {
     const how = signal ? `was killed by ${signal}` : `exited with code ${exitCode}`;
     super(`${tool} ${how}${stderrTail ? `:
-${stderrTail}` : ""}`);
+${stderrTail}` : ""}`, { code: "tool" });
     this.tool = tool;
     this.exitCode = exitCode;
     this.signal = signal;
@@ -48918,34 +48921,38 @@ function explainS3Error(error3, where) {
   const object = `s3://${where.bucket}/${where.key ?? ""}`;
   const status = e5.$metadata?.httpStatusCode;
   if (name === "NoSuchBucket")
-    return new PgferryError(`${where.input}: bucket "${where.bucket}" does not exist`);
+    return new PgferryError(`${where.input}: bucket "${where.bucket}" does not exist`, { code: "not-found" });
   if (name === "NoSuchKey" || name === "NotFound" && where.key)
-    return new PgferryError(`${where.input}: ${object} does not exist`);
+    return new PgferryError(`${where.input}: ${object} does not exist`, { code: "not-found" });
   if (["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "Forbidden", "ExpiredToken"].includes(
     name
   ) || status === 403) {
     return new PgferryError(
-      `${where.input}: S3 refused access to ${object} (${name || status}); check the AWS credentials and their permissions`
+      `${where.input}: S3 refused access to ${object} (${name || status}); check the AWS credentials and their permissions`,
+      { code: "access" }
     );
   }
   if (name === "CredentialsProviderError") {
     return new PgferryError(
-      `${where.input}: no AWS credentials found for ${object}; set them in the environment, a profile or a role`
+      `${where.input}: no AWS credentials found for ${object}; set them in the environment, a profile or a role`,
+      { code: "access" }
     );
   }
   if (name === "TimeoutError" || code === "ETIMEDOUT" || code === "TimeoutError") {
     const limits = networkLimits();
     return new PgferryError(
-      `${where.input}: S3 request for ${object}${where.endpoint ? ` at ${where.endpoint}` : ""} failed: timed out (limits: connect ${formatMs(limits.connectMs)}, idle ${formatMs(limits.idleMs)}, answer ${formatMs(limits.totalMs)}): ${e5.message ?? name}`
+      `${where.input}: S3 request for ${object}${where.endpoint ? ` at ${where.endpoint}` : ""} failed: timed out (limits: connect ${formatMs(limits.connectMs)}, idle ${formatMs(limits.idleMs)}, answer ${formatMs(limits.totalMs)}): ${e5.message ?? name}`,
+      { code: "network" }
     );
   }
   if (["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "ETIMEDOUT", "EPIPE"].includes(code) || /ECONNREFUSED|ENOTFOUND|socket hang up/.test(e5.message ?? "")) {
     return new PgferryError(
-      `${where.input}: cannot reach the S3 endpoint${where.endpoint ? ` ${where.endpoint}` : ""} for ${object} (${code || e5.message})`
+      `${where.input}: cannot reach the S3 endpoint${where.endpoint ? ` ${where.endpoint}` : ""} for ${object} (${code || e5.message})`,
+      { code: "network" }
     );
   }
   if (name === "AbortError")
-    return new PgferryError(`${where.input}: the transfer of ${object} was cancelled`);
+    return new PgferryError(`${where.input}: the transfer of ${object} was cancelled`, { code: "cancelled" });
   return new PgferryError(
     `${where.input}: S3 request for ${object} failed: ${name ? `${name}: ` : ""}${e5.message ?? String(error3)}`
   );
@@ -49230,6 +49237,9 @@ function cancelled(name, signal) {
 }
 var KnockOnError = class extends PgferryError {
   name = "KnockOnError";
+  constructor(message, options) {
+    super(message, { ...options, code: "knock-on" });
+  }
 };
 function pipelineAbort(parent) {
   const controller = new AbortController();
@@ -49351,11 +49361,11 @@ var esm_default = import_lib3.default;
 
 // core/pg/server.ts
 var ConnectionError = class extends PgferryError {
-  constructor(message, code) {
-    super(message);
-    this.code = code;
+  constructor(message, sqlState) {
+    super(message, { code: "connection" });
+    this.sqlState = sqlState;
   }
-  code;
+  sqlState;
   name = "ConnectionError";
 };
 function sslCandidates(spec) {
@@ -49624,7 +49634,8 @@ function checkDigest(ref, actual, expected) {
   if ((expected.bytes === void 0 || actual.bytes === expected.bytes) && actual.sha256 === expected.sha256)
     return;
   throw new PgferryError(
-    `${ref.input}: s3://${ref.bucket}/${ref.key} does not match its manifest: ${actual.bytes} bytes with SHA-256 ${actual.sha256}, the manifest says ${expected.bytes ?? "some"} bytes with ${expected.sha256}; refusing to restore it`
+    `${ref.input}: s3://${ref.bucket}/${ref.key} does not match its manifest: ${actual.bytes} bytes with SHA-256 ${actual.sha256}, the manifest says ${expected.bytes ?? "some"} bytes with ${expected.sha256}; refusing to restore it`,
+    { code: "integrity" }
   );
 }
 async function downloadVerified(client, ref, file, expected, signal) {
@@ -49652,9 +49663,15 @@ function describeCondition(c5) {
 }
 var WriteConflictError = class extends PgferryError {
   name = "WriteConflictError";
+  constructor(message, options) {
+    super(message, { ...options, code: "conflict" });
+  }
 };
 var ConditionalWriteRefused = class extends PgferryError {
   name = "ConditionalWriteRefused";
+  constructor(message, options) {
+    super(message, { ...options, code: "refused" });
+  }
 };
 function conditionalFailure(error3, condition, where) {
   if (!condition) return void 0;
@@ -53124,7 +53141,8 @@ var SwapSession = class _SwapSession {
       );
       if (!rows[0]?.locked)
         throw new PgferryError(
-          `${input2}: another pgferry run is replacing "${databaseName(target)}" on ${describeConnection(target)} right now; run again once it has finished`
+          `${input2}: another pgferry run is replacing "${databaseName(target)}" on ${describeConnection(target)} right now; run again once it has finished`,
+          { code: "busy" }
         );
       return new _SwapSession(target, client, rows[0].major);
     } catch (error3) {
@@ -57395,7 +57413,7 @@ import https from "node:https";
 import { pipeline as pipeline5, Transform as Transform5 } from "node:stream";
 var HttpGetError = class extends PgferryError {
   constructor(what, url, reason) {
-    super(`download of ${what} from ${url} failed: ${reason}`);
+    super(`download of ${what} from ${url} failed: ${reason}`, { code: "http" });
     this.reason = reason;
   }
   reason;
@@ -58568,6 +58586,7 @@ import { Readable as Readable10 } from "node:stream";
 import { finished as finished3 } from "node:stream/promises";
 
 // core/storage/backup-vouch.ts
+var INTEGRITY = { code: "integrity" };
 var SHA256 = /^[0-9a-f]{64}$/;
 function isObject(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -58585,7 +58604,8 @@ function parseLatestPointer(value, uri) {
   const problems = isObject(value) ? missing(value, { database: text, key: text, manifest: text, sha256: digest4, bytes: size }) : ["a JSON object"];
   if (problems.length)
     throw new PgferryError(
-      `from: ${uri} is not a pgferry latest pointer: it lacks a valid ${problems.join(", ")}`
+      `from: ${uri} is not a pgferry latest pointer: it lacks a valid ${problems.join(", ")}`,
+      INTEGRITY
     );
   return value;
 }
@@ -58593,7 +58613,8 @@ function parseManifest(value, uri) {
   const problems = isObject(value) ? missing(value, { database: text, key: text, sha256: digest4, bytes: size }) : ["a JSON object"];
   if (problems.length)
     throw new PgferryError(
-      `from: ${uri} is not a usable pgferry manifest: it lacks a valid ${problems.join(", ")}; refusing to restore what it describes`
+      `from: ${uri} is not a usable pgferry manifest: it lacks a valid ${problems.join(", ")}; refusing to restore what it describes`,
+      INTEGRITY
     );
   return value;
 }
@@ -58608,7 +58629,8 @@ function checkPointer(pointer, manifest, place) {
   ]) {
     if (!key.startsWith(place.dir) || !plainKey(key))
       throw new PgferryError(
-        `from: ${where} points at a ${what} outside s3://${place.bucket}/${place.dir} (${key}); refusing to restore it`
+        `from: ${where} points at a ${what} outside s3://${place.bucket}/${place.dir} (${key}); refusing to restore it`,
+        INTEGRITY
       );
   }
   const database = place.dir.split("/").filter(Boolean).pop();
@@ -58622,19 +58644,22 @@ function checkPointer(pointer, manifest, place) {
   ]);
   if (mismatched.length)
     throw new PgferryError(
-      `from: ${where} and its manifest s3://${place.bucket}/${pointer.manifest} do not vouch for each other (${mismatched.join("; ")}); refusing to restore it`
+      `from: ${where} and its manifest s3://${place.bucket}/${pointer.manifest} do not vouch for each other (${mismatched.join("; ")}); refusing to restore it`,
+      INTEGRITY
     );
 }
 function checkManifestKey(manifest, place) {
   if (manifest.key !== place.key)
     throw new PgferryError(
-      `from: the manifest s3://${place.bucket}/${manifestKey(place.key)} describes ${manifest.key}, not ${place.key}; refusing to restore it`
+      `from: the manifest s3://${place.bucket}/${manifestKey(place.key)} describes ${manifest.key}, not ${place.key}; refusing to restore it`,
+      INTEGRITY
     );
 }
 function checkObjectSize(manifest, stored, uri) {
   if (stored !== void 0 && stored !== manifest.bytes)
     throw new PgferryError(
-      `from: ${uri} has ${stored} bytes, its manifest says ${manifest.bytes}; refusing to restore it`
+      `from: ${uri} has ${stored} bytes, its manifest says ${manifest.bytes}; refusing to restore it`,
+      INTEGRITY
     );
 }
 
@@ -58661,7 +58686,9 @@ async function resolveBackupObject(client, bucket, key, settings) {
     const pointerUri = `s3://${bucket}/${pointerKey}`;
     const raw = await readJson(client, bucket, pointerKey, endpoint).catch((error3) => {
       if (error3 instanceof NotJsonError)
-        throw new PgferryError(`${input2}: ${pointerUri} is not a pgferry latest pointer: it is not JSON`);
+        throw new PgferryError(`${input2}: ${pointerUri} is not a pgferry latest pointer: it is not JSON`, {
+          code: "integrity"
+        });
       throw error3;
     });
     if (raw === void 0)
@@ -58673,7 +58700,8 @@ async function resolveBackupObject(client, bucket, key, settings) {
     const manifestRaw2 = await readJson(client, bucket, latest.manifest, endpoint);
     if (manifestRaw2 === void 0)
       throw new PgferryError(
-        `${input2}: ${pointerUri} points at a missing manifest s3://${bucket}/${latest.manifest}`
+        `${input2}: ${pointerUri} points at a missing manifest s3://${bucket}/${latest.manifest}`,
+        { code: "integrity" }
       );
     const manifest2 = parseManifest(manifestRaw2, `s3://${bucket}/${latest.manifest}`);
     checkPointer(latest, manifest2, { bucket, dir: key });
@@ -58681,7 +58709,8 @@ async function resolveBackupObject(client, bucket, key, settings) {
     const stored2 = await storedSize(client, ref2);
     if (stored2 === void 0)
       throw new PgferryError(
-        `${input2}: ${pointerUri} points at s3://${bucket}/${latest.key}, which does not exist`
+        `${input2}: ${pointerUri} points at s3://${bucket}/${latest.key}, which does not exist`,
+        { code: "integrity" }
       );
     checkObjectSize(manifest2, stored2, `s3://${bucket}/${latest.key}`);
     return checked({ ref: ref2, manifest: manifest2 });
@@ -58692,7 +58721,8 @@ async function resolveBackupObject(client, bucket, key, settings) {
   if (stored === void 0) throw new InputError(input2, `s3://${bucket}/${key} does not exist`);
   if (manifestRaw === void 0)
     throw new PgferryError(
-      `${input2}: s3://${bucket}/${key} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`
+      `${input2}: s3://${bucket}/${key} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`,
+      { code: "integrity" }
     );
   const manifest = parseManifest(manifestRaw, `s3://${bucket}/${manifestKey(key)}`);
   checkManifestKey(manifest, { bucket, key });

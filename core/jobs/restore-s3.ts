@@ -68,7 +68,9 @@ export async function resolveBackupObject(
     const pointerUri = `s3://${bucket}/${pointerKey}`;
     const raw = await readJson(client, bucket, pointerKey, endpoint).catch((error: unknown) => {
       if (error instanceof NotJsonError)
-        throw new PgferryError(`${input}: ${pointerUri} is not a pgferry latest pointer: it is not JSON`);
+        throw new PgferryError(`${input}: ${pointerUri} is not a pgferry latest pointer: it is not JSON`, {
+          code: 'integrity',
+        });
       throw error;
     });
     if (raw === undefined)
@@ -81,6 +83,7 @@ export async function resolveBackupObject(
     if (manifestRaw === undefined)
       throw new PgferryError(
         `${input}: ${pointerUri} points at a missing manifest s3://${bucket}/${latest.manifest}`,
+        { code: 'integrity' },
       );
     const manifest = parseManifest(manifestRaw, `s3://${bucket}/${latest.manifest}`);
     checkPointer(latest, manifest, { bucket, dir: key });
@@ -89,6 +92,7 @@ export async function resolveBackupObject(
     if (stored === undefined)
       throw new PgferryError(
         `${input}: ${pointerUri} points at s3://${bucket}/${latest.key}, which does not exist`,
+        { code: 'integrity' },
       );
     checkObjectSize(manifest, stored, `s3://${bucket}/${latest.key}`);
     return checked({ ref, manifest });
@@ -100,6 +104,7 @@ export async function resolveBackupObject(
   if (manifestRaw === undefined)
     throw new PgferryError(
       `${input}: s3://${bucket}/${key} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`,
+      { code: 'integrity' },
     );
   const manifest = parseManifest(manifestRaw, `s3://${bucket}/${manifestKey(key)}`);
   checkManifestKey(manifest, { bucket, key });

@@ -39,7 +39,7 @@ export class HttpGetError extends PgferryError {
     url: string,
     readonly reason: string,
   ) {
-    super(`download of ${what} from ${url} failed: ${reason}`);
+    super(`download of ${what} from ${url} failed: ${reason}`, { code: 'http' });
   }
 }
 

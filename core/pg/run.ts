@@ -240,6 +240,9 @@ function cancelled(name: string, signal: AbortSignal): PgferryError {
  */
 export class KnockOnError extends PgferryError {
   override readonly name: string = 'KnockOnError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'knock-on' });
+  }
 }
 
 /**

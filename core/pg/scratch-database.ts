@@ -57,6 +57,7 @@ export class SwapSession {
       if (!rows[0]?.locked)
         throw new PgferryError(
           `${input}: another pgferry run is replacing "${databaseName(target)}" on ${describeConnection(target)} right now; run again once it has finished`,
+          { code: 'busy' },
         );
       return new SwapSession(target, client, rows[0].major);
     } catch (error) {

@@ -19,14 +19,14 @@ export interface ServerFacts {
   hasUserTables: boolean;
 }
 
-/** Raised when a server cannot be reached or refuses us; `code` is the PostgreSQL SQLSTATE if any. */
+/** Raised when a server cannot be reached or refuses us; `sqlState` is the PostgreSQL SQLSTATE if any. */
 export class ConnectionError extends PgferryError {
   override readonly name: string = 'ConnectionError';
   constructor(
     message: string,
-    readonly code?: string,
+    readonly sqlState?: string,
   ) {
-    super(message);
+    super(message, { code: 'connection' });
   }
 }
 

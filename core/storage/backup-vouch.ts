@@ -1,4 +1,6 @@
 import { PgferryError } from '../errors.js';
+
+const INTEGRITY = { code: 'integrity' } as const;
 import { manifestKey } from './backup-layout.js';
 import type { LatestPointer, Manifest } from './manifest.js';
 
@@ -38,6 +40,7 @@ export function parseLatestPointer(value: unknown, uri: string): LatestPointer {
   if (problems.length)
     throw new PgferryError(
       `from: ${uri} is not a pgferry latest pointer: it lacks a valid ${problems.join(', ')}`,
+      INTEGRITY,
     );
   return value as unknown as LatestPointer;
 }
@@ -49,6 +52,7 @@ export function parseManifest(value: unknown, uri: string): Manifest {
   if (problems.length)
     throw new PgferryError(
       `from: ${uri} is not a usable pgferry manifest: it lacks a valid ${problems.join(', ')}; refusing to restore what it describes`,
+      INTEGRITY,
     );
   return value as unknown as Manifest;
 }
@@ -74,6 +78,7 @@ export function checkPointer(
     if (!key.startsWith(place.dir) || !plainKey(key))
       throw new PgferryError(
         `from: ${where} points at a ${what} outside s3://${place.bucket}/${place.dir} (${key}); refusing to restore it`,
+        INTEGRITY,
       );
   }
   const database = place.dir.split('/').filter(Boolean).pop();
@@ -90,6 +95,7 @@ export function checkPointer(
   if (mismatched.length)
     throw new PgferryError(
       `from: ${where} and its manifest s3://${place.bucket}/${pointer.manifest} do not vouch for each other (${mismatched.join('; ')}); refusing to restore it`,
+      INTEGRITY,
     );
 }
 
@@ -98,6 +104,7 @@ export function checkManifestKey(manifest: Manifest, place: { bucket: string; ke
   if (manifest.key !== place.key)
     throw new PgferryError(
       `from: the manifest s3://${place.bucket}/${manifestKey(place.key)} describes ${manifest.key}, not ${place.key}; refusing to restore it`,
+      INTEGRITY,
     );
 }
 
@@ -106,5 +113,6 @@ export function checkObjectSize(manifest: Manifest, stored: number | undefined, 
   if (stored !== undefined && stored !== manifest.bytes)
     throw new PgferryError(
       `from: ${uri} has ${stored} bytes, its manifest says ${manifest.bytes}; refusing to restore it`,
+      INTEGRITY,
     );
 }

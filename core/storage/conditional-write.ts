@@ -21,11 +21,17 @@ export function describeCondition(c: WriteCondition): string {
 /** The store said no to the condition: the object exists, changed, or another write got there first. */
 export class WriteConflictError extends PgferryError {
   override readonly name: string = 'WriteConflictError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'conflict' });
+  }
 }
 
 /** The store does not accept conditional writes at all. */
 export class ConditionalWriteRefused extends PgferryError {
   override readonly name: string = 'ConditionalWriteRefused';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { ...options, code: 'refused' });
+  }
 }
 
 interface AwsErrorShape {

@@ -41,6 +41,7 @@ export function checkDigest(
     return;
   throw new PgferryError(
     `${ref.input}: s3://${ref.bucket}/${ref.key} does not match its manifest: ${actual.bytes} bytes with SHA-256 ${actual.sha256}, the manifest says ${expected.bytes ?? 'some'} bytes with ${expected.sha256}; refusing to restore it`,
+    { code: 'integrity' },
   );
 }
 

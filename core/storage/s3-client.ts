@@ -52,9 +52,9 @@ export function explainS3Error(
   const object = `s3://${where.bucket}/${where.key ?? ''}`;
   const status = e.$metadata?.httpStatusCode;
   if (name === 'NoSuchBucket')
-    return new PgferryError(`${where.input}: bucket "${where.bucket}" does not exist`);
+    return new PgferryError(`${where.input}: bucket "${where.bucket}" does not exist`, { code: 'not-found' });
   if (name === 'NoSuchKey' || (name === 'NotFound' && where.key))
-    return new PgferryError(`${where.input}: ${object} does not exist`);
+    return new PgferryError(`${where.input}: ${object} does not exist`, { code: 'not-found' });
   if (
     ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden', 'ExpiredToken'].includes(
       name,
@@ -63,17 +63,20 @@ export function explainS3Error(
   ) {
     return new PgferryError(
       `${where.input}: S3 refused access to ${object} (${name || status}); check the AWS credentials and their permissions`,
+      { code: 'access' },
     );
   }
   if (name === 'CredentialsProviderError') {
     return new PgferryError(
       `${where.input}: no AWS credentials found for ${object}; set them in the environment, a profile or a role`,
+      { code: 'access' },
     );
   }
   if (name === 'TimeoutError' || code === 'ETIMEDOUT' || code === 'TimeoutError') {
     const limits = networkLimits();
     return new PgferryError(
       `${where.input}: S3 request for ${object}${where.endpoint ? ` at ${where.endpoint}` : ''} failed: timed out (limits: connect ${formatMs(limits.connectMs)}, idle ${formatMs(limits.idleMs)}, answer ${formatMs(limits.totalMs)}): ${e.message ?? name}`,
+      { code: 'network' },
     );
   }
   if (
@@ -82,10 +85,11 @@ export function explainS3Error(
   ) {
     return new PgferryError(
       `${where.input}: cannot reach the S3 endpoint${where.endpoint ? ` ${where.endpoint}` : ''} for ${object} (${code || e.message})`,
+      { code: 'network' },
     );
   }
   if (name === 'AbortError')
-    return new PgferryError(`${where.input}: the transfer of ${object} was cancelled`);
+    return new PgferryError(`${where.input}: the transfer of ${object} was cancelled`, { code: 'cancelled' });
   return new PgferryError(
     `${where.input}: S3 request for ${object} failed: ${name ? `${name}: ` : ''}${e.message ?? String(error)}`,
   );

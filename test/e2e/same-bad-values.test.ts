@@ -86,6 +86,14 @@ describe.each(BAD)('$input: $value', (bad) => {
     expect(run.stderr).toBe(`pgferry: --${bad.input}: ${bad.problem}\n`);
   });
 
+  it('the CLI with --json: an error object with its code on stdout', async () => {
+    const run = await cli([...dumpArgs(), `--${bad.input}`, bad.value, '--json']);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual({
+      error: { code: 'input', message: `--${bad.input}: ${bad.problem}` },
+    });
+  });
+
   it('the CLI, as a variable: PGFERRY_NAME', async () => {
     const run = await cli(dumpArgs(), { [envName(bad.input)]: bad.value });
     expect(run.code).toBe(1);

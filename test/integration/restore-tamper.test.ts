@@ -9,6 +9,7 @@ import { s3Client } from '../../core/storage/s3-client.js';
 import { rowHashes, schemaOf } from '../harness/compare.js';
 import { catalog } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
+import { errorCode } from '../../core/errors.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
 import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
@@ -119,6 +120,8 @@ interface Attack {
   tamper: () => Promise<void>;
   /** What the refusal must say. */
   refusal: RegExp;
+  /** The error's code: integrity, unless pg_restore may meet the damage before the digest does. */
+  codes?: readonly string[];
   /** Where the restore is pointed: the prefix (latest.json), the key, or both. */
   from: ('prefix' | 'key')[];
 }
@@ -164,6 +167,7 @@ const ATTACKS: Attack[] = [
       await put(stored.a.key, flipped);
     },
     refusal: new RegExp(`${DIGEST.source}|pg_restore`),
+    codes: ['integrity', 'tool'],
     from: ['prefix', 'key'],
   },
   {
@@ -249,6 +253,8 @@ describe.each(ATTACKS)('a tampered bucket: $name', (attack) => {
       const before = await stateOf(db);
       const error = await failureOf(restore(from === 'prefix' ? prefixOfA() : stored.a.key, db, jobs));
       expect(error.message).toMatch(attack.refusal);
+      // Callers tell a tampered backup from any other failure by its code, not its words.
+      expect(attack.codes ?? ['integrity']).toContain(errorCode(error));
       expect(await stateOf(db)).toEqual(before);
       if (target === 'new') expect(before).toBeUndefined();
     },

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { formatReport } from '../../core/cli.js';
 import { cliLabel, parseArgv } from '../../core/cli-args.js';
-import { InputErrors, PgferryError } from '../../core/errors.js';
+import { errorCode, InputError, InputErrors, PgferryError, ToolError } from '../../core/errors.js';
 import type { JobReport } from '../../core/jobs/report.js';
 import { editDistance, nearestName } from '../../core/near-miss.js';
 import { INPUTS } from '../../core/options.js';
@@ -267,5 +267,16 @@ describe('one OUTPUTS table', () => {
     ]);
     expect(Object.keys(JSON.parse(formatReport(install, true)) as object)).not.toContain('sha256');
     expect(formatReport(install, false)).not.toMatch(/^sha256/m);
+  });
+});
+
+describe('error codes', () => {
+  it('each kind of error carries its code, for callers to branch on', () => {
+    expect(errorCode(new InputError('jobs', 'is wrong'))).toBe('input');
+    expect(errorCode(new InputErrors([new InputError('a', 'x'), new InputError('b', 'y')]))).toBe('input');
+    expect(errorCode(new ToolError('pg_dump', 1, null, ''))).toBe('tool');
+    expect(errorCode(new PgferryError('something', { code: 'integrity' }))).toBe('integrity');
+    expect(errorCode(new PgferryError('something'))).toBe('failed');
+    expect(errorCode(new Error('not ours'))).toBe('failed');
   });
 });
