@@ -51733,7 +51733,7 @@ var PsqlLexer = class {
     this.state = 0 /* Top */;
     return i5;
   }
-  /** A `/* … *\/` comment; they nest, as in PostgreSQL. */
+  /** A block comment; they nest, as in PostgreSQL. */
   blockComment(c5, i5, base) {
     switch (this.state) {
       case 4 /* Block */:

@@ -384,7 +384,7 @@ export class PsqlLexer {
     return i;
   }
 
-  /** A `/* … *\/` comment; they nest, as in PostgreSQL. */
+  /** A block comment; they nest, as in PostgreSQL. */
   private blockComment(c: number, i: number, base: number): number {
     switch (this.state) {
       case S.Block:
