@@ -49120,6 +49120,36 @@ async function runTool(o3) {
   const name = path3.basename(o3.file);
   if (o3.signal?.aborted) throw cancelled(name, o3.signal);
   const started2 = Date.now();
+  const child = spawnTool(o3);
+  const stderr = keepStderrTail(child);
+  const output = { bytes: 0, text: "" };
+  const work = [];
+  const reading = readStdout(child, o3.stdout, output);
+  if (reading) work.push(reading);
+  if (o3.stdin && child.stdin) work.push(feedStdin(child, o3.stdin, child.stdin));
+  const stopAbortWatch = terminateOnAbort(child, o3);
+  const stopProgress = reportProgress(o3, started2, output);
+  const exit = new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal }));
+  });
+  try {
+    const result = await waitForTool(name, child, exit, work, o3.signal);
+    if (result.code !== 0) {
+      throw new ToolError(name, result.code, result.signal, redact(stderr.tail.trim(), o3.secrets));
+    }
+    return {
+      stdout: output.text,
+      stderrTail: redact(stderr.tail, o3.secrets),
+      bytesOut: output.bytes,
+      durationMs: Date.now() - started2
+    };
+  } finally {
+    stopProgress();
+    stopAbortWatch();
+  }
+}
+function spawnTool(o3) {
   const child = spawn2(o3.file, [...o3.args], {
     env: toolEnv({ ...stagedLibraryEnv(path3.dirname(o3.file)), ...o3.env }),
     shell: false,
@@ -49130,106 +49160,97 @@ async function runTool(o3) {
   });
   watchGroup(child.pid);
   child.once("close", () => unwatchGroup(child.pid));
-  let stderrTail = "";
+  return child;
+}
+function keepStderrTail(child) {
+  const stderr = { tail: "" };
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (chunk) => {
-    stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+    stderr.tail = (stderr.tail + chunk).slice(-STDERR_TAIL_BYTES);
   });
-  let bytesOut = 0;
-  let captured = "";
-  const work = [];
-  if (child.stdout && o3.stdout !== "ignore") {
-    const meter = new Transform({
-      transform(chunk, _enc, done) {
-        bytesOut += chunk.length;
-        done(null, chunk);
+  return stderr;
+}
+function readStdout(child, destination, output) {
+  const stdout = child.stdout;
+  if (!stdout || destination === "ignore") return void 0;
+  if (destination === "capture" || destination === void 0) {
+    stdout.setEncoding("utf8");
+    return (async () => {
+      for await (const chunk of stdout) {
+        output.text += chunk;
+        output.bytes += Buffer.byteLength(chunk);
       }
-    });
-    if (o3.stdout === "capture" || o3.stdout === void 0) {
-      child.stdout.setEncoding("utf8");
-      work.push(
-        (async () => {
-          for await (const chunk of child.stdout) {
-            captured += chunk;
-            bytesOut += Buffer.byteLength(chunk);
-          }
-        })()
-      );
-    } else {
-      work.push(pipeline(child.stdout, meter, o3.stdout));
+    })();
+  }
+  const meter = new Transform({
+    transform(chunk, _enc, done) {
+      output.bytes += chunk.length;
+      done(null, chunk);
     }
-  }
-  if (o3.stdin && child.stdin) {
-    const source = o3.stdin;
-    const sink = child.stdin;
-    sink.on("error", () => {
+  });
+  return pipeline(stdout, meter, destination);
+}
+function feedStdin(child, source, sink) {
+  sink.on("error", () => {
+  });
+  return new Promise((resolve, reject) => {
+    source.once("error", (e5) => {
+      signalTool(child, "SIGTERM");
+      reject(e5);
     });
-    work.push(
-      new Promise((resolve, reject) => {
-        source.once("error", (e5) => {
-          signalTool(child, "SIGTERM");
-          reject(e5);
-        });
-        source.once("end", resolve);
-        child.once("close", (code) => {
-          source.unpipe(sink);
-          if (code === 0) source.resume();
-          else source.destroy();
-          resolve();
-        });
-        source.pipe(sink);
-      })
-    );
-  }
-  let abortTimer;
+    source.once("end", resolve);
+    child.once("close", (code) => {
+      source.unpipe(sink);
+      if (code === 0) source.resume();
+      else source.destroy();
+      resolve();
+    });
+    source.pipe(sink);
+  });
+}
+function terminateOnAbort(child, o3) {
+  let killTimer;
   const onAbort = () => {
     signalTool(child, "SIGTERM");
     child.stdout?.destroy();
     if (typeof o3.stdout === "object") o3.stdout.destroy();
-    abortTimer = setTimeout(() => signalTool(child, "SIGKILL"), KILL_GRACE_MS);
-    abortTimer.unref();
+    killTimer = setTimeout(() => signalTool(child, "SIGKILL"), KILL_GRACE_MS);
+    killTimer.unref();
   };
   o3.signal?.addEventListener("abort", onAbort, { once: true });
+  return () => {
+    if (killTimer) clearTimeout(killTimer);
+    o3.signal?.removeEventListener("abort", onAbort);
+  };
+}
+function reportProgress(o3, started2, output) {
   const ticker = o3.onProgress && setInterval(() => {
     const elapsedMs = Date.now() - started2;
-    const bytes = o3.measureBytes ? o3.measureBytes() : bytesOut;
+    const bytes = o3.measureBytes ? o3.measureBytes() : output.bytes;
     o3.onProgress?.({ bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? bytes * 1e3 / elapsedMs : 0 });
   }, o3.progressIntervalMs ?? 1e4);
   ticker?.unref();
-  const exit = new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal }));
-  });
-  try {
-    let streamError;
-    const streams = Promise.all(work).catch((e5) => {
-      streamError = e5;
-      signalTool(child, "SIGTERM");
-    });
-    const result = await exit.catch((error3) => {
-      throw new PgferryError(`${name} could not be started: ${error3.message}`);
-    });
-    await streams;
-    if (o3.signal?.aborted) throw cancelled(name, o3.signal);
-    if (streamError) {
-      throw new KnockOnError(`${name}'s output could not be written: ${streamError.message}`, {
-        cause: streamError
-      });
-    }
-    if (result.code !== 0) {
-      throw new ToolError(name, result.code, result.signal, redact(stderrTail.trim(), o3.secrets));
-    }
-    return {
-      stdout: captured,
-      stderrTail: redact(stderrTail, o3.secrets),
-      bytesOut,
-      durationMs: Date.now() - started2
-    };
-  } finally {
+  return () => {
     if (ticker) clearInterval(ticker);
-    if (abortTimer) clearTimeout(abortTimer);
-    o3.signal?.removeEventListener("abort", onAbort);
+  };
+}
+async function waitForTool(name, child, exit, work, signal) {
+  let streamError;
+  const streams = Promise.all(work).catch((e5) => {
+    streamError = e5;
+    signalTool(child, "SIGTERM");
+  });
+  const result = await exit.catch((error3) => {
+    throw new PgferryError(`${name} could not be started: ${error3.message}`);
+  });
+  await streams;
+  if (signal?.aborted) throw cancelled(name, signal);
+  if (streamError) {
+    throw new KnockOnError(`${name}'s output could not be written: ${streamError.message}`, {
+      cause: streamError
+    });
   }
+  return result;
 }
 function cancelled(name, signal) {
   const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? "cancelled");
@@ -51585,7 +51606,10 @@ var PsqlLexer = class {
       this.pendingStandardStrings = void 0;
     }
   }
-  /** Feeds the next bytes of the script. */
+  /**
+   * Feeds the next bytes of the script. Each state belongs to one construct, and each construct's
+   * method takes one step (or a run of bytes found by indexOf) and returns the next index.
+   */
   write(chunk) {
     const base = this.offset;
     let i5 = 0;
@@ -51593,288 +51617,338 @@ var PsqlLexer = class {
     while (i5 < n3) {
       const c5 = chunk[i5];
       switch (this.state) {
-        case 29 /* CopyLine */: {
-          const nl = chunk.indexOf(NL, i5);
-          if (nl === -1) {
-            i5 = n3;
-            continue;
-          }
-          i5 = nl + 1;
-          this.newline();
-          this.state = 25 /* CopyLineStart */;
-          continue;
-        }
+        case 29 /* CopyLine */:
+          i5 = this.copyLine(chunk, i5);
+          break;
         case 25 /* CopyLineStart */:
-          this.state = c5 === 92 ? 26 /* CopyBackslash */ : c5 === NL ? 25 /* CopyLineStart */ : 29 /* CopyLine */;
-          if (c5 === NL) this.newline();
-          i5++;
-          continue;
         case 26 /* CopyBackslash */:
-          this.state = c5 === 46 ? 27 /* CopyDot */ : c5 === NL ? 25 /* CopyLineStart */ : 29 /* CopyLine */;
-          if (c5 === NL) this.newline();
-          i5++;
-          continue;
         case 27 /* CopyDot */:
         case 28 /* CopyDotCr */:
-          if (c5 === NL) {
-            this.newline();
-            this.state = 0 /* Top */;
-            this.on.copyEnd(base + i5 + 1);
-          } else if (c5 === CR && this.state === 27 /* CopyDot */) this.state = 28 /* CopyDotCr */;
-          else this.state = 29 /* CopyLine */;
-          i5++;
-          continue;
+          i5 = this.copyLineStart(c5, i5, base);
+          break;
         case 24 /* CopyRest */:
-          if (c5 === NL) {
-            this.newline();
-            this.state = 25 /* CopyLineStart */;
-          } else if (!isSpace(c5)) {
-            this.on.afterCopy(this.line);
-            this.state = 29 /* CopyLine */;
-            continue;
-          }
-          i5++;
-          continue;
-        case 3 /* LineComment */: {
-          const stop = lineBreak(chunk, i5);
-          if (stop === -1) {
-            i5 = n3;
-            continue;
-          }
-          i5 = stop;
-          this.state = 0 /* Top */;
-          this.on.quoted?.(this.quotedAt, base + stop, "comment");
-          continue;
-        }
-        case 7 /* Quote */: {
-          const q4 = chunk.indexOf(39, i5);
-          const stop = q4 === -1 ? n3 : q4;
-          this.countLines(chunk, i5, stop);
-          i5 = stop;
-          if (q4 === -1) continue;
-          this.quoteKind = 7 /* Quote */;
-          this.state = 8 /* QuoteEnd */;
-          this.quoteClosedAt = base + i5 + 1;
-          i5++;
-          continue;
-        }
-        case 14 /* EscQuote */:
-          if (c5 === 92) this.state = 15 /* EscQuoteBackslash */;
-          else if (c5 === 39) {
-            this.quoteKind = 14 /* EscQuote */;
-            this.state = 8 /* QuoteEnd */;
-            this.quoteClosedAt = base + i5 + 1;
-          } else if (c5 === NL) this.newline();
-          i5++;
-          continue;
-        case 15 /* EscQuoteBackslash */:
-          if (c5 === NL) this.newline();
-          this.state = 14 /* EscQuote */;
-          i5++;
-          continue;
-        // After a closing quote (psqlscan's xqs). psql scans one line at a time without its LF, so
-        // only a CR can be the line break a continuation needs (`'a'\r'b'` is one literal), and an
-        // LF right after the quote carries the state to the next line.
-        case 8 /* QuoteEnd */:
-        case 9 /* QuoteEndLine */:
-          if (c5 === 39) {
-            if (this.state === 8 /* QuoteEnd */) {
-              this.state = this.quoteKind;
-              i5++;
-            } else this.literalEnded(base + i5);
-          } else if (c5 === NL) {
-            this.newline();
-            this.state = 9 /* QuoteEndLine */;
-            i5++;
-          } else if (c5 === CR) {
-            this.state = 11 /* QuoteEndNewline */;
-            i5++;
-          } else if (isHorizontalSpace(c5)) {
-            this.state = 10 /* QuoteEndSpace */;
-            i5++;
-          } else if (c5 === 45) {
-            this.state = 12 /* QuoteEndDash */;
-            i5++;
-          } else this.literalEnded(base + i5);
-          continue;
-        case 10 /* QuoteEndSpace */:
-          if (isHorizontalSpace(c5)) i5++;
-          else if (c5 === CR) {
-            this.state = 11 /* QuoteEndNewline */;
-            i5++;
-          } else if (c5 === 45) {
-            this.state = 12 /* QuoteEndDash */;
-            i5++;
-          } else this.literalEnded(base + i5);
-          continue;
-        case 11 /* QuoteEndNewline */:
-          if (c5 === 39) {
-            this.state = this.quoteKind;
-            i5++;
-          } else if (isSpace(c5) && c5 !== NL) i5++;
-          else if (c5 === 45) {
-            this.state = 12 /* QuoteEndDash */;
-            i5++;
-          } else this.literalEnded(base + i5);
-          continue;
-        case 12 /* QuoteEndDash */:
-          if (c5 === 45) {
-            this.state = 13 /* QuoteEndComment */;
-            i5++;
-          } else {
-            this.literalEnded(base + i5 - 1);
-          }
-          continue;
-        case 13 /* QuoteEndComment */:
-          if (c5 === CR) {
-            this.state = 11 /* QuoteEndNewline */;
-            i5++;
-          } else if (c5 === NL) this.literalEnded(base + i5);
-          else i5++;
-          continue;
-        case 16 /* DoubleQuote */: {
-          const q4 = chunk.indexOf(34, i5);
-          const stop = q4 === -1 ? n3 : q4;
-          this.countLines(chunk, i5, stop);
-          i5 = stop;
-          if (q4 === -1) continue;
-          this.state = 17 /* DoubleQuoteEnd */;
-          i5++;
-          continue;
-        }
-        case 17 /* DoubleQuoteEnd */:
-          if (c5 === 34) {
-            this.state = 16 /* DoubleQuote */;
-            i5++;
-          } else this.state = 0 /* Top */;
-          continue;
-        case 18 /* DollarOpen */:
-          if (c5 === 36) {
-            this.state = 19 /* Dollar */;
-            this.dollarMatch = 0;
-            i5++;
-          } else if (this.dollarTag.length === 0 ? isIdentStart(c5) : isNameChar(c5)) {
-            this.dollarTag += String.fromCharCode(c5);
-            i5++;
-          } else {
-            const tag = this.dollarTag;
-            this.state = 0 /* Top */;
-            this.dollarTag = "";
-            const bytes = Buffer.from(tag, "latin1");
-            for (let k6 = 0; k6 < bytes.length; ) k6 = this.top(bytes, k6, base + i5 - tag.length);
-          }
-          continue;
-        case 19 /* Dollar */: {
-          const delimiter3 = `$${this.dollarTag}$`;
-          if (this.dollarMatch === 0) {
-            const d5 = chunk.indexOf(36, i5);
-            const stop = d5 === -1 ? n3 : d5;
-            this.countLines(chunk, i5, stop);
-            i5 = stop;
-            if (d5 === -1) continue;
-            this.dollarMatch = 1;
-            i5++;
-            continue;
-          }
-          if (c5 === delimiter3.charCodeAt(this.dollarMatch)) {
-            this.dollarMatch++;
-            if (this.dollarMatch === delimiter3.length) this.closeDollar(base + i5 + 1);
-          } else {
-            this.dollarMatch = c5 === 36 ? 1 : 0;
-            if (c5 === NL) this.newline();
-          }
-          i5++;
-          continue;
-        }
-        case 4 /* Block */:
-          if (c5 === 42) this.state = 5 /* BlockStar */;
-          else if (c5 === 47) this.state = 6 /* BlockSlash */;
-          else if (c5 === NL) this.newline();
-          i5++;
-          continue;
-        case 5 /* BlockStar */:
-          if (c5 === 47) {
-            if (this.blockDepth === 0) {
-              this.state = 0 /* Top */;
-              this.on.quoted?.(this.quotedAt, base + i5 + 1, "comment");
-            } else {
-              this.blockDepth--;
-              this.state = 4 /* Block */;
-            }
-            i5++;
-          } else if (c5 === 42) i5++;
-          else this.state = 4 /* Block */;
-          continue;
-        case 6 /* BlockSlash */:
-          if (c5 === 42) {
-            this.blockDepth++;
-            this.state = 4 /* Block */;
-            i5++;
-          } else this.state = 4 /* Block */;
-          continue;
-        case 1 /* Dash */:
-          if (c5 === 45) {
-            this.state = 3 /* LineComment */;
-            this.quotedAt = base + i5 - 1;
-            i5++;
-          } else {
-            this.startStatement(base + i5 - 1);
-            this.state = 0 /* Top */;
-          }
-          continue;
-        case 2 /* Slash */:
-          if (c5 === 42) {
-            this.blockDepth = 0;
-            this.state = 4 /* Block */;
-            this.quotedAt = base + i5 - 1;
-            i5++;
-          } else {
-            this.startStatement(base + i5 - 1);
-            this.state = 0 /* Top */;
-          }
-          continue;
-        case 20 /* Colon */:
-          if (c5 === 58 || c5 === 61) {
-            this.state = 0 /* Top */;
-            i5++;
-          } else if (isNameChar(c5)) {
-            this.varName = "";
-            this.state = 21 /* ColonName */;
-          } else this.state = 0 /* Top */;
-          continue;
-        case 21 /* ColonName */:
-          if (isNameChar(c5)) {
-            if (this.varName.length < WORD_KEEP) this.varName += String.fromCharCode(c5);
-            i5++;
-          } else {
-            this.on.variable(this.varName, this.line);
-            this.state = 0 /* Top */;
-          }
-          continue;
-        case 22 /* UAmp */:
-          if (c5 === 39) {
-            this.state = 7 /* Quote */;
-            this.quotedAt = base + i5;
-            i5++;
-          } else if (c5 === 34) {
-            this.state = 16 /* DoubleQuote */;
-            i5++;
-          } else this.state = 0 /* Top */;
-          continue;
-        case 23 /* Meta */:
-          if (c5 === NL) {
-            this.newline();
-            this.on.meta(this.metaText, this.metaOffset, this.metaLine, this.metaAtBoundary);
-            this.state = 0 /* Top */;
-          } else if (this.metaText.length < META_KEEP) this.metaText += String.fromCharCode(c5);
-          i5++;
-          continue;
+          i5 = this.copyStatementRest(c5, i5);
+          break;
         case 0 /* Top */:
           i5 = this.top(chunk, i5, base);
-          continue;
+          break;
+        case 3 /* LineComment */:
+          i5 = this.lineComment(chunk, i5, base);
+          break;
+        case 1 /* Dash */:
+        case 2 /* Slash */:
+          i5 = this.commentOpening(c5, i5, base);
+          break;
+        case 4 /* Block */:
+        case 5 /* BlockStar */:
+        case 6 /* BlockSlash */:
+          i5 = this.blockComment(c5, i5, base);
+          break;
+        case 7 /* Quote */:
+          i5 = this.standardLiteral(chunk, i5, base);
+          break;
+        case 14 /* EscQuote */:
+        case 15 /* EscQuoteBackslash */:
+          i5 = this.escapeLiteral(c5, i5, base);
+          break;
+        case 8 /* QuoteEnd */:
+        case 9 /* QuoteEndLine */:
+          i5 = this.afterClosingQuote(c5, i5, base);
+          break;
+        case 10 /* QuoteEndSpace */:
+        case 11 /* QuoteEndNewline */:
+        case 12 /* QuoteEndDash */:
+        case 13 /* QuoteEndComment */:
+          i5 = this.literalContinuationGap(c5, i5, base);
+          break;
+        case 16 /* DoubleQuote */:
+        case 17 /* DoubleQuoteEnd */:
+          i5 = this.quotedIdentifier(chunk, i5);
+          break;
+        case 18 /* DollarOpen */:
+          i5 = this.dollarOpening(c5, i5, base);
+          break;
+        case 19 /* Dollar */:
+          i5 = this.dollarBody(chunk, i5, base);
+          break;
+        case 20 /* Colon */:
+        case 21 /* ColonName */:
+          i5 = this.variableReference(c5, i5);
+          break;
+        case 22 /* UAmp */:
+          i5 = this.unicodePrefix(c5, i5, base);
+          break;
+        case 23 /* Meta */:
+          i5 = this.metaCommand(c5, i5);
+          break;
       }
     }
     this.offset += n3;
+  }
+  /** Inside a COPY data line: nothing in it matters but where it ends. */
+  copyLine(chunk, i5) {
+    const nl = chunk.indexOf(NL, i5);
+    if (nl === -1) return chunk.length;
+    this.newline();
+    this.state = 25 /* CopyLineStart */;
+    return nl + 1;
+  }
+  /** The first bytes of a COPY data line: only `\.` alone on its line (LF or CRLF) ends the data. */
+  copyLineStart(c5, i5, base) {
+    switch (this.state) {
+      case 25 /* CopyLineStart */:
+        this.state = c5 === 92 ? 26 /* CopyBackslash */ : c5 === NL ? 25 /* CopyLineStart */ : 29 /* CopyLine */;
+        break;
+      case 26 /* CopyBackslash */:
+        this.state = c5 === 46 ? 27 /* CopyDot */ : c5 === NL ? 25 /* CopyLineStart */ : 29 /* CopyLine */;
+        break;
+      default:
+        if (c5 === NL) {
+          this.newline();
+          this.state = 0 /* Top */;
+          this.on.copyEnd(base + i5 + 1);
+          return i5 + 1;
+        }
+        this.state = c5 === CR && this.state === 27 /* CopyDot */ ? 28 /* CopyDotCr */ : 29 /* CopyLine */;
+        return i5 + 1;
+    }
+    if (c5 === NL) this.newline();
+    return i5 + 1;
+  }
+  /** The rest of the `COPY … FROM stdin;` line: anything but spaces is reported, then read as data. */
+  copyStatementRest(c5, i5) {
+    if (c5 === NL) {
+      this.newline();
+      this.state = 25 /* CopyLineStart */;
+    } else if (!isSpace(c5)) {
+      this.on.afterCopy(this.line);
+      this.state = 29 /* CopyLine */;
+      return i5;
+    }
+    return i5 + 1;
+  }
+  lineComment(chunk, i5, base) {
+    const stop = lineBreak(chunk, i5);
+    if (stop === -1) return chunk.length;
+    this.state = 0 /* Top */;
+    this.on.quoted?.(this.quotedAt, base + stop, "comment");
+    return stop;
+  }
+  /** A `-` or `/` was read: a comment begins if the next byte doubles it, otherwise it was SQL. */
+  commentOpening(c5, i5, base) {
+    if (this.state === 1 /* Dash */ && c5 === 45) {
+      this.state = 3 /* LineComment */;
+      this.quotedAt = base + i5 - 1;
+      return i5 + 1;
+    }
+    if (this.state === 2 /* Slash */ && c5 === 42) {
+      this.blockDepth = 0;
+      this.state = 4 /* Block */;
+      this.quotedAt = base + i5 - 1;
+      return i5 + 1;
+    }
+    this.startStatement(base + i5 - 1);
+    this.state = 0 /* Top */;
+    return i5;
+  }
+  /** A block comment; they nest, as in PostgreSQL. */
+  blockComment(c5, i5, base) {
+    switch (this.state) {
+      case 4 /* Block */:
+        if (c5 === 42) this.state = 5 /* BlockStar */;
+        else if (c5 === 47) this.state = 6 /* BlockSlash */;
+        else if (c5 === NL) this.newline();
+        return i5 + 1;
+      case 5 /* BlockStar */:
+        if (c5 === 42) return i5 + 1;
+        if (c5 !== 47) {
+          this.state = 4 /* Block */;
+          return i5;
+        }
+        if (this.blockDepth === 0) {
+          this.state = 0 /* Top */;
+          this.on.quoted?.(this.quotedAt, base + i5 + 1, "comment");
+        } else {
+          this.blockDepth--;
+          this.state = 4 /* Block */;
+        }
+        return i5 + 1;
+      default:
+        this.state = 4 /* Block */;
+        if (c5 !== 42) return i5;
+        this.blockDepth++;
+        return i5 + 1;
+    }
+  }
+  /** A standard string: only a quote matters (it may close the literal or double a quote). */
+  standardLiteral(chunk, i5, base) {
+    const q4 = chunk.indexOf(39, i5);
+    const stop = q4 === -1 ? chunk.length : q4;
+    this.countLines(chunk, i5, stop);
+    if (q4 === -1) return stop;
+    this.quoteKind = 7 /* Quote */;
+    this.state = 8 /* QuoteEnd */;
+    this.quoteClosedAt = base + q4 + 1;
+    return q4 + 1;
+  }
+  /** An escape string (`E'…'`, or any string while standard_conforming_strings is off). */
+  escapeLiteral(c5, i5, base) {
+    if (c5 === NL) this.newline();
+    if (this.state === 15 /* EscQuoteBackslash */) this.state = 14 /* EscQuote */;
+    else if (c5 === 92) this.state = 15 /* EscQuoteBackslash */;
+    else if (c5 === 39) {
+      this.quoteKind = 14 /* EscQuote */;
+      this.state = 8 /* QuoteEnd */;
+      this.quoteClosedAt = base + i5 + 1;
+    }
+    return i5 + 1;
+  }
+  // After a closing quote (psqlscan's xqs). psql scans one line at a time without its LF, so only a
+  // CR can be the line break a continuation needs (`'a'\r'b'` is one literal), and an LF right after
+  // the quote carries the state to the next line.
+  afterClosingQuote(c5, i5, base) {
+    if (c5 === 39) {
+      if (this.state === 9 /* QuoteEndLine */) {
+        this.literalEnded(base + i5);
+        return i5;
+      }
+      this.state = this.quoteKind;
+    } else if (c5 === NL) {
+      this.newline();
+      this.state = 9 /* QuoteEndLine */;
+    } else if (c5 === CR) this.state = 11 /* QuoteEndNewline */;
+    else if (isHorizontalSpace(c5)) this.state = 10 /* QuoteEndSpace */;
+    else if (c5 === 45) this.state = 12 /* QuoteEndDash */;
+    else {
+      this.literalEnded(base + i5);
+      return i5;
+    }
+    return i5 + 1;
+  }
+  /** Spaces, a CR and `--` comments between the parts of a literal continued across lines. */
+  literalContinuationGap(c5, i5, base) {
+    switch (this.state) {
+      case 10 /* QuoteEndSpace */:
+        if (isHorizontalSpace(c5)) return i5 + 1;
+        if (c5 === CR) this.state = 11 /* QuoteEndNewline */;
+        else if (c5 === 45) this.state = 12 /* QuoteEndDash */;
+        else break;
+        return i5 + 1;
+      case 11 /* QuoteEndNewline */:
+        if (c5 === 39) this.state = this.quoteKind;
+        else if (c5 === 45) this.state = 12 /* QuoteEndDash */;
+        else if (!isSpace(c5) || c5 === NL) break;
+        return i5 + 1;
+      case 12 /* QuoteEndDash */:
+        if (c5 === 45) {
+          this.state = 13 /* QuoteEndComment */;
+          return i5 + 1;
+        }
+        this.literalEnded(base + i5 - 1);
+        return i5;
+      default:
+        if (c5 === CR) this.state = 11 /* QuoteEndNewline */;
+        else if (c5 === NL) break;
+        return i5 + 1;
+    }
+    this.literalEnded(base + i5);
+    return i5;
+  }
+  /** A `"…"` identifier: only a quote matters (it may close it or double a quote). */
+  quotedIdentifier(chunk, i5) {
+    if (this.state === 17 /* DoubleQuoteEnd */) {
+      if (chunk[i5] !== 34) {
+        this.state = 0 /* Top */;
+        return i5;
+      }
+      this.state = 16 /* DoubleQuote */;
+      return i5 + 1;
+    }
+    const q4 = chunk.indexOf(34, i5);
+    const stop = q4 === -1 ? chunk.length : q4;
+    this.countLines(chunk, i5, stop);
+    if (q4 === -1) return stop;
+    this.state = 17 /* DoubleQuoteEnd */;
+    return q4 + 1;
+  }
+  /** After a `$`: a tag and a second `$` open a dollar quote; anything else leaves a lone `$`. */
+  dollarOpening(c5, i5, base) {
+    if (c5 === 36) {
+      this.state = 19 /* Dollar */;
+      this.dollarMatch = 0;
+      return i5 + 1;
+    }
+    if (this.dollarTag.length === 0 ? isIdentStart(c5) : isNameChar(c5)) {
+      this.dollarTag += String.fromCharCode(c5);
+      return i5 + 1;
+    }
+    const tag = this.dollarTag;
+    this.state = 0 /* Top */;
+    this.dollarTag = "";
+    const bytes = Buffer.from(tag, "latin1");
+    for (let k6 = 0; k6 < bytes.length; ) k6 = this.top(bytes, k6, base + i5 - tag.length);
+    return i5;
+  }
+  /** Inside a dollar-quoted string: skips to each `$` and matches the closing `$tag$` byte by byte. */
+  dollarBody(chunk, i5, base) {
+    if (this.dollarMatch === 0) {
+      const d5 = chunk.indexOf(36, i5);
+      const stop = d5 === -1 ? chunk.length : d5;
+      this.countLines(chunk, i5, stop);
+      if (d5 === -1) return stop;
+      this.dollarMatch = 1;
+      return d5 + 1;
+    }
+    const c5 = chunk[i5];
+    const delimiter3 = `$${this.dollarTag}$`;
+    if (c5 === delimiter3.charCodeAt(this.dollarMatch)) {
+      this.dollarMatch++;
+      if (this.dollarMatch === delimiter3.length) this.closeDollar(base + i5 + 1);
+    } else {
+      this.dollarMatch = c5 === 36 ? 1 : 0;
+      if (c5 === NL) this.newline();
+    }
+    return i5 + 1;
+  }
+  /** After a `:` outside quotes: `::` and `:=` are SQL, `:name` is a psql variable. */
+  variableReference(c5, i5) {
+    if (this.state === 21 /* ColonName */) {
+      if (isNameChar(c5)) {
+        if (this.varName.length < WORD_KEEP) this.varName += String.fromCharCode(c5);
+        return i5 + 1;
+      }
+      this.on.variable(this.varName, this.line);
+      this.state = 0 /* Top */;
+      return i5;
+    }
+    if (c5 === 58 || c5 === 61) {
+      this.state = 0 /* Top */;
+      return i5 + 1;
+    }
+    if (isNameChar(c5)) {
+      this.varName = "";
+      this.state = 21 /* ColonName */;
+    } else this.state = 0 /* Top */;
+    return i5;
+  }
+  /** After `U&`: `U&'…'` is never an escape string, whatever standard_conforming_strings says. */
+  unicodePrefix(c5, i5, base) {
+    if (c5 === 39) {
+      this.state = 7 /* Quote */;
+      this.quotedAt = base + i5;
+      return i5 + 1;
+    }
+    this.state = c5 === 34 ? 16 /* DoubleQuote */ : 0 /* Top */;
+    return c5 === 34 ? i5 + 1 : i5;
+  }
+  /** A backslash command runs to the end of its line. */
+  metaCommand(c5, i5) {
+    if (c5 === NL) {
+      this.newline();
+      this.on.meta(this.metaText, this.metaOffset, this.metaLine, this.metaAtBoundary);
+      this.state = 0 /* Top */;
+    } else if (this.metaText.length < META_KEEP) this.metaText += String.fromCharCode(c5);
+    return i5 + 1;
   }
   /** Ends the script: a meta-command on its last line without a newline still counts. */
   end() {
@@ -51910,7 +51984,7 @@ var PsqlLexer = class {
       at2 = chunk.indexOf(NL, at2 + 1);
     }
   }
-  /** One step in the top-level state; returns the next index. */
+  /** One step between tokens or inside a word; returns the next index. */
   top(chunk, i5, base) {
     const c5 = chunk[i5];
     if (this.inWord) {
@@ -51919,20 +51993,7 @@ var PsqlLexer = class {
         if (this.word.length < WORD_KEEP) this.word += String.fromCharCode(c5);
         return i5 + 1;
       }
-      const word = this.word;
-      this.endWord();
-      if (c5 === 39 && word.length === 1) {
-        const w2 = word.toUpperCase();
-        if (w2 === "E" || w2 === "B" || w2 === "X") {
-          this.state = w2 === "E" ? 14 /* EscQuote */ : 7 /* Quote */;
-          this.quotedAt = base + i5;
-          return i5 + 1;
-        }
-      }
-      if (c5 === 38 && word.length === 1 && word.toUpperCase() === "U") {
-        this.state = 22 /* UAmp */;
-        return i5 + 1;
-      }
+      if (this.endWordBefore(c5, base + i5)) return i5 + 1;
     }
     if (isSpace(c5)) {
       if (c5 === NL) this.newline();
@@ -51947,12 +52008,7 @@ var PsqlLexer = class {
         this.state = 2 /* Slash */;
         return i5 + 1;
       case 92:
-        this.metaText = "";
-        this.metaOffset = at2;
-        this.metaLine = this.line;
-        this.metaAtBoundary = !this.inStatement;
-        this.state = 23 /* Meta */;
-        this.on.metaStart(at2);
+        this.startMeta(at2);
         return i5;
     }
     this.startStatement(at2);
@@ -51961,35 +52017,64 @@ var PsqlLexer = class {
       this.wordIsIdent = isIdentStart(c5);
       this.wordIsNumber = isDigit(c5);
       this.word = String.fromCharCode(c5);
-      return i5 + 1;
+    } else this.punctuation(c5, at2);
+    return i5 + 1;
+  }
+  /**
+   * Ends the word being read at byte `c`; true when the word was a string prefix that `c` completes
+   * (`E'`, `B'`, `X'`, `U&`), so the string's state is entered.
+   */
+  endWordBefore(c5, at2) {
+    const word = this.word;
+    this.endWord();
+    if (word.length !== 1 || c5 !== 39 && c5 !== 38) return false;
+    const prefix = word.toUpperCase();
+    if (c5 === 39 && (prefix === "E" || prefix === "B" || prefix === "X")) {
+      this.state = prefix === "E" ? 14 /* EscQuote */ : 7 /* Quote */;
+      this.quotedAt = at2;
+      return true;
     }
+    if (c5 === 38 && prefix === "U") {
+      this.state = 22 /* UAmp */;
+      return true;
+    }
+    return false;
+  }
+  startMeta(at2) {
+    this.metaText = "";
+    this.metaOffset = at2;
+    this.metaLine = this.line;
+    this.metaAtBoundary = !this.inStatement;
+    this.state = 23 /* Meta */;
+    this.on.metaStart(at2);
+  }
+  /** A byte of a statement that is neither a word nor a space. */
+  punctuation(c5, at2) {
     switch (c5) {
       case 39:
         this.state = this.standardStrings ? 7 /* Quote */ : 14 /* EscQuote */;
         this.quotedAt = at2;
-        return i5 + 1;
+        break;
       case 34:
         this.state = 16 /* DoubleQuote */;
-        return i5 + 1;
+        break;
       case 36:
         this.quotedAt = at2;
         this.dollarTag = "";
         this.state = 18 /* DollarOpen */;
-        return i5 + 1;
+        break;
       case 58:
         this.state = 20 /* Colon */;
-        return i5 + 1;
+        break;
       case 40:
         this.parenDepth++;
-        return i5 + 1;
+        break;
       case 41:
         if (this.parenDepth > 0) this.parenDepth--;
-        return i5 + 1;
+        break;
       case 59:
         if (this.parenDepth === 0 && this.beginDepth === 0) this.endStatement(at2 + 1);
-        return i5 + 1;
-      default:
-        return i5 + 1;
+        break;
     }
   }
 };
@@ -57330,82 +57415,98 @@ function keepEntry(entryPath) {
 }
 async function unpackClientArchive(archive, dir, options) {
   const { asset, limits, signal } = options;
-  let bytes = 0;
-  let entries = 0;
-  let refused;
-  let broken;
-  const source = createReadStream5(archive);
-  const gunzip = createGunzip3();
-  const unpack = new Xt({
-    cwd: dir,
-    strip: 1,
-    filter: (entryPath) => {
-      if (refused) return false;
-      entries += 1;
-      if (entries > limits.unpackEntries) {
-        refuse2(
-          new PgferryError(`${asset} holds more than ${limits.unpackEntries} entries (the limit); refused`)
-        );
-        return false;
-      }
-      return keepEntry(entryPath);
-    }
-  });
-  const closed = new Promise((resolve) => unpack.once("close", resolve));
-  let ended = false;
-  const endUnpack = () => {
-    if (ended) return;
-    ended = true;
-    unpack.end();
-  };
-  const stopFeeding = () => {
-    source.unpipe(gunzip);
-    source.destroy();
-    gunzip.destroy();
-    endUnpack();
-  };
-  function refuse2(error3) {
-    refused ??= error3;
-    stopFeeding();
-  }
-  const onAbort = () => refuse2(new PgferryError(`extraction of ${asset} was cancelled`));
+  const extraction = new BoundedExtraction(createReadStream5(archive), dir, asset, limits);
+  const onAbort = () => extraction.refuse(new PgferryError(`extraction of ${asset} was cancelled`));
   signal?.addEventListener("abort", onAbort, { once: true });
-  unpack.on("error", (error3) => {
-    broken ??= error3;
-    stopFeeding();
-  });
-  for (const stream of [source, gunzip]) {
-    stream.on("error", (error3) => {
-      broken ??= error3;
-      stopFeeding();
-    });
+  try {
+    await extraction.run();
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
-  gunzip.on("data", (chunk) => {
-    if (refused || ended) return;
-    bytes += chunk.length;
-    if (bytes > limits.unpackBytes) {
-      refuse2(
+  if (extraction.refused) throw extraction.refused;
+  if (extraction.broken) {
+    throw new PgferryError(`${asset} could not be extracted: ${extraction.broken.message}`);
+  }
+}
+var BoundedExtraction = class {
+  constructor(source, dir, asset, limits) {
+    this.source = source;
+    this.asset = asset;
+    this.limits = limits;
+    this.unpack = new Xt({ cwd: dir, strip: 1, filter: (entryPath) => this.admit(entryPath) });
+    this.closed = new Promise((resolve) => this.unpack.once("close", resolve));
+    for (const stream of [this.unpack, source, this.gunzip]) {
+      stream.on("error", (error3) => {
+        this.broken ??= error3;
+        this.stopFeeding();
+      });
+    }
+    this.gunzip.on("data", (chunk) => this.feed(chunk));
+    this.gunzip.on("end", () => this.endUnpack());
+  }
+  source;
+  asset;
+  limits;
+  /** Why pgferry stopped the extraction (a limit, a cancellation). */
+  refused;
+  /** A stream's own error (a corrupt archive, a full disk). */
+  broken;
+  bytes = 0;
+  entries = 0;
+  ended = false;
+  gunzip = createGunzip3();
+  unpack;
+  closed;
+  /** Settles when tar has closed, whether the archive was unpacked, refused or broken. */
+  run() {
+    this.source.pipe(this.gunzip);
+    return this.closed;
+  }
+  refuse(error3) {
+    this.refused ??= error3;
+    this.stopFeeding();
+  }
+  admit(entryPath) {
+    if (this.refused) return false;
+    this.entries += 1;
+    if (this.entries > this.limits.unpackEntries) {
+      this.refuse(
         new PgferryError(
-          `${asset} unpacks to more than the ${formatBytes(limits.unpackBytes)} limit; refused as a decompression bomb`
+          `${this.asset} holds more than ${this.limits.unpackEntries} entries (the limit); refused`
+        )
+      );
+      return false;
+    }
+    return keepEntry(entryPath);
+  }
+  feed(chunk) {
+    if (this.refused || this.ended) return;
+    this.bytes += chunk.length;
+    if (this.bytes > this.limits.unpackBytes) {
+      this.refuse(
+        new PgferryError(
+          `${this.asset} unpacks to more than the ${formatBytes(this.limits.unpackBytes)} limit; refused as a decompression bomb`
         )
       );
       return;
     }
-    if (!unpack.write(chunk)) {
-      gunzip.pause();
-      unpack.once("drain", () => gunzip.resume());
+    if (!this.unpack.write(chunk)) {
+      this.gunzip.pause();
+      this.unpack.once("drain", () => this.gunzip.resume());
     }
-  });
-  gunzip.on("end", endUnpack);
-  source.pipe(gunzip);
-  try {
-    await closed;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
   }
-  if (refused) throw refused;
-  if (broken) throw new PgferryError(`${asset} could not be extracted: ${broken.message}`);
-}
+  endUnpack() {
+    if (this.ended) return;
+    this.ended = true;
+    this.unpack.end();
+  }
+  stopFeeding() {
+    this.source.unpipe(this.gunzip);
+    this.source.destroy();
+    this.gunzip.destroy();
+    this.endUnpack();
+  }
+};
 
 // core/pg/http-get.ts
 import http from "node:http";
@@ -57426,121 +57527,161 @@ function displayUrl(raw) {
   return `${url.protocol}//${auth}${url.host}${url.pathname}${url.search ? "?\u2026" : ""}`;
 }
 function httpGet(rawUrl, options) {
-  const { what, limits, maxBytes, signal } = options;
   return new Promise((resolve, reject) => {
-    let current;
-    let response;
-    let body;
-    let headers = { ...options.headers };
-    let settled = false;
-    let finished4 = false;
-    let url = new URL(rawUrl);
-    const cleanup = () => {
-      clearTimeout(totalTimer);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const stop = (error3) => {
-      if (finished4) return;
-      finished4 = true;
-      cleanup();
-      if (!settled) {
-        settled = true;
-        reject(error3);
-      }
-      if (body && !body.destroyed) body.destroy(error3);
-      if (response && !response.destroyed) response.destroy(error3);
-      current?.destroy(error3);
-    };
-    const fail = (reason) => stop(new HttpGetError(what, displayUrl(url), reason));
-    const totalTimer = setTimeout(
-      () => fail(`not finished within ${formatMs(limits.totalMs)} (total time limit)`),
-      limits.totalMs
-    );
-    const onAbort = () => {
-      const reason = signal?.reason;
-      fail(`cancelled${reason?.message ? ` (${reason.message})` : ""}`);
-    };
-    if (signal?.aborted) {
-      onAbort();
-      return;
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const request = (redirects) => {
-      if (url.protocol !== "http:" && url.protocol !== "https:") {
-        fail("not an http(s) URL");
-        return;
-      }
-      const secure = url.protocol === "https:";
-      const req = (secure ? https : http).get(url, { headers });
-      current = req;
-      req.on("socket", (socket) => {
-        if (!socket.connecting) return;
-        const timer = setTimeout(
-          () => fail(`no connection within ${formatMs(limits.connectMs)} (connect limit)`),
-          limits.connectMs
-        );
-        socket.once(secure ? "secureConnect" : "connect", () => clearTimeout(timer));
-        socket.once("close", () => clearTimeout(timer));
-      });
-      req.setTimeout(
-        limits.idleMs,
-        () => fail(`nothing received for ${formatMs(limits.idleMs)} (idle limit)`)
-      );
-      req.on("error", (error3) => {
-        if (!(error3 instanceof HttpGetError)) fail(error3.message);
-      });
-      req.on("response", (res) => {
-        const status = res.statusCode ?? 0;
-        const location = res.headers.location;
-        if ([301, 302, 303, 307, 308].includes(status) && location) {
-          res.resume();
-          if (redirects >= MAX_REDIRECTS) {
-            fail(`more than ${MAX_REDIRECTS} redirects`);
-            return;
-          }
-          const next = new URL(location, url);
-          if (next.origin !== url.origin) {
-            const { authorization: _dropped, ...rest } = headers;
-            headers = rest;
-          }
-          url = next;
-          request(redirects + 1);
-          return;
-        }
-        response = res;
-        const declared = Number(res.headers["content-length"] ?? NaN);
-        if (Number.isFinite(declared) && declared > maxBytes) {
-          fail(`it announces ${declared} bytes, more than the ${formatBytes(maxBytes)} size limit`);
-          return;
-        }
-        let received = 0;
-        const limiter = new Transform5({
-          transform(chunk, _encoding, done) {
-            received += chunk.length;
-            if (received <= maxBytes) return done(null, chunk);
-            done(
-              new HttpGetError(what, displayUrl(url), `more than the ${formatBytes(maxBytes)} size limit`)
-            );
-          }
-        });
-        body = limiter;
-        pipeline5(res, limiter, (error3) => {
-          if (error3 instanceof HttpGetError) stop(error3);
-          finished4 = true;
-          cleanup();
-        });
-        settled = true;
-        resolve({
-          status,
-          url: displayUrl(url),
-          ...Number.isFinite(declared) ? { contentLength: declared } : {},
-          body: limiter
-        });
-      });
-    };
-    request(0);
+    new HttpGetRun(new URL(rawUrl), options, resolve, reject).start();
   });
 }
+var REDIRECT_STATUSES = [301, 302, 303, 307, 308];
+var HttpGetRun = class {
+  constructor(url, options, resolve, reject) {
+    this.url = url;
+    this.options = options;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.headers = { ...options.headers };
+  }
+  url;
+  options;
+  resolve;
+  reject;
+  current;
+  response;
+  body;
+  headers;
+  /** Whether the caller's promise was resolved or rejected. */
+  settled = false;
+  /** Whether the request is over: stopped, or its body done. */
+  finished = false;
+  totalTimer;
+  start() {
+    const { limits, signal } = this.options;
+    this.totalTimer = setTimeout(
+      () => this.fail(`not finished within ${formatMs(limits.totalMs)} (total time limit)`),
+      limits.totalMs
+    );
+    if (signal?.aborted) {
+      this.onAbort();
+      return;
+    }
+    signal?.addEventListener("abort", this.onAbort, { once: true });
+    this.request(0);
+  }
+  onAbort = () => {
+    const reason = this.options.signal?.reason;
+    this.fail(`cancelled${reason?.message ? ` (${reason.message})` : ""}`);
+  };
+  cleanup() {
+    clearTimeout(this.totalTimer);
+    this.options.signal?.removeEventListener("abort", this.onAbort);
+  }
+  /** Ends the request in flight, whether or not its answer has started. */
+  stop(error3) {
+    if (this.finished) return;
+    this.finished = true;
+    this.cleanup();
+    if (!this.settled) {
+      this.settled = true;
+      this.reject(error3);
+    }
+    if (this.body && !this.body.destroyed) this.body.destroy(error3);
+    if (this.response && !this.response.destroyed) this.response.destroy(error3);
+    this.current?.destroy(error3);
+  }
+  fail(reason) {
+    this.stop(this.error(reason));
+  }
+  error(reason) {
+    return new HttpGetError(this.options.what, displayUrl(this.url), reason);
+  }
+  request(redirects) {
+    const { limits } = this.options;
+    if (this.url.protocol !== "http:" && this.url.protocol !== "https:") {
+      this.fail("not an http(s) URL");
+      return;
+    }
+    const secure = this.url.protocol === "https:";
+    const req = (secure ? https : http).get(this.url, { headers: this.headers });
+    this.current = req;
+    this.limitConnect(req, secure);
+    req.setTimeout(
+      limits.idleMs,
+      () => this.fail(`nothing received for ${formatMs(limits.idleMs)} (idle limit)`)
+    );
+    req.on("error", (error3) => {
+      if (!(error3 instanceof HttpGetError)) this.fail(error3.message);
+    });
+    req.on("response", (res) => this.answered(res, redirects));
+  }
+  /** The connect limit, for a socket that is new (a reused one is connected already). */
+  limitConnect(req, secure) {
+    const { connectMs } = this.options.limits;
+    req.on("socket", (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(
+        () => this.fail(`no connection within ${formatMs(connectMs)} (connect limit)`),
+        connectMs
+      );
+      socket.once(secure ? "secureConnect" : "connect", () => clearTimeout(timer));
+      socket.once("close", () => clearTimeout(timer));
+    });
+  }
+  answered(res, redirects) {
+    const status = res.statusCode ?? 0;
+    const location = res.headers.location;
+    if (REDIRECT_STATUSES.includes(status) && location) {
+      res.resume();
+      this.redirect(location, redirects);
+      return;
+    }
+    this.response = res;
+    const declared = Number(res.headers["content-length"] ?? NaN);
+    const { maxBytes } = this.options;
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      this.fail(`it announces ${declared} bytes, more than the ${formatBytes(maxBytes)} size limit`);
+      return;
+    }
+    const body = this.limitBody(res);
+    this.settled = true;
+    this.resolve({
+      status,
+      url: displayUrl(this.url),
+      ...Number.isFinite(declared) ? { contentLength: declared } : {},
+      body
+    });
+  }
+  redirect(location, redirects) {
+    if (redirects >= MAX_REDIRECTS) {
+      this.fail(`more than ${MAX_REDIRECTS} redirects`);
+      return;
+    }
+    const next = new URL(location, this.url);
+    if (next.origin !== this.url.origin) {
+      const { authorization: _dropped, ...rest } = this.headers;
+      this.headers = rest;
+    }
+    this.url = next;
+    this.request(redirects + 1);
+  }
+  /** The body as the caller reads it: cut, with an HttpGetError, at the size limit. */
+  limitBody(res) {
+    const { maxBytes } = this.options;
+    let received = 0;
+    const limiter = new Transform5({
+      transform: (chunk, _encoding, done) => {
+        received += chunk.length;
+        if (received <= maxBytes) return done(null, chunk);
+        done(this.error(`more than the ${formatBytes(maxBytes)} size limit`));
+      }
+    });
+    this.body = limiter;
+    pipeline5(res, limiter, (error3) => {
+      if (error3 instanceof HttpGetError) this.stop(error3);
+      this.finished = true;
+      this.cleanup();
+    });
+    return limiter;
+  }
+};
 async function readText(res) {
   const chunks = [];
   for await (const chunk of res.body) chunks.push(chunk);

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import { PgferryError } from '../errors.js';
@@ -29,81 +30,105 @@ export async function unpackClientArchive(
   options: { asset: string; limits: NetworkLimits; signal?: AbortSignal },
 ): Promise<void> {
   const { asset, limits, signal } = options;
-  let bytes = 0;
-  let entries = 0;
-  let refused: PgferryError | undefined;
-  let broken: Error | undefined;
-  const source = createReadStream(archive);
-  const gunzip = createGunzip();
-  const unpack = new tar.Unpack({
-    cwd: dir,
-    strip: 1,
-    filter: (entryPath) => {
-      if (refused) return false;
-      entries += 1;
-      if (entries > limits.unpackEntries) {
-        refuse(
-          new PgferryError(`${asset} holds more than ${limits.unpackEntries} entries (the limit); refused`),
-        );
-        return false;
-      }
-      return keepEntry(entryPath);
-    },
-  });
-  // Tar finishes the writes it has started before it closes: the caller can then remove the work
-  // directory without racing them.
-  const closed = new Promise<void>((resolve) => unpack.once('close', resolve));
-  let ended = false;
-  const endUnpack = (): void => {
-    if (ended) return;
-    ended = true;
-    unpack.end();
-  };
-  const stopFeeding = (): void => {
-    source.unpipe(gunzip);
-    source.destroy();
-    gunzip.destroy();
-    endUnpack();
-  };
-  function refuse(error: PgferryError): void {
-    refused ??= error;
-    stopFeeding();
-  }
-  const onAbort = (): void => refuse(new PgferryError(`extraction of ${asset} was cancelled`));
+  const extraction = new BoundedExtraction(createReadStream(archive), dir, asset, limits);
+  const onAbort = (): void => extraction.refuse(new PgferryError(`extraction of ${asset} was cancelled`));
   signal?.addEventListener('abort', onAbort, { once: true });
-  unpack.on('error', (error: Error) => {
-    broken ??= error;
-    stopFeeding();
-  });
-  for (const stream of [source, gunzip]) {
-    stream.on('error', (error: Error) => {
-      broken ??= error;
-      stopFeeding();
-    });
+  try {
+    await extraction.run();
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
-  gunzip.on('data', (chunk: Buffer) => {
-    if (refused || ended) return;
-    bytes += chunk.length;
-    if (bytes > limits.unpackBytes) {
-      refuse(
+  if (extraction.refused) throw extraction.refused;
+  if (extraction.broken) {
+    throw new PgferryError(`${asset} could not be extracted: ${extraction.broken.message}`);
+  }
+}
+
+/** source → gunzip → tar, counting entries and unpacked bytes; the first refusal or break stops the feed. */
+class BoundedExtraction {
+  /** Why pgferry stopped the extraction (a limit, a cancellation). */
+  refused: PgferryError | undefined;
+  /** A stream's own error (a corrupt archive, a full disk). */
+  broken: Error | undefined;
+  private bytes = 0;
+  private entries = 0;
+  private ended = false;
+  private readonly gunzip = createGunzip();
+  private readonly unpack: tar.Unpack;
+  private readonly closed: Promise<void>;
+
+  constructor(
+    private readonly source: Readable,
+    dir: string,
+    private readonly asset: string,
+    private readonly limits: NetworkLimits,
+  ) {
+    this.unpack = new tar.Unpack({ cwd: dir, strip: 1, filter: (entryPath) => this.admit(entryPath) });
+    // Tar finishes the writes it has started before it closes: the caller can then remove the work
+    // directory without racing them.
+    this.closed = new Promise<void>((resolve) => this.unpack.once('close', resolve));
+    for (const stream of [this.unpack, source, this.gunzip]) {
+      stream.on('error', (error: Error) => {
+        this.broken ??= error;
+        this.stopFeeding();
+      });
+    }
+    this.gunzip.on('data', (chunk: Buffer) => this.feed(chunk));
+    this.gunzip.on('end', () => this.endUnpack());
+  }
+
+  /** Settles when tar has closed, whether the archive was unpacked, refused or broken. */
+  run(): Promise<void> {
+    this.source.pipe(this.gunzip);
+    return this.closed;
+  }
+
+  refuse(error: PgferryError): void {
+    this.refused ??= error;
+    this.stopFeeding();
+  }
+
+  private admit(entryPath: string): boolean {
+    if (this.refused) return false;
+    this.entries += 1;
+    if (this.entries > this.limits.unpackEntries) {
+      this.refuse(
         new PgferryError(
-          `${asset} unpacks to more than the ${formatBytes(limits.unpackBytes)} limit; refused as a decompression bomb`,
+          `${this.asset} holds more than ${this.limits.unpackEntries} entries (the limit); refused`,
+        ),
+      );
+      return false;
+    }
+    return keepEntry(entryPath);
+  }
+
+  private feed(chunk: Buffer): void {
+    if (this.refused || this.ended) return;
+    this.bytes += chunk.length;
+    if (this.bytes > this.limits.unpackBytes) {
+      this.refuse(
+        new PgferryError(
+          `${this.asset} unpacks to more than the ${formatBytes(this.limits.unpackBytes)} limit; refused as a decompression bomb`,
         ),
       );
       return;
     }
-    if (!unpack.write(chunk)) {
-      gunzip.pause();
-      unpack.once('drain', () => gunzip.resume());
+    if (!this.unpack.write(chunk)) {
+      this.gunzip.pause();
+      this.unpack.once('drain', () => this.gunzip.resume());
     }
-  });
-  gunzip.on('end', endUnpack);
-  source.pipe(gunzip);
-  try {
-    await closed;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
   }
-  if (refused) throw refused;
-  if (broken) throw new PgferryError(`${asset} could not be extracted: ${broken.message}`);
+
+  private endUnpack(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.unpack.end();
+  }
+
+  private stopFeeding(): void {
+    this.source.unpipe(this.gunzip);
+    this.source.destroy();
+    this.gunzip.destroy();
+    this.endUnpack();
+  }
 }

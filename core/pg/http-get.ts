@@ -53,129 +53,177 @@ export function displayUrl(raw: string | URL): string {
 }
 
 export function httpGet(rawUrl: string, options: HttpGetOptions): Promise<HttpGetResponse> {
-  const { what, limits, maxBytes, signal } = options;
   return new Promise<HttpGetResponse>((resolve, reject) => {
-    let current: http.ClientRequest | undefined;
-    let response: http.IncomingMessage | undefined;
-    let body: Transform | undefined;
-    let headers = { ...options.headers };
-    let settled = false;
-    let finished = false;
-    let url = new URL(rawUrl);
+    new HttpGetRun(new URL(rawUrl), options, resolve, reject).start();
+  });
+}
 
-    const cleanup = (): void => {
-      clearTimeout(totalTimer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    /** Ends the request in flight, whether or not its answer has started. */
-    const stop = (error: Error): void => {
-      if (finished) return;
-      finished = true;
-      cleanup();
-      if (!settled) {
-        settled = true;
-        reject(error);
-      }
-      // The reader of the body sees this error, not a bare "premature close".
-      if (body && !body.destroyed) body.destroy(error);
-      if (response && !response.destroyed) response.destroy(error);
-      current?.destroy(error);
-    };
-    const fail = (reason: string): void => stop(new HttpGetError(what, displayUrl(url), reason));
+const REDIRECT_STATUSES = [301, 302, 303, 307, 308];
 
-    const totalTimer = setTimeout(
-      () => fail(`not finished within ${formatMs(limits.totalMs)} (total time limit)`),
+/** One GET and the redirects it follows, under one set of limits: the first failure ends it. */
+class HttpGetRun {
+  private current: http.ClientRequest | undefined;
+  private response: http.IncomingMessage | undefined;
+  private body: Transform | undefined;
+  private headers: Record<string, string>;
+  /** Whether the caller's promise was resolved or rejected. */
+  private settled = false;
+  /** Whether the request is over: stopped, or its body done. */
+  private finished = false;
+  private totalTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private url: URL,
+    private readonly options: HttpGetOptions,
+    private readonly resolve: (response: HttpGetResponse) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    this.headers = { ...options.headers };
+  }
+
+  start(): void {
+    const { limits, signal } = this.options;
+    this.totalTimer = setTimeout(
+      () => this.fail(`not finished within ${formatMs(limits.totalMs)} (total time limit)`),
       limits.totalMs,
     );
-    const onAbort = (): void => {
-      const reason = signal?.reason as Error | undefined;
-      fail(`cancelled${reason?.message ? ` (${reason.message})` : ''}`);
-    };
     if (signal?.aborted) {
-      onAbort();
+      this.onAbort();
       return;
     }
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.request(0);
+  }
 
-    const request = (redirects: number): void => {
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        fail('not an http(s) URL');
-        return;
-      }
-      const secure = url.protocol === 'https:';
-      const req = (secure ? https : http).get(url, { headers });
-      current = req;
-      req.on('socket', (socket) => {
-        if (!socket.connecting) return;
-        const timer = setTimeout(
-          () => fail(`no connection within ${formatMs(limits.connectMs)} (connect limit)`),
-          limits.connectMs,
-        );
-        socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
-        socket.once('close', () => clearTimeout(timer));
-      });
-      // Socket inactivity: before the answer starts (a server that accepts and never answers) and
-      // while the body flows.
-      req.setTimeout(limits.idleMs, () =>
-        fail(`nothing received for ${formatMs(limits.idleMs)} (idle limit)`),
+  private readonly onAbort = (): void => {
+    const reason = this.options.signal?.reason as Error | undefined;
+    this.fail(`cancelled${reason?.message ? ` (${reason.message})` : ''}`);
+  };
+
+  private cleanup(): void {
+    clearTimeout(this.totalTimer);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  /** Ends the request in flight, whether or not its answer has started. */
+  private stop(error: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.cleanup();
+    if (!this.settled) {
+      this.settled = true;
+      this.reject(error);
+    }
+    // The reader of the body sees this error, not a bare "premature close".
+    if (this.body && !this.body.destroyed) this.body.destroy(error);
+    if (this.response && !this.response.destroyed) this.response.destroy(error);
+    this.current?.destroy(error);
+  }
+
+  private fail(reason: string): void {
+    this.stop(this.error(reason));
+  }
+
+  private error(reason: string): HttpGetError {
+    return new HttpGetError(this.options.what, displayUrl(this.url), reason);
+  }
+
+  private request(redirects: number): void {
+    const { limits } = this.options;
+    if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:') {
+      this.fail('not an http(s) URL');
+      return;
+    }
+    const secure = this.url.protocol === 'https:';
+    const req = (secure ? https : http).get(this.url, { headers: this.headers });
+    this.current = req;
+    this.limitConnect(req, secure);
+    // Socket inactivity: before the answer starts (a server that accepts and never answers) and
+    // while the body flows.
+    req.setTimeout(limits.idleMs, () =>
+      this.fail(`nothing received for ${formatMs(limits.idleMs)} (idle limit)`),
+    );
+    req.on('error', (error) => {
+      if (!(error instanceof HttpGetError)) this.fail(error.message);
+    });
+    req.on('response', (res) => this.answered(res, redirects));
+  }
+
+  /** The connect limit, for a socket that is new (a reused one is connected already). */
+  private limitConnect(req: http.ClientRequest, secure: boolean): void {
+    const { connectMs } = this.options.limits;
+    req.on('socket', (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(
+        () => this.fail(`no connection within ${formatMs(connectMs)} (connect limit)`),
+        connectMs,
       );
-      req.on('error', (error) => {
-        if (!(error instanceof HttpGetError)) fail(error.message);
-      });
-      req.on('response', (res) => {
-        const status = res.statusCode ?? 0;
-        const location = res.headers.location;
-        if ([301, 302, 303, 307, 308].includes(status) && location) {
-          res.resume();
-          if (redirects >= MAX_REDIRECTS) {
-            fail(`more than ${MAX_REDIRECTS} redirects`);
-            return;
-          }
-          const next = new URL(location, url);
-          // A token meant for one host never follows a redirect to another.
-          if (next.origin !== url.origin) {
-            const { authorization: _dropped, ...rest } = headers;
-            headers = rest;
-          }
-          url = next;
-          request(redirects + 1);
-          return;
-        }
-        response = res;
-        const declared = Number(res.headers['content-length'] ?? NaN);
-        if (Number.isFinite(declared) && declared > maxBytes) {
-          fail(`it announces ${declared} bytes, more than the ${formatBytes(maxBytes)} size limit`);
-          return;
-        }
-        let received = 0;
-        const limiter = new Transform({
-          transform(chunk: Buffer, _encoding, done) {
-            received += chunk.length;
-            if (received <= maxBytes) return done(null, chunk);
-            done(
-              new HttpGetError(what, displayUrl(url), `more than the ${formatBytes(maxBytes)} size limit`),
-            );
-          },
-        });
-        body = limiter;
-        // A broken connection reaches the reader as the socket's error (the caller says how many
-        // bytes came); only the limits above speak for themselves.
-        pipeline(res, limiter, (error) => {
-          if (error instanceof HttpGetError) stop(error);
-          finished = true;
-          cleanup();
-        });
-        settled = true;
-        resolve({
-          status,
-          url: displayUrl(url),
-          ...(Number.isFinite(declared) ? { contentLength: declared } : {}),
-          body: limiter,
-        });
-      });
-    };
-    request(0);
-  });
+      socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    });
+  }
+
+  private answered(res: http.IncomingMessage, redirects: number): void {
+    const status = res.statusCode ?? 0;
+    const location = res.headers.location;
+    if (REDIRECT_STATUSES.includes(status) && location) {
+      res.resume();
+      this.redirect(location, redirects);
+      return;
+    }
+    this.response = res;
+    const declared = Number(res.headers['content-length'] ?? NaN);
+    const { maxBytes } = this.options;
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      this.fail(`it announces ${declared} bytes, more than the ${formatBytes(maxBytes)} size limit`);
+      return;
+    }
+    const body = this.limitBody(res);
+    this.settled = true;
+    this.resolve({
+      status,
+      url: displayUrl(this.url),
+      ...(Number.isFinite(declared) ? { contentLength: declared } : {}),
+      body,
+    });
+  }
+
+  private redirect(location: string, redirects: number): void {
+    if (redirects >= MAX_REDIRECTS) {
+      this.fail(`more than ${MAX_REDIRECTS} redirects`);
+      return;
+    }
+    const next = new URL(location, this.url);
+    // A token meant for one host never follows a redirect to another.
+    if (next.origin !== this.url.origin) {
+      const { authorization: _dropped, ...rest } = this.headers;
+      this.headers = rest;
+    }
+    this.url = next;
+    this.request(redirects + 1);
+  }
+
+  /** The body as the caller reads it: cut, with an HttpGetError, at the size limit. */
+  private limitBody(res: http.IncomingMessage): Transform {
+    const { maxBytes } = this.options;
+    let received = 0;
+    const limiter = new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        received += chunk.length;
+        if (received <= maxBytes) return done(null, chunk);
+        done(this.error(`more than the ${formatBytes(maxBytes)} size limit`));
+      },
+    });
+    this.body = limiter;
+    // A broken connection reaches the reader as the socket's error (the caller says how many
+    // bytes came); only the limits above speak for themselves.
+    pipeline(res, limiter, (error) => {
+      if (error instanceof HttpGetError) this.stop(error);
+      this.finished = true;
+      this.cleanup();
+    });
+    return limiter;
+  }
 }
 
 /** The whole body as text (small answers only: the size limit of the request applies). */

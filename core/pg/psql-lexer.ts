@@ -231,7 +231,10 @@ export class PsqlLexer {
     }
   }
 
-  /** Feeds the next bytes of the script. */
+  /**
+   * Feeds the next bytes of the script. Each state belongs to one construct, and each construct's
+   * method takes one step (or a run of bytes found by indexOf) and returns the next index.
+   */
   write(chunk: Buffer): void {
     const base = this.offset;
     let i = 0;
@@ -239,296 +242,362 @@ export class PsqlLexer {
     while (i < n) {
       const c = chunk[i] as number;
       switch (this.state) {
-        case S.CopyLine: {
-          const nl = chunk.indexOf(NL, i);
-          if (nl === -1) {
-            i = n;
-            continue;
-          }
-          i = nl + 1;
-          this.newline();
-          this.state = S.CopyLineStart;
-          continue;
-        }
+        case S.CopyLine:
+          i = this.copyLine(chunk, i);
+          break;
         case S.CopyLineStart:
-          this.state = c === 0x5c ? S.CopyBackslash : c === NL ? S.CopyLineStart : S.CopyLine;
-          if (c === NL) this.newline();
-          i++;
-          continue;
         case S.CopyBackslash:
-          this.state = c === 0x2e ? S.CopyDot : c === NL ? S.CopyLineStart : S.CopyLine;
-          if (c === NL) this.newline();
-          i++;
-          continue;
         case S.CopyDot:
         case S.CopyDotCr:
-          if (c === NL) {
-            this.newline();
-            this.state = S.Top;
-            this.on.copyEnd(base + i + 1);
-          } else if (c === CR && this.state === S.CopyDot) this.state = S.CopyDotCr;
-          else this.state = S.CopyLine;
-          i++;
-          continue;
+          i = this.copyLineStart(c, i, base);
+          break;
         case S.CopyRest:
-          if (c === NL) {
-            this.newline();
-            this.state = S.CopyLineStart;
-          } else if (!isSpace(c)) {
-            this.on.afterCopy(this.line);
-            this.state = S.CopyLine;
-            continue;
-          }
-          i++;
-          continue;
-        case S.LineComment: {
-          // psql ends a `--` comment at a carriage return too: what follows it on the line is SQL.
-          const stop = lineBreak(chunk, i);
-          if (stop === -1) {
-            i = n;
-            continue;
-          }
-          i = stop;
-          this.state = S.Top;
-          this.on.quoted?.(this.quotedAt, base + stop, 'comment');
-          continue;
-        }
-        case S.Quote: {
-          const q = chunk.indexOf(0x27, i);
-          const stop = q === -1 ? n : q;
-          this.countLines(chunk, i, stop);
-          i = stop;
-          if (q === -1) continue;
-          this.quoteKind = S.Quote;
-          this.state = S.QuoteEnd;
-          this.quoteClosedAt = base + i + 1;
-          i++;
-          continue;
-        }
-        case S.EscQuote:
-          if (c === 0x5c) this.state = S.EscQuoteBackslash;
-          else if (c === 0x27) {
-            this.quoteKind = S.EscQuote;
-            this.state = S.QuoteEnd;
-            this.quoteClosedAt = base + i + 1;
-          } else if (c === NL) this.newline();
-          i++;
-          continue;
-        case S.EscQuoteBackslash:
-          if (c === NL) this.newline();
-          this.state = S.EscQuote;
-          i++;
-          continue;
-        // After a closing quote (psqlscan's xqs). psql scans one line at a time without its LF, so
-        // only a CR can be the line break a continuation needs (`'a'\r'b'` is one literal), and an
-        // LF right after the quote carries the state to the next line.
-        case S.QuoteEnd:
-        case S.QuoteEndLine:
-          if (c === 0x27) {
-            // `''` is a quote inside the literal; at the start of a line it begins a new one.
-            if (this.state === S.QuoteEnd) {
-              this.state = this.quoteKind;
-              i++;
-            } else this.literalEnded(base + i);
-          } else if (c === NL) {
-            this.newline();
-            this.state = S.QuoteEndLine;
-            i++;
-          } else if (c === CR) {
-            this.state = S.QuoteEndNewline;
-            i++;
-          } else if (isHorizontalSpace(c)) {
-            this.state = S.QuoteEndSpace;
-            i++;
-          } else if (c === 0x2d) {
-            this.state = S.QuoteEndDash;
-            i++;
-          } else this.literalEnded(base + i);
-          continue;
-        case S.QuoteEndSpace:
-          if (isHorizontalSpace(c)) i++;
-          else if (c === CR) {
-            this.state = S.QuoteEndNewline;
-            i++;
-          } else if (c === 0x2d) {
-            this.state = S.QuoteEndDash;
-            i++;
-          } else this.literalEnded(base + i);
-          continue;
-        case S.QuoteEndNewline:
-          if (c === 0x27) {
-            this.state = this.quoteKind;
-            i++;
-          } else if (isSpace(c) && c !== NL) i++;
-          else if (c === 0x2d) {
-            this.state = S.QuoteEndDash;
-            i++;
-          } else this.literalEnded(base + i);
-          continue;
-        case S.QuoteEndDash:
-          if (c === 0x2d) {
-            this.state = S.QuoteEndComment;
-            i++;
-          } else {
-            // A lone `-` after a literal: an operator inside the statement, nothing to track.
-            this.literalEnded(base + i - 1);
-          }
-          continue;
-        case S.QuoteEndComment:
-          // The comment must end in a CR for the literal to go on; at the line's end it does not.
-          if (c === CR) {
-            this.state = S.QuoteEndNewline;
-            i++;
-          } else if (c === NL) this.literalEnded(base + i);
-          else i++;
-          continue;
-        case S.DoubleQuote: {
-          const q = chunk.indexOf(0x22, i);
-          const stop = q === -1 ? n : q;
-          this.countLines(chunk, i, stop);
-          i = stop;
-          if (q === -1) continue;
-          this.state = S.DoubleQuoteEnd;
-          i++;
-          continue;
-        }
-        case S.DoubleQuoteEnd:
-          if (c === 0x22) {
-            this.state = S.DoubleQuote;
-            i++;
-          } else this.state = S.Top;
-          continue;
-        case S.DollarOpen:
-          if (c === 0x24) {
-            this.state = S.Dollar;
-            this.dollarMatch = 0;
-            i++;
-          } else if (this.dollarTag.length === 0 ? isIdentStart(c) : isNameChar(c)) {
-            this.dollarTag += String.fromCharCode(c);
-            i++;
-          } else {
-            // Not a dollar quote (`$1`, `$x` …): the `$` stands alone and the rest is read again.
-            const tag = this.dollarTag;
-            this.state = S.Top;
-            this.dollarTag = '';
-            const bytes = Buffer.from(tag, 'latin1');
-            for (let k = 0; k < bytes.length;) k = this.top(bytes, k, base + i - tag.length);
-          }
-          continue;
-        case S.Dollar: {
-          const delimiter = `$${this.dollarTag}$`;
-          if (this.dollarMatch === 0) {
-            const d = chunk.indexOf(0x24, i);
-            const stop = d === -1 ? n : d;
-            this.countLines(chunk, i, stop);
-            i = stop;
-            if (d === -1) continue;
-            this.dollarMatch = 1;
-            i++;
-            continue;
-          }
-          if (c === delimiter.charCodeAt(this.dollarMatch)) {
-            this.dollarMatch++;
-            if (this.dollarMatch === delimiter.length) this.closeDollar(base + i + 1);
-          } else {
-            // A `$` that breaks the match may itself start the closing delimiter.
-            this.dollarMatch = c === 0x24 ? 1 : 0;
-            if (c === NL) this.newline();
-          }
-          i++;
-          continue;
-        }
-        case S.Block:
-          if (c === 0x2a) this.state = S.BlockStar;
-          else if (c === 0x2f) this.state = S.BlockSlash;
-          else if (c === NL) this.newline();
-          i++;
-          continue;
-        case S.BlockStar:
-          if (c === 0x2f) {
-            if (this.blockDepth === 0) {
-              this.state = S.Top;
-              this.on.quoted?.(this.quotedAt, base + i + 1, 'comment');
-            } else {
-              this.blockDepth--;
-              this.state = S.Block;
-            }
-            i++;
-          } else if (c === 0x2a) i++;
-          else this.state = S.Block;
-          continue;
-        case S.BlockSlash:
-          if (c === 0x2a) {
-            this.blockDepth++;
-            this.state = S.Block;
-            i++;
-          } else this.state = S.Block;
-          continue;
-        case S.Dash:
-          if (c === 0x2d) {
-            this.state = S.LineComment;
-            this.quotedAt = base + i - 1;
-            i++;
-          } else {
-            this.startStatement(base + i - 1);
-            this.state = S.Top;
-          }
-          continue;
-        case S.Slash:
-          if (c === 0x2a) {
-            this.blockDepth = 0;
-            this.state = S.Block;
-            this.quotedAt = base + i - 1;
-            i++;
-          } else {
-            this.startStatement(base + i - 1);
-            this.state = S.Top;
-          }
-          continue;
-        case S.Colon:
-          if (c === 0x3a || c === 0x3d) {
-            // `::` (a cast) and `:=`.
-            this.state = S.Top;
-            i++;
-          } else if (isNameChar(c)) {
-            this.varName = '';
-            this.state = S.ColonName;
-          } else this.state = S.Top;
-          continue;
-        case S.ColonName:
-          if (isNameChar(c)) {
-            if (this.varName.length < WORD_KEEP) this.varName += String.fromCharCode(c);
-            i++;
-          } else {
-            this.on.variable(this.varName, this.line);
-            this.state = S.Top;
-          }
-          continue;
-        case S.UAmp:
-          // `U&'…'` is never an escape string, whatever standard_conforming_strings says.
-          if (c === 0x27) {
-            this.state = S.Quote;
-            this.quotedAt = base + i;
-            i++;
-          } else if (c === 0x22) {
-            this.state = S.DoubleQuote;
-            i++;
-          } else this.state = S.Top;
-          continue;
-        case S.Meta:
-          if (c === NL) {
-            this.newline();
-            this.on.meta(this.metaText, this.metaOffset, this.metaLine, this.metaAtBoundary);
-            this.state = S.Top;
-          } else if (this.metaText.length < META_KEEP) this.metaText += String.fromCharCode(c);
-          i++;
-          continue;
+          i = this.copyStatementRest(c, i);
+          break;
         case S.Top:
           i = this.top(chunk, i, base);
-          continue;
+          break;
+        case S.LineComment:
+          i = this.lineComment(chunk, i, base);
+          break;
+        case S.Dash:
+        case S.Slash:
+          i = this.commentOpening(c, i, base);
+          break;
+        case S.Block:
+        case S.BlockStar:
+        case S.BlockSlash:
+          i = this.blockComment(c, i, base);
+          break;
+        case S.Quote:
+          i = this.standardLiteral(chunk, i, base);
+          break;
+        case S.EscQuote:
+        case S.EscQuoteBackslash:
+          i = this.escapeLiteral(c, i, base);
+          break;
+        case S.QuoteEnd:
+        case S.QuoteEndLine:
+          i = this.afterClosingQuote(c, i, base);
+          break;
+        case S.QuoteEndSpace:
+        case S.QuoteEndNewline:
+        case S.QuoteEndDash:
+        case S.QuoteEndComment:
+          i = this.literalContinuationGap(c, i, base);
+          break;
+        case S.DoubleQuote:
+        case S.DoubleQuoteEnd:
+          i = this.quotedIdentifier(chunk, i);
+          break;
+        case S.DollarOpen:
+          i = this.dollarOpening(c, i, base);
+          break;
+        case S.Dollar:
+          i = this.dollarBody(chunk, i, base);
+          break;
+        case S.Colon:
+        case S.ColonName:
+          i = this.variableReference(c, i);
+          break;
+        case S.UAmp:
+          i = this.unicodePrefix(c, i, base);
+          break;
+        case S.Meta:
+          i = this.metaCommand(c, i);
+          break;
       }
     }
     this.offset += n;
+  }
+
+  /** Inside a COPY data line: nothing in it matters but where it ends. */
+  private copyLine(chunk: Buffer, i: number): number {
+    const nl = chunk.indexOf(NL, i);
+    if (nl === -1) return chunk.length;
+    this.newline();
+    this.state = S.CopyLineStart;
+    return nl + 1;
+  }
+
+  /** The first bytes of a COPY data line: only `\.` alone on its line (LF or CRLF) ends the data. */
+  private copyLineStart(c: number, i: number, base: number): number {
+    switch (this.state) {
+      case S.CopyLineStart:
+        this.state = c === 0x5c ? S.CopyBackslash : c === NL ? S.CopyLineStart : S.CopyLine;
+        break;
+      case S.CopyBackslash:
+        this.state = c === 0x2e ? S.CopyDot : c === NL ? S.CopyLineStart : S.CopyLine;
+        break;
+      default:
+        // S.CopyDot or S.CopyDotCr.
+        if (c === NL) {
+          this.newline();
+          this.state = S.Top;
+          this.on.copyEnd(base + i + 1);
+          return i + 1;
+        }
+        this.state = c === CR && this.state === S.CopyDot ? S.CopyDotCr : S.CopyLine;
+        return i + 1;
+    }
+    if (c === NL) this.newline();
+    return i + 1;
+  }
+
+  /** The rest of the `COPY … FROM stdin;` line: anything but spaces is reported, then read as data. */
+  private copyStatementRest(c: number, i: number): number {
+    if (c === NL) {
+      this.newline();
+      this.state = S.CopyLineStart;
+    } else if (!isSpace(c)) {
+      this.on.afterCopy(this.line);
+      this.state = S.CopyLine;
+      return i;
+    }
+    return i + 1;
+  }
+
+  private lineComment(chunk: Buffer, i: number, base: number): number {
+    // psql ends a `--` comment at a carriage return too: what follows it on the line is SQL.
+    const stop = lineBreak(chunk, i);
+    if (stop === -1) return chunk.length;
+    this.state = S.Top;
+    this.on.quoted?.(this.quotedAt, base + stop, 'comment');
+    return stop;
+  }
+
+  /** A `-` or `/` was read: a comment begins if the next byte doubles it, otherwise it was SQL. */
+  private commentOpening(c: number, i: number, base: number): number {
+    if (this.state === S.Dash && c === 0x2d) {
+      this.state = S.LineComment;
+      this.quotedAt = base + i - 1;
+      return i + 1;
+    }
+    if (this.state === S.Slash && c === 0x2a) {
+      this.blockDepth = 0;
+      this.state = S.Block;
+      this.quotedAt = base + i - 1;
+      return i + 1;
+    }
+    this.startStatement(base + i - 1);
+    this.state = S.Top;
+    return i;
+  }
+
+  /** A block comment; they nest, as in PostgreSQL. */
+  private blockComment(c: number, i: number, base: number): number {
+    switch (this.state) {
+      case S.Block:
+        if (c === 0x2a) this.state = S.BlockStar;
+        else if (c === 0x2f) this.state = S.BlockSlash;
+        else if (c === NL) this.newline();
+        return i + 1;
+      case S.BlockStar:
+        if (c === 0x2a) return i + 1;
+        if (c !== 0x2f) {
+          this.state = S.Block;
+          return i;
+        }
+        if (this.blockDepth === 0) {
+          this.state = S.Top;
+          this.on.quoted?.(this.quotedAt, base + i + 1, 'comment');
+        } else {
+          this.blockDepth--;
+          this.state = S.Block;
+        }
+        return i + 1;
+      default:
+        // S.BlockSlash.
+        this.state = S.Block;
+        if (c !== 0x2a) return i;
+        this.blockDepth++;
+        return i + 1;
+    }
+  }
+
+  /** A standard string: only a quote matters (it may close the literal or double a quote). */
+  private standardLiteral(chunk: Buffer, i: number, base: number): number {
+    const q = chunk.indexOf(0x27, i);
+    const stop = q === -1 ? chunk.length : q;
+    this.countLines(chunk, i, stop);
+    if (q === -1) return stop;
+    this.quoteKind = S.Quote;
+    this.state = S.QuoteEnd;
+    this.quoteClosedAt = base + q + 1;
+    return q + 1;
+  }
+
+  /** An escape string (`E'…'`, or any string while standard_conforming_strings is off). */
+  private escapeLiteral(c: number, i: number, base: number): number {
+    if (c === NL) this.newline();
+    if (this.state === S.EscQuoteBackslash) this.state = S.EscQuote;
+    else if (c === 0x5c) this.state = S.EscQuoteBackslash;
+    else if (c === 0x27) {
+      this.quoteKind = S.EscQuote;
+      this.state = S.QuoteEnd;
+      this.quoteClosedAt = base + i + 1;
+    }
+    return i + 1;
+  }
+
+  // After a closing quote (psqlscan's xqs). psql scans one line at a time without its LF, so only a
+  // CR can be the line break a continuation needs (`'a'\r'b'` is one literal), and an LF right after
+  // the quote carries the state to the next line.
+  private afterClosingQuote(c: number, i: number, base: number): number {
+    if (c === 0x27) {
+      // `''` is a quote inside the literal; at the start of a line it begins a new one.
+      if (this.state === S.QuoteEndLine) {
+        this.literalEnded(base + i);
+        return i;
+      }
+      this.state = this.quoteKind;
+    } else if (c === NL) {
+      this.newline();
+      this.state = S.QuoteEndLine;
+    } else if (c === CR) this.state = S.QuoteEndNewline;
+    else if (isHorizontalSpace(c)) this.state = S.QuoteEndSpace;
+    else if (c === 0x2d) this.state = S.QuoteEndDash;
+    else {
+      this.literalEnded(base + i);
+      return i;
+    }
+    return i + 1;
+  }
+
+  /** Spaces, a CR and `--` comments between the parts of a literal continued across lines. */
+  private literalContinuationGap(c: number, i: number, base: number): number {
+    switch (this.state) {
+      case S.QuoteEndSpace:
+        if (isHorizontalSpace(c)) return i + 1;
+        if (c === CR) this.state = S.QuoteEndNewline;
+        else if (c === 0x2d) this.state = S.QuoteEndDash;
+        else break;
+        return i + 1;
+      case S.QuoteEndNewline:
+        if (c === 0x27) this.state = this.quoteKind;
+        else if (c === 0x2d) this.state = S.QuoteEndDash;
+        else if (!isSpace(c) || c === NL) break;
+        return i + 1;
+      case S.QuoteEndDash:
+        if (c === 0x2d) {
+          this.state = S.QuoteEndComment;
+          return i + 1;
+        }
+        // A lone `-` after a literal: an operator inside the statement, nothing to track.
+        this.literalEnded(base + i - 1);
+        return i;
+      default:
+        // S.QuoteEndComment: it must end in a CR for the literal to go on; at the line's end it does not.
+        if (c === CR) this.state = S.QuoteEndNewline;
+        else if (c === NL) break;
+        return i + 1;
+    }
+    this.literalEnded(base + i);
+    return i;
+  }
+
+  /** A `"…"` identifier: only a quote matters (it may close it or double a quote). */
+  private quotedIdentifier(chunk: Buffer, i: number): number {
+    if (this.state === S.DoubleQuoteEnd) {
+      if (chunk[i] !== 0x22) {
+        this.state = S.Top;
+        return i;
+      }
+      this.state = S.DoubleQuote;
+      return i + 1;
+    }
+    const q = chunk.indexOf(0x22, i);
+    const stop = q === -1 ? chunk.length : q;
+    this.countLines(chunk, i, stop);
+    if (q === -1) return stop;
+    this.state = S.DoubleQuoteEnd;
+    return q + 1;
+  }
+
+  /** After a `$`: a tag and a second `$` open a dollar quote; anything else leaves a lone `$`. */
+  private dollarOpening(c: number, i: number, base: number): number {
+    if (c === 0x24) {
+      this.state = S.Dollar;
+      this.dollarMatch = 0;
+      return i + 1;
+    }
+    if (this.dollarTag.length === 0 ? isIdentStart(c) : isNameChar(c)) {
+      this.dollarTag += String.fromCharCode(c);
+      return i + 1;
+    }
+    // Not a dollar quote (`$1`, `$x` …): the `$` stands alone and the tag read so far is read again.
+    const tag = this.dollarTag;
+    this.state = S.Top;
+    this.dollarTag = '';
+    const bytes = Buffer.from(tag, 'latin1');
+    for (let k = 0; k < bytes.length;) k = this.top(bytes, k, base + i - tag.length);
+    return i;
+  }
+
+  /** Inside a dollar-quoted string: skips to each `$` and matches the closing `$tag$` byte by byte. */
+  private dollarBody(chunk: Buffer, i: number, base: number): number {
+    if (this.dollarMatch === 0) {
+      const d = chunk.indexOf(0x24, i);
+      const stop = d === -1 ? chunk.length : d;
+      this.countLines(chunk, i, stop);
+      if (d === -1) return stop;
+      this.dollarMatch = 1;
+      return d + 1;
+    }
+    const c = chunk[i] as number;
+    const delimiter = `$${this.dollarTag}$`;
+    if (c === delimiter.charCodeAt(this.dollarMatch)) {
+      this.dollarMatch++;
+      if (this.dollarMatch === delimiter.length) this.closeDollar(base + i + 1);
+    } else {
+      // A `$` that breaks the match may itself start the closing delimiter.
+      this.dollarMatch = c === 0x24 ? 1 : 0;
+      if (c === NL) this.newline();
+    }
+    return i + 1;
+  }
+
+  /** After a `:` outside quotes: `::` and `:=` are SQL, `:name` is a psql variable. */
+  private variableReference(c: number, i: number): number {
+    if (this.state === S.ColonName) {
+      if (isNameChar(c)) {
+        if (this.varName.length < WORD_KEEP) this.varName += String.fromCharCode(c);
+        return i + 1;
+      }
+      this.on.variable(this.varName, this.line);
+      this.state = S.Top;
+      return i;
+    }
+    if (c === 0x3a || c === 0x3d) {
+      this.state = S.Top;
+      return i + 1;
+    }
+    if (isNameChar(c)) {
+      this.varName = '';
+      this.state = S.ColonName;
+    } else this.state = S.Top;
+    return i;
+  }
+
+  /** After `U&`: `U&'…'` is never an escape string, whatever standard_conforming_strings says. */
+  private unicodePrefix(c: number, i: number, base: number): number {
+    if (c === 0x27) {
+      this.state = S.Quote;
+      this.quotedAt = base + i;
+      return i + 1;
+    }
+    this.state = c === 0x22 ? S.DoubleQuote : S.Top;
+    return c === 0x22 ? i + 1 : i;
+  }
+
+  /** A backslash command runs to the end of its line. */
+  private metaCommand(c: number, i: number): number {
+    if (c === NL) {
+      this.newline();
+      this.on.meta(this.metaText, this.metaOffset, this.metaLine, this.metaAtBoundary);
+      this.state = S.Top;
+    } else if (this.metaText.length < META_KEEP) this.metaText += String.fromCharCode(c);
+    return i + 1;
   }
 
   /** Ends the script: a meta-command on its last line without a newline still counts. */
@@ -571,7 +640,7 @@ export class PsqlLexer {
     }
   }
 
-  /** One step in the top-level state; returns the next index. */
+  /** One step between tokens or inside a word; returns the next index. */
   private top(chunk: Buffer, i: number, base: number): number {
     const c = chunk[i] as number;
     if (this.inWord) {
@@ -580,20 +649,7 @@ export class PsqlLexer {
         if (this.word.length < WORD_KEEP) this.word += String.fromCharCode(c);
         return i + 1;
       }
-      const word = this.word;
-      this.endWord();
-      if (c === 0x27 && word.length === 1) {
-        const w = word.toUpperCase();
-        if (w === 'E' || w === 'B' || w === 'X') {
-          this.state = w === 'E' ? S.EscQuote : S.Quote;
-          this.quotedAt = base + i;
-          return i + 1;
-        }
-      }
-      if (c === 0x26 && word.length === 1 && word.toUpperCase() === 'U') {
-        this.state = S.UAmp;
-        return i + 1;
-      }
+      if (this.endWordBefore(c, base + i)) return i + 1;
     }
     if (isSpace(c)) {
       if (c === NL) this.newline();
@@ -608,12 +664,7 @@ export class PsqlLexer {
         this.state = S.Slash;
         return i + 1;
       case 0x5c:
-        this.metaText = '';
-        this.metaOffset = at;
-        this.metaLine = this.line;
-        this.metaAtBoundary = !this.inStatement;
-        this.state = S.Meta;
-        this.on.metaStart(at);
+        this.startMeta(at);
         return i;
     }
     this.startStatement(at);
@@ -622,35 +673,67 @@ export class PsqlLexer {
       this.wordIsIdent = isIdentStart(c);
       this.wordIsNumber = isDigit(c);
       this.word = String.fromCharCode(c);
-      return i + 1;
+    } else this.punctuation(c, at);
+    return i + 1;
+  }
+
+  /**
+   * Ends the word being read at byte `c`; true when the word was a string prefix that `c` completes
+   * (`E'`, `B'`, `X'`, `U&`), so the string's state is entered.
+   */
+  private endWordBefore(c: number, at: number): boolean {
+    const word = this.word;
+    this.endWord();
+    if (word.length !== 1 || (c !== 0x27 && c !== 0x26)) return false;
+    const prefix = word.toUpperCase();
+    if (c === 0x27 && (prefix === 'E' || prefix === 'B' || prefix === 'X')) {
+      this.state = prefix === 'E' ? S.EscQuote : S.Quote;
+      this.quotedAt = at;
+      return true;
     }
+    if (c === 0x26 && prefix === 'U') {
+      this.state = S.UAmp;
+      return true;
+    }
+    return false;
+  }
+
+  private startMeta(at: number): void {
+    this.metaText = '';
+    this.metaOffset = at;
+    this.metaLine = this.line;
+    this.metaAtBoundary = !this.inStatement;
+    this.state = S.Meta;
+    this.on.metaStart(at);
+  }
+
+  /** A byte of a statement that is neither a word nor a space. */
+  private punctuation(c: number, at: number): void {
     switch (c) {
       case 0x27:
         this.state = this.standardStrings ? S.Quote : S.EscQuote;
         this.quotedAt = at;
-        return i + 1;
+        break;
       case 0x22:
         this.state = S.DoubleQuote;
-        return i + 1;
+        break;
       case 0x24:
         this.quotedAt = at;
         this.dollarTag = '';
         this.state = S.DollarOpen;
-        return i + 1;
+        break;
       case 0x3a:
         this.state = S.Colon;
-        return i + 1;
+        break;
       case 0x28:
         this.parenDepth++;
-        return i + 1;
+        break;
       case 0x29:
         if (this.parenDepth > 0) this.parenDepth--;
-        return i + 1;
+        break;
       case 0x3b:
         if (this.parenDepth === 0 && this.beginDepth === 0) this.endStatement(at + 1);
-        return i + 1;
-      default:
-        return i + 1;
+        break;
     }
   }
 }

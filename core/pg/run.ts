@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
@@ -102,6 +102,49 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
   const name = path.basename(o.file);
   if (o.signal?.aborted) throw cancelled(name, o.signal);
   const started = Date.now();
+  const child = spawnTool(o);
+  const stderr = keepStderrTail(child);
+  const output: ToolOutput = { bytes: 0, text: '' };
+  const work: Promise<unknown>[] = [];
+  const reading = readStdout(child, o.stdout, output);
+  if (reading) work.push(reading);
+  if (o.stdin && child.stdin) work.push(feedStdin(child, o.stdin, child.stdin));
+  const stopAbortWatch = terminateOnAbort(child, o);
+  const stopProgress = reportProgress(o, started, output);
+  const exit = new Promise<ToolExit>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+
+  try {
+    const result = await waitForTool(name, child, exit, work, o.signal);
+    if (result.code !== 0) {
+      throw new ToolError(name, result.code, result.signal, redact(stderr.tail.trim(), o.secrets));
+    }
+    return {
+      stdout: output.text,
+      stderrTail: redact(stderr.tail, o.secrets),
+      bytesOut: output.bytes,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    stopProgress();
+    stopAbortWatch();
+  }
+}
+
+interface ToolExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** What came out of the tool's stdout so far: its size, and its text when captured. */
+interface ToolOutput {
+  bytes: number;
+  text: string;
+}
+
+function spawnTool(o: RunToolOptions): ChildProcess {
   const child = spawn(o.file, [...o.args], {
     env: toolEnv({ ...stagedLibraryEnv(path.dirname(o.file)), ...o.env }),
     shell: false,
@@ -112,120 +155,129 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
   });
   watchGroup(child.pid);
   child.once('close', () => unwatchGroup(child.pid));
+  return child;
+}
 
-  let stderrTail = '';
+function keepStderrTail(child: ChildProcess): { tail: string } {
+  const stderr = { tail: '' };
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
-    stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+    stderr.tail = (stderr.tail + chunk).slice(-STDERR_TAIL_BYTES);
   });
+  return stderr;
+}
 
-  let bytesOut = 0;
-  let captured = '';
-  const work: Promise<unknown>[] = [];
-  if (child.stdout && o.stdout !== 'ignore') {
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        bytesOut += chunk.length;
-        done(null, chunk);
-      },
+/** Captures stdout as text or pipes it on, counting its bytes; undefined when it is ignored. */
+function readStdout(
+  child: ChildProcess,
+  destination: RunToolOptions['stdout'],
+  output: ToolOutput,
+): Promise<unknown> | undefined {
+  const stdout = child.stdout;
+  if (!stdout || destination === 'ignore') return undefined;
+  if (destination === 'capture' || destination === undefined) {
+    stdout.setEncoding('utf8');
+    return (async () => {
+      for await (const chunk of stdout as AsyncIterable<string>) {
+        output.text += chunk;
+        output.bytes += Buffer.byteLength(chunk);
+      }
+    })();
+  }
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      output.bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  return pipeline(stdout, meter, destination);
+}
+
+/** Pipes `source` into the tool's stdin; settles when the source ended or the tool exited. */
+function feedStdin(child: ChildProcess, source: Readable, sink: Writable): Promise<void> {
+  // EPIPE when the tool stops reading is told by its exit code, not as a second error.
+  sink.on('error', () => {});
+  return new Promise<void>((resolve, reject) => {
+    source.once('error', (e) => {
+      signalTool(child, 'SIGTERM');
+      reject(e);
     });
-    if (o.stdout === 'capture' || o.stdout === undefined) {
-      child.stdout.setEncoding('utf8');
-      work.push(
-        (async () => {
-          for await (const chunk of child.stdout as AsyncIterable<string>) {
-            captured += chunk;
-            bytesOut += Buffer.byteLength(chunk);
-          }
-        })(),
-      );
-    } else {
-      work.push(pipeline(child.stdout, meter, o.stdout));
-    }
-  }
-  if (o.stdin && child.stdin) {
-    const source = o.stdin;
-    const sink = child.stdin;
-    // EPIPE when the tool stops reading is told by its exit code, not as a second error.
-    sink.on('error', () => {});
-    work.push(
-      new Promise<void>((resolve, reject) => {
-        source.once('error', (e) => {
-          signalTool(child, 'SIGTERM');
-          reject(e);
-        });
-        source.once('end', resolve);
-        child.once('close', (code) => {
-          source.unpipe(sink);
-          // A tool that succeeded without reading everything (pg_restore stops at the archive's last
-          // entry) lets the producer finish, so that its own exit code still counts; a failed one
-          // stops it.
-          if (code === 0) source.resume();
-          else source.destroy();
-          resolve();
-        });
-        source.pipe(sink);
-      }),
-    );
-  }
+    source.once('end', resolve);
+    child.once('close', (code) => {
+      source.unpipe(sink);
+      // A tool that succeeded without reading everything (pg_restore stops at the archive's last
+      // entry) lets the producer finish, so that its own exit code still counts; a failed one
+      // stops it.
+      if (code === 0) source.resume();
+      else source.destroy();
+      resolve();
+    });
+    source.pipe(sink);
+  });
+}
 
-  let abortTimer: NodeJS.Timeout | undefined;
+/** Terminates the tool, then kills it after a grace period, when `o.signal` fires; returns the undo. */
+function terminateOnAbort(child: ChildProcess, o: RunToolOptions): () => void {
+  let killTimer: NodeJS.Timeout | undefined;
   const onAbort = (): void => {
     signalTool(child, 'SIGTERM');
     // Output still queued for a consumer that has gone (a failed upload) would keep us waiting.
     child.stdout?.destroy();
     if (typeof o.stdout === 'object') o.stdout.destroy();
-    abortTimer = setTimeout(() => signalTool(child, 'SIGKILL'), KILL_GRACE_MS);
-    abortTimer.unref();
+    killTimer = setTimeout(() => signalTool(child, 'SIGKILL'), KILL_GRACE_MS);
+    killTimer.unref();
   };
   o.signal?.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    if (killTimer) clearTimeout(killTimer);
+    o.signal?.removeEventListener('abort', onAbort);
+  };
+}
 
+/** Calls `o.onProgress` every interval while the tool runs; returns the stop. */
+function reportProgress(o: RunToolOptions, started: number, output: ToolOutput): () => void {
   const ticker =
     o.onProgress &&
     setInterval(() => {
       const elapsedMs = Date.now() - started;
-      const bytes = o.measureBytes ? o.measureBytes() : bytesOut;
+      const bytes = o.measureBytes ? o.measureBytes() : output.bytes;
       o.onProgress?.({ bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? (bytes * 1000) / elapsedMs : 0 });
     }, o.progressIntervalMs ?? 10_000);
   ticker?.unref();
-
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal }));
-  });
-
-  try {
-    let streamError: unknown;
-    const streams = Promise.all(work).catch((e: unknown) => {
-      streamError = e;
-      // The output side broke (disk full, upload failed): stop the tool rather than let it hang.
-      signalTool(child, 'SIGTERM');
-    });
-    const result = await exit.catch((error: unknown) => {
-      throw new PgferryError(`${name} could not be started: ${(error as Error).message}`);
-    });
-    await streams;
-    if (o.signal?.aborted) throw cancelled(name, o.signal);
-    // When the output side broke we stopped the tool ourselves: that, not its exit code, is the story.
-    if (streamError) {
-      throw new KnockOnError(`${name}'s output could not be written: ${(streamError as Error).message}`, {
-        cause: streamError,
-      });
-    }
-    if (result.code !== 0) {
-      throw new ToolError(name, result.code, result.signal, redact(stderrTail.trim(), o.secrets));
-    }
-    return {
-      stdout: captured,
-      stderrTail: redact(stderrTail, o.secrets),
-      bytesOut,
-      durationMs: Date.now() - started,
-    };
-  } finally {
+  return () => {
     if (ticker) clearInterval(ticker);
-    if (abortTimer) clearTimeout(abortTimer);
-    o.signal?.removeEventListener('abort', onAbort);
+  };
+}
+
+/**
+ * Waits for the tool's exit and its streams. A cancellation, or a broken output side, is the
+ * story rather than the exit code it caused; `exit` is what the tool itself said.
+ */
+async function waitForTool(
+  name: string,
+  child: ChildProcess,
+  exit: Promise<ToolExit>,
+  work: readonly Promise<unknown>[],
+  signal: AbortSignal | undefined,
+): Promise<ToolExit> {
+  let streamError: unknown;
+  const streams = Promise.all(work).catch((e: unknown) => {
+    streamError = e;
+    // The output side broke (disk full, upload failed): stop the tool rather than let it hang.
+    signalTool(child, 'SIGTERM');
+  });
+  const result = await exit.catch((error: unknown) => {
+    throw new PgferryError(`${name} could not be started: ${(error as Error).message}`);
+  });
+  await streams;
+  if (signal?.aborted) throw cancelled(name, signal);
+  // When the output side broke we stopped the tool ourselves: that, not its exit code, is the story.
+  if (streamError) {
+    throw new KnockOnError(`${name}'s output could not be written: ${(streamError as Error).message}`, {
+      cause: streamError,
+    });
   }
+  return result;
 }
 
 function cancelled(name: string, signal: AbortSignal): PgferryError {
