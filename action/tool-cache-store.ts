@@ -2,7 +2,7 @@ import * as tc from '@actions/tool-cache';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ClientStore } from '../core/pg/client-store.js';
+import type { ClientStore } from '../core/pg/clients/store.js';
 
 const TOOL = 'pgferry-postgresql';
 

@@ -1,4 +1,4 @@
-import { compareReleaseVersions } from '../core/pg/provision.js';
+import { compareReleaseVersions } from '../core/pg/clients/catalog.js';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -7,8 +7,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PgferryError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
-import { CLIENT_TOOLS, verifyClientTools } from '../core/pg/client-tools.js';
-import { ClientCatalog } from '../core/pg/provision.js';
+import { CLIENT_TOOLS, verifyClientTools } from '../core/pg/clients/tools.js';
+import { ClientCatalog } from '../core/pg/clients/catalog.js';
 import { STAGED_MARKER } from '../core/pg/run.js';
 import { formatVersion, MAX_MAJOR, MIN_MAJOR } from '../core/pg/version.js';
 

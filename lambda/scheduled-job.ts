@@ -6,7 +6,7 @@ import { InputError, PgferryError } from '../core/errors.js';
 import { backupDatabase } from '../core/jobs/backup.js';
 import { seedDatabase } from '../core/jobs/seed.js';
 import { withDatabase } from '../core/pg/connection.js';
-import { ClientCatalog } from '../core/pg/provision.js';
+import { ClientCatalog } from '../core/pg/clients/catalog.js';
 import type { Progress } from '../core/pg/run.js';
 import { latestKey } from '../core/storage/backup-layout.js';
 import { getJson, type LatestPointer, type Verification } from '../core/storage/manifest.js';

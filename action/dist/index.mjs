@@ -48964,13 +48964,13 @@ import os7 from "node:os";
 import { finished as finished2 } from "node:stream/promises";
 import path9 from "node:path";
 
-// core/pg/client-tools.ts
+// core/pg/clients/tools.ts
 import { execFile } from "node:child_process";
 import { existsSync as existsSync3 } from "node:fs";
 import path4 from "node:path";
 import { promisify } from "node:util";
 
-// core/pg/platform.ts
+// core/pg/clients/platform.ts
 var TARGETS = {
   "linux-x64-gnu": "x86_64-unknown-linux-gnu",
   "linux-x64-musl": "x86_64-unknown-linux-musl",
@@ -49315,7 +49315,7 @@ function parseVersionRequest(raw, input2 = "postgres-version") {
   return m4[2] === void 0 ? { kind: "major", major } : { kind: "exact", major, minor: Number(m4[2]) };
 }
 
-// core/pg/client-tools.ts
+// core/pg/clients/tools.ts
 var CLIENT_TOOLS = ["pg_dump", "pg_restore", "psql", "pg_dumpall"];
 function toolPath(tools, tool) {
   return path4.join(tools.binDir, exeName(tool));
@@ -54417,11 +54417,11 @@ function withContext(error3, context) {
   return error3;
 }
 
-// core/pg/provision.ts
+// core/pg/clients/catalog.ts
 import os10 from "node:os";
 import path13 from "node:path";
 
-// core/pg/client-download.ts
+// core/pg/clients/download.ts
 import { createHash as createHash9 } from "node:crypto";
 import { createWriteStream as createWriteStream2 } from "node:fs";
 import { mkdir as mkdir3, rm as rm6, writeFile as writeFile2 } from "node:fs/promises";
@@ -54429,7 +54429,7 @@ import path11 from "node:path";
 import { Transform as Transform6 } from "node:stream";
 import { pipeline as pipeline6 } from "node:stream/promises";
 
-// core/pg/client-unpack.ts
+// core/pg/clients/unpack.ts
 import { createReadStream as createReadStream5 } from "node:fs";
 import { createGunzip as createGunzip3 } from "node:zlib";
 
@@ -57402,7 +57402,7 @@ var To = (s4) => {
   s4.mtimeCache || (s4.mtimeCache = /* @__PURE__ */ new Map()), s4.filter = t ? (e5, i5) => t(e5, i5) && !((s4.mtimeCache?.get(e5) ?? i5.mtime ?? 0) > (i5.mtime ?? 0)) : (e5, i5) => !((s4.mtimeCache?.get(e5) ?? i5.mtime ?? 0) > (i5.mtime ?? 0));
 };
 
-// core/pg/client-unpack.ts
+// core/pg/clients/unpack.ts
 function keepEntry(entryPath) {
   const rel2 = entryPath.split("/").slice(1).join("/");
   if (rel2 === "bin/" || rel2 === "lib/" || rel2 === "bin" || rel2 === "lib") return true;
@@ -57508,7 +57508,7 @@ var BoundedExtraction = class {
   }
 };
 
-// core/pg/http-get.ts
+// core/pg/clients/http-get.ts
 import http from "node:http";
 import https from "node:https";
 import { pipeline as pipeline5, Transform as Transform5 } from "node:stream";
@@ -57688,7 +57688,7 @@ async function readText(res) {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-// core/pg/releases.ts
+// core/pg/clients/releases.ts
 var DEFAULT_RELEASES_BASE = "https://github.com/theseus-rs/postgresql-binaries/releases/download";
 var GITHUB_RELEASES_API = "https://api.github.com/repos/theseus-rs/postgresql-binaries/releases?per_page=100";
 var KNOWN_RELEASES = { 13: 21, 14: 18, 15: 13, 16: 9, 17: 5, 18: 0 };
@@ -57767,7 +57767,7 @@ async function listReleaseVersions(source, log, options = {}) {
   }
 }
 
-// core/pg/client-store.ts
+// core/pg/clients/store.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
 import { existsSync as existsSync4 } from "node:fs";
 import { mkdir as mkdir2, mkdtemp as mkdtemp3, readdir as readdir3, rename as rename2, rm as rm5, stat as stat6 } from "node:fs/promises";
@@ -57823,7 +57823,7 @@ async function sweepStaleWork(dir) {
   }
 }
 
-// core/pg/client-download.ts
+// core/pg/clients/download.ts
 function parseSha256File(text2) {
   return /\b[0-9a-f]{64}\b/i.exec(text2)?.[0]?.toLowerCase();
 }
@@ -57903,7 +57903,7 @@ async function downloadClient(req) {
   }
 }
 
-// core/pg/installed-clients.ts
+// core/pg/clients/installed.ts
 import { realpathSync } from "node:fs";
 import path12 from "node:path";
 function installedCandidates(major) {
@@ -57938,7 +57938,7 @@ function isDebianWrapper(dir) {
   }
 }
 
-// core/pg/provision.ts
+// core/pg/clients/catalog.ts
 function defaultCacheDir(env2 = process.env) {
   if (env2.PGFERRY_CACHE_DIR) return env2.PGFERRY_CACHE_DIR;
   if (process.platform === "win32" && env2.LOCALAPPDATA) return path13.join(env2.LOCALAPPDATA, "pgferry", "pg");

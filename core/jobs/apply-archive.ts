@@ -3,7 +3,7 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ArchiveFacts } from '../pg/archive.js';
 import { pgRestoreArgs, psqlArgs, type ObjectFilters } from '../pg/args.js';
-import { toolPath, type ClientTools } from '../pg/client-tools.js';
+import { toolPath, type ClientTools } from '../pg/clients/tools.js';
 import { connectionEnv, databaseName, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import type { RestorePath } from '../pg/policy.js';
 import { pipelineAbort, type Progress, runTool, settlePipeline } from '../pg/run.js';

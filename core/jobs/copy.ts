@@ -6,7 +6,7 @@ import { InputError } from '../errors.js';
 import type { JobHooks } from './job-hooks.js';
 import type { ArchiveFacts } from '../pg/archive.js';
 import type { ObjectFilters } from '../pg/args.js';
-import type { ClientTools } from '../pg/client-tools.js';
+import type { ClientTools } from '../pg/clients/tools.js';
 import { databaseName, describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { isSameDatabase } from '../pg/same-database.js';
 import {

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { pgDumpArgs, type ObjectFilters } from '../pg/args.js';
-import { toolPath, type ClientTools } from '../pg/client-tools.js';
+import { toolPath, type ClientTools } from '../pg/clients/tools.js';
 import type { CompressionSpec } from '../pg/compression.js';
 import { connectionEnv, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import { runTool, type Progress, type ToolResult } from '../pg/run.js';

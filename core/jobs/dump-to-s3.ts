@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3Settings } from '../storage/s3-settings.js';
 import { readArchiveFactsFromBuffer, type ArchiveFacts } from '../pg/archive.js';
-import type { ClientTools } from '../pg/client-tools.js';
+import type { ClientTools } from '../pg/clients/tools.js';
 import { resolveCompression, type CompressionSpec } from '../pg/compression.js';
 import { describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { chooseDumpClient, type ClientChoice } from '../pg/policy.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { InputError } from '../errors.js';
 import { readArchiveFacts, type ArchiveFacts } from '../pg/archive.js';
 import { pgDumpArgs, type DumpFormat } from '../pg/args.js';
-import { toolPath, type ClientTools } from '../pg/client-tools.js';
+import { toolPath, type ClientTools } from '../pg/clients/tools.js';
 import { resolveCompression, type CompressionSpec } from '../pg/compression.js';
 import { connectionEnv, describeConnection, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import { chooseDumpClient, type ClientChoice } from '../pg/policy.js';

@@ -1,5 +1,5 @@
 import { pgDumpallArgs, psqlArgs } from '../pg/args.js';
-import { toolPath, type ClientTools } from '../pg/client-tools.js';
+import { toolPath, type ClientTools } from '../pg/clients/tools.js';
 import { connectionEnv, secretsOf, withDatabase, type ConnectionSpec } from '../pg/connection.js';
 import { runTool } from '../pg/run.js';
 import { ScriptFilter, psqlKnowsRestrict } from '../pg/script-filter.js';

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { ClientCatalog } from '../pg/provision.js';
+import type { ClientCatalog } from '../pg/clients/catalog.js';
 import type { Progress } from '../pg/run.js';
 
 /** What every job is given to work with: clients, a voice, a way to stop and a progress sink. */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { readTocEntries, type TocEntry } from '../pg/archive-toc.js';
-import { toolPath, type ClientTools } from '../pg/client-tools.js';
+import { toolPath, type ClientTools } from '../pg/clients/tools.js';
 import {
   connectionEnv,
   databaseName,

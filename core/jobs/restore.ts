@@ -3,7 +3,7 @@ import type { JobHooks } from './job-hooks.js';
 import type { Logger } from '../log.js';
 import { readArchiveFacts, type ArchiveFacts } from '../pg/archive.js';
 import { readDataOffsets } from '../pg/archive-toc.js';
-import type { ClientTools } from '../pg/client-tools.js';
+import type { ClientTools } from '../pg/clients/tools.js';
 import { databaseName, describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { chooseRestoreClient, type RestoreChoice, type RestorePath } from '../pg/policy.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';

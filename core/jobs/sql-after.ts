@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { InputError, PgferryError } from '../errors.js';
 import { ScriptFilter } from '../pg/script-filter.js';
 import { psqlArgs } from '../pg/args.js';
-import { toolPath, type ClientTools } from '../pg/client-tools.js';
+import { toolPath, type ClientTools } from '../pg/clients/tools.js';
 import { connectionEnv, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import { runTool } from '../pg/run.js';
 

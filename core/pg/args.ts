@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import { compressionArg } from './compression.js';
 import type { CompressionSpec } from './compression.js';
 import { checkExtraArgs } from './extra-args.js';
-import type { ClientToolName } from './client-tools.js';
+import type { ClientToolName } from './clients/tools.js';
 import { FORMAT_LETTERS } from './formats.js';
 import type { DumpFormat } from './formats.js';
 

@@ -1,6 +1,6 @@
 import { parse } from 'shell-quote';
 import { InputError } from '../errors.js';
-import type { ClientToolName } from './client-tools.js';
+import type { ClientToolName } from './clients/tools.js';
 
 /**
  * Splits `extra-args` into words the way a POSIX shell would (quotes, backslashes), without ever

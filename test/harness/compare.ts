@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { connectionEnv } from '../../core/pg/connection.js';
-import { toolPath, type ClientTools } from '../../core/pg/client-tools.js';
+import { toolPath, type ClientTools } from '../../core/pg/clients/tools.js';
 import { runTool } from '../../core/pg/run.js';
 import { conn, connUrl } from './testbed.js';
 import type { ServerMajor } from './paths.js';

@@ -5,7 +5,7 @@ import { dumpToPath } from '../../core/jobs/dump.js';
 import { RecordingLogger } from '../../core/log.js';
 import type { CompressionSpec } from '../../core/pg/compression.js';
 import { parseConnection } from '../../core/pg/connection.js';
-import { ClientCatalog } from '../../core/pg/provision.js';
+import { ClientCatalog } from '../../core/pg/clients/catalog.js';
 import { CACHE_DIR } from './paths.js';
 import type { ServerMajor } from './paths.js';
 import { connUrl, mirrorUrl } from './testbed.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { toolPath, type ClientTools } from '../../core/pg/client-tools.js';
+import { toolPath, type ClientTools } from '../../core/pg/clients/tools.js';
 import type { ServerMajor } from './paths.js';
 import { connUrl, sql } from './testbed.js';
 

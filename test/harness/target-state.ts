@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { ClientTools } from '../../core/pg/client-tools.js';
+import type { ClientTools } from '../../core/pg/clients/tools.js';
 import { scratchStem } from '../../core/pg/scratch-database.js';
 import { rowHashes, schemaOf } from './compare.js';
 import { databaseProps, scratchesOf } from './database-state.js';

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../../core/network-limits.js';
-import { httpGet, HttpGetError, readText } from '../../core/pg/http-get.js';
+import { httpGet, HttpGetError, readText } from '../../core/pg/clients/http-get.js';
 import { failureOf } from '../harness/failure.js';
 import { startUnacceptingPort } from '../harness/unaccepting-port.js';
 

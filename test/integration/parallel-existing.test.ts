@@ -3,7 +3,7 @@ import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
 import { defaultJobs } from '../../core/jobs/parallelism.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
-import type { ClientTools } from '../../core/pg/client-tools.js';
+import type { ClientTools } from '../../core/pg/clients/tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { rowHashes, schemaOf } from '../harness/compare.js';
 import { catalog, dumpFile, scratchDir } from '../harness/engine.js';

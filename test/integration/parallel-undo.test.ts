@@ -6,7 +6,7 @@ import { dumpToPath } from '../../core/jobs/dump.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import { InputError } from '../../core/errors.js';
 import { RecordingLogger } from '../../core/log.js';
-import type { ClientTools } from '../../core/pg/client-tools.js';
+import type { ClientTools } from '../../core/pg/clients/tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { rowHashes, schemaOf } from '../harness/compare.js';
 import { catalog, dumpFile, scratchDir } from '../harness/engine.js';

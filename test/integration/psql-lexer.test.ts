@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { PsqlLexer } from '../../core/pg/psql-lexer.js';
-import { toolPath, type ClientTools } from '../../core/pg/client-tools.js';
+import { toolPath, type ClientTools } from '../../core/pg/clients/tools.js';
 import { catalog } from '../harness/engine.js';
 import { connUrl } from '../harness/testbed.js';
 

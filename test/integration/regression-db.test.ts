@@ -6,7 +6,7 @@ import { dumpToPath } from '../../core/jobs/dump.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { seedDatabase } from '../../core/jobs/seed.js';
-import { toolPath, type ClientTools } from '../../core/pg/client-tools.js';
+import { toolPath, type ClientTools } from '../../core/pg/clients/tools.js';
 import { connectionEnv, parseConnection } from '../../core/pg/connection.js';
 import { runTool } from '../../core/pg/run.js';
 import { s3Client } from '../../core/storage/s3-client.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
 import { copyDatabase } from '../../core/jobs/copy.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
-import type { ClientTools } from '../../core/pg/client-tools.js';
+import type { ClientTools } from '../../core/pg/clients/tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { scratchName, scratchStem, SwapSession } from '../../core/pg/scratch-database.js';
 import { stateOf } from '../harness/target-state.js';

@@ -8,7 +8,7 @@ import { defaultJobs } from '../../core/jobs/parallelism.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { readDataOffsets, readTocEntries } from '../../core/pg/archive-toc.js';
-import { toolPath, type ClientTools } from '../../core/pg/client-tools.js';
+import { toolPath, type ClientTools } from '../../core/pg/clients/tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { s3Client } from '../../core/storage/s3-client.js';
 import { catalog, scratchDir } from '../harness/engine.js';

@@ -2,7 +2,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { RecordingLogger } from '../../core/log.js';
 import { backupDatabase } from '../../core/jobs/backup.js';
 import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
-import type { ClientTools } from '../../core/pg/client-tools.js';
+import type { ClientTools } from '../../core/pg/clients/tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { latestKey, manifestKey } from '../../core/storage/backup-layout.js';
 import { s3Client } from '../../core/storage/s3-client.js';

@@ -6,7 +6,7 @@ import { copyDatabase } from '../../core/jobs/copy.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { seedDatabase } from '../../core/jobs/seed.js';
-import type { ClientTools } from '../../core/pg/client-tools.js';
+import type { ClientTools } from '../../core/pg/clients/tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { s3Client } from '../../core/storage/s3-client.js';
 import { rowHashes, schemaOf } from '../harness/compare.js';

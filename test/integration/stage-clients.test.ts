@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PgferryError } from '../../core/errors.js';
 import { RecordingLogger } from '../../core/log.js';
-import { CLIENT_TOOLS } from '../../core/pg/client-tools.js';
+import { CLIENT_TOOLS } from '../../core/pg/clients/tools.js';
 import { connectionEnv } from '../../core/pg/connection.js';
 import { STAGED_MARKER } from '../../core/pg/run.js';
 import {

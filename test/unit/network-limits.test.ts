@@ -1,5 +1,5 @@
 import { DEFAULT_NETWORK_LIMITS, LIMITS_ENV, parseNetworkLimits } from '../../core/network-limits.js';
-import { displayUrl } from '../../core/pg/http-get.js';
+import { displayUrl } from '../../core/pg/clients/http-get.js';
 
 describe('network limits override', () => {
   it('keeps the defaults when unset or empty, and overrides only what is named', () => {

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLIENT_TOOLS, probeClientVersion } from '../../core/pg/client-tools.js';
+import { CLIENT_TOOLS, probeClientVersion } from '../../core/pg/clients/tools.js';
 import { runTool, STAGED_MARKER, stagedLibraryEnv } from '../../core/pg/run.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'pgferry-staged-env-'));

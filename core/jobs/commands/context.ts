@@ -1,7 +1,7 @@
 import type { Logger } from '../../log.js';
-import type { ClientTools } from '../../pg/client-tools.js';
-import type { ClientStore } from '../../pg/client-store.js';
-import { ClientCatalog } from '../../pg/provision.js';
+import type { ClientTools } from '../../pg/clients/tools.js';
+import type { ClientStore } from '../../pg/clients/store.js';
+import { ClientCatalog } from '../../pg/clients/catalog.js';
 import type { Progress } from '../../pg/run.js';
 import { formatVersion } from '../../pg/version.js';
 import type { ClientOptions } from '../../options.js';

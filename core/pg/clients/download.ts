@@ -4,15 +4,15 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { PgferryError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { networkLimits, type NetworkLimits } from '../network-limits.js';
-import { unpackClientArchive } from './client-unpack.js';
+import { PgferryError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { networkLimits, type NetworkLimits } from '../../network-limits.js';
+import { unpackClientArchive } from './unpack.js';
 import { displayUrl, httpGet, HttpGetError, readText, type HttpGetResponse } from './http-get.js';
-import { CLIENT_TOOLS, hasClientTools, verifyClientTools, type ClientTools } from './client-tools.js';
+import { CLIENT_TOOLS, hasClientTools, verifyClientTools, type ClientTools } from './tools.js';
 import { assetUrl, type ReleaseSource } from './releases.js';
-import { DirectoryStore, ENTRY_MARKER, type ClientStore } from './client-store.js';
-import { parseVersionString } from './version.js';
+import { DirectoryStore, ENTRY_MARKER, type ClientStore } from './store.js';
+import { parseVersionString } from '../version.js';
 
 export interface DownloadRequest {
   source: ReleaseSource;

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log.js';
 
 /** Marks a complete entry of a DirectoryStore; an entry without it is never used. */
 export const ENTRY_MARKER = '.pgferry-entry.json';

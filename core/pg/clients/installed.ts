@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { hasClientTools, probeClientVersion, type ClientTools } from './client-tools.js';
+import { hasClientTools, probeClientVersion, type ClientTools } from './tools.js';
 
 /** Where packaged clients of one major live: Debian/Ubuntu, RHEL, Homebrew, Windows, the Lambda layer. */
 export function installedCandidates(major: number): string[] {

@@ -2,9 +2,9 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
-import { PgferryError } from '../errors.js';
-import { formatBytes, type NetworkLimits } from '../network-limits.js';
-import { CLIENT_TOOLS } from './client-tools.js';
+import { PgferryError } from '../../errors.js';
+import { formatBytes, type NetworkLimits } from '../../network-limits.js';
+import { CLIENT_TOOLS } from './tools.js';
 
 /** Keeps only the client tools and the shared libraries they load (libpq and friends). */
 function keepEntry(entryPath: string): boolean {

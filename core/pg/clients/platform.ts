@@ -1,4 +1,4 @@
-import { PgferryError } from '../errors.js';
+import { PgferryError } from '../../errors.js';
 
 /** Rust target triples of the theseus-rs/postgresql-binaries release assets pgferry supports. */
 const TARGETS: Readonly<Record<string, string>> = {

@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { PgferryError } from '../errors.js';
+import { PgferryError } from '../../errors.js';
 import { exeName } from './platform.js';
-import { stagedLibraryEnv } from './run.js';
-import { formatVersion, parseVersionString, type PgVersion } from './version.js';
+import { stagedLibraryEnv } from '../run.js';
+import { formatVersion, parseVersionString, type PgVersion } from '../version.js';
 
 export type ClientToolName = 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall';
 export const CLIENT_TOOLS: readonly ClientToolName[] = ['pg_dump', 'pg_restore', 'psql', 'pg_dumpall'];

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { pipeline, Transform, type Readable } from 'node:stream';
-import { PgferryError } from '../errors.js';
-import { formatBytes, formatMs, type NetworkLimits } from '../network-limits.js';
+import { PgferryError } from '../../errors.js';
+import { formatBytes, formatMs, type NetworkLimits } from '../../network-limits.js';
 
 /**
  * GET over node:http/https with connect, idle and total limits and a size limit, all of them also

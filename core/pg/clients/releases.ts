@@ -1,6 +1,6 @@
-import { PgferryError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { networkLimits } from '../network-limits.js';
+import { PgferryError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { networkLimits } from '../../network-limits.js';
 import { displayUrl, httpGet, readText } from './http-get.js';
 
 export const DEFAULT_RELEASES_BASE = 'https://github.com/theseus-rs/postgresql-binaries/releases/download';

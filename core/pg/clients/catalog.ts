@@ -1,14 +1,14 @@
 import os from 'node:os';
 import path from 'node:path';
-import { PgferryError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { probeClientVersion, verifyClientTools, type ClientTools } from './client-tools.js';
-import { downloadClient } from './client-download.js';
-import { DirectoryStore, temporaryStore, type ClientStore } from './client-store.js';
-import { findInstalledClient } from './installed-clients.js';
+import { PgferryError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { probeClientVersion, verifyClientTools, type ClientTools } from './tools.js';
+import { downloadClient } from './download.js';
+import { DirectoryStore, temporaryStore, type ClientStore } from './store.js';
+import { findInstalledClient } from './installed.js';
 import { currentPlatform, rustTarget, type PlatformInfo } from './platform.js';
 import { listReleaseVersions, releaseSource, type ReleaseSource } from './releases.js';
-import { formatVersion, MAX_MAJOR, MIN_MAJOR, parseVersionString, type PgVersion } from './version.js';
+import { formatVersion, MAX_MAJOR, MIN_MAJOR, parseVersionString, type PgVersion } from '../version.js';
 
 export interface ProvisionOptions {
   log: Logger;
