@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { backupDatabase } from '../../core/jobs/backup.js';
 import { parseConnection } from '../../core/pg/connection.js';
@@ -17,7 +17,9 @@ import {
   SOURCE_SQL,
   stateOf,
 } from '../harness/target-state.js';
-import { connUrl, createDatabase, mirrorUrl, sql } from '../harness/testbed.js';
+import { startSecretsManager, type SecretsManagerStandIn } from '../harness/secrets-manager.js';
+import { TASK_BUNDLE } from '../harness/scheduled-job.js';
+import { connUrl, createDatabase, mirrorUrl, server, sql, testbed } from '../harness/testbed.js';
 
 /**
  * pgferry SIGKILLed in the middle of a replace by swap — the built CLI bundle, killed once its scratch
@@ -210,4 +212,92 @@ describe('pgferry SIGKILLed mid-swap', () => {
       expect(await rowHashes(major, target)).toEqual(await rowHashes(major, await slowSource(major)));
     },
   );
+});
+
+/**
+ * The scheduled seed, as the Fargate task runs it (the built task bundle, a process of its own):
+ * SIGKILLed while the new staging loads, staging is exactly as it was, raw rows never carried its
+ * name, and the next seed removes what the killed one left and succeeds, sanitized.
+ */
+describe('the scheduled seed SIGKILLed mid-swap', () => {
+  let secrets: SecretsManagerStandIn;
+  beforeAll(async () => {
+    secrets = await startSecretsManager();
+  });
+  afterAll(async () => {
+    await secrets?.close();
+  });
+
+  const rdsSecret = (major: ServerMajor, dbname: string): string =>
+    JSON.stringify({
+      engine: 'postgres',
+      host: '127.0.0.1',
+      port: server(major).port,
+      username: 'postgres',
+      password: testbed().password,
+      dbname,
+    });
+
+  test('PostgreSQL 18: its tools die with it, staging is as it was, and the next seed clears the scratch', async () => {
+    const major = 18;
+    const tools = await catalog().provide({ major: 18 });
+    await fromOf(major, 's3'); // the source's verified backup under m18/
+    const source = await slowSource(major);
+    const staging = await earlierCopy(major, SOURCE_SQL, 'killed_seed_stg');
+    const before = await stateOf(tools, major, staging);
+    const mask = path.join(scratch.dir, 'mask.sql');
+    writeFileSync(mask, "UPDATE public.items SET note = 'masked';\n");
+    const env = {
+      PATH: process.env.PATH ?? '',
+      ...s3Env(s3),
+      AWS_REGION: 'eu-west-1',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      PGFERRY_JOB: 'seed',
+      PGFERRY_SOURCE_SECRET_ARN: secrets.put(`pgferry/${source}`, { value: rdsSecret(major, source) }),
+      PGFERRY_SOURCE_SSLMODE: 'disable',
+      PGFERRY_DATABASES: source,
+      PGFERRY_BUCKET: BUCKET,
+      PGFERRY_PREFIX: `m${major}`,
+      PGFERRY_S3_ENDPOINT: s3.endpoint,
+      PGFERRY_S3_REGION: s3.region,
+      PGFERRY_CLIENTS_DIR: path.join(scratch.dir, 'no-layer'),
+      PGFERRY_PROVISION: 'true',
+      PGFERRY_MIRROR: mirrorUrl(),
+      PGFERRY_CACHE_DIR: SHARED_CLIENT_CACHE,
+      PGFERRY_SEED_SECRET_ARN: secrets.put(`pgferry/${staging}`, { value: rdsSecret(major, staging) }),
+      PGFERRY_SEED_CONFIRM: staging,
+      PGFERRY_SEED_SSLMODE: 'disable',
+      PGFERRY_SANITIZE_SQL: mask,
+    };
+
+    const killed = startBundle([], env, TASK_BUNDLE);
+    const pid = killed.child.pid ?? 0;
+    await untilLoading(major, staging, killed);
+    const children = descendantsOf(pid);
+    expect([...children.values()].some((name) => /^(pg_restore|psql)$/.test(name))).toBe(true);
+    killed.child.kill('SIGKILL');
+    expect((await killed.done).code).toBeNull();
+    await until('the task’s tools to end', () => [...children.keys()].every((t) => !alive(t)), 20);
+    await until(
+      'the scratch database’s sessions to end',
+      async () => (await sessionsOnScratch(major, staging)) === 0,
+      20,
+    );
+    expect(await stateOf(tools, major, staging)).toEqual(before);
+    const left = await scratchesOf(major, staging);
+    expect(left).toHaveLength(1);
+
+    const run = await startBundle([], env, TASK_BUNDLE).done;
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(left[0]);
+    expect(run.stdout).toContain('left by an earlier swap');
+    expect(await scratchesOf(major, staging)).toEqual([]);
+    const unmasked = await sql<{ n: number }>(
+      major,
+      staging,
+      "SELECT count(*)::int AS n FROM public.items WHERE note IS DISTINCT FROM 'masked'",
+    );
+    expect(unmasked).toEqual([{ n: 0 }]);
+    expect(await sql(major, staging, 'SELECT count(*)::int AS n FROM public.slow')).toEqual([{ n: 100 }]);
+  });
 });
