@@ -12,21 +12,23 @@
  * - `cancelled`: stopped by a signal or a deadline.
  * - `failed`: anything else the engine reports on purpose.
  */
-export type ErrorCode =
-  | 'input'
-  | 'tool'
-  | 'knock-on'
-  | 'connection'
-  | 'integrity'
-  | 'not-found'
-  | 'access'
-  | 'network'
-  | 'http'
-  | 'conflict'
-  | 'refused'
-  | 'busy'
-  | 'cancelled'
-  | 'failed';
+export const ERROR_CODES = [
+  'input',
+  'tool',
+  'knock-on',
+  'connection',
+  'integrity',
+  'not-found',
+  'access',
+  'network',
+  'http',
+  'conflict',
+  'refused',
+  'busy',
+  'cancelled',
+  'failed',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
  * Errors the engine raises on purpose. Front ends print `message` as is and exit non-zero, so every

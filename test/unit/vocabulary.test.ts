@@ -3,7 +3,14 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { formatReport } from '../../core/cli.js';
 import { cliLabel, parseArgv } from '../../core/cli-args.js';
-import { errorCode, InputError, InputErrors, PgferryError, ToolError } from '../../core/errors.js';
+import {
+  ERROR_CODES,
+  errorCode,
+  InputError,
+  InputErrors,
+  PgferryError,
+  ToolError,
+} from '../../core/errors.js';
 import type { JobReport } from '../../core/jobs/report.js';
 import { editDistance, nearestName } from '../../core/near-miss.js';
 import { INPUTS } from '../../core/options.js';
@@ -278,5 +285,11 @@ describe('error codes', () => {
     expect(errorCode(new PgferryError('something', { code: 'integrity' }))).toBe('integrity');
     expect(errorCode(new PgferryError('something'))).toBe('failed');
     expect(errorCode(new Error('not ours'))).toBe('failed');
+  });
+
+  it('the README names every code a failure under --json can carry', () => {
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const paragraph = readme.slice(readme.indexOf('A failure under `--json`'));
+    for (const code of ERROR_CODES) expect(paragraph).toContain(`\`${code}\``);
   });
 });
