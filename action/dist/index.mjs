@@ -53334,6 +53334,62 @@ var SwapSession = class _SwapSession {
   }
 };
 
+// core/jobs/sql-after.ts
+import { createReadStream as createReadStream4 } from "node:fs";
+import { access as access2 } from "node:fs/promises";
+import { Writable as Writable4 } from "node:stream";
+import { pipeline as pipeline4 } from "node:stream/promises";
+async function checkScript(file, input2) {
+  const filter = new ScriptFilter(
+    {
+      targetServer: { major: Number.MAX_SAFE_INTEGER },
+      psqlKnowsRestrict: true,
+      singleTransaction: true,
+      refuseAllTransactionControl: true
+    },
+    file
+  );
+  const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
+  await pipeline4(createReadStream4(file), filter, discard).catch((error3) => {
+    if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
+    throw error3;
+  });
+}
+async function checkSqlAfterFiles(files, input2 = "sql-after") {
+  for (const file of files) {
+    await access2(file).catch(() => {
+      throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
+    });
+    await checkScript(file, input2);
+  }
+}
+var BEFORE_SWAP = "nothing was committed to the target (the new contents were built beside it and dropped)";
+function failureInUsersTerms(error3, files, input2, outcome) {
+  const message = error3.message;
+  for (const file of files) {
+    const at2 = message.indexOf(`psql:${file}:`);
+    const m4 = at2 < 0 ? null : /^(\d+): /.exec(message.slice(at2 + file.length + 6));
+    if (m4) {
+      const detail = message.slice(at2 + file.length + 6 + m4[0].length).trim();
+      return new InputError(input2, `${file}, line ${m4[1]}: ${detail}; ${outcome}`);
+    }
+  }
+  return new InputError(input2, `failed, and ${outcome}: ${message}`);
+}
+async function runSqlAfter(client, target, files, signal, input2 = "sql-after", outcome = "its changes were rolled back") {
+  if (files.length === 0) return;
+  await runTool({
+    file: toolPath(client, "psql"),
+    args: psqlArgs({ files: [...files], onErrorStop: true, singleTransaction: true, quiet: true }),
+    env: connectionEnv(target),
+    secrets: secretsOf(target),
+    stdout: "ignore",
+    signal
+  }).catch((error3) => {
+    throw failureInUsersTerms(error3, files, input2, outcome);
+  });
+}
+
 // core/pg/catalog-snapshot.ts
 var snapshotKey = (o3) => `${o3.catalog}:${o3.oid}`;
 var rel = (oid) => `(SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ${oid})`;
@@ -53668,6 +53724,22 @@ async function refuseSwapThatLoses(target, built, log) {
 }
 
 // core/jobs/replace-by-swap.ts
+async function replaceOrInPlace(o3, build2, inPlace) {
+  const target = databaseName(o3.session.target);
+  return replaceBySwap(o3, async (built) => {
+    const result = await build2(built);
+    return {
+      ...result,
+      target: { ...result.target, database: target },
+      createdDatabase: !o3.targetExisted,
+      swapped: true,
+      durationSeconds: (Date.now() - o3.started) / 1e3
+    };
+  }).catch((error3) => {
+    if (error3 instanceof SwapWouldLose) return inPlace();
+    throw error3;
+  });
+}
 async function prepareSwap(target, targetExists, input2) {
   const session = await SwapSession.open(target);
   try {
@@ -53742,7 +53814,10 @@ async function replaceBySwap(o3, build2) {
       const result = await build2(spec);
       await o3.check?.(spec);
       if (exists2 && o3.keepClean) await refuseSwapThatLoses(session.target, spec, log);
-      await o3.finish?.(spec);
+      if (o3.sqlAfter?.files.length) {
+        log.info(`${o3.sqlAfter.input}: runs on the new database in one transaction, before it is swapped in`);
+        await runSqlAfter(o3.client, spec, o3.sqlAfter.files, o3.signal, o3.sqlAfter.input, BEFORE_SWAP);
+      }
       o3.signal?.throwIfAborted();
       const aside = exists2 ? scratchName(target, "old") : void 0;
       log.info(
@@ -53787,62 +53862,6 @@ async function checkTablesPresent(entries, built) {
     throw new PgferryError(
       `the restored copy lacks ${missing2.length} table(s) the archive defines (${missing2.slice(0, 5).map((e5) => `${quoteIdent(e5.namespace ?? "")}.${quoteIdent(e5.tag)}`).join(", ")}); the target was not replaced`
     );
-}
-
-// core/jobs/sql-after.ts
-import { createReadStream as createReadStream4 } from "node:fs";
-import { access as access2 } from "node:fs/promises";
-import { Writable as Writable4 } from "node:stream";
-import { pipeline as pipeline4 } from "node:stream/promises";
-async function checkScript(file, input2) {
-  const filter = new ScriptFilter(
-    {
-      targetServer: { major: Number.MAX_SAFE_INTEGER },
-      psqlKnowsRestrict: true,
-      singleTransaction: true,
-      refuseAllTransactionControl: true
-    },
-    file
-  );
-  const discard = new Writable4({ write: (_chunk, _enc, done) => done() });
-  await pipeline4(createReadStream4(file), filter, discard).catch((error3) => {
-    if (error3 instanceof PgferryError) throw new InputError(input2, error3.message);
-    throw error3;
-  });
-}
-async function checkSqlAfterFiles(files, input2 = "sql-after") {
-  for (const file of files) {
-    await access2(file).catch(() => {
-      throw new InputError(input2, `${file} cannot be read; expected paths of SQL files`);
-    });
-    await checkScript(file, input2);
-  }
-}
-var BEFORE_SWAP = "nothing was committed to the target (the new contents were built beside it and dropped)";
-function failureInUsersTerms(error3, files, input2, outcome) {
-  const message = error3.message;
-  for (const file of files) {
-    const at2 = message.indexOf(`psql:${file}:`);
-    const m4 = at2 < 0 ? null : /^(\d+): /.exec(message.slice(at2 + file.length + 6));
-    if (m4) {
-      const detail = message.slice(at2 + file.length + 6 + m4[0].length).trim();
-      return new InputError(input2, `${file}, line ${m4[1]}: ${detail}; ${outcome}`);
-    }
-  }
-  return new InputError(input2, `failed, and ${outcome}: ${message}`);
-}
-async function runSqlAfter(client, target, files, signal, input2 = "sql-after", outcome = "its changes were rolled back") {
-  if (files.length === 0) return;
-  await runTool({
-    file: toolPath(client, "psql"),
-    args: psqlArgs({ files: [...files], onErrorStop: true, singleTransaction: true, quiet: true }),
-    env: connectionEnv(target),
-    secrets: secretsOf(target),
-    stdout: "ignore",
-    signal
-  }).catch((error3) => {
-    throw failureInUsersTerms(error3, files, input2, outcome);
-  });
 }
 
 // core/jobs/parallelism.ts
@@ -54125,7 +54144,6 @@ async function restoreBySwap(archive, entries, o3, started2) {
   o3.log.info(
     `clean: building the new ${databaseName(o3.to)} beside the target and swapping it in once it is complete (swap: false restores in place)`
   );
-  const after = o3.sqlInTransaction;
   const request = {
     session,
     client,
@@ -54133,32 +54151,16 @@ async function restoreBySwap(archive, entries, o3, started2) {
     signal: o3.signal,
     check: (built) => checkTablesPresent(entries, built),
     keepClean: o3.swap !== "always",
-    finish: async (built) => {
-      if (!after?.files.length) return;
-      o3.log.info(`${after.input}: runs on the new database in one transaction, before it is swapped in`);
-      await runSqlAfter(client, built, after.files, o3.signal, after.input, BEFORE_SWAP);
-    }
+    sqlAfter: o3.sqlInTransaction,
+    targetExisted: exists2,
+    started: started2
   };
-  return replaceBySwap(request, async (built) => {
+  const build2 = async (built) => {
     const target = await serverFacts(built, "to");
     const into = { ...o3, to: built, clean: false, confirm: void 0, sqlInTransaction: void 0 };
-    const result = await applyRestore(
-      archive,
-      into,
-      { target, choice, client, createdDatabase: true },
-      started2
-    );
-    return {
-      ...result,
-      target: { ...result.target, database: databaseName(o3.to) },
-      createdDatabase: !exists2,
-      swapped: true,
-      durationSeconds: (Date.now() - started2) / 1e3
-    };
-  }).catch((error3) => {
-    if (error3 instanceof SwapWouldLose) return inPlace();
-    throw error3;
-  });
+    return applyRestore(archive, into, { target, choice, client, createdDatabase: true }, started2);
+  };
+  return replaceOrInPlace(request, build2, inPlace);
 }
 async function applyRestore(archive, o3, { target, choice, client, createdDatabase }, started2) {
   const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
@@ -58365,26 +58367,18 @@ async function copyDatabase(o3) {
     log: o3.log,
     signal: o3.signal,
     keepClean: true,
-    finish: async (built) => {
-      if (!o3.sqlAfter?.length) return;
-      o3.log.info("sql-after: runs on the new database in one transaction, before it is swapped in");
-      await runSqlAfter(clients.restore, built, o3.sqlAfter, o3.signal, "sql-after", BEFORE_SWAP);
-    }
+    sqlAfter: { files: o3.sqlAfter ?? [], input: "sql-after" },
+    targetExisted: exists2,
+    started: started2
   };
-  return replaceBySwap(request, async (built) => {
-    const into = { ...o3, to: built, clean: false, sqlAfter: [] };
-    const result = await copyInto(into, { source, choice, ...clients, createdDatabase: true, started: started2 });
-    return {
-      ...result,
-      target: { ...result.target, database: databaseName(o3.to) },
-      createdDatabase: !exists2,
-      swapped: true,
-      durationSeconds: (Date.now() - started2) / 1e3
-    };
-  }).catch((error3) => {
-    if (error3 instanceof SwapWouldLose) return inPlace();
-    throw error3;
-  });
+  return replaceOrInPlace(
+    request,
+    (built) => copyInto(
+      { ...o3, to: built, clean: false, sqlAfter: [] },
+      { source, choice, ...clients, createdDatabase: true, started: started2 }
+    ),
+    inPlace
+  );
 }
 function swapsWholeDatabase(o3) {
   if (!o3.clean || o3.swap === false) return false;

@@ -35,9 +35,8 @@ import { applyGlobals, dumpGlobals } from './globals.js';
 import { restoreJobs } from './parallelism.js';
 import { undoOnFailure, undoPlanOf } from './undo-new-objects.js';
 import { withSqlAfter } from './restore.js';
-import { prepareSwap, removeLeftovers, replaceBySwap } from './replace-by-swap.js';
-import { BEFORE_SWAP, runSqlAfter } from './sql-after.js';
-import { SwapWouldLose, swapKeepsMeaning } from './swap-keeps-meaning.js';
+import { prepareSwap, removeLeftovers, replaceOrInPlace } from './replace-by-swap.js';
+import { swapKeepsMeaning } from './swap-keeps-meaning.js';
 
 export interface CopyOptions extends ApplyOptions, ObjectFilters, JobHooks {
   from: ConnectionSpec;
@@ -120,26 +119,19 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
     log: o.log,
     signal: o.signal,
     keepClean: true,
-    finish: async (built: ConnectionSpec) => {
-      if (!o.sqlAfter?.length) return;
-      o.log.info('sql-after: runs on the new database in one transaction, before it is swapped in');
-      await runSqlAfter(clients.restore, built, o.sqlAfter, o.signal, 'sql-after', BEFORE_SWAP);
-    },
+    sqlAfter: { files: o.sqlAfter ?? [], input: 'sql-after' },
+    targetExisted: exists,
+    started,
   };
-  return replaceBySwap(request, async (built) => {
-    const into = { ...o, to: built, clean: false, sqlAfter: [] };
-    const result = await copyInto(into, { source, choice, ...clients, createdDatabase: true, started });
-    return {
-      ...result,
-      target: { ...result.target, database: databaseName(o.to) },
-      createdDatabase: !exists,
-      swapped: true,
-      durationSeconds: (Date.now() - started) / 1000,
-    };
-  }).catch((error: unknown) => {
-    if (error instanceof SwapWouldLose) return inPlace();
-    throw error;
-  });
+  return replaceOrInPlace(
+    request,
+    (built) =>
+      copyInto(
+        { ...o, to: built, clean: false, sqlAfter: [] },
+        { source, choice, ...clients, createdDatabase: true, started },
+      ),
+    inPlace,
+  );
 }
 
 /**

@@ -15,6 +15,7 @@ import { runTool } from '../pg/run.js';
 import { scratchName, SwapSession } from '../pg/scratch-database.js';
 import { withClient } from '../pg/server.js';
 import { PgferryError } from '../errors.js';
+import { BEFORE_SWAP, runSqlAfter } from './sql-after.js';
 import { refuseSwapThatLoses, SwapWouldLose } from './swap-keeps-meaning.js';
 import { createDatabaseLike, databasePropertiesSql, quoteIdent } from './database-properties.js';
 
@@ -38,7 +39,41 @@ export interface SwapRequest {
    */
   keepClean?: boolean;
   /** The SQL after the restore (sql-after, sanitize), run on the built database once it is checked. */
-  finish?: (built: ConnectionSpec) => Promise<void>;
+  sqlAfter?: { files: readonly string[]; input: string };
+}
+
+/** What a job that replaces by swap reports: its target under the target's name, and how. */
+interface ReplacedResult {
+  target: { database: string };
+  createdDatabase: boolean;
+  swapped?: boolean;
+  durationSeconds: number;
+}
+
+/**
+ * A destructive job by swap: built with `build` into the scratch database and swapped in, reported
+ * under the target's name; where the swap would drop what the target holds beyond the new contents
+ * (SwapWouldLose), it runs `inPlace` instead.
+ */
+export async function replaceOrInPlace<T extends ReplacedResult>(
+  o: SwapRequest & { targetExisted: boolean; started: number },
+  build: (built: ConnectionSpec) => Promise<T>,
+  inPlace: () => Promise<T>,
+): Promise<T> {
+  const target = databaseName(o.session.target);
+  return replaceBySwap(o, async (built) => {
+    const result = await build(built);
+    return {
+      ...result,
+      target: { ...result.target, database: target },
+      createdDatabase: !o.targetExisted,
+      swapped: true,
+      durationSeconds: (Date.now() - o.started) / 1000,
+    };
+  }).catch((error: unknown) => {
+    if (error instanceof SwapWouldLose) return inPlace();
+    throw error;
+  });
 }
 
 /**
@@ -152,7 +187,10 @@ export async function replaceBySwap<T>(
       const result = await build(spec);
       await o.check?.(spec);
       if (exists && o.keepClean) await refuseSwapThatLoses(session.target, spec, log);
-      await o.finish?.(spec);
+      if (o.sqlAfter?.files.length) {
+        log.info(`${o.sqlAfter.input}: runs on the new database in one transaction, before it is swapped in`);
+        await runSqlAfter(o.client, spec, o.sqlAfter.files, o.signal, o.sqlAfter.input, BEFORE_SWAP);
+      }
       o.signal?.throwIfAborted();
       const aside = exists ? scratchName(target, 'old') : undefined;
       log.info(

@@ -20,9 +20,8 @@ import { archiveContents, cleanPrelude, plainContents } from './clean.js';
 import { databasePropertiesSql, propertyOptionsOf } from './database-properties.js';
 import { readTocEntries, type TocEntry } from '../pg/archive-toc.js';
 import { checkDirectoryData } from '../pg/directory-data.js';
-import { checkTablesPresent, prepareSwap, removeLeftovers, replaceBySwap } from './replace-by-swap.js';
-import { BEFORE_SWAP, runSqlAfter } from './sql-after.js';
-import { SwapWouldLose, swapKeepsMeaning } from './swap-keeps-meaning.js';
+import { checkTablesPresent, prepareSwap, removeLeftovers, replaceOrInPlace } from './replace-by-swap.js';
+import { swapKeepsMeaning } from './swap-keeps-meaning.js';
 import { refuseRestoreJobs, restoreJobs } from './parallelism.js';
 import { undoOnFailure, undoPlanOf } from './undo-new-objects.js';
 
@@ -245,7 +244,6 @@ async function restoreBySwap(
   o.log.info(
     `clean: building the new ${databaseName(o.to)} beside the target and swapping it in once it is complete (swap: false restores in place)`,
   );
-  const after = o.sqlInTransaction;
   const request = {
     session,
     client,
@@ -253,32 +251,16 @@ async function restoreBySwap(
     signal: o.signal,
     check: (built: ConnectionSpec) => checkTablesPresent(entries, built),
     keepClean: o.swap !== 'always',
-    finish: async (built: ConnectionSpec) => {
-      if (!after?.files.length) return;
-      o.log.info(`${after.input}: runs on the new database in one transaction, before it is swapped in`);
-      await runSqlAfter(client, built, after.files, o.signal, after.input, BEFORE_SWAP);
-    },
+    sqlAfter: o.sqlInTransaction,
+    targetExisted: exists,
+    started,
   };
-  return replaceBySwap(request, async (built) => {
+  const build = async (built: ConnectionSpec): Promise<RestoreResult> => {
     const target = await serverFacts(built, 'to');
     const into = { ...o, to: built, clean: false, confirm: undefined, sqlInTransaction: undefined };
-    const result = await applyRestore(
-      archive,
-      into,
-      { target, choice, client, createdDatabase: true },
-      started,
-    );
-    return {
-      ...result,
-      target: { ...result.target, database: databaseName(o.to) },
-      createdDatabase: !exists,
-      swapped: true,
-      durationSeconds: (Date.now() - started) / 1000,
-    };
-  }).catch((error: unknown) => {
-    if (error instanceof SwapWouldLose) return inPlace();
-    throw error;
-  });
+    return applyRestore(archive, into, { target, choice, client, createdDatabase: true }, started);
+  };
+  return replaceOrInPlace(request, build, inPlace);
 }
 
 /** The restore proper, into a target prepareRestore (or a swap) settled. */
