@@ -9,7 +9,8 @@ import { countArchiveTables, countDatabaseTables } from '../../core/jobs/report.
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import { tableCounts } from '../../core/jobs/table-counts.js';
 import type { DumpFormat } from '../../core/pg/args.js';
-import { parseConnection } from '../../core/pg/connection.js';
+import type { ClientTools } from '../../core/pg/clients/tools.js';
+import { parseConnection, type ConnectionSpec } from '../../core/pg/connection.js';
 import { scratchStem } from '../../core/pg/scratch-database.js';
 import { catalog, scratchDir } from '../harness/engine.js';
 import { rowHashes, schemaOf } from '../harness/compare.js';
@@ -270,52 +271,11 @@ describe.each([15, 17] as const)('server %i: hostile identifiers', (major) => {
     },
   );
 
-  it.each(['custom', 'directory'] as const)(
-    'a clean restore of the %s archive with 2 jobs over an earlier copy is swapped in, identical to the source',
-    async (format) => {
-      const dump = dumps.get(format);
-      const custom = dumps.get('custom');
-      if (!dump || !custom) throw new Error(`no ${format} dump`);
-      const target = uniqueName('hostile_swap');
-      made.push(target);
-      const to = parseConnection(connUrl(major, target), 'to', {});
-      await restoreFromPath({
-        from: custom.file,
-        to,
-        jobs: 1,
-        postgresVersion: { kind: 'auto' },
-        catalog: catalog(log),
-        log,
-      });
-      await changeRows(major, target);
-      expect(await rowHashes(major, target)).not.toEqual(await rowHashes(major, source));
-
-      const result = await restoreFromPath({
-        from: dump.file,
-        to,
-        jobs: 2,
-        clean: true,
-        confirm: target,
-        postgresVersion: { kind: 'auto' },
-        catalog: catalog(log),
-        log,
-      });
-
-      expect(result.swapped).toBe(true);
-      expect(result.jobs).toBe(2);
-      const tools = dump.result.client;
-      expect(await schemaOf(tools, major, target)).toEqual(await schemaOf(tools, major, source));
-      expect(await rowHashes(major, target)).toEqual(await rowHashes(major, source));
-      expect(await counts(major, target)).toEqual(await counts(major, source));
-      expect(await userSchemas(major, target)).toEqual([...SCHEMAS].sort());
-      expect(await scratchesOf(major, target)).toEqual([]);
-    },
-  );
-
-  it('a clean copy with 2 jobs over an earlier copy is swapped in, identical to the source', async () => {
+  /** A target holding an earlier copy of the source (the custom dump), its rows changed since. */
+  async function earlierCopyOf(prefix: string): Promise<{ target: string; to: ConnectionSpec }> {
     const custom = dumps.get('custom');
     if (!custom) throw new Error('no custom dump');
-    const target = uniqueName('hostile_copy');
+    const target = uniqueName(prefix);
     made.push(target);
     const to = parseConnection(connUrl(major, target), 'to', {});
     await restoreFromPath({
@@ -327,7 +287,44 @@ describe.each([15, 17] as const)('server %i: hostile identifiers', (major) => {
       log,
     });
     await changeRows(major, target);
+    expect(await rowHashes(major, target)).not.toEqual(await rowHashes(major, source));
+    return { target, to };
+  }
 
+  /** The target is the source again: schema, rows, counts, schemas, and no scratch database left. */
+  async function expectSourceIn(target: string, tools: ClientTools): Promise<void> {
+    expect(await schemaOf(tools, major, target)).toEqual(await schemaOf(tools, major, source));
+    expect(await rowHashes(major, target)).toEqual(await rowHashes(major, source));
+    expect(await counts(major, target)).toEqual(await counts(major, source));
+    expect(await userSchemas(major, target)).toEqual([...SCHEMAS].sort());
+    expect(await scratchesOf(major, target)).toEqual([]);
+  }
+
+  it.each(['custom', 'directory'] as const)(
+    'a clean restore of the %s archive with 2 jobs over an earlier copy is swapped in, identical to the source',
+    async (format) => {
+      const dump = dumps.get(format);
+      if (!dump) throw new Error(`no ${format} dump`);
+      const { target, to } = await earlierCopyOf('hostile_swap');
+      const hooks = { postgresVersion: { kind: 'auto' as const }, catalog: catalog(log), log };
+      const result = await restoreFromPath({
+        from: dump.file,
+        to,
+        jobs: 2,
+        clean: true,
+        confirm: target,
+        ...hooks,
+      });
+      expect(result.swapped).toBe(true);
+      expect(result.jobs).toBe(2);
+      await expectSourceIn(target, dump.result.client);
+    },
+  );
+
+  it('a clean copy with 2 jobs over an earlier copy is swapped in, identical to the source', async () => {
+    const custom = dumps.get('custom');
+    if (!custom) throw new Error('no custom dump');
+    const { target, to } = await earlierCopyOf('hostile_copy');
     const result = await copyDatabase({
       from: parseConnection(connUrl(major, source), 'from', {}),
       to,
@@ -338,13 +335,8 @@ describe.each([15, 17] as const)('server %i: hostile identifiers', (major) => {
       catalog: catalog(log),
       log,
     });
-
     expect(result.swapped).toBe(true);
-    const tools = custom.result.client;
-    expect(await schemaOf(tools, major, target)).toEqual(await schemaOf(tools, major, source));
-    expect(await rowHashes(major, target)).toEqual(await rowHashes(major, source));
-    expect(await counts(major, target)).toEqual(await counts(major, source));
-    expect(await scratchesOf(major, target)).toEqual([]);
+    await expectSourceIn(target, custom.result.client);
   });
 
   it('a target database with a hostile name of 63 bytes is replaced by swap, keeping its own properties', async () => {
