@@ -92,7 +92,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   let stoppedBy: NodeJS.Signals | undefined;
   const stop = (signal: NodeJS.Signals): void => {
     stoppedBy ??= signal;
-    controller.abort(new PgferryError(`stopped by ${signal}`));
+    controller.abort(new PgferryError(`stopped by ${signal}`, { code: 'cancelled' }));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

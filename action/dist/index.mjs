@@ -49254,12 +49254,13 @@ async function waitForTool(name, child, exit, work, signal) {
 }
 function cancelled(name, signal) {
   const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? "cancelled");
-  return new KnockOnError(`${name} was cancelled: ${reason}`);
+  return new KnockOnError(`${name} was cancelled: ${reason}`, { cause: signal.reason });
 }
 var KnockOnError = class extends PgferryError {
   name = "KnockOnError";
   constructor(message, options) {
-    super(message, { ...options, code: "knock-on" });
+    const cause = options?.cause;
+    super(message, { ...options, code: cause instanceof PgferryError ? cause.code : "knock-on" });
   }
 };
 function pipelineAbort(parent) {

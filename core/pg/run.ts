@@ -283,17 +283,20 @@ async function waitForTool(
 function cancelled(name: string, signal: AbortSignal): PgferryError {
   const reason =
     signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'cancelled');
-  return new KnockOnError(`${name} was cancelled: ${reason}`);
+  return new KnockOnError(`${name} was cancelled: ${reason}`, { cause: signal.reason });
 }
 
 /**
  * A failure caused by another one: a tool cancelled, or its output cut, because its partner in a
- * pipeline failed. When several tools fail together, the one that is not knock-on is reported.
+ * pipeline failed. When several tools fail together, the one that is not knock-on is reported. Its
+ * code is its cause's, when that is one of pgferry's (a digest that did not match is `integrity`
+ * however many tools it stopped), else `knock-on`.
  */
 export class KnockOnError extends PgferryError {
   override readonly name: string = 'KnockOnError';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, { ...options, code: 'knock-on' });
+    const cause = options?.cause;
+    super(message, { ...options, code: cause instanceof PgferryError ? cause.code : 'knock-on' });
   }
 }
 

@@ -18,6 +18,7 @@ import { OUTPUTS, outputValues } from '../../core/outputs.js';
 import { undeclaredInputs } from '../../action/inputs.js';
 import { parseScheduledJobConfig } from '../../lambda/config.js';
 import { REPO_ROOT } from '../harness/paths.js';
+import { KnockOnError } from '../../core/pg/run.js';
 
 /**
  * The front ends' vocabulary: unknown names are refused (with a near miss named), CLI booleans take
@@ -285,6 +286,10 @@ describe('error codes', () => {
     expect(errorCode(new PgferryError('something', { code: 'integrity' }))).toBe('integrity');
     expect(errorCode(new PgferryError('something'))).toBe('failed');
     expect(errorCode(new Error('not ours'))).toBe('failed');
+    // A tool stopped by another failure carries the code of what stopped it.
+    const digest = new PgferryError('does not match its manifest', { code: 'integrity' });
+    expect(errorCode(new KnockOnError('psql was cancelled', { cause: digest }))).toBe('integrity');
+    expect(errorCode(new KnockOnError('psql was cancelled', { cause: new Error('EPIPE') }))).toBe('knock-on');
   });
 
   it('the README names every code a failure under --json can carry', () => {
