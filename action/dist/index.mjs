@@ -54098,9 +54098,9 @@ async function restoreFromPath(o3) {
     throw error3 instanceof PgferryError ? new InputError("from", error3.message) : error3;
   });
   refuseRestoreJobs(archive.format, o3.jobs);
-  if (archive.format === "directory")
-    await checkDirectoryData(o3.from, await readTocEntries(o3.from, "directory"));
-  const swapEntries = await swapArchiveEntries(archive, o3.from, o3);
+  const toc = archive.format === "directory" ? await readTocEntries(o3.from, "directory") : void 0;
+  if (toc) await checkDirectoryData(o3.from, toc);
+  const swapEntries = await swapArchiveEntries(archive, o3.from, o3, toc);
   if (swapEntries) return restoreBySwap(archive, swapEntries, o3, started2);
   const prepared = await prepareRestore(archive, o3);
   return undoCreatedOnFailure(
@@ -54109,7 +54109,7 @@ async function restoreFromPath(o3) {
     () => applyRestore(archive, o3, prepared, started2)
   );
 }
-async function swapArchiveEntries(archive, file, o3) {
+async function swapArchiveEntries(archive, file, o3, read) {
   if (!o3.clean || o3.swap === false) return void 0;
   const inPlace = (why) => {
     o3.log.info(`clean: ${why}, so it drops and restores only what it carries, in place`);
@@ -54119,7 +54119,7 @@ async function swapArchiveEntries(archive, file, o3) {
   if (o3.dataOnly) return inPlace("a data-only restore replaces rows, not the database");
   if (o3.schemas?.length || o3.excludeSchemas?.length || o3.tables?.length)
     return inPlace("this restore selects schemas or tables");
-  const entries = await readTocEntries(file, archive.format);
+  const entries = read ?? await readTocEntries(file, archive.format);
   if (!entries.some((e5) => e5.desc === "DATABASE"))
     return inPlace("the archive is a partial dump (made with a schema or table selection, or data only)");
   return entries;

@@ -179,9 +179,10 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
       throw error instanceof PgferryError ? new InputError('from', error.message) : error;
     });
   refuseRestoreJobs(archive.format, o.jobs);
-  if (archive.format === 'directory')
-    await checkDirectoryData(o.from, await readTocEntries(o.from, 'directory'));
-  const swapEntries = await swapArchiveEntries(archive, o.from, o);
+  // A directory archive's TOC is read once: for its data-file check and, when clean, for the swap.
+  const toc = archive.format === 'directory' ? await readTocEntries(o.from, 'directory') : undefined;
+  if (toc) await checkDirectoryData(o.from, toc);
+  const swapEntries = await swapArchiveEntries(archive, o.from, o, toc);
   if (swapEntries) return restoreBySwap(archive, swapEntries, o, started);
   const prepared = await prepareRestore(archive, o);
   return undoCreatedOnFailure(prepared.createdDatabase, o.to, () =>
@@ -199,6 +200,8 @@ async function swapArchiveEntries(
   archive: ArchiveFacts,
   file: string,
   o: RestoreOptions,
+  /** The archive's TOC when it was read already. */
+  read?: TocEntry[],
 ): Promise<TocEntry[] | undefined> {
   if (!o.clean || o.swap === false) return undefined;
   const inPlace = (why: string): undefined => {
@@ -209,7 +212,7 @@ async function swapArchiveEntries(
   if (o.dataOnly) return inPlace('a data-only restore replaces rows, not the database');
   if (o.schemas?.length || o.excludeSchemas?.length || o.tables?.length)
     return inPlace('this restore selects schemas or tables');
-  const entries = await readTocEntries(file, archive.format);
+  const entries = read ?? (await readTocEntries(file, archive.format));
   if (!entries.some((e) => e.desc === 'DATABASE'))
     return inPlace('the archive is a partial dump (made with a schema or table selection, or data only)');
   return entries;
