@@ -1,3 +1,4 @@
+import type { JobVariableName } from '../lambda/job-variables.js';
 import type { ResolvedProps } from './resolve-props.js';
 
 /** Where the job's objects are encrypted: the header values the job sends with each upload. */
@@ -12,11 +13,15 @@ export interface JobEnvironmentInputs {
 }
 
 /**
- * The job's environment (the names lambda/environment.ts documents). Only settings and ARNs: the job
- * reads its credentials from Secrets Manager or signs an IAM token at run time.
+ * The job's environment: only names of lambda/job-variables.ts (a name it does not declare does not
+ * compile). Only settings and ARNs: the job reads its credentials from Secrets Manager or signs an IAM
+ * token at run time.
  */
-export function jobEnvironment(p: ResolvedProps, inputs: JobEnvironmentInputs): Record<string, string> {
-  const env: Record<string, string> = {};
+export function jobEnvironment(
+  p: ResolvedProps,
+  inputs: JobEnvironmentInputs,
+): Partial<Record<JobVariableName, string>> {
+  const env: Partial<Record<JobVariableName, string>> = {};
   if (p.source.kind === 'secret') {
     env.PGFERRY_SOURCE_SECRET_ARN = p.source.secret.secretArn;
   } else {

@@ -1,6 +1,8 @@
 import { type Duration, Token } from 'aws-cdk-lib';
 import { STORABLE_DATABASE_NAME_PATTERN } from '../core/storage/database-name.js';
+import { JOB_VARIABLES } from '../lambda/job-variables.js';
 import { fail } from './props-error.js';
+import { checkAsTheJobWill } from './resolve-engine-values.js';
 import type { SslMode } from './props.js';
 
 // The job's own rule for database names (they become key segments and metric dimensions).
@@ -21,9 +23,20 @@ export function wholeDays(prop: string, value: Duration | undefined, fallback: n
   return days;
 }
 
-/** sslmodes that encrypt; `require` unless told otherwise. */
-export function resolveSslMode(prop: string, value: SslMode | undefined): SslMode {
-  const mode = value ?? 'require';
-  if (!SSL_MODES.includes(mode)) fail(prop, `"${mode}" is not allowed; expected ${SSL_MODES.join(', ')}`);
-  return mode;
+/**
+ * An sslmode the job takes (its own parser), and one that encrypts: the construct never lets the job
+ * talk to a database in clear text. `require` unless told otherwise.
+ */
+export function resolveSslMode(
+  variable: 'PGFERRY_SOURCE_SSLMODE' | 'PGFERRY_SEED_SSLMODE',
+  value: SslMode | undefined,
+): SslMode {
+  const mode = checkAsTheJobWill(variable, value) ?? 'require';
+  const encrypting = SSL_MODES.find((m) => m === mode);
+  if (encrypting === undefined)
+    fail(
+      JOB_VARIABLES[variable].prop ?? variable,
+      `"${mode}" is not allowed; expected ${SSL_MODES.join(', ')}`,
+    );
+  return encrypting;
 }

@@ -1,3 +1,4 @@
+import { checkAsTheJobWill } from './resolve-engine-values.js';
 import { Duration, Size } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Compute, FARGATE_DEFAULTS, LAMBDA_DEFAULTS } from './compute.js';
@@ -50,11 +51,9 @@ function resolveLambda(o: NonNullable<Compute['lambdaOptions']>, problems: PropP
   if (storageMiB < 512 || storageMiB > 10240)
     problems.add('compute.ephemeralStorageSize', `${storageMiB} MiB is outside Lambda's 512–10240 MiB`);
   const margin = (o.deadlineMargin ?? Duration.seconds(LAMBDA_DEFAULTS.deadlineMarginSeconds)).toSeconds();
-  if (!Number.isInteger(margin) || margin < 1 || margin >= timeout.toSeconds())
-    problems.add(
-      'compute.deadlineMargin',
-      `${margin} s must be whole seconds ≥ 1 and shorter than the timeout`,
-    );
+  problems.collect(() => checkAsTheJobWill('PGFERRY_DEADLINE_MARGIN_SECONDS', margin));
+  if (margin >= timeout.toSeconds())
+    problems.add('compute.deadlineMargin', `${margin} s must be shorter than the timeout`);
   return { kind: 'lambda', memorySize, timeout, ephemeralStorage, deadlineMarginSeconds: margin };
 }
 

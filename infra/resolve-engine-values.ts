@@ -1,48 +1,51 @@
 import { Token } from 'aws-cdk-lib';
-import { parseJobs } from '../core/jobs/parallelism.js';
-import { parseCompression } from '../core/pg/compression.js';
-import { parseFormat } from '../core/pg/formats.js';
-import { parseVersionRequest } from '../core/pg/version.js';
-import { parseVerification, type Verification } from '../core/values.js';
-import { literal } from './prop-rules.js';
+import {
+  JOB_VARIABLES,
+  type JobVariable,
+  type JobVariableName,
+  type JobVariableValue,
+} from '../lambda/job-variables.js';
 import { fail } from './props-error.js';
 
 /**
- * Props that are values of the engine's vocabulary, checked at synth by the engine's own parsers (the
- * job parses the same text again from its environment): what synth accepts, the job accepts. Each
- * parser names the prop it is given. Tokens are left to the job.
+ * Props that become the job's variables are checked at synth by the job's own parsers
+ * (lambda/job-variables.ts), named as the prop the schema says sets them: what synth accepts, the job
+ * accepts, with the same words. Tokens are left to the job.
  */
+export function checkAsTheJobWill<K extends JobVariableName>(
+  name: K,
+  value: string | number | boolean | undefined,
+): JobVariableValue<K> | undefined {
+  if (value !== undefined && typeof value !== 'boolean' && Token.isUnresolved(value)) return undefined;
+  const variable = JOB_VARIABLES[name] as JobVariable<JobVariableValue<K>>;
+  return variable.parse(value === undefined ? undefined : String(value), variable.prop ?? name);
+}
 
 export function resolveCompress(value: string | undefined): string {
-  const compress = value ?? 'auto';
-  if (literal(compress)) parseCompression(compress, 'compress');
-  return compress;
+  checkAsTheJobWill('PGFERRY_COMPRESS', value);
+  return value ?? 'auto';
 }
 
 export function resolveJobs(value: number | undefined): number | undefined {
   if (value === undefined || Token.isUnresolved(value)) return value;
-  const jobs = parseJobs(String(value), 'jobs');
+  const jobs = checkAsTheJobWill('PGFERRY_JOBS', value);
   return jobs === 'auto' ? undefined : jobs;
 }
 
-export function resolveVerify(value: string | undefined): Verification {
-  return parseVerification(value === undefined ? undefined : String(value), 'verify');
+export function resolveVerify(value: string | undefined): 'list' | 'restore' {
+  return checkAsTheJobWill('PGFERRY_VERIFY', value) ?? 'list';
 }
 
 /** Backups are streamed to S3, which only the custom format allows. */
 export function resolveFormat(value: string | undefined): 'custom' {
-  if (value === undefined) return 'custom';
-  const format = parseFormat(String(value), 'format');
-  if (format !== 'custom') fail('format', `"${String(value)}" cannot be streamed to S3; only custom`);
-  return format;
+  return checkAsTheJobWill('PGFERRY_FORMAT', value) ?? 'custom';
 }
 
 /** The client version the job asks for; a pinned major must be staged. */
 export function resolvePostgresVersion(value: string | undefined, majors: number[]): string {
   const version = value ?? 'auto';
-  if (!literal(version)) return version;
-  const request = parseVersionRequest(version, 'postgresVersion');
-  if (request.kind !== 'auto' && !majors.includes(request.major)) {
+  const request = checkAsTheJobWill('PGFERRY_POSTGRES_VERSION', value);
+  if (request !== undefined && request.kind !== 'auto' && !majors.includes(request.major)) {
     fail(
       'postgresVersion',
       `${version} needs major ${request.major}, which is not among postgresMajors (${majors.join(', ')})`,

@@ -11,6 +11,7 @@ import type { PgferryBackupProps, SslMode } from './props.js';
 import { resolveCompute, type ResolvedCompute } from './resolve-compute.js';
 import { resolveSeed, type ResolvedSeed } from './resolve-seed.js';
 import {
+  checkAsTheJobWill,
   resolveCompress,
   resolveFormat,
   resolveJobs,
@@ -61,7 +62,6 @@ export const DEFAULT_STALE_AFTER_HOURS = 26;
 export const MAX_STALE_AFTER_HOURS = 168;
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-const NAMESPACE = /^[A-Za-z0-9._/#:-]{1,255}$/;
 
 function resolveStaleAfter(value: Duration | undefined): number {
   if (value === undefined) return DEFAULT_STALE_AFTER_HOURS;
@@ -86,18 +86,13 @@ function checkSingleProps(props: PgferryBackupProps, problems: PropProblems): vo
     if (alarmEmail !== undefined && literal(alarmEmail) && !EMAIL.test(alarmEmail))
       fail('alarmEmail', `"${alarmEmail}" is not an email address`);
   });
-  problems.collect(() => {
-    if (
-      metricsNamespace !== undefined &&
-      (!NAMESPACE.test(metricsNamespace) || metricsNamespace.startsWith('AWS/'))
-    )
-      fail('metricsNamespace', `"${metricsNamespace}" is not a custom CloudWatch namespace`);
-  });
+  if (metricsNamespace !== undefined)
+    problems.collect(() => checkAsTheJobWill('PGFERRY_METRICS_NAMESPACE', metricsNamespace));
 }
 
 /** sslMode, and the CA bundle that certificate verification needs. */
 function resolveTls(props: PgferryBackupProps): SslMode {
-  const sslMode = resolveSslMode('database.sslMode', props.database.sslMode);
+  const sslMode = resolveSslMode('PGFERRY_SOURCE_SSLMODE', props.database.sslMode);
   const verifying = [sslMode, props.seed?.sslMode].some((m) => m === 'verify-ca' || m === 'verify-full');
   if (verifying && !props.database.sslRootCert)
     fail(

@@ -1,8 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
-import { parseBoolean } from '../core/values.js';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { DATABASE_NAME, literal, resolveSslMode } from './prop-rules.js';
+import { literal, resolveSslMode } from './prop-rules.js';
+import { checkAsTheJobWill } from './resolve-engine-values.js';
 import { PropProblems } from './props-error.js';
 import type { PgferryBackupProps, SslMode } from './props.js';
 
@@ -28,11 +28,11 @@ export function resolveSeed(props: PgferryBackupProps, databases: string[]): Res
   if (!seed.schedule) problems.add('seed.schedule', 'is required');
   if (!seed.targetSecret) problems.add('seed.targetSecret', 'is required: the staging server secret');
   const fromDatabase = seed.fromDatabase ?? databases[0]!;
+  problems.collect(() => checkAsTheJobWill('PGFERRY_SEED_FROM_DATABASE', fromDatabase));
   if (!databases.includes(fromDatabase))
     problems.add('seed.fromDatabase', `"${fromDatabase}" is not among databases (${databases.join(', ')})`);
   const target = seed.targetDatabase;
-  if (target !== undefined && literal(target) && !DATABASE_NAME.test(target))
-    problems.add('seed.targetDatabase', `"${target}" is not a valid database name`);
+  problems.collect(() => checkAsTheJobWill('PGFERRY_SEED_DATABASE', target));
   if (!seed.confirm)
     problems.add('seed.confirm', "is required: the staging database's name (seeding replaces its contents)");
   else if (target !== undefined && literal(seed.confirm) && seed.confirm !== target)
@@ -40,11 +40,8 @@ export function resolveSeed(props: PgferryBackupProps, databases: string[]): Res
   const sql = seed.sanitizeSql;
   if (sql !== undefined && !(existsSync(sql) && statSync(sql).isFile()))
     problems.add('seed.sanitizeSql', `${sql} is not a file`);
-  const sslMode = problems.collect(() => resolveSslMode('seed.sslMode', seed.sslMode));
-  // The job parses the same text from PGFERRY_SWAP: one rule for both.
-  const swap = problems.collect(() =>
-    parseBoolean(seed.swap === undefined ? undefined : String(seed.swap), 'seed.swap', true),
-  );
+  const sslMode = problems.collect(() => resolveSslMode('PGFERRY_SEED_SSLMODE', seed.sslMode));
+  const swap = problems.collect(() => checkAsTheJobWill('PGFERRY_SWAP', seed.swap));
   problems.throwIfAny();
   return {
     schedule: seed.schedule,
@@ -54,6 +51,6 @@ export function resolveSeed(props: PgferryBackupProps, databases: string[]): Res
     confirm: seed.confirm,
     sanitizeSql: sql,
     sslMode: sslMode as SslMode,
-    swap: swap as boolean,
+    swap: swap ?? true,
   };
 }

@@ -1,7 +1,7 @@
-import { Token } from 'aws-cdk-lib';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { DATABASE_NAME, literal } from './prop-rules.js';
 import { fail, PropProblems } from './props-error.js';
+import { checkAsTheJobWill } from './resolve-engine-values.js';
 import type { PgferryBackupProps } from './props.js';
 
 /** How the construct lets the job log in to the source: a secret it may read, or RDS IAM auth. */
@@ -23,12 +23,7 @@ export function resolveSource(props: PgferryBackupProps): SourceAccess {
   if (!secret && !iamAuth)
     fail('database', 'give secret (a Secrets Manager secret) or iamAuth (RDS IAM authentication)');
   const problems = new PropProblems();
-  if (
-    port !== undefined &&
-    !Token.isUnresolved(port) &&
-    (!Number.isInteger(port) || port < 1 || port > 65535)
-  )
-    problems.add('database.port', `${port} is not a port; expected 1–65535`);
+  problems.collect(() => checkAsTheJobWill('PGFERRY_SOURCE_PORT', port));
   if (secret) {
     problems.throwIfAny();
     return { kind: 'secret', secret };

@@ -1,10 +1,11 @@
 import { literal, wholeDays } from './prop-rules.js';
 import { fail, PropProblems } from './props-error.js';
+import { checkAsTheJobWill } from './resolve-engine-values.js';
 import type { ObjectLockMode, PgferryBackupProps } from './props.js';
 
 export const DEFAULT_PREFIX = 'backups';
 export const DEFAULT_RETENTION_DAYS = { daily: 7, weekly: 35, monthly: 400, noncurrent: 30 } as const;
-// Prefix segments: no wildcards (IAM), no empty, `.` or `..` segments.
+// Prefix segments: no wildcards (IAM), no empty segments, no leading or trailing `/`.
 const PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 
 export interface ResolvedStorage {
@@ -13,9 +14,11 @@ export interface ResolvedStorage {
   objectLock?: { days: number; mode: ObjectLockMode };
 }
 
+/** The job's rule for a prefix, and the construct's stricter one: the prefix also goes into IAM resources. */
 function resolvePrefix(value: string | undefined): string {
   const prefix = value ?? DEFAULT_PREFIX;
-  if (!literal(prefix) || !PREFIX.test(prefix) || prefix.split('/').some((s) => s === '.' || s === '..')) {
+  checkAsTheJobWill('PGFERRY_PREFIX', prefix);
+  if (!literal(prefix) || !PREFIX.test(prefix)) {
     fail(
       'prefix',
       `"${prefix}" is not a key prefix; expected segments of letters, digits, _ . - separated by / (no leading or trailing /, no . or ..)`,

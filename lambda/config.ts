@@ -1,23 +1,14 @@
 import { refuseUnknownVariables } from '../core/env-variables.js';
 import type { S3Settings } from '../core/storage/s3-settings.js';
-import { splitList } from '../core/options.js';
-import { parseJobs } from '../core/jobs/parallelism.js';
-import { parseCompression, type CompressionSpec } from '../core/pg/compression.js';
-import { parseFormat } from '../core/pg/formats.js';
-import { parseVersionRequest, type VersionRequest } from '../core/pg/version.js';
-import { isS3Uri } from '../core/storage/location.js';
-import {
-  parseMirror,
-  parseS3Endpoint,
-  parseServerSideEncryption,
-  parseVerification,
-  type Verification,
-} from '../core/values.js';
-import { ENV_VARIABLES } from './environment.js';
+import type { CompressionSpec } from '../core/pg/compression.js';
+import type { VersionRequest } from '../core/pg/version.js';
+import type { Verification } from '../core/values.js';
 import type { EventOverrides } from './event.js';
-import { VariableReader, verifying } from './variable-reader.js';
+import { checkDatabaseNames, verifying, type ScheduledJobName, type Sslmode } from './job-values.js';
+import { JOB_VARIABLE_NAMES } from './job-variables.js';
+import { VariableReader } from './variable-reader.js';
 
-export type ScheduledJobName = 'backup' | 'seed';
+export type { ScheduledJobName } from './job-values.js';
 
 /** Where the source's credentials come from: never the event or a plain variable. */
 export type SourceAuth =
@@ -28,7 +19,7 @@ export interface SeedConfig {
   database?: string;
   fromDatabase?: string;
   confirm: string;
-  sslmode: string;
+  sslmode: Sslmode;
   sanitizeSql: string[];
   /** Build the new staging beside the old and swap it in, or (false) replace it in place. */
   swap: boolean;
@@ -37,7 +28,7 @@ export interface SeedConfig {
 export interface ScheduledJobConfig {
   job: ScheduledJobName;
   source: SourceAuth;
-  sourceSslmode: string;
+  sourceSslmode: Sslmode;
   /** CA bundle for verify-ca / verify-full (both servers). */
   sslRootCert?: string;
   /** Empty: the source secret's `dbname`. */
@@ -48,6 +39,8 @@ export interface ScheduledJobConfig {
   compress: CompressionSpec | 'auto';
   jobs: number | 'auto';
   verify: Verification;
+  /** Backups are always streamed in the custom format; the variable is only checked. */
+  format: 'custom';
   s3: S3Settings;
   clientsDir: string;
   provision: boolean;
@@ -57,11 +50,9 @@ export interface ScheduledJobConfig {
   metricsNamespace: string;
 }
 
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
 /**
- * The job's configuration from `PGFERRY_*` variables (lambda/environment.ts), with a direct
- * invocation's overrides on top. Every problem is reported at once, each named as written: the
+ * The job's configuration from `PGFERRY_*` variables (declared in lambda/job-variables.ts), with a
+ * direct invocation's overrides on top. Every problem is reported at once, each named as written: the
  * variable, or `event.<field>` for an override.
  */
 export function parseScheduledJobConfig(
@@ -69,35 +60,32 @@ export function parseScheduledJobConfig(
   overrides: EventOverrides = {},
 ): ScheduledJobConfig {
   const r = new VariableReader(env, overrides);
-  refuseUnknownVariables(
-    env,
-    ENV_VARIABLES.map((v) => v.name),
-    r.problems,
-    "the README's table of the job's environment",
-  );
-  const jobText = r.raw('PGFERRY_JOB') ?? 'backup';
-  const job = jobText === 'backup' || jobText === 'seed' ? jobText : undefined;
-  if (!job) r.add(r.label('PGFERRY_JOB'), `"${jobText}" is not a job; expected backup or seed`);
+  refuseUnknownVariables(env, JOB_VARIABLE_NAMES, r.problems, "the README's table of the job's environment");
+  const job = r.value('PGFERRY_JOB', 'backup');
   const login = readSourceLogin(r);
-  const sslRootCert = r.raw('PGFERRY_SSL_ROOT_CERT');
+  const sslRootCert = r.value('PGFERRY_SSL_ROOT_CERT', undefined);
   if (verifying(login.sourceSslmode) && !sslRootCert)
     r.add(
       'PGFERRY_SSL_ROOT_CERT',
       `is required with PGFERRY_SOURCE_SSLMODE=${login.sourceSslmode}; expected the CA bundle's path`,
     );
-  const databases = readDatabases(r, overrides, login.source.kind === 'iam');
   const config: ScheduledJobConfig = {
-    job: job ?? 'backup',
+    job,
     ...login,
     sslRootCert,
-    databases,
+    databases: readDatabases(r, overrides, login.source.kind === 'iam'),
     ...readStorage(r),
-    ...readDumpValues(r),
-    clientsDir: r.raw('PGFERRY_CLIENTS_DIR') ?? '/opt/pgferry/pg',
-    provision: r.bool('PGFERRY_PROVISION'),
-    mirror: r.parsed('PGFERRY_MIRROR', parseMirror, undefined),
+    format: r.value('PGFERRY_FORMAT', 'custom'),
+    verify: r.value('PGFERRY_VERIFY', 'list'),
+    postgresVersion: r.value('PGFERRY_POSTGRES_VERSION', { kind: 'auto' }),
+    compress: r.value('PGFERRY_COMPRESS', 'auto'),
+    jobs: r.value('PGFERRY_JOBS', 'auto'),
+    clientsDir: r.value('PGFERRY_CLIENTS_DIR', '/opt/pgferry/pg'),
+    provision: r.value('PGFERRY_PROVISION', false),
+    mirror: r.value('PGFERRY_MIRROR', undefined),
     seed: job === 'seed' ? readSeed(r, sslRootCert) : undefined,
-    ...readRunLimits(r),
+    deadlineMarginSeconds: r.value('PGFERRY_DEADLINE_MARGIN_SECONDS', 60),
+    metricsNamespace: r.value('PGFERRY_METRICS_NAMESPACE', 'pgferry'),
   };
   r.problems.throwIfAny();
   return config;
@@ -106,19 +94,15 @@ export function parseScheduledJobConfig(
 /** How the job logs in to the source: a secret, or IAM authentication (then TLS is required). */
 function readSourceLogin(r: VariableReader): Pick<ScheduledJobConfig, 'source' | 'sourceSslmode'> {
   let source: SourceAuth = { kind: 'secret', secretArn: '' };
-  const iam = r.bool('PGFERRY_SOURCE_IAM_AUTH');
+  const iam = r.value('PGFERRY_SOURCE_IAM_AUTH', false);
   if (iam) {
     if (r.raw('PGFERRY_SOURCE_SECRET_ARN'))
       r.add('PGFERRY_SOURCE_SECRET_ARN', 'cannot be combined with PGFERRY_SOURCE_IAM_AUTH=true; choose one');
-    const portText = r.raw('PGFERRY_SOURCE_PORT') ?? '5432';
-    const port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
-    if (port < 1 || port > 65535)
-      r.add('PGFERRY_SOURCE_PORT', `"${portText}" is not a port; expected 1–65535`);
     source = {
       kind: 'iam',
-      host: r.required('PGFERRY_SOURCE_HOST', 'the RDS endpoint for IAM authentication'),
-      port,
-      user: r.required('PGFERRY_SOURCE_USER', 'the database user granted rds_iam'),
+      host: r.required('PGFERRY_SOURCE_HOST', 'the RDS endpoint for IAM authentication') ?? '',
+      port: r.value('PGFERRY_SOURCE_PORT', 0),
+      user: r.required('PGFERRY_SOURCE_USER', 'the database user granted rds_iam') ?? '',
     };
   } else if (r.raw('PGFERRY_SOURCE_SECRET_ARN') === undefined) {
     r.add(
@@ -126,9 +110,9 @@ function readSourceLogin(r: VariableReader): Pick<ScheduledJobConfig, 'source' |
       'is required (or PGFERRY_SOURCE_IAM_AUTH=true); expected a Secrets Manager secret ARN',
     );
   } else {
-    source = { kind: 'secret', secretArn: r.secretArn('PGFERRY_SOURCE_SECRET_ARN') };
+    source = { kind: 'secret', secretArn: r.value('PGFERRY_SOURCE_SECRET_ARN', undefined) ?? '' };
   }
-  const sourceSslmode = r.sslmode('PGFERRY_SOURCE_SSLMODE');
+  const sourceSslmode = r.value('PGFERRY_SOURCE_SSLMODE', 'require');
   if (iam && ['disable', 'allow', 'prefer'].includes(sourceSslmode))
     r.add(
       'PGFERRY_SOURCE_SSLMODE',
@@ -142,10 +126,11 @@ function readSourceLogin(r: VariableReader): Pick<ScheduledJobConfig, 'source' |
  * newlines would turn one hostile name ("a\nb") into two ordinary ones.
  */
 function readDatabases(r: VariableReader, overrides: EventOverrides, iam: boolean): string[] {
-  const databases = (overrides.databases ?? splitList(r.raw('PGFERRY_DATABASES')))
-    .map((d) => r.database('PGFERRY_DATABASES', d))
-    .filter((d): d is string => d !== undefined);
-  if (iam && databases.length === 0)
+  const databases =
+    overrides.databases === undefined
+      ? r.value('PGFERRY_DATABASES', [])
+      : (r.problems.collect(() => checkDatabaseNames(overrides.databases ?? [], 'event.databases')) ?? []);
+  if (iam && databases.length === 0 && r.raw('PGFERRY_DATABASES') === undefined)
     r.add(
       'PGFERRY_DATABASES',
       'is required with IAM authentication (there is no secret to name the database)',
@@ -155,22 +140,15 @@ function readDatabases(r: VariableReader, overrides: EventOverrides, iam: boolea
 
 /** Where backups go: the bucket, the key prefix and the S3 settings. */
 function readStorage(r: VariableReader): Pick<ScheduledJobConfig, 'bucket' | 'prefix' | 's3'> {
-  const bucket = r.required('PGFERRY_BUCKET', 'the backup bucket name');
-  if (bucket && !BUCKET.test(bucket))
-    r.add(
-      'PGFERRY_BUCKET',
-      `"${bucket}" is not a bucket name; expected 3–63 lowercase letters, digits, dots and hyphens`,
-    );
-  const prefix = (r.raw('PGFERRY_PREFIX') ?? 'backups').replace(/^\/+|\/+$/g, '');
-  if (prefix.split('/').some((part) => part === '..' || part === '.'))
-    r.add('PGFERRY_PREFIX', `"${prefix}" must not contain . or .. segments`);
-  const sse = r.parsed('PGFERRY_S3_SSE', parseServerSideEncryption, undefined);
-  const kmsKeyId = r.raw('PGFERRY_S3_KMS_KEY_ID');
+  const bucket = r.required('PGFERRY_BUCKET', 'the backup bucket name') ?? '';
+  const prefix = r.value('PGFERRY_PREFIX', 'backups');
+  const sse = r.value('PGFERRY_S3_SSE', undefined);
+  const kmsKeyId = r.value('PGFERRY_S3_KMS_KEY_ID', undefined);
   if (kmsKeyId && sse !== 'aws:kms') r.add('PGFERRY_S3_KMS_KEY_ID', 'needs PGFERRY_S3_SSE=aws:kms');
-  const endpoint = r.parsed('PGFERRY_S3_ENDPOINT', parseS3Endpoint, undefined);
+  const endpoint = r.value('PGFERRY_S3_ENDPOINT', undefined);
   const s3: S3Settings = {
     endpoint,
-    region: r.raw('PGFERRY_S3_REGION'),
+    region: r.value('PGFERRY_S3_REGION', undefined),
     forcePathStyle: endpoint !== undefined,
     ...(sse === undefined ? {} : { sse }),
     kmsKeyId,
@@ -178,44 +156,17 @@ function readStorage(r: VariableReader): Pick<ScheduledJobConfig, 'bucket' | 'pr
   return { bucket, prefix, s3 };
 }
 
-/** How backups are dumped and checked, with the engine's own parsers. */
-function readDumpValues(
-  r: VariableReader,
-): Pick<ScheduledJobConfig, 'postgresVersion' | 'compress' | 'jobs' | 'verify'> {
-  const format = r.parsed('PGFERRY_FORMAT', parseFormat, undefined);
-  if (format && format !== 'custom')
-    r.add('PGFERRY_FORMAT', `"${format}" cannot be streamed to S3; backups are written in the custom format`);
-  const verify = r.parsed('PGFERRY_VERIFY', parseVerification, 'list' as Verification);
-  return {
-    postgresVersion: r.parsed('PGFERRY_POSTGRES_VERSION', parseVersionRequest, {
-      kind: 'auto',
-    } as VersionRequest),
-    compress: r.parsed('PGFERRY_COMPRESS', parseCompression, 'auto' as CompressionSpec | 'auto'),
-    jobs: r.parsed('PGFERRY_JOBS', parseJobs, 'auto' as number | 'auto'),
-    verify,
-  };
-}
-
 /** seed: the staging server, the guard, the sanitize SQL and how staging is replaced. */
 function readSeed(r: VariableReader, sslRootCert: string | undefined): SeedConfig {
-  const sanitizeSql = splitList(r.raw('PGFERRY_SANITIZE_SQL'));
-  for (const file of sanitizeSql) {
-    if (isS3Uri(file) && !/^s3:\/\/[^/]+\/.+[^/]$/.test(file))
-      r.add('PGFERRY_SANITIZE_SQL', `"${file}" is not an object; expected s3://bucket/key.sql or a path`);
-  }
-  const seedDb = r.raw('PGFERRY_SEED_DATABASE');
-  const fromDb = r.raw('PGFERRY_SEED_FROM_DATABASE');
   const seed: SeedConfig = {
-    secretArn: r.secretArn('PGFERRY_SEED_SECRET_ARN'),
-    database: seedDb === undefined ? undefined : r.database('PGFERRY_SEED_DATABASE', seedDb),
-    fromDatabase: fromDb === undefined ? undefined : r.database('PGFERRY_SEED_FROM_DATABASE', fromDb),
-    confirm: r.required(
-      'PGFERRY_SEED_CONFIRM',
-      "the staging database's name (seeding replaces its contents)",
-    ),
-    sslmode: r.sslmode('PGFERRY_SEED_SSLMODE'),
-    sanitizeSql,
-    swap: r.bool('PGFERRY_SWAP', true),
+    secretArn: r.required('PGFERRY_SEED_SECRET_ARN', 'a Secrets Manager secret ARN') ?? '',
+    database: r.value('PGFERRY_SEED_DATABASE', undefined),
+    fromDatabase: r.value('PGFERRY_SEED_FROM_DATABASE', undefined),
+    confirm:
+      r.required('PGFERRY_SEED_CONFIRM', "the staging database's name (seeding replaces its contents)") ?? '',
+    sslmode: r.value('PGFERRY_SEED_SSLMODE', 'require'),
+    sanitizeSql: r.value('PGFERRY_SANITIZE_SQL', []),
+    swap: r.value('PGFERRY_SWAP', true),
   };
   if (verifying(seed.sslmode) && !sslRootCert)
     r.add(
@@ -223,21 +174,4 @@ function readSeed(r: VariableReader, sslRootCert: string | undefined): SeedConfi
       `is required with PGFERRY_SEED_SSLMODE=${seed.sslmode}; expected the CA bundle's path`,
     );
   return seed;
-}
-
-/** The Lambda deadline margin and the metrics namespace. */
-function readRunLimits(
-  r: VariableReader,
-): Pick<ScheduledJobConfig, 'deadlineMarginSeconds' | 'metricsNamespace'> {
-  const marginText = r.raw('PGFERRY_DEADLINE_MARGIN_SECONDS') ?? '60';
-  const margin = /^\d{1,4}$/.test(marginText) ? Number(marginText) : 0;
-  if (margin < 1)
-    r.add(
-      'PGFERRY_DEADLINE_MARGIN_SECONDS',
-      `"${marginText}" is not a number of seconds; expected a whole number ≥ 1`,
-    );
-  const namespace = r.raw('PGFERRY_METRICS_NAMESPACE') ?? 'pgferry';
-  if (!/^[A-Za-z0-9._/#:-]{1,255}$/.test(namespace) || namespace.startsWith('AWS/'))
-    r.add('PGFERRY_METRICS_NAMESPACE', `"${namespace}" is not a custom CloudWatch namespace`);
-  return { deadlineMarginSeconds: margin, metricsNamespace: namespace };
 }

@@ -1,10 +1,11 @@
 import { InputProblems } from '../core/errors.js';
-import { databaseNameProblem } from '../core/storage/database-name.js';
-import { parseBoolean } from '../core/values.js';
 import type { EventOverrides } from './event.js';
-
-const SSLMODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+import {
+  JOB_VARIABLES,
+  type JobVariable,
+  type JobVariableName,
+  type JobVariableValue,
+} from './job-variables.js';
 
 /** The variables a direct invocation's event may override, and the field that does. */
 const EVENT_FIELDS = {
@@ -14,15 +15,16 @@ const EVENT_FIELDS = {
   PGFERRY_COMPRESS: 'event.compress',
   PGFERRY_POSTGRES_VERSION: 'event.postgresVersion',
   PGFERRY_JOBS: 'event.jobs',
-} as const;
+} as const satisfies Partial<Record<JobVariableName, string>>;
 
 /**
- * The job's `PGFERRY_*` variables with the event's overrides on top, read one at a time, each problem
- * collected and named as written: the variable, or `event.<field>` where the event set it.
+ * The job's `PGFERRY_*` variables with the event's overrides on top, each read through its parser in
+ * lambda/job-variables.ts, each problem collected and named as written: the variable, or
+ * `event.<field>` where the event set it.
  */
 export class VariableReader {
   readonly problems = new InputProblems();
-  private readonly fromEvent: Record<string, string | undefined>;
+  private readonly fromEvent: Partial<Record<JobVariableName, string>>;
 
   constructor(
     private readonly env: NodeJS.ProcessEnv,
@@ -38,12 +40,12 @@ export class VariableReader {
     };
   }
 
-  label(name: string): string {
-    const field = (EVENT_FIELDS as Record<string, string>)[name];
+  label(name: JobVariableName): string {
+    const field = (EVENT_FIELDS as Partial<Record<JobVariableName, string>>)[name];
     return this.fromEvent[name] !== undefined && field !== undefined ? field : name;
   }
 
-  raw(name: string): string | undefined {
+  raw(name: JobVariableName): string | undefined {
     const value = this.fromEvent[name] ?? this.env[name];
     return value === undefined || value.trim() === '' ? undefined : value.trim();
   }
@@ -52,45 +54,18 @@ export class VariableReader {
     this.problems.add(name, problem);
   }
 
-  /** `parse` applied to the variable, named by its label; `fallback` when it failed. */
-  parsed<T>(name: string, parse: (raw: string | undefined, input: string) => T, fallback: T): T {
-    return this.problems.collect(() => parse(this.raw(name), this.label(name))) ?? fallback;
+  /** The variable's value by its parser, or `fallback` when the parser refused it (the problem is kept). */
+  value<K extends JobVariableName>(name: K, fallback: JobVariableValue<K>): JobVariableValue<K> {
+    const variable = JOB_VARIABLES[name] as JobVariable<JobVariableValue<K>>;
+    return this.problems.collect(() => variable.parse(this.raw(name), this.label(name))) ?? fallback;
   }
 
-  bool(name: string, fallback = false): boolean {
-    return this.parsed(name, (raw, input) => parseBoolean(raw, input, fallback), fallback);
-  }
-
-  required(name: string, what: string): string {
-    const v = this.raw(name);
-    if (v === undefined) this.problems.add(name, `is required; expected ${what}`);
-    return v ?? '';
-  }
-
-  secretArn(name: string): string {
-    const v = this.required(name, 'a Secrets Manager secret ARN');
-    if (v && !SECRET_ARN.test(v))
-      this.problems.add(
-        name,
-        'is not a Secrets Manager secret ARN; expected arn:aws:secretsmanager:<region>:<account>:secret:<name>',
-      );
-    return v;
-  }
-
-  sslmode(name: string): string {
-    const v = this.raw(name) ?? 'require';
-    if (!SSLMODES.includes(v))
-      this.problems.add(name, `"${v}" is not an sslmode; expected one of ${SSLMODES.join(', ')}`);
-    return v;
-  }
-
-  /** Database names become key segments and metric dimensions: the one rule of core/. */
-  database(name: string, value: string): string | undefined {
-    const problem = databaseNameProblem(value);
-    if (problem === undefined) return value;
-    this.problems.add(this.label(name), problem);
-    return undefined;
+  /** A value that must be set: its parser's value, or a problem saying what is expected. */
+  required<K extends JobVariableName>(name: K, what: string): NonNullable<JobVariableValue<K>> | undefined {
+    if (this.raw(name) === undefined) {
+      this.problems.add(this.label(name), `is required; expected ${what}`);
+      return undefined;
+    }
+    return this.value(name, undefined as JobVariableValue<K>) ?? undefined;
   }
 }
-
-export const verifying = (mode: string): boolean => mode === 'verify-ca' || mode === 'verify-full';

@@ -7,7 +7,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ENV_VARIABLES } from '../../lambda/environment.js';
+import { ENV_VARIABLES } from '../../lambda/job-variables.js';
 import { Compute } from '../../infra/compute.js';
 import { nagAcknowledgments, nagFindings } from '../../infra/nag.js';
 import type { PgferryBackup } from '../../infra/pgferry-backup.js';
@@ -300,7 +300,7 @@ describe.each(['lambda', 'fargate'] as const)('PgferryBackup on %s', (kind) => {
       expect(container.Secrets).toBeUndefined();
     }
     expect(env).toEqual(expected);
-    // Exactly the names the job reads (lambda/environment.ts).
+    // Exactly the names the job reads (lambda/job-variables.ts).
     const known = new Set(ENV_VARIABLES.map((v) => v.name));
     for (const name of Object.keys(env)) expect(known).toContain(name);
   });

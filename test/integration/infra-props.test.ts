@@ -60,7 +60,7 @@ const INVALID: Case[] = [
   [
     'a port out of range',
     (t) => ({ database: { secret: t.sourceSecret, port: 70000 } }),
-    /^database\.port: 70000/,
+    /^database\.port: "70000" is not a port; expected 1–65535/,
   ],
   [
     'certificate verification without a CA bundle',

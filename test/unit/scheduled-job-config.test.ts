@@ -3,7 +3,12 @@ import path from 'node:path';
 import { InputErrors } from '../../core/errors.js';
 import { parseScheduledJobConfig } from '../../lambda/config.js';
 import { sourceLogin } from '../../lambda/credentials.js';
-import { ENV_VARIABLES } from '../../lambda/environment.js';
+import {
+  ENV_VARIABLES,
+  JOB_VARIABLE_NAMES,
+  JOB_VARIABLES,
+  type JobVariable,
+} from '../../lambda/job-variables.js';
 import { parseEvent } from '../../lambda/event.js';
 import { Metrics } from '../../lambda/metrics.js';
 import { JsonLog } from '../../lambda/json-log.js';
@@ -147,6 +152,22 @@ describe('scheduled job configuration', () => {
     read.add('PGFERRY_CACHE_DIR'); // read by the job runner when provisioning
     expect(new Set(ENV_VARIABLES.map((v) => v.name))).toEqual(read);
     expect([...inTable].sort()).toEqual(ENV_VARIABLES.map((v) => v.name).sort());
+  });
+  it("the README's table is the schema: each variable's default, the prop that sets it and its meaning", () => {
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf("### The job's environment"));
+    const rows = [...section.matchAll(/^\| `(PGFERRY_[A-Z0-9_]+)` +\| (.+?) +\| (.+?) +\| (.+?) +\|$/gm)].map(
+      (m) => [m[1], m[2], m[3], m[4]],
+    );
+    const shown = (text: string | undefined, quote: boolean): string =>
+      text === undefined ? '—' : quote ? `\`${text}\`` : text;
+    expect(rows).toEqual(
+      JOB_VARIABLE_NAMES.map((name) => {
+        const v = JOB_VARIABLES[name] as JobVariable<unknown>;
+        const plainDefault = v.default !== undefined && !/[` ]/.test(v.default);
+        return [name, shown(v.default, plainDefault), shown(v.prop, true), v.meaning];
+      }),
+    );
   });
 });
 
