@@ -1,9 +1,9 @@
 import * as core from '@actions/core';
 import { didYouMean } from '../core/near-miss.js';
-import { INPUTS, parseJobOptions, type JobOptions } from '../core/options.js';
+import { ACTION_ONLY_INPUTS, INPUTS, parseJobOptions, type JobOptions } from '../core/options.js';
 import { passwordsIn } from './secrets.js';
 
-export const INPUT_NAMES = INPUTS.map((i) => i.name);
+export const INPUT_NAMES = [...INPUTS, ...ACTION_ONLY_INPUTS].map((i) => i.name);
 
 /** The runner's view of an input, without @actions/core's trimming rules getting in the way. */
 function input(name: string): string | undefined {
@@ -32,6 +32,17 @@ export function undeclaredInputs(env: NodeJS.ProcessEnv): string[] {
       const hint = didYouMean(name, INPUT_NAMES, 'see action.yml for the inputs');
       return `Unexpected input '${name}': pgferry has no such input and ignores it; ${hint}`;
     });
+}
+
+/**
+ * The releases-API token, masked before anything else is read or logged. An empty value (the
+ * default off github.com) means none: the lookup then goes unauthenticated.
+ */
+export function readToken(): string | undefined {
+  const token = core.getInput('token');
+  if (!token) return undefined;
+  core.setSecret(token);
+  return token;
 }
 
 /** Masks every password before anything can be logged, then parses all inputs at once. */

@@ -3,7 +3,7 @@ import { runJob } from '../core/jobs/run-job.js';
 import type { JobReport } from '../core/jobs/report.js';
 import type { Logger } from '../core/log.js';
 import { outputValues } from '../core/outputs.js';
-import { readInputs } from './inputs.js';
+import { readInputs, readToken } from './inputs.js';
 import { writeSummary } from './summary.js';
 import { ToolCacheStore } from './tool-cache-store.js';
 
@@ -20,12 +20,13 @@ function setOutputs(report: JobReport): void {
 /** The Action: inputs → one engine call → outputs, PATH and the job summary. */
 export async function run(): Promise<void> {
   try {
+    const token = readToken();
     const options = readInputs();
     const report = await core.group(`pgferry ${options.command}`, () =>
       runJob(options, {
         log: actionsLogger,
         store: options.cache ? new ToolCacheStore() : undefined,
-        token: process.env.GITHUB_TOKEN,
+        token,
         onProgress: (p) =>
           core.info(
             `… ${(p.bytes / 1048576).toFixed(1)} MiB, ${(p.bytesPerSecond / 1048576).toFixed(1)} MiB/s, ${(p.elapsedMs / 1000).toFixed(0)} s elapsed`,

@@ -179,6 +179,21 @@ export const INPUTS: readonly InputSpec[] = [
   { name: 's3-kms-key-id', for: 'all', description: 'KMS key for aws:kms' },
 ];
 
+/**
+ * Inputs only the Action has: their defaults are workflow expressions the runner evaluates, which
+ * neither the CLI nor the scheduled job has, so they get no flag, no PGFERRY_ variable and no line
+ * in the CLI's help. `token` defaults, as actions/setup-node's does, to the workflow's token on
+ * github.com and to none on GitHub Enterprise Server (whose token api.github.com would refuse).
+ */
+export const ACTION_ONLY_INPUTS: readonly { name: string; description: string; default: string }[] = [
+  {
+    name: 'token',
+    default: "${{ github.server_url == 'https://github.com' && github.token || '' }}",
+    description:
+      'GitHub token for the releases API lookup of client versions (rate limits); sent to api.github.com only, never to a mirror',
+  },
+];
+
 /*
  * Options as a union by command, built from small parts: each job receives what it uses and nothing
  * else, and the type says which fields a command has (no optional "source?" to check again later).

@@ -19,17 +19,19 @@ await build({
   outExtension: { '.js': '.mjs' },
   logLevel: 'error',
 });
-const { INPUTS } = await import(path.join(outdir, 'options.mjs'));
+const { INPUTS, ACTION_ONLY_INPUTS } = await import(path.join(outdir, 'options.mjs'));
 const { OUTPUTS } = await import(path.join(outdir, 'outputs.mjs'));
 
+// The Marketplace lists the action under its name (unique there) and shows the description, which
+// must stay under 125 characters (test/unit/action-metadata.test.ts keeps both in check).
 const action = {
-  name: 'pgferry — PostgreSQL dump, restore and copy',
+  name: 'pgferry — PostgreSQL dump, restore, copy and backup',
   description:
-    'Dump, restore and copy PostgreSQL databases with client tools matched to the server automatically: no version mismatch, restores that stop at the first error.',
+    'Install PostgreSQL client tools matched to your server, then dump, restore, copy or back up a database (files or S3).',
   author: 'pgferry',
   branding: { icon: 'database', color: 'blue' },
   inputs: Object.fromEntries(
-    INPUTS.map((i) => [
+    [...INPUTS, ...ACTION_ONLY_INPUTS].map((i) => [
       i.name,
       {
         description: i.description,

@@ -76,8 +76,17 @@ describe('README workflow examples, run as written against the test servers', ()
 
   afterAll(async () => s3?.close());
   const steps = readmeSteps();
+  it('pins the Action by its major tag, or by a full commit SHA with the version beside it', () => {
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const refs = [...readme.matchAll(/uses: pgferry\/pgferry@(.*)$/gm)].map((m) => m[1]);
+    expect(refs.length).toBe(steps.length);
+    for (const ref of refs) expect(ref).toMatch(/^(v1|[0-9a-f]{40} # v1\.\d+\.\d+)$/);
+    expect(refs).toContainEqual(expect.stringMatching(/^[0-9a-f]{40} /));
+  });
+
   it('finds the examples', () => {
     expect(steps.map((s) => s.title)).toEqual([
+      'The GitHub Action',
       'The GitHub Action',
       'Back up before a migration',
       'Seed staging from production, anonymised',

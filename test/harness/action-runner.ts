@@ -7,6 +7,22 @@ import { REPO_ROOT } from './paths.js';
 
 export const ACTION_BUNDLE = path.join(REPO_ROOT, 'action', 'dist', 'index.mjs');
 
+/** The token every run of a real workflow has (`github.token`), as the harness's runner hands it out. */
+export const WORKFLOW_TOKEN = 'ghs_harnessWorkflowToken0123456789';
+
+/**
+ * A default that is a workflow expression, evaluated as the runner would for this run: on
+ * github.com (GITHUB_SERVER_URL unset or https://github.com) `github.token` is WORKFLOW_TOKEN.
+ */
+function evaluateDefault(value: string, env: Record<string, string>): string {
+  if (!value.startsWith('${{')) return value;
+  const onGithubCom = (env.GITHUB_SERVER_URL ?? 'https://github.com') === 'https://github.com';
+  if (value === "${{ github.server_url == 'https://github.com' && github.token || '' }}") {
+    return onGithubCom ? WORKFLOW_TOKEN : '';
+  }
+  throw new Error(`the harness cannot evaluate the default ${value}`);
+}
+
 interface ActionYml {
   inputs: Record<string, { default?: string }>;
 }
@@ -84,7 +100,8 @@ export async function runAction(
     ...extraEnv,
   };
   for (const [name, spec] of Object.entries(yml.inputs)) {
-    const value = inputs[name] ?? spec.default;
+    const value =
+      inputs[name] ?? (spec.default === undefined ? undefined : evaluateDefault(spec.default, env));
     if (value !== undefined) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
   }
   for (const name of Object.keys(inputs)) {

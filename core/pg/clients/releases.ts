@@ -4,7 +4,7 @@ import { networkLimits } from '../../network-limits.js';
 import { displayUrl, httpGet, readText } from './http-get.js';
 
 export const DEFAULT_RELEASES_BASE = 'https://github.com/theseus-rs/postgresql-binaries/releases/download';
-const GITHUB_RELEASES_API =
+export const GITHUB_RELEASES_API =
   'https://api.github.com/repos/theseus-rs/postgresql-binaries/releases?per_page=100';
 
 /**
@@ -24,11 +24,16 @@ export interface ReleaseSource {
   base: string;
   /** True for a user-given mirror, which lists its versions in `<base>/versions.json`. */
   isMirror: boolean;
+  /**
+   * Not a mirror: the GitHub API list of releases, the one request that carries the token (a
+   * mirror never sees it, nor does an asset download).
+   */
+  releasesApi?: string;
 }
 
 export function releaseSource(mirror: string | undefined): ReleaseSource {
   const base = (mirror ?? '').trim().replace(/\/+$/, '');
-  if (!base) return { base: DEFAULT_RELEASES_BASE, isMirror: false };
+  if (!base) return { base: DEFAULT_RELEASES_BASE, isMirror: false, releasesApi: GITHUB_RELEASES_API };
   if (!/^https?:\/\//.test(base)) {
     throw new PgferryError(
       `mirror: "${base}" is not an http(s) URL; expected a base URL such as https://mirror.example/pg`,
@@ -88,7 +93,7 @@ export async function listReleaseVersions(
     const headers: Record<string, string> = { accept: 'application/vnd.github+json' };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     headers['user-agent'] = 'pgferry';
-    const body = await get(GITHUB_RELEASES_API, 'GitHub releases list', headers);
+    const body = await get(source.releasesApi ?? GITHUB_RELEASES_API, 'GitHub releases list', headers);
     if (!Array.isArray(body)) throw new Error('the answer is not a list of releases');
     const releases = body as { tag_name?: string; draft?: boolean; prerelease?: boolean }[];
     const found = releases
