@@ -90,9 +90,11 @@ const COLUMN = 26;
 /** `  --flag   description`, the description wrapped under itself; a long flag on a line of its own. */
 function row(flag: string, description: string, width: number, column = COLUMN): string {
   const head = `  ${flag}`;
-  const lines = wrapLine(description, Math.max(20, width - column), 0);
+  // A narrow terminal: every description on its own lines below its flag.
+  if (width - column < 30) column = 6;
+  const lines = wrapLine(description, width - column, 0);
   const indent = ' '.repeat(column);
-  const first = head.length < column ? [head.padEnd(column) + lines.shift()] : [head];
+  const first = head.length < column ? [head.padEnd(column) + (lines.shift() ?? '')] : [head];
   return [...first, ...lines.map((l) => indent + l)].join('\n');
 }
 
@@ -120,7 +122,7 @@ export function overviewHelp(width: number): string {
   return [
     paragraph(`pgferry ${VERSION}: PostgreSQL dumps and restores with the right client tools.`, width),
     '',
-    `usage: pgferry <command> [--flag value …] [--json]`,
+    paragraph('usage: pgferry <command> [--flag value …] [--json]', width),
     '',
     'Commands:',
     ...commands,
