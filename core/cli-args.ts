@@ -14,6 +14,7 @@ export interface ParsedArgs {
   flags: Set<string>;
   json: boolean;
   help: boolean;
+  version: boolean;
 }
 
 const FLAG_INPUTS = INPUTS.filter((i) => i.name !== 'command');
@@ -24,6 +25,7 @@ const NEGATABLE = [...BOOLEANS].filter((name) => !name.startsWith('no-'));
 const SPELLINGS = [
   '--json',
   '--help',
+  '--version',
   ...[...KNOWN].map((n) => `--${n}`),
   ...NEGATABLE.map((n) => `--no-${n}`),
 ];
@@ -41,13 +43,24 @@ function unknownFlagHint(name: string): string {
   return didYouMean(`--${name}`, SPELLINGS, 'see --help');
 }
 
-export function parseArgv(argv: readonly string[], usage: string): ParsedArgs {
-  const parsed: ParsedArgs = { values: new Map(), flags: new Set(), json: false, help: false };
+/**
+ * Every flag of `argv` by its input's name; `hint` ends an unknown-argument message (where the
+ * flags are listed). Every refusal is a usage error: code `input`.
+ */
+export function parseArgv(argv: readonly string[], hint: string): ParsedArgs {
+  const parsed: ParsedArgs = {
+    values: new Map(),
+    flags: new Set(),
+    json: false,
+    help: false,
+    version: false,
+  };
+  const usageError = (message: string): PgferryError => new PgferryError(message, { code: 'input' });
   const unknown: string[] = [];
   const set = (name: string, value: string): void => {
     const previous = parsed.values.get(name);
     if (previous !== undefined && BOOLEANS.has(name))
-      throw new PgferryError(`--${name}: given more than once; give a boolean once`);
+      throw usageError(`--${name}: given more than once; give a boolean once`);
     // Lists may be given by repeating the flag.
     parsed.values.set(name, previous === undefined ? value : `${previous}\n${value}`);
     parsed.flags.add(name);
@@ -56,6 +69,7 @@ export function parseArgv(argv: readonly string[], usage: string): ParsedArgs {
     const arg = argv[i] ?? '';
     if (arg === '--json') parsed.json = true;
     else if (arg === '--help' || arg === '-h') parsed.help = true;
+    else if (arg === '--version' || arg === '-V') parsed.version = true;
     else if (arg.startsWith('--')) {
       const eq = arg.indexOf('=');
       const name = arg.slice(2, eq === -1 ? undefined : eq);
@@ -63,7 +77,7 @@ export function parseArgv(argv: readonly string[], usage: string): ParsedArgs {
       const positive = negated(name);
       if (positive !== undefined) {
         if (inline !== undefined)
-          throw new PgferryError(`--${name} takes no value; write --${positive}=${inline} instead`);
+          throw usageError(`--${name} takes no value; write --${positive}=${inline} instead`);
         set(positive, 'false');
       } else if (!KNOWN.has(name)) {
         unknown.push(`--${name} (${unknownFlagHint(name)})`);
@@ -75,16 +89,14 @@ export function parseArgv(argv: readonly string[], usage: string): ParsedArgs {
         set(name, next === 'true' || next === 'false' ? (argv[++i] ?? 'true') : 'true');
       } else {
         const value = argv[++i];
-        if (value === undefined) throw new PgferryError(`--${name} needs a value`);
+        if (value === undefined) throw usageError(`--${name} needs a value`);
         set(name, value);
       }
     } else if (!parsed.values.has('command')) parsed.values.set('command', arg);
     else unknown.push(arg);
   }
   if (unknown.length)
-    throw new PgferryError(
-      `unknown argument${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}\n${usage}`,
-    );
+    throw usageError(`unknown argument${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}\n${hint}`);
   return parsed;
 }
 

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import {
   errorCode,
+  InputError,
   InputErrors,
   InputProblems,
   PgferryError,
@@ -8,38 +9,30 @@ import {
   type ErrorCode,
 } from './errors.js';
 import { cliLabel, envName, parseArgv, type ParsedArgs } from './cli-args.js';
-import { ENGINE_VARIABLES, refuseUnknownVariables } from './env-variables.js';
-import { stderrLogger } from './log.js';
-import { COMMANDS, INPUTS, parseJobOptions, type JobOptions } from './options.js';
+import { CLI_VARIABLES, commandHelp, overviewHelp } from './cli-help.js';
+import { commandLinePasswordWarning } from './cli-password.js';
+import { VERSION } from './cli-version.js';
+import { refuseUnknownVariables } from './env-variables.js';
+import { stderrLogger, type Logger } from './log.js';
+import {
+  COMMANDS,
+  commandProblem,
+  INPUTS,
+  parseJobOptions,
+  type Command,
+  type JobOptions,
+} from './options.js';
+import { messageWidth, terminalWidth, wrapText } from './text-wrap.js';
 import { outputValues } from './outputs.js';
 import { runJob } from './jobs/run-job.js';
 import type { JobReport } from './jobs/report.js';
 
 export { envName, parseArgv } from './cli-args.js';
 
-/** Variables the CLI reads besides the inputs' own `PGFERRY_<NAME>`. */
-const CLI_VARIABLES = ['PGFERRY_BIN_DIR', 'PGFERRY_CACHE_DIR'];
-
 /**
- * `pgferry <command> --from … --to …`: the contract's inputs as flags, with `PGFERRY_<NAME>`
- * environment variables as fallbacks (the Fargate task and the scheduled job use those).
+ * The report as the CLI prints it: the Action's outputs by the same names, then the CLI's extras,
+ * every name kebab-case as the outputs are, the same in text and in `--json`.
  */
-export const USAGE = `usage: pgferry <${COMMANDS.join('|')}> [--name value …] [--json]
-
-Inputs (flags, or PGFERRY_<NAME> environment variables):
-${INPUTS.filter((i) => i.name !== 'command')
-  .map((i) => `  --${i.name.padEnd(20)} ${i.description}${i.default ? ` (default ${i.default})` : ''}`)
-  .join('\n')}
-
-  --json                 print the report as JSON (the fields the Action outputs, by the same names)
-  --help                 this text
-
-Booleans take true or false (--clean=true, --clean true); a bare --clean means true and
---no-clean false (--no-owner and --no-privileges are names of their own: --no-owner=false).
-Other variables: ${[...CLI_VARIABLES, ...ENGINE_VARIABLES].join(', ')}. Any other PGFERRY_*
-variable, and any unknown flag, is an error.`;
-
-/** The report as the CLI prints it: the Action's outputs by the same names, then the CLI's extras. */
 export function formatReport(report: JobReport, json: boolean): string {
   const outputs = outputValues(report);
   if (json) {
@@ -57,11 +50,18 @@ export function formatReport(report: JobReport, json: boolean): string {
     ['command', report.command],
     ...outputs,
     ['client-source', report.clientSource],
-    ['why', report.reason],
+    ['reason', report.reason],
   ];
   if (report.filtered.length) rows.push(['filtered', report.filtered.join(', ')]);
   return rows.map(([name, value]) => `${name.padEnd(17)} ${String(value)}\n`).join('');
 }
+
+/** stderr lines, long ones wrapped to the terminal. */
+const cliLogger: Logger = {
+  debug: (message) => stderrLogger.debug(message),
+  info: (message) => stderrLogger.info(wrapText(message, messageWidth(process.stderr))),
+  warn: (message) => stderrLogger.warn(wrapText(message, messageWidth(process.stderr) - 'warning: '.length)),
+};
 
 /** Every problem with the flags' values and the environment at once, each named as the user wrote it. */
 function readOptions(args: ParsedArgs, env: NodeJS.ProcessEnv): JobOptions {
@@ -87,6 +87,32 @@ function writeJsonFailure(code: ErrorCode, message: string): void {
   process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
 }
 
+/** The command `argv` names, for help and hints even when the rest of it does not parse. */
+function commandOf(argv: readonly string[]): string | undefined {
+  try {
+    return parseArgv(argv, '').values.get('command');
+  } catch {
+    return argv.find((a) => COMMANDS.some((c) => c === a)) ?? argv.find((a) => !a.startsWith('-'));
+  }
+}
+
+/** `--help` for the command named (the overview without one); a command that is none is a usage error. */
+function help(command: string | undefined): string {
+  const width = terminalWidth(process.stdout);
+  if (command === undefined) return overviewHelp(width);
+  const problem = commandProblem(command);
+  if (problem !== undefined) throw new InputErrors([new InputError('command', problem)]);
+  return commandHelp(command as Command, width);
+}
+
+/**
+ * Exit codes (README, "The CLI"): 2 for an invocation refused before any work (an unknown command or
+ * flag, a bad value), 1 for a job that started and failed, whatever the failure.
+ */
+function exitCode(error: unknown, started: boolean): number {
+  return !started && errorCode(error) === 'input' ? 2 : 1;
+}
+
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const controller = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
@@ -97,18 +123,35 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   let label: (input: string) => string = (input) => input;
-  let json = false;
+  // Known before parsing, so that a usage error is a JSON object too.
+  const json = argv.includes('--json');
+  let started = false;
   try {
-    if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write(`${USAGE}\n`);
-      return argv.length === 0 ? 2 : 0;
+    if (argv.length === 0) {
+      // No arguments is a usage error: the overview goes where errors go.
+      process.stderr.write(`${overviewHelp(terminalWidth(process.stderr))}\n`);
+      return 2;
     }
-    const args = parseArgv(argv, USAGE);
+    if (argv.includes('--help') || argv.includes('-h')) {
+      process.stdout.write(`${help(commandOf(argv))}\n`);
+      return 0;
+    }
+    if (argv.includes('--version') || argv.includes('-V')) {
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    }
+    const command = commandOf(argv);
+    const args = parseArgv(
+      argv,
+      `see "pgferry ${command !== undefined && commandProblem(command) === undefined ? `${command} ` : ''}--help"`,
+    );
     label = cliLabel(args, env);
-    json = args.json === true;
+    const passwordWarning = commandLinePasswordWarning(args);
+    if (passwordWarning) cliLogger.warn(passwordWarning);
     const options = readOptions(args, env);
+    started = true;
     const report = await runJob(options, {
-      log: stderrLogger,
+      log: cliLogger,
       signal: controller.signal,
       binDir: env.PGFERRY_BIN_DIR,
       cacheDir: env.PGFERRY_CACHE_DIR,
@@ -134,9 +177,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       error instanceof PgferryError || error instanceof InputErrors
         ? error.message
         : `unexpected error: ${(error as Error).stack ?? String(error)}`;
-    process.stderr.write(`pgferry: ${message}\n`);
+    process.stderr.write(`${wrapText(`pgferry: ${message}`, messageWidth(process.stderr))}\n`);
     if (json) writeJsonFailure(errorCode(error), message);
-    return 1;
+    return exitCode(error, started);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -1,4 +1,5 @@
 import { InputProblems } from './errors.js';
+import { nearNames } from './near-miss.js';
 import { OPTION_RULES } from './option-rules.js';
 import { parseJobs } from './jobs/parallelism.js';
 import type { DumpFormat, ObjectFilters } from './pg/args.js';
@@ -350,16 +351,25 @@ class InputReader {
   }
 }
 
+/** `did you mean dump? ` for `dupm`, else nothing. */
+function nearMiss(text: string): string {
+  const near = nearNames(text, COMMANDS);
+  return near.length === 0 ? '' : `did you mean ${near.join(' or ')}? `;
+}
+
+/** What is wrong with `text` as a command (with its near miss), or undefined when it is one. */
+export function commandProblem(text: string | undefined): string | undefined {
+  if (COMMANDS.some((c) => c === text)) return undefined;
+  return text === undefined
+    ? 'is required; expected install, dump, restore, copy or backup'
+    : `"${text}" is not a command; ${nearMiss(text)}expected install, dump, restore, copy or backup`;
+}
+
 function readCommand(r: InputReader): Command {
   const text = r.raw('command');
-  const command = COMMANDS.find((c) => c === text);
-  if (command) return command;
-  r.problems.add(
-    'command',
-    text === undefined
-      ? 'is required; expected install, dump, restore, copy or backup'
-      : `"${text}" is not a command; expected install, dump, restore, copy or backup`,
-  );
+  const problem = commandProblem(text);
+  if (problem === undefined) return text as Command;
+  r.problems.add('command', problem);
   return r.problems.throwIfAny() as never;
 }
 

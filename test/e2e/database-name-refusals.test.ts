@@ -117,7 +117,8 @@ describe('the CLI bundle', () => {
         PGFERRY_CACHE_DIR: SHARED_CLIENT_CACHE,
       },
     );
-    expect(result.code).toBe(1);
+    // Refused from the command line alone, before any work: the usage exit code.
+    expect(result.code).toBe(2);
     expect(result.stderr).toMatch(refusal('--from', name));
     expect(result.stderr).not.toContain(testbed().password);
     expect(await bucketKeys()).toEqual([]);

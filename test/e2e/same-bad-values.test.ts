@@ -3,7 +3,7 @@ import { failure, runAction, runnerDirs } from '../harness/action-runner.js';
 import { runBundle } from '../harness/cli.js';
 import { scratchDir, SHARED_CLIENT_CACHE } from '../harness/engine.js';
 import { messagesIn, TASK_BUNDLE } from '../harness/scheduled-job.js';
-import { connUrl, mirrorUrl, testbed } from '../harness/testbed.js';
+import { connUrl, mirrorUrl, server, testbed } from '../harness/testbed.js';
 import { OUTPUTS } from '../../core/outputs.js';
 import { PgferryBackupPropsError } from '../../infra/props-error.js';
 import type { PgferryBackupProps } from '../../infra/props.js';
@@ -54,9 +54,13 @@ afterAll(() => scratch.cleanup());
 const dirs = runnerDirs();
 const envName = (input: string): string => `PGFERRY_${input.toUpperCase().replace(/-/g, '_')}`;
 
-/** A dump that would run but for the bad value (parsing a URL connects to nothing). */
+/**
+ * A dump that would run but for the bad value (parsing a URL connects to nothing); no password in
+ * the URL, so the CLI's stderr is the refusal alone, without the warning for a password in argv.
+ */
 function dumpArgs(): string[] {
-  return ['dump', '--from', connUrl(15), '--to', path.join(scratch.dir, 'never-written.dump')];
+  const from = `postgres://postgres@127.0.0.1:${server(15).port}/postgres`;
+  return ['dump', '--from', from, '--to', path.join(scratch.dir, 'never-written.dump')];
 }
 
 function cli(args: string[], env: Record<string, string> = {}): ReturnType<typeof runBundle> {
@@ -82,13 +86,13 @@ function synthError(props: Partial<PgferryBackupProps>): string {
 describe.each(BAD)('$input: $value', (bad) => {
   it('the CLI, as a flag: --name', async () => {
     const run = await cli([...dumpArgs(), `--${bad.input}`, bad.value]);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).toBe(`pgferry: --${bad.input}: ${bad.problem}\n`);
   });
 
   it('the CLI with --json: an error object with its code on stdout', async () => {
     const run = await cli([...dumpArgs(), `--${bad.input}`, bad.value, '--json']);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(JSON.parse(run.stdout)).toEqual({
       error: { code: 'input', message: `--${bad.input}: ${bad.problem}` },
     });
@@ -96,7 +100,7 @@ describe.each(BAD)('$input: $value', (bad) => {
 
   it('the CLI, as a variable: PGFERRY_NAME', async () => {
     const run = await cli(dumpArgs(), { [envName(bad.input)]: bad.value });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).toBe(`pgferry: ${envName(bad.input)}: ${bad.problem}\n`);
   });
 
@@ -137,7 +141,7 @@ describe('all three at once: every front end lists every one', () => {
     const run = await cli([...dumpArgs(), '--compress', compress.value, `--jobs=${jobs.value}`], {
       PGFERRY_POSTGRES_VERSION: version.value,
     });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^pgferry: 3 input problems:\n/);
     expect(listed(run.stderr)).toEqual(
       lines((b) => (b.input === 'postgres-version' ? envName(b.input) : `--${b.input}`)),
@@ -169,12 +173,12 @@ describe('all three at once: every front end lists every one', () => {
 describe('unknown names', () => {
   it('the CLI refuses a misspelt PGFERRY_ variable and a misspelt flag, naming the near misses', async () => {
     const variable = await cli(dumpArgs(), { PGFERRY_COMPRESSS: 'none' });
-    expect(variable.code).toBe(1);
+    expect(variable.code).toBe(2);
     expect(variable.stderr).toBe(
       'pgferry: PGFERRY_COMPRESSS: is not a variable pgferry reads; did you mean PGFERRY_COMPRESS?\n',
     );
     const flag = await cli([...dumpArgs(), '--schema-onyl']);
-    expect(flag.code).toBe(1);
+    expect(flag.code).toBe(2);
     expect(flag.stderr).toMatch(
       /^pgferry: unknown argument: --schema-onyl \(did you mean --schema-only\?\)\n/,
     );

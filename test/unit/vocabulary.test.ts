@@ -39,7 +39,9 @@ describe('near misses', () => {
     ['kitten', 'sitting', 3],
     ['', 'abc', 3],
     ['PGFERRY_VERIFYY', 'PGFERRY_VERIFY', 1],
-    ['jbos', 'jobs', 2],
+    // A swap of neighbours is one edit, as a typist makes it.
+    ['jbos', 'jobs', 1],
+    ['dupm', 'dump', 1],
     ['same', 'same', 0],
   ])('%s → %s is %i edits', (a, b, distance) => {
     expect(editDistance(a, b)).toBe(distance);
@@ -254,7 +256,10 @@ describe('one OUTPUTS table', () => {
     const lines = formatReport(FULL_REPORT, false).trimEnd().split('\n');
     const text = new Map(lines.map((l) => [l.slice(0, 17).trim(), l.slice(18)]));
     for (const [name, value] of values) expect(text.get(name)).toBe(String(value));
-    expect(text.get('why')).toBe('the server is 17');
+    expect(text.get('reason')).toBe('the server is 17');
+    // One key style: every text name is a JSON key, and every key is kebab-case as the outputs are.
+    for (const name of text.keys()) expect(Object.keys(json)).toContain(name);
+    for (const key of Object.keys(json)) expect(key).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
   });
 
   it('outputs a job does not have are left out, everywhere', () => {
