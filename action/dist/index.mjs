@@ -57702,7 +57702,7 @@ function knownReleaseVersions() {
 }
 function releaseSource(mirror) {
   const base = (mirror ?? "").trim().replace(/\/+$/, "");
-  if (!base) return { base: DEFAULT_RELEASES_BASE, isMirror: false };
+  if (!base) return { base: DEFAULT_RELEASES_BASE, isMirror: false, releasesApi: GITHUB_RELEASES_API };
   if (!/^https?:\/\//.test(base)) {
     throw new PgferryError(
       `mirror: "${base}" is not an http(s) URL; expected a base URL such as https://mirror.example/pg`
@@ -57754,7 +57754,7 @@ async function listReleaseVersions(source, log, options = {}) {
     const headers = { accept: "application/vnd.github+json" };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     headers["user-agent"] = "pgferry";
-    const body = await get2(GITHUB_RELEASES_API, "GitHub releases list", headers);
+    const body = await get2(source.releasesApi ?? GITHUB_RELEASES_API, "GitHub releases list", headers);
     if (!Array.isArray(body)) throw new Error("the answer is not a list of releases");
     const releases = body;
     const found = releases.filter(
@@ -59079,30 +59079,36 @@ function outputValues(report) {
 
 // core/near-miss.ts
 function editDistance(a5, b6) {
-  let previous = Array.from({ length: b6.length + 1 }, (_2, j6) => j6);
+  const rows = [Array.from({ length: b6.length + 1 }, (_2, j6) => j6)];
   for (let i5 = 1; i5 <= a5.length; i5++) {
     const current = [i5];
+    const previous = rows[i5 - 1] ?? [];
     for (let j6 = 1; j6 <= b6.length; j6++) {
       const substitution = (previous[j6 - 1] ?? 0) + (a5[i5 - 1] === b6[j6 - 1] ? 0 : 1);
-      current.push(Math.min((previous[j6] ?? 0) + 1, (current[j6 - 1] ?? 0) + 1, substitution));
+      let best = Math.min((previous[j6] ?? 0) + 1, (current[j6 - 1] ?? 0) + 1, substitution);
+      if (i5 > 1 && j6 > 1 && a5[i5 - 1] === b6[j6 - 2] && a5[i5 - 2] === b6[j6 - 1])
+        best = Math.min(best, (rows[i5 - 2]?.[j6 - 2] ?? 0) + 1);
+      current.push(best);
     }
-    previous = current;
+    rows.push(current);
   }
-  return previous[b6.length] ?? 0;
+  return rows[a5.length]?.[b6.length] ?? 0;
 }
-function nearestName(name, known) {
+function nearNames(name, known) {
   const limit = name.length <= 4 ? 1 : 2;
-  let best;
-  for (const candidate of known) {
-    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (distance <= limit && (best === void 0 || distance < best.distance))
-      best = { name: candidate, distance };
-  }
-  return best?.name;
+  const typed = name.toLowerCase();
+  const scored = [...known].map((candidate) => ({
+    candidate,
+    distance: editDistance(typed, candidate.toLowerCase()),
+    completes: typed.length >= 4 && candidate.toLowerCase().startsWith(typed) && candidate.length > typed.length
+  }));
+  const best = Math.min(...scored.map((s4) => s4.distance));
+  const completing = scored.filter((s4) => s4.completes).length <= 2;
+  return scored.filter((s4) => s4.distance === best && s4.distance <= limit || completing && s4.completes).map((s4) => s4.candidate);
 }
 function didYouMean(name, known, otherwise) {
-  const nearest = nearestName(name, known);
-  return nearest === void 0 ? otherwise : `did you mean ${nearest}?`;
+  const near = nearNames(name, known);
+  return near.length === 0 ? otherwise : `did you mean ${near.join(" or ")}?`;
 }
 
 // core/option-rules.ts
@@ -59316,6 +59322,13 @@ var INPUTS = [
   { name: "s3-sse", for: "all", description: "server-side encryption: AES256 or aws:kms" },
   { name: "s3-kms-key-id", for: "all", description: "KMS key for aws:kms" }
 ];
+var ACTION_ONLY_INPUTS = [
+  {
+    name: "token",
+    default: "${{ github.server_url == 'https://github.com' && github.token || '' }}",
+    description: "GitHub token for the releases API lookup of client versions (rate limits); sent to api.github.com only, never to a mirror"
+  }
+];
 function splitList(raw) {
   return (raw ?? "").split(/[\n,]/).map((s4) => s4.trim()).filter(Boolean);
 }
@@ -59375,14 +59388,19 @@ var InputReader = class {
     return this.problems.collect(() => parseLocation(value, name));
   }
 };
+function nearMiss(text2) {
+  const near = nearNames(text2, COMMANDS);
+  return near.length === 0 ? "" : `did you mean ${near.join(" or ")}? `;
+}
+function commandProblem(text2) {
+  if (COMMANDS.some((c5) => c5 === text2)) return void 0;
+  return text2 === void 0 ? "is required; expected install, dump, restore, copy or backup" : `"${text2}" is not a command; ${nearMiss(text2)}expected install, dump, restore, copy or backup`;
+}
 function readCommand(r5) {
   const text2 = r5.raw("command");
-  const command5 = COMMANDS.find((c5) => c5 === text2);
-  if (command5) return command5;
-  r5.problems.add(
-    "command",
-    text2 === void 0 ? "is required; expected install, dump, restore, copy or backup" : `"${text2}" is not a command; expected install, dump, restore, copy or backup`
-  );
+  const problem = commandProblem(text2);
+  if (problem === void 0) return text2;
+  r5.problems.add("command", problem);
   return r5.problems.throwIfAny();
 }
 function refuseInapplicable(r5, cmd) {
@@ -59568,7 +59586,7 @@ function passwordsIn(raw, env2) {
 }
 
 // action/inputs.ts
-var INPUT_NAMES = INPUTS.map((i5) => i5.name);
+var INPUT_NAMES = [...INPUTS, ...ACTION_ONLY_INPUTS].map((i5) => i5.name);
 function input(name) {
   const value = getInput(name);
   return value === "" ? void 0 : value;
@@ -59583,6 +59601,12 @@ function undeclaredInputs(env2) {
     const hint = didYouMean(name, INPUT_NAMES, "see action.yml for the inputs");
     return `Unexpected input '${name}': pgferry has no such input and ignores it; ${hint}`;
   });
+}
+function readToken() {
+  const token = getInput("token");
+  if (!token) return void 0;
+  setSecret(token);
+  return token;
 }
 function readInputs(env2 = process.env) {
   for (const name of ["from", "to"])
@@ -59828,13 +59852,14 @@ function setOutputs(report) {
 }
 async function run2() {
   try {
+    const token = readToken();
     const options = readInputs();
     const report = await group(
       `pgferry ${options.command}`,
       () => runJob(options, {
         log: actionsLogger,
         store: options.cache ? new ToolCacheStore() : void 0,
-        token: process.env.GITHUB_TOKEN,
+        token,
         onProgress: (p4) => info(
           `\u2026 ${(p4.bytes / 1048576).toFixed(1)} MiB, ${(p4.bytesPerSecond / 1048576).toFixed(1)} MiB/s, ${(p4.elapsedMs / 1e3).toFixed(0)} s elapsed`
         )
