@@ -51,7 +51,7 @@ export function readmeYamlBlocks(
     const fence = lines[i] ?? '';
     const start = i + 1;
     for (i++; i < lines.length && !/^```\s*$/.test(lines[i] ?? ''); i++);
-    if (fence.trim() !== '```yaml') continue;
+    if (!/^```ya?ml\s*$/.test(fence)) continue;
     const text = lines.slice(start, i).join('\n');
     const parsed: unknown = parse(text);
     if (Array.isArray(parsed)) {
