@@ -1,39 +1,25 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { loadDataset } from '../harness/dataset.js';
 import { rowHashes } from '../harness/compare.js';
-import { REPO_ROOT } from '../harness/paths.js';
+import { readmeYamlBlocks } from '../harness/readme-workflows.js';
 import { connUrl, createDatabase, mirrorUrl, sql, testbed } from '../harness/testbed.js';
 import { failure, runAction, runnerDirs } from '../harness/action-runner.js';
 import { scratchDir } from '../harness/engine.js';
+import { REPO_ROOT } from '../harness/paths.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
 import { s3Env } from '../harness/s3-engine.js';
 
-interface Step {
-  uses?: string;
-  with?: Record<string, string | number | boolean>;
-}
-
-/** Every workflow snippet in the README that uses the Action, with its inputs as written. */
+/** Every step of the README's workflow snippets that uses the Action, with its inputs as written. */
 function readmeSteps(): { title: string; inputs: Record<string, string> }[] {
-  const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
-  const found: { title: string; inputs: Record<string, string> }[] = [];
-  let title = '';
-  for (const block of readme.split(/^```/m).map((b, i) => ({ b, i }))) {
-    if (block.i % 2 === 0) {
-      title = [...block.b.matchAll(/^#+ (.+)$/gm)].at(-1)?.[1] ?? title;
-      continue;
-    }
-    if (!block.b.startsWith('yaml')) continue;
-    const steps = parse(block.b.slice(4)) as Step[];
-    for (const step of steps) {
-      if (!step.uses?.startsWith('pgferry/pgferry@')) continue;
-      const inputs = Object.fromEntries(Object.entries(step.with ?? {}).map(([k, v]) => [k, String(v)]));
-      found.push({ title, inputs });
-    }
-  }
-  return found;
+  return readmeYamlBlocks().flatMap(({ title, steps }) =>
+    steps
+      .filter((step) => step.uses?.startsWith('pgferry/pgferry@'))
+      .map((step) => ({
+        title,
+        inputs: Object.fromEntries(Object.entries(step.with ?? {}).map(([k, v]) => [k, String(v)])),
+      })),
+  );
 }
 
 const scratch = scratchDir();
@@ -89,6 +75,7 @@ describe('README workflow examples, run as written against the test servers', ()
       'The GitHub Action',
       'The GitHub Action',
       'Back up before a migration',
+      'Keep the dump',
       'Seed staging from production, anonymised',
       'Copy a database to a newer major',
       'Back up to S3, and restore the latest verified backup',

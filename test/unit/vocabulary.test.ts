@@ -240,6 +240,16 @@ describe('one OUTPUTS table', () => {
     expect(rows).toEqual(OUTPUTS.map((o) => [o.name, o.description]));
   });
 
+  it("the README's inputs table names every input once, and nothing else", () => {
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Inputs'), readme.indexOf('### Outputs'));
+    const named = [...section.matchAll(/^\| ((?:`[a-z0-9-]+`(?:, )?)+) +\|/gm)].flatMap((m) =>
+      [...(m[1] ?? '').matchAll(/`([a-z0-9-]+)`/g)].map((n) => n[1]),
+    );
+    expect([...named].sort()).toEqual([...INPUTS, ...ACTION_ONLY_INPUTS].map((i) => i.name).sort());
+    expect(section).not.toMatch(/coming/i);
+  });
+
   it('a full report has every output, and the CLI prints each under its name, in text and JSON', () => {
     const values = outputValues(FULL_REPORT);
     expect(values.map(([name]) => name)).toEqual(OUTPUTS.map((o) => o.name));
