@@ -55,10 +55,10 @@ export class GatedUpload {
     private readonly bucket: S3Bucket,
     private readonly key: string,
     private readonly input: string,
-    r: UploadOptions,
+    options: UploadOptions,
   ) {
-    this.partSize = partSizeFor(r.expectedBytes);
-    this.condition = r.createOnly ? CREATE_ONLY : undefined;
+    this.partSize = partSizeFor(options.expectedBytes);
+    this.condition = options.createOnly ? CREATE_ONLY : undefined;
     this.body.pipe(this.gate, { end: false });
     this.upload = new Upload({
       client: bucket.client,
@@ -66,13 +66,13 @@ export class GatedUpload {
         Bucket: bucket.name,
         Key: key,
         Body: this.gate,
-        ContentType: r.contentType ?? 'application/octet-stream',
+        ContentType: options.contentType ?? 'application/octet-stream',
         ...bucket.encryption(),
-        ...(r.createOnly ? { IfNoneMatch: '*' } : {}),
+        ...(options.createOnly ? { IfNoneMatch: '*' } : {}),
         // AWS computes a full-object checksum; S3-compatible stores may not know the header.
         ...(bucket.settings.endpoint ? {} : { ChecksumAlgorithm: 'CRC64NVME' as const }),
       },
-      tags: Object.entries(r.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+      tags: Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
       partSize: this.partSize,
       queueSize: queueSizeFor(this.partSize),
       leavePartsOnError: false,
