@@ -1,19 +1,17 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { S3Settings } from '../core/storage/s3-settings.js';
-import { downloadVerified } from '../core/storage/download.js';
 import { isS3Uri, parseLocation } from '../core/storage/location.js';
+import type { S3Bucket } from '../core/storage/s3-bucket.js';
 
 /**
  * The sanitize SQL as local files: paths are used as they are (shipped in the bundle or image),
- * `s3://` objects (the construct's asset) are fetched into a temporary directory first.
+ * `s3://` objects (the construct's asset) are fetched into a temporary directory first, through the
+ * job's own store (`store`: its client and settings; an asset may sit in another bucket there).
  */
 export async function localSqlFiles(
   locations: readonly string[],
-  s3: S3Client,
-  settings: S3Settings,
+  store: S3Bucket,
   signal?: AbortSignal,
 ): Promise<{ files: string[]; cleanup: () => Promise<void> }> {
   if (!locations.some(isS3Uri)) return { files: [...locations], cleanup: async () => {} };
@@ -28,18 +26,9 @@ export async function localSqlFiles(
         continue;
       }
       const file = path.join(dir, `${index}-${path.basename(parsed.key)}`);
-      await downloadVerified(
-        s3,
-        {
-          bucket: parsed.bucket,
-          key: parsed.key,
-          input: 'PGFERRY_SANITIZE_SQL',
-          endpoint: settings.endpoint,
-        },
-        file,
-        undefined,
-        signal,
-      );
+      await store
+        .sibling(parsed.bucket)
+        .download(parsed.key, 'PGFERRY_SANITIZE_SQL', file, undefined, signal);
       files.push(file);
     }
     return { files, cleanup };

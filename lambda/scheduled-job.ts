@@ -1,4 +1,3 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,8 +8,8 @@ import { withDatabase } from '../core/pg/connection.js';
 import { ClientCatalog } from '../core/pg/clients/catalog.js';
 import type { Progress } from '../core/pg/run.js';
 import { latestKey } from '../core/storage/backup-layout.js';
-import { getJson, type LatestPointer, type Verification } from '../core/storage/manifest.js';
-import { s3Client } from '../core/storage/s3-client.js';
+import type { LatestPointer, Verification } from '../core/storage/manifest.js';
+import { S3Bucket } from '../core/storage/s3-bucket.js';
 import type { ScheduledJobConfig } from './config.js';
 import { seedLogin, sourceLogin } from './credentials.js';
 import { stdoutSink, type JsonLog } from './json-log.js';
@@ -95,18 +94,13 @@ function progressLogger(log: JsonLog, database: string): (p: Progress) => void {
 
 /** Seconds since the newest verified backup of `database` finished; undefined when there is none. */
 async function latestAgeSeconds(
-  s3: S3Client,
+  bucket: S3Bucket,
   ctx: ScheduledJobContext,
   database: string,
 ): Promise<number | undefined> {
-  const { config } = ctx;
-  const latest = await getJson<LatestPointer>(
-    s3,
-    config.bucket,
-    latestKey(config.prefix, database),
-    'PGFERRY_BUCKET',
-    config.s3.endpoint,
-  ).catch(() => undefined);
+  const latest = await bucket
+    .getJson<LatestPointer>(latestKey(ctx.config.prefix, database), 'PGFERRY_BUCKET')
+    .catch(() => undefined);
   if (!latest) return undefined;
   const now = (ctx.now ?? (() => new Date()))().getTime();
   return Math.max(0, Math.round((now - Date.parse(latest.finishedAt)) / 1000));
@@ -128,7 +122,7 @@ async function runBackups(ctx: ScheduledJobContext, summary: ScheduledJobSummary
     );
   }
   log.step('plan', { databases, bucket: config.bucket, prefix: config.prefix, verify: config.verify });
-  const s3 = s3Client(config.s3, ctx.env);
+  const bucket = S3Bucket.of(config.s3, config.bucket, ctx.env);
   const catalog = catalogFor(ctx);
   for (const database of databases) {
     if (ctx.signal?.aborted) {
@@ -141,9 +135,7 @@ async function runBackups(ctx: ScheduledJobContext, summary: ScheduledJobSummary
     try {
       const { manifest, manifestUri } = await backupDatabase({
         from: withDatabase(login.base, database),
-        s3,
-        settings: config.s3,
-        bucket: config.bucket,
+        bucket,
         prefix: config.prefix,
         verify: config.verify,
         compress: config.compress,
@@ -184,7 +176,7 @@ async function runBackups(ctx: ScheduledJobContext, summary: ScheduledJobSummary
         Failure: 1,
         VerifiedBackups: 0,
         DurationSeconds: (Date.now() - started) / 1000,
-        LatestVerifiedBackupAgeSeconds: await latestAgeSeconds(s3, ctx, database),
+        LatestVerifiedBackupAgeSeconds: await latestAgeSeconds(bucket, ctx, database),
       });
     }
   }
@@ -221,16 +213,14 @@ async function runSeed(ctx: ScheduledJobContext, summary: ScheduledJobSummary): 
   if (!database)
     throw new PgferryError('PGFERRY_SEED_DATABASE: is required because the staging secret names no dbname');
   log.step('plan', { from, to: database, bucket: config.bucket, prefix: config.prefix });
-  const s3 = s3Client(config.s3, ctx.env);
+  const bucket = S3Bucket.of(config.s3, config.bucket, ctx.env);
   const started = Date.now();
-  const sql = await localSqlFiles(seed.sanitizeSql, s3, config.s3, ctx.signal);
+  const sql = await localSqlFiles(seed.sanitizeSql, bucket, ctx.signal);
   try {
     const result = await seedDatabase({
       source: withDatabase(source.base, from),
       to: withDatabase(staging.base, database),
-      s3,
-      settings: config.s3,
-      bucket: config.bucket,
+      bucket,
       prefix: config.prefix,
       database: from,
       confirm: seed.confirm,

@@ -1,11 +1,9 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { PgferryError } from '../errors.js';
 import type { JobHooks } from './job-hooks.js';
-import type { S3Settings } from '../storage/s3-settings.js';
 import type { CompressionSpec } from '../pg/compression.js';
 import type { ClientTools } from '../pg/clients/tools.js';
 import { toolPath } from '../pg/clients/tools.js';
@@ -17,20 +15,21 @@ import { dropDatabase } from '../pg/target-database.js';
 import type { VersionRequest } from '../pg/version.js';
 import { checkStorableDatabaseName } from '../storage/database-name.js';
 import { backupKey, latestKey, manifestKey, TIER_TAG, tierFor } from '../storage/backup-layout.js';
-import { downloadVerified, openObject, type ObjectRef } from '../storage/download.js';
 import { HashMeter } from '../storage/hash-meter.js';
 import { ConditionalWriteRefused, CREATE_ONLY, WriteConflictError } from '../storage/conditional-write.js';
 import { movePointer, type PointerMove } from '../storage/latest-pointer.js';
-import { MANIFEST_SCHEMA, putJson, type Manifest, type Verification } from '../storage/manifest.js';
+import { MANIFEST_SCHEMA, type Manifest, type Verification } from '../storage/manifest.js';
+import type { S3Bucket } from '../storage/s3-bucket.js';
 import { dumpToS3, manifestOf, type DumpToS3Result } from './dump-to-s3.js';
 import { restoreFromPath } from './restore.js';
 import { countDifferences, tableCounts, type TableCounts } from './table-counts.js';
 
+/** A backup's messages name its destination as the user did. */
+const INPUT = 'to';
+
 export interface BackupOptions extends JobHooks {
   from: ConnectionSpec;
-  s3: S3Client;
-  settings: S3Settings;
-  bucket: string;
+  bucket: S3Bucket;
   prefix: string;
   verify: 'list' | 'restore';
   compress: CompressionSpec | 'auto';
@@ -73,12 +72,12 @@ function listingHeader(listing: string): { tocEntries?: number; dbname?: string;
 async function verifyByList(
   o: BackupOptions,
   client: ClientTools,
-  ref: ObjectRef,
+  key: string,
   sha256: string,
   database: string,
   tocEntries?: number,
 ): Promise<Verification> {
-  const { body } = await openObject(o.s3, ref, o.signal);
+  const { body } = await o.bucket.open(key, INPUT, o.signal);
   const meter = new HashMeter();
   const { stdout } = await runTool({
     file: toolPath(client, 'pg_restore'),
@@ -115,7 +114,7 @@ async function verifyByList(
 /** `verify: restore` — a restore drill into a scratch database, compared with the dump's snapshot. */
 async function verifyByRestore(
   o: BackupOptions,
-  ref: ObjectRef,
+  key: string,
   sha256: string,
   expected: TableCounts,
 ): Promise<Verification> {
@@ -123,8 +122,8 @@ async function verifyByRestore(
   const scratch = withDatabase(o.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
     const file = path.join(dir, 'backup.dump');
-    // downloadVerified creates the file 0600 and new: the drill's copy holds the whole database.
-    await downloadVerified(o.s3, ref, file, { sha256 }, o.signal);
+    // download creates the file 0600 and new: the drill's copy holds the whole database.
+    await o.bucket.download(key, INPUT, file, { sha256 }, o.signal);
     await restoreFromPath({
       from: file,
       to: scratch,
@@ -161,24 +160,19 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
   const server = await serverFacts(o.from, 'from');
   checkStorableDatabaseName(server.database, 'from'); // the name the server reports becomes keys
   const key = backupKey(o.prefix, server.database, startedAt, o.random?.());
-  const at: BackupAt = {
-    key,
-    tier: tierFor(startedAt),
-    ref: { bucket: o.bucket, key, input: 'to', endpoint: o.settings.endpoint },
-    startedAt,
-  };
+  const at: BackupAt = { key, tier: tierFor(startedAt), startedAt };
   // For a drill, the source's counts come from the very snapshot pg_dump reads.
   const snapshotSession = o.verify === 'restore' ? await connect(o.from, 'from') : undefined;
   try {
     const { dumped, expected } = await dumpOnce(o, server, at, snapshotSession);
-    o.log.info(`uploaded ${dumped.bytes} bytes to s3://${o.bucket}/${key}; verifying (${o.verify})`);
+    o.log.info(`uploaded ${dumped.bytes} bytes to ${o.bucket.uri(key)}; verifying (${o.verify})`);
     const verification =
       o.verify === 'restore' && expected
-        ? await verifyByRestore(o, at.ref, dumped.sha256, expected)
+        ? await verifyByRestore(o, key, dumped.sha256, expected)
         : await verifyByList(
             o,
             dumped.client,
-            at.ref,
+            key,
             dumped.sha256,
             server.database,
             dumped.archive.tocEntries,
@@ -190,8 +184,6 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
       );
     }
     const latest = await movePointer({
-      client: o.s3,
-      settings: o.settings,
       bucket: o.bucket,
       key: latestKey(o.prefix, server.database),
       pointer: {
@@ -204,7 +196,7 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
         startedAt: manifest.startedAt,
         finishedAt: manifest.finishedAt,
       },
-      input: 'to',
+      input: INPUT,
       log: o.log,
       signal: o.signal,
     });
@@ -220,7 +212,6 @@ const UNTOUCHED = 'latest.json was not moved';
 interface BackupAt {
   key: string;
   tier: string;
-  ref: ObjectRef;
   startedAt: Date;
 }
 
@@ -241,11 +232,9 @@ async function dumpOnce(
   }
   const dumped = await dumpToS3({
     from: o.from,
-    s3: o.s3,
-    settings: o.settings,
     bucket: o.bucket,
     key: at.key,
-    input: 'to',
+    input: INPUT,
     compress: o.compress,
     postgresVersion: o.postgresVersion,
     extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
@@ -274,19 +263,19 @@ async function writeManifest(
 ): Promise<{ manifest: Manifest; manifestUri: string }> {
   const finishedAt = (o.now ?? (() => new Date()))();
   const manifest: Manifest = {
-    ...manifestOf(dumped, { bucket: o.bucket, key: at.key }, at.startedAt),
+    ...manifestOf(dumped, o.bucket, at.key, at.startedAt),
     tier: at.tier,
     finishedAt: finishedAt.toISOString(),
     durationSeconds: Math.max(0, (finishedAt.getTime() - at.startedAt.getTime()) / 1000),
     verification,
   };
   const key = manifestKey(at.key);
-  await putJson(o.s3, o.settings, o.bucket, key, manifest, 'to', { [TIER_TAG]: at.tier }, CREATE_ONLY).catch(
-    (error: unknown) => {
-      throw withContext(error, `the manifest of s3://${o.bucket}/${at.key} was not written; ${UNTOUCHED}`);
-    },
-  );
-  return { manifest, manifestUri: `s3://${o.bucket}/${key}` };
+  await o.bucket
+    .putJson(key, manifest, INPUT, { tags: { [TIER_TAG]: at.tier }, condition: CREATE_ONLY })
+    .catch((error: unknown) => {
+      throw withContext(error, `the manifest of ${o.bucket.uri(at.key)} was not written; ${UNTOUCHED}`);
+    });
+  return { manifest, manifestUri: o.bucket.uri(key) };
 }
 
 /**

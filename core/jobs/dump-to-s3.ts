@@ -1,5 +1,3 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { S3Settings } from '../storage/s3-settings.js';
 import { readArchiveFactsFromBuffer, type ArchiveFacts } from '../pg/archive.js';
 import type { ClientTools } from '../pg/clients/tools.js';
 import { resolveCompression, type CompressionSpec } from '../pg/compression.js';
@@ -10,15 +8,13 @@ import { serverFacts, type ServerFacts } from '../pg/server.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { HashMeter } from '../storage/hash-meter.js';
 import { MANIFEST_SCHEMA, type ObjectManifest } from '../storage/manifest.js';
-import { GatedUpload } from '../storage/upload.js';
+import type { S3Bucket } from '../storage/s3-bucket.js';
 import { streamCustomDump, type DumpSelection } from './dump-selection.js';
 import type { JobHooks } from './job-hooks.js';
 
 export interface DumpToS3Options extends DumpSelection, JobHooks {
   from: ConnectionSpec;
-  s3: S3Client;
-  settings: S3Settings;
-  bucket: string;
+  bucket: S3Bucket;
   key: string;
   /** The input the destination came from, for messages (`to`). */
   input: string;
@@ -53,14 +49,15 @@ export function compressionLabel(c: CompressionSpec): string {
 /** The manifest fields every streamed dump has; a backup adds its tier and verification. */
 export function manifestOf(
   d: DumpToS3Result,
-  where: { bucket: string; key: string },
+  bucket: S3Bucket,
+  key: string,
   startedAt: Date = d.startedAt,
 ): ObjectManifest {
   return {
     schemaVersion: MANIFEST_SCHEMA,
     database: d.server.database,
-    bucket: where.bucket,
-    key: where.key,
+    bucket: bucket.name,
+    key,
     bytes: d.bytes,
     sha256: d.sha256,
     format: 'custom',
@@ -86,16 +83,12 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
   const choice = await chooseDumpClient(server.version, o.postgresVersion, o.catalog);
   const client = await o.catalog.provideChosen(choice, o.log);
   const compression = resolveCompression(o.compress, client.version.major, 'custom');
+  const uri = o.bucket.uri(o.key);
   o.log.info(
-    `pg_dump ${formatVersion(client.version)} of ${describeConnection(o.from)} → s3://${o.bucket}/${o.key} (${choice.reason})`,
+    `pg_dump ${formatVersion(client.version)} of ${describeConnection(o.from)} → ${uri} (${choice.reason})`,
   );
 
-  const upload = new GatedUpload({
-    client: o.s3,
-    bucket: o.bucket,
-    key: o.key,
-    input: o.input,
-    settings: o.settings,
+  const upload = o.bucket.upload(o.key, o.input, {
     expectedBytes: server.sizeBytes,
     tags: o.tags,
     createOnly: o.createOnly,
@@ -131,7 +124,7 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
     client,
     choice,
     compression,
-    archive: readArchiveFactsFromBuffer(meter.head, { name: `s3://${o.bucket}/${o.key}` }),
+    archive: readArchiveFactsFromBuffer(meter.head, { name: uri }),
     partSize: upload.partSize,
     startedAt,
     finishedAt: new Date(),

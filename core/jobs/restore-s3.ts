@@ -1,15 +1,13 @@
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { InputError, PgferryError } from '../errors.js';
-import type { S3Settings } from '../storage/s3-settings.js';
 import { readArchiveFactsFromStream } from '../pg/archive.js';
 import { describeConnection } from '../pg/connection.js';
 import { formatVersion } from '../pg/version.js';
-import { checkDigest, downloadVerified, openObject, type ObjectRef } from '../storage/download.js';
+import { checkDigest } from '../storage/download.js';
 import { manifestKey } from '../storage/backup-layout.js';
 import {
   checkManifestKey,
@@ -19,8 +17,8 @@ import {
   parseManifest,
 } from '../storage/backup-vouch.js';
 import { HashMeter } from '../storage/hash-meter.js';
-import { getJson, NotJsonError, type Manifest } from '../storage/manifest.js';
-import { explainS3Error } from '../storage/s3-client.js';
+import type { Manifest } from '../storage/manifest.js';
+import { NotJsonError, type S3Bucket } from '../storage/s3-bucket.js';
 import { applyArchive, applyOptionsOf } from './apply-archive.js';
 import { databasePropertiesSql, propertyOptionsOf, TocPrefix } from './database-properties.js';
 import { defaultJobs } from './parallelism.js';
@@ -28,25 +26,16 @@ import { prepareRestore, restoreFromPath, type RestoreOptions, type RestoreResul
 import { undoCreatedOnFailure } from '../pg/target-database.js';
 
 export interface BackupObject {
-  ref: ObjectRef;
+  key: string;
   manifest: Manifest;
 }
 
-/** The stored object's size, or undefined when there is no such object. */
-async function storedSize(client: S3Client, ref: ObjectRef): Promise<number | undefined> {
-  try {
-    const head = await client.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
-    return head.ContentLength ?? 0;
-  } catch (error) {
-    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)
-      return undefined;
-    throw explainS3Error(error, ref);
-  }
-}
+/** A restore's messages name its source as the user did. */
+const INPUT = 'from';
 
-async function readJson(client: S3Client, bucket: string, key: string, endpoint?: string): Promise<unknown> {
-  return getJson<unknown>(client, bucket, key, 'from', endpoint);
+/** The backup a pointer or a key names must be one its manifest vouches for (backup-vouch.ts). */
+function integrity(message: string): PgferryError {
+  return new PgferryError(`${INPUT}: ${message}`, { code: 'integrity' });
 }
 
 /**
@@ -55,77 +44,57 @@ async function readJson(client: S3Client, bucket: string, key: string, endpoint?
  * must carry the object's key, database, size and SHA-256, and everything must agree (backup-vouch.ts)
  * before the target is touched.
  */
-export async function resolveBackupObject(
-  client: S3Client,
-  bucket: string,
-  key: string,
-  settings: S3Settings,
-): Promise<BackupObject> {
-  const input = 'from';
-  const endpoint = settings.endpoint;
-  if (key === '' || key.endsWith('/')) {
-    const pointerKey = `${key}latest.json`;
-    const pointerUri = `s3://${bucket}/${pointerKey}`;
-    const raw = await readJson(client, bucket, pointerKey, endpoint).catch((error: unknown) => {
-      if (error instanceof NotJsonError)
-        throw new PgferryError(`${input}: ${pointerUri} is not a pgferry latest pointer: it is not JSON`, {
-          code: 'integrity',
-        });
-      throw error;
-    });
-    if (raw === undefined)
-      throw new InputError(
-        input,
-        `no verified backup under s3://${bucket}/${key} (there is no ${pointerKey})`,
-      );
-    const latest = parseLatestPointer(raw, pointerUri);
-    const manifestRaw = await readJson(client, bucket, latest.manifest, endpoint);
-    if (manifestRaw === undefined)
-      throw new PgferryError(
-        `${input}: ${pointerUri} points at a missing manifest s3://${bucket}/${latest.manifest}`,
-        { code: 'integrity' },
-      );
-    const manifest = parseManifest(manifestRaw, `s3://${bucket}/${latest.manifest}`);
-    checkPointer(latest, manifest, { bucket, dir: key });
-    const ref = { bucket, key: latest.key, input, endpoint };
-    const stored = await storedSize(client, ref);
-    if (stored === undefined)
-      throw new PgferryError(
-        `${input}: ${pointerUri} points at s3://${bucket}/${latest.key}, which does not exist`,
-        { code: 'integrity' },
-      );
-    checkObjectSize(manifest, stored, `s3://${bucket}/${latest.key}`);
-    return checked({ ref, manifest });
-  }
-  const ref = { bucket, key, input, endpoint };
-  const manifestRaw = await readJson(client, bucket, manifestKey(key), endpoint);
-  const stored = await storedSize(client, ref);
-  if (stored === undefined) throw new InputError(input, `s3://${bucket}/${key} does not exist`);
+export async function resolveBackupObject(bucket: S3Bucket, key: string): Promise<BackupObject> {
+  if (key === '' || key.endsWith('/')) return resolveLatest(bucket, key);
+  const manifestRaw = await bucket.getJson<unknown>(manifestKey(key), INPUT);
+  const stored = await bucket.size(key, INPUT);
+  if (stored === undefined) throw new InputError(INPUT, `${bucket.uri(key)} does not exist`);
   if (manifestRaw === undefined)
-    throw new PgferryError(
-      `${input}: s3://${bucket}/${key} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`,
-      { code: 'integrity' },
+    throw integrity(
+      `${bucket.uri(key)} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`,
     );
-  const manifest = parseManifest(manifestRaw, `s3://${bucket}/${manifestKey(key)}`);
-  checkManifestKey(manifest, { bucket, key });
-  checkObjectSize(manifest, stored, `s3://${bucket}/${key}`);
-  return checked({ ref, manifest });
+  const manifest = parseManifest(manifestRaw, bucket.uri(manifestKey(key)));
+  checkManifestKey(manifest, { bucket: bucket.name, key });
+  checkObjectSize(manifest, stored, bucket.uri(key));
+  return checked(bucket, { key, manifest });
 }
 
-function checked(found: { ref: ObjectRef; manifest: Manifest }): BackupObject {
+/** The backup `<dir>latest.json` names, with the manifest it names, vouching for each other. */
+async function resolveLatest(bucket: S3Bucket, dir: string): Promise<BackupObject> {
+  const pointerKey = `${dir}latest.json`;
+  const pointerUri = bucket.uri(pointerKey);
+  const raw = await bucket.getJson<unknown>(pointerKey, INPUT).catch((error: unknown) => {
+    if (error instanceof NotJsonError)
+      throw integrity(`${pointerUri} is not a pgferry latest pointer: it is not JSON`);
+    throw error;
+  });
+  if (raw === undefined)
+    throw new InputError(INPUT, `no verified backup under ${bucket.uri(dir)} (there is no ${pointerKey})`);
+  const latest = parseLatestPointer(raw, pointerUri);
+  const manifestRaw = await bucket.getJson<unknown>(latest.manifest, INPUT);
+  if (manifestRaw === undefined)
+    throw integrity(`${pointerUri} points at a missing manifest ${bucket.uri(latest.manifest)}`);
+  const manifest = parseManifest(manifestRaw, bucket.uri(latest.manifest));
+  checkPointer(latest, manifest, { bucket: bucket.name, dir });
+  const stored = await bucket.size(latest.key, INPUT);
+  if (stored === undefined)
+    throw integrity(`${pointerUri} points at ${bucket.uri(latest.key)}, which does not exist`);
+  checkObjectSize(manifest, stored, bucket.uri(latest.key));
+  return checked(bucket, { key: latest.key, manifest });
+}
+
+function checked(bucket: S3Bucket, found: BackupObject): BackupObject {
   const v = found.manifest.verification as Manifest['verification'] | undefined;
   if (v && v.result !== 'passed') {
     throw new PgferryError(
-      `from: s3://${found.ref.bucket}/${found.ref.key} failed its verification (${v.method}: ${v.detail ?? 'no detail'}); refusing to restore it`,
+      `${INPUT}: ${bucket.uri(found.key)} failed its verification (${v.method}: ${v.detail ?? 'no detail'}); refusing to restore it`,
     );
   }
   return found;
 }
 
 export interface RestoreFromS3Options extends Omit<RestoreOptions, 'from'> {
-  s3: S3Client;
-  settings: S3Settings;
-  bucket: string;
+  bucket: S3Bucket;
   key: string;
 }
 
@@ -136,7 +105,7 @@ export interface RestoreFromS3Options extends Omit<RestoreOptions, 'from'> {
  * downloaded and checked first, then restored from the file (in parallel where it allows).
  */
 export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreResult & { location: string }> {
-  const found = await resolveBackupObject(o.s3, o.bucket, o.key, o.settings);
+  const found = await resolveBackupObject(o.bucket, o.key);
   const jobs = o.jobs === 'auto' ? defaultJobs() : o.jobs;
   if (jobs > 1 || o.clean) return restoreDownloaded(o, found);
   return restoreStreamed(o, found);
@@ -149,12 +118,12 @@ async function restoreDownloaded(
   o: RestoreFromS3Options,
   found: FoundBackup,
 ): Promise<RestoreResult & { location: string }> {
-  const location = `s3://${found.ref.bucket}/${found.ref.key}`;
+  const location = o.bucket.uri(found.key);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-restore-'));
   try {
-    const file = path.join(dir, path.basename(found.ref.key) || 'backup.dump');
+    const file = path.join(dir, path.basename(found.key) || 'backup.dump');
     o.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
-    await downloadVerified(o.s3, found.ref, file, found.manifest, o.signal);
+    await o.bucket.download(found.key, INPUT, file, found.manifest, o.signal);
     return { ...(await restoreFromPath({ ...o, from: file })), location };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -166,7 +135,7 @@ async function restoreDownloaded(
  * for the database's own properties, and a commit gate that reads it to the end and compares.
  */
 async function openStreamed(o: RestoreFromS3Options, found: FoundBackup, location: string) {
-  const { body } = await openObject(o.s3, found.ref, o.signal);
+  const { body } = await o.bucket.open(found.key, INPUT, o.signal);
   const meter = new HashMeter();
   body.on('error', (e) => meter.destroy(e));
   body.pipe(meter);
@@ -189,7 +158,8 @@ async function openStreamed(o: RestoreFromS3Options, found: FoundBackup, locatio
   // Read to the end whatever pg_restore needed, then compare: only a match lets pgferry commit.
   const wholeObjectMatches = async (): Promise<void> => {
     await finished(stream);
-    checkDigest(found.ref, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
+    const object = { input: INPUT, uri: location };
+    checkDigest(object, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
   };
   return { body, archive, toc, stream, wholeObjectMatches };
 }
@@ -200,7 +170,7 @@ async function restoreStreamed(
   found: FoundBackup,
 ): Promise<RestoreResult & { location: string }> {
   const started = Date.now();
-  const location = `s3://${found.ref.bucket}/${found.ref.key}`;
+  const location = o.bucket.uri(found.key);
   const { body, archive, toc, stream, wholeObjectMatches } = await openStreamed(o, found, location);
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o).catch(
     (error: unknown) => {

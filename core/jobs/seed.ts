@@ -1,11 +1,10 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import { InputError } from '../errors.js';
-import type { S3Settings } from '../storage/s3-settings.js';
 import { databaseName, describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import { isSameDatabase } from '../pg/same-database.js';
 import { connect } from '../pg/server.js';
 import type { VersionRequest } from '../pg/version.js';
 import { latestKey } from '../storage/backup-layout.js';
+import type { S3Bucket } from '../storage/s3-bucket.js';
 import type { JobHooks } from './job-hooks.js';
 import { restoreFromS3 } from './restore-s3.js';
 import type { RestoreResult } from './restore.js';
@@ -17,9 +16,7 @@ export interface SeedOptions extends JobHooks {
   source: ConnectionSpec;
   /** The staging database, replaced by the latest verified backup. */
   to: ConnectionSpec;
-  s3: S3Client;
-  settings: S3Settings;
-  bucket: string;
+  bucket: S3Bucket;
   prefix: string;
   /** Whose latest backup seeds staging (a database name under the prefix). */
   database: string;
@@ -67,8 +64,6 @@ export async function seedDatabase(o: SeedOptions): Promise<SeedResult> {
       `sanitizing ${databaseName(o.to)} (${o.sanitizeSql.length} file(s)) before the restored rows carry its name`,
     );
   const restore = await restoreFromS3({
-    s3: o.s3,
-    settings: o.settings,
     bucket: o.bucket,
     key: latestPrefix(o.prefix, o.database),
     to: o.to,

@@ -1,71 +1,54 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PgferryError } from '../errors.js';
-import { explainS3Error } from './s3-client.js';
 import { HashMeter } from './hash-meter.js';
 
-export interface ObjectRef {
-  bucket: string;
-  key: string;
-  input: string;
-  endpoint?: string;
+export interface Digest {
+  bytes: number;
+  sha256: string;
 }
 
-export async function openObject(
-  client: S3Client,
-  ref: ObjectRef,
-  signal?: AbortSignal,
-): Promise<{ body: Readable; bytes?: number }> {
-  try {
-    const res = await client.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }), {
-      abortSignal: signal,
-    });
-    if (!res.Body) throw new PgferryError(`${ref.input}: s3://${ref.bucket}/${ref.key} has no body`);
-    return { body: res.Body as Readable, bytes: res.ContentLength };
-  } catch (error) {
-    if (error instanceof PgferryError) throw error;
-    throw explainS3Error(error, ref);
-  }
+/** The object read: `uri` as messages name it, and the input the caller named it by. */
+export interface ReadObject {
+  input: string;
+  uri: string;
 }
 
 /** The bytes read are the bytes the manifest describes, or the restore is refused. */
 export function checkDigest(
-  ref: ObjectRef,
-  actual: { bytes: number; sha256: string },
+  object: ReadObject,
+  actual: Digest,
   expected: { bytes?: number; sha256: string },
 ): void {
   if ((expected.bytes === undefined || actual.bytes === expected.bytes) && actual.sha256 === expected.sha256)
     return;
   throw new PgferryError(
-    `${ref.input}: s3://${ref.bucket}/${ref.key} does not match its manifest: ${actual.bytes} bytes with SHA-256 ${actual.sha256}, the manifest says ${expected.bytes ?? 'some'} bytes with ${expected.sha256}; refusing to restore it`,
+    `${object.input}: ${object.uri} does not match its manifest: ${actual.bytes} bytes with SHA-256 ${actual.sha256}, the manifest says ${expected.bytes ?? 'some'} bytes with ${expected.sha256}; refusing to restore it`,
     { code: 'integrity' },
   );
 }
 
 /**
- * Downloads to a new 0600 file, checking size and SHA-256 on the way when they are known (a backup
- * always has them; a sanitize-SQL asset has none); a mismatch deletes the file.
+ * An object's body into a new 0600 file, hashed on the way and checked against `expected` when
+ * given; on any failure the file is deleted and the error rethrown as it came (S3Bucket.download
+ * explains the store's).
  */
-export async function downloadVerified(
-  client: S3Client,
-  ref: ObjectRef,
+export async function saveVerified(
+  body: Readable,
   file: string,
-  expected: { bytes?: number; sha256: string } | undefined,
-  signal?: AbortSignal,
-): Promise<{ bytes: number; sha256: string }> {
-  const { body } = await openObject(client, ref, signal);
+  o: ReadObject & { expected: { bytes?: number; sha256: string } | undefined; signal?: AbortSignal },
+): Promise<Digest> {
   const meter = new HashMeter();
   try {
     // The file holds the whole database: readable by its owner only, and never one that was there.
-    await pipeline(body, meter, createWriteStream(file, { mode: 0o600, flags: 'wx' }), { signal });
+    await pipeline(body, meter, createWriteStream(file, { mode: 0o600, flags: 'wx' }), { signal: o.signal });
     const actual = { bytes: meter.bytes, sha256: meter.digest() };
-    if (expected) checkDigest(ref, actual, expected);
+    if (o.expected) checkDigest(o, actual, o.expected);
     return actual;
   } catch (error) {
     await rm(file, { force: true });
-    throw error instanceof PgferryError ? error : explainS3Error(error, ref);
+    throw error;
   }
 }

@@ -1,18 +1,15 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PgferryError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { S3Settings } from './s3-settings.js';
 import { CREATE_ONLY, WriteConflictError, type WriteCondition } from './conditional-write.js';
-import { getJson, getTextVersion, putJson, type LatestPointer, type ObjectManifest } from './manifest.js';
+import type { LatestPointer, ObjectManifest } from './manifest.js';
+import type { S3Bucket } from './s3-bucket.js';
 
 /** Re-reads after a lost race: each one means another backup moved the pointer meanwhile. */
 const MAX_ATTEMPTS = 8;
 
 export interface PointerMoveRequest {
-  client: S3Client;
-  settings: S3Settings;
-  bucket: string;
+  bucket: S3Bucket;
   /** `<prefix>/<database>/latest.json`. */
   key: string;
   pointer: LatestPointer & { startedAt: string };
@@ -54,28 +51,10 @@ function isPointer(value: unknown): value is LatestPointer {
   return typeof v === 'object' && v !== null && typeof v.key === 'string' && typeof v.manifest === 'string';
 }
 
-/** Whether S3 answers 403 to reading the pointer: then it exists (create-only said so) but is unreadable. */
-async function unreadable(r: PointerMoveRequest): Promise<boolean> {
-  try {
-    const res = await r.client.send(new GetObjectCommand({ Bucket: r.bucket, Key: r.key }));
-    await res.Body?.transformToString();
-    return false;
-  } catch (error) {
-    const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-    return e.$metadata?.httpStatusCode === 403 || e.name === 'AccessDenied';
-  }
-}
-
 /** When the backup a pointer names started: its own field, or (older pointers) its manifest's. */
 async function startOf(r: PointerMoveRequest, current: LatestPointer): Promise<Started | undefined> {
   if (typeof current.startedAt === 'string') return { startedAt: current.startedAt, key: current.key };
-  const manifest = await getJson<ObjectManifest>(
-    r.client,
-    r.bucket,
-    current.manifest,
-    r.input,
-    r.settings.endpoint,
-  ).catch(() => undefined);
+  const manifest = await r.bucket.getJson<ObjectManifest>(current.manifest, r.input).catch(() => undefined);
   return typeof manifest?.startedAt === 'string'
     ? { startedAt: manifest.startedAt, key: current.key }
     : undefined;
@@ -90,11 +69,11 @@ async function startOf(r: PointerMoveRequest, current: LatestPointer): Promise<S
  */
 export async function movePointer(r: PointerMoveRequest): Promise<PointerMove> {
   const ours: Started = { startedAt: r.pointer.startedAt, key: r.pointer.key };
-  const where = `s3://${r.bucket}/${r.key}`;
+  const where = r.bucket.uri(r.key);
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     r.signal?.throwIfAborted();
     // A role without s3:ListBucket (the scheduled job's) gets 403 for a pointer not written yet.
-    const read = await getTextVersion(r.client, r.bucket, r.key, r.input, r.settings.endpoint, true);
+    const read = await r.bucket.getTextVersion(r.key, r.input, true);
     const current = read && parsed(read.text);
     if (isPointer(current)) {
       const theirs = await startOf(r, current);
@@ -111,10 +90,11 @@ export async function movePointer(r: PointerMoveRequest): Promise<PointerMove> {
     }
     const condition: WriteCondition = read?.etag ? { ifMatch: read.etag } : CREATE_ONLY;
     try {
-      await putJson(r.client, r.settings, r.bucket, r.key, r.pointer, r.input, {}, condition);
+      await r.bucket.putJson(r.key, r.pointer, r.input, { condition });
     } catch (error) {
       if (!(error instanceof WriteConflictError)) throw error;
-      if (!read && (await unreadable(r))) {
+      // S3 answers 403 to reading it, yet create-only said it exists: there, but unreadable.
+      if (!read && (await r.bucket.refusesRead(r.key))) {
         throw new PgferryError(
           `${r.input}: ${where} exists but S3 refuses to let this backup read it (403); the backup ${r.pointer.key} is stored and verified, but latest.json does not name it. Allow s3:GetObject on it`,
         );
@@ -123,7 +103,7 @@ export async function movePointer(r: PointerMoveRequest): Promise<PointerMove> {
       await sleep(25 * attempt + Math.floor(Math.random() * 50), undefined, { signal: r.signal });
       continue;
     }
-    const backText = await getTextVersion(r.client, r.bucket, r.key, r.input, r.settings.endpoint, true);
+    const backText = await r.bucket.getTextVersion(r.key, r.input, true);
     const back = backText && parsed(backText.text);
     if (isPointer(back)) {
       if (back.key === ours.key) return { moved: true, names: ours.key };

@@ -1,11 +1,10 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { KnockOnError } from '../pg/run.js';
-import type { S3Settings } from './s3-settings.js';
 import { conditionalFailure, CREATE_ONLY, type WriteCondition } from './conditional-write.js';
 import { explainS3Error } from './s3-client.js';
+import type { S3Bucket } from './s3-bucket.js';
 
 const MIB = 1024 * 1024;
 /** S3 allows 10,000 parts of at most 5 GiB; objects reach 5 TiB. */
@@ -27,12 +26,7 @@ export function queueSizeFor(partSize: number): number {
   return partSize >= 64 * MIB ? 2 : 4;
 }
 
-export interface GatedUploadRequest {
-  client: S3Client;
-  bucket: string;
-  key: string;
-  input: string;
-  settings: S3Settings;
+export interface UploadOptions {
   expectedBytes?: number;
   tags?: Record<string, string>;
   contentType?: string;
@@ -56,24 +50,29 @@ export class GatedUpload {
   readonly partSize: number;
   private readonly condition: WriteCondition | undefined;
 
-  constructor(private readonly r: GatedUploadRequest) {
-    this.partSize = partSizeFor(r.expectedBytes);
-    this.condition = r.createOnly ? CREATE_ONLY : undefined;
+  /** Made by S3Bucket.upload. */
+  constructor(
+    private readonly bucket: S3Bucket,
+    private readonly key: string,
+    private readonly input: string,
+    options: UploadOptions,
+  ) {
+    this.partSize = partSizeFor(options.expectedBytes);
+    this.condition = options.createOnly ? CREATE_ONLY : undefined;
     this.body.pipe(this.gate, { end: false });
     this.upload = new Upload({
-      client: r.client,
+      client: bucket.client,
       params: {
-        Bucket: r.bucket,
-        Key: r.key,
+        Bucket: bucket.name,
+        Key: key,
         Body: this.gate,
-        ContentType: r.contentType ?? 'application/octet-stream',
-        ...(r.settings.sse ? { ServerSideEncryption: r.settings.sse } : {}),
-        ...(r.settings.kmsKeyId ? { SSEKMSKeyId: r.settings.kmsKeyId } : {}),
-        ...(r.createOnly ? { IfNoneMatch: '*' } : {}),
+        ContentType: options.contentType ?? 'application/octet-stream',
+        ...bucket.encryption(),
+        ...(options.createOnly ? { IfNoneMatch: '*' } : {}),
         // AWS computes a full-object checksum; S3-compatible stores may not know the header.
-        ...(r.settings.endpoint ? {} : { ChecksumAlgorithm: 'CRC64NVME' as const }),
+        ...(bucket.settings.endpoint ? {} : { ChecksumAlgorithm: 'CRC64NVME' as const }),
       },
-      tags: Object.entries(r.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+      tags: Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
       partSize: this.partSize,
       queueSize: queueSizeFor(this.partSize),
       leavePartsOnError: false,
@@ -84,12 +83,7 @@ export class GatedUpload {
   }
 
   private explain(error: unknown): Error {
-    const where = {
-      input: this.r.input,
-      bucket: this.r.bucket,
-      key: this.r.key,
-      endpoint: this.r.settings.endpoint,
-    };
+    const where = this.bucket.where(this.key, this.input);
     return conditionalFailure(error, this.condition, where) ?? explainS3Error(error, where);
   }
 

@@ -2,7 +2,7 @@ import type { BackupOptions } from '../../core/jobs/backup.js';
 import { RecordingLogger } from '../../core/log.js';
 import type { S3Settings } from '../../core/storage/s3-settings.js';
 import { parseConnection } from '../../core/pg/connection.js';
-import { s3Client } from '../../core/storage/s3-client.js';
+import { S3Bucket } from '../../core/storage/s3-bucket.js';
 import { catalog } from './engine.js';
 import type { S3TestServer } from './s3.js';
 import { connUrl } from './testbed.js';
@@ -10,6 +10,11 @@ import { connUrl } from './testbed.js';
 /** The `s3-*` settings a user would give for this server. */
 export function s3Settings(s3: S3TestServer): S3Settings {
   return { endpoint: s3.endpoint, region: s3.region, forcePathStyle: true };
+}
+
+/** `name` on this server, reached as pgferry reaches a bucket (credentials: the AWS environment). */
+export function s3Bucket(s3: S3TestServer, name: string, settings: S3Settings = s3Settings(s3)): S3Bucket {
+  return S3Bucket.of(settings, name);
 }
 
 /** The credentials reach pgferry the standard way: the AWS environment variables. */
@@ -49,9 +54,7 @@ export function backupOptionsFor(
   const log = new RecordingLogger();
   return {
     from: parseConnection(connUrl(17, db), 'from', {}),
-    s3: s3Client(s3Settings(s3)),
-    settings: s3Settings(s3),
-    bucket,
+    bucket: s3Bucket(s3, bucket),
     prefix,
     verify: 'list',
     compress: 'auto',

@@ -6,14 +6,13 @@ import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { backupKey, latestKey, manifestKey } from '../../core/storage/backup-layout.js';
 import type { LatestPointer, Manifest } from '../../core/storage/manifest.js';
-import { s3Client } from '../../core/storage/s3-client.js';
 import { rowHashes } from '../harness/compare.js';
 import { loadDataset } from '../harness/dataset.js';
 import { catalog } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
 import { startS3, type S3TestServer, type WriteRecord } from '../harness/s3.js';
-import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
+import { backupOptionsFor, s3Bucket, s3Env } from '../harness/s3-engine.js';
 
 /**
  * Backups of one database that overlap, race or collide. The store is s3rver behind the harness's
@@ -62,9 +61,7 @@ async function restoreLatest(db: string): Promise<{ target: string; location: st
   const target = uniqueName('conc_to');
   const log = new RecordingLogger();
   const restored = await restoreFromS3({
-    s3: s3Client(s3Settings(s3)),
-    settings: s3Settings(s3),
-    bucket: BUCKET,
+    bucket: s3Bucket(s3, BUCKET),
     key: `${PREFIX}/${db}/`,
     to: parseConnection(connUrl(17, target), 'to', {}),
     jobs: 1,

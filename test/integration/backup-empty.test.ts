@@ -5,12 +5,11 @@ import { runJob } from '../../core/jobs/run-job.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { latestKey } from '../../core/storage/backup-layout.js';
 import type { LatestPointer, Manifest } from '../../core/storage/manifest.js';
-import { s3Client } from '../../core/storage/s3-client.js';
 import { rowHashes } from '../harness/compare.js';
 import { catalog, SHARED_CLIENT_CACHE } from '../harness/engine.js';
 import { connUrl, createDatabase, mirrorUrl, sql, uniqueName } from '../harness/testbed.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { s3Env, s3Settings } from '../harness/s3-engine.js';
+import { s3Bucket, s3Env } from '../harness/s3-engine.js';
 import { parseJobOptions } from '../../core/options.js';
 
 /**
@@ -33,9 +32,7 @@ function backupOptions(db: string, verify: 'list' | 'restore'): BackupOptions {
   const log = new RecordingLogger();
   return {
     from: parseConnection(connUrl(17, db), 'from', {}),
-    s3: s3Client(s3Settings(s3)),
-    settings: s3Settings(s3),
-    bucket: BUCKET,
+    bucket: s3Bucket(s3, BUCKET),
     prefix: PREFIX,
     verify,
     compress: 'auto',
@@ -76,9 +73,7 @@ describe('an empty database', () => {
       const target = uniqueName(`empty_${verify}_to`);
       const log = new RecordingLogger();
       const restored = await restoreFromS3({
-        s3: s3Client(s3Settings(s3)),
-        settings: s3Settings(s3),
-        bucket: BUCKET,
+        bucket: s3Bucket(s3, BUCKET),
         key: `${PREFIX}/${db}/`,
         to: parseConnection(connUrl(17, target), 'to', {}),
         jobs: 1,

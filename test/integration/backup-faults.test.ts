@@ -5,13 +5,12 @@ import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import type { Progress } from '../../core/pg/run.js';
 import { latestKey } from '../../core/storage/backup-layout.js';
-import { s3Client } from '../../core/storage/s3-client.js';
 import { catalog } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import { rowHashes } from '../harness/compare.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { s3Env, s3Settings, withEnv } from '../harness/s3-engine.js';
+import { s3Bucket, s3Env, withEnv } from '../harness/s3-engine.js';
 
 /**
  * The fault matrix of issue 4: after each fault the backup fails with a clear message, no object
@@ -44,9 +43,7 @@ function options(extra: Partial<BackupOptions> = {}): BackupOptions {
   const log = new RecordingLogger();
   return {
     from: parseConnection(connUrl(17, db), 'from', {}),
-    s3: s3Client(s3Settings(s3)),
-    settings: s3Settings(s3),
-    bucket: BUCKET,
+    bucket: s3Bucket(s3, BUCKET),
     prefix: PREFIX,
     verify: 'list',
     compress: { algorithm: 'none' },
@@ -164,7 +161,7 @@ describe('backup fault matrix', () => {
     const before = await state();
     const error = await withEnv(
       s3Env(s3, { accessKeyId: 'WRONGKEY', secretAccessKey: 'wrong-secret-77' }),
-      () => failureOf(backupDatabase(options({ s3: s3Client(s3Settings(s3)) }))),
+      () => failureOf(backupDatabase(options({ bucket: s3Bucket(s3, BUCKET) }))),
     );
     expect(error.message).toMatch(
       /^to: S3 refused access to s3:\/\/pgferry-faults\/dr\/.*\(InvalidAccessKeyId\); check the AWS credentials/,
@@ -175,7 +172,7 @@ describe('backup fault matrix', () => {
   });
 
   it('a missing bucket', async () => {
-    const error = await failureOf(backupDatabase(options({ bucket: 'no-such-bucket' })));
+    const error = await failureOf(backupDatabase(options({ bucket: s3Bucket(s3, 'no-such-bucket') })));
     expect(error.message).toBe('to: bucket "no-such-bucket" does not exist');
     expect(pgDumpPid()).toBeUndefined();
     tried.push('missing bucket');
@@ -185,9 +182,7 @@ describe('backup fault matrix', () => {
     const log = new RecordingLogger();
     const target = uniqueName('after_faults');
     const restored = await restoreFromS3({
-      s3: s3Client(s3Settings(s3)),
-      settings: s3Settings(s3),
-      bucket: BUCKET,
+      bucket: s3Bucket(s3, BUCKET),
       key: `${PREFIX}/${db}/`,
       to: parseConnection(connUrl(17, target), 'to', {}),
       jobs: 1,

@@ -4,13 +4,12 @@ import { backupDatabase, type BackupOptions } from '../../core/jobs/backup.js';
 import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { latestKey } from '../../core/storage/backup-layout.js';
-import { s3Client } from '../../core/storage/s3-client.js';
 import { catalog } from '../harness/engine.js';
 import { loadDataset } from '../harness/dataset.js';
 import { rowHashes } from '../harness/compare.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
+import { backupOptionsFor, s3Bucket, s3Env } from '../harness/s3-engine.js';
 
 const BUCKET = 'pgferry-backups';
 const PREFIX = 'nightly';
@@ -30,9 +29,7 @@ function backupOptions(db: string, extra: Partial<BackupOptions> = {}): BackupOp
 async function restoreLatest(db: string, target: string, jobs: number | 'auto' = 1) {
   const log = new RecordingLogger();
   return restoreFromS3({
-    s3: s3Client(s3Settings(s3)),
-    settings: s3Settings(s3),
-    bucket: BUCKET,
+    bucket: s3Bucket(s3, BUCKET),
     key: `${PREFIX}/${db}/`,
     to: parseConnection(connUrl(17, target), 'to', {}),
     jobs,

@@ -10,10 +10,9 @@ import { readTocEntries } from '../../core/pg/archive-toc.js';
 import { parseConnection, type ConnectionSpec } from '../../core/pg/connection.js';
 import { backupDatabase } from '../../core/jobs/backup.js';
 import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
-import { s3Client } from '../../core/storage/s3-client.js';
 import { catalog, scratchDir } from '../harness/engine.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
+import { backupOptionsFor, s3Bucket, s3Env } from '../harness/s3-engine.js';
 import { connUrl, server, sql, uniqueName } from '../harness/testbed.js';
 import type { ServerMajor } from '../harness/paths.js';
 
@@ -385,11 +384,8 @@ describe('database properties through an S3 backup (server 17)', () => {
       const target = hostileName('s3');
       made.push(target);
       const log = new RecordingLogger();
-      const settings = s3Settings(s3);
       await restoreFromS3({
-        s3: s3Client(settings),
-        settings,
-        bucket: BUCKET,
+        bucket: s3Bucket(s3, BUCKET),
         key,
         to: spec(17, target, 'to'),
         jobs,

@@ -6,12 +6,11 @@ import { runJob } from '../../core/jobs/run-job.js';
 import { parseJobOptions } from '../../core/options.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import type { ObjectManifest } from '../../core/storage/manifest.js';
-import { s3Client } from '../../core/storage/s3-client.js';
 import { rowHashes } from '../harness/compare.js';
 import { catalog, SHARED_CLIENT_CACHE } from '../harness/engine.js';
 import { connUrl, createDatabase, mirrorUrl, sql, uniqueName } from '../harness/testbed.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { s3Env, s3Settings } from '../harness/s3-engine.js';
+import { s3Bucket, s3Env } from '../harness/s3-engine.js';
 
 /** `dump --to s3://bucket/key` writes `<key>.json` beside the object, so a restore can check it. */
 const BUCKET = 'pgferry-dumps';
@@ -87,9 +86,7 @@ it('writes a manifest that matches the object, replaced with it by a later dump 
   const target = uniqueName('tokey_to');
   const log = new RecordingLogger();
   const restored = await restoreFromS3({
-    s3: s3Client(s3Settings(s3)),
-    settings: s3Settings(s3),
-    bucket: BUCKET,
+    bucket: s3Bucket(s3, BUCKET),
     key,
     to: parseConnection(connUrl(17, target), 'to', {}),
     jobs: 1,

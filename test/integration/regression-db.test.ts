@@ -9,13 +9,12 @@ import { seedDatabase } from '../../core/jobs/seed.js';
 import { toolPath, type ClientTools } from '../../core/pg/clients/tools.js';
 import { connectionEnv, parseConnection } from '../../core/pg/connection.js';
 import { runTool } from '../../core/pg/run.js';
-import { s3Client } from '../../core/storage/s3-client.js';
 import { rowHashes, schemaOf } from '../harness/compare.js';
 import { databaseProps, scratchesOf, type DatabaseProps } from '../harness/database-state.js';
 import { catalog, scratchDir } from '../harness/engine.js';
 import { buildRegressionDatabase, REGRESS_DIR } from '../harness/regression-db.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { s3Env, s3Settings } from '../harness/s3-engine.js';
+import { s3Bucket, s3Env } from '../harness/s3-engine.js';
 import { conn, connUrl, sql, uniqueName } from '../harness/testbed.js';
 
 /**
@@ -148,12 +147,9 @@ suite.each([17, 18] as const)('the regression database on %i', (major) => {
   let backup: Promise<BackupResult> | undefined;
   /** One backup of the source to S3 (the way the scheduled job makes them), shared by the S3 tests. */
   function backedUp(): Promise<BackupResult> {
-    const settings = s3Settings(s3 as S3TestServer);
     backup ??= backupDatabase({
       from: from(),
-      s3: s3Client(settings),
-      settings,
-      bucket: BUCKET,
+      bucket: s3Bucket(s3 as S3TestServer, BUCKET),
       prefix: `r${major}`,
       verify: 'list',
       compress: 'auto',
@@ -180,15 +176,13 @@ suite.each([17, 18] as const)('the regression database on %i', (major) => {
   });
 
   it.each([1, 'auto'] as const)('restores a backup from S3 (jobs %s) like the raw tools', async (jobs) => {
-    const settings = s3Settings(s3 as S3TestServer);
+    const bucket = s3Bucket(s3 as S3TestServer, BUCKET);
     const { manifest } = await backedUp();
     const target = uniqueName('regress_s3');
     const result = await likeRaw(
       () =>
         restoreFromS3({
-          s3: s3Client(settings),
-          settings,
-          bucket: BUCKET,
+          bucket,
           key: manifest.key,
           to: to(target),
           jobs,
@@ -277,7 +271,7 @@ suite.each([17, 18] as const)('the regression database on %i', (major) => {
       const db = await earlierCopy();
       if (db === undefined) return;
       const before = await databaseProps(major, db);
-      const settings = s3Settings(s3 as S3TestServer);
+      const bucket = s3Bucket(s3 as S3TestServer, BUCKET);
       await backedUp();
       // A seed restores without owners and grants (production's roles are staging's business).
       const baseline = await rawRestore(['--no-owner', '--no-privileges']);
@@ -287,9 +281,7 @@ suite.each([17, 18] as const)('the regression database on %i', (major) => {
             await seedDatabase({
               source: from(),
               to: to(db),
-              s3: s3Client(settings),
-              settings,
-              bucket: BUCKET,
+              bucket,
               prefix: `r${major}`,
               database: source,
               confirm: db,

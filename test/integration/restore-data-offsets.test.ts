@@ -10,10 +10,9 @@ import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { readDataOffsets, readTocEntries } from '../../core/pg/archive-toc.js';
 import { toolPath, type ClientTools } from '../../core/pg/clients/tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
-import { s3Client } from '../../core/storage/s3-client.js';
 import { catalog, scratchDir } from '../harness/engine.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
+import { backupOptionsFor, s3Bucket, s3Env } from '../harness/s3-engine.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
 
 /**
@@ -180,9 +179,7 @@ describe('S3 backups, which pg_dump always streams', () => {
     const log = new RecordingLogger();
     const target = uniqueName('offsets_s3');
     const result = await restoreFromS3({
-      s3: s3Client(s3Settings(s3)),
-      settings: s3Settings(s3),
-      bucket: BUCKET,
+      bucket: s3Bucket(s3, BUCKET),
       key,
       to: parseConnection(connUrl(MAJOR, target), 'to', {}),
       jobs,

@@ -4,12 +4,11 @@ import { backupDatabase } from '../../core/jobs/backup.js';
 import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { latestKey } from '../../core/storage/backup-layout.js';
-import { s3Client } from '../../core/storage/s3-client.js';
 import { catalog } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
+import { backupOptionsFor, s3Bucket, s3Env, s3Settings } from '../harness/s3-engine.js';
 import { freePort } from '../harness/servers.js';
 
 const BUCKET = 'pgferry-restores';
@@ -38,9 +37,7 @@ function restore(objectKey: string, jobs: number | 'auto' = 1, settings = s3Sett
   return {
     target,
     run: restoreFromS3({
-      s3: s3Client(settings),
-      settings,
-      bucket: BUCKET,
+      bucket: s3Bucket(s3, BUCKET, settings),
       key: objectKey,
       to: parseConnection(connUrl(17, target), 'to', {}),
       jobs,

@@ -5,13 +5,12 @@ import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import type { ClientTools } from '../../core/pg/clients/tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { latestKey, manifestKey } from '../../core/storage/backup-layout.js';
-import { s3Client } from '../../core/storage/s3-client.js';
 import { rowHashes, schemaOf } from '../harness/compare.js';
 import { catalog } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import { errorCode } from '../../core/errors.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
+import { backupOptionsFor, s3Bucket, s3Env } from '../harness/s3-engine.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
 
 /**
@@ -100,9 +99,7 @@ async function stateOf(db: string): Promise<string | undefined> {
 function restore(from: string, target: string, jobs: number) {
   const log = new RecordingLogger();
   return restoreFromS3({
-    s3: s3Client(s3Settings(s3)),
-    settings: s3Settings(s3),
-    bucket: BUCKET,
+    bucket: s3Bucket(s3, BUCKET),
     key: from,
     to: parseConnection(connUrl(17, target), 'to', {}),
     confirm: target,

@@ -8,12 +8,11 @@ import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { seedDatabase } from '../../core/jobs/seed.js';
 import type { ClientTools } from '../../core/pg/clients/tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
-import { s3Client } from '../../core/storage/s3-client.js';
 import { rowHashes, schemaOf } from '../harness/compare.js';
 import { catalog, dumpFile, scratchDir } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
+import { backupOptionsFor, s3Bucket, s3Env } from '../harness/s3-engine.js';
 import { connUrl, createDatabase, sql } from '../harness/testbed.js';
 
 /**
@@ -81,9 +80,7 @@ const PATHS = {
     }),
   'restore from S3': (db: string, files: string[], jobs: number) =>
     restoreFromS3({
-      s3: s3Client(s3Settings(s3)),
-      settings: s3Settings(s3),
-      bucket: BUCKET,
+      bucket: s3Bucket(s3, BUCKET),
       key: `p/${source}/`,
       to: to(db),
       jobs,
@@ -105,9 +102,7 @@ const PATHS = {
     seedDatabase({
       source: parseConnection(connUrl(17, source), 'from', {}),
       to: to(db),
-      s3: s3Client(s3Settings(s3)),
-      settings: s3Settings(s3),
-      bucket: BUCKET,
+      bucket: s3Bucket(s3, BUCKET),
       prefix: 'p',
       database: source,
       confirm: db,

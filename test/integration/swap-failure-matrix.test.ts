@@ -9,13 +9,12 @@ import { seedDatabase } from '../../core/jobs/seed.js';
 import { RecordingLogger } from '../../core/log.js';
 import type { ClientTools } from '../../core/pg/clients/tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
-import { s3Client } from '../../core/storage/s3-client.js';
 import { rowHashes, schemaOf } from '../harness/compare.js';
 import { catalog, dumpFile, scratchDir } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
 import type { ServerMajor } from '../harness/paths.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
-import { backupOptionsFor, s3Env, s3Settings } from '../harness/s3-engine.js';
+import { backupOptionsFor, s3Bucket, s3Env } from '../harness/s3-engine.js';
 import {
   earlierCopy,
   scratchesOf,
@@ -203,7 +202,7 @@ async function run(
     };
   }
   const backup = await backupOf([major, kind]);
-  const store = { s3: s3Client(s3Settings(s3)), settings: s3Settings(s3), bucket: BUCKET };
+  const store = { bucket: s3Bucket(s3, BUCKET) };
   if (p === 's3')
     return { log: h.log, result: restoreFromS3({ ...base, ...store, key: backup.key, ...after }) };
   const seeded = seedDatabase({

@@ -1,14 +1,14 @@
 import { InputError, PgferryError } from '../../errors.js';
 import type { BackupJob } from '../../options.js';
 import { describeConnection } from '../../pg/connection.js';
-import { s3Client } from '../../storage/s3-client.js';
+import { S3Bucket } from '../../storage/s3-bucket.js';
 import { backupDatabase, type BackupResult } from '../backup.js';
 import type { JobReport } from '../report.js';
 import { clientFields, secondsSince, type CommandRun } from './context.js';
 
 /** backup: each database of `from` in turn; all are attempted, and the run fails if any failed. */
 export async function runBackup(options: BackupJob, run: CommandRun): Promise<JobReport> {
-  const s3 = s3Client(options.s3);
+  const bucket = S3Bucket.of(options.s3, options.destination.bucket);
   const done: BackupResult[] = [];
   const failures: string[] = [];
   for (const from of options.sources) {
@@ -18,9 +18,7 @@ export async function runBackup(options: BackupJob, run: CommandRun): Promise<Jo
           ...options,
           ...run.hooks,
           from,
-          s3,
-          settings: options.s3,
-          bucket: options.destination.bucket,
+          bucket,
           prefix: options.destination.key,
         }),
       );

@@ -3,8 +3,7 @@ import { PgferryError } from '../../errors.js';
 import type { DumpJob } from '../../options.js';
 import { manifestKey } from '../../storage/backup-layout.js';
 import { formatLocation } from '../../storage/location.js';
-import { putJson } from '../../storage/manifest.js';
-import { s3Client } from '../../storage/s3-client.js';
+import { S3Bucket } from '../../storage/s3-bucket.js';
 import { dumpToS3, manifestOf } from '../dump-to-s3.js';
 import { dumpToPath } from '../dump.js';
 import { dumpGlobals, globalsPath } from '../globals.js';
@@ -57,33 +56,31 @@ async function runDumpToS3(
   destination: { bucket: string; key: string },
   run: CommandRun,
 ): Promise<JobReport> {
-  const s3 = s3Client(options.s3);
+  const bucket = S3Bucket.of(options.s3, destination.bucket);
   const result = await dumpToS3({
     ...options,
     ...run.hooks,
     from: options.source,
-    s3,
-    settings: options.s3,
-    bucket: destination.bucket,
+    bucket,
     key: destination.key,
     input: 'to',
   });
-  const location = `s3://${destination.bucket}/${destination.key}`;
+  const location = bucket.uri(destination.key);
   const manifest = manifestKey(destination.key);
-  await putJson(s3, options.s3, destination.bucket, manifest, manifestOf(result, destination), 'to').catch(
-    (error: unknown) => {
+  await bucket
+    .putJson(manifest, manifestOf(result, bucket, destination.key), 'to')
+    .catch((error: unknown) => {
       throw new PgferryError(
         `the dump was stored at ${location}, but its manifest was not (${(error as Error).message}); a restore refuses the object until a dump writes both`,
         { cause: error },
       );
-    },
-  );
+    });
   return {
     command: 'dump',
     ...clientFields(result.client),
     serverVersion: result.server.versionText,
     location,
-    manifest: `s3://${destination.bucket}/${manifest}`,
+    manifest: bucket.uri(manifest),
     bytes: result.bytes,
     sha256: result.sha256,
     format: 'custom',

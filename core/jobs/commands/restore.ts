@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
 import type { RestoreJob } from '../../options.js';
-import { s3Client } from '../../storage/s3-client.js';
+import { S3Bucket } from '../../storage/s3-bucket.js';
 import { applyGlobals, globalsPath } from '../globals.js';
 import { countDatabaseTables, type JobReport } from '../report.js';
 import { restoreFromS3 } from '../restore-s3.js';
@@ -27,9 +27,7 @@ export async function runRestore(options: RestoreJob, run: CommandRun): Promise<
     archive.kind === 's3'
       ? await restoreFromS3({
           ...common,
-          s3: s3Client(options.s3),
-          settings: options.s3,
-          bucket: archive.bucket,
+          bucket: S3Bucket.of(options.s3, archive.bucket),
           key: archive.key,
         })
       : { ...(await restoreFromPath({ ...common, from: archive.path })), location: archive.path };
