@@ -37843,7 +37843,7 @@ var require_dist_cjs16 = __commonJS({
     };
     var GetObjectAttributesCommand = class extends command5(_ep5, _mw1, "GetObjectAttributes", GetObjectAttributes$) {
     };
-    var GetObjectCommand4 = class extends command5(_ep05, _mw7, "GetObject", GetObject$) {
+    var GetObjectCommand2 = class extends command5(_ep05, _mw7, "GetObject", GetObject$) {
     };
     var GetObjectLegalHoldCommand = class extends command5(_ep5, _mw05, "GetObjectLegalHold", GetObjectLegalHold$) {
     };
@@ -38106,7 +38106,7 @@ var require_dist_cjs16 = __commonJS({
       GetBucketTaggingCommand,
       GetBucketVersioningCommand,
       GetBucketWebsiteCommand,
-      GetObjectCommand: GetObjectCommand4,
+      GetObjectCommand: GetObjectCommand2,
       GetObjectAclCommand,
       GetObjectAnnotationCommand,
       GetObjectAttributesCommand,
@@ -38913,7 +38913,7 @@ var require_dist_cjs16 = __commonJS({
     exports.GetObjectAttributesOutput$ = GetObjectAttributesOutput$;
     exports.GetObjectAttributesParts$ = GetObjectAttributesParts$;
     exports.GetObjectAttributesRequest$ = GetObjectAttributesRequest$;
-    exports.GetObjectCommand = GetObjectCommand4;
+    exports.GetObjectCommand = GetObjectCommand2;
     exports.GetObjectLegalHold$ = GetObjectLegalHold$;
     exports.GetObjectLegalHoldCommand = GetObjectLegalHoldCommand;
     exports.GetObjectLegalHoldOutput$ = GetObjectLegalHoldOutput$;
@@ -39336,6 +39336,517 @@ var require_dist_cjs16 = __commonJS({
     exports.waitUntilBucketNotExists = waitUntilBucketNotExists;
     exports.waitUntilObjectExists = waitUntilObjectExists;
     exports.waitUntilObjectNotExists = waitUntilObjectNotExists;
+  }
+});
+
+// node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
+var require_dist_cjs17 = __commonJS({
+  "node_modules/@aws-sdk/lib-storage/dist-cjs/index.js"(exports) {
+    var { PutObjectCommand: PutObjectCommand2, ChecksumAlgorithm: ChecksumAlgorithm2, CreateMultipartUploadCommand, AbortMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, PutObjectTaggingCommand: PutObjectTaggingCommand2 } = require_dist_cjs16();
+    var { toEndpointV1: toEndpointV13, getEndpointFromInstructions: getEndpointFromInstructions2 } = (init_endpoints(), __toCommonJS(endpoints_exports));
+    var { extendedEncodeURIComponent: extendedEncodeURIComponent2 } = (init_protocols(), __toCommonJS(protocols_exports));
+    var { EventEmitter } = __require("events");
+    var { Buffer: Buffer2 } = __require("buffer");
+    var { statSync: statSync3, ReadStream: ReadStream2 } = __require("node:fs");
+    var { Readable: Readable11 } = __require("stream");
+    var runtimeConfigShared = {
+      statSync: () => {
+      },
+      isFileReadStream(f6) {
+        return false;
+      }
+    };
+    var runtimeConfig = {
+      ...runtimeConfigShared,
+      runtime: "node",
+      statSync: statSync3,
+      isFileReadStream(f6) {
+        return f6 instanceof ReadStream2;
+      }
+    };
+    var byteLength = (input2) => {
+      if (input2 == null) {
+        return 0;
+      }
+      if (typeof input2 === "string") {
+        return Buffer2.byteLength(input2);
+      }
+      if (typeof input2.byteLength === "number") {
+        return input2.byteLength;
+      } else if (typeof input2.length === "number") {
+        return input2.length;
+      } else if (typeof input2.size === "number") {
+        return input2.size;
+      } else if (typeof input2.start === "number" && typeof input2.end === "number") {
+        return input2.end + 1 - input2.start;
+      } else if (runtimeConfig.isFileReadStream(input2)) {
+        try {
+          return runtimeConfig.statSync(input2.path).size;
+        } catch (error3) {
+          return void 0;
+        }
+      }
+      return void 0;
+    };
+    var BYTE_LENGTH_SOURCE;
+    (function(BYTE_LENGTH_SOURCE2) {
+      BYTE_LENGTH_SOURCE2["EMPTY_INPUT"] = "a null or undefined Body";
+      BYTE_LENGTH_SOURCE2["CONTENT_LENGTH"] = "the ContentLength property of the params set by the caller";
+      BYTE_LENGTH_SOURCE2["STRING_LENGTH"] = "the encoded byte length of the Body string";
+      BYTE_LENGTH_SOURCE2["TYPED_ARRAY"] = "the byteLength of a typed byte array such as Uint8Array";
+      BYTE_LENGTH_SOURCE2["LENGTH"] = "the value of Body.length";
+      BYTE_LENGTH_SOURCE2["SIZE"] = "the value of Body.size";
+      BYTE_LENGTH_SOURCE2["START_END_DIFF"] = "the numeric difference between Body.start and Body.end";
+      BYTE_LENGTH_SOURCE2["STAT"] = "the size of the file given by Body.path on disk as reported by statSync";
+    })(BYTE_LENGTH_SOURCE || (BYTE_LENGTH_SOURCE = {}));
+    var byteLengthSource = (input2, override) => {
+      if (override != null) {
+        return BYTE_LENGTH_SOURCE.CONTENT_LENGTH;
+      }
+      if (input2 == null) {
+        return BYTE_LENGTH_SOURCE.EMPTY_INPUT;
+      }
+      if (typeof input2 === "string") {
+        return BYTE_LENGTH_SOURCE.STRING_LENGTH;
+      }
+      if (typeof input2.byteLength === "number") {
+        return BYTE_LENGTH_SOURCE.TYPED_ARRAY;
+      } else if (typeof input2.length === "number") {
+        return BYTE_LENGTH_SOURCE.LENGTH;
+      } else if (typeof input2.size === "number") {
+        return BYTE_LENGTH_SOURCE.SIZE;
+      } else if (typeof input2.start === "number" && typeof input2.end === "number") {
+        return BYTE_LENGTH_SOURCE.START_END_DIFF;
+      } else if (runtimeConfig.isFileReadStream(input2)) {
+        try {
+          runtimeConfig.statSync(input2.path).size;
+          return BYTE_LENGTH_SOURCE.STAT;
+        } catch (error3) {
+          return void 0;
+        }
+      }
+      return void 0;
+    };
+    async function* getChunkStream(data, partSize, getNextData) {
+      let partNumber = 1;
+      const currentBuffer = { chunks: [], length: 0 };
+      for await (const datum of getNextData(data)) {
+        currentBuffer.chunks.push(datum);
+        currentBuffer.length += datum.byteLength;
+        while (currentBuffer.length > partSize) {
+          const dataChunk = currentBuffer.chunks.length > 1 ? Buffer2.concat(currentBuffer.chunks) : currentBuffer.chunks[0];
+          yield {
+            partNumber,
+            data: dataChunk.subarray(0, partSize)
+          };
+          currentBuffer.chunks = [dataChunk.subarray(partSize)];
+          currentBuffer.length = currentBuffer.chunks[0].byteLength;
+          partNumber += 1;
+        }
+      }
+      yield {
+        partNumber,
+        data: currentBuffer.chunks.length !== 1 ? Buffer2.concat(currentBuffer.chunks) : currentBuffer.chunks[0],
+        lastPart: true
+      };
+    }
+    async function* getChunkUint8Array(data, partSize) {
+      let partNumber = 1;
+      let startByte = 0;
+      let endByte = partSize;
+      while (endByte < data.byteLength) {
+        yield {
+          partNumber,
+          data: data.subarray(startByte, endByte)
+        };
+        partNumber += 1;
+        startByte = endByte;
+        endByte = startByte + partSize;
+      }
+      yield {
+        partNumber,
+        data: data.subarray(startByte),
+        lastPart: true
+      };
+    }
+    async function* getDataReadable(data) {
+      for await (const chunk of data) {
+        if (Buffer2.isBuffer(chunk) || chunk instanceof Uint8Array) {
+          yield chunk;
+        } else {
+          yield Buffer2.from(chunk);
+        }
+      }
+    }
+    async function* getDataReadableStream(data) {
+      const reader = data.getReader();
+      try {
+        while (true) {
+          const { done, value } = await reader.read();
+          if (done) {
+            return;
+          }
+          if (Buffer2.isBuffer(value) || value instanceof Uint8Array) {
+            yield value;
+          } else {
+            yield Buffer2.from(value);
+          }
+        }
+      } catch (e5) {
+        throw e5;
+      } finally {
+        reader.releaseLock();
+      }
+    }
+    var getChunk = (data, partSize) => {
+      if (data instanceof Uint8Array) {
+        return getChunkUint8Array(data, partSize);
+      }
+      if (data instanceof Readable11) {
+        return getChunkStream(data, partSize, getDataReadable);
+      }
+      if (data instanceof String || typeof data === "string") {
+        return getChunkUint8Array(Buffer2.from(data), partSize);
+      }
+      if (typeof data.stream === "function") {
+        return getChunkStream(data.stream(), partSize, getDataReadableStream);
+      }
+      if (data instanceof ReadableStream) {
+        return getChunkStream(data, partSize, getDataReadableStream);
+      }
+      throw new Error("Body Data is unsupported format, expected data to be one of: string | Uint8Array | Buffer | Readable | ReadableStream | Blob;.");
+    };
+    var Upload2 = class _Upload extends EventEmitter {
+      static MIN_PART_SIZE = 1024 * 1024 * 5;
+      MAX_PARTS = 1e4;
+      queueSize = 4;
+      partSize;
+      leavePartsOnError = false;
+      tags = [];
+      client;
+      params;
+      totalBytes;
+      totalBytesSource;
+      bytesUploadedSoFar;
+      abortController;
+      concurrentUploaders = [];
+      createMultiPartPromise;
+      abortMultipartUploadCommand = null;
+      uploadedParts = [];
+      uploadEnqueuedPartsCount = 0;
+      expectedPartsCount;
+      uploadId;
+      uploadEvent;
+      isMultiPart = true;
+      singleUploadResult;
+      sent = false;
+      constructor(options) {
+        super();
+        this.queueSize = options.queueSize || this.queueSize;
+        this.leavePartsOnError = options.leavePartsOnError || this.leavePartsOnError;
+        this.tags = options.tags || this.tags;
+        this.client = options.client;
+        this.params = options.params;
+        if (!this.params) {
+          throw new Error(`InputError: Upload requires params to be passed to upload.`);
+        }
+        this.totalBytes = this.params.ContentLength ?? byteLength(this.params.Body);
+        this.totalBytesSource = byteLengthSource(this.params.Body, this.params.ContentLength);
+        this.bytesUploadedSoFar = 0;
+        this.abortController = options.abortController ?? new AbortController();
+        this.partSize = options.partSize || Math.max(_Upload.MIN_PART_SIZE, Math.ceil((this.totalBytes || 0) / this.MAX_PARTS));
+        if (this.totalBytes !== void 0) {
+          this.expectedPartsCount = Math.ceil(this.totalBytes / this.partSize);
+        }
+        this.__validateInput();
+      }
+      async abort() {
+        this.abortController.abort();
+      }
+      async done() {
+        if (this.sent) {
+          throw new Error("@aws-sdk/lib-storage: this instance of Upload has already executed .done(). Create a new instance.");
+        }
+        this.sent = true;
+        return await Promise.race([this.__doMultipartUpload(), this.__abortTimeout(this.abortController.signal)]);
+      }
+      on(event, listener) {
+        this.uploadEvent = event;
+        return super.on(event, listener);
+      }
+      async __uploadUsingPut(dataPart) {
+        this.isMultiPart = false;
+        const params = { ...this.params, Body: dataPart.data };
+        const clientConfig = this.client.config;
+        const requestHandler = clientConfig.requestHandler;
+        const eventEmitter = requestHandler instanceof EventEmitter ? requestHandler : null;
+        const uploadEventListener = (event) => {
+          this.bytesUploadedSoFar = event.loaded;
+          this.totalBytes = event.total;
+          this.__notifyProgress({
+            loaded: this.bytesUploadedSoFar,
+            total: this.totalBytes,
+            part: dataPart.partNumber,
+            Key: this.params.Key,
+            Bucket: this.params.Bucket
+          });
+        };
+        if (eventEmitter !== null) {
+          eventEmitter.on("xhr.upload.progress", uploadEventListener);
+        }
+        const resolved = await Promise.all([this.client.send(new PutObjectCommand2(params)), clientConfig?.endpoint?.()]);
+        const putResult = resolved[0];
+        let endpoint = resolved[1];
+        if (!endpoint) {
+          endpoint = toEndpointV13(await getEndpointFromInstructions2(params, PutObjectCommand2, {
+            ...clientConfig
+          }));
+        }
+        if (!endpoint) {
+          throw new Error('Could not resolve endpoint from S3 "client.config.endpoint()" nor EndpointsV2.');
+        }
+        if (eventEmitter !== null) {
+          eventEmitter.off("xhr.upload.progress", uploadEventListener);
+        }
+        const locationKey = this.params.Key.split("/").map((segment) => extendedEncodeURIComponent2(segment)).join("/");
+        const locationBucket = extendedEncodeURIComponent2(this.params.Bucket);
+        const Location = (() => {
+          const endpointHostnameIncludesBucket = endpoint.hostname.startsWith(`${locationBucket}.`);
+          const forcePathStyle = this.client.config.forcePathStyle;
+          const optionalPort = endpoint.port ? `:${endpoint.port}` : ``;
+          if (forcePathStyle) {
+            return `${endpoint.protocol}//${endpoint.hostname}${optionalPort}/${locationBucket}/${locationKey}`;
+          }
+          if (endpointHostnameIncludesBucket) {
+            return `${endpoint.protocol}//${endpoint.hostname}${optionalPort}/${locationKey}`;
+          }
+          return `${endpoint.protocol}//${locationBucket}.${endpoint.hostname}${optionalPort}/${locationKey}`;
+        })();
+        this.singleUploadResult = {
+          ...putResult,
+          Bucket: this.params.Bucket,
+          Key: this.params.Key,
+          Location
+        };
+        const totalSize = byteLength(dataPart.data);
+        this.__notifyProgress({
+          loaded: totalSize,
+          total: totalSize,
+          part: 1,
+          Key: this.params.Key,
+          Bucket: this.params.Bucket
+        });
+      }
+      async __createMultipartUpload() {
+        const requestChecksumCalculation = await this.client.config.requestChecksumCalculation();
+        if (!this.createMultiPartPromise) {
+          const createCommandParams = { ...this.params, Body: void 0 };
+          if (requestChecksumCalculation === "WHEN_SUPPORTED") {
+            createCommandParams.ChecksumAlgorithm = this.params.ChecksumAlgorithm || ChecksumAlgorithm2.CRC32;
+          }
+          this.createMultiPartPromise = this.client.send(new CreateMultipartUploadCommand(createCommandParams)).then((createMpuResponse) => {
+            this.abortMultipartUploadCommand = new AbortMultipartUploadCommand({
+              Bucket: this.params.Bucket,
+              Key: this.params.Key,
+              UploadId: createMpuResponse.UploadId
+            });
+            return createMpuResponse;
+          });
+        }
+        return this.createMultiPartPromise;
+      }
+      async __doConcurrentUpload(dataFeeder) {
+        for await (const dataPart of dataFeeder) {
+          if (this.uploadEnqueuedPartsCount > this.MAX_PARTS) {
+            throw new Error(`Exceeded ${this.MAX_PARTS} parts in multipart upload to Bucket: ${this.params.Bucket} Key: ${this.params.Key}.`);
+          }
+          if (this.abortController.signal.aborted) {
+            return;
+          }
+          if (dataPart.partNumber === 1 && dataPart.lastPart) {
+            return await this.__uploadUsingPut(dataPart);
+          }
+          if (!this.uploadId) {
+            const { UploadId } = await this.__createMultipartUpload();
+            this.uploadId = UploadId;
+            if (this.abortController.signal.aborted) {
+              return;
+            }
+          }
+          const partSize = byteLength(dataPart.data) || 0;
+          const requestHandler = this.client.config.requestHandler;
+          const eventEmitter = requestHandler instanceof EventEmitter ? requestHandler : null;
+          let lastSeenBytes = 0;
+          const uploadEventListener = (event, request) => {
+            const requestPartSize = Number(request.query["partNumber"]) || -1;
+            if (requestPartSize !== dataPart.partNumber) {
+              return;
+            }
+            if (event.total && partSize) {
+              this.bytesUploadedSoFar += event.loaded - lastSeenBytes;
+              lastSeenBytes = event.loaded;
+            }
+            this.__notifyProgress({
+              loaded: this.bytesUploadedSoFar,
+              total: this.totalBytes,
+              part: dataPart.partNumber,
+              Key: this.params.Key,
+              Bucket: this.params.Bucket
+            });
+          };
+          if (eventEmitter !== null) {
+            eventEmitter.on("xhr.upload.progress", uploadEventListener);
+          }
+          this.uploadEnqueuedPartsCount += 1;
+          this.__validateUploadPart(dataPart);
+          const partResult = await this.client.send(new UploadPartCommand({
+            ...this.params,
+            ContentLength: void 0,
+            UploadId: this.uploadId,
+            Body: dataPart.data,
+            PartNumber: dataPart.partNumber
+          }));
+          if (eventEmitter !== null) {
+            eventEmitter.off("xhr.upload.progress", uploadEventListener);
+          }
+          if (this.abortController.signal.aborted) {
+            return;
+          }
+          if (!partResult.ETag) {
+            throw new Error(`Part ${dataPart.partNumber} is missing ETag in UploadPart response. Missing Bucket CORS configuration for ETag header?`);
+          }
+          this.uploadedParts.push({
+            PartNumber: dataPart.partNumber,
+            ETag: partResult.ETag,
+            ...partResult.ChecksumCRC32 && { ChecksumCRC32: partResult.ChecksumCRC32 },
+            ...partResult.ChecksumCRC32C && { ChecksumCRC32C: partResult.ChecksumCRC32C },
+            ...partResult.ChecksumCRC64NVME && { ChecksumCRC64NVME: partResult.ChecksumCRC64NVME },
+            ...partResult.ChecksumSHA1 && { ChecksumSHA1: partResult.ChecksumSHA1 },
+            ...partResult.ChecksumSHA256 && { ChecksumSHA256: partResult.ChecksumSHA256 }
+          });
+          if (eventEmitter === null) {
+            this.bytesUploadedSoFar += partSize;
+          }
+          this.__notifyProgress({
+            loaded: this.bytesUploadedSoFar,
+            total: this.totalBytes,
+            part: dataPart.partNumber,
+            Key: this.params.Key,
+            Bucket: this.params.Bucket
+          });
+        }
+      }
+      async __doMultipartUpload() {
+        const dataFeeder = getChunk(this.params.Body, this.partSize);
+        const concurrentUploaderFailures = [];
+        for (let index = 0; index < this.queueSize; index++) {
+          const currentUpload = this.__doConcurrentUpload(dataFeeder).catch((err) => {
+            concurrentUploaderFailures.push(err);
+          });
+          this.concurrentUploaders.push(currentUpload);
+        }
+        await Promise.all(this.concurrentUploaders);
+        if (concurrentUploaderFailures.length >= 1) {
+          await this.markUploadAsAborted();
+          throw concurrentUploaderFailures[0];
+        }
+        if (this.abortController.signal.aborted) {
+          await this.markUploadAsAborted();
+          throw Object.assign(new Error("Upload aborted."), { name: "AbortError" });
+        }
+        let result;
+        if (this.isMultiPart) {
+          const { expectedPartsCount, uploadedParts, totalBytes, totalBytesSource } = this;
+          if (totalBytes !== void 0 && expectedPartsCount !== void 0 && uploadedParts.length !== expectedPartsCount) {
+            await this.markUploadAsAborted();
+            throw new Error(`Expected ${expectedPartsCount} part(s) but uploaded ${uploadedParts.length} part(s).
+The expected part count is based on the byte-count of the input.params.Body,
+which was read from ${totalBytesSource} and is ${totalBytes}.
+If this is not correct, provide an override value by setting a number
+to input.params.ContentLength in bytes.
+`);
+          }
+          this.uploadedParts.sort((a5, b6) => a5.PartNumber - b6.PartNumber);
+          const uploadCompleteParams = {
+            ...this.params,
+            Body: void 0,
+            UploadId: this.uploadId,
+            MultipartUpload: {
+              Parts: this.uploadedParts
+            }
+          };
+          try {
+            result = await this.client.send(new CompleteMultipartUploadCommand(uploadCompleteParams));
+          } catch (e5) {
+            await this.markUploadAsAborted().catch((abortError) => {
+              if (e5 instanceof Error && e5.cause === void 0) {
+                e5.cause = abortError;
+              }
+            });
+            throw e5;
+          }
+          if (typeof result?.Location === "string" && result.Location.includes("%2F")) {
+            result.Location = result.Location.replace(/%2F/g, "/");
+          }
+        } else {
+          result = this.singleUploadResult;
+        }
+        this.abortMultipartUploadCommand = null;
+        if (this.tags.length) {
+          await this.client.send(new PutObjectTaggingCommand2({
+            ...this.params,
+            Tagging: {
+              TagSet: this.tags
+            }
+          }));
+        }
+        return result;
+      }
+      async markUploadAsAborted() {
+        if (this.uploadId && !this.leavePartsOnError && null !== this.abortMultipartUploadCommand) {
+          await this.client.send(this.abortMultipartUploadCommand);
+          this.abortMultipartUploadCommand = null;
+        }
+      }
+      __notifyProgress(progress) {
+        if (this.uploadEvent) {
+          this.emit(this.uploadEvent, progress);
+        }
+      }
+      async __abortTimeout(abortSignal) {
+        return new Promise((resolve, reject) => {
+          abortSignal.onabort = () => {
+            const abortError = new Error("Upload aborted.");
+            abortError.name = "AbortError";
+            reject(abortError);
+          };
+        });
+      }
+      __validateUploadPart(dataPart) {
+        const actualPartSize = byteLength(dataPart.data);
+        if (actualPartSize === void 0) {
+          throw new Error(`A dataPart was generated without a measurable data chunk size for part number ${dataPart.partNumber}`);
+        }
+        if (dataPart.partNumber === 1 && dataPart.lastPart) {
+          return;
+        }
+        if (!dataPart.lastPart && actualPartSize !== this.partSize) {
+          throw new Error(`The byte size for part number ${dataPart.partNumber}, size ${actualPartSize} does not match expected size ${this.partSize}`);
+        }
+      }
+      __validateInput() {
+        if (!this.client) {
+          throw new Error(`InputError: Upload requires a AWS client to do uploads with.`);
+        }
+        if (this.partSize < _Upload.MIN_PART_SIZE) {
+          throw new Error(`EntityTooSmall: Your proposed upload part size [${this.partSize}] is smaller than the minimum allowed size [${_Upload.MIN_PART_SIZE}] (5MB)`);
+        }
+        if (this.queueSize < 1) {
+          throw new Error(`Queue size: Must have at least one uploading queue.`);
+        }
+      }
+    };
+    exports.Upload = Upload2;
   }
 });
 
@@ -44650,517 +45161,6 @@ var require_lib2 = __commonJS({
   }
 });
 
-// node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
-var require_dist_cjs17 = __commonJS({
-  "node_modules/@aws-sdk/lib-storage/dist-cjs/index.js"(exports) {
-    var { PutObjectCommand: PutObjectCommand2, ChecksumAlgorithm: ChecksumAlgorithm2, CreateMultipartUploadCommand, AbortMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, PutObjectTaggingCommand: PutObjectTaggingCommand2 } = require_dist_cjs16();
-    var { toEndpointV1: toEndpointV13, getEndpointFromInstructions: getEndpointFromInstructions2 } = (init_endpoints(), __toCommonJS(endpoints_exports));
-    var { extendedEncodeURIComponent: extendedEncodeURIComponent2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { EventEmitter } = __require("events");
-    var { Buffer: Buffer2 } = __require("buffer");
-    var { statSync: statSync3, ReadStream: ReadStream2 } = __require("node:fs");
-    var { Readable: Readable11 } = __require("stream");
-    var runtimeConfigShared = {
-      statSync: () => {
-      },
-      isFileReadStream(f6) {
-        return false;
-      }
-    };
-    var runtimeConfig = {
-      ...runtimeConfigShared,
-      runtime: "node",
-      statSync: statSync3,
-      isFileReadStream(f6) {
-        return f6 instanceof ReadStream2;
-      }
-    };
-    var byteLength = (input2) => {
-      if (input2 == null) {
-        return 0;
-      }
-      if (typeof input2 === "string") {
-        return Buffer2.byteLength(input2);
-      }
-      if (typeof input2.byteLength === "number") {
-        return input2.byteLength;
-      } else if (typeof input2.length === "number") {
-        return input2.length;
-      } else if (typeof input2.size === "number") {
-        return input2.size;
-      } else if (typeof input2.start === "number" && typeof input2.end === "number") {
-        return input2.end + 1 - input2.start;
-      } else if (runtimeConfig.isFileReadStream(input2)) {
-        try {
-          return runtimeConfig.statSync(input2.path).size;
-        } catch (error3) {
-          return void 0;
-        }
-      }
-      return void 0;
-    };
-    var BYTE_LENGTH_SOURCE;
-    (function(BYTE_LENGTH_SOURCE2) {
-      BYTE_LENGTH_SOURCE2["EMPTY_INPUT"] = "a null or undefined Body";
-      BYTE_LENGTH_SOURCE2["CONTENT_LENGTH"] = "the ContentLength property of the params set by the caller";
-      BYTE_LENGTH_SOURCE2["STRING_LENGTH"] = "the encoded byte length of the Body string";
-      BYTE_LENGTH_SOURCE2["TYPED_ARRAY"] = "the byteLength of a typed byte array such as Uint8Array";
-      BYTE_LENGTH_SOURCE2["LENGTH"] = "the value of Body.length";
-      BYTE_LENGTH_SOURCE2["SIZE"] = "the value of Body.size";
-      BYTE_LENGTH_SOURCE2["START_END_DIFF"] = "the numeric difference between Body.start and Body.end";
-      BYTE_LENGTH_SOURCE2["STAT"] = "the size of the file given by Body.path on disk as reported by statSync";
-    })(BYTE_LENGTH_SOURCE || (BYTE_LENGTH_SOURCE = {}));
-    var byteLengthSource = (input2, override) => {
-      if (override != null) {
-        return BYTE_LENGTH_SOURCE.CONTENT_LENGTH;
-      }
-      if (input2 == null) {
-        return BYTE_LENGTH_SOURCE.EMPTY_INPUT;
-      }
-      if (typeof input2 === "string") {
-        return BYTE_LENGTH_SOURCE.STRING_LENGTH;
-      }
-      if (typeof input2.byteLength === "number") {
-        return BYTE_LENGTH_SOURCE.TYPED_ARRAY;
-      } else if (typeof input2.length === "number") {
-        return BYTE_LENGTH_SOURCE.LENGTH;
-      } else if (typeof input2.size === "number") {
-        return BYTE_LENGTH_SOURCE.SIZE;
-      } else if (typeof input2.start === "number" && typeof input2.end === "number") {
-        return BYTE_LENGTH_SOURCE.START_END_DIFF;
-      } else if (runtimeConfig.isFileReadStream(input2)) {
-        try {
-          runtimeConfig.statSync(input2.path).size;
-          return BYTE_LENGTH_SOURCE.STAT;
-        } catch (error3) {
-          return void 0;
-        }
-      }
-      return void 0;
-    };
-    async function* getChunkStream(data, partSize, getNextData) {
-      let partNumber = 1;
-      const currentBuffer = { chunks: [], length: 0 };
-      for await (const datum of getNextData(data)) {
-        currentBuffer.chunks.push(datum);
-        currentBuffer.length += datum.byteLength;
-        while (currentBuffer.length > partSize) {
-          const dataChunk = currentBuffer.chunks.length > 1 ? Buffer2.concat(currentBuffer.chunks) : currentBuffer.chunks[0];
-          yield {
-            partNumber,
-            data: dataChunk.subarray(0, partSize)
-          };
-          currentBuffer.chunks = [dataChunk.subarray(partSize)];
-          currentBuffer.length = currentBuffer.chunks[0].byteLength;
-          partNumber += 1;
-        }
-      }
-      yield {
-        partNumber,
-        data: currentBuffer.chunks.length !== 1 ? Buffer2.concat(currentBuffer.chunks) : currentBuffer.chunks[0],
-        lastPart: true
-      };
-    }
-    async function* getChunkUint8Array(data, partSize) {
-      let partNumber = 1;
-      let startByte = 0;
-      let endByte = partSize;
-      while (endByte < data.byteLength) {
-        yield {
-          partNumber,
-          data: data.subarray(startByte, endByte)
-        };
-        partNumber += 1;
-        startByte = endByte;
-        endByte = startByte + partSize;
-      }
-      yield {
-        partNumber,
-        data: data.subarray(startByte),
-        lastPart: true
-      };
-    }
-    async function* getDataReadable(data) {
-      for await (const chunk of data) {
-        if (Buffer2.isBuffer(chunk) || chunk instanceof Uint8Array) {
-          yield chunk;
-        } else {
-          yield Buffer2.from(chunk);
-        }
-      }
-    }
-    async function* getDataReadableStream(data) {
-      const reader = data.getReader();
-      try {
-        while (true) {
-          const { done, value } = await reader.read();
-          if (done) {
-            return;
-          }
-          if (Buffer2.isBuffer(value) || value instanceof Uint8Array) {
-            yield value;
-          } else {
-            yield Buffer2.from(value);
-          }
-        }
-      } catch (e5) {
-        throw e5;
-      } finally {
-        reader.releaseLock();
-      }
-    }
-    var getChunk = (data, partSize) => {
-      if (data instanceof Uint8Array) {
-        return getChunkUint8Array(data, partSize);
-      }
-      if (data instanceof Readable11) {
-        return getChunkStream(data, partSize, getDataReadable);
-      }
-      if (data instanceof String || typeof data === "string") {
-        return getChunkUint8Array(Buffer2.from(data), partSize);
-      }
-      if (typeof data.stream === "function") {
-        return getChunkStream(data.stream(), partSize, getDataReadableStream);
-      }
-      if (data instanceof ReadableStream) {
-        return getChunkStream(data, partSize, getDataReadableStream);
-      }
-      throw new Error("Body Data is unsupported format, expected data to be one of: string | Uint8Array | Buffer | Readable | ReadableStream | Blob;.");
-    };
-    var Upload2 = class _Upload extends EventEmitter {
-      static MIN_PART_SIZE = 1024 * 1024 * 5;
-      MAX_PARTS = 1e4;
-      queueSize = 4;
-      partSize;
-      leavePartsOnError = false;
-      tags = [];
-      client;
-      params;
-      totalBytes;
-      totalBytesSource;
-      bytesUploadedSoFar;
-      abortController;
-      concurrentUploaders = [];
-      createMultiPartPromise;
-      abortMultipartUploadCommand = null;
-      uploadedParts = [];
-      uploadEnqueuedPartsCount = 0;
-      expectedPartsCount;
-      uploadId;
-      uploadEvent;
-      isMultiPart = true;
-      singleUploadResult;
-      sent = false;
-      constructor(options) {
-        super();
-        this.queueSize = options.queueSize || this.queueSize;
-        this.leavePartsOnError = options.leavePartsOnError || this.leavePartsOnError;
-        this.tags = options.tags || this.tags;
-        this.client = options.client;
-        this.params = options.params;
-        if (!this.params) {
-          throw new Error(`InputError: Upload requires params to be passed to upload.`);
-        }
-        this.totalBytes = this.params.ContentLength ?? byteLength(this.params.Body);
-        this.totalBytesSource = byteLengthSource(this.params.Body, this.params.ContentLength);
-        this.bytesUploadedSoFar = 0;
-        this.abortController = options.abortController ?? new AbortController();
-        this.partSize = options.partSize || Math.max(_Upload.MIN_PART_SIZE, Math.ceil((this.totalBytes || 0) / this.MAX_PARTS));
-        if (this.totalBytes !== void 0) {
-          this.expectedPartsCount = Math.ceil(this.totalBytes / this.partSize);
-        }
-        this.__validateInput();
-      }
-      async abort() {
-        this.abortController.abort();
-      }
-      async done() {
-        if (this.sent) {
-          throw new Error("@aws-sdk/lib-storage: this instance of Upload has already executed .done(). Create a new instance.");
-        }
-        this.sent = true;
-        return await Promise.race([this.__doMultipartUpload(), this.__abortTimeout(this.abortController.signal)]);
-      }
-      on(event, listener) {
-        this.uploadEvent = event;
-        return super.on(event, listener);
-      }
-      async __uploadUsingPut(dataPart) {
-        this.isMultiPart = false;
-        const params = { ...this.params, Body: dataPart.data };
-        const clientConfig = this.client.config;
-        const requestHandler = clientConfig.requestHandler;
-        const eventEmitter = requestHandler instanceof EventEmitter ? requestHandler : null;
-        const uploadEventListener = (event) => {
-          this.bytesUploadedSoFar = event.loaded;
-          this.totalBytes = event.total;
-          this.__notifyProgress({
-            loaded: this.bytesUploadedSoFar,
-            total: this.totalBytes,
-            part: dataPart.partNumber,
-            Key: this.params.Key,
-            Bucket: this.params.Bucket
-          });
-        };
-        if (eventEmitter !== null) {
-          eventEmitter.on("xhr.upload.progress", uploadEventListener);
-        }
-        const resolved = await Promise.all([this.client.send(new PutObjectCommand2(params)), clientConfig?.endpoint?.()]);
-        const putResult = resolved[0];
-        let endpoint = resolved[1];
-        if (!endpoint) {
-          endpoint = toEndpointV13(await getEndpointFromInstructions2(params, PutObjectCommand2, {
-            ...clientConfig
-          }));
-        }
-        if (!endpoint) {
-          throw new Error('Could not resolve endpoint from S3 "client.config.endpoint()" nor EndpointsV2.');
-        }
-        if (eventEmitter !== null) {
-          eventEmitter.off("xhr.upload.progress", uploadEventListener);
-        }
-        const locationKey = this.params.Key.split("/").map((segment) => extendedEncodeURIComponent2(segment)).join("/");
-        const locationBucket = extendedEncodeURIComponent2(this.params.Bucket);
-        const Location = (() => {
-          const endpointHostnameIncludesBucket = endpoint.hostname.startsWith(`${locationBucket}.`);
-          const forcePathStyle = this.client.config.forcePathStyle;
-          const optionalPort = endpoint.port ? `:${endpoint.port}` : ``;
-          if (forcePathStyle) {
-            return `${endpoint.protocol}//${endpoint.hostname}${optionalPort}/${locationBucket}/${locationKey}`;
-          }
-          if (endpointHostnameIncludesBucket) {
-            return `${endpoint.protocol}//${endpoint.hostname}${optionalPort}/${locationKey}`;
-          }
-          return `${endpoint.protocol}//${locationBucket}.${endpoint.hostname}${optionalPort}/${locationKey}`;
-        })();
-        this.singleUploadResult = {
-          ...putResult,
-          Bucket: this.params.Bucket,
-          Key: this.params.Key,
-          Location
-        };
-        const totalSize = byteLength(dataPart.data);
-        this.__notifyProgress({
-          loaded: totalSize,
-          total: totalSize,
-          part: 1,
-          Key: this.params.Key,
-          Bucket: this.params.Bucket
-        });
-      }
-      async __createMultipartUpload() {
-        const requestChecksumCalculation = await this.client.config.requestChecksumCalculation();
-        if (!this.createMultiPartPromise) {
-          const createCommandParams = { ...this.params, Body: void 0 };
-          if (requestChecksumCalculation === "WHEN_SUPPORTED") {
-            createCommandParams.ChecksumAlgorithm = this.params.ChecksumAlgorithm || ChecksumAlgorithm2.CRC32;
-          }
-          this.createMultiPartPromise = this.client.send(new CreateMultipartUploadCommand(createCommandParams)).then((createMpuResponse) => {
-            this.abortMultipartUploadCommand = new AbortMultipartUploadCommand({
-              Bucket: this.params.Bucket,
-              Key: this.params.Key,
-              UploadId: createMpuResponse.UploadId
-            });
-            return createMpuResponse;
-          });
-        }
-        return this.createMultiPartPromise;
-      }
-      async __doConcurrentUpload(dataFeeder) {
-        for await (const dataPart of dataFeeder) {
-          if (this.uploadEnqueuedPartsCount > this.MAX_PARTS) {
-            throw new Error(`Exceeded ${this.MAX_PARTS} parts in multipart upload to Bucket: ${this.params.Bucket} Key: ${this.params.Key}.`);
-          }
-          if (this.abortController.signal.aborted) {
-            return;
-          }
-          if (dataPart.partNumber === 1 && dataPart.lastPart) {
-            return await this.__uploadUsingPut(dataPart);
-          }
-          if (!this.uploadId) {
-            const { UploadId } = await this.__createMultipartUpload();
-            this.uploadId = UploadId;
-            if (this.abortController.signal.aborted) {
-              return;
-            }
-          }
-          const partSize = byteLength(dataPart.data) || 0;
-          const requestHandler = this.client.config.requestHandler;
-          const eventEmitter = requestHandler instanceof EventEmitter ? requestHandler : null;
-          let lastSeenBytes = 0;
-          const uploadEventListener = (event, request) => {
-            const requestPartSize = Number(request.query["partNumber"]) || -1;
-            if (requestPartSize !== dataPart.partNumber) {
-              return;
-            }
-            if (event.total && partSize) {
-              this.bytesUploadedSoFar += event.loaded - lastSeenBytes;
-              lastSeenBytes = event.loaded;
-            }
-            this.__notifyProgress({
-              loaded: this.bytesUploadedSoFar,
-              total: this.totalBytes,
-              part: dataPart.partNumber,
-              Key: this.params.Key,
-              Bucket: this.params.Bucket
-            });
-          };
-          if (eventEmitter !== null) {
-            eventEmitter.on("xhr.upload.progress", uploadEventListener);
-          }
-          this.uploadEnqueuedPartsCount += 1;
-          this.__validateUploadPart(dataPart);
-          const partResult = await this.client.send(new UploadPartCommand({
-            ...this.params,
-            ContentLength: void 0,
-            UploadId: this.uploadId,
-            Body: dataPart.data,
-            PartNumber: dataPart.partNumber
-          }));
-          if (eventEmitter !== null) {
-            eventEmitter.off("xhr.upload.progress", uploadEventListener);
-          }
-          if (this.abortController.signal.aborted) {
-            return;
-          }
-          if (!partResult.ETag) {
-            throw new Error(`Part ${dataPart.partNumber} is missing ETag in UploadPart response. Missing Bucket CORS configuration for ETag header?`);
-          }
-          this.uploadedParts.push({
-            PartNumber: dataPart.partNumber,
-            ETag: partResult.ETag,
-            ...partResult.ChecksumCRC32 && { ChecksumCRC32: partResult.ChecksumCRC32 },
-            ...partResult.ChecksumCRC32C && { ChecksumCRC32C: partResult.ChecksumCRC32C },
-            ...partResult.ChecksumCRC64NVME && { ChecksumCRC64NVME: partResult.ChecksumCRC64NVME },
-            ...partResult.ChecksumSHA1 && { ChecksumSHA1: partResult.ChecksumSHA1 },
-            ...partResult.ChecksumSHA256 && { ChecksumSHA256: partResult.ChecksumSHA256 }
-          });
-          if (eventEmitter === null) {
-            this.bytesUploadedSoFar += partSize;
-          }
-          this.__notifyProgress({
-            loaded: this.bytesUploadedSoFar,
-            total: this.totalBytes,
-            part: dataPart.partNumber,
-            Key: this.params.Key,
-            Bucket: this.params.Bucket
-          });
-        }
-      }
-      async __doMultipartUpload() {
-        const dataFeeder = getChunk(this.params.Body, this.partSize);
-        const concurrentUploaderFailures = [];
-        for (let index = 0; index < this.queueSize; index++) {
-          const currentUpload = this.__doConcurrentUpload(dataFeeder).catch((err) => {
-            concurrentUploaderFailures.push(err);
-          });
-          this.concurrentUploaders.push(currentUpload);
-        }
-        await Promise.all(this.concurrentUploaders);
-        if (concurrentUploaderFailures.length >= 1) {
-          await this.markUploadAsAborted();
-          throw concurrentUploaderFailures[0];
-        }
-        if (this.abortController.signal.aborted) {
-          await this.markUploadAsAborted();
-          throw Object.assign(new Error("Upload aborted."), { name: "AbortError" });
-        }
-        let result;
-        if (this.isMultiPart) {
-          const { expectedPartsCount, uploadedParts, totalBytes, totalBytesSource } = this;
-          if (totalBytes !== void 0 && expectedPartsCount !== void 0 && uploadedParts.length !== expectedPartsCount) {
-            await this.markUploadAsAborted();
-            throw new Error(`Expected ${expectedPartsCount} part(s) but uploaded ${uploadedParts.length} part(s).
-The expected part count is based on the byte-count of the input.params.Body,
-which was read from ${totalBytesSource} and is ${totalBytes}.
-If this is not correct, provide an override value by setting a number
-to input.params.ContentLength in bytes.
-`);
-          }
-          this.uploadedParts.sort((a5, b6) => a5.PartNumber - b6.PartNumber);
-          const uploadCompleteParams = {
-            ...this.params,
-            Body: void 0,
-            UploadId: this.uploadId,
-            MultipartUpload: {
-              Parts: this.uploadedParts
-            }
-          };
-          try {
-            result = await this.client.send(new CompleteMultipartUploadCommand(uploadCompleteParams));
-          } catch (e5) {
-            await this.markUploadAsAborted().catch((abortError) => {
-              if (e5 instanceof Error && e5.cause === void 0) {
-                e5.cause = abortError;
-              }
-            });
-            throw e5;
-          }
-          if (typeof result?.Location === "string" && result.Location.includes("%2F")) {
-            result.Location = result.Location.replace(/%2F/g, "/");
-          }
-        } else {
-          result = this.singleUploadResult;
-        }
-        this.abortMultipartUploadCommand = null;
-        if (this.tags.length) {
-          await this.client.send(new PutObjectTaggingCommand2({
-            ...this.params,
-            Tagging: {
-              TagSet: this.tags
-            }
-          }));
-        }
-        return result;
-      }
-      async markUploadAsAborted() {
-        if (this.uploadId && !this.leavePartsOnError && null !== this.abortMultipartUploadCommand) {
-          await this.client.send(this.abortMultipartUploadCommand);
-          this.abortMultipartUploadCommand = null;
-        }
-      }
-      __notifyProgress(progress) {
-        if (this.uploadEvent) {
-          this.emit(this.uploadEvent, progress);
-        }
-      }
-      async __abortTimeout(abortSignal) {
-        return new Promise((resolve, reject) => {
-          abortSignal.onabort = () => {
-            const abortError = new Error("Upload aborted.");
-            abortError.name = "AbortError";
-            reject(abortError);
-          };
-        });
-      }
-      __validateUploadPart(dataPart) {
-        const actualPartSize = byteLength(dataPart.data);
-        if (actualPartSize === void 0) {
-          throw new Error(`A dataPart was generated without a measurable data chunk size for part number ${dataPart.partNumber}`);
-        }
-        if (dataPart.partNumber === 1 && dataPart.lastPart) {
-          return;
-        }
-        if (!dataPart.lastPart && actualPartSize !== this.partSize) {
-          throw new Error(`The byte size for part number ${dataPart.partNumber}, size ${actualPartSize} does not match expected size ${this.partSize}`);
-        }
-      }
-      __validateInput() {
-        if (!this.client) {
-          throw new Error(`InputError: Upload requires a AWS client to do uploads with.`);
-        }
-        if (this.partSize < _Upload.MIN_PART_SIZE) {
-          throw new Error(`EntityTooSmall: Your proposed upload part size [${this.partSize}] is smaller than the minimum allowed size [${_Upload.MIN_PART_SIZE}] (5MB)`);
-        }
-        if (this.queueSize < 1) {
-          throw new Error(`Queue size: Must have at least one uploading queue.`);
-        }
-      }
-    };
-    exports.Upload = Upload2;
-  }
-});
-
 // node_modules/shell-quote/quote.js
 var require_quote = __commonJS({
   "node_modules/shell-quote/quote.js"(exports, module) {
@@ -48837,6 +48837,117 @@ function pgClientConfig(spec, ssl) {
   };
 }
 
+// core/storage/s3-bucket.ts
+var import_client_s32 = __toESM(require_dist_cjs16(), 1);
+
+// core/storage/conditional-write.ts
+var CREATE_ONLY = { ifNoneMatch: "*" };
+function conditionParams(c5) {
+  if (!c5) return {};
+  return "ifMatch" in c5 ? { IfMatch: c5.ifMatch } : { IfNoneMatch: c5.ifNoneMatch };
+}
+function describeCondition(c5) {
+  return "ifMatch" in c5 ? `If-Match: ${c5.ifMatch}` : "If-None-Match: *";
+}
+var WriteConflictError = class extends PgferryError {
+  name = "WriteConflictError";
+  constructor(message, options) {
+    super(message, { ...options, code: "conflict" });
+  }
+};
+var ConditionalWriteRefused = class extends PgferryError {
+  name = "ConditionalWriteRefused";
+  constructor(message, options) {
+    super(message, { ...options, code: "refused" });
+  }
+};
+function conditionalFailure(error3, condition, where) {
+  if (!condition) return void 0;
+  const e5 = error3;
+  const status = e5.$metadata?.httpStatusCode;
+  const name = e5.name ?? e5.Code ?? "";
+  const object = `s3://${where.bucket}/${where.key}`;
+  const sent = describeCondition(condition);
+  const answer = `${status ?? "?"}${name ? ` ${name}` : ""}`;
+  if (status === 412 || name === "PreconditionFailed") {
+    return new WriteConflictError(
+      "ifMatch" in condition ? `${where.input}: ${object} changed since pgferry read it (the store answered ${answer} to ${sent})` : `${where.input}: ${object} already exists, and pgferry never replaces an object it did not read (the store answered ${answer} to ${sent})`
+    );
+  }
+  if (status === 409 || name === "ConditionalRequestConflict") {
+    return new WriteConflictError(
+      `${where.input}: another write to ${object} was in progress (the store answered ${answer} to ${sent})`
+    );
+  }
+  if ("ifMatch" in condition && (status === 404 || name === "NoSuchKey")) {
+    return new WriteConflictError(
+      `${where.input}: ${object} disappeared since pgferry read it (the store answered ${answer} to ${sent})`
+    );
+  }
+  const aboutHeaders = /if-none-match|if-match|conditional|precondition/i.test(`${name} ${e5.message ?? ""}`);
+  if (status === 501 || name === "NotImplemented" || status === 400 && aboutHeaders) {
+    return new ConditionalWriteRefused(
+      `${where.input}: the S3 store${where.endpoint ? ` at ${where.endpoint}` : ""} refused the conditional write of ${object} (it answered ${answer} to ${sent}); pgferry writes backups only with S3 conditional writes, so that one backup can never replace another. Use a store that supports them`
+    );
+  }
+  return void 0;
+}
+
+// core/storage/download.ts
+import { createWriteStream } from "node:fs";
+import { rm as rm2 } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
+
+// core/storage/hash-meter.ts
+import { createHash as createHash7 } from "node:crypto";
+import { Transform } from "node:stream";
+var HashMeter = class extends Transform {
+  /** Keeps the first `keepHead` bytes, for reading an archive header after the fact. */
+  constructor(keepHead = 0) {
+    super();
+    this.keepHead = keepHead;
+  }
+  keepHead;
+  hash = createHash7("sha256");
+  headChunks = [];
+  bytes = 0;
+  get head() {
+    return Buffer.concat(this.headChunks).subarray(0, this.keepHead);
+  }
+  _transform(chunk, _enc, done) {
+    this.hash.update(chunk);
+    if (this.bytes < this.keepHead) this.headChunks.push(chunk);
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+  /** Only once the stream has ended. */
+  digest() {
+    return this.hash.digest("hex");
+  }
+};
+
+// core/storage/download.ts
+function checkDigest(object, actual, expected) {
+  if ((expected.bytes === void 0 || actual.bytes === expected.bytes) && actual.sha256 === expected.sha256)
+    return;
+  throw new PgferryError(
+    `${object.input}: ${object.uri} does not match its manifest: ${actual.bytes} bytes with SHA-256 ${actual.sha256}, the manifest says ${expected.bytes ?? "some"} bytes with ${expected.sha256}; refusing to restore it`,
+    { code: "integrity" }
+  );
+}
+async function saveVerified(body, file, o3) {
+  const meter = new HashMeter();
+  try {
+    await pipeline(body, meter, createWriteStream(file, { mode: 384, flags: "wx" }), { signal: o3.signal });
+    const actual = { bytes: meter.bytes, sha256: meter.digest() };
+    if (o3.expected) checkDigest(o3, actual, o3.expected);
+    return actual;
+  } catch (error3) {
+    await rm2(file, { force: true });
+    throw error3;
+  }
+}
+
 // core/storage/s3-client.ts
 var import_client_s3 = __toESM(require_dist_cjs16(), 1);
 
@@ -48958,56 +49069,17 @@ function explainS3Error(error3, where) {
   );
 }
 
-// core/jobs/backup.ts
-import { mkdtemp as mkdtemp2, rm as rm4 } from "node:fs/promises";
-import os7 from "node:os";
-import { finished as finished2 } from "node:stream/promises";
-import path9 from "node:path";
-
-// core/pg/clients/tools.ts
-import { execFile } from "node:child_process";
-import { existsSync as existsSync3 } from "node:fs";
-import path4 from "node:path";
-import { promisify } from "node:util";
-
-// core/pg/clients/platform.ts
-var TARGETS = {
-  "linux-x64-gnu": "x86_64-unknown-linux-gnu",
-  "linux-x64-musl": "x86_64-unknown-linux-musl",
-  "linux-arm64-gnu": "aarch64-unknown-linux-gnu",
-  "linux-arm64-musl": "aarch64-unknown-linux-musl",
-  "darwin-x64": "x86_64-apple-darwin",
-  "darwin-arm64": "aarch64-apple-darwin",
-  "win32-x64": "x86_64-pc-windows-msvc"
-};
-function currentPlatform() {
-  const info2 = { platform: process.platform, arch: process.arch };
-  if (process.platform === "linux") {
-    const report = process.report?.getReport();
-    info2.libc = report?.header?.glibcVersionRuntime ? "gnu" : "musl";
-  }
-  return info2;
-}
-function rustTarget(p4 = currentPlatform()) {
-  const key = p4.platform === "linux" ? `linux-${p4.arch}-${p4.libc ?? "gnu"}` : `${p4.platform}-${p4.arch}`;
-  const target = TARGETS[key];
-  if (!target) {
-    throw new PgferryError(
-      `no PostgreSQL client downloads for ${p4.platform}/${p4.arch}${p4.libc ? ` (${p4.libc})` : ""}; supported: linux x64/arm64 (gnu or musl), macOS x64/arm64, Windows x64 \u2014 install the client tools yourself and pass their bin directory`
-    );
-  }
-  return target;
-}
-function exeName(tool, p4 = currentPlatform()) {
-  return p4.platform === "win32" ? `${tool}.exe` : tool;
-}
+// core/storage/upload.ts
+var import_lib_storage = __toESM(require_dist_cjs17(), 1);
+import { PassThrough as PassThrough2 } from "node:stream";
+import { finished } from "node:stream/promises";
 
 // core/pg/run.ts
 import { spawn as spawn2 } from "node:child_process";
 import { existsSync as existsSync2 } from "node:fs";
 import path3 from "node:path";
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { Transform as Transform2 } from "node:stream";
+import { pipeline as pipeline2 } from "node:stream/promises";
 
 // core/pg/child-watchdog.ts
 import { spawn } from "node:child_process";
@@ -49182,13 +49254,13 @@ function readStdout(child, destination, output) {
       }
     })();
   }
-  const meter = new Transform({
+  const meter = new Transform2({
     transform(chunk, _enc, done) {
       output.bytes += chunk.length;
       done(null, chunk);
     }
   });
-  return pipeline(stdout, meter, destination);
+  return pipeline2(stdout, meter, destination);
 }
 function feedStdin(child, source, sink) {
   sink.on("error", () => {
@@ -49279,6 +49351,296 @@ async function settlePipeline(controller, parts) {
   const errors = results.flatMap((r5) => r5.status === "rejected" ? [r5.reason] : []);
   if (errors.length) throw errors.find((e5) => !(e5 instanceof KnockOnError)) ?? errors[0];
   return results.map((r5) => r5.value);
+}
+
+// core/storage/upload.ts
+var MIB = 1024 * 1024;
+var MAX_PARTS = 1e4;
+var MAX_PART = 5 * 1024 * MIB;
+var MIN_PART = 8 * MIB;
+function partSizeFor(expectedBytes) {
+  const wanted = Math.ceil((expectedBytes ?? 0) * 2 / MAX_PARTS / MIB) * MIB;
+  return Math.min(MAX_PART, Math.max(MIN_PART, wanted));
+}
+function queueSizeFor(partSize) {
+  return partSize >= 64 * MIB ? 2 : 4;
+}
+var GatedUpload = class {
+  /** Made by S3Bucket.upload. */
+  constructor(bucket, key, input2, options) {
+    this.bucket = bucket;
+    this.key = key;
+    this.input = input2;
+    this.partSize = partSizeFor(options.expectedBytes);
+    this.condition = options.createOnly ? CREATE_ONLY : void 0;
+    this.body.pipe(this.gate, { end: false });
+    this.upload = new import_lib_storage.Upload({
+      client: bucket.client,
+      params: {
+        Bucket: bucket.name,
+        Key: key,
+        Body: this.gate,
+        ContentType: options.contentType ?? "application/octet-stream",
+        ...bucket.encryption(),
+        ...options.createOnly ? { IfNoneMatch: "*" } : {},
+        // AWS computes a full-object checksum; S3-compatible stores may not know the header.
+        ...bucket.settings.endpoint ? {} : { ChecksumAlgorithm: "CRC64NVME" }
+      },
+      tags: Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+      partSize: this.partSize,
+      queueSize: queueSizeFor(this.partSize),
+      leavePartsOnError: false
+    });
+    this.done = this.upload.done();
+    this.done.catch(() => {
+    });
+  }
+  bucket;
+  key;
+  input;
+  body = new PassThrough2();
+  gate = new PassThrough2();
+  upload;
+  done;
+  partSize;
+  condition;
+  explain(error3) {
+    const where = this.bucket.where(this.key, this.input);
+    return conditionalFailure(error3, this.condition, where) ?? explainS3Error(error3, where);
+  }
+  /** Settles when the upload fails (for stopping the producer early); never when it succeeds. */
+  failure() {
+    return this.done.then(
+      () => new Promise(() => {
+      }),
+      (error3) => Promise.reject(this.explain(error3))
+    );
+  }
+  /** The producer exited 0 and its output ended: let the upload finish and the object appear. */
+  async commit() {
+    await Promise.race([finished(this.body), this.failure()]);
+    this.gate.end();
+    try {
+      await this.done;
+    } catch (error3) {
+      throw this.explain(error3);
+    }
+  }
+  async abort(reason) {
+    this.body.unpipe(this.gate);
+    this.gate.destroy(reason instanceof Error ? reason : new KnockOnError(String(reason)));
+    await this.upload.abort().catch(() => {
+    });
+    await this.done.catch(() => {
+    });
+  }
+};
+
+// core/storage/s3-bucket.ts
+var NotJsonError = class extends PgferryError {
+};
+function isForbidden(error3) {
+  const e5 = error3;
+  return e5.$metadata?.httpStatusCode === 403 || e5.name === "AccessDenied";
+}
+var S3Bucket = class _S3Bucket {
+  constructor(client, settings, name) {
+    this.client = client;
+    this.settings = settings;
+    this.name = name;
+  }
+  client;
+  settings;
+  name;
+  /** A bucket reached through a new client made from the settings (credentials: the AWS chain). */
+  static of(settings, name, env2 = process.env) {
+    return new _S3Bucket(s3Client(settings, env2), settings, name);
+  }
+  /** Another bucket on the same store, through the same client. */
+  sibling(name) {
+    return new _S3Bucket(this.client, this.settings, name);
+  }
+  /** `s3://bucket/key`, as messages and reports name an object. */
+  uri(key) {
+    return `s3://${this.name}/${key}`;
+  }
+  /** Where a request went, as explainS3Error and conditionalFailure name it. */
+  where(key, input2) {
+    return { input: input2, bucket: this.name, key, endpoint: this.settings.endpoint };
+  }
+  /**
+   * An object's text with the ETag it was read at, or undefined when there is no such key. With
+   * `forbiddenMeansAbsent`, a 403 counts as absent too: without s3:ListBucket that is how S3 answers
+   * for a missing key (the caller must then write create-only, which fails if the object exists).
+   */
+  async getTextVersion(key, input2, forbiddenMeansAbsent = false) {
+    try {
+      const res = await this.client.send(new import_client_s32.GetObjectCommand({ Bucket: this.name, Key: key }));
+      return { etag: res.ETag, text: await res.Body?.transformToString("utf8") ?? "" };
+    } catch (error3) {
+      const e5 = error3;
+      if (e5.name === "NoSuchKey" || e5.name === "NotFound") return void 0;
+      const explained = explainS3Error(error3, this.where(key, input2));
+      if (isForbidden(error3)) {
+        if (forbiddenMeansAbsent) return void 0;
+        throw new PgferryError(
+          `${explained.message}; without s3:ListBucket S3 also answers this way when the object does not exist`
+        );
+      }
+      throw explained;
+    }
+  }
+  /** A JSON object with the ETag it was read at, or undefined when absent. */
+  async getJsonVersion(key, input2) {
+    const read = await this.getTextVersion(key, input2);
+    if (!read) return void 0;
+    try {
+      return { value: JSON.parse(read.text), etag: read.etag };
+    } catch {
+      throw new NotJsonError(`${input2}: ${this.uri(key)} is not valid JSON`);
+    }
+  }
+  /** A JSON object, or undefined when there is no such key. */
+  async getJson(key, input2) {
+    return (await this.getJsonVersion(key, input2))?.value;
+  }
+  /** Whether S3 answers 403 to reading the object (any other answer: false). */
+  async refusesRead(key) {
+    try {
+      const res = await this.client.send(new import_client_s32.GetObjectCommand({ Bucket: this.name, Key: key }));
+      await res.Body?.transformToString();
+      return false;
+    } catch (error3) {
+      return isForbidden(error3);
+    }
+  }
+  /**
+   * Writes `value` as JSON, encrypted as the settings say, and returns its ETag. `tags`: a manifest
+   * carries its dump's tier, so the lifecycle rule expires both together. `condition`:
+   * `If-None-Match: *` or `If-Match: <etag>`; a refusal throws WriteConflictError.
+   */
+  async putJson(key, value, input2, { tags = {}, condition } = {}) {
+    const tagging = new URLSearchParams(Object.entries(tags)).toString();
+    try {
+      const put = await this.client.send(
+        new import_client_s32.PutObjectCommand({
+          Bucket: this.name,
+          Key: key,
+          Body: `${JSON.stringify(value, null, 2)}
+`,
+          ContentType: "application/json",
+          ...tagging ? { Tagging: tagging } : {},
+          ...this.encryption(),
+          ...conditionParams(condition)
+        })
+      );
+      if (tagging) {
+        await this.client.send(
+          new import_client_s32.PutObjectTaggingCommand({
+            Bucket: this.name,
+            Key: key,
+            Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
+          })
+        );
+      }
+      return put.ETag;
+    } catch (error3) {
+      const where = this.where(key, input2);
+      throw conditionalFailure(error3, condition, where) ?? explainS3Error(error3, where);
+    }
+  }
+  /** The SSE headers every write carries, from the settings. */
+  encryption() {
+    return {
+      ...this.settings.sse ? { ServerSideEncryption: this.settings.sse } : {},
+      ...this.settings.kmsKeyId ? { SSEKMSKeyId: this.settings.kmsKeyId } : {}
+    };
+  }
+  /** The stored object's size, or undefined when there is no such object. */
+  async size(key, input2) {
+    try {
+      const head = await this.client.send(new import_client_s32.HeadObjectCommand({ Bucket: this.name, Key: key }));
+      return head.ContentLength ?? 0;
+    } catch (error3) {
+      const e5 = error3;
+      if (e5.name === "NotFound" || e5.name === "NoSuchKey" || e5.$metadata?.httpStatusCode === 404)
+        return void 0;
+      throw explainS3Error(error3, this.where(key, input2));
+    }
+  }
+  /** The object's body as a stream (and its length, when the store says). */
+  async open(key, input2, signal) {
+    try {
+      const res = await this.client.send(new import_client_s32.GetObjectCommand({ Bucket: this.name, Key: key }), {
+        abortSignal: signal
+      });
+      if (!res.Body) throw new PgferryError(`${input2}: ${this.uri(key)} has no body`);
+      return { body: res.Body, bytes: res.ContentLength };
+    } catch (error3) {
+      if (error3 instanceof PgferryError) throw error3;
+      throw explainS3Error(error3, this.where(key, input2));
+    }
+  }
+  /**
+   * Downloads to a new 0600 file, checking size and SHA-256 on the way when they are known (a backup
+   * always has them; a sanitize-SQL asset has none); a mismatch deletes the file.
+   */
+  async download(key, input2, file, expected, signal) {
+    const { body } = await this.open(key, input2, signal);
+    return saveVerified(body, file, { input: input2, uri: this.uri(key), expected, signal }).catch(
+      (error3) => {
+        throw error3 instanceof PgferryError ? error3 : explainS3Error(error3, this.where(key, input2));
+      }
+    );
+  }
+  /** A multipart upload to `key` that completes only on commit() (upload.ts). */
+  upload(key, input2, options = {}) {
+    return new GatedUpload(this, key, input2, options);
+  }
+};
+
+// core/jobs/backup.ts
+import { mkdtemp as mkdtemp2, rm as rm4 } from "node:fs/promises";
+import os7 from "node:os";
+import { finished as finished2 } from "node:stream/promises";
+import path9 from "node:path";
+
+// core/pg/clients/tools.ts
+import { execFile } from "node:child_process";
+import { existsSync as existsSync3 } from "node:fs";
+import path4 from "node:path";
+import { promisify } from "node:util";
+
+// core/pg/clients/platform.ts
+var TARGETS = {
+  "linux-x64-gnu": "x86_64-unknown-linux-gnu",
+  "linux-x64-musl": "x86_64-unknown-linux-musl",
+  "linux-arm64-gnu": "aarch64-unknown-linux-gnu",
+  "linux-arm64-musl": "aarch64-unknown-linux-musl",
+  "darwin-x64": "x86_64-apple-darwin",
+  "darwin-arm64": "aarch64-apple-darwin",
+  "win32-x64": "x86_64-pc-windows-msvc"
+};
+function currentPlatform() {
+  const info2 = { platform: process.platform, arch: process.arch };
+  if (process.platform === "linux") {
+    const report = process.report?.getReport();
+    info2.libc = report?.header?.glibcVersionRuntime ? "gnu" : "musl";
+  }
+  return info2;
+}
+function rustTarget(p4 = currentPlatform()) {
+  const key = p4.platform === "linux" ? `linux-${p4.arch}-${p4.libc ?? "gnu"}` : `${p4.platform}-${p4.arch}`;
+  const target = TARGETS[key];
+  if (!target) {
+    throw new PgferryError(
+      `no PostgreSQL client downloads for ${p4.platform}/${p4.arch}${p4.libc ? ` (${p4.libc})` : ""}; supported: linux x64/arm64 (gnu or musl), macOS x64/arm64, Windows x64 \u2014 install the client tools yourself and pass their bin directory`
+    );
+  }
+  return target;
+}
+function exeName(tool, p4 = currentPlatform()) {
+  return p4.platform === "win32" ? `${tool}.exe` : tool;
 }
 
 // core/pg/version.ts
@@ -49605,201 +49967,8 @@ function tierFor(at2) {
   return "daily";
 }
 
-// core/storage/download.ts
-var import_client_s32 = __toESM(require_dist_cjs16(), 1);
-import { createWriteStream } from "node:fs";
-import { rm as rm2 } from "node:fs/promises";
-import { pipeline as pipeline2 } from "node:stream/promises";
-
-// core/storage/hash-meter.ts
-import { createHash as createHash7 } from "node:crypto";
-import { Transform as Transform2 } from "node:stream";
-var HashMeter = class extends Transform2 {
-  /** Keeps the first `keepHead` bytes, for reading an archive header after the fact. */
-  constructor(keepHead = 0) {
-    super();
-    this.keepHead = keepHead;
-  }
-  keepHead;
-  hash = createHash7("sha256");
-  headChunks = [];
-  bytes = 0;
-  get head() {
-    return Buffer.concat(this.headChunks).subarray(0, this.keepHead);
-  }
-  _transform(chunk, _enc, done) {
-    this.hash.update(chunk);
-    if (this.bytes < this.keepHead) this.headChunks.push(chunk);
-    this.bytes += chunk.length;
-    done(null, chunk);
-  }
-  /** Only once the stream has ended. */
-  digest() {
-    return this.hash.digest("hex");
-  }
-};
-
-// core/storage/download.ts
-async function openObject(client, ref, signal) {
-  try {
-    const res = await client.send(new import_client_s32.GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }), {
-      abortSignal: signal
-    });
-    if (!res.Body) throw new PgferryError(`${ref.input}: s3://${ref.bucket}/${ref.key} has no body`);
-    return { body: res.Body, bytes: res.ContentLength };
-  } catch (error3) {
-    if (error3 instanceof PgferryError) throw error3;
-    throw explainS3Error(error3, ref);
-  }
-}
-function checkDigest(ref, actual, expected) {
-  if ((expected.bytes === void 0 || actual.bytes === expected.bytes) && actual.sha256 === expected.sha256)
-    return;
-  throw new PgferryError(
-    `${ref.input}: s3://${ref.bucket}/${ref.key} does not match its manifest: ${actual.bytes} bytes with SHA-256 ${actual.sha256}, the manifest says ${expected.bytes ?? "some"} bytes with ${expected.sha256}; refusing to restore it`,
-    { code: "integrity" }
-  );
-}
-async function downloadVerified(client, ref, file, expected, signal) {
-  const { body } = await openObject(client, ref, signal);
-  const meter = new HashMeter();
-  try {
-    await pipeline2(body, meter, createWriteStream(file, { mode: 384, flags: "wx" }), { signal });
-    const actual = { bytes: meter.bytes, sha256: meter.digest() };
-    if (expected) checkDigest(ref, actual, expected);
-    return actual;
-  } catch (error3) {
-    await rm2(file, { force: true });
-    throw error3 instanceof PgferryError ? error3 : explainS3Error(error3, ref);
-  }
-}
-
-// core/storage/conditional-write.ts
-var CREATE_ONLY = { ifNoneMatch: "*" };
-function conditionParams(c5) {
-  if (!c5) return {};
-  return "ifMatch" in c5 ? { IfMatch: c5.ifMatch } : { IfNoneMatch: c5.ifNoneMatch };
-}
-function describeCondition(c5) {
-  return "ifMatch" in c5 ? `If-Match: ${c5.ifMatch}` : "If-None-Match: *";
-}
-var WriteConflictError = class extends PgferryError {
-  name = "WriteConflictError";
-  constructor(message, options) {
-    super(message, { ...options, code: "conflict" });
-  }
-};
-var ConditionalWriteRefused = class extends PgferryError {
-  name = "ConditionalWriteRefused";
-  constructor(message, options) {
-    super(message, { ...options, code: "refused" });
-  }
-};
-function conditionalFailure(error3, condition, where) {
-  if (!condition) return void 0;
-  const e5 = error3;
-  const status = e5.$metadata?.httpStatusCode;
-  const name = e5.name ?? e5.Code ?? "";
-  const object = `s3://${where.bucket}/${where.key}`;
-  const sent = describeCondition(condition);
-  const answer = `${status ?? "?"}${name ? ` ${name}` : ""}`;
-  if (status === 412 || name === "PreconditionFailed") {
-    return new WriteConflictError(
-      "ifMatch" in condition ? `${where.input}: ${object} changed since pgferry read it (the store answered ${answer} to ${sent})` : `${where.input}: ${object} already exists, and pgferry never replaces an object it did not read (the store answered ${answer} to ${sent})`
-    );
-  }
-  if (status === 409 || name === "ConditionalRequestConflict") {
-    return new WriteConflictError(
-      `${where.input}: another write to ${object} was in progress (the store answered ${answer} to ${sent})`
-    );
-  }
-  if ("ifMatch" in condition && (status === 404 || name === "NoSuchKey")) {
-    return new WriteConflictError(
-      `${where.input}: ${object} disappeared since pgferry read it (the store answered ${answer} to ${sent})`
-    );
-  }
-  const aboutHeaders = /if-none-match|if-match|conditional|precondition/i.test(`${name} ${e5.message ?? ""}`);
-  if (status === 501 || name === "NotImplemented" || status === 400 && aboutHeaders) {
-    return new ConditionalWriteRefused(
-      `${where.input}: the S3 store${where.endpoint ? ` at ${where.endpoint}` : ""} refused the conditional write of ${object} (it answered ${answer} to ${sent}); pgferry writes backups only with S3 conditional writes, so that one backup can never replace another. Use a store that supports them`
-    );
-  }
-  return void 0;
-}
-
 // core/storage/latest-pointer.ts
-var import_client_s34 = __toESM(require_dist_cjs16(), 1);
 import { setTimeout as sleep2 } from "node:timers/promises";
-
-// core/storage/manifest.ts
-var import_client_s33 = __toESM(require_dist_cjs16(), 1);
-var MANIFEST_SCHEMA = 1;
-async function putJson(client, settings, bucket, key, value, input2, tags = {}, condition) {
-  const tagging = new URLSearchParams(Object.entries(tags)).toString();
-  let etag;
-  try {
-    const put = await client.send(
-      new import_client_s33.PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: `${JSON.stringify(value, null, 2)}
-`,
-        ContentType: "application/json",
-        ...tagging ? { Tagging: tagging } : {},
-        ...settings.sse ? { ServerSideEncryption: settings.sse } : {},
-        ...settings.kmsKeyId ? { SSEKMSKeyId: settings.kmsKeyId } : {},
-        ...conditionParams(condition)
-      })
-    );
-    etag = put.ETag;
-    if (tagging) {
-      await client.send(
-        new import_client_s33.PutObjectTaggingCommand({
-          Bucket: bucket,
-          Key: key,
-          Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
-        })
-      );
-    }
-  } catch (error3) {
-    const where = { input: input2, bucket, key, endpoint: settings.endpoint };
-    throw conditionalFailure(error3, condition, where) ?? explainS3Error(error3, where);
-  }
-  return etag;
-}
-var NotJsonError = class extends PgferryError {
-};
-async function getJson(client, bucket, key, input2, endpoint) {
-  return (await getJsonVersion(client, bucket, key, input2, endpoint))?.value;
-}
-async function getJsonVersion(client, bucket, key, input2, endpoint) {
-  const read = await getTextVersion(client, bucket, key, input2, endpoint);
-  if (!read) return void 0;
-  try {
-    return { value: JSON.parse(read.text), etag: read.etag };
-  } catch {
-    throw new NotJsonError(`${input2}: s3://${bucket}/${key} is not valid JSON`);
-  }
-}
-async function getTextVersion(client, bucket, key, input2, endpoint, forbiddenMeansAbsent = false) {
-  try {
-    const res = await client.send(new import_client_s33.GetObjectCommand({ Bucket: bucket, Key: key }));
-    return { etag: res.ETag, text: await res.Body?.transformToString("utf8") ?? "" };
-  } catch (error3) {
-    const e5 = error3;
-    if (e5.name === "NoSuchKey" || e5.name === "NotFound") return void 0;
-    const explained = explainS3Error(error3, { input: input2, bucket, key, endpoint });
-    if (e5.$metadata?.httpStatusCode === 403 || e5.name === "AccessDenied") {
-      if (forbiddenMeansAbsent) return void 0;
-      throw new PgferryError(
-        `${explained.message}; without s3:ListBucket S3 also answers this way when the object does not exist`
-      );
-    }
-    throw explained;
-  }
-}
-
-// core/storage/latest-pointer.ts
 var MAX_ATTEMPTS = 8;
 function startedAfter(a5, b6) {
   const ta = Date.parse(a5.startedAt);
@@ -49817,33 +49986,17 @@ function isPointer(value) {
   const v2 = value;
   return typeof v2 === "object" && v2 !== null && typeof v2.key === "string" && typeof v2.manifest === "string";
 }
-async function unreadable(r5) {
-  try {
-    const res = await r5.client.send(new import_client_s34.GetObjectCommand({ Bucket: r5.bucket, Key: r5.key }));
-    await res.Body?.transformToString();
-    return false;
-  } catch (error3) {
-    const e5 = error3;
-    return e5.$metadata?.httpStatusCode === 403 || e5.name === "AccessDenied";
-  }
-}
 async function startOf(r5, current) {
   if (typeof current.startedAt === "string") return { startedAt: current.startedAt, key: current.key };
-  const manifest = await getJson(
-    r5.client,
-    r5.bucket,
-    current.manifest,
-    r5.input,
-    r5.settings.endpoint
-  ).catch(() => void 0);
+  const manifest = await r5.bucket.getJson(current.manifest, r5.input).catch(() => void 0);
   return typeof manifest?.startedAt === "string" ? { startedAt: manifest.startedAt, key: current.key } : void 0;
 }
 async function movePointer(r5) {
   const ours = { startedAt: r5.pointer.startedAt, key: r5.pointer.key };
-  const where = `s3://${r5.bucket}/${r5.key}`;
+  const where = r5.bucket.uri(r5.key);
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     r5.signal?.throwIfAborted();
-    const read = await getTextVersion(r5.client, r5.bucket, r5.key, r5.input, r5.settings.endpoint, true);
+    const read = await r5.bucket.getTextVersion(r5.key, r5.input, true);
     const current = read && parsed(read.text);
     if (isPointer(current)) {
       const theirs = await startOf(r5, current);
@@ -49860,10 +50013,10 @@ async function movePointer(r5) {
     }
     const condition = read?.etag ? { ifMatch: read.etag } : CREATE_ONLY;
     try {
-      await putJson(r5.client, r5.settings, r5.bucket, r5.key, r5.pointer, r5.input, {}, condition);
+      await r5.bucket.putJson(r5.key, r5.pointer, r5.input, { condition });
     } catch (error3) {
       if (!(error3 instanceof WriteConflictError)) throw error3;
-      if (!read && await unreadable(r5)) {
+      if (!read && await r5.bucket.refusesRead(r5.key)) {
         throw new PgferryError(
           `${r5.input}: ${where} exists but S3 refuses to let this backup read it (403); the backup ${r5.pointer.key} is stored and verified, but latest.json does not name it. Allow s3:GetObject on it`
         );
@@ -49872,7 +50025,7 @@ async function movePointer(r5) {
       await sleep2(25 * attempt + Math.floor(Math.random() * 50), void 0, { signal: r5.signal });
       continue;
     }
-    const backText = await getTextVersion(r5.client, r5.bucket, r5.key, r5.input, r5.settings.endpoint, true);
+    const backText = await r5.bucket.getTextVersion(r5.key, r5.input, true);
     const back = backText && parsed(backText.text);
     if (isPointer(back)) {
       if (back.key === ours.key) return { moved: true, names: ours.key };
@@ -49887,6 +50040,9 @@ async function movePointer(r5) {
     `${r5.input}: ${where} kept changing under this backup (${MAX_ATTEMPTS} attempts); the backup ${r5.pointer.key} is stored and verified, but latest.json does not name it`
   );
 }
+
+// core/storage/manifest.ts
+var MANIFEST_SCHEMA = 1;
 
 // core/pg/archive/versions.ts
 var MAX_ARCHIVE_VERSION = {
@@ -50650,93 +50806,6 @@ async function chooseInstallClient(server, request, catalog) {
   };
 }
 
-// core/storage/upload.ts
-var import_lib_storage = __toESM(require_dist_cjs17(), 1);
-import { PassThrough as PassThrough2 } from "node:stream";
-import { finished } from "node:stream/promises";
-var MIB = 1024 * 1024;
-var MAX_PARTS = 1e4;
-var MAX_PART = 5 * 1024 * MIB;
-var MIN_PART = 8 * MIB;
-function partSizeFor(expectedBytes) {
-  const wanted = Math.ceil((expectedBytes ?? 0) * 2 / MAX_PARTS / MIB) * MIB;
-  return Math.min(MAX_PART, Math.max(MIN_PART, wanted));
-}
-function queueSizeFor(partSize) {
-  return partSize >= 64 * MIB ? 2 : 4;
-}
-var GatedUpload = class {
-  constructor(r5) {
-    this.r = r5;
-    this.partSize = partSizeFor(r5.expectedBytes);
-    this.condition = r5.createOnly ? CREATE_ONLY : void 0;
-    this.body.pipe(this.gate, { end: false });
-    this.upload = new import_lib_storage.Upload({
-      client: r5.client,
-      params: {
-        Bucket: r5.bucket,
-        Key: r5.key,
-        Body: this.gate,
-        ContentType: r5.contentType ?? "application/octet-stream",
-        ...r5.settings.sse ? { ServerSideEncryption: r5.settings.sse } : {},
-        ...r5.settings.kmsKeyId ? { SSEKMSKeyId: r5.settings.kmsKeyId } : {},
-        ...r5.createOnly ? { IfNoneMatch: "*" } : {},
-        // AWS computes a full-object checksum; S3-compatible stores may not know the header.
-        ...r5.settings.endpoint ? {} : { ChecksumAlgorithm: "CRC64NVME" }
-      },
-      tags: Object.entries(r5.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
-      partSize: this.partSize,
-      queueSize: queueSizeFor(this.partSize),
-      leavePartsOnError: false
-    });
-    this.done = this.upload.done();
-    this.done.catch(() => {
-    });
-  }
-  r;
-  body = new PassThrough2();
-  gate = new PassThrough2();
-  upload;
-  done;
-  partSize;
-  condition;
-  explain(error3) {
-    const where = {
-      input: this.r.input,
-      bucket: this.r.bucket,
-      key: this.r.key,
-      endpoint: this.r.settings.endpoint
-    };
-    return conditionalFailure(error3, this.condition, where) ?? explainS3Error(error3, where);
-  }
-  /** Settles when the upload fails (for stopping the producer early); never when it succeeds. */
-  failure() {
-    return this.done.then(
-      () => new Promise(() => {
-      }),
-      (error3) => Promise.reject(this.explain(error3))
-    );
-  }
-  /** The producer exited 0 and its output ended: let the upload finish and the object appear. */
-  async commit() {
-    await Promise.race([finished(this.body), this.failure()]);
-    this.gate.end();
-    try {
-      await this.done;
-    } catch (error3) {
-      throw this.explain(error3);
-    }
-  }
-  async abort(reason) {
-    this.body.unpipe(this.gate);
-    this.gate.destroy(reason instanceof Error ? reason : new KnockOnError(String(reason)));
-    await this.upload.abort().catch(() => {
-    });
-    await this.done.catch(() => {
-    });
-  }
-};
-
 // core/pg/extra-args.ts
 var import_shell_quote = __toESM(require_shell_quote(), 1);
 function splitExtraArgs(raw, input2 = "extra-args") {
@@ -51258,12 +51327,12 @@ function streamCustomDump(o3) {
 function compressionLabel(c5) {
   return c5.level === void 0 ? c5.algorithm : `${c5.algorithm}:${c5.level}`;
 }
-function manifestOf(d5, where, startedAt = d5.startedAt) {
+function manifestOf(d5, bucket, key, startedAt = d5.startedAt) {
   return {
     schemaVersion: MANIFEST_SCHEMA,
     database: d5.server.database,
-    bucket: where.bucket,
-    key: where.key,
+    bucket: bucket.name,
+    key,
     bytes: d5.bytes,
     sha256: d5.sha256,
     format: "custom",
@@ -51283,15 +51352,11 @@ async function dumpToS3(o3) {
   const choice = await chooseDumpClient(server.version, o3.postgresVersion, o3.catalog);
   const client = await o3.catalog.provideChosen(choice, o3.log);
   const compression = resolveCompression(o3.compress, client.version.major, "custom");
+  const uri = o3.bucket.uri(o3.key);
   o3.log.info(
-    `pg_dump ${formatVersion(client.version)} of ${describeConnection(o3.from)} \u2192 s3://${o3.bucket}/${o3.key} (${choice.reason})`
+    `pg_dump ${formatVersion(client.version)} of ${describeConnection(o3.from)} \u2192 ${uri} (${choice.reason})`
   );
-  const upload = new GatedUpload({
-    client: o3.s3,
-    bucket: o3.bucket,
-    key: o3.key,
-    input: o3.input,
-    settings: o3.settings,
+  const upload = o3.bucket.upload(o3.key, o3.input, {
     expectedBytes: server.sizeBytes,
     tags: o3.tags,
     createOnly: o3.createOnly
@@ -51327,7 +51392,7 @@ async function dumpToS3(o3) {
     client,
     choice,
     compression,
-    archive: readArchiveFactsFromBuffer(meter.head, { name: `s3://${o3.bucket}/${o3.key}` }),
+    archive: readArchiveFactsFromBuffer(meter.head, { name: uri }),
     partSize: upload.partSize,
     startedAt,
     finishedAt: /* @__PURE__ */ new Date(),
@@ -54241,6 +54306,7 @@ function countDifferences(expected, actual) {
 }
 
 // core/jobs/backup.ts
+var INPUT = "to";
 function listingHeader(listing) {
   const field = (name) => new RegExp(`^;\\s+${name}:\\s*(.*?)\\s*$`, "m").exec(listing)?.[1];
   const toc = field("TOC Entries");
@@ -54250,8 +54316,8 @@ function listingHeader(listing) {
     format: field("Format")
   };
 }
-async function verifyByList(o3, client, ref, sha256, database, tocEntries) {
-  const { body } = await openObject(o3.s3, ref, o3.signal);
+async function verifyByList(o3, client, key, sha256, database, tocEntries) {
+  const { body } = await o3.bucket.open(key, INPUT, o3.signal);
   const meter = new HashMeter();
   const { stdout } = await runTool({
     file: toolPath(client, "pg_restore"),
@@ -54278,12 +54344,12 @@ async function verifyByList(o3, client, ref, sha256, database, tocEntries) {
     ...problems.length ? { detail: problems.join("; ") } : {}
   };
 }
-async function verifyByRestore(o3, ref, sha256, expected) {
+async function verifyByRestore(o3, key, sha256, expected) {
   const dir = await mkdtemp2(path9.join(os7.tmpdir(), "pgferry-drill-"));
   const scratch = withDatabase(o3.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
     const file = path9.join(dir, "backup.dump");
-    await downloadVerified(o3.s3, ref, file, { sha256 }, o3.signal);
+    await o3.bucket.download(key, INPUT, file, { sha256 }, o3.signal);
     await restoreFromPath({
       from: file,
       to: scratch,
@@ -54314,20 +54380,15 @@ async function backupDatabase(o3) {
   const server = await serverFacts(o3.from, "from");
   checkStorableDatabaseName(server.database, "from");
   const key = backupKey(o3.prefix, server.database, startedAt, o3.random?.());
-  const at2 = {
-    key,
-    tier: tierFor(startedAt),
-    ref: { bucket: o3.bucket, key, input: "to", endpoint: o3.settings.endpoint },
-    startedAt
-  };
+  const at2 = { key, tier: tierFor(startedAt), startedAt };
   const snapshotSession = o3.verify === "restore" ? await connect(o3.from, "from") : void 0;
   try {
     const { dumped, expected } = await dumpOnce(o3, server, at2, snapshotSession);
-    o3.log.info(`uploaded ${dumped.bytes} bytes to s3://${o3.bucket}/${key}; verifying (${o3.verify})`);
-    const verification = o3.verify === "restore" && expected ? await verifyByRestore(o3, at2.ref, dumped.sha256, expected) : await verifyByList(
+    o3.log.info(`uploaded ${dumped.bytes} bytes to ${o3.bucket.uri(key)}; verifying (${o3.verify})`);
+    const verification = o3.verify === "restore" && expected ? await verifyByRestore(o3, key, dumped.sha256, expected) : await verifyByList(
       o3,
       dumped.client,
-      at2.ref,
+      key,
       dumped.sha256,
       server.database,
       dumped.archive.tocEntries
@@ -54339,8 +54400,6 @@ async function backupDatabase(o3) {
       );
     }
     const latest = await movePointer({
-      client: o3.s3,
-      settings: o3.settings,
       bucket: o3.bucket,
       key: latestKey(o3.prefix, server.database),
       pointer: {
@@ -54353,7 +54412,7 @@ async function backupDatabase(o3) {
         startedAt: manifest.startedAt,
         finishedAt: manifest.finishedAt
       },
-      input: "to",
+      input: INPUT,
       log: o3.log,
       signal: o3.signal
     });
@@ -54372,11 +54431,9 @@ async function dumpOnce(o3, server, at2, snapshotSession) {
   }
   const dumped = await dumpToS3({
     from: o3.from,
-    s3: o3.s3,
-    settings: o3.settings,
     bucket: o3.bucket,
     key: at2.key,
-    input: "to",
+    input: INPUT,
     compress: o3.compress,
     postgresVersion: o3.postgresVersion,
     extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
@@ -54398,19 +54455,17 @@ async function dumpOnce(o3, server, at2, snapshotSession) {
 async function writeManifest(o3, dumped, at2, verification) {
   const finishedAt = (o3.now ?? (() => /* @__PURE__ */ new Date()))();
   const manifest = {
-    ...manifestOf(dumped, { bucket: o3.bucket, key: at2.key }, at2.startedAt),
+    ...manifestOf(dumped, o3.bucket, at2.key, at2.startedAt),
     tier: at2.tier,
     finishedAt: finishedAt.toISOString(),
     durationSeconds: Math.max(0, (finishedAt.getTime() - at2.startedAt.getTime()) / 1e3),
     verification
   };
   const key = manifestKey(at2.key);
-  await putJson(o3.s3, o3.settings, o3.bucket, key, manifest, "to", { [TIER_TAG]: at2.tier }, CREATE_ONLY).catch(
-    (error3) => {
-      throw withContext(error3, `the manifest of s3://${o3.bucket}/${at2.key} was not written; ${UNTOUCHED}`);
-    }
-  );
-  return { manifest, manifestUri: `s3://${o3.bucket}/${key}` };
+  await o3.bucket.putJson(key, manifest, INPUT, { tags: { [TIER_TAG]: at2.tier }, condition: CREATE_ONLY }).catch((error3) => {
+    throw withContext(error3, `the manifest of ${o3.bucket.uri(at2.key)} was not written; ${UNTOUCHED}`);
+  });
+  return { manifest, manifestUri: o3.bucket.uri(key) };
 }
 function withContext(error3, context) {
   if (error3 instanceof WriteConflictError)
@@ -58095,7 +58150,7 @@ function clientFields(tools) {
 
 // core/jobs/commands/backup.ts
 async function runBackup(options, run3) {
-  const s32 = s3Client(options.s3);
+  const bucket = S3Bucket.of(options.s3, options.destination.bucket);
   const done = [];
   const failures = [];
   for (const from of options.sources) {
@@ -58105,9 +58160,7 @@ async function runBackup(options, run3) {
           ...options,
           ...run3.hooks,
           from,
-          s3: s32,
-          settings: options.s3,
-          bucket: options.destination.bucket,
+          bucket,
           prefix: options.destination.key
         })
       );
@@ -58654,33 +58707,29 @@ async function runDump(options, run3) {
   };
 }
 async function runDumpToS3(options, destination, run3) {
-  const s32 = s3Client(options.s3);
+  const bucket = S3Bucket.of(options.s3, destination.bucket);
   const result = await dumpToS3({
     ...options,
     ...run3.hooks,
     from: options.source,
-    s3: s32,
-    settings: options.s3,
-    bucket: destination.bucket,
+    bucket,
     key: destination.key,
     input: "to"
   });
-  const location = `s3://${destination.bucket}/${destination.key}`;
+  const location = bucket.uri(destination.key);
   const manifest = manifestKey(destination.key);
-  await putJson(s32, options.s3, destination.bucket, manifest, manifestOf(result, destination), "to").catch(
-    (error3) => {
-      throw new PgferryError(
-        `the dump was stored at ${location}, but its manifest was not (${error3.message}); a restore refuses the object until a dump writes both`,
-        { cause: error3 }
-      );
-    }
-  );
+  await bucket.putJson(manifest, manifestOf(result, bucket, destination.key), "to").catch((error3) => {
+    throw new PgferryError(
+      `the dump was stored at ${location}, but its manifest was not (${error3.message}); a restore refuses the object until a dump writes both`,
+      { cause: error3 }
+    );
+  });
   return {
     command: "dump",
     ...clientFields(result.client),
     serverVersion: result.server.versionText,
     location,
-    manifest: `s3://${destination.bucket}/${manifest}`,
+    manifest: bucket.uri(manifest),
     bytes: result.bytes,
     sha256: result.sha256,
     format: "custom",
@@ -58714,7 +58763,6 @@ import { existsSync as existsSync5 } from "node:fs";
 import { readFile as readFile3 } from "node:fs/promises";
 
 // core/jobs/restore-s3.ts
-var import_client_s35 = __toESM(require_dist_cjs16(), 1);
 import { mkdtemp as mkdtemp5, rm as rm9 } from "node:fs/promises";
 import os12 from "node:os";
 import path16 from "node:path";
@@ -58800,100 +58848,75 @@ function checkObjectSize(manifest, stored, uri) {
 }
 
 // core/jobs/restore-s3.ts
-async function storedSize(client, ref) {
-  try {
-    const head = await client.send(new import_client_s35.HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
-    return head.ContentLength ?? 0;
-  } catch (error3) {
-    const e5 = error3;
-    if (e5.name === "NotFound" || e5.name === "NoSuchKey" || e5.$metadata?.httpStatusCode === 404)
-      return void 0;
-    throw explainS3Error(error3, ref);
-  }
+var INPUT2 = "from";
+function integrity(message) {
+  return new PgferryError(`${INPUT2}: ${message}`, { code: "integrity" });
 }
-async function readJson(client, bucket, key, endpoint) {
-  return getJson(client, bucket, key, "from", endpoint);
-}
-async function resolveBackupObject(client, bucket, key, settings) {
-  const input2 = "from";
-  const endpoint = settings.endpoint;
-  if (key === "" || key.endsWith("/")) {
-    const pointerKey = `${key}latest.json`;
-    const pointerUri = `s3://${bucket}/${pointerKey}`;
-    const raw = await readJson(client, bucket, pointerKey, endpoint).catch((error3) => {
-      if (error3 instanceof NotJsonError)
-        throw new PgferryError(`${input2}: ${pointerUri} is not a pgferry latest pointer: it is not JSON`, {
-          code: "integrity"
-        });
-      throw error3;
-    });
-    if (raw === void 0)
-      throw new InputError(
-        input2,
-        `no verified backup under s3://${bucket}/${key} (there is no ${pointerKey})`
-      );
-    const latest = parseLatestPointer(raw, pointerUri);
-    const manifestRaw2 = await readJson(client, bucket, latest.manifest, endpoint);
-    if (manifestRaw2 === void 0)
-      throw new PgferryError(
-        `${input2}: ${pointerUri} points at a missing manifest s3://${bucket}/${latest.manifest}`,
-        { code: "integrity" }
-      );
-    const manifest2 = parseManifest(manifestRaw2, `s3://${bucket}/${latest.manifest}`);
-    checkPointer(latest, manifest2, { bucket, dir: key });
-    const ref2 = { bucket, key: latest.key, input: input2, endpoint };
-    const stored2 = await storedSize(client, ref2);
-    if (stored2 === void 0)
-      throw new PgferryError(
-        `${input2}: ${pointerUri} points at s3://${bucket}/${latest.key}, which does not exist`,
-        { code: "integrity" }
-      );
-    checkObjectSize(manifest2, stored2, `s3://${bucket}/${latest.key}`);
-    return checked({ ref: ref2, manifest: manifest2 });
-  }
-  const ref = { bucket, key, input: input2, endpoint };
-  const manifestRaw = await readJson(client, bucket, manifestKey(key), endpoint);
-  const stored = await storedSize(client, ref);
-  if (stored === void 0) throw new InputError(input2, `s3://${bucket}/${key} does not exist`);
+async function resolveBackupObject(bucket, key) {
+  if (key === "" || key.endsWith("/")) return resolveLatest(bucket, key);
+  const manifestRaw = await bucket.getJson(manifestKey(key), INPUT2);
+  const stored = await bucket.size(key, INPUT2);
+  if (stored === void 0) throw new InputError(INPUT2, `${bucket.uri(key)} does not exist`);
   if (manifestRaw === void 0)
-    throw new PgferryError(
-      `${input2}: s3://${bucket}/${key} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`,
-      { code: "integrity" }
+    throw integrity(
+      `${bucket.uri(key)} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`
     );
-  const manifest = parseManifest(manifestRaw, `s3://${bucket}/${manifestKey(key)}`);
-  checkManifestKey(manifest, { bucket, key });
-  checkObjectSize(manifest, stored, `s3://${bucket}/${key}`);
-  return checked({ ref, manifest });
+  const manifest = parseManifest(manifestRaw, bucket.uri(manifestKey(key)));
+  checkManifestKey(manifest, { bucket: bucket.name, key });
+  checkObjectSize(manifest, stored, bucket.uri(key));
+  return checked(bucket, { key, manifest });
 }
-function checked(found) {
+async function resolveLatest(bucket, dir) {
+  const pointerKey = `${dir}latest.json`;
+  const pointerUri = bucket.uri(pointerKey);
+  const raw = await bucket.getJson(pointerKey, INPUT2).catch((error3) => {
+    if (error3 instanceof NotJsonError)
+      throw integrity(`${pointerUri} is not a pgferry latest pointer: it is not JSON`);
+    throw error3;
+  });
+  if (raw === void 0)
+    throw new InputError(INPUT2, `no verified backup under ${bucket.uri(dir)} (there is no ${pointerKey})`);
+  const latest = parseLatestPointer(raw, pointerUri);
+  const manifestRaw = await bucket.getJson(latest.manifest, INPUT2);
+  if (manifestRaw === void 0)
+    throw integrity(`${pointerUri} points at a missing manifest ${bucket.uri(latest.manifest)}`);
+  const manifest = parseManifest(manifestRaw, bucket.uri(latest.manifest));
+  checkPointer(latest, manifest, { bucket: bucket.name, dir });
+  const stored = await bucket.size(latest.key, INPUT2);
+  if (stored === void 0)
+    throw integrity(`${pointerUri} points at ${bucket.uri(latest.key)}, which does not exist`);
+  checkObjectSize(manifest, stored, bucket.uri(latest.key));
+  return checked(bucket, { key: latest.key, manifest });
+}
+function checked(bucket, found) {
   const v2 = found.manifest.verification;
   if (v2 && v2.result !== "passed") {
     throw new PgferryError(
-      `from: s3://${found.ref.bucket}/${found.ref.key} failed its verification (${v2.method}: ${v2.detail ?? "no detail"}); refusing to restore it`
+      `${INPUT2}: ${bucket.uri(found.key)} failed its verification (${v2.method}: ${v2.detail ?? "no detail"}); refusing to restore it`
     );
   }
   return found;
 }
 async function restoreFromS3(o3) {
-  const found = await resolveBackupObject(o3.s3, o3.bucket, o3.key, o3.settings);
+  const found = await resolveBackupObject(o3.bucket, o3.key);
   const jobs = o3.jobs === "auto" ? defaultJobs() : o3.jobs;
   if (jobs > 1 || o3.clean) return restoreDownloaded(o3, found);
   return restoreStreamed(o3, found);
 }
 async function restoreDownloaded(o3, found) {
-  const location = `s3://${found.ref.bucket}/${found.ref.key}`;
+  const location = o3.bucket.uri(found.key);
   const dir = await mkdtemp5(path16.join(os12.tmpdir(), "pgferry-restore-"));
   try {
-    const file = path16.join(dir, path16.basename(found.ref.key) || "backup.dump");
+    const file = path16.join(dir, path16.basename(found.key) || "backup.dump");
     o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
-    await downloadVerified(o3.s3, found.ref, file, found.manifest, o3.signal);
+    await o3.bucket.download(found.key, INPUT2, file, found.manifest, o3.signal);
     return { ...await restoreFromPath({ ...o3, from: file }), location };
   } finally {
     await rm9(dir, { recursive: true, force: true });
   }
 }
 async function openStreamed(o3, found, location) {
-  const { body } = await openObject(o3.s3, found.ref, o3.signal);
+  const { body } = await o3.bucket.open(found.key, INPUT2, o3.signal);
   const meter = new HashMeter();
   body.on("error", (e5) => meter.destroy(e5));
   body.pipe(meter);
@@ -58911,13 +58934,14 @@ async function openStreamed(o3, found, location) {
   );
   const wholeObjectMatches = async () => {
     await finished3(stream);
-    checkDigest(found.ref, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
+    const object = { input: INPUT2, uri: location };
+    checkDigest(object, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
   };
   return { body, archive, toc, stream, wholeObjectMatches };
 }
 async function restoreStreamed(o3, found) {
   const started2 = Date.now();
-  const location = `s3://${found.ref.bucket}/${found.ref.key}`;
+  const location = o3.bucket.uri(found.key);
   const { body, archive, toc, stream, wholeObjectMatches } = await openStreamed(o3, found, location);
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3).catch(
     (error3) => {
@@ -58972,9 +58996,7 @@ async function runRestore(options, run3) {
   const common = { ...options, ...run3.hooks, sqlInTransaction, to: options.target };
   const result = archive.kind === "s3" ? await restoreFromS3({
     ...common,
-    s3: s3Client(options.s3),
-    settings: options.s3,
-    bucket: archive.bucket,
+    bucket: S3Bucket.of(options.s3, archive.bucket),
     key: archive.key
   }) : { ...await restoreFromPath({ ...common, from: archive.path }), location: archive.path };
   if (globals && withGlobals) {
