@@ -11,7 +11,7 @@ import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { HashMeter } from '../storage/hash-meter.js';
 import { MANIFEST_SCHEMA, type ObjectManifest } from '../storage/manifest.js';
 import { GatedUpload } from '../storage/upload.js';
-import { streamCustomDump, type DumpSelection } from './dump-selection.js';
+import { dumpProgressTotal, streamCustomDump, type DumpSelection } from './dump-selection.js';
 import type { JobHooks } from './job-hooks.js';
 
 export interface DumpToS3Options extends DumpSelection, JobHooks {
@@ -112,6 +112,7 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
     signal,
     onProgress: o.onProgress,
     progressIntervalMs: o.progressIntervalMs,
+    total: dumpProgressTotal(server, o, compression),
   });
   const settled = dump.then(
     () => undefined,

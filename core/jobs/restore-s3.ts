@@ -191,7 +191,7 @@ async function openStreamed(o: RestoreFromS3Options, found: FoundBackup, locatio
     await finished(stream);
     checkDigest(found.ref, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
   };
-  return { body, archive, toc, stream, wholeObjectMatches };
+  return { body, archive, toc, stream, wholeObjectMatches, bytesRead: () => meter.bytes };
 }
 
 /** One job, streamed from S3 into the script path, committed only once the whole object matched. */
@@ -201,7 +201,11 @@ async function restoreStreamed(
 ): Promise<RestoreResult & { location: string }> {
   const started = Date.now();
   const location = `s3://${found.ref.bucket}/${found.ref.key}`;
-  const { body, archive, toc, stream, wholeObjectMatches } = await openStreamed(o, found, location);
+  const { body, archive, toc, stream, wholeObjectMatches, bytesRead } = await openStreamed(
+    o,
+    found,
+    location,
+  );
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o).catch(
     (error: unknown) => {
       body.destroy();
@@ -229,6 +233,8 @@ async function restoreStreamed(
       path: restorePath,
       archive,
       input: { stream },
+      inputRead: bytesRead,
+      inputBytes: found.manifest.bytes,
       target: o.to,
       targetVersion: target.version,
       jobs: 1,

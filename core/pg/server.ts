@@ -16,6 +16,8 @@ export interface ServerFacts {
   versionText: string;
   database: string;
   sizeBytes: number;
+  /** On-disk size of what a whole dump reads as data: user tables (heap and TOAST) and large objects. */
+  tableDataBytes: number;
   hasUserTables: boolean;
 }
 
@@ -119,6 +121,11 @@ SELECT current_setting('server_version_num')::int AS num,
        current_setting('server_version') AS text,
        current_database() AS database,
        pg_database_size(current_database())::bigint AS size,
+       (SELECT coalesce(sum(pg_table_size(c.oid)), 0)::bigint
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE (c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%')
+            OR c.oid = 'pg_catalog.pg_largeobject'::regclass) AS table_data,
        EXISTS (
          SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p')
@@ -134,6 +141,7 @@ export async function serverFacts(spec: ConnectionSpec, role = 'database'): Prom
       text: string;
       database: string;
       size: string;
+      table_data: string;
       has_user_tables: boolean;
     }>(FACTS_SQL);
     const row = rows[0];
@@ -143,6 +151,7 @@ export async function serverFacts(spec: ConnectionSpec, role = 'database'): Prom
       versionText: row.text,
       database: row.database,
       sizeBytes: Number(row.size),
+      tableDataBytes: Number(row.table_data),
       hasUserTables: row.has_user_tables,
     };
   });

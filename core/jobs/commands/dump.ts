@@ -16,6 +16,7 @@ export async function runDump(options: DumpJob, run: CommandRun): Promise<JobRep
   const destination = options.destination;
   if (destination.kind === 's3') return runDumpToS3(options, destination, run);
   const result = await dumpToPath({ ...options, ...run.hooks, from: options.source, to: destination.path });
+  run.ctx.onCommitted?.(`the dump was written to ${destination.path}`);
   if (options.globals) {
     const globals = globalsPath(destination.path);
     // An existing file keeps its mode through writeFile: chmod first, so the roles are never readable.
@@ -69,6 +70,7 @@ async function runDumpToS3(
     input: 'to',
   });
   const location = `s3://${destination.bucket}/${destination.key}`;
+  run.ctx.onCommitted?.(`the dump was stored at ${location}`);
   const manifest = manifestKey(destination.key);
   await putJson(s3, options.s3, destination.bucket, manifest, manifestOf(result, destination), 'to').catch(
     (error: unknown) => {
