@@ -76,4 +76,3 @@ export function networkLimits(env: NodeJS.ProcessEnv = process.env): NetworkLimi
 export function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
-

@@ -1,7 +1,7 @@
 /**
  * The one way pgferry prints a size (logs, progress, summaries, error messages): binary units, so a
- * small dump reads "812 B" or "3.4 KiB" rather than "0.0 MiB". A whole number of units prints
- * without decimals ("64 MiB"), which keeps limits exact; anything else with one decimal.
+ * small dump reads "812 B" or "3.4 KiB" rather than "0.0 MiB". One decimal, dropped when it is zero
+ * ("64 MiB", as limits are written); bytes are whole.
  */
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
 
@@ -14,7 +14,9 @@ export function formatSize(bytes: number): string {
     value /= 1024;
     unit += 1;
   }
-  const text = unit === 0 || Number.isInteger(value) ? String(Math.round(value)) : value.toFixed(1);
+  const rounded = Number(value.toFixed(1));
+  const text =
+    unit === 0 ? String(Math.round(value)) : Number.isInteger(rounded) ? String(rounded) : rounded.toFixed(1);
   return `${text} ${UNITS[unit]}`;
 }
 

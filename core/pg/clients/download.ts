@@ -68,9 +68,7 @@ export async function downloadClient(req: DownloadRequest): Promise<ClientTools>
     const hash = createHash('sha256');
     let received = 0;
     const started = Date.now();
-    log.info(
-      `downloading ${asset}${Number.isFinite(declared) ? ` (${formatSize(declared)})` : ''}`,
-    );
+    log.info(`downloading ${asset}${Number.isFinite(declared) ? ` (${formatSize(declared)})` : ''}`);
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         hash.update(chunk);
