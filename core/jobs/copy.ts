@@ -269,7 +269,7 @@ async function planCopy(o: CopyOptions, settled: CopySettled): Promise<CopyPlan>
     apply,
     jobs,
     createdDatabase,
-    dumpTotal: dumpProgressTotal(source, o, { algorithm: 'none' }),
+    dumpTotal: await dumpProgressTotal(o.from, o, { algorithm: 'none' }, o.onProgress),
   };
 }
 

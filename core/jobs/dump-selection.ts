@@ -4,7 +4,7 @@ import { toolPath, type ClientTools } from '../pg/clients/tools.js';
 import type { CompressionSpec } from '../pg/compression.js';
 import { connectionEnv, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import { runTool, type Progress, type ProgressTotal, type ToolResult } from '../pg/run.js';
-import type { ServerFacts } from '../pg/server.js';
+import { tableDataBytes } from '../pg/server.js';
 
 /** What pg_dump is told to take, picked out of a larger options object (nothing else leaks in). */
 export interface DumpSelection extends ObjectFilters {
@@ -39,11 +39,12 @@ export function dumpSelection(o: DumpSelection): DumpSelection {
  * rows are near their on-disk size, compressed ones are a fraction of it, and a filtered selection
  * is not the whole database's data. Undefined otherwise, and the line shows bytes and rate alone.
  */
-export function dumpProgressTotal(
-  server: Pick<ServerFacts, 'tableDataBytes'>,
+export async function dumpProgressTotal(
+  from: ConnectionSpec,
   selection: DumpSelection,
   compression: CompressionSpec,
-): ProgressTotal | undefined {
+  onProgress: unknown,
+): Promise<ProgressTotal | undefined> {
   const filtered = [
     selection.schemas,
     selection.excludeSchemas,
@@ -53,8 +54,9 @@ export function dumpProgressTotal(
     // A backup's own --snapshot takes nothing away; any other extra argument might.
     selection.extraArgs?.filter((arg) => !arg.startsWith('--snapshot=')),
   ].some((list) => (list?.length ?? 0) > 0);
-  if (filtered || selection.schemaOnly || compression.algorithm !== 'none') return undefined;
-  return { bytes: server.tableDataBytes, of: 'table data on disk', estimate: true };
+  if (!onProgress || filtered || selection.schemaOnly || compression.algorithm !== 'none') return undefined;
+  const bytes = await tableDataBytes(from);
+  return bytes ? { bytes, of: 'table data on disk', estimate: true } : undefined;
 }
 
 /** pg_dump of `from` in the custom format to a stream (a copy's restore, an upload). */

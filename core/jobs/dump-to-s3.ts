@@ -112,7 +112,7 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
     signal,
     onProgress: o.onProgress,
     progressIntervalMs: o.progressIntervalMs,
-    total: dumpProgressTotal(server, o, compression),
+    total: await dumpProgressTotal(o.from, o, compression, o.onProgress),
   });
   const settled = dump.then(
     () => undefined,

@@ -128,7 +128,7 @@ export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
       meter: {
         counts: 'written',
         measure: () => sizeOnDisk(temp),
-        total: dumpProgressTotal(server, o, compression),
+        total: await dumpProgressTotal(o.from, o, compression, o.onProgress),
       },
       secrets: secretsOf(o.from),
     });
