@@ -45,11 +45,19 @@ export function readToken(): string | undefined {
   return token;
 }
 
-/** Masks every password before anything can be logged, then parses all inputs at once. */
+/**
+ * Registers every password of `from` and `to` (each line's, for several databases) and PGPASSWORD
+ * with the runner, which then masks them in the log; returns them for what pgferry writes itself.
+ */
+export function maskPasswords(env: NodeJS.ProcessEnv = process.env): string[] {
+  const secrets = ['from', 'to'].flatMap((name) => passwordsIn(input(name), env));
+  if (env.PGPASSWORD) secrets.push(env.PGPASSWORD);
+  for (const secret of secrets) core.setSecret(secret);
+  return secrets;
+}
+
+/** Parses all inputs at once; maskPasswords has run first, so no message can show a password. */
 export function readInputs(env: NodeJS.ProcessEnv = process.env): JobOptions {
-  for (const name of ['from', 'to'])
-    for (const secret of passwordsIn(input(name), env)) core.setSecret(secret);
-  if (env.PGPASSWORD) core.setSecret(env.PGPASSWORD);
   for (const warning of undeclaredInputs(env)) core.warning(warning);
   return parseJobOptions(input, env);
 }

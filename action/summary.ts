@@ -1,12 +1,10 @@
 import * as core from '@actions/core';
 import type { JobReport } from '../core/jobs/report.js';
 import type { JobOptions } from '../core/options.js';
+import { outputValues } from '../core/outputs.js';
 import { describeConnection } from '../core/pg/connection.js';
+import { formatSizeExact } from '../core/sizes.js';
 import { formatLocation } from '../core/storage/location.js';
-
-function mib(bytes: number | undefined): string | undefined {
-  return bytes === undefined ? undefined : `${(bytes / 1048576).toFixed(1)} MiB (${bytes} bytes)`;
-}
 
 /** From and to as a reader should see them: databases as user@host:port/db, never a password. */
 export function endpoints(options: JobOptions): { from?: string; to?: string } {
@@ -21,35 +19,59 @@ export function endpoints(options: JobOptions): { from?: string; to?: string } {
       return { from: describeConnection(options.source), to: describeConnection(options.target) };
     case 'backup':
       return {
-        from: options.sources[0] && describeConnection(options.sources[0]),
+        from: options.sources.map((s) => describeConnection(s)).join('\n'),
         to: formatLocation(options.destination),
       };
   }
 }
 
-export async function writeSummary(options: JobOptions, report: JobReport): Promise<void> {
+/** S3 keys of the objects a report names (`s3://bucket/key`, one per line), for the summary. */
+function keysOf(location: string | undefined): string | undefined {
+  const keys = (location ?? '')
+    .split('\n')
+    .map((l) => /^s3:\/\/[^/]+\/(.+)$/.exec(l)?.[1])
+    .filter((k): k is string => k !== undefined);
+  return keys.length ? keys.join('\n') : undefined;
+}
+
+/**
+ * The summary's rows: where from and to, then every output the step set (sizes in their unit, with
+ * the exact count), then what the outputs do not carry: the S3 key, a backup's verification, the
+ * settings the script filter dropped.
+ */
+export function summaryRows(options: JobOptions, report: JobReport): [string, string][] {
   const { from, to } = endpoints(options);
+  const outputs = outputValues(report).map(([name, value]): [string, string | undefined] => [
+    name,
+    name === 'bytes' ? formatSizeExact(Number(value)) : String(value),
+  ]);
   const rows: [string, string | undefined][] = [
     ['from', from],
     ['to', to],
     ['client', `PostgreSQL ${report.clientVersion} — ${report.reason}`],
-    ['server', report.serverVersion],
-    ['format', report.format],
-    ['archive version', report.archiveVersion],
-    ['size', mib(report.bytes)],
-    ['sha256', report.sha256],
-    ['TOC entries', report.tocEntries?.toString()],
-    ['tables', report.tables?.toString()],
+    ...outputs,
+    ['key', keysOf(report.location)],
+    ['verification', report.verification],
     ['filtered settings', report.filtered.length ? report.filtered.join(', ') : undefined],
-    ['duration', `${report.durationSeconds.toFixed(1)} s`],
   ];
+  return rows.filter((r): r is [string, string] => r[1] !== undefined && r[1] !== '');
+}
+
+/** Several values (one per database) stay one per line in the table. */
+const cell = (text: string): string => escapeHtml(text).split('\n').join('<br>');
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
+}
+
+export async function writeSummary(options: JobOptions, report: JobReport): Promise<void> {
   const summary = core.summary.addHeading(`pgferry ${report.command}`, 3).addTable([
     [
       { data: 'what', header: true },
       { data: 'value', header: true },
     ],
-    ...rows.filter((r): r is [string, string] => r[1] !== undefined).map(([k, v]) => [k, v]),
+    ...summaryRows(options, report).map(([k, v]) => [k, cell(v)]),
   ]);
-  if (report.warnings.length) summary.addList(report.warnings.map((w) => `⚠️ ${w}`));
+  if (report.warnings.length) summary.addList(report.warnings.map((w) => `⚠️ ${escapeHtml(w)}`));
   await summary.write();
 }

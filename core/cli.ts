@@ -1,3 +1,4 @@
+import { describeProgress } from './progress.js';
 import os from 'node:os';
 import {
   errorCode,
@@ -156,10 +157,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       binDir: env.PGFERRY_BIN_DIR,
       cacheDir: env.PGFERRY_CACHE_DIR,
       token: env.GITHUB_TOKEN,
-      onProgress: (p) =>
-        stderrLogger.info(
-          `… ${(p.bytes / 1048576).toFixed(1)} MiB, ${(p.bytesPerSecond / 1048576).toFixed(1)} MiB/s, ${(p.elapsedMs / 1000).toFixed(0)} s`,
-        ),
+      onProgress: (p) => stderrLogger.info(describeProgress(p)),
     });
     process.stdout.write(formatReport(report, args.json));
     return 0;

@@ -76,8 +76,3 @@ export function networkLimits(env: NodeJS.ProcessEnv = process.env): NetworkLimi
 export function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
-  return `${bytes} bytes`;
-}

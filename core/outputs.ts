@@ -63,6 +63,12 @@ export const OUTPUTS: readonly OutputSpec[] = [
     description: "the backup manifest's S3 URI (backup; one per line for several databases)",
     value: (r) => r.manifest,
   },
+  {
+    name: 'verification',
+    description:
+      'how a backup was verified and the result, e.g. `list: passed, 12 TOC entries read back, 3 tables`',
+    value: (r) => r.verification,
+  },
 ];
 
 /** A report's outputs that have a value, in table order. */

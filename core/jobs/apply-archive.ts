@@ -6,7 +6,8 @@ import { pgRestoreArgs, psqlArgs, type ObjectFilters } from '../pg/args.js';
 import { toolPath, type ClientTools } from '../pg/clients/tools.js';
 import { connectionEnv, databaseName, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import type { RestorePath } from '../pg/policy.js';
-import { pipelineAbort, type Progress, runTool, settlePipeline } from '../pg/run.js';
+import { bytesReadBy } from '../pg/bytes-read.js';
+import { pipelineAbort, type Progress, type RunToolOptions, runTool, settlePipeline } from '../pg/run.js';
 import { InputError, ToolError } from '../errors.js';
 import { psqlKnowsRestrict, ScriptFilter } from '../pg/script-filter.js';
 import type { PgVersion } from '../pg/version.js';
@@ -41,6 +42,10 @@ export interface ApplyRequest {
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   progressIntervalMs?: number;
+  /** The archive's size, for the share of it read so far (a directory archive: its files). */
+  inputBytes?: number;
+  /** For a stream input: the bytes of it read so far (its meter), for the progress lines. */
+  inputRead?: () => number;
   /** SQL run first in the same transaction (the clean step); script and psql paths only. */
   prelude?: string;
   /**
@@ -182,14 +187,31 @@ export async function applyArchive(r: ApplyRequest): Promise<string[]> {
   return applyScript(r);
 }
 
-/** What every tool of a restore is run with: the target's connection and the progress reporting. */
+/** What every tool of a restore is run with: the target's connection. */
 function toolCommon(r: ApplyRequest) {
+  return { env: connectionEnv(r.target), secrets: secretsOf(r.target) };
+}
+
+/**
+ * Progress reporting for the one tool that reads the archive (not for psql after pg_restore, nor
+ * the epilogue): the bytes of the archive read so far, against its size when it is known.
+ */
+function archiveProgress(
+  r: ApplyRequest,
+  measure: (pid: number | undefined) => number | undefined,
+): Pick<RunToolOptions, 'onProgress' | 'progressIntervalMs' | 'meter'> {
+  if (!r.onProgress) return {};
+  const total = r.inputBytes ? { bytes: r.inputBytes, of: 'the archive', estimate: false } : undefined;
   return {
-    env: connectionEnv(r.target),
-    secrets: secretsOf(r.target),
     onProgress: r.onProgress,
     progressIntervalMs: r.progressIntervalMs,
+    meter: { counts: 'read', measure, ...(total ? { total } : {}) },
   };
+}
+
+/** What pg_restore has read: of a file, its process's own count; of a stream, the stream's meter. */
+function pgRestoreReads(r: ApplyRequest): (pid: number | undefined) => number | undefined {
+  return inputFile(r) !== undefined ? bytesReadBy : () => r.inputRead?.();
 }
 
 /** pg_restore's options from the request's (clean always with IF EXISTS, stop at the first error). */
@@ -209,6 +231,7 @@ async function applyDirect(r: ApplyRequest): Promise<void> {
   const common = toolCommon(r);
   await runTool({
     ...common,
+    ...archiveProgress(r, pgRestoreReads(r)),
     signal: r.signal,
     file: toolPath(r.client, 'pg_restore'),
     args: pgRestoreArgs({
@@ -235,21 +258,24 @@ async function applyDirect(r: ApplyRequest): Promise<void> {
 
 /**
  * What writes the script into the filter: a plain dump read (and gunzipped) straight in, or
- * pg_restore writing an archive as SQL. Returns the producers to wait for before the commit.
+ * pg_restore writing an archive as SQL. Returns the producers to wait for before the commit, and,
+ * for a plain dump read by pgferry itself, how much of it has been read (psql's progress).
  */
 function startScriptProducers(
   r: ApplyRequest,
   filter: ScriptFilter,
   signal: AbortSignal,
-): Promise<unknown>[] {
+): { producers: Promise<unknown>[]; plainRead?: () => number | undefined } {
   const file = inputFile(r);
   const stream = inputStream(r);
   if (r.path === 'psql') {
-    const raw = stream ?? createReadStream(file ?? '');
+    const fromFile = stream ? undefined : createReadStream(file ?? '');
+    const raw: Readable = stream ?? fromFile ?? Readable.from([]);
     // pipeline() carries a read or gunzip error to the filter, and so to psql's input.
     const stages = r.archive.compression === 'gzip' ? [raw, createGunzip()] : [raw];
     pipeline([...stages, filter], () => {});
-    return [];
+    const plainRead = fromFile ? () => fromFile.bytesRead : () => r.inputRead?.();
+    return { producers: [], plainRead };
   }
   const args = pgRestoreArgs({
     ...restoreOptionsOf(r),
@@ -259,7 +285,12 @@ function startScriptProducers(
     singleTransaction: true,
   });
   const tool = toolPath(r.client, 'pg_restore');
-  return [runTool({ ...toolCommon(r), signal, file: tool, args, stdin: stream, stdout: filter })];
+  const progress = archiveProgress(r, pgRestoreReads(r));
+  return {
+    producers: [
+      runTool({ ...toolCommon(r), ...progress, signal, file: tool, args, stdin: stream, stdout: filter }),
+    ],
+  };
 }
 
 /** The script and psql paths: the filtered script into psql, in pgferry's own transaction. */
@@ -271,7 +302,7 @@ async function applyScript(r: ApplyRequest): Promise<string[]> {
   };
   const filter = new ScriptFilter(rules, r.label ?? 'the restore script');
   const { controller, signal } = pipelineAbort(r.signal);
-  const producers = startScriptProducers(r, filter, signal);
+  const { producers, plainRead } = startScriptProducers(r, filter, signal);
   const producersDone = Promise.all(producers);
   producersDone.catch(() => {});
   const parts: ScriptPart[] = [{ firstLine: 1 }];
@@ -290,6 +321,7 @@ async function applyScript(r: ApplyRequest): Promise<string[]> {
   })();
   const consumer = runTool({
     ...toolCommon(r),
+    ...(plainRead ? archiveProgress(r, plainRead) : {}),
     signal,
     file: toolPath(r.client, 'psql'),
     args: psqlArgs({

@@ -86,7 +86,10 @@ async function verifyByList(
     stdout: 'capture',
     signal: o.signal,
   });
-  const listed = stdout.split('\n').filter((l) => /^\d+;/.test(l)).length;
+  const lines = stdout.split('\n');
+  const listed = lines.filter((l) => /^\d+;/.test(l)).length;
+  // A table's entry is pg_class's (catalog oid 1259); its data, a TABLE DATA entry, has catalog 0.
+  const tables = lines.filter((l) => /^\d+; 1259 \d+ TABLE /.test(l)).length;
   // pg_restore stops after the table of contents; the rest of the object still runs through the hash.
   await finished(meter);
   const readBack = meter.digest();
@@ -107,6 +110,7 @@ async function verifyByList(
     method: 'list',
     result: problems.length ? 'failed' : 'passed',
     tocEntries: listed,
+    tables,
     ...(problems.length ? { detail: problems.join('; ') } : {}),
   };
 }

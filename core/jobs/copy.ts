@@ -16,7 +16,7 @@ import {
   type RestoreChoice,
   type RestorePath,
 } from '../pg/policy.js';
-import { pipelineAbort, settlePipeline } from '../pg/run.js';
+import { pipelineAbort, settlePipeline, type ProgressTotal } from '../pg/run.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
 import {
   ensureDatabase,
@@ -26,7 +26,7 @@ import {
 } from '../pg/target-database.js';
 import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { applyArchive, applyOptionsOf, type ApplyOptions } from './apply-archive.js';
-import { dumpSelection, streamCustomDump } from './dump-selection.js';
+import { dumpProgressTotal, dumpSelection, streamCustomDump } from './dump-selection.js';
 import { cleanPrelude, databaseContents } from './clean.js';
 import { databasePropertiesSql, propertyOptionsOf, TocPrefix } from './database-properties.js';
 import { readTocEntries } from '../pg/archive-toc.js';
@@ -189,6 +189,8 @@ interface CopyPlan {
   apply: ApplyOptions;
   jobs: number;
   createdDatabase: boolean;
+  /** What the streamed dump's bytes compare with, when it can be estimated. */
+  dumpTotal?: ProgressTotal;
 }
 
 /** The copy proper, into a target that exists (created, the swap's scratch or the user's own). */
@@ -267,6 +269,7 @@ async function planCopy(o: CopyOptions, settled: CopySettled): Promise<CopyPlan>
     apply,
     jobs,
     createdDatabase,
+    dumpTotal: await dumpProgressTotal(o.from, o, { algorithm: 'none' }, o.onProgress),
   };
 }
 
@@ -286,6 +289,8 @@ async function copyStreamed(o: CopyOptions, plan: CopyPlan): Promise<string[]> {
     signal,
     onProgress: o.onProgress,
     progressIntervalMs: o.progressIntervalMs,
+    counts: 'streamed',
+    total: plan.dumpTotal,
   });
   const restore = applyArchive({
     ...applyRequestOf(o, plan),

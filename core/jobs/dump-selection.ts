@@ -3,7 +3,8 @@ import { pgDumpArgs, type ObjectFilters } from '../pg/args.js';
 import { toolPath, type ClientTools } from '../pg/clients/tools.js';
 import type { CompressionSpec } from '../pg/compression.js';
 import { connectionEnv, secretsOf, type ConnectionSpec } from '../pg/connection.js';
-import { runTool, type Progress, type ToolResult } from '../pg/run.js';
+import { runTool, type Progress, type ProgressTotal, type ToolResult } from '../pg/run.js';
+import { tableDataBytes } from '../pg/server.js';
 
 /** What pg_dump is told to take, picked out of a larger options object (nothing else leaks in). */
 export interface DumpSelection extends ObjectFilters {
@@ -31,6 +32,33 @@ export function dumpSelection(o: DumpSelection): DumpSelection {
   };
 }
 
+/**
+ * What a dump's output can be compared with for a percentage: the on-disk size of the table data
+ * (heap and TOAST of user tables, large objects), not pg_database_size, which counts indexes and
+ * catalogs that a dump writes as a line of DDL. Only for an uncompressed dump of everything: text
+ * rows are near their on-disk size, compressed ones are a fraction of it, and a filtered selection
+ * is not the whole database's data. Undefined otherwise, and the line shows bytes and rate alone.
+ */
+export async function dumpProgressTotal(
+  from: ConnectionSpec,
+  selection: DumpSelection,
+  compression: CompressionSpec,
+  onProgress: unknown,
+): Promise<ProgressTotal | undefined> {
+  const filtered = [
+    selection.schemas,
+    selection.excludeSchemas,
+    selection.tables,
+    selection.excludeTables,
+    selection.excludeTableData,
+    // A backup's own --snapshot takes nothing away; any other extra argument might.
+    selection.extraArgs?.filter((arg) => !arg.startsWith('--snapshot=')),
+  ].some((list) => (list?.length ?? 0) > 0);
+  if (!onProgress || filtered || selection.schemaOnly || compression.algorithm !== 'none') return undefined;
+  const bytes = await tableDataBytes(from);
+  return bytes ? { bytes, of: 'table data on disk', estimate: true } : undefined;
+}
+
 /** pg_dump of `from` in the custom format to a stream (a copy's restore, an upload). */
 export function streamCustomDump(o: {
   client: ClientTools;
@@ -41,6 +69,10 @@ export function streamCustomDump(o: {
   signal: AbortSignal;
   onProgress?: (p: Progress) => void;
   progressIntervalMs?: number;
+  /** The dump's total for a percentage (dumpProgressTotal), when one can be estimated. */
+  total?: ProgressTotal;
+  /** A copy's stream rather than a dump written. */
+  counts?: 'written' | 'streamed';
 }): Promise<ToolResult> {
   return runTool({
     file: toolPath(o.client, 'pg_dump'),
@@ -56,5 +88,6 @@ export function streamCustomDump(o: {
     signal: o.signal,
     onProgress: o.onProgress,
     progressIntervalMs: o.progressIntervalMs,
+    meter: { counts: o.counts ?? 'written', ...(o.total ? { total: o.total } : {}) },
   });
 }

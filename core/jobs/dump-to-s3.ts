@@ -9,7 +9,7 @@ import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { HashMeter } from '../storage/hash-meter.js';
 import { MANIFEST_SCHEMA, type ObjectManifest } from '../storage/manifest.js';
 import type { S3Bucket } from '../storage/s3-bucket.js';
-import { streamCustomDump, type DumpSelection } from './dump-selection.js';
+import { dumpProgressTotal, streamCustomDump, type DumpSelection } from './dump-selection.js';
 import type { JobHooks } from './job-hooks.js';
 
 export interface DumpToS3Options extends DumpSelection, JobHooks {
@@ -105,6 +105,7 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
     signal,
     onProgress: o.onProgress,
     progressIntervalMs: o.progressIntervalMs,
+    total: await dumpProgressTotal(o.from, o, compression, o.onProgress),
   });
   const settled = dump.then(
     () => undefined,

@@ -9,7 +9,7 @@ import { toolPath, type ClientTools } from '../pg/clients/tools.js';
 import { resolveCompression, type CompressionSpec } from '../pg/compression.js';
 import { connectionEnv, describeConnection, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import { chooseDumpClient, type ClientChoice } from '../pg/policy.js';
-import { dumpSelection, type DumpSelection } from './dump-selection.js';
+import { dumpProgressTotal, dumpSelection, type DumpSelection } from './dump-selection.js';
 import { dumpJobs } from './parallelism.js';
 import type { JobHooks } from './job-hooks.js';
 import { runTool } from '../pg/run.js';
@@ -125,7 +125,11 @@ export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
       signal: o.signal,
       onProgress: o.onProgress,
       progressIntervalMs: o.progressIntervalMs,
-      measureBytes: () => sizeOnDisk(temp),
+      meter: {
+        counts: 'written',
+        measure: () => sizeOnDisk(temp),
+        total: await dumpProgressTotal(o.from, o, compression, o.onProgress),
+      },
       secrets: secretsOf(o.from),
     });
     await makePrivate(temp, o.format);

@@ -161,7 +161,7 @@ async function openStreamed(o: RestoreFromS3Options, found: FoundBackup, locatio
     const object = { input: INPUT, uri: location };
     checkDigest(object, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
   };
-  return { body, archive, toc, stream, wholeObjectMatches };
+  return { body, archive, toc, stream, wholeObjectMatches, bytesRead: () => meter.bytes };
 }
 
 /** One job, streamed from S3 into the script path, committed only once the whole object matched. */
@@ -171,7 +171,11 @@ async function restoreStreamed(
 ): Promise<RestoreResult & { location: string }> {
   const started = Date.now();
   const location = o.bucket.uri(found.key);
-  const { body, archive, toc, stream, wholeObjectMatches } = await openStreamed(o, found, location);
+  const { body, archive, toc, stream, wholeObjectMatches, bytesRead } = await openStreamed(
+    o,
+    found,
+    location,
+  );
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o).catch(
     (error: unknown) => {
       body.destroy();
@@ -199,6 +203,8 @@ async function restoreStreamed(
       path: restorePath,
       archive,
       input: { stream },
+      inputRead: bytesRead,
+      inputBytes: found.manifest.bytes,
       target: o.to,
       targetVersion: target.version,
       jobs: 1,

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { sizeOnDisk } from './dump.js';
 import type { JobHooks } from './job-hooks.js';
 import type { Logger } from '../log.js';
 import { readArchiveFacts, type ArchiveFacts } from '../pg/archive.js';
@@ -286,7 +286,6 @@ async function applyRestore(
   o.log.info(
     `restoring into ${describeConnection(o.to)} with ${path === 'psql' ? 'psql' : 'pg_restore'} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`,
   );
-  const inputSize = (await stat(o.from)).size;
   const undo = await undoOnFailure({ ...undoPlanOf(o, archive, target), path, jobs, createdDatabase });
   const filtered = await applyArchive({
     client,
@@ -301,7 +300,8 @@ async function applyRestore(
     after: o.sqlInTransaction,
     epilogue: archivePropertiesSql(archive, o.from, o),
     signal: o.signal,
-    onProgress: o.onProgress && ((p) => o.onProgress?.({ ...p, bytes: p.bytes || inputSize })),
+    onProgress: o.onProgress,
+    inputBytes: sizeOnDisk(o.from),
     progressIntervalMs: o.progressIntervalMs,
   }).catch(undo);
   if (filtered.length) {

@@ -8,9 +8,32 @@ import { OWN_PROCESS_GROUPS, signalTool, unwatchGroup, watchGroup } from './chil
 
 /** Bytes moved so far, for "long work reports progress at least every 10 s". */
 export interface Progress {
+  /** 0 when `measured` is false. */
   bytes: number;
   elapsedMs: number;
   bytesPerSecond: number;
+  /** What `bytes` counts: a dump's output written, an archive read by a restore, a copy's stream. */
+  counts: ProgressMeter['counts'];
+  /** False where the platform cannot tell how far the tool got: only the elapsed time is known. */
+  measured: boolean;
+  total?: ProgressTotal;
+}
+
+/** What a step's bytes are compared with, for a percentage. */
+export interface ProgressTotal {
+  bytes: number;
+  /** What the total is, as a reader sees it: "the archive", "table data on disk". */
+  of: string;
+  /** True when the total is a guess (on-disk table size against a dump's output), false when exact. */
+  estimate: boolean;
+}
+
+/** How a tool's progress is measured; by default, the bytes of its stdout written on. */
+export interface ProgressMeter {
+  counts: 'written' | 'read' | 'streamed';
+  /** Bytes so far, given the tool's pid; undefined when they cannot be known here. */
+  measure?: (pid: number | undefined) => number | undefined;
+  total?: ProgressTotal;
 }
 
 export interface RunToolOptions {
@@ -27,8 +50,8 @@ export interface RunToolOptions {
   /** Called every `intervalMs` while the tool runs. */
   onProgress?: (p: Progress) => void;
   progressIntervalMs?: number;
-  /** Measures progress when output does not go through us (a file pg_dump writes itself). */
-  measureBytes?: () => number;
+  /** What the progress counts and how (a file pg_dump writes itself, an archive pg_restore reads). */
+  meter?: ProgressMeter;
   /** Strings to blank out of any error text, should a tool ever echo them. */
   secrets?: readonly string[];
 }
@@ -110,7 +133,7 @@ export async function runTool(o: RunToolOptions): Promise<ToolResult> {
   if (reading) work.push(reading);
   if (o.stdin && child.stdin) work.push(feedStdin(child, o.stdin, child.stdin));
   const stopAbortWatch = terminateOnAbort(child, o);
-  const stopProgress = reportProgress(o, started, output);
+  const stopProgress = reportProgress(o, started, output, child.pid);
   const exit = new Promise<ToolExit>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal }));
@@ -235,13 +258,27 @@ function terminateOnAbort(child: ChildProcess, o: RunToolOptions): () => void {
 }
 
 /** Calls `o.onProgress` every interval while the tool runs; returns the stop. */
-function reportProgress(o: RunToolOptions, started: number, output: ToolOutput): () => void {
+function reportProgress(
+  o: RunToolOptions,
+  started: number,
+  output: ToolOutput,
+  pid: number | undefined,
+): () => void {
+  const meter = o.meter ?? { counts: 'written' };
   const ticker =
     o.onProgress &&
     setInterval(() => {
       const elapsedMs = Date.now() - started;
-      const bytes = o.measureBytes ? o.measureBytes() : output.bytes;
-      o.onProgress?.({ bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? (bytes * 1000) / elapsedMs : 0 });
+      const measured = meter.measure ? meter.measure(pid) : output.bytes;
+      const bytes = measured ?? 0;
+      o.onProgress?.({
+        bytes,
+        elapsedMs,
+        bytesPerSecond: elapsedMs > 0 ? (bytes * 1000) / elapsedMs : 0,
+        counts: meter.counts,
+        measured: measured !== undefined,
+        ...(meter.total ? { total: meter.total } : {}),
+      });
     }, o.progressIntervalMs ?? 10_000);
   ticker?.unref();
   return () => {

@@ -147,3 +147,30 @@ export async function serverFacts(spec: ConnectionSpec, role = 'database'): Prom
     };
   });
 }
+
+const TABLE_DATA_SQL = `
+SELECT coalesce(sum(pg_table_size(c.oid)), 0)::bigint AS bytes
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE (c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%')
+    OR c.oid = 'pg_catalog.pg_largeobject'::regclass`;
+
+/**
+ * On-disk size of what a whole dump reads as data: user tables (heap and TOAST) and large objects.
+ * pg_table_size takes each table's lightest lock, so a table locked by a migration would hold the
+ * query up: after a short lock timeout it gives up, and the caller goes without an estimate.
+ */
+export async function tableDataBytes(spec: ConnectionSpec, role = 'from'): Promise<number | undefined> {
+  return withClient(spec, role, async (client) => {
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query("SET LOCAL lock_timeout = '200ms'");
+      const { rows } = await client.query<{ bytes: string }>(TABLE_DATA_SQL);
+      return rows[0] ? Number(rows[0].bytes) : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      await client.query('ROLLBACK').catch(() => {});
+    }
+  }).catch(() => undefined);
+}

@@ -58,6 +58,11 @@ export function parseCommandFile(text: string): Record<string, string> {
   return out;
 }
 
+/** A workflow command's data as the runner reads it back (@actions/core escapes `%`, CR and LF). */
+function unescapeCommandData(data: string): string {
+  return data.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
+}
+
 /** A runner's per-machine directories; share one between runs to see the tool cache work. */
 export function runnerDirs(): { temp: string; toolCache: string } {
   const root = mkdtempSync(path.join(os.tmpdir(), 'pgferry-runner-'));
@@ -118,7 +123,7 @@ export async function runAction(
   const masked = log
     .split('\n')
     .filter((l) => l.startsWith('::add-mask::'))
-    .map((l) => l.slice('::add-mask::'.length));
+    .map((l) => unescapeCommandData(l.slice('::add-mask::'.length)));
   const visibleLog = log
     .split('\n')
     .filter((l) => !l.startsWith('::add-mask::'))

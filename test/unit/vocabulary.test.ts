@@ -218,6 +218,7 @@ const FULL_REPORT: JobReport = {
   tables: 7,
   swapped: true,
   manifest: 's3://bucket/app.dump.json',
+  verification: 'list: passed, 42 TOC entries read back, 7 tables',
   reason: 'the server is 17',
   warnings: [],
   filtered: ['transaction_timeout'],

@@ -3,6 +3,7 @@ import type { BackupJob } from '../../options.js';
 import { describeConnection } from '../../pg/connection.js';
 import { S3Bucket } from '../../storage/s3-bucket.js';
 import { backupDatabase, type BackupResult } from '../backup.js';
+import type { Verification } from '../../storage/manifest.js';
 import type { JobReport } from '../report.js';
 import { clientFields, secondsSince, type CommandRun } from './context.js';
 
@@ -13,14 +14,16 @@ export async function runBackup(options: BackupJob, run: CommandRun): Promise<Jo
   const failures: string[] = [];
   for (const from of options.sources) {
     try {
-      done.push(
-        await backupDatabase({
-          ...options,
-          ...run.hooks,
-          from,
-          bucket,
-          prefix: options.destination.key,
-        }),
+      const result = await backupDatabase({
+        ...options,
+        ...run.hooks,
+        from,
+        bucket,
+        prefix: options.destination.key,
+      });
+      done.push(result);
+      run.ctx.onCommitted?.(
+        `the backup of ${result.manifest.database} was stored and verified (manifest ${result.manifestUri})`,
       );
     } catch (error) {
       if (options.sources.length === 1) throw error;
@@ -50,8 +53,28 @@ function backupReport(done: readonly BackupResult[], started: number): JobReport
     durationSeconds: secondsSince(started),
     tocEntries: first.manifest.tocEntries,
     manifest: done.map((d) => d.manifestUri).join('\n'),
+    verification: done.map((d) => verificationText(d.manifest.verification)).join('\n'),
+    ...tablesOf(done),
     reason: [...new Set(done.map((d) => d.reason))].join('; '),
     warnings: [],
     filtered: [],
   };
+}
+
+/** "list: passed, 12 TOC entries read back" or "restore: failed, …": what was checked and how it went. */
+function verificationText(v: Verification): string {
+  const facts = [
+    v.tocEntries !== undefined && `${v.tocEntries} TOC entries read back`,
+    v.tables !== undefined && `${v.tables} tables`,
+    v.rows !== undefined && `${v.rows} rows compared`,
+    v.detail,
+  ].filter((f): f is string => typeof f === 'string');
+  return `${v.method}: ${v.result}${facts.length ? `, ${facts.join(', ')}` : ''}`;
+}
+
+/** The tables of all databases backed up, when every verification counted them. */
+function tablesOf(done: readonly BackupResult[]): Pick<JobReport, 'tables'> {
+  const counts = done.map((d) => d.manifest.verification.tables);
+  if (counts.some((n) => n === undefined)) return {};
+  return { tables: counts.reduce<number>((sum, n) => sum + (n ?? 0), 0) };
 }

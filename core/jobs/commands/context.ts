@@ -19,6 +19,11 @@ export interface FrontEndContext {
   binDir?: string;
   /** GitHub token for the releases API. */
   token?: string;
+  /**
+   * Told each time a step of the run has changed something for good (a restore committed, an object
+   * stored), in words; a front end's failure summary says which changes happened before the failure.
+   */
+  onCommitted?: (what: string) => void;
 }
 
 /** One run of a command: its context, the client catalog and when it started. */

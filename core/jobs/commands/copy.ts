@@ -1,4 +1,5 @@
 import type { CopyJob } from '../../options.js';
+import { describeConnection } from '../../pg/connection.js';
 import { copyDatabase } from '../copy.js';
 import { countDatabaseTables, type JobReport } from '../report.js';
 import { checkSqlAfterFiles } from '../sql-after.js';
@@ -8,6 +9,7 @@ import { clientFields, secondsSince, type CommandRun } from './context.js';
 export async function runCopy(options: CopyJob, run: CommandRun): Promise<JobReport> {
   await checkSqlAfterFiles(options.sqlAfter);
   const result = await copyDatabase({ ...options, ...run.hooks, from: options.source, to: options.target });
+  run.ctx.onCommitted?.(`the copy into ${describeConnection(options.target)} was committed`);
   return {
     command: 'copy',
     ...clientFields(result.restore.client),

@@ -15,6 +15,7 @@ export async function runDump(options: DumpJob, run: CommandRun): Promise<JobRep
   const destination = options.destination;
   if (destination.kind === 's3') return runDumpToS3(options, destination, run);
   const result = await dumpToPath({ ...options, ...run.hooks, from: options.source, to: destination.path });
+  run.ctx.onCommitted?.(`the dump was written to ${destination.path}`);
   if (options.globals) {
     const globals = globalsPath(destination.path);
     // An existing file keeps its mode through writeFile: chmod first, so the roles are never readable.
@@ -66,6 +67,7 @@ async function runDumpToS3(
     input: 'to',
   });
   const location = bucket.uri(destination.key);
+  run.ctx.onCommitted?.(`the dump was stored at ${location}`);
   const manifest = manifestKey(destination.key);
   await bucket
     .putJson(manifest, manifestOf(result, bucket, destination.key), 'to')

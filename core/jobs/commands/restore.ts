@@ -1,3 +1,4 @@
+import { describeConnection } from '../../pg/connection.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { InputError } from '../../errors.js';
@@ -31,6 +32,9 @@ export async function runRestore(options: RestoreJob, run: CommandRun): Promise<
           key: archive.key,
         })
       : { ...(await restoreFromPath({ ...common, from: archive.path })), location: archive.path };
+  run.ctx.onCommitted?.(
+    `the restore of ${result.location} into ${describeConnection(options.target)} was committed`,
+  );
   if (globals && withGlobals) {
     run.ctx.log.info(`applying roles and tablespaces from ${globals}`);
     const sql = await readFile(globals, 'utf8');

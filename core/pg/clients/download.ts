@@ -13,6 +13,7 @@ import { CLIENT_TOOLS, hasClientTools, verifyClientTools, type ClientTools } fro
 import { assetUrl, type ReleaseSource } from './releases.js';
 import { DirectoryStore, ENTRY_MARKER, type ClientStore } from './store.js';
 import { parseVersionString } from '../version.js';
+import { formatSize } from '../../sizes.js';
 
 export interface DownloadRequest {
   source: ReleaseSource;
@@ -67,9 +68,7 @@ export async function downloadClient(req: DownloadRequest): Promise<ClientTools>
     const hash = createHash('sha256');
     let received = 0;
     const started = Date.now();
-    log.info(
-      `downloading ${asset}${Number.isFinite(declared) ? ` (${(declared / 1048576).toFixed(1)} MiB)` : ''}`,
-    );
+    log.info(`downloading ${asset}${Number.isFinite(declared) ? ` (${formatSize(declared)})` : ''}`);
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         hash.update(chunk);

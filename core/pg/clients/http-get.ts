@@ -2,7 +2,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { PgferryError } from '../../errors.js';
-import { formatBytes, formatMs, type NetworkLimits } from '../../network-limits.js';
+import { formatMs, type NetworkLimits } from '../../network-limits.js';
+import { formatSize } from '../../sizes.js';
 
 /**
  * GET over node:http/https with connect, idle and total limits and a size limit, all of them also
@@ -175,7 +176,7 @@ class HttpGetRun {
     const declared = Number(res.headers['content-length'] ?? NaN);
     const { maxBytes } = this.options;
     if (Number.isFinite(declared) && declared > maxBytes) {
-      this.fail(`it announces ${declared} bytes, more than the ${formatBytes(maxBytes)} size limit`);
+      this.fail(`it announces ${declared} bytes, more than the ${formatSize(maxBytes)} size limit`);
       return;
     }
     const body = this.limitBody(res);
@@ -211,7 +212,7 @@ class HttpGetRun {
       transform: (chunk: Buffer, _encoding, done) => {
         received += chunk.length;
         if (received <= maxBytes) return done(null, chunk);
-        done(this.error(`more than the ${formatBytes(maxBytes)} size limit`));
+        done(this.error(`more than the ${formatSize(maxBytes)} size limit`));
       },
     });
     this.body = limiter;

@@ -3,8 +3,9 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import { PgferryError } from '../../errors.js';
-import { formatBytes, type NetworkLimits } from '../../network-limits.js';
+import type { NetworkLimits } from '../../network-limits.js';
 import { CLIENT_TOOLS } from './tools.js';
+import { formatSize } from '../../sizes.js';
 
 /** Keeps only the client tools and the shared libraries they load (libpq and friends). */
 function keepEntry(entryPath: string): boolean {
@@ -108,7 +109,7 @@ class BoundedExtraction {
     if (this.bytes > this.limits.unpackBytes) {
       this.refuse(
         new PgferryError(
-          `${this.asset} unpacks to more than the ${formatBytes(this.limits.unpackBytes)} limit; refused as a decompression bomb`,
+          `${this.asset} unpacks to more than the ${formatSize(this.limits.unpackBytes)} limit; refused as a decompression bomb`,
         ),
       );
       return;
