@@ -4239,19 +4239,19 @@ var throwDefaultError, withBaseException, deserializeMetadata;
 var init_default_error_handler = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/smithy-client/default-error-handler.js"() {
     init_exceptions();
-    throwDefaultError = ({ output, parsedBody, exceptionCtor, errorCode }) => {
+    throwDefaultError = ({ output, parsedBody, exceptionCtor, errorCode: errorCode2 }) => {
       const $metadata = deserializeMetadata(output);
       const statusCode = $metadata.httpStatusCode ? $metadata.httpStatusCode + "" : void 0;
       const response = new exceptionCtor({
-        name: parsedBody?.code || parsedBody?.Code || errorCode || statusCode || "UnknownError",
+        name: parsedBody?.code || parsedBody?.Code || errorCode2 || statusCode || "UnknownError",
         $fault: "client",
         $metadata
       });
       throw decorateServiceException(response, parsedBody);
     };
     withBaseException = (ExceptionCtor) => {
-      return ({ output, parsedBody, errorCode }) => {
-        throwDefaultError({ output, parsedBody, exceptionCtor: ExceptionCtor, errorCode });
+      return ({ output, parsedBody, errorCode: errorCode2 }) => {
+        throwDefaultError({ output, parsedBody, exceptionCtor: ExceptionCtor, errorCode: errorCode2 });
       };
     };
     deserializeMetadata = (output) => ({
@@ -28195,7 +28195,7 @@ var require_dist_cjs13 = __commonJS({
   "node_modules/@aws-sdk/credential-provider-web-identity/dist-cjs/index.js"(exports) {
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, externalDataInterceptor: externalDataInterceptor2 } = (init_config2(), __toCommonJS(config_exports));
-    var { readFileSync: readFileSync2 } = __require("node:fs");
+    var { readFileSync: readFileSync3 } = __require("node:fs");
     var fromWebToken = (init) => async (awsIdentityProperties) => {
       init.logger?.debug("@aws-sdk/credential-provider-web-identity - fromWebToken");
       const { roleArn, roleSessionName, webIdentityToken, providerId, policyArns, policy, durationSeconds } = init;
@@ -28236,7 +28236,7 @@ var require_dist_cjs13 = __commonJS({
       }
       const credentials = await fromWebToken({
         ...init,
-        webIdentityToken: externalDataInterceptor2?.getTokenRecord?.()[webIdentityTokenFile] ?? readFileSync2(webIdentityTokenFile, { encoding: "ascii" }),
+        webIdentityToken: externalDataInterceptor2?.getTokenRecord?.()[webIdentityTokenFile] ?? readFileSync3(webIdentityTokenFile, { encoding: "ascii" }),
         roleArn,
         roleSessionName
       })(awsIdentityProperties);
@@ -43471,8 +43471,8 @@ var require_lib = __commonJS({
     var helper = require_helper();
     module.exports = function(connInfo, cb) {
       var file = helper.getFileName();
-      fs5.stat(file, function(err, stat9) {
-        if (err || !helper.usePgPass(stat9, file)) {
+      fs5.stat(file, function(err, stat8) {
+        if (err || !helper.usePgPass(stat8, file)) {
           return cb(void 0);
         }
         var st2 = fs5.createReadStream(file);
@@ -48187,11 +48187,11 @@ var Summary = class {
    */
   addTable(rows) {
     const tableBody = rows.map((row2) => {
-      const cells = row2.map((cell) => {
-        if (typeof cell === "string") {
-          return this.wrap("td", cell);
+      const cells = row2.map((cell2) => {
+        if (typeof cell2 === "string") {
+          return this.wrap("td", cell2);
         }
-        const { header, data, colspan, rowspan } = cell;
+        const { header, data, colspan, rowspan } = cell2;
         const tag = header ? "th" : "td";
         const attrs = Object.assign(Object.assign({}, colspan && { colspan }), rowspan && { rowspan });
         return this.wrap(tag, data, attrs);
@@ -48590,6 +48590,9 @@ var PgferryError = class extends Error {
     this.code = options?.code ?? "failed";
   }
 };
+function errorCode(error3) {
+  return error3 instanceof PgferryError ? error3.code : "failed";
+}
 var InputError = class extends PgferryError {
   constructor(input2, problem) {
     super(`${input2}: ${problem}`, { code: "input" });
@@ -48996,10 +48999,6 @@ function networkLimits(env2 = process.env) {
 function formatMs(ms2) {
   return ms2 % 1e3 === 0 ? `${ms2 / 1e3} s` : `${ms2} ms`;
 }
-function formatBytes(bytes) {
-  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
-  return `${bytes} bytes`;
-}
 
 // core/storage/s3-client.ts
 function s3Client(settings, env2 = process.env) {
@@ -49200,7 +49199,7 @@ async function runTool(o3) {
   if (reading) work.push(reading);
   if (o3.stdin && child.stdin) work.push(feedStdin(child, o3.stdin, child.stdin));
   const stopAbortWatch = terminateOnAbort(child, o3);
-  const stopProgress = reportProgress(o3, started2, output);
+  const stopProgress = reportProgress(o3, started2, output, child.pid);
   const exit = new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => resolve({ code, signal }));
@@ -49295,11 +49294,20 @@ function terminateOnAbort(child, o3) {
     o3.signal?.removeEventListener("abort", onAbort);
   };
 }
-function reportProgress(o3, started2, output) {
+function reportProgress(o3, started2, output, pid) {
+  const meter = o3.meter ?? { counts: "written" };
   const ticker = o3.onProgress && setInterval(() => {
     const elapsedMs = Date.now() - started2;
-    const bytes = o3.measureBytes ? o3.measureBytes() : output.bytes;
-    o3.onProgress?.({ bytes, elapsedMs, bytesPerSecond: elapsedMs > 0 ? bytes * 1e3 / elapsedMs : 0 });
+    const measured = meter.measure ? meter.measure(pid) : output.bytes;
+    const bytes = measured ?? 0;
+    o3.onProgress?.({
+      bytes,
+      elapsedMs,
+      bytesPerSecond: elapsedMs > 0 ? bytes * 1e3 / elapsedMs : 0,
+      counts: meter.counts,
+      measured: measured !== void 0,
+      ...meter.total ? { total: meter.total } : {}
+    });
   }, o3.progressIntervalMs ?? 1e4);
   ticker?.unref();
   return () => {
@@ -49600,10 +49608,10 @@ var S3Bucket = class _S3Bucket {
 };
 
 // core/jobs/backup.ts
-import { mkdtemp as mkdtemp2, rm as rm4 } from "node:fs/promises";
+import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
 import os7 from "node:os";
 import { finished as finished2 } from "node:stream/promises";
-import path9 from "node:path";
+import path10 from "node:path";
 
 // core/pg/clients/tools.ts
 import { execFile } from "node:child_process";
@@ -49851,6 +49859,27 @@ async function serverFacts(spec, role = "database") {
       hasUserTables: row2.has_user_tables
     };
   });
+}
+var TABLE_DATA_SQL = `
+SELECT coalesce(sum(pg_table_size(c.oid)), 0)::bigint AS bytes
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE (c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%')
+    OR c.oid = 'pg_catalog.pg_largeobject'::regclass`;
+async function tableDataBytes(spec, role = "from") {
+  return withClient(spec, role, async (client) => {
+    try {
+      await client.query("BEGIN READ ONLY");
+      await client.query("SET LOCAL lock_timeout = '200ms'");
+      const { rows } = await client.query(TABLE_DATA_SQL);
+      return rows[0] ? Number(rows[0].bytes) : void 0;
+    } catch {
+      return void 0;
+    } finally {
+      await client.query("ROLLBACK").catch(() => {
+      });
+    }
+  }).catch(() => void 0);
 }
 
 // core/pg/target-database.ts
@@ -51305,6 +51334,20 @@ function dumpSelection(o3) {
     extraArgs
   };
 }
+async function dumpProgressTotal(from, selection, compression, onProgress) {
+  const filtered = [
+    selection.schemas,
+    selection.excludeSchemas,
+    selection.tables,
+    selection.excludeTables,
+    selection.excludeTableData,
+    // A backup's own --snapshot takes nothing away; any other extra argument might.
+    selection.extraArgs?.filter((arg) => !arg.startsWith("--snapshot="))
+  ].some((list2) => (list2?.length ?? 0) > 0);
+  if (!onProgress || filtered || selection.schemaOnly || compression.algorithm !== "none") return void 0;
+  const bytes = await tableDataBytes(from);
+  return bytes ? { bytes, of: "table data on disk", estimate: true } : void 0;
+}
 function streamCustomDump(o3) {
   return runTool({
     file: toolPath(o3.client, "pg_dump"),
@@ -51319,7 +51362,8 @@ function streamCustomDump(o3) {
     stdout: o3.stdout,
     signal: o3.signal,
     onProgress: o3.onProgress,
-    progressIntervalMs: o3.progressIntervalMs
+    progressIntervalMs: o3.progressIntervalMs,
+    meter: { counts: o3.counts ?? "written", ...o3.total ? { total: o3.total } : {} }
   });
 }
 
@@ -51372,7 +51416,8 @@ async function dumpToS3(o3) {
     stdout: meter,
     signal,
     onProgress: o3.onProgress,
-    progressIntervalMs: o3.progressIntervalMs
+    progressIntervalMs: o3.progressIntervalMs,
+    total: await dumpProgressTotal(o3.from, o3, compression, o3.onProgress)
   });
   const settled = dump.then(
     () => void 0,
@@ -51400,12 +51445,167 @@ async function dumpToS3(o3) {
   };
 }
 
-// core/jobs/restore.ts
-import { stat as stat5 } from "node:fs/promises";
+// core/jobs/dump.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { readdirSync, statSync } from "node:fs";
+import { chmod as chmod2, mkdir as mkdir2, readdir as readdir3, rename as rename2, rm as rm3, stat as stat3, writeFile as writeFile2 } from "node:fs/promises";
+import path6 from "node:path";
+
+// core/jobs/parallelism.ts
+import os5 from "node:os";
+function parseJobs(raw, input2 = "jobs") {
+  const text2 = (raw ?? "").trim();
+  if (text2 === "" || text2.toLowerCase() === "auto") return "auto";
+  const jobs = /^\d{1,6}$/.test(text2) ? Number(text2) : 0;
+  if (jobs < 1)
+    throw new InputError(input2, `"${text2}" is not a job count; expected auto or a whole number \u2265 1`);
+  return jobs;
+}
+function defaultJobs() {
+  return Math.max(1, os5.availableParallelism());
+}
+function dumpJobs(format2, jobs) {
+  if (format2 === "directory") return jobs === "auto" ? defaultJobs() : jobs;
+  if (typeof jobs === "number" && jobs > 1)
+    throw new InputError(
+      "jobs",
+      `${jobs} parallel jobs need the directory format; the ${format2} format dumps with one job (use jobs 1 or format directory)`
+    );
+  return 1;
+}
+function refuseRestoreJobs(format2, jobs) {
+  if (typeof jobs !== "number" || jobs <= 1 || format2 === "custom" || format2 === "directory") return;
+  const how = format2 === "plain" ? "a plain dump is one psql script" : "pg_restore reads a tar archive in order";
+  throw new InputError(
+    "jobs",
+    `${jobs} parallel jobs need a custom or directory archive; ${how}, so it restores with one job (use jobs 1 or auto)`
+  );
+}
+function restoreJobs(archive, path19, jobs, seekable, intoExisting = false) {
+  refuseRestoreJobs(archive.format, jobs);
+  const asked = jobs === "auto" ? `${defaultJobs()} (jobs: auto)` : `jobs: ${jobs}`;
+  if (!seekable || archive.format !== "custom" && archive.format !== "directory") return { jobs: 1 };
+  if (path19 !== "pg_restore")
+    return typeof jobs === "number" && jobs > 1 ? {
+      jobs: 1,
+      reason: `one job instead of ${asked}: this restore runs as one script through psql, in one transaction`
+    } : { jobs: 1 };
+  const wanted = jobs === "auto" ? defaultJobs() : jobs;
+  if (wanted > 1 && archive.format === "custom" && archive.dataOffsets !== "set" && archive.dataOffsets !== "none") {
+    const why = archive.dataOffsets === "unset" ? "its table of contents records no data offsets (pg_dump wrote it to a pipe, as S3 backups are written), so pg_restore -j cannot seek to the data" : "its table of contents was not read for data offsets";
+    return { jobs: 1, reason: `one job instead of ${asked}: ${why}` };
+  }
+  if (wanted > 1 && intoExisting && jobs === "auto") {
+    const why = "the target database existed before this restore, and a one-job restore runs in one transaction there (nothing is seen until it commits; a failure leaves it as it was)";
+    return {
+      jobs: 1,
+      reason: `one job instead of ${asked}: ${why}; give jobs to restore in parallel (a failure then drops every object it made)`
+    };
+  }
+  return { jobs: wanted };
+}
+
+// core/jobs/dump.ts
+function sizeOnDisk(p4) {
+  try {
+    const s4 = statSync(p4);
+    if (!s4.isDirectory()) return s4.size;
+    return readdirSync(p4).reduce((sum, name) => sum + statSync(path6.join(p4, name)).size, 0);
+  } catch {
+    return 0;
+  }
+}
+async function checkDestination(to2, format2) {
+  const existing = await stat3(to2).catch(() => void 0);
+  if (format2 === "directory") {
+    if (existing && (!existing.isDirectory() || (await readdir3(to2)).length > 0)) {
+      throw new InputError(
+        "to",
+        `${to2} exists and is not an empty directory; the directory format needs a new or empty directory`
+      );
+    }
+  } else if (existing?.isDirectory()) {
+    throw new InputError("to", `${to2} is a directory; the ${format2} format writes one file`);
+  }
+  await mkdir2(path6.dirname(path6.resolve(to2)), { recursive: true });
+}
+async function createPrivateOutput(temp, format2) {
+  if (format2 === "directory") {
+    await mkdir2(temp, { mode: 448 });
+    await chmod2(temp, 448);
+  } else {
+    await writeFile2(temp, "", { mode: 384, flag: "wx" });
+    await chmod2(temp, 384);
+  }
+}
+async function makePrivate(temp, format2) {
+  if (format2 !== "directory") return chmod2(temp, 384);
+  for (const name of await readdir3(temp)) await chmod2(path6.join(temp, name), 384);
+}
+async function dumpToPath(o3) {
+  const started2 = Date.now();
+  await checkDestination(o3.to, o3.format);
+  const jobs = dumpJobs(o3.format, o3.jobs);
+  const server = await serverFacts(o3.from, "from");
+  const choice = await chooseDumpClient(server.version, o3.postgresVersion, o3.catalog);
+  const client = await o3.catalog.provideChosen(choice, o3.log);
+  o3.log.info(
+    `pg_dump ${client.version.major}.${client.version.minor ?? "?"} for ${describeConnection(o3.from)} (${choice.reason})`
+  );
+  const compression = resolveCompression(o3.compress, client.version.major, o3.format);
+  const temp = path6.join(
+    path6.dirname(path6.resolve(o3.to)),
+    `.${path6.basename(o3.to)}.pgferry-${randomBytes2(4).toString("hex")}`
+  );
+  const args = pgDumpArgs({
+    ...dumpSelection(o3),
+    clientMajor: client.version.major,
+    format: o3.format,
+    compression,
+    jobs,
+    file: temp
+  });
+  try {
+    await createPrivateOutput(temp, o3.format);
+    await runTool({
+      file: toolPath(client, "pg_dump"),
+      args,
+      env: connectionEnv(o3.from),
+      stdout: "ignore",
+      signal: o3.signal,
+      onProgress: o3.onProgress,
+      progressIntervalMs: o3.progressIntervalMs,
+      meter: {
+        counts: "written",
+        measure: () => sizeOnDisk(temp),
+        total: await dumpProgressTotal(o3.from, o3, compression, o3.onProgress)
+      },
+      secrets: secretsOf(o3.from)
+    });
+    await makePrivate(temp, o3.format);
+    if (o3.format === "directory") await rm3(o3.to, { recursive: true, force: true });
+    await rename2(temp, o3.to);
+  } catch (error3) {
+    await rm3(temp, { recursive: true, force: true });
+    throw error3;
+  }
+  const archive = await readArchiveFacts(o3.to);
+  return {
+    location: o3.to,
+    bytes: sizeOnDisk(o3.to),
+    format: o3.format,
+    compression,
+    server,
+    client,
+    choice,
+    archive,
+    durationSeconds: (Date.now() - started2) / 1e3
+  };
+}
 
 // core/pg/archive-toc.ts
-import { open as open3, stat as stat3 } from "node:fs/promises";
-import path6 from "node:path";
+import { open as open3, stat as stat4 } from "node:fs/promises";
+import path7 from "node:path";
 function isDatabaseLevel(desc, tag) {
   if (desc === "DATABASE" || desc === "DATABASE PROPERTIES") return true;
   return ["COMMENT", "ACL", "SECURITY LABEL"].includes(desc) && tag.startsWith("DATABASE ");
@@ -51499,8 +51699,8 @@ async function parseFile(file, kind) {
   }
 }
 async function readTocEntries(file, format2) {
-  if (format2 === "directory" || (await stat3(file)).isDirectory())
-    return parseFile(path6.join(file, "toc.dat"), "directory");
+  if (format2 === "directory" || (await stat4(file)).isDirectory())
+    return parseFile(path7.join(file, "toc.dat"), "directory");
   return parseFile(file, format2 === "tar" ? "tar" : "custom");
 }
 function summariseDataOffsets(entries) {
@@ -51516,6 +51716,50 @@ async function readDataOffsets(file) {
 import { createReadStream as createReadStream2 } from "node:fs";
 import { pipeline as pipeline3, Readable as Readable8 } from "node:stream";
 import { createGunzip } from "node:zlib";
+
+// core/pg/bytes-read.ts
+import { readdirSync as readdirSync2, readFileSync as readFileSync2 } from "node:fs";
+function bytesReadBy(pid) {
+  if (pid === void 0 || process.platform !== "linux") return void 0;
+  const own = readChars(pid);
+  if (own === void 0) return void 0;
+  return childrenOf(pid).reduce((sum, child) => sum + (bytesReadBy(child) ?? 0), own);
+}
+function readChars(pid) {
+  try {
+    const match = /^rchar:\s*(\d+)$/m.exec(readFileSync2(`/proc/${pid}/io`, "utf8"));
+    return match?.[1] === void 0 ? void 0 : Number(match[1]);
+  } catch {
+    return void 0;
+  }
+}
+function childrenOf(pid) {
+  try {
+    return readdirSync2(`/proc/${pid}/task`).flatMap(
+      (task) => readFileSync2(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter((s4) => /^\d+$/.test(s4)).map(Number)
+    );
+  } catch {
+    return childrenByParent(pid);
+  }
+}
+function childrenByParent(pid) {
+  let entries;
+  try {
+    entries = readdirSync2("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  return entries.map(Number).filter((candidate) => candidate !== pid && parentOf(candidate) === pid);
+}
+function parentOf(pid) {
+  try {
+    const stat8 = readFileSync2(`/proc/${pid}/stat`, "utf8");
+    const ppid = stat8.slice(stat8.lastIndexOf(")") + 2).split(" ")[1];
+    return ppid === void 0 ? void 0 : Number(ppid);
+  } catch {
+    return void 0;
+  }
+}
 
 // core/pg/script-filter.ts
 import { Transform as Transform3 } from "node:stream";
@@ -52519,12 +52763,19 @@ async function applyArchive(r5) {
   return applyScript(r5);
 }
 function toolCommon(r5) {
+  return { env: connectionEnv(r5.target), secrets: secretsOf(r5.target) };
+}
+function archiveProgress(r5, measure) {
+  if (!r5.onProgress) return {};
+  const total = r5.inputBytes ? { bytes: r5.inputBytes, of: "the archive", estimate: false } : void 0;
   return {
-    env: connectionEnv(r5.target),
-    secrets: secretsOf(r5.target),
     onProgress: r5.onProgress,
-    progressIntervalMs: r5.progressIntervalMs
+    progressIntervalMs: r5.progressIntervalMs,
+    meter: { counts: "read", measure, ...total ? { total } : {} }
   };
+}
+function pgRestoreReads(r5) {
+  return inputFile(r5) !== void 0 ? bytesReadBy : () => r5.inputRead?.();
 }
 function restoreOptionsOf(r5) {
   const { clean: clean2, ...rest } = r5.options;
@@ -52538,6 +52789,7 @@ async function applyDirect(r5) {
   const common = toolCommon(r5);
   await runTool({
     ...common,
+    ...archiveProgress(r5, pgRestoreReads(r5)),
     signal: r5.signal,
     file: toolPath(r5.client, "pg_restore"),
     args: pgRestoreArgs({
@@ -52565,11 +52817,13 @@ function startScriptProducers(r5, filter, signal) {
   const file = inputFile(r5);
   const stream = inputStream(r5);
   if (r5.path === "psql") {
-    const raw = stream ?? createReadStream2(file ?? "");
+    const fromFile = stream ? void 0 : createReadStream2(file ?? "");
+    const raw = stream ?? fromFile ?? Readable8.from([]);
     const stages = r5.archive.compression === "gzip" ? [raw, createGunzip()] : [raw];
     pipeline3([...stages, filter], () => {
     });
-    return [];
+    const plainRead = fromFile ? () => fromFile.bytesRead : () => r5.inputRead?.();
+    return { producers: [], plainRead };
   }
   const args = pgRestoreArgs({
     ...restoreOptionsOf(r5),
@@ -52579,7 +52833,12 @@ function startScriptProducers(r5, filter, signal) {
     singleTransaction: true
   });
   const tool = toolPath(r5.client, "pg_restore");
-  return [runTool({ ...toolCommon(r5), signal, file: tool, args, stdin: stream, stdout: filter })];
+  const progress = archiveProgress(r5, pgRestoreReads(r5));
+  return {
+    producers: [
+      runTool({ ...toolCommon(r5), ...progress, signal, file: tool, args, stdin: stream, stdout: filter })
+    ]
+  };
 }
 async function applyScript(r5) {
   const rules = {
@@ -52589,7 +52848,7 @@ async function applyScript(r5) {
   };
   const filter = new ScriptFilter(rules, r5.label ?? "the restore script");
   const { controller, signal } = pipelineAbort(r5.signal);
-  const producers = startScriptProducers(r5, filter, signal);
+  const { producers, plainRead } = startScriptProducers(r5, filter, signal);
   const producersDone = Promise.all(producers);
   producersDone.catch(() => {
   });
@@ -52610,6 +52869,7 @@ async function applyScript(r5) {
   })();
   const consumer = runTool({
     ...toolCommon(r5),
+    ...plainRead ? archiveProgress(r5, plainRead) : {},
     signal,
     file: toolPath(r5.client, "psql"),
     args: psqlArgs({
@@ -53132,8 +53392,8 @@ function createDatabaseLike(entries, target, serverMajor) {
 }
 
 // core/pg/directory-data.ts
-import { open as open4, stat as stat4 } from "node:fs/promises";
-import path7 from "node:path";
+import { open as open4, stat as stat5 } from "node:fs/promises";
+import path8 from "node:path";
 var ZSTD_MAGIC = 4247762216;
 var LZ4_MAGIC = 407708164;
 var isSkippable = (magic) => (magic & 4294967280) >>> 0 === 407710288;
@@ -53215,8 +53475,8 @@ async function copyDataEnds(r5) {
 }
 async function located(dir, name) {
   for (const suffix of ["", ".gz", ".lz4", ".zst"]) {
-    const file = path7.join(dir, name + suffix);
-    const found = await stat4(file).catch(() => void 0);
+    const file = path8.join(dir, name + suffix);
+    const found = await stat5(file).catch(() => void 0);
     if (found?.isFile()) return { file, suffix };
   }
   return void 0;
@@ -53246,23 +53506,23 @@ async function checkDirectoryData(dir, entries, input2 = "from") {
     if (await completeness(found.file, found.suffix, e5.copyData === true) === "cut")
       throw new InputError(
         input2,
-        `${dir} is incomplete: the data file ${path7.basename(found.file)} of table ${table} ends before its data does (the archive was cut short or damaged); nothing was restored`
+        `${dir} is incomplete: the data file ${path8.basename(found.file)} of table ${table} ends before its data does (the archive was cut short or damaged); nothing was restored`
       );
   }
 }
 
 // core/jobs/replace-by-swap.ts
-import { mkdtemp, rm as rm3 } from "node:fs/promises";
-import os5 from "node:os";
-import path8 from "node:path";
+import { mkdtemp, rm as rm4 } from "node:fs/promises";
+import os6 from "node:os";
+import path9 from "node:path";
 
 // core/pg/scratch-database.ts
-import { createHash as createHash8, randomBytes as randomBytes2 } from "node:crypto";
+import { createHash as createHash8, randomBytes as randomBytes3 } from "node:crypto";
 function scratchStem(target) {
   return `pgferry_swap_${createHash8("sha256").update(target).digest("hex").slice(0, 12)}`;
 }
 function scratchName(target, kind) {
-  return `${scratchStem(target)}_${kind}_${randomBytes2(4).toString("hex")}`;
+  return `${scratchStem(target)}_${kind}_${randomBytes3(4).toString("hex")}`;
 }
 function isScratchOf(target, name) {
   const stem = scratchStem(target);
@@ -53817,9 +54077,9 @@ async function prepareSwap(target, targetExists, input2) {
   }
 }
 async function ownEntries(client, target, signal) {
-  const dir = await mkdtemp(path8.join(os5.tmpdir(), "pgferry-swap-"));
+  const dir = await mkdtemp(path9.join(os6.tmpdir(), "pgferry-swap-"));
   try {
-    const file = path8.join(dir, "target.dump");
+    const file = path9.join(dir, "target.dump");
     await runTool({
       file: toolPath(client, "pg_dump"),
       args: ["--format=custom", "--schema-only", "--exclude-schema=*", "--no-sync", `--file=${file}`],
@@ -53830,7 +54090,7 @@ async function ownEntries(client, target, signal) {
     });
     return await readTocEntries(file, "custom");
   } finally {
-    await rm3(dir, { recursive: true, force: true });
+    await rm4(dir, { recursive: true, force: true });
   }
 }
 async function dropBuilt(session, built, log) {
@@ -53928,60 +54188,6 @@ async function checkTablesPresent(entries, built) {
     throw new PgferryError(
       `the restored copy lacks ${missing2.length} table(s) the archive defines (${missing2.slice(0, 5).map((e5) => `${quoteIdent(e5.namespace ?? "")}.${quoteIdent(e5.tag)}`).join(", ")}); the target was not replaced`
     );
-}
-
-// core/jobs/parallelism.ts
-import os6 from "node:os";
-function parseJobs(raw, input2 = "jobs") {
-  const text2 = (raw ?? "").trim();
-  if (text2 === "" || text2.toLowerCase() === "auto") return "auto";
-  const jobs = /^\d{1,6}$/.test(text2) ? Number(text2) : 0;
-  if (jobs < 1)
-    throw new InputError(input2, `"${text2}" is not a job count; expected auto or a whole number \u2265 1`);
-  return jobs;
-}
-function defaultJobs() {
-  return Math.max(1, os6.availableParallelism());
-}
-function dumpJobs(format2, jobs) {
-  if (format2 === "directory") return jobs === "auto" ? defaultJobs() : jobs;
-  if (typeof jobs === "number" && jobs > 1)
-    throw new InputError(
-      "jobs",
-      `${jobs} parallel jobs need the directory format; the ${format2} format dumps with one job (use jobs 1 or format directory)`
-    );
-  return 1;
-}
-function refuseRestoreJobs(format2, jobs) {
-  if (typeof jobs !== "number" || jobs <= 1 || format2 === "custom" || format2 === "directory") return;
-  const how = format2 === "plain" ? "a plain dump is one psql script" : "pg_restore reads a tar archive in order";
-  throw new InputError(
-    "jobs",
-    `${jobs} parallel jobs need a custom or directory archive; ${how}, so it restores with one job (use jobs 1 or auto)`
-  );
-}
-function restoreJobs(archive, path19, jobs, seekable, intoExisting = false) {
-  refuseRestoreJobs(archive.format, jobs);
-  const asked = jobs === "auto" ? `${defaultJobs()} (jobs: auto)` : `jobs: ${jobs}`;
-  if (!seekable || archive.format !== "custom" && archive.format !== "directory") return { jobs: 1 };
-  if (path19 !== "pg_restore")
-    return typeof jobs === "number" && jobs > 1 ? {
-      jobs: 1,
-      reason: `one job instead of ${asked}: this restore runs as one script through psql, in one transaction`
-    } : { jobs: 1 };
-  const wanted = jobs === "auto" ? defaultJobs() : jobs;
-  if (wanted > 1 && archive.format === "custom" && archive.dataOffsets !== "set" && archive.dataOffsets !== "none") {
-    const why = archive.dataOffsets === "unset" ? "its table of contents records no data offsets (pg_dump wrote it to a pipe, as S3 backups are written), so pg_restore -j cannot seek to the data" : "its table of contents was not read for data offsets";
-    return { jobs: 1, reason: `one job instead of ${asked}: ${why}` };
-  }
-  if (wanted > 1 && intoExisting && jobs === "auto") {
-    const why = "the target database existed before this restore, and a one-job restore runs in one transaction there (nothing is seen until it commits; a failure leaves it as it was)";
-    return {
-      jobs: 1,
-      reason: `one job instead of ${asked}: ${why}; give jobs to restore in parallel (a failure then drops every object it made)`
-    };
-  }
-  return { jobs: wanted };
 }
 
 // core/jobs/undo-new-objects.ts
@@ -54241,7 +54447,6 @@ async function applyRestore(archive, o3, { target, choice, client, createdDataba
   o3.log.info(
     `restoring into ${describeConnection(o3.to)} with ${path19 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
   );
-  const inputSize = (await stat5(o3.from)).size;
   const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path19, jobs, createdDatabase });
   const filtered = await applyArchive({
     client,
@@ -54256,7 +54461,8 @@ async function applyRestore(archive, o3, { target, choice, client, createdDataba
     after: o3.sqlInTransaction,
     epilogue: archivePropertiesSql(archive, o3.from, o3),
     signal: o3.signal,
-    onProgress: o3.onProgress && ((p4) => o3.onProgress?.({ ...p4, bytes: p4.bytes || inputSize })),
+    onProgress: o3.onProgress,
+    inputBytes: sizeOnDisk(o3.from),
     progressIntervalMs: o3.progressIntervalMs
   }).catch(undo2);
   if (filtered.length) {
@@ -54326,7 +54532,9 @@ async function verifyByList(o3, client, key, sha256, database, tocEntries) {
     stdout: "capture",
     signal: o3.signal
   });
-  const listed2 = stdout.split("\n").filter((l3) => /^\d+;/.test(l3)).length;
+  const lines = stdout.split("\n");
+  const listed2 = lines.filter((l3) => /^\d+;/.test(l3)).length;
+  const tables = lines.filter((l3) => /^\d+; 1259 \d+ TABLE /.test(l3)).length;
   await finished2(meter);
   const readBack = meter.digest();
   const header = listingHeader(stdout);
@@ -54341,14 +54549,15 @@ async function verifyByList(o3, client, key, sha256, database, tocEntries) {
     method: "list",
     result: problems.length ? "failed" : "passed",
     tocEntries: listed2,
+    tables,
     ...problems.length ? { detail: problems.join("; ") } : {}
   };
 }
 async function verifyByRestore(o3, key, sha256, expected) {
-  const dir = await mkdtemp2(path9.join(os7.tmpdir(), "pgferry-drill-"));
+  const dir = await mkdtemp2(path10.join(os7.tmpdir(), "pgferry-drill-"));
   const scratch = withDatabase(o3.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
-    const file = path9.join(dir, "backup.dump");
+    const file = path10.join(dir, "backup.dump");
     await o3.bucket.download(key, INPUT, file, { sha256 }, o3.signal);
     await restoreFromPath({
       from: file,
@@ -54372,7 +54581,7 @@ async function verifyByRestore(o3, key, sha256, expected) {
   } finally {
     await dropDatabase(scratch, "verify").catch(() => {
     });
-    await rm4(dir, { recursive: true, force: true });
+    await rm5(dir, { recursive: true, force: true });
   }
 }
 async function backupDatabase(o3) {
@@ -54477,13 +54686,13 @@ function withContext(error3, context) {
 
 // core/pg/clients/catalog.ts
 import os10 from "node:os";
-import path13 from "node:path";
+import path14 from "node:path";
 
 // core/pg/clients/download.ts
 import { createHash as createHash9 } from "node:crypto";
 import { createWriteStream as createWriteStream2 } from "node:fs";
-import { mkdir as mkdir3, rm as rm6, writeFile as writeFile2 } from "node:fs/promises";
-import path11 from "node:path";
+import { mkdir as mkdir4, rm as rm7, writeFile as writeFile3 } from "node:fs/promises";
+import path12 from "node:path";
 import { Transform as Transform6 } from "node:stream";
 import { pipeline as pipeline6 } from "node:stream/promises";
 
@@ -57460,6 +57669,28 @@ var To = (s4) => {
   s4.mtimeCache || (s4.mtimeCache = /* @__PURE__ */ new Map()), s4.filter = t ? (e5, i5) => t(e5, i5) && !((s4.mtimeCache?.get(e5) ?? i5.mtime ?? 0) > (i5.mtime ?? 0)) : (e5, i5) => !((s4.mtimeCache?.get(e5) ?? i5.mtime ?? 0) > (i5.mtime ?? 0));
 };
 
+// core/sizes.ts
+var UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+function formatSize(bytes) {
+  if (!Number.isFinite(bytes) || bytes < 0) return `${bytes} B`;
+  let value = bytes;
+  let unit = 0;
+  while (unit < UNITS.length - 1 && Number(value.toFixed(1)) >= 1024) {
+    value /= 1024;
+    unit += 1;
+  }
+  const rounded = Number(value.toFixed(1));
+  const text2 = unit === 0 ? String(Math.round(value)) : Number.isInteger(rounded) ? String(rounded) : rounded.toFixed(1);
+  return `${text2} ${UNITS[unit]}`;
+}
+function formatRate(bytesPerSecond) {
+  return `${formatSize(bytesPerSecond)}/s`;
+}
+function formatSizeExact(bytes) {
+  const short = formatSize(bytes);
+  return short === `${bytes} B` ? short : `${short} (${bytes} bytes)`;
+}
+
 // core/pg/clients/unpack.ts
 function keepEntry(entryPath) {
   const rel2 = entryPath.split("/").slice(1).join("/");
@@ -57543,7 +57774,7 @@ var BoundedExtraction = class {
     if (this.bytes > this.limits.unpackBytes) {
       this.refuse(
         new PgferryError(
-          `${this.asset} unpacks to more than the ${formatBytes(this.limits.unpackBytes)} limit; refused as a decompression bomb`
+          `${this.asset} unpacks to more than the ${formatSize(this.limits.unpackBytes)} limit; refused as a decompression bomb`
         )
       );
       return;
@@ -57695,7 +57926,7 @@ var HttpGetRun = class {
     const declared = Number(res.headers["content-length"] ?? NaN);
     const { maxBytes } = this.options;
     if (Number.isFinite(declared) && declared > maxBytes) {
-      this.fail(`it announces ${declared} bytes, more than the ${formatBytes(maxBytes)} size limit`);
+      this.fail(`it announces ${declared} bytes, more than the ${formatSize(maxBytes)} size limit`);
       return;
     }
     const body = this.limitBody(res);
@@ -57728,7 +57959,7 @@ var HttpGetRun = class {
       transform: (chunk, _encoding, done) => {
         received += chunk.length;
         if (received <= maxBytes) return done(null, chunk);
-        done(this.error(`more than the ${formatBytes(maxBytes)} size limit`));
+        done(this.error(`more than the ${formatSize(maxBytes)} size limit`));
       }
     });
     this.body = limiter;
@@ -57826,11 +58057,11 @@ async function listReleaseVersions(source, log, options = {}) {
 }
 
 // core/pg/clients/store.ts
-import { randomBytes as randomBytes3 } from "node:crypto";
+import { randomBytes as randomBytes4 } from "node:crypto";
 import { existsSync as existsSync4 } from "node:fs";
-import { mkdir as mkdir2, mkdtemp as mkdtemp3, readdir as readdir3, rename as rename2, rm as rm5, stat as stat6 } from "node:fs/promises";
+import { mkdir as mkdir3, mkdtemp as mkdtemp3, readdir as readdir4, rename as rename3, rm as rm6, stat as stat6 } from "node:fs/promises";
 import os9 from "node:os";
-import path10 from "node:path";
+import path11 from "node:path";
 var ENTRY_MARKER = ".pgferry-entry.json";
 var DirectoryStore = class {
   constructor(root5) {
@@ -57838,23 +58069,23 @@ var DirectoryStore = class {
   }
   root;
   async versions(target) {
-    const versions2 = await readdir3(this.root).catch(() => []);
-    return versions2.filter((v2) => existsSync4(path10.join(this.root, v2, target, ENTRY_MARKER)));
+    const versions2 = await readdir4(this.root).catch(() => []);
+    return versions2.filter((v2) => existsSync4(path11.join(this.root, v2, target, ENTRY_MARKER)));
   }
   binDir(version, target) {
-    return path10.join(this.root, version, target, "bin");
+    return path11.join(this.root, version, target, "bin");
   }
   async workDir(version, target) {
-    const parent = path10.join(this.root, version);
-    await mkdir2(parent, { recursive: true });
+    const parent = path11.join(this.root, version);
+    await mkdir3(parent, { recursive: true });
     await sweepStaleWork(parent);
-    const work = path10.join(parent, `.tmp-${target}-${process.pid}-${randomBytes3(4).toString("hex")}`);
-    await mkdir2(work);
+    const work = path11.join(parent, `.tmp-${target}-${process.pid}-${randomBytes4(4).toString("hex")}`);
+    await mkdir3(work);
     return work;
   }
   async commit(extracted, version, target, log) {
     try {
-      await rename2(extracted, path10.join(this.root, version, target));
+      await rename3(extracted, path11.join(this.root, version, target));
     } catch (error3) {
       const code = error3.code;
       if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error3;
@@ -57864,20 +58095,20 @@ var DirectoryStore = class {
   }
   /** After a failed download: no empty version directory stays behind. */
   async tidy(version) {
-    const parent = path10.join(this.root, version);
-    if ((await readdir3(parent).catch(() => ["?"])).length === 0)
-      await rm5(parent, { recursive: true, force: true });
+    const parent = path11.join(this.root, version);
+    if ((await readdir4(parent).catch(() => ["?"])).length === 0)
+      await rm6(parent, { recursive: true, force: true });
   }
 };
 async function temporaryStore() {
-  return new DirectoryStore(await mkdtemp3(path10.join(os9.tmpdir(), "pgferry-client-")));
+  return new DirectoryStore(await mkdtemp3(path11.join(os9.tmpdir(), "pgferry-client-")));
 }
 async function sweepStaleWork(dir) {
   const hourAgo = Date.now() - 36e5;
-  for (const name of await readdir3(dir).catch(() => [])) {
+  for (const name of await readdir4(dir).catch(() => [])) {
     if (!name.startsWith(".tmp-")) continue;
-    const s4 = await stat6(path10.join(dir, name)).catch(() => void 0);
-    if (s4 && s4.mtimeMs < hourAgo) await rm5(path10.join(dir, name), { recursive: true, force: true });
+    const s4 = await stat6(path11.join(dir, name)).catch(() => void 0);
+    if (s4 && s4.mtimeMs < hourAgo) await rm6(path11.join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -57895,7 +58126,7 @@ async function fetchOk(url, what, maxBytes, limits, signal) {
 async function downloadClient(req) {
   const { source, version, target, store, log, signal } = req;
   const url = assetUrl(source, version, target);
-  const asset = path11.basename(url);
+  const asset = path12.basename(url);
   const shown = displayUrl(url);
   const limits = networkLimits();
   const work = await store.workDir(version, target);
@@ -57907,13 +58138,11 @@ async function downloadClient(req) {
     if (!expected) throw new PgferryError(`${shown}.sha256 holds no SHA-256 checksum`);
     const res = await fetchOk(url, asset, limits.downloadBytes, limits, signal);
     const declared = res.contentLength ?? NaN;
-    const archive = path11.join(work, asset);
+    const archive = path12.join(work, asset);
     const hash = createHash9("sha256");
     let received = 0;
     const started2 = Date.now();
-    log.info(
-      `downloading ${asset}${Number.isFinite(declared) ? ` (${(declared / 1048576).toFixed(1)} MiB)` : ""}`
-    );
+    log.info(`downloading ${asset}${Number.isFinite(declared) ? ` (${formatSize(declared)})` : ""}`);
     const meter = new Transform6({
       transform(chunk, _enc, done) {
         hash.update(chunk);
@@ -57939,31 +58168,31 @@ async function downloadClient(req) {
       );
     }
     log.debug(`downloaded ${asset} in ${((Date.now() - started2) / 1e3).toFixed(1)} s, SHA-256 verified`);
-    const extracted = path11.join(work, "entry");
-    await mkdir3(extracted);
+    const extracted = path12.join(work, "entry");
+    await mkdir4(extracted);
     await unpackClientArchive(archive, extracted, { asset, limits, signal });
-    const binDir = path11.join(extracted, "bin");
+    const binDir = path12.join(extracted, "bin");
     if (!hasClientTools(binDir)) {
       throw new PgferryError(`${asset} does not contain ${CLIENT_TOOLS.join(", ")} under bin/`);
     }
     const want = parseVersionString(version);
     if (!want) throw new PgferryError(`"${version}" is not a release version`);
     await verifyClientTools(binDir, want, "download");
-    await writeFile2(
-      path11.join(extracted, ENTRY_MARKER),
+    await writeFile3(
+      path12.join(extracted, ENTRY_MARKER),
       JSON.stringify({ version, target, sha256: actual, url: shown })
     );
     const finalBin = await store.commit(extracted, version, target, log);
     return await verifyClientTools(finalBin, want, "download");
   } finally {
-    await rm6(work, { recursive: true, force: true });
+    await rm7(work, { recursive: true, force: true });
     if (store instanceof DirectoryStore) await store.tidy(version);
   }
 }
 
 // core/pg/clients/installed.ts
 import { realpathSync } from "node:fs";
-import path12 from "node:path";
+import path13 from "node:path";
 function installedCandidates(major) {
   return [
     `/usr/lib/postgresql/${major}/bin`,
@@ -57975,7 +58204,7 @@ function installedCandidates(major) {
   ];
 }
 function pathCandidates() {
-  const dirs = (process.env.PATH ?? "").split(path12.delimiter).filter(Boolean);
+  const dirs = (process.env.PATH ?? "").split(path13.delimiter).filter(Boolean);
   return [...new Set(dirs)];
 }
 async function findInstalledClient(major, minor, dirs = [...installedCandidates(major), ...pathCandidates()]) {
@@ -57990,7 +58219,7 @@ async function findInstalledClient(major, minor, dirs = [...installedCandidates(
 }
 function isDebianWrapper(dir) {
   try {
-    return path12.basename(realpathSync(path12.join(dir, "pg_dump"))) === "pg_wrapper";
+    return path13.basename(realpathSync(path13.join(dir, "pg_dump"))) === "pg_wrapper";
   } catch {
     return false;
   }
@@ -57999,9 +58228,9 @@ function isDebianWrapper(dir) {
 // core/pg/clients/catalog.ts
 function defaultCacheDir(env2 = process.env) {
   if (env2.PGFERRY_CACHE_DIR) return env2.PGFERRY_CACHE_DIR;
-  if (process.platform === "win32" && env2.LOCALAPPDATA) return path13.join(env2.LOCALAPPDATA, "pgferry", "pg");
-  if (process.platform === "darwin") return path13.join(os10.homedir(), "Library", "Caches", "pgferry", "pg");
-  return path13.join(env2.XDG_CACHE_HOME || path13.join(os10.homedir(), ".cache"), "pgferry", "pg");
+  if (process.platform === "win32" && env2.LOCALAPPDATA) return path14.join(env2.LOCALAPPDATA, "pgferry", "pg");
+  if (process.platform === "darwin") return path14.join(os10.homedir(), "Library", "Caches", "pgferry", "pg");
+  return path14.join(env2.XDG_CACHE_HOME || path14.join(os10.homedir(), ".cache"), "pgferry", "pg");
 }
 var ClientCatalog = class {
   constructor(options) {
@@ -58155,14 +58384,16 @@ async function runBackup(options, run3) {
   const failures = [];
   for (const from of options.sources) {
     try {
-      done.push(
-        await backupDatabase({
-          ...options,
-          ...run3.hooks,
-          from,
-          bucket,
-          prefix: options.destination.key
-        })
+      const result = await backupDatabase({
+        ...options,
+        ...run3.hooks,
+        from,
+        bucket,
+        prefix: options.destination.key
+      });
+      done.push(result);
+      run3.ctx.onCommitted?.(
+        `the backup of ${result.manifest.database} was stored and verified (manifest ${result.manifestUri})`
       );
     } catch (error3) {
       if (options.sources.length === 1) throw error3;
@@ -58192,10 +58423,26 @@ function backupReport(done, started2) {
     durationSeconds: secondsSince(started2),
     tocEntries: first.manifest.tocEntries,
     manifest: done.map((d5) => d5.manifestUri).join("\n"),
+    verification: done.map((d5) => verificationText(d5.manifest.verification)).join("\n"),
+    ...tablesOf(done),
     reason: [...new Set(done.map((d5) => d5.reason))].join("; "),
     warnings: [],
     filtered: []
   };
+}
+function verificationText(v2) {
+  const facts = [
+    v2.tocEntries !== void 0 && `${v2.tocEntries} TOC entries read back`,
+    v2.tables !== void 0 && `${v2.tables} tables`,
+    v2.rows !== void 0 && `${v2.rows} rows compared`,
+    v2.detail
+  ].filter((f6) => typeof f6 === "string");
+  return `${v2.method}: ${v2.result}${facts.length ? `, ${facts.join(", ")}` : ""}`;
+}
+function tablesOf(done) {
+  const counts = done.map((d5) => d5.manifest.verification.tables);
+  if (counts.some((n3) => n3 === void 0)) return {};
+  return { tables: counts.reduce((sum, n3) => sum + (n3 ?? 0), 0) };
 }
 
 // core/jobs/copy.ts
@@ -58217,104 +58464,6 @@ async function isSameDatabase(a5, b6) {
   if (databaseName(a5) !== databaseName(b6)) return false;
   const [idA, idB] = await Promise.all([systemIdentifier(a5), systemIdentifier(b6)]);
   return idA !== void 0 && idB !== void 0 ? idA === idB : hostPort(a5) === hostPort(b6);
-}
-
-// core/jobs/dump.ts
-import { randomBytes as randomBytes4 } from "node:crypto";
-import { readdirSync, statSync } from "node:fs";
-import { chmod as chmod2, mkdir as mkdir4, readdir as readdir4, rename as rename3, rm as rm7, stat as stat7, writeFile as writeFile3 } from "node:fs/promises";
-import path14 from "node:path";
-function sizeOnDisk(p4) {
-  try {
-    const s4 = statSync(p4);
-    if (!s4.isDirectory()) return s4.size;
-    return readdirSync(p4).reduce((sum, name) => sum + statSync(path14.join(p4, name)).size, 0);
-  } catch {
-    return 0;
-  }
-}
-async function checkDestination(to2, format2) {
-  const existing = await stat7(to2).catch(() => void 0);
-  if (format2 === "directory") {
-    if (existing && (!existing.isDirectory() || (await readdir4(to2)).length > 0)) {
-      throw new InputError(
-        "to",
-        `${to2} exists and is not an empty directory; the directory format needs a new or empty directory`
-      );
-    }
-  } else if (existing?.isDirectory()) {
-    throw new InputError("to", `${to2} is a directory; the ${format2} format writes one file`);
-  }
-  await mkdir4(path14.dirname(path14.resolve(to2)), { recursive: true });
-}
-async function createPrivateOutput(temp, format2) {
-  if (format2 === "directory") {
-    await mkdir4(temp, { mode: 448 });
-    await chmod2(temp, 448);
-  } else {
-    await writeFile3(temp, "", { mode: 384, flag: "wx" });
-    await chmod2(temp, 384);
-  }
-}
-async function makePrivate(temp, format2) {
-  if (format2 !== "directory") return chmod2(temp, 384);
-  for (const name of await readdir4(temp)) await chmod2(path14.join(temp, name), 384);
-}
-async function dumpToPath(o3) {
-  const started2 = Date.now();
-  await checkDestination(o3.to, o3.format);
-  const jobs = dumpJobs(o3.format, o3.jobs);
-  const server = await serverFacts(o3.from, "from");
-  const choice = await chooseDumpClient(server.version, o3.postgresVersion, o3.catalog);
-  const client = await o3.catalog.provideChosen(choice, o3.log);
-  o3.log.info(
-    `pg_dump ${client.version.major}.${client.version.minor ?? "?"} for ${describeConnection(o3.from)} (${choice.reason})`
-  );
-  const compression = resolveCompression(o3.compress, client.version.major, o3.format);
-  const temp = path14.join(
-    path14.dirname(path14.resolve(o3.to)),
-    `.${path14.basename(o3.to)}.pgferry-${randomBytes4(4).toString("hex")}`
-  );
-  const args = pgDumpArgs({
-    ...dumpSelection(o3),
-    clientMajor: client.version.major,
-    format: o3.format,
-    compression,
-    jobs,
-    file: temp
-  });
-  try {
-    await createPrivateOutput(temp, o3.format);
-    await runTool({
-      file: toolPath(client, "pg_dump"),
-      args,
-      env: connectionEnv(o3.from),
-      stdout: "ignore",
-      signal: o3.signal,
-      onProgress: o3.onProgress,
-      progressIntervalMs: o3.progressIntervalMs,
-      measureBytes: () => sizeOnDisk(temp),
-      secrets: secretsOf(o3.from)
-    });
-    await makePrivate(temp, o3.format);
-    if (o3.format === "directory") await rm7(o3.to, { recursive: true, force: true });
-    await rename3(temp, o3.to);
-  } catch (error3) {
-    await rm7(temp, { recursive: true, force: true });
-    throw error3;
-  }
-  const archive = await readArchiveFacts(o3.to);
-  return {
-    location: o3.to,
-    bytes: sizeOnDisk(o3.to),
-    format: o3.format,
-    compression,
-    server,
-    client,
-    choice,
-    archive,
-    durationSeconds: (Date.now() - started2) / 1e3
-  };
 }
 
 // core/jobs/globals.ts
@@ -58518,7 +58667,8 @@ async function planCopy(o3, settled) {
     after,
     apply,
     jobs,
-    createdDatabase
+    createdDatabase,
+    dumpTotal: await dumpProgressTotal(o3.from, o3, { algorithm: "none" }, o3.onProgress)
   };
 }
 async function copyStreamed(o3, plan) {
@@ -58532,7 +58682,9 @@ async function copyStreamed(o3, plan) {
     stdout: pipe,
     signal,
     onProgress: o3.onProgress,
-    progressIntervalMs: o3.progressIntervalMs
+    progressIntervalMs: o3.progressIntervalMs,
+    counts: "streamed",
+    total: plan.dumpTotal
   });
   const restore = applyArchive({
     ...applyRequestOf(o3, plan),
@@ -58606,10 +58758,10 @@ function applyRequestOf(o3, plan) {
 // core/jobs/report.ts
 import { createHash as createHash10 } from "node:crypto";
 import { createReadStream as createReadStream6 } from "node:fs";
-import { stat as stat8 } from "node:fs/promises";
+import { stat as stat7 } from "node:fs/promises";
 import { pipeline as pipeline7 } from "node:stream/promises";
 async function sha256File(file) {
-  if (!(await stat8(file)).isFile()) return void 0;
+  if (!(await stat7(file)).isFile()) return void 0;
   const hash = createHash10("sha256");
   await pipeline7(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
@@ -58631,6 +58783,7 @@ async function countDatabaseTables(spec) {
 async function runCopy(options, run3) {
   await checkSqlAfterFiles(options.sqlAfter);
   const result = await copyDatabase({ ...options, ...run3.hooks, from: options.source, to: options.target });
+  run3.ctx.onCommitted?.(`the copy into ${describeConnection(options.target)} was committed`);
   return {
     command: "copy",
     ...clientFields(result.restore.client),
@@ -58677,6 +58830,7 @@ async function runDump(options, run3) {
   const destination = options.destination;
   if (destination.kind === "s3") return runDumpToS3(options, destination, run3);
   const result = await dumpToPath({ ...options, ...run3.hooks, from: options.source, to: destination.path });
+  run3.ctx.onCommitted?.(`the dump was written to ${destination.path}`);
   if (options.globals) {
     const globals = globalsPath(destination.path);
     await chmod3(globals, 384).catch(() => {
@@ -58717,6 +58871,7 @@ async function runDumpToS3(options, destination, run3) {
     input: "to"
   });
   const location = bucket.uri(destination.key);
+  run3.ctx.onCommitted?.(`the dump was stored at ${location}`);
   const manifest = manifestKey(destination.key);
   await bucket.putJson(manifest, manifestOf(result, bucket, destination.key), "to").catch((error3) => {
     throw new PgferryError(
@@ -58937,12 +59092,16 @@ async function openStreamed(o3, found, location) {
     const object = { input: INPUT2, uri: location };
     checkDigest(object, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
   };
-  return { body, archive, toc, stream, wholeObjectMatches };
+  return { body, archive, toc, stream, wholeObjectMatches, bytesRead: () => meter.bytes };
 }
 async function restoreStreamed(o3, found) {
   const started2 = Date.now();
   const location = o3.bucket.uri(found.key);
-  const { body, archive, toc, stream, wholeObjectMatches } = await openStreamed(o3, found, location);
+  const { body, archive, toc, stream, wholeObjectMatches, bytesRead } = await openStreamed(
+    o3,
+    found,
+    location
+  );
   const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3).catch(
     (error3) => {
       body.destroy();
@@ -58966,6 +59125,8 @@ async function restoreStreamed(o3, found) {
       path: restorePath,
       archive,
       input: { stream },
+      inputRead: bytesRead,
+      inputBytes: found.manifest.bytes,
       target: o3.to,
       targetVersion: target.version,
       jobs: 1,
@@ -58999,6 +59160,9 @@ async function runRestore(options, run3) {
     bucket: S3Bucket.of(options.s3, archive.bucket),
     key: archive.key
   }) : { ...await restoreFromPath({ ...common, from: archive.path }), location: archive.path };
+  run3.ctx.onCommitted?.(
+    `the restore of ${result.location} into ${describeConnection(options.target)} was committed`
+  );
   if (globals && withGlobals) {
     run3.ctx.log.info(`applying roles and tablespaces from ${globals}`);
     const sql = await readFile3(globals, "utf8");
@@ -59090,6 +59254,11 @@ var OUTPUTS = [
     name: "manifest",
     description: "the backup manifest's S3 URI (backup; one per line for several databases)",
     value: (r5) => r5.manifest
+  },
+  {
+    name: "verification",
+    description: "how a backup was verified and the result, e.g. `list: passed, 12 TOC entries read back, 3 tables`",
+    value: (r5) => r5.verification
   }
 ];
 function outputValues(report) {
@@ -59097,6 +59266,121 @@ function outputValues(report) {
     const value = o3.value(report);
     return value === void 0 ? [] : [[o3.name, value]];
   });
+}
+
+// core/progress.ts
+var VERB = {
+  written: "written",
+  read: "read",
+  streamed: "streamed"
+};
+function describeProgress(p4) {
+  const elapsed = `${Math.round(p4.elapsedMs / 1e3)} s elapsed`;
+  if (!p4.measured) return `\u2026 ${elapsed} (how far it got cannot be measured on this platform)`;
+  const parts = [`${formatSize(p4.bytes)} ${VERB[p4.counts]}`];
+  if (p4.total && p4.total.bytes > 0) parts.push(share(p4.bytes, p4.total));
+  parts.push(formatRate(p4.bytesPerSecond), elapsed);
+  return `\u2026 ${parts.join(", ")}`;
+}
+function share(bytes, total) {
+  const percent = Math.min(99, Math.floor(bytes * 100 / total.bytes));
+  return total.estimate ? `~${percent}% of ~${formatSize(total.bytes)} of ${total.of} (an estimate)` : `${percent}% of the ${formatSize(total.bytes)} of ${total.of}`;
+}
+
+// action/summary.ts
+function endpoints(options) {
+  switch (options.command) {
+    case "install":
+      return { from: options.source && describeConnection(options.source) };
+    case "dump":
+      return { from: describeConnection(options.source), to: formatLocation(options.destination) };
+    case "restore":
+      return { from: formatLocation(options.archive), to: describeConnection(options.target) };
+    case "copy":
+      return { from: describeConnection(options.source), to: describeConnection(options.target) };
+    case "backup":
+      return {
+        from: options.sources.map((s4) => describeConnection(s4)).join("\n"),
+        to: formatLocation(options.destination)
+      };
+  }
+}
+function keysOf(location) {
+  const keys = (location ?? "").split("\n").map((l3) => /^s3:\/\/[^/]+\/(.+)$/.exec(l3)?.[1]).filter((k6) => k6 !== void 0);
+  return keys.length ? keys.join("\n") : void 0;
+}
+function summaryRows(options, report) {
+  const { from, to: to2 } = endpoints(options);
+  const outputs = outputValues(report).map(([name, value]) => [
+    name,
+    name === "bytes" ? formatSizeExact(Number(value)) : String(value)
+  ]);
+  const rows = [
+    ["from", from],
+    ["to", to2],
+    ["client", `PostgreSQL ${report.clientVersion} \u2014 ${report.reason}`],
+    ...outputs,
+    ["key", keysOf(report.location)],
+    ["verification", report.verification],
+    ["filtered settings", report.filtered.length ? report.filtered.join(", ") : void 0]
+  ];
+  return rows.filter((r5) => r5[1] !== void 0 && r5[1] !== "");
+}
+var cell = (text2) => escapeHtml(text2).split("\n").join("<br>");
+function escapeHtml(text2) {
+  return text2.replace(/[&<>"]/g, (c5) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c5] ?? c5);
+}
+async function writeSummary(options, report) {
+  const summary2 = summary.addHeading(`pgferry ${report.command}`, 3).addTable([
+    [
+      { data: "what", header: true },
+      { data: "value", header: true }
+    ],
+    ...summaryRows(options, report).map(([k6, v2]) => [k6, cell(v2)])
+  ]);
+  if (report.warnings.length) summary2.addList(report.warnings.map((w2) => `\u26A0\uFE0F ${escapeHtml(w2)}`));
+  await summary2.write();
+}
+
+// action/failure-summary.ts
+function untouched(f6) {
+  if (f6.reached === "inputs")
+    return ["Nothing ran: no server was contacted, nothing was written, restored or uploaded."];
+  if (f6.reached === "report")
+    return ["The job itself had finished; only its outputs or this summary could not be written."];
+  const o3 = f6.options;
+  if (!o3) return [];
+  const path19 = "PATH was not changed: later steps do not get the PostgreSQL client tools.";
+  if (o3.command === "install") return [path19];
+  if (o3.command === "backup") {
+    const which2 = f6.committed.length ? " of the databases whose backup failed" : "";
+    return [`latest.json${which2} was not moved.`, path19];
+  }
+  if (f6.committed.length) return [path19];
+  if (o3.command === "dump") {
+    const where = formatLocation(o3.destination);
+    return [
+      o3.destination.kind === "s3" ? `No object was stored at ${where}: a failed dump's upload is never completed.` : `Nothing was written at ${where}: pg_dump wrote to a temporary name, removed on failure.`,
+      path19
+    ];
+  }
+  return [
+    `The target database ${endpoints(o3).to ?? ""} is as it was: the ${o3.command} commits in one step (one transaction, or a scratch database swapped in at the end), and a database it created for the purpose is dropped again.`,
+    path19
+  ];
+}
+async function writeFailureSummary(f6) {
+  const code = errorCode(f6.error);
+  const message = redact(f6.error instanceof Error ? f6.error.message : String(f6.error), f6.secrets);
+  const what = f6.reached === "inputs" ? "reading the inputs" : `pgferry ${f6.options?.command ?? ""}${f6.reached === "report" ? " (writing its outputs)" : ""}`;
+  summary.emptyBuffer();
+  const summary2 = summary.addHeading(`pgferry failed: ${escapeHtml(what)}`, 3).addRaw(`<p>Failure code: <code>${code}</code></p>`, true).addCodeBlock(escapeHtml(message));
+  if (f6.committed.length) {
+    summary2.addRaw("<p>Done before the failure:</p>", true).addList(f6.committed.map(escapeHtml));
+  }
+  const kept = untouched(f6);
+  if (kept.length) summary2.addRaw("<p>Left untouched:</p>", true).addList(kept.map(escapeHtml));
+  await summary2.write();
 }
 
 // core/near-miss.ts
@@ -59590,21 +59874,33 @@ function passwordsIn(raw, env2) {
   const text2 = (raw ?? "").trim();
   if (!text2) return [];
   const found = /* @__PURE__ */ new Set();
-  try {
-    for (const s4 of secretsOf(parseConnection(text2, "input", env2))) found.add(s4);
-  } catch {
-    const url = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:([^@]*)@/i.exec(text2)?.[1];
-    if (url) {
-      found.add(url);
-      try {
-        found.add(decodeURIComponent(url));
-      } catch {
-      }
-    }
-    const kv = /(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)/i.exec(text2)?.[1];
-    if (kv) found.add(kv.replace(/^'|'$/g, ""));
+  const lines = text2.split(/\r?\n/).map((line) => line.trim());
+  for (const candidate of /* @__PURE__ */ new Set([text2, ...lines.filter(Boolean)])) {
+    for (const secret of passwordsOfOne(candidate, env2)) found.add(secret);
   }
   return [...found].filter((s4) => s4.length > 0);
+}
+function passwordsOfOne(text2, env2) {
+  try {
+    return secretsOf(parseConnection(text2, "input", env2));
+  } catch {
+    return looseScan(text2);
+  }
+}
+function looseScan(text2) {
+  const found = [];
+  for (const [, url] of text2.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\n]*)@/gi)) {
+    if (!url) continue;
+    found.push(url);
+    try {
+      found.push(decodeURIComponent(url));
+    } catch {
+    }
+  }
+  for (const [, kv] of text2.matchAll(/(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)/gi)) {
+    if (kv) found.push(kv.replace(/^'|'$/g, ""));
+  }
+  return found;
 }
 
 // action/inputs.ts
@@ -59630,60 +59926,15 @@ function readToken() {
   setSecret(token);
   return token;
 }
+function maskPasswords(env2 = process.env) {
+  const secrets = ["from", "to"].flatMap((name) => passwordsIn(input(name), env2));
+  if (env2.PGPASSWORD) secrets.push(env2.PGPASSWORD);
+  for (const secret of secrets) setSecret(secret);
+  return secrets;
+}
 function readInputs(env2 = process.env) {
-  for (const name of ["from", "to"])
-    for (const secret of passwordsIn(input(name), env2)) setSecret(secret);
-  if (env2.PGPASSWORD) setSecret(env2.PGPASSWORD);
   for (const warning3 of undeclaredInputs(env2)) warning(warning3);
   return parseJobOptions(input, env2);
-}
-
-// action/summary.ts
-function mib(bytes) {
-  return bytes === void 0 ? void 0 : `${(bytes / 1048576).toFixed(1)} MiB (${bytes} bytes)`;
-}
-function endpoints(options) {
-  switch (options.command) {
-    case "install":
-      return { from: options.source && describeConnection(options.source) };
-    case "dump":
-      return { from: describeConnection(options.source), to: formatLocation(options.destination) };
-    case "restore":
-      return { from: formatLocation(options.archive), to: describeConnection(options.target) };
-    case "copy":
-      return { from: describeConnection(options.source), to: describeConnection(options.target) };
-    case "backup":
-      return {
-        from: options.sources[0] && describeConnection(options.sources[0]),
-        to: formatLocation(options.destination)
-      };
-  }
-}
-async function writeSummary(options, report) {
-  const { from, to: to2 } = endpoints(options);
-  const rows = [
-    ["from", from],
-    ["to", to2],
-    ["client", `PostgreSQL ${report.clientVersion} \u2014 ${report.reason}`],
-    ["server", report.serverVersion],
-    ["format", report.format],
-    ["archive version", report.archiveVersion],
-    ["size", mib(report.bytes)],
-    ["sha256", report.sha256],
-    ["TOC entries", report.tocEntries?.toString()],
-    ["tables", report.tables?.toString()],
-    ["filtered settings", report.filtered.length ? report.filtered.join(", ") : void 0],
-    ["duration", `${report.durationSeconds.toFixed(1)} s`]
-  ];
-  const summary2 = summary.addHeading(`pgferry ${report.command}`, 3).addTable([
-    [
-      { data: "what", header: true },
-      { data: "value", header: true }
-    ],
-    ...rows.filter((r5) => r5[1] !== void 0).map(([k6, v2]) => [k6, v2])
-  ]);
-  if (report.warnings.length) summary2.addList(report.warnings.map((w2) => `\u26A0\uFE0F ${w2}`));
-  await summary2.write();
 }
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
@@ -59873,28 +60124,38 @@ function setOutputs(report) {
   for (const [name, value] of outputValues(report)) setOutput(name, String(value));
 }
 async function run2() {
+  let reached = "inputs";
+  let options;
+  const committed = [];
+  let secrets = [];
   try {
     const token = readToken();
-    const options = readInputs();
+    secrets = [...maskPasswords(), ...token === void 0 ? [] : [token]];
+    options = readInputs();
+    reached = "job";
+    const job = options;
     const report = await group(
-      `pgferry ${options.command}`,
-      () => runJob(options, {
+      `pgferry ${job.command}`,
+      () => runJob(job, {
         log: actionsLogger,
-        store: options.cache ? new ToolCacheStore() : void 0,
+        store: job.cache ? new ToolCacheStore() : void 0,
         token,
-        onProgress: (p4) => info(
-          `\u2026 ${(p4.bytes / 1048576).toFixed(1)} MiB, ${(p4.bytesPerSecond / 1048576).toFixed(1)} MiB/s, ${(p4.elapsedMs / 1e3).toFixed(0)} s elapsed`
-        )
+        onProgress: (p4) => info(describeProgress(p4)),
+        onCommitted: (what) => committed.push(what)
       })
     );
+    reached = "report";
     addPath(report.binDir);
     setOutputs(report);
-    await writeSummary(options, report);
+    await writeSummary(job, report);
     info(
       `pgferry ${report.command} done in ${report.durationSeconds.toFixed(1)} s with PostgreSQL ${report.clientVersion} (${report.clientSource}: ${report.binDir})`
     );
   } catch (error3) {
     setFailed(error3 instanceof Error ? error3.message : String(error3));
+    await writeFailureSummary({ error: error3, options, reached, committed, secrets }).catch(
+      (e5) => warning(`the failure summary could not be written: ${e5.message}`)
+    );
   }
 }
 
