@@ -8,6 +8,7 @@ import { databaseName, parseConnection, type ConnectionSpec } from './pg/connect
 import { splitExtraArgs } from './pg/extra-args.js';
 import { parseFormat } from './pg/formats.js';
 import { parseVersionRequest, type VersionRequest } from './pg/version.js';
+import { parseMinClientVersion, type MinClientVersion } from './pg/client-floor.js';
 import { isS3Uri, parseLocation, type Location } from './storage/location.js';
 import { databaseNameProblem } from './storage/database-name.js';
 import type { S3Settings } from './storage/s3-settings.js';
@@ -167,6 +168,13 @@ export const INPUTS: readonly InputSpec[] = [
   },
   { name: 'mirror', for: 'all', description: 'base URL for client archives (default: theseus-rs releases)' },
   { name: 'cache', for: 'all', default: 'true', type: 'boolean', description: 'keep provisioned clients' },
+  {
+    name: 'min-client-version',
+    for: 'all',
+    default: 'any',
+    description:
+      'any (warn when only a client below the security floor can be had), secure (refuse it), or an exact minimum such as 17.10 (also refuses)',
+  },
   { name: 's3-endpoint', for: 'all', description: 'S3-compatible endpoint URL' },
   { name: 's3-region', for: 'all', description: 'S3 region' },
   {
@@ -205,6 +213,8 @@ export interface ClientOptions {
   postgresVersion: VersionRequest;
   mirror?: string;
   cache: boolean;
+  /** Clients below the security floor: any (warn), secure or an exact minimum (refuse). */
+  minClientVersion: MinClientVersion;
 }
 
 /** What of the database a dump or restore carries, and as whom. */
@@ -391,6 +401,9 @@ function readParts(r: InputReader) {
       postgresVersion: r.parsed('postgres-version', parseVersionRequest, { kind: 'auto' } as VersionRequest),
       mirror: r.parsed('mirror', parseMirror, undefined),
       cache: r.bool('cache', true),
+      minClientVersion: r.parsed('min-client-version', parseMinClientVersion, {
+        kind: 'any',
+      } as MinClientVersion),
     } satisfies ClientOptions,
     content: {
       schemaOnly: r.bool('schema-only', false),

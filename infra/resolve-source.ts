@@ -3,6 +3,7 @@ import { DATABASE_NAME, literal } from './prop-rules.js';
 import { fail, PropProblems } from './props-error.js';
 import { checkAsTheJobWill } from './resolve-engine-values.js';
 import type { PgferryBackupProps } from './props.js';
+import { KNOWN_MAJORS } from '../core/pg/known-majors.js';
 
 /** How the construct lets the job log in to the source: a secret it may read, or RDS IAM auth. */
 export type SourceAccess =
@@ -10,10 +11,10 @@ export type SourceAccess =
   | { kind: 'iam'; endpoint: string; port: number; username: string; resourceId: string };
 
 /**
- * The client majors the construct can stage into the layer or image: those with release archives to
- * download (the engine itself talks to servers from MIN_MAJOR in core/pg/version.ts up).
+ * The oldest client major the construct stages into the layer or image (KNOWN_MAJORS, shared with
+ * the engine); newer majors have no bound here: staging fails clearly if the releases lack one.
  */
-export const STAGEABLE_MAJORS = { min: 14, max: 18 } as const;
+export const OLDEST_STAGED_MAJOR = KNOWN_MAJORS.oldestStaged;
 const RESOURCE_ID = /^(db|cluster)-[A-Za-z0-9]+$/;
 
 /** How the job logs in: exactly one of a secret and IAM authentication (every problem at once). */
@@ -71,15 +72,13 @@ export function resolveDatabases(databases: string[]): string[] {
 /** The client majors to stage, sorted and distinct. */
 export function resolveMajors(majors: number[]): number[] {
   if (!Array.isArray(majors) || majors.length === 0) {
-    fail('postgresMajors', `needs at least one major (${STAGEABLE_MAJORS.min}–${STAGEABLE_MAJORS.max})`);
+    fail('postgresMajors', `needs at least one major (${OLDEST_STAGED_MAJOR} or newer)`);
   }
-  const bad = majors.filter(
-    (m) => !Number.isInteger(m) || m < STAGEABLE_MAJORS.min || m > STAGEABLE_MAJORS.max,
-  );
+  const bad = majors.filter((m) => !Number.isInteger(m) || m < OLDEST_STAGED_MAJOR);
   if (bad.length > 0) {
     fail(
       'postgresMajors',
-      `${bad.join(', ')} not supported; expected majors ${STAGEABLE_MAJORS.min}–${STAGEABLE_MAJORS.max}`,
+      `${bad.join(', ')} not supported; expected majors ${OLDEST_STAGED_MAJOR} or newer`,
     );
   }
   return [...new Set(majors)].sort((a, b) => a - b);

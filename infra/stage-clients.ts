@@ -10,7 +10,8 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { CLIENT_TOOLS, verifyClientTools } from '../core/pg/clients/tools.js';
 import { ClientCatalog } from '../core/pg/clients/catalog.js';
 import { STAGED_MARKER } from '../core/pg/run.js';
-import { formatVersion, MAX_MAJOR, MIN_MAJOR } from '../core/pg/version.js';
+import { formatVersion } from '../core/pg/version.js';
+import { KNOWN_MAJORS } from '../core/pg/known-majors.js';
 
 export interface StageClientsOptions {
   majors: readonly number[];
@@ -154,10 +155,10 @@ export async function checkGlibc(
 }
 
 function checkMajors(majors: readonly number[]): number[] {
-  const bad = majors.filter((m) => !Number.isInteger(m) || m < MIN_MAJOR || m > MAX_MAJOR);
+  const bad = majors.filter((m) => !Number.isInteger(m) || m < KNOWN_MAJORS.oldestStaged);
   if (majors.length === 0 || bad.length > 0) {
     throw new PgferryError(
-      `majors to stage: ${majors.length === 0 ? 'none given' : `${bad.join(', ')} not supported`}; expected one or more of ${MIN_MAJOR} to ${MAX_MAJOR}`,
+      `majors to stage: ${majors.length === 0 ? 'none given' : `${bad.join(', ')} not supported`}; expected one or more majors, ${KNOWN_MAJORS.oldestStaged} or newer`,
     );
   }
   return [...new Set(majors)].sort((a, b) => a - b);

@@ -7,7 +7,13 @@
  * The public surface only; each concern lives in its own file under archive/.
  */
 export type { ArchiveCompression, ArchiveFacts, ArchiveFormat, ArchiveHint } from './archive/facts.js';
-export { compareArchiveVersions, lowestMajorReading, maxArchiveVersionForMajor } from './archive/versions.js';
+export {
+  compareArchiveVersions,
+  lowestMajorReading,
+  majorReads,
+  maxArchiveVersionForMajor,
+  type ArchiveReadFacts,
+} from './archive/versions.js';
 export { readArchiveFactsFromBuffer } from './archive/identify.js';
 export { readArchiveFacts } from './archive/file.js';
 export { readArchiveFactsFromStream } from './archive/stream.js';

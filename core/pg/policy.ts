@@ -1,15 +1,11 @@
 import { InputError, PgferryError } from '../errors.js';
-import {
-  compareArchiveVersions,
-  lowestMajorReading,
-  maxArchiveVersionForMajor,
-  type ArchiveFacts,
-} from './archive.js';
-import { formatVersion, MAX_MAJOR, type PgVersion, type VersionRequest } from './version.js';
+import { lowestMajorReading, majorReads, maxArchiveVersionForMajor, type ArchiveFacts } from './archive.js';
+import { formatVersion, type PgVersion, type VersionRequest } from './version.js';
 
 /** What the policy needs to know about which client majors can be had (ClientCatalog answers). */
 export interface ClientAvailability {
-  lowestAvailableFrom(from: number, upTo: number): Promise<number | undefined>;
+  /** The lowest major ≥ `from` that can be had, with no upper bound (no ceiling, DESIGN.md). */
+  lowestAvailableFrom(from: number): Promise<number | undefined>;
   highestAvailable(): Promise<number | undefined>;
   /** Added to "none can be had" messages: what the user can do about it (e.g. downloads are off). */
   readonly unavailableHint?: string;
@@ -40,8 +36,11 @@ export interface RestoreChoice extends ClientChoice {
   path: RestorePath;
 }
 
-/** The archive version each pg_dump major writes (custom, tar and directory formats). */
-export function archiveVersionWrittenBy(major: number): string {
+/**
+ * The archive version each known pg_dump major writes (custom, tar and directory formats); undefined
+ * for a newer major, whose archives the pg_dump version in their header speaks for.
+ */
+export function archiveVersionWrittenBy(major: number): string | undefined {
   return maxArchiveVersionForMajor(major);
 }
 
@@ -55,7 +54,7 @@ async function lowestAvailable(
   desired: number,
   what: string,
 ): Promise<{ major: number; warnings: string[] }> {
-  const major = await catalog.lowestAvailableFrom(desired, MAX_MAJOR);
+  const major = await catalog.lowestAvailableFrom(desired);
   if (major === undefined) {
     throw new PgferryError(
       `no PostgreSQL client of major ${desired} or newer can be had for ${what}: ${noneCanBeHad(catalog)}`,
@@ -79,11 +78,6 @@ export async function chooseDumpClient(
   request: VersionRequest,
   catalog: ClientAvailability,
 ): Promise<ClientChoice> {
-  if (server.major > MAX_MAJOR) {
-    throw new PgferryError(
-      `the source server runs PostgreSQL ${formatVersion(server)}, newer than any client pgferry supports (up to ${MAX_MAJOR})`,
-    );
-  }
   const pinned = requested(request);
   if (pinned) {
     if (pinned.major < server.major) {
@@ -119,19 +113,34 @@ export interface RestoreInputs {
   allowDowngrade: boolean;
 }
 
-/** The lowest client major that reads this archive, or the target's own when it can. */
+/**
+ * The target's own major when its pg_restore reads the archive, else the lowest that does: the
+ * table of known archive versions for older readers, the pg_dump named in the header for newer ones.
+ */
 function desiredRestoreMajor(archive: ArchiveFacts, target: PgVersion): number {
-  if (archive.format === 'plain' || !archive.archiveVersion) return target.major;
-  const readable =
-    compareArchiveVersions(archive.archiveVersion, maxArchiveVersionForMajor(target.major)) <= 0;
-  if (readable) return target.major;
-  const lowest = lowestMajorReading(archive.archiveVersion);
+  if (archive.format === 'plain') return target.major;
+  if (!archive.archiveVersion) {
+    // A copy whose pg_dump is newer than the table: what it writes is unknown, so its own major reads it.
+    const writer = archive.dumpVersion?.major;
+    const unknownWriter = writer !== undefined && archiveVersionWrittenBy(writer) === undefined;
+    return unknownWriter ? Math.max(target.major, writer) : target.major;
+  }
+  if (majorReads(target.major, archive)) return target.major;
+  const lowest = lowestMajorReading(archive.archiveVersion, archive.dumpVersion);
   if (lowest === undefined) {
     throw new PgferryError(
-      `the archive has format version ${archive.archiveVersion}, newer than any pg_restore pgferry supports can read`,
+      `the archive has format version ${archive.archiveVersion}, which no pg_restore reads (pg_dump writes 1.x)`,
     );
   }
   return lowest;
+}
+
+/** "format 1.17, written by pg_dump 19.0", as far as the archive says. */
+function describeArchive(archive: ArchiveFacts): string {
+  const parts: string[] = [];
+  if (archive.archiveVersion) parts.push(`format ${archive.archiveVersion}`);
+  if (archive.dumpVersion) parts.push(`written by pg_dump ${formatVersion(archive.dumpVersion)}`);
+  return parts.join(', ') || 'format unknown';
 }
 
 /**
@@ -158,10 +167,7 @@ export async function chooseRestoreClient(
   let version: PgVersion;
   let reason: string;
   if (pinned) {
-    if (
-      archive.archiveVersion &&
-      compareArchiveVersions(archive.archiveVersion, maxArchiveVersionForMajor(pinned.major)) > 0
-    ) {
+    if (archive.format !== 'plain' && !majorReads(pinned.major, archive)) {
       throw new InputError(
         'postgres-version',
         `pg_restore ${formatVersion(pinned)} cannot read archive format ${archive.archiveVersion}; expected ${desired} or newer (or auto)`,
@@ -182,7 +188,7 @@ export async function chooseRestoreClient(
         ? `the target server runs PostgreSQL ${formatVersion(target)}`
         : desired === target.major
           ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had`
-          : `the archive (format ${archive.archiveVersion ?? '?'}) needs pg_restore ${desired} or newer`;
+          : `the archive (${describeArchive(archive)}) needs pg_restore ${desired} or newer`;
   }
 
   let path: RestorePath = archive.format === 'plain' ? 'psql' : 'pg_restore';
@@ -214,6 +220,7 @@ export async function chooseCopyClients(
     archiveVersion: archiveVersionWrittenBy(dump.version.major),
     compression: 'none',
     serverVersion: source,
+    dumpVersion: { major: dump.version.major },
   };
   const restore = await chooseRestoreClient(
     { archive, target, request: { kind: 'auto' }, allowDowngrade },

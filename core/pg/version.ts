@@ -1,9 +1,8 @@
 import { InputError } from '../errors.js';
+import { KNOWN_MAJORS } from './known-majors.js';
 
-/** The majors pgferry supports as servers and as clients. */
-export const SUPPORTED_MAJORS = [12, 13, 14, 15, 16, 17, 18] as const;
-export const MIN_MAJOR = 12;
-export const MAX_MAJOR = 18;
+/** The oldest client major pgferry provisions; newer majors have no upper bound. */
+export const MIN_MAJOR = KNOWN_MAJORS.oldest;
 
 /** A PostgreSQL version: `major` always, `minor` when known (17.5 → {17, 5}). */
 export interface PgVersion {
@@ -49,8 +48,8 @@ export function parseVersionRequest(raw: string | undefined, input = 'postgres-v
     );
   }
   const major = Number(m[1]);
-  if (major < MIN_MAJOR || major > MAX_MAJOR) {
-    throw new InputError(input, `major ${major} is not supported; expected ${MIN_MAJOR} to ${MAX_MAJOR}`);
+  if (major < MIN_MAJOR) {
+    throw new InputError(input, `major ${major} is not supported; expected ${MIN_MAJOR} or newer`);
   }
   return m[2] === undefined ? { kind: 'major', major } : { kind: 'exact', major, minor: Number(m[2]) };
 }

@@ -1,6 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { ensureMirrorFixtures } from './fixtures.js';
-import { startMirror, type MirrorServer } from './mirror.js';
+import { startMirrorProcess, type MirrorServer } from './mirror.js';
 import { TESTBED_STATE_ENV } from './paths.js';
 import { cleanLeftovers, startServers, stopServers, type TestbedState } from './servers.js';
 
@@ -19,7 +19,7 @@ export async function globalSetup(globalConfig: JestGlobalConfig): Promise<void>
   await cleanLeftovers();
   const mirrorRoot = ensureMirrorFixtures();
   const state = await startServers();
-  const mirror = await startMirror(mirrorRoot);
+  const mirror = await startMirrorProcess(mirrorRoot);
   state.mirrorUrl = mirror.url;
   writeFileSync(state.stateFile, JSON.stringify(state, null, 2));
   process.env[TESTBED_STATE_ENV] = state.stateFile;

@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { REPO_ROOT } from './paths.js';
 
 /**
  * A loopback HTTP server laid out like the GitHub releases (`<base>/<version>/<asset>` plus
@@ -129,4 +131,35 @@ export async function startMirror(
 export async function mirrorHits(mirrorUrl: string): Promise<Record<string, number>> {
   const res = await fetch(`${mirrorUrl}/__stats`);
   return (await res.json()) as Record<string, number>;
+}
+
+/** startMirror in a child process (test/harness/mirror-process.ts), for the test bed's mirror. */
+export async function startMirrorProcess(root: string): Promise<MirrorServer> {
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(REPO_ROOT, 'scripts/run-ts.mjs'),
+      path.join(REPO_ROOT, 'test/harness/mirror-process.ts'),
+      root,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve(line.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`the mirror process exited (${code}) before serving`)));
+  });
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
 }

@@ -7,6 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Compute } from '../../infra/compute.js';
 import type { PgferryBackupProps } from '../../infra/props.js';
 import { PgferryBackupPropsError } from '../../infra/resolve-props.js';
+import { resolveMajors } from '../../infra/resolve-source.js';
 import {
   backupIn,
   sanitizeSqlFile,
@@ -79,9 +80,9 @@ const INVALID: Case[] = [
   [
     'a major below 14',
     () => ({ postgresMajors: [13, 17] }),
-    /^postgresMajors: 13 not supported; expected majors 14–18/,
+    /^postgresMajors: 13 not supported; expected majors 14 or newer/,
   ],
-  ['a major above 18', () => ({ postgresMajors: [19] }), /^postgresMajors: 19 not supported/],
+  ['a major that is no integer', () => ({ postgresMajors: [17.5] }), /^postgresMajors: 17\.5 not supported/],
   [
     'a pinned version whose major is not staged',
     () => ({ postgresVersion: '16' }),
@@ -229,6 +230,12 @@ describe('invalid props throw an error naming the prop', () => {
     }
     expect(thrown).toBeInstanceOf(PgferryBackupPropsError);
     expect((thrown as Error).message).toMatch(message);
+  });
+});
+
+describe('postgresMajors has no ceiling', () => {
+  it('takes majors newer than pgferry knows, sorted and distinct (staging fails if none is published)', () => {
+    expect(resolveMajors([20, 19, 18, 19])).toEqual([18, 19, 20]);
   });
 });
 

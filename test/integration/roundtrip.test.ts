@@ -49,12 +49,21 @@ describe.each(SERVER_MAJORS)('server %i: dump and restore with the chosen client
     expect(dumped.archive.format).toBe('custom');
     expect(dumped.archive.serverVersion?.major).toBe(major);
     expect(dumped.compression.algorithm).toBe(dumped.client.version.major >= 16 ? 'zstd' : 'gzip');
+    // The mirror's 17.5 and 18.0 are below the security floor and say so; Debian's 15 is above it.
+    const floor =
+      EXPECTED_CLIENT[major] === 15
+        ? []
+        : [
+            expect.stringMatching(
+              /^PostgreSQL client 1[78]\.\d+ \(.*\) is below the security floor: .*CVE-2026-6477/,
+            ),
+          ];
     if (EXPECTED_CLIENT[major] !== major) {
       expect(log.warnings.join('\n')).toContain(
         `no PostgreSQL ${major} client could be had; using ${EXPECTED_CLIENT[major]}`,
       );
     } else {
-      expect(log.warnings).toEqual([]);
+      expect(log.warnings).toEqual(floor);
     }
 
     const target = uniqueName('dst');

@@ -241,7 +241,7 @@ describe('stageClients', () => {
 
   it('refuses majors pgferry does not support', async () => {
     const error = await failureOf(stage([9, 17], path.join(scratch.dir, 'unsupported')));
-    expect(error.message).toMatch(/9 not supported; expected one or more of 12 to 18/);
+    expect(error.message).toMatch(/9 not supported; expected one or more majors, 14 or newer/);
   });
 });
 
@@ -266,7 +266,14 @@ describe('stage-clients-cli', () => {
       cwd,
     );
     expect(result.code).toBe(0);
+    // The mirror's 17.5 and 18.0 are below the security floor: staging them says so.
     expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^warning: PostgreSQL client 17\.5 \(cached\) is below the security floor: 17\.10 fixed CVE-2026-6477/,
+      ),
+      expect.stringMatching(
+        /^warning: PostgreSQL client 18\.0 \(cached\) is below the security floor: 18\.4 fixed CVE-2026-6477/,
+      ),
       `staged PostgreSQL 17.5 (major 17) in ${path.join(cwd, 'asset/pgferry/pg/17')} with ${client(17).libraries.length} libraries`,
       `staged PostgreSQL 18.0 (major 18) in ${path.join(cwd, 'asset/pgferry/pg/18')} with ${client(18).libraries.length} libraries`,
     ]);

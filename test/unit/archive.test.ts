@@ -7,6 +7,7 @@ import * as tar from 'tar';
 import {
   compareArchiveVersions,
   lowestMajorReading,
+  majorReads,
   maxArchiveVersionForMajor,
   readArchiveFacts,
   readArchiveFactsFromBuffer,
@@ -719,8 +720,9 @@ describe('archive versions and client majors', () => {
       '1.16',
       '1.16',
     ]);
-    expect(() => maxArchiveVersionForMajor(11)).toThrow(PgferryError);
-    expect(() => maxArchiveVersionForMajor(19)).toThrow(/supports majors 12 to 18/);
+    // Outside the table there is no fact to give, and no ceiling: newer majors follow the rules.
+    expect(maxArchiveVersionForMajor(11)).toBeUndefined();
+    expect(maxArchiveVersionForMajor(19)).toBeUndefined();
   });
 
   it('compares versions numerically', () => {
@@ -736,9 +738,29 @@ describe('archive versions and client majors', () => {
     expect(lowestMajorReading('1.14')).toBe(12);
     expect(lowestMajorReading('1.15')).toBe(16);
     expect(lowestMajorReading('1.16')).toBe(17);
-    expect(lowestMajorReading('1.17')).toBeUndefined();
-    expect(lowestMajorReading('2.0')).toBeUndefined();
     expect(lowestMajorReading('0.9')).toBeUndefined();
+  });
+
+  it('reads a format newer than the table with the pg_dump that wrote it, or the first major after', () => {
+    const v19 = { major: 19, minor: 0 };
+    expect(lowestMajorReading('1.17', v19)).toBe(19);
+    expect(lowestMajorReading('1.17', { major: 20 })).toBe(20);
+    expect(lowestMajorReading('2.0', { major: 21, minor: 1 })).toBe(21);
+    // A 19 that kept 1.16 is read by 17, as the table knows.
+    expect(lowestMajorReading('1.16', v19)).toBe(17);
+    // Without a pg_dump version (a header before 1.10 has none) the first unknown major is the guess.
+    expect(lowestMajorReading('1.17')).toBe(19);
+  });
+
+  it('says which majors read an archive: its writer and newer, and the table for older ones', () => {
+    const by19 = { archiveVersion: '1.17', dumpVersion: { major: 19, minor: 0 } };
+    expect([17, 18, 19, 20].map((m) => majorReads(m, by19))).toEqual([false, false, true, true]);
+    const kept = { archiveVersion: '1.16', dumpVersion: { major: 19, minor: 0 } };
+    expect([16, 17, 18, 19].map((m) => majorReads(m, kept))).toEqual([false, true, true, true]);
+    const by16 = { archiveVersion: '1.15', dumpVersion: { major: 16, minor: 4 } };
+    expect([15, 16, 19].map((m) => majorReads(m, by16))).toEqual([false, true, true]);
+    expect(majorReads(15, {})).toBe(true);
+    expect(majorReads(20, { archiveVersion: '0.9' })).toBe(false);
   });
 });
 

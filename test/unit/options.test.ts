@@ -87,6 +87,13 @@ describe('rules across inputs, checked by the parser before anything runs', () =
       expect.arrayContaining(['format', 'compress', 'verify', 'sources']),
     );
     const install = parse({ command: 'install' });
-    expect(Object.keys(install).sort()).toEqual(['cache', 'command', 'mirror', 'postgresVersion', 'source']);
+    expect(Object.keys(install).sort()).toEqual([
+      'cache',
+      'command',
+      'minClientVersion',
+      'mirror',
+      'postgresVersion',
+      'source',
+    ]);
   });
 });

@@ -13,14 +13,14 @@ import { InputError, PgferryError } from '../../core/errors.js';
 
 /** A catalog that can provide exactly these majors, recording what it was asked. */
 class FakeCatalog implements ClientAvailability {
-  readonly asked: Array<[number, number]> = [];
+  readonly asked: number[] = [];
   private readonly majors: number[];
   constructor(...majors: number[]) {
     this.majors = [...majors].sort((a, b) => a - b);
   }
-  lowestAvailableFrom(from: number, upTo: number): Promise<number | undefined> {
-    this.asked.push([from, upTo]);
-    return Promise.resolve(this.majors.find((m) => m >= from && m <= upTo));
+  lowestAvailableFrom(from: number): Promise<number | undefined> {
+    this.asked.push(from);
+    return Promise.resolve(this.majors.find((m) => m >= from));
   }
   highestAvailable(): Promise<number | undefined> {
     return Promise.resolve(this.majors.at(-1));
@@ -69,7 +69,7 @@ describe('chooseDumpClient', () => {
     expect(choice.version).toEqual({ major: 15 });
     expect(choice.warnings).toEqual([]);
     expect(choice.reason).toBe('the source server runs PostgreSQL 15.13');
-    expect(catalog.asked).toEqual([[15, 18]]);
+    expect(catalog.asked).toEqual([15]);
   });
 
   it('falls back to the lowest newer major available, and warns', async () => {
@@ -121,14 +121,6 @@ describe('chooseDumpClient', () => {
     expect(choice.version).toEqual({ major: 16 });
     expect(choice.warnings).toEqual([]);
   });
-
-  it('refuses a server newer than any supported client', async () => {
-    const error = await rejection(chooseDumpClient({ major: 19, minor: 0 }, AUTO, ALL()));
-    expect(error).toBeInstanceOf(PgferryError);
-    expect(error.message).toMatch(/PostgreSQL 19\.0, newer than any client pgferry supports \(up to 18\)/);
-    const pinned = await rejection(chooseDumpClient({ major: 19 }, { kind: 'major', major: 18 }, ALL()));
-    expect(pinned.message).toMatch(/newer than any client pgferry supports/);
-  });
 });
 
 describe('chooseRestoreClient', () => {
@@ -166,11 +158,13 @@ describe('chooseRestoreClient', () => {
     );
     expect(choice.version).toEqual({ major: 17 });
     expect(choice.path).toBe('script');
-    expect(choice.reason).toBe('the archive (format 1.16) needs pg_restore 17 or newer');
+    expect(choice.reason).toBe(
+      'the archive (format 1.16, written by pg_dump 17.5) needs pg_restore 17 or newer',
+    );
     expect(choice.warnings).toHaveLength(1);
     expect(choice.warnings[0]).toMatch(/^pg_restore 17 sets transaction_timeout, which PostgreSQL 16/);
     expect(choice.warnings[0]).toMatch(/no parallel restore/);
-    expect(catalog.asked).toEqual([[17, 18]]);
+    expect(catalog.asked).toEqual([17]);
   });
 
   it('refuses a dump of a newer source, naming allow-downgrade and both versions', async () => {
@@ -290,14 +284,6 @@ describe('chooseRestoreClient', () => {
     expect(error).toBeInstanceOf(PgferryError);
     expect(error.message).toMatch(/no PostgreSQL client of major 17 or newer/);
   });
-
-  it('refuses an archive newer than any supported pg_restore reads', async () => {
-    const error = await rejection(
-      chooseRestoreClient(restoreInputs(customArchive('1.17', { major: 18 }), { major: 18 }), ALL()),
-    );
-    expect(error).toBeInstanceOf(PgferryError);
-    expect(error.message).toMatch(/format version 1\.17, newer than any pg_restore/);
-  });
 });
 
 describe('chooseCopyClients', () => {
@@ -391,5 +377,174 @@ describe('install', () => {
     await expect(chooseInstallClient(undefined, AUTO, new FakeCatalog())).rejects.toThrow(
       /no PostgreSQL client can be had/,
     );
+  });
+});
+
+/**
+ * Majors pgferry's tables do not hold follow the rules: a 19 or 20 server gets its own client, an
+ * archive written by pg_dump 19 (synthetic headers: format 1.17, or 1.16 if 19 kept it) is read by
+ * pg_restore 19 or newer, and nothing says "unsupported".
+ */
+describe('no ceiling: PostgreSQL 19 and 20', () => {
+  const NEWER = (): FakeCatalog => new FakeCatalog(15, 17, 18, 19, 20);
+  const V19: PgVersion = { major: 19, minor: 0 };
+  const from19 = (archiveVersion: string): ArchiveFacts => customArchive(archiveVersion, V19, V19);
+  const said = (...texts: string[]): string => texts.join('\n');
+  const NO_CEILING = /unsupported|not supported|supports|newer than any/i;
+
+  it.each([
+    [19, 1],
+    [20, 3],
+  ])('dumps a %i server with a %i client', async (major, minor) => {
+    const catalog = NEWER();
+    const choice = await chooseDumpClient({ major, minor }, AUTO, catalog);
+    expect(choice.version).toEqual({ major });
+    expect(choice.reason).toBe(`the source server runs PostgreSQL ${major}.${minor}`);
+    expect(choice.warnings).toEqual([]);
+    expect(catalog.asked).toEqual([major]);
+  });
+
+  it('takes the lowest newer major for a 19 server when no 19 client can be had, and says so', async () => {
+    const choice = await chooseDumpClient(V19, AUTO, new FakeCatalog(17, 18, 20));
+    expect(choice.version).toEqual({ major: 20 });
+    expect(choice.warnings).toEqual([
+      'no PostgreSQL 19 client could be had; using 20, the lowest newer major available, for dumping a PostgreSQL 19 server',
+    ]);
+  });
+
+  it('says a 19 client cannot be had, not that 19 is unsupported, when only older ones exist', async () => {
+    const error = await rejection(chooseDumpClient(V19, AUTO, ALL()));
+    expect(error).toBeInstanceOf(PgferryError);
+    expect(error.message).toBe(
+      'no PostgreSQL client of major 19 or newer can be had for dumping a PostgreSQL 19 server: none is installed, cached or published for this platform',
+    );
+    expect(error.message).not.toMatch(NO_CEILING);
+  });
+
+  it('takes a pinned 19 for a 19 server and refuses a pinned 18, naming postgres-version', async () => {
+    const pinned = await chooseDumpClient(V19, { kind: 'exact', major: 19, minor: 2 }, ALL());
+    expect(pinned).toEqual({
+      version: { major: 19, minor: 2 },
+      reason: 'postgres-version pins 19.2',
+      warnings: [],
+    });
+    const error = await rejection(chooseDumpClient(V19, { kind: 'major', major: 18 }, NEWER()));
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toBe(
+      'postgres-version: pg_dump 18 cannot dump a PostgreSQL 19.0 server; expected 19 or newer (or auto)',
+    );
+  });
+
+  it.each([
+    ['1.17', 19],
+    ['1.16', 19],
+    ['1.17', 20],
+  ])('restores a 19 archive of format %s into a %i server with that major', async (format, target) => {
+    const catalog = NEWER();
+    const choice = await chooseRestoreClient(restoreInputs(from19(format), { major: target }), catalog);
+    expect(choice).toEqual({
+      version: { major: target },
+      reason: `the target server runs PostgreSQL ${target}`,
+      warnings: [],
+      path: 'pg_restore',
+    });
+    expect(catalog.asked).toEqual([target]);
+  });
+
+  it('reads an unknown format 1.17 with the pg_restore of the major that wrote it, into an older target', async () => {
+    const catalog = NEWER();
+    const choice = await chooseRestoreClient(
+      restoreInputs(from19('1.17'), { major: 18, minor: 4 }, { allowDowngrade: true }),
+      catalog,
+    );
+    expect(choice.version).toEqual({ major: 19 });
+    expect(choice.path).toBe('script');
+    expect(choice.reason).toBe(
+      'the archive (format 1.17, written by pg_dump 19.0) needs pg_restore 19 or newer',
+    );
+    expect(catalog.asked).toEqual([19]);
+    expect(said(choice.reason, ...choice.warnings)).not.toMatch(NO_CEILING);
+  });
+
+  it('reads a 19 archive that kept format 1.16 with the older target major (the table knows 1.16)', async () => {
+    const choice = await chooseRestoreClient(
+      restoreInputs(from19('1.16'), { major: 18 }, { allowDowngrade: true }),
+      NEWER(),
+    );
+    expect(choice.version).toEqual({ major: 18 });
+    expect(choice.path).toBe('script');
+  });
+
+  it('takes a newer major when the writer’s own cannot be had', async () => {
+    const choice = await chooseRestoreClient(
+      restoreInputs(from19('1.17'), { major: 19 }),
+      new FakeCatalog(18, 20),
+    );
+    expect(choice.version).toEqual({ major: 20 });
+    expect(choice.path).toBe('pg_restore');
+    expect(choice.warnings).toEqual([
+      'no PostgreSQL 19 client could be had; using 20, the lowest newer major available, for restoring into a PostgreSQL 19 server',
+    ]);
+  });
+
+  it('reads format 1.17 without a pg_dump version with the first major after the known ones', async () => {
+    const archive: ArchiveFacts = { format: 'custom', archiveVersion: '1.17', compression: 'none' };
+    const catalog = NEWER();
+    const choice = await chooseRestoreClient(restoreInputs(archive, { major: 18 }), catalog);
+    expect(choice.version).toEqual({ major: 19 });
+    expect(choice.reason).toBe('the archive (format 1.17) needs pg_restore 19 or newer');
+    expect(catalog.asked).toEqual([19]);
+  });
+
+  it('says no reader can be had, not that the format is unsupported, when only older majors exist', async () => {
+    const error = await rejection(chooseRestoreClient(restoreInputs(from19('1.17'), { major: 19 }), ALL()));
+    expect(error.message).toBe(
+      'no PostgreSQL client of major 19 or newer can be had for restoring into a PostgreSQL 19 server: none is installed, cached or published for this platform',
+    );
+    expect(error.message).not.toMatch(NO_CEILING);
+  });
+
+  it('refuses a pinned 18 for a 1.17 archive of 19, naming postgres-version and what reads it', async () => {
+    const error = await rejection(
+      chooseRestoreClient(
+        restoreInputs(from19('1.17'), { major: 19 }, { request: { kind: 'major', major: 18 } }),
+        NEWER(),
+      ),
+    );
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toBe(
+      'postgres-version: pg_restore 18 cannot read archive format 1.17; expected 19 or newer (or auto)',
+    );
+  });
+
+  it('refuses a 19 dump into 18 without allow-downgrade, naming both versions', async () => {
+    const error = await rejection(
+      chooseRestoreClient(restoreInputs(from19('1.17'), { major: 18, minor: 4 }), NEWER()),
+    );
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toMatch(
+      /^allow-downgrade: the dump comes from a PostgreSQL 19\.0 server and the target runs PostgreSQL 18\.4/,
+    );
+  });
+
+  it('copies 19 → 20 with 19 dumping and 20 restoring', async () => {
+    const { dump, restore } = await chooseCopyClients(V19, { major: 20 }, AUTO, false, NEWER());
+    expect(dump.version).toEqual({ major: 19 });
+    expect(restore.version).toEqual({ major: 20 });
+    expect(restore.path).toBe('pg_restore');
+    expect(said(dump.reason, restore.reason, ...dump.warnings, ...restore.warnings)).not.toMatch(NO_CEILING);
+  });
+
+  it('copies 19 → 18 (allowed downgrade) restoring with 19, whose archive format the tables do not know', async () => {
+    const { dump, restore } = await chooseCopyClients(V19, { major: 18 }, AUTO, true, NEWER());
+    expect(dump.version).toEqual({ major: 19 });
+    expect(restore.version).toEqual({ major: 19 });
+    expect(restore.path).toBe('script');
+    expect(restore.reason).toBe('the archive (written by pg_dump 19) needs pg_restore 19 or newer');
+  });
+
+  it('installs the newest major that can be had, 20', async () => {
+    const choice = await chooseInstallClient(undefined, AUTO, NEWER());
+    expect(choice.version).toEqual({ major: 20 });
   });
 });

@@ -25,8 +25,11 @@ describe('versions', () => {
   });
   it('rejects unsupported majors', () => {
     expect(() => parseVersionRequest('9')).toThrow(
-      /postgres-version: major 9 is not supported; expected 12 to 18/,
+      /postgres-version: major 9 is not supported; expected 12 or newer/,
     );
-    expect(() => parseVersionRequest('99')).toThrow(/major 99 is not supported/);
+  });
+  it('takes majors newer than any pgferry knows: no ceiling', () => {
+    expect(parseVersionRequest('19')).toEqual({ kind: 'major', major: 19 });
+    expect(parseVersionRequest('20.1')).toEqual({ kind: 'exact', major: 20, minor: 1 });
   });
 });

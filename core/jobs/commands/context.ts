@@ -40,6 +40,7 @@ export function startRun(options: ClientOptions, ctx: FrontEndContext): CommandR
     log: ctx.log,
     mirror: options.mirror,
     cache: options.cache,
+    minClientVersion: options.minClientVersion,
     cacheDir: ctx.cacheDir,
     store: ctx.store,
     binDir: ctx.binDir,

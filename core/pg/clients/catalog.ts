@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { PgferryError } from '../../errors.js';
+import { InputError, PgferryError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { probeClientVersion, verifyClientTools, type ClientTools } from './tools.js';
 import { downloadClient } from './download.js';
@@ -8,7 +8,16 @@ import { DirectoryStore, temporaryStore, type ClientStore } from './store.js';
 import { findInstalledClient } from './installed.js';
 import { currentPlatform, rustTarget, type PlatformInfo } from './platform.js';
 import { listReleaseVersions, releaseSource, type ReleaseSource } from './releases.js';
-import { formatVersion, MAX_MAJOR, MIN_MAJOR, parseVersionString, type PgVersion } from '../version.js';
+import { formatVersion, MIN_MAJOR, parseVersionString, type PgVersion } from '../version.js';
+import { KNOWN_MAJORS } from '../known-majors.js';
+import {
+  belowFloorMessage,
+  INPUT as MIN_CLIENT_VERSION,
+  isSafeClient,
+  refusesUnsafe,
+  requiredMinor,
+  type MinClientVersion,
+} from '../client-floor.js';
 
 export interface ProvisionOptions {
   log: Logger;
@@ -33,6 +42,8 @@ export interface ProvisionOptions {
    */
   downloads?: boolean;
   offlineHint?: string;
+  /** What to do with clients below the security floor (`min-client-version`; default any). */
+  minClientVersion?: MinClientVersion;
 }
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -88,8 +99,12 @@ export class ClientCatalog {
     return this.releaseList;
   }
 
-  private installed(major: number, minor?: number): Promise<ClientTools | undefined> {
-    return findInstalledClient(major, minor, this.options.installedDirs?.(major));
+  private installed(
+    major: number,
+    minor?: number,
+    prefer?: (version: PgVersion) => boolean,
+  ): Promise<ClientTools | undefined> {
+    return findInstalledClient(major, minor, this.options.installedDirs?.(major), prefer);
   }
 
   private storeInstance?: Promise<ClientStore>;
@@ -116,15 +131,28 @@ export class ClientCatalog {
     return (await this.releases()).some((v) => parseVersionString(v)?.major === major);
   }
 
-  /** The lowest major ≥ `from` that can be had (DESIGN: "lowest newer available"). */
-  async lowestAvailableFrom(from: number, upTo: number): Promise<number | undefined> {
-    for (let major = from; major <= upTo; major++) if (await this.canProvide(major)) return major;
+  /** The newest major the cache or the release list holds, beyond the known ones too. */
+  private async newestListed(): Promise<number> {
+    const listed = [...(await this.cachedVersions()), ...(await this.releases())];
+    return Math.max(0, ...listed.map((v) => parseVersionString(v)?.major ?? 0));
+  }
+
+  /**
+   * The lowest major ≥ `from` that can be had (DESIGN: "lowest newer available"), with no ceiling:
+   * past the known majors it looks as far as the cache and the release list reach.
+   */
+  async lowestAvailableFrom(from: number): Promise<number | undefined> {
+    const known = Math.max(from, KNOWN_MAJORS.newest);
+    for (let major = from; major <= known; major++) if (await this.canProvide(major)) return major;
+    const listed = await this.newestListed();
+    for (let major = known + 1; major <= listed; major++) if (await this.canProvide(major)) return major;
     return undefined;
   }
 
   /** The newest major that can be had (install with postgres-version auto and no server). */
   async highestAvailable(): Promise<number | undefined> {
-    for (let major = MAX_MAJOR; major >= MIN_MAJOR; major--) if (await this.canProvide(major)) return major;
+    const top = Math.max(KNOWN_MAJORS.newest, await this.newestListed());
+    for (let major = top; major >= MIN_MAJOR; major--) if (await this.canProvide(major)) return major;
     return undefined;
   }
 
@@ -137,39 +165,104 @@ export class ClientCatalog {
     return this.provide(choice.version);
   }
 
+  private get floorSetting(): MinClientVersion {
+    return this.options.minClientVersion ?? { kind: 'any' };
+  }
+
+  private isSafe(version: PgVersion): boolean {
+    return isSafeClient(version, this.floorSetting);
+  }
+
+  private readonly warnedBelowFloor = new Set<string>();
+
+  /**
+   * A client below the floor that must be used, because no safe one of its major can be had or it
+   * was asked for by name: refused under `min-client-version: secure`, else said once per client.
+   */
+  private acceptBelowFloor(version: PgVersion, what: string, why: string): void {
+    if (this.isSafe(version)) return;
+    const message = belowFloorMessage(version, this.floorSetting, what, why);
+    if (refusesUnsafe(this.floorSetting)) {
+      const setting = this.floorSetting.kind === 'secure' ? 'secure' : 'an exact minimum';
+      throw new InputError(
+        MIN_CLIENT_VERSION,
+        `${setting} refuses it: ${message}; or set ${MIN_CLIENT_VERSION} to any to run it with a warning`,
+      );
+    }
+    const key = `${formatVersion(version)} ${what}`;
+    if (this.warnedBelowFloor.has(key)) return;
+    this.warnedBelowFloor.add(key);
+    this.options.log.warn(`${message}; ${MIN_CLIENT_VERSION}: secure refuses such a client`);
+  }
+
+  /** Why an unsafe client of `major` is the one: nothing safe of that major can be had here. */
+  private noSafeClient(major: number): string {
+    const required = requiredMinor(major, this.floorSetting);
+    if (required === undefined) return `it is the PostgreSQL ${major} client there is`;
+    const where = this.options.downloads === false ? 'staged or cached' : 'installed, cached or published';
+    return `no ${formatVersion({ major, minor: required })} or newer is ${where} here`;
+  }
+
   /** Tools of exactly `want` (a major, or major.minor), verified by `--version`. */
   async provide(want: PgVersion): Promise<ClientTools> {
     const explicit = this.explicitTools();
     if (explicit) {
-      const tools = await explicit;
-      return verifyClientTools(tools.binDir, want, 'explicit');
+      const tools = await verifyClientTools((await explicit).binDir, want, 'explicit');
+      this.acceptBelowFloor(tools.version, `in ${tools.binDir}`, 'that bin directory was given');
+      return tools;
     }
-    const installed = await this.installed(want.major, want.minor);
-    if (installed) return installed;
+    const pinned = want.minor !== undefined;
+    const why = pinned ? 'postgres-version pins it' : this.noSafeClient(want.major);
+    // A safe installed client wins; an unsafe one is kept in case nothing safe can be had.
+    const installed = await this.installed(want.major, want.minor, (v) => this.isSafe(v));
+    if (installed && (pinned || this.isSafe(installed.version))) {
+      this.acceptBelowFloor(installed.version, `installed in ${installed.binDir}`, why);
+      return installed;
+    }
 
     const matches = (v: string): boolean => {
       const p = parseVersionString(v);
       return p?.major === want.major && (want.minor === undefined || p.minor === want.minor);
     };
+    const safeRelease = (v: string): boolean => {
+      const p = parseVersionString(v);
+      return p !== undefined && this.isSafe(p);
+    };
     const cached = (await this.cachedVersions()).filter(matches).sort(compareReleaseVersions);
     const hit = cached.at(-1);
-    if (hit) {
-      const binDir = (await this.store()).binDir(hit, this.target());
-      return verifyClientTools(binDir, parseVersionString(hit) ?? want, 'cache');
-    }
+    const fromCache = async (version: string): Promise<ClientTools> => {
+      const binDir = (await this.store()).binDir(version, this.target());
+      const tools = await verifyClientTools(binDir, parseVersionString(version) ?? want, 'cache');
+      this.acceptBelowFloor(tools.version, 'cached', why);
+      return tools;
+    };
+    if (hit && (pinned || safeRelease(hit))) return fromCache(hit);
 
     const published = (await this.releases()).filter(matches).sort(compareReleaseVersions);
-    const version = published.at(-1);
-    if (!version && this.options.downloads === false) {
+    const newest = published.at(-1);
+    if (newest && (pinned || safeRelease(newest) || (!installed && !hit))) {
+      // Judged before downloading: a refused client is never fetched nor cached.
+      const version = parseVersionString(newest);
+      if (version) this.acceptBelowFloor(version, 'to be downloaded', why);
+      return this.download(newest);
+    }
+    // Nothing safe of this major can be had: the unsafe one found locally, said or refused.
+    if (installed) {
+      this.acceptBelowFloor(installed.version, `installed in ${installed.binDir}`, why);
+      return installed;
+    }
+    if (hit) return fromCache(hit);
+    if (this.options.downloads === false) {
       throw new PgferryError(
         `PostgreSQL client ${formatVersion(want)} can not be had: ${this.unavailableHint ?? ''}`,
       );
     }
-    if (!version) {
-      throw new PgferryError(
-        `PostgreSQL client ${formatVersion(want)} is not installed and ${this.source.isMirror ? `the mirror ${this.source.base}` : 'the releases'} do not publish it`,
-      );
-    }
+    throw new PgferryError(
+      `PostgreSQL client ${formatVersion(want)} is not installed and ${this.source.isMirror ? `the mirror ${this.source.base}` : 'the releases'} do not publish it`,
+    );
+  }
+
+  private async download(version: string): Promise<ClientTools> {
     return downloadClient({
       source: this.source,
       version,

@@ -2,20 +2,16 @@ import { PgferryError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { networkLimits } from '../../network-limits.js';
 import { displayUrl, httpGet, readText } from './http-get.js';
+import { KNOWN_RELEASES } from './known-releases.js';
 
 export const DEFAULT_RELEASES_BASE = 'https://github.com/theseus-rs/postgresql-binaries/releases/download';
 export const GITHUB_RELEASES_API =
   'https://api.github.com/repos/theseus-rs/postgresql-binaries/releases?per_page=100';
 
-/**
- * Used when the releases API cannot be asked (offline, rate-limited): every minor from .0 up to the
- * one named here was published for each major.
- */
-const KNOWN_RELEASES: Readonly<Record<number, number>> = { 13: 21, 14: 18, 15: 13, 16: 9, 17: 5, 18: 0 };
-
+/** The versions pgferry ships with (known-releases.ts), as `17.5.0` strings. */
 export function knownReleaseVersions(): string[] {
-  return Object.entries(KNOWN_RELEASES).flatMap(([major, top]) =>
-    Array.from({ length: top + 1 }, (_, minor) => `${major}.${minor}.0`),
+  return Object.entries(KNOWN_RELEASES).flatMap(([major, minors]) =>
+    minors.map((minor) => `${major}.${minor}.0`),
   );
 }
 
