@@ -49651,10 +49651,23 @@ function exeName(tool, p4 = currentPlatform()) {
   return p4.platform === "win32" ? `${tool}.exe` : tool;
 }
 
+// core/pg/known-majors.ts
+var KNOWN_MAJORS = {
+  /** The oldest client major pgferry provisions and lets postgres-version pin. */
+  oldest: 12,
+  /** The newest major whose facts (archive version it writes, security fixes) pgferry's tables hold. */
+  newest: 18,
+  /** The oldest major the construct stages into its Lambda layer or image from the release archives. */
+  oldestStaged: 14
+};
+function knownMajors() {
+  const majors = [];
+  for (let m4 = KNOWN_MAJORS.oldest; m4 <= KNOWN_MAJORS.newest; m4++) majors.push(m4);
+  return majors;
+}
+
 // core/pg/version.ts
-var SUPPORTED_MAJORS = [12, 13, 14, 15, 16, 17, 18];
-var MIN_MAJOR = 12;
-var MAX_MAJOR = 18;
+var MIN_MAJOR = KNOWN_MAJORS.oldest;
 function formatVersion(v2) {
   return v2.minor === void 0 ? String(v2.major) : `${v2.major}.${v2.minor}`;
 }
@@ -49680,8 +49693,8 @@ function parseVersionRequest(raw, input2 = "postgres-version") {
     );
   }
   const major = Number(m4[1]);
-  if (major < MIN_MAJOR || major > MAX_MAJOR) {
-    throw new InputError(input2, `major ${major} is not supported; expected ${MIN_MAJOR} to ${MAX_MAJOR}`);
+  if (major < MIN_MAJOR) {
+    throw new InputError(input2, `major ${major} is not supported; expected ${MIN_MAJOR} or newer`);
   }
   return m4[2] === void 0 ? { kind: "major", major } : { kind: "exact", major, minor: Number(m4[2]) };
 }
@@ -50084,13 +50097,10 @@ var MAX_ARCHIVE_VERSION = {
   18: "1.16"
 };
 function maxArchiveVersionForMajor(major) {
-  const version = MAX_ARCHIVE_VERSION[major];
-  if (version === void 0) {
-    throw new PgferryError(
-      `no known archive version for PostgreSQL ${major}; pgferry supports majors ${MIN_MAJOR} to ${MAX_MAJOR}`
-    );
-  }
-  return version;
+  return MAX_ARCHIVE_VERSION[major];
+}
+function newestKnownArchiveVersion() {
+  return MAX_ARCHIVE_VERSION[KNOWN_MAJORS.newest] ?? "1.16";
 }
 function parseArchiveVersion(text2) {
   const m4 = /^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$/.exec(text2.trim());
@@ -50106,11 +50116,25 @@ function compareArchiveVersions(a5, b6) {
   }
   return 0;
 }
-function lowestMajorReading(archiveVersion) {
+function majorReads(major, archive) {
+  const version = archive.archiveVersion;
+  if (version === void 0) return true;
+  if (parseArchiveVersion(version)[0] < 1) return false;
+  const writer = archive.dumpVersion?.major;
+  if (writer !== void 0 && major >= writer) return true;
+  const max = maxArchiveVersionForMajor(major);
+  if (max !== void 0) return compareArchiveVersions(version, max) <= 0;
+  if (major > KNOWN_MAJORS.newest) {
+    return compareArchiveVersions(version, newestKnownArchiveVersion()) <= 0 || writer === void 0;
+  }
+  return false;
+}
+function lowestMajorReading(archiveVersion, dumpVersion) {
   if (parseArchiveVersion(archiveVersion)[0] < 1) return void 0;
-  return SUPPORTED_MAJORS.find(
-    (major) => compareArchiveVersions(archiveVersion, maxArchiveVersionForMajor(major)) <= 0
-  );
+  const facts = { archiveVersion, dumpVersion };
+  const known = knownMajors().find((major) => majorReads(major, facts));
+  if (known !== void 0) return known;
+  return Math.max(KNOWN_MAJORS.newest + 1, dumpVersion?.major ?? 0);
 }
 
 // core/pg/archive/facts.ts
@@ -50707,7 +50731,7 @@ function requested(request) {
   return request.kind === "exact" ? { major: request.major, minor: request.minor } : { major: request.major };
 }
 async function lowestAvailable(catalog, desired, what) {
-  const major = await catalog.lowestAvailableFrom(desired, MAX_MAJOR);
+  const major = await catalog.lowestAvailableFrom(desired);
   if (major === void 0) {
     throw new PgferryError(
       `no PostgreSQL client of major ${desired} or newer can be had for ${what}: ${noneCanBeHad(catalog)}`
@@ -50719,11 +50743,6 @@ async function lowestAvailable(catalog, desired, what) {
   return { major, warnings };
 }
 async function chooseDumpClient(server, request, catalog) {
-  if (server.major > MAX_MAJOR) {
-    throw new PgferryError(
-      `the source server runs PostgreSQL ${formatVersion(server)}, newer than any client pgferry supports (up to ${MAX_MAJOR})`
-    );
-  }
   const pinned = requested(request);
   if (pinned) {
     if (pinned.major < server.major) {
@@ -50746,16 +50765,26 @@ async function chooseDumpClient(server, request, catalog) {
   return { version: { major }, reason, warnings };
 }
 function desiredRestoreMajor(archive, target) {
-  if (archive.format === "plain" || !archive.archiveVersion) return target.major;
-  const readable = compareArchiveVersions(archive.archiveVersion, maxArchiveVersionForMajor(target.major)) <= 0;
-  if (readable) return target.major;
-  const lowest = lowestMajorReading(archive.archiveVersion);
+  if (archive.format === "plain") return target.major;
+  if (!archive.archiveVersion) {
+    const writer = archive.dumpVersion?.major;
+    const unknownWriter = writer !== void 0 && archiveVersionWrittenBy(writer) === void 0;
+    return unknownWriter ? Math.max(target.major, writer) : target.major;
+  }
+  if (majorReads(target.major, archive)) return target.major;
+  const lowest = lowestMajorReading(archive.archiveVersion, archive.dumpVersion);
   if (lowest === void 0) {
     throw new PgferryError(
-      `the archive has format version ${archive.archiveVersion}, newer than any pg_restore pgferry supports can read`
+      `the archive has format version ${archive.archiveVersion}, which no pg_restore reads (pg_dump writes 1.x)`
     );
   }
   return lowest;
+}
+function describeArchive(archive) {
+  const parts = [];
+  if (archive.archiveVersion) parts.push(`format ${archive.archiveVersion}`);
+  if (archive.dumpVersion) parts.push(`written by pg_dump ${formatVersion(archive.dumpVersion)}`);
+  return parts.join(", ") || "format unknown";
 }
 async function chooseRestoreClient(inputs, catalog) {
   const { archive, target, request, allowDowngrade } = inputs;
@@ -50773,7 +50802,7 @@ async function chooseRestoreClient(inputs, catalog) {
   let version;
   let reason;
   if (pinned) {
-    if (archive.archiveVersion && compareArchiveVersions(archive.archiveVersion, maxArchiveVersionForMajor(pinned.major)) > 0) {
+    if (archive.format !== "plain" && !majorReads(pinned.major, archive)) {
       throw new InputError(
         "postgres-version",
         `pg_restore ${formatVersion(pinned)} cannot read archive format ${archive.archiveVersion}; expected ${desired} or newer (or auto)`
@@ -50789,7 +50818,7 @@ async function chooseRestoreClient(inputs, catalog) {
     );
     warnings.push(...found.warnings);
     version = { major: found.major };
-    reason = found.major === target.major ? `the target server runs PostgreSQL ${formatVersion(target)}` : desired === target.major ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had` : `the archive (format ${archive.archiveVersion ?? "?"}) needs pg_restore ${desired} or newer`;
+    reason = found.major === target.major ? `the target server runs PostgreSQL ${formatVersion(target)}` : desired === target.major ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had` : `the archive (${describeArchive(archive)}) needs pg_restore ${desired} or newer`;
   }
   let path19 = archive.format === "plain" ? "psql" : "pg_restore";
   if (path19 === "pg_restore" && downgrade) {
@@ -50811,7 +50840,8 @@ async function chooseCopyClients(source, target, request, allowDowngrade, catalo
     format: "custom",
     archiveVersion: archiveVersionWrittenBy(dump.version.major),
     compression: "none",
-    serverVersion: source
+    serverVersion: source,
+    dumpVersion: { major: dump.version.major }
   };
   const restore = await chooseRestoreClient(
     { archive, target, request: { kind: "auto" }, allowDowngrade },
@@ -57977,13 +58007,22 @@ async function readText(res) {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+// core/pg/clients/known-releases.ts
+var KNOWN_RELEASES = {
+  13: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21],
+  14: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24],
+  15: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+  16: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+  17: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+  18: [0, 1, 2, 3, 4, 5, 6]
+};
+
 // core/pg/clients/releases.ts
 var DEFAULT_RELEASES_BASE = "https://github.com/theseus-rs/postgresql-binaries/releases/download";
 var GITHUB_RELEASES_API = "https://api.github.com/repos/theseus-rs/postgresql-binaries/releases?per_page=100";
-var KNOWN_RELEASES = { 13: 21, 14: 18, 15: 13, 16: 9, 17: 5, 18: 0 };
 function knownReleaseVersions() {
   return Object.entries(KNOWN_RELEASES).flatMap(
-    ([major, top]) => Array.from({ length: top + 1 }, (_2, minor) => `${major}.${minor}.0`)
+    ([major, minors]) => minors.map((minor) => `${major}.${minor}.0`)
   );
 }
 function releaseSource(mirror) {
@@ -58207,15 +58246,18 @@ function pathCandidates() {
   const dirs = (process.env.PATH ?? "").split(path13.delimiter).filter(Boolean);
   return [...new Set(dirs)];
 }
-async function findInstalledClient(major, minor, dirs = [...installedCandidates(major), ...pathCandidates()]) {
+async function findInstalledClient(major, minor, dirs = [...installedCandidates(major), ...pathCandidates()], prefer) {
+  let first;
   for (const dir of dirs) {
     if (!hasClientTools(dir) || isDebianWrapper(dir)) continue;
     const version = await probeClientVersion(dir).catch(() => void 0);
     if (version?.major === major && (minor === void 0 || version.minor === minor)) {
-      return { binDir: dir, version, source: "installed" };
+      const found = { binDir: dir, version, source: "installed" };
+      if (!prefer || prefer(version)) return found;
+      first ??= found;
     }
   }
-  return void 0;
+  return first;
 }
 function isDebianWrapper(dir) {
   try {
@@ -58223,6 +58265,92 @@ function isDebianWrapper(dir) {
   } catch {
     return false;
   }
+}
+
+// core/pg/security-floor.ts
+var CLIENT_FIXES = [
+  {
+    cve: "CVE-2026-6477",
+    released: "May 2026",
+    risk: "a hostile server can overwrite the client's stack through the large-object functions pg_dump uses",
+    fixedIn: { 14: 23, 15: 18, 16: 14, 17: 10, 18: 4 }
+  },
+  {
+    cve: "CVE-2025-8714",
+    released: "August 2025",
+    risk: "a hostile source server can make a plain dump run shell commands in the psql that restores it (fixed by pg_dump writing \\restrict)",
+    fixedIn: { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6 }
+  }
+];
+function firstFixedMinor(fix, major) {
+  const listed2 = fix.fixedIn[major];
+  if (listed2 !== void 0) return listed2;
+  const majors = Object.keys(fix.fixedIn).map(Number);
+  return major > Math.max(...majors) ? 0 : void 0;
+}
+function missingFixes(version) {
+  return CLIENT_FIXES.filter((fix) => {
+    const first = firstFixedMinor(fix, version.major);
+    return first === void 0 || (version.minor ?? 0) < first;
+  });
+}
+function floorMinor(major) {
+  let floor = 0;
+  for (const fix of CLIENT_FIXES) {
+    const first = firstFixedMinor(fix, major);
+    if (first === void 0) return void 0;
+    floor = Math.max(floor, first);
+  }
+  return floor;
+}
+function describeMissingFixes(version) {
+  return missingFixes(version).map((fix) => {
+    const first = firstFixedMinor(fix, version.major);
+    const where = first === void 0 ? `no PostgreSQL ${version.major} release fixes ${fix.cve}` : `${formatVersion({ major: version.major, minor: first })} fixed ${fix.cve}`;
+    return `${where} (${fix.released}: ${fix.risk})`;
+  }).join("; ");
+}
+
+// core/pg/client-floor.ts
+var INPUT2 = "min-client-version";
+function parseMinClientVersion(raw) {
+  const text2 = (raw ?? "").trim();
+  if (text2 === "" || text2 === "any") return { kind: "any" };
+  if (text2 === "secure") return { kind: "secure" };
+  const m4 = /^(\d+)\.(\d+)$/.exec(text2);
+  if (!m4) {
+    throw new InputError(
+      INPUT2,
+      `"${text2}" is not a minimum; expected any, secure, or an exact version such as 17.10`
+    );
+  }
+  const major = Number(m4[1]);
+  if (major < MIN_MAJOR) {
+    throw new InputError(INPUT2, `major ${major} is not supported; expected ${MIN_MAJOR} or newer`);
+  }
+  return { kind: "at-least", major, minor: Number(m4[2]) };
+}
+function requiredMinor(major, setting2) {
+  const floor = floorMinor(major);
+  if (setting2.kind !== "at-least" || setting2.major !== major || floor === void 0) return floor;
+  return Math.max(floor, setting2.minor);
+}
+function isSafeClient(version, setting2) {
+  const required = requiredMinor(version.major, setting2);
+  return required !== void 0 && (version.minor ?? 0) >= required;
+}
+function belowFloorMessage(version, setting2, what, why) {
+  const required = requiredMinor(version.major, setting2);
+  const parts = [];
+  if (missingFixes(version).length > 0) parts.push(describeMissingFixes(version));
+  if (setting2.kind === "at-least" && setting2.major === version.major && required !== void 0) {
+    parts.push(`${INPUT2} asks for ${setting2.major}.${setting2.minor} or newer`);
+  }
+  const fix = required === void 0 ? `no PostgreSQL ${version.major} release is safe: use a newer major (postgres-version)` : `install PostgreSQL ${formatVersion({ major: version.major, minor: required })} or newer (or put it on the mirror)`;
+  return `PostgreSQL client ${formatVersion(version)} (${what}) is below the security floor: ${parts.join("; ")}; ${why}; ${fix}`;
+}
+function refusesUnsafe(setting2) {
+  return setting2.kind !== "any";
 }
 
 // core/pg/clients/catalog.ts
@@ -58268,8 +58396,8 @@ var ClientCatalog = class {
     });
     return this.releaseList;
   }
-  installed(major, minor) {
-    return findInstalledClient(major, minor, this.options.installedDirs?.(major));
+  installed(major, minor, prefer) {
+    return findInstalledClient(major, minor, this.options.installedDirs?.(major), prefer);
   }
   storeInstance;
   store() {
@@ -58289,14 +58417,26 @@ var ClientCatalog = class {
     if ((await this.cachedVersions()).some((v2) => parseVersionString(v2)?.major === major)) return true;
     return (await this.releases()).some((v2) => parseVersionString(v2)?.major === major);
   }
-  /** The lowest major ≥ `from` that can be had (DESIGN: "lowest newer available"). */
-  async lowestAvailableFrom(from, upTo) {
-    for (let major = from; major <= upTo; major++) if (await this.canProvide(major)) return major;
+  /** The newest major the cache or the release list holds, beyond the known ones too. */
+  async newestListed() {
+    const listed2 = [...await this.cachedVersions(), ...await this.releases()];
+    return Math.max(0, ...listed2.map((v2) => parseVersionString(v2)?.major ?? 0));
+  }
+  /**
+   * The lowest major ≥ `from` that can be had (DESIGN: "lowest newer available"), with no ceiling:
+   * past the known majors it looks as far as the cache and the release list reach.
+   */
+  async lowestAvailableFrom(from) {
+    const known = Math.max(from, KNOWN_MAJORS.newest);
+    for (let major = from; major <= known; major++) if (await this.canProvide(major)) return major;
+    const listed2 = await this.newestListed();
+    for (let major = known + 1; major <= listed2; major++) if (await this.canProvide(major)) return major;
     return void 0;
   }
   /** The newest major that can be had (install with postgres-version auto and no server). */
   async highestAvailable() {
-    for (let major = MAX_MAJOR; major >= MIN_MAJOR; major--) if (await this.canProvide(major)) return major;
+    const top = Math.max(KNOWN_MAJORS.newest, await this.newestListed());
+    for (let major = top; major >= MIN_MAJOR; major--) if (await this.canProvide(major)) return major;
     return void 0;
   }
   /** The client a version policy chose, its warnings said first. */
@@ -58304,37 +58444,93 @@ var ClientCatalog = class {
     choice.warnings.forEach((w2) => log.warn(w2));
     return this.provide(choice.version);
   }
+  get floorSetting() {
+    return this.options.minClientVersion ?? { kind: "any" };
+  }
+  isSafe(version) {
+    return isSafeClient(version, this.floorSetting);
+  }
+  warnedBelowFloor = /* @__PURE__ */ new Set();
+  /**
+   * A client below the floor that must be used, because no safe one of its major can be had or it
+   * was asked for by name: refused under `min-client-version: secure`, else said once per client.
+   */
+  acceptBelowFloor(version, what, why) {
+    if (this.isSafe(version)) return;
+    const message = belowFloorMessage(version, this.floorSetting, what, why);
+    if (refusesUnsafe(this.floorSetting)) {
+      const setting2 = this.floorSetting.kind === "secure" ? "secure" : "an exact minimum";
+      throw new InputError(
+        INPUT2,
+        `${setting2} refuses it: ${message}; or set ${INPUT2} to any to run it with a warning`
+      );
+    }
+    const key = `${formatVersion(version)} ${what}`;
+    if (this.warnedBelowFloor.has(key)) return;
+    this.warnedBelowFloor.add(key);
+    this.options.log.warn(`${message}; ${INPUT2}: secure refuses such a client`);
+  }
+  /** Why an unsafe client of `major` is the one: nothing safe of that major can be had here. */
+  noSafeClient(major) {
+    const required = requiredMinor(major, this.floorSetting);
+    if (required === void 0) return `it is the PostgreSQL ${major} client there is`;
+    const where = this.options.downloads === false ? "staged or cached" : "installed, cached or published";
+    return `no ${formatVersion({ major, minor: required })} or newer is ${where} here`;
+  }
   /** Tools of exactly `want` (a major, or major.minor), verified by `--version`. */
   async provide(want) {
     const explicit = this.explicitTools();
     if (explicit) {
-      const tools = await explicit;
-      return verifyClientTools(tools.binDir, want, "explicit");
+      const tools = await verifyClientTools((await explicit).binDir, want, "explicit");
+      this.acceptBelowFloor(tools.version, `in ${tools.binDir}`, "that bin directory was given");
+      return tools;
     }
-    const installed = await this.installed(want.major, want.minor);
-    if (installed) return installed;
+    const pinned = want.minor !== void 0;
+    const why = pinned ? "postgres-version pins it" : this.noSafeClient(want.major);
+    const installed = await this.installed(want.major, want.minor, (v2) => this.isSafe(v2));
+    if (installed && (pinned || this.isSafe(installed.version))) {
+      this.acceptBelowFloor(installed.version, `installed in ${installed.binDir}`, why);
+      return installed;
+    }
     const matches = (v2) => {
       const p4 = parseVersionString(v2);
       return p4?.major === want.major && (want.minor === void 0 || p4.minor === want.minor);
     };
+    const safeRelease = (v2) => {
+      const p4 = parseVersionString(v2);
+      return p4 !== void 0 && this.isSafe(p4);
+    };
     const cached = (await this.cachedVersions()).filter(matches).sort(compareReleaseVersions);
     const hit = cached.at(-1);
-    if (hit) {
-      const binDir = (await this.store()).binDir(hit, this.target());
-      return verifyClientTools(binDir, parseVersionString(hit) ?? want, "cache");
-    }
+    const fromCache = async (version) => {
+      const binDir = (await this.store()).binDir(version, this.target());
+      const tools = await verifyClientTools(binDir, parseVersionString(version) ?? want, "cache");
+      this.acceptBelowFloor(tools.version, "cached", why);
+      return tools;
+    };
+    if (hit && (pinned || safeRelease(hit))) return fromCache(hit);
     const published = (await this.releases()).filter(matches).sort(compareReleaseVersions);
-    const version = published.at(-1);
-    if (!version && this.options.downloads === false) {
+    const newest = published.at(-1);
+    if (newest && (pinned || safeRelease(newest) || !installed && !hit)) {
+      const version = parseVersionString(newest);
+      if (version) this.acceptBelowFloor(version, "to be downloaded", why);
+      return this.download(newest);
+    }
+    if (installed) {
+      this.acceptBelowFloor(installed.version, `installed in ${installed.binDir}`, why);
+      return installed;
+    }
+    if (hit) return fromCache(hit);
+    if (this.options.downloads === false) {
       throw new PgferryError(
         `PostgreSQL client ${formatVersion(want)} can not be had: ${this.unavailableHint ?? ""}`
       );
     }
-    if (!version) {
-      throw new PgferryError(
-        `PostgreSQL client ${formatVersion(want)} is not installed and ${this.source.isMirror ? `the mirror ${this.source.base}` : "the releases"} do not publish it`
-      );
-    }
+    throw new PgferryError(
+      `PostgreSQL client ${formatVersion(want)} is not installed and ${this.source.isMirror ? `the mirror ${this.source.base}` : "the releases"} do not publish it`
+    );
+  }
+  async download(version) {
     return downloadClient({
       source: this.source,
       version,
@@ -58361,6 +58557,7 @@ function startRun(options, ctx) {
     log: ctx.log,
     mirror: options.mirror,
     cache: options.cache,
+    minClientVersion: options.minClientVersion,
     cacheDir: ctx.cacheDir,
     store: ctx.store,
     binDir: ctx.binDir,
@@ -59003,15 +59200,15 @@ function checkObjectSize(manifest, stored, uri) {
 }
 
 // core/jobs/restore-s3.ts
-var INPUT2 = "from";
+var INPUT3 = "from";
 function integrity(message) {
-  return new PgferryError(`${INPUT2}: ${message}`, { code: "integrity" });
+  return new PgferryError(`${INPUT3}: ${message}`, { code: "integrity" });
 }
 async function resolveBackupObject(bucket, key) {
   if (key === "" || key.endsWith("/")) return resolveLatest(bucket, key);
-  const manifestRaw = await bucket.getJson(manifestKey(key), INPUT2);
-  const stored = await bucket.size(key, INPUT2);
-  if (stored === void 0) throw new InputError(INPUT2, `${bucket.uri(key)} does not exist`);
+  const manifestRaw = await bucket.getJson(manifestKey(key), INPUT3);
+  const stored = await bucket.size(key, INPUT3);
+  if (stored === void 0) throw new InputError(INPUT3, `${bucket.uri(key)} does not exist`);
   if (manifestRaw === void 0)
     throw integrity(
       `${bucket.uri(key)} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`
@@ -59024,20 +59221,20 @@ async function resolveBackupObject(bucket, key) {
 async function resolveLatest(bucket, dir) {
   const pointerKey = `${dir}latest.json`;
   const pointerUri = bucket.uri(pointerKey);
-  const raw = await bucket.getJson(pointerKey, INPUT2).catch((error3) => {
+  const raw = await bucket.getJson(pointerKey, INPUT3).catch((error3) => {
     if (error3 instanceof NotJsonError)
       throw integrity(`${pointerUri} is not a pgferry latest pointer: it is not JSON`);
     throw error3;
   });
   if (raw === void 0)
-    throw new InputError(INPUT2, `no verified backup under ${bucket.uri(dir)} (there is no ${pointerKey})`);
+    throw new InputError(INPUT3, `no verified backup under ${bucket.uri(dir)} (there is no ${pointerKey})`);
   const latest = parseLatestPointer(raw, pointerUri);
-  const manifestRaw = await bucket.getJson(latest.manifest, INPUT2);
+  const manifestRaw = await bucket.getJson(latest.manifest, INPUT3);
   if (manifestRaw === void 0)
     throw integrity(`${pointerUri} points at a missing manifest ${bucket.uri(latest.manifest)}`);
   const manifest = parseManifest(manifestRaw, bucket.uri(latest.manifest));
   checkPointer(latest, manifest, { bucket: bucket.name, dir });
-  const stored = await bucket.size(latest.key, INPUT2);
+  const stored = await bucket.size(latest.key, INPUT3);
   if (stored === void 0)
     throw integrity(`${pointerUri} points at ${bucket.uri(latest.key)}, which does not exist`);
   checkObjectSize(manifest, stored, bucket.uri(latest.key));
@@ -59047,7 +59244,7 @@ function checked(bucket, found) {
   const v2 = found.manifest.verification;
   if (v2 && v2.result !== "passed") {
     throw new PgferryError(
-      `${INPUT2}: ${bucket.uri(found.key)} failed its verification (${v2.method}: ${v2.detail ?? "no detail"}); refusing to restore it`
+      `${INPUT3}: ${bucket.uri(found.key)} failed its verification (${v2.method}: ${v2.detail ?? "no detail"}); refusing to restore it`
     );
   }
   return found;
@@ -59064,14 +59261,14 @@ async function restoreDownloaded(o3, found) {
   try {
     const file = path16.join(dir, path16.basename(found.key) || "backup.dump");
     o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
-    await o3.bucket.download(found.key, INPUT2, file, found.manifest, o3.signal);
+    await o3.bucket.download(found.key, INPUT3, file, found.manifest, o3.signal);
     return { ...await restoreFromPath({ ...o3, from: file }), location };
   } finally {
     await rm9(dir, { recursive: true, force: true });
   }
 }
 async function openStreamed(o3, found, location) {
-  const { body } = await o3.bucket.open(found.key, INPUT2, o3.signal);
+  const { body } = await o3.bucket.open(found.key, INPUT3, o3.signal);
   const meter = new HashMeter();
   body.on("error", (e5) => meter.destroy(e5));
   body.pipe(meter);
@@ -59089,7 +59286,7 @@ async function openStreamed(o3, found, location) {
   );
   const wholeObjectMatches = async () => {
     await finished3(stream);
-    const object = { input: INPUT2, uri: location };
+    const object = { input: INPUT3, uri: location };
     checkDigest(object, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
   };
   return { body, archive, toc, stream, wholeObjectMatches, bytesRead: () => meter.bytes };
@@ -59616,6 +59813,12 @@ var INPUTS = [
   },
   { name: "mirror", for: "all", description: "base URL for client archives (default: theseus-rs releases)" },
   { name: "cache", for: "all", default: "true", type: "boolean", description: "keep provisioned clients" },
+  {
+    name: "min-client-version",
+    for: "all",
+    default: "any",
+    description: "any (warn when only a client below the security floor can be had), secure (refuse it), or an exact minimum such as 17.10 (also refuses)"
+  },
   { name: "s3-endpoint", for: "all", description: "S3-compatible endpoint URL" },
   { name: "s3-region", for: "all", description: "S3 region" },
   {
@@ -59723,7 +59926,10 @@ function readParts(r5) {
     client: {
       postgresVersion: r5.parsed("postgres-version", parseVersionRequest, { kind: "auto" }),
       mirror: r5.parsed("mirror", parseMirror, void 0),
-      cache: r5.bool("cache", true)
+      cache: r5.bool("cache", true),
+      minClientVersion: r5.parsed("min-client-version", parseMinClientVersion, {
+        kind: "any"
+      })
     },
     content: {
       schemaOnly: r5.bool("schema-only", false),
