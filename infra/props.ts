@@ -153,6 +153,13 @@ export interface PgferryBackupProps {
    */
   readonly verify?: 'list' | 'restore';
   /**
+   * What the job does with a client below the security floor (a minor without a CVE fix) when no
+   * safe one is staged or can be downloaded: `any` runs it with a warning naming the CVE, `secure`
+   * refuses, an exact version such as `17.10` also raises that major's floor.
+   * @default 'any'
+   */
+  readonly minClientVersion?: string;
+  /**
    * Where the job runs.
    * @default Compute.lambda()
    */

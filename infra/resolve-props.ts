@@ -43,6 +43,7 @@ export interface ResolvedProps extends ResolvedStorage {
   verify: 'list' | 'restore';
   compute: ResolvedCompute;
   clientMirror?: string;
+  minClientVersion?: string;
   clientCacheDir?: string;
   expectedSizeGiB?: number;
   bucket?: s3.IBucket;
@@ -78,6 +79,8 @@ function resolveStaleAfter(value: Duration | undefined): number {
 /** Props checked on their own (the rest are checked by the resolvers they feed). */
 function checkSingleProps(props: PgferryBackupProps, problems: PropProblems): void {
   const { expectedSizeGiB, alarmEmail, metricsNamespace } = props;
+  if (props.minClientVersion !== undefined)
+    problems.collect(() => checkAsTheJobWill('PGFERRY_MIN_CLIENT_VERSION', props.minClientVersion));
   problems.collect(() => {
     if (expectedSizeGiB !== undefined && !(expectedSizeGiB > 0))
       fail('expectedSizeGiB', `${expectedSizeGiB} is not a size; expected a number of GiB above 0`);
@@ -145,6 +148,7 @@ export function resolveProps(props: PgferryBackupProps): ResolvedProps {
     verify,
     compute,
     clientMirror: props.clientMirror,
+    minClientVersion: props.minClientVersion,
     clientCacheDir: props.clientCacheDir,
     expectedSizeGiB: props.expectedSizeGiB,
     bucket: props.bucket,

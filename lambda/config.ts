@@ -1,5 +1,6 @@
 import { refuseUnknownVariables } from '../core/env-variables.js';
 import type { S3Settings } from '../core/storage/s3-settings.js';
+import type { MinClientVersion } from '../core/pg/client-floor.js';
 import type { CompressionSpec } from '../core/pg/compression.js';
 import type { VersionRequest } from '../core/pg/version.js';
 import type { Verification } from '../core/values.js';
@@ -45,6 +46,8 @@ export interface ScheduledJobConfig {
   clientsDir: string;
   provision: boolean;
   mirror?: string;
+  /** What to do with a staged or downloaded client below the security floor. */
+  minClientVersion: MinClientVersion;
   seed?: SeedConfig;
   deadlineMarginSeconds: number;
   metricsNamespace: string;
@@ -83,6 +86,7 @@ export function parseScheduledJobConfig(
     clientsDir: r.value('PGFERRY_CLIENTS_DIR', '/opt/pgferry/pg'),
     provision: r.value('PGFERRY_PROVISION', false),
     mirror: r.value('PGFERRY_MIRROR', undefined),
+    minClientVersion: r.value('PGFERRY_MIN_CLIENT_VERSION', { kind: 'any' }),
     seed: job === 'seed' ? readSeed(r, sslRootCert) : undefined,
     deadlineMarginSeconds: r.value('PGFERRY_DEADLINE_MARGIN_SECONDS', 60),
     metricsNamespace: r.value('PGFERRY_METRICS_NAMESPACE', 'pgferry'),

@@ -1,4 +1,5 @@
 import { parseJobs } from '../core/jobs/parallelism.js';
+import { parseMinClientVersion } from '../core/pg/client-floor.js';
 import { parseCompression } from '../core/pg/compression.js';
 import { parseVersionRequest } from '../core/pg/version.js';
 import {
@@ -143,6 +144,13 @@ export const JOB_VARIABLES = {
   PGFERRY_MIRROR: variable({
     meaning: 'base URL for client archives when provisioning',
     parse: parseMirror,
+  }),
+  PGFERRY_MIN_CLIENT_VERSION: variable({
+    default: 'any',
+    meaning:
+      "clients below the security floor: `any` runs one (with a warning naming the CVE) when no safe minor is staged or can be downloaded, `secure` refuses, `17.10` also raises that major's floor",
+    parse: parseMinClientVersion,
+    prop: 'minClientVersion',
   }),
   PGFERRY_CACHE_DIR: variable({
     default: '$TMPDIR/pgferry/pg',

@@ -76,6 +76,7 @@ function catalogFor(ctx: ScheduledJobContext): ClientCatalog {
     installedDirs: (major) => [path.join(config.clientsDir, String(major), 'bin')],
     downloads: config.provision,
     mirror: config.mirror,
+    minClientVersion: config.minClientVersion,
     cacheDir: ctx.env.PGFERRY_CACHE_DIR ?? path.join(os.tmpdir(), 'pgferry', 'pg'),
     offlineHint: `stage that major into ${config.clientsDir} (the construct's postgresMajors) or set PGFERRY_PROVISION=true`,
     signal: ctx.signal,

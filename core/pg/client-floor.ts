@@ -12,20 +12,20 @@ export type MinClientVersion =
 
 export const INPUT = 'min-client-version';
 
-export function parseMinClientVersion(raw: string | undefined): MinClientVersion {
+export function parseMinClientVersion(raw: string | undefined, input: string = INPUT): MinClientVersion {
   const text = (raw ?? '').trim();
   if (text === '' || text === 'any') return { kind: 'any' };
   if (text === 'secure') return { kind: 'secure' };
   const m = /^(\d+)\.(\d+)$/.exec(text);
   if (!m) {
     throw new InputError(
-      INPUT,
+      input,
       `"${text}" is not a minimum; expected any, secure, or an exact version such as 17.10`,
     );
   }
   const major = Number(m[1]);
   if (major < MIN_MAJOR) {
-    throw new InputError(INPUT, `major ${major} is not supported; expected ${MIN_MAJOR} or newer`);
+    throw new InputError(input, `major ${major} is not supported; expected ${MIN_MAJOR} or newer`);
   }
   return { kind: 'at-least', major, minor: Number(m[2]) };
 }

@@ -75,6 +75,11 @@ const CASES: Case[] = [
   { variable: 'PGFERRY_FORMAT', text: 'plain', props: () => ({ format: 'plain' as 'custom' }) },
   { variable: 'PGFERRY_COMPRESS', text: 'zstd:99', props: () => ({ compress: 'zstd:99' }) },
   { variable: 'PGFERRY_JOBS', text: '0', props: () => ({ jobs: 0 }) },
+  {
+    variable: 'PGFERRY_MIN_CLIENT_VERSION',
+    text: 'latest',
+    props: () => ({ minClientVersion: 'latest' }),
+  },
   { variable: 'PGFERRY_VERIFY', text: 'twice', props: () => ({ verify: 'twice' as 'list' }) },
   {
     variable: 'PGFERRY_SEED_DATABASE',

@@ -104,6 +104,35 @@ describe('a client below the floor is passed over for a safe one of its major', 
 });
 
 describe('with only a client below the floor, the run goes on and says so', () => {
+  it('keeps a cached unsafe client when the safe minor cannot be fetched (offline), and says why', async () => {
+    // The mirror lists 17.11 but cannot deliver it: as an offline synth or runner whose release
+    // table names a minor it cannot reach.
+    const mirror = await mirrorOf(['17.5.0', '17.11.0'], { '17.5.0': '17.5.0' });
+    const cacheDir = tempDir('cache');
+    await catalog(new RecordingLogger(), { mirror, cacheDir, installedDirs: () => [] }).provide({
+      major: 17,
+      minor: 5,
+    });
+    const log = new RecordingLogger();
+    const tools = await catalog(log, { mirror, cacheDir, installedDirs: () => [] }).provide({ major: 17 });
+    expect(tools.source).toBe('cache');
+    expect(`${tools.version.major}.${tools.version.minor}`).toBe('17.5');
+    expect(log.warnings).toHaveLength(1);
+    expect(log.warnings[0]).toContain('CVE-2026-6477');
+    expect(log.warnings[0]).toMatch(/the safe 17\.11\.0 could not be downloaded \(.*HTTP 404/);
+    expect(readdirSync(cacheDir).sort()).toEqual(['17.5.0']);
+    // min-client-version: secure still refuses it.
+    const refused = await failureOf(
+      catalog(new RecordingLogger(), {
+        mirror,
+        cacheDir,
+        installedDirs: () => [],
+        minClientVersion: { kind: 'secure' },
+      }).provide({ major: 17 }),
+    );
+    expect(refused).toBeInstanceOf(InputError);
+  });
+
   it.each([
     [17, '17.5', ['CVE-2026-6477', '17.10 fixed', 'CVE-2025-8714', '17.6 fixed']],
     [18, '18.0', ['CVE-2026-6477', '18.4 fixed']],

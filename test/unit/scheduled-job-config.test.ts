@@ -44,7 +44,11 @@ describe('scheduled job configuration', () => {
       provision: false,
       deadlineMarginSeconds: 60,
       metricsNamespace: 'pgferry',
+      minClientVersion: { kind: 'any' },
     });
+    expect(
+      parseScheduledJobConfig({ ...BASE, PGFERRY_MIN_CLIENT_VERSION: 'secure' }).minClientVersion,
+    ).toEqual({ kind: 'secure' });
     const documented = Object.fromEntries(ENV_VARIABLES.map((v) => [v.name, v.default]));
     expect(documented.PGFERRY_PREFIX).toBe(config.prefix);
     expect(documented.PGFERRY_CLIENTS_DIR).toBe(config.clientsDir);

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { InputError, PgferryError } from '../../errors.js';
+import { errorCode, InputError, PgferryError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { probeClientVersion, verifyClientTools, type ClientTools } from './tools.js';
 import { downloadClient } from './download.js';
@@ -212,7 +212,7 @@ export class ClientCatalog {
       return tools;
     }
     const pinned = want.minor !== undefined;
-    const why = pinned ? 'postgres-version pins it' : this.noSafeClient(want.major);
+    let why = pinned ? 'postgres-version pins it' : this.noSafeClient(want.major);
     // A safe installed client wins; an unsafe one is kept in case nothing safe can be had.
     const installed = await this.installed(want.major, want.minor, (v) => this.isSafe(v));
     if (installed && (pinned || this.isSafe(installed.version))) {
@@ -244,7 +244,15 @@ export class ClientCatalog {
       // Judged before downloading: a refused client is never fetched nor cached.
       const version = parseVersionString(newest);
       if (version) this.acceptBelowFloor(version, 'to be downloaded', why);
-      return this.download(newest);
+      try {
+        return await this.download(newest);
+      } catch (error) {
+        // Unreachable (offline runner or synth, a mirror without it): keep the unsafe client here, said.
+        // Anything else, a checksum or a --version that lies, stops the run.
+        if (pinned || (!installed && !hit) || errorCode(error) !== 'http' || this.options.signal?.aborted)
+          throw error;
+        why = `the safe ${newest} could not be downloaded (${(error as Error).message})`;
+      }
     }
     // Nothing safe of this major can be had: the unsafe one found locally, said or refused.
     if (installed) {

@@ -40,8 +40,9 @@ async function fetchOk(
   const res = await httpGet(url, { what, limits, maxBytes, signal });
   if (res.status >= 200 && res.status < 300) return res;
   res.body.resume();
-  if (res.status === 404) throw new PgferryError(`${what} is not published at ${res.url} (HTTP 404)`);
-  throw new PgferryError(`download of ${what} from ${res.url} failed: HTTP ${res.status}`);
+  if (res.status === 404)
+    throw new PgferryError(`${what} is not published at ${res.url} (HTTP 404)`, { code: 'http' });
+  throw new PgferryError(`download of ${what} from ${res.url} failed: HTTP ${res.status}`, { code: 'http' });
 }
 
 /**
