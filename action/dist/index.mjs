@@ -58159,8 +58159,9 @@ async function fetchOk(url, what, maxBytes, limits, signal) {
   const res = await httpGet(url, { what, limits, maxBytes, signal });
   if (res.status >= 200 && res.status < 300) return res;
   res.body.resume();
-  if (res.status === 404) throw new PgferryError(`${what} is not published at ${res.url} (HTTP 404)`);
-  throw new PgferryError(`download of ${what} from ${res.url} failed: HTTP ${res.status}`);
+  if (res.status === 404)
+    throw new PgferryError(`${what} is not published at ${res.url} (HTTP 404)`, { code: "http" });
+  throw new PgferryError(`download of ${what} from ${res.url} failed: HTTP ${res.status}`, { code: "http" });
 }
 async function downloadClient(req) {
   const { source, version, target, store, log, signal } = req;
@@ -58313,20 +58314,20 @@ function describeMissingFixes(version) {
 
 // core/pg/client-floor.ts
 var INPUT2 = "min-client-version";
-function parseMinClientVersion(raw) {
+function parseMinClientVersion(raw, input2 = INPUT2) {
   const text2 = (raw ?? "").trim();
   if (text2 === "" || text2 === "any") return { kind: "any" };
   if (text2 === "secure") return { kind: "secure" };
   const m4 = /^(\d+)\.(\d+)$/.exec(text2);
   if (!m4) {
     throw new InputError(
-      INPUT2,
+      input2,
       `"${text2}" is not a minimum; expected any, secure, or an exact version such as 17.10`
     );
   }
   const major = Number(m4[1]);
   if (major < MIN_MAJOR) {
-    throw new InputError(INPUT2, `major ${major} is not supported; expected ${MIN_MAJOR} or newer`);
+    throw new InputError(input2, `major ${major} is not supported; expected ${MIN_MAJOR} or newer`);
   }
   return { kind: "at-least", major, minor: Number(m4[2]) };
 }
@@ -58486,7 +58487,7 @@ var ClientCatalog = class {
       return tools;
     }
     const pinned = want.minor !== void 0;
-    const why = pinned ? "postgres-version pins it" : this.noSafeClient(want.major);
+    let why = pinned ? "postgres-version pins it" : this.noSafeClient(want.major);
     const installed = await this.installed(want.major, want.minor, (v2) => this.isSafe(v2));
     if (installed && (pinned || this.isSafe(installed.version))) {
       this.acceptBelowFloor(installed.version, `installed in ${installed.binDir}`, why);
@@ -58514,7 +58515,13 @@ var ClientCatalog = class {
     if (newest && (pinned || safeRelease(newest) || !installed && !hit)) {
       const version = parseVersionString(newest);
       if (version) this.acceptBelowFloor(version, "to be downloaded", why);
-      return this.download(newest);
+      try {
+        return await this.download(newest);
+      } catch (error3) {
+        if (pinned || !installed && !hit || errorCode(error3) !== "http" || this.options.signal?.aborted)
+          throw error3;
+        why = `the safe ${newest} could not be downloaded (${error3.message})`;
+      }
     }
     if (installed) {
       this.acceptBelowFloor(installed.version, `installed in ${installed.binDir}`, why);
