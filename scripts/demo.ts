@@ -44,8 +44,6 @@ const RELEASES_URL = 'https://github.com/theseus-rs/postgresql-binaries/releases
 
 /** Checks the demo's inputs, clears what dead runs left, and makes this run's temp dir. */
 async function prepare(): Promise<string> {
-  // The AWS SDK's notice about Node < 22 is noise here (the demo's own S3 client and the CLI's).
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   if (!Number.isInteger(SCALE) || SCALE < 10)
     throw new Error(
       `PGFERRY_DEMO_SCALE must be a whole number ≥ 10, got "${process.env.PGFERRY_DEMO_SCALE}"`,
@@ -153,7 +151,6 @@ function cliSettings(cacheDir: string, s3: S3TestServer, mirror: MirrorServer | 
     AWS_ACCESS_KEY_ID: s3.accessKeyId,
     AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
     AWS_REGION: s3.region,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
   const flags = ['--s3-endpoint', s3.endpoint, '--s3-region', s3.region, '--s3-force-path-style', 'true'];
   if (mirror) flags.push('--mirror', mirror.url);
