@@ -8,6 +8,7 @@ import { scratchDir, SHARED_CLIENT_CACHE } from '../harness/engine.js';
 import { REPO_ROOT } from '../harness/paths.js';
 import { connUrl, createDatabase, mirrorUrl, server, sql, testbed } from '../harness/testbed.js';
 import { COMMANDS, INPUTS } from '../../core/options.js';
+import { until } from '../harness/until.js';
 
 /**
  * The conventions a CLI user expects, from the built bundle run as a process: --version, help per
@@ -194,15 +195,6 @@ async function waitingOnLock(database: string): Promise<number> {
     `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = '${database}' AND wait_event_type = 'Lock'`,
   );
   return rows[0]?.n ?? 0;
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, seconds: number): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${seconds} s waiting for ${what}`);
 }
 
 describe.each([

@@ -5,6 +5,7 @@ import { rowHashes, schemaOf } from '../harness/compare.js';
 import { catalog, scratchDir, SHARED_CLIENT_CACHE } from '../harness/engine.js';
 import { REPO_ROOT } from '../harness/paths.js';
 import { connUrl, createDatabase, mirrorUrl, sql, uniqueName } from '../harness/testbed.js';
+import { until } from '../harness/until.js';
 
 /**
  * pgferry killed with SIGKILL — no handler of its own runs — in the middle of a restore: its
@@ -68,15 +69,6 @@ async function backendsOn(db: string): Promise<number> {
     `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = '${db}' AND pid <> pg_backend_pid()`,
   );
   return rows[0]?.n ?? 0;
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, seconds: number): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${seconds} s waiting for ${what}`);
 }
 
 describe.each([

@@ -20,6 +20,7 @@ import {
 import { startSecretsManager, type SecretsManagerStandIn } from '../harness/secrets-manager.js';
 import { TASK_BUNDLE } from '../harness/scheduled-job.js';
 import { connUrl, createDatabase, mirrorUrl, server, sql, testbed } from '../harness/testbed.js';
+import { until } from '../harness/until.js';
 
 /**
  * pgferry SIGKILLed in the middle of a replace by swap — the built CLI bundle, killed once its scratch
@@ -134,15 +135,6 @@ const alive = (pid: number): boolean => {
   }
 };
 
-async function until(what: string, check: () => Promise<boolean> | boolean, seconds: number): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out after ${seconds} s waiting for ${what}`);
-}
-
 /** Waits for the run to be loading rows into a scratch database; fails at once if it ended first. */
 async function untilLoading(major: ServerMajor, target: string, run: StartedBundle): Promise<void> {
   let ended: ProcessRun | undefined;
@@ -157,6 +149,7 @@ async function untilLoading(major: ServerMajor, target: string, run: StartedBund
         return watch.loading();
       },
       120,
+      25,
     );
   } finally {
     await watch.close();
@@ -189,11 +182,13 @@ describe('pgferry SIGKILLed mid-swap', () => {
         `pgferry's tools to end (${[...children.values()].join(', ')})`,
         () => [...children.keys()].every((t) => !alive(t)),
         20,
+        25,
       );
       await until(
         'the scratch database’s sessions to end',
         async () => (await sessionsOnScratch(major, target)) === 0,
         20,
+        25,
       );
       expect(await stateOf(tools, major, target)).toEqual(before);
       const left = await scratchesOf(major, target);
@@ -277,11 +272,12 @@ describe('the scheduled seed SIGKILLed mid-swap', () => {
     expect([...children.values()].some((name) => /^(pg_restore|psql)$/.test(name))).toBe(true);
     killed.child.kill('SIGKILL');
     expect((await killed.done).code).toBeNull();
-    await until('the task’s tools to end', () => [...children.keys()].every((t) => !alive(t)), 20);
+    await until('the task’s tools to end', () => [...children.keys()].every((t) => !alive(t)), 20, 25);
     await until(
       'the scratch database’s sessions to end',
       async () => (await sessionsOnScratch(major, staging)) === 0,
       20,
+      25,
     );
     expect(await stateOf(tools, major, staging)).toEqual(before);
     const left = await scratchesOf(major, staging);
