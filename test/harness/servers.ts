@@ -207,7 +207,10 @@ export async function startServers(
   chmodSync(root, 0o755);
   const password = options.password ?? `pw-${randomBytes(9).toString('base64url')}`;
   mkdirSync(TESTBED_DIR, { recursive: true });
-  const stateFile = path.join(TESTBED_DIR, `run-${process.pid}${options.label ? `-${options.label}` : ''}.json`);
+  const stateFile = path.join(
+    TESTBED_DIR,
+    `run-${process.pid}${options.label ? `-${options.label}` : ''}.json`,
+  );
   const state: TestbedState = {
     ownerPid: process.pid,
     pidNamespace: pidNamespace(),
