@@ -1,9 +1,13 @@
 import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
+import { dumpToPath } from '../../core/jobs/dump.js';
+import { restoreFromPath } from '../../core/jobs/restore.js';
 import { runJob } from '../../core/jobs/run-job.js';
 import type { JobReport } from '../../core/jobs/report.js';
 import { parseJobOptions } from '../../core/options.js';
+import { ClientCatalog } from '../../core/pg/clients/catalog.js';
 import type { ClientTools } from '../../core/pg/clients/tools.js';
+import { parseConnection } from '../../core/pg/connection.js';
 import { objectsOf, rowHashes, schemaOf } from '../harness/compare.js';
 import { databaseProps } from '../harness/database-state.js';
 import { loadDataset } from '../harness/dataset.js';
@@ -201,5 +205,58 @@ describe.each(OLD_SERVER_MAJORS)('PostgreSQL %i as a dump source', (major) => {
     expect(error.message).toMatch(/objects this restore had made were dropped; the database is as it was/);
     expect(await schemaOf(client15, major, target)).toBe(schemaBefore);
     expect(await rowHashes(major, target)).toEqual(rowsBefore);
+  });
+});
+
+/**
+ * Without Debian's 15 (a runner with no PostgreSQL installed), the lowest newer major that can be
+ * had for a 10–13 server is the mirror's 17: pg_dump 17 writes archive 1.16, which only pg_restore
+ * 17 reads, and pg_restore 17 sets transaction_timeout, which these servers do not know. The
+ * restore must go through the filtered script and still be identical.
+ */
+describe.each(OLD_SERVER_MAJORS)('PostgreSQL %i with no installed client', (major) => {
+  it('dumps with the mirror 17 and restores through the script with transaction_timeout filtered', async () => {
+    const log = new RecordingLogger();
+    const noInstalled = new ClientCatalog({
+      log,
+      mirror: mirrorUrl(),
+      cacheDir: SHARED_CLIENT_CACHE,
+      installedDirs: () => [],
+    });
+    const source = await createDatabase(major, 'bare');
+    await loadDataset(major, source, 200);
+    const file = path.join(scratch.dir, `${source}.dump`);
+    const dumped = await dumpToPath({
+      from: parseConnection(connUrl(major, source), 'from', {}),
+      to: file,
+      format: 'custom',
+      compress: 'auto',
+      jobs: 1,
+      postgresVersion: { kind: 'auto' },
+      catalog: noInstalled,
+      log,
+    });
+    expect(dumped.client.version.major).toBe(17);
+    expect(dumped.client.source).not.toBe('installed');
+    expect(dumped.archive.archiveVersion).toBe('1.16');
+    expect(dumped.choice.warnings).toContain(
+      `no PostgreSQL ${major} client could be had; using 17, the lowest newer major available, for dumping a PostgreSQL ${major} server`,
+    );
+
+    const target = uniqueName('bare_dst');
+    const restored = await restoreFromPath({
+      from: file,
+      to: parseConnection(connUrl(major, target), 'to', {}),
+      jobs: 'auto',
+      postgresVersion: { kind: 'auto' },
+      catalog: noInstalled,
+      log,
+    });
+    expect(restored.client.version.major).toBe(17);
+    expect(restored.choice.reason).toBe('the archive (format 1.16) needs pg_restore 17 or newer');
+    expect(restored.path).toBe('script');
+    expect(restored.filtered).toEqual([expect.stringMatching(/^transaction_timeout \(1×: line \d+\)$/)]);
+    expect(await schemaOf(dumped.client, major, target)).toBe(await schemaOf(dumped.client, major, source));
+    expect(await rowHashes(major, target)).toEqual(await rowHashes(major, source));
   });
 });
