@@ -45,7 +45,7 @@ CREATE TABLE sales.orders (
   total sales.positive_amount NOT NULL,
   placed_at timestamptz NOT NULL,
   invoice integer DEFAULT nextval('sales.invoice_no'),
-  note text${major >= 12 ? ', total_with_tax numeric GENERATED ALWAYS AS (total * 1.2) STORED' : ''}
+  note text${major >= 12 ? ',\n  total_with_tax numeric GENERATED ALWAYS AS (total * 1.2) STORED' : ''}
 );
 CREATE INDEX orders_customer_placed ON sales.orders (customer_id, placed_at);
 CREATE INDEX orders_new_placed ON sales.orders (placed_at) WHERE status = 'new';
