@@ -388,6 +388,13 @@ export function createDatabaseLike(
       i += 2;
       continue;
     }
+    // pg_dump writes LOCALE when collation and ctype agree; servers before 13 know only the pair.
+    if (option.word === 'LOCALE' && serverMajor < 13 && hasValue) {
+      const value = (options[i + 2] as Token).text;
+      kept.push(`LC_COLLATE = ${value} LC_CTYPE = ${value}`);
+      i += 2;
+      continue;
+    }
     kept.push(option.text);
   }
   return [statement.text.slice(0, name.start).trim(), quoteIdent(target), ...kept].join(' ');

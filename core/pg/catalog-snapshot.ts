@@ -40,6 +40,8 @@ interface CatalogQuery {
   from: string;
   oid?: string;
   since?: number;
+  /** The first major whose catalog no longer fits this query (another entry takes over there). */
+  before?: number;
 }
 
 const rel = (oid: string) =>
@@ -100,14 +102,26 @@ const CATALOGS: readonly CatalogQuery[] = [
     schema: 't.relnamespace',
     from: "pg_catalog.pg_class t WHERE t.relkind <> 't' AND t.relpersistence <> 't' AND t.relnamespace <> 'pg_toast'::pg_catalog.regnamespace",
   },
-  {
+  // prokind came with procedures in 11; before it, proisagg told aggregates from functions.
+  ...(
+    [
+      [
+        "CASE t.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END",
+        11,
+        undefined,
+      ],
+      ["CASE WHEN t.proisagg THEN 'AGGREGATE' ELSE 'FUNCTION' END", undefined, 11],
+    ] as const
+  ).map(([kind, since, before]): CatalogQuery => ({
     catalog: 'pg_proc',
     fingerprint: row,
-    drop: `format('DROP %s %I.%I(%s) CASCADE', CASE t.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
+    drop: `format('DROP %s %I.%I(%s) CASCADE', ${kind},
       ${nspName('t.pronamespace')}, t.proname, pg_catalog.pg_get_function_identity_arguments(t.oid))`,
     schema: 't.pronamespace',
     from: 'pg_catalog.pg_proc t',
-  },
+    since,
+    before,
+  })),
   {
     catalog: 'pg_type',
     fingerprint: row,
@@ -299,7 +313,9 @@ const COMMENTS = `SELECT 'pg_description' AS catalog, d.classoid || '.' || d.obj
 
 /** The query that lists a database's objects on a server of `major`. */
 export function snapshotQuery(major: number): string {
-  const parts = CATALOGS.filter((q) => (q.since ?? 0) <= major).map(catalogSelect);
+  const parts = CATALOGS.filter((q) => (q.since ?? 0) <= major && major < (q.before ?? Infinity)).map(
+    catalogSelect,
+  );
   return [...parts, COMMENTS].join('\nUNION ALL\n');
 }
 

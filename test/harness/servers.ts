@@ -197,13 +197,20 @@ export async function cleanLeftovers(): Promise<void> {
   }
 }
 
-export async function startServers(majors: readonly ServerMajor[] = SERVER_MAJORS): Promise<TestbedState> {
+export async function startServers(
+  majors: readonly ServerMajor[] = SERVER_MAJORS,
+  /** `label` names the state file apart from the global one (a test file may run in the same process). */
+  options: { password?: string; label?: string } = {},
+): Promise<TestbedState> {
   const owner = serverUser();
   const root = mkdtempSync(path.join(os.tmpdir(), 'pgferry-testbed-'));
   chmodSync(root, 0o755);
-  const password = `pw-${randomBytes(9).toString('base64url')}`;
+  const password = options.password ?? `pw-${randomBytes(9).toString('base64url')}`;
   mkdirSync(TESTBED_DIR, { recursive: true });
-  const stateFile = path.join(TESTBED_DIR, `run-${process.pid}.json`);
+  const stateFile = path.join(
+    TESTBED_DIR,
+    `run-${process.pid}${options.label ? `-${options.label}` : ''}.json`,
+  );
   const state: TestbedState = {
     ownerPid: process.pid,
     pidNamespace: pidNamespace(),

@@ -2,14 +2,17 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { parseConnection, type ConnectionSpec } from '../../core/pg/connection.js';
-import { TESTBED_STATE_ENV, type ServerMajor } from './paths.js';
+import { EXTRA_TESTBED_STATE_ENV, TESTBED_STATE_ENV, type ServerMajor } from './paths.js';
 import type { TestbedState, TestServer } from './servers.js';
 
 /** What the global setup started, for tests in worker processes. */
 export function testbed(): TestbedState {
   const file = process.env[TESTBED_STATE_ENV];
   if (!file) throw new Error(`${TESTBED_STATE_ENV} is not set: integration tests need the Jest global setup`);
-  return JSON.parse(readFileSync(file, 'utf8')) as TestbedState;
+  const state = JSON.parse(readFileSync(file, 'utf8')) as TestbedState;
+  const extra = process.env[EXTRA_TESTBED_STATE_ENV];
+  if (extra) state.servers.push(...(JSON.parse(readFileSync(extra, 'utf8')) as TestbedState).servers);
+  return state;
 }
 
 export function server(major: ServerMajor): TestServer {

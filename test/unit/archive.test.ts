@@ -722,8 +722,10 @@ describe('archive versions and client majors', () => {
       '1.16',
       '1.16',
     ]);
+    // 10 and 11 only as restore targets of old servers (10.3 on write and read 1.13).
+    expect([10, 11].map(maxArchiveVersionForMajor)).toEqual(['1.13', '1.13']);
     // Outside the table there is no fact to give, and no ceiling: newer majors follow the rules.
-    expect(maxArchiveVersionForMajor(11)).toBeUndefined();
+    expect(maxArchiveVersionForMajor(9)).toBeUndefined();
     expect(maxArchiveVersionForMajor(19)).toBeUndefined();
   });
 

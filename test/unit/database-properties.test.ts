@@ -1,5 +1,9 @@
 import type { TocEntry } from '../../core/pg/archive-toc.js';
-import { planDatabaseProperties, quoteIdent } from '../../core/jobs/database-properties.js';
+import {
+  createDatabaseLike,
+  planDatabaseProperties,
+  quoteIdent,
+} from '../../core/jobs/database-properties.js';
 
 /**
  * The planner re-aims the archive's database-level statements at the target by replacing the one
@@ -124,5 +128,33 @@ describe('planDatabaseProperties', () => {
     const p = plan(entries(`COMMENT ON DATABASE ${QS} IS E'a\\'; DROP TABLE t; --';`));
     // A COMMENT inside DATABASE PROPERTIES is still a database-level statement on the source.
     expect(p.statements.slice(1)).toEqual([`COMMENT ON DATABASE ${QT} IS E'a\\'; DROP TABLE t; --';`]);
+  });
+});
+
+describe('createDatabaseLike on servers older than the dump client', () => {
+  // What pg_dump 15 writes for a 10–14 server whose collation and ctype agree.
+  const created = (locale: string): TocEntry[] => [
+    {
+      dumpId: 1,
+      desc: 'DATABASE',
+      tag: SOURCE,
+      owner: 'postgres',
+      definition: `CREATE DATABASE ${QS} WITH TEMPLATE = template0 ENCODING = 'UTF8' LOCALE_PROVIDER = libc LOCALE = ${locale};`,
+    },
+  ];
+
+  it('keeps LOCALE from 13 on and drops the provider before 15', () => {
+    expect(createDatabaseLike(created(`'C'`), TARGET, 13)).toBe(
+      `CREATE DATABASE ${QT} WITH TEMPLATE = template0 ENCODING = 'UTF8' LOCALE = 'C'`,
+    );
+  });
+
+  it('spells LOCALE as LC_COLLATE and LC_CTYPE before 13, which lack it', () => {
+    expect(createDatabaseLike(created(`'en_US.utf8'`), TARGET, 12)).toBe(
+      `CREATE DATABASE ${QT} WITH TEMPLATE = template0 ENCODING = 'UTF8' LC_COLLATE = 'en_US.utf8' LC_CTYPE = 'en_US.utf8'`,
+    );
+    expect(createDatabaseLike(created(`'it''s'`), TARGET, 10)).toContain(
+      `LC_COLLATE = 'it''s' LC_CTYPE = 'it''s'`,
+    );
   });
 });

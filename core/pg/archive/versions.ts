@@ -9,6 +9,9 @@ import type { PgVersion } from '../version.js';
 
 /** Highest archive version each known pg_restore major reads (K_VERS_MAX of that release). */
 const MAX_ARCHIVE_VERSION: Readonly<Record<number, string>> = {
+  // 10 and 11 as restore targets only (no client of theirs is provisioned); 1.13 since 10.3.
+  10: '1.13',
+  11: '1.13',
   12: '1.14',
   13: '1.14',
   14: '1.14',
