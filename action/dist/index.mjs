@@ -50088,6 +50088,9 @@ var MANIFEST_SCHEMA = 1;
 
 // core/pg/archive/versions.ts
 var MAX_ARCHIVE_VERSION = {
+  // 10 and 11 as restore targets only (no client of theirs is provisioned); 1.13 since 10.3.
+  10: "1.13",
+  11: "1.13",
   12: "1.14",
   13: "1.14",
   14: "1.14",
@@ -53416,6 +53419,12 @@ function createDatabaseLike(entries, target, serverMajor) {
       i5 += 2;
       continue;
     }
+    if (option.word === "LOCALE" && serverMajor < 13 && hasValue) {
+      const value = options[i5 + 2].text;
+      kept.push(`LC_COLLATE = ${value} LC_CTYPE = ${value}`);
+      i5 += 2;
+      continue;
+    }
     kept.push(option.text);
   }
   return [statement.text.slice(0, name.start).trim(), quoteIdent(target), ...kept].join(" ");
@@ -53791,14 +53800,24 @@ var CATALOGS = [
     schema: "t.relnamespace",
     from: "pg_catalog.pg_class t WHERE t.relkind <> 't' AND t.relpersistence <> 't' AND t.relnamespace <> 'pg_toast'::pg_catalog.regnamespace"
   },
-  {
+  // prokind came with procedures in 11; before it, proisagg told aggregates from functions.
+  ...[
+    [
+      "CASE t.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END",
+      11,
+      void 0
+    ],
+    ["CASE WHEN t.proisagg THEN 'AGGREGATE' ELSE 'FUNCTION' END", void 0, 11]
+  ].map(([kind, since, before]) => ({
     catalog: "pg_proc",
     fingerprint: row,
-    drop: `format('DROP %s %I.%I(%s) CASCADE', CASE t.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END,
+    drop: `format('DROP %s %I.%I(%s) CASCADE', ${kind},
       ${nspName("t.pronamespace")}, t.proname, pg_catalog.pg_get_function_identity_arguments(t.oid))`,
     schema: "t.pronamespace",
-    from: "pg_catalog.pg_proc t"
-  },
+    from: "pg_catalog.pg_proc t",
+    since,
+    before
+  })),
   {
     catalog: "pg_type",
     fingerprint: row,
@@ -53974,7 +53993,9 @@ var COMMENTS = `SELECT 'pg_description' AS catalog, d.classoid || '.' || d.objoi
     NULL AS drop, NULL AS restore, NULL AS schema, true AS internal
   FROM pg_catalog.pg_description d WHERE d.objoid >= 16384`;
 function snapshotQuery(major) {
-  const parts = CATALOGS.filter((q4) => (q4.since ?? 0) <= major).map(catalogSelect);
+  const parts = CATALOGS.filter((q4) => (q4.since ?? 0) <= major && major < (q4.before ?? Infinity)).map(
+    catalogSelect
+  );
   return [...parts, COMMENTS].join("\nUNION ALL\n");
 }
 async function takeSnapshot(client, major) {

@@ -8,6 +8,7 @@ import { parseJobOptions } from '../../core/options.js';
 import { ClientCatalog } from '../../core/pg/clients/catalog.js';
 import type { ClientTools } from '../../core/pg/clients/tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
+import { formatVersion } from '../../core/pg/version.js';
 import { objectsOf, rowHashes, schemaOf } from '../harness/compare.js';
 import { databaseProps } from '../harness/database-state.js';
 import { loadDataset } from '../harness/dataset.js';
@@ -148,7 +149,7 @@ describe.each(OLD_SERVER_MAJORS)('PostgreSQL %i as a dump source', (major) => {
     expect(restored.report.reason).toBe(
       major >= 12
         ? `the target server runs PostgreSQL ${version} and no ${major} client could be had`
-        : 'the archive (format 1.14) needs pg_restore 12 or newer',
+        : `the archive (format 1.14, written by pg_dump ${dumped.clientVersion}) needs pg_restore 12 or newer`,
     );
     expect(restored.report.warnings).toContain(
       `no PostgreSQL ${major >= 12 ? major : 12} client could be had; using ${LOWEST_NEWER_CLIENT}, the lowest newer major available, for restoring into a PostgreSQL ${major} server`,
@@ -253,7 +254,9 @@ describe.each(OLD_SERVER_MAJORS)('PostgreSQL %i with no installed client', (majo
       log,
     });
     expect(restored.client.version.major).toBe(17);
-    expect(restored.choice.reason).toBe('the archive (format 1.16) needs pg_restore 17 or newer');
+    expect(restored.choice.reason).toBe(
+      `the archive (format 1.16, written by pg_dump ${formatVersion(dumped.client.version)}) needs pg_restore 17 or newer`,
+    );
     expect(restored.path).toBe('script');
     expect(restored.filtered).toEqual([expect.stringMatching(/^transaction_timeout \(1×: line \d+\)$/)]);
     expect(await schemaOf(dumped.client, major, target)).toBe(await schemaOf(dumped.client, major, source));
