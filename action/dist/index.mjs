@@ -50733,11 +50733,11 @@ function requested(request) {
   if (request.kind === "auto") return void 0;
   return request.kind === "exact" ? { major: request.major, minor: request.minor } : { major: request.major };
 }
-async function lowestAvailable(catalog, desired, what) {
+async function lowestAvailable(catalog, desired, what, why) {
   const major = await catalog.lowestAvailableFrom(desired);
   if (major === void 0) {
     throw new PgferryError(
-      `no PostgreSQL client of major ${desired} or newer can be had for ${what}: ${noneCanBeHad(catalog)}`
+      `no PostgreSQL client of major ${desired} or newer can be had for ${what}${why ? ` (${why})` : ""}: ${noneCanBeHad(catalog)}`
     );
   }
   const warnings = major === desired ? [] : [
@@ -50817,7 +50817,8 @@ async function chooseRestoreClient(inputs, catalog) {
     const found = await lowestAvailable(
       catalog,
       desired,
-      `restoring into a PostgreSQL ${target.major} server`
+      `restoring into a PostgreSQL ${target.major} server`,
+      desired > target.major ? `the archive, ${describeArchive(archive)}, needs pg_restore ${desired} or newer` : void 0
     );
     warnings.push(...found.warnings);
     version = { major: found.major };

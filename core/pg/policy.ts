@@ -53,11 +53,12 @@ async function lowestAvailable(
   catalog: ClientAvailability,
   desired: number,
   what: string,
+  why?: string,
 ): Promise<{ major: number; warnings: string[] }> {
   const major = await catalog.lowestAvailableFrom(desired);
   if (major === undefined) {
     throw new PgferryError(
-      `no PostgreSQL client of major ${desired} or newer can be had for ${what}: ${noneCanBeHad(catalog)}`,
+      `no PostgreSQL client of major ${desired} or newer can be had for ${what}${why ? ` (${why})` : ''}: ${noneCanBeHad(catalog)}`,
     );
   }
   const warnings =
@@ -180,6 +181,9 @@ export async function chooseRestoreClient(
       catalog,
       desired,
       `restoring into a PostgreSQL ${target.major} server`,
+      desired > target.major
+        ? `the archive, ${describeArchive(archive)}, needs pg_restore ${desired} or newer`
+        : undefined,
     );
     warnings.push(...found.warnings);
     version = { major: found.major };
