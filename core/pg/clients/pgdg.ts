@@ -249,7 +249,7 @@ export class PgdgSource {
         `${CLIENT_SOURCE} pgdg: ${what} failed its checksum: SHA-256 is ${actual}, the Packages index says ${pkg.sha256}; nothing was kept`,
       );
     }
-    const members = readArMembers(deb, what);
+    const members = readArMembers(deb, `${CLIENT_SOURCE} pgdg: ${what}`);
     if (members[0]?.name !== 'debian-binary')
       throw new PgferryError(`${CLIENT_SOURCE} pgdg: ${what} is not a .deb (no debian-binary first)`);
     const data = members.find((m) => /^data\.tar(\.(xz|zst|gz))?$/.test(m.name));
