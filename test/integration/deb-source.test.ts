@@ -129,20 +129,32 @@ describe('the PGDG apt repository as a client source', () => {
     },
   );
 
-  it('a Size that does not match the package fails before anything is opened', async () => {
-    const repo = await repository((index) =>
-      index.replace(
-        /^(Package: libpq5\n[\s\S]*?Size: )(\d+)/m,
-        (_m, h: string, n: string) => `${h}${Number(n) + 1}`,
-      ),
-    );
-    const cacheDir = tempDir('pgferry-deb-cache-');
-    const error = await failureOf(pgdgCatalog(repo, cacheDir).provide({ major: 15 }));
-    expect(error.message).toMatch(
+  it.each<[string, number, RegExp]>([
+    [
+      'one byte more',
+      1,
       /^client-source pgdg: libpq5 \S+ is \d+ bytes, the Packages index says \d+; nothing was kept$/,
-    );
-    expect(listing(cacheDir)).toEqual([]);
-  });
+    ],
+    [
+      'one byte less',
+      -1,
+      /^client-source pgdg: libpq5 \S+ could not be fetched: .* announces \d+ bytes, more than the .* size limit$/,
+    ],
+  ])(
+    'a Size of %s than the package fails before it is opened, leaving nothing',
+    async (_what, delta, message) => {
+      const repo = await repository((index) =>
+        index.replace(
+          /^(Package: libpq5\n[\s\S]*?\nSize: )(\d+)/m,
+          (_m, h: string, n: string) => `${h}${Number(n) + delta}`,
+        ),
+      );
+      const cacheDir = tempDir('pgferry-deb-cache-');
+      const error = await failureOf(pgdgCatalog(repo, cacheDir).provide({ major: 15 }));
+      expect(error.message).toMatch(message);
+      expect(listing(cacheDir)).toEqual([]);
+    },
+  );
 
   it('a Packages that is not an index is refused by name, with nothing cached', async () => {
     const repo = await repository(() => '<html><body>Welcome to nginx!</body></html>\n');
@@ -186,7 +198,7 @@ describe('the PGDG apt repository as a client source', () => {
     writeFileSync(path.join(pool, client), bogus);
     const indexFile = path.join(root, 'dists', APT_SUITE, 'main', 'binary-amd64', 'Packages');
     const index = readFileSync(indexFile, 'utf8').replace(
-      /^(Package: postgresql-client-15\n[\s\S]*?Size: )\d+(\nSHA256: )[0-9a-f]{64}/m,
+      /^(Package: postgresql-client-15\n[\s\S]*?\nSize: )\d+(\nSHA256: )[0-9a-f]{64}/m,
       (_m, a: string, b: string) =>
         `${a}${bogus.length}${b}${createHash('sha256').update(bogus).digest('hex')}`,
     );
