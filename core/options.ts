@@ -12,6 +12,7 @@ import { parseMinClientVersion, type MinClientVersion } from './pg/client-floor.
 import { isS3Uri, parseLocation, type Location } from './storage/location.js';
 import { databaseNameProblem } from './storage/database-name.js';
 import type { S3Settings } from './storage/s3-settings.js';
+import { parseClientSource, type ClientSourceName } from './pg/clients/client-source.js';
 import {
   parseBoolean,
   parseMirror,
@@ -167,6 +168,13 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'more pg_dump / pg_restore arguments, split like a shell would',
   },
   { name: 'mirror', for: 'all', description: 'base URL for client archives (default: theseus-rs releases)' },
+  {
+    name: 'client-source',
+    for: 'all',
+    default: 'auto',
+    description:
+      'where the client comes from: auto (installed, cache, releases), installed, cache, releases, or pgdg (the PostgreSQL apt repository, Linux; mirror then names it as "<base URL> [suite]")',
+  },
   { name: 'cache', for: 'all', default: 'true', type: 'boolean', description: 'keep provisioned clients' },
   {
     name: 'min-client-version',
@@ -212,6 +220,8 @@ export const ACTION_ONLY_INPUTS: readonly { name: string; description: string; d
 export interface ClientOptions {
   postgresVersion: VersionRequest;
   mirror?: string;
+  /** Which source alone provides the client (`client-source`); auto: all in order. */
+  clientSource: ClientSourceName;
   cache: boolean;
   /** Clients below the security floor: any (warn), secure or an exact minimum (refuse). */
   minClientVersion: MinClientVersion;
@@ -400,6 +410,7 @@ function readParts(r: InputReader) {
     client: {
       postgresVersion: r.parsed('postgres-version', parseVersionRequest, { kind: 'auto' } as VersionRequest),
       mirror: r.parsed('mirror', parseMirror, undefined),
+      clientSource: r.parsed('client-source', parseClientSource, 'auto' as ClientSourceName),
       cache: r.bool('cache', true),
       minClientVersion: r.parsed('min-client-version', parseMinClientVersion, {
         kind: 'any',

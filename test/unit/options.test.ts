@@ -89,6 +89,7 @@ describe('rules across inputs, checked by the parser before anything runs', () =
     const install = parse({ command: 'install' });
     expect(Object.keys(install).sort()).toEqual([
       'cache',
+      'clientSource',
       'command',
       'minClientVersion',
       'mirror',

@@ -39,6 +39,7 @@ export function startRun(options: ClientOptions, ctx: FrontEndContext): CommandR
   const catalog = new ClientCatalog({
     log: ctx.log,
     mirror: options.mirror,
+    clientSource: options.clientSource,
     cache: options.cache,
     minClientVersion: options.minClientVersion,
     cacheDir: ctx.cacheDir,

@@ -8,6 +8,8 @@ import { DirectoryStore, temporaryStore, type ClientStore } from './store.js';
 import { findInstalledClient } from './installed.js';
 import { currentPlatform, rustTarget, type PlatformInfo } from './platform.js';
 import { listReleaseVersions, releaseSource, type ReleaseSource } from './releases.js';
+import type { ClientSourceName } from './client-source.js';
+import { PgdgSource, pgdgRepository } from './pgdg.js';
 import { formatVersion, MIN_MAJOR, parseVersionString, type PgVersion } from '../version.js';
 import { KNOWN_MAJORS } from '../known-majors.js';
 import {
@@ -23,8 +25,13 @@ export interface ProvisionOptions {
   log: Logger;
   /** An explicit bin directory: used as is, whatever else is available. */
   binDir?: string;
-  /** Base URL of a mirror laid out like the releases (`mirror` input). */
+  /**
+   * Base URL of a mirror laid out like the releases (`mirror` input); with `clientSource` pgdg,
+   * the apt repository as `<base URL> [suite]`.
+   */
   mirror?: string;
+  /** Which source alone to use (`client-source`); auto: installed → cache → releases. */
+  clientSource?: ClientSourceName;
   /** false: download into a temporary directory and keep nothing (`cache` input). */
   cache?: boolean;
   cacheDir?: string;
@@ -60,11 +67,34 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  */
 export class ClientCatalog {
   private readonly source: ReleaseSource;
+  private readonly pgdg?: PgdgSource;
   private releaseList?: Promise<string[]>;
   private explicit?: Promise<ClientTools>;
 
   constructor(private readonly options: ProvisionOptions) {
-    this.source = releaseSource(options.mirror);
+    const pgdg = options.clientSource === 'pgdg';
+    this.source = releaseSource(pgdg ? undefined : options.mirror);
+    if (pgdg) this.pgdg = new PgdgSource(pgdgRepository(options.mirror), options.signal);
+  }
+
+  private get sourceName(): ClientSourceName {
+    return this.options.clientSource ?? 'auto';
+  }
+
+  /** Installed clients count under auto and installed only; a pinned download source skips them. */
+  private get usesInstalled(): boolean {
+    return this.sourceName === 'auto' || this.sourceName === 'installed';
+  }
+
+  /** The cache holds what the download sources put there, so it counts for them too. */
+  private get usesCache(): boolean {
+    return this.sourceName !== 'installed';
+  }
+
+  private get downloadsFrom(): 'releases' | 'pgdg' | undefined {
+    if (this.options.downloads === false) return undefined;
+    if (this.sourceName === 'auto' || this.sourceName === 'releases') return 'releases';
+    return this.sourceName === 'pgdg' ? 'pgdg' : undefined;
   }
 
   get unavailableHint(): string | undefined {
@@ -91,7 +121,12 @@ export class ClientCatalog {
   }
 
   private releases(): Promise<string[]> {
-    if (this.options.downloads === false) return Promise.resolve([]);
+    const from = this.downloadsFrom;
+    if (from === undefined) return Promise.resolve([]);
+    if (from === 'pgdg' && this.pgdg) {
+      this.releaseList ??= this.pgdg.versions();
+      return this.releaseList;
+    }
     this.releaseList ??= listReleaseVersions(this.source, this.options.log, {
       token: this.options.token,
       signal: this.options.signal,
@@ -104,6 +139,7 @@ export class ClientCatalog {
     minor?: number,
     prefer?: (version: PgVersion) => boolean,
   ): Promise<ClientTools | undefined> {
+    if (!this.usesInstalled) return Promise.resolve(undefined);
     return findInstalledClient(major, minor, this.options.installedDirs?.(major), prefer);
   }
 
@@ -118,7 +154,7 @@ export class ClientCatalog {
 
   /** Complete cache entries of this platform, as release versions (`17.5.0`). */
   async cachedVersions(): Promise<string[]> {
-    if (this.options.cache === false) return [];
+    if (this.options.cache === false || !this.usesCache) return [];
     return (await this.store()).versions(this.target());
   }
 
@@ -265,12 +301,18 @@ export class ClientCatalog {
         `PostgreSQL client ${formatVersion(want)} can not be had: ${this.unavailableHint ?? ''}`,
       );
     }
+    if (this.sourceName !== 'auto') {
+      throw new PgferryError(
+        `PostgreSQL client ${formatVersion(want)} can not be had from client-source ${this.sourceName}${this.pgdg ? ` (${this.pgdg.indexUrl})` : ''}`,
+      );
+    }
     throw new PgferryError(
       `PostgreSQL client ${formatVersion(want)} is not installed and ${this.source.isMirror ? `the mirror ${this.source.base}` : 'the releases'} do not publish it`,
     );
   }
 
   private async download(version: string): Promise<ClientTools> {
+    if (this.pgdg) return this.pgdg.install(version, this.target(), await this.store(), this.options.log);
     return downloadClient({
       source: this.source,
       version,

@@ -1,0 +1,16 @@
+import { InputError } from '../../errors.js';
+
+/** Where clients may come from (`client-source`): auto is every source in DESIGN.md's order. */
+export type ClientSourceName = 'auto' | 'installed' | 'cache' | 'releases' | 'pgdg';
+
+export const INPUT = 'client-source';
+const NAMES: readonly ClientSourceName[] = ['auto', 'installed', 'cache', 'releases', 'pgdg'];
+
+export function parseClientSource(raw: string | undefined): ClientSourceName {
+  const text = (raw ?? '').trim();
+  if (text === '') return 'auto';
+  const name = NAMES.find((n) => n === text);
+  if (!name)
+    throw new InputError(INPUT, `"${text}" is not a client source; expected one of ${NAMES.join(', ')}`);
+  return name;
+}

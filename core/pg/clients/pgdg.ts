@@ -1,0 +1,272 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { InputError, PgferryError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { networkLimits, type NetworkLimits } from '../../network-limits.js';
+import { formatSize } from '../../sizes.js';
+import { STAGED_MARKER } from '../run.js';
+import { parseVersionString } from '../version.js';
+import { readArMembers } from './ar-archive.js';
+import { newestPackage, parseAptPackages, upstreamNumbers, type AptPackage } from './apt-packages.js';
+import { INPUT as CLIENT_SOURCE } from './client-source.js';
+import { displayUrl, httpGet, HttpGetError, type HttpGetResponse } from './http-get.js';
+import { DirectoryStore, ENTRY_MARKER, type ClientStore } from './store.js';
+import { CLIENT_TOOLS, verifyClientTools, type ClientTools } from './tools.js';
+
+export const DEFAULT_PGDG_BASE = 'https://apt.postgresql.org/pub/repos/apt';
+
+/** Debian architecture and multiarch library directory per Node arch. */
+const ARCHES: Readonly<Record<string, { deb: string; multiarch: string }>> = {
+  x64: { deb: 'amd64', multiarch: 'x86_64-linux-gnu' },
+  arm64: { deb: 'arm64', multiarch: 'aarch64-linux-gnu' },
+};
+
+export interface PgdgRepository {
+  base: string;
+  suite: string;
+  arch: { deb: string; multiarch: string };
+}
+
+/** This distribution's codename, for the default suite `<codename>-pgdg`. */
+function osCodename(): string | undefined {
+  try {
+    return /^VERSION_CODENAME=["']?([a-z0-9-]+)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The repository `mirror` names for `client-source: pgdg`, written like a sources.list line:
+ * `<base URL> [suite]`; without a suite, `<codename>-pgdg` of this system.
+ */
+export function pgdgRepository(mirror: string | undefined, nodeArch = process.arch): PgdgRepository {
+  if (process.platform !== 'linux') {
+    throw new InputError(CLIENT_SOURCE, `pgdg has Linux packages only; this is ${process.platform}`);
+  }
+  const arch = ARCHES[nodeArch];
+  if (!arch) throw new InputError(CLIENT_SOURCE, `pgdg: no Debian packages for ${nodeArch} here`);
+  const [rawBase, suiteWord, ...extra] = (mirror ?? '').trim().split(/\s+/);
+  const base = (rawBase || DEFAULT_PGDG_BASE).replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(base) || extra.length > 0) {
+    throw new InputError(
+      'mirror',
+      `"${mirror ?? ''}" is not an apt repository; expected "<http(s) base URL> [suite]" such as ${DEFAULT_PGDG_BASE} bookworm-pgdg`,
+    );
+  }
+  const codename = osCodename();
+  const suite = suiteWord ?? (codename ? `${codename}-pgdg` : undefined);
+  if (!suite || !/^[A-Za-z0-9._-]+$/.test(suite)) {
+    throw new InputError(
+      'mirror',
+      suite
+        ? `"${suite}" is not a suite name`
+        : 'no suite given and /etc/os-release names no VERSION_CODENAME; add it after the URL, e.g. bookworm-pgdg',
+    );
+  }
+  return { base, suite, arch };
+}
+
+const run = promisify(execFile);
+
+async function fetchBody(
+  url: string,
+  what: string,
+  maxBytes: number,
+  limits: NetworkLimits,
+  signal?: AbortSignal,
+): Promise<Buffer> {
+  let res: HttpGetResponse;
+  try {
+    res = await httpGet(url, { what, limits, maxBytes, signal });
+  } catch (error) {
+    throw new PgferryError(
+      `${CLIENT_SOURCE} pgdg: ${what} could not be fetched: ${(error as Error).message}`,
+    );
+  }
+  if (res.status < 200 || res.status >= 300) {
+    res.body.resume();
+    throw new PgferryError(`${CLIENT_SOURCE} pgdg: ${what} from ${res.url} failed: HTTP ${res.status}`);
+  }
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of res.body) chunks.push(chunk as Buffer);
+  } catch (error) {
+    const reason = error instanceof HttpGetError ? error.reason : (error as Error).message;
+    throw new PgferryError(`${CLIENT_SOURCE} pgdg: download of ${what} from ${res.url} failed: ${reason}`);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** `data.tar.xz` → the flag GNU tar decompresses it with (Node's zlib has neither xz nor zstd). */
+function tarFlag(member: string): string | undefined {
+  if (member === 'data.tar') return undefined;
+  if (member.endsWith('.xz')) return '--xz';
+  if (member.endsWith('.zst')) return '--zstd';
+  if (member.endsWith('.gz')) return '--gzip';
+  throw new PgferryError(`${member}: unknown compression`);
+}
+
+/**
+ * The PostgreSQL project's apt repository as a client source: `postgresql-client-<major>` and the
+ * libpq5 it depends on, each checked against the Size and SHA-256 of the `Packages` index before
+ * it is opened, extracted without root and laid out as a cache entry (bin/ and lib/).
+ */
+export class PgdgSource {
+  private index?: Promise<AptPackage[]>;
+
+  constructor(
+    readonly repository: PgdgRepository,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  get indexUrl(): string {
+    const { base, suite, arch } = this.repository;
+    return `${base}/dists/${suite}/main/binary-${arch.deb}/Packages`;
+  }
+
+  private packages(): Promise<AptPackage[]> {
+    this.index ??= (async () => {
+      const limits = networkLimits();
+      const shown = displayUrl(this.indexUrl);
+      const body = await fetchBody(
+        this.indexUrl,
+        'the Packages index',
+        limits.metadataBytes,
+        limits,
+        this.signal,
+      );
+      return parseAptPackages(body.toString('utf8'), `${CLIENT_SOURCE} pgdg: ${shown}`);
+    })();
+    return this.index;
+  }
+
+  /** Client versions the index holds, as release versions (`15.18.0`), as the cache names them. */
+  async versions(): Promise<string[]> {
+    const found = new Set<string>();
+    for (const p of await this.packages()) {
+      const major = /^postgresql-client-(\d+)$/.exec(p.name)?.[1];
+      const [m, minor] = upstreamNumbers(p.version);
+      if (major && m === Number(major) && minor !== undefined) found.add(`${m}.${minor}.0`);
+    }
+    return [...found];
+  }
+
+  async install(version: string, target: string, store: ClientStore, log: Logger): Promise<ClientTools> {
+    const want = parseVersionString(version);
+    if (!want) throw new PgferryError(`"${version}" is not a release version`);
+    const packages = await this.packages();
+    const client = packages
+      .filter((p) => p.name === `postgresql-client-${want.major}`)
+      .find((p) => upstreamNumbers(p.version)[1] === want.minor);
+    if (!client) {
+      throw new PgferryError(
+        `${CLIENT_SOURCE} pgdg: ${displayUrl(this.indexUrl)} lists no postgresql-client-${want.major} ${version}`,
+      );
+    }
+    if (!/(^|,)\s*libpq5\b/.test(client.depends)) {
+      throw new PgferryError(
+        `${CLIENT_SOURCE} pgdg: ${client.name} ${client.version} does not depend on libpq5; not a PostgreSQL client package`,
+      );
+    }
+    const libpq = newestPackage(packages, 'libpq5');
+    if (!libpq)
+      throw new PgferryError(
+        `${CLIENT_SOURCE} pgdg: ${displayUrl(this.indexUrl)} lists no libpq5, which ${client.name} needs`,
+      );
+
+    const limits = networkLimits();
+    const work = await store.workDir(version, target);
+    try {
+      const root = path.join(work, 'root');
+      await mkdir(root);
+      for (const pkg of [client, libpq]) await this.unpackDeb(pkg, work, root, limits, log);
+
+      const entry = path.join(work, 'entry');
+      const { multiarch } = this.repository.arch;
+      await mkdir(path.join(entry, 'bin'), { recursive: true });
+      for (const tool of CLIENT_TOOLS) {
+        const from = path.join(root, 'usr', 'lib', 'postgresql', String(want.major), 'bin', tool);
+        await cp(from, path.join(entry, 'bin', tool)).catch(() => {
+          throw new PgferryError(`${CLIENT_SOURCE} pgdg: ${client.name} ${client.version} holds no ${tool}`);
+        });
+      }
+      // libpq.so.5 is a relative symlink to libpq.so.5.<n>: both come along as they are.
+      await cp(path.join(root, 'usr', 'lib', multiarch), path.join(entry, 'lib'), {
+        recursive: true,
+        verbatimSymlinks: true,
+        filter: (src) => !src.includes(`${path.sep}pkgconfig`),
+      }).catch(() => {
+        throw new PgferryError(
+          `${CLIENT_SOURCE} pgdg: libpq5 ${libpq.version} holds no ${multiarch} libraries`,
+        );
+      });
+      // Debian's tools carry no RUNPATH: the marker makes them run with LD_LIBRARY_PATH=lib/.
+      await writeFile(path.join(entry, 'lib', STAGED_MARKER), '');
+      await verifyClientTools(path.join(entry, 'bin'), want, 'download');
+      await writeFile(
+        path.join(entry, ENTRY_MARKER),
+        JSON.stringify({
+          version,
+          target,
+          source: 'pgdg',
+          packages: [client, libpq].map((p) => ({ name: p.name, version: p.version, sha256: p.sha256 })),
+          index: displayUrl(this.indexUrl),
+        }),
+      );
+      const finalBin = await store.commit(entry, version, target, log);
+      return await verifyClientTools(finalBin, want, 'download');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+      if (store instanceof DirectoryStore) await store.tidy(version);
+    }
+  }
+
+  /** Download → Size and SHA-256 against the index → ar → data.tar.* extracted by the system tar. */
+  private async unpackDeb(
+    pkg: AptPackage,
+    work: string,
+    root: string,
+    limits: NetworkLimits,
+    log: Logger,
+  ): Promise<void> {
+    const what = `${pkg.name} ${pkg.version}`;
+    const url = `${this.repository.base}/${pkg.filename}`;
+    log.info(`downloading ${path.basename(pkg.filename)} (${formatSize(pkg.size)}) from the PGDG repository`);
+    const deb = await fetchBody(url, what, Math.min(pkg.size, limits.downloadBytes), limits, this.signal);
+    if (deb.length !== pkg.size) {
+      throw new PgferryError(
+        `${CLIENT_SOURCE} pgdg: ${what} is ${deb.length} bytes, the Packages index says ${pkg.size}; nothing was kept`,
+      );
+    }
+    const actual = createHash('sha256').update(deb).digest('hex');
+    if (actual !== pkg.sha256) {
+      throw new PgferryError(
+        `${CLIENT_SOURCE} pgdg: ${what} failed its checksum: SHA-256 is ${actual}, the Packages index says ${pkg.sha256}; nothing was kept`,
+      );
+    }
+    const members = readArMembers(deb, `${CLIENT_SOURCE} pgdg: ${what}`);
+    if (members[0]?.name !== 'debian-binary')
+      throw new PgferryError(`${CLIENT_SOURCE} pgdg: ${what} is not a .deb (no debian-binary first)`);
+    const data = members.find((m) => /^data\.tar(\.(xz|zst|gz))?$/.test(m.name));
+    if (!data) throw new PgferryError(`${CLIENT_SOURCE} pgdg: ${what} holds no data.tar`);
+    const file = path.join(work, `${pkg.name}-${data.name}`);
+    await writeFile(file, data.data, { mode: 0o600 });
+    const flag = tarFlag(data.name);
+    try {
+      // GNU tar strips leading "/" and refuses "..": entries stay inside root; no owners are set.
+      await run('tar', ['-x', ...(flag ? [flag] : []), '--no-same-owner', '-f', file, '-C', root], {
+        timeout: 120_000,
+        maxBuffer: 1024 * 1024,
+      });
+    } catch (error) {
+      throw new PgferryError(
+        `${CLIENT_SOURCE} pgdg: ${data.name} of ${what} could not be extracted with tar: ${(error as Error).message.split('\n')[0] ?? ''}`,
+      );
+    }
+  }
+}
