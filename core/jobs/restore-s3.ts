@@ -185,6 +185,11 @@ async function restoreStreamed(
   );
   // pg_restore cannot hold its own commit back, so the stream always takes the script path.
   const restorePath = choice.path === 'pg_restore' ? 'script' : choice.path;
+  if (o.transactionSize !== undefined) {
+    const why = `transaction-size does nothing here: a restore from S3 commits once, after the whole object's SHA-256 matched`;
+    o.log.warn(why);
+    choice.warnings.push(why);
+  }
   const epilogue =
     toc &&
     databasePropertiesSql({

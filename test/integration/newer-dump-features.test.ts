@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
 import { dumpToPath } from '../../core/jobs/dump.js';
@@ -30,7 +30,14 @@ async function seed(major: ServerMajor, db: string): Promise<void> {
 async function dump(
   major: ServerMajor,
   db: string,
-  extra: { statistics?: boolean; filter?: string; postgresVersion?: VersionRequest },
+  extra: {
+    statistics?: boolean;
+    filter?: string;
+    postgresVersion?: VersionRequest;
+    noPolicies?: boolean;
+    sequenceData?: boolean;
+    schemaOnly?: boolean;
+  },
 ) {
   const log = new RecordingLogger();
   const file = path.join(scratch.dir, `${uniqueName('d')}.dump`);
@@ -43,20 +50,28 @@ async function dump(
     postgresVersion: extra.postgresVersion ?? { kind: 'auto' },
     statistics: extra.statistics,
     filter: readFilterFile(extra.filter),
+    noPolicies: extra.noPolicies,
+    sequenceData: extra.sequenceData,
+    schemaOnly: extra.schemaOnly,
     catalog: catalog(log),
     log,
   });
   return { file, result };
 }
 
-async function restore(major: ServerMajor, file: string) {
+async function restore(
+  major: ServerMajor,
+  file: string,
+  extra: { transactionSize?: number; postgresVersion?: VersionRequest; target?: string } = {},
+) {
   const log = new RecordingLogger();
-  const target = uniqueName('dst');
+  const target = extra.target ?? uniqueName('dst');
   const result = await restoreFromPath({
     from: file,
     to: parseConnection(connUrl(major, target), 'to', {}),
     jobs: 'auto',
-    postgresVersion: { kind: 'auto' },
+    postgresVersion: extra.postgresVersion ?? { kind: 'auto' },
+    transactionSize: extra.transactionSize,
     allowDowngrade: true,
     catalog: catalog(log),
     log,
@@ -152,5 +167,73 @@ describe.each([
       'SELECT (SELECT count(*) FROM public.alpha) AS a, (SELECT count(*) FROM public.beta) AS b',
     );
     expect(counts[0]).toEqual({ a: '3000', b: '0' });
+  });
+});
+
+describe('no-policies and sequence-data: pg_dump 18', () => {
+  it('leave the policy out, and carry the sequence value in a schema-only dump', async () => {
+    const source = await createDatabase(18, 'pol');
+    await sql(
+      18,
+      source,
+      `CREATE TABLE public.doc (id int); ALTER TABLE public.doc ENABLE ROW LEVEL SECURITY;
+       CREATE POLICY own ON public.doc USING (id > 0);
+       CREATE SEQUENCE public.counter; SELECT setval('public.counter', 4242);`,
+    );
+    const { file } = await dump(18, source, { noPolicies: true, sequenceData: true, schemaOnly: true });
+    const { target } = await restore(18, file);
+    expect(await sql(18, target, 'SELECT policyname FROM pg_policies')).toEqual([]);
+    const [seq] = await sql<{ last_value: string }>(18, target, 'SELECT last_value FROM public.counter');
+    expect(seq?.last_value).toBe('4242');
+    // The control: without the flags, the policy comes along and a schema-only dump resets the sequence.
+    const plain = await dump(18, source, { schemaOnly: true });
+    const back = await restore(18, plain.file);
+    expect(await sql(18, back.target, 'SELECT policyname FROM pg_policies')).toEqual([{ policyname: 'own' }]);
+    const [reset] = await sql<{ last_value: string }>(
+      18,
+      back.target,
+      'SELECT last_value FROM public.counter',
+    );
+    expect(reset?.last_value).toBe('1');
+  });
+
+  it('asked of a 17 client, no-policies is refused by name and nothing is written', async () => {
+    const source = await createDatabase(17, 'pol17');
+    await expect(dump(17, source, { noPolicies: true })).rejects.toThrow(
+      /^no-policies: needs pg_dump --no-policies, which PostgreSQL 18\+ clients have; the client chosen is 17/,
+    );
+    expect(readdirSync(scratch.dir).filter((f) => f.includes('pgferry-'))).toEqual([]);
+  });
+});
+
+describe('transaction-size: pg_restore 17', () => {
+  it('restores in batches, identical rows', async () => {
+    const source = await createDatabase(17, 'txs');
+    await seed(17, source);
+    const { file } = await dump(17, source, {});
+    const { target, result } = await restore(17, file, { transactionSize: 2 });
+    expect(result.path).toBe('pg_restore');
+    expect(result.client.version.major).toBe(17);
+    const counts = await sql<{ n: string }>(
+      17,
+      target,
+      'SELECT (SELECT count(*) FROM public.alpha) + (SELECT count(*) FROM public.beta) + (SELECT count(*) FROM public.gamma) AS n',
+    );
+    expect(counts[0]?.n).toBe('9000');
+  });
+
+  it('with a 15 client it is refused by name before the target is made', async () => {
+    const source = await createDatabase(15, 'txs15');
+    await seed(15, source);
+    const { file } = await dump(15, source, {});
+    const target = uniqueName('dst');
+    const attempt = restore(15, file, {
+      transactionSize: 2,
+      postgresVersion: { kind: 'major', major: 15 },
+      target,
+    });
+    await expect(attempt).rejects.toThrow(/^transaction-size: needs pg_restore --transaction-size/);
+    const left = await sql(15, 'postgres', `SELECT 1 FROM pg_database WHERE datname = '${target}'`);
+    expect(left).toEqual([]);
   });
 });
