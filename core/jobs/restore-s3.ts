@@ -222,6 +222,9 @@ async function restoreStreamed(
       epilogue,
       label: `the restore script of ${location}`,
     });
+    // Said as a file restore says it: the report's warnings are read, its filtered list may not be.
+    if (filtered.length)
+      o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
     const durationSeconds = (Date.now() - started) / 1000;
     const result = { target, client, choice, archive, path: restorePath, jobs: 1, createdDatabase };
     return { ...result, filtered, durationSeconds, location };
