@@ -7,6 +7,8 @@ import { parseCompression, type CompressionSpec } from './pg/compression.js';
 import { databaseName, parseConnection, type ConnectionSpec } from './pg/connection.js';
 import { splitExtraArgs } from './pg/extra-args.js';
 import { parseFormat } from './pg/formats.js';
+import { readFilterFile, type FilterFile } from './pg/filter-file.js';
+import { parseTransactionSize } from './pg/transaction-size.js';
 import { parseVersionRequest, type VersionRequest } from './pg/version.js';
 import { parseMinClientVersion, type MinClientVersion } from './pg/client-floor.js';
 import { isS3Uri, parseLocation, type Location } from './storage/location.js';
@@ -167,6 +169,39 @@ export const INPUTS: readonly InputSpec[] = [
     for: ['dump', 'restore', 'copy'],
     description: 'more pg_dump / pg_restore arguments, split like a shell would',
   },
+  {
+    name: 'statistics',
+    for: DUMPS,
+    type: 'boolean',
+    description:
+      'planner statistics in the dump (pg_dump 18+), so a restore plans well without ANALYZE; unset: true for backup with a PostgreSQL 18+ client, pg_dump’s own default (false) otherwise; left out, and reported, when restoring into PostgreSQL 17 or older',
+  },
+  {
+    name: 'filter',
+    for: DUMPS,
+    description:
+      'a pg_dump filter file (include/exclude lines, pg_dump 17+); with older clients its table, schema and table_data lines become flags',
+  },
+  {
+    name: 'no-policies',
+    for: DUMPS,
+    default: 'false',
+    type: 'boolean',
+    description: 'leave row security policies out (pg_dump 18+)',
+  },
+  {
+    name: 'sequence-data',
+    for: DUMPS,
+    default: 'false',
+    type: 'boolean',
+    description: 'sequence values even in a schema-only dump (pg_dump 18+)',
+  },
+  {
+    name: 'transaction-size',
+    for: ['restore'],
+    description:
+      'pg_restore commits after every N objects instead of one transaction for all (pg_restore 17+, a whole number ≥ 1)',
+  },
   { name: 'mirror', for: 'all', description: 'base URL for client archives (default: theseus-rs releases)' },
   {
     name: 'client-source',
@@ -264,7 +299,17 @@ export interface InstallJob extends ClientOptions {
   source?: ConnectionSpec;
 }
 
-export interface DumpJob extends ClientOptions, ContentOptions, ArchiveOptions, ToolOptions, ObjectFilters {
+/** pg_dump 17/18 features (DUMPS): each gated on the client's major when the arguments are built. */
+export interface NewerDumpOptions {
+  /** Undefined: the command's default (backup: on with an 18+ client; else pg_dump's own). */
+  statistics?: boolean;
+  filter?: FilterFile;
+  noPolicies: boolean;
+  sequenceData: boolean;
+}
+
+export interface DumpJob
+  extends ClientOptions, ContentOptions, ArchiveOptions, ToolOptions, ObjectFilters, NewerDumpOptions {
   command: 'dump';
   source: ConnectionSpec;
   destination: Location;
@@ -274,17 +319,21 @@ export interface DumpJob extends ClientOptions, ContentOptions, ArchiveOptions, 
 
 export interface RestoreJob extends ClientOptions, ContentOptions, TargetOptions, ToolOptions {
   command: 'restore';
+  /** pg_restore 17+: commit every N objects. */
+  transactionSize?: number;
   archive: Location;
   s3: S3Settings;
 }
 
-export interface CopyJob extends ClientOptions, ContentOptions, TargetOptions, ToolOptions, ObjectFilters {
+export interface CopyJob
+  extends ClientOptions, ContentOptions, TargetOptions, ToolOptions, ObjectFilters, NewerDumpOptions {
   command: 'copy';
   source: ConnectionSpec;
   globals: boolean;
 }
 
-export interface BackupJob extends ClientOptions, ContentOptions, ArchiveOptions, ObjectFilters {
+export interface BackupJob
+  extends ClientOptions, ContentOptions, ArchiveOptions, ObjectFilters, NewerDumpOptions {
   command: 'backup';
   /** Every database to back up (`from` may list several, one per line), each its own backup. */
   sources: ConnectionSpec[];
@@ -452,6 +501,13 @@ function readParts(r: InputReader) {
       sse: r.parsed('s3-sse', parseServerSideEncryption, undefined),
       kmsKeyId: r.raw('s3-kms-key-id'),
     } satisfies S3Settings,
+    newer: {
+      statistics: r.raw('statistics') === undefined ? undefined : r.bool('statistics', false),
+      filter: r.parsed('filter', readFilterFile, undefined),
+      noPolicies: r.bool('no-policies', false),
+      sequenceData: r.bool('sequence-data', false),
+    } satisfies NewerDumpOptions,
+    transactionSize: r.parsed('transaction-size', parseTransactionSize, undefined),
     globals: r.bool('globals', false),
     verify: r.parsed('verify', parseVerification, 'list' as Verification),
   };
@@ -516,6 +572,7 @@ function assemble(r: InputReader, cmd: Command, p: Parts): JobOptions | undefine
         ...p.archive,
         ...p.tool,
         ...p.filters,
+        ...p.newer,
         source,
         destination,
         globals,
@@ -526,7 +583,18 @@ function assemble(r: InputReader, cmd: Command, p: Parts): JobOptions | undefine
       const archive = r.location('from', cmd, 'an archive path, a .sql / .sql.gz file or an s3:// URI');
       const target = r.database('to', r.raw('to'), cmd);
       if (!archive || !target) return undefined;
-      return { command: cmd, ...client, ...p.content, ...p.guards, ...p.tool, archive, target, s3: p.s3 };
+      const transactionSize = p.transactionSize;
+      return {
+        command: cmd,
+        ...client,
+        ...p.content,
+        ...p.guards,
+        ...p.tool,
+        archive,
+        target,
+        s3: p.s3,
+        transactionSize,
+      };
     }
     case 'copy': {
       const source = r.database('from', r.raw('from'), cmd);
@@ -540,6 +608,7 @@ function assemble(r: InputReader, cmd: Command, p: Parts): JobOptions | undefine
         ...p.guards,
         ...p.tool,
         ...p.filters,
+        ...p.newer,
         source,
         target,
         globals,
@@ -556,6 +625,7 @@ function assemble(r: InputReader, cmd: Command, p: Parts): JobOptions | undefine
         ...p.content,
         ...p.archive,
         ...p.filters,
+        ...p.newer,
         sources,
         destination,
         verify,

@@ -20,13 +20,27 @@ export interface ApplyOptions extends ObjectFilters {
   noOwner?: boolean;
   noPrivileges?: boolean;
   extraArgs?: string[];
+  /** pg_restore 17+, the direct path only (the script paths are one transaction of pgferry's). */
+  transactionSize?: number;
 }
 
 /** Only the fields pg_restore should see, from a larger options object. */
 export function applyOptionsOf(o: ApplyOptions): ApplyOptions {
   const { clean, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables } =
     o;
-  return { clean, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables };
+  const { transactionSize } = o;
+  return {
+    clean,
+    schemaOnly,
+    dataOnly,
+    noOwner,
+    noPrivileges,
+    extraArgs,
+    schemas,
+    excludeSchemas,
+    tables,
+    transactionSize,
+  };
 }
 
 export interface ApplyRequest {
@@ -180,11 +194,31 @@ async function* transactionScript(
  * (empty on the direct path).
  */
 export async function applyArchive(r: ApplyRequest): Promise<string[]> {
+  const left = statisticsLeftOut(r);
   if (r.path === 'pg_restore') {
     await applyDirect(r);
-    return [];
+    return left;
   }
-  return applyScript(r);
+  return [...left, ...(await applyScript(r))];
+}
+
+/** Planner statistics are restored by functions PostgreSQL 18 added: an older target cannot take them. */
+const STATISTICS_SINCE = 18;
+
+function leavesOutStatistics(r: ApplyRequest): boolean {
+  return r.targetVersion.major < STATISTICS_SINCE && r.client.version.major >= STATISTICS_SINCE;
+}
+
+/**
+ * What `--no-statistics` leaves out of an archive for an older target, as the report names it:
+ * only an archive pg_dump 18+ wrote can hold statistics (its TOC entries are STATISTICS DATA).
+ */
+function statisticsLeftOut(r: ApplyRequest): string[] {
+  if (!leavesOutStatistics(r) || r.path === 'psql') return [];
+  if ((r.archive.dumpVersion?.major ?? 0) < STATISTICS_SINCE) return [];
+  return [
+    `statistics (pg_restore --no-statistics: PostgreSQL ${r.targetVersion.major} cannot take the planner statistics of a PostgreSQL ${r.archive.dumpVersion?.major ?? STATISTICS_SINCE} dump; run ANALYZE after the restore)`,
+  ];
 }
 
 /** What every tool of a restore is run with: the target's connection. */
@@ -217,7 +251,14 @@ function pgRestoreReads(r: ApplyRequest): (pid: number | undefined) => number | 
 /** pg_restore's options from the request's (clean always with IF EXISTS, stop at the first error). */
 function restoreOptionsOf(r: ApplyRequest) {
   const { clean, ...rest } = r.options;
-  return { ...rest, clean, ifExists: clean, exitOnError: true, clientMajor: r.client.version.major };
+  return {
+    ...rest,
+    clean,
+    ifExists: clean,
+    exitOnError: true,
+    clientMajor: r.client.version.major,
+    ...(leavesOutStatistics(r) ? { statistics: false } : {}),
+  };
 }
 
 const inputFile = (r: ApplyRequest): string | undefined => ('file' in r.input ? r.input.file : undefined);
@@ -239,7 +280,8 @@ async function applyDirect(r: ApplyRequest): Promise<void> {
       dbname: databaseName(r.target),
       file: inputFile(r),
       jobs: r.jobs,
-      singleTransaction: r.jobs === 1,
+      // transaction-size commits every N objects instead (undone on failure, undo-new-objects.ts).
+      singleTransaction: r.jobs === 1 && r.options.transactionSize === undefined,
     }),
     stdin: inputStream(r),
     stdout: 'ignore',
@@ -279,6 +321,7 @@ function startScriptProducers(
   }
   const args = pgRestoreArgs({
     ...restoreOptionsOf(r),
+    transactionSize: undefined,
     file,
     jobs: 1,
     toStdout: true,

@@ -20,6 +20,7 @@ import { ConditionalWriteRefused, CREATE_ONLY, WriteConflictError } from '../sto
 import { movePointer, type PointerMove } from '../storage/latest-pointer.js';
 import { MANIFEST_SCHEMA, type Manifest, type Verification } from '../storage/manifest.js';
 import type { S3Bucket } from '../storage/s3-bucket.js';
+import type { DumpSelection } from './dump-selection.js';
 import { dumpToS3, manifestOf, type DumpToS3Result } from './dump-to-s3.js';
 import { restoreFromPath } from './restore.js';
 import { countDifferences, tableCounts, type TableCounts } from './table-counts.js';
@@ -27,7 +28,17 @@ import { countDifferences, tableCounts, type TableCounts } from './table-counts.
 /** A backup's messages name its destination as the user did. */
 const INPUT = 'to';
 
-export interface BackupOptions extends JobHooks {
+/** The pg_dump 17/18 features a backup passes on (options.ts NewerDumpOptions). */
+type BackupDumpFeatures = Pick<DumpSelection, 'filter' | 'noPolicies' | 'sequenceData'> & {
+  /**
+   * Undefined: on with a PostgreSQL 18+ client. A backup is kept to be restored when time matters
+   * most; with its statistics the restored database plans well at once instead of after an ANALYZE
+   * of every table, and a restore into an older server leaves them out.
+   */
+  statistics?: boolean;
+};
+
+export interface BackupOptions extends JobHooks, BackupDumpFeatures {
   from: ConnectionSpec;
   bucket: S3Bucket;
   prefix: string;
@@ -242,6 +253,10 @@ async function dumpOnce(
     compress: o.compress,
     postgresVersion: o.postgresVersion,
     extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
+    statistics: o.statistics ?? 'when-supported',
+    filter: o.filter,
+    noPolicies: o.noPolicies,
+    sequenceData: o.sequenceData,
     tags: { [TIER_TAG]: at.tier },
     createOnly: true,
     catalog: o.catalog,

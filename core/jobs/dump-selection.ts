@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { pgDumpArgs, type ObjectFilters } from '../pg/args.js';
 import { toolPath, type ClientTools } from '../pg/clients/tools.js';
 import type { CompressionSpec } from '../pg/compression.js';
+import type { FilterFile } from '../pg/filter-file.js';
 import { connectionEnv, secretsOf, type ConnectionSpec } from '../pg/connection.js';
 import { runTool, type Progress, type ProgressTotal, type ToolResult } from '../pg/run.js';
 import { tableDataBytes } from '../pg/server.js';
@@ -13,12 +14,22 @@ export interface DumpSelection extends ObjectFilters {
   noOwner?: boolean;
   noPrivileges?: boolean;
   extraArgs?: string[];
+  /** pg_dump 17/18 features (options.ts NewerDumpOptions), gated on the client when argv is built. */
+  statistics?: boolean | 'when-supported';
+  filter?: FilterFile;
+  noPolicies?: boolean;
+  sequenceData?: boolean;
 }
 
 export function dumpSelection(o: DumpSelection): DumpSelection {
   const { schemas, excludeSchemas, tables, excludeTables, excludeTableData } = o;
   const { schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs } = o;
+  const { statistics, filter, noPolicies, sequenceData } = o;
   return {
+    statistics,
+    filter,
+    noPolicies,
+    sequenceData,
     schemas,
     excludeSchemas,
     tables,
@@ -51,6 +62,7 @@ export async function dumpProgressTotal(
     selection.tables,
     selection.excludeTables,
     selection.excludeTableData,
+    selection.filter?.rules,
     // A backup's own --snapshot takes nothing away; any other extra argument might.
     selection.extraArgs?.filter((arg) => !arg.startsWith('--snapshot=')),
   ].some((list) => (list?.length ?? 0) > 0);

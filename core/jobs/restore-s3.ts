@@ -185,6 +185,11 @@ async function restoreStreamed(
   );
   // pg_restore cannot hold its own commit back, so the stream always takes the script path.
   const restorePath = choice.path === 'pg_restore' ? 'script' : choice.path;
+  if (o.transactionSize !== undefined) {
+    const why = `transaction-size does nothing here: a restore from S3 commits once, after the whole object's SHA-256 matched`;
+    o.log.warn(why);
+    choice.warnings.push(why);
+  }
   const epilogue =
     toc &&
     databasePropertiesSql({
@@ -217,6 +222,9 @@ async function restoreStreamed(
       epilogue,
       label: `the restore script of ${location}`,
     });
+    // Said as a file restore says it: the report's warnings are read, its filtered list may not be.
+    if (filtered.length)
+      o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
     const durationSeconds = (Date.now() - started) / 1000;
     const result = { target, client, choice, archive, path: restorePath, jobs: 1, createdDatabase };
     return { ...result, filtered, durationSeconds, location };

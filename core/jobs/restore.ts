@@ -283,6 +283,11 @@ async function applyRestore(
       choice.warnings.push(jobsReason);
     } else o.log.info(jobsReason);
   }
+  if (o.transactionSize !== undefined && path !== 'pg_restore') {
+    const why = `transaction-size does nothing here: this restore goes through a script in one transaction of pgferry's own`;
+    o.log.warn(why);
+    choice.warnings.push(why);
+  }
   o.log.info(
     `restoring into ${describeConnection(o.to)} with ${path === 'psql' ? 'psql' : 'pg_restore'} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`,
   );

@@ -52,7 +52,9 @@ export function undoPlanOf(
  * one job runs in one transaction, and a database pgferry made is dropped whole.
  */
 export async function undoOnFailure(plan: UndoPlan): Promise<(error: unknown) => Promise<never>> {
-  if (plan.path !== 'pg_restore' || plan.jobs <= 1 || plan.createdDatabase)
+  // transaction-size commits in batches even with one job: undone like a parallel restore.
+  const commitsInParts = plan.jobs > 1 || plan.options.transactionSize !== undefined;
+  if (plan.path !== 'pg_restore' || !commitsInParts || plan.createdDatabase)
     return (error) => Promise.reject(error instanceof Error ? error : new Error(String(error)));
   await refuseRowsIntoExistingTables(plan);
   const before = await withClient(plan.target, 'to', (c) => readCatalog(c, plan.targetVersion));

@@ -11,6 +11,7 @@ import type { CompressionSpec } from './compression.js';
 import { checkExtraArgs } from './extra-args.js';
 import type { ClientToolName } from './clients/tools.js';
 import { FORMAT_LETTERS } from './formats.js';
+import { filterFileArgs, type FilterFile } from './filter-file.js';
 import type { DumpFormat } from './formats.js';
 
 export type { DumpFormat } from './formats.js';
@@ -43,6 +44,17 @@ export interface DumpArgsOptions extends ObjectFilters {
   ifExists?: boolean;
   extraArgs?: string[];
   verbose?: boolean;
+  /**
+   * pg_dump 18+: planner statistics in the dump (true) or not (false); `when-supported`: with an 18+
+   * client only (a backup's default); undefined: pg_dump's own default.
+   */
+  statistics?: boolean | 'when-supported';
+  /** A checked `--filter` file (pg_dump 17+; translated to flags for older clients where it can be). */
+  filter?: FilterFile;
+  /** pg_dump 18+. */
+  noPolicies?: boolean;
+  /** pg_dump 18+: sequence values even in a schema-only dump. */
+  sequenceData?: boolean;
 }
 
 export function pgDumpArgs(o: DumpArgsOptions): string[] {
@@ -63,9 +75,11 @@ export function pgDumpArgs(o: DumpArgsOptions): string[] {
     argv.push(`--jobs=${jobs}`);
   }
   argv.push(...filterArgs(o, 'pg_dump'));
+  argv.push(...filterFileArgs(o.filter, o.clientMajor));
   checkOnly(o);
   checkClean(o);
   argv.push(...flags(o));
+  argv.push(...newerDumpFlags(o));
   return finish(argv, o.extraArgs, 'pg_dump', o.verbose);
 }
 
@@ -91,6 +105,10 @@ export interface RestoreArgsOptions extends ObjectFilters {
   toStdout?: boolean;
   extraArgs?: string[];
   verbose?: boolean;
+  /** false: leave the archive's statistics out (a target older than 18 cannot take them). */
+  statistics?: boolean;
+  /** pg_restore 17+: commit after every N objects instead of one transaction for all. */
+  transactionSize?: number;
 }
 
 export function pgRestoreArgs(o: RestoreArgsOptions): string[] {
@@ -125,8 +143,20 @@ export function pgRestoreArgs(o: RestoreArgsOptions): string[] {
       'cannot be combined with create: CREATE DATABASE cannot run inside a transaction',
     );
   }
+  if (o.transactionSize !== undefined) {
+    requireClient(o.clientMajor, 17, 'transaction-size', 'pg_restore --transaction-size');
+    if (o.singleTransaction) {
+      throw new InputError(
+        'transaction-size',
+        'commits every N objects, so it cannot run in a single transaction',
+      );
+    }
+    argv.push(`--transaction-size=${checkTransactionSize(o.transactionSize)}`);
+  }
   if (o.singleTransaction) argv.push('--single-transaction');
   if (o.exitOnError ?? true) argv.push('--exit-on-error');
+  // pg_restore before 18 knows no statistics (and cannot read an archive that has them).
+  if (o.statistics === false && o.clientMajor >= 18) argv.push('--no-statistics');
   argv.push(...filterArgs(o, 'pg_restore'));
   checkOnly(o);
   checkClean(o);
@@ -208,6 +238,44 @@ export function pgDumpallArgs(o: DumpallArgsOptions): string[] {
   if (o.dbname !== undefined) argv.push(`--database=${plainDbname(o.dbname, 'from')}`);
   if (o.file !== undefined) argv.push(`--file=${nonEmpty(o.file, 'file')}`);
   return finish(argv, o.extraArgs, 'pg_dumpall');
+}
+
+/** A newer client's feature asked of an older one: named as the caller wrote it. */
+function requireClient(clientMajor: number, since: number, input: string, feature: string): void {
+  if (clientMajor < since) {
+    throw new InputError(
+      input,
+      `needs ${feature}, which PostgreSQL ${since}+ clients have; the client chosen is ${clientMajor} (pin postgres-version to ${since} or newer, or leave ${input} out)`,
+    );
+  }
+}
+
+/** pg_dump 18's flags: asked for explicitly only (false for statistics says --no-statistics). */
+function newerDumpFlags(o: DumpArgsOptions): string[] {
+  const argv: string[] = [];
+  if (o.statistics === 'when-supported') {
+    if (o.clientMajor >= 18) argv.push('--statistics');
+  } else if (o.statistics !== undefined) {
+    // false on an older client asks for what it does anyway: nothing to pass.
+    if (o.statistics) requireClient(o.clientMajor, 18, 'statistics', 'pg_dump --statistics');
+    if (o.clientMajor >= 18) argv.push(o.statistics ? '--statistics' : '--no-statistics');
+  }
+  if (o.noPolicies) {
+    requireClient(o.clientMajor, 18, 'no-policies', 'pg_dump --no-policies');
+    argv.push('--no-policies');
+  }
+  if (o.sequenceData) {
+    requireClient(o.clientMajor, 18, 'sequence-data', 'pg_dump --sequence-data');
+    argv.push('--sequence-data');
+  }
+  return argv;
+}
+
+export function checkTransactionSize(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new InputError('transaction-size', `${n} is not an object count; expected a whole number ≥ 1`);
+  }
+  return n;
 }
 
 function checkJobs(jobs: number | undefined): number {

@@ -128,10 +128,22 @@ const RESERVED: readonly Reserved[] = [
   { short: 'j', long: 'jobs', why: 'use the jobs input instead' },
 ];
 
+/** Options of pg_dump 17/18 that have inputs of their own (no short letter). */
+const DUMP_INPUTS: readonly Reserved[] = [
+  { short: '', long: 'statistics', why: 'use the statistics input instead' },
+  { short: '', long: 'no-statistics', why: 'use statistics: false instead' },
+  { short: '', long: 'filter', why: 'use the filter input instead' },
+  { short: '', long: 'no-policies', why: 'use the no-policies input instead' },
+  { short: '', long: 'sequence-data', why: 'use the sequence-data input instead' },
+];
+const RESTORE_INPUTS: readonly Reserved[] = [
+  { short: '', long: 'transaction-size', why: 'use the transaction-size input instead' },
+];
+
 /** psql's -F is its field separator and it has no --format; pg_dumpall connects with -l/--database. */
 const RESERVED_BY_TOOL: Readonly<Record<ClientToolName, readonly Reserved[]>> = {
-  pg_dump: RESERVED,
-  pg_restore: RESERVED,
+  pg_dump: [...RESERVED, ...DUMP_INPUTS],
+  pg_restore: [...RESERVED, ...RESTORE_INPUTS],
   psql: RESERVED.filter((r) => r.long !== 'format'),
   pg_dumpall: [...RESERVED, { short: 'l', long: 'database', why: CONNECTION }],
 };
@@ -328,5 +340,6 @@ function inspectOption(arg: string, rules: Rules, input: string): boolean | unde
 }
 
 function refuse(option: Reserved, input: string): never {
-  throw new InputError(input, `-${option.short}/--${option.long} ${option.why}`);
+  const names = option.short === '' ? `--${option.long}` : `-${option.short}/--${option.long}`;
+  throw new InputError(input, `${names} ${option.why}`);
 }

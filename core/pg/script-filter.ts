@@ -1,7 +1,13 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { PgferryError } from '../errors.js';
 import { PsqlLexer } from './psql-lexer.js';
-import { classifyStatement, DECIDED_WHOLE, UNSAFE_VARIABLES } from './script-statements.js';
+import {
+  classifyStatement,
+  DECIDED_WHOLE,
+  isStatisticsCall,
+  STATISTICS_SINCE,
+  UNSAFE_VARIABLES,
+} from './script-statements.js';
 import type { PgVersion } from './version.js';
 
 /**
@@ -208,6 +214,14 @@ export class ScriptFilter extends Transform {
   private releaseLongStatement(): void {
     if (this.holdAt === undefined || this.pendingAt + this.pendingBytes() - this.holdAt <= HOLD_LIMIT) return;
     const first = this.words[0];
+    const head = this.slice(this.holdAt, this.holdAt + 200).toString('latin1');
+    if (this.rules.targetServer.major < STATISTICS_SINCE && isStatisticsCall(head)) {
+      this.refuse(
+        this.holdLine,
+        `a statistics call longer than ${HOLD_LIMIT} bytes, which PostgreSQL ${this.rules.targetServer.major} cannot take; restore with pg_restore 18 or newer (postgres-version: 18), which leaves statistics out`,
+      );
+      return;
+    }
     if (first && DECIDED_WHOLE.has(first)) {
       this.refuse(this.holdLine, `a ${first} statement longer than ${HOLD_LIMIT} bytes`);
       return;

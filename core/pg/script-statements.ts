@@ -102,6 +102,14 @@ function setting(name: string, value: string, rules: Rules): StatementVerdict {
   return { action: 'pass' };
 }
 
+/** pg_dump 18 restores planner statistics with functions older servers do not have. */
+export const STATISTICS_SINCE = 18;
+
+/** pg_dump 18's `SELECT * FROM pg_catalog.pg_restore_relation_stats(…)` (or _attribute_stats). */
+export function isStatisticsCall(text: string): boolean {
+  return /^\s*SELECT\s+\*\s+FROM\s+pg_catalog\.pg_restore_(relation|attribute)_stats\s*\(/.test(text);
+}
+
 /**
  * Decides one statement from its text (held only while short) and its first bare words. The text is
  * read as latin1: keywords and setting names are ASCII, and no byte is changed.
@@ -127,6 +135,8 @@ export function classifyStatement(text: string, words: readonly string[], rules:
     return { action: 'pass' };
   }
   if (first === 'SELECT') {
+    if (isStatisticsCall(text) && rules.targetServer.major < STATISTICS_SINCE)
+      return { action: 'drop', name: 'statistics' };
     const call = setConfigCall(text);
     if (call) return setting(call.name, call.value, rules);
     if (/set_config\s*\(\s*'(standard_conforming_strings|client_encoding)'/i.test(text))
