@@ -2219,14 +2219,14 @@ var init_readFile = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/readFile.js"() {
     filePromises = {};
     fileIntercept = {};
-    readFile2 = (path19, options) => {
-      if (fileIntercept[path19] !== void 0) {
-        return fileIntercept[path19];
+    readFile2 = (path21, options) => {
+      if (fileIntercept[path21] !== void 0) {
+        return fileIntercept[path21];
       }
-      if (!filePromises[path19] || options?.ignoreCache) {
-        filePromises[path19] = fsReadFile(path19, "utf8");
+      if (!filePromises[path21] || options?.ignoreCache) {
+        filePromises[path21] = fsReadFile(path21, "utf8");
       }
-      return filePromises[path19];
+      return filePromises[path21];
     };
   }
 });
@@ -2338,8 +2338,8 @@ var init_externalDataInterceptor = __esm({
       getFileRecord() {
         return fileIntercept;
       },
-      interceptFile(path19, contents) {
-        fileIntercept[path19] = Promise.resolve(contents);
+      interceptFile(path21, contents) {
+        fileIntercept[path21] = Promise.resolve(contents);
       },
       getTokenRecord() {
         return tokenIntercept;
@@ -5361,8 +5361,8 @@ var init_createConfigValueProvider = __esm({
               return endpoint.url.href;
             }
             if ("hostname" in endpoint) {
-              const { protocol, hostname, port, path: path19 } = endpoint;
-              return `${protocol}//${hostname}${port ? ":" + port : ""}${path19}`;
+              const { protocol, hostname, port, path: path21 } = endpoint;
+              return `${protocol}//${hostname}${port ? ":" + port : ""}${path21}`;
             }
           }
           return endpoint;
@@ -5738,18 +5738,18 @@ var getAttrPathList;
 var init_getAttrPathList = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttrPathList.js"() {
     init_types2();
-    getAttrPathList = (path19) => {
-      const parts = path19.split(".");
+    getAttrPathList = (path21) => {
+      const parts = path21.split(".");
       const pathList = [];
       for (const part of parts) {
         const squareBracketIndex = part.indexOf("[");
         if (squareBracketIndex !== -1) {
           if (part.indexOf("]") !== part.length - 1) {
-            throw new EndpointError(`Path: '${path19}' does not end with ']'`);
+            throw new EndpointError(`Path: '${path21}' does not end with ']'`);
           }
           const arrayIndex = part.slice(squareBracketIndex + 1, -1);
           if (Number.isNaN(parseInt(arrayIndex))) {
-            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path19}'`);
+            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path21}'`);
           }
           if (squareBracketIndex !== 0) {
             pathList.push(part.slice(0, squareBracketIndex));
@@ -5770,9 +5770,9 @@ var init_getAttr = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttr.js"() {
     init_types2();
     init_getAttrPathList();
-    getAttr = (value, path19) => getAttrPathList(path19).reduce((acc, index) => {
+    getAttr = (value, path21) => getAttrPathList(path21).reduce((acc, index) => {
       if (typeof acc !== "object") {
-        throw new EndpointError(`Index '${index}' in '${path19}' not found in '${JSON.stringify(value)}'`);
+        throw new EndpointError(`Index '${index}' in '${path21}' not found in '${JSON.stringify(value)}'`);
       } else if (Array.isArray(acc)) {
         const i5 = parseInt(index);
         return acc[i5 < 0 ? acc.length + i5 : i5];
@@ -5833,8 +5833,8 @@ var init_parseURL = __esm({
             return value;
           }
           if (typeof value === "object" && "hostname" in value) {
-            const { hostname: hostname2, port, protocol: protocol2 = "", path: path19 = "", query = {} } = value;
-            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path19}`);
+            const { hostname: hostname2, port, protocol: protocol2 = "", path: path21 = "", query = {} } = value;
+            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path21}`);
             url.search = Object.entries(query).map(([k6, v2]) => `${k6}=${v2}`).join("&");
             return url;
           }
@@ -7683,29 +7683,29 @@ var init_HttpBindingNormalizedSchema = __esm({
       response.syntheticBodySchema = createBodySchema(schema, bodyMemberNames, bodyMemberSchemas);
       return bindings;
     };
-    buildPathSegments = (path19) => {
+    buildPathSegments = (path21) => {
       const segments = [];
       let offset = 0;
-      for (const match of path19.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
+      for (const match of path21.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
         if (match.index > offset) {
-          segments.push([path19.slice(offset, match.index), 0]);
+          segments.push([path21.slice(offset, match.index), 0]);
         }
         segments.push([match[1], match[2] ? 2 : 1]);
         offset = match.index + match[0].length;
       }
-      if (segments.length && offset < path19.length) {
-        segments.push([path19.slice(offset), 0]);
+      if (segments.length && offset < path21.length) {
+        segments.push([path21.slice(offset), 0]);
       }
       return segments.length ? segments : void 0;
     };
     buildHttpOperationBindings = (schema) => {
       const { http: http2, endpoint } = translateTraits(schema.traits ?? {});
-      const [path19, search] = http2?.[1].split("?") ?? [];
+      const [path21, search] = http2?.[1].split("?") ?? [];
       return [
         http2?.[0],
-        path19,
+        path21,
         search ? [...new URLSearchParams(search)] : [],
-        path19 ? buildPathSegments(path19) : void 0,
+        path21 ? buildPathSegments(path21) : void 0,
         endpoint?.[0]
       ];
     };
@@ -9739,10 +9739,10 @@ var init_HttpBindingProtocol = __esm({
         if (endpoint) {
           this.updateServiceEndpoint(request, endpoint);
           this.setHostPrefix(request, operationSchema, input2, operation2);
-          const [method, path19, staticQuery] = operation2;
+          const [method, path21, staticQuery] = operation2;
           if (method) {
             request.method = method;
-            request.path = request.path === "/" ? path19 : request.path + path19;
+            request.path = request.path === "/" ? path21 : request.path + path21;
             for (const [key, value] of staticQuery) {
               query[key] = value;
             }
@@ -9884,10 +9884,10 @@ var init_HttpBindingProtocol = __esm({
         return this.serializer.flush();
       }
       serializePath(segments, labels, bindings) {
-        let path19 = "";
+        let path21 = "";
         for (const [value, kind] of segments) {
           if (kind === 0) {
-            path19 += value;
+            path21 += value;
             continue;
           }
           const replacement = labels?.[value];
@@ -9895,12 +9895,12 @@ var init_HttpBindingProtocol = __esm({
             if (hasOwn(bindings.byName, value) && bindings.byName[value][2] === 33) {
               throw new Error(`No value provided for input HTTP label: ${value}.`);
             }
-            path19 += `{${value}${kind === 2 ? "+" : ""}}`;
+            path21 += `{${value}${kind === 2 ? "+" : ""}}`;
           } else {
-            path19 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
+            path21 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
           }
         }
-        return path19;
+        return path21;
       }
       async deserializeResponse(operationSchema, context, response) {
         const deserializer = this.deserializer;
@@ -10136,11 +10136,11 @@ var init_AbstractRpcV2Protocol = __esm({
           this.applyEmptyBody(request);
         }
         const { service, operation: operation2 } = getSmithyContext(context);
-        const path19 = `/service/${service}/operation/${operation2}`;
+        const path21 = `/service/${service}/operation/${operation2}`;
         if (request.path.endsWith("/")) {
-          request.path += path19.slice(1);
+          request.path += path21.slice(1);
         } else {
-          request.path += path19;
+          request.path += path21;
         }
         return request;
       }
@@ -10222,8 +10222,8 @@ var init_requestBuilder = __esm({
         return this;
       }
       p(memberName, labelValueProvider, uriLabel, isGreedyLabel) {
-        this.resolvePathStack.push((path19) => {
-          this.path = resolvedPath(path19, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
+        this.resolvePathStack.push((path21) => {
+          this.path = resolvedPath(path21, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
         });
         return this;
       }
@@ -13121,9 +13121,9 @@ var init_createPaginator = __esm({
       command5 = withCommand(command5) ?? command5;
       return await client.send(command5, ...args);
     };
-    get = (fromObject, path19) => {
+    get = (fromObject, path21) => {
       let cursor = fromObject;
-      const pathComponents = path19.split(".");
+      const pathComponents = path21.split(".");
       for (const step of pathComponents) {
         if (!cursor || typeof cursor !== "object") {
           return void 0;
@@ -18752,10 +18752,10 @@ ${longDate}
 ${credentialScope}
 ${toHex2(hashedRequest)}`;
       }
-      getCanonicalPath({ path: path19 }) {
+      getCanonicalPath({ path: path21 }) {
         if (this.uriEscapePath) {
           const normalizedPathSegments = [];
-          for (const pathSegment of path19.split("/")) {
+          for (const pathSegment of path21.split("/")) {
             if (pathSegment?.length === 0) {
               continue;
             }
@@ -18768,11 +18768,11 @@ ${toHex2(hashedRequest)}`;
               normalizedPathSegments.push(pathSegment);
             }
           }
-          const normalizedPath = `${path19?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path19?.endsWith("/") ? "/" : ""}`;
+          const normalizedPath = `${path21?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path21?.endsWith("/") ? "/" : ""}`;
           const doubleEncoded = escapeUri2(normalizedPath);
           return doubleEncoded.replace(/%2F/g, "/");
         }
-        return path19;
+        return path21;
       }
       validateResolvedCredentials(credentials) {
         if (typeof credentials !== "object" || typeof credentials.accessKeyId !== "string" || typeof credentials.secretAccessKey !== "string") {
@@ -22867,12 +22867,12 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             const password = request.password ?? "";
             auth = `${username}:${password}`;
           }
-          let path19 = request.path;
+          let path21 = request.path;
           if (queryString) {
-            path19 += `?${queryString}`;
+            path21 += `?${queryString}`;
           }
           if (request.fragment) {
-            path19 += `#${request.fragment}`;
+            path21 += `#${request.fragment}`;
           }
           let hostname = request.hostname ?? "";
           if (hostname[0] === "[" && hostname.endsWith("]")) {
@@ -22884,7 +22884,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             headers: request.headers,
             host: hostname,
             method: request.method,
-            path: path19,
+            path: path21,
             port: request.port,
             agent,
             auth
@@ -23306,16 +23306,16 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             reject(err);
           };
           const queryString = query ? buildQueryString2(query) : "";
-          let path19 = request.path;
+          let path21 = request.path;
           if (queryString) {
-            path19 += `?${queryString}`;
+            path21 += `?${queryString}`;
           }
           if (request.fragment) {
-            path19 += `#${request.fragment}`;
+            path21 += `#${request.fragment}`;
           }
           const clientHttp2Stream = session.request({
             ...request.headers,
-            [constants3.HTTP2_HEADER_PATH]: path19,
+            [constants3.HTTP2_HEADER_PATH]: path21,
             [constants3.HTTP2_HEADER_METHOD]: method
           });
           if (effectiveRequestTimeout) {
@@ -24686,11 +24686,11 @@ var require_dist_cjs9 = __commonJS({
         throw new TokenProviderError2(`Value not present for '${key}' in SSO Token${forRefresh ? ". Cannot refresh" : ""}. ${REFRESH_MESSAGE}`, false);
       }
     };
-    var { writeFile: writeFile5 } = promises3;
+    var { writeFile: writeFile6 } = promises3;
     var writeSSOTokenToFile = (id, ssoToken) => {
       const tokenFilepath = getSSOTokenFilepath2(id);
       const tokenString = JSON.stringify(ssoToken, null, 2);
-      return writeFile5(tokenFilepath, tokenString);
+      return writeFile6(tokenFilepath, tokenString);
     };
     var lastRefreshAttemptTimes = /* @__PURE__ */ new Map();
     var inFlightRefreshes = /* @__PURE__ */ new Map();
@@ -27835,7 +27835,7 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash11, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
+    var { createHash: createHash12, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
     var { dirname: dirname3, join: join8 } = __require("node:path");
@@ -28006,7 +28006,7 @@ var require_dist_cjs11 = __commonJS({
       getTokenFilePath() {
         const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join8(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash11("sha256").update(loginSessionBytes).digest("hex");
+        const loginSessionSha256 = createHash12("sha256").update(loginSessionBytes).digest("hex");
         return join8(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
@@ -28121,7 +28121,7 @@ var require_dist_cjs12 = __commonJS({
   "node_modules/@aws-sdk/credential-provider-process/dist-cjs/index.js"(exports) {
     var { externalDataInterceptor: externalDataInterceptor2, CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { exec: exec2 } = __require("node:child_process");
-    var { promisify: promisify2 } = __require("node:util");
+    var { promisify: promisify3 } = __require("node:util");
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var getValidatedProcessCredentials = (profileName, data, profiles) => {
       if (data.Version !== 1) {
@@ -28157,7 +28157,7 @@ var require_dist_cjs12 = __commonJS({
       if (profiles[profileName]) {
         const credentialProcess = profile["credential_process"];
         if (credentialProcess !== void 0) {
-          const execPromise = promisify2(externalDataInterceptor2?.getTokenRecord?.().exec ?? exec2);
+          const execPromise = promisify3(externalDataInterceptor2?.getTokenRecord?.().exec ?? exec2);
           try {
             const { stdout } = await execPromise(credentialProcess);
             let data;
@@ -28195,7 +28195,7 @@ var require_dist_cjs13 = __commonJS({
   "node_modules/@aws-sdk/credential-provider-web-identity/dist-cjs/index.js"(exports) {
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, externalDataInterceptor: externalDataInterceptor2 } = (init_config2(), __toCommonJS(config_exports));
-    var { readFileSync: readFileSync3 } = __require("node:fs");
+    var { readFileSync: readFileSync5 } = __require("node:fs");
     var fromWebToken = (init) => async (awsIdentityProperties) => {
       init.logger?.debug("@aws-sdk/credential-provider-web-identity - fromWebToken");
       const { roleArn, roleSessionName, webIdentityToken, providerId, policyArns, policy, durationSeconds } = init;
@@ -28236,7 +28236,7 @@ var require_dist_cjs13 = __commonJS({
       }
       const credentials = await fromWebToken({
         ...init,
-        webIdentityToken: externalDataInterceptor2?.getTokenRecord?.()[webIdentityTokenFile] ?? readFileSync3(webIdentityTokenFile, { encoding: "ascii" }),
+        webIdentityToken: externalDataInterceptor2?.getTokenRecord?.()[webIdentityTokenFile] ?? readFileSync5(webIdentityTokenFile, { encoding: "ascii" }),
         roleArn,
         roleSessionName
       })(awsIdentityProperties);
@@ -39347,7 +39347,7 @@ var require_dist_cjs17 = __commonJS({
     var { extendedEncodeURIComponent: extendedEncodeURIComponent2 } = (init_protocols(), __toCommonJS(protocols_exports));
     var { EventEmitter } = __require("events");
     var { Buffer: Buffer2 } = __require("buffer");
-    var { statSync: statSync3, ReadStream: ReadStream2 } = __require("node:fs");
+    var { statSync: statSync4, ReadStream: ReadStream2 } = __require("node:fs");
     var { Readable: Readable11 } = __require("stream");
     var runtimeConfigShared = {
       statSync: () => {
@@ -39359,7 +39359,7 @@ var require_dist_cjs17 = __commonJS({
     var runtimeConfig = {
       ...runtimeConfigShared,
       runtime: "node",
-      statSync: statSync3,
+      statSync: statSync4,
       isFileReadStream(f6) {
         return f6 instanceof ReadStream2;
       }
@@ -43295,7 +43295,7 @@ var require_split2 = __commonJS({
 var require_helper = __commonJS({
   "node_modules/pgpass/lib/helper.js"(exports, module) {
     "use strict";
-    var path19 = __require("path");
+    var path21 = __require("path");
     var Stream = __require("stream").Stream;
     var split2 = require_split2();
     var util = __require("util");
@@ -43334,7 +43334,7 @@ var require_helper = __commonJS({
     };
     module.exports.getFileName = function(rawEnv) {
       var env2 = rawEnv || process.env;
-      var file = env2.PGPASSFILE || (isWin ? path19.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path19.join(env2.HOME || "./", ".pgpass"));
+      var file = env2.PGPASSFILE || (isWin ? path21.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path21.join(env2.HOME || "./", ".pgpass"));
       return file;
     };
     module.exports.usePgPass = function(stats, fname) {
@@ -43466,7 +43466,7 @@ var require_helper = __commonJS({
 var require_lib = __commonJS({
   "node_modules/pgpass/lib/index.js"(exports, module) {
     "use strict";
-    var path19 = __require("path");
+    var path21 = __require("path");
     var fs5 = __require("fs");
     var helper = require_helper();
     module.exports = function(connInfo, cb) {
@@ -44206,7 +44206,7 @@ var require_pg_pool = __commonJS({
     function throwOnDoubleRelease() {
       throw new Error("Release called on client which has already been released to the pool.");
     }
-    function promisify2(Promise2, callback) {
+    function promisify3(Promise2, callback) {
       if (callback) {
         return { callback, result: void 0 };
       }
@@ -44344,7 +44344,7 @@ var require_pg_pool = __commonJS({
           const err = new Error("Cannot use a pool after calling end on the pool");
           return cb ? cb(err) : this.Promise.reject(err);
         }
-        const response = promisify2(this.Promise, cb);
+        const response = promisify3(this.Promise, cb);
         const result = response.result;
         if (this._isFull() || this._idle.length) {
           if (this._idle.length) {
@@ -44529,7 +44529,7 @@ var require_pg_pool = __commonJS({
       }
       query(text2, values, cb) {
         if (typeof text2 === "function") {
-          const response2 = promisify2(this.Promise, text2);
+          const response2 = promisify3(this.Promise, text2);
           setImmediate(function() {
             return response2.callback(new Error("Passing a function as the first parameter to pool.query is not supported"));
           });
@@ -44539,7 +44539,7 @@ var require_pg_pool = __commonJS({
           cb = values;
           values = void 0;
         }
-        const response = promisify2(this.Promise, cb);
+        const response = promisify3(this.Promise, cb);
         cb = response.callback;
         this.connect((err, client) => {
           if (err) {
@@ -44584,7 +44584,7 @@ var require_pg_pool = __commonJS({
           return cb ? cb(err) : this.Promise.reject(err);
         }
         this.ending = true;
-        const promised = promisify2(this.Promise, cb);
+        const promised = promisify3(this.Promise, cb);
         this._endCallback = promised.callback;
         this._pulseQueue();
         return promised.result;
@@ -44784,18 +44784,18 @@ var require_client2 = __commonJS({
       this._queryable = true;
       this.pipeline = Boolean(config.pipeline);
       this._pipelineInFlight = false;
-      const cp2 = this.connectionParameters = new ConnectionParameters(config);
-      if (config.nativeConnectionString) cp2.nativeConnectionString = config.nativeConnectionString;
-      this.user = cp2.user;
+      const cp3 = this.connectionParameters = new ConnectionParameters(config);
+      if (config.nativeConnectionString) cp3.nativeConnectionString = config.nativeConnectionString;
+      this.user = cp3.user;
       Object.defineProperty(this, "password", {
         configurable: true,
         enumerable: false,
         writable: true,
-        value: cp2.password
+        value: cp3.password
       });
-      this.database = cp2.database;
-      this.host = cp2.host;
-      this.port = cp2.port;
+      this.database = cp3.database;
+      this.host = cp3.host;
+      this.port = cp3.port;
       this.namedQueries = {};
     };
     Client3.Query = NativeQuery;
@@ -45357,11 +45357,11 @@ var require_parse = __commonJS({
         return ctrl === "?" ? "\x7F" : String.fromCharCode(ctrl.charCodeAt(0) & 31);
       }
       if (kind === "x" || kind === "u" || kind === "U") {
-        var cp2 = parseInt(escape.slice(1), 16);
-        if (cp2 > 1114111) {
+        var cp3 = parseInt(escape.slice(1), 16);
+        if (cp3 > 1114111) {
           return m4;
         }
-        return String.fromCharCode.apply(null, cp2 > 65535 ? [55232 + (cp2 >> 10), 56320 + (cp2 & 1023)] : [cp2]);
+        return String.fromCharCode.apply(null, cp3 > 65535 ? [55232 + (cp3 >> 10), 56320 + (cp3 & 1023)] : [cp3]);
       }
       if (kind >= "0" && kind <= "7") {
         return String.fromCharCode(parseInt(escape, 8) & 255);
@@ -49611,7 +49611,7 @@ var S3Bucket = class _S3Bucket {
 import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
 import os7 from "node:os";
 import { finished as finished2 } from "node:stream/promises";
-import path10 from "node:path";
+import path11 from "node:path";
 
 // core/pg/clients/tools.ts
 import { execFile } from "node:child_process";
@@ -50824,19 +50824,19 @@ async function chooseRestoreClient(inputs, catalog) {
     version = { major: found.major };
     reason = found.major === target.major ? `the target server runs PostgreSQL ${formatVersion(target)}` : desired === target.major ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had` : `the archive (${describeArchive(archive)}) needs pg_restore ${desired} or newer`;
   }
-  let path19 = archive.format === "plain" ? "psql" : "pg_restore";
-  if (path19 === "pg_restore" && downgrade) {
-    path19 = "script";
+  let path21 = archive.format === "plain" ? "psql" : "pg_restore";
+  if (path21 === "pg_restore" && downgrade) {
+    path21 = "script";
     warnings.push(
       `restoring a PostgreSQL ${source ? formatVersion(source) : "?"} dump into PostgreSQL ${formatVersion(target)} (a downgrade, allowed): going through a filtered SQL script; objects the older server does not support will fail the restore`
     );
-  } else if (path19 === "pg_restore" && version.major >= 17 && target.major <= 16) {
-    path19 = "script";
+  } else if (path21 === "pg_restore" && version.major >= 17 && target.major <= 16) {
+    path21 = "script";
     warnings.push(
       `pg_restore ${version.major} sets transaction_timeout, which PostgreSQL ${target.major} does not know: restoring through a SQL script with that setting filtered out (no parallel restore on this path)`
     );
   }
-  return { version, reason, warnings, path: path19 };
+  return { version, reason, warnings, path: path21 };
 }
 async function chooseCopyClients(source, target, request, allowDowngrade, catalog) {
   const dump = await chooseDumpClient(source, request, catalog);
@@ -50970,9 +50970,19 @@ var RESERVED = [
   { short: "Z", long: "compress", why: "use the compress input instead" },
   { short: "j", long: "jobs", why: "use the jobs input instead" }
 ];
+var DUMP_INPUTS = [
+  { short: "", long: "statistics", why: "use the statistics input instead" },
+  { short: "", long: "no-statistics", why: "use statistics: false instead" },
+  { short: "", long: "filter", why: "use the filter input instead" },
+  { short: "", long: "no-policies", why: "use the no-policies input instead" },
+  { short: "", long: "sequence-data", why: "use the sequence-data input instead" }
+];
+var RESTORE_INPUTS = [
+  { short: "", long: "transaction-size", why: "use the transaction-size input instead" }
+];
 var RESERVED_BY_TOOL = {
-  pg_dump: RESERVED,
-  pg_restore: RESERVED,
+  pg_dump: [...RESERVED, ...DUMP_INPUTS],
+  pg_restore: [...RESERVED, ...RESTORE_INPUTS],
   psql: RESERVED.filter((r5) => r5.long !== "format"),
   pg_dumpall: [...RESERVED, { short: "l", long: "database", why: CONNECTION }]
 };
@@ -51137,7 +51147,8 @@ function inspectOption(arg, rules, input2) {
   return void 0;
 }
 function refuse(option, input2) {
-  throw new InputError(input2, `-${option.short}/--${option.long} ${option.why}`);
+  const names = option.short === "" ? `--${option.long}` : `-${option.short}/--${option.long}`;
+  throw new InputError(input2, `${names} ${option.why}`);
 }
 
 // core/pg/formats.ts
@@ -51159,6 +51170,134 @@ function parseFormat(raw, input2 = "format") {
   return format2;
 }
 
+// core/pg/filter-file.ts
+import { readFileSync as readFileSync2, statSync } from "node:fs";
+import path6 from "node:path";
+var KINDS = [
+  "extension",
+  "foreign_data",
+  "table",
+  "table_and_children",
+  "table_data",
+  "table_data_and_children",
+  "schema"
+];
+var DUMP_REFUSES = [
+  ["include", "table_data"],
+  ["include", "table_data_and_children"],
+  ["exclude", "foreign_data"]
+];
+var INPUT = "filter";
+function readFilterFile(raw) {
+  if (raw === void 0) return void 0;
+  const file = path6.resolve(raw);
+  let text2;
+  try {
+    if (!statSync(file).isFile())
+      throw new InputError(INPUT, `${raw} is not a file; expected a pg_dump filter file`);
+    text2 = readFileSync2(file, "utf8");
+  } catch (error3) {
+    if (error3 instanceof InputError) throw error3;
+    throw new InputError(
+      INPUT,
+      `cannot read ${raw} (${error3.code ?? "error"}); expected a pg_dump filter file`
+    );
+  }
+  return { path: file, rules: parseFilterText(text2, raw) };
+}
+function parseFilterText(text2, name = "the filter file") {
+  const rules = [];
+  text2.split(/\r?\n/).forEach((content, i5) => {
+    const line = i5 + 1;
+    const trimmed = content.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) return;
+    const m4 = /^(\S+)\s+(\S+)\s+(\S.*)$/.exec(trimmed);
+    const where = `${name}, line ${line}`;
+    if (!m4) {
+      throw new InputError(INPUT, `${where}: expected "include|exclude <object kind> <pattern>"`);
+    }
+    const [, action = "", kind = "", rest = ""] = m4;
+    if (action !== "include" && action !== "exclude") {
+      throw new InputError(INPUT, `${where}: "${action}" is neither include nor exclude`);
+    }
+    if (!KINDS.includes(kind)) {
+      throw new InputError(
+        INPUT,
+        `${where}: "${kind}" is not an object kind; expected one of ${KINDS.join(", ")}`
+      );
+    }
+    const pattern = patternOf(rest, where);
+    const rule = { line, action, kind, pattern };
+    if (DUMP_REFUSES.some(([a5, k6]) => a5 === action && k6 === kind)) {
+      throw new InputError(INPUT, `${where}: pg_dump cannot ${action} ${kind}`);
+    }
+    rules.push(rule);
+  });
+  return rules;
+}
+function patternOf(rest, where) {
+  let i5 = 0;
+  let quoted = false;
+  for (; i5 < rest.length; i5++) {
+    const c5 = rest.charAt(i5);
+    if (c5 === '"') {
+      if (quoted && rest.charAt(i5 + 1) === '"') i5++;
+      else quoted = !quoted;
+    } else if (!quoted && /\s/.test(c5)) break;
+  }
+  if (quoted) throw new InputError(INPUT, `${where}: the pattern has an unterminated double quote`);
+  const tail = rest.slice(i5).trim();
+  if (tail !== "" && !tail.startsWith("#")) {
+    throw new InputError(
+      INPUT,
+      `${where}: unexpected text after the pattern; quote a pattern holding spaces`
+    );
+  }
+  return rest.slice(0, i5);
+}
+function flagFor(rule, clientMajor) {
+  const p4 = rule.pattern;
+  const key = `${rule.action} ${rule.kind}`;
+  switch (key) {
+    case "include table":
+      return `--table=${p4}`;
+    case "exclude table":
+      return `--exclude-table=${p4}`;
+    case "include schema":
+      return `--schema=${p4}`;
+    case "exclude schema":
+      return `--exclude-schema=${p4}`;
+    case "exclude table_data":
+      return `--exclude-table-data=${p4}`;
+    case "include table_and_children":
+      return clientMajor >= 16 ? `--table-and-children=${p4}` : void 0;
+    case "exclude table_and_children":
+      return clientMajor >= 16 ? `--exclude-table-and-children=${p4}` : void 0;
+    case "exclude table_data_and_children":
+      return clientMajor >= 16 ? `--exclude-table-data-and-children=${p4}` : void 0;
+    case "include extension":
+      return clientMajor >= 14 ? `--extension=${p4}` : void 0;
+    case "include foreign_data":
+      return `--include-foreign-data=${p4}`;
+    default:
+      return void 0;
+  }
+}
+function filterFileArgs(filter, clientMajor) {
+  if (filter === void 0) return [];
+  if (clientMajor >= 17) return [`--filter=${filter.path}`];
+  return filter.rules.map((rule) => {
+    const flag = flagFor(rule, clientMajor);
+    if (flag === void 0) {
+      throw new InputError(
+        INPUT,
+        `line ${rule.line} (${rule.action} ${rule.kind}) has no equivalent in pg_dump ${clientMajor}, which has no --filter (PostgreSQL 17+); use a PostgreSQL 17+ client or drop the line`
+      );
+    }
+    return flag;
+  });
+}
+
 // core/pg/args.ts
 function pgDumpArgs(o3) {
   const argv = [`--format=${FORMAT_LETTERS[o3.format]}`];
@@ -51178,9 +51317,11 @@ function pgDumpArgs(o3) {
     argv.push(`--jobs=${jobs}`);
   }
   argv.push(...filterArgs(o3, "pg_dump"));
+  argv.push(...filterFileArgs(o3.filter, o3.clientMajor));
   checkOnly(o3);
   checkClean(o3);
   argv.push(...flags(o3));
+  argv.push(...newerDumpFlags(o3));
   return finish(argv, o3.extraArgs, "pg_dump", o3.verbose);
 }
 function pgRestoreArgs(o3) {
@@ -51214,8 +51355,19 @@ function pgRestoreArgs(o3) {
       "cannot be combined with create: CREATE DATABASE cannot run inside a transaction"
     );
   }
+  if (o3.transactionSize !== void 0) {
+    requireClient(o3.clientMajor, 17, "transaction-size", "pg_restore --transaction-size");
+    if (o3.singleTransaction) {
+      throw new InputError(
+        "transaction-size",
+        "commits every N objects, so it cannot run in a single transaction"
+      );
+    }
+    argv.push(`--transaction-size=${checkTransactionSize(o3.transactionSize)}`);
+  }
   if (o3.singleTransaction) argv.push("--single-transaction");
   if (o3.exitOnError ?? true) argv.push("--exit-on-error");
+  if (o3.statistics === false && o3.clientMajor >= 18) argv.push("--no-statistics");
   argv.push(...filterArgs(o3, "pg_restore"));
   checkOnly(o3);
   checkClean(o3);
@@ -51261,6 +51413,38 @@ function pgDumpallArgs(o3) {
   if (o3.dbname !== void 0) argv.push(`--database=${plainDbname(o3.dbname, "from")}`);
   if (o3.file !== void 0) argv.push(`--file=${nonEmpty(o3.file, "file")}`);
   return finish(argv, o3.extraArgs, "pg_dumpall");
+}
+function requireClient(clientMajor, since, input2, feature) {
+  if (clientMajor < since) {
+    throw new InputError(
+      input2,
+      `needs ${feature}, which PostgreSQL ${since}+ clients have; the client chosen is ${clientMajor} (pin postgres-version to ${since} or newer, or leave ${input2} out)`
+    );
+  }
+}
+function newerDumpFlags(o3) {
+  const argv = [];
+  if (o3.statistics === "when-supported") {
+    if (o3.clientMajor >= 18) argv.push("--statistics");
+  } else if (o3.statistics !== void 0) {
+    if (o3.statistics) requireClient(o3.clientMajor, 18, "statistics", "pg_dump --statistics");
+    if (o3.clientMajor >= 18) argv.push(o3.statistics ? "--statistics" : "--no-statistics");
+  }
+  if (o3.noPolicies) {
+    requireClient(o3.clientMajor, 18, "no-policies", "pg_dump --no-policies");
+    argv.push("--no-policies");
+  }
+  if (o3.sequenceData) {
+    requireClient(o3.clientMajor, 18, "sequence-data", "pg_dump --sequence-data");
+    argv.push("--sequence-data");
+  }
+  return argv;
+}
+function checkTransactionSize(n3) {
+  if (!Number.isSafeInteger(n3) || n3 < 1) {
+    throw new InputError("transaction-size", `${n3} is not an object count; expected a whole number \u2265 1`);
+  }
+  return n3;
 }
 function checkJobs(jobs) {
   if (jobs === void 0) return 1;
@@ -51355,7 +51539,12 @@ function plainDbname(name, input2) {
 function dumpSelection(o3) {
   const { schemas, excludeSchemas, tables, excludeTables, excludeTableData } = o3;
   const { schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs } = o3;
+  const { statistics, filter, noPolicies, sequenceData } = o3;
   return {
+    statistics,
+    filter,
+    noPolicies,
+    sequenceData,
     schemas,
     excludeSchemas,
     tables,
@@ -51375,6 +51564,7 @@ async function dumpProgressTotal(from, selection, compression, onProgress) {
     selection.tables,
     selection.excludeTables,
     selection.excludeTableData,
+    selection.filter?.rules,
     // A backup's own --snapshot takes nothing away; any other extra argument might.
     selection.extraArgs?.filter((arg) => !arg.startsWith("--snapshot="))
   ].some((list2) => (list2?.length ?? 0) > 0);
@@ -51481,9 +51671,9 @@ async function dumpToS3(o3) {
 
 // core/jobs/dump.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync as statSync2 } from "node:fs";
 import { chmod as chmod2, mkdir as mkdir2, readdir as readdir3, rename as rename2, rm as rm3, stat as stat3, writeFile as writeFile2 } from "node:fs/promises";
-import path6 from "node:path";
+import path7 from "node:path";
 
 // core/jobs/parallelism.ts
 import os5 from "node:os";
@@ -51515,11 +51705,11 @@ function refuseRestoreJobs(format2, jobs) {
     `${jobs} parallel jobs need a custom or directory archive; ${how}, so it restores with one job (use jobs 1 or auto)`
   );
 }
-function restoreJobs(archive, path19, jobs, seekable, intoExisting = false) {
+function restoreJobs(archive, path21, jobs, seekable, intoExisting = false) {
   refuseRestoreJobs(archive.format, jobs);
   const asked = jobs === "auto" ? `${defaultJobs()} (jobs: auto)` : `jobs: ${jobs}`;
   if (!seekable || archive.format !== "custom" && archive.format !== "directory") return { jobs: 1 };
-  if (path19 !== "pg_restore")
+  if (path21 !== "pg_restore")
     return typeof jobs === "number" && jobs > 1 ? {
       jobs: 1,
       reason: `one job instead of ${asked}: this restore runs as one script through psql, in one transaction`
@@ -51542,9 +51732,9 @@ function restoreJobs(archive, path19, jobs, seekable, intoExisting = false) {
 // core/jobs/dump.ts
 function sizeOnDisk(p4) {
   try {
-    const s4 = statSync(p4);
+    const s4 = statSync2(p4);
     if (!s4.isDirectory()) return s4.size;
-    return readdirSync(p4).reduce((sum, name) => sum + statSync(path6.join(p4, name)).size, 0);
+    return readdirSync(p4).reduce((sum, name) => sum + statSync2(path7.join(p4, name)).size, 0);
   } catch {
     return 0;
   }
@@ -51561,7 +51751,7 @@ async function checkDestination(to2, format2) {
   } else if (existing?.isDirectory()) {
     throw new InputError("to", `${to2} is a directory; the ${format2} format writes one file`);
   }
-  await mkdir2(path6.dirname(path6.resolve(to2)), { recursive: true });
+  await mkdir2(path7.dirname(path7.resolve(to2)), { recursive: true });
 }
 async function createPrivateOutput(temp, format2) {
   if (format2 === "directory") {
@@ -51574,7 +51764,7 @@ async function createPrivateOutput(temp, format2) {
 }
 async function makePrivate(temp, format2) {
   if (format2 !== "directory") return chmod2(temp, 384);
-  for (const name of await readdir3(temp)) await chmod2(path6.join(temp, name), 384);
+  for (const name of await readdir3(temp)) await chmod2(path7.join(temp, name), 384);
 }
 async function dumpToPath(o3) {
   const started2 = Date.now();
@@ -51587,9 +51777,9 @@ async function dumpToPath(o3) {
     `pg_dump ${client.version.major}.${client.version.minor ?? "?"} for ${describeConnection(o3.from)} (${choice.reason})`
   );
   const compression = resolveCompression(o3.compress, client.version.major, o3.format);
-  const temp = path6.join(
-    path6.dirname(path6.resolve(o3.to)),
-    `.${path6.basename(o3.to)}.pgferry-${randomBytes2(4).toString("hex")}`
+  const temp = path7.join(
+    path7.dirname(path7.resolve(o3.to)),
+    `.${path7.basename(o3.to)}.pgferry-${randomBytes2(4).toString("hex")}`
   );
   const args = pgDumpArgs({
     ...dumpSelection(o3),
@@ -51639,7 +51829,7 @@ async function dumpToPath(o3) {
 
 // core/pg/archive-toc.ts
 import { open as open3, stat as stat4 } from "node:fs/promises";
-import path7 from "node:path";
+import path8 from "node:path";
 function isDatabaseLevel(desc, tag) {
   if (desc === "DATABASE" || desc === "DATABASE PROPERTIES") return true;
   return ["COMMENT", "ACL", "SECURITY LABEL"].includes(desc) && tag.startsWith("DATABASE ");
@@ -51734,7 +51924,7 @@ async function parseFile(file, kind) {
 }
 async function readTocEntries(file, format2) {
   if (format2 === "directory" || (await stat4(file)).isDirectory())
-    return parseFile(path7.join(file, "toc.dat"), "directory");
+    return parseFile(path8.join(file, "toc.dat"), "directory");
   return parseFile(file, format2 === "tar" ? "tar" : "custom");
 }
 function summariseDataOffsets(entries) {
@@ -51752,7 +51942,7 @@ import { pipeline as pipeline3, Readable as Readable8 } from "node:stream";
 import { createGunzip } from "node:zlib";
 
 // core/pg/bytes-read.ts
-import { readdirSync as readdirSync2, readFileSync as readFileSync2 } from "node:fs";
+import { readdirSync as readdirSync2, readFileSync as readFileSync3 } from "node:fs";
 function bytesReadBy(pid) {
   if (pid === void 0 || process.platform !== "linux") return void 0;
   const own = readChars(pid);
@@ -51761,7 +51951,7 @@ function bytesReadBy(pid) {
 }
 function readChars(pid) {
   try {
-    const match = /^rchar:\s*(\d+)$/m.exec(readFileSync2(`/proc/${pid}/io`, "utf8"));
+    const match = /^rchar:\s*(\d+)$/m.exec(readFileSync3(`/proc/${pid}/io`, "utf8"));
     return match?.[1] === void 0 ? void 0 : Number(match[1]);
   } catch {
     return void 0;
@@ -51770,7 +51960,7 @@ function readChars(pid) {
 function childrenOf(pid) {
   try {
     return readdirSync2(`/proc/${pid}/task`).flatMap(
-      (task) => readFileSync2(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter((s4) => /^\d+$/.test(s4)).map(Number)
+      (task) => readFileSync3(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter((s4) => /^\d+$/.test(s4)).map(Number)
     );
   } catch {
     return childrenByParent(pid);
@@ -51787,7 +51977,7 @@ function childrenByParent(pid) {
 }
 function parentOf(pid) {
   try {
-    const stat8 = readFileSync2(`/proc/${pid}/stat`, "utf8");
+    const stat8 = readFileSync3(`/proc/${pid}/stat`, "utf8");
     const ppid = stat8.slice(stat8.lastIndexOf(")") + 2).split(" ")[1];
     return ppid === void 0 ? void 0 : Number(ppid);
   } catch {
@@ -52485,6 +52675,10 @@ function setting(name, value, rules) {
     };
   return { action: "pass" };
 }
+var STATISTICS_SINCE = 18;
+function isStatisticsCall(text2) {
+  return /^\s*SELECT\s+\*\s+FROM\s+pg_catalog\.pg_restore_(relation|attribute)_stats\s*\(/.test(text2);
+}
 function classifyStatement(text2, words, rules) {
   const first = words[0];
   if (first && (TRANSACTION_WORDS.has(first) || first === "PREPARE" && words[1] === "TRANSACTION")) {
@@ -52506,6 +52700,8 @@ function classifyStatement(text2, words, rules) {
     return { action: "pass" };
   }
   if (first === "SELECT") {
+    if (isStatisticsCall(text2) && rules.targetServer.major < STATISTICS_SINCE)
+      return { action: "drop", name: "statistics" };
     const call = setConfigCall(text2);
     if (call) return setting(call.name, call.value, rules);
     if (/set_config\s*\(\s*'(standard_conforming_strings|client_encoding)'/i.test(text2))
@@ -52680,6 +52876,14 @@ var ScriptFilter = class extends Transform3 {
   releaseLongStatement() {
     if (this.holdAt === void 0 || this.pendingAt + this.pendingBytes() - this.holdAt <= HOLD_LIMIT) return;
     const first = this.words[0];
+    const head = this.slice(this.holdAt, this.holdAt + 200).toString("latin1");
+    if (this.rules.targetServer.major < STATISTICS_SINCE && isStatisticsCall(head)) {
+      this.refuse(
+        this.holdLine,
+        `a statistics call longer than ${HOLD_LIMIT} bytes, which PostgreSQL ${this.rules.targetServer.major} cannot take; restore with pg_restore 18 or newer (postgres-version: 18), which leaves statistics out`
+      );
+      return;
+    }
     if (first && DECIDED_WHOLE.has(first)) {
       this.refuse(this.holdLine, `a ${first} statement longer than ${HOLD_LIMIT} bytes`);
       return;
@@ -52727,7 +52931,19 @@ var ScriptFilter = class extends Transform3 {
 // core/jobs/apply-archive.ts
 function applyOptionsOf(o3) {
   const { clean: clean2, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables } = o3;
-  return { clean: clean2, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables };
+  const { transactionSize } = o3;
+  return {
+    clean: clean2,
+    schemaOnly,
+    dataOnly,
+    noOwner,
+    noPrivileges,
+    extraArgs,
+    schemas,
+    excludeSchemas,
+    tables,
+    transactionSize
+  };
 }
 async function* afterFiles(after, parts, line, signal) {
   for (const file of after?.files ?? []) {
@@ -52790,11 +53006,23 @@ ${await r5.epilogue()}`;
   yield Buffer.from("COMMIT;\n");
 }
 async function applyArchive(r5) {
+  const left = statisticsLeftOut(r5);
   if (r5.path === "pg_restore") {
     await applyDirect(r5);
-    return [];
+    return left;
   }
-  return applyScript(r5);
+  return [...left, ...await applyScript(r5)];
+}
+var STATISTICS_SINCE2 = 18;
+function leavesOutStatistics(r5) {
+  return r5.targetVersion.major < STATISTICS_SINCE2 && r5.client.version.major >= STATISTICS_SINCE2;
+}
+function statisticsLeftOut(r5) {
+  if (!leavesOutStatistics(r5) || r5.path === "psql") return [];
+  if ((r5.archive.dumpVersion?.major ?? 0) < STATISTICS_SINCE2) return [];
+  return [
+    `statistics (pg_restore --no-statistics: PostgreSQL ${r5.targetVersion.major} cannot take the planner statistics of a PostgreSQL ${r5.archive.dumpVersion?.major ?? STATISTICS_SINCE2} dump; run ANALYZE after the restore)`
+  ];
 }
 function toolCommon(r5) {
   return { env: connectionEnv(r5.target), secrets: secretsOf(r5.target) };
@@ -52813,7 +53041,14 @@ function pgRestoreReads(r5) {
 }
 function restoreOptionsOf(r5) {
   const { clean: clean2, ...rest } = r5.options;
-  return { ...rest, clean: clean2, ifExists: clean2, exitOnError: true, clientMajor: r5.client.version.major };
+  return {
+    ...rest,
+    clean: clean2,
+    ifExists: clean2,
+    exitOnError: true,
+    clientMajor: r5.client.version.major,
+    ...leavesOutStatistics(r5) ? { statistics: false } : {}
+  };
 }
 var inputFile = (r5) => "file" in r5.input ? r5.input.file : void 0;
 var inputStream = (r5) => "stream" in r5.input ? r5.input.stream : void 0;
@@ -52831,7 +53066,8 @@ async function applyDirect(r5) {
       dbname: databaseName(r5.target),
       file: inputFile(r5),
       jobs: r5.jobs,
-      singleTransaction: r5.jobs === 1
+      // transaction-size commits every N objects instead (undone on failure, undo-new-objects.ts).
+      singleTransaction: r5.jobs === 1 && r5.options.transactionSize === void 0
     }),
     stdin: inputStream(r5),
     stdout: "ignore"
@@ -52861,6 +53097,7 @@ function startScriptProducers(r5, filter, signal) {
   }
   const args = pgRestoreArgs({
     ...restoreOptionsOf(r5),
+    transactionSize: void 0,
     file,
     jobs: 1,
     toStdout: true,
@@ -53433,7 +53670,7 @@ function createDatabaseLike(entries, target, serverMajor) {
 
 // core/pg/directory-data.ts
 import { open as open4, stat as stat5 } from "node:fs/promises";
-import path8 from "node:path";
+import path9 from "node:path";
 var ZSTD_MAGIC = 4247762216;
 var LZ4_MAGIC = 407708164;
 var isSkippable = (magic) => (magic & 4294967280) >>> 0 === 407710288;
@@ -53515,7 +53752,7 @@ async function copyDataEnds(r5) {
 }
 async function located(dir, name) {
   for (const suffix of ["", ".gz", ".lz4", ".zst"]) {
-    const file = path8.join(dir, name + suffix);
+    const file = path9.join(dir, name + suffix);
     const found = await stat5(file).catch(() => void 0);
     if (found?.isFile()) return { file, suffix };
   }
@@ -53546,7 +53783,7 @@ async function checkDirectoryData(dir, entries, input2 = "from") {
     if (await completeness(found.file, found.suffix, e5.copyData === true) === "cut")
       throw new InputError(
         input2,
-        `${dir} is incomplete: the data file ${path8.basename(found.file)} of table ${table} ends before its data does (the archive was cut short or damaged); nothing was restored`
+        `${dir} is incomplete: the data file ${path9.basename(found.file)} of table ${table} ends before its data does (the archive was cut short or damaged); nothing was restored`
       );
   }
 }
@@ -53554,7 +53791,7 @@ async function checkDirectoryData(dir, entries, input2 = "from") {
 // core/jobs/replace-by-swap.ts
 import { mkdtemp, rm as rm4 } from "node:fs/promises";
 import os6 from "node:os";
-import path9 from "node:path";
+import path10 from "node:path";
 
 // core/pg/scratch-database.ts
 import { createHash as createHash8, randomBytes as randomBytes3 } from "node:crypto";
@@ -54129,9 +54366,9 @@ async function prepareSwap(target, targetExists, input2) {
   }
 }
 async function ownEntries(client, target, signal) {
-  const dir = await mkdtemp(path9.join(os6.tmpdir(), "pgferry-swap-"));
+  const dir = await mkdtemp(path10.join(os6.tmpdir(), "pgferry-swap-"));
   try {
-    const file = path9.join(dir, "target.dump");
+    const file = path10.join(dir, "target.dump");
     await runTool({
       file: toolPath(client, "pg_dump"),
       args: ["--format=custom", "--schema-only", "--exclude-schema=*", "--no-sync", `--file=${file}`],
@@ -54248,7 +54485,8 @@ function undoPlanOf(o3, archive, target) {
   return { target: o3.to, targetVersion: target.version, archive, file: o3.from, options, log: o3.log };
 }
 async function undoOnFailure(plan) {
-  if (plan.path !== "pg_restore" || plan.jobs <= 1 || plan.createdDatabase)
+  const commitsInParts = plan.jobs > 1 || plan.options.transactionSize !== void 0;
+  if (plan.path !== "pg_restore" || !commitsInParts || plan.createdDatabase)
     return (error3) => Promise.reject(error3 instanceof Error ? error3 : new Error(String(error3)));
   await refuseRowsIntoExistingTables(plan);
   const before = await withClient(plan.target, "to", (c5) => readCatalog(c5, plan.targetVersion));
@@ -54391,13 +54629,13 @@ async function prepareRestore(archive, o3) {
   const target = await undoCreatedOnFailure(createdDatabase, o3.to, () => serverFacts(o3.to, "to"));
   return { target, choice, client, createdDatabase };
 }
-async function cleanPlan(archive, file, target, path19, log) {
+async function cleanPlan(archive, file, target, path21, log) {
   const contents = archive.format === "plain" ? await plainContents(file, archive) : await archiveContents(file, archive.format);
-  if (path19 === "pg_restore")
+  if (path21 === "pg_restore")
     log.info("clean: the drop and the restore run as one transaction through psql, with one job");
   return {
     prelude: cleanPrelude(contents, target.version.major),
-    path: path19 === "pg_restore" ? "script" : path19
+    path: path21 === "pg_restore" ? "script" : path21
   };
 }
 function archivePropertiesSql(archive, file, o3) {
@@ -54410,8 +54648,8 @@ function archivePropertiesSql(archive, file, o3) {
     log: o3.log
   });
 }
-function withSqlAfter(path19, sqlAfter, log) {
-  if (!sqlAfter?.files.length || path19 !== "pg_restore") return path19;
+function withSqlAfter(path21, sqlAfter, log) {
+  if (!sqlAfter?.files.length || path21 !== "pg_restore") return path21;
   log.info(`${sqlAfter.input}: runs in the restore's own transaction, so the restore takes one job`);
   return "script";
 }
@@ -54488,21 +54726,26 @@ async function restoreBySwap(archive, entries, o3, started2) {
 }
 async function applyRestore(archive, o3, { target, choice, client, createdDatabase }, started2) {
   const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
-  const path19 = withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log);
-  const { jobs, reason: jobsReason } = restoreJobs(archive, path19, o3.jobs, true, !createdDatabase);
+  const path21 = withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log);
+  const { jobs, reason: jobsReason } = restoreJobs(archive, path21, o3.jobs, true, !createdDatabase);
   if (jobsReason !== void 0) {
     if (typeof o3.jobs === "number") {
       o3.log.warn(jobsReason);
       choice.warnings.push(jobsReason);
     } else o3.log.info(jobsReason);
   }
+  if (o3.transactionSize !== void 0 && path21 !== "pg_restore") {
+    const why = `transaction-size does nothing here: this restore goes through a script in one transaction of pgferry's own`;
+    o3.log.warn(why);
+    choice.warnings.push(why);
+  }
   o3.log.info(
-    `restoring into ${describeConnection(o3.to)} with ${path19 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
+    `restoring into ${describeConnection(o3.to)} with ${path21 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
   );
-  const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path19, jobs, createdDatabase });
+  const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path21, jobs, createdDatabase });
   const filtered = await applyArchive({
     client,
-    path: path19,
+    path: path21,
     archive,
     input: { file: o3.from },
     target: o3.to,
@@ -54526,7 +54769,7 @@ async function applyRestore(archive, o3, { target, choice, client, createdDataba
     client,
     choice,
     archive,
-    path: path19,
+    path: path21,
     jobs,
     ...jobsReason !== void 0 ? { jobsReason } : {},
     createdDatabase,
@@ -54564,7 +54807,7 @@ function countDifferences(expected, actual) {
 }
 
 // core/jobs/backup.ts
-var INPUT = "to";
+var INPUT2 = "to";
 function listingHeader(listing) {
   const field = (name) => new RegExp(`^;\\s+${name}:\\s*(.*?)\\s*$`, "m").exec(listing)?.[1];
   const toc = field("TOC Entries");
@@ -54575,7 +54818,7 @@ function listingHeader(listing) {
   };
 }
 async function verifyByList(o3, client, key, sha256, database, tocEntries) {
-  const { body } = await o3.bucket.open(key, INPUT, o3.signal);
+  const { body } = await o3.bucket.open(key, INPUT2, o3.signal);
   const meter = new HashMeter();
   const { stdout } = await runTool({
     file: toolPath(client, "pg_restore"),
@@ -54606,11 +54849,11 @@ async function verifyByList(o3, client, key, sha256, database, tocEntries) {
   };
 }
 async function verifyByRestore(o3, key, sha256, expected) {
-  const dir = await mkdtemp2(path10.join(os7.tmpdir(), "pgferry-drill-"));
+  const dir = await mkdtemp2(path11.join(os7.tmpdir(), "pgferry-drill-"));
   const scratch = withDatabase(o3.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
-    const file = path10.join(dir, "backup.dump");
-    await o3.bucket.download(key, INPUT, file, { sha256 }, o3.signal);
+    const file = path11.join(dir, "backup.dump");
+    await o3.bucket.download(key, INPUT2, file, { sha256 }, o3.signal);
     await restoreFromPath({
       from: file,
       to: scratch,
@@ -54673,7 +54916,7 @@ async function backupDatabase(o3) {
         startedAt: manifest.startedAt,
         finishedAt: manifest.finishedAt
       },
-      input: INPUT,
+      input: INPUT2,
       log: o3.log,
       signal: o3.signal
     });
@@ -54694,10 +54937,14 @@ async function dumpOnce(o3, server, at2, snapshotSession) {
     from: o3.from,
     bucket: o3.bucket,
     key: at2.key,
-    input: INPUT,
+    input: INPUT2,
     compress: o3.compress,
     postgresVersion: o3.postgresVersion,
     extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
+    statistics: o3.statistics ?? "when-supported",
+    filter: o3.filter,
+    noPolicies: o3.noPolicies,
+    sequenceData: o3.sequenceData,
     tags: { [TIER_TAG]: at2.tier },
     createOnly: true,
     catalog: o3.catalog,
@@ -54723,7 +54970,7 @@ async function writeManifest(o3, dumped, at2, verification) {
     verification
   };
   const key = manifestKey(at2.key);
-  await o3.bucket.putJson(key, manifest, INPUT, { tags: { [TIER_TAG]: at2.tier }, condition: CREATE_ONLY }).catch((error3) => {
+  await o3.bucket.putJson(key, manifest, INPUT2, { tags: { [TIER_TAG]: at2.tier }, condition: CREATE_ONLY }).catch((error3) => {
     throw withContext(error3, `the manifest of ${o3.bucket.uri(at2.key)} was not written; ${UNTOUCHED}`);
   });
   return { manifest, manifestUri: o3.bucket.uri(key) };
@@ -54738,13 +54985,13 @@ function withContext(error3, context) {
 
 // core/pg/clients/catalog.ts
 import os10 from "node:os";
-import path14 from "node:path";
+import path16 from "node:path";
 
 // core/pg/clients/download.ts
 import { createHash as createHash9 } from "node:crypto";
 import { createWriteStream as createWriteStream2 } from "node:fs";
 import { mkdir as mkdir4, rm as rm7, writeFile as writeFile3 } from "node:fs/promises";
-import path12 from "node:path";
+import path13 from "node:path";
 import { Transform as Transform6 } from "node:stream";
 import { pipeline as pipeline6 } from "node:stream/promises";
 
@@ -58122,7 +58369,7 @@ import { randomBytes as randomBytes4 } from "node:crypto";
 import { existsSync as existsSync4 } from "node:fs";
 import { mkdir as mkdir3, mkdtemp as mkdtemp3, readdir as readdir4, rename as rename3, rm as rm6, stat as stat6 } from "node:fs/promises";
 import os9 from "node:os";
-import path11 from "node:path";
+import path12 from "node:path";
 var ENTRY_MARKER = ".pgferry-entry.json";
 var DirectoryStore = class {
   constructor(root5) {
@@ -58131,22 +58378,22 @@ var DirectoryStore = class {
   root;
   async versions(target) {
     const versions2 = await readdir4(this.root).catch(() => []);
-    return versions2.filter((v2) => existsSync4(path11.join(this.root, v2, target, ENTRY_MARKER)));
+    return versions2.filter((v2) => existsSync4(path12.join(this.root, v2, target, ENTRY_MARKER)));
   }
   binDir(version, target) {
-    return path11.join(this.root, version, target, "bin");
+    return path12.join(this.root, version, target, "bin");
   }
   async workDir(version, target) {
-    const parent = path11.join(this.root, version);
+    const parent = path12.join(this.root, version);
     await mkdir3(parent, { recursive: true });
     await sweepStaleWork(parent);
-    const work = path11.join(parent, `.tmp-${target}-${process.pid}-${randomBytes4(4).toString("hex")}`);
+    const work = path12.join(parent, `.tmp-${target}-${process.pid}-${randomBytes4(4).toString("hex")}`);
     await mkdir3(work);
     return work;
   }
   async commit(extracted, version, target, log) {
     try {
-      await rename3(extracted, path11.join(this.root, version, target));
+      await rename3(extracted, path12.join(this.root, version, target));
     } catch (error3) {
       const code = error3.code;
       if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error3;
@@ -58156,20 +58403,20 @@ var DirectoryStore = class {
   }
   /** After a failed download: no empty version directory stays behind. */
   async tidy(version) {
-    const parent = path11.join(this.root, version);
+    const parent = path12.join(this.root, version);
     if ((await readdir4(parent).catch(() => ["?"])).length === 0)
       await rm6(parent, { recursive: true, force: true });
   }
 };
 async function temporaryStore() {
-  return new DirectoryStore(await mkdtemp3(path11.join(os9.tmpdir(), "pgferry-client-")));
+  return new DirectoryStore(await mkdtemp3(path12.join(os9.tmpdir(), "pgferry-client-")));
 }
 async function sweepStaleWork(dir) {
   const hourAgo = Date.now() - 36e5;
   for (const name of await readdir4(dir).catch(() => [])) {
     if (!name.startsWith(".tmp-")) continue;
-    const s4 = await stat6(path11.join(dir, name)).catch(() => void 0);
-    if (s4 && s4.mtimeMs < hourAgo) await rm6(path11.join(dir, name), { recursive: true, force: true });
+    const s4 = await stat6(path12.join(dir, name)).catch(() => void 0);
+    if (s4 && s4.mtimeMs < hourAgo) await rm6(path12.join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -58188,7 +58435,7 @@ async function fetchOk(url, what, maxBytes, limits, signal) {
 async function downloadClient(req) {
   const { source, version, target, store, log, signal } = req;
   const url = assetUrl(source, version, target);
-  const asset = path12.basename(url);
+  const asset = path13.basename(url);
   const shown = displayUrl(url);
   const limits = networkLimits();
   const work = await store.workDir(version, target);
@@ -58200,7 +58447,7 @@ async function downloadClient(req) {
     if (!expected) throw new PgferryError(`${shown}.sha256 holds no SHA-256 checksum`);
     const res = await fetchOk(url, asset, limits.downloadBytes, limits, signal);
     const declared = res.contentLength ?? NaN;
-    const archive = path12.join(work, asset);
+    const archive = path13.join(work, asset);
     const hash = createHash9("sha256");
     let received = 0;
     const started2 = Date.now();
@@ -58230,10 +58477,10 @@ async function downloadClient(req) {
       );
     }
     log.debug(`downloaded ${asset} in ${((Date.now() - started2) / 1e3).toFixed(1)} s, SHA-256 verified`);
-    const extracted = path12.join(work, "entry");
+    const extracted = path13.join(work, "entry");
     await mkdir4(extracted);
     await unpackClientArchive(archive, extracted, { asset, limits, signal });
-    const binDir = path12.join(extracted, "bin");
+    const binDir = path13.join(extracted, "bin");
     if (!hasClientTools(binDir)) {
       throw new PgferryError(`${asset} does not contain ${CLIENT_TOOLS.join(", ")} under bin/`);
     }
@@ -58241,7 +58488,7 @@ async function downloadClient(req) {
     if (!want) throw new PgferryError(`"${version}" is not a release version`);
     await verifyClientTools(binDir, want, "download");
     await writeFile3(
-      path12.join(extracted, ENTRY_MARKER),
+      path13.join(extracted, ENTRY_MARKER),
       JSON.stringify({ version, target, sha256: actual, url: shown })
     );
     const finalBin = await store.commit(extracted, version, target, log);
@@ -58254,7 +58501,7 @@ async function downloadClient(req) {
 
 // core/pg/clients/installed.ts
 import { realpathSync } from "node:fs";
-import path13 from "node:path";
+import path14 from "node:path";
 function installedCandidates(major) {
   return [
     `/usr/lib/postgresql/${major}/bin`,
@@ -58266,7 +58513,7 @@ function installedCandidates(major) {
   ];
 }
 function pathCandidates() {
-  const dirs = (process.env.PATH ?? "").split(path13.delimiter).filter(Boolean);
+  const dirs = (process.env.PATH ?? "").split(path14.delimiter).filter(Boolean);
   return [...new Set(dirs)];
 }
 async function findInstalledClient(major, minor, dirs = [...installedCandidates(major), ...pathCandidates()], prefer) {
@@ -58284,11 +58531,314 @@ async function findInstalledClient(major, minor, dirs = [...installedCandidates(
 }
 function isDebianWrapper(dir) {
   try {
-    return path13.basename(realpathSync(path13.join(dir, "pg_dump"))) === "pg_wrapper";
+    return path14.basename(realpathSync(path14.join(dir, "pg_dump"))) === "pg_wrapper";
   } catch {
     return false;
   }
 }
+
+// core/pg/clients/pgdg.ts
+import { execFile as execFile2 } from "node:child_process";
+import { createHash as createHash10 } from "node:crypto";
+import { readFileSync as readFileSync4 } from "node:fs";
+import { cp as cp2, mkdir as mkdir5, rm as rm8, writeFile as writeFile4 } from "node:fs/promises";
+import path15 from "node:path";
+import { promisify as promisify2 } from "node:util";
+
+// core/pg/clients/ar-archive.ts
+var MAGIC2 = "!<arch>\n";
+var HEADER = 60;
+function readArMembers(archive, what) {
+  if (archive.subarray(0, MAGIC2.length).toString("latin1") !== MAGIC2) {
+    throw new PgferryError(`${what} is not an ar archive (no "!<arch>" magic)`);
+  }
+  const members = [];
+  let at2 = MAGIC2.length;
+  while (at2 < archive.length) {
+    if (at2 + HEADER > archive.length) throw new PgferryError(`${what} ends inside a member header`);
+    const header = archive.subarray(at2, at2 + HEADER).toString("latin1");
+    if (header.slice(58, 60) !== "`\n") throw new PgferryError(`${what} has a corrupt member header`);
+    const sizeText = header.slice(48, 58).trim();
+    if (!/^\d+$/.test(sizeText)) throw new PgferryError(`${what} has a member of unreadable size`);
+    const size2 = Number(sizeText);
+    const start = at2 + HEADER;
+    if (start + size2 > archive.length) throw new PgferryError(`${what} is truncated inside a member`);
+    const name = header.slice(0, 16).trim().replace(/\/$/, "");
+    members.push({ name, data: archive.subarray(start, start + size2) });
+    at2 = start + size2 + size2 % 2;
+  }
+  return members;
+}
+
+// core/pg/clients/apt-packages.ts
+function parseAptPackages(text2, what) {
+  const packages = [];
+  for (const paragraph of text2.split(/\r?\n[ \t]*\r?\n/)) {
+    const fields = /* @__PURE__ */ new Map();
+    for (const line of paragraph.split(/\r?\n/)) {
+      const m4 = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(line);
+      if (m4?.[1] && m4[2] !== void 0) fields.set(m4[1].toLowerCase(), m4[2].trim());
+    }
+    const name = fields.get("package");
+    const filename = fields.get("filename");
+    const size2 = fields.get("size");
+    const sha256 = fields.get("sha256")?.toLowerCase();
+    if (!name || !filename || !size2 || !sha256) continue;
+    if (!/^\d+$/.test(size2) || !/^[0-9a-f]{64}$/.test(sha256)) {
+      throw new PgferryError(`${what}: package ${name} has an unreadable Size or SHA256`);
+    }
+    if (filename.split("/").includes("..") || filename.startsWith("/")) {
+      throw new PgferryError(`${what}: package ${name} has a Filename outside the repository`);
+    }
+    packages.push({
+      name,
+      version: fields.get("version") ?? "",
+      filename,
+      size: Number(size2),
+      sha256,
+      depends: fields.get("depends") ?? ""
+    });
+  }
+  if (packages.length === 0) {
+    throw new PgferryError(
+      `${what} is not an apt Packages index: no stanza with Package, Filename, Size and SHA256`
+    );
+  }
+  return packages;
+}
+function upstreamNumbers(debianVersion) {
+  const upstream = debianVersion.replace(/^\d+:/, "").split(/[-~+]/)[0] ?? "";
+  return upstream.split(".").map((n3) => Number.parseInt(n3, 10)).filter((n3) => Number.isFinite(n3));
+}
+function newestPackage(packages, name) {
+  const compare = (a5, b6) => {
+    const pa = upstreamNumbers(a5.version);
+    const pb = upstreamNumbers(b6.version);
+    for (let i5 = 0; i5 < Math.max(pa.length, pb.length); i5++) {
+      const d5 = (pa[i5] ?? 0) - (pb[i5] ?? 0);
+      if (d5 !== 0) return d5;
+    }
+    return 0;
+  };
+  return packages.filter((p4) => p4.name === name).sort(compare).at(-1);
+}
+
+// core/pg/clients/client-source.ts
+var INPUT3 = "client-source";
+var NAMES2 = ["auto", "installed", "cache", "releases", "pgdg"];
+function parseClientSource(raw) {
+  const text2 = (raw ?? "").trim();
+  if (text2 === "") return "auto";
+  const name = NAMES2.find((n3) => n3 === text2);
+  if (!name)
+    throw new InputError(INPUT3, `"${text2}" is not a client source; expected one of ${NAMES2.join(", ")}`);
+  return name;
+}
+
+// core/pg/clients/pgdg.ts
+var DEFAULT_PGDG_BASE = "https://apt.postgresql.org/pub/repos/apt";
+var ARCHES = {
+  x64: { deb: "amd64", multiarch: "x86_64-linux-gnu" },
+  arm64: { deb: "arm64", multiarch: "aarch64-linux-gnu" }
+};
+function osCodename() {
+  try {
+    return /^VERSION_CODENAME=["']?([a-z0-9-]+)/m.exec(readFileSync4("/etc/os-release", "utf8"))?.[1];
+  } catch {
+    return void 0;
+  }
+}
+function pgdgRepository(mirror, nodeArch = process.arch) {
+  if (process.platform !== "linux") {
+    throw new InputError(INPUT3, `pgdg has Linux packages only; this is ${process.platform}`);
+  }
+  const arch3 = ARCHES[nodeArch];
+  if (!arch3) throw new InputError(INPUT3, `pgdg: no Debian packages for ${nodeArch} here`);
+  const [rawBase, suiteWord, ...extra] = (mirror ?? "").trim().split(/\s+/);
+  const base = (rawBase || DEFAULT_PGDG_BASE).replace(/\/+$/, "");
+  if (!/^https?:\/\//.test(base) || extra.length > 0) {
+    throw new InputError(
+      "mirror",
+      `"${mirror ?? ""}" is not an apt repository; expected "<http(s) base URL> [suite]" such as ${DEFAULT_PGDG_BASE} bookworm-pgdg`
+    );
+  }
+  const codename = osCodename();
+  const suite = suiteWord ?? (codename ? `${codename}-pgdg` : void 0);
+  if (!suite || !/^[A-Za-z0-9._-]+$/.test(suite)) {
+    throw new InputError(
+      "mirror",
+      suite ? `"${suite}" is not a suite name` : "no suite given and /etc/os-release names no VERSION_CODENAME; add it after the URL, e.g. bookworm-pgdg"
+    );
+  }
+  return { base, suite, arch: arch3 };
+}
+var run2 = promisify2(execFile2);
+async function fetchBody(url, what, maxBytes, limits, signal) {
+  let res;
+  try {
+    res = await httpGet(url, { what, limits, maxBytes, signal });
+  } catch (error3) {
+    throw new PgferryError(
+      `${INPUT3} pgdg: ${what} could not be fetched: ${error3.message}`
+    );
+  }
+  if (res.status < 200 || res.status >= 300) {
+    res.body.resume();
+    throw new PgferryError(`${INPUT3} pgdg: ${what} from ${res.url} failed: HTTP ${res.status}`);
+  }
+  const chunks = [];
+  try {
+    for await (const chunk of res.body) chunks.push(chunk);
+  } catch (error3) {
+    const reason = error3 instanceof HttpGetError ? error3.reason : error3.message;
+    throw new PgferryError(`${INPUT3} pgdg: download of ${what} from ${res.url} failed: ${reason}`);
+  }
+  return Buffer.concat(chunks);
+}
+function tarFlag(member2) {
+  if (member2 === "data.tar") return void 0;
+  if (member2.endsWith(".xz")) return "--xz";
+  if (member2.endsWith(".zst")) return "--zstd";
+  if (member2.endsWith(".gz")) return "--gzip";
+  throw new PgferryError(`${member2}: unknown compression`);
+}
+var PgdgSource = class {
+  constructor(repository, signal) {
+    this.repository = repository;
+    this.signal = signal;
+  }
+  repository;
+  signal;
+  index;
+  get indexUrl() {
+    const { base, suite, arch: arch3 } = this.repository;
+    return `${base}/dists/${suite}/main/binary-${arch3.deb}/Packages`;
+  }
+  packages() {
+    this.index ??= (async () => {
+      const limits = networkLimits();
+      const shown = displayUrl(this.indexUrl);
+      const body = await fetchBody(
+        this.indexUrl,
+        "the Packages index",
+        limits.metadataBytes,
+        limits,
+        this.signal
+      );
+      return parseAptPackages(body.toString("utf8"), `${INPUT3} pgdg: ${shown}`);
+    })();
+    return this.index;
+  }
+  /** Client versions the index holds, as release versions (`15.18.0`), as the cache names them. */
+  async versions() {
+    const found = /* @__PURE__ */ new Set();
+    for (const p4 of await this.packages()) {
+      const major = /^postgresql-client-(\d+)$/.exec(p4.name)?.[1];
+      const [m4, minor] = upstreamNumbers(p4.version);
+      if (major && m4 === Number(major) && minor !== void 0) found.add(`${m4}.${minor}.0`);
+    }
+    return [...found];
+  }
+  async install(version, target, store, log) {
+    const want = parseVersionString(version);
+    if (!want) throw new PgferryError(`"${version}" is not a release version`);
+    const packages = await this.packages();
+    const client = packages.filter((p4) => p4.name === `postgresql-client-${want.major}`).find((p4) => upstreamNumbers(p4.version)[1] === want.minor);
+    if (!client) {
+      throw new PgferryError(
+        `${INPUT3} pgdg: ${displayUrl(this.indexUrl)} lists no postgresql-client-${want.major} ${version}`
+      );
+    }
+    if (!/(^|,)\s*libpq5\b/.test(client.depends)) {
+      throw new PgferryError(
+        `${INPUT3} pgdg: ${client.name} ${client.version} does not depend on libpq5; not a PostgreSQL client package`
+      );
+    }
+    const libpq = newestPackage(packages, "libpq5");
+    if (!libpq)
+      throw new PgferryError(
+        `${INPUT3} pgdg: ${displayUrl(this.indexUrl)} lists no libpq5, which ${client.name} needs`
+      );
+    const limits = networkLimits();
+    const work = await store.workDir(version, target);
+    try {
+      const root5 = path15.join(work, "root");
+      await mkdir5(root5);
+      for (const pkg of [client, libpq]) await this.unpackDeb(pkg, work, root5, limits, log);
+      const entry = path15.join(work, "entry");
+      const { multiarch } = this.repository.arch;
+      await mkdir5(path15.join(entry, "bin"), { recursive: true });
+      for (const tool of CLIENT_TOOLS) {
+        const from = path15.join(root5, "usr", "lib", "postgresql", String(want.major), "bin", tool);
+        await cp2(from, path15.join(entry, "bin", tool)).catch(() => {
+          throw new PgferryError(`${INPUT3} pgdg: ${client.name} ${client.version} holds no ${tool}`);
+        });
+      }
+      await cp2(path15.join(root5, "usr", "lib", multiarch), path15.join(entry, "lib"), {
+        recursive: true,
+        verbatimSymlinks: true,
+        filter: (src) => !src.includes(`${path15.sep}pkgconfig`)
+      }).catch(() => {
+        throw new PgferryError(
+          `${INPUT3} pgdg: libpq5 ${libpq.version} holds no ${multiarch} libraries`
+        );
+      });
+      await writeFile4(path15.join(entry, "lib", STAGED_MARKER), "");
+      await verifyClientTools(path15.join(entry, "bin"), want, "download");
+      await writeFile4(
+        path15.join(entry, ENTRY_MARKER),
+        JSON.stringify({
+          version,
+          target,
+          source: "pgdg",
+          packages: [client, libpq].map((p4) => ({ name: p4.name, version: p4.version, sha256: p4.sha256 })),
+          index: displayUrl(this.indexUrl)
+        })
+      );
+      const finalBin = await store.commit(entry, version, target, log);
+      return await verifyClientTools(finalBin, want, "download");
+    } finally {
+      await rm8(work, { recursive: true, force: true });
+      if (store instanceof DirectoryStore) await store.tidy(version);
+    }
+  }
+  /** Download → Size and SHA-256 against the index → ar → data.tar.* extracted by the system tar. */
+  async unpackDeb(pkg, work, root5, limits, log) {
+    const what = `${pkg.name} ${pkg.version}`;
+    const url = `${this.repository.base}/${pkg.filename}`;
+    log.info(`downloading ${path15.basename(pkg.filename)} (${formatSize(pkg.size)}) from the PGDG repository`);
+    const deb = await fetchBody(url, what, Math.min(pkg.size, limits.downloadBytes), limits, this.signal);
+    if (deb.length !== pkg.size) {
+      throw new PgferryError(
+        `${INPUT3} pgdg: ${what} is ${deb.length} bytes, the Packages index says ${pkg.size}; nothing was kept`
+      );
+    }
+    const actual = createHash10("sha256").update(deb).digest("hex");
+    if (actual !== pkg.sha256) {
+      throw new PgferryError(
+        `${INPUT3} pgdg: ${what} failed its checksum: SHA-256 is ${actual}, the Packages index says ${pkg.sha256}; nothing was kept`
+      );
+    }
+    const members = readArMembers(deb, `${INPUT3} pgdg: ${what}`);
+    if (members[0]?.name !== "debian-binary")
+      throw new PgferryError(`${INPUT3} pgdg: ${what} is not a .deb (no debian-binary first)`);
+    const data = members.find((m4) => /^data\.tar(\.(xz|zst|gz))?$/.test(m4.name));
+    if (!data) throw new PgferryError(`${INPUT3} pgdg: ${what} holds no data.tar`);
+    const file = path15.join(work, `${pkg.name}-${data.name}`);
+    await writeFile4(file, data.data, { mode: 384 });
+    const flag = tarFlag(data.name);
+    try {
+      await run2("tar", ["-x", ...flag ? [flag] : [], "--no-same-owner", "-f", file, "-C", root5], {
+        timeout: 12e4,
+        maxBuffer: 1024 * 1024
+      });
+    } catch (error3) {
+      throw new PgferryError(
+        `${INPUT3} pgdg: ${data.name} of ${what} could not be extracted with tar: ${error3.message.split("\n")[0] ?? ""}`
+      );
+    }
+  }
+};
 
 // core/pg/security-floor.ts
 var CLIENT_FIXES = [
@@ -58335,8 +58885,8 @@ function describeMissingFixes(version) {
 }
 
 // core/pg/client-floor.ts
-var INPUT2 = "min-client-version";
-function parseMinClientVersion(raw, input2 = INPUT2) {
+var INPUT4 = "min-client-version";
+function parseMinClientVersion(raw, input2 = INPUT4) {
   const text2 = (raw ?? "").trim();
   if (text2 === "" || text2 === "any") return { kind: "any" };
   if (text2 === "secure") return { kind: "secure" };
@@ -58367,7 +58917,7 @@ function belowFloorMessage(version, setting2, what, why) {
   const parts = [];
   if (missingFixes(version).length > 0) parts.push(describeMissingFixes(version));
   if (setting2.kind === "at-least" && setting2.major === version.major && required !== void 0) {
-    parts.push(`${INPUT2} asks for ${setting2.major}.${setting2.minor} or newer`);
+    parts.push(`${INPUT4} asks for ${setting2.major}.${setting2.minor} or newer`);
   }
   const fix = required === void 0 ? `no PostgreSQL ${version.major} release is safe: use a newer major (postgres-version)` : `install PostgreSQL ${formatVersion({ major: version.major, minor: required })} or newer (or put it on the mirror)`;
   return `PostgreSQL client ${formatVersion(version)} (${what}) is below the security floor: ${parts.join("; ")}; ${why}; ${fix}`;
@@ -58379,19 +58929,38 @@ function refusesUnsafe(setting2) {
 // core/pg/clients/catalog.ts
 function defaultCacheDir(env2 = process.env) {
   if (env2.PGFERRY_CACHE_DIR) return env2.PGFERRY_CACHE_DIR;
-  if (process.platform === "win32" && env2.LOCALAPPDATA) return path14.join(env2.LOCALAPPDATA, "pgferry", "pg");
-  if (process.platform === "darwin") return path14.join(os10.homedir(), "Library", "Caches", "pgferry", "pg");
-  return path14.join(env2.XDG_CACHE_HOME || path14.join(os10.homedir(), ".cache"), "pgferry", "pg");
+  if (process.platform === "win32" && env2.LOCALAPPDATA) return path16.join(env2.LOCALAPPDATA, "pgferry", "pg");
+  if (process.platform === "darwin") return path16.join(os10.homedir(), "Library", "Caches", "pgferry", "pg");
+  return path16.join(env2.XDG_CACHE_HOME || path16.join(os10.homedir(), ".cache"), "pgferry", "pg");
 }
 var ClientCatalog = class {
   constructor(options) {
     this.options = options;
-    this.source = releaseSource(options.mirror);
+    const pgdg = options.clientSource === "pgdg";
+    this.source = releaseSource(pgdg ? void 0 : options.mirror);
+    if (pgdg) this.pgdg = new PgdgSource(pgdgRepository(options.mirror), options.signal);
   }
   options;
   source;
+  pgdg;
   releaseList;
   explicit;
+  get sourceName() {
+    return this.options.clientSource ?? "auto";
+  }
+  /** Installed clients count under auto and installed only; a pinned download source skips them. */
+  get usesInstalled() {
+    return this.sourceName === "auto" || this.sourceName === "installed";
+  }
+  /** The cache holds what the download sources put there, so it counts for them too. */
+  get usesCache() {
+    return this.sourceName !== "installed";
+  }
+  get downloadsFrom() {
+    if (this.options.downloads === false) return void 0;
+    if (this.sourceName === "auto" || this.sourceName === "releases") return "releases";
+    return this.sourceName === "pgdg" ? "pgdg" : void 0;
+  }
   get unavailableHint() {
     if (this.options.downloads !== false) return void 0;
     return `none is staged or cached here and downloads are off${this.options.offlineHint ? `; ${this.options.offlineHint}` : ""}`;
@@ -58412,7 +58981,12 @@ var ClientCatalog = class {
     return this.explicit;
   }
   releases() {
-    if (this.options.downloads === false) return Promise.resolve([]);
+    const from = this.downloadsFrom;
+    if (from === void 0) return Promise.resolve([]);
+    if (from === "pgdg" && this.pgdg) {
+      this.releaseList ??= this.pgdg.versions();
+      return this.releaseList;
+    }
     this.releaseList ??= listReleaseVersions(this.source, this.options.log, {
       token: this.options.token,
       signal: this.options.signal
@@ -58420,6 +58994,7 @@ var ClientCatalog = class {
     return this.releaseList;
   }
   installed(major, minor, prefer) {
+    if (!this.usesInstalled) return Promise.resolve(void 0);
     return findInstalledClient(major, minor, this.options.installedDirs?.(major), prefer);
   }
   storeInstance;
@@ -58429,7 +59004,7 @@ var ClientCatalog = class {
   }
   /** Complete cache entries of this platform, as release versions (`17.5.0`). */
   async cachedVersions() {
-    if (this.options.cache === false) return [];
+    if (this.options.cache === false || !this.usesCache) return [];
     return (await this.store()).versions(this.target());
   }
   /** Whether some version of `major` can be had, without downloading it. */
@@ -58484,14 +59059,14 @@ var ClientCatalog = class {
     if (refusesUnsafe(this.floorSetting)) {
       const setting2 = this.floorSetting.kind === "secure" ? "secure" : "an exact minimum";
       throw new InputError(
-        INPUT2,
-        `${setting2} refuses it: ${message}; or set ${INPUT2} to any to run it with a warning`
+        INPUT4,
+        `${setting2} refuses it: ${message}; or set ${INPUT4} to any to run it with a warning`
       );
     }
     const key = `${formatVersion(version)} ${what}`;
     if (this.warnedBelowFloor.has(key)) return;
     this.warnedBelowFloor.add(key);
-    this.options.log.warn(`${message}; ${INPUT2}: secure refuses such a client`);
+    this.options.log.warn(`${message}; ${INPUT4}: secure refuses such a client`);
   }
   /** Why an unsafe client of `major` is the one: nothing safe of that major can be had here. */
   noSafeClient(major) {
@@ -58555,11 +59130,17 @@ var ClientCatalog = class {
         `PostgreSQL client ${formatVersion(want)} can not be had: ${this.unavailableHint ?? ""}`
       );
     }
+    if (this.sourceName !== "auto") {
+      throw new PgferryError(
+        `PostgreSQL client ${formatVersion(want)} can not be had from client-source ${this.sourceName}${this.pgdg ? ` (${this.pgdg.indexUrl})` : ""}`
+      );
+    }
     throw new PgferryError(
       `PostgreSQL client ${formatVersion(want)} is not installed and ${this.source.isMirror ? `the mirror ${this.source.base}` : "the releases"} do not publish it`
     );
   }
   async download(version) {
+    if (this.pgdg) return this.pgdg.install(version, this.target(), await this.store(), this.options.log);
     return downloadClient({
       source: this.source,
       version,
@@ -58585,6 +59166,7 @@ function startRun(options, ctx) {
   const catalog = new ClientCatalog({
     log: ctx.log,
     mirror: options.mirror,
+    clientSource: options.clientSource,
     cache: options.cache,
     minClientVersion: options.minClientVersion,
     cacheDir: ctx.cacheDir,
@@ -58604,7 +59186,7 @@ function clientFields(tools) {
 }
 
 // core/jobs/commands/backup.ts
-async function runBackup(options, run3) {
+async function runBackup(options, run4) {
   const bucket = S3Bucket.of(options.s3, options.destination.bucket);
   const done = [];
   const failures = [];
@@ -58612,19 +59194,19 @@ async function runBackup(options, run3) {
     try {
       const result = await backupDatabase({
         ...options,
-        ...run3.hooks,
+        ...run4.hooks,
         from,
         bucket,
         prefix: options.destination.key
       });
       done.push(result);
-      run3.ctx.onCommitted?.(
+      run4.ctx.onCommitted?.(
         `the backup of ${result.manifest.database} was stored and verified (manifest ${result.manifestUri})`
       );
     } catch (error3) {
       if (options.sources.length === 1) throw error3;
       failures.push(error3.message);
-      run3.ctx.log.warn(`backup of ${describeConnection(from)} failed: ${error3.message}`);
+      run4.ctx.log.warn(`backup of ${describeConnection(from)} failed: ${error3.message}`);
     }
   }
   if (failures.length)
@@ -58632,7 +59214,7 @@ async function runBackup(options, run3) {
       `${failures.length} of ${options.sources.length} backups failed:
 ${failures.join("\n")}`
     );
-  return backupReport(done, run3.started);
+  return backupReport(done, run4.started);
 }
 function backupReport(done, started2) {
   const first = done[0];
@@ -58673,9 +59255,9 @@ function tablesOf(done) {
 
 // core/jobs/copy.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { mkdtemp as mkdtemp4, rm as rm8 } from "node:fs/promises";
+import { mkdtemp as mkdtemp4, rm as rm9 } from "node:fs/promises";
 import os11 from "node:os";
-import path15 from "node:path";
+import path17 from "node:path";
 
 // core/pg/same-database.ts
 async function systemIdentifier(spec) {
@@ -58927,9 +59509,9 @@ async function copyStreamed(o3, plan) {
   return filtered;
 }
 async function copyThroughArchive(o3, plan) {
-  const dir = await mkdtemp4(path15.join(os11.tmpdir(), "pgferry-copy-"));
+  const dir = await mkdtemp4(path17.join(os11.tmpdir(), "pgferry-copy-"));
   try {
-    const file = path15.join(dir, `copy-${randomBytes5(4).toString("hex")}.dump`);
+    const file = path17.join(dir, `copy-${randomBytes5(4).toString("hex")}.dump`);
     await dumpToPath({
       ...dumpSelection(o3),
       from: o3.from,
@@ -58964,7 +59546,7 @@ async function copyThroughArchive(o3, plan) {
       progressIntervalMs: o3.progressIntervalMs
     }).catch(undo2);
   } finally {
-    await rm8(dir, { recursive: true, force: true });
+    await rm9(dir, { recursive: true, force: true });
   }
 }
 function applyRequestOf(o3, plan) {
@@ -58982,13 +59564,13 @@ function applyRequestOf(o3, plan) {
 }
 
 // core/jobs/report.ts
-import { createHash as createHash10 } from "node:crypto";
+import { createHash as createHash11 } from "node:crypto";
 import { createReadStream as createReadStream6 } from "node:fs";
 import { stat as stat7 } from "node:fs/promises";
 import { pipeline as pipeline7 } from "node:stream/promises";
 async function sha256File(file) {
   if (!(await stat7(file)).isFile()) return void 0;
-  const hash = createHash10("sha256");
+  const hash = createHash11("sha256");
   await pipeline7(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
 }
@@ -59006,16 +59588,16 @@ async function countDatabaseTables(spec) {
 }
 
 // core/jobs/commands/copy.ts
-async function runCopy(options, run3) {
+async function runCopy(options, run4) {
   await checkSqlAfterFiles(options.sqlAfter);
-  const result = await copyDatabase({ ...options, ...run3.hooks, from: options.source, to: options.target });
-  run3.ctx.onCommitted?.(`the copy into ${describeConnection(options.target)} was committed`);
+  const result = await copyDatabase({ ...options, ...run4.hooks, from: options.source, to: options.target });
+  run4.ctx.onCommitted?.(`the copy into ${describeConnection(options.target)} was committed`);
   return {
     command: "copy",
     ...clientFields(result.restore.client),
     serverVersion: result.target.versionText,
     format: "custom",
-    durationSeconds: secondsSince(run3.started),
+    durationSeconds: secondsSince(run4.started),
     tables: await countDatabaseTables(options.target),
     swapped: options.clean ? result.swapped ?? false : void 0,
     reason: `dump: ${result.dump.choice.reason}; restore: ${result.restore.choice.reason}`,
@@ -59025,7 +59607,7 @@ async function runCopy(options, run3) {
 }
 
 // core/jobs/commands/dump.ts
-import { chmod as chmod3, writeFile as writeFile4 } from "node:fs/promises";
+import { chmod as chmod3, writeFile as writeFile5 } from "node:fs/promises";
 
 // core/storage/location.ts
 var BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -59052,16 +59634,16 @@ function formatLocation(loc) {
 }
 
 // core/jobs/commands/dump.ts
-async function runDump(options, run3) {
+async function runDump(options, run4) {
   const destination = options.destination;
-  if (destination.kind === "s3") return runDumpToS3(options, destination, run3);
-  const result = await dumpToPath({ ...options, ...run3.hooks, from: options.source, to: destination.path });
-  run3.ctx.onCommitted?.(`the dump was written to ${destination.path}`);
+  if (destination.kind === "s3") return runDumpToS3(options, destination, run4);
+  const result = await dumpToPath({ ...options, ...run4.hooks, from: options.source, to: destination.path });
+  run4.ctx.onCommitted?.(`the dump was written to ${destination.path}`);
   if (options.globals) {
     const globals = globalsPath(destination.path);
     await chmod3(globals, 384).catch(() => {
     });
-    await writeFile4(globals, await dumpGlobals(result.client, options.source, run3.ctx.signal), {
+    await writeFile5(globals, await dumpGlobals(result.client, options.source, run4.ctx.signal), {
       mode: 384
     });
   }
@@ -59078,7 +59660,7 @@ async function runDump(options, run3) {
     sha256,
     format: result.format,
     archiveVersion: result.archive.archiveVersion,
-    durationSeconds: secondsSince(run3.started),
+    durationSeconds: secondsSince(run4.started),
     tocEntries: result.archive.tocEntries,
     tables,
     reason: result.choice.reason,
@@ -59086,18 +59668,18 @@ async function runDump(options, run3) {
     filtered: []
   };
 }
-async function runDumpToS3(options, destination, run3) {
+async function runDumpToS3(options, destination, run4) {
   const bucket = S3Bucket.of(options.s3, destination.bucket);
   const result = await dumpToS3({
     ...options,
-    ...run3.hooks,
+    ...run4.hooks,
     from: options.source,
     bucket,
     key: destination.key,
     input: "to"
   });
   const location = bucket.uri(destination.key);
-  run3.ctx.onCommitted?.(`the dump was stored at ${location}`);
+  run4.ctx.onCommitted?.(`the dump was stored at ${location}`);
   const manifest = manifestKey(destination.key);
   await bucket.putJson(manifest, manifestOf(result, bucket, destination.key), "to").catch((error3) => {
     throw new PgferryError(
@@ -59115,7 +59697,7 @@ async function runDumpToS3(options, destination, run3) {
     sha256: result.sha256,
     format: "custom",
     archiveVersion: result.archive.archiveVersion,
-    durationSeconds: secondsSince(run3.started),
+    durationSeconds: secondsSince(run4.started),
     tocEntries: result.archive.tocEntries,
     reason: result.choice.reason,
     warnings: result.choice.warnings,
@@ -59124,15 +59706,15 @@ async function runDumpToS3(options, destination, run3) {
 }
 
 // core/jobs/commands/install.ts
-async function runInstall(options, run3) {
+async function runInstall(options, run4) {
   const server = options.source ? await serverFacts(options.source, "from") : void 0;
-  const choice = await chooseInstallClient(server?.version, options.postgresVersion, run3.catalog);
-  const tools = await run3.catalog.provideChosen(choice, run3.ctx.log);
+  const choice = await chooseInstallClient(server?.version, options.postgresVersion, run4.catalog);
+  const tools = await run4.catalog.provideChosen(choice, run4.ctx.log);
   return {
     command: "install",
     ...clientFields(tools),
     serverVersion: server?.versionText,
-    durationSeconds: secondsSince(run3.started),
+    durationSeconds: secondsSince(run4.started),
     reason: choice.reason,
     warnings: choice.warnings,
     filtered: []
@@ -59144,9 +59726,9 @@ import { existsSync as existsSync5 } from "node:fs";
 import { readFile as readFile3 } from "node:fs/promises";
 
 // core/jobs/restore-s3.ts
-import { mkdtemp as mkdtemp5, rm as rm9 } from "node:fs/promises";
+import { mkdtemp as mkdtemp5, rm as rm10 } from "node:fs/promises";
 import os12 from "node:os";
-import path16 from "node:path";
+import path18 from "node:path";
 import { Readable as Readable10 } from "node:stream";
 import { finished as finished3 } from "node:stream/promises";
 
@@ -59229,15 +59811,15 @@ function checkObjectSize(manifest, stored, uri) {
 }
 
 // core/jobs/restore-s3.ts
-var INPUT3 = "from";
+var INPUT5 = "from";
 function integrity(message) {
-  return new PgferryError(`${INPUT3}: ${message}`, { code: "integrity" });
+  return new PgferryError(`${INPUT5}: ${message}`, { code: "integrity" });
 }
 async function resolveBackupObject(bucket, key) {
   if (key === "" || key.endsWith("/")) return resolveLatest(bucket, key);
-  const manifestRaw = await bucket.getJson(manifestKey(key), INPUT3);
-  const stored = await bucket.size(key, INPUT3);
-  if (stored === void 0) throw new InputError(INPUT3, `${bucket.uri(key)} does not exist`);
+  const manifestRaw = await bucket.getJson(manifestKey(key), INPUT5);
+  const stored = await bucket.size(key, INPUT5);
+  if (stored === void 0) throw new InputError(INPUT5, `${bucket.uri(key)} does not exist`);
   if (manifestRaw === void 0)
     throw integrity(
       `${bucket.uri(key)} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`
@@ -59250,20 +59832,20 @@ async function resolveBackupObject(bucket, key) {
 async function resolveLatest(bucket, dir) {
   const pointerKey = `${dir}latest.json`;
   const pointerUri = bucket.uri(pointerKey);
-  const raw = await bucket.getJson(pointerKey, INPUT3).catch((error3) => {
+  const raw = await bucket.getJson(pointerKey, INPUT5).catch((error3) => {
     if (error3 instanceof NotJsonError)
       throw integrity(`${pointerUri} is not a pgferry latest pointer: it is not JSON`);
     throw error3;
   });
   if (raw === void 0)
-    throw new InputError(INPUT3, `no verified backup under ${bucket.uri(dir)} (there is no ${pointerKey})`);
+    throw new InputError(INPUT5, `no verified backup under ${bucket.uri(dir)} (there is no ${pointerKey})`);
   const latest = parseLatestPointer(raw, pointerUri);
-  const manifestRaw = await bucket.getJson(latest.manifest, INPUT3);
+  const manifestRaw = await bucket.getJson(latest.manifest, INPUT5);
   if (manifestRaw === void 0)
     throw integrity(`${pointerUri} points at a missing manifest ${bucket.uri(latest.manifest)}`);
   const manifest = parseManifest(manifestRaw, bucket.uri(latest.manifest));
   checkPointer(latest, manifest, { bucket: bucket.name, dir });
-  const stored = await bucket.size(latest.key, INPUT3);
+  const stored = await bucket.size(latest.key, INPUT5);
   if (stored === void 0)
     throw integrity(`${pointerUri} points at ${bucket.uri(latest.key)}, which does not exist`);
   checkObjectSize(manifest, stored, bucket.uri(latest.key));
@@ -59273,7 +59855,7 @@ function checked(bucket, found) {
   const v2 = found.manifest.verification;
   if (v2 && v2.result !== "passed") {
     throw new PgferryError(
-      `${INPUT3}: ${bucket.uri(found.key)} failed its verification (${v2.method}: ${v2.detail ?? "no detail"}); refusing to restore it`
+      `${INPUT5}: ${bucket.uri(found.key)} failed its verification (${v2.method}: ${v2.detail ?? "no detail"}); refusing to restore it`
     );
   }
   return found;
@@ -59286,18 +59868,18 @@ async function restoreFromS3(o3) {
 }
 async function restoreDownloaded(o3, found) {
   const location = o3.bucket.uri(found.key);
-  const dir = await mkdtemp5(path16.join(os12.tmpdir(), "pgferry-restore-"));
+  const dir = await mkdtemp5(path18.join(os12.tmpdir(), "pgferry-restore-"));
   try {
-    const file = path16.join(dir, path16.basename(found.key) || "backup.dump");
+    const file = path18.join(dir, path18.basename(found.key) || "backup.dump");
     o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
-    await o3.bucket.download(found.key, INPUT3, file, found.manifest, o3.signal);
+    await o3.bucket.download(found.key, INPUT5, file, found.manifest, o3.signal);
     return { ...await restoreFromPath({ ...o3, from: file }), location };
   } finally {
-    await rm9(dir, { recursive: true, force: true });
+    await rm10(dir, { recursive: true, force: true });
   }
 }
 async function openStreamed(o3, found, location) {
-  const { body } = await o3.bucket.open(found.key, INPUT3, o3.signal);
+  const { body } = await o3.bucket.open(found.key, INPUT5, o3.signal);
   const meter = new HashMeter();
   body.on("error", (e5) => meter.destroy(e5));
   body.pipe(meter);
@@ -59315,7 +59897,7 @@ async function openStreamed(o3, found, location) {
   );
   const wholeObjectMatches = async () => {
     await finished3(stream);
-    const object = { input: INPUT3, uri: location };
+    const object = { input: INPUT5, uri: location };
     checkDigest(object, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
   };
   return { body, archive, toc, stream, wholeObjectMatches, bytesRead: () => meter.bytes };
@@ -59336,6 +59918,11 @@ async function restoreStreamed(o3, found) {
     }
   );
   const restorePath = choice.path === "pg_restore" ? "script" : choice.path;
+  if (o3.transactionSize !== void 0) {
+    const why = `transaction-size does nothing here: a restore from S3 commits once, after the whole object's SHA-256 matched`;
+    o3.log.warn(why);
+    choice.warnings.push(why);
+  }
   const epilogue = toc && databasePropertiesSql({
     entries: async () => toc.entries(o3.log),
     target: o3.to,
@@ -59365,6 +59952,8 @@ async function restoreStreamed(o3, found) {
       epilogue,
       label: `the restore script of ${location}`
     });
+    if (filtered.length)
+      o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
     const durationSeconds = (Date.now() - started2) / 1e3;
     const result = { target, client, choice, archive, path: restorePath, jobs: 1, createdDatabase };
     return { ...result, filtered, durationSeconds, location };
@@ -59372,7 +59961,7 @@ async function restoreStreamed(o3, found) {
 }
 
 // core/jobs/commands/restore.ts
-async function runRestore(options, run3) {
+async function runRestore(options, run4) {
   const archive = options.archive;
   await checkSqlAfterFiles(options.sqlAfter);
   if (archive.kind === "file" && !existsSync5(archive.path))
@@ -59380,20 +59969,20 @@ async function runRestore(options, run3) {
   const globals = archive.kind === "file" ? globalsPath(archive.path) : void 0;
   const withGlobals = globals !== void 0 && existsSync5(globals);
   const sqlInTransaction = withGlobals ? void 0 : { files: options.sqlAfter, input: "sql-after" };
-  const common = { ...options, ...run3.hooks, sqlInTransaction, to: options.target };
+  const common = { ...options, ...run4.hooks, sqlInTransaction, to: options.target };
   const result = archive.kind === "s3" ? await restoreFromS3({
     ...common,
     bucket: S3Bucket.of(options.s3, archive.bucket),
     key: archive.key
   }) : { ...await restoreFromPath({ ...common, from: archive.path }), location: archive.path };
-  run3.ctx.onCommitted?.(
+  run4.ctx.onCommitted?.(
     `the restore of ${result.location} into ${describeConnection(options.target)} was committed`
   );
   if (globals && withGlobals) {
-    run3.ctx.log.info(`applying roles and tablespaces from ${globals}`);
+    run4.ctx.log.info(`applying roles and tablespaces from ${globals}`);
     const sql = await readFile3(globals, "utf8");
-    await applyGlobals(result.client, options.target, result.target.version, sql, run3.ctx.signal);
-    await runSqlAfter(result.client, options.target, options.sqlAfter, run3.ctx.signal);
+    await applyGlobals(result.client, options.target, result.target.version, sql, run4.ctx.signal);
+    await runSqlAfter(result.client, options.target, options.sqlAfter, run4.ctx.signal);
   }
   return {
     command: "restore",
@@ -59402,7 +59991,7 @@ async function runRestore(options, run3) {
     location: result.location,
     format: result.archive.format,
     archiveVersion: result.archive.archiveVersion,
-    durationSeconds: secondsSince(run3.started),
+    durationSeconds: secondsSince(run4.started),
     tocEntries: result.archive.tocEntries,
     tables: await countDatabaseTables(options.target),
     swapped: options.clean ? result.swapped ?? false : void 0,
@@ -59414,18 +60003,18 @@ async function runRestore(options, run3) {
 
 // core/jobs/run-job.ts
 async function runJob(options, ctx) {
-  const run3 = startRun(options, ctx);
+  const run4 = startRun(options, ctx);
   switch (options.command) {
     case "install":
-      return runInstall(options, run3);
+      return runInstall(options, run4);
     case "dump":
-      return runDump(options, run3);
+      return runDump(options, run4);
     case "restore":
-      return runRestore(options, run3);
+      return runRestore(options, run4);
     case "copy":
-      return runCopy(options, run3);
+      return runCopy(options, run4);
     case "backup":
-      return runBackup(options, run3);
+      return runBackup(options, run4);
   }
 }
 
@@ -59576,23 +60165,23 @@ function untouched(f6) {
     return ["The job itself had finished; only its outputs or this summary could not be written."];
   const o3 = f6.options;
   if (!o3) return [];
-  const path19 = "PATH was not changed: later steps do not get the PostgreSQL client tools.";
-  if (o3.command === "install") return [path19];
+  const path21 = "PATH was not changed: later steps do not get the PostgreSQL client tools.";
+  if (o3.command === "install") return [path21];
   if (o3.command === "backup") {
     const which2 = f6.committed.length ? " of the databases whose backup failed" : "";
-    return [`latest.json${which2} was not moved.`, path19];
+    return [`latest.json${which2} was not moved.`, path21];
   }
-  if (f6.committed.length) return [path19];
+  if (f6.committed.length) return [path21];
   if (o3.command === "dump") {
     const where = formatLocation(o3.destination);
     return [
       o3.destination.kind === "s3" ? `No object was stored at ${where}: a failed dump's upload is never completed.` : `Nothing was written at ${where}: pg_dump wrote to a temporary name, removed on failure.`,
-      path19
+      path21
     ];
   }
   return [
     `The target database ${endpoints(o3).to ?? ""} is as it was: the ${o3.command} commits in one step (one transaction, or a scratch database swapped in at the end), and a database it created for the purpose is dropped again.`,
-    path19
+    path21
   ];
 }
 async function writeFailureSummary(f6) {
@@ -59671,6 +60260,15 @@ var OPTION_RULES = [
   dumpJobsFitFormat,
   s3DumpIsOneCustomObject
 ];
+
+// core/pg/transaction-size.ts
+function parseTransactionSize(raw) {
+  if (raw === void 0) return void 0;
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(Number(raw)) || Number(raw) < 1) {
+    throw new InputError("transaction-size", `"${raw}" is not an object count; expected a whole number \u2265 1`);
+  }
+  return Number(raw);
+}
 
 // core/values.ts
 function parseBoolean2(raw, input2, fallback2) {
@@ -59840,7 +60438,43 @@ var INPUTS = [
     for: ["dump", "restore", "copy"],
     description: "more pg_dump / pg_restore arguments, split like a shell would"
   },
+  {
+    name: "statistics",
+    for: DUMPS,
+    type: "boolean",
+    description: "planner statistics in the dump (pg_dump 18+), so a restore plans well without ANALYZE; unset: true for backup with a PostgreSQL 18+ client, pg_dump\u2019s own default (false) otherwise; left out, and reported, when restoring into PostgreSQL 17 or older"
+  },
+  {
+    name: "filter",
+    for: DUMPS,
+    description: "a pg_dump filter file (include/exclude lines, pg_dump 17+); with older clients its table, schema and table_data lines become flags"
+  },
+  {
+    name: "no-policies",
+    for: DUMPS,
+    default: "false",
+    type: "boolean",
+    description: "leave row security policies out (pg_dump 18+)"
+  },
+  {
+    name: "sequence-data",
+    for: DUMPS,
+    default: "false",
+    type: "boolean",
+    description: "sequence values even in a schema-only dump (pg_dump 18+)"
+  },
+  {
+    name: "transaction-size",
+    for: ["restore"],
+    description: "pg_restore commits after every N objects instead of one transaction for all (pg_restore 17+, a whole number \u2265 1)"
+  },
   { name: "mirror", for: "all", description: "base URL for client archives (default: theseus-rs releases)" },
+  {
+    name: "client-source",
+    for: "all",
+    default: "auto",
+    description: 'where the client comes from: auto (installed, cache, releases), installed, cache, releases, or pgdg (the PostgreSQL apt repository, Linux; mirror then names it as "<base URL> [suite]")'
+  },
   { name: "cache", for: "all", default: "true", type: "boolean", description: "keep provisioned clients" },
   {
     name: "min-client-version",
@@ -59955,6 +60589,7 @@ function readParts(r5) {
     client: {
       postgresVersion: r5.parsed("postgres-version", parseVersionRequest, { kind: "auto" }),
       mirror: r5.parsed("mirror", parseMirror, void 0),
+      clientSource: r5.parsed("client-source", parseClientSource, "auto"),
       cache: r5.bool("cache", true),
       minClientVersion: r5.parsed("min-client-version", parseMinClientVersion, {
         kind: "any"
@@ -59996,6 +60631,13 @@ function readParts(r5) {
       sse: r5.parsed("s3-sse", parseServerSideEncryption, void 0),
       kmsKeyId: r5.raw("s3-kms-key-id")
     },
+    newer: {
+      statistics: r5.raw("statistics") === void 0 ? void 0 : r5.bool("statistics", false),
+      filter: r5.parsed("filter", readFilterFile, void 0),
+      noPolicies: r5.bool("no-policies", false),
+      sequenceData: r5.bool("sequence-data", false)
+    },
+    transactionSize: r5.parsed("transaction-size", parseTransactionSize, void 0),
     globals: r5.bool("globals", false),
     verify: r5.parsed("verify", parseVerification, "list")
   };
@@ -60045,6 +60687,7 @@ function assemble(r5, cmd, p4) {
         ...p4.archive,
         ...p4.tool,
         ...p4.filters,
+        ...p4.newer,
         source,
         destination,
         globals,
@@ -60055,7 +60698,18 @@ function assemble(r5, cmd, p4) {
       const archive = r5.location("from", cmd, "an archive path, a .sql / .sql.gz file or an s3:// URI");
       const target = r5.database("to", r5.raw("to"), cmd);
       if (!archive || !target) return void 0;
-      return { command: cmd, ...client, ...p4.content, ...p4.guards, ...p4.tool, archive, target, s3: p4.s3 };
+      const transactionSize = p4.transactionSize;
+      return {
+        command: cmd,
+        ...client,
+        ...p4.content,
+        ...p4.guards,
+        ...p4.tool,
+        archive,
+        target,
+        s3: p4.s3,
+        transactionSize
+      };
     }
     case "copy": {
       const source = r5.database("from", r5.raw("from"), cmd);
@@ -60069,6 +60723,7 @@ function assemble(r5, cmd, p4) {
         ...p4.guards,
         ...p4.tool,
         ...p4.filters,
+        ...p4.newer,
         source,
         target,
         globals
@@ -60085,6 +60740,7 @@ function assemble(r5, cmd, p4) {
         ...p4.content,
         ...p4.archive,
         ...p4.filters,
+        ...p4.newer,
         sources,
         destination,
         verify,
@@ -60180,7 +60836,7 @@ var semver = __toESM(require_semver2(), 1);
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
 import * as os13 from "os";
-import * as path17 from "path";
+import * as path19 from "path";
 var semver2 = __toESM(require_semver2(), 1);
 import { ok as ok2 } from "assert";
 var __awaiter5 = function(thisArg, _arguments, P2, generator) {
@@ -60223,7 +60879,7 @@ function cacheDir(sourceDir, tool, version, arch3) {
     }
     const destPath = yield _createToolPath(tool, version, arch3);
     for (const itemName of fs4.readdirSync(sourceDir)) {
-      const s4 = path17.join(sourceDir, itemName);
+      const s4 = path19.join(sourceDir, itemName);
       yield cp(s4, destPath, { recursive: true });
     }
     _completeToolPath(tool, version, arch3);
@@ -60246,7 +60902,7 @@ function find(toolName, versionSpec, arch3) {
   let toolPath2 = "";
   if (versionSpec) {
     versionSpec = semver2.clean(versionSpec) || "";
-    const cachePath = path17.join(_getCacheDirectory(), toolName, versionSpec, arch3);
+    const cachePath = path19.join(_getCacheDirectory(), toolName, versionSpec, arch3);
     debug(`checking cache: ${cachePath}`);
     if (fs4.existsSync(cachePath) && fs4.existsSync(`${cachePath}.complete`)) {
       debug(`Found tool in cache ${toolName} ${versionSpec} ${arch3}`);
@@ -60260,12 +60916,12 @@ function find(toolName, versionSpec, arch3) {
 function findAllVersions(toolName, arch3) {
   const versions2 = [];
   arch3 = arch3 || os13.arch();
-  const toolPath2 = path17.join(_getCacheDirectory(), toolName);
+  const toolPath2 = path19.join(_getCacheDirectory(), toolName);
   if (fs4.existsSync(toolPath2)) {
     const children = fs4.readdirSync(toolPath2);
     for (const child of children) {
       if (isExplicitVersion(child)) {
-        const fullPath = path17.join(toolPath2, child, arch3 || "");
+        const fullPath = path19.join(toolPath2, child, arch3 || "");
         if (fs4.existsSync(fullPath) && fs4.existsSync(`${fullPath}.complete`)) {
           versions2.push(child);
         }
@@ -60276,7 +60932,7 @@ function findAllVersions(toolName, arch3) {
 }
 function _createToolPath(tool, version, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
-    const folderPath = path17.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
+    const folderPath = path19.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
     debug(`destination ${folderPath}`);
     const markerPath = `${folderPath}.complete`;
     yield rmRF(folderPath);
@@ -60286,7 +60942,7 @@ function _createToolPath(tool, version, arch3) {
   });
 }
 function _completeToolPath(tool, version, arch3) {
-  const folderPath = path17.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
+  const folderPath = path19.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
   const markerPath = `${folderPath}.complete`;
   fs4.writeFileSync(markerPath, "");
   debug("finished caching tool");
@@ -60331,21 +60987,21 @@ function _getCacheDirectory() {
 // action/tool-cache-store.ts
 import { mkdtemp as mkdtemp6 } from "node:fs/promises";
 import os14 from "node:os";
-import path18 from "node:path";
+import path20 from "node:path";
 var TOOL = "pgferry-postgresql";
 var ToolCacheStore = class {
   async versions(target) {
     return findAllVersions(TOOL, target);
   }
   binDir(version, target) {
-    return path18.join(find(TOOL, version, target), "bin");
+    return path20.join(find(TOOL, version, target), "bin");
   }
   async workDir() {
-    return mkdtemp6(path18.join(process.env.RUNNER_TEMP || os14.tmpdir(), "pgferry-client-"));
+    return mkdtemp6(path20.join(process.env.RUNNER_TEMP || os14.tmpdir(), "pgferry-client-"));
   }
   async commit(extracted, version, target) {
     const dir = await cacheDir(extracted, TOOL, version, target);
-    return path18.join(dir, "bin");
+    return path20.join(dir, "bin");
   }
 };
 
@@ -60358,7 +61014,7 @@ var actionsLogger = {
 function setOutputs(report) {
   for (const [name, value] of outputValues(report)) setOutput(name, String(value));
 }
-async function run2() {
+async function run3() {
   let reached = "inputs";
   let options;
   const committed = [];
@@ -60395,4 +61051,4 @@ async function run2() {
 }
 
 // action/index.ts
-await run2();
+await run3();
