@@ -1,15 +1,13 @@
 // The construct checks each prop that becomes a job variable with the job's own parser: a bad value is
 // refused at synth with the words the job would use at 3 a.m., named as the prop.
 import { Duration } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { InputErrors } from '../../core/errors.js';
 import { Compute } from '../../infra/compute.js';
 import type { PgferryBackupProps } from '../../infra/props.js';
 import { PgferryBackupPropsError } from '../../infra/resolve-props.js';
 import { parseScheduledJobConfig } from '../../lambda/config.js';
 import { JOB_VARIABLE_NAMES, JOB_VARIABLES, type JobVariableName } from '../../lambda/job-variables.js';
-import { backupIn, testStack, type TestStack } from './infra-stacks.js';
+import { backupIn, seedProps, testStack, type TestStack } from './infra-stacks.js';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/app-AbCdEf';
 const JOB_BASE = { PGFERRY_SOURCE_SECRET_ARN: ARN, PGFERRY_BUCKET: 'acme-backups' };
@@ -18,22 +16,6 @@ const SEED_BASE = {
   PGFERRY_SEED_SECRET_ARN: ARN,
   PGFERRY_SEED_CONFIRM: 'app_staging',
 };
-
-function seed(
-  t: TestStack,
-  overrides: Partial<NonNullable<PgferryBackupProps['seed']>>,
-): PgferryBackupProps['seed'] {
-  return {
-    schedule: events.Schedule.cron({ minute: '0', hour: '6' }),
-    targetSecret: secretsmanager.Secret.fromSecretCompleteArn(
-      t.stack,
-      'StagingSecret',
-      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging/app-db-XyZ123',
-    ),
-    confirm: 'app_staging',
-    ...overrides,
-  };
-}
 
 interface Case {
   variable: JobVariableName;
@@ -84,22 +66,22 @@ const CASES: Case[] = [
   {
     variable: 'PGFERRY_SEED_DATABASE',
     text: 'app/staging',
-    props: (t) => ({ seed: seed(t, { targetDatabase: 'app/staging', confirm: 'app/staging' }) }),
+    props: (t) => ({ seed: seedProps(t, { targetDatabase: 'app/staging', confirm: 'app/staging' }) }),
   },
   {
     variable: 'PGFERRY_SEED_FROM_DATABASE',
     text: '..',
-    props: (t) => ({ seed: seed(t, { fromDatabase: '..' }) }),
+    props: (t) => ({ seed: seedProps(t, { fromDatabase: '..' }) }),
   },
   {
     variable: 'PGFERRY_SEED_SSLMODE',
     text: 'sometimes',
-    props: (t) => ({ seed: seed(t, { sslMode: 'sometimes' as 'require' }) }),
+    props: (t) => ({ seed: seedProps(t, { sslMode: 'sometimes' as 'require' }) }),
   },
   {
     variable: 'PGFERRY_SWAP',
     text: 'yes',
-    props: (t) => ({ seed: seed(t, { swap: 'yes' as unknown as boolean }) }),
+    props: (t) => ({ seed: seedProps(t, { swap: 'yes' as unknown as boolean }) }),
   },
   {
     variable: 'PGFERRY_DEADLINE_MARGIN_SECONDS',

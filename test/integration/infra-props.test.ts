@@ -1,9 +1,7 @@
 // Bad prop combinations throw an error naming the prop; legal but risky ones warn at synth.
 import { Duration, Size } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import * as events from 'aws-cdk-lib/aws-events';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Compute } from '../../infra/compute.js';
 import type { PgferryBackupProps } from '../../infra/props.js';
 import { PgferryBackupPropsError } from '../../infra/resolve-props.js';
@@ -11,6 +9,7 @@ import { resolveMajors } from '../../infra/resolve-source.js';
 import {
   backupIn,
   sanitizeSqlFile,
+  seedProps,
   templateOf,
   testStack,
   type Json,
@@ -19,23 +18,6 @@ import {
 } from './infra-stacks.js';
 
 beforeAll(warmClientCache);
-
-function seedProps(
-  t: TestStack,
-  overrides: Partial<NonNullable<PgferryBackupProps['seed']>> = {},
-): PgferryBackupProps['seed'] {
-  return {
-    schedule: events.Schedule.cron({ minute: '0', hour: '6' }),
-    targetSecret: secretsmanager.Secret.fromSecretCompleteArn(
-      t.stack,
-      'StagingSecret',
-      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging/app-db-XyZ123',
-    ),
-    targetDatabase: 'app_staging',
-    confirm: 'app_staging',
-    ...overrides,
-  };
-}
 
 type Case = [string, (t: TestStack) => Partial<PgferryBackupProps>, RegExp];
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { removeBuiltAssets } from '../../infra/build-assets.js';
@@ -110,3 +111,21 @@ export function templateOf(t: TestStack): Template {
 /** Resolved CloudFormation JSON of the stack (after `templateOf`). */
 export type Json = Record<string, unknown>;
 export type Resources = Record<string, { Type: string; Properties?: Json; DependsOn?: unknown }>;
+
+/** Seeding props that pass, for a test to spoil one of. */
+export function seedProps(
+  t: TestStack,
+  overrides: Partial<NonNullable<PgferryBackupProps['seed']>> = {},
+): PgferryBackupProps['seed'] {
+  return {
+    schedule: events.Schedule.cron({ minute: '0', hour: '6' }),
+    targetSecret: secretsmanager.Secret.fromSecretCompleteArn(
+      t.stack,
+      'StagingSecret',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging/app-db-XyZ123',
+    ),
+    targetDatabase: 'app_staging',
+    confirm: 'app_staging',
+    ...overrides,
+  };
+}
