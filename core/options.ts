@@ -42,7 +42,10 @@ interface InputSpec {
 }
 
 const DUMPS: Applies = ['dump', 'copy', 'backup'];
-const NOT_INSTALL: Applies = ['dump', 'restore', 'copy', 'backup'];
+// A backup is the whole database, with its owners and grants: what disaster recovery needs. Selection
+// belongs to the restore of it (or to a dump).
+const SELECTS: Applies = ['dump', 'copy'];
+const SHAPES_CONTENT: Applies = ['dump', 'restore', 'copy'];
 
 export const INPUTS: readonly InputSpec[] = [
   { name: 'command', for: 'all', description: 'install, dump, restore, copy or backup' },
@@ -81,33 +84,33 @@ export const INPUTS: readonly InputSpec[] = [
     default: 'auto',
     description: 'parallel jobs; auto = CPU count where the format allows',
   },
-  { name: 'schemas', for: DUMPS, description: 'only these schemas (newline- or comma-separated)' },
-  { name: 'exclude-schemas', for: DUMPS, description: 'leave out these schemas' },
-  { name: 'tables', for: DUMPS, description: 'only these tables' },
-  { name: 'exclude-tables', for: DUMPS, description: 'leave out these tables' },
+  { name: 'schemas', for: SELECTS, description: 'only these schemas (newline- or comma-separated)' },
+  { name: 'exclude-schemas', for: SELECTS, description: 'leave out these schemas' },
+  { name: 'tables', for: SELECTS, description: 'only these tables' },
+  { name: 'exclude-tables', for: SELECTS, description: 'leave out these tables' },
   {
     name: 'exclude-table-data',
-    for: DUMPS,
+    for: SELECTS,
     description: 'keep these tables’ definitions but not their rows',
   },
   {
     name: 'schema-only',
-    for: NOT_INSTALL,
+    for: SHAPES_CONTENT,
     default: 'false',
     type: 'boolean',
     description: 'definitions only',
   },
-  { name: 'data-only', for: NOT_INSTALL, default: 'false', type: 'boolean', description: 'rows only' },
+  { name: 'data-only', for: SHAPES_CONTENT, default: 'false', type: 'boolean', description: 'rows only' },
   {
     name: 'no-owner',
-    for: NOT_INSTALL,
+    for: SHAPES_CONTENT,
     default: 'false',
     type: 'boolean',
     description: 'do not set object owners',
   },
   {
     name: 'no-privileges',
-    for: NOT_INSTALL,
+    for: SHAPES_CONTENT,
     default: 'false',
     type: 'boolean',
     description: 'do not dump or restore grants',
@@ -178,7 +181,7 @@ export const INPUTS: readonly InputSpec[] = [
   },
   {
     name: 'filter',
-    for: DUMPS,
+    for: SELECTS,
     description:
       'a pg_dump filter file (include/exclude lines, pg_dump 17+); with older clients its table, schema and table_data lines become flags',
   },
@@ -332,8 +335,7 @@ export interface CopyJob
   globals: boolean;
 }
 
-export interface BackupJob
-  extends ClientOptions, ContentOptions, ArchiveOptions, ObjectFilters, NewerDumpOptions {
+export interface BackupJob extends ClientOptions, ArchiveOptions, Omit<NewerDumpOptions, 'filter'> {
   command: 'backup';
   /** Every database to back up (`from` may list several, one per line), each its own backup. */
   sources: ConnectionSpec[];
@@ -622,10 +624,10 @@ function assemble(r: InputReader, cmd: Command, p: Parts): JobOptions | undefine
       return {
         command: cmd,
         ...client,
-        ...p.content,
         ...p.archive,
-        ...p.filters,
-        ...p.newer,
+        noPolicies: p.newer.noPolicies,
+        sequenceData: p.newer.sequenceData,
+        statistics: p.newer.statistics,
         sources,
         destination,
         verify,

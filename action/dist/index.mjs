@@ -54942,7 +54942,6 @@ async function dumpOnce(o3, server, at2, snapshotSession) {
     postgresVersion: o3.postgresVersion,
     extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
     statistics: o3.statistics ?? "when-supported",
-    filter: o3.filter,
     noPolicies: o3.noPolicies,
     sequenceData: o3.sequenceData,
     tags: { [TIER_TAG]: at2.tier },
@@ -60314,7 +60313,8 @@ function parseMirror(raw, input2 = "mirror") {
 // core/options.ts
 var COMMANDS = ["install", "dump", "restore", "copy", "backup"];
 var DUMPS = ["dump", "copy", "backup"];
-var NOT_INSTALL = ["dump", "restore", "copy", "backup"];
+var SELECTS = ["dump", "copy"];
+var SHAPES_CONTENT = ["dump", "restore", "copy"];
 var INPUTS = [
   { name: "command", for: "all", description: "install, dump, restore, copy or backup" },
   {
@@ -60351,33 +60351,33 @@ var INPUTS = [
     default: "auto",
     description: "parallel jobs; auto = CPU count where the format allows"
   },
-  { name: "schemas", for: DUMPS, description: "only these schemas (newline- or comma-separated)" },
-  { name: "exclude-schemas", for: DUMPS, description: "leave out these schemas" },
-  { name: "tables", for: DUMPS, description: "only these tables" },
-  { name: "exclude-tables", for: DUMPS, description: "leave out these tables" },
+  { name: "schemas", for: SELECTS, description: "only these schemas (newline- or comma-separated)" },
+  { name: "exclude-schemas", for: SELECTS, description: "leave out these schemas" },
+  { name: "tables", for: SELECTS, description: "only these tables" },
+  { name: "exclude-tables", for: SELECTS, description: "leave out these tables" },
   {
     name: "exclude-table-data",
-    for: DUMPS,
+    for: SELECTS,
     description: "keep these tables\u2019 definitions but not their rows"
   },
   {
     name: "schema-only",
-    for: NOT_INSTALL,
+    for: SHAPES_CONTENT,
     default: "false",
     type: "boolean",
     description: "definitions only"
   },
-  { name: "data-only", for: NOT_INSTALL, default: "false", type: "boolean", description: "rows only" },
+  { name: "data-only", for: SHAPES_CONTENT, default: "false", type: "boolean", description: "rows only" },
   {
     name: "no-owner",
-    for: NOT_INSTALL,
+    for: SHAPES_CONTENT,
     default: "false",
     type: "boolean",
     description: "do not set object owners"
   },
   {
     name: "no-privileges",
-    for: NOT_INSTALL,
+    for: SHAPES_CONTENT,
     default: "false",
     type: "boolean",
     description: "do not dump or restore grants"
@@ -60446,7 +60446,7 @@ var INPUTS = [
   },
   {
     name: "filter",
-    for: DUMPS,
+    for: SELECTS,
     description: "a pg_dump filter file (include/exclude lines, pg_dump 17+); with older clients its table, schema and table_data lines become flags"
   },
   {
@@ -60737,10 +60737,10 @@ function assemble(r5, cmd, p4) {
       return {
         command: cmd,
         ...client,
-        ...p4.content,
         ...p4.archive,
-        ...p4.filters,
-        ...p4.newer,
+        noPolicies: p4.newer.noPolicies,
+        sequenceData: p4.newer.sequenceData,
+        statistics: p4.newer.statistics,
         sources,
         destination,
         verify,

@@ -29,7 +29,7 @@ import { countDifferences, tableCounts, type TableCounts } from './table-counts.
 const INPUT = 'to';
 
 /** The pg_dump 17/18 features a backup passes on (options.ts NewerDumpOptions). */
-type BackupDumpFeatures = Pick<DumpSelection, 'filter' | 'noPolicies' | 'sequenceData'> & {
+type BackupDumpFeatures = Pick<DumpSelection, 'noPolicies' | 'sequenceData'> & {
   /**
    * Undefined: on with a PostgreSQL 18+ client. A backup is kept to be restored when time matters
    * most; with its statistics the restored database plans well at once instead of after an ANALYZE
@@ -254,7 +254,6 @@ async function dumpOnce(
     postgresVersion: o.postgresVersion,
     extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
     statistics: o.statistics ?? 'when-supported',
-    filter: o.filter,
     noPolicies: o.noPolicies,
     sequenceData: o.sequenceData,
     tags: { [TIER_TAG]: at.tier },

@@ -96,7 +96,7 @@ describe('filter: a pg_dump filter file', () => {
     const bad = path.join(dir, 'bad.filter');
     writeFileSync(bad, 'include table a\nexclude tabel b\n');
     expect(() =>
-      parse({ command: 'backup', from: 'postgres://u@db/app', to: 's3://backups/p/', filter: bad }),
+      parse({ command: 'copy', from: 'postgres://u@db/app', to: 'postgres://u@db/app_copy', filter: bad }),
     ).toThrow(/^filter: .*bad\.filter, line 2: "tabel" is not an object kind/);
   });
 

@@ -52,6 +52,36 @@ describe('the input table', () => {
   });
 });
 
+describe('a backup is the whole database', () => {
+  it('refuses selection and content inputs by name, rather than backing up everything regardless', () => {
+    const given = {
+      command: 'backup',
+      from: 'postgres://u@db/app',
+      to: 's3://b-b/p/',
+      tables: 'public.t',
+      'exclude-table-data': 'audit.log',
+      'schema-only': 'true',
+      'no-owner': 'true',
+      filter: 'select.filter',
+    };
+    let problems: string[] = [];
+    try {
+      parse(given);
+    } catch (error) {
+      if (!(error instanceof InputErrors)) throw error;
+      problems = error.problems.map((p) => p.message);
+    }
+    expect(problems).toEqual([
+      'tables: does not apply to backup (it is for dump, copy)',
+      'exclude-table-data: does not apply to backup (it is for dump, copy)',
+      'schema-only: does not apply to backup (it is for dump, restore, copy)',
+      'no-owner: does not apply to backup (it is for dump, restore, copy)',
+      'filter: does not apply to backup (it is for dump, copy)',
+      'filter: cannot read select.filter (ENOENT); expected a pg_dump filter file',
+    ]);
+  });
+});
+
 describe('rules across inputs, checked by the parser before anything runs', () => {
   const problemsOf = (inputs: Record<string, string>): string[] => {
     try {
