@@ -1,7 +1,7 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { failure, runAction, runnerDirs, WORKFLOW_TOKEN } from '../harness/action-runner.js';
 import { mirrorUrl } from '../harness/testbed.js';
+import { serveLoopback } from '../harness/loopback-http.js';
 
 /**
  * The committed bundle's `token` input, filled in as the runner fills it: masked before anything
@@ -17,7 +17,7 @@ interface Seen {
 async function recordingMirror(): Promise<{ url: string; seen: Seen[]; close: () => Promise<void> }> {
   const seen: Seen[] = [];
   const upstream = new URL(mirrorUrl());
-  const server = http.createServer((req, res) => {
+  const server = await serveLoopback((req, res) => {
     seen.push({ path: req.url ?? '', authorization: req.headers.authorization });
     const forwarded = http.get(
       {
@@ -32,16 +32,7 @@ async function recordingMirror(): Promise<{ url: string; seen: Seen[]; close: ()
     );
     forwarded.on('error', () => res.writeHead(502).end());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...server, seen };
 }
 
 describe('action: the token input', () => {

@@ -1,9 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../../core/network-limits.js';
 import { httpGet, HttpGetError, readText } from '../../core/pg/clients/http-get.js';
 import { failureOf } from '../harness/failure.js';
 import { startUnacceptingPort } from '../harness/unaccepting-port.js';
+import { serveLoopback } from '../harness/loopback-http.js';
 
 /** Attacks on the one GET every provisioning request goes through, against loopback servers. */
 const LIMITS: NetworkLimits = { ...DEFAULT_NETWORK_LIMITS, connectMs: 1500, idleMs: 2000, totalMs: 6000 };
@@ -13,27 +12,14 @@ interface Seen {
   authorization?: string;
 }
 
-async function serve(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 describe('httpGet', () => {
   it('a token follows a redirect on the same origin and never one to another host', async () => {
     const seen: Seen[] = [];
-    const other = await serve((req, res) => {
+    const other = await serveLoopback((req, res) => {
       seen.push({ path: `other${req.url}`, authorization: req.headers.authorization });
       res.end('[]');
     });
-    const first = await serve((req, res) => {
+    const first = await serveLoopback((req, res) => {
       seen.push({ path: `first${req.url}`, authorization: req.headers.authorization });
       if (req.url === '/a') res.writeHead(302, { location: '/b' }).end();
       else res.writeHead(307, { location: `${other.url}/c?X-Amz-Signature=secret` }).end();
@@ -58,7 +44,7 @@ describe('httpGet', () => {
   });
 
   it('a redirect loop stops after five hops', async () => {
-    const loop = await serve((req, res) => res.writeHead(302, { location: req.url ?? '/' }).end());
+    const loop = await serveLoopback((req, res) => res.writeHead(302, { location: req.url ?? '/' }).end());
     try {
       const error = await failureOf(httpGet(`${loop.url}/x`, { what: 'x', limits: LIMITS, maxBytes: 1 }));
       expect(error).toBeInstanceOf(HttpGetError);
@@ -87,7 +73,7 @@ describe('httpGet', () => {
   });
 
   it('a cancellation mid-body ends the body with a message, and the limits hold while a signal is passed', async () => {
-    const slow = await serve((_req, res) => {
+    const slow = await serveLoopback((_req, res) => {
       res.writeHead(200, { 'content-length': '1000' });
       res.write('x');
       const timer = setInterval(() => res.write('x'), 500);

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../core/log.js';
 import {
   GITHUB_RELEASES_API,
@@ -8,6 +7,7 @@ import {
   releaseSource,
   type ReleaseSource,
 } from '../../core/pg/clients/releases.js';
+import { serveLoopback, type LoopbackServer } from '../harness/loopback-http.js';
 
 /**
  * The token for the releases API goes to the GitHub API and nowhere else: a loopback server plays
@@ -24,20 +24,11 @@ interface Seen {
 async function serve(
   seen: Seen[],
   answer: (req: http.IncomingMessage, res: http.ServerResponse) => void,
-): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = http.createServer((req, res) => {
+): Promise<LoopbackServer> {
+  return serveLoopback((req, res) => {
     seen.push({ path: req.url ?? '', authorization: req.headers.authorization });
     answer(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 const RELEASES = JSON.stringify([

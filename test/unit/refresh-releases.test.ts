@@ -2,10 +2,9 @@
 // pages, drafts, prereleases and odd tags, a token, and the ways a list can go wrong.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { serveLoopback } from '../harness/loopback-http.js';
 
 const SCRIPT = path.resolve('scripts/refresh-releases.mjs');
 const PATH = '/repos/theseus-rs/postgresql-binaries/releases';
@@ -24,7 +23,7 @@ interface Api {
 async function startApi(answer: Answer): Promise<Api> {
   const pages: number[] = [];
   const authorizations: (string | undefined)[] = [];
-  const server = http.createServer((req, res) => {
+  const server = await serveLoopback((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const page = Number(url.searchParams.get('page'));
     // Pages of another path or size are recorded as NaN, so the test's page list shows them.
@@ -36,14 +35,7 @@ async function startApi(answer: Answer): Promise<Api> {
     res.setHeader('content-type', 'application/json');
     res.end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}${PATH}`,
-    pages,
-    authorizations,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  return { url: `${server.url}${PATH}`, pages, authorizations, close: server.close };
 }
 
 interface Run {
