@@ -18,6 +18,11 @@ async function systemIdentifier(spec: ConnectionSpec): Promise<string | undefine
  */
 export async function isSameDatabase(a: ConnectionSpec, b: ConnectionSpec): Promise<boolean> {
   if (databaseName(a) !== databaseName(b)) return false;
+  return isSameServer(a, b);
+}
+
+/** Whether two connections reach the same server (whatever their databases). */
+export async function isSameServer(a: ConnectionSpec, b: ConnectionSpec): Promise<boolean> {
   const [idA, idB] = await Promise.all([systemIdentifier(a), systemIdentifier(b)]);
   return idA !== undefined && idB !== undefined ? idA === idB : hostPort(a) === hostPort(b);
 }
