@@ -22,6 +22,11 @@ export function endpoints(options: JobOptions): { from?: string; to?: string } {
         from: options.sources.map((s) => describeConnection(s)).join('\n'),
         to: formatLocation(options.destination),
       };
+    case 'clone':
+      return {
+        from: describeConnection(options.source),
+        to: options.copies.map((c) => describeConnection(c)).join('\n'),
+      };
   }
 }
 

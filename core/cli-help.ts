@@ -73,6 +73,17 @@ export const HELP: Record<Command, CommandHelp> = {
       'pgferry backup --from postgres://app@db.example.com/app --to s3://acme-db-backups/nightly/ --verify restore',
     ],
   },
+  clone: {
+    usage: '--from … --to …',
+    summary:
+      'make copies of a seeded database on its own server (CREATE DATABASE … TEMPLATE), one per test worker',
+    from: 'the seeded database (postgres URL or conninfo); nobody may be connected to it',
+    to: 'the copies, one per line (postgres URL or conninfo), on the same server',
+    examples: [
+      "PGFERRY_TO=$'postgres://ci@localhost/app_1\\npostgres://ci@localhost/app_2' pgferry clone --from postgres://ci@localhost/app_seed",
+      'pgferry clone --from postgres://ci@localhost/app_seed --to postgres://ci@localhost/app_1 --clean --confirm app_1',
+    ],
+  },
 };
 
 /** The flags of the CLI itself, not inputs of the contract. */

@@ -54,7 +54,12 @@ export function formatReport(report: JobReport, json: boolean): string {
     ['reason', report.reason],
   ];
   if (report.filtered.length) rows.push(['filtered', report.filtered.join(', ')]);
-  return rows.map(([name, value]) => `${name.padEnd(17)} ${String(value)}\n`).join('');
+  // A value of several lines (a copy or manifest per database) stays in its column.
+  const cell = (value: string | number) =>
+    String(value)
+      .split('\n')
+      .join(`\n${' '.repeat(18)}`);
+  return rows.map(([name, value]) => `${name.padEnd(17)} ${cell(value)}\n`).join('');
 }
 
 /** stderr lines, long ones wrapped to the terminal. */

@@ -28,7 +28,7 @@ import {
  * The product's vocabulary (DESIGN.md, "Front-end contract"): the Action's inputs, the CLI's flags and
  * the `PGFERRY_*` variables all go through this one table and parser.
  */
-export const COMMANDS = ['install', 'dump', 'restore', 'copy', 'backup'] as const;
+export const COMMANDS = ['install', 'dump', 'restore', 'copy', 'backup', 'clone'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 type Applies = readonly Command[] | 'all';
@@ -48,17 +48,18 @@ const SELECTS: Applies = ['dump', 'copy'];
 const SHAPES_CONTENT: Applies = ['dump', 'restore', 'copy'];
 
 export const INPUTS: readonly InputSpec[] = [
-  { name: 'command', for: 'all', description: 'install, dump, restore, copy or backup' },
+  { name: 'command', for: 'all', description: 'install, dump, restore, copy, backup or clone' },
   {
     name: 'from',
     for: 'all',
     description:
-      'source database (postgres URL or conninfo); for restore an archive path or s3:// URI; for install the server to match',
+      'source database (postgres URL or conninfo); for restore an archive path or s3:// URI; for install the server to match; for clone the database copied',
   },
   {
     name: 'to',
-    for: ['dump', 'restore', 'copy', 'backup'],
-    description: 'destination path or s3:// URI, or for restore and copy the target database',
+    for: ['dump', 'restore', 'copy', 'backup', 'clone'],
+    description:
+      'destination path or s3:// URI, or for restore and copy the target database; for clone the copies on the same server, one per line',
   },
   {
     name: 'postgres-version',
@@ -124,7 +125,7 @@ export const INPUTS: readonly InputSpec[] = [
   },
   {
     name: 'clean',
-    for: ['restore', 'copy'],
+    for: ['restore', 'copy', 'clone'],
     default: 'false',
     type: 'boolean',
     description: 'drop existing objects in the target first (destructive)',
@@ -139,8 +140,17 @@ export const INPUTS: readonly InputSpec[] = [
   },
   {
     name: 'confirm',
-    for: ['restore', 'copy'],
-    description: 'the target database name; required when the operation is destructive',
+    for: ['restore', 'copy', 'clone'],
+    description:
+      'the target database name; required when the operation is destructive (clone: every copy replaced, one per line)',
+  },
+  {
+    name: 'mark-template',
+    for: ['clone'],
+    default: 'false',
+    type: 'boolean',
+    description:
+      'mark the database cloned IS_TEMPLATE once the copies are made: any role with CREATEDB may then clone it, and DROP DATABASE refuses it until it is unmarked (ALTER DATABASE … IS_TEMPLATE false)',
   },
   {
     name: 'create-database',
@@ -344,8 +354,20 @@ export interface BackupJob extends ClientOptions, ArchiveOptions, Omit<NewerDump
   s3: S3Settings;
 }
 
+export interface CloneJob extends ClientOptions {
+  command: 'clone';
+  /** The seeded database every copy is made from. */
+  source: ConnectionSpec;
+  /** The copies, on the source's server (`to`, one per line). */
+  copies: ConnectionSpec[];
+  clean: boolean;
+  /** The existing copies a clean clone may replace. */
+  confirm: string[];
+  markTemplate: boolean;
+}
+
 /** Everything a job needs, parsed and checked. */
-export type JobOptions = InstallJob | DumpJob | RestoreJob | CopyJob | BackupJob;
+export type JobOptions = InstallJob | DumpJob | RestoreJob | CopyJob | BackupJob | CloneJob;
 
 /** Reads one input by its contract name; undefined or '' when not given. */
 export type InputSource = (name: string) => string | undefined;
@@ -432,8 +454,8 @@ function nearMiss(text: string): string {
 export function commandProblem(text: string | undefined): string | undefined {
   if (COMMANDS.some((c) => c === text)) return undefined;
   return text === undefined
-    ? 'is required; expected install, dump, restore, copy or backup'
-    : `"${text}" is not a command; ${nearMiss(text)}expected install, dump, restore, copy or backup`;
+    ? 'is required; expected install, dump, restore, copy, backup or clone'
+    : `"${text}" is not a command; ${nearMiss(text)}expected install, dump, restore, copy, backup or clone`;
 }
 
 function readCommand(r: InputReader): Command {
@@ -519,22 +541,35 @@ type Parts = ReturnType<typeof readParts>;
 
 /** backup: several databases, one per line, each its own backup and its name a key segment. */
 function backupSources(r: InputReader): ConnectionSpec[] {
-  const from = r.raw('from');
-  if (from === undefined) {
-    r.database('from', from, 'backup');
-    return [];
-  }
-  const sources = from
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .map((line) => r.database('from', line, 'backup'))
-    .filter((spec): spec is ConnectionSpec => spec !== undefined);
+  const sources = databaseLines(r, 'from', 'backup');
   for (const spec of sources) {
     const problem = databaseNameProblem(databaseName(spec));
     if (problem) r.problems.add('from', problem);
   }
   return sources;
+}
+
+/** A list of connections, one per line (`from` of backup, `to` of clone). */
+function databaseLines(r: InputReader, name: 'from' | 'to', cmd: Command): ConnectionSpec[] {
+  const value = r.raw(name);
+  if (value === undefined) {
+    r.database(name, value, cmd);
+    return [];
+  }
+  return value
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => r.database(name, line, cmd))
+    .filter((spec): spec is ConnectionSpec => spec !== undefined);
+}
+
+/** Names in `confirm`, one per line: a database name may hold a comma. */
+function confirmLines(r: InputReader): string[] {
+  return (r.raw('confirm') ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
 }
 
 function backupDestination(r: InputReader): Extract<Location, { kind: 's3' }> | undefined {
@@ -632,6 +667,21 @@ function assemble(r: InputReader, cmd: Command, p: Parts): JobOptions | undefine
         destination,
         verify,
         s3,
+      };
+    }
+    case 'clone': {
+      const source = r.database('from', r.raw('from'), cmd);
+      const copies = databaseLines(r, 'to', cmd);
+      if (!source || !copies.length) return undefined;
+      const { clean } = p.guards;
+      return {
+        command: cmd,
+        ...client,
+        source,
+        copies,
+        clean,
+        confirm: confirmLines(r),
+        markTemplate: r.bool('mark-template', false),
       };
     }
   }

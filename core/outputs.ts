@@ -59,6 +59,11 @@ export const OUTPUTS: readonly OutputSpec[] = [
     value: (r) => (r.swapped === undefined ? undefined : String(r.swapped)),
   },
   {
+    name: 'databases',
+    description: "the copies' database names, one per line (clone)",
+    value: (r) => r.databases?.join('\n'),
+  },
+  {
     name: 'manifest',
     description: "the backup manifest's S3 URI (backup; one per line for several databases)",
     value: (r) => r.manifest,

@@ -28,6 +28,8 @@ export interface JobReport {
   manifest?: string;
   /** A backup's verification as a reader sees it, e.g. "list: passed" (one per line, per database). */
   verification?: string;
+  /** clone: the copies' database names. */
+  databases?: string[];
   /** A clean restore or copy: replaced by swap (true) or in place (false). */
   swapped?: boolean;
   /** Why this client was chosen, in words. */

@@ -1,5 +1,6 @@
 import type { JobOptions } from '../options.js';
 import { runBackup } from './commands/backup.js';
+import { runClone } from './commands/clone.js';
 import { startRun, type FrontEndContext } from './commands/context.js';
 import { runCopy } from './commands/copy.js';
 import { runDump } from './commands/dump.js';
@@ -23,5 +24,7 @@ export async function runJob(options: JobOptions, ctx: FrontEndContext): Promise
       return runCopy(options, run);
     case 'backup':
       return runBackup(options, run);
+    case 'clone':
+      return runClone(options, run);
   }
 }

@@ -217,6 +217,7 @@ const FULL_REPORT: JobReport = {
   tocEntries: 42,
   tables: 7,
   swapped: true,
+  databases: ['app_1'],
   manifest: 's3://bucket/app.dump.json',
   verification: 'list: passed, 42 TOC entries read back, 7 tables',
   reason: 'the server is 17',
