@@ -80,14 +80,25 @@ export async function sessionCounts(
   return new Map(rows.map((r) => [r.datname, r.n]));
 }
 
-/** Refuses, in words, instead of letting CREATE DATABASE wait and fail with "being accessed". */
+/** A session that has just closed (the seed's own) leaves pg_stat_activity within milliseconds. */
+const CLOSING_GRACE_MS = 2000;
+
+/**
+ * Refuses, in words, instead of letting CREATE DATABASE wait and fail with "being accessed": after
+ * a short grace for sessions that are closing, any left on the template or a copy to be replaced.
+ */
 export async function refuseBusy(
   client: pg.Client,
   source: ConnectionSpec,
   template: string,
   replaced: readonly string[],
 ): Promise<void> {
-  const counts = await sessionCounts(client, [template, ...replaced]);
+  const deadline = Date.now() + CLOSING_GRACE_MS;
+  let counts = await sessionCounts(client, [template, ...replaced]);
+  while (counts.size > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    counts = await sessionCounts(client, [template, ...replaced]);
+  }
   const onTemplate = counts.get(template) ?? 0;
   if (onTemplate > 0) throw busyTemplate(source, template, onTemplate);
   const busy = replaced.filter((r) => (counts.get(r) ?? 0) > 0);
