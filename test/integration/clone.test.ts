@@ -17,7 +17,8 @@ import { connUrl, sql, testbed, uniqueName } from '../harness/testbed.js';
  */
 
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-const inUrl = (db: string): string => encodeURIComponent(db);
+// pg's own URL parser decodes with decodeURI, which leaves %2C as it is: a comma stays raw.
+const inUrl = (db: string): string => encodeURIComponent(db).replace(/%2C/g, ',');
 const spec = (major: ServerMajor, db: string, url = connUrl(major, inUrl(db))): ConnectionSpec =>
   parseConnection(url, 'test', {});
 
