@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../test/harness/paths.js';
 import { parseArgs, UsageError, USAGE, type BenchArgs } from './bench/args.js';
+import { measureClones } from './bench/clones.js';
 import { measureDumps, measureSmallRss } from './bench/dumps.js';
 import { report } from './bench/report.js';
 import { measureCleanOverCopy, measureRestores, measureStreamedS3Restore } from './bench/restores.js';
@@ -35,7 +36,8 @@ async function main(args: BenchArgs): Promise<void> {
     const restore = await measureRestores(bench, dumps.archive);
     const clean = await measureCleanOverCopy(bench, dumps.archive);
     const streamed = await measureStreamedS3Restore(bench, dumps.archive);
-    report(args, bench, { provisioning, databases, dumps, rss, restore, clean, streamed }, wallStart);
+    const clones = await measureClones(bench, dumps.archive);
+    report(args, bench, { provisioning, databases, dumps, rss, restore, clean, streamed, clones }, wallStart);
   } finally {
     await finish();
   }

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BenchArgs } from './args.js';
+import type { measureClones } from './clones.js';
 import type { DumpMeasurements } from './dumps.js';
 import { MB, mb, median, pct, s, x } from './format.js';
 import type { measureCleanOverCopy, measureRestores, measureStreamedS3Restore } from './restores.js';
@@ -17,6 +18,7 @@ export interface Measurements {
   restore: Awaited<ReturnType<typeof measureRestores>>;
   clean: Awaited<ReturnType<typeof measureCleanOverCopy>>;
   streamed: Awaited<ReturnType<typeof measureStreamedS3Restore>>;
+  clones: Awaited<ReturnType<typeof measureClones>>;
 }
 
 interface Row {
@@ -50,7 +52,7 @@ function table(rows: readonly Row[]): string {
 }
 
 /** Medians of every measurement; ratios each against its baseline of the same run. */
-function summarize({ provisioning, dumps, rss, restore, clean, streamed }: Measurements) {
+function summarize({ provisioning, dumps, rss, restore, clean, streamed, clones }: Measurements) {
   const { times, sizes } = dumps;
   const floor = median(times.floor);
   const uncompressed = sizes.floor ?? 1;
@@ -70,6 +72,8 @@ function summarize({ provisioning, dumps, rss, restore, clean, streamed }: Measu
     cleanInPlaceSeconds: median(clean.inPlace),
     provisionColdSeconds: median(provisioning.cold),
     provisionWarmSeconds: median(provisioning.warm),
+    clone4Seconds: median(clones.clone),
+    restore4Seconds: median(clones.restores),
   };
   const ratios = {
     pgferryDump: m.pgferryDumpSeconds / floor,
@@ -82,6 +86,7 @@ function summarize({ provisioning, dumps, rss, restore, clean, streamed }: Measu
     cleanSwap: m.cleanSwapSeconds / m.cleanRawSeconds,
     cleanInPlace: m.cleanInPlaceSeconds / m.cleanRawSeconds,
     cleanSwapOverInPlace: m.cleanSwapSeconds / m.cleanInPlaceSeconds,
+    clone4OverRestore4: m.clone4Seconds / m.restore4Seconds,
   };
   const share = (key: string): number => (sizes[key] ?? 0) / uncompressed;
   const sizeShare = {
@@ -124,6 +129,7 @@ function tableRows(measured: Measurements, { m, ratios, sizeShare, peakBig, peak
     info('clean over a copy, swap (2 jobs) vs raw pg_restore --clean -1 -j1', x(ratios.cleanSwap)),
     info('clean over a copy, --no-swap (in place) vs raw pg_restore --clean -1 -j1', x(ratios.cleanInPlace)),
     info('clean over a copy, swap time / in-place time', x(ratios.cleanSwapOverInPlace)),
+    info('clone into 4 copies / 4 pgferry restores', x(ratios.clone4OverRestore4)),
     info('peak RSS, restore from S3 streamed', mb(Math.max(0, ...measured.streamed.rss)), '—'),
     goal(
       'client provisioning, cold (loopback mirror)',
@@ -169,6 +175,8 @@ function resultJson(args: BenchArgs, bench: Bench, measured: Measurements, summa
       restoreS3StreamedRss: streamed.rss,
       provisionCold: provisioning.cold,
       provisionWarm: provisioning.warm,
+      clone4: measured.clones.clone,
+      restore4: measured.clones.restores,
     },
     pgferryReportedSeconds: {
       dump: dumps.reported.dump,
