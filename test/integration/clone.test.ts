@@ -195,6 +195,19 @@ describe.each([14, 18] as const)('clone on PostgreSQL %i', (major) => {
     for (const copy of to) expect(await rowHashes(major, inUrl(copy))).toEqual(expected);
   });
 
+  it('two runs into the same new copies at once: one makes them all, the other fails and drops none of them', async () => {
+    const from = await seeded(major, 'race seed');
+    const to = [hostile('race a'), hostile('race b'), hostile('race c')];
+    const runs = await Promise.allSettled([
+      cloneDatabase(request(major, from, to)),
+      cloneDatabase(request(major, from, to)),
+    ]);
+    expect(runs.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(await databases(major, to)).toEqual([...to].sort());
+    const expected = await rowHashes(major, inUrl(from));
+    for (const copy of to) expect(await rowHashes(major, inUrl(copy))).toEqual(expected);
+  });
+
   it('refuses a copy on another server, the template as its own copy, and a name given twice', async () => {
     const from = await seeded(major, 'elsewhere seed');
     const near = hostile('near copy');
