@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { InputProblems } from '../core/errors.js';
+import { InputError, InputProblems } from '../core/errors.js';
 import { deadlineMessage, DeadlineError, watchDeadline } from './deadline.js';
 import { parseFleetConfig } from './fleet-config.js';
 import { UnitError } from './fleet-errors.js';
@@ -20,13 +20,13 @@ const FIELDS = ['unit', 'job', 'phase'];
 
 /** `{unit, job, phase}` and nothing else: every problem named `event.<field>`. */
 export function parseUnitEvent(event: unknown): UnitEvent {
+  if (typeof event !== 'object' || event === null || Array.isArray(event))
+    throw new InputError(
+      'event',
+      'expected {"unit": …, "job": "backup" | "seed", "phase": "predict" | "run"}',
+    );
   const problems = new InputProblems();
-  const record =
-    typeof event === 'object' && event !== null && !Array.isArray(event)
-      ? (event as Record<string, unknown>)
-      : {};
-  if (record !== event)
-    problems.add('event', 'expected {"unit": …, "job": "backup" | "seed", "phase": "predict" | "run"}');
+  const record = event as Record<string, unknown>;
   for (const key of Object.keys(record))
     if (!FIELDS.includes(key))
       problems.add(`event.${key}`, `is not a field of a unit event; expected ${FIELDS.join(', ')}`);
