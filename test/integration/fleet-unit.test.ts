@@ -290,4 +290,38 @@ describe('fleet unit entry', () => {
     });
     expect(await s3.keys(BUCKET, `${PREFIX}/down/`)).toEqual([]);
   });
+  it('seeds staging from the latest verified backup of its unit, as a unit of its own', async () => {
+    const staging = await createDatabase(18, 'fleet_stg');
+    const stagingArn = secrets.put('fleet/staging', { value: rdsSecret(18) });
+    const seeds = [
+      {
+        id: 'staging',
+        from: `east/${east.a}`,
+        secretArn: stagingArn,
+        database: staging,
+        confirm: staging,
+        sslMode: 'disable',
+      },
+    ];
+    const env = fleetEnv(fleetJson({ seeds }));
+    const { result } = await captureStdout(() =>
+      withEnv(env, async () => [
+        await invoke({ unit: `east/${east.a}`, job: 'backup', phase: 'run' }),
+        await invoke({ unit: 'staging', job: 'seed', phase: 'predict' }),
+        await invoke({ unit: 'staging', job: 'seed', phase: 'run' }),
+        await invoke({ unit: `east/${east.a}`, job: 'seed', phase: 'run' }),
+      ]),
+    );
+    const [backup, prediction, seeded, wrong] = result;
+    expect(backup).toMatchObject({ outcome: 'done' });
+    expect(prediction).toMatchObject({ unit: 'staging', compute: 'lambda', fitsLambda: true });
+    expect(seeded).toMatchObject({ unit: 'staging', outcome: 'done', manifestKey: backup?.manifestKey });
+    expect(wrong).toMatchObject({
+      error: 'PgferryFailed',
+      message: expect.stringMatching(/is not a seed of this fleet; expected one of staging/),
+    });
+    expect(await sql<{ n: string }>(18, staging, `SELECT count(*) AS n FROM ${TABLE}`)).toEqual([
+      { n: '3000' },
+    ]);
+  });
 });
