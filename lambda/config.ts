@@ -77,6 +77,17 @@ export function parseScheduledJobConfig(
     ...login,
     sslRootCert,
     databases: readDatabases(r, overrides, login.source.kind === 'iam'),
+    ...readSharedSettings(r),
+    seed: job === 'seed' ? readSeed(r, sslRootCert) : undefined,
+    deadlineMarginSeconds: r.value('PGFERRY_DEADLINE_MARGIN_SECONDS', 60),
+  };
+  r.problems.throwIfAny();
+  return config;
+}
+
+/** What does not depend on which server or database: storage, client tools, dump and metrics settings. */
+export function readSharedSettings(r: VariableReader) {
+  return {
     ...readStorage(r),
     format: r.value('PGFERRY_FORMAT', 'custom'),
     verify: r.value('PGFERRY_VERIFY', 'list'),
@@ -87,12 +98,8 @@ export function parseScheduledJobConfig(
     provision: r.value('PGFERRY_PROVISION', false),
     mirror: r.value('PGFERRY_MIRROR', undefined),
     minClientVersion: r.value('PGFERRY_MIN_CLIENT_VERSION', { kind: 'any' }),
-    seed: job === 'seed' ? readSeed(r, sslRootCert) : undefined,
-    deadlineMarginSeconds: r.value('PGFERRY_DEADLINE_MARGIN_SECONDS', 60),
     metricsNamespace: r.value('PGFERRY_METRICS_NAMESPACE', 'pgferry'),
-  };
-  r.problems.throwIfAny();
-  return config;
+  } satisfies Partial<ScheduledJobConfig>;
 }
 
 /** How the job logs in to the source: a secret, or IAM authentication (then TLS is required). */

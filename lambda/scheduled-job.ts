@@ -68,7 +68,10 @@ export class ScheduledJobError extends PgferryError {
   }
 }
 
-function catalogFor(ctx: ScheduledJobContext): ClientCatalog {
+/** The client tools a run may use: the staged ones, else (when allowed) downloaded into the cache. */
+export function catalogFor(
+  ctx: Pick<ScheduledJobContext, 'config' | 'log' | 'env' | 'signal'>,
+): ClientCatalog {
   const { config } = ctx;
   return new ClientCatalog({
     log: ctx.log,
@@ -83,7 +86,7 @@ function catalogFor(ctx: ScheduledJobContext): ClientCatalog {
   });
 }
 
-function progressLogger(log: JsonLog, database: string): (p: Progress) => void {
+export function progressLogger(log: JsonLog, database: string): (p: Progress) => void {
   return (p) =>
     log.step('progress', {
       database,
@@ -94,9 +97,9 @@ function progressLogger(log: JsonLog, database: string): (p: Progress) => void {
 }
 
 /** Seconds since the newest verified backup of `database` finished; undefined when there is none. */
-async function latestAgeSeconds(
+export async function latestAgeSeconds(
   bucket: S3Bucket,
-  ctx: ScheduledJobContext,
+  ctx: Pick<ScheduledJobContext, 'config' | 'now'>,
   database: string,
 ): Promise<number | undefined> {
   const latest = await bucket

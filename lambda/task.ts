@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { PgferryError } from '../core/errors.js';
 import { parseScheduledJobConfig } from './config.js';
+import { runFleetTask } from './fleet-task.js';
 import { JsonLog, stdoutSink } from './json-log.js';
 import { Metrics } from './metrics.js';
 import { reportConfigFailure, runScheduledJob } from './scheduled-job.js';
@@ -12,6 +13,19 @@ import { reportConfigFailure, runScheduledJob } from './scheduled-job.js';
  */
 async function main(): Promise<number> {
   const env = process.env;
+  const controller = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      stoppedBy ??= signal;
+      controller.abort(new PgferryError(`stopped by ${signal}`));
+    });
+  }
+  // A fleet's task runs the one unit its container overrides name.
+  if (env.PGFERRY_FLEET_FARGATE === '1') {
+    const code = await runFleetTask(env, controller.signal);
+    return stoppedBy ? 128 + (os.constants.signals[stoppedBy] ?? 1) : code;
+  }
   const log = new JsonLog(stdoutSink, { job: env.PGFERRY_JOB || 'backup' });
   let config;
   try {
@@ -21,14 +35,6 @@ async function main(): Promise<number> {
     return 1;
   }
   const metrics = new Metrics(stdoutSink, config.metricsNamespace);
-  const controller = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      stoppedBy ??= signal;
-      controller.abort(new PgferryError(`stopped by ${signal}`));
-    });
-  }
   log.step('start', { compute: 'task' });
   try {
     await runScheduledJob({ config, log, metrics, env, signal: controller.signal });

@@ -49,6 +49,8 @@ export interface BackupOptions extends JobHooks, BackupDumpFeatures {
   now?: () => Date;
   /** The key's random part (tests pin it to make two backups collide on purpose). */
   random?: () => string;
+  /** The duration predicted for this run, recorded in the manifest beside the actual one. */
+  estimateSeconds?: number;
 }
 
 export interface BackupResult {
@@ -175,7 +177,7 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
   const server = await serverFacts(o.from, 'from');
   checkStorableDatabaseName(server.database, 'from'); // the name the server reports becomes keys
   const key = backupKey(o.prefix, server.database, startedAt, o.random?.());
-  const at: BackupAt = { key, tier: tierFor(startedAt), startedAt };
+  const at: BackupAt = { key, tier: tierFor(startedAt), startedAt, databaseBytes: server.sizeBytes };
   // For a drill, the source's counts come from the very snapshot pg_dump reads.
   const snapshotSession = o.verify === 'restore' ? await connect(o.from, 'from') : undefined;
   try {
@@ -228,6 +230,8 @@ interface BackupAt {
   key: string;
   tier: string;
   startedAt: Date;
+  /** The database's size as the server told it when the backup started. */
+  databaseBytes: number;
 }
 
 /**
@@ -286,6 +290,9 @@ async function writeManifest(
     finishedAt: finishedAt.toISOString(),
     durationSeconds: Math.max(0, (finishedAt.getTime() - at.startedAt.getTime()) / 1000),
     verification,
+    // What the next run's prediction learns from: size, duration, and what was predicted.
+    databaseBytes: at.databaseBytes,
+    ...(o.estimateSeconds === undefined ? {} : { estimateSeconds: o.estimateSeconds }),
   };
   const key = manifestKey(at.key);
   await o.bucket

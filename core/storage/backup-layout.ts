@@ -44,6 +44,16 @@ export function manifestKey(dumpKey: string): string {
   return `${dumpKey}.json`;
 }
 
+/** `<prefix>/<database>/`: everything one database's backups write lies under it. */
+export function databaseDir(prefix: string, database: string): string {
+  return `${join(prefix, database)}/`;
+}
+
+/** Whether `key` (under a database's dir) is a backup's manifest, not its dump or latest.json. */
+export function isManifestKey(key: string): boolean {
+  return key.endsWith('.dump.json');
+}
+
 export function latestKey(prefix: string, database: string): string {
   return join(prefix, database, 'latest.json');
 }

@@ -32,6 +32,10 @@ export interface ObjectManifest {
   durationSeconds: number;
   tocEntries?: number;
   verification?: Verification;
+  /** `pg_database_size` when the backup started: with `durationSeconds`, what the next estimate learns from. */
+  databaseBytes?: number;
+  /** The duration predicted before the run started (core/jobs/predict-duration.ts), when one was. */
+  estimateSeconds?: number;
 }
 
 /** What a backup run records beside each dump: always a tier and a verification. */
