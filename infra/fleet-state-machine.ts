@@ -83,6 +83,10 @@ const ROLE_WILDCARD_REASONS: [RegExp, string][] = [
     'X-Ray tracing actions (PutTraceSegments, PutTelemetryRecords, GetSampling*) have no resource-level permissions.',
   ],
   [
+    /^ecs:RunTask$/,
+    "Runs only the fleet's task definition; the :* stands for its revisions (CDK names the family unless the app sets @aws-cdk/aws-stepfunctions-tasks:fixRunEcsTaskPolicy).",
+  ],
+  [
     /^ecs:(StopTask|DescribeTasks)$/,
     'The ids of the unit tasks the state machine starts are not known before they start; it can only run the one task definition.',
   ],
