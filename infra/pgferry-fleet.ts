@@ -15,7 +15,7 @@ import { createBackupBucket } from './bucket.js';
 import { fleetUnitCode, fleetUnitEntryMissing, keepBuiltAssets } from './build-assets.js';
 import type { ServerSideEncryption } from './environment.js';
 import { FargateJob } from './fargate-job.js';
-import { executionAlarm } from './fleet-alarms.js';
+import { executionAlarm, UnitFailureAlarms } from './fleet-alarms.js';
 import { FLEET_FARGATE_VARIABLE, fleetEnvironment, type FleetEnvironment } from './fleet-environment.js';
 import type { PgferryFleetProps } from './fleet-props.js';
 import { resolveFleet, type ResolvedFleet } from './fleet-resolve.js';
@@ -49,8 +49,10 @@ export class PgferryFleet extends Construct implements ec2.IConnectable {
   readonly schedule: events.Rule;
   readonly metricsNamespace: string;
   readonly alarmTopic: sns.ITopic;
-  /** A unit failed or could not start. */
+  /** A unit's Lambda failed (crashed, timed out or threw), or the schedule could not start an execution. */
   readonly runFailedAlarm: cloudwatch.Alarm;
+  /** Per unit (`<sourceId>/<database>`, or a seed's id): its run reported a failure. */
+  readonly unitFailedAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
   /** The execution itself failed, timed out or was aborted. */
   readonly executionAlarm: cloudwatch.Alarm;
   /** Per unit (`<sourceId>/<database>`): no verified backup for `staleAfter`. */
@@ -128,7 +130,8 @@ export class PgferryFleet extends Construct implements ec2.IConnectable {
       namespace: this.metricsNamespace,
       databases: f.units,
       staleAfterHours: f.staleAfterHours,
-      jobs: f.seeds.length > 0 ? ['backup', 'seed'] : ['backup'],
+      // Units report failures per unit (below), not under Job alone as the single job does.
+      jobs: [],
       rules: [this.schedule],
       platformFailureMetrics: this.lambda?.platformFailureMetrics ?? [],
       topic: props.alarmTopic,
@@ -138,6 +141,14 @@ export class PgferryFleet extends Construct implements ec2.IConnectable {
     this.runFailedAlarm = alarms.runFailed;
     this.staleAlarms = alarms.stale;
     this.executionAlarm = executionAlarm(alarms, this.stateMachine, alarms.topic);
+    this.unitFailedAlarms = new UnitFailureAlarms(this, 'UnitAlarms', {
+      namespace: this.metricsNamespace,
+      units: [
+        ...f.units.map((unit) => ({ unit, job: 'backup' as const })),
+        ...f.seeds.map((s) => ({ unit: s.id, job: 'seed' as const })),
+      ],
+      topic: alarms.topic,
+    }).alarms;
   }
 
   private key(f: ResolvedFleet) {

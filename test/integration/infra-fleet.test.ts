@@ -310,10 +310,22 @@ describe('alarms', () => {
     expect(execution).toHaveLength(1);
     expect(metricsOf(execution[0]!)).toMatch(/ExecutionsTimedOut/);
     expect(metricsOf(execution[0]!)).toMatch(/ExecutionsAborted/);
-    const runFailed = alarms.filter((r) => /"MetricName":"Failure"/.test(metricsOf(r)));
-    expect(runFailed).toHaveLength(1);
-    // Lambda errors (a crashed or timed-out unit) count as failed runs too.
-    expect(metricsOf(runFailed[0]!)).toMatch(/"MetricName":"Errors"/);
+    // Each unit's own failure, as the unit entry reports it: Database is the unit.
+    const unitFailed = alarms.filter((r) => r.Properties?.MetricName === 'Failure');
+    expect(unitFailed.map((r) => JSON.stringify(r.Properties!.Dimensions)).sort()).toEqual(
+      example.stack.fleet.units
+        .map((u) =>
+          JSON.stringify([
+            { Name: 'Database', Value: u },
+            { Name: 'Job', Value: 'backup' },
+          ]),
+        )
+        .sort(),
+    );
+    // A crashed or timed-out unit Lambda, or a schedule that could not start the execution.
+    const platform = alarms.filter((r) => /"MetricName":"Errors"/.test(metricsOf(r)));
+    expect(platform).toHaveLength(1);
+    expect(metricsOf(platform[0]!)).toMatch(/"MetricName":"FailedInvocations"/);
   });
 });
 
