@@ -410,7 +410,9 @@ describe('what a night costs', () => {
     ['on Fargate', 'Backup: run on Fargate'],
   ])('the README counts the example’s transitions with every unit %s', (where, branch) => {
     const count = transitions(asl, items, () => branch);
-    const stated = new RegExp(`(\\d+) state transitions (?:a night )?with every unit ${where}`).exec(readme);
+    const stated = new RegExp(
+      `(\\d+)\\s+state\\s+transitions\\s+with\\s+every\\s+unit\\s+${where.replace(' ', '\\s+')}`,
+    ).exec(readme);
     expect(Number(stated?.[1])).toBe(count);
   });
 });
