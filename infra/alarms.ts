@@ -99,7 +99,7 @@ export class BackupAlarms extends Construct {
       period: FAILURE_PERIOD,
       label: 'failed runs',
     }).createAlarm(this, 'RunFailed', {
-      alarmDescription: `A pgferry run failed or could not start (${props.jobs.join(', ')}); see the job's logs.`,
+      alarmDescription: `A pgferry run failed or could not start${props.jobs.length > 0 ? ` (${props.jobs.join(', ')})` : ''}; see the job's logs.`,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: FAILURE_EVALUATION_PERIODS,

@@ -61,7 +61,13 @@ function logAccessTo(bucket: s3.Bucket, logs: s3.IBucket): void {
   }
 }
 
-function lifecycleRules(p: ResolvedProps): s3.LifecycleRule[] {
+/** What the bucket is made from (PgferryFleet resolves the same fields). */
+export type BucketSettings = Pick<
+  ResolvedProps,
+  'prefix' | 'retentionDays' | 'objectLock' | 'encryptionKey' | 'accessLogsBucket'
+>;
+
+function lifecycleRules(p: BucketSettings): s3.LifecycleRule[] {
   const days = p.retentionDays;
   return [
     // A dump that failed mid-upload is aborted by the job; this catches a job that was killed.
@@ -85,7 +91,7 @@ function lifecycleRules(p: ResolvedProps): s3.LifecycleRule[] {
  * key with an S3 Bucket Key), tier lifecycle, optional Object Lock, server access logs. Retained when
  * the stack is deleted: these are the backups.
  */
-export function createBackupBucket(scope: Construct, p: ResolvedProps): s3.Bucket {
+export function createBackupBucket(scope: Construct, p: BucketSettings): s3.Bucket {
   const lock = p.objectLock;
   const bucket = new s3.Bucket(scope, 'Bucket', {
     versioned: true,

@@ -54,7 +54,16 @@ export interface FargateComputeOptions {
   readonly baseImage?: string;
 }
 
-/** Where the job runs: `Compute.lambda()` (the default) or `Compute.fargate()`. */
+/** Both computes of `Compute.auto()`: each unit runs on the Lambda when its estimate fits, else on Fargate. */
+export interface AutoComputeOptions {
+  readonly lambda?: LambdaComputeOptions;
+  readonly fargate?: FargateComputeOptions;
+}
+
+/**
+ * Where the job runs: `Compute.lambda()` (the default) or `Compute.fargate()`; a `PgferryFleet` also
+ * takes `Compute.auto()`.
+ */
 export class Compute {
   /** A Lambda function: cheapest for databases whose backup finishes well within 15 minutes. */
   static lambda(options: LambdaComputeOptions = {}): Compute {
@@ -66,8 +75,17 @@ export class Compute {
     return new Compute('fargate', undefined, options);
   }
 
+  /**
+   * PgferryFleet only: each unit first predicts its duration on the Lambda (from the database size and
+   * its last manifests) and runs there when the estimate and the deadline margin fit the timeout, on
+   * Fargate otherwise.
+   */
+  static auto(options: AutoComputeOptions = {}): Compute {
+    return new Compute('auto', options.lambda ?? {}, options.fargate ?? {});
+  }
+
   private constructor(
-    readonly kind: 'lambda' | 'fargate',
+    readonly kind: 'lambda' | 'fargate' | 'auto',
     readonly lambdaOptions: LambdaComputeOptions | undefined,
     readonly fargateOptions: FargateComputeOptions | undefined,
   ) {}

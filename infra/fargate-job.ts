@@ -34,8 +34,7 @@ export class FargateJob extends Construct implements JobRunner {
   readonly cluster: ecs.ICluster;
   readonly taskDefinition: ecs.FargateTaskDefinition;
   readonly container: ecs.ContainerDefinition;
-  /** The role EventBridge uses to start the task. */
-  readonly eventsRole: iam.Role;
+  private scheduleRole?: iam.Role;
   readonly platformFailureMetrics: cloudwatch.IMetric[] = [];
   private readonly props: JobRunnerProps;
 
@@ -94,11 +93,18 @@ export class FargateJob extends Construct implements JobRunner {
       [new iam.PolicyStatement({ actions: ['ecr:GetAuthorizationToken'], resources: ['*'] })],
       'ecr:GetAuthorizationToken has no resource-level permissions; ECS needs it to pull the job image from the CDK asset repository (the pull itself is scoped to that repository).',
     );
+  }
 
-    this.eventsRole = new iam.Role(this, 'EventsRole', {
+  /**
+   * The role EventBridge uses to start the task, made when first needed: a task started by a state
+   * machine (PgferryFleet) has no such role.
+   */
+  get eventsRole(): iam.Role {
+    this.scheduleRole ??= new iam.Role(this, 'EventsRole', {
       assumedBy: new iam.ServicePrincipal('events.amazonaws.com'),
       description: 'EventBridge starts the pgferry Fargate task',
     });
+    return this.scheduleRole;
   }
 
   ruleTarget(job: ScheduledJobName): events.IRuleTarget {
@@ -127,7 +133,8 @@ export class FargateJob extends Construct implements JobRunner {
 
   /** Called once the targets are bound: their statements on the events role are all known then. */
   acknowledgeEventsRole(): void {
-    const policy = this.eventsRole.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
+    if (!this.scheduleRole) return;
+    const policy = this.scheduleRole.node.tryFindChild('DefaultPolicy') as iam.Policy | undefined;
     if (!policy) return;
     acknowledgeWildcards(
       this.eventsRole,

@@ -41,7 +41,12 @@ export class LambdaJob extends Construct implements JobRunner {
   readonly clientLayer: lambda.LayerVersion;
   readonly platformFailureMetrics: cloudwatch.IMetric[];
 
-  constructor(scope: Construct, id: string, props: JobRunnerProps & { settings: LambdaSettings }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    // `code`: another entry of the same job (PgferryFleet's unit entry); the scheduled job by default.
+    props: JobRunnerProps & { settings: LambdaSettings; code?: lambda.Code; description?: string },
+  ) {
     super(scope, id);
     const s = props.settings;
     ({ role: this.role, logGroup: this.logGroup } = jobIdentity(
@@ -71,11 +76,11 @@ export class LambdaJob extends Construct implements JobRunner {
       description: `PostgreSQL client tools ${props.clients.majors.join(', ')} at /opt/pgferry/pg/<major>`,
     });
     this.function = new lambda.Function(this, 'Function', {
-      description: 'pgferry scheduled job: backup to S3, or seed staging',
+      description: props.description ?? 'pgferry scheduled job: backup to S3, or seed staging',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.X86_64,
       handler: 'index.handler',
-      code: lambda.Code.fromAsset(lambdaCode()),
+      code: props.code ?? lambda.Code.fromAsset(lambdaCode()),
       layers: [this.clientLayer],
       role: this.role,
       environment: props.environment,

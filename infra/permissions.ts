@@ -55,6 +55,16 @@ export function rdsDbUserArn(stack: Stack, resourceId: string, username: string)
  * latest.json.
  */
 export function grantJobAccess(role: iam.Role, a: JobAccess): void {
+  grantStorageAccess(role, a);
+  grantSourceAccess(role, a.source);
+  if (a.seed) grantSeedAccess(role, a.seed);
+}
+
+/** Objects under the prefix, and the bucket's key through S3 only. */
+export function grantStorageAccess(
+  role: iam.Role,
+  a: Pick<JobAccess, 'bucket' | 'prefix' | 'encryptionKey'>,
+): void {
   const stack = Stack.of(role);
   const objects = a.bucket.arnForObjects(`${a.prefix}/*`);
   const underPrefix = `The job writes and reads only objects under its own prefix (${a.prefix}/), whose keys it names per database and date.`;
@@ -79,29 +89,38 @@ export function grantJobAccess(role: iam.Role, a: JobAccess): void {
       }),
     );
   }
-  if (a.source.kind === 'secret') {
-    grantSecretRead(role, a.source.secret, 'source database');
-  } else {
+}
+
+/**
+ * Reading one source's secret, or connecting to it with IAM (`sid` tells the statements of several
+ * IAM sources apart).
+ */
+export function grantSourceAccess(role: iam.Role, source: SourceAccess, sid = 'ConnectWithIamAuth'): void {
+  if (source.kind === 'secret') {
+    grantSecretRead(role, source.secret, 'source database');
+    return;
+  }
+  allow(
+    role,
+    new iam.PolicyStatement({
+      sid,
+      actions: ['rds-db:connect'],
+      resources: [rdsDbUserArn(Stack.of(role), source.resourceId, source.username)],
+    }),
+  );
+}
+
+/** Reading one staging secret and, when there is one, its sanitize SQL object. */
+export function grantSeedAccess(
+  role: iam.Role,
+  seed: NonNullable<JobAccess['seed']>,
+  sid = 'ReadSanitizeSql',
+): void {
+  grantSecretRead(role, seed.targetSecret, 'staging database');
+  if (seed.sanitizeSqlObjectArn) {
     allow(
       role,
-      new iam.PolicyStatement({
-        sid: 'ConnectWithIamAuth',
-        actions: ['rds-db:connect'],
-        resources: [rdsDbUserArn(stack, a.source.resourceId, a.source.username)],
-      }),
+      new iam.PolicyStatement({ sid, actions: ['s3:GetObject'], resources: [seed.sanitizeSqlObjectArn] }),
     );
-  }
-  if (a.seed) {
-    grantSecretRead(role, a.seed.targetSecret, 'staging database');
-    if (a.seed.sanitizeSqlObjectArn) {
-      allow(
-        role,
-        new iam.PolicyStatement({
-          sid: 'ReadSanitizeSql',
-          actions: ['s3:GetObject'],
-          resources: [a.seed.sanitizeSqlObjectArn],
-        }),
-      );
-    }
   }
 }

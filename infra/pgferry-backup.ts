@@ -22,7 +22,7 @@ import { resolveProps, type ResolvedProps } from './resolve-props.js';
 import { riskyCombinations } from './warnings.js';
 
 /** `pgferry/` and the construct path, reduced to the characters CloudWatch namespaces allow. */
-function defaultNamespace(scope: Construct): string {
+export function defaultNamespace(scope: Construct): string {
   return `pgferry/${scope.node.path}`.replace(/[^A-Za-z0-9._/#:-]/g, '-').slice(0, 255);
 }
 

@@ -26,6 +26,7 @@ export const REPO_FILES = {
   runTs: 'scripts/run-ts.mjs',
   stageClientsCli: 'infra/stage-clients-cli.ts',
   lambdaHandler: 'lambda/handler.ts',
+  fleetUnitHandler: 'lambda/fleet-unit.ts',
   fargateTask: 'lambda/task.ts',
   dockerfile: 'infra/image/Dockerfile',
 } as const;

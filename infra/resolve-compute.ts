@@ -3,7 +3,7 @@ import { Duration, Size } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import { Compute, FARGATE_DEFAULTS, LAMBDA_DEFAULTS } from './compute.js';
 import { fargateSizeProblem } from './fargate-sizes.js';
-import { PropProblems } from './props-error.js';
+import { fail, PropProblems } from './props-error.js';
 
 export type ResolvedCompute =
   | {
@@ -27,6 +27,9 @@ const LAMBDA_MAX_TIMEOUT_MINUTES = 15;
 /** The compute with its defaults applied, checked against Lambda's and Fargate's limits (all at once). */
 export function resolveCompute(compute: Compute | undefined): ResolvedCompute {
   const chosen = compute ?? Compute.lambda();
+  // One job over all its databases has no unit to route: auto needs the fleet's state machine.
+  if (chosen.kind === 'auto')
+    fail('compute', 'Compute.auto() needs PgferryFleet; give Compute.lambda() or Compute.fargate()');
   const problems = new PropProblems();
   const resolved =
     chosen.kind === 'lambda'
@@ -36,7 +39,13 @@ export function resolveCompute(compute: Compute | undefined): ResolvedCompute {
   return resolved;
 }
 
-function resolveLambda(o: NonNullable<Compute['lambdaOptions']>, problems: PropProblems): ResolvedCompute {
+export type ResolvedLambda = Extract<ResolvedCompute, { kind: 'lambda' }>;
+export type ResolvedFargate = Extract<ResolvedCompute, { kind: 'fargate' }>;
+
+export function resolveLambda(
+  o: NonNullable<Compute['lambdaOptions']>,
+  problems: PropProblems,
+): ResolvedLambda {
   const timeout = o.timeout ?? Duration.minutes(LAMBDA_DEFAULTS.timeoutMinutes);
   if (timeout.toSeconds() > LAMBDA_MAX_TIMEOUT_MINUTES * 60)
     problems.add(
@@ -57,7 +66,10 @@ function resolveLambda(o: NonNullable<Compute['lambdaOptions']>, problems: PropP
   return { kind: 'lambda', memorySize, timeout, ephemeralStorage, deadlineMarginSeconds: margin };
 }
 
-function resolveFargate(o: NonNullable<Compute['fargateOptions']>, problems: PropProblems): ResolvedCompute {
+export function resolveFargate(
+  o: NonNullable<Compute['fargateOptions']>,
+  problems: PropProblems,
+): ResolvedFargate {
   const cpu = o.cpu ?? FARGATE_DEFAULTS.cpu;
   const memoryLimitMiB = o.memoryLimitMiB ?? FARGATE_DEFAULTS.memoryLimitMiB;
   const sizeProblem = fargateSizeProblem(cpu, memoryLimitMiB);

@@ -64,7 +64,7 @@ export const MAX_STALE_AFTER_HOURS = 168;
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
-function resolveStaleAfter(value: Duration | undefined): number {
+export function resolveStaleAfter(value: Duration | undefined): number {
   if (value === undefined) return DEFAULT_STALE_AFTER_HOURS;
   const hours = value.toMinutes() / 60;
   if (!Number.isInteger(hours) || hours < 1 || hours > MAX_STALE_AFTER_HOURS) {

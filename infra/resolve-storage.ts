@@ -27,9 +27,23 @@ function resolvePrefix(value: string | undefined): string {
   return prefix;
 }
 
+/** The props storage reads (PgferryFleet has the same ones). */
+export type StorageProps = Pick<
+  PgferryBackupProps,
+  | 'bucket'
+  | 'prefix'
+  | 'objectLockRetention'
+  | 'objectLockMode'
+  | 'dailyRetention'
+  | 'weeklyRetention'
+  | 'monthlyRetention'
+  | 'noncurrentVersionRetention'
+  | 'accessLogsBucket'
+>;
+
 /** Props that only a bucket created here can honour. */
-function checkExistingBucket(props: PgferryBackupProps): void {
-  const createdOnly: (keyof PgferryBackupProps)[] = [
+function checkExistingBucket(props: StorageProps): void {
+  const createdOnly: (keyof StorageProps)[] = [
     'objectLockRetention',
     'objectLockMode',
     'dailyRetention',
@@ -54,7 +68,7 @@ function checkExistingBucket(props: PgferryBackupProps): void {
 }
 
 /** Where and how long backups are kept; lifecycle and Object Lock only on a bucket created here. */
-export function resolveStorage(props: PgferryBackupProps): ResolvedStorage {
+export function resolveStorage(props: StorageProps): ResolvedStorage {
   const problems = new PropProblems();
   if (props.bucket) problems.collect(() => checkExistingBucket(props));
   problems.collect(() => {
