@@ -3,7 +3,7 @@
 // container build context. Each lands in a per-process scratch directory and is built once per
 // process for the same inputs; CDK then copies it into the cloud assembly and hashes its content.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildSync } from 'esbuild';
@@ -107,25 +107,7 @@ export function imageContext(s: ClientStaging): string {
   });
 }
 
-/** What the fleet's function runs when this checkout has no unit entry yet: every invocation fails, saying so. */
-const MISSING_FLEET_UNIT = `export const handler = async () => {
-  const error = new Error('this pgferry build has no fleet unit entry (lambda/fleet-unit.ts); rebuild and redeploy');
-  error.name = 'PgferryFailed';
-  throw error;
-};
-`;
-
-/**
- * The fleet's function code: `index.mjs` exporting `handler` (lambda/fleet-unit.ts). Without that entry
- * the bundle is a stub that fails every unit, so synth still works; `fleetUnitEntryMissing` says so.
- */
+/** The fleet's function code: `index.mjs` exporting `handler` (lambda/fleet-unit.ts). */
 export function fleetUnitCode(): string {
-  return once('fleet-unit', (dir) => {
-    if (fleetUnitEntryMissing()) writeFileSync(path.join(dir, 'index.mjs'), MISSING_FLEET_UNIT);
-    else bundle(repoFile('fleetUnitHandler'), path.join(dir, 'index.mjs'));
-  });
-}
-
-export function fleetUnitEntryMissing(): boolean {
-  return !existsSync(repoFile('fleetUnitHandler'));
+  return once('fleet-unit', (dir) => bundle(repoFile('fleetUnitHandler'), path.join(dir, 'index.mjs')));
 }

@@ -12,7 +12,7 @@ import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { BackupAlarms } from './alarms.js';
 import { createBackupBucket } from './bucket.js';
-import { fleetUnitCode, fleetUnitEntryMissing, keepBuiltAssets } from './build-assets.js';
+import { fleetUnitCode, keepBuiltAssets } from './build-assets.js';
 import type { ServerSideEncryption } from './environment.js';
 import { FargateJob } from './fargate-job.js';
 import { executionAlarm, UnitFailureAlarms } from './fleet-alarms.js';
@@ -195,11 +195,6 @@ export class PgferryFleet extends Construct implements ec2.IConnectable {
       Annotations.of(this).addWarningV2(
         'pgferry:alarmsGoNowhere',
         'No alarmTopic and no alarmEmail: the alarms notify a new topic that nobody is subscribed to. Pass alarmEmail or alarmTopic, or subscribe to the created topic.',
-      );
-    if (f.compute.lambda && fleetUnitEntryMissing())
-      Annotations.of(this).addWarningV2(
-        'pgferry:fleetUnitMissing',
-        'This checkout has no lambda/fleet-unit.ts: the fleet function is a stub that fails every unit. Build from a pgferry that has the fleet unit entry.',
       );
   }
 }
