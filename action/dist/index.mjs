@@ -23052,8 +23052,8 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
     var NodeHttp2ConnectionPool = class {
       sessions = [];
       maxConcurrency = 0;
-      constructor(sessions) {
-        this.sessions = (sessions ?? []).map((session) => new ClientHttp2SessionRef(session));
+      constructor(sessions2) {
+        this.sessions = (sessions2 ?? []).map((session) => new ClientHttp2SessionRef(session));
       }
       poll() {
         let cleanup = false;
@@ -23185,16 +23185,16 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
       debug() {
         const pools = {};
         for (const [url, pool] of this.connectionPools) {
-          const sessions = [];
+          const sessions2 = [];
           for (const ref of pool) {
-            sessions.push({
+            sessions2.push({
               id: ref.id,
               active: ref.useCount(),
               maxConcurrent: ref.max,
               totalRequests: ref.total
             });
           }
-          pools[url] = { sessions };
+          pools[url] = { sessions: sessions2 };
         }
         return pools;
       }
@@ -54884,7 +54884,7 @@ async function backupDatabase(o3) {
   const server = await serverFacts(o3.from, "from");
   checkStorableDatabaseName(server.database, "from");
   const key = backupKey(o3.prefix, server.database, startedAt, o3.random?.());
-  const at2 = { key, tier: tierFor(startedAt), startedAt };
+  const at2 = { key, tier: tierFor(startedAt), startedAt, databaseBytes: server.sizeBytes };
   const snapshotSession = o3.verify === "restore" ? await connect(o3.from, "from") : void 0;
   try {
     const { dumped, expected } = await dumpOnce(o3, server, at2, snapshotSession);
@@ -54966,7 +54966,10 @@ async function writeManifest(o3, dumped, at2, verification) {
     tier: at2.tier,
     finishedAt: finishedAt.toISOString(),
     durationSeconds: Math.max(0, (finishedAt.getTime() - at2.startedAt.getTime()) / 1e3),
-    verification
+    verification,
+    // What the next run's prediction learns from: size, duration, and what was predicted.
+    databaseBytes: at2.databaseBytes,
+    ...o3.estimateSeconds === void 0 ? {} : { estimateSeconds: o3.estimateSeconds }
   };
   const key = manifestKey(at2.key);
   await o3.bucket.putJson(key, manifest, INPUT2, { tags: { [TIER_TAG]: at2.tier }, condition: CREATE_ONLY }).catch((error3) => {
@@ -59252,11 +59255,76 @@ function tablesOf(done) {
   return { tables: counts.reduce((sum, n3) => sum + (n3 ?? 0), 0) };
 }
 
-// core/jobs/copy.ts
-import { randomBytes as randomBytes5 } from "node:crypto";
-import { mkdtemp as mkdtemp4, rm as rm9 } from "node:fs/promises";
-import os11 from "node:os";
-import path17 from "node:path";
+// core/jobs/clone/create-copies.ts
+function strategyFor(serverMajor) {
+  return serverMajor >= 15 ? "FILE_COPY" : "copy";
+}
+function planCopies(names, existing) {
+  return names.map((name) => {
+    const replaces = existing.includes(name);
+    return { name, createAs: replaces ? scratchName(name, "new") : name, replaces };
+  });
+}
+var OBJECT_IN_USE2 = "55006";
+async function createOne(client, plan, createAs) {
+  const id = (n3) => client.escapeIdentifier(n3);
+  const strategy = strategyFor(plan.serverMajor);
+  const clause = strategy === "copy" ? "" : ` STRATEGY = ${strategy}`;
+  await client.query(`CREATE DATABASE ${id(createAs)} TEMPLATE ${id(plan.template)}${clause}`);
+}
+async function dropCreated(client, names, serverMajor) {
+  const force = serverMajor >= 13 ? " WITH (FORCE)" : "";
+  for (const name of names)
+    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}${force}`).catch(() => {
+    });
+}
+async function createCopies(client, plan, onBusy) {
+  const created = [];
+  try {
+    for (const copy of plan.copies) {
+      if (plan.signal?.aborted)
+        throw new PgferryError("clone: stopped before every copy was made", { code: "cancelled" });
+      await createOne(client, plan, copy.createAs);
+      created.push(copy.createAs);
+      plan.log.info(
+        `cloned "${plan.template}" into "${copy.name}" (${created.length}/${plan.copies.length})`
+      );
+    }
+    await swapReplaced(
+      client,
+      plan.copies.filter((c5) => c5.replaces),
+      plan
+    );
+    return created;
+  } catch (error3) {
+    await dropCreated(client, created, plan.serverMajor);
+    if (error3.code === OBJECT_IN_USE2) throw await onBusy() ?? error3;
+    throw error3;
+  }
+}
+async function swapReplaced(client, replaced, plan) {
+  if (replaced.length === 0) return;
+  const id = (n3) => client.escapeIdentifier(n3);
+  const aside = replaced.map((r5) => scratchName(r5.name, "old"));
+  await client.query("BEGIN");
+  try {
+    for (const [i5, r5] of replaced.entries()) {
+      await client.query(`ALTER DATABASE ${id(r5.name)} RENAME TO ${id(aside[i5] ?? "")}`);
+      await client.query(`ALTER DATABASE ${id(r5.createAs)} RENAME TO ${id(r5.name)}`);
+    }
+    await client.query("COMMIT");
+  } catch (error3) {
+    await client.query("ROLLBACK").catch(() => {
+    });
+    throw error3;
+  }
+  for (const old of aside)
+    await client.query(`DROP DATABASE ${id(old)}`).catch(
+      (error3) => plan.log.warn(
+        `the replaced copy, renamed "${old}", could not be dropped (${error3.message}); drop it yourself`
+      )
+    );
+}
 
 // core/pg/same-database.ts
 async function systemIdentifier(spec) {
@@ -59269,9 +59337,166 @@ async function systemIdentifier(spec) {
 }
 async function isSameDatabase(a5, b6) {
   if (databaseName(a5) !== databaseName(b6)) return false;
+  return isSameServer(a5, b6);
+}
+async function isSameServer(a5, b6) {
   const [idA, idB] = await Promise.all([systemIdentifier(a5), systemIdentifier(b6)]);
   return idA !== void 0 && idB !== void 0 ? idA === idB : hostPort(a5) === hostPort(b6);
 }
+
+// core/jobs/clone/guards.ts
+async function checkSameServer(source, copies) {
+  const same = await Promise.all(copies.map((copy) => isSameServer(source, copy)));
+  const elsewhere = copies.filter((_c5, i5) => !same[i5]);
+  if (elsewhere.length === 0) return;
+  throw new InputError(
+    "to",
+    `${elsewhere.map((c5) => describeConnection(c5)).join(", ")} ${elsewhere.length === 1 ? "is" : "are"} not on the server of from (${describeConnection(source)}); clone copies a database within its own server, so every copy must be on it (use copy or restore for another server)`
+  );
+}
+function copyNames(source, copies) {
+  const template = databaseName(source);
+  const names = copies.map((c5) => databaseName(c5));
+  if (names.includes(template))
+    throw new InputError("to", `"${template}" is the database cloned (from); a copy needs a name of its own`);
+  const twice = names.filter((n3, i5) => names.indexOf(n3) !== i5);
+  if (twice.length)
+    throw new InputError(
+      "to",
+      `"${twice[0]}" is named more than once; expected one line per copy, each its own name`
+    );
+  return names;
+}
+function checkReplaceConfirmed(existing, clean2, confirm) {
+  const list2 = (names) => names.map((n3) => `"${n3}"`).join(", ");
+  if (existing.length && !clean2)
+    throw new InputError(
+      "to",
+      `${list2(existing)} already ${existing.length === 1 ? "exists" : "exist"}; to replace ${existing.length === 1 ? "it" : "them"}, set clean: true and confirm: the name of every copy replaced, one per line`
+    );
+  const stray = confirm.filter((c5) => !existing.includes(c5));
+  if (stray.length)
+    throw new InputError(
+      "confirm",
+      `${list2(stray)} ${stray.length === 1 ? "is" : "are"} not an existing copy this clone replaces${existing.length ? ` (it replaces ${list2(existing)})` : " (it replaces none)"}`
+    );
+  const missing2 = existing.filter((e5) => !confirm.includes(e5));
+  if (missing2.length)
+    throw new InputError(
+      "confirm",
+      `clean replaces ${list2(missing2)}, which confirm does not name; expected every replaced copy's name, one per line`
+    );
+}
+async function sessionCounts(client, names) {
+  const { rows } = await client.query(
+    `SELECT datname, count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = ANY($1::text[]) AND pid <> pg_backend_pid() GROUP BY datname`,
+    [names]
+  );
+  return new Map(rows.map((r5) => [r5.datname, r5.n]));
+}
+var CLOSING_GRACE_MS = 2e3;
+async function refuseBusy(client, source, template, replaced) {
+  const deadline = Date.now() + CLOSING_GRACE_MS;
+  let counts = await sessionCounts(client, [template, ...replaced]);
+  while (counts.size > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    counts = await sessionCounts(client, [template, ...replaced]);
+  }
+  const onTemplate = counts.get(template) ?? 0;
+  if (onTemplate > 0) throw busyTemplate(source, template, onTemplate);
+  const busy = replaced.filter((r5) => (counts.get(r5) ?? 0) > 0);
+  if (busy.length)
+    throw new PgferryError(
+      `to: ${busy.map((b6) => `"${b6}" has ${sessions(counts.get(b6) ?? 0)} connected`).join(", ")}; a copy is replaced by renaming it aside, which needs it to have none: end them (pg_stat_activity lists them) and run again`,
+      { code: "busy" }
+    );
+}
+function sessions(n3) {
+  return n3 === 1 ? "1 other session" : `${n3} other sessions`;
+}
+function busyTemplate(source, template, count) {
+  return new PgferryError(
+    `from: "${template}" on ${describeConnection(source)} has ${sessions(count)} connected; CREATE DATABASE \u2026 TEMPLATE needs the template to have none: end them (pg_stat_activity lists them; a test worker or a psql left open) and run again`,
+    { code: "busy" }
+  );
+}
+
+// core/jobs/clone/clone.ts
+var SERVER_DATABASES = ["postgres", "template0", "template1"];
+async function readServerState(client, source, names) {
+  const template = databaseName(source);
+  const { rows } = await client.query(
+    `SELECT current_setting('server_version_num')::int AS num, current_setting('server_version') AS text,
+            ARRAY(SELECT datname::text FROM pg_database WHERE datname = ANY($1::text[])) AS found,
+            EXISTS (SELECT 1 FROM pg_database WHERE datname = $2) AS has_template`,
+    [names, template]
+  );
+  const row2 = rows[0];
+  if (!row2?.has_template)
+    throw new InputError("from", `database "${template}" does not exist on ${describeConnection(source)}`);
+  return { serverMajor: Math.floor(row2.num / 1e4), serverVersion: row2.text, existing: row2.found };
+}
+function refuseServerDatabases(names) {
+  const own = names.filter((n3) => SERVER_DATABASES.includes(n3));
+  if (own.length)
+    throw new InputError(
+      "to",
+      `"${own[0]}" is one of the server's own databases; a copy needs a name of its own`
+    );
+}
+async function cloneDatabase(req) {
+  const names = copyNames(req.source, req.copies);
+  refuseServerDatabases(names);
+  await checkSameServer(req.source, req.copies);
+  const template = databaseName(req.source);
+  const client = await connect(maintenanceOf(req.source), "from");
+  try {
+    const state2 = await readServerState(client, req.source, names);
+    checkReplaceConfirmed(state2.existing, req.clean, req.confirm);
+    await refuseBusy(client, req.source, template, state2.existing);
+    const plan = { template, serverMajor: state2.serverMajor, copies: planCopies(names, state2.existing) };
+    const onBusy = () => refuseBusy(client, req.source, template, state2.existing).then(
+      () => void 0,
+      (error3) => error3
+    );
+    await createCopies(client, { ...plan, log: req.log, signal: req.signal }, onBusy);
+    if (req.markTemplate)
+      await client.query(`ALTER DATABASE ${client.escapeIdentifier(template)} IS_TEMPLATE true`);
+    const strategy = strategyFor(state2.serverMajor);
+    const { serverMajor, serverVersion } = state2;
+    return { databases: names, replaced: state2.existing, strategy, serverMajor, serverVersion };
+  } finally {
+    await client.end().catch(() => {
+    });
+  }
+}
+
+// core/jobs/commands/clone.ts
+async function runClone(options, run4) {
+  const server = await serverFacts(maintenanceOf(options.source), "from");
+  const choice = await chooseInstallClient(server.version, options.postgresVersion, run4.catalog);
+  const tools = await run4.catalog.provideChosen(choice, run4.ctx.log);
+  const result = await cloneDatabase({ ...options, log: run4.ctx.log, signal: run4.ctx.signal });
+  run4.ctx.onCommitted?.(`${result.databases.length} copies of the database were created`);
+  const strategy = result.strategy === "copy" ? "a file copy (the only strategy before 15)" : result.strategy;
+  return {
+    command: "clone",
+    ...clientFields(tools),
+    serverVersion: result.serverVersion,
+    durationSeconds: secondsSince(run4.started),
+    databases: result.databases,
+    reason: `${choice.reason}; copies made with ${strategy}`,
+    warnings: choice.warnings,
+    filtered: []
+  };
+}
+
+// core/jobs/copy.ts
+import { randomBytes as randomBytes5 } from "node:crypto";
+import { mkdtemp as mkdtemp4, rm as rm9 } from "node:fs/promises";
+import os11 from "node:os";
+import path17 from "node:path";
 
 // core/jobs/globals.ts
 import { Readable as Readable9 } from "node:stream";
@@ -60014,6 +60239,8 @@ async function runJob(options, ctx) {
       return runCopy(options, run4);
     case "backup":
       return runBackup(options, run4);
+    case "clone":
+      return runClone(options, run4);
   }
 }
 
@@ -60063,6 +60290,11 @@ var OUTPUTS = [
     name: "swapped",
     description: "`true` when a clean restore or copy was built beside the target and swapped in, `false` when it ran in place",
     value: (r5) => r5.swapped === void 0 ? void 0 : String(r5.swapped)
+  },
+  {
+    name: "databases",
+    description: "the copies' database names, one per line (clone)",
+    value: (r5) => r5.databases?.join("\n")
   },
   {
     name: "manifest",
@@ -60116,6 +60348,11 @@ function endpoints(options) {
       return {
         from: options.sources.map((s4) => describeConnection(s4)).join("\n"),
         to: formatLocation(options.destination)
+      };
+    case "clone":
+      return {
+        from: describeConnection(options.source),
+        to: options.copies.map((c5) => describeConnection(c5)).join("\n")
       };
   }
 }
@@ -60311,21 +60548,21 @@ function parseMirror(raw, input2 = "mirror") {
 }
 
 // core/options.ts
-var COMMANDS = ["install", "dump", "restore", "copy", "backup"];
+var COMMANDS = ["install", "dump", "restore", "copy", "backup", "clone"];
 var DUMPS = ["dump", "copy", "backup"];
 var SELECTS = ["dump", "copy"];
 var SHAPES_CONTENT = ["dump", "restore", "copy"];
 var INPUTS = [
-  { name: "command", for: "all", description: "install, dump, restore, copy or backup" },
+  { name: "command", for: "all", description: "install, dump, restore, copy, backup or clone" },
   {
     name: "from",
     for: "all",
-    description: "source database (postgres URL or conninfo); for restore an archive path or s3:// URI; for install the server to match"
+    description: "source database (postgres URL or conninfo); for restore an archive path or s3:// URI; for install the server to match; for clone the database copied"
   },
   {
     name: "to",
-    for: ["dump", "restore", "copy", "backup"],
-    description: "destination path or s3:// URI, or for restore and copy the target database"
+    for: ["dump", "restore", "copy", "backup", "clone"],
+    description: "destination path or s3:// URI, or for restore and copy the target database; for clone the copies on the same server, one per line"
   },
   {
     name: "postgres-version",
@@ -60391,7 +60628,7 @@ var INPUTS = [
   },
   {
     name: "clean",
-    for: ["restore", "copy"],
+    for: ["restore", "copy", "clone"],
     default: "false",
     type: "boolean",
     description: "drop existing objects in the target first (destructive)"
@@ -60405,8 +60642,15 @@ var INPUTS = [
   },
   {
     name: "confirm",
-    for: ["restore", "copy"],
-    description: "the target database name; required when the operation is destructive"
+    for: ["restore", "copy", "clone"],
+    description: "the target database name; required when the operation is destructive (clone: every copy replaced, one per line)"
+  },
+  {
+    name: "mark-template",
+    for: ["clone"],
+    default: "false",
+    type: "boolean",
+    description: "mark the database cloned IS_TEMPLATE once the copies are made: any role with CREATEDB may then clone it, and DROP DATABASE refuses it until it is unmarked (ALTER DATABASE \u2026 IS_TEMPLATE false)"
   },
   {
     name: "create-database",
@@ -60566,7 +60810,7 @@ function nearMiss(text2) {
 }
 function commandProblem(text2) {
   if (COMMANDS.some((c5) => c5 === text2)) return void 0;
-  return text2 === void 0 ? "is required; expected install, dump, restore, copy or backup" : `"${text2}" is not a command; ${nearMiss(text2)}expected install, dump, restore, copy or backup`;
+  return text2 === void 0 ? "is required; expected install, dump, restore, copy, backup or clone" : `"${text2}" is not a command; ${nearMiss(text2)}expected install, dump, restore, copy, backup or clone`;
 }
 function readCommand(r5) {
   const text2 = r5.raw("command");
@@ -60643,17 +60887,23 @@ function readParts(r5) {
   };
 }
 function backupSources(r5) {
-  const from = r5.raw("from");
-  if (from === void 0) {
-    r5.database("from", from, "backup");
-    return [];
-  }
-  const sources = from.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => r5.database("from", line, "backup")).filter((spec) => spec !== void 0);
+  const sources = databaseLines(r5, "from", "backup");
   for (const spec of sources) {
     const problem = databaseNameProblem(databaseName(spec));
     if (problem) r5.problems.add("from", problem);
   }
   return sources;
+}
+function databaseLines(r5, name, cmd) {
+  const value = r5.raw(name);
+  if (value === void 0) {
+    r5.database(name, value, cmd);
+    return [];
+  }
+  return value.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => r5.database(name, line, cmd)).filter((spec) => spec !== void 0);
+}
+function confirmLines(r5) {
+  return (r5.raw("confirm") ?? "").split("\n").map((line) => line.trim()).filter(Boolean);
 }
 function backupDestination(r5) {
   const to2 = r5.raw("to");
@@ -60745,6 +60995,21 @@ function assemble(r5, cmd, p4) {
         destination,
         verify,
         s3: s32
+      };
+    }
+    case "clone": {
+      const source = r5.database("from", r5.raw("from"), cmd);
+      const copies = databaseLines(r5, "to", cmd);
+      if (!source || !copies.length) return void 0;
+      const { clean: clean2 } = p4.guards;
+      return {
+        command: cmd,
+        ...client,
+        source,
+        copies,
+        clean: clean2,
+        confirm: confirmLines(r5),
+        markTemplate: r5.bool("mark-template", false)
       };
     }
   }
