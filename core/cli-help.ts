@@ -80,8 +80,8 @@ export const HELP: Record<Command, CommandHelp> = {
     from: 'the seeded database (postgres URL or conninfo); nobody may be connected to it',
     to: 'the copies, one per line (postgres URL or conninfo), on the same server',
     examples: [
-      "PGFERRY_TO=$'postgres://ci@localhost/app_1\\npostgres://ci@localhost/app_2' pgferry clone --from postgres://ci@localhost/app_seed",
-      'pgferry clone --from postgres://ci@localhost/app_seed --to postgres://ci@localhost/app_1 --clean --confirm app_1',
+      "PGFERRY_TO=$'postgres://ci@db/app_1\\npostgres://ci@db/app_2' pgferry clone --from postgres://ci@db/app_seed",
+      'pgferry clone --from postgres://ci@db/app_seed --to postgres://ci@db/app_1 --clean --confirm app_1',
     ],
   },
 };

@@ -81,7 +81,7 @@ const valid = {
 describe('action: bad input', () => {
   it.each([
     ['an unknown command', { command: 'explode' }, /"explode" is not a command; expected install, dump/],
-    ['no command', {}, /is required; expected install, dump, restore, copy or backup/],
+    ['no command', {}, /is required; expected install, dump, restore, copy, backup or clone/],
   ])('refuses %s', async (_, inputs: Inputs, says) => {
     await expectRejected(inputs, problem('command', says));
   });
@@ -169,7 +169,7 @@ describe('action: bad input', () => {
       'clean: true on a dump',
       () => ({ ...valid.dump(), clean: 'true' }),
       'clean',
-      /does not apply to dump \(it is for restore, copy\)/,
+      /does not apply to dump \(it is for restore, copy, clone\)/,
     ],
   ])('refuses %s', async (_, inputs, input, says) => {
     await expectRejected(inputs(), problem(input, says));

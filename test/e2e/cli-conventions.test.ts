@@ -112,12 +112,12 @@ describe('exit codes, one per class', () => {
     [
       'a misspelt command',
       ['dupm', '--from', 'x'],
-      'pgferry: command: "dupm" is not a command; did you mean dump? expected install, dump, restore, copy or backup\n',
+      'pgferry: command: "dupm" is not a command; did you mean dump? expected install, dump, restore, copy, backup or clone\n',
     ],
     [
       'a misspelt command asking for help',
       ['dupm', '--help'],
-      'pgferry: command: "dupm" is not a command; did you mean dump? expected install, dump, restore, copy or backup\n',
+      'pgferry: command: "dupm" is not a command; did you mean dump? expected install, dump, restore, copy, backup or clone\n',
     ],
     [
       'a misspelt flag',
@@ -127,7 +127,7 @@ describe('exit codes, one per class', () => {
     [
       'a flag of another command',
       ['dump', '--from', 'host=h', '--to', 'x.dump', '--clean'],
-      'pgferry: --clean: does not apply to dump (it is for restore, copy)\n',
+      'pgferry: --clean: does not apply to dump (it is for restore, copy, clone)\n',
     ],
     [
       'a bad value',
