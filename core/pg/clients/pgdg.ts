@@ -11,6 +11,8 @@ import { formatSize } from '../../sizes.js';
 import { STAGED_MARKER } from '../run.js';
 import { parseVersionString } from '../version.js';
 import { readArMembers } from './ar-archive.js';
+import { checkIndexAgainstRelease, parseRelease, verifyInRelease } from './apt-release.js';
+import { PGDG_ARCHIVE_KEY } from './pgdg-archive-key.js';
 import { newestPackage, parseAptPackages, upstreamNumbers, type AptPackage } from './apt-packages.js';
 import { INPUT as CLIENT_SOURCE } from './client-source.js';
 import { displayUrl, httpGet, HttpGetError, type HttpGetResponse } from './http-get.js';
@@ -44,7 +46,7 @@ function osCodename(): string | undefined {
  * The repository `mirror` names for `client-source: pgdg`, written like a sources.list line:
  * `<base URL> [suite]`; without a suite, `<codename>-pgdg` of this system.
  */
-export function pgdgRepository(mirror: string | undefined, nodeArch = process.arch): PgdgRepository {
+export function pgdgRepository(mirror: string | undefined, nodeArch: string = process.arch): PgdgRepository {
   if (process.platform !== 'linux') {
     throw new InputError(CLIENT_SOURCE, `pgdg has Linux packages only; this is ${process.platform}`);
   }
@@ -84,20 +86,26 @@ async function fetchBody(
   try {
     res = await httpGet(url, { what, limits, maxBytes, signal });
   } catch (error) {
+    // `http`: the repository could not be reached; auto then does without it.
     throw new PgferryError(
       `${CLIENT_SOURCE} pgdg: ${what} could not be fetched: ${(error as Error).message}`,
+      { code: 'http' },
     );
   }
   if (res.status < 200 || res.status >= 300) {
     res.body.resume();
-    throw new PgferryError(`${CLIENT_SOURCE} pgdg: ${what} from ${res.url} failed: HTTP ${res.status}`);
+    throw new PgferryError(`${CLIENT_SOURCE} pgdg: ${what} from ${res.url} failed: HTTP ${res.status}`, {
+      code: 'http',
+    });
   }
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of res.body) chunks.push(chunk as Buffer);
   } catch (error) {
     const reason = error instanceof HttpGetError ? error.reason : (error as Error).message;
-    throw new PgferryError(`${CLIENT_SOURCE} pgdg: download of ${what} from ${res.url} failed: ${reason}`);
+    throw new PgferryError(`${CLIENT_SOURCE} pgdg: download of ${what} from ${res.url} failed: ${reason}`, {
+      code: 'http',
+    });
   }
   return Buffer.concat(chunks);
 }
@@ -122,16 +130,35 @@ export class PgdgSource {
   constructor(
     readonly repository: PgdgRepository,
     private readonly signal?: AbortSignal,
+    /** The armored key InRelease must be signed with: the PGDG archive key unless a test says. */
+    private readonly trustedKey: string = PGDG_ARCHIVE_KEY,
   ) {}
 
-  get indexUrl(): string {
-    const { base, suite, arch } = this.repository;
-    return `${base}/dists/${suite}/main/binary-${arch.deb}/Packages`;
+  /** The index path as the Release lists it. */
+  private get indexPath(): string {
+    return `main/binary-${this.repository.arch.deb}/Packages`;
   }
 
+  get indexUrl(): string {
+    const { base, suite } = this.repository;
+    return `${base}/dists/${suite}/${this.indexPath}`;
+  }
+
+  /** InRelease (signature checked) → Packages (checked against it) → the packages it lists. */
   private packages(): Promise<AptPackage[]> {
     this.index ??= (async () => {
       const limits = networkLimits();
+      const { base, suite } = this.repository;
+      const releaseUrl = `${base}/dists/${suite}/InRelease`;
+      const signed = await fetchBody(
+        releaseUrl,
+        'the signed InRelease',
+        limits.metadataBytes,
+        limits,
+        this.signal,
+      );
+      const releaseName = `${CLIENT_SOURCE} pgdg: ${displayUrl(releaseUrl)}`;
+      const release = parseRelease(await verifyInRelease(signed, this.trustedKey, releaseName), releaseName);
       const shown = displayUrl(this.indexUrl);
       const body = await fetchBody(
         this.indexUrl,
@@ -140,6 +167,7 @@ export class PgdgSource {
         limits,
         this.signal,
       );
+      checkIndexAgainstRelease(release, { path: this.indexPath, body, suite }, releaseName);
       return parseAptPackages(body.toString('utf8'), `${CLIENT_SOURCE} pgdg: ${shown}`);
     })();
     return this.index;
