@@ -350,7 +350,8 @@ export class ClientCatalog {
     const releases = this.source?.isMirror ? `the mirror ${this.source.base}` : 'the releases';
     const pgdg = this.pgdg && `the PGDG apt repository (${displayUrl(this.pgdg.indexUrl)})`;
     if (this.source && pgdg) return `neither ${releases} nor ${pgdg} publishes it`;
-    return this.source ? `${releases} do not publish it` : `${pgdg ?? 'no source'} does not publish it`;
+    const verb = this.source?.isMirror ? 'does' : 'do';
+    return this.source ? `${releases} ${verb} not publish it` : `${pgdg ?? 'no source'} does not publish it`;
   }
 
   /**
