@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  copyFileSync,
   createReadStream,
   existsSync,
   mkdirSync,
@@ -51,8 +50,7 @@ export function debianPackages(): Record<(typeof DEB_PACKAGES)[number], string> 
 }
 
 /** One stanza as the index writes it; `control` is the package's own control file. */
-function stanza(control: string, filename: string, deb: string): string {
-  const bytes = readFileSync(deb);
+function stanza(control: string, filename: string, bytes: Buffer): string {
   const fields = control.trim().split('\n');
   return [
     ...fields,
@@ -75,6 +73,8 @@ export interface AptRepositoryOptions {
   editRelease?: (release: string) => string;
   /** The key InRelease is clear-signed with; `unsigned`: InRelease is the bare Release text. */
   signWith: SigningKey | 'unsigned';
+  /** Bytes served (and indexed, so they pass their checksum) instead of a real package's. */
+  replaceDebs?: Partial<Record<(typeof DEB_PACKAGES)[number], Buffer>>;
 }
 
 /** A Release for the one index, as apt-ftparchive would write it (the fields pgferry reads). */
@@ -101,13 +101,15 @@ function releaseText(index: Buffer): string {
 export function buildAptRepository(root: string, options: AptRepositoryOptions): string {
   const debs = debianPackages();
   const stanzas: string[] = [];
-  for (const [name, deb] of Object.entries(debs)) {
+  for (const name of DEB_PACKAGES) {
+    const deb = debs[name];
     const control = controlOf(deb);
     const source = /^Source: (\S+)/m.exec(control)?.[1] ?? name;
     const filename = `pool/main/p/${source}/${path.basename(deb)}`;
+    const bytes = options.replaceDebs?.[name] ?? readFileSync(deb);
     mkdirSync(path.join(root, path.dirname(filename)), { recursive: true });
-    copyFileSync(deb, path.join(root, filename));
-    stanzas.push(stanza(control, filename, deb));
+    writeFileSync(path.join(root, filename), bytes);
+    stanzas.push(stanza(control, filename, bytes));
   }
   const suiteDir = path.join(root, 'dists', APT_SUITE);
   const indexDir = path.join(suiteDir, 'main', 'binary-amd64');

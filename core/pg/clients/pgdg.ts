@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { InputError, PgferryError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { networkLimits, type NetworkLimits } from '../../network-limits.js';
@@ -11,6 +9,7 @@ import { formatSize } from '../../sizes.js';
 import { STAGED_MARKER } from '../run.js';
 import { parseVersionString } from '../version.js';
 import { readArMembers } from './ar-archive.js';
+import { extractDebData } from './deb-data.js';
 import { checkIndexAgainstRelease, parseRelease, verifyInRelease } from './apt-release.js';
 import { PGDG_ARCHIVE_KEY } from './pgdg-archive-key.js';
 import { newestPackage, parseAptPackages, upstreamNumbers, type AptPackage } from './apt-packages.js';
@@ -73,8 +72,6 @@ export function pgdgRepository(mirror: string | undefined, nodeArch: string = pr
   return { base, suite, arch };
 }
 
-const run = promisify(execFile);
-
 async function fetchBody(
   url: string,
   what: string,
@@ -108,15 +105,6 @@ async function fetchBody(
     });
   }
   return Buffer.concat(chunks);
-}
-
-/** `data.tar.xz` → the flag GNU tar decompresses it with (Node's zlib has neither xz nor zstd). */
-function tarFlag(member: string): string | undefined {
-  if (member === 'data.tar') return undefined;
-  if (member.endsWith('.xz')) return '--xz';
-  if (member.endsWith('.zst')) return '--zstd';
-  if (member.endsWith('.gz')) return '--gzip';
-  throw new PgferryError(`${member}: unknown compression`);
 }
 
 /**
@@ -212,7 +200,7 @@ export class PgdgSource {
     try {
       const root = path.join(work, 'root');
       await mkdir(root);
-      for (const pkg of [client, libpq]) await this.unpackDeb(pkg, work, root, limits, log);
+      for (const pkg of [client, libpq]) await this.unpackDeb(pkg, root, limits, log);
 
       const entry = path.join(work, 'entry');
       const { multiarch } = this.repository.arch;
@@ -254,14 +242,8 @@ export class PgdgSource {
     }
   }
 
-  /** Download → Size and SHA-256 against the index → ar → data.tar.* extracted by the system tar. */
-  private async unpackDeb(
-    pkg: AptPackage,
-    work: string,
-    root: string,
-    limits: NetworkLimits,
-    log: Logger,
-  ): Promise<void> {
+  /** Download → Size and SHA-256 against the index → ar → data.tar.* extracted entry by entry, judged. */
+  private async unpackDeb(pkg: AptPackage, root: string, limits: NetworkLimits, log: Logger): Promise<void> {
     const what = `${pkg.name} ${pkg.version}`;
     const url = `${this.repository.base}/${pkg.filename}`;
     log.info(`downloading ${path.basename(pkg.filename)} (${formatSize(pkg.size)}) from the PGDG repository`);
@@ -282,19 +264,6 @@ export class PgdgSource {
       throw new PgferryError(`${CLIENT_SOURCE} pgdg: ${what} is not a .deb (no debian-binary first)`);
     const data = members.find((m) => /^data\.tar(\.(xz|zst|gz))?$/.test(m.name));
     if (!data) throw new PgferryError(`${CLIENT_SOURCE} pgdg: ${what} holds no data.tar`);
-    const file = path.join(work, `${pkg.name}-${data.name}`);
-    await writeFile(file, data.data, { mode: 0o600 });
-    const flag = tarFlag(data.name);
-    try {
-      // GNU tar strips leading "/" and refuses "..": entries stay inside root; no owners are set.
-      await run('tar', ['-x', ...(flag ? [flag] : []), '--no-same-owner', '-f', file, '-C', root], {
-        timeout: 120_000,
-        maxBuffer: 1024 * 1024,
-      });
-    } catch (error) {
-      throw new PgferryError(
-        `${CLIENT_SOURCE} pgdg: ${data.name} of ${what} could not be extracted with tar: ${(error as Error).message.split('\n')[0] ?? ''}`,
-      );
-    }
+    await extractDebData(data, root, what, limits, this.signal);
   }
 }
