@@ -7,9 +7,10 @@ import type { Logger } from '../../log.js';
 import { networkLimits, type NetworkLimits } from '../../network-limits.js';
 import { formatSize } from '../../sizes.js';
 import { STAGED_MARKER } from '../run.js';
-import { parseVersionString } from '../version.js';
+import { parseVersionString, type PgVersion } from '../version.js';
 import { readArMembers } from './ar-archive.js';
 import { extractDebData } from './deb-data.js';
+import { dependencyConditions, formatCondition, satisfies } from './deb-version.js';
 import { checkIndexAgainstRelease, parseRelease, verifyInRelease } from './apt-release.js';
 import { PGDG_ARCHIVE_KEY } from './pgdg-archive-key.js';
 import { newestPackage, parseAptPackages, upstreamNumbers, type AptPackage } from './apt-packages.js';
@@ -172,28 +173,45 @@ export class PgdgSource {
     return [...found];
   }
 
+  /**
+   * The client package of that major.minor (its newest revision) and the newest libpq5 meeting
+   * every condition the client's Depends puts on it (`libpq5 (>= 15.18)`): apt's choice.
+   */
+  private async choosePackages(
+    want: PgVersion,
+    version: string,
+  ): Promise<{ client: AptPackage; libpq: AptPackage }> {
+    const packages = await this.packages();
+    const client = newestPackage(
+      packages.filter((p) => upstreamNumbers(p.version)[1] === want.minor),
+      `postgresql-client-${want.major}`,
+    );
+    const index = displayUrl(this.indexUrl);
+    if (!client)
+      throw new PgferryError(
+        `${CLIENT_SOURCE} pgdg: ${index} lists no postgresql-client-${want.major} ${version}`,
+      );
+    const what = `${CLIENT_SOURCE} pgdg: ${client.name} ${client.version}`;
+    const conditions = dependencyConditions(client.depends, 'libpq5');
+    if (!conditions)
+      throw new PgferryError(`${what} does not depend on libpq5; not a PostgreSQL client package`);
+    const libpq = newestPackage(
+      packages.filter((p) => conditions.every((c) => satisfies(p.version, c))),
+      'libpq5',
+    );
+    if (!libpq) {
+      const listed = packages.filter((p) => p.name === 'libpq5').map((p) => p.version);
+      throw new PgferryError(
+        `${what} needs ${formatCondition('libpq5', conditions)}; ${index} lists ${listed.length === 0 ? 'no libpq5' : `only libpq5 ${listed.join(', ')}`}, so it cannot be installed`,
+      );
+    }
+    return { client, libpq };
+  }
+
   async install(version: string, target: string, store: ClientStore, log: Logger): Promise<ClientTools> {
     const want = parseVersionString(version);
     if (!want) throw new PgferryError(`"${version}" is not a release version`);
-    const packages = await this.packages();
-    const client = packages
-      .filter((p) => p.name === `postgresql-client-${want.major}`)
-      .find((p) => upstreamNumbers(p.version)[1] === want.minor);
-    if (!client) {
-      throw new PgferryError(
-        `${CLIENT_SOURCE} pgdg: ${displayUrl(this.indexUrl)} lists no postgresql-client-${want.major} ${version}`,
-      );
-    }
-    if (!/(^|,)\s*libpq5\b/.test(client.depends)) {
-      throw new PgferryError(
-        `${CLIENT_SOURCE} pgdg: ${client.name} ${client.version} does not depend on libpq5; not a PostgreSQL client package`,
-      );
-    }
-    const libpq = newestPackage(packages, 'libpq5');
-    if (!libpq)
-      throw new PgferryError(
-        `${CLIENT_SOURCE} pgdg: ${displayUrl(this.indexUrl)} lists no libpq5, which ${client.name} needs`,
-      );
+    const { client, libpq } = await this.choosePackages(want, version);
 
     const limits = networkLimits();
     const work = await store.workDir(version, target);
