@@ -215,13 +215,18 @@ export const INPUTS: readonly InputSpec[] = [
     description:
       'pg_restore commits after every N objects instead of one transaction for all (pg_restore 17+, a whole number ≥ 1)',
   },
-  { name: 'mirror', for: 'all', description: 'base URL for client archives (default: theseus-rs releases)' },
+  {
+    name: 'mirror',
+    for: 'all',
+    description:
+      'base URL for client archives (default: theseus-rs releases); with client-source auto, a second line "<base URL> <suite>" names an apt repository',
+  },
   {
     name: 'client-source',
     for: 'all',
     default: 'auto',
     description:
-      'where the client comes from: auto (installed, cache, releases), installed, cache, releases, or pgdg (the PostgreSQL apt repository, Linux; mirror then names it as "<base URL> [suite]")',
+      'where the client comes from: auto (installed, cache, releases, then the PostgreSQL apt repository on Linux), installed, cache, releases, or pgdg (the PostgreSQL apt repository, Linux; mirror then names it as "<base URL> [suite]")',
   },
   { name: 'cache', for: 'all', default: 'true', type: 'boolean', description: 'keep provisioned clients' },
   {

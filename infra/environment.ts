@@ -41,6 +41,7 @@ export function jobEnvironment(
   if (p.jobs !== undefined) env.PGFERRY_JOBS = String(p.jobs);
   env.PGFERRY_VERIFY = p.verify;
   if (p.minClientVersion !== undefined) env.PGFERRY_MIN_CLIENT_VERSION = p.minClientVersion;
+  if (p.clientSource !== undefined) env.PGFERRY_CLIENT_SOURCE = p.clientSource;
   if (inputs.encryption) {
     env.PGFERRY_S3_SSE = inputs.encryption.sse;
     if (inputs.encryption.sse === 'aws:kms') env.PGFERRY_S3_KMS_KEY_ID = inputs.encryption.kmsKeyArn;

@@ -160,6 +160,13 @@ export interface PgferryBackupProps {
    */
   readonly minClientVersion?: string;
   /**
+   * Where the job takes clients from: `installed` uses the staged tools only; `releases` or `pgdg`
+   * (the PostgreSQL apt repository, `PGFERRY_MIRROR` as `<base URL> <suite>`) pins that download
+   * source, which the job uses only when provisioning is on.
+   * @default 'auto'
+   */
+  readonly clientSource?: string;
+  /**
    * Where the job runs.
    * @default Compute.lambda()
    */

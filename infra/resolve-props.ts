@@ -44,6 +44,7 @@ export interface ResolvedProps extends ResolvedStorage {
   compute: ResolvedCompute;
   clientMirror?: string;
   minClientVersion?: string;
+  clientSource?: string;
   clientCacheDir?: string;
   expectedSizeGiB?: number;
   bucket?: s3.IBucket;
@@ -81,6 +82,8 @@ function checkSingleProps(props: PgferryBackupProps, problems: PropProblems): vo
   const { expectedSizeGiB, alarmEmail, metricsNamespace } = props;
   if (props.minClientVersion !== undefined)
     problems.collect(() => checkAsTheJobWill('PGFERRY_MIN_CLIENT_VERSION', props.minClientVersion));
+  if (props.clientSource !== undefined)
+    problems.collect(() => checkAsTheJobWill('PGFERRY_CLIENT_SOURCE', props.clientSource));
   problems.collect(() => {
     if (expectedSizeGiB !== undefined && !(expectedSizeGiB > 0))
       fail('expectedSizeGiB', `${expectedSizeGiB} is not a size; expected a number of GiB above 0`);
@@ -149,6 +152,7 @@ export function resolveProps(props: PgferryBackupProps): ResolvedProps {
     compute,
     clientMirror: props.clientMirror,
     minClientVersion: props.minClientVersion,
+    clientSource: props.clientSource,
     clientCacheDir: props.clientCacheDir,
     expectedSizeGiB: props.expectedSizeGiB,
     bucket: props.bucket,

@@ -1,6 +1,7 @@
 import { refuseUnknownVariables } from '../core/env-variables.js';
 import type { S3Settings } from '../core/storage/s3-settings.js';
 import type { MinClientVersion } from '../core/pg/client-floor.js';
+import type { ClientSourceName } from '../core/pg/clients/client-source.js';
 import type { CompressionSpec } from '../core/pg/compression.js';
 import type { VersionRequest } from '../core/pg/version.js';
 import type { Verification } from '../core/values.js';
@@ -48,6 +49,8 @@ export interface ScheduledJobConfig {
   mirror?: string;
   /** What to do with a staged or downloaded client below the security floor. */
   minClientVersion: MinClientVersion;
+  /** Which client source alone to use (`auto`: staged → cache → downloads). */
+  clientSource: ClientSourceName;
   seed?: SeedConfig;
   deadlineMarginSeconds: number;
   metricsNamespace: string;
@@ -98,6 +101,7 @@ export function readSharedSettings(r: VariableReader) {
     provision: r.value('PGFERRY_PROVISION', false),
     mirror: r.value('PGFERRY_MIRROR', undefined),
     minClientVersion: r.value('PGFERRY_MIN_CLIENT_VERSION', { kind: 'any' }),
+    clientSource: r.value('PGFERRY_CLIENT_SOURCE', 'auto'),
     metricsNamespace: r.value('PGFERRY_METRICS_NAMESPACE', 'pgferry'),
   } satisfies Partial<ScheduledJobConfig>;
 }

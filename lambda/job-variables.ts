@@ -1,5 +1,6 @@
 import { parseJobs } from '../core/jobs/parallelism.js';
 import { parseMinClientVersion } from '../core/pg/client-floor.js';
+import { parseClientSource } from '../core/pg/clients/client-source.js';
 import { parseCompression } from '../core/pg/compression.js';
 import { parseVersionRequest } from '../core/pg/version.js';
 import {
@@ -151,6 +152,13 @@ export const JOB_VARIABLES = {
       "clients below the security floor: `any` runs one (with a warning naming the CVE) when no safe minor is staged or can be downloaded, `secure` refuses, `17.10` also raises that major's floor",
     parse: parseMinClientVersion,
     prop: 'minClientVersion',
+  }),
+  PGFERRY_CLIENT_SOURCE: variable({
+    default: 'auto',
+    meaning:
+      'where clients come from: `auto`, `installed` (the staged tools only), `cache`, `releases` or `pgdg` (the last two download only with `PGFERRY_PROVISION=true`)',
+    parse: parseClientSource,
+    prop: 'clientSource',
   }),
   PGFERRY_CACHE_DIR: variable({
     default: '$TMPDIR/pgferry/pg',

@@ -80,6 +80,7 @@ export function catalogFor(
     downloads: config.provision,
     mirror: config.mirror,
     minClientVersion: config.minClientVersion,
+    clientSource: config.clientSource,
     cacheDir: ctx.env.PGFERRY_CACHE_DIR ?? path.join(os.tmpdir(), 'pgferry', 'pg'),
     offlineHint: `stage that major into ${config.clientsDir} (the construct's postgresMajors) or set PGFERRY_PROVISION=true`,
     signal: ctx.signal,

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  copyFileSync,
   createReadStream,
   existsSync,
   mkdirSync,
@@ -13,6 +12,7 @@ import {
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { SigningKey } from './apt-signing.js';
 import { CACHE_DIR } from './paths.js';
 
 /** Debian's real client packages, fetched once into the ignored cache by `apt-get download`. */
@@ -50,8 +50,7 @@ export function debianPackages(): Record<(typeof DEB_PACKAGES)[number], string> 
 }
 
 /** One stanza as the index writes it; `control` is the package's own control file. */
-function stanza(control: string, filename: string, deb: string): string {
-  const bytes = readFileSync(deb);
+function stanza(control: string, filename: string, bytes: Buffer): string {
   const fields = control.trim().split('\n');
   return [
     ...fields,
@@ -66,25 +65,63 @@ function controlOf(deb: string): string {
   return execFileSync('dpkg-deb', ['-f', deb]).toString();
 }
 
+/** How the loopback repository's InRelease is made. */
+export interface AptRepositoryOptions {
+  /** Rewrites the index before the Release lists it (the repository vouches for the edit). */
+  editIndex?: (index: string) => string;
+  /** Rewrites the Release before it is signed (a wrong suite, an expiry). */
+  editRelease?: (release: string) => string;
+  /** The key InRelease is clear-signed with; `unsigned`: InRelease is the bare Release text. */
+  signWith: SigningKey | 'unsigned';
+  /** Bytes served (and indexed, so they pass their checksum) instead of a real package's. */
+  replaceDebs?: Partial<Record<(typeof DEB_PACKAGES)[number], Buffer>>;
+}
+
+/** A Release for the one index, as apt-ftparchive would write it (the fields pgferry reads). */
+function releaseText(index: Buffer): string {
+  return [
+    'Origin: pgferry test',
+    'Label: PostgreSQL for Debian',
+    `Suite: ${APT_SUITE}`,
+    `Codename: ${APT_SUITE}`,
+    `Date: ${new Date().toUTCString()}`,
+    'Architectures: amd64',
+    'Components: main',
+    'SHA256:',
+    ` ${createHash('sha256').update(index).digest('hex')} ${index.length} main/binary-amd64/Packages`,
+    '',
+  ].join('\n');
+}
+
 /**
- * Lays the packages out as an apt repository does: `pool/main/<letter>/<source>/<file>.deb` and
- * `dists/<suite>/main/binary-amd64/Packages` (written here, as dpkg-scanpackages would).
- * `editIndex` may rewrite the index (a wrong SHA-256, an index that is not one).
+ * Lays the packages out as an apt repository does: `pool/main/<letter>/<source>/<file>.deb`,
+ * `dists/<suite>/main/binary-amd64/Packages` (written here, as dpkg-scanpackages would) and the
+ * clear-signed `dists/<suite>/InRelease` listing the index's SHA-256.
  */
-export function buildAptRepository(root: string, editIndex: (index: string) => string = (i) => i): string {
+export function buildAptRepository(root: string, options: AptRepositoryOptions): string {
   const debs = debianPackages();
   const stanzas: string[] = [];
-  for (const [name, deb] of Object.entries(debs)) {
+  for (const name of DEB_PACKAGES) {
+    const deb = debs[name];
     const control = controlOf(deb);
     const source = /^Source: (\S+)/m.exec(control)?.[1] ?? name;
     const filename = `pool/main/p/${source}/${path.basename(deb)}`;
+    const bytes = options.replaceDebs?.[name] ?? readFileSync(deb);
     mkdirSync(path.join(root, path.dirname(filename)), { recursive: true });
-    copyFileSync(deb, path.join(root, filename));
-    stanzas.push(stanza(control, filename, deb));
+    writeFileSync(path.join(root, filename), bytes);
+    stanzas.push(stanza(control, filename, bytes));
   }
-  const indexDir = path.join(root, 'dists', APT_SUITE, 'main', 'binary-amd64');
+  const suiteDir = path.join(root, 'dists', APT_SUITE);
+  const indexDir = path.join(suiteDir, 'main', 'binary-amd64');
   mkdirSync(indexDir, { recursive: true });
-  writeFileSync(path.join(indexDir, 'Packages'), editIndex(`${stanzas.join('\n\n')}\n`));
+  const index = Buffer.from((options.editIndex ?? ((i) => i))(`${stanzas.join('\n\n')}\n`));
+  writeFileSync(path.join(indexDir, 'Packages'), index);
+  const release = (options.editRelease ?? ((r) => r))(releaseText(index));
+  const { signWith } = options;
+  writeFileSync(
+    path.join(suiteDir, 'InRelease'),
+    signWith === 'unsigned' ? release : signWith.clearsign(release),
+  );
   return root;
 }
 

@@ -15,6 +15,7 @@ import {
   serveDirectory,
   type StaticServer,
 } from '../harness/apt-repository.js';
+import { closeSigningKeys, makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
 import { failureOf } from '../harness/failure.js';
 import { connUrl, createDatabase, sql } from '../harness/testbed.js';
 
@@ -26,14 +27,24 @@ function tempDir(prefix: string): string {
   made.push(dir);
   return dir;
 }
+let key: SigningKey;
+beforeAll(() => {
+  key = makeSigningKey('pgferry-test-repository');
+});
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
   made.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
+  closeSigningKeys();
 });
 
-/** A loopback PGDG-style repository of Debian's real packages, its index edited by `edit`. */
+/** A loopback PGDG-style repository of Debian's real packages, signed, its index edited by `edit`. */
 async function repository(edit?: (index: string) => string): Promise<StaticServer> {
-  const server = await serveDirectory(buildAptRepository(tempDir('pgferry-apt-'), edit));
+  const root = buildAptRepository(tempDir('pgferry-apt-'), { editIndex: edit, signWith: key });
+  return serve(root);
+}
+
+async function serve(root: string): Promise<StaticServer> {
+  const server = await serveDirectory(root);
   servers.push(server);
   return server;
 }
@@ -46,6 +57,7 @@ function pgdgCatalog(repo: StaticServer, cacheDir: string, log = new RecordingLo
     mirror: `${repo.url} ${APT_SUITE}`,
     cacheDir,
     installedDirs: () => [],
+    pgdgKey: key.publicKey,
   });
 }
 
@@ -191,20 +203,20 @@ describe('the PGDG apt repository as a client source', () => {
 
   it('a package that matches its index but is not a .deb is refused, with nothing cached', async () => {
     const root = tempDir('pgferry-apt-');
-    buildAptRepository(root);
     const bogus = Buffer.from('#!/bin/sh\necho not a package\n');
+    buildAptRepository(root, {
+      signWith: key,
+      editIndex: (index) =>
+        index.replace(
+          /^(Package: postgresql-client-15\n[\s\S]*?\nSize: )\d+(\nSHA256: )[0-9a-f]{64}/m,
+          (_m, a: string, b: string) =>
+            `${a}${bogus.length}${b}${createHash('sha256').update(bogus).digest('hex')}`,
+        ),
+    });
     const pool = path.join(root, 'pool', 'main', 'p', 'postgresql-15');
     const client = readdirSync(pool).find((f) => f.startsWith('postgresql-client-15_')) as string;
     writeFileSync(path.join(pool, client), bogus);
-    const indexFile = path.join(root, 'dists', APT_SUITE, 'main', 'binary-amd64', 'Packages');
-    const index = readFileSync(indexFile, 'utf8').replace(
-      /^(Package: postgresql-client-15\n[\s\S]*?\nSize: )\d+(\nSHA256: )[0-9a-f]{64}/m,
-      (_m, a: string, b: string) =>
-        `${a}${bogus.length}${b}${createHash('sha256').update(bogus).digest('hex')}`,
-    );
-    writeFileSync(indexFile, index);
-    const repo = await serveDirectory(root);
-    servers.push(repo);
+    const repo = await serve(root);
     const cacheDir = tempDir('pgferry-deb-cache-');
     const error = await failureOf(pgdgCatalog(repo, cacheDir).provide({ major: 15 }));
     expect(error.message).toMatch(/^client-source pgdg: postgresql-client-15 \S+ is not an ar archive/);

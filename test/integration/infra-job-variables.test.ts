@@ -62,6 +62,7 @@ const CASES: Case[] = [
     text: 'latest',
     props: () => ({ minClientVersion: 'latest' }),
   },
+  { variable: 'PGFERRY_CLIENT_SOURCE', text: 'apt', props: () => ({ clientSource: 'apt' }) },
   { variable: 'PGFERRY_VERIFY', text: 'twice', props: () => ({ verify: 'twice' as 'list' }) },
   {
     variable: 'PGFERRY_SEED_DATABASE',

@@ -45,7 +45,11 @@ describe('scheduled job configuration', () => {
       deadlineMarginSeconds: 60,
       metricsNamespace: 'pgferry',
       minClientVersion: { kind: 'any' },
+      clientSource: 'auto',
     });
+    expect(parseScheduledJobConfig({ ...BASE, PGFERRY_CLIENT_SOURCE: 'installed' }).clientSource).toBe(
+      'installed',
+    );
     expect(
       parseScheduledJobConfig({ ...BASE, PGFERRY_MIN_CLIENT_VERSION: 'secure' }).minClientVersion,
     ).toEqual({ kind: 'secure' });

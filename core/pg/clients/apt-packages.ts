@@ -1,3 +1,4 @@
+import { compareDebVersions } from './deb-version.js';
 import { PgferryError } from '../../errors.js';
 
 /** One binary package of an apt `Packages` index: the fields pgferry needs to fetch and verify it. */
@@ -60,19 +61,10 @@ export function upstreamNumbers(debianVersion: string): number[] {
     .filter((n) => Number.isFinite(n));
 }
 
-/** The newest package of that name (by upstream version), if the index holds it. */
+/** The newest package of that name (in dpkg's version order), if the index holds it. */
 export function newestPackage(packages: readonly AptPackage[], name: string): AptPackage | undefined {
-  const compare = (a: AptPackage, b: AptPackage): number => {
-    const pa = upstreamNumbers(a.version);
-    const pb = upstreamNumbers(b.version);
-    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-      const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-      if (d !== 0) return d;
-    }
-    return 0;
-  };
   return packages
     .filter((p) => p.name === name)
-    .sort(compare)
+    .sort((a, b) => compareDebVersions(a.version, b.version))
     .at(-1);
 }

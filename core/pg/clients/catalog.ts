@@ -4,12 +4,14 @@ import { errorCode, InputError, PgferryError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { probeClientVersion, verifyClientTools, type ClientTools } from './tools.js';
 import { downloadClient } from './download.js';
+import { displayUrl } from './http-get.js';
 import { DirectoryStore, temporaryStore, type ClientStore } from './store.js';
 import { findInstalledClient } from './installed.js';
 import { currentPlatform, rustTarget, type PlatformInfo } from './platform.js';
-import { listReleaseVersions, releaseSource, type ReleaseSource } from './releases.js';
+import { listReleaseVersions, type ReleaseSource } from './releases.js';
 import type { ClientSourceName } from './client-source.js';
-import { PgdgSource, pgdgRepository } from './pgdg.js';
+import { PgdgSource } from './pgdg.js';
+import { downloadSources } from './download-sources.js';
 import { formatVersion, MIN_MAJOR, parseVersionString, type PgVersion } from '../version.js';
 import { KNOWN_MAJORS } from '../known-majors.js';
 import {
@@ -25,12 +27,9 @@ export interface ProvisionOptions {
   log: Logger;
   /** An explicit bin directory: used as is, whatever else is available. */
   binDir?: string;
-  /**
-   * Base URL of a mirror laid out like the releases (`mirror` input); with `clientSource` pgdg,
-   * the apt repository as `<base URL> [suite]`.
-   */
+  /** The `mirror` input: what it names per client source is in download-sources.ts. */
   mirror?: string;
-  /** Which source alone to use (`client-source`); auto: installed → cache → releases. */
+  /** Which source alone to use (`client-source`); auto: installed → cache → releases → pgdg. */
   clientSource?: ClientSourceName;
   /** false: download into a temporary directory and keep nothing (`cache` input). */
   cache?: boolean;
@@ -51,6 +50,11 @@ export interface ProvisionOptions {
   offlineHint?: string;
   /** What to do with clients below the security floor (`min-client-version`; default any). */
   minClientVersion?: MinClientVersion;
+  /**
+   * Test only: the armored OpenPGP public key the PGDG repository's InRelease must be signed with,
+   * instead of the pinned PGDG archive key (tests sign a loopback repository with a throwaway key).
+   */
+  pgdgKey?: string;
 }
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -66,15 +70,20 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  * policy, asking the network only when nothing local has the major.
  */
 export class ClientCatalog {
-  private readonly source: ReleaseSource;
+  private readonly source?: ReleaseSource;
   private readonly pgdg?: PgdgSource;
   private releaseList?: Promise<string[]>;
+  private pgdgList?: Promise<string[]>;
   private explicit?: Promise<ClientTools>;
 
   constructor(private readonly options: ProvisionOptions) {
-    const pgdg = options.clientSource === 'pgdg';
-    this.source = releaseSource(pgdg ? undefined : options.mirror);
-    if (pgdg) this.pgdg = new PgdgSource(pgdgRepository(options.mirror), options.signal);
+    const sources = downloadSources(
+      options.clientSource ?? 'auto',
+      options.mirror,
+      options.platform ?? currentPlatform(),
+    );
+    this.source = sources.releases;
+    if (sources.pgdg) this.pgdg = new PgdgSource(sources.pgdg, options.signal, options.pgdgKey);
   }
 
   private get sourceName(): ClientSourceName {
@@ -91,10 +100,12 @@ export class ClientCatalog {
     return this.sourceName !== 'installed';
   }
 
-  private get downloadsFrom(): 'releases' | 'pgdg' | undefined {
-    if (this.options.downloads === false) return undefined;
-    if (this.sourceName === 'auto' || this.sourceName === 'releases') return 'releases';
-    return this.sourceName === 'pgdg' ? 'pgdg' : undefined;
+  /** Whether `from` is one of the sources this run downloads from. */
+  private downloadsFrom(from: 'releases' | 'pgdg'): boolean {
+    if (this.options.downloads === false) return false;
+    if (from === 'releases' && !this.source) return false;
+    if (from === 'pgdg' && !this.pgdg) return false;
+    return this.sourceName === 'auto' || this.sourceName === from;
   }
 
   get unavailableHint(): string | undefined {
@@ -121,17 +132,37 @@ export class ClientCatalog {
   }
 
   private releases(): Promise<string[]> {
-    const from = this.downloadsFrom;
-    if (from === undefined) return Promise.resolve([]);
-    if (from === 'pgdg' && this.pgdg) {
-      this.releaseList ??= this.pgdg.versions();
-      return this.releaseList;
-    }
+    if (!this.source || !this.downloadsFrom('releases')) return Promise.resolve([]);
     this.releaseList ??= listReleaseVersions(this.source, this.options.log, {
       token: this.options.token,
       signal: this.options.signal,
     });
     return this.releaseList;
+  }
+
+  /**
+   * Versions the PGDG index holds. Under auto it is the fallback: an unreachable repository is no
+   * version there (said at debug); a bad signature or index still stops the run.
+   */
+  private pgdgVersions(): Promise<string[]> {
+    const pgdg = this.pgdg;
+    if (!pgdg || !this.downloadsFrom('pgdg')) return Promise.resolve([]);
+    this.pgdgList ??= pgdg.versions().catch((error: unknown) => {
+      if (this.sourceName !== 'auto' || errorCode(error) !== 'http' || this.options.signal?.aborted)
+        throw error;
+      this.options.log.debug(`PGDG apt repository unavailable (${(error as Error).message})`);
+      return [];
+    });
+    return this.pgdgList;
+  }
+
+  /** Downloadable versions matching `matches`, newest first per source, fastest source first. */
+  private async *offers(matches: (v: string) => boolean): AsyncGenerator<DownloadOffer> {
+    const fromReleases = (await this.releases()).filter(matches).sort(compareReleaseVersions).at(-1);
+    if (fromReleases) yield { version: fromReleases, via: 'releases' };
+    // Asked only when the releases lack the version or could not deliver it.
+    const fromPgdg = (await this.pgdgVersions()).filter(matches).sort(compareReleaseVersions).at(-1);
+    if (fromPgdg) yield { version: fromPgdg, via: 'pgdg' };
   }
 
   private installed(
@@ -163,13 +194,19 @@ export class ClientCatalog {
     const explicit = this.explicitTools();
     if (explicit) return (await explicit).version.major === major;
     if (await this.installed(major)) return true;
-    if ((await this.cachedVersions()).some((v) => parseVersionString(v)?.major === major)) return true;
-    return (await this.releases()).some((v) => parseVersionString(v)?.major === major);
+    const ofMajor = (v: string): boolean => parseVersionString(v)?.major === major;
+    if ((await this.cachedVersions()).some(ofMajor)) return true;
+    if ((await this.releases()).some(ofMajor)) return true;
+    return (await this.pgdgVersions()).some(ofMajor);
   }
 
-  /** The newest major the cache or the release list holds, beyond the known ones too. */
-  private async newestListed(): Promise<number> {
+  /**
+   * The newest major the cache or the release list holds, beyond the known ones too; `pgdg`: the
+   * PGDG index too (a newer server than the releases build for).
+   */
+  private async newestListed(pgdg = false): Promise<number> {
     const listed = [...(await this.cachedVersions()), ...(await this.releases())];
+    if (pgdg) listed.push(...(await this.pgdgVersions()));
     return Math.max(0, ...listed.map((v) => parseVersionString(v)?.major ?? 0));
   }
 
@@ -180,7 +217,7 @@ export class ClientCatalog {
   async lowestAvailableFrom(from: number): Promise<number | undefined> {
     const known = Math.max(from, KNOWN_MAJORS.newest);
     for (let major = from; major <= known; major++) if (await this.canProvide(major)) return major;
-    const listed = await this.newestListed();
+    const listed = await this.newestListed(true);
     for (let major = known + 1; major <= listed; major++) if (await this.canProvide(major)) return major;
     return undefined;
   }
@@ -274,20 +311,17 @@ export class ClientCatalog {
     };
     if (hit && (pinned || safeRelease(hit))) return fromCache(hit);
 
-    const published = (await this.releases()).filter(matches).sort(compareReleaseVersions);
-    const newest = published.at(-1);
-    if (newest && (pinned || safeRelease(newest) || (!installed && !hit))) {
-      // Judged before downloading: a refused client is never fetched nor cached.
-      const version = parseVersionString(newest);
-      if (version) this.acceptBelowFloor(version, 'to be downloaded', why);
+    const offers = this.offers(matches);
+    const first = (await offers.next()).value;
+    if (first && (pinned || safeRelease(first.version) || (!installed && !hit))) {
       try {
-        return await this.download(newest);
+        return await this.downloadOffers(first, offers, why);
       } catch (error) {
         // Unreachable (offline runner or synth, a mirror without it): keep the unsafe client here, said.
         // Anything else, a checksum or a --version that lies, stops the run.
         if (pinned || (!installed && !hit) || errorCode(error) !== 'http' || this.options.signal?.aborted)
           throw error;
-        why = `the safe ${newest} could not be downloaded (${(error as Error).message})`;
+        why = `the safe ${first.version} could not be downloaded (${(error as Error).message})`;
       }
     }
     // Nothing safe of this major can be had: the unsafe one found locally, said or refused.
@@ -307,12 +341,51 @@ export class ClientCatalog {
       );
     }
     throw new PgferryError(
-      `PostgreSQL client ${formatVersion(want)} is not installed and ${this.source.isMirror ? `the mirror ${this.source.base}` : 'the releases'} do not publish it`,
+      `PostgreSQL client ${formatVersion(want)} is not installed and ${this.unpublishedBy()}`,
     );
   }
 
-  private async download(version: string): Promise<ClientTools> {
-    if (this.pgdg) return this.pgdg.install(version, this.target(), await this.store(), this.options.log);
+  /** The download sources that lack a version, for messages: "… is not installed and <this>". */
+  private unpublishedBy(): string {
+    const releases = this.source?.isMirror ? `the mirror ${this.source.base}` : 'the releases';
+    const pgdg = this.pgdg && `the PGDG apt repository (${displayUrl(this.pgdg.indexUrl)})`;
+    if (this.source && pgdg) return `neither ${releases} nor ${pgdg} publishes it`;
+    const verb = this.source?.isMirror ? 'does' : 'do';
+    return this.source ? `${releases} ${verb} not publish it` : `${pgdg ?? 'no source'} does not publish it`;
+  }
+
+  /**
+   * Downloads the first offer; when a source cannot be reached or lacks the file (an `http`
+   * failure), the next source's offer. Each is judged against the floor before it is fetched: a
+   * refused client is never fetched nor cached.
+   */
+  private async downloadOffers(
+    first: DownloadOffer,
+    rest: AsyncGenerator<DownloadOffer>,
+    why: string,
+  ): Promise<ClientTools> {
+    for (let offer = first; ;) {
+      const version = parseVersionString(offer.version);
+      if (version) this.acceptBelowFloor(version, 'to be downloaded', why);
+      try {
+        return await this.download(offer);
+      } catch (error) {
+        if (errorCode(error) !== 'http' || this.options.signal?.aborted) throw error;
+        const next = (await rest.next()).value;
+        if (!next) throw error;
+        this.options.log.info(
+          `${offer.version} could not be downloaded from the releases (${(error as Error).message}); trying ${next.version} from the PGDG apt repository`,
+        );
+        offer = next;
+      }
+    }
+  }
+
+  private async download(offer: DownloadOffer): Promise<ClientTools> {
+    const { version } = offer;
+    if (offer.via === 'pgdg' && this.pgdg)
+      return this.pgdg.install(version, this.target(), await this.store(), this.options.log);
+    if (!this.source) throw new PgferryError(`no releases source to download ${version} from`);
     return downloadClient({
       source: this.source,
       version,
@@ -322,6 +395,12 @@ export class ClientCatalog {
       signal: this.options.signal,
     });
   }
+}
+
+/** A version one download source offers. */
+interface DownloadOffer {
+  version: string;
+  via: 'releases' | 'pgdg';
 }
 
 export function compareReleaseVersions(a: string, b: string): number {

@@ -6,11 +6,11 @@ export type ClientSourceName = 'auto' | 'installed' | 'cache' | 'releases' | 'pg
 export const INPUT = 'client-source';
 const NAMES: readonly ClientSourceName[] = ['auto', 'installed', 'cache', 'releases', 'pgdg'];
 
-export function parseClientSource(raw: string | undefined): ClientSourceName {
+export function parseClientSource(raw: string | undefined, input: string = INPUT): ClientSourceName {
   const text = (raw ?? '').trim();
   if (text === '') return 'auto';
   const name = NAMES.find((n) => n === text);
   if (!name)
-    throw new InputError(INPUT, `"${text}" is not a client source; expected one of ${NAMES.join(', ')}`);
+    throw new InputError(input, `"${text}" is not a client source; expected one of ${NAMES.join(', ')}`);
   return name;
 }

@@ -1,16 +1,18 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { InputError, PgferryError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { networkLimits, type NetworkLimits } from '../../network-limits.js';
 import { formatSize } from '../../sizes.js';
 import { STAGED_MARKER } from '../run.js';
-import { parseVersionString } from '../version.js';
+import { parseVersionString, type PgVersion } from '../version.js';
 import { readArMembers } from './ar-archive.js';
+import { extractDebData } from './deb-data.js';
+import { dependencyConditions, formatCondition, satisfies } from './deb-version.js';
+import { checkIndexAgainstRelease, parseRelease, verifyInRelease } from './apt-release.js';
+import { PGDG_ARCHIVE_KEY } from './pgdg-archive-key.js';
 import { newestPackage, parseAptPackages, upstreamNumbers, type AptPackage } from './apt-packages.js';
 import { INPUT as CLIENT_SOURCE } from './client-source.js';
 import { displayUrl, httpGet, HttpGetError, type HttpGetResponse } from './http-get.js';
@@ -44,7 +46,7 @@ function osCodename(): string | undefined {
  * The repository `mirror` names for `client-source: pgdg`, written like a sources.list line:
  * `<base URL> [suite]`; without a suite, `<codename>-pgdg` of this system.
  */
-export function pgdgRepository(mirror: string | undefined, nodeArch = process.arch): PgdgRepository {
+export function pgdgRepository(mirror: string | undefined, nodeArch: string = process.arch): PgdgRepository {
   if (process.platform !== 'linux') {
     throw new InputError(CLIENT_SOURCE, `pgdg has Linux packages only; this is ${process.platform}`);
   }
@@ -71,8 +73,6 @@ export function pgdgRepository(mirror: string | undefined, nodeArch = process.ar
   return { base, suite, arch };
 }
 
-const run = promisify(execFile);
-
 async function fetchBody(
   url: string,
   what: string,
@@ -84,31 +84,28 @@ async function fetchBody(
   try {
     res = await httpGet(url, { what, limits, maxBytes, signal });
   } catch (error) {
+    // `http`: the repository could not be reached; auto then does without it.
     throw new PgferryError(
       `${CLIENT_SOURCE} pgdg: ${what} could not be fetched: ${(error as Error).message}`,
+      { code: 'http' },
     );
   }
   if (res.status < 200 || res.status >= 300) {
     res.body.resume();
-    throw new PgferryError(`${CLIENT_SOURCE} pgdg: ${what} from ${res.url} failed: HTTP ${res.status}`);
+    throw new PgferryError(`${CLIENT_SOURCE} pgdg: ${what} from ${res.url} failed: HTTP ${res.status}`, {
+      code: 'http',
+    });
   }
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of res.body) chunks.push(chunk as Buffer);
   } catch (error) {
     const reason = error instanceof HttpGetError ? error.reason : (error as Error).message;
-    throw new PgferryError(`${CLIENT_SOURCE} pgdg: download of ${what} from ${res.url} failed: ${reason}`);
+    throw new PgferryError(`${CLIENT_SOURCE} pgdg: download of ${what} from ${res.url} failed: ${reason}`, {
+      code: 'http',
+    });
   }
   return Buffer.concat(chunks);
-}
-
-/** `data.tar.xz` → the flag GNU tar decompresses it with (Node's zlib has neither xz nor zstd). */
-function tarFlag(member: string): string | undefined {
-  if (member === 'data.tar') return undefined;
-  if (member.endsWith('.xz')) return '--xz';
-  if (member.endsWith('.zst')) return '--zstd';
-  if (member.endsWith('.gz')) return '--gzip';
-  throw new PgferryError(`${member}: unknown compression`);
 }
 
 /**
@@ -122,16 +119,35 @@ export class PgdgSource {
   constructor(
     readonly repository: PgdgRepository,
     private readonly signal?: AbortSignal,
+    /** The armored key InRelease must be signed with: the PGDG archive key unless a test says. */
+    private readonly trustedKey: string = PGDG_ARCHIVE_KEY,
   ) {}
 
-  get indexUrl(): string {
-    const { base, suite, arch } = this.repository;
-    return `${base}/dists/${suite}/main/binary-${arch.deb}/Packages`;
+  /** The index path as the Release lists it. */
+  private get indexPath(): string {
+    return `main/binary-${this.repository.arch.deb}/Packages`;
   }
 
+  get indexUrl(): string {
+    const { base, suite } = this.repository;
+    return `${base}/dists/${suite}/${this.indexPath}`;
+  }
+
+  /** InRelease (signature checked) → Packages (checked against it) → the packages it lists. */
   private packages(): Promise<AptPackage[]> {
     this.index ??= (async () => {
       const limits = networkLimits();
+      const { base, suite } = this.repository;
+      const releaseUrl = `${base}/dists/${suite}/InRelease`;
+      const signed = await fetchBody(
+        releaseUrl,
+        'the signed InRelease',
+        limits.metadataBytes,
+        limits,
+        this.signal,
+      );
+      const releaseName = `${CLIENT_SOURCE} pgdg: ${displayUrl(releaseUrl)}`;
+      const release = parseRelease(await verifyInRelease(signed, this.trustedKey, releaseName), releaseName);
       const shown = displayUrl(this.indexUrl);
       const body = await fetchBody(
         this.indexUrl,
@@ -140,6 +156,7 @@ export class PgdgSource {
         limits,
         this.signal,
       );
+      checkIndexAgainstRelease(release, { path: this.indexPath, body, suite }, releaseName);
       return parseAptPackages(body.toString('utf8'), `${CLIENT_SOURCE} pgdg: ${shown}`);
     })();
     return this.index;
@@ -156,35 +173,52 @@ export class PgdgSource {
     return [...found];
   }
 
+  /**
+   * The client package of that major.minor (its newest revision) and the newest libpq5 meeting
+   * every condition the client's Depends puts on it (`libpq5 (>= 15.18)`): apt's choice.
+   */
+  private async choosePackages(
+    want: PgVersion,
+    version: string,
+  ): Promise<{ client: AptPackage; libpq: AptPackage }> {
+    const packages = await this.packages();
+    const client = newestPackage(
+      packages.filter((p) => upstreamNumbers(p.version)[1] === want.minor),
+      `postgresql-client-${want.major}`,
+    );
+    const index = displayUrl(this.indexUrl);
+    if (!client)
+      throw new PgferryError(
+        `${CLIENT_SOURCE} pgdg: ${index} lists no postgresql-client-${want.major} ${version}`,
+      );
+    const what = `${CLIENT_SOURCE} pgdg: ${client.name} ${client.version}`;
+    const conditions = dependencyConditions(client.depends, 'libpq5');
+    if (!conditions)
+      throw new PgferryError(`${what} does not depend on libpq5; not a PostgreSQL client package`);
+    const libpq = newestPackage(
+      packages.filter((p) => conditions.every((c) => satisfies(p.version, c))),
+      'libpq5',
+    );
+    if (!libpq) {
+      const listed = packages.filter((p) => p.name === 'libpq5').map((p) => p.version);
+      throw new PgferryError(
+        `${what} needs ${formatCondition('libpq5', conditions)}; ${index} lists ${listed.length === 0 ? 'no libpq5' : `only libpq5 ${listed.join(', ')}`}, so it cannot be installed`,
+      );
+    }
+    return { client, libpq };
+  }
+
   async install(version: string, target: string, store: ClientStore, log: Logger): Promise<ClientTools> {
     const want = parseVersionString(version);
     if (!want) throw new PgferryError(`"${version}" is not a release version`);
-    const packages = await this.packages();
-    const client = packages
-      .filter((p) => p.name === `postgresql-client-${want.major}`)
-      .find((p) => upstreamNumbers(p.version)[1] === want.minor);
-    if (!client) {
-      throw new PgferryError(
-        `${CLIENT_SOURCE} pgdg: ${displayUrl(this.indexUrl)} lists no postgresql-client-${want.major} ${version}`,
-      );
-    }
-    if (!/(^|,)\s*libpq5\b/.test(client.depends)) {
-      throw new PgferryError(
-        `${CLIENT_SOURCE} pgdg: ${client.name} ${client.version} does not depend on libpq5; not a PostgreSQL client package`,
-      );
-    }
-    const libpq = newestPackage(packages, 'libpq5');
-    if (!libpq)
-      throw new PgferryError(
-        `${CLIENT_SOURCE} pgdg: ${displayUrl(this.indexUrl)} lists no libpq5, which ${client.name} needs`,
-      );
+    const { client, libpq } = await this.choosePackages(want, version);
 
     const limits = networkLimits();
     const work = await store.workDir(version, target);
     try {
       const root = path.join(work, 'root');
       await mkdir(root);
-      for (const pkg of [client, libpq]) await this.unpackDeb(pkg, work, root, limits, log);
+      for (const pkg of [client, libpq]) await this.unpackDeb(pkg, root, limits, log);
 
       const entry = path.join(work, 'entry');
       const { multiarch } = this.repository.arch;
@@ -226,14 +260,8 @@ export class PgdgSource {
     }
   }
 
-  /** Download → Size and SHA-256 against the index → ar → data.tar.* extracted by the system tar. */
-  private async unpackDeb(
-    pkg: AptPackage,
-    work: string,
-    root: string,
-    limits: NetworkLimits,
-    log: Logger,
-  ): Promise<void> {
+  /** Download → Size and SHA-256 against the index → ar → data.tar.* extracted entry by entry, judged. */
+  private async unpackDeb(pkg: AptPackage, root: string, limits: NetworkLimits, log: Logger): Promise<void> {
     const what = `${pkg.name} ${pkg.version}`;
     const url = `${this.repository.base}/${pkg.filename}`;
     log.info(`downloading ${path.basename(pkg.filename)} (${formatSize(pkg.size)}) from the PGDG repository`);
@@ -254,19 +282,6 @@ export class PgdgSource {
       throw new PgferryError(`${CLIENT_SOURCE} pgdg: ${what} is not a .deb (no debian-binary first)`);
     const data = members.find((m) => /^data\.tar(\.(xz|zst|gz))?$/.test(m.name));
     if (!data) throw new PgferryError(`${CLIENT_SOURCE} pgdg: ${what} holds no data.tar`);
-    const file = path.join(work, `${pkg.name}-${data.name}`);
-    await writeFile(file, data.data, { mode: 0o600 });
-    const flag = tarFlag(data.name);
-    try {
-      // GNU tar strips leading "/" and refuses "..": entries stay inside root; no owners are set.
-      await run('tar', ['-x', ...(flag ? [flag] : []), '--no-same-owner', '-f', file, '-C', root], {
-        timeout: 120_000,
-        maxBuffer: 1024 * 1024,
-      });
-    } catch (error) {
-      throw new PgferryError(
-        `${CLIENT_SOURCE} pgdg: ${data.name} of ${what} could not be extracted with tar: ${(error as Error).message.split('\n')[0] ?? ''}`,
-      );
-    }
+    await extractDebData(data, root, what, limits, this.signal);
   }
 }

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import { PgferryError } from '../../errors.js';
@@ -30,8 +30,39 @@ export async function unpackClientArchive(
   dir: string,
   options: { asset: string; limits: NetworkLimits; signal?: AbortSignal },
 ): Promise<void> {
-  const { asset, limits, signal } = options;
-  const extraction = new BoundedExtraction(createReadStream(archive), dir, asset, limits);
+  await extractTar(createReadStream(archive), createGunzip(), dir, {
+    ...options,
+    strip: 1,
+    admit: (entryPath) => keepEntry(entryPath),
+  });
+}
+
+/** What to do with one tar entry: keep it, skip it, or refuse the whole archive. */
+export type AdmitEntry = (entryPath: string, entry: tar.ReadEntry) => boolean | PgferryError;
+
+export interface TarExtraction {
+  /** Names the archive in errors. */
+  asset: string;
+  limits: NetworkLimits;
+  signal?: AbortSignal;
+  /** Leading path components dropped. */
+  strip: number;
+  admit: AdmitEntry;
+}
+
+/**
+ * source → decompress → tar into `dir`, within the unpack limits, each entry judged by `admit`
+ * before anything of it is written. A refusal stops the feed; what was written before it stays in
+ * `dir` for the caller to remove.
+ */
+export async function extractTar(
+  source: Readable,
+  decompress: Duplex,
+  dir: string,
+  options: TarExtraction,
+): Promise<void> {
+  const { asset, signal } = options;
+  const extraction = new BoundedExtraction(source, decompress, dir, options);
   const onAbort = (): void => extraction.refuse(new PgferryError(`extraction of ${asset} was cancelled`));
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -45,7 +76,7 @@ export async function unpackClientArchive(
   }
 }
 
-/** source → gunzip → tar, counting entries and unpacked bytes; the first refusal or break stops the feed. */
+/** source → decompress → tar, counting entries and unpacked bytes; the first refusal or break stops the feed. */
 class BoundedExtraction {
   /** Why pgferry stopped the extraction (a limit, a cancellation). */
   refused: PgferryError | undefined;
@@ -54,33 +85,40 @@ class BoundedExtraction {
   private bytes = 0;
   private entries = 0;
   private ended = false;
-  private readonly gunzip = createGunzip();
   private readonly unpack: tar.Unpack;
   private readonly closed: Promise<void>;
+  private readonly asset: string;
+  private readonly limits: NetworkLimits;
 
   constructor(
     private readonly source: Readable,
+    private readonly decompress: Duplex,
     dir: string,
-    private readonly asset: string,
-    private readonly limits: NetworkLimits,
+    private readonly options: TarExtraction,
   ) {
-    this.unpack = new tar.Unpack({ cwd: dir, strip: 1, filter: (entryPath) => this.admit(entryPath) });
+    this.asset = options.asset;
+    this.limits = options.limits;
+    this.unpack = new tar.Unpack({
+      cwd: dir,
+      strip: options.strip,
+      filter: (entryPath, entry) => this.admit(entryPath, entry as tar.ReadEntry),
+    });
     // Tar finishes the writes it has started before it closes: the caller can then remove the work
     // directory without racing them.
     this.closed = new Promise<void>((resolve) => this.unpack.once('close', resolve));
-    for (const stream of [this.unpack, source, this.gunzip]) {
+    for (const stream of [this.unpack, source, this.decompress]) {
       stream.on('error', (error: Error) => {
         this.broken ??= error;
         this.stopFeeding();
       });
     }
-    this.gunzip.on('data', (chunk: Buffer) => this.feed(chunk));
-    this.gunzip.on('end', () => this.endUnpack());
+    this.decompress.on('data', (chunk: Buffer) => this.feed(chunk));
+    this.decompress.on('end', () => this.endUnpack());
   }
 
   /** Settles when tar has closed, whether the archive was unpacked, refused or broken. */
   run(): Promise<void> {
-    this.source.pipe(this.gunzip);
+    this.source.pipe(this.decompress);
     return this.closed;
   }
 
@@ -89,7 +127,7 @@ class BoundedExtraction {
     this.stopFeeding();
   }
 
-  private admit(entryPath: string): boolean {
+  private admit(entryPath: string, entry: tar.ReadEntry): boolean {
     if (this.refused) return false;
     this.entries += 1;
     if (this.entries > this.limits.unpackEntries) {
@@ -100,7 +138,10 @@ class BoundedExtraction {
       );
       return false;
     }
-    return keepEntry(entryPath);
+    const verdict = this.options.admit(entryPath, entry);
+    if (typeof verdict === 'boolean') return verdict;
+    this.refuse(verdict);
+    return false;
   }
 
   private feed(chunk: Buffer): void {
@@ -115,8 +156,8 @@ class BoundedExtraction {
       return;
     }
     if (!this.unpack.write(chunk)) {
-      this.gunzip.pause();
-      this.unpack.once('drain', () => this.gunzip.resume());
+      this.decompress.pause();
+      this.unpack.once('drain', () => this.decompress.resume());
     }
   }
 
@@ -127,9 +168,9 @@ class BoundedExtraction {
   }
 
   private stopFeeding(): void {
-    this.source.unpipe(this.gunzip);
+    this.source.unpipe(this.decompress);
     this.source.destroy();
-    this.gunzip.destroy();
+    this.decompress.destroy();
     this.endUnpack();
   }
 }
