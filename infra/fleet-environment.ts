@@ -87,6 +87,7 @@ export function fleetEnvironment(
   };
   if (f.jobs !== undefined) env.PGFERRY_JOBS = String(f.jobs);
   if (f.minClientVersion !== undefined) env.PGFERRY_MIN_CLIENT_VERSION = f.minClientVersion;
+  if (f.clientSource !== undefined) env.PGFERRY_CLIENT_SOURCE = f.clientSource;
   if (inputs.encryption) {
     env.PGFERRY_S3_SSE = inputs.encryption.sse;
     if (inputs.encryption.sse === 'aws:kms') env.PGFERRY_S3_KMS_KEY_ID = inputs.encryption.kmsKeyArn;

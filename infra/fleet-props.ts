@@ -78,6 +78,7 @@ type SharedProps = Pick<
   | 'jobs'
   | 'verify'
   | 'minClientVersion'
+  | 'clientSource'
   | 'clientMirror'
   | 'clientCacheDir'
   | 'prefix'

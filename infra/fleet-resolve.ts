@@ -80,6 +80,7 @@ export interface ResolvedFleet extends ResolvedStorage {
   jobs?: number;
   verify: 'list' | 'restore';
   minClientVersion?: string;
+  clientSource?: string;
   clientMirror?: string;
   clientCacheDir?: string;
   schedule: events.Schedule;
@@ -244,6 +245,8 @@ export function resolveFleet(props: PgferryFleetProps): ResolvedFleet {
   const verify = check(() => resolveVerify(props.verify));
   if (props.minClientVersion !== undefined)
     check(() => checkAsTheJobWill('PGFERRY_MIN_CLIENT_VERSION', props.minClientVersion));
+  if (props.clientSource !== undefined)
+    check(() => checkAsTheJobWill('PGFERRY_CLIENT_SOURCE', props.clientSource));
   if (props.metricsNamespace !== undefined)
     check(() => checkAsTheJobWill('PGFERRY_METRICS_NAMESPACE', props.metricsNamespace));
   const storage = check(() => resolveStorage(props));
@@ -265,6 +268,7 @@ export function resolveFleet(props: PgferryFleetProps): ResolvedFleet {
     jobs,
     verify,
     minClientVersion: props.minClientVersion,
+    clientSource: props.clientSource,
     clientMirror: props.clientMirror,
     clientCacheDir: props.clientCacheDir,
     schedule: props.schedule ?? events.Schedule.expression(DEFAULT_SCHEDULE_EXPRESSION),

@@ -1,10 +1,13 @@
 // Bad PgferryFleet props fail at synth, before anything is staged: one error naming every bad prop.
 import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Compute } from '../../infra/compute.js';
 import type { PgferryFleetProps } from '../../infra/fleet-props.js';
 import { PgferryFleet } from '../../infra/pgferry-fleet.js';
 import { PgferryBackupPropsError } from '../../infra/props-error.js';
+import { SHARED_CLIENT_CACHE } from '../harness/engine.js';
+import { mirrorUrl } from '../harness/testbed.js';
 import { backupIn, MAJORS, testStack, type TestStack } from './infra-stacks.js';
 
 function fleetProps(t: TestStack, overrides: Partial<PgferryFleetProps> = {}): PgferryFleetProps {
@@ -192,4 +195,27 @@ test('PgferryBackup refuses Compute.auto(), pointing at PgferryFleet', () => {
   expect(() => backupIn(t, { compute: Compute.auto() })).toThrow(
     /^compute: Compute\.auto\(\) needs PgferryFleet; give Compute\.lambda\(\) or Compute\.fargate\(\)$/,
   );
+});
+
+test('a fleet’s client settings are checked by the job’s own parser, and reach the unit entry', () => {
+  const t = testStack();
+  const problems = problemsOf(
+    () =>
+      new PgferryFleet(t.stack, 'Fleet', fleetProps(t, { clientSource: 'apt', minClientVersion: 'latest' })),
+  );
+  expect(problems.map((p) => [p.prop, p.problem])).toEqual([
+    ['minClientVersion', expect.stringMatching(/"latest"/)],
+    ['clientSource', expect.stringMatching(/"apt".*pgdg/)],
+  ]);
+  const ok = testStack('PgdgFleet');
+  new PgferryFleet(
+    ok.stack,
+    'Fleet',
+    fleetProps(ok, { clientSource: 'pgdg', clientMirror: mirrorUrl(), clientCacheDir: SHARED_CLIENT_CACHE }),
+  );
+  Template.fromStack(ok.stack).hasResourceProperties('AWS::Lambda::Function', {
+    Environment: {
+      Variables: Match.objectLike({ PGFERRY_CLIENT_SOURCE: 'pgdg' }),
+    },
+  });
 });
