@@ -2219,14 +2219,14 @@ var init_readFile = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/readFile.js"() {
     filePromises = {};
     fileIntercept = {};
-    readFile2 = (path21, options) => {
-      if (fileIntercept[path21] !== void 0) {
-        return fileIntercept[path21];
+    readFile2 = (path22, options) => {
+      if (fileIntercept[path22] !== void 0) {
+        return fileIntercept[path22];
       }
-      if (!filePromises[path21] || options?.ignoreCache) {
-        filePromises[path21] = fsReadFile(path21, "utf8");
+      if (!filePromises[path22] || options?.ignoreCache) {
+        filePromises[path22] = fsReadFile(path22, "utf8");
       }
-      return filePromises[path21];
+      return filePromises[path22];
     };
   }
 });
@@ -2338,8 +2338,8 @@ var init_externalDataInterceptor = __esm({
       getFileRecord() {
         return fileIntercept;
       },
-      interceptFile(path21, contents) {
-        fileIntercept[path21] = Promise.resolve(contents);
+      interceptFile(path22, contents) {
+        fileIntercept[path22] = Promise.resolve(contents);
       },
       getTokenRecord() {
         return tokenIntercept;
@@ -5361,8 +5361,8 @@ var init_createConfigValueProvider = __esm({
               return endpoint.url.href;
             }
             if ("hostname" in endpoint) {
-              const { protocol, hostname, port, path: path21 } = endpoint;
-              return `${protocol}//${hostname}${port ? ":" + port : ""}${path21}`;
+              const { protocol, hostname, port, path: path22 } = endpoint;
+              return `${protocol}//${hostname}${port ? ":" + port : ""}${path22}`;
             }
           }
           return endpoint;
@@ -5738,18 +5738,18 @@ var getAttrPathList;
 var init_getAttrPathList = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttrPathList.js"() {
     init_types2();
-    getAttrPathList = (path21) => {
-      const parts = path21.split(".");
+    getAttrPathList = (path22) => {
+      const parts2 = path22.split(".");
       const pathList = [];
-      for (const part of parts) {
+      for (const part of parts2) {
         const squareBracketIndex = part.indexOf("[");
         if (squareBracketIndex !== -1) {
           if (part.indexOf("]") !== part.length - 1) {
-            throw new EndpointError(`Path: '${path21}' does not end with ']'`);
+            throw new EndpointError(`Path: '${path22}' does not end with ']'`);
           }
           const arrayIndex = part.slice(squareBracketIndex + 1, -1);
           if (Number.isNaN(parseInt(arrayIndex))) {
-            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path21}'`);
+            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path22}'`);
           }
           if (squareBracketIndex !== 0) {
             pathList.push(part.slice(0, squareBracketIndex));
@@ -5770,9 +5770,9 @@ var init_getAttr = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttr.js"() {
     init_types2();
     init_getAttrPathList();
-    getAttr = (value, path21) => getAttrPathList(path21).reduce((acc, index) => {
+    getAttr = (value, path22) => getAttrPathList(path22).reduce((acc, index) => {
       if (typeof acc !== "object") {
-        throw new EndpointError(`Index '${index}' in '${path21}' not found in '${JSON.stringify(value)}'`);
+        throw new EndpointError(`Index '${index}' in '${path22}' not found in '${JSON.stringify(value)}'`);
       } else if (Array.isArray(acc)) {
         const i5 = parseInt(index);
         return acc[i5 < 0 ? acc.length + i5 : i5];
@@ -5833,8 +5833,8 @@ var init_parseURL = __esm({
             return value;
           }
           if (typeof value === "object" && "hostname" in value) {
-            const { hostname: hostname2, port, protocol: protocol2 = "", path: path21 = "", query = {} } = value;
-            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path21}`);
+            const { hostname: hostname2, port, protocol: protocol2 = "", path: path22 = "", query = {} } = value;
+            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path22}`);
             url.search = Object.entries(query).map(([k6, v2]) => `${k6}=${v2}`).join("&");
             return url;
           }
@@ -5878,11 +5878,11 @@ function split(value, delimiter3, limit) {
   if (value === "") {
     return [""];
   }
-  const parts = value.split(delimiter3);
+  const parts2 = value.split(delimiter3);
   if (limit === 0) {
-    return parts;
+    return parts2;
   }
-  return parts.slice(0, limit - 1).concat(parts.slice(1).join(delimiter3));
+  return parts2.slice(0, limit - 1).concat(parts2.slice(1).join(delimiter3));
 }
 var init_split = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/split.js"() {
@@ -7683,29 +7683,29 @@ var init_HttpBindingNormalizedSchema = __esm({
       response.syntheticBodySchema = createBodySchema(schema, bodyMemberNames, bodyMemberSchemas);
       return bindings;
     };
-    buildPathSegments = (path21) => {
+    buildPathSegments = (path22) => {
       const segments = [];
       let offset = 0;
-      for (const match of path21.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
+      for (const match of path22.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
         if (match.index > offset) {
-          segments.push([path21.slice(offset, match.index), 0]);
+          segments.push([path22.slice(offset, match.index), 0]);
         }
         segments.push([match[1], match[2] ? 2 : 1]);
         offset = match.index + match[0].length;
       }
-      if (segments.length && offset < path21.length) {
-        segments.push([path21.slice(offset), 0]);
+      if (segments.length && offset < path22.length) {
+        segments.push([path22.slice(offset), 0]);
       }
       return segments.length ? segments : void 0;
     };
     buildHttpOperationBindings = (schema) => {
       const { http: http2, endpoint } = translateTraits(schema.traits ?? {});
-      const [path21, search] = http2?.[1].split("?") ?? [];
+      const [path22, search] = http2?.[1].split("?") ?? [];
       return [
         http2?.[0],
-        path21,
+        path22,
         search ? [...new URLSearchParams(search)] : [],
-        path21 ? buildPathSegments(path21) : void 0,
+        path22 ? buildPathSegments(path22) : void 0,
         endpoint?.[0]
       ];
     };
@@ -9739,10 +9739,10 @@ var init_HttpBindingProtocol = __esm({
         if (endpoint) {
           this.updateServiceEndpoint(request, endpoint);
           this.setHostPrefix(request, operationSchema, input2, operation2);
-          const [method, path21, staticQuery] = operation2;
+          const [method, path22, staticQuery] = operation2;
           if (method) {
             request.method = method;
-            request.path = request.path === "/" ? path21 : request.path + path21;
+            request.path = request.path === "/" ? path22 : request.path + path22;
             for (const [key, value] of staticQuery) {
               query[key] = value;
             }
@@ -9884,10 +9884,10 @@ var init_HttpBindingProtocol = __esm({
         return this.serializer.flush();
       }
       serializePath(segments, labels, bindings) {
-        let path21 = "";
+        let path22 = "";
         for (const [value, kind] of segments) {
           if (kind === 0) {
-            path21 += value;
+            path22 += value;
             continue;
           }
           const replacement = labels?.[value];
@@ -9895,12 +9895,12 @@ var init_HttpBindingProtocol = __esm({
             if (hasOwn(bindings.byName, value) && bindings.byName[value][2] === 33) {
               throw new Error(`No value provided for input HTTP label: ${value}.`);
             }
-            path21 += `{${value}${kind === 2 ? "+" : ""}}`;
+            path22 += `{${value}${kind === 2 ? "+" : ""}}`;
           } else {
-            path21 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
+            path22 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
           }
         }
-        return path21;
+        return path22;
       }
       async deserializeResponse(operationSchema, context, response) {
         const deserializer = this.deserializer;
@@ -10136,11 +10136,11 @@ var init_AbstractRpcV2Protocol = __esm({
           this.applyEmptyBody(request);
         }
         const { service, operation: operation2 } = getSmithyContext(context);
-        const path21 = `/service/${service}/operation/${operation2}`;
+        const path22 = `/service/${service}/operation/${operation2}`;
         if (request.path.endsWith("/")) {
-          request.path += path21.slice(1);
+          request.path += path22.slice(1);
         } else {
-          request.path += path21;
+          request.path += path22;
         }
         return request;
       }
@@ -10222,8 +10222,8 @@ var init_requestBuilder = __esm({
         return this;
       }
       p(memberName, labelValueProvider, uriLabel, isGreedyLabel) {
-        this.resolvePathStack.push((path21) => {
-          this.path = resolvedPath(path21, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
+        this.resolvePathStack.push((path22) => {
+          this.path = resolvedPath(path22, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
         });
         return this;
       }
@@ -10694,23 +10694,23 @@ var init_escape_uri_path = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/protocols/querystring-builder/buildQueryString.js
 function buildQueryString(query) {
-  const parts = [];
+  const parts2 = [];
   for (let key of Object.keys(query).sort()) {
     const value = query[key];
     key = escapeUri(key);
     if (Array.isArray(value)) {
       for (let i5 = 0, iLen = value.length; i5 < iLen; i5++) {
-        parts.push(`${key}=${escapeUri(value[i5])}`);
+        parts2.push(`${key}=${escapeUri(value[i5])}`);
       }
     } else {
       let qsEntry = key;
       if (value || typeof value === "string") {
         qsEntry += `=${escapeUri(value)}`;
       }
-      parts.push(qsEntry);
+      parts2.push(qsEntry);
     }
   }
-  return parts.join("&");
+  return parts2.join("&");
 }
 var init_buildQueryString = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/querystring-builder/buildQueryString.js"() {
@@ -11044,9 +11044,9 @@ var init_parseJsonBody = __esm({
         return cleanValue;
       }
     };
-    loadErrorCode = ({ headers }, data, order) => {
-      while (order.length > 0) {
-        const location = order.shift();
+    loadErrorCode = ({ headers }, data, order2) => {
+      while (order2.length > 0) {
+        const location = order2.shift();
         switch (location) {
           case "header":
             const headerKey = findKey(headers ?? {}, "x-amzn-errortype");
@@ -13121,9 +13121,9 @@ var init_createPaginator = __esm({
       command5 = withCommand(command5) ?? command5;
       return await client.send(command5, ...args);
     };
-    get = (fromObject, path21) => {
+    get = (fromObject, path22) => {
       let cursor = fromObject;
-      const pathComponents = path21.split(".");
+      const pathComponents = path22.split(".");
       for (const step of pathComponents) {
         if (!cursor || typeof cursor !== "object") {
           return void 0;
@@ -16270,12 +16270,12 @@ var init_bowser = __esm({
       describe: function describe80(ua) {
         var version = Utils.getFirstMatch(/mac os x (\d+(\.?_?\d+)+)/i, ua).replace(/[_\s]/g, ".");
         var versionName = Utils.getMacOSVersionName(version);
-        var os15 = {
+        var os16 = {
           name: OS_MAP.MacOS,
           version
         };
-        if (versionName) os15.versionName = versionName;
-        return os15;
+        if (versionName) os16.versionName = versionName;
+        return os16;
       }
     }, {
       test: [/(ipod|iphone|ipad)/i],
@@ -16304,22 +16304,22 @@ var init_bowser = __esm({
       describe: function describe83(ua) {
         var version = Utils.getFirstMatch(/android[\s/-](\d+(\.\d+)*)/i, ua);
         var versionName = Utils.getAndroidVersionName(version);
-        var os15 = {
+        var os16 = {
           name: OS_MAP.Android,
           version
         };
-        if (versionName) os15.versionName = versionName;
-        return os15;
+        if (versionName) os16.versionName = versionName;
+        return os16;
       }
     }, {
       test: [/(web|hpw)[o0]s/i],
       describe: function describe84(ua) {
         var version = Utils.getFirstMatch(/(?:web|hpw)[o0]s\/(\d+(\.\d+)*)/i, ua);
-        var os15 = {
+        var os16 = {
           name: OS_MAP.WebOS
         };
-        if (version && version.length) os15.version = version;
-        return os15;
+        if (version && version.length) os16.version = version;
+        return os16;
       }
     }, {
       test: [/blackberry|\bbb\d+/i, /rim\stablet/i],
@@ -16932,14 +16932,14 @@ var init_bowser = __esm({
       _proto.parseOS = function parseOS() {
         var _this2 = this;
         this.parsedResult.os = {};
-        var os15 = Utils.find(parser_os_default, function(_os) {
+        var os16 = Utils.find(parser_os_default, function(_os) {
           if (typeof _os.test === "function") return _os.test(_this2);
           if (Array.isArray(_os.test)) return _os.test.some(function(condition) {
             return _this2.test(condition);
           });
           throw new Error("Browser's test function is not valid");
         });
-        if (os15) this.parsedResult.os = os15.describe(this.getUA());
+        if (os16) this.parsedResult.os = os16.describe(this.getUA());
         return this.parsedResult.os;
       };
       _proto.getOSName = function getOSName(toLowerCase) {
@@ -17004,7 +17004,7 @@ var init_bowser = __esm({
       _proto.getResult = function getResult() {
         return Utils.assign({}, this.parsedResult);
       };
-      _proto.satisfies = function satisfies3(checkTree) {
+      _proto.satisfies = function satisfies4(checkTree) {
         var _this5 = this;
         var platformsAndOSes = {};
         var platformsAndOSCounter = 0;
@@ -18752,10 +18752,10 @@ ${longDate}
 ${credentialScope}
 ${toHex2(hashedRequest)}`;
       }
-      getCanonicalPath({ path: path21 }) {
+      getCanonicalPath({ path: path22 }) {
         if (this.uriEscapePath) {
           const normalizedPathSegments = [];
-          for (const pathSegment of path21.split("/")) {
+          for (const pathSegment of path22.split("/")) {
             if (pathSegment?.length === 0) {
               continue;
             }
@@ -18768,11 +18768,11 @@ ${toHex2(hashedRequest)}`;
               normalizedPathSegments.push(pathSegment);
             }
           }
-          const normalizedPath = `${path21?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path21?.endsWith("/") ? "/" : ""}`;
+          const normalizedPath = `${path22?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path22?.endsWith("/") ? "/" : ""}`;
           const doubleEncoded = escapeUri2(normalizedPath);
           return doubleEncoded.replace(/%2F/g, "/");
         }
-        return path21;
+        return path22;
       }
       validateResolvedCredentials(credentials) {
         if (typeof credentials !== "object" || typeof credentials.accessKeyId !== "string" || typeof credentials.secretAccessKey !== "string") {
@@ -21136,8 +21136,8 @@ var init_bucketHostnameUtils = __esm({
     isBucketNameOptions = (options) => typeof options.bucketName === "string";
     isDnsCompatibleBucketName2 = (bucketName) => DOMAIN_PATTERN2.test(bucketName) && !IP_ADDRESS_PATTERN2.test(bucketName) && !DOTS_PATTERN2.test(bucketName);
     getRegionalSuffix = (hostname) => {
-      const parts = hostname.match(S3_HOSTNAME_PATTERN2);
-      return [parts[4], hostname.replace(new RegExp(`^${parts[0]}`), "")];
+      const parts2 = hostname.match(S3_HOSTNAME_PATTERN2);
+      return [parts2[4], hostname.replace(new RegExp(`^${parts2[0]}`), "")];
     };
     getSuffix = (hostname) => S3_US_EAST_1_ALTNAME_PATTERN.test(hostname) ? ["us-east-1", AWS_PARTITION_SUFFIX] : getRegionalSuffix(hostname);
     getSuffixForArnEndpoint = (hostname) => S3_US_EAST_1_ALTNAME_PATTERN.test(hostname) ? [hostname.replace(`.${AWS_PARTITION_SUFFIX}`, ""), AWS_PARTITION_SUFFIX] : getRegionalSuffix(hostname);
@@ -22552,7 +22552,7 @@ var require_dist_cjs7 = __commonJS({
     exports.streamCollector = streamCollector7;
     var { buildQueryString: buildQueryString2, HttpResponse: HttpResponse2 } = (init_protocols(), __toCommonJS(protocols_exports));
     var node_https = __require("node:https");
-    var { Readable: Readable11 } = __require("node:stream");
+    var { Readable: Readable12 } = __require("node:stream");
     var http2 = __require("node:http2");
     function buildAbortError(abortSignal) {
       const reason = abortSignal && typeof abortSignal === "object" && "reason" in abortSignal ? abortSignal.reason : void 0;
@@ -22730,7 +22730,7 @@ var require_dist_cjs7 = __commonJS({
       }
     }
     function writeBody(httpRequest, body) {
-      if (body instanceof Readable11) {
+      if (body instanceof Readable12) {
         body.pipe(httpRequest);
         return;
       }
@@ -22867,12 +22867,12 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             const password = request.password ?? "";
             auth = `${username}:${password}`;
           }
-          let path21 = request.path;
+          let path22 = request.path;
           if (queryString) {
-            path21 += `?${queryString}`;
+            path22 += `?${queryString}`;
           }
           if (request.fragment) {
-            path21 += `#${request.fragment}`;
+            path22 += `#${request.fragment}`;
           }
           let hostname = request.hostname ?? "";
           if (hostname[0] === "[" && hostname.endsWith("]")) {
@@ -22884,7 +22884,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             headers: request.headers,
             host: hostname,
             method: request.method,
-            path: path21,
+            path: path22,
             port: request.port,
             agent,
             auth
@@ -23306,16 +23306,16 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             reject(err);
           };
           const queryString = query ? buildQueryString2(query) : "";
-          let path21 = request.path;
+          let path22 = request.path;
           if (queryString) {
-            path21 += `?${queryString}`;
+            path22 += `?${queryString}`;
           }
           if (request.fragment) {
-            path21 += `#${request.fragment}`;
+            path22 += `#${request.fragment}`;
           }
           const clientHttp2Stream = session.request({
             ...request.headers,
-            [constants3.HTTP2_HEADER_PATH]: path21,
+            [constants3.HTTP2_HEADER_PATH]: path22,
             [constants3.HTTP2_HEADER_METHOD]: method
           });
           if (effectiveRequestTimeout) {
@@ -24686,11 +24686,11 @@ var require_dist_cjs9 = __commonJS({
         throw new TokenProviderError2(`Value not present for '${key}' in SSO Token${forRefresh ? ". Cannot refresh" : ""}. ${REFRESH_MESSAGE}`, false);
       }
     };
-    var { writeFile: writeFile6 } = promises3;
+    var { writeFile: writeFile7 } = promises3;
     var writeSSOTokenToFile = (id, ssoToken) => {
       const tokenFilepath = getSSOTokenFilepath2(id);
       const tokenString = JSON.stringify(ssoToken, null, 2);
-      return writeFile6(tokenFilepath, tokenString);
+      return writeFile7(tokenFilepath, tokenString);
     };
     var lastRefreshAttemptTimes = /* @__PURE__ */ new Map();
     var inFlightRefreshes = /* @__PURE__ */ new Map();
@@ -27835,7 +27835,7 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash12, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
+    var { createHash: createHash13, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
     var { dirname: dirname3, join: join8 } = __require("node:path");
@@ -28006,7 +28006,7 @@ var require_dist_cjs11 = __commonJS({
       getTokenFilePath() {
         const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join8(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash12("sha256").update(loginSessionBytes).digest("hex");
+        const loginSessionSha256 = createHash13("sha256").update(loginSessionBytes).digest("hex");
         return join8(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
@@ -39348,7 +39348,7 @@ var require_dist_cjs17 = __commonJS({
     var { EventEmitter } = __require("events");
     var { Buffer: Buffer2 } = __require("buffer");
     var { statSync: statSync4, ReadStream: ReadStream2 } = __require("node:fs");
-    var { Readable: Readable11 } = __require("stream");
+    var { Readable: Readable12 } = __require("stream");
     var runtimeConfigShared = {
       statSync: () => {
       },
@@ -39502,7 +39502,7 @@ var require_dist_cjs17 = __commonJS({
       if (data instanceof Uint8Array) {
         return getChunkUint8Array(data, partSize);
       }
-      if (data instanceof Readable11) {
+      if (data instanceof Readable12) {
         return getChunkStream(data, partSize, getDataReadable);
       }
       if (data instanceof String || typeof data === "string") {
@@ -43295,7 +43295,7 @@ var require_split2 = __commonJS({
 var require_helper = __commonJS({
   "node_modules/pgpass/lib/helper.js"(exports, module) {
     "use strict";
-    var path21 = __require("path");
+    var path22 = __require("path");
     var Stream = __require("stream").Stream;
     var split2 = require_split2();
     var util = __require("util");
@@ -43334,7 +43334,7 @@ var require_helper = __commonJS({
     };
     module.exports.getFileName = function(rawEnv) {
       var env2 = rawEnv || process.env;
-      var file = env2.PGPASSFILE || (isWin ? path21.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path21.join(env2.HOME || "./", ".pgpass"));
+      var file = env2.PGPASSFILE || (isWin ? path22.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path22.join(env2.HOME || "./", ".pgpass"));
       return file;
     };
     module.exports.usePgPass = function(stats, fname) {
@@ -43466,7 +43466,7 @@ var require_helper = __commonJS({
 var require_lib = __commonJS({
   "node_modules/pgpass/lib/index.js"(exports, module) {
     "use strict";
-    var path21 = __require("path");
+    var path22 = __require("path");
     var fs5 = __require("fs");
     var helper = require_helper();
     module.exports = function(connInfo, cb) {
@@ -46598,12 +46598,12 @@ var require_trim_comparator_whitespace = __commonJS({
     }
     var isWhitespace = (char) => char !== void 0 && whitespace[char.charCodeAt(0)] === 1;
     var isVersionPrefix = (char) => char === "v" || char === "=" || isWhitespace(char);
-    var isDigit2 = (char) => char !== void 0 && char >= "0" && char <= "9";
+    var isDigit3 = (char) => char !== void 0 && char >= "0" && char <= "9";
     var isLetter = (char) => char !== void 0 && (char >= "a" && char <= "z" || char >= "A" && char <= "Z");
-    var isIdentifierCharacter = (char) => isDigit2(char) || isLetter(char) || char === "-";
-    var isVersionStart = (char) => isDigit2(char) || char === "x" || char === "X" || char === "*";
+    var isIdentifierCharacter = (char) => isDigit3(char) || isLetter(char) || char === "-";
+    var isVersionStart = (char) => isDigit3(char) || char === "x" || char === "X" || char === "*";
     var findDigitsEndIndex = (range2, start, limit, digitRuns) => {
-      if (!isDigit2(range2[start])) {
+      if (!isDigit3(range2[start])) {
         return start;
       }
       if (start >= digitRuns.start && start < digitRuns.end) {
@@ -46613,7 +46613,7 @@ var require_trim_comparator_whitespace = __commonJS({
         return Math.min(start + limit, digitRuns.previousEnd);
       }
       let end = start + 1;
-      while (isDigit2(range2[end])) {
+      while (isDigit3(range2[end])) {
         end++;
       }
       digitRuns.previousStart = digitRuns.start;
@@ -46705,7 +46705,7 @@ var require_trim_comparator_whitespace = __commonJS({
       return findBuildEndIndex(range2, prereleaseEnd);
     };
     var findPartialVersionComponentEndIndex = (range2, start, digitRuns) => {
-      if (isDigit2(range2[start])) {
+      if (isDigit3(range2[start])) {
         return findVersionNumberEndIndex(range2, start, false, digitRuns);
       }
       return isVersionStart(range2[start]) ? start + 1 : start;
@@ -47277,7 +47277,7 @@ var require_satisfies = __commonJS({
   "node_modules/@actions/tool-cache/node_modules/semver/functions/satisfies.js"(exports, module) {
     "use strict";
     var Range = require_range();
-    var satisfies3 = (version, range2, options) => {
+    var satisfies4 = (version, range2, options) => {
       try {
         range2 = new Range(range2, options);
       } catch (er2) {
@@ -47285,7 +47285,7 @@ var require_satisfies = __commonJS({
       }
       return range2.test(version);
     };
-    module.exports = satisfies3;
+    module.exports = satisfies4;
   }
 });
 
@@ -47440,7 +47440,7 @@ var require_outside = __commonJS({
     var Comparator = require_comparator();
     var { ANY } = Comparator;
     var Range = require_range();
-    var satisfies3 = require_satisfies();
+    var satisfies4 = require_satisfies();
     var gt3 = require_gt();
     var lt2 = require_lt();
     var lte = require_lte();
@@ -47467,7 +47467,7 @@ var require_outside = __commonJS({
         default:
           throw new TypeError('Must provide a hilo val of "<" or ">"');
       }
-      if (satisfies3(version, range2, options)) {
+      if (satisfies4(version, range2, options)) {
         return false;
       }
       for (let i5 = 0; i5 < range2.set.length; ++i5) {
@@ -47539,7 +47539,7 @@ var require_intersects = __commonJS({
 var require_simplify = __commonJS({
   "node_modules/@actions/tool-cache/node_modules/semver/ranges/simplify.js"(exports, module) {
     "use strict";
-    var satisfies3 = require_satisfies();
+    var satisfies4 = require_satisfies();
     var compare = require_compare();
     module.exports = (versions2, range2, options) => {
       const set = [];
@@ -47547,7 +47547,7 @@ var require_simplify = __commonJS({
       let prev = null;
       const v2 = versions2.sort((a5, b6) => compare(a5, b6, options));
       for (const version of v2) {
-        const included = satisfies3(version, range2, options);
+        const included = satisfies4(version, range2, options);
         if (included) {
           prev = version;
           if (!first) {
@@ -47592,7 +47592,7 @@ var require_subset = __commonJS({
     var Range = require_range();
     var Comparator = require_comparator();
     var { ANY } = Comparator;
-    var satisfies3 = require_satisfies();
+    var satisfies4 = require_satisfies();
     var compare = require_compare();
     var subset = (sub, dom, options = {}) => {
       if (sub === dom) {
@@ -47661,14 +47661,14 @@ var require_subset = __commonJS({
         }
       }
       for (const eq of eqSet) {
-        if (gt3 && !satisfies3(eq, String(gt3), options)) {
+        if (gt3 && !satisfies4(eq, String(gt3), options)) {
           return null;
         }
-        if (lt2 && !satisfies3(eq, String(lt2), options)) {
+        if (lt2 && !satisfies4(eq, String(lt2), options)) {
           return null;
         }
         for (const c5 of dom) {
-          if (!satisfies3(eq, String(c5), options)) {
+          if (!satisfies4(eq, String(c5), options)) {
             return false;
           }
         }
@@ -47781,7 +47781,7 @@ var require_semver2 = __commonJS({
     var truncate = require_truncate();
     var Comparator = require_comparator();
     var Range = require_range();
-    var satisfies3 = require_satisfies();
+    var satisfies4 = require_satisfies();
     var toComparators = require_to_comparators();
     var maxSatisfying = require_max_satisfying();
     var minSatisfying = require_min_satisfying();
@@ -47820,7 +47820,7 @@ var require_semver2 = __commonJS({
       truncate,
       Comparator,
       Range,
-      satisfies: satisfies3,
+      satisfies: satisfies4,
       toComparators,
       maxSatisfying,
       minSatisfying,
@@ -49347,9 +49347,9 @@ function pipelineAbort(parent) {
   const controller = new AbortController();
   return { controller, signal: parent ? AbortSignal.any([parent, controller.signal]) : controller.signal };
 }
-async function settlePipeline(controller, parts) {
+async function settlePipeline(controller, parts2) {
   const results = await Promise.allSettled(
-    parts.map(
+    parts2.map(
       (p4) => p4.catch((error3) => {
         if (!controller.signal.aborted) controller.abort(error3);
         throw error3;
@@ -49980,8 +49980,8 @@ var TIER_TAG = "pgferry-tier";
 function pad(n3, width = 2) {
   return String(n3).padStart(width, "0");
 }
-function join6(...parts) {
-  return parts.map((p4) => p4.replace(/^\/+|\/+$/g, "")).filter(Boolean).join("/");
+function join6(...parts2) {
+  return parts2.map((p4) => p4.replace(/^\/+|\/+$/g, "")).filter(Boolean).join("/");
 }
 function compactTimestamp(d5) {
   const date2 = `${d5.getUTCFullYear()}${pad(d5.getUTCMonth() + 1)}${pad(d5.getUTCDate())}`;
@@ -50784,10 +50784,10 @@ function desiredRestoreMajor(archive, target) {
   return lowest;
 }
 function describeArchive(archive) {
-  const parts = [];
-  if (archive.archiveVersion) parts.push(`format ${archive.archiveVersion}`);
-  if (archive.dumpVersion) parts.push(`written by pg_dump ${formatVersion(archive.dumpVersion)}`);
-  return parts.join(", ") || "format unknown";
+  const parts2 = [];
+  if (archive.archiveVersion) parts2.push(`format ${archive.archiveVersion}`);
+  if (archive.dumpVersion) parts2.push(`written by pg_dump ${formatVersion(archive.dumpVersion)}`);
+  return parts2.join(", ") || "format unknown";
 }
 async function chooseRestoreClient(inputs, catalog) {
   const { archive, target, request, allowDowngrade } = inputs;
@@ -50824,19 +50824,19 @@ async function chooseRestoreClient(inputs, catalog) {
     version = { major: found.major };
     reason = found.major === target.major ? `the target server runs PostgreSQL ${formatVersion(target)}` : desired === target.major ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had` : `the archive (${describeArchive(archive)}) needs pg_restore ${desired} or newer`;
   }
-  let path21 = archive.format === "plain" ? "psql" : "pg_restore";
-  if (path21 === "pg_restore" && downgrade) {
-    path21 = "script";
+  let path22 = archive.format === "plain" ? "psql" : "pg_restore";
+  if (path22 === "pg_restore" && downgrade) {
+    path22 = "script";
     warnings.push(
       `restoring a PostgreSQL ${source ? formatVersion(source) : "?"} dump into PostgreSQL ${formatVersion(target)} (a downgrade, allowed): going through a filtered SQL script; objects the older server does not support will fail the restore`
     );
-  } else if (path21 === "pg_restore" && version.major >= 17 && target.major <= 16) {
-    path21 = "script";
+  } else if (path22 === "pg_restore" && version.major >= 17 && target.major <= 16) {
+    path22 = "script";
     warnings.push(
       `pg_restore ${version.major} sets transaction_timeout, which PostgreSQL ${target.major} does not know: restoring through a SQL script with that setting filtered out (no parallel restore on this path)`
     );
   }
-  return { version, reason, warnings, path: path21 };
+  return { version, reason, warnings, path: path22 };
 }
 async function chooseCopyClients(source, target, request, allowDowngrade, catalog) {
   const dump = await chooseDumpClient(source, request, catalog);
@@ -51705,11 +51705,11 @@ function refuseRestoreJobs(format2, jobs) {
     `${jobs} parallel jobs need a custom or directory archive; ${how}, so it restores with one job (use jobs 1 or auto)`
   );
 }
-function restoreJobs(archive, path21, jobs, seekable, intoExisting = false) {
+function restoreJobs(archive, path22, jobs, seekable, intoExisting = false) {
   refuseRestoreJobs(archive.format, jobs);
   const asked = jobs === "auto" ? `${defaultJobs()} (jobs: auto)` : `jobs: ${jobs}`;
   if (!seekable || archive.format !== "custom" && archive.format !== "directory") return { jobs: 1 };
-  if (path21 !== "pg_restore")
+  if (path22 !== "pg_restore")
     return typeof jobs === "number" && jobs > 1 ? {
       jobs: 1,
       reason: `one job instead of ${asked}: this restore runs as one script through psql, in one transaction`
@@ -52945,11 +52945,11 @@ function applyOptionsOf(o3) {
     transactionSize
   };
 }
-async function* afterFiles(after, parts, line, signal) {
+async function* afterFiles(after, parts2, line, signal) {
   for (const file of after?.files ?? []) {
     yield Buffer.from("\nRESET ALL; SET SESSION AUTHORIZATION DEFAULT;\n");
     line += 2;
-    parts.push({ firstLine: line, file });
+    parts2.push({ firstLine: line, file });
     const checked2 = new ScriptFilter(USER_SQL_RULES, file);
     pipeline3(createReadStream2(file), checked2, () => {
     });
@@ -52968,11 +52968,11 @@ var USER_SQL_RULES = {
   singleTransaction: true,
   refuseAllTransactionControl: true
 };
-function inUsersTerms(error3, parts, after, filter) {
+function inUsersTerms(error3, parts2, after, filter) {
   if (!(error3 instanceof ToolError)) return error3;
   const m4 = /psql:<stdin>:(\d+):/.exec(error3.message);
   const line = Number(m4?.[1] ?? 0);
-  const part = [...parts].reverse().find((p4) => line >= p4.firstLine);
+  const part = [...parts2].reverse().find((p4) => line >= p4.firstLine);
   if (!m4 || !part) return error3;
   if (!part.file || !after) {
     const object = part.label ?? filter.objectAt(line);
@@ -52986,7 +52986,7 @@ function inUsersTerms(error3, parts, after, filter) {
     `${part.file}, line ${line - part.firstLine + 1}: ${detail}; nothing was committed (the restore and the SQL roll back together)`
   );
 }
-async function* transactionScript(script, r5, beforeCommit, parts, signal) {
+async function* transactionScript(script, r5, beforeCommit, parts2, signal) {
   yield* script;
   await beforeCommit();
   if (signal.aborted) throw signal.reason;
@@ -52994,7 +52994,7 @@ async function* transactionScript(script, r5, beforeCommit, parts, signal) {
   if (r5.epilogue) {
     const sql = `
 ${await r5.epilogue()}`;
-    parts.push({
+    parts2.push({
       firstLine: line + 1,
       label: "the database's own properties (owner, settings, comment, grants)"
     });
@@ -53002,7 +53002,7 @@ ${await r5.epilogue()}`;
     yield Buffer.from(sql);
     line += sql.split("\n").length - 1;
   }
-  yield* afterFiles(r5.after, parts, line, signal);
+  yield* afterFiles(r5.after, parts2, line, signal);
   yield Buffer.from("COMMIT;\n");
 }
 async function applyArchive(r5) {
@@ -53123,7 +53123,7 @@ async function applyScript(r5) {
   const producersDone = Promise.all(producers);
   producersDone.catch(() => {
   });
-  const parts = [{ firstLine: 1 }];
+  const parts2 = [{ firstLine: 1 }];
   let scriptEnded = () => {
   };
   const scriptDone = new Promise((resolve) => scriptEnded = resolve);
@@ -53133,7 +53133,7 @@ async function applyScript(r5) {
   };
   const script = (async function* () {
     try {
-      yield* transactionScript(filter, r5, beforeCommit, parts, signal);
+      yield* transactionScript(filter, r5, beforeCommit, parts2, signal);
     } finally {
       scriptEnded();
     }
@@ -53154,7 +53154,7 @@ async function applyScript(r5) {
   });
   await settlePipeline(controller, [...producers, consumer]).catch(async (error3) => {
     await Promise.race([scriptDone, new Promise((resolve) => setTimeout(resolve, 5e3).unref())]);
-    throw inUsersTerms(error3, parts, r5.after, filter);
+    throw inUsersTerms(error3, parts2, r5.after, filter);
   });
   return filter.summary();
 }
@@ -54231,10 +54231,10 @@ var COMMENTS = `SELECT 'pg_description' AS catalog, d.classoid || '.' || d.objoi
     NULL AS drop, NULL AS restore, NULL AS schema, true AS internal
   FROM pg_catalog.pg_description d WHERE d.objoid >= 16384`;
 function snapshotQuery(major) {
-  const parts = CATALOGS.filter((q4) => (q4.since ?? 0) <= major && major < (q4.before ?? Infinity)).map(
+  const parts2 = CATALOGS.filter((q4) => (q4.since ?? 0) <= major && major < (q4.before ?? Infinity)).map(
     catalogSelect
   );
-  return [...parts, COMMENTS].join("\nUNION ALL\n");
+  return [...parts2, COMMENTS].join("\nUNION ALL\n");
 }
 async function takeSnapshot(client, major) {
   const { rows } = await client.query(snapshotQuery(major));
@@ -54629,13 +54629,13 @@ async function prepareRestore(archive, o3) {
   const target = await undoCreatedOnFailure(createdDatabase, o3.to, () => serverFacts(o3.to, "to"));
   return { target, choice, client, createdDatabase };
 }
-async function cleanPlan(archive, file, target, path21, log) {
+async function cleanPlan(archive, file, target, path22, log) {
   const contents = archive.format === "plain" ? await plainContents(file, archive) : await archiveContents(file, archive.format);
-  if (path21 === "pg_restore")
+  if (path22 === "pg_restore")
     log.info("clean: the drop and the restore run as one transaction through psql, with one job");
   return {
     prelude: cleanPrelude(contents, target.version.major),
-    path: path21 === "pg_restore" ? "script" : path21
+    path: path22 === "pg_restore" ? "script" : path22
   };
 }
 function archivePropertiesSql(archive, file, o3) {
@@ -54648,8 +54648,8 @@ function archivePropertiesSql(archive, file, o3) {
     log: o3.log
   });
 }
-function withSqlAfter(path21, sqlAfter, log) {
-  if (!sqlAfter?.files.length || path21 !== "pg_restore") return path21;
+function withSqlAfter(path22, sqlAfter, log) {
+  if (!sqlAfter?.files.length || path22 !== "pg_restore") return path22;
   log.info(`${sqlAfter.input}: runs in the restore's own transaction, so the restore takes one job`);
   return "script";
 }
@@ -54726,26 +54726,26 @@ async function restoreBySwap(archive, entries, o3, started2) {
 }
 async function applyRestore(archive, o3, { target, choice, client, createdDatabase }, started2) {
   const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
-  const path21 = withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log);
-  const { jobs, reason: jobsReason } = restoreJobs(archive, path21, o3.jobs, true, !createdDatabase);
+  const path22 = withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log);
+  const { jobs, reason: jobsReason } = restoreJobs(archive, path22, o3.jobs, true, !createdDatabase);
   if (jobsReason !== void 0) {
     if (typeof o3.jobs === "number") {
       o3.log.warn(jobsReason);
       choice.warnings.push(jobsReason);
     } else o3.log.info(jobsReason);
   }
-  if (o3.transactionSize !== void 0 && path21 !== "pg_restore") {
+  if (o3.transactionSize !== void 0 && path22 !== "pg_restore") {
     const why = `transaction-size does nothing here: this restore goes through a script in one transaction of pgferry's own`;
     o3.log.warn(why);
     choice.warnings.push(why);
   }
   o3.log.info(
-    `restoring into ${describeConnection(o3.to)} with ${path21 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
+    `restoring into ${describeConnection(o3.to)} with ${path22 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
   );
-  const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path21, jobs, createdDatabase });
+  const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path22, jobs, createdDatabase });
   const filtered = await applyArchive({
     client,
-    path: path21,
+    path: path22,
     archive,
     input: { file: o3.from },
     target: o3.to,
@@ -54769,7 +54769,7 @@ async function applyRestore(archive, o3, { target, choice, client, createdDataba
     client,
     choice,
     archive,
-    path: path21,
+    path: path22,
     jobs,
     ...jobsReason !== void 0 ? { jobsReason } : {},
     createdDatabase,
@@ -54986,8 +54986,8 @@ function withContext(error3, context) {
 }
 
 // core/pg/clients/catalog.ts
-import os10 from "node:os";
-import path16 from "node:path";
+import os11 from "node:os";
+import path17 from "node:path";
 
 // core/pg/clients/download.ts
 import { createHash as createHash9 } from "node:crypto";
@@ -58004,8 +58004,15 @@ function keepEntry(entryPath) {
   return false;
 }
 async function unpackClientArchive(archive, dir, options) {
-  const { asset, limits, signal } = options;
-  const extraction = new BoundedExtraction(createReadStream5(archive), dir, asset, limits);
+  await extractTar(createReadStream5(archive), createGunzip3(), dir, {
+    ...options,
+    strip: 1,
+    admit: (entryPath) => keepEntry(entryPath)
+  });
+}
+async function extractTar(source, decompress, dir, options) {
+  const { asset, signal } = options;
+  const extraction = new BoundedExtraction(source, decompress, dir, options);
   const onAbort = () => extraction.refuse(new PgferryError(`extraction of ${asset} was cancelled`));
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
@@ -58019,24 +58026,30 @@ async function unpackClientArchive(archive, dir, options) {
   }
 }
 var BoundedExtraction = class {
-  constructor(source, dir, asset, limits) {
+  constructor(source, decompress, dir, options) {
     this.source = source;
-    this.asset = asset;
-    this.limits = limits;
-    this.unpack = new Xt({ cwd: dir, strip: 1, filter: (entryPath) => this.admit(entryPath) });
+    this.decompress = decompress;
+    this.options = options;
+    this.asset = options.asset;
+    this.limits = options.limits;
+    this.unpack = new Xt({
+      cwd: dir,
+      strip: options.strip,
+      filter: (entryPath, entry) => this.admit(entryPath, entry)
+    });
     this.closed = new Promise((resolve) => this.unpack.once("close", resolve));
-    for (const stream of [this.unpack, source, this.gunzip]) {
+    for (const stream of [this.unpack, source, this.decompress]) {
       stream.on("error", (error3) => {
         this.broken ??= error3;
         this.stopFeeding();
       });
     }
-    this.gunzip.on("data", (chunk) => this.feed(chunk));
-    this.gunzip.on("end", () => this.endUnpack());
+    this.decompress.on("data", (chunk) => this.feed(chunk));
+    this.decompress.on("end", () => this.endUnpack());
   }
   source;
-  asset;
-  limits;
+  decompress;
+  options;
   /** Why pgferry stopped the extraction (a limit, a cancellation). */
   refused;
   /** A stream's own error (a corrupt archive, a full disk). */
@@ -58044,19 +58057,20 @@ var BoundedExtraction = class {
   bytes = 0;
   entries = 0;
   ended = false;
-  gunzip = createGunzip3();
   unpack;
   closed;
+  asset;
+  limits;
   /** Settles when tar has closed, whether the archive was unpacked, refused or broken. */
   run() {
-    this.source.pipe(this.gunzip);
+    this.source.pipe(this.decompress);
     return this.closed;
   }
   refuse(error3) {
     this.refused ??= error3;
     this.stopFeeding();
   }
-  admit(entryPath) {
+  admit(entryPath, entry) {
     if (this.refused) return false;
     this.entries += 1;
     if (this.entries > this.limits.unpackEntries) {
@@ -58067,7 +58081,10 @@ var BoundedExtraction = class {
       );
       return false;
     }
-    return keepEntry(entryPath);
+    const verdict = this.options.admit(entryPath, entry);
+    if (typeof verdict === "boolean") return verdict;
+    this.refuse(verdict);
+    return false;
   }
   feed(chunk) {
     if (this.refused || this.ended) return;
@@ -58081,8 +58098,8 @@ var BoundedExtraction = class {
       return;
     }
     if (!this.unpack.write(chunk)) {
-      this.gunzip.pause();
-      this.unpack.once("drain", () => this.gunzip.resume());
+      this.decompress.pause();
+      this.unpack.once("drain", () => this.decompress.resume());
     }
   }
   endUnpack() {
@@ -58091,9 +58108,9 @@ var BoundedExtraction = class {
     this.unpack.end();
   }
   stopFeeding() {
-    this.source.unpipe(this.gunzip);
+    this.source.unpipe(this.decompress);
     this.source.destroy();
-    this.gunzip.destroy();
+    this.decompress.destroy();
     this.endUnpack();
   }
 };
@@ -58540,12 +58557,10 @@ function isDebianWrapper(dir) {
 }
 
 // core/pg/clients/pgdg.ts
-import { execFile as execFile2 } from "node:child_process";
-import { createHash as createHash10 } from "node:crypto";
+import { createHash as createHash11 } from "node:crypto";
 import { readFileSync as readFileSync4 } from "node:fs";
-import { cp as cp2, mkdir as mkdir5, rm as rm8, writeFile as writeFile4 } from "node:fs/promises";
-import path15 from "node:path";
-import { promisify as promisify2 } from "node:util";
+import { cp as cp2, mkdir as mkdir5, rm as rm9, writeFile as writeFile5 } from "node:fs/promises";
+import path16 from "node:path";
 
 // core/pg/clients/ar-archive.ts
 var MAGIC2 = "!<arch>\n";
@@ -58571,6 +58586,370 @@ function readArMembers(archive, what) {
   }
   return members;
 }
+
+// core/pg/clients/deb-data.ts
+import { spawn as spawn3 } from "node:child_process";
+import { Duplex, PassThrough as PassThrough3, Readable as Readable9 } from "node:stream";
+import { createGunzip as createGunzip4 } from "node:zlib";
+
+// core/pg/clients/client-source.ts
+var INPUT3 = "client-source";
+var NAMES2 = ["auto", "installed", "cache", "releases", "pgdg"];
+function parseClientSource(raw, input2 = INPUT3) {
+  const text2 = (raw ?? "").trim();
+  if (text2 === "") return "auto";
+  const name = NAMES2.find((n3) => n3 === text2);
+  if (!name)
+    throw new InputError(input2, `"${text2}" is not a client source; expected one of ${NAMES2.join(", ")}`);
+  return name;
+}
+
+// core/pg/clients/deb-entries.ts
+var EXTRACTED = /* @__PURE__ */ new Set(["File", "OldFile", "ContiguousFile", "Directory", "SymbolicLink", "Link"]);
+var TYPE_NAMES = {
+  CharacterDevice: "a character device",
+  BlockDevice: "a block device",
+  FIFO: "a FIFO"
+};
+function components(entryPath) {
+  return entryPath.split("/").filter((c5) => c5 !== "" && c5 !== ".");
+}
+function hostileDebEntry(entryPath, type, linkpath) {
+  if (!EXTRACTED.has(type)) return `${TYPE_NAMES[type] ?? `a ${type} entry`}, not a file, directory or link`;
+  if (entryPath.startsWith("/")) return "an absolute path";
+  const parts2 = components(entryPath);
+  if (parts2.includes("..")) return 'a path climbing out with ".."';
+  if (type === "Link") {
+    const target = linkpath ?? "";
+    if (target.startsWith("/")) return `a hard link to the absolute path "${target}"`;
+    if (components(target).includes("..") || components(target).length === 0)
+      return `a hard link to "${target}", outside the package`;
+  }
+  if (type === "SymbolicLink") return hostileSymlink(parts2, linkpath ?? "");
+  return void 0;
+}
+function hostileSymlink(parts2, target) {
+  if (target === "") return "a symlink to nothing";
+  if (target.startsWith("/")) return `a symlink to the absolute path "${target}"`;
+  const steps = components(target);
+  const climbs = steps.findIndex((s4) => s4 !== "..");
+  const leading = climbs === -1 ? steps.length : climbs;
+  if (steps.slice(leading).includes("..")) return `a symlink to "${target}", which climbs after descending`;
+  if (leading > parts2.length - 1) return `a symlink to "${target}", outside the package`;
+  return void 0;
+}
+
+// core/pg/clients/deb-data.ts
+function decompressor(member2) {
+  const inProcess = (stream2) => ({
+    stream: stream2,
+    failure: Promise.resolve(void 0),
+    stop: () => stream2.destroy()
+  });
+  if (member2 === "data.tar") return inProcess(new PassThrough3());
+  if (member2.endsWith(".gz")) return inProcess(createGunzip4());
+  const program = member2.endsWith(".xz") ? "xz" : "zstd";
+  const child = spawn3(program, ["-dc"], { stdio: ["pipe", "pipe", "ignore"] });
+  const stream = Duplex.from({ writable: child.stdin, readable: child.stdout });
+  const failure = new Promise((resolve) => {
+    child.once("error", (error3) => {
+      stream.destroy(error3);
+      resolve(`${program} could not be run: ${error3.message}`);
+    });
+    child.once(
+      "exit",
+      (code, signal) => resolve(code === 0 ? void 0 : `${program} ended with ${signal ?? `exit code ${String(code)}`}`)
+    );
+  });
+  const stop = () => {
+    stream.destroy();
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  };
+  return { stream, failure, stop };
+}
+async function extractDebData(member2, root5, what, limits, signal) {
+  const asset = `${INPUT3} pgdg: ${what}: ${member2.name}`;
+  const { stream, failure, stop } = decompressor(member2.name);
+  const admit = (entryPath, entry) => {
+    const why = hostileDebEntry(entryPath, entry.type, entry.linkpath);
+    if (!why) return true;
+    return new PgferryError(
+      `${asset} holds ${JSON.stringify(entryPath)}, ${why}; the package is refused and nothing was kept`
+    );
+  };
+  try {
+    await extractTar(Readable9.from([member2.data]), stream, root5, { asset, limits, signal, strip: 0, admit });
+  } catch (error3) {
+    stop();
+    throw error3;
+  }
+  const failed = await failure;
+  if (failed) throw new PgferryError(`${asset} could not be decompressed: ${failed}`);
+}
+
+// core/pg/clients/deb-version.ts
+var isDigit2 = (c5) => c5 !== void 0 && c5 >= "0" && c5 <= "9";
+function order(c5) {
+  if (c5 === void 0 || isDigit2(c5)) return 0;
+  if (c5 === "~") return -1;
+  if (/[A-Za-z]/.test(c5)) return c5.charCodeAt(0);
+  return c5.charCodeAt(0) + 256;
+}
+function compareRuns(a5, b6) {
+  let i5 = 0;
+  let j6 = 0;
+  while (i5 < a5.length || j6 < b6.length) {
+    while (i5 < a5.length && !isDigit2(a5[i5]) || j6 < b6.length && !isDigit2(b6[j6])) {
+      const d5 = order(a5[i5]) - order(b6[j6]);
+      if (d5 !== 0) return d5;
+      i5++;
+      j6++;
+    }
+    while (a5[i5] === "0") i5++;
+    while (b6[j6] === "0") j6++;
+    let first = 0;
+    while (isDigit2(a5[i5]) && isDigit2(b6[j6])) {
+      first ||= a5.charCodeAt(i5) - b6.charCodeAt(j6);
+      i5++;
+      j6++;
+    }
+    if (isDigit2(a5[i5])) return 1;
+    if (isDigit2(b6[j6])) return -1;
+    if (first !== 0) return first;
+  }
+  return 0;
+}
+function parts(version) {
+  const colon = version.indexOf(":");
+  const epoch = colon > 0 ? Number(version.slice(0, colon)) : 0;
+  const rest = colon > 0 ? version.slice(colon + 1) : version;
+  const dash = rest.lastIndexOf("-");
+  return dash < 0 ? { epoch, upstream: rest, revision: "" } : { epoch, upstream: rest.slice(0, dash), revision: rest.slice(dash + 1) };
+}
+function compareDebVersions(a5, b6) {
+  const pa = parts(a5.trim());
+  const pb = parts(b6.trim());
+  if (pa.epoch !== pb.epoch) return pa.epoch - pb.epoch;
+  return compareRuns(pa.upstream, pb.upstream) || compareRuns(pa.revision, pb.revision);
+}
+function satisfies(version, condition) {
+  const d5 = compareDebVersions(version, condition.version);
+  switch (condition.relation) {
+    case "<<":
+      return d5 < 0;
+    case "<=":
+      return d5 <= 0;
+    case "=":
+      return d5 === 0;
+    case ">=":
+      return d5 >= 0;
+    case ">>":
+      return d5 > 0;
+  }
+}
+var RELATIONS = {
+  "<<": "<<",
+  "<=": "<=",
+  "<": "<=",
+  "=": "=",
+  ">=": ">=",
+  ">": ">=",
+  ">>": ">>"
+};
+var DEPENDENCY = /^([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9-]+)?\s*(?:\(\s*(<<|<=|>=|>>|<|>|=)\s*([^\s)]+)\s*\))?\s*(?:\[[^\]]*\])?\s*(?:<[^>]*>\s*)*$/i;
+function dependencyConditions(depends, name) {
+  let named = false;
+  const conditions = [];
+  for (const clause of depends.split(",")) {
+    for (const alternative of clause.split("|")) {
+      const m4 = DEPENDENCY.exec(alternative.trim());
+      if (!m4 || m4[1] !== name) continue;
+      named = true;
+      const relation = m4[2] && RELATIONS[m4[2]];
+      if (relation && m4[3]) conditions.push({ relation, version: m4[3] });
+    }
+  }
+  return named ? conditions : void 0;
+}
+function formatCondition(name, conditions) {
+  if (conditions.length === 0) return name;
+  return conditions.map((c5) => `${name} (${c5.relation} ${c5.version})`).join(", ");
+}
+
+// core/pg/clients/apt-release.ts
+import { execFile as execFile2 } from "node:child_process";
+import { createHash as createHash10 } from "node:crypto";
+import { mkdtemp as mkdtemp4, readFile as readFile3, rm as rm8, writeFile as writeFile4 } from "node:fs/promises";
+import os10 from "node:os";
+import path15 from "node:path";
+import { promisify as promisify2 } from "node:util";
+var run2 = promisify2(execFile2);
+function dearmorKey(armored, what) {
+  const m4 = /-----BEGIN PGP PUBLIC KEY BLOCK-----\r?\n(?:[^\r\n]+\r?\n)*?\r?\n([\s\S]*?)-----END PGP PUBLIC KEY BLOCK-----/.exec(
+    armored
+  );
+  const body = m4?.[1]?.split(/\r?\n/).filter((line) => line !== "" && !line.startsWith("=")).join("");
+  if (!body || !/^[A-Za-z0-9+/]+=*$/.test(body)) {
+    throw new PgferryError(`${what} is not an ASCII-armored OpenPGP public key block`);
+  }
+  return Buffer.from(body, "base64");
+}
+async function verifyInRelease(inRelease, armoredKey, what) {
+  const dir = await mkdtemp4(path15.join(os10.tmpdir(), "pgferry-gpgv-"));
+  try {
+    const keyring = path15.join(dir, "trusted.gpg");
+    const signed = path15.join(dir, "InRelease");
+    const output = path15.join(dir, "Release");
+    await writeFile4(keyring, dearmorKey(armoredKey, "the trusted PGDG key"));
+    await writeFile4(signed, inRelease);
+    try {
+      await run2("gpgv", ["--quiet", "--keyring", keyring, "--output", output, signed], {
+        env: { ...process.env, GNUPGHOME: dir, LC_ALL: "C" },
+        timeout: 6e4,
+        maxBuffer: 1024 * 1024
+      });
+    } catch (error3) {
+      const e5 = error3;
+      if (e5.code === "ENOENT") {
+        throw new PgferryError(
+          `${what}: checking the repository's signature needs gpgv, which is not installed (Debian/Ubuntu: apt-get install gpgv)`
+        );
+      }
+      const said = (e5.stderr ?? "").trim().split("\n").at(-1) ?? "";
+      throw new PgferryError(
+        `${what} is not signed by the trusted PGDG key${said ? ` (gpgv: ${said.replace(/^gpgv: /, "")})` : ""}; nothing was downloaded`
+      );
+    }
+    return await readFile3(output, "utf8");
+  } finally {
+    await rm8(dir, { recursive: true, force: true });
+  }
+}
+function parseRelease(text2, what) {
+  const release2 = { suites: [], sha256: /* @__PURE__ */ new Map() };
+  let field = "";
+  for (const line of text2.split(/\r?\n/)) {
+    const head = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(line);
+    if (head?.[1] !== void 0 && head[2] !== void 0) {
+      field = head[1].toLowerCase();
+      const value = head[2].trim();
+      if (field === "suite" || field === "codename") release2.suites.push(value);
+      if (field === "valid-until") {
+        release2.validUntil = new Date(value);
+        if (Number.isNaN(release2.validUntil.getTime()))
+          throw new PgferryError(`${what} has an unreadable Valid-Until: "${value}"`);
+      }
+      continue;
+    }
+    const entry = /^\s+([0-9a-fA-F]{64})\s+(\d+)\s+(\S+)\s*$/.exec(line);
+    if (field === "sha256" && entry?.[1] && entry[2] && entry[3]) {
+      release2.sha256.set(entry[3], { sha256: entry[1].toLowerCase(), size: Number(entry[2]) });
+    }
+  }
+  if (release2.sha256.size === 0) throw new PgferryError(`${what} is not an apt Release: it lists no SHA256`);
+  return release2;
+}
+function checkIndexAgainstRelease(release2, index, what, now = /* @__PURE__ */ new Date()) {
+  if (!release2.suites.includes(index.suite)) {
+    throw new PgferryError(
+      `${what} is the Release of ${release2.suites.join(" / ") || "no suite"}, not of ${index.suite}; nothing was downloaded`
+    );
+  }
+  if (release2.validUntil && !(release2.validUntil.getTime() > now.getTime())) {
+    throw new PgferryError(
+      `${what} expired (Valid-Until ${release2.validUntil.toISOString()}): a stale copy of the repository; nothing was downloaded`
+    );
+  }
+  const listed2 = release2.sha256.get(index.path);
+  if (!listed2) throw new PgferryError(`${what} lists no SHA256 for ${index.path}; nothing was downloaded`);
+  const actual = createHash10("sha256").update(index.body).digest("hex");
+  if (actual !== listed2.sha256 || index.body.length !== listed2.size) {
+    throw new PgferryError(
+      `${index.path} does not match the signed Release: SHA-256 ${actual} (${index.body.length} bytes), the Release says ${listed2.sha256} (${listed2.size} bytes); nothing was downloaded`
+    );
+  }
+}
+
+// core/pg/clients/pgdg-archive-key.ts
+var PGDG_ARCHIVE_KEY = `
+-----BEGIN PGP PUBLIC KEY BLOCK-----
+
+mQINBE6XR8IBEACVdDKT2HEH1IyHzXkb4nIWAY7echjRxo7MTcj4vbXAyBKOfjja
+UrBEJWHN6fjKJXOYWXHLIYg0hOGeW9qcSiaa1/rYIbOzjfGfhE4x0Y+NJHS1db0V
+G6GUj3qXaeyqIJGS2z7m0Thy4Lgr/LpZlZ78Nf1fliSzBlMo1sV7PpP/7zUO+aA4
+bKa8Rio3weMXQOZgclzgeSdqtwKnyKTQdXY5MkH1QXyFIk1nTfWwyqpJjHlgtwMi
+c2cxjqG5nnV9rIYlTTjYG6RBglq0SmzF/raBnF4Lwjxq4qRqvRllBXdFu5+2pMfC
+IZ10HPRdqDCTN60DUix+BTzBUT30NzaLhZbOMT5RvQtvTVgWpeIn20i2NrPWNCUh
+hj490dKDLpK/v+A5/i8zPvN4c6MkDHi1FZfaoz3863dylUBR3Ip26oM0hHXf4/2U
+A/oA4pCl2W0hc4aNtozjKHkVjRx5Q8/hVYu+39csFWxo6YSB/KgIEw+0W8DiTII3
+RQj/OlD68ZDmGLyQPiJvaEtY9fDrcSpI0Esm0i4sjkNbuuh0Cvwwwqo5EF1zfkVj
+Tqz2REYQGMJGc5LUbIpk5sMHo1HWV038TWxlDRwtOdzw08zQA6BeWe9FOokRPeR2
+AqhyaJJwOZJodKZ76S+LDwFkTLzEKnYPCzkoRwLrEdNt1M7wQBThnC5z6wARAQAB
+tBxQb3N0Z3JlU1FMIERlYmlhbiBSZXBvc2l0b3J5iQJOBBMBCAA4AhsDBQsJCAcD
+BRUKCQgLBRYCAwEAAh4BAheAFiEEuXsK/KoaR/BE8kSgf8x9RqzMTPgFAlhtCD8A
+CgkQf8x9RqzMTPgECxAAk8uL+dwveTv6eH21tIHcltt8U3Ofajdo+D/ayO53LiYO
+xi27kdHD0zvFMUWXLGxQtWyeqqDRvDagfWglHucIcaLxoxNwL8+e+9hVFIEskQAY
+kVToBCKMXTQDLarz8/J030Pmcv3ihbwB+jhnykMuyyNmht4kq0CNgnlcMCdVz0d3
+z/09puryIHJrD+A8y3TD4RM74snQuwc9u5bsckvRtRJKbP3GX5JaFZAqUyZNRJRJ
+Tn2OQRBhCpxhlZ2afkAPFIq2aVnEt/Ie6tmeRCzsW3lOxEH2K7MQSfSu/kRz7ELf
+Cz3NJHj7rMzC+76Rhsas60t9CjmvMuGONEpctijDWONLCuch3Pdj6XpC+MVxpgBy
+2VUdkunb48YhXNW0jgFGM/BFRj+dMQOUbY8PjJjsmVV0joDruWATQG/M4C7O8iU0
+B7o6yVv4m8LDEN9CiR6r7H17m4xZseT3f+0QpMe7iQjz6XxTUFRQxXqzmNnloA1T
+7VjwPqIIzkj/u0V8nICG/ktLzp1OsCFatWXh7LbU+hwYl6gsFH/mFDqVxJ3+DKQi
+vyf1NatzEwl62foVjGUSpvh3ymtmtUQ4JUkNDsXiRBWczaiGSuzD9Qi0ONdkAX3b
+ewqmN4TfE+XIpCPxxHXwGq9Rv1IFjOdCX0iG436GHyTLC1tTUIKF5xV4Y0+cXIOI
+RgQQEQgABgUCTpdI7gAKCRDFr3dKWFELWqaPAKD1TtT5c3sZz92Fj97KYmqbNQZP
++ACfSC6+hfvlj4GxmUjp1aepoVTo3weJAhwEEAEIAAYFAk6XSQsACgkQTFprqxLS
+p64F8Q//cCcutwrH50UoRFejg0EIZav6LUKejC6kpLeubbEtuaIH3r2zMblPGc4i
++eMQKo/PqyQrceRXeNNlqO6/exHozYi2meudxa6IudhwJIOn1MQykJbNMSC2sGUp
+1W5M1N5EYgt4hy+qhlfnD66LR4G+9t5FscTJSy84SdiOuqgCOpQmPkVRm1HX5X1+
+dmnzMOCk5LHHQuiacV0qeGO7JcBCVEIDr+uhU1H2u5GPFNHm5u15n25tOxVivb94
+xg6NDjouECBH7cCVuW79YcExH/0X3/9G45rjdHlKPH1OIUJiiX47OTxdG3dAbB4Q
+fnViRJhjehFscFvYWSqXo3pgWqUsEvv9qJac2ZEMSz9x2mj0ekWxuM6/hGWxJdB+
++985rIelPmc7VRAXOjIxWknrXnPCZAMlPlDLu6+vZ5BhFX0Be3y38f7GNCxFkJzl
+hWZ4Cj3WojMj+0DaC1eKTj3rJ7OJlt9S9xnO7OOPEUTGyzgNIDAyCiu8F4huLPaT
+ape6RupxOMHZeoCVlqx3ouWctelB2oNXcxxiQ/8y+21aHfD4n/CiIFwDvIQjl7dg
+mT3u5Lr6yxuosR3QJx1P6rP5ZrDTP9khT30t+HZCbvs5Pq+v/9m6XDmi+NlU7Zuh
+Ehy97tL3uBDgoL4b/5BpFL5U9nruPlQzGq1P9jj40dxAaDAX/WKJAj0EEwEIACcC
+GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlB5KywFCQPDFt8ACgkQf8x9RqzM
+TPhuCQ//QAjRSAOCQ02qmUAikT+mTB6baOAakkYq6uHbEO7qPZkv4E/M+HPIJ4wd
+nBNeSQjfvdNcZBA/x0hr5EMcBneKKPDj4hJ0panOIRQmNSTThQw9OU351gm3YQct
+AMPRUu1fTJAL/AuZUQf9ESmhyVtWNlH/56HBfYjE4iVeaRkkNLJyX3vkWdJSMwC/
+LO3Lw/0M3R8itDsm74F8w4xOdSQ52nSRFRh7PunFtREl+QzQ3EA/WB4AIj3VohIG
+kWDfPFCzV3cyZQiEnjAe9gG5pHsXHUWQsDFZ12t784JgkGyO5wT26pzTiuApWM3k
+/9V+o3HJSgH5hn7wuTi3TelEFwP1fNzI5iUUtZdtxbFOfWMnZAypEhaLmXNkg4zD
+kH44r0ss9fR0DAgUav1a25UnbOn4PgIEQy2fgHKHwRpCy20d6oCSlmgyWsR40EPP
+YvtGq49A2aK6ibXmdvvFT+Ts8Z+q2SkFpoYFX20mR2nsF0fbt1lfH65P64dukxeR
+GteWIeNakDD40bAAOH8+OaoTGVBJ2ACJfLVNM53PEoftavAwUYMrR910qvwYfd/4
+6rh46g1Frr9SFMKYE9uvIJIgDsQB3QBp71houU4H55M5GD8XURYs+bfiQpJG1p7e
+B8e5jZx1SagNWc4XwL2FzQ9svrkbg1Y+359buUiP7T6QXX2zY++JAj0EEwEIACcC
+GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlEqbZUFCQg2wEEACgkQf8x9RqzM
+TPhFMQ//WxAfKMdpSIA9oIC/yPD/dJpY/+DyouOljpE6MucMy/ArBECjFTBwi/j9
+NYM4ynAk34IkhuNexc1i9/05f5RM6+riLCLgAOsADDbHD4miZzoSxiVr6GQ3YXMb
+OGld9kV9Sy6mGNjcUov7iFcf5Hy5w3AjPfKuR9zXswyfzIU1YXObiiZT38l55pp/
+BSgvGVQsvbNjsff5CbEKXS7q3xW+WzN0QWF6YsfNVhFjRGj8hKtHvwKcA02wwjLe
+LXVTm6915ZUKhZXUFc0vM4Pj4EgNswH8Ojw9AJaKWJIZmLyW+aP+wpu6YwVCicxB
+Y59CzBO2pPJDfKFQzUtrErk9irXeuCCLesDyirxJhv8o0JAvmnMAKOLhNFUrSQ2m
++3EnF7zhfz70gHW+EG8X8mL/EN3/dUM09j6TVrjtw43RLxBzwMDeariFF9yC+5bL
+tnGgxjsB9Ik6GV5v34/NEEGf1qBiAzFmDVFRZlrNDkq6gmpvGnA5hUWNr+y0i01L
+jGyaLSWHYjgw2UEQOqcUtTFK9MNzbZze4mVaHMEz9/aMfX25R6qbiNqCChveIm8m
+Yr5Ds2zdZx+G5bAKdzX7nx2IUAxFQJEE94VLSp3npAaTWv3sHr7dR8tSyUJ9poDw
+gw4W9BIcnAM7zvFYbLF5FNggg/26njHCCN70sHt8zGxKQINMc6SJAj0EEwEIACcC
+GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlLpFRkFCQ6EJy0ACgkQf8x9RqzM
+TPjOZA//Zp0e25pcvle7cLc0YuFr9pBv2JIkLzPm83nkcwKmxaWayUIG4Sv6pH6h
+m8+S/CHQij/yFCX+o3ngMw2J9HBUvafZ4bnbI0RGJ70GsAwraQ0VlkIfg7GUw3Tz
+voGYO42rZTru9S0K/6nFP6D1HUu+U+AsJONLeb6oypQgInfXQExPZyliUnHdipei
+4WR1YFW6sjSkZT/5C3J1wkAvPl5lvOVthI9Zs6bZlJLZwusKxU0UM4Btgu1Sf3nn
+JcHmzisixwS9PMHE+AgPWIGSec/N27a0KmTTvImV6K6nEjXJey0K2+EYJuIBsYUN
+orOGBwDFIhfRk9qGlpgt0KRyguV+AP5qvgry95IrYtrOuE7307SidEbSnvO5ezNe
+mE7gT9Z1tM7IMPfmoKph4BfpNoH7aXiQh1Wo+ChdP92hZUtQrY2Nm13cmkxYjQ4Z
+gMWfYMC+DA/GooSgZM5i6hYqyyfAuUD9kwRN6BqTbuAUAp+hCWYeN4D88sLYpFh3
+paDYNKJ+Gf7Yyi6gThcV956RUFDH3ys5Dk0vDL9NiWwdebWfRFbzoRM3dyGP889a
+OyLzS3mh6nHzZrNGhW73kslSQek8tjKrB+56hXOnb4HaElTZGDvD5wmrrhN94kby
+Gtz3cydIohvNO9d90+29h0eGEDYti7j7maHkBKUAwlcPvMg5m3Y=
+=DA1T
+-----END PGP PUBLIC KEY BLOCK-----
+`;
 
 // core/pg/clients/apt-packages.ts
 function parseAptPackages(text2, what) {
@@ -58613,28 +58992,7 @@ function upstreamNumbers(debianVersion) {
   return upstream.split(".").map((n3) => Number.parseInt(n3, 10)).filter((n3) => Number.isFinite(n3));
 }
 function newestPackage(packages, name) {
-  const compare = (a5, b6) => {
-    const pa = upstreamNumbers(a5.version);
-    const pb = upstreamNumbers(b6.version);
-    for (let i5 = 0; i5 < Math.max(pa.length, pb.length); i5++) {
-      const d5 = (pa[i5] ?? 0) - (pb[i5] ?? 0);
-      if (d5 !== 0) return d5;
-    }
-    return 0;
-  };
-  return packages.filter((p4) => p4.name === name).sort(compare).at(-1);
-}
-
-// core/pg/clients/client-source.ts
-var INPUT3 = "client-source";
-var NAMES2 = ["auto", "installed", "cache", "releases", "pgdg"];
-function parseClientSource(raw) {
-  const text2 = (raw ?? "").trim();
-  if (text2 === "") return "auto";
-  const name = NAMES2.find((n3) => n3 === text2);
-  if (!name)
-    throw new InputError(INPUT3, `"${text2}" is not a client source; expected one of ${NAMES2.join(", ")}`);
-  return name;
+  return packages.filter((p4) => p4.name === name).sort((a5, b6) => compareDebVersions(a5.version, b6.version)).at(-1);
 }
 
 // core/pg/clients/pgdg.ts
@@ -58674,51 +59032,66 @@ function pgdgRepository(mirror, nodeArch = process.arch) {
   }
   return { base, suite, arch: arch3 };
 }
-var run2 = promisify2(execFile2);
 async function fetchBody(url, what, maxBytes, limits, signal) {
   let res;
   try {
     res = await httpGet(url, { what, limits, maxBytes, signal });
   } catch (error3) {
     throw new PgferryError(
-      `${INPUT3} pgdg: ${what} could not be fetched: ${error3.message}`
+      `${INPUT3} pgdg: ${what} could not be fetched: ${error3.message}`,
+      { code: "http" }
     );
   }
   if (res.status < 200 || res.status >= 300) {
     res.body.resume();
-    throw new PgferryError(`${INPUT3} pgdg: ${what} from ${res.url} failed: HTTP ${res.status}`);
+    throw new PgferryError(`${INPUT3} pgdg: ${what} from ${res.url} failed: HTTP ${res.status}`, {
+      code: "http"
+    });
   }
   const chunks = [];
   try {
     for await (const chunk of res.body) chunks.push(chunk);
   } catch (error3) {
     const reason = error3 instanceof HttpGetError ? error3.reason : error3.message;
-    throw new PgferryError(`${INPUT3} pgdg: download of ${what} from ${res.url} failed: ${reason}`);
+    throw new PgferryError(`${INPUT3} pgdg: download of ${what} from ${res.url} failed: ${reason}`, {
+      code: "http"
+    });
   }
   return Buffer.concat(chunks);
 }
-function tarFlag(member2) {
-  if (member2 === "data.tar") return void 0;
-  if (member2.endsWith(".xz")) return "--xz";
-  if (member2.endsWith(".zst")) return "--zstd";
-  if (member2.endsWith(".gz")) return "--gzip";
-  throw new PgferryError(`${member2}: unknown compression`);
-}
 var PgdgSource = class {
-  constructor(repository, signal) {
+  constructor(repository, signal, trustedKey = PGDG_ARCHIVE_KEY) {
     this.repository = repository;
     this.signal = signal;
+    this.trustedKey = trustedKey;
   }
   repository;
   signal;
+  trustedKey;
   index;
-  get indexUrl() {
-    const { base, suite, arch: arch3 } = this.repository;
-    return `${base}/dists/${suite}/main/binary-${arch3.deb}/Packages`;
+  /** The index path as the Release lists it. */
+  get indexPath() {
+    return `main/binary-${this.repository.arch.deb}/Packages`;
   }
+  get indexUrl() {
+    const { base, suite } = this.repository;
+    return `${base}/dists/${suite}/${this.indexPath}`;
+  }
+  /** InRelease (signature checked) → Packages (checked against it) → the packages it lists. */
   packages() {
     this.index ??= (async () => {
       const limits = networkLimits();
+      const { base, suite } = this.repository;
+      const releaseUrl = `${base}/dists/${suite}/InRelease`;
+      const signed = await fetchBody(
+        releaseUrl,
+        "the signed InRelease",
+        limits.metadataBytes,
+        limits,
+        this.signal
+      );
+      const releaseName = `${INPUT3} pgdg: ${displayUrl(releaseUrl)}`;
+      const release2 = parseRelease(await verifyInRelease(signed, this.trustedKey, releaseName), releaseName);
       const shown = displayUrl(this.indexUrl);
       const body = await fetchBody(
         this.indexUrl,
@@ -58727,6 +59100,7 @@ var PgdgSource = class {
         limits,
         this.signal
       );
+      checkIndexAgainstRelease(release2, { path: this.indexPath, body, suite }, releaseName);
       return parseAptPackages(body.toString("utf8"), `${INPUT3} pgdg: ${shown}`);
     })();
     return this.index;
@@ -58741,54 +59115,69 @@ var PgdgSource = class {
     }
     return [...found];
   }
+  /**
+   * The client package of that major.minor (its newest revision) and the newest libpq5 meeting
+   * every condition the client's Depends puts on it (`libpq5 (>= 15.18)`): apt's choice.
+   */
+  async choosePackages(want, version) {
+    const packages = await this.packages();
+    const client = newestPackage(
+      packages.filter((p4) => upstreamNumbers(p4.version)[1] === want.minor),
+      `postgresql-client-${want.major}`
+    );
+    const index = displayUrl(this.indexUrl);
+    if (!client)
+      throw new PgferryError(
+        `${INPUT3} pgdg: ${index} lists no postgresql-client-${want.major} ${version}`
+      );
+    const what = `${INPUT3} pgdg: ${client.name} ${client.version}`;
+    const conditions = dependencyConditions(client.depends, "libpq5");
+    if (!conditions)
+      throw new PgferryError(`${what} does not depend on libpq5; not a PostgreSQL client package`);
+    const libpq = newestPackage(
+      packages.filter((p4) => conditions.every((c5) => satisfies(p4.version, c5))),
+      "libpq5"
+    );
+    if (!libpq) {
+      const listed2 = packages.filter((p4) => p4.name === "libpq5").map((p4) => p4.version);
+      throw new PgferryError(
+        `${what} needs ${formatCondition("libpq5", conditions)}; ${index} lists ${listed2.length === 0 ? "no libpq5" : `only libpq5 ${listed2.join(", ")}`}, so it cannot be installed`
+      );
+    }
+    return { client, libpq };
+  }
   async install(version, target, store, log) {
     const want = parseVersionString(version);
     if (!want) throw new PgferryError(`"${version}" is not a release version`);
-    const packages = await this.packages();
-    const client = packages.filter((p4) => p4.name === `postgresql-client-${want.major}`).find((p4) => upstreamNumbers(p4.version)[1] === want.minor);
-    if (!client) {
-      throw new PgferryError(
-        `${INPUT3} pgdg: ${displayUrl(this.indexUrl)} lists no postgresql-client-${want.major} ${version}`
-      );
-    }
-    if (!/(^|,)\s*libpq5\b/.test(client.depends)) {
-      throw new PgferryError(
-        `${INPUT3} pgdg: ${client.name} ${client.version} does not depend on libpq5; not a PostgreSQL client package`
-      );
-    }
-    const libpq = newestPackage(packages, "libpq5");
-    if (!libpq)
-      throw new PgferryError(
-        `${INPUT3} pgdg: ${displayUrl(this.indexUrl)} lists no libpq5, which ${client.name} needs`
-      );
+    const { client, libpq } = await this.choosePackages(want, version);
     const limits = networkLimits();
     const work = await store.workDir(version, target);
     try {
-      const root5 = path15.join(work, "root");
+      const root5 = path16.join(work, "root");
       await mkdir5(root5);
-      for (const pkg of [client, libpq]) await this.unpackDeb(pkg, work, root5, limits, log);
-      const entry = path15.join(work, "entry");
+      for (const pkg of [client, libpq]) await this.unpackDeb(pkg, root5, limits, log);
+      const entry = path16.join(work, "entry");
       const { multiarch } = this.repository.arch;
-      await mkdir5(path15.join(entry, "bin"), { recursive: true });
+      await mkdir5(path16.join(entry, "bin"), { recursive: true });
       for (const tool of CLIENT_TOOLS) {
-        const from = path15.join(root5, "usr", "lib", "postgresql", String(want.major), "bin", tool);
-        await cp2(from, path15.join(entry, "bin", tool)).catch(() => {
+        const from = path16.join(root5, "usr", "lib", "postgresql", String(want.major), "bin", tool);
+        await cp2(from, path16.join(entry, "bin", tool)).catch(() => {
           throw new PgferryError(`${INPUT3} pgdg: ${client.name} ${client.version} holds no ${tool}`);
         });
       }
-      await cp2(path15.join(root5, "usr", "lib", multiarch), path15.join(entry, "lib"), {
+      await cp2(path16.join(root5, "usr", "lib", multiarch), path16.join(entry, "lib"), {
         recursive: true,
         verbatimSymlinks: true,
-        filter: (src) => !src.includes(`${path15.sep}pkgconfig`)
+        filter: (src) => !src.includes(`${path16.sep}pkgconfig`)
       }).catch(() => {
         throw new PgferryError(
           `${INPUT3} pgdg: libpq5 ${libpq.version} holds no ${multiarch} libraries`
         );
       });
-      await writeFile4(path15.join(entry, "lib", STAGED_MARKER), "");
-      await verifyClientTools(path15.join(entry, "bin"), want, "download");
-      await writeFile4(
-        path15.join(entry, ENTRY_MARKER),
+      await writeFile5(path16.join(entry, "lib", STAGED_MARKER), "");
+      await verifyClientTools(path16.join(entry, "bin"), want, "download");
+      await writeFile5(
+        path16.join(entry, ENTRY_MARKER),
         JSON.stringify({
           version,
           target,
@@ -58800,22 +59189,22 @@ var PgdgSource = class {
       const finalBin = await store.commit(entry, version, target, log);
       return await verifyClientTools(finalBin, want, "download");
     } finally {
-      await rm8(work, { recursive: true, force: true });
+      await rm9(work, { recursive: true, force: true });
       if (store instanceof DirectoryStore) await store.tidy(version);
     }
   }
-  /** Download → Size and SHA-256 against the index → ar → data.tar.* extracted by the system tar. */
-  async unpackDeb(pkg, work, root5, limits, log) {
+  /** Download → Size and SHA-256 against the index → ar → data.tar.* extracted entry by entry, judged. */
+  async unpackDeb(pkg, root5, limits, log) {
     const what = `${pkg.name} ${pkg.version}`;
     const url = `${this.repository.base}/${pkg.filename}`;
-    log.info(`downloading ${path15.basename(pkg.filename)} (${formatSize(pkg.size)}) from the PGDG repository`);
+    log.info(`downloading ${path16.basename(pkg.filename)} (${formatSize(pkg.size)}) from the PGDG repository`);
     const deb = await fetchBody(url, what, Math.min(pkg.size, limits.downloadBytes), limits, this.signal);
     if (deb.length !== pkg.size) {
       throw new PgferryError(
         `${INPUT3} pgdg: ${what} is ${deb.length} bytes, the Packages index says ${pkg.size}; nothing was kept`
       );
     }
-    const actual = createHash10("sha256").update(deb).digest("hex");
+    const actual = createHash11("sha256").update(deb).digest("hex");
     if (actual !== pkg.sha256) {
       throw new PgferryError(
         `${INPUT3} pgdg: ${what} failed its checksum: SHA-256 is ${actual}, the Packages index says ${pkg.sha256}; nothing was kept`
@@ -58826,21 +59215,43 @@ var PgdgSource = class {
       throw new PgferryError(`${INPUT3} pgdg: ${what} is not a .deb (no debian-binary first)`);
     const data = members.find((m4) => /^data\.tar(\.(xz|zst|gz))?$/.test(m4.name));
     if (!data) throw new PgferryError(`${INPUT3} pgdg: ${what} holds no data.tar`);
-    const file = path15.join(work, `${pkg.name}-${data.name}`);
-    await writeFile4(file, data.data, { mode: 384 });
-    const flag = tarFlag(data.name);
-    try {
-      await run2("tar", ["-x", ...flag ? [flag] : [], "--no-same-owner", "-f", file, "-C", root5], {
-        timeout: 12e4,
-        maxBuffer: 1024 * 1024
-      });
-    } catch (error3) {
-      throw new PgferryError(
-        `${INPUT3} pgdg: ${data.name} of ${what} could not be extracted with tar: ${error3.message.split("\n")[0] ?? ""}`
-      );
-    }
+    await extractDebData(data, root5, what, limits, this.signal);
   }
 };
+
+// core/pg/clients/download-sources.ts
+function downloadSources(clientSource, mirror, platform3) {
+  if (clientSource === "pgdg") return { pgdg: pgdgRepository(mirror, platform3.arch) };
+  if (clientSource !== "auto") return { releases: releaseSource(mirror) };
+  const lines = (mirror ?? "").split(/\r?\n/).map((l3) => l3.trim()).filter((l3) => l3 !== "");
+  if (lines.length === 0) return { releases: releaseSource(void 0), pgdg: defaultPgdg(platform3) };
+  const sources = {};
+  const seen = /* @__PURE__ */ new Set();
+  for (const line of lines) {
+    const kind = line.split(/\s+/).length > 1 ? "pgdg" : "releases";
+    if (seen.has(kind)) {
+      throw new InputError(
+        "mirror",
+        `names two ${kind === "pgdg" ? "apt repositories" : "releases mirrors"}; expected at most one "<base URL>" line and one "<base URL> <suite>" line`
+      );
+    }
+    seen.add(kind);
+    if (kind === "releases") sources.releases = releaseSource(line);
+    else if (runsDebPackages(platform3)) sources.pgdg = pgdgRepository(line, platform3.arch);
+  }
+  return sources;
+}
+function runsDebPackages(platform3) {
+  return platform3.platform === "linux" && platform3.libc !== "musl";
+}
+function defaultPgdg(platform3) {
+  if (!runsDebPackages(platform3)) return void 0;
+  try {
+    return pgdgRepository(void 0, platform3.arch);
+  } catch {
+    return void 0;
+  }
+}
 
 // core/pg/security-floor.ts
 var CLIENT_FIXES = [
@@ -58916,13 +59327,13 @@ function isSafeClient(version, setting2) {
 }
 function belowFloorMessage(version, setting2, what, why) {
   const required = requiredMinor(version.major, setting2);
-  const parts = [];
-  if (missingFixes(version).length > 0) parts.push(describeMissingFixes(version));
+  const parts2 = [];
+  if (missingFixes(version).length > 0) parts2.push(describeMissingFixes(version));
   if (setting2.kind === "at-least" && setting2.major === version.major && required !== void 0) {
-    parts.push(`${INPUT4} asks for ${setting2.major}.${setting2.minor} or newer`);
+    parts2.push(`${INPUT4} asks for ${setting2.major}.${setting2.minor} or newer`);
   }
   const fix = required === void 0 ? `no PostgreSQL ${version.major} release is safe: use a newer major (postgres-version)` : `install PostgreSQL ${formatVersion({ major: version.major, minor: required })} or newer (or put it on the mirror)`;
-  return `PostgreSQL client ${formatVersion(version)} (${what}) is below the security floor: ${parts.join("; ")}; ${why}; ${fix}`;
+  return `PostgreSQL client ${formatVersion(version)} (${what}) is below the security floor: ${parts2.join("; ")}; ${why}; ${fix}`;
 }
 function refusesUnsafe(setting2) {
   return setting2.kind !== "any";
@@ -58931,21 +59342,26 @@ function refusesUnsafe(setting2) {
 // core/pg/clients/catalog.ts
 function defaultCacheDir(env2 = process.env) {
   if (env2.PGFERRY_CACHE_DIR) return env2.PGFERRY_CACHE_DIR;
-  if (process.platform === "win32" && env2.LOCALAPPDATA) return path16.join(env2.LOCALAPPDATA, "pgferry", "pg");
-  if (process.platform === "darwin") return path16.join(os10.homedir(), "Library", "Caches", "pgferry", "pg");
-  return path16.join(env2.XDG_CACHE_HOME || path16.join(os10.homedir(), ".cache"), "pgferry", "pg");
+  if (process.platform === "win32" && env2.LOCALAPPDATA) return path17.join(env2.LOCALAPPDATA, "pgferry", "pg");
+  if (process.platform === "darwin") return path17.join(os11.homedir(), "Library", "Caches", "pgferry", "pg");
+  return path17.join(env2.XDG_CACHE_HOME || path17.join(os11.homedir(), ".cache"), "pgferry", "pg");
 }
 var ClientCatalog = class {
   constructor(options) {
     this.options = options;
-    const pgdg = options.clientSource === "pgdg";
-    this.source = releaseSource(pgdg ? void 0 : options.mirror);
-    if (pgdg) this.pgdg = new PgdgSource(pgdgRepository(options.mirror), options.signal);
+    const sources = downloadSources(
+      options.clientSource ?? "auto",
+      options.mirror,
+      options.platform ?? currentPlatform()
+    );
+    this.source = sources.releases;
+    if (sources.pgdg) this.pgdg = new PgdgSource(sources.pgdg, options.signal, options.pgdgKey);
   }
   options;
   source;
   pgdg;
   releaseList;
+  pgdgList;
   explicit;
   get sourceName() {
     return this.options.clientSource ?? "auto";
@@ -58958,10 +59374,12 @@ var ClientCatalog = class {
   get usesCache() {
     return this.sourceName !== "installed";
   }
-  get downloadsFrom() {
-    if (this.options.downloads === false) return void 0;
-    if (this.sourceName === "auto" || this.sourceName === "releases") return "releases";
-    return this.sourceName === "pgdg" ? "pgdg" : void 0;
+  /** Whether `from` is one of the sources this run downloads from. */
+  downloadsFrom(from) {
+    if (this.options.downloads === false) return false;
+    if (from === "releases" && !this.source) return false;
+    if (from === "pgdg" && !this.pgdg) return false;
+    return this.sourceName === "auto" || this.sourceName === from;
   }
   get unavailableHint() {
     if (this.options.downloads !== false) return void 0;
@@ -58983,17 +59401,34 @@ var ClientCatalog = class {
     return this.explicit;
   }
   releases() {
-    const from = this.downloadsFrom;
-    if (from === void 0) return Promise.resolve([]);
-    if (from === "pgdg" && this.pgdg) {
-      this.releaseList ??= this.pgdg.versions();
-      return this.releaseList;
-    }
+    if (!this.source || !this.downloadsFrom("releases")) return Promise.resolve([]);
     this.releaseList ??= listReleaseVersions(this.source, this.options.log, {
       token: this.options.token,
       signal: this.options.signal
     });
     return this.releaseList;
+  }
+  /**
+   * Versions the PGDG index holds. Under auto it is the fallback: an unreachable repository is no
+   * version there (said at debug); a bad signature or index still stops the run.
+   */
+  pgdgVersions() {
+    const pgdg = this.pgdg;
+    if (!pgdg || !this.downloadsFrom("pgdg")) return Promise.resolve([]);
+    this.pgdgList ??= pgdg.versions().catch((error3) => {
+      if (this.sourceName !== "auto" || errorCode(error3) !== "http" || this.options.signal?.aborted)
+        throw error3;
+      this.options.log.debug(`PGDG apt repository unavailable (${error3.message})`);
+      return [];
+    });
+    return this.pgdgList;
+  }
+  /** Downloadable versions matching `matches`, newest first per source, fastest source first. */
+  async *offers(matches) {
+    const fromReleases = (await this.releases()).filter(matches).sort(compareReleaseVersions).at(-1);
+    if (fromReleases) yield { version: fromReleases, via: "releases" };
+    const fromPgdg = (await this.pgdgVersions()).filter(matches).sort(compareReleaseVersions).at(-1);
+    if (fromPgdg) yield { version: fromPgdg, via: "pgdg" };
   }
   installed(major, minor, prefer) {
     if (!this.usesInstalled) return Promise.resolve(void 0);
@@ -59014,12 +59449,18 @@ var ClientCatalog = class {
     const explicit = this.explicitTools();
     if (explicit) return (await explicit).version.major === major;
     if (await this.installed(major)) return true;
-    if ((await this.cachedVersions()).some((v2) => parseVersionString(v2)?.major === major)) return true;
-    return (await this.releases()).some((v2) => parseVersionString(v2)?.major === major);
+    const ofMajor = (v2) => parseVersionString(v2)?.major === major;
+    if ((await this.cachedVersions()).some(ofMajor)) return true;
+    if ((await this.releases()).some(ofMajor)) return true;
+    return (await this.pgdgVersions()).some(ofMajor);
   }
-  /** The newest major the cache or the release list holds, beyond the known ones too. */
-  async newestListed() {
+  /**
+   * The newest major the cache or the release list holds, beyond the known ones too; `pgdg`: the
+   * PGDG index too (a newer server than the releases build for).
+   */
+  async newestListed(pgdg = false) {
     const listed2 = [...await this.cachedVersions(), ...await this.releases()];
+    if (pgdg) listed2.push(...await this.pgdgVersions());
     return Math.max(0, ...listed2.map((v2) => parseVersionString(v2)?.major ?? 0));
   }
   /**
@@ -59029,7 +59470,7 @@ var ClientCatalog = class {
   async lowestAvailableFrom(from) {
     const known = Math.max(from, KNOWN_MAJORS.newest);
     for (let major = from; major <= known; major++) if (await this.canProvide(major)) return major;
-    const listed2 = await this.newestListed();
+    const listed2 = await this.newestListed(true);
     for (let major = known + 1; major <= listed2; major++) if (await this.canProvide(major)) return major;
     return void 0;
   }
@@ -59109,17 +59550,15 @@ var ClientCatalog = class {
       return tools;
     };
     if (hit && (pinned || safeRelease(hit))) return fromCache(hit);
-    const published = (await this.releases()).filter(matches).sort(compareReleaseVersions);
-    const newest = published.at(-1);
-    if (newest && (pinned || safeRelease(newest) || !installed && !hit)) {
-      const version = parseVersionString(newest);
-      if (version) this.acceptBelowFloor(version, "to be downloaded", why);
+    const offers = this.offers(matches);
+    const first = (await offers.next()).value;
+    if (first && (pinned || safeRelease(first.version) || !installed && !hit)) {
       try {
-        return await this.download(newest);
+        return await this.downloadOffers(first, offers, why);
       } catch (error3) {
         if (pinned || !installed && !hit || errorCode(error3) !== "http" || this.options.signal?.aborted)
           throw error3;
-        why = `the safe ${newest} could not be downloaded (${error3.message})`;
+        why = `the safe ${first.version} could not be downloaded (${error3.message})`;
       }
     }
     if (installed) {
@@ -59138,11 +59577,44 @@ var ClientCatalog = class {
       );
     }
     throw new PgferryError(
-      `PostgreSQL client ${formatVersion(want)} is not installed and ${this.source.isMirror ? `the mirror ${this.source.base}` : "the releases"} do not publish it`
+      `PostgreSQL client ${formatVersion(want)} is not installed and ${this.unpublishedBy()}`
     );
   }
-  async download(version) {
-    if (this.pgdg) return this.pgdg.install(version, this.target(), await this.store(), this.options.log);
+  /** The download sources that lack a version, for messages: "… is not installed and <this>". */
+  unpublishedBy() {
+    const releases = this.source?.isMirror ? `the mirror ${this.source.base}` : "the releases";
+    const pgdg = this.pgdg && `the PGDG apt repository (${displayUrl(this.pgdg.indexUrl)})`;
+    if (this.source && pgdg) return `neither ${releases} nor ${pgdg} publishes it`;
+    const verb = this.source?.isMirror ? "does" : "do";
+    return this.source ? `${releases} ${verb} not publish it` : `${pgdg ?? "no source"} does not publish it`;
+  }
+  /**
+   * Downloads the first offer; when a source cannot be reached or lacks the file (an `http`
+   * failure), the next source's offer. Each is judged against the floor before it is fetched: a
+   * refused client is never fetched nor cached.
+   */
+  async downloadOffers(first, rest, why) {
+    for (let offer = first; ; ) {
+      const version = parseVersionString(offer.version);
+      if (version) this.acceptBelowFloor(version, "to be downloaded", why);
+      try {
+        return await this.download(offer);
+      } catch (error3) {
+        if (errorCode(error3) !== "http" || this.options.signal?.aborted) throw error3;
+        const next = (await rest.next()).value;
+        if (!next) throw error3;
+        this.options.log.info(
+          `${offer.version} could not be downloaded from the releases (${error3.message}); trying ${next.version} from the PGDG apt repository`
+        );
+        offer = next;
+      }
+    }
+  }
+  async download(offer) {
+    const { version } = offer;
+    if (offer.via === "pgdg" && this.pgdg)
+      return this.pgdg.install(version, this.target(), await this.store(), this.options.log);
+    if (!this.source) throw new PgferryError(`no releases source to download ${version} from`);
     return downloadClient({
       source: this.source,
       version,
@@ -59494,12 +59966,12 @@ async function runClone(options, run4) {
 
 // core/jobs/copy.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
-import { mkdtemp as mkdtemp4, rm as rm9 } from "node:fs/promises";
-import os11 from "node:os";
-import path17 from "node:path";
+import { mkdtemp as mkdtemp5, rm as rm10 } from "node:fs/promises";
+import os12 from "node:os";
+import path18 from "node:path";
 
 // core/jobs/globals.ts
-import { Readable as Readable9 } from "node:stream";
+import { Readable as Readable10 } from "node:stream";
 async function dumpGlobals(client, source, signal) {
   const { stdout } = await runTool({
     file: toolPath(client, "pg_dumpall"),
@@ -59544,7 +60016,7 @@ async function applyGlobals(client, target, targetVersion, sql, signal) {
     args: psqlArgs({ file: "-", onErrorStop: true, singleTransaction: single, quiet: true }),
     env: connectionEnv(maintenance),
     secrets: secretsOf(target),
-    stdin: Readable9.from([Buffer.from(script)]).pipe(filter),
+    stdin: Readable10.from([Buffer.from(script)]).pipe(filter),
     stdout: "ignore",
     signal
   });
@@ -59733,9 +60205,9 @@ async function copyStreamed(o3, plan) {
   return filtered;
 }
 async function copyThroughArchive(o3, plan) {
-  const dir = await mkdtemp4(path17.join(os11.tmpdir(), "pgferry-copy-"));
+  const dir = await mkdtemp5(path18.join(os12.tmpdir(), "pgferry-copy-"));
   try {
-    const file = path17.join(dir, `copy-${randomBytes5(4).toString("hex")}.dump`);
+    const file = path18.join(dir, `copy-${randomBytes5(4).toString("hex")}.dump`);
     await dumpToPath({
       ...dumpSelection(o3),
       from: o3.from,
@@ -59770,7 +60242,7 @@ async function copyThroughArchive(o3, plan) {
       progressIntervalMs: o3.progressIntervalMs
     }).catch(undo2);
   } finally {
-    await rm9(dir, { recursive: true, force: true });
+    await rm10(dir, { recursive: true, force: true });
   }
 }
 function applyRequestOf(o3, plan) {
@@ -59788,13 +60260,13 @@ function applyRequestOf(o3, plan) {
 }
 
 // core/jobs/report.ts
-import { createHash as createHash11 } from "node:crypto";
+import { createHash as createHash12 } from "node:crypto";
 import { createReadStream as createReadStream6 } from "node:fs";
 import { stat as stat7 } from "node:fs/promises";
 import { pipeline as pipeline7 } from "node:stream/promises";
 async function sha256File(file) {
   if (!(await stat7(file)).isFile()) return void 0;
-  const hash = createHash11("sha256");
+  const hash = createHash12("sha256");
   await pipeline7(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
 }
@@ -59831,7 +60303,7 @@ async function runCopy(options, run4) {
 }
 
 // core/jobs/commands/dump.ts
-import { chmod as chmod3, writeFile as writeFile5 } from "node:fs/promises";
+import { chmod as chmod3, writeFile as writeFile6 } from "node:fs/promises";
 
 // core/storage/location.ts
 var BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -59867,7 +60339,7 @@ async function runDump(options, run4) {
     const globals = globalsPath(destination.path);
     await chmod3(globals, 384).catch(() => {
     });
-    await writeFile5(globals, await dumpGlobals(result.client, options.source, run4.ctx.signal), {
+    await writeFile6(globals, await dumpGlobals(result.client, options.source, run4.ctx.signal), {
       mode: 384
     });
   }
@@ -59947,13 +60419,13 @@ async function runInstall(options, run4) {
 
 // core/jobs/commands/restore.ts
 import { existsSync as existsSync5 } from "node:fs";
-import { readFile as readFile3 } from "node:fs/promises";
+import { readFile as readFile4 } from "node:fs/promises";
 
 // core/jobs/restore-s3.ts
-import { mkdtemp as mkdtemp5, rm as rm10 } from "node:fs/promises";
-import os12 from "node:os";
-import path18 from "node:path";
-import { Readable as Readable10 } from "node:stream";
+import { mkdtemp as mkdtemp6, rm as rm11 } from "node:fs/promises";
+import os13 from "node:os";
+import path19 from "node:path";
+import { Readable as Readable11 } from "node:stream";
 import { finished as finished3 } from "node:stream/promises";
 
 // core/storage/backup-vouch.ts
@@ -60092,14 +60564,14 @@ async function restoreFromS3(o3) {
 }
 async function restoreDownloaded(o3, found) {
   const location = o3.bucket.uri(found.key);
-  const dir = await mkdtemp5(path18.join(os12.tmpdir(), "pgferry-restore-"));
+  const dir = await mkdtemp6(path19.join(os13.tmpdir(), "pgferry-restore-"));
   try {
-    const file = path18.join(dir, path18.basename(found.key) || "backup.dump");
+    const file = path19.join(dir, path19.basename(found.key) || "backup.dump");
     o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
     await o3.bucket.download(found.key, INPUT5, file, found.manifest, o3.signal);
     return { ...await restoreFromPath({ ...o3, from: file }), location };
   } finally {
-    await rm10(dir, { recursive: true, force: true });
+    await rm11(dir, { recursive: true, force: true });
   }
 }
 async function openStreamed(o3, found, location) {
@@ -60109,7 +60581,7 @@ async function openStreamed(o3, found, location) {
   body.pipe(meter);
   const { facts: archive, head } = await readArchiveFactsFromStream(meter, location);
   const toc = archive.format === "tar" || archive.format === "custom" ? new TocPrefix(location, archive.format) : void 0;
-  const stream = Readable10.from(
+  const stream = Readable11.from(
     (async function* () {
       toc?.record(head);
       yield head;
@@ -60204,7 +60676,7 @@ async function runRestore(options, run4) {
   );
   if (globals && withGlobals) {
     run4.ctx.log.info(`applying roles and tablespaces from ${globals}`);
-    const sql = await readFile3(globals, "utf8");
+    const sql = await readFile4(globals, "utf8");
     await applyGlobals(result.client, options.target, result.target.version, sql, run4.ctx.signal);
     await runSqlAfter(result.client, options.target, options.sqlAfter, run4.ctx.signal);
   }
@@ -60323,10 +60795,10 @@ var VERB = {
 function describeProgress(p4) {
   const elapsed = `${Math.round(p4.elapsedMs / 1e3)} s elapsed`;
   if (!p4.measured) return `\u2026 ${elapsed} (how far it got cannot be measured on this platform)`;
-  const parts = [`${formatSize(p4.bytes)} ${VERB[p4.counts]}`];
-  if (p4.total && p4.total.bytes > 0) parts.push(share(p4.bytes, p4.total));
-  parts.push(formatRate(p4.bytesPerSecond), elapsed);
-  return `\u2026 ${parts.join(", ")}`;
+  const parts2 = [`${formatSize(p4.bytes)} ${VERB[p4.counts]}`];
+  if (p4.total && p4.total.bytes > 0) parts2.push(share(p4.bytes, p4.total));
+  parts2.push(formatRate(p4.bytesPerSecond), elapsed);
+  return `\u2026 ${parts2.join(", ")}`;
 }
 function share(bytes, total) {
   const percent = Math.min(99, Math.floor(bytes * 100 / total.bytes));
@@ -60401,23 +60873,23 @@ function untouched(f6) {
     return ["The job itself had finished; only its outputs or this summary could not be written."];
   const o3 = f6.options;
   if (!o3) return [];
-  const path21 = "PATH was not changed: later steps do not get the PostgreSQL client tools.";
-  if (o3.command === "install") return [path21];
+  const path22 = "PATH was not changed: later steps do not get the PostgreSQL client tools.";
+  if (o3.command === "install") return [path22];
   if (o3.command === "backup") {
     const which2 = f6.committed.length ? " of the databases whose backup failed" : "";
-    return [`latest.json${which2} was not moved.`, path21];
+    return [`latest.json${which2} was not moved.`, path22];
   }
-  if (f6.committed.length) return [path21];
+  if (f6.committed.length) return [path22];
   if (o3.command === "dump") {
     const where = formatLocation(o3.destination);
     return [
       o3.destination.kind === "s3" ? `No object was stored at ${where}: a failed dump's upload is never completed.` : `Nothing was written at ${where}: pg_dump wrote to a temporary name, removed on failure.`,
-      path21
+      path22
     ];
   }
   return [
     `The target database ${endpoints(o3).to ?? ""} is as it was: the ${o3.command} commits in one step (one transaction, or a scratch database swapped in at the end), and a database it created for the purpose is dropped again.`,
-    path21
+    path22
   ];
 }
 async function writeFailureSummary(f6) {
@@ -60712,12 +61184,16 @@ var INPUTS = [
     for: ["restore"],
     description: "pg_restore commits after every N objects instead of one transaction for all (pg_restore 17+, a whole number \u2265 1)"
   },
-  { name: "mirror", for: "all", description: "base URL for client archives (default: theseus-rs releases)" },
+  {
+    name: "mirror",
+    for: "all",
+    description: 'base URL for client archives (default: theseus-rs releases); with client-source auto, a second line "<base URL> <suite>" names an apt repository'
+  },
   {
     name: "client-source",
     for: "all",
     default: "auto",
-    description: 'where the client comes from: auto (installed, cache, releases), installed, cache, releases, or pgdg (the PostgreSQL apt repository, Linux; mirror then names it as "<base URL> [suite]")'
+    description: 'where the client comes from: auto (installed, cache, releases, then the PostgreSQL apt repository on Linux), installed, cache, releases, or pgdg (the PostgreSQL apt repository, Linux; mirror then names it as "<base URL> [suite]")'
   },
   { name: "cache", for: "all", default: "true", type: "boolean", description: "keep provisioned clients" },
   {
@@ -61018,9 +61494,9 @@ function parseJobOptions(get2, env2 = process.env) {
   const r5 = new InputReader(get2, env2);
   const cmd = readCommand(r5);
   refuseInapplicable(r5, cmd);
-  const parts = readParts(r5);
-  const options = assemble(r5, cmd, parts);
-  for (const rule of OPTION_RULES) rule(parts, options, r5.problems);
+  const parts2 = readParts(r5);
+  const options = assemble(r5, cmd, parts2);
+  for (const rule of OPTION_RULES) rule(parts2, options, r5.problems);
   r5.problems.throwIfAny();
   return options;
 }
@@ -61100,8 +61576,8 @@ import * as fs4 from "fs";
 var semver = __toESM(require_semver2(), 1);
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
-import * as os13 from "os";
-import * as path19 from "path";
+import * as os14 from "os";
+import * as path20 from "path";
 var semver2 = __toESM(require_semver2(), 1);
 import { ok as ok2 } from "assert";
 var __awaiter5 = function(thisArg, _arguments, P2, generator) {
@@ -61136,7 +61612,7 @@ var IS_MAC = process.platform === "darwin";
 function cacheDir(sourceDir, tool, version, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
     version = semver2.clean(version) || version;
-    arch3 = arch3 || os13.arch();
+    arch3 = arch3 || os14.arch();
     debug(`Caching tool ${tool} ${version} ${arch3}`);
     debug(`source dir: ${sourceDir}`);
     if (!fs4.statSync(sourceDir).isDirectory()) {
@@ -61144,7 +61620,7 @@ function cacheDir(sourceDir, tool, version, arch3) {
     }
     const destPath = yield _createToolPath(tool, version, arch3);
     for (const itemName of fs4.readdirSync(sourceDir)) {
-      const s4 = path19.join(sourceDir, itemName);
+      const s4 = path20.join(sourceDir, itemName);
       yield cp(s4, destPath, { recursive: true });
     }
     _completeToolPath(tool, version, arch3);
@@ -61158,7 +61634,7 @@ function find(toolName, versionSpec, arch3) {
   if (!versionSpec) {
     throw new Error("versionSpec parameter is required");
   }
-  arch3 = arch3 || os13.arch();
+  arch3 = arch3 || os14.arch();
   if (!isExplicitVersion(versionSpec)) {
     const localVersions = findAllVersions(toolName, arch3);
     const match = evaluateVersions(localVersions, versionSpec);
@@ -61167,7 +61643,7 @@ function find(toolName, versionSpec, arch3) {
   let toolPath2 = "";
   if (versionSpec) {
     versionSpec = semver2.clean(versionSpec) || "";
-    const cachePath = path19.join(_getCacheDirectory(), toolName, versionSpec, arch3);
+    const cachePath = path20.join(_getCacheDirectory(), toolName, versionSpec, arch3);
     debug(`checking cache: ${cachePath}`);
     if (fs4.existsSync(cachePath) && fs4.existsSync(`${cachePath}.complete`)) {
       debug(`Found tool in cache ${toolName} ${versionSpec} ${arch3}`);
@@ -61180,13 +61656,13 @@ function find(toolName, versionSpec, arch3) {
 }
 function findAllVersions(toolName, arch3) {
   const versions2 = [];
-  arch3 = arch3 || os13.arch();
-  const toolPath2 = path19.join(_getCacheDirectory(), toolName);
+  arch3 = arch3 || os14.arch();
+  const toolPath2 = path20.join(_getCacheDirectory(), toolName);
   if (fs4.existsSync(toolPath2)) {
     const children = fs4.readdirSync(toolPath2);
     for (const child of children) {
       if (isExplicitVersion(child)) {
-        const fullPath = path19.join(toolPath2, child, arch3 || "");
+        const fullPath = path20.join(toolPath2, child, arch3 || "");
         if (fs4.existsSync(fullPath) && fs4.existsSync(`${fullPath}.complete`)) {
           versions2.push(child);
         }
@@ -61197,7 +61673,7 @@ function findAllVersions(toolName, arch3) {
 }
 function _createToolPath(tool, version, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
-    const folderPath = path19.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
+    const folderPath = path20.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
     debug(`destination ${folderPath}`);
     const markerPath = `${folderPath}.complete`;
     yield rmRF(folderPath);
@@ -61207,7 +61683,7 @@ function _createToolPath(tool, version, arch3) {
   });
 }
 function _completeToolPath(tool, version, arch3) {
-  const folderPath = path19.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
+  const folderPath = path20.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
   const markerPath = `${folderPath}.complete`;
   fs4.writeFileSync(markerPath, "");
   debug("finished caching tool");
@@ -61250,23 +61726,23 @@ function _getCacheDirectory() {
 }
 
 // action/tool-cache-store.ts
-import { mkdtemp as mkdtemp6 } from "node:fs/promises";
-import os14 from "node:os";
-import path20 from "node:path";
+import { mkdtemp as mkdtemp7 } from "node:fs/promises";
+import os15 from "node:os";
+import path21 from "node:path";
 var TOOL = "pgferry-postgresql";
 var ToolCacheStore = class {
   async versions(target) {
     return findAllVersions(TOOL, target);
   }
   binDir(version, target) {
-    return path20.join(find(TOOL, version, target), "bin");
+    return path21.join(find(TOOL, version, target), "bin");
   }
   async workDir() {
-    return mkdtemp6(path20.join(process.env.RUNNER_TEMP || os14.tmpdir(), "pgferry-client-"));
+    return mkdtemp7(path21.join(process.env.RUNNER_TEMP || os15.tmpdir(), "pgferry-client-"));
   }
   async commit(extracted, version, target) {
     const dir = await cacheDir(extracted, TOOL, version, target);
-    return path20.join(dir, "bin");
+    return path21.join(dir, "bin");
   }
 };
 
