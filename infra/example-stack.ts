@@ -4,6 +4,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { Compute } from './compute.js';
+import { exampleVpc } from './example-vpc.js';
 import { PgferryBackup } from './pgferry-backup.js';
 
 export interface ExampleStackProps extends StackProps {
@@ -23,12 +24,7 @@ export class ExampleStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ExampleStackProps) {
     super(scope, id, props);
-    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
-      vpcId: 'vpc-0123456789abcdef0',
-      availabilityZones: [`${this.region}a`, `${this.region}b`],
-      privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
-      privateSubnetRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0bbbbbbbbbbbbbbb2'],
-    });
+    const vpc = exampleVpc(this, this.region);
     const db = rds.DatabaseInstance.fromDatabaseInstanceAttributes(this, 'Database', {
       instanceIdentifier: 'app-db',
       instanceEndpointAddress: `app-db.abcdefghijkl.${this.region}.rds.amazonaws.com`,

@@ -4,6 +4,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { Compute } from './compute.js';
+import { exampleVpc } from './example-vpc.js';
 import type { FleetSource } from './fleet-props.js';
 import { PgferryFleet } from './pgferry-fleet.js';
 
@@ -35,12 +36,7 @@ export class FleetExampleStack extends Stack {
 
   constructor(scope: Construct, id: string, props: FleetExampleStackProps) {
     super(scope, id, props);
-    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
-      vpcId: 'vpc-0123456789abcdef0',
-      availabilityZones: [`${this.region}a`, `${this.region}b`],
-      privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
-      privateSubnetRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0bbbbbbbbbbbbbbb2'],
-    });
+    const vpc = exampleVpc(this, this.region);
     const sources: FleetSource[] = [];
     const dbs: rds.IDatabaseInstance[] = [];
     SERVERS.forEach((server, i) => {

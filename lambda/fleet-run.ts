@@ -11,7 +11,7 @@ import type { FleetConfig } from './fleet-config.js';
 import { classifyFailure, UnitError } from './fleet-errors.js';
 import { unitJobConfig, type FleetUnit } from './fleet-units.js';
 import type { JsonLog } from './json-log.js';
-import { Metrics, type MetricValues } from './metrics.js';
+import { Metrics, verifiedBackupMetrics, type MetricValues } from './metrics.js';
 import { catalogFor, latestAgeSeconds, progressLogger, runScheduledJob } from './scheduled-job.js';
 
 export interface UnitContext {
@@ -152,17 +152,7 @@ export async function runUnit(ctx: UnitContext): Promise<UnitDone> {
       onProgress: progressLogger(ctx.log, ctx.unit.unit),
       estimateSeconds: estimate.estimateSeconds,
     });
-    metrics.emit(
-      { Job: 'backup' },
-      {
-        Success: 1,
-        Failure: 0,
-        VerifiedBackups: 1,
-        Bytes: manifest.bytes,
-        DurationSeconds: manifest.durationSeconds,
-        LatestVerifiedBackupAgeSeconds: 0,
-      },
-    );
+    metrics.emit({ Job: 'backup' }, verifiedBackupMetrics(manifest));
     const done: UnitDone = {
       unit: ctx.unit.unit,
       outcome: 'done',

@@ -18,6 +18,18 @@ const UNITS: Readonly<Record<MetricName, string>> = {
 
 export type MetricValues = Partial<Record<MetricName, number>>;
 
+/** What a verified backup reports, in the single job and in a fleet's unit alike. */
+export function verifiedBackupMetrics(manifest: { bytes: number; durationSeconds: number }): MetricValues {
+  return {
+    Success: 1,
+    Failure: 0,
+    VerifiedBackups: 1,
+    Bytes: manifest.bytes,
+    DurationSeconds: manifest.durationSeconds,
+    LatestVerifiedBackupAgeSeconds: 0,
+  };
+}
+
 export class Metrics {
   constructor(
     private readonly sink: LineSink,

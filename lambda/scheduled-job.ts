@@ -13,7 +13,7 @@ import { S3Bucket } from '../core/storage/s3-bucket.js';
 import type { ScheduledJobConfig } from './config.js';
 import { seedLogin, sourceLogin } from './credentials.js';
 import { stdoutSink, type JsonLog } from './json-log.js';
-import { Metrics } from './metrics.js';
+import { Metrics, verifiedBackupMetrics } from './metrics.js';
 import { localSqlFiles } from './sanitize-sql.js';
 
 export interface BackupSummary {
@@ -164,14 +164,7 @@ async function runBackups(ctx: ScheduledJobContext, summary: ScheduledJobSummary
       };
       summary.backups.push(result);
       log.step('backup', { ...result, state: 'verified' });
-      metrics.emit(dimensions, {
-        Success: 1,
-        Failure: 0,
-        VerifiedBackups: 1,
-        Bytes: manifest.bytes,
-        DurationSeconds: manifest.durationSeconds,
-        LatestVerifiedBackupAgeSeconds: 0,
-      });
+      metrics.emit(dimensions, verifiedBackupMetrics(manifest));
     } catch (error) {
       const message = (error as Error).message;
       summary.failures.push({ database, error: message });

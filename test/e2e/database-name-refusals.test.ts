@@ -16,6 +16,7 @@ import {
 } from '../harness/scheduled-job.js';
 import { startSecretsManager, type SecretsManagerStandIn } from '../harness/secrets-manager.js';
 import { mirrorUrl, server, sql, testbed } from '../harness/testbed.js';
+import { jobBucketEnv, jobClientsEnv } from '../harness/job-env.js';
 
 /**
  * Issue 11's bad input, through every built front end: a database name with `/`, `..`, a NUL or a
@@ -182,14 +183,8 @@ describe('the scheduled job bundles', () => {
     AWS_REGION: 'eu-west-1',
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     PGFERRY_SOURCE_SSLMODE: 'disable',
-    PGFERRY_BUCKET: BUCKET,
-    PGFERRY_PREFIX: 'job',
-    PGFERRY_S3_ENDPOINT: s3.endpoint,
-    PGFERRY_S3_REGION: s3.region,
-    PGFERRY_CLIENTS_DIR: path.join(scratch, 'no-layer'),
-    PGFERRY_PROVISION: 'true',
-    PGFERRY_MIRROR: mirrorUrl(),
-    PGFERRY_CACHE_DIR: SHARED_CLIENT_CACHE,
+    ...jobBucketEnv(s3, BUCKET, 'job'),
+    ...jobClientsEnv(scratch),
     ...extra,
   });
 

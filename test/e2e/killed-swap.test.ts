@@ -21,6 +21,7 @@ import { startSecretsManager, type SecretsManagerStandIn } from '../harness/secr
 import { TASK_BUNDLE } from '../harness/scheduled-job.js';
 import { connUrl, createDatabase, mirrorUrl, server, sql, testbed } from '../harness/testbed.js';
 import { until } from '../harness/until.js';
+import { jobBucketEnv, jobClientsEnv } from '../harness/job-env.js';
 
 /**
  * pgferry SIGKILLed in the middle of a replace by swap — the built CLI bundle, killed once its scratch
@@ -251,14 +252,8 @@ describe('the scheduled seed SIGKILLed mid-swap', () => {
       PGFERRY_SOURCE_SECRET_ARN: secrets.put(`pgferry/${source}`, { value: rdsSecret(major, source) }),
       PGFERRY_SOURCE_SSLMODE: 'disable',
       PGFERRY_DATABASES: source,
-      PGFERRY_BUCKET: BUCKET,
-      PGFERRY_PREFIX: `m${major}`,
-      PGFERRY_S3_ENDPOINT: s3.endpoint,
-      PGFERRY_S3_REGION: s3.region,
-      PGFERRY_CLIENTS_DIR: path.join(scratch.dir, 'no-layer'),
-      PGFERRY_PROVISION: 'true',
-      PGFERRY_MIRROR: mirrorUrl(),
-      PGFERRY_CACHE_DIR: SHARED_CLIENT_CACHE,
+      ...jobBucketEnv(s3, BUCKET, `m${major}`),
+      ...jobClientsEnv(scratch.dir),
       PGFERRY_SEED_SECRET_ARN: secrets.put(`pgferry/${staging}`, { value: rdsSecret(major, staging) }),
       PGFERRY_SEED_CONFIRM: staging,
       PGFERRY_SEED_SSLMODE: 'disable',

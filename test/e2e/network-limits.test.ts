@@ -15,6 +15,7 @@ import { startS3, type S3TestServer } from '../harness/s3.js';
 import { TASK_BUNDLE } from '../harness/scheduled-job.js';
 import { startSecretsManager, type SecretsManagerStandIn } from '../harness/secrets-manager.js';
 import { server as testServer, testbed } from '../harness/testbed.js';
+import { jobBucketEnv, jobClientsEnv } from '../harness/job-env.js';
 
 /**
  * A mirror that trickles, one that never answers, bombs and a stop by SIGTERM, through each built
@@ -115,14 +116,8 @@ function taskEnv(mirrorBase: string, cacheDir: string, limits?: string): Record<
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     PGFERRY_SOURCE_SECRET_ARN: arn,
     PGFERRY_SOURCE_SSLMODE: 'disable',
-    PGFERRY_BUCKET: 'pgferry-limits',
-    PGFERRY_PREFIX: 'limits',
-    PGFERRY_S3_ENDPOINT: s3.endpoint,
-    PGFERRY_S3_REGION: s3.region,
-    PGFERRY_CLIENTS_DIR: path.join(cacheDir, 'no-layer'),
-    PGFERRY_PROVISION: 'true',
-    PGFERRY_MIRROR: mirrorBase,
-    PGFERRY_CACHE_DIR: cacheDir,
+    ...jobBucketEnv(s3, 'pgferry-limits', 'limits'),
+    ...jobClientsEnv(cacheDir, mirrorBase, cacheDir),
     ...(limits ? { [LIMITS_ENV]: limits } : {}),
   };
 }

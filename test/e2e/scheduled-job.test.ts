@@ -25,6 +25,7 @@ import {
 } from '../harness/scheduled-job.js';
 import { startSecretsManager, type SecretsManagerStandIn } from '../harness/secrets-manager.js';
 import { connUrl, createDatabase, mirrorUrl, server, sql, testbed } from '../harness/testbed.js';
+import { jobBucketEnv, jobClientsEnv } from '../harness/job-env.js';
 
 const BUCKET = 'pgferry-nightly';
 const PREFIX = 'nightly';
@@ -76,15 +77,8 @@ function jobEnv(extra: Record<string, string> = {}): Record<string, string> {
     PGFERRY_SOURCE_SECRET_ARN: sourceArn,
     PGFERRY_SOURCE_SSLMODE: 'disable',
     PGFERRY_DATABASES: `${dbA},${dbB}`,
-    PGFERRY_BUCKET: BUCKET,
-    PGFERRY_PREFIX: PREFIX,
-    PGFERRY_S3_ENDPOINT: s3.endpoint,
-    PGFERRY_S3_REGION: s3.region,
-    // No layer on this machine: clients come from the test mirror into the shared cache.
-    PGFERRY_CLIENTS_DIR: path.join(scratch, 'no-layer'),
-    PGFERRY_PROVISION: 'true',
-    PGFERRY_MIRROR: mirrorUrl(),
-    PGFERRY_CACHE_DIR: SHARED_CLIENT_CACHE,
+    ...jobBucketEnv(s3, BUCKET, PREFIX),
+    ...jobClientsEnv(scratch),
     ...extra,
   };
 }

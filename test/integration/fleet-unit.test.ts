@@ -6,14 +6,14 @@ import path from 'node:path';
 import pg from 'pg';
 import type { LatestPointer, Manifest } from '../../core/storage/manifest.js';
 import { handler } from '../../lambda/fleet-unit.js';
-import { SHARED_CLIENT_CACHE } from '../harness/engine.js';
 import { REPO_ROOT } from '../harness/paths.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
 import { s3Env, withEnv } from '../harness/s3-engine.js';
 import { captureStdout, emfLines, lambdaContext } from '../harness/scheduled-job.js';
 import { startSecretsManager, type SecretsManagerStandIn } from '../harness/secrets-manager.js';
-import { connUrl, createDatabase, mirrorUrl, server, sql, testbed } from '../harness/testbed.js';
+import { connUrl, createDatabase, server, sql, testbed } from '../harness/testbed.js';
 import { until } from '../harness/until.js';
+import { jobBucketEnv, jobClientsEnv } from '../harness/job-env.js';
 
 const BUCKET = 'pgferry-fleet';
 const PREFIX = 'fleet';
@@ -71,14 +71,8 @@ function fleetEnv(fleet = fleetJson()): Record<string, string> {
     AWS_REGION: 'eu-west-1',
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     PGFERRY_FLEET: fleet,
-    PGFERRY_BUCKET: BUCKET,
-    PGFERRY_PREFIX: PREFIX,
-    PGFERRY_S3_ENDPOINT: s3.endpoint,
-    PGFERRY_S3_REGION: s3.region,
-    PGFERRY_CLIENTS_DIR: path.join(scratch, 'no-layer'),
-    PGFERRY_PROVISION: 'true',
-    PGFERRY_MIRROR: mirrorUrl(),
-    PGFERRY_CACHE_DIR: SHARED_CLIENT_CACHE,
+    ...jobBucketEnv(s3, BUCKET, PREFIX),
+    ...jobClientsEnv(scratch),
   };
 }
 
