@@ -1,5 +1,6 @@
 import { InputError, PgferryError } from '../errors.js';
 import { lowestMajorReading, majorReads, maxArchiveVersionForMajor, type ArchiveFacts } from './archive.js';
+import { STATISTICS_SINCE } from './script-statements.js';
 import { formatVersion, type PgVersion, type VersionRequest } from './version.js';
 
 /** What the policy needs to know about which client majors can be had (ClientCatalog answers). */
@@ -177,22 +178,9 @@ export async function chooseRestoreClient(
     version = pinned;
     reason = `postgres-version pins ${formatVersion(pinned)}`;
   } else {
-    const found = await lowestAvailable(
-      catalog,
-      desired,
-      `restoring into a PostgreSQL ${target.major} server`,
-      desired > target.major
-        ? `the archive, ${describeArchive(archive)}, needs pg_restore ${desired} or newer`
-        : undefined,
-    );
-    warnings.push(...found.warnings);
-    version = { major: found.major };
-    reason =
-      found.major === target.major
-        ? `the target server runs PostgreSQL ${formatVersion(target)}`
-        : desired === target.major
-          ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had`
-          : `the archive (${describeArchive(archive)}) needs pg_restore ${desired} or newer`;
+    const auto = await autoRestoreClient(archive, target, desired, catalog);
+    ({ version, reason } = auto);
+    warnings.push(...auto.warnings);
   }
 
   let path: RestorePath = archive.format === 'plain' ? 'psql' : 'pg_restore';
@@ -208,6 +196,59 @@ export async function chooseRestoreClient(
     );
   }
   return { version, reason, warnings, path };
+}
+
+/** The restore client under postgres-version auto, and why. */
+async function autoRestoreClient(
+  archive: ArchiveFacts,
+  target: PgVersion,
+  desired: number,
+  catalog: ClientAvailability,
+): Promise<ClientChoice> {
+  const skipping = await statisticsSkippingReader(archive, target, desired, catalog);
+  if (skipping !== undefined) {
+    return {
+      version: { major: skipping },
+      reason: `the archive (${describeArchive(archive)}) may hold planner statistics, which PostgreSQL ${formatVersion(target)} cannot take: pg_restore ${skipping} leaves them out`,
+      warnings: [],
+    };
+  }
+  const found = await lowestAvailable(
+    catalog,
+    desired,
+    `restoring into a PostgreSQL ${target.major} server`,
+    desired > target.major
+      ? `the archive, ${describeArchive(archive)}, needs pg_restore ${desired} or newer`
+      : undefined,
+  );
+  const reason =
+    found.major === target.major
+      ? `the target server runs PostgreSQL ${formatVersion(target)}`
+      : desired === target.major
+        ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had`
+        : `the archive (${describeArchive(archive)}) needs pg_restore ${desired} or newer`;
+  return { version: { major: found.major }, reason, warnings: found.warnings };
+}
+
+/**
+ * An archive pg_dump 18+ wrote may hold planner statistics, which a target before 18 cannot take.
+ * pg_restore 18+ leaves them out (--no-statistics) before they reach the target; an older
+ * pg_restore passes them on for the script filter to drop, and a statistics call too long for the
+ * filter to hold is then a refusal. So the lowest 18+ major is preferred when one can be had;
+ * undefined: none can, or the archive cannot hold statistics, or the reader is 18+ anyway.
+ */
+async function statisticsSkippingReader(
+  archive: ArchiveFacts,
+  target: PgVersion,
+  desired: number,
+  catalog: ClientAvailability,
+): Promise<number | undefined> {
+  if (archive.format === 'plain' || target.major >= STATISTICS_SINCE || desired >= STATISTICS_SINCE)
+    return undefined;
+  // pg_dump is never older than the server it dumped.
+  const writer = archive.dumpVersion?.major ?? archive.serverVersion?.major;
+  if (writer === undefined || writer < STATISTICS_SINCE) return undefined;
+  return catalog.lowestAvailableFrom(STATISTICS_SINCE);
 }
 
 /** Copy: the dump side decides the archive version the restore side must read. */

@@ -86,12 +86,14 @@ export function arArchive(members: readonly { name: string; data: Buffer }[]): B
   return Buffer.concat(parts);
 }
 
-export type DataCompression = 'xz' | 'gz' | 'none';
+export type DataCompression = 'xz' | 'zst' | 'gz' | 'none';
 
-/** The data.tar member, compressed as asked (xz as Debian does, gzip, or plain). */
+/** The data.tar member, compressed as asked (xz as Debian does, zstd as Ubuntu does, gzip, or plain). */
 export function dataMember(tar: Buffer, compression: DataCompression): { name: string; data: Buffer } {
   if (compression === 'none') return { name: 'data.tar', data: tar };
   if (compression === 'gz') return { name: 'data.tar.gz', data: gzipSync(tar) };
+  if (compression === 'zst')
+    return { name: 'data.tar.zst', data: execFileSync('zstd', ['-c', '-q'], { input: tar }) };
   return { name: 'data.tar.xz', data: execFileSync('xz', ['-c'], { input: tar }) };
 }
 

@@ -165,7 +165,7 @@ describe('hostile tar entries inside a signed .deb', () => {
     expect(repo.requests.filter((r) => r.includes('libpq5'))).toEqual([]);
   });
 
-  it.each<DataCompression>(['xz', 'gz', 'none'])(
+  it.each<DataCompression>(['xz', 'zst', 'gz', 'none'])(
     'a tame crafted package (%s) passes the entry checks, links inside it included, and fails only for lacking the tools',
     async (compression) => {
       const { error, cacheDir } = await installCrafted(
@@ -186,24 +186,30 @@ describe('hostile tar entries inside a signed .deb', () => {
     },
   );
 
-  it('a package that unpacks past the unpack limit is refused as a bomb, nothing cached', async () => {
-    const saved = process.env.PGFERRY_NETWORK_LIMITS;
-    process.env.PGFERRY_NETWORK_LIMITS = 'unpack-bytes=1048576';
-    try {
-      const { error, cacheDir } = await installCrafted([
-        ...BENIGN,
-        { path: './usr/lib/postgresql/15/bin/', type: 'dir' },
-        { path: './usr/lib/postgresql/15/bin/pg_dump', body: '\0'.repeat(4 * 1024 * 1024) },
-      ]);
-      expect(error.message).toBe(
-        'client-source pgdg: postgresql-client-15 15.18-0+deb12u1: data.tar.xz unpacks to more than the 1 MiB limit; refused as a decompression bomb',
-      );
-      expect(listing(cacheDir)).toEqual([]);
-    } finally {
-      if (saved === undefined) delete process.env.PGFERRY_NETWORK_LIMITS;
-      else process.env.PGFERRY_NETWORK_LIMITS = saved;
-    }
-  });
+  it.each<DataCompression>(['xz', 'zst'])(
+    'a package (%s) that unpacks past the unpack limit is refused as a bomb, nothing cached',
+    async (compression) => {
+      const saved = process.env.PGFERRY_NETWORK_LIMITS;
+      process.env.PGFERRY_NETWORK_LIMITS = 'unpack-bytes=1048576';
+      try {
+        const { error, cacheDir } = await installCrafted(
+          [
+            ...BENIGN,
+            { path: './usr/lib/postgresql/15/bin/', type: 'dir' },
+            { path: './usr/lib/postgresql/15/bin/pg_dump', body: '\0'.repeat(4 * 1024 * 1024) },
+          ],
+          compression,
+        );
+        expect(error.message).toBe(
+          `client-source pgdg: postgresql-client-15 15.18-0+deb12u1: data.tar.${compression} unpacks to more than the 1 MiB limit; refused as a decompression bomb`,
+        );
+        expect(listing(cacheDir)).toEqual([]);
+      } finally {
+        if (saved === undefined) delete process.env.PGFERRY_NETWORK_LIMITS;
+        else process.env.PGFERRY_NETWORK_LIMITS = saved;
+      }
+    },
+  );
 
   it('a data.tar.xz that is not xz fails with the decompressor named, nothing cached', async () => {
     const garbage = { name: 'data.tar.xz', data: Buffer.from('not xz at all\n'.repeat(40)) };

@@ -193,7 +193,7 @@ describe('chooseRestoreClient', () => {
   it('with allow-downgrade, goes through the script path with the lowest client that reads the archive', async () => {
     const choice = await chooseRestoreClient(
       restoreInputs(
-        customArchive('1.16', { major: 18, minor: 1 }),
+        customArchive('1.14', { major: 16, minor: 1 }),
         { major: 15, minor: 13 },
         {
           allowDowngrade: true,
@@ -201,7 +201,31 @@ describe('chooseRestoreClient', () => {
       ),
       ALL(),
     );
-    expect(choice.version).toEqual({ major: 17 });
+    expect(choice.version).toEqual({ major: 15 });
+    expect(choice.path).toBe('script');
+    expect(choice.warnings).toHaveLength(1);
+    expect(choice.warnings[0]).toMatch(
+      /PostgreSQL 16\.1 dump into PostgreSQL 15\.13 \(a downgrade, allowed\)/,
+    );
+  });
+
+  it('with allow-downgrade, an archive of an 18 server into 15 is read by pg_restore 18, which leaves statistics out', async () => {
+    const catalog = ALL();
+    const choice = await chooseRestoreClient(
+      restoreInputs(
+        customArchive('1.16', { major: 18, minor: 1 }),
+        { major: 15, minor: 13 },
+        {
+          allowDowngrade: true,
+        },
+      ),
+      catalog,
+    );
+    expect(choice.version).toEqual({ major: 18 });
+    expect(choice.reason).toBe(
+      'the archive (format 1.16) may hold planner statistics, which PostgreSQL 15.13 cannot take: pg_restore 18 leaves them out',
+    );
+    expect(catalog.asked).toEqual([18]);
     expect(choice.path).toBe('script');
     expect(choice.warnings).toHaveLength(1);
     expect(choice.warnings[0]).toMatch(
@@ -253,6 +277,55 @@ describe('chooseRestoreClient', () => {
     expect((error as InputError).input).toBe('postgres-version');
     expect(error.message).toMatch(/^postgres-version: pg_restore 16 cannot read archive format 1\.16/);
     expect(error.message).toMatch(/expected 17 or newer/);
+  });
+
+  it('pg_dump 18 of a 17 server restored into 17: pg_restore 18 on the direct path (statistics left out)', async () => {
+    const choice = await chooseRestoreClient(
+      restoreInputs(customArchive('1.16', { major: 17, minor: 6 }, { major: 18, minor: 2 }), { major: 17 }),
+      ALL(),
+    );
+    expect(choice).toEqual({
+      version: { major: 18 },
+      reason:
+        'the archive (format 1.16, written by pg_dump 18.2) may hold planner statistics, which PostgreSQL 17 cannot take: pg_restore 18 leaves them out',
+      warnings: [],
+      path: 'pg_restore',
+    });
+  });
+
+  it('an archive of pg_dump 18 with no 18+ client to be had falls back to the reader of the target major', async () => {
+    const catalog = new FakeCatalog(15, 16, 17);
+    const choice = await chooseRestoreClient(
+      restoreInputs(
+        customArchive('1.16', { major: 18 }, { major: 18 }),
+        { major: 17 },
+        { allowDowngrade: true },
+      ),
+      catalog,
+    );
+    expect(choice.version).toEqual({ major: 17 });
+    expect(choice.reason).toBe('the target server runs PostgreSQL 17');
+    expect(choice.path).toBe('script');
+    expect(catalog.asked).toEqual([18, 17]);
+  });
+
+  it('an archive that cannot hold statistics (pg_dump 17) or a pinned reader never asks for 18', async () => {
+    const catalog = ALL();
+    const by17 = await chooseRestoreClient(
+      restoreInputs(customArchive('1.16', { major: 17 }, { major: 17 }), { major: 17 }),
+      catalog,
+    );
+    expect(by17.version).toEqual({ major: 17 });
+    const pinned = await chooseRestoreClient(
+      restoreInputs(
+        customArchive('1.16', { major: 18 }, { major: 18 }),
+        { major: 17 },
+        { allowDowngrade: true, request: { kind: 'major', major: 17 } },
+      ),
+      catalog,
+    );
+    expect(pinned.version).toEqual({ major: 17 });
+    expect(catalog.asked).toEqual([17]);
   });
 
   it('takes a pinned client that reads the archive, without asking the catalog', async () => {
@@ -312,7 +385,7 @@ describe('chooseCopyClients', () => {
     expect(error.message).toContain('15.13');
   });
 
-  it('allows 18 → 15 with allow-downgrade: dump with 18, restore through the script path', async () => {
+  it('allows 18 → 15 with allow-downgrade: dump with 18, restore with 18 (no statistics) through the script path', async () => {
     const { dump, restore } = await chooseCopyClients(
       { major: 18, minor: 1 },
       { major: 15, minor: 13 },
@@ -321,7 +394,7 @@ describe('chooseCopyClients', () => {
       ALL(),
     );
     expect(dump.version).toEqual({ major: 18 });
-    expect(restore.version).toEqual({ major: 17 });
+    expect(restore.version).toEqual({ major: 18 });
     expect(restore.path).toBe('script');
     expect(restore.warnings.join('\n')).toMatch(/a downgrade, allowed/);
   });
