@@ -1,44 +1,20 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
 import { ClientCatalog } from '../../core/pg/clients/catalog.js';
-import {
-  APT_SUITE,
-  buildAptRepository,
-  serveDirectory,
-  type StaticServer,
-} from '../harness/apt-repository.js';
-import { closeSigningKeys, makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
+import { APT_SUITE, buildAptRepository, type StaticServer } from '../harness/apt-repository.js';
+import { makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
+import { aptTestBed } from '../harness/apt-testbed.js';
 import { failureOf } from '../harness/failure.js';
 
 // client-source auto: installed → cache → releases → the PGDG apt repository, which is asked only
 // when the releases lack the version wanted or cannot deliver it.
 const TARGET = 'x86_64-unknown-linux-gnu';
-const made: string[] = [];
-const servers: StaticServer[] = [];
+const { tempDir, serve } = aptTestBed();
 let key: SigningKey;
 beforeAll(() => {
   key = makeSigningKey('pgferry-auto-fallback');
 });
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  made.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
-  closeSigningKeys();
-});
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-
-async function serve(root: string): Promise<StaticServer> {
-  const server = await serveDirectory(root);
-  servers.push(server);
-  return server;
-}
-
 /** A releases mirror listing `versions` and holding no archive at all. */
 async function releasesMirror(versions: string[]): Promise<StaticServer> {
   const root = tempDir('pgferry-releases-');

@@ -1,23 +1,16 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readdirSync } from 'node:fs';
 import { RecordingLogger } from '../../core/log.js';
 import { ClientCatalog } from '../../core/pg/clients/catalog.js';
-import {
-  APT_SUITE,
-  buildAptRepository,
-  serveDirectory,
-  type StaticServer,
-} from '../harness/apt-repository.js';
-import { closeSigningKeys, makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
+import { APT_SUITE, buildAptRepository, type StaticServer } from '../harness/apt-repository.js';
+import { makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
+import { aptTestBed } from '../harness/apt-testbed.js';
 import { craftedDeb, type DataCompression, type TarEntrySpec } from '../harness/crafted-deb.js';
 import { failureOf } from '../harness/failure.js';
 
 // A package signed by the trusted key and matching its index can still carry a hostile data.tar:
 // the signature proves who built it, not what its tar does. Each such package is refused at its
 // first hostile entry, nothing lands outside the work directory, and nothing is cached.
-const made: string[] = [];
-const servers: StaticServer[] = [];
+const { tempDir, serve } = aptTestBed();
 let key: SigningKey;
 /** Where the hostile entries aim; it must stay empty. */
 let outside: string;
@@ -25,18 +18,6 @@ beforeAll(() => {
   key = makeSigningKey('pgferry-hostile-tar');
   outside = tempDir('pgferry-outside-');
 });
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  made.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
-  closeSigningKeys();
-});
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-
 /** Enough ".." to reach "/" from any work directory. */
 const CLIMB = '../'.repeat(16);
 
@@ -60,8 +41,7 @@ async function installCrafted(
     signWith: key,
     replaceDebs: { 'postgresql-client-15': deb },
   });
-  const repo = await serveDirectory(root);
-  servers.push(repo);
+  const repo = await serve(root);
   const cacheDir = tempDir('pgferry-deb-cache-');
   const catalog = new ClientCatalog({
     log: new RecordingLogger(),

@@ -1,38 +1,20 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
 import { ClientCatalog } from '../../core/pg/clients/catalog.js';
-import {
-  APT_SUITE,
-  buildAptRepository,
-  serveDirectory,
-  type StaticServer,
-} from '../harness/apt-repository.js';
-import { closeSigningKeys, makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
+import { APT_SUITE, buildAptRepository, type StaticServer } from '../harness/apt-repository.js';
+import { makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
+import { aptTestBed } from '../harness/apt-testbed.js';
 import { failureOf } from '../harness/failure.js';
 
 // The libpq5 installed beside a client is the one its Depends asks for, chosen as apt would: the
 // newest that meets every condition, not merely the newest listed.
 const TARGET = 'x86_64-unknown-linux-gnu';
-const made: string[] = [];
-const servers: StaticServer[] = [];
+const { tempDir, serve } = aptTestBed();
 let key: SigningKey;
 beforeAll(() => {
   key = makeSigningKey('pgferry-libpq-depends');
 });
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  made.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
-  closeSigningKeys();
-});
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-
 /** A libpq5 stanza for a package the repository does not hold (fetching it would 404). */
 function phantomLibpq(version: string): string {
   const file = `pool/main/p/postgresql-phantom/libpq5_${version}_amd64.deb`;
@@ -54,8 +36,7 @@ async function repository(condition: string, phantoms: string[]): Promise<Static
         ...phantoms.map(phantomLibpq),
       ].join('\n\n'),
   });
-  const server = await serveDirectory(root);
-  servers.push(server);
+  const server = await serve(root);
   return server;
 }
 

@@ -1,40 +1,26 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
 import { ClientCatalog } from '../../core/pg/clients/catalog.js';
 import {
   APT_SUITE,
   buildAptRepository,
-  serveDirectory,
   type AptRepositoryOptions,
   type StaticServer,
 } from '../harness/apt-repository.js';
-import { closeSigningKeys, makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
+import { makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
+import { aptTestBed } from '../harness/apt-testbed.js';
 import { failureOf } from '../harness/failure.js';
 
 // The PGDG source trusts nothing the repository says until gpgv has checked InRelease against the
 // one trusted key, and the Packages index against the SHA-256 that signed Release lists.
-const made: string[] = [];
-const servers: StaticServer[] = [];
+const { tempDir, serve } = aptTestBed();
 let trusted: SigningKey;
 let stranger: SigningKey;
 beforeAll(() => {
   trusted = makeSigningKey('pgferry-trusted');
   stranger = makeSigningKey('pgferry-stranger');
 });
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  made.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
-  closeSigningKeys();
-});
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-
 /** A repository built with `options`, then changed on disk by `tamper` (what an attacker serves). */
 async function repository(
   options: Partial<AptRepositoryOptions>,
@@ -42,8 +28,7 @@ async function repository(
 ): Promise<StaticServer> {
   const root = buildAptRepository(tempDir('pgferry-apt-'), { signWith: trusted, ...options });
   tamper?.(path.join(root, 'dists', APT_SUITE));
-  const server = await serveDirectory(root);
-  servers.push(server);
+  const server = await serve(root);
   return server;
 }
 

@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { dumpToPath } from '../../core/jobs/dump.js';
 import { RecordingLogger } from '../../core/log.js';
@@ -9,44 +8,22 @@ import { parseJobOptions } from '../../core/options.js';
 import { ClientCatalog } from '../../core/pg/clients/catalog.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { stagedLibraryEnv } from '../../core/pg/run.js';
-import {
-  APT_SUITE,
-  buildAptRepository,
-  serveDirectory,
-  type StaticServer,
-} from '../harness/apt-repository.js';
-import { closeSigningKeys, makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
+import { APT_SUITE, buildAptRepository, type StaticServer } from '../harness/apt-repository.js';
+import { makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
+import { aptTestBed } from '../harness/apt-testbed.js';
 import { failureOf } from '../harness/failure.js';
 import { connUrl, createDatabase, sql } from '../harness/testbed.js';
 
 const TARGET = 'x86_64-unknown-linux-gnu';
-const made: string[] = [];
-const servers: StaticServer[] = [];
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
+const { tempDir, serve } = aptTestBed();
 let key: SigningKey;
 beforeAll(() => {
   key = makeSigningKey('pgferry-test-repository');
 });
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  made.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
-  closeSigningKeys();
-});
-
 /** A loopback PGDG-style repository of Debian's real packages, signed, its index edited by `edit`. */
 async function repository(edit?: (index: string) => string): Promise<StaticServer> {
   const root = buildAptRepository(tempDir('pgferry-apt-'), { editIndex: edit, signWith: key });
   return serve(root);
-}
-
-async function serve(root: string): Promise<StaticServer> {
-  const server = await serveDirectory(root);
-  servers.push(server);
-  return server;
 }
 
 /** A catalog that can only use the PGDG source (no installed client is even looked for). */
