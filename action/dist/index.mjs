@@ -50722,6 +50722,103 @@ function compressionArg(spec, clientMajor) {
   }
 }
 
+// core/pg/script-statements.ts
+var SETTING_SINCE = {
+  transaction_timeout: 17,
+  default_toast_compression: 14,
+  default_table_access_method: 12
+};
+var TRANSACTION_WORDS = /* @__PURE__ */ new Set([
+  "BEGIN",
+  "COMMIT",
+  "END",
+  "ROLLBACK",
+  "ABORT",
+  "START",
+  "SAVEPOINT",
+  "RELEASE"
+]);
+var DECIDED_WHOLE = /* @__PURE__ */ new Set([...TRANSACTION_WORDS, "PREPARE", "SET", "RESET"]);
+var UNSAFE_VARIABLES = /* @__PURE__ */ new Set([
+  "DBNAME",
+  "USER",
+  "HOST",
+  "HOSTADDR",
+  "PORT",
+  "SERVICE"
+]);
+var UNSAFE_ENCODING = /^(sjis|shift_?jis(_2004)?|mskanji|big5|gbk|gb18030|uhc|win(932|936|949|950)|cp(932|936|949|950))$/i;
+function unquote(value) {
+  const v2 = value.trim();
+  return v2.startsWith("'") && v2.endsWith("'") && v2.length >= 2 ? v2.slice(1, -1) : v2;
+}
+function setStatement(text2) {
+  const m4 = /^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*(?:=|\s+TO\s)\s*([\s\S]*?)\s*;?\s*$/i.exec(
+    text2
+  );
+  return m4 ? { name: (m4[1] ?? "").toLowerCase(), value: m4[2] ?? "" } : void 0;
+}
+function setConfigCall(text2) {
+  const m4 = /^\s*SELECT\s+(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*'([A-Za-z_][A-Za-z0-9_.]*)'\s*,\s*'([^']*)'\s*,\s*(?:false|true)\s*\)\s*;?\s*$/i.exec(
+    text2
+  );
+  return m4 ? { name: (m4[1] ?? "").toLowerCase(), value: m4[2] ?? "" } : void 0;
+}
+function standardStringsValue(value) {
+  const v2 = unquote(value).toLowerCase();
+  if (["on", "true", "yes", "1"].includes(v2)) return true;
+  if (["off", "false", "no", "0"].includes(v2)) return false;
+  return void 0;
+}
+function setting(name, value, rules) {
+  if ((SETTING_SINCE[name] ?? 0) > rules.targetServer.major) return { action: "drop", name };
+  if (name === "standard_conforming_strings") {
+    const on = standardStringsValue(value);
+    if (on === void 0) return { action: "refuse", why: `standard_conforming_strings is set to ${value}` };
+    return { action: "pass", standardStrings: on };
+  }
+  if (name === "client_encoding" && UNSAFE_ENCODING.test(unquote(value)))
+    return {
+      action: "refuse",
+      why: `client_encoding ${unquote(value)} is a client-only encoding psql lexes differently`
+    };
+  return { action: "pass" };
+}
+var STATISTICS_SINCE = 18;
+function isStatisticsCall(text2) {
+  return /^\s*SELECT\s+\*\s+FROM\s+pg_catalog\.pg_restore_(relation|attribute)_stats\s*\(/.test(text2);
+}
+function classifyStatement(text2, words, rules) {
+  const first = words[0];
+  if (first && (TRANSACTION_WORDS.has(first) || first === "PREPARE" && words[1] === "TRANSACTION")) {
+    if (!rules.singleTransaction) return { action: "pass" };
+    const bare = /^\s*(BEGIN|COMMIT|END)(\s+(WORK|TRANSACTION))?\s*;\s*$/i.test(text2);
+    if (bare && !rules.refuseAllTransactionControl) return { action: "transaction" };
+    return {
+      action: "refuse",
+      why: `${words.slice(0, 2).join(" ")} is transaction control; pgferry runs the whole script in one transaction and commits it itself`
+    };
+  }
+  if (first === "SET") {
+    const set = setStatement(text2);
+    return set ? setting(set.name, set.value, rules) : { action: "pass" };
+  }
+  if (first === "RESET") {
+    if (/^\s*RESET\s+(ALL|standard_conforming_strings|client_encoding)\s*;/i.test(text2))
+      return { action: "refuse", why: `${text2.trim()} changes how psql reads the rest of the script` };
+    return { action: "pass" };
+  }
+  if (first === "SELECT") {
+    if (isStatisticsCall(text2) && rules.targetServer.major < STATISTICS_SINCE)
+      return { action: "drop", name: "statistics" };
+    const call = setConfigCall(text2);
+    if (call) return setting(call.name, call.value, rules);
+    if (/set_config\s*\(\s*'(standard_conforming_strings|client_encoding)'/i.test(text2))
+      return { action: "refuse", why: "set_config of standard_conforming_strings or client_encoding" };
+  }
+  return { action: "pass" };
+}
+
 // core/pg/policy.ts
 function noneCanBeHad(catalog) {
   return catalog.unavailableHint ?? "none is installed, cached or published for this platform";
@@ -50814,15 +50911,9 @@ async function chooseRestoreClient(inputs, catalog) {
     version = pinned;
     reason = `postgres-version pins ${formatVersion(pinned)}`;
   } else {
-    const found = await lowestAvailable(
-      catalog,
-      desired,
-      `restoring into a PostgreSQL ${target.major} server`,
-      desired > target.major ? `the archive, ${describeArchive(archive)}, needs pg_restore ${desired} or newer` : void 0
-    );
-    warnings.push(...found.warnings);
-    version = { major: found.major };
-    reason = found.major === target.major ? `the target server runs PostgreSQL ${formatVersion(target)}` : desired === target.major ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had` : `the archive (${describeArchive(archive)}) needs pg_restore ${desired} or newer`;
+    const auto = await autoRestoreClient(archive, target, desired, catalog);
+    ({ version, reason } = auto);
+    warnings.push(...auto.warnings);
   }
   let path22 = archive.format === "plain" ? "psql" : "pg_restore";
   if (path22 === "pg_restore" && downgrade) {
@@ -50837,6 +50928,31 @@ async function chooseRestoreClient(inputs, catalog) {
     );
   }
   return { version, reason, warnings, path: path22 };
+}
+async function autoRestoreClient(archive, target, desired, catalog) {
+  const skipping = await statisticsSkippingReader(archive, target, desired, catalog);
+  if (skipping !== void 0) {
+    return {
+      version: { major: skipping },
+      reason: `the archive (${describeArchive(archive)}) may hold planner statistics, which PostgreSQL ${formatVersion(target)} cannot take: pg_restore ${skipping} leaves them out`,
+      warnings: []
+    };
+  }
+  const found = await lowestAvailable(
+    catalog,
+    desired,
+    `restoring into a PostgreSQL ${target.major} server`,
+    desired > target.major ? `the archive, ${describeArchive(archive)}, needs pg_restore ${desired} or newer` : void 0
+  );
+  const reason = found.major === target.major ? `the target server runs PostgreSQL ${formatVersion(target)}` : desired === target.major ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had` : `the archive (${describeArchive(archive)}) needs pg_restore ${desired} or newer`;
+  return { version: { major: found.major }, reason, warnings: found.warnings };
+}
+async function statisticsSkippingReader(archive, target, desired, catalog) {
+  if (archive.format === "plain" || target.major >= STATISTICS_SINCE || desired >= STATISTICS_SINCE)
+    return void 0;
+  const writer = archive.dumpVersion?.major ?? archive.serverVersion?.major;
+  if (writer === void 0 || writer < STATISTICS_SINCE) return void 0;
+  return catalog.lowestAvailableFrom(STATISTICS_SINCE);
 }
 async function chooseCopyClients(source, target, request, allowDowngrade, catalog) {
   const dump = await chooseDumpClient(source, request, catalog);
@@ -52612,103 +52728,6 @@ var PsqlLexer = class {
     }
   }
 };
-
-// core/pg/script-statements.ts
-var SETTING_SINCE = {
-  transaction_timeout: 17,
-  default_toast_compression: 14,
-  default_table_access_method: 12
-};
-var TRANSACTION_WORDS = /* @__PURE__ */ new Set([
-  "BEGIN",
-  "COMMIT",
-  "END",
-  "ROLLBACK",
-  "ABORT",
-  "START",
-  "SAVEPOINT",
-  "RELEASE"
-]);
-var DECIDED_WHOLE = /* @__PURE__ */ new Set([...TRANSACTION_WORDS, "PREPARE", "SET", "RESET"]);
-var UNSAFE_VARIABLES = /* @__PURE__ */ new Set([
-  "DBNAME",
-  "USER",
-  "HOST",
-  "HOSTADDR",
-  "PORT",
-  "SERVICE"
-]);
-var UNSAFE_ENCODING = /^(sjis|shift_?jis(_2004)?|mskanji|big5|gbk|gb18030|uhc|win(932|936|949|950)|cp(932|936|949|950))$/i;
-function unquote(value) {
-  const v2 = value.trim();
-  return v2.startsWith("'") && v2.endsWith("'") && v2.length >= 2 ? v2.slice(1, -1) : v2;
-}
-function setStatement(text2) {
-  const m4 = /^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*(?:=|\s+TO\s)\s*([\s\S]*?)\s*;?\s*$/i.exec(
-    text2
-  );
-  return m4 ? { name: (m4[1] ?? "").toLowerCase(), value: m4[2] ?? "" } : void 0;
-}
-function setConfigCall(text2) {
-  const m4 = /^\s*SELECT\s+(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*'([A-Za-z_][A-Za-z0-9_.]*)'\s*,\s*'([^']*)'\s*,\s*(?:false|true)\s*\)\s*;?\s*$/i.exec(
-    text2
-  );
-  return m4 ? { name: (m4[1] ?? "").toLowerCase(), value: m4[2] ?? "" } : void 0;
-}
-function standardStringsValue(value) {
-  const v2 = unquote(value).toLowerCase();
-  if (["on", "true", "yes", "1"].includes(v2)) return true;
-  if (["off", "false", "no", "0"].includes(v2)) return false;
-  return void 0;
-}
-function setting(name, value, rules) {
-  if ((SETTING_SINCE[name] ?? 0) > rules.targetServer.major) return { action: "drop", name };
-  if (name === "standard_conforming_strings") {
-    const on = standardStringsValue(value);
-    if (on === void 0) return { action: "refuse", why: `standard_conforming_strings is set to ${value}` };
-    return { action: "pass", standardStrings: on };
-  }
-  if (name === "client_encoding" && UNSAFE_ENCODING.test(unquote(value)))
-    return {
-      action: "refuse",
-      why: `client_encoding ${unquote(value)} is a client-only encoding psql lexes differently`
-    };
-  return { action: "pass" };
-}
-var STATISTICS_SINCE = 18;
-function isStatisticsCall(text2) {
-  return /^\s*SELECT\s+\*\s+FROM\s+pg_catalog\.pg_restore_(relation|attribute)_stats\s*\(/.test(text2);
-}
-function classifyStatement(text2, words, rules) {
-  const first = words[0];
-  if (first && (TRANSACTION_WORDS.has(first) || first === "PREPARE" && words[1] === "TRANSACTION")) {
-    if (!rules.singleTransaction) return { action: "pass" };
-    const bare = /^\s*(BEGIN|COMMIT|END)(\s+(WORK|TRANSACTION))?\s*;\s*$/i.test(text2);
-    if (bare && !rules.refuseAllTransactionControl) return { action: "transaction" };
-    return {
-      action: "refuse",
-      why: `${words.slice(0, 2).join(" ")} is transaction control; pgferry runs the whole script in one transaction and commits it itself`
-    };
-  }
-  if (first === "SET") {
-    const set = setStatement(text2);
-    return set ? setting(set.name, set.value, rules) : { action: "pass" };
-  }
-  if (first === "RESET") {
-    if (/^\s*RESET\s+(ALL|standard_conforming_strings|client_encoding)\s*;/i.test(text2))
-      return { action: "refuse", why: `${text2.trim()} changes how psql reads the rest of the script` };
-    return { action: "pass" };
-  }
-  if (first === "SELECT") {
-    if (isStatisticsCall(text2) && rules.targetServer.major < STATISTICS_SINCE)
-      return { action: "drop", name: "statistics" };
-    const call = setConfigCall(text2);
-    if (call) return setting(call.name, call.value, rules);
-    if (/set_config\s*\(\s*'(standard_conforming_strings|client_encoding)'/i.test(text2))
-      return { action: "refuse", why: "set_config of standard_conforming_strings or client_encoding" };
-  }
-  return { action: "pass" };
-}
 
 // core/pg/script-filter.ts
 var RESTRICT_SINCE_MINOR = {
