@@ -3,8 +3,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { serveDirectory, type StaticServer } from './apt-repository.js';
-import { closeSigningKeys } from './apt-signing.js';
+import { RecordingLogger } from '../../core/log.js';
+import { ClientCatalog } from '../../core/pg/clients/catalog.js';
+import { APT_SUITE, serveDirectory, type StaticServer } from './apt-repository.js';
+import { closeSigningKeys, type SigningKey } from './apt-signing.js';
 
 export interface AptTestBed {
   tempDir(prefix: string): string;
@@ -32,4 +34,21 @@ export function aptTestBed(): AptTestBed {
       return server;
     },
   };
+}
+
+/** A catalog that may only install from the loopback apt repository `repo`, trusting `key`. */
+export function pgdgCatalog(
+  repo: StaticServer,
+  cacheDir: string,
+  key: SigningKey,
+  log = new RecordingLogger(),
+): ClientCatalog {
+  return new ClientCatalog({
+    log,
+    clientSource: 'pgdg',
+    mirror: `${repo.url} ${APT_SUITE}`,
+    cacheDir,
+    installedDirs: () => [],
+    pgdgKey: key.publicKey,
+  });
 }

@@ -1,9 +1,7 @@
 import { readdirSync } from 'node:fs';
-import { RecordingLogger } from '../../core/log.js';
-import { ClientCatalog } from '../../core/pg/clients/catalog.js';
-import { APT_SUITE, buildAptRepository, type StaticServer } from '../harness/apt-repository.js';
+import { buildAptRepository, type StaticServer } from '../harness/apt-repository.js';
 import { makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
-import { aptTestBed } from '../harness/apt-testbed.js';
+import { aptTestBed, pgdgCatalog } from '../harness/apt-testbed.js';
 import { craftedDeb, type DataCompression, type TarEntrySpec } from '../harness/crafted-deb.js';
 import { failureOf } from '../harness/failure.js';
 
@@ -43,15 +41,7 @@ async function installCrafted(
   });
   const repo = await serve(root);
   const cacheDir = tempDir('pgferry-deb-cache-');
-  const catalog = new ClientCatalog({
-    log: new RecordingLogger(),
-    clientSource: 'pgdg',
-    mirror: `${repo.url} ${APT_SUITE}`,
-    cacheDir,
-    installedDirs: () => [],
-    pgdgKey: key.publicKey,
-  });
-  return { error: await failureOf(catalog.provide({ major: 15 })), cacheDir, repo };
+  return { error: await failureOf(pgdgCatalog(repo, cacheDir, key).provide({ major: 15 })), cacheDir, repo };
 }
 
 const listing = (dir: string): string[] => readdirSync(dir, { recursive: true }).map(String);

@@ -1,10 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { RecordingLogger } from '../../core/log.js';
 import { ClientCatalog } from '../../core/pg/clients/catalog.js';
 import { APT_SUITE, buildAptRepository, type StaticServer } from '../harness/apt-repository.js';
 import { makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
-import { aptTestBed } from '../harness/apt-testbed.js';
+import { aptTestBed, pgdgCatalog } from '../harness/apt-testbed.js';
 import { failureOf } from '../harness/failure.js';
 
 // The libpq5 installed beside a client is the one its Depends asks for, chosen as apt would: the
@@ -41,14 +40,7 @@ async function repository(condition: string, phantoms: string[]): Promise<Static
 }
 
 function catalog(repo: StaticServer, cacheDir: string): ClientCatalog {
-  return new ClientCatalog({
-    log: new RecordingLogger(),
-    clientSource: 'pgdg',
-    mirror: `${repo.url} ${APT_SUITE}`,
-    cacheDir,
-    installedDirs: () => [],
-    pgdgKey: key.publicKey,
-  });
+  return pgdgCatalog(repo, cacheDir, key);
 }
 
 describe("the libpq5 a PGDG client's Depends asks for", () => {

@@ -1,7 +1,5 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { RecordingLogger } from '../../core/log.js';
-import { ClientCatalog } from '../../core/pg/clients/catalog.js';
 import {
   APT_SUITE,
   buildAptRepository,
@@ -9,7 +7,7 @@ import {
   type StaticServer,
 } from '../harness/apt-repository.js';
 import { makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
-import { aptTestBed } from '../harness/apt-testbed.js';
+import { aptTestBed, pgdgCatalog } from '../harness/apt-testbed.js';
 import { failureOf } from '../harness/failure.js';
 
 // The PGDG source trusts nothing the repository says until gpgv has checked InRelease against the
@@ -34,15 +32,7 @@ async function repository(
 
 async function attempt(repo: StaticServer): Promise<{ message: string; cacheDir: string }> {
   const cacheDir = tempDir('pgferry-deb-cache-');
-  const catalog = new ClientCatalog({
-    log: new RecordingLogger(),
-    clientSource: 'pgdg',
-    mirror: `${repo.url} ${APT_SUITE}`,
-    cacheDir,
-    installedDirs: () => [],
-    pgdgKey: trusted.publicKey,
-  });
-  const error = await failureOf(catalog.provide({ major: 15 }));
+  const error = await failureOf(pgdgCatalog(repo, cacheDir, trusted).provide({ major: 15 }));
   return { message: error.message, cacheDir };
 }
 

@@ -5,12 +5,11 @@ import path from 'node:path';
 import { dumpToPath } from '../../core/jobs/dump.js';
 import { RecordingLogger } from '../../core/log.js';
 import { parseJobOptions } from '../../core/options.js';
-import { ClientCatalog } from '../../core/pg/clients/catalog.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { stagedLibraryEnv } from '../../core/pg/run.js';
 import { APT_SUITE, buildAptRepository, type StaticServer } from '../harness/apt-repository.js';
 import { makeSigningKey, type SigningKey } from '../harness/apt-signing.js';
-import { aptTestBed } from '../harness/apt-testbed.js';
+import { aptTestBed, pgdgCatalog } from '../harness/apt-testbed.js';
 import { failureOf } from '../harness/failure.js';
 import { connUrl, createDatabase, sql } from '../harness/testbed.js';
 
@@ -27,17 +26,6 @@ async function repository(edit?: (index: string) => string): Promise<StaticServe
 }
 
 /** A catalog that can only use the PGDG source (no installed client is even looked for). */
-function pgdgCatalog(repo: StaticServer, cacheDir: string, log = new RecordingLogger()): ClientCatalog {
-  return new ClientCatalog({
-    log,
-    clientSource: 'pgdg',
-    mirror: `${repo.url} ${APT_SUITE}`,
-    cacheDir,
-    installedDirs: () => [],
-    pgdgKey: key.publicKey,
-  });
-}
-
 /** The index with the SHA256 of one package replaced by another valid-looking hex. */
 function wrongSha(pkg: string) {
   return (index: string): string =>
@@ -53,7 +41,7 @@ describe('the PGDG apt repository as a client source', () => {
   it('installs postgresql-client-15 and its libpq5 into an empty cache, which then dumps server 15', async () => {
     const repo = await repository();
     const cacheDir = tempDir('pgferry-deb-cache-');
-    const tools = await pgdgCatalog(repo, cacheDir).provide({ major: 15 });
+    const tools = await pgdgCatalog(repo, cacheDir, key).provide({ major: 15 });
     expect(tools.source).toBe('download');
     expect(tools.version).toEqual({ major: 15, minor: 18 });
     const entry = path.join(cacheDir, '15.18.0', TARGET);
@@ -91,7 +79,7 @@ describe('the PGDG apt repository as a client source', () => {
       compress: 'auto',
       jobs: 1,
       postgresVersion: { kind: 'auto' },
-      catalog: pgdgCatalog(repo, cacheDir, log),
+      catalog: pgdgCatalog(repo, cacheDir, key, log),
       log,
     });
     const dump = readFileSync(file, 'utf8');
@@ -108,7 +96,7 @@ describe('the PGDG apt repository as a client source', () => {
     async (pkg) => {
       const repo = await repository(wrongSha(pkg));
       const cacheDir = tempDir('pgferry-deb-cache-');
-      const error = await failureOf(pgdgCatalog(repo, cacheDir).provide({ major: 15 }));
+      const error = await failureOf(pgdgCatalog(repo, cacheDir, key).provide({ major: 15 }));
       expect(error.message).toMatch(
         new RegExp(
           `^client-source pgdg: ${pkg} 15\\.18\\S* failed its checksum: SHA-256 is [0-9a-f]{64}, the Packages index says [0-9a-f]{64}; nothing was kept$`,
@@ -139,7 +127,7 @@ describe('the PGDG apt repository as a client source', () => {
         ),
       );
       const cacheDir = tempDir('pgferry-deb-cache-');
-      const error = await failureOf(pgdgCatalog(repo, cacheDir).provide({ major: 15 }));
+      const error = await failureOf(pgdgCatalog(repo, cacheDir, key).provide({ major: 15 }));
       expect(error.message).toMatch(message);
       expect(listing(cacheDir)).toEqual([]);
     },
@@ -148,7 +136,7 @@ describe('the PGDG apt repository as a client source', () => {
   it('a Packages that is not an index is refused by name, with nothing cached', async () => {
     const repo = await repository(() => '<html><body>Welcome to nginx!</body></html>\n');
     const cacheDir = tempDir('pgferry-deb-cache-');
-    const error = await failureOf(pgdgCatalog(repo, cacheDir).provide({ major: 15 }));
+    const error = await failureOf(pgdgCatalog(repo, cacheDir, key).provide({ major: 15 }));
     expect(error.message).toBe(
       `client-source pgdg: ${repo.url}/dists/${APT_SUITE}/main/binary-amd64/Packages is not an apt Packages index: no stanza with Package, Filename, Size and SHA256`,
     );
@@ -164,7 +152,7 @@ describe('the PGDG apt repository as a client source', () => {
         .join('\n\n'),
     );
     const cacheDir = tempDir('pgferry-deb-cache-');
-    const error = await failureOf(pgdgCatalog(repo, cacheDir).provide({ major: 15 }));
+    const error = await failureOf(pgdgCatalog(repo, cacheDir, key).provide({ major: 15 }));
     expect(error.message).toContain('PostgreSQL client 15 can not be had from client-source pgdg');
     expect(listing(cacheDir)).toEqual([]);
   });
@@ -173,7 +161,9 @@ describe('the PGDG apt repository as a client source', () => {
     const repo = await repository((index) =>
       index.replace(/^Filename: .*libpq5.*$/m, 'Filename: pool/../../../etc/passwd'),
     );
-    const error = await failureOf(pgdgCatalog(repo, tempDir('pgferry-deb-cache-')).provide({ major: 15 }));
+    const error = await failureOf(
+      pgdgCatalog(repo, tempDir('pgferry-deb-cache-'), key).provide({ major: 15 }),
+    );
     expect(error.message).toMatch(/package libpq5 has a Filename outside the repository/);
     expect(repo.requests.some((r) => r.endsWith('.deb') || r.includes('passwd'))).toBe(false);
   });
@@ -195,7 +185,7 @@ describe('the PGDG apt repository as a client source', () => {
     writeFileSync(path.join(pool, client), bogus);
     const repo = await serve(root);
     const cacheDir = tempDir('pgferry-deb-cache-');
-    const error = await failureOf(pgdgCatalog(repo, cacheDir).provide({ major: 15 }));
+    const error = await failureOf(pgdgCatalog(repo, cacheDir, key).provide({ major: 15 }));
     expect(error.message).toMatch(/^client-source pgdg: postgresql-client-15 \S+ is not an ar archive/);
     expect(listing(cacheDir)).toEqual([]);
   });
