@@ -68,6 +68,12 @@ async function runDumpToS3(
   });
   const location = bucket.uri(destination.key);
   run.ctx.onCommitted?.(`the dump was stored at ${location}`);
+  if (result.proof.problem) {
+    throw new PgferryError(
+      `the dump was stored at ${location}, but the store's answer does not prove it holds the streamed bytes (${result.proof.problem}); no manifest was written, so a restore refuses the object`,
+      { code: 'integrity' },
+    );
+  }
   const manifest = manifestKey(destination.key);
   await bucket
     .putJson(manifest, manifestOf(result, bucket, destination.key), 'to')
