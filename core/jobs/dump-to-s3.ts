@@ -137,10 +137,7 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
   return {
     digests,
     stored,
-    proof: proveStored(
-      digests,
-      o.bucket.settings.sse === 'aws:kms' ? { ...stored, etag: undefined } : stored,
-    ),
+    proof: proveStored(digests, o.bucket.attested(stored)),
     bytes: meter.bytes,
     sha256: meter.digest(),
     server,

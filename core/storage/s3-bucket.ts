@@ -189,20 +189,22 @@ export class S3Bucket {
     return this.settings.endpoint ? 'md5' : 'crc64nvme';
   }
 
-  /**
-   * What the store attests of the object now: size, ETag and (AWS) full-object checksum. An SSE-KMS
-   * ETag is no MD5 of the bytes, so it is left out (the CRC or a read-back proves those objects).
-   */
+  /** An SSE-KMS ETag is no MD5 of the bytes (the CRC or a read-back proves those objects). */
+  attested(a: Attestation): Attestation {
+    return this.settings.sse === 'aws:kms' ? { ...a, etagNotMd5: true } : a;
+  }
+
+  /** What the store attests of the object now: size, ETag and (AWS) full-object checksum. */
   async attestation(key: string, input: string): Promise<Attestation> {
     try {
       const head = await this.client.send(
         new HeadObjectCommand({ Bucket: this.name, Key: key, ChecksumMode: 'ENABLED' }),
       );
-      return {
+      return this.attested({
         bytes: head.ContentLength,
-        ...(this.settings.sse === 'aws:kms' ? {} : { etag: head.ETag }),
+        etag: head.ETag,
         ...(head.ChecksumCRC64NVME ? { crc64nvme: head.ChecksumCRC64NVME } : {}),
-      };
+      });
     } catch (error) {
       throw explainS3Error(error, this.where(key, input));
     }

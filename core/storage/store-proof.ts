@@ -26,6 +26,8 @@ export interface Attestation {
   etag?: string;
   crc64nvme?: string;
   bytes?: number;
+  /** The ETag is no MD5 of the bytes (SSE-KMS on AWS): it names the version but proves nothing. */
+  etagNotMd5?: boolean;
 }
 
 export interface StoreProofResult {
@@ -102,7 +104,11 @@ export function proveStored(streamed: StreamedDigests, store: Attestation): Stor
   const result = (kind: ProofKind, problem?: string): StoreProofResult =>
     problem ? { kind, problem } : { kind };
   if (store.bytes !== undefined && store.bytes !== streamed.bytes) {
-    const kind = store.crc64nvme ? 'crc64nvme' : store.etag ? etagKind(store.etag) : 'read-back';
+    const kind = store.crc64nvme
+      ? 'crc64nvme'
+      : store.etag && !store.etagNotMd5
+        ? etagKind(store.etag)
+        : 'read-back';
     return result(kind, `the store holds ${store.bytes} bytes, ${streamed.bytes} were streamed`);
   }
   if (store.crc64nvme && streamed.crc64nvme) {
@@ -112,7 +118,7 @@ export function proveStored(streamed: StreamedDigests, store: Attestation): Stor
       same ? undefined : `the store's CRC64NVME is ${store.crc64nvme}, the stream's ${streamed.crc64nvme}`,
     );
   }
-  const etag = store.etag === undefined ? undefined : unquote(store.etag);
+  const etag = store.etag === undefined || store.etagNotMd5 ? undefined : unquote(store.etag);
   if (etag === undefined || !streamed.partMd5s || !streamed.md5) return result('read-back');
   const kind = etagKind(etag);
   if (kind === 'read-back') return result(kind);

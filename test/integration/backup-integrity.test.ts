@@ -1,0 +1,137 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { RecordingLogger } from '../../core/log.js';
+import { backupDatabase } from '../../core/jobs/backup.js';
+import { dumpToS3, type DumpToS3Result } from '../../core/jobs/dump-to-s3.js';
+import { verifyByList } from '../../core/jobs/verify-list.js';
+import { parseConnection } from '../../core/pg/connection.js';
+import { PgferryError } from '../../core/errors.js';
+import { catalog } from '../harness/engine.js';
+import { connUrl, createDatabase, sql } from '../harness/testbed.js';
+import { startS3, type S3TestServer } from '../harness/s3.js';
+import { backupOptionsFor, s3Bucket, s3Env } from '../harness/s3-engine.js';
+
+/**
+ * Store-attested integrity: the stored object is proven to be the streamed one by what the store
+ * attests (here s3rver's MD5 ETag), and `verify: list` reads back only the archive's front.
+ */
+const BUCKET = 'pgferry-integrity';
+let s3: S3TestServer;
+let db: string;
+
+beforeAll(async () => {
+  s3 = await startS3();
+  await s3.createBucket(BUCKET);
+  Object.assign(process.env, s3Env(s3));
+  db = await createDatabase(17, 'integrity');
+  // About 12 MB of random bytes that no compression shrinks: the dump stays sizeable.
+  await sql(
+    17,
+    db,
+    `CREATE TABLE "hostile ""name"" ü" (id int PRIMARY KEY, b bytea);
+     INSERT INTO "hostile ""name"" ü" SELECT i, decode(md5(random()::text) || md5(random()::text), 'hex')
+       FROM generate_series(1, 300000) i;
+     CREATE TABLE small (id int); INSERT INTO small VALUES (1)`,
+  );
+});
+afterAll(async () => s3?.close());
+
+/** The file s3rver keeps an object's bytes in, and the sidecar it reads the object's ETag from. */
+function storedFile(key: string): { object: string; etag: string } {
+  const object = path.join(s3.dir, BUCKET, `${key}._S3rver_object`);
+  return { object, etag: `${object}.md5` };
+}
+
+async function streamOnce(key: string): Promise<DumpToS3Result> {
+  const log = new RecordingLogger();
+  return dumpToS3({
+    from: parseConnection(connUrl(17, db), 'from', {}),
+    bucket: s3Bucket(s3, BUCKET),
+    key,
+    input: 'to',
+    compress: 'auto',
+    postgresVersion: { kind: 'auto' },
+    catalog: catalog(log),
+    log,
+  });
+}
+
+async function verify(key: string, dumped: DumpToS3Result, method: 'list' | 'full' = 'list') {
+  return verifyByList(
+    { bucket: s3Bucket(s3, BUCKET), input: 'to', client: dumped.client, method },
+    { key, database: db, tocEntries: dumped.archive.tocEntries, ...dumped },
+  );
+}
+
+describe('store-attested integrity', () => {
+  it('proves a backup by the ETag and reads back under 1% of it; full reads back every byte', async () => {
+    const list = await backupDatabase(backupOptionsFor(s3, BUCKET, 'p', db));
+    const m = list.manifest;
+    expect(m.bytes).toBeGreaterThan(8_000_000);
+    expect(m.proof).toBe('md5-etag');
+    expect(m.verification).toMatchObject({ method: 'list', result: 'passed', tables: 2 });
+    expect(m.verification.bytesReadBack).toBeGreaterThan(0);
+    expect(m.verification.bytesReadBack ?? Infinity).toBeLessThan(m.bytes / 100);
+
+    const full = await backupDatabase(backupOptionsFor(s3, BUCKET, 'p', db, { verify: 'full' }));
+    expect(full.manifest.proof).toBe('read-back');
+    expect(full.manifest.verification).toMatchObject({ method: 'full', result: 'passed', tables: 2 });
+    expect(full.manifest.verification.bytesReadBack).toBe(full.manifest.bytes);
+  });
+
+  it('fails an object replaced after upload by one of the same size', async () => {
+    const key = 'replaced.dump';
+    const dumped = await streamOnce(key);
+    expect(dumped.proof).toEqual({ kind: 'md5-etag' });
+    const bytes = readFileSync(storedFile(key).object);
+    bytes[bytes.length - 100] ^= 0xff; // in the data, far from the TOC a listing reads
+    await s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bytes }));
+    const { verification } = await verify(key, dumped);
+    expect(verification).toMatchObject({ result: 'failed', bytesReadBack: 0 });
+    expect(verification.detail).toMatch(/the store's ETag is [0-9a-f]{32}, the stream's [0-9a-f]{32}/);
+  });
+
+  it('fails bytes changed in the store, once the store attests what it holds', async () => {
+    const key = 'flipped.dump';
+    const dumped = await streamOnce(key);
+    const file = storedFile(key);
+    const bytes = readFileSync(file.object);
+    bytes[bytes.length - 100] ^= 0xff;
+    writeFileSync(file.object, bytes);
+    unlinkSync(file.etag); // s3rver then computes its ETag from the bytes it holds
+    const { verification } = await verify(key, dumped);
+    expect(verification.result).toBe('failed');
+    expect(verification.detail).toMatch(/ETag is/);
+  });
+
+  it('fails a truncated object, even while the store still names the old ETag', async () => {
+    const key = 'truncated.dump';
+    const dumped = await streamOnce(key);
+    truncateSync(storedFile(key).object, dumped.bytes - 4096);
+    const { verification } = await verify(key, dumped);
+    expect(verification.result).toBe('failed');
+    expect(verification.detail).toBe(
+      `the store holds ${dumped.bytes - 4096} bytes, ${dumped.bytes} were streamed`,
+    );
+  });
+
+  it('fails a forged ETag on unchanged bytes, and a full verification too', async () => {
+    const key = 'forged.dump';
+    const dumped = await streamOnce(key);
+    writeFileSync(storedFile(key).etag, 'ffffffffffffffffffffffffffffffff');
+    for (const method of ['list', 'full'] as const) {
+      const { verification } = await verify(key, dumped, method);
+      expect(verification).toMatchObject({ method, result: 'failed' });
+      expect(verification.detail).toContain('ffffffffffffffffffffffffffffffff');
+    }
+  });
+
+  it('refuses ranged bytes of another version than the one attested', async () => {
+    const key = 'versioned.dump';
+    await streamOnce(key);
+    const read = s3Bucket(s3, BUCKET).readRange(key, 'to', { start: 0, length: 10, etag: '"0123"' });
+    await expect(read).rejects.toThrow(PgferryError);
+    await expect(read).rejects.toThrow(/changed while it was read back|PreconditionFailed|412/);
+  });
+});
