@@ -24,9 +24,10 @@ export async function runDump(options: DumpJob, run: CommandRun): Promise<JobRep
       mode: 0o600,
     });
   }
-  // The file's hash and its table count are independent reads: done side by side.
+  // A plain or tar dump was hashed as it was written. A custom archive is read once more, right
+  // after pg_dump wrote it (from the page cache); its table count comes from its own TOC.
   const [sha256, tables] = await Promise.all([
-    sha256File(destination.path),
+    result.sha256 ?? sha256File(destination.path),
     result.format === 'plain' ? undefined : countArchiveTables(destination.path, result.format),
   ]);
   return {
