@@ -84,6 +84,29 @@ describe('store-attested integrity', () => {
     expect(full.manifest.verification.bytesReadBack).toBe(full.manifest.bytes);
   });
 
+  it('reads more of the front, doubling, when the TOC outgrows the first 64 KiB', async () => {
+    const many = await createDatabase(17, 'manytables');
+    // 500 tables named with 63 bytes each (the longest name), quotes and a keyword in them.
+    const name = (i: number): string => `"select ""${String(i).padStart(4, '0')}"" ${'x'.repeat(49)}"`;
+    await sql(
+      17,
+      many,
+      Array.from(
+        { length: 500 },
+        (_, i) => `CREATE TABLE ${name(i)} (id int); INSERT INTO ${name(i)} VALUES (${i});`,
+      ).join('\n'),
+    );
+    // Data after the TOC, so that a read of the whole object would show.
+    await sql(17, many, `INSERT INTO ${name(0)} SELECT i FROM generate_series(1, 300000) i`);
+    const { manifest } = await backupDatabase(backupOptionsFor(s3, BUCKET, 'many', many));
+    expect(manifest.verification).toMatchObject({ method: 'list', result: 'passed', tables: 500 });
+    const read = manifest.verification.bytesReadBack ?? 0;
+    // 64 KiB, then 128, 256 …, never the whole object.
+    expect(read).toBeGreaterThan(64 * 1024);
+    expect(read).toBeLessThan(manifest.bytes / 2);
+    expect(Number.isInteger(Math.log2(read / 1024))).toBe(true);
+  });
+
   it('fails an object replaced after upload by one of the same size', async () => {
     const key = 'replaced.dump';
     const dumped = await streamOnce(key);
