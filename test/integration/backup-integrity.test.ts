@@ -1,14 +1,18 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import http from 'node:http';
 import { readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
 import { backupDatabase } from '../../core/jobs/backup.js';
 import { dumpToS3, type DumpToS3Result } from '../../core/jobs/dump-to-s3.js';
+import { runJob } from '../../core/jobs/run-job.js';
 import { verifyByList } from '../../core/jobs/verify-list.js';
+import { parseJobOptions } from '../../core/options.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { PgferryError } from '../../core/errors.js';
-import { catalog } from '../harness/engine.js';
-import { connUrl, createDatabase, sql } from '../harness/testbed.js';
+import { catalog, SHARED_CLIENT_CACHE } from '../harness/engine.js';
+import { serveLoopback } from '../harness/loopback-http.js';
+import { connUrl, createDatabase, mirrorUrl, sql } from '../harness/testbed.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
 import { backupOptionsFor, s3Bucket, s3Env } from '../harness/s3-engine.js';
 
@@ -160,5 +164,52 @@ describe('store-attested integrity', () => {
     const read = s3Bucket(s3, BUCKET).readRange(key, 'to', { start: 0, length: 10, etag: '"0123"' });
     await expect(read).rejects.toThrow(PgferryError);
     await expect(read).rejects.toThrow(/changed while it was read back|PreconditionFailed|412/);
+  });
+
+  it('a dump to S3 whose store answers with a forged ETag fails and writes no manifest', async () => {
+    const forged = '"0123456789abcdef0123456789abcdef"';
+    const target = new URL(s3.endpoint);
+    // Forwards to the store, but answers a PutObject (the final write of a small dump) with a forged ETag.
+    const proxy = await serveLoopback((req, res) => {
+      const up = http.request(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          const headers = { ...answer.headers };
+          const finalPut = req.method === 'PUT' && !req.url?.includes('partNumber=');
+          if (finalPut && headers.etag) headers.etag = forged;
+          res.writeHead(answer.statusCode ?? 502, headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(up);
+    });
+    try {
+      const key = 'adhoc/forged-answer.dump';
+      const inputs: Record<string, string> = {
+        command: 'dump',
+        from: connUrl(17, db),
+        to: `s3://${BUCKET}/${key}`,
+        'postgres-version': '17',
+        mirror: mirrorUrl(),
+        's3-endpoint': proxy.url,
+        's3-region': s3.region,
+        's3-force-path-style': 'true',
+        // One small table: a single PutObject.
+        tables: 'public.small',
+      };
+      const job = runJob(
+        parseJobOptions((name) => inputs[name], {}),
+        {
+          log: new RecordingLogger(),
+          cacheDir: SHARED_CLIENT_CACHE,
+        },
+      );
+      await expect(job).rejects.toThrow(
+        /does not prove it holds the streamed bytes \(the store's ETag is 0123456789abcdef0123456789abcdef, the stream's [0-9a-f]{32}\); no manifest was written/,
+      );
+      expect(await s3.getText(BUCKET, `${key}.json`)).toBeUndefined();
+    } finally {
+      await proxy.close();
+    }
   });
 });
