@@ -175,7 +175,8 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'verify',
     for: ['backup'],
     default: 'list',
-    description: 'list (pg_restore --list of the stored object) or restore (restore drill)',
+    description:
+      "list (the store's checksum or ETag, then pg_restore --list of the object's front), full (every byte read back) or restore (restore drill)",
   },
   {
     name: 'extra-args',

@@ -71,7 +71,7 @@ export const OUTPUTS: readonly OutputSpec[] = [
   {
     name: 'verification',
     description:
-      'how a backup was verified and the result, e.g. `list: passed, 12 TOC entries read back, 3 tables`',
+      'how a backup was verified, e.g. `list: passed, 12 TOC entries read back, 3 tables, 65536 bytes read back`',
     value: (r) => r.verification,
   },
 ];

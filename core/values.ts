@@ -16,16 +16,16 @@ export function parseBoolean(raw: string | undefined, input: string, fallback: b
   throw new InputError(input, `"${text}" is not a boolean; expected true or false`);
 }
 
-export const VERIFICATIONS = ['list', 'restore'] as const;
+export const VERIFICATIONS = ['list', 'full', 'restore'] as const;
 export type Verification = (typeof VERIFICATIONS)[number];
 
-/** How a backup is verified: `list` (the default) or `restore`. */
+/** How a backup is verified: `list` (the default), `full` or `restore`. */
 export function parseVerification(raw: string | undefined, input = 'verify'): Verification {
   const text = (raw ?? '').trim();
   if (text === '') return 'list';
   const verification = VERIFICATIONS.find((v) => v === text);
   if (verification === undefined)
-    throw new InputError(input, `"${text}" is not a verification; expected list or restore`);
+    throw new InputError(input, `"${text}" is not a verification; expected list, full or restore`);
   return verification;
 }
 

@@ -78,7 +78,7 @@ export interface ResolvedFleet extends ResolvedStorage {
   postgresVersion: string;
   compress: string;
   jobs?: number;
-  verify: 'list' | 'restore';
+  verify: 'list' | 'full' | 'restore';
   minClientVersion?: string;
   clientSource?: string;
   clientMirror?: string;

@@ -147,11 +147,12 @@ export interface PgferryBackupProps {
    */
   readonly jobs?: number;
   /**
-   * How each backup is verified before `latest.json` moves: `list` reads the stored object back with
-   * `pg_restore --list`; `restore` restores it into a scratch database on the source server.
+   * How each backup is verified before `latest.json` moves: `list` checks the store's checksum or
+   * ETag and lists the archive's table of contents; `full` reads every byte back as well;
+   * `restore` restores it into a scratch database on the source server.
    * @default 'list'
    */
-  readonly verify?: 'list' | 'restore';
+  readonly verify?: 'list' | 'full' | 'restore';
   /**
    * What the job does with a client below the security floor (a minor without a CVE fix) when no
    * safe one is staged or can be downloaded: `any` runs it with a warning naming the CVE, `secure`

@@ -32,7 +32,7 @@ export function resolveJobs(value: number | undefined): number | undefined {
   return jobs === 'auto' ? undefined : jobs;
 }
 
-export function resolveVerify(value: string | undefined): 'list' | 'restore' {
+export function resolveVerify(value: string | undefined): 'list' | 'full' | 'restore' {
   return checkAsTheJobWill('PGFERRY_VERIFY', value) ?? 'list';
 }
 

@@ -40,7 +40,7 @@ export interface ResolvedProps extends ResolvedStorage {
   format: 'custom';
   compress: string;
   jobs?: number;
-  verify: 'list' | 'restore';
+  verify: 'list' | 'full' | 'restore';
   compute: ResolvedCompute;
   clientMirror?: string;
   minClientVersion?: string;

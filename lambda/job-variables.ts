@@ -117,7 +117,7 @@ export const JOB_VARIABLES = {
   }),
   PGFERRY_VERIFY: variable({
     default: 'list',
-    meaning: '`list` (read back + `pg_restore --list`) or `restore` (restore drill)',
+    meaning: '`list` (store checksum + TOC), `full` (read back) or `restore` (drill)',
     parse: parseVerification,
     prop: 'verify',
   }),

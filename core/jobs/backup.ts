@@ -1,28 +1,26 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { PgferryError } from '../errors.js';
 import type { JobHooks } from './job-hooks.js';
 import type { CompressionSpec } from '../pg/compression.js';
 import type { ClientTools } from '../pg/clients/tools.js';
-import { toolPath } from '../pg/clients/tools.js';
 import { withDatabase, type ConnectionSpec } from '../pg/connection.js';
-import { runTool } from '../pg/run.js';
 import type pg from 'pg';
 import { connect, serverFacts, type ServerFacts } from '../pg/server.js';
 import { dropDatabase } from '../pg/target-database.js';
 import type { VersionRequest } from '../pg/version.js';
 import { checkStorableDatabaseName } from '../storage/database-name.js';
 import { backupKey, latestKey, manifestKey, TIER_TAG, tierFor } from '../storage/backup-layout.js';
-import { HashMeter } from '../storage/hash-meter.js';
 import { ConditionalWriteRefused, CREATE_ONLY, WriteConflictError } from '../storage/conditional-write.js';
 import { movePointer, type PointerMove } from '../storage/latest-pointer.js';
 import { MANIFEST_SCHEMA, type Manifest, type Verification } from '../storage/manifest.js';
 import type { S3Bucket } from '../storage/s3-bucket.js';
+import type { ProofKind } from '../storage/store-proof.js';
 import type { DumpSelection } from './dump-selection.js';
 import { dumpToS3, manifestOf, type DumpToS3Result } from './dump-to-s3.js';
 import { restoreFromPath } from './restore.js';
+import { verifyByList } from './verify-list.js';
 import { countDifferences, tableCounts, type TableCounts } from './table-counts.js';
 
 /** A backup's messages name its destination as the user did. */
@@ -42,7 +40,7 @@ export interface BackupOptions extends JobHooks, BackupDumpFeatures {
   from: ConnectionSpec;
   bucket: S3Bucket;
   prefix: string;
-  verify: 'list' | 'restore';
+  verify: 'list' | 'full' | 'restore';
   compress: CompressionSpec | 'auto';
   postgresVersion: VersionRequest;
   /** The run's clock (tests pin it to check tiers and keys). */
@@ -63,76 +61,11 @@ export interface BackupResult {
   reason: string;
 }
 
-/** The header lines of `pg_restore --list` that say which archive it read. */
-function listingHeader(listing: string): { tocEntries?: number; dbname?: string; format?: string } {
-  const field = (name: string): string | undefined =>
-    new RegExp(`^;\\s+${name}:\\s*(.*?)\\s*$`, 'm').exec(listing)?.[1];
-  const toc = field('TOC Entries');
-  return {
-    tocEntries: toc === undefined ? undefined : Number(toc),
-    dbname: field('dbname'),
-    format: field('Format'),
-  };
-}
-
-/**
- * `verify: list` — the stored object read back: its SHA-256 and a full `pg_restore --list`. The
- * listing must describe the archive that was streamed: its own header names the same TOC entry count
- * and database, and it lists no more entries than that. (An empty database's archive holds only the
- * few header entries — encoding, search_path … — that a listing never prints, so a count of listed
- * entries is no proof of anything.)
- */
-async function verifyByList(
-  o: BackupOptions,
-  client: ClientTools,
-  key: string,
-  sha256: string,
-  database: string,
-  tocEntries?: number,
-): Promise<Verification> {
-  const { body } = await o.bucket.open(key, INPUT, o.signal);
-  const meter = new HashMeter();
-  const { stdout } = await runTool({
-    file: toolPath(client, 'pg_restore'),
-    args: ['--list'],
-    stdin: body.pipe(meter),
-    stdout: 'capture',
-    signal: o.signal,
-  });
-  const lines = stdout.split('\n');
-  const listed = lines.filter((l) => /^\d+;/.test(l)).length;
-  // A table's entry is pg_class's (catalog oid 1259); its data, a TABLE DATA entry, has catalog 0.
-  const tables = lines.filter((l) => /^\d+; 1259 \d+ TABLE /.test(l)).length;
-  // pg_restore stops after the table of contents; the rest of the object still runs through the hash.
-  await finished(meter);
-  const readBack = meter.digest();
-  const header = listingHeader(stdout);
-  const problems = [
-    readBack !== sha256 && `the stored object's SHA-256 is ${readBack}, the upload's was ${sha256}`,
-    header.format !== 'CUSTOM' &&
-      `pg_restore --list shows format ${header.format ?? 'nothing'}, expected CUSTOM`,
-    header.dbname !== database &&
-      `pg_restore --list names database ${header.dbname ?? 'nothing'}, expected ${database}`,
-    (tocEntries === undefined || header.tocEntries !== tocEntries) &&
-      `pg_restore --list counts ${header.tocEntries ?? 'no'} TOC entries, the streamed header ${tocEntries ?? 'none'}`,
-    tocEntries !== undefined &&
-      listed > tocEntries &&
-      `pg_restore listed ${listed} entries, more than the ${tocEntries} the header holds`,
-  ].filter((p): p is string => typeof p === 'string');
-  return {
-    method: 'list',
-    result: problems.length ? 'failed' : 'passed',
-    tocEntries: listed,
-    tables,
-    ...(problems.length ? { detail: problems.join('; ') } : {}),
-  };
-}
-
 /** `verify: restore` — a restore drill into a scratch database, compared with the dump's snapshot. */
 async function verifyByRestore(
   o: BackupOptions,
   key: string,
-  sha256: string,
+  dumped: DumpToS3Result,
   expected: TableCounts,
 ): Promise<Verification> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-drill-'));
@@ -140,7 +73,7 @@ async function verifyByRestore(
   try {
     const file = path.join(dir, 'backup.dump');
     // download creates the file 0600 and new: the drill's copy holds the whole database.
-    await o.bucket.download(key, INPUT, file, { sha256 }, o.signal);
+    await o.bucket.download(key, INPUT, file, { sha256: dumped.sha256, bytes: dumped.bytes }, o.signal);
     await restoreFromPath({
       from: file,
       to: scratch,
@@ -158,6 +91,7 @@ async function verifyByRestore(
       result: differences.length ? 'failed' : 'passed',
       tables: actual.tables,
       rows: actual.rows,
+      bytesReadBack: dumped.bytes,
       ...(differences.length ? { detail: differences.slice(0, 5).join('; ') } : {}),
     };
   } finally {
@@ -183,18 +117,20 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
   try {
     const { dumped, expected } = await dumpOnce(o, server, at, snapshotSession);
     o.log.info(`uploaded ${dumped.bytes} bytes to ${o.bucket.uri(key)}; verifying (${o.verify})`);
-    const verification =
+    const { verification, proof } =
       o.verify === 'restore' && expected
-        ? await verifyByRestore(o, key, dumped.sha256, expected)
+        ? { verification: await verifyByRestore(o, key, dumped, expected), proof: 'read-back' as const }
         : await verifyByList(
-            o,
-            dumped.client,
-            key,
-            dumped.sha256,
-            server.database,
-            dumped.archive.tocEntries,
+            {
+              bucket: o.bucket,
+              input: INPUT,
+              client: dumped.client,
+              method: o.verify === 'full' ? 'full' : 'list',
+              signal: o.signal,
+            },
+            { key, database: server.database, tocEntries: dumped.archive.tocEntries, ...dumped },
           );
-    const { manifest, manifestUri } = await writeManifest(o, dumped, at, verification);
+    const { manifest, manifestUri } = await writeManifest(o, dumped, at, verification, proof);
     if (verification.result !== 'passed') {
       throw new PgferryError(
         `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? 'no detail'}; ${UNTOUCHED} (manifest: ${manifestUri})`,
@@ -282,11 +218,13 @@ async function writeManifest(
   dumped: DumpToS3Result,
   at: BackupAt,
   verification: Verification,
+  proof: ProofKind,
 ): Promise<{ manifest: Manifest; manifestUri: string }> {
   const finishedAt = (o.now ?? (() => new Date()))();
   const manifest: Manifest = {
     ...manifestOf(dumped, o.bucket, at.key, at.startedAt),
     tier: at.tier,
+    proof,
     finishedAt: finishedAt.toISOString(),
     durationSeconds: Math.max(0, (finishedAt.getTime() - at.startedAt.getTime()) / 1000),
     verification,

@@ -9,6 +9,13 @@ import { formatVersion, type VersionRequest } from '../pg/version.js';
 import { HashMeter } from '../storage/hash-meter.js';
 import { MANIFEST_SCHEMA, type ObjectManifest } from '../storage/manifest.js';
 import type { S3Bucket } from '../storage/s3-bucket.js';
+import {
+  proveStored,
+  StoreProof,
+  type Attestation,
+  type StoreProofResult,
+  type StreamedDigests,
+} from '../storage/store-proof.js';
 import { dumpProgressTotal, streamCustomDump, type DumpSelection } from './dump-selection.js';
 import type { JobHooks } from './job-hooks.js';
 
@@ -36,6 +43,11 @@ export interface DumpToS3Result {
   compression: CompressionSpec;
   archive: ArchiveFacts;
   partSize: number;
+  /** What was computed of the stream for the store proof, and what the store answered on upload. */
+  digests: StreamedDigests;
+  stored: Attestation;
+  /** The upload's answer compared with the stream (a backup checks the stored object again). */
+  proof: StoreProofResult;
   startedAt: Date;
   finishedAt: Date;
   durationSeconds: number;
@@ -69,6 +81,7 @@ export function manifestOf(
     finishedAt: d.finishedAt.toISOString(),
     durationSeconds: Math.max(0, (d.finishedAt.getTime() - startedAt.getTime()) / 1000),
     tocEntries: d.archive.tocEntries,
+    proof: d.proof.kind,
   };
 }
 
@@ -93,7 +106,8 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
     tags: o.tags,
     createOnly: o.createOnly,
   });
-  const meter = new HashMeter(64 * 1024);
+  const storeProof = new StoreProof(upload.partSize, o.bucket.proofMode());
+  const meter = new HashMeter(64 * 1024, storeProof);
   meter.pipe(upload.body);
   const { controller, signal } = pipelineAbort(o.signal);
   const dump = streamCustomDump({
@@ -111,14 +125,19 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
     () => undefined,
     () => undefined,
   );
+  let stored: Attestation;
   try {
     await settlePipeline(controller, [dump, Promise.race([upload.failure(), settled])] as const);
-    await upload.commit();
+    stored = await upload.commit();
   } catch (error) {
     await upload.abort(error);
     throw error;
   }
+  const digests = await storeProof.digests();
   return {
+    digests,
+    stored,
+    proof: proveStored(digests, o.bucket.attested(stored)),
     bytes: meter.bytes,
     sha256: meter.digest(),
     server,

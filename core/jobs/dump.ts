@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { createWriteStream, readdirSync, statSync } from 'node:fs';
+import { finished } from 'node:stream/promises';
 import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
@@ -13,6 +14,7 @@ import { dumpProgressTotal, dumpSelection, type DumpSelection } from './dump-sel
 import { dumpJobs } from './parallelism.js';
 import type { JobHooks } from './job-hooks.js';
 import { runTool } from '../pg/run.js';
+import { HashMeter } from '../storage/hash-meter.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
 import type { VersionRequest } from '../pg/version.js';
 
@@ -35,7 +37,44 @@ export interface DumpResult {
   client: ClientTools;
   choice: ClientChoice;
   archive: ArchiveFacts;
+  /**
+   * SHA-256 of a plain or tar dump, hashed as pgferry wrote what pg_dump sent it; undefined for the
+   * custom format (pg_dump writes that file itself: it seeks back to fill in the data offsets) and
+   * for directory archives.
+   */
+  sha256?: string;
   durationSeconds: number;
+}
+
+/**
+ * Whether pg_dump writes to pgferry's pipe (and pgferry writes the file, hashing it on the way):
+ * plain and tar are written front to back. A custom archive on a file has its data offsets filled
+ * in by seeking back (restores with jobs need them), and a directory is many files.
+ */
+function streamsThroughPgferry(format: DumpFormat): boolean {
+  return format === 'plain' || format === 'tar';
+}
+
+/** The temporary file pg_dump's stdout goes to, hashed on the way (the file exists, 0600). */
+function hashedFile(temp: string): {
+  meter: HashMeter;
+  written: () => Promise<string>;
+  abort: () => void;
+} {
+  const meter = new HashMeter();
+  // 'r+' keeps the private file createPrivateOutput made (and its mode); it is empty.
+  const file = createWriteStream(temp, { flags: 'r+' });
+  // A failed write (a full disk) stops pg_dump instead of leaving it blocked on a full pipe.
+  file.on('error', (error) => meter.destroy(error));
+  meter.pipe(file);
+  return {
+    meter,
+    abort: () => file.destroy(),
+    written: async () => {
+      await finished(file);
+      return meter.digest();
+    },
+  };
 }
 
 /** Bytes of a file, or of the files directly inside a directory archive. */
@@ -113,15 +152,18 @@ export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
     format: o.format,
     compression,
     jobs,
-    file: temp,
+    file: streamsThroughPgferry(o.format) ? undefined : temp,
   });
+  let sha256: string | undefined;
+  let output: ReturnType<typeof hashedFile> | undefined;
   try {
     await createPrivateOutput(temp, o.format);
+    output = streamsThroughPgferry(o.format) ? hashedFile(temp) : undefined;
     await runTool({
       file: toolPath(client, 'pg_dump'),
       args,
       env: connectionEnv(o.from),
-      stdout: 'ignore',
+      stdout: output?.meter ?? 'ignore',
       signal: o.signal,
       onProgress: o.onProgress,
       progressIntervalMs: o.progressIntervalMs,
@@ -132,10 +174,12 @@ export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
       },
       secrets: secretsOf(o.from),
     });
+    sha256 = await output?.written();
     await makePrivate(temp, o.format);
     if (o.format === 'directory') await rm(o.to, { recursive: true, force: true });
     await rename(temp, o.to);
   } catch (error) {
+    output?.abort();
     await rm(temp, { recursive: true, force: true });
     throw error;
   }
@@ -149,6 +193,7 @@ export async function dumpToPath(o: DumpOptions): Promise<DumpResult> {
     client,
     choice,
     archive,
+    sha256,
     durationSeconds: (Date.now() - started) / 1000,
   };
 }

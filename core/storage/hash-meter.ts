@@ -7,8 +7,14 @@ export class HashMeter extends Transform {
   private readonly headChunks: Buffer[] = [];
   bytes = 0;
 
-  /** Keeps the first `keepHead` bytes, for reading an archive header after the fact. */
-  constructor(private readonly keepHead = 0) {
+  /**
+   * Keeps the first `keepHead` bytes, for reading an archive header after the fact; `also` sees
+   * every chunk too (the store proof's digests), so the bytes are walked in one pass.
+   */
+  constructor(
+    private readonly keepHead = 0,
+    private readonly also?: { update(chunk: Buffer): void },
+  ) {
     super();
   }
 
@@ -18,6 +24,7 @@ export class HashMeter extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.hash.update(chunk);
+    this.also?.update(chunk);
     if (this.bytes < this.keepHead) this.headChunks.push(chunk);
     this.bytes += chunk.length;
     done(null, chunk);

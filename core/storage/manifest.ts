@@ -1,12 +1,16 @@
+import type { ProofKind } from './store-proof.js';
+
 export const MANIFEST_SCHEMA = 1;
 
 export interface Verification {
-  method: 'list' | 'restore';
+  method: 'list' | 'full' | 'restore';
   result: 'passed' | 'failed';
-  /** list: TOC entries read back; restore: tables and rows compared. */
+  /** list and full: TOC entries read back; restore: tables and rows compared. */
   tocEntries?: number;
   tables?: number;
   rows?: number;
+  /** Bytes of the stored object read back to verify it (all of them for `full` and `restore`). */
+  bytesReadBack?: number;
   detail?: string;
 }
 
@@ -31,6 +35,11 @@ export interface ObjectManifest {
   finishedAt: string;
   durationSeconds: number;
   tocEntries?: number;
+  /**
+   * How the stored bytes were proven to be the streamed ones (store-proof.ts); absent in manifests
+   * written before pgferry recorded it.
+   */
+  proof?: ProofKind;
   verification?: Verification;
   /** `pg_database_size` when the backup started: with `durationSeconds`, what the next estimate learns from. */
   databaseBytes?: number;

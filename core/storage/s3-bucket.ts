@@ -11,6 +11,7 @@ import { conditionalFailure, conditionParams, type WriteCondition } from './cond
 import { saveVerified, type Digest } from './download.js';
 import { explainS3Error, s3Client } from './s3-client.js';
 import type { S3Settings } from './s3-settings.js';
+import type { Attestation } from './store-proof.js';
 import { GatedUpload, type UploadOptions } from './upload.js';
 
 /** An object that is there but is not JSON (readers say what it should have been). */
@@ -176,6 +177,67 @@ export class S3Bucket {
       const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
       if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)
         return undefined;
+      throw explainS3Error(error, this.where(key, input));
+    }
+  }
+
+  /**
+   * Which digests an upload here computes for its store proof (store-proof.ts): AWS attests a
+   * full-object CRC64NVME (asked for on upload); S3-compatible stores attest an MD5 ETag.
+   */
+  proofMode(): 'crc64nvme' | 'md5' {
+    return this.settings.endpoint ? 'md5' : 'crc64nvme';
+  }
+
+  /** An SSE-KMS ETag is no MD5 of the bytes (the CRC or a read-back proves those objects). */
+  attested(a: Attestation): Attestation {
+    return this.settings.sse === 'aws:kms' ? { ...a, etagNotMd5: true } : a;
+  }
+
+  /** What the store attests of the object now: size, ETag and (AWS) full-object checksum. */
+  async attestation(key: string, input: string): Promise<Attestation> {
+    try {
+      const head = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.name, Key: key, ChecksumMode: 'ENABLED' }),
+      );
+      return this.attested({
+        bytes: head.ContentLength,
+        etag: head.ETag,
+        ...(head.ChecksumCRC64NVME ? { crc64nvme: head.ChecksumCRC64NVME } : {}),
+      });
+    } catch (error) {
+      throw explainS3Error(error, this.where(key, input));
+    }
+  }
+
+  /**
+   * Bytes `start` to `start + length - 1` (fewer at the end) of the object as it is at `etag`:
+   * `If-Match` makes the store refuse another version, and the answer's own ETag is checked too,
+   * for stores that ignore the header.
+   */
+  async readRange(
+    key: string,
+    input: string,
+    range: { start: number; length: number; etag: string },
+  ): Promise<Buffer> {
+    try {
+      const res = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.name,
+          Key: key,
+          Range: `bytes=${range.start}-${range.start + range.length - 1}`,
+          IfMatch: range.etag,
+        }),
+      );
+      const bytes = Buffer.from((await res.Body?.transformToByteArray()) ?? []);
+      if (res.ETag !== range.etag)
+        throw new PgferryError(
+          `${input}: ${this.uri(key)} changed while it was read back: its ETag is ${res.ETag ?? 'none'}, expected ${range.etag}`,
+          { code: 'integrity' },
+        );
+      return bytes;
+    } catch (error) {
+      if (error instanceof PgferryError) throw error;
       throw explainS3Error(error, this.where(key, input));
     }
   }

@@ -5,6 +5,7 @@ import { KnockOnError } from '../pg/run.js';
 import { conditionalFailure, CREATE_ONLY, type WriteCondition } from './conditional-write.js';
 import { explainS3Error } from './s3-client.js';
 import type { S3Bucket } from './s3-bucket.js';
+import type { Attestation } from './store-proof.js';
 
 const MIB = 1024 * 1024;
 /** S3 allows 10,000 parts of at most 5 GiB; objects reach 5 TiB. */
@@ -46,7 +47,7 @@ export class GatedUpload {
   readonly body = new PassThrough();
   private readonly gate = new PassThrough();
   private readonly upload: Upload;
-  private readonly done: Promise<unknown>;
+  private readonly done: Promise<{ ETag?: string; ChecksumCRC64NVME?: string }>;
   readonly partSize: number;
   private readonly condition: WriteCondition | undefined;
 
@@ -95,13 +96,17 @@ export class GatedUpload {
     );
   }
 
-  /** The producer exited 0 and its output ended: let the upload finish and the object appear. */
-  async commit(): Promise<void> {
+  /**
+   * The producer exited 0 and its output ended: let the upload finish and the object appear.
+   * Returns what the store answered of the object it made (ETag, full-object CRC on AWS).
+   */
+  async commit(): Promise<Attestation> {
     // The upload may fail while the last bytes still wait for it: then they never drain.
     await Promise.race([finished(this.body), this.failure()]);
     this.gate.end();
     try {
-      await this.done;
+      const answer = await this.done;
+      return { etag: answer.ETag, crc64nvme: answer.ChecksumCRC64NVME };
     } catch (error) {
       throw this.explain(error);
     }

@@ -21,6 +21,8 @@ export interface DumpMeasurements {
   rss: { dumpBig: number[]; backupBig: number[] };
   /** The job's own durationSeconds (from --json): the rest of the wall time is Node starting and exiting. */
   reported: { dump: number[]; backup: number[] };
+  /** What `verify: list` read back of each backup (from its manifest), and the object's size. */
+  readBack: { bytes: number[]; objectBytes: number[]; proof: string[] };
   /** pgferry's last dump of bench_big, which the restores read. */
   archive: string;
   /** Which client pgferry chose for the dump, and why. */
@@ -51,6 +53,7 @@ export async function measureDumps(bench: Bench): Promise<DumpMeasurements> {
     sizes: {},
     rss: { dumpBig: [], backupBig: [] },
     reported: { dump: [], backup: [] },
+    readBack: { bytes: [], objectBytes: [], proof: [] },
     archive: bench.file('pgferry.dump'),
   };
   for (let i = 0; i < bench.runs; i++) {
@@ -91,9 +94,30 @@ async function measurePgferryDumpAndBackup(
   m.reported.backup.push(reportedSeconds(b.stdout));
   m.times.pgferryBackup.push(b.seconds);
   if (b.peakRss) m.rss.backupBig.push(b.peakRss);
-  log(`run ${i + 1}: pgferry backup to S3 ${s(b.seconds)}, peak RSS ${mb(b.peakRss ?? 0)}`);
+  await recordReadBack(bench, m, b.stdout);
+  log(
+    `run ${i + 1}: pgferry backup to S3 ${s(b.seconds)}, peak RSS ${mb(b.peakRss ?? 0)}, verify read back ${mb(m.readBack.bytes.at(-1) ?? 0)} (${m.readBack.proof.at(-1) ?? '?'})`,
+  );
   rmSync(path.join(bench.s3.dir, BUCKET), { recursive: true, force: true }); // keep the disk free
   await bench.s3.createBucket(BUCKET).catch(() => {});
+}
+
+/** The bytes `verify: list` read back, as the backup's manifest records them. */
+async function recordReadBack(
+  bench: Bench,
+  m: Omit<DumpMeasurements, 'dumpReport'>,
+  stdout: string,
+): Promise<void> {
+  const uri = (camelFields(stdout.slice(stdout.indexOf('{'))) as { manifest: string }).manifest;
+  const text = await bench.s3.getText(BUCKET, uri.slice(`s3://${BUCKET}/`.length));
+  const manifest = JSON.parse(text ?? '{}') as {
+    bytes?: number;
+    proof?: string;
+    verification?: { bytesReadBack?: number };
+  };
+  m.readBack.bytes.push(manifest.verification?.bytesReadBack ?? Number.NaN);
+  m.readBack.objectBytes.push(manifest.bytes ?? Number.NaN);
+  m.readBack.proof.push(manifest.proof ?? 'none recorded');
 }
 
 /** Peak RSS of pgferry's dump and backup at a tenth of the size. */

@@ -100,11 +100,11 @@ describe('the summary of a backup', () => {
       expect(await s3.keys(BUCKET, key)).toContain(key);
     }
     expect(run.outputs.verification?.split('\n')).toEqual([
-      expect.stringMatching(/^list: passed, \d+ TOC entries read back, 8 tables$/),
-      expect.stringMatching(/^list: passed, \d+ TOC entries read back, 2 tables$/),
+      expect.stringMatching(/^list: passed, \d+ TOC entries read back, 8 tables, \d+ bytes read back$/),
+      expect.stringMatching(/^list: passed, \d+ TOC entries read back, 2 tables, \d+ bytes read back$/),
     ]);
     expect(run.summary).toMatch(
-      /<td>verification<\/td><td>list: passed, \d+ TOC entries read back, 8 tables<br>/,
+      /<td>verification<\/td><td>list: passed, \d+ TOC entries read back, 8 tables, \d+ bytes read back<br>/,
     );
     expect(run.outputs.tables).toBe('10');
     expect(run.summary).toContain('<td>tables</td><td>10</td>');

@@ -20,6 +20,16 @@ describe('the input table', () => {
     expect(o.s3).toMatchObject({ sse: 'aws:kms', kmsKeyId: 'alias/backups', forcePathStyle: false });
   });
 
+  it('takes verify full (every byte read back) and names all three values when one is wrong', () => {
+    const backup = { command: 'backup', from: 'postgres://u@db/app', to: 's3://b-b/p/' };
+    const o = parse({ ...backup, verify: 'full' });
+    if (o.command !== 'backup') throw new Error(`parsed as ${o.command}`);
+    expect(o.verify).toBe('full');
+    expect(() => parse({ ...backup, verify: 'fulll' })).toThrow(
+      'verify: "fulll" is not a verification; expected list, full or restore',
+    );
+  });
+
   it.each([
     ['s3://', /^to: "s3:\/\/" is not a valid s3:\/\/ URI/],
     ['s3://UPPER/key', /^to: "s3:\/\/UPPER\/key" is not a valid s3:\/\/ URI; expected s3:\/\/bucket\/key/],

@@ -18,6 +18,7 @@ describe('duration estimate', () => {
     expect(list).toMatchObject({ basis: 'default', runs: 0, bytesPerSecond: DEFAULT_BYTES_PER_SECOND.list });
     expect(list.estimateSeconds).toBe(FIXED_OVERHEAD_SECONDS + 100);
     expect(estimateDuration(800 * MiB, 'restore', []).estimateSeconds).toBe(FIXED_OVERHEAD_SECONDS + 200);
+    expect(estimateDuration(768 * MiB, 'full', []).estimateSeconds).toBe(FIXED_OVERHEAD_SECONDS + 128);
     expect(estimateDuration(0, 'list', []).estimateSeconds).toBe(FIXED_OVERHEAD_SECONDS);
   });
 

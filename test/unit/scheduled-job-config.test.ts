@@ -138,7 +138,7 @@ describe('scheduled job configuration', () => {
       }).seed?.swap;
     expect([seed(), seed('true'), seed('false')]).toEqual([true, true, false]);
     expect(problemsOf(() => parseScheduledJobConfig(BASE, { verify: 'twice', jobs: '0' }))).toEqual([
-      'event.verify: "twice" is not a verification; expected list or restore',
+      'event.verify: "twice" is not a verification; expected list, full or restore',
       'event.jobs: "0" is not a job count; expected auto or a whole number ≥ 1',
     ]);
     expect(parseScheduledJobConfig(BASE, { job: 'backup', databases: ['a', 'b'] }).databases).toEqual([

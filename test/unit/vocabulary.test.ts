@@ -219,7 +219,7 @@ const FULL_REPORT: JobReport = {
   swapped: true,
   databases: ['app_1'],
   manifest: 's3://bucket/app.dump.json',
-  verification: 'list: passed, 42 TOC entries read back, 7 tables',
+  verification: 'list: passed, 42 TOC entries read back, 7 tables, 65536 bytes read back',
   reason: 'the server is 17',
   warnings: [],
   filtered: ['transaction_timeout'],

@@ -61,12 +61,16 @@ function backupReport(done: readonly BackupResult[], started: number): JobReport
   };
 }
 
-/** "list: passed, 12 TOC entries read back" or "restore: failed, …": what was checked and how it went. */
+/**
+ * "list: passed, 12 TOC entries read back, 3 tables, 65536 bytes read back" or "restore: failed, …":
+ * what was checked, what it cost and how it went (the manifest says which proof held the rest).
+ */
 function verificationText(v: Verification): string {
   const facts = [
     v.tocEntries !== undefined && `${v.tocEntries} TOC entries read back`,
     v.tables !== undefined && `${v.tables} tables`,
     v.rows !== undefined && `${v.rows} rows compared`,
+    v.bytesReadBack !== undefined && `${v.bytesReadBack} bytes read back`,
     v.detail,
   ].filter((f): f is string => typeof f === 'string');
   return `${v.method}: ${v.result}${facts.length ? `, ${facts.join(', ')}` : ''}`;

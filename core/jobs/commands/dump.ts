@@ -24,9 +24,10 @@ export async function runDump(options: DumpJob, run: CommandRun): Promise<JobRep
       mode: 0o600,
     });
   }
-  // The file's hash and its table count are independent reads: done side by side.
+  // A plain or tar dump was hashed as it was written. A custom archive is read once more, right
+  // after pg_dump wrote it (from the page cache); its table count comes from its own TOC.
   const [sha256, tables] = await Promise.all([
-    sha256File(destination.path),
+    result.sha256 ?? sha256File(destination.path),
     result.format === 'plain' ? undefined : countArchiveTables(destination.path, result.format),
   ]);
   return {
@@ -68,6 +69,12 @@ async function runDumpToS3(
   });
   const location = bucket.uri(destination.key);
   run.ctx.onCommitted?.(`the dump was stored at ${location}`);
+  if (result.proof.problem) {
+    throw new PgferryError(
+      `the dump was stored at ${location}, but the store's answer does not prove it holds the streamed bytes (${result.proof.problem}); no manifest was written, so a restore refuses the object`,
+      { code: 'integrity' },
+    );
+  }
   const manifest = manifestKey(destination.key);
   await bucket
     .putJson(manifest, manifestOf(result, bucket, destination.key), 'to')
