@@ -22552,7 +22552,7 @@ var require_dist_cjs7 = __commonJS({
     exports.streamCollector = streamCollector7;
     var { buildQueryString: buildQueryString2, HttpResponse: HttpResponse2 } = (init_protocols(), __toCommonJS(protocols_exports));
     var node_https = __require("node:https");
-    var { Readable: Readable12 } = __require("node:stream");
+    var { Readable: Readable13 } = __require("node:stream");
     var http2 = __require("node:http2");
     function buildAbortError(abortSignal) {
       const reason = abortSignal && typeof abortSignal === "object" && "reason" in abortSignal ? abortSignal.reason : void 0;
@@ -22730,7 +22730,7 @@ var require_dist_cjs7 = __commonJS({
       }
     }
     function writeBody(httpRequest, body) {
-      if (body instanceof Readable12) {
+      if (body instanceof Readable13) {
         body.pipe(httpRequest);
         return;
       }
@@ -27835,7 +27835,7 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash13, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
+    var { createHash: createHash14, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
     var { dirname: dirname3, join: join8 } = __require("node:path");
@@ -28006,7 +28006,7 @@ var require_dist_cjs11 = __commonJS({
       getTokenFilePath() {
         const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join8(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash13("sha256").update(loginSessionBytes).digest("hex");
+        const loginSessionSha256 = createHash14("sha256").update(loginSessionBytes).digest("hex");
         return join8(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
@@ -39348,7 +39348,7 @@ var require_dist_cjs17 = __commonJS({
     var { EventEmitter } = __require("events");
     var { Buffer: Buffer2 } = __require("buffer");
     var { statSync: statSync4, ReadStream: ReadStream2 } = __require("node:fs");
-    var { Readable: Readable12 } = __require("stream");
+    var { Readable: Readable13 } = __require("stream");
     var runtimeConfigShared = {
       statSync: () => {
       },
@@ -39502,7 +39502,7 @@ var require_dist_cjs17 = __commonJS({
       if (data instanceof Uint8Array) {
         return getChunkUint8Array(data, partSize);
       }
-      if (data instanceof Readable12) {
+      if (data instanceof Readable13) {
         return getChunkStream(data, partSize, getDataReadable);
       }
       if (data instanceof String || typeof data === "string") {
@@ -48905,12 +48905,17 @@ import { pipeline } from "node:stream/promises";
 import { createHash as createHash7 } from "node:crypto";
 import { Transform } from "node:stream";
 var HashMeter = class extends Transform {
-  /** Keeps the first `keepHead` bytes, for reading an archive header after the fact. */
-  constructor(keepHead = 0) {
+  /**
+   * Keeps the first `keepHead` bytes, for reading an archive header after the fact; `also` sees
+   * every chunk too (the store proof's digests), so the bytes are walked in one pass.
+   */
+  constructor(keepHead = 0, also) {
     super();
     this.keepHead = keepHead;
+    this.also = also;
   }
   keepHead;
+  also;
   hash = createHash7("sha256");
   headChunks = [];
   bytes = 0;
@@ -48919,6 +48924,7 @@ var HashMeter = class extends Transform {
   }
   _transform(chunk, _enc, done) {
     this.hash.update(chunk);
+    this.also?.update(chunk);
     if (this.bytes < this.keepHead) this.headChunks.push(chunk);
     this.bytes += chunk.length;
     done(null, chunk);
@@ -49424,12 +49430,16 @@ var GatedUpload = class {
       (error3) => Promise.reject(this.explain(error3))
     );
   }
-  /** The producer exited 0 and its output ended: let the upload finish and the object appear. */
+  /**
+   * The producer exited 0 and its output ended: let the upload finish and the object appear.
+   * Returns what the store answered of the object it made (ETag, full-object CRC on AWS).
+   */
   async commit() {
     await Promise.race([finished(this.body), this.failure()]);
     this.gate.end();
     try {
-      await this.done;
+      const answer = await this.done;
+      return { etag: answer.ETag, crc64nvme: answer.ChecksumCRC64NVME };
     } catch (error3) {
       throw this.explain(error3);
     }
@@ -49576,6 +49586,59 @@ var S3Bucket = class _S3Bucket {
       throw explainS3Error(error3, this.where(key, input2));
     }
   }
+  /**
+   * Which digests an upload here computes for its store proof (store-proof.ts): AWS attests a
+   * full-object CRC64NVME (asked for on upload); S3-compatible stores attest an MD5 ETag.
+   */
+  proofMode() {
+    return this.settings.endpoint ? "md5" : "crc64nvme";
+  }
+  /** An SSE-KMS ETag is no MD5 of the bytes (the CRC or a read-back proves those objects). */
+  attested(a5) {
+    return this.settings.sse === "aws:kms" ? { ...a5, etagNotMd5: true } : a5;
+  }
+  /** What the store attests of the object now: size, ETag and (AWS) full-object checksum. */
+  async attestation(key, input2) {
+    try {
+      const head = await this.client.send(
+        new import_client_s32.HeadObjectCommand({ Bucket: this.name, Key: key, ChecksumMode: "ENABLED" })
+      );
+      return this.attested({
+        bytes: head.ContentLength,
+        etag: head.ETag,
+        ...head.ChecksumCRC64NVME ? { crc64nvme: head.ChecksumCRC64NVME } : {}
+      });
+    } catch (error3) {
+      throw explainS3Error(error3, this.where(key, input2));
+    }
+  }
+  /**
+   * Bytes `start` to `start + length - 1` (fewer at the end) of the object as it is at `etag`:
+   * `If-Match` makes the store refuse another version, and the answer's own ETag is checked too,
+   * for stores that ignore the header.
+   */
+  async readRange(key, input2, range2) {
+    try {
+      const res = await this.client.send(
+        new import_client_s32.GetObjectCommand({
+          Bucket: this.name,
+          Key: key,
+          Range: `bytes=${range2.start}-${range2.start + range2.length - 1}`,
+          IfMatch: range2.etag
+        })
+      );
+      const bytes = Buffer.from(await res.Body?.transformToByteArray() ?? []);
+      if (res.ETag !== range2.etag)
+        throw new PgferryError(
+          `${input2}: ${this.uri(key)} changed while it was read back: its ETag is ${res.ETag ?? "none"}, expected ${range2.etag}`,
+          { code: "integrity" }
+        );
+      return bytes;
+    } catch (error3) {
+      if (error3 instanceof PgferryError) throw error3;
+      throw explainS3Error(error3, this.where(key, input2));
+    }
+  }
   /** The object's body as a stream (and its length, when the store says). */
   async open(key, input2, signal) {
     try {
@@ -49610,46 +49673,25 @@ var S3Bucket = class _S3Bucket {
 // core/jobs/backup.ts
 import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
 import os7 from "node:os";
-import { finished as finished2 } from "node:stream/promises";
 import path11 from "node:path";
 
-// core/pg/clients/tools.ts
-import { execFile } from "node:child_process";
-import { existsSync as existsSync3 } from "node:fs";
-import path4 from "node:path";
-import { promisify } from "node:util";
+// core/pg/server.ts
+import { readFileSync } from "node:fs";
 
-// core/pg/clients/platform.ts
-var TARGETS = {
-  "linux-x64-gnu": "x86_64-unknown-linux-gnu",
-  "linux-x64-musl": "x86_64-unknown-linux-musl",
-  "linux-arm64-gnu": "aarch64-unknown-linux-gnu",
-  "linux-arm64-musl": "aarch64-unknown-linux-musl",
-  "darwin-x64": "x86_64-apple-darwin",
-  "darwin-arm64": "aarch64-apple-darwin",
-  "win32-x64": "x86_64-pc-windows-msvc"
-};
-function currentPlatform() {
-  const info2 = { platform: process.platform, arch: process.arch };
-  if (process.platform === "linux") {
-    const report = process.report?.getReport();
-    info2.libc = report?.header?.glibcVersionRuntime ? "gnu" : "musl";
-  }
-  return info2;
-}
-function rustTarget(p4 = currentPlatform()) {
-  const key = p4.platform === "linux" ? `linux-${p4.arch}-${p4.libc ?? "gnu"}` : `${p4.platform}-${p4.arch}`;
-  const target = TARGETS[key];
-  if (!target) {
-    throw new PgferryError(
-      `no PostgreSQL client downloads for ${p4.platform}/${p4.arch}${p4.libc ? ` (${p4.libc})` : ""}; supported: linux x64/arm64 (gnu or musl), macOS x64/arm64, Windows x64 \u2014 install the client tools yourself and pass their bin directory`
-    );
-  }
-  return target;
-}
-function exeName(tool, p4 = currentPlatform()) {
-  return p4.platform === "win32" ? `${tool}.exe` : tool;
-}
+// node_modules/pg/esm/index.mjs
+var import_lib3 = __toESM(require_lib2(), 1);
+var Client2 = import_lib3.default.Client;
+var Pool = import_lib3.default.Pool;
+var Connection = import_lib3.default.Connection;
+var types = import_lib3.default.types;
+var Query = import_lib3.default.Query;
+var DatabaseError = import_lib3.default.DatabaseError;
+var escapeIdentifier = import_lib3.default.escapeIdentifier;
+var escapeLiteral = import_lib3.default.escapeLiteral;
+var Result = import_lib3.default.Result;
+var TypeOverrides = import_lib3.default.TypeOverrides;
+var defaults = import_lib3.default.defaults;
+var esm_default = import_lib3.default;
 
 // core/pg/known-majors.ts
 var KNOWN_MAJORS = {
@@ -49698,71 +49740,6 @@ function parseVersionRequest(raw, input2 = "postgres-version") {
   }
   return m4[2] === void 0 ? { kind: "major", major } : { kind: "exact", major, minor: Number(m4[2]) };
 }
-
-// core/pg/clients/tools.ts
-var CLIENT_TOOLS = ["pg_dump", "pg_restore", "psql", "pg_dumpall"];
-function toolPath(tools, tool) {
-  return path4.join(tools.binDir, exeName(tool));
-}
-function hasClientTools(binDir) {
-  return CLIENT_TOOLS.every((t) => existsSync3(path4.join(binDir, exeName(t))));
-}
-var run = promisify(execFile);
-async function toolVersion(binDir, tool) {
-  const file = path4.join(binDir, exeName(tool));
-  let stdout;
-  try {
-    ({ stdout } = await run(file, ["--version"], {
-      timeout: 2e4,
-      env: { PATH: process.env.PATH ?? "", ...stagedLibraryEnv(binDir) }
-    }));
-  } catch (error3) {
-    throw new PgferryError(`${file} does not run: ${error3.message.split("\n")[0] ?? ""}`);
-  }
-  const version = parseVersionString(stdout.replace(/^[^)]*\)/, ""));
-  if (!version) throw new PgferryError(`${file} --version printed no version: ${stdout.trim()}`);
-  return version;
-}
-async function probeClientVersion(binDir) {
-  const versions2 = await Promise.all(CLIENT_TOOLS.map((tool) => toolVersion(binDir, tool)));
-  const found = versions2[0];
-  if (!found) throw new PgferryError(`${binDir} holds no client tools`);
-  versions2.forEach((version, i5) => {
-    if (found.major !== version.major || found.minor !== version.minor) {
-      throw new PgferryError(
-        `${binDir} mixes versions: ${formatVersion(found)} and ${CLIENT_TOOLS[i5]} ${formatVersion(version)}`
-      );
-    }
-  });
-  return found;
-}
-async function verifyClientTools(binDir, want, source) {
-  const version = await probeClientVersion(binDir);
-  if (version.major !== want.major || want.minor !== void 0 && version.minor !== want.minor) {
-    throw new PgferryError(
-      `the client tools in ${binDir} are version ${formatVersion(version)}, but ${formatVersion(want)} was asked for`
-    );
-  }
-  return { binDir, version, source };
-}
-
-// core/pg/server.ts
-import { readFileSync } from "node:fs";
-
-// node_modules/pg/esm/index.mjs
-var import_lib3 = __toESM(require_lib2(), 1);
-var Client2 = import_lib3.default.Client;
-var Pool = import_lib3.default.Pool;
-var Connection = import_lib3.default.Connection;
-var types = import_lib3.default.types;
-var Query = import_lib3.default.Query;
-var DatabaseError = import_lib3.default.DatabaseError;
-var escapeIdentifier = import_lib3.default.escapeIdentifier;
-var escapeLiteral = import_lib3.default.escapeLiteral;
-var Result = import_lib3.default.Result;
-var TypeOverrides = import_lib3.default.TypeOverrides;
-var defaults = import_lib3.default.defaults;
-var esm_default = import_lib3.default;
 
 // core/pg/server.ts
 var ConnectionError = class extends PgferryError {
@@ -50508,7 +50485,7 @@ async function sniffChunks(next, hint) {
 
 // core/pg/archive/file.ts
 import { open as open2, readdir as readdir2, stat as stat2 } from "node:fs/promises";
-import path5 from "node:path";
+import path4 from "node:path";
 function fsError(file, error3) {
   const code = error3?.code;
   if (code === "ENOENT") return new PgferryError(`${file} does not exist`, { cause: error3 });
@@ -50562,7 +50539,7 @@ async function readArchiveFacts(file) {
     throw fsError(file, error3);
   }
   if (!info2.isDirectory()) return readFileFacts(file, { name: file });
-  const toc = path5.join(file, "toc.dat");
+  const toc = path4.join(file, "toc.dat");
   let tocInfo;
   try {
     tocInfo = await stat2(toc);
@@ -50985,6 +50962,86 @@ async function chooseInstallClient(server, request, catalog) {
   };
 }
 
+// core/storage/store-proof.ts
+init_crc();
+import { createHash as createHash8 } from "node:crypto";
+var StoreProof = class {
+  constructor(partSize, mode) {
+    this.partSize = partSize;
+    this.crc = mode === "crc64nvme" ? new Crc64Nvme() : void 0;
+    this.whole = mode === "md5" ? createHash8("md5") : void 0;
+    this.part = mode === "md5" ? createHash8("md5") : void 0;
+  }
+  partSize;
+  crc;
+  whole;
+  part;
+  inPart = 0;
+  parts = [];
+  bytes = 0;
+  update(chunk) {
+    this.bytes += chunk.length;
+    this.crc?.update(chunk);
+    if (!this.whole) return;
+    this.whole.update(chunk);
+    let rest = chunk;
+    while (this.inPart + rest.length > this.partSize) {
+      const take2 = this.partSize - this.inPart;
+      this.part?.update(rest.subarray(0, take2));
+      this.parts.push(this.part?.digest("hex") ?? "");
+      this.part = createHash8("md5");
+      this.inPart = 0;
+      rest = rest.subarray(take2);
+    }
+    this.part?.update(rest);
+    this.inPart += rest.length;
+  }
+  /** Only once every byte went through update(). */
+  async digests() {
+    const crc = this.crc ? Buffer.from(await this.crc.digest()).toString("base64") : void 0;
+    if (!this.whole) return { bytes: this.bytes, crc64nvme: crc };
+    const partMd5s = [...this.parts, this.part?.digest("hex") ?? ""];
+    return { bytes: this.bytes, md5: this.whole.digest("hex"), partMd5s };
+  }
+};
+function multipartEtag(partMd5s) {
+  const md5 = createHash8("md5");
+  for (const part of partMd5s) md5.update(Buffer.from(part, "hex"));
+  return `${md5.digest("hex")}-${partMd5s.length}`;
+}
+function unquote2(etag) {
+  return etag.replace(/^W\//, "").replace(/"/g, "").toLowerCase();
+}
+function proveStored(streamed, store) {
+  const result = (kind2, problem) => problem ? { kind: kind2, problem } : { kind: kind2 };
+  if (store.bytes !== void 0 && store.bytes !== streamed.bytes) {
+    const kind2 = store.crc64nvme ? "crc64nvme" : store.etag && !store.etagNotMd5 ? etagKind(store.etag) : "read-back";
+    return result(kind2, `the store holds ${store.bytes} bytes, ${streamed.bytes} were streamed`);
+  }
+  if (store.crc64nvme && streamed.crc64nvme) {
+    const same = store.crc64nvme === streamed.crc64nvme;
+    return result(
+      "crc64nvme",
+      same ? void 0 : `the store's CRC64NVME is ${store.crc64nvme}, the stream's ${streamed.crc64nvme}`
+    );
+  }
+  const etag = store.etag === void 0 || store.etagNotMd5 ? void 0 : unquote2(store.etag);
+  if (etag === void 0 || !streamed.partMd5s || !streamed.md5) return result("read-back");
+  const kind = etagKind(etag);
+  if (kind === "read-back") return result(kind);
+  const expected = kind === "md5-etag" ? streamed.md5 : multipartEtag(streamed.partMd5s);
+  return result(
+    kind,
+    etag === expected ? void 0 : `the store's ETag is ${etag}, the stream's ${expected}`
+  );
+}
+function etagKind(etag) {
+  const e5 = unquote2(etag);
+  if (/^[0-9a-f]{32}$/.test(e5)) return "md5-etag";
+  if (/^[0-9a-f]{32}-\d+$/.test(e5)) return "multipart-etag";
+  return "read-back";
+}
+
 // core/pg/extra-args.ts
 var import_shell_quote = __toESM(require_shell_quote(), 1);
 function splitExtraArgs(raw, input2 = "extra-args") {
@@ -51288,7 +51345,7 @@ function parseFormat(raw, input2 = "format") {
 
 // core/pg/filter-file.ts
 import { readFileSync as readFileSync2, statSync } from "node:fs";
-import path6 from "node:path";
+import path5 from "node:path";
 var KINDS = [
   "extension",
   "foreign_data",
@@ -51306,7 +51363,7 @@ var DUMP_REFUSES = [
 var INPUT = "filter";
 function readFilterFile(raw) {
   if (raw === void 0) return void 0;
-  const file = path6.resolve(raw);
+  const file = path5.resolve(raw);
   let text2;
   try {
     if (!statSync(file).isFile())
@@ -51651,6 +51708,91 @@ function plainDbname(name, input2) {
   return name;
 }
 
+// core/pg/clients/tools.ts
+import { execFile } from "node:child_process";
+import { existsSync as existsSync3 } from "node:fs";
+import path6 from "node:path";
+import { promisify } from "node:util";
+
+// core/pg/clients/platform.ts
+var TARGETS = {
+  "linux-x64-gnu": "x86_64-unknown-linux-gnu",
+  "linux-x64-musl": "x86_64-unknown-linux-musl",
+  "linux-arm64-gnu": "aarch64-unknown-linux-gnu",
+  "linux-arm64-musl": "aarch64-unknown-linux-musl",
+  "darwin-x64": "x86_64-apple-darwin",
+  "darwin-arm64": "aarch64-apple-darwin",
+  "win32-x64": "x86_64-pc-windows-msvc"
+};
+function currentPlatform() {
+  const info2 = { platform: process.platform, arch: process.arch };
+  if (process.platform === "linux") {
+    const report = process.report?.getReport();
+    info2.libc = report?.header?.glibcVersionRuntime ? "gnu" : "musl";
+  }
+  return info2;
+}
+function rustTarget(p4 = currentPlatform()) {
+  const key = p4.platform === "linux" ? `linux-${p4.arch}-${p4.libc ?? "gnu"}` : `${p4.platform}-${p4.arch}`;
+  const target = TARGETS[key];
+  if (!target) {
+    throw new PgferryError(
+      `no PostgreSQL client downloads for ${p4.platform}/${p4.arch}${p4.libc ? ` (${p4.libc})` : ""}; supported: linux x64/arm64 (gnu or musl), macOS x64/arm64, Windows x64 \u2014 install the client tools yourself and pass their bin directory`
+    );
+  }
+  return target;
+}
+function exeName(tool, p4 = currentPlatform()) {
+  return p4.platform === "win32" ? `${tool}.exe` : tool;
+}
+
+// core/pg/clients/tools.ts
+var CLIENT_TOOLS = ["pg_dump", "pg_restore", "psql", "pg_dumpall"];
+function toolPath(tools, tool) {
+  return path6.join(tools.binDir, exeName(tool));
+}
+function hasClientTools(binDir) {
+  return CLIENT_TOOLS.every((t) => existsSync3(path6.join(binDir, exeName(t))));
+}
+var run = promisify(execFile);
+async function toolVersion(binDir, tool) {
+  const file = path6.join(binDir, exeName(tool));
+  let stdout;
+  try {
+    ({ stdout } = await run(file, ["--version"], {
+      timeout: 2e4,
+      env: { PATH: process.env.PATH ?? "", ...stagedLibraryEnv(binDir) }
+    }));
+  } catch (error3) {
+    throw new PgferryError(`${file} does not run: ${error3.message.split("\n")[0] ?? ""}`);
+  }
+  const version = parseVersionString(stdout.replace(/^[^)]*\)/, ""));
+  if (!version) throw new PgferryError(`${file} --version printed no version: ${stdout.trim()}`);
+  return version;
+}
+async function probeClientVersion(binDir) {
+  const versions2 = await Promise.all(CLIENT_TOOLS.map((tool) => toolVersion(binDir, tool)));
+  const found = versions2[0];
+  if (!found) throw new PgferryError(`${binDir} holds no client tools`);
+  versions2.forEach((version, i5) => {
+    if (found.major !== version.major || found.minor !== version.minor) {
+      throw new PgferryError(
+        `${binDir} mixes versions: ${formatVersion(found)} and ${CLIENT_TOOLS[i5]} ${formatVersion(version)}`
+      );
+    }
+  });
+  return found;
+}
+async function verifyClientTools(binDir, want, source) {
+  const version = await probeClientVersion(binDir);
+  if (version.major !== want.major || want.minor !== void 0 && version.minor !== want.minor) {
+    throw new PgferryError(
+      `the client tools in ${binDir} are version ${formatVersion(version)}, but ${formatVersion(want)} was asked for`
+    );
+  }
+  return { binDir, version, source };
+}
+
 // core/jobs/dump-selection.ts
 function dumpSelection(o3) {
   const { schemas, excludeSchemas, tables, excludeTables, excludeTableData } = o3;
@@ -51727,7 +51869,8 @@ function manifestOf(d5, bucket, key, startedAt = d5.startedAt) {
     startedAt: startedAt.toISOString(),
     finishedAt: d5.finishedAt.toISOString(),
     durationSeconds: Math.max(0, (d5.finishedAt.getTime() - startedAt.getTime()) / 1e3),
-    tocEntries: d5.archive.tocEntries
+    tocEntries: d5.archive.tocEntries,
+    proof: d5.proof.kind
   };
 }
 async function dumpToS3(o3) {
@@ -51745,7 +51888,8 @@ async function dumpToS3(o3) {
     tags: o3.tags,
     createOnly: o3.createOnly
   });
-  const meter = new HashMeter(64 * 1024);
+  const storeProof = new StoreProof(upload.partSize, o3.bucket.proofMode());
+  const meter = new HashMeter(64 * 1024, storeProof);
   meter.pipe(upload.body);
   const { controller, signal } = pipelineAbort(o3.signal);
   const dump = streamCustomDump({
@@ -51763,14 +51907,19 @@ async function dumpToS3(o3) {
     () => void 0,
     () => void 0
   );
+  let stored;
   try {
     await settlePipeline(controller, [dump, Promise.race([upload.failure(), settled])]);
-    await upload.commit();
+    stored = await upload.commit();
   } catch (error3) {
     await upload.abort(error3);
     throw error3;
   }
+  const digests = await storeProof.digests();
   return {
+    digests,
+    stored,
+    proof: proveStored(digests, o3.bucket.attested(stored)),
     bytes: meter.bytes,
     sha256: meter.digest(),
     server,
@@ -51787,7 +51936,8 @@ async function dumpToS3(o3) {
 
 // core/jobs/dump.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { readdirSync, statSync as statSync2 } from "node:fs";
+import { createWriteStream as createWriteStream2, readdirSync, statSync as statSync2 } from "node:fs";
+import { finished as finished2 } from "node:stream/promises";
 import { chmod as chmod2, mkdir as mkdir2, readdir as readdir3, rename as rename2, rm as rm3, stat as stat3, writeFile as writeFile2 } from "node:fs/promises";
 import path7 from "node:path";
 
@@ -51846,6 +51996,23 @@ function restoreJobs(archive, path22, jobs, seekable, intoExisting = false) {
 }
 
 // core/jobs/dump.ts
+function streamsThroughPgferry(format2) {
+  return format2 === "plain" || format2 === "tar";
+}
+function hashedFile(temp) {
+  const meter = new HashMeter();
+  const file = createWriteStream2(temp, { flags: "r+" });
+  file.on("error", (error3) => meter.destroy(error3));
+  meter.pipe(file);
+  return {
+    meter,
+    abort: () => file.destroy(),
+    written: async () => {
+      await finished2(file);
+      return meter.digest();
+    }
+  };
+}
 function sizeOnDisk(p4) {
   try {
     const s4 = statSync2(p4);
@@ -51903,15 +52070,18 @@ async function dumpToPath(o3) {
     format: o3.format,
     compression,
     jobs,
-    file: temp
+    file: streamsThroughPgferry(o3.format) ? void 0 : temp
   });
+  let sha256;
+  let output;
   try {
     await createPrivateOutput(temp, o3.format);
+    output = streamsThroughPgferry(o3.format) ? hashedFile(temp) : void 0;
     await runTool({
       file: toolPath(client, "pg_dump"),
       args,
       env: connectionEnv(o3.from),
-      stdout: "ignore",
+      stdout: output?.meter ?? "ignore",
       signal: o3.signal,
       onProgress: o3.onProgress,
       progressIntervalMs: o3.progressIntervalMs,
@@ -51922,10 +52092,12 @@ async function dumpToPath(o3) {
       },
       secrets: secretsOf(o3.from)
     });
+    sha256 = await output?.written();
     await makePrivate(temp, o3.format);
     if (o3.format === "directory") await rm3(o3.to, { recursive: true, force: true });
     await rename2(temp, o3.to);
   } catch (error3) {
+    output?.abort();
     await rm3(temp, { recursive: true, force: true });
     throw error3;
   }
@@ -51939,6 +52111,7 @@ async function dumpToPath(o3) {
     client,
     choice,
     archive,
+    sha256,
     durationSeconds: (Date.now() - started2) / 1e3
   };
 }
@@ -53813,9 +53986,9 @@ import os6 from "node:os";
 import path10 from "node:path";
 
 // core/pg/scratch-database.ts
-import { createHash as createHash8, randomBytes as randomBytes3 } from "node:crypto";
+import { createHash as createHash9, randomBytes as randomBytes3 } from "node:crypto";
 function scratchStem(target) {
-  return `pgferry_swap_${createHash8("sha256").update(target).digest("hex").slice(0, 12)}`;
+  return `pgferry_swap_${createHash9("sha256").update(target).digest("hex").slice(0, 12)}`;
 }
 function scratchName(target, kind) {
   return `${scratchStem(target)}_${kind}_${randomBytes3(4).toString("hex")}`;
@@ -53825,7 +53998,7 @@ function isScratchOf(target, name) {
   return new RegExp(`^${stem}_(new|old)_[0-9a-f]{8}$`).test(name);
 }
 function lockKeys(target) {
-  const h5 = createHash8("sha256").update(`pgferry-swap:${target}`).digest();
+  const h5 = createHash9("sha256").update(`pgferry-swap:${target}`).digest();
   return [h5.readInt32BE(0), h5.readInt32BE(4)];
 }
 var OBJECT_IN_USE = "55006";
@@ -54797,6 +54970,121 @@ async function applyRestore(archive, o3, { target, choice, client, createdDataba
   };
 }
 
+// core/jobs/verify-list.ts
+import { Readable as Readable9 } from "node:stream";
+import { finished as finished3 } from "node:stream/promises";
+async function verifyByList(o3, object) {
+  const now = await o3.bucket.attestation(object.key, o3.input);
+  const proof = proveStored(object.digests, now);
+  const changed = object.stored.etag !== void 0 && now.etag !== void 0 && now.etag !== object.stored.etag ? `the object's ETag is ${now.etag}, the upload's was ${object.stored.etag}` : void 0;
+  const problem = proof.problem ?? changed;
+  if (problem) {
+    return {
+      proof: proof.kind,
+      verification: { method: o3.method, result: "failed", bytesReadBack: 0, detail: problem }
+    };
+  }
+  if (o3.method === "full" || proof.kind === "read-back" || now.etag === void 0)
+    return { proof: "read-back", verification: await listWhole(o3, object) };
+  return { proof: proof.kind, verification: await listFront(o3, object, now.etag) };
+}
+var FIRST_FRONT = 64 * 1024;
+async function readFront(o3, object, etag) {
+  let front = Buffer.alloc(0);
+  if (object.bytes === 0) return void 0;
+  for (let want = FIRST_FRONT; ; want *= 2) {
+    const length = Math.min(want, object.bytes) - front.length;
+    const more = await o3.bucket.readRange(object.key, o3.input, { start: front.length, length, etag });
+    front = Buffer.concat([front, more]);
+    try {
+      parseToc(front, "custom", o3.bucket.uri(object.key));
+      return front;
+    } catch (error3) {
+      if (!(error3 instanceof OutOfBytes)) throw error3;
+      if (front.length >= object.bytes || more.length < length) return void 0;
+    }
+  }
+}
+async function listFront(o3, object, etag) {
+  const front = await readFront(o3, object, etag);
+  if (!front) {
+    return {
+      method: "list",
+      result: "failed",
+      bytesReadBack: object.bytes,
+      detail: `${o3.bucket.uri(object.key)} ends inside its table of contents`
+    };
+  }
+  const { stdout } = await runTool({
+    file: toolPath(o3.client, "pg_restore"),
+    args: ["--list"],
+    stdin: Readable9.from([front]),
+    stdout: "capture",
+    signal: o3.signal
+  }).catch((error3) => {
+    throw new PgferryError(
+      `${o3.input}: pg_restore --list could not read the table of contents of ${o3.bucket.uri(object.key)} (${front.length} bytes read back): ${error3.message}`,
+      { cause: error3 }
+    );
+  });
+  const { problems, listed: listed2, tables } = listingProblems(stdout, object);
+  return {
+    method: "list",
+    result: problems.length ? "failed" : "passed",
+    tocEntries: listed2,
+    tables,
+    bytesReadBack: front.length,
+    ...problems.length ? { detail: problems.join("; ") } : {}
+  };
+}
+function listingHeader(listing) {
+  const field = (name) => new RegExp(`^;\\s+${name}:\\s*(.*?)\\s*$`, "m").exec(listing)?.[1];
+  const toc = field("TOC Entries");
+  return {
+    tocEntries: toc === void 0 ? void 0 : Number(toc),
+    dbname: field("dbname"),
+    format: field("Format")
+  };
+}
+function listingProblems(listing, object) {
+  const lines = listing.split("\n");
+  const listed2 = lines.filter((l3) => /^\d+;/.test(l3)).length;
+  const tables = lines.filter((l3) => /^\d+; 1259 \d+ TABLE /.test(l3)).length;
+  const header = listingHeader(listing);
+  const { tocEntries, database } = object;
+  const problems = [
+    header.format !== "CUSTOM" && `pg_restore --list shows format ${header.format ?? "nothing"}, expected CUSTOM`,
+    header.dbname !== database && `pg_restore --list names database ${header.dbname ?? "nothing"}, expected ${database}`,
+    (tocEntries === void 0 || header.tocEntries !== tocEntries) && `pg_restore --list counts ${header.tocEntries ?? "no"} TOC entries, the streamed header ${tocEntries ?? "none"}`,
+    tocEntries !== void 0 && listed2 > tocEntries && `pg_restore listed ${listed2} entries, more than the ${tocEntries} the header holds`
+  ].filter((p4) => typeof p4 === "string");
+  return { problems, listed: listed2, tables };
+}
+async function listWhole(o3, object) {
+  const { body } = await o3.bucket.open(object.key, o3.input, o3.signal);
+  const meter = new HashMeter();
+  const { stdout } = await runTool({
+    file: toolPath(o3.client, "pg_restore"),
+    args: ["--list"],
+    stdin: body.pipe(meter),
+    stdout: "capture",
+    signal: o3.signal
+  });
+  await finished3(meter);
+  const readBack = meter.digest();
+  const { problems, listed: listed2, tables } = listingProblems(stdout, object);
+  if (readBack !== object.sha256)
+    problems.unshift(`the stored object's SHA-256 is ${readBack}, the upload's was ${object.sha256}`);
+  return {
+    method: o3.method,
+    result: problems.length ? "failed" : "passed",
+    tocEntries: listed2,
+    tables,
+    bytesReadBack: meter.bytes,
+    ...problems.length ? { detail: problems.join("; ") } : {}
+  };
+}
+
 // core/jobs/table-counts.ts
 async function tableCounts(client) {
   const { rows: tables } = await client.query(`
@@ -54827,52 +55115,12 @@ function countDifferences(expected, actual) {
 
 // core/jobs/backup.ts
 var INPUT2 = "to";
-function listingHeader(listing) {
-  const field = (name) => new RegExp(`^;\\s+${name}:\\s*(.*?)\\s*$`, "m").exec(listing)?.[1];
-  const toc = field("TOC Entries");
-  return {
-    tocEntries: toc === void 0 ? void 0 : Number(toc),
-    dbname: field("dbname"),
-    format: field("Format")
-  };
-}
-async function verifyByList(o3, client, key, sha256, database, tocEntries) {
-  const { body } = await o3.bucket.open(key, INPUT2, o3.signal);
-  const meter = new HashMeter();
-  const { stdout } = await runTool({
-    file: toolPath(client, "pg_restore"),
-    args: ["--list"],
-    stdin: body.pipe(meter),
-    stdout: "capture",
-    signal: o3.signal
-  });
-  const lines = stdout.split("\n");
-  const listed2 = lines.filter((l3) => /^\d+;/.test(l3)).length;
-  const tables = lines.filter((l3) => /^\d+; 1259 \d+ TABLE /.test(l3)).length;
-  await finished2(meter);
-  const readBack = meter.digest();
-  const header = listingHeader(stdout);
-  const problems = [
-    readBack !== sha256 && `the stored object's SHA-256 is ${readBack}, the upload's was ${sha256}`,
-    header.format !== "CUSTOM" && `pg_restore --list shows format ${header.format ?? "nothing"}, expected CUSTOM`,
-    header.dbname !== database && `pg_restore --list names database ${header.dbname ?? "nothing"}, expected ${database}`,
-    (tocEntries === void 0 || header.tocEntries !== tocEntries) && `pg_restore --list counts ${header.tocEntries ?? "no"} TOC entries, the streamed header ${tocEntries ?? "none"}`,
-    tocEntries !== void 0 && listed2 > tocEntries && `pg_restore listed ${listed2} entries, more than the ${tocEntries} the header holds`
-  ].filter((p4) => typeof p4 === "string");
-  return {
-    method: "list",
-    result: problems.length ? "failed" : "passed",
-    tocEntries: listed2,
-    tables,
-    ...problems.length ? { detail: problems.join("; ") } : {}
-  };
-}
-async function verifyByRestore(o3, key, sha256, expected) {
+async function verifyByRestore(o3, key, dumped, expected) {
   const dir = await mkdtemp2(path11.join(os7.tmpdir(), "pgferry-drill-"));
   const scratch = withDatabase(o3.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
     const file = path11.join(dir, "backup.dump");
-    await o3.bucket.download(key, INPUT2, file, { sha256 }, o3.signal);
+    await o3.bucket.download(key, INPUT2, file, { sha256: dumped.sha256, bytes: dumped.bytes }, o3.signal);
     await restoreFromPath({
       from: file,
       to: scratch,
@@ -54890,6 +55138,7 @@ async function verifyByRestore(o3, key, sha256, expected) {
       result: differences2.length ? "failed" : "passed",
       tables: actual.tables,
       rows: actual.rows,
+      bytesReadBack: dumped.bytes,
       ...differences2.length ? { detail: differences2.slice(0, 5).join("; ") } : {}
     };
   } finally {
@@ -54908,15 +55157,17 @@ async function backupDatabase(o3) {
   try {
     const { dumped, expected } = await dumpOnce(o3, server, at2, snapshotSession);
     o3.log.info(`uploaded ${dumped.bytes} bytes to ${o3.bucket.uri(key)}; verifying (${o3.verify})`);
-    const verification = o3.verify === "restore" && expected ? await verifyByRestore(o3, key, dumped.sha256, expected) : await verifyByList(
-      o3,
-      dumped.client,
-      key,
-      dumped.sha256,
-      server.database,
-      dumped.archive.tocEntries
+    const { verification, proof } = o3.verify === "restore" && expected ? { verification: await verifyByRestore(o3, key, dumped, expected), proof: "read-back" } : await verifyByList(
+      {
+        bucket: o3.bucket,
+        input: INPUT2,
+        client: dumped.client,
+        method: o3.verify === "full" ? "full" : "list",
+        signal: o3.signal
+      },
+      { key, database: server.database, tocEntries: dumped.archive.tocEntries, ...dumped }
     );
-    const { manifest, manifestUri } = await writeManifest(o3, dumped, at2, verification);
+    const { manifest, manifestUri } = await writeManifest(o3, dumped, at2, verification, proof);
     if (verification.result !== "passed") {
       throw new PgferryError(
         `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? "no detail"}; ${UNTOUCHED} (manifest: ${manifestUri})`
@@ -54978,11 +55229,12 @@ async function dumpOnce(o3, server, at2, snapshotSession) {
   await snapshotSession?.query("COMMIT");
   return { dumped, expected };
 }
-async function writeManifest(o3, dumped, at2, verification) {
+async function writeManifest(o3, dumped, at2, verification, proof) {
   const finishedAt = (o3.now ?? (() => /* @__PURE__ */ new Date()))();
   const manifest = {
     ...manifestOf(dumped, o3.bucket, at2.key, at2.startedAt),
     tier: at2.tier,
+    proof,
     finishedAt: finishedAt.toISOString(),
     durationSeconds: Math.max(0, (finishedAt.getTime() - at2.startedAt.getTime()) / 1e3),
     verification,
@@ -55009,8 +55261,8 @@ import os11 from "node:os";
 import path17 from "node:path";
 
 // core/pg/clients/download.ts
-import { createHash as createHash9 } from "node:crypto";
-import { createWriteStream as createWriteStream2 } from "node:fs";
+import { createHash as createHash10 } from "node:crypto";
+import { createWriteStream as createWriteStream3 } from "node:fs";
 import { mkdir as mkdir4, rm as rm7, writeFile as writeFile3 } from "node:fs/promises";
 import path13 from "node:path";
 import { Transform as Transform6 } from "node:stream";
@@ -58486,7 +58738,7 @@ async function downloadClient(req) {
     const res = await fetchOk(url, asset, limits.downloadBytes, limits, signal);
     const declared = res.contentLength ?? NaN;
     const archive = path13.join(work, asset);
-    const hash = createHash9("sha256");
+    const hash = createHash10("sha256");
     let received = 0;
     const started2 = Date.now();
     log.info(`downloading ${asset}${Number.isFinite(declared) ? ` (${formatSize(declared)})` : ""}`);
@@ -58498,7 +58750,7 @@ async function downloadClient(req) {
       }
     });
     try {
-      await pipeline6(res.body, meter, createWriteStream2(archive, { mode: 384 }));
+      await pipeline6(res.body, meter, createWriteStream3(archive, { mode: 384 }));
     } catch (error3) {
       const reason = error3 instanceof HttpGetError ? error3.reason : error3.message;
       throw new PgferryError(`download of ${asset} from ${shown} failed after ${received} bytes: ${reason}`);
@@ -58576,7 +58828,7 @@ function isDebianWrapper(dir) {
 }
 
 // core/pg/clients/pgdg.ts
-import { createHash as createHash11 } from "node:crypto";
+import { createHash as createHash12 } from "node:crypto";
 import { readFileSync as readFileSync4 } from "node:fs";
 import { cp as cp2, mkdir as mkdir5, rm as rm9, writeFile as writeFile5 } from "node:fs/promises";
 import path16 from "node:path";
@@ -58608,7 +58860,7 @@ function readArMembers(archive, what) {
 
 // core/pg/clients/deb-data.ts
 import { spawn as spawn3 } from "node:child_process";
-import { Duplex, PassThrough as PassThrough3, Readable as Readable9 } from "node:stream";
+import { Duplex, PassThrough as PassThrough3, Readable as Readable10 } from "node:stream";
 import { createGunzip as createGunzip4 } from "node:zlib";
 
 // core/pg/clients/client-source.ts
@@ -58697,7 +58949,7 @@ async function extractDebData(member2, root5, what, limits, signal) {
     );
   };
   try {
-    await extractTar(Readable9.from([member2.data]), stream, root5, { asset, limits, signal, strip: 0, admit });
+    await extractTar(Readable10.from([member2.data]), stream, root5, { asset, limits, signal, strip: 0, admit });
   } catch (error3) {
     stop();
     throw error3;
@@ -58797,7 +59049,7 @@ function formatCondition(name, conditions) {
 
 // core/pg/clients/apt-release.ts
 import { execFile as execFile2 } from "node:child_process";
-import { createHash as createHash10 } from "node:crypto";
+import { createHash as createHash11 } from "node:crypto";
 import { mkdtemp as mkdtemp4, readFile as readFile3, rm as rm8, writeFile as writeFile4 } from "node:fs/promises";
 import os10 from "node:os";
 import path15 from "node:path";
@@ -58881,7 +59133,7 @@ function checkIndexAgainstRelease(release2, index, what, now = /* @__PURE__ */ n
   }
   const listed2 = release2.sha256.get(index.path);
   if (!listed2) throw new PgferryError(`${what} lists no SHA256 for ${index.path}; nothing was downloaded`);
-  const actual = createHash10("sha256").update(index.body).digest("hex");
+  const actual = createHash11("sha256").update(index.body).digest("hex");
   if (actual !== listed2.sha256 || index.body.length !== listed2.size) {
     throw new PgferryError(
       `${index.path} does not match the signed Release: SHA-256 ${actual} (${index.body.length} bytes), the Release says ${listed2.sha256} (${listed2.size} bytes); nothing was downloaded`
@@ -59223,7 +59475,7 @@ var PgdgSource = class {
         `${INPUT3} pgdg: ${what} is ${deb.length} bytes, the Packages index says ${pkg.size}; nothing was kept`
       );
     }
-    const actual = createHash11("sha256").update(deb).digest("hex");
+    const actual = createHash12("sha256").update(deb).digest("hex");
     if (actual !== pkg.sha256) {
       throw new PgferryError(
         `${INPUT3} pgdg: ${what} failed its checksum: SHA-256 is ${actual}, the Packages index says ${pkg.sha256}; nothing was kept`
@@ -59736,6 +59988,7 @@ function verificationText(v2) {
     v2.tocEntries !== void 0 && `${v2.tocEntries} TOC entries read back`,
     v2.tables !== void 0 && `${v2.tables} tables`,
     v2.rows !== void 0 && `${v2.rows} rows compared`,
+    v2.bytesReadBack !== void 0 && `${v2.bytesReadBack} bytes read back`,
     v2.detail
   ].filter((f6) => typeof f6 === "string");
   return `${v2.method}: ${v2.result}${facts.length ? `, ${facts.join(", ")}` : ""}`;
@@ -59990,7 +60243,7 @@ import os12 from "node:os";
 import path18 from "node:path";
 
 // core/jobs/globals.ts
-import { Readable as Readable10 } from "node:stream";
+import { Readable as Readable11 } from "node:stream";
 async function dumpGlobals(client, source, signal) {
   const { stdout } = await runTool({
     file: toolPath(client, "pg_dumpall"),
@@ -60004,15 +60257,15 @@ async function dumpGlobals(client, source, signal) {
 }
 var CREATE_ROLE = /^CREATE ROLE ("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*);\s*$/i;
 var CREATE_TABLESPACE = /^CREATE TABLESPACE ("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*) /i;
-function unquote2(name) {
+function unquote3(name) {
   return name.startsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name.toLowerCase();
 }
 function withoutExisting(sql, roles, tablespaces) {
   return sql.split("\n").map((line) => {
     const role = CREATE_ROLE.exec(line)?.[1];
-    if (role && roles.has(unquote2(role))) return `-- pgferry: role ${unquote2(role)} exists`;
+    if (role && roles.has(unquote3(role))) return `-- pgferry: role ${unquote3(role)} exists`;
     const space = CREATE_TABLESPACE.exec(line)?.[1];
-    if (space && tablespaces.has(unquote2(space))) return `-- pgferry: tablespace ${unquote2(space)} exists`;
+    if (space && tablespaces.has(unquote3(space))) return `-- pgferry: tablespace ${unquote3(space)} exists`;
     return line;
   }).join("\n");
 }
@@ -60035,7 +60288,7 @@ async function applyGlobals(client, target, targetVersion, sql, signal) {
     args: psqlArgs({ file: "-", onErrorStop: true, singleTransaction: single, quiet: true }),
     env: connectionEnv(maintenance),
     secrets: secretsOf(target),
-    stdin: Readable10.from([Buffer.from(script)]).pipe(filter),
+    stdin: Readable11.from([Buffer.from(script)]).pipe(filter),
     stdout: "ignore",
     signal
   });
@@ -60279,13 +60532,13 @@ function applyRequestOf(o3, plan) {
 }
 
 // core/jobs/report.ts
-import { createHash as createHash12 } from "node:crypto";
+import { createHash as createHash13 } from "node:crypto";
 import { createReadStream as createReadStream6 } from "node:fs";
 import { stat as stat7 } from "node:fs/promises";
 import { pipeline as pipeline7 } from "node:stream/promises";
 async function sha256File(file) {
   if (!(await stat7(file)).isFile()) return void 0;
-  const hash = createHash12("sha256");
+  const hash = createHash13("sha256");
   await pipeline7(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
 }
@@ -60363,7 +60616,7 @@ async function runDump(options, run4) {
     });
   }
   const [sha256, tables] = await Promise.all([
-    sha256File(destination.path),
+    result.sha256 ?? sha256File(destination.path),
     result.format === "plain" ? void 0 : countArchiveTables(destination.path, result.format)
   ]);
   return {
@@ -60395,6 +60648,12 @@ async function runDumpToS3(options, destination, run4) {
   });
   const location = bucket.uri(destination.key);
   run4.ctx.onCommitted?.(`the dump was stored at ${location}`);
+  if (result.proof.problem) {
+    throw new PgferryError(
+      `the dump was stored at ${location}, but the store's answer does not prove it holds the streamed bytes (${result.proof.problem}); no manifest was written, so a restore refuses the object`,
+      { code: "integrity" }
+    );
+  }
   const manifest = manifestKey(destination.key);
   await bucket.putJson(manifest, manifestOf(result, bucket, destination.key), "to").catch((error3) => {
     throw new PgferryError(
@@ -60444,8 +60703,8 @@ import { readFile as readFile4 } from "node:fs/promises";
 import { mkdtemp as mkdtemp6, rm as rm11 } from "node:fs/promises";
 import os13 from "node:os";
 import path19 from "node:path";
-import { Readable as Readable11 } from "node:stream";
-import { finished as finished3 } from "node:stream/promises";
+import { Readable as Readable12 } from "node:stream";
+import { finished as finished4 } from "node:stream/promises";
 
 // core/storage/backup-vouch.ts
 var INTEGRITY = { code: "integrity" };
@@ -60600,7 +60859,7 @@ async function openStreamed(o3, found, location) {
   body.pipe(meter);
   const { facts: archive, head } = await readArchiveFactsFromStream(meter, location);
   const toc = archive.format === "tar" || archive.format === "custom" ? new TocPrefix(location, archive.format) : void 0;
-  const stream = Readable11.from(
+  const stream = Readable12.from(
     (async function* () {
       toc?.record(head);
       yield head;
@@ -60611,7 +60870,7 @@ async function openStreamed(o3, found, location) {
     })()
   );
   const wholeObjectMatches = async () => {
-    await finished3(stream);
+    await finished4(stream);
     const object = { input: INPUT5, uri: location };
     checkDigest(object, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
   };
@@ -60794,7 +61053,7 @@ var OUTPUTS = [
   },
   {
     name: "verification",
-    description: "how a backup was verified and the result, e.g. `list: passed, 12 TOC entries read back, 3 tables`",
+    description: "how a backup was verified, e.g. `list: passed, 12 TOC entries read back, 3 tables, 65536 bytes read back`",
     value: (r5) => r5.verification
   }
 ];
@@ -61005,13 +61264,13 @@ function parseBoolean2(raw, input2, fallback2) {
   if (text2 === "false") return false;
   throw new InputError(input2, `"${text2}" is not a boolean; expected true or false`);
 }
-var VERIFICATIONS = ["list", "restore"];
+var VERIFICATIONS = ["list", "full", "restore"];
 function parseVerification(raw, input2 = "verify") {
   const text2 = (raw ?? "").trim();
   if (text2 === "") return "list";
   const verification = VERIFICATIONS.find((v2) => v2 === text2);
   if (verification === void 0)
-    throw new InputError(input2, `"${text2}" is not a verification; expected list or restore`);
+    throw new InputError(input2, `"${text2}" is not a verification; expected list, full or restore`);
   return verification;
 }
 function parseServerSideEncryption(raw, input2 = "s3-sse") {
@@ -61166,7 +61425,7 @@ var INPUTS = [
     name: "verify",
     for: ["backup"],
     default: "list",
-    description: "list (pg_restore --list of the stored object) or restore (restore drill)"
+    description: "list (the store's checksum or ETag, then pg_restore --list of the object's front), full (every byte read back) or restore (restore drill)"
   },
   {
     name: "extra-args",
