@@ -200,6 +200,8 @@ describe('the Lambda handler (built bundle, in process)', () => {
       result: 'passed',
       tables: source.tables,
       rows: source.rows,
+      // The drill downloads the whole stored object.
+      bytesReadBack: manifest.bytes,
     });
     expect(source.rows).toBeGreaterThan(100);
     // The scratch database was dropped.
