@@ -53210,7 +53210,7 @@ function leavesOutStatistics(r5) {
   return r5.targetVersion.major < STATISTICS_SINCE2 && r5.client.version.major >= STATISTICS_SINCE2;
 }
 function statisticsLeftOut(r5) {
-  if (!leavesOutStatistics(r5) || r5.path === "psql") return [];
+  if (!leavesOutStatistics(r5) || r5.path === "psql" || r5.statisticsInDump === false) return [];
   if ((r5.archive.dumpVersion?.major ?? 0) < STATISTICS_SINCE2) return [];
   return [
     `statistics (pg_restore --no-statistics: PostgreSQL ${r5.targetVersion.major} cannot take the planner statistics of a PostgreSQL ${r5.archive.dumpVersion?.major ?? STATISTICS_SINCE2} dump; run ANALYZE after the restore)`
@@ -60518,6 +60518,7 @@ async function copyThroughArchive(o3, plan) {
   }
 }
 function applyRequestOf(o3, plan) {
+  const { statistics } = dumpSelection(o3);
   return {
     client: plan.restoreClient,
     path: plan.restorePath,
@@ -60527,7 +60528,8 @@ function applyRequestOf(o3, plan) {
     jobs: plan.jobs,
     options: plan.apply,
     prelude: plan.prelude,
-    after: plan.after
+    after: plan.after,
+    statisticsInDump: statistics !== void 0 && statistics !== false
   };
 }
 

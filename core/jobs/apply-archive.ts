@@ -60,6 +60,11 @@ export interface ApplyRequest {
   inputBytes?: number;
   /** For a stream input: the bytes of it read so far (its meter), for the progress lines. */
   inputRead?: () => number;
+  /**
+   * False when pgferry made the dump itself without asking for planner statistics (a copy): then
+   * there are none to leave out and none to report. Unset: the archive may hold them.
+   */
+  statisticsInDump?: boolean;
   /** SQL run first in the same transaction (the clean step); script and psql paths only. */
   prelude?: string;
   /**
@@ -214,7 +219,7 @@ function leavesOutStatistics(r: ApplyRequest): boolean {
  * only an archive pg_dump 18+ wrote can hold statistics (its TOC entries are STATISTICS DATA).
  */
 function statisticsLeftOut(r: ApplyRequest): string[] {
-  if (!leavesOutStatistics(r) || r.path === 'psql') return [];
+  if (!leavesOutStatistics(r) || r.path === 'psql' || r.statisticsInDump === false) return [];
   if ((r.archive.dumpVersion?.major ?? 0) < STATISTICS_SINCE) return [];
   return [
     `statistics (pg_restore --no-statistics: PostgreSQL ${r.targetVersion.major} cannot take the planner statistics of a PostgreSQL ${r.archive.dumpVersion?.major ?? STATISTICS_SINCE} dump; run ANALYZE after the restore)`,

@@ -355,6 +355,7 @@ async function copyThroughArchive(o: CopyOptions, plan: CopyPlan): Promise<strin
 
 /** The parts of the restore request both ways of copying share. */
 function applyRequestOf(o: CopyOptions, plan: CopyPlan) {
+  const { statistics } = dumpSelection(o);
   return {
     client: plan.restoreClient,
     path: plan.restorePath,
@@ -365,5 +366,6 @@ function applyRequestOf(o: CopyOptions, plan: CopyPlan) {
     options: plan.apply,
     prelude: plan.prelude,
     after: plan.after,
+    statisticsInDump: statistics !== undefined && statistics !== false,
   };
 }

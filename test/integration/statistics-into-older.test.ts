@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { RecordingLogger } from '../../core/log.js';
+import { copyDatabase } from '../../core/jobs/copy.js';
 import { dumpToPath } from '../../core/jobs/dump.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import { parseConnection } from '../../core/pg/connection.js';
@@ -15,8 +16,9 @@ const scratch = scratchDir();
 afterAll(() => scratch.cleanup());
 
 let file: string;
+let db: string;
 beforeAll(async () => {
-  const db = await createDatabase(18, 'widestats');
+  db = await createDatabase(18, 'widestats');
   // 300 distinct 500-character values: the histogram alone holds 101 of them (~50 KB in one call).
   await sql(
     18,
@@ -74,5 +76,28 @@ describe('an 18 archive with statistics calls over 8 KB restored into 17', () =>
     expect(error.message).toMatch(
       /a statistics call longer than 8192 bytes, which PostgreSQL 17 cannot take; restore with pg_restore 18 or newer/,
     );
+  });
+});
+
+describe('a copy from 18 into 17 reports statistics left out only when it asked for them', () => {
+  it.each([
+    [true, [expect.stringMatching(/^statistics \(pg_restore --no-statistics: PostgreSQL 17 /)]],
+    [undefined, []],
+  ])('statistics: %s', async (statistics, filtered) => {
+    const log = new RecordingLogger();
+    const target = uniqueName('cp');
+    const result = await copyDatabase({
+      from: parseConnection(connUrl(18, db), 'from', {}),
+      to: parseConnection(connUrl(17, target), 'to', {}),
+      jobs: 1,
+      postgresVersion: { kind: 'auto' },
+      allowDowngrade: true,
+      ...(statistics === undefined ? {} : { statistics }),
+      catalog: catalog(log),
+      log,
+    } as Parameters<typeof copyDatabase>[0]);
+    expect(result.filtered.filter((f) => f.startsWith('statistics'))).toEqual(filtered);
+    const [n] = await sql<{ n: string }>(17, target, 'SELECT count(*) AS n FROM public.wide');
+    expect(n?.n).toBe('6000');
   });
 });
