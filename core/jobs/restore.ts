@@ -24,6 +24,9 @@ import { checkTablesPresent, prepareSwap, removeLeftovers, replaceOrInPlace } fr
 import { swapKeepsMeaning } from './swap-keeps-meaning.js';
 import { refuseRestoreJobs, restoreJobs } from './parallelism.js';
 import { undoOnFailure, undoPlanOf } from './undo-new-objects.js';
+import { checkRulesAgainstArchive } from '../masking/archive-check.js';
+import { MaskingStream } from '../masking/copy-stream.js';
+import type { MaskingRules } from '../masking/rules.js';
 
 export interface RestoreOptions extends ApplyOptions, JobHooks {
   /** An archive file, a directory archive, or a plain `.sql` / `.sql.gz`. */
@@ -42,6 +45,8 @@ export interface RestoreOptions extends ApplyOptions, JobHooks {
    * even when it holds objects the archive does not carry (a seed: staging is the backup, nothing else).
    */
   swap?: boolean | 'always';
+  /** masking-rules, loaded: ruled tables' rows are rewritten in the stream (script path, one job). */
+  maskingRules?: MaskingRules;
 }
 
 export interface RestoreResult {
@@ -58,6 +63,8 @@ export interface RestoreResult {
   swapped?: boolean;
   /** Session settings and meta-commands dropped on the script path, e.g. `transaction_timeout (1×)`. */
   filtered: string[];
+  /** With masking-rules: the rows masked and left out, by table. */
+  masked?: MaskingStream['rows'];
   durationSeconds: number;
 }
 
@@ -179,6 +186,7 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
       throw error instanceof PgferryError ? new InputError('from', error.message) : error;
     });
   refuseRestoreJobs(archive.format, o.jobs);
+  if (o.maskingRules) await checkRulesAgainstArchive(o.maskingRules, archive, o.from);
   // A directory archive's TOC is read once: for its data-file check and, when clean, for the swap.
   const toc = archive.format === 'directory' ? await readTocEntries(o.from, 'directory') : undefined;
   if (toc) await checkDirectoryData(o.from, toc);
@@ -274,7 +282,12 @@ async function applyRestore(
   started: number,
 ): Promise<RestoreResult> {
   const clean = o.clean ? await cleanPlan(archive, o.from, target, choice.path, o.log) : undefined;
-  const path = withSqlAfter(clean?.path ?? choice.path, o.sqlInTransaction, o.log);
+  const path = withMasking(
+    withSqlAfter(clean?.path ?? choice.path, o.sqlInTransaction, o.log),
+    o.maskingRules,
+    o.log,
+  );
+  const masking = o.maskingRules ? new MaskingStream(o.maskingRules) : undefined;
   const { jobs, reason: jobsReason } = restoreJobs(archive, path, o.jobs, true, !createdDatabase);
   if (jobsReason !== undefined) {
     // Asked for by number, fewer jobs is worth a warning (it lands in the report); auto just says so.
@@ -303,6 +316,7 @@ async function applyRestore(
     options: { ...applyOptionsOf(o), clean: false },
     prelude: clean?.prelude,
     after: o.sqlInTransaction,
+    masking,
     epilogue: archivePropertiesSql(archive, o.from, o),
     signal: o.signal,
     onProgress: o.onProgress,
@@ -323,6 +337,14 @@ async function applyRestore(
     ...(jobsReason !== undefined ? { jobsReason } : {}),
     createdDatabase,
     filtered,
+    ...(masking ? { masked: masking.rows } : {}),
     durationSeconds,
   };
+}
+
+/** Masking rewrites the script pg_restore writes, so pg_restore writes one (one job). */
+function withMasking(path: RestorePath, rules: MaskingRules | undefined, log: Logger): RestorePath {
+  if (!rules || path !== 'pg_restore') return path;
+  log.info('masking-rules: the rows are masked on their way through a script, so the restore takes one job');
+  return 'script';
 }
