@@ -3,11 +3,13 @@ import { describeConnection } from '../../pg/connection.js';
 import { copyDatabase } from '../copy.js';
 import { countDatabaseTables, type JobReport } from '../report.js';
 import { checkSqlAfterFiles } from '../sql-after.js';
+import { maskingRulesForJob } from '../../masking/for-job.js';
 import { clientFields, secondsSince, type CommandRun } from './context.js';
 
 /** copy: one database into another, on the same server or across majors. */
 export async function runCopy(options: CopyJob, run: CommandRun): Promise<JobReport> {
   await checkSqlAfterFiles(options.sqlAfter);
+  await maskingRulesForJob(options.maskingRulesFile, 'copy');
   const result = await copyDatabase({ ...options, ...run.hooks, from: options.source, to: options.target });
   run.ctx.onCommitted?.(`the copy into ${describeConnection(options.target)} was committed`);
   return {

@@ -10,6 +10,7 @@ import { restoreFromS3 } from '../restore-s3.js';
 import { restoreFromPath } from '../restore.js';
 import { checkSqlAfterFiles, runSqlAfter } from '../sql-after.js';
 import { clientFields, secondsSince, type CommandRun } from './context.js';
+import { maskingRulesForJob } from '../../masking/for-job.js';
 
 /**
  * restore: from a file (with the roles of a globals file beside it applied after) or from S3. The
@@ -18,12 +19,14 @@ import { clientFields, secondsSince, type CommandRun } from './context.js';
 export async function runRestore(options: RestoreJob, run: CommandRun): Promise<JobReport> {
   const archive = options.archive;
   await checkSqlAfterFiles(options.sqlAfter);
+  const s3 = archive.kind === 's3' ? 'a restore from S3' : undefined;
+  const maskingRules = await maskingRulesForJob(options.maskingRulesFile, s3);
   if (archive.kind === 'file' && !existsSync(archive.path))
     throw new InputError('from', `${archive.path} does not exist`);
   const globals = archive.kind === 'file' ? globalsPath(archive.path) : undefined;
   const withGlobals = globals !== undefined && existsSync(globals);
   const sqlInTransaction = withGlobals ? undefined : { files: options.sqlAfter, input: 'sql-after' };
-  const common = { ...options, ...run.hooks, sqlInTransaction, to: options.target };
+  const common = { ...options, ...run.hooks, sqlInTransaction, maskingRules, to: options.target };
   const result =
     archive.kind === 's3'
       ? await restoreFromS3({
