@@ -27,6 +27,7 @@ import { undoOnFailure, undoPlanOf } from './undo-new-objects.js';
 import { checkRulesAgainstArchive } from '../masking/archive-check.js';
 import { MaskingStream } from '../masking/copy-stream.js';
 import type { MaskingRules } from '../masking/rules.js';
+import { LeakWatch, type LeakResult } from '../masking/leak-check.js';
 
 export interface RestoreOptions extends ApplyOptions, JobHooks {
   /** An archive file, a directory archive, or a plain `.sql` / `.sql.gz`. */
@@ -65,6 +66,8 @@ export interface RestoreResult {
   filtered: string[];
   /** With masking-rules: the rows masked and left out, by table. */
   masked?: MaskingStream['rows'];
+  /** With masking-rules: the leak check, per masked column (it throws when a column leaked). */
+  leakCheck?: LeakResult[];
   durationSeconds: number;
 }
 
@@ -287,7 +290,8 @@ async function applyRestore(
     o.maskingRules,
     o.log,
   );
-  const masking = o.maskingRules ? new MaskingStream(o.maskingRules) : undefined;
+  const leaks = o.maskingRules ? new LeakWatch() : undefined;
+  const masking = o.maskingRules ? new MaskingStream(o.maskingRules, leaks?.tap) : undefined;
   const { jobs, reason: jobsReason } = restoreJobs(archive, path, o.jobs, true, !createdDatabase);
   if (jobsReason !== undefined) {
     // Asked for by number, fewer jobs is worth a warning (it lands in the report); auto just says so.
@@ -323,6 +327,11 @@ async function applyRestore(
     inputBytes: sizeOnDisk(o.from),
     progressIntervalMs: o.progressIntervalMs,
   }).catch(undo);
+  const leakCheck = await leaks?.check(o.to);
+  for (const r of leakCheck ?? [])
+    o.log.info(
+      `leak check: ${r.column}: ${r.checkedRows} row(s) checked against ${r.sampled} source value(s), ${r.leaks} leak(s)`,
+    );
   if (filtered.length) {
     o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
   }
@@ -337,7 +346,7 @@ async function applyRestore(
     ...(jobsReason !== undefined ? { jobsReason } : {}),
     createdDatabase,
     filtered,
-    ...(masking ? { masked: masking.rows } : {}),
+    ...(masking ? { masked: masking.rows, leakCheck } : {}),
     durationSeconds,
   };
 }

@@ -195,7 +195,10 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})/;
 
 /** A number moved by a keyed offset in [-by, by]; a date (or the date of a timestamp) by days. */
 function shift(key: Buffer, value: string, by: number): string {
-  const offset = Number(keyedDigest(key, 'shift', value).readUInt32BE() % (2 * by + 1)) - by;
+  // Never 0: a value shifted by nothing would be the raw value.
+  const step =
+    by >= 1 ? (keyedDigest(key, 'shift', value).readUInt32BE() % (2 * Math.floor(by))) - Math.floor(by) : 0;
+  const offset = step >= 0 && by >= 1 ? step + 1 : step;
   const date = DATE.exec(value);
   if (date) return addDays(value, offset);
   const n = Number(value);

@@ -58,7 +58,12 @@ const exists = async (db: string) =>
 test('the input masks a restore job', async () => {
   const target = uniqueName('masked');
   const file = rules('ok.yml', 'columns: { public.users.email: email, public.users.phone: phone }\n');
-  await restoreJob(target, file);
+  const report = await restoreJob(target, file);
+  expect(report.masking).toEqual([
+    'public.users: 20 row(s) masked',
+    'leak check public.users.email (email): 20 row(s) checked, 0 leaks',
+    'leak check public.users.phone (phone): 20 row(s) checked, 0 leaks',
+  ]);
   const rows = await sql<{ email: string; phone: string }>(MAJOR, target, 'SELECT email, phone FROM users');
   expect(rows).toHaveLength(20);
   expect(rows.every((r) => r.email.endsWith('@example.com') && !r.phone.startsWith('555-01'))).toBe(true);

@@ -83,6 +83,10 @@ test('restore from a file: only masked values reach the target, joins on masked 
   expect(result.path).toBe('script');
   expect(result.masked?.get('public.users')).toEqual({ masked: 400, truncated: 0 });
   expect(result.masked?.get('public.audit')).toEqual({ masked: 0, truncated: 50 });
+  const checked = Object.fromEntries((result.leakCheck ?? []).map((c) => [c.column, c]));
+  for (const column of ['email', 'full_name', 'phone', 'id'])
+    expect(checked[`public.users.${column}`]).toMatchObject({ checkedRows: 400, sampled: 400, leaks: 0 });
+  expect(checked['public.orders.user_id']).toMatchObject({ checkedRows: 1200, sampled: 400, leaks: 0 });
   const users = await sql<{ id: number; email: string; full_name: string; phone: string }>(
     TARGET,
     db,
@@ -151,4 +155,65 @@ test('a failure mid-stream leaves the target as it was (swap and in place)', asy
     expect(error.message).toMatch(/users_email_key.*is duplicated/s);
     expect([await schemaOf(tools, TARGET, db), await rowHashes(TARGET, db)]).toEqual(before);
   }
+});
+
+describe('the leak check', () => {
+  // These runs put raw values into the target on purpose: a token of their own keeps the data-directory search above honest.
+  const leakToken = randomBytes(6).toString('hex');
+  let copies: string;
+  beforeAll(async () => {
+    // A second column holds a copy of every e-mail, as a real schema might (an old login name).
+    const db = await createDatabase(SOURCE, 'pii');
+    await sql(
+      SOURCE,
+      db,
+      `CREATE TABLE users (id int PRIMARY KEY, email text, login text, phone text);
+       INSERT INTO users SELECT i, 'p' || i || '.${leakToken}@corp.test', 'p' || i || '.${leakToken}@corp.test', '+1 555 01' || i
+       FROM generate_series(1, 100) i`,
+    );
+    copies = await dumpFile(SOURCE, db, path.join(scratch.dir, 'copies.dump'));
+  });
+
+  const restore = (db: string, rules: string, extra: object = {}) => {
+    const file = path.join(scratch.dir, `${db}.yml`);
+    writeFileSync(file, rules);
+    return loadMaskingRules(file, KEY).then((maskingRules) =>
+      restoreFromPath({ from: copies, to: to(db), jobs: 1, maskingRules, ...hooks(), ...extra }),
+    );
+  };
+
+  test('fails a run whose regex claims to mask phones but matches none, and the swap leaves the target as it was', async () => {
+    const db = await createDatabase(TARGET, 'staging');
+    await sql(TARGET, db, 'CREATE TABLE previous (id int); INSERT INTO previous VALUES (1)');
+    const before = await rowHashes(TARGET, db);
+    const rules =
+      'columns:\n  public.users.email: email\n  public.users.phone:\n    regex: { pattern: "^tel:[0-9]+", replace: "tel:0" }\n';
+    const error = await failureOf(restore(db, rules, { clean: true, confirm: db, swap: 'always' }));
+    expect(error.message).toBe(
+      'leak check: public.users.phone (regex) holds 100 value(s) of the source; the masking rules do not mask what they claim to (values are not shown)',
+    );
+    expect(error.message).not.toContain(leakToken);
+    expect(await rowHashes(TARGET, db)).toEqual(before);
+  });
+
+  test('fails a run whose SQL after copies raw values back into a masked column', async () => {
+    const db = await createDatabase(TARGET, 'staging');
+    const after = path.join(scratch.dir, 'after.sql');
+    writeFileSync(after, 'UPDATE users SET email = login WHERE id <= 7;\n');
+    const rules = 'columns:\n  public.users.email: email\n  public.users.phone: phone\n';
+    const error = await failureOf(
+      restore(db, rules, { sqlInTransaction: { files: [after], input: 'sql-after' } }),
+    );
+    expect(error.message).toMatch(
+      /^leak check: public\.users\.email \(email\) holds 7 value\(s\) of the source;/,
+    );
+  });
+
+  test('passes the same rules without the copy-back, and does not count keep', async () => {
+    const db = await createDatabase(TARGET, 'staging');
+    const result = await restore(db, 'columns:\n  public.users.email: email\n  public.users.login: keep\n');
+    expect(result.leakCheck).toEqual([
+      { column: 'public.users.email', transformer: 'email', sampled: 100, checkedRows: 100, leaks: 0 },
+    ]);
+  });
 });

@@ -10,7 +10,7 @@ import { restoreFromS3 } from '../restore-s3.js';
 import { restoreFromPath } from '../restore.js';
 import { checkSqlAfterFiles, runSqlAfter } from '../sql-after.js';
 import { clientFields, secondsSince, type CommandRun } from './context.js';
-import { maskingRulesForJob } from '../../masking/for-job.js';
+import { maskingLines, maskingRulesForJob } from '../../masking/for-job.js';
 
 /**
  * restore: from a file (with the roles of a globals file beside it applied after) or from S3. The
@@ -58,5 +58,6 @@ export async function runRestore(options: RestoreJob, run: CommandRun): Promise<
     reason: result.choice.reason,
     warnings: result.choice.warnings,
     filtered: result.filtered,
+    ...(maskingRules ? { masking: maskingLines(result) } : {}),
   };
 }
