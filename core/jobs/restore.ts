@@ -352,7 +352,7 @@ async function applyRestore(
 }
 
 /** Masking rewrites the script pg_restore writes, so pg_restore writes one (one job). */
-function withMasking(path: RestorePath, rules: MaskingRules | undefined, log: Logger): RestorePath {
+export function withMasking(path: RestorePath, rules: MaskingRules | undefined, log: Logger): RestorePath {
   if (!rules || path !== 'pg_restore') return path;
   log.info('masking-rules: the rows are masked on their way through a script, so the restore takes one job');
   return 'script';

@@ -219,13 +219,17 @@ function compile(at: At, o: Record<string, unknown>): RegExp {
 }
 
 /** Column rules that name a column the archive's table does not have, or a table it does not have. */
-export function checkRulesAgainst(rules: MaskingRules, tableColumns: Map<string, string[]>): void {
+export function checkRulesAgainst(
+  rules: MaskingRules,
+  tableColumns: Map<string, string[]>,
+  where = 'the archive',
+): void {
   for (const [key, list] of rules.tables) {
     const columns = tableColumns.get(key);
     for (const rule of list) {
       if (!columns)
         throw new PgferryError(
-          `masking-rules: ${rule.where}: the table ${rule.schema}.${rule.table} is not in the archive`,
+          `masking-rules: ${rule.where}: the table ${rule.schema}.${rule.table} is not in ${where}`,
           { code: 'input' },
         );
       if (!columns.includes(rule.column))
@@ -237,5 +241,5 @@ export function checkRulesAgainst(rules: MaskingRules, tableColumns: Map<string,
   }
   for (const [key, where] of rules.truncated)
     if (!tableColumns.has(key))
-      throw new PgferryError(`masking-rules: ${where}: this table is not in the archive`, { code: 'input' });
+      throw new PgferryError(`masking-rules: ${where}: this table is not in ${where}`, { code: 'input' });
 }
