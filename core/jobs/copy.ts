@@ -56,6 +56,8 @@ export interface CopyOptions extends ApplyOptions, ObjectFilters, JobHooks {
   swap?: boolean;
   /** masking-rules, loaded: the rows are masked in the stream (script path, one job). */
   maskingRules?: MaskingRules;
+  /** Set by a swap, which runs the leak check itself after the SQL after, right before swapping. */
+  leakWatch?: LeakWatch;
 }
 
 export interface CopyResult {
@@ -132,15 +134,21 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
     targetExisted: exists,
     started,
   };
-  return replaceOrInPlace(
-    request,
+  const leakWatch = o.maskingRules ? new LeakWatch() : undefined;
+  let leakCheck: LeakResult[] | undefined;
+  const lastCheck = async (built: ConnectionSpec) => {
+    leakCheck = await leakWatch?.check(built, o.log);
+  };
+  const result = await replaceOrInPlace(
+    { ...request, lastCheck },
     (built) =>
       copyInto(
-        { ...o, to: built, clean: false, sqlAfter: [] },
+        { ...o, to: built, clean: false, sqlAfter: [], leakWatch },
         { source, choice, ...clients, createdDatabase: true, started },
       ),
     inPlace,
   );
+  return result.swapped && leakCheck ? { ...result, leakCheck } : result;
 }
 
 /**
@@ -210,7 +218,7 @@ async function copyInto(o: CopyOptions, settled: CopySettled): Promise<CopyResul
   const { source, choice, createdDatabase, started } = settled;
   const plan = await planCopy(o, settled);
   const filtered = await (plan.jobs === 1 ? copyStreamed(o, plan) : copyThroughArchive(o, plan));
-  const leakCheck = await plan.leaks?.check(o.to);
+  const leakCheck = o.leakWatch ? undefined : await plan.leaks?.check(o.to, o.log);
   if (filtered.length)
     o.log.warn(
       `filtered from the script for PostgreSQL ${plan.target.version.major}: ${filtered.join(', ')}`,
@@ -265,7 +273,7 @@ async function planCopy(o: CopyOptions, settled: CopySettled): Promise<CopyPlan>
     o.maskingRules,
     o.log,
   );
-  const leaks = o.maskingRules ? new LeakWatch() : undefined;
+  const leaks = o.maskingRules ? (o.leakWatch ?? new LeakWatch()) : undefined;
   const masking = o.maskingRules ? new MaskingStream(o.maskingRules, leaks?.tap) : undefined;
   const { jobs, reason: jobsReason } = restoreJobs(archive, restorePath, o.jobs, true, !createdDatabase);
   if (jobsReason !== undefined) {

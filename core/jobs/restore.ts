@@ -48,6 +48,8 @@ export interface RestoreOptions extends ApplyOptions, JobHooks {
   swap?: boolean | 'always';
   /** masking-rules, loaded: ruled tables' rows are rewritten in the stream (script path, one job). */
   maskingRules?: MaskingRules;
+  /** Set by a swap, which runs the leak check itself after the SQL after, right before swapping. */
+  leakWatch?: LeakWatch;
 }
 
 export interface RestoreResult {
@@ -269,12 +271,25 @@ async function restoreBySwap(
     targetExisted: exists,
     started,
   };
+  const leakWatch = o.maskingRules ? new LeakWatch() : undefined;
+  let leakCheck: LeakResult[] | undefined;
+  const lastCheck = async (built: ConnectionSpec) => {
+    leakCheck = await leakWatch?.check(built, o.log);
+  };
   const build = async (built: ConnectionSpec): Promise<RestoreResult> => {
     const target = await serverFacts(built, 'to');
-    const into = { ...o, to: built, clean: false, confirm: undefined, sqlInTransaction: undefined };
+    const into = {
+      ...o,
+      to: built,
+      clean: false,
+      confirm: undefined,
+      sqlInTransaction: undefined,
+      leakWatch,
+    };
     return applyRestore(archive, into, { target, choice, client, createdDatabase: true }, started);
   };
-  return replaceOrInPlace(request, build, inPlace);
+  const result = await replaceOrInPlace({ ...request, lastCheck }, build, inPlace);
+  return result.swapped && leakCheck ? { ...result, leakCheck } : result;
 }
 
 /** The restore proper, into a target prepareRestore (or a swap) settled. */
@@ -290,7 +305,7 @@ async function applyRestore(
     o.maskingRules,
     o.log,
   );
-  const leaks = o.maskingRules ? new LeakWatch() : undefined;
+  const leaks = o.maskingRules ? (o.leakWatch ?? new LeakWatch()) : undefined;
   const masking = o.maskingRules ? new MaskingStream(o.maskingRules, leaks?.tap) : undefined;
   const { jobs, reason: jobsReason } = restoreJobs(archive, path, o.jobs, true, !createdDatabase);
   if (jobsReason !== undefined) {
@@ -327,11 +342,7 @@ async function applyRestore(
     inputBytes: sizeOnDisk(o.from),
     progressIntervalMs: o.progressIntervalMs,
   }).catch(undo);
-  const leakCheck = await leaks?.check(o.to);
-  for (const r of leakCheck ?? [])
-    o.log.info(
-      `leak check: ${r.column}: ${r.checkedRows} row(s) checked against ${r.sampled} source value(s), ${r.leaks} leak(s)`,
-    );
+  const leakCheck = o.leakWatch ? undefined : await leaks?.check(o.to, o.log);
   if (filtered.length) {
     o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
   }

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { PgferryError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { ConnectionSpec } from '../pg/connection.js';
 import { withClient } from '../pg/server.js';
 import type { MaskTap } from './copy-stream.js';
@@ -60,12 +61,16 @@ export class LeakWatch {
   }
 
   /** Reads the target's masked columns; fails naming each column that kept a source value. */
-  async check(target: ConnectionSpec): Promise<LeakResult[]> {
+  async check(target: ConnectionSpec, log?: Logger): Promise<LeakResult[]> {
     const results = await withClient(target, 'to', async (client) => {
       const out: LeakResult[] = [];
       for (const w of this.columns.values()) out.push(await this.checkColumn(client, w));
       return out;
     });
+    for (const r of results)
+      log?.info(
+        `leak check: ${r.column}: ${r.checkedRows} row(s) checked against ${r.sampled} source value(s), ${r.leaks} leak(s)`,
+      );
     const leaking = results.filter((r) => r.leaks > 0);
     if (leaking.length)
       throw new PgferryError(

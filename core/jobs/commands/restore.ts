@@ -19,8 +19,7 @@ import { maskingLines, maskingRulesForJob } from '../../masking/for-job.js';
 export async function runRestore(options: RestoreJob, run: CommandRun): Promise<JobReport> {
   const archive = options.archive;
   await checkSqlAfterFiles(options.sqlAfter);
-  const s3 = archive.kind === 's3' ? 'a restore from S3' : undefined;
-  const maskingRules = await maskingRulesForJob(options.maskingRulesFile, s3);
+  const maskingRules = await maskingRulesForJob(options.maskingRulesFile);
   if (archive.kind === 'file' && !existsSync(archive.path))
     throw new InputError('from', `${archive.path} does not exist`);
   const globals = archive.kind === 'file' ? globalsPath(archive.path) : undefined;
