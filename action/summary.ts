@@ -58,6 +58,7 @@ export function summaryRows(options: JobOptions, report: JobReport): [string, st
     ['key', keysOf(report.location)],
     ['verification', report.verification],
     ['filtered settings', report.filtered.length ? report.filtered.join(', ') : undefined],
+    ['masking', report.masking?.join('\n')],
   ];
   return rows.filter((r): r is [string, string] => r[1] !== undefined && r[1] !== '');
 }

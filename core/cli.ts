@@ -44,6 +44,7 @@ export function formatReport(report: JobReport, json: boolean): string {
       reason: report.reason,
       warnings: report.warnings,
       filtered: report.filtered,
+      ...(report.masking ? { masking: report.masking } : {}),
     };
     return `${JSON.stringify(fields, null, 2)}\n`;
   }
@@ -54,6 +55,7 @@ export function formatReport(report: JobReport, json: boolean): string {
     ['reason', report.reason],
   ];
   if (report.filtered.length) rows.push(['filtered', report.filtered.join(', ')]);
+  for (const line of report.masking ?? []) rows.push(['masking', line]);
   // A value of several lines (a copy or manifest per database) stays in its column.
   const cell = (value: string | number) =>
     String(value)

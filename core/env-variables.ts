@@ -5,7 +5,12 @@ import { LIMITS_ENV } from './network-limits.js';
 export const ENV_PREFIX = 'PGFERRY_';
 
 /** Variables the engine reads wherever it runs: for operators and tests, not inputs of the contract. */
-export const ENGINE_VARIABLES: readonly string[] = ['PGFERRY_DEBUG', LIMITS_ENV];
+export const ENGINE_VARIABLES: readonly string[] = [
+  'PGFERRY_DEBUG',
+  LIMITS_ENV,
+  // The masking key is a secret: an environment variable of its own, never an input.
+  'PGFERRY_MASKING_KEY',
+];
 
 /**
  * Records every `PGFERRY_*` variable of `env` that is not in `known` (nor an engine variable): a

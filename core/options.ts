@@ -172,6 +172,12 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'SQL file(s) run on the target in one transaction afterwards',
   },
   {
+    name: 'masking-rules',
+    for: ['restore', 'copy'],
+    description:
+      'a YAML or JSON file of masking rules (schema.table.column: transformer); rows are masked on their way into the target, key in PGFERRY_MASKING_KEY',
+  },
+  {
     name: 'verify',
     for: ['backup'],
     default: 'list',
@@ -304,6 +310,8 @@ export interface TargetOptions {
   createDatabase: boolean;
   allowDowngrade: boolean;
   sqlAfter: string[];
+  /** masking-rules: the rules file's path (read, with PGFERRY_MASKING_KEY, by the command). */
+  maskingRulesFile?: string;
 }
 
 /** Parallelism and the caller's own pg_dump / pg_restore arguments: dump, restore, copy. */
@@ -523,6 +531,7 @@ function readParts(r: InputReader) {
       createDatabase: r.bool('create-database', true),
       allowDowngrade: r.bool('allow-downgrade', false),
       sqlAfter: r.list('sql-after'),
+      maskingRulesFile: r.raw('masking-rules'),
     } satisfies Omit<TargetOptions, 'target'>,
     s3: {
       endpoint: r.parsed('s3-endpoint', parseS3Endpoint, undefined),

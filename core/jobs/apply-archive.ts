@@ -11,6 +11,7 @@ import { pipelineAbort, type Progress, type RunToolOptions, runTool, settlePipel
 import { InputError, ToolError } from '../errors.js';
 import { psqlKnowsRestrict, ScriptFilter } from '../pg/script-filter.js';
 import type { PgVersion } from '../pg/version.js';
+import type { MaskingStream } from '../masking/copy-stream.js';
 
 /** pg_restore options a restore or copy passes through. */
 export interface ApplyOptions extends ObjectFilters {
@@ -84,6 +85,8 @@ export interface ApplyRequest {
    * commit: if one fails, the restored rows are rolled back with it, so they never appear unmasked.
    */
   after?: { files: readonly string[]; input: string };
+  /** Rewrites ruled tables' COPY data before the filter (masking-rules); script and psql paths only. */
+  masking?: MaskingStream;
 }
 
 /** Where each part of psql's input starts, to tell a psql error's line in the user's own terms. */
@@ -272,8 +275,8 @@ const inputStream = (r: ApplyRequest): Readable | undefined =>
 
 /** The direct path: pg_restore into the database (one transaction with one job), then the epilogue. */
 async function applyDirect(r: ApplyRequest): Promise<void> {
-  if (r.prelude || r.commitGate || r.after?.files.length)
-    throw new Error('a prelude, a commit gate or SQL after needs the script path');
+  if (r.prelude || r.commitGate || r.after?.files.length || r.masking)
+    throw new Error('a prelude, a commit gate, SQL after or masking needs the script path');
   const common = toolCommon(r);
   await runTool({
     ...common,
@@ -315,12 +318,16 @@ function startScriptProducers(
 ): { producers: Promise<unknown>[]; plainRead?: () => number | undefined } {
   const file = inputFile(r);
   const stream = inputStream(r);
+  // Masking sits before the filter: raw rows never get further than this process's memory.
+  const masking = r.masking;
+  if (masking) pipeline(masking, filter, () => {});
+  const sink = masking ?? filter;
   if (r.path === 'psql') {
     const fromFile = stream ? undefined : createReadStream(file ?? '');
     const raw: Readable = stream ?? fromFile ?? Readable.from([]);
     // pipeline() carries a read or gunzip error to the filter, and so to psql's input.
     const stages = r.archive.compression === 'gzip' ? [raw, createGunzip()] : [raw];
-    pipeline([...stages, filter], () => {});
+    pipeline([...stages, sink], () => {});
     const plainRead = fromFile ? () => fromFile.bytesRead : () => r.inputRead?.();
     return { producers: [], plainRead };
   }
@@ -336,7 +343,7 @@ function startScriptProducers(
   const progress = archiveProgress(r, pgRestoreReads(r));
   return {
     producers: [
-      runTool({ ...toolCommon(r), ...progress, signal, file: tool, args, stdin: stream, stdout: filter }),
+      runTool({ ...toolCommon(r), ...progress, signal, file: tool, args, stdin: stream, stdout: sink }),
     ],
   };
 }

@@ -34,9 +34,13 @@ import { dumpToPath } from './dump.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
 import { restoreJobs } from './parallelism.js';
 import { undoOnFailure, undoPlanOf } from './undo-new-objects.js';
-import { withSqlAfter } from './restore.js';
+import { withMasking, withSqlAfter } from './restore.js';
 import { prepareSwap, removeLeftovers, replaceOrInPlace } from './replace-by-swap.js';
 import { swapKeepsMeaning } from './swap-keeps-meaning.js';
+import { MaskingStream } from '../masking/copy-stream.js';
+import { LeakWatch, type LeakResult } from '../masking/leak-check.js';
+import type { MaskingRules } from '../masking/rules.js';
+import { checkRulesAgainstSource } from '../masking/source-check.js';
 
 export interface CopyOptions extends ApplyOptions, ObjectFilters, JobHooks {
   from: ConnectionSpec;
@@ -50,6 +54,10 @@ export interface CopyOptions extends ApplyOptions, ObjectFilters, JobHooks {
   postgresVersion: VersionRequest;
   /** With `clean`: build beside the target and swap in (the default), or drop and copy in place. */
   swap?: boolean;
+  /** masking-rules, loaded: the rows are masked in the stream (script path, one job). */
+  maskingRules?: MaskingRules;
+  /** Set by a swap, which runs the leak check itself after the SQL after, right before swapping. */
+  leakWatch?: LeakWatch;
 }
 
 export interface CopyResult {
@@ -63,6 +71,8 @@ export interface CopyResult {
   /** The target was replaced by swap: built beside it, then renamed into its place. */
   swapped?: boolean;
   filtered: string[];
+  masked?: MaskingStream['rows'];
+  leakCheck?: LeakResult[];
   durationSeconds: number;
 }
 
@@ -86,6 +96,7 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
   // Guards and clients are settled before anything is created: a refusal leaves the target untouched.
   const server = await serverFacts(maintenanceOf(o.to), 'to');
   await refuseSameDatabase(o.from, o.to);
+  if (o.maskingRules) await checkRulesAgainstSource(o.maskingRules, o.from);
   const exists = await guardTargetBeforeCreating(o.to, { clean: o.clean ?? false, confirm: o.confirm });
   const choice = await chooseCopyClients(
     source.version,
@@ -123,15 +134,21 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
     targetExisted: exists,
     started,
   };
-  return replaceOrInPlace(
-    request,
+  const leakWatch = o.maskingRules ? new LeakWatch() : undefined;
+  let leakCheck: LeakResult[] | undefined;
+  const lastCheck = async (built: ConnectionSpec) => {
+    leakCheck = await leakWatch?.check(built, o.log);
+  };
+  const result = await replaceOrInPlace(
+    { ...request, lastCheck },
     (built) =>
       copyInto(
-        { ...o, to: built, clean: false, sqlAfter: [] },
+        { ...o, to: built, clean: false, sqlAfter: [], leakWatch },
         { source, choice, ...clients, createdDatabase: true, started },
       ),
     inPlace,
   );
+  return result.swapped && leakCheck ? { ...result, leakCheck } : result;
 }
 
 /**
@@ -191,6 +208,9 @@ interface CopyPlan {
   createdDatabase: boolean;
   /** What the streamed dump's bytes compare with, when it can be estimated. */
   dumpTotal?: ProgressTotal;
+  /** masking-rules: the stream that masks and the leak check's tap on it. */
+  masking?: MaskingStream;
+  leaks?: LeakWatch;
 }
 
 /** The copy proper, into a target that exists (created, the swap's scratch or the user's own). */
@@ -198,6 +218,7 @@ async function copyInto(o: CopyOptions, settled: CopySettled): Promise<CopyResul
   const { source, choice, createdDatabase, started } = settled;
   const plan = await planCopy(o, settled);
   const filtered = await (plan.jobs === 1 ? copyStreamed(o, plan) : copyThroughArchive(o, plan));
+  const leakCheck = o.leakWatch ? undefined : await plan.leaks?.check(o.to, o.log);
   if (filtered.length)
     o.log.warn(
       `filtered from the script for PostgreSQL ${plan.target.version.major}: ${filtered.join(', ')}`,
@@ -211,6 +232,7 @@ async function copyInto(o: CopyOptions, settled: CopySettled): Promise<CopyResul
     streamed: plan.jobs === 1,
     createdDatabase,
     filtered,
+    ...(plan.masking ? { masked: plan.masking.rows, leakCheck } : {}),
     durationSeconds: (Date.now() - started) / 1000,
   };
 }
@@ -242,11 +264,17 @@ async function planCopy(o: CopyOptions, settled: CopySettled): Promise<CopyPlan>
     ? cleanPrelude(await databaseContents(o.from, o.schemas ?? []), target.version.major)
     : undefined;
   const after = o.sqlAfter?.length ? { files: o.sqlAfter, input: 'sql-after' } : undefined;
-  const restorePath = withSqlAfter(
-    prelude && choice.restore.path === 'pg_restore' ? 'script' : choice.restore.path,
-    after,
+  const restorePath = withMasking(
+    withSqlAfter(
+      prelude && choice.restore.path === 'pg_restore' ? 'script' : choice.restore.path,
+      after,
+      o.log,
+    ),
+    o.maskingRules,
     o.log,
   );
+  const leaks = o.maskingRules ? (o.leakWatch ?? new LeakWatch()) : undefined;
+  const masking = o.maskingRules ? new MaskingStream(o.maskingRules, leaks?.tap) : undefined;
   const { jobs, reason: jobsReason } = restoreJobs(archive, restorePath, o.jobs, true, !createdDatabase);
   if (jobsReason !== undefined) {
     if (typeof o.jobs === 'number') o.log.warn(jobsReason);
@@ -269,6 +297,8 @@ async function planCopy(o: CopyOptions, settled: CopySettled): Promise<CopyPlan>
     apply,
     jobs,
     createdDatabase,
+    masking,
+    leaks,
     dumpTotal: await dumpProgressTotal(o.from, o, { algorithm: 'none' }, o.onProgress),
   };
 }
@@ -367,5 +397,6 @@ function applyRequestOf(o: CopyOptions, plan: CopyPlan) {
     prelude: plan.prelude,
     after: plan.after,
     statisticsInDump: statistics !== undefined && statistics !== false,
+    masking: plan.masking,
   };
 }

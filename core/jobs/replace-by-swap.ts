@@ -40,6 +40,8 @@ export interface SwapRequest {
   keepClean?: boolean;
   /** The SQL after the restore (sql-after, sanitize), run on the built database once it is checked. */
   sqlAfter?: { files: readonly string[]; input: string };
+  /** Runs on the built database after the SQL after, right before the swap (masking's leak check). */
+  lastCheck?: (built: ConnectionSpec) => Promise<void>;
 }
 
 /** What a job that replaces by swap reports: its target under the target's name, and how. */
@@ -191,6 +193,7 @@ export async function replaceBySwap<T>(
         log.info(`${o.sqlAfter.input}: runs on the new database in one transaction, before it is swapped in`);
         await runSqlAfter(o.client, spec, o.sqlAfter.files, o.signal, o.sqlAfter.input, BEFORE_SWAP);
       }
+      await o.lastCheck?.(spec);
       o.signal?.throwIfAborted();
       const aside = exists ? scratchName(target, 'old') : undefined;
       log.info(

@@ -37,6 +37,8 @@ export interface JobReport {
   warnings: string[];
   /** Session settings dropped on the script path. */
   filtered: string[];
+  /** masking-rules: rows masked per table and the leak check per column, one line each. */
+  masking?: string[];
 }
 
 /** SHA-256 of a file (not of a directory archive). */

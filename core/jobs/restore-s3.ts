@@ -107,7 +107,8 @@ export interface RestoreFromS3Options extends Omit<RestoreOptions, 'from'> {
 export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreResult & { location: string }> {
   const found = await resolveBackupObject(o.bucket, o.key);
   const jobs = o.jobs === 'auto' ? defaultJobs() : o.jobs;
-  if (jobs > 1 || o.clean) return restoreDownloaded(o, found);
+  // Masking checks its rules against the archive's TOC before touching the target: from a file.
+  if (jobs > 1 || o.clean || o.maskingRules) return restoreDownloaded(o, found);
   return restoreStreamed(o, found);
 }
 

@@ -24,6 +24,10 @@ import { checkTablesPresent, prepareSwap, removeLeftovers, replaceOrInPlace } fr
 import { swapKeepsMeaning } from './swap-keeps-meaning.js';
 import { refuseRestoreJobs, restoreJobs } from './parallelism.js';
 import { undoOnFailure, undoPlanOf } from './undo-new-objects.js';
+import { checkRulesAgainstArchive } from '../masking/archive-check.js';
+import { MaskingStream } from '../masking/copy-stream.js';
+import type { MaskingRules } from '../masking/rules.js';
+import { LeakWatch, type LeakResult } from '../masking/leak-check.js';
 
 export interface RestoreOptions extends ApplyOptions, JobHooks {
   /** An archive file, a directory archive, or a plain `.sql` / `.sql.gz`. */
@@ -42,6 +46,10 @@ export interface RestoreOptions extends ApplyOptions, JobHooks {
    * even when it holds objects the archive does not carry (a seed: staging is the backup, nothing else).
    */
   swap?: boolean | 'always';
+  /** masking-rules, loaded: ruled tables' rows are rewritten in the stream (script path, one job). */
+  maskingRules?: MaskingRules;
+  /** Set by a swap, which runs the leak check itself after the SQL after, right before swapping. */
+  leakWatch?: LeakWatch;
 }
 
 export interface RestoreResult {
@@ -58,6 +66,10 @@ export interface RestoreResult {
   swapped?: boolean;
   /** Session settings and meta-commands dropped on the script path, e.g. `transaction_timeout (1×)`. */
   filtered: string[];
+  /** With masking-rules: the rows masked and left out, by table. */
+  masked?: MaskingStream['rows'];
+  /** With masking-rules: the leak check, per masked column (it throws when a column leaked). */
+  leakCheck?: LeakResult[];
   durationSeconds: number;
 }
 
@@ -179,6 +191,7 @@ export async function restoreFromPath(o: RestoreOptions): Promise<RestoreResult>
       throw error instanceof PgferryError ? new InputError('from', error.message) : error;
     });
   refuseRestoreJobs(archive.format, o.jobs);
+  if (o.maskingRules) await checkRulesAgainstArchive(o.maskingRules, archive, o.from);
   // A directory archive's TOC is read once: for its data-file check and, when clean, for the swap.
   const toc = archive.format === 'directory' ? await readTocEntries(o.from, 'directory') : undefined;
   if (toc) await checkDirectoryData(o.from, toc);
@@ -258,12 +271,25 @@ async function restoreBySwap(
     targetExisted: exists,
     started,
   };
+  const leakWatch = o.maskingRules ? new LeakWatch() : undefined;
+  let leakCheck: LeakResult[] | undefined;
+  const lastCheck = async (built: ConnectionSpec) => {
+    leakCheck = await leakWatch?.check(built, o.log);
+  };
   const build = async (built: ConnectionSpec): Promise<RestoreResult> => {
     const target = await serverFacts(built, 'to');
-    const into = { ...o, to: built, clean: false, confirm: undefined, sqlInTransaction: undefined };
+    const into = {
+      ...o,
+      to: built,
+      clean: false,
+      confirm: undefined,
+      sqlInTransaction: undefined,
+      leakWatch,
+    };
     return applyRestore(archive, into, { target, choice, client, createdDatabase: true }, started);
   };
-  return replaceOrInPlace(request, build, inPlace);
+  const result = await replaceOrInPlace({ ...request, lastCheck }, build, inPlace);
+  return result.swapped && leakCheck ? { ...result, leakCheck } : result;
 }
 
 /** The restore proper, into a target prepareRestore (or a swap) settled. */
@@ -274,7 +300,13 @@ async function applyRestore(
   started: number,
 ): Promise<RestoreResult> {
   const clean = o.clean ? await cleanPlan(archive, o.from, target, choice.path, o.log) : undefined;
-  const path = withSqlAfter(clean?.path ?? choice.path, o.sqlInTransaction, o.log);
+  const path = withMasking(
+    withSqlAfter(clean?.path ?? choice.path, o.sqlInTransaction, o.log),
+    o.maskingRules,
+    o.log,
+  );
+  const leaks = o.maskingRules ? (o.leakWatch ?? new LeakWatch()) : undefined;
+  const masking = o.maskingRules ? new MaskingStream(o.maskingRules, leaks?.tap) : undefined;
   const { jobs, reason: jobsReason } = restoreJobs(archive, path, o.jobs, true, !createdDatabase);
   if (jobsReason !== undefined) {
     // Asked for by number, fewer jobs is worth a warning (it lands in the report); auto just says so.
@@ -303,12 +335,14 @@ async function applyRestore(
     options: { ...applyOptionsOf(o), clean: false },
     prelude: clean?.prelude,
     after: o.sqlInTransaction,
+    masking,
     epilogue: archivePropertiesSql(archive, o.from, o),
     signal: o.signal,
     onProgress: o.onProgress,
     inputBytes: sizeOnDisk(o.from),
     progressIntervalMs: o.progressIntervalMs,
   }).catch(undo);
+  const leakCheck = o.leakWatch ? undefined : await leaks?.check(o.to, o.log);
   if (filtered.length) {
     o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
   }
@@ -323,6 +357,14 @@ async function applyRestore(
     ...(jobsReason !== undefined ? { jobsReason } : {}),
     createdDatabase,
     filtered,
+    ...(masking ? { masked: masking.rows, leakCheck } : {}),
     durationSeconds,
   };
+}
+
+/** Masking rewrites the script pg_restore writes, so pg_restore writes one (one job). */
+export function withMasking(path: RestorePath, rules: MaskingRules | undefined, log: Logger): RestorePath {
+  if (!rules || path !== 'pg_restore') return path;
+  log.info('masking-rules: the rows are masked on their way through a script, so the restore takes one job');
+  return 'script';
 }

@@ -10,6 +10,7 @@ import { restoreFromS3 } from './restore-s3.js';
 import type { RestoreResult } from './restore.js';
 import { checkSqlAfterFiles } from './sql-after.js';
 import { tableCounts } from './table-counts.js';
+import type { MaskingRules } from '../masking/rules.js';
 
 export interface SeedOptions extends JobHooks {
   /** The database the backups were made of: staging must never be it. */
@@ -30,6 +31,8 @@ export interface SeedOptions extends JobHooks {
   postgresVersion: VersionRequest;
   /** Build the new staging beside the old and swap it in (the default), or replace it in place. */
   swap?: boolean;
+  /** masking-rules, loaded: the rows are masked on their way into staging (the backup is downloaded first). */
+  maskingRules?: MaskingRules;
 }
 
 export interface SeedResult {
@@ -79,6 +82,7 @@ export async function seedDatabase(o: SeedOptions): Promise<SeedResult> {
     jobs: o.jobs,
     // In the restore's own transaction: raw rows are never committed under the staging name.
     sqlInTransaction: { files: o.sanitizeSql, input },
+    maskingRules: o.maskingRules,
     postgresVersion: o.postgresVersion,
     catalog: o.catalog,
     log: o.log,

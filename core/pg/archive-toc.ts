@@ -30,6 +30,8 @@ export interface TocEntry {
   dataFile?: string;
   /** The entry's data is COPY rows (ending in `\.`), not INSERT statements. */
   copyData?: boolean;
+  /** That COPY statement, as pg_dump wrote it (masking-rules checks its columns). */
+  copyStmt?: string;
 }
 
 /** The database's own entries: pg_dump writes them into every archive, pg_restore runs them only with --create. */
@@ -106,7 +108,10 @@ export function parseToc(buf: Buffer, kind: TocKind, name: string): TocEntry[] {
     const dataFile = kind === 'custom' ? undefined : str('a data file name');
     const entry: TocEntry = { dumpId, desc, tag };
     if (kind === 'directory' && dataFile !== undefined && dataFile !== '') entry.dataFile = dataFile;
-    if (copyStmt !== undefined && copyStmt !== '') entry.copyData = true;
+    if (copyStmt !== undefined && copyStmt !== '') {
+      entry.copyData = true;
+      entry.copyStmt = copyStmt;
+    }
     if (dataOffset !== undefined) entry.dataOffset = dataOffset;
     if (namespace !== undefined && namespace !== '') entry.namespace = namespace;
     if (owner !== undefined && owner !== '') entry.owner = owner;

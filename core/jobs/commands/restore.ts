@@ -10,6 +10,7 @@ import { restoreFromS3 } from '../restore-s3.js';
 import { restoreFromPath } from '../restore.js';
 import { checkSqlAfterFiles, runSqlAfter } from '../sql-after.js';
 import { clientFields, secondsSince, type CommandRun } from './context.js';
+import { maskingLines, maskingRulesForJob } from '../../masking/for-job.js';
 
 /**
  * restore: from a file (with the roles of a globals file beside it applied after) or from S3. The
@@ -18,12 +19,13 @@ import { clientFields, secondsSince, type CommandRun } from './context.js';
 export async function runRestore(options: RestoreJob, run: CommandRun): Promise<JobReport> {
   const archive = options.archive;
   await checkSqlAfterFiles(options.sqlAfter);
+  const maskingRules = await maskingRulesForJob(options.maskingRulesFile);
   if (archive.kind === 'file' && !existsSync(archive.path))
     throw new InputError('from', `${archive.path} does not exist`);
   const globals = archive.kind === 'file' ? globalsPath(archive.path) : undefined;
   const withGlobals = globals !== undefined && existsSync(globals);
   const sqlInTransaction = withGlobals ? undefined : { files: options.sqlAfter, input: 'sql-after' };
-  const common = { ...options, ...run.hooks, sqlInTransaction, to: options.target };
+  const common = { ...options, ...run.hooks, sqlInTransaction, maskingRules, to: options.target };
   const result =
     archive.kind === 's3'
       ? await restoreFromS3({
@@ -55,5 +57,6 @@ export async function runRestore(options: RestoreJob, run: CommandRun): Promise<
     reason: result.choice.reason,
     warnings: result.choice.warnings,
     filtered: result.filtered,
+    ...(maskingRules ? { masking: maskingLines(result) } : {}),
   };
 }

@@ -1,0 +1,171 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { PgferryError } from '../errors.js';
+import { decodeCopyLine, encodeCopyLine, parseCopyHeader } from './copy-text.js';
+import { tableKey, type ColumnRule, type MaskingRules } from './rules.js';
+
+/** Sees every masked value on its way (the leak check's tap): source and output, never stored raw. */
+export type MaskTap = (rule: ColumnRule, source: string | null, output: string | null) => void;
+
+/** A line longer than this that can hold nothing to mask streams on without being held whole. */
+const HOLD_LIMIT = 64 * 1024;
+
+/** How the script's bytes decode: the dump's client_encoding, as pg_dump sets it at the top. */
+const ENCODINGS: Readonly<Record<string, BufferEncoding>> = {
+  UTF8: 'utf8',
+  LATIN1: 'latin1',
+  SQL_ASCII: 'latin1',
+};
+
+interface Block {
+  rules: (ColumnRule | undefined)[];
+  skip: boolean;
+}
+
+/**
+ * Rewrites the COPY data of ruled tables in a SQL script (pg_restore -f -, a plain dump) line by
+ * line, before the script reaches psql: rows of `truncate`d tables are left out, masked columns
+ * are transformed, everything else passes byte for byte. Memory is bounded by the longest line of
+ * a ruled table. A COPY header is recognised only at a line start outside COPY data, as pg_dump
+ * writes it, and data lines are only ever read inside such a block, so a row cannot end one.
+ */
+export class MaskingStream extends Transform {
+  /** Rows rewritten and rows left out, by `schema.table`, for the report. */
+  readonly rows = new Map<string, { masked: number; truncated: number }>();
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private block: Block | undefined;
+  /** Inside a COPY block of a table without rules. */
+  private plainData = false;
+  /** The rest of a long line that needs no rewriting is passing through. */
+  private passing = false;
+  private encoding: BufferEncoding | undefined = 'utf8';
+  private encodingName = 'UTF8';
+  private tableName = '';
+
+  constructor(
+    private readonly rules: MaskingRules,
+    private readonly tap?: MaskTap,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const out: Buffer[] = [];
+    try {
+      let from = 0;
+      for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
+        this.hold(chunk.subarray(from, nl + 1), out);
+        this.endLine(out);
+        from = nl + 1;
+      }
+      if (from < chunk.length) this.hold(chunk.subarray(from), out);
+    } catch (error) {
+      return done(error as Error);
+    }
+    done(null, out.length ? Buffer.concat(out) : undefined);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.block)
+      return done(new PgferryError(`masking: the script ends inside the data of ${this.tableName}`));
+    const out: Buffer[] = [];
+    if (this.heldBytes) this.endLine(out);
+    done(null, out.length ? Buffer.concat(out) : undefined);
+  }
+
+  private hold(part: Buffer, out: Buffer[]): void {
+    if (this.passing) return void out.push(part);
+    this.held.push(part);
+    this.heldBytes += part.length;
+    if (this.heldBytes > HOLD_LIMIT && !this.block) {
+      const head = this.line().subarray(0, 5).toString('latin1');
+      if (this.plainData || head !== 'COPY ') {
+        out.push(this.line());
+        this.held = [];
+        this.heldBytes = 0;
+        this.passing = true;
+      }
+    }
+  }
+
+  private line(): Buffer {
+    if (this.held.length > 1) this.held = [Buffer.concat(this.held)];
+    return this.held[0] ?? Buffer.alloc(0);
+  }
+
+  private endLine(out: Buffer[]): void {
+    const line = this.line();
+    this.held = [];
+    this.heldBytes = 0;
+    if (this.passing) {
+      this.passing = false;
+      return;
+    }
+    if (this.block || this.plainData) return this.dataLine(line, out);
+    out.push(line);
+    if (line.subarray(0, 5).toString('latin1') === 'COPY ') this.copyHeader(line);
+    else if (line.subarray(0, 19).toString('latin1') === 'SET client_encoding') this.readEncoding(line);
+  }
+
+  private readEncoding(line: Buffer): void {
+    const name = /'([^']*)'/.exec(line.toString('latin1'))?.[1] ?? '';
+    this.encodingName = name;
+    this.encoding = ENCODINGS[name.toUpperCase().replace(/[-_]/g, '')];
+  }
+
+  private copyHeader(line: Buffer): void {
+    const header = parseCopyHeader(line.toString('utf8').replace(/\r?\n$/, ''));
+    if (!header) return;
+    const key = tableKey(header.schema, header.table);
+    this.tableName = `${header.schema}.${header.table}`;
+    const list = this.rules.tables.get(key);
+    const skip = this.rules.truncated.has(key);
+    if (!list && !skip) return void (this.plainData = true);
+    if (!this.encoding && !skip)
+      throw new PgferryError(
+        `masking: the dump's encoding is ${this.encodingName}; masking reads UTF8, LATIN1 and SQL_ASCII dumps`,
+      );
+    const rules = header.columns.map((c) => list?.find((r) => r.column === c));
+    const missing = list?.find((r) => !header.columns.includes(r.column));
+    if (missing && !skip)
+      throw new PgferryError(
+        `masking-rules: ${missing.where}: the data of ${this.tableName} has no column ${missing.column}`,
+        { code: 'input' },
+      );
+    this.block = { rules, skip };
+    this.rows.set(this.tableName, { masked: 0, truncated: 0 });
+  }
+
+  private dataLine(line: Buffer, out: Buffer[]): void {
+    const end = line.length <= 3 ? line.toString('latin1') : '';
+    if (end === '\\.\n' || end === '\\.') {
+      this.block = undefined;
+      this.plainData = false;
+      return void out.push(line);
+    }
+    if (!this.block) return void out.push(line);
+    const counts = this.rows.get(this.tableName) as { masked: number; truncated: number };
+    if (this.block.skip) return void counts.truncated++;
+    out.push(this.maskRow(line, this.block.rules));
+    counts.masked++;
+  }
+
+  private maskRow(line: Buffer, rules: (ColumnRule | undefined)[]): Buffer {
+    const encoding = this.encoding as BufferEncoding;
+    const newline = line.at(-1) === 10 ? 1 : 0;
+    const row = decodeCopyLine(line.subarray(0, line.length - newline).toString(encoding));
+    if (row.length !== rules.length)
+      throw new PgferryError(
+        `masking: a row of ${this.tableName} has ${row.length} fields, its COPY names ${rules.length} columns`,
+      );
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i];
+      if (!rule) continue;
+      const source = row[i] as string | null;
+      const output = rule.transform(source);
+      this.tap?.(rule, source, output);
+      row[i] = output;
+    }
+    return Buffer.from(encodeCopyLine(row) + (newline ? '\n' : ''), encoding);
+  }
+}

@@ -1,0 +1,33 @@
+import { InputError } from '../errors.js';
+import type { MaskingStream } from './copy-stream.js';
+import type { LeakResult } from './leak-check.js';
+import { loadMaskingRules, MASKING_KEY_VARIABLE, type MaskingRules } from './rules.js';
+
+/**
+ * The rules a job masks with: read and checked (with the key from PGFERRY_MASKING_KEY) before the
+ * job touches anything. `where` says what cannot mask yet, e.g. a restore from S3.
+ */
+export async function maskingRulesForJob(
+  file: string | undefined,
+  unsupported?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<MaskingRules | undefined> {
+  if (file === undefined || file.trim() === '') return undefined;
+  if (unsupported)
+    throw new InputError('masking-rules', `${unsupported} cannot mask yet; restore from a file, or copy`);
+  const key = env[MASKING_KEY_VARIABLE];
+  return loadMaskingRules(file.trim(), key === '' ? undefined : key);
+}
+
+/** The report's lines: rows masked or left out per table, then the leak check per column. */
+export function maskingLines(r: { masked?: MaskingStream['rows']; leakCheck?: LeakResult[] }): string[] {
+  const tables = [...(r.masked ?? [])].map(([table, n]) =>
+    n.truncated
+      ? `${table}: ${n.truncated} row(s) left out (truncate)`
+      : `${table}: ${n.masked} row(s) masked`,
+  );
+  const leaks = (r.leakCheck ?? []).map(
+    (c) => `leak check ${c.column} (${c.transformer}): ${c.checkedRows} row(s) checked, ${c.leaks} leaks`,
+  );
+  return [...tables, ...leaks];
+}
