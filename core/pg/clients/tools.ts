@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PgferryError } from '../../errors.js';
@@ -46,8 +46,39 @@ async function toolVersion(binDir: string, tool: ClientToolName): Promise<PgVers
   return version;
 }
 
+/**
+ * What each directory's tools said, by the files' identity: one run asks the same directory more
+ * than once (choosing a client, then providing it), and each ask is four processes. A file replaced
+ * or touched since is asked again.
+ */
+const probed = new Map<string, Promise<PgVersion>>();
+
+function filesIdentity(binDir: string): string | undefined {
+  try {
+    return CLIENT_TOOLS.map((tool) => {
+      const s = statSync(path.join(binDir, exeName(tool)));
+      return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+    }).join('|');
+  } catch {
+    return undefined; // a missing tool: asking reports it
+  }
+}
+
 /** `<tool> --version` of each tool in binDir (asked side by side); they must all be one version. */
 export async function probeClientVersion(binDir: string): Promise<PgVersion> {
+  const identity = filesIdentity(binDir);
+  if (identity === undefined) return askClientVersion(binDir);
+  const key = `${binDir}\0${identity}`;
+  let answer = probed.get(key);
+  if (!answer) {
+    answer = askClientVersion(binDir);
+    probed.set(key, answer);
+    answer.catch(() => probed.delete(key));
+  }
+  return answer;
+}
+
+async function askClientVersion(binDir: string): Promise<PgVersion> {
   const versions = await Promise.all(CLIENT_TOOLS.map((tool) => toolVersion(binDir, tool)));
   const found = versions[0];
   if (!found) throw new PgferryError(`${binDir} holds no client tools`);
