@@ -1,0 +1,72 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { InputError, PgferryError } from '../core/errors.js';
+import {
+  loadMaskingRules,
+  MASKING_KEY_VARIABLE,
+  parseMaskingRules,
+  type MaskingRules,
+} from '../core/masking/rules.js';
+import { parseLocation } from '../core/storage/location.js';
+import type { S3Bucket } from '../core/storage/s3-bucket.js';
+import type { SeedConfig } from './config.js';
+import type { JsonLog } from './json-log.js';
+import { fetchSecretString } from './secrets.js';
+
+const RULES = 'PGFERRY_MASKING_RULES';
+const KEY_SECRET = 'PGFERRY_MASKING_KEY_SECRET_ARN';
+
+/**
+ * The engine names the rules `masking-rules` (the CLI's input); here they are PGFERRY_MASKING_RULES.
+ * Other errors pass as they are.
+ */
+export function asMaskingVariable(error: unknown): unknown {
+  const prefix = 'masking-rules: ';
+  if (!(error instanceof PgferryError) || !error.message.startsWith(prefix)) return error;
+  return new InputError(RULES, error.message.slice(prefix.length));
+}
+
+/**
+ * The masking key: the string of the secret PGFERRY_MASKING_KEY_SECRET_ARN names (how the
+ * construct passes it: a Lambda's variables are readable by anyone who may read its configuration),
+ * else PGFERRY_MASKING_KEY where it is set (local runs of the task). Both at once is ambiguous.
+ */
+async function maskingKey(
+  seed: SeedConfig,
+  secrets: SecretsManagerClient,
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  const plain = env[MASKING_KEY_VARIABLE] === '' ? undefined : env[MASKING_KEY_VARIABLE];
+  if (!seed.maskingKeySecretArn) return plain;
+  if (plain !== undefined)
+    throw new InputError(KEY_SECRET, `cannot be combined with ${MASKING_KEY_VARIABLE}; set one of them`);
+  const key = await fetchSecretString(secrets, seed.maskingKeySecretArn, KEY_SECRET, 'the masking key');
+  if (key === '') throw new InputError(KEY_SECRET, 'the secret is empty; expected the masking key');
+  return key;
+}
+
+/**
+ * The seed's masking rules, read and checked before the job connects anywhere: from a path in the
+ * bundle or image, or an `s3://` object read through the job's own store. The key is masked in the
+ * log before anything could print it.
+ */
+export async function jobMaskingRules(
+  seed: SeedConfig,
+  store: S3Bucket,
+  secrets: SecretsManagerClient,
+  env: NodeJS.ProcessEnv,
+  log: JsonLog,
+): Promise<MaskingRules | undefined> {
+  const location = seed.maskingRules;
+  if (location === undefined) return undefined;
+  const key = await maskingKey(seed, secrets, env);
+  if (key !== undefined) log.mask(key);
+  try {
+    const parsed = parseLocation(location, RULES);
+    if (parsed.kind === 'file') return await loadMaskingRules(parsed.path, key);
+    const read = await store.sibling(parsed.bucket).getTextVersion(parsed.key, RULES);
+    if (read === undefined) throw new InputError(RULES, `${location} does not exist`);
+    return parseMaskingRules(read.text, location, key);
+  } catch (error) {
+    throw asMaskingVariable(error);
+  }
+}
