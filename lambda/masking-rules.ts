@@ -22,7 +22,14 @@ const KEY_SECRET = 'PGFERRY_MASKING_KEY_SECRET_ARN';
 export function asMaskingVariable(error: unknown): unknown {
   const prefix = 'masking-rules: ';
   if (!(error instanceof PgferryError) || !error.message.startsWith(prefix)) return error;
-  return new InputError(RULES, error.message.slice(prefix.length));
+  // The job's key comes from its secret first: say so where the engine names only its variable.
+  const problem = error.message
+    .slice(prefix.length)
+    .replace(
+      `in the environment variable ${MASKING_KEY_VARIABLE}`,
+      `in ${KEY_SECRET} (the secret's string) or ${MASKING_KEY_VARIABLE}`,
+    );
+  return new InputError(RULES, problem);
 }
 
 /**
