@@ -32,17 +32,32 @@ export function asMaskingVariable(error: unknown): unknown {
   return new InputError(RULES, problem);
 }
 
+/** Where the job runs: on Lambda a plain key variable is refused. */
+export type JobCompute = 'lambda' | 'task';
+
 /**
  * The masking key: the string of the secret PGFERRY_MASKING_KEY_SECRET_ARN names (how the
  * construct passes it: a Lambda's variables are readable by anyone who may read its configuration),
- * else PGFERRY_MASKING_KEY where it is set (local runs of the task). Both at once is ambiguous.
+ * else PGFERRY_MASKING_KEY where it is set (the task run locally or on Fargate). Both at once is
+ * ambiguous.
  */
+function plainKey(env: NodeJS.ProcessEnv, compute: JobCompute): string | undefined {
+  const plain = env[MASKING_KEY_VARIABLE] === '' ? undefined : env[MASKING_KEY_VARIABLE];
+  if (plain !== undefined && compute === 'lambda')
+    throw new InputError(
+      MASKING_KEY_VARIABLE,
+      `is not read on Lambda, whose variables anyone who may read the function's configuration can read; put the key in a Secrets Manager secret and set ${KEY_SECRET}`,
+    );
+  return plain;
+}
+
 async function maskingKey(
   seed: SeedConfig,
   secrets: SecretsManagerClient,
   env: NodeJS.ProcessEnv,
+  compute: JobCompute,
 ): Promise<string | undefined> {
-  const plain = env[MASKING_KEY_VARIABLE] === '' ? undefined : env[MASKING_KEY_VARIABLE];
+  const plain = plainKey(env, compute);
   if (!seed.maskingKeySecretArn) return plain;
   if (plain !== undefined)
     throw new InputError(KEY_SECRET, `cannot be combined with ${MASKING_KEY_VARIABLE}; set one of them`);
@@ -62,10 +77,14 @@ export async function jobMaskingRules(
   secrets: SecretsManagerClient,
   env: NodeJS.ProcessEnv,
   log: JsonLog,
+  compute: JobCompute = 'task',
 ): Promise<MaskingRules | undefined> {
   const location = seed.maskingRules;
-  if (location === undefined) return undefined;
-  const key = await maskingKey(seed, secrets, env);
+  if (location === undefined) {
+    plainKey(env, compute);
+    return undefined;
+  }
+  const key = await maskingKey(seed, secrets, env, compute);
   if (key !== undefined) log.mask(key);
   try {
     const parsed = parseLocation(location, RULES);

@@ -15,7 +15,7 @@ import { seedLogin, sourceLogin } from './credentials.js';
 import { stdoutSink, type JsonLog } from './json-log.js';
 import { Metrics, verifiedBackupMetrics } from './metrics.js';
 import { localSqlFiles } from './sanitize-sql.js';
-import { asMaskingVariable, jobMaskingRules } from './masking-rules.js';
+import { asMaskingVariable, jobMaskingRules, type JobCompute } from './masking-rules.js';
 import { seedMasking, type SeedMasking } from './seed-masking.js';
 
 export interface BackupSummary {
@@ -59,6 +59,8 @@ export interface ScheduledJobContext {
   env: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   now?: () => Date;
+  /** Where the job runs (the handler says lambda): a plain PGFERRY_MASKING_KEY is refused on Lambda. */
+  compute?: JobCompute;
 }
 
 /** A run that failed after doing what it could; `summary` says which databases made it. */
@@ -204,7 +206,7 @@ async function runSeed(ctx: ScheduledJobContext, summary: ScheduledJobSummary): 
   const secrets = new SecretsManagerClient({ region: ctx.env.AWS_REGION });
   const bucket = S3Bucket.of(config.s3, config.bucket, ctx.env);
   // First: bad rules refuse before any server is reached, let alone staging.
-  const maskingRules = await jobMaskingRules(seed, bucket, secrets, ctx.env, log);
+  const maskingRules = await jobMaskingRules(seed, bucket, secrets, ctx.env, log, ctx.compute);
   const source = await sourceLogin(config, secrets, ctx.env.AWS_REGION);
   log.mask(...source.secrets);
   const staging = await seedLogin(config, secrets);

@@ -499,6 +499,19 @@ describe('masking in the seed job (PGFERRY_MASKING_RULES, the key from a secret)
     },
   );
 
+  it('the handler refuses a plain PGFERRY_MASKING_KEY: on Lambda the key comes from its secret', async () => {
+    const file = path.join(scratch, 'masking.yml');
+    const staging = `staging_plain_${randomBytes(3).toString('hex')}`;
+    const { error, lines } = await seedInto(staging, {
+      PGFERRY_MASKING_RULES: file,
+      PGFERRY_MASKING_KEY_SECRET_ARN: '',
+      PGFERRY_MASKING_KEY: KEY,
+    });
+    expect(error?.message).toMatch(/PGFERRY_MASKING_KEY: is not read on Lambda/);
+    expect(lines.join('\n')).not.toContain(KEY);
+    expect(secrets.requests).not.toContain(secretArn(`pgferry/${staging}`));
+  });
+
   it('a masking key secret that cannot be read fails the run before staging is reached', async () => {
     const denied = secrets.put('pgferry/masking-key-denied', { deny: true });
     const file = path.join(scratch, 'masking.yml');

@@ -121,3 +121,17 @@ test('PGFERRY_MASKING_KEY alone is the key where no secret is named (local runs)
   );
   expect(rules?.tables.size).toBe(1);
 });
+
+test('on Lambda a plain PGFERRY_MASKING_KEY is refused, with rules or without', async () => {
+  const env = { PGFERRY_MASKING_KEY: 'plain-key' };
+  const message =
+    /^PGFERRY_MASKING_KEY: is not read on Lambda, .*; put the key in a Secrets Manager secret and set PGFERRY_MASKING_KEY_SECRET_ARN$/;
+  const withRules = seed('columns: { public.users.id: hash }\n');
+  expect(
+    await problemOf(jobMaskingRules(withRules, noStore, secretsAnswering(undefined), env, log, 'lambda')),
+  ).toMatch(message);
+  const without = { ...seed(undefined), maskingRules: undefined };
+  expect(
+    await problemOf(jobMaskingRules(without, noStore, secretsAnswering(undefined), env, log, 'lambda')),
+  ).toMatch(message);
+});
