@@ -16,21 +16,30 @@ export interface MaskingChecks {
  * The coverage report on the target: every column the rules mask counts as ruled, and a truncated
  * table as skipped (none of its rows arrive). Each column found is a warning; none fails the job,
  * because the signs are heuristics (a `token` column may hold nothing secret) and the sanitize SQL
- * may handle what the rules do not. A `keep` rule is how a column is declared fine as it is.
+ * may handle what the rules do not. A `keep` rule is how a column is declared fine as it is. A
+ * report that cannot be made is a warning too (undefined): the masking itself is done and checked.
  */
 export async function coverageOf(
   rules: MaskingRules,
   target: ConnectionSpec,
   log: Logger,
-): Promise<UncoveredColumn[]> {
+): Promise<UncoveredColumn[] | undefined> {
   const ruled = [...rules.tables.values()].flat();
   const skipTables = [...rules.truncated.keys()].map((key) => {
     const [schema = '', table = ''] = key.split('\0');
     return { schema, table };
   });
-  const found = await withClient(target, 'to', (client) =>
-    personalColumnsWithoutRule(client, ruled, { skipTables }),
-  );
+  let found: UncoveredColumn[];
+  try {
+    found = await withClient(target, 'to', (client) =>
+      personalColumnsWithoutRule(client, ruled, { skipTables }),
+    );
+  } catch (error) {
+    log.warn(
+      `masking coverage: the report could not be made (${(error as Error).message.split('\n')[0]}); the masking and its leak check are not affected`,
+    );
+    return undefined;
+  }
   for (const c of found) log.warn(coverageWarning(c));
   if (found.length === 0) log.info('masking coverage: every personal-looking column has a rule');
   return found;
@@ -45,7 +54,8 @@ export async function checkMasked(
   rules: MaskingRules,
   target: ConnectionSpec,
   log: Logger,
-): Promise<Required<MaskingChecks>> {
+): Promise<MaskingChecks> {
   const leakCheck = await leaks.check(target, log);
-  return { leakCheck, coverage: await coverageOf(rules, target, log) };
+  const coverage = await coverageOf(rules, target, log);
+  return coverage === undefined ? { leakCheck } : { leakCheck, coverage };
 }
