@@ -58,6 +58,10 @@ export function jobEnvironment(
     env.PGFERRY_SEED_SSLMODE = p.seed.sslMode;
     env.PGFERRY_SWAP = String(p.seed.swap);
     if (inputs.sanitizeSqlUri) env.PGFERRY_SANITIZE_SQL = inputs.sanitizeSqlUri;
+    if (p.seed.maskingRules !== undefined) env.PGFERRY_MASKING_RULES = p.seed.maskingRules;
+    // The key's secret by ARN only: the key itself is read at run time, never a variable.
+    const key = p.seed.maskingKey;
+    if (key !== undefined) env.PGFERRY_MASKING_KEY_SECRET_ARN = typeof key === 'string' ? key : key.secretArn;
   }
   return env;
 }

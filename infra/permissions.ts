@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { parseLocation } from '../core/storage/location.js';
 import { acknowledgeWildcards } from './nag.js';
 import type { SourceAccess } from './resolve-props.js';
 
@@ -17,7 +18,13 @@ export interface JobAccess {
   /** The bucket's KMS key, when objects are SSE-KMS. */
   encryptionKey?: kms.IKey;
   source: SourceAccess;
-  seed?: { targetSecret: secretsmanager.ISecret; sanitizeSqlObjectArn?: string };
+  seed?: {
+    targetSecret: secretsmanager.ISecret;
+    sanitizeSqlObjectArn?: string;
+    /** `s3://bucket/key` of the masking rules. */
+    maskingRules?: string;
+    maskingKey?: secretsmanager.ISecret;
+  };
 }
 
 function allow(role: iam.Role, statement: iam.PolicyStatement, wildcardReason?: string): void {
@@ -110,7 +117,20 @@ export function grantSourceAccess(role: iam.Role, source: SourceAccess, sid = 'C
   );
 }
 
-/** Reading one staging secret and, when there is one, its sanitize SQL object. */
+/** The ARN of the object `s3://bucket/key` names. */
+export function s3ObjectArn(stack: Stack, uri: string): string {
+  const location = parseLocation(uri, 'seed.maskingRules');
+  if (location.kind !== 's3') throw new Error(`${uri} is not an s3:// object`);
+  return Arn.format(
+    { service: 's3', region: '', account: '', resource: location.bucket, resourceName: location.key },
+    stack,
+  );
+}
+
+/**
+ * Reading one staging secret and, when there are, its sanitize SQL object, its masking rules
+ * object and its masking key's secret.
+ */
 export function grantSeedAccess(
   role: iam.Role,
   seed: NonNullable<JobAccess['seed']>,
@@ -123,4 +143,9 @@ export function grantSeedAccess(
       new iam.PolicyStatement({ sid, actions: ['s3:GetObject'], resources: [seed.sanitizeSqlObjectArn] }),
     );
   }
+  if (seed.maskingRules !== undefined) {
+    const resources = [s3ObjectArn(Stack.of(role), seed.maskingRules)];
+    allow(role, new iam.PolicyStatement({ sid: 'ReadMaskingRules', actions: ['s3:GetObject'], resources }));
+  }
+  if (seed.maskingKey) grantSecretRead(role, seed.maskingKey, 'masking key');
 }

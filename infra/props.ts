@@ -95,6 +95,19 @@ export interface SeedProps {
    * @default true
    */
   readonly swap?: boolean;
+  /**
+   * `s3://bucket/key` of a masking rules file (YAML or JSON, see the README): the rows are masked on
+   * their way into staging, and a leak check and a coverage report run before it goes live. The job
+   * may read exactly that object.
+   * @default - no masking
+   */
+  readonly maskingRules?: string;
+  /**
+   * The secret (or its ARN) whose string is the masking key, needed by the keyed transformers
+   * (`hash`, `email`, `name`, …). The job may read exactly that secret; the key never becomes a variable.
+   * @default - no key: only `null`, `constant`, `regex` and `keep` rules can be used
+   */
+  readonly maskingKey?: secretsmanager.ISecret | string;
 }
 
 /** Object Lock modes: governance can be lifted by a privileged principal, compliance by nobody. */

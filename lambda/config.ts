@@ -25,6 +25,10 @@ export interface SeedConfig {
   sanitizeSql: string[];
   /** Build the new staging beside the old and swap it in, or (false) replace it in place. */
   swap: boolean;
+  /** The masking rules: a path or `s3://bucket/key`. */
+  maskingRules?: string;
+  /** The secret whose string is the masking key (else PGFERRY_MASKING_KEY, where it is set). */
+  maskingKeySecretArn?: string;
 }
 
 export interface ScheduledJobConfig {
@@ -182,7 +186,15 @@ function readSeed(r: VariableReader, sslRootCert: string | undefined): SeedConfi
     sslmode: r.value('PGFERRY_SEED_SSLMODE', 'require'),
     sanitizeSql: r.value('PGFERRY_SANITIZE_SQL', []),
     swap: r.value('PGFERRY_SWAP', true),
+    maskingRules: r.value('PGFERRY_MASKING_RULES', undefined),
+    maskingKeySecretArn: r.value('PGFERRY_MASKING_KEY_SECRET_ARN', undefined),
   };
+  if (seed.maskingKeySecretArn && !seed.maskingRules)
+    r.add(
+      'PGFERRY_MASKING_KEY_SECRET_ARN',
+      'is set without PGFERRY_MASKING_RULES; nothing would use the key',
+    );
+
   if (verifying(seed.sslmode) && !sslRootCert)
     r.add(
       'PGFERRY_SSL_ROOT_CERT',

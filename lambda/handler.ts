@@ -41,6 +41,7 @@ export async function handler(event: unknown, context: Context): Promise<Schedul
       metrics: new Metrics(stdoutSink, config.metricsNamespace),
       env,
       signal: controller.signal,
+      compute: 'lambda',
     });
   } catch (error) {
     const reason: unknown = controller.signal.reason;

@@ -149,3 +149,11 @@ export function parseSqlFiles(raw: string | undefined, input: string): string[] 
     );
   return files;
 }
+
+/** One rules file: a path in the bundle or image, or `s3://bucket/key` (an object, not a prefix). */
+export function parseRulesLocation(raw: string | undefined, input: string): string | undefined {
+  const location = text(raw);
+  if (location !== undefined && isS3Uri(location) && !S3_OBJECT.test(location))
+    throw new InputError(input, `"${location}" is not an object; expected s3://bucket/key.yml or a path`);
+  return location;
+}

@@ -21,6 +21,7 @@ import {
   parsePrefix,
   parseSecondsAtLeastOne,
   parseSecretArn,
+  parseRulesLocation,
   parseSqlFiles,
   parseSslmode,
   parseStreamableFormat,
@@ -207,6 +208,18 @@ export const JOB_VARIABLES = {
     meaning:
       'seed: SQL run on staging in one transaction after the restore; paths or `s3://bucket/key`, comma- or newline-separated',
     parse: parseSqlFiles,
+  }),
+  PGFERRY_MASKING_RULES: variable({
+    meaning:
+      'seed: masking rules (YAML or JSON) that mask the rows on their way into staging, checked before staging is touched; a path or `s3://bucket/key`',
+    parse: parseRulesLocation,
+    prop: 'seed.maskingRules',
+  }),
+  PGFERRY_MASKING_KEY_SECRET_ARN: variable({
+    meaning:
+      'seed: Secrets Manager secret whose string is the masking key (`hash`, `email`, … are keyed); else `PGFERRY_MASKING_KEY` where it is set',
+    parse: parseSecretArn,
+    prop: 'seed.maskingKey',
   }),
   PGFERRY_DEADLINE_MARGIN_SECONDS: variable({
     default: '60',

@@ -15,6 +15,8 @@ import { seedLogin, sourceLogin } from './credentials.js';
 import { stdoutSink, type JsonLog } from './json-log.js';
 import { Metrics, verifiedBackupMetrics } from './metrics.js';
 import { localSqlFiles } from './sanitize-sql.js';
+import { asMaskingVariable, jobMaskingRules, type JobCompute } from './masking-rules.js';
+import { seedMasking, type SeedMasking } from './seed-masking.js';
 
 export interface BackupSummary {
   database: string;
@@ -36,6 +38,8 @@ export interface SeedSummary {
   sanitizeFiles: number;
   /** Staging was built beside the old one and swapped in (PGFERRY_SWAP), not replaced in place. */
   swapped: boolean;
+  /** PGFERRY_MASKING_RULES: what was masked, the leak check and the coverage report. */
+  masking?: SeedMasking;
 }
 
 /** What a run returns (the Lambda's result) and logs as its last line. */
@@ -55,6 +59,8 @@ export interface ScheduledJobContext {
   env: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   now?: () => Date;
+  /** Where the job runs (the handler says lambda): a plain PGFERRY_MASKING_KEY is refused on Lambda. */
+  compute?: JobCompute;
 }
 
 /** A run that failed after doing what it could; `summary` says which databases made it. */
@@ -190,7 +196,7 @@ function asSeedInputError(error: unknown): Error {
   };
   if (error instanceof InputError && names[error.input])
     return new InputError(names[error.input] ?? error.input, error.problem);
-  return error as Error;
+  return asMaskingVariable(error) as Error;
 }
 
 async function runSeed(ctx: ScheduledJobContext, summary: ScheduledJobSummary): Promise<void> {
@@ -198,6 +204,9 @@ async function runSeed(ctx: ScheduledJobContext, summary: ScheduledJobSummary): 
   const seed = config.seed;
   if (!seed) throw new PgferryError('PGFERRY_SEED_SECRET_ARN: is required for the seed job');
   const secrets = new SecretsManagerClient({ region: ctx.env.AWS_REGION });
+  const bucket = S3Bucket.of(config.s3, config.bucket, ctx.env);
+  // First: bad rules refuse before any server is reached, let alone staging.
+  const maskingRules = await jobMaskingRules(seed, bucket, secrets, ctx.env, log, ctx.compute);
   const source = await sourceLogin(config, secrets, ctx.env.AWS_REGION);
   log.mask(...source.secrets);
   const staging = await seedLogin(config, secrets);
@@ -210,8 +219,13 @@ async function runSeed(ctx: ScheduledJobContext, summary: ScheduledJobSummary): 
   const database = seed.database ?? staging.defaultDatabase;
   if (!database)
     throw new PgferryError('PGFERRY_SEED_DATABASE: is required because the staging secret names no dbname');
-  log.step('plan', { from, to: database, bucket: config.bucket, prefix: config.prefix });
-  const bucket = S3Bucket.of(config.s3, config.bucket, ctx.env);
+  log.step('plan', {
+    from,
+    to: database,
+    bucket: config.bucket,
+    prefix: config.prefix,
+    ...(seed.maskingRules ? { maskingRules: seed.maskingRules } : {}),
+  });
   const started = Date.now();
   const sql = await localSqlFiles(seed.sanitizeSql, bucket, ctx.signal);
   try {
@@ -226,6 +240,7 @@ async function runSeed(ctx: ScheduledJobContext, summary: ScheduledJobSummary): 
       sanitizeInput: 'PGFERRY_SANITIZE_SQL',
       jobs: config.jobs,
       swap: seed.swap,
+      maskingRules,
       postgresVersion: config.postgresVersion,
       catalog: catalogFor(ctx),
       log,
@@ -239,6 +254,7 @@ async function runSeed(ctx: ScheduledJobContext, summary: ScheduledJobSummary): 
       rows: result.rows,
       sanitizeFiles: result.sanitized,
       swapped: result.restore.swapped === true,
+      ...(maskingRules ? { masking: seedMasking(maskingRules.file, result.restore) } : {}),
     };
     log.step('seed', { ...summary.seed, state: 'done' });
     metrics.emit(

@@ -41,6 +41,29 @@ function explainFetchError(error: unknown, variable: string, arn: string): Pgfer
 }
 
 /**
+ * Reads one secret's string. A fetch that fails, or a binary secret, is an error naming the
+ * variable and the secret, never its value. `expected` says what the string should hold.
+ */
+export async function fetchSecretString(
+  client: SecretsManagerClient,
+  arn: string,
+  variable: string,
+  expected: string,
+): Promise<string> {
+  let text: string | undefined;
+  try {
+    text = (await client.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString;
+  } catch (error) {
+    throw explainFetchError(error, variable, arn);
+  }
+  if (text === undefined)
+    throw new PgferryError(
+      `${variable}: secret ${secretName(arn)} has no SecretString (binary secrets are not supported); expected ${expected}`,
+    );
+  return text;
+}
+
+/**
  * Reads one RDS-format secret. A fetch that fails, a value that is not JSON or lacks a field is an
  * error naming the variable and the missing fields, never the value itself.
  */
@@ -49,17 +72,8 @@ export async function fetchRdsSecret(
   arn: string,
   variable: string,
 ): Promise<RdsSecret> {
-  let text: string | undefined;
-  try {
-    text = (await client.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString;
-  } catch (error) {
-    throw explainFetchError(error, variable, arn);
-  }
+  const text = await fetchSecretString(client, arn, variable, 'the RDS JSON format');
   const which = `${variable}: secret ${secretName(arn)}`;
-  if (text === undefined)
-    throw new PgferryError(
-      `${which} has no SecretString (binary secrets are not supported); expected the RDS JSON format`,
-    );
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -39,6 +39,8 @@ import { prepareSwap, removeLeftovers, replaceOrInPlace } from './replace-by-swa
 import { swapKeepsMeaning } from './swap-keeps-meaning.js';
 import { MaskingStream } from '../masking/copy-stream.js';
 import { LeakWatch, type LeakResult } from '../masking/leak-check.js';
+import { checkMasked, type MaskingChecks } from '../masking/after-checks.js';
+import type { UncoveredColumn } from '../masking/coverage.js';
 import type { MaskingRules } from '../masking/rules.js';
 import { checkRulesAgainstSource } from '../masking/source-check.js';
 
@@ -73,6 +75,8 @@ export interface CopyResult {
   filtered: string[];
   masked?: MaskingStream['rows'];
   leakCheck?: LeakResult[];
+  /** With masking-rules: personal-looking columns of the target that no rule covers (a report). */
+  coverage?: UncoveredColumn[];
   durationSeconds: number;
 }
 
@@ -134,10 +138,11 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
     targetExisted: exists,
     started,
   };
-  const leakWatch = o.maskingRules ? new LeakWatch() : undefined;
-  let leakCheck: LeakResult[] | undefined;
+  const rules = o.maskingRules;
+  const leakWatch = rules ? new LeakWatch() : undefined;
+  let checks: MaskingChecks | undefined;
   const lastCheck = async (built: ConnectionSpec) => {
-    leakCheck = await leakWatch?.check(built, o.log);
+    if (rules && leakWatch) checks = await checkMasked(leakWatch, rules, built, o.log);
   };
   const result = await replaceOrInPlace(
     { ...request, lastCheck },
@@ -148,7 +153,7 @@ export async function copyDatabase(o: CopyOptions): Promise<CopyResult> {
       ),
     inPlace,
   );
-  return result.swapped && leakCheck ? { ...result, leakCheck } : result;
+  return result.swapped && checks ? { ...result, ...checks } : result;
 }
 
 /**
@@ -218,7 +223,11 @@ async function copyInto(o: CopyOptions, settled: CopySettled): Promise<CopyResul
   const { source, choice, createdDatabase, started } = settled;
   const plan = await planCopy(o, settled);
   const filtered = await (plan.jobs === 1 ? copyStreamed(o, plan) : copyThroughArchive(o, plan));
-  const leakCheck = o.leakWatch ? undefined : await plan.leaks?.check(o.to, o.log);
+  // Under a swap the checks run on the built database after the SQL after (lastCheck).
+  const checks =
+    o.maskingRules && plan.leaks && !o.leakWatch
+      ? await checkMasked(plan.leaks, o.maskingRules, o.to, o.log)
+      : {};
   if (filtered.length)
     o.log.warn(
       `filtered from the script for PostgreSQL ${plan.target.version.major}: ${filtered.join(', ')}`,
@@ -232,7 +241,7 @@ async function copyInto(o: CopyOptions, settled: CopySettled): Promise<CopyResul
     streamed: plan.jobs === 1,
     createdDatabase,
     filtered,
-    ...(plan.masking ? { masked: plan.masking.rows, leakCheck } : {}),
+    ...(plan.masking ? { masked: plan.masking.rows, ...checks } : {}),
     durationSeconds: (Date.now() - started) / 1000,
   };
 }

@@ -28,6 +28,8 @@ import { checkRulesAgainstArchive } from '../masking/archive-check.js';
 import { MaskingStream } from '../masking/copy-stream.js';
 import type { MaskingRules } from '../masking/rules.js';
 import { LeakWatch, type LeakResult } from '../masking/leak-check.js';
+import { checkMasked, type MaskingChecks } from '../masking/after-checks.js';
+import type { UncoveredColumn } from '../masking/coverage.js';
 
 export interface RestoreOptions extends ApplyOptions, JobHooks {
   /** An archive file, a directory archive, or a plain `.sql` / `.sql.gz`. */
@@ -70,6 +72,8 @@ export interface RestoreResult {
   masked?: MaskingStream['rows'];
   /** With masking-rules: the leak check, per masked column (it throws when a column leaked). */
   leakCheck?: LeakResult[];
+  /** With masking-rules: personal-looking columns of the target that no rule covers (a report). */
+  coverage?: UncoveredColumn[];
   durationSeconds: number;
 }
 
@@ -271,10 +275,11 @@ async function restoreBySwap(
     targetExisted: exists,
     started,
   };
-  const leakWatch = o.maskingRules ? new LeakWatch() : undefined;
-  let leakCheck: LeakResult[] | undefined;
+  const rules = o.maskingRules;
+  const leakWatch = rules ? new LeakWatch() : undefined;
+  let checks: MaskingChecks | undefined;
   const lastCheck = async (built: ConnectionSpec) => {
-    leakCheck = await leakWatch?.check(built, o.log);
+    if (rules && leakWatch) checks = await checkMasked(leakWatch, rules, built, o.log);
   };
   const build = async (built: ConnectionSpec): Promise<RestoreResult> => {
     const target = await serverFacts(built, 'to');
@@ -289,7 +294,7 @@ async function restoreBySwap(
     return applyRestore(archive, into, { target, choice, client, createdDatabase: true }, started);
   };
   const result = await replaceOrInPlace({ ...request, lastCheck }, build, inPlace);
-  return result.swapped && leakCheck ? { ...result, leakCheck } : result;
+  return result.swapped && checks ? { ...result, ...checks } : result;
 }
 
 /** The restore proper, into a target prepareRestore (or a swap) settled. */
@@ -342,7 +347,9 @@ async function applyRestore(
     inputBytes: sizeOnDisk(o.from),
     progressIntervalMs: o.progressIntervalMs,
   }).catch(undo);
-  const leakCheck = o.leakWatch ? undefined : await leaks?.check(o.to, o.log);
+  // Under a swap the checks run on the built database after the SQL after (lastCheck).
+  const checks =
+    o.maskingRules && leaks && !o.leakWatch ? await checkMasked(leaks, o.maskingRules, o.to, o.log) : {};
   if (filtered.length) {
     o.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(', ')}`);
   }
@@ -357,7 +364,7 @@ async function applyRestore(
     ...(jobsReason !== undefined ? { jobsReason } : {}),
     createdDatabase,
     filtered,
-    ...(masking ? { masked: masking.rows, leakCheck } : {}),
+    ...(masking ? { masked: masking.rows, ...checks } : {}),
     durationSeconds,
   };
 }

@@ -1,6 +1,7 @@
 import { InputError } from '../errors.js';
 import type { MaskingStream } from './copy-stream.js';
 import type { LeakResult } from './leak-check.js';
+import type { UncoveredColumn } from './coverage.js';
 import { loadMaskingRules, MASKING_KEY_VARIABLE, type MaskingRules } from './rules.js';
 
 /**
@@ -19,8 +20,15 @@ export async function maskingRulesForJob(
   return loadMaskingRules(file.trim(), key === '' ? undefined : key);
 }
 
-/** The report's lines: rows masked or left out per table, then the leak check per column. */
-export function maskingLines(r: { masked?: MaskingStream['rows']; leakCheck?: LeakResult[] }): string[] {
+/**
+ * The report's lines: rows masked or left out per table, the leak check per column, then the
+ * coverage report: each personal-looking column without a rule, or that there is none.
+ */
+export function maskingLines(r: {
+  masked?: MaskingStream['rows'];
+  leakCheck?: LeakResult[];
+  coverage?: UncoveredColumn[];
+}): string[] {
   const tables = [...(r.masked ?? [])].map(([table, n]) =>
     n.truncated
       ? `${table}: ${n.truncated} row(s) left out (truncate)`
@@ -29,5 +37,12 @@ export function maskingLines(r: { masked?: MaskingStream['rows']; leakCheck?: Le
   const leaks = (r.leakCheck ?? []).map(
     (c) => `leak check ${c.column} (${c.transformer}): ${c.checkedRows} row(s) checked, ${c.leaks} leaks`,
   );
-  return [...tables, ...leaks];
+  return [...tables, ...leaks, ...coverageLines(r.coverage)];
+}
+
+/** `coverage: public.t.col has no rule and its name reads as e-mail`, one per column. */
+export function coverageLines(coverage: readonly UncoveredColumn[] | undefined): string[] {
+  if (coverage === undefined) return [];
+  if (coverage.length === 0) return ['coverage: every personal-looking column has a rule'];
+  return coverage.map((c) => `coverage: ${c.key} has no rule and ${c.reason}`);
 }

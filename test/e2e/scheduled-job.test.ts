@@ -23,9 +23,10 @@ import {
   TASK_BUNDLE,
   type Handler,
 } from '../harness/scheduled-job.js';
-import { startSecretsManager, type SecretsManagerStandIn } from '../harness/secrets-manager.js';
+import { secretArn, startSecretsManager, type SecretsManagerStandIn } from '../harness/secrets-manager.js';
 import { connUrl, createDatabase, mirrorUrl, server, sql, testbed } from '../harness/testbed.js';
 import { jobBucketEnv, jobClientsEnv } from '../harness/job-env.js';
+import type { SeedSummary } from '../../lambda/scheduled-job.js';
 
 const BUCKET = 'pgferry-nightly';
 const PREFIX = 'nightly';
@@ -378,6 +379,152 @@ describe('the Lambda handler (built bundle, in process)', () => {
     );
     expect(error?.message).toMatch(/PGFERRY_SEED_DATABASE: the staging database .* is the source itself/);
     expect(await countsOf(17, dbA)).toEqual(before);
+  });
+});
+
+describe('masking in the seed job (PGFERRY_MASKING_RULES, the key from a secret)', () => {
+  let pii: string;
+  let keyArn: string;
+  const KEY = `masking-${randomBytes(8).toString('hex')}`;
+  const RULES = 'columns:\n  public.customers.email: email\n  public.customers.name: name\n';
+  const ROWS = 'SELECT id, email, name, contact_email FROM customers ORDER BY id';
+  type Row = { id: number; email: string; name: string; contact_email: string };
+
+  beforeAll(async () => {
+    pii = await createDatabase(17, 'job_pii');
+    // contact_email looks personal by its name and has no rule: the coverage report's case.
+    await sql(
+      17,
+      pii,
+      `CREATE TABLE customers (id int PRIMARY KEY, email text, name text, contact_email text);
+       INSERT INTO customers SELECT i, 'real' || i || '@corp.test', 'Real Person ' || i, 'c' || i || '@corp.test'
+         FROM generate_series(1, 40) i`,
+    );
+    keyArn = secrets.put('pgferry/masking-key', { value: KEY });
+    const backup = await invoke({ job: 'backup', databases: [pii] });
+    expect(backup.error?.message).toBeUndefined();
+  });
+
+  async function seedInto(staging: string, env: Record<string, string>) {
+    const stagingArn = secrets.put(`pgferry/${staging}`, { value: rdsSecret(18, staging) });
+    return invoke(
+      { job: 'seed' },
+      {
+        PGFERRY_DATABASES: pii,
+        PGFERRY_SEED_SECRET_ARN: stagingArn,
+        PGFERRY_SEED_CONFIRM: staging,
+        PGFERRY_SEED_SSLMODE: 'disable',
+        PGFERRY_MASKING_KEY_SECRET_ARN: keyArn,
+        ...env,
+      },
+    );
+  }
+
+  it('masks staging with rules from a path and from s3://, alike, and reports what no rule covers', async () => {
+    const file = path.join(scratch, 'masking.yml');
+    writeFileSync(file, RULES);
+    await s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: 'assets/masking.yml', Body: RULES }));
+    const source = await sql<Row>(17, pii, ROWS);
+    const results: Row[][] = [];
+    for (const [name, rules] of [
+      ['path', file],
+      ['s3', `s3://${BUCKET}/assets/masking.yml`],
+    ]) {
+      const staging = `staging_mask_${name}_${randomBytes(3).toString('hex')}`;
+      const { result, error, lines } = await seedInto(staging, { PGFERRY_MASKING_RULES: rules! });
+      expect(error?.message).toBeUndefined();
+      const seed = result?.seed as SeedSummary;
+      expect(seed.masking).toMatchObject({
+        rules,
+        tables: [{ table: 'public.customers', masked: 40, truncated: 0 }],
+        leakCheck: [
+          { column: 'public.customers.email', transformer: 'email', checkedRows: 40, leaks: 0 },
+          { column: 'public.customers.name', transformer: 'name', checkedRows: 40, leaks: 0 },
+        ],
+        coverage: [{ column: 'public.customers.contact_email', reason: 'its name reads as e-mail' }],
+      });
+      expect(seed.masking?.lines).toContain(
+        'coverage: public.customers.contact_email has no rule and its name reads as e-mail',
+      );
+      const log = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(log).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          message:
+            'masking coverage: public.customers.contact_email has no rule and its name reads as e-mail',
+        }),
+      );
+      // A ruled column is not reported; the summary line carries the report too.
+      expect(lines.join('\n')).not.toMatch(/masking coverage: public\.customers\.(email|name) /);
+      expect(log.find((l) => l.step === 'summary')).toMatchObject({ seed: { masking: { rules } } });
+      expect(lines.join('\n')).not.toContain(KEY);
+      const rows = await sql<Row>(18, staging, ROWS);
+      expect(rows).toHaveLength(40);
+      for (const [i, row] of rows.entries()) {
+        expect(row.email).not.toBe(source[i]?.email);
+        expect(row.name).not.toBe(source[i]?.name);
+        expect(row.contact_email).toBe(source[i]?.contact_email);
+      }
+      results.push(rows);
+    }
+    // Deterministic: the same rules and key mask the same way, whichever way the rules came.
+    expect(results[1]).toEqual(results[0]);
+    expect(new Set(results[0]?.map((r) => r.email)).size).toBe(40);
+    expect(secrets.requests).toContain(keyArn);
+  });
+
+  it.each([
+    [
+      'an unknown transformer',
+      'columns:\n  public.customers.email: scramble\n',
+      /line 2 \(public\.customers\.email\): unknown transformer "scramble"/,
+    ],
+    [
+      'a column the backup does not have',
+      'columns:\n  public.customers.mail: email\n',
+      /line 2 \(public\.customers\.mail\): the table public\.customers has no column mail/,
+    ],
+  ])(
+    'bad rules (%s) fail naming PGFERRY_MASKING_RULES before staging changes',
+    async (_what, text, message) => {
+      const file = path.join(scratch, `bad-${randomBytes(3).toString('hex')}.yml`);
+      writeFileSync(file, text);
+      const staging = await createDatabase(18, 'staging_kept');
+      await sql(18, staging, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('before')");
+      const { error } = await seedInto(staging, { PGFERRY_MASKING_RULES: file });
+      expect(error?.message).toMatch(/(^|: )PGFERRY_MASKING_RULES: /m);
+      expect(error?.message).toMatch(message);
+      expect(await sql(18, staging, 'SELECT v FROM kept')).toEqual([{ v: 'before' }]);
+      expect(await scratchesOf(18, staging)).toEqual([]);
+    },
+  );
+
+  it('the handler refuses a plain PGFERRY_MASKING_KEY: on Lambda the key comes from its secret', async () => {
+    const file = path.join(scratch, 'masking.yml');
+    const staging = `staging_plain_${randomBytes(3).toString('hex')}`;
+    const { error, lines } = await seedInto(staging, {
+      PGFERRY_MASKING_RULES: file,
+      PGFERRY_MASKING_KEY_SECRET_ARN: '',
+      PGFERRY_MASKING_KEY: KEY,
+    });
+    expect(error?.message).toMatch(/PGFERRY_MASKING_KEY: is not read on Lambda/);
+    expect(lines.join('\n')).not.toContain(KEY);
+    expect(secrets.requests).not.toContain(secretArn(`pgferry/${staging}`));
+  });
+
+  it('a masking key secret that cannot be read fails the run before staging is reached', async () => {
+    const denied = secrets.put('pgferry/masking-key-denied', { deny: true });
+    const file = path.join(scratch, 'masking.yml');
+    const staging = await createDatabase(18, 'staging_kept');
+    const { error } = await seedInto(staging, {
+      PGFERRY_MASKING_RULES: file,
+      PGFERRY_MASKING_KEY_SECRET_ARN: denied,
+    });
+    expect(error?.message).toMatch(
+      /PGFERRY_MASKING_KEY_SECRET_ARN: secret pgferry\/masking-key-denied.*AccessDeniedException/,
+    );
+    expect(await scratchesOf(18, staging)).toEqual([]);
+    expect(secrets.requests).not.toContain(secretArn(`pgferry/${staging}`));
   });
 });
 

@@ -90,6 +90,10 @@ function logicalId(b: Built, construct: { node: { defaultChild?: unknown } }): s
   return b.t.stack.getLogicalId(construct.node.defaultChild as never);
 }
 
+const MASKING_RULES = 's3://acme-masking/rules/app staging.yml';
+const MASKING_KEY_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:pgferry/masking-key-AbC123`;
+const MASKING_KEY_PARTIAL_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:pgferry/masking-key`;
+
 function build(kind: 'lambda' | 'fargate'): Built {
   const t = testStack(kind === 'lambda' ? 'LambdaBackup' : 'FargateBackup');
   // A secret created in the stack: its generated value must never reach the template.
@@ -113,6 +117,12 @@ function build(kind: 'lambda' | 'fargate'): Built {
       targetDatabase: 'app_staging',
       confirm: 'app_staging',
       sanitizeSql: sanitizeSqlFile(),
+      maskingRules: MASKING_RULES,
+      // The key by its ISecret on Lambda, by a (partial) ARN on Fargate: both become a grant.
+      maskingKey:
+        kind === 'lambda'
+          ? secretsmanager.Secret.fromSecretCompleteArn(t.stack, 'MaskingKeySecret', MASKING_KEY_ARN)
+          : MASKING_KEY_PARTIAL_ARN,
     },
   });
   t.db.connections.allowDefaultPortFrom(backup);
@@ -201,10 +211,10 @@ describe.each(['lambda', 'fargate'] as const)('PgferryBackup on %s', (kind) => {
     );
   });
 
-  test('the job role may write and read under the prefix, read its two secrets and the sanitize SQL — nothing else', () => {
+  test('the job role may write and read under the prefix, read its three secrets, the sanitize SQL and the masking rules — nothing else', () => {
     const bucketArn = `<${logicalId(b, b.backup.bucket)}.Arn>`;
     const stagingSecret = `<${logicalId(b, b.stagingSecret)}>`;
-    const asset = roleGrants(b, b.backup.role).find((g) => g.startsWith('s3:GetObject arn:'));
+    const asset = roleGrants(b, b.backup.role).find((g) => g.includes(':s3:::cdk-'));
     expect(asset).toMatch(
       new RegExp(
         `^s3:GetObject arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-${ACCOUNT}-${REGION}/[0-9a-f]{64}\\.sql$`,
@@ -220,6 +230,17 @@ describe.each(['lambda', 'fargate'] as const)('PgferryBackup on %s', (kind) => {
       `secretsmanager:GetSecretValue ${stagingSecret}`,
       `secretsmanager:DescribeSecret ${stagingSecret}`,
       asset!,
+      // Exactly the rules object, and exactly the key's secret (a partial ARN: any suffix of that name).
+      's3:GetObject arn:<AWS::Partition>:s3:::acme-masking/rules/app staging.yml',
+      ...(kind === 'lambda'
+        ? [
+            `secretsmanager:GetSecretValue ${MASKING_KEY_ARN}`,
+            `secretsmanager:DescribeSecret ${MASKING_KEY_ARN}`,
+          ]
+        : [
+            `secretsmanager:GetSecretValue ${MASKING_KEY_PARTIAL_ARN}-??????`,
+            `secretsmanager:DescribeSecret ${MASKING_KEY_PARTIAL_ARN}-??????`,
+          ]),
     ];
     if (kind === 'lambda') {
       const logs = `<${logicalId(b, b.backup.runner.logGroup)}.Arn>`;
@@ -281,6 +302,9 @@ describe.each(['lambda', 'fargate'] as const)('PgferryBackup on %s', (kind) => {
       PGFERRY_SANITIZE_SQL: expect.stringMatching(
         new RegExp(`^s3://cdk-hnb659fds-assets-${ACCOUNT}-${REGION}/[0-9a-f]{64}\\.sql$`),
       ),
+      PGFERRY_MASKING_RULES: MASKING_RULES,
+      // The key's secret by ARN; the key itself never is a variable.
+      PGFERRY_MASKING_KEY_SECRET_ARN: kind === 'lambda' ? MASKING_KEY_ARN : MASKING_KEY_PARTIAL_ARN,
     };
     expect(b.backup.metricsNamespace).toBe(
       `pgferry/${kind === 'lambda' ? 'LambdaBackup' : 'FargateBackup'}/Backup`,

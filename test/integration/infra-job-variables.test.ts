@@ -85,6 +85,20 @@ const CASES: Case[] = [
     props: (t) => ({ seed: seedProps(t, { swap: 'yes' as unknown as boolean }) }),
   },
   {
+    variable: 'PGFERRY_MASKING_RULES',
+    text: 's3://acme-masking/rules/',
+    props: (t) => ({ seed: seedProps(t, { maskingRules: 's3://acme-masking/rules/' }) }),
+    env: { ...JOB_BASE, ...SEED_BASE },
+  },
+  {
+    variable: 'PGFERRY_MASKING_KEY_SECRET_ARN',
+    text: 'pgferry/masking-key',
+    props: (t) => ({
+      seed: seedProps(t, { maskingRules: 's3://acme-masking/rules.yml', maskingKey: 'pgferry/masking-key' }),
+    }),
+    env: { ...JOB_BASE, ...SEED_BASE, PGFERRY_MASKING_RULES: 's3://acme-masking/rules.yml' },
+  },
+  {
     variable: 'PGFERRY_DEADLINE_MARGIN_SECONDS',
     text: '0',
     props: () => ({ compute: Compute.lambda({ deadlineMargin: Duration.seconds(0) }) }),

@@ -50,6 +50,20 @@ const INVALID: Case[] = [
     (t) => ({ database: { secret: t.sourceSecret, sslMode: 'verify-full' } }),
     /^database\.sslRootCert: is required when an sslMode is verify-ca or verify-full/,
   ],
+  [
+    'masking rules given as a path (the job could not read it in the bundle)',
+    (t) => ({ seed: seedProps(t, { maskingRules: './masking/rules.yml' }) }),
+    /^seed\.maskingRules: "\.\/masking\/rules\.yml" is not an s3:\/\/ URI; expected s3:\/\/bucket\/key/,
+  ],
+  [
+    'a masking key without masking rules',
+    (t) => ({
+      seed: seedProps(t, {
+        maskingKey: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pgferry/masking-key',
+      }),
+    }),
+    /^seed\.maskingKey: is set without seed\.maskingRules/,
+  ],
   ['no databases', () => ({ databases: [] }), /^databases: needs at least one/],
   [
     'a database name that is not a valid name',

@@ -63,6 +63,7 @@ test('the input masks a restore job', async () => {
     'public.users: 20 row(s) masked',
     'leak check public.users.email (email): 20 row(s) checked, 0 leaks',
     'leak check public.users.phone (phone): 20 row(s) checked, 0 leaks',
+    'coverage: every personal-looking column has a rule',
   ]);
   const rows = await sql<{ email: string; phone: string }>(MAJOR, target, 'SELECT email, phone FROM users');
   expect(rows).toHaveLength(20);

@@ -137,6 +137,45 @@ describe('scheduled job configuration', () => {
         ...(swap === undefined ? {} : { PGFERRY_SWAP: swap }),
       }).seed?.swap;
     expect([seed(), seed('true'), seed('false')]).toEqual([true, true, false]);
+  });
+
+  it('seed: the masking rules and the key secret, each refused as the variable', () => {
+    const SEED = {
+      ...BASE,
+      PGFERRY_JOB: 'seed',
+      PGFERRY_SEED_SECRET_ARN: ARN,
+      PGFERRY_SEED_CONFIRM: 'staging',
+    };
+    const KEY_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pgferry/masking-key-AbCdEf';
+    expect(
+      parseScheduledJobConfig({
+        ...SEED,
+        PGFERRY_MASKING_RULES: ' s3://acme-config/masking.yml ',
+        PGFERRY_MASKING_KEY_SECRET_ARN: KEY_ARN,
+      }).seed,
+    ).toMatchObject({ maskingRules: 's3://acme-config/masking.yml', maskingKeySecretArn: KEY_ARN });
+    expect(
+      parseScheduledJobConfig({ ...SEED, PGFERRY_MASKING_RULES: '/var/task/masking.yml' }).seed?.maskingRules,
+    ).toBe('/var/task/masking.yml');
+    expect(
+      problemsOf(() =>
+        parseScheduledJobConfig({
+          ...SEED,
+          PGFERRY_MASKING_RULES: 's3://acme-config/rules/',
+          PGFERRY_MASKING_KEY_SECRET_ARN: 'masking-key',
+        }),
+      ),
+    ).toEqual([
+      'PGFERRY_MASKING_RULES: "s3://acme-config/rules/" is not an object; expected s3://bucket/key.yml or a path',
+      'PGFERRY_MASKING_KEY_SECRET_ARN: is not a Secrets Manager secret ARN; expected arn:aws:secretsmanager:<region>:<account>:secret:<name>',
+    ]);
+    expect(
+      problemsOf(() => parseScheduledJobConfig({ ...SEED, PGFERRY_MASKING_KEY_SECRET_ARN: KEY_ARN })),
+    ).toEqual([
+      'PGFERRY_MASKING_KEY_SECRET_ARN: is set without PGFERRY_MASKING_RULES; nothing would use the key',
+    ]);
+    // The engine's own key variable is not refused as unknown (Fargate or local runs may set it).
+    expect(parseScheduledJobConfig({ ...SEED, PGFERRY_MASKING_KEY: 'k' }).seed?.maskingRules).toBeUndefined();
     expect(problemsOf(() => parseScheduledJobConfig(BASE, { verify: 'twice', jobs: '0' }))).toEqual([
       'event.verify: "twice" is not a verification; expected list, full or restore',
       'event.jobs: "0" is not a job count; expected auto or a whole number ≥ 1',
