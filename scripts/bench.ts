@@ -14,7 +14,12 @@ import { parseArgs, UsageError, USAGE, type BenchArgs } from './bench/args.js';
 import { measureClones } from './bench/clones.js';
 import { measureDumps, measureSmallRss } from './bench/dumps.js';
 import { report } from './bench/report.js';
-import { measureCleanOverCopy, measureRestores, measureStreamedS3Restore } from './bench/restores.js';
+import {
+  measureCleanOverCopy,
+  measureMaskedRestore,
+  measureRestores,
+  measureStreamedS3Restore,
+} from './bench/restores.js';
 import {
   benchOn,
   generateDatabases,
@@ -34,10 +39,16 @@ async function main(args: BenchArgs): Promise<void> {
     const dumps = await measureDumps(bench);
     const rss = { ...dumps.rss, ...(await measureSmallRss(bench)) };
     const restore = await measureRestores(bench, dumps.archive);
+    const masked = await measureMaskedRestore(bench, dumps.archive);
     const clean = await measureCleanOverCopy(bench, dumps.archive);
     const streamed = await measureStreamedS3Restore(bench, dumps.archive);
     const clones = await measureClones(bench, dumps.archive);
-    report(args, bench, { provisioning, databases, dumps, rss, restore, clean, streamed, clones }, wallStart);
+    report(
+      args,
+      bench,
+      { provisioning, databases, dumps, rss, restore, masked, clean, streamed, clones },
+      wallStart,
+    );
   } finally {
     await finish();
   }

@@ -12,6 +12,7 @@ import { InputError, ToolError } from '../errors.js';
 import { psqlKnowsRestrict, ScriptFilter } from '../pg/script-filter.js';
 import type { PgVersion } from '../pg/version.js';
 import type { MaskingStream } from '../masking/copy-stream.js';
+import { applyMaskedInParallel } from './masked-parallel.js';
 
 /** pg_restore options a restore or copy passes through. */
 export interface ApplyOptions extends ObjectFilters {
@@ -85,8 +86,13 @@ export interface ApplyRequest {
    * commit: if one fails, the restored rows are rolled back with it, so they never appear unmasked.
    */
   after?: { files: readonly string[]; input: string };
-  /** Rewrites ruled tables' COPY data before the filter (masking-rules); script and psql paths only. */
+  /**
+   * Rewrites ruled tables' COPY data before the filter (masking-rules). On the direct path (several
+   * jobs into a database this run made), each data worker masks with a stream of its own (masked-parallel.ts).
+   */
   masking?: MaskingStream;
+  /** One section of the archive, and the list of entries to restore from it (a masked parallel restore's parts). */
+  only?: { section: 'pre-data' | 'data' | 'post-data'; list?: string };
 }
 
 /** Where each part of psql's input starts, to tell a psql error's line in the user's own terms. */
@@ -203,6 +209,10 @@ async function* transactionScript(
  */
 export async function applyArchive(r: ApplyRequest): Promise<string[]> {
   const left = statisticsLeftOut(r);
+  if (r.path === 'pg_restore' && r.masking) {
+    const filtered = await applyMaskedInParallel(r, { direct: applyDirect, script: applyScript });
+    return [...left, ...filtered];
+  }
   if (r.path === 'pg_restore') {
     await applyDirect(r);
     return left;
@@ -266,6 +276,7 @@ function restoreOptionsOf(r: ApplyRequest) {
     exitOnError: true,
     clientMajor: r.client.version.major,
     ...(leavesOutStatistics(r) ? { statistics: false } : {}),
+    ...(r.only ? { section: r.only.section, useList: r.only.list } : {}),
   };
 }
 

@@ -34,7 +34,8 @@ import { dumpToPath } from './dump.js';
 import { applyGlobals, dumpGlobals } from './globals.js';
 import { restoreJobs } from './parallelism.js';
 import { undoOnFailure, undoPlanOf } from './undo-new-objects.js';
-import { withMasking, withSqlAfter } from './restore.js';
+import { withSqlAfter } from './restore.js';
+import { withMasking } from './masked-jobs.js';
 import { prepareSwap, removeLeftovers, replaceOrInPlace } from './replace-by-swap.js';
 import { swapKeepsMeaning } from './swap-keeps-meaning.js';
 import { MaskingStream } from '../masking/copy-stream.js';
@@ -56,7 +57,7 @@ export interface CopyOptions extends ApplyOptions, ObjectFilters, JobHooks {
   postgresVersion: VersionRequest;
   /** With `clean`: build beside the target and swap in (the default), or drop and copy in place. */
   swap?: boolean;
-  /** masking-rules, loaded: the rows are masked in the stream (script path, one job). */
+  /** masking-rules, loaded: the rows are masked on their way (masked-jobs.ts: in one stream or several). */
   maskingRules?: MaskingRules;
   /** Set by a swap, which runs the leak check itself after the SQL after, right before swapping. */
   leakWatch?: LeakWatch;
@@ -281,6 +282,8 @@ async function planCopy(o: CopyOptions, settled: CopySettled): Promise<CopyPlan>
     ),
     o.maskingRules,
     o.log,
+    // The restore side runs all the copy's dump made; extra-args are pg_dump's.
+    { archive, jobs: o.jobs, createdDatabase, options: { ...applyOptionsOf(o), extraArgs: [] } },
   );
   const leaks = o.maskingRules ? (o.leakWatch ?? new LeakWatch()) : undefined;
   const masking = o.maskingRules ? new MaskingStream(o.maskingRules, leaks?.tap) : undefined;

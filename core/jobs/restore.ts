@@ -30,6 +30,7 @@ import type { MaskingRules } from '../masking/rules.js';
 import { LeakWatch, type LeakResult } from '../masking/leak-check.js';
 import { checkMasked, type MaskingChecks } from '../masking/after-checks.js';
 import type { UncoveredColumn } from '../masking/coverage.js';
+import { withMasking } from './masked-jobs.js';
 
 export interface RestoreOptions extends ApplyOptions, JobHooks {
   /** An archive file, a directory archive, or a plain `.sql` / `.sql.gz`. */
@@ -48,7 +49,7 @@ export interface RestoreOptions extends ApplyOptions, JobHooks {
    * even when it holds objects the archive does not carry (a seed: staging is the backup, nothing else).
    */
   swap?: boolean | 'always';
-  /** masking-rules, loaded: ruled tables' rows are rewritten in the stream (script path, one job). */
+  /** masking-rules, loaded: ruled tables' rows are rewritten on their way (masked-jobs.ts: in one script or several). */
   maskingRules?: MaskingRules;
   /** Set by a swap, which runs the leak check itself after the SQL after, right before swapping. */
   leakWatch?: LeakWatch;
@@ -309,6 +310,7 @@ async function applyRestore(
     withSqlAfter(clean?.path ?? choice.path, o.sqlInTransaction, o.log),
     o.maskingRules,
     o.log,
+    { archive, jobs: o.jobs, createdDatabase, options: applyOptionsOf(o) },
   );
   const leaks = o.maskingRules ? (o.leakWatch ?? new LeakWatch()) : undefined;
   const masking = o.maskingRules ? new MaskingStream(o.maskingRules, leaks?.tap) : undefined;
@@ -367,11 +369,4 @@ async function applyRestore(
     ...(masking ? { masked: masking.rows, ...checks } : {}),
     durationSeconds,
   };
-}
-
-/** Masking rewrites the script pg_restore writes, so pg_restore writes one (one job). */
-export function withMasking(path: RestorePath, rules: MaskingRules | undefined, log: Logger): RestorePath {
-  if (!rules || path !== 'pg_restore') return path;
-  log.info('masking-rules: the rows are masked on their way through a script, so the restore takes one job');
-  return 'script';
 }

@@ -29,8 +29,8 @@ interface Block {
  * writes it, and data lines are only ever read inside such a block, so a row cannot end one.
  */
 export class MaskingStream extends Transform {
-  /** Rows rewritten and rows left out, by `schema.table`, for the report. */
-  readonly rows = new Map<string, { masked: number; truncated: number }>();
+  /** Rows rewritten and rows left out, by `schema.table`, for the report (shared with `another()`'s). */
+  readonly rows: Map<string, { masked: number; truncated: number }>;
   private held: Buffer[] = [];
   private heldBytes = 0;
   private block: Block | undefined;
@@ -45,8 +45,18 @@ export class MaskingStream extends Transform {
   constructor(
     private readonly rules: MaskingRules,
     private readonly tap?: MaskTap,
+    rows?: MaskingStream['rows'],
   ) {
     super();
+    this.rows = rows ?? new Map();
+  }
+
+  /**
+   * A stream of its own for another script of the same restore (a parallel worker's), masking with
+   * the same rules into the same tap and counting into the same rows: each table is in one script.
+   */
+  another(): MaskingStream {
+    return new MaskingStream(this.rules, this.tap, this.rows);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {

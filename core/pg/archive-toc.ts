@@ -24,6 +24,10 @@ export interface TocEntry {
   dropStmt?: string;
   /** Custom format only: whether the TOC records where this entry's data block starts. */
   dataOffset?: DataOffset;
+  /** Custom format only, when `dataOffset` is `set`: where the entry's data block starts in the file. */
+  dataPosition?: number;
+  /** pg_dump's section of the entry (archive 1.11+): its data entries are what a data-only restore runs. */
+  section?: TocSection;
   /** The SQL that makes the object; kept only for the database's own entries (database-properties.ts). */
   definition?: string;
   /** Directory format only: the entry's data file as the TOC names it (before any compression suffix). */
@@ -45,6 +49,11 @@ function isDatabaseLevel(desc: string, tag: string): boolean {
  * output is seekable: written to a pipe, every entry with data stays `unset`.
  */
 type DataOffset = NonNullable<ArchiveFacts['dataOffsets']>;
+
+export type TocSection = 'none' | 'pre-data' | 'data' | 'post-data';
+
+/** pg_backup_archiver.h's teSection: SECTION_NONE … SECTION_POST_DATA. */
+const SECTIONS: Record<number, TocSection> = { 1: 'none', 2: 'pre-data', 3: 'data', 4: 'post-data' };
 
 /** pg_backup_archiver.h's K_OFFSET_POS_NOT_SET, K_OFFSET_POS_SET and K_OFFSET_NO_DATA. */
 const OFFSET_FLAGS: Record<number, DataOffset> = { 1: 'unset', 2: 'set', 3: 'none' };
@@ -83,7 +92,7 @@ export function parseToc(buf: Buffer, kind: TocKind, name: string): TocEntry[] {
     }
     const tag = str('a tag') ?? '';
     const desc = str('an object kind') ?? '';
-    if (minor >= 11) r.int(); // section
+    const section = minor >= 11 ? SECTIONS[r.int()] : undefined;
     const definition = str('a definition');
     const dropStmt = str('a drop statement');
     const copyStmt = minor >= 3 ? str('a COPY statement') : undefined;
@@ -95,6 +104,7 @@ export function parseToc(buf: Buffer, kind: TocKind, name: string): TocEntry[] {
     if (minor >= 9) str('the WITH OIDS flag');
     if (minor >= 5) while (str('a dependency') !== undefined);
     let dataOffset: DataOffset | undefined;
+    let dataPosition: number | undefined;
     if (kind === 'custom') {
       const flag = r.byte();
       dataOffset = OFFSET_FLAGS[flag];
@@ -103,7 +113,9 @@ export function parseToc(buf: Buffer, kind: TocKind, name: string): TocEntry[] {
           `${name} has a corrupt table of contents: entry ${dumpId} has data-offset flag ${flag}, where pg_dump writes 1, 2 or 3`,
         );
       }
-      r.bytes(r.offSize);
+      // WriteOffset: offSize bytes, least significant first.
+      const position = r.bytes(r.offSize).reduce((sum, b, i) => sum + b * 2 ** (8 * i), 0);
+      if (dataOffset === 'set') dataPosition = position;
     }
     const dataFile = kind === 'custom' ? undefined : str('a data file name');
     const entry: TocEntry = { dumpId, desc, tag };
@@ -113,6 +125,8 @@ export function parseToc(buf: Buffer, kind: TocKind, name: string): TocEntry[] {
       entry.copyStmt = copyStmt;
     }
     if (dataOffset !== undefined) entry.dataOffset = dataOffset;
+    if (dataPosition !== undefined) entry.dataPosition = dataPosition;
+    if (section !== undefined) entry.section = section;
     if (namespace !== undefined && namespace !== '') entry.namespace = namespace;
     if (owner !== undefined && owner !== '') entry.owner = owner;
     if (dropStmt !== undefined && dropStmt !== '') entry.dropStmt = dropStmt;

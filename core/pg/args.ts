@@ -109,6 +109,10 @@ export interface RestoreArgsOptions extends ObjectFilters {
   statistics?: boolean;
   /** pg_restore 17+: commit after every N objects instead of one transaction for all. */
   transactionSize?: number;
+  /** Only this section of the archive (a masked parallel restore runs them one by one). */
+  section?: 'pre-data' | 'data' | 'post-data';
+  /** A list file of the entries to restore (`pg_restore -L`), written by pgferry itself. */
+  useList?: string;
 }
 
 export function pgRestoreArgs(o: RestoreArgsOptions): string[] {
@@ -162,6 +166,8 @@ export function pgRestoreArgs(o: RestoreArgsOptions): string[] {
   checkClean(o);
   argv.push(...flags(o));
   if (o.list) argv.push('--list');
+  if (o.section) argv.push(`--section=${o.section}`);
+  if (o.useList !== undefined) argv.push(`--use-list=${nonEmpty(o.useList, 'use-list')}`);
   const done = finish(argv, o.extraArgs, 'pg_restore', o.verbose);
   // The archive is the one positional argument; "./" keeps a name starting with "-" from reading as an option.
   if (o.file !== undefined) {

@@ -107,7 +107,10 @@ async function copyDataEnds(r: Reader): Promise<Completeness> {
 }
 
 /** pg_restore finds a data file under its TOC name or with the suffix of its compression. */
-async function located(dir: string, name: string): Promise<{ file: string; suffix: string } | undefined> {
+export async function located(
+  dir: string,
+  name: string,
+): Promise<{ file: string; suffix: string } | undefined> {
   for (const suffix of ['', '.gz', '.lz4', '.zst']) {
     const file = path.join(dir, name + suffix);
     const found = await stat(file).catch(() => undefined);

@@ -6,7 +6,12 @@ import type { BenchArgs } from './args.js';
 import type { measureClones } from './clones.js';
 import type { DumpMeasurements } from './dumps.js';
 import { MB, mb, median, pct, s, x } from './format.js';
-import type { measureCleanOverCopy, measureRestores, measureStreamedS3Restore } from './restores.js';
+import type {
+  measureCleanOverCopy,
+  measureMaskedRestore,
+  measureRestores,
+  measureStreamedS3Restore,
+} from './restores.js';
 import type { Bench, GeneratedDatabase, Provisioning } from './testbed.js';
 
 /** Everything the phases measured. */
@@ -16,6 +21,7 @@ export interface Measurements {
   dumps: DumpMeasurements;
   rss: DumpMeasurements['rss'] & { dumpSmall: number[]; backupSmall: number[] };
   restore: Awaited<ReturnType<typeof measureRestores>>;
+  masked: Awaited<ReturnType<typeof measureMaskedRestore>>;
   clean: Awaited<ReturnType<typeof measureCleanOverCopy>>;
   streamed: Awaited<ReturnType<typeof measureStreamedS3Restore>>;
   clones: Awaited<ReturnType<typeof measureClones>>;
@@ -52,7 +58,7 @@ function table(rows: readonly Row[]): string {
 }
 
 /** Medians of every measurement; ratios each against its baseline of the same run. */
-function summarize({ provisioning, dumps, rss, restore, clean, streamed, clones }: Measurements) {
+function summarize({ provisioning, dumps, rss, restore, masked, clean, streamed, clones }: Measurements) {
   const { times, sizes } = dumps;
   const floor = median(times.floor);
   const uncompressed = sizes.floor ?? 1;
@@ -65,6 +71,8 @@ function summarize({ provisioning, dumps, rss, restore, clean, streamed, clones 
     pgferryBackupSeconds: median(times.pgferryBackup),
     restoreAutoSeconds: median(restore.auto),
     restoreJ1Seconds: median(restore.single),
+    restorePlainSeconds: median(masked.plain),
+    restoreMaskedSeconds: median(masked.masked),
     restoreS3StreamedSeconds: median(streamed.ferry),
     restoreSingleTransactionSeconds: median(streamed.single),
     cleanRawSeconds: median(clean.floor),
@@ -82,6 +90,7 @@ function summarize({ provisioning, dumps, rss, restore, clean, streamed, clones 
     zstd1: m.zstd1Seconds / floor,
     pgferryBackup: m.pgferryBackupSeconds / floor,
     restoreSpeedup: m.restoreJ1Seconds / m.restoreAutoSeconds,
+    maskedOverPlain: m.restoreMaskedSeconds / m.restorePlainSeconds,
     restoreS3Streamed: m.restoreS3StreamedSeconds / m.restoreSingleTransactionSeconds,
     cleanSwap: m.cleanSwapSeconds / m.cleanRawSeconds,
     cleanInPlace: m.cleanInPlaceSeconds / m.cleanRawSeconds,
@@ -136,6 +145,13 @@ function tableRows(
       readBack.share < 0.01,
     ),
     ratioGoal('restore: pg_restore -j1 time / pgferry auto jobs', ratios.restoreSpeedup, '≥', 1.2),
+    // Issue 18: masking costs at most 1.5× a plain restore of the same archive.
+    ratioGoal(
+      'restore with masking rules (jobs auto) vs plain restore (jobs auto)',
+      ratios.maskedOverPlain,
+      '≤',
+      1.5,
+    ),
     ratioGoal(
       'restore from S3, one job streamed, vs pg_restore -1 -j1 of a file',
       ratios.restoreS3Streamed,
@@ -162,7 +178,7 @@ function tableRows(
 
 /** The results JSON; its fields are documented in docs/benchmarks.md. */
 function resultJson(args: BenchArgs, bench: Bench, measured: Measurements, summary: Summary, rows: Row[]) {
-  const { provisioning, dumps, rss, restore, clean, streamed } = measured;
+  const { provisioning, dumps, rss, restore, masked, clean, streamed } = measured;
   const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim();
   return {
     date: new Date().toISOString(),
@@ -183,6 +199,8 @@ function resultJson(args: BenchArgs, bench: Bench, measured: Measurements, summa
       ...dumps.times,
       restoreAuto: restore.auto,
       restoreJ1: restore.single,
+      restorePlain: masked.plain,
+      restoreMasked: masked.masked,
       restoreS3Streamed: streamed.ferry,
       restoreSingleTransaction: streamed.single,
       cleanRaw: clean.floor,

@@ -1,4 +1,5 @@
 /** Restores of pgferry's archive: into a fresh database, clean over an earlier copy, and from S3. */
+import { writeFileSync } from 'node:fs';
 import { backupForRestore } from './dumps.js';
 import { withClient } from './dataset.js';
 import { log, mb, s } from './format.js';
@@ -11,8 +12,9 @@ async function ferryRestoreInto(
   from: string,
   db: string,
   extra: string[] = [],
+  env?: NodeJS.ProcessEnv,
 ): Promise<RunResult> {
-  const r = await bench.ferry(['restore', '--from', from, '--to', bench.dbUrl(db), ...extra]);
+  const r = await bench.ferry(['restore', '--from', from, '--to', bench.dbUrl(db), ...extra], env);
   await bench.admin(`DROP DATABASE ${db}`);
   return r;
 }
@@ -38,6 +40,43 @@ export async function measureRestores(bench: Bench, archive: string) {
     log(`run ${i + 1}: restore pgferry (auto jobs) ${s(r1.seconds)}, pg_restore -j1 ${s(single)}`);
   }
   return restore;
+}
+
+/** Every generated table's e-mail and account id masked, as a staging copy would have them. */
+const MASKING_RULES = `columns:
+${['accounts', 'orders', 'events', 'audit_log']
+  .flatMap((t) => [`  public.${t}.email: email`, `  public.${t}.account_id: { hash: { keep-format: true } }`])
+  .join('\n')}
+`;
+
+/**
+ * Issue 18: a restore with masking rules against a plain restore of the same archive, both with
+ * jobs auto into a fresh database (the masked one: pre-data, then masked data by one worker per
+ * job, then post-data; its leak check included).
+ */
+export async function measureMaskedRestore(bench: Bench, archive: string) {
+  const rules = bench.file('masking.yml');
+  writeFileSync(rules, MASKING_RULES);
+  const env = { PGFERRY_MASKING_KEY: 'bench-masking-key' };
+  const times = { plain: [] as number[], masked: [] as number[] };
+  for (let i = 0; i < bench.runs; i++) {
+    const plain = await ferryRestoreInto(bench, archive, `restore_plain_${i}`);
+    const masked = await ferryRestoreInto(
+      bench,
+      archive,
+      `restore_masked_${i}`,
+      ['--masking-rules', rules],
+      env,
+    );
+    // pgferry's log says how many jobs it restored with ("…, 2 job(s)").
+    const jobs = /, (\d+) job\(s\)/.exec(masked.stderr)?.[1] ?? '?';
+    times.plain.push(plain.seconds);
+    times.masked.push(masked.seconds);
+    log(
+      `run ${i + 1}: restore plain (auto jobs) ${s(plain.seconds)}, with masking rules (${jobs} jobs) ${s(masked.seconds)}`,
+    );
+  }
+  return times;
 }
 
 /**

@@ -51,8 +51,8 @@ export interface Bench extends Servers {
   file: (name: string) => string;
   /** Runs one statement on the `postgres` database. */
   admin: (sql: string) => Promise<void>;
-  /** Runs the built CLI with the bench's cache, S3 credentials and mirror; its RSS is sampled. */
-  ferry: (argv: string[]) => Promise<RunResult>;
+  /** Runs the built CLI with the bench's cache, S3 credentials and mirror (and `env`); its RSS is sampled. */
+  ferry: (argv: string[], env?: NodeJS.ProcessEnv) => Promise<RunResult>;
   s3Args: string[];
   pgDump: string;
   pgRestore: string;
@@ -162,8 +162,11 @@ export function benchOn(servers: Servers, work: string, runs: number, provisioni
     runs,
     file: (name) => path.join(work, name),
     admin: async (sql) => void (await withClient(dbUrl('postgres'), (c) => c.query(sql))),
-    ferry: (argv) =>
-      run(process.execPath, [cli, ...argv, '--mirror', mirror.url], { env: ferryEnv, trackRss: true }),
+    ferry: (argv, env = {}) =>
+      run(process.execPath, [cli, ...argv, '--mirror', mirror.url], {
+        env: { ...ferryEnv, ...env },
+        trackRss: true,
+      }),
     s3Args: ['--s3-endpoint', s3.endpoint, '--s3-region', s3.region, '--s3-force-path-style', 'true'],
     pgDump: path.join(binDir, 'pg_dump'),
     pgRestore: path.join(binDir, 'pg_restore'),

@@ -16,6 +16,7 @@ import {
 import type { ArchiveFacts } from '../../core/pg/archive.js';
 import { PgferryError } from '../../core/errors.js';
 import { readDataOffsets, readTocEntries } from '../../core/pg/archive-toc.js';
+import { dataSizes } from '../../core/pg/archive-data-sizes.js';
 
 // ---- A small writer for synthetic headers, laid out as pg_dump's WriteHead does ----
 
@@ -772,7 +773,9 @@ describe('archive versions and client majors', () => {
 
 describe('data-offset flags in a custom TOC', () => {
   /** One archive-1.16 TOC entry, field by field as WriteToc writes it, then its offset flag. */
-  function tocEntry(dumpId: number, desc: string, flag: number): Buffer {
+  function tocEntry(dumpId: number, desc: string, flag: number, position?: number): Buffer {
+    const offset = Buffer.alloc(8, flag === 2 ? 7 : 0);
+    if (position !== undefined) offset.writeBigUInt64LE(BigInt(position));
     return Buffer.concat([
       int(dumpId),
       int(flag === 3 ? 0 : 1), // had a data dumper
@@ -792,7 +795,7 @@ describe('data-offset flags in a custom TOC', () => {
       str('false'),
       str(null), // end of dependencies
       Buffer.from([flag]),
-      Buffer.alloc(8, flag === 2 ? 7 : 0),
+      offset,
     ]);
   }
 
@@ -817,6 +820,31 @@ describe('data-offset flags in a custom TOC', () => {
       flags.map((f) => (f === 1 ? 'unset' : f === 2 ? 'set' : 'none')),
     );
     expect(await readDataOffsets(file)).toBe(state);
+  });
+
+  it("reads each entry's section and where its data starts, and sizes the data blocks by them", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-offsets-'));
+    const file = path.join(dir, 'a.dump');
+    const toc = Buffer.concat([
+      header({ vmin: 16, toc: 3 }),
+      tocEntry(1, 'TABLE', 3),
+      tocEntry(2, 'TABLE DATA', 2, 5000),
+      tocEntry(3, 'TABLE DATA', 2, 4000),
+    ]);
+    await writeFile(file, Buffer.concat([toc, Buffer.alloc(6000 - toc.length)]));
+    const entries = await readTocEntries(file, 'custom');
+    expect(entries.map((e) => [e.section, e.dataPosition])).toEqual([
+      ['pre-data', undefined],
+      ['data', 5000],
+      ['data', 4000],
+    ]);
+    // Entry 3's block runs to entry 2's; entry 2's to the end of the file.
+    expect(await dataSizes(file, 'custom', entries)).toEqual(
+      new Map([
+        [3, 1000],
+        [2, 1000],
+      ]),
+    );
   });
 
   it('refuses a flag pg_dump never writes, naming the entry', async () => {
