@@ -19,13 +19,14 @@ export async function maskingRulesForJob(
   return loadMaskingRules(file.trim(), key === '' ? undefined : key);
 }
 
-/** The report's lines: rows masked or left out per table, then the leak check per column. */
+/** The report's lines: rows masked, kept or left out per table, then the leak check per column. */
 export function maskingLines(r: { masked?: MaskingStream['rows']; leakCheck?: LeakResult[] }): string[] {
-  const tables = [...(r.masked ?? [])].map(([table, n]) =>
-    n.truncated
-      ? `${table}: ${n.truncated} row(s) left out (truncate)`
-      : `${table}: ${n.masked} row(s) masked`,
-  );
+  const tables = [...(r.masked ?? [])].map(([table, n]) => {
+    if (n.truncated) return `${table}: ${n.truncated} row(s) left out (truncate)`;
+    if (n.filter === undefined) return `${table}: ${n.masked} row(s) masked`;
+    const masked = n.masked ? `, ${n.masked} masked` : '';
+    return `${table}: ${n.kept} row(s) kept, ${n.filtered} left out (${n.filter})${masked}`;
+  });
   const leaks = (r.leakCheck ?? []).map(
     (c) => `leak check ${c.column} (${c.transformer}): ${c.checkedRows} row(s) checked, ${c.leaks} leaks`,
   );
