@@ -296,7 +296,10 @@ describe('row filters in the stream', () => {
       'tables:\n  public.users: { sample: 10%, by: id }\n  public.orders: { sample: 10%, by: user_id }\n',
     );
     const users = [...Array(5000).keys()].map((i) => [String(i + 1), `u${i}`]);
-    const orders = [...Array(15000).keys()].map((i) => [String(i + 1), String((i % 5000) + 1)]);
+    const orders: (string | null)[][] = [...Array(15000).keys()].map((i) => [
+      String(i + 1),
+      String((i % 5000) + 1),
+    ]);
     orders.push(['15001', null]);
     const script = copy('public.users', 'id, name', users) + copy('public.orders', 'id, user_id', orders);
     const [out, stream] = await run(rules, script);
