@@ -4,6 +4,7 @@ import { RecordingLogger } from '../../core/log.js';
 import { restoreFromPath } from '../../core/jobs/restore.js';
 import { maskingLines } from '../../core/masking/for-job.js';
 import { loadMaskingRules } from '../../core/masking/rules.js';
+import { sampler } from '../../core/masking/row-filters.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { catalog, dumpFile, scratchDir } from '../harness/engine.js';
 import { connUrl, createDatabase, sql } from '../harness/testbed.js';
@@ -19,8 +20,16 @@ import { connUrl, createDatabase, sql } from '../harness/testbed.js';
 const SOURCE = 16;
 const TARGET = 17;
 const KEY = 'row-filter-integration-key';
-/** Beyond 2^53: a bound a float comparison would get wrong for the ids around it. */
-const FROM_ID = '9007199254740993';
+/**
+ * Beyond 2^53, one more than a sampled id that a float cannot tell from it: a comparison through
+ * Number would keep that id too, and the row sets below would differ.
+ */
+const FROM_ID = (() => {
+  const kept = sampler(Buffer.from(KEY), 25);
+  let id = 9007199254740992n;
+  while (!kept(String(id)) || Number(String(id + 1n)) !== Number(String(id))) id += 4n;
+  return String(id + 1n);
+})();
 const scratch = scratchDir();
 const rulesFile = path.join(scratch.dir, 'filters.yml');
 let source: string;
@@ -99,6 +108,12 @@ test('keep and sample on a parent and its child: the foreign key restores, the r
     `SELECT (SELECT count(*) FROM users WHERE ${keptUsers}) AS users,
             (SELECT count(*) FROM orders WHERE ${keptOrders}) AS orders`,
   );
+  const [below] = await sql<{ kept: boolean }>(
+    SOURCE,
+    source,
+    `SELECT ${sampled(`(${FROM_ID}::bigint - 1)`)} AS kept`,
+  );
+  expect(below?.kept).toBe(true);
   const nUsers = Number(users);
   const nOrders = Number(orders);
   // The filters leave out a real share, and keep a real share.
