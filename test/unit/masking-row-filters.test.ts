@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { MaskingStream, type MaskTap } from '../../core/masking/copy-stream.js';
 import { encodeCopyLine } from '../../core/masking/copy-text.js';
@@ -9,6 +11,7 @@ import {
   tableKey,
   type MaskingRules,
 } from '../../core/masking/rules.js';
+import { REPO_ROOT } from '../harness/paths.js';
 
 const KEY = 'row-filter-key';
 const parse = (text: string, key = KEY) => parseMaskingRules(text, 'r.yml', key);
@@ -374,4 +377,17 @@ describe('row filters in the stream', () => {
       run(rules, "SET client_encoding = 'EUC_JP';\n" + copy('public.o', 'id, user_id', [])),
     ).rejects.toThrow(/encoding is EUC_JP/);
   });
+});
+
+test("the README's rules example is a valid rules file", () => {
+  const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Masking rules: keep only some rows'));
+  const block = /```text\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  const rules = parseMaskingRules(block, 'README.md', KEY);
+  expect([...rules.filters.values()].map((f) => f.describe)).toEqual([
+    'keep created_at from 2026-01-01 until 2026-07-01',
+    'sample 10% by id',
+    'sample 10% by user_id',
+  ]);
+  expect(rules.truncated.size).toBe(1);
 });
