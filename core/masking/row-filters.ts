@@ -75,8 +75,21 @@ export function parseRowFilter(value: Node, fail: Fail, key: Buffer | undefined)
  */
 export function sampler(key: Buffer, percent: number): (value: string | null) => boolean {
   const threshold = (percent / 100) * 2 ** 48;
-  return (value) => value !== null && keyedDigest(key, 'sample', value).readUIntBE(0, 6) < threshold;
+  // A foreign key repeats its values: their decisions are remembered, in bounded memory.
+  const known = new Map<string, boolean>();
+  return (value) => {
+    if (value === null) return false;
+    let kept = known.get(value);
+    if (kept === undefined) {
+      kept = keyedDigest(key, 'sample', value).readUIntBE(0, 6) < threshold;
+      if (known.size >= SAMPLE_MEMORY) known.clear();
+      known.set(value, kept);
+    }
+    return kept;
+  };
 }
+
+const SAMPLE_MEMORY = 100_000;
 
 function parseKeep(node: Node | null, fail: Fail): { condition: Condition; describe: string } {
   const fields = mapping(node, fail, KEEP_KEYS, 'a keep condition');
@@ -93,17 +106,27 @@ function parseKeep(node: Node | null, fail: Fail): { condition: Condition; descr
     return text;
   };
   const from = bound('from');
-  if (from !== undefined) tests.push((v) => compareCopyText(v, from) >= 0);
+  if (from !== undefined) {
+    const compare = comparerTo(from);
+    tests.push((v) => compare(v) >= 0);
+  }
   const until = bound('until');
-  if (until !== undefined) tests.push((v) => compareCopyText(v, until) < 0);
+  if (until !== undefined) {
+    const compare = comparerTo(until);
+    tests.push((v) => compare(v) < 0);
+  }
   const equals = bound('equals');
-  if (equals !== undefined) tests.push((v) => compareCopyText(v, equals) === 0);
+  if (equals !== undefined) {
+    const compare = comparerTo(equals);
+    tests.push((v) => compare(v) === 0);
+  }
   const inPair = fields.get('in');
   if (inPair) {
     if (!isSeq(inPair.value) || inPair.value.items.length === 0)
       throw fail(inPair.value ?? inPair.key, 'in needs a list of at least one value, e.g. [a, b]');
     const values = (inPair.value.items as Node[]).map((n) => scalarText(n, fail, 'in'));
-    tests.push((v) => values.some((w) => compareCopyText(v, w) === 0));
+    const compares = values.map(comparerTo);
+    tests.push((v) => compares.some((compare) => compare(v) === 0));
     said.push(`in [${values.join(', ')}]`);
   }
   const matchesPair = fields.get('matches');
@@ -205,29 +228,54 @@ const ISO =
  * text by Unicode code point (PostgreSQL's C collation, not the database's).
  */
 export function compareCopyText(a: string, b: string): number {
-  if (FLOAT.test(a) && FLOAT.test(b)) {
-    if (DECIMAL.test(a) && DECIMAL.test(b)) return compareDecimal(a, b);
-    return Math.sign(Number(a) - Number(b));
-  }
-  if (ISO.test(a) && ISO.test(b)) return compareCodePoints(isoText(a), isoText(b));
-  return compareCodePoints(a, b);
+  return comparerTo(b)(a);
+}
+
+/** compareCopyText(value, bound), with what kind of value the bound is read once, not per row. */
+export function comparerTo(bound: string): (value: string) => number {
+  const float = FLOAT.test(bound);
+  const decimal = float && DECIMAL.test(bound) ? decimalParts(bound) : undefined;
+  const number = Number(bound);
+  const iso = ISO.test(bound) ? isoText(bound) : undefined;
+  return (a) => {
+    if (float && FLOAT.test(a)) {
+      if (decimal && DECIMAL.test(a)) return compareDecimal(decimalParts(a), decimal);
+      return Math.sign(Number(a) - number);
+    }
+    if (iso !== undefined && ISO.test(a)) return compareCodePoints(isoText(a), iso);
+    return compareCodePoints(a, bound);
+  };
 }
 
 const isoText = (s: string): string => (s[10] === 'T' ? `${s.slice(0, 10)} ${s.slice(11)}` : s);
 
+/** Code point order without encoding: UTF-16 order, but surrogates (code points above U+FFFF) last. */
 function compareCodePoints(a: string, b: string): number {
   if (a === b) return 0;
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return Math.sign(a.length - b.length);
+  const x = codePointRank(a.charCodeAt(i));
+  const y = codePointRank(b.charCodeAt(i));
+  return x < y ? -1 : 1;
 }
 
-function compareDecimal(a: string, b: string): number {
-  const x = decimalParts(a);
-  const y = decimalParts(b);
+const codePointRank = (unit: number): number =>
+  unit >= 0xd800 && unit <= 0xdfff ? unit + 0x2000 : unit >= 0xe000 ? unit - 0x800 : unit;
+
+function compareDecimal(x: Decimal, y: Decimal): number {
   if (x.sign !== y.sign) return Math.sign(x.sign - y.sign);
   return x.sign * compareMagnitude(x, y);
 }
 
-function decimalParts(s: string): { sign: number; int: string; frac: string } {
+interface Decimal {
+  sign: number;
+  int: string;
+  frac: string;
+}
+
+function decimalParts(s: string): Decimal {
   const negative = s.startsWith('-');
   const [int = '', frac = ''] = s.replace(/^[+-]/, '').split('.');
   const i = int.replace(/^0+/, '');

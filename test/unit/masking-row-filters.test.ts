@@ -68,10 +68,32 @@ describe('comparing COPY text', () => {
     // By code point: U+1F600 sorts after U+FFFD, although its first UTF-16 unit does not.
     ['\u{1F600}', '\uFFFD', 1],
     ['a\tb', 'a\\tb', -1],
+    ['ab', 'a', 1],
+    ['\uE000', '\u{10000}', -1],
+    ['\u{1F600}x', '\u{1F601}', -1],
   ])('%j against %j: %d', (a, b, sign) => {
     expect(compareCopyText(a, b)).toBe(sign);
     expect(compareCopyText(b, a)).toBe(-sign || 0);
   });
+});
+
+test('text compares as UTF-8 bytes do (code point order), for random strings', () => {
+  const pick = [0x41, 0x7a, 0xe9, 0xd7ff, 0xe000, 0xfffd, 0x10000, 0x1f600, 0x10ffff];
+  const random = () =>
+    String.fromCodePoint(
+      ...Array.from(
+        { length: 1 + Math.floor(Math.random() * 3) },
+        () => pick[Math.floor(Math.random() * pick.length)] as number,
+      ),
+    );
+  for (let i = 0; i < 5000; i++) {
+    const [a, b] = [`x${random()}`, `x${random()}`];
+    expect([a, b, compareCopyText(a, b)]).toEqual([
+      a,
+      b,
+      Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b))),
+    ]);
+  }
 });
 
 describe('row filter rules', () => {
