@@ -75,7 +75,7 @@ export function parseRowFilter(value: Node, fail: Fail, key: Buffer | undefined)
  */
 export function sampler(key: Buffer, percent: number): (value: string | null) => boolean {
   const threshold = (percent / 100) * 2 ** 48;
-  // A foreign key repeats its values: their decisions are remembered, in bounded memory.
+  // A foreign key repeats its values: the decisions on short ones are remembered, in bounded memory.
   const known = new Map<string, boolean>();
   return (value) => {
     if (value === null) return false;
@@ -83,7 +83,7 @@ export function sampler(key: Buffer, percent: number): (value: string | null) =>
     if (kept === undefined) {
       kept = keyedDigest(key, 'sample', value).readUIntBE(0, 6) < threshold;
       if (known.size >= SAMPLE_MEMORY) known.clear();
-      known.set(value, kept);
+      if (value.length <= 64) known.set(value, kept);
     }
     return kept;
   };
