@@ -38,9 +38,9 @@ export interface TableRows {
 /**
  * Rewrites the COPY data of ruled tables in a SQL script (pg_restore -f -, a plain dump) line by
  * line, before the script reaches psql: rows of `truncate`d tables, and rows a row filter does
- * not keep, are left out (the filter reads the source values, before masking, and the tap sees only
- * kept rows), masked columns are transformed, everything else passes byte for byte. Memory is bounded by the longest line of
- * a ruled table. A COPY header is recognised only at a line start outside COPY data, as pg_dump
+ * not keep, are left out (the filter reads the source values, before masking, and the tap sees
+ * only kept rows), masked columns are transformed, everything else passes byte for byte. Memory
+ * is bounded by the longest line of a ruled table. A COPY header is recognised only at a line start outside COPY data, as pg_dump
  * writes it, and data lines are only ever read inside such a block, so a row cannot end one.
  */
 export class MaskingStream extends Transform {
@@ -148,18 +148,19 @@ export class MaskingStream extends Transform {
         `masking-rules: ${missing.where}: the data of ${this.tableName} has no column ${missing.column}`,
         { code: 'input' },
       );
+    // A table has one table rule: a filter, or truncate, never both.
     const conditions = (filter?.conditions ?? []).map((c) => {
       const field = header.columns.indexOf(c.column);
-      if (field === -1 && filter && !skip)
+      if (field === -1)
         throw new PgferryError(
-          `masking-rules: ${filter.where}: the data of ${this.tableName} has no column ${c.column} (it has ${header.columns.join(', ')})`,
+          `masking-rules: ${filter?.where}: the data of ${this.tableName} has no column ${c.column} (it has ${header.columns.join(', ')})`,
           { code: 'input' },
         );
       return { field, keeps: c.keeps };
     });
     this.block = { rules, skip, conditions, fields: header.columns.length };
     const counts: TableRows = { masked: 0, truncated: 0, kept: 0, filtered: 0 };
-    if (filter && !skip) counts.filter = filter.describe;
+    if (filter) counts.filter = filter.describe;
     this.rows.set(this.tableName, counts);
   }
 
