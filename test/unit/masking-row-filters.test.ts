@@ -120,6 +120,12 @@ describe('row filter rules', () => {
     );
     expect(rules.filters.get(tableKey('My S', 't.x'))?.conditions.map((c) => c.column)).toEqual(['e-mail']);
     expect(rules.truncated.has(tableKey('public', 'audit'))).toBe(true);
+    const json = parse(
+      '{"tables": {"public.o": {"sample": "2.5%", "by": "user_id", "keep": [{"column": "n", "in": [1, "x"]}]}}}',
+    );
+    expect(json.filters.get(tableKey('public', 'o'))?.describe).toBe(
+      'keep n in [1, x]; sample 2.5% by user_id',
+    );
   });
 
   const bad: [string, string, RegExp][] = [
