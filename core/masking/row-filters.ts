@@ -61,7 +61,7 @@ export function parseRowFilter(value: Node, fail: Fail, key: Buffer | undefined)
         'a sample needs a secret key in the environment variable PGFERRY_MASKING_KEY (it decides which rows are kept)',
       );
     conditions.push({ column, keeps: sampler(key, percent) });
-    said.push(`sample ${percent}% by ${column}`);
+    said.push(`sample ${percent}% by ${shown(column)}`);
   }
   if (conditions.length === 0)
     throw fail(value, 'expected `truncate`, or a row filter with keep and/or sample and by');
@@ -97,12 +97,12 @@ function parseKeep(node: Node | null, fail: Fail): { condition: Condition; descr
   if (!columnPair) throw fail(node, 'a keep condition needs column: the column it reads');
   const column = columnName(columnPair.value, fail, 'column');
   const tests: ((v: string) => boolean)[] = [];
-  const said: string[] = [column];
+  const said: string[] = [shown(column)];
   const bound = (name: string): string | undefined => {
     const pair = fields.get(name);
     if (!pair) return undefined;
     const text = scalarText(pair.value, fail, name);
-    said.push(`${name} ${text}`);
+    said.push(`${name} ${shown(text)}`);
     return text;
   };
   const from = bound('from');
@@ -127,7 +127,7 @@ function parseKeep(node: Node | null, fail: Fail): { condition: Condition; descr
     const values = (inPair.value.items as Node[]).map((n) => scalarText(n, fail, 'in'));
     const compares = values.map(comparerTo);
     tests.push((v) => compares.some((compare) => compare(v) === 0));
-    said.push(`in [${values.join(', ')}]`);
+    said.push(`in [${values.map(shown).join(', ')}]`);
   }
   const matchesPair = fields.get('matches');
   if (matchesPair) {
@@ -139,7 +139,7 @@ function parseKeep(node: Node | null, fail: Fail): { condition: Condition; descr
       throw fail(matchesPair.value, `the regex of matches does not compile: ${(e as Error).message}`);
     }
     tests.push((v) => re.test(v));
-    said.push(`matches ${pattern}`);
+    said.push(`matches ${shown(pattern)}`);
   }
   const nullPair = fields.get('null');
   let wantNull: boolean | undefined;
@@ -164,6 +164,12 @@ function parseKeep(node: Node | null, fail: Fail): { condition: Condition; descr
     value === null ? wantNull === true : wantNull !== true && tests.every((t) => t(value));
   return { condition: { column, keeps }, describe: said.join(' ') };
 }
+
+/** A value of the rules as the report shows it: quoted when it could blur or break the line. */
+const shown = (text: string): string =>
+  text === '' || text.trim() !== text || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp},;[\]"]/u.test(text)
+    ? JSON.stringify(text)
+    : text;
 
 function mapping(
   node: Node | null,
