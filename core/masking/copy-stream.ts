@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { PgferryError } from '../errors.js';
-import { decodeCopyLine, encodeCopyLine, parseCopyHeader } from './copy-text.js';
+import { decodeCopyField, encodeCopyLine, parseCopyHeader } from './copy-text.js';
 import { tableKey, type ColumnRule, type MaskingRules } from './rules.js';
 
 /** Sees every masked value on its way (the leak check's tap): source and output, never stored raw. */
@@ -17,20 +17,35 @@ const ENCODINGS: Readonly<Record<string, BufferEncoding>> = {
 };
 
 interface Block {
+  /** By field, the column rule of that field; empty when the table has none. */
   rules: (ColumnRule | undefined)[];
   skip: boolean;
+  /** The row filter's conditions, each with the field it reads. */
+  conditions: { field: number; keeps: (value: string | null) => boolean }[];
+  fields: number;
+}
+
+/** Per table: rows rewritten by column rules, left out by `truncate`, kept, left out by a row filter. */
+export interface TableRows {
+  masked: number;
+  truncated: number;
+  kept: number;
+  filtered: number;
+  /** With a row filter: what it keeps, e.g. `sample 10% by id`. */
+  filter?: string;
 }
 
 /**
  * Rewrites the COPY data of ruled tables in a SQL script (pg_restore -f -, a plain dump) line by
- * line, before the script reaches psql: rows of `truncate`d tables are left out, masked columns
- * are transformed, everything else passes byte for byte. Memory is bounded by the longest line of
- * a ruled table. A COPY header is recognised only at a line start outside COPY data, as pg_dump
+ * line, before the script reaches psql: rows of `truncate`d tables, and rows a row filter does
+ * not keep, are left out (the filter reads the source values, before masking, and the tap sees
+ * only kept rows), masked columns are transformed, everything else passes byte for byte. Memory
+ * is bounded by the longest line of a ruled table. A COPY header is recognised only at a line start outside COPY data, as pg_dump
  * writes it, and data lines are only ever read inside such a block, so a row cannot end one.
  */
 export class MaskingStream extends Transform {
-  /** Rows rewritten and rows left out, by `schema.table`, for the report (shared with `another()`'s). */
-  readonly rows: Map<string, { masked: number; truncated: number }>;
+  /** Rows rewritten, kept and left out, by `schema.table`, for the report (shared with `another()`'s). */
+  readonly rows: Map<string, TableRows>;
   private held: Buffer[] = [];
   private heldBytes = 0;
   private block: Block | undefined;
@@ -130,20 +145,33 @@ export class MaskingStream extends Transform {
     this.tableName = `${header.schema}.${header.table}`;
     const list = this.rules.tables.get(key);
     const skip = this.rules.truncated.has(key);
-    if (!list && !skip) return void (this.plainData = true);
+    const filter = this.rules.filters.get(key);
+    if (!list && !skip && !filter) return void (this.plainData = true);
     if (!this.encoding && !skip)
       throw new PgferryError(
         `masking: the dump's encoding is ${this.encodingName}; masking reads UTF8, LATIN1 and SQL_ASCII dumps`,
       );
-    const rules = header.columns.map((c) => list?.find((r) => r.column === c));
+    const rules = list ? header.columns.map((c) => list.find((r) => r.column === c)) : [];
     const missing = list?.find((r) => !header.columns.includes(r.column));
     if (missing && !skip)
       throw new PgferryError(
         `masking-rules: ${missing.where}: the data of ${this.tableName} has no column ${missing.column}`,
         { code: 'input' },
       );
-    this.block = { rules, skip };
-    this.rows.set(this.tableName, { masked: 0, truncated: 0 });
+    // A table has one table rule: a filter, or truncate, never both.
+    const conditions = (filter?.conditions ?? []).map((c) => {
+      const field = header.columns.indexOf(c.column);
+      if (field === -1)
+        throw new PgferryError(
+          `masking-rules: ${filter?.where}: the data of ${this.tableName} has no column ${c.column} (it has ${header.columns.join(', ')})`,
+          { code: 'input' },
+        );
+      return { field, keeps: c.keeps };
+    });
+    this.block = { rules, skip, conditions, fields: header.columns.length };
+    const counts: TableRows = { masked: 0, truncated: 0, kept: 0, filtered: 0 };
+    if (filter) counts.filter = filter.describe;
+    this.rows.set(this.tableName, counts);
   }
 
   private dataLine(line: Buffer, out: Buffer[]): void {
@@ -153,21 +181,30 @@ export class MaskingStream extends Transform {
       this.plainData = false;
       return void out.push(line);
     }
-    if (!this.block) return void out.push(line);
-    const counts = this.rows.get(this.tableName) as { masked: number; truncated: number };
-    if (this.block.skip) return void counts.truncated++;
-    out.push(this.maskRow(line, this.block.rules));
+    const block = this.block;
+    if (!block) return void out.push(line);
+    const counts = this.rows.get(this.tableName) as TableRows;
+    if (block.skip) return void counts.truncated++;
+    const newline = line.at(-1) === 10 ? 1 : 0;
+    const fields = line
+      .subarray(0, line.length - newline)
+      .toString(this.encoding as BufferEncoding)
+      .split('\t');
+    if (fields.length !== block.fields)
+      throw new PgferryError(
+        `masking: a row of ${this.tableName} has ${fields.length} fields, its COPY names ${block.fields} columns`,
+      );
+    // The filter reads the source values; a row left out is never masked, so the leak check never sees it.
+    for (const c of block.conditions)
+      if (!c.keeps(decodeCopyField(fields[c.field] as string))) return void counts.filtered++;
+    counts.kept++;
+    if (!block.rules.length) return void out.push(line);
+    out.push(this.maskRow(fields, block.rules, newline));
     counts.masked++;
   }
 
-  private maskRow(line: Buffer, rules: (ColumnRule | undefined)[]): Buffer {
-    const encoding = this.encoding as BufferEncoding;
-    const newline = line.at(-1) === 10 ? 1 : 0;
-    const row = decodeCopyLine(line.subarray(0, line.length - newline).toString(encoding));
-    if (row.length !== rules.length)
-      throw new PgferryError(
-        `masking: a row of ${this.tableName} has ${row.length} fields, its COPY names ${rules.length} columns`,
-      );
+  private maskRow(fields: string[], rules: (ColumnRule | undefined)[], newline: number): Buffer {
+    const row = fields.map(decodeCopyField);
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (!rule) continue;
@@ -176,6 +213,6 @@ export class MaskingStream extends Transform {
       this.tap?.(rule, source, output);
       row[i] = output;
     }
-    return Buffer.from(encodeCopyLine(row) + (newline ? '\n' : ''), encoding);
+    return Buffer.from(encodeCopyLine(row) + (newline ? '\n' : ''), this.encoding as BufferEncoding);
   }
 }

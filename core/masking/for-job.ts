@@ -21,7 +21,7 @@ export async function maskingRulesForJob(
 }
 
 /**
- * The report's lines: rows masked or left out per table, the leak check per column, then the
+ * The report's lines: rows masked, kept or left out per table, the leak check per column, then the
  * coverage report: each personal-looking column without a rule, or that there is none.
  */
 export function maskingLines(r: {
@@ -29,11 +29,12 @@ export function maskingLines(r: {
   leakCheck?: LeakResult[];
   coverage?: UncoveredColumn[];
 }): string[] {
-  const tables = [...(r.masked ?? [])].map(([table, n]) =>
-    n.truncated
-      ? `${table}: ${n.truncated} row(s) left out (truncate)`
-      : `${table}: ${n.masked} row(s) masked`,
-  );
+  const tables = [...(r.masked ?? [])].map(([table, n]) => {
+    if (n.truncated) return `${table}: ${n.truncated} row(s) left out (truncate)`;
+    if (n.filter === undefined) return `${table}: ${n.masked} row(s) masked`;
+    const masked = n.masked ? `, ${n.masked} masked` : '';
+    return `${table}: ${n.kept} row(s) kept, ${n.filtered} left out (${n.filter})${masked}`;
+  });
   const leaks = (r.leakCheck ?? []).map(
     (c) => `leak check ${c.column} (${c.transformer}): ${c.checkedRows} row(s) checked, ${c.leaks} leaks`,
   );

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
 import { PgferryError } from '../errors.js';
 import { splitIdentifiers } from './copy-text.js';
+import { parseRowFilter, type RowFilter } from './row-filters.js';
 import {
   makeTransform,
   needsKey,
@@ -19,6 +20,8 @@ import {
  *       public.users.id: { hash: { keep-format: true } }
  *     tables:
  *       public.audit_log: truncate
+ *       public.events: { keep: { column: created_at, from: "2026-01-01" } }
+ *       public.users: { sample: 10%, by: id }
  *
  * Every problem names the file, the line and the rule, and is found before anything touches a
  * target. Identifiers may be double-quoted as in SQL (`"My Schema".users."e-mail"`).
@@ -39,6 +42,15 @@ export interface MaskingRules {
   tables: Map<string, ColumnRule[]>;
   /** Tables whose rows are all left out (`truncate`), by `schema\0table`, with where they are written. */
   truncated: Map<string, string>;
+  /** Tables whose rows are kept only when their filter holds (row-filters.ts), by `schema\0table`. */
+  filters: Map<string, TableFilter>;
+}
+
+export interface TableFilter extends RowFilter {
+  schema: string;
+  table: string;
+  /** Where the rule is written, for messages. */
+  where: string;
 }
 
 export const tableKey = (schema: string, table: string): string => `${schema}\0${table}`;
@@ -78,7 +90,7 @@ export function parseMaskingRules(text: string, file: string, key: string | unde
   const root = doc.contents;
   if (!isMap(root))
     throw new RulesProblem(file, lineOf(root), '', 'expected a mapping with `columns:` and/or `tables:`');
-  const rules: MaskingRules = { file, tables: new Map(), truncated: new Map() };
+  const rules: MaskingRules = { file, tables: new Map(), truncated: new Map(), filters: new Map() };
   const keyBytes = key ? Buffer.from(key, 'utf8') : undefined;
   for (const pair of root.items as Pair<Node, Node>[]) {
     const section = isScalar(pair.key) ? String(pair.key.value) : '';
@@ -88,7 +100,7 @@ export function parseMaskingRules(text: string, file: string, key: string | unde
       const name = isScalar(item.key) ? String(item.key.value) : '';
       const at = { file, line: lineOf(item.key), rule: name };
       if (section === 'columns') addColumn(rules, at, item.value, keyBytes);
-      else if (section === 'tables') addTable(rules, at, item.value);
+      else if (section === 'tables') addTable(rules, at, item.value, keyBytes, lineOf);
       else
         throw new RulesProblem(
           file,
@@ -136,11 +148,27 @@ function addColumn(rules: MaskingRules, at: At, value: Node | null, key: Buffer 
   rules.tables.set(tableKey(schema, table), list);
 }
 
-function addTable(rules: MaskingRules, at: At, value: Node | null): void {
+function addTable(
+  rules: MaskingRules,
+  at: At,
+  value: Node | null,
+  key: Buffer | undefined,
+  lineOf: (node: Node | null | undefined) => number,
+): void {
   const [schema, table] = names(at, 2) as [string, string];
-  if (!isScalar(value) || value.value !== 'truncate')
-    throw problem(at, 'the only table rule is `truncate` (leave every row of the table out)');
-  rules.truncated.set(tableKey(schema, table), `${at.file}, line ${at.line} (${at.rule})`);
+  const id = tableKey(schema, table);
+  if (rules.truncated.has(id) || rules.filters.has(id)) throw problem(at, 'a second rule for the same table');
+  const where = `${at.file}, line ${at.line} (${at.rule})`;
+  if (isScalar(value) && value.value === 'truncate') return void rules.truncated.set(id, where);
+  if (!isMap(value))
+    throw problem(
+      at,
+      'a table rule is `truncate` (leave every row out) or a row filter: { keep: { column: c, from: x } } or { sample: 10%, by: c }',
+    );
+  // A problem inside a multi-line filter names the line it is on.
+  const fail = (node: Node | null | undefined, why: string): RulesProblem =>
+    new RulesProblem(at.file, node?.range ? lineOf(node) : at.line, at.rule, why);
+  rules.filters.set(id, { schema, table, where, ...parseRowFilter(value, fail, key) });
 }
 
 /** `email` or `{ hash: { keep-format: true } }`. */
@@ -239,7 +267,21 @@ export function checkRulesAgainst(
         );
     }
   }
-  for (const [key, where] of rules.truncated)
+  for (const [key, at] of rules.truncated)
     if (!tableColumns.has(key))
-      throw new PgferryError(`masking-rules: ${where}: this table is not in ${where}`, { code: 'input' });
+      throw new PgferryError(`masking-rules: ${at}: this table is not in ${where}`, { code: 'input' });
+  for (const [key, filter] of rules.filters) {
+    const columns = tableColumns.get(key);
+    const name = `${filter.schema}.${filter.table}`;
+    if (!columns)
+      throw new PgferryError(`masking-rules: ${filter.where}: the table ${name} is not in ${where}`, {
+        code: 'input',
+      });
+    const missing = filter.conditions.find((c) => !columns.includes(c.column));
+    if (missing)
+      throw new PgferryError(
+        `masking-rules: ${filter.where}: the table ${name} has no column ${missing.column} (it has ${columns.join(', ')})`,
+        { code: 'input' },
+      );
+  }
 }

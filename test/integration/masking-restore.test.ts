@@ -81,8 +81,18 @@ test('restore from a file: only masked values reach the target, joins on masked 
     ...hooks(),
   });
   expect(result.path).toBe('script');
-  expect(result.masked?.get('public.users')).toEqual({ masked: 400, truncated: 0 });
-  expect(result.masked?.get('public.audit')).toEqual({ masked: 0, truncated: 50 });
+  expect(result.masked?.get('public.users')).toStrictEqual({
+    masked: 400,
+    truncated: 0,
+    kept: 400,
+    filtered: 0,
+  });
+  expect(result.masked?.get('public.audit')).toStrictEqual({
+    masked: 0,
+    truncated: 50,
+    kept: 0,
+    filtered: 0,
+  });
   const checked = Object.fromEntries((result.leakCheck ?? []).map((c) => [c.column, c]));
   for (const column of ['email', 'full_name', 'phone', 'id'])
     expect(checked[`public.users.${column}`]).toMatchObject({ checkedRows: 400, sampled: 400, leaks: 0 });

@@ -139,7 +139,7 @@ describe('rules file', () => {
     [
       'bad table rule',
       'tables:\n  a.b: { where: x }\n',
-      /line 2 \(a\.b\): the only table rule is `truncate`/,
+      /line 2 \(a\.b\): unknown key "where" in a table rule; expected keep, sample, by/,
     ],
     ['unknown section', 'colums:\n  a.b.c: email\n', /line 1 \(colums\): unknown section/],
     ['broken YAML', 'columns:\n  a.b.c: [email\n', /r\.yml, line \d: not valid YAML or JSON/],
