@@ -175,7 +175,7 @@ export const INPUTS: readonly InputSpec[] = [
     name: 'masking-rules',
     for: ['restore', 'copy'],
     description:
-      'a YAML or JSON file of masking rules (schema.table.column: transformer); rows are masked on their way into the target, key in PGFERRY_MASKING_KEY',
+      'a YAML or JSON file of masking rules (schema.table.column: transformer; schema.table: truncate, keep or sample); rows are masked or left out on their way into the target, key in PGFERRY_MASKING_KEY',
   },
   {
     name: 'verify',

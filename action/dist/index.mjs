@@ -2219,14 +2219,14 @@ var init_readFile = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/readFile.js"() {
     filePromises = {};
     fileIntercept = {};
-    readFile2 = (path22, options) => {
-      if (fileIntercept[path22] !== void 0) {
-        return fileIntercept[path22];
+    readFile2 = (path23, options) => {
+      if (fileIntercept[path23] !== void 0) {
+        return fileIntercept[path23];
       }
-      if (!filePromises[path22] || options?.ignoreCache) {
-        filePromises[path22] = fsReadFile(path22, "utf8");
+      if (!filePromises[path23] || options?.ignoreCache) {
+        filePromises[path23] = fsReadFile(path23, "utf8");
       }
-      return filePromises[path22];
+      return filePromises[path23];
     };
   }
 });
@@ -2338,8 +2338,8 @@ var init_externalDataInterceptor = __esm({
       getFileRecord() {
         return fileIntercept;
       },
-      interceptFile(path22, contents) {
-        fileIntercept[path22] = Promise.resolve(contents);
+      interceptFile(path23, contents) {
+        fileIntercept[path23] = Promise.resolve(contents);
       },
       getTokenRecord() {
         return tokenIntercept;
@@ -3590,8 +3590,8 @@ var init_NormalizedSchema = __esm({
         return translateTraits(this.traits);
       }
       getKeySchema() {
-        const [isDoc, isMap2] = [this.isDocumentSchema(), this.isMapSchema()];
-        if (!isDoc && !isMap2) {
+        const [isDoc, isMap3] = [this.isDocumentSchema(), this.isMapSchema()];
+        if (!isDoc && !isMap3) {
           throw new Error(`@smithy/core/schema - cannot get key for non-map: ${this.getName(true)}`);
         }
         const schema = this.getSchema();
@@ -3600,10 +3600,10 @@ var init_NormalizedSchema = __esm({
       }
       getValueSchema() {
         const sc = this.getSchema();
-        const [isDoc, isMap2, isList] = [this.isDocumentSchema(), this.isMapSchema(), this.isListSchema()];
-        const memberSchema = typeof sc === "number" ? 63 & sc : sc && typeof sc === "object" && (isMap2 || isList) ? sc[3 + sc[0]] : isDoc ? 15 : void 0;
+        const [isDoc, isMap3, isList] = [this.isDocumentSchema(), this.isMapSchema(), this.isListSchema()];
+        const memberSchema = typeof sc === "number" ? 63 & sc : sc && typeof sc === "object" && (isMap3 || isList) ? sc[3 + sc[0]] : isDoc ? 15 : void 0;
         if (memberSchema != null) {
-          return member([memberSchema, 0], isMap2 ? "value" : "member");
+          return member([memberSchema, 0], isMap3 ? "value" : "member");
         }
         throw new Error(`@smithy/core/schema - ${this.getName(true)} has no value member.`);
       }
@@ -5361,8 +5361,8 @@ var init_createConfigValueProvider = __esm({
               return endpoint.url.href;
             }
             if ("hostname" in endpoint) {
-              const { protocol, hostname, port, path: path22 } = endpoint;
-              return `${protocol}//${hostname}${port ? ":" + port : ""}${path22}`;
+              const { protocol, hostname, port, path: path23 } = endpoint;
+              return `${protocol}//${hostname}${port ? ":" + port : ""}${path23}`;
             }
           }
           return endpoint;
@@ -5738,18 +5738,18 @@ var getAttrPathList;
 var init_getAttrPathList = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttrPathList.js"() {
     init_types2();
-    getAttrPathList = (path22) => {
-      const parts2 = path22.split(".");
+    getAttrPathList = (path23) => {
+      const parts2 = path23.split(".");
       const pathList = [];
       for (const part of parts2) {
         const squareBracketIndex = part.indexOf("[");
         if (squareBracketIndex !== -1) {
           if (part.indexOf("]") !== part.length - 1) {
-            throw new EndpointError(`Path: '${path22}' does not end with ']'`);
+            throw new EndpointError(`Path: '${path23}' does not end with ']'`);
           }
           const arrayIndex = part.slice(squareBracketIndex + 1, -1);
           if (Number.isNaN(parseInt(arrayIndex))) {
-            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path22}'`);
+            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path23}'`);
           }
           if (squareBracketIndex !== 0) {
             pathList.push(part.slice(0, squareBracketIndex));
@@ -5770,9 +5770,9 @@ var init_getAttr = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttr.js"() {
     init_types2();
     init_getAttrPathList();
-    getAttr = (value, path22) => getAttrPathList(path22).reduce((acc, index) => {
+    getAttr = (value, path23) => getAttrPathList(path23).reduce((acc, index) => {
       if (typeof acc !== "object") {
-        throw new EndpointError(`Index '${index}' in '${path22}' not found in '${JSON.stringify(value)}'`);
+        throw new EndpointError(`Index '${index}' in '${path23}' not found in '${JSON.stringify(value)}'`);
       } else if (Array.isArray(acc)) {
         const i5 = parseInt(index);
         return acc[i5 < 0 ? acc.length + i5 : i5];
@@ -5833,8 +5833,8 @@ var init_parseURL = __esm({
             return value;
           }
           if (typeof value === "object" && "hostname" in value) {
-            const { hostname: hostname2, port, protocol: protocol2 = "", path: path22 = "", query = {} } = value;
-            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path22}`);
+            const { hostname: hostname2, port, protocol: protocol2 = "", path: path23 = "", query = {} } = value;
+            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path23}`);
             url.search = Object.entries(query).map(([k6, v2]) => `${k6}=${v2}`).join("&");
             return url;
           }
@@ -7683,29 +7683,29 @@ var init_HttpBindingNormalizedSchema = __esm({
       response.syntheticBodySchema = createBodySchema(schema, bodyMemberNames, bodyMemberSchemas);
       return bindings;
     };
-    buildPathSegments = (path22) => {
+    buildPathSegments = (path23) => {
       const segments = [];
       let offset = 0;
-      for (const match of path22.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
+      for (const match of path23.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
         if (match.index > offset) {
-          segments.push([path22.slice(offset, match.index), 0]);
+          segments.push([path23.slice(offset, match.index), 0]);
         }
         segments.push([match[1], match[2] ? 2 : 1]);
         offset = match.index + match[0].length;
       }
-      if (segments.length && offset < path22.length) {
-        segments.push([path22.slice(offset), 0]);
+      if (segments.length && offset < path23.length) {
+        segments.push([path23.slice(offset), 0]);
       }
       return segments.length ? segments : void 0;
     };
     buildHttpOperationBindings = (schema) => {
       const { http: http2, endpoint } = translateTraits(schema.traits ?? {});
-      const [path22, search] = http2?.[1].split("?") ?? [];
+      const [path23, search] = http2?.[1].split("?") ?? [];
       return [
         http2?.[0],
-        path22,
+        path23,
         search ? [...new URLSearchParams(search)] : [],
-        path22 ? buildPathSegments(path22) : void 0,
+        path23 ? buildPathSegments(path23) : void 0,
         endpoint?.[0]
       ];
     };
@@ -9739,10 +9739,10 @@ var init_HttpBindingProtocol = __esm({
         if (endpoint) {
           this.updateServiceEndpoint(request, endpoint);
           this.setHostPrefix(request, operationSchema, input2, operation2);
-          const [method, path22, staticQuery] = operation2;
+          const [method, path23, staticQuery] = operation2;
           if (method) {
             request.method = method;
-            request.path = request.path === "/" ? path22 : request.path + path22;
+            request.path = request.path === "/" ? path23 : request.path + path23;
             for (const [key, value] of staticQuery) {
               query[key] = value;
             }
@@ -9884,10 +9884,10 @@ var init_HttpBindingProtocol = __esm({
         return this.serializer.flush();
       }
       serializePath(segments, labels, bindings) {
-        let path22 = "";
+        let path23 = "";
         for (const [value, kind] of segments) {
           if (kind === 0) {
-            path22 += value;
+            path23 += value;
             continue;
           }
           const replacement = labels?.[value];
@@ -9895,12 +9895,12 @@ var init_HttpBindingProtocol = __esm({
             if (hasOwn(bindings.byName, value) && bindings.byName[value][2] === 33) {
               throw new Error(`No value provided for input HTTP label: ${value}.`);
             }
-            path22 += `{${value}${kind === 2 ? "+" : ""}}`;
+            path23 += `{${value}${kind === 2 ? "+" : ""}}`;
           } else {
-            path22 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
+            path23 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
           }
         }
-        return path22;
+        return path23;
       }
       async deserializeResponse(operationSchema, context, response) {
         const deserializer = this.deserializer;
@@ -10136,11 +10136,11 @@ var init_AbstractRpcV2Protocol = __esm({
           this.applyEmptyBody(request);
         }
         const { service, operation: operation2 } = getSmithyContext(context);
-        const path22 = `/service/${service}/operation/${operation2}`;
+        const path23 = `/service/${service}/operation/${operation2}`;
         if (request.path.endsWith("/")) {
-          request.path += path22.slice(1);
+          request.path += path23.slice(1);
         } else {
-          request.path += path22;
+          request.path += path23;
         }
         return request;
       }
@@ -10222,8 +10222,8 @@ var init_requestBuilder = __esm({
         return this;
       }
       p(memberName, labelValueProvider, uriLabel, isGreedyLabel) {
-        this.resolvePathStack.push((path22) => {
-          this.path = resolvedPath(path22, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
+        this.resolvePathStack.push((path23) => {
+          this.path = resolvedPath(path23, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
         });
         return this;
       }
@@ -13121,9 +13121,9 @@ var init_createPaginator = __esm({
       command5 = withCommand(command5) ?? command5;
       return await client.send(command5, ...args);
     };
-    get = (fromObject, path22) => {
+    get = (fromObject, path23) => {
       let cursor = fromObject;
-      const pathComponents = path22.split(".");
+      const pathComponents = path23.split(".");
       for (const step of pathComponents) {
         if (!cursor || typeof cursor !== "object") {
           return void 0;
@@ -16270,12 +16270,12 @@ var init_bowser = __esm({
       describe: function describe80(ua) {
         var version = Utils.getFirstMatch(/mac os x (\d+(\.?_?\d+)+)/i, ua).replace(/[_\s]/g, ".");
         var versionName = Utils.getMacOSVersionName(version);
-        var os16 = {
+        var os17 = {
           name: OS_MAP.MacOS,
           version
         };
-        if (versionName) os16.versionName = versionName;
-        return os16;
+        if (versionName) os17.versionName = versionName;
+        return os17;
       }
     }, {
       test: [/(ipod|iphone|ipad)/i],
@@ -16304,22 +16304,22 @@ var init_bowser = __esm({
       describe: function describe83(ua) {
         var version = Utils.getFirstMatch(/android[\s/-](\d+(\.\d+)*)/i, ua);
         var versionName = Utils.getAndroidVersionName(version);
-        var os16 = {
+        var os17 = {
           name: OS_MAP.Android,
           version
         };
-        if (versionName) os16.versionName = versionName;
-        return os16;
+        if (versionName) os17.versionName = versionName;
+        return os17;
       }
     }, {
       test: [/(web|hpw)[o0]s/i],
       describe: function describe84(ua) {
         var version = Utils.getFirstMatch(/(?:web|hpw)[o0]s\/(\d+(\.\d+)*)/i, ua);
-        var os16 = {
+        var os17 = {
           name: OS_MAP.WebOS
         };
-        if (version && version.length) os16.version = version;
-        return os16;
+        if (version && version.length) os17.version = version;
+        return os17;
       }
     }, {
       test: [/blackberry|\bbb\d+/i, /rim\stablet/i],
@@ -16932,14 +16932,14 @@ var init_bowser = __esm({
       _proto.parseOS = function parseOS() {
         var _this2 = this;
         this.parsedResult.os = {};
-        var os16 = Utils.find(parser_os_default, function(_os) {
+        var os17 = Utils.find(parser_os_default, function(_os) {
           if (typeof _os.test === "function") return _os.test(_this2);
           if (Array.isArray(_os.test)) return _os.test.some(function(condition) {
             return _this2.test(condition);
           });
           throw new Error("Browser's test function is not valid");
         });
-        if (os16) this.parsedResult.os = os16.describe(this.getUA());
+        if (os17) this.parsedResult.os = os17.describe(this.getUA());
         return this.parsedResult.os;
       };
       _proto.getOSName = function getOSName(toLowerCase) {
@@ -18752,10 +18752,10 @@ ${longDate}
 ${credentialScope}
 ${toHex2(hashedRequest)}`;
       }
-      getCanonicalPath({ path: path22 }) {
+      getCanonicalPath({ path: path23 }) {
         if (this.uriEscapePath) {
           const normalizedPathSegments = [];
-          for (const pathSegment of path22.split("/")) {
+          for (const pathSegment of path23.split("/")) {
             if (pathSegment?.length === 0) {
               continue;
             }
@@ -18768,11 +18768,11 @@ ${toHex2(hashedRequest)}`;
               normalizedPathSegments.push(pathSegment);
             }
           }
-          const normalizedPath = `${path22?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path22?.endsWith("/") ? "/" : ""}`;
+          const normalizedPath = `${path23?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path23?.endsWith("/") ? "/" : ""}`;
           const doubleEncoded = escapeUri2(normalizedPath);
           return doubleEncoded.replace(/%2F/g, "/");
         }
-        return path22;
+        return path23;
       }
       validateResolvedCredentials(credentials) {
         if (typeof credentials !== "object" || typeof credentials.accessKeyId !== "string" || typeof credentials.secretAccessKey !== "string") {
@@ -22867,12 +22867,12 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             const password = request.password ?? "";
             auth = `${username}:${password}`;
           }
-          let path22 = request.path;
+          let path23 = request.path;
           if (queryString) {
-            path22 += `?${queryString}`;
+            path23 += `?${queryString}`;
           }
           if (request.fragment) {
-            path22 += `#${request.fragment}`;
+            path23 += `#${request.fragment}`;
           }
           let hostname = request.hostname ?? "";
           if (hostname[0] === "[" && hostname.endsWith("]")) {
@@ -22884,7 +22884,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             headers: request.headers,
             host: hostname,
             method: request.method,
-            path: path22,
+            path: path23,
             port: request.port,
             agent,
             auth
@@ -23306,16 +23306,16 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             reject(err);
           };
           const queryString = query ? buildQueryString2(query) : "";
-          let path22 = request.path;
+          let path23 = request.path;
           if (queryString) {
-            path22 += `?${queryString}`;
+            path23 += `?${queryString}`;
           }
           if (request.fragment) {
-            path22 += `#${request.fragment}`;
+            path23 += `#${request.fragment}`;
           }
           const clientHttp2Stream = session.request({
             ...request.headers,
-            [constants3.HTTP2_HEADER_PATH]: path22,
+            [constants3.HTTP2_HEADER_PATH]: path23,
             [constants3.HTTP2_HEADER_METHOD]: method
           });
           if (effectiveRequestTimeout) {
@@ -24686,11 +24686,11 @@ var require_dist_cjs9 = __commonJS({
         throw new TokenProviderError2(`Value not present for '${key}' in SSO Token${forRefresh ? ". Cannot refresh" : ""}. ${REFRESH_MESSAGE}`, false);
       }
     };
-    var { writeFile: writeFile7 } = promises3;
+    var { writeFile: writeFile8 } = promises3;
     var writeSSOTokenToFile = (id, ssoToken) => {
       const tokenFilepath = getSSOTokenFilepath2(id);
       const tokenString = JSON.stringify(ssoToken, null, 2);
-      return writeFile7(tokenFilepath, tokenString);
+      return writeFile8(tokenFilepath, tokenString);
     };
     var lastRefreshAttemptTimes = /* @__PURE__ */ new Map();
     var inFlightRefreshes = /* @__PURE__ */ new Map();
@@ -39347,7 +39347,7 @@ var require_dist_cjs17 = __commonJS({
     var { extendedEncodeURIComponent: extendedEncodeURIComponent2 } = (init_protocols(), __toCommonJS(protocols_exports));
     var { EventEmitter } = __require("events");
     var { Buffer: Buffer2 } = __require("buffer");
-    var { statSync: statSync4, ReadStream: ReadStream2 } = __require("node:fs");
+    var { statSync: statSync5, ReadStream: ReadStream2 } = __require("node:fs");
     var { Readable: Readable13 } = __require("stream");
     var runtimeConfigShared = {
       statSync: () => {
@@ -39359,7 +39359,7 @@ var require_dist_cjs17 = __commonJS({
     var runtimeConfig = {
       ...runtimeConfigShared,
       runtime: "node",
-      statSync: statSync4,
+      statSync: statSync5,
       isFileReadStream(f6) {
         return f6 instanceof ReadStream2;
       }
@@ -43295,7 +43295,7 @@ var require_split2 = __commonJS({
 var require_helper = __commonJS({
   "node_modules/pgpass/lib/helper.js"(exports, module) {
     "use strict";
-    var path22 = __require("path");
+    var path23 = __require("path");
     var Stream = __require("stream").Stream;
     var split2 = require_split2();
     var util = __require("util");
@@ -43334,7 +43334,7 @@ var require_helper = __commonJS({
     };
     module.exports.getFileName = function(rawEnv) {
       var env2 = rawEnv || process.env;
-      var file = env2.PGPASSFILE || (isWin ? path22.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path22.join(env2.HOME || "./", ".pgpass"));
+      var file = env2.PGPASSFILE || (isWin ? path23.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path23.join(env2.HOME || "./", ".pgpass"));
       return file;
     };
     module.exports.usePgPass = function(stats, fname) {
@@ -43466,13 +43466,13 @@ var require_helper = __commonJS({
 var require_lib = __commonJS({
   "node_modules/pgpass/lib/index.js"(exports, module) {
     "use strict";
-    var path22 = __require("path");
+    var path23 = __require("path");
     var fs5 = __require("fs");
     var helper = require_helper();
     module.exports = function(connInfo, cb) {
       var file = helper.getFileName();
-      fs5.stat(file, function(err, stat8) {
-        if (err || !helper.usePgPass(stat8, file)) {
+      fs5.stat(file, function(err, stat9) {
+        if (err || !helper.usePgPass(stat9, file)) {
           return cb(void 0);
         }
         var st2 = fs5.createReadStream(file);
@@ -45644,10 +45644,10 @@ var require_identity = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS;
     var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
-    var isMap2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
+    var isMap3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
     var isPair = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
-    var isScalar2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
-    var isSeq = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
+    var isScalar3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
+    var isSeq2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
     function isCollection(node) {
       if (node && typeof node === "object")
         switch (node[NODE_TYPE]) {
@@ -45668,7 +45668,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node) => (isScalar2(node) || isCollection(node)) && !!node.anchor;
+    var hasAnchor = (node) => (isScalar3(node) || isCollection(node)) && !!node.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -45680,11 +45680,11 @@ var require_identity = __commonJS({
     exports.isAlias = isAlias;
     exports.isCollection = isCollection;
     exports.isDocument = isDocument;
-    exports.isMap = isMap2;
+    exports.isMap = isMap3;
     exports.isNode = isNode;
     exports.isPair = isPair;
-    exports.isScalar = isScalar2;
-    exports.isSeq = isSeq;
+    exports.isScalar = isScalar3;
+    exports.isSeq = isSeq2;
   }
 });
 
@@ -45708,17 +45708,17 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path22) {
-      const ctrl = callVisitor(key, node, visitor, path22);
+    function visit_(key, node, visitor, path23) {
+      const ctrl = callVisitor(key, node, visitor, path23);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path22, ctrl);
-        return visit_(key, ctrl, visitor, path22);
+        replaceNode(key, path23, ctrl);
+        return visit_(key, ctrl, visitor, path23);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path22 = Object.freeze(path22.concat(node));
+          path23 = Object.freeze(path23.concat(node));
           for (let i5 = 0; i5 < node.items.length; ++i5) {
-            const ci2 = visit_(i5, node.items[i5], visitor, path22);
+            const ci2 = visit_(i5, node.items[i5], visitor, path23);
             if (typeof ci2 === "number")
               i5 = ci2 - 1;
             else if (ci2 === BREAK)
@@ -45729,13 +45729,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path22 = Object.freeze(path22.concat(node));
-          const ck = visit_("key", node.key, visitor, path22);
+          path23 = Object.freeze(path23.concat(node));
+          const ck = visit_("key", node.key, visitor, path23);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path22);
+          const cv = visit_("value", node.value, visitor, path23);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -45756,17 +45756,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path22) {
-      const ctrl = await callVisitor(key, node, visitor, path22);
+    async function visitAsync_(key, node, visitor, path23) {
+      const ctrl = await callVisitor(key, node, visitor, path23);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path22, ctrl);
-        return visitAsync_(key, ctrl, visitor, path22);
+        replaceNode(key, path23, ctrl);
+        return visitAsync_(key, ctrl, visitor, path23);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path22 = Object.freeze(path22.concat(node));
+          path23 = Object.freeze(path23.concat(node));
           for (let i5 = 0; i5 < node.items.length; ++i5) {
-            const ci2 = await visitAsync_(i5, node.items[i5], visitor, path22);
+            const ci2 = await visitAsync_(i5, node.items[i5], visitor, path23);
             if (typeof ci2 === "number")
               i5 = ci2 - 1;
             else if (ci2 === BREAK)
@@ -45777,13 +45777,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path22 = Object.freeze(path22.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path22);
+          path23 = Object.freeze(path23.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path23);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path22);
+          const cv = await visitAsync_("value", node.value, visitor, path23);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -45810,23 +45810,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path22) {
+    function callVisitor(key, node, visitor, path23) {
       if (typeof visitor === "function")
-        return visitor(key, node, path22);
+        return visitor(key, node, path23);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path22);
+        return visitor.Map?.(key, node, path23);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path22);
+        return visitor.Seq?.(key, node, path23);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path22);
+        return visitor.Pair?.(key, node, path23);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path22);
+        return visitor.Scalar?.(key, node, path23);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path22);
+        return visitor.Alias?.(key, node, path23);
       return void 0;
     }
-    function replaceNode(key, path22, node) {
-      const parent = path22[path22.length - 1];
+    function replaceNode(key, path23, node) {
+      const parent = path23[path23.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -46438,10 +46438,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path22, value) {
+    function collectionFromPath(schema, path23, value) {
       let v2 = value;
-      for (let i5 = path22.length - 1; i5 >= 0; --i5) {
-        const k6 = path22[i5];
+      for (let i5 = path23.length - 1; i5 >= 0; --i5) {
+        const k6 = path23[i5];
         if (typeof k6 === "number" && Number.isInteger(k6) && k6 >= 0) {
           const a5 = [];
           a5[k6] = v2;
@@ -46460,7 +46460,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path22) => path22 == null || typeof path22 === "object" && !!path22[Symbol.iterator]().next().done;
+    var isEmptyPath = (path23) => path23 == null || typeof path23 === "object" && !!path23[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -46490,11 +46490,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path22, value) {
-        if (isEmptyPath(path22))
+      addIn(path23, value) {
+        if (isEmptyPath(path23))
           this.add(value);
         else {
-          const [key, ...rest] = path22;
+          const [key, ...rest] = path23;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
@@ -46508,8 +46508,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        const [key, ...rest] = path22;
+      deleteIn(path23) {
+        const [key, ...rest] = path23;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -46523,8 +46523,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        const [key, ...rest] = path22;
+      getIn(path23, keepScalar) {
+        const [key, ...rest] = path23;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -46542,8 +46542,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path22) {
-        const [key, ...rest] = path22;
+      hasIn(path23) {
+        const [key, ...rest] = path23;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -46553,8 +46553,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value) {
-        const [key, ...rest] = path22;
+      setIn(path23, value) {
+        const [key, ...rest] = path23;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -49069,9 +49069,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path22, value) {
+      addIn(path23, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path22, value);
+          this.contents.addIn(path23, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -49146,14 +49146,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        if (Collection.isEmptyPath(path22)) {
+      deleteIn(path23) {
+        if (Collection.isEmptyPath(path23)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path22) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path23) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -49168,10 +49168,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        if (Collection.isEmptyPath(path22))
+      getIn(path23, keepScalar) {
+        if (Collection.isEmptyPath(path23))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path22, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path23, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -49182,10 +49182,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path22) {
-        if (Collection.isEmptyPath(path22))
+      hasIn(path23) {
+        if (Collection.isEmptyPath(path23))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path22) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path23) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -49202,13 +49202,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value) {
-        if (Collection.isEmptyPath(path22)) {
+      setIn(path23, value) {
+        if (Collection.isEmptyPath(path23)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path22), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path23), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path22, value);
+          this.contents.setIn(path23, value);
         }
       }
       /**
@@ -49792,9 +49792,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-      const isMap2 = fc.start.source === "{";
-      const fcName = isMap2 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap2 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap3 = fc.start.source === "{";
+      const fcName = isMap3 ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap3 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -49830,7 +49830,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap3 && ctx.options.strict && utilContainsNewline.containsNewline(key))
             onError(
               key,
               // checked by containsNewline()
@@ -49870,7 +49870,7 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep3 && !props.found) {
+        if (!isMap3 && !sep3 && !props.found) {
           const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep3, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
@@ -49893,7 +49893,7 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap2 && !props.found && ctx.options.strict) {
+            if (!isMap3 && !props.found && ctx.options.strict) {
               if (sep3)
                 for (const st2 of sep3) {
                   if (st2 === valueProps.found)
@@ -49925,7 +49925,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap2) {
+          if (isMap3) {
             const map3 = coll;
             if (utilMapIncludes.mapIncludes(ctx, map3.items, keyNode))
               onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -49941,7 +49941,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap2 ? "}" : "]";
+      const expectedEnd = isMap3 ? "}" : "]";
       const [ce2, ...ee2] = fc.end;
       let cePos = offset;
       if (ce2?.source === expectedEnd)
@@ -51169,9 +51169,9 @@ var require_cst_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    visit.itemAtPath = (cst, path22) => {
+    visit.itemAtPath = (cst, path23) => {
       let item = cst;
-      for (const [field, index] of path22) {
+      for (const [field, index] of path23) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -51180,23 +51180,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit.parentCollection = (cst, path22) => {
-      const parent = visit.itemAtPath(cst, path22.slice(0, -1));
-      const field = path22[path22.length - 1][0];
+    visit.parentCollection = (cst, path23) => {
+      const parent = visit.itemAtPath(cst, path23.slice(0, -1));
+      const field = path23[path23.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path22, item, visitor) {
-      let ctrl = visitor(item, path22);
+    function _visit(path23, item, visitor) {
+      let ctrl = visitor(item, path23);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i5 = 0; i5 < token.items.length; ++i5) {
-            const ci2 = _visit(Object.freeze(path22.concat([[field, i5]])), token.items[i5], visitor);
+            const ci2 = _visit(Object.freeze(path23.concat([[field, i5]])), token.items[i5], visitor);
             if (typeof ci2 === "number")
               i5 = ci2 - 1;
             else if (ci2 === BREAK)
@@ -51207,10 +51207,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path22);
+            ctrl = ctrl(item, path23);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path22) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path23) : ctrl;
     }
     exports.visit = visit;
   }
@@ -51228,7 +51228,7 @@ var require_cst = __commonJS({
     var FLOW_END = "";
     var SCALAR = "";
     var isCollection = (token) => !!token && "items" in token;
-    var isScalar2 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isScalar3 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -51312,7 +51312,7 @@ var require_cst = __commonJS({
     exports.FLOW_END = FLOW_END;
     exports.SCALAR = SCALAR;
     exports.isCollection = isCollection;
-    exports.isScalar = isScalar2;
+    exports.isScalar = isScalar3;
     exports.prettyToken = prettyToken;
     exports.tokenType = tokenType;
   }
@@ -57001,9 +57001,9 @@ var S3Bucket = class _S3Bucket {
 };
 
 // core/jobs/backup.ts
-import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
-import os7 from "node:os";
-import path11 from "node:path";
+import { mkdtemp as mkdtemp3, rm as rm6 } from "node:fs/promises";
+import os8 from "node:os";
+import path12 from "node:path";
 
 // core/pg/server.ts
 import { readFileSync } from "node:fs";
@@ -58222,19 +58222,19 @@ async function chooseRestoreClient(inputs, catalog) {
     ({ version, reason } = auto);
     warnings.push(...auto.warnings);
   }
-  let path22 = archive.format === "plain" ? "psql" : "pg_restore";
-  if (path22 === "pg_restore" && downgrade) {
-    path22 = "script";
+  let path23 = archive.format === "plain" ? "psql" : "pg_restore";
+  if (path23 === "pg_restore" && downgrade) {
+    path23 = "script";
     warnings.push(
       `restoring a PostgreSQL ${source ? formatVersion(source) : "?"} dump into PostgreSQL ${formatVersion(target)} (a downgrade, allowed): going through a filtered SQL script; objects the older server does not support will fail the restore`
     );
-  } else if (path22 === "pg_restore" && version.major >= 17 && target.major <= 16) {
-    path22 = "script";
+  } else if (path23 === "pg_restore" && version.major >= 17 && target.major <= 16) {
+    path23 = "script";
     warnings.push(
       `pg_restore ${version.major} sets transaction_timeout, which PostgreSQL ${target.major} does not know: restoring through a SQL script with that setting filtered out (no parallel restore on this path)`
     );
   }
-  return { version, reason, warnings, path: path22 };
+  return { version, reason, warnings, path: path23 };
 }
 async function autoRestoreClient(archive, target, desired, catalog) {
   const skipping = await statisticsSkippingReader(archive, target, desired, catalog);
@@ -58876,6 +58876,8 @@ function pgRestoreArgs(o3) {
   checkClean(o3);
   argv.push(...flags(o3));
   if (o3.list) argv.push("--list");
+  if (o3.section) argv.push(`--section=${o3.section}`);
+  if (o3.useList !== void 0) argv.push(`--use-list=${nonEmpty(o3.useList, "use-list")}`);
   const done = finish(argv, o3.extraArgs, "pg_restore", o3.verbose);
   if (o3.file !== void 0) {
     const file = nonEmpty(o3.file, "file");
@@ -59040,7 +59042,7 @@ function plainDbname(name, input2) {
 
 // core/pg/clients/tools.ts
 import { execFile } from "node:child_process";
-import { existsSync as existsSync3 } from "node:fs";
+import { existsSync as existsSync3, statSync as statSync2 } from "node:fs";
 import path6 from "node:path";
 import { promisify } from "node:util";
 
@@ -59100,7 +59102,30 @@ async function toolVersion(binDir, tool) {
   if (!version) throw new PgferryError(`${file} --version printed no version: ${stdout.trim()}`);
   return version;
 }
+var probed = /* @__PURE__ */ new Map();
+function filesIdentity(binDir) {
+  try {
+    return CLIENT_TOOLS.map((tool) => {
+      const s4 = statSync2(path6.join(binDir, exeName(tool)));
+      return `${s4.dev}:${s4.ino}:${s4.size}:${s4.mtimeMs}:${s4.ctimeMs}`;
+    }).join("|");
+  } catch {
+    return void 0;
+  }
+}
 async function probeClientVersion(binDir) {
+  const identity = filesIdentity(binDir);
+  if (identity === void 0) return askClientVersion(binDir);
+  const key = `${binDir}\0${identity}`;
+  let answer = probed.get(key);
+  if (!answer) {
+    answer = askClientVersion(binDir);
+    probed.set(key, answer);
+    answer.catch(() => probed.delete(key));
+  }
+  return answer;
+}
+async function askClientVersion(binDir) {
   const versions2 = await Promise.all(CLIENT_TOOLS.map((tool) => toolVersion(binDir, tool)));
   const found = versions2[0];
   if (!found) throw new PgferryError(`${binDir} holds no client tools`);
@@ -59266,7 +59291,7 @@ async function dumpToS3(o3) {
 
 // core/jobs/dump.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
-import { createWriteStream as createWriteStream2, readdirSync, statSync as statSync2 } from "node:fs";
+import { createWriteStream as createWriteStream2, readdirSync, statSync as statSync3 } from "node:fs";
 import { finished as finished2 } from "node:stream/promises";
 import { chmod as chmod2, mkdir as mkdir2, readdir as readdir3, rename as rename2, rm as rm3, stat as stat3, writeFile as writeFile2 } from "node:fs/promises";
 import path7 from "node:path";
@@ -59301,11 +59326,11 @@ function refuseRestoreJobs(format2, jobs) {
     `${jobs} parallel jobs need a custom or directory archive; ${how}, so it restores with one job (use jobs 1 or auto)`
   );
 }
-function restoreJobs(archive, path22, jobs, seekable, intoExisting = false) {
+function restoreJobs(archive, path23, jobs, seekable, intoExisting = false) {
   refuseRestoreJobs(archive.format, jobs);
   const asked = jobs === "auto" ? `${defaultJobs()} (jobs: auto)` : `jobs: ${jobs}`;
   if (!seekable || archive.format !== "custom" && archive.format !== "directory") return { jobs: 1 };
-  if (path22 !== "pg_restore")
+  if (path23 !== "pg_restore")
     return typeof jobs === "number" && jobs > 1 ? {
       jobs: 1,
       reason: `one job instead of ${asked}: this restore runs as one script through psql, in one transaction`
@@ -59345,9 +59370,9 @@ function hashedFile(temp) {
 }
 function sizeOnDisk(p4) {
   try {
-    const s4 = statSync2(p4);
+    const s4 = statSync3(p4);
     if (!s4.isDirectory()) return s4.size;
-    return readdirSync(p4).reduce((sum, name) => sum + statSync2(path7.join(p4, name)).size, 0);
+    return readdirSync(p4).reduce((sum, name) => sum + statSync3(path7.join(p4, name)).size, 0);
   } catch {
     return 0;
   }
@@ -59453,6 +59478,7 @@ function isDatabaseLevel(desc, tag) {
   if (desc === "DATABASE" || desc === "DATABASE PROPERTIES") return true;
   return ["COMMENT", "ACL", "SECURITY LABEL"].includes(desc) && tag.startsWith("DATABASE ");
 }
+var SECTIONS = { 1: "none", 2: "pre-data", 3: "data", 4: "post-data" };
 var OFFSET_FLAGS = { 1: "unset", 2: "set", 3: "none" };
 var MAX_TOC_STRING = 256 * 1024 * 1024;
 var FIRST_READ = 1024 * 1024;
@@ -59483,7 +59509,7 @@ function parseToc(buf, kind, name) {
     }
     const tag = str("a tag") ?? "";
     const desc = str("an object kind") ?? "";
-    if (minor >= 11) r5.int();
+    const section = minor >= 11 ? SECTIONS[r5.int()] : void 0;
     const definition = str("a definition");
     const dropStmt = str("a drop statement");
     const copyStmt = minor >= 3 ? str("a COPY statement") : void 0;
@@ -59495,6 +59521,7 @@ function parseToc(buf, kind, name) {
     if (minor >= 9) str("the WITH OIDS flag");
     if (minor >= 5) while (str("a dependency") !== void 0) ;
     let dataOffset;
+    let dataPosition;
     if (kind === "custom") {
       const flag = r5.byte();
       dataOffset = OFFSET_FLAGS[flag];
@@ -59503,7 +59530,8 @@ function parseToc(buf, kind, name) {
           `${name} has a corrupt table of contents: entry ${dumpId} has data-offset flag ${flag}, where pg_dump writes 1, 2 or 3`
         );
       }
-      r5.bytes(r5.offSize);
+      const position = r5.bytes(r5.offSize).reduce((sum, b6, i6) => sum + b6 * 2 ** (8 * i6), 0);
+      if (dataOffset === "set") dataPosition = position;
     }
     const dataFile = kind === "custom" ? void 0 : str("a data file name");
     const entry = { dumpId, desc, tag };
@@ -59513,6 +59541,8 @@ function parseToc(buf, kind, name) {
       entry.copyStmt = copyStmt;
     }
     if (dataOffset !== void 0) entry.dataOffset = dataOffset;
+    if (dataPosition !== void 0) entry.dataPosition = dataPosition;
+    if (section !== void 0) entry.section = section;
     if (namespace !== void 0 && namespace !== "") entry.namespace = namespace;
     if (owner !== void 0 && owner !== "") entry.owner = owner;
     if (dropStmt !== void 0 && dropStmt !== "") entry.dropStmt = dropStmt;
@@ -59599,8 +59629,8 @@ function childrenByParent(pid) {
 }
 function parentOf(pid) {
   try {
-    const stat8 = readFileSync3(`/proc/${pid}/stat`, "utf8");
-    const ppid = stat8.slice(stat8.lastIndexOf(")") + 2).split(" ")[1];
+    const stat9 = readFileSync3(`/proc/${pid}/stat`, "utf8");
+    const ppid = stat9.slice(stat9.lastIndexOf(")") + 2).split(" ")[1];
     return ppid === void 0 ? void 0 : Number(ppid);
   } catch {
     return void 0;
@@ -60453,6 +60483,235 @@ var ScriptFilter = class extends Transform3 {
   }
 };
 
+// core/jobs/masked-parallel.ts
+import { mkdtemp, rm as rm4, writeFile as writeFile3 } from "node:fs/promises";
+import os6 from "node:os";
+import path10 from "node:path";
+
+// core/pg/archive-data-sizes.ts
+import { stat as stat6 } from "node:fs/promises";
+
+// core/pg/directory-data.ts
+import { open as open4, stat as stat5 } from "node:fs/promises";
+import path9 from "node:path";
+var ZSTD_MAGIC = 4247762216;
+var LZ4_MAGIC = 407708164;
+var isSkippable = (magic) => (magic & 4294967280) >>> 0 === 407710288;
+var Reader = class {
+  constructor(handle, size2) {
+    this.handle = handle;
+    this.size = size2;
+  }
+  handle;
+  size;
+  async at(pos, length) {
+    if (pos + length > this.size) return void 0;
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await this.handle.read(buf, 0, length, pos);
+    return bytesRead === length ? buf : void 0;
+  }
+};
+async function walkFrames(r5, magicWanted, frame) {
+  let pos = 0;
+  if (r5.size === 0) return "cut";
+  while (pos < r5.size) {
+    const head = await r5.at(pos, 4);
+    if (!head) return "cut";
+    const magic = head.readUInt32LE(0);
+    if (isSkippable(magic)) {
+      const len = await r5.at(pos + 4, 4);
+      if (!len) return "cut";
+      pos += 8 + len.readUInt32LE(0);
+    } else if (magic === magicWanted) {
+      const end = await frame(pos);
+      if (end === void 0) return "cut";
+      pos = end;
+    } else return pos === 0 ? "unknown" : "cut";
+    if (pos > r5.size) return "cut";
+  }
+  return "whole";
+}
+async function zstdFrameEnd(r5, start) {
+  const descriptor = (await r5.at(start + 4, 1))?.[0];
+  if (descriptor === void 0) return void 0;
+  const single = descriptor >> 5 & 1;
+  const contentSize = [single ? 1 : 0, 2, 4, 8][descriptor >> 6] ?? 0;
+  const dictionary = [0, 1, 2, 4][descriptor & 3] ?? 0;
+  let pos = start + 5 + (single ? 0 : 1) + dictionary + contentSize;
+  for (; ; ) {
+    const block = await r5.at(pos, 3);
+    if (!block) return void 0;
+    const header = block.readUIntLE(0, 3);
+    const type = header >> 1 & 3;
+    if (type === 3) return void 0;
+    pos += 3 + (type === 1 ? 1 : header >>> 3);
+    if (pos > r5.size) return void 0;
+    if (header & 1) break;
+  }
+  return pos + (descriptor >> 2 & 1 ? 4 : 0);
+}
+async function lz4FrameEnd(r5, start) {
+  const flg = (await r5.at(start + 4, 1))?.[0];
+  if (flg === void 0) return void 0;
+  const blockChecksum = flg >> 4 & 1 ? 4 : 0;
+  let pos = start + 4 + 2 + (flg >> 3 & 1 ? 8 : 0) + (flg & 1 ? 4 : 0) + 1;
+  for (; ; ) {
+    const word = await r5.at(pos, 4);
+    if (!word) return void 0;
+    const size2 = word.readUInt32LE(0) & 2147483647;
+    pos += 4;
+    if (word.readUInt32LE(0) === 0) break;
+    pos += size2 + blockChecksum;
+    if (pos > r5.size) return void 0;
+  }
+  return pos + (flg >> 2 & 1 ? 4 : 0);
+}
+async function copyDataEnds(r5) {
+  const length = Math.min(r5.size, 16);
+  const tail = (await r5.at(r5.size - length, length))?.toString("latin1") ?? "";
+  const lastLine = tail.replace(/\n+$/, "");
+  const whole = lastLine.endsWith("\n\\.") || lastLine === "\\." && length < 16;
+  return whole ? "whole" : "cut";
+}
+async function located(dir, name) {
+  for (const suffix of ["", ".gz", ".lz4", ".zst"]) {
+    const file = path9.join(dir, name + suffix);
+    const found = await stat5(file).catch(() => void 0);
+    if (found?.isFile()) return { file, suffix };
+  }
+  return void 0;
+}
+async function completeness(file, suffix, copyData) {
+  const handle = await open4(file, "r");
+  try {
+    const r5 = new Reader(handle, (await handle.stat()).size);
+    if (suffix === ".zst") return await walkFrames(r5, ZSTD_MAGIC, (pos) => zstdFrameEnd(r5, pos));
+    if (suffix === ".lz4") return await walkFrames(r5, LZ4_MAGIC, (pos) => lz4FrameEnd(r5, pos));
+    if (suffix === "" && copyData) return await copyDataEnds(r5);
+    return "unknown";
+  } finally {
+    await handle.close();
+  }
+}
+async function checkDirectoryData(dir, entries, input2 = "from") {
+  for (const e5 of entries) {
+    if (e5.desc !== "TABLE DATA" || e5.dataFile === void 0) continue;
+    const table = e5.namespace === void 0 ? e5.tag : `${e5.namespace}.${e5.tag}`;
+    const found = await located(dir, e5.dataFile);
+    if (!found)
+      throw new InputError(
+        input2,
+        `${dir} is incomplete: the data file ${e5.dataFile} of table ${table} is missing; nothing was restored`
+      );
+    if (await completeness(found.file, found.suffix, e5.copyData === true) === "cut")
+      throw new InputError(
+        input2,
+        `${dir} is incomplete: the data file ${path9.basename(found.file)} of table ${table} ends before its data does (the archive was cut short or damaged); nothing was restored`
+      );
+  }
+}
+
+// core/pg/archive-data-sizes.ts
+async function dataSizes(file, format2, entries) {
+  const sizes = /* @__PURE__ */ new Map();
+  if (format2 === "directory") {
+    for (const e5 of entries) {
+      if (e5.dataFile === void 0) continue;
+      const found = await located(file, e5.dataFile);
+      if (found) sizes.set(e5.dumpId, (await stat6(found.file)).size);
+    }
+    return sizes;
+  }
+  const end = (await stat6(file)).size;
+  const placed = entries.filter((e5) => e5.dataPosition !== void 0).sort((a5, b6) => a5.dataPosition - b6.dataPosition);
+  placed.forEach((e5, i5) => sizes.set(e5.dumpId, (placed[i5 + 1]?.dataPosition ?? end) - e5.dataPosition));
+  return sizes;
+}
+
+// core/jobs/masked-parallel.ts
+async function applyMaskedInParallel(r5, run4) {
+  const file = "file" in r5.input ? r5.input.file : void 0;
+  const format2 = r5.archive.format;
+  if (!r5.masking || file === void 0 || format2 !== "custom" && format2 !== "directory")
+    throw new Error("a masked parallel restore needs masking and a custom or directory archive file");
+  const entries = await readTocEntries(file, format2);
+  const shares = shareData(dataEntries(entries), await dataSizes(file, format2, entries), r5.jobs);
+  const masking = r5.masking;
+  await run4.direct({ ...r5, jobs: 1, masking: void 0, epilogue: void 0, only: { section: "pre-data" } });
+  const dir = await mkdtemp(path10.join(os6.tmpdir(), "pgferry-lists-"));
+  try {
+    const { controller, signal } = pipelineAbort(r5.signal);
+    const progress = combinedProgress(r5, shares.length);
+    const workers = shares.map(async (share2, i5) => {
+      const list2 = path10.join(dir, `worker-${i5 + 1}.list`);
+      await writeFile3(list2, share2.map((e5) => `${e5.dumpId}; ${e5.desc}
+`).join(""));
+      return run4.script({
+        ...r5,
+        jobs: 1,
+        only: { section: "data", list: list2 },
+        masking: masking.another(),
+        epilogue: void 0,
+        signal,
+        onProgress: progress?.(i5),
+        label: `the data script of worker ${i5 + 1} of ${shares.length}`
+      });
+    });
+    const filtered = await settlePipeline(controller, workers);
+    await run4.direct({ ...r5, masking: void 0, only: { section: "post-data" } });
+    return [...new Set(filtered.flat())];
+  } finally {
+    await rm4(dir, { recursive: true, force: true });
+  }
+}
+function dataEntries(entries) {
+  let current = "pre-data";
+  const out = [];
+  entries.forEach((entry, at2) => {
+    const section = entry.section ?? legacySection(entry.desc);
+    if (section !== "none") current = section;
+    if (current === "data") out.push({ entry, at: at2 });
+  });
+  return out;
+}
+function legacySection(desc) {
+  return ["TABLE DATA", "SEQUENCE SET", "BLOBS"].includes(desc) ? "data" : "none";
+}
+function shareData(data, sizes, jobs) {
+  const groups = [];
+  for (const d5 of data) {
+    const last = groups.at(-1);
+    if (last && d5.entry.section === "none") last.push(d5);
+    else groups.push([d5]);
+  }
+  const size2 = (g6) => g6.reduce((sum, d5) => sum + (sizes.get(d5.entry.dumpId) ?? 0), 0);
+  const shares = Array.from({ length: Math.max(1, jobs) }, () => ({
+    bytes: 0,
+    items: []
+  }));
+  for (const g6 of [...groups].sort((a5, b6) => size2(b6) - size2(a5))) {
+    const lightest = shares.reduce((min, s4) => s4.bytes < min.bytes ? s4 : min);
+    lightest.bytes += size2(g6);
+    lightest.items.push(...g6);
+  }
+  return shares.filter((s4) => s4.items.length > 0).map((s4) => s4.items.sort((a5, b6) => a5.at - b6.at).map((d5) => d5.entry));
+}
+function combinedProgress(r5, workers) {
+  const report = r5.onProgress;
+  if (!report) return void 0;
+  const latest = new Array(workers).fill(0);
+  const interval = (r5.progressIntervalMs ?? 1e4) * 0.9;
+  let last = 0;
+  return (i5) => (p4) => {
+    latest[i5] = p4.bytes;
+    const now = Date.now();
+    if (now - last < interval) return;
+    last = now;
+    const bytes = latest.reduce((a5, b6) => a5 + b6, 0);
+    report({ ...p4, bytes, bytesPerSecond: p4.elapsedMs > 0 ? bytes * 1e3 / p4.elapsedMs : 0 });
+  };
+}
+
 // core/jobs/apply-archive.ts
 function applyOptionsOf(o3) {
   const { clean: clean2, schemaOnly, dataOnly, noOwner, noPrivileges, extraArgs, schemas, excludeSchemas, tables } = o3;
@@ -60532,6 +60791,10 @@ ${await r5.epilogue()}`;
 }
 async function applyArchive(r5) {
   const left = statisticsLeftOut(r5);
+  if (r5.path === "pg_restore" && r5.masking) {
+    const filtered = await applyMaskedInParallel(r5, { direct: applyDirect, script: applyScript });
+    return [...left, ...filtered];
+  }
   if (r5.path === "pg_restore") {
     await applyDirect(r5);
     return left;
@@ -60572,7 +60835,8 @@ function restoreOptionsOf(r5) {
     ifExists: clean2,
     exitOnError: true,
     clientMajor: r5.client.version.major,
-    ...leavesOutStatistics(r5) ? { statistics: false } : {}
+    ...leavesOutStatistics(r5) ? { statistics: false } : {},
+    ...r5.only ? { section: r5.only.section, useList: r5.only.list } : {}
   };
 }
 var inputFile = (r5) => "file" in r5.input ? r5.input.file : void 0;
@@ -61197,130 +61461,10 @@ function createDatabaseLike(entries, target, serverMajor) {
   return [statement.text.slice(0, name.start).trim(), quoteIdent(target), ...kept].join(" ");
 }
 
-// core/pg/directory-data.ts
-import { open as open4, stat as stat5 } from "node:fs/promises";
-import path9 from "node:path";
-var ZSTD_MAGIC = 4247762216;
-var LZ4_MAGIC = 407708164;
-var isSkippable = (magic) => (magic & 4294967280) >>> 0 === 407710288;
-var Reader = class {
-  constructor(handle, size2) {
-    this.handle = handle;
-    this.size = size2;
-  }
-  handle;
-  size;
-  async at(pos, length) {
-    if (pos + length > this.size) return void 0;
-    const buf = Buffer.alloc(length);
-    const { bytesRead } = await this.handle.read(buf, 0, length, pos);
-    return bytesRead === length ? buf : void 0;
-  }
-};
-async function walkFrames(r5, magicWanted, frame) {
-  let pos = 0;
-  if (r5.size === 0) return "cut";
-  while (pos < r5.size) {
-    const head = await r5.at(pos, 4);
-    if (!head) return "cut";
-    const magic = head.readUInt32LE(0);
-    if (isSkippable(magic)) {
-      const len = await r5.at(pos + 4, 4);
-      if (!len) return "cut";
-      pos += 8 + len.readUInt32LE(0);
-    } else if (magic === magicWanted) {
-      const end = await frame(pos);
-      if (end === void 0) return "cut";
-      pos = end;
-    } else return pos === 0 ? "unknown" : "cut";
-    if (pos > r5.size) return "cut";
-  }
-  return "whole";
-}
-async function zstdFrameEnd(r5, start) {
-  const descriptor = (await r5.at(start + 4, 1))?.[0];
-  if (descriptor === void 0) return void 0;
-  const single = descriptor >> 5 & 1;
-  const contentSize = [single ? 1 : 0, 2, 4, 8][descriptor >> 6] ?? 0;
-  const dictionary = [0, 1, 2, 4][descriptor & 3] ?? 0;
-  let pos = start + 5 + (single ? 0 : 1) + dictionary + contentSize;
-  for (; ; ) {
-    const block = await r5.at(pos, 3);
-    if (!block) return void 0;
-    const header = block.readUIntLE(0, 3);
-    const type = header >> 1 & 3;
-    if (type === 3) return void 0;
-    pos += 3 + (type === 1 ? 1 : header >>> 3);
-    if (pos > r5.size) return void 0;
-    if (header & 1) break;
-  }
-  return pos + (descriptor >> 2 & 1 ? 4 : 0);
-}
-async function lz4FrameEnd(r5, start) {
-  const flg = (await r5.at(start + 4, 1))?.[0];
-  if (flg === void 0) return void 0;
-  const blockChecksum = flg >> 4 & 1 ? 4 : 0;
-  let pos = start + 4 + 2 + (flg >> 3 & 1 ? 8 : 0) + (flg & 1 ? 4 : 0) + 1;
-  for (; ; ) {
-    const word = await r5.at(pos, 4);
-    if (!word) return void 0;
-    const size2 = word.readUInt32LE(0) & 2147483647;
-    pos += 4;
-    if (word.readUInt32LE(0) === 0) break;
-    pos += size2 + blockChecksum;
-    if (pos > r5.size) return void 0;
-  }
-  return pos + (flg >> 2 & 1 ? 4 : 0);
-}
-async function copyDataEnds(r5) {
-  const length = Math.min(r5.size, 16);
-  const tail = (await r5.at(r5.size - length, length))?.toString("latin1") ?? "";
-  const lastLine = tail.replace(/\n+$/, "");
-  const whole = lastLine.endsWith("\n\\.") || lastLine === "\\." && length < 16;
-  return whole ? "whole" : "cut";
-}
-async function located(dir, name) {
-  for (const suffix of ["", ".gz", ".lz4", ".zst"]) {
-    const file = path9.join(dir, name + suffix);
-    const found = await stat5(file).catch(() => void 0);
-    if (found?.isFile()) return { file, suffix };
-  }
-  return void 0;
-}
-async function completeness(file, suffix, copyData) {
-  const handle = await open4(file, "r");
-  try {
-    const r5 = new Reader(handle, (await handle.stat()).size);
-    if (suffix === ".zst") return await walkFrames(r5, ZSTD_MAGIC, (pos) => zstdFrameEnd(r5, pos));
-    if (suffix === ".lz4") return await walkFrames(r5, LZ4_MAGIC, (pos) => lz4FrameEnd(r5, pos));
-    if (suffix === "" && copyData) return await copyDataEnds(r5);
-    return "unknown";
-  } finally {
-    await handle.close();
-  }
-}
-async function checkDirectoryData(dir, entries, input2 = "from") {
-  for (const e5 of entries) {
-    if (e5.desc !== "TABLE DATA" || e5.dataFile === void 0) continue;
-    const table = e5.namespace === void 0 ? e5.tag : `${e5.namespace}.${e5.tag}`;
-    const found = await located(dir, e5.dataFile);
-    if (!found)
-      throw new InputError(
-        input2,
-        `${dir} is incomplete: the data file ${e5.dataFile} of table ${table} is missing; nothing was restored`
-      );
-    if (await completeness(found.file, found.suffix, e5.copyData === true) === "cut")
-      throw new InputError(
-        input2,
-        `${dir} is incomplete: the data file ${path9.basename(found.file)} of table ${table} ends before its data does (the archive was cut short or damaged); nothing was restored`
-      );
-  }
-}
-
 // core/jobs/replace-by-swap.ts
-import { mkdtemp, rm as rm4 } from "node:fs/promises";
-import os6 from "node:os";
-import path10 from "node:path";
+import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
+import os7 from "node:os";
+import path11 from "node:path";
 
 // core/pg/scratch-database.ts
 import { createHash as createHash9, randomBytes as randomBytes3 } from "node:crypto";
@@ -61832,9 +61976,9 @@ async function swapKeepsMeaning(o3, exists2, carried) {
   if (!exists2 || o3.swap === "always") return true;
   const lost = await objectsSwapWouldLose(o3.to, carried);
   if (!lost.length) return true;
-  const shown = lost.slice(0, 5).join(", ") + (lost.length > 5 ? ` and ${lost.length - 5} more` : "");
+  const shown2 = lost.slice(0, 5).join(", ") + (lost.length > 5 ? ` and ${lost.length - 5} more` : "");
   o3.log.warn(
-    `clean: restoring in place, in one transaction with one job, because the target holds what the new contents do not carry and a swap would drop it (${shown})`
+    `clean: restoring in place, in one transaction with one job, because the target holds what the new contents do not carry and a swap would drop it (${shown2})`
   );
   return false;
 }
@@ -61860,9 +62004,9 @@ async function refuseSwapThatLoses(target, built, log) {
   const carried = await describedObjects(built, "to");
   const lost = [...await describedObjects(target, "to")].filter((label) => !carried.has(label)).sort();
   if (!lost.length) return;
-  const shown = lost.slice(0, 5).join(", ") + (lost.length > 5 ? ` and ${lost.length - 5} more` : "");
+  const shown2 = lost.slice(0, 5).join(", ") + (lost.length > 5 ? ` and ${lost.length - 5} more` : "");
   log.warn(
-    `clean: restoring in place after all, in one transaction with one job: the target holds what the new contents do not carry, and a swap would drop it (${shown})`
+    `clean: restoring in place after all, in one transaction with one job: the target holds what the new contents do not carry, and a swap would drop it (${shown2})`
   );
   throw new SwapWouldLose(`a swap would drop ${lost.length} object(s) of the target`);
 }
@@ -61895,9 +62039,9 @@ async function prepareSwap(target, targetExists, input2) {
   }
 }
 async function ownEntries(client, target, signal) {
-  const dir = await mkdtemp(path10.join(os6.tmpdir(), "pgferry-swap-"));
+  const dir = await mkdtemp2(path11.join(os7.tmpdir(), "pgferry-swap-"));
   try {
-    const file = path10.join(dir, "target.dump");
+    const file = path11.join(dir, "target.dump");
     await runTool({
       file: toolPath(client, "pg_dump"),
       args: ["--format=custom", "--schema-only", "--exclude-schema=*", "--no-sync", `--file=${file}`],
@@ -61908,7 +62052,7 @@ async function ownEntries(client, target, signal) {
     });
     return await readTocEntries(file, "custom");
   } finally {
-    await rm4(dir, { recursive: true, force: true });
+    await rm5(dir, { recursive: true, force: true });
   }
 }
 async function dropBuilt(session, built, log) {
@@ -62145,9 +62289,6 @@ var DECODE = {
   t: "	",
   v: "\v"
 };
-function decodeCopyLine(line) {
-  return line.split("	").map(decodeCopyField);
-}
 function decodeCopyField(field) {
   if (field === "\\N") return null;
   if (!field.includes("\\")) return field;
@@ -62235,8 +62376,11 @@ function splitIdentifiers(text2, separator = ".") {
 }
 
 // core/masking/rules.ts
-var import_yaml = __toESM(require_dist2(), 1);
+var import_yaml2 = __toESM(require_dist2(), 1);
 import { readFile as readFile3 } from "node:fs/promises";
+
+// core/masking/row-filters.ts
+var import_yaml = __toESM(require_dist2(), 1);
 
 // core/masking/transformers.ts
 import { createHmac as createHmac5 } from "node:crypto";
@@ -62405,6 +62549,219 @@ function inRange(key, value, min, max) {
   return String(Math.round((lo2 + u2 * (hi2 - lo2)) * 100) / 100);
 }
 
+// core/masking/row-filters.ts
+var TABLE_KEYS = ["keep", "sample", "by"];
+var KEEP_KEYS = ["column", "from", "until", "equals", "in", "matches", "null"];
+function parseRowFilter(value, fail, key) {
+  const fields = mapping(value, fail, TABLE_KEYS, "a table rule");
+  const conditions = [];
+  const said = [];
+  const keep = fields.get("keep");
+  if (keep) {
+    const list2 = (0, import_yaml.isSeq)(keep.value) ? keep.value.items : [keep.value];
+    if (list2.length === 0) throw fail(keep.value, "keep needs at least one condition");
+    for (const item of list2) {
+      const c5 = parseKeep(item, fail);
+      conditions.push(c5.condition);
+      said.push(`keep ${c5.describe}`);
+    }
+  }
+  const sample = fields.get("sample");
+  const by = fields.get("by");
+  if (sample || by) {
+    if (!sample) throw fail(by?.key, "by names the column a sample is decided on; add sample: a percentage");
+    if (!by) throw fail(sample.key, "sample needs by: the column whose value decides which rows are kept");
+    const percent = parsePercent(sample.value, fail);
+    const column = columnName(by.value, fail, "by");
+    if (!key)
+      throw fail(
+        sample.key,
+        "a sample needs a secret key in the environment variable PGFERRY_MASKING_KEY (it decides which rows are kept)"
+      );
+    conditions.push({ column, keeps: sampler(key, percent) });
+    said.push(`sample ${percent}% by ${shown(column)}`);
+  }
+  if (conditions.length === 0)
+    throw fail(value, "expected `truncate`, or a row filter with keep and/or sample and by");
+  return { conditions, describe: said.join("; ") };
+}
+function sampler(key, percent) {
+  const threshold = percent / 100 * 2 ** 48;
+  const known = /* @__PURE__ */ new Map();
+  return (value) => {
+    if (value === null) return false;
+    let kept = known.get(value);
+    if (kept === void 0) {
+      kept = keyedDigest(key, "sample", value).readUIntBE(0, 6) < threshold;
+      if (known.size >= SAMPLE_MEMORY) known.clear();
+      if (value.length <= 64) known.set(value, kept);
+    }
+    return kept;
+  };
+}
+var SAMPLE_MEMORY = 1e5;
+function parseKeep(node, fail) {
+  const fields = mapping(node, fail, KEEP_KEYS, "a keep condition");
+  const columnPair = fields.get("column");
+  if (!columnPair) throw fail(node, "a keep condition needs column: the column it reads");
+  const column = columnName(columnPair.value, fail, "column");
+  const tests = [];
+  const said = [shown(column)];
+  const bound = (name) => {
+    const pair = fields.get(name);
+    if (!pair) return void 0;
+    const text2 = scalarText(pair.value, fail, name);
+    said.push(`${name} ${shown(text2)}`);
+    return text2;
+  };
+  const from = bound("from");
+  if (from !== void 0) {
+    const compare = comparerTo(from);
+    tests.push((v2) => compare(v2) >= 0);
+  }
+  const until = bound("until");
+  if (until !== void 0) {
+    const compare = comparerTo(until);
+    tests.push((v2) => compare(v2) < 0);
+  }
+  const equals = bound("equals");
+  if (equals !== void 0) {
+    const compare = comparerTo(equals);
+    tests.push((v2) => compare(v2) === 0);
+  }
+  const inPair = fields.get("in");
+  if (inPair) {
+    if (!(0, import_yaml.isSeq)(inPair.value) || inPair.value.items.length === 0)
+      throw fail(inPair.value ?? inPair.key, "in needs a list of at least one value, e.g. [a, b]");
+    const values = inPair.value.items.map((n3) => scalarText(n3, fail, "in"));
+    const compares = values.map(comparerTo);
+    tests.push((v2) => compares.some((compare) => compare(v2) === 0));
+    said.push(`in [${values.map(shown).join(", ")}]`);
+  }
+  const matchesPair = fields.get("matches");
+  if (matchesPair) {
+    const pattern = scalarText(matchesPair.value, fail, "matches");
+    let re2;
+    try {
+      re2 = new RegExp(pattern, "u");
+    } catch (e5) {
+      throw fail(matchesPair.value, `the regex of matches does not compile: ${e5.message}`);
+    }
+    tests.push((v2) => re2.test(v2));
+    said.push(`matches ${shown(pattern)}`);
+  }
+  const nullPair = fields.get("null");
+  let wantNull;
+  if (nullPair) {
+    const v2 = (0, import_yaml.isScalar)(nullPair.value) ? nullPair.value.value : void 0;
+    if (typeof v2 !== "boolean")
+      throw fail(
+        nullPair.value ?? nullPair.key,
+        "null must be true (keep NULLs only) or false (leave them out)"
+      );
+    if (v2 && tests.length)
+      throw fail(
+        nullPair.key,
+        "null: true keeps only NULLs, which no other condition of the same keep holds"
+      );
+    wantNull = v2;
+    said.push(`null ${v2}`);
+  }
+  if (!tests.length && wantNull === void 0)
+    throw fail(node, "a keep condition needs one of from, until, equals, in, matches, null");
+  const keeps = (value) => value === null ? wantNull === true : wantNull !== true && tests.every((t) => t(value));
+  return { condition: { column, keeps }, describe: said.join(" ") };
+}
+var shown = (text2) => text2 === "" || text2.trim() !== text2 || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp},;[\]"]/u.test(text2) ? JSON.stringify(text2) : text2;
+function mapping(node, fail, allowed, what) {
+  if (!(0, import_yaml.isMap)(node)) throw fail(node, `${what} must be a mapping of ${allowed.join(", ")}`);
+  const fields = /* @__PURE__ */ new Map();
+  for (const pair of node.items) {
+    const name = (0, import_yaml.isScalar)(pair.key) ? String(pair.key.value) : "";
+    if (!allowed.includes(name))
+      throw fail(pair.key, `unknown key ${JSON.stringify(name)} in ${what}; expected ${allowed.join(", ")}`);
+    fields.set(name, pair);
+  }
+  return fields;
+}
+function scalarText(node, fail, name) {
+  if (!(0, import_yaml.isScalar)(node) || node.value === null || typeof node.value === "object")
+    throw fail(node, `${name} must be a single value (a string or a number; use null: true for NULL)`);
+  return typeof node.source === "string" ? node.source : String(node.value);
+}
+function columnName(node, fail, name) {
+  const text2 = (0, import_yaml.isScalar)(node) && typeof node.value === "string" ? node.value : "";
+  if (text2 === "") throw fail(node, `${name} must name a column`);
+  if (!text2.startsWith('"')) return text2;
+  let parts2;
+  try {
+    parts2 = splitIdentifiers(text2);
+  } catch (e5) {
+    throw fail(node, e5.message);
+  }
+  if (parts2.length !== 1 || parts2[0] === "") throw fail(node, `${name} must name one column`);
+  return parts2[0];
+}
+function parsePercent(node, fail) {
+  const text2 = (0, import_yaml.isScalar)(node) ? String(node.value) : "";
+  const m4 = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*%\s*$/.exec(text2);
+  const percent = m4 ? Number(m4[1]) : NaN;
+  if (!(percent > 0 && percent <= 100))
+    throw fail(
+      node,
+      `sample must be a percentage more than 0% and at most 100%, written with %, e.g. 10% (not ${JSON.stringify(text2)})`
+    );
+  return percent;
+}
+var DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
+var FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+var ISO = /^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?)?$/;
+function comparerTo(bound) {
+  const float = FLOAT.test(bound);
+  const decimal = float && DECIMAL.test(bound) ? decimalParts(bound) : void 0;
+  const number = Number(bound);
+  const iso = ISO.test(bound) ? isoText(bound) : void 0;
+  return (a5) => {
+    if (float && FLOAT.test(a5)) {
+      if (decimal && DECIMAL.test(a5)) return compareDecimal(decimalParts(a5), decimal);
+      return Math.sign(Number(a5) - number);
+    }
+    if (iso !== void 0 && ISO.test(a5)) return compareCodePoints(isoText(a5), iso);
+    return compareCodePoints(a5, bound);
+  };
+}
+var isoText = (s4) => s4[10] === "T" ? `${s4.slice(0, 10)} ${s4.slice(11)}` : s4;
+function compareCodePoints(a5, b6) {
+  if (a5 === b6) return 0;
+  const n3 = Math.min(a5.length, b6.length);
+  let i5 = 0;
+  while (i5 < n3 && a5.charCodeAt(i5) === b6.charCodeAt(i5)) i5++;
+  if (i5 === n3) return Math.sign(a5.length - b6.length);
+  const x = codePointRank(a5.charCodeAt(i5));
+  const y = codePointRank(b6.charCodeAt(i5));
+  return x < y ? -1 : 1;
+}
+var codePointRank = (unit) => unit >= 55296 && unit <= 57343 ? unit + 8192 : unit >= 57344 ? unit - 2048 : unit;
+function compareDecimal(x, y) {
+  if (x.sign !== y.sign) return Math.sign(x.sign - y.sign);
+  return x.sign * compareMagnitude(x, y);
+}
+function decimalParts(s4) {
+  const negative = s4.startsWith("-");
+  const [int = "", frac = ""] = s4.replace(/^[+-]/, "").split(".");
+  const i5 = int.replace(/^0+/, "");
+  const f6 = frac.replace(/0+$/, "");
+  return { sign: i5 === "" && f6 === "" ? 0 : negative ? -1 : 1, int: i5, frac: f6 };
+}
+function compareMagnitude(x, y) {
+  if (x.int.length !== y.int.length) return Math.sign(x.int.length - y.int.length);
+  if (x.int !== y.int) return x.int < y.int ? -1 : 1;
+  const width = Math.max(x.frac.length, y.frac.length);
+  const fx = x.frac.padEnd(width, "0");
+  const fy = y.frac.padEnd(width, "0");
+  return fx === fy ? 0 : fx < fy ? -1 : 1;
+}
+
 // core/masking/rules.ts
 var tableKey = (schema, table) => `${schema}\0${table}`;
 var MASKING_KEY_VARIABLE = "PGFERRY_MASKING_KEY";
@@ -62428,8 +62785,8 @@ var RulesProblem = class extends PgferryError {
   }
 };
 function parseMaskingRules(text2, file, key) {
-  const lines = new import_yaml.LineCounter();
-  const doc = (0, import_yaml.parseDocument)(text2, { lineCounter: lines, uniqueKeys: true });
+  const lines = new import_yaml2.LineCounter();
+  const doc = (0, import_yaml2.parseDocument)(text2, { lineCounter: lines, uniqueKeys: true });
   const lineOf = (node) => lines.linePos(node?.range?.[0] ?? 0).line;
   const [firstError] = doc.errors;
   if (firstError) {
@@ -62437,19 +62794,19 @@ function parseMaskingRules(text2, file, key) {
     throw new RulesProblem(file, line, "", `not valid YAML or JSON: ${firstError.message.split("\n")[0]}`);
   }
   const root5 = doc.contents;
-  if (!(0, import_yaml.isMap)(root5))
+  if (!(0, import_yaml2.isMap)(root5))
     throw new RulesProblem(file, lineOf(root5), "", "expected a mapping with `columns:` and/or `tables:`");
-  const rules = { file, tables: /* @__PURE__ */ new Map(), truncated: /* @__PURE__ */ new Map() };
+  const rules = { file, tables: /* @__PURE__ */ new Map(), truncated: /* @__PURE__ */ new Map(), filters: /* @__PURE__ */ new Map() };
   const keyBytes = key ? Buffer.from(key, "utf8") : void 0;
   for (const pair of root5.items) {
-    const section = (0, import_yaml.isScalar)(pair.key) ? String(pair.key.value) : "";
-    if (!(0, import_yaml.isMap)(pair.value))
+    const section = (0, import_yaml2.isScalar)(pair.key) ? String(pair.key.value) : "";
+    if (!(0, import_yaml2.isMap)(pair.value))
       throw new RulesProblem(file, lineOf(pair.key), section, "expected a mapping of names to rules");
     for (const item of pair.value.items) {
-      const name = (0, import_yaml.isScalar)(item.key) ? String(item.key.value) : "";
+      const name = (0, import_yaml2.isScalar)(item.key) ? String(item.key.value) : "";
       const at2 = { file, line: lineOf(item.key), rule: name };
       if (section === "columns") addColumn(rules, at2, item.value, keyBytes);
-      else if (section === "tables") addTable(rules, at2, item.value);
+      else if (section === "tables") addTable(rules, at2, item.value, keyBytes, lineOf);
       else
         throw new RulesProblem(
           file,
@@ -62487,21 +62844,29 @@ function addColumn(rules, at2, value, key) {
   list2.push({ schema, table, column, spec, transform: makeTransform(spec, key), where });
   rules.tables.set(tableKey(schema, table), list2);
 }
-function addTable(rules, at2, value) {
+function addTable(rules, at2, value, key, lineOf) {
   const [schema, table] = names(at2, 2);
-  if (!(0, import_yaml.isScalar)(value) || value.value !== "truncate")
-    throw problem(at2, "the only table rule is `truncate` (leave every row of the table out)");
-  rules.truncated.set(tableKey(schema, table), `${at2.file}, line ${at2.line} (${at2.rule})`);
+  const id = tableKey(schema, table);
+  if (rules.truncated.has(id) || rules.filters.has(id)) throw problem(at2, "a second rule for the same table");
+  const where = `${at2.file}, line ${at2.line} (${at2.rule})`;
+  if ((0, import_yaml2.isScalar)(value) && value.value === "truncate") return void rules.truncated.set(id, where);
+  if (!(0, import_yaml2.isMap)(value))
+    throw problem(
+      at2,
+      "a table rule is `truncate` (leave every row out) or a row filter: { keep: { column: c, from: x } } or { sample: 10%, by: c }"
+    );
+  const fail = (node, why) => new RulesProblem(at2.file, node?.range ? lineOf(node) : at2.line, at2.rule, why);
+  rules.filters.set(id, { schema, table, where, ...parseRowFilter(value, fail, key) });
 }
 function readSpec(at2, value) {
   let name;
   let options = {};
-  if ((0, import_yaml.isScalar)(value)) name = String(value.value);
-  else if ((0, import_yaml.isMap)(value) && value.items.length === 1) {
+  if ((0, import_yaml2.isScalar)(value)) name = String(value.value);
+  else if ((0, import_yaml2.isMap)(value) && value.items.length === 1) {
     const pair = value.items[0];
-    name = (0, import_yaml.isScalar)(pair.key) ? String(pair.key.value) : "";
+    name = (0, import_yaml2.isScalar)(pair.key) ? String(pair.key.value) : "";
     const raw = pair.value && "toJSON" in pair.value ? pair.value.toJSON() : pair.value;
-    if ((0, import_yaml.isScalar)(pair.value) || raw === null) options = { value: raw };
+    if ((0, import_yaml2.isScalar)(pair.value) || raw === null) options = { value: raw };
     else if (raw && typeof raw === "object" && !Array.isArray(raw)) options = raw;
     else throw problem(at2, `the options of ${name} must be a mapping`);
   } else
@@ -62579,9 +62944,23 @@ function checkRulesAgainst(rules, tableColumns, where = "the archive") {
         );
     }
   }
-  for (const [key, where2] of rules.truncated)
+  for (const [key, at2] of rules.truncated)
     if (!tableColumns.has(key))
-      throw new PgferryError(`masking-rules: ${where2}: this table is not in ${where2}`, { code: "input" });
+      throw new PgferryError(`masking-rules: ${at2}: this table is not in ${where}`, { code: "input" });
+  for (const [key, filter] of rules.filters) {
+    const columns = tableColumns.get(key);
+    const name = `${filter.schema}.${filter.table}`;
+    if (!columns)
+      throw new PgferryError(`masking-rules: ${filter.where}: the table ${name} is not in ${where}`, {
+        code: "input"
+      });
+    const missing2 = filter.conditions.find((c5) => !columns.includes(c5.column));
+    if (missing2)
+      throw new PgferryError(
+        `masking-rules: ${filter.where}: the table ${name} has no column ${missing2.column} (it has ${columns.join(", ")})`,
+        { code: "input" }
+      );
+  }
 }
 
 // core/masking/archive-check.ts
@@ -62610,16 +62989,17 @@ var ENCODINGS = {
   LATIN1: "latin1",
   SQL_ASCII: "latin1"
 };
-var MaskingStream = class extends Transform5 {
-  constructor(rules, tap) {
+var MaskingStream = class _MaskingStream extends Transform5 {
+  constructor(rules, tap, rows) {
     super();
     this.rules = rules;
     this.tap = tap;
+    this.rows = rows ?? /* @__PURE__ */ new Map();
   }
   rules;
   tap;
-  /** Rows rewritten and rows left out, by `schema.table`, for the report. */
-  rows = /* @__PURE__ */ new Map();
+  /** Rows rewritten, kept and left out, by `schema.table`, for the report (shared with `another()`'s). */
+  rows;
   held = [];
   heldBytes = 0;
   block;
@@ -62630,6 +63010,13 @@ var MaskingStream = class extends Transform5 {
   encoding = "utf8";
   encodingName = "UTF8";
   tableName = "";
+  /**
+   * A stream of its own for another script of the same restore (a parallel worker's), masking with
+   * the same rules into the same tap and counting into the same rows: each table is in one script.
+   */
+  another() {
+    return new _MaskingStream(this.rules, this.tap, this.rows);
+  }
   _transform(chunk, _enc, done) {
     const out = [];
     try {
@@ -62695,20 +63082,32 @@ var MaskingStream = class extends Transform5 {
     this.tableName = `${header.schema}.${header.table}`;
     const list2 = this.rules.tables.get(key);
     const skip = this.rules.truncated.has(key);
-    if (!list2 && !skip) return void (this.plainData = true);
+    const filter = this.rules.filters.get(key);
+    if (!list2 && !skip && !filter) return void (this.plainData = true);
     if (!this.encoding && !skip)
       throw new PgferryError(
         `masking: the dump's encoding is ${this.encodingName}; masking reads UTF8, LATIN1 and SQL_ASCII dumps`
       );
-    const rules = header.columns.map((c5) => list2?.find((r5) => r5.column === c5));
+    const rules = list2 ? header.columns.map((c5) => list2.find((r5) => r5.column === c5)) : [];
     const missing2 = list2?.find((r5) => !header.columns.includes(r5.column));
     if (missing2 && !skip)
       throw new PgferryError(
         `masking-rules: ${missing2.where}: the data of ${this.tableName} has no column ${missing2.column}`,
         { code: "input" }
       );
-    this.block = { rules, skip };
-    this.rows.set(this.tableName, { masked: 0, truncated: 0 });
+    const conditions = (filter?.conditions ?? []).map((c5) => {
+      const field = header.columns.indexOf(c5.column);
+      if (field === -1)
+        throw new PgferryError(
+          `masking-rules: ${filter?.where}: the data of ${this.tableName} has no column ${c5.column} (it has ${header.columns.join(", ")})`,
+          { code: "input" }
+        );
+      return { field, keeps: c5.keeps };
+    });
+    this.block = { rules, skip, conditions, fields: header.columns.length };
+    const counts = { masked: 0, truncated: 0, kept: 0, filtered: 0 };
+    if (filter) counts.filter = filter.describe;
+    this.rows.set(this.tableName, counts);
   }
   dataLine(line, out) {
     const end = line.length <= 3 ? line.toString("latin1") : "";
@@ -62717,20 +63116,25 @@ var MaskingStream = class extends Transform5 {
       this.plainData = false;
       return void out.push(line);
     }
-    if (!this.block) return void out.push(line);
+    const block = this.block;
+    if (!block) return void out.push(line);
     const counts = this.rows.get(this.tableName);
-    if (this.block.skip) return void counts.truncated++;
-    out.push(this.maskRow(line, this.block.rules));
+    if (block.skip) return void counts.truncated++;
+    const newline = line.at(-1) === 10 ? 1 : 0;
+    const fields = line.subarray(0, line.length - newline).toString(this.encoding).split("	");
+    if (fields.length !== block.fields)
+      throw new PgferryError(
+        `masking: a row of ${this.tableName} has ${fields.length} fields, its COPY names ${block.fields} columns`
+      );
+    for (const c5 of block.conditions)
+      if (!c5.keeps(decodeCopyField(fields[c5.field]))) return void counts.filtered++;
+    counts.kept++;
+    if (!block.rules.length) return void out.push(line);
+    out.push(this.maskRow(fields, block.rules, newline));
     counts.masked++;
   }
-  maskRow(line, rules) {
-    const encoding = this.encoding;
-    const newline = line.at(-1) === 10 ? 1 : 0;
-    const row2 = decodeCopyLine(line.subarray(0, line.length - newline).toString(encoding));
-    if (row2.length !== rules.length)
-      throw new PgferryError(
-        `masking: a row of ${this.tableName} has ${row2.length} fields, its COPY names ${rules.length} columns`
-      );
+  maskRow(fields, rules, newline) {
+    const row2 = fields.map(decodeCopyField);
     for (let i5 = 0; i5 < rules.length; i5++) {
       const rule = rules[i5];
       if (!rule) continue;
@@ -62739,7 +63143,7 @@ var MaskingStream = class extends Transform5 {
       this.tap?.(rule, source, output);
       row2[i5] = output;
     }
-    return Buffer.from(encodeCopyLine(row2) + (newline ? "\n" : ""), encoding);
+    return Buffer.from(encodeCopyLine(row2) + (newline ? "\n" : ""), this.encoding);
   }
 };
 
@@ -62808,6 +63212,222 @@ var LeakWatch = class {
   }
 };
 
+// core/masking/coverage.ts
+var NAME_SIGNS = [
+  ["e-mail", /email|(^|_)(e_mail|mail)(_|$)/],
+  ["phone", /phone|mobile|(^|_)(tel|cell|fax|msisdn)(_|$)/],
+  ["a person\u2019s name", /(first|last|full|given|family|middle|maiden|sur|fore)_?name/],
+  ["address", /address|street|zip_?code|post_?code|postal_?code|(^|_)(addr|zip)(_|$)/],
+  ["birth date", /birth|(^|_)dob(_|$)/],
+  ["social security number", /(^|_)ssn(_|$)|social_?security/],
+  ["passport", /passport/],
+  ["IBAN", /iban/],
+  ["card number", /credit_?card|card_?(number|no|num)|(^|_)(card|cc)(_|$)/],
+  ["token", /token/],
+  ["secret", /secret/],
+  ["password", /pass_?(word|wd|phrase)|(^|_)pwd(_|$)/],
+  ["IP address", /(^|_)(ip|ipv4|ipv6|ipaddr|ipaddress)(_|$)/]
+];
+function nameTokens(column) {
+  return column.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().split(/[^a-z0-9]+/).filter(Boolean).join("_");
+}
+function personalByName(column) {
+  const tokens2 = nameTokens(column);
+  return NAME_SIGNS.filter(([, sign4]) => sign4.test(tokens2)).map(([what]) => what);
+}
+function luhn(digits) {
+  let sum = 0;
+  for (let i5 = 0; i5 < digits.length; i5++) {
+    let d5 = Number(digits[digits.length - 1 - i5]);
+    if (i5 % 2 === 1) d5 = d5 * 2 > 9 ? d5 * 2 - 9 : d5 * 2;
+    sum += d5;
+  }
+  return sum % 10 === 0;
+}
+function ibanChecks(iban) {
+  const moved = iban.slice(4) + iban.slice(0, 4);
+  const digits = moved.replace(/[A-Z]/g, (c5) => String(c5.charCodeAt(0) - 55));
+  let rest = 0;
+  for (const d5 of digits) rest = (rest * 10 + Number(d5)) % 97;
+  return rest === 1;
+}
+var DATE_LIKE = /^\d{1,4}[-./]\d{1,2}[-./]\d{1,4}/;
+var VALUE_SIGNS = [
+  ["e-mail addresses", (v2) => /^[^\s@]+@[^\s@]+\.[^\s@.]{2,}$/.test(v2)],
+  [
+    "phone numbers",
+    (v2) => {
+      if (!/^\+?[\d\s().-]+$/.test(v2) || DATE_LIKE.test(v2)) return false;
+      const digits = v2.replace(/\D/g, "").length;
+      return digits >= 7 && digits <= 15 && (v2.startsWith("+") || /\d[\s().-]+\d/.test(v2));
+    }
+  ],
+  [
+    "IBANs",
+    (v2) => {
+      const compact = v2.replace(/\s/g, "").toUpperCase();
+      return /^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(compact) && ibanChecks(compact);
+    }
+  ],
+  [
+    "card numbers",
+    (v2) => {
+      const digits = v2.replace(/[\s-]/g, "");
+      return /^[\d\s-]+$/.test(v2) && /^\d{13,19}$/.test(digits) && luhn(digits);
+    }
+  ]
+];
+function personalByValues(values) {
+  const sampled = values.map((v2) => v2.trim()).filter(Boolean);
+  if (sampled.length === 0) return void 0;
+  for (const [what, looks] of VALUE_SIGNS) {
+    const hits = sampled.filter(looks).length;
+    if (hits * 2 >= sampled.length) return `values look like ${what} (${hits} of ${sampled.length} sampled)`;
+  }
+  return void 0;
+}
+var COLUMNS_SQL = `
+  SELECT n.nspname AS schema, c.relname AS table, a.attname AS column,
+         t.typcategory = 'S' AS texty, t.typname IN ('inet', 'cidr') AS inet
+    FROM pg_attribute a
+    JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_type t ON t.oid = a.atttypid
+   WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+   ORDER BY n.nspname, c.relname, a.attnum`;
+var refId = (schema, table, column = "") => JSON.stringify([schema, table, column]);
+function columnKey(client, ref) {
+  const part = (p4) => /^[a-z_][a-z0-9_$]*$/.test(p4) ? p4 : client.escapeIdentifier(p4);
+  return [ref.schema, ref.table, ref.column].map(part).join(".");
+}
+async function sampleTable(client, schema, table, columns, rows) {
+  const id = (n3) => client.escapeIdentifier(n3);
+  const list2 = columns.map((c5, i5) => `${id(c5)}::text AS c${i5}`).join(", ");
+  await client.query("SAVEPOINT pgferry_sample");
+  try {
+    const result = await client.query(
+      `SELECT ${list2} FROM ${id(schema)}.${id(table)} LIMIT ${rows}`
+    );
+    await client.query("RELEASE SAVEPOINT pgferry_sample");
+    return new Map(columns.map((c5, i5) => [c5, result.rows.flatMap((r5) => r5[`c${i5}`] ?? [])]));
+  } catch (error3) {
+    await client.query("ROLLBACK TO SAVEPOINT pgferry_sample");
+    return error3.message;
+  }
+}
+function byTable(columns) {
+  const tables = /* @__PURE__ */ new Map();
+  for (const c5 of columns)
+    tables.set(refId(c5.schema, c5.table), [...tables.get(refId(c5.schema, c5.table)) ?? [], c5]);
+  return tables;
+}
+async function reasonsOf(client, columns, rows) {
+  const reasons = /* @__PURE__ */ new Map();
+  const toSample = [];
+  for (const c5 of columns) {
+    const named = personalByName(c5.column);
+    if (named.length) reasons.set(c5, `its name reads as ${named.join(", ")}`);
+    else if (c5.inet) reasons.set(c5, "it holds IP addresses (inet)");
+    else if (c5.texty) toSample.push(c5);
+  }
+  for (const group5 of byTable(toSample).values()) {
+    const { schema, table } = group5[0];
+    const sample = await sampleTable(
+      client,
+      schema,
+      table,
+      group5.map((c5) => c5.column),
+      rows
+    );
+    for (const c5 of group5) {
+      const reason = typeof sample === "string" ? void 0 : personalByValues(sample.get(c5.column) ?? []);
+      if (typeof sample === "string") reasons.set(c5, `its values could not be sampled (${sample})`);
+      else if (reason) reasons.set(c5, reason);
+    }
+  }
+  return reasons;
+}
+async function personalColumnsWithoutRule(client, ruledColumns, options = {}) {
+  const ruled = new Set([...ruledColumns].map((r5) => refId(r5.schema, r5.table, r5.column)));
+  const skipped = new Set([...options.skipTables ?? []].map((t) => refId(t.schema, t.table)));
+  await client.query("BEGIN READ ONLY; SET LOCAL lock_timeout = '5s'");
+  try {
+    const { rows } = await client.query(COLUMNS_SQL);
+    const open5 = rows.filter(
+      (c5) => !ruled.has(refId(c5.schema, c5.table, c5.column)) && !skipped.has(refId(c5.schema, c5.table))
+    );
+    const reasons = await reasonsOf(client, open5, Math.max(1, Math.floor(options.sampleRows ?? 200)));
+    return open5.flatMap((c5) => {
+      const reason = reasons.get(c5);
+      const ref = { schema: c5.schema, table: c5.table, column: c5.column };
+      return reason === void 0 ? [] : [{ ...ref, key: columnKey(client, ref), reason }];
+    });
+  } finally {
+    await client.query("COMMIT").catch(() => {
+    });
+  }
+}
+
+// core/masking/after-checks.ts
+async function coverageOf(rules, target, log) {
+  const ruled = [...rules.tables.values()].flat();
+  const skipTables = [...rules.truncated.keys()].map((key) => {
+    const [schema = "", table = ""] = key.split("\0");
+    return { schema, table };
+  });
+  let found;
+  try {
+    found = await withClient(
+      target,
+      "to",
+      (client) => personalColumnsWithoutRule(client, ruled, { skipTables })
+    );
+  } catch (error3) {
+    log.warn(
+      `masking coverage: the report could not be made (${error3.message.split("\n")[0]}); the masking and its leak check are not affected`
+    );
+    return void 0;
+  }
+  for (const c5 of found) log.warn(coverageWarning(c5));
+  if (found.length === 0) log.info("masking coverage: every personal-looking column has a rule");
+  return found;
+}
+var coverageWarning = (c5) => `masking coverage: ${c5.key} has no rule and ${c5.reason}`;
+async function checkMasked(leaks, rules, target, log) {
+  const leakCheck = await leaks.check(target, log);
+  const coverage = await coverageOf(rules, target, log);
+  return coverage === void 0 ? { leakCheck } : { leakCheck, coverage };
+}
+
+// core/jobs/masked-jobs.ts
+var CHOOSES_ENTRIES = /^(--section|--use-list|-L)/;
+function oneScriptBecause(f6) {
+  const direct = restoreJobs(f6.archive, "pg_restore", f6.jobs, true, !f6.createdDatabase);
+  if (direct.jobs === 1) return direct.reason ?? "the restore takes one job";
+  if (!f6.createdDatabase)
+    return "the target database existed before this restore, and one script runs in one transaction there (a failure leaves it as it was)";
+  if (f6.options.dataOnly || f6.options.schemaOnly) return "the restore is data-only or schema-only";
+  if (f6.options.extraArgs?.some((a5) => CHOOSES_ENTRIES.test(a5)))
+    return "extra-args choose sections or entries of the archive";
+  return void 0;
+}
+function withMasking(path23, rules, log, facts) {
+  if (!rules || path23 !== "pg_restore") return path23;
+  const why = oneScriptBecause(facts);
+  if (why === void 0) {
+    log.info(
+      "masking-rules: the rows are masked on their way through one script per job, the data of each table in one of them"
+    );
+    return "pg_restore";
+  }
+  log.info(`masking-rules: the rows are masked on their way through one script, with one job (${why})`);
+  return "script";
+}
+
 // core/jobs/restore.ts
 async function withDataOffsets(archive, file) {
   if (archive.format !== "custom") return archive;
@@ -62831,13 +63451,13 @@ async function prepareRestore(archive, o3) {
   const target = await undoCreatedOnFailure(createdDatabase, o3.to, () => serverFacts(o3.to, "to"));
   return { target, choice, client, createdDatabase };
 }
-async function cleanPlan(archive, file, target, path22, log) {
+async function cleanPlan(archive, file, target, path23, log) {
   const contents = archive.format === "plain" ? await plainContents(file, archive) : await archiveContents(file, archive.format);
-  if (path22 === "pg_restore")
+  if (path23 === "pg_restore")
     log.info("clean: the drop and the restore run as one transaction through psql, with one job");
   return {
     prelude: cleanPrelude(contents, target.version.major),
-    path: path22 === "pg_restore" ? "script" : path22
+    path: path23 === "pg_restore" ? "script" : path23
   };
 }
 function archivePropertiesSql(archive, file, o3) {
@@ -62850,8 +63470,8 @@ function archivePropertiesSql(archive, file, o3) {
     log: o3.log
   });
 }
-function withSqlAfter(path22, sqlAfter, log) {
-  if (!sqlAfter?.files.length || path22 !== "pg_restore") return path22;
+function withSqlAfter(path23, sqlAfter, log) {
+  if (!sqlAfter?.files.length || path23 !== "pg_restore") return path23;
   log.info(`${sqlAfter.input}: runs in the restore's own transaction, so the restore takes one job`);
   return "script";
 }
@@ -62920,10 +63540,11 @@ async function restoreBySwap(archive, entries, o3, started2) {
     targetExisted: exists2,
     started: started2
   };
-  const leakWatch = o3.maskingRules ? new LeakWatch() : void 0;
-  let leakCheck;
+  const rules = o3.maskingRules;
+  const leakWatch = rules ? new LeakWatch() : void 0;
+  let checks;
   const lastCheck = async (built) => {
-    leakCheck = await leakWatch?.check(built, o3.log);
+    if (rules && leakWatch) checks = await checkMasked(leakWatch, rules, built, o3.log);
   };
   const build2 = async (built) => {
     const target = await serverFacts(built, "to");
@@ -62938,36 +63559,37 @@ async function restoreBySwap(archive, entries, o3, started2) {
     return applyRestore(archive, into, { target, choice, client, createdDatabase: true }, started2);
   };
   const result = await replaceOrInPlace({ ...request, lastCheck }, build2, inPlace);
-  return result.swapped && leakCheck ? { ...result, leakCheck } : result;
+  return result.swapped && checks ? { ...result, ...checks } : result;
 }
 async function applyRestore(archive, o3, { target, choice, client, createdDatabase }, started2) {
   const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
-  const path22 = withMasking(
+  const path23 = withMasking(
     withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log),
     o3.maskingRules,
-    o3.log
+    o3.log,
+    { archive, jobs: o3.jobs, createdDatabase, options: applyOptionsOf(o3) }
   );
   const leaks = o3.maskingRules ? o3.leakWatch ?? new LeakWatch() : void 0;
   const masking = o3.maskingRules ? new MaskingStream(o3.maskingRules, leaks?.tap) : void 0;
-  const { jobs, reason: jobsReason } = restoreJobs(archive, path22, o3.jobs, true, !createdDatabase);
+  const { jobs, reason: jobsReason } = restoreJobs(archive, path23, o3.jobs, true, !createdDatabase);
   if (jobsReason !== void 0) {
     if (typeof o3.jobs === "number") {
       o3.log.warn(jobsReason);
       choice.warnings.push(jobsReason);
     } else o3.log.info(jobsReason);
   }
-  if (o3.transactionSize !== void 0 && path22 !== "pg_restore") {
+  if (o3.transactionSize !== void 0 && path23 !== "pg_restore") {
     const why = `transaction-size does nothing here: this restore goes through a script in one transaction of pgferry's own`;
     o3.log.warn(why);
     choice.warnings.push(why);
   }
   o3.log.info(
-    `restoring into ${describeConnection(o3.to)} with ${path22 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
+    `restoring into ${describeConnection(o3.to)} with ${path23 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
   );
-  const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path22, jobs, createdDatabase });
+  const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path23, jobs, createdDatabase });
   const filtered = await applyArchive({
     client,
-    path: path22,
+    path: path23,
     archive,
     input: { file: o3.from },
     target: o3.to,
@@ -62983,7 +63605,7 @@ async function applyRestore(archive, o3, { target, choice, client, createdDataba
     inputBytes: sizeOnDisk(o3.from),
     progressIntervalMs: o3.progressIntervalMs
   }).catch(undo2);
-  const leakCheck = o3.leakWatch ? void 0 : await leaks?.check(o3.to, o3.log);
+  const checks = o3.maskingRules && leaks && !o3.leakWatch ? await checkMasked(leaks, o3.maskingRules, o3.to, o3.log) : {};
   if (filtered.length) {
     o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
   }
@@ -62993,19 +63615,14 @@ async function applyRestore(archive, o3, { target, choice, client, createdDataba
     client,
     choice,
     archive,
-    path: path22,
+    path: path23,
     jobs,
     ...jobsReason !== void 0 ? { jobsReason } : {},
     createdDatabase,
     filtered,
-    ...masking ? { masked: masking.rows, leakCheck } : {},
+    ...masking ? { masked: masking.rows, ...checks } : {},
     durationSeconds
   };
-}
-function withMasking(path22, rules, log) {
-  if (!rules || path22 !== "pg_restore") return path22;
-  log.info("masking-rules: the rows are masked on their way through a script, so the restore takes one job");
-  return "script";
 }
 
 // core/jobs/verify-list.ts
@@ -63154,10 +63771,10 @@ function countDifferences(expected, actual) {
 // core/jobs/backup.ts
 var INPUT2 = "to";
 async function verifyByRestore(o3, key, dumped, expected) {
-  const dir = await mkdtemp2(path11.join(os7.tmpdir(), "pgferry-drill-"));
+  const dir = await mkdtemp3(path12.join(os8.tmpdir(), "pgferry-drill-"));
   const scratch = withDatabase(o3.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
-    const file = path11.join(dir, "backup.dump");
+    const file = path12.join(dir, "backup.dump");
     await o3.bucket.download(key, INPUT2, file, { sha256: dumped.sha256, bytes: dumped.bytes }, o3.signal);
     await restoreFromPath({
       from: file,
@@ -63182,7 +63799,7 @@ async function verifyByRestore(o3, key, dumped, expected) {
   } finally {
     await dropDatabase(scratch, "verify").catch(() => {
     });
-    await rm5(dir, { recursive: true, force: true });
+    await rm6(dir, { recursive: true, force: true });
   }
 }
 async function backupDatabase(o3) {
@@ -63295,14 +63912,14 @@ function withContext(error3, context) {
 }
 
 // core/pg/clients/catalog.ts
-import os11 from "node:os";
-import path17 from "node:path";
+import os12 from "node:os";
+import path18 from "node:path";
 
 // core/pg/clients/download.ts
 import { createHash as createHash10 } from "node:crypto";
 import { createWriteStream as createWriteStream3 } from "node:fs";
-import { mkdir as mkdir4, rm as rm7, writeFile as writeFile3 } from "node:fs/promises";
-import path13 from "node:path";
+import { mkdir as mkdir4, rm as rm8, writeFile as writeFile4 } from "node:fs/promises";
+import path14 from "node:path";
 import { Transform as Transform7 } from "node:stream";
 import { pipeline as pipeline6 } from "node:stream/promises";
 
@@ -64780,7 +65397,7 @@ var ss = /* @__PURE__ */ Symbol("lstat");
 var si = /* @__PURE__ */ Symbol("onlstat");
 var rs = /* @__PURE__ */ Symbol("onread");
 var ns = /* @__PURE__ */ Symbol("onreadlink");
-var os8 = /* @__PURE__ */ Symbol("openfile");
+var os9 = /* @__PURE__ */ Symbol("openfile");
 var hs = /* @__PURE__ */ Symbol("onopenfile");
 var pt = /* @__PURE__ */ Symbol("close");
 var ri = /* @__PURE__ */ Symbol("mode");
@@ -64895,9 +65512,9 @@ var de = class extends A {
       this.linkCache.set(t, this.absolute);
     }
     if (this[fe](), this.stat.size === 0) return this.end();
-    this[os8]();
+    this[os9]();
   }
-  [os8]() {
+  [os9]() {
     X.open(this.absolute, "r", (t, e5) => {
       if (t) return this.emit("error", t);
       this[hs](e5);
@@ -64960,7 +65577,7 @@ var ni = class extends de {
   [is]() {
     this[ns](X.readlinkSync(this.absolute));
   }
-  [os8]() {
+  [os9]() {
     this[hs](X.openSync(this.absolute, "r"));
   }
   [ii]() {
@@ -66695,9 +67312,9 @@ async function listReleaseVersions(source, log, options = {}) {
 // core/pg/clients/store.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
 import { existsSync as existsSync4 } from "node:fs";
-import { mkdir as mkdir3, mkdtemp as mkdtemp3, readdir as readdir4, rename as rename3, rm as rm6, stat as stat6 } from "node:fs/promises";
-import os9 from "node:os";
-import path12 from "node:path";
+import { mkdir as mkdir3, mkdtemp as mkdtemp4, readdir as readdir4, rename as rename3, rm as rm7, stat as stat7 } from "node:fs/promises";
+import os10 from "node:os";
+import path13 from "node:path";
 var ENTRY_MARKER = ".pgferry-entry.json";
 var DirectoryStore = class {
   constructor(root5) {
@@ -66706,22 +67323,22 @@ var DirectoryStore = class {
   root;
   async versions(target) {
     const versions2 = await readdir4(this.root).catch(() => []);
-    return versions2.filter((v2) => existsSync4(path12.join(this.root, v2, target, ENTRY_MARKER)));
+    return versions2.filter((v2) => existsSync4(path13.join(this.root, v2, target, ENTRY_MARKER)));
   }
   binDir(version, target) {
-    return path12.join(this.root, version, target, "bin");
+    return path13.join(this.root, version, target, "bin");
   }
   async workDir(version, target) {
-    const parent = path12.join(this.root, version);
+    const parent = path13.join(this.root, version);
     await mkdir3(parent, { recursive: true });
     await sweepStaleWork(parent);
-    const work = path12.join(parent, `.tmp-${target}-${process.pid}-${randomBytes5(4).toString("hex")}`);
+    const work = path13.join(parent, `.tmp-${target}-${process.pid}-${randomBytes5(4).toString("hex")}`);
     await mkdir3(work);
     return work;
   }
   async commit(extracted, version, target, log) {
     try {
-      await rename3(extracted, path12.join(this.root, version, target));
+      await rename3(extracted, path13.join(this.root, version, target));
     } catch (error3) {
       const code = error3.code;
       if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error3;
@@ -66731,20 +67348,20 @@ var DirectoryStore = class {
   }
   /** After a failed download: no empty version directory stays behind. */
   async tidy(version) {
-    const parent = path12.join(this.root, version);
+    const parent = path13.join(this.root, version);
     if ((await readdir4(parent).catch(() => ["?"])).length === 0)
-      await rm6(parent, { recursive: true, force: true });
+      await rm7(parent, { recursive: true, force: true });
   }
 };
 async function temporaryStore() {
-  return new DirectoryStore(await mkdtemp3(path12.join(os9.tmpdir(), "pgferry-client-")));
+  return new DirectoryStore(await mkdtemp4(path13.join(os10.tmpdir(), "pgferry-client-")));
 }
 async function sweepStaleWork(dir) {
   const hourAgo = Date.now() - 36e5;
   for (const name of await readdir4(dir).catch(() => [])) {
     if (!name.startsWith(".tmp-")) continue;
-    const s4 = await stat6(path12.join(dir, name)).catch(() => void 0);
-    if (s4 && s4.mtimeMs < hourAgo) await rm6(path12.join(dir, name), { recursive: true, force: true });
+    const s4 = await stat7(path13.join(dir, name)).catch(() => void 0);
+    if (s4 && s4.mtimeMs < hourAgo) await rm7(path13.join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -66763,8 +67380,8 @@ async function fetchOk(url, what, maxBytes, limits, signal) {
 async function downloadClient(req) {
   const { source, version, target, store, log, signal } = req;
   const url = assetUrl(source, version, target);
-  const asset = path13.basename(url);
-  const shown = displayUrl(url);
+  const asset = path14.basename(url);
+  const shown2 = displayUrl(url);
   const limits = networkLimits();
   const work = await store.workDir(version, target);
   try {
@@ -66772,10 +67389,10 @@ async function downloadClient(req) {
       await fetchOk(`${url}.sha256`, `${asset}.sha256`, limits.metadataBytes, limits, signal)
     );
     const expected = parseSha256File(shaText);
-    if (!expected) throw new PgferryError(`${shown}.sha256 holds no SHA-256 checksum`);
+    if (!expected) throw new PgferryError(`${shown2}.sha256 holds no SHA-256 checksum`);
     const res = await fetchOk(url, asset, limits.downloadBytes, limits, signal);
     const declared = res.contentLength ?? NaN;
-    const archive = path13.join(work, asset);
+    const archive = path14.join(work, asset);
     const hash = createHash10("sha256");
     let received = 0;
     const started2 = Date.now();
@@ -66791,45 +67408,45 @@ async function downloadClient(req) {
       await pipeline6(res.body, meter, createWriteStream3(archive, { mode: 384 }));
     } catch (error3) {
       const reason = error3 instanceof HttpGetError ? error3.reason : error3.message;
-      throw new PgferryError(`download of ${asset} from ${shown} failed after ${received} bytes: ${reason}`);
+      throw new PgferryError(`download of ${asset} from ${shown2} failed after ${received} bytes: ${reason}`);
     }
     if (Number.isFinite(declared) && received !== declared) {
       throw new PgferryError(
-        `download of ${asset} from ${shown} was cut short: ${received} of ${declared} bytes`
+        `download of ${asset} from ${shown2} was cut short: ${received} of ${declared} bytes`
       );
     }
     const actual = hash.digest("hex");
     if (actual !== expected) {
       throw new PgferryError(
-        `${asset} failed its checksum: SHA-256 is ${actual}, ${shown}.sha256 says ${expected}; the download was deleted`
+        `${asset} failed its checksum: SHA-256 is ${actual}, ${shown2}.sha256 says ${expected}; the download was deleted`
       );
     }
     log.debug(`downloaded ${asset} in ${((Date.now() - started2) / 1e3).toFixed(1)} s, SHA-256 verified`);
-    const extracted = path13.join(work, "entry");
+    const extracted = path14.join(work, "entry");
     await mkdir4(extracted);
     await unpackClientArchive(archive, extracted, { asset, limits, signal });
-    const binDir = path13.join(extracted, "bin");
+    const binDir = path14.join(extracted, "bin");
     if (!hasClientTools(binDir)) {
       throw new PgferryError(`${asset} does not contain ${CLIENT_TOOLS.join(", ")} under bin/`);
     }
     const want = parseVersionString(version);
     if (!want) throw new PgferryError(`"${version}" is not a release version`);
     await verifyClientTools(binDir, want, "download");
-    await writeFile3(
-      path13.join(extracted, ENTRY_MARKER),
-      JSON.stringify({ version, target, sha256: actual, url: shown })
+    await writeFile4(
+      path14.join(extracted, ENTRY_MARKER),
+      JSON.stringify({ version, target, sha256: actual, url: shown2 })
     );
     const finalBin = await store.commit(extracted, version, target, log);
     return await verifyClientTools(finalBin, want, "download");
   } finally {
-    await rm7(work, { recursive: true, force: true });
+    await rm8(work, { recursive: true, force: true });
     if (store instanceof DirectoryStore) await store.tidy(version);
   }
 }
 
 // core/pg/clients/installed.ts
 import { realpathSync } from "node:fs";
-import path14 from "node:path";
+import path15 from "node:path";
 function installedCandidates(major) {
   return [
     `/usr/lib/postgresql/${major}/bin`,
@@ -66841,7 +67458,7 @@ function installedCandidates(major) {
   ];
 }
 function pathCandidates() {
-  const dirs = (process.env.PATH ?? "").split(path14.delimiter).filter(Boolean);
+  const dirs = (process.env.PATH ?? "").split(path15.delimiter).filter(Boolean);
   return [...new Set(dirs)];
 }
 async function findInstalledClient(major, minor, dirs = [...installedCandidates(major), ...pathCandidates()], prefer) {
@@ -66859,7 +67476,7 @@ async function findInstalledClient(major, minor, dirs = [...installedCandidates(
 }
 function isDebianWrapper(dir) {
   try {
-    return path14.basename(realpathSync(path14.join(dir, "pg_dump"))) === "pg_wrapper";
+    return path15.basename(realpathSync(path15.join(dir, "pg_dump"))) === "pg_wrapper";
   } catch {
     return false;
   }
@@ -66868,8 +67485,8 @@ function isDebianWrapper(dir) {
 // core/pg/clients/pgdg.ts
 import { createHash as createHash12 } from "node:crypto";
 import { readFileSync as readFileSync4 } from "node:fs";
-import { cp as cp2, mkdir as mkdir5, rm as rm9, writeFile as writeFile5 } from "node:fs/promises";
-import path16 from "node:path";
+import { cp as cp2, mkdir as mkdir5, rm as rm10, writeFile as writeFile6 } from "node:fs/promises";
+import path17 from "node:path";
 
 // core/pg/clients/ar-archive.ts
 var MAGIC2 = "!<arch>\n";
@@ -67088,9 +67705,9 @@ function formatCondition(name, conditions) {
 // core/pg/clients/apt-release.ts
 import { execFile as execFile2 } from "node:child_process";
 import { createHash as createHash11 } from "node:crypto";
-import { mkdtemp as mkdtemp4, readFile as readFile4, rm as rm8, writeFile as writeFile4 } from "node:fs/promises";
-import os10 from "node:os";
-import path15 from "node:path";
+import { mkdtemp as mkdtemp5, readFile as readFile4, rm as rm9, writeFile as writeFile5 } from "node:fs/promises";
+import os11 from "node:os";
+import path16 from "node:path";
 import { promisify as promisify2 } from "node:util";
 var run2 = promisify2(execFile2);
 function dearmorKey(armored, what) {
@@ -67104,13 +67721,13 @@ function dearmorKey(armored, what) {
   return Buffer.from(body, "base64");
 }
 async function verifyInRelease(inRelease, armoredKey, what) {
-  const dir = await mkdtemp4(path15.join(os10.tmpdir(), "pgferry-gpgv-"));
+  const dir = await mkdtemp5(path16.join(os11.tmpdir(), "pgferry-gpgv-"));
   try {
-    const keyring = path15.join(dir, "trusted.gpg");
-    const signed = path15.join(dir, "InRelease");
-    const output = path15.join(dir, "Release");
-    await writeFile4(keyring, dearmorKey(armoredKey, "the trusted PGDG key"));
-    await writeFile4(signed, inRelease);
+    const keyring = path16.join(dir, "trusted.gpg");
+    const signed = path16.join(dir, "InRelease");
+    const output = path16.join(dir, "Release");
+    await writeFile5(keyring, dearmorKey(armoredKey, "the trusted PGDG key"));
+    await writeFile5(signed, inRelease);
     try {
       await run2("gpgv", ["--quiet", "--keyring", keyring, "--output", output, signed], {
         env: { ...process.env, GNUPGHOME: dir, LC_ALL: "C" },
@@ -67131,7 +67748,7 @@ async function verifyInRelease(inRelease, armoredKey, what) {
     }
     return await readFile4(output, "utf8");
   } finally {
-    await rm8(dir, { recursive: true, force: true });
+    await rm9(dir, { recursive: true, force: true });
   }
 }
 function parseRelease(text2, what) {
@@ -67401,7 +68018,7 @@ var PgdgSource = class {
       );
       const releaseName = `${INPUT3} pgdg: ${displayUrl(releaseUrl)}`;
       const release2 = parseRelease(await verifyInRelease(signed, this.trustedKey, releaseName), releaseName);
-      const shown = displayUrl(this.indexUrl);
+      const shown2 = displayUrl(this.indexUrl);
       const body = await fetchBody(
         this.indexUrl,
         "the Packages index",
@@ -67410,7 +68027,7 @@ var PgdgSource = class {
         this.signal
       );
       checkIndexAgainstRelease(release2, { path: this.indexPath, body, suite }, releaseName);
-      return parseAptPackages(body.toString("utf8"), `${INPUT3} pgdg: ${shown}`);
+      return parseAptPackages(body.toString("utf8"), `${INPUT3} pgdg: ${shown2}`);
     })();
     return this.index;
   }
@@ -67462,31 +68079,31 @@ var PgdgSource = class {
     const limits = networkLimits();
     const work = await store.workDir(version, target);
     try {
-      const root5 = path16.join(work, "root");
+      const root5 = path17.join(work, "root");
       await mkdir5(root5);
       for (const pkg of [client, libpq]) await this.unpackDeb(pkg, root5, limits, log);
-      const entry = path16.join(work, "entry");
+      const entry = path17.join(work, "entry");
       const { multiarch } = this.repository.arch;
-      await mkdir5(path16.join(entry, "bin"), { recursive: true });
+      await mkdir5(path17.join(entry, "bin"), { recursive: true });
       for (const tool of CLIENT_TOOLS) {
-        const from = path16.join(root5, "usr", "lib", "postgresql", String(want.major), "bin", tool);
-        await cp2(from, path16.join(entry, "bin", tool)).catch(() => {
+        const from = path17.join(root5, "usr", "lib", "postgresql", String(want.major), "bin", tool);
+        await cp2(from, path17.join(entry, "bin", tool)).catch(() => {
           throw new PgferryError(`${INPUT3} pgdg: ${client.name} ${client.version} holds no ${tool}`);
         });
       }
-      await cp2(path16.join(root5, "usr", "lib", multiarch), path16.join(entry, "lib"), {
+      await cp2(path17.join(root5, "usr", "lib", multiarch), path17.join(entry, "lib"), {
         recursive: true,
         verbatimSymlinks: true,
-        filter: (src) => !src.includes(`${path16.sep}pkgconfig`)
+        filter: (src) => !src.includes(`${path17.sep}pkgconfig`)
       }).catch(() => {
         throw new PgferryError(
           `${INPUT3} pgdg: libpq5 ${libpq.version} holds no ${multiarch} libraries`
         );
       });
-      await writeFile5(path16.join(entry, "lib", STAGED_MARKER), "");
-      await verifyClientTools(path16.join(entry, "bin"), want, "download");
-      await writeFile5(
-        path16.join(entry, ENTRY_MARKER),
+      await writeFile6(path17.join(entry, "lib", STAGED_MARKER), "");
+      await verifyClientTools(path17.join(entry, "bin"), want, "download");
+      await writeFile6(
+        path17.join(entry, ENTRY_MARKER),
         JSON.stringify({
           version,
           target,
@@ -67498,7 +68115,7 @@ var PgdgSource = class {
       const finalBin = await store.commit(entry, version, target, log);
       return await verifyClientTools(finalBin, want, "download");
     } finally {
-      await rm9(work, { recursive: true, force: true });
+      await rm10(work, { recursive: true, force: true });
       if (store instanceof DirectoryStore) await store.tidy(version);
     }
   }
@@ -67506,7 +68123,7 @@ var PgdgSource = class {
   async unpackDeb(pkg, root5, limits, log) {
     const what = `${pkg.name} ${pkg.version}`;
     const url = `${this.repository.base}/${pkg.filename}`;
-    log.info(`downloading ${path16.basename(pkg.filename)} (${formatSize(pkg.size)}) from the PGDG repository`);
+    log.info(`downloading ${path17.basename(pkg.filename)} (${formatSize(pkg.size)}) from the PGDG repository`);
     const deb = await fetchBody(url, what, Math.min(pkg.size, limits.downloadBytes), limits, this.signal);
     if (deb.length !== pkg.size) {
       throw new PgferryError(
@@ -67651,9 +68268,9 @@ function refusesUnsafe(setting2) {
 // core/pg/clients/catalog.ts
 function defaultCacheDir(env2 = process.env) {
   if (env2.PGFERRY_CACHE_DIR) return env2.PGFERRY_CACHE_DIR;
-  if (process.platform === "win32" && env2.LOCALAPPDATA) return path17.join(env2.LOCALAPPDATA, "pgferry", "pg");
-  if (process.platform === "darwin") return path17.join(os11.homedir(), "Library", "Caches", "pgferry", "pg");
-  return path17.join(env2.XDG_CACHE_HOME || path17.join(os11.homedir(), ".cache"), "pgferry", "pg");
+  if (process.platform === "win32" && env2.LOCALAPPDATA) return path18.join(env2.LOCALAPPDATA, "pgferry", "pg");
+  if (process.platform === "darwin") return path18.join(os12.homedir(), "Library", "Caches", "pgferry", "pg");
+  return path18.join(env2.XDG_CACHE_HOME || path18.join(os12.homedir(), ".cache"), "pgferry", "pg");
 }
 var ClientCatalog = class {
   constructor(options) {
@@ -68276,9 +68893,9 @@ async function runClone(options, run4) {
 
 // core/jobs/copy.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { mkdtemp as mkdtemp5, rm as rm10 } from "node:fs/promises";
-import os12 from "node:os";
-import path18 from "node:path";
+import { mkdtemp as mkdtemp6, rm as rm11 } from "node:fs/promises";
+import os13 from "node:os";
+import path19 from "node:path";
 
 // core/jobs/globals.ts
 import { Readable as Readable11 } from "node:stream";
@@ -68407,10 +69024,11 @@ async function copyDatabase(o3) {
     targetExisted: exists2,
     started: started2
   };
-  const leakWatch = o3.maskingRules ? new LeakWatch() : void 0;
-  let leakCheck;
+  const rules = o3.maskingRules;
+  const leakWatch = rules ? new LeakWatch() : void 0;
+  let checks;
   const lastCheck = async (built) => {
-    leakCheck = await leakWatch?.check(built, o3.log);
+    if (rules && leakWatch) checks = await checkMasked(leakWatch, rules, built, o3.log);
   };
   const result = await replaceOrInPlace(
     { ...request, lastCheck },
@@ -68420,7 +69038,7 @@ async function copyDatabase(o3) {
     ),
     inPlace
   );
-  return result.swapped && leakCheck ? { ...result, leakCheck } : result;
+  return result.swapped && checks ? { ...result, ...checks } : result;
 }
 function swapsWholeDatabase(o3) {
   if (!o3.clean || o3.swap === false) return false;
@@ -68442,7 +69060,7 @@ async function copyInto(o3, settled) {
   const { source, choice, createdDatabase, started: started2 } = settled;
   const plan = await planCopy(o3, settled);
   const filtered = await (plan.jobs === 1 ? copyStreamed(o3, plan) : copyThroughArchive(o3, plan));
-  const leakCheck = o3.leakWatch ? void 0 : await plan.leaks?.check(o3.to, o3.log);
+  const checks = o3.maskingRules && plan.leaks && !o3.leakWatch ? await checkMasked(plan.leaks, o3.maskingRules, o3.to, o3.log) : {};
   if (filtered.length)
     o3.log.warn(
       `filtered from the script for PostgreSQL ${plan.target.version.major}: ${filtered.join(", ")}`
@@ -68456,7 +69074,7 @@ async function copyInto(o3, settled) {
     streamed: plan.jobs === 1,
     createdDatabase,
     filtered,
-    ...plan.masking ? { masked: plan.masking.rows, leakCheck } : {},
+    ...plan.masking ? { masked: plan.masking.rows, ...checks } : {},
     durationSeconds: (Date.now() - started2) / 1e3
   };
 }
@@ -68491,7 +69109,9 @@ async function planCopy(o3, settled) {
       o3.log
     ),
     o3.maskingRules,
-    o3.log
+    o3.log,
+    // The restore side runs all the copy's dump made; extra-args are pg_dump's.
+    { archive, jobs: o3.jobs, createdDatabase, options: { ...applyOptionsOf(o3), extraArgs: [] } }
   );
   const leaks = o3.maskingRules ? o3.leakWatch ?? new LeakWatch() : void 0;
   const masking = o3.maskingRules ? new MaskingStream(o3.maskingRules, leaks?.tap) : void 0;
@@ -68550,9 +69170,9 @@ async function copyStreamed(o3, plan) {
   return filtered;
 }
 async function copyThroughArchive(o3, plan) {
-  const dir = await mkdtemp5(path18.join(os12.tmpdir(), "pgferry-copy-"));
+  const dir = await mkdtemp6(path19.join(os13.tmpdir(), "pgferry-copy-"));
   try {
-    const file = path18.join(dir, `copy-${randomBytes6(4).toString("hex")}.dump`);
+    const file = path19.join(dir, `copy-${randomBytes6(4).toString("hex")}.dump`);
     await dumpToPath({
       ...dumpSelection(o3),
       from: o3.from,
@@ -68587,7 +69207,7 @@ async function copyThroughArchive(o3, plan) {
       progressIntervalMs: o3.progressIntervalMs
     }).catch(undo2);
   } finally {
-    await rm10(dir, { recursive: true, force: true });
+    await rm11(dir, { recursive: true, force: true });
   }
 }
 function applyRequestOf(o3, plan) {
@@ -68610,10 +69230,10 @@ function applyRequestOf(o3, plan) {
 // core/jobs/report.ts
 import { createHash as createHash13 } from "node:crypto";
 import { createReadStream as createReadStream6 } from "node:fs";
-import { stat as stat7 } from "node:fs/promises";
+import { stat as stat8 } from "node:fs/promises";
 import { pipeline as pipeline7 } from "node:stream/promises";
 async function sha256File(file) {
-  if (!(await stat7(file)).isFile()) return void 0;
+  if (!(await stat8(file)).isFile()) return void 0;
   const hash = createHash13("sha256");
   await pipeline7(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
@@ -68640,13 +69260,21 @@ async function maskingRulesForJob(file, unsupported, env2 = process.env) {
   return loadMaskingRules(file.trim(), key === "" ? void 0 : key);
 }
 function maskingLines(r5) {
-  const tables = [...r5.masked ?? []].map(
-    ([table, n3]) => n3.truncated ? `${table}: ${n3.truncated} row(s) left out (truncate)` : `${table}: ${n3.masked} row(s) masked`
-  );
+  const tables = [...r5.masked ?? []].map(([table, n3]) => {
+    if (n3.truncated) return `${table}: ${n3.truncated} row(s) left out (truncate)`;
+    if (n3.filter === void 0) return `${table}: ${n3.masked} row(s) masked`;
+    const masked = n3.masked ? `, ${n3.masked} masked` : "";
+    return `${table}: ${n3.kept} row(s) kept, ${n3.filtered} left out (${n3.filter})${masked}`;
+  });
   const leaks = (r5.leakCheck ?? []).map(
     (c5) => `leak check ${c5.column} (${c5.transformer}): ${c5.checkedRows} row(s) checked, ${c5.leaks} leaks`
   );
-  return [...tables, ...leaks];
+  return [...tables, ...leaks, ...coverageLines(r5.coverage)];
+}
+function coverageLines(coverage) {
+  if (coverage === void 0) return [];
+  if (coverage.length === 0) return ["coverage: every personal-looking column has a rule"];
+  return coverage.map((c5) => `coverage: ${c5.key} has no rule and ${c5.reason}`);
 }
 
 // core/jobs/commands/copy.ts
@@ -68677,7 +69305,7 @@ async function runCopy(options, run4) {
 }
 
 // core/jobs/commands/dump.ts
-import { chmod as chmod3, writeFile as writeFile6 } from "node:fs/promises";
+import { chmod as chmod3, writeFile as writeFile7 } from "node:fs/promises";
 
 // core/storage/location.ts
 var BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -68713,7 +69341,7 @@ async function runDump(options, run4) {
     const globals = globalsPath(destination.path);
     await chmod3(globals, 384).catch(() => {
     });
-    await writeFile6(globals, await dumpGlobals(result.client, options.source, run4.ctx.signal), {
+    await writeFile7(globals, await dumpGlobals(result.client, options.source, run4.ctx.signal), {
       mode: 384
     });
   }
@@ -68802,9 +69430,9 @@ import { existsSync as existsSync5 } from "node:fs";
 import { readFile as readFile5 } from "node:fs/promises";
 
 // core/jobs/restore-s3.ts
-import { mkdtemp as mkdtemp6, rm as rm11 } from "node:fs/promises";
-import os13 from "node:os";
-import path19 from "node:path";
+import { mkdtemp as mkdtemp7, rm as rm12 } from "node:fs/promises";
+import os14 from "node:os";
+import path20 from "node:path";
 import { Readable as Readable12 } from "node:stream";
 import { finished as finished4 } from "node:stream/promises";
 
@@ -68944,14 +69572,14 @@ async function restoreFromS3(o3) {
 }
 async function restoreDownloaded(o3, found) {
   const location = o3.bucket.uri(found.key);
-  const dir = await mkdtemp6(path19.join(os13.tmpdir(), "pgferry-restore-"));
+  const dir = await mkdtemp7(path20.join(os14.tmpdir(), "pgferry-restore-"));
   try {
-    const file = path19.join(dir, path19.basename(found.key) || "backup.dump");
+    const file = path20.join(dir, path20.basename(found.key) || "backup.dump");
     o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
     await o3.bucket.download(found.key, INPUT5, file, found.manifest, o3.signal);
     return { ...await restoreFromPath({ ...o3, from: file }), location };
   } finally {
-    await rm11(dir, { recursive: true, force: true });
+    await rm12(dir, { recursive: true, force: true });
   }
 }
 async function openStreamed(o3, found, location) {
@@ -69256,23 +69884,23 @@ function untouched(f6) {
     return ["The job itself had finished; only its outputs or this summary could not be written."];
   const o3 = f6.options;
   if (!o3) return [];
-  const path22 = "PATH was not changed: later steps do not get the PostgreSQL client tools.";
-  if (o3.command === "install") return [path22];
+  const path23 = "PATH was not changed: later steps do not get the PostgreSQL client tools.";
+  if (o3.command === "install") return [path23];
   if (o3.command === "backup") {
     const which2 = f6.committed.length ? " of the databases whose backup failed" : "";
-    return [`latest.json${which2} was not moved.`, path22];
+    return [`latest.json${which2} was not moved.`, path23];
   }
-  if (f6.committed.length) return [path22];
+  if (f6.committed.length) return [path23];
   if (o3.command === "dump") {
     const where = formatLocation(o3.destination);
     return [
       o3.destination.kind === "s3" ? `No object was stored at ${where}: a failed dump's upload is never completed.` : `Nothing was written at ${where}: pg_dump wrote to a temporary name, removed on failure.`,
-      path22
+      path23
     ];
   }
   return [
     `The target database ${endpoints(o3).to ?? ""} is as it was: the ${o3.command} commits in one step (one transaction, or a scratch database swapped in at the end), and a database it created for the purpose is dropped again.`,
-    path22
+    path23
   ];
 }
 async function writeFailureSummary(f6) {
@@ -69529,7 +70157,7 @@ var INPUTS = [
   {
     name: "masking-rules",
     for: ["restore", "copy"],
-    description: "a YAML or JSON file of masking rules (schema.table.column: transformer); rows are masked on their way into the target, key in PGFERRY_MASKING_KEY"
+    description: "a YAML or JSON file of masking rules (schema.table.column: transformer; schema.table: truncate, keep or sample); rows are masked or left out on their way into the target, key in PGFERRY_MASKING_KEY"
   },
   {
     name: "verify",
@@ -69965,8 +70593,8 @@ import * as fs4 from "fs";
 var semver = __toESM(require_semver2(), 1);
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
-import * as os14 from "os";
-import * as path20 from "path";
+import * as os15 from "os";
+import * as path21 from "path";
 var semver2 = __toESM(require_semver2(), 1);
 import { ok as ok2 } from "assert";
 var __awaiter5 = function(thisArg, _arguments, P2, generator) {
@@ -70001,7 +70629,7 @@ var IS_MAC = process.platform === "darwin";
 function cacheDir(sourceDir, tool, version, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
     version = semver2.clean(version) || version;
-    arch3 = arch3 || os14.arch();
+    arch3 = arch3 || os15.arch();
     debug(`Caching tool ${tool} ${version} ${arch3}`);
     debug(`source dir: ${sourceDir}`);
     if (!fs4.statSync(sourceDir).isDirectory()) {
@@ -70009,7 +70637,7 @@ function cacheDir(sourceDir, tool, version, arch3) {
     }
     const destPath = yield _createToolPath(tool, version, arch3);
     for (const itemName of fs4.readdirSync(sourceDir)) {
-      const s4 = path20.join(sourceDir, itemName);
+      const s4 = path21.join(sourceDir, itemName);
       yield cp(s4, destPath, { recursive: true });
     }
     _completeToolPath(tool, version, arch3);
@@ -70023,7 +70651,7 @@ function find(toolName, versionSpec, arch3) {
   if (!versionSpec) {
     throw new Error("versionSpec parameter is required");
   }
-  arch3 = arch3 || os14.arch();
+  arch3 = arch3 || os15.arch();
   if (!isExplicitVersion(versionSpec)) {
     const localVersions = findAllVersions(toolName, arch3);
     const match = evaluateVersions(localVersions, versionSpec);
@@ -70032,7 +70660,7 @@ function find(toolName, versionSpec, arch3) {
   let toolPath2 = "";
   if (versionSpec) {
     versionSpec = semver2.clean(versionSpec) || "";
-    const cachePath = path20.join(_getCacheDirectory(), toolName, versionSpec, arch3);
+    const cachePath = path21.join(_getCacheDirectory(), toolName, versionSpec, arch3);
     debug(`checking cache: ${cachePath}`);
     if (fs4.existsSync(cachePath) && fs4.existsSync(`${cachePath}.complete`)) {
       debug(`Found tool in cache ${toolName} ${versionSpec} ${arch3}`);
@@ -70045,13 +70673,13 @@ function find(toolName, versionSpec, arch3) {
 }
 function findAllVersions(toolName, arch3) {
   const versions2 = [];
-  arch3 = arch3 || os14.arch();
-  const toolPath2 = path20.join(_getCacheDirectory(), toolName);
+  arch3 = arch3 || os15.arch();
+  const toolPath2 = path21.join(_getCacheDirectory(), toolName);
   if (fs4.existsSync(toolPath2)) {
     const children = fs4.readdirSync(toolPath2);
     for (const child of children) {
       if (isExplicitVersion(child)) {
-        const fullPath = path20.join(toolPath2, child, arch3 || "");
+        const fullPath = path21.join(toolPath2, child, arch3 || "");
         if (fs4.existsSync(fullPath) && fs4.existsSync(`${fullPath}.complete`)) {
           versions2.push(child);
         }
@@ -70062,7 +70690,7 @@ function findAllVersions(toolName, arch3) {
 }
 function _createToolPath(tool, version, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
-    const folderPath = path20.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
+    const folderPath = path21.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
     debug(`destination ${folderPath}`);
     const markerPath = `${folderPath}.complete`;
     yield rmRF(folderPath);
@@ -70072,7 +70700,7 @@ function _createToolPath(tool, version, arch3) {
   });
 }
 function _completeToolPath(tool, version, arch3) {
-  const folderPath = path20.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
+  const folderPath = path21.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
   const markerPath = `${folderPath}.complete`;
   fs4.writeFileSync(markerPath, "");
   debug("finished caching tool");
@@ -70115,23 +70743,23 @@ function _getCacheDirectory() {
 }
 
 // action/tool-cache-store.ts
-import { mkdtemp as mkdtemp7 } from "node:fs/promises";
-import os15 from "node:os";
-import path21 from "node:path";
+import { mkdtemp as mkdtemp8 } from "node:fs/promises";
+import os16 from "node:os";
+import path22 from "node:path";
 var TOOL = "pgferry-postgresql";
 var ToolCacheStore = class {
   async versions(target) {
     return findAllVersions(TOOL, target);
   }
   binDir(version, target) {
-    return path21.join(find(TOOL, version, target), "bin");
+    return path22.join(find(TOOL, version, target), "bin");
   }
   async workDir() {
-    return mkdtemp7(path21.join(process.env.RUNNER_TEMP || os15.tmpdir(), "pgferry-client-"));
+    return mkdtemp8(path22.join(process.env.RUNNER_TEMP || os16.tmpdir(), "pgferry-client-"));
   }
   async commit(extracted, version, target) {
     const dir = await cacheDir(extracted, TOOL, version, target);
-    return path21.join(dir, "bin");
+    return path22.join(dir, "bin");
   }
 };
 
