@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { balance } from '../../core/jobs/shard-plan.js';
+import { exactTablePattern } from '../../core/jobs/backup-sharded.js';
 
 const t = (name: string, bytes: number) => ({ name, bytes });
 
@@ -25,5 +26,12 @@ describe('balance', () => {
     );
     const sums = bins.map((b) => b.bytes);
     expect(Math.max(...sums) - Math.min(...sums)).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('exactTablePattern', () => {
+  it('quotes schema and name, doubling quotes, so pattern characters stay literal', () => {
+    expect(exactTablePattern({ schema: 'public', name: 't' })).toBe('"public"."t"');
+    expect(exactTablePattern({ schema: 'we"ird. s*', name: 'a$b?.c' })).toBe('"we""ird. s*"."a$b?.c"');
   });
 });
