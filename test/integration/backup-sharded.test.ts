@@ -1,10 +1,11 @@
-import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { RecordingLogger } from '../../core/log.js';
 import { backupDatabase, type BackupOptions } from '../../core/jobs/backup.js';
 import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { parseConnection } from '../../core/pg/connection.js';
 import { latestKey } from '../../core/storage/backup-layout.js';
 import { catalog } from '../harness/engine.js';
+import { failureOf } from '../harness/failure.js';
 import { rowHashes, schemaOf } from '../harness/compare.js';
 import { connUrl, createDatabase, sql, uniqueName } from '../harness/testbed.js';
 import { startS3, type S3TestServer } from '../harness/s3.js';
@@ -188,5 +189,84 @@ describe.each([14, 18] as const)('server %i: sharded backup', (major) => {
     const target = uniqueName('shard_small_into');
     await restoreLatest(major, small, target);
     expect(await rowHashes(major, target)).toEqual(await rowHashes(major, small));
+  });
+});
+
+/** Rewrites one byte of a stored object, keeping its length: only its SHA-256 tells. */
+async function tamper(key: string, at: (body: Buffer) => number): Promise<void> {
+  const res = await s3.client().send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  const body = Buffer.from((await res.Body?.transformToByteArray()) ?? []);
+  const i = at(body);
+  body[i] = (body[i] ?? 0) ^ 0x01;
+  await s3.client().send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+}
+
+async function exists(major: ServerMajor, name: string): Promise<boolean> {
+  const rows = await sql(major, 'postgres', `SELECT 1 FROM pg_database WHERE datname = '${name}'`);
+  return rows.length > 0;
+}
+
+describe('server 17: a tampered part of a sharded backup', () => {
+  const major = 17;
+  let db: string;
+  /** The part holding public.big's rows (md5 text: a byte in it changes a row, not the archive). */
+  let bigPart: string;
+  beforeAll(async () => {
+    db = await createDatabase(major, 'shard_tamper');
+    await sql(major, db, fixtureSql());
+    // jobs 3: public.big, the largest table, has a data part of its own.
+    const { manifest } = await backupDatabase(
+      options(major, db, { jobs: 3, compress: { algorithm: 'none' } }),
+    );
+    const part = manifest.parts?.find((p) => p.tables.some((t) => t.schema === 'public' && t.name === 'big'));
+    expect(part?.role).toBe('data');
+    bigPart = part?.key ?? '';
+  });
+
+  it('a data part changed in its rows: pg_restore takes them, the SHA-256 refuses them, the new database is dropped', async () => {
+    // A byte in the middle of a row's text: the archive stays valid, only the digest differs.
+    await tamper(bigPart, (body) => {
+      const text = body.toString('latin1');
+      const run = /[0-9a-f]{64}/g;
+      run.lastIndex = text.length >> 1;
+      return (run.exec(text)?.index ?? 0) + 10;
+    });
+    const target = uniqueName('shard_tampered');
+    const error = await failureOf(restoreLatest(major, db, target));
+    expect(error.message).toContain(`${bigPart} does not match its manifest`);
+    expect(await exists(major, target)).toBe(false);
+  });
+
+  it('the same into an existing database with clean: built beside it, never swapped in', async () => {
+    const target = await createDatabase(major, 'shard_kept');
+    await sql(
+      major,
+      target,
+      'CREATE TABLE public.big (id int PRIMARY KEY, payload text); INSERT INTO public.big VALUES (1, $$kept$$)',
+    );
+    const before = await rowHashes(major, target);
+    const log = new RecordingLogger();
+    const error = await failureOf(
+      restoreFromS3({
+        bucket: s3Bucket(s3, BUCKET),
+        key: `${PREFIX}/${db}/`,
+        to: parseConnection(connUrl(major, target), 'to', {}),
+        clean: true,
+        swap: 'always',
+        confirm: target,
+        jobs: 'auto',
+        postgresVersion: { kind: 'auto' },
+        catalog: catalog(log),
+        log,
+      }),
+    );
+    expect(error.message).toMatch(/does not match its manifest/);
+    expect(await rowHashes(major, target)).toEqual(before);
+  });
+
+  it('an existing target without clean is refused before anything is read', async () => {
+    const target = await createDatabase(major, 'shard_exists');
+    const error = await failureOf(restoreLatest(major, db, target));
+    expect(error.message).toMatch(/^to: .* exists; a sharded backup restores in parallel sessions/);
   });
 });
