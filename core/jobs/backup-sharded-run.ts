@@ -7,7 +7,12 @@ import { moveLatestIfPassed, UNTOUCHED, withContext, writeManifest, type BackupA
 import { dumpShards, partManifests, planShards, type DumpedPart } from './backup-sharded.js';
 import { compressionLabel } from './dump-to-s3.js';
 import { verifyByList } from './verify-list.js';
-import { InputError } from '../errors.js';
+import { countDifferences, tableCounts, type TableCounts } from './table-counts.js';
+import { restoreSharded } from './restore-sharded.js';
+import { withDatabase } from '../pg/connection.js';
+import { connect } from '../pg/server.js';
+import { dropDatabase } from '../pg/target-database.js';
+import type { Manifest, PartManifest } from '../storage/manifest.js';
 import { formatVersion } from '../pg/version.js';
 
 const INPUT = 'to';
@@ -24,13 +29,9 @@ export async function backupSharded(
   at: BackupAt,
   jobs: number,
 ): Promise<BackupResult | undefined> {
-  if (o.verify === 'restore')
-    throw new InputError(
-      'verify',
-      `restore (a drill) is not available for a sharded backup yet; use verify list or full with jobs ${jobs}, or jobs 1 for a drill`,
-    );
   const snapshot = await exportSnapshot(o.from, 'from');
   let parts: DumpedPart[];
+  let expected: TableCounts | undefined;
   try {
     const plan = await planShards(snapshot.client, jobs, o.log);
     if (plan.parts.length < 2) {
@@ -64,6 +65,8 @@ export async function backupSharded(
     }).catch((error: unknown) => {
       throw withContext(error, `backup of ${server.database} failed; no part is kept and ${UNTOUCHED}`);
     });
+    // A drill compares with the counts of the very snapshot every part read.
+    if (o.verify === 'restore') expected = await tableCounts(snapshot.client);
   } finally {
     await snapshot.close();
   }
@@ -105,11 +108,13 @@ export async function backupSharded(
     const part = listed[i];
     if (part) Object.assign(part, { verification: c.verification, proof: c.proof });
   });
-  const verification = combined(
+  let verification = combined(
     method,
     checks.map((c) => c.verification),
     listed.map((p) => p.key),
   );
+  if (expected && verification.result === 'passed')
+    verification = await drillSharded(o, { key: at.key, manifest: base, parts: listed }, expected);
   // Each part records its own proof in its entry; the manifest's own is the main part's.
   const proof = checks[0]?.proof ?? main.dumped.proof.kind;
   const { manifest, manifestUri } = await writeManifest(o, base, at, verification, proof);
@@ -132,4 +137,45 @@ function combined(
     bytesReadBack: vs.reduce((s, v) => s + (v.bytesReadBack ?? 0), 0),
     ...(failed ? { detail: `part ${keys[failedAt] ?? failedAt}: ${failed.detail ?? 'no detail'}` } : {}),
   };
+}
+
+/**
+ * `verify: restore` of a sharded backup: its parts restored from S3 as any restore of it would
+ * (streamed, checked against the listed digests) into a scratch database, then counted against the
+ * snapshot; the scratch database is dropped whatever happens.
+ */
+async function drillSharded(
+  o: BackupOptions,
+  found: { key: string; manifest: ObjectManifest; parts: PartManifest[] },
+  expected: TableCounts,
+): Promise<Verification> {
+  const scratch = withDatabase(o.from, `pgferry_drill_${Date.now().toString(36)}`);
+  try {
+    await restoreSharded(
+      {
+        bucket: o.bucket,
+        key: found.key,
+        to: scratch,
+        jobs: o.jobs ?? 'auto',
+        postgresVersion: { kind: 'auto' },
+        catalog: o.catalog,
+        log: o.log,
+        signal: o.signal,
+      },
+      { ...found, manifest: found.manifest as Manifest },
+    );
+    const client = await connect(scratch, 'verify');
+    const actual = await tableCounts(client).finally(() => client.end());
+    const differences = countDifferences(expected, actual);
+    return {
+      method: 'restore',
+      result: differences.length ? 'failed' : 'passed',
+      tables: actual.tables,
+      rows: actual.rows,
+      bytesReadBack: found.parts.reduce((s, p) => s + p.bytes, 0),
+      ...(differences.length ? { detail: differences.slice(0, 5).join('; ') } : {}),
+    };
+  } finally {
+    await dropDatabase(scratch, 'verify').catch(() => {});
+  }
 }

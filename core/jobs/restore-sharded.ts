@@ -8,7 +8,12 @@ import type { ClientTools } from '../pg/clients/tools.js';
 import { databaseName, describeConnection, type ConnectionSpec } from '../pg/connection.js';
 import type { RestoreChoice } from '../pg/policy.js';
 import { serverFacts, type ServerFacts } from '../pg/server.js';
-import { guardTargetBeforeCreating, maintenanceOf, undoCreatedOnFailure } from '../pg/target-database.js';
+import {
+  ensureDatabase,
+  guardTargetBeforeCreating,
+  maintenanceOf,
+  undoCreatedOnFailure,
+} from '../pg/target-database.js';
 import { formatVersion } from '../pg/version.js';
 import type { Manifest, PartManifest } from '../storage/manifest.js';
 import { applyArchive, applyOptionsOf } from './apply-archive.js';
@@ -58,7 +63,7 @@ export async function restoreSharded(
       'to',
       `${describeConnection(o.to)} exists; a sharded backup restores in parallel sessions, so it is all-or-nothing only into a database it creates or with clean (built beside the target and swapped in): name a new database or set clean`,
     );
-  if (exists && o.swap === false)
+  if (o.clean && o.swap === false)
     throw new InputError(
       'swap',
       'a sharded backup is restored into a new database and swapped in; swap: false cannot be honoured',
@@ -66,7 +71,9 @@ export async function restoreSharded(
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-restore-'));
   try {
     const main = await downloadMain(o, found, dir);
-    if (exists) return await restoreBySwap(o, found, main, started, location);
+    // clean: built beside the target and swapped in, also when there is none yet, so that the SQL
+    // after it (a seed's sanitize) runs before the rows ever carry the target's name.
+    if (o.clean) return await restoreBySwap(o, found, main, exists, started, location);
     const prepared = await prepareRestore(main.archive, o);
     return await undoCreatedOnFailure(prepared.createdDatabase, o.to, async () => {
       const result = await applyParts(o, found, main, o.to, prepared, location);
@@ -131,16 +138,18 @@ async function restoreBySwap(
   o: RestoreFromS3Options,
   found: ShardedBackup,
   main: MainPart,
+  exists: boolean,
   started: number,
   location: string,
 ): Promise<RestoreResult & { location: string }> {
   const server = await serverFacts(maintenanceOf(o.to), 'to');
-  if (!(await swapKeepsMeaning(o, true, main.entries)))
+  if (!exists && o.createDatabase === false) await ensureDatabase(o.to, false);
+  if (!(await swapKeepsMeaning(o, exists, main.entries)))
     throw new InputError(
       'to',
       `${describeConnection(o.to)} holds objects the backup does not carry, which a swap would drop; a sharded backup cannot be restored in place (use swap: always to replace the target whole, or a new database)`,
     );
-  const session = await prepareSwap(o.to, true, 'swap');
+  const session = await prepareSwap(o.to, exists, 'swap');
   const { choice, client } = await restoreClientFor(main.archive, server, o).catch(async (error: unknown) => {
     await session.close();
     throw error;
@@ -162,7 +171,7 @@ async function restoreBySwap(
       check: (built: ConnectionSpec) => checkTablesPresent(main.entries, built),
       keepClean: o.swap !== 'always',
       sqlAfter: o.sqlInTransaction,
-      targetExisted: true,
+      targetExisted: exists,
       started,
     },
     build,

@@ -2,6 +2,10 @@ import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand } from '@aw
 import { RecordingLogger } from '../../core/log.js';
 import { backupDatabase, type BackupOptions } from '../../core/jobs/backup.js';
 import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
+import { seedDatabase } from '../../core/jobs/seed.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseConnection } from '../../core/pg/connection.js';
 import { latestKey } from '../../core/storage/backup-layout.js';
 import { catalog } from '../harness/engine.js';
@@ -268,5 +272,70 @@ describe('server 17: a tampered part of a sharded backup', () => {
     const target = await createDatabase(major, 'shard_exists');
     const error = await failureOf(restoreLatest(major, db, target));
     expect(error.message).toMatch(/^to: .* exists; a sharded backup restores in parallel sessions/);
+  });
+});
+
+describe('server 17: drill and seed of a sharded backup', () => {
+  const major = 17;
+  let db: string;
+  beforeAll(async () => {
+    db = await createDatabase(major, 'shard_drill');
+    await sql(major, db, fixtureSql());
+  });
+
+  it('verify restore: the parts restored into a scratch database, counted against the snapshot', async () => {
+    const log = new RecordingLogger();
+    const { manifest } = await backupDatabase(
+      options(major, db, { verify: 'restore', log, catalog: catalog(log) }),
+    );
+    expect(manifest.parts).toHaveLength(2);
+    const counts = await sql<{ n: string }>(
+      major,
+      db,
+      `SELECT count(*)::text AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`,
+    );
+    expect(manifest.verification).toMatchObject({
+      method: 'restore',
+      result: 'passed',
+      tables: Number(counts[0]?.n),
+      bytesReadBack: manifest.bytes,
+    });
+    expect(manifest.verification.rows).toBeGreaterThan(30000);
+    expect(
+      await sql(major, 'postgres', `SELECT 1 FROM pg_database WHERE datname LIKE 'pgferry\\_drill\\_%'`),
+    ).toEqual([]);
+  });
+
+  it('seed: staging replaced by the sharded backup, sanitized before the rows carry its name', async () => {
+    const staging = await createDatabase(major, 'shard_staging');
+    await sql(major, staging, 'CREATE TABLE old_stuff (id int)');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pgferry-shard-seed-'));
+    const sanitize = path.join(dir, 'sanitize.sql');
+    writeFileSync(sanitize, `UPDATE public.child SET note = 'redacted';\n`);
+    const log = new RecordingLogger();
+    const result = await seedDatabase({
+      source: parseConnection(connUrl(major, db), 'from', {}),
+      to: parseConnection(connUrl(major, staging), 'to', {}),
+      bucket: s3Bucket(s3, BUCKET),
+      prefix: PREFIX,
+      database: db,
+      confirm: staging,
+      sanitizeSql: [sanitize],
+      jobs: 2,
+      postgresVersion: { kind: 'auto' },
+      catalog: catalog(log),
+      log,
+    });
+    expect(result.restore.swapped).toBe(true);
+    const source = await rowHashes(major, db);
+    const seeded = await rowHashes(major, staging);
+    expect(seeded['public.old_stuff']).toBeUndefined();
+    expect(seeded['public.big']).toBe(source['public.big']);
+    const notes = await sql<{ n: string }>(
+      major,
+      staging,
+      `SELECT count(DISTINCT note)::text AS n FROM public.child`,
+    );
+    expect(notes[0]?.n).toBe('1');
   });
 });
