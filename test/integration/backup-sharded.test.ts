@@ -34,7 +34,17 @@ afterAll(async () => s3?.close());
 
 const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 const HOSTILE_SCHEMA = 'we"ird. schema*';
-const HOSTILE_TABLES = ['t', 'Mixed Case', 'dot.ted', 'star*', 'q"uote', 'é'.repeat(31) + 'x', 'a$b?'];
+const HOSTILE_TABLES = [
+  't',
+  'Mixed Case',
+  'dot.ted',
+  'star*',
+  'q"uote',
+  'é'.repeat(31) + 'x', // 63 bytes
+  'a$b?',
+  'line\nbreak',
+  'Ünïcödé 🚀',
+];
 
 /** Hostile names, a partitioned table, large objects, sequences and an FK that crosses parts. */
 function fixtureSql(): string {
@@ -88,11 +98,17 @@ function options(major: ServerMajor, db: string, extra: Partial<BackupOptions> =
   };
 }
 
-async function restoreLatest(major: ServerMajor, db: string, target: string, jobs: number | 'auto' = 'auto') {
+async function restoreLatest(
+  major: ServerMajor,
+  db: string,
+  target: string,
+  jobs: number | 'auto' = 'auto',
+  key = `${PREFIX}/${db}/`,
+) {
   const log = new RecordingLogger();
   const result = await restoreFromS3({
     bucket: s3Bucket(s3, BUCKET),
-    key: `${PREFIX}/${db}/`,
+    key,
     to: parseConnection(connUrl(major, target), 'to', {}),
     jobs,
     postgresVersion: { kind: 'auto' },
@@ -106,7 +122,7 @@ async function tagsOf(key: string) {
   return (await s3.client().send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }))).TagSet;
 }
 
-describe.each([14, 18] as const)('server %i: sharded backup', (major) => {
+describe.each([14, 15, 16, 17, 18] as const)('server %i: sharded backup', (major) => {
   let db: string;
   beforeAll(async () => {
     db = await createDatabase(major, 'shard');
@@ -158,9 +174,14 @@ describe.each([14, 18] as const)('server %i: sharded backup', (major) => {
     });
     expect(log.lines.some((l) => /sharded backup: 2 parts from snapshot/.test(l.message))).toBe(true);
 
-    for (const jobs of [1, 'auto'] as const) {
+    // One job through latest.json, auto jobs through the backup's own key (its manifest vouches).
+    for (const [jobs, from] of [
+      [1, undefined],
+      ['auto', key],
+    ] as const) {
       const target = uniqueName('shard_into');
-      const { result: restored } = await restoreLatest(major, db, target, jobs);
+      const { result: restored } = await restoreLatest(major, db, target, jobs, from);
+      expect(restored.location).toBe(`s3://${BUCKET}/${key}`);
       expect(await rowHashes(major, target)).toEqual(await rowHashes(major, db));
       const tools = restored.client;
       expect(await schemaOf(tools, major, target)).toEqual(await schemaOf(tools, major, db));
