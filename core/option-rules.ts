@@ -29,6 +29,15 @@ const dumpJobsFitFormat: OptionRule = (_p, o, problems) => {
   if (o?.command === 'dump') problems.collect(() => dumpJobs(o.format, o.jobs));
 };
 
+/** A sharded backup's parts are custom archives, each streamed to its own object. */
+const shardedBackupIsCustom: OptionRule = (_p, o, problems) => {
+  if (o?.command === 'backup' && typeof o.jobs === 'number' && o.jobs > 1 && o.format !== 'custom')
+    problems.add(
+      'jobs',
+      `${o.jobs} jobs shard a backup into custom archives, one per worker; the ${o.format} format cannot be sharded (use format custom or jobs 1)`,
+    );
+};
+
 /** A dump streamed to S3 is one object in the custom format, under a key (a prefix is backup's). */
 const s3DumpIsOneCustomObject: OptionRule = (_p, o, problems) => {
   if (o?.command !== 'dump' || o.destination.kind !== 's3') return;
@@ -47,4 +56,5 @@ export const OPTION_RULES: readonly OptionRule[] = [
   kmsKeyNeedsKms,
   dumpJobsFitFormat,
   s3DumpIsOneCustomObject,
+  shardedBackupIsCustom,
 ];

@@ -81,9 +81,10 @@ export const INPUTS: readonly InputSpec[] = [
   },
   {
     name: 'jobs',
-    for: ['dump', 'restore', 'copy'],
+    for: ['dump', 'restore', 'copy', 'backup'],
     default: 'auto',
-    description: 'parallel jobs; auto = CPU count where the format allows',
+    description:
+      'parallel jobs; auto = CPU count where the format allows; backup: N > 1 shards the dump into N objects from one snapshot (auto = one object)',
   },
   { name: 'schemas', for: SELECTS, description: 'only these schemas (newline- or comma-separated)' },
   { name: 'exclude-schemas', for: SELECTS, description: 'leave out these schemas' },
@@ -366,6 +367,8 @@ export interface BackupJob extends ClientOptions, ArchiveOptions, Omit<NewerDump
   destination: Extract<Location, { kind: 's3' }>;
   verify: Verification;
   s3: S3Settings;
+  /** More than 1: a sharded backup (that many pg_dump workers); `auto`: one object. */
+  jobs: number | 'auto';
 }
 
 export interface CloneJob extends ClientOptions {
@@ -682,6 +685,7 @@ function assemble(r: InputReader, cmd: Command, p: Parts): JobOptions | undefine
         destination,
         verify,
         s3,
+        jobs: p.tool.jobs,
       };
     }
     case 'clone': {

@@ -7,6 +7,12 @@ import type { ResolvedProps } from './resolve-props.js';
 /** The tag the engine puts on each backup object (core/storage/backup-layout.ts), one lifecycle rule per value. */
 export const TIER_TAG = 'pgferry-tier';
 export const TIERS = ['daily', 'weekly', 'monthly'] as const;
+/**
+ * Put on the stored parts of a sharded backup whose other parts failed to complete (no manifest names
+ * them; core/storage/backup-layout.ts): the writer role cannot delete, so a lifecycle rule does.
+ */
+export const INCOMPLETE_TAG = 'pgferry-incomplete';
+export const INCOMPLETE_EXPIRY_DAYS = 1;
 /** Where the backup bucket's access logs go inside the logs bucket. */
 export const ACCESS_LOG_PREFIX = 'backup-bucket/';
 export const ACCESS_LOG_RETENTION_DAYS = 365;
@@ -78,6 +84,12 @@ function lifecycleRules(p: BucketSettings): s3.LifecycleRule[] {
       tagFilters: { [TIER_TAG]: tier },
       expiration: Duration.days(days[tier]),
     })),
+    {
+      id: 'expire-incomplete-sharded-backups',
+      prefix: `${p.prefix}/`,
+      tagFilters: { [INCOMPLETE_TAG]: 'true' },
+      expiration: Duration.days(INCOMPLETE_EXPIRY_DAYS),
+    },
     {
       id: 'expire-noncurrent-versions',
       noncurrentVersionExpiration: Duration.days(days.noncurrent),

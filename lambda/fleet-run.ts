@@ -146,6 +146,7 @@ export async function runUnit(ctx: UnitContext): Promise<UnitDone> {
       verify: config.verify,
       compress: config.compress,
       postgresVersion: config.postgresVersion,
+      jobs: config.jobs,
       catalog: catalogFor({ ...ctx, config }),
       log: ctx.log,
       signal: ctx.signal,

@@ -112,7 +112,8 @@ export const JOB_VARIABLES = {
   }),
   PGFERRY_JOBS: variable({
     default: 'auto',
-    meaning: 'parallel restore jobs for `seed` and a `restore` drill',
+    meaning:
+      'a number > 1 shards each backup into that many parts (pg_dump workers on one snapshot); restore jobs for `seed` and a `restore` drill',
     parse: parseJobs,
     prop: 'jobs',
   }),

@@ -151,6 +151,7 @@ async function runBackups(ctx: ScheduledJobContext, summary: ScheduledJobSummary
         verify: config.verify,
         compress: config.compress,
         postgresVersion: config.postgresVersion,
+        jobs: config.jobs,
         catalog,
         log,
         signal: ctx.signal,

@@ -14,6 +14,7 @@ import { parseArgs, UsageError, USAGE, type BenchArgs } from './bench/args.js';
 import { measureClones } from './bench/clones.js';
 import { measureDumps, measureSmallRss } from './bench/dumps.js';
 import { report } from './bench/report.js';
+import { measureSharded } from './bench/sharded.js';
 import {
   measureCleanOverCopy,
   measureMaskedRestore,
@@ -43,10 +44,11 @@ async function main(args: BenchArgs): Promise<void> {
     const clean = await measureCleanOverCopy(bench, dumps.archive);
     const streamed = await measureStreamedS3Restore(bench, dumps.archive);
     const clones = await measureClones(bench, dumps.archive);
+    const sharded = await measureSharded(bench);
     report(
       args,
       bench,
-      { provisioning, databases, dumps, rss, restore, masked, clean, streamed, clones },
+      { provisioning, databases, dumps, rss, restore, masked, clean, streamed, clones, sharded },
       wallStart,
     );
   } finally {

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PgferryError } from '../errors.js';
 import type { JobHooks } from './job-hooks.js';
 import type { CompressionSpec } from '../pg/compression.js';
 import type { ClientTools } from '../pg/clients/tools.js';
@@ -11,16 +10,16 @@ import { connect, serverFacts, type ServerFacts } from '../pg/server.js';
 import { dropDatabase } from '../pg/target-database.js';
 import type { VersionRequest } from '../pg/version.js';
 import { checkStorableDatabaseName } from '../storage/database-name.js';
-import { backupKey, latestKey, manifestKey, TIER_TAG, tierFor } from '../storage/backup-layout.js';
-import { ConditionalWriteRefused, CREATE_ONLY, WriteConflictError } from '../storage/conditional-write.js';
-import { movePointer, type PointerMove } from '../storage/latest-pointer.js';
-import { MANIFEST_SCHEMA, type Manifest, type Verification } from '../storage/manifest.js';
+import { backupKey, TIER_TAG, tierFor } from '../storage/backup-layout.js';
+import type { PointerMove } from '../storage/latest-pointer.js';
+import type { Manifest, Verification } from '../storage/manifest.js';
 import type { S3Bucket } from '../storage/s3-bucket.js';
-import type { ProofKind } from '../storage/store-proof.js';
 import type { DumpSelection } from './dump-selection.js';
 import { dumpToS3, manifestOf, type DumpToS3Result } from './dump-to-s3.js';
 import { restoreFromPath } from './restore.js';
 import { verifyByList } from './verify-list.js';
+import { backupSharded } from './backup-sharded-run.js';
+import { moveLatestIfPassed, UNTOUCHED, withContext, writeManifest, type BackupAt } from './backup-record.js';
 import { countDifferences, tableCounts, type TableCounts } from './table-counts.js';
 
 /** A backup's messages name its destination as the user did. */
@@ -49,6 +48,8 @@ export interface BackupOptions extends JobHooks, BackupDumpFeatures {
   random?: () => string;
   /** The duration predicted for this run, recorded in the manifest beside the actual one. */
   estimateSeconds?: number;
+  /** More than 1: a sharded backup, that many pg_dump workers reading one snapshot (backup-sharded.ts). */
+  jobs?: number | 'auto';
 }
 
 export interface BackupResult {
@@ -112,6 +113,10 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
   checkStorableDatabaseName(server.database, 'from'); // the name the server reports becomes keys
   const key = backupKey(o.prefix, server.database, startedAt, o.random?.());
   const at: BackupAt = { key, tier: tierFor(startedAt), startedAt, databaseBytes: server.sizeBytes };
+  if (typeof o.jobs === 'number' && o.jobs > 1) {
+    const sharded = await backupSharded(o, server, at, o.jobs);
+    if (sharded) return sharded;
+  }
   // For a drill, the source's counts come from the very snapshot pg_dump reads.
   const snapshotSession = o.verify === 'restore' ? await connect(o.from, 'from') : undefined;
   try {
@@ -130,44 +135,13 @@ export async function backupDatabase(o: BackupOptions): Promise<BackupResult> {
             },
             { key, database: server.database, tocEntries: dumped.archive.tocEntries, ...dumped },
           );
-    const { manifest, manifestUri } = await writeManifest(o, dumped, at, verification, proof);
-    if (verification.result !== 'passed') {
-      throw new PgferryError(
-        `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? 'no detail'}; ${UNTOUCHED} (manifest: ${manifestUri})`,
-      );
-    }
-    const latest = await movePointer({
-      bucket: o.bucket,
-      key: latestKey(o.prefix, server.database),
-      pointer: {
-        schemaVersion: MANIFEST_SCHEMA,
-        database: server.database,
-        key,
-        manifest: manifestKey(key),
-        sha256: dumped.sha256,
-        bytes: dumped.bytes,
-        startedAt: manifest.startedAt,
-        finishedAt: manifest.finishedAt,
-      },
-      input: INPUT,
-      log: o.log,
-      signal: o.signal,
-    });
+    const base = manifestOf(dumped, o.bucket, at.key, at.startedAt);
+    const { manifest, manifestUri } = await writeManifest(o, base, at, verification, proof);
+    const latest = await moveLatestIfPassed(o, manifest, manifestUri);
     return { manifest, manifestUri, latest, client: dumped.client, reason: dumped.choice.reason };
   } finally {
     await snapshotSession?.end().catch(() => {});
   }
-}
-
-const UNTOUCHED = 'latest.json was not moved';
-
-/** Where this backup goes: its own key, its tier, and when it started. */
-interface BackupAt {
-  key: string;
-  tier: string;
-  startedAt: Date;
-  /** The database's size as the server told it when the backup started. */
-  databaseBytes: number;
 }
 
 /**
@@ -210,45 +184,4 @@ async function dumpOnce(
   const expected = snapshotSession ? await tableCounts(snapshotSession) : undefined;
   await snapshotSession?.query('COMMIT');
   return { dumped, expected };
-}
-
-/** The manifest, create-only beside the dump, whatever the verification said. */
-async function writeManifest(
-  o: BackupOptions,
-  dumped: DumpToS3Result,
-  at: BackupAt,
-  verification: Verification,
-  proof: ProofKind,
-): Promise<{ manifest: Manifest; manifestUri: string }> {
-  const finishedAt = (o.now ?? (() => new Date()))();
-  const manifest: Manifest = {
-    ...manifestOf(dumped, o.bucket, at.key, at.startedAt),
-    tier: at.tier,
-    proof,
-    finishedAt: finishedAt.toISOString(),
-    durationSeconds: Math.max(0, (finishedAt.getTime() - at.startedAt.getTime()) / 1000),
-    verification,
-    // What the next run's prediction learns from: size, duration, and what was predicted.
-    databaseBytes: at.databaseBytes,
-    ...(o.estimateSeconds === undefined ? {} : { estimateSeconds: o.estimateSeconds }),
-  };
-  const key = manifestKey(at.key);
-  await o.bucket
-    .putJson(key, manifest, INPUT, { tags: { [TIER_TAG]: at.tier }, condition: CREATE_ONLY })
-    .catch((error: unknown) => {
-      throw withContext(error, `the manifest of ${o.bucket.uri(at.key)} was not written; ${UNTOUCHED}`);
-    });
-  return { manifest, manifestUri: o.bucket.uri(key) };
-}
-
-/**
- * A refused conditional write, its message prefixed with what it means for this backup; any other
- * error unchanged (front ends and the deadline handling look at those as they are).
- */
-function withContext(error: unknown, context: string): unknown {
-  if (error instanceof WriteConflictError)
-    return new WriteConflictError(`${context}: ${error.message}`, { cause: error });
-  if (error instanceof ConditionalWriteRefused)
-    return new ConditionalWriteRefused(`${context}: ${error.message}`, { cause: error });
-  return error;
 }

@@ -32,6 +32,8 @@ export interface DumpToS3Options extends DumpSelection, JobHooks {
   createOnly?: boolean;
   /** Already known (backup checks the server first). */
   server?: ServerFacts;
+  /** What the object may grow to, for its part size; default the database's size. */
+  expectedBytes?: number;
 }
 
 export interface DumpToS3Result {
@@ -86,11 +88,29 @@ export function manifestOf(
 }
 
 /**
+ * A dump streaming into its gated upload: `ready` settles when pg_dump exited 0 and its output
+ * ended (nothing is stored yet), `commit()` then completes the upload and proves it, `abort()` stops
+ * pg_dump and cancels the upload. A failure before commit aborts the upload by itself.
+ */
+export interface StartedDumpToS3 {
+  readonly ready: Promise<void>;
+  commit(): Promise<DumpToS3Result>;
+  abort(reason: unknown): Promise<void>;
+}
+
+/**
  * pg_dump (custom format) streamed into a multipart upload. The upload completes only after pg_dump
  * exited 0 and its output ended; any failure — pg_dump's, the store's, a cancellation — aborts it,
  * so no object ever appears at the key for a failed dump.
  */
 export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
+  const started = await startDumpToS3(o);
+  await started.ready;
+  return started.commit();
+}
+
+/** The dump and its upload started, held at the gate until commit() (a sharded backup commits all parts together). */
+export async function startDumpToS3(o: DumpToS3Options): Promise<StartedDumpToS3> {
   const startedAt = new Date();
   const server = o.server ?? (await serverFacts(o.from, 'from'));
   const choice = await chooseDumpClient(server.version, o.postgresVersion, o.catalog);
@@ -102,7 +122,7 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
   );
 
   const upload = o.bucket.upload(o.key, o.input, {
-    expectedBytes: server.sizeBytes,
+    expectedBytes: o.expectedBytes ?? server.sizeBytes,
     tags: o.tags,
     createOnly: o.createOnly,
   });
@@ -125,29 +145,47 @@ export async function dumpToS3(o: DumpToS3Options): Promise<DumpToS3Result> {
     () => undefined,
     () => undefined,
   );
-  let stored: Attestation;
-  try {
-    await settlePipeline(controller, [dump, Promise.race([upload.failure(), settled])] as const);
-    stored = await upload.commit();
-  } catch (error) {
-    await upload.abort(error);
-    throw error;
-  }
-  const digests = await storeProof.digests();
+  const ready = settlePipeline(controller, [dump, Promise.race([upload.failure(), settled])] as const).then(
+    () => undefined,
+    async (error: unknown) => {
+      await upload.abort(error);
+      throw error;
+    },
+  );
+  ready.catch(() => {}); // reported through ready and commit()
   return {
-    digests,
-    stored,
-    proof: proveStored(digests, o.bucket.attested(stored)),
-    bytes: meter.bytes,
-    sha256: meter.digest(),
-    server,
-    client,
-    choice,
-    compression,
-    archive: readArchiveFactsFromBuffer(meter.head, { name: uri }),
-    partSize: upload.partSize,
-    startedAt,
-    finishedAt: new Date(),
-    durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
+    ready,
+    abort: async (reason: unknown) => {
+      controller.abort(reason);
+      await ready.catch(() => {});
+      await upload.abort(reason);
+    },
+    commit: async () => {
+      await ready;
+      let stored: Attestation;
+      try {
+        stored = await upload.commit();
+      } catch (error) {
+        await upload.abort(error);
+        throw error;
+      }
+      const digests = await storeProof.digests();
+      return {
+        digests,
+        stored,
+        proof: proveStored(digests, o.bucket.attested(stored)),
+        bytes: meter.bytes,
+        sha256: meter.digest(),
+        server,
+        client,
+        choice,
+        compression,
+        archive: readArchiveFactsFromBuffer(meter.head, { name: uri }),
+        partSize: upload.partSize,
+        startedAt,
+        finishedAt: new Date(),
+        durationSeconds: (Date.now() - startedAt.getTime()) / 1000,
+      };
+    },
   };
 }

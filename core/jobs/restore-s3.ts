@@ -8,6 +8,7 @@ import { readArchiveFactsFromStream } from '../pg/archive.js';
 import { describeConnection } from '../pg/connection.js';
 import { formatVersion } from '../pg/version.js';
 import { checkDigest } from '../storage/download.js';
+import { checkParts } from '../storage/backup-parts.js';
 import { manifestKey } from '../storage/backup-layout.js';
 import {
   checkManifestKey,
@@ -24,6 +25,7 @@ import { databasePropertiesSql, propertyOptionsOf, TocPrefix } from './database-
 import { defaultJobs } from './parallelism.js';
 import { prepareRestore, restoreFromPath, type RestoreOptions, type RestoreResult } from './restore.js';
 import { undoCreatedOnFailure } from '../pg/target-database.js';
+import { restoreSharded } from './restore-sharded.js';
 
 export interface BackupObject {
   key: string;
@@ -47,15 +49,17 @@ function integrity(message: string): PgferryError {
 export async function resolveBackupObject(bucket: S3Bucket, key: string): Promise<BackupObject> {
   if (key === '' || key.endsWith('/')) return resolveLatest(bucket, key);
   const manifestRaw = await bucket.getJson<unknown>(manifestKey(key), INPUT);
-  const stored = await bucket.size(key, INPUT);
-  if (stored === undefined) throw new InputError(INPUT, `${bucket.uri(key)} does not exist`);
+  const sharded = manifestRaw !== undefined && (manifestRaw as { parts?: unknown }).parts !== undefined;
+  const stored = sharded ? undefined : await bucket.size(key, INPUT);
+  if (stored === undefined && !sharded) throw new InputError(INPUT, `${bucket.uri(key)} does not exist`);
   if (manifestRaw === undefined)
     throw integrity(
       `${bucket.uri(key)} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`,
     );
   const manifest = parseManifest(manifestRaw, bucket.uri(manifestKey(key)));
   checkManifestKey(manifest, { bucket: bucket.name, key });
-  checkObjectSize(manifest, stored, bucket.uri(key));
+  if (manifest.parts) await checkParts(bucket, manifest, INPUT);
+  else checkObjectSize(manifest, stored, bucket.uri(key));
   return checked(bucket, { key, manifest });
 }
 
@@ -76,6 +80,10 @@ async function resolveLatest(bucket: S3Bucket, dir: string): Promise<BackupObjec
     throw integrity(`${pointerUri} points at a missing manifest ${bucket.uri(latest.manifest)}`);
   const manifest = parseManifest(manifestRaw, bucket.uri(latest.manifest));
   checkPointer(latest, manifest, { bucket: bucket.name, dir });
+  if (manifest.parts) {
+    await checkParts(bucket, manifest, INPUT);
+    return checked(bucket, { key: latest.key, manifest });
+  }
   const stored = await bucket.size(latest.key, INPUT);
   if (stored === undefined)
     throw integrity(`${pointerUri} points at ${bucket.uri(latest.key)}, which does not exist`);
@@ -106,6 +114,8 @@ export interface RestoreFromS3Options extends Omit<RestoreOptions, 'from'> {
  */
 export async function restoreFromS3(o: RestoreFromS3Options): Promise<RestoreResult & { location: string }> {
   const found = await resolveBackupObject(o.bucket, o.key);
+  if (found.manifest.parts)
+    return restoreSharded(o, { key: found.key, manifest: found.manifest, parts: found.manifest.parts });
   const jobs = o.jobs === 'auto' ? defaultJobs() : o.jobs;
   // Masking checks its rules against the archive's TOC before touching the target: from a file.
   if (jobs > 1 || o.clean || o.maskingRules) return restoreDownloaded(o, found);
@@ -135,7 +145,11 @@ async function restoreDownloaded(
  * The object read once, as it streams: hashed, its archive facts read from its head, its TOC kept
  * for the database's own properties, and a commit gate that reads it to the end and compares.
  */
-async function openStreamed(o: RestoreFromS3Options, found: FoundBackup, location: string) {
+export async function openStreamed(
+  o: Pick<RestoreFromS3Options, 'bucket' | 'signal'>,
+  found: { key: string; manifest: { bytes: number; sha256: string } },
+  location: string,
+) {
   const { body } = await o.bucket.open(found.key, INPUT, o.signal);
   const meter = new HashMeter();
   body.on('error', (e) => meter.destroy(e));

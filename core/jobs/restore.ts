@@ -89,7 +89,7 @@ export async function withDataOffsets(archive: ArchiveFacts, file: string): Prom
 }
 
 /** The client the version policy chooses for this archive and target server, provisioned. */
-async function restoreClientFor(
+export async function restoreClientFor(
   archive: ArchiveFacts,
   server: ServerFacts,
   o: Omit<RestoreOptions, 'from'>,

@@ -9,6 +9,11 @@ import { randomBytes } from 'node:crypto';
  */
 export type Tier = 'daily' | 'weekly' | 'monthly';
 export const TIER_TAG = 'pgferry-tier';
+/**
+ * Put on the parts of a sharded backup that completed when another part's completion failed: no
+ * manifest names them, and a lifecycle rule (infra/bucket.ts) expires them (the writer cannot delete).
+ */
+export const INCOMPLETE_TAG = 'pgferry-incomplete';
 
 function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
@@ -38,6 +43,11 @@ export function backupKey(prefix: string, database: string, at: Date, random: st
     throw new Error(`a key's random part must be short [0-9a-z], not ${random}`);
   const day = [String(at.getUTCFullYear()), pad(at.getUTCMonth() + 1), pad(at.getUTCDate())];
   return join(prefix, database, ...day, `${database}-${compactTimestamp(at)}-${random}.dump`);
+}
+
+/** Part `index` of a sharded backup, beside its manifest: `<key>.part-00.dump`, `<key>.part-01.dump`, … */
+export function partKey(dumpKey: string, index: number): string {
+  return `${dumpKey}.part-${String(index).padStart(2, '0')}.dump`;
 }
 
 export function manifestKey(dumpKey: string): string {

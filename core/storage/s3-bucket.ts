@@ -160,6 +160,21 @@ export class S3Bucket {
     }
   }
 
+  /** Replaces the object's tag set (s3:PutObjectTagging, which the writer role has). */
+  async putTags(key: string, tags: Readonly<Record<string, string>>, input: string): Promise<void> {
+    try {
+      await this.client.send(
+        new PutObjectTaggingCommand({
+          Bucket: this.name,
+          Key: key,
+          Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+        }),
+      );
+    } catch (error) {
+      throw explainS3Error(error, this.where(key, input));
+    }
+  }
+
   /** The SSE headers every write carries, from the settings. */
   encryption(): { ServerSideEncryption?: S3Settings['sse']; SSEKMSKeyId?: string } {
     return {

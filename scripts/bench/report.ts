@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { BenchArgs } from './args.js';
 import type { measureClones } from './clones.js';
 import type { DumpMeasurements } from './dumps.js';
+import type { ShardedMeasurements } from './sharded.js';
 import { MB, mb, median, pct, s, x } from './format.js';
 import type {
   measureCleanOverCopy,
@@ -25,6 +26,7 @@ export interface Measurements {
   clean: Awaited<ReturnType<typeof measureCleanOverCopy>>;
   streamed: Awaited<ReturnType<typeof measureStreamedS3Restore>>;
   clones: Awaited<ReturnType<typeof measureClones>>;
+  sharded: ShardedMeasurements;
 }
 
 interface Row {
@@ -162,6 +164,14 @@ function tableRows(
     info('clean over a copy, --no-swap (in place) vs raw pg_restore --clean -1 -j1', x(ratios.cleanInPlace)),
     info('clean over a copy, swap time / in-place time', x(ratios.cleanSwapOverInPlace)),
     info('clone into 4 copies / 4 pgferry restores', x(ratios.clone4OverRestore4)),
+    info(
+      'sharded backup to local S3, jobs 2 vs jobs 1 (time)',
+      x(median(measured.sharded.backupJobs2) / median(measured.sharded.backupJobs1)),
+    ),
+    info(
+      'raw pg_dump -Fd -j2 vs -j1 (time)',
+      x(median(measured.sharded.rawDirJobs2) / median(measured.sharded.rawDirJobs1)),
+    ),
     info('peak RSS, restore from S3 streamed', mb(Math.max(0, ...measured.streamed.rss)), '—'),
     goal(
       'client provisioning, cold (loopback mirror)',

@@ -202,6 +202,15 @@ describe.each(['lambda', 'fargate'] as const)('PgferryBackup on %s', (kind) => {
         }),
       );
     }
+    // The stored parts of a sharded backup whose other parts failed: tagged by the job, expired here.
+    expect(rules).toContainEqual(
+      expect.objectContaining({
+        Status: 'Enabled',
+        Prefix: 'backups/',
+        TagFilters: [{ Key: 'pgferry-incomplete', Value: 'true' }],
+        ExpirationInDays: 1,
+      }),
+    );
     expect(rules).toContainEqual(
       expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
     );

@@ -30,6 +30,23 @@ describe('the input table', () => {
     );
   });
 
+  it('takes jobs for a sharded backup, and refuses it with a format other than custom, naming jobs', () => {
+    const backup = { command: 'backup', from: 'postgres://u@db/app', to: 's3://b-b/p/' };
+    const o = parse({ ...backup, jobs: '4' });
+    if (o.command !== 'backup') throw new Error(`parsed as ${o.command}`);
+    expect(o.jobs).toBe(4);
+    const auto = parse(backup);
+    if (auto.command !== 'backup') throw new Error(`parsed as ${auto.command}`);
+    expect(auto.jobs).toBe('auto');
+    for (const format of ['directory', 'tar', 'plain'])
+      expect(() => parse({ ...backup, jobs: '2', format })).toThrow(
+        new RegExp(
+          `^jobs: 2 jobs shard a backup into custom archives, one per worker; the ${format} format cannot be sharded`,
+        ),
+      );
+    expect(() => parse({ ...backup, jobs: '1', format: 'custom' })).not.toThrow();
+  });
+
   it.each([
     ['s3://', /^to: "s3:\/\/" is not a valid s3:\/\/ URI/],
     ['s3://UPPER/key', /^to: "s3:\/\/UPPER\/key" is not a valid s3:\/\/ URI; expected s3:\/\/bucket\/key/],
