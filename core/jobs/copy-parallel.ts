@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { pgDumpArgs } from '../pg/args.js';
 import { toolPath } from '../pg/clients/tools.js';
 import { connectionEnv, secretsOf } from '../pg/connection.js';
-import { exportSnapshot, type ExportedSnapshot } from '../pg/exported-snapshot.js';
+import { exportSnapshot } from '../pg/exported-snapshot.js';
 import { pipelineAbort, runTool, settlePipeline } from '../pg/run.js';
 import { withClient } from '../pg/server.js';
 import { applyArchive } from './apply-archive.js';
@@ -46,28 +46,41 @@ export async function parallelCopyRefusal(o: CopyOptions, plan: CopyPlan): Promi
 /**
  * Several jobs, no temporary archive for the rows: one snapshot exported on the source and held to
  * the end; pre-data streamed through the restore path; the rows of each table, largest first, by
- * `jobs` workers each piping the source's COPY TO into the target's COPY FROM; large objects (the
- * rest of pg_dump's data section); sequence values; post-data (indexes, constraints, triggers)
- * from a small schema-only archive on local disk, restored with `pg_restore -j`. The target is new
- * (parallelCopyRefusal): on failure the caller drops it.
+ * `jobs` workers each piping the source's COPY TO into the target's COPY FROM, beside them large
+ * objects (the rest of pg_dump's data section); sequence values; post-data (indexes, constraints,
+ * triggers) from a small schema-only archive on local disk, dumped while pre-data and the rows go
+ * in, restored with `pg_restore -j`. The target is new (parallelCopyRefusal): on failure the caller
+ * drops it.
  */
 export async function copyParallel(o: CopyOptions, plan: CopyPlan): Promise<string[]> {
   const snapshot = await exportSnapshot(o.from);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-copy-'));
   try {
+    // post-data reads only the catalog of the snapshot: dumped while the rows move.
+    const postData = path.join(dir, 'post-data.dump');
+    const { controller, signal } = pipelineAbort(o.signal);
+    const s = { ...o, signal };
     const toc = new TocPrefix('the copy stream');
-    const filtered = await streamSection(o, plan, snapshot.id, 'pre-data', toc);
+    const [pre] = await settlePipeline(controller, [
+      streamSection(s, plan, snapshot.id, 'pre-data', toc),
+      dumpPostData(s, plan, snapshot.id, postData),
+    ] as const);
     const tables = await tablesToCopy(snapshot.client);
     const encoding = await sourceEncoding(snapshot.client);
     o.log.info(
       `copying the rows of ${tables.length} table(s) with ${plan.jobs} workers, each COPY straight from the source into the target (one snapshot, no intermediate file)`,
     );
-    await copyTables(o, plan, { snapshot: snapshot.id, encoding, tables });
-    filtered.push(...(await streamSection(o, plan, snapshot.id, 'data')));
+    // Large objects (the rest of the data section) go in beside the tables' rows.
+    const [, data] = await settlePipeline(controller, [
+      copyTables(s, plan, { snapshot: snapshot.id, encoding, tables }),
+      streamSection(s, plan, snapshot.id, 'data'),
+    ] as const);
     await setSequences(o, await sequenceValues(snapshot.client));
-    filtered.push(...(await restorePostData(o, plan, snapshot, toc)));
-    return [...new Set(filtered)];
+    const post = await restorePostData(o, plan, postData, toc);
+    return [...new Set([...pre, ...data, ...post])];
   } finally {
     await snapshot.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -111,44 +124,37 @@ async function streamSection(
   return filtered;
 }
 
-/** post-data through a temporary archive (schema only, a few kilobytes per index), with `jobs` jobs. */
-async function restorePostData(
-  o: CopyOptions,
-  plan: CopyPlan,
-  snapshot: ExportedSnapshot,
-  toc: TocPrefix,
-): Promise<string[]> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-copy-'));
-  try {
-    const file = path.join(dir, 'post-data.dump');
-    await runTool({
-      file: toolPath(plan.dumpClient, 'pg_dump'),
-      args: pgDumpArgs({
-        ...sectionSelection(o, snapshot.id, ['--section=post-data']),
-        clientMajor: plan.dumpClient.version.major,
-        format: 'custom',
-        compression: { algorithm: 'none' },
-        file,
-      }),
-      env: connectionEnv(o.from),
-      secrets: secretsOf(o.from),
-      stdout: 'ignore',
-      signal: o.signal,
-    });
-    return await applyArchive({
-      ...applyRequestOf(o, plan),
-      input: { file },
-      epilogue: databasePropertiesSql({
-        entries: async () => toc.entries(o.log),
-        target: o.to,
-        options: propertyOptionsOf(o),
-        log: o.log,
-      }),
-      signal: o.signal,
-    });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+/** post-data to a temporary archive (schema only: a few kilobytes per index, so local disk is fine). */
+async function dumpPostData(o: CopyOptions, plan: CopyPlan, snapshot: string, file: string): Promise<void> {
+  await runTool({
+    file: toolPath(plan.dumpClient, 'pg_dump'),
+    args: pgDumpArgs({
+      ...sectionSelection(o, snapshot, ['--section=post-data']),
+      clientMajor: plan.dumpClient.version.major,
+      format: 'custom',
+      compression: { algorithm: 'none' },
+      file,
+    }),
+    env: connectionEnv(o.from),
+    secrets: secretsOf(o.from),
+    stdout: 'ignore',
+    signal: o.signal,
+  });
+}
+
+/** post-data restored with `jobs` jobs, then the database's own properties (from pre-data's TOC). */
+function restorePostData(o: CopyOptions, plan: CopyPlan, file: string, toc: TocPrefix): Promise<string[]> {
+  return applyArchive({
+    ...applyRequestOf(o, plan),
+    input: { file },
+    epilogue: databasePropertiesSql({
+      entries: async () => toc.entries(o.log),
+      target: o.to,
+      options: propertyOptionsOf(o),
+      log: o.log,
+    }),
+    signal: o.signal,
+  });
 }
 
 interface SequenceValue {
