@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
+import { PgferryError } from '../errors.js';
 import { pgDumpArgs } from '../pg/args.js';
 import { toolPath } from '../pg/clients/tools.js';
 import { connectionEnv, secretsOf } from '../pg/connection.js';
@@ -200,6 +201,11 @@ async function setSequences(o: CopyOptions, values: readonly SequenceValue[]): P
         v.is_called,
       ]);
     await c.query('COMMIT');
+  }).catch((error: unknown) => {
+    if (error instanceof PgferryError) throw error;
+    throw new PgferryError(`setting the sequences' values on the target: ${(error as Error).message}`, {
+      cause: error,
+    });
   });
 }
 
@@ -270,7 +276,12 @@ async function copyTables(
         await session
           .copy(table, (n) => (bytes += n))
           .catch((error: unknown) => {
-            throw failure ?? new Error(`copying the rows of ${quoted(table)}: ${(error as Error).message}`);
+            throw (
+              failure ??
+              new PgferryError(`copying the rows of ${quoted(table)}: ${(error as Error).message}`, {
+                cause: error,
+              })
+            );
           });
       }
     } finally {

@@ -1,4 +1,5 @@
 import { copyDatabase, type CopyOptions } from '../../core/jobs/copy.js';
+import { PgferryError } from '../../core/errors.js';
 import { RecordingLogger } from '../../core/log.js';
 import type { ClientTools } from '../../core/pg/clients/tools.js';
 import { parseConnection } from '../../core/pg/connection.js';
@@ -178,6 +179,8 @@ describe('a worker whose backend is terminated mid-COPY (18 → 18)', () => {
     const log = new RecordingLogger();
     const error = await withGateHeld(() => copy(18, source, 18, target, 2, log));
     expect(error.message).toMatch(/copying the rows of "public"\."trap": .*terminat/i);
+    // A failure of the engine's own, told as such (not "unexpected error").
+    expect(error).toBeInstanceOf(PgferryError);
     expect(messages(log)).toMatch(STREAMED);
     const left = await sql(18, 'postgres', `SELECT 1 FROM pg_database WHERE datname = '${target}'`);
     expect(left).toEqual([]);
