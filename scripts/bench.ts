@@ -12,6 +12,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../test/harness/paths.js';
 import { parseArgs, UsageError, USAGE, type BenchArgs } from './bench/args.js';
 import { measureClones } from './bench/clones.js';
+import { measureCopies } from './bench/copies.js';
 import { measureDumps, measureSmallRss } from './bench/dumps.js';
 import { report } from './bench/report.js';
 import { measureSharded } from './bench/sharded.js';
@@ -44,11 +45,12 @@ async function main(args: BenchArgs): Promise<void> {
     const clean = await measureCleanOverCopy(bench, dumps.archive);
     const streamed = await measureStreamedS3Restore(bench, dumps.archive);
     const clones = await measureClones(bench, dumps.archive);
+    const copies = await measureCopies(bench);
     const sharded = await measureSharded(bench);
     report(
       args,
       bench,
-      { provisioning, databases, dumps, rss, restore, masked, clean, streamed, clones, sharded },
+      { provisioning, databases, dumps, rss, restore, masked, clean, streamed, clones, sharded, copies },
       wallStart,
     );
   } finally {

@@ -38,6 +38,7 @@ import { withSqlAfter } from './restore.js';
 import { withMasking } from './masked-jobs.js';
 import { prepareSwap, removeLeftovers, replaceOrInPlace } from './replace-by-swap.js';
 import { swapKeepsMeaning } from './swap-keeps-meaning.js';
+import { copyParallel, parallelCopyRefusal } from './copy-parallel.js';
 import { MaskingStream } from '../masking/copy-stream.js';
 import { LeakWatch, type LeakResult } from '../masking/leak-check.js';
 import { checkMasked, type MaskingChecks } from '../masking/after-checks.js';
@@ -200,7 +201,7 @@ interface CopySettled {
 }
 
 /** What the copy settled before any row moves: clients, target, archive facts, path and jobs. */
-interface CopyPlan {
+export interface CopyPlan {
   dumpClient: ClientTools;
   restoreClient: ClientTools;
   target: ServerFacts;
@@ -223,7 +224,7 @@ interface CopyPlan {
 async function copyInto(o: CopyOptions, settled: CopySettled): Promise<CopyResult> {
   const { source, choice, createdDatabase, started } = settled;
   const plan = await planCopy(o, settled);
-  const filtered = await (plan.jobs === 1 ? copyStreamed(o, plan) : copyThroughArchive(o, plan));
+  const filtered = await (plan.jobs === 1 ? copyStreamed(o, plan) : copyWithJobs(o, plan));
   // Under a swap the checks run on the built database after the SQL after (lastCheck).
   const checks =
     o.maskingRules && plan.leaks && !o.leakWatch
@@ -293,11 +294,7 @@ async function planCopy(o: CopyOptions, settled: CopySettled): Promise<CopyPlan>
     else o.log.info(jobsReason);
   }
   const apply = { ...applyOptionsOf(o), clean: false, schemas: [], tables: [], extraArgs: [] };
-  o.log.info(
-    jobs === 1
-      ? 'streaming pg_dump straight into the restore (one job, no intermediate file)'
-      : `dumping to a temporary archive, then restoring with ${jobs} jobs`,
-  );
+  if (jobs === 1) o.log.info('streaming pg_dump straight into the restore (one job, no intermediate file)');
   return {
     dumpClient,
     restoreClient,
@@ -350,6 +347,17 @@ async function copyStreamed(o: CopyOptions, plan: CopyPlan): Promise<string[]> {
 }
 
 /**
+ * Several jobs: table by table, straight from the source into the target (copy-parallel.ts), or,
+ * where that cannot be, through a temporary archive; the log says why.
+ */
+async function copyWithJobs(o: CopyOptions, plan: CopyPlan): Promise<string[]> {
+  const refusal = await parallelCopyRefusal(o, plan);
+  if (refusal === undefined) return copyParallel(o, plan);
+  o.log.info(`dumping to a temporary archive, then restoring with ${plan.jobs} jobs: ${refusal}`);
+  return copyThroughArchive(o, plan);
+}
+
+/**
  * Several jobs: pg_dump writes a temporary archive, which pg_restore reads in parallel. Into a
  * database that existed before, a failure drops every object the restore made (undo-new-objects.ts).
  */
@@ -396,7 +404,7 @@ async function copyThroughArchive(o: CopyOptions, plan: CopyPlan): Promise<strin
 }
 
 /** The parts of the restore request both ways of copying share. */
-function applyRequestOf(o: CopyOptions, plan: CopyPlan) {
+export function applyRequestOf(o: CopyOptions, plan: CopyPlan) {
   const { statistics } = dumpSelection(o);
   return {
     client: plan.restoreClient,

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BenchArgs } from './args.js';
 import type { measureClones } from './clones.js';
+import type { CopyMeasurements } from './copies.js';
 import type { DumpMeasurements } from './dumps.js';
 import type { ShardedMeasurements } from './sharded.js';
 import { MB, mb, median, pct, s, x } from './format.js';
@@ -27,6 +28,7 @@ export interface Measurements {
   streamed: Awaited<ReturnType<typeof measureStreamedS3Restore>>;
   clones: Awaited<ReturnType<typeof measureClones>>;
   sharded: ShardedMeasurements;
+  copies: CopyMeasurements;
 }
 
 interface Row {
@@ -60,7 +62,17 @@ function table(rows: readonly Row[]): string {
 }
 
 /** Medians of every measurement; ratios each against its baseline of the same run. */
-function summarize({ provisioning, dumps, rss, restore, masked, clean, streamed, clones }: Measurements) {
+function summarize({
+  provisioning,
+  dumps,
+  rss,
+  restore,
+  masked,
+  clean,
+  streamed,
+  clones,
+  copies,
+}: Measurements) {
   const { times, sizes } = dumps;
   const floor = median(times.floor);
   const uncompressed = sizes.floor ?? 1;
@@ -84,6 +96,9 @@ function summarize({ provisioning, dumps, rss, restore, masked, clean, streamed,
     provisionWarmSeconds: median(provisioning.warm),
     clone4Seconds: median(clones.clone),
     restore4Seconds: median(clones.restores),
+    copyJobs2Seconds: median(copies.jobs2),
+    copyAutoSeconds: median(copies.auto),
+    pgcopydbSeconds: copies.skipped ? undefined : median(copies.pgcopydb),
   };
   const ratios = {
     pgferryDump: m.pgferryDumpSeconds / floor,
@@ -98,6 +113,8 @@ function summarize({ provisioning, dumps, rss, restore, masked, clean, streamed,
     cleanInPlace: m.cleanInPlaceSeconds / m.cleanRawSeconds,
     cleanSwapOverInPlace: m.cleanSwapSeconds / m.cleanInPlaceSeconds,
     clone4OverRestore4: m.clone4Seconds / m.restore4Seconds,
+    copyJobs2OverPgcopydb: m.pgcopydbSeconds ? m.copyJobs2Seconds / m.pgcopydbSeconds : undefined,
+    copyAutoOverPgcopydb: m.pgcopydbSeconds ? m.copyAutoSeconds / m.pgcopydbSeconds : undefined,
   };
   const share = (key: string): number => (sizes[key] ?? 0) / uncompressed;
   const sizeShare = {
@@ -172,6 +189,7 @@ function tableRows(
       'raw pg_dump -Fd -j2 vs -j1 (time)',
       x(median(measured.sharded.rawDirJobs2) / median(measured.sharded.rawDirJobs1)),
     ),
+    ...copyRows(measured.copies, m, ratios),
     info('peak RSS, restore from S3 streamed', mb(Math.max(0, ...measured.streamed.rss)), '—'),
     goal(
       'client provisioning, cold (loopback mirror)',
@@ -183,6 +201,28 @@ function tableRows(
     goal(`pgferry peak RSS at ${mb(big.bytes)}`, mb(peakBig), '≤ 200 MB', peakBig <= 200 * MB),
     goal(`pgferry peak RSS at ${mb(small.bytes)}`, mb(peakSmall), '≤ 200 MB', peakSmall <= 200 * MB),
     goal('peak RSS flat across sizes (difference)', mb(flat), '≤ 64 MB', flat <= 64 * MB),
+  ];
+}
+
+/** Issue 16: copy (default jobs) at most as slow as pgcopydb with the same parallelism, same rows. */
+function copyRows(copies: CopyMeasurements, m: Summary['m'], ratios: Summary['ratios']): Row[] {
+  const rows = [
+    info('pgferry copy --jobs 2', s(m.copyJobs2Seconds)),
+    info('pgferry copy (jobs auto)', s(m.copyAutoSeconds)),
+    goal(
+      'copies: rows identical to the source (row hashes)',
+      copies.identical ? 'yes' : 'no',
+      'yes',
+      copies.identical,
+    ),
+  ];
+  if (ratios.copyAutoOverPgcopydb === undefined || ratios.copyJobs2OverPgcopydb === undefined)
+    return [...rows, info('pgcopydb clone (the peer for copy)', `skipped: ${copies.skipped ?? '?'}`)];
+  return [
+    ...rows,
+    info('pgcopydb clone --table-jobs 2 --index-jobs 2', s(m.pgcopydbSeconds ?? 0)),
+    ratioGoal('pgferry copy (jobs auto) time vs pgcopydb clone', ratios.copyAutoOverPgcopydb, '≤', 1),
+    info('pgferry copy --jobs 2 time vs pgcopydb clone', x(ratios.copyJobs2OverPgcopydb)),
   ];
 }
 
@@ -221,7 +261,11 @@ function resultJson(args: BenchArgs, bench: Bench, measured: Measurements, summa
       provisionWarm: provisioning.warm,
       clone4: measured.clones.clone,
       restore4: measured.clones.restores,
+      copyJobs2: measured.copies.jobs2,
+      copyAuto: measured.copies.auto,
+      pgcopydb: measured.copies.pgcopydb,
     },
+    copies: { identical: measured.copies.identical, pgcopydbSkipped: measured.copies.skipped },
     pgferryReportedSeconds: {
       dump: dumps.reported.dump,
       backup: dumps.reported.backup,

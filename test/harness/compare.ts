@@ -24,7 +24,12 @@ export async function schemaOf(tools: ClientTools, major: ServerMajor, db: strin
 
 /** Per table (and materialized view): row count and an order-independent hash of its rows. */
 export async function rowHashes(major: ServerMajor, db: string): Promise<Record<string, string>> {
-  const client = new pg.Client({ connectionString: connUrl(major, db) });
+  return rowHashesAt(connUrl(major, db));
+}
+
+/** rowHashes of the database at a connection URL (the bench's own server). */
+export async function rowHashesAt(url: string): Promise<Record<string, string>> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     const { rows: tables } = await client.query<{ name: string }>(`

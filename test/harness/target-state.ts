@@ -57,9 +57,10 @@ export const SLOW_TABLE_SQL = `
   INSERT INTO public.slow SELECT generate_series(1, 100);`;
 
 /** Sessions loading the slow table into one of `db`'s scratch databases right now. */
+// pg_restore's COPY, or a parallel copy worker's (copy-parallel.ts, identifiers always quoted).
 const LOADING_SLOW = (db: string) =>
   `FROM pg_stat_activity WHERE left(datname, ${scratchStem(db).length}) = '${scratchStem(db)}'
-     AND state = 'active' AND query LIKE 'COPY public.slow %'`;
+     AND state = 'active' AND (query LIKE 'COPY public.slow %' OR query LIKE 'COPY "public"."slow" %')`;
 
 /** Sessions (other than the asker's) on any of `db`'s scratch databases. */
 export async function sessionsOnScratch(major: ServerMajor, db: string): Promise<number> {
