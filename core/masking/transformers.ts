@@ -92,7 +92,30 @@ const LAST = [
   'Quinn',
 ];
 
+/** The longest value the memo keeps, and how many it keeps before starting over. */
+const MEMO_VALUE_LENGTH = 64;
+const MEMO_ENTRIES = 16_384;
+
+/**
+ * A keyed transform behind a bounded memo of short values: foreign-key and low-cardinality
+ * columns repeat values, and a transform is a pure function, so a hit gives the same output.
+ */
 export function makeTransform(spec: TransformerSpec, key: Buffer | undefined): Transform {
+  const transform = makeUnmemoized(spec, key);
+  if (!needsKey(spec.name)) return transform;
+  const memo = new Map<string, string | null>();
+  return (v) => {
+    if (v === null || v.length > MEMO_VALUE_LENGTH) return transform(v);
+    const hit = memo.get(v);
+    if (hit !== undefined) return hit;
+    const output = transform(v);
+    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    memo.set(v, output);
+    return output;
+  };
+}
+
+function makeUnmemoized(spec: TransformerSpec, key: Buffer | undefined): Transform {
   const k = key ?? Buffer.alloc(0);
   const nonNull =
     (f: (v: string) => string): Transform =>
