@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { PgferryError } from '../errors.js';
-import { decodeCopyField, encodeCopyLine, parseCopyHeader } from './copy-text.js';
+import { decodeCopyField, encodeCopyField, parseCopyHeader } from './copy-text.js';
 import { tableKey, type ColumnRule, type MaskingRules } from './rules.js';
 
 /** Sees every masked value on its way (the leak check's tap): source and output, never stored raw. */
@@ -203,16 +203,16 @@ export class MaskingStream extends Transform {
     counts.masked++;
   }
 
+  /** Only ruled fields are decoded and re-encoded; the others keep their text as written. */
   private maskRow(fields: string[], rules: (ColumnRule | undefined)[], newline: number): Buffer {
-    const row = fields.map(decodeCopyField);
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i];
       if (!rule) continue;
-      const source = row[i] as string | null;
+      const source = decodeCopyField(fields[i] as string);
       const output = rule.transform(source);
       this.tap?.(rule, source, output);
-      row[i] = output;
+      fields[i] = encodeCopyField(output);
     }
-    return Buffer.from(encodeCopyLine(row) + (newline ? '\n' : ''), this.encoding as BufferEncoding);
+    return Buffer.from(fields.join('\t') + (newline ? '\n' : ''), this.encoding as BufferEncoding);
   }
 }

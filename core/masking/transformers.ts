@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { PrefixedHmac } from './hmac-sha256.js';
 
 /**
  * The masking transformers. Every one is a pure function of (key, value, options): the same input
@@ -48,7 +49,19 @@ export function needsKey(name: TransformerName): boolean {
 
 /** A keyed digest of a value, separated by purpose so that e.g. `email` and `hash` differ. */
 export function keyedDigest(key: Buffer, purpose: string, value: string): Buffer {
-  return createHmac('sha256', key).update(purpose).update('\0').update(value).digest();
+  return digester(key, purpose).digest(value);
+}
+
+/** By key, by purpose: the HMAC with its pad states computed, made once per rule and round. */
+const digesters = new WeakMap<Buffer, Map<string, PrefixedHmac>>();
+
+/** The HMAC of `purpose || 0 || value` under key, as keyedDigest computes it. */
+export function digester(key: Buffer, purpose: string): PrefixedHmac {
+  let byPurpose = digesters.get(key);
+  if (!byPurpose) digesters.set(key, (byPurpose = new Map()));
+  let hmac = byPurpose.get(purpose);
+  if (!hmac) byPurpose.set(purpose, (hmac = new PrefixedHmac(key, `${purpose}\0`)));
+  return hmac;
 }
 
 const FIRST = [
@@ -79,7 +92,30 @@ const LAST = [
   'Quinn',
 ];
 
+/** The longest value the memo keeps, and how many it keeps before starting over. */
+const MEMO_VALUE_LENGTH = 64;
+const MEMO_ENTRIES = 16_384;
+
+/**
+ * A keyed transform behind a bounded memo of short values: foreign-key and low-cardinality
+ * columns repeat values, and a transform is a pure function, so a hit gives the same output.
+ */
 export function makeTransform(spec: TransformerSpec, key: Buffer | undefined): Transform {
+  const transform = makeUnmemoized(spec, key);
+  if (!needsKey(spec.name)) return transform;
+  const memo = new Map<string, string | null>();
+  return (v) => {
+    if (v === null || v.length > MEMO_VALUE_LENGTH) return transform(v);
+    const hit = memo.get(v);
+    if (hit !== undefined) return hit;
+    const output = transform(v);
+    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    memo.set(v, output);
+    return output;
+  };
+}
+
+function makeUnmemoized(spec: TransformerSpec, key: Buffer | undefined): Transform {
   const k = key ?? Buffer.alloc(0);
   const nonNull =
     (f: (v: string) => string): Transform =>
@@ -94,8 +130,14 @@ export function makeTransform(spec: TransformerSpec, key: Buffer | undefined): T
       return nonNull(() => spec.value ?? '');
     case 'hash':
       return nonNull((v) => hashValue(k, v, spec));
-    case 'email':
-      return nonNull((v) => `u${keyedDigest(k, 'email', v).toString('hex').slice(0, 16)}@example.com`);
+    case 'email': {
+      const hmac = digester(k, 'email');
+      // The first 8 bytes of the digest in hex: its first two big-endian words.
+      return nonNull((v) => {
+        const w = hmac.digestInto(v);
+        return `u${hex8(w[0] as number)}${hex8(w[1] as number)}@example.com`;
+      });
+    }
     case 'name':
       return nonNull((v) => fakeName(k, v));
     case 'phone':
@@ -128,25 +170,46 @@ function hashValue(key: Buffer, value: string, spec: TransformerSpec): string {
  */
 export function permuteInteger(key: Buffer, value: string): string {
   const negative = value.startsWith('-');
-  const n = BigInt(negative ? value.slice(1) : value);
-  const bits = n < 2n ** 31n ? 32 : 62;
-  const limit = bits === 32 ? 2n ** 31n : 2n ** 62n;
-  let x = n;
-  do x = feistel(key, x, bits);
-  while (x >= limit);
-  return (negative ? '-' : '') + x.toString();
+  const digits = negative ? value.slice(1) : value;
+  // Below 2^31 a Number is exact (and a larger one, rounded, still compares as larger).
+  const small = Number(digits) < 2 ** 31;
+  const rounds = feistelRounds(key, small ? 32 : 62);
+  let x: string;
+  if (small) {
+    // 16-bit halves; cycle walking until the result is below 2^31, i.e. the left half below 2^15.
+    let n = Number(digits);
+    do n = feistel(rounds, Math.floor(n / 65536), n % 65536, 0xffff, 65536);
+    while (n >= 2 ** 31);
+    x = String(n);
+  } else {
+    // 31-bit halves of a value below 2^62: the result is always below 2^62, one pass.
+    const n = BigInt(digits);
+    const [left, right] = feistelHalves(rounds, Number(n >> 31n), Number(n & 0x7fffffffn), 0x7fffffff);
+    x = ((BigInt(left) << 31n) | BigInt(right)).toString();
+  }
+  return (negative ? '-' : '') + x;
 }
 
-function feistel(key: Buffer, x: bigint, bits: number): bigint {
-  const half = BigInt(bits / 2);
-  const mask = (1n << half) - 1n;
-  let left = x >> half;
-  let right = x & mask;
-  for (let round = 0; round < 4; round++) {
-    const f = keyedDigest(key, `feistel${bits}.${round}`, right.toString()).readBigUInt64BE() & mask;
-    [left, right] = [right, left ^ f];
+/** A round's function reads the digest's first 8 bytes, masked to a half: its second word suffices. */
+function feistelRounds(key: Buffer, bits: number): PrefixedHmac[] {
+  return [0, 1, 2, 3].map((round) => digester(key, `feistel${bits}.${round}`));
+}
+
+function feistel(rounds: PrefixedHmac[], left: number, right: number, mask: number, base: number): number {
+  const [l, r] = feistelHalves(rounds, left, right, mask);
+  return l * base + r;
+}
+
+function feistelHalves(rounds: PrefixedHmac[], left: number, right: number, mask: number): [number, number] {
+  for (const hmac of rounds) {
+    const f = (hmac.digestInto(String(right))[1] as number) & mask;
+    [left, right] = [right, (left ^ f) >>> 0];
   }
-  return (left << half) | right;
+  return [left, right];
+}
+
+function hex8(word: number): string {
+  return (word >>> 0).toString(16).padStart(8, '0');
 }
 
 /** Each digit, lower- and upper-case letter replaced by one of its class; the rest kept. */
