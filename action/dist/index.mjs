@@ -27,9 +27,9 @@ var __commonJS = (cb, mod) => function __require2() {
     throw mod = 0, e5;
   }
 };
-var __export = (target, all) => {
+var __export = (target2, all) => {
   for (var name in all)
-    __defProp(target, name, { get: all[name], enumerable: true });
+    __defProp(target2, name, { get: all[name], enumerable: true });
 };
 var __copyProps = (to2, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
@@ -39,12 +39,12 @@ var __copyProps = (to2, from, except, desc) => {
   }
   return to2;
 };
-var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__getProtoOf(mod)) : {}, __copyProps(
+var __toESM = (mod, isNodeMode, target2) => (target2 = mod != null ? __create(__getProtoOf(mod)) : {}, __copyProps(
   // If the importer is in node compatibility mode or this is not an ESM
   // file that has been converted to a CommonJS file using a Babel-
   // compatible transform (i.e. "__esModule" has not been set), then set
   // "default" to the CommonJS "module.exports" for node compatibility.
-  isNodeMode || !mod || !mod.__esModule ? __defProp(target, "default", { value: mod, enumerable: true }) : target,
+  isNodeMode || !mod || !mod.__esModule ? __defProp(target2, "default", { value: mod, enumerable: true }) : target2,
   mod
 ));
 var __toCommonJS = (mod) => __copyProps(__defProp({}, "__esModule", { value: true }), mod);
@@ -245,7 +245,7 @@ var require_tunnel = __commonJS({
       }
       return host;
     }
-    function mergeOptions(target) {
+    function mergeOptions(target2) {
       for (var i5 = 1, len = arguments.length; i5 < len; ++i5) {
         var overrides = arguments[i5];
         if (typeof overrides === "object") {
@@ -253,12 +253,12 @@ var require_tunnel = __commonJS({
           for (var j6 = 0, keyLen = keys.length; j6 < keyLen; ++j6) {
             var k6 = keys[j6];
             if (overrides[k6] !== void 0) {
-              target[k6] = overrides[k6];
+              target2[k6] = overrides[k6];
             }
           }
         }
       }
-      return target;
+      return target2;
     }
     var debug2;
     if (process.env.NODE_DEBUG && /\btunnel\b/.test(process.env.NODE_DEBUG)) {
@@ -2219,14 +2219,14 @@ var init_readFile = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/readFile.js"() {
     filePromises = {};
     fileIntercept = {};
-    readFile2 = (path23, options) => {
-      if (fileIntercept[path23] !== void 0) {
-        return fileIntercept[path23];
+    readFile2 = (path25, options) => {
+      if (fileIntercept[path25] !== void 0) {
+        return fileIntercept[path25];
       }
-      if (!filePromises[path23] || options?.ignoreCache) {
-        filePromises[path23] = fsReadFile(path23, "utf8");
+      if (!filePromises[path25] || options?.ignoreCache) {
+        filePromises[path25] = fsReadFile(path25, "utf8");
       }
-      return filePromises[path23];
+      return filePromises[path25];
     };
   }
 });
@@ -2338,8 +2338,8 @@ var init_externalDataInterceptor = __esm({
       getFileRecord() {
         return fileIntercept;
       },
-      interceptFile(path23, contents) {
-        fileIntercept[path23] = Promise.resolve(contents);
+      interceptFile(path25, contents) {
+        fileIntercept[path25] = Promise.resolve(contents);
       },
       getTokenRecord() {
         return tokenIntercept;
@@ -4466,18 +4466,18 @@ var init_NoOpLogger = __esm({
 
 // node_modules/@smithy/core/dist-es/submodules/client/smithy-client/object-mapping.js
 function map2(arg0, arg1, arg2) {
-  let target;
+  let target2;
   let filter;
   let instructions;
   if (typeof arg1 === "undefined" && typeof arg2 === "undefined") {
-    target = {};
+    target2 = {};
     instructions = arg0;
   } else {
-    target = arg0;
+    target2 = arg0;
     if (typeof arg1 === "function") {
       filter = arg1;
       instructions = arg2;
-      return mapWithFilter(target, filter, instructions);
+      return mapWithFilter(target2, filter, instructions);
     } else {
       instructions = arg1;
     }
@@ -4487,20 +4487,20 @@ function map2(arg0, arg1, arg2) {
       continue;
     }
     if (!Array.isArray(instructions[key])) {
-      target[key] = instructions[key];
+      target2[key] = instructions[key];
       continue;
     }
-    applyInstruction(target, null, instructions, key);
+    applyInstruction(target2, null, instructions, key);
   }
-  return target;
+  return target2;
 }
 var convertMap, take, mapWithFilter, applyInstruction, nonNullish, pass;
 var init_object_mapping = __esm({
   "node_modules/@smithy/core/dist-es/submodules/client/smithy-client/object-mapping.js"() {
     init_transport();
-    convertMap = (target) => {
+    convertMap = (target2) => {
       const output = {};
-      for (const [k6, v2] of Object.entries(target || {})) {
+      for (const [k6, v2] of Object.entries(target2 || {})) {
         output[k6] = [, v2];
       }
       return output;
@@ -4515,8 +4515,8 @@ var init_object_mapping = __esm({
       }
       return out;
     };
-    mapWithFilter = (target, filter, instructions) => {
-      return map2(target, Object.entries(instructions).reduce((_instructions, [key, value]) => {
+    mapWithFilter = (target2, filter, instructions) => {
+      return map2(target2, Object.entries(instructions).reduce((_instructions, [key, value]) => {
         if (Array.isArray(value)) {
           _instructions[key] = value;
         } else {
@@ -4529,7 +4529,7 @@ var init_object_mapping = __esm({
         return _instructions;
       }, {}));
     };
-    applyInstruction = (target, source, instructions, targetKey) => {
+    applyInstruction = (target2, source, instructions, targetKey) => {
       if (source !== null) {
         let instruction = instructions[targetKey];
         if (typeof instruction === "function") {
@@ -4537,7 +4537,7 @@ var init_object_mapping = __esm({
         }
         const [filter2 = nonNullish, valueFn = pass, sourceKey = targetKey] = instruction;
         if (typeof filter2 === "function" && filter2(source[sourceKey]) || typeof filter2 !== "function" && !!filter2) {
-          target[targetKey] = valueFn(source[sourceKey]);
+          target2[targetKey] = valueFn(source[sourceKey]);
         }
         return;
       }
@@ -4547,15 +4547,15 @@ var init_object_mapping = __esm({
         const defaultFilterPassed = filter === void 0 && (_value = value()) != null;
         const customFilterPassed = typeof filter === "function" && !!filter(void 0) || typeof filter !== "function" && !!filter;
         if (defaultFilterPassed) {
-          target[targetKey] = _value;
+          target2[targetKey] = _value;
         } else if (customFilterPassed) {
-          target[targetKey] = value();
+          target2[targetKey] = value();
         }
       } else {
         const defaultFilterPassed = filter === void 0 && value != null;
         const customFilterPassed = typeof filter === "function" && !!filter(value) || typeof filter !== "function" && !!filter;
         if (defaultFilterPassed || customFilterPassed) {
-          target[targetKey] = value;
+          target2[targetKey] = value;
         }
       }
     };
@@ -4598,7 +4598,7 @@ var init_serde_json = __esm({
         return obj.filter((_2) => _2 != null).map(_json);
       }
       if (typeof obj === "object") {
-        const target = {};
+        const target2 = {};
         for (const key in obj) {
           if (!hasOwn(obj, key)) {
             continue;
@@ -4606,9 +4606,9 @@ var init_serde_json = __esm({
           if (obj[key] == null) {
             continue;
           }
-          target[key] = _json(obj[key]);
+          target2[key] = _json(obj[key]);
         }
-        return target;
+        return target2;
       }
       return obj;
     };
@@ -5361,8 +5361,8 @@ var init_createConfigValueProvider = __esm({
               return endpoint.url.href;
             }
             if ("hostname" in endpoint) {
-              const { protocol, hostname, port, path: path23 } = endpoint;
-              return `${protocol}//${hostname}${port ? ":" + port : ""}${path23}`;
+              const { protocol, hostname, port, path: path25 } = endpoint;
+              return `${protocol}//${hostname}${port ? ":" + port : ""}${path25}`;
             }
           }
           return endpoint;
@@ -5738,18 +5738,18 @@ var getAttrPathList;
 var init_getAttrPathList = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttrPathList.js"() {
     init_types2();
-    getAttrPathList = (path23) => {
-      const parts2 = path23.split(".");
+    getAttrPathList = (path25) => {
+      const parts2 = path25.split(".");
       const pathList = [];
       for (const part of parts2) {
         const squareBracketIndex = part.indexOf("[");
         if (squareBracketIndex !== -1) {
           if (part.indexOf("]") !== part.length - 1) {
-            throw new EndpointError(`Path: '${path23}' does not end with ']'`);
+            throw new EndpointError(`Path: '${path25}' does not end with ']'`);
           }
           const arrayIndex = part.slice(squareBracketIndex + 1, -1);
           if (Number.isNaN(parseInt(arrayIndex))) {
-            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path23}'`);
+            throw new EndpointError(`Invalid array index: '${arrayIndex}' in path: '${path25}'`);
           }
           if (squareBracketIndex !== 0) {
             pathList.push(part.slice(0, squareBracketIndex));
@@ -5770,9 +5770,9 @@ var init_getAttr = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/getAttr.js"() {
     init_types2();
     init_getAttrPathList();
-    getAttr = (value, path23) => getAttrPathList(path23).reduce((acc, index) => {
+    getAttr = (value, path25) => getAttrPathList(path25).reduce((acc, index) => {
       if (typeof acc !== "object") {
-        throw new EndpointError(`Index '${index}' in '${path23}' not found in '${JSON.stringify(value)}'`);
+        throw new EndpointError(`Index '${index}' in '${path25}' not found in '${JSON.stringify(value)}'`);
       } else if (Array.isArray(acc)) {
         const i5 = parseInt(index);
         return acc[i5 < 0 ? acc.length + i5 : i5];
@@ -5833,8 +5833,8 @@ var init_parseURL = __esm({
             return value;
           }
           if (typeof value === "object" && "hostname" in value) {
-            const { hostname: hostname2, port, protocol: protocol2 = "", path: path23 = "", query = {} } = value;
-            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path23}`);
+            const { hostname: hostname2, port, protocol: protocol2 = "", path: path25 = "", query = {} } = value;
+            const url = new URL(`${protocol2}//${hostname2}${port ? `:${port}` : ""}${path25}`);
             url.search = Object.entries(query).map(([k6, v2]) => `${k6}=${v2}`).join("&");
             return url;
           }
@@ -7683,29 +7683,29 @@ var init_HttpBindingNormalizedSchema = __esm({
       response.syntheticBodySchema = createBodySchema(schema, bodyMemberNames, bodyMemberSchemas);
       return bindings;
     };
-    buildPathSegments = (path23) => {
+    buildPathSegments = (path25) => {
       const segments = [];
       let offset = 0;
-      for (const match of path23.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
+      for (const match of path25.matchAll(/\{([^{}+]+)(\+)?\}/g)) {
         if (match.index > offset) {
-          segments.push([path23.slice(offset, match.index), 0]);
+          segments.push([path25.slice(offset, match.index), 0]);
         }
         segments.push([match[1], match[2] ? 2 : 1]);
         offset = match.index + match[0].length;
       }
-      if (segments.length && offset < path23.length) {
-        segments.push([path23.slice(offset), 0]);
+      if (segments.length && offset < path25.length) {
+        segments.push([path25.slice(offset), 0]);
       }
       return segments.length ? segments : void 0;
     };
     buildHttpOperationBindings = (schema) => {
       const { http: http2, endpoint } = translateTraits(schema.traits ?? {});
-      const [path23, search] = http2?.[1].split("?") ?? [];
+      const [path25, search] = http2?.[1].split("?") ?? [];
       return [
         http2?.[0],
-        path23,
+        path25,
         search ? [...new URLSearchParams(search)] : [],
-        path23 ? buildPathSegments(path23) : void 0,
+        path25 ? buildPathSegments(path25) : void 0,
         endpoint?.[0]
       ];
     };
@@ -9739,10 +9739,10 @@ var init_HttpBindingProtocol = __esm({
         if (endpoint) {
           this.updateServiceEndpoint(request, endpoint);
           this.setHostPrefix(request, operationSchema, input2, operation2);
-          const [method, path23, staticQuery] = operation2;
+          const [method, path25, staticQuery] = operation2;
           if (method) {
             request.method = method;
-            request.path = request.path === "/" ? path23 : request.path + path23;
+            request.path = request.path === "/" ? path25 : request.path + path25;
             for (const [key, value] of staticQuery) {
               query[key] = value;
             }
@@ -9884,10 +9884,10 @@ var init_HttpBindingProtocol = __esm({
         return this.serializer.flush();
       }
       serializePath(segments, labels, bindings) {
-        let path23 = "";
+        let path25 = "";
         for (const [value, kind] of segments) {
           if (kind === 0) {
-            path23 += value;
+            path25 += value;
             continue;
           }
           const replacement = labels?.[value];
@@ -9895,12 +9895,12 @@ var init_HttpBindingProtocol = __esm({
             if (hasOwn(bindings.byName, value) && bindings.byName[value][2] === 33) {
               throw new Error(`No value provided for input HTTP label: ${value}.`);
             }
-            path23 += `{${value}${kind === 2 ? "+" : ""}}`;
+            path25 += `{${value}${kind === 2 ? "+" : ""}}`;
           } else {
-            path23 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
+            path25 += kind === 2 ? replacement.split("/").map(extendedEncodeURIComponent).join("/") : extendedEncodeURIComponent(replacement);
           }
         }
-        return path23;
+        return path25;
       }
       async deserializeResponse(operationSchema, context, response) {
         const deserializer = this.deserializer;
@@ -10136,11 +10136,11 @@ var init_AbstractRpcV2Protocol = __esm({
           this.applyEmptyBody(request);
         }
         const { service, operation: operation2 } = getSmithyContext(context);
-        const path23 = `/service/${service}/operation/${operation2}`;
+        const path25 = `/service/${service}/operation/${operation2}`;
         if (request.path.endsWith("/")) {
-          request.path += path23.slice(1);
+          request.path += path25.slice(1);
         } else {
-          request.path += path23;
+          request.path += path25;
         }
         return request;
       }
@@ -10222,8 +10222,8 @@ var init_requestBuilder = __esm({
         return this;
       }
       p(memberName, labelValueProvider, uriLabel, isGreedyLabel) {
-        this.resolvePathStack.push((path23) => {
-          this.path = resolvedPath(path23, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
+        this.resolvePathStack.push((path25) => {
+          this.path = resolvedPath(path25, this.input, memberName, labelValueProvider, uriLabel, isGreedyLabel);
         });
         return this;
       }
@@ -13121,9 +13121,9 @@ var init_createPaginator = __esm({
       command5 = withCommand(command5) ?? command5;
       return await client.send(command5, ...args);
     };
-    get = (fromObject, path23) => {
+    get = (fromObject, path25) => {
       let cursor = fromObject;
-      const pathComponents = path23.split(".");
+      const pathComponents = path25.split(".");
       for (const step of pathComponents) {
         if (!cursor || typeof cursor !== "object") {
           return void 0;
@@ -16270,12 +16270,12 @@ var init_bowser = __esm({
       describe: function describe80(ua) {
         var version = Utils.getFirstMatch(/mac os x (\d+(\.?_?\d+)+)/i, ua).replace(/[_\s]/g, ".");
         var versionName = Utils.getMacOSVersionName(version);
-        var os17 = {
+        var os19 = {
           name: OS_MAP.MacOS,
           version
         };
-        if (versionName) os17.versionName = versionName;
-        return os17;
+        if (versionName) os19.versionName = versionName;
+        return os19;
       }
     }, {
       test: [/(ipod|iphone|ipad)/i],
@@ -16304,22 +16304,22 @@ var init_bowser = __esm({
       describe: function describe83(ua) {
         var version = Utils.getFirstMatch(/android[\s/-](\d+(\.\d+)*)/i, ua);
         var versionName = Utils.getAndroidVersionName(version);
-        var os17 = {
+        var os19 = {
           name: OS_MAP.Android,
           version
         };
-        if (versionName) os17.versionName = versionName;
-        return os17;
+        if (versionName) os19.versionName = versionName;
+        return os19;
       }
     }, {
       test: [/(web|hpw)[o0]s/i],
       describe: function describe84(ua) {
         var version = Utils.getFirstMatch(/(?:web|hpw)[o0]s\/(\d+(\.\d+)*)/i, ua);
-        var os17 = {
+        var os19 = {
           name: OS_MAP.WebOS
         };
-        if (version && version.length) os17.version = version;
-        return os17;
+        if (version && version.length) os19.version = version;
+        return os19;
       }
     }, {
       test: [/blackberry|\bbb\d+/i, /rim\stablet/i],
@@ -16932,14 +16932,14 @@ var init_bowser = __esm({
       _proto.parseOS = function parseOS() {
         var _this2 = this;
         this.parsedResult.os = {};
-        var os17 = Utils.find(parser_os_default, function(_os) {
+        var os19 = Utils.find(parser_os_default, function(_os) {
           if (typeof _os.test === "function") return _os.test(_this2);
           if (Array.isArray(_os.test)) return _os.test.some(function(condition) {
             return _this2.test(condition);
           });
           throw new Error("Browser's test function is not valid");
         });
-        if (os17) this.parsedResult.os = os17.describe(this.getUA());
+        if (os19) this.parsedResult.os = os19.describe(this.getUA());
         return this.parsedResult.os;
       };
       _proto.getOSName = function getOSName(toLowerCase) {
@@ -18752,10 +18752,10 @@ ${longDate}
 ${credentialScope}
 ${toHex2(hashedRequest)}`;
       }
-      getCanonicalPath({ path: path23 }) {
+      getCanonicalPath({ path: path25 }) {
         if (this.uriEscapePath) {
           const normalizedPathSegments = [];
-          for (const pathSegment of path23.split("/")) {
+          for (const pathSegment of path25.split("/")) {
             if (pathSegment?.length === 0) {
               continue;
             }
@@ -18768,11 +18768,11 @@ ${toHex2(hashedRequest)}`;
               normalizedPathSegments.push(pathSegment);
             }
           }
-          const normalizedPath = `${path23?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path23?.endsWith("/") ? "/" : ""}`;
+          const normalizedPath = `${path25?.startsWith("/") ? "/" : ""}${normalizedPathSegments.join("/")}${normalizedPathSegments.length > 0 && path25?.endsWith("/") ? "/" : ""}`;
           const doubleEncoded = escapeUri2(normalizedPath);
           return doubleEncoded.replace(/%2F/g, "/");
         }
-        return path23;
+        return path25;
       }
       validateResolvedCredentials(credentials) {
         if (typeof credentials !== "object" || typeof credentials.accessKeyId !== "string" || typeof credentials.secretAccessKey !== "string") {
@@ -19721,8 +19721,8 @@ var init_AwsRestJsonProtocol = __esm({
         const output = {};
         const errorDeserializer = this.codec.createDeserializer();
         for (const [name, member2] of ns2.structIterator()) {
-          const target = member2.getMergedTraits().jsonName ?? name;
-          output[name] = errorDeserializer.readObject(member2, dataObject[target]);
+          const target2 = member2.getMergedTraits().jsonName ?? name;
+          output[name] = errorDeserializer.readObject(member2, dataObject[target2]);
         }
         throw this.mixin.decorateServiceException(Object.assign(exception, errorMetadata, {
           $fault: ns2.getMergedTraits().error,
@@ -20597,8 +20597,8 @@ var init_AwsQueryProtocol = __esm({
           Error: errorData.Error
         };
         for (const [name, member2] of ns2.structIterator()) {
-          const target = member2.getMergedTraits().xmlName ?? name;
-          const value = errorData[target] ?? dataObject[target];
+          const target2 = member2.getMergedTraits().xmlName ?? name;
+          const value = errorData[target2] ?? dataObject[target2];
           output[name] = this.deserializer.readSchema(member2, value);
         }
         throw this.mixin.decorateServiceException(Object.assign(exception, errorMetadata, {
@@ -21027,8 +21027,8 @@ var init_AwsRestXmlProtocol = __esm({
         const output = {};
         const errorDeserializer = this.codec.createDeserializer();
         for (const [name, member2] of ns2.structIterator()) {
-          const target = member2.getMergedTraits().xmlName ?? name;
-          const value = dataObject.Error?.[target] ?? dataObject[target];
+          const target2 = member2.getMergedTraits().xmlName ?? name;
+          const value = dataObject.Error?.[target2] ?? dataObject[target2];
           output[name] = errorDeserializer.readSchema(member2, value);
         }
         throw this.mixin.decorateServiceException(Object.assign(exception, errorMetadata, {
@@ -22867,12 +22867,12 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             const password = request.password ?? "";
             auth = `${username}:${password}`;
           }
-          let path23 = request.path;
+          let path25 = request.path;
           if (queryString) {
-            path23 += `?${queryString}`;
+            path25 += `?${queryString}`;
           }
           if (request.fragment) {
-            path23 += `#${request.fragment}`;
+            path25 += `#${request.fragment}`;
           }
           let hostname = request.hostname ?? "";
           if (hostname[0] === "[" && hostname.endsWith("]")) {
@@ -22884,7 +22884,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             headers: request.headers,
             host: hostname,
             method: request.method,
-            path: path23,
+            path: path25,
             port: request.port,
             agent,
             auth
@@ -23106,9 +23106,9 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
       }
       lease(requestContext, connectionConfiguration) {
         const url = this.getUrlString(requestContext);
-        const pool = this.getPool(url);
+        const pool2 = this.getPool(url);
         if (!this.config.disableConcurrency && !connectionConfiguration.isEventStream) {
-          const available = pool.poll();
+          const available = pool2.poll();
           if (available) {
             available.retain();
             return available;
@@ -23136,7 +23136,7 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
         if (connectionConfiguration.requestTimeout) {
           session.setTimeout(connectionConfiguration.requestTimeout, ensureDestroyed);
         }
-        pool.offerLast(ref);
+        pool2.offerLast(ref);
         ref.retain();
         return ref;
       }
@@ -23172,8 +23172,8 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
           throw new RangeError("maxConcurrentStreams must be greater than zero.");
         }
         this.config.maxConcurrency = maxConcurrentStreams;
-        for (const pool of this.connectionPools.values()) {
-          pool.setMaxConcurrency(maxConcurrentStreams);
+        for (const pool2 of this.connectionPools.values()) {
+          pool2.setMaxConcurrency(maxConcurrentStreams);
         }
       }
       setDisableConcurrentStreams(disableConcurrentStreams) {
@@ -23184,9 +23184,9 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
       }
       debug() {
         const pools = {};
-        for (const [url, pool] of this.connectionPools) {
+        for (const [url, pool2] of this.connectionPools) {
           const sessions2 = [];
-          for (const ref of pool) {
+          for (const ref of pool2) {
             sessions2.push({
               id: ref.id,
               active: ref.useCount(),
@@ -23208,11 +23208,11 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
       }
       getPool(url) {
         if (!this.connectionPools.has(url)) {
-          const pool = new NodeHttp2ConnectionPool();
+          const pool2 = new NodeHttp2ConnectionPool();
           if (this.config.maxConcurrency) {
-            pool.setMaxConcurrency(this.config.maxConcurrency);
+            pool2.setMaxConcurrency(this.config.maxConcurrency);
           }
-          this.connectionPools.set(url, pool);
+          this.connectionPools.set(url, pool2);
         }
         return this.connectionPools.get(url);
       }
@@ -23306,16 +23306,16 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
             reject(err);
           };
           const queryString = query ? buildQueryString2(query) : "";
-          let path23 = request.path;
+          let path25 = request.path;
           if (queryString) {
-            path23 += `?${queryString}`;
+            path25 += `?${queryString}`;
           }
           if (request.fragment) {
-            path23 += `#${request.fragment}`;
+            path25 += `#${request.fragment}`;
           }
           const clientHttp2Stream = session.request({
             ...request.headers,
-            [constants3.HTTP2_HEADER_PATH]: path23,
+            [constants3.HTTP2_HEADER_PATH]: path25,
             [constants3.HTTP2_HEADER_METHOD]: method
           });
           if (effectiveRequestTimeout) {
@@ -27835,7 +27835,7 @@ var require_dist_cjs11 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash14, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
+    var { createHash: createHash16, createPrivateKey, createPublicKey, sign: sign4 } = __require("node:crypto");
     var { promises: promises3 } = __require("node:fs");
     var { homedir: homedir2 } = __require("node:os");
     var { dirname: dirname3, join: join8 } = __require("node:path");
@@ -28006,7 +28006,7 @@ var require_dist_cjs11 = __commonJS({
       getTokenFilePath() {
         const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join8(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash14("sha256").update(loginSessionBytes).digest("hex");
+        const loginSessionSha256 = createHash16("sha256").update(loginSessionBytes).digest("hex");
         return join8(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
@@ -29600,7 +29600,7 @@ var require_dist_cjs16 = __commonJS({
     var H2 = "s3";
     var I2 = "{url#scheme}://{Bucket}.{url#authority}{url#path}";
     var J2 = "{url#scheme}://{url#authority}{url#path}";
-    var K5 = "{url#scheme}://{url#authority}{url#normalizedPath}{Bucket}";
+    var K6 = "{url#scheme}://{url#authority}{url#normalizedPath}{Bucket}";
     var L2 = "https://{Bucket}.s3-accelerate.{partitionResult#dnsSuffix}";
     var M3 = "https://{Bucket}.s3.{partitionResult#dnsSuffix}";
     var N2 = (n4) => "{url#scheme}://{accessPointName_ssa_" + n4 + "}-{bucketArn#accountId}.{url#authority}{url#path}";
@@ -29749,9 +29749,9 @@ var require_dist_cjs16 = __commonJS({
         ["https://{Bucket}.s3-accelerate.dualstack.{partitionResult#dnsSuffix}", ak],
         ["https://{Bucket}.s3.dualstack.us-east-1.{partitionResult#dnsSuffix}", aj],
         ["https://{Bucket}.s3.dualstack.{Region}.{partitionResult#dnsSuffix}", ak],
-        [K5, aj],
+        [K6, aj],
         [I2, aj],
-        [K5, ak],
+        [K6, ak],
         [I2, ak],
         [L2, aj],
         [L2, ak],
@@ -40052,16 +40052,16 @@ var require_mutable = __commonJS({
   "node_modules/xtend/mutable.js"(exports, module) {
     module.exports = extend;
     var hasOwnProperty = Object.prototype.hasOwnProperty;
-    function extend(target) {
+    function extend(target2) {
       for (var i5 = 1; i5 < arguments.length; i5++) {
         var source = arguments[i5];
         for (var key in source) {
           if (hasOwnProperty.call(source, key)) {
-            target[key] = source[key];
+            target2[key] = source[key];
           }
         }
       }
-      return target;
+      return target2;
     }
   }
 });
@@ -43295,7 +43295,7 @@ var require_split2 = __commonJS({
 var require_helper = __commonJS({
   "node_modules/pgpass/lib/helper.js"(exports, module) {
     "use strict";
-    var path23 = __require("path");
+    var path25 = __require("path");
     var Stream = __require("stream").Stream;
     var split2 = require_split2();
     var util = __require("util");
@@ -43334,7 +43334,7 @@ var require_helper = __commonJS({
     };
     module.exports.getFileName = function(rawEnv) {
       var env2 = rawEnv || process.env;
-      var file = env2.PGPASSFILE || (isWin ? path23.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path23.join(env2.HOME || "./", ".pgpass"));
+      var file = env2.PGPASSFILE || (isWin ? path25.join(env2.APPDATA || "./", "postgresql", "pgpass.conf") : path25.join(env2.HOME || "./", ".pgpass"));
       return file;
     };
     module.exports.usePgPass = function(stats, fname) {
@@ -43466,7 +43466,7 @@ var require_helper = __commonJS({
 var require_lib = __commonJS({
   "node_modules/pgpass/lib/index.js"(exports, module) {
     "use strict";
-    var path23 = __require("path");
+    var path25 = __require("path");
     var fs5 = __require("fs");
     var helper = require_helper();
     module.exports = function(connInfo, cb) {
@@ -44224,15 +44224,15 @@ var require_pg_pool = __commonJS({
       });
       return { callback: cb, result };
     }
-    function makeIdleListener(pool, client) {
+    function makeIdleListener(pool2, client) {
       return function idleListener(err) {
         err.client = client;
         client.removeListener("error", idleListener);
         client.on("error", () => {
-          pool.log("additional client error after disconnection due to error", err);
+          pool2.log("additional client error after disconnection due to error", err);
         });
-        pool._remove(client);
-        pool.emit("error", err, client);
+        pool2._remove(client);
+        pool2.emit("error", err, client);
       };
     }
     var Pool2 = class extends EventEmitter {
@@ -45708,17 +45708,17 @@ var require_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path23) {
-      const ctrl = callVisitor(key, node, visitor, path23);
+    function visit_(key, node, visitor, path25) {
+      const ctrl = callVisitor(key, node, visitor, path25);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path23, ctrl);
-        return visit_(key, ctrl, visitor, path23);
+        replaceNode(key, path25, ctrl);
+        return visit_(key, ctrl, visitor, path25);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path23 = Object.freeze(path23.concat(node));
+          path25 = Object.freeze(path25.concat(node));
           for (let i5 = 0; i5 < node.items.length; ++i5) {
-            const ci2 = visit_(i5, node.items[i5], visitor, path23);
+            const ci2 = visit_(i5, node.items[i5], visitor, path25);
             if (typeof ci2 === "number")
               i5 = ci2 - 1;
             else if (ci2 === BREAK)
@@ -45729,13 +45729,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path23 = Object.freeze(path23.concat(node));
-          const ck = visit_("key", node.key, visitor, path23);
+          path25 = Object.freeze(path25.concat(node));
+          const ck = visit_("key", node.key, visitor, path25);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = visit_("value", node.value, visitor, path23);
+          const cv = visit_("value", node.value, visitor, path25);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -45756,17 +45756,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path23) {
-      const ctrl = await callVisitor(key, node, visitor, path23);
+    async function visitAsync_(key, node, visitor, path25) {
+      const ctrl = await callVisitor(key, node, visitor, path25);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path23, ctrl);
-        return visitAsync_(key, ctrl, visitor, path23);
+        replaceNode(key, path25, ctrl);
+        return visitAsync_(key, ctrl, visitor, path25);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node)) {
-          path23 = Object.freeze(path23.concat(node));
+          path25 = Object.freeze(path25.concat(node));
           for (let i5 = 0; i5 < node.items.length; ++i5) {
-            const ci2 = await visitAsync_(i5, node.items[i5], visitor, path23);
+            const ci2 = await visitAsync_(i5, node.items[i5], visitor, path25);
             if (typeof ci2 === "number")
               i5 = ci2 - 1;
             else if (ci2 === BREAK)
@@ -45777,13 +45777,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node)) {
-          path23 = Object.freeze(path23.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path23);
+          path25 = Object.freeze(path25.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path25);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path23);
+          const cv = await visitAsync_("value", node.value, visitor, path25);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -45810,23 +45810,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node, visitor, path23) {
+    function callVisitor(key, node, visitor, path25) {
       if (typeof visitor === "function")
-        return visitor(key, node, path23);
+        return visitor(key, node, path25);
       if (identity.isMap(node))
-        return visitor.Map?.(key, node, path23);
+        return visitor.Map?.(key, node, path25);
       if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path23);
+        return visitor.Seq?.(key, node, path25);
       if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path23);
+        return visitor.Pair?.(key, node, path25);
       if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path23);
+        return visitor.Scalar?.(key, node, path25);
       if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path23);
+        return visitor.Alias?.(key, node, path25);
       return void 0;
     }
-    function replaceNode(key, path23, node) {
-      const parent = path23[path23.length - 1];
+    function replaceNode(key, path25, node) {
+      const parent = path25[path25.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node;
       } else if (identity.isPair(parent)) {
@@ -46438,10 +46438,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path23, value) {
+    function collectionFromPath(schema, path25, value) {
       let v2 = value;
-      for (let i5 = path23.length - 1; i5 >= 0; --i5) {
-        const k6 = path23[i5];
+      for (let i5 = path25.length - 1; i5 >= 0; --i5) {
+        const k6 = path25[i5];
         if (typeof k6 === "number" && Number.isInteger(k6) && k6 >= 0) {
           const a5 = [];
           a5[k6] = v2;
@@ -46460,7 +46460,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path23) => path23 == null || typeof path23 === "object" && !!path23[Symbol.iterator]().next().done;
+    var isEmptyPath = (path25) => path25 == null || typeof path25 === "object" && !!path25[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -46490,11 +46490,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path23, value) {
-        if (isEmptyPath(path23))
+      addIn(path25, value) {
+        if (isEmptyPath(path25))
           this.add(value);
         else {
-          const [key, ...rest] = path23;
+          const [key, ...rest] = path25;
           const node = this.get(key, true);
           if (identity.isCollection(node))
             node.addIn(rest, value);
@@ -46508,8 +46508,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path23) {
-        const [key, ...rest] = path23;
+      deleteIn(path25) {
+        const [key, ...rest] = path25;
         if (rest.length === 0)
           return this.delete(key);
         const node = this.get(key, true);
@@ -46523,8 +46523,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path23, keepScalar) {
-        const [key, ...rest] = path23;
+      getIn(path25, keepScalar) {
+        const [key, ...rest] = path25;
         const node = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node) ? node.value : node;
@@ -46542,8 +46542,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path23) {
-        const [key, ...rest] = path23;
+      hasIn(path25) {
+        const [key, ...rest] = path25;
         if (rest.length === 0)
           return this.has(key);
         const node = this.get(key, true);
@@ -46553,8 +46553,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path23, value) {
-        const [key, ...rest] = path23;
+      setIn(path25, value) {
+        const [key, ...rest] = path25;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -49069,9 +49069,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path23, value) {
+      addIn(path25, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path23, value);
+          this.contents.addIn(path25, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -49146,14 +49146,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path23) {
-        if (Collection.isEmptyPath(path23)) {
+      deleteIn(path25) {
+        if (Collection.isEmptyPath(path25)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path23) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path25) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -49168,10 +49168,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path23, keepScalar) {
-        if (Collection.isEmptyPath(path23))
+      getIn(path25, keepScalar) {
+        if (Collection.isEmptyPath(path25))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path23, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path25, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -49182,10 +49182,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path23) {
-        if (Collection.isEmptyPath(path23))
+      hasIn(path25) {
+        if (Collection.isEmptyPath(path25))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path23) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path25) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -49202,13 +49202,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path23, value) {
-        if (Collection.isEmptyPath(path23)) {
+      setIn(path25, value) {
+        if (Collection.isEmptyPath(path25)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path23), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path25), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path23, value);
+          this.contents.setIn(path25, value);
         }
       }
       /**
@@ -51169,9 +51169,9 @@ var require_cst_visit = __commonJS({
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    visit.itemAtPath = (cst, path23) => {
+    visit.itemAtPath = (cst, path25) => {
       let item = cst;
-      for (const [field, index] of path23) {
+      for (const [field, index] of path25) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -51180,23 +51180,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit.parentCollection = (cst, path23) => {
-      const parent = visit.itemAtPath(cst, path23.slice(0, -1));
-      const field = path23[path23.length - 1][0];
+    visit.parentCollection = (cst, path25) => {
+      const parent = visit.itemAtPath(cst, path25.slice(0, -1));
+      const field = path25[path25.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path23, item, visitor) {
-      let ctrl = visitor(item, path23);
+    function _visit(path25, item, visitor) {
+      let ctrl = visitor(item, path25);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i5 = 0; i5 < token.items.length; ++i5) {
-            const ci2 = _visit(Object.freeze(path23.concat([[field, i5]])), token.items[i5], visitor);
+            const ci2 = _visit(Object.freeze(path25.concat([[field, i5]])), token.items[i5], visitor);
             if (typeof ci2 === "number")
               i5 = ci2 - 1;
             else if (ci2 === BREAK)
@@ -51207,10 +51207,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path23);
+            ctrl = ctrl(item, path25);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path23) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path25) : ctrl;
     }
     exports.visit = visit;
   }
@@ -52009,12 +52009,12 @@ var require_parser2 = __commonJS({
       }
       return prev.splice(i5, prev.length);
     }
-    function arrayPushArray(target, source) {
+    function arrayPushArray(target2, source) {
       if (source.length < 1e5)
-        Array.prototype.push.apply(target, source);
+        Array.prototype.push.apply(target2, source);
       else
         for (let i5 = 0; i5 < source.length; ++i5)
-          target.push(source[i5]);
+          target2.push(source[i5]);
     }
     function fixFlowSeqItems(fc) {
       if (fc.start.type === "flow-seq-start") {
@@ -52958,6 +52958,860 @@ var require_dist2 = __commonJS({
     exports.stringify = publicApi.stringify;
     exports.visit = visit.visit;
     exports.visitAsync = visit.visitAsync;
+  }
+});
+
+// node_modules/pg-copy-streams/obuf.js
+var require_obuf = __commonJS({
+  "node_modules/pg-copy-streams/obuf.js"(exports, module) {
+    var Buffer2 = __require("buffer").Buffer;
+    function OffsetBuffer() {
+      this.offset = 0;
+      this.size = 0;
+      this.buffers = [];
+    }
+    module.exports = OffsetBuffer;
+    OffsetBuffer.prototype.isEmpty = function isEmpty() {
+      return this.size === 0;
+    };
+    OffsetBuffer.prototype.clone = function clone(size2) {
+      const r5 = new OffsetBuffer();
+      r5.offset = this.offset;
+      r5.size = size2;
+      r5.buffers = this.buffers.slice();
+      return r5;
+    };
+    OffsetBuffer.prototype.toChunks = function toChunks() {
+      if (this.size === 0) return [];
+      if (this.offset !== 0) {
+        this.buffers[0] = this.buffers[0].slice(this.offset);
+        this.offset = 0;
+      }
+      const chunks = [];
+      let off = 0;
+      let i5;
+      for (i5 = 0; off <= this.size && i5 < this.buffers.length; i5++) {
+        let buf = this.buffers[i5];
+        off += buf.length;
+        if (off > this.size) {
+          buf = buf.slice(0, buf.length - (off - this.size));
+          this.buffers[i5] = buf;
+        }
+        chunks.push(buf);
+      }
+      if (i5 < this.buffers.length) this.buffers.length = i5;
+      return chunks;
+    };
+    OffsetBuffer.prototype.toString = function toString(enc) {
+      return this.toChunks().map(function(c5) {
+        return c5.toString(enc);
+      }).join("");
+    };
+    OffsetBuffer.prototype.use = function use(buf, off, n3) {
+      this.buffers = [buf];
+      this.offset = off;
+      this.size = n3;
+    };
+    OffsetBuffer.prototype.push = function push(data) {
+      if (data.length === 0) return;
+      this.size += data.length;
+      this.buffers.push(data);
+    };
+    OffsetBuffer.prototype.has = function has(n3) {
+      return this.size >= n3;
+    };
+    OffsetBuffer.prototype.skip = function skip(n3) {
+      if (this.size === 0) return;
+      this.size -= n3;
+      if (this.offset + n3 < this.buffers[0].length) {
+        this.offset += n3;
+        return;
+      }
+      let left = n3 - (this.buffers[0].length - this.offset);
+      this.offset = 0;
+      let shift2;
+      for (shift2 = 1; left > 0 && shift2 < this.buffers.length; shift2++) {
+        const buf = this.buffers[shift2];
+        if (buf.length > left) {
+          this.offset = left;
+          break;
+        }
+        left -= buf.length;
+      }
+      this.buffers = this.buffers.slice(shift2);
+    };
+    OffsetBuffer.prototype.copy = function copy(target2, targetOff, off, n3) {
+      if (this.size === 0) return;
+      if (off !== 0) throw new Error("Unsupported offset in .copy()");
+      let toff = targetOff;
+      const first = this.buffers[0];
+      const toCopy = Math.min(n3, first.length - this.offset);
+      first.copy(target2, toff, this.offset, this.offset + toCopy);
+      toff += toCopy;
+      let left = n3 - toCopy;
+      for (let i5 = 1; left > 0 && i5 < this.buffers.length; i5++) {
+        const buf = this.buffers[i5];
+        const toCopy2 = Math.min(left, buf.length);
+        buf.copy(target2, toff, 0, toCopy2);
+        toff += toCopy2;
+        left -= toCopy2;
+      }
+    };
+    OffsetBuffer.prototype.take = function take2(n3) {
+      if (n3 === 0) return Buffer2.alloc(0);
+      this.size -= n3;
+      const first = this.buffers[0].length - this.offset;
+      if (first === n3) {
+        let r5 = this.buffers.shift();
+        if (this.offset !== 0) {
+          r5 = r5.slice(this.offset);
+          this.offset = 0;
+        }
+        return r5;
+      } else if (first > n3) {
+        const r5 = this.buffers[0].slice(this.offset, this.offset + n3);
+        this.offset += n3;
+        return r5;
+      }
+      const out = Buffer2.alloc(n3);
+      let toOff = 0;
+      let startOff = this.offset;
+      let i5;
+      for (i5 = 0; toOff !== n3 && i5 < this.buffers.length; i5++) {
+        const buf = this.buffers[i5];
+        const toCopy = Math.min(buf.length - startOff, n3 - toOff);
+        buf.copy(out, toOff, startOff, startOff + toCopy);
+        if (startOff + toCopy < buf.length) {
+          this.offset = startOff + toCopy;
+          break;
+        } else {
+          toOff += toCopy;
+          startOff = 0;
+        }
+      }
+      this.buffers = this.buffers.slice(i5);
+      if (this.buffers.length === 0) this.offset = 0;
+      return out;
+    };
+    OffsetBuffer.prototype.peekUInt8 = function peekUInt8() {
+      return this.buffers[0][this.offset];
+    };
+    OffsetBuffer.prototype.readUInt8 = function readUInt8() {
+      this.size -= 1;
+      const first = this.buffers[0];
+      const r5 = first[this.offset];
+      if (++this.offset === first.length) {
+        this.offset = 0;
+        this.buffers.shift();
+      }
+      return r5;
+    };
+    OffsetBuffer.prototype.readUInt16LE = function readUInt16LE() {
+      const first = this.buffers[0];
+      this.size -= 2;
+      let r5;
+      let shift2;
+      if (first.length - this.offset >= 2) {
+        r5 = first.readUInt16LE(this.offset);
+        shift2 = 0;
+        this.offset += 2;
+      } else {
+        r5 = first[this.offset] | this.buffers[1][0] << 8;
+        shift2 = 1;
+        this.offset = 1;
+      }
+      if (this.offset === this.buffers[shift2].length) {
+        this.offset = 0;
+        shift2++;
+      }
+      if (shift2 !== 0) this.buffers = this.buffers.slice(shift2);
+      return r5;
+    };
+    OffsetBuffer.prototype.readUInt24LE = function readUInt24LE() {
+      const first = this.buffers[0];
+      let r5;
+      let shift2;
+      const firstHas = first.length - this.offset;
+      if (firstHas >= 3) {
+        r5 = first.readUInt16LE(this.offset) | first[this.offset + 2] << 16;
+        shift2 = 0;
+        this.offset += 3;
+      } else if (firstHas >= 2) {
+        r5 = first.readUInt16LE(this.offset) | this.buffers[1][0] << 16;
+        shift2 = 1;
+        this.offset = 1;
+      } else {
+        r5 = first[this.offset];
+        this.offset = 0;
+        this.buffers.shift();
+        this.size -= 1;
+        r5 |= this.readUInt16LE() << 8;
+        return r5;
+      }
+      this.size -= 3;
+      if (this.offset === this.buffers[shift2].length) {
+        this.offset = 0;
+        shift2++;
+      }
+      if (shift2 !== 0) this.buffers = this.buffers.slice(shift2);
+      return r5;
+    };
+    OffsetBuffer.prototype.readUInt32LE = function readUInt32LE() {
+      const first = this.buffers[0];
+      let r5;
+      let shift2;
+      const firstHas = first.length - this.offset;
+      if (firstHas >= 4) {
+        r5 = first.readUInt32LE(this.offset);
+        shift2 = 0;
+        this.offset += 4;
+      } else if (firstHas >= 3) {
+        r5 = (first.readUInt16LE(this.offset) | first[this.offset + 2] << 16) + this.buffers[1][0] * 16777216;
+        shift2 = 1;
+        this.offset = 1;
+      } else if (firstHas >= 2) {
+        r5 = first.readUInt16LE(this.offset);
+        this.offset = 0;
+        this.buffers.shift();
+        this.size -= 2;
+        r5 += this.readUInt16LE() * 65536;
+        return r5;
+      } else {
+        r5 = first[this.offset];
+        this.offset = 0;
+        this.buffers.shift();
+        this.size -= 1;
+        r5 += this.readUInt24LE() * 256;
+        return r5;
+      }
+      this.size -= 4;
+      if (this.offset === this.buffers[shift2].length) {
+        this.offset = 0;
+        shift2++;
+      }
+      if (shift2 !== 0) this.buffers = this.buffers.slice(shift2);
+      return r5;
+    };
+    OffsetBuffer.prototype.readUInt16BE = function readUInt16BE() {
+      const r5 = this.readUInt16LE();
+      return (r5 & 255) << 8 | r5 >> 8;
+    };
+    OffsetBuffer.prototype.readUInt24BE = function readUInt24BE() {
+      const r5 = this.readUInt24LE();
+      return (r5 & 255) << 16 | (r5 >> 8 & 255) << 8 | r5 >> 16;
+    };
+    OffsetBuffer.prototype.readUInt32BE = function readUInt32BE() {
+      const r5 = this.readUInt32LE();
+      return ((r5 & 255) << 24 | (r5 >>> 8 & 255) << 16 | (r5 >>> 16 & 255) << 8 | r5 >>> 24) >>> 0;
+    };
+    function signedInt8(num) {
+      if (num >= 128) return -(255 ^ num) - 1;
+      else return num;
+    }
+    OffsetBuffer.prototype.peekInt8 = function peekInt8() {
+      return signedInt8(this.peekUInt8());
+    };
+    OffsetBuffer.prototype.readInt8 = function readInt8() {
+      return signedInt8(this.readUInt8());
+    };
+    function signedInt16(num) {
+      if (num >= 32768) return -(65535 ^ num) - 1;
+      else return num;
+    }
+    OffsetBuffer.prototype.readInt16BE = function readInt16BE() {
+      return signedInt16(this.readUInt16BE());
+    };
+    OffsetBuffer.prototype.readInt16LE = function readInt16LE() {
+      return signedInt16(this.readUInt16LE());
+    };
+    function signedInt24(num) {
+      if (num >= 8388608) return -(16777215 ^ num) - 1;
+      else return num;
+    }
+    OffsetBuffer.prototype.readInt24BE = function readInt24BE() {
+      return signedInt24(this.readUInt24BE());
+    };
+    OffsetBuffer.prototype.readInt24LE = function readInt24LE() {
+      return signedInt24(this.readUInt24LE());
+    };
+    function signedInt32(num) {
+      if (num >= 2147483648) return -(4294967295 ^ num) - 1;
+      else return num;
+    }
+    OffsetBuffer.prototype.readInt32BE = function readInt32BE() {
+      return signedInt32(this.readUInt32BE());
+    };
+    OffsetBuffer.prototype.readInt32LE = function readInt32LE() {
+      return signedInt32(this.readUInt32LE());
+    };
+  }
+});
+
+// node_modules/pg-copy-streams/message-formats.js
+var require_message_formats = __commonJS({
+  "node_modules/pg-copy-streams/message-formats.js"(exports, module) {
+    module.exports = {
+      ErrorResponse: 69,
+      // E
+      CopyInResponse: 71,
+      // G
+      CopyOutResponse: 72,
+      // H
+      CopyBothResponse: 87,
+      // W
+      CopyDone: 99,
+      // c
+      CopyData: 100,
+      // d
+      CopyFail: 102,
+      // f
+      CommandComplete: 67,
+      // C
+      ReadyForQuery: 90,
+      // Z
+      // It is possible for NoticeResponse and ParameterStatus messages to be interspersed between CopyData messages;
+      // frontends must handle these cases, and should be prepared for other asynchronous message types as well
+      // (see Section 50.2.6).
+      // Otherwise, any message type other than CopyData or CopyDone may be treated as terminating copy-out mode.
+      NotificationResponse: 65,
+      // A
+      NoticeResponse: 78,
+      // N
+      ParameterStatus: 83
+      // S
+    };
+  }
+});
+
+// node_modules/pg-copy-streams/copy-to.js
+var require_copy_to = __commonJS({
+  "node_modules/pg-copy-streams/copy-to.js"(exports, module) {
+    "use strict";
+    module.exports = function(txt, options) {
+      return new CopyStreamQuery(txt, options);
+    };
+    var { Readable: Readable13 } = __require("stream");
+    var assert = __require("assert");
+    var BufferList = require_obuf();
+    var code = require_message_formats();
+    var PG_CODE = 0;
+    var PG_LENGTH = 1;
+    var PG_MESSAGE = 2;
+    var CopyStreamQuery = class extends Readable13 {
+      constructor(text2, options) {
+        super(options);
+        this.text = text2;
+        this.rowCount = 0;
+        this._state = PG_CODE;
+        this._buffer = new BufferList();
+        this._unreadMessageContentLength = 0;
+        this._copyDataChunks = new BufferList();
+        this._pgDataHandler = null;
+        this._drained = false;
+        this._forwarding = false;
+        this._onReadableEvent = this._onReadable.bind(this);
+      }
+      submit(connection) {
+        this.connection = connection;
+        this._attach();
+        connection.query(this.text);
+      }
+      _attach() {
+        const connectionStream = this.connection.stream;
+        const pgDataListeners = connectionStream.listeners("data");
+        assert(pgDataListeners.length == 1);
+        this._pgDataHandler = pgDataListeners.pop();
+        connectionStream.removeListener("data", this._pgDataHandler);
+        connectionStream.pause();
+        this._forward();
+        connectionStream.on("readable", this._onReadableEvent);
+      }
+      _detach() {
+        const connectionStream = this.connection.stream;
+        const unreadBuffer = this._buffer.take(this._buffer.size);
+        connectionStream.removeListener("readable", this._onReadableEvent);
+        connectionStream.addListener("data", this._pgDataHandler);
+        this._pgDataHandler(unreadBuffer);
+        process.nextTick(function() {
+          connectionStream.resume();
+        });
+      }
+      _cleanup() {
+        this._buffer = null;
+        this._copyDataChunks = null;
+        this._pgDataHandler = null;
+        this._onReadableEvent = null;
+      }
+      _onReadable() {
+        this._forward();
+      }
+      _read() {
+        this._drained = true;
+        this._forward();
+      }
+      _forward() {
+        if (this._forwarding || !this._drained || !this.connection) return;
+        this._forwarding = true;
+        const connectionStream = this.connection.stream;
+        let chunk;
+        while (this._drained && (chunk = connectionStream.read()) !== null) {
+          this._drained = this._parse(chunk);
+        }
+        this._forwarding = false;
+      }
+      _parse(chunk) {
+        let done = false;
+        let drained = true;
+        this._buffer.push(chunk);
+        while (!done && this._buffer.size > 0) {
+          if (PG_CODE === this._state) {
+            if (!this._buffer.has(1)) break;
+            this._code = this._buffer.peekUInt8();
+            if (this._code === code.ErrorResponse) {
+              this._detach();
+              return;
+            }
+            this._buffer.readUInt8();
+            this._state = PG_LENGTH;
+          }
+          if (PG_LENGTH === this._state) {
+            if (!this._buffer.has(4)) break;
+            this._unreadMessageContentLength = this._buffer.readUInt32BE() - 4;
+            this._state = PG_MESSAGE;
+          }
+          if (PG_MESSAGE === this._state) {
+            if (this._unreadMessageContentLength > 0 && this._buffer.size > 0) {
+              const n3 = Math.min(this._buffer.size, this._unreadMessageContentLength);
+              const messageContentChunk = this._buffer.take(n3);
+              this._unreadMessageContentLength -= n3;
+              if (this._code === code.CopyData) {
+                this._copyDataChunks.push(messageContentChunk);
+              }
+            }
+            if (this._unreadMessageContentLength === 0) {
+              switch (this._code) {
+                case code.CopyOutResponse:
+                case code.CopyData:
+                // standard interspersed messages.
+                // see https://www.postgresql.org/docs/9.6/protocol-flow.html#PROTOCOL-COPY
+                case code.ParameterStatus:
+                case code.NoticeResponse:
+                case code.NotificationResponse:
+                  break;
+                case code.CopyDone:
+                default:
+                  done = true;
+                  break;
+              }
+              this._state = PG_CODE;
+            }
+          }
+        }
+        const len = this._copyDataChunks.size;
+        if (len > 0) {
+          drained = this.push(this._copyDataChunks.take(len));
+        }
+        if (done) {
+          this._detach();
+          this.push(null);
+          this._cleanup();
+        }
+        return drained;
+      }
+      handleError(err) {
+        this.emit("error", err);
+        this._cleanup();
+      }
+      handleCommandComplete(msg) {
+        const match = /COPY (\d+)/.exec((msg || {}).text);
+        if (match) {
+          this.rowCount = parseInt(match[1], 10);
+        }
+      }
+      handleReadyForQuery() {
+      }
+    };
+  }
+});
+
+// node_modules/pg-copy-streams/copy-from.js
+var require_copy_from = __commonJS({
+  "node_modules/pg-copy-streams/copy-from.js"(exports, module) {
+    "use strict";
+    module.exports = function(txt, options) {
+      return new CopyStreamQuery(txt, options);
+    };
+    var { Writable: Writable5 } = __require("stream");
+    var code = require_message_formats();
+    var CopyStreamQuery = class extends Writable5 {
+      constructor(text2, options) {
+        super(options);
+        this.text = text2;
+        this.rowCount = 0;
+        this._gotCopyInResponse = false;
+        this.chunks = [];
+        this.cb_CopyInResponse = null;
+        this.cb_ReadyForQuery = null;
+        this.cb_destroy = null;
+        this.cork();
+      }
+      submit(connection) {
+        this.connection = connection;
+        connection.query(this.text);
+      }
+      callback() {
+      }
+      _write(chunk, enc, cb) {
+        this.chunks.push({ chunk, encoding: enc });
+        if (this._gotCopyInResponse) {
+          return this.flush(cb);
+        }
+        this.cb_CopyInResponse = cb;
+      }
+      _writev(chunks, cb) {
+        if (this.chunks.length == 0) {
+          this.chunks = chunks;
+        } else {
+          const QUANTUM = 125e3;
+          for (let i5 = 0; i5 < chunks.length; i5 += QUANTUM) {
+            this.chunks.push(...chunks.slice(i5, Math.min(i5 + QUANTUM, chunks.length)));
+          }
+        }
+        if (this._gotCopyInResponse) {
+          return this.flush(cb);
+        }
+        this.cb_CopyInResponse = cb;
+      }
+      _destroy(err, cb) {
+        if (this.cb_ReadyForQuery) return cb(err);
+        this.cb_destroy = cb;
+        const msg = err ? err.message : "NODE-PG-COPY-STREAMS destroy() was called";
+        const self = this;
+        const done = function() {
+          self.connection.sendCopyFail(msg);
+        };
+        this.chunks = [];
+        if (this._gotCopyInResponse) {
+          return this.flush(done);
+        }
+        this.cb_CopyInResponse = done;
+      }
+      _final(cb) {
+        this.cb_ReadyForQuery = cb;
+        const self = this;
+        const done = function() {
+          const Int32Len = 4;
+          const finBuffer = Buffer.from([code.CopyDone, 0, 0, 0, Int32Len]);
+          self.connection.stream.write(finBuffer);
+        };
+        if (this._gotCopyInResponse) {
+          return this.flush(done);
+        }
+        this.cb_CopyInResponse = done;
+      }
+      flush(callback) {
+        let chunk;
+        let ok3 = true;
+        while (ok3 && (chunk = this.chunks.shift())) {
+          ok3 = this.flushChunk(chunk.chunk);
+        }
+        if (callback) {
+          if (ok3) {
+            callback();
+          } else {
+            if (this.chunks.length) {
+              this.connection.stream.once("drain", this.flush.bind(this, callback));
+            } else {
+              this.connection.stream.once("drain", callback);
+            }
+          }
+        }
+      }
+      flushChunk(chunk) {
+        const Int32Len = 4;
+        const lenBuffer = Buffer.from([code.CopyData, 0, 0, 0, 0]);
+        lenBuffer.writeUInt32BE(chunk.length + Int32Len, 1);
+        this.connection.stream.write(lenBuffer);
+        return this.connection.stream.write(chunk);
+      }
+      handleError(e5) {
+        this.callback();
+        if (this.cb_destroy) {
+          const cb = this.cb_destroy;
+          this.cb_destroy = null;
+          cb(e5);
+        } else {
+          this.emit("error", e5);
+        }
+        this.connection = null;
+      }
+      handleCopyInResponse(connection) {
+        this._gotCopyInResponse = true;
+        if (!this.destroyed) {
+          this.uncork();
+        }
+        const cb = this.cb_CopyInResponse || function() {
+        };
+        this.cb_CopyInResponse = null;
+        this.flush(cb);
+      }
+      handleCommandComplete(msg) {
+        const match = /COPY (\d+)/.exec((msg || {}).text);
+        if (match) {
+          this.rowCount = parseInt(match[1], 10);
+        }
+      }
+      handleReadyForQuery() {
+        this.callback();
+        this.cb_ReadyForQuery();
+        this.connection = null;
+      }
+    };
+  }
+});
+
+// node_modules/pg-copy-streams/copy-both.js
+var require_copy_both = __commonJS({
+  "node_modules/pg-copy-streams/copy-both.js"(exports, module) {
+    "use strict";
+    module.exports = function(txt, options) {
+      return new CopyStreamQuery(txt, options);
+    };
+    var { Duplex: Duplex2 } = __require("stream");
+    var assert = __require("assert");
+    var BufferList = require_obuf();
+    var code = require_message_formats();
+    var PG_CODE = 0;
+    var PG_LENGTH = 1;
+    var PG_MESSAGE = 2;
+    var CopyStreamQuery = class extends Duplex2 {
+      constructor(text2, options) {
+        super(options);
+        this.text = text2;
+        this._state = PG_CODE;
+        this._buffer = new BufferList();
+        this._unreadMessageContentLength = 0;
+        this._copyDataChunks = new BufferList();
+        this._pgDataHandler = null;
+        this._drained = false;
+        this._forwarding = false;
+        this._onReadableEvent = this._onReadable.bind(this);
+        this.alignOnCopyDataFrame = options ? options.alignOnCopyDataFrame === true : false;
+        this._gotCopyInResponse = false;
+        this.chunks = [];
+        this.cb = null;
+        this.cork();
+      }
+      submit(connection) {
+        this.connection = connection;
+        this._attach();
+        connection.query(this.text);
+      }
+      /* Readable implementation */
+      _attach() {
+        const connectionStream = this.connection.stream;
+        const pgDataListeners = connectionStream.listeners("data");
+        assert(pgDataListeners.length == 1);
+        this._pgDataHandler = pgDataListeners.pop();
+        connectionStream.removeListener("data", this._pgDataHandler);
+        connectionStream.pause();
+        this._forward();
+        connectionStream.on("readable", this._onReadableEvent);
+      }
+      _detach() {
+        const connectionStream = this.connection.stream;
+        const unreadBuffer = this._buffer.take(this._buffer.size);
+        connectionStream.removeListener("readable", this._onReadableEvent);
+        connectionStream.addListener("data", this._pgDataHandler);
+        this._pgDataHandler(unreadBuffer);
+        process.nextTick(function() {
+          connectionStream.resume();
+        });
+      }
+      _cleanup() {
+        this._buffer = null;
+        this._copyDataChunks = null;
+        this._pgDataHandler = null;
+        this._onReadableEvent = null;
+      }
+      _onReadable() {
+        this._forward();
+      }
+      _read() {
+        this._drained = true;
+        this._forward();
+      }
+      _forward() {
+        if (this._forwarding || !this._drained || !this.connection) return;
+        this._forwarding = true;
+        const connectionStream = this.connection.stream;
+        let chunk;
+        while (this._drained && (chunk = connectionStream.read()) !== null) {
+          this._drained = this._parse(chunk);
+        }
+        this._forwarding = false;
+      }
+      _parse(chunk) {
+        let done = false;
+        let drained = true;
+        this._buffer.push(chunk);
+        while (!done && this._buffer.size > 0) {
+          if (PG_CODE === this._state) {
+            if (!this._buffer.has(1)) break;
+            this._code = this._buffer.peekUInt8();
+            if (this._code === code.ErrorResponse) {
+              this._detach();
+              return;
+            }
+            this._buffer.readUInt8();
+            this._state = PG_LENGTH;
+          }
+          if (PG_LENGTH === this._state) {
+            if (!this._buffer.has(4)) break;
+            this._unreadMessageContentLength = this._buffer.readUInt32BE() - 4;
+            this._state = PG_MESSAGE;
+          }
+          if (PG_MESSAGE === this._state) {
+            if (this._unreadMessageContentLength > 0 && this._buffer.size > 0) {
+              const n3 = Math.min(this._buffer.size, this._unreadMessageContentLength);
+              const messageContentChunk = this._buffer.take(n3);
+              this._unreadMessageContentLength -= n3;
+              if (this._code === code.CopyData) {
+                this._copyDataChunks.push(messageContentChunk);
+              }
+            }
+            if (this._unreadMessageContentLength === 0) {
+              switch (this._code) {
+                case code.CopyBothResponse:
+                  this._startCopyIn();
+                  break;
+                case code.CopyData:
+                  if (this.alignOnCopyDataFrame) {
+                    drained = this._flushCopyData();
+                  }
+                  break;
+                // standard interspersed messages.
+                // see https://www.postgresql.org/docs/9.6/protocol-flow.html#PROTOCOL-COPY
+                case code.ParameterStatus:
+                case code.NoticeResponse:
+                case code.NotificationResponse:
+                  break;
+                case code.CopyDone:
+                default:
+                  done = true;
+                  break;
+              }
+              this._state = PG_CODE;
+            }
+          }
+        }
+        if (!this.alignOnCopyDataFrame) {
+          drained = this._flushCopyData();
+        }
+        if (done) {
+          this._detach();
+          this.push(null);
+          this._cleanup();
+        }
+        return drained;
+      }
+      _flushCopyData() {
+        let drained = true;
+        const len = this._copyDataChunks.size;
+        if (len > 0) {
+          drained = this.push(this._copyDataChunks.take(len));
+        }
+        return drained;
+      }
+      /* Writable implementation */
+      _write(chunk, enc, cb) {
+        this.chunks.push({ chunk, encoding: enc });
+        if (this._gotCopyInResponse) {
+          return this.flush(cb);
+        }
+        this.cb = cb;
+      }
+      _writev(chunks, cb) {
+        this.chunks.push(...chunks);
+        if (this._gotCopyInResponse) {
+          return this.flush(cb);
+        }
+        this.cb = cb;
+      }
+      _final(cb) {
+        this.flush();
+        const Int32Len = 4;
+        const finBuffer = Buffer.from([code.CopyDone, 0, 0, 0, Int32Len]);
+        this.connection.stream.write(finBuffer);
+        this.cb_flush = cb;
+      }
+      flush(callback) {
+        let chunk;
+        let ok3 = true;
+        while (ok3 && (chunk = this.chunks.shift())) {
+          ok3 = this.flushChunk(chunk.chunk);
+        }
+        if (callback) {
+          if (ok3) {
+            callback();
+          } else {
+            if (this.chunks.length) {
+              this.connection.stream.once("drain", this.flush.bind(this, callback));
+            } else {
+              this.connection.stream.once("drain", callback);
+            }
+          }
+        }
+      }
+      flushChunk(chunk) {
+        const Int32Len = 4;
+        const lenBuffer = Buffer.from([code.CopyData, 0, 0, 0, 0]);
+        lenBuffer.writeUInt32BE(chunk.length + Int32Len, 1);
+        this.connection.stream.write(lenBuffer);
+        return this.connection.stream.write(chunk);
+      }
+      _startCopyIn() {
+        this._gotCopyInResponse = true;
+        this.uncork();
+        this.flush();
+        if (this.cb) {
+          const { cb } = this;
+          this.cb = null;
+          cb();
+        }
+      }
+      handleError(err) {
+        this.emit("error", err);
+        this._cleanup();
+      }
+      handleCopyData(chunk) {
+      }
+      handleCommandComplete() {
+      }
+      handleReadyForQuery() {
+        this.connection = null;
+        this.cb_flush();
+      }
+    };
+  }
+});
+
+// node_modules/pg-copy-streams/index.js
+var require_pg_copy_streams = __commonJS({
+  "node_modules/pg-copy-streams/index.js"(exports) {
+    "use strict";
+    var CopyToQueryStream = require_copy_to();
+    var CopyFromQueryStream = require_copy_from();
+    var CopyBothQueryStream = require_copy_both();
+    exports.to = function copyTo2(txt, options) {
+      return new CopyToQueryStream(txt, options);
+    };
+    exports.from = function copyFrom2(txt, options) {
+      return new CopyFromQueryStream(txt, options);
+    };
+    exports.both = function copyBoth(txt, options) {
+      return new CopyBothQueryStream(txt, options);
+    };
   }
 });
 
@@ -54074,7 +54928,7 @@ var require_trim_comparator_whitespace = __commonJS({
     };
     var trimComparatorWhitespace = (range2) => {
       let result = "";
-      let copyFrom = 0;
+      let copyFrom2 = 0;
       let cursor = 0;
       const digitRuns = { start: -1, end: -1, previousStart: -1, previousEnd: -1 };
       while (cursor < range2.length) {
@@ -54093,12 +54947,12 @@ var require_trim_comparator_whitespace = __commonJS({
         }
         const whitespacePosition = findRemovableWhitespaceIndex(range2, matchStart);
         if (whitespacePosition !== -1) {
-          result += range2.slice(copyFrom, whitespacePosition);
-          copyFrom = whitespacePosition + 1;
+          result += range2.slice(copyFrom2, whitespacePosition);
+          copyFrom2 = whitespacePosition + 1;
         }
         cursor = findVersionEndIndex(range2, cursor, digitRuns);
       }
-      return result + range2.slice(copyFrom);
+      return result + range2.slice(copyFrom2);
     };
     module.exports = trimComparatorWhitespace;
   }
@@ -56897,6 +57751,20 @@ var S3Bucket = class _S3Bucket {
       throw conditionalFailure(error3, condition, where) ?? explainS3Error(error3, where);
     }
   }
+  /** Replaces the object's tag set (s3:PutObjectTagging, which the writer role has). */
+  async putTags(key, tags, input2) {
+    try {
+      await this.client.send(
+        new import_client_s32.PutObjectTaggingCommand({
+          Bucket: this.name,
+          Key: key,
+          Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
+        })
+      );
+    } catch (error3) {
+      throw explainS3Error(error3, this.where(key, input2));
+    }
+  }
   /** The SSE headers every write carries, from the settings. */
   encryption() {
     return {
@@ -57001,9 +57869,9 @@ var S3Bucket = class _S3Bucket {
 };
 
 // core/jobs/backup.ts
-import { mkdtemp as mkdtemp3, rm as rm6 } from "node:fs/promises";
-import os8 from "node:os";
-import path12 from "node:path";
+import { mkdtemp as mkdtemp5, rm as rm8 } from "node:fs/promises";
+import os10 from "node:os";
+import path14 from "node:path";
 
 // core/pg/server.ts
 import { readFileSync } from "node:fs";
@@ -57203,41 +58071,41 @@ async function tableDataBytes(spec, role = "from") {
 }
 
 // core/pg/target-database.ts
-async function ensureDatabase(target, create, input2 = "to") {
-  const name = databaseName(target);
-  return withClient(maintenanceOf(target), input2, async (client) => {
+async function ensureDatabase(target2, create, input2 = "to") {
+  const name = databaseName(target2);
+  return withClient(maintenanceOf(target2), input2, async (client) => {
     const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
     if (rowCount) return false;
     if (!create) {
       throw new InputError(
         input2,
-        `database "${name}" does not exist on ${describeConnection(target)}; create it, or set create-database to true`
+        `database "${name}" does not exist on ${describeConnection(target2)}; create it, or set create-database to true`
       );
     }
     try {
       await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
     } catch (error3) {
-      throw explainConnectError(target, input2, error3);
+      throw explainConnectError(target2, input2, error3);
     }
     return true;
   });
 }
-function maintenanceOf(target) {
-  return withDatabase(target, databaseName(target) === "postgres" ? "template1" : "postgres");
+function maintenanceOf(target2) {
+  return withDatabase(target2, databaseName(target2) === "postgres" ? "template1" : "postgres");
 }
-async function undoCreatedOnFailure(created, target, work) {
+async function undoCreatedOnFailure(created, target2, work) {
   try {
     return await work();
   } catch (error3) {
-    if (created) await dropDatabase(target).catch(() => {
+    if (created) await dropDatabase(target2).catch(() => {
     });
     throw error3;
   }
 }
-async function dropDatabase(target, input2 = "to") {
-  const name = databaseName(target);
+async function dropDatabase(target2, input2 = "to") {
+  const name = databaseName(target2);
   await withClient(
-    maintenanceOf(target),
+    maintenanceOf(target2),
     input2,
     (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}`)
   );
@@ -57252,13 +58120,13 @@ function checkDestructiveRestore(options) {
     confirm !== void 0 ? `"${confirm}" does not match the target database "${database}"${clean2 || hasUserTables ? `; this restore is destructive (${why})` : ""}` : `this restore into "${database}" is destructive (${why}); set confirm to "${database}" to go ahead`
   );
 }
-async function guardTargetBeforeCreating(target, options, input2 = "to") {
-  const name = databaseName(target);
-  const exists2 = await withClient(maintenanceOf(target), input2, async (client) => {
+async function guardTargetBeforeCreating(target2, options, input2 = "to") {
+  const name = databaseName(target2);
+  const exists2 = await withClient(maintenanceOf(target2), input2, async (client) => {
     const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
     return (rowCount ?? 0) > 0;
   });
-  const facts = exists2 ? await serverFacts(target, input2) : void 0;
+  const facts = exists2 ? await serverFacts(target2, input2) : void 0;
   checkDestructiveRestore({
     database: facts?.database ?? name,
     clean: options.clean,
@@ -57284,6 +58152,7 @@ function checkStorableDatabaseName(name, input2) {
 // core/storage/backup-layout.ts
 import { randomBytes } from "node:crypto";
 var TIER_TAG = "pgferry-tier";
+var INCOMPLETE_TAG = "pgferry-incomplete";
 function pad(n3, width = 2) {
   return String(n3).padStart(width, "0");
 }
@@ -57304,6 +58173,9 @@ function backupKey(prefix, database, at2, random = randomPart()) {
   const day = [String(at2.getUTCFullYear()), pad(at2.getUTCMonth() + 1), pad(at2.getUTCDate())];
   return join6(prefix, database, ...day, `${database}-${compactTimestamp(at2)}-${random}.dump`);
 }
+function partKey(dumpKey, index) {
+  return `${dumpKey}.part-${String(index).padStart(2, "0")}.dump`;
+}
 function manifestKey(dumpKey) {
   return `${dumpKey}.json`;
 }
@@ -57315,83 +58187,6 @@ function tierFor(at2) {
   if (at2.getUTCDay() === 0) return "weekly";
   return "daily";
 }
-
-// core/storage/latest-pointer.ts
-import { setTimeout as sleep2 } from "node:timers/promises";
-var MAX_ATTEMPTS = 8;
-function startedAfter(a5, b6) {
-  const ta = Date.parse(a5.startedAt);
-  const tb = Date.parse(b6.startedAt);
-  return ta !== tb ? ta > tb : a5.key > b6.key;
-}
-function parsed(text2) {
-  try {
-    return JSON.parse(text2);
-  } catch {
-    return void 0;
-  }
-}
-function isPointer(value) {
-  const v2 = value;
-  return typeof v2 === "object" && v2 !== null && typeof v2.key === "string" && typeof v2.manifest === "string";
-}
-async function startOf(r5, current) {
-  if (typeof current.startedAt === "string") return { startedAt: current.startedAt, key: current.key };
-  const manifest = await r5.bucket.getJson(current.manifest, r5.input).catch(() => void 0);
-  return typeof manifest?.startedAt === "string" ? { startedAt: manifest.startedAt, key: current.key } : void 0;
-}
-async function movePointer(r5) {
-  const ours = { startedAt: r5.pointer.startedAt, key: r5.pointer.key };
-  const where = r5.bucket.uri(r5.key);
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    r5.signal?.throwIfAborted();
-    const read = await r5.bucket.getTextVersion(r5.key, r5.input, true);
-    const current = read && parsed(read.text);
-    if (isPointer(current)) {
-      const theirs = await startOf(r5, current);
-      if (theirs && !startedAfter(ours, theirs)) {
-        if (theirs.key !== ours.key) {
-          r5.log.info(
-            `${where} names ${current.key}, which started later (${theirs.startedAt}); left as it is`
-          );
-        }
-        return { moved: theirs.key === ours.key, names: current.key };
-      }
-    } else if (read) {
-      r5.log.warn(`${where} is not a pgferry latest pointer; replacing it`);
-    }
-    const condition = read?.etag ? { ifMatch: read.etag } : CREATE_ONLY;
-    try {
-      await r5.bucket.putJson(r5.key, r5.pointer, r5.input, { condition });
-    } catch (error3) {
-      if (!(error3 instanceof WriteConflictError)) throw error3;
-      if (!read && await r5.bucket.refusesRead(r5.key)) {
-        throw new PgferryError(
-          `${r5.input}: ${where} exists but S3 refuses to let this backup read it (403); the backup ${r5.pointer.key} is stored and verified, but latest.json does not name it. Allow s3:GetObject on it`
-        );
-      }
-      r5.log.info(`${error3.message}; reading it again (attempt ${attempt} of ${MAX_ATTEMPTS})`);
-      await sleep2(25 * attempt + Math.floor(Math.random() * 50), void 0, { signal: r5.signal });
-      continue;
-    }
-    const backText = await r5.bucket.getTextVersion(r5.key, r5.input, true);
-    const back = backText && parsed(backText.text);
-    if (isPointer(back)) {
-      if (back.key === ours.key) return { moved: true, names: ours.key };
-      const theirs = await startOf(r5, back);
-      if (theirs && startedAfter(theirs, ours)) return { moved: true, names: back.key };
-    }
-    r5.log.warn(
-      `${where} was overwritten right after this backup moved it (the store ignores conditional writes?); moving it again`
-    );
-  }
-  throw new PgferryError(
-    `${r5.input}: ${where} kept changing under this backup (${MAX_ATTEMPTS} attempts); the backup ${r5.pointer.key} is stored and verified, but latest.json does not name it`
-  );
-}
-
-// core/storage/manifest.ts
-var MANIFEST_SCHEMA = 1;
 
 // core/pg/archive/versions.ts
 var MAX_ARCHIVE_VERSION = {
@@ -58171,14 +58966,14 @@ async function chooseDumpClient(server, request, catalog) {
   const reason = major === server.major ? `the source server runs PostgreSQL ${formatVersion(server)}` : `the source server runs PostgreSQL ${formatVersion(server)} and no ${server.major} client could be had`;
   return { version: { major }, reason, warnings };
 }
-function desiredRestoreMajor(archive, target) {
-  if (archive.format === "plain") return target.major;
+function desiredRestoreMajor(archive, target2) {
+  if (archive.format === "plain") return target2.major;
   if (!archive.archiveVersion) {
     const writer = archive.dumpVersion?.major;
     const unknownWriter = writer !== void 0 && archiveVersionWrittenBy(writer) === void 0;
-    return unknownWriter ? Math.max(target.major, writer) : target.major;
+    return unknownWriter ? Math.max(target2.major, writer) : target2.major;
   }
-  if (majorReads(target.major, archive)) return target.major;
+  if (majorReads(target2.major, archive)) return target2.major;
   const lowest = lowestMajorReading(archive.archiveVersion, archive.dumpVersion);
   if (lowest === void 0) {
     throw new PgferryError(
@@ -58194,17 +58989,17 @@ function describeArchive(archive) {
   return parts2.join(", ") || "format unknown";
 }
 async function chooseRestoreClient(inputs, catalog) {
-  const { archive, target, request, allowDowngrade } = inputs;
+  const { archive, target: target2, request, allowDowngrade } = inputs;
   const warnings = [];
   const source = archive.serverVersion;
-  const downgrade = source !== void 0 && source.major > target.major;
+  const downgrade = source !== void 0 && source.major > target2.major;
   if (downgrade && !allowDowngrade) {
     throw new InputError(
       "allow-downgrade",
-      `the dump comes from a PostgreSQL ${formatVersion(source)} server and the target runs PostgreSQL ${formatVersion(target)}: restoring into an older major is a downgrade and is refused; set allow-downgrade to true to restore it through a filtered SQL script`
+      `the dump comes from a PostgreSQL ${formatVersion(source)} server and the target runs PostgreSQL ${formatVersion(target2)}: restoring into an older major is a downgrade and is refused; set allow-downgrade to true to restore it through a filtered SQL script`
     );
   }
-  const desired = desiredRestoreMajor(archive, target);
+  const desired = desiredRestoreMajor(archive, target2);
   const pinned = requested(request);
   let version;
   let reason;
@@ -58218,50 +59013,50 @@ async function chooseRestoreClient(inputs, catalog) {
     version = pinned;
     reason = `postgres-version pins ${formatVersion(pinned)}`;
   } else {
-    const auto = await autoRestoreClient(archive, target, desired, catalog);
+    const auto = await autoRestoreClient(archive, target2, desired, catalog);
     ({ version, reason } = auto);
     warnings.push(...auto.warnings);
   }
-  let path23 = archive.format === "plain" ? "psql" : "pg_restore";
-  if (path23 === "pg_restore" && downgrade) {
-    path23 = "script";
+  let path25 = archive.format === "plain" ? "psql" : "pg_restore";
+  if (path25 === "pg_restore" && downgrade) {
+    path25 = "script";
     warnings.push(
-      `restoring a PostgreSQL ${source ? formatVersion(source) : "?"} dump into PostgreSQL ${formatVersion(target)} (a downgrade, allowed): going through a filtered SQL script; objects the older server does not support will fail the restore`
+      `restoring a PostgreSQL ${source ? formatVersion(source) : "?"} dump into PostgreSQL ${formatVersion(target2)} (a downgrade, allowed): going through a filtered SQL script; objects the older server does not support will fail the restore`
     );
-  } else if (path23 === "pg_restore" && version.major >= 17 && target.major <= 16) {
-    path23 = "script";
+  } else if (path25 === "pg_restore" && version.major >= 17 && target2.major <= 16) {
+    path25 = "script";
     warnings.push(
-      `pg_restore ${version.major} sets transaction_timeout, which PostgreSQL ${target.major} does not know: restoring through a SQL script with that setting filtered out (no parallel restore on this path)`
+      `pg_restore ${version.major} sets transaction_timeout, which PostgreSQL ${target2.major} does not know: restoring through a SQL script with that setting filtered out (no parallel restore on this path)`
     );
   }
-  return { version, reason, warnings, path: path23 };
+  return { version, reason, warnings, path: path25 };
 }
-async function autoRestoreClient(archive, target, desired, catalog) {
-  const skipping = await statisticsSkippingReader(archive, target, desired, catalog);
+async function autoRestoreClient(archive, target2, desired, catalog) {
+  const skipping = await statisticsSkippingReader(archive, target2, desired, catalog);
   if (skipping !== void 0) {
     return {
       version: { major: skipping },
-      reason: `the archive (${describeArchive(archive)}) may hold planner statistics, which PostgreSQL ${formatVersion(target)} cannot take: pg_restore ${skipping} leaves them out`,
+      reason: `the archive (${describeArchive(archive)}) may hold planner statistics, which PostgreSQL ${formatVersion(target2)} cannot take: pg_restore ${skipping} leaves them out`,
       warnings: []
     };
   }
   const found = await lowestAvailable(
     catalog,
     desired,
-    `restoring into a PostgreSQL ${target.major} server`,
-    desired > target.major ? `the archive, ${describeArchive(archive)}, needs pg_restore ${desired} or newer` : void 0
+    `restoring into a PostgreSQL ${target2.major} server`,
+    desired > target2.major ? `the archive, ${describeArchive(archive)}, needs pg_restore ${desired} or newer` : void 0
   );
-  const reason = found.major === target.major ? `the target server runs PostgreSQL ${formatVersion(target)}` : desired === target.major ? `the target server runs PostgreSQL ${formatVersion(target)} and no ${target.major} client could be had` : `the archive (${describeArchive(archive)}) needs pg_restore ${desired} or newer`;
+  const reason = found.major === target2.major ? `the target server runs PostgreSQL ${formatVersion(target2)}` : desired === target2.major ? `the target server runs PostgreSQL ${formatVersion(target2)} and no ${target2.major} client could be had` : `the archive (${describeArchive(archive)}) needs pg_restore ${desired} or newer`;
   return { version: { major: found.major }, reason, warnings: found.warnings };
 }
-async function statisticsSkippingReader(archive, target, desired, catalog) {
-  if (archive.format === "plain" || target.major >= STATISTICS_SINCE || desired >= STATISTICS_SINCE)
+async function statisticsSkippingReader(archive, target2, desired, catalog) {
+  if (archive.format === "plain" || target2.major >= STATISTICS_SINCE || desired >= STATISTICS_SINCE)
     return void 0;
   const writer = archive.dumpVersion?.major ?? archive.serverVersion?.major;
   if (writer === void 0 || writer < STATISTICS_SINCE) return void 0;
   return catalog.lowestAvailableFrom(STATISTICS_SINCE);
 }
-async function chooseCopyClients(source, target, request, allowDowngrade, catalog) {
+async function chooseCopyClients(source, target2, request, allowDowngrade, catalog) {
   const dump = await chooseDumpClient(source, request, catalog);
   const archive = {
     format: "custom",
@@ -58271,7 +59066,7 @@ async function chooseCopyClients(source, target, request, allowDowngrade, catalo
     dumpVersion: { major: dump.version.major }
   };
   const restore = await chooseRestoreClient(
-    { archive, target, request: { kind: "auto" }, allowDowngrade },
+    { archive, target: target2, request: { kind: "auto" }, allowDowngrade },
     catalog
   );
   return { dump, restore };
@@ -58292,15 +59087,25 @@ async function chooseInstallClient(server, request, catalog) {
   };
 }
 
+// core/storage/manifest.ts
+import { createHash as createHash8 } from "node:crypto";
+var MANIFEST_SCHEMA = 1;
+function partsDigest(parts2) {
+  const hash = createHash8("sha256");
+  for (const p4 of parts2) hash.update(`${p4.sha256} ${p4.bytes} ${p4.key}
+`);
+  return hash.digest("hex");
+}
+
 // core/storage/store-proof.ts
 init_crc();
-import { createHash as createHash8 } from "node:crypto";
+import { createHash as createHash9 } from "node:crypto";
 var StoreProof = class {
   constructor(partSize, mode) {
     this.partSize = partSize;
     this.crc = mode === "crc64nvme" ? new Crc64Nvme() : void 0;
-    this.whole = mode === "md5" ? createHash8("md5") : void 0;
-    this.part = mode === "md5" ? createHash8("md5") : void 0;
+    this.whole = mode === "md5" ? createHash9("md5") : void 0;
+    this.part = mode === "md5" ? createHash9("md5") : void 0;
   }
   partSize;
   crc;
@@ -58319,7 +59124,7 @@ var StoreProof = class {
       const take2 = this.partSize - this.inPart;
       this.part?.update(rest.subarray(0, take2));
       this.parts.push(this.part?.digest("hex") ?? "");
-      this.part = createHash8("md5");
+      this.part = createHash9("md5");
       this.inPart = 0;
       rest = rest.subarray(take2);
     }
@@ -58335,7 +59140,7 @@ var StoreProof = class {
   }
 };
 function multipartEtag(partMd5s) {
-  const md5 = createHash8("md5");
+  const md5 = createHash9("md5");
   for (const part of partMd5s) md5.update(Buffer.from(part, "hex"));
   return `${md5.digest("hex")}-${partMd5s.length}`;
 }
@@ -58740,15 +59545,15 @@ function parseFilterText(text2, name = "the filter file") {
 }
 function patternOf(rest, where) {
   let i5 = 0;
-  let quoted = false;
+  let quoted2 = false;
   for (; i5 < rest.length; i5++) {
     const c5 = rest.charAt(i5);
     if (c5 === '"') {
-      if (quoted && rest.charAt(i5 + 1) === '"') i5++;
-      else quoted = !quoted;
-    } else if (!quoted && /\s/.test(c5)) break;
+      if (quoted2 && rest.charAt(i5 + 1) === '"') i5++;
+      else quoted2 = !quoted2;
+    } else if (!quoted2 && /\s/.test(c5)) break;
   }
-  if (quoted) throw new InputError(INPUT, `${where}: the pattern has an unterminated double quote`);
+  if (quoted2) throw new InputError(INPUT, `${where}: the pattern has an unterminated double quote`);
   const tail = rest.slice(i5).trim();
   if (tail !== "" && !tail.startsWith("#")) {
     throw new InputError(
@@ -59066,13 +59871,13 @@ function currentPlatform() {
 }
 function rustTarget(p4 = currentPlatform()) {
   const key = p4.platform === "linux" ? `linux-${p4.arch}-${p4.libc ?? "gnu"}` : `${p4.platform}-${p4.arch}`;
-  const target = TARGETS[key];
-  if (!target) {
+  const target2 = TARGETS[key];
+  if (!target2) {
     throw new PgferryError(
       `no PostgreSQL client downloads for ${p4.platform}/${p4.arch}${p4.libc ? ` (${p4.libc})` : ""}; supported: linux x64/arm64 (gnu or musl), macOS x64/arm64, Windows x64 \u2014 install the client tools yourself and pass their bin directory`
     );
   }
-  return target;
+  return target2;
 }
 function exeName(tool, p4 = currentPlatform()) {
   return p4.platform === "win32" ? `${tool}.exe` : tool;
@@ -59229,6 +60034,11 @@ function manifestOf(d5, bucket, key, startedAt = d5.startedAt) {
   };
 }
 async function dumpToS3(o3) {
+  const started2 = await startDumpToS3(o3);
+  await started2.ready;
+  return started2.commit();
+}
+async function startDumpToS3(o3) {
   const startedAt = /* @__PURE__ */ new Date();
   const server = o3.server ?? await serverFacts(o3.from, "from");
   const choice = await chooseDumpClient(server.version, o3.postgresVersion, o3.catalog);
@@ -59239,7 +60049,7 @@ async function dumpToS3(o3) {
     `pg_dump ${formatVersion(client.version)} of ${describeConnection(o3.from)} \u2192 ${uri} (${choice.reason})`
   );
   const upload = o3.bucket.upload(o3.key, o3.input, {
-    expectedBytes: server.sizeBytes,
+    expectedBytes: o3.expectedBytes ?? server.sizeBytes,
     tags: o3.tags,
     createOnly: o3.createOnly
   });
@@ -59262,30 +60072,50 @@ async function dumpToS3(o3) {
     () => void 0,
     () => void 0
   );
-  let stored;
-  try {
-    await settlePipeline(controller, [dump, Promise.race([upload.failure(), settled])]);
-    stored = await upload.commit();
-  } catch (error3) {
-    await upload.abort(error3);
-    throw error3;
-  }
-  const digests = await storeProof.digests();
+  const ready = settlePipeline(controller, [dump, Promise.race([upload.failure(), settled])]).then(
+    () => void 0,
+    async (error3) => {
+      await upload.abort(error3);
+      throw error3;
+    }
+  );
+  ready.catch(() => {
+  });
   return {
-    digests,
-    stored,
-    proof: proveStored(digests, o3.bucket.attested(stored)),
-    bytes: meter.bytes,
-    sha256: meter.digest(),
-    server,
-    client,
-    choice,
-    compression,
-    archive: readArchiveFactsFromBuffer(meter.head, { name: uri }),
-    partSize: upload.partSize,
-    startedAt,
-    finishedAt: /* @__PURE__ */ new Date(),
-    durationSeconds: (Date.now() - startedAt.getTime()) / 1e3
+    ready,
+    abort: async (reason) => {
+      controller.abort(reason);
+      await ready.catch(() => {
+      });
+      await upload.abort(reason);
+    },
+    commit: async () => {
+      await ready;
+      let stored;
+      try {
+        stored = await upload.commit();
+      } catch (error3) {
+        await upload.abort(error3);
+        throw error3;
+      }
+      const digests = await storeProof.digests();
+      return {
+        digests,
+        stored,
+        proof: proveStored(digests, o3.bucket.attested(stored)),
+        bytes: meter.bytes,
+        sha256: meter.digest(),
+        server,
+        client,
+        choice,
+        compression,
+        archive: readArchiveFactsFromBuffer(meter.head, { name: uri }),
+        partSize: upload.partSize,
+        startedAt,
+        finishedAt: /* @__PURE__ */ new Date(),
+        durationSeconds: (Date.now() - startedAt.getTime()) / 1e3
+      };
+    }
   };
 }
 
@@ -59326,11 +60156,11 @@ function refuseRestoreJobs(format2, jobs) {
     `${jobs} parallel jobs need a custom or directory archive; ${how}, so it restores with one job (use jobs 1 or auto)`
   );
 }
-function restoreJobs(archive, path23, jobs, seekable, intoExisting = false) {
+function restoreJobs(archive, path25, jobs, seekable, intoExisting = false) {
   refuseRestoreJobs(archive.format, jobs);
   const asked = jobs === "auto" ? `${defaultJobs()} (jobs: auto)` : `jobs: ${jobs}`;
   if (!seekable || archive.format !== "custom" && archive.format !== "directory") return { jobs: 1 };
-  if (path23 !== "pg_restore")
+  if (path25 !== "pg_restore")
     return typeof jobs === "number" && jobs > 1 ? {
       jobs: 1,
       reason: `one job instead of ${asked}: this restore runs as one script through psql, in one transaction`
@@ -61272,7 +62102,7 @@ function planDatabaseProperties(entries, o3) {
   const database = entries.find((e5) => e5.desc === "DATABASE" || e5.desc === "DATABASE PROPERTIES");
   if (!database) return plan;
   const source = database.tag;
-  const target = quoteIdent(o3.target);
+  const target2 = quoteIdent(o3.target);
   const missing2 = (name) => `role ${quoteIdent(name)} does not exist on the target server`;
   const owner = entries.find((e5) => e5.desc === "DATABASE")?.owner;
   if (owner && !o3.noOwner) {
@@ -61281,7 +62111,7 @@ function planDatabaseProperties(entries, o3) {
       plan.warnings.push(
         `the database's owner was left as it is: giving it to ${quoteIdent(owner)} needs superuser, or CREATEDB and membership of that role`
       );
-    else plan.statements.push(`ALTER DATABASE ${target} OWNER TO ${quoteIdent(owner)};`);
+    else plan.statements.push(`ALTER DATABASE ${target2} OWNER TO ${quoteIdent(owner)};`);
   }
   const kinds = ["COMMENT", "ACL", "DATABASE PROPERTIES"];
   const chosen = kinds.flatMap((k6) => entries.filter((e5) => e5.desc === k6 && e5.definition !== void 0));
@@ -61333,7 +62163,7 @@ function planDatabaseProperties(entries, o3) {
         plan.warnings.push(`left out "${what}": ${role === void 0 ? "it names no role" : missing2(role)}`);
         continue;
       }
-      plan.statements.push(`${s4.text.slice(0, dbToken.start)}${target}${s4.text.slice(dbToken.end)};`.trim());
+      plan.statements.push(`${s4.text.slice(0, dbToken.start)}${target2}${s4.text.slice(dbToken.end)};`.trim());
     }
     if (switched) plan.statements.push("RESET SESSION AUTHORIZATION;");
   }
@@ -61342,8 +62172,8 @@ function planDatabaseProperties(entries, o3) {
 function propertyOptionsOf(o3) {
   return { noOwner: o3.noOwner, noPrivileges: o3.noPrivileges, dataOnly: o3.dataOnly };
 }
-async function targetRoles(target) {
-  return withClient(target, "to", async (c5) => {
+async function targetRoles(target2) {
+  return withClient(target2, "to", async (c5) => {
     const r5 = await c5.query(
       `SELECT r.rolname,
               me.rolsuper OR (me.rolcreatedb AND pg_catalog.pg_has_role(me.oid, r.oid, 'MEMBER')) AS givable,
@@ -61429,7 +62259,7 @@ var OPTION_SINCE = {
   ICU_RULES: 16,
   BUILTIN_LOCALE: 17
 };
-function createDatabaseLike(entries, target, serverMajor) {
+function createDatabaseLike(entries, target2, serverMajor) {
   const entry = entries.find((e5) => e5.desc === "DATABASE");
   const statement = statementsOf(entry?.definition ?? "").find(
     (s4) => s4.tokens[0]?.word === "CREATE" && s4.tokens[1]?.word === "DATABASE"
@@ -61458,7 +62288,7 @@ function createDatabaseLike(entries, target, serverMajor) {
     }
     kept.push(option.text);
   }
-  return [statement.text.slice(0, name.start).trim(), quoteIdent(target), ...kept].join(" ");
+  return [statement.text.slice(0, name.start).trim(), quoteIdent(target2), ...kept].join(" ");
 }
 
 // core/jobs/replace-by-swap.ts
@@ -61467,45 +62297,45 @@ import os7 from "node:os";
 import path11 from "node:path";
 
 // core/pg/scratch-database.ts
-import { createHash as createHash9, randomBytes as randomBytes3 } from "node:crypto";
-function scratchStem(target) {
-  return `pgferry_swap_${createHash9("sha256").update(target).digest("hex").slice(0, 12)}`;
+import { createHash as createHash10, randomBytes as randomBytes3 } from "node:crypto";
+function scratchStem(target2) {
+  return `pgferry_swap_${createHash10("sha256").update(target2).digest("hex").slice(0, 12)}`;
 }
-function scratchName(target, kind) {
-  return `${scratchStem(target)}_${kind}_${randomBytes3(4).toString("hex")}`;
+function scratchName(target2, kind) {
+  return `${scratchStem(target2)}_${kind}_${randomBytes3(4).toString("hex")}`;
 }
-function isScratchOf(target, name) {
-  const stem = scratchStem(target);
+function isScratchOf(target2, name) {
+  const stem = scratchStem(target2);
   return new RegExp(`^${stem}_(new|old)_[0-9a-f]{8}$`).test(name);
 }
-function lockKeys(target) {
-  const h5 = createHash9("sha256").update(`pgferry-swap:${target}`).digest();
+function lockKeys(target2) {
+  const h5 = createHash10("sha256").update(`pgferry-swap:${target2}`).digest();
   return [h5.readInt32BE(0), h5.readInt32BE(4)];
 }
 var OBJECT_IN_USE = "55006";
 var SwapSession = class _SwapSession {
-  constructor(target, client, serverMajor) {
-    this.target = target;
+  constructor(target2, client, serverMajor) {
+    this.target = target2;
     this.client = client;
     this.serverMajor = serverMajor;
   }
   target;
   client;
   serverMajor;
-  static async open(target, input2 = "to") {
-    const client = await connect(maintenanceOf(target), input2);
+  static async open(target2, input2 = "to") {
+    const client = await connect(maintenanceOf(target2), input2);
     try {
-      const [a5, b6] = lockKeys(databaseName(target));
+      const [a5, b6] = lockKeys(databaseName(target2));
       const { rows } = await client.query(
         `SELECT pg_try_advisory_lock($1, $2) AS locked, current_setting('server_version_num')::int / 10000 AS major`,
         [a5, b6]
       );
       if (!rows[0]?.locked)
         throw new PgferryError(
-          `${input2}: another pgferry run is replacing "${databaseName(target)}" on ${describeConnection(target)} right now; run again once it has finished`,
+          `${input2}: another pgferry run is replacing "${databaseName(target2)}" on ${describeConnection(target2)} right now; run again once it has finished`,
           { code: "busy" }
         );
-      return new _SwapSession(target, client, rows[0].major);
+      return new _SwapSession(target2, client, rows[0].major);
     } catch (error3) {
       await client.end().catch(() => {
       });
@@ -61521,12 +62351,12 @@ var SwapSession = class _SwapSession {
   }
   /** Scratch databases an earlier run against this target left behind (it was killed, or lost its server). */
   async leftovers() {
-    const target = databaseName(this.target);
+    const target2 = databaseName(this.target);
     const { rows } = await this.client.query(
       `SELECT datname FROM pg_database WHERE left(datname, length($1)) = $1 ORDER BY datname`,
-      [scratchStem(target)]
+      [scratchStem(target2)]
     );
-    return rows.map((r5) => r5.datname).filter((name) => isScratchOf(target, name));
+    return rows.map((r5) => r5.datname).filter((name) => isScratchOf(target2, name));
   }
   async exists(name) {
     const { rowCount } = await this.client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
@@ -61549,15 +62379,15 @@ var SwapSession = class _SwapSession {
    * new database renamed to the target's name. Either both renames happen or neither does.
    */
   async swap(built, aside) {
-    const target = databaseName(this.target);
+    const target2 = databaseName(this.target);
     await this.retryInUse(async () => {
       await this.client.query("BEGIN");
       try {
         if (aside !== void 0) {
-          await this.terminateSessions(target);
-          await this.client.query(`ALTER DATABASE ${this.ident(target)} RENAME TO ${this.ident(aside)}`);
+          await this.terminateSessions(target2);
+          await this.client.query(`ALTER DATABASE ${this.ident(target2)} RENAME TO ${this.ident(aside)}`);
         }
-        await this.client.query(`ALTER DATABASE ${this.ident(built)} RENAME TO ${this.ident(target)}`);
+        await this.client.query(`ALTER DATABASE ${this.ident(built)} RENAME TO ${this.ident(target2)}`);
         await this.client.query("COMMIT");
       } catch (error3) {
         await this.client.query("ROLLBACK").catch(() => {
@@ -61590,22 +62420,22 @@ var SwapSession = class _SwapSession {
    * new database, and ownership of the target to rename it (superuser has both).
    */
   async checkPrivileges(targetExists, input2) {
-    const target = databaseName(this.target);
+    const target2 = databaseName(this.target);
     const { rows } = await this.client.query(
       `SELECT me.rolsuper OR me.rolcreatedb AS createdb,
               (SELECT me.rolsuper OR pg_has_role(me.oid, d.datdba, 'MEMBER') FROM pg_database d WHERE d.datname = $1) AS owns
          FROM pg_roles me WHERE me.rolname = current_user`,
-      [target]
+      [target2]
     );
     const me2 = rows[0];
     const missing2 = [];
     if (!me2?.createdb) missing2.push("the CREATEDB privilege, to build the new database beside the target");
     if (targetExists && !me2?.owns)
-      missing2.push(`ownership of "${target}" (or membership of its owner), to rename it`);
+      missing2.push(`ownership of "${target2}" (or membership of its owner), to rename it`);
     if (missing2.length)
       throw new InputError(
         input2,
-        `replacing "${target}" by swap needs ${missing2.join(" and ")}; grant them, or set it to false to restore in place`
+        `replacing "${target2}" by swap needs ${missing2.join(" and ")}; grant them, or set it to false to restore in place`
       );
   }
 };
@@ -61652,13 +62482,13 @@ function failureInUsersTerms(error3, files, input2, outcome) {
   }
   return new InputError(input2, `failed, and ${outcome}: ${message}`);
 }
-async function runSqlAfter(client, target, files, signal, input2 = "sql-after", outcome = "its changes were rolled back") {
+async function runSqlAfter(client, target2, files, signal, input2 = "sql-after", outcome = "its changes were rolled back") {
   if (files.length === 0) return;
   await runTool({
     file: toolPath(client, "psql"),
     args: psqlArgs({ files: [...files], onErrorStop: true, singleTransaction: true, quiet: true }),
-    env: connectionEnv(target),
-    secrets: secretsOf(target),
+    env: connectionEnv(target2),
+    secrets: secretsOf(target2),
     stdout: "ignore",
     signal
   }).catch((error3) => {
@@ -61965,10 +62795,10 @@ async function catalogObjects(spec, input2) {
     (r5) => r5.relname === null ? { desc: "SCHEMA", namespace: "", tag: r5.nspname } : { desc: KEPT_KINDS[r5.kind] ?? "TABLE", namespace: r5.nspname, tag: r5.relname }
   );
 }
-async function objectsSwapWouldLose(target, carried) {
+async function objectsSwapWouldLose(target2, carried) {
   const kept = "source" in carried ? await catalogObjects(carried.source, "from") : carried.map((e5) => ({ desc: e5.desc, namespace: e5.namespace ?? "", tag: e5.tag }));
   const carriedKeys = new Set(kept.map(keyOf));
-  return (await catalogObjects(target, "to")).filter((o3) => !carriedKeys.has(keyOf(o3))).map(
+  return (await catalogObjects(target2, "to")).filter((o3) => !carriedKeys.has(keyOf(o3))).map(
     (o3) => o3.desc === "SCHEMA" ? `schema ${quoteIdent(o3.tag)}` : `${o3.desc.toLowerCase()} ${quoteIdent(o3.namespace)}.${quoteIdent(o3.tag)}`
   );
 }
@@ -62000,9 +62830,9 @@ async function describedObjects(spec, input2) {
     ]);
   });
 }
-async function refuseSwapThatLoses(target, built, log) {
+async function refuseSwapThatLoses(target2, built, log) {
   const carried = await describedObjects(built, "to");
-  const lost = [...await describedObjects(target, "to")].filter((label) => !carried.has(label)).sort();
+  const lost = [...await describedObjects(target2, "to")].filter((label) => !carried.has(label)).sort();
   if (!lost.length) return;
   const shown2 = lost.slice(0, 5).join(", ") + (lost.length > 5 ? ` and ${lost.length - 5} more` : "");
   log.warn(
@@ -62013,12 +62843,12 @@ async function refuseSwapThatLoses(target, built, log) {
 
 // core/jobs/replace-by-swap.ts
 async function replaceOrInPlace(o3, build2, inPlace) {
-  const target = databaseName(o3.session.target);
+  const target2 = databaseName(o3.session.target);
   return replaceBySwap(o3, async (built) => {
     const result = await build2(built);
     return {
       ...result,
-      target: { ...result.target, database: target },
+      target: { ...result.target, database: target2 },
       createdDatabase: !o3.targetExisted,
       swapped: true,
       durationSeconds: (Date.now() - o3.started) / 1e3
@@ -62028,8 +62858,8 @@ async function replaceOrInPlace(o3, build2, inPlace) {
     throw error3;
   });
 }
-async function prepareSwap(target, targetExists, input2) {
-  const session = await SwapSession.open(target);
+async function prepareSwap(target2, targetExists, input2) {
+  const session = await SwapSession.open(target2);
   try {
     await session.checkPrivileges(targetExists, input2);
     return session;
@@ -62038,15 +62868,15 @@ async function prepareSwap(target, targetExists, input2) {
     throw error3;
   }
 }
-async function ownEntries(client, target, signal) {
+async function ownEntries(client, target2, signal) {
   const dir = await mkdtemp2(path11.join(os7.tmpdir(), "pgferry-swap-"));
   try {
     const file = path11.join(dir, "target.dump");
     await runTool({
       file: toolPath(client, "pg_dump"),
       args: ["--format=custom", "--schema-only", "--exclude-schema=*", "--no-sync", `--file=${file}`],
-      env: connectionEnv(target),
-      secrets: secretsOf(target),
+      env: connectionEnv(target2),
+      secrets: secretsOf(target2),
       stdout: "ignore",
       signal
     });
@@ -62070,16 +62900,16 @@ async function dropBuilt(session, built, log) {
   }
 }
 async function dropLeftovers(session, log) {
-  const target = databaseName(session.target);
+  const target2 = databaseName(session.target);
   for (const name of await session.leftovers()) {
     log.info(
-      `removing ${quoteIdent(name)}, left by an earlier swap into ${quoteIdent(target)} that did not finish`
+      `removing ${quoteIdent(name)}, left by an earlier swap into ${quoteIdent(target2)} that did not finish`
     );
     await session.drop(name);
   }
 }
-async function removeLeftovers(target, log) {
-  const session = await SwapSession.open(target).catch(() => void 0);
+async function removeLeftovers(target2, log) {
+  const session = await SwapSession.open(target2).catch(() => void 0);
   if (!session) return;
   await dropLeftovers(session, log).catch((error3) => {
     log.warn(`could not remove what an earlier swap left: ${error3.message}`);
@@ -62087,12 +62917,12 @@ async function removeLeftovers(target, log) {
 }
 async function replaceBySwap(o3, build2) {
   const { session, log } = o3;
-  const target = databaseName(session.target);
+  const target2 = databaseName(session.target);
   try {
     await dropLeftovers(session, log);
-    const exists2 = await session.exists(target);
+    const exists2 = await session.exists(target2);
     const own = exists2 ? await ownEntries(o3.client, session.target, o3.signal) : [];
-    const built = scratchName(target, "new");
+    const built = scratchName(target2, "new");
     const spec = withDatabase(session.target, built);
     await session.query(
       createDatabaseLike(own, built, session.serverMajor) ?? `CREATE DATABASE ${quoteIdent(built)}`
@@ -62108,15 +62938,15 @@ async function replaceBySwap(o3, build2) {
       }
       await o3.lastCheck?.(spec);
       o3.signal?.throwIfAborted();
-      const aside = exists2 ? scratchName(target, "old") : void 0;
+      const aside = exists2 ? scratchName(target2, "old") : void 0;
       log.info(
-        exists2 ? `swapping the new ${quoteIdent(target)} in: its sessions are ended, the old one renamed aside and dropped` : `renaming the new database to ${quoteIdent(target)}`
+        exists2 ? `swapping the new ${quoteIdent(target2)} in: its sessions are ended, the old one renamed aside and dropped` : `renaming the new database to ${quoteIdent(target2)}`
       );
       await session.swap(built, aside);
       if (aside !== void 0)
         await session.drop(aside).catch(() => {
           log.warn(
-            `the old ${quoteIdent(target)} is kept as ${quoteIdent(aside)} for now; the next run against it removes it`
+            `the old ${quoteIdent(target2)} is kept as ${quoteIdent(aside)} for now; the next run against it removes it`
           );
         });
       return result;
@@ -62124,7 +62954,7 @@ async function replaceBySwap(o3, build2) {
       await dropBuilt(session, built, log);
       if (error3 instanceof SwapWouldLose) throw error3;
       log.warn(
-        `${quoteIdent(target)} is as it was: the new contents were built in ${quoteIdent(built)}, which was dropped`
+        `${quoteIdent(target2)} is as it was: the new contents were built in ${quoteIdent(built)}, which was dropped`
       );
       throw error3;
     }
@@ -62154,9 +62984,9 @@ async function checkTablesPresent(entries, built) {
 }
 
 // core/jobs/undo-new-objects.ts
-function undoPlanOf(o3, archive, target) {
+function undoPlanOf(o3, archive, target2) {
   const options = applyOptionsOf(o3);
-  return { target: o3.to, targetVersion: target.version, archive, file: o3.from, options, log: o3.log };
+  return { target: o3.to, targetVersion: target2.version, archive, file: o3.from, options, log: o3.log };
 }
 async function undoOnFailure(plan) {
   const commitsInParts = plan.jobs > 1 || plan.options.transactionSize !== void 0;
@@ -62328,9 +63158,6 @@ function encodeCopyField(value) {
   if (value === null) return "\\N";
   return value.replace(/[\\\b\f\n\r\t\v]/g, (c5) => ENCODE[c5]);
 }
-function encodeCopyLine(row2) {
-  return row2.map(encodeCopyField).join("	");
-}
 function parseCopyHeader(line) {
   const m4 = /^COPY ((?:"(?:[^"]|"")*"|[^\s."(]+)\.(?:"(?:[^"]|"")*"|[^\s."(]+)) (?:\((.*)\) )?FROM stdin;\s*$/.exec(
     line
@@ -62384,6 +63211,225 @@ var import_yaml = __toESM(require_dist2(), 1);
 
 // core/masking/transformers.ts
 import { createHmac as createHmac5 } from "node:crypto";
+
+// core/masking/hmac-sha256.ts
+import { createHash as createHash11 } from "node:crypto";
+var PrefixedHmac = class {
+  inner = new Int32Array(8);
+  outer = new Int32Array(8);
+  /** The message after the inner pad block: prefix, value, padding; grown for long values. */
+  block;
+  prefixLength;
+  /** The last digest's eight big-endian words. */
+  words = new Int32Array(8);
+  w = new Int32Array(64);
+  constructor(key, prefix) {
+    const k6 = key.length > 64 ? createHash11("sha256").update(key).digest() : key;
+    const pad2 = new Uint8Array(64);
+    for (const [state2, byte] of [
+      [this.inner, 54],
+      [this.outer, 92]
+    ]) {
+      for (let i5 = 0; i5 < 64; i5++) pad2[i5] = (i5 < k6.length ? k6[i5] : 0) ^ byte;
+      state2.set(IV);
+      compress2(state2, pad2, 0, this.w);
+    }
+    const bytes = Buffer.from(prefix, "utf8");
+    this.prefixLength = bytes.length;
+    this.block = new Uint8Array(Math.ceil((bytes.length + 64 + 9) / 64) * 64);
+    this.block.set(bytes);
+  }
+  /** Digests `prefix || value` (UTF-8) into `words`. */
+  digestInto(value) {
+    let at2 = this.prefixLength;
+    let block = this.block;
+    let ascii = at2 + value.length + 9 <= block.length;
+    if (ascii)
+      for (let i5 = 0; i5 < value.length; i5++) {
+        const c5 = value.charCodeAt(i5);
+        if (c5 > 127) {
+          ascii = false;
+          break;
+        }
+        block[at2 + i5] = c5;
+      }
+    if (ascii) at2 += value.length;
+    else {
+      const bytes = Buffer.from(value, "utf8");
+      const size2 = Math.ceil((this.prefixLength + bytes.length + 9) / 64) * 64;
+      if (size2 > block.length) {
+        const grown = new Uint8Array(size2);
+        grown.set(block.subarray(0, this.prefixLength));
+        this.block = block = grown;
+      }
+      block.set(bytes, at2);
+      at2 += bytes.length;
+    }
+    const blocks = Math.ceil((at2 + 9) / 64);
+    block.fill(0, at2, blocks * 64);
+    block[at2] = 128;
+    writeBitLength(block, blocks * 64, 64 + at2);
+    const s4 = this.words;
+    s4.set(this.inner);
+    for (let b6 = 0; b6 < blocks; b6++) compress2(s4, block, b6 * 64, this.w);
+    const o3 = OUTER_BLOCK;
+    for (let i5 = 0; i5 < 8; i5++) {
+      const v2 = s4[i5];
+      o3[i5 * 4] = v2 >>> 24;
+      o3[i5 * 4 + 1] = v2 >>> 16;
+      o3[i5 * 4 + 2] = v2 >>> 8;
+      o3[i5 * 4 + 3] = v2;
+    }
+    s4.set(this.outer);
+    compress2(s4, o3, 0, this.w);
+    return s4;
+  }
+  /** The digest of `prefix || value` as a fresh Buffer. */
+  digest(value) {
+    const s4 = this.digestInto(value);
+    const out = Buffer.allocUnsafe(32);
+    for (let i5 = 0; i5 < 8; i5++) out.writeInt32BE(s4[i5], i5 * 4);
+    return out;
+  }
+};
+var OUTER_BLOCK = (() => {
+  const b6 = new Uint8Array(64);
+  b6[32] = 128;
+  writeBitLength(b6, 64, 96);
+  return b6;
+})();
+function writeBitLength(block, end, bytes) {
+  const bits = bytes * 8;
+  block[end - 1] = bits & 255;
+  block[end - 2] = bits >>> 8 & 255;
+  block[end - 3] = bits >>> 16 & 255;
+  block[end - 4] = bits >>> 24 & 255;
+  block[end - 5] = Math.floor(bits / 2 ** 32) & 255;
+}
+var IV = Int32Array.of(
+  1779033703,
+  3144134277 | 0,
+  1013904242,
+  2773480762 | 0,
+  1359893119,
+  2600822924 | 0,
+  528734635,
+  1541459225
+);
+var K4 = Int32Array.from(
+  [
+    1116352408,
+    1899447441,
+    3049323471,
+    3921009573,
+    961987163,
+    1508970993,
+    2453635748,
+    2870763221,
+    3624381080,
+    310598401,
+    607225278,
+    1426881987,
+    1925078388,
+    2162078206,
+    2614888103,
+    3248222580,
+    3835390401,
+    4022224774,
+    264347078,
+    604807628,
+    770255983,
+    1249150122,
+    1555081692,
+    1996064986,
+    2554220882,
+    2821834349,
+    2952996808,
+    3210313671,
+    3336571891,
+    3584528711,
+    113926993,
+    338241895,
+    666307205,
+    773529912,
+    1294757372,
+    1396182291,
+    1695183700,
+    1986661051,
+    2177026350,
+    2456956037,
+    2730485921,
+    2820302411,
+    3259730800,
+    3345764771,
+    3516065817,
+    3600352804,
+    4094571909,
+    275423344,
+    430227734,
+    506948616,
+    659060556,
+    883997877,
+    958139571,
+    1322822218,
+    1537002063,
+    1747873779,
+    1955562222,
+    2024104815,
+    2227730452,
+    2361852424,
+    2428436474,
+    2756734187,
+    3204031479,
+    3329325298
+  ],
+  (v2) => v2 | 0
+);
+function compress2(state2, block, at2, w2) {
+  for (let i5 = 0; i5 < 16; i5++) {
+    const j6 = at2 + i5 * 4;
+    w2[i5] = block[j6] << 24 | block[j6 + 1] << 16 | block[j6 + 2] << 8 | block[j6 + 3];
+  }
+  for (let i5 = 16; i5 < 64; i5++) {
+    const x = w2[i5 - 15];
+    const y = w2[i5 - 2];
+    const s0 = (x >>> 7 | x << 25) ^ (x >>> 18 | x << 14) ^ x >>> 3;
+    const s1 = (y >>> 17 | y << 15) ^ (y >>> 19 | y << 13) ^ y >>> 10;
+    w2[i5] = w2[i5 - 16] + s0 + w2[i5 - 7] + s1 | 0;
+  }
+  let a5 = state2[0];
+  let b6 = state2[1];
+  let c5 = state2[2];
+  let d5 = state2[3];
+  let e5 = state2[4];
+  let f6 = state2[5];
+  let g6 = state2[6];
+  let h5 = state2[7];
+  for (let i5 = 0; i5 < 64; i5++) {
+    const S1 = (e5 >>> 6 | e5 << 26) ^ (e5 >>> 11 | e5 << 21) ^ (e5 >>> 25 | e5 << 7);
+    const t12 = h5 + S1 + (e5 & f6 ^ ~e5 & g6) + K4[i5] + w2[i5] | 0;
+    const S0 = (a5 >>> 2 | a5 << 30) ^ (a5 >>> 13 | a5 << 19) ^ (a5 >>> 22 | a5 << 10);
+    const t22 = S0 + (a5 & b6 ^ a5 & c5 ^ b6 & c5) | 0;
+    h5 = g6;
+    g6 = f6;
+    f6 = e5;
+    e5 = d5 + t12 | 0;
+    d5 = c5;
+    c5 = b6;
+    b6 = a5;
+    a5 = t12 + t22 | 0;
+  }
+  state2[0] = state2[0] + a5 | 0;
+  state2[1] = state2[1] + b6 | 0;
+  state2[2] = state2[2] + c5 | 0;
+  state2[3] = state2[3] + d5 | 0;
+  state2[4] = state2[4] + e5 | 0;
+  state2[5] = state2[5] + f6 | 0;
+  state2[6] = state2[6] + g6 | 0;
+  state2[7] = state2[7] + h5 | 0;
+}
+
+// core/masking/transformers.ts
 var TRANSFORMER_NAMES = [
   "null",
   "constant",
@@ -62401,7 +63447,15 @@ function needsKey(name) {
   return !["null", "constant", "regex", "keep"].includes(name);
 }
 function keyedDigest(key, purpose, value) {
-  return createHmac5("sha256", key).update(purpose).update("\0").update(value).digest();
+  return digester(key, purpose).digest(value);
+}
+var digesters = /* @__PURE__ */ new WeakMap();
+function digester(key, purpose) {
+  let byPurpose = digesters.get(key);
+  if (!byPurpose) digesters.set(key, byPurpose = /* @__PURE__ */ new Map());
+  let hmac = byPurpose.get(purpose);
+  if (!hmac) byPurpose.set(purpose, hmac = new PrefixedHmac(key, `${purpose}\0`));
+  return hmac;
 }
 var FIRST = [
   "Alex",
@@ -62430,7 +63484,23 @@ var LAST = [
   "Lund",
   "Quinn"
 ];
+var MEMO_VALUE_LENGTH = 64;
+var MEMO_ENTRIES = 16384;
 function makeTransform(spec, key) {
+  const transform = makeUnmemoized(spec, key);
+  if (!needsKey(spec.name)) return transform;
+  const memo = /* @__PURE__ */ new Map();
+  return (v2) => {
+    if (v2 === null || v2.length > MEMO_VALUE_LENGTH) return transform(v2);
+    const hit = memo.get(v2);
+    if (hit !== void 0) return hit;
+    const output = transform(v2);
+    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    memo.set(v2, output);
+    return output;
+  };
+}
+function makeUnmemoized(spec, key) {
   const k6 = key ?? Buffer.alloc(0);
   const nonNull = (f6) => (v2) => v2 === null ? null : f6(v2);
   switch (spec.name) {
@@ -62442,8 +63512,13 @@ function makeTransform(spec, key) {
       return nonNull(() => spec.value ?? "");
     case "hash":
       return nonNull((v2) => hashValue(k6, v2, spec));
-    case "email":
-      return nonNull((v2) => `u${keyedDigest(k6, "email", v2).toString("hex").slice(0, 16)}@example.com`);
+    case "email": {
+      const hmac = digester(k6, "email");
+      return nonNull((v2) => {
+        const w2 = hmac.digestInto(v2);
+        return `u${hex8(w2[0])}${hex8(w2[1])}@example.com`;
+      });
+    }
     case "name":
       return nonNull((v2) => fakeName(k6, v2));
     case "phone":
@@ -62467,25 +63542,39 @@ function hashValue(key, value, spec) {
 }
 function permuteInteger(key, value) {
   const negative = value.startsWith("-");
-  const n3 = BigInt(negative ? value.slice(1) : value);
-  const bits = n3 < 2n ** 31n ? 32 : 62;
-  const limit = bits === 32 ? 2n ** 31n : 2n ** 62n;
-  let x = n3;
-  do
-    x = feistel(key, x, bits);
-  while (x >= limit);
-  return (negative ? "-" : "") + x.toString();
-}
-function feistel(key, x, bits) {
-  const half = BigInt(bits / 2);
-  const mask = (1n << half) - 1n;
-  let left = x >> half;
-  let right = x & mask;
-  for (let round = 0; round < 4; round++) {
-    const f6 = keyedDigest(key, `feistel${bits}.${round}`, right.toString()).readBigUInt64BE() & mask;
-    [left, right] = [right, left ^ f6];
+  const digits = negative ? value.slice(1) : value;
+  const small = Number(digits) < 2 ** 31;
+  const rounds = feistelRounds(key, small ? 32 : 62);
+  let x;
+  if (small) {
+    let n3 = Number(digits);
+    do
+      n3 = feistel(rounds, Math.floor(n3 / 65536), n3 % 65536, 65535, 65536);
+    while (n3 >= 2 ** 31);
+    x = String(n3);
+  } else {
+    const n3 = BigInt(digits);
+    const [left, right] = feistelHalves(rounds, Number(n3 >> 31n), Number(n3 & 0x7fffffffn), 2147483647);
+    x = (BigInt(left) << 31n | BigInt(right)).toString();
   }
-  return left << half | right;
+  return (negative ? "-" : "") + x;
+}
+function feistelRounds(key, bits) {
+  return [0, 1, 2, 3].map((round) => digester(key, `feistel${bits}.${round}`));
+}
+function feistel(rounds, left, right, mask, base) {
+  const [l3, r5] = feistelHalves(rounds, left, right, mask);
+  return l3 * base + r5;
+}
+function feistelHalves(rounds, left, right, mask) {
+  for (const hmac of rounds) {
+    const f6 = hmac.digestInto(String(right))[1] & mask;
+    [left, right] = [right, (left ^ f6) >>> 0];
+  }
+  return [left, right];
+}
+function hex8(word) {
+  return (word >>> 0).toString(16).padStart(8, "0");
 }
 function keepClasses(digest5, value) {
   let out = "";
@@ -63133,17 +64222,17 @@ var MaskingStream = class _MaskingStream extends Transform5 {
     out.push(this.maskRow(fields, block.rules, newline));
     counts.masked++;
   }
+  /** Only ruled fields are decoded and re-encoded; the others keep their text as written. */
   maskRow(fields, rules, newline) {
-    const row2 = fields.map(decodeCopyField);
     for (let i5 = 0; i5 < rules.length; i5++) {
       const rule = rules[i5];
       if (!rule) continue;
-      const source = row2[i5];
+      const source = decodeCopyField(fields[i5]);
       const output = rule.transform(source);
       this.tap?.(rule, source, output);
-      row2[i5] = output;
+      fields[i5] = encodeCopyField(output);
     }
-    return Buffer.from(encodeCopyLine(row2) + (newline ? "\n" : ""), this.encoding);
+    return Buffer.from(fields.join("	") + (newline ? "\n" : ""), this.encoding);
   }
 };
 
@@ -63167,8 +64256,8 @@ var LeakWatch = class {
     return createHmac6("sha256", this.key).update(value).digest("base64").slice(0, 16);
   }
   /** Reads the target's masked columns; fails naming each column that kept a source value. */
-  async check(target, log) {
-    const results = await withClient(target, "to", async (client) => {
+  async check(target2, log) {
+    const results = await withClient(target2, "to", async (client) => {
       const out = [];
       for (const w2 of this.columns.values()) out.push(await this.checkColumn(client, w2));
       return out;
@@ -63373,7 +64462,7 @@ async function personalColumnsWithoutRule(client, ruledColumns, options = {}) {
 }
 
 // core/masking/after-checks.ts
-async function coverageOf(rules, target, log) {
+async function coverageOf(rules, target2, log) {
   const ruled = [...rules.tables.values()].flat();
   const skipTables = [...rules.truncated.keys()].map((key) => {
     const [schema = "", table = ""] = key.split("\0");
@@ -63382,7 +64471,7 @@ async function coverageOf(rules, target, log) {
   let found;
   try {
     found = await withClient(
-      target,
+      target2,
       "to",
       (client) => personalColumnsWithoutRule(client, ruled, { skipTables })
     );
@@ -63397,9 +64486,9 @@ async function coverageOf(rules, target, log) {
   return found;
 }
 var coverageWarning = (c5) => `masking coverage: ${c5.key} has no rule and ${c5.reason}`;
-async function checkMasked(leaks, rules, target, log) {
-  const leakCheck = await leaks.check(target, log);
-  const coverage = await coverageOf(rules, target, log);
+async function checkMasked(leaks, rules, target2, log) {
+  const leakCheck = await leaks.check(target2, log);
+  const coverage = await coverageOf(rules, target2, log);
   return coverage === void 0 ? { leakCheck } : { leakCheck, coverage };
 }
 
@@ -63415,8 +64504,8 @@ function oneScriptBecause(f6) {
     return "extra-args choose sections or entries of the archive";
   return void 0;
 }
-function withMasking(path23, rules, log, facts) {
-  if (!rules || path23 !== "pg_restore") return path23;
+function withMasking(path25, rules, log, facts) {
+  if (!rules || path25 !== "pg_restore") return path25;
   const why = oneScriptBecause(facts);
   if (why === void 0) {
     log.info(
@@ -63448,16 +64537,16 @@ async function prepareRestore(archive, o3) {
   const { choice, client } = await restoreClientFor(archive, server, o3);
   if (o3.clean) await removeLeftovers(o3.to, o3.log);
   const createdDatabase = await ensureDatabase(o3.to, o3.createDatabase ?? true);
-  const target = await undoCreatedOnFailure(createdDatabase, o3.to, () => serverFacts(o3.to, "to"));
-  return { target, choice, client, createdDatabase };
+  const target2 = await undoCreatedOnFailure(createdDatabase, o3.to, () => serverFacts(o3.to, "to"));
+  return { target: target2, choice, client, createdDatabase };
 }
-async function cleanPlan(archive, file, target, path23, log) {
+async function cleanPlan(archive, file, target2, path25, log) {
   const contents = archive.format === "plain" ? await plainContents(file, archive) : await archiveContents(file, archive.format);
-  if (path23 === "pg_restore")
+  if (path25 === "pg_restore")
     log.info("clean: the drop and the restore run as one transaction through psql, with one job");
   return {
-    prelude: cleanPrelude(contents, target.version.major),
-    path: path23 === "pg_restore" ? "script" : path23
+    prelude: cleanPrelude(contents, target2.version.major),
+    path: path25 === "pg_restore" ? "script" : path25
   };
 }
 function archivePropertiesSql(archive, file, o3) {
@@ -63470,8 +64559,8 @@ function archivePropertiesSql(archive, file, o3) {
     log: o3.log
   });
 }
-function withSqlAfter(path23, sqlAfter, log) {
-  if (!sqlAfter?.files.length || path23 !== "pg_restore") return path23;
+function withSqlAfter(path25, sqlAfter, log) {
+  if (!sqlAfter?.files.length || path25 !== "pg_restore") return path25;
   log.info(`${sqlAfter.input}: runs in the restore's own transaction, so the restore takes one job`);
   return "script";
 }
@@ -63547,7 +64636,7 @@ async function restoreBySwap(archive, entries, o3, started2) {
     if (rules && leakWatch) checks = await checkMasked(leakWatch, rules, built, o3.log);
   };
   const build2 = async (built) => {
-    const target = await serverFacts(built, "to");
+    const target2 = await serverFacts(built, "to");
     const into = {
       ...o3,
       to: built,
@@ -63556,14 +64645,14 @@ async function restoreBySwap(archive, entries, o3, started2) {
       sqlInTransaction: void 0,
       leakWatch
     };
-    return applyRestore(archive, into, { target, choice, client, createdDatabase: true }, started2);
+    return applyRestore(archive, into, { target: target2, choice, client, createdDatabase: true }, started2);
   };
   const result = await replaceOrInPlace({ ...request, lastCheck }, build2, inPlace);
   return result.swapped && checks ? { ...result, ...checks } : result;
 }
-async function applyRestore(archive, o3, { target, choice, client, createdDatabase }, started2) {
-  const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target, choice.path, o3.log) : void 0;
-  const path23 = withMasking(
+async function applyRestore(archive, o3, { target: target2, choice, client, createdDatabase }, started2) {
+  const clean2 = o3.clean ? await cleanPlan(archive, o3.from, target2, choice.path, o3.log) : void 0;
+  const path25 = withMasking(
     withSqlAfter(clean2?.path ?? choice.path, o3.sqlInTransaction, o3.log),
     o3.maskingRules,
     o3.log,
@@ -63571,29 +64660,29 @@ async function applyRestore(archive, o3, { target, choice, client, createdDataba
   );
   const leaks = o3.maskingRules ? o3.leakWatch ?? new LeakWatch() : void 0;
   const masking = o3.maskingRules ? new MaskingStream(o3.maskingRules, leaks?.tap) : void 0;
-  const { jobs, reason: jobsReason } = restoreJobs(archive, path23, o3.jobs, true, !createdDatabase);
+  const { jobs, reason: jobsReason } = restoreJobs(archive, path25, o3.jobs, true, !createdDatabase);
   if (jobsReason !== void 0) {
     if (typeof o3.jobs === "number") {
       o3.log.warn(jobsReason);
       choice.warnings.push(jobsReason);
     } else o3.log.info(jobsReason);
   }
-  if (o3.transactionSize !== void 0 && path23 !== "pg_restore") {
+  if (o3.transactionSize !== void 0 && path25 !== "pg_restore") {
     const why = `transaction-size does nothing here: this restore goes through a script in one transaction of pgferry's own`;
     o3.log.warn(why);
     choice.warnings.push(why);
   }
   o3.log.info(
-    `restoring into ${describeConnection(o3.to)} with ${path23 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
+    `restoring into ${describeConnection(o3.to)} with ${path25 === "psql" ? "psql" : "pg_restore"} ${formatVersion(client.version)} (${choice.reason}), ${jobs} job(s)`
   );
-  const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target), path: path23, jobs, createdDatabase });
+  const undo2 = await undoOnFailure({ ...undoPlanOf(o3, archive, target2), path: path25, jobs, createdDatabase });
   const filtered = await applyArchive({
     client,
-    path: path23,
+    path: path25,
     archive,
     input: { file: o3.from },
     target: o3.to,
-    targetVersion: target.version,
+    targetVersion: target2.version,
     jobs,
     options: { ...applyOptionsOf(o3), clean: false },
     prelude: clean2?.prelude,
@@ -63607,15 +64696,15 @@ async function applyRestore(archive, o3, { target, choice, client, createdDataba
   }).catch(undo2);
   const checks = o3.maskingRules && leaks && !o3.leakWatch ? await checkMasked(leaks, o3.maskingRules, o3.to, o3.log) : {};
   if (filtered.length) {
-    o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
+    o3.log.warn(`filtered from the script for PostgreSQL ${target2.version.major}: ${filtered.join(", ")}`);
   }
   const durationSeconds = (Date.now() - started2) / 1e3;
   return {
-    target,
+    target: target2,
     client,
     choice,
     archive,
-    path: path23,
+    path: path25,
     jobs,
     ...jobsReason !== void 0 ? { jobsReason } : {},
     createdDatabase,
@@ -63740,6 +64829,321 @@ async function listWhole(o3, object) {
   };
 }
 
+// core/pg/exported-snapshot.ts
+async function exportSnapshot(spec, role = "from") {
+  const client = await connect(spec, role);
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const { rows } = await client.query("SELECT pg_export_snapshot() AS id");
+    const id = rows[0]?.id;
+    if (!id) throw new Error("pg_export_snapshot() returned no id");
+    let closed;
+    return {
+      id,
+      client,
+      close: () => closed ??= client.query("COMMIT").then(
+        () => void 0,
+        () => void 0
+      ).finally(() => client.end().catch(() => {
+      }))
+    };
+  } catch (error3) {
+    await client.end().catch(() => {
+    });
+    throw error3;
+  }
+}
+
+// core/storage/latest-pointer.ts
+import { setTimeout as sleep2 } from "node:timers/promises";
+var MAX_ATTEMPTS = 8;
+function startedAfter(a5, b6) {
+  const ta = Date.parse(a5.startedAt);
+  const tb = Date.parse(b6.startedAt);
+  return ta !== tb ? ta > tb : a5.key > b6.key;
+}
+function parsed(text2) {
+  try {
+    return JSON.parse(text2);
+  } catch {
+    return void 0;
+  }
+}
+function isPointer(value) {
+  const v2 = value;
+  return typeof v2 === "object" && v2 !== null && typeof v2.key === "string" && typeof v2.manifest === "string";
+}
+async function startOf(r5, current) {
+  if (typeof current.startedAt === "string") return { startedAt: current.startedAt, key: current.key };
+  const manifest = await r5.bucket.getJson(current.manifest, r5.input).catch(() => void 0);
+  return typeof manifest?.startedAt === "string" ? { startedAt: manifest.startedAt, key: current.key } : void 0;
+}
+async function movePointer(r5) {
+  const ours = { startedAt: r5.pointer.startedAt, key: r5.pointer.key };
+  const where = r5.bucket.uri(r5.key);
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    r5.signal?.throwIfAborted();
+    const read = await r5.bucket.getTextVersion(r5.key, r5.input, true);
+    const current = read && parsed(read.text);
+    if (isPointer(current)) {
+      const theirs = await startOf(r5, current);
+      if (theirs && !startedAfter(ours, theirs)) {
+        if (theirs.key !== ours.key) {
+          r5.log.info(
+            `${where} names ${current.key}, which started later (${theirs.startedAt}); left as it is`
+          );
+        }
+        return { moved: theirs.key === ours.key, names: current.key };
+      }
+    } else if (read) {
+      r5.log.warn(`${where} is not a pgferry latest pointer; replacing it`);
+    }
+    const condition = read?.etag ? { ifMatch: read.etag } : CREATE_ONLY;
+    try {
+      await r5.bucket.putJson(r5.key, r5.pointer, r5.input, { condition });
+    } catch (error3) {
+      if (!(error3 instanceof WriteConflictError)) throw error3;
+      if (!read && await r5.bucket.refusesRead(r5.key)) {
+        throw new PgferryError(
+          `${r5.input}: ${where} exists but S3 refuses to let this backup read it (403); the backup ${r5.pointer.key} is stored and verified, but latest.json does not name it. Allow s3:GetObject on it`
+        );
+      }
+      r5.log.info(`${error3.message}; reading it again (attempt ${attempt} of ${MAX_ATTEMPTS})`);
+      await sleep2(25 * attempt + Math.floor(Math.random() * 50), void 0, { signal: r5.signal });
+      continue;
+    }
+    const backText = await r5.bucket.getTextVersion(r5.key, r5.input, true);
+    const back = backText && parsed(backText.text);
+    if (isPointer(back)) {
+      if (back.key === ours.key) return { moved: true, names: ours.key };
+      const theirs = await startOf(r5, back);
+      if (theirs && startedAfter(theirs, ours)) return { moved: true, names: back.key };
+    }
+    r5.log.warn(
+      `${where} was overwritten right after this backup moved it (the store ignores conditional writes?); moving it again`
+    );
+  }
+  throw new PgferryError(
+    `${r5.input}: ${where} kept changing under this backup (${MAX_ATTEMPTS} attempts); the backup ${r5.pointer.key} is stored and verified, but latest.json does not name it`
+  );
+}
+
+// core/jobs/backup-record.ts
+var INPUT2 = "to";
+async function moveLatestIfPassed(o3, manifest, manifestUri) {
+  const { verification } = manifest;
+  if (verification.result !== "passed") {
+    throw new PgferryError(
+      `backup of ${manifest.database} failed verification (${verification.method}): ${verification.detail ?? "no detail"}; ${UNTOUCHED} (manifest: ${manifestUri})`
+    );
+  }
+  return movePointer({
+    bucket: o3.bucket,
+    key: latestKey(o3.prefix, manifest.database),
+    pointer: {
+      schemaVersion: MANIFEST_SCHEMA,
+      database: manifest.database,
+      key: manifest.key,
+      manifest: manifestKey(manifest.key),
+      sha256: manifest.sha256,
+      bytes: manifest.bytes,
+      startedAt: manifest.startedAt,
+      finishedAt: manifest.finishedAt
+    },
+    input: INPUT2,
+    log: o3.log,
+    signal: o3.signal
+  });
+}
+var UNTOUCHED = "latest.json was not moved";
+async function writeManifest(o3, base, at2, verification, proof) {
+  const finishedAt = (o3.now ?? (() => /* @__PURE__ */ new Date()))();
+  const manifest = {
+    ...base,
+    tier: at2.tier,
+    proof,
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: Math.max(0, (finishedAt.getTime() - at2.startedAt.getTime()) / 1e3),
+    verification,
+    // What the next run's prediction learns from: size, duration, and what was predicted.
+    databaseBytes: at2.databaseBytes,
+    ...o3.estimateSeconds === void 0 ? {} : { estimateSeconds: o3.estimateSeconds }
+  };
+  const key = manifestKey(at2.key);
+  await o3.bucket.putJson(key, manifest, INPUT2, { tags: { [TIER_TAG]: at2.tier }, condition: CREATE_ONLY }).catch((error3) => {
+    throw withContext(error3, `the manifest of ${o3.bucket.uri(at2.key)} was not written; ${UNTOUCHED}`);
+  });
+  return { manifest, manifestUri: o3.bucket.uri(key) };
+}
+function withContext(error3, context) {
+  if (error3 instanceof WriteConflictError)
+    return new WriteConflictError(`${context}: ${error3.message}`, { cause: error3 });
+  if (error3 instanceof ConditionalWriteRefused)
+    return new ConditionalWriteRefused(`${context}: ${error3.message}`, { cause: error3 });
+  return error3;
+}
+
+// core/jobs/shard-plan.ts
+async function tableSizes(client) {
+  const { rows } = await client.query(`
+    SELECT n.nspname AS schema, c.relname AS name, pg_catalog.pg_table_size(c.oid)::bigint AS bytes
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'r' AND c.relpersistence <> 't'
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+       AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                        WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                          AND d.objid = c.oid AND d.deptype = 'e')
+     ORDER BY 3 DESC, 1, 2`);
+  return rows.map((r5) => ({ schema: r5.schema, name: r5.name, bytes: Number(r5.bytes) }));
+}
+function balance(items, n3) {
+  const count = Math.max(1, Math.min(Math.floor(n3), items.length));
+  const bins = Array.from({ length: count }, () => ({ items: [], bytes: 0 }));
+  const sorted = [...items].sort((a5, b6) => b6.bytes - a5.bytes);
+  for (const item of sorted) {
+    let lightest = bins[0];
+    for (const bin of bins) if (bin.bytes < lightest.bytes) lightest = bin;
+    lightest.items.push(item);
+    lightest.bytes += item.bytes;
+  }
+  return items.length === 0 ? [] : bins;
+}
+
+// core/jobs/backup-sharded.ts
+function exactTablePattern(t) {
+  const quote = (s4) => `"${s4.replaceAll('"', '""')}"`;
+  return `${quote(t.schema)}.${quote(t.name)}`;
+}
+async function largeObjectBytes(client) {
+  const { rows } = await client.query(
+    "SELECT pg_catalog.pg_table_size('pg_catalog.pg_largeobject')::bigint AS bytes"
+  );
+  return Number(rows[0]?.bytes ?? 0);
+}
+async function planShards(client, jobs, log) {
+  const tables = await tableSizes(client);
+  const items = [
+    { kind: "main", bytes: await largeObjectBytes(client) },
+    ...tables.map((table) => ({ kind: "table", bytes: table.bytes, table }))
+  ];
+  const bins = balance(items, jobs);
+  if (bins.length < jobs) {
+    log.warn(
+      `jobs: ${jobs} workers clamped to ${bins.length}: the database has ${tables.length} table(s) to share out, and the main part takes one worker`
+    );
+  }
+  const parts2 = bins.map((bin) => ({
+    role: bin.items.some((i5) => i5.kind === "main") ? "main" : "data",
+    tables: bin.items.flatMap((i5) => i5.kind === "table" ? [i5.table] : []),
+    bytes: bin.bytes
+  }));
+  parts2.sort((a5, b6) => a5.role === b6.role ? 0 : a5.role === "main" ? -1 : 1);
+  return { parts: parts2 };
+}
+function summedProgress(n3, onProgress) {
+  if (!onProgress) return () => void 0;
+  const last = Array.from({ length: n3 }, () => void 0);
+  return (i5) => (p4) => {
+    last[i5] = p4;
+    const seen = last.filter((x) => x !== void 0);
+    onProgress({
+      ...p4,
+      bytes: seen.reduce((s4, x) => s4 + x.bytes, 0),
+      bytesPerSecond: seen.reduce((s4, x) => s4 + x.bytesPerSecond, 0),
+      measured: seen.every((x) => x.measured),
+      total: void 0
+    });
+  };
+}
+async function dumpShards(o3) {
+  const { bucket, input: input2, log } = o3.shared;
+  const dataTables = o3.plan.parts.filter((p4) => p4.role === "data").flatMap((p4) => p4.tables);
+  const progress = summedProgress(o3.plan.parts.length, o3.shared.onProgress);
+  const { controller, signal } = pipelineAbort(o3.shared.signal);
+  const keys = o3.plan.parts.map((_2, i5) => partKey(o3.key, i5));
+  log.info(
+    `sharded backup: ${o3.plan.parts.length} parts from snapshot ${o3.snapshot.id} (${o3.plan.parts.map((p4, i5) => `part ${i5}: ${p4.role}, ${p4.tables.length} table(s), ${p4.bytes} bytes on disk`).join("; ")})`
+  );
+  const startPart = (i5) => {
+    const part = o3.plan.parts[i5];
+    const main = part.role === "main";
+    return startDumpToS3({
+      ...o3.shared,
+      from: o3.from,
+      key: keys[i5],
+      server: o3.server,
+      signal,
+      extraArgs: [`--snapshot=${o3.snapshot.id}`],
+      expectedBytes: Math.max(part.bytes, 1),
+      onProgress: progress(i5),
+      ...main ? { excludeTableData: dataTables.map(exactTablePattern) } : {
+        dataOnly: true,
+        tables: part.tables.map(exactTablePattern),
+        // Statistics, policies and sequence values are the main part's, once.
+        statistics: false,
+        noPolicies: void 0,
+        sequenceData: void 0
+      }
+    });
+  };
+  const started2 = [];
+  const stopAll = async (error3) => {
+    controller.abort(error3);
+    await Promise.all(started2.map((s4) => s4.abort(error3)));
+  };
+  try {
+    started2.push(await startPart(0));
+    for (const s4 of await Promise.all(o3.plan.parts.slice(1).map((_2, i5) => startPart(i5 + 1)))) started2.push(s4);
+    await settlePipeline(
+      controller,
+      started2.map((s4) => s4.ready)
+    );
+  } catch (error3) {
+    await stopAll(error3);
+    throw error3;
+  }
+  const committed = await Promise.allSettled(started2.map((s4) => s4.commit()));
+  const failed = committed.flatMap((c5) => c5.status === "rejected" ? [c5.reason] : []);
+  if (failed.length) {
+    const stored = committed.flatMap((c5, i5) => c5.status === "fulfilled" ? [keys[i5]] : []);
+    await markIncomplete(bucket, stored, o3.tier, input2, log);
+    throw failed.find((e5) => !(e5 instanceof KnockOnError)) ?? failed[0];
+  }
+  return committed.map((c5, i5) => {
+    const part = o3.plan.parts[i5];
+    return {
+      key: keys[i5],
+      role: part.role,
+      tables: part.tables,
+      dumped: c5.value
+    };
+  });
+}
+async function markIncomplete(bucket, keys, tier, input2, log) {
+  for (const key of keys) {
+    await bucket.putTags(key, { [TIER_TAG]: tier, [INCOMPLETE_TAG]: "true" }, input2).then(
+      () => log.warn(
+        `${bucket.uri(key)} was stored but its backup failed: tagged ${INCOMPLETE_TAG}=true to expire`
+      ),
+      (error3) => log.warn(
+        `${bucket.uri(key)} was stored but its backup failed, and tagging it failed too: ${error3.message}`
+      )
+    );
+  }
+}
+function partManifests(parts2) {
+  return parts2.map((p4) => ({
+    key: p4.key,
+    bytes: p4.dumped.bytes,
+    sha256: p4.dumped.sha256,
+    proof: p4.dumped.proof.kind,
+    tocEntries: p4.dumped.archive.tocEntries,
+    role: p4.role,
+    tables: p4.tables.map(({ schema, name }) => ({ schema, name }))
+  }));
+}
+
 // core/jobs/table-counts.ts
 async function tableCounts(client) {
   const { rows: tables } = await client.query(`
@@ -63768,14 +65172,629 @@ function countDifferences(expected, actual) {
   return out;
 }
 
-// core/jobs/backup.ts
-var INPUT2 = "to";
-async function verifyByRestore(o3, key, dumped, expected) {
-  const dir = await mkdtemp3(path12.join(os8.tmpdir(), "pgferry-drill-"));
+// core/jobs/restore-sharded.ts
+import { mkdtemp as mkdtemp4, rm as rm7 } from "node:fs/promises";
+import os9 from "node:os";
+import path13 from "node:path";
+
+// core/jobs/restore-s3.ts
+import { mkdtemp as mkdtemp3, rm as rm6 } from "node:fs/promises";
+import os8 from "node:os";
+import path12 from "node:path";
+import { Readable as Readable10 } from "node:stream";
+import { finished as finished4 } from "node:stream/promises";
+
+// core/storage/backup-parts.ts
+var SHA256 = /^[0-9a-f]{64}$/;
+async function checkParts(bucket, manifest, input2) {
+  const uri = bucket.uri(manifest.key);
+  const refuse2 = (why) => new PgferryError(`${input2}: the sharded backup ${uri} ${why}; refusing to restore it`, {
+    code: "integrity"
+  });
+  const parts2 = manifest.parts;
+  if (!Array.isArray(parts2) || parts2.length < 2) throw refuse2("lists fewer than two parts");
+  parts2.forEach((p4, i5) => {
+    const ok3 = typeof p4 === "object" && p4 !== null && p4.key === partKey(manifest.key, i5) && Number.isSafeInteger(p4.bytes) && p4.bytes >= 0 && typeof p4.sha256 === "string" && SHA256.test(p4.sha256) && p4.role === (i5 === 0 ? "main" : "data");
+    if (!ok3)
+      throw refuse2(
+        `lists part ${i5} wrongly (expected ${partKey(manifest.key, i5)}, a size, a SHA-256 and its role)`
+      );
+  });
+  if (partsDigest(parts2) !== manifest.sha256) throw refuse2("lists parts its SHA-256 does not vouch for");
+  if (parts2.reduce((s4, p4) => s4 + p4.bytes, 0) !== manifest.bytes)
+    throw refuse2("lists parts whose sizes do not add up");
+  for (const p4 of parts2) {
+    const stored = await bucket.size(p4.key, input2);
+    if (stored === void 0) throw refuse2(`is missing its part ${bucket.uri(p4.key)}`);
+    if (stored !== p4.bytes)
+      throw refuse2(`has a part ${bucket.uri(p4.key)} of ${stored} bytes, its manifest says ${p4.bytes}`);
+  }
+}
+
+// core/storage/backup-vouch.ts
+var INTEGRITY = { code: "integrity" };
+var SHA2562 = /^[0-9a-f]{64}$/;
+function isObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function missing(o3, fields) {
+  return Object.entries(fields).filter(([name, ok3]) => !ok3(o3[name])).map(([name]) => name);
+}
+var text = (v2) => typeof v2 === "string" && v2 !== "";
+var size = (v2) => typeof v2 === "number" && Number.isSafeInteger(v2) && v2 >= 0;
+var digest4 = (v2) => typeof v2 === "string" && SHA2562.test(v2);
+function plainKey(key) {
+  return key.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+function parseLatestPointer(value, uri) {
+  const problems = isObject(value) ? missing(value, { database: text, key: text, manifest: text, sha256: digest4, bytes: size }) : ["a JSON object"];
+  if (problems.length)
+    throw new PgferryError(
+      `from: ${uri} is not a pgferry latest pointer: it lacks a valid ${problems.join(", ")}`,
+      INTEGRITY
+    );
+  return value;
+}
+function parseManifest(value, uri) {
+  const problems = isObject(value) ? missing(value, { database: text, key: text, sha256: digest4, bytes: size }) : ["a JSON object"];
+  if (problems.length)
+    throw new PgferryError(
+      `from: ${uri} is not a usable pgferry manifest: it lacks a valid ${problems.join(", ")}; refusing to restore what it describes`,
+      INTEGRITY
+    );
+  return value;
+}
+function differences(pairs) {
+  return pairs.filter(([, a5, b6]) => a5 !== b6).map(([what, a5, b6]) => `${what} ${String(a5)} \u2260 ${String(b6)}`);
+}
+function checkPointer(pointer, manifest, place) {
+  const where = `s3://${place.bucket}/${place.dir}latest.json`;
+  for (const [what, key] of [
+    ["backup", pointer.key],
+    ["manifest", pointer.manifest]
+  ]) {
+    if (!key.startsWith(place.dir) || !plainKey(key))
+      throw new PgferryError(
+        `from: ${where} points at a ${what} outside s3://${place.bucket}/${place.dir} (${key}); refusing to restore it`,
+        INTEGRITY
+      );
+  }
+  const database = place.dir.split("/").filter(Boolean).pop();
+  const mismatched = differences([
+    ["pointer manifest", pointer.manifest, manifestKey(pointer.key)],
+    ["database", manifest.database, pointer.database],
+    ["key", manifest.key, pointer.key],
+    ["bytes", manifest.bytes, pointer.bytes],
+    ["sha256", manifest.sha256, pointer.sha256],
+    ...database === void 0 ? [] : [["folder", pointer.database, database]]
+  ]);
+  if (mismatched.length)
+    throw new PgferryError(
+      `from: ${where} and its manifest s3://${place.bucket}/${pointer.manifest} do not vouch for each other (${mismatched.join("; ")}); refusing to restore it`,
+      INTEGRITY
+    );
+}
+function checkManifestKey(manifest, place) {
+  if (manifest.key !== place.key)
+    throw new PgferryError(
+      `from: the manifest s3://${place.bucket}/${manifestKey(place.key)} describes ${manifest.key}, not ${place.key}; refusing to restore it`,
+      INTEGRITY
+    );
+}
+function checkObjectSize(manifest, stored, uri) {
+  if (stored !== void 0 && stored !== manifest.bytes)
+    throw new PgferryError(
+      `from: ${uri} has ${stored} bytes, its manifest says ${manifest.bytes}; refusing to restore it`,
+      INTEGRITY
+    );
+}
+
+// core/jobs/restore-s3.ts
+var INPUT3 = "from";
+function integrity(message) {
+  return new PgferryError(`${INPUT3}: ${message}`, { code: "integrity" });
+}
+async function resolveBackupObject(bucket, key) {
+  if (key === "" || key.endsWith("/")) return resolveLatest(bucket, key);
+  const manifestRaw = await bucket.getJson(manifestKey(key), INPUT3);
+  const sharded = manifestRaw !== void 0 && manifestRaw.parts !== void 0;
+  const stored = sharded ? void 0 : await bucket.size(key, INPUT3);
+  if (stored === void 0 && !sharded) throw new InputError(INPUT3, `${bucket.uri(key)} does not exist`);
+  if (manifestRaw === void 0)
+    throw integrity(
+      `${bucket.uri(key)} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`
+    );
+  const manifest = parseManifest(manifestRaw, bucket.uri(manifestKey(key)));
+  checkManifestKey(manifest, { bucket: bucket.name, key });
+  if (manifest.parts) await checkParts(bucket, manifest, INPUT3);
+  else checkObjectSize(manifest, stored, bucket.uri(key));
+  return checked(bucket, { key, manifest });
+}
+async function resolveLatest(bucket, dir) {
+  const pointerKey = `${dir}latest.json`;
+  const pointerUri = bucket.uri(pointerKey);
+  const raw = await bucket.getJson(pointerKey, INPUT3).catch((error3) => {
+    if (error3 instanceof NotJsonError)
+      throw integrity(`${pointerUri} is not a pgferry latest pointer: it is not JSON`);
+    throw error3;
+  });
+  if (raw === void 0)
+    throw new InputError(INPUT3, `no verified backup under ${bucket.uri(dir)} (there is no ${pointerKey})`);
+  const latest = parseLatestPointer(raw, pointerUri);
+  const manifestRaw = await bucket.getJson(latest.manifest, INPUT3);
+  if (manifestRaw === void 0)
+    throw integrity(`${pointerUri} points at a missing manifest ${bucket.uri(latest.manifest)}`);
+  const manifest = parseManifest(manifestRaw, bucket.uri(latest.manifest));
+  checkPointer(latest, manifest, { bucket: bucket.name, dir });
+  if (manifest.parts) {
+    await checkParts(bucket, manifest, INPUT3);
+    return checked(bucket, { key: latest.key, manifest });
+  }
+  const stored = await bucket.size(latest.key, INPUT3);
+  if (stored === void 0)
+    throw integrity(`${pointerUri} points at ${bucket.uri(latest.key)}, which does not exist`);
+  checkObjectSize(manifest, stored, bucket.uri(latest.key));
+  return checked(bucket, { key: latest.key, manifest });
+}
+function checked(bucket, found) {
+  const v2 = found.manifest.verification;
+  if (v2 && v2.result !== "passed") {
+    throw new PgferryError(
+      `${INPUT3}: ${bucket.uri(found.key)} failed its verification (${v2.method}: ${v2.detail ?? "no detail"}); refusing to restore it`
+    );
+  }
+  return found;
+}
+async function restoreFromS3(o3) {
+  const found = await resolveBackupObject(o3.bucket, o3.key);
+  if (found.manifest.parts)
+    return restoreSharded(o3, { key: found.key, manifest: found.manifest, parts: found.manifest.parts });
+  const jobs = o3.jobs === "auto" ? defaultJobs() : o3.jobs;
+  if (jobs > 1 || o3.clean || o3.maskingRules) return restoreDownloaded(o3, found);
+  return restoreStreamed(o3, found);
+}
+async function restoreDownloaded(o3, found) {
+  const location = o3.bucket.uri(found.key);
+  const dir = await mkdtemp3(path12.join(os8.tmpdir(), "pgferry-restore-"));
+  try {
+    const file = path12.join(dir, path12.basename(found.key) || "backup.dump");
+    o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
+    await o3.bucket.download(found.key, INPUT3, file, found.manifest, o3.signal);
+    return { ...await restoreFromPath({ ...o3, from: file }), location };
+  } finally {
+    await rm6(dir, { recursive: true, force: true });
+  }
+}
+async function openStreamed(o3, found, location) {
+  const { body } = await o3.bucket.open(found.key, INPUT3, o3.signal);
+  const meter = new HashMeter();
+  body.on("error", (e5) => meter.destroy(e5));
+  body.pipe(meter);
+  const { facts: archive, head } = await readArchiveFactsFromStream(meter, location);
+  const toc = archive.format === "tar" || archive.format === "custom" ? new TocPrefix(location, archive.format) : void 0;
+  const stream = Readable10.from(
+    (async function* () {
+      toc?.record(head);
+      yield head;
+      for await (const chunk of meter) {
+        toc?.record(chunk);
+        yield chunk;
+      }
+    })()
+  );
+  const wholeObjectMatches = async () => {
+    await finished4(stream);
+    const object = { input: INPUT3, uri: location };
+    checkDigest(object, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
+  };
+  return { body, archive, toc, stream, wholeObjectMatches, bytesRead: () => meter.bytes };
+}
+async function restoreStreamed(o3, found) {
+  const started2 = Date.now();
+  const location = o3.bucket.uri(found.key);
+  const { body, archive, toc, stream, wholeObjectMatches, bytesRead } = await openStreamed(
+    o3,
+    found,
+    location
+  );
+  const { target: target2, choice, client, createdDatabase } = await prepareRestore(archive, o3).catch(
+    (error3) => {
+      body.destroy();
+      stream.destroy();
+      throw error3;
+    }
+  );
+  const restorePath = choice.path === "pg_restore" ? "script" : choice.path;
+  if (o3.transactionSize !== void 0) {
+    const why = `transaction-size does nothing here: a restore from S3 commits once, after the whole object's SHA-256 matched`;
+    o3.log.warn(why);
+    choice.warnings.push(why);
+  }
+  const epilogue = toc && databasePropertiesSql({
+    entries: async () => toc.entries(o3.log),
+    target: o3.to,
+    options: propertyOptionsOf(o3),
+    log: o3.log
+  });
+  return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
+    o3.log.info(
+      `restoring ${location} into ${describeConnection(o3.to)} with ${formatVersion(client.version)}, streamed (one job, committed once the whole object's SHA-256 matched)`
+    );
+    const filtered = await applyArchive({
+      client,
+      path: restorePath,
+      archive,
+      input: { stream },
+      inputRead: bytesRead,
+      inputBytes: found.manifest.bytes,
+      target: o3.to,
+      targetVersion: target2.version,
+      jobs: 1,
+      options: { ...applyOptionsOf(o3), clean: false },
+      signal: o3.signal,
+      onProgress: o3.onProgress,
+      progressIntervalMs: o3.progressIntervalMs,
+      commitGate: wholeObjectMatches,
+      after: o3.sqlInTransaction,
+      epilogue,
+      label: `the restore script of ${location}`
+    });
+    if (filtered.length)
+      o3.log.warn(`filtered from the script for PostgreSQL ${target2.version.major}: ${filtered.join(", ")}`);
+    const durationSeconds = (Date.now() - started2) / 1e3;
+    const result = { target: target2, client, choice, archive, path: restorePath, jobs: 1, createdDatabase };
+    return { ...result, filtered, durationSeconds, location };
+  }).finally(() => body.destroy());
+}
+
+// core/jobs/restore-sharded.ts
+var INPUT4 = "from";
+async function restoreSharded(o3, found) {
+  const started2 = Date.now();
+  const location = o3.bucket.uri(found.key);
+  refuseUnsupported(o3);
+  const exists2 = await guardTargetBeforeCreating(o3.to, { clean: o3.clean ?? false, confirm: o3.confirm });
+  if (exists2 && !o3.clean)
+    throw new InputError(
+      "to",
+      `${describeConnection(o3.to)} exists; a sharded backup restores in parallel sessions, so it is all-or-nothing only into a database it creates or with clean (built beside the target and swapped in): name a new database or set clean`
+    );
+  if (o3.clean && o3.swap === false)
+    throw new InputError(
+      "swap",
+      "a sharded backup is restored into a new database and swapped in; swap: false cannot be honoured"
+    );
+  const dir = await mkdtemp4(path13.join(os9.tmpdir(), "pgferry-restore-"));
+  try {
+    const main = await downloadMain(o3, found, dir);
+    if (o3.clean) return await restoreBySwap2(o3, found, main, exists2, started2, location);
+    const prepared = await prepareRestore(main.archive, o3);
+    return await undoCreatedOnFailure(prepared.createdDatabase, o3.to, async () => {
+      const result = await applyParts(o3, found, main, o3.to, prepared, location);
+      return {
+        ...result,
+        createdDatabase: prepared.createdDatabase,
+        durationSeconds: (Date.now() - started2) / 1e3,
+        location
+      };
+    });
+  } finally {
+    await rm7(dir, { recursive: true, force: true });
+  }
+}
+function refuseUnsupported(o3) {
+  if (o3.maskingRules)
+    throw new InputError(
+      "masking-rules",
+      "a sharded backup cannot be masked on restore yet; restore it, then copy with masking-rules"
+    );
+  if (o3.sqlInTransaction?.files.length && !o3.clean)
+    throw new InputError(
+      o3.sqlInTransaction.input,
+      "runs in the restore\u2019s own transaction, which a sharded restore (parallel sessions) has only when it builds beside the target: set clean, or run the SQL afterwards"
+    );
+  for (const [name, set] of [
+    ["schemas", o3.schemas?.length],
+    ["exclude-schemas", o3.excludeSchemas?.length],
+    ["tables", o3.tables?.length],
+    ["schema-only", o3.schemaOnly],
+    ["data-only", o3.dataOnly]
+  ]) {
+    if (set)
+      throw new InputError(
+        name,
+        "a sharded backup is restored whole; select objects from a one-object backup (jobs 1)"
+      );
+  }
+}
+async function downloadMain(o3, found, dir) {
+  const part = found.parts[0];
+  const file = path13.join(dir, "main.dump");
+  o3.log.info(
+    `downloading the main part ${o3.bucket.uri(part.key)} (${part.bytes} bytes, SHA-256 checked before the restore starts)`
+  );
+  await o3.bucket.download(part.key, INPUT4, file, part, o3.signal);
+  const archive = await withDataOffsets(await readArchiveFacts(file), file);
+  return { file, archive, entries: await readTocEntries(file, "custom") };
+}
+async function restoreBySwap2(o3, found, main, exists2, started2, location) {
+  const server = await serverFacts(maintenanceOf(o3.to), "to");
+  if (!exists2 && o3.createDatabase === false) await ensureDatabase(o3.to, false);
+  if (!await swapKeepsMeaning(o3, exists2, main.entries))
+    throw new InputError(
+      "to",
+      `${describeConnection(o3.to)} holds objects the backup does not carry, which a swap would drop; a sharded backup cannot be restored in place (use swap: always to replace the target whole, or a new database)`
+    );
+  const session = await prepareSwap(o3.to, exists2, "swap");
+  const { choice, client } = await restoreClientFor(main.archive, server, o3).catch(async (error3) => {
+    await session.close();
+    throw error3;
+  });
+  o3.log.info(
+    `clean: building the new ${databaseName(o3.to)} beside the target and swapping it in once it is complete`
+  );
+  const build2 = async (built) => {
+    const target2 = await serverFacts(built, "to");
+    const result = await applyParts(o3, found, main, built, { target: target2, choice, client }, location);
+    return { ...result, createdDatabase: true, durationSeconds: (Date.now() - started2) / 1e3, location };
+  };
+  return replaceOrInPlace(
+    {
+      session,
+      client,
+      log: o3.log,
+      signal: o3.signal,
+      check: (built) => checkTablesPresent(main.entries, built),
+      keepClean: o3.swap !== "always",
+      sqlAfter: o3.sqlInTransaction,
+      targetExisted: exists2,
+      started: started2
+    },
+    build2,
+    () => {
+      throw new InputError(
+        "to",
+        "a sharded backup cannot be restored in place; use swap: always or a new database"
+      );
+    }
+  );
+}
+async function pool(n3, tasks) {
+  let next = 0;
+  let failed;
+  const worker = async () => {
+    while (failed === void 0 && next < tasks.length) {
+      const task = tasks[next++];
+      await task().catch((error3) => {
+        failed ??= error3;
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n3, tasks.length)) }, worker));
+  if (failed !== void 0) throw failed instanceof Error ? failed : new Error(String(failed));
+}
+async function applyParts(o3, found, main, to2, { target: target2, choice, client }, location) {
+  const jobs = o3.jobs === "auto" ? defaultJobs() : o3.jobs;
+  const path25 = choice.path;
+  const options = { ...applyOptionsOf(o3), clean: false };
+  const filtered = /* @__PURE__ */ new Set();
+  const common = { client, path: path25, target: to2, targetVersion: target2.version, signal: o3.signal };
+  const section = (name, extra = []) => ({
+    ...options,
+    extraArgs: [...options.extraArgs ?? [], `--section=${name}`, ...extra]
+  });
+  o3.log.info(
+    `restoring ${location} (${found.parts.length} parts) into ${describeConnection(to2)} with ${formatVersion(client.version)} (${choice.reason}), up to ${jobs} part(s) at once`
+  );
+  const note = (list2) => list2.forEach((f6) => filtered.add(f6));
+  note(
+    await applyArchive({
+      ...common,
+      archive: main.archive,
+      input: { file: main.file },
+      jobs: 1,
+      options: section("pre-data")
+    })
+  );
+  const dataTasks = [
+    async () => note(
+      await applyArchive({
+        ...common,
+        archive: main.archive,
+        input: { file: main.file },
+        jobs: 1,
+        options: section("data")
+      })
+    ),
+    ...found.parts.slice(1).map((part) => async () => {
+      const partUri = o3.bucket.uri(part.key);
+      const streamed = await openStreamed(o3, { key: part.key, manifest: part }, partUri);
+      try {
+        note(
+          await applyArchive({
+            ...common,
+            archive: streamed.archive,
+            input: { stream: streamed.stream },
+            inputRead: streamed.bytesRead,
+            inputBytes: part.bytes,
+            jobs: 1,
+            options,
+            label: `the restore script of ${partUri}`
+          })
+        );
+        streamed.stream.resume();
+        await streamed.wholeObjectMatches();
+      } finally {
+        streamed.body.destroy();
+      }
+    })
+  ];
+  await pool(jobs, dataTasks);
+  const postJobs = path25 === "pg_restore" && main.archive.dataOffsets === "set" ? jobs : 1;
+  note(
+    await applyArchive({
+      ...common,
+      archive: main.archive,
+      input: { file: main.file },
+      jobs: postJobs,
+      options: section("post-data"),
+      epilogue: databasePropertiesSql({
+        entries: async () => main.entries,
+        target: to2,
+        options: propertyOptionsOf(o3),
+        log: o3.log
+      })
+    })
+  );
+  if (filtered.size)
+    o3.log.warn(`filtered for PostgreSQL ${target2.version.major}: ${[...filtered].join(", ")}`);
+  return { target: target2, client, choice, archive: main.archive, path: path25, jobs, filtered: [...filtered] };
+}
+
+// core/jobs/backup-sharded-run.ts
+var INPUT5 = "to";
+async function backupSharded(o3, server, at2, jobs) {
+  const snapshot = await exportSnapshot(o3.from, "from");
+  let parts2;
+  let expected;
+  try {
+    const plan = await planShards(snapshot.client, jobs, o3.log);
+    if (plan.parts.length < 2) {
+      o3.log.info("jobs: one part holds the whole database, so this backup is one object");
+      return void 0;
+    }
+    parts2 = await dumpShards({
+      from: o3.from,
+      key: at2.key,
+      plan,
+      snapshot,
+      tier: at2.tier,
+      server,
+      shared: {
+        from: o3.from,
+        bucket: o3.bucket,
+        input: INPUT5,
+        compress: o3.compress,
+        postgresVersion: o3.postgresVersion,
+        statistics: o3.statistics ?? "when-supported",
+        noPolicies: o3.noPolicies,
+        sequenceData: o3.sequenceData,
+        tags: { [TIER_TAG]: at2.tier },
+        createOnly: true,
+        catalog: o3.catalog,
+        log: o3.log,
+        signal: o3.signal,
+        onProgress: o3.onProgress,
+        progressIntervalMs: o3.progressIntervalMs
+      }
+    }).catch((error3) => {
+      throw withContext(error3, `backup of ${server.database} failed; no part is kept and ${UNTOUCHED}`);
+    });
+    if (o3.verify === "restore") expected = await tableCounts(snapshot.client);
+  } finally {
+    await snapshot.close();
+  }
+  const main = parts2[0];
+  o3.log.info(
+    `uploaded ${parts2.length} parts, ${parts2.reduce((s4, p4) => s4 + p4.dumped.bytes, 0)} bytes, under ${o3.bucket.uri(at2.key)}; verifying (${o3.verify})`
+  );
+  const listed2 = partManifests(parts2);
+  const base = {
+    schemaVersion: MANIFEST_SCHEMA,
+    database: server.database,
+    bucket: o3.bucket.name,
+    key: at2.key,
+    bytes: listed2.reduce((s4, p4) => s4 + p4.bytes, 0),
+    sha256: partsDigest(listed2),
+    format: "custom",
+    compression: compressionLabel(main.dumped.compression),
+    archiveVersion: main.dumped.archive.archiveVersion,
+    serverVersion: server.versionText,
+    clientVersion: formatVersion(main.dumped.client.version),
+    startedAt: at2.startedAt.toISOString(),
+    finishedAt: (/* @__PURE__ */ new Date()).toISOString(),
+    durationSeconds: 0,
+    tocEntries: listed2.reduce((s4, p4) => s4 + (p4.tocEntries ?? 0), 0),
+    proof: main.dumped.proof.kind,
+    parts: listed2
+  };
+  const method = o3.verify === "full" ? "full" : "list";
+  const checks = await Promise.all(
+    parts2.map(
+      (p4) => verifyByList(
+        { bucket: o3.bucket, input: INPUT5, client: p4.dumped.client, method, signal: o3.signal },
+        { key: p4.key, database: server.database, tocEntries: p4.dumped.archive.tocEntries, ...p4.dumped }
+      )
+    )
+  );
+  checks.forEach((c5, i5) => {
+    const part = listed2[i5];
+    if (part) Object.assign(part, { verification: c5.verification, proof: c5.proof });
+  });
+  let verification = combined(
+    method,
+    checks.map((c5) => c5.verification),
+    listed2.map((p4) => p4.key)
+  );
+  if (expected && verification.result === "passed")
+    verification = await drillSharded(o3, { key: at2.key, manifest: base, parts: listed2 }, expected);
+  const proof = checks[0]?.proof ?? main.dumped.proof.kind;
+  const { manifest, manifestUri } = await writeManifest(o3, base, at2, verification, proof);
+  const latest = await moveLatestIfPassed(o3, manifest, manifestUri);
+  return { manifest, manifestUri, latest, client: main.dumped.client, reason: main.dumped.choice.reason };
+}
+function combined(method, vs2, keys) {
+  const failedAt = vs2.findIndex((v2) => v2.result !== "passed");
+  const failed = vs2[failedAt];
+  return {
+    method,
+    result: failed ? "failed" : "passed",
+    tocEntries: vs2.reduce((s4, v2) => s4 + (v2.tocEntries ?? 0), 0),
+    bytesReadBack: vs2.reduce((s4, v2) => s4 + (v2.bytesReadBack ?? 0), 0),
+    ...failed ? { detail: `part ${keys[failedAt] ?? failedAt}: ${failed.detail ?? "no detail"}` } : {}
+  };
+}
+async function drillSharded(o3, found, expected) {
   const scratch = withDatabase(o3.from, `pgferry_drill_${Date.now().toString(36)}`);
   try {
-    const file = path12.join(dir, "backup.dump");
-    await o3.bucket.download(key, INPUT2, file, { sha256: dumped.sha256, bytes: dumped.bytes }, o3.signal);
+    await restoreSharded(
+      {
+        bucket: o3.bucket,
+        key: found.key,
+        to: scratch,
+        jobs: o3.jobs ?? "auto",
+        postgresVersion: { kind: "auto" },
+        catalog: o3.catalog,
+        log: o3.log,
+        signal: o3.signal
+      },
+      { ...found, manifest: found.manifest }
+    );
+    const client = await connect(scratch, "verify");
+    const actual = await tableCounts(client).finally(() => client.end());
+    const differences2 = countDifferences(expected, actual);
+    return {
+      method: "restore",
+      result: differences2.length ? "failed" : "passed",
+      tables: actual.tables,
+      rows: actual.rows,
+      bytesReadBack: found.parts.reduce((s4, p4) => s4 + p4.bytes, 0),
+      ...differences2.length ? { detail: differences2.slice(0, 5).join("; ") } : {}
+    };
+  } finally {
+    await dropDatabase(scratch, "verify").catch(() => {
+    });
+  }
+}
+
+// core/jobs/backup.ts
+var INPUT6 = "to";
+async function verifyByRestore(o3, key, dumped, expected) {
+  const dir = await mkdtemp5(path14.join(os10.tmpdir(), "pgferry-drill-"));
+  const scratch = withDatabase(o3.from, `pgferry_drill_${Date.now().toString(36)}`);
+  try {
+    const file = path14.join(dir, "backup.dump");
+    await o3.bucket.download(key, INPUT6, file, { sha256: dumped.sha256, bytes: dumped.bytes }, o3.signal);
     await restoreFromPath({
       from: file,
       to: scratch,
@@ -63799,7 +65818,7 @@ async function verifyByRestore(o3, key, dumped, expected) {
   } finally {
     await dropDatabase(scratch, "verify").catch(() => {
     });
-    await rm6(dir, { recursive: true, force: true });
+    await rm8(dir, { recursive: true, force: true });
   }
 }
 async function backupDatabase(o3) {
@@ -63808,6 +65827,10 @@ async function backupDatabase(o3) {
   checkStorableDatabaseName(server.database, "from");
   const key = backupKey(o3.prefix, server.database, startedAt, o3.random?.());
   const at2 = { key, tier: tierFor(startedAt), startedAt, databaseBytes: server.sizeBytes };
+  if (typeof o3.jobs === "number" && o3.jobs > 1) {
+    const sharded = await backupSharded(o3, server, at2, o3.jobs);
+    if (sharded) return sharded;
+  }
   const snapshotSession = o3.verify === "restore" ? await connect(o3.from, "from") : void 0;
   try {
     const { dumped, expected } = await dumpOnce(o3, server, at2, snapshotSession);
@@ -63815,43 +65838,22 @@ async function backupDatabase(o3) {
     const { verification, proof } = o3.verify === "restore" && expected ? { verification: await verifyByRestore(o3, key, dumped, expected), proof: "read-back" } : await verifyByList(
       {
         bucket: o3.bucket,
-        input: INPUT2,
+        input: INPUT6,
         client: dumped.client,
         method: o3.verify === "full" ? "full" : "list",
         signal: o3.signal
       },
       { key, database: server.database, tocEntries: dumped.archive.tocEntries, ...dumped }
     );
-    const { manifest, manifestUri } = await writeManifest(o3, dumped, at2, verification, proof);
-    if (verification.result !== "passed") {
-      throw new PgferryError(
-        `backup of ${server.database} failed verification (${verification.method}): ${verification.detail ?? "no detail"}; ${UNTOUCHED} (manifest: ${manifestUri})`
-      );
-    }
-    const latest = await movePointer({
-      bucket: o3.bucket,
-      key: latestKey(o3.prefix, server.database),
-      pointer: {
-        schemaVersion: MANIFEST_SCHEMA,
-        database: server.database,
-        key,
-        manifest: manifestKey(key),
-        sha256: dumped.sha256,
-        bytes: dumped.bytes,
-        startedAt: manifest.startedAt,
-        finishedAt: manifest.finishedAt
-      },
-      input: INPUT2,
-      log: o3.log,
-      signal: o3.signal
-    });
+    const base = manifestOf(dumped, o3.bucket, at2.key, at2.startedAt);
+    const { manifest, manifestUri } = await writeManifest(o3, base, at2, verification, proof);
+    const latest = await moveLatestIfPassed(o3, manifest, manifestUri);
     return { manifest, manifestUri, latest, client: dumped.client, reason: dumped.choice.reason };
   } finally {
     await snapshotSession?.end().catch(() => {
     });
   }
 }
-var UNTOUCHED = "latest.json was not moved";
 async function dumpOnce(o3, server, at2, snapshotSession) {
   let snapshot;
   if (snapshotSession) {
@@ -63862,7 +65864,7 @@ async function dumpOnce(o3, server, at2, snapshotSession) {
     from: o3.from,
     bucket: o3.bucket,
     key: at2.key,
-    input: INPUT2,
+    input: INPUT6,
     compress: o3.compress,
     postgresVersion: o3.postgresVersion,
     extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
@@ -63884,42 +65886,16 @@ async function dumpOnce(o3, server, at2, snapshotSession) {
   await snapshotSession?.query("COMMIT");
   return { dumped, expected };
 }
-async function writeManifest(o3, dumped, at2, verification, proof) {
-  const finishedAt = (o3.now ?? (() => /* @__PURE__ */ new Date()))();
-  const manifest = {
-    ...manifestOf(dumped, o3.bucket, at2.key, at2.startedAt),
-    tier: at2.tier,
-    proof,
-    finishedAt: finishedAt.toISOString(),
-    durationSeconds: Math.max(0, (finishedAt.getTime() - at2.startedAt.getTime()) / 1e3),
-    verification,
-    // What the next run's prediction learns from: size, duration, and what was predicted.
-    databaseBytes: at2.databaseBytes,
-    ...o3.estimateSeconds === void 0 ? {} : { estimateSeconds: o3.estimateSeconds }
-  };
-  const key = manifestKey(at2.key);
-  await o3.bucket.putJson(key, manifest, INPUT2, { tags: { [TIER_TAG]: at2.tier }, condition: CREATE_ONLY }).catch((error3) => {
-    throw withContext(error3, `the manifest of ${o3.bucket.uri(at2.key)} was not written; ${UNTOUCHED}`);
-  });
-  return { manifest, manifestUri: o3.bucket.uri(key) };
-}
-function withContext(error3, context) {
-  if (error3 instanceof WriteConflictError)
-    return new WriteConflictError(`${context}: ${error3.message}`, { cause: error3 });
-  if (error3 instanceof ConditionalWriteRefused)
-    return new ConditionalWriteRefused(`${context}: ${error3.message}`, { cause: error3 });
-  return error3;
-}
 
 // core/pg/clients/catalog.ts
-import os12 from "node:os";
-import path18 from "node:path";
+import os14 from "node:os";
+import path20 from "node:path";
 
 // core/pg/clients/download.ts
-import { createHash as createHash10 } from "node:crypto";
+import { createHash as createHash12 } from "node:crypto";
 import { createWriteStream as createWriteStream3 } from "node:fs";
-import { mkdir as mkdir4, rm as rm8, writeFile as writeFile4 } from "node:fs/promises";
-import path14 from "node:path";
+import { mkdir as mkdir4, rm as rm10, writeFile as writeFile4 } from "node:fs/promises";
+import path16 from "node:path";
 import { Transform as Transform7 } from "node:stream";
 import { pipeline as pipeline6 } from "node:stream/promises";
 
@@ -64557,7 +66533,7 @@ var se = (s4 = {}) => {
   }
   return t.chmod === void 0 && t.noChmod === false && (t.chmod = true), delete t.noChmod, t;
 };
-var K4 = (s4, t, e5, i5, r5) => Object.assign((n3 = [], o3, h5) => {
+var K5 = (s4, t, e5, i5, r5) => Object.assign((n3 = [], o3, h5) => {
   Array.isArray(n3) && (o3 = n3, n3 = {}), typeof o3 == "function" && (h5 = o3, o3 = void 0), o3 = o3 ? Array.from(o3) : [];
   let a5 = se(n3);
   if (r5?.(a5, o3), Fs(a5)) {
@@ -65365,7 +67341,7 @@ var Bn = (s4, t) => {
     });
   });
 };
-var Ct = K4(Mn, Bn, (s4) => new rt(s4), (s4) => new rt(s4), (s4, t) => {
+var Ct = K5(Mn, Bn, (s4) => new rt(s4), (s4) => new rt(s4), (s4, t) => {
   t?.length && Qi(s4, t), s4.noResume || vn(s4);
 });
 var Ji = (s4, t, e5) => (s4 &= 4095, e5 && (s4 = (s4 | 384) & -19), t && (s4 & 256 && (s4 |= 64), s4 & 32 && (s4 |= 8), s4 & 4 && (s4 |= 1)), s4);
@@ -65397,7 +67373,7 @@ var ss = /* @__PURE__ */ Symbol("lstat");
 var si = /* @__PURE__ */ Symbol("onlstat");
 var rs = /* @__PURE__ */ Symbol("onread");
 var ns = /* @__PURE__ */ Symbol("onreadlink");
-var os9 = /* @__PURE__ */ Symbol("openfile");
+var os11 = /* @__PURE__ */ Symbol("openfile");
 var hs = /* @__PURE__ */ Symbol("onopenfile");
 var pt = /* @__PURE__ */ Symbol("close");
 var ri = /* @__PURE__ */ Symbol("mode");
@@ -65512,9 +67488,9 @@ var de = class extends A {
       this.linkCache.set(t, this.absolute);
     }
     if (this[fe](), this.stat.size === 0) return this.end();
-    this[os9]();
+    this[os11]();
   }
-  [os9]() {
+  [os11]() {
     X.open(this.absolute, "r", (t, e5) => {
       if (t) return this.emit("error", t);
       this[hs](e5);
@@ -65577,7 +67553,7 @@ var ni = class extends de {
   [is]() {
     this[ns](X.readlinkSync(this.absolute));
   }
-  [os9]() {
+  [os11]() {
     this[hs](X.openSync(this.absolute, "r"));
   }
   [ii]() {
@@ -66095,7 +68071,7 @@ var qn = (s4, t) => {
   let e5 = new wt(s4);
   return dr(e5, t).catch((i5) => e5.emit("error", i5)), e5;
 };
-var Qn = K4(Vn, $n, Xn, qn, (s4, t) => {
+var Qn = K5(Vn, $n, Xn, qn, (s4, t) => {
   if (!t?.length) throw new TypeError("no paths specified to add to archive");
 });
 var Jn = process.env.__FAKE_PLATFORM__ || process.platform;
@@ -66797,7 +68773,7 @@ var wo = (s4, t) => {
     });
   });
 };
-var So = K4(Eo, wo, (s4) => new xe(s4), (s4) => new Xt(s4), (s4, t) => {
+var So = K5(Eo, wo, (s4) => new xe(s4), (s4) => new Xt(s4), (s4, t) => {
   t?.length && Qi(s4, t);
 });
 var yo = (s4, t) => {
@@ -66879,7 +68855,7 @@ var _o = async (s4, t) => {
   for (let e5 of t) e5.charAt(0) === "@" ? await Ct({ file: Pr.resolve(String(s4.cwd), e5.slice(1)), noResume: true, onReadEntry: (i5) => s4.add(i5) }) : s4.add(e5);
   s4.end();
 };
-var vt = K4(yo, go, () => {
+var vt = K5(yo, go, () => {
   throw new TypeError("file is required");
 }, () => {
   throw new TypeError("file is required");
@@ -66888,7 +68864,7 @@ var vt = K4(yo, go, () => {
   if (s4.gzip || s4.brotli || s4.zstd || s4.file.endsWith(".br") || s4.file.endsWith(".tbr")) throw new TypeError("cannot append to compressed archives");
   if (!t?.length) throw new TypeError("no paths specified to add/replace");
 });
-var Oo = K4(vt.syncFile, vt.asyncFile, vt.syncNoFile, vt.asyncNoFile, (s4, t = []) => {
+var Oo = K5(vt.syncFile, vt.asyncFile, vt.syncNoFile, vt.asyncNoFile, (s4, t = []) => {
   vt.validate?.(s4, t), To(s4);
 });
 var To = (s4) => {
@@ -67249,8 +69225,8 @@ function releaseSource(mirror) {
   }
   return { base, isMirror: true };
 }
-function assetUrl(source, version, target) {
-  return `${source.base}/${version}/postgresql-${version}-${target}.tar.gz`;
+function assetUrl(source, version, target2) {
+  return `${source.base}/${version}/postgresql-${version}-${target2}.tar.gz`;
 }
 var RELEASE_VERSION = /^\d+\.\d+\.\d+$/;
 async function listReleaseVersions(source, log, options = {}) {
@@ -67312,56 +69288,56 @@ async function listReleaseVersions(source, log, options = {}) {
 // core/pg/clients/store.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
 import { existsSync as existsSync4 } from "node:fs";
-import { mkdir as mkdir3, mkdtemp as mkdtemp4, readdir as readdir4, rename as rename3, rm as rm7, stat as stat7 } from "node:fs/promises";
-import os10 from "node:os";
-import path13 from "node:path";
+import { mkdir as mkdir3, mkdtemp as mkdtemp6, readdir as readdir4, rename as rename3, rm as rm9, stat as stat7 } from "node:fs/promises";
+import os12 from "node:os";
+import path15 from "node:path";
 var ENTRY_MARKER = ".pgferry-entry.json";
 var DirectoryStore = class {
   constructor(root5) {
     this.root = root5;
   }
   root;
-  async versions(target) {
+  async versions(target2) {
     const versions2 = await readdir4(this.root).catch(() => []);
-    return versions2.filter((v2) => existsSync4(path13.join(this.root, v2, target, ENTRY_MARKER)));
+    return versions2.filter((v2) => existsSync4(path15.join(this.root, v2, target2, ENTRY_MARKER)));
   }
-  binDir(version, target) {
-    return path13.join(this.root, version, target, "bin");
+  binDir(version, target2) {
+    return path15.join(this.root, version, target2, "bin");
   }
-  async workDir(version, target) {
-    const parent = path13.join(this.root, version);
+  async workDir(version, target2) {
+    const parent = path15.join(this.root, version);
     await mkdir3(parent, { recursive: true });
     await sweepStaleWork(parent);
-    const work = path13.join(parent, `.tmp-${target}-${process.pid}-${randomBytes5(4).toString("hex")}`);
+    const work = path15.join(parent, `.tmp-${target2}-${process.pid}-${randomBytes5(4).toString("hex")}`);
     await mkdir3(work);
     return work;
   }
-  async commit(extracted, version, target, log) {
+  async commit(extracted, version, target2, log) {
     try {
-      await rename3(extracted, path13.join(this.root, version, target));
+      await rename3(extracted, path15.join(this.root, version, target2));
     } catch (error3) {
       const code = error3.code;
       if (code !== "ENOTEMPTY" && code !== "EEXIST") throw error3;
       log.debug(`another process cached ${version} first; using its copy`);
     }
-    return this.binDir(version, target);
+    return this.binDir(version, target2);
   }
   /** After a failed download: no empty version directory stays behind. */
   async tidy(version) {
-    const parent = path13.join(this.root, version);
+    const parent = path15.join(this.root, version);
     if ((await readdir4(parent).catch(() => ["?"])).length === 0)
-      await rm7(parent, { recursive: true, force: true });
+      await rm9(parent, { recursive: true, force: true });
   }
 };
 async function temporaryStore() {
-  return new DirectoryStore(await mkdtemp4(path13.join(os10.tmpdir(), "pgferry-client-")));
+  return new DirectoryStore(await mkdtemp6(path15.join(os12.tmpdir(), "pgferry-client-")));
 }
 async function sweepStaleWork(dir) {
   const hourAgo = Date.now() - 36e5;
   for (const name of await readdir4(dir).catch(() => [])) {
     if (!name.startsWith(".tmp-")) continue;
-    const s4 = await stat7(path13.join(dir, name)).catch(() => void 0);
-    if (s4 && s4.mtimeMs < hourAgo) await rm7(path13.join(dir, name), { recursive: true, force: true });
+    const s4 = await stat7(path15.join(dir, name)).catch(() => void 0);
+    if (s4 && s4.mtimeMs < hourAgo) await rm9(path15.join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -67378,12 +69354,12 @@ async function fetchOk(url, what, maxBytes, limits, signal) {
   throw new PgferryError(`download of ${what} from ${res.url} failed: HTTP ${res.status}`, { code: "http" });
 }
 async function downloadClient(req) {
-  const { source, version, target, store, log, signal } = req;
-  const url = assetUrl(source, version, target);
-  const asset = path14.basename(url);
+  const { source, version, target: target2, store, log, signal } = req;
+  const url = assetUrl(source, version, target2);
+  const asset = path16.basename(url);
   const shown2 = displayUrl(url);
   const limits = networkLimits();
-  const work = await store.workDir(version, target);
+  const work = await store.workDir(version, target2);
   try {
     const shaText = await readText(
       await fetchOk(`${url}.sha256`, `${asset}.sha256`, limits.metadataBytes, limits, signal)
@@ -67392,8 +69368,8 @@ async function downloadClient(req) {
     if (!expected) throw new PgferryError(`${shown2}.sha256 holds no SHA-256 checksum`);
     const res = await fetchOk(url, asset, limits.downloadBytes, limits, signal);
     const declared = res.contentLength ?? NaN;
-    const archive = path14.join(work, asset);
-    const hash = createHash10("sha256");
+    const archive = path16.join(work, asset);
+    const hash = createHash12("sha256");
     let received = 0;
     const started2 = Date.now();
     log.info(`downloading ${asset}${Number.isFinite(declared) ? ` (${formatSize(declared)})` : ""}`);
@@ -67422,10 +69398,10 @@ async function downloadClient(req) {
       );
     }
     log.debug(`downloaded ${asset} in ${((Date.now() - started2) / 1e3).toFixed(1)} s, SHA-256 verified`);
-    const extracted = path14.join(work, "entry");
+    const extracted = path16.join(work, "entry");
     await mkdir4(extracted);
     await unpackClientArchive(archive, extracted, { asset, limits, signal });
-    const binDir = path14.join(extracted, "bin");
+    const binDir = path16.join(extracted, "bin");
     if (!hasClientTools(binDir)) {
       throw new PgferryError(`${asset} does not contain ${CLIENT_TOOLS.join(", ")} under bin/`);
     }
@@ -67433,20 +69409,20 @@ async function downloadClient(req) {
     if (!want) throw new PgferryError(`"${version}" is not a release version`);
     await verifyClientTools(binDir, want, "download");
     await writeFile4(
-      path14.join(extracted, ENTRY_MARKER),
-      JSON.stringify({ version, target, sha256: actual, url: shown2 })
+      path16.join(extracted, ENTRY_MARKER),
+      JSON.stringify({ version, target: target2, sha256: actual, url: shown2 })
     );
-    const finalBin = await store.commit(extracted, version, target, log);
+    const finalBin = await store.commit(extracted, version, target2, log);
     return await verifyClientTools(finalBin, want, "download");
   } finally {
-    await rm8(work, { recursive: true, force: true });
+    await rm10(work, { recursive: true, force: true });
     if (store instanceof DirectoryStore) await store.tidy(version);
   }
 }
 
 // core/pg/clients/installed.ts
 import { realpathSync } from "node:fs";
-import path15 from "node:path";
+import path17 from "node:path";
 function installedCandidates(major) {
   return [
     `/usr/lib/postgresql/${major}/bin`,
@@ -67458,7 +69434,7 @@ function installedCandidates(major) {
   ];
 }
 function pathCandidates() {
-  const dirs = (process.env.PATH ?? "").split(path15.delimiter).filter(Boolean);
+  const dirs = (process.env.PATH ?? "").split(path17.delimiter).filter(Boolean);
   return [...new Set(dirs)];
 }
 async function findInstalledClient(major, minor, dirs = [...installedCandidates(major), ...pathCandidates()], prefer) {
@@ -67476,17 +69452,17 @@ async function findInstalledClient(major, minor, dirs = [...installedCandidates(
 }
 function isDebianWrapper(dir) {
   try {
-    return path15.basename(realpathSync(path15.join(dir, "pg_dump"))) === "pg_wrapper";
+    return path17.basename(realpathSync(path17.join(dir, "pg_dump"))) === "pg_wrapper";
   } catch {
     return false;
   }
 }
 
 // core/pg/clients/pgdg.ts
-import { createHash as createHash12 } from "node:crypto";
+import { createHash as createHash14 } from "node:crypto";
 import { readFileSync as readFileSync4 } from "node:fs";
-import { cp as cp2, mkdir as mkdir5, rm as rm10, writeFile as writeFile6 } from "node:fs/promises";
-import path17 from "node:path";
+import { cp as cp2, mkdir as mkdir5, rm as rm12, writeFile as writeFile6 } from "node:fs/promises";
+import path19 from "node:path";
 
 // core/pg/clients/ar-archive.ts
 var MAGIC2 = "!<arch>\n";
@@ -67515,13 +69491,13 @@ function readArMembers(archive, what) {
 
 // core/pg/clients/deb-data.ts
 import { spawn as spawn3 } from "node:child_process";
-import { Duplex, PassThrough as PassThrough3, Readable as Readable10 } from "node:stream";
+import { Duplex, PassThrough as PassThrough3, Readable as Readable11 } from "node:stream";
 import { createGunzip as createGunzip4 } from "node:zlib";
 
 // core/pg/clients/client-source.ts
-var INPUT3 = "client-source";
+var INPUT7 = "client-source";
 var NAMES2 = ["auto", "installed", "cache", "releases", "pgdg"];
-function parseClientSource(raw, input2 = INPUT3) {
+function parseClientSource(raw, input2 = INPUT7) {
   const text2 = (raw ?? "").trim();
   if (text2 === "") return "auto";
   const name = NAMES2.find((n3) => n3 === text2);
@@ -67546,22 +69522,22 @@ function hostileDebEntry(entryPath, type, linkpath) {
   const parts2 = components(entryPath);
   if (parts2.includes("..")) return 'a path climbing out with ".."';
   if (type === "Link") {
-    const target = linkpath ?? "";
-    if (target.startsWith("/")) return `a hard link to the absolute path "${target}"`;
-    if (components(target).includes("..") || components(target).length === 0)
-      return `a hard link to "${target}", outside the package`;
+    const target2 = linkpath ?? "";
+    if (target2.startsWith("/")) return `a hard link to the absolute path "${target2}"`;
+    if (components(target2).includes("..") || components(target2).length === 0)
+      return `a hard link to "${target2}", outside the package`;
   }
   if (type === "SymbolicLink") return hostileSymlink(parts2, linkpath ?? "");
   return void 0;
 }
-function hostileSymlink(parts2, target) {
-  if (target === "") return "a symlink to nothing";
-  if (target.startsWith("/")) return `a symlink to the absolute path "${target}"`;
-  const steps = components(target);
+function hostileSymlink(parts2, target2) {
+  if (target2 === "") return "a symlink to nothing";
+  if (target2.startsWith("/")) return `a symlink to the absolute path "${target2}"`;
+  const steps = components(target2);
   const climbs = steps.findIndex((s4) => s4 !== "..");
   const leading = climbs === -1 ? steps.length : climbs;
-  if (steps.slice(leading).includes("..")) return `a symlink to "${target}", which climbs after descending`;
-  if (leading > parts2.length - 1) return `a symlink to "${target}", outside the package`;
+  if (steps.slice(leading).includes("..")) return `a symlink to "${target2}", which climbs after descending`;
+  if (leading > parts2.length - 1) return `a symlink to "${target2}", outside the package`;
   return void 0;
 }
 
@@ -67594,7 +69570,7 @@ function decompressor(member2) {
   return { stream, failure, stop };
 }
 async function extractDebData(member2, root5, what, limits, signal) {
-  const asset = `${INPUT3} pgdg: ${what}: ${member2.name}`;
+  const asset = `${INPUT7} pgdg: ${what}: ${member2.name}`;
   const { stream, failure, stop } = decompressor(member2.name);
   const admit = (entryPath, entry) => {
     const why = hostileDebEntry(entryPath, entry.type, entry.linkpath);
@@ -67604,7 +69580,7 @@ async function extractDebData(member2, root5, what, limits, signal) {
     );
   };
   try {
-    await extractTar(Readable10.from([member2.data]), stream, root5, { asset, limits, signal, strip: 0, admit });
+    await extractTar(Readable11.from([member2.data]), stream, root5, { asset, limits, signal, strip: 0, admit });
   } catch (error3) {
     stop();
     throw error3;
@@ -67704,10 +69680,10 @@ function formatCondition(name, conditions) {
 
 // core/pg/clients/apt-release.ts
 import { execFile as execFile2 } from "node:child_process";
-import { createHash as createHash11 } from "node:crypto";
-import { mkdtemp as mkdtemp5, readFile as readFile4, rm as rm9, writeFile as writeFile5 } from "node:fs/promises";
-import os11 from "node:os";
-import path16 from "node:path";
+import { createHash as createHash13 } from "node:crypto";
+import { mkdtemp as mkdtemp7, readFile as readFile4, rm as rm11, writeFile as writeFile5 } from "node:fs/promises";
+import os13 from "node:os";
+import path18 from "node:path";
 import { promisify as promisify2 } from "node:util";
 var run2 = promisify2(execFile2);
 function dearmorKey(armored, what) {
@@ -67721,11 +69697,11 @@ function dearmorKey(armored, what) {
   return Buffer.from(body, "base64");
 }
 async function verifyInRelease(inRelease, armoredKey, what) {
-  const dir = await mkdtemp5(path16.join(os11.tmpdir(), "pgferry-gpgv-"));
+  const dir = await mkdtemp7(path18.join(os13.tmpdir(), "pgferry-gpgv-"));
   try {
-    const keyring = path16.join(dir, "trusted.gpg");
-    const signed = path16.join(dir, "InRelease");
-    const output = path16.join(dir, "Release");
+    const keyring = path18.join(dir, "trusted.gpg");
+    const signed = path18.join(dir, "InRelease");
+    const output = path18.join(dir, "Release");
     await writeFile5(keyring, dearmorKey(armoredKey, "the trusted PGDG key"));
     await writeFile5(signed, inRelease);
     try {
@@ -67748,7 +69724,7 @@ async function verifyInRelease(inRelease, armoredKey, what) {
     }
     return await readFile4(output, "utf8");
   } finally {
-    await rm9(dir, { recursive: true, force: true });
+    await rm11(dir, { recursive: true, force: true });
   }
 }
 function parseRelease(text2, what) {
@@ -67788,7 +69764,7 @@ function checkIndexAgainstRelease(release2, index, what, now = /* @__PURE__ */ n
   }
   const listed2 = release2.sha256.get(index.path);
   if (!listed2) throw new PgferryError(`${what} lists no SHA256 for ${index.path}; nothing was downloaded`);
-  const actual = createHash11("sha256").update(index.body).digest("hex");
+  const actual = createHash13("sha256").update(index.body).digest("hex");
   if (actual !== listed2.sha256 || index.body.length !== listed2.size) {
     throw new PgferryError(
       `${index.path} does not match the signed Release: SHA-256 ${actual} (${index.body.length} bytes), the Release says ${listed2.sha256} (${listed2.size} bytes); nothing was downloaded`
@@ -67936,10 +69912,10 @@ function osCodename() {
 }
 function pgdgRepository(mirror, nodeArch = process.arch) {
   if (process.platform !== "linux") {
-    throw new InputError(INPUT3, `pgdg has Linux packages only; this is ${process.platform}`);
+    throw new InputError(INPUT7, `pgdg has Linux packages only; this is ${process.platform}`);
   }
   const arch3 = ARCHES[nodeArch];
-  if (!arch3) throw new InputError(INPUT3, `pgdg: no Debian packages for ${nodeArch} here`);
+  if (!arch3) throw new InputError(INPUT7, `pgdg: no Debian packages for ${nodeArch} here`);
   const [rawBase, suiteWord, ...extra] = (mirror ?? "").trim().split(/\s+/);
   const base = (rawBase || DEFAULT_PGDG_BASE).replace(/\/+$/, "");
   if (!/^https?:\/\//.test(base) || extra.length > 0) {
@@ -67964,13 +69940,13 @@ async function fetchBody(url, what, maxBytes, limits, signal) {
     res = await httpGet(url, { what, limits, maxBytes, signal });
   } catch (error3) {
     throw new PgferryError(
-      `${INPUT3} pgdg: ${what} could not be fetched: ${error3.message}`,
+      `${INPUT7} pgdg: ${what} could not be fetched: ${error3.message}`,
       { code: "http" }
     );
   }
   if (res.status < 200 || res.status >= 300) {
     res.body.resume();
-    throw new PgferryError(`${INPUT3} pgdg: ${what} from ${res.url} failed: HTTP ${res.status}`, {
+    throw new PgferryError(`${INPUT7} pgdg: ${what} from ${res.url} failed: HTTP ${res.status}`, {
       code: "http"
     });
   }
@@ -67979,7 +69955,7 @@ async function fetchBody(url, what, maxBytes, limits, signal) {
     for await (const chunk of res.body) chunks.push(chunk);
   } catch (error3) {
     const reason = error3 instanceof HttpGetError ? error3.reason : error3.message;
-    throw new PgferryError(`${INPUT3} pgdg: download of ${what} from ${res.url} failed: ${reason}`, {
+    throw new PgferryError(`${INPUT7} pgdg: download of ${what} from ${res.url} failed: ${reason}`, {
       code: "http"
     });
   }
@@ -68016,7 +69992,7 @@ var PgdgSource = class {
         limits,
         this.signal
       );
-      const releaseName = `${INPUT3} pgdg: ${displayUrl(releaseUrl)}`;
+      const releaseName = `${INPUT7} pgdg: ${displayUrl(releaseUrl)}`;
       const release2 = parseRelease(await verifyInRelease(signed, this.trustedKey, releaseName), releaseName);
       const shown2 = displayUrl(this.indexUrl);
       const body = await fetchBody(
@@ -68027,7 +70003,7 @@ var PgdgSource = class {
         this.signal
       );
       checkIndexAgainstRelease(release2, { path: this.indexPath, body, suite }, releaseName);
-      return parseAptPackages(body.toString("utf8"), `${INPUT3} pgdg: ${shown2}`);
+      return parseAptPackages(body.toString("utf8"), `${INPUT7} pgdg: ${shown2}`);
     })();
     return this.index;
   }
@@ -68054,9 +70030,9 @@ var PgdgSource = class {
     const index = displayUrl(this.indexUrl);
     if (!client)
       throw new PgferryError(
-        `${INPUT3} pgdg: ${index} lists no postgresql-client-${want.major} ${version}`
+        `${INPUT7} pgdg: ${index} lists no postgresql-client-${want.major} ${version}`
       );
-    const what = `${INPUT3} pgdg: ${client.name} ${client.version}`;
+    const what = `${INPUT7} pgdg: ${client.name} ${client.version}`;
     const conditions = dependencyConditions(client.depends, "libpq5");
     if (!conditions)
       throw new PgferryError(`${what} does not depend on libpq5; not a PostgreSQL client package`);
@@ -68072,50 +70048,50 @@ var PgdgSource = class {
     }
     return { client, libpq };
   }
-  async install(version, target, store, log) {
+  async install(version, target2, store, log) {
     const want = parseVersionString(version);
     if (!want) throw new PgferryError(`"${version}" is not a release version`);
     const { client, libpq } = await this.choosePackages(want, version);
     const limits = networkLimits();
-    const work = await store.workDir(version, target);
+    const work = await store.workDir(version, target2);
     try {
-      const root5 = path17.join(work, "root");
+      const root5 = path19.join(work, "root");
       await mkdir5(root5);
       for (const pkg of [client, libpq]) await this.unpackDeb(pkg, root5, limits, log);
-      const entry = path17.join(work, "entry");
+      const entry = path19.join(work, "entry");
       const { multiarch } = this.repository.arch;
-      await mkdir5(path17.join(entry, "bin"), { recursive: true });
+      await mkdir5(path19.join(entry, "bin"), { recursive: true });
       for (const tool of CLIENT_TOOLS) {
-        const from = path17.join(root5, "usr", "lib", "postgresql", String(want.major), "bin", tool);
-        await cp2(from, path17.join(entry, "bin", tool)).catch(() => {
-          throw new PgferryError(`${INPUT3} pgdg: ${client.name} ${client.version} holds no ${tool}`);
+        const from = path19.join(root5, "usr", "lib", "postgresql", String(want.major), "bin", tool);
+        await cp2(from, path19.join(entry, "bin", tool)).catch(() => {
+          throw new PgferryError(`${INPUT7} pgdg: ${client.name} ${client.version} holds no ${tool}`);
         });
       }
-      await cp2(path17.join(root5, "usr", "lib", multiarch), path17.join(entry, "lib"), {
+      await cp2(path19.join(root5, "usr", "lib", multiarch), path19.join(entry, "lib"), {
         recursive: true,
         verbatimSymlinks: true,
-        filter: (src) => !src.includes(`${path17.sep}pkgconfig`)
+        filter: (src) => !src.includes(`${path19.sep}pkgconfig`)
       }).catch(() => {
         throw new PgferryError(
-          `${INPUT3} pgdg: libpq5 ${libpq.version} holds no ${multiarch} libraries`
+          `${INPUT7} pgdg: libpq5 ${libpq.version} holds no ${multiarch} libraries`
         );
       });
-      await writeFile6(path17.join(entry, "lib", STAGED_MARKER), "");
-      await verifyClientTools(path17.join(entry, "bin"), want, "download");
+      await writeFile6(path19.join(entry, "lib", STAGED_MARKER), "");
+      await verifyClientTools(path19.join(entry, "bin"), want, "download");
       await writeFile6(
-        path17.join(entry, ENTRY_MARKER),
+        path19.join(entry, ENTRY_MARKER),
         JSON.stringify({
           version,
-          target,
+          target: target2,
           source: "pgdg",
           packages: [client, libpq].map((p4) => ({ name: p4.name, version: p4.version, sha256: p4.sha256 })),
           index: displayUrl(this.indexUrl)
         })
       );
-      const finalBin = await store.commit(entry, version, target, log);
+      const finalBin = await store.commit(entry, version, target2, log);
       return await verifyClientTools(finalBin, want, "download");
     } finally {
-      await rm10(work, { recursive: true, force: true });
+      await rm12(work, { recursive: true, force: true });
       if (store instanceof DirectoryStore) await store.tidy(version);
     }
   }
@@ -68123,24 +70099,24 @@ var PgdgSource = class {
   async unpackDeb(pkg, root5, limits, log) {
     const what = `${pkg.name} ${pkg.version}`;
     const url = `${this.repository.base}/${pkg.filename}`;
-    log.info(`downloading ${path17.basename(pkg.filename)} (${formatSize(pkg.size)}) from the PGDG repository`);
+    log.info(`downloading ${path19.basename(pkg.filename)} (${formatSize(pkg.size)}) from the PGDG repository`);
     const deb = await fetchBody(url, what, Math.min(pkg.size, limits.downloadBytes), limits, this.signal);
     if (deb.length !== pkg.size) {
       throw new PgferryError(
-        `${INPUT3} pgdg: ${what} is ${deb.length} bytes, the Packages index says ${pkg.size}; nothing was kept`
+        `${INPUT7} pgdg: ${what} is ${deb.length} bytes, the Packages index says ${pkg.size}; nothing was kept`
       );
     }
-    const actual = createHash12("sha256").update(deb).digest("hex");
+    const actual = createHash14("sha256").update(deb).digest("hex");
     if (actual !== pkg.sha256) {
       throw new PgferryError(
-        `${INPUT3} pgdg: ${what} failed its checksum: SHA-256 is ${actual}, the Packages index says ${pkg.sha256}; nothing was kept`
+        `${INPUT7} pgdg: ${what} failed its checksum: SHA-256 is ${actual}, the Packages index says ${pkg.sha256}; nothing was kept`
       );
     }
-    const members = readArMembers(deb, `${INPUT3} pgdg: ${what}`);
+    const members = readArMembers(deb, `${INPUT7} pgdg: ${what}`);
     if (members[0]?.name !== "debian-binary")
-      throw new PgferryError(`${INPUT3} pgdg: ${what} is not a .deb (no debian-binary first)`);
+      throw new PgferryError(`${INPUT7} pgdg: ${what} is not a .deb (no debian-binary first)`);
     const data = members.find((m4) => /^data\.tar(\.(xz|zst|gz))?$/.test(m4.name));
-    if (!data) throw new PgferryError(`${INPUT3} pgdg: ${what} holds no data.tar`);
+    if (!data) throw new PgferryError(`${INPUT7} pgdg: ${what} holds no data.tar`);
     await extractDebData(data, root5, what, limits, this.signal);
   }
 };
@@ -68224,8 +70200,8 @@ function describeMissingFixes(version) {
 }
 
 // core/pg/client-floor.ts
-var INPUT4 = "min-client-version";
-function parseMinClientVersion(raw, input2 = INPUT4) {
+var INPUT8 = "min-client-version";
+function parseMinClientVersion(raw, input2 = INPUT8) {
   const text2 = (raw ?? "").trim();
   if (text2 === "" || text2 === "any") return { kind: "any" };
   if (text2 === "secure") return { kind: "secure" };
@@ -68256,7 +70232,7 @@ function belowFloorMessage(version, setting2, what, why) {
   const parts2 = [];
   if (missingFixes(version).length > 0) parts2.push(describeMissingFixes(version));
   if (setting2.kind === "at-least" && setting2.major === version.major && required !== void 0) {
-    parts2.push(`${INPUT4} asks for ${setting2.major}.${setting2.minor} or newer`);
+    parts2.push(`${INPUT8} asks for ${setting2.major}.${setting2.minor} or newer`);
   }
   const fix = required === void 0 ? `no PostgreSQL ${version.major} release is safe: use a newer major (postgres-version)` : `install PostgreSQL ${formatVersion({ major: version.major, minor: required })} or newer (or put it on the mirror)`;
   return `PostgreSQL client ${formatVersion(version)} (${what}) is below the security floor: ${parts2.join("; ")}; ${why}; ${fix}`;
@@ -68268,9 +70244,9 @@ function refusesUnsafe(setting2) {
 // core/pg/clients/catalog.ts
 function defaultCacheDir(env2 = process.env) {
   if (env2.PGFERRY_CACHE_DIR) return env2.PGFERRY_CACHE_DIR;
-  if (process.platform === "win32" && env2.LOCALAPPDATA) return path18.join(env2.LOCALAPPDATA, "pgferry", "pg");
-  if (process.platform === "darwin") return path18.join(os12.homedir(), "Library", "Caches", "pgferry", "pg");
-  return path18.join(env2.XDG_CACHE_HOME || path18.join(os12.homedir(), ".cache"), "pgferry", "pg");
+  if (process.platform === "win32" && env2.LOCALAPPDATA) return path20.join(env2.LOCALAPPDATA, "pgferry", "pg");
+  if (process.platform === "darwin") return path20.join(os14.homedir(), "Library", "Caches", "pgferry", "pg");
+  return path20.join(env2.XDG_CACHE_HOME || path20.join(os14.homedir(), ".cache"), "pgferry", "pg");
 }
 var ClientCatalog = class {
   constructor(options) {
@@ -68428,14 +70404,14 @@ var ClientCatalog = class {
     if (refusesUnsafe(this.floorSetting)) {
       const setting2 = this.floorSetting.kind === "secure" ? "secure" : "an exact minimum";
       throw new InputError(
-        INPUT4,
-        `${setting2} refuses it: ${message}; or set ${INPUT4} to any to run it with a warning`
+        INPUT8,
+        `${setting2} refuses it: ${message}; or set ${INPUT8} to any to run it with a warning`
       );
     }
     const key = `${formatVersion(version)} ${what}`;
     if (this.warnedBelowFloor.has(key)) return;
     this.warnedBelowFloor.add(key);
-    this.options.log.warn(`${message}; ${INPUT4}: secure refuses such a client`);
+    this.options.log.warn(`${message}; ${INPUT8}: secure refuses such a client`);
   }
   /** Why an unsafe client of `major` is the one: nothing safe of that major can be had here. */
   noSafeClient(major) {
@@ -68893,12 +70869,12 @@ async function runClone(options, run4) {
 
 // core/jobs/copy.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
-import { mkdtemp as mkdtemp6, rm as rm11 } from "node:fs/promises";
-import os13 from "node:os";
-import path19 from "node:path";
+import { mkdtemp as mkdtemp9, rm as rm14 } from "node:fs/promises";
+import os16 from "node:os";
+import path22 from "node:path";
 
 // core/jobs/globals.ts
-import { Readable as Readable11 } from "node:stream";
+import { Readable as Readable12 } from "node:stream";
 async function dumpGlobals(client, source, signal) {
   const { stdout } = await runTool({
     file: toolPath(client, "pg_dumpall"),
@@ -68924,8 +70900,8 @@ function withoutExisting(sql, roles, tablespaces) {
     return line;
   }).join("\n");
 }
-async function applyGlobals(client, target, targetVersion, sql, signal) {
-  const maintenance = withDatabase(target, "postgres");
+async function applyGlobals(client, target2, targetVersion, sql, signal) {
+  const maintenance = withDatabase(target2, "postgres");
   const { roles, tablespaces } = await withClient(maintenance, "to", async (c5) => ({
     roles: new Set((await c5.query("SELECT rolname AS n FROM pg_roles")).rows.map((r5) => r5.n)),
     tablespaces: new Set(
@@ -68942,14 +70918,315 @@ async function applyGlobals(client, target, targetVersion, sql, signal) {
     file: toolPath(client, "psql"),
     args: psqlArgs({ file: "-", onErrorStop: true, singleTransaction: single, quiet: true }),
     env: connectionEnv(maintenance),
-    secrets: secretsOf(target),
-    stdin: Readable11.from([Buffer.from(script)]).pipe(filter),
+    secrets: secretsOf(target2),
+    stdin: Readable12.from([Buffer.from(script)]).pipe(filter),
     stdout: "ignore",
     signal
   });
 }
 function globalsPath(archive) {
   return `${archive}.globals.sql`;
+}
+
+// core/jobs/copy-parallel.ts
+import { mkdtemp as mkdtemp8, rm as rm13 } from "node:fs/promises";
+import os15 from "node:os";
+import path21 from "node:path";
+
+// core/jobs/table-copy.ts
+var import_pg_copy_streams = __toESM(require_pg_copy_streams(), 1);
+import { pipeline as pipeline7 } from "node:stream/promises";
+function quoteLiteral(text2) {
+  return `'${text2.replace(/'/g, "''")}'`;
+}
+function target(t) {
+  const list2 = t.columns.length ? ` (${t.columns.map(quoteIdent).join(", ")})` : "";
+  return `${quoteIdent(t.schema)}.${quoteIdent(t.name)}${list2}`;
+}
+function sessionSettings(encoding) {
+  return [
+    `SET client_encoding = ${quoteLiteral(encoding)}`,
+    "SET DateStyle = ISO",
+    "SET IntervalStyle = postgres",
+    "SET extra_float_digits = 3",
+    "SET row_security = off",
+    "SET statement_timeout = 0",
+    "SET lock_timeout = 0",
+    "SET idle_in_transaction_session_timeout = 0"
+  ].join("; ");
+}
+var TableCopySession = class _TableCopySession {
+  constructor(source, target2) {
+    this.source = source;
+    this.target = target2;
+  }
+  source;
+  target;
+  current;
+  static async open(o3) {
+    const source = await connect(o3.from, "from");
+    const target2 = await connect(o3.to, "to").catch(async (error3) => {
+      await source.end().catch(() => {
+      });
+      throw error3;
+    });
+    const session = new _TableCopySession(source, target2);
+    try {
+      await source.query(sessionSettings(o3.encoding));
+      await source.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      await source.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(o3.snapshot)}`);
+      await target2.query(`${sessionSettings(o3.encoding)}; SET synchronous_commit = off`);
+    } catch (error3) {
+      await session.close();
+      throw error3;
+    }
+    return session;
+  }
+  /**
+   * Copies one table's rows. The table is truncated in the same transaction first (it is empty,
+   * freshly made by pre-data), which lets COPY FREEZE write the rows already frozen: no later
+   * vacuum rewrites them.
+   */
+  async copy(t, onBytes) {
+    await this.target.query("BEGIN");
+    await this.target.query(`TRUNCATE ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
+    const into = this.target.query((0, import_pg_copy_streams.from)(`COPY ${target(t)} FROM STDIN WITH (FREEZE)`));
+    const out = this.source.query((0, import_pg_copy_streams.to)(`COPY ${target(t)} TO STDOUT`));
+    this.current = out;
+    out.on("data", (chunk) => onBytes(chunk.length));
+    try {
+      await pipeline7(out, into);
+    } finally {
+      this.current = void 0;
+    }
+    await this.target.query("COMMIT");
+  }
+  /** Ends both sessions; a COPY in flight fails, and its target transaction rolls back. */
+  async close() {
+    this.current?.destroy();
+    await Promise.all([this.source.end().catch(() => {
+    }), this.target.end().catch(() => {
+    })]);
+  }
+};
+
+// core/jobs/copy-parallel.ts
+async function parallelCopyRefusal(o3, plan) {
+  if (!plan.createdDatabase)
+    return "the target database existed before this copy (its restore must be undone object by object on failure)";
+  if (plan.masking) return "masking rules are given";
+  if (plan.restorePath !== "pg_restore") return "the restore goes through a script";
+  const s4 = dumpSelection(o3);
+  const picked = [s4.schemas, s4.excludeSchemas, s4.tables, s4.excludeTables, s4.excludeTableData, s4.extraArgs];
+  if (picked.some((list2) => (list2?.length ?? 0) > 0) || s4.filter?.rules.length)
+    return "the copy selects schemas or tables (or passes pg_dump arguments)";
+  if (s4.schemaOnly || s4.dataOnly || s4.sequenceData) return "the copy takes the schema or the rows only";
+  if (s4.statistics) return "planner statistics are asked for";
+  const configTables = await withClient(
+    o3.from,
+    "from",
+    (c5) => c5.query(
+      "SELECT count(*) AS n FROM pg_catalog.pg_extension WHERE array_length(extconfig, 1) > 0"
+    )
+  );
+  if (Number(configTables.rows[0]?.n ?? 0) > 0)
+    return "an extension of the source has configuration tables (their rows are the extension's own to select)";
+  return void 0;
+}
+async function copyParallel(o3, plan) {
+  const snapshot = await exportSnapshot(o3.from);
+  const dir = await mkdtemp8(path21.join(os15.tmpdir(), "pgferry-copy-"));
+  try {
+    const postData = path21.join(dir, "post-data.dump");
+    const { controller, signal } = pipelineAbort(o3.signal);
+    const s4 = { ...o3, signal };
+    const toc = new TocPrefix("the copy stream");
+    const [pre] = await settlePipeline(controller, [
+      streamSection(s4, plan, snapshot.id, "pre-data", toc),
+      dumpPostData(s4, plan, snapshot.id, postData)
+    ]);
+    const tables = await tablesToCopy(snapshot.client);
+    const encoding = await sourceEncoding(snapshot.client);
+    o3.log.info(
+      `copying the rows of ${tables.length} table(s) with ${plan.jobs} workers, each COPY straight from the source into the target (one snapshot, no intermediate file)`
+    );
+    const [, data] = await settlePipeline(controller, [
+      copyTables(s4, plan, { snapshot: snapshot.id, encoding, tables }),
+      streamSection(s4, plan, snapshot.id, "data")
+    ]);
+    await setSequences(o3, await sequenceValues(snapshot.client));
+    const post = await restorePostData(o3, plan, postData, toc);
+    return [.../* @__PURE__ */ new Set([...pre, ...data, ...post])];
+  } finally {
+    await snapshot.close();
+    await rm13(dir, { recursive: true, force: true });
+  }
+}
+function sectionSelection(o3, snapshot, extra) {
+  const { noOwner, noPrivileges, noPolicies, statistics } = dumpSelection(o3);
+  return {
+    noOwner,
+    noPrivileges,
+    noPolicies,
+    statistics,
+    extraArgs: [`--snapshot=${snapshot}`, ...extra]
+  };
+}
+async function streamSection(o3, plan, snapshot, section, toc) {
+  const pipe = toc ?? new TocPrefix("the copy stream");
+  const { controller, signal } = pipelineAbort(o3.signal);
+  const extra = section === "data" ? ["--section=data", "--exclude-table-data=*.*"] : ["--section=pre-data"];
+  const dump = streamCustomDump({
+    client: plan.dumpClient,
+    from: o3.from,
+    selection: sectionSelection(o3, snapshot, extra),
+    compression: { algorithm: "none" },
+    stdout: pipe,
+    signal
+  });
+  const restore = applyArchive({ ...applyRequestOf(o3, plan), jobs: 1, input: { stream: pipe }, signal });
+  const [, filtered] = await settlePipeline(controller, [dump, restore]);
+  return filtered;
+}
+async function dumpPostData(o3, plan, snapshot, file) {
+  await runTool({
+    file: toolPath(plan.dumpClient, "pg_dump"),
+    args: pgDumpArgs({
+      ...sectionSelection(o3, snapshot, ["--section=post-data"]),
+      clientMajor: plan.dumpClient.version.major,
+      format: "custom",
+      compression: { algorithm: "none" },
+      file
+    }),
+    env: connectionEnv(o3.from),
+    secrets: secretsOf(o3.from),
+    stdout: "ignore",
+    signal: o3.signal
+  });
+}
+function restorePostData(o3, plan, file, toc) {
+  return applyArchive({
+    ...applyRequestOf(o3, plan),
+    input: { file },
+    epilogue: databasePropertiesSql({
+      entries: async () => toc.entries(o3.log),
+      target: o3.to,
+      options: propertyOptionsOf(o3),
+      log: o3.log
+    }),
+    signal: o3.signal
+  });
+}
+async function sequenceValues(client) {
+  const { rows } = await client.query(`
+    SELECT n.nspname AS schema, c.relname AS name
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'S' AND c.relpersistence <> 't'
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_temp%'
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                        WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                          AND d.objid = c.oid AND d.deptype = 'e')
+     ORDER BY 1, 2`);
+  const values = [];
+  for (const r5 of rows) {
+    const name = `${quoteIdent(r5.schema)}.${quoteIdent(r5.name)}`;
+    const { rows: v2 } = await client.query(
+      `SELECT last_value::text AS last_value, is_called FROM ${name}`
+    );
+    if (v2[0]) values.push({ name, ...v2[0] });
+  }
+  return values;
+}
+async function setSequences(o3, values) {
+  if (values.length === 0) return;
+  await withClient(o3.to, "to", async (c5) => {
+    await c5.query("BEGIN");
+    for (const v2 of values)
+      await c5.query("SELECT pg_catalog.setval($1::regclass, $2::bigint, $3::boolean)", [
+        v2.name,
+        v2.last_value,
+        v2.is_called
+      ]);
+    await c5.query("COMMIT");
+  }).catch((error3) => {
+    if (error3 instanceof PgferryError) throw error3;
+    throw new PgferryError(`setting the sequences' values on the target: ${error3.message}`, {
+      cause: error3
+    });
+  });
+}
+async function sourceEncoding(client) {
+  const { rows } = await client.query(
+    "SELECT pg_catalog.pg_encoding_to_char(encoding) AS e FROM pg_catalog.pg_database WHERE datname = current_database()"
+  );
+  return rows[0]?.e ?? "UTF8";
+}
+async function tablesToCopy(client) {
+  const sizes = await tableSizes(client);
+  const { rows } = await client.query(`
+    SELECT n.nspname AS schema, c.relname AS name,
+           array_agg(a.attname::text ORDER BY a.attnum) FILTER (WHERE a.attnum > 0) AS columns
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN pg_catalog.pg_attribute a
+        ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+     WHERE c.relkind = 'r'
+     GROUP BY 1, 2`);
+  const columns = new Map(rows.map((r5) => [`${r5.schema}\0${r5.name}`, r5.columns ?? []]));
+  return sizes.map((t) => ({ ...t, columns: columns.get(`${t.schema}\0${t.name}`) ?? [] }));
+}
+async function copyTables(o3, plan, work) {
+  const queue = [...work.tables];
+  const sessions2 = [];
+  let failure;
+  let bytes = 0;
+  const started2 = Date.now();
+  const fail = (error3) => {
+    failure ??= error3;
+    for (const s4 of sessions2) void s4.close();
+  };
+  const onAbort = () => fail(o3.signal?.reason ?? new Error("the copy was aborted"));
+  o3.signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = o3.onProgress ? setInterval(() => {
+    const elapsedMs = Date.now() - started2;
+    o3.onProgress?.({
+      bytes,
+      elapsedMs,
+      bytesPerSecond: elapsedMs > 0 ? bytes * 1e3 / elapsedMs : 0,
+      counts: "streamed",
+      measured: true,
+      ...plan.dumpTotal ? { total: plan.dumpTotal } : {}
+    });
+  }, o3.progressIntervalMs ?? 1e4) : void 0;
+  const worker = async () => {
+    if (queue.length === 0) return;
+    const session = await TableCopySession.open({ from: o3.from, to: o3.to, ...work });
+    sessions2.push(session);
+    try {
+      for (let t = queue.shift(); t && failure === void 0; t = queue.shift()) {
+        const table = t;
+        await session.copy(table, (n3) => bytes += n3).catch((error3) => {
+          throw failure ?? new PgferryError(`copying the rows of ${quoted(table)}: ${error3.message}`, {
+            cause: error3
+          });
+        });
+      }
+    } finally {
+      await session.close();
+    }
+  };
+  try {
+    const count = Math.max(1, Math.min(plan.jobs, queue.length));
+    await Promise.all(Array.from({ length: count }, () => worker().catch((error3) => fail(error3))));
+    await Promise.all(sessions2.map((s4) => s4.close()));
+    if (failure !== void 0) throw failure;
+  } finally {
+    if (timer) clearInterval(timer);
+    o3.signal?.removeEventListener("abort", onAbort);
+  }
+}
+function quoted(t) {
+  return `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
 }
 
 // core/masking/source-check.ts
@@ -69059,7 +71336,7 @@ async function provideClients(o3, choice) {
 async function copyInto(o3, settled) {
   const { source, choice, createdDatabase, started: started2 } = settled;
   const plan = await planCopy(o3, settled);
-  const filtered = await (plan.jobs === 1 ? copyStreamed(o3, plan) : copyThroughArchive(o3, plan));
+  const filtered = await (plan.jobs === 1 ? copyStreamed(o3, plan) : copyWithJobs(o3, plan));
   const checks = o3.maskingRules && plan.leaks && !o3.leakWatch ? await checkMasked(plan.leaks, o3.maskingRules, o3.to, o3.log) : {};
   if (filtered.length)
     o3.log.warn(
@@ -69082,14 +71359,14 @@ async function planCopy(o3, settled) {
   const { source, choice, createdDatabase } = settled;
   const dumpClient = settled.dump;
   const restoreClient = settled.restore;
-  const target = await serverFacts(o3.to, "to");
+  const target2 = await serverFacts(o3.to, "to");
   o3.log.info(
-    `copying ${describeConnection(o3.from)} (PostgreSQL ${formatVersion(source.version)}) \u2192 ${describeConnection(o3.to)} (PostgreSQL ${formatVersion(target.version)}) with pg_dump ${formatVersion(dumpClient.version)} and pg_restore ${formatVersion(restoreClient.version)}`
+    `copying ${describeConnection(o3.from)} (PostgreSQL ${formatVersion(source.version)}) \u2192 ${describeConnection(o3.to)} (PostgreSQL ${formatVersion(target2.version)}) with pg_dump ${formatVersion(dumpClient.version)} and pg_restore ${formatVersion(restoreClient.version)}`
   );
   if (o3.globals) {
     o3.log.info("copying roles and tablespaces (without passwords) first");
     const globals = await dumpGlobals(dumpClient, o3.from, o3.signal);
-    await applyGlobals(restoreClient, o3.to, target.version, globals, o3.signal);
+    await applyGlobals(restoreClient, o3.to, target2.version, globals, o3.signal);
   }
   const archive = {
     format: "custom",
@@ -69100,7 +71377,7 @@ async function planCopy(o3, settled) {
     // With more than one job pgferry dumps to a file of its own, so pg_dump records the offsets.
     dataOffsets: "set"
   };
-  const prelude = o3.clean ? cleanPrelude(await databaseContents(o3.from, o3.schemas ?? []), target.version.major) : void 0;
+  const prelude = o3.clean ? cleanPrelude(await databaseContents(o3.from, o3.schemas ?? []), target2.version.major) : void 0;
   const after = o3.sqlAfter?.length ? { files: o3.sqlAfter, input: "sql-after" } : void 0;
   const restorePath = withMasking(
     withSqlAfter(
@@ -69121,13 +71398,11 @@ async function planCopy(o3, settled) {
     else o3.log.info(jobsReason);
   }
   const apply = { ...applyOptionsOf(o3), clean: false, schemas: [], tables: [], extraArgs: [] };
-  o3.log.info(
-    jobs === 1 ? "streaming pg_dump straight into the restore (one job, no intermediate file)" : `dumping to a temporary archive, then restoring with ${jobs} jobs`
-  );
+  if (jobs === 1) o3.log.info("streaming pg_dump straight into the restore (one job, no intermediate file)");
   return {
     dumpClient,
     restoreClient,
-    target,
+    target: target2,
     archive,
     restorePath,
     prelude,
@@ -69169,10 +71444,16 @@ async function copyStreamed(o3, plan) {
   const [, filtered] = await settlePipeline(controller, [dump, restore]);
   return filtered;
 }
+async function copyWithJobs(o3, plan) {
+  const refusal2 = await parallelCopyRefusal(o3, plan);
+  if (refusal2 === void 0) return copyParallel(o3, plan);
+  o3.log.info(`dumping to a temporary archive, then restoring with ${plan.jobs} jobs: ${refusal2}`);
+  return copyThroughArchive(o3, plan);
+}
 async function copyThroughArchive(o3, plan) {
-  const dir = await mkdtemp6(path19.join(os13.tmpdir(), "pgferry-copy-"));
+  const dir = await mkdtemp9(path22.join(os16.tmpdir(), "pgferry-copy-"));
   try {
-    const file = path19.join(dir, `copy-${randomBytes6(4).toString("hex")}.dump`);
+    const file = path22.join(dir, `copy-${randomBytes6(4).toString("hex")}.dump`);
     await dumpToPath({
       ...dumpSelection(o3),
       from: o3.from,
@@ -69207,7 +71488,7 @@ async function copyThroughArchive(o3, plan) {
       progressIntervalMs: o3.progressIntervalMs
     }).catch(undo2);
   } finally {
-    await rm11(dir, { recursive: true, force: true });
+    await rm14(dir, { recursive: true, force: true });
   }
 }
 function applyRequestOf(o3, plan) {
@@ -69228,14 +71509,14 @@ function applyRequestOf(o3, plan) {
 }
 
 // core/jobs/report.ts
-import { createHash as createHash13 } from "node:crypto";
+import { createHash as createHash15 } from "node:crypto";
 import { createReadStream as createReadStream6 } from "node:fs";
 import { stat as stat8 } from "node:fs/promises";
-import { pipeline as pipeline7 } from "node:stream/promises";
+import { pipeline as pipeline8 } from "node:stream/promises";
 async function sha256File(file) {
   if (!(await stat8(file)).isFile()) return void 0;
-  const hash = createHash13("sha256");
-  await pipeline7(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
+  const hash = createHash15("sha256");
+  await pipeline8(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
   return hash.digest("hex");
 }
 async function countArchiveTables(archive, format2) {
@@ -69428,243 +71709,6 @@ async function runInstall(options, run4) {
 // core/jobs/commands/restore.ts
 import { existsSync as existsSync5 } from "node:fs";
 import { readFile as readFile5 } from "node:fs/promises";
-
-// core/jobs/restore-s3.ts
-import { mkdtemp as mkdtemp7, rm as rm12 } from "node:fs/promises";
-import os14 from "node:os";
-import path20 from "node:path";
-import { Readable as Readable12 } from "node:stream";
-import { finished as finished4 } from "node:stream/promises";
-
-// core/storage/backup-vouch.ts
-var INTEGRITY = { code: "integrity" };
-var SHA256 = /^[0-9a-f]{64}$/;
-function isObject(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-function missing(o3, fields) {
-  return Object.entries(fields).filter(([name, ok3]) => !ok3(o3[name])).map(([name]) => name);
-}
-var text = (v2) => typeof v2 === "string" && v2 !== "";
-var size = (v2) => typeof v2 === "number" && Number.isSafeInteger(v2) && v2 >= 0;
-var digest4 = (v2) => typeof v2 === "string" && SHA256.test(v2);
-function plainKey(key) {
-  return key.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
-}
-function parseLatestPointer(value, uri) {
-  const problems = isObject(value) ? missing(value, { database: text, key: text, manifest: text, sha256: digest4, bytes: size }) : ["a JSON object"];
-  if (problems.length)
-    throw new PgferryError(
-      `from: ${uri} is not a pgferry latest pointer: it lacks a valid ${problems.join(", ")}`,
-      INTEGRITY
-    );
-  return value;
-}
-function parseManifest(value, uri) {
-  const problems = isObject(value) ? missing(value, { database: text, key: text, sha256: digest4, bytes: size }) : ["a JSON object"];
-  if (problems.length)
-    throw new PgferryError(
-      `from: ${uri} is not a usable pgferry manifest: it lacks a valid ${problems.join(", ")}; refusing to restore what it describes`,
-      INTEGRITY
-    );
-  return value;
-}
-function differences(pairs) {
-  return pairs.filter(([, a5, b6]) => a5 !== b6).map(([what, a5, b6]) => `${what} ${String(a5)} \u2260 ${String(b6)}`);
-}
-function checkPointer(pointer, manifest, place) {
-  const where = `s3://${place.bucket}/${place.dir}latest.json`;
-  for (const [what, key] of [
-    ["backup", pointer.key],
-    ["manifest", pointer.manifest]
-  ]) {
-    if (!key.startsWith(place.dir) || !plainKey(key))
-      throw new PgferryError(
-        `from: ${where} points at a ${what} outside s3://${place.bucket}/${place.dir} (${key}); refusing to restore it`,
-        INTEGRITY
-      );
-  }
-  const database = place.dir.split("/").filter(Boolean).pop();
-  const mismatched = differences([
-    ["pointer manifest", pointer.manifest, manifestKey(pointer.key)],
-    ["database", manifest.database, pointer.database],
-    ["key", manifest.key, pointer.key],
-    ["bytes", manifest.bytes, pointer.bytes],
-    ["sha256", manifest.sha256, pointer.sha256],
-    ...database === void 0 ? [] : [["folder", pointer.database, database]]
-  ]);
-  if (mismatched.length)
-    throw new PgferryError(
-      `from: ${where} and its manifest s3://${place.bucket}/${pointer.manifest} do not vouch for each other (${mismatched.join("; ")}); refusing to restore it`,
-      INTEGRITY
-    );
-}
-function checkManifestKey(manifest, place) {
-  if (manifest.key !== place.key)
-    throw new PgferryError(
-      `from: the manifest s3://${place.bucket}/${manifestKey(place.key)} describes ${manifest.key}, not ${place.key}; refusing to restore it`,
-      INTEGRITY
-    );
-}
-function checkObjectSize(manifest, stored, uri) {
-  if (stored !== void 0 && stored !== manifest.bytes)
-    throw new PgferryError(
-      `from: ${uri} has ${stored} bytes, its manifest says ${manifest.bytes}; refusing to restore it`,
-      INTEGRITY
-    );
-}
-
-// core/jobs/restore-s3.ts
-var INPUT5 = "from";
-function integrity(message) {
-  return new PgferryError(`${INPUT5}: ${message}`, { code: "integrity" });
-}
-async function resolveBackupObject(bucket, key) {
-  if (key === "" || key.endsWith("/")) return resolveLatest(bucket, key);
-  const manifestRaw = await bucket.getJson(manifestKey(key), INPUT5);
-  const stored = await bucket.size(key, INPUT5);
-  if (stored === void 0) throw new InputError(INPUT5, `${bucket.uri(key)} does not exist`);
-  if (manifestRaw === void 0)
-    throw integrity(
-      `${bucket.uri(key)} has no manifest (${manifestKey(key)}), so nothing vouches for its bytes; pgferry restores only objects its manifest describes (download it and restore the file if you trust it)`
-    );
-  const manifest = parseManifest(manifestRaw, bucket.uri(manifestKey(key)));
-  checkManifestKey(manifest, { bucket: bucket.name, key });
-  checkObjectSize(manifest, stored, bucket.uri(key));
-  return checked(bucket, { key, manifest });
-}
-async function resolveLatest(bucket, dir) {
-  const pointerKey = `${dir}latest.json`;
-  const pointerUri = bucket.uri(pointerKey);
-  const raw = await bucket.getJson(pointerKey, INPUT5).catch((error3) => {
-    if (error3 instanceof NotJsonError)
-      throw integrity(`${pointerUri} is not a pgferry latest pointer: it is not JSON`);
-    throw error3;
-  });
-  if (raw === void 0)
-    throw new InputError(INPUT5, `no verified backup under ${bucket.uri(dir)} (there is no ${pointerKey})`);
-  const latest = parseLatestPointer(raw, pointerUri);
-  const manifestRaw = await bucket.getJson(latest.manifest, INPUT5);
-  if (manifestRaw === void 0)
-    throw integrity(`${pointerUri} points at a missing manifest ${bucket.uri(latest.manifest)}`);
-  const manifest = parseManifest(manifestRaw, bucket.uri(latest.manifest));
-  checkPointer(latest, manifest, { bucket: bucket.name, dir });
-  const stored = await bucket.size(latest.key, INPUT5);
-  if (stored === void 0)
-    throw integrity(`${pointerUri} points at ${bucket.uri(latest.key)}, which does not exist`);
-  checkObjectSize(manifest, stored, bucket.uri(latest.key));
-  return checked(bucket, { key: latest.key, manifest });
-}
-function checked(bucket, found) {
-  const v2 = found.manifest.verification;
-  if (v2 && v2.result !== "passed") {
-    throw new PgferryError(
-      `${INPUT5}: ${bucket.uri(found.key)} failed its verification (${v2.method}: ${v2.detail ?? "no detail"}); refusing to restore it`
-    );
-  }
-  return found;
-}
-async function restoreFromS3(o3) {
-  const found = await resolveBackupObject(o3.bucket, o3.key);
-  const jobs = o3.jobs === "auto" ? defaultJobs() : o3.jobs;
-  if (jobs > 1 || o3.clean || o3.maskingRules) return restoreDownloaded(o3, found);
-  return restoreStreamed(o3, found);
-}
-async function restoreDownloaded(o3, found) {
-  const location = o3.bucket.uri(found.key);
-  const dir = await mkdtemp7(path20.join(os14.tmpdir(), "pgferry-restore-"));
-  try {
-    const file = path20.join(dir, path20.basename(found.key) || "backup.dump");
-    o3.log.info(`downloading ${location} (SHA-256 checked before the restore starts)`);
-    await o3.bucket.download(found.key, INPUT5, file, found.manifest, o3.signal);
-    return { ...await restoreFromPath({ ...o3, from: file }), location };
-  } finally {
-    await rm12(dir, { recursive: true, force: true });
-  }
-}
-async function openStreamed(o3, found, location) {
-  const { body } = await o3.bucket.open(found.key, INPUT5, o3.signal);
-  const meter = new HashMeter();
-  body.on("error", (e5) => meter.destroy(e5));
-  body.pipe(meter);
-  const { facts: archive, head } = await readArchiveFactsFromStream(meter, location);
-  const toc = archive.format === "tar" || archive.format === "custom" ? new TocPrefix(location, archive.format) : void 0;
-  const stream = Readable12.from(
-    (async function* () {
-      toc?.record(head);
-      yield head;
-      for await (const chunk of meter) {
-        toc?.record(chunk);
-        yield chunk;
-      }
-    })()
-  );
-  const wholeObjectMatches = async () => {
-    await finished4(stream);
-    const object = { input: INPUT5, uri: location };
-    checkDigest(object, { bytes: meter.bytes, sha256: meter.digest() }, found.manifest);
-  };
-  return { body, archive, toc, stream, wholeObjectMatches, bytesRead: () => meter.bytes };
-}
-async function restoreStreamed(o3, found) {
-  const started2 = Date.now();
-  const location = o3.bucket.uri(found.key);
-  const { body, archive, toc, stream, wholeObjectMatches, bytesRead } = await openStreamed(
-    o3,
-    found,
-    location
-  );
-  const { target, choice, client, createdDatabase } = await prepareRestore(archive, o3).catch(
-    (error3) => {
-      body.destroy();
-      stream.destroy();
-      throw error3;
-    }
-  );
-  const restorePath = choice.path === "pg_restore" ? "script" : choice.path;
-  if (o3.transactionSize !== void 0) {
-    const why = `transaction-size does nothing here: a restore from S3 commits once, after the whole object's SHA-256 matched`;
-    o3.log.warn(why);
-    choice.warnings.push(why);
-  }
-  const epilogue = toc && databasePropertiesSql({
-    entries: async () => toc.entries(o3.log),
-    target: o3.to,
-    options: propertyOptionsOf(o3),
-    log: o3.log
-  });
-  return undoCreatedOnFailure(createdDatabase, o3.to, async () => {
-    o3.log.info(
-      `restoring ${location} into ${describeConnection(o3.to)} with ${formatVersion(client.version)}, streamed (one job, committed once the whole object's SHA-256 matched)`
-    );
-    const filtered = await applyArchive({
-      client,
-      path: restorePath,
-      archive,
-      input: { stream },
-      inputRead: bytesRead,
-      inputBytes: found.manifest.bytes,
-      target: o3.to,
-      targetVersion: target.version,
-      jobs: 1,
-      options: { ...applyOptionsOf(o3), clean: false },
-      signal: o3.signal,
-      onProgress: o3.onProgress,
-      progressIntervalMs: o3.progressIntervalMs,
-      commitGate: wholeObjectMatches,
-      after: o3.sqlInTransaction,
-      epilogue,
-      label: `the restore script of ${location}`
-    });
-    if (filtered.length)
-      o3.log.warn(`filtered from the script for PostgreSQL ${target.version.major}: ${filtered.join(", ")}`);
-    const durationSeconds = (Date.now() - started2) / 1e3;
-    const result = { target, client, choice, archive, path: restorePath, jobs: 1, createdDatabase };
-    return { ...result, filtered, durationSeconds, location };
-  }).finally(() => body.destroy());
-}
-
-// core/jobs/commands/restore.ts
 async function runRestore(options, run4) {
   const archive = options.archive;
   await checkSqlAfterFiles(options.sqlAfter);
@@ -69884,23 +71928,23 @@ function untouched(f6) {
     return ["The job itself had finished; only its outputs or this summary could not be written."];
   const o3 = f6.options;
   if (!o3) return [];
-  const path23 = "PATH was not changed: later steps do not get the PostgreSQL client tools.";
-  if (o3.command === "install") return [path23];
+  const path25 = "PATH was not changed: later steps do not get the PostgreSQL client tools.";
+  if (o3.command === "install") return [path25];
   if (o3.command === "backup") {
     const which2 = f6.committed.length ? " of the databases whose backup failed" : "";
-    return [`latest.json${which2} was not moved.`, path23];
+    return [`latest.json${which2} was not moved.`, path25];
   }
-  if (f6.committed.length) return [path23];
+  if (f6.committed.length) return [path25];
   if (o3.command === "dump") {
     const where = formatLocation(o3.destination);
     return [
       o3.destination.kind === "s3" ? `No object was stored at ${where}: a failed dump's upload is never completed.` : `Nothing was written at ${where}: pg_dump wrote to a temporary name, removed on failure.`,
-      path23
+      path25
     ];
   }
   return [
     `The target database ${endpoints(o3).to ?? ""} is as it was: the ${o3.command} commits in one step (one transaction, or a scratch database swapped in at the end), and a database it created for the purpose is dropped again.`,
-    path23
+    path25
   ];
 }
 async function writeFailureSummary(f6) {
@@ -69962,6 +72006,13 @@ var kmsKeyNeedsKms = ({ s3: s32 }, _o2, problems) => {
 var dumpJobsFitFormat = (_p, o3, problems) => {
   if (o3?.command === "dump") problems.collect(() => dumpJobs(o3.format, o3.jobs));
 };
+var shardedBackupIsCustom = (_p, o3, problems) => {
+  if (o3?.command === "backup" && typeof o3.jobs === "number" && o3.jobs > 1 && o3.format !== "custom")
+    problems.add(
+      "jobs",
+      `${o3.jobs} jobs shard a backup into custom archives, one per worker; the ${o3.format} format cannot be sharded (use format custom or jobs 1)`
+    );
+};
 var s3DumpIsOneCustomObject = (_p, o3, problems) => {
   if (o3?.command !== "dump" || o3.destination.kind !== "s3") return;
   const { bucket, key } = o3.destination;
@@ -69977,7 +72028,8 @@ var OPTION_RULES = [
   schemaOnlyOrDataOnly,
   kmsKeyNeedsKms,
   dumpJobsFitFormat,
-  s3DumpIsOneCustomObject
+  s3DumpIsOneCustomObject,
+  shardedBackupIsCustom
 ];
 
 // core/pg/transaction-size.ts
@@ -70067,9 +72119,9 @@ var INPUTS = [
   },
   {
     name: "jobs",
-    for: ["dump", "restore", "copy"],
+    for: ["dump", "restore", "copy", "backup"],
     default: "auto",
-    description: "parallel jobs; auto = CPU count where the format allows"
+    description: "parallel jobs; auto = CPU count where the format allows; backup: N > 1 shards the dump into N objects from one snapshot (auto = one object)"
   },
   { name: "schemas", for: SELECTS, description: "only these schemas (newline- or comma-separated)" },
   { name: "exclude-schemas", for: SELECTS, description: "leave out these schemas" },
@@ -70439,8 +72491,8 @@ function assemble(r5, cmd, p4) {
     }
     case "restore": {
       const archive = r5.location("from", cmd, "an archive path, a .sql / .sql.gz file or an s3:// URI");
-      const target = r5.database("to", r5.raw("to"), cmd);
-      if (!archive || !target) return void 0;
+      const target2 = r5.database("to", r5.raw("to"), cmd);
+      if (!archive || !target2) return void 0;
       const transactionSize = p4.transactionSize;
       return {
         command: cmd,
@@ -70449,15 +72501,15 @@ function assemble(r5, cmd, p4) {
         ...p4.guards,
         ...p4.tool,
         archive,
-        target,
+        target: target2,
         s3: p4.s3,
         transactionSize
       };
     }
     case "copy": {
       const source = r5.database("from", r5.raw("from"), cmd);
-      const target = r5.database("to", r5.raw("to"), cmd);
-      if (!source || !target) return void 0;
+      const target2 = r5.database("to", r5.raw("to"), cmd);
+      if (!source || !target2) return void 0;
       const globals = p4.globals;
       return {
         command: cmd,
@@ -70468,7 +72520,7 @@ function assemble(r5, cmd, p4) {
         ...p4.filters,
         ...p4.newer,
         source,
-        target,
+        target: target2,
         globals
       };
     }
@@ -70487,7 +72539,8 @@ function assemble(r5, cmd, p4) {
         sources,
         destination,
         verify,
-        s3: s32
+        s3: s32,
+        jobs: p4.tool.jobs
       };
     }
     case "clone": {
@@ -70593,8 +72646,8 @@ import * as fs4 from "fs";
 var semver = __toESM(require_semver2(), 1);
 
 // node_modules/@actions/tool-cache/lib/tool-cache.js
-import * as os15 from "os";
-import * as path21 from "path";
+import * as os17 from "os";
+import * as path23 from "path";
 var semver2 = __toESM(require_semver2(), 1);
 import { ok as ok2 } from "assert";
 var __awaiter5 = function(thisArg, _arguments, P2, generator) {
@@ -70629,7 +72682,7 @@ var IS_MAC = process.platform === "darwin";
 function cacheDir(sourceDir, tool, version, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
     version = semver2.clean(version) || version;
-    arch3 = arch3 || os15.arch();
+    arch3 = arch3 || os17.arch();
     debug(`Caching tool ${tool} ${version} ${arch3}`);
     debug(`source dir: ${sourceDir}`);
     if (!fs4.statSync(sourceDir).isDirectory()) {
@@ -70637,7 +72690,7 @@ function cacheDir(sourceDir, tool, version, arch3) {
     }
     const destPath = yield _createToolPath(tool, version, arch3);
     for (const itemName of fs4.readdirSync(sourceDir)) {
-      const s4 = path21.join(sourceDir, itemName);
+      const s4 = path23.join(sourceDir, itemName);
       yield cp(s4, destPath, { recursive: true });
     }
     _completeToolPath(tool, version, arch3);
@@ -70651,7 +72704,7 @@ function find(toolName, versionSpec, arch3) {
   if (!versionSpec) {
     throw new Error("versionSpec parameter is required");
   }
-  arch3 = arch3 || os15.arch();
+  arch3 = arch3 || os17.arch();
   if (!isExplicitVersion(versionSpec)) {
     const localVersions = findAllVersions(toolName, arch3);
     const match = evaluateVersions(localVersions, versionSpec);
@@ -70660,7 +72713,7 @@ function find(toolName, versionSpec, arch3) {
   let toolPath2 = "";
   if (versionSpec) {
     versionSpec = semver2.clean(versionSpec) || "";
-    const cachePath = path21.join(_getCacheDirectory(), toolName, versionSpec, arch3);
+    const cachePath = path23.join(_getCacheDirectory(), toolName, versionSpec, arch3);
     debug(`checking cache: ${cachePath}`);
     if (fs4.existsSync(cachePath) && fs4.existsSync(`${cachePath}.complete`)) {
       debug(`Found tool in cache ${toolName} ${versionSpec} ${arch3}`);
@@ -70673,13 +72726,13 @@ function find(toolName, versionSpec, arch3) {
 }
 function findAllVersions(toolName, arch3) {
   const versions2 = [];
-  arch3 = arch3 || os15.arch();
-  const toolPath2 = path21.join(_getCacheDirectory(), toolName);
+  arch3 = arch3 || os17.arch();
+  const toolPath2 = path23.join(_getCacheDirectory(), toolName);
   if (fs4.existsSync(toolPath2)) {
     const children = fs4.readdirSync(toolPath2);
     for (const child of children) {
       if (isExplicitVersion(child)) {
-        const fullPath = path21.join(toolPath2, child, arch3 || "");
+        const fullPath = path23.join(toolPath2, child, arch3 || "");
         if (fs4.existsSync(fullPath) && fs4.existsSync(`${fullPath}.complete`)) {
           versions2.push(child);
         }
@@ -70690,7 +72743,7 @@ function findAllVersions(toolName, arch3) {
 }
 function _createToolPath(tool, version, arch3) {
   return __awaiter5(this, void 0, void 0, function* () {
-    const folderPath = path21.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
+    const folderPath = path23.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
     debug(`destination ${folderPath}`);
     const markerPath = `${folderPath}.complete`;
     yield rmRF(folderPath);
@@ -70700,7 +72753,7 @@ function _createToolPath(tool, version, arch3) {
   });
 }
 function _completeToolPath(tool, version, arch3) {
-  const folderPath = path21.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
+  const folderPath = path23.join(_getCacheDirectory(), tool, semver2.clean(version) || version, arch3 || "");
   const markerPath = `${folderPath}.complete`;
   fs4.writeFileSync(markerPath, "");
   debug("finished caching tool");
@@ -70743,23 +72796,23 @@ function _getCacheDirectory() {
 }
 
 // action/tool-cache-store.ts
-import { mkdtemp as mkdtemp8 } from "node:fs/promises";
-import os16 from "node:os";
-import path22 from "node:path";
+import { mkdtemp as mkdtemp10 } from "node:fs/promises";
+import os18 from "node:os";
+import path24 from "node:path";
 var TOOL = "pgferry-postgresql";
 var ToolCacheStore = class {
-  async versions(target) {
-    return findAllVersions(TOOL, target);
+  async versions(target2) {
+    return findAllVersions(TOOL, target2);
   }
-  binDir(version, target) {
-    return path22.join(find(TOOL, version, target), "bin");
+  binDir(version, target2) {
+    return path24.join(find(TOOL, version, target2), "bin");
   }
   async workDir() {
-    return mkdtemp8(path22.join(process.env.RUNNER_TEMP || os16.tmpdir(), "pgferry-client-"));
+    return mkdtemp10(path24.join(process.env.RUNNER_TEMP || os18.tmpdir(), "pgferry-client-"));
   }
-  async commit(extracted, version, target) {
-    const dir = await cacheDir(extracted, TOOL, version, target);
-    return path22.join(dir, "bin");
+  async commit(extracted, version, target2) {
+    const dir = await cacheDir(extracted, TOOL, version, target2);
+    return path24.join(dir, "bin");
   }
 };
 

@@ -136,7 +136,12 @@ test.each(['custom', 'directory'] as const)(
       'masked on their way through one script per job',
     );
     expect(parallel.masked).toEqual(serial.masked);
-    expect(parallel.masked?.get('public.big')).toStrictEqual({ masked: 200000, truncated: 0, kept: 200000, filtered: 0 });
+    expect(parallel.masked?.get('public.big')).toStrictEqual({
+      masked: 200000,
+      truncated: 0,
+      kept: 200000,
+      filtered: 0,
+    });
     expect(parallel.masked?.get('public.audit')).toEqual({ masked: 0, truncated: 50 });
     expect(byColumn(parallel)).toEqual(byColumn(serial));
     expect(parallel.leakCheck?.length).toBe(6);
