@@ -47,6 +47,26 @@ export async function moveLatestIfPassed(
 
 export const UNTOUCHED = 'latest.json was not moved';
 
+/** What every pg_dump of a backup is given, one object or each part of a sharded one. */
+export function backupDumpSettings(o: BackupOptions, at: { tier: string }) {
+  return {
+    bucket: o.bucket,
+    input: 'to',
+    compress: o.compress,
+    postgresVersion: o.postgresVersion,
+    statistics: o.statistics ?? ('when-supported' as const),
+    noPolicies: o.noPolicies,
+    sequenceData: o.sequenceData,
+    tags: { [TIER_TAG]: at.tier },
+    createOnly: true,
+    catalog: o.catalog,
+    log: o.log,
+    signal: o.signal,
+    onProgress: o.onProgress,
+    progressIntervalMs: o.progressIntervalMs,
+  };
+}
+
 /** Where this backup goes: its own key, its tier, and when it started. */
 export interface BackupAt {
   key: string;

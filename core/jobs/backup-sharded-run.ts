@@ -1,9 +1,15 @@
 import { exportSnapshot } from '../pg/exported-snapshot.js';
 import type { ServerFacts } from '../pg/server.js';
-import { TIER_TAG } from '../storage/backup-layout.js';
 import { MANIFEST_SCHEMA, partsDigest, type ObjectManifest, type Verification } from '../storage/manifest.js';
 import type { BackupOptions, BackupResult } from './backup.js';
-import { moveLatestIfPassed, UNTOUCHED, withContext, writeManifest, type BackupAt } from './backup-record.js';
+import {
+  backupDumpSettings,
+  moveLatestIfPassed,
+  UNTOUCHED,
+  withContext,
+  writeManifest,
+  type BackupAt,
+} from './backup-record.js';
 import { dumpShards, partManifests, planShards, type DumpedPart } from './backup-sharded.js';
 import { compressionLabel } from './dump-to-s3.js';
 import { verifyByList } from './verify-list.js';
@@ -45,23 +51,7 @@ export async function backupSharded(
       snapshot,
       tier: at.tier,
       server,
-      shared: {
-        from: o.from,
-        bucket: o.bucket,
-        input: INPUT,
-        compress: o.compress,
-        postgresVersion: o.postgresVersion,
-        statistics: o.statistics ?? 'when-supported',
-        noPolicies: o.noPolicies,
-        sequenceData: o.sequenceData,
-        tags: { [TIER_TAG]: at.tier },
-        createOnly: true,
-        catalog: o.catalog,
-        log: o.log,
-        signal: o.signal,
-        onProgress: o.onProgress,
-        progressIntervalMs: o.progressIntervalMs,
-      },
+      shared: { from: o.from, ...backupDumpSettings(o, at) },
     }).catch((error: unknown) => {
       throw withContext(error, `backup of ${server.database} failed; no part is kept and ${UNTOUCHED}`);
     });

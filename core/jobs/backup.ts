@@ -10,7 +10,7 @@ import { connect, serverFacts, type ServerFacts } from '../pg/server.js';
 import { dropDatabase } from '../pg/target-database.js';
 import type { VersionRequest } from '../pg/version.js';
 import { checkStorableDatabaseName } from '../storage/database-name.js';
-import { backupKey, TIER_TAG, tierFor } from '../storage/backup-layout.js';
+import { backupKey, tierFor } from '../storage/backup-layout.js';
 import type { PointerMove } from '../storage/latest-pointer.js';
 import type { Manifest, Verification } from '../storage/manifest.js';
 import type { S3Bucket } from '../storage/s3-bucket.js';
@@ -19,7 +19,14 @@ import { dumpToS3, manifestOf, type DumpToS3Result } from './dump-to-s3.js';
 import { restoreFromPath } from './restore.js';
 import { verifyByList } from './verify-list.js';
 import { backupSharded } from './backup-sharded-run.js';
-import { moveLatestIfPassed, UNTOUCHED, withContext, writeManifest, type BackupAt } from './backup-record.js';
+import {
+  backupDumpSettings,
+  moveLatestIfPassed,
+  UNTOUCHED,
+  withContext,
+  writeManifest,
+  type BackupAt,
+} from './backup-record.js';
 import { countDifferences, tableCounts, type TableCounts } from './table-counts.js';
 
 /** A backup's messages name its destination as the user did. */
@@ -161,22 +168,9 @@ async function dumpOnce(
   }
   const dumped = await dumpToS3({
     from: o.from,
-    bucket: o.bucket,
+    ...backupDumpSettings(o, at),
     key: at.key,
-    input: INPUT,
-    compress: o.compress,
-    postgresVersion: o.postgresVersion,
     extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
-    statistics: o.statistics ?? 'when-supported',
-    noPolicies: o.noPolicies,
-    sequenceData: o.sequenceData,
-    tags: { [TIER_TAG]: at.tier },
-    createOnly: true,
-    catalog: o.catalog,
-    log: o.log,
-    signal: o.signal,
-    onProgress: o.onProgress,
-    progressIntervalMs: o.progressIntervalMs,
     server,
   }).catch((error: unknown) => {
     throw withContext(error, `backup of ${server.database} failed; ${UNTOUCHED}`);
