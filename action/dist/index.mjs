@@ -64956,6 +64956,24 @@ async function moveLatestIfPassed(o3, manifest, manifestUri) {
   });
 }
 var UNTOUCHED = "latest.json was not moved";
+function backupDumpSettings(o3, at2) {
+  return {
+    bucket: o3.bucket,
+    input: "to",
+    compress: o3.compress,
+    postgresVersion: o3.postgresVersion,
+    statistics: o3.statistics ?? "when-supported",
+    noPolicies: o3.noPolicies,
+    sequenceData: o3.sequenceData,
+    tags: { [TIER_TAG]: at2.tier },
+    createOnly: true,
+    catalog: o3.catalog,
+    log: o3.log,
+    signal: o3.signal,
+    onProgress: o3.onProgress,
+    progressIntervalMs: o3.progressIntervalMs
+  };
+}
 async function writeManifest(o3, base, at2, verification, proof) {
   const finishedAt = (o3.now ?? (() => /* @__PURE__ */ new Date()))();
   const manifest = {
@@ -65670,23 +65688,7 @@ async function backupSharded(o3, server, at2, jobs) {
       snapshot,
       tier: at2.tier,
       server,
-      shared: {
-        from: o3.from,
-        bucket: o3.bucket,
-        input: INPUT5,
-        compress: o3.compress,
-        postgresVersion: o3.postgresVersion,
-        statistics: o3.statistics ?? "when-supported",
-        noPolicies: o3.noPolicies,
-        sequenceData: o3.sequenceData,
-        tags: { [TIER_TAG]: at2.tier },
-        createOnly: true,
-        catalog: o3.catalog,
-        log: o3.log,
-        signal: o3.signal,
-        onProgress: o3.onProgress,
-        progressIntervalMs: o3.progressIntervalMs
-      }
+      shared: { from: o3.from, ...backupDumpSettings(o3, at2) }
     }).catch((error3) => {
       throw withContext(error3, `backup of ${server.database} failed; no part is kept and ${UNTOUCHED}`);
     });
@@ -65862,22 +65864,9 @@ async function dumpOnce(o3, server, at2, snapshotSession) {
   }
   const dumped = await dumpToS3({
     from: o3.from,
-    bucket: o3.bucket,
+    ...backupDumpSettings(o3, at2),
     key: at2.key,
-    input: INPUT6,
-    compress: o3.compress,
-    postgresVersion: o3.postgresVersion,
     extraArgs: snapshot ? [`--snapshot=${snapshot}`] : [],
-    statistics: o3.statistics ?? "when-supported",
-    noPolicies: o3.noPolicies,
-    sequenceData: o3.sequenceData,
-    tags: { [TIER_TAG]: at2.tier },
-    createOnly: true,
-    catalog: o3.catalog,
-    log: o3.log,
-    signal: o3.signal,
-    onProgress: o3.onProgress,
-    progressIntervalMs: o3.progressIntervalMs,
     server
   }).catch((error3) => {
     throw withContext(error3, `backup of ${server.database} failed; ${UNTOUCHED}`);
