@@ -226,7 +226,9 @@ async function tablesToCopy(client: pg.Client): Promise<TableToCopy[]> {
       FROM pg_catalog.pg_class c
       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       LEFT JOIN pg_catalog.pg_attribute a
-        ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+        ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+           -- attgenerated is new in 12; read through jsonb so that 10 and 11 sources work too
+           AND coalesce(to_jsonb(a) ->> 'attgenerated', '') = ''
      WHERE c.relkind = 'r'
      GROUP BY 1, 2`);
   const columns = new Map(rows.map((r) => [`${r.schema}\0${r.name}`, r.columns ?? []]));

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { backupDatabase } from '../../core/jobs/backup.js';
 import { parseConnection } from '../../core/pg/connection.js';
@@ -136,18 +136,44 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** Waits for the run to be loading rows into a scratch database; fails at once if it ended first. */
-async function untilLoading(major: ServerMajor, target: string, run: StartedBundle): Promise<void> {
+/** The local TCP ports of the sockets process `pid` holds open (from /proc: its fds, then the tables). */
+function tcpPortsOf(pid: number): Set<number> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m?.[1]) inodes.add(m[1]);
+    } catch {
+      continue;
+    }
+  }
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6'])
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const [local, inode] = [cols[1], cols[9]];
+      if (local && inode && inodes.has(inode)) ports.add(parseInt(local.split(':').pop() ?? '', 16));
+    }
+  return ports;
+}
+
+/**
+ * Waits for the run to be loading rows into a scratch database; fails at once if it ended first.
+ * Says the client ports of the sessions seen loading.
+ */
+async function untilLoading(major: ServerMajor, target: string, run: StartedBundle): Promise<number[]> {
   let ended: ProcessRun | undefined;
   void run.done.then((r) => (ended = r));
   const watch = await ScratchWatch.open(major, target);
+  let ports: number[] = [];
   try {
     await until(
       'rows loading into the scratch database',
       async () => {
         if (ended)
           throw new Error(`pgferry ended (exit ${ended.code}) before loading: ${ended.stderr.slice(-2000)}`);
-        return watch.loading();
+        ports = await watch.loaderPorts();
+        return ports.length > 0;
       },
       120,
       25,
@@ -155,6 +181,7 @@ async function untilLoading(major: ServerMajor, target: string, run: StartedBund
   } finally {
     await watch.close();
   }
+  return ports;
 }
 
 // Concurrent: most of a case is waiting (the slow table loading, the watchdog's grace period).
@@ -173,10 +200,18 @@ describe('pgferry SIGKILLed mid-swap', () => {
 
       const killed = startBundle(args, env);
       const pid = killed.child.pid ?? 0;
-      await untilLoading(major, target, killed);
+      const loaders = await untilLoading(major, target, killed);
       const children = descendantsOf(pid);
-      // The tools doing the restore (not only the watchdog, a node process) are below pgferry.
-      expect([...children.values()].some((name) => /^(pg_restore|psql|pg_dump)$/.test(name))).toBe(true);
+      if (p === 'copy' && jobs > 1) {
+        // A parallel copy streams rows over pgferry's own sessions (copy-parallel.ts): the loaders
+        // are sockets of the process being killed, so the server must see them drop.
+        expect(loaders.length).toBeGreaterThan(0);
+        const own = tcpPortsOf(pid);
+        expect(loaders.filter((port) => !own.has(port))).toEqual([]);
+      } else {
+        // The tools doing the restore (not only the watchdog, a node process) are below pgferry.
+        expect([...children.values()].some((name) => /^(pg_restore|psql|pg_dump)$/.test(name))).toBe(true);
+      }
       killed.child.kill('SIGKILL');
       expect((await killed.done).code).toBeNull();
       await until(

@@ -92,9 +92,12 @@ export class ScratchWatch {
     return new ScratchWatch(client, db);
   }
 
-  /** The slow table is loading into one of the scratch databases right now. */
-  async loading(): Promise<boolean> {
-    return (await this.client.query(`SELECT 1 ${LOADING_SLOW(this.db)}`)).rows.length > 0;
+  /** The client ports (TCP) of the sessions loading the slow table right now; none when it is not. */
+  async loaderPorts(): Promise<number[]> {
+    const { rows } = await this.client.query<{ port: number }>(
+      `SELECT client_port AS port ${LOADING_SLOW(this.db)}`,
+    );
+    return rows.map((r) => r.port);
   }
 
   /** While the slow table is loading, ends every client session on the scratch databases; how many. */

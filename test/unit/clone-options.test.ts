@@ -51,7 +51,7 @@ describe('clone inputs', () => {
         'mark-template': 'yes',
       }),
     ).toEqual([
-      'jobs: does not apply to clone (it is for dump, restore, copy)',
+      'jobs: does not apply to clone (it is for dump, restore, copy, backup)',
       'to: clone needs a database here, not a path; expected a postgres:// URL or conninfo such as "host=db dbname=app"',
       'mark-template: "yes" is not a boolean; expected true or false',
     ]);
