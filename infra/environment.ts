@@ -1,4 +1,5 @@
 import type { JobVariableName } from '../lambda/job-variables.js';
+import { maskingKeyArn } from './masking-key.js';
 import type { ResolvedProps } from './resolve-props.js';
 
 /** Where the job's objects are encrypted: the header values the job sends with each upload. */
@@ -61,7 +62,7 @@ export function jobEnvironment(
     if (p.seed.maskingRules !== undefined) env.PGFERRY_MASKING_RULES = p.seed.maskingRules;
     // The key's secret by ARN only: the key itself is read at run time, never a variable.
     const key = p.seed.maskingKey;
-    if (key !== undefined) env.PGFERRY_MASKING_KEY_SECRET_ARN = typeof key === 'string' ? key : key.secretArn;
+    if (key !== undefined) env.PGFERRY_MASKING_KEY_SECRET_ARN = maskingKeyArn(key);
   }
   return env;
 }

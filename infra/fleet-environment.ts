@@ -2,6 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { JobVariableName } from '../lambda/job-variables.js';
 import type { ServerSideEncryption } from './environment.js';
+import { maskingKeyArn } from './masking-key.js';
 import type { ResolvedFleet, ResolvedFleetSeed, ResolvedFleetSource } from './fleet-resolve.js';
 
 /** The fleet's own variables, beside the single job's shared settings (the unit entry reads them). */
@@ -55,6 +56,8 @@ function seedJson(s: ResolvedFleetSeed, sanitizeSql: string | undefined): Record
     ...(s.sslRootCert ? { sslRootCert: s.sslRootCert } : {}),
     swap: s.swap,
     ...(sanitizeSql ? { sanitizeSql } : {}),
+    ...(s.maskingRules !== undefined ? { maskingRules: s.maskingRules } : {}),
+    ...(s.maskingKey !== undefined ? { maskingKeySecretArn: maskingKeyArn(s.maskingKey) } : {}),
   };
 }
 

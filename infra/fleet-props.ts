@@ -6,7 +6,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Compute } from './compute.js';
-import type { PgferryBackupProps, SourceDatabase, SslMode } from './props.js';
+import type { PgferryBackupProps, SeedMaskingProps, SourceDatabase, SslMode } from './props.js';
 
 /** One server of the fleet and its databases; each database is its own unit `<id>/<database>`. */
 export interface FleetSource extends SourceDatabase {
@@ -34,7 +34,7 @@ export interface FleetConcurrency {
 }
 
 /** One staging database seeded from the latest verified backup of one unit, after the nightly backups. */
-export interface FleetSeed {
+export interface FleetSeed extends SeedMaskingProps {
   /** Names the seed unit (letters, digits, `_ -`, at most 32), unique among seeds and source ids. */
   readonly id: string;
   /** The unit whose latest verified backup seeds staging: `<sourceId>/<database>`. */

@@ -8,7 +8,7 @@ import { Compute } from './compute.js';
 import type { FleetSeed, FleetSource, PgferryFleetProps } from './fleet-props.js';
 import { literal } from './prop-rules.js';
 import { PgferryBackupPropsError, PropProblems } from './props-error.js';
-import type { PgferryBackupProps, SslMode } from './props.js';
+import type { PgferryBackupProps, SeedMaskingProps, SslMode } from './props.js';
 import {
   resolveFargate,
   resolveLambda,
@@ -24,6 +24,7 @@ import {
 } from './resolve-engine-values.js';
 import { DEFAULT_SCHEDULE_EXPRESSION, resolveStaleAfter } from './resolve-props.js';
 import { resolveDatabases, resolveMajors, resolveSource, type SourceAccess } from './resolve-source.js';
+import { resolveMasking } from './resolve-seed.js';
 import { resolveStorage, type ResolvedStorage } from './resolve-storage.js';
 
 /**
@@ -46,7 +47,7 @@ export interface ResolvedFleetSource {
   databases: string[];
 }
 
-export interface ResolvedFleetSeed {
+export interface ResolvedFleetSeed extends SeedMaskingProps {
   id: string;
   from: string;
   targetSecret: secretsmanager.ISecret;
@@ -159,7 +160,9 @@ function resolveFleetSeed(
   if (!units.includes(seed.from))
     problems.add(`${at}.from`, `"${seed.from}" is not a unit of the fleet; expected <sourceId>/<database>`);
   if (!seed.targetSecret) problems.add(`${at}.targetSecret`, 'is required: the staging server secret');
-  problems.collect(() => checkAsTheJobWill('PGFERRY_SEED_DATABASE', seed.targetDatabase));
+  problems.collect(() =>
+    checkAsTheJobWill('PGFERRY_SEED_DATABASE', seed.targetDatabase, `${at}.targetDatabase`),
+  );
   if (!seed.targetDatabase) problems.add(`${at}.targetDatabase`, 'is required: the staging database');
   if (!seed.confirm)
     problems.add(`${at}.confirm`, "is required: the staging database's name (seeding replaces its contents)");
@@ -172,6 +175,7 @@ function resolveFleetSeed(
     problems.add(`${at}.sanitizeSql`, `${seed.sanitizeSql} is not a file`);
   const sslMode = sslModeOf(problems, `${at}.sslMode`, seed.sslMode);
   needsRootCert(problems, `${at}.sslRootCert`, sslMode, seed.sslRootCert);
+  problems.collect(() => resolveMasking(seed, at));
   return { ...seed, sslMode, swap: seed.swap ?? true };
 }
 

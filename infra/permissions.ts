@@ -134,18 +134,23 @@ export function s3ObjectArn(stack: Stack, uri: string): string {
 export function grantSeedAccess(
   role: iam.Role,
   seed: NonNullable<JobAccess['seed']>,
-  sid = 'ReadSanitizeSql',
+  /** Tells the statements of several seeds apart (a fleet's second seed: `2`). */
+  sidSuffix = '',
 ): void {
   grantSecretRead(role, seed.targetSecret, 'staging database');
   if (seed.sanitizeSqlObjectArn) {
+    const resources = [seed.sanitizeSqlObjectArn];
     allow(
       role,
-      new iam.PolicyStatement({ sid, actions: ['s3:GetObject'], resources: [seed.sanitizeSqlObjectArn] }),
+      new iam.PolicyStatement({ sid: `ReadSanitizeSql${sidSuffix}`, actions: ['s3:GetObject'], resources }),
     );
   }
   if (seed.maskingRules !== undefined) {
     const resources = [s3ObjectArn(Stack.of(role), seed.maskingRules)];
-    allow(role, new iam.PolicyStatement({ sid: 'ReadMaskingRules', actions: ['s3:GetObject'], resources }));
+    allow(
+      role,
+      new iam.PolicyStatement({ sid: `ReadMaskingRules${sidSuffix}`, actions: ['s3:GetObject'], resources }),
+    );
   }
   if (seed.maskingKey) grantSecretRead(role, seed.maskingKey, 'masking key');
 }

@@ -5,7 +5,6 @@ import * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
@@ -17,6 +16,7 @@ import { FargateJob } from './fargate-job.js';
 import type { ScheduledJobName, JobRunner, JobRunnerProps } from './job-runner.js';
 import { LambdaJob } from './lambda-job.js';
 import { createJobSecurityGroup } from './network.js';
+import { maskingKeySecret } from './masking-key.js';
 import { grantJobAccess } from './permissions.js';
 import type { PgferryBackupProps } from './props.js';
 import { resolveProps, type ResolvedProps } from './resolve-props.js';
@@ -102,7 +102,7 @@ export class PgferryBackup extends Construct implements ec2.IConnectable {
         targetSecret: p.seed.targetSecret,
         sanitizeSqlObjectArn: sanitizeSql?.bucket.arnForObjects(sanitizeSql.s3ObjectKey),
         maskingRules: p.seed.maskingRules,
-        maskingKey: this.maskingKeySecret(p.seed.maskingKey),
+        maskingKey: maskingKeySecret(this, 'MaskingKey', p.seed.maskingKey),
       },
     });
 
@@ -140,16 +140,6 @@ export class PgferryBackup extends Construct implements ec2.IConnectable {
       schedule,
       targets: [runner.ruleTarget(job)],
     });
-  }
-
-  /** The masking key's secret; one given by ARN is imported (a partial ARN, without the suffix, too). */
-  private maskingKeySecret(
-    key: secretsmanager.ISecret | string | undefined,
-  ): secretsmanager.ISecret | undefined {
-    if (typeof key !== 'string') return key;
-    return /-[A-Za-z0-9]{6}$/.test(key)
-      ? secretsmanager.Secret.fromSecretCompleteArn(this, 'MaskingKey', key)
-      : secretsmanager.Secret.fromSecretPartialArn(this, 'MaskingKey', key);
   }
 
   /** The encryption headers the job sends: the bucket's key, SSE-S3 on a created bucket, else the bucket default. */

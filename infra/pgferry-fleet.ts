@@ -23,6 +23,7 @@ import { fleetStateMachine } from './fleet-state-machine.js';
 import type { UnitRunners } from './fleet-units.js';
 import { TARGET_MAX_EVENT_AGE_HOURS, TARGET_RETRY_ATTEMPTS, type JobRunnerProps } from './job-runner.js';
 import { LambdaJob } from './lambda-job.js';
+import { maskingKeySecret } from './masking-key.js';
 import { createJobSecurityGroup } from './network.js';
 import { grantSeedAccess, grantSourceAccess, grantStorageAccess } from './permissions.js';
 import { defaultNamespace } from './pgferry-backup.js';
@@ -184,8 +185,10 @@ export class PgferryFleet extends Construct implements ec2.IConnectable {
         {
           targetSecret: seed.targetSecret,
           sanitizeSqlObjectArn: asset?.bucket.arnForObjects(asset.s3ObjectKey),
+          maskingRules: seed.maskingRules,
+          maskingKey: maskingKeySecret(this, `MaskingKey-${seed.id}`, seed.maskingKey),
         },
-        `ReadSanitizeSql${i > 0 ? String(i + 1) : ''}`,
+        i > 0 ? String(i + 1) : '',
       );
     });
   }

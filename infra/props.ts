@@ -59,8 +59,25 @@ export interface SourceDatabase {
   readonly sslRootCert?: string;
 }
 
+/** Masking for a seed, of PgferryBackup and of each seed of PgferryFleet alike. */
+export interface SeedMaskingProps {
+  /**
+   * `s3://bucket/key` of a masking rules file (YAML or JSON, see the README): the rows are masked on
+   * their way into staging, and a leak check and a coverage report run before it goes live. The job
+   * may read exactly that object.
+   * @default - no masking
+   */
+  readonly maskingRules?: string;
+  /**
+   * The secret (or its ARN) whose string is the masking key, needed by the keyed transformers
+   * (`hash`, `email`, `name`, …). The job may read exactly that secret; the key never becomes a variable.
+   * @default - no key: only `null`, `constant`, `regex` and `keep` rules can be used
+   */
+  readonly maskingKey?: secretsmanager.ISecret | string;
+}
+
 /** Nightly seeding of a staging database from the latest verified backup (destructive on the target). */
-export interface SeedProps {
+export interface SeedProps extends SeedMaskingProps {
   /** When seeding runs; schedule it after the backup has had time to finish. */
   readonly schedule: events.Schedule;
   /** Secret (RDS format) of the staging server; only its ARN reaches the job. */
@@ -95,19 +112,6 @@ export interface SeedProps {
    * @default true
    */
   readonly swap?: boolean;
-  /**
-   * `s3://bucket/key` of a masking rules file (YAML or JSON, see the README): the rows are masked on
-   * their way into staging, and a leak check and a coverage report run before it goes live. The job
-   * may read exactly that object.
-   * @default - no masking
-   */
-  readonly maskingRules?: string;
-  /**
-   * The secret (or its ARN) whose string is the masking key, needed by the keyed transformers
-   * (`hash`, `email`, `name`, …). The job may read exactly that secret; the key never becomes a variable.
-   * @default - no key: only `null`, `constant`, `regex` and `keep` rules can be used
-   */
-  readonly maskingKey?: secretsmanager.ISecret | string;
 }
 
 /** Object Lock modes: governance can be lifted by a privileged principal, compliance by nobody. */

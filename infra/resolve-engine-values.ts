@@ -15,10 +15,12 @@ import { fail } from './props-error.js';
 export function checkAsTheJobWill<K extends JobVariableName>(
   name: K,
   value: string | number | boolean | undefined,
+  /** The prop's path where the schema's does not fit (a fleet's `seeds[i].…`). */
+  prop?: string,
 ): JobVariableValue<K> | undefined {
   if (value !== undefined && typeof value !== 'boolean' && Token.isUnresolved(value)) return undefined;
   const variable = JOB_VARIABLES[name] as JobVariable<JobVariableValue<K>>;
-  return variable.parse(value === undefined ? undefined : String(value), variable.prop ?? name);
+  return variable.parse(value === undefined ? undefined : String(value), prop ?? variable.prop ?? name);
 }
 
 export function resolveCompress(value: string | undefined): string {

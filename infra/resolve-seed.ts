@@ -6,9 +6,9 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { literal, resolveSslMode } from './prop-rules.js';
 import { checkAsTheJobWill } from './resolve-engine-values.js';
 import { PropProblems } from './props-error.js';
-import type { PgferryBackupProps, SeedProps, SslMode } from './props.js';
+import type { PgferryBackupProps, SeedMaskingProps, SslMode } from './props.js';
 
-export interface ResolvedSeed {
+export interface ResolvedSeed extends SeedMaskingProps {
   schedule: events.Schedule;
   targetSecret: secretsmanager.ISecret;
   targetDatabase?: string;
@@ -17,10 +17,6 @@ export interface ResolvedSeed {
   sanitizeSql?: string;
   sslMode: SslMode;
   swap: boolean;
-  /** `s3://bucket/key` of the masking rules. */
-  maskingRules?: string;
-  /** The masking key's secret, or its ARN (the construct imports it). */
-  maskingKey?: secretsmanager.ISecret | string;
 }
 
 /**
@@ -48,7 +44,7 @@ export function resolveSeed(props: PgferryBackupProps, databases: string[]): Res
     problems.add('seed.sanitizeSql', `${sql} is not a file`);
   const sslMode = problems.collect(() => resolveSslMode('PGFERRY_SEED_SSLMODE', seed.sslMode));
   const swap = problems.collect(() => checkAsTheJobWill('PGFERRY_SWAP', seed.swap));
-  problems.collect(() => resolveMasking(seed));
+  problems.collect(() => resolveMasking(seed, 'seed'));
   problems.throwIfAny();
   return {
     schedule: seed.schedule,
@@ -65,22 +61,23 @@ export function resolveSeed(props: PgferryBackupProps, databases: string[]): Res
 }
 
 /**
- * The masking props, checked as the job will read them; the rules must be an S3 object (a path
- * would have to exist inside the bundle), and a key without rules would be read for nothing.
+ * The masking props (of `at`: `seed` or `seeds[i]`), checked as the job will read them; the rules
+ * must be an S3 object (a path would have to exist inside the bundle), and a key without rules
+ * would be read for nothing.
  */
-function resolveMasking(seed: SeedProps): void {
+export function resolveMasking(seed: SeedMaskingProps, at: string): void {
   const problems = new PropProblems();
   const rules = seed.maskingRules;
-  problems.collect(() => checkAsTheJobWill('PGFERRY_MASKING_RULES', rules));
+  problems.collect(() => checkAsTheJobWill('PGFERRY_MASKING_RULES', rules, `${at}.maskingRules`));
   if (rules !== undefined && !Token.isUnresolved(rules) && !isS3Uri(rules))
     problems.add(
-      'seed.maskingRules',
+      `${at}.maskingRules`,
       `"${rules}" is not an s3:// URI; expected s3://bucket/key of the rules object (the job may read exactly it)`,
     );
   const key = seed.maskingKey;
   if (typeof key === 'string')
-    problems.collect(() => checkAsTheJobWill('PGFERRY_MASKING_KEY_SECRET_ARN', key));
+    problems.collect(() => checkAsTheJobWill('PGFERRY_MASKING_KEY_SECRET_ARN', key, `${at}.maskingKey`));
   if (key !== undefined && rules === undefined)
-    problems.add('seed.maskingKey', 'is set without seed.maskingRules; nothing would use the key');
+    problems.add(`${at}.maskingKey`, `is set without ${at}.maskingRules; nothing would use the key`);
   problems.throwIfAny();
 }

@@ -5,6 +5,7 @@ import { JsonFields } from './json-fields.js';
 import {
   checkDatabaseNames,
   parseDatabaseName,
+  parseRulesLocation,
   parseSecretArn,
   parseSqlFiles,
   parseSslmode,
@@ -32,6 +33,8 @@ const SINGLE_DATABASE_VARIABLES: readonly JobVariableName[] = JOB_VARIABLE_NAMES
       'PGFERRY_SSL_ROOT_CERT',
       'PGFERRY_SWAP',
       'PGFERRY_SANITIZE_SQL',
+      'PGFERRY_MASKING_RULES',
+      'PGFERRY_MASKING_KEY_SECRET_ARN',
       'PGFERRY_DEADLINE_MARGIN_SECONDS',
     ].includes(name),
 );
@@ -58,6 +61,10 @@ export interface FleetSeed {
   sslRootCert?: string;
   swap: boolean;
   sanitizeSql: string[];
+  /** The masking rules: a path or `s3://bucket/key` (PGFERRY_MASKING_RULES of the single job). */
+  maskingRules?: string;
+  /** The secret whose string is the masking key (PGFERRY_MASKING_KEY_SECRET_ARN). */
+  maskingKeySecretArn?: string;
 }
 
 /** Settings every unit shares (bucket, prefix, S3, client tools …), read from the job's variables. */
@@ -267,6 +274,8 @@ const SEED_FIELDS = [
   'sslRootCert',
   'swap',
   'sanitizeSql',
+  'maskingRules',
+  'maskingKeySecretArn',
 ];
 
 function readSeed(f: JsonFields, fleet: FleetConfig): FleetSeed | undefined {
@@ -287,6 +296,13 @@ function readSeed(f: JsonFields, fleet: FleetConfig): FleetSeed | undefined {
     f.problems.add(f.at('sslRootCert'), `is required with sslMode ${sslmode}; expected the CA bundle's path`);
   const swap = f.boolean('swap', true);
   const sanitizeSql = readSanitizeSql(f);
+  const maskingRules = f.parsed('maskingRules', parseRulesLocation);
+  const maskingKeySecretArn = f.parsed('maskingKeySecretArn', parseSecretArn);
+  if (maskingKeySecretArn && !maskingRules)
+    f.problems.add(
+      f.at('maskingKeySecretArn'),
+      `is set without ${f.at('maskingRules')}; nothing would use the key`,
+    );
   if (!id || !from || !secretArn || !database || !confirm) return undefined;
   return {
     id,
@@ -298,6 +314,8 @@ function readSeed(f: JsonFields, fleet: FleetConfig): FleetSeed | undefined {
     ...(sslRootCert ? { sslRootCert } : {}),
     swap,
     sanitizeSql,
+    ...(maskingRules ? { maskingRules } : {}),
+    ...(maskingKeySecretArn ? { maskingKeySecretArn } : {}),
   };
 }
 

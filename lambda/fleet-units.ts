@@ -72,6 +72,8 @@ export function unitJobConfig(fleet: FleetConfig, u: FleetUnit): ScheduledJobCon
       sslmode: seed.sslmode,
       sanitizeSql: seed.sanitizeSql,
       swap: seed.swap,
+      ...(seed.maskingRules ? { maskingRules: seed.maskingRules } : {}),
+      ...(seed.maskingKeySecretArn ? { maskingKeySecretArn: seed.maskingKeySecretArn } : {}),
     },
   };
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -317,5 +317,47 @@ describe('fleet unit entry', () => {
     expect(await sql<{ n: string }>(18, staging, `SELECT count(*) AS n FROM ${TABLE}`)).toEqual([
       { n: '3000' },
     ]);
+  });
+
+  it('seeds with its own masking rules and key secret: staging holds only masked values', async () => {
+    const staging = await createDatabase(18, 'fleet_masked');
+    const rules = path.join(scratch, 'fleet rules.json');
+    // The hostile table name, quoted as SQL quotes it, inside a JSON rules file.
+    writeFileSync(rules, JSON.stringify({ columns: { [`public.${TABLE}.note`]: 'hash' } }));
+    const seeds = [
+      {
+        id: 'masked',
+        from: `east/${east.a}`,
+        secretArn: secrets.put('fleet/masked', { value: rdsSecret(18) }),
+        database: staging,
+        confirm: staging,
+        sslMode: 'disable',
+        maskingRules: rules,
+        maskingKeySecretArn: secrets.put('fleet/masking-key', { value: 'fleet-masking-key' }),
+      },
+    ];
+    const env = fleetEnv(fleetJson({ seeds }));
+    const { result } = await captureStdout(() =>
+      withEnv(env, async () => [
+        await invoke({ unit: `east/${east.a}`, job: 'backup', phase: 'run' }),
+        await invoke({ unit: 'masked', job: 'seed', phase: 'run' }),
+      ]),
+    );
+    const [backup, seeded] = result;
+    expect(backup).toMatchObject({ outcome: 'done' });
+    expect(seeded).toMatchObject({ unit: 'masked', outcome: 'done', manifestKey: backup?.manifestKey });
+    const notes = async (major: 17 | 18, db: string): Promise<Map<number, string>> =>
+      new Map(
+        (await sql<{ id: number; note: string }>(major, db, `SELECT id, note FROM ${TABLE}`)).map((r) => [
+          r.id,
+          r.note,
+        ]),
+      );
+    const [source, masked] = await Promise.all([notes(17, east.a), notes(18, staging)]);
+    expect([...masked.keys()].sort((a, b) => a - b)).toEqual([...source.keys()].sort((a, b) => a - b));
+    const kept = [...masked].filter(([id, note]) => source.get(id) === note);
+    expect(kept).toEqual([]);
+    // hash: 32 hex digits of a keyed digest (refused without a key: the secret was read).
+    expect([...masked.values()].every((n) => /^[0-9a-f]{32}$/.test(n))).toBe(true);
   });
 });

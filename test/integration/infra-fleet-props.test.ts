@@ -144,6 +144,38 @@ test.each<[string, (t: TestStack) => Partial<PgferryFleetProps>, { prop: string;
     ],
   ],
   [
+    'seeds whose masking rules are a local path, a prefix; a masking key without rules, a bad key ARN',
+    (t) => {
+      const targetSecret = secretsmanager.Secret.fromSecretCompleteArn(
+        t.stack,
+        'Staging',
+        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging-AbCdEf',
+      );
+      const seed = { from: 'main/app', targetSecret, targetDatabase: 'app_staging', confirm: 'app_staging' };
+      return {
+        seeds: [
+          { ...seed, id: 'local', maskingRules: './masking.yml' },
+          { ...seed, id: 'prefix', maskingRules: 's3://acme-masking/rules/' },
+          { ...seed, id: 'keyonly', maskingKey: 'pgferry/masking-key' },
+          { ...seed, id: 'badkey', maskingRules: 's3://acme-masking/rules.yml', maskingKey: 'masking-key' },
+        ],
+      };
+    },
+    [
+      {
+        prop: 'seeds[0].maskingRules',
+        problem: /^"\.\/masking\.yml" is not an s3:\/\/ URI; expected s3:\/\/bucket\/key/,
+      },
+      { prop: 'seeds[1].maskingRules', problem: /^"s3:\/\/acme-masking\/rules\/" is not an object/ },
+      { prop: 'seeds[2].maskingKey', problem: /^is not a Secrets Manager secret ARN/ },
+      {
+        prop: 'seeds[2].maskingKey',
+        problem: /^is set without seeds\[2\]\.maskingRules; nothing would use the key$/,
+      },
+      { prop: 'seeds[3].maskingKey', problem: /^is not a Secrets Manager secret ARN/ },
+    ],
+  ],
+  [
     'perServer above overall, a fractional limit',
     () => ({ concurrency: { overall: 2.5, perServer: 3 } }),
     [

@@ -59,6 +59,13 @@ let singleLambda: Synth;
 let singleFargate: Synth;
 let seeded: Synth & { fleet: PgferryFleet };
 
+/** A seed's masking, the same in the fleet and in PgferryBackup (whose grants bound the fleet's). */
+const SEED_MASKING = {
+  maskingRules: 's3://acme-masking/rules/billing staging.yml',
+  // A partial ARN (no suffix): the grant must cover the suffix Secrets Manager appends.
+  maskingKey: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:pgferry/masking-key`,
+};
+
 beforeAll(async () => {
   await warmClientCache();
   const app = new App({ outdir: exampleOut });
@@ -76,7 +83,10 @@ beforeAll(async () => {
   states = allStates(asl.States);
 
   const l = testStack('SingleLambda');
-  backupIn(l, { databases: ['app', 'billing'], seed: seedProps(l, { sanitizeSql: sanitizeSqlFile() }) });
+  backupIn(l, {
+    databases: ['app', 'billing'],
+    seed: seedProps(l, { sanitizeSql: sanitizeSqlFile(), ...SEED_MASKING }),
+  });
   singleLambda = { template: templateOf(l), resources: templateOf(l).toJSON().Resources as Resources };
   const f = testStack('SingleFargate');
   backupIn(f, {
@@ -105,6 +115,18 @@ beforeAll(async () => {
         targetDatabase: 'app_staging',
         confirm: 'app_staging',
         sanitizeSql: sanitizeSqlFile(),
+      },
+      {
+        id: 'billing-masked',
+        from: 'main/billing',
+        targetSecret: secretsmanager.Secret.fromSecretCompleteArn(
+          s.stack,
+          'BillingStaging',
+          `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:staging/billing-AbC123`,
+        ),
+        targetDatabase: 'billing_staging',
+        confirm: 'billing_staging',
+        ...SEED_MASKING,
       },
     ],
   });
@@ -208,6 +230,7 @@ describe('the state machine', () => {
     expect(seedMap.ItemsPath).toBe('$.layout.seeds');
     expect((seededAsl.States[seededAsl.StartAt]!.Result as { seeds: unknown }).seeds).toEqual([
       { unit: 'staging', job: 'seed' },
+      { unit: 'billing-masked', job: 'seed' },
     ]);
     expect(Object.keys(seedMap.ItemProcessor!.States).sort()).toEqual([
       'Seed: record the failure',
@@ -269,7 +292,7 @@ describe('the unit entry’s environment', () => {
     expect(onFargate.env.PGFERRY_FLEET_FARGATE).toBe('1');
   });
 
-  test('a seed carries its target, confirmation and sanitize SQL object', () => {
+  test('a seed carries its target, confirmation, sanitize SQL object and masking', () => {
     const fleet = fleetVariable(seeded, 'AWS::Lambda::Function');
     expect(fleet.seeds).toEqual([
       {
@@ -282,7 +305,38 @@ describe('the unit entry’s environment', () => {
         swap: true,
         sanitizeSql: expect.stringMatching(/^s3:\/\/.+\/[0-9a-f]{64}\.sql$/),
       },
+      {
+        id: 'billing-masked',
+        from: 'main/billing',
+        secretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:staging/billing-AbC123`,
+        database: 'billing_staging',
+        confirm: 'billing_staging',
+        sslMode: 'require',
+        swap: true,
+        maskingRules: SEED_MASKING.maskingRules,
+        maskingKeySecretArn: SEED_MASKING.maskingKey,
+      },
     ]);
+  });
+
+  test('the masked seed’s role may read its rules object and its key’s secret, and nothing of the kind more', () => {
+    const [role] = rolesAssumedBy(seeded.resources, 'lambda.amazonaws.com');
+    const statements = roleStatements(seeded.resources, role!);
+    const objectReads = statements
+      .filter(
+        (s) =>
+          /^Read(SanitizeSql|MaskingRules)/.test(s.Sid ?? '') ||
+          JSON.stringify(s.Resource).includes('acme-masking'),
+      )
+      .map((s) => [s.Sid, [s.Resource].flat().map((r) => flat(r, seeded.resources))]);
+    expect(objectReads).toEqual([
+      ['ReadSanitizeSql', [expect.stringMatching(/\/[0-9a-f]{64}\.sql$/)]],
+      ['ReadMaskingRules2', ['arn:<AWS::Partition>:s3:::acme-masking/rules/billing staging.yml']],
+    ]);
+    const secrets = statements
+      .filter((s) => JSON.stringify(s.Action).includes('secretsmanager:GetSecretValue'))
+      .flatMap((s) => [s.Resource].flat().map((r) => flat(r, seeded.resources)));
+    expect(secrets).toContain(`${SEED_MASKING.maskingKey}-??????`);
   });
 });
 

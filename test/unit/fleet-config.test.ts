@@ -152,6 +152,42 @@ describe('PGFERRY_FLEET', () => {
     expect(problemsOf(fleetEnv([]))).toEqual([expect.stringMatching(/^PGFERRY_FLEET: expected an object/)]);
   });
 
+  it('carries a seed’s masking rules and key secret to its unit’s job, and refuses bad ones by path', () => {
+    const KEY = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pgferry/masking-key-AbC123';
+    const seed = GOOD.seeds[0]!;
+    const masked = { ...seed, maskingRules: 's3://acme-config/masking.yml', maskingKeySecretArn: KEY };
+    const fleet = parseFleetConfig(fleetEnv({ ...GOOD, seeds: [masked] }));
+    expect(unitJobConfig(fleet, findUnit(fleet, 'staging', 'seed', 'event.unit')).seed).toMatchObject({
+      maskingRules: 's3://acme-config/masking.yml',
+      maskingKeySecretArn: KEY,
+    });
+    // Without masking the unit's job has neither (the single job's defaults).
+    const plain = parseFleetConfig(fleetEnv(GOOD));
+    const plainSeed = unitJobConfig(plain, findUnit(plain, 'staging', 'seed', 'event.unit')).seed;
+    expect(plainSeed).not.toHaveProperty('maskingRules');
+    expect(plainSeed).not.toHaveProperty('maskingKeySecretArn');
+
+    const bad = [
+      { ...seed, id: 'prefix', maskingRules: 's3://acme-config/rules/' },
+      { ...seed, id: 'keyonly', maskingKeySecretArn: KEY },
+      { ...seed, id: 'badkey', maskingRules: 'rules.yml', maskingKeySecretArn: 'masking-key' },
+      { ...seed, id: 'number', maskingRules: 7 },
+    ];
+    expect(problemsOf(fleetEnv({ ...GOOD, seeds: bad }))).toEqual([
+      'PGFERRY_FLEET.seeds[0].maskingRules: "s3://acme-config/rules/" is not an object; expected s3://bucket/key.yml or a path',
+      'PGFERRY_FLEET.seeds[1].maskingKeySecretArn: is set without PGFERRY_FLEET.seeds[1].maskingRules; nothing would use the key',
+      'PGFERRY_FLEET.seeds[2].maskingKeySecretArn: is not a Secrets Manager secret ARN; expected arn:aws:secretsmanager:<region>:<account>:secret:<name>',
+      'PGFERRY_FLEET.seeds[3].maskingRules: expected a string',
+    ]);
+    // Per seed in the fleet, so the single job's variables would be ambiguous beside it.
+    expect(
+      problemsOf(fleetEnv(GOOD, { PGFERRY_MASKING_RULES: 'rules.yml', PGFERRY_MASKING_KEY_SECRET_ARN: KEY })),
+    ).toEqual([
+      expect.stringMatching(/^PGFERRY_MASKING_RULES: is a single-database variable/),
+      expect.stringMatching(/^PGFERRY_MASKING_KEY_SECRET_ARN: is a single-database variable/),
+    ]);
+  });
+
   it('refuses units and events it does not list', () => {
     const fleet = parseFleetConfig(fleetEnv(GOOD));
     expect(() => findUnit(fleet, 'east/other', 'backup', 'event.unit')).toThrow(
