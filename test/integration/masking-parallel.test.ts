@@ -142,7 +142,12 @@ test.each(['custom', 'directory'] as const)(
       kept: 200000,
       filtered: 0,
     });
-    expect(parallel.masked?.get('public.audit')).toEqual({ masked: 0, truncated: 50 });
+    expect(parallel.masked?.get('public.audit')).toStrictEqual({
+      masked: 0,
+      truncated: 50,
+      kept: 0,
+      filtered: 0,
+    });
     expect(byColumn(parallel)).toEqual(byColumn(serial));
     expect(parallel.leakCheck?.length).toBe(6);
     const contents = await contentsOf(two);
