@@ -10,7 +10,11 @@ import { Construct } from 'constructs';
 import type { ScheduledJobName } from './job-runner.js';
 
 /** Metric names and dimensions of the job's embedded-metric-format lines (lambda/metrics.ts). */
-export const METRIC = { failure: 'Failure', verifiedBackups: 'VerifiedBackups' } as const;
+export const METRIC = {
+  failure: 'Failure',
+  verifiedBackups: 'VerifiedBackups',
+  uncoveredColumns: 'UncoveredColumns',
+} as const;
 
 /** Failures are summed over short periods, looking back three of them so a late metric line still counts. */
 export const FAILURE_PERIOD = Duration.minutes(5);
@@ -34,6 +38,36 @@ export interface AlarmsProps {
   platformFailureMetrics: cloudwatch.IMetric[];
   topic?: sns.ITopic;
   email?: string;
+  /** The seed masks: its coverage report's uncovered columns raise an alarm. */
+  maskedSeed?: boolean;
+}
+
+/**
+ * A masked seed left personal-looking columns without a rule (its coverage report): a column added
+ * in production is masked by nothing until the rules name it. Each such seed notifies once more;
+ * the next seed without any returns the alarm to OK.
+ */
+export function uncoveredColumnsAlarm(
+  scope: Construct,
+  id: string,
+  p: { namespace: string; dimensions: Record<string, string>; what: string; notify: cloudwatch.IAlarmAction },
+): cloudwatch.Alarm {
+  const alarm = new cloudwatch.Metric({
+    namespace: p.namespace,
+    metricName: METRIC.uncoveredColumns,
+    dimensionsMap: p.dimensions,
+    statistic: 'Maximum',
+    period: FAILURE_PERIOD,
+  }).createAlarm(scope, id, {
+    alarmDescription: `${p.what} copied personal-looking columns that no masking rule covers; the seed's coverage report names them. Give each a rule (keep, where it is not personal).`,
+    threshold: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: FAILURE_EVALUATION_PERIODS,
+    datapointsToAlarm: 1,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  alarm.addAlarmAction(p.notify);
+  return alarm;
 }
 
 /** A KMS-encrypted, TLS-only topic that CloudWatch may publish to. */
@@ -63,6 +97,7 @@ export class BackupAlarms extends Construct {
   readonly topic: sns.ITopic;
   readonly runFailed: cloudwatch.Alarm;
   readonly stale: Record<string, cloudwatch.Alarm> = {};
+  readonly uncoveredColumns?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
@@ -128,5 +163,12 @@ export class BackupAlarms extends Construct {
       alarm.addOkAction(notify);
       this.stale[database] = alarm;
     }
+    if (props.maskedSeed)
+      this.uncoveredColumns = uncoveredColumnsAlarm(this, 'UncoveredColumns', {
+        namespace: props.namespace,
+        dimensions: { Job: 'seed' },
+        what: 'The masked seed',
+        notify,
+      });
   }
 }

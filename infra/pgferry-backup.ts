@@ -54,6 +54,8 @@ export class PgferryBackup extends Construct implements ec2.IConnectable {
   readonly runFailedAlarm: cloudwatch.Alarm;
   /** Per database: no verified backup for `staleAfter`. */
   readonly staleAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  /** With seed.maskingRules: the masked seed left personal-looking columns without a rule. */
+  readonly uncoveredColumnsAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: PgferryBackupProps) {
     super(scope, id);
@@ -123,10 +125,12 @@ export class PgferryBackup extends Construct implements ec2.IConnectable {
       platformFailureMetrics: runner.platformFailureMetrics,
       topic: p.alarmTopic,
       email: p.alarmEmail,
+      maskedSeed: p.seed?.maskingRules !== undefined,
     });
     this.alarmTopic = alarms.topic;
     this.runFailedAlarm = alarms.runFailed;
     this.staleAlarms = alarms.stale;
+    this.uncoveredColumnsAlarm = alarms.uncoveredColumns;
   }
 
   private scheduleJob(

@@ -1,5 +1,6 @@
 import { Annotations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -10,7 +11,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
-import { BackupAlarms } from './alarms.js';
+import { BackupAlarms, uncoveredColumnsAlarm } from './alarms.js';
 import { createBackupBucket } from './bucket.js';
 import { fleetUnitCode, keepBuiltAssets } from './build-assets.js';
 import type { ServerSideEncryption } from './environment.js';
@@ -58,6 +59,8 @@ export class PgferryFleet extends Construct implements ec2.IConnectable {
   readonly executionAlarm: cloudwatch.Alarm;
   /** Per unit (`<sourceId>/<database>`): no verified backup for `staleAfter`. */
   readonly staleAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  /** Per masked seed (by its id): it left personal-looking columns without a rule. */
+  readonly uncoveredColumnsAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
 
   constructor(scope: Construct, id: string, props: PgferryFleetProps) {
     super(scope, id);
@@ -142,6 +145,20 @@ export class PgferryFleet extends Construct implements ec2.IConnectable {
     this.runFailedAlarm = alarms.runFailed;
     this.staleAlarms = alarms.stale;
     this.executionAlarm = executionAlarm(alarms, this.stateMachine, alarms.topic);
+    const notify = new cloudwatchActions.SnsAction(alarms.topic);
+    this.uncoveredColumnsAlarms = Object.fromEntries(
+      f.seeds
+        .filter((seed) => seed.maskingRules !== undefined)
+        .map((seed) => [
+          seed.id,
+          uncoveredColumnsAlarm(alarms, `UncoveredColumns-${seed.id}`, {
+            namespace: this.metricsNamespace,
+            dimensions: { Job: 'seed', Database: seed.id },
+            what: `The fleet's masked seed ${seed.id}`,
+            notify,
+          }),
+        ]),
+    );
     this.unitFailedAlarms = new UnitFailureAlarms(this, 'UnitAlarms', {
       namespace: this.metricsNamespace,
       units: [

@@ -5,7 +5,13 @@ import type { LineSink } from './json-log.js';
  * needs no PutMetricData permission. infra/ alarms on these names.
  */
 export type MetricName =
-  'Success' | 'Failure' | 'Bytes' | 'DurationSeconds' | 'LatestVerifiedBackupAgeSeconds' | 'VerifiedBackups';
+  | 'Success'
+  | 'Failure'
+  | 'Bytes'
+  | 'DurationSeconds'
+  | 'LatestVerifiedBackupAgeSeconds'
+  | 'VerifiedBackups'
+  | 'UncoveredColumns';
 
 const UNITS: Readonly<Record<MetricName, string>> = {
   Success: 'Count',
@@ -14,6 +20,8 @@ const UNITS: Readonly<Record<MetricName, string>> = {
   DurationSeconds: 'Seconds',
   LatestVerifiedBackupAgeSeconds: 'Seconds',
   VerifiedBackups: 'Count',
+  // A masked seed's personal-looking columns that no rule covers (its coverage report).
+  UncoveredColumns: 'Count',
 };
 
 export type MetricValues = Partial<Record<MetricName, number>>;

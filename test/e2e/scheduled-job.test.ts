@@ -457,6 +457,11 @@ describe('masking in the seed job (PGFERRY_MASKING_RULES, the key from a secret)
       // A ruled column is not reported; the summary line carries the report too.
       expect(lines.join('\n')).not.toMatch(/masking coverage: public\.customers\.(email|name) /);
       expect(log.find((l) => l.step === 'summary')).toMatchObject({ seed: { masking: { rules } } });
+      // The one uncovered column is a metric too, under the job alone (what the construct alarms on).
+      expect(emfLines(lines).filter((m) => 'UncoveredColumns' in m)).toEqual([
+        expect.objectContaining({ Job: 'seed', UncoveredColumns: 1 }),
+      ]);
+      expect(emfLines(lines).find((m) => 'UncoveredColumns' in m)).not.toHaveProperty('Database');
       expect(lines.join('\n')).not.toContain(KEY);
       const rows = await sql<Row>(18, staging, ROWS);
       expect(rows).toHaveLength(40);

@@ -337,7 +337,7 @@ describe('fleet unit entry', () => {
       },
     ];
     const env = fleetEnv(fleetJson({ seeds }));
-    const { result } = await captureStdout(() =>
+    const { result, lines } = await captureStdout(() =>
       withEnv(env, async () => [
         await invoke({ unit: `east/${east.a}`, job: 'backup', phase: 'run' }),
         await invoke({ unit: 'masked', job: 'seed', phase: 'run' }),
@@ -346,6 +346,10 @@ describe('fleet unit entry', () => {
     const [backup, seeded] = result;
     expect(backup).toMatchObject({ outcome: 'done' });
     expect(seeded).toMatchObject({ unit: 'masked', outcome: 'done', manifestKey: backup?.manifestKey });
+    // Its coverage report as the metric the fleet's alarm for this seed reads: under its unit.
+    expect(emfLines(lines).filter((m) => 'UncoveredColumns' in m)).toEqual([
+      expect.objectContaining({ Job: 'seed', Database: 'masked', UncoveredColumns: 0 }),
+    ]);
     const notes = async (major: 17 | 18, db: string): Promise<Map<number, string>> =>
       new Map(
         (await sql<{ id: number; note: string }>(major, db, `SELECT id, note FROM ${TABLE}`)).map((r) => [

@@ -402,6 +402,18 @@ describe.each(['lambda', 'fargate'] as const)('PgferryBackup on %s', (kind) => {
         AlarmActions: [topic],
       });
     }
+    // The masked seed's coverage report, as a metric under the job alone: one alarm, to the topic.
+    b.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: namespace,
+      MetricName: 'UncoveredColumns',
+      Dimensions: [{ Name: 'Job', Value: 'seed' }],
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+    });
+    expect(b.backup.uncoveredColumnsAlarm).toBeDefined();
     // period × evaluation periods stays within CloudWatch's 7 days for hourly periods.
     for (const alarm of Object.values(b.resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm')) {
       const p = alarm.Properties!;

@@ -341,6 +341,22 @@ describe('the unit entry’s environment', () => {
 });
 
 describe('alarms', () => {
+  test('a masked seed’s uncovered columns raise its own alarm; an unmasked seed and plain backups have none', () => {
+    const uncovered = (s: Synth) =>
+      Object.values(s.resources)
+        .filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties?.MetricName === 'UncoveredColumns')
+        .map((r) => r.Properties!.Dimensions);
+    expect(uncovered(seeded)).toEqual([
+      [
+        { Name: 'Database', Value: 'billing-masked' },
+        { Name: 'Job', Value: 'seed' },
+      ],
+    ]);
+    expect(Object.keys(seeded.fleet.uncoveredColumnsAlarms)).toEqual(['billing-masked']);
+    expect(uncovered(example)).toEqual([]);
+    expect(uncovered(singleFargate)).toEqual([]);
+  });
+
   test('one stale-backup alarm per database, by <sourceId>/<database>', () => {
     const stale = Object.values(example.resources).filter(
       (r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties?.MetricName === 'VerifiedBackups',
