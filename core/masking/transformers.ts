@@ -173,38 +173,60 @@ export function permuteInteger(key: Buffer, value: string): string {
   const digits = negative ? value.slice(1) : value;
   // Below 2^31 a Number is exact (and a larger one, rounded, still compares as larger).
   const small = Number(digits) < 2 ** 31;
-  const rounds = feistelRounds(key, small ? 32 : 62);
+  const round = roundFunctions(key)[small ? 0 : 1];
   let x: string;
   if (small) {
     // 16-bit halves; cycle walking until the result is below 2^31, i.e. the left half below 2^15.
     let n = Number(digits);
-    do n = feistel(rounds, Math.floor(n / 65536), n % 65536, 0xffff, 65536);
+    do n = feistel(round, Math.floor(n / 65536), n % 65536, 65536);
     while (n >= 2 ** 31);
     x = String(n);
   } else {
     // 31-bit halves of a value below 2^62: the result is always below 2^62, one pass.
     const n = BigInt(digits);
-    const [left, right] = feistelHalves(rounds, Number(n >> 31n), Number(n & 0x7fffffffn), 0x7fffffff);
+    const [left, right] = feistelHalves(round, Number(n >> 31n), Number(n & 0x7fffffffn));
     x = ((BigInt(left) << 31n) | BigInt(right)).toString();
   }
   return (negative ? '-' : '') + x;
 }
 
-/** A round's function reads the digest's first 8 bytes, masked to a half: its second word suffices. */
-function feistelRounds(key: Buffer, bits: number): PrefixedHmac[] {
-  return [0, 1, 2, 3].map((round) => digester(key, `feistel${bits}.${round}`));
+/** Round `r`'s function of one half: the digest's second word, masked to a half. */
+type RoundFunction = (r: number, half: number) => number;
+
+/** By key: the 32-bit permutation's round functions (table-backed) and the 62-bit one's. */
+const roundsByKey = new WeakMap<Buffer, [RoundFunction, RoundFunction]>();
+
+/**
+ * A round reads the digest's first 8 bytes, masked to a half: its second word suffices. The 32-bit
+ * permutation's halves are 16-bit, so each of its 4 × 65,536 round inputs is digested at most once
+ * per key and run (a 1 MiB table): a column of many distinct ids then costs lookups, not HMACs.
+ */
+function roundFunctions(key: Buffer): [RoundFunction, RoundFunction] {
+  let made = roundsByKey.get(key);
+  if (made) return made;
+  const hmacs = (bits: number) => [0, 1, 2, 3].map((r) => digester(key, `feistel${bits}.${r}`));
+  const [h32, h62] = [hmacs(32), hmacs(62)];
+  const digest = (h: PrefixedHmac[], r: number, half: number): number =>
+    h[r]!.digestInto(String(half))[1] as number;
+  const table = new Int32Array(4 * 65536).fill(-1);
+  const small: RoundFunction = (r, half) => {
+    const at = r * 65536 + half;
+    let f = table[at] as number;
+    if (f < 0) table[at] = f = digest(h32, r, half) & 0xffff;
+    return f;
+  };
+  const large: RoundFunction = (r, half) => digest(h62, r, half) & 0x7fffffff;
+  roundsByKey.set(key, (made = [small, large]));
+  return made;
 }
 
-function feistel(rounds: PrefixedHmac[], left: number, right: number, mask: number, base: number): number {
-  const [l, r] = feistelHalves(rounds, left, right, mask);
+function feistel(round: RoundFunction, left: number, right: number, base: number): number {
+  const [l, r] = feistelHalves(round, left, right);
   return l * base + r;
 }
 
-function feistelHalves(rounds: PrefixedHmac[], left: number, right: number, mask: number): [number, number] {
-  for (const hmac of rounds) {
-    const f = (hmac.digestInto(String(right))[1] as number) & mask;
-    [left, right] = [right, (left ^ f) >>> 0];
-  }
+function feistelHalves(round: RoundFunction, left: number, right: number): [number, number] {
+  for (let r = 0; r < 4; r++) [left, right] = [right, (left ^ round(r, right)) >>> 0];
   return [left, right];
 }
 
