@@ -7774,11 +7774,11 @@ var init_blobHasher = __esm({
   "node_modules/@smithy/core/dist-es/submodules/checksum/hash-blob-browser/blobHasher.js"() {
     init_chunked_blob_reader();
     blobHasher = async function blobHasher2(hashCtor, blob) {
-      const hash = new hashCtor();
+      const hash2 = new hashCtor();
       await blobReader(blob, (chunk) => {
-        hash.update(chunk);
+        hash2.update(chunk);
       });
-      return hash.digest();
+      return hash2.digest();
     };
   }
 });
@@ -7791,9 +7791,9 @@ var init_HashCalculator = __esm({
     init_serde();
     HashCalculator = class extends Writable3 {
       hash;
-      constructor(hash, options) {
+      constructor(hash2, options) {
         super(options);
-        this.hash = hash;
+        this.hash = hash2;
       }
       _write(chunk, encoding, callback) {
         try {
@@ -7822,8 +7822,8 @@ var init_fileStreamHasher = __esm({
         start: fileStream.start,
         end: fileStream.end
       });
-      const hash = new hashCtor();
-      const hashCalculator = new HashCalculator(hash);
+      const hash2 = new hashCtor();
+      const hashCalculator = new HashCalculator(hash2);
       fileStreamTee.pipe(hashCalculator);
       fileStreamTee.on("error", (err) => {
         hashCalculator.end();
@@ -7831,7 +7831,7 @@ var init_fileStreamHasher = __esm({
       });
       hashCalculator.on("error", reject);
       hashCalculator.on("finish", function() {
-        hash.digest().then(resolve).catch(reject);
+        hash2.digest().then(resolve).catch(reject);
       });
     });
     isReadStream = (stream) => typeof stream.path === "string";
@@ -7847,8 +7847,8 @@ var init_readableStreamHasher = __esm({
       if (readableStream.readableFlowing !== null) {
         throw new Error("Unable to calculate hash for flowing readable stream");
       }
-      const hash = new hashCtor();
-      const hashCalculator = new HashCalculator(hash);
+      const hash2 = new hashCtor();
+      const hashCalculator = new HashCalculator(hash2);
       readableStream.pipe(hashCalculator);
       return new Promise((resolve, reject) => {
         readableStream.on("error", (err) => {
@@ -7857,7 +7857,7 @@ var init_readableStreamHasher = __esm({
         });
         hashCalculator.on("error", reject);
         hashCalculator.on("finish", () => {
-          hash.digest().then(resolve).catch(reject);
+          hash2.digest().then(resolve).catch(reject);
         });
       });
     };
@@ -8415,8 +8415,8 @@ var init_Sha256WebCrypto = __esm({
             const sig = await subtle.sign("HMAC", key, data);
             return new Uint8Array(sig);
           }
-          const hash = await subtle.digest("SHA-256", data);
-          return new Uint8Array(hash);
+          const hash2 = await subtle.digest("SHA-256", data);
+          return new Uint8Array(hash2);
         }
         const sha256 = new Sha256Js(this.secret);
         sha256.update(data);
@@ -17781,9 +17781,9 @@ var init_stringHasher = __esm({
   "node_modules/@aws-sdk/checksums/dist-es/submodules/flexible-checksums/stringHasher.js"() {
     init_serde();
     stringHasher = (checksumAlgorithmFn, body) => {
-      const hash = new checksumAlgorithmFn();
-      hash.update(toUint8Array(body || ""));
-      return hash.digest();
+      const hash2 = new checksumAlgorithmFn();
+      hash2.update(toUint8Array(body || ""));
+      return hash2.digest();
     };
   }
 });
@@ -18744,9 +18744,9 @@ ${sortedHeaders.join(";")}
 ${payloadHash}`;
       }
       async createStringToSign(longDate, credentialScope, canonicalRequest, algorithmIdentifier) {
-        const hash = new this.sha256();
-        hash.update(toUint8Array2(canonicalRequest));
-        const hashedRequest = await hash.digest();
+        const hash2 = new this.sha256();
+        hash2.update(toUint8Array2(canonicalRequest));
+        const hashedRequest = await hash2.digest();
         return `${algorithmIdentifier}
 ${longDate}
 ${credentialScope}
@@ -18816,9 +18816,9 @@ ${toHex2(hashedRequest)}`;
       });
     };
     var hmac = (ctor, secret, data) => {
-      const hash = new ctor(secret);
-      hash.update(toUint8Array2(data));
-      return hash.digest();
+      const hash2 = new ctor(secret);
+      hash2.update(toUint8Array2(data));
+      return hash2.digest();
     };
     var getCanonicalHeaders = ({ headers }, unsignableHeaders, signableHeaders) => {
       const canonical = {};
@@ -18950,9 +18950,9 @@ ${toHex2(hashedRequest)}`;
         const { shortDate, longDate } = this.formatDate(signingDate);
         const scope = createScope(shortDate, region, signingService ?? this.service);
         const hashedPayload = await getPayloadHash({ headers: {}, body: payload }, this.sha256);
-        const hash = new this.sha256();
-        hash.update(headers);
-        const hashedHeaders = toHex2(await hash.digest());
+        const hash2 = new this.sha256();
+        hash2.update(headers);
+        const hashedHeaders = toHex2(await hash2.digest());
         const stringToSign = [
           EVENT_ALGORITHM_IDENTIFIER,
           longDate,
@@ -18988,9 +18988,9 @@ ${toHex2(hashedRequest)}`;
         this.validateResolvedCredentials(credentials);
         const region = signingRegion ?? await this.regionProvider();
         const { shortDate } = this.formatDate(signingDate);
-        const hash = new this.sha256(await this.getSigningKey(credentials, region, shortDate, signingService));
-        hash.update(toUint8Array2(stringToSign));
-        return toHex2(await hash.digest());
+        const hash2 = new this.sha256(await this.getSigningKey(credentials, region, shortDate, signingService));
+        hash2.update(toUint8Array2(stringToSign));
+        return toHex2(await hash2.digest());
       }
       async signRequest(requestToSign, { signingDate = /* @__PURE__ */ new Date(), signableHeaders, unsignableHeaders, signingRegion, signingService } = {}) {
         const credentials = await this.credentialProvider();
@@ -19014,9 +19014,9 @@ ${toHex2(hashedRequest)}`;
       }
       async getSignature(longDate, credentialScope, keyPromise, canonicalRequest) {
         const stringToSign = await this.createStringToSign(longDate, credentialScope, canonicalRequest, ALGORITHM_IDENTIFIER);
-        const hash = new this.sha256(await keyPromise);
-        hash.update(toUint8Array2(stringToSign));
-        return toHex2(await hash.digest());
+        const hash2 = new this.sha256(await keyPromise);
+        hash2.update(toUint8Array2(stringToSign));
+        return toHex2(await hash2.digest());
       }
       getSigningKey(credentials, region, shortDate, service) {
         return getSigningKey(this.sha256, credentials, shortDate, region, service || this.service);
@@ -21556,9 +21556,9 @@ function ssecMiddleware(options) {
           valueForHash = ArrayBuffer.isView(value) ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : new Uint8Array(value);
           input2[prop.target] = options.base64Encoder(valueForHash);
         }
-        const hash = new options.md5();
-        hash.update(valueForHash);
-        input2[prop.hash] = options.base64Encoder(await hash.digest());
+        const hash2 = new options.md5();
+        hash2.update(valueForHash);
+        input2[prop.hash] = options.base64Encoder(await hash2.digest());
       }
     }
     return next({
@@ -28889,8 +28889,8 @@ var init_Sha1WebCrypto = __esm({
             const sig = await subtle2.sign("HMAC", key, data);
             return new Uint8Array(sig);
           }
-          const hash = await subtle2.digest("SHA-1", data);
-          return new Uint8Array(hash);
+          const hash2 = await subtle2.digest("SHA-1", data);
+          return new Uint8Array(hash2);
         }
         const sha1 = new Sha1Js(this.secret);
         sha1.update(data);
@@ -29481,8 +29481,8 @@ var init_Sha512WebCrypto = __esm({
           const sig = await subtle3.sign("HMAC", key, data);
           return new Uint8Array(sig);
         }
-        const hash = await subtle3.digest("SHA-512", data);
-        return new Uint8Array(hash);
+        const hash2 = await subtle3.digest("SHA-512", data);
+        return new Uint8Array(hash2);
       }
       reset() {
         this.pending = [];
@@ -41039,8 +41039,8 @@ var require_utils2 = __commonJS({
         return nodeCrypto.createHash("md5").update(string, "utf-8").digest("hex");
       } catch (e5) {
         const data = typeof string === "string" ? textEncoder.encode(string) : string;
-        const hash = await subtleCrypto.digest("MD5", data);
-        return Array.from(new Uint8Array(hash)).map((b6) => b6.toString(16).padStart(2, "0")).join("");
+        const hash2 = await subtleCrypto.digest("MD5", data);
+        return Array.from(new Uint8Array(hash2)).map((b6) => b6.toString(16).padStart(2, "0")).join("");
       }
     }
     async function postgresMd5PasswordHash(user, password, salt) {
@@ -45301,7 +45301,7 @@ var require_parse = __commonJS({
     var ansiCAt = new RegExp("\\$'" + ANSI_C_BODY + "(?:(')|\\\\?$)", "g");
     var ANSI_C_LETTERS = "abeEfnrtv";
     var ANSI_C_CHARS = "\x07\b\x1B\x1B\f\n\r	\v";
-    var hash = /^#$/;
+    var hash2 = /^#$/;
     var SQ = (
       /** @type {const} */
       "'"
@@ -45519,7 +45519,7 @@ var require_parse = __commonJS({
               /** @type {ControlOperator} */
               { op: s4 }
             );
-          } else if (hash.test(c5)) {
+          } else if (hash2.test(c5)) {
             commented = true;
             var commentObj = { comment: string.slice(match.index + i6 + 1) };
             if (out.length) {
@@ -59091,10 +59091,10 @@ async function chooseInstallClient(server, request, catalog) {
 import { createHash as createHash8 } from "node:crypto";
 var MANIFEST_SCHEMA = 1;
 function partsDigest(parts2) {
-  const hash = createHash8("sha256");
-  for (const p4 of parts2) hash.update(`${p4.sha256} ${p4.bytes} ${p4.key}
+  const hash2 = createHash8("sha256");
+  for (const p4 of parts2) hash2.update(`${p4.sha256} ${p4.bytes} ${p4.key}
 `);
-  return hash.digest("hex");
+  return hash2.digest("hex");
 }
 
 // core/storage/store-proof.ts
@@ -63544,33 +63544,45 @@ function permuteInteger(key, value) {
   const negative = value.startsWith("-");
   const digits = negative ? value.slice(1) : value;
   const small = Number(digits) < 2 ** 31;
-  const rounds = feistelRounds(key, small ? 32 : 62);
+  const round = roundFunctions(key)[small ? 0 : 1];
   let x;
   if (small) {
     let n3 = Number(digits);
     do
-      n3 = feistel(rounds, Math.floor(n3 / 65536), n3 % 65536, 65535, 65536);
+      n3 = feistel(round, Math.floor(n3 / 65536), n3 % 65536, 65536);
     while (n3 >= 2 ** 31);
     x = String(n3);
   } else {
     const n3 = BigInt(digits);
-    const [left, right] = feistelHalves(rounds, Number(n3 >> 31n), Number(n3 & 0x7fffffffn), 2147483647);
+    const [left, right] = feistelHalves(round, Number(n3 >> 31n), Number(n3 & 0x7fffffffn));
     x = (BigInt(left) << 31n | BigInt(right)).toString();
   }
   return (negative ? "-" : "") + x;
 }
-function feistelRounds(key, bits) {
-  return [0, 1, 2, 3].map((round) => digester(key, `feistel${bits}.${round}`));
+var roundsByKey = /* @__PURE__ */ new WeakMap();
+function roundFunctions(key) {
+  let made = roundsByKey.get(key);
+  if (made) return made;
+  const hmacs = (bits) => [0, 1, 2, 3].map((r5) => digester(key, `feistel${bits}.${r5}`));
+  const [h32, h62] = [hmacs(32), hmacs(62)];
+  const digest5 = (h5, r5, half) => h5[r5].digestInto(String(half))[1];
+  const table = new Int32Array(4 * 65536).fill(-1);
+  const small = (r5, half) => {
+    const at2 = r5 * 65536 + half;
+    let f6 = table[at2];
+    if (f6 < 0) table[at2] = f6 = digest5(h32, r5, half) & 65535;
+    return f6;
+  };
+  const large = (r5, half) => digest5(h62, r5, half) & 2147483647;
+  roundsByKey.set(key, made = [small, large]);
+  return made;
 }
-function feistel(rounds, left, right, mask, base) {
-  const [l3, r5] = feistelHalves(rounds, left, right, mask);
+function feistel(round, left, right, base) {
+  const [l3, r5] = feistelHalves(round, left, right);
   return l3 * base + r5;
 }
-function feistelHalves(rounds, left, right, mask) {
-  for (const hmac of rounds) {
-    const f6 = hmac.digestInto(String(right))[1] & mask;
-    [left, right] = [right, (left ^ f6) >>> 0];
-  }
+function feistelHalves(round, left, right) {
+  for (let r5 = 0; r5 < 4; r5++) [left, right] = [right, (left ^ round(r5, right)) >>> 0];
   return [left, right];
 }
 function hex8(word) {
@@ -64237,11 +64249,12 @@ var MaskingStream = class _MaskingStream extends Transform5 {
 };
 
 // core/masking/leak-check.ts
-import { createHmac as createHmac6, randomBytes as randomBytes4 } from "node:crypto";
+import { hash, randomBytes as randomBytes4 } from "node:crypto";
 var SAMPLE_LIMIT = 2e5;
 var UNCHECKED = /* @__PURE__ */ new Set(["keep", "null", "constant", "range"]);
 var LeakWatch = class {
-  key = randomBytes4(32);
+  /** Random per run, as text: it only ever prefixes the value hashed (see digest). */
+  key = randomBytes4(32).toString("hex");
   columns = /* @__PURE__ */ new Map();
   tap = (rule, source, output) => {
     if (source === null || UNCHECKED.has(rule.spec.name)) return;
@@ -64249,11 +64262,19 @@ var LeakWatch = class {
     if (!w2) this.columns.set(rule, w2 = { rule, sources: /* @__PURE__ */ new Set(), outputs: /* @__PURE__ */ new Set(), seen: 0 });
     w2.seen++;
     if (w2.sources.size >= SAMPLE_LIMIT) return;
-    w2.sources.add(this.digest(source));
+    const digest5 = this.digest(source);
+    if (w2.sources.has(digest5)) return;
+    w2.sources.add(digest5);
     if (output !== null && output !== source) w2.outputs.add(this.digest(output));
   };
+  /**
+   * SHA-256 of the secret key followed by the value, 96 bits of it. Nobody but this process sees a
+   * digest, so a prefixed hash serves as well as an HMAC here (length extension needs a digest to
+   * extend), and the one-shot hash costs a fifth of an HMAC object per value: it runs for every
+   * masked value streamed and every target value read back.
+   */
   digest(value) {
-    return createHmac6("sha256", this.key).update(value).digest("base64").slice(0, 16);
+    return hash("sha256", this.key + value, "base64").slice(0, 16);
   }
   /** Reads the target's masked columns; fails naming each column that kept a source value. */
   async check(target2, log) {
@@ -69358,13 +69379,13 @@ async function downloadClient(req) {
     const res = await fetchOk(url, asset, limits.downloadBytes, limits, signal);
     const declared = res.contentLength ?? NaN;
     const archive = path16.join(work, asset);
-    const hash = createHash12("sha256");
+    const hash2 = createHash12("sha256");
     let received = 0;
     const started2 = Date.now();
     log.info(`downloading ${asset}${Number.isFinite(declared) ? ` (${formatSize(declared)})` : ""}`);
     const meter = new Transform7({
       transform(chunk, _enc, done) {
-        hash.update(chunk);
+        hash2.update(chunk);
         received += chunk.length;
         done(null, chunk);
       }
@@ -69380,7 +69401,7 @@ async function downloadClient(req) {
         `download of ${asset} from ${shown2} was cut short: ${received} of ${declared} bytes`
       );
     }
-    const actual = hash.digest("hex");
+    const actual = hash2.digest("hex");
     if (actual !== expected) {
       throw new PgferryError(
         `${asset} failed its checksum: SHA-256 is ${actual}, ${shown2}.sha256 says ${expected}; the download was deleted`
@@ -71158,7 +71179,9 @@ async function tablesToCopy(client) {
       FROM pg_catalog.pg_class c
       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       LEFT JOIN pg_catalog.pg_attribute a
-        ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+        ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+           -- attgenerated is new in 12; read through jsonb so that 10 and 11 sources work too
+           AND coalesce(to_jsonb(a) ->> 'attgenerated', '') = ''
      WHERE c.relkind = 'r'
      GROUP BY 1, 2`);
   const columns = new Map(rows.map((r5) => [`${r5.schema}\0${r5.name}`, r5.columns ?? []]));
@@ -71504,9 +71527,9 @@ import { stat as stat8 } from "node:fs/promises";
 import { pipeline as pipeline8 } from "node:stream/promises";
 async function sha256File(file) {
   if (!(await stat8(file)).isFile()) return void 0;
-  const hash = createHash15("sha256");
-  await pipeline8(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash);
-  return hash.digest("hex");
+  const hash2 = createHash15("sha256");
+  await pipeline8(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash2);
+  return hash2.digest("hex");
 }
 async function countArchiveTables(archive, format2) {
   return (await readTocEntries(archive, format2)).filter((e5) => e5.desc === "TABLE").length;
