@@ -59,6 +59,18 @@ let singleLambda: Synth;
 let singleFargate: Synth;
 let seeded: Synth & { fleet: PgferryFleet };
 
+/** A seed of `main/<database>` into `<database>_staging`, its secret imported by complete ARN. */
+function stagingSeed(stack: Stack, id: string, database: string, suffix: string) {
+  const arn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:staging/${database}-${suffix}`;
+  return {
+    id,
+    from: `main/${database}`,
+    targetSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, `Staging-${id}`, arn),
+    targetDatabase: `${database}_staging`,
+    confirm: `${database}_staging`,
+  };
+}
+
 /** A seed's masking, the same in the fleet and in PgferryBackup (whose grants bound the fleet's). */
 const SEED_MASKING = {
   maskingRules: 's3://acme-masking/rules/billing staging.yml',
@@ -104,30 +116,8 @@ beforeAll(async () => {
     clientCacheDir: SHARED_CLIENT_CACHE,
     alarmEmail: 'ops@example.com',
     seeds: [
-      {
-        id: 'staging',
-        from: 'main/app',
-        targetSecret: secretsmanager.Secret.fromSecretCompleteArn(
-          s.stack,
-          'Staging',
-          `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:staging/app-XyZ123`,
-        ),
-        targetDatabase: 'app_staging',
-        confirm: 'app_staging',
-        sanitizeSql: sanitizeSqlFile(),
-      },
-      {
-        id: 'billing-masked',
-        from: 'main/billing',
-        targetSecret: secretsmanager.Secret.fromSecretCompleteArn(
-          s.stack,
-          'BillingStaging',
-          `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:staging/billing-AbC123`,
-        ),
-        targetDatabase: 'billing_staging',
-        confirm: 'billing_staging',
-        ...SEED_MASKING,
-      },
+      { ...stagingSeed(s.stack, 'staging', 'app', 'XyZ123'), sanitizeSql: sanitizeSqlFile() },
+      { ...stagingSeed(s.stack, 'billing-masked', 'billing', 'AbC123'), ...SEED_MASKING },
     ],
   });
   seeded = { ...synth(s.stack), fleet };
