@@ -44,8 +44,8 @@ export interface AlarmsProps {
 
 /**
  * A masked seed left personal-looking columns without a rule (its coverage report): a column added
- * in production is masked by nothing until the rules name it. Each such seed notifies once more;
- * the next seed without any returns the alarm to OK.
+ * in production is masked by nothing until the rules name it. Each such seed notifies once: with
+ * missing data not breaching, the alarm is back to OK three periods later, ready for the next.
  */
 export function uncoveredColumnsAlarm(
   scope: Construct,

@@ -7,6 +7,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3Assets from 'aws-cdk-lib/aws-s3-assets';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as cxapi from 'aws-cdk-lib/cx-api';
@@ -110,7 +111,12 @@ export class PgferryFleet extends Construct implements ec2.IConnectable {
         settings: f.compute.fargate,
       });
     }
-    for (const runner of [this.lambda, this.fargate]) if (runner) this.grant(runner.role, f, sanitize);
+    // Imported once: both runners' roles are granted the same secrets.
+    const maskingKeys = Object.fromEntries(
+      f.seeds.map((seed) => [seed.id, maskingKeySecret(this, `MaskingKey-${seed.id}`, seed.maskingKey)]),
+    );
+    for (const runner of [this.lambda, this.fargate])
+      if (runner) this.grant(runner.role, f, sanitize, maskingKeys);
 
     const runners: UnitRunners = {
       function: this.lambda?.function,
@@ -188,7 +194,12 @@ export class PgferryFleet extends Construct implements ec2.IConnectable {
   }
 
   /** The same grants as PgferryBackup's, once per source and per seed. */
-  private grant(role: LambdaJob['role'], f: ResolvedFleet, sanitize: Record<string, s3Assets.Asset>): void {
+  private grant(
+    role: LambdaJob['role'],
+    f: ResolvedFleet,
+    sanitize: Record<string, s3Assets.Asset>,
+    maskingKeys: Record<string, secretsmanager.ISecret | undefined>,
+  ): void {
     grantStorageAccess(role, { bucket: this.bucket, prefix: f.prefix, encryptionKey: this.key(f) });
     let iamSources = 0;
     for (const s of f.sources) {
@@ -203,7 +214,7 @@ export class PgferryFleet extends Construct implements ec2.IConnectable {
           targetSecret: seed.targetSecret,
           sanitizeSqlObjectArn: asset?.bucket.arnForObjects(asset.s3ObjectKey),
           maskingRules: seed.maskingRules,
-          maskingKey: maskingKeySecret(this, `MaskingKey-${seed.id}`, seed.maskingKey),
+          maskingKey: maskingKeys[seed.id],
         },
         i > 0 ? String(i + 1) : '',
       );

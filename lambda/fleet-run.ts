@@ -191,7 +191,15 @@ async function runSeedUnit(
   estimate: DurationEstimate,
   started: number,
 ): Promise<UnitDone> {
-  const summary = await runScheduledJob({ config, log: ctx.log, metrics, env: ctx.env, signal: ctx.signal });
+  const summary = await runScheduledJob({
+    config,
+    log: ctx.log,
+    metrics,
+    env: ctx.env,
+    signal: ctx.signal,
+    // On Lambda the masking key comes from its secret only, as in the single job's handler.
+    compute: ctx.compute === 'lambda' ? 'lambda' : 'task',
+  });
   const location = summary.seed?.from ?? '';
   return {
     unit: ctx.unit.unit,

@@ -357,6 +357,23 @@ describe('fleet unit entry', () => {
           r.note,
         ]),
       );
+    // The fleet's Lambda, like the single job's, takes the key from its secret only: a plain key
+    // in its environment is refused before staging is reached.
+    const plainKey = 'plain-masking-key-in-the-environment';
+    const refused = await captureStdout(() =>
+      withEnv(
+        {
+          ...fleetEnv(fleetJson({ seeds: [{ ...seeds[0], maskingKeySecretArn: undefined }] })),
+          PGFERRY_MASKING_KEY: plainKey,
+        },
+        () => invoke({ unit: 'masked', job: 'seed', phase: 'run' }),
+      ),
+    );
+    expect(refused.result).toMatchObject({
+      outcome: 'failed',
+      message: expect.stringMatching(/PGFERRY_MASKING_KEY: is not read on Lambda/),
+    });
+    expect(refused.lines.join('\n')).not.toContain(plainKey);
     const [source, masked] = await Promise.all([notes(17, east.a), notes(18, staging)]);
     expect([...masked.keys()].sort((a, b) => a - b)).toEqual([...source.keys()].sort((a, b) => a - b));
     const kept = [...masked].filter(([id, note]) => source.get(id) === note);

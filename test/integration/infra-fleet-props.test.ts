@@ -251,3 +251,37 @@ test('a fleet’s client settings are checked by the job’s own parser, and rea
     },
   });
 });
+
+test('a masked seed on Compute.auto(): its key, given by ARN, imported once and granted to both runners', () => {
+  const t = testStack('AutoMaskedFleet');
+  const key = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:pgferry/masking-key';
+  const fleet = new PgferryFleet(
+    t.stack,
+    'Fleet',
+    fleetProps(t, {
+      compute: Compute.auto(),
+      clientMirror: mirrorUrl(),
+      clientCacheDir: SHARED_CLIENT_CACHE,
+      seeds: [
+        {
+          id: 'masked',
+          from: 'main/app',
+          targetSecret: secretsmanager.Secret.fromSecretCompleteArn(
+            t.stack,
+            'Staging',
+            'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging-AbCdEf',
+          ),
+          targetDatabase: 'app_staging',
+          confirm: 'app_staging',
+          maskingRules: 's3://acme-masking/rules.yml',
+          maskingKey: key,
+        },
+      ],
+    }),
+  );
+  expect(fleet.lambda && fleet.fargate).toBeTruthy();
+  const policies = Template.fromStack(t.stack).findResources('AWS::IAM::Policy');
+  const readingKey = Object.values(policies).filter((p) => JSON.stringify(p).includes(`${key}-??????`));
+  // One policy per runner role (the Lambda's and the Fargate task's), each naming the key.
+  expect(readingKey).toHaveLength(2);
+});
