@@ -139,7 +139,13 @@ const alive = (pid: number): boolean => {
 /** The local TCP ports of the sockets process `pid` holds open (from /proc: its fds, then the tables). */
 function tcpPortsOf(pid: number): Set<number> {
   const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return new Set(); // gone: it holds nothing, and the check that needs its ports fails
+  }
+  for (const fd of fds) {
     try {
       const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
       if (m?.[1]) inodes.add(m[1]);
@@ -159,21 +165,28 @@ function tcpPortsOf(pid: number): Set<number> {
 
 /**
  * Waits for the run to be loading rows into a scratch database; fails at once if it ended first.
- * Says the client ports of the sessions seen loading.
+ * Says the client ports of the sessions seen loading, and the TCP ports the run's process held at
+ * that moment (read right after, in the same look).
  */
-async function untilLoading(major: ServerMajor, target: string, run: StartedBundle): Promise<number[]> {
+async function untilLoading(
+  major: ServerMajor,
+  target: string,
+  run: StartedBundle,
+): Promise<{ loaders: number[]; own: Set<number> }> {
   let ended: ProcessRun | undefined;
   void run.done.then((r) => (ended = r));
   const watch = await ScratchWatch.open(major, target);
-  let ports: number[] = [];
+  let seen = { loaders: [] as number[], own: new Set<number>() };
   try {
     await until(
       'rows loading into the scratch database',
       async () => {
         if (ended)
           throw new Error(`pgferry ended (exit ${ended.code}) before loading: ${ended.stderr.slice(-2000)}`);
-        ports = await watch.loaderPorts();
-        return ports.length > 0;
+        const loaders = await watch.loaderPorts();
+        if (loaders.length === 0) return false;
+        seen = { loaders, own: tcpPortsOf(run.child.pid ?? 0) };
+        return true;
       },
       120,
       25,
@@ -181,7 +194,7 @@ async function untilLoading(major: ServerMajor, target: string, run: StartedBund
   } finally {
     await watch.close();
   }
-  return ports;
+  return seen;
 }
 
 // Concurrent: most of a case is waiting (the slow table loading, the watchdog's grace period).
@@ -200,13 +213,12 @@ describe('pgferry SIGKILLed mid-swap', () => {
 
       const killed = startBundle(args, env);
       const pid = killed.child.pid ?? 0;
-      const loaders = await untilLoading(major, target, killed);
+      const { loaders, own } = await untilLoading(major, target, killed);
       const children = descendantsOf(pid);
       if (p === 'copy' && jobs > 1) {
         // A parallel copy streams rows over pgferry's own sessions (copy-parallel.ts): the loaders
         // are sockets of the process being killed, so the server must see them drop.
         expect(loaders.length).toBeGreaterThan(0);
-        const own = tcpPortsOf(pid);
         expect(loaders.filter((port) => !own.has(port))).toEqual([]);
       } else {
         // The tools doing the restore (not only the watchdog, a node process) are below pgferry.
