@@ -101,10 +101,14 @@ export class LeakWatch {
         `DECLARE pgferry_leak NO SCROLL CURSOR FOR SELECT ${q(column)}::text AS v FROM ${q(schema)}.${q(table)} WHERE ${q(column)} IS NOT NULL`,
       );
       for (;;) {
-        const { rows } = await client.query<{ v: string }>('FETCH 10000 FROM pgferry_leak');
+        // Arrays, not an object per row: a column's every row passes here.
+        const { rows } = await client.query<[string]>({
+          text: 'FETCH 10000 FROM pgferry_leak',
+          rowMode: 'array',
+        });
         if (rows.length === 0) break;
         checkedRows += rows.length;
-        for (const { v } of rows) {
+        for (const [v] of rows) {
           const d = this.digest(v);
           if (w.sources.has(d) && !w.outputs.has(d)) leaks++;
         }

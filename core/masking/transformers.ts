@@ -98,18 +98,30 @@ const MEMO_ENTRIES = 16_384;
 
 /**
  * A keyed transform behind a bounded memo of short values: foreign-key and low-cardinality
- * columns repeat values, and a transform is a pure function, so a hit gives the same output.
+ * columns repeat values, and a transform is a pure function, so a hit gives the same output. A
+ * column whose values hardly repeat turns its memo off.
  */
 export function makeTransform(spec: TransformerSpec, key: Buffer | undefined): Transform {
   const transform = makeUnmemoized(spec, key);
   if (!needsKey(spec.name)) return transform;
   const memo = new Map<string, string | null>();
+  let [lookups, hits, memoizing] = [0, 0, true];
   return (v) => {
-    if (v === null || v.length > MEMO_VALUE_LENGTH) return transform(v);
+    if (!memoizing || v === null || v.length > MEMO_VALUE_LENGTH) return transform(v);
+    lookups++;
     const hit = memo.get(v);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      hits++;
+      return hit;
+    }
     const output = transform(v);
-    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    if (memo.size >= MEMO_ENTRIES) {
+      memo.clear();
+      // A full memo that answered under one lookup in ten: the column's values are (nearly)
+      // distinct, and looking them up costs more than transforming them.
+      if (hits * 10 < lookups) memoizing = false;
+      [lookups, hits] = [0, 0];
+    }
     memo.set(v, output);
     return output;
   };

@@ -42,3 +42,22 @@ test('a masked script is the golden script, whatever the chunking', async () => 
   expect(await run([Buffer.from(GOLDEN_SCRIPT)])).toBe(golden.script);
   expect(await run([...Buffer.from(GOLDEN_SCRIPT)].map((b) => Buffer.from([b])))).toBe(golden.script);
 });
+
+test.each(['email', 'hash keep-format', 'name'])(
+  'transformer %s gives the same outputs whether its memo fills, hits or turns itself off',
+  (name) => {
+    // Distinct values past the memo's size (it turns itself off), then values that repeat.
+    const values = [
+      ...Array.from({ length: 40_000 }, (_, i) => String(i * 7919)),
+      ...Array.from({ length: 20_000 }, (_, i) => `user${i % 500}@corp.test`),
+    ];
+    const spec = GOLDEN_SPECS[name]!;
+    const forward = makeTransform(spec, key);
+    const backward = makeTransform(spec, key);
+    const out = values.map((v) => forward(v));
+    // The oracle: a new transform per value never answers from its memo.
+    expect(out).toEqual(values.map((v) => makeTransform(spec, key)(v)));
+    // Backwards, the repeats come first and keep the memo on: the same outputs still.
+    expect([...values].reverse().map((v) => backward(v))).toEqual([...out].reverse());
+  },
+);
