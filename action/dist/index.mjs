@@ -63490,12 +63490,21 @@ function makeTransform(spec, key) {
   const transform = makeUnmemoized(spec, key);
   if (!needsKey(spec.name)) return transform;
   const memo = /* @__PURE__ */ new Map();
+  let [lookups, hits, memoizing] = [0, 0, true];
   return (v2) => {
-    if (v2 === null || v2.length > MEMO_VALUE_LENGTH) return transform(v2);
+    if (!memoizing || v2 === null || v2.length > MEMO_VALUE_LENGTH) return transform(v2);
+    lookups++;
     const hit = memo.get(v2);
-    if (hit !== void 0) return hit;
+    if (hit !== void 0) {
+      hits++;
+      return hit;
+    }
     const output = transform(v2);
-    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    if (memo.size >= MEMO_ENTRIES) {
+      memo.clear();
+      if (hits * 10 < lookups) memoizing = false;
+      [lookups, hits] = [0, 0];
+    }
     memo.set(v2, output);
     return output;
   };
@@ -64306,10 +64315,13 @@ var LeakWatch = class {
         `DECLARE pgferry_leak NO SCROLL CURSOR FOR SELECT ${q4(column)}::text AS v FROM ${q4(schema)}.${q4(table)} WHERE ${q4(column)} IS NOT NULL`
       );
       for (; ; ) {
-        const { rows } = await client.query("FETCH 10000 FROM pgferry_leak");
+        const { rows } = await client.query({
+          text: "FETCH 10000 FROM pgferry_leak",
+          rowMode: "array"
+        });
         if (rows.length === 0) break;
         checkedRows += rows.length;
-        for (const { v: v2 } of rows) {
+        for (const [v2] of rows) {
           const d5 = this.digest(v2);
           if (w2.sources.has(d5) && !w2.outputs.has(d5)) leaks++;
         }
