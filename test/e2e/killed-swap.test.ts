@@ -165,18 +165,19 @@ function tcpPortsOf(pid: number): Set<number> {
 
 /**
  * Waits for the run to be loading rows into a scratch database; fails at once if it ended first.
- * Says the client ports of the sessions seen loading, and the TCP ports the run's process held at
- * that moment (read right after, in the same look).
+ * Says the client ports of the sessions seen loading, and the run's processes below it and the TCP
+ * ports it held at that moment (read right after, in the same look: a restore caught near the end
+ * of the slow table may have no pg_restore left a moment later).
  */
 async function untilLoading(
   major: ServerMajor,
   target: string,
   run: StartedBundle,
-): Promise<{ loaders: number[]; own: Set<number> }> {
+): Promise<{ loaders: number[]; own: Set<number>; children: Map<number, string> }> {
   let ended: ProcessRun | undefined;
   void run.done.then((r) => (ended = r));
   const watch = await ScratchWatch.open(major, target);
-  let seen = { loaders: [] as number[], own: new Set<number>() };
+  let seen = { loaders: [] as number[], own: new Set<number>(), children: new Map<number, string>() };
   try {
     await until(
       'rows loading into the scratch database',
@@ -185,7 +186,8 @@ async function untilLoading(
           throw new Error(`pgferry ended (exit ${ended.code}) before loading: ${ended.stderr.slice(-2000)}`);
         const loaders = await watch.loaderPorts();
         if (loaders.length === 0) return false;
-        seen = { loaders, own: tcpPortsOf(run.child.pid ?? 0) };
+        const pid = run.child.pid ?? 0;
+        seen = { loaders, children: descendantsOf(pid), own: tcpPortsOf(pid) };
         return true;
       },
       120,
@@ -212,9 +214,7 @@ describe('pgferry SIGKILLed mid-swap', () => {
       const env = { PGFERRY_MIRROR: mirrorUrl(), PGFERRY_CACHE_DIR: SHARED_CLIENT_CACHE, ...s3Env(s3) };
 
       const killed = startBundle(args, env);
-      const pid = killed.child.pid ?? 0;
-      const { loaders, own } = await untilLoading(major, target, killed);
-      const children = descendantsOf(pid);
+      const { loaders, own, children } = await untilLoading(major, target, killed);
       if (p === 'copy' && jobs > 1) {
         // A parallel copy streams rows over pgferry's own sessions (copy-parallel.ts): the loaders
         // are sockets of the process being killed, so the server must see them drop.
