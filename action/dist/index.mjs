@@ -70832,7 +70832,8 @@ async function readServerState(client, source, names2) {
   const row2 = rows[0];
   if (!row2?.has_template)
     throw new InputError("from", `database "${template}" does not exist on ${describeConnection(source)}`);
-  return { serverMajor: Math.floor(row2.num / 1e4), serverVersion: row2.text, existing: row2.found };
+  const existing = names2.filter((n3) => row2.found.includes(n3));
+  return { serverMajor: Math.floor(row2.num / 1e4), serverVersion: row2.text, existing };
 }
 function refuseServerDatabases(names2) {
   const own = names2.filter((n3) => SERVER_DATABASES.includes(n3));

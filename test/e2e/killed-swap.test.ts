@@ -62,7 +62,13 @@ function slowSource(major: ServerMajor): Promise<string> {
   let made = sources.get(major);
   if (!made) {
     made = createDatabase(major, 'killed_swap_src').then(async (db) => {
-      await sql(major, db, SOURCE_SQL + SLOW_TABLE_SQL);
+      // Three times the harness's slow table (about 3 s): the SIGKILL must land while it loads,
+      // however slow a loaded machine is between seeing the load and sending the signal.
+      await sql(
+        major,
+        db,
+        `${SOURCE_SQL}${SLOW_TABLE_SQL} INSERT INTO public.slow SELECT generate_series(101, 300);`,
+      );
       return db;
     });
     sources.set(major, made);

@@ -52,7 +52,9 @@ async function readServerState(
   const row = rows[0];
   if (!row?.has_template)
     throw new InputError('from', `database "${template}" does not exist on ${describeConnection(source)}`);
-  return { serverMajor: Math.floor(row.num / 10000), serverVersion: row.text, existing: row.found };
+  // In the order the copies were given, not pg_database's (which a replace by rename reshuffles).
+  const existing = names.filter((n) => row.found.includes(n));
+  return { serverMajor: Math.floor(row.num / 10000), serverVersion: row.text, existing };
 }
 
 function refuseServerDatabases(names: readonly string[]): void {
