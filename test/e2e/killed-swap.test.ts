@@ -342,6 +342,6 @@ describe('the scheduled seed SIGKILLed mid-swap', () => {
       "SELECT count(*)::int AS n FROM public.items WHERE note IS DISTINCT FROM 'masked'",
     );
     expect(unmasked).toEqual([{ n: 0 }]);
-    expect(await sql(major, staging, 'SELECT count(*)::int AS n FROM public.slow')).toEqual([{ n: 100 }]);
+    expect(await sql(major, staging, 'SELECT count(*)::int AS n FROM public.slow')).toEqual([{ n: 300 }]);
   });
 });
