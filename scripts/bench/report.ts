@@ -181,14 +181,7 @@ function tableRows(
     info('clean over a copy, --no-swap (in place) vs raw pg_restore --clean -1 -j1', x(ratios.cleanInPlace)),
     info('clean over a copy, swap time / in-place time', x(ratios.cleanSwapOverInPlace)),
     info('clone into 4 copies / 4 pgferry restores', x(ratios.clone4OverRestore4)),
-    info(
-      'sharded backup to local S3, jobs 2 vs jobs 1 (time)',
-      x(median(measured.sharded.backupJobs2) / median(measured.sharded.backupJobs1)),
-    ),
-    info(
-      'raw pg_dump -Fd -j2 vs -j1 (time)',
-      x(median(measured.sharded.rawDirJobs2) / median(measured.sharded.rawDirJobs1)),
-    ),
+    ...shardedRows(measured.sharded),
     ...copyRows(measured.copies, m, ratios),
     info('peak RSS, restore from S3 streamed', mb(Math.max(0, ...measured.streamed.rss)), '—'),
     goal(
@@ -201,6 +194,41 @@ function tableRows(
     goal(`pgferry peak RSS at ${mb(big.bytes)}`, mb(peakBig), '≤ 200 MB', peakBig <= 200 * MB),
     goal(`pgferry peak RSS at ${mb(small.bytes)}`, mb(peakSmall), '≤ 200 MB', peakSmall <= 200 * MB),
     goal('peak RSS flat across sizes (difference)', mb(flat), '≤ 64 MB', flat <= 64 * MB),
+  ];
+}
+
+/**
+ * Issue 16: a sharded backup's gain from a second worker against raw pg_dump -Fd's from a second job
+ * (target: at least 90% of it), the restore of each, and the backup's peak RSS per worker count.
+ */
+function shardedRows(sh: ShardedMeasurements): Row[] {
+  const backupGain = median(sh.backupJobs1) / median(sh.backupJobs2);
+  const rawGain = median(sh.rawDirJobs1) / median(sh.rawDirJobs2);
+  // Gains as speedups over one worker; "90% of the gain" compares what each saved over 1.00×.
+  const shareOfGain = rawGain > 1 ? (backupGain - 1) / (rawGain - 1) : Number.NaN;
+  const rssRow = (jobs: 1 | 2): Row => {
+    const big = Math.max(0, ...(jobs === 1 ? sh.rss.big1 : sh.rss.big2));
+    const small = Math.max(0, ...(jobs === 1 ? sh.rss.small1 : sh.rss.small2));
+    const flat = Math.abs(big - small);
+    return goal(
+      `sharded backup --jobs ${jobs} peak RSS, big / small (difference)`,
+      `${mb(big)} / ${mb(small)} (${mb(flat)})`,
+      '≤ 64 MB',
+      flat <= 64 * MB,
+    );
+  };
+  return [
+    info('sharded backup to local S3, jobs 1 / jobs 2 (speedup)', x(backupGain)),
+    info('raw pg_dump -Fd -j1 / -j2 (speedup)', x(rawGain)),
+    Number.isNaN(shareOfGain)
+      ? info('sharded gain as a share of raw -j2 gain', 'raw -j2 gained nothing: not measurable here')
+      : goal('sharded gain as a share of raw -j2 gain', pct(shareOfGain), '≥ 90%', shareOfGain >= 0.9),
+    info(
+      'restore --jobs 2: sharded backup / one-object backup (time)',
+      x(median(sh.restoreSharded) / median(sh.restoreOneObject)),
+    ),
+    rssRow(1),
+    rssRow(2),
   ];
 }
 
@@ -264,7 +292,14 @@ function resultJson(args: BenchArgs, bench: Bench, measured: Measurements, summa
       copyJobs2: measured.copies.jobs2,
       copyAuto: measured.copies.auto,
       pgcopydb: measured.copies.pgcopydb,
+      shardedBackupJobs1: measured.sharded.backupJobs1,
+      shardedBackupJobs2: measured.sharded.backupJobs2,
+      rawDirJobs1: measured.sharded.rawDirJobs1,
+      rawDirJobs2: measured.sharded.rawDirJobs2,
+      restoreOneObjectJobs2: measured.sharded.restoreOneObject,
+      restoreShardedJobs2: measured.sharded.restoreSharded,
     },
+    shardedPeakRssBytes: measured.sharded.rss,
     copies: { identical: measured.copies.identical, pgcopydbSkipped: measured.copies.skipped },
     pgferryReportedSeconds: {
       dump: dumps.reported.dump,

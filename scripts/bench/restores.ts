@@ -7,7 +7,7 @@ import { run, type RunResult } from './process.js';
 import { BUCKET, type Bench } from './testbed.js';
 
 /** pgferry restores `from` into the new database `db`, which is dropped afterwards. */
-async function ferryRestoreInto(
+export async function ferryRestoreInto(
   bench: Bench,
   from: string,
   db: string,
