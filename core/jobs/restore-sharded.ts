@@ -1,7 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError, PgferryError } from '../errors.js';
+import { checkMasked, type MaskingChecks } from '../masking/after-checks.js';
+import { tableColumnsOf } from '../masking/archive-check.js';
+import { MaskingStream } from '../masking/copy-stream.js';
+import { LeakWatch } from '../masking/leak-check.js';
+import { checkRulesAgainst, type MaskingRules } from '../masking/rules.js';
 import { readArchiveFacts, type ArchiveFacts } from '../pg/archive.js';
 import { readTocEntries, type TocEntry } from '../pg/archive-toc.js';
 import type { ClientTools } from '../pg/clients/tools.js';
@@ -17,6 +22,7 @@ import {
 import { formatVersion } from '../pg/version.js';
 import type { Manifest, PartManifest } from '../storage/manifest.js';
 import { applyArchive, applyOptionsOf } from './apply-archive.js';
+import { readArchiveFront } from './archive-front.js';
 import { databasePropertiesSql, propertyOptionsOf } from './database-properties.js';
 import { defaultJobs } from './parallelism.js';
 import { checkTablesPresent, prepareSwap, replaceOrInPlace } from './replace-by-swap.js';
@@ -48,7 +54,9 @@ interface MainPart {
  * and the database's own properties. Several sessions cannot share one transaction, so the restore
  * is all-or-nothing by its target: a database it creates (dropped on any failure, a tampered part
  * included), or with `clean` one built beside the target and swapped in. An existing target without
- * `clean` is refused before anything is read.
+ * `clean` is refused before anything is read. With masking rules, each part's data goes through a
+ * masking stream of its own (the rules checked first against every part's TOC), and the leak check
+ * and coverage report run on the finished database (under a swap, before it is swapped in).
  */
 export async function restoreSharded(
   o: RestoreFromS3Options,
@@ -71,14 +79,18 @@ export async function restoreSharded(
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pgferry-restore-'));
   try {
     const main = await downloadMain(o, found, dir);
+    if (o.maskingRules) await checkRulesAgainstParts(o, o.maskingRules, found, main);
     // clean: built beside the target and swapped in, also when there is none yet, so that the SQL
     // after it (a seed's sanitize) runs before the rows ever carry the target's name.
     if (o.clean) return await restoreBySwap(o, found, main, exists, started, location);
     const prepared = await prepareRestore(main.archive, o);
     return await undoCreatedOnFailure(prepared.createdDatabase, o.to, async () => {
-      const result = await applyParts(o, found, main, o.to, prepared, location);
+      const masking = maskingOf(o);
+      const result = await applyParts(o, found, main, o.to, prepared, location, masking);
+      const checks = masking ? await checkMasked(masking.leaks, masking.rules, o.to, o.log) : {};
       return {
         ...result,
+        ...checks,
         createdDatabase: prepared.createdDatabase,
         durationSeconds: (Date.now() - started) / 1000,
         location,
@@ -91,11 +103,6 @@ export async function restoreSharded(
 
 /** What a streamed sharded restore cannot do (yet): said before anything is read or created. */
 function refuseUnsupported(o: RestoreFromS3Options): void {
-  if (o.maskingRules)
-    throw new InputError(
-      'masking-rules',
-      'a sharded backup cannot be masked on restore yet; restore it, then copy with masking-rules',
-    );
   if (o.sqlInTransaction?.files.length && !o.clean)
     throw new InputError(
       o.sqlInTransaction.input,
@@ -157,13 +164,20 @@ async function restoreBySwap(
   o.log.info(
     `clean: building the new ${databaseName(o.to)} beside the target and swapping it in once it is complete`,
   );
+  const masking = maskingOf(o);
+  let checks: MaskingChecks | undefined;
+  // After the SQL after, on the built database, before it carries the target's name.
+  const lastCheck = async (built: ConnectionSpec) => {
+    if (masking) checks = await checkMasked(masking.leaks, masking.rules, built, o.log);
+  };
   const build = async (built: ConnectionSpec) => {
     const target = await serverFacts(built, 'to');
-    const result = await applyParts(o, found, main, built, { target, choice, client }, location);
+    const result = await applyParts(o, found, main, built, { target, choice, client }, location, masking);
     return { ...result, createdDatabase: true, durationSeconds: (Date.now() - started) / 1000, location };
   };
-  return replaceOrInPlace(
+  const result = await replaceOrInPlace(
     {
+      lastCheck,
       session,
       client,
       log: o.log,
@@ -182,6 +196,46 @@ async function restoreBySwap(
       );
     },
   );
+  return result.swapped && checks ? { ...result, ...checks } : result;
+}
+
+interface PartsMasking {
+  rules: MaskingRules;
+  leaks: LeakWatch;
+  /** Counts rows into one map: each part's stream is `another()` of it. */
+  stream: MaskingStream;
+}
+
+function maskingOf(o: RestoreFromS3Options): PartsMasking | undefined {
+  if (!o.maskingRules) return undefined;
+  const leaks = new LeakWatch();
+  return { rules: o.maskingRules, leaks, stream: new MaskingStream(o.maskingRules, leaks.tap) };
+}
+
+/**
+ * Before anything is created: every rule names a table and columns whose data some part holds,
+ * read from the main part's TOC and the front of each data part (its header and TOC, by ranges;
+ * each part's SHA-256 is still checked as it streams).
+ */
+async function checkRulesAgainstParts(
+  o: RestoreFromS3Options,
+  rules: MaskingRules,
+  found: ShardedBackup,
+  main: MainPart,
+): Promise<void> {
+  const columns = tableColumnsOf(main.entries);
+  for (const part of found.parts.slice(1)) {
+    const object = { key: part.key, bytes: part.bytes, input: INPUT };
+    const { etag } = await o.bucket.attestation(part.key, INPUT);
+    const front = etag === undefined ? undefined : await readArchiveFront(o.bucket, object, etag);
+    if (!front)
+      throw new PgferryError(
+        `${INPUT}: the table of contents of ${o.bucket.uri(part.key)} could not be read to check the masking rules against it`,
+        { code: 'integrity' },
+      );
+    tableColumnsOf(front.entries, columns);
+  }
+  checkRulesAgainst(rules, columns, `the backup ${o.bucket.uri(found.key)}`);
 }
 
 /** Runs `tasks` with at most `n` at once; the first failure stops starting more and is thrown. */
@@ -208,12 +262,18 @@ async function applyParts(
   to: ConnectionSpec,
   { target, choice, client }: Prepared,
   location: string,
+  masking?: PartsMasking,
 ): Promise<Omit<RestoreResult, 'createdDatabase' | 'durationSeconds'>> {
   const jobs = o.jobs === 'auto' ? defaultJobs() : o.jobs;
   const path = choice.path;
   const options = { ...applyOptionsOf(o), clean: false };
   const filtered = new Set<string>();
   const common = { client, path, target: to, targetVersion: target.version, signal: o.signal };
+  // Masked rows go through a script per part (pg_restore -f -, the stream, psql), each in a
+  // transaction of its own: the target is new (or a swap's scratch), dropped whole on a failure.
+  const data = masking
+    ? () => ({ ...common, path: 'script' as const, masking: masking.stream.another() })
+    : () => common;
   const section = (name: string, extra: readonly string[] = []) => ({
     ...options,
     extraArgs: [...(options.extraArgs ?? []), `--section=${name}`, ...extra],
@@ -221,6 +281,10 @@ async function applyParts(
   o.log.info(
     `restoring ${location} (${found.parts.length} parts) into ${describeConnection(to)} with ${formatVersion(client.version)} (${choice.reason}), up to ${jobs} part(s) at once`,
   );
+  if (masking)
+    o.log.info(
+      'masking-rules: the rows are masked on their way through one script per part, each table in one of them',
+    );
   const note = (list: string[]) => list.forEach((f) => filtered.add(f));
   note(
     await applyArchive({
@@ -235,7 +299,7 @@ async function applyParts(
     async () =>
       note(
         await applyArchive({
-          ...common,
+          ...data(),
           archive: main.archive,
           input: { file: main.file },
           jobs: 1,
@@ -248,7 +312,7 @@ async function applyParts(
       try {
         note(
           await applyArchive({
-            ...common,
+            ...data(),
             archive: streamed.archive,
             input: { stream: streamed.stream },
             inputRead: streamed.bytesRead,
@@ -285,5 +349,14 @@ async function applyParts(
   );
   if (filtered.size)
     o.log.warn(`filtered for PostgreSQL ${target.version.major}: ${[...filtered].join(', ')}`);
-  return { target, client, choice, archive: main.archive, path, jobs, filtered: [...filtered] };
+  return {
+    target,
+    client,
+    choice,
+    archive: main.archive,
+    path,
+    jobs,
+    filtered: [...filtered],
+    ...(masking ? { masked: masking.stream.rows } : {}),
+  };
 }

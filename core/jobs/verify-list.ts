@@ -1,11 +1,10 @@
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { PgferryError } from '../errors.js';
-import { parseToc } from '../pg/archive-toc.js';
-import { OutOfBytes } from '../pg/archive/header-reader.js';
 import { toolPath, type ClientTools } from '../pg/clients/tools.js';
 import { runTool } from '../pg/run.js';
 import { HashMeter } from '../storage/hash-meter.js';
+import { readArchiveFront } from './archive-front.js';
 import type { Verification } from '../storage/manifest.js';
 import type { S3Bucket } from '../storage/s3-bucket.js';
 import {
@@ -68,38 +67,9 @@ export async function verifyByList(o: ListVerifyOptions, object: StreamedObject)
   return { proof: proof.kind, verification: await listFront(o, object, now.etag) };
 }
 
-/** The first read of an object's front; a custom archive's header and TOC often fit in it. */
-const FIRST_FRONT = 64 * 1024;
-
-/**
- * The front of the object, read in ranges of the attested version (`If-Match`) that double from
- * 64 KiB until the table of contents parses: a custom archive streamed to S3 has its header and
- * TOC before any data. Undefined when the object ends inside its TOC.
- */
-async function readFront(
-  o: ListVerifyOptions,
-  object: StreamedObject,
-  etag: string,
-): Promise<Buffer | undefined> {
-  let front = Buffer.alloc(0);
-  if (object.bytes === 0) return undefined;
-  for (let want = FIRST_FRONT; ; want *= 2) {
-    const length = Math.min(want, object.bytes) - front.length;
-    const more = await o.bucket.readRange(object.key, o.input, { start: front.length, length, etag });
-    front = Buffer.concat([front, more]);
-    try {
-      parseToc(front, 'custom', o.bucket.uri(object.key));
-      return front;
-    } catch (error) {
-      if (!(error instanceof OutOfBytes)) throw error;
-      if (front.length >= object.bytes || more.length < length) return undefined;
-    }
-  }
-}
-
 /** `pg_restore --list` of the object's front only; the store's proof vouches for the rest. */
 async function listFront(o: ListVerifyOptions, object: StreamedObject, etag: string): Promise<Verification> {
-  const front = await readFront(o, object, etag);
+  const front = (await readArchiveFront(o.bucket, { ...object, input: o.input }, etag))?.front;
   if (!front) {
     return {
       method: 'list',

@@ -1,5 +1,5 @@
 import type { ArchiveFacts } from '../pg/archive.js';
-import { readTocEntries } from '../pg/archive-toc.js';
+import { readTocEntries, type TocEntry } from '../pg/archive-toc.js';
 import { PgferryError } from '../errors.js';
 import { parseCopyHeader } from './copy-text.js';
 import { checkRulesAgainst, tableKey, type MaskingRules } from './rules.js';
@@ -19,13 +19,19 @@ export async function checkRulesAgainstArchive(
       `masking-rules: ${file} is a plain SQL dump; masking needs a custom or directory archive (pg_dump -Fc or -Fd), whose table of contents names every table's columns`,
       { code: 'input' },
     );
-  const entries = await readTocEntries(file, archive.format);
-  const columns = new Map<string, string[]>();
+  checkRulesAgainst(rules, tableColumnsOf(await readTocEntries(file, archive.format)));
+}
+
+/** By `tableKey`, the columns of each table whose data the entries hold, from its COPY statement. */
+export function tableColumnsOf(
+  entries: readonly TocEntry[],
+  into = new Map<string, string[]>(),
+): Map<string, string[]> {
   for (const e of entries) {
     if (e.desc !== 'TABLE DATA') continue;
     const header = e.copyStmt ? parseCopyHeader(e.copyStmt.trim()) : undefined;
-    if (header) columns.set(tableKey(header.schema, header.table), header.columns);
-    else if (e.namespace) columns.set(tableKey(e.namespace, e.tag), []);
+    if (header) into.set(tableKey(header.schema, header.table), header.columns);
+    else if (e.namespace) into.set(tableKey(e.namespace, e.tag), []);
   }
-  checkRulesAgainst(rules, columns);
+  return into;
 }

@@ -19,6 +19,8 @@ const ENCODINGS: Readonly<Record<string, BufferEncoding>> = {
 interface Block {
   /** By field, the column rule of that field; empty when the table has none. */
   rules: (ColumnRule | undefined)[];
+  /** The fields that have a rule, in order. */
+  ruled: number[];
   skip: boolean;
   /** The row filter's conditions, each with the field it reads. */
   conditions: { field: number; keeps: (value: string | null) => boolean }[];
@@ -56,6 +58,8 @@ export class MaskingStream extends Transform {
   private encoding: BufferEncoding | undefined = 'utf8';
   private encodingName = 'UTF8';
   private tableName = '';
+  /** Field starts of the data line at hand (reused: one line is read at a time). */
+  private bounds = new Int32Array(16);
 
   constructor(
     private readonly rules: MaskingRules,
@@ -168,15 +172,16 @@ export class MaskingStream extends Transform {
         );
       return { field, keeps: c.keeps };
     });
-    this.block = { rules, skip, conditions, fields: header.columns.length };
+    const ruled = rules.flatMap((rule, i) => (rule ? [i] : []));
+    this.block = { rules, ruled, skip, conditions, fields: header.columns.length };
     const counts: TableRows = { masked: 0, truncated: 0, kept: 0, filtered: 0 };
     if (filter) counts.filter = filter.describe;
     this.rows.set(this.tableName, counts);
   }
 
   private dataLine(line: Buffer, out: Buffer[]): void {
-    const end = line.length <= 3 ? line.toString('latin1') : '';
-    if (end === '\\.\n' || end === '\\.') {
+    const marker = line.length <= 3 ? line.toString('latin1') : '';
+    if (marker === '\\.\n' || marker === '\\.') {
       this.block = undefined;
       this.plainData = false;
       return void out.push(line);
@@ -185,34 +190,58 @@ export class MaskingStream extends Transform {
     if (!block) return void out.push(line);
     const counts = this.rows.get(this.tableName) as TableRows;
     if (block.skip) return void counts.truncated++;
-    const newline = line.at(-1) === 10 ? 1 : 0;
-    const fields = line
-      .subarray(0, line.length - newline)
-      .toString(this.encoding as BufferEncoding)
-      .split('\t');
-    if (fields.length !== block.fields)
-      throw new PgferryError(
-        `masking: a row of ${this.tableName} has ${fields.length} fields, its COPY names ${block.fields} columns`,
-      );
+    const end = line.at(-1) === 10 ? line.length - 1 : line.length;
+    this.splitFields(line, end, block.fields);
     // The filter reads the source values; a row left out is never masked, so the leak check never sees it.
     for (const c of block.conditions)
-      if (!c.keeps(decodeCopyField(fields[c.field] as string))) return void counts.filtered++;
+      if (!c.keeps(decodeCopyField(this.fieldText(line, c.field)))) return void counts.filtered++;
     counts.kept++;
-    if (!block.rules.length) return void out.push(line);
-    out.push(this.maskRow(fields, block.rules, newline));
+    if (!block.ruled.length) return void out.push(line);
+    this.maskRow(line, block, out);
     counts.masked++;
   }
 
-  /** Only ruled fields are decoded and re-encoded; the others keep their text as written. */
-  private maskRow(fields: string[], rules: (ColumnRule | undefined)[], newline: number): Buffer {
-    for (let i = 0; i < rules.length; i++) {
-      const rule = rules[i];
-      if (!rule) continue;
-      const source = decodeCopyField(fields[i] as string);
+  /**
+   * Where each field of a data line starts, into `bounds`: `bounds[i]`, and `bounds[fields]` one past the end
+   * (each field ends one byte before the next starts). A tab byte is never part of a multibyte
+   * character in the encodings read here, so the bytes split as the decoded text would.
+   */
+  private splitFields(line: Buffer, end: number, fields: number): void {
+    if (this.bounds.length < fields + 1) this.bounds = new Int32Array(fields + 1);
+    const bounds = this.bounds;
+    let n = 1;
+    for (let at = line.indexOf(9); at !== -1 && at < end; at = line.indexOf(9, at + 1)) {
+      if (n < fields) bounds[n] = at + 1;
+      n++;
+    }
+    if (n !== fields)
+      throw new PgferryError(
+        `masking: a row of ${this.tableName} has ${n} fields, its COPY names ${fields} columns`,
+      );
+    bounds[fields] = end + 1;
+  }
+
+  private fieldText(line: Buffer, i: number): string {
+    return line.toString(this.encoding, this.bounds[i], (this.bounds[i + 1] as number) - 1);
+  }
+
+  /**
+   * Only ruled fields are decoded and re-encoded; the bytes between them go out as they came, as
+   * slices of the line (no copy of the row is made).
+   */
+  private maskRow(line: Buffer, block: Block, out: Buffer[]): void {
+    const bounds = this.bounds;
+    let from = 0;
+    for (const i of block.ruled) {
+      const rule = block.rules[i] as ColumnRule;
+      const source = decodeCopyField(this.fieldText(line, i));
       const output = rule.transform(source);
       this.tap?.(rule, source, output);
-      fields[i] = encodeCopyField(output);
+      const start = bounds[i] as number;
+      if (start > from) out.push(line.subarray(from, start));
+      out.push(Buffer.from(encodeCopyField(output), this.encoding));
+      from = (bounds[i + 1] as number) - 1;
     }
-    return Buffer.from(fields.join('\t') + (newline ? '\n' : ''), this.encoding as BufferEncoding);
+    out.push(line.subarray(from));
   }
 }

@@ -43,7 +43,7 @@ export async function measureRestores(bench: Bench, archive: string) {
 }
 
 /** Every generated table's e-mail and account id masked, as a staging copy would have them. */
-const MASKING_RULES = `columns:
+export const MASKING_RULES = `columns:
 ${['accounts', 'orders', 'events', 'audit_log']
   .flatMap((t) => [`  public.${t}.email: email`, `  public.${t}.account_id: { hash: { keep-format: true } }`])
   .join('\n')}

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { rowHashes, schemaOf } from '../harness/compare.js';
 import { catalog, scratchDir, SHARED_CLIENT_CACHE } from '../harness/engine.js';
 import { REPO_ROOT } from '../harness/paths.js';
+import { SLOW_TABLE_SQL } from '../harness/target-state.js';
 import { connUrl, createDatabase, mirrorUrl, sql, uniqueName } from '../harness/testbed.js';
 import { until } from '../harness/until.js';
 
@@ -25,7 +26,8 @@ beforeAll(async () => {
     17,
     source,
     `CREATE TABLE big (id int PRIMARY KEY, v text);
-     INSERT INTO big SELECT i, md5(i::text) || md5((i * 7)::text) FROM generate_series(1, 1500000) i`,
+     INSERT INTO big SELECT i, md5(i::text) || md5((i * 7)::text) FROM generate_series(1, 1500000) i;
+     ${SLOW_TABLE_SQL} INSERT INTO public.slow SELECT generate_series(101, 300);`,
   );
   archive = path.join(scratch.dir, 'big.dump');
   const dump = spawn(process.execPath, [CLI, 'dump', '--from', connUrl(17, source), '--to', archive], {
@@ -60,6 +62,21 @@ function processesNaming(db: string): string[] {
     if (cmdline.includes(db) && Number(pid) !== process.pid) found.push(`${pid}: ${cmdline.slice(0, 120)}`);
   }
   return found;
+}
+
+/**
+ * Whether a session is loading `public.slow` (about 3 s of rows, after `big`) into `db` right now:
+ * the SIGKILL then lands mid-load however slowly a loaded machine runs this test between looking
+ * and killing (a fixed pause after the first session could land after the commit).
+ */
+async function loadingSlow(db: string): Promise<boolean> {
+  const rows = await sql<{ n: number }>(
+    17,
+    'postgres',
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = '${db}' AND state = 'active' AND query LIKE 'COPY public.slow %'`,
+  );
+  return (rows[0]?.n ?? 0) > 0;
 }
 
 async function backendsOn(db: string): Promise<number> {
@@ -98,11 +115,11 @@ describe.each([
       { env: cliEnv(), stdio: 'ignore' },
     );
     const exited = exitOf(restore);
-    // Killed once the rows are streaming in: the restore's own sessions are on the target.
-    await until('the restore to reach the target', async () => (await backendsOn(target)) > 0, 60);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(processesNaming(target).length).toBeGreaterThan(0);
+    // Killed while rows are streaming in, in the same look that saw them and its tools.
+    await until('the restore to load public.slow into the target', () => loadingSlow(target), 120, 25);
+    const running = processesNaming(target);
     restore.kill('SIGKILL');
+    expect(running.length).toBeGreaterThan(0);
     await exited;
 
     await until('the tools to end', () => processesNaming(target).length === 0, 15);

@@ -3,10 +3,12 @@ import { RecordingLogger } from '../../core/log.js';
 import { backupDatabase, type BackupOptions } from '../../core/jobs/backup.js';
 import { restoreFromS3 } from '../../core/jobs/restore-s3.js';
 import { seedDatabase } from '../../core/jobs/seed.js';
+import { parseMaskingRules } from '../../core/masking/rules.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConnection } from '../../core/pg/connection.js';
+import { scratchStem } from '../../core/pg/scratch-database.js';
 import { latestKey } from '../../core/storage/backup-layout.js';
 import { catalog } from '../harness/engine.js';
 import { failureOf } from '../harness/failure.js';
@@ -358,5 +360,129 @@ describe('server 17: drill and seed of a sharded backup', () => {
       `SELECT count(DISTINCT note)::text AS n FROM public.child`,
     );
     expect(notes[0]?.n).toBe('1');
+  });
+});
+
+describe('server 17: masking a sharded backup on its way in', () => {
+  const major = 17;
+  const prefix = 'sharded-masked';
+  let db: string;
+  // The FK pair masked alike (joins hold), a text column by name; big and child in different parts.
+  const RULES = [
+    'columns:',
+    '  public.big.id: { hash: { keep-format: true } }',
+    '  public.child.big_id: { hash: { keep-format: true } }',
+    '  public.child.note: name',
+    '',
+  ].join('\n');
+  const rules = (text = RULES) => parseMaskingRules(text, 'rules.yml', 'sharded-key');
+  beforeAll(async () => {
+    db = await createDatabase(major, 'shard_masked');
+    await sql(major, db, fixtureSql());
+    const { manifest } = await backupDatabase(options(major, db, { prefix }));
+    const holding = (table: string) =>
+      manifest.parts?.findIndex((p) => p.tables.some((t) => t.schema === 'public' && t.name === table));
+    // The rules span parts: the check reads every part's TOC, the masking runs in each part's stream.
+    expect(holding('big')).not.toBe(holding('child'));
+  });
+
+  async function expectMasked(target: string): Promise<void> {
+    const [row] = await sql<{ raw: number; joined: number; rows: number }>(
+      major,
+      target,
+      `SELECT (SELECT count(*)::int FROM public.child WHERE note ~ '^n[0-9]+$') AS raw,
+              (SELECT count(*)::int FROM public.child c JOIN public.big b ON b.id = c.big_id) AS joined,
+              (SELECT count(*)::int FROM public.big) AS rows`,
+    );
+    expect(row).toEqual({ raw: 0, joined: 3000, rows: 20000 });
+  }
+
+  it('restore into a new database with jobs 2: masked in every part, joins hold, no leak', async () => {
+    const target = uniqueName('shard_masked_new');
+    const log = new RecordingLogger();
+    const result = await restoreFromS3({
+      bucket: s3Bucket(s3, BUCKET),
+      key: `${prefix}/${db}/`,
+      to: parseConnection(connUrl(major, target), 'to', {}),
+      jobs: 2,
+      maskingRules: rules(),
+      postgresVersion: { kind: 'auto' },
+      catalog: catalog(log),
+      log,
+    });
+    expect(result.leakCheck?.map((c) => [c.column, c.leaks])).toEqual(
+      expect.arrayContaining([
+        ['public.big.id', 0],
+        ['public.child.big_id', 0],
+        ['public.child.note', 0],
+      ]),
+    );
+    expect(result.leakCheck).toHaveLength(3);
+    expect(result.masked?.get('public.big')?.masked).toBe(20000);
+    expect(result.masked?.get('public.child')?.masked).toBe(3000);
+    await expectMasked(target);
+    // Everything else came through as it was.
+    const source = await rowHashes(major, db);
+    const restored = await rowHashes(major, target);
+    expect(restored['public.events']).toBe(source['public.events']);
+    expect(restored['public.docs']).toBe(source['public.docs']);
+    expect(restored['public.big']).not.toBe(source['public.big']);
+  });
+
+  it('seed over staging: masked, checked on the built database, then swapped in', async () => {
+    const staging = await createDatabase(major, 'shard_masked_staging');
+    await sql(major, staging, 'CREATE TABLE old_stuff (id int)');
+    const log = new RecordingLogger();
+    const result = await seedDatabase({
+      source: parseConnection(connUrl(major, db), 'from', {}),
+      to: parseConnection(connUrl(major, staging), 'to', {}),
+      bucket: s3Bucket(s3, BUCKET),
+      prefix,
+      database: db,
+      confirm: staging,
+      sanitizeSql: [],
+      maskingRules: rules(),
+      jobs: 2,
+      postgresVersion: { kind: 'auto' },
+      catalog: catalog(log),
+      log,
+    });
+    expect(result.restore.swapped).toBe(true);
+    expect(result.restore.leakCheck?.map((c) => c.leaks)).toEqual([0, 0, 0]);
+    await expectMasked(staging);
+    expect((await rowHashes(major, staging))['public.old_stuff']).toBeUndefined();
+  });
+
+  it('a rule for a column no part holds is refused before anything is created', async () => {
+    const staging = await createDatabase(major, 'shard_masked_refused');
+    await sql(major, staging, 'CREATE TABLE keep (id int); INSERT INTO keep VALUES (1)');
+    const before = await rowHashes(major, staging);
+    const log = new RecordingLogger();
+    const error = await failureOf(
+      restoreFromS3({
+        bucket: s3Bucket(s3, BUCKET),
+        key: `${prefix}/${db}/`,
+        to: parseConnection(connUrl(major, staging), 'to', {}),
+        clean: true,
+        confirm: staging,
+        swap: 'always',
+        jobs: 2,
+        maskingRules: rules(`${RULES}  public.child.nope: email\n`),
+        postgresVersion: { kind: 'auto' },
+        catalog: catalog(log),
+        log,
+      }),
+    );
+    expect(error.message).toMatch(
+      /^masking-rules: rules\.yml, line 5 \(public\.child\.nope\): the table public\.child has no column nope \(it has id, big_id, note\)$/,
+    );
+    expect(await rowHashes(major, staging)).toEqual(before);
+    const stem = scratchStem(staging);
+    const scratch = await sql(
+      major,
+      'postgres',
+      `SELECT datname FROM pg_database WHERE left(datname, ${stem.length}) = '${stem.replace(/'/g, "''")}'`,
+    );
+    expect(scratch).toEqual([]);
   });
 });

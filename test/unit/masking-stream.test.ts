@@ -60,3 +60,23 @@ test('refuses to mask a dump in an encoding it does not read', async () => {
   const script = "SET client_encoding = 'EUC_JP';\nCOPY public.u (id, email) FROM stdin;\n1\ta\n\\.\n";
   await expect(run([Buffer.from(script)])).rejects.toThrow(/encoding is EUC_JP/);
 });
+
+test('a row with too many fields is refused too; unruled fields pass byte for byte, invalid UTF-8 included', async () => {
+  await expect(run([Buffer.from('COPY public.u (id, email) FROM stdin;\n1\ta\tb\n\\.\n')])).rejects.toThrow(
+    /a row of public\.u has 3 fields, its COPY names 2 columns/,
+  );
+  // A byte that is no UTF-8 (0xff) in the unruled column, and a multibyte character beside it.
+  const row = Buffer.concat([Buffer.from('7\treal@corp.test\tné '), Buffer.from([0xff]), Buffer.from('\n')]);
+  const input = Buffer.concat([
+    Buffer.from('COPY public.u (id, email, note) FROM stdin;\n'),
+    row,
+    Buffer.from('\\.\n'),
+  ]);
+  const out: Buffer[] = [];
+  for await (const c of Readable.from([input]).pipe(new MaskingStream(rules()))) out.push(c as Buffer);
+  const line = Buffer.concat(out).subarray(input.indexOf(10) + 1);
+  const fields = line.subarray(0, line.indexOf(10));
+  const note = fields.subarray(fields.lastIndexOf(9) + 1);
+  expect(note).toEqual(Buffer.concat([Buffer.from('né '), Buffer.from([0xff])]));
+  expect(fields.subarray(fields.indexOf(9) + 1, fields.lastIndexOf(9)).toString()).toBe('x\\ty');
+});
