@@ -7,6 +7,7 @@ import type { ServerFacts } from '../pg/server.js';
 import { INCOMPLETE_TAG, partKey, TIER_TAG } from '../storage/backup-layout.js';
 import type { PartManifest } from '../storage/manifest.js';
 import type { S3Bucket } from '../storage/s3-bucket.js';
+import { partSizeFor, queueSizeFor } from '../storage/upload.js';
 import {
   startDumpToS3,
   type DumpToS3Options,
@@ -133,6 +134,9 @@ export async function dumpShards(o: {
       signal,
       extraArgs: [`--snapshot=${o.snapshot.id}`],
       expectedBytes: Math.max(part.bytes, 1),
+      // The workers share one object's budget of parts in flight (at least one each), so memory
+      // does not grow with their number.
+      partsInFlight: Math.max(1, Math.floor(queueSizeFor(partSizeFor(part.bytes)) / o.plan.parts.length)),
       onProgress: progress(i),
       ...(main
         ? { excludeTableData: dataTables.map(exactTablePattern) }

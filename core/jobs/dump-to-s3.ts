@@ -34,6 +34,8 @@ export interface DumpToS3Options extends DumpSelection, JobHooks {
   server?: ServerFacts;
   /** What the object may grow to, for its part size; default the database's size. */
   expectedBytes?: number;
+  /** Of the upload's parts, how many may be in flight at once (UploadOptions.partsInFlight). */
+  partsInFlight?: number;
 }
 
 export interface DumpToS3Result {
@@ -125,6 +127,7 @@ export async function startDumpToS3(o: DumpToS3Options): Promise<StartedDumpToS3
     expectedBytes: o.expectedBytes ?? server.sizeBytes,
     tags: o.tags,
     createOnly: o.createOnly,
+    ...(o.partsInFlight !== undefined ? { partsInFlight: o.partsInFlight } : {}),
   });
   const storeProof = new StoreProof(upload.partSize, o.bucket.proofMode());
   const meter = new HashMeter(64 * 1024, storeProof);

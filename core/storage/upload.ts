@@ -32,6 +32,11 @@ export interface UploadOptions {
   tags?: Record<string, string>;
   contentType?: string;
   /**
+   * Parts in flight at most (default by part size): uploads running side by side share one budget,
+   * so a sharded backup's memory stays what one object's would be.
+   */
+  partsInFlight?: number;
+  /**
    * `If-None-Match: *` on the final write (PutObject for one part, CompleteMultipartUpload for
    * more; lib-storage passes the parameter to both): the object never replaces one already there.
    */
@@ -75,7 +80,7 @@ export class GatedUpload {
       },
       tags: Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
       partSize: this.partSize,
-      queueSize: queueSizeFor(this.partSize),
+      queueSize: options.partsInFlight ?? queueSizeFor(this.partSize),
       leavePartsOnError: false,
     });
     this.done = this.upload.done();
