@@ -219,7 +219,7 @@ function shardedRows(sh: ShardedMeasurements): Row[] {
   };
   return [
     info('sharded backup to local S3, jobs 1 / jobs 2 (speedup)', x(backupGain)),
-    info('raw pg_dump -Fd -j1 / -j2 (speedup)', x(rawGain)),
+    info('raw pg_dump -Fd -Z zstd:1 -j1 / -j2 (speedup)', x(rawGain)),
     Number.isNaN(shareOfGain)
       ? info('sharded gain as a share of raw -j2 gain', 'raw -j2 gained nothing: not measurable here')
       : goal('sharded gain as a share of raw -j2 gain', pct(shareOfGain), '≥ 90%', shareOfGain >= 0.9),
