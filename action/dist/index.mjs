@@ -53803,7 +53803,7 @@ var require_pg_copy_streams = __commonJS({
     var CopyToQueryStream = require_copy_to();
     var CopyFromQueryStream = require_copy_from();
     var CopyBothQueryStream = require_copy_both();
-    exports.to = function copyTo2(txt, options) {
+    exports.to = function copyTo3(txt, options) {
       return new CopyToQueryStream(txt, options);
     };
     exports.from = function copyFrom2(txt, options) {
@@ -57586,7 +57586,7 @@ var GatedUpload = class {
       },
       tags: Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
       partSize: this.partSize,
-      queueSize: queueSizeFor(this.partSize),
+      queueSize: options.partsInFlight ?? queueSizeFor(this.partSize),
       leavePartsOnError: false
     });
     this.done = this.upload.done();
@@ -60051,7 +60051,8 @@ async function startDumpToS3(o3) {
   const upload = o3.bucket.upload(o3.key, o3.input, {
     expectedBytes: o3.expectedBytes ?? server.sizeBytes,
     tags: o3.tags,
-    createOnly: o3.createOnly
+    createOnly: o3.createOnly,
+    ...o3.partsInFlight !== void 0 ? { partsInFlight: o3.partsInFlight } : {}
   });
   const storeProof = new StoreProof(upload.partSize, o3.bucket.proofMode());
   const meter = new HashMeter(64 * 1024, storeProof);
@@ -64080,15 +64081,16 @@ async function checkRulesAgainstArchive(rules, archive, file) {
       `masking-rules: ${file} is a plain SQL dump; masking needs a custom or directory archive (pg_dump -Fc or -Fd), whose table of contents names every table's columns`,
       { code: "input" }
     );
-  const entries = await readTocEntries(file, archive.format);
-  const columns = /* @__PURE__ */ new Map();
+  checkRulesAgainst(rules, tableColumnsOf(await readTocEntries(file, archive.format)));
+}
+function tableColumnsOf(entries, into = /* @__PURE__ */ new Map()) {
   for (const e5 of entries) {
     if (e5.desc !== "TABLE DATA") continue;
     const header = e5.copyStmt ? parseCopyHeader(e5.copyStmt.trim()) : void 0;
-    if (header) columns.set(tableKey(header.schema, header.table), header.columns);
-    else if (e5.namespace) columns.set(tableKey(e5.namespace, e5.tag), []);
+    if (header) into.set(tableKey(header.schema, header.table), header.columns);
+    else if (e5.namespace) into.set(tableKey(e5.namespace, e5.tag), []);
   }
-  checkRulesAgainst(rules, columns);
+  return into;
 }
 
 // core/masking/copy-stream.ts
@@ -64120,6 +64122,8 @@ var MaskingStream = class _MaskingStream extends Transform5 {
   encoding = "utf8";
   encodingName = "UTF8";
   tableName = "";
+  /** Field starts of the data line at hand (reused: one line is read at a time). */
+  bounds = new Int32Array(16);
   /**
    * A stream of its own for another script of the same restore (a parallel worker's), masking with
    * the same rules into the same tap and counting into the same rows: each table is in one script.
@@ -64214,14 +64218,15 @@ var MaskingStream = class _MaskingStream extends Transform5 {
         );
       return { field, keeps: c5.keeps };
     });
-    this.block = { rules, skip, conditions, fields: header.columns.length };
+    const ruled = rules.flatMap((rule, i5) => rule ? [i5] : []);
+    this.block = { rules, ruled, skip, conditions, fields: header.columns.length };
     const counts = { masked: 0, truncated: 0, kept: 0, filtered: 0 };
     if (filter) counts.filter = filter.describe;
     this.rows.set(this.tableName, counts);
   }
   dataLine(line, out) {
-    const end = line.length <= 3 ? line.toString("latin1") : "";
-    if (end === "\\.\n" || end === "\\.") {
+    const marker = line.length <= 3 ? line.toString("latin1") : "";
+    if (marker === "\\.\n" || marker === "\\.") {
       this.block = void 0;
       this.plainData = false;
       return void out.push(line);
@@ -64230,50 +64235,92 @@ var MaskingStream = class _MaskingStream extends Transform5 {
     if (!block) return void out.push(line);
     const counts = this.rows.get(this.tableName);
     if (block.skip) return void counts.truncated++;
-    const newline = line.at(-1) === 10 ? 1 : 0;
-    const fields = line.subarray(0, line.length - newline).toString(this.encoding).split("	");
-    if (fields.length !== block.fields)
-      throw new PgferryError(
-        `masking: a row of ${this.tableName} has ${fields.length} fields, its COPY names ${block.fields} columns`
-      );
+    const end = line.at(-1) === 10 ? line.length - 1 : line.length;
+    this.splitFields(line, end, block.fields);
     for (const c5 of block.conditions)
-      if (!c5.keeps(decodeCopyField(fields[c5.field]))) return void counts.filtered++;
+      if (!c5.keeps(decodeCopyField(this.fieldText(line, c5.field)))) return void counts.filtered++;
     counts.kept++;
-    if (!block.rules.length) return void out.push(line);
-    out.push(this.maskRow(fields, block.rules, newline));
+    if (!block.ruled.length) return void out.push(line);
+    this.maskRow(line, block, out);
     counts.masked++;
   }
-  /** Only ruled fields are decoded and re-encoded; the others keep their text as written. */
-  maskRow(fields, rules, newline) {
-    for (let i5 = 0; i5 < rules.length; i5++) {
-      const rule = rules[i5];
-      if (!rule) continue;
-      const source = decodeCopyField(fields[i5]);
+  /**
+   * Where each field of a data line starts, into `bounds`: `bounds[i]`, and `bounds[fields]` one past the end
+   * (each field ends one byte before the next starts). A tab byte is never part of a multibyte
+   * character in the encodings read here, so the bytes split as the decoded text would.
+   */
+  splitFields(line, end, fields) {
+    if (this.bounds.length < fields + 1) this.bounds = new Int32Array(fields + 1);
+    const bounds = this.bounds;
+    let n3 = 1;
+    for (let at2 = line.indexOf(9); at2 !== -1 && at2 < end; at2 = line.indexOf(9, at2 + 1)) {
+      if (n3 < fields) bounds[n3] = at2 + 1;
+      n3++;
+    }
+    if (n3 !== fields)
+      throw new PgferryError(
+        `masking: a row of ${this.tableName} has ${n3} fields, its COPY names ${fields} columns`
+      );
+    bounds[fields] = end + 1;
+  }
+  fieldText(line, i5) {
+    return line.toString(this.encoding, this.bounds[i5], this.bounds[i5 + 1] - 1);
+  }
+  /**
+   * Only ruled fields are decoded and re-encoded; the bytes between them go out as they came, as
+   * slices of the line (no copy of the row is made).
+   */
+  maskRow(line, block, out) {
+    const bounds = this.bounds;
+    let from = 0;
+    for (const i5 of block.ruled) {
+      const rule = block.rules[i5];
+      const source = decodeCopyField(this.fieldText(line, i5));
       const output = rule.transform(source);
       this.tap?.(rule, source, output);
-      fields[i5] = encodeCopyField(output);
+      const start = bounds[i5];
+      if (start > from) out.push(line.subarray(from, start));
+      out.push(Buffer.from(encodeCopyField(output), this.encoding));
+      from = bounds[i5 + 1] - 1;
     }
-    return Buffer.from(fields.join("	") + (newline ? "\n" : ""), this.encoding);
+    out.push(line.subarray(from));
   }
 };
 
 // core/masking/leak-check.ts
 import { hash, randomBytes as randomBytes4 } from "node:crypto";
+var import_pg_copy_streams = __toESM(require_pg_copy_streams(), 1);
 var SAMPLE_LIMIT = 2e5;
+var FILTER_SHIFT = 32 - 23;
+var FILTER_WORDS = (1 << 23) / 32;
+var READERS = 2;
 var UNCHECKED = /* @__PURE__ */ new Set(["keep", "null", "constant", "range"]);
 var LeakWatch = class {
   /** Random per run, as text: it only ever prefixes the value hashed (see digest). */
   key = randomBytes4(32).toString("hex");
+  seed = randomBytes4(4).readUInt32LE() ^ 2166136261;
   columns = /* @__PURE__ */ new Map();
   tap = (rule, source, output) => {
     if (source === null || UNCHECKED.has(rule.spec.name)) return;
     let w2 = this.columns.get(rule);
-    if (!w2) this.columns.set(rule, w2 = { rule, sources: /* @__PURE__ */ new Set(), outputs: /* @__PURE__ */ new Set(), seen: 0 });
+    if (!w2)
+      this.columns.set(
+        rule,
+        w2 = {
+          rule,
+          sources: /* @__PURE__ */ new Set(),
+          maybeSource: new Uint32Array(FILTER_WORDS),
+          outputs: /* @__PURE__ */ new Set(),
+          seen: 0
+        }
+      );
     w2.seen++;
     if (w2.sources.size >= SAMPLE_LIMIT) return;
     const digest5 = this.digest(source);
     if (w2.sources.has(digest5)) return;
     w2.sources.add(digest5);
+    const bit = this.cheapHash(source) >>> FILTER_SHIFT;
+    w2.maybeSource[bit >>> 5] = w2.maybeSource[bit >>> 5] | 1 << (bit & 31);
     if (output !== null && output !== source) w2.outputs.add(this.digest(output));
   };
   /**
@@ -64282,16 +64329,39 @@ var LeakWatch = class {
    * extend), and the one-shot hash costs a fifth of an HMAC object per value: it runs for every
    * masked value streamed and every target value read back.
    */
+  /** FNV-1a over the UTF-16 units, from a seed of the run's: for the filter only, never a proof. */
+  cheapHash(value) {
+    let h5 = this.seed;
+    for (let i5 = 0; i5 < value.length; i5++) h5 = Math.imul(h5 ^ value.charCodeAt(i5), 16777619);
+    return h5 >>> 0;
+  }
+  mayBeSource(w2, value) {
+    const bit = this.cheapHash(value) >>> FILTER_SHIFT;
+    return (w2.maybeSource[bit >>> 5] & 1 << (bit & 31)) !== 0;
+  }
   digest(value) {
     return hash("sha256", this.key + value, "base64").slice(0, 16);
   }
-  /** Reads the target's masked columns; fails naming each column that kept a source value. */
+  /**
+   * Reads the target's masked columns; fails naming each column that kept a source value. Each
+   * table is read once, all its checked columns together, by COPY (the server's fastest way out),
+   * two tables at a time: the server scans one while this process digests the other's values.
+   */
   async check(target2, log) {
-    const results = await withClient(target2, "to", async (client) => {
-      const out = [];
-      for (const w2 of this.columns.values()) out.push(await this.checkColumn(client, w2));
-      return out;
+    const tables = /* @__PURE__ */ new Map();
+    for (const w2 of this.columns.values()) {
+      const key = JSON.stringify([w2.rule.schema, w2.rule.table]);
+      tables.set(key, [...tables.get(key) ?? [], w2]);
+    }
+    const queue = [...tables.values()];
+    const found = [];
+    const reader = () => withClient(target2, "to", async (client) => {
+      for (let next = queue.shift(); next; next = queue.shift())
+        found.push(...await this.checkTable(client, next));
     });
+    await Promise.all(Array.from({ length: Math.min(READERS, queue.length) }, reader));
+    const order2 = [...this.columns.values()].map((w2) => w2.rule);
+    const results = found.sort((a5, b6) => order2.indexOf(a5.rule) - order2.indexOf(b6.rule)).map((f6) => f6.result);
     for (const r5 of results)
       log?.info(
         `leak check: ${r5.column}: ${r5.checkedRows} row(s) checked against ${r5.sampled} source value(s), ${r5.leaks} leak(s)`
@@ -64304,33 +64374,47 @@ var LeakWatch = class {
       );
     return results;
   }
-  async checkColumn(client, w2) {
-    const { schema, table, column } = w2.rule;
+  /** One table's checked columns, every row of the target's, as COPY text lines. */
+  async checkTable(client, columns) {
+    const { schema, table } = columns[0]?.rule;
     const q4 = (s4) => `"${s4.replace(/"/g, '""')}"`;
-    let checkedRows = 0;
-    let leaks = 0;
-    await client.query("BEGIN READ ONLY");
-    try {
-      await client.query(
-        `DECLARE pgferry_leak NO SCROLL CURSOR FOR SELECT ${q4(column)}::text AS v FROM ${q4(schema)}.${q4(table)} WHERE ${q4(column)} IS NOT NULL`
-      );
-      for (; ; ) {
-        const { rows } = await client.query({
-          text: "FETCH 10000 FROM pgferry_leak",
-          rowMode: "array"
-        });
-        if (rows.length === 0) break;
-        checkedRows += rows.length;
-        for (const [v2] of rows) {
-          const d5 = this.digest(v2);
-          if (w2.sources.has(d5) && !w2.outputs.has(d5)) leaks++;
-        }
+    const list2 = columns.map((w2) => `${q4(w2.rule.column)}::text`).join(", ");
+    const counts = columns.map(() => ({ checkedRows: 0, leaks: 0 }));
+    const line = (text2) => {
+      const fields = text2.split("	");
+      for (let i5 = 0; i5 < columns.length; i5++) {
+        const value = decodeCopyField(fields[i5] ?? "\\N");
+        if (value === null) continue;
+        const w2 = columns[i5];
+        const c5 = counts[i5];
+        c5.checkedRows++;
+        if (!this.mayBeSource(w2, value)) continue;
+        const d5 = this.digest(value);
+        if (w2.sources.has(d5) && !w2.outputs.has(d5)) c5.leaks++;
       }
-    } finally {
-      await client.query("ROLLBACK");
+    };
+    const out = client.query((0, import_pg_copy_streams.to)(`COPY (SELECT ${list2} FROM ${q4(schema)}.${q4(table)}) TO STDOUT`));
+    out.setEncoding("utf8");
+    let rest = "";
+    for await (const chunk of out) {
+      const text2 = rest + chunk;
+      let from = 0;
+      for (let nl = text2.indexOf("\n"); nl !== -1; nl = text2.indexOf("\n", from)) {
+        line(text2.slice(from, nl));
+        from = nl + 1;
+      }
+      rest = text2.slice(from);
     }
-    const name = `${schema}.${table}.${column}`;
-    return { column: name, transformer: w2.rule.spec.name, sampled: w2.sources.size, checkedRows, leaks };
+    if (rest) line(rest);
+    return columns.map((w2, i5) => ({
+      rule: w2.rule,
+      result: {
+        column: `${schema}.${table}.${w2.rule.column}`,
+        transformer: w2.rule.spec.name,
+        sampled: w2.sources.size,
+        ...counts[i5]
+      }
+    }));
   }
 };
 
@@ -64750,6 +64834,26 @@ async function applyRestore(archive, o3, { target: target2, choice, client, crea
 // core/jobs/verify-list.ts
 import { Readable as Readable9 } from "node:stream";
 import { finished as finished3 } from "node:stream/promises";
+
+// core/jobs/archive-front.ts
+var FIRST_FRONT = 64 * 1024;
+async function readArchiveFront(bucket, object, etag) {
+  let front = Buffer.alloc(0);
+  if (object.bytes === 0) return void 0;
+  for (let want = FIRST_FRONT; ; want *= 2) {
+    const length = Math.min(want, object.bytes) - front.length;
+    const more = await bucket.readRange(object.key, object.input, { start: front.length, length, etag });
+    front = Buffer.concat([front, more]);
+    try {
+      return { front, entries: parseToc(front, "custom", bucket.uri(object.key)) };
+    } catch (error3) {
+      if (!(error3 instanceof OutOfBytes)) throw error3;
+      if (front.length >= object.bytes || more.length < length) return void 0;
+    }
+  }
+}
+
+// core/jobs/verify-list.ts
 async function verifyByList(o3, object) {
   const now = await o3.bucket.attestation(object.key, o3.input);
   const proof = proveStored(object.digests, now);
@@ -64765,25 +64869,8 @@ async function verifyByList(o3, object) {
     return { proof: "read-back", verification: await listWhole(o3, object) };
   return { proof: proof.kind, verification: await listFront(o3, object, now.etag) };
 }
-var FIRST_FRONT = 64 * 1024;
-async function readFront(o3, object, etag) {
-  let front = Buffer.alloc(0);
-  if (object.bytes === 0) return void 0;
-  for (let want = FIRST_FRONT; ; want *= 2) {
-    const length = Math.min(want, object.bytes) - front.length;
-    const more = await o3.bucket.readRange(object.key, o3.input, { start: front.length, length, etag });
-    front = Buffer.concat([front, more]);
-    try {
-      parseToc(front, "custom", o3.bucket.uri(object.key));
-      return front;
-    } catch (error3) {
-      if (!(error3 instanceof OutOfBytes)) throw error3;
-      if (front.length >= object.bytes || more.length < length) return void 0;
-    }
-  }
-}
 async function listFront(o3, object, etag) {
-  const front = await readFront(o3, object, etag);
+  const front = (await readArchiveFront(o3.bucket, { ...object, input: o3.input }, etag))?.front;
   if (!front) {
     return {
       method: "list",
@@ -65127,6 +65214,9 @@ async function dumpShards(o3) {
       signal,
       extraArgs: [`--snapshot=${o3.snapshot.id}`],
       expectedBytes: Math.max(part.bytes, 1),
+      // The workers share one object's budget of parts in flight (at least one each), so memory
+      // does not grow with their number.
+      partsInFlight: Math.max(1, Math.floor(queueSizeFor(partSizeFor(part.bytes)) / o3.plan.parts.length)),
       onProgress: progress(i5),
       ...main ? { excludeTableData: dataTables.map(exactTablePattern) } : {
         dataOnly: true,
@@ -65518,12 +65608,16 @@ async function restoreSharded(o3, found) {
   const dir = await mkdtemp4(path13.join(os9.tmpdir(), "pgferry-restore-"));
   try {
     const main = await downloadMain(o3, found, dir);
+    if (o3.maskingRules) await checkRulesAgainstParts(o3, o3.maskingRules, found, main);
     if (o3.clean) return await restoreBySwap2(o3, found, main, exists2, started2, location);
     const prepared = await prepareRestore(main.archive, o3);
     return await undoCreatedOnFailure(prepared.createdDatabase, o3.to, async () => {
-      const result = await applyParts(o3, found, main, o3.to, prepared, location);
+      const masking = maskingOf(o3);
+      const result = await applyParts(o3, found, main, o3.to, prepared, location, masking);
+      const checks = masking ? await checkMasked(masking.leaks, masking.rules, o3.to, o3.log) : {};
       return {
         ...result,
+        ...checks,
         createdDatabase: prepared.createdDatabase,
         durationSeconds: (Date.now() - started2) / 1e3,
         location
@@ -65534,11 +65628,6 @@ async function restoreSharded(o3, found) {
   }
 }
 function refuseUnsupported(o3) {
-  if (o3.maskingRules)
-    throw new InputError(
-      "masking-rules",
-      "a sharded backup cannot be masked on restore yet; restore it, then copy with masking-rules"
-    );
   if (o3.sqlInTransaction?.files.length && !o3.clean)
     throw new InputError(
       o3.sqlInTransaction.input,
@@ -65584,13 +65673,19 @@ async function restoreBySwap2(o3, found, main, exists2, started2, location) {
   o3.log.info(
     `clean: building the new ${databaseName(o3.to)} beside the target and swapping it in once it is complete`
   );
+  const masking = maskingOf(o3);
+  let checks;
+  const lastCheck = async (built) => {
+    if (masking) checks = await checkMasked(masking.leaks, masking.rules, built, o3.log);
+  };
   const build2 = async (built) => {
     const target2 = await serverFacts(built, "to");
-    const result = await applyParts(o3, found, main, built, { target: target2, choice, client }, location);
-    return { ...result, createdDatabase: true, durationSeconds: (Date.now() - started2) / 1e3, location };
+    const result2 = await applyParts(o3, found, main, built, { target: target2, choice, client }, location, masking);
+    return { ...result2, createdDatabase: true, durationSeconds: (Date.now() - started2) / 1e3, location };
   };
-  return replaceOrInPlace(
+  const result = await replaceOrInPlace(
     {
+      lastCheck,
       session,
       client,
       log: o3.log,
@@ -65609,6 +65704,27 @@ async function restoreBySwap2(o3, found, main, exists2, started2, location) {
       );
     }
   );
+  return result.swapped && checks ? { ...result, ...checks } : result;
+}
+function maskingOf(o3) {
+  if (!o3.maskingRules) return void 0;
+  const leaks = new LeakWatch();
+  return { rules: o3.maskingRules, leaks, stream: new MaskingStream(o3.maskingRules, leaks.tap) };
+}
+async function checkRulesAgainstParts(o3, rules, found, main) {
+  const columns = tableColumnsOf(main.entries);
+  for (const part of found.parts.slice(1)) {
+    const object = { key: part.key, bytes: part.bytes, input: INPUT4 };
+    const { etag } = await o3.bucket.attestation(part.key, INPUT4);
+    const front = etag === void 0 ? void 0 : await readArchiveFront(o3.bucket, object, etag);
+    if (!front)
+      throw new PgferryError(
+        `${INPUT4}: the table of contents of ${o3.bucket.uri(part.key)} could not be read to check the masking rules against it`,
+        { code: "integrity" }
+      );
+    tableColumnsOf(front.entries, columns);
+  }
+  checkRulesAgainst(rules, columns, `the backup ${o3.bucket.uri(found.key)}`);
 }
 async function pool(n3, tasks) {
   let next = 0;
@@ -65624,12 +65740,13 @@ async function pool(n3, tasks) {
   await Promise.all(Array.from({ length: Math.max(1, Math.min(n3, tasks.length)) }, worker));
   if (failed !== void 0) throw failed instanceof Error ? failed : new Error(String(failed));
 }
-async function applyParts(o3, found, main, to2, { target: target2, choice, client }, location) {
+async function applyParts(o3, found, main, to2, { target: target2, choice, client }, location, masking) {
   const jobs = o3.jobs === "auto" ? defaultJobs() : o3.jobs;
   const path25 = choice.path;
   const options = { ...applyOptionsOf(o3), clean: false };
   const filtered = /* @__PURE__ */ new Set();
   const common = { client, path: path25, target: to2, targetVersion: target2.version, signal: o3.signal };
+  const data = masking ? () => ({ ...common, path: "script", masking: masking.stream.another() }) : () => common;
   const section = (name, extra = []) => ({
     ...options,
     extraArgs: [...options.extraArgs ?? [], `--section=${name}`, ...extra]
@@ -65637,6 +65754,10 @@ async function applyParts(o3, found, main, to2, { target: target2, choice, clien
   o3.log.info(
     `restoring ${location} (${found.parts.length} parts) into ${describeConnection(to2)} with ${formatVersion(client.version)} (${choice.reason}), up to ${jobs} part(s) at once`
   );
+  if (masking)
+    o3.log.info(
+      "masking-rules: the rows are masked on their way through one script per part, each table in one of them"
+    );
   const note = (list2) => list2.forEach((f6) => filtered.add(f6));
   note(
     await applyArchive({
@@ -65650,7 +65771,7 @@ async function applyParts(o3, found, main, to2, { target: target2, choice, clien
   const dataTasks = [
     async () => note(
       await applyArchive({
-        ...common,
+        ...data(),
         archive: main.archive,
         input: { file: main.file },
         jobs: 1,
@@ -65663,7 +65784,7 @@ async function applyParts(o3, found, main, to2, { target: target2, choice, clien
       try {
         note(
           await applyArchive({
-            ...common,
+            ...data(),
             archive: streamed.archive,
             input: { stream: streamed.stream },
             inputRead: streamed.bytesRead,
@@ -65699,7 +65820,16 @@ async function applyParts(o3, found, main, to2, { target: target2, choice, clien
   );
   if (filtered.size)
     o3.log.warn(`filtered for PostgreSQL ${target2.version.major}: ${[...filtered].join(", ")}`);
-  return { target: target2, client, choice, archive: main.archive, path: path25, jobs, filtered: [...filtered] };
+  return {
+    target: target2,
+    client,
+    choice,
+    archive: main.archive,
+    path: path25,
+    jobs,
+    filtered: [...filtered],
+    ...masking ? { masked: masking.stream.rows } : {}
+  };
 }
 
 // core/jobs/backup-sharded-run.ts
@@ -70957,7 +71087,7 @@ import os15 from "node:os";
 import path21 from "node:path";
 
 // core/jobs/table-copy.ts
-var import_pg_copy_streams = __toESM(require_pg_copy_streams(), 1);
+var import_pg_copy_streams2 = __toESM(require_pg_copy_streams(), 1);
 import { pipeline as pipeline7 } from "node:stream/promises";
 function quoteLiteral(text2) {
   return `'${text2.replace(/'/g, "''")}'`;
@@ -71013,8 +71143,8 @@ var TableCopySession = class _TableCopySession {
   async copy(t, onBytes) {
     await this.target.query("BEGIN");
     await this.target.query(`TRUNCATE ONLY ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
-    const into = this.target.query((0, import_pg_copy_streams.from)(`COPY ${target(t)} FROM STDIN WITH (FREEZE)`));
-    const out = this.source.query((0, import_pg_copy_streams.to)(`COPY ${target(t)} TO STDOUT`));
+    const into = this.target.query((0, import_pg_copy_streams2.from)(`COPY ${target(t)} FROM STDIN WITH (FREEZE)`));
+    const out = this.source.query((0, import_pg_copy_streams2.to)(`COPY ${target(t)} TO STDOUT`));
     this.current = out;
     out.on("data", (chunk) => onBytes(chunk.length));
     try {
