@@ -64323,12 +64323,6 @@ var LeakWatch = class {
     w2.maybeSource[bit >>> 5] = w2.maybeSource[bit >>> 5] | 1 << (bit & 31);
     if (output !== null && output !== source) w2.outputs.add(this.digest(output));
   };
-  /**
-   * SHA-256 of the secret key followed by the value, 96 bits of it. Nobody but this process sees a
-   * digest, so a prefixed hash serves as well as an HMAC here (length extension needs a digest to
-   * extend), and the one-shot hash costs a fifth of an HMAC object per value: it runs for every
-   * masked value streamed and every target value read back.
-   */
   /** FNV-1a over the UTF-16 units, from a seed of the run's: for the filter only, never a proof. */
   cheapHash(value) {
     let h5 = this.seed;
@@ -64339,6 +64333,12 @@ var LeakWatch = class {
     const bit = this.cheapHash(value) >>> FILTER_SHIFT;
     return (w2.maybeSource[bit >>> 5] & 1 << (bit & 31)) !== 0;
   }
+  /**
+   * SHA-256 of the secret key followed by the value, 96 bits of it. Nobody but this process sees a
+   * digest, so a prefixed hash serves as well as an HMAC here (length extension needs a digest to
+   * extend), and the one-shot hash costs a fifth of an HMAC object per value: it runs for every
+   * masked value streamed and every target value read back.
+   */
   digest(value) {
     return hash("sha256", this.key + value, "base64").slice(0, 16);
   }

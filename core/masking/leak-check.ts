@@ -87,12 +87,6 @@ export class LeakWatch {
     if (output !== null && output !== source) w.outputs.add(this.digest(output));
   };
 
-  /**
-   * SHA-256 of the secret key followed by the value, 96 bits of it. Nobody but this process sees a
-   * digest, so a prefixed hash serves as well as an HMAC here (length extension needs a digest to
-   * extend), and the one-shot hash costs a fifth of an HMAC object per value: it runs for every
-   * masked value streamed and every target value read back.
-   */
   /** FNV-1a over the UTF-16 units, from a seed of the run's: for the filter only, never a proof. */
   private cheapHash(value: string): number {
     let h = this.seed;
@@ -105,6 +99,12 @@ export class LeakWatch {
     return ((w.maybeSource[bit >>> 5] as number) & (1 << (bit & 31))) !== 0;
   }
 
+  /**
+   * SHA-256 of the secret key followed by the value, 96 bits of it. Nobody but this process sees a
+   * digest, so a prefixed hash serves as well as an HMAC here (length extension needs a digest to
+   * extend), and the one-shot hash costs a fifth of an HMAC object per value: it runs for every
+   * masked value streamed and every target value read back.
+   */
   private digest(value: string): string {
     return hash('sha256', this.key + value, 'base64').slice(0, 16);
   }
