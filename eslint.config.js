@@ -57,6 +57,27 @@ export default tseslint.config(
     },
   },
   {
+    // The S3 SDK costs a tenth of a second to evaluate: a run that never touches S3 must not pay it.
+    // Its values come through core/storage/aws-sdk.ts, which loads them on a bucket's first use.
+    files: ['core/**/*.ts', 'lambda/**/*.ts', 'action/**/*.ts'],
+    ignores: ['core/storage/aws-sdk-values.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@aws-sdk/client-s3', '@aws-sdk/lib-storage'],
+              allowTypeImports: true,
+              message:
+                'take S3 SDK values from awsSdk() (core/storage/aws-sdk.ts): a static import loads the SDK into every run',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['action/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -105,7 +105,7 @@ async function estimateUnit(ctx: UnitContext, config: ScheduledJobConfig, bucket
 /** The predict phase: how long the unit should take and where it can run. */
 export async function predictUnit(ctx: UnitContext): Promise<UnitPrediction> {
   const config = unitJobConfig(ctx.fleet, ctx.unit);
-  const bucket = S3Bucket.of(config.s3, config.bucket, ctx.env);
+  const bucket = await S3Bucket.open(config.s3, config.bucket, ctx.env);
   try {
     const { estimate } = await estimateUnit(ctx, config, bucket);
     const fits = fitsLambda(ctx.fleet, estimate.estimateSeconds);
@@ -127,7 +127,7 @@ export async function predictUnit(ctx: UnitContext): Promise<UnitPrediction> {
 /** The run phase: estimate, refuse on Lambda what cannot fit, then back up (or seed) the unit. */
 export async function runUnit(ctx: UnitContext): Promise<UnitDone> {
   const config = unitJobConfig(ctx.fleet, ctx.unit);
-  const bucket = S3Bucket.of(config.s3, config.bucket, ctx.env);
+  const bucket = await S3Bucket.open(config.s3, config.bucket, ctx.env);
   const metrics = new UnitMetrics(ctx.metrics, ctx.unit.unit);
   const started = Date.now();
   let beforeDump = true;

@@ -133,7 +133,7 @@ async function runBackups(ctx: ScheduledJobContext, summary: ScheduledJobSummary
     );
   }
   log.step('plan', { databases, bucket: config.bucket, prefix: config.prefix, verify: config.verify });
-  const bucket = S3Bucket.of(config.s3, config.bucket, ctx.env);
+  const bucket = await S3Bucket.open(config.s3, config.bucket, ctx.env);
   const catalog = catalogFor(ctx);
   for (const database of databases) {
     if (ctx.signal?.aborted) {
@@ -205,7 +205,7 @@ async function runSeed(ctx: ScheduledJobContext, summary: ScheduledJobSummary): 
   const seed = config.seed;
   if (!seed) throw new PgferryError('PGFERRY_SEED_SECRET_ARN: is required for the seed job');
   const secrets = new SecretsManagerClient({ region: ctx.env.AWS_REGION });
-  const bucket = S3Bucket.of(config.s3, config.bucket, ctx.env);
+  const bucket = await S3Bucket.open(config.s3, config.bucket, ctx.env);
   // First: bad rules refuse before any server is reached, let alone staging.
   const maskingRules = await jobMaskingRules(seed, bucket, secrets, ctx.env, log, ctx.compute);
   const source = await sourceLogin(config, secrets, ctx.env.AWS_REGION);

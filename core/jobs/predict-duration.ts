@@ -1,7 +1,7 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Logger } from '../log.js';
 import type { ConnectionSpec } from '../pg/connection.js';
 import { serverFacts } from '../pg/server.js';
+import { awsSdk } from '../storage/aws-sdk.js';
 import { databaseDir, isManifestKey } from '../storage/backup-layout.js';
 import type { ObjectManifest } from '../storage/manifest.js';
 import type { S3Bucket } from '../storage/s3-bucket.js';
@@ -100,7 +100,7 @@ async function manifestKeys(bucket: S3Bucket, dir: string, signal?: AbortSignal)
   let token: string | undefined;
   do {
     const page = await bucket.client.send(
-      new ListObjectsV2Command({ Bucket: bucket.name, Prefix: dir, ContinuationToken: token }),
+      new (awsSdk().ListObjectsV2Command)({ Bucket: bucket.name, Prefix: dir, ContinuationToken: token }),
       { abortSignal: signal },
     );
     for (const o of page.Contents ?? []) if (o.Key && isManifestKey(o.Key)) keys.push(o.Key);

@@ -1,14 +1,9 @@
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  PutObjectTaggingCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { PgferryError } from '../errors.js';
 import { conditionalFailure, conditionParams, type WriteCondition } from './conditional-write.js';
 import { saveVerified, type Digest } from './download.js';
+import { awsSdk, loadAwsSdk } from './aws-sdk.js';
 import { explainS3Error, s3Client } from './s3-client.js';
 import type { S3Settings } from './s3-settings.js';
 import type { Attestation } from './store-proof.js';
@@ -41,8 +36,16 @@ export class S3Bucket {
     readonly name: string,
   ) {}
 
-  /** A bucket reached through a new client made from the settings (credentials: the AWS chain). */
-  static of(settings: S3Settings, name: string, env: NodeJS.ProcessEnv = process.env): S3Bucket {
+  /**
+   * A bucket reached through a new client made from the settings (credentials: the AWS chain); the
+   * AWS SDK is loaded here, the first time a run needs S3.
+   */
+  static async open(
+    settings: S3Settings,
+    name: string,
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<S3Bucket> {
+    await loadAwsSdk();
     return new S3Bucket(s3Client(settings, env), settings, name);
   }
 
@@ -72,7 +75,7 @@ export class S3Bucket {
     forbiddenMeansAbsent = false,
   ): Promise<TextVersion | undefined> {
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+      const res = await this.client.send(new (awsSdk().GetObjectCommand)({ Bucket: this.name, Key: key }));
       return { etag: res.ETag, text: (await res.Body?.transformToString('utf8')) ?? '' };
     } catch (error) {
       const e = error as { name?: string };
@@ -111,7 +114,7 @@ export class S3Bucket {
   /** Whether S3 answers 403 to reading the object (any other answer: false). */
   async refusesRead(key: string): Promise<boolean> {
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+      const res = await this.client.send(new (awsSdk().GetObjectCommand)({ Bucket: this.name, Key: key }));
       await res.Body?.transformToString();
       return false;
     } catch (error) {
@@ -133,7 +136,7 @@ export class S3Bucket {
     const tagging = new URLSearchParams(Object.entries(tags)).toString();
     try {
       const put = await this.client.send(
-        new PutObjectCommand({
+        new (awsSdk().PutObjectCommand)({
           Bucket: this.name,
           Key: key,
           Body: `${JSON.stringify(value, null, 2)}\n`,
@@ -146,7 +149,7 @@ export class S3Bucket {
       // Some S3-compatible stores ignore the Tagging header; the tags are set once more on their own.
       if (tagging) {
         await this.client.send(
-          new PutObjectTaggingCommand({
+          new (awsSdk().PutObjectTaggingCommand)({
             Bucket: this.name,
             Key: key,
             Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
@@ -164,7 +167,7 @@ export class S3Bucket {
   async putTags(key: string, tags: Readonly<Record<string, string>>, input: string): Promise<void> {
     try {
       await this.client.send(
-        new PutObjectTaggingCommand({
+        new (awsSdk().PutObjectTaggingCommand)({
           Bucket: this.name,
           Key: key,
           Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
@@ -186,7 +189,7 @@ export class S3Bucket {
   /** The stored object's size, or undefined when there is no such object. */
   async size(key: string, input: string): Promise<number | undefined> {
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.name, Key: key }));
+      const head = await this.client.send(new (awsSdk().HeadObjectCommand)({ Bucket: this.name, Key: key }));
       return head.ContentLength ?? 0;
     } catch (error) {
       const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -213,7 +216,7 @@ export class S3Bucket {
   async attestation(key: string, input: string): Promise<Attestation> {
     try {
       const head = await this.client.send(
-        new HeadObjectCommand({ Bucket: this.name, Key: key, ChecksumMode: 'ENABLED' }),
+        new (awsSdk().HeadObjectCommand)({ Bucket: this.name, Key: key, ChecksumMode: 'ENABLED' }),
       );
       return this.attested({
         bytes: head.ContentLength,
@@ -237,7 +240,7 @@ export class S3Bucket {
   ): Promise<Buffer> {
     try {
       const res = await this.client.send(
-        new GetObjectCommand({
+        new (awsSdk().GetObjectCommand)({
           Bucket: this.name,
           Key: key,
           Range: `bytes=${range.start}-${range.start + range.length - 1}`,
@@ -260,7 +263,7 @@ export class S3Bucket {
   /** The object's body as a stream (and its length, when the store says). */
   async open(key: string, input: string, signal?: AbortSignal): Promise<{ body: Readable; bytes?: number }> {
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.name, Key: key }), {
+      const res = await this.client.send(new (awsSdk().GetObjectCommand)({ Bucket: this.name, Key: key }), {
         abortSignal: signal,
       });
       if (!res.Body) throw new PgferryError(`${input}: ${this.uri(key)} has no body`);

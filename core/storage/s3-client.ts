@@ -1,6 +1,7 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { PgferryError } from '../errors.js';
 import { formatMs, networkLimits } from '../network-limits.js';
+import { awsSdk } from './aws-sdk.js';
 import type { S3Settings } from './s3-settings.js';
 
 /**
@@ -10,7 +11,7 @@ import type { S3Settings } from './s3-settings.js';
 export function s3Client(settings: S3Settings, env: NodeJS.ProcessEnv = process.env): S3Client {
   const custom = settings.endpoint !== undefined;
   const limits = networkLimits(env);
-  return new S3Client({
+  return new (awsSdk().S3Client)({
     region: settings.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(custom ? { endpoint: settings.endpoint } : {}),
     forcePathStyle: settings.forcePathStyle || custom,

@@ -1,8 +1,9 @@
-import { Upload } from '@aws-sdk/lib-storage';
+import type { Upload } from '@aws-sdk/lib-storage';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { KnockOnError } from '../pg/run.js';
 import { conditionalFailure, CREATE_ONLY, type WriteCondition } from './conditional-write.js';
+import { awsSdk } from './aws-sdk.js';
 import { explainS3Error } from './s3-client.js';
 import type { S3Bucket } from './s3-bucket.js';
 import type { Attestation } from './store-proof.js';
@@ -66,7 +67,7 @@ export class GatedUpload {
     this.partSize = partSizeFor(options.expectedBytes);
     this.condition = options.createOnly ? CREATE_ONLY : undefined;
     this.body.pipe(this.gate, { end: false });
-    this.upload = new Upload({
+    this.upload = new (awsSdk().Upload)({
       client: bucket.client,
       params: {
         Bucket: bucket.name,

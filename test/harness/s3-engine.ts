@@ -2,7 +2,9 @@ import type { BackupOptions } from '../../core/jobs/backup.js';
 import { RecordingLogger } from '../../core/log.js';
 import type { S3Settings } from '../../core/storage/s3-settings.js';
 import { parseConnection } from '../../core/pg/connection.js';
+import { loadAwsSdk } from '../../core/storage/aws-sdk.js';
 import { S3Bucket } from '../../core/storage/s3-bucket.js';
+import { s3Client } from '../../core/storage/s3-client.js';
 import { catalog } from './engine.js';
 import type { S3TestServer } from './s3.js';
 import { connUrl } from './testbed.js';
@@ -12,9 +14,15 @@ export function s3Settings(s3: S3TestServer): S3Settings {
   return { endpoint: s3.endpoint, region: s3.region, forcePathStyle: true };
 }
 
-/** `name` on this server, reached as pgferry reaches a bucket (credentials: the AWS environment). */
+// Loaded once for every test that imports this harness, so that s3Bucket can stay synchronous.
+await loadAwsSdk();
+
+/**
+ * `name` on this server, reached as pgferry reaches a bucket (credentials: the AWS environment);
+ * S3Bucket.open without the await.
+ */
 export function s3Bucket(s3: S3TestServer, name: string, settings: S3Settings = s3Settings(s3)): S3Bucket {
-  return S3Bucket.of(settings, name);
+  return new S3Bucket(s3Client(settings), settings, name);
 }
 
 /** The credentials reach pgferry the standard way: the AWS environment variables. */

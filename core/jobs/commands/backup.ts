@@ -9,7 +9,7 @@ import { clientFields, secondsSince, type CommandRun } from './context.js';
 
 /** backup: each database of `from` in turn; all are attempted, and the run fails if any failed. */
 export async function runBackup(options: BackupJob, run: CommandRun): Promise<JobReport> {
-  const bucket = S3Bucket.of(options.s3, options.destination.bucket);
+  const bucket = await S3Bucket.open(options.s3, options.destination.bucket);
   const done: BackupResult[] = [];
   const failures: string[] = [];
   for (const from of options.sources) {

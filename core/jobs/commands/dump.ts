@@ -58,7 +58,7 @@ async function runDumpToS3(
   destination: { bucket: string; key: string },
   run: CommandRun,
 ): Promise<JobReport> {
-  const bucket = S3Bucket.of(options.s3, destination.bucket);
+  const bucket = await S3Bucket.open(options.s3, destination.bucket);
   const result = await dumpToS3({
     ...options,
     ...run.hooks,

@@ -30,7 +30,7 @@ export async function runRestore(options: RestoreJob, run: CommandRun): Promise<
     archive.kind === 's3'
       ? await restoreFromS3({
           ...common,
-          bucket: S3Bucket.of(options.s3, archive.bucket),
+          bucket: await S3Bucket.open(options.s3, archive.bucket),
           key: archive.key,
         })
       : { ...(await restoreFromPath({ ...common, from: archive.path })), location: archive.path };
