@@ -2071,14 +2071,14 @@ var init_getProfileName = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFilepath.js
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 import { join as join2 } from "node:path";
 var getSSOTokenFilepath;
 var init_getSSOTokenFilepath = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/getSSOTokenFilepath.js"() {
     init_getHomeDir();
     getSSOTokenFilepath = (id) => {
-      const hasher = createHash("sha1");
+      const hasher = createHash2("sha1");
       const cacheName = hasher.update(id).digest("hex");
       return join2(getHomeDir(), ".aws", "sso", "cache", `${cacheName}.json`);
     };
@@ -6501,7 +6501,7 @@ var init_serdePlugin = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/serde/hash-node/hash-node.js
-import { createHash as createHash2, createHmac } from "node:crypto";
+import { createHash as createHash3, createHmac } from "node:crypto";
 function castSourceData(toCast, encoding) {
   if (Buffer.isBuffer(toCast)) {
     return toCast;
@@ -6535,7 +6535,7 @@ var init_hash_node = __esm({
         return Promise.resolve(this.hash.digest());
       }
       reset() {
-        this.hash = this.secret ? createHmac(this.algorithmIdentifier, castSourceData(this.secret)) : createHash2(this.algorithmIdentifier);
+        this.hash = this.secret ? createHmac(this.algorithmIdentifier, castSourceData(this.secret)) : createHash3(this.algorithmIdentifier);
       }
     };
   }
@@ -7961,11 +7961,11 @@ var init_Md5Js = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/md5/Md5Node.js
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 function buildNativeClass() {
   return class Md5Node {
     digestLength = 16;
-    hash = createHash3("md5");
+    hash = createHash4("md5");
     update(data) {
       this.hash.update(toUint8Array(data));
     }
@@ -7974,7 +7974,7 @@ function buildNativeClass() {
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     }
     reset() {
-      this.hash = createHash3("md5");
+      this.hash = createHash4("md5");
     }
   };
 }
@@ -7985,7 +7985,7 @@ var init_Md5Node = __esm({
     init_Md5Js();
     hasNativeCrypto = (() => {
       try {
-        createHash3("md5");
+        createHash4("md5");
         return true;
       } catch {
         return false;
@@ -8302,7 +8302,7 @@ var init_Sha256Js = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/sha256/Sha256Node.js
-import { createHash as createHash4, createHmac as createHmac2 } from "node:crypto";
+import { createHash as createHash5, createHmac as createHmac2 } from "node:crypto";
 function buildNativeClass3() {
   return class Sha256Node {
     digestLength = 32;
@@ -8336,7 +8336,7 @@ function buildNativeClass3() {
       this.finished = false;
     }
     createHash() {
-      return this.secret ? createHmac2("sha256", toBuffer(this.secret)) : createHash4("sha256");
+      return this.secret ? createHmac2("sha256", toBuffer(this.secret)) : createHash5("sha256");
     }
   };
 }
@@ -8355,7 +8355,7 @@ var init_Sha256Node = __esm({
     init_Sha256Js();
     hasNativeCrypto2 = (() => {
       try {
-        createHash4("sha256");
+        createHash5("sha256");
         return true;
       } catch {
         return false;
@@ -28776,7 +28776,7 @@ var init_Sha1Js = __esm({
 });
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha1/Sha1Node.js
-import { createHash as createHash5, createHmac as createHmac3 } from "node:crypto";
+import { createHash as createHash6, createHmac as createHmac3 } from "node:crypto";
 function buildNativeClass4() {
   return class Sha1Node {
     digestLength = 20;
@@ -28810,7 +28810,7 @@ function buildNativeClass4() {
       this.finished = false;
     }
     createHash() {
-      return this.secret ? createHmac3("sha1", toBuffer2(this.secret)) : createHash5("sha1");
+      return this.secret ? createHmac3("sha1", toBuffer2(this.secret)) : createHash6("sha1");
     }
   };
 }
@@ -28829,7 +28829,7 @@ var init_Sha1Node = __esm({
     init_Sha1Js();
     hasNativeCrypto3 = (() => {
       try {
-        createHash5("sha1");
+        createHash6("sha1");
         return true;
       } catch {
         return false;
@@ -29353,11 +29353,11 @@ var init_Sha512Js = __esm({
 });
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/sha/sha512/Sha512.js
-import { createHash as createHash6, createHmac as createHmac4 } from "node:crypto";
+import { createHash as createHash7, createHmac as createHmac4 } from "node:crypto";
 function detectNative() {
   if (nativeSupported === void 0) {
     try {
-      createHash6("sha512");
+      createHash7("sha512");
       nativeSupported = true;
     } catch {
       nativeSupported = false;
@@ -29421,7 +29421,7 @@ var init_Sha512 = __esm({
         this.nativeFinished = false;
       }
       createNative() {
-        return this.nativeSecret !== void 0 ? createHmac4("sha512", toBuffer3(this.nativeSecret)) : createHash6("sha512");
+        return this.nativeSecret !== void 0 ? createHmac4("sha512", toBuffer3(this.nativeSecret)) : createHash7("sha512");
       }
     };
   }
@@ -37879,7 +37879,7 @@ var require_dist_cjs16 = __commonJS({
     };
     var ListObjectsCommand = class extends command5(_ep8, _mw05, "ListObjects", ListObjects$) {
     };
-    var ListObjectsV2Command = class extends command5(_ep8, _mw05, "ListObjectsV2", ListObjectsV2$) {
+    var ListObjectsV2Command2 = class extends command5(_ep8, _mw05, "ListObjectsV2", ListObjectsV2$) {
     };
     var ListObjectVersionsCommand = class extends command5(_ep8, _mw05, "ListObjectVersions", ListObjectVersions$) {
     };
@@ -37962,7 +37962,7 @@ var require_dist_cjs16 = __commonJS({
     var paginateListBuckets = createPaginator2(S3Client2, ListBucketsCommand, "ContinuationToken", "ContinuationToken", "MaxBuckets");
     var paginateListDirectoryBuckets = createPaginator2(S3Client2, ListDirectoryBucketsCommand, "ContinuationToken", "ContinuationToken", "MaxDirectoryBuckets");
     var paginateListObjectAnnotations = createPaginator2(S3Client2, ListObjectAnnotationsCommand, "ContinuationToken", "NextContinuationToken", "MaxAnnotationResults");
-    var paginateListObjectsV2 = createPaginator2(S3Client2, ListObjectsV2Command, "ContinuationToken", "NextContinuationToken", "MaxKeys");
+    var paginateListObjectsV2 = createPaginator2(S3Client2, ListObjectsV2Command2, "ContinuationToken", "NextContinuationToken", "MaxKeys");
     var paginateListParts = createPaginator2(S3Client2, ListPartsCommand, "PartNumberMarker", "NextPartNumberMarker", "MaxParts");
     var checkState$3 = async (client, input2) => {
       let reason;
@@ -38127,7 +38127,7 @@ var require_dist_cjs16 = __commonJS({
       ListMultipartUploadsCommand,
       ListObjectAnnotationsCommand,
       ListObjectsCommand,
-      ListObjectsV2Command,
+      ListObjectsV2Command: ListObjectsV2Command2,
       ListObjectVersionsCommand,
       ListPartsCommand,
       PutBucketAbacCommand,
@@ -39037,7 +39037,7 @@ var require_dist_cjs16 = __commonJS({
     exports.ListObjectsOutput$ = ListObjectsOutput$;
     exports.ListObjectsRequest$ = ListObjectsRequest$;
     exports.ListObjectsV2$ = ListObjectsV2$;
-    exports.ListObjectsV2Command = ListObjectsV2Command;
+    exports.ListObjectsV2Command = ListObjectsV2Command2;
     exports.ListObjectsV2Output$ = ListObjectsV2Output$;
     exports.ListObjectsV2Request$ = ListObjectsV2Request$;
     exports.ListParts$ = ListParts$;
@@ -39847,6 +39847,26 @@ to input.params.ContentLength in bytes.
       }
     };
     exports.Upload = Upload2;
+  }
+});
+
+// core/storage/aws-sdk-values.ts
+var aws_sdk_values_exports = {};
+__export(aws_sdk_values_exports, {
+  GetObjectCommand: () => import_client_s3.GetObjectCommand,
+  HeadObjectCommand: () => import_client_s3.HeadObjectCommand,
+  ListObjectsV2Command: () => import_client_s3.ListObjectsV2Command,
+  PutObjectCommand: () => import_client_s3.PutObjectCommand,
+  PutObjectTaggingCommand: () => import_client_s3.PutObjectTaggingCommand,
+  S3Client: () => import_client_s3.S3Client,
+  Upload: () => import_lib_storage.Upload
+});
+var import_client_s3, import_lib_storage;
+var init_aws_sdk_values = __esm({
+  "core/storage/aws-sdk-values.ts"() {
+    "use strict";
+    import_client_s3 = __toESM(require_dist_cjs16(), 1);
+    import_lib_storage = __toESM(require_dist_cjs17(), 1);
   }
 });
 
@@ -57024,9 +57044,6 @@ function pgClientConfig(spec, ssl) {
   };
 }
 
-// core/storage/s3-bucket.ts
-var import_client_s32 = __toESM(require_dist_cjs16(), 1);
-
 // core/storage/conditional-write.ts
 var CREATE_ONLY = { ifNoneMatch: "*" };
 function conditionParams(c5) {
@@ -57086,7 +57103,7 @@ import { rm as rm2 } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 
 // core/storage/hash-meter.ts
-import { createHash as createHash7 } from "node:crypto";
+import { createHash } from "node:crypto";
 import { Transform } from "node:stream";
 var HashMeter = class extends Transform {
   /**
@@ -57100,7 +57117,7 @@ var HashMeter = class extends Transform {
   }
   keepHead;
   also;
-  hash = createHash7("sha256");
+  hash = createHash("sha256");
   headChunks = [];
   bytes = 0;
   get head() {
@@ -57141,8 +57158,16 @@ async function saveVerified(body, file, o3) {
   }
 }
 
-// core/storage/s3-client.ts
-var import_client_s3 = __toESM(require_dist_cjs16(), 1);
+// core/storage/aws-sdk.ts
+var loaded;
+async function loadAwsSdk() {
+  return loaded ??= await Promise.resolve().then(() => (init_aws_sdk_values(), aws_sdk_values_exports));
+}
+function awsSdk() {
+  if (!loaded)
+    throw new Error("internal error: an S3 request was built before S3Bucket.open loaded the AWS SDK");
+  return loaded;
+}
 
 // core/network-limits.ts
 var LIMITS_ENV = "PGFERRY_NETWORK_LIMITS";
@@ -57194,7 +57219,7 @@ function formatMs(ms2) {
 function s3Client(settings, env2 = process.env) {
   const custom = settings.endpoint !== void 0;
   const limits = networkLimits(env2);
-  return new import_client_s3.S3Client({
+  return new (awsSdk()).S3Client({
     region: settings.region ?? env2.AWS_REGION ?? env2.AWS_DEFAULT_REGION ?? "us-east-1",
     ...custom ? { endpoint: settings.endpoint } : {},
     forcePathStyle: settings.forcePathStyle || custom,
@@ -57259,7 +57284,6 @@ function explainS3Error(error3, where) {
 }
 
 // core/storage/upload.ts
-var import_lib_storage = __toESM(require_dist_cjs17(), 1);
 import { PassThrough as PassThrough2 } from "node:stream";
 import { finished } from "node:stream/promises";
 
@@ -57572,7 +57596,7 @@ var GatedUpload = class {
     this.partSize = partSizeFor(options.expectedBytes);
     this.condition = options.createOnly ? CREATE_ONLY : void 0;
     this.body.pipe(this.gate, { end: false });
-    this.upload = new import_lib_storage.Upload({
+    this.upload = new (awsSdk()).Upload({
       client: bucket.client,
       params: {
         Bucket: bucket.name,
@@ -57654,8 +57678,12 @@ var S3Bucket = class _S3Bucket {
   client;
   settings;
   name;
-  /** A bucket reached through a new client made from the settings (credentials: the AWS chain). */
-  static of(settings, name, env2 = process.env) {
+  /**
+   * A bucket reached through a new client made from the settings (credentials: the AWS chain); the
+   * AWS SDK is loaded here, the first time a run needs S3.
+   */
+  static async open(settings, name, env2 = process.env) {
+    await loadAwsSdk();
     return new _S3Bucket(s3Client(settings, env2), settings, name);
   }
   /** Another bucket on the same store, through the same client. */
@@ -57677,7 +57705,7 @@ var S3Bucket = class _S3Bucket {
    */
   async getTextVersion(key, input2, forbiddenMeansAbsent = false) {
     try {
-      const res = await this.client.send(new import_client_s32.GetObjectCommand({ Bucket: this.name, Key: key }));
+      const res = await this.client.send(new (awsSdk()).GetObjectCommand({ Bucket: this.name, Key: key }));
       return { etag: res.ETag, text: await res.Body?.transformToString("utf8") ?? "" };
     } catch (error3) {
       const e5 = error3;
@@ -57709,7 +57737,7 @@ var S3Bucket = class _S3Bucket {
   /** Whether S3 answers 403 to reading the object (any other answer: false). */
   async refusesRead(key) {
     try {
-      const res = await this.client.send(new import_client_s32.GetObjectCommand({ Bucket: this.name, Key: key }));
+      const res = await this.client.send(new (awsSdk()).GetObjectCommand({ Bucket: this.name, Key: key }));
       await res.Body?.transformToString();
       return false;
     } catch (error3) {
@@ -57725,7 +57753,7 @@ var S3Bucket = class _S3Bucket {
     const tagging = new URLSearchParams(Object.entries(tags)).toString();
     try {
       const put = await this.client.send(
-        new import_client_s32.PutObjectCommand({
+        new (awsSdk()).PutObjectCommand({
           Bucket: this.name,
           Key: key,
           Body: `${JSON.stringify(value, null, 2)}
@@ -57738,7 +57766,7 @@ var S3Bucket = class _S3Bucket {
       );
       if (tagging) {
         await this.client.send(
-          new import_client_s32.PutObjectTaggingCommand({
+          new (awsSdk()).PutObjectTaggingCommand({
             Bucket: this.name,
             Key: key,
             Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
@@ -57755,7 +57783,7 @@ var S3Bucket = class _S3Bucket {
   async putTags(key, tags, input2) {
     try {
       await this.client.send(
-        new import_client_s32.PutObjectTaggingCommand({
+        new (awsSdk()).PutObjectTaggingCommand({
           Bucket: this.name,
           Key: key,
           Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }
@@ -57775,7 +57803,7 @@ var S3Bucket = class _S3Bucket {
   /** The stored object's size, or undefined when there is no such object. */
   async size(key, input2) {
     try {
-      const head = await this.client.send(new import_client_s32.HeadObjectCommand({ Bucket: this.name, Key: key }));
+      const head = await this.client.send(new (awsSdk()).HeadObjectCommand({ Bucket: this.name, Key: key }));
       return head.ContentLength ?? 0;
     } catch (error3) {
       const e5 = error3;
@@ -57799,7 +57827,7 @@ var S3Bucket = class _S3Bucket {
   async attestation(key, input2) {
     try {
       const head = await this.client.send(
-        new import_client_s32.HeadObjectCommand({ Bucket: this.name, Key: key, ChecksumMode: "ENABLED" })
+        new (awsSdk()).HeadObjectCommand({ Bucket: this.name, Key: key, ChecksumMode: "ENABLED" })
       );
       return this.attested({
         bytes: head.ContentLength,
@@ -57818,7 +57846,7 @@ var S3Bucket = class _S3Bucket {
   async readRange(key, input2, range2) {
     try {
       const res = await this.client.send(
-        new import_client_s32.GetObjectCommand({
+        new (awsSdk()).GetObjectCommand({
           Bucket: this.name,
           Key: key,
           Range: `bytes=${range2.start}-${range2.start + range2.length - 1}`,
@@ -57840,7 +57868,7 @@ var S3Bucket = class _S3Bucket {
   /** The object's body as a stream (and its length, when the store says). */
   async open(key, input2, signal) {
     try {
-      const res = await this.client.send(new import_client_s32.GetObjectCommand({ Bucket: this.name, Key: key }), {
+      const res = await this.client.send(new (awsSdk()).GetObjectCommand({ Bucket: this.name, Key: key }), {
         abortSignal: signal
       });
       if (!res.Body) throw new PgferryError(`${input2}: ${this.uri(key)} has no body`);
@@ -59861,13 +59889,15 @@ var TARGETS = {
   "darwin-arm64": "aarch64-apple-darwin",
   "win32-x64": "x86_64-pc-windows-msvc"
 };
+var detected;
 function currentPlatform() {
+  if (detected) return detected;
   const info2 = { platform: process.platform, arch: process.arch };
   if (process.platform === "linux") {
     const report = process.report?.getReport();
     info2.libc = report?.header?.glibcVersionRuntime ? "gnu" : "musl";
   }
-  return info2;
+  return detected = info2;
 }
 function rustTarget(p4 = currentPlatform()) {
   const key = p4.platform === "linux" ? `linux-${p4.arch}-${p4.libc ?? "gnu"}` : `${p4.platform}-${p4.arch}`;
@@ -61288,9 +61318,9 @@ var ScriptFilter = class extends Transform3 {
   }
   _flush(done) {
     this.lexer.end();
-    const open5 = this.lexer.openConstruct();
-    if (!this.problem && open5)
-      this.refuse(this.lexer.line, `the script ends inside ${open5}: it is incomplete`);
+    const open6 = this.lexer.openConstruct();
+    if (!this.problem && open6)
+      this.refuse(this.lexer.line, `the script ends inside ${open6}: it is incomplete`);
     if (this.problem) return done(this.problem);
     this.passUpTo(this.pendingAt + this.pendingBytes());
     this.flushOut(done);
@@ -64563,11 +64593,11 @@ async function personalColumnsWithoutRule(client, ruledColumns, options = {}) {
   await client.query("BEGIN READ ONLY; SET LOCAL lock_timeout = '5s'");
   try {
     const { rows } = await client.query(COLUMNS_SQL);
-    const open5 = rows.filter(
+    const open6 = rows.filter(
       (c5) => !ruled.has(refId(c5.schema, c5.table, c5.column)) && !skipped.has(refId(c5.schema, c5.table))
     );
-    const reasons = await reasonsOf(client, open5, Math.max(1, Math.floor(options.sampleRows ?? 200)));
-    return open5.flatMap((c5) => {
+    const reasons = await reasonsOf(client, open6, Math.max(1, Math.floor(options.sampleRows ?? 200)));
+    return open6.flatMap((c5) => {
       const reason = reasons.get(c5);
       const ref = { schema: c5.schema, table: c5.table, column: c5.column };
       return reason === void 0 ? [] : [{ ...ref, key: columnKey(client, ref), reason }];
@@ -70715,7 +70745,7 @@ function clientFields(tools) {
 
 // core/jobs/commands/backup.ts
 async function runBackup(options, run4) {
-  const bucket = S3Bucket.of(options.s3, options.destination.bucket);
+  const bucket = await S3Bucket.open(options.s3, options.destination.bucket);
   const done = [];
   const failures = [];
   for (const from of options.sources) {
@@ -71665,14 +71695,21 @@ function applyRequestOf(o3, plan) {
 
 // core/jobs/report.ts
 import { createHash as createHash15 } from "node:crypto";
-import { createReadStream as createReadStream6 } from "node:fs";
-import { stat as stat8 } from "node:fs/promises";
-import { pipeline as pipeline8 } from "node:stream/promises";
+import { open as open5, stat as stat8 } from "node:fs/promises";
 async function sha256File(file) {
   if (!(await stat8(file)).isFile()) return void 0;
   const hash2 = createHash15("sha256");
-  await pipeline8(createReadStream6(file, { highWaterMark: 1024 * 1024 }), hash2);
-  return hash2.digest("hex");
+  const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
+  const handle = await open5(file);
+  try {
+    for (; ; ) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return hash2.digest("hex");
+      hash2.update(buffer.subarray(0, bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
 }
 async function countArchiveTables(archive, format2) {
   return (await readTocEntries(archive, format2)).filter((e5) => e5.desc === "TABLE").length;
@@ -71803,7 +71840,7 @@ async function runDump(options, run4) {
   };
 }
 async function runDumpToS3(options, destination, run4) {
-  const bucket = S3Bucket.of(options.s3, destination.bucket);
+  const bucket = await S3Bucket.open(options.s3, destination.bucket);
   const result = await dumpToS3({
     ...options,
     ...run4.hooks,
@@ -71876,7 +71913,7 @@ async function runRestore(options, run4) {
   const common = { ...options, ...run4.hooks, sqlInTransaction, maskingRules, to: options.target };
   const result = archive.kind === "s3" ? await restoreFromS3({
     ...common,
-    bucket: S3Bucket.of(options.s3, archive.bucket),
+    bucket: await S3Bucket.open(options.s3, archive.bucket),
     key: archive.key
   }) : { ...await restoreFromPath({ ...common, from: archive.path }), location: archive.path };
   run4.ctx.onCommitted?.(
