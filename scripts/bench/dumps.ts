@@ -1,8 +1,10 @@
 /** Dumps and backups: the raw pg_dump variants against pgferry's dump and backup, and peak RSS. */
+import { spawn } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
+import { Upload } from '@aws-sdk/lib-storage';
 import path from 'node:path';
 import { camelFields } from '../../test/harness/cli-json.js';
-import { log, mb, s } from './format.js';
+import { log, MB, mb, s } from './format.js';
 import { run, type RunResult } from './process.js';
 import { BUCKET, type Bench } from './testbed.js';
 
@@ -16,7 +18,7 @@ const VARIANTS = {
 type Variant = keyof typeof VARIANTS;
 
 export interface DumpMeasurements {
-  times: Record<Variant | 'pgferryDump' | 'pgferryBackup', number[]>;
+  times: Record<Variant | 'pgferryDump' | 'pgferryBackup' | 'bareUpload', number[]>;
   sizes: Record<string, number>;
   rss: { dumpBig: number[]; backupBig: number[] };
   /** The job's own durationSeconds (from --json): the rest of the wall time is Node starting and exiting. */
@@ -49,7 +51,15 @@ export async function measureDumps(bench: Bench): Promise<DumpMeasurements> {
   await rawDump(['-Z0'], bench.file('warmup.dump'));
   rmSync(bench.file('warmup.dump'));
   const m: Omit<DumpMeasurements, 'dumpReport'> = {
-    times: { floor: [], zstd1: [], gzipDefault: [], gzip1: [], pgferryDump: [], pgferryBackup: [] },
+    times: {
+      floor: [],
+      zstd1: [],
+      gzipDefault: [],
+      gzip1: [],
+      pgferryDump: [],
+      pgferryBackup: [],
+      bareUpload: [],
+    },
     sizes: {},
     rss: { dumpBig: [], backupBig: [] },
     reported: { dump: [], backup: [] },
@@ -65,6 +75,9 @@ export async function measureDumps(bench: Bench): Promise<DumpMeasurements> {
       rmSync(out);
       log(`run ${i + 1}: ${v.label} ${s(r.seconds)}, ${mb(m.sizes[key] ?? 0)}`);
     }
+    const bare = await bareUpload(bench, `bare${i}/bench_big.dump`);
+    m.times.bareUpload.push(bare);
+    log(`run ${i + 1}: pg_dump -Z zstd:1 | lib-storage Upload to s3rver ${s(bare)}`);
     await measurePgferryDumpAndBackup(bench, m, i);
   }
   const meta = bench.file('meta.dump');
@@ -73,6 +86,31 @@ export async function measureDumps(bench: Bench): Promise<DumpMeasurements> {
   ) as DumpMeasurements['dumpReport'];
   rmSync(meta);
   return { ...m, dumpReport };
+}
+
+/**
+ * The same stream to the same store with nothing of pgferry's: `pg_dump -Fc -Z zstd:1` piped into a
+ * bare lib-storage Upload (pgferry's smallest part size, 4 parts in flight) from the bench's own
+ * process, so no Node start either. What the store and the transfer cost on this machine, which a
+ * backup pays whatever it does.
+ */
+async function bareUpload(bench: Bench, key: string): Promise<number> {
+  const started = process.hrtime.bigint();
+  const dump = spawn(bench.pgDump, ['-Fc', '-Z', 'zstd:1', '-d', 'bench_big'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...bench.pgEnv },
+  });
+  const exited = new Promise<void>((resolve, reject) =>
+    dump.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`pg_dump exited ${code}`)))),
+  );
+  const upload = new Upload({
+    client: bench.s3.client(),
+    params: { Bucket: BUCKET, Key: key, Body: dump.stdout },
+    partSize: 8 * MB,
+    queueSize: 4,
+  });
+  await Promise.all([upload.done(), exited]);
+  return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
 /** One run of pgferry's dump of bench_big to a file and its backup to S3. */
